@@ -1,0 +1,129 @@
+//! Decode on the CPU: split-KV (flash-decoding). Each work item is one (sequence, KV head, chunk
+//! of `KV_CHUNK` tokens) and serves all query heads of that KV head from one pass over the keys
+//! and values; a second pass merges the chunks of each sequence in order.
+
+use rayon::prelude::*;
+
+use super::softmax::OnlineSoftmax;
+use super::tile::{KvSource, PagedKv};
+use crate::dtype::FloatElement;
+use crate::ops::DecodeProblem;
+use crate::tensor::TensorViewMut;
+
+/// Tokens per work item: long contexts spread over all cores, short ones stay in one item.
+/// Fixed, so the split (and so the result) never depends on the thread count.
+const KV_CHUNK: usize = 512;
+/// Tokens per tile: a tile of keys and values (float32) stays within L1/L2.
+pub(crate) const TILE: usize = 32;
+
+struct WorkItem {
+    seq: usize,
+    kv_head: usize,
+    start: usize,
+    end: usize,
+}
+
+pub(super) fn run<T: FloatElement>(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) {
+    let geometry = problem.geometry;
+    let (d, num_kv_heads) = (geometry.head_dim, geometry.num_kv_heads);
+    let group = problem.num_q_heads / num_kv_heads;
+    let inputs = problem.inputs;
+    // SAFETY: validation checked that every input is a host tensor of the expected dtype.
+    let (queries, k_pool, v_pool, page_table, seq_lens) = unsafe {
+        (
+            inputs.queries.host_slice::<T>(),
+            inputs.k_cache.host_slice::<T>(),
+            inputs.v_cache.host_slice::<T>(),
+            inputs.page_table.host_slice::<i32>(),
+            inputs.seq_lens.host_slice::<i32>(),
+        )
+    };
+    // SAFETY: as above, for the output.
+    let out = unsafe { out.host_slice_mut::<T>() };
+
+    let mut items = Vec::new();
+    let mut first_item = Vec::with_capacity(problem.num_seqs * num_kv_heads + 1);
+    for (seq, &len) in seq_lens.iter().enumerate() {
+        let len = len as usize;
+        for kv_head in 0..num_kv_heads {
+            first_item.push(items.len());
+            items.extend((0..len).step_by(KV_CHUNK).map(|start| WorkItem {
+                seq,
+                kv_head,
+                start,
+                end: (start + KV_CHUNK).min(len),
+            }));
+        }
+    }
+    first_item.push(items.len());
+
+    // Per item and query head: max, sum, then head_dim accumulators.
+    let partial_len = group * (d + 2);
+    let mut partials = vec![0f32; items.len() * partial_len];
+    partials.par_chunks_mut(partial_len).zip(&items).for_each_init(
+        || Workspace::new(d),
+        |ws, (partial, item)| {
+            let first_q = (item.seq * problem.num_q_heads + item.kv_head * group) * d;
+            ws.queries.resize(group * d, 0.0);
+            T::convert_to_f32(&queries[first_q..][..group * d], &mut ws.queries);
+            let source = PagedKv {
+                k_pool,
+                v_pool,
+                geometry,
+                pages: &page_table[item.seq * problem.pages_per_sequence..][..problem.pages_per_sequence],
+            };
+            ws.state.reset(group);
+            for start in (item.start..item.end).step_by(TILE) {
+                let n = TILE.min(item.end - start);
+                let (keys, values) = (&mut ws.keys[..n * d], &mut ws.values[..n * d]);
+                source.load(item.kv_head, start, keys, values, &mut ws.scratch);
+                ws.state.absorb(&ws.queries, keys, values, problem.scale, |_| n);
+            }
+            let (max, rest) = partial.split_at_mut(group);
+            let (sum, acc) = rest.split_at_mut(group);
+            max.copy_from_slice(&ws.state.max);
+            sum.copy_from_slice(&ws.state.sum);
+            acc.copy_from_slice(&ws.state.acc);
+        },
+    );
+
+    out.par_chunks_mut(group * d).enumerate().for_each_init(
+        || OnlineSoftmax::new(d),
+        |state, (seq_and_head, out_rows)| {
+            state.reset(group);
+            for partial in partials[first_item[seq_and_head] * partial_len..first_item[seq_and_head + 1] * partial_len]
+                .chunks_exact(partial_len)
+            {
+                let (max, rest) = partial.split_at(group);
+                let (sum, acc) = rest.split_at(group);
+                for j in 0..group {
+                    state.merge(j, max[j], sum[j], &acc[j * d..][..d]);
+                }
+            }
+            for (j, row) in out_rows.chunks_exact_mut(d).enumerate() {
+                state.write_output(j, row);
+            }
+        },
+    );
+}
+
+/// Per-thread working memory, reused across work items.
+pub(crate) struct Workspace {
+    pub queries: Vec<f32>,
+    pub keys: Vec<f32>,
+    pub values: Vec<f32>,
+    pub scratch: Vec<f32>,
+    pub state: OnlineSoftmax,
+}
+
+impl Workspace {
+    pub fn new(head_dim: usize) -> Self {
+        Self {
+            queries: Vec::new(),
+            keys: vec![0.0; TILE * head_dim],
+            values: vec![0.0; TILE * head_dim],
+            scratch: Vec::new(),
+            state: OnlineSoftmax::new(head_dim),
+        }
+    }
+}

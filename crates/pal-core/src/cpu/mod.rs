@@ -1,0 +1,92 @@
+//! The CPU backend: the exact reference every other backend is checked against, and fast
+//! (rayon across sequences, heads and KV chunks; AVX2 inner loops; float32 accumulation).
+//!
+//! Work is always split the same way for a given problem, whatever the thread count, and
+//! partial results merge in a fixed order: outputs are bitwise reproducible.
+
+mod decode;
+mod fill;
+mod prefill;
+mod simd;
+mod softmax;
+mod tile;
+
+use crate::backend::Backend;
+use crate::dtype::DType;
+use crate::error::Result;
+use crate::ops::{DecodeProblem, FillProblem, PrefillProblem};
+use crate::tensor::TensorViewMut;
+
+/// Runs `$body` with `$T` bound to the Rust type of a validated float dtype.
+macro_rules! with_float_type {
+    ($dtype:expr, $T:ident => $body:expr) => {
+        match $dtype {
+            DType::F32 => {
+                type $T = f32;
+                $body
+            }
+            DType::F16 => {
+                type $T = half::f16;
+                $body
+            }
+            DType::BF16 => {
+                type $T = half::bf16;
+                $body
+            }
+            DType::I32 => unreachable!("validation admits only float dtypes here"),
+        }
+    };
+}
+
+pub(crate) struct CpuBackend;
+
+impl Backend for CpuBackend {
+    fn decode(&self, problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) -> Result<()> {
+        with_float_type!(problem.geometry.dtype, T => decode::run::<T>(problem, out));
+        Ok(())
+    }
+
+    fn prefill(&self, problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>) -> Result<()> {
+        with_float_type!(problem.geometry.dtype, T => prefill::run::<T>(problem, out));
+        Ok(())
+    }
+
+    fn fill(
+        &self,
+        problem: &FillProblem<'_, '_>,
+        k_cache: &mut TensorViewMut<'_>,
+        v_cache: &mut TensorViewMut<'_>,
+    ) -> Result<()> {
+        with_float_type!(problem.geometry.dtype, T => fill::run::<T>(problem, k_cache, v_cache));
+        Ok(())
+    }
+}
+
+/// A mutable buffer shared by parallel tasks that each write their own, disjoint elements.
+pub(crate) struct DisjointWrites<T> {
+    ptr: *mut T,
+    len: usize,
+}
+
+// SAFETY: tasks only reach the buffer through `slice`, whose contract forbids overlap.
+unsafe impl<T: Send> Send for DisjointWrites<T> {}
+unsafe impl<T: Send> Sync for DisjointWrites<T> {}
+
+impl<T> DisjointWrites<T> {
+    pub fn new(buffer: &mut [T]) -> Self {
+        Self {
+            ptr: buffer.as_mut_ptr(),
+            len: buffer.len(),
+        }
+    }
+
+    /// Elements `start..start + len`.
+    ///
+    /// # Safety
+    /// No two live slices obtained from this buffer may overlap.
+    #[allow(clippy::mut_from_ref)]
+    pub unsafe fn slice(&self, start: usize, len: usize) -> &mut [T] {
+        assert!(start + len <= self.len, "write outside the buffer");
+        std::slice::from_raw_parts_mut(self.ptr.add(start), len)
+    }
+}

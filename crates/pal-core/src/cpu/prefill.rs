@@ -1,0 +1,122 @@
+//! Prefill on the CPU. A work item is one (sequence, KV head, block of `QUERY_BLOCK` prompt
+//! rows) with all query heads of that KV head: it streams the sequence's history from the pools,
+//! then the prompt's own keys up to its last row (later tiles are in the future and skipped).
+
+use rayon::prelude::*;
+
+use super::decode::{Workspace, TILE};
+use super::tile::{DenseKv, KvSource, PagedKv};
+use super::DisjointWrites;
+use crate::dtype::FloatElement;
+use crate::ops::PrefillProblem;
+use crate::tensor::TensorViewMut;
+
+/// Prompt rows per work item.
+const QUERY_BLOCK: usize = 16;
+
+struct WorkItem {
+    seq: usize,
+    kv_head: usize,
+    first_row: usize,
+    end_row: usize,
+}
+
+pub(super) fn run<T: FloatElement>(problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>) {
+    let geometry = problem.geometry;
+    let (d, num_kv_heads, num_q_heads) = (geometry.head_dim, geometry.num_kv_heads, problem.num_q_heads);
+    let group = num_q_heads / num_kv_heads;
+    let inputs = problem.inputs;
+    // SAFETY: validation checked that every input is a host tensor of the expected dtype.
+    let (q, k, v, k_pool, v_pool, page_table, context_lens, prompt_offsets) = unsafe {
+        (
+            inputs.q.host_slice::<T>(),
+            inputs.k.host_slice::<T>(),
+            inputs.v.host_slice::<T>(),
+            inputs.k_cache.host_slice::<T>(),
+            inputs.v_cache.host_slice::<T>(),
+            inputs.page_table.host_slice::<i32>(),
+            inputs.context_lens.host_slice::<i32>(),
+            problem.host_prompt_offsets(),
+        )
+    };
+    // SAFETY: as above, for the output.
+    let out = DisjointWrites::new(unsafe { out.host_slice_mut::<T>() });
+
+    let mut items = Vec::new();
+    for seq in 0..problem.num_seqs {
+        let prompt_len = prompt_offsets[seq + 1] - prompt_offsets[seq];
+        for kv_head in 0..num_kv_heads {
+            items.extend((0..prompt_len).step_by(QUERY_BLOCK).map(|first_row| WorkItem {
+                seq,
+                kv_head,
+                first_row,
+                end_row: (first_row + QUERY_BLOCK).min(prompt_len),
+            }));
+        }
+    }
+
+    items.par_iter().for_each_init(
+        || Workspace::new(d),
+        |ws, item| {
+            let first_token = prompt_offsets[item.seq];
+            let rows = item.end_row - item.first_row;
+            // Query vector j is prompt row first_row + j / group, head kv_head * group + j % group.
+            ws.queries.resize(rows * group * d, 0.0);
+            for (r, dst) in ws.queries.chunks_exact_mut(group * d).enumerate() {
+                let token = first_token + item.first_row + r;
+                let src = &q[(token * num_q_heads + item.kv_head * group) * d..][..group * d];
+                T::convert_to_f32(src, dst);
+            }
+            ws.state.reset(rows * group);
+
+            let history = PagedKv {
+                k_pool,
+                v_pool,
+                geometry,
+                pages: &page_table[item.seq * problem.pages_per_sequence..][..problem.pages_per_sequence],
+            };
+            let history_len = context_lens[item.seq] as usize;
+            stream(ws, &history, item.kv_head, history_len, problem.scale, |_, n| n);
+
+            let prompt = DenseKv {
+                keys: k,
+                values: v,
+                num_kv_heads,
+                head_dim: d,
+                first_row: first_token,
+            };
+            // Causal: row r sees prompt keys 0..=r.
+            stream(ws, &prompt, item.kv_head, item.end_row, problem.scale, |j, start| {
+                (item.first_row + j / group + 1).saturating_sub(start)
+            });
+
+            for r in 0..rows {
+                let token = first_token + item.first_row + r;
+                // SAFETY: each (token, head) row belongs to exactly one work item.
+                let dst = unsafe { out.slice((token * num_q_heads + item.kv_head * group) * d, group * d) };
+                for (h, row) in dst.chunks_exact_mut(d).enumerate() {
+                    ws.state.write_output(r * group + h, row);
+                }
+            }
+        },
+    );
+}
+
+/// Folds keys `0..len` of `source` into the workspace's softmax state, tile by tile.
+/// `visible(j, start)` is how many keys from `start` query vector `j` may see.
+fn stream(
+    ws: &mut Workspace,
+    source: &impl KvSource,
+    kv_head: usize,
+    len: usize,
+    scale: f32,
+    visible: impl Fn(usize, usize) -> usize,
+) {
+    let d = ws.keys.len() / TILE;
+    for start in (0..len).step_by(TILE) {
+        let n = TILE.min(len - start);
+        let (keys, values) = (&mut ws.keys[..n * d], &mut ws.values[..n * d]);
+        source.load(kv_head, start, keys, values, &mut ws.scratch);
+        ws.state.absorb(&ws.queries, keys, values, scale, |j| visible(j, start));
+    }
+}

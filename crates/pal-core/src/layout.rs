@@ -1,0 +1,349 @@
+//! The three paged KV-cache layouts (SPEC §2), their shape helpers and element addressing.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+
+/// How a page of keys and values is laid out in the pools.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum CacheLayout {
+    /// K `[pages, HKV, D/x, page_size, x]` with `x = 16 / sizeof(dtype)`, V `[pages, HKV, D, page_size]`
+    /// (the original PAL and vLLM's paged_attention kernels).
+    #[default]
+    Pal,
+    /// K and V `[pages, page_size, HKV, D]` (FlashInfer "NHD").
+    Nhd,
+    /// K and V `[pages, HKV, page_size, D]` (FlashInfer "HND").
+    Hnd,
+}
+
+impl CacheLayout {
+    pub const ALL: [CacheLayout; 3] = [CacheLayout::Pal, CacheLayout::Nhd, CacheLayout::Hnd];
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            CacheLayout::Pal => "pal",
+            CacheLayout::Nhd => "nhd",
+            CacheLayout::Hnd => "hnd",
+        }
+    }
+
+    fn k_shape_pattern(self) -> &'static str {
+        match self {
+            CacheLayout::Pal => "[pages, num_kv_heads, head_dim / x, page_size, x]",
+            CacheLayout::Nhd => "[pages, page_size, num_kv_heads, head_dim]",
+            CacheLayout::Hnd => "[pages, num_kv_heads, page_size, head_dim]",
+        }
+    }
+
+    fn v_shape_pattern(self) -> &'static str {
+        match self {
+            CacheLayout::Pal => "[pages, num_kv_heads, head_dim, page_size]",
+            other => other.k_shape_pattern(),
+        }
+    }
+}
+
+impl fmt::Display for CacheLayout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for CacheLayout {
+    type Err = Error;
+
+    fn from_str(name: &str) -> Result<Self> {
+        match name.to_ascii_lowercase().as_str() {
+            "pal" => Ok(CacheLayout::Pal),
+            "nhd" => Ok(CacheLayout::Nhd),
+            "hnd" => Ok(CacheLayout::Hnd),
+            _ => Err(Error::value(
+                "layout",
+                "layout",
+                "one of \"pal\", \"nhd\", \"hnd\"",
+                format!("{name:?}"),
+            )),
+        }
+    }
+}
+
+/// Elements per 16-byte stripe of the `pal` key layout (`x`): 4 for float32, 8 for 16-bit types.
+pub const fn k_cache_stripe_size(dtype: DType) -> usize {
+    16 / dtype.size_in_bytes()
+}
+
+/// The page size PAL recommends: 16 tokens (FlashInfer measures no gain from other sizes for
+/// decode, and 16 keeps a page of one head within a few cache lines per dimension stripe).
+pub const fn optimal_page_size() -> usize {
+    16
+}
+
+fn check_geometry(
+    num_kv_heads: usize,
+    head_dim: usize,
+    page_size: usize,
+    dtype: DType,
+    layout: CacheLayout,
+) -> Result<()> {
+    const OP: &str = "cache_shape";
+    if !dtype.is_float() {
+        return Err(Error::DType {
+            op: OP,
+            arg: "dtype".into(),
+            expected: "float32, float16 or bfloat16".into(),
+            actual: dtype,
+        });
+    }
+    for (arg, value) in [
+        ("num_kv_heads", num_kv_heads),
+        ("head_dim", head_dim),
+        ("page_size", page_size),
+    ] {
+        if value == 0 {
+            return Err(Error::value(OP, arg, "at least 1", value));
+        }
+    }
+    let stripe = k_cache_stripe_size(dtype);
+    if layout == CacheLayout::Pal && head_dim % stripe != 0 {
+        return Err(Error::value(
+            OP,
+            "head_dim",
+            format!("a multiple of {stripe} (the {dtype} key stripe of the pal layout)"),
+            head_dim,
+        ));
+    }
+    Ok(())
+}
+
+/// Shape of the key pool for the given geometry and layout.
+pub fn k_cache_shape(
+    num_pages: usize,
+    num_kv_heads: usize,
+    head_dim: usize,
+    page_size: usize,
+    dtype: DType,
+    layout: CacheLayout,
+) -> Result<Vec<usize>> {
+    check_geometry(num_kv_heads, head_dim, page_size, dtype, layout)?;
+    let stripe = k_cache_stripe_size(dtype);
+    Ok(match layout {
+        CacheLayout::Pal => vec![num_pages, num_kv_heads, head_dim / stripe, page_size, stripe],
+        CacheLayout::Nhd => vec![num_pages, page_size, num_kv_heads, head_dim],
+        CacheLayout::Hnd => vec![num_pages, num_kv_heads, page_size, head_dim],
+    })
+}
+
+/// Shape of the value pool for the given geometry and layout.
+pub fn v_cache_shape(
+    num_pages: usize,
+    num_kv_heads: usize,
+    head_dim: usize,
+    page_size: usize,
+    dtype: DType,
+    layout: CacheLayout,
+) -> Result<Vec<usize>> {
+    check_geometry(num_kv_heads, head_dim, page_size, dtype, layout)?;
+    Ok(match layout {
+        CacheLayout::Pal => vec![num_pages, num_kv_heads, head_dim, page_size],
+        CacheLayout::Nhd => vec![num_pages, page_size, num_kv_heads, head_dim],
+        CacheLayout::Hnd => vec![num_pages, num_kv_heads, page_size, head_dim],
+    })
+}
+
+/// Contiguous runs that make up one token's row in a pool (see [`CacheGeometry::k_row_runs`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RowRuns {
+    pub len: usize,
+    pub stride: usize,
+}
+
+/// The geometry of a pair of pools, read off their shapes, with element addressing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CacheGeometry {
+    pub layout: CacheLayout,
+    pub dtype: DType,
+    pub num_pages: usize,
+    pub num_kv_heads: usize,
+    pub head_dim: usize,
+    pub page_size: usize,
+}
+
+impl CacheGeometry {
+    /// Reads the geometry from the pool shapes, checking that K and V agree with each other.
+    pub fn from_pool_shapes(
+        op: &'static str,
+        layout: CacheLayout,
+        dtype: DType,
+        k_shape: &[usize],
+        v_shape: &[usize],
+    ) -> Result<Self> {
+        let stripe = k_cache_stripe_size(dtype);
+        let k_error = || {
+            let pattern = layout.k_shape_pattern();
+            let expected = if layout == CacheLayout::Pal {
+                format!("{pattern} with x = {stripe} for {dtype} (layout \"pal\")")
+            } else {
+                format!("{pattern} (layout \"{layout}\")")
+            };
+            Error::shape(op, "k_cache", expected, k_shape)
+        };
+        let (num_pages, num_kv_heads, head_dim, page_size) = match (layout, k_shape) {
+            (CacheLayout::Pal, &[p, h, d_over_x, s, x]) if x == stripe => (p, h, d_over_x * x, s),
+            (CacheLayout::Nhd, &[p, s, h, d]) | (CacheLayout::Hnd, &[p, h, s, d]) => (p, h, d, s),
+            _ => return Err(k_error()),
+        };
+        if num_kv_heads == 0 || head_dim == 0 || page_size == 0 {
+            return Err(k_error());
+        }
+        let geometry = Self {
+            layout,
+            dtype,
+            num_pages,
+            num_kv_heads,
+            head_dim,
+            page_size,
+        };
+        let expected_v = v_cache_shape(num_pages, num_kv_heads, head_dim, page_size, dtype, layout)?;
+        if v_shape != expected_v.as_slice() {
+            return Err(Error::shape(
+                op,
+                "v_cache",
+                format!(
+                    "{expected_v:?} = {} to match k_cache (layout \"{layout}\")",
+                    layout.v_shape_pattern()
+                ),
+                v_shape,
+            ));
+        }
+        Ok(geometry)
+    }
+
+    /// Tokens one page table row can address.
+    pub fn capacity(&self, pages_per_sequence: usize) -> usize {
+        pages_per_sequence * self.page_size
+    }
+
+    /// Elements of one page of one pool (all heads).
+    pub fn page_elements(&self) -> usize {
+        self.num_kv_heads * self.page_size * self.head_dim
+    }
+
+    /// How one token's key row of `head_dim` elements lies in the key pool: runs of
+    /// `len` contiguous elements, `stride` apart, starting at `k_offset(page, head, slot, 0)`.
+    pub fn k_row_runs(&self) -> RowRuns {
+        match self.layout {
+            CacheLayout::Pal => {
+                let stripe = k_cache_stripe_size(self.dtype);
+                RowRuns {
+                    len: stripe,
+                    stride: self.page_size * stripe,
+                }
+            }
+            _ => self.v_row_runs(),
+        }
+    }
+
+    /// As [`Self::k_row_runs`], for the value pool.
+    pub fn v_row_runs(&self) -> RowRuns {
+        match self.layout {
+            CacheLayout::Pal => RowRuns {
+                len: 1,
+                stride: self.page_size,
+            },
+            _ => RowRuns {
+                len: self.head_dim,
+                stride: self.head_dim,
+            },
+        }
+    }
+
+    /// Element offset of key `dim` of token `slot` of `page`, head `kv_head`.
+    #[inline(always)]
+    pub fn k_offset(&self, page: usize, kv_head: usize, slot: usize, dim: usize) -> usize {
+        match self.layout {
+            CacheLayout::Pal => {
+                let stripe = k_cache_stripe_size(self.dtype);
+                let stripes = self.head_dim / stripe;
+                (((page * self.num_kv_heads + kv_head) * stripes + dim / stripe) * self.page_size + slot) * stripe
+                    + dim % stripe
+            }
+            _ => self.v_offset(page, kv_head, slot, dim),
+        }
+    }
+
+    /// Element offset of value `dim` of token `slot` of `page`, head `kv_head`.
+    #[inline(always)]
+    pub fn v_offset(&self, page: usize, kv_head: usize, slot: usize, dim: usize) -> usize {
+        match self.layout {
+            CacheLayout::Pal => ((page * self.num_kv_heads + kv_head) * self.head_dim + dim) * self.page_size + slot,
+            CacheLayout::Nhd => ((page * self.page_size + slot) * self.num_kv_heads + kv_head) * self.head_dim + dim,
+            CacheLayout::Hnd => ((page * self.num_kv_heads + kv_head) * self.page_size + slot) * self.head_dim + dim,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes_follow_the_spec() {
+        assert_eq!(
+            k_cache_shape(10, 8, 128, 16, DType::BF16, CacheLayout::Pal).unwrap(),
+            vec![10, 8, 16, 16, 8]
+        );
+        assert_eq!(
+            k_cache_shape(10, 8, 128, 16, DType::F32, CacheLayout::Pal).unwrap(),
+            vec![10, 8, 32, 16, 4]
+        );
+        assert_eq!(
+            v_cache_shape(10, 8, 128, 16, DType::F16, CacheLayout::Pal).unwrap(),
+            vec![10, 8, 128, 16]
+        );
+        assert_eq!(
+            k_cache_shape(10, 8, 64, 32, DType::F16, CacheLayout::Nhd).unwrap(),
+            vec![10, 32, 8, 64]
+        );
+        assert_eq!(
+            v_cache_shape(10, 8, 64, 32, DType::F16, CacheLayout::Hnd).unwrap(),
+            vec![10, 8, 32, 64]
+        );
+        assert!(k_cache_shape(10, 8, 12, 16, DType::BF16, CacheLayout::Pal).is_err());
+        assert!(k_cache_shape(10, 8, 12, 16, DType::BF16, CacheLayout::Nhd).is_ok());
+    }
+
+    #[test]
+    fn offsets_cover_every_element_once() {
+        for layout in CacheLayout::ALL {
+            for dtype in [DType::F32, DType::BF16] {
+                let g = CacheGeometry {
+                    layout,
+                    dtype,
+                    num_pages: 3,
+                    num_kv_heads: 2,
+                    head_dim: 16,
+                    page_size: 5,
+                };
+                let total = 3 * g.page_elements();
+                for offset_of in [CacheGeometry::k_offset, CacheGeometry::v_offset] {
+                    let mut seen = vec![false; total];
+                    for page in 0..3 {
+                        for head in 0..2 {
+                            for slot in 0..5 {
+                                for dim in 0..16 {
+                                    let o = offset_of(&g, page, head, slot, dim);
+                                    assert!(!seen[o], "{layout} {dtype} offset {o} twice");
+                                    seen[o] = true;
+                                }
+                            }
+                        }
+                    }
+                    assert!(seen.iter().all(|&s| s));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! `paged_attention_decode` (SPEC §3.1): one query token per sequence against its paged history.
+
+use super::validate::Check;
+use super::AttentionOptions;
+use crate::backend;
+use crate::dtype::DType;
+use crate::error::Result;
+use crate::layout::CacheGeometry;
+use crate::tensor::{Device, TensorView, TensorViewMut};
+
+/// Inputs of [`paged_attention_decode`].
+#[derive(Clone, Debug)]
+pub struct DecodeInputs<'a> {
+    /// `[num_seqs, num_q_heads, head_dim]`, float.
+    pub queries: TensorView<'a>,
+    /// Key pool in the layout of [`AttentionOptions::layout`].
+    pub k_cache: TensorView<'a>,
+    /// Value pool in the same layout.
+    pub v_cache: TensorView<'a>,
+    /// `[num_seqs, pages_per_sequence]`, int32 physical page ids.
+    pub page_table: TensorView<'a>,
+    /// `[num_seqs]`, int32 tokens of each sequence in the cache.
+    pub seq_lens: TensorView<'a>,
+}
+
+/// A decode call that passed validation: what every backend receives.
+pub(crate) struct DecodeProblem<'a, 'i> {
+    pub inputs: &'i DecodeInputs<'a>,
+    pub geometry: CacheGeometry,
+    pub num_seqs: usize,
+    pub num_q_heads: usize,
+    pub pages_per_sequence: usize,
+    pub scale: f32,
+}
+
+/// Attention of one new query token per sequence over the first `seq_lens[b]` cached tokens of
+/// that sequence; writes `out` (`[num_seqs, num_q_heads, head_dim]`, the queries' dtype).
+/// A zero-length sequence gives zeros. Runs on the device that holds the inputs.
+pub fn paged_attention_decode(
+    inputs: &DecodeInputs<'_>,
+    out: &mut TensorViewMut<'_>,
+    options: &AttentionOptions,
+) -> Result<()> {
+    let problem = validate(inputs, out, options)?;
+    if problem.num_seqs == 0 {
+        return Ok(());
+    }
+    backend::for_device(inputs.queries.device())?.decode(&problem, out)
+}
+
+fn validate<'a, 'i>(
+    inputs: &'i DecodeInputs<'a>,
+    out: &TensorViewMut<'_>,
+    options: &AttentionOptions,
+) -> Result<DecodeProblem<'a, 'i>> {
+    let check = Check {
+        op: "paged_attention_decode",
+        device: inputs.queries.device(),
+    };
+    let &[num_seqs, num_q_heads, head_dim] =
+        check.rank("queries", &inputs.queries, "[num_seqs, num_q_heads, head_dim]")?
+    else {
+        unreachable!("rank checked")
+    };
+    check.float("queries", &inputs.queries)?;
+    let dtype = inputs.queries.dtype();
+    let geometry = check.pools(options.layout, dtype, &inputs.k_cache, &inputs.v_cache)?;
+    if head_dim != geometry.head_dim {
+        return Err(crate::Error::shape(
+            check.op,
+            "queries",
+            format!("[num_seqs, num_q_heads, {}] (head_dim of the pools)", geometry.head_dim),
+            inputs.queries.shape(),
+        ));
+    }
+    check.head_grouping("queries", num_q_heads, geometry.num_kv_heads)?;
+
+    let table_shape = check.rank("page_table", &inputs.page_table, "[num_seqs, pages_per_sequence]")?;
+    check.dtype("page_table", &inputs.page_table, DType::I32)?;
+    let pages_per_sequence = table_shape[1];
+    check.exact(
+        "page_table",
+        &inputs.page_table,
+        &[num_seqs, pages_per_sequence],
+        "[num_seqs, pages_per_sequence]",
+    )?;
+    check.exact("seq_lens", &inputs.seq_lens, &[num_seqs], "[num_seqs]")?;
+    check.dtype("seq_lens", &inputs.seq_lens, DType::I32)?;
+
+    let out_view = out.as_view();
+    check.exact(
+        "out",
+        &out_view,
+        inputs.queries.shape(),
+        "[num_seqs, num_q_heads, head_dim]",
+    )?;
+    check.dtype("out", &out_view, dtype)?;
+    check.disjoint(
+        "out",
+        &out_view,
+        &[
+            ("queries", &inputs.queries),
+            ("k_cache", &inputs.k_cache),
+            ("v_cache", &inputs.v_cache),
+            ("page_table", &inputs.page_table),
+            ("seq_lens", &inputs.seq_lens),
+        ],
+    )?;
+    let scale = check.scale(options.scale, head_dim)?;
+
+    if inputs.page_table.device() == Device::Cpu {
+        // SAFETY: host tensors whose dtype and shape were checked above.
+        let (seq_lens, page_table) = unsafe {
+            (
+                inputs.seq_lens.host_slice::<i32>(),
+                inputs.page_table.host_slice::<i32>(),
+            )
+        };
+        check.lengths_and_pages("seq_lens", seq_lens, page_table, pages_per_sequence, &geometry)?;
+    }
+    Ok(DecodeProblem {
+        inputs,
+        geometry,
+        num_seqs,
+        num_q_heads,
+        pages_per_sequence,
+        scale,
+    })
+}
