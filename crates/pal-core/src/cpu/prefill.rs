@@ -76,7 +76,9 @@ pub(super) fn run<T: FloatElement>(problem: &PrefillProblem<'_, '_>, out: &mut T
                 pages: &page_table[item.seq * problem.pages_per_sequence..][..problem.pages_per_sequence],
             };
             let history_len = context_lens[item.seq] as usize;
-            stream(ws, &history, item.kv_head, history_len, problem.scale, |_, n| n);
+            stream(ws, &history, item.kv_head, history_len, problem.scale, |_, _| {
+                usize::MAX
+            });
 
             let prompt = DenseKv {
                 keys: k,

@@ -83,8 +83,8 @@ mod avx2 {
         let mut out = [0f32; ROWS];
         for r in 0..ROWS {
             out[r] = horizontal_sum(acc[r]);
-            for dd in main..head_dim {
-                out[r] += *queries[r].add(dd) * key[dd];
+            for (dd, &k) in key.iter().enumerate().skip(main) {
+                out[r] += *queries[r].add(dd) * k;
             }
         }
         out

@@ -1,0 +1,221 @@
+//! fill_kv_pages on the CPU: every new element lands exactly where SPEC §2 puts it, nothing
+//! else changes.
+#![allow(clippy::too_many_arguments)] // shape parameters of test cases, spelled out
+
+mod common;
+
+use common::*;
+use pal_core::{
+    fill_kv_pages, CacheLayout, DType, FillInputs, FillOptions, FloatElement, KvDestination, TensorView, TensorViewMut,
+};
+use proptest::prelude::*;
+
+/// Destination of each token: `Some((page, slot))` or skipped.
+type Targets = Vec<Option<(usize, usize)>>;
+
+struct Pools<T> {
+    k: Vec<T>,
+    v: Vec<T>,
+    k_shape: Vec<usize>,
+    v_shape: Vec<usize>,
+}
+
+fn pools<T: FloatElement>(
+    rng: &mut TestRng,
+    layout: CacheLayout,
+    pages: usize,
+    heads: usize,
+    d: usize,
+    page_size: usize,
+) -> Pools<T> {
+    let k_shape = pal_core::k_cache_shape(pages, heads, d, page_size, T::DTYPE, layout).unwrap();
+    let v_shape = pal_core::v_cache_shape(pages, heads, d, page_size, T::DTYPE, layout).unwrap();
+    let n = pages * heads * d * page_size;
+    Pools {
+        k: random_values(rng, n).0,
+        v: random_values(rng, n).0,
+        k_shape,
+        v_shape,
+    }
+}
+
+/// The pools as the reference expects them after writing `targets`.
+fn expected<T: FloatElement>(
+    pools: &Pools<T>,
+    layout: CacheLayout,
+    heads: usize,
+    d: usize,
+    page_size: usize,
+    keys: &[T],
+    values: &[T],
+    targets: &Targets,
+) -> (Vec<T>, Vec<T>) {
+    let (mut k, mut v) = (pools.k.clone(), pools.v.clone());
+    for (t, target) in targets.iter().enumerate() {
+        let Some((page, slot)) = *target else { continue };
+        for h in 0..heads {
+            for dim in 0..d {
+                let src = (t * heads + h) * d + dim;
+                k[pool_index(layout, true, T::DTYPE, (heads, d, page_size), (page, h, slot, dim))] = keys[src];
+                v[pool_index(layout, false, T::DTYPE, (heads, d, page_size), (page, h, slot, dim))] = values[src];
+            }
+        }
+    }
+    (k, v)
+}
+
+fn bits<T: FloatElement>(data: &[T]) -> Vec<u32> {
+    data.iter().map(|x| x.to_f32().to_bits()).collect()
+}
+
+/// Fills `positions` of sequences `token_to_seq` (each sequence on shuffled pages) or the same
+/// tokens through a slot mapping with some skipped; compares the pools bit for bit.
+fn run<T: FloatElement>(
+    layout: CacheLayout,
+    heads: usize,
+    d: usize,
+    page_size: usize,
+    token_to_seq: &[i32],
+    positions: &[i32],
+    slot_mapping: bool,
+    seed: u64,
+) {
+    let mut rng = TestRng::new(seed);
+    let num_seqs = token_to_seq.iter().max().map_or(1, |&s| s as usize + 1);
+    let pages_per_sequence = positions.iter().max().map_or(1, |&p| p as usize / page_size + 1);
+    let num_pages = num_seqs * pages_per_sequence + 2;
+    let mut free: Vec<i32> = (0..num_pages as i32).collect();
+    rng.shuffle(&mut free);
+    let page_table: Vec<i32> = free[..num_seqs * pages_per_sequence].to_vec();
+    let mut pools = pools::<T>(&mut rng, layout, num_pages, heads, d, page_size);
+    let t = positions.len();
+    let (keys, _) = random_values::<T>(&mut rng, t * heads * d);
+    let (values, _) = random_values::<T>(&mut rng, t * heads * d);
+
+    let mut targets: Targets = positions
+        .iter()
+        .zip(token_to_seq)
+        .map(|(&p, &s)| {
+            Some((
+                page_table[s as usize * pages_per_sequence + p as usize / page_size] as usize,
+                p as usize % page_size,
+            ))
+        })
+        .collect();
+    let slots: Vec<i32> = targets
+        .iter_mut()
+        .enumerate()
+        .map(|(i, target)| {
+            if i % 5 == 3 {
+                *target = None;
+                return -1;
+            }
+            let (page, slot) = target.unwrap();
+            (page * page_size + slot) as i32
+        })
+        .collect();
+    if !slot_mapping {
+        targets = positions
+            .iter()
+            .zip(token_to_seq)
+            .map(|(&p, &s)| {
+                Some((
+                    page_table[s as usize * pages_per_sequence + p as usize / page_size] as usize,
+                    p as usize % page_size,
+                ))
+            })
+            .collect();
+    }
+    let (want_k, want_v) = expected(&pools, layout, heads, d, page_size, &keys, &values, &targets);
+
+    let destination = if slot_mapping {
+        KvDestination::SlotMapping(TensorView::from_slice(&slots, &[t]).unwrap())
+    } else {
+        KvDestination::Positions {
+            page_table: TensorView::from_slice(&page_table, &[num_seqs, pages_per_sequence]).unwrap(),
+            positions: TensorView::from_slice(positions, &[t]).unwrap(),
+            token_to_seq: TensorView::from_slice(token_to_seq, &[t]).unwrap(),
+        }
+    };
+    let inputs = FillInputs {
+        new_keys: TensorView::from_slice(&keys, &[t, heads, d]).unwrap(),
+        new_values: TensorView::from_slice(&values, &[t, heads, d]).unwrap(),
+        destination,
+    };
+    fill_kv_pages(
+        &inputs,
+        &mut TensorViewMut::from_slice(&mut pools.k, &pools.k_shape.clone()).unwrap(),
+        &mut TensorViewMut::from_slice(&mut pools.v, &pools.v_shape.clone()).unwrap(),
+        &FillOptions { layout },
+    )
+    .unwrap();
+    assert_eq!(bits(&pools.k), bits(&want_k), "k_cache {layout} {}", T::DTYPE);
+    assert_eq!(bits(&pools.v), bits(&want_v), "v_cache {layout} {}", T::DTYPE);
+}
+
+fn run_dtype(
+    dtype: DType,
+    layout: CacheLayout,
+    heads: usize,
+    d: usize,
+    page_size: usize,
+    token_to_seq: &[i32],
+    positions: &[i32],
+    slot_mapping: bool,
+    seed: u64,
+) {
+    for_dtype!(dtype, T => run::<T>(layout, heads, d, page_size, token_to_seq, positions, slot_mapping, seed))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn writes_exactly_the_target_slots(
+        layout in prop::sample::select(CacheLayout::ALL.to_vec()),
+        dtype in prop::sample::select(FLOAT_DTYPES.to_vec()),
+        heads in 1usize..4,
+        head_dim in prop::sample::select(vec![16usize, 32, 64, 128]),
+        page_size in 1usize..=32,
+        lens in prop::collection::vec(0usize..60, 1..4),
+        slot_mapping in any::<bool>(),
+        seed in any::<u64>(),
+    ) {
+        // Each sequence appends `len` tokens after a random-length prefix, like a prefill chunk.
+        let (mut token_to_seq, mut positions) = (Vec::new(), Vec::new());
+        for (s, &len) in lens.iter().enumerate() {
+            let offset = (seed as usize >> (s * 8)) % 40;
+            token_to_seq.extend(std::iter::repeat(s as i32).take(len));
+            positions.extend((offset..offset + len).map(|p| p as i32));
+        }
+        run_dtype(dtype, layout, heads, head_dim, page_size, &token_to_seq, &positions, slot_mapping, seed);
+    }
+}
+
+#[test]
+fn many_tokens_of_one_sequence_across_page_boundaries() {
+    let positions: Vec<i32> = (5..70).collect();
+    for layout in CacheLayout::ALL {
+        run_dtype(
+            DType::BF16,
+            layout,
+            2,
+            64,
+            16,
+            &vec![0; positions.len()],
+            &positions,
+            false,
+            1,
+        );
+    }
+}
+
+#[test]
+fn one_token_of_many_sequences() {
+    let seqs: Vec<i32> = (0..9).collect();
+    let positions: Vec<i32> = seqs.iter().map(|s| s * 7 % 20).collect();
+    for layout in CacheLayout::ALL {
+        run_dtype(DType::F32, layout, 4, 32, 8, &seqs, &positions, false, 2);
+        run_dtype(DType::F16, layout, 4, 32, 8, &seqs, &positions, true, 3);
+    }
+}
