@@ -79,7 +79,8 @@ pub enum Error {
 }
 
 impl Error {
-    pub(crate) fn value(
+    /// An [`Error::Value`]: `arg` should be `expected` but is `actual`.
+    pub fn value(
         op: &'static str,
         arg: impl Into<String>,
         expected: impl Into<String>,
@@ -93,7 +94,8 @@ impl Error {
         }
     }
 
-    pub(crate) fn shape(
+    /// An [`Error::Shape`]: `arg` should have shape `expected` but has `actual`.
+    pub fn shape(
         op: &'static str,
         arg: impl Into<String>,
         expected: impl Into<String>,

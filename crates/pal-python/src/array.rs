@@ -1,0 +1,265 @@
+//! Zero-copy views of Python arrays: torch tensors, anything with `__array_interface__` (numpy,
+//! including ml_dtypes' bfloat16) and anything with `__dlpack__`. Nothing is ever copied; the
+//! Python objects (and DLPack capsules) stay alive for as long as the views are used.
+
+use std::ffi::c_void;
+
+use pal_core::{DType, Device, Error, TensorView, TensorViewMut};
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyCapsule, PyDict, PyTuple};
+
+use crate::errors::to_py_err;
+
+/// A Python array argument, read off its producer's protocol.
+pub struct ArrayArg<'py> {
+    name: &'static str,
+    address: usize,
+    dtype: DType,
+    shape: Vec<usize>,
+    device: Device,
+    read_only: bool,
+    /// Keeps a DLPack capsule (and with it the producer's buffer) alive.
+    _capsule: Option<Bound<'py, PyAny>>,
+}
+
+impl<'py> ArrayArg<'py> {
+    /// Reads `object` as argument `name` of `op`; rejects non-contiguous data.
+    pub fn extract(op: &'static str, name: &'static str, object: &Bound<'py, PyAny>) -> PyResult<Self> {
+        let raw = if is_torch_tensor(object)? {
+            from_torch(object)?
+        } else if object.hasattr("__array_interface__")? {
+            from_array_interface(object)?
+        } else if object.hasattr("__dlpack__")? {
+            from_dlpack(object)?
+        } else {
+            return Err(PyTypeError::new_err(format!(
+                "{op}: `{name}` must be a numpy array, a torch tensor or an object with __dlpack__, got {}",
+                object.get_type().name()?
+            )));
+        };
+        let dtype = match raw.dtype.parse::<DType>() {
+            Ok(dtype) => dtype,
+            Err(_) => {
+                return Err(PyTypeError::new_err(format!(
+                    "{op}: `{name}` must have dtype float32, float16, bfloat16 or int32, got {}",
+                    raw.dtype
+                )))
+            }
+        };
+        if !is_c_contiguous(&raw.shape, &raw.strides) {
+            return Err(to_py_err(Error::NotContiguous {
+                op,
+                arg: name.into(),
+                shape: raw.shape,
+                strides: raw.strides,
+            }));
+        }
+        Ok(Self {
+            name,
+            address: raw.address,
+            dtype,
+            shape: raw.shape,
+            device: raw.device,
+            read_only: raw.read_only,
+            _capsule: raw.capsule,
+        })
+    }
+
+    /// Like [`Self::extract`], `None` passing through.
+    pub fn extract_optional(op: &'static str, name: &'static str, object: Option<&Bound<'py, PyAny>>) -> PyResult<Option<Self>> {
+        object.filter(|o| !o.is_none()).map(|o| Self::extract(op, name, o)).transpose()
+    }
+
+    pub fn view(&self) -> TensorView<'_> {
+        // SAFETY: the producer guarantees `shape` dense elements of `dtype` at `address` on
+        // `device` (contiguity was checked), alive while `self` holds the object or capsule.
+        unsafe { TensorView::from_raw_parts(self.address as *const u8, self.dtype, &self.shape, self.device) }
+    }
+
+    /// A writable view; fails for read-only arrays.
+    pub fn view_mut(&self, op: &'static str) -> PyResult<TensorViewMut<'_>> {
+        if self.read_only {
+            return Err(to_py_err(Error::value(op, self.name, "a writable array", "a read-only array")));
+        }
+        // SAFETY: as `view`; the bindings never hand out two writable views of one argument,
+        // and validation rejects outputs that overlap inputs.
+        Ok(unsafe { TensorViewMut::from_raw_parts(self.address as *mut u8, self.dtype, &self.shape, self.device) })
+    }
+}
+
+/// What a producer protocol says about an array, before PAL interprets it.
+struct RawArray<'py> {
+    address: usize,
+    dtype: String,
+    shape: Vec<usize>,
+    /// In elements.
+    strides: Vec<isize>,
+    device: Device,
+    read_only: bool,
+    capsule: Option<Bound<'py, PyAny>>,
+}
+
+fn is_c_contiguous(shape: &[usize], strides: &[isize]) -> bool {
+    if shape.contains(&0) {
+        return true;
+    }
+    let mut expected = 1isize;
+    for (&extent, &stride) in shape.iter().zip(strides).rev() {
+        if extent != 1 && stride != expected {
+            return false;
+        }
+        expected *= extent as isize;
+    }
+    true
+}
+
+fn dense_strides(shape: &[usize]) -> Vec<isize> {
+    let mut strides = vec![1isize; shape.len()];
+    for i in (0..shape.len().saturating_sub(1)).rev() {
+        strides[i] = strides[i + 1] * shape[i + 1] as isize;
+    }
+    strides
+}
+
+fn is_torch_tensor(object: &Bound<'_, PyAny>) -> PyResult<bool> {
+    let module = object.get_type().getattr("__module__")?;
+    let module: String = module.extract().unwrap_or_default();
+    Ok(module.starts_with("torch") && object.hasattr("data_ptr")? && object.hasattr("stride")?)
+}
+
+fn from_torch<'py>(tensor: &Bound<'py, PyAny>) -> PyResult<RawArray<'py>> {
+    let device = tensor.getattr("device")?;
+    let kind: String = device.getattr("type")?.extract()?;
+    let index: Option<usize> = device.getattr("index")?.extract()?;
+    let device = match kind.as_str() {
+        "cpu" => Device::Cpu,
+        "cuda" => Device::Cuda(index.unwrap_or(0)),
+        other => return Err(PyTypeError::new_err(format!("tensors on device type {other:?} are not supported"))),
+    };
+    Ok(RawArray {
+        address: tensor.call_method0("data_ptr")?.extract()?,
+        dtype: tensor.getattr("dtype")?.str()?.to_string(),
+        shape: tensor.getattr("shape")?.extract()?,
+        strides: tensor.call_method0("stride")?.extract()?,
+        device,
+        read_only: false,
+        capsule: None,
+    })
+}
+
+fn from_array_interface<'py>(array: &Bound<'py, PyAny>) -> PyResult<RawArray<'py>> {
+    let interface = array.getattr("__array_interface__")?;
+    let interface = interface.cast::<PyDict>()?;
+    let item = |key: &str| -> PyResult<Bound<'py, PyAny>> {
+        interface.get_item(key)?.ok_or_else(|| PyTypeError::new_err(format!("__array_interface__ lacks {key:?}")))
+    };
+    let (address, read_only): (usize, bool) = item("data")?.extract()?;
+    let shape: Vec<usize> = item("shape")?.extract()?;
+    let typestr: String = item("typestr")?.extract()?;
+    // numpy names extension types (ml_dtypes' bfloat16) properly; the typestr says only "<V2".
+    let dtype = match array.getattr("dtype").and_then(|d| d.getattr("name")) {
+        Ok(name) => name.extract::<String>()?,
+        Err(_) => typestr_name(&typestr).to_string(),
+    };
+    let item_size: isize = typestr[2..].parse().unwrap_or(1);
+    let strides = match item("strides") {
+        Ok(s) if !s.is_none() => s.extract::<Vec<isize>>()?.iter().map(|b| b / item_size).collect(),
+        _ => dense_strides(&shape),
+    };
+    Ok(RawArray {
+        address,
+        dtype,
+        shape,
+        strides,
+        device: Device::Cpu,
+        read_only,
+        capsule: None,
+    })
+}
+
+fn typestr_name(typestr: &str) -> &str {
+    match &typestr[1..] {
+        "f4" => "float32",
+        "f2" => "float16",
+        "i4" => "int32",
+        other => other,
+    }
+}
+
+// DLPack's C ABI (dlpack.h, v0.8 "legacy" capsules named "dltensor").
+#[repr(C)]
+struct DlDevice {
+    device_type: i32,
+    device_id: i32,
+}
+#[repr(C)]
+struct DlDataType {
+    code: u8,
+    bits: u8,
+    lanes: u16,
+}
+#[repr(C)]
+struct DlTensor {
+    data: *mut c_void,
+    device: DlDevice,
+    ndim: i32,
+    dtype: DlDataType,
+    shape: *const i64,
+    strides: *const i64,
+    byte_offset: u64,
+}
+
+const DL_CPU: i32 = 1;
+const DL_CUDA: i32 = 2;
+const DL_CUDA_HOST: i32 = 3;
+
+fn from_dlpack<'py>(object: &Bound<'py, PyAny>) -> PyResult<RawArray<'py>> {
+    let capsule = object.call_method0("__dlpack__")?;
+    let pointer = {
+        let capsule = capsule.cast::<PyCapsule>()?;
+        // SAFETY: a valid capsule object; the name check makes CPython return NULL (with an
+        // exception set) for anything but an unconsumed DLPack tensor.
+        unsafe { pyo3::ffi::PyCapsule_GetPointer(capsule.as_ptr(), c"dltensor".as_ptr()) }
+    };
+    if pointer.is_null() {
+        return Err(PyErr::fetch(object.py()));
+    }
+    // SAFETY: a "dltensor" capsule holds a DLManagedTensor, whose first member is the DLTensor;
+    // it stays valid while the capsule lives (we keep it, unconsumed, so its destructor frees it).
+    let tensor = unsafe { &*(pointer as *const DlTensor) };
+    let ndim = tensor.ndim as usize;
+    // SAFETY: DLPack guarantees `ndim` entries behind `shape` and, when not NULL, `strides`.
+    let shape: Vec<usize> = unsafe { (0..ndim).map(|i| *tensor.shape.add(i) as usize).collect() };
+    let strides = if tensor.strides.is_null() {
+        dense_strides(&shape)
+    } else {
+        unsafe { (0..ndim).map(|i| *tensor.strides.add(i) as isize).collect() }
+    };
+    let dtype = match (tensor.dtype.code, tensor.dtype.bits, tensor.dtype.lanes) {
+        (0, 32, 1) => "int32".to_string(),
+        (2, 32, 1) => "float32".to_string(),
+        (2, 16, 1) => "float16".to_string(),
+        (4, 16, 1) => "bfloat16".to_string(),
+        (code, bits, lanes) => format!("DLPack type code {code} with {bits} bits x {lanes} lanes"),
+    };
+    let device = match tensor.device.device_type {
+        DL_CPU | DL_CUDA_HOST => Device::Cpu,
+        DL_CUDA => Device::Cuda(tensor.device.device_id as usize),
+        other => return Err(PyTypeError::new_err(format!("DLPack device type {other} is not supported"))),
+    };
+    Ok(RawArray {
+        address: tensor.data as usize + tensor.byte_offset as usize,
+        dtype,
+        shape,
+        strides,
+        device,
+        read_only: false,
+        capsule: Some(capsule),
+    })
+}
+
+/// Shape helpers return tuples, like numpy's and torch's `.shape`.
+pub fn shape_tuple<'py>(py: Python<'py>, shape: Vec<usize>) -> PyResult<Bound<'py, PyTuple>> {
+    PyTuple::new(py, shape)
+}

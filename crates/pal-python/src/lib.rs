@@ -1,0 +1,250 @@
+//! `proxy_attention_lab._native`: the PyO3 module behind the `proxy_attention_lab` package.
+//! It converts arguments (zero-copy), releases the GIL, runs the pal-core operation and maps
+//! errors to Python exceptions. Output allocation and dtype names live in the Python facade.
+
+mod array;
+mod errors;
+
+use array::{shape_tuple, ArrayArg};
+use errors::{guard, to_py_err};
+use pal_core::{AttentionOptions, CacheLayout, DType, DecodeInputs, FillInputs, FillOptions, KvDestination, PrefillInputs};
+use pyo3::prelude::*;
+use pyo3::types::PyTuple;
+
+fn parse<T: std::str::FromStr<Err = pal_core::Error>>(text: &str) -> PyResult<T> {
+    text.parse().map_err(to_py_err)
+}
+
+/// Views are raw pointers into buffers the caller keeps alive for the whole call; this lets the
+/// closure that runs without the GIL carry them.
+struct WithoutGil<T>(T);
+// SAFETY: the buffers are plain memory owned by Python objects that outlive the call.
+unsafe impl<T> Send for WithoutGil<T> {}
+
+fn run_detached(py: Python<'_>, op: &'static str, device: pal_core::Device, call: impl FnOnce() -> pal_core::Result<()>) -> PyResult<()> {
+    let call = WithoutGil(call);
+    py.detach(move || {
+        let call = call;
+        guard(op, device, call.0)
+    })
+    .map_err(to_py_err)
+}
+
+#[pyfunction]
+#[pyo3(signature = (queries, k_cache, v_cache, page_table, seq_lens, out, scale=None, layout="pal"))]
+#[allow(clippy::too_many_arguments)]
+fn paged_attention_decode(
+    py: Python<'_>,
+    queries: &Bound<'_, PyAny>,
+    k_cache: &Bound<'_, PyAny>,
+    v_cache: &Bound<'_, PyAny>,
+    page_table: &Bound<'_, PyAny>,
+    seq_lens: &Bound<'_, PyAny>,
+    out: &Bound<'_, PyAny>,
+    scale: Option<f32>,
+    layout: &str,
+) -> PyResult<()> {
+    const OP: &str = "paged_attention_decode";
+    let options = AttentionOptions {
+        scale,
+        layout: parse::<CacheLayout>(layout)?,
+    };
+    let args = [
+        ArrayArg::extract(OP, "queries", queries)?,
+        ArrayArg::extract(OP, "k_cache", k_cache)?,
+        ArrayArg::extract(OP, "v_cache", v_cache)?,
+        ArrayArg::extract(OP, "page_table", page_table)?,
+        ArrayArg::extract(OP, "seq_lens", seq_lens)?,
+    ];
+    let out = ArrayArg::extract(OP, "out", out)?;
+    let inputs = DecodeInputs {
+        queries: args[0].view(),
+        k_cache: args[1].view(),
+        v_cache: args[2].view(),
+        page_table: args[3].view(),
+        seq_lens: args[4].view(),
+    };
+    let mut out = out.view_mut(OP)?;
+    let device = inputs.queries.device();
+    run_detached(py, OP, device, || pal_core::paged_attention_decode(&inputs, &mut out, &options))
+}
+
+#[pyfunction]
+#[pyo3(signature = (q, k, v, k_cache, v_cache, page_table, context_lens, cu_seqlens_q, out, scale=None, layout="pal"))]
+#[allow(clippy::too_many_arguments)]
+fn paged_attention_prefill(
+    py: Python<'_>,
+    q: &Bound<'_, PyAny>,
+    k: &Bound<'_, PyAny>,
+    v: &Bound<'_, PyAny>,
+    k_cache: &Bound<'_, PyAny>,
+    v_cache: &Bound<'_, PyAny>,
+    page_table: &Bound<'_, PyAny>,
+    context_lens: &Bound<'_, PyAny>,
+    cu_seqlens_q: Option<&Bound<'_, PyAny>>,
+    out: &Bound<'_, PyAny>,
+    scale: Option<f32>,
+    layout: &str,
+) -> PyResult<()> {
+    const OP: &str = "paged_attention_prefill";
+    let options = AttentionOptions {
+        scale,
+        layout: parse::<CacheLayout>(layout)?,
+    };
+    let args = [
+        ArrayArg::extract(OP, "q", q)?,
+        ArrayArg::extract(OP, "k", k)?,
+        ArrayArg::extract(OP, "v", v)?,
+        ArrayArg::extract(OP, "k_cache", k_cache)?,
+        ArrayArg::extract(OP, "v_cache", v_cache)?,
+        ArrayArg::extract(OP, "page_table", page_table)?,
+        ArrayArg::extract(OP, "context_lens", context_lens)?,
+    ];
+    let cu_seqlens_q = ArrayArg::extract_optional(OP, "cu_seqlens_q", cu_seqlens_q)?;
+    let out = ArrayArg::extract(OP, "out", out)?;
+    let inputs = PrefillInputs {
+        q: args[0].view(),
+        k: args[1].view(),
+        v: args[2].view(),
+        k_cache: args[3].view(),
+        v_cache: args[4].view(),
+        page_table: args[5].view(),
+        context_lens: args[6].view(),
+        cu_seqlens_q: cu_seqlens_q.as_ref().map(ArrayArg::view),
+    };
+    let mut out = out.view_mut(OP)?;
+    let device = inputs.q.device();
+    run_detached(py, OP, device, || pal_core::paged_attention_prefill(&inputs, &mut out, &options))
+}
+
+#[pyfunction]
+#[pyo3(signature = (new_keys, new_values, k_cache, v_cache, page_table=None, positions=None, token_to_seq=None, slot_mapping=None, layout="pal"))]
+#[allow(clippy::too_many_arguments)]
+fn fill_kv_pages(
+    py: Python<'_>,
+    new_keys: &Bound<'_, PyAny>,
+    new_values: &Bound<'_, PyAny>,
+    k_cache: &Bound<'_, PyAny>,
+    v_cache: &Bound<'_, PyAny>,
+    page_table: Option<&Bound<'_, PyAny>>,
+    positions: Option<&Bound<'_, PyAny>>,
+    token_to_seq: Option<&Bound<'_, PyAny>>,
+    slot_mapping: Option<&Bound<'_, PyAny>>,
+    layout: &str,
+) -> PyResult<()> {
+    const OP: &str = "fill_kv_pages";
+    let options = FillOptions {
+        layout: parse::<CacheLayout>(layout)?,
+    };
+    let keys = ArrayArg::extract(OP, "new_keys", new_keys)?;
+    let values = ArrayArg::extract(OP, "new_values", new_values)?;
+    let k_cache = ArrayArg::extract(OP, "k_cache", k_cache)?;
+    let v_cache = ArrayArg::extract(OP, "v_cache", v_cache)?;
+    let page_table = ArrayArg::extract_optional(OP, "page_table", page_table)?;
+    let positions = ArrayArg::extract_optional(OP, "positions", positions)?;
+    let token_to_seq = ArrayArg::extract_optional(OP, "token_to_seq", token_to_seq)?;
+    let slot_mapping = ArrayArg::extract_optional(OP, "slot_mapping", slot_mapping)?;
+    let destination = match (slot_mapping, page_table, positions, token_to_seq) {
+        (Some(slots), None, None, None) => Destination::Slots(slots),
+        (None, Some(table), Some(positions), Some(seqs)) => Destination::Positions(table, positions, seqs),
+        (Some(_), ..) => return Err(usage_error("slot_mapping alone, without page_table, positions or token_to_seq", "both forms")),
+        (None, table, positions, seqs) => {
+            let missing: Vec<&str> = [("page_table", table.is_none()), ("positions", positions.is_none()), ("token_to_seq", seqs.is_none())]
+                .iter()
+                .filter_map(|&(name, absent)| absent.then_some(name))
+                .collect();
+            return Err(usage_error("page_table, positions and token_to_seq (or slot_mapping)", &format!("no {}", missing.join(", "))));
+        }
+    };
+    let inputs = FillInputs {
+        new_keys: keys.view(),
+        new_values: values.view(),
+        destination: match &destination {
+            Destination::Slots(slots) => KvDestination::SlotMapping(slots.view()),
+            Destination::Positions(table, positions, seqs) => KvDestination::Positions {
+                page_table: table.view(),
+                positions: positions.view(),
+                token_to_seq: seqs.view(),
+            },
+        },
+    };
+    let (mut k_pool, mut v_pool) = (k_cache.view_mut(OP)?, v_cache.view_mut(OP)?);
+    let device = inputs.new_keys.device();
+    run_detached(py, OP, device, || pal_core::fill_kv_pages(&inputs, &mut k_pool, &mut v_pool, &options))
+}
+
+enum Destination<'py> {
+    Slots(ArrayArg<'py>),
+    Positions(ArrayArg<'py>, ArrayArg<'py>, ArrayArg<'py>),
+}
+
+fn usage_error(expected: &str, actual: &str) -> PyErr {
+    to_py_err(pal_core::Error::Value {
+        op: "fill_kv_pages",
+        arg: "destination".into(),
+        expected: expected.into(),
+        actual: actual.into(),
+    })
+}
+
+#[pyfunction]
+#[pyo3(signature = (num_pages, num_kv_heads, head_dim, page_size, dtype, layout="pal"))]
+fn k_cache_shape<'py>(
+    py: Python<'py>,
+    num_pages: usize,
+    num_kv_heads: usize,
+    head_dim: usize,
+    page_size: usize,
+    dtype: &str,
+    layout: &str,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let shape = pal_core::k_cache_shape(num_pages, num_kv_heads, head_dim, page_size, parse(dtype)?, parse(layout)?);
+    shape_tuple(py, shape.map_err(to_py_err)?)
+}
+
+#[pyfunction]
+#[pyo3(signature = (num_pages, num_kv_heads, head_dim, page_size, dtype, layout="pal"))]
+fn v_cache_shape<'py>(
+    py: Python<'py>,
+    num_pages: usize,
+    num_kv_heads: usize,
+    head_dim: usize,
+    page_size: usize,
+    dtype: &str,
+    layout: &str,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let shape = pal_core::v_cache_shape(num_pages, num_kv_heads, head_dim, page_size, parse(dtype)?, parse(layout)?);
+    shape_tuple(py, shape.map_err(to_py_err)?)
+}
+
+#[pyfunction]
+fn k_cache_stripe_size(dtype: &str) -> PyResult<usize> {
+    let dtype: DType = parse(dtype)?;
+    if !dtype.is_float() {
+        return Err(to_py_err(pal_core::Error::DType {
+            op: "k_cache_stripe_size",
+            arg: "dtype".into(),
+            expected: "float32, float16 or bfloat16".into(),
+            actual: dtype,
+        }));
+    }
+    Ok(pal_core::k_cache_stripe_size(dtype))
+}
+
+#[pyfunction]
+fn optimal_page_size() -> usize {
+    pal_core::optimal_page_size()
+}
+
+#[pymodule]
+fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    module.add_function(wrap_pyfunction!(paged_attention_decode, module)?)?;
+    module.add_function(wrap_pyfunction!(paged_attention_prefill, module)?)?;
+    module.add_function(wrap_pyfunction!(fill_kv_pages, module)?)?;
+    module.add_function(wrap_pyfunction!(k_cache_shape, module)?)?;
+    module.add_function(wrap_pyfunction!(v_cache_shape, module)?)?;
+    module.add_function(wrap_pyfunction!(k_cache_stripe_size, module)?)?;
+    module.add_function(wrap_pyfunction!(optimal_page_size, module)?)?;
+    module.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

@@ -1,0 +1,179 @@
+"""Proxy Attention Lab (PAL): paged-attention operations over a paged KV cache.
+
+Every operation accepts numpy arrays (bfloat16 through ``ml_dtypes``), torch tensors and any
+object with ``__dlpack__``, without copying them. The backend follows the data: host arrays run
+on PAL's CPU backend. Results come back as the same kind of array as the queries.
+
+Cache layouts (``layout=``): ``"pal"`` (K ``[pages, HKV, D/x, page_size, x]``, V
+``[pages, HKV, D, page_size]``), ``"nhd"`` (``[pages, page_size, HKV, D]``) and ``"hnd"``
+(``[pages, HKV, page_size, D]``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import _native
+from ._arrays import dtype_name, empty_like_kind
+
+__version__: str = _native.__version__
+
+__all__ = [
+    "paged_attention_decode",
+    "paged_attention_prefill",
+    "fill_kv_pages",
+    "get_k_cache_shape",
+    "get_v_cache_shape",
+    "get_k_cache_stripe_size",
+    "get_optimal_page_size",
+]
+
+
+def paged_attention_decode(
+    queries: Any,
+    k_cache: Any,
+    v_cache: Any,
+    page_table: Any,
+    seq_lens: Any,
+    *,
+    scale: float | None = None,
+    layout: str = "pal",
+    out: Any = None,
+) -> Any:
+    """Attention of one new token per sequence over its paged history.
+
+    Args:
+        queries: ``[num_seqs, num_q_heads, head_dim]``, float32 / float16 / bfloat16.
+        k_cache: key pool in ``layout``, the queries' dtype.
+        v_cache: value pool in ``layout``, the queries' dtype.
+        page_table: ``[num_seqs, pages_per_sequence]`` int32; entry ``[b, j]`` is the page that
+            holds tokens ``j*page_size .. (j+1)*page_size`` of sequence ``b``.
+        seq_lens: ``[num_seqs]`` int32 tokens of each sequence in the cache (0 gives zeros).
+        scale: softmax scale, ``1/sqrt(head_dim)`` by default.
+        layout: ``"pal"``, ``"nhd"`` or ``"hnd"``.
+        out: optional ``[num_seqs, num_q_heads, head_dim]`` array written in place.
+
+    Returns:
+        ``[num_seqs, num_q_heads, head_dim]`` in the queries' dtype, of the queries' kind.
+    """
+    target, result = _output(queries, out, "paged_attention_decode", "queries")
+    _native.paged_attention_decode(
+        queries, k_cache, v_cache, page_table, seq_lens, target, scale=scale, layout=layout
+    )
+    return result()
+
+
+def paged_attention_prefill(
+    q: Any,
+    k: Any,
+    v: Any,
+    k_cache: Any,
+    v_cache: Any,
+    page_table: Any,
+    context_lens: Any,
+    cu_seqlens_q: Any = None,
+    *,
+    scale: float | None = None,
+    layout: str = "pal",
+    out: Any = None,
+) -> Any:
+    """Causal attention of new prompt tokens over their sequence's cached history and prompt.
+
+    Prompt token ``i`` of sequence ``b`` sits at position ``context_lens[b] + i``: it sees the
+    first ``context_lens[b]`` cached tokens of ``b`` and prompt tokens ``0..=i`` of ``b``.
+
+    Args:
+        q: ``[total_tokens, num_q_heads, head_dim]``: all prompts, concatenated.
+        k: ``[total_tokens, num_kv_heads, head_dim]``: the prompts' keys.
+        v: ``[total_tokens, num_kv_heads, head_dim]``: the prompts' values.
+        k_cache: key pool in ``layout`` holding the history.
+        v_cache: value pool in ``layout``.
+        page_table: ``[num_seqs, pages_per_sequence]`` int32.
+        context_lens: ``[num_seqs]`` int32 history tokens per sequence.
+        cu_seqlens_q: ``[num_seqs + 1]`` int32 prompt offsets into ``q``; ``None`` means every
+            prompt has ``total_tokens / num_seqs`` tokens.
+        scale: softmax scale, ``1/sqrt(head_dim)`` by default.
+        layout: ``"pal"``, ``"nhd"`` or ``"hnd"``.
+        out: optional ``[total_tokens, num_q_heads, head_dim]`` array written in place.
+
+    Returns:
+        ``[total_tokens, num_q_heads, head_dim]`` in ``q``'s dtype, of ``q``'s kind.
+    """
+    target, result = _output(q, out, "paged_attention_prefill", "q")
+    _native.paged_attention_prefill(
+        q, k, v, k_cache, v_cache, page_table, context_lens, cu_seqlens_q, target, scale=scale, layout=layout
+    )
+    return result()
+
+
+def fill_kv_pages(
+    new_keys: Any,
+    new_values: Any,
+    k_cache: Any,
+    v_cache: Any,
+    page_table: Any = None,
+    positions: Any = None,
+    token_to_seq: Any = None,
+    *,
+    slot_mapping: Any = None,
+    layout: str = "pal",
+) -> None:
+    """Writes new tokens' keys and values into the pools, in place.
+
+    Either ``page_table`` + ``positions`` + ``token_to_seq`` (token ``t`` goes to position
+    ``positions[t]`` of sequence ``token_to_seq[t]``), or a vLLM-style ``slot_mapping``
+    (``page * page_size + slot`` per token, negative to skip). All checks run before any write.
+
+    Args:
+        new_keys: ``[num_tokens, num_kv_heads, head_dim]``, the pools' dtype.
+        new_values: ``[num_tokens, num_kv_heads, head_dim]``, the pools' dtype.
+        k_cache: key pool in ``layout``, written in place.
+        v_cache: value pool in ``layout``, written in place.
+        page_table: ``[num_seqs, pages_per_sequence]`` int32.
+        positions: ``[num_tokens]`` int32 logical positions.
+        token_to_seq: ``[num_tokens]`` int32 sequence of each token.
+        slot_mapping: ``[num_tokens]`` int32 flat slots, instead of the three above.
+        layout: ``"pal"``, ``"nhd"`` or ``"hnd"``.
+    """
+    _native.fill_kv_pages(
+        new_keys,
+        new_values,
+        k_cache,
+        v_cache,
+        page_table,
+        positions,
+        token_to_seq,
+        slot_mapping,
+        layout=layout,
+    )
+
+
+def get_k_cache_shape(
+    num_pages: int, num_kv_heads: int, head_dim: int, page_size: int, dtype: Any, layout: str = "pal"
+) -> tuple[int, ...]:
+    """Shape of the key pool; ``dtype`` may be a numpy or torch dtype or a name."""
+    return _native.k_cache_shape(num_pages, num_kv_heads, head_dim, page_size, dtype_name(dtype), layout)
+
+
+def get_v_cache_shape(
+    num_pages: int, num_kv_heads: int, head_dim: int, page_size: int, dtype: Any, layout: str = "pal"
+) -> tuple[int, ...]:
+    """Shape of the value pool; ``dtype`` may be a numpy or torch dtype or a name."""
+    return _native.v_cache_shape(num_pages, num_kv_heads, head_dim, page_size, dtype_name(dtype), layout)
+
+
+def get_k_cache_stripe_size(dtype: Any) -> int:
+    """Elements per 16-byte stripe of the ``pal`` key layout: 4 for float32, 8 for 16-bit types."""
+    return _native.k_cache_stripe_size(dtype_name(dtype))
+
+
+def get_optimal_page_size() -> int:
+    """The page size PAL recommends (tokens per page)."""
+    return _native.optimal_page_size()
+
+
+def _output(queries: Any, out: Any, op: str, name: str) -> tuple[Any, Any]:
+    """The array to write (``out`` or a new one like ``queries``) and a thunk giving the result."""
+    if out is not None:
+        return out, lambda: out
+    return empty_like_kind(queries, op, name)

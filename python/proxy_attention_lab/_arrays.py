@@ -1,0 +1,57 @@
+"""Array-kind plumbing of the facade: dtype names and outputs of the same kind as an input."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+try:  # numpy has no bfloat16 of its own
+    import ml_dtypes
+
+    _NUMPY_DTYPES = {"bfloat16": np.dtype(ml_dtypes.bfloat16)}
+except ImportError:  # pragma: no cover - ml_dtypes is a dependency
+    _NUMPY_DTYPES = {}
+
+
+def dtype_name(dtype: Any) -> str:
+    """Canonical name of a numpy / torch / MLX dtype, or the name itself."""
+    if isinstance(dtype, str):
+        return dtype
+    if type(dtype).__module__.startswith("torch") or type(dtype).__module__.startswith("mlx"):
+        return str(dtype).rsplit(".", 1)[-1]
+    try:
+        return np.dtype(dtype).name
+    except TypeError:
+        return str(dtype).rsplit(".", 1)[-1]
+
+
+def _numpy_dtype(name: str) -> np.dtype:
+    return _NUMPY_DTYPES.get(name) or np.dtype(name)
+
+
+def empty_like_kind(reference: Any, op: str, name: str) -> tuple[Any, Callable[[], Any]]:
+    """An uninitialised array shaped like ``reference`` (argument ``name`` of ``op``) for PAL to
+    write, and a thunk returning the result as ``reference``'s kind: torch stays torch (same
+    device), numpy stays numpy, MLX gets an MLX array back, any other DLPack producer gets numpy."""
+    module = type(reference).__module__
+    if not (hasattr(reference, "shape") and hasattr(reference, "dtype")):
+        raise TypeError(
+            f"{op}: `{name}` must be a numpy array, a torch tensor or an object with __dlpack__, "
+            f"got {type(reference).__name__}"
+        )
+    shape = tuple(reference.shape)
+    if module.startswith("torch"):
+        import torch
+
+        out = torch.empty(shape, dtype=reference.dtype, device=reference.device)
+        return out, lambda: out
+    if isinstance(reference, np.ndarray):
+        out = np.empty(shape, dtype=reference.dtype)
+        return out, lambda: out
+    out = np.empty(shape, dtype=_numpy_dtype(dtype_name(reference.dtype)))
+    if module.startswith("mlx"):
+        import mlx.core as mx
+
+        return out, lambda: mx.array(out)
+    return out, lambda: out

@@ -1,0 +1,48 @@
+"""Type stubs of the native module; the public API is in ``proxy_attention_lab``."""
+
+from typing import Any
+
+__version__: str
+
+def paged_attention_decode(
+    queries: Any,
+    k_cache: Any,
+    v_cache: Any,
+    page_table: Any,
+    seq_lens: Any,
+    out: Any,
+    scale: float | None = None,
+    layout: str = "pal",
+) -> None: ...
+def paged_attention_prefill(
+    q: Any,
+    k: Any,
+    v: Any,
+    k_cache: Any,
+    v_cache: Any,
+    page_table: Any,
+    context_lens: Any,
+    cu_seqlens_q: Any | None,
+    out: Any,
+    scale: float | None = None,
+    layout: str = "pal",
+) -> None: ...
+def fill_kv_pages(
+    new_keys: Any,
+    new_values: Any,
+    k_cache: Any,
+    v_cache: Any,
+    page_table: Any | None = None,
+    positions: Any | None = None,
+    token_to_seq: Any | None = None,
+    slot_mapping: Any | None = None,
+    layout: str = "pal",
+) -> None: ...
+def k_cache_shape(
+    num_pages: int, num_kv_heads: int, head_dim: int, page_size: int, dtype: str, layout: str = "pal"
+) -> tuple[int, ...]: ...
+def v_cache_shape(
+    num_pages: int, num_kv_heads: int, head_dim: int, page_size: int, dtype: str, layout: str = "pal"
+) -> tuple[int, ...]: ...
+def k_cache_stripe_size(dtype: str) -> int: ...
+def optimal_page_size() -> int: ...

@@ -1,0 +1,207 @@
+"""Bad input (SPEC §6): the right exception, a message naming the argument, nothing written."""
+
+import re
+
+import numpy as np
+import proxy_attention_lab as pal
+import pytest
+from reference import paged_cache, random
+
+
+@pytest.fixture
+def case(rng):
+    cache = paged_cache(rng, [10, 30], 2, 32, 8, "float32", "pal", spare_pages=1)
+    return {
+        "queries": random(rng, (2, 4, 32), "float32"),
+        "k_cache": cache.k_cache,
+        "v_cache": cache.v_cache,
+        "page_table": cache.page_table,
+        "seq_lens": cache.lens,
+    }
+
+
+def decode(case, **changes):
+    args = {**case, **changes}
+    layout = args.pop("layout", "pal")
+    return pal.paged_attention_decode(*args.values(), layout=layout)
+
+
+@pytest.mark.parametrize(
+    "changes, error, names",
+    [
+        ({"queries": np.zeros((2, 128), np.float32)}, ValueError, "queries"),
+        ({"queries": np.zeros((2, 4, 16), np.float32)}, ValueError, "queries"),
+        ({"queries": np.zeros((2, 3, 32), np.float32)}, ValueError, "num_q_heads"),
+        ({"queries": np.zeros((2, 4, 32), np.float16)}, TypeError, "k_cache"),
+        ({"queries": np.zeros((2, 4, 32), np.float64)}, TypeError, "queries"),
+        ({"page_table": np.zeros((2, 5), np.int64)}, TypeError, "page_table"),
+        ({"seq_lens": np.array([10], np.int32)}, ValueError, "seq_lens"),
+        ({"seq_lens": np.array([10, -1], np.int32)}, ValueError, "seq_lens[1]"),
+        ({"seq_lens": np.array([10, 10_000], np.int32)}, ValueError, "seq_lens[1]"),
+        ({"layout": "nhd"}, ValueError, "k_cache"),
+        ({"layout": "xyz"}, ValueError, "layout"),
+        ({"queries": [[1.0]]}, TypeError, "queries"),
+    ],
+)
+def test_decode_rejects(case, changes, error, names):
+    with pytest.raises(error, match=re.escape(names)):
+        decode(case, **changes)
+
+
+def test_decode_rejects_a_page_id_outside_the_pool(case):
+    table = case["page_table"].copy()
+    table[1, 2] = case["k_cache"].shape[0]
+    with pytest.raises(ValueError, match=re.escape("page_table[1, 2]")):
+        decode(case, page_table=table)
+    table[1, 2] = -5
+    with pytest.raises(ValueError, match=re.escape("page_table[1, 2]")):
+        decode(case, page_table=table)
+
+
+def test_decode_rejects_non_contiguous_and_read_only_outputs(case):
+    with pytest.raises(ValueError, match="contiguous"):
+        decode(case, queries=np.zeros((2, 32, 4), np.float32).transpose(0, 2, 1))
+    out = np.zeros((2, 4, 32), np.float32)
+    out.flags.writeable = False
+    with pytest.raises(ValueError, match="out"):
+        pal.paged_attention_decode(*case.values(), out=out)
+    with pytest.raises(ValueError, match="out"):
+        pal.paged_attention_decode(*case.values(), out=np.zeros((2, 4, 31), np.float32))
+
+
+def test_output_may_not_alias_an_input(case):
+    with pytest.raises(ValueError, match="overlap"):
+        pal.paged_attention_decode(*case.values(), out=case["queries"])
+
+
+def test_scale_must_be_finite(case):
+    with pytest.raises(ValueError, match="scale"):
+        pal.paged_attention_decode(*case.values(), scale=float("inf"))
+
+
+def test_empty_batch_and_zero_lengths(case):
+    out = pal.paged_attention_decode(
+        np.zeros((0, 4, 32), np.float32),
+        case["k_cache"],
+        case["v_cache"],
+        np.zeros((0, 5), np.int32),
+        np.zeros(0, np.int32),
+    )
+    assert out.shape == (0, 4, 32)
+    out = decode(case, seq_lens=np.array([0, 0], np.int32))
+    assert not out.any()
+
+
+def prefill(case, q_len=6, **changes):
+    rng = np.random.default_rng(0)
+    args = {
+        "q": random(rng, (q_len, 4, 32), "float32"),
+        "k": random(rng, (q_len, 2, 32), "float32"),
+        "v": random(rng, (q_len, 2, 32), "float32"),
+        "k_cache": case["k_cache"],
+        "v_cache": case["v_cache"],
+        "page_table": case["page_table"],
+        "context_lens": case["seq_lens"],
+        "cu_seqlens_q": np.array([0, 2, q_len], np.int32),
+    }
+    args.update(changes)
+    return pal.paged_attention_prefill(*args.values())
+
+
+@pytest.mark.parametrize(
+    "changes, names",
+    [
+        ({"cu_seqlens_q": np.array([1, 2, 6], np.int32)}, "cu_seqlens_q[0]"),
+        ({"cu_seqlens_q": np.array([0, 4, 3], np.int32)}, "cu_seqlens_q[2]"),
+        ({"cu_seqlens_q": np.array([0, 6], np.int32)}, "cu_seqlens_q"),
+        ({"cu_seqlens_q": None, "q_len": 5}, "total_tokens"),
+        ({"context_lens": np.array([-1, 3], np.int32)}, "context_lens[0]"),
+        ({"k": np.zeros((6, 1, 32), np.float32)}, "`k`"),
+        ({"v": np.zeros((5, 2, 32), np.float32)}, "`v`"),
+    ],
+)
+def test_prefill_rejects(case, changes, names):
+    q_len = changes.pop("q_len", 6)
+    if q_len != 6:
+        changes |= {"q": np.zeros((q_len, 4, 32), np.float32), "k": np.zeros((q_len, 2, 32), np.float32)}
+        changes["v"] = changes["k"]
+    with pytest.raises(ValueError, match=re.escape(names)):
+        prefill(case, q_len, **changes)
+
+
+def test_prefill_empty_prompts(case):
+    out = prefill(case, q_len=0, cu_seqlens_q=np.array([0, 0, 0], np.int32))
+    assert out.shape == (0, 4, 32)
+
+
+@pytest.mark.parametrize(
+    "destination, names",
+    [
+        ({"positions": [0, 40]}, "positions[1]"),
+        ({"positions": [0, -3]}, "positions[1]"),
+        ({"token_to_seq": [0, 2]}, "token_to_seq[1]"),
+        ({"slot_mapping": [0, 10_000]}, "slot_mapping[1]"),
+        ({"positions": None}, "positions"),
+        ({"slot_mapping": [0, 1], "positions": [0, 1]}, "slot_mapping"),
+    ],
+)
+def test_failed_fill_writes_nothing(case, destination, names):
+    k_before, v_before = case["k_cache"].copy(), case["v_cache"].copy()
+    args = {
+        "page_table": case["page_table"],
+        "positions": [3, 4],
+        "token_to_seq": [0, 1],
+        "slot_mapping": None,
+    }
+    args.update(destination)
+    if "slot_mapping" in destination and "positions" not in destination:
+        args.update(page_table=None, positions=None, token_to_seq=None)
+    arrays = {
+        k: None if v is None else np.asarray(v, np.int32) if k != "page_table" else v for k, v in args.items()
+    }
+    keys = np.full((2, 2, 32), 7.0, np.float32)
+    with pytest.raises(ValueError, match=re.escape(names)):
+        pal.fill_kv_pages(
+            keys, keys, case["k_cache"], case["v_cache"], arrays["page_table"], arrays["positions"],
+            arrays["token_to_seq"], slot_mapping=arrays["slot_mapping"],
+        )  # fmt: skip
+    np.testing.assert_array_equal(case["k_cache"], k_before)
+    np.testing.assert_array_equal(case["v_cache"], v_before)
+
+
+def test_fill_rejects_a_bad_page_in_the_table(case):
+    table = case["page_table"].copy()
+    table[1, 0] = 99
+    keys = np.ones((1, 2, 32), np.float32)
+    before = case["k_cache"].copy()
+    with pytest.raises(ValueError, match=re.escape("page_table[1, 0]")):
+        pal.fill_kv_pages(
+            keys,
+            keys,
+            case["k_cache"],
+            case["v_cache"],
+            table,
+            np.array([2], np.int32),
+            np.array([1], np.int32),
+        )
+    np.testing.assert_array_equal(case["k_cache"], before)
+
+
+def test_fill_rejects_mismatched_dtypes_and_read_only_pools(case):
+    keys = np.ones((1, 2, 32), np.float16)
+    with pytest.raises(TypeError, match="k_cache"):
+        pal.fill_kv_pages(keys, keys, case["k_cache"], case["v_cache"], slot_mapping=np.array([0], np.int32))
+    k_cache = case["k_cache"].copy()
+    k_cache.flags.writeable = False
+    keys = np.ones((1, 2, 32), np.float32)
+    with pytest.raises(ValueError, match="k_cache"):
+        pal.fill_kv_pages(keys, keys, k_cache, case["v_cache"], slot_mapping=np.array([0], np.int32))
+
+
+def test_shape_helpers_reject_bad_geometry():
+    with pytest.raises(ValueError, match="head_dim"):
+        pal.get_k_cache_shape(4, 2, 12, 16, "bfloat16", "pal")
+    with pytest.raises(ValueError, match="dtype"):
+        pal.get_k_cache_shape(4, 2, 16, 16, "float64")
+    with pytest.raises(ValueError, match="page_size"):
+        pal.get_v_cache_shape(4, 2, 16, 0, "float32")

@@ -1,0 +1,70 @@
+"""Array kinds: bare DLPack producers and MLX arrays, zero-copy; the result comes back as the
+queries' kind (torch CPU tensors: test_torch_cpu.py)."""
+
+import numpy as np
+import proxy_attention_lab as pal
+import pytest
+from conftest import HAS_MLX
+from reference import assert_close, decode_reference, paged_cache, random
+
+
+class DLPackOnly:
+    """An array known to PAL only through ``__dlpack__`` (as a third-party library would be)."""
+
+    def __init__(self, array: np.ndarray):
+        self.array = array
+        self.shape = array.shape
+        self.dtype = array.dtype
+
+    def __dlpack__(self, stream=None):
+        return self.array.__dlpack__()
+
+    def __dlpack_device__(self):
+        return self.array.__dlpack_device__()
+
+
+def test_dlpack_producers_in_place_and_out(rng):
+    cache = paged_cache(rng, [50, 7], 2, 64, 16, "float32", "nhd")
+    queries = random(rng, (2, 8, 64), "float32")
+    out = pal.paged_attention_decode(
+        DLPackOnly(queries), DLPackOnly(cache.k_cache), DLPackOnly(cache.v_cache),
+        DLPackOnly(cache.page_table), DLPackOnly(cache.lens), layout="nhd",
+    )  # fmt: skip
+    assert isinstance(out, np.ndarray)
+    assert_close(out, decode_reference(queries, cache), "float32")
+
+    keys = random(rng, (3, 2, 64), "float32")
+    slots = np.array([1, 2, 3], np.int32)
+    k_cache, v_cache = cache.k_cache.copy(), cache.v_cache.copy()
+    pal.fill_kv_pages(
+        DLPackOnly(keys),
+        DLPackOnly(keys),
+        DLPackOnly(k_cache),
+        DLPackOnly(v_cache),
+        slot_mapping=DLPackOnly(slots),
+        layout="nhd",
+    )
+    np.testing.assert_array_equal(k_cache[0, 1:4], keys)
+
+
+@pytest.mark.skipif(not HAS_MLX, reason="mlx is not installed (scripts/setup.sh installs it)")
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_mlx_arrays(rng, dtype):
+    import mlx.core as mx
+
+    cache = paged_cache(rng, [40, 300], 2, 128, 16, dtype, "hnd")
+    queries = random(rng, (2, 4, 128), dtype)
+
+    def to_mx(a):
+        return mx.array(np.asarray(a, np.float32)).astype(mx.bfloat16 if dtype == "bfloat16" else mx.float32)
+
+    out = pal.paged_attention_decode(
+        to_mx(queries),
+        to_mx(cache.k_cache),
+        to_mx(cache.v_cache),
+        mx.array(cache.page_table),
+        mx.array(cache.lens),
+        layout="hnd",
+    )
+    assert isinstance(out, mx.array) and out.dtype == (mx.bfloat16 if dtype == "bfloat16" else mx.float32)
+    assert_close(np.array(out.astype(mx.float32)), decode_reference(queries, cache), dtype)
