@@ -80,12 +80,7 @@ pub enum Error {
 
 impl Error {
     /// An [`Error::Value`]: `arg` should be `expected` but is `actual`.
-    pub fn value(
-        op: &'static str,
-        arg: impl Into<String>,
-        expected: impl Into<String>,
-        actual: impl ToString,
-    ) -> Self {
+    pub fn value(op: &'static str, arg: impl Into<String>, expected: impl Into<String>, actual: impl ToString) -> Self {
         Error::Value {
             op,
             arg: arg.into(),
@@ -95,12 +90,7 @@ impl Error {
     }
 
     /// An [`Error::Shape`]: `arg` should have shape `expected` but has `actual`.
-    pub fn shape(
-        op: &'static str,
-        arg: impl Into<String>,
-        expected: impl Into<String>,
-        actual: &[usize],
-    ) -> Self {
+    pub fn shape(op: &'static str, arg: impl Into<String>, expected: impl Into<String>, actual: &[usize]) -> Self {
         Error::Shape {
             op,
             arg: arg.into(),

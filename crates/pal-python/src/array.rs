@@ -67,8 +67,15 @@ impl<'py> ArrayArg<'py> {
     }
 
     /// Like [`Self::extract`], `None` passing through.
-    pub fn extract_optional(op: &'static str, name: &'static str, object: Option<&Bound<'py, PyAny>>) -> PyResult<Option<Self>> {
-        object.filter(|o| !o.is_none()).map(|o| Self::extract(op, name, o)).transpose()
+    pub fn extract_optional(
+        op: &'static str,
+        name: &'static str,
+        object: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Option<Self>> {
+        object
+            .filter(|o| !o.is_none())
+            .map(|o| Self::extract(op, name, o))
+            .transpose()
     }
 
     pub fn view(&self) -> TensorView<'_> {
@@ -80,7 +87,12 @@ impl<'py> ArrayArg<'py> {
     /// A writable view; fails for read-only arrays.
     pub fn view_mut(&self, op: &'static str) -> PyResult<TensorViewMut<'_>> {
         if self.read_only {
-            return Err(to_py_err(Error::value(op, self.name, "a writable array", "a read-only array")));
+            return Err(to_py_err(Error::value(
+                op,
+                self.name,
+                "a writable array",
+                "a read-only array",
+            )));
         }
         // SAFETY: as `view`; the bindings never hand out two writable views of one argument,
         // and validation rejects outputs that overlap inputs.
@@ -135,7 +147,11 @@ fn from_torch<'py>(tensor: &Bound<'py, PyAny>) -> PyResult<RawArray<'py>> {
     let device = match kind.as_str() {
         "cpu" => Device::Cpu,
         "cuda" => Device::Cuda(index.unwrap_or(0)),
-        other => return Err(PyTypeError::new_err(format!("tensors on device type {other:?} are not supported"))),
+        other => {
+            return Err(PyTypeError::new_err(format!(
+                "tensors on device type {other:?} are not supported"
+            )))
+        }
     };
     Ok(RawArray {
         address: tensor.call_method0("data_ptr")?.extract()?,
@@ -152,7 +168,9 @@ fn from_array_interface<'py>(array: &Bound<'py, PyAny>) -> PyResult<RawArray<'py
     let interface = array.getattr("__array_interface__")?;
     let interface = interface.cast::<PyDict>()?;
     let item = |key: &str| -> PyResult<Bound<'py, PyAny>> {
-        interface.get_item(key)?.ok_or_else(|| PyTypeError::new_err(format!("__array_interface__ lacks {key:?}")))
+        interface
+            .get_item(key)?
+            .ok_or_else(|| PyTypeError::new_err(format!("__array_interface__ lacks {key:?}")))
     };
     let (address, read_only): (usize, bool) = item("data")?.extract()?;
     let shape: Vec<usize> = item("shape")?.extract()?;
@@ -246,7 +264,11 @@ fn from_dlpack<'py>(object: &Bound<'py, PyAny>) -> PyResult<RawArray<'py>> {
     let device = match tensor.device.device_type {
         DL_CPU | DL_CUDA_HOST => Device::Cpu,
         DL_CUDA => Device::Cuda(tensor.device.device_id as usize),
-        other => return Err(PyTypeError::new_err(format!("DLPack device type {other} is not supported"))),
+        other => {
+            return Err(PyTypeError::new_err(format!(
+                "DLPack device type {other} is not supported"
+            )))
+        }
     };
     Ok(RawArray {
         address: tensor.data as usize + tensor.byte_offset as usize,

@@ -7,7 +7,9 @@ mod errors;
 
 use array::{shape_tuple, ArrayArg};
 use errors::{guard, to_py_err};
-use pal_core::{AttentionOptions, CacheLayout, DType, DecodeInputs, FillInputs, FillOptions, KvDestination, PrefillInputs};
+use pal_core::{
+    AttentionOptions, CacheLayout, DType, DecodeInputs, FillInputs, FillOptions, KvDestination, PrefillInputs,
+};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
@@ -21,7 +23,12 @@ struct WithoutGil<T>(T);
 // SAFETY: the buffers are plain memory owned by Python objects that outlive the call.
 unsafe impl<T> Send for WithoutGil<T> {}
 
-fn run_detached(py: Python<'_>, op: &'static str, device: pal_core::Device, call: impl FnOnce() -> pal_core::Result<()>) -> PyResult<()> {
+fn run_detached(
+    py: Python<'_>,
+    op: &'static str,
+    device: pal_core::Device,
+    call: impl FnOnce() -> pal_core::Result<()>,
+) -> PyResult<()> {
     let call = WithoutGil(call);
     py.detach(move || {
         let call = call;
@@ -66,7 +73,9 @@ fn paged_attention_decode(
     };
     let mut out = out.view_mut(OP)?;
     let device = inputs.queries.device();
-    run_detached(py, OP, device, || pal_core::paged_attention_decode(&inputs, &mut out, &options))
+    run_detached(py, OP, device, || {
+        pal_core::paged_attention_decode(&inputs, &mut out, &options)
+    })
 }
 
 #[pyfunction]
@@ -114,7 +123,9 @@ fn paged_attention_prefill(
     };
     let mut out = out.view_mut(OP)?;
     let device = inputs.q.device();
-    run_detached(py, OP, device, || pal_core::paged_attention_prefill(&inputs, &mut out, &options))
+    run_detached(py, OP, device, || {
+        pal_core::paged_attention_prefill(&inputs, &mut out, &options)
+    })
 }
 
 #[pyfunction]
@@ -147,13 +158,25 @@ fn fill_kv_pages(
     let destination = match (slot_mapping, page_table, positions, token_to_seq) {
         (Some(slots), None, None, None) => Destination::Slots(slots),
         (None, Some(table), Some(positions), Some(seqs)) => Destination::Positions(table, positions, seqs),
-        (Some(_), ..) => return Err(usage_error("slot_mapping alone, without page_table, positions or token_to_seq", "both forms")),
+        (Some(_), ..) => {
+            return Err(usage_error(
+                "slot_mapping alone, without page_table, positions or token_to_seq",
+                "both forms",
+            ))
+        }
         (None, table, positions, seqs) => {
-            let missing: Vec<&str> = [("page_table", table.is_none()), ("positions", positions.is_none()), ("token_to_seq", seqs.is_none())]
-                .iter()
-                .filter_map(|&(name, absent)| absent.then_some(name))
-                .collect();
-            return Err(usage_error("page_table, positions and token_to_seq (or slot_mapping)", &format!("no {}", missing.join(", "))));
+            let missing: Vec<&str> = [
+                ("page_table", table.is_none()),
+                ("positions", positions.is_none()),
+                ("token_to_seq", seqs.is_none()),
+            ]
+            .iter()
+            .filter_map(|&(name, absent)| absent.then_some(name))
+            .collect();
+            return Err(usage_error(
+                "page_table, positions and token_to_seq (or slot_mapping)",
+                &format!("no {}", missing.join(", ")),
+            ));
         }
     };
     let inputs = FillInputs {
@@ -170,7 +193,9 @@ fn fill_kv_pages(
     };
     let (mut k_pool, mut v_pool) = (k_cache.view_mut(OP)?, v_cache.view_mut(OP)?);
     let device = inputs.new_keys.device();
-    run_detached(py, OP, device, || pal_core::fill_kv_pages(&inputs, &mut k_pool, &mut v_pool, &options))
+    run_detached(py, OP, device, || {
+        pal_core::fill_kv_pages(&inputs, &mut k_pool, &mut v_pool, &options)
+    })
 }
 
 enum Destination<'py> {
@@ -198,7 +223,14 @@ fn k_cache_shape<'py>(
     dtype: &str,
     layout: &str,
 ) -> PyResult<Bound<'py, PyTuple>> {
-    let shape = pal_core::k_cache_shape(num_pages, num_kv_heads, head_dim, page_size, parse(dtype)?, parse(layout)?);
+    let shape = pal_core::k_cache_shape(
+        num_pages,
+        num_kv_heads,
+        head_dim,
+        page_size,
+        parse(dtype)?,
+        parse(layout)?,
+    );
     shape_tuple(py, shape.map_err(to_py_err)?)
 }
 
@@ -213,7 +245,14 @@ fn v_cache_shape<'py>(
     dtype: &str,
     layout: &str,
 ) -> PyResult<Bound<'py, PyTuple>> {
-    let shape = pal_core::v_cache_shape(num_pages, num_kv_heads, head_dim, page_size, parse(dtype)?, parse(layout)?);
+    let shape = pal_core::v_cache_shape(
+        num_pages,
+        num_kv_heads,
+        head_dim,
+        page_size,
+        parse(dtype)?,
+        parse(layout)?,
+    );
     shape_tuple(py, shape.map_err(to_py_err)?)
 }
 

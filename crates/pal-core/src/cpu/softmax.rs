@@ -57,11 +57,7 @@ impl OnlineSoftmax {
             let row = &mut self.scores[j * n..][..seen];
             let tile_max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
             let new_max = self.max[j].max(tile_max);
-            let mut tile_sum = 0.0;
-            for s in row.iter_mut() {
-                *s = (*s - new_max).exp();
-                tile_sum += *s;
-            }
+            let tile_sum = simd::exp_shifted(row, new_max);
             let acc = &mut self.acc[j * d..][..d];
             rescale(&mut self.max[j], &mut self.sum[j], acc, new_max);
             self.sum[j] += tile_sum;

@@ -1,6 +1,7 @@
 //! Gathers tiles of keys and values, whatever their layout and dtype, into dense float32
 //! `[tokens, head_dim]` rows that the attention loops read.
 
+use super::simd;
 use crate::dtype::FloatElement;
 use crate::layout::{CacheGeometry, CacheLayout};
 
@@ -8,6 +9,10 @@ use crate::layout::{CacheGeometry, CacheLayout};
 pub(crate) trait KvSource {
     /// Fills `keys` and `values` (`n * head_dim` each); `scratch` is reusable working memory.
     fn load(&self, kv_head: usize, start: usize, keys: &mut [f32], values: &mut [f32], scratch: &mut Vec<f32>);
+
+    /// Hints that rows `start..start + n` come next, so their memory loads while the current
+    /// tile computes (pages sit in random order, which defeats the hardware prefetcher).
+    fn prefetch(&self, _kv_head: usize, _start: usize, _n: usize) {}
 }
 
 /// One sequence's tokens in the paged pools.
@@ -23,12 +28,7 @@ impl<T: FloatElement> KvSource for PagedKv<'_, T> {
     fn load(&self, kv_head: usize, start: usize, keys: &mut [f32], values: &mut [f32], scratch: &mut Vec<f32>) {
         let g = &self.geometry;
         let (d, page_size) = (g.head_dim, g.page_size);
-        let n = keys.len() / d;
-        let mut token = start;
-        while token < start + n {
-            let page = self.pages[token / page_size] as usize;
-            let first_slot = token % page_size;
-            let count = (page_size - first_slot).min(start + n - token);
+        self.for_each_page(start, keys.len() / d, |page, first_slot, count, token| {
             let rows = (token - start) * d..(token - start + count) * d;
             let (k_rows, v_rows) = (&mut keys[rows.clone()], &mut values[rows]);
             match g.layout {
@@ -50,25 +50,74 @@ impl<T: FloatElement> KvSource for PagedKv<'_, T> {
                 // then gather the rows.
                 CacheLayout::Pal => {
                     let block = d * page_size;
+                    // A sequential copy streams from memory far better than strided gathers.
                     scratch.resize(block, 0.0);
-                    let stripe = g.k_row_runs().len;
                     T::convert_to_f32(&self.k_pool[g.k_offset(page, kv_head, 0, 0)..][..block], scratch);
-                    for i in 0..count {
-                        let slot = first_slot + i;
-                        for (s, dst) in k_rows[i * d..][..d].chunks_exact_mut(stripe).enumerate() {
-                            dst.copy_from_slice(&scratch[(s * page_size + slot) * stripe..][..stripe]);
-                        }
+                    let keys = scratch.as_slice();
+                    match g.k_row_runs().len {
+                        4 => gather_stripes::<4>(keys, page_size, first_slot, k_rows),
+                        8 => gather_stripes::<8>(keys, page_size, first_slot, k_rows),
+                        other => unreachable!("16-byte stripes hold 4 or 8 elements, not {other}"),
                     }
                     T::convert_to_f32(&self.v_pool[g.v_offset(page, kv_head, 0, 0)..][..block], scratch);
-                    for i in 0..count {
-                        let slot = first_slot + i;
-                        for (dim, dst) in v_rows[i * d..][..d].iter_mut().enumerate() {
-                            *dst = scratch[dim * page_size + slot];
-                        }
-                    }
+                    simd::transpose_columns(scratch, d, page_size, first_slot, v_rows);
                 }
             }
+        });
+    }
+
+    fn prefetch(&self, kv_head: usize, start: usize, n: usize) {
+        let g = &self.geometry;
+        let d = g.head_dim;
+        self.for_each_page(start, n, |page, first_slot, count, _| {
+            let (first, len) = match g.layout {
+                // The whole transposed block is read.
+                CacheLayout::Pal => (g.k_offset(page, kv_head, 0, 0), d * g.page_size),
+                CacheLayout::Hnd => (g.k_offset(page, kv_head, first_slot, 0), count * d),
+                CacheLayout::Nhd => {
+                    for slot in first_slot..first_slot + count {
+                        let row = g.k_offset(page, kv_head, slot, 0);
+                        simd::prefetch(&self.k_pool[row..][..d]);
+                        simd::prefetch(&self.v_pool[row..][..d]);
+                    }
+                    return;
+                }
+            };
+            // K and V blocks of one page and head sit at the same offset in both pools.
+            simd::prefetch(&self.k_pool[first..][..len]);
+            simd::prefetch(&self.v_pool[first..][..len]);
+        });
+    }
+}
+
+impl<T> PagedKv<'_, T> {
+    /// Calls `visit(page, first_slot, count, token)` for each page that rows `start..start + n`
+    /// touch, `token` being the first row in that page.
+    fn for_each_page(&self, start: usize, n: usize, mut visit: impl FnMut(usize, usize, usize, usize)) {
+        let page_size = self.geometry.page_size;
+        let mut token = start;
+        while token < start + n {
+            let first_slot = token % page_size;
+            let count = (page_size - first_slot).min(start + n - token);
+            visit(self.pages[token / page_size] as usize, first_slot, count, token);
             token += count;
+        }
+    }
+}
+
+/// Turns a `pal` key page `[D / X][page_size][X]` into token rows `[n][D]`, from `first_slot`.
+/// `X` is a constant so each stripe moves as one 16- or 32-byte copy.
+fn gather_stripes<const X: usize>(block: &[f32], page_size: usize, first_slot: usize, rows: &mut [f32]) {
+    let d = block.len() / page_size;
+    let count = rows.len() / d;
+    assert!(d % X == 0 && first_slot + count <= page_size && rows.len() == count * d);
+    let (src, dst) = (block.as_ptr(), rows.as_mut_ptr());
+    for s in 0..d / X {
+        for i in 0..count {
+            // SAFETY: the asserts bound both indices: stripe s < D / X, slot < page_size, row i < count.
+            unsafe {
+                std::ptr::copy_nonoverlapping(src.add((s * page_size + first_slot + i) * X), dst.add(i * d + s * X), X)
+            };
         }
     }
 }
