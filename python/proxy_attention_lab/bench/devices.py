@@ -1,0 +1,89 @@
+"""Where a sweep runs: moving arrays there, timing, and the memory / compute ceilings measured in
+the same run."""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable
+
+import numpy as np
+
+
+class Timing:
+    """Median latency with its spread (10th to 90th percentile), in milliseconds."""
+
+    def __init__(self, samples_ms: list[float]):
+        ordered = sorted(samples_ms)
+        self.median_ms = statistics.median(ordered)
+        self.p10_ms = ordered[int(0.1 * (len(ordered) - 1))]
+        self.p90_ms = ordered[int(0.9 * (len(ordered) - 1))]
+        self.runs = len(ordered)
+
+    def as_dict(self) -> dict:
+        return {"median_ms": self.median_ms, "p10_ms": self.p10_ms, "p90_ms": self.p90_ms, "runs": self.runs}
+
+
+class CpuDevice:
+    """Host arrays (numpy); wall-clock timing; memcpy bandwidth as the ceiling."""
+
+    name = "cpu"
+
+    def __init__(self, min_runs: int = 5, min_seconds: float = 0.5):
+        self.min_runs, self.min_seconds = min_runs, min_seconds
+        # Larger than the last-level cache, so a flush evicts whatever a previous run left there.
+        self._flush = np.ones(64 * 2**20 // 4, np.float32)
+
+    def put(self, array: np.ndarray) -> Any:
+        return array
+
+    def to_numpy(self, array: Any) -> np.ndarray:
+        return np.asarray(array)
+
+    def time(self, run: Callable[[], Any], working_set_bytes: int) -> Timing:
+        flush = working_set_bytes < 4 * self._flush.nbytes
+        run()  # warm-up
+        samples: list[float] = []
+        start = time.perf_counter()
+        while len(samples) < self.min_runs or time.perf_counter() - start < self.min_seconds:
+            if flush:
+                self._flush += 1.0
+            t0 = time.perf_counter()
+            run()
+            samples.append((time.perf_counter() - t0) * 1e3)
+        return Timing(samples)
+
+    def ceilings(self) -> dict:
+        """memcpy of 512 MiB on all cores, in GB/s of bytes copied (the figure memcpy benchmarks
+        quote; read + write traffic is twice that)."""
+        src = np.ones(128 * 2**20, np.float32)
+        dst = np.empty_like(src)
+        workers = os.cpu_count() or 1
+        parts = np.array_split(np.arange(src.size), workers)
+        bounds = [(int(p[0]), int(p[-1]) + 1) for p in parts if p.size]
+
+        def copy_all() -> None:
+            with ThreadPoolExecutor(len(bounds)) as pool:
+                list(pool.map(lambda b: np.copyto(dst[b[0] : b[1]], src[b[0] : b[1]]), bounds))
+
+        copy_all()
+        best = min(self._once(copy_all) for _ in range(5))
+        return {"memcpy_GBps": src.nbytes / best / 1e9}
+
+    @staticmethod
+    def _once(run: Callable[[], Any]) -> float:
+        t0 = time.perf_counter()
+        run()
+        return time.perf_counter() - t0
+
+    def describe(self) -> dict:
+        model = platform.processor() or platform.machine()
+        try:
+            with open("/proc/cpuinfo") as info:
+                model = next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
+        except (OSError, StopIteration):
+            pass
+        return {"device": "cpu", "name": model, "cores": os.cpu_count()}

@@ -1,0 +1,123 @@
+"""Turns measurements into the table on stdout, a JSON file and PNG plots."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+CEILING_OF = {"GB/s": ("memcpy_GBps", "device_copy_GBps"), "TFLOP/s": ("matmul_TFLOPs",)}
+
+
+def case_label(case: dict) -> str:
+    if "context" in case:
+        return f"{case['batch']}x{case['context']}"
+    if "prompt" in case:
+        return f"{case['batch']}x{case['prompt']}+{case['history']}"
+    return f"{case['tokens']} tok"
+
+
+def ceiling_for(metric: str, ceilings: dict) -> tuple[str, float] | None:
+    for key in CEILING_OF.get(metric, ()):
+        if key in ceilings:
+            return key, ceilings[key]
+    return None
+
+
+def annotate(results: list[dict], ceilings: dict) -> None:
+    """Adds ``vs_best_peer`` (PAL rows) and ``pct_of_ceiling`` (all timed rows)."""
+    for row in results:
+        if row["value"] is None:
+            continue
+        ceiling = ceiling_for(row["metric"], ceilings)
+        if ceiling:
+            row["pct_of_ceiling"] = 100 * row["value"] / ceiling[1]
+            row["ceiling"] = ceiling[0]
+        if row["impl"] == "pal":
+            peers = [
+                r["value"]
+                for r in results
+                if r["op"] == row["op"] and r["case"] == row["case"] and r["dtype"] == row["dtype"]
+                and r["impl"] != "pal" and r["value"] is not None and r["ok"]
+            ]  # fmt: skip
+            if peers:
+                row["vs_best_peer"] = row["value"] / max(peers)
+
+
+def table(results: list[dict], ceilings: dict) -> str:
+    header = (
+        f"{'op':8} {'case':>14} {'dtype':9} {'impl':11} {'latency ms (p10-p90)':>24} {'rate':>16} "
+        f"{'vs peer':>8} {'% ceil':>7}  check"
+    )
+    lines = [header, "-" * len(header)]
+    for r in results:
+        label = f"{r['op']:8} {case_label(r['case']):>14} {r['dtype']:9} {r['impl']:11}"
+        if r["value"] is None:
+            lines.append(f"{label} skipped: {r['skipped']}")
+            continue
+        t = r["timing"]
+        latency = f"{t['median_ms']:.3f} ({t['p10_ms']:.3f}-{t['p90_ms']:.3f})"
+        rate = f"{r['value']:.2f} {r['metric']}"
+        vs = f"{r['vs_best_peer']:.2f}x" if "vs_best_peer" in r else "-"
+        pct = f"{r['pct_of_ceiling']:.0f}%" if "pct_of_ceiling" in r else "-"
+        check = f"ok (err {r['max_error']:.1e})" if r["ok"] else f"MISMATCH (err {r['max_error']:.1e})"
+        lines.append(f"{label} {latency:>24} {rate:>16} {vs:>8} {pct:>7}  {check}")
+    lines.append("ceilings measured in this run: " + ", ".join(f"{k} = {v:.2f}" for k, v in ceilings.items()))
+    return "\n".join(lines)
+
+
+def write_json(path: Path, environment: dict, ceilings: dict, results: list[dict]) -> None:
+    path.write_text(
+        json.dumps({"environment": environment, "ceilings": ceilings, "results": results}, indent=2)
+    )
+
+
+def plot(runs: list[tuple[str, dict]], out_dir: Path) -> list[Path]:
+    """Per op: rate and latency per case for each implementation (and each run, when several
+    are overlaid), with the ceiling as a line. Returns the files written."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    written = []
+    ops = sorted({r["op"] for _, run in runs for r in run["results"]})
+    for op in ops:
+        fig, (rate_ax, latency_ax) = plt.subplots(1, 2, figsize=(13, 4.8))
+        labels: list[str] = []
+        for _, run in runs:
+            for r in run["results"]:
+                if r["op"] == op and case_label(r["case"]) + f" {r['dtype']}" not in labels:
+                    labels.append(case_label(r["case"]) + f" {r['dtype']}")
+        x_of = {label: i for i, label in enumerate(labels)}
+        metric = ""
+        for tag, run in runs:
+            impls = sorted({r["impl"] for r in run["results"] if r["op"] == op and r["value"] is not None})
+            for impl in impls:
+                rows = [
+                    r
+                    for r in run["results"]
+                    if r["op"] == op and r["impl"] == impl and r["value"] is not None
+                ]
+                xs = [x_of[case_label(r["case"]) + f" {r['dtype']}"] for r in rows]
+                name = f"{impl} ({tag})" if len(runs) > 1 else impl
+                rate_ax.plot(xs, [r["value"] for r in rows], marker="o", label=name)
+                latency_ax.plot(xs, [r["timing"]["median_ms"] for r in rows], marker="o", label=name)
+                metric = rows[0]["metric"]
+            ceiling = ceiling_for(metric, run["ceilings"])
+            if ceiling:
+                suffix = f" ({tag})" if len(runs) > 1 else ""
+                rate_ax.axhline(ceiling[1], linestyle="--", color="gray", label=f"{ceiling[0]}{suffix}")
+        for ax, title in ((rate_ax, metric), (latency_ax, "latency (ms, median)")):
+            ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right", fontsize=8)
+            ax.set_title(f"{op}: {title}")
+            ax.grid(alpha=0.3)
+        latency_ax.set_yscale("log")
+        rate_ax.legend(fontsize=8)
+        device = runs[0][1]["environment"].get("name", "")
+        fig.suptitle(f"PAL {op} on {device}")
+        fig.tight_layout()
+        path = out_dir / f"{op}.png"
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        written.append(path)
+    return written

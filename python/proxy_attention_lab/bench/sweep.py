@@ -1,0 +1,225 @@
+"""The sweeps: decode over batch x context, prefill over batch x prompt x history, fill over
+token counts. Each case checks every implementation against a float64 reference before timing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+import proxy_attention_lab as pal
+
+from . import peers
+from .problems import ITEMSIZE, Shape, paged_problem, random_array, reference_attention
+
+# Absolute + relative tolerance against float64 for outputs of magnitude about one.
+TOLERANCE = {"float32": 1e-4, "float16": 5e-3, "bfloat16": 3e-2}
+
+
+@dataclass
+class Measurement:
+    op: str
+    case: dict
+    impl: str
+    shape: Shape
+    timing: dict | None = None
+    metric: str = ""
+    value: float | None = None
+    max_error: float | None = None
+    ok: bool | None = None
+    skipped: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {
+            "op": self.op,
+            "case": self.case,
+            "impl": self.impl,
+            "dtype": self.shape.dtype,
+            "layout": self.shape.layout,
+            "num_q_heads": self.shape.num_q_heads,
+            "num_kv_heads": self.shape.num_kv_heads,
+            "head_dim": self.shape.head_dim,
+            "page_size": self.shape.page_size,
+            "timing": self.timing,
+            "metric": self.metric,
+            "value": self.value,
+            "max_error": self.max_error,
+            "ok": self.ok,
+            "skipped": self.skipped,
+            **self.extra,
+        }
+
+
+def _check(actual: np.ndarray, expected: np.ndarray, dtype: str) -> tuple[float, bool]:
+    error = np.abs(np.asarray(actual, np.float64) - expected)
+    tolerance = TOLERANCE[dtype] * (1 + np.abs(expected))
+    return float(error.max(initial=0.0)), bool((error <= tolerance).all())
+
+
+class Sweep:
+    """Runs cases on one device and collects measurements."""
+
+    def __init__(
+        self, device, shape: Shape, seed: int = 0, on_result: Callable[[Measurement], None] = lambda m: None
+    ):
+        self.device, self.shape = device, shape
+        self.rng = np.random.default_rng(seed)
+        self.peers = peers.available(device.name)
+        self.results: list[Measurement] = []
+        self.on_result = on_result
+
+    def _measure(self, op, case, impl, run, output, expected, rows, work, metric, working_set) -> None:
+        """Checks ``output(run())`` (sliced to ``rows``) against ``expected``, then times ``run``."""
+        m = Measurement(op, case, impl, self.shape, metric=metric)
+        try:
+            m.max_error, m.ok = _check(output(run())[rows], expected, self.shape.dtype)
+            timing = self.device.time(run, working_set)
+            m.timing = timing.as_dict()
+            m.value = work / (timing.median_ms * 1e-3) / (1e9 if metric == "GB/s" else 1e12)
+        except Exception as error:  # a peer that fails on this case is reported, not fatal
+            m.skipped = f"{type(error).__name__}: {error}"
+        self._record(m)
+
+    def _record(self, m: Measurement) -> None:
+        self.results.append(m)
+        self.on_result(m)
+
+    def _skip_missing_peers(self, op: str, case: dict, names: list[str]) -> list[str]:
+        usable = []
+        for name in names:
+            reason = self.peers.get(name)
+            if reason is None:
+                usable.append(name)
+            else:
+                self._record(Measurement(op, case, name, self.shape, skipped=reason))
+        return usable
+
+    def decode(self, batch: int, context: int) -> None:
+        s, dev = self.shape, self.device
+        problem = paged_problem(self.rng, s, batch, context)
+        queries = random_array(self.rng, (batch, s.num_q_heads, s.head_dim), s.dtype)
+        checked = sorted({0, batch - 1})
+        expected = np.stack(
+            [
+                reference_attention(queries[b : b + 1], problem.keys[b], problem.values[b], None)[0]
+                for b in checked
+            ]
+        )
+        kv_bytes = 2 * batch * context * s.num_kv_heads * s.head_dim * ITEMSIZE[s.dtype]
+        case = {"batch": batch, "context": context}
+        args = [
+            dev.put(a)
+            for a in (queries, problem.k_cache, problem.v_cache, problem.page_table, problem.seq_lens)
+        ]
+        out = dev.put(np.empty_like(queries))
+
+        def run_pal() -> Any:
+            return pal.paged_attention_decode(*args, layout=s.layout, out=out)
+
+        self._measure(
+            "decode", case, "pal", run_pal, dev.to_numpy, expected, checked, kv_bytes, "GB/s", kv_bytes
+        )
+        for name in self._skip_missing_peers("decode", case, ["mlx_sdpa", "torch_sdpa"]):
+            if name == "mlx_sdpa":
+                run, output = peers.mlx_decode(problem, queries)
+            else:
+                run, output = peers.torch_decode(problem, queries, dev.name)
+            self._measure("decode", case, name, run, output, expected, checked, kv_bytes, "GB/s", kv_bytes)
+
+    def prefill(self, batch: int, prompt: int, history: int) -> None:
+        s, dev = self.shape, self.device
+        problem = paged_problem(self.rng, s, batch, history)
+        total = batch * prompt
+        q = random_array(self.rng, (total, s.num_q_heads, s.head_dim), s.dtype)
+        k = random_array(self.rng, (total, s.num_kv_heads, s.head_dim), s.dtype)
+        v = random_array(self.rng, (total, s.num_kv_heads, s.head_dim), s.dtype)
+        cu = (np.arange(batch + 1) * prompt).astype(np.int32)
+        # Check a few rows of the first sequence: its first, a middle and its last prompt token.
+        rows = sorted({0, prompt // 2, prompt - 1})
+        keys = np.concatenate([problem.keys[0], k[:prompt]])
+        values = np.concatenate([problem.values[0], v[:prompt]])
+        expected = np.stack(
+            [
+                reference_attention(q[i : i + 1], keys[: history + i + 1], values[: history + i + 1], None)[0]
+                for i in rows
+            ]
+        )
+        # Each new token attends to the history and its own causal prefix.
+        flops = 4 * s.num_q_heads * s.head_dim * batch * (prompt * history + prompt * (prompt + 1) // 2)
+        case = {"batch": batch, "prompt": prompt, "history": history}
+        args = [
+            dev.put(a)
+            for a in (q, k, v, problem.k_cache, problem.v_cache, problem.page_table, problem.seq_lens, cu)
+        ]
+        out = dev.put(np.empty_like(q))
+        work_bytes = sum(a.nbytes for a in (q, k, v, problem.k_cache, problem.v_cache))
+
+        def run_pal() -> Any:
+            return pal.paged_attention_prefill(*args, layout=s.layout, out=out)
+
+        self._measure(
+            "prefill", case, "pal", run_pal, dev.to_numpy, expected, rows, flops, "TFLOP/s", work_bytes
+        )
+        dense_k = np.concatenate([problem.keys, k.reshape(batch, prompt, s.num_kv_heads, s.head_dim)], axis=1)
+        dense_v = np.concatenate(
+            [problem.values, v.reshape(batch, prompt, s.num_kv_heads, s.head_dim)], axis=1
+        )
+        q4 = q.reshape(batch, prompt, s.num_q_heads, s.head_dim)
+        for name in self._skip_missing_peers("prefill", case, ["mlx_sdpa", "torch_sdpa"]):
+            if name == "mlx_sdpa":
+                run, output = peers.mlx_prefill(q4, dense_k, dense_v, history, s.dtype)
+            else:
+                run, output = peers.torch_prefill(q4, dense_k, dense_v, history, dev.name)
+            flat = lambda out, output=output: output(out).reshape(total, s.num_q_heads, s.head_dim)  # noqa: E731
+            self._measure("prefill", case, name, run, flat, expected, rows, flops, "TFLOP/s", work_bytes)
+
+    def fill(self, tokens: int, sequences: int = 8) -> None:
+        """``tokens`` new tokens spread over ``sequences`` sequences (a prefill chunk's worth)."""
+        s, dev = self.shape, self.device
+        per_seq = -(-tokens // sequences)
+        problem = paged_problem(self.rng, s, sequences, per_seq)
+        keys = random_array(self.rng, (tokens, s.num_kv_heads, s.head_dim), s.dtype)
+        values = random_array(self.rng, keys.shape, s.dtype)
+        token_to_seq = (np.arange(tokens) // per_seq).astype(np.int32)
+        positions = (np.arange(tokens) % per_seq).astype(np.int32)
+        copied = 2 * keys.nbytes
+        case = {"tokens": tokens, "sequences": sequences}
+        args = [
+            dev.put(a)
+            for a in (
+                keys,
+                values,
+                problem.k_cache,
+                problem.v_cache,
+                problem.page_table,
+                positions,
+                token_to_seq,
+            )
+        ]
+
+        def run_pal() -> Any:
+            return pal.fill_kv_pages(*args, layout=s.layout)
+
+        def filled_keys(_: Any) -> np.ndarray:
+            return _gather_dense_keys(dev.to_numpy(args[2]), problem.page_table, per_seq, s)
+
+        expected = keys.astype(np.float64).reshape(sequences, per_seq, s.num_kv_heads, s.head_dim)
+        self._measure(
+            "fill", case, "pal", run_pal, filled_keys, expected, slice(None), copied, "GB/s", 2 * copied
+        )
+
+
+def _gather_dense_keys(k_cache: np.ndarray, page_table: np.ndarray, length: int, shape: Shape) -> np.ndarray:
+    """A key pool's first ``length`` tokens of each sequence as ``[B, L, HKV, D]``, read through
+    the page table (the inverse of the scatter in :func:`paged_problem`)."""
+    k = k_cache
+    if shape.layout == "hnd":
+        k = k.transpose(0, 2, 1, 3)
+    elif shape.layout == "pal":
+        p, h, dx, ps, x = k.shape
+        k = k.transpose(0, 3, 1, 2, 4).reshape(p, ps, h, dx * x)
+    pages = k[page_table]  # [B, pages_per_seq, page_size, HKV, D]
+    b, n, ps, h, d = pages.shape
+    return pages.reshape(b, n * ps, h, d)[:, :length].astype(np.float64)
