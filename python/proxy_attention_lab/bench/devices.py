@@ -57,21 +57,21 @@ class CpuDevice:
         return Timing(samples)
 
     def ceilings(self) -> dict:
-        """memcpy of 512 MiB on all cores, in GB/s of bytes copied (the figure memcpy benchmarks
-        quote; read + write traffic is twice that)."""
-        src = np.ones(128 * 2**20, np.float32)
+        """On all cores, over 1 GiB: memcpy in GB/s of bytes copied (the figure memcpy benchmarks
+        quote; the memory traffic is twice that) and a read-only stream (a sum)."""
+        src = np.ones(256 * 2**20, np.float32)
         dst = np.empty_like(src)
         workers = os.cpu_count() or 1
-        parts = np.array_split(np.arange(src.size), workers)
-        bounds = [(int(p[0]), int(p[-1]) + 1) for p in parts if p.size]
+        bounds = [(int(p[0]), int(p[-1]) + 1) for p in np.array_split(np.arange(src.size), workers) if p.size]
+        with ThreadPoolExecutor(len(bounds)) as pool:
 
-        def copy_all() -> None:
-            with ThreadPoolExecutor(len(bounds)) as pool:
-                list(pool.map(lambda b: np.copyto(dst[b[0] : b[1]], src[b[0] : b[1]]), bounds))
+            def on_all_cores(work: Callable[[int, int], Any]) -> float:
+                list(pool.map(lambda b: work(*b), bounds))  # warm-up: page faults, thread start
+                return min(self._once(lambda: list(pool.map(lambda b: work(*b), bounds))) for _ in range(5))
 
-        copy_all()
-        best = min(self._once(copy_all) for _ in range(5))
-        return {"memcpy_GBps": src.nbytes / best / 1e9}
+            copy = on_all_cores(lambda lo, hi: np.copyto(dst[lo:hi], src[lo:hi]))
+            read = on_all_cores(lambda lo, hi: np.add.reduce(src[lo:hi]))
+        return {"memcpy_GBps": src.nbytes / copy / 1e9, "read_GBps": src.nbytes / read / 1e9}
 
     @staticmethod
     def _once(run: Callable[[], Any]) -> float:

@@ -5,7 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-CEILING_OF = {"GB/s": ("memcpy_GBps", "device_copy_GBps"), "TFLOP/s": ("matmul_TFLOPs",)}
+# The ceiling each rate is compared with: decode reads, so the read stream bounds it; fill copies.
+CEILING_OF = {
+    ("decode", "GB/s"): ("read_GBps",),
+    ("fill", "GB/s"): ("memcpy_GBps", "device_copy_GBps"),
+    ("prefill", "TFLOP/s"): ("matmul_TFLOPs",),
+}
 
 
 def case_label(case: dict) -> str:
@@ -16,8 +21,8 @@ def case_label(case: dict) -> str:
     return f"{case['tokens']} tok"
 
 
-def ceiling_for(metric: str, ceilings: dict) -> tuple[str, float] | None:
-    for key in CEILING_OF.get(metric, ()):
+def ceiling_for(op: str, metric: str, ceilings: dict) -> tuple[str, float] | None:
+    for key in CEILING_OF.get((op, metric), ()):
         if key in ceilings:
             return key, ceilings[key]
     return None
@@ -28,7 +33,7 @@ def annotate(results: list[dict], ceilings: dict) -> None:
     for row in results:
         if row["value"] is None:
             continue
-        ceiling = ceiling_for(row["metric"], ceilings)
+        ceiling = ceiling_for(row["op"], row["metric"], ceilings)
         if ceiling:
             row["pct_of_ceiling"] = 100 * row["value"] / ceiling[1]
             row["ceiling"] = ceiling[0]
@@ -103,7 +108,7 @@ def plot(runs: list[tuple[str, dict]], out_dir: Path) -> list[Path]:
                 rate_ax.plot(xs, [r["value"] for r in rows], marker="o", label=name)
                 latency_ax.plot(xs, [r["timing"]["median_ms"] for r in rows], marker="o", label=name)
                 metric = rows[0]["metric"]
-            ceiling = ceiling_for(metric, run["ceilings"])
+            ceiling = ceiling_for(op, metric, run["ceilings"])
             if ceiling:
                 suffix = f" ({tag})" if len(runs) > 1 else ""
                 rate_ax.axhline(ceiling[1], linestyle="--", color="gray", label=f"{ceiling[0]}{suffix}")
