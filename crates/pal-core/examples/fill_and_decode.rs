@@ -46,7 +46,10 @@ fn main() -> pal_core::Result<()> {
         },
         &mut TensorViewMut::from_slice(&mut k_pool, &k_shape)?,
         &mut TensorViewMut::from_slice(&mut v_pool, &v_shape)?,
-        &FillOptions { layout },
+        &FillOptions {
+            layout,
+            ..Default::default()
+        },
     )?;
 
     let q_shape = [seq_lens.len(), q_heads, head_dim];
@@ -61,7 +64,10 @@ fn main() -> pal_core::Result<()> {
             seq_lens: TensorView::from_slice(&seq_lens, &[seq_lens.len()])?,
         },
         &mut TensorViewMut::from_slice(&mut out, &q_shape)?,
-        &AttentionOptions { layout, scale: None },
+        &AttentionOptions {
+            layout,
+            ..Default::default()
+        },
     )?;
 
     // Direct check of sequence 1, head 5 (KV head 1) in float64.

@@ -2,7 +2,9 @@
 //! the three operations on problems that already passed the shared validation; the device that
 //! holds the data picks the backend.
 
-use crate::error::{Error, Result};
+#[cfg(not(feature = "cuda"))]
+use crate::error::Error;
+use crate::error::Result;
 use crate::ops::{DecodeProblem, FillProblem, PrefillProblem};
 use crate::tensor::{Device, TensorViewMut};
 
@@ -21,9 +23,12 @@ pub(crate) trait Backend: Sync {
 pub(crate) fn for_device(device: Device) -> Result<&'static dyn Backend> {
     match device {
         Device::Cpu => Ok(&crate::cpu::CpuBackend),
+        #[cfg(feature = "cuda")]
+        Device::Cuda(_) => Ok(&crate::cuda::CudaBackend),
+        #[cfg(not(feature = "cuda"))]
         Device::Cuda(_) => Err(Error::BackendUnavailable {
             backend: "cuda",
-            reason: "this build of PAL has no CUDA backend".into(),
+            reason: "PAL was built without its `cuda` feature".into(),
         }),
     }
 }

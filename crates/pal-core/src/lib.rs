@@ -30,7 +30,7 @@
 //!     },
 //! };
 //! fill_kv_pages(&fill, &mut TensorViewMut::from_slice(&mut k_pool, &k_shape)?,
-//!     &mut TensorViewMut::from_slice(&mut v_pool, &v_shape)?, &FillOptions { layout })?;
+//!     &mut TensorViewMut::from_slice(&mut v_pool, &v_shape)?, &FillOptions { layout, ..Default::default() })?;
 //!
 //! let queries = vec![0.5f32; q_heads * head_dim];
 //! let mut out = vec![0f32; q_heads * head_dim];
@@ -48,6 +48,8 @@
 
 mod backend;
 mod cpu;
+#[cfg(feature = "cuda")]
+pub mod cuda;
 mod dtype;
 mod error;
 mod layout;
@@ -58,7 +60,7 @@ pub use dtype::{DType, Element, FloatElement};
 pub use error::{Error, Result};
 pub use layout::{k_cache_shape, k_cache_stripe_size, optimal_page_size, v_cache_shape, CacheGeometry, CacheLayout};
 pub use ops::{
-    fill_kv_pages, paged_attention_decode, paged_attention_prefill, AttentionOptions, DecodeInputs, FillInputs,
-    FillOptions, KvDestination, PrefillInputs,
+    fill_kv_pages, paged_attention_decode, paged_attention_prefill, AttentionOptions, DecodeInputs, Execution,
+    FillInputs, FillOptions, KvDestination, PrefillInputs,
 };
 pub use tensor::{Device, TensorView, TensorViewMut};

@@ -43,6 +43,7 @@ fn run<T: FloatElement>(spec: &Decode, seed: u64) -> (Vec<f64>, Vec<f64>) {
     let options = AttentionOptions {
         scale: spec.scale,
         layout: spec.layout,
+        ..Default::default()
     };
     paged_attention_decode(
         &inputs,

@@ -146,7 +146,10 @@ fn run<T: FloatElement>(
         &inputs,
         &mut TensorViewMut::from_slice(&mut pools.k, &pools.k_shape.clone()).unwrap(),
         &mut TensorViewMut::from_slice(&mut pools.v, &pools.v_shape.clone()).unwrap(),
-        &FillOptions { layout },
+        &FillOptions {
+            layout,
+            ..Default::default()
+        },
     )
     .unwrap();
     assert_eq!(bits(&pools.k), bits(&want_k), "k_cache {layout} {}", T::DTYPE);

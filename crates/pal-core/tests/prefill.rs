@@ -55,6 +55,7 @@ fn run<T: FloatElement>(spec: &Prefill, seed: u64) -> (Vec<f64>, Vec<f64>) {
     let options = AttentionOptions {
         scale: None,
         layout: spec.layout,
+        ..Default::default()
     };
     paged_attention_prefill(
         &inputs,

@@ -8,7 +8,8 @@ mod errors;
 use array::{shape_tuple, ArrayArg};
 use errors::{guard, to_py_err};
 use pal_core::{
-    AttentionOptions, CacheLayout, DType, DecodeInputs, FillInputs, FillOptions, KvDestination, PrefillInputs,
+    AttentionOptions, CacheLayout, DType, DecodeInputs, Execution, FillInputs, FillOptions, KvDestination,
+    PrefillInputs,
 };
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
@@ -38,7 +39,7 @@ fn run_detached(
 }
 
 #[pyfunction]
-#[pyo3(signature = (queries, k_cache, v_cache, page_table, seq_lens, out, scale=None, layout="pal"))]
+#[pyo3(signature = (queries, k_cache, v_cache, page_table, seq_lens, out, scale=None, layout="pal", cuda_stream=0, check=true))]
 #[allow(clippy::too_many_arguments)]
 fn paged_attention_decode(
     py: Python<'_>,
@@ -50,11 +51,14 @@ fn paged_attention_decode(
     out: &Bound<'_, PyAny>,
     scale: Option<f32>,
     layout: &str,
+    cuda_stream: usize,
+    check: bool,
 ) -> PyResult<()> {
     const OP: &str = "paged_attention_decode";
     let options = AttentionOptions {
         scale,
         layout: parse::<CacheLayout>(layout)?,
+        execution: Execution { cuda_stream, check },
     };
     let args = [
         ArrayArg::extract(OP, "queries", queries)?,
@@ -79,7 +83,7 @@ fn paged_attention_decode(
 }
 
 #[pyfunction]
-#[pyo3(signature = (q, k, v, k_cache, v_cache, page_table, context_lens, cu_seqlens_q, out, scale=None, layout="pal"))]
+#[pyo3(signature = (q, k, v, k_cache, v_cache, page_table, context_lens, cu_seqlens_q, out, scale=None, layout="pal", cuda_stream=0, check=true))]
 #[allow(clippy::too_many_arguments)]
 fn paged_attention_prefill(
     py: Python<'_>,
@@ -94,11 +98,14 @@ fn paged_attention_prefill(
     out: &Bound<'_, PyAny>,
     scale: Option<f32>,
     layout: &str,
+    cuda_stream: usize,
+    check: bool,
 ) -> PyResult<()> {
     const OP: &str = "paged_attention_prefill";
     let options = AttentionOptions {
         scale,
         layout: parse::<CacheLayout>(layout)?,
+        execution: Execution { cuda_stream, check },
     };
     let args = [
         ArrayArg::extract(OP, "q", q)?,
@@ -129,7 +136,7 @@ fn paged_attention_prefill(
 }
 
 #[pyfunction]
-#[pyo3(signature = (new_keys, new_values, k_cache, v_cache, page_table=None, positions=None, token_to_seq=None, slot_mapping=None, layout="pal"))]
+#[pyo3(signature = (new_keys, new_values, k_cache, v_cache, page_table=None, positions=None, token_to_seq=None, slot_mapping=None, layout="pal", cuda_stream=0, check=true))]
 #[allow(clippy::too_many_arguments)]
 fn fill_kv_pages(
     py: Python<'_>,
@@ -142,10 +149,13 @@ fn fill_kv_pages(
     token_to_seq: Option<&Bound<'_, PyAny>>,
     slot_mapping: Option<&Bound<'_, PyAny>>,
     layout: &str,
+    cuda_stream: usize,
+    check: bool,
 ) -> PyResult<()> {
     const OP: &str = "fill_kv_pages";
     let options = FillOptions {
         layout: parse::<CacheLayout>(layout)?,
+        execution: Execution { cuda_stream, check },
     };
     let keys = ArrayArg::extract(OP, "new_keys", new_keys)?;
     let values = ArrayArg::extract(OP, "new_values", new_values)?;

@@ -31,6 +31,7 @@ pub(crate) struct DecodeProblem<'a, 'i> {
     pub num_q_heads: usize,
     pub pages_per_sequence: usize,
     pub scale: f32,
+    pub execution: super::Execution,
 }
 
 /// Attention of one new query token per sequence over the first `seq_lens[b]` cached tokens of
@@ -125,5 +126,6 @@ fn validate<'a, 'i>(
         num_q_heads,
         pages_per_sequence,
         scale,
+        execution: options.execution,
     })
 }

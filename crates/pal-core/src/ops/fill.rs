@@ -36,6 +36,7 @@ pub struct FillInputs<'a> {
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct FillOptions {
     pub layout: CacheLayout,
+    pub execution: super::Execution,
 }
 
 /// Destination slots of the new tokens, resolved on the host where the index tensors live there.
@@ -52,6 +53,7 @@ pub(crate) struct FillProblem<'a, 'i> {
     pub geometry: CacheGeometry,
     pub num_tokens: usize,
     pub target: FillTarget,
+    pub execution: super::Execution,
 }
 
 /// Writes the keys and values of `T` new tokens into `k_cache` / `v_cache` in place. Everything
@@ -136,11 +138,12 @@ fn validate<'a, 'i>(
         geometry,
         num_tokens,
         target,
+        execution: options.execution,
     })
 }
 
 /// Turns host index tensors into `(page, slot)` per token, checking every one against the pool.
-fn resolve_on_host(
+pub(crate) fn resolve_on_host(
     check: &Check,
     destination: &KvDestination<'_>,
     geometry: &CacheGeometry,

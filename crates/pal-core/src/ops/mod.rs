@@ -8,6 +8,7 @@ pub(crate) mod validate;
 
 pub(crate) use decode::DecodeProblem;
 pub use decode::{paged_attention_decode, DecodeInputs};
+pub(crate) use fill::resolve_on_host;
 pub use fill::{fill_kv_pages, FillInputs, FillOptions, KvDestination};
 pub(crate) use fill::{FillProblem, FillTarget};
 pub(crate) use prefill::PrefillProblem;
@@ -22,4 +23,26 @@ pub struct AttentionOptions {
     pub scale: Option<f32>,
     /// Layout of the key/value pools.
     pub layout: CacheLayout,
+    pub execution: Execution,
+}
+
+/// How a call runs on a GPU (the CPU backend ignores it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Execution {
+    /// The raw `CUstream` to launch on; 0 is the legacy default stream.
+    pub cuda_stream: usize,
+    /// Validate the contents of device-side index tensors (lengths, page ids, positions) before
+    /// launching, which copies them to the host and waits for the stream. Off, nothing is
+    /// synchronised (the mode for CUDA-graph capture): kernels then skip tokens whose page or
+    /// slot is invalid instead of reporting them, and never touch memory outside the pools.
+    pub check: bool,
+}
+
+impl Default for Execution {
+    fn default() -> Self {
+        Self {
+            cuda_stream: 0,
+            check: true,
+        }
+    }
 }

@@ -1,0 +1,64 @@
+// Shared vocabulary of PAL's kernels: storage types, conversions, vector loads and warp reductions.
+// Self-contained on purpose: kernels compile with NVRTC alone (no CUDA toolkit headers).
+#pragma once
+
+typedef unsigned short u16;
+typedef unsigned int u32;
+typedef long long i64;
+typedef unsigned long long u64;
+
+namespace pal {
+
+// 16-bit storage types; arithmetic always happens in float32.
+struct bf16 { u16 bits; };
+struct f16 { u16 bits; };
+
+__device__ __forceinline__ float to_float(float x) { return x; }
+__device__ __forceinline__ float to_float(bf16 x) { return __uint_as_float(((u32)x.bits) << 16); }
+__device__ __forceinline__ float to_float(f16 x) {
+  float f;
+  asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(x.bits));
+  return f;
+}
+
+template <typename T> __device__ __forceinline__ T from_float(float x);
+template <> __device__ __forceinline__ float from_float<float>(float x) { return x; }
+template <> __device__ __forceinline__ bf16 from_float<bf16>(float x) {
+  u16 b;
+  asm("cvt.rn.bf16.f32 %0, %1;" : "=h"(b) : "f"(x));
+  return bf16{b};
+}
+template <> __device__ __forceinline__ f16 from_float<f16>(float x) {
+  u16 b;
+  asm("cvt.rn.f16.f32 %0, %1;" : "=h"(b) : "f"(x));
+  return f16{b};
+}
+
+__device__ __forceinline__ float neg_inf() { return __int_as_float(0xff800000); }
+
+// Elements of T in one 16-byte vector (also the `x` of the pal key layout).
+template <typename T> struct Vec { static constexpr int N = 16 / sizeof(T); };
+
+// One 16-byte vector, viewed as N elements of T.
+template <typename T> union Pack {
+  uint4 raw;
+  T elems[Vec<T>::N];
+};
+
+template <typename T> __device__ __forceinline__ Pack<T> zero_pack() {
+  Pack<T> p;
+  p.raw = make_uint4(0, 0, 0, 0);
+  return p;
+}
+
+__device__ __forceinline__ float warp_max(float x) {
+  for (int offset = 16; offset > 0; offset >>= 1) x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, offset));
+  return x;
+}
+
+__device__ __forceinline__ float warp_sum(float x) {
+  for (int offset = 16; offset > 0; offset >>= 1) x += __shfl_xor_sync(0xffffffffu, x, offset);
+  return x;
+}
+
+}  // namespace pal

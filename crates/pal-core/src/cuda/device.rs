@@ -1,0 +1,178 @@
+//! One GPU: its primary context (the one torch uses), its compiled kernels and its per-stream
+//! workspaces. Handles live for the whole process.
+
+use std::collections::HashMap;
+use std::ffi::{c_void, CString};
+use std::sync::{Mutex, OnceLock};
+
+use cudarc::driver::{result, sys};
+
+use super::driver_error;
+use super::jit::{self, Specialization};
+use crate::error::{Error, Result};
+
+/// A driver handle that may cross threads: the driver API is thread-safe for these handles.
+#[derive(Clone, Copy)]
+struct Handle<T>(T);
+// SAFETY: contexts, modules and functions are process-wide driver objects, usable from any thread.
+unsafe impl<T> Send for Handle<T> {}
+unsafe impl<T> Sync for Handle<T> {}
+
+pub(crate) struct Gpu {
+    context: Handle<sys::CUcontext>,
+    /// (major, minor) compute capability.
+    pub arch: (i32, i32),
+    pub multiprocessors: usize,
+    functions: Mutex<HashMap<(String, &'static str), Handle<sys::CUfunction>>>,
+    /// Grow-only scratch memory per stream (split-KV partial states).
+    workspaces: Mutex<HashMap<usize, (Handle<sys::CUdeviceptr>, usize)>>,
+}
+
+/// The GPU with this ordinal, initialised once per process.
+pub(crate) fn gpu(op: &'static str, ordinal: usize) -> Result<&'static Gpu> {
+    static GPUS: OnceLock<Mutex<HashMap<usize, &'static Gpu>>> = OnceLock::new();
+    let mut gpus = GPUS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(gpu) = gpus.get(&ordinal) {
+        gpu.bind(op)?;
+        return Ok(gpu);
+    }
+    let gpu: &'static Gpu = Box::leak(Box::new(Gpu::open(op, ordinal)?));
+    gpus.insert(ordinal, gpu);
+    Ok(gpu)
+}
+
+impl Gpu {
+    fn open(op: &'static str, ordinal: usize) -> Result<Self> {
+        // SAFETY: only probes whether the shared library can be loaded.
+        if !unsafe { sys::is_culib_present() } {
+            return Err(Error::BackendUnavailable {
+                backend: "cuda",
+                reason: "the CUDA driver library (libcuda.so.1) was not found".into(),
+            });
+        }
+        result::init().map_err(|e| driver_error(op, "cuInit", e))?;
+        let device = result::device::get(ordinal as i32).map_err(|e| driver_error(op, "cuDeviceGet", e))?;
+        // SAFETY: `device` is a valid device handle; the primary context is retained for the
+        // life of the process, as torch does.
+        let context =
+            unsafe { result::primary_ctx::retain(device) }.map_err(|e| driver_error(op, "retain context", e))?;
+        // SAFETY: a retained, valid context.
+        unsafe { result::ctx::set_current(context) }.map_err(|e| driver_error(op, "set context", e))?;
+        let attribute = |a| {
+            // SAFETY: valid device and attribute enum.
+            unsafe { result::device::get_attribute(device, a) }.map_err(|e| driver_error(op, "cuDeviceGetAttribute", e))
+        };
+        use sys::CUdevice_attribute::*;
+        let arch = (
+            attribute(CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR)?,
+            attribute(CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR)?,
+        );
+        if arch.0 < 8 {
+            return Err(Error::BackendUnavailable {
+                backend: "cuda",
+                reason: format!(
+                    "PAL's kernels need compute capability 8.0 or newer, cuda:{ordinal} has {}.{}",
+                    arch.0, arch.1
+                ),
+            });
+        }
+        Ok(Self {
+            context: Handle(context),
+            arch,
+            multiprocessors: attribute(CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT)? as usize,
+            functions: Mutex::default(),
+            workspaces: Mutex::default(),
+        })
+    }
+
+    /// Makes this GPU's context current on the calling thread.
+    pub fn bind(&self, op: &'static str) -> Result<()> {
+        // SAFETY: the context was retained in `open` and is never released.
+        unsafe { result::ctx::set_current(self.context.0) }.map_err(|e| driver_error(op, "set context", e))
+    }
+
+    /// Kernel `name` of a specialisation, compiled (or read from the disk cache) on first use.
+    pub fn function(&self, op: &'static str, spec: &Specialization, name: &'static str) -> Result<sys::CUfunction> {
+        let key = (spec.key(), name);
+        let mut functions = self.functions.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(f) = functions.get(&key) {
+            return Ok(f.0);
+        }
+        let ptx = jit::ptx_for(op, spec, self.arch)?;
+        // SAFETY: `ptx` is a NUL-terminated PTX image; the module stays loaded for the process.
+        let module = unsafe { result::module::load_data(ptx.as_ptr().cast::<c_void>()) }
+            .map_err(|e| driver_error(op, &format!("loading {}", spec.describe()), e))?;
+        for &entry in spec.entries {
+            let c_name = CString::new(entry).expect("kernel names have no NUL");
+            // SAFETY: a loaded module and a NUL-terminated name.
+            let function = unsafe { result::module::get_function(module, c_name) }
+                .map_err(|e| driver_error(op, &format!("finding {entry} in {}", spec.describe()), e))?;
+            functions.insert((spec.key(), entry), Handle(function));
+        }
+        functions.get(&key).map(|f| f.0).ok_or_else(|| Error::Internal {
+            op,
+            backend: "cuda",
+            message: format!("{name} is not an entry of {}", spec.describe()),
+        })
+    }
+
+    /// At least `bytes` of device scratch memory private to `stream`, reused across calls. It
+    /// only allocates when a call needs more than any before it on that stream (so warm up
+    /// before capturing a CUDA graph).
+    pub fn workspace(&self, op: &'static str, stream: usize, bytes: usize) -> Result<sys::CUdeviceptr> {
+        let mut workspaces = self.workspaces.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(&(pointer, size)) = workspaces.get(&stream) {
+            if size >= bytes {
+                return Ok(pointer.0);
+            }
+            // SAFETY: wait for work that may still use the old buffer, then free it.
+            unsafe {
+                result::stream::synchronize(stream as sys::CUstream).map_err(|e| driver_error(op, "stream sync", e))?;
+                result::free_sync(pointer.0).map_err(|e| driver_error(op, "cuMemFree", e))?;
+            }
+        }
+        let size = bytes.next_power_of_two().max(1 << 20);
+        // SAFETY: a plain device allocation in the current (this GPU's) context.
+        let pointer =
+            unsafe { result::malloc_sync(size) }.map_err(|e| driver_error(op, "cuMemAlloc (workspace)", e))?;
+        workspaces.insert(stream, (Handle(pointer), size));
+        Ok(pointer)
+    }
+}
+
+/// Copies a small device int32 tensor to the host on `stream` and waits for it.
+pub(crate) fn read_i32(op: &'static str, address: *const u8, len: usize, stream: usize) -> Result<Vec<i32>> {
+    let mut host = vec![0i32; len];
+    if len == 0 {
+        return Ok(host);
+    }
+    // SAFETY: `address` holds `len` int32 values on the current device (validated shape), and
+    // the copy completes before `host` is read.
+    unsafe {
+        result::memcpy_dtoh_async(&mut host, address as sys::CUdeviceptr, stream as sys::CUstream)
+            .map_err(|e| driver_error(op, "copying an index tensor to the host", e))?;
+        result::stream::synchronize(stream as sys::CUstream).map_err(|e| driver_error(op, "stream sync", e))?;
+    }
+    Ok(host)
+}
+
+/// Launches `function` with one by-value parameter struct.
+///
+/// # Safety
+/// `params` must match the kernel's parameter struct exactly (`#[repr(C)]` mirror), and every
+/// device address in it must be valid for what the kernel does with it.
+pub(crate) unsafe fn launch<P>(
+    op: &'static str,
+    function: sys::CUfunction,
+    grid: (u32, u32, u32),
+    block: u32,
+    stream: usize,
+    params: &mut P,
+) -> Result<()> {
+    let mut args = [(params as *mut P).cast::<c_void>()];
+    result::launch_kernel(function, grid, (block, 1, 1), 0, stream as sys::CUstream, &mut args)
+        .map_err(|e| driver_error(op, "cuLaunchKernel", e))
+}

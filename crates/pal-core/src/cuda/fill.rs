@@ -1,0 +1,128 @@
+//! fill_kv_pages on CUDA: one `pal_fill` launch on the caller's stream.
+
+use super::device::{self, launch, read_i32};
+use super::jit::Specialization;
+use crate::error::{Error, Result};
+use crate::ops::validate::Check;
+use crate::ops::{resolve_on_host, FillProblem, KvDestination};
+use crate::tensor::{Device, TensorView, TensorViewMut};
+
+const OP: &str = "fill_kv_pages";
+const THREADS: u32 = 256;
+
+/// Mirror of `pal::FillParams`.
+#[repr(C)]
+struct FillParams {
+    keys: u64,
+    values: u64,
+    k_cache: u64,
+    v_cache: u64,
+    page_table: u64,
+    positions: u64,
+    token_to_seq: u64,
+    slot_mapping: u64,
+    num_tokens: i32,
+    num_kv_heads: i32,
+    head_dim: i32,
+    page_size: i32,
+    num_seqs: i32,
+    pages_per_seq: i32,
+    num_pages: i32,
+    use_slot_mapping: i32,
+}
+
+pub(super) fn run(
+    problem: &FillProblem<'_, '_>,
+    k_cache: &mut TensorViewMut<'_>,
+    v_cache: &mut TensorViewMut<'_>,
+) -> Result<()> {
+    let geometry = problem.geometry;
+    let inputs = problem.inputs;
+    let Device::Cuda(ordinal) = inputs.new_keys.device() else {
+        unreachable!("dispatched by device")
+    };
+    let vector = 16 / geometry.dtype.size_in_bytes();
+    if geometry.head_dim % vector != 0 {
+        return Err(Error::Unsupported {
+            op: OP,
+            backend: "cuda",
+            what: format!("head_dim {} with {}", geometry.head_dim, geometry.dtype),
+            supported: format!("head dims that are multiples of {vector} (16-byte vectors)"),
+        });
+    }
+    let gpu = device::gpu(OP, ordinal)?;
+    let stream = problem.execution.cuda_stream;
+    let tokens = problem.num_tokens;
+    if problem.execution.check {
+        check_on_host(problem, ordinal, stream)?;
+    }
+    let (page_table, positions, token_to_seq, slot_mapping, num_seqs, pages_per_seq) = match &inputs.destination {
+        KvDestination::Positions {
+            page_table,
+            positions,
+            token_to_seq,
+        } => (
+            page_table.as_ptr() as u64,
+            positions.as_ptr() as u64,
+            token_to_seq.as_ptr() as u64,
+            0,
+            page_table.shape()[0],
+            page_table.shape()[1],
+        ),
+        KvDestination::SlotMapping(slots) => (0, 0, 0, slots.as_ptr() as u64, 0, 0),
+    };
+    let mut params = FillParams {
+        keys: inputs.new_keys.as_ptr() as u64,
+        values: inputs.new_values.as_ptr() as u64,
+        k_cache: k_cache.as_mut_ptr() as u64,
+        v_cache: v_cache.as_mut_ptr() as u64,
+        page_table,
+        positions,
+        token_to_seq,
+        slot_mapping,
+        num_tokens: tokens as i32,
+        num_kv_heads: geometry.num_kv_heads as i32,
+        head_dim: geometry.head_dim as i32,
+        page_size: geometry.page_size as i32,
+        num_seqs: num_seqs as i32,
+        pages_per_seq: pages_per_seq as i32,
+        num_pages: geometry.num_pages as i32,
+        use_slot_mapping: (slot_mapping != 0) as i32,
+    };
+    let vectors = tokens * geometry.num_kv_heads * geometry.head_dim / vector;
+    let blocks = vectors.div_ceil(THREADS as usize).clamp(1, gpu.multiprocessors * 16);
+    let function = gpu.function(OP, &Specialization::fill(geometry.dtype, geometry.layout), "pal_fill")?;
+    // SAFETY: the parameters mirror `pal::FillParams`; every address is a validated device
+    // tensor, and the kernel checks each destination against the pool before writing.
+    unsafe { launch(OP, function, (blocks as u32, 1, 1), THREADS, stream, &mut params) }
+}
+
+/// Reads the index tensors back and runs the same destination checks as for host tensors.
+fn check_on_host(problem: &FillProblem<'_, '_>, ordinal: usize, stream: usize) -> Result<()> {
+    let read = |t: &TensorView<'_>| read_i32(OP, t.as_ptr(), t.numel(), stream);
+    let check = Check {
+        op: OP,
+        device: Device::Cuda(ordinal),
+    };
+    let tokens = [problem.num_tokens];
+    match &problem.inputs.destination {
+        KvDestination::SlotMapping(slots) => {
+            let slots = read(slots)?;
+            let host = KvDestination::SlotMapping(TensorView::from_slice(&slots, &tokens)?);
+            resolve_on_host(&check, &host, &problem.geometry).map(drop)
+        }
+        KvDestination::Positions {
+            page_table,
+            positions,
+            token_to_seq,
+        } => {
+            let (table, positions, seqs) = (read(page_table)?, read(positions)?, read(token_to_seq)?);
+            let host = KvDestination::Positions {
+                page_table: TensorView::from_slice(&table, page_table.shape())?,
+                positions: TensorView::from_slice(&positions, &tokens)?,
+                token_to_seq: TensorView::from_slice(&seqs, &tokens)?,
+            };
+            resolve_on_host(&check, &host, &problem.geometry).map(drop)
+        }
+    }
+}
