@@ -15,6 +15,7 @@ from typing import Any
 
 from . import _native
 from ._arrays import dtype_name, empty_like_kind
+from ._cuda import launch_settings
 
 __version__: str = _native.__version__
 
@@ -39,6 +40,7 @@ def paged_attention_decode(
     scale: float | None = None,
     layout: str = "pal",
     out: Any = None,
+    check: bool = True,
 ) -> Any:
     """Attention of one new token per sequence over its paged history.
 
@@ -52,13 +54,28 @@ def paged_attention_decode(
         scale: softmax scale, ``1/sqrt(head_dim)`` by default.
         layout: ``"pal"``, ``"nhd"`` or ``"hnd"``.
         out: optional ``[num_seqs, num_q_heads, head_dim]`` array written in place.
+        check: for CUDA tensors, validate the lengths and page ids before launching (a small
+            copy to the host and a wait on the stream). Off (and always while a CUDA graph is
+            captured), invalid entries are skipped by the kernels instead of raising.
 
     Returns:
         ``[num_seqs, num_q_heads, head_dim]`` in the queries' dtype, of the queries' kind.
     """
+    if out is None and _is_torch(queries):
+        return _torch_ops().paged_attention_decode(
+            queries, k_cache, v_cache, page_table, seq_lens, scale, layout, check
+        )
     target, result = _output(queries, out, "paged_attention_decode", "queries")
     _native.paged_attention_decode(
-        queries, k_cache, v_cache, page_table, seq_lens, target, scale=scale, layout=layout
+        queries,
+        k_cache,
+        v_cache,
+        page_table,
+        seq_lens,
+        target,
+        scale,
+        layout,
+        **launch_settings(queries, check),
     )
     return result()
 
@@ -76,6 +93,7 @@ def paged_attention_prefill(
     scale: float | None = None,
     layout: str = "pal",
     out: Any = None,
+    check: bool = True,
 ) -> Any:
     """Causal attention of new prompt tokens over their sequence's cached history and prompt.
 
@@ -95,14 +113,20 @@ def paged_attention_prefill(
         scale: softmax scale, ``1/sqrt(head_dim)`` by default.
         layout: ``"pal"``, ``"nhd"`` or ``"hnd"``.
         out: optional ``[total_tokens, num_q_heads, head_dim]`` array written in place.
+        check: as for :func:`paged_attention_decode`.
 
     Returns:
         ``[total_tokens, num_q_heads, head_dim]`` in ``q``'s dtype, of ``q``'s kind.
     """
+    if out is None and _is_torch(q):
+        return _torch_ops().paged_attention_prefill(
+            q, k, v, k_cache, v_cache, page_table, context_lens, cu_seqlens_q, scale, layout, check
+        )
     target, result = _output(q, out, "paged_attention_prefill", "q")
     _native.paged_attention_prefill(
-        q, k, v, k_cache, v_cache, page_table, context_lens, cu_seqlens_q, target, scale=scale, layout=layout
-    )
+        q, k, v, k_cache, v_cache, page_table, context_lens, cu_seqlens_q, target, scale, layout,
+        **launch_settings(q, check),
+    )  # fmt: skip
     return result()
 
 
@@ -117,6 +141,7 @@ def fill_kv_pages(
     *,
     slot_mapping: Any = None,
     layout: str = "pal",
+    check: bool = True,
 ) -> None:
     """Writes new tokens' keys and values into the pools, in place.
 
@@ -134,18 +159,25 @@ def fill_kv_pages(
         token_to_seq: ``[num_tokens]`` int32 sequence of each token.
         slot_mapping: ``[num_tokens]`` int32 flat slots, instead of the three above.
         layout: ``"pal"``, ``"nhd"`` or ``"hnd"``.
+        check: as for :func:`paged_attention_decode`; off, invalid destinations are skipped.
     """
+    if _is_torch(new_keys):
+        return _torch_ops().fill_kv_pages(
+            new_keys,
+            new_values,
+            k_cache,
+            v_cache,
+            page_table,
+            positions,
+            token_to_seq,
+            slot_mapping,
+            layout,
+            check,
+        )
     _native.fill_kv_pages(
-        new_keys,
-        new_values,
-        k_cache,
-        v_cache,
-        page_table,
-        positions,
-        token_to_seq,
-        slot_mapping,
-        layout=layout,
-    )
+        new_keys, new_values, k_cache, v_cache, page_table, positions, token_to_seq, slot_mapping, layout,
+        **launch_settings(new_keys, check),
+    )  # fmt: skip
 
 
 def get_k_cache_shape(
@@ -170,6 +202,17 @@ def get_k_cache_stripe_size(dtype: Any) -> int:
 def get_optimal_page_size() -> int:
     """The page size PAL recommends (tokens per page)."""
     return _native.optimal_page_size()
+
+
+def _is_torch(array: Any) -> bool:
+    return type(array).__module__.startswith("torch")
+
+
+def _torch_ops():
+    """The torch custom ops, registered on first use (importing torch is slow)."""
+    from . import _torch
+
+    return _torch
 
 
 def _output(queries: Any, out: Any, op: str, name: str) -> tuple[Any, Any]:

@@ -13,6 +13,8 @@ def paged_attention_decode(
     out: Any,
     scale: float | None = None,
     layout: str = "pal",
+    cuda_stream: int = 0,
+    check: bool = True,
 ) -> None: ...
 def paged_attention_prefill(
     q: Any,
@@ -26,6 +28,8 @@ def paged_attention_prefill(
     out: Any,
     scale: float | None = None,
     layout: str = "pal",
+    cuda_stream: int = 0,
+    check: bool = True,
 ) -> None: ...
 def fill_kv_pages(
     new_keys: Any,
@@ -37,6 +41,8 @@ def fill_kv_pages(
     token_to_seq: Any | None = None,
     slot_mapping: Any | None = None,
     layout: str = "pal",
+    cuda_stream: int = 0,
+    check: bool = True,
 ) -> None: ...
 def k_cache_shape(
     num_pages: int, num_kv_heads: int, head_dim: int, page_size: int, dtype: str, layout: str = "pal"

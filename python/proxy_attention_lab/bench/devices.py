@@ -31,6 +31,8 @@ class CpuDevice:
     """Host arrays (numpy); wall-clock timing; memcpy bandwidth as the ceiling."""
 
     name = "cpu"
+    # Fill rates count bytes copied, like the memcpy ceiling.
+    copy_counts_read_and_write = False
 
     def __init__(self, min_runs: int = 5, min_seconds: float = 0.5):
         self.min_runs, self.min_seconds = min_runs, min_seconds

@@ -51,7 +51,8 @@ __device__ void decode(const DecodeParams& p) {
   const int first_head = kv_head * group + (blockIdx.x % p.head_chunks) * GMAX;
   const int heads = min(GMAX, kv_head * group + group - first_head);
   const int seq = blockIdx.y, split = blockIdx.z;
-  const int len = ((const int*)p.seq_lens)[seq];
+  // Clamped to the page table's capacity so that an unchecked bad length never reads past its row.
+  const int len = max(0, min(((const int*)p.seq_lens)[seq], p.pages_per_seq * PAGE_SIZE));
   const int begin = split * p.tokens_per_split;
   const int end = min(len, begin + p.tokens_per_split);
   const int* pages = (const int*)p.page_table + (i64)seq * p.pages_per_seq;

@@ -1,0 +1,87 @@
+"""PAL's operations as torch custom ops (``torch.ops.pal.*``) with fake implementations, so they
+trace under ``torch.compile`` (fullgraph) and replay inside CUDA graphs. Annotations are real
+``typing`` objects (no ``from __future__ import annotations``): torch infers the op schemas
+from them."""
+
+from typing import Optional
+
+import torch
+
+from . import _native
+from ._cuda import launch_settings
+
+
+@torch.library.custom_op("pal::paged_attention_decode", mutates_args=())
+def paged_attention_decode(
+    queries: torch.Tensor,
+    k_cache: torch.Tensor,
+    v_cache: torch.Tensor,
+    page_table: torch.Tensor,
+    seq_lens: torch.Tensor,
+    scale: Optional[float],
+    layout: str,
+    check: bool,
+) -> torch.Tensor:
+    out = torch.empty_like(queries)
+    _native.paged_attention_decode(
+        queries, k_cache, v_cache, page_table, seq_lens, out, scale, layout, **launch_settings(queries, check)
+    )
+    return out
+
+
+@paged_attention_decode.register_fake
+def _(queries, k_cache, v_cache, page_table, seq_lens, scale, layout, check):
+    return torch.empty_like(queries)
+
+
+@torch.library.custom_op("pal::paged_attention_prefill", mutates_args=())
+def paged_attention_prefill(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    k_cache: torch.Tensor,
+    v_cache: torch.Tensor,
+    page_table: torch.Tensor,
+    context_lens: torch.Tensor,
+    cu_seqlens_q: Optional[torch.Tensor],
+    scale: Optional[float],
+    layout: str,
+    check: bool,
+) -> torch.Tensor:
+    out = torch.empty_like(q)
+    _native.paged_attention_prefill(
+        q, k, v, k_cache, v_cache, page_table, context_lens, cu_seqlens_q, out, scale, layout,
+        **launch_settings(q, check),
+    )  # fmt: skip
+    return out
+
+
+@paged_attention_prefill.register_fake
+def _(q, k, v, k_cache, v_cache, page_table, context_lens, cu_seqlens_q, scale, layout, check):
+    return torch.empty_like(q)
+
+
+@torch.library.custom_op("pal::fill_kv_pages", mutates_args=("k_cache", "v_cache"))
+def fill_kv_pages(
+    new_keys: torch.Tensor,
+    new_values: torch.Tensor,
+    k_cache: torch.Tensor,
+    v_cache: torch.Tensor,
+    page_table: Optional[torch.Tensor],
+    positions: Optional[torch.Tensor],
+    token_to_seq: Optional[torch.Tensor],
+    slot_mapping: Optional[torch.Tensor],
+    layout: str,
+    check: bool,
+) -> None:
+    _native.fill_kv_pages(
+        new_keys, new_values, k_cache, v_cache, page_table, positions, token_to_seq, slot_mapping, layout,
+        **launch_settings(new_keys, check),
+    )  # fmt: skip
+
+
+@fill_kv_pages.register_fake
+def _(
+    new_keys, new_values, k_cache, v_cache, page_table, positions, token_to_seq, slot_mapping, layout, check
+):
+    return None

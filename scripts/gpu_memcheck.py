@@ -1,0 +1,62 @@
+"""Runs decode and fill on CUDA with deliberately bad page tables, lengths and slots, unchecked
+(``check=False``), so that the kernels' own guards are all that stands between them and memory
+outside the buffers. Run under ``compute-sanitizer --tool memcheck``: it must report 0 errors."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+import proxy_attention_lab as pal  # noqa: E402
+from reference import paged_cache, random  # noqa: E402
+
+
+def cuda(a):
+    a = np.ascontiguousarray(a)
+    if a.dtype.name == "bfloat16":
+        return torch.from_numpy(a.view(np.int16)).cuda().view(torch.bfloat16)
+    return torch.from_numpy(a).cuda()
+
+
+def main() -> None:
+    rng = np.random.default_rng(0)
+    for layout in ("pal", "nhd", "hnd"):
+        for dtype in ("float32", "float16", "bfloat16"):
+            cache = paged_cache(rng, [70, 5, 0], 2, 128, 16, dtype, layout, spare_pages=0)
+            queries = cuda(random(rng, (3, 8, 128), dtype))
+            k, v, table = cuda(cache.k_cache), cuda(cache.v_cache), cuda(cache.page_table)
+            good_lens = cuda(cache.lens)
+            pal.paged_attention_decode(queries, k, v, table, good_lens, layout=layout)
+            bad_table = table.clone()
+            bad_table[0, 0], bad_table[0, 1], bad_table[1, 0] = 1 << 30, -7, k.shape[0]
+            bad_lens = cuda(np.array([10**6, -5, 3], np.int32))  # beyond capacity, negative
+            for t, lens in ((bad_table, good_lens), (table, bad_lens), (bad_table, bad_lens)):
+                out = pal.paged_attention_decode(queries, k, v, t, lens, layout=layout, check=False)
+                assert torch.isfinite(out.float()).all()
+            keys = cuda(random(rng, (4, 2, 128), dtype))
+            slots = cuda(np.array([-1, 1 << 30, k.shape[0] * 16, 3], np.int32))
+            pal.fill_kv_pages(keys, keys, k, v, slot_mapping=slots, layout=layout, check=False)
+            positions = cuda(np.array([0, 10**6, -1, 40], np.int32))
+            seqs = cuda(np.array([0, 0, 1, 7], np.int32))
+            pal.fill_kv_pages(keys, keys, k, v, bad_table, positions, seqs, layout=layout, check=False)
+    # Long context through the split-KV path and its merge kernel.
+    cache = paged_cache(rng, [20000], 8, 128, 16, "bfloat16", "pal")
+    args = [
+        cuda(a)
+        for a in (
+            random(rng, (1, 32, 128), "bfloat16"),
+            cache.k_cache,
+            cache.v_cache,
+            cache.page_table,
+            cache.lens,
+        )
+    ]
+    pal.paged_attention_decode(*args, check=False)
+    torch.cuda.synchronize()
+    print("memcheck workload done")
+
+
+if __name__ == "__main__":
+    main()

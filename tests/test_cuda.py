@@ -1,0 +1,273 @@
+"""The CUDA backend against the CPU backend and the float64 oracle: every layout, dtype, head
+dim and page size, long contexts, ragged batches, determinism, bad inputs, torch.compile and
+CUDA graphs. Skipped where there is no CUDA device (scripts/gpu_suite.sh runs it on one)."""
+
+import numpy as np
+import proxy_attention_lab as pal
+import pytest
+from reference import LAYOUTS, TOLERANCE, assert_close, decode_reference, paged_cache, random
+
+torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+
+DTYPES = ["float32", "float16", "bfloat16"]
+
+
+def cuda(array: np.ndarray) -> "torch.Tensor":
+    array = np.ascontiguousarray(array)
+    if array.dtype.name == "bfloat16":
+        return torch.from_numpy(array.view(np.int16)).cuda().view(torch.bfloat16)
+    return torch.from_numpy(array).cuda()
+
+
+def host(tensor: "torch.Tensor") -> np.ndarray:
+    return tensor.float().cpu().numpy()
+
+
+def decode_both(cache, queries, layout, **kwargs):
+    """PAL on CUDA and PAL on the CPU for the same inputs."""
+    args = (queries, cache.k_cache, cache.v_cache, cache.page_table, cache.lens)
+    gpu = pal.paged_attention_decode(*[cuda(a) for a in args], layout=layout, **kwargs)
+    cpu = pal.paged_attention_decode(*args, layout=layout, **kwargs)
+    return host(gpu), cpu.astype(np.float64)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("head_dim", [64, 80, 96, 128, 256])
+@pytest.mark.parametrize("page_size", [8, 16, 32])
+def test_decode_matches_cpu_and_reference(rng, layout, dtype, head_dim, page_size):
+    # Cycle through MHA, GQA and MQA groupings across the grid.
+    num_q_heads, num_kv_heads = [(4, 4), (8, 2), (16, 1), (32, 8)][(head_dim + page_size) % 4]
+    lens = [int(n) for n in rng.integers(1, 900, size=3)] + [0]
+    cache = paged_cache(rng, lens, num_kv_heads, head_dim, page_size, dtype, layout)
+    queries = random(rng, (len(lens), num_q_heads, head_dim), dtype)
+    gpu, cpu = decode_both(cache, queries, layout)
+    assert_close(gpu, decode_reference(queries, cache), dtype, "cuda vs float64")
+    np.testing.assert_allclose(
+        gpu, cpu, rtol=2 * TOLERANCE[dtype], atol=2 * TOLERANCE[dtype], err_msg="cuda vs cpu"
+    )
+
+
+@pytest.mark.parametrize("context", [32768, 131072])
+def test_decode_long_contexts(rng, context):
+    cache = paged_cache(rng, [context, 5], 8, 128, 16, "bfloat16", "pal")
+    queries = random(rng, (2, 32, 128), "bfloat16")
+    gpu, _ = decode_both(cache, queries, "pal")
+    assert_close(gpu, decode_reference(queries, cache), "bfloat16")
+
+
+def test_decode_ragged_and_zero_lengths(rng):
+    cache = paged_cache(rng, [0, 1, 17, 1000, 0, 4097], 2, 128, 16, "float16", "hnd")
+    queries = random(rng, (6, 8, 128), "float16")
+    gpu, cpu = decode_both(cache, queries, "hnd", scale=0.3)
+    assert_close(gpu, decode_reference(queries, cache, scale=0.3), "float16")
+    assert not gpu[0].any() and not gpu[4].any()
+
+
+def test_decode_is_bitwise_deterministic(rng):
+    cache = paged_cache(rng, [20000, 300, 7], 8, 128, 16, "bfloat16", "pal")
+    args = [
+        cuda(a)
+        for a in (
+            random(rng, (3, 32, 128), "bfloat16"),
+            cache.k_cache,
+            cache.v_cache,
+            cache.page_table,
+            cache.lens,
+        )
+    ]
+    runs = [pal.paged_attention_decode(*args) for _ in range(5)]
+    assert all(torch.equal(r, runs[0]) for r in runs[1:])
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("form", ["positions", "slot_mapping"])
+def test_fill_matches_cpu_bit_for_bit(rng, layout, dtype, form):
+    heads, dim, page_size, tokens = 4, 128, 16, 300
+    pages = 40
+    k_cpu = random(rng, pal.get_k_cache_shape(pages, heads, dim, page_size, dtype, layout), dtype)
+    v_cpu = random(rng, pal.get_v_cache_shape(pages, heads, dim, page_size, dtype, layout), dtype)
+    k_gpu, v_gpu = cuda(k_cpu), cuda(v_cpu)
+    keys, values = random(rng, (tokens, heads, dim), dtype), random(rng, (tokens, heads, dim), dtype)
+    table = rng.permutation(pages)[:36].reshape(3, 12).astype(np.int32)
+    seqs = (np.arange(tokens) % 3).astype(np.int32)
+    positions = (np.arange(tokens) // 3 + 7).astype(np.int32)
+    if form == "positions":
+        index = dict(page_table=table, positions=positions, token_to_seq=seqs)
+    else:
+        slots = table[seqs, positions // page_size] * page_size + positions % page_size
+        slots[::7] = -1
+        index = dict(slot_mapping=slots.astype(np.int32))
+    pal.fill_kv_pages(keys, values, k_cpu, v_cpu, layout=layout, **index)
+    pal.fill_kv_pages(
+        cuda(keys), cuda(values), k_gpu, v_gpu, layout=layout, **{k: cuda(v) for k, v in index.items()}
+    )
+    np.testing.assert_array_equal(host(k_gpu), k_cpu.astype(np.float32))
+    np.testing.assert_array_equal(host(v_gpu), v_cpu.astype(np.float32))
+
+
+def test_fill_then_decode_on_gpu(rng):
+    lens, heads, dim = [100, 33], 2, 64
+    table = cuda(np.array([[3, 0, 5, 1, 2, 4, 6, 7], [8, 9, 10, 11, 12, 13, 14, 15]], np.int32))
+    k_cache = torch.zeros(
+        pal.get_k_cache_shape(16, heads, dim, 16, torch.bfloat16), dtype=torch.bfloat16, device="cuda"
+    )
+    v_cache = torch.zeros(
+        pal.get_v_cache_shape(16, heads, dim, 16, torch.bfloat16), dtype=torch.bfloat16, device="cuda"
+    )
+    seqs = np.concatenate([np.full(n, b) for b, n in enumerate(lens)]).astype(np.int32)
+    positions = np.concatenate([np.arange(n) for n in lens]).astype(np.int32)
+    keys, values = (
+        random(rng, (len(seqs), heads, dim), "bfloat16"),
+        random(rng, (len(seqs), heads, dim), "bfloat16"),
+    )
+    pal.fill_kv_pages(cuda(keys), cuda(values), k_cache, v_cache, table, cuda(positions), cuda(seqs))
+    queries = random(rng, (2, 4, dim), "bfloat16")
+    out = pal.paged_attention_decode(cuda(queries), k_cache, v_cache, table, cuda(np.array(lens, np.int32)))
+    from reference import attention
+
+    for b in range(2):
+        rows = seqs == b
+        expected = attention(
+            queries[b : b + 1], keys[rows].astype(np.float64), values[rows].astype(np.float64), [lens[b]]
+        )
+        assert_close(host(out)[b : b + 1], expected, "bfloat16")
+
+
+def test_bad_page_tables_raise_or_are_skipped(rng):
+    cache = paged_cache(rng, [40, 20], 2, 64, 16, "float32", "nhd")
+    args = [
+        cuda(a)
+        for a in (
+            random(rng, (2, 4, 64), "float32"),
+            cache.k_cache,
+            cache.v_cache,
+            cache.page_table,
+            cache.lens,
+        )
+    ]
+    bad = args[3].clone()
+    bad[1, 0] = 10_000
+    with pytest.raises(ValueError, match=r"page_table\[1, 0\]"):
+        pal.paged_attention_decode(*args[:3], bad, args[4], layout="nhd")
+    # Unchecked: the kernel skips the invalid page instead of reading outside the pool.
+    out = pal.paged_attention_decode(*args[:3], bad, args[4], layout="nhd", check=False)
+    assert torch.isfinite(out).all()
+    with pytest.raises(ValueError, match=r"seq_lens\[0\]"):
+        pal.paged_attention_decode(*args[:4], cuda(np.array([10_000, 1], np.int32)), layout="nhd")
+    keys = torch.ones(1, 2, 64, device="cuda")
+    k_before = args[1].clone()
+    with pytest.raises(ValueError, match=r"positions\[0\]"):
+        pal.fill_kv_pages(
+            keys,
+            keys,
+            args[1],
+            args[2],
+            args[3],
+            cuda(np.array([999], np.int32)),
+            cuda(np.array([0], np.int32)),
+            layout="nhd",
+        )
+    pal.fill_kv_pages(
+        keys,
+        keys,
+        args[1],
+        args[2],
+        slot_mapping=cuda(np.array([10**6], np.int32)),
+        layout="nhd",
+        check=False,
+    )
+    assert torch.equal(args[1], k_before)
+
+
+def test_mixed_devices_and_unsupported_shapes(rng):
+    cache = paged_cache(rng, [10], 1, 32, 8, "float32", "pal")
+    queries = cuda(random(rng, (1, 1, 32), "float32"))
+    with pytest.raises(ValueError, match="k_cache"):
+        pal.paged_attention_decode(
+            queries,
+            torch.from_numpy(cache.k_cache),
+            cuda(cache.v_cache),
+            cuda(cache.page_table),
+            cuda(cache.lens),
+        )
+    with pytest.raises(ValueError, match="head_dim 32"):
+        pal.paged_attention_decode(
+            queries, cuda(cache.k_cache), cuda(cache.v_cache), cuda(cache.page_table), cuda(cache.lens)
+        )
+
+
+def test_prefill_on_cuda_is_reported_as_unsupported(rng):
+    cache = paged_cache(rng, [10], 1, 64, 16, "float16", "pal")
+    q = cuda(random(rng, (4, 2, 64), "float16"))
+    k = cuda(random(rng, (4, 1, 64), "float16"))
+    with pytest.raises(ValueError, match="prefill"):
+        pal.paged_attention_prefill(
+            q, k, k, cuda(cache.k_cache), cuda(cache.v_cache), cuda(cache.page_table), cuda(cache.lens)
+        )
+
+
+def test_runs_on_torchs_current_stream(rng):
+    cache = paged_cache(rng, [3000, 100], 2, 128, 16, "bfloat16", "pal")
+    queries = random(rng, (2, 8, 128), "bfloat16")
+    side = torch.cuda.Stream()
+    with torch.cuda.stream(side):
+        args = [cuda(a) for a in (queries, cache.k_cache, cache.v_cache, cache.page_table, cache.lens)]
+        out = pal.paged_attention_decode(*args)
+        result = out.float().cpu()
+    assert_close(result.numpy(), decode_reference(queries, cache), "bfloat16")
+
+
+def test_torch_compile_fullgraph(rng):
+    cache = paged_cache(rng, [200, 50], 2, 64, 16, "bfloat16", "hnd")
+    args = [
+        cuda(a)
+        for a in (
+            random(rng, (2, 8, 64), "bfloat16"),
+            cache.k_cache,
+            cache.v_cache,
+            cache.page_table,
+            cache.lens,
+        )
+    ]
+    keys = cuda(random(rng, (2, 2, 64), "bfloat16"))
+    slots = cuda(np.array([7, 9], np.int32))
+
+    def step(queries, k_cache, v_cache, page_table, seq_lens):
+        pal.fill_kv_pages(keys, keys, k_cache, v_cache, slot_mapping=slots, layout="hnd")
+        return (
+            pal.paged_attention_decode(queries * 2, k_cache, v_cache, page_table, seq_lens, layout="hnd") + 1
+        )
+
+    expected = step(*args)
+    compiled = torch.compile(step, fullgraph=True)
+    assert torch.equal(compiled(*args), expected)
+
+
+def test_cuda_graph_capture_and_replay(rng):
+    cache = paged_cache(rng, [5000, 64], 8, 128, 16, "bfloat16", "pal")
+    static = [
+        cuda(a)
+        for a in (
+            random(rng, (2, 32, 128), "bfloat16"),
+            cache.k_cache,
+            cache.v_cache,
+            cache.page_table,
+            cache.lens,
+        )
+    ]
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        pal.paged_attention_decode(*static)  # warm-up: compiles and sizes the workspace
+    torch.cuda.current_stream().wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        out = pal.paged_attention_decode(*static)
+    fresh = random(rng, (2, 32, 128), "bfloat16")
+    static[0].copy_(cuda(fresh))
+    graph.replay()
+    torch.cuda.synchronize()
+    assert_close(host(out), decode_reference(fresh, cache), "bfloat16")
