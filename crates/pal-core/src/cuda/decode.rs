@@ -68,11 +68,11 @@ pub(super) fn check_supported(op: &'static str, geometry: &CacheGeometry) -> Res
     Ok(())
 }
 
-/// KV splits per sequence: enough CTAs to give every multiprocessor two, with at least 256
-/// tokens per split; tokens per split is a whole number of tiles.
+/// KV splits per sequence: enough CTAs to give every multiprocessor four (latency hiding), with
+/// at least 256 tokens per split; tokens per split is a whole number of tiles.
 fn split_plan(ctas: usize, capacity: usize, tile: usize, multiprocessors: usize) -> (usize, usize) {
     let max_splits = capacity.div_ceil(256).max(1);
-    let splits = (2 * multiprocessors).div_ceil(ctas.max(1)).clamp(1, max_splits);
+    let splits = (4 * multiprocessors).div_ceil(ctas.max(1)).clamp(1, max_splits);
     let tokens_per_split = capacity.div_ceil(splits).div_ceil(tile).max(1) * tile;
     (capacity.div_ceil(tokens_per_split).max(1), tokens_per_split)
 }
@@ -110,7 +110,7 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
     let (mut partial_acc, mut partial_stats) = (0, 0);
     if splits > 1 {
         let acc_bytes = rows * splits * head_dim * 4;
-        let workspace = gpu.workspace(OP, stream, acc_bytes + rows * splits * 8)?;
+        let workspace = gpu.workspace(OP, acc_bytes + rows * splits * 8)?;
         (partial_acc, partial_stats) = (workspace, workspace + acc_bytes as u64);
     }
     let spec = Specialization::decode(geometry.dtype, head_dim, geometry.page_size, geometry.layout);
@@ -162,10 +162,10 @@ mod tests {
     fn splits_fill_the_gpu_without_tiny_splits() {
         // One sequence of 32k tokens, 8 KV heads, 132 SMs: many splits.
         let (splits, per_split) = split_plan(8, 32768, 32, 132);
-        assert_eq!((splits, per_split), (32, 1024));
+        assert_eq!((splits, per_split), (64, 512));
         assert!(per_split % 32 == 0 && splits * per_split >= 32768);
         // A big batch already fills the GPU.
-        assert_eq!(split_plan(64 * 8, 4096, 32, 132).0, 1);
+        assert_eq!(split_plan(256 * 8, 1024, 32, 132).0, 1);
         // Short contexts are never split below 256 tokens.
         assert_eq!(split_plan(1, 300, 32, 132).0, 2);
         assert_eq!(split_plan(1, 0, 32, 132), (1, 32));

@@ -1,5 +1,5 @@
-//! One GPU: its primary context (the one torch uses), its compiled kernels and its per-stream
-//! workspaces. Handles live for the whole process.
+//! One GPU: its primary context (the one torch uses), its compiled kernels and its workspace.
+//! Handles live for the whole process.
 
 use std::collections::HashMap;
 use std::ffi::{c_void, CString};
@@ -24,8 +24,8 @@ pub(crate) struct Gpu {
     pub arch: (i32, i32),
     pub multiprocessors: usize,
     functions: Mutex<HashMap<(String, &'static str), Handle<sys::CUfunction>>>,
-    /// Grow-only scratch memory per stream (split-KV partial states).
-    workspaces: Mutex<HashMap<usize, (Handle<sys::CUdeviceptr>, usize)>>,
+    /// Grow-only scratch memory (split-KV partial states): address and size.
+    workspace: Mutex<Option<(Handle<sys::CUdeviceptr>, usize)>>,
 }
 
 /// The GPU with this ordinal, initialised once per process.
@@ -84,7 +84,7 @@ impl Gpu {
             arch,
             multiprocessors: attribute(CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT)? as usize,
             functions: Mutex::default(),
-            workspaces: Mutex::default(),
+            workspace: Mutex::default(),
         })
     }
 
@@ -119,26 +119,29 @@ impl Gpu {
         })
     }
 
-    /// At least `bytes` of device scratch memory private to `stream`, reused across calls. It
-    /// only allocates when a call needs more than any before it on that stream (so warm up
-    /// before capturing a CUDA graph).
-    pub fn workspace(&self, op: &'static str, stream: usize, bytes: usize) -> Result<sys::CUdeviceptr> {
-        let mut workspaces = self.workspaces.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(&(pointer, size)) = workspaces.get(&stream) {
+    /// At least `bytes` of device scratch memory, reused across calls. One per GPU rather than
+    /// per stream: a CUDA graph is captured on a stream of torch's own, so only a workspace
+    /// sized by an earlier (warm-up) call on any stream can serve it without allocating during
+    /// capture. Consequence: decodes that need split-KV must not run concurrently on two
+    /// streams of one GPU. It only allocates when a call needs more than any call before it.
+    pub fn workspace(&self, op: &'static str, bytes: usize) -> Result<sys::CUdeviceptr> {
+        let mut workspace = self.workspace.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((pointer, size)) = *workspace {
             if size >= bytes {
                 return Ok(pointer.0);
             }
-            // SAFETY: wait for work that may still use the old buffer, then free it.
+            // SAFETY: wait for all work that may still use the old buffer, then free it.
             unsafe {
-                result::stream::synchronize(stream as sys::CUstream).map_err(|e| driver_error(op, "stream sync", e))?;
+                result::ctx::synchronize().map_err(|e| driver_error(op, "context sync", e))?;
                 result::free_sync(pointer.0).map_err(|e| driver_error(op, "cuMemFree", e))?;
             }
+            *workspace = None;
         }
         let size = bytes.next_power_of_two().max(1 << 20);
         // SAFETY: a plain device allocation in the current (this GPU's) context.
         let pointer =
             unsafe { result::malloc_sync(size) }.map_err(|e| driver_error(op, "cuMemAlloc (workspace)", e))?;
-        workspaces.insert(stream, (Handle(pointer), size));
+        *workspace = Some((Handle(pointer), size));
         Ok(pointer)
     }
 }

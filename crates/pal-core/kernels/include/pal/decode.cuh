@@ -81,44 +81,66 @@ __device__ void decode(const DecodeParams& p) {
     return (page >= 0 && page < p.num_pages) ? page : -1;
   };
 
+  // Tiles are double-buffered through registers: the next tile's 16-byte vectors are in flight
+  // while the current one is computed. Vector i of a tile covers, for keys, 16 bytes of one
+  // token's row (pal: one stripe; neighbouring threads read neighbouring slots), and for pal
+  // values VEC consecutive slots of one dim (pal value pages are [dim][slot]).
+  constexpr int VECTORS = TOKENS * (HEAD_DIM / VEC);
+  constexpr int LOADS = (VECTORS + DECODE_THREADS - 1) / DECODE_THREADS;
+  uint4 staged_keys[LOADS], staged_values[LOADS];
+  auto key_coords = [](int i, int& t, int& dim) {
+    if (LAYOUT == LAYOUT_PAL) { dim = i / TOKENS * VEC; t = i % TOKENS; }
+    else { t = i / (HEAD_DIM / VEC); dim = i % (HEAD_DIM / VEC) * VEC; }
+  };
+  auto value_coords = [](int i, int& t, int& dim) {
+    if (LAYOUT == LAYOUT_PAL) { dim = i / (TOKENS / VEC); t = i % (TOKENS / VEC) * VEC; }
+    else { t = i / (HEAD_DIM / VEC); dim = i % (HEAD_DIM / VEC) * VEC; }
+  };
+  auto fetch = [&](int tile) {
+#pragma unroll
+    for (int k = 0; k < LOADS; ++k) {
+      const int i = tid + k * DECODE_THREADS;
+      staged_keys[k] = staged_values[k] = make_uint4(0, 0, 0, 0);
+      if (i >= VECTORS) continue;
+      int t, dim;
+      key_coords(i, t, dim);
+      if (tile + t < end) {
+        const i64 page = page_of(tile + t);
+        if (page >= 0) staged_keys[k] = *(const uint4*)(k_cache + at.key(page, kv_head, (tile + t) % PAGE_SIZE, dim));
+      }
+      value_coords(i, t, dim);
+      if (tile + t < end) {
+        const i64 page = page_of(tile + t);
+        if (page >= 0) staged_values[k] = *(const uint4*)(v_cache + at.value(page, kv_head, (tile + t) % PAGE_SIZE, dim));
+      }
+    }
+  };
+  auto stash = [&](int tile) {
+#pragma unroll
+    for (int k = 0; k < LOADS; ++k) {
+      const int i = tid + k * DECODE_THREADS;
+      if (i >= VECTORS) continue;
+      int t, dim;
+      key_coords(i, t, dim);
+      *(uint4*)(keys + t * ROW + dim) = staged_keys[k];
+      value_coords(i, t, dim);
+      if (LAYOUT == LAYOUT_PAL) {
+        Pack<T> v;
+        v.raw = staged_values[k];
+        // Slots past the sequence may hold anything (even NaN bits): zero them.
+        for (int j = 0; j < VEC; ++j) values[(t + j) * ROW + dim] = tile + t + j < end ? v.elems[j] : T{};
+      } else {
+        *(uint4*)(values + t * ROW + dim) = staged_values[k];
+      }
+    }
+  };
+
+  if (begin < end) fetch(begin);
   for (int tile = begin; tile < end; tile += TOKENS) {
     __syncthreads();  // the previous tile is fully consumed
-    // Keys: 16-byte vectors along the head dim (for pal, one stripe of one token).
-    for (int i = tid; i < TOKENS * (HEAD_DIM / VEC); i += DECODE_THREADS) {
-      int t, dv;
-      if (LAYOUT == LAYOUT_PAL) { dv = i / TOKENS; t = i % TOKENS; }  // neighbours read neighbour slots
-      else { t = i / (HEAD_DIM / VEC); dv = i % (HEAD_DIM / VEC); }
-      const int token = tile + t;
-      Pack<T> v = zero_pack<T>();
-      if (token < end) {
-        i64 page = page_of(token);
-        if (page >= 0) v.raw = *(const uint4*)(k_cache + at.key(page, kv_head, token % PAGE_SIZE, dv * VEC));
-      }
-      *(uint4*)(keys + t * ROW + dv * VEC) = v.raw;
-    }
-    // Values: pal pages are [dim][slot], so vectors run along slots and are scattered into rows.
-    if (LAYOUT == LAYOUT_PAL) {
-      for (int i = tid; i < (TOKENS / VEC) * HEAD_DIM; i += DECODE_THREADS) {
-        const int dim = i / (TOKENS / VEC), t = (i % (TOKENS / VEC)) * VEC, token = tile + t;
-        Pack<T> v = zero_pack<T>();
-        if (token < end) {
-          i64 page = page_of(token);
-          if (page >= 0) v.raw = *(const uint4*)(v_cache + at.value(page, kv_head, token % PAGE_SIZE, dim));
-        }
-        for (int j = 0; j < VEC; ++j) values[(t + j) * ROW + dim] = token + j < end ? v.elems[j] : T{};
-      }
-    } else {
-      for (int i = tid; i < TOKENS * (HEAD_DIM / VEC); i += DECODE_THREADS) {
-        const int t = i / (HEAD_DIM / VEC), dv = i % (HEAD_DIM / VEC), token = tile + t;
-        Pack<T> v = zero_pack<T>();
-        if (token < end) {
-          i64 page = page_of(token);
-          if (page >= 0) v.raw = *(const uint4*)(v_cache + at.value(page, kv_head, token % PAGE_SIZE, dv * VEC));
-        }
-        *(uint4*)(values + t * ROW + dv * VEC) = v.raw;
-      }
-    }
+    stash(tile);
     __syncthreads();
+    if (tile + TOKENS < end) fetch(tile + TOKENS);
 
     // Scores of every (head, token) pair.
     for (int i = tid; i < heads * TOKENS; i += DECODE_THREADS) {
