@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets everything up, then runs every check and test: formatting and lints, cargo tests
-# (unit, property, integration, doc, examples) and the pytest suite.
+# (unit, property, integration, doc, the CUDA kernel compile check for sm_80 and sm_90), the
+# Rust example and the pytest suite (CUDA tests skip without a GPU: scripts/gpu_suite.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -8,8 +9,11 @@ bash scripts/setup.sh
 . .venv/bin/activate
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
-ruff check python tests benchmarks
-ruff format --check python tests benchmarks
-cargo test --workspace
+ruff check python tests scripts
+ruff format --check python tests scripts
+# The kernel compile check needs NVRTC: the one from the nvidia-cuda-nvrtc wheel, and a
+# missing NVRTC fails the run instead of skipping the check.
+nvrtc_dir=$(python -c 'import nvidia, pathlib; print(next(p for p in (pathlib.Path(d) / "cu13" / "lib" for d in nvidia.__path__) if p.exists()))')
+LD_LIBRARY_PATH="$nvrtc_dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" PAL_REQUIRE_NVRTC=1 cargo test --workspace
 cargo run -q --release -p pal-core --example fill_and_decode
 python -m pytest -q tests "$@"

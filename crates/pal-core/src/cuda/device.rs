@@ -53,8 +53,12 @@ impl Gpu {
                 reason: "the CUDA driver library (libcuda.so.1) was not found".into(),
             });
         }
-        result::init().map_err(|e| driver_error(op, "cuInit", e))?;
-        let device = result::device::get(ordinal as i32).map_err(|e| driver_error(op, "cuDeviceGet", e))?;
+        let unavailable = |what: &str, e: cudarc::driver::DriverError| Error::BackendUnavailable {
+            backend: "cuda",
+            reason: format!("{what} failed ({e:?}): no usable GPU cuda:{ordinal}"),
+        };
+        result::init().map_err(|e| unavailable("cuInit", e))?;
+        let device = result::device::get(ordinal as i32).map_err(|e| unavailable("cuDeviceGet", e))?;
         // SAFETY: `device` is a valid device handle; the primary context is retained for the
         // life of the process, as torch does.
         let context =
