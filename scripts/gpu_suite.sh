@@ -1,20 +1,31 @@
 #!/usr/bin/env bash
-# Runs PAL's whole test suite on a CUDA machine from a wheel built elsewhere (the GPU machine
-# has Python and torch but no Rust), then the memcheck workload under compute-sanitizer, then
-# the default GPU benchmark sweep. Usage: bash scripts/gpu_suite.sh BUNDLE_DIR OUT_DIR
-# (BUNDLE_DIR from scripts/gpu_bundle.sh).
+# Runs PAL on a CUDA machine from a bundle built elsewhere (the GPU machine has Python and torch
+# but no Rust and no network): the whole pytest suite, then compute-sanitizer memcheck over the
+# bad-input workload and the CUDA tests that feed bad page tables, then the default GPU benchmark
+# sweep with every peer in the bundle (FlashInfer included).
+# Usage: bash scripts/gpu_suite.sh BUNDLE_DIR OUT_DIR [all|tests|bench]  (bundle: scripts/gpu_bundle.sh)
 set -uo pipefail
 bundle=${1:-gpu-bundle}
 out=${2:-gpu-results}
+what=${3:-all}
 mkdir -p "$out"
 python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site "$bundle"/*.whl || exit 1
 export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$out/gpu.txt"
 status=0
-python3 -m pytest -q -p no:cacheprovider tests 2>&1 | tee "$out/pytest.log" | tail -30 || status=1
-grep -qE "[0-9]+ passed" "$out/pytest.log" && ! grep -qE "[0-9]+ (failed|error)" "$out/pytest.log" || status=1
-compute-sanitizer --tool memcheck --error-exitcode 9 python3 scripts/gpu_memcheck.py 2>&1 | tee "$out/memcheck.log" | tail -5 || status=1
-if [ "${PAL_GPU_BENCH:-1}" = 1 ]; then
-  python3 -m proxy_attention_lab.bench --out "$out" 2>&1 | tee "$out/bench.log" | tail -40 || status=1
+if [ "$what" != bench ]; then
+  python3 -m pytest -q -rs -p no:cacheprovider tests > "$out/pytest.log" 2>&1
+  tail -n 40 "$out/pytest.log"
+  grep -qE "[0-9]+ passed" "$out/pytest.log" && ! grep -qE "[0-9]+ (failed|error)" "$out/pytest.log" || status=1
+  {
+    compute-sanitizer --tool memcheck --error-exitcode 9 python3 scripts/gpu_memcheck.py &&
+      compute-sanitizer --tool memcheck --error-exitcode 9 python3 -m pytest -q -p no:cacheprovider tests/test_cuda.py \
+        -k "bad_page or ragged or fill_then or mixed_devices or 16-128- or 32-256-"
+  } > "$out/memcheck.log" 2>&1 || status=1
+  grep -E "ERROR SUMMARY|passed|failed" "$out/memcheck.log"
+fi
+if [ "$what" != tests ]; then
+  python3 -m proxy_attention_lab.bench --out "$out" > "$out/bench.log" 2>&1 || status=1
+  grep -vE "mlx_sdpa" "$out/bench.log" | tail -n 45
 fi
 exit $status

@@ -84,6 +84,15 @@ class Sweep:
             m.skipped = f"{type(error).__name__}: {error}"
         self._record(m)
 
+    def _measure_peer(self, op, case, impl, build, expected, rows, work, metric, working_set) -> None:
+        """Like :meth:`_measure` for a peer whose setup itself may fail (reported, not fatal)."""
+        try:
+            run, output = build()
+        except Exception as error:
+            self._record(Measurement(op, case, impl, self.shape, skipped=f"{type(error).__name__}: {error}"))
+            return
+        self._measure(op, case, impl, run, output, expected, rows, work, metric, working_set)
+
     def _record(self, m: Measurement) -> None:
         self.results.append(m)
         self.on_result(m)
@@ -123,12 +132,16 @@ class Sweep:
         self._measure(
             "decode", case, "pal", run_pal, dev.to_numpy, expected, checked, kv_bytes, "GB/s", kv_bytes
         )
-        for name in self._skip_missing_peers("decode", case, ["mlx_sdpa", "torch_sdpa"]):
-            if name == "mlx_sdpa":
-                run, output = peers.mlx_decode(problem, queries)
-            else:
-                run, output = peers.torch_decode(problem, queries, dev.name)
-            self._measure("decode", case, name, run, output, expected, checked, kv_bytes, "GB/s", kv_bytes)
+        builders = {
+            "mlx_sdpa": lambda: peers.mlx_decode(problem, queries),
+            "torch_sdpa": lambda: peers.torch_decode(problem, queries, dev.name),
+            "flashinfer": lambda: peers.flashinfer_decode(problem, queries, tensor_cores=False),
+            "flashinfer_tc": lambda: peers.flashinfer_decode(problem, queries, tensor_cores=True),
+        }
+        for name in self._skip_missing_peers("decode", case, list(builders)):
+            self._measure_peer(
+                "decode", case, name, builders[name], expected, checked, kv_bytes, "GB/s", kv_bytes
+            )
 
     def prefill(self, batch: int, prompt: int, history: int) -> None:
         s, dev = self.shape, self.device
@@ -169,13 +182,30 @@ class Sweep:
             [problem.values, v.reshape(batch, prompt, s.num_kv_heads, s.head_dim)], axis=1
         )
         q4 = q.reshape(batch, prompt, s.num_q_heads, s.head_dim)
-        for name in self._skip_missing_peers("prefill", case, ["mlx_sdpa", "torch_sdpa"]):
-            if name == "mlx_sdpa":
-                run, output = peers.mlx_prefill(q4, dense_k, dense_v, history, s.dtype)
-            else:
-                run, output = peers.torch_prefill(q4, dense_k, dense_v, history, dev.name)
-            flat = lambda out, output=output: output(out).reshape(total, s.num_q_heads, s.head_dim)  # noqa: E731
-            self._measure("prefill", case, name, run, flat, expected, rows, flops, "TFLOP/s", work_bytes)
+        builders = {
+            "mlx_sdpa": lambda: peers.mlx_prefill(q4, dense_k, dense_v, history, s.dtype),
+            "torch_sdpa": lambda: peers.torch_prefill(q4, dense_k, dense_v, history, dev.name),
+            "flashinfer": lambda: peers.flashinfer_prefill(
+                q4, dense_k, dense_v, history, s.dtype, s.page_size
+            ),
+        }
+
+        def flat(build):
+            run, output = build()
+            return run, lambda out: output(out).reshape(total, s.num_q_heads, s.head_dim)
+
+        for name in self._skip_missing_peers("prefill", case, list(builders)):
+            self._measure_peer(
+                "prefill",
+                case,
+                name,
+                lambda b=builders[name]: flat(b),
+                expected,
+                rows,
+                flops,
+                "TFLOP/s",
+                work_bytes,
+            )
 
     def fill(self, tokens: int, sequences: int = 8) -> None:
         """``tokens`` new tokens spread over ``sequences`` sequences (a prefill chunk's worth)."""

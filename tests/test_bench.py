@@ -1,0 +1,43 @@
+"""The benchmark harness itself, end to end on the CPU: a tiny sweep runs, checks numerics,
+writes JSON of the documented shape and the plots, and saved runs re-plot and overlay."""
+
+import json
+
+import pytest
+from proxy_attention_lab.bench.__main__ import main
+
+TINY = [
+    "--device", "cpu", "--decode", "2x64", "--prefill", "1x16+8", "--fill", "32", "--dtype", "float32",
+    "--num-q-heads", "4", "--num-kv-heads", "2", "--head-dim", "32", "--page-size", "8",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    assert main([*TINY, "--out", str(out)]) == 0
+    return out
+
+
+def test_sweep_writes_results_and_plots(run_dir, capsys):
+    (result,) = run_dir.glob("cpu-*.json")
+    data = json.loads(result.read_text())
+    assert {"environment", "ceilings", "results"} <= data.keys()
+    assert data["environment"]["device"] == "cpu" and "date" in data["environment"]
+    assert data["ceilings"]["memcpy_GBps"] > 0 and data["ceilings"]["read_GBps"] > 0
+    ops = {(r["op"], r["impl"]) for r in data["results"]}
+    assert {("decode", "pal"), ("prefill", "pal"), ("fill", "pal")} <= ops
+    for row in data["results"]:
+        if row["impl"] == "pal":
+            assert row["ok"] is True and row["value"] > 0 and row["timing"]["median_ms"] > 0
+            assert row["timing"]["p10_ms"] <= row["timing"]["median_ms"] <= row["timing"]["p90_ms"]
+        if row["value"] is None:
+            assert row["skipped"], "a peer without a result must say why"
+    for op in ("decode", "prefill", "fill"):
+        assert (run_dir / f"{op}.png").stat().st_size > 1000
+
+
+def test_plots_overlay_saved_runs(run_dir, tmp_path):
+    (result,) = run_dir.glob("cpu-*.json")
+    assert main(["plot", str(result), str(result), "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "decode.png").stat().st_size > 1000
