@@ -84,14 +84,16 @@ def test_decode_is_bitwise_deterministic(rng):
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("form", ["positions", "slot_mapping"])
-def test_fill_matches_cpu_bit_for_bit(rng, layout, dtype, form):
-    heads, dim, page_size, tokens = 4, 128, 16, 300
-    pages = 40
+@pytest.mark.parametrize("dim, page_size", [(64, 8), (80, 16), (96, 32), (128, 16), (256, 8)])
+def test_fill_matches_cpu_bit_for_bit(rng, layout, dtype, form, dim, page_size):
+    heads, tokens = 4, 300
+    per_seq = (tokens // 3 + 7) // page_size + 1
+    pages = 3 * per_seq + 4
     k_cpu = random(rng, pal.get_k_cache_shape(pages, heads, dim, page_size, dtype, layout), dtype)
     v_cpu = random(rng, pal.get_v_cache_shape(pages, heads, dim, page_size, dtype, layout), dtype)
     k_gpu, v_gpu = cuda(k_cpu), cuda(v_cpu)
     keys, values = random(rng, (tokens, heads, dim), dtype), random(rng, (tokens, heads, dim), dtype)
-    table = rng.permutation(pages)[:36].reshape(3, 12).astype(np.int32)
+    table = rng.permutation(pages)[: 3 * per_seq].reshape(3, per_seq).astype(np.int32)
     seqs = (np.arange(tokens) % 3).astype(np.int32)
     positions = (np.arange(tokens) // 3 + 7).astype(np.int32)
     if form == "positions":

@@ -75,9 +75,6 @@ pub(super) fn run<T: FloatElement>(problem: &DecodeProblem<'_, '_>, out: &mut Te
             ws.state.reset(group);
             for start in (item.start..item.end).step_by(TILE) {
                 let n = TILE.min(item.end - start);
-                if start + n < item.end {
-                    source.prefetch(item.kv_head, start + n, TILE.min(item.end - start - n));
-                }
                 let (keys, values) = (&mut ws.keys[..n * d], &mut ws.values[..n * d]);
                 source.load(item.kv_head, start, keys, values, &mut ws.scratch);
                 ws.state.absorb(&ws.queries, keys, values, problem.scale, |_| n);

@@ -44,23 +44,6 @@ pub(crate) fn transpose_columns(src: &[f32], rows: usize, cols: usize, first_col
     portable::transpose_columns(src, rows, cols, first_col, dst, 0, 0)
 }
 
-/// Asks the CPU to bring `data` into L2 ahead of use; a no-op where there is no such hint.
-#[inline]
-pub(crate) fn prefetch<T>(data: &[T]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T1};
-        let bytes = std::mem::size_of_val(data);
-        let base = data.as_ptr().cast::<i8>();
-        for offset in (0..bytes).step_by(64) {
-            // SAFETY: prefetching never faults, and the address is inside `data` anyway.
-            unsafe { _mm_prefetch::<_MM_HINT_T1>(base.add(offset)) };
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = data;
-}
-
 mod portable {
     pub fn exp_shifted(values: &mut [f32], shift: f32) -> f32 {
         let mut sum = 0.0;

@@ -9,10 +9,6 @@ use crate::layout::{CacheGeometry, CacheLayout};
 pub(crate) trait KvSource {
     /// Fills `keys` and `values` (`n * head_dim` each); `scratch` is reusable working memory.
     fn load(&self, kv_head: usize, start: usize, keys: &mut [f32], values: &mut [f32], scratch: &mut Vec<f32>);
-
-    /// Hints that rows `start..start + n` come next, so their memory loads while the current
-    /// tile computes (pages sit in random order, which defeats the hardware prefetcher).
-    fn prefetch(&self, _kv_head: usize, _start: usize, _n: usize) {}
 }
 
 /// One sequence's tokens in the paged pools.
@@ -63,29 +59,6 @@ impl<T: FloatElement> KvSource for PagedKv<'_, T> {
                     simd::transpose_columns(scratch, d, page_size, first_slot, v_rows);
                 }
             }
-        });
-    }
-
-    fn prefetch(&self, kv_head: usize, start: usize, n: usize) {
-        let g = &self.geometry;
-        let d = g.head_dim;
-        self.for_each_page(start, n, |page, first_slot, count, _| {
-            let (first, len) = match g.layout {
-                // The whole transposed block is read.
-                CacheLayout::Pal => (g.k_offset(page, kv_head, 0, 0), d * g.page_size),
-                CacheLayout::Hnd => (g.k_offset(page, kv_head, first_slot, 0), count * d),
-                CacheLayout::Nhd => {
-                    for slot in first_slot..first_slot + count {
-                        let row = g.k_offset(page, kv_head, slot, 0);
-                        simd::prefetch(&self.k_pool[row..][..d]);
-                        simd::prefetch(&self.v_pool[row..][..d]);
-                    }
-                    return;
-                }
-            };
-            // K and V blocks of one page and head sit at the same offset in both pools.
-            simd::prefetch(&self.k_pool[first..][..len]);
-            simd::prefetch(&self.v_pool[first..][..len]);
         });
     }
 }
