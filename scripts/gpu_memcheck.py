@@ -10,14 +10,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 import proxy_attention_lab as pal  # noqa: E402
+from proxy_attention_lab.bench.devices_torch import to_torch  # noqa: E402
 from reference import paged_cache, random  # noqa: E402
 
 
-def cuda(a):
-    a = np.ascontiguousarray(a)
-    if a.dtype.name == "bfloat16":
-        return torch.from_numpy(a.view(np.int16)).cuda().view(torch.bfloat16)
-    return torch.from_numpy(a).cuda()
+def cuda(array):
+    return to_torch(array, "cuda")
 
 
 def main() -> None:

@@ -5,6 +5,7 @@ CUDA graphs. Skipped where there is no CUDA device (scripts/gpu_suite.sh runs it
 import numpy as np
 import proxy_attention_lab as pal
 import pytest
+from proxy_attention_lab.bench.devices_torch import to_torch
 from reference import LAYOUTS, TOLERANCE, assert_close, decode_reference, paged_cache, random
 
 torch = pytest.importorskip("torch")
@@ -14,10 +15,7 @@ DTYPES = ["float32", "float16", "bfloat16"]
 
 
 def cuda(array: np.ndarray) -> "torch.Tensor":
-    array = np.ascontiguousarray(array)
-    if array.dtype.name == "bfloat16":
-        return torch.from_numpy(array.view(np.int16)).cuda().view(torch.bfloat16)
-    return torch.from_numpy(array).cuda()
+    return to_torch(array, "cuda")
 
 
 def host(tensor: "torch.Tensor") -> np.ndarray:
