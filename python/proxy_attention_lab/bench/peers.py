@@ -27,6 +27,7 @@ def available(device: str) -> dict[str, str | None]:
         # FlashInfer's paged decode has two paths (CUDA cores, tensor cores); both are measured.
         "flashinfer": flashinfer,
         "flashinfer_tc": flashinfer,
+        "flex_paged": missing("torch") if device == "cuda" else "flex_attention's paged decode needs CUDA",
     }
 
 
@@ -119,8 +120,8 @@ def torch_prefill(q: np.ndarray, keys: np.ndarray, values: np.ndarray, history: 
     return run, lambda out: out.float().cpu().numpy().transpose(0, 2, 1, 3)
 
 
-def _flashinfer_pool(dense: np.ndarray, page_size: int, page_order: np.ndarray):
-    """``[B, L, HKV, D]`` tokens as a FlashInfer NHD pool ``[pages, page_size, HKV, D]`` on the
+def _nhd_pool(dense: np.ndarray, page_size: int, page_order: np.ndarray):
+    """``[B, L, HKV, D]`` tokens as an NHD pool (FlashInfer's layout) ``[pages, page_size, HKV, D]`` on the
     GPU, sequence b's page j stored at physical page ``page_order[b, j]``."""
     from .devices_torch import to_torch
 
@@ -152,8 +153,8 @@ def flashinfer_decode(problem: PagedProblem, queries: np.ndarray, tensor_cores: 
 
     s = problem.shape
     batch, context = problem.keys.shape[:2]
-    k_pool = _flashinfer_pool(problem.keys, s.page_size, problem.page_table)
-    v_pool = _flashinfer_pool(problem.values, s.page_size, problem.page_table)
+    k_pool = _nhd_pool(problem.keys, s.page_size, problem.page_table)
+    v_pool = _nhd_pool(problem.values, s.page_size, problem.page_table)
     indptr, indices, last = _flashinfer_tables(batch, context, s.page_size, problem.page_table)
     workspace = torch.empty(256 * 2**20, dtype=torch.uint8, device="cuda")
     wrapper = flashinfer.BatchDecodeWithPagedKVCacheWrapper(workspace, "NHD", use_tensor_cores=tensor_cores)
@@ -183,8 +184,8 @@ def flashinfer_prefill(
     length = history + prompt
     pages_per_seq = -(-length // page_size)
     order = np.arange(batch * pages_per_seq, dtype=np.int32).reshape(batch, pages_per_seq)
-    k_pool = _flashinfer_pool(keys, page_size, order)
-    v_pool = _flashinfer_pool(values, page_size, order)
+    k_pool = _nhd_pool(keys, page_size, order)
+    v_pool = _nhd_pool(values, page_size, order)
     indptr, indices, last = _flashinfer_tables(batch, length, page_size, order)
     qo_indptr = torch.arange(batch + 1, dtype=torch.int32, device="cuda") * prompt
     workspace = torch.empty(256 * 2**20, dtype=torch.uint8, device="cuda")
@@ -200,3 +201,50 @@ def flashinfer_prefill(
         return wrapper.run(tq, (k_pool, v_pool))
 
     return run, lambda out: out.float().cpu().numpy()
+
+
+def flex_paged_decode(problem: PagedProblem, queries: np.ndarray):
+    """torch's flex_attention over a physical page pool through its experimental PagedAttention
+    (the page table mapped into the block mask and the score mod), compiled as torch recommends."""
+    import torch
+    from torch.nn.attention.experimental._paged_attention import PagedAttention
+    from torch.nn.attention.flex_attention import create_block_mask, flex_attention
+
+    from .devices_torch import to_torch
+
+    s = problem.shape
+    batch, context = problem.keys.shape[:2]
+    table = torch.from_numpy(problem.page_table.astype(np.int64)).cuda()
+    pages_per_seq = table.shape[1]
+    num_pages = batch * pages_per_seq
+    paged = PagedAttention(num_pages, s.page_size, batch, device="cuda")
+    paged.page_table[:, :pages_per_seq] = table
+    logical = torch.arange(pages_per_seq, device="cuda").expand(batch, -1)
+    paged.physical_to_logical.scatter_(1, table, logical)
+    paged.capacity[:] = pages_per_seq * s.page_size
+
+    def physical(dense: np.ndarray):
+        # [pages, page_size, HKV, D] -> flex's [1, HKV, pages * page_size, D]
+        pool = _nhd_pool(dense, s.page_size, problem.page_table)
+        flat = pool.permute(2, 0, 1, 3).reshape(1, s.num_kv_heads, num_pages * s.page_size, s.head_dim)
+        return flat.contiguous()
+
+    k_pool, v_pool = physical(problem.keys), physical(problem.values)
+    lengths = torch.full((batch,), context, device="cuda")
+
+    def within_length(b, h, q_idx, kv_idx):
+        return kv_idx < lengths[b]
+
+    logical_length = pages_per_seq * s.page_size
+    logical_mask = create_block_mask(
+        within_length, batch, None, 1, logical_length, device="cuda", BLOCK_SIZE=(128, s.page_size)
+    )
+    block_mask = paged.convert_logical_block_mask(logical_mask)
+    score_mod = paged.get_score_mod(None)
+    compiled = torch.compile(flex_attention)
+    q = to_torch(queries[:, :, None, :], "cuda")
+
+    def run():
+        return compiled(q, k_pool, v_pool, block_mask=block_mask, score_mod=score_mod, enable_gqa=True)
+
+    return run, lambda out: out.float().cpu().numpy()[:, :, 0, :]

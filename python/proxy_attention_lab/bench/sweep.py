@@ -137,6 +137,7 @@ class Sweep:
             "torch_sdpa": lambda: peers.torch_decode(problem, queries, dev.name),
             "flashinfer": lambda: peers.flashinfer_decode(problem, queries, tensor_cores=False),
             "flashinfer_tc": lambda: peers.flashinfer_decode(problem, queries, tensor_cores=True),
+            "flex_paged": lambda: peers.flex_paged_decode(problem, queries),
         }
         for name in self._skip_missing_peers("decode", case, list(builders)):
             self._measure_peer(
