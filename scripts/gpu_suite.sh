@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs PAL on a CUDA machine from a bundle built elsewhere (the GPU machine has Python and torch
-# but no Rust and no network): the whole pytest suite, then compute-sanitizer memcheck over the
+# but no Rust and no network): the Rust example on caller-owned device buffers (under memcheck),
+# the whole pytest suite, then compute-sanitizer memcheck over the
 # bad-input workload and the CUDA tests that feed bad page tables, then the default GPU benchmark
 # sweep with every peer in the bundle (FlashInfer included).
 # Usage: bash scripts/gpu_suite.sh BUNDLE_DIR OUT_DIR [all|tests|bench]  (bundle: scripts/gpu_bundle.sh)
@@ -14,6 +15,10 @@ export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$out/gpu.txt"
 status=0
 if [ "$what" != bench ]; then
+  # NVRTC for the Rust binary: the toolkit's and torch's wheel copy.
+  nvrtc_dirs=$(python3 -c 'import nvidia, pathlib; print(":".join(str(pathlib.Path(d) / "cu13" / "lib") for d in nvidia.__path__))')
+  LD_LIBRARY_PATH="/usr/local/cuda/lib64:$nvrtc_dirs:${LD_LIBRARY_PATH:-}" \
+    compute-sanitizer --tool memcheck --error-exitcode 9 "$bundle/cuda_decode" 2>&1 | tee "$out/rust_example.log" | tail -2 || status=1
   python3 -m pytest -q -rs -p no:cacheprovider tests > "$out/pytest.log" 2>&1
   tail -n 40 "$out/pytest.log"
   grep -qE "[0-9]+ passed" "$out/pytest.log" && ! grep -qE "[0-9]+ (failed|error)" "$out/pytest.log" || status=1
