@@ -10,9 +10,13 @@ use crate::error::Error;
 /// Element type of a tensor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum DType {
+    /// 32-bit IEEE float.
     F32,
+    /// 16-bit IEEE float.
     F16,
+    /// bfloat16 (8-bit exponent, 7-bit mantissa).
     BF16,
+    /// 32-bit signed integer (index tensors).
     I32,
 }
 
@@ -70,6 +74,7 @@ impl FromStr for DType {
 
 /// A Rust type that maps to one [`DType`]; lets safe code build tensor views from slices.
 pub trait Element: Copy + Send + Sync + 'static {
+    /// The matching [`DType`].
     const DTYPE: DType;
 }
 
@@ -88,7 +93,9 @@ impl Element for i32 {
 
 /// A floating element: queries, keys, values and outputs. Computation happens in float32.
 pub trait FloatElement: Element {
+    /// This value as float32.
     fn to_f32(self) -> f32;
+    /// The value of this type nearest to `value`.
     fn from_f32(value: f32) -> Self;
     /// Converts a run of elements; the half types use the F16C / vector paths of `half`.
     fn convert_to_f32(src: &[Self], dst: &mut [f32]);

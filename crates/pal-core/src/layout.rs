@@ -20,8 +20,10 @@ pub enum CacheLayout {
 }
 
 impl CacheLayout {
+    /// Every layout.
     pub const ALL: [CacheLayout; 3] = [CacheLayout::Pal, CacheLayout::Nhd, CacheLayout::Hnd];
 
+    /// The name used by the APIs (`"pal"`, `"nhd"`, `"hnd"`).
     pub const fn name(self) -> &'static str {
         match self {
             CacheLayout::Pal => "pal",
@@ -163,11 +165,17 @@ pub struct RowRuns {
 /// The geometry of a pair of pools, read off their shapes, with element addressing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CacheGeometry {
+    /// Layout of the pools.
     pub layout: CacheLayout,
+    /// Element type of the pools.
     pub dtype: DType,
+    /// Pages in each pool.
     pub num_pages: usize,
+    /// Key/value heads.
     pub num_kv_heads: usize,
+    /// Elements per head.
     pub head_dim: usize,
+    /// Tokens per page.
     pub page_size: usize,
 }
 

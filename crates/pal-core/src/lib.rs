@@ -46,6 +46,8 @@
 //! # Ok::<(), pal_core::Error>(())
 //! ```
 
+#![warn(missing_docs)]
+
 mod backend;
 mod cpu;
 #[cfg(feature = "cuda")]

@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 /// Where a tensor's memory lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Device {
+    /// Host memory.
     Cpu,
     /// A CUDA device, by ordinal.
     Cuda(usize),
@@ -98,15 +99,19 @@ impl<'a> TensorView<'a> {
         }
     }
 
+    /// Element type.
     pub fn dtype(&self) -> DType {
         self.dtype
     }
+    /// Extent of each dimension.
     pub fn shape(&self) -> &[usize] {
         &self.shape
     }
+    /// Where the memory lives.
     pub fn device(&self) -> Device {
         self.device
     }
+    /// Number of elements.
     pub fn numel(&self) -> usize {
         numel(&self.shape)
     }
@@ -173,15 +178,19 @@ impl<'a> TensorViewMut<'a> {
         }
     }
 
+    /// Element type.
     pub fn dtype(&self) -> DType {
         self.dtype
     }
+    /// Extent of each dimension.
     pub fn shape(&self) -> &[usize] {
         &self.shape
     }
+    /// Where the memory lives.
     pub fn device(&self) -> Device {
         self.device
     }
+    /// Number of elements.
     pub fn numel(&self) -> usize {
         numel(&self.shape)
     }

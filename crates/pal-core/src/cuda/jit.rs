@@ -34,7 +34,9 @@ const SOURCES: &[(&str, &str)] = &[
 /// One compiled unit: an entry file and the defines that pick its template parameters.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Specialization {
+    /// Entry file under `kernels/`.
     pub entry_file: &'static str,
+    /// `-D` defines, one per template parameter.
     pub defines: Vec<(&'static str, String)>,
     /// The `extern "C"` kernels it exports.
     pub entries: &'static [&'static str],
@@ -58,6 +60,7 @@ fn layout_constant(layout: CacheLayout) -> &'static str {
 }
 
 impl Specialization {
+    /// The decode specialisation for these parameters.
     pub fn decode(dtype: DType, head_dim: usize, page_size: usize, layout: CacheLayout) -> Self {
         Self {
             entry_file: "decode.cu",
@@ -71,6 +74,7 @@ impl Specialization {
         }
     }
 
+    /// The fill specialisation for a dtype and layout.
     pub fn fill(dtype: DType, layout: CacheLayout) -> Self {
         Self {
             entry_file: "fill.cu",
@@ -105,6 +109,7 @@ impl Specialization {
         format!("{}[{}]", self.entry_file, defines.join(","))
     }
 
+    /// A readable name for messages.
     pub fn describe(&self) -> String {
         format!("kernel {}", self.key())
     }

@@ -20,6 +20,7 @@ pub(crate) struct CudaBackend;
 
 /// Head dims and page sizes with a CUDA kernel.
 pub const HEAD_DIMS: [usize; 5] = [64, 80, 96, 128, 256];
+/// Page sizes with a CUDA kernel.
 pub const PAGE_SIZES: [usize; 3] = [8, 16, 32];
 
 impl Backend for CudaBackend {

@@ -13,8 +13,11 @@ pub enum KvDestination<'a> {
     /// Token `t` goes to logical position `positions[t]` of sequence `token_to_seq[t]`, through
     /// that sequence's row of `page_table` (`[num_seqs, pages_per_sequence]`). All int32 `[T]`.
     Positions {
+        /// `[num_seqs, pages_per_sequence]` int32 page ids.
         page_table: TensorView<'a>,
+        /// `[num_tokens]` int32 logical positions.
         positions: TensorView<'a>,
+        /// `[num_tokens]` int32 sequence of each token.
         token_to_seq: TensorView<'a>,
     },
     /// vLLM style: token `t` goes to flat slot `slot_mapping[t] = page * page_size + slot`;
@@ -29,13 +32,16 @@ pub struct FillInputs<'a> {
     pub new_keys: TensorView<'a>,
     /// `[T, num_kv_heads, head_dim]`, the pools' dtype.
     pub new_values: TensorView<'a>,
+    /// Where the new tokens go.
     pub destination: KvDestination<'a>,
 }
 
 /// Options of [`fill_kv_pages`].
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct FillOptions {
+    /// Layout of the pools.
     pub layout: CacheLayout,
+    /// How the call runs on a GPU.
     pub execution: super::Execution,
 }
 

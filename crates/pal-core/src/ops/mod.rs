@@ -23,6 +23,7 @@ pub struct AttentionOptions {
     pub scale: Option<f32>,
     /// Layout of the key/value pools.
     pub layout: CacheLayout,
+    /// How the call runs on a GPU.
     pub execution: Execution,
 }
 

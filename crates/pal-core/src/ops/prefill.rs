@@ -18,7 +18,9 @@ pub struct PrefillInputs<'a> {
     pub k: TensorView<'a>,
     /// `[total_tokens, num_kv_heads, head_dim]`: the prompts' values.
     pub v: TensorView<'a>,
+    /// Key pool (history), in the layout of the options.
     pub k_cache: TensorView<'a>,
+    /// Value pool, in the same layout.
     pub v_cache: TensorView<'a>,
     /// `[num_seqs, pages_per_sequence]`, int32.
     pub page_table: TensorView<'a>,
