@@ -3,6 +3,7 @@ every run, and the ceilings SPEC §7 compares with, measured in the same run."""
 
 from __future__ import annotations
 
+import subprocess
 from typing import Any, Callable
 
 import numpy as np
@@ -70,4 +71,13 @@ class CudaDevice:
             "name": props.name,
             "multiprocessors": props.multi_processor_count,
             "cuda": torch.version.cuda,
+            "driver": _driver_version(),
         }
+
+
+def _driver_version() -> str | None:
+    try:
+        query = ["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"]
+        return subprocess.run(query, capture_output=True, text=True, timeout=30).stdout.split()[0]
+    except (OSError, subprocess.SubprocessError, IndexError):
+        return None
