@@ -199,7 +199,9 @@ pub(crate) fn ptx_for(op: &'static str, spec: &Specialization, arch: (i32, i32))
     let options = options(spec, arch);
     let version = nvrtc_version();
     let version_text = format!("{}.{}", version.0, version.1);
-    let mut parts: Vec<&[u8]> = vec![version_text.as_bytes()];
+    // The key names the entry file too: decode and prefill share their defines and sources.
+    let name = spec.key();
+    let mut parts: Vec<&[u8]> = vec![version_text.as_bytes(), name.as_bytes()];
     parts.extend(options.iter().map(|o| o.as_bytes()));
     parts.extend(
         sources
