@@ -187,7 +187,7 @@ pub(crate) fn ptx_for(op: &'static str, spec: &Specialization, arch: (i32, i32))
     let options = options(spec, arch);
     let version = nvrtc_version();
     let version_text = format!("{}.{}", version.0, version.1);
-    // The key names the entry file too: decode and prefill share their defines and sources.
+    // The key names the entry file too: two entry files may share their defines and sources.
     let name = spec.key();
     let mut parts: Vec<&[u8]> = vec![version_text.as_bytes(), name.as_bytes()];
     parts.extend(options.iter().map(|o| o.as_bytes()));
