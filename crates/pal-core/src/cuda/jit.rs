@@ -180,23 +180,28 @@ fn cache_dir() -> Option<PathBuf> {
     Some(base.join("pal").join("kernels"))
 }
 
-/// PTX (NUL-terminated) of `spec` for compute capability `arch`, from the disk cache when present.
-pub(crate) fn ptx_for(op: &'static str, spec: &Specialization, arch: (i32, i32)) -> Result<Vec<u8>> {
-    nvrtc_available()?;
-    let sources = sources(op)?;
-    let options = options(spec, arch);
-    let version = nvrtc_version();
-    let version_text = format!("{}.{}", version.0, version.1);
-    // The key names the entry file too: two entry files may share their defines and sources.
+/// The disk-cache key of a compiled specialisation: its name (entry file and defines; two entry
+/// files may share defines), the compiler options, every source text and the NVRTC version.
+fn cache_key(spec: &Specialization, options: &[String], sources: &[(&str, String)], nvrtc: (i32, i32)) -> u64 {
+    let version = format!("{}.{}", nvrtc.0, nvrtc.1);
     let name = spec.key();
-    let mut parts: Vec<&[u8]> = vec![version_text.as_bytes(), name.as_bytes()];
+    let mut parts: Vec<&[u8]> = vec![version.as_bytes(), name.as_bytes()];
     parts.extend(options.iter().map(|o| o.as_bytes()));
     parts.extend(
         sources
             .iter()
             .flat_map(|(name, text)| [name.as_bytes(), text.as_bytes()]),
     );
-    let file = cache_dir().map(|dir| dir.join(format!("{:016x}.ptx", fnv1a(&parts))));
+    fnv1a(&parts)
+}
+
+/// PTX (NUL-terminated) of `spec` for compute capability `arch`, from the disk cache when present.
+pub(crate) fn ptx_for(op: &'static str, spec: &Specialization, arch: (i32, i32)) -> Result<Vec<u8>> {
+    nvrtc_available()?;
+    let sources = sources(op)?;
+    let options = options(spec, arch);
+    let key = cache_key(spec, &options, &sources, nvrtc_version());
+    let file = cache_dir().map(|dir| dir.join(format!("{key:016x}.ptx")));
     if let Some(cached) = file.as_ref().and_then(|f| std::fs::read(f).ok()) {
         if cached.last() == Some(&0) {
             return Ok(cached);
@@ -291,4 +296,38 @@ pub fn compile_all_kernels(architectures: &[(i32, i32)]) -> Result<usize> {
     jobs.par_iter()
         .try_for_each(|(spec, arch)| compile(OP, spec, &sources, &options(spec, *arch)).map(drop))?;
     Ok(jobs.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cache_keys_tell_every_input_apart() {
+        let sources: Vec<(&str, String)> = SOURCES.iter().map(|&(n, t)| (n, t.to_string())).collect();
+        let decode = Specialization::decode(DType::BF16, 128, 16, CacheLayout::Pal);
+        let key = |spec: &Specialization, sources: &[(&str, String)], nvrtc| {
+            cache_key(spec, &options(spec, (9, 0)), sources, nvrtc)
+        };
+        let base = key(&decode, &sources, (13, 0));
+        let same_defines_other_entry = Specialization {
+            entry_file: "fill.cu",
+            ..decode.clone()
+        };
+        assert_ne!(base, key(&same_defines_other_entry, &sources, (13, 0)));
+        assert_ne!(
+            base,
+            key(
+                &Specialization::decode(DType::F16, 128, 16, CacheLayout::Pal),
+                &sources,
+                (13, 0)
+            )
+        );
+        assert_ne!(base, key(&decode, &sources, (13, 1)));
+        assert_ne!(base, cache_key(&decode, &options(&decode, (8, 0)), &sources, (13, 0)));
+        let mut edited = sources.clone();
+        edited[0].1.push(' ');
+        assert_ne!(base, key(&decode, &edited, (13, 0)));
+        assert_eq!(base, key(&decode, &sources, (13, 0)));
+    }
 }
