@@ -33,7 +33,7 @@ pub(super) fn run<T: FloatElement>(
         for (token, target) in targets.iter().enumerate() {
             let Some((page, slot)) = *target else { continue };
             let src = (token * num_kv_heads + kv_head) * d;
-            // SAFETY: rows of different heads are disjoint, and one task owns each head.
+            // SAFETY: every element of one head's page is written by the task of that head only.
             unsafe {
                 write_row(
                     &k_pool,
@@ -55,9 +55,19 @@ pub(super) fn run<T: FloatElement>(
 /// Scatters one token's row into the runs it occupies in a pool.
 ///
 /// # Safety
-/// No other task may write the same runs concurrently.
+/// No other task may write the span of the runs concurrently (it lies inside one page of one
+/// head, which one task owns).
 unsafe fn write_row<T: Copy>(pool: &DisjointWrites<T>, base: usize, runs: RowRuns, row: &[T]) {
-    for (i, chunk) in row.chunks_exact(runs.len).enumerate() {
-        pool.slice(base + i * runs.stride, runs.len).copy_from_slice(chunk);
+    let count = row.len() / runs.len;
+    let span = pool.slice(base, (count - 1) * runs.stride + runs.len);
+    if runs.len == 1 {
+        // The pal value layout: one element per dim, a page-size stride apart.
+        for (i, &value) in row.iter().enumerate() {
+            span[i * runs.stride] = value;
+        }
+    } else {
+        for (i, chunk) in row.chunks_exact(runs.len).enumerate() {
+            span[i * runs.stride..][..runs.len].copy_from_slice(chunk);
+        }
     }
 }
