@@ -11,6 +11,9 @@ pub(crate) trait KvSource {
     fn load(&self, kv_head: usize, start: usize, keys: &mut [f32], values: &mut [f32], scratch: &mut Vec<f32>);
 }
 
+/// Elements converted from one stream before switching to the other (four cache lines of f32).
+const STREAM_CHUNK: usize = 64;
+
 /// One sequence's tokens in the paged pools.
 pub(crate) struct PagedKv<'a, T> {
     pub k_pool: &'a [T],
@@ -46,17 +49,26 @@ impl<T: FloatElement> KvSource for PagedKv<'_, T> {
                 // then gather the rows.
                 CacheLayout::Pal => {
                     let block = d * page_size;
-                    // A sequential copy streams from memory far better than strided gathers.
-                    scratch.resize(block, 0.0);
-                    T::convert_to_f32(&self.k_pool[g.k_offset(page, kv_head, 0, 0)..][..block], scratch);
-                    let keys = scratch.as_slice();
+                    // Copy the key and value blocks side by side: two memory streams in flight
+                    // read faster than one after the other.
+                    scratch.resize(2 * block, 0.0);
+                    let (key_block, value_block) = scratch.split_at_mut(block);
+                    let k_src = &self.k_pool[g.k_offset(page, kv_head, 0, 0)..][..block];
+                    let v_src = &self.v_pool[g.v_offset(page, kv_head, 0, 0)..][..block];
+                    for ((k_dst, v_dst), (k_part, v_part)) in key_block
+                        .chunks_mut(STREAM_CHUNK)
+                        .zip(value_block.chunks_mut(STREAM_CHUNK))
+                        .zip(k_src.chunks(STREAM_CHUNK).zip(v_src.chunks(STREAM_CHUNK)))
+                    {
+                        T::convert_to_f32(k_part, k_dst);
+                        T::convert_to_f32(v_part, v_dst);
+                    }
                     match g.k_row_runs().len {
-                        4 => gather_stripes::<4>(keys, page_size, first_slot, k_rows),
-                        8 => gather_stripes::<8>(keys, page_size, first_slot, k_rows),
+                        4 => gather_stripes::<4>(key_block, page_size, first_slot, k_rows),
+                        8 => gather_stripes::<8>(key_block, page_size, first_slot, k_rows),
                         other => unreachable!("16-byte stripes hold 4 or 8 elements, not {other}"),
                     }
-                    T::convert_to_f32(&self.v_pool[g.v_offset(page, kv_head, 0, 0)..][..block], scratch);
-                    simd::transpose_columns(scratch, d, page_size, first_slot, v_rows);
+                    simd::transpose_columns(value_block, d, page_size, first_slot, v_rows);
                 }
             }
         });
