@@ -2,7 +2,9 @@
 
 Every operation accepts numpy arrays (bfloat16 through ``ml_dtypes``), torch tensors and any
 object with ``__dlpack__``, without copying them. The backend follows the data: host arrays run
-on PAL's CPU backend. Results come back as the same kind of array as the queries.
+on PAL's CPU backend, CUDA tensors on its CUDA backend (on torch's current stream). Results come
+back as the same kind of array as the queries. Calls whose arrays are all torch tensors go
+through the ``torch.ops.pal`` custom ops, so they trace under ``torch.compile``.
 
 Cache layouts (``layout=``): ``"pal"`` (K ``[pages, HKV, D/x, page_size, x]``, V
 ``[pages, HKV, D, page_size]``), ``"nhd"`` (``[pages, page_size, HKV, D]``) and ``"hnd"``
@@ -61,7 +63,7 @@ def paged_attention_decode(
     Returns:
         ``[num_seqs, num_q_heads, head_dim]`` in the queries' dtype, of the queries' kind.
     """
-    if out is None and _is_torch(queries):
+    if out is None and _all_torch(queries, k_cache, v_cache, page_table, seq_lens):
         return _torch_ops().paged_attention_decode(
             queries, k_cache, v_cache, page_table, seq_lens, scale, layout, check
         )
@@ -118,7 +120,7 @@ def paged_attention_prefill(
     Returns:
         ``[total_tokens, num_q_heads, head_dim]`` in ``q``'s dtype, of ``q``'s kind.
     """
-    if out is None and _is_torch(q):
+    if out is None and _all_torch(q, k, v, k_cache, v_cache, page_table, context_lens, cu_seqlens_q):
         return _torch_ops().paged_attention_prefill(
             q, k, v, k_cache, v_cache, page_table, context_lens, cu_seqlens_q, scale, layout, check
         )
@@ -161,7 +163,7 @@ def fill_kv_pages(
         layout: ``"pal"``, ``"nhd"`` or ``"hnd"``.
         check: as for :func:`paged_attention_decode`; off, invalid destinations are skipped.
     """
-    if _is_torch(new_keys):
+    if _all_torch(new_keys, new_values, k_cache, v_cache, page_table, positions, token_to_seq, slot_mapping):
         return _torch_ops().fill_kv_pages(
             new_keys,
             new_values,
@@ -204,8 +206,10 @@ def get_optimal_page_size() -> int:
     return _native.optimal_page_size()
 
 
-def _is_torch(array: Any) -> bool:
-    return type(array).__module__.startswith("torch")
+def _all_torch(*arrays: Any) -> bool:
+    """Whether every given array (``None`` aside) is a torch tensor."""
+    present = [a for a in arrays if a is not None]
+    return bool(present) and all(type(a).__module__.startswith("torch") for a in present)
 
 
 def _torch_ops():
