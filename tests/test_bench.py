@@ -7,8 +7,8 @@ import pytest
 from proxy_attention_lab.bench.__main__ import main
 
 TINY = [
-    "--device", "cpu", "--decode", "2x64", "--prefill", "1x16+8", "--fill", "32", "--dtype", "float32",
-    "--num-q-heads", "4", "--num-kv-heads", "2", "--head-dim", "32", "--page-size", "8",
+    "--device", "cpu", "--decode", "2x64", "2x128", "--prefill", "1x16+8", "--fill", "32",
+    "--dtype", "float32", "--num-q-heads", "4", "--num-kv-heads", "2", "--head-dim", "32", "--page-size", "8",
 ]  # fmt: skip
 
 
@@ -33,8 +33,8 @@ def test_sweep_writes_results_and_plots(run_dir, capsys):
             assert row["timing"]["p10_ms"] <= row["timing"]["median_ms"] <= row["timing"]["p90_ms"]
         if row["value"] is None:
             assert row["skipped"], "a peer without a result must say why"
-    for op in ("decode", "prefill", "fill"):
-        assert (run_dir / f"{op}.png").stat().st_size > 1000
+    for name in ("decode", "prefill", "fill", "decode_vs_context"):
+        assert (run_dir / f"{name}.png").stat().st_size > 1000
 
 
 def test_plots_overlay_saved_runs(run_dir, tmp_path):

@@ -78,7 +78,8 @@ def write_json(path: Path, environment: dict, ceilings: dict, results: list[dict
 
 def plot(runs: list[tuple[str, dict]], out_dir: Path) -> list[Path]:
     """Per op: rate and latency per case for each implementation (and each run, when several
-    are overlaid), with the ceiling as a line. Returns the files written."""
+    are overlaid), with the ceiling as a line; for decode also against context length and batch
+    size wherever the sweep varies one with the other fixed. Returns the files written."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -125,4 +126,47 @@ def plot(runs: list[tuple[str, dict]], out_dir: Path) -> list[Path]:
         fig.savefig(path, dpi=110)
         plt.close(fig)
         written.append(path)
+    if "decode" in ops:
+        for axis, fixed in (("context", "batch"), ("batch", "context")):
+            path = _decode_sweep(plt, runs, axis, fixed, out_dir)
+            if path is not None:
+                written.append(path)
     return written
+
+
+def _decode_sweep(plt, runs: list[tuple[str, dict]], axis: str, fixed: str, out_dir: Path) -> Path | None:
+    """Decode rate and latency against `axis` (context length or batch size), one line per
+    implementation, dtype and value of `fixed` that the sweep covers at two or more points."""
+    series: dict[tuple, list[tuple[int, float, float]]] = {}
+    for tag, run in runs:
+        for r in run["results"]:
+            if r["op"] == "decode" and r["value"] is not None:
+                key = (tag, r["impl"], r["dtype"], r["case"][fixed])
+                series.setdefault(key, []).append((r["case"][axis], r["value"], r["timing"]["median_ms"]))
+    series = {key: sorted(points) for key, points in series.items() if len({p[0] for p in points}) >= 2}
+    if not series:
+        return None
+    fig, (rate_ax, latency_ax) = plt.subplots(1, 2, figsize=(13, 4.8))
+    for (tag, impl, dtype, fixed_value), points in sorted(series.items()):
+        label = f"{impl} {dtype}, {fixed} {fixed_value}" + (f" ({tag})" if len(runs) > 1 else "")
+        xs = [p[0] for p in points]
+        rate_ax.plot(xs, [p[1] for p in points], marker="o", label=label)
+        latency_ax.plot(xs, [p[2] for p in points], marker="o", label=label)
+    for tag, run in runs:
+        ceiling = ceiling_for("decode", "GB/s", run["ceilings"])
+        if ceiling:
+            suffix = f" ({tag})" if len(runs) > 1 else ""
+            rate_ax.axhline(ceiling[1], linestyle="--", color="gray", label=f"{ceiling[0]}{suffix}")
+    for ax, title in ((rate_ax, "GB/s"), (latency_ax, "latency (ms, median)")):
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel(axis)
+        ax.set_title(f"decode: {title} vs {axis}")
+        ax.grid(alpha=0.3)
+    latency_ax.set_yscale("log")
+    rate_ax.legend(fontsize=7)
+    fig.suptitle(f"PAL decode on {runs[0][1]['environment'].get('name', '')}")
+    fig.tight_layout()
+    path = out_dir / f"decode_vs_{axis}.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
