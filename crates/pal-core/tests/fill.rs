@@ -92,40 +92,26 @@ fn run<T: FloatElement>(
     let (keys, _) = random_values::<T>(&mut rng, t * heads * d);
     let (values, _) = random_values::<T>(&mut rng, t * heads * d);
 
-    let mut targets: Targets = positions
+    let destinations: Vec<(usize, usize)> = positions
         .iter()
         .zip(token_to_seq)
         .map(|(&p, &s)| {
-            Some((
+            (
                 page_table[s as usize * pages_per_sequence + p as usize / page_size] as usize,
                 p as usize % page_size,
-            ))
+            )
         })
+        .collect();
+    // The slot-mapping form also skips every fifth token (vLLM padding: slot -1).
+    let targets: Targets = destinations
+        .iter()
+        .enumerate()
+        .map(|(i, &target)| (!(slot_mapping && i % 5 == 3)).then_some(target))
         .collect();
     let slots: Vec<i32> = targets
-        .iter_mut()
-        .enumerate()
-        .map(|(i, target)| {
-            if i % 5 == 3 {
-                *target = None;
-                return -1;
-            }
-            let (page, slot) = target.unwrap();
-            (page * page_size + slot) as i32
-        })
+        .iter()
+        .map(|target| target.map_or(-1, |(page, slot)| (page * page_size + slot) as i32))
         .collect();
-    if !slot_mapping {
-        targets = positions
-            .iter()
-            .zip(token_to_seq)
-            .map(|(&p, &s)| {
-                Some((
-                    page_table[s as usize * pages_per_sequence + p as usize / page_size] as usize,
-                    p as usize % page_size,
-                ))
-            })
-            .collect();
-    }
     let (want_k, want_v) = expected(&pools, layout, heads, d, page_size, &keys, &values, &targets);
 
     let destination = if slot_mapping {
