@@ -18,6 +18,14 @@ fn parse<T: std::str::FromStr<Err = pal_core::Error>>(text: &str) -> PyResult<T>
     text.parse().map_err(to_py_err)
 }
 
+fn attention_options(scale: Option<f32>, layout: &str, cuda_stream: usize, check: bool) -> PyResult<AttentionOptions> {
+    Ok(AttentionOptions {
+        scale,
+        layout: parse::<CacheLayout>(layout)?,
+        execution: Execution { cuda_stream, check },
+    })
+}
+
 /// Views are raw pointers into buffers the caller keeps alive for the whole call; this lets the
 /// closure that runs without the GIL carry them.
 struct WithoutGil<T>(T);
@@ -55,11 +63,7 @@ fn paged_attention_decode(
     check: bool,
 ) -> PyResult<()> {
     const OP: &str = "paged_attention_decode";
-    let options = AttentionOptions {
-        scale,
-        layout: parse::<CacheLayout>(layout)?,
-        execution: Execution { cuda_stream, check },
-    };
+    let options = attention_options(scale, layout, cuda_stream, check)?;
     let args = [
         ArrayArg::extract(OP, "queries", queries)?,
         ArrayArg::extract(OP, "k_cache", k_cache)?,
@@ -102,11 +106,7 @@ fn paged_attention_prefill(
     check: bool,
 ) -> PyResult<()> {
     const OP: &str = "paged_attention_prefill";
-    let options = AttentionOptions {
-        scale,
-        layout: parse::<CacheLayout>(layout)?,
-        execution: Execution { cuda_stream, check },
-    };
+    let options = attention_options(scale, layout, cuda_stream, check)?;
     let args = [
         ArrayArg::extract(OP, "q", q)?,
         ArrayArg::extract(OP, "k", k)?,
