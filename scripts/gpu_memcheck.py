@@ -1,4 +1,4 @@
-"""Runs decode and fill on CUDA with deliberately bad page tables, lengths and slots, unchecked
+"""Runs decode, prefill and fill on CUDA with deliberately bad page tables, lengths and slots, unchecked
 (``check=False``), so that the kernels' own guards are all that stands between them and memory
 outside the buffers. Run under ``compute-sanitizer --tool memcheck``: it must report 0 errors."""
 
@@ -39,6 +39,13 @@ def main() -> None:
             positions = cuda(np.array([0, 10**6, -1, 40], np.int32))
             seqs = cuda(np.array([0, 0, 1, 7], np.int32))
             pal.fill_kv_pages(keys, keys, k, v, bad_table, positions, seqs, layout=layout, check=False)
+            prompt = cuda(random(rng, (6, 8, 128), dtype))
+            new_kv = cuda(random(rng, (6, 2, 128), dtype))
+            for t, lens in ((bad_table, good_lens), (table, bad_lens)):
+                out = pal.paged_attention_prefill(
+                    prompt, new_kv, new_kv, k, v, t, lens, layout=layout, check=False
+                )
+                assert torch.isfinite(out.float()).all()
     # Long context through the split-KV path and its merge kernel.
     cache = paged_cache(rng, [20000], 8, 128, 16, "bfloat16", "pal")
     args = [

@@ -6,7 +6,15 @@ import numpy as np
 import proxy_attention_lab as pal
 import pytest
 from proxy_attention_lab.bench.devices_torch import to_torch
-from reference import LAYOUTS, TOLERANCE, assert_close, decode_reference, paged_cache, random
+from reference import (
+    LAYOUTS,
+    TOLERANCE,
+    assert_close,
+    decode_reference,
+    paged_cache,
+    prefill_reference,
+    random,
+)
 
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
@@ -199,14 +207,74 @@ def test_mixed_devices_and_unsupported_shapes(rng):
         )
 
 
-def test_prefill_on_cuda_is_reported_as_unsupported(rng):
-    cache = paged_cache(rng, [10], 1, 64, 16, "float16", "pal")
-    q = cuda(random(rng, (4, 2, 64), "float16"))
-    k = cuda(random(rng, (4, 1, 64), "float16"))
-    with pytest.raises(ValueError, match="prefill"):
+def prefill_both(cache, q, k, v, cu, layout, **kwargs):
+    """PAL prefill on CUDA and on the CPU for the same inputs."""
+    args = (q, k, v, cache.k_cache, cache.v_cache, cache.page_table, cache.lens)
+    cu_gpu = None if cu is None else cuda(np.asarray(cu, np.int32))
+    gpu = pal.paged_attention_prefill(*[cuda(a) for a in args], cu_gpu, layout=layout, **kwargs)
+    cpu = pal.paged_attention_prefill(
+        *args, None if cu is None else np.asarray(cu, np.int32), layout=layout, **kwargs
+    )
+    return host(gpu), cpu.astype(np.float64)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("head_dim, page_size", [(64, 8), (80, 16), (96, 32), (128, 16), (256, 8)])
+def test_prefill_matches_cpu_and_reference(rng, layout, dtype, head_dim, page_size):
+    # MHA, GQA and MQA with more query heads than one CTA holds.
+    num_q_heads, num_kv_heads = [(4, 4), (8, 2), (32, 1), (16, 4)][(head_dim // 16 + page_size) % 4]
+    history, prompts = [0, 1, page_size, 37], [17, 1, 0, 33]
+    cache = paged_cache(rng, history, num_kv_heads, head_dim, page_size, dtype, layout)
+    cu = np.concatenate([[0], np.cumsum(prompts)]).astype(np.int32)
+    total = int(cu[-1])
+    q = random(rng, (total, num_q_heads, head_dim), dtype)
+    k, v = (
+        random(rng, (total, num_kv_heads, head_dim), dtype),
+        random(rng, (total, num_kv_heads, head_dim), dtype),
+    )
+    gpu, cpu = prefill_both(cache, q, k, v, cu, layout)
+    assert_close(gpu, prefill_reference(q, k, v, cache, cu), dtype, "cuda vs float64")
+    np.testing.assert_allclose(
+        gpu, cpu, rtol=2 * TOLERANCE[dtype], atol=2 * TOLERANCE[dtype], err_msg="cuda vs cpu"
+    )
+
+
+@pytest.mark.parametrize("check", [True, False])
+def test_prefill_equal_lengths_over_long_history(rng, check):
+    cache = paged_cache(rng, [4096, 0], 8, 128, 16, "bfloat16", "pal")
+    q = random(rng, (2 * 300, 32, 128), "bfloat16")
+    k, v = random(rng, (600, 8, 128), "bfloat16"), random(rng, (600, 8, 128), "bfloat16")
+    gpu, cpu = prefill_both(cache, q, k, v, None, "pal", check=check)
+    assert_close(gpu, prefill_reference(q, k, v, cache, [0, 300, 600]), "bfloat16")
+
+
+def test_prefill_long_prompt_and_determinism(rng):
+    cache = paged_cache(rng, [100], 2, 64, 32, "float16", "hnd")
+    q = random(rng, (1024, 4, 64), "float16")
+    k, v = random(rng, (1024, 2, 64), "float16"), random(rng, (1024, 2, 64), "float16")
+    args = [cuda(a) for a in (q, k, v, cache.k_cache, cache.v_cache, cache.page_table, cache.lens)]
+    runs = [pal.paged_attention_prefill(*args, layout="hnd") for _ in range(3)]
+    assert all(torch.equal(r, runs[0]) for r in runs[1:])
+    assert_close(host(runs[0]), prefill_reference(q, k, v, cache, [0, 1024]), "float16")
+
+
+def test_prefill_bad_inputs_on_cuda(rng):
+    cache = paged_cache(rng, [10, 20], 1, 64, 16, "float32", "nhd")
+    q, k = cuda(random(rng, (6, 2, 64), "float32")), cuda(random(rng, (6, 1, 64), "float32"))
+    pools = [cuda(a) for a in (cache.k_cache, cache.v_cache, cache.page_table)]
+    with pytest.raises(ValueError, match=r"context_lens\[1\]"):
+        pal.paged_attention_prefill(q, k, k, *pools, cuda(np.array([10, 999], np.int32)), layout="nhd")
+    with pytest.raises(ValueError, match=r"cu_seqlens_q\[2\]"):
         pal.paged_attention_prefill(
-            q, k, k, cuda(cache.k_cache), cuda(cache.v_cache), cuda(cache.page_table), cuda(cache.lens)
+            q, k, k, *pools, cuda(cache.lens), cuda(np.array([0, 4, 3], np.int32)), layout="nhd"
         )
+    bad_table = pools[2].clone()
+    bad_table[0, 0] = -3
+    out = pal.paged_attention_prefill(
+        q, k, k, *pools[:2], bad_table, cuda(cache.lens), layout="nhd", check=False
+    )
+    assert torch.isfinite(out).all()
 
 
 def test_runs_on_torchs_current_stream(rng):

@@ -25,10 +25,12 @@ pub const CACHE_DIR_ENV: &str = "PAL_CACHE_DIR";
 const SOURCES: &[(&str, &str)] = &[
     ("decode.cu", include_str!("../../kernels/decode.cu")),
     ("fill.cu", include_str!("../../kernels/fill.cu")),
+    ("prefill.cu", include_str!("../../kernels/prefill.cu")),
     ("pal/common.cuh", include_str!("../../kernels/include/pal/common.cuh")),
     ("pal/layout.cuh", include_str!("../../kernels/include/pal/layout.cuh")),
     ("pal/decode.cuh", include_str!("../../kernels/include/pal/decode.cuh")),
     ("pal/fill.cuh", include_str!("../../kernels/include/pal/fill.cuh")),
+    ("pal/prefill.cuh", include_str!("../../kernels/include/pal/prefill.cuh")),
 ];
 
 /// One compiled unit: an entry file and the defines that pick its template parameters.
@@ -74,6 +76,15 @@ impl Specialization {
         }
     }
 
+    /// The prefill specialisation for these parameters.
+    pub fn prefill(dtype: DType, head_dim: usize, page_size: usize, layout: CacheLayout) -> Self {
+        Self {
+            entry_file: "prefill.cu",
+            entries: &["pal_prefill"],
+            ..Self::decode(dtype, head_dim, page_size, layout)
+        }
+    }
+
     /// The fill specialisation for a dtype and layout.
     pub fn fill(dtype: DType, layout: CacheLayout) -> Self {
         Self {
@@ -96,6 +107,7 @@ impl Specialization {
                 for head_dim in super::HEAD_DIMS {
                     for page_size in super::PAGE_SIZES {
                         all.push(Self::decode(dtype, head_dim, page_size, layout));
+                        all.push(Self::prefill(dtype, head_dim, page_size, layout));
                     }
                 }
             }

@@ -8,6 +8,7 @@ mod decode;
 mod device;
 mod fill;
 pub mod jit;
+mod prefill;
 
 use crate::backend::Backend;
 use crate::error::{Error, Result};
@@ -28,14 +29,8 @@ impl Backend for CudaBackend {
         decode::run(problem, out)
     }
 
-    fn prefill(&self, _problem: &PrefillProblem<'_, '_>, _out: &mut TensorViewMut<'_>) -> Result<()> {
-        Err(Error::Unsupported {
-            op: "paged_attention_prefill",
-            backend: "cuda",
-            what: "prefill".into(),
-            supported: "decode and fill_kv_pages; prefill on CUDA is not implemented yet (run it on CPU tensors)"
-                .into(),
-        })
+    fn prefill(&self, problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>) -> Result<()> {
+        prefill::run(problem, out)
     }
 
     fn fill(

@@ -11,7 +11,7 @@ pub use decode::{paged_attention_decode, DecodeInputs};
 pub(crate) use fill::resolve_on_host;
 pub use fill::{fill_kv_pages, FillInputs, FillOptions, KvDestination};
 pub(crate) use fill::{FillProblem, FillTarget};
-pub(crate) use prefill::PrefillProblem;
+pub(crate) use prefill::{check_prompt_offsets, PrefillProblem, PromptOffsets};
 pub use prefill::{paged_attention_prefill, PrefillInputs};
 
 use crate::layout::CacheLayout;

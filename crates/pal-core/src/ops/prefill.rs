@@ -48,6 +48,7 @@ pub(crate) struct PrefillProblem<'a, 'i> {
     pub pages_per_sequence: usize,
     pub prompt_offsets: PromptOffsets<'i>,
     pub scale: f32,
+    pub execution: super::Execution,
 }
 
 impl PrefillProblem<'_, '_> {
@@ -183,11 +184,12 @@ fn validate<'a, 'i>(
         pages_per_sequence,
         prompt_offsets,
         scale,
+        execution: options.execution,
     })
 }
 
 /// `cu_seqlens_q` must start at 0, never decrease and end at `total_tokens`.
-fn check_prompt_offsets(op: &'static str, offsets: &[i32], total_tokens: usize) -> Result<()> {
+pub(crate) fn check_prompt_offsets(op: &'static str, offsets: &[i32], total_tokens: usize) -> Result<()> {
     if offsets[0] != 0 {
         return Err(Error::value(op, "cu_seqlens_q[0]", "0", offsets[0]));
     }
