@@ -2,6 +2,8 @@
 dim and page size, long contexts, ragged batches, determinism, bad inputs, torch.compile and
 CUDA graphs. Skipped where there is no CUDA device (scripts/gpu_suite.sh runs it on one)."""
 
+import dataclasses
+
 import numpy as np
 import proxy_attention_lab as pal
 import pytest
@@ -218,26 +220,60 @@ def prefill_both(cache, q, k, v, cu, layout, **kwargs):
     return host(gpu), cpu.astype(np.float64)
 
 
-@pytest.mark.parametrize("layout", LAYOUTS)
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("head_dim, page_size", [(64, 8), (80, 16), (96, 32), (128, 16), (256, 8)])
-def test_prefill_matches_cpu_and_reference(rng, layout, dtype, head_dim, page_size):
-    # MHA, GQA and MQA with more query heads than one CTA holds.
-    num_q_heads, num_kv_heads = [(4, 4), (8, 2), (32, 1), (16, 4)][(head_dim // 16 + page_size) % 4]
-    history, prompts = [0, 1, page_size, 37], [17, 1, 0, 33]
-    cache = paged_cache(rng, history, num_kv_heads, head_dim, page_size, dtype, layout)
+def prompts_for(rng, prompts, num_q_heads, num_kv_heads, head_dim, dtype):
+    """Random q, k, v for prompts of these lengths, and their ``cu_seqlens_q``."""
     cu = np.concatenate([[0], np.cumsum(prompts)]).astype(np.int32)
     total = int(cu[-1])
     q = random(rng, (total, num_q_heads, head_dim), dtype)
-    k, v = (
-        random(rng, (total, num_kv_heads, head_dim), dtype),
-        random(rng, (total, num_kv_heads, head_dim), dtype),
-    )
+    k = random(rng, (total, num_kv_heads, head_dim), dtype)
+    v = random(rng, (total, num_kv_heads, head_dim), dtype)
+    return q, k, v, cu
+
+
+def check_prefill(rng, history, prompts, num_q_heads, num_kv_heads, head_dim, page_size, dtype, layout):
+    cache = paged_cache(rng, history, num_kv_heads, head_dim, page_size, dtype, layout)
+    q, k, v, cu = prompts_for(rng, prompts, num_q_heads, num_kv_heads, head_dim, dtype)
     gpu, cpu = prefill_both(cache, q, k, v, cu, layout)
     assert_close(gpu, prefill_reference(q, k, v, cache, cu), dtype, "cuda vs float64")
     np.testing.assert_allclose(
         gpu, cpu, rtol=2 * TOLERANCE[dtype], atol=2 * TOLERANCE[dtype], err_msg="cuda vs cpu"
     )
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("head_dim", [64, 80, 96, 128, 256])
+def test_prefill_matches_cpu_and_reference(rng, layout, dtype, head_dim):
+    # Every head dim meets every page size across the three layouts; MHA, GQA, MQA and a query
+    # group wider than one CTA (96 heads on one KV head) take turns.
+    turn = LAYOUTS.index(layout) + [64, 80, 96, 128, 256].index(head_dim)
+    page_size = [8, 16, 32][turn % 3]
+    num_q_heads, num_kv_heads = [(4, 4), (8, 2), (32, 1), (96, 1)][turn % 4]
+    # History: none, one token, a page boundary, one page and a bit; prompts: one token, an
+    # empty one, a tile and a bit, a partial tile.
+    check_prefill(
+        rng, [0, 1, page_size, page_size + 21], [17, 1, 0, 65],
+        num_q_heads, num_kv_heads, head_dim, page_size, dtype, layout,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("prompt", [1, 15, 16, 17])
+@pytest.mark.parametrize("history", [0, 1, 15, 16, 17, 32768])
+def test_prefill_prompt_and_history_lengths(rng, prompt, history):
+    dtype, layout = [("bfloat16", "pal"), ("float16", "nhd"), ("float32", "hnd")][(prompt + history) % 3]
+    check_prefill(rng, [history], [prompt], 8, 2, 128, 16, dtype, layout)
+
+
+@pytest.mark.parametrize("dtype, layout", [("bfloat16", "pal"), ("float16", "hnd"), ("float32", "nhd")])
+def test_prefill_long_prompt(rng, dtype, layout):
+    check_prefill(rng, [0, 1000], [4096, 1], 4, 1, 64, 16, dtype, layout)
+
+
+def test_prefill_ragged_batch_mixing_everything(rng):
+    check_prefill(
+        rng, [0, 1, 16, 32768, 37, 5, 0], [1, 15, 16, 17, 0, 300, 2000],
+        16, 4, 128, 16, "bfloat16", "pal",
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize("check", [True, False])
@@ -249,14 +285,13 @@ def test_prefill_equal_lengths_over_long_history(rng, check):
     assert_close(gpu, prefill_reference(q, k, v, cache, [0, 300, 600]), "bfloat16")
 
 
-def test_prefill_long_prompt_and_determinism(rng):
-    cache = paged_cache(rng, [100], 2, 64, 32, "float16", "hnd")
-    q = random(rng, (1024, 4, 64), "float16")
-    k, v = random(rng, (1024, 2, 64), "float16"), random(rng, (1024, 2, 64), "float16")
-    args = [cuda(a) for a in (q, k, v, cache.k_cache, cache.v_cache, cache.page_table, cache.lens)]
+@pytest.mark.parametrize("dtype", ["float16", "float32"])
+def test_prefill_is_bitwise_deterministic(rng, dtype):
+    cache = paged_cache(rng, [100, 3000], 2, 64, 32, dtype, "hnd")
+    q, k, v, cu = prompts_for(rng, [1024, 77], 4, 2, 64, dtype)
+    args = [cuda(a) for a in (q, k, v, cache.k_cache, cache.v_cache, cache.page_table, cache.lens, cu)]
     runs = [pal.paged_attention_prefill(*args, layout="hnd") for _ in range(3)]
     assert all(torch.equal(r, runs[0]) for r in runs[1:])
-    assert_close(host(runs[0]), prefill_reference(q, k, v, cache, [0, 1024]), "float16")
 
 
 def test_prefill_bad_inputs_on_cuda(rng):
@@ -271,10 +306,41 @@ def test_prefill_bad_inputs_on_cuda(rng):
         )
     bad_table = pools[2].clone()
     bad_table[0, 0] = -3
+    with pytest.raises(ValueError, match=r"page_table\[0"):
+        pal.paged_attention_prefill(q, k, k, *pools[:2], bad_table, cuda(cache.lens), layout="nhd")
     out = pal.paged_attention_prefill(
         q, k, k, *pools[:2], bad_table, cuda(cache.lens), layout="nhd", check=False
     )
     assert torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float32"])
+def test_prefill_bad_page_ids_unchecked_are_skipped(rng, dtype):
+    """With check=False an invalid page's keys are left out, as if that page were masked."""
+    cache = paged_cache(rng, [40], 2, 128, 16, dtype, "pal")
+    q, k, v, cu = prompts_for(rng, [5], 8, 2, 128, dtype)
+    table = cache.page_table.copy()
+    table[0, 1] = 10**6  # tokens 16..31 of the history
+    args = [cuda(a) for a in (q, k, v, cache.k_cache, cache.v_cache, table, cache.lens)]
+    out = pal.paged_attention_prefill(*args, layout="pal", check=False)
+    kept = np.r_[0:16, 32:40]
+    masked = dataclasses.replace(
+        cache, keys=[cache.keys[0][kept]], values=[cache.values[0][kept]], lens=np.array([24], np.int32)
+    )
+    assert_close(host(out), prefill_reference(q, k, v, masked, cu), dtype)
+
+
+def test_prefill_rejects_misaligned_tensors(rng):
+    cache = paged_cache(rng, [10], 1, 64, 16, "bfloat16", "nhd")
+    q, k, v, _ = prompts_for(rng, [4], 2, 1, 64, "bfloat16")
+    flat = cuda(q).reshape(-1)
+    shifted = torch.empty(flat.numel() + 1, dtype=flat.dtype, device="cuda")[1:].view_as(cuda(q))
+    shifted.copy_(cuda(q))
+    with pytest.raises(ValueError, match="16-byte"):
+        pal.paged_attention_prefill(
+            shifted, cuda(k), cuda(v), cuda(cache.k_cache), cuda(cache.v_cache),
+            cuda(cache.page_table), cuda(cache.lens), layout="nhd",
+        )  # fmt: skip
 
 
 def test_runs_on_torchs_current_stream(rng):
@@ -312,6 +378,25 @@ def test_torch_compile_fullgraph(rng):
     expected = step(*args)
     compiled = torch.compile(step, fullgraph=True)
     assert torch.equal(compiled(*args), expected)
+
+
+def test_torch_compile_prefill(rng):
+    cache = paged_cache(rng, [40, 0], 2, 64, 16, "bfloat16", "nhd")
+    q, k, v, cu = prompts_for(rng, [7, 9], 8, 2, 64, "bfloat16")
+    args = [cuda(a) for a in (q, k, v, cache.k_cache, cache.v_cache, cache.page_table, cache.lens, cu)]
+
+    def step(q, k, v, k_cache, v_cache, page_table, context_lens, cu_seqlens):
+        return (
+            pal.paged_attention_prefill(
+                q, k, v, k_cache, v_cache, page_table, context_lens, cu_seqlens, layout="nhd"
+            ).float()
+            * 2
+        )
+
+    compiled = torch.compile(step, fullgraph=True)
+    result = compiled(*args)
+    assert torch.equal(result, step(*args))
+    assert_close(host(result) / 2, prefill_reference(q, k, v, cache, cu), "bfloat16")
 
 
 def test_cuda_graph_capture_and_replay(rng):

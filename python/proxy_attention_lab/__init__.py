@@ -207,9 +207,17 @@ def get_optimal_page_size() -> int:
 
 
 def _all_torch(*arrays: Any) -> bool:
-    """Whether every given array (``None`` aside) is a torch tensor."""
-    present = [a for a in arrays if a is not None]
-    return bool(present) and all(type(a).__module__.startswith("torch") for a in present)
+    """Whether every given array (``None`` aside) is a torch tensor, and there is one.
+
+    A plain loop: torch.compile traces this helper, and it cannot trace ``bool()`` of a list."""
+    found = False
+    for array in arrays:
+        if array is None:
+            continue
+        if not type(array).__module__.startswith("torch"):
+            return False
+        found = True
+    return found
 
 
 def _torch_ops():

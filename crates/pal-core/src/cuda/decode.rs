@@ -1,7 +1,8 @@
 //! Decode on CUDA: picks the split-KV factor, launches `pal_decode` and, with several splits,
 //! `pal_decode_merge` on the caller's stream.
 
-use super::device::{self, launch, read_i32};
+use super::check_aligned;
+use super::device::{self, launch, read_i32, LaunchShape};
 use super::jit::Specialization;
 use super::{HEAD_DIMS, PAGE_SIZES};
 use crate::error::{Error, Result};
@@ -84,6 +85,15 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
         unreachable!("dispatched by device")
     };
     check_supported(OP, &geometry)?;
+    check_aligned(
+        OP,
+        &[
+            ("queries", inputs.queries.as_ptr() as usize),
+            ("k_cache", inputs.k_cache.as_ptr() as usize),
+            ("v_cache", inputs.v_cache.as_ptr() as usize),
+            ("out", out.as_mut_ptr() as usize),
+        ],
+    )?;
     let gpu = device::gpu(OP, ordinal)?;
     let stream = problem.execution.cuda_stream;
     let (num_seqs, pages_per_seq) = (problem.num_seqs, problem.pages_per_sequence);
@@ -138,7 +148,7 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
     let grid = ((num_kv_heads * head_chunks) as u32, num_seqs as u32, splits as u32);
     // SAFETY: the parameters mirror `pal::DecodeParams`; every address is a validated device
     // tensor of the checked shape, or the workspace sized above.
-    unsafe { launch(OP, decode, grid, THREADS, stream, &mut params)? };
+    unsafe { launch(OP, decode, LaunchShape::new(grid, THREADS), stream, &mut params)? };
     if splits > 1 {
         let merge = gpu.function(OP, &spec, "pal_decode_merge")?;
         let mut params = MergeParams {
@@ -149,7 +159,15 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
             head_dim: head_dim as i32,
         };
         // SAFETY: as above, for `pal::MergeParams`.
-        unsafe { launch(OP, merge, (rows as u32, 1, 1), head_dim as u32, stream, &mut params)? };
+        unsafe {
+            launch(
+                OP,
+                merge,
+                LaunchShape::new((rows as u32, 1, 1), head_dim as u32),
+                stream,
+                &mut params,
+            )?
+        };
     }
     Ok(())
 }

@@ -166,6 +166,28 @@ pub(crate) fn read_i32(op: &'static str, address: *const u8, len: usize, stream:
     Ok(host)
 }
 
+/// Grid, block and dynamic shared memory of one launch.
+pub(crate) struct LaunchShape {
+    pub blocks: (u32, u32, u32),
+    pub threads: u32,
+    /// Dynamic shared memory per block, in bytes.
+    pub shared_bytes: u32,
+}
+
+impl LaunchShape {
+    /// A launch without dynamic shared memory.
+    pub fn new(blocks: (u32, u32, u32), threads: u32) -> Self {
+        Self {
+            blocks,
+            threads,
+            shared_bytes: 0,
+        }
+    }
+}
+
+/// Above this much dynamic shared memory a kernel must opt in (CUDA's default limit).
+const DEFAULT_SHARED_LIMIT: u32 = 48 * 1024;
+
 /// Launches `function` with one by-value parameter struct.
 ///
 /// # Safety
@@ -174,12 +196,30 @@ pub(crate) fn read_i32(op: &'static str, address: *const u8, len: usize, stream:
 pub(crate) unsafe fn launch<P>(
     op: &'static str,
     function: sys::CUfunction,
-    grid: (u32, u32, u32),
-    block: u32,
+    shape: LaunchShape,
     stream: usize,
     params: &mut P,
 ) -> Result<()> {
+    if shape.shared_bytes > DEFAULT_SHARED_LIMIT {
+        use sys::CUfunction_attribute::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES as MAX_DYNAMIC_SHARED;
+        result::function::set_function_attribute(function, MAX_DYNAMIC_SHARED, shape.shared_bytes as i32).map_err(
+            |e| {
+                driver_error(
+                    op,
+                    &format!("allowing {} bytes of shared memory", shape.shared_bytes),
+                    e,
+                )
+            },
+        )?;
+    }
     let mut args = [(params as *mut P).cast::<c_void>()];
-    result::launch_kernel(function, grid, (block, 1, 1), 0, stream as sys::CUstream, &mut args)
-        .map_err(|e| driver_error(op, "cuLaunchKernel", e))
+    result::launch_kernel(
+        function,
+        shape.blocks,
+        (shape.threads, 1, 1),
+        shape.shared_bytes,
+        stream as sys::CUstream,
+        &mut args,
+    )
+    .map_err(|e| driver_error(op, "cuLaunchKernel", e))
 }

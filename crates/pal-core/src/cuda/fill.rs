@@ -1,6 +1,7 @@
 //! fill_kv_pages on CUDA: one `pal_fill` launch on the caller's stream.
 
-use super::device::{self, launch, read_i32};
+use super::check_aligned;
+use super::device::{self, launch, read_i32, LaunchShape};
 use super::jit::Specialization;
 use crate::error::{Error, Result};
 use crate::ops::validate::Check;
@@ -50,6 +51,15 @@ pub(super) fn run(
             supported: format!("head dims that are multiples of {vector} (16-byte vectors)"),
         });
     }
+    check_aligned(
+        OP,
+        &[
+            ("new_keys", inputs.new_keys.as_ptr() as usize),
+            ("new_values", inputs.new_values.as_ptr() as usize),
+            ("k_cache", k_cache.as_mut_ptr() as usize),
+            ("v_cache", v_cache.as_mut_ptr() as usize),
+        ],
+    )?;
     let gpu = device::gpu(OP, ordinal)?;
     let stream = problem.execution.cuda_stream;
     let tokens = problem.num_tokens;
@@ -94,7 +104,15 @@ pub(super) fn run(
     let function = gpu.function(OP, &Specialization::fill(geometry.dtype, geometry.layout), "pal_fill")?;
     // SAFETY: the parameters mirror `pal::FillParams`; every address is a validated device
     // tensor, and the kernel checks each destination against the pool before writing.
-    unsafe { launch(OP, function, (blocks as u32, 1, 1), THREADS, stream, &mut params) }
+    unsafe {
+        launch(
+            OP,
+            function,
+            LaunchShape::new((blocks as u32, 1, 1), THREADS),
+            stream,
+            &mut params,
+        )
+    }
 }
 
 /// Reads the index tensors back and runs the same destination checks as for host tensors.

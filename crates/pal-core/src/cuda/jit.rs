@@ -1,6 +1,6 @@
 //! Run-time compilation of the kernels with NVRTC.
 //!
-//! A specialisation is an entry file (`decode.cu`, `fill.cu`) plus `-D` defines for every
+//! A specialisation is an entry file (`decode.cu`, `fill.cu`, `prefill.cu`) plus `-D` defines for every
 //! template parameter; its key (entry, defines, source hash, architecture, NVRTC version) names
 //! the PTX cached in memory and on disk. Set [`KERNEL_DIR_ENV`] to a folder laid out like
 //! `kernels/` (entry files at the top, headers under `include/`) to compile edited sources
@@ -30,7 +30,16 @@ const SOURCES: &[(&str, &str)] = &[
     ("pal/layout.cuh", include_str!("../../kernels/include/pal/layout.cuh")),
     ("pal/decode.cuh", include_str!("../../kernels/include/pal/decode.cuh")),
     ("pal/fill.cuh", include_str!("../../kernels/include/pal/fill.cuh")),
+    ("pal/mma.cuh", include_str!("../../kernels/include/pal/mma.cuh")),
     ("pal/prefill.cuh", include_str!("../../kernels/include/pal/prefill.cuh")),
+    (
+        "pal/prefill_mma.cuh",
+        include_str!("../../kernels/include/pal/prefill_mma.cuh"),
+    ),
+    (
+        "pal/prefill_simt.cuh",
+        include_str!("../../kernels/include/pal/prefill_simt.cuh"),
+    ),
 ];
 
 /// One compiled unit: an entry file and the defines that pick its template parameters.

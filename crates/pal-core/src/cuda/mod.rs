@@ -50,3 +50,17 @@ fn driver_error(op: &'static str, what: &str, error: cudarc::driver::DriverError
         message: format!("{what}: {error:?}"),
     }
 }
+
+/// PAL's kernels move whole 16-byte vectors: every tensor they address must start on a 16-byte
+/// boundary (allocations do; only views at odd element offsets do not).
+fn check_aligned(op: &'static str, tensors: &[(&str, usize)]) -> Result<()> {
+    match tensors.iter().find(|(_, address)| address % 16 != 0) {
+        Some((name, address)) => Err(Error::Unsupported {
+            op,
+            backend: "cuda",
+            what: format!("{name} starting at address {address:#x}"),
+            supported: "tensors whose data starts on a 16-byte boundary".into(),
+        }),
+        None => Ok(()),
+    }
+}

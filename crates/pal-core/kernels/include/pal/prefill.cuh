@@ -1,11 +1,12 @@
-// Paged prefill on CUDA cores: the float32 path and, until the tensor-core kernel lands, the path
-// for every dtype.
+// Paged prefill: what every prefill kernel shares — its parameters and the map from a CTA to its
+// work (one KV head, a block of its query heads, a block of one sequence's prompt tokens).
 //
-// Work split: one CTA of 128 threads per (query-head chunk of a KV head, block of prompt rows,
-// sequence) holding up to 16 query vectors (rows x heads); keys run over the sequence's
-// history in the pools, then its own prompt from `k` / `v`, and stop at the block's last row
-// (later tiles are wholly in the future). Tiles are staged in shared memory element by element
-// (any layout), scored, soft-maxed online and accumulated in float32, as in decode.
+// Scheduling without host knowledge of the prompt lengths (they may live on the GPU): virtual
+// tile `b + cu[b] / TOKENS + k` is tile `k` of sequence `b`. Those ranges never overlap, and
+// `num_seqs + total_tokens / TOKENS` of them cover every sequence, so the grid is linear in the
+// batch whatever its raggedness; the few CTAs that fall in a gap exit at once. CTAs run from the
+// last virtual tile to the first: the late, long-history tiles of each sequence start first and
+// the short ones fill the tail.
 #pragma once
 #include "pal/common.cuh"
 #include "pal/layout.cuh"
@@ -15,168 +16,55 @@ namespace pal {
 struct PrefillParams {
   u64 q, k, v, k_cache, v_cache, page_table, context_lens, cu_seqlens, out;
   int num_seqs, num_q_heads, num_kv_heads, pages_per_seq;
-  int num_pages, equal_prompt_len, head_chunks, pad0;
+  int num_pages, total_tokens, equal_prompt_len, head_blocks;
+  int heads_per_cta, tokens_per_cta, num_tiles;
   float scale;
-  int pad1;
 };
 
 constexpr int PREFILL_THREADS = 128;
-constexpr int PREFILL_WARPS = PREFILL_THREADS / 32;
-// Query vectors per CTA: 16, or 8 for head dims over 128 (shared memory stays under 48 KiB).
-template <int HEAD_DIM> constexpr int prefill_vectors() { return HEAD_DIM > 128 ? 8 : 16; }
 
-template <typename T, int HEAD_DIM, int PAGE_SIZE, int LAYOUT>
-__device__ void prefill(const PrefillParams& p) {
-  constexpr int TOKENS = HEAD_DIM * sizeof(T) > 512 ? 16 : 32;
-  constexpr int VEC = Vec<T>::N, ROW = HEAD_DIM + VEC, CHUNK = 4, NQ = prefill_vectors<HEAD_DIM>();
-  constexpr int ITEMS = (NQ * HEAD_DIM / CHUNK + PREFILL_THREADS - 1) / PREFILL_THREADS;
+// One CTA's share: query heads [first_head, first_head + heads) of `kv_head` (rows of the CTA
+// are (token, head) pairs, `heads_per_cta` apart), prompt tokens [first_token, end_token) of
+// sequence `seq`, whose prompt starts at row `prompt_begin` of q and whose history has
+// `history` tokens.
+struct PrefillTask {
+  int seq, kv_head, first_head, heads;
+  int prompt_begin, first_token, end_token, history;
+  __device__ bool empty() const { return first_token >= end_token; }
+  // Keys the CTA's last token sees.
+  __device__ int keys() const { return history + end_token; }
+};
 
-  __shared__ __align__(16) T keys[TOKENS * ROW];
-  __shared__ __align__(16) T values[TOKENS * ROW];
-  __shared__ float queries[NQ * HEAD_DIM];
-  __shared__ float weights[NQ * TOKENS];
-  __shared__ float run_max[NQ], run_sum[NQ], rescale[NQ];
-  __shared__ int visible[NQ];  // keys (history + prompt prefix) each query vector sees
-
-  const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
-  const int group = p.num_q_heads / p.num_kv_heads;
-  const int kv_head = blockIdx.x / p.head_chunks;
-  const int first_head = kv_head * group + (blockIdx.x % p.head_chunks) * NQ;
-  const int heads = min(NQ, kv_head * group + group - first_head);
-  const int rows = max(1, NQ / heads), vectors = rows * heads;
-  const int seq = blockIdx.z;
+template <int PAGE_SIZE> __device__ PrefillTask locate_prefill_task(const PrefillParams& p) {
   const int* cu = (const int*)p.cu_seqlens;
-  const int prompt_begin = cu ? cu[seq] : seq * p.equal_prompt_len;
-  const int prompt_len = (cu ? cu[seq + 1] : prompt_begin + p.equal_prompt_len) - prompt_begin;
-  const int row0 = blockIdx.y * rows;
-  if (row0 >= prompt_len) return;  // the whole CTA: uniform exit
-  const int row_end = min(prompt_len, row0 + rows);
-  // Clamped so that an unchecked bad length never reads past its page-table row.
-  const int history = max(0, min(((const int*)p.context_lens)[seq], p.pages_per_seq * PAGE_SIZE));
-  const int total_keys = history + row_end;
-  const int* pages = (const int*)p.page_table + (i64)seq * p.pages_per_seq;
-  const CacheAddress<LAYOUT, T> at{p.num_kv_heads, HEAD_DIM, PAGE_SIZE};
-  auto page_of = [&](int key) -> i64 {
-    const int page = pages[key / PAGE_SIZE];
-    return (page >= 0 && page < p.num_pages) ? page : -1;
-  };
-
-  for (int i = tid; i < NQ * HEAD_DIM; i += PREFILL_THREADS) {
-    const int j = i / HEAD_DIM, row = row0 + j / heads;
-    queries[i] = j < vectors && row < row_end
-                     ? to_float(((const T*)p.q)[((i64)(prompt_begin + row) * p.num_q_heads + first_head + j % heads) * HEAD_DIM + i % HEAD_DIM])
-                     : 0.f;
+  auto prompt_start = [&](int b) { return cu ? cu[b] : b * p.equal_prompt_len; };
+  const int tile = p.num_tiles - 1 - (int)(blockIdx.x / p.head_blocks);
+  const int head_block = blockIdx.x % p.head_blocks;
+  const int per = p.tokens_per_cta;
+  // The last sequence whose first virtual tile is at or before `tile`. Offsets are clamped so
+  // that unchecked, malformed ones stay inside q.
+  auto clamp_offset = [&](int o) { return max(0, min(o, p.total_tokens)); };
+  int lo = 0, hi = p.num_seqs - 1;
+  while (lo < hi) {
+    const int mid = (lo + hi + 1) / 2;
+    if (mid + clamp_offset(prompt_start(mid)) / per <= tile) lo = mid;
+    else hi = mid - 1;
   }
-  if (tid < NQ) {
-    run_max[tid] = neg_inf();
-    run_sum[tid] = 0.f;
-    const int row = row0 + tid / heads;
-    visible[tid] = tid < vectors && row < row_end ? history + row + 1 : 0;
-  }
-
-  const int chunks = HEAD_DIM / CHUNK;
-  const int slices = max(1, PREFILL_THREADS / (vectors * chunks));
-  const int items = vectors * chunks * slices;
-  float acc[ITEMS][CHUNK];
-  for (int k = 0; k < ITEMS; ++k)
-    for (int c = 0; c < CHUNK; ++c) acc[k][c] = 0.f;
-
-  for (int tile = 0; tile < total_keys; tile += TOKENS) {
-    __syncthreads();  // the previous tile is fully consumed
-    for (int i = tid; i < TOKENS * HEAD_DIM; i += PREFILL_THREADS) {
-      const int t = i / HEAD_DIM, dim = i % HEAD_DIM, key = tile + t;
-      T k_elem{}, v_elem{};
-      if (key < history) {
-        const i64 page = page_of(key);
-        if (page >= 0) {
-          k_elem = ((const T*)p.k_cache)[at.key(page, kv_head, key % PAGE_SIZE, dim)];
-          v_elem = ((const T*)p.v_cache)[at.value(page, kv_head, key % PAGE_SIZE, dim)];
-        }
-      } else if (key < total_keys) {
-        const i64 row = ((i64)(prompt_begin + key - history) * p.num_kv_heads + kv_head) * HEAD_DIM + dim;
-        k_elem = ((const T*)p.k)[row];
-        v_elem = ((const T*)p.v)[row];
-      }
-      keys[t * ROW + dim] = k_elem;
-      values[t * ROW + dim] = v_elem;
-    }
-    __syncthreads();
-
-    for (int i = tid; i < vectors * TOKENS; i += PREFILL_THREADS) {
-      const int j = i / TOKENS, t = i % TOKENS, key = tile + t;
-      float s = neg_inf();
-      if (key < visible[j] && (key >= history || page_of(key) >= 0)) {
-        float dot = 0.f;
-        const float* q = queries + j * HEAD_DIM;
-        for (int d = 0; d < HEAD_DIM; d += VEC) {
-          Pack<T> k;
-          k.raw = *(const uint4*)(keys + t * ROW + d);
-          for (int e = 0; e < VEC; ++e) dot += q[d + e] * to_float(k.elems[e]);
-        }
-        s = dot * p.scale;
-      }
-      weights[j * TOKENS + t] = s;
-    }
-    __syncthreads();
-
-    for (int j = warp; j < vectors; j += PREFILL_WARPS) {
-      float tile_max = neg_inf();
-      for (int t = lane; t < TOKENS; t += 32) tile_max = fmaxf(tile_max, weights[j * TOKENS + t]);
-      tile_max = warp_max(tile_max);
-      const float old_max = run_max[j];
-      const float new_max = fmaxf(old_max, tile_max);
-      float sum = 0.f;
-      for (int t = lane; t < TOKENS; t += 32) {
-        const float s = weights[j * TOKENS + t];
-        const float w = s == neg_inf() ? 0.f : __expf(s - new_max);
-        weights[j * TOKENS + t] = w;
-        sum += w;
-      }
-      sum = warp_sum(sum);
-      __syncwarp();
-      if (lane == 0) {
-        const float factor = old_max == neg_inf() ? 0.f : __expf(old_max - new_max);
-        rescale[j] = factor;
-        run_sum[j] = run_sum[j] * factor + sum;
-        run_max[j] = new_max;
-      }
-    }
-    __syncthreads();
-
-    for (int k = 0; k < ITEMS; ++k) {
-      const int item = tid + k * PREFILL_THREADS;
-      if (item >= items) break;
-      const int j = item / (chunks * slices), chunk = (item / slices) % chunks, slice = item % slices;
-      const float factor = rescale[j];
-      for (int c = 0; c < CHUNK; ++c) acc[k][c] *= factor;
-      for (int t = slice; t < TOKENS; t += slices) {
-        const float w = weights[j * TOKENS + t];
-        const T* v = values + t * ROW + chunk * CHUNK;
-        for (int c = 0; c < CHUNK; ++c) acc[k][c] += w * to_float(v[c]);
-      }
-    }
-  }
-  __syncthreads();
-
-  // Sum the token slices in a fixed order through shared memory (reusing the key tile), then
-  // write the normalised rows.
-  float* reduce = (float*)keys;
-  for (int k = 0; k < ITEMS; ++k) {
-    const int item = tid + k * PREFILL_THREADS;
-    if (item >= items) break;
-    const int j = item / (chunks * slices), chunk = (item / slices) % chunks, slice = item % slices;
-    for (int c = 0; c < CHUNK; ++c) reduce[(slice * vectors + j) * HEAD_DIM + chunk * CHUNK + c] = acc[k][c];
-  }
-  __syncthreads();
-  for (int i = tid; i < vectors * HEAD_DIM; i += PREFILL_THREADS) {
-    const int j = i / HEAD_DIM, row = row0 + j / heads;
-    if (row >= row_end) continue;
-    float total = 0.f;
-    for (int s = 0; s < slices; ++s) total += reduce[s * vectors * HEAD_DIM + i];
-    const float inverse = run_sum[j] > 0.f ? 1.f / run_sum[j] : 0.f;
-    const i64 out_row = (i64)(prompt_begin + row) * p.num_q_heads + first_head + j % heads;
-    ((T*)p.out)[out_row * HEAD_DIM + i % HEAD_DIM] = from_float<T>(total * inverse);
-  }
+  PrefillTask task;
+  task.seq = lo;
+  task.prompt_begin = clamp_offset(prompt_start(lo));
+  const int prompt_len = max(0, clamp_offset(prompt_start(lo + 1)) - task.prompt_begin);
+  task.first_token = (tile - lo - task.prompt_begin / per) * per;
+  task.end_token = min(prompt_len, task.first_token + per);
+  if (task.first_token < 0) task.first_token = task.end_token = 0;  // only with malformed offsets
+  const int group = p.num_q_heads / p.num_kv_heads;
+  const int chunks = p.head_blocks / p.num_kv_heads;
+  task.kv_head = head_block / chunks;
+  task.first_head = task.kv_head * group + (head_block % chunks) * p.heads_per_cta;
+  task.heads = min(p.heads_per_cta, task.kv_head * group + group - task.first_head);
+  // Clamped to the page table's capacity: an unchecked bad length never reads past its row.
+  task.history = max(0, min(((const int*)p.context_lens)[lo], p.pages_per_seq * PAGE_SIZE));
+  return task;
 }
 
 }  // namespace pal

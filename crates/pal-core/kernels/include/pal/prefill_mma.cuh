@@ -1,0 +1,302 @@
+// Paged prefill on tensor cores (float16 / bfloat16), FlashAttention-2 style.
+//
+// A CTA of four warps owns ROWS query rows ((token, head) pairs of one KV head, see
+// `PrefillTask`), 16 * M_TILES per warp, staged once in shared memory. K / V tiles stream
+// through a two-slot ring with cp.async: tile j + 2 loads while the warps work on tile j
+// (S = Q K^T and O += P V with m16n8k16 mma.sync, float32 accumulators, online softmax in
+// registers with base-2 exponentials). The CTA stops at its last token's causal limit: later
+// tiles are never loaded; only tiles that reach past its first token's limit, or that hold a key
+// block of an invalid page, are masked.
+//
+// V tiles come in two forms. The pal layout stores each value dim's tokens contiguously, so a
+// tile that is wholly history is copied as it lies, [dim][key], and read with plain ldmatrix;
+// every other V tile (nhd / hnd, and pal tiles that reach into the prompt, whose rows come from
+// `v`) is [key][dim], read with ldmatrix.trans.
+#pragma once
+#include "pal/mma.cuh"
+#include "pal/prefill.cuh"
+
+namespace pal {
+
+// Tile shapes. The host mirrors ROWS and SHARED_BYTES (`cuda/prefill.rs`).
+template <int HEAD_DIM> struct PrefillMmaTile {
+  // Two 16-row m-tiles per warp halve the shared-memory reads of K and V per mma; 256-wide
+  // heads keep one (their accumulators fill the registers).
+  static constexpr int M_TILES = HEAD_DIM > 128 ? 1 : 2;
+  static constexpr int ROWS = 4 * 16 * M_TILES;           // query rows per CTA
+  static constexpr int KEYS = HEAD_DIM > 64 ? 32 : 64;   // keys per K / V tile
+  static constexpr int PAD = 8;                          // rows start 16 bytes apart mod 128: no bank conflicts
+  static constexpr int ROW = HEAD_DIM + PAD;             // Q, K and row-form V stride
+  static constexpr int DIM_ROW = KEYS + PAD;             // [dim][key] V stride
+  static constexpr int V_ELEMENTS = KEYS * ROW > HEAD_DIM * DIM_ROW ? KEYS * ROW : HEAD_DIM * DIM_ROW;
+  static constexpr int SLOT_ELEMENTS = KEYS * ROW + V_ELEMENTS;  // one ring slot: K then V
+  static constexpr int SHARED_BYTES = 2 * (ROWS * ROW + 2 * SLOT_ELEMENTS);
+};
+
+template <typename T, int HEAD_DIM, int PAGE_SIZE, int LAYOUT>
+__device__ void prefill_mma(const PrefillParams& p) {
+  using Tile = PrefillMmaTile<HEAD_DIM>;
+  constexpr int M_TILES = Tile::M_TILES, KEYS = Tile::KEYS, ROW = Tile::ROW, DIM_ROW = Tile::DIM_ROW;
+  constexpr int WARP_ROWS = 16 * M_TILES;
+  constexpr int CHUNKS = HEAD_DIM / 8;     // 16-byte chunks per row
+  constexpr int KEY_BLOCKS = KEYS / 8;     // mma n-blocks per tile
+  constexpr u32 ALL_BLOCKS = (1u << KEY_BLOCKS) - 1;
+  static_assert(sizeof(T) == 2 && PAGE_SIZE % 8 == 0 && KEYS % PAGE_SIZE == 0, "8-key blocks lie in one page");
+  static_assert(HEAD_DIM % 16 == 0, "whole mma k-steps");
+
+  extern __shared__ __align__(16) unsigned char shared[];
+  T* q_tile = (T*)shared;
+  auto k_slot = [&](int j) { return q_tile + Tile::ROWS * ROW + (j & 1) * Tile::SLOT_ELEMENTS; };
+  auto v_slot = [&](int j) { return k_slot(j) + KEYS * ROW; };
+  __shared__ u32 readable_blocks[2];  // per ring slot: bit b set when key block b is readable
+
+  const PrefillTask task = locate_prefill_task<PAGE_SIZE>(p);
+  if (task.empty()) return;  // the whole CTA: uniform exit
+  const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
+  const int group = lane / 4, quad = lane % 4;
+  const T* q = (const T*)p.q;
+  const T* k_prompt = (const T*)p.k;
+  const T* v_prompt = (const T*)p.v;
+  const T* k_pool = (const T*)p.k_cache;
+  const T* v_pool = (const T*)p.v_cache;
+  const int history = task.history, keys = task.keys(), kv_head = task.kv_head;
+  const int* pages = (const int*)p.page_table + (i64)task.seq * p.pages_per_seq;
+  const CacheAddress<LAYOUT, T> at{p.num_kv_heads, HEAD_DIM, PAGE_SIZE};
+  auto page_of = [&](int key) -> i64 {
+    const int page = pages[key / PAGE_SIZE];
+    return (page >= 0 && page < p.num_pages) ? page : -1;
+  };
+  auto prompt_row = [&](int key) -> i64 {  // offset of a prompt key's row in k / v
+    return ((i64)(task.prompt_begin + key - history) * p.num_kv_heads + kv_head) * HEAD_DIM;
+  };
+  // A tile that is pal history through and through: its V tile is kept [dim][key].
+  auto values_by_dim = [&](int key0) { return LAYOUT == LAYOUT_PAL && key0 + KEYS <= history; };
+  // Query row r: token first_token + r / spacing, head first_head + r % spacing.
+  const int spacing = p.heads_per_cta, rows_used = p.tokens_per_cta * spacing;
+  auto row_valid = [&](int r) {
+    return r < rows_used && r % spacing < task.heads && task.first_token + r / spacing < task.end_token;
+  };
+  auto q_row = [&](int r) -> i64 {
+    return (i64)(task.prompt_begin + task.first_token + r / spacing) * p.num_q_heads + task.first_head + r % spacing;
+  };
+
+  for (int i = tid; i < Tile::ROWS * CHUNKS; i += PREFILL_THREADS) {
+    const int r = i / CHUNKS, c = i % CHUNKS;
+    const bool valid = row_valid(r);
+    copy_async_16(q_tile + r * ROW + c * 8, valid ? q + q_row(r) * HEAD_DIM + c * 8 : q, valid);
+  }
+
+  // Issues the copies of K / V tile j into its ring slot (masked keys become zeros).
+  auto load_tile = [&](int j) {
+    const int key0 = j * KEYS;
+    T* k_tile = k_slot(j);
+    T* v_tile = v_slot(j);
+    // pal key stripes of one dim chunk are token-contiguous: there neighbouring threads walk
+    // tokens; rows of nhd / hnd pools and of `k` are dim-contiguous: there they walk dims.
+    const bool walk_tokens = values_by_dim(key0);
+    for (int i = tid; i < KEYS * CHUNKS; i += PREFILL_THREADS) {
+      const int t = walk_tokens ? i % KEYS : i / CHUNKS;
+      const int c = walk_tokens ? i / KEYS : i % CHUNKS;
+      const int key = key0 + t;
+      const T* source = nullptr;
+      if (key < history) {
+        const i64 page = page_of(key);
+        if (page >= 0) source = k_pool + at.key(page, kv_head, key % PAGE_SIZE, c * 8);
+      } else if (key < keys) {
+        source = k_prompt + prompt_row(key) + c * 8;
+      }
+      copy_async_16(k_tile + t * ROW + c * 8, source ? source : k_pool, source != nullptr);
+    }
+    if (values_by_dim(key0)) {
+      // 8-token stripes of one dim, copied in the pool's [dim][slot] order, page by page.
+      constexpr int PAGE_STRIPES = PAGE_SIZE / 8;
+      for (int i = tid; i < HEAD_DIM * (KEYS / 8); i += PREFILL_THREADS) {
+        const int dim = (i / PAGE_STRIPES) % HEAD_DIM;
+        const int t = i / (PAGE_STRIPES * HEAD_DIM) * PAGE_SIZE + i % PAGE_STRIPES * 8;
+        const i64 page = page_of(key0 + t);
+        copy_async_16(v_tile + dim * DIM_ROW + t,
+                      page >= 0 ? v_pool + at.value(page, kv_head, (key0 + t) % PAGE_SIZE, dim) : v_pool, page >= 0);
+      }
+    } else {
+      for (int i = tid; i < KEYS * CHUNKS; i += PREFILL_THREADS) {
+        const int t = i / CHUNKS, c = i % CHUNKS, key = key0 + t;
+        T* destination = v_tile + t * ROW + c * 8;
+        const T* source = nullptr;
+        if (key < history) {
+          const i64 page = page_of(key);
+          if (LAYOUT == LAYOUT_PAL) {  // the one tile that straddles history and prompt
+            Pack<T> row = zero_pack<T>();
+            if (page >= 0)
+              for (int e = 0; e < 8; ++e) row.elems[e] = v_pool[at.value(page, kv_head, key % PAGE_SIZE, c * 8 + e)];
+            *(uint4*)destination = row.raw;
+            continue;
+          }
+          if (page >= 0) source = v_pool + at.value(page, kv_head, key % PAGE_SIZE, c * 8);
+        } else if (key < keys) {
+          source = v_prompt + prompt_row(key) + c * 8;
+        }
+        copy_async_16(destination, source ? source : v_pool, source != nullptr);
+      }
+    }
+    if (warp == 0) {
+      const int key = key0 + lane * 8;
+      const bool readable = lane < KEY_BLOCKS && (key >= history || page_of(key) >= 0);
+      const u32 blocks = __ballot_sync(0xffffffffu, readable);
+      if (lane == 0) readable_blocks[j & 1] = blocks;
+    }
+  };
+
+  // This thread's rows: group and group + 8 of each of the warp's m-tiles.
+  auto my_row = [&](int m, int i) { return warp * WARP_ROWS + m * 16 + group + 8 * i; };
+  int visible[M_TILES][2];  // keys each row sees (0 for padding rows)
+  float row_max[M_TILES][2], row_sum[M_TILES][2];
+  float o[M_TILES][CHUNKS][4];
+#pragma unroll
+  for (int m = 0; m < M_TILES; ++m) {
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+      const int r = my_row(m, i);
+      visible[m][i] = row_valid(r) ? history + task.first_token + r / spacing + 1 : 0;
+      row_max[m][i] = neg_inf();
+      row_sum[m][i] = 0.f;
+    }
+#pragma unroll
+    for (int b = 0; b < CHUNKS; ++b) o[m][b][0] = o[m][b][1] = o[m][b][2] = o[m][b][3] = 0.f;
+  }
+  const bool warp_active = __any_sync(0xffffffffu, lane < WARP_ROWS && row_valid(warp * WARP_ROWS + lane));
+  const int unmasked_keys = history + task.first_token + 1;  // seen by every row
+  const float log2_scale = p.scale * 1.4426950408889634f;
+
+  const int tiles = (keys + KEYS - 1) / KEYS;
+  load_tile(0);  // with Q: one copy group
+  copy_async_commit();
+  if (tiles > 1) load_tile(1);
+  copy_async_commit();
+  for (int j = 0; j < tiles; ++j) {
+    const int key0 = j * KEYS;
+    copy_async_wait_one();  // tile j is in; tile j + 1 may still be in flight
+    __syncthreads();
+    if (warp_active) {
+      const T* k_tile = k_slot(j);
+      const T* v_tile = v_slot(j);
+      float s[M_TILES][KEY_BLOCKS][4];
+#pragma unroll
+      for (int m = 0; m < M_TILES; ++m)
+#pragma unroll
+        for (int b = 0; b < KEY_BLOCKS; ++b) s[m][b][0] = s[m][b][1] = s[m][b][2] = s[m][b][3] = 0.f;
+#pragma unroll
+      for (int kk = 0; kk < HEAD_DIM / 16; ++kk) {
+        u32 a[M_TILES][4];
+#pragma unroll
+        for (int m = 0; m < M_TILES; ++m)
+          load_matrix_x4(a[m], q_tile + (warp * WARP_ROWS + m * 16 + lane % 16) * ROW + kk * 16 + lane / 16 * 8);
+#pragma unroll
+        for (int b = 0; b < KEY_BLOCKS; b += 2) {
+          u32 k_frag[4];
+          load_matrix_x4(k_frag, k_tile + (b * 8 + lane % 8 + lane / 16 * 8) * ROW + kk * 16 + (lane / 8) % 2 * 8);
+#pragma unroll
+          for (int m = 0; m < M_TILES; ++m) {
+            Mma<T>::run(s[m][b], a[m], k_frag[0], k_frag[1]);
+            Mma<T>::run(s[m][b + 1], a[m], k_frag[2], k_frag[3]);
+          }
+        }
+      }
+
+      const u32 readable = readable_blocks[j & 1];
+      const bool masked = key0 + KEYS > unmasked_keys || readable != ALL_BLOCKS;
+#pragma unroll
+      for (int m = 0; m < M_TILES; ++m) {
+        float tile_max[2] = {neg_inf(), neg_inf()};
+#pragma unroll
+        for (int b = 0; b < KEY_BLOCKS; ++b) {
+#pragma unroll
+          for (int e = 0; e < 4; ++e) {
+            const int key = key0 + b * 8 + 2 * quad + e % 2;
+            float score = s[m][b][e] * log2_scale;
+            if (masked && (key >= visible[m][e / 2] || !((readable >> b) & 1))) score = neg_inf();
+            s[m][b][e] = score;
+            tile_max[e / 2] = fmaxf(tile_max[e / 2], score);
+          }
+        }
+        float base[2];
+#pragma unroll
+        for (int i = 0; i < 2; ++i) {
+          tile_max[i] = fmaxf(tile_max[i], __shfl_xor_sync(0xffffffffu, tile_max[i], 1));
+          tile_max[i] = fmaxf(tile_max[i], __shfl_xor_sync(0xffffffffu, tile_max[i], 2));
+          const float new_max = fmaxf(row_max[m][i], tile_max[i]);
+          base[i] = new_max == neg_inf() ? 0.f : new_max;  // a row with nothing visible yet
+          const float factor = exp2f(row_max[m][i] - base[i]);
+          row_max[m][i] = new_max;
+          row_sum[m][i] *= factor;
+#pragma unroll
+          for (int b = 0; b < CHUNKS; ++b) {
+            o[m][b][2 * i] *= factor;
+            o[m][b][2 * i + 1] *= factor;
+          }
+        }
+#pragma unroll
+        for (int b = 0; b < KEY_BLOCKS; ++b) {
+#pragma unroll
+          for (int e = 0; e < 4; ++e) {
+            s[m][b][e] = exp2f(s[m][b][e] - base[e / 2]);
+            row_sum[m][e / 2] += s[m][b][e];
+          }
+        }
+      }
+
+      const bool by_dim = values_by_dim(key0);
+#pragma unroll
+      for (int kb = 0; kb < KEY_BLOCKS / 2; ++kb) {
+        u32 a[M_TILES][4];
+#pragma unroll
+        for (int m = 0; m < M_TILES; ++m) {
+          a[m][0] = Mma<T>::pack(s[m][2 * kb][0], s[m][2 * kb][1]);
+          a[m][1] = Mma<T>::pack(s[m][2 * kb][2], s[m][2 * kb][3]);
+          a[m][2] = Mma<T>::pack(s[m][2 * kb + 1][0], s[m][2 * kb + 1][1]);
+          a[m][3] = Mma<T>::pack(s[m][2 * kb + 1][2], s[m][2 * kb + 1][3]);
+        }
+#pragma unroll
+        for (int b = 0; b < CHUNKS; b += 2) {
+          u32 v_frag[4];
+          if (by_dim)
+            load_matrix_x4(v_frag, v_tile + (b * 8 + lane % 8 + lane / 16 * 8) * DIM_ROW + kb * 16 + (lane / 8) % 2 * 8);
+          else
+            load_matrix_x4_transposed(v_frag,
+                                      v_tile + (kb * 16 + lane % 8 + (lane / 8) % 2 * 8) * ROW + b * 8 + lane / 16 * 8);
+#pragma unroll
+          for (int m = 0; m < M_TILES; ++m) {
+            Mma<T>::run(o[m][b], a[m], v_frag[0], v_frag[1]);
+            Mma<T>::run(o[m][b + 1], a[m], v_frag[2], v_frag[3]);
+          }
+        }
+      }
+    }
+    __syncthreads();  // every warp is done with slot j & 1
+    if (j + 2 < tiles) load_tile(j + 2);
+    copy_async_commit();  // possibly empty: keeps one group per tile
+  }
+
+  // Normalise, stage the warp's rows in its own rows of the Q tile, write whole 16-byte chunks.
+  T* staged = q_tile + warp * WARP_ROWS * ROW;
+#pragma unroll
+  for (int m = 0; m < M_TILES; ++m) {
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+      float sum = row_sum[m][i];
+      sum += __shfl_xor_sync(0xffffffffu, sum, 1);
+      sum += __shfl_xor_sync(0xffffffffu, sum, 2);
+      const float inverse = sum > 0.f ? 1.f / sum : 0.f;
+#pragma unroll
+      for (int b = 0; b < CHUNKS; ++b)
+        *(u32*)(staged + (m * 16 + group + 8 * i) * ROW + b * 8 + 2 * quad) =
+            Mma<T>::pack(o[m][b][2 * i] * inverse, o[m][b][2 * i + 1] * inverse);
+    }
+  }
+  __syncwarp();
+  for (int i = lane; i < WARP_ROWS * CHUNKS; i += 32) {
+    const int r = i / CHUNKS, c = i % CHUNKS, row = warp * WARP_ROWS + r;
+    if (row_valid(row)) *(uint4*)((T*)p.out + q_row(row) * HEAD_DIM + c * 8) = *(const uint4*)(staged + r * ROW + c * 8);
+  }
+}
+
+}  // namespace pal

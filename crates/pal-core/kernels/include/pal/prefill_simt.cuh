@@ -1,0 +1,159 @@
+// Paged prefill on CUDA cores: the float32 path.
+//
+// A CTA holds up to 16 query vectors ((token, head) rows, see `PrefillTask`); keys run over the
+// sequence's history in the pools, then its own prompt from `k` / `v`, and stop at the CTA's last
+// token (later tiles are wholly in the future). Tiles are staged in shared memory element by
+// element (any layout), scored, soft-maxed online and accumulated in float32, as in decode.
+#pragma once
+#include "pal/prefill.cuh"
+
+namespace pal {
+
+constexpr int PREFILL_SIMT_WARPS = PREFILL_THREADS / 32;
+// Query vectors per CTA: 16, or 8 for head dims over 128 (shared memory stays under 48 KiB).
+template <int HEAD_DIM> constexpr int prefill_simt_rows() { return HEAD_DIM > 128 ? 8 : 16; }
+
+template <typename T, int HEAD_DIM, int PAGE_SIZE, int LAYOUT>
+__device__ void prefill_simt(const PrefillParams& p) {
+  constexpr int TOKENS = HEAD_DIM * sizeof(T) > 512 ? 16 : 32;
+  constexpr int VEC = Vec<T>::N, ROW = HEAD_DIM + VEC, CHUNK = 4, NQ = prefill_simt_rows<HEAD_DIM>();
+  constexpr int ITEMS = (NQ * HEAD_DIM / CHUNK + PREFILL_THREADS - 1) / PREFILL_THREADS;
+
+  __shared__ __align__(16) T keys[TOKENS * ROW];
+  __shared__ __align__(16) T values[TOKENS * ROW];
+  __shared__ float queries[NQ * HEAD_DIM];
+  __shared__ float weights[NQ * TOKENS];
+  __shared__ float run_max[NQ], run_sum[NQ], rescale[NQ];
+  __shared__ int visible[NQ];  // keys (history + prompt prefix) each query vector sees
+
+  const PrefillTask task = locate_prefill_task<PAGE_SIZE>(p);
+  if (task.empty()) return;  // the whole CTA: uniform exit
+  const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
+  const int spacing = p.heads_per_cta, vectors = p.tokens_per_cta * spacing;
+  // Query vector j: token first_token + j / spacing, head first_head + j % spacing.
+  auto token_of = [&](int j) { return task.first_token + j / spacing; };
+  auto vector_valid = [&](int j) { return j < vectors && j % spacing < task.heads && token_of(j) < task.end_token; };
+  const int history = task.history, total_keys = task.keys(), kv_head = task.kv_head;
+  const int* pages = (const int*)p.page_table + (i64)task.seq * p.pages_per_seq;
+  const CacheAddress<LAYOUT, T> at{p.num_kv_heads, HEAD_DIM, PAGE_SIZE};
+  auto page_of = [&](int key) -> i64 {
+    const int page = pages[key / PAGE_SIZE];
+    return (page >= 0 && page < p.num_pages) ? page : -1;
+  };
+  auto row_of = [&](int j) { return (i64)(task.prompt_begin + token_of(j)) * p.num_q_heads + task.first_head + j % spacing; };
+
+  for (int i = tid; i < NQ * HEAD_DIM; i += PREFILL_THREADS) {
+    const int j = i / HEAD_DIM;
+    queries[i] = vector_valid(j) ? to_float(((const T*)p.q)[row_of(j) * HEAD_DIM + i % HEAD_DIM]) : 0.f;
+  }
+  if (tid < NQ) {
+    run_max[tid] = neg_inf();
+    run_sum[tid] = 0.f;
+    visible[tid] = vector_valid(tid) ? history + token_of(tid) + 1 : 0;
+  }
+
+  const int chunks = HEAD_DIM / CHUNK;
+  const int slices = max(1, PREFILL_THREADS / (vectors * chunks));
+  const int items = vectors * chunks * slices;
+  float acc[ITEMS][CHUNK];
+  for (int k = 0; k < ITEMS; ++k)
+    for (int c = 0; c < CHUNK; ++c) acc[k][c] = 0.f;
+
+  for (int tile = 0; tile < total_keys; tile += TOKENS) {
+    __syncthreads();  // the previous tile is fully consumed
+    for (int i = tid; i < TOKENS * HEAD_DIM; i += PREFILL_THREADS) {
+      const int t = i / HEAD_DIM, dim = i % HEAD_DIM, key = tile + t;
+      T k_elem{}, v_elem{};
+      if (key < history) {
+        const i64 page = page_of(key);
+        if (page >= 0) {
+          k_elem = ((const T*)p.k_cache)[at.key(page, kv_head, key % PAGE_SIZE, dim)];
+          v_elem = ((const T*)p.v_cache)[at.value(page, kv_head, key % PAGE_SIZE, dim)];
+        }
+      } else if (key < total_keys) {
+        const i64 row = ((i64)(task.prompt_begin + key - history) * p.num_kv_heads + kv_head) * HEAD_DIM + dim;
+        k_elem = ((const T*)p.k)[row];
+        v_elem = ((const T*)p.v)[row];
+      }
+      keys[t * ROW + dim] = k_elem;
+      values[t * ROW + dim] = v_elem;
+    }
+    __syncthreads();
+
+    for (int i = tid; i < vectors * TOKENS; i += PREFILL_THREADS) {
+      const int j = i / TOKENS, t = i % TOKENS, key = tile + t;
+      float s = neg_inf();
+      if (key < visible[j] && (key >= history || page_of(key) >= 0)) {
+        float dot = 0.f;
+        const float* q = queries + j * HEAD_DIM;
+        for (int d = 0; d < HEAD_DIM; d += VEC) {
+          Pack<T> k;
+          k.raw = *(const uint4*)(keys + t * ROW + d);
+          for (int e = 0; e < VEC; ++e) dot += q[d + e] * to_float(k.elems[e]);
+        }
+        s = dot * p.scale;
+      }
+      weights[j * TOKENS + t] = s;
+    }
+    __syncthreads();
+
+    for (int j = warp; j < vectors; j += PREFILL_SIMT_WARPS) {
+      float tile_max = neg_inf();
+      for (int t = lane; t < TOKENS; t += 32) tile_max = fmaxf(tile_max, weights[j * TOKENS + t]);
+      tile_max = warp_max(tile_max);
+      const float old_max = run_max[j];
+      const float new_max = fmaxf(old_max, tile_max);
+      float sum = 0.f;
+      for (int t = lane; t < TOKENS; t += 32) {
+        const float s = weights[j * TOKENS + t];
+        const float w = s == neg_inf() ? 0.f : __expf(s - new_max);
+        weights[j * TOKENS + t] = w;
+        sum += w;
+      }
+      sum = warp_sum(sum);
+      __syncwarp();
+      if (lane == 0) {
+        const float factor = old_max == neg_inf() ? 0.f : __expf(old_max - new_max);
+        rescale[j] = factor;
+        run_sum[j] = run_sum[j] * factor + sum;
+        run_max[j] = new_max;
+      }
+    }
+    __syncthreads();
+
+    for (int k = 0; k < ITEMS; ++k) {
+      const int item = tid + k * PREFILL_THREADS;
+      if (item >= items) break;
+      const int j = item / (chunks * slices), chunk = (item / slices) % chunks, slice = item % slices;
+      const float factor = rescale[j];
+      for (int c = 0; c < CHUNK; ++c) acc[k][c] *= factor;
+      for (int t = slice; t < TOKENS; t += slices) {
+        const float w = weights[j * TOKENS + t];
+        const T* v = values + t * ROW + chunk * CHUNK;
+        for (int c = 0; c < CHUNK; ++c) acc[k][c] += w * to_float(v[c]);
+      }
+    }
+  }
+  __syncthreads();
+
+  // Sum the token slices in a fixed order through shared memory (reusing the key tile), then
+  // write the normalised rows.
+  float* reduce = (float*)keys;
+  for (int k = 0; k < ITEMS; ++k) {
+    const int item = tid + k * PREFILL_THREADS;
+    if (item >= items) break;
+    const int j = item / (chunks * slices), chunk = (item / slices) % chunks, slice = item % slices;
+    for (int c = 0; c < CHUNK; ++c) reduce[(slice * vectors + j) * HEAD_DIM + chunk * CHUNK + c] = acc[k][c];
+  }
+  __syncthreads();
+  for (int i = tid; i < vectors * HEAD_DIM; i += PREFILL_THREADS) {
+    const int j = i / HEAD_DIM;
+    if (!vector_valid(j)) continue;
+    float total = 0.f;
+    for (int s = 0; s < slices; ++s) total += reduce[s * vectors * HEAD_DIM + i];
+    const float inverse = run_sum[j] > 0.f ? 1.f / run_sum[j] : 0.f;
+    ((T*)p.out)[row_of(j) * HEAD_DIM + i % HEAD_DIM] = from_float<T>(total * inverse);
+  }
+}
+
+}  // namespace pal
