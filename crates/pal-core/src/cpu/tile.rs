@@ -26,7 +26,10 @@ pub(crate) struct PagedKv<'a, T> {
 impl<T: FloatElement> KvSource for PagedKv<'_, T> {
     fn load(&self, kv_head: usize, start: usize, keys: &mut [f32], values: &mut [f32], scratch: &mut Vec<f32>) {
         let g = &self.geometry;
-        let (d, page_size) = (g.head_dim, g.page_size);
+        let d = g.head_dim;
+        if g.layout == CacheLayout::Pal {
+            return self.load_pal(kv_head, start, keys, values, scratch);
+        }
         self.for_each_page(start, keys.len() / d, |page, first_slot, count, token| {
             let rows = (token - start) * d..(token - start + count) * d;
             let (k_rows, v_rows) = (&mut keys[rows.clone()], &mut values[rows]);
@@ -45,32 +48,49 @@ impl<T: FloatElement> KvSource for PagedKv<'_, T> {
                         T::convert_to_f32(&self.v_pool[base..][..d], &mut v_rows[i * d..][..d]);
                     }
                 }
-                // A page of one head is one contiguous block, transposed: convert it whole,
-                // then gather the rows.
-                CacheLayout::Pal => {
-                    let block = d * page_size;
-                    // Copy the key and value blocks side by side: two memory streams in flight
-                    // read faster than one after the other.
-                    scratch.resize(2 * block, 0.0);
-                    let (key_block, value_block) = scratch.split_at_mut(block);
-                    let k_src = &self.k_pool[g.k_offset(page, kv_head, 0, 0)..][..block];
-                    let v_src = &self.v_pool[g.v_offset(page, kv_head, 0, 0)..][..block];
-                    for ((k_dst, v_dst), (k_part, v_part)) in key_block
-                        .chunks_mut(STREAM_CHUNK)
-                        .zip(value_block.chunks_mut(STREAM_CHUNK))
-                        .zip(k_src.chunks(STREAM_CHUNK).zip(v_src.chunks(STREAM_CHUNK)))
-                    {
-                        T::convert_to_f32(k_part, k_dst);
-                        T::convert_to_f32(v_part, v_dst);
-                    }
-                    match g.k_row_runs().len {
-                        4 => gather_stripes::<4>(key_block, page_size, first_slot, k_rows),
-                        8 => gather_stripes::<8>(key_block, page_size, first_slot, k_rows),
-                        other => unreachable!("16-byte stripes hold 4 or 8 elements, not {other}"),
-                    }
-                    simd::transpose_columns(value_block, d, page_size, first_slot, v_rows);
-                }
+                CacheLayout::Pal => unreachable!("pal tiles are loaded page group by page group"),
             }
+        });
+    }
+}
+
+impl<T: FloatElement> PagedKv<'_, T> {
+    /// The `pal` layout keeps a page of one head as one contiguous block, transposed. All blocks
+    /// of the tile (keys and values of each page) are converted to float32 side by side, a
+    /// chunk of each in turn, so that several memory streams are in flight at once; then the
+    /// rows are gathered from them.
+    fn load_pal(&self, kv_head: usize, start: usize, keys: &mut [f32], values: &mut [f32], scratch: &mut Vec<f32>) {
+        let g = &self.geometry;
+        let (d, page_size) = (g.head_dim, g.page_size);
+        let block = d * page_size;
+        let n = keys.len() / d;
+        let pages = (start + n).div_ceil(page_size) - start / page_size;
+        scratch.resize(2 * pages * block, 0.0);
+        let first_page = start / page_size;
+        let block_start = |i: usize| {
+            let page = self.pages[first_page + i] as usize;
+            (g.k_offset(page, kv_head, 0, 0), g.v_offset(page, kv_head, 0, 0))
+        };
+        for offset in (0..block).step_by(STREAM_CHUNK) {
+            let len = STREAM_CHUNK.min(block - offset);
+            for i in 0..pages {
+                let (k_start, v_start) = block_start(i);
+                let k_dst = &mut scratch[2 * i * block + offset..][..len];
+                T::convert_to_f32(&self.k_pool[k_start + offset..][..len], k_dst);
+                let v_dst = &mut scratch[(2 * i + 1) * block + offset..][..len];
+                T::convert_to_f32(&self.v_pool[v_start + offset..][..len], v_dst);
+            }
+        }
+        self.for_each_page(start, n, |_, first_slot, count, token| {
+            let i = token / page_size - first_page;
+            let rows = (token - start) * d..(token - start + count) * d;
+            let (key_block, value_block) = scratch[2 * i * block..][..2 * block].split_at(block);
+            match g.k_row_runs().len {
+                4 => gather_stripes::<4>(key_block, page_size, first_slot, &mut keys[rows.clone()]),
+                8 => gather_stripes::<8>(key_block, page_size, first_slot, &mut keys[rows.clone()]),
+                other => unreachable!("16-byte stripes hold 4 or 8 elements, not {other}"),
+            }
+            simd::transpose_columns(value_block, d, page_size, first_slot, &mut values[rows]);
         });
     }
 }
