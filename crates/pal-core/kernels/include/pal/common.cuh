@@ -36,9 +36,6 @@ template <> __device__ __forceinline__ f16 from_float<f16>(float x) {
 
 __device__ __forceinline__ float neg_inf() { return __int_as_float(0xff800000); }
 
-// A compile-time flag passed as a value (to generic lambdas).
-template <bool VALUE> struct Flag { static constexpr bool value = VALUE; };
-
 // Elements of T in one 16-byte vector (also the `x` of the pal key layout).
 template <typename T> struct Vec { static constexpr int N = 16 / sizeof(T); };
 

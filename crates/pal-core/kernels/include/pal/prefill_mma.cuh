@@ -244,39 +244,32 @@ __device__ void prefill_mma(const PrefillParams& p) {
         }
       }
 
-      // O += P V, with the V tile's form known at compile time inside (one copy of the loop each).
-      auto accumulate = [&](auto by_dim) {
+      const bool by_dim = values_by_dim(key0);
 #pragma unroll
-        for (int kb = 0; kb < KEY_BLOCKS / 2; ++kb) {
-          u32 a[M_TILES][4];
+      for (int kb = 0; kb < KEY_BLOCKS / 2; ++kb) {
+        u32 a[M_TILES][4];
+#pragma unroll
+        for (int m = 0; m < M_TILES; ++m) {
+          a[m][0] = Mma<T>::pack(s[m][2 * kb][0], s[m][2 * kb][1]);
+          a[m][1] = Mma<T>::pack(s[m][2 * kb][2], s[m][2 * kb][3]);
+          a[m][2] = Mma<T>::pack(s[m][2 * kb + 1][0], s[m][2 * kb + 1][1]);
+          a[m][3] = Mma<T>::pack(s[m][2 * kb + 1][2], s[m][2 * kb + 1][3]);
+        }
+#pragma unroll
+        for (int b = 0; b < CHUNKS; b += 2) {
+          u32 v_frag[4];
+          if (by_dim)
+            load_matrix_x4(v_frag, v_tile + (b * 8 + lane % 8 + lane / 16 * 8) * DIM_ROW + kb * 16 + (lane / 8) % 2 * 8);
+          else
+            load_matrix_x4_transposed(v_frag,
+                                      v_tile + (kb * 16 + lane % 8 + (lane / 8) % 2 * 8) * ROW + b * 8 + lane / 16 * 8);
 #pragma unroll
           for (int m = 0; m < M_TILES; ++m) {
-            a[m][0] = Mma<T>::pack(s[m][2 * kb][0], s[m][2 * kb][1]);
-            a[m][1] = Mma<T>::pack(s[m][2 * kb][2], s[m][2 * kb][3]);
-            a[m][2] = Mma<T>::pack(s[m][2 * kb + 1][0], s[m][2 * kb + 1][1]);
-            a[m][3] = Mma<T>::pack(s[m][2 * kb + 1][2], s[m][2 * kb + 1][3]);
-          }
-#pragma unroll
-          for (int b = 0; b < CHUNKS; b += 2) {
-            u32 v_frag[4];
-            if constexpr (decltype(by_dim)::value)
-              load_matrix_x4(v_frag,
-                             v_tile + (b * 8 + lane % 8 + lane / 16 * 8) * DIM_ROW + kb * 16 + (lane / 8) % 2 * 8);
-            else
-              load_matrix_x4_transposed(
-                  v_frag, v_tile + (kb * 16 + lane % 8 + (lane / 8) % 2 * 8) * ROW + b * 8 + lane / 16 * 8);
-#pragma unroll
-            for (int m = 0; m < M_TILES; ++m) {
-              Mma<T>::run(o[m][b], a[m], v_frag[0], v_frag[1]);
-              Mma<T>::run(o[m][b + 1], a[m], v_frag[2], v_frag[3]);
-            }
+            Mma<T>::run(o[m][b], a[m], v_frag[0], v_frag[1]);
+            Mma<T>::run(o[m][b + 1], a[m], v_frag[2], v_frag[3]);
           }
         }
-      };
-      if (LAYOUT == LAYOUT_PAL && values_by_dim(key0))
-        accumulate(Flag<true>{});
-      else
-        accumulate(Flag<false>{});
+      }
     }
     __syncthreads();  // every warp is done with slot j & 1
     if (j + 2 < tiles) load_tile(j + 2);
