@@ -32,21 +32,27 @@ fn fixture() -> Fixture {
     }
 }
 
+/// Decode inputs: `queries` with the fixture's pools, page table and lengths.
+fn inputs_around<'a>(f: &'a Fixture, queries: TensorView<'a>) -> DecodeInputs<'a> {
+    let batch = f.seq_lens.len();
+    DecodeInputs {
+        queries,
+        k_cache: TensorView::from_slice(&f.k_pool, &f.k_shape).unwrap(),
+        v_cache: TensorView::from_slice(&f.v_pool, &f.v_shape).unwrap(),
+        page_table: TensorView::from_slice(&f.page_table, &[batch, f.page_table.len() / batch.max(1)]).unwrap(),
+        seq_lens: TensorView::from_slice(&f.seq_lens, &[batch]).unwrap(),
+    }
+}
+
 /// Runs decode on the fixture after `edit` changes it; returns the error.
 fn decode_error(edit: impl FnOnce(&mut Fixture, &mut Vec<usize>, &mut AttentionOptions)) -> Error {
     let mut f = fixture();
     let mut q_shape = vec![2, 4, D];
     let mut options = AttentionOptions::default();
     edit(&mut f, &mut q_shape, &mut options);
-    let batch = f.seq_lens.len();
     let mut out = vec![0f32; q_shape.iter().product()];
-    let inputs = DecodeInputs {
-        queries: TensorView::from_slice(&f.queries[..q_shape.iter().product()], &q_shape).unwrap(),
-        k_cache: TensorView::from_slice(&f.k_pool, &f.k_shape).unwrap(),
-        v_cache: TensorView::from_slice(&f.v_pool, &f.v_shape).unwrap(),
-        page_table: TensorView::from_slice(&f.page_table, &[batch, f.page_table.len() / batch.max(1)]).unwrap(),
-        seq_lens: TensorView::from_slice(&f.seq_lens, &[batch]).unwrap(),
-    };
+    let queries = TensorView::from_slice(&f.queries[..q_shape.iter().product()], &q_shape).unwrap();
+    let inputs = inputs_around(&f, queries);
     paged_attention_decode(
         &inputs,
         &mut TensorViewMut::from_slice(&mut out, &q_shape).unwrap(),
@@ -126,13 +132,7 @@ fn dtype_mismatch_is_a_dtype_error() {
     let f = fixture();
     let queries: Vec<half::bf16> = f.queries.iter().map(|&x| half::bf16::from_f32(x)).collect();
     let mut out = vec![half::bf16::ZERO; queries.len()];
-    let inputs = DecodeInputs {
-        queries: TensorView::from_slice(&queries, &[2, 4, D]).unwrap(),
-        k_cache: TensorView::from_slice(&f.k_pool, &f.k_shape).unwrap(),
-        v_cache: TensorView::from_slice(&f.v_pool, &f.v_shape).unwrap(),
-        page_table: TensorView::from_slice(&f.page_table, &[2, 3]).unwrap(),
-        seq_lens: TensorView::from_slice(&f.seq_lens, &[2]).unwrap(),
-    };
+    let inputs = inputs_around(&f, TensorView::from_slice(&queries, &[2, 4, D]).unwrap());
     let e = paged_attention_decode(
         &inputs,
         &mut TensorViewMut::from_slice(&mut out, &[2, 4, D]).unwrap(),
@@ -289,13 +289,7 @@ fn cuda_tensors_without_a_cuda_backend_are_a_clear_error() {
         TensorView::from_raw_parts(v.as_ptr().cast(), DType::F32, shape, Device::Cuda(0))
     };
     let mut out = vec![0f32; 2 * 4 * D];
-    let inputs = DecodeInputs {
-        queries: on_gpu(&f.queries, &[2, 4, D]),
-        k_cache: TensorView::from_slice(&f.k_pool, &f.k_shape).unwrap(),
-        v_cache: TensorView::from_slice(&f.v_pool, &f.v_shape).unwrap(),
-        page_table: TensorView::from_slice(&f.page_table, &[2, 3]).unwrap(),
-        seq_lens: TensorView::from_slice(&f.seq_lens, &[2]).unwrap(),
-    };
+    let inputs = inputs_around(&f, on_gpu(&f.queries, &[2, 4, D]));
     let e = paged_attention_decode(
         &inputs,
         &mut TensorViewMut::from_slice(&mut out, &[2, 4, D]).unwrap(),

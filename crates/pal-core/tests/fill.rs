@@ -1,6 +1,5 @@
 //! fill_kv_pages on the CPU: every new element lands exactly where SPEC §2 puts it, nothing
 //! else changes.
-#![allow(clippy::too_many_arguments)] // shape parameters of test cases, spelled out
 
 mod common;
 
@@ -13,6 +12,18 @@ use proptest::prelude::*;
 /// Destination of each token: `Some((page, slot))` or skipped.
 type Targets = Vec<Option<(usize, usize)>>;
 
+/// One fill: new tokens of sequences `token_to_seq` at `positions`, into pools of `heads` KV
+/// heads of `head_dim` on pages of `page_size`; through a slot mapping when `slot_mapping`.
+struct Fill {
+    layout: CacheLayout,
+    heads: usize,
+    head_dim: usize,
+    page_size: usize,
+    token_to_seq: Vec<i32>,
+    positions: Vec<i32>,
+    slot_mapping: bool,
+}
+
 struct Pools<T> {
     k: Vec<T>,
     v: Vec<T>,
@@ -20,14 +31,8 @@ struct Pools<T> {
     v_shape: Vec<usize>,
 }
 
-fn pools<T: FloatElement>(
-    rng: &mut TestRng,
-    layout: CacheLayout,
-    pages: usize,
-    heads: usize,
-    d: usize,
-    page_size: usize,
-) -> Pools<T> {
+fn pools<T: FloatElement>(rng: &mut TestRng, case: &Fill, pages: usize) -> Pools<T> {
+    let (layout, heads, d, page_size) = (case.layout, case.heads, case.head_dim, case.page_size);
     let k_shape = pal_core::k_cache_shape(pages, heads, d, page_size, T::DTYPE, layout).unwrap();
     let v_shape = pal_core::v_cache_shape(pages, heads, d, page_size, T::DTYPE, layout).unwrap();
     let n = pages * heads * d * page_size;
@@ -42,14 +47,12 @@ fn pools<T: FloatElement>(
 /// The pools as the reference expects them after writing `targets`.
 fn expected<T: FloatElement>(
     pools: &Pools<T>,
-    layout: CacheLayout,
-    heads: usize,
-    d: usize,
-    page_size: usize,
+    case: &Fill,
     keys: &[T],
     values: &[T],
     targets: &Targets,
 ) -> (Vec<T>, Vec<T>) {
+    let (layout, heads, d, page_size) = (case.layout, case.heads, case.head_dim, case.page_size);
     let (mut k, mut v) = (pools.k.clone(), pools.v.clone());
     for (t, target) in targets.iter().enumerate() {
         let Some((page, slot)) = *target else { continue };
@@ -70,16 +73,9 @@ fn bits<T: FloatElement>(data: &[T]) -> Vec<u32> {
 
 /// Fills `positions` of sequences `token_to_seq` (each sequence on shuffled pages) or the same
 /// tokens through a slot mapping with some skipped; compares the pools bit for bit.
-fn run<T: FloatElement>(
-    layout: CacheLayout,
-    heads: usize,
-    d: usize,
-    page_size: usize,
-    token_to_seq: &[i32],
-    positions: &[i32],
-    slot_mapping: bool,
-    seed: u64,
-) {
+fn run<T: FloatElement>(case: &Fill, seed: u64) {
+    let (layout, heads, d, page_size) = (case.layout, case.heads, case.head_dim, case.page_size);
+    let (token_to_seq, positions, slot_mapping) = (&case.token_to_seq, &case.positions, case.slot_mapping);
     let mut rng = TestRng::new(seed);
     let num_seqs = token_to_seq.iter().max().map_or(1, |&s| s as usize + 1);
     let pages_per_sequence = positions.iter().max().map_or(1, |&p| p as usize / page_size + 1);
@@ -87,7 +83,7 @@ fn run<T: FloatElement>(
     let mut free: Vec<i32> = (0..num_pages as i32).collect();
     rng.shuffle(&mut free);
     let page_table: Vec<i32> = free[..num_seqs * pages_per_sequence].to_vec();
-    let mut pools = pools::<T>(&mut rng, layout, num_pages, heads, d, page_size);
+    let mut pools = pools::<T>(&mut rng, case, num_pages);
     let t = positions.len();
     let (keys, _) = random_values::<T>(&mut rng, t * heads * d);
     let (values, _) = random_values::<T>(&mut rng, t * heads * d);
@@ -112,7 +108,7 @@ fn run<T: FloatElement>(
         .iter()
         .map(|target| target.map_or(-1, |(page, slot)| (page * page_size + slot) as i32))
         .collect();
-    let (want_k, want_v) = expected(&pools, layout, heads, d, page_size, &keys, &values, &targets);
+    let (want_k, want_v) = expected(&pools, case, &keys, &values, &targets);
 
     let destination = if slot_mapping {
         KvDestination::SlotMapping(TensorView::from_slice(&slots, &[t]).unwrap())
@@ -142,18 +138,8 @@ fn run<T: FloatElement>(
     assert_eq!(bits(&pools.v), bits(&want_v), "v_cache {layout} {}", T::DTYPE);
 }
 
-fn run_dtype(
-    dtype: DType,
-    layout: CacheLayout,
-    heads: usize,
-    d: usize,
-    page_size: usize,
-    token_to_seq: &[i32],
-    positions: &[i32],
-    slot_mapping: bool,
-    seed: u64,
-) {
-    for_dtype!(dtype, T => run::<T>(layout, heads, d, page_size, token_to_seq, positions, slot_mapping, seed))
+fn check(case: &Fill, dtype: DType, seed: u64) {
+    for_dtype!(dtype, T => run::<T>(case, seed))
 }
 
 proptest! {
@@ -177,34 +163,41 @@ proptest! {
             token_to_seq.extend(std::iter::repeat(s as i32).take(len));
             positions.extend((offset..offset + len).map(|p| p as i32));
         }
-        run_dtype(dtype, layout, heads, head_dim, page_size, &token_to_seq, &positions, slot_mapping, seed);
+        let case = Fill { layout, heads, head_dim, page_size, token_to_seq, positions, slot_mapping };
+        check(&case, dtype, seed);
     }
 }
 
 #[test]
 fn many_tokens_of_one_sequence_across_page_boundaries() {
-    let positions: Vec<i32> = (5..70).collect();
     for layout in CacheLayout::ALL {
-        run_dtype(
-            DType::BF16,
+        let case = Fill {
             layout,
-            2,
-            64,
-            16,
-            &vec![0; positions.len()],
-            &positions,
-            false,
-            1,
-        );
+            heads: 2,
+            head_dim: 64,
+            page_size: 16,
+            token_to_seq: vec![0; 65],
+            positions: (5..70).collect(),
+            slot_mapping: false,
+        };
+        check(&case, DType::BF16, 1);
     }
 }
 
 #[test]
 fn one_token_of_many_sequences() {
-    let seqs: Vec<i32> = (0..9).collect();
-    let positions: Vec<i32> = seqs.iter().map(|s| s * 7 % 20).collect();
     for layout in CacheLayout::ALL {
-        run_dtype(DType::F32, layout, 4, 32, 8, &seqs, &positions, false, 2);
-        run_dtype(DType::F16, layout, 4, 32, 8, &seqs, &positions, true, 3);
+        for (dtype, slot_mapping, seed) in [(DType::F32, false, 2), (DType::F16, true, 3)] {
+            let case = Fill {
+                layout,
+                heads: 4,
+                head_dim: 32,
+                page_size: 8,
+                token_to_seq: (0..9).collect(),
+                positions: (0..9).map(|s| s * 7 % 20).collect(),
+                slot_mapping,
+            };
+            check(&case, dtype, seed);
+        }
     }
 }
