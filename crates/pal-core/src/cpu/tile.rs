@@ -1,6 +1,7 @@
 //! Gathers tiles of keys and values, whatever their layout and dtype, into dense float32
 //! `[tokens, head_dim]` rows that the attention loops read.
 
+use super::decode::TILE;
 use super::simd;
 use crate::dtype::FloatElement;
 use crate::layout::{CacheGeometry, CacheLayout};
@@ -67,14 +68,16 @@ impl<T: FloatElement> PagedKv<'_, T> {
         let pages = (start + n).div_ceil(page_size) - start / page_size;
         scratch.resize(2 * pages * block, 0.0);
         let first_page = start / page_size;
-        let block_start = |i: usize| {
+        // Where each page's key and value blocks start, looked up once per tile.
+        let mut block_starts = [(0, 0); TILE + 1];
+        assert!(pages <= block_starts.len(), "a tile holds at most {TILE} tokens");
+        for (i, starts) in block_starts[..pages].iter_mut().enumerate() {
             let page = self.pages[first_page + i] as usize;
-            (g.k_offset(page, kv_head, 0, 0), g.v_offset(page, kv_head, 0, 0))
-        };
+            *starts = (g.k_offset(page, kv_head, 0, 0), g.v_offset(page, kv_head, 0, 0));
+        }
         for offset in (0..block).step_by(STREAM_CHUNK) {
             let len = STREAM_CHUNK.min(block - offset);
-            for i in 0..pages {
-                let (k_start, v_start) = block_start(i);
+            for (i, &(k_start, v_start)) in block_starts[..pages].iter().enumerate() {
                 let k_dst = &mut scratch[2 * i * block + offset..][..len];
                 T::convert_to_f32(&self.k_pool[k_start + offset..][..len], k_dst);
                 let v_dst = &mut scratch[(2 * i + 1) * block + offset..][..len];
