@@ -1,6 +1,8 @@
-// Entry of one fill specialisation (PAL_DTYPE, PAL_LAYOUT defined by the JIT).
+// Entry of one fill specialisation (dtype and layout from the host's kernel key, `cuda/jit.rs`).
 #include "pal/fill.cuh"
 
-extern "C" __global__ void __launch_bounds__(256) pal_fill(pal::FillParams params) {
-  pal::fill<PAL_DTYPE, PAL_LAYOUT>(params);
+static_assert(sizeof(pal::FillParams) == PAL_PARAMS_BYTES, "host mirror of FillParams");
+
+extern "C" __global__ void __launch_bounds__(PAL_THREADS) pal_fill(pal::FillParams params) {
+  pal::fill<PAL_KV_DTYPE, PAL_LAYOUT>(params);
 }

@@ -1,22 +1,19 @@
-//! Decode on CUDA: picks the split-KV factor, launches `pal_decode` and, with several splits,
+//! Decode on CUDA: chooses the kernel family and its shape (`kernel_key`), the split-KV plan
+//! from the device's occupancy, launches `pal_decode` and, with several splits,
 //! `pal_decode_merge` on the caller's stream.
 
-use super::check_aligned;
-use super::device::{self, launch, read_i32, LaunchShape};
-use super::jit::Specialization;
-use super::{HEAD_DIMS, PAGE_SIZES};
-use crate::error::{Error, Result};
-use crate::layout::CacheGeometry;
-use crate::ops::validate::Check;
+use super::device::{self, launch, Gpu, LaunchShape};
+use super::jit::{Family, KernelKey};
+use super::{check_aligned, check_supported, DeviceTables};
+use crate::dtype::DType;
+use crate::error::Result;
+use crate::layout::CacheLayout;
 use crate::ops::DecodeProblem;
 use crate::tensor::{Device, TensorViewMut};
 
 const OP: &str = "paged_attention_decode";
-/// Must match `GMAX` and `DECODE_THREADS` in `kernels/include/pal/decode.cuh`.
-const HEADS_PER_CTA: usize = 8;
-const THREADS: u32 = 128;
 
-/// Mirror of `pal::DecodeParams`.
+/// Mirror of `pal::DecodeParams` (its size is asserted by the kernels).
 #[repr(C)]
 struct DecodeParams {
     queries: u64,
@@ -35,8 +32,8 @@ struct DecodeParams {
     num_splits: i32,
     tokens_per_split: i32,
     head_chunks: i32,
+    heads_per_cta: i32,
     scale: f32,
-    pad: i32,
 }
 
 /// Mirror of `pal::MergeParams`.
@@ -45,36 +42,95 @@ struct MergeParams {
     partial_acc: u64,
     partial_stats: u64,
     out: u64,
+    rows: i32,
     num_splits: i32,
     head_dim: i32,
+    pad: i32,
 }
 
-pub(super) fn check_supported(op: &'static str, geometry: &CacheGeometry) -> Result<()> {
-    if !HEAD_DIMS.contains(&geometry.head_dim) {
-        return Err(Error::Unsupported {
-            op,
-            backend: "cuda",
-            what: format!("head_dim {}", geometry.head_dim),
-            supported: format!("head dims {HEAD_DIMS:?}"),
-        });
-    }
-    if !PAGE_SIZES.contains(&geometry.page_size) {
-        return Err(Error::Unsupported {
-            op,
-            backend: "cuda",
-            what: format!("page_size {}", geometry.page_size),
-            supported: format!("page sizes {PAGE_SIZES:?}"),
-        });
-    }
-    Ok(())
+/// Warps per block of `pal_decode_merge` (`MERGE_WARPS`): one row each.
+const MERGE_WARPS: usize = 4;
+/// Keys per warp tile of the tensor-core kernel (`DecodeMmaTile::KEYS`).
+const MMA_KEYS: usize = 16;
+/// A split never holds fewer tokens than this (unless the sequence is shorter): below it the
+/// merge costs more than the parallelism gains.
+const MIN_SPLIT_TOKENS: usize = 256;
+
+/// (dtype, head dim, page size, layout) of a decode.
+pub(super) type Geometry = (DType, usize, usize, CacheLayout);
+
+/// The kernel module for this geometry, variant and GQA group size (query heads per KV head),
+/// with the shape the host chose: float32 runs on CUDA cores, 16-bit dtypes on tensor cores with
+/// 16 query heads per m-tile (two m-tiles for groups over 16 when the accumulators fit).
+pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, group: usize) -> Result<KernelKey> {
+    let (dtype, head_dim, page_size, layout) = geometry;
+    let family = if dtype == DType::F32 {
+        Family::DecodeSimt
+    } else {
+        Family::DecodeMma
+    };
+    check_supported(OP, family, head_dim, page_size, layout)?;
+    let common = [
+        ("PARAMS_BYTES", std::mem::size_of::<DecodeParams>()),
+        ("MERGE_PARAMS_BYTES", std::mem::size_of::<MergeParams>()),
+    ];
+    let shape = match family {
+        Family::DecodeSimt => {
+            let tokens = if head_dim * 4 > 512 { 16 } else { 32 };
+            vec![("HEADS", 8), ("TOKENS", tokens), ("THREADS", 128)]
+        }
+        _ => {
+            let m_tiles = if group > 16 && head_dim <= 128 { 2 } else { 1 };
+            let (warps, stages) = (4, if head_dim > 128 { 2 } else { 3 });
+            // Mirrors `DecodeMmaTile` (the kernel asserts the result).
+            let row = head_dim + 8;
+            let v_elements = if layout == CacheLayout::Pal {
+                head_dim * MMA_KEYS
+            } else {
+                MMA_KEYS * row
+            };
+            let ring = warps * stages * (MMA_KEYS * row + v_elements) * dtype.size_in_bytes();
+            let merge = warps * 16 * m_tiles * (head_dim + 2) * 4;
+            let shared = ring.max(merge) + warps * stages * 4;
+            vec![
+                ("M_TILES", m_tiles),
+                ("WARPS", warps),
+                ("STAGES", stages),
+                ("SHARED_BYTES", shared),
+            ]
+        }
+    };
+    Ok(KernelKey {
+        family,
+        query_dtype: dtype,
+        kv_dtype: dtype,
+        head_dim: Some(head_dim),
+        page_size: Some(page_size),
+        layout,
+        variant,
+        shape: shape.into_iter().chain(common).collect(),
+    })
 }
 
-/// KV splits per sequence: enough CTAs to give every multiprocessor four (latency hiding), with
-/// at least 256 tokens per split; tokens per split is a whole number of tiles.
-fn split_plan(ctas: usize, capacity: usize, tile: usize, multiprocessors: usize) -> (usize, usize) {
-    let max_splits = capacity.div_ceil(256).max(1);
-    let splits = (4 * multiprocessors).div_ceil(ctas.max(1)).clamp(1, max_splits);
-    let tokens_per_split = capacity.div_ceil(splits).div_ceil(tile).max(1) * tile;
+/// Query heads one CTA serves, and its threads, under `key`.
+fn cta_shape(key: &KernelKey) -> (usize, u32) {
+    match key.family {
+        Family::DecodeSimt => (key.shape_value("HEADS").unwrap_or(8), 128),
+        _ => (
+            16 * key.shape_value("M_TILES").unwrap_or(1),
+            32 * key.shape_value("WARPS").unwrap_or(4) as u32,
+        ),
+    }
+}
+
+/// KV splits per sequence and tokens per split. Without splits `ctas` CTAs run; `slots` fit on
+/// the GPU at once. A batch that fills the GPU is not split; otherwise each sequence is split
+/// so that the whole grid fits in one wave (a second, partial wave would double the time), with
+/// at least MIN_SPLIT_TOKENS per split. Splits hold whole tiles of `granule` tokens.
+fn split_plan(ctas: usize, capacity: usize, slots: usize, granule: usize) -> (usize, usize) {
+    let max_splits = capacity.div_ceil(MIN_SPLIT_TOKENS).max(1);
+    let splits = (slots / ctas.max(1)).clamp(1, max_splits);
+    let tokens_per_split = capacity.div_ceil(splits).div_ceil(granule).max(1) * granule;
     (capacity.div_ceil(tokens_per_split).max(1), tokens_per_split)
 }
 
@@ -84,7 +140,12 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
     let Device::Cuda(ordinal) = inputs.queries.device() else {
         unreachable!("dispatched by device")
     };
-    check_supported(OP, &geometry)?;
+    let group = problem.num_q_heads / geometry.num_kv_heads;
+    let key = kernel_key(
+        (geometry.dtype, geometry.head_dim, geometry.page_size, geometry.layout),
+        "plain",
+        group,
+    )?;
     check_aligned(
         OP,
         &[
@@ -98,24 +159,19 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
     let stream = problem.execution.cuda_stream;
     let (num_seqs, pages_per_seq) = (problem.num_seqs, problem.pages_per_sequence);
     if problem.execution.check {
-        let seq_lens = read_i32(OP, inputs.seq_lens.as_ptr(), num_seqs, stream)?;
-        let table = read_i32(OP, inputs.page_table.as_ptr(), num_seqs * pages_per_seq, stream)?;
-        let check = Check {
-            op: OP,
-            device: Device::Cuda(ordinal),
-        };
-        check.lengths_and_pages("seq_lens", &seq_lens, &table, pages_per_seq, &geometry)?;
+        let tables = DeviceTables { op: OP, ordinal, stream };
+        tables.check_lengths_and_pages("seq_lens", &inputs.seq_lens, &inputs.page_table, pages_per_seq, &geometry)?;
     }
 
-    let (head_dim, num_kv_heads) = (geometry.head_dim, geometry.num_kv_heads);
-    let head_chunks = (problem.num_q_heads / num_kv_heads).div_ceil(HEADS_PER_CTA);
-    let tile = if head_dim * geometry.dtype.size_in_bytes() > 512 {
-        16
-    } else {
-        32
-    };
-    let ctas = num_seqs * num_kv_heads * head_chunks;
-    let (splits, tokens_per_split) = split_plan(ctas, geometry.capacity(pages_per_seq), tile, gpu.multiprocessors);
+    let decode = gpu.function(OP, &key, "pal_decode")?;
+    let (rows_per_cta, threads) = cta_shape(&key);
+    let heads_per_cta = group.min(rows_per_cta);
+    let head_chunks = group.div_ceil(heads_per_cta);
+    let ctas = num_seqs * geometry.num_kv_heads * head_chunks;
+    let granule = key.shape_value("TOKENS").unwrap_or(MMA_KEYS);
+    let slots = gpu.multiprocessors * gpu.occupancy(OP, &key, "pal_decode", threads)?;
+    let (splits, tokens_per_split) = split_plan(ctas, geometry.capacity(pages_per_seq), slots, granule);
+    let head_dim = geometry.head_dim;
     let rows = num_seqs * problem.num_q_heads;
     let (mut partial_acc, mut partial_stats) = (0, 0);
     if splits > 1 {
@@ -123,8 +179,6 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
         let workspace = gpu.workspace(OP, acc_bytes + rows * splits * 8)?;
         (partial_acc, partial_stats) = (workspace, workspace + acc_bytes as u64);
     }
-    let spec = Specialization::decode(geometry.dtype, head_dim, geometry.page_size, geometry.layout);
-    let decode = gpu.function(OP, &spec, "pal_decode")?;
     let mut params = DecodeParams {
         queries: inputs.queries.as_ptr() as u64,
         k_cache: inputs.k_cache.as_ptr() as u64,
@@ -136,56 +190,86 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
         partial_stats,
         num_seqs: num_seqs as i32,
         num_q_heads: problem.num_q_heads as i32,
-        num_kv_heads: num_kv_heads as i32,
+        num_kv_heads: geometry.num_kv_heads as i32,
         pages_per_seq: pages_per_seq as i32,
         num_pages: geometry.num_pages as i32,
         num_splits: splits as i32,
         tokens_per_split: tokens_per_split as i32,
         head_chunks: head_chunks as i32,
+        heads_per_cta: heads_per_cta as i32,
         scale: problem.scale,
-        pad: 0,
     };
-    let grid = ((num_kv_heads * head_chunks) as u32, num_seqs as u32, splits as u32);
-    // SAFETY: the parameters mirror `pal::DecodeParams`; every address is a validated device
-    // tensor of the checked shape, or the workspace sized above.
-    unsafe { launch(OP, decode, LaunchShape::new(grid, THREADS), stream, &mut params)? };
+    let shape = LaunchShape {
+        blocks: ((geometry.num_kv_heads * head_chunks) as u32, num_seqs as u32, splits as u32),
+        threads,
+        shared_bytes: key.shape_value("SHARED_BYTES").unwrap_or(0) as u32,
+    };
+    // SAFETY: the parameters mirror `pal::DecodeParams` (size asserted by the kernel); every
+    // address is a validated device tensor of the checked shape, or the workspace sized above.
+    unsafe { launch(OP, decode, shape, stream, &mut params)? };
     if splits > 1 {
-        let merge = gpu.function(OP, &spec, "pal_decode_merge")?;
-        let mut params = MergeParams {
-            partial_acc,
-            partial_stats,
-            out: out.as_mut_ptr() as u64,
-            num_splits: splits as i32,
-            head_dim: head_dim as i32,
-        };
-        // SAFETY: as above, for `pal::MergeParams`.
-        unsafe {
-            launch(
-                OP,
-                merge,
-                LaunchShape::new((rows as u32, 1, 1), head_dim as u32),
-                stream,
-                &mut params,
-            )?
-        };
+        merge(gpu, &key, stream, partial_acc, partial_stats, out, rows, splits, head_dim)?;
     }
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
+fn merge(
+    gpu: &Gpu,
+    key: &KernelKey,
+    stream: usize,
+    partial_acc: u64,
+    partial_stats: u64,
+    out: &mut TensorViewMut<'_>,
+    rows: usize,
+    splits: usize,
+    head_dim: usize,
+) -> Result<()> {
+    let merge = gpu.function(OP, key, "pal_decode_merge")?;
+    let mut params = MergeParams {
+        partial_acc,
+        partial_stats,
+        out: out.as_mut_ptr() as u64,
+        rows: rows as i32,
+        num_splits: splits as i32,
+        head_dim: head_dim as i32,
+        pad: 0,
+    };
+    let shape = LaunchShape::new((rows.div_ceil(MERGE_WARPS) as u32, 1, 1), 32 * MERGE_WARPS as u32);
+    // SAFETY: as above, for `pal::MergeParams`; the workspace holds `rows * splits` states.
+    unsafe { launch(OP, merge, shape, stream, &mut params) }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::split_plan;
+    use super::*;
 
     #[test]
-    fn splits_fill_the_gpu_without_tiny_splits() {
-        // One sequence of 32k tokens, 8 KV heads, 132 SMs: many splits.
-        let (splits, per_split) = split_plan(8, 32768, 32, 132);
-        assert_eq!((splits, per_split), (64, 512));
-        assert!(per_split % 32 == 0 && splits * per_split >= 32768);
-        // A big batch already fills the GPU.
-        assert_eq!(split_plan(256 * 8, 1024, 32, 132).0, 1);
-        // Short contexts are never split below 256 tokens.
-        assert_eq!(split_plan(1, 300, 32, 132).0, 2);
-        assert_eq!(split_plan(1, 0, 32, 132), (1, 32));
+    fn splits_fill_one_wave_without_tiny_splits() {
+        // One sequence of 32k tokens, 8 KV heads, 264 CTA slots: 33 splits in one wave.
+        let (splits, per_split) = split_plan(8, 32768, 264, 16);
+        assert_eq!((splits, per_split), (33, 1008));
+        assert!(8 * splits <= 264 && splits * per_split >= 32768);
+        // A batch that fills the GPU is not split.
+        assert_eq!(split_plan(256 * 8, 1024, 264, 16).0, 1);
+        assert_eq!(split_plan(264, 4096, 264, 16).0, 1);
+        // Short contexts are never split below MIN_SPLIT_TOKENS.
+        assert_eq!(split_plan(1, 300, 264, 16).0, 2);
+        assert_eq!(split_plan(1, 0, 264, 16), (1, 16));
+    }
+
+    #[test]
+    fn shared_memory_fits_a_hopper_cta_for_every_shape() {
+        for dtype in [DType::F16, DType::BF16] {
+            for &head_dim in &super::super::HEAD_DIMS {
+                for layout in CacheLayout::ALL {
+                    for group in [1, 8, 32] {
+                        let key = kernel_key((dtype, head_dim, 16, layout), "plain", group).unwrap();
+                        let shared = key.shape_value("SHARED_BYTES").unwrap();
+                        assert!(shared <= 227 * 1024, "{} needs {shared}", key.name());
+                    }
+                }
+            }
+        }
     }
 }

@@ -8,7 +8,7 @@ use std::sync::{Mutex, OnceLock};
 use cudarc::driver::{result, sys};
 
 use super::driver_error;
-use super::jit::{self, Specialization};
+use super::jit::{self, KernelKey};
 use crate::error::{Error, Result};
 
 /// A driver handle that may cross threads: the driver API is thread-safe for these handles.
@@ -23,7 +23,7 @@ pub(crate) struct Gpu {
     /// (major, minor) compute capability.
     pub arch: (i32, i32),
     pub multiprocessors: usize,
-    functions: Mutex<HashMap<(String, &'static str), Handle<sys::CUfunction>>>,
+    modules: Mutex<HashMap<KernelKey, Module>>,
     /// Grow-only scratch memory (split-KV partial states): address and size.
     workspace: Mutex<Option<(Handle<sys::CUdeviceptr>, usize)>>,
 }
@@ -87,7 +87,7 @@ impl Gpu {
             context: Handle(context),
             arch,
             multiprocessors: attribute(CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT)? as usize,
-            functions: Mutex::default(),
+            modules: Mutex::default(),
             workspace: Mutex::default(),
         })
     }
@@ -98,29 +98,38 @@ impl Gpu {
         unsafe { result::ctx::set_current(self.context.0) }.map_err(|e| driver_error(op, "set context", e))
     }
 
-    /// Kernel `name` of a specialisation, compiled (or read from the disk cache) on first use.
-    pub fn function(&self, op: &'static str, spec: &Specialization, name: &'static str) -> Result<sys::CUfunction> {
-        let key = (spec.key(), name);
-        let mut functions = self.functions.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(f) = functions.get(&key) {
-            return Ok(f.0);
-        }
-        let ptx = jit::ptx_for(op, spec, self.arch)?;
-        // SAFETY: `ptx` is a NUL-terminated PTX image; the module stays loaded for the process.
-        let module = unsafe { result::module::load_data(ptx.as_ptr().cast::<c_void>()) }
-            .map_err(|e| driver_error(op, &format!("loading {}", spec.describe()), e))?;
-        for &entry in spec.entries {
-            let c_name = CString::new(entry).expect("kernel names have no NUL");
-            // SAFETY: a loaded module and a NUL-terminated name.
-            let function = unsafe { result::module::get_function(module, c_name) }
-                .map_err(|e| driver_error(op, &format!("finding {entry} in {}", spec.describe()), e))?;
-            functions.insert((spec.key(), entry), Handle(function));
-        }
-        functions.get(&key).map(|f| f.0).ok_or_else(|| Error::Internal {
-            op,
-            backend: "cuda",
-            message: format!("{name} is not an entry of {}", spec.describe()),
+    /// Kernel `name` of the module `key`, compiled (or read from the disk cache) and loaded on
+    /// first use; its dynamic shared-memory limit is raised then, once, when the key asks for
+    /// more than the default.
+    pub fn function(&self, op: &'static str, key: &KernelKey, name: &'static str) -> Result<sys::CUfunction> {
+        self.with_module(op, key, |module| module.function(op, key, name).map(|f| f.0))
+    }
+
+    /// CTAs of kernel `name` of `key` that fit on one multiprocessor with `threads` threads and
+    /// the key's dynamic shared memory (at least 1), asked of the driver once per kernel.
+    pub fn occupancy(&self, op: &'static str, key: &KernelKey, name: &'static str, threads: u32) -> Result<usize> {
+        self.with_module(op, key, |module| {
+            if let Some(&(_, ctas)) = module.occupancy.iter().find(|(n, _)| *n == name) {
+                return Ok(ctas);
+            }
+            let function = module.function(op, key, name)?;
+            let shared = key.shape_value("SHARED_BYTES").unwrap_or(0);
+            // SAFETY: a loaded function; block size and shared memory as it will be launched.
+            let ctas = unsafe { result::occupancy::max_active_block_per_multiprocessor(function.0, threads as i32, shared) }
+                .map_err(|e| driver_error(op, "cuOccupancyMaxActiveBlocksPerMultiprocessor", e))?;
+            let ctas = (ctas as usize).max(1);
+            module.occupancy.push((name, ctas));
+            Ok(ctas)
         })
+    }
+
+    fn with_module<R>(&self, op: &'static str, key: &KernelKey, then: impl FnOnce(&mut Module) -> Result<R>) -> Result<R> {
+        let mut modules = self.modules.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(module) = modules.get_mut(key) {
+            return then(module);
+        }
+        let module = Module::load(op, key, self.arch)?;
+        then(modules.entry(key.clone()).or_insert(module))
     }
 
     /// At least `bytes` of device scratch memory, reused across calls. One per GPU rather than
@@ -147,6 +156,52 @@ impl Gpu {
             unsafe { result::malloc_sync(size) }.map_err(|e| driver_error(op, "cuMemAlloc (workspace)", e))?;
         *workspace = Some((Handle(pointer), size));
         Ok(pointer)
+    }
+}
+
+/// A loaded kernel module: its kernels and their measured occupancy.
+struct Module {
+    functions: Vec<(&'static str, Handle<sys::CUfunction>)>,
+    occupancy: Vec<(&'static str, usize)>,
+}
+
+impl Module {
+    fn load(op: &'static str, key: &KernelKey, arch: (i32, i32)) -> Result<Self> {
+        let ptx = jit::ptx_for(op, key, arch)?;
+        // SAFETY: `ptx` is a NUL-terminated PTX image; the module stays loaded for the process.
+        let module = unsafe { result::module::load_data(ptx.as_ptr().cast::<c_void>()) }
+            .map_err(|e| driver_error(op, &format!("loading {}", key.describe()), e))?;
+        let shared = key.shape_value("SHARED_BYTES").unwrap_or(0);
+        let mut functions = Vec::new();
+        for &entry in key.family.entries() {
+            let c_name = CString::new(entry).expect("kernel names have no NUL");
+            // SAFETY: a loaded module and a NUL-terminated name.
+            let function = unsafe { result::module::get_function(module, c_name) }
+                .map_err(|e| driver_error(op, &format!("finding {entry} in {}", key.describe()), e))?;
+            if shared > DEFAULT_SHARED_LIMIT as usize {
+                use sys::CUfunction_attribute::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES as MAX_DYNAMIC_SHARED;
+                // SAFETY: a loaded function; the size is what its launches will ask for.
+                unsafe { result::function::set_function_attribute(function, MAX_DYNAMIC_SHARED, shared as i32) }
+                    .map_err(|e| driver_error(op, &format!("allowing {shared} bytes of shared memory"), e))?;
+            }
+            functions.push((entry, Handle(function)));
+        }
+        Ok(Self {
+            functions,
+            occupancy: Vec::new(),
+        })
+    }
+
+    fn function(&self, op: &'static str, key: &KernelKey, name: &str) -> Result<Handle<sys::CUfunction>> {
+        self.functions
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|&(_, f)| f)
+            .ok_or_else(|| Error::Internal {
+                op,
+                backend: "cuda",
+                message: format!("{name} is not an entry of {}", key.describe()),
+            })
     }
 }
 
@@ -191,8 +246,9 @@ const DEFAULT_SHARED_LIMIT: u32 = 48 * 1024;
 /// Launches `function` with one by-value parameter struct.
 ///
 /// # Safety
-/// `params` must match the kernel's parameter struct exactly (`#[repr(C)]` mirror), and every
-/// device address in it must be valid for what the kernel does with it.
+/// `params` must match the kernel's parameter struct exactly (`#[repr(C)]` mirror), every
+/// device address in it must be valid for what the kernel does with it, and `function` must
+/// allow `shape.shared_bytes` (raised when its module was loaded).
 pub(crate) unsafe fn launch<P>(
     op: &'static str,
     function: sys::CUfunction,
@@ -200,18 +256,6 @@ pub(crate) unsafe fn launch<P>(
     stream: usize,
     params: &mut P,
 ) -> Result<()> {
-    if shape.shared_bytes > DEFAULT_SHARED_LIMIT {
-        use sys::CUfunction_attribute::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES as MAX_DYNAMIC_SHARED;
-        result::function::set_function_attribute(function, MAX_DYNAMIC_SHARED, shape.shared_bytes as i32).map_err(
-            |e| {
-                driver_error(
-                    op,
-                    &format!("allowing {} bytes of shared memory", shape.shared_bytes),
-                    e,
-                )
-            },
-        )?;
-    }
     let mut args = [(params as *mut P).cast::<c_void>()];
     result::launch_kernel(
         function,

@@ -1,15 +1,33 @@
 //! fill_kv_pages on CUDA: one `pal_fill` launch on the caller's stream.
 
-use super::check_aligned;
-use super::device::{self, launch, read_i32, LaunchShape};
-use super::jit::Specialization;
+use super::device::{self, launch, LaunchShape};
+use super::jit::{Family, KernelKey};
+use super::{check_aligned, DeviceTables};
+use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::ops::validate::Check;
+use crate::layout::CacheLayout;
 use crate::ops::{resolve_on_host, FillProblem, KvDestination};
 use crate::tensor::{Device, TensorView, TensorViewMut};
 
 const OP: &str = "fill_kv_pages";
-const THREADS: u32 = 256;
+const THREADS: usize = 256;
+
+/// The fill module for a pool dtype and layout (head dim and page size are run-time values).
+pub(super) fn kernel_key(dtype: DType, layout: CacheLayout) -> KernelKey {
+    KernelKey {
+        family: Family::Fill,
+        query_dtype: dtype,
+        kv_dtype: dtype,
+        head_dim: None,
+        page_size: None,
+        layout,
+        variant: "plain",
+        shape: vec![
+            ("THREADS", THREADS),
+            ("PARAMS_BYTES", std::mem::size_of::<FillParams>()),
+        ],
+    }
+}
 
 /// Mirror of `pal::FillParams`.
 #[repr(C)]
@@ -64,7 +82,7 @@ pub(super) fn run(
     let stream = problem.execution.cuda_stream;
     let tokens = problem.num_tokens;
     if problem.execution.check {
-        check_on_host(problem, ordinal, stream)?;
+        check_on_host(problem, &DeviceTables { op: OP, ordinal, stream })?;
     }
     let (page_table, positions, token_to_seq, slot_mapping, num_seqs, pages_per_seq) = match &inputs.destination {
         KvDestination::Positions {
@@ -100,15 +118,15 @@ pub(super) fn run(
         use_slot_mapping: (slot_mapping != 0) as i32,
     };
     let vectors = tokens * geometry.num_kv_heads * geometry.head_dim / vector;
-    let blocks = vectors.div_ceil(THREADS as usize).clamp(1, gpu.multiprocessors * 16);
-    let function = gpu.function(OP, &Specialization::fill(geometry.dtype, geometry.layout), "pal_fill")?;
+    let blocks = vectors.div_ceil(THREADS).clamp(1, gpu.multiprocessors * 16);
+    let function = gpu.function(OP, &kernel_key(geometry.dtype, geometry.layout), "pal_fill")?;
     // SAFETY: the parameters mirror `pal::FillParams`; every address is a validated device
     // tensor, and the kernel checks each destination against the pool before writing.
     unsafe {
         launch(
             OP,
             function,
-            LaunchShape::new((blocks as u32, 1, 1), THREADS),
+            LaunchShape::new((blocks as u32, 1, 1), THREADS as u32),
             stream,
             &mut params,
         )
@@ -116,12 +134,9 @@ pub(super) fn run(
 }
 
 /// Reads the index tensors back and runs the same destination checks as for host tensors.
-fn check_on_host(problem: &FillProblem<'_, '_>, ordinal: usize, stream: usize) -> Result<()> {
-    let read = |t: &TensorView<'_>| read_i32(OP, t.as_ptr(), t.numel(), stream);
-    let check = Check {
-        op: OP,
-        device: Device::Cuda(ordinal),
-    };
+fn check_on_host(problem: &FillProblem<'_, '_>, tables: &DeviceTables) -> Result<()> {
+    let read = |t: &TensorView<'_>| tables.read(t);
+    let check = tables.check();
     let tokens = [problem.num_tokens];
     match &problem.inputs.destination {
         KvDestination::SlotMapping(slots) => {

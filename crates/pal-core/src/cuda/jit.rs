@@ -1,10 +1,12 @@
 //! Run-time compilation of the kernels with NVRTC.
 //!
-//! A specialisation is an entry file (`decode.cu`, `fill.cu`, `prefill.cu`) plus `-D` defines for every
-//! template parameter; its key (entry, defines, source hash, architecture, NVRTC version) names
-//! the PTX cached in memory and on disk. Set [`KERNEL_DIR_ENV`] to a folder laid out like
-//! `kernels/` (entry files at the top, headers under `include/`) to compile edited sources
-//! without rebuilding Rust.
+//! A kernel module is named by its [`KernelKey`]: the family (which entry file), the dtypes,
+//! head dim, page size, layout and variant, and the shape the host chose for that family (tile
+//! sizes, shared memory, parameter-struct sizes). The key gives the module's `-D` defines, its
+//! readable name and, with the source hash, architecture and NVRTC version, its cache key; the
+//! kernels `static_assert` the shape against their own formulas, so host and device cannot
+//! drift apart silently. Set [`KERNEL_DIR_ENV`] to a folder laid out like `kernels/` (entry
+//! files at the top, headers under `include/`) to compile edited sources without rebuilding Rust.
 
 use std::ffi::{c_char, CString};
 use std::path::PathBuf;
@@ -23,34 +25,99 @@ pub const CACHE_DIR_ENV: &str = "PAL_CACHE_DIR";
 
 /// Every kernel source file: (name as included, embedded text). Headers are included as `pal/...`.
 const SOURCES: &[(&str, &str)] = &[
-    ("decode.cu", include_str!("../../kernels/decode.cu")),
+    ("decode_mma.cu", include_str!("../../kernels/decode_mma.cu")),
+    ("decode_simt.cu", include_str!("../../kernels/decode_simt.cu")),
     ("fill.cu", include_str!("../../kernels/fill.cu")),
-    ("prefill.cu", include_str!("../../kernels/prefill.cu")),
+    ("prefill_mma.cu", include_str!("../../kernels/prefill_mma.cu")),
+    ("prefill_simt.cu", include_str!("../../kernels/prefill_simt.cu")),
     ("pal/common.cuh", include_str!("../../kernels/include/pal/common.cuh")),
     ("pal/layout.cuh", include_str!("../../kernels/include/pal/layout.cuh")),
-    ("pal/decode.cuh", include_str!("../../kernels/include/pal/decode.cuh")),
-    ("pal/fill.cuh", include_str!("../../kernels/include/pal/fill.cuh")),
+    ("pal/paged.cuh", include_str!("../../kernels/include/pal/paged.cuh")),
+    ("pal/softmax.cuh", include_str!("../../kernels/include/pal/softmax.cuh")),
+    ("pal/variant.cuh", include_str!("../../kernels/include/pal/variant.cuh")),
     ("pal/mma.cuh", include_str!("../../kernels/include/pal/mma.cuh")),
+    ("pal/decode.cuh", include_str!("../../kernels/include/pal/decode.cuh")),
+    ("pal/decode_mma.cuh", include_str!("../../kernels/include/pal/decode_mma.cuh")),
+    ("pal/decode_simt.cuh", include_str!("../../kernels/include/pal/decode_simt.cuh")),
+    ("pal/fill.cuh", include_str!("../../kernels/include/pal/fill.cuh")),
     ("pal/prefill.cuh", include_str!("../../kernels/include/pal/prefill.cuh")),
-    (
-        "pal/prefill_mma.cuh",
-        include_str!("../../kernels/include/pal/prefill_mma.cuh"),
-    ),
-    (
-        "pal/prefill_simt.cuh",
-        include_str!("../../kernels/include/pal/prefill_simt.cuh"),
-    ),
+    ("pal/prefill_mma.cuh", include_str!("../../kernels/include/pal/prefill_mma.cuh")),
+    ("pal/prefill_simt.cuh", include_str!("../../kernels/include/pal/prefill_simt.cuh")),
 ];
 
-/// One compiled unit: an entry file and the defines that pick its template parameters.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Specialization {
-    /// Entry file under `kernels/`.
-    pub entry_file: &'static str,
-    /// `-D` defines, one per template parameter.
-    pub defines: Vec<(&'static str, String)>,
-    /// The `extern "C"` kernels it exports.
-    pub entries: &'static [&'static str],
+/// A kernel family: one entry file and the kernels it exports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Family {
+    /// Decode on tensor cores (float16 / bfloat16), with its split merge.
+    DecodeMma,
+    /// Decode on CUDA cores (float32), with its split merge.
+    DecodeSimt,
+    /// Prefill on tensor cores (float16 / bfloat16).
+    PrefillMma,
+    /// Prefill on CUDA cores (float32).
+    PrefillSimt,
+    /// `fill_kv_pages`.
+    Fill,
+}
+
+impl Family {
+    /// Its name, which is also its entry file's stem.
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::DecodeMma => "decode_mma",
+            Family::DecodeSimt => "decode_simt",
+            Family::PrefillMma => "prefill_mma",
+            Family::PrefillSimt => "prefill_simt",
+            Family::Fill => "fill",
+        }
+    }
+
+    /// The entry file under `kernels/`.
+    pub fn entry_file(self) -> &'static str {
+        match self {
+            Family::DecodeMma => "decode_mma.cu",
+            Family::DecodeSimt => "decode_simt.cu",
+            Family::PrefillMma => "prefill_mma.cu",
+            Family::PrefillSimt => "prefill_simt.cu",
+            Family::Fill => "fill.cu",
+        }
+    }
+
+    /// The `extern "C"` kernels its modules export.
+    pub fn entries(self) -> &'static [&'static str] {
+        match self {
+            Family::DecodeMma | Family::DecodeSimt => &["pal_decode", "pal_decode_merge"],
+            Family::PrefillMma | Family::PrefillSimt => &["pal_prefill"],
+            Family::Fill => &["pal_fill"],
+        }
+    }
+
+    /// Whether it uses architecture-specific instructions (wgmma, setmaxnreg): then it is
+    /// compiled for `sm_90a` on Hopper rather than the portable `compute_90`.
+    pub fn arch_specific(self) -> bool {
+        false
+    }
+}
+
+/// Every compile-time parameter of one kernel module; see the module docs.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct KernelKey {
+    /// Which entry file.
+    pub family: Family,
+    /// Dtype of queries and outputs.
+    pub query_dtype: DType,
+    /// Dtype of the KV pools.
+    pub kv_dtype: DType,
+    /// Head dim, or `None` when the family takes it at run time.
+    pub head_dim: Option<usize>,
+    /// Tokens per page, or `None` when the family takes it at run time.
+    pub page_size: Option<usize>,
+    /// Cache layout.
+    pub layout: CacheLayout,
+    /// Attention variant (`AttentionVariant::name`); `"plain"` for non-attention families.
+    pub variant: &'static str,
+    /// The shape the host chose for this family, as `(NAME, value)` defines (`PAL_NAME`).
+    pub shape: Vec<(&'static str, usize)>,
 }
 
 fn device_type(dtype: DType) -> &'static str {
@@ -62,6 +129,15 @@ fn device_type(dtype: DType) -> &'static str {
     }
 }
 
+fn short_dtype(dtype: DType) -> &'static str {
+    match dtype {
+        DType::F32 => "f32",
+        DType::F16 => "f16",
+        DType::BF16 => "bf16",
+        DType::I32 => "i32",
+    }
+}
+
 fn layout_constant(layout: CacheLayout) -> &'static str {
     match layout {
         CacheLayout::Pal => "pal::LAYOUT_PAL",
@@ -70,69 +146,87 @@ fn layout_constant(layout: CacheLayout) -> &'static str {
     }
 }
 
-impl Specialization {
-    /// The decode specialisation for these parameters.
-    pub fn decode(dtype: DType, head_dim: usize, page_size: usize, layout: CacheLayout) -> Self {
-        Self {
-            entry_file: "decode.cu",
-            defines: vec![
-                ("PAL_DTYPE", device_type(dtype).into()),
-                ("PAL_HEAD_DIM", head_dim.to_string()),
-                ("PAL_PAGE_SIZE", page_size.to_string()),
-                ("PAL_LAYOUT", layout_constant(layout).into()),
-            ],
-            entries: &["pal_decode", "pal_decode_merge"],
+/// The device policy of a variant (`kernels/include/pal/variant.cuh`).
+fn variant_policy(variant: &str) -> &'static str {
+    match variant {
+        "plain" => "pal::PlainVariant",
+        other => unreachable!("variant {other} has no kernel policy"),
+    }
+}
+
+impl KernelKey {
+    /// The `-D` defines: one per parameter and per shape entry.
+    pub fn defines(&self) -> Vec<(String, String)> {
+        let mut defines = vec![
+            ("PAL_QUERY_DTYPE".to_string(), device_type(self.query_dtype).to_string()),
+            ("PAL_KV_DTYPE".into(), device_type(self.kv_dtype).into()),
+            ("PAL_LAYOUT".into(), layout_constant(self.layout).into()),
+            ("PAL_VARIANT".into(), variant_policy(self.variant).into()),
+        ];
+        if let Some(head_dim) = self.head_dim {
+            defines.push(("PAL_HEAD_DIM".into(), head_dim.to_string()));
         }
+        if let Some(page_size) = self.page_size {
+            defines.push(("PAL_PAGE_SIZE".into(), page_size.to_string()));
+        }
+        defines.extend(self.shape.iter().map(|(name, value)| (format!("PAL_{name}"), value.to_string())));
+        defines
     }
 
-    /// The prefill specialisation for these parameters.
-    pub fn prefill(dtype: DType, head_dim: usize, page_size: usize, layout: CacheLayout) -> Self {
-        Self {
-            entry_file: "prefill.cu",
-            entries: &["pal_prefill"],
-            ..Self::decode(dtype, head_dim, page_size, layout)
-        }
+    /// Readable name built from every parameter, e.g.
+    /// `decode_mma-bf16-bf16-d128-p16-pal-plain[M_TILES=1,WARPS=4,...]`.
+    pub fn name(&self) -> String {
+        let size = |prefix: &str, value: Option<usize>| value.map(|v| format!("-{prefix}{v}")).unwrap_or_default();
+        let shape: Vec<String> = self.shape.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        format!(
+            "{}-{}-{}{}{}-{}-{}[{}]",
+            self.family.name(),
+            short_dtype(self.query_dtype),
+            short_dtype(self.kv_dtype),
+            size("d", self.head_dim),
+            size("p", self.page_size),
+            self.layout.name(),
+            self.variant,
+            shape.join(",")
+        )
     }
 
-    /// The fill specialisation for a dtype and layout.
-    pub fn fill(dtype: DType, layout: CacheLayout) -> Self {
-        Self {
-            entry_file: "fill.cu",
-            defines: vec![
-                ("PAL_DTYPE", device_type(dtype).into()),
-                ("PAL_LAYOUT", layout_constant(layout).into()),
-            ],
-            entries: &["pal_fill"],
-        }
-    }
-
-    /// Every specialisation the library can emit.
-    pub fn all() -> Vec<Self> {
-        let dtypes = [DType::F32, DType::F16, DType::BF16];
-        let mut all = Vec::new();
-        for dtype in dtypes {
-            for layout in CacheLayout::ALL {
-                all.push(Self::fill(dtype, layout));
-                for head_dim in super::HEAD_DIMS {
-                    for page_size in super::PAGE_SIZES {
-                        all.push(Self::decode(dtype, head_dim, page_size, layout));
-                        all.push(Self::prefill(dtype, head_dim, page_size, layout));
-                    }
-                }
-            }
-        }
-        all
-    }
-
-    /// Name built from every parameter: `decode.cu[PAL_DTYPE=pal::bf16,PAL_HEAD_DIM=128,...]`.
-    pub fn key(&self) -> String {
-        let defines: Vec<String> = self.defines.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        format!("{}[{}]", self.entry_file, defines.join(","))
+    /// A shape entry, if the family has it (e.g. `"SHARED_BYTES"`).
+    pub fn shape_value(&self, name: &str) -> Option<usize> {
+        self.shape.iter().find(|(k, _)| *k == name).map(|&(_, v)| v)
     }
 
     /// A readable name for messages.
     pub fn describe(&self) -> String {
-        format!("kernel {}", self.key())
+        format!("kernel {}", self.name())
+    }
+
+    /// The keys CI compiles (`compile_all_kernels`): every family, entry file, dtype and layout,
+    /// each head dim at page size 16 and each page size at head dim 128, plus the grouped-query
+    /// shapes that change the tile. The rest differ from these only in numbers.
+    pub fn representative() -> Vec<Self> {
+        let mut keys = Vec::new();
+        for dtype in [DType::F32, DType::F16, DType::BF16] {
+            for layout in CacheLayout::ALL {
+                keys.push(super::fill::kernel_key(dtype, layout));
+                let mut pairs: Vec<(usize, usize)> = super::HEAD_DIMS.iter().map(|&d| (d, 16)).collect();
+                pairs.extend(super::PAGE_SIZES.iter().filter(|&&p| p != 16).map(|&p| (128, p)));
+                for (head_dim, page_size) in pairs {
+                    let geometry = |page_size| (dtype, head_dim, page_size, layout);
+                    if let Ok(key) = super::decode::kernel_key(geometry(page_size), "plain", 4) {
+                        keys.push(key);
+                    }
+                    if let Ok(key) = super::prefill::kernel_key(geometry(page_size), "plain") {
+                        keys.push(key);
+                    }
+                }
+                if let Ok(key) = super::decode::kernel_key((dtype, 128, 16, layout), "plain", 32) {
+                    keys.push(key);
+                }
+            }
+        }
+        keys.dedup();
+        keys
     }
 }
 
@@ -201,11 +295,11 @@ fn cache_dir() -> Option<PathBuf> {
     Some(base.join("pal").join("kernels"))
 }
 
-/// The disk-cache key of a compiled specialisation: its name (entry file and defines; two entry
-/// files may share defines), the compiler options, every source text and the NVRTC version.
-fn cache_key(spec: &Specialization, options: &[String], sources: &[(&str, String)], nvrtc: (i32, i32)) -> u64 {
+/// The disk-cache key of a compiled module: its key's name, the compiler options, every source
+/// text and the NVRTC version.
+fn cache_key(key: &KernelKey, options: &[String], sources: &[(&str, String)], nvrtc: (i32, i32)) -> u64 {
     let version = format!("{}.{}", nvrtc.0, nvrtc.1);
-    let name = spec.key();
+    let name = key.name();
     let mut parts: Vec<&[u8]> = vec![version.as_bytes(), name.as_bytes()];
     parts.extend(options.iter().map(|o| o.as_bytes()));
     parts.extend(
@@ -216,8 +310,8 @@ fn cache_key(spec: &Specialization, options: &[String], sources: &[(&str, String
     fnv1a(&parts)
 }
 
-/// PTX (NUL-terminated) of `spec` for compute capability `arch`, from the disk cache when present.
-pub(crate) fn ptx_for(op: &'static str, spec: &Specialization, arch: (i32, i32)) -> Result<Vec<u8>> {
+/// PTX (NUL-terminated) of `key` for compute capability `arch`, from the disk cache when present.
+pub(crate) fn ptx_for(op: &'static str, spec: &KernelKey, arch: (i32, i32)) -> Result<Vec<u8>> {
     nvrtc_available()?;
     let sources = sources(op)?;
     let options = options(spec, arch);
@@ -239,17 +333,18 @@ pub(crate) fn ptx_for(op: &'static str, spec: &Specialization, arch: (i32, i32))
     Ok(ptx)
 }
 
-fn options(spec: &Specialization, arch: (i32, i32)) -> Vec<String> {
+fn options(spec: &KernelKey, arch: (i32, i32)) -> Vec<String> {
+    let specific = if spec.family.arch_specific() && arch == (9, 0) { "a" } else { "" };
     let mut options = vec![
-        format!("--gpu-architecture=compute_{}{}", arch.0, arch.1),
+        format!("--gpu-architecture=compute_{}{}{specific}", arch.0, arch.1),
         "--std=c++17".into(),
         "--device-as-default-execution-space".into(),
     ];
-    options.extend(spec.defines.iter().map(|(k, v)| format!("-D{k}={v}")));
+    options.extend(spec.defines().iter().map(|(k, v)| format!("-D{k}={v}")));
     options
 }
 
-fn compile(op: &'static str, spec: &Specialization, sources: &[(&str, String)], options: &[String]) -> Result<Vec<u8>> {
+fn compile(op: &'static str, spec: &KernelKey, sources: &[(&str, String)], options: &[String]) -> Result<Vec<u8>> {
     let fail = |what: &str, log: String| Error::Internal {
         op,
         backend: "cuda",
@@ -257,7 +352,7 @@ fn compile(op: &'static str, spec: &Specialization, sources: &[(&str, String)], 
     };
     let entry = sources
         .iter()
-        .find(|(name, _)| *name == spec.entry_file)
+        .find(|(name, _)| *name == spec.family.entry_file())
         .expect("entry files are listed");
     let headers: Vec<&(&str, String)> = sources.iter().filter(|(name, _)| name.ends_with(".cuh")).collect();
     let c = |s: &str| CString::new(s).expect("kernel sources have no NUL");
@@ -303,14 +398,15 @@ fn compile(op: &'static str, spec: &Specialization, sources: &[(&str, String)], 
     Ok(ptx)
 }
 
-/// Compiles every specialisation the library can emit for each architecture (e.g. `(8, 0)`,
-/// `(9, 0)`), in parallel, without a GPU: the kernel compile check of CI and kernel authors.
+/// Compiles the representative kernel keys ([`KernelKey::representative`]) for each
+/// architecture (e.g. `(8, 0)`, `(9, 0)`), in parallel, without a GPU: the kernel compile check
+/// of CI and kernel authors.
 /// Returns the number of modules compiled.
 pub fn compile_all_kernels(architectures: &[(i32, i32)]) -> Result<usize> {
     const OP: &str = "compile_all_kernels";
     nvrtc_available()?;
     let sources = sources(OP)?;
-    let jobs: Vec<(Specialization, (i32, i32))> = Specialization::all()
+    let jobs: Vec<(KernelKey, (i32, i32))> = KernelKey::representative()
         .into_iter()
         .flat_map(|spec| architectures.iter().map(move |&arch| (spec.clone(), arch)))
         .collect();
@@ -326,29 +422,58 @@ mod tests {
     #[test]
     fn cache_keys_tell_every_input_apart() {
         let sources: Vec<(&str, String)> = SOURCES.iter().map(|&(n, t)| (n, t.to_string())).collect();
-        let decode = Specialization::decode(DType::BF16, 128, 16, CacheLayout::Pal);
-        let key = |spec: &Specialization, sources: &[(&str, String)], nvrtc| {
+        let decode = super::super::decode::kernel_key((DType::BF16, 128, 16, CacheLayout::Pal), "plain", 4).unwrap();
+        let key = |spec: &KernelKey, sources: &[(&str, String)], nvrtc| {
             cache_key(spec, &options(spec, (9, 0)), sources, nvrtc)
         };
         let base = key(&decode, &sources, (13, 0));
-        let same_defines_other_entry = Specialization {
-            entry_file: "fill.cu",
+        let other_family = KernelKey {
+            family: Family::PrefillMma,
             ..decode.clone()
         };
-        assert_ne!(base, key(&same_defines_other_entry, &sources, (13, 0)));
-        assert_ne!(
-            base,
-            key(
-                &Specialization::decode(DType::F16, 128, 16, CacheLayout::Pal),
-                &sources,
-                (13, 0)
-            )
-        );
+        assert_ne!(base, key(&other_family, &sources, (13, 0)));
+        let other_dtype = KernelKey {
+            query_dtype: DType::F16,
+            kv_dtype: DType::F16,
+            ..decode.clone()
+        };
+        assert_ne!(base, key(&other_dtype, &sources, (13, 0)));
+        let mut other_shape = decode.clone();
+        other_shape.shape[0].1 += 1;
+        assert_ne!(base, key(&other_shape, &sources, (13, 0)));
         assert_ne!(base, key(&decode, &sources, (13, 1)));
         assert_ne!(base, cache_key(&decode, &options(&decode, (8, 0)), &sources, (13, 0)));
         let mut edited = sources.clone();
         edited[0].1.push(' ');
         assert_ne!(base, key(&decode, &edited, (13, 0)));
         assert_eq!(base, key(&decode, &sources, (13, 0)));
+    }
+
+    #[test]
+    fn the_name_shows_every_parameter() {
+        let decode = super::super::decode::kernel_key((DType::BF16, 128, 16, CacheLayout::Nhd), "plain", 4).unwrap();
+        let name = decode.name();
+        assert!(name.starts_with("decode_mma-bf16-bf16-d128-p16-nhd-plain["), "{name}");
+        for (k, v) in &decode.shape {
+            assert!(name.contains(&format!("{k}={v}")), "{name}");
+        }
+        let defines = decode.defines();
+        assert!(defines.contains(&("PAL_HEAD_DIM".into(), "128".into())));
+        assert!(defines.contains(&("PAL_VARIANT".into(), "pal::PlainVariant".into())));
+    }
+
+    #[test]
+    fn every_family_and_entry_file_is_compiled_by_ci() {
+        let keys = KernelKey::representative();
+        for family in [Family::DecodeMma, Family::DecodeSimt, Family::PrefillMma, Family::PrefillSimt, Family::Fill] {
+            assert!(keys.iter().any(|k| k.family == family), "{family:?}");
+            assert!(SOURCES.iter().any(|(name, _)| *name == family.entry_file()));
+        }
+        for &page_size in &super::super::PAGE_SIZES {
+            assert!(keys.iter().any(|k| k.family == Family::DecodeMma && k.page_size == Some(page_size)));
+        }
+        for &head_dim in &super::super::HEAD_DIMS {
+            assert!(keys.iter().any(|k| k.family == Family::DecodeMma && k.head_dim == Some(head_dim)));
+        }
     }
 }

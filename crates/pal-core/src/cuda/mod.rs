@@ -12,17 +12,22 @@ mod prefill;
 
 use crate::backend::Backend;
 use crate::error::{Error, Result};
+use crate::layout::{CacheGeometry, CacheLayout};
+use crate::ops::validate::Check;
 use crate::ops::{DecodeProblem, FillProblem, PrefillProblem};
-use crate::tensor::TensorViewMut;
+use crate::tensor::{Device, TensorView, TensorViewMut};
+use jit::Family;
 
 pub use jit::{compile_all_kernels, KERNEL_DIR_ENV};
 
 pub(crate) struct CudaBackend;
 
-/// Head dims and page sizes with a CUDA kernel.
-pub const HEAD_DIMS: [usize; 5] = [64, 80, 96, 128, 256];
-/// Page sizes with a CUDA kernel.
-pub const PAGE_SIZES: [usize; 3] = [8, 16, 32];
+/// Head dims with a CUDA attention kernel.
+pub const HEAD_DIMS: [usize; 7] = [64, 80, 96, 112, 128, 192, 256];
+/// Page sizes with a CUDA decode kernel (every power of two up to 128).
+pub const PAGE_SIZES: [usize; 8] = [1, 2, 4, 8, 16, 32, 64, 128];
+/// Page sizes with a CUDA prefill kernel (its 8-key blocks lie in one page).
+pub const PREFILL_PAGE_SIZES: [usize; 3] = [8, 16, 32];
 
 impl Backend for CudaBackend {
     fn decode(&self, problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) -> Result<()> {
@@ -48,6 +53,79 @@ fn driver_error(op: &'static str, what: &str, error: cudarc::driver::DriverError
         op,
         backend: "cuda",
         message: format!("{what}: {error:?}"),
+    }
+}
+
+/// Whether `family` has a kernel for this head dim, page size and layout; the "unsupported"
+/// error names what is supported otherwise.
+pub(crate) fn check_supported(
+    op: &'static str,
+    family: Family,
+    head_dim: usize,
+    page_size: usize,
+    layout: CacheLayout,
+) -> Result<()> {
+    let unsupported = |what: String, supported: String| {
+        Err(Error::Unsupported {
+            op,
+            backend: "cuda",
+            what,
+            supported,
+        })
+    };
+    if !HEAD_DIMS.contains(&head_dim) {
+        return unsupported(format!("head_dim {head_dim}"), format!("head dims {HEAD_DIMS:?}"));
+    }
+    let page_sizes: &[usize] = match family {
+        Family::PrefillMma | Family::PrefillSimt => &PREFILL_PAGE_SIZES,
+        // A float32 pal value vector holds 4 slots of one page.
+        Family::DecodeSimt if layout == CacheLayout::Pal => &PAGE_SIZES[2..],
+        _ => &PAGE_SIZES,
+    };
+    if !page_sizes.contains(&page_size) {
+        return unsupported(
+            format!("page_size {page_size}"),
+            format!("page sizes {page_sizes:?} for {}", family.name()),
+        );
+    }
+    Ok(())
+}
+
+/// Device-side index tensors read back to the host (a copy and a wait on the stream) and checked
+/// exactly as host tensors are, so messages match the CPU backend: the one read-back path of the
+/// CUDA ops, taken when `Execution::check` asks for it.
+pub(crate) struct DeviceTables {
+    pub op: &'static str,
+    pub ordinal: usize,
+    pub stream: usize,
+}
+
+impl DeviceTables {
+    /// The host-side checks of this op on this device.
+    pub fn check(&self) -> Check {
+        Check {
+            op: self.op,
+            device: Device::Cuda(self.ordinal),
+        }
+    }
+
+    /// The int32 contents of a device tensor.
+    pub fn read(&self, tensor: &TensorView<'_>) -> Result<Vec<i32>> {
+        device::read_i32(self.op, tensor.as_ptr(), tensor.numel(), self.stream)
+    }
+
+    /// Lengths within the page table's capacity and every page id they use inside the pool.
+    pub fn check_lengths_and_pages(
+        &self,
+        lengths_arg: &str,
+        lengths: &TensorView<'_>,
+        page_table: &TensorView<'_>,
+        pages_per_sequence: usize,
+        geometry: &CacheGeometry,
+    ) -> Result<()> {
+        let (lengths, table) = (self.read(lengths)?, self.read(page_table)?);
+        self.check()
+            .lengths_and_pages(lengths_arg, &lengths, &table, pages_per_sequence, geometry)
     }
 }
 

@@ -1,33 +1,65 @@
 //! Prefill on CUDA: one `pal_prefill` launch on the caller's stream. 16-bit dtypes run the
 //! tensor-core kernel (`prefill_mma.cuh`), float32 the CUDA-core one (`prefill_simt.cuh`); both
-//! share the CTA-to-work map of `prefill.cuh`.
+//! share the CTA-to-work map of `prefill.cuh`. `kernel_key` chooses the family and its shape.
 
-use super::check_aligned;
-use super::decode::check_supported;
-use super::device::{self, launch, read_i32, LaunchShape};
-use super::jit::Specialization;
+use super::decode::Geometry;
+use super::device::{self, launch, LaunchShape};
+use super::jit::{Family, KernelKey};
+use super::{check_aligned, check_supported, DeviceTables};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::ops::validate::Check;
 use crate::ops::{check_prompt_offsets, PrefillProblem, PromptOffsets};
 use crate::tensor::{Device, TensorViewMut};
 
 const OP: &str = "paged_attention_prefill";
-/// Must match `PREFILL_THREADS` in `kernels/include/pal/prefill.cuh`.
-const THREADS: u32 = 128;
+/// Threads of either prefill kernel (`PREFILL_THREADS`, asserted by the kernels).
+const THREADS: usize = 128;
 
-/// Query rows per CTA and dynamic shared memory of the kernel that serves `dtype`: mirrors
-/// `PrefillMmaTile` (`prefill_mma.cuh`) and `prefill_simt_rows` (`prefill_simt.cuh`).
-fn tile_shape(dtype: DType, head_dim: usize) -> (usize, usize) {
-    if dtype == DType::F32 {
-        return (if head_dim > 128 { 8 } else { 16 }, 0);
-    }
-    const PAD: usize = 8;
-    let rows = if head_dim > 128 { 64 } else { 128 };
-    let keys = if head_dim > 64 { 32 } else { 64 };
-    let row = head_dim + PAD;
-    let slot = keys * row + (keys * row).max(head_dim * (keys + PAD));
-    (rows, 2 * (rows * row + 2 * slot))
+/// The kernel module for this geometry and variant, with the shape the host chose: query rows
+/// per CTA (`ROWS`), keys per tile and, for tensor cores, the dynamic shared memory (mirroring
+/// `PrefillMmaTile`, which asserts it).
+pub(super) fn kernel_key(geometry: Geometry, variant: &'static str) -> Result<KernelKey> {
+    let (dtype, head_dim, page_size, layout) = geometry;
+    let family = if dtype == DType::F32 {
+        Family::PrefillSimt
+    } else {
+        Family::PrefillMma
+    };
+    check_supported(OP, family, head_dim, page_size, layout)?;
+    let mut shape = match family {
+        Family::PrefillSimt => vec![
+            ("ROWS", if head_dim > 128 { 8 } else { 16 }),
+            ("TOKENS", if head_dim * 4 > 512 { 16 } else { 32 }),
+        ],
+        _ => {
+            const PAD: usize = 8;
+            let m_tiles = if head_dim > 128 { 1 } else { 2 };
+            let keys = if head_dim > 64 { 32 } else { 64 };
+            let rows = 64 * m_tiles;
+            let row = head_dim + PAD;
+            let slot = keys * row + (keys * row).max(head_dim * (keys + PAD));
+            vec![
+                ("M_TILES", m_tiles),
+                ("KEYS", keys),
+                ("ROWS", rows),
+                ("SHARED_BYTES", 2 * (rows * row + 2 * slot)),
+            ]
+        }
+    };
+    shape.extend([
+        ("THREADS", THREADS),
+        ("PARAMS_BYTES", std::mem::size_of::<PrefillParams>()),
+    ]);
+    Ok(KernelKey {
+        family,
+        query_dtype: dtype,
+        kv_dtype: dtype,
+        head_dim: Some(head_dim),
+        page_size: Some(page_size),
+        layout,
+        variant,
+        shape,
+    })
 }
 
 /// Mirror of `pal::PrefillParams`.
@@ -62,7 +94,10 @@ pub(super) fn run(problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>)
     let Device::Cuda(ordinal) = inputs.q.device() else {
         unreachable!("dispatched by device")
     };
-    check_supported(OP, &geometry)?;
+    let key = kernel_key(
+        (geometry.dtype, geometry.head_dim, geometry.page_size, geometry.layout),
+        "plain",
+    )?;
     check_aligned(
         OP,
         &[
@@ -82,20 +117,20 @@ pub(super) fn run(problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>)
         PromptOffsets::Equal(len) => (0, len),
     };
     if problem.execution.check {
-        let check = Check {
-            op: OP,
-            device: Device::Cuda(ordinal),
-        };
-        let context_lens = read_i32(OP, inputs.context_lens.as_ptr(), num_seqs, stream)?;
-        let table = read_i32(OP, inputs.page_table.as_ptr(), num_seqs * pages_per_seq, stream)?;
-        check.lengths_and_pages("context_lens", &context_lens, &table, pages_per_seq, &geometry)?;
+        let tables = DeviceTables { op: OP, ordinal, stream };
+        tables.check_lengths_and_pages(
+            "context_lens",
+            &inputs.context_lens,
+            &inputs.page_table,
+            pages_per_seq,
+            &geometry,
+        )?;
         if let PromptOffsets::Given(cu) = problem.prompt_offsets {
-            let offsets = read_i32(OP, cu.as_ptr(), num_seqs + 1, stream)?;
-            check_prompt_offsets(OP, &offsets, problem.total_tokens)?;
+            check_prompt_offsets(OP, &tables.read(cu)?, problem.total_tokens)?;
         }
     }
 
-    let (rows, shared_bytes) = tile_shape(geometry.dtype, geometry.head_dim);
+    let rows = key.shape_value("ROWS").expect("every prefill shape has ROWS");
     let group = problem.num_q_heads / geometry.num_kv_heads;
     let heads_per_cta = group.min(rows);
     let tokens_per_cta = rows / heads_per_cta;
@@ -108,8 +143,7 @@ pub(super) fn run(problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>)
         what: format!("{} CTAs", head_blocks * num_tiles),
         supported: format!("at most {} CTAs per launch", i32::MAX),
     })?;
-    let spec = Specialization::prefill(geometry.dtype, geometry.head_dim, geometry.page_size, geometry.layout);
-    let function = gpu.function(OP, &spec, "pal_prefill")?;
+    let function = gpu.function(OP, &key, "pal_prefill")?;
     let mut params = PrefillParams {
         q: inputs.q.as_ptr() as u64,
         k: inputs.k.as_ptr() as u64,
@@ -135,8 +169,8 @@ pub(super) fn run(problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>)
     };
     let shape = LaunchShape {
         blocks: (ctas as u32, 1, 1),
-        threads: THREADS,
-        shared_bytes: shared_bytes as u32,
+        threads: THREADS as u32,
+        shared_bytes: key.shape_value("SHARED_BYTES").unwrap_or(0) as u32,
     };
     // SAFETY: the parameters mirror `pal::PrefillParams`; every address is a validated device
     // tensor of the checked shape (cu_seqlens is 0 when absent, as the kernel expects).
@@ -145,24 +179,26 @@ pub(super) fn run(problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>)
 
 #[cfg(test)]
 mod tests {
-    use super::tile_shape;
+    use super::kernel_key;
     use crate::dtype::DType;
+    use crate::layout::CacheLayout;
 
     #[test]
     fn tensor_core_tiles_fit_in_shared_memory() {
+        let shape = |dtype, head_dim| {
+            let key = kernel_key((dtype, head_dim, 16, CacheLayout::Nhd), "plain").unwrap();
+            (key.shape_value("ROWS").unwrap(), key.shape_value("SHARED_BYTES").unwrap_or(0))
+        };
         // Q tile + two K / V ring slots, as in `PrefillMmaTile`.
         assert_eq!(
-            tile_shape(DType::BF16, 128),
+            shape(DType::BF16, 128),
             (128, 2 * (128 * 136 + 2 * (32 * 136 + 128 * 40)))
         );
-        assert_eq!(
-            tile_shape(DType::F16, 64),
-            (128, 2 * (128 * 72 + 2 * (64 * 72 + 64 * 72)))
-        );
+        assert_eq!(shape(DType::F16, 64), (128, 2 * (128 * 72 + 2 * (64 * 72 + 64 * 72))));
         for head_dim in super::super::HEAD_DIMS {
             // An H100 / A100 CTA may use 227 / 163 KiB.
-            assert!(tile_shape(DType::BF16, head_dim).1 <= 163 * 1024, "head_dim {head_dim}");
+            assert!(shape(DType::BF16, head_dim).1 <= 163 * 1024, "head_dim {head_dim}");
         }
-        assert_eq!(tile_shape(DType::F32, 256), (8, 0));
+        assert_eq!(shape(DType::F32, 256), (8, 0));
     }
 }

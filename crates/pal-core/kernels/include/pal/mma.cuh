@@ -21,9 +21,23 @@ __device__ __forceinline__ void copy_async_16(void* destination, const void* sou
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(shared_address(destination)), "l"(source),
                "r"(valid ? 16 : 0));
 }
+// Copies BYTES (4, 8 or 16) bytes of which the first `valid_bytes` come from `source` and the rest
+// are zeros (`source` is not read when `valid_bytes` is 0).
+template <int BYTES> __device__ __forceinline__ void copy_async(void* destination, const void* source, int valid_bytes) {
+  static_assert(BYTES == 4 || BYTES == 8 || BYTES == 16, "cp.async sizes");
+  if constexpr (BYTES == 16)
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(shared_address(destination)), "l"(source),
+                 "r"(valid_bytes));
+  else
+    asm volatile("cp.async.ca.shared.global [%0], [%1], %2, %3;" ::"r"(shared_address(destination)), "l"(source),
+                 "n"(BYTES), "r"(valid_bytes));
+}
 __device__ __forceinline__ void copy_async_commit() { asm volatile("cp.async.commit_group;"); }
-// Waits until at most one committed group (the most recent) is still in flight.
-__device__ __forceinline__ void copy_async_wait_one() { asm volatile("cp.async.wait_group 1;" ::: "memory"); }
+// Waits until at most PENDING committed groups (the most recent) are still in flight.
+template <int PENDING> __device__ __forceinline__ void copy_async_wait() {
+  asm volatile("cp.async.wait_group %0;" ::"n"(PENDING) : "memory");
+}
+__device__ __forceinline__ void copy_async_wait_one() { copy_async_wait<1>(); }
 
 // Four 8x8 matrices of 16-bit elements; lanes 8i..8i+7 give the row addresses of matrix i.
 __device__ __forceinline__ void load_matrix_x4(u32 (&r)[4], const void* row) {

@@ -8,8 +8,8 @@
 // last virtual tile to the first: the late, long-history tiles of each sequence start first and
 // the short ones fill the tail.
 #pragma once
-#include "pal/common.cuh"
 #include "pal/layout.cuh"
+#include "pal/paged.cuh"
 
 namespace pal {
 
@@ -63,7 +63,7 @@ template <int PAGE_SIZE> __device__ PrefillTask locate_prefill_task(const Prefil
   task.first_head = task.kv_head * group + (head_block % chunks) * p.heads_per_cta;
   task.heads = min(p.heads_per_cta, task.kv_head * group + group - task.first_head);
   // Clamped to the page table's capacity: an unchecked bad length never reads past its row.
-  task.history = max(0, min(((const int*)p.context_lens)[lo], p.pages_per_seq * PAGE_SIZE));
+  task.history = clamped_length((const int*)p.context_lens, lo, p.pages_per_seq * PAGE_SIZE);
   return task;
 }
 

@@ -18,13 +18,13 @@
 
 namespace pal {
 
-// Tile shapes. The host mirrors ROWS and SHARED_BYTES (`cuda/prefill.rs`).
-template <int HEAD_DIM> struct PrefillMmaTile {
-  // Two 16-row m-tiles per warp halve the shared-memory reads of K and V per mma; 256-wide
-  // heads keep one (their accumulators fill the registers).
-  static constexpr int M_TILES = HEAD_DIM > 128 ? 1 : 2;
+// Tile shape: M_TILES 16-row m-tiles per warp (two halve the shared-memory reads of K and V per
+// mma; 256-wide heads keep one, their accumulators fill the registers) and KEYS keys per K / V
+// tile, chosen by the host (`cuda/prefill.rs`), which also passes SHARED_BYTES for the asserts.
+template <int HEAD_DIM, int M_TILES_, int KEYS_> struct PrefillMmaTile {
+  static constexpr int M_TILES = M_TILES_;
   static constexpr int ROWS = 4 * 16 * M_TILES;           // query rows per CTA
-  static constexpr int KEYS = HEAD_DIM > 64 ? 32 : 64;   // keys per K / V tile
+  static constexpr int KEYS = KEYS_;                     // keys per K / V tile
   static constexpr int PAD = 8;                          // rows start 16 bytes apart mod 128: no bank conflicts
   static constexpr int ROW = HEAD_DIM + PAD;             // Q, K and row-form V stride
   static constexpr int DIM_ROW = KEYS + PAD;             // [dim][key] V stride
@@ -33,9 +33,9 @@ template <int HEAD_DIM> struct PrefillMmaTile {
   static constexpr int SHARED_BYTES = 2 * (ROWS * ROW + 2 * SLOT_ELEMENTS);
 };
 
-template <typename T, int HEAD_DIM, int PAGE_SIZE, int LAYOUT>
+template <typename T, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, int M_TILES_, int KEYS_>
 __device__ void prefill_mma(const PrefillParams& p) {
-  using Tile = PrefillMmaTile<HEAD_DIM>;
+  using Tile = PrefillMmaTile<HEAD_DIM, M_TILES_, KEYS_>;
   constexpr int M_TILES = Tile::M_TILES, KEYS = Tile::KEYS, ROW = Tile::ROW, DIM_ROW = Tile::DIM_ROW;
   constexpr int WARP_ROWS = 16 * M_TILES;
   constexpr int CHUNKS = HEAD_DIM / 8;     // 16-byte chunks per row
@@ -60,12 +60,9 @@ __device__ void prefill_mma(const PrefillParams& p) {
   const T* k_pool = (const T*)p.k_cache;
   const T* v_pool = (const T*)p.v_cache;
   const int history = task.history, keys = task.keys(), kv_head = task.kv_head;
-  const int* pages = (const int*)p.page_table + (i64)task.seq * p.pages_per_seq;
+  const PageRow<PAGE_SIZE> page_row(p.page_table, task.seq, p.pages_per_seq, p.num_pages);
   const CacheAddress<LAYOUT, T> at{p.num_kv_heads, HEAD_DIM, PAGE_SIZE};
-  auto page_of = [&](int key) -> i64 {
-    const int page = pages[key / PAGE_SIZE];
-    return (page >= 0 && page < p.num_pages) ? page : -1;
-  };
+  auto page_of = [&](int key) -> i64 { return page_row.page_of(key); };
   auto prompt_row = [&](int key) -> i64 {  // offset of a prompt key's row in k / v
     return ((i64)(task.prompt_begin + key - history) * p.num_kv_heads + kv_head) * HEAD_DIM;
   };

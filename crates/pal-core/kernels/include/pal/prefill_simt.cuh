@@ -10,13 +10,12 @@
 namespace pal {
 
 constexpr int PREFILL_SIMT_WARPS = PREFILL_THREADS / 32;
-// Query vectors per CTA: 16, or 8 for head dims over 128 (shared memory stays under 48 KiB).
-template <int HEAD_DIM> constexpr int prefill_simt_rows() { return HEAD_DIM > 128 ? 8 : 16; }
 
-template <typename T, int HEAD_DIM, int PAGE_SIZE, int LAYOUT>
+// NQ query vectors per CTA and TOKENS keys per tile, chosen by the host (`cuda/prefill.rs`) so
+// that the static shared memory stays under 48 KiB.
+template <typename T, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, int NQ, int TOKENS>
 __device__ void prefill_simt(const PrefillParams& p) {
-  constexpr int TOKENS = HEAD_DIM * sizeof(T) > 512 ? 16 : 32;
-  constexpr int VEC = Vec<T>::N, ROW = HEAD_DIM + VEC, CHUNK = 4, NQ = prefill_simt_rows<HEAD_DIM>();
+  constexpr int VEC = Vec<T>::N, ROW = HEAD_DIM + VEC, CHUNK = 4;
   constexpr int ITEMS = (NQ * HEAD_DIM / CHUNK + PREFILL_THREADS - 1) / PREFILL_THREADS;
 
   __shared__ __align__(16) T keys[TOKENS * ROW];
@@ -34,12 +33,9 @@ __device__ void prefill_simt(const PrefillParams& p) {
   auto token_of = [&](int j) { return task.first_token + j / spacing; };
   auto vector_valid = [&](int j) { return j < vectors && j % spacing < task.heads && token_of(j) < task.end_token; };
   const int history = task.history, total_keys = task.keys(), kv_head = task.kv_head;
-  const int* pages = (const int*)p.page_table + (i64)task.seq * p.pages_per_seq;
+  const PageRow<PAGE_SIZE> page_row(p.page_table, task.seq, p.pages_per_seq, p.num_pages);
   const CacheAddress<LAYOUT, T> at{p.num_kv_heads, HEAD_DIM, PAGE_SIZE};
-  auto page_of = [&](int key) -> i64 {
-    const int page = pages[key / PAGE_SIZE];
-    return (page >= 0 && page < p.num_pages) ? page : -1;
-  };
+  auto page_of = [&](int key) -> i64 { return page_row.page_of(key); };
   auto row_of = [&](int j) { return (i64)(task.prompt_begin + token_of(j)) * p.num_q_heads + task.first_head + j % spacing; };
 
   for (int i = tid; i < NQ * HEAD_DIM; i += PREFILL_THREADS) {

@@ -1,0 +1,19 @@
+// Entry of one tensor-core decode specialisation. The host's kernel key (`cuda/jit.rs`) defines
+// the dtypes, head dim, page size, layout, variant and the shape it chose (`cuda/decode.rs`);
+// the asserts catch any drift between that choice and the kernel's own formulas.
+#include "pal/decode_mma.cuh"
+
+using DecodeMmaShape = pal::DecodeMmaTile<PAL_KV_DTYPE, PAL_HEAD_DIM, PAL_LAYOUT, PAL_M_TILES, PAL_WARPS, PAL_STAGES>;
+static_assert(sizeof(pal::DecodeParams) == PAL_PARAMS_BYTES, "host mirror of DecodeParams");
+static_assert(sizeof(pal::MergeParams) == PAL_MERGE_PARAMS_BYTES, "host mirror of MergeParams");
+static_assert(DecodeMmaShape::SHARED_BYTES == PAL_SHARED_BYTES, "host and kernel agree on shared memory");
+static_assert(sizeof(PAL_QUERY_DTYPE) == sizeof(PAL_KV_DTYPE), "KV pools in the queries' dtype");
+
+extern "C" __global__ void __launch_bounds__(PAL_WARPS * 32) pal_decode(pal::DecodeParams params) {
+  pal::decode_mma<PAL_KV_DTYPE, PAL_HEAD_DIM, PAL_PAGE_SIZE, PAL_LAYOUT, PAL_VARIANT, PAL_M_TILES, PAL_WARPS, PAL_STAGES>(
+      params);
+}
+
+extern "C" __global__ void __launch_bounds__(pal::MERGE_WARPS * 32) pal_decode_merge(pal::MergeParams params) {
+  pal::merge_splits<PAL_QUERY_DTYPE>(params);
+}

@@ -1,0 +1,283 @@
+// Paged decode on tensor cores (float16 / bfloat16).
+//
+// Work split: a CTA of WARPS warps serves up to 16 * M_TILES query heads of one KV head over
+// one KV split (`DecodeTask`). The heads are the rows of m16n8k16 mma.sync tiles (rows past the
+// group are zeros), so S = Q K^T and O += P V cost one mma per 256 bytes of K or V: the
+// FlashAttention-2 loop with a 16-row query tile, as FlashInfer's tensor-core decode does. Each
+// warp streams its own 16-key tiles (tiles warp, warp + WARPS, ...) through a private
+// STAGES-deep cp.async ring (no CTA barrier in the main loop); page ids are read one tile
+// ahead of their copies; the warps' softmax states merge once, at the end, in shared memory.
+// Traffic: K and V of each visible token once, in 16-byte copies (pal values with pages under
+// 8 slots: 4/8-byte copies, or element loads at page size 1); Q once; no host synchronisation.
+// Shared memory tiles: K and nhd/hnd V as [key][dim] rows padded by 16 bytes; pal V as
+// [dim][key] with its two 16-byte halves swizzled, so every ldmatrix phase is conflict-free.
+#pragma once
+#include "pal/decode.cuh"
+#include "pal/layout.cuh"
+#include "pal/mma.cuh"
+#include "pal/variant.cuh"
+
+namespace pal {
+
+// Shape (chosen by the host, `cuda/decode.rs`, and checked against these formulas at compile time).
+template <typename T, int HEAD_DIM, int LAYOUT, int M_TILES, int WARPS, int STAGES> struct DecodeMmaTile {
+  static constexpr int KEYS = 16;             // keys per warp tile: one k-step of P V
+  static constexpr int CHUNKS = HEAD_DIM / 8;  // 16-byte chunks per row
+  static constexpr int ROW = HEAD_DIM + 8;     // [key][dim] row stride (elements)
+  static constexpr bool V_BY_DIM = LAYOUT == LAYOUT_PAL;
+  static constexpr int K_ELEMENTS = KEYS * ROW;
+  static constexpr int V_ELEMENTS = V_BY_DIM ? HEAD_DIM * KEYS : KEYS * ROW;
+  static constexpr int STAGE_ELEMENTS = K_ELEMENTS + V_ELEMENTS;
+  static constexpr int RING_BYTES = WARPS * STAGES * STAGE_ELEMENTS * (int)sizeof(T);
+  static constexpr int ROWS = 16 * M_TILES;  // query heads per CTA
+  static constexpr int MERGE_BYTES = WARPS * ROWS * (HEAD_DIM + 2) * 4;
+  static constexpr int MASKS_OFFSET = RING_BYTES > MERGE_BYTES ? RING_BYTES : MERGE_BYTES;
+  static constexpr int SHARED_BYTES = MASKS_OFFSET + WARPS * STAGES * 4;
+};
+
+template <typename T, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, typename Variant, int M_TILES, int WARPS, int STAGES>
+__device__ void decode_mma(const DecodeParams& p) {
+  using Tile = DecodeMmaTile<T, HEAD_DIM, LAYOUT, M_TILES, WARPS, STAGES>;
+  constexpr int KEYS = Tile::KEYS, CHUNKS = Tile::CHUNKS, ROW = Tile::ROW, ROWS = Tile::ROWS;
+  static_assert(sizeof(T) == 2 && HEAD_DIM % 16 == 0, "whole 16-bit mma k-steps");
+  static_assert(STAGES >= 2, "a ring");
+  extern __shared__ __align__(16) unsigned char shared[];
+
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, group = lane / 4, quad = lane % 4;
+  const DecodeTask task = DecodeTask::locate<PAGE_SIZE>(p);
+  const PageRow<PAGE_SIZE> pages(p.page_table, task.seq, p.pages_per_seq, p.num_pages);
+  const CacheAddress<LAYOUT, T> at{p.num_kv_heads, HEAD_DIM, PAGE_SIZE};
+  const T* k_pool = (const T*)p.k_cache;
+  const T* v_pool = (const T*)p.v_cache;
+  const int kv_head = task.kv_head, end = task.end;
+
+  // Q as mma A fragments, kept in registers: row r is head first_head + r (zero past the CTA's heads).
+  u32 q[M_TILES][HEAD_DIM / 16][4];
+  {
+    const T* queries = (const T*)p.queries + task.row(p, 0) * HEAD_DIM;
+#pragma unroll
+    for (int m = 0; m < M_TILES; ++m)
+#pragma unroll
+      for (int kk = 0; kk < HEAD_DIM / 16; ++kk)
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+          const int row = m * 16 + group + (i % 2) * 8, col = kk * 16 + 2 * quad + (i / 2) * 8;
+          q[m][kk][i] = row < task.heads ? *(const u32*)(queries + row * HEAD_DIM + col) : 0u;
+        }
+  }
+
+  const int tiles = task.end > task.begin ? (task.end - task.begin + KEYS - 1) / KEYS : 0;
+  const int my_tiles = tiles > warp ? (tiles - warp + WARPS - 1) / WARPS : 0;
+  T* ring = (T*)shared + warp * STAGES * Tile::STAGE_ELEMENTS;
+  u32* masks = (u32*)(shared + Tile::MASKS_OFFSET) + warp * STAGES;  // per stage: bit t = key t visible
+  auto key0_of = [&](int i) { return task.begin + (warp + i * WARPS) * KEYS; };
+
+  // Page ids of tile i: every lane holds the tile's page when it lies in one page, else lane l
+  // holds the page of key l % KEYS. -1 for keys past the end or invalid ids.
+  auto read_pages = [&](int i) -> int {
+    const int key = key0_of(i) + (PAGE_SIZE >= KEYS ? 0 : lane % KEYS);
+    return i < my_tiles && key < end ? pages.page_of(key) : -1;
+  };
+
+  // Issues the copies of tile i into its ring stage; invalid keys become zeros (never read).
+  auto issue = [&](int i, int page_ids) {
+    const int key0 = key0_of(i);
+    T* k_tile = ring + (i % STAGES) * Tile::STAGE_ELEMENTS;
+    T* v_tile = k_tile + Tile::K_ELEMENTS;
+    auto page_at = [&](int t) { return PAGE_SIZE >= KEYS ? page_ids : __shfl_sync(0xffffffffu, page_ids, t); };
+    // Valid bytes of a run of `n` slots starting at key t of a page (0 for an invalid page).
+    auto run_bytes = [&](int t, int page, int n) { return page < 0 ? 0 : max(0, min(end - key0 - t, n)) * (int)sizeof(T); };
+    // Keys and [key][dim] values: pal key stripes are slot-contiguous per dim chunk (lanes walk
+    // slots), nhd / hnd rows are dim-contiguous (lanes walk chunks).
+#pragma unroll
+    for (int k = 0; k < CHUNKS / 2; ++k) {
+      const int idx = lane + 32 * k;
+      const int t = LAYOUT == LAYOUT_PAL ? idx % KEYS : idx / CHUNKS;
+      const int c = LAYOUT == LAYOUT_PAL ? idx / KEYS : idx % CHUNKS;
+      const int page = page_at(t);
+      const int bytes = run_bytes(t, page, 1) ? 16 : 0;
+      copy_async<16>(k_tile + t * ROW + c * 8, bytes ? k_pool + at.key(page, kv_head, (key0 + t) % PAGE_SIZE, c * 8) : k_pool, bytes);
+      if constexpr (!Tile::V_BY_DIM) {
+        const int vt = idx / CHUNKS, vc = idx % CHUNKS;
+        const int vpage = page_at(vt);
+        const int vbytes = run_bytes(vt, vpage, 1) ? 16 : 0;
+        copy_async<16>(v_tile + vt * ROW + vc * 8,
+                       vbytes ? v_pool + at.value(vpage, kv_head, (key0 + vt) % PAGE_SIZE, vc * 8) : v_pool, vbytes);
+      }
+    }
+    if constexpr (Tile::V_BY_DIM) {
+      // pal values: runs of RUN slots of one dim ([dim][slot] pages), stored [dim][key] with the
+      // 16-byte halves of dims 4..7 mod 8 swapped.
+      constexpr int RUN = PAGE_SIZE < 8 ? PAGE_SIZE : 8;
+      constexpr int RUNS = HEAD_DIM * KEYS / RUN;
+      auto slot_in_tile = [](int d, int t) { return d * KEYS + ((t / 8) ^ ((d >> 2) & 1)) * 8 + t % 8; };
+#pragma unroll
+      for (int k = 0; k < (RUNS + 31) / 32; ++k) {
+        const int idx = lane + 32 * k;
+        const int d = idx / (KEYS / RUN), t = idx % (KEYS / RUN) * RUN;
+        const int page = page_at(t);
+        if (RUNS % 32 != 0 && idx >= RUNS) continue;
+        const int bytes = run_bytes(t, page, RUN);
+        const T* source = bytes ? v_pool + at.value(page, kv_head, (key0 + t) % PAGE_SIZE, d) : v_pool;
+        if constexpr (RUN * sizeof(T) >= 4) {
+          copy_async<RUN * sizeof(T)>(v_tile + slot_in_tile(d, t), source, bytes);
+        } else {
+          v_tile[slot_in_tile(d, t)] = bytes ? *source : T{};
+        }
+      }
+    }
+    const int own_page = page_at(lane % KEYS);  // every lane takes part in the shuffle
+    const bool visible = lane < KEYS && run_bytes(lane, own_page, 1) > 0;
+    const u32 mask = __ballot_sync(0xffffffffu, visible);
+    if (lane == 0) masks[i % STAGES] = mask;
+  };
+
+  SoftmaxState state[M_TILES][2];
+  float o[M_TILES][CHUNKS][4];
+#pragma unroll
+  for (int m = 0; m < M_TILES; ++m) {
+    state[m][0] = state[m][1] = SoftmaxState::empty();
+#pragma unroll
+    for (int c = 0; c < CHUNKS; ++c) o[m][c][0] = o[m][c][1] = o[m][c][2] = o[m][c][3] = 0.f;
+  }
+  const float log2_scale = p.scale * LOG2E;
+
+  int next_pages = read_pages(0);
+#pragma unroll
+  for (int s = 0; s < STAGES - 1; ++s) {
+    const int current = next_pages;
+    next_pages = read_pages(s + 1);
+    if (s < my_tiles) issue(s, current);
+    copy_async_commit();
+  }
+  for (int i = 0; i < my_tiles; ++i) {
+    copy_async_wait<STAGES - 2>();  // tile i has landed (this lane's copies)
+    __syncwarp();                   // ... and every lane's; stage (i - 1) is free
+    {
+      const int current = next_pages;
+      next_pages = read_pages(i + STAGES);
+      if (i + STAGES - 1 < my_tiles) issue(i + STAGES - 1, current);
+      copy_async_commit();  // possibly empty: one group per tile keeps the count
+    }
+    const T* k_tile = ring + (i % STAGES) * Tile::STAGE_ELEMENTS;
+    const T* v_tile = k_tile + Tile::K_ELEMENTS;
+    const u32 mask = masks[i % STAGES];
+
+    // S = Q K^T: two 8-key n-blocks per k-step.
+    float s[M_TILES][2][4];
+#pragma unroll
+    for (int m = 0; m < M_TILES; ++m)
+#pragma unroll
+      for (int b = 0; b < 2; ++b) s[m][b][0] = s[m][b][1] = s[m][b][2] = s[m][b][3] = 0.f;
+#pragma unroll
+    for (int kk = 0; kk < HEAD_DIM / 16; ++kk) {
+      u32 k_frag[4];
+      load_matrix_x4(k_frag, k_tile + (lane % 8 + lane / 16 * 8) * ROW + kk * 16 + (lane / 8) % 2 * 8);
+#pragma unroll
+      for (int m = 0; m < M_TILES; ++m) {
+        Mma<T>::run(s[m][0], q[m][kk], k_frag[0], k_frag[1]);
+        Mma<T>::run(s[m][1], q[m][kk], k_frag[2], k_frag[3]);
+      }
+    }
+
+    // Online softmax on the fragments: rows group / group + 8, keys 8b + 2quad + (e & 1).
+    const int position = task.length - 1;
+    u32 a[M_TILES][4];
+#pragma unroll
+    for (int m = 0; m < M_TILES; ++m) {
+      float tile_max[2] = {neg_inf(), neg_inf()};
+#pragma unroll
+      for (int b = 0; b < 2; ++b)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const int t = b * 8 + 2 * quad + (e & 1);
+          float score = s[m][b][e] * log2_scale;
+          if constexpr (Variant::TRANSFORMS_SCORES)
+            score = Variant::logit(s[m][b][e] * p.scale, key0_of(i) + t, position,
+                                   task.first_head + m * 16 + group + (e / 2) * 8) * LOG2E;
+          score = (mask >> t) & 1 ? score : neg_inf();
+          s[m][b][e] = score;
+          tile_max[e / 2] = fmaxf(tile_max[e / 2], score);
+        }
+#pragma unroll
+      for (int r = 0; r < 2; ++r) {
+        const float factor = state[m][r].rescale(quad_max(tile_max[r]));
+#pragma unroll
+        for (int c = 0; c < CHUNKS; ++c) {
+          o[m][c][2 * r] *= factor;
+          o[m][c][2 * r + 1] *= factor;
+        }
+      }
+#pragma unroll
+      for (int b = 0; b < 2; ++b)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          s[m][b][e] = exp2f(s[m][b][e] - state[m][e / 2].base());
+          state[m][e / 2].sum += s[m][b][e];
+        }
+      a[m][0] = Mma<T>::pack(s[m][0][0], s[m][0][1]);
+      a[m][1] = Mma<T>::pack(s[m][0][2], s[m][0][3]);
+      a[m][2] = Mma<T>::pack(s[m][1][0], s[m][1][1]);
+      a[m][3] = Mma<T>::pack(s[m][1][2], s[m][1][3]);
+    }
+
+    // O += P V: two 8-dim n-blocks per ldmatrix.
+#pragma unroll
+    for (int c = 0; c < CHUNKS; c += 2) {
+      u32 v_frag[4];
+      if constexpr (Tile::V_BY_DIM) {
+        const int d = c * 8 + lane % 8 + lane / 16 * 8, half = (lane / 8) % 2;
+        load_matrix_x4(v_frag, v_tile + d * KEYS + (half ^ ((d >> 2) & 1)) * 8);
+      } else {
+        load_matrix_x4_transposed(v_frag, v_tile + (lane % 8 + (lane / 8) % 2 * 8) * ROW + c * 8 + lane / 16 * 8);
+      }
+#pragma unroll
+      for (int m = 0; m < M_TILES; ++m) {
+        Mma<T>::run(o[m][c], a[m], v_frag[0], v_frag[1]);
+        Mma<T>::run(o[m][c + 1], a[m], v_frag[2], v_frag[3]);
+      }
+    }
+  }
+  copy_async_wait<0>();
+  __syncthreads();  // every warp is done with the ring: it becomes the merge buffer
+
+  // Each warp's rows: unnormalised accumulators [warp][row][dim], then (max, sum) per row.
+  float* merged = (float*)shared;
+  float2* states = (float2*)(merged + WARPS * ROWS * HEAD_DIM);
+#pragma unroll
+  for (int m = 0; m < M_TILES; ++m)
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      const int row = m * 16 + group + 8 * r;
+      const float sum = quad_sum(state[m][r].sum);
+      if (row >= task.heads) continue;
+#pragma unroll
+      for (int c = 0; c < CHUNKS; ++c)
+        *(float2*)(merged + (warp * ROWS + row) * HEAD_DIM + c * 8 + 2 * quad) = make_float2(o[m][c][2 * r], o[m][c][2 * r + 1]);
+      if (quad == 0) states[warp * ROWS + row] = make_float2(state[m][r].max, sum);
+    }
+  __syncthreads();
+
+  // Combine the warps in warp order (deterministic); one 8-dim chunk of one head per item.
+  for (int item = threadIdx.x; item < task.heads * CHUNKS; item += WARPS * 32) {
+    const int row = item / CHUNKS, c = item % CHUNKS;
+    float total_max = neg_inf();
+#pragma unroll
+    for (int w = 0; w < WARPS; ++w) total_max = fmaxf(total_max, states[w * ROWS + row].x);
+    SoftmaxState total{total_max, 0.f};
+    float acc[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f};
+#pragma unroll
+    for (int w = 0; w < WARPS; ++w) {
+      const float2 partial = states[w * ROWS + row];
+      const float weight = merge_weight(partial.x, total.base());
+      total.sum += partial.y * weight;
+      const float* src = merged + (w * ROWS + row) * HEAD_DIM + c * 8;
+#pragma unroll
+      for (int e = 0; e < 8; ++e) acc[e] += src[e] * weight;
+    }
+    store_decode_row<T, 8>(p, task.row(p, row), task.split, HEAD_DIM, c * 8, acc, total.inverse_sum());
+    if (c == 0) store_decode_state(p, task.row(p, row), task.split, total);
+  }
+}
+
+}  // namespace pal

@@ -1,0 +1,199 @@
+// Paged decode on CUDA cores: the float32 path (tensor cores take float16 / bfloat16).
+//
+// A CTA of DECODE_SIMT_THREADS threads serves up to `heads_per_cta` query heads of one KV head
+// (see `DecodeTask`). Tiles of TOKENS tokens are staged in shared memory with 16-byte loads in
+// the cache layout's natural order (one body serves pal / nhd / hnd), double-buffered through
+// registers, then scored, soft-maxed online (one warp per head) and accumulated in float32.
+// H100, first version (2026-11-27): 0.42x-0.60x of FlashInfer's bfloat16 decode on SPEC §7's rows.
+#pragma once
+#include "pal/decode.cuh"
+#include "pal/layout.cuh"
+
+namespace pal {
+
+// Shape (chosen by the host, `cuda/decode.rs`): HEADS query heads, TOKENS tokens per tile.
+template <typename T, int HEAD_DIM, int HEADS, int TOKENS> struct DecodeSimtTile {
+  static constexpr int THREADS = 128;
+  static constexpr int WARPS = THREADS / 32;
+  static constexpr int VEC = Vec<T>::N;
+  static constexpr int ROW = HEAD_DIM + VEC;  // padded: rows start in different banks
+  static constexpr int CHUNK = 4;             // output elements per thread item
+  static constexpr int ITEMS = (HEADS * HEAD_DIM / CHUNK + THREADS - 1) / THREADS;
+  static constexpr int SHARED_BYTES = 2 * TOKENS * ROW * (int)sizeof(T) + HEADS * HEAD_DIM * 4 + HEADS * TOKENS * 4 +
+                                      3 * HEADS * 4;
+};
+
+template <typename T, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, int HEADS, int TOKENS>
+__device__ void decode_simt(const DecodeParams& p) {
+  using Tile = DecodeSimtTile<T, HEAD_DIM, HEADS, TOKENS>;
+  constexpr int VEC = Tile::VEC, ROW = Tile::ROW, CHUNK = Tile::CHUNK, THREADS = Tile::THREADS;
+  static_assert(LAYOUT != LAYOUT_PAL || PAGE_SIZE % VEC == 0, "a pal value vector (VEC slots of one dim) lies in one page");
+
+  __shared__ __align__(16) T keys[TOKENS * ROW];
+  __shared__ __align__(16) T values[TOKENS * ROW];
+  __shared__ float queries[HEADS * HEAD_DIM];
+  __shared__ float weights[HEADS * TOKENS];
+  __shared__ float run_max[HEADS], run_sum[HEADS], rescale[HEADS];
+
+  const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
+  const DecodeTask task = DecodeTask::locate<PAGE_SIZE>(p);
+  const int heads = task.heads, begin = task.begin, end = task.end, kv_head = task.kv_head;
+  const PageRow<PAGE_SIZE> pages(p.page_table, task.seq, p.pages_per_seq, p.num_pages);
+  const T* k_cache = (const T*)p.k_cache;
+  const T* v_cache = (const T*)p.v_cache;
+  const CacheAddress<LAYOUT, T> at{p.num_kv_heads, HEAD_DIM, PAGE_SIZE};
+  const float log2_scale = p.scale * LOG2E;
+
+  for (int i = tid; i < heads * HEAD_DIM; i += THREADS) queries[i] = to_float(((const T*)p.queries)[task.row(p, 0) * HEAD_DIM + i]);
+  if (tid < HEADS) {
+    run_max[tid] = neg_inf();
+    run_sum[tid] = 0.f;
+  }
+
+  // Thread items of the value accumulation: (head, CHUNK of dims, token slice).
+  const int chunks = HEAD_DIM / CHUNK;
+  const int slices = max(1, THREADS / (heads * chunks));
+  const int items = heads * chunks * slices;
+  float acc[Tile::ITEMS][CHUNK];
+  for (int k = 0; k < Tile::ITEMS; ++k)
+    for (int c = 0; c < CHUNK; ++c) acc[k][c] = 0.f;
+
+  // Vector i of a tile covers, for keys, 16 bytes of one token's row (pal: one stripe;
+  // neighbouring threads read neighbouring slots), and for pal values VEC consecutive slots of
+  // one dim (pal value pages are [dim][slot]).
+  constexpr int VECTORS = TOKENS * (HEAD_DIM / VEC);
+  constexpr int LOADS = (VECTORS + THREADS - 1) / THREADS;
+  uint4 staged_keys[LOADS], staged_values[LOADS];
+  auto key_coords = [](int i, int& t, int& dim) {
+    if (LAYOUT == LAYOUT_PAL) { dim = i / TOKENS * VEC; t = i % TOKENS; }
+    else { t = i / (HEAD_DIM / VEC); dim = i % (HEAD_DIM / VEC) * VEC; }
+  };
+  auto value_coords = [](int i, int& t, int& dim) {
+    if (LAYOUT == LAYOUT_PAL) { dim = i / (TOKENS / VEC); t = i % (TOKENS / VEC) * VEC; }
+    else { t = i / (HEAD_DIM / VEC); dim = i % (HEAD_DIM / VEC) * VEC; }
+  };
+  auto fetch = [&](int tile) {
+#pragma unroll
+    for (int k = 0; k < LOADS; ++k) {
+      const int i = tid + k * THREADS;
+      staged_keys[k] = staged_values[k] = make_uint4(0, 0, 0, 0);
+      if (i >= VECTORS) continue;
+      int t, dim;
+      key_coords(i, t, dim);
+      if (tile + t < end) {
+        const int page = pages.page_of(tile + t);
+        if (page >= 0) staged_keys[k] = *(const uint4*)(k_cache + at.key(page, kv_head, (tile + t) % PAGE_SIZE, dim));
+      }
+      value_coords(i, t, dim);
+      if (tile + t < end) {
+        const int page = pages.page_of(tile + t);
+        if (page >= 0) staged_values[k] = *(const uint4*)(v_cache + at.value(page, kv_head, (tile + t) % PAGE_SIZE, dim));
+      }
+    }
+  };
+  auto stash = [&](int tile) {
+#pragma unroll
+    for (int k = 0; k < LOADS; ++k) {
+      const int i = tid + k * THREADS;
+      if (i >= VECTORS) continue;
+      int t, dim;
+      key_coords(i, t, dim);
+      *(uint4*)(keys + t * ROW + dim) = staged_keys[k];
+      value_coords(i, t, dim);
+      if (LAYOUT == LAYOUT_PAL) {
+        Pack<T> v;
+        v.raw = staged_values[k];
+        // Slots past the sequence may hold anything (even NaN bits): zero them.
+        for (int j = 0; j < VEC; ++j) values[(t + j) * ROW + dim] = tile + t + j < end ? v.elems[j] : T{};
+      } else {
+        *(uint4*)(values + t * ROW + dim) = staged_values[k];
+      }
+    }
+  };
+
+  if (begin < end) fetch(begin);
+  for (int tile = begin; tile < end; tile += TOKENS) {
+    __syncthreads();  // the previous tile is fully consumed
+    stash(tile);
+    __syncthreads();
+    if (tile + TOKENS < end) fetch(tile + TOKENS);
+
+    // Scores of every (head, token) pair, in base 2.
+    for (int i = tid; i < heads * TOKENS; i += THREADS) {
+      const int h = i / TOKENS, t = i % TOKENS;
+      float s = neg_inf();
+      if (tile + t < end && pages.page_of(tile + t) >= 0) {
+        float dot = 0.f;
+        const float* q = queries + h * HEAD_DIM;
+        for (int d = 0; d < HEAD_DIM; d += VEC) {
+          Pack<T> k;
+          k.raw = *(const uint4*)(keys + t * ROW + d);
+          for (int j = 0; j < VEC; ++j) dot += q[d + j] * to_float(k.elems[j]);
+        }
+        s = dot * log2_scale;
+      }
+      weights[h * TOKENS + t] = s;
+    }
+    __syncthreads();
+
+    // Online softmax, one warp per head.
+    for (int h = warp; h < heads; h += Tile::WARPS) {
+      float tile_max = neg_inf();
+      for (int t = lane; t < TOKENS; t += 32) tile_max = fmaxf(tile_max, weights[h * TOKENS + t]);
+      SoftmaxState state{run_max[h], run_sum[h]};
+      const float factor = state.rescale(warp_max(tile_max));
+      float sum = 0.f;
+      for (int t = lane; t < TOKENS; t += 32) {
+        const float w = exp2f(weights[h * TOKENS + t] - state.base());
+        weights[h * TOKENS + t] = w;
+        sum += w;
+      }
+      sum = warp_sum(sum);
+      __syncwarp();
+      if (lane == 0) {
+        rescale[h] = factor;
+        run_sum[h] = state.sum + sum;
+        run_max[h] = state.max;
+      }
+    }
+    __syncthreads();
+
+    // Weighted values.
+    for (int k = 0; k < Tile::ITEMS; ++k) {
+      const int item = tid + k * THREADS;
+      if (item >= items) break;
+      const int h = item / (chunks * slices), chunk = (item / slices) % chunks, slice = item % slices;
+      const float factor = rescale[h];
+      for (int c = 0; c < CHUNK; ++c) acc[k][c] *= factor;
+      for (int t = slice; t < TOKENS; t += slices) {
+        const float w = weights[h * TOKENS + t];
+        const T* v = values + t * ROW + chunk * CHUNK;
+        for (int c = 0; c < CHUNK; ++c) acc[k][c] += w * to_float(v[c]);
+      }
+    }
+  }
+  __syncthreads();
+
+  // Sum the token slices in a fixed order (deterministic) through shared memory, reusing the
+  // key tile, then write the output (one split) or this split's partial state.
+  float* reduce = (float*)keys;
+  static_assert(HEADS * HEAD_DIM * 4 <= (int)sizeof(keys) && THREADS * CHUNK * 4 <= (int)sizeof(keys),
+                "the slice reduction fits in the key tile");
+  for (int k = 0; k < Tile::ITEMS; ++k) {
+    const int item = tid + k * THREADS;
+    if (item >= items) break;
+    const int h = item / (chunks * slices), chunk = (item / slices) % chunks, slice = item % slices;
+    for (int c = 0; c < CHUNK; ++c) reduce[(slice * heads + h) * HEAD_DIM + chunk * CHUNK + c] = acc[k][c];
+  }
+  __syncthreads();
+  for (int i = tid; i < heads * HEAD_DIM; i += THREADS) {
+    const int h = i / HEAD_DIM;
+    float total[1] = {0.f};
+    for (int s = 0; s < slices; ++s) total[0] += reduce[s * heads * HEAD_DIM + i];
+    const SoftmaxState state{run_max[h], run_sum[h]};
+    store_decode_row<T, 1>(p, task.row(p, h), task.split, HEAD_DIM, i % HEAD_DIM, total, state.inverse_sum());
+  }
+  if (tid < heads) store_decode_state(p, task.row(p, tid), task.split, SoftmaxState{run_max[tid], run_sum[tid]});
+}
+
+}  // namespace pal

@@ -1,0 +1,46 @@
+// Online softmax in base 2: scores arrive multiplied by `scale * log2(e)` and weights are
+// `exp2(score - max)`, one FFMA-friendly exponent per score. A state is (max, sum) of one query
+// row; the accumulators that go with it are scaled by `rescale`'s factor. Partial states of
+// split-KV and of the warps of a CTA merge with `merge_weight`.
+#pragma once
+#include "pal/common.cuh"
+
+namespace pal {
+
+constexpr float LOG2E = 1.4426950408889634f;
+
+struct SoftmaxState {
+  float max, sum;
+
+  __device__ __forceinline__ static SoftmaxState empty() { return {neg_inf(), 0.f}; }
+  // Exponent base of this row: 0 while nothing is visible (so that exp2 of -inf scores is 0).
+  __device__ __forceinline__ float base() const { return max == neg_inf() ? 0.f : max; }
+  // Raises the running max to cover `tile_max`; returns the factor by which the row's sum (done
+  // here) and accumulators (the caller's) shrink.
+  __device__ __forceinline__ float rescale(float tile_max) {
+    const float new_max = fmaxf(max, tile_max);
+    const float factor = exp2f(max - (new_max == neg_inf() ? 0.f : new_max));
+    max = new_max;
+    sum *= factor;
+    return factor;
+  }
+  __device__ __forceinline__ float inverse_sum() const { return sum > 0.f ? 1.f / sum : 0.f; }
+};
+
+// Weight of a partial state with maximum `max` inside a merge whose overall maximum is `total_max`
+// (0 for an empty partial, so that empty splits and warps drop out).
+__device__ __forceinline__ float merge_weight(float max, float total_max) {
+  return max == neg_inf() ? 0.f : exp2f(max - total_max);
+}
+
+// Max over the four lanes of a quad (the lanes that share an mma accumulator row).
+__device__ __forceinline__ float quad_max(float x) {
+  x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 1));
+  return fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 2));
+}
+__device__ __forceinline__ float quad_sum(float x) {
+  x += __shfl_xor_sync(0xffffffffu, x, 1);
+  return x + __shfl_xor_sync(0xffffffffu, x, 2);
+}
+
+}  // namespace pal

@@ -1,0 +1,13 @@
+// Entry of one tensor-core prefill specialisation (float16 / bfloat16). Defines come from the
+// host's kernel key (`cuda/jit.rs`); the asserts catch drift between its shape and the kernel's.
+#include "pal/prefill_mma.cuh"
+
+using PrefillMmaShape = pal::PrefillMmaTile<PAL_HEAD_DIM, PAL_M_TILES, PAL_KEYS>;
+static_assert(sizeof(pal::PrefillParams) == PAL_PARAMS_BYTES, "host mirror of PrefillParams");
+static_assert(PrefillMmaShape::SHARED_BYTES == PAL_SHARED_BYTES, "host and kernel agree on shared memory");
+static_assert(PrefillMmaShape::ROWS == PAL_ROWS && pal::PREFILL_THREADS == PAL_THREADS, "host and kernel agree on the CTA");
+static_assert(sizeof(PAL_QUERY_DTYPE) == sizeof(PAL_KV_DTYPE), "KV pools in the queries' dtype");
+
+extern "C" __global__ void __launch_bounds__(PAL_THREADS) pal_prefill(pal::PrefillParams params) {
+  pal::prefill_mma<PAL_KV_DTYPE, PAL_HEAD_DIM, PAL_PAGE_SIZE, PAL_LAYOUT, PAL_M_TILES, PAL_KEYS>(params);
+}

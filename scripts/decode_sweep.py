@@ -1,0 +1,134 @@
+"""Kernel-development sweep for CUDA decode: PAL's kernel time (CUDA-graph replay) and its
+default eager call beside the read ceiling measured in the same run, and FlashInfer when it is
+importable, over SPEC §7's rows and any extra shapes. Prints one row per case, a table last.
+
+    python scripts/decode_sweep.py [--layouts pal nhd] [--rows 32x4096 ...] [--extra] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import proxy_attention_lab as pal
+import torch
+import triton.testing
+
+SPEC_ROWS = ["1x4096", "1x32768", "8x4096", "32x4096", "64x4096", "128x2048", "256x1024"]
+
+
+def read_ceiling() -> float:
+    """TB/s of a large read-only reduction (bytes read / median time)."""
+    x = torch.empty(2 << 30, dtype=torch.uint8, device="cuda").view(torch.float32).normal_()
+    ms = triton.testing.do_bench(lambda: x.sum(), return_mode="median")
+    return x.numel() * 4 / ms / 1e9
+
+
+def make_case(batch, context, hq, hkv, dim, page, dtype, layout, seed=0):
+    g = torch.Generator(device="cuda").manual_seed(seed)
+    per_seq = -(-context // page)
+    num_pages = batch * per_seq + 1
+
+    def pool(shape):
+        return torch.randn(shape, generator=g, device="cuda").to(dtype)
+
+    k = pool(pal.get_k_cache_shape(num_pages, hkv, dim, page, dtype, layout))
+    v = pool(pal.get_v_cache_shape(num_pages, hkv, dim, page, dtype, layout))
+    pages = torch.randperm(num_pages - 1, generator=g, device="cuda")
+    table = pages[: batch * per_seq].view(batch, per_seq).int()
+    lens = torch.full((batch,), context, dtype=torch.int32, device="cuda")
+    q = torch.randn(batch, hq, dim, generator=g, device="cuda").to(dtype)
+    return q, k, v, table, lens
+
+
+def flashinfer_decode(q, k, v, table, lens, page, layout):
+    """FlashInfer's paged decode on the same pages (NHD/HND only), best of its two paths."""
+    import flashinfer
+
+    if layout not in ("nhd", "hnd"):
+        return None
+    batch, hq, dim = q.shape
+    hkv = k.shape[2] if layout == "nhd" else k.shape[1]
+    per_seq = table.shape[1]
+    indptr = torch.arange(batch + 1, device="cuda", dtype=torch.int32) * per_seq
+    indices = table.flatten()
+    last = (lens - 1) % page + 1
+    best = None
+    for tensor_cores in (False, True):
+        workspace = torch.empty(128 << 20, dtype=torch.uint8, device="cuda")
+        wrapper = flashinfer.BatchDecodeWithPagedKVCacheWrapper(
+            workspace, layout.upper(), use_tensor_cores=tensor_cores
+        )
+        wrapper.plan(indptr, indices, last, hq, hkv, dim, page, data_type=q.dtype, q_data_type=q.dtype)
+        ms = triton.testing.do_bench(lambda w=wrapper: w.run(q, (k, v)), return_mode="median")
+        best = ms if best is None else min(best, ms)
+    return best
+
+
+def time_case(batch, context, hq, hkv, dim, page, dtype, layout, with_flashinfer):
+    q, k, v, table, lens = make_case(batch, context, hq, hkv, dim, page, dtype, layout)
+    out = pal.paged_attention_decode(q, k, v, table, lens, layout=layout)  # warm-up: compile, workspace
+    eager = triton.testing.do_bench(
+        lambda: pal.paged_attention_decode(q, k, v, table, lens, layout=layout), return_mode="median"
+    )
+    graph = torch.cuda.CUDAGraph()
+    stream = torch.cuda.Stream()
+    with torch.cuda.stream(stream):
+        with torch.cuda.graph(graph):
+            out = pal.paged_attention_decode(q, k, v, table, lens, layout=layout)
+    kernel = triton.testing.do_bench(graph.replay, return_mode="median")
+    reference = pal.paged_attention_decode(q, k, v, table, lens, layout=layout)
+    assert torch.equal(out, reference), "graph replay differs from the eager call"
+    fi = None
+    if with_flashinfer:
+        try:
+            fi = flashinfer_decode(q, k, v, table, lens, page, layout)
+        except Exception as error:  # noqa: BLE001 - a peer that fails is reported, not fatal
+            print(f"flashinfer failed: {error}")
+    nbytes = 2 * batch * context * hkv * dim * q.element_size()
+    return {"bytes": nbytes, "kernel_ms": kernel, "eager_ms": eager, "flashinfer_ms": fi}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--layouts", nargs="+", default=["pal", "nhd"])
+    parser.add_argument("--rows", nargs="+", default=SPEC_ROWS)
+    parser.add_argument("--dtype", default="bfloat16")
+    parser.add_argument("--extra", action="store_true", help="also page sizes and head dims at 32x4096")
+    parser.add_argument("--flashinfer", action="store_true")
+    parser.add_argument("--json")
+    args = parser.parse_args()
+    dtype = getattr(torch, args.dtype)
+    ceiling = read_ceiling()
+    print(f"read ceiling {ceiling:.2f} TB/s")
+    cases = []
+    for layout in args.layouts:
+        for row in args.rows:
+            b, c = (int(x) for x in row.split("x"))
+            cases.append((b, c, 32, 8, 128, 16, layout))
+        if args.extra:
+            cases += [(32, 4096, 32, 8, 128, p, layout) for p in (1, 4, 8, 32, 64, 128)]
+            cases += [(32, 4096, 32, 8, d, 16, layout) for d in (64, 96, 256)]
+            cases += [(32, 4096, 32, 32, 128, 16, layout), (32, 4096, 32, 1, 128, 16, layout)]
+            cases += [(32, 4096, 64, 8, 128, 16, layout)]
+    results = []
+    for b, c, hq, hkv, d, p, layout in cases:
+        r = time_case(b, c, hq, hkv, d, p, dtype, layout, args.flashinfer)
+        r.update(batch=b, context=c, hq=hq, hkv=hkv, dim=d, page=p, layout=layout)
+        results.append(r)
+        kernel, eager, fi = (
+            r["bytes"] / ms / 1e9 if ms else 0.0 for ms in (r["kernel_ms"], r["eager_ms"], r["flashinfer_ms"])
+        )
+        print(
+            f"{layout} {b}x{c} hq{hq}/hkv{hkv} d{d} p{p}: kernel {r['kernel_ms'] * 1e3:.1f} us "
+            f"{kernel:.2f} TB/s ({kernel / ceiling:.0%}), eager {r['eager_ms'] * 1e3:.1f} us {eager:.2f} TB/s"
+            + (f", flashinfer {fi:.2f} TB/s" if fi else ""),
+            flush=True,
+        )
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"read_ceiling_tbs": ceiling, "results": results}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,75 @@
+"""Compiles one kernel specialisation with NVRTC to a CUBIN, without a GPU, and prints what the
+assembler reports (registers, spills, shared memory); optionally writes the CUBIN for
+`cuobjdump -sass`. The kernel-development loop's first step: count before timing.
+
+    python scripts/kernel_report.py decode_mma.cu -D PAL_HEAD_DIM=128 ... [--arch sm_90a] [--cubin out.cubin]
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import pathlib
+import sys
+
+KERNELS = pathlib.Path(__file__).resolve().parent.parent / "crates" / "pal-core" / "kernels"
+
+
+def nvrtc() -> ctypes.CDLL:
+    import nvidia
+
+    for root in nvidia.__path__:
+        library = pathlib.Path(root) / "cu13" / "lib" / "libnvrtc.so.13"
+        if library.exists():
+            return ctypes.CDLL(str(library))
+    return ctypes.CDLL("libnvrtc.so.13")
+
+
+def compile_cubin(entry: str, defines: list[str], arch: str, kernel_dir: pathlib.Path) -> tuple[bytes, str]:
+    lib = nvrtc()
+    headers = sorted((kernel_dir / "include" / "pal").glob("*.cuh"))
+    names = [f"pal/{h.name}".encode() for h in headers]
+    texts = [h.read_bytes() for h in headers]
+    program = ctypes.c_void_p()
+    arr = ctypes.c_char_p * len(headers)
+    source = (kernel_dir / entry).read_bytes()
+    status = lib.nvrtcCreateProgram(
+        ctypes.byref(program), source, entry.encode(), len(headers), arr(*texts), arr(*names)
+    )
+    assert status == 0, status
+    options = [f"--gpu-architecture={arch}", "--std=c++17", "--device-as-default-execution-space"]
+    options.append("-Xptxas=-v")
+    options += [f"-D{d}" for d in defines]
+    option_array = (ctypes.c_char_p * len(options))(*[o.encode() for o in options])
+    status = lib.nvrtcCompileProgram(program, len(options), option_array)
+    size = ctypes.c_size_t()
+    lib.nvrtcGetProgramLogSize(program, ctypes.byref(size))
+    log = ctypes.create_string_buffer(size.value)
+    lib.nvrtcGetProgramLog(program, log)
+    if status != 0:
+        return b"", log.value.decode()
+    lib.nvrtcGetCUBINSize(program, ctypes.byref(size))
+    cubin = ctypes.create_string_buffer(size.value)
+    lib.nvrtcGetCUBIN(program, cubin)
+    return cubin.raw, log.value.decode()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("entry", help="entry file under the kernel folder, e.g. decode_mma.cu")
+    parser.add_argument("-D", dest="defines", action="append", default=[], help="NAME=VALUE")
+    parser.add_argument("--arch", default="sm_90a")
+    parser.add_argument("--kernel-dir", type=pathlib.Path, default=KERNELS)
+    parser.add_argument("--cubin", type=pathlib.Path, help="write the CUBIN here")
+    args = parser.parse_args()
+    cubin, log = compile_cubin(args.entry, args.defines, args.arch, args.kernel_dir)
+    print(log)
+    if not cubin:
+        return 1
+    if args.cubin:
+        args.cubin.write_bytes(cubin)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
