@@ -55,6 +55,26 @@ const MMA_KEYS: usize = 16;
 /// A split never holds fewer tokens than this (unless the sequence is shorter): below it the
 /// merge costs more than the parallelism gains.
 const MIN_SPLIT_TOKENS: usize = 256;
+/// Lab knob: `PAL_DECODE_TUNING="warps=8,stages=2,min_split=128"` overrides the tensor-core
+/// decode's shape and split floor (the kernel still asserts the shape), so kernel variants can
+/// be timed side by side without rebuilding.
+pub const DECODE_TUNING_ENV: &str = "PAL_DECODE_TUNING";
+
+/// An override from `PAL_DECODE_TUNING`, read once per process.
+fn tuning(name: &str) -> Option<usize> {
+    static TUNING: std::sync::OnceLock<Vec<(String, usize)>> = std::sync::OnceLock::new();
+    let entries = TUNING.get_or_init(|| {
+        std::env::var(DECODE_TUNING_ENV)
+            .unwrap_or_default()
+            .split(',')
+            .filter_map(|item| {
+                let (key, value) = item.split_once('=')?;
+                Some((key.trim().to_string(), value.trim().parse().ok()?))
+            })
+            .collect()
+    });
+    entries.iter().find(|(key, _)| key == name).map(|&(_, value)| value)
+}
 
 /// (dtype, head dim, page size, layout) of a decode.
 pub(super) type Geometry = (DType, usize, usize, CacheLayout);
@@ -81,15 +101,22 @@ pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, group: usize
         }
         _ => {
             let m_tiles = if group > 16 && head_dim <= 128 { 2 } else { 1 };
-            let (warps, stages) = (4, if head_dim > 128 { 2 } else { 3 });
-            // Mirrors `DecodeMmaTile` (the kernel asserts the result).
-            let row = head_dim + 8;
+            let warps = tuning("warps").unwrap_or(4);
+            let stages = tuning("stages").unwrap_or(if head_dim > 128 { 2 } else { 3 });
+            // Mirrors `DecodeMmaTile` (the kernel asserts the result): [key][dim] rows are
+            // swizzled when they hold a multiple of 8 chunks, else padded by one.
+            let row = if (head_dim / 8) % 8 == 0 { head_dim } else { head_dim + 8 };
             let v_elements = if layout == CacheLayout::Pal {
                 head_dim * MMA_KEYS
             } else {
                 MMA_KEYS * row
             };
-            let ring = warps * stages * (MMA_KEYS * row + v_elements) * dtype.size_in_bytes();
+            let k_elements = if layout == CacheLayout::Pal {
+                MMA_KEYS * head_dim
+            } else {
+                MMA_KEYS * row
+            };
+            let ring = warps * stages * (k_elements + v_elements) * dtype.size_in_bytes();
             let merge = warps * 16 * m_tiles * (head_dim + 2) * 4;
             let shared = ring.max(merge) + warps * stages * 4;
             vec![
@@ -128,7 +155,7 @@ fn cta_shape(key: &KernelKey) -> (usize, u32) {
 /// so that the whole grid fits in one wave (a second, partial wave would double the time), with
 /// at least MIN_SPLIT_TOKENS per split. Splits hold whole tiles of `granule` tokens.
 fn split_plan(ctas: usize, capacity: usize, slots: usize, granule: usize) -> (usize, usize) {
-    let max_splits = capacity.div_ceil(MIN_SPLIT_TOKENS).max(1);
+    let max_splits = capacity.div_ceil(tuning("min_split").unwrap_or(MIN_SPLIT_TOKENS)).max(1);
     let splits = (slots / ctas.max(1)).clamp(1, max_splits);
     let tokens_per_split = capacity.div_ceil(splits).div_ceil(granule).max(1) * granule;
     (capacity.div_ceil(tokens_per_split).max(1), tokens_per_split)

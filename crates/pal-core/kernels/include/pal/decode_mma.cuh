@@ -9,8 +9,9 @@
 // ahead of their copies; the warps' softmax states merge once, at the end, in shared memory.
 // Traffic: K and V of each visible token once, in 16-byte copies (pal values with pages under
 // 8 slots: 4/8-byte copies, or element loads at page size 1); Q once; no host synchronisation.
-// Shared memory tiles: K and nhd/hnd V as [key][dim] rows padded by 16 bytes; pal V as
-// [dim][key] with its two 16-byte halves swizzled, so every ldmatrix phase is conflict-free.
+// Shared memory tiles: pal K as [chunk][key] (as in its pages), other K and nhd/hnd V as
+// [key][dim] rows (chunks swizzled, or rows padded), pal V as [dim][key] with its two 16-byte
+// halves swizzled: every ldmatrix phase is conflict-free.
 #pragma once
 #include "pal/decode.cuh"
 #include "pal/layout.cuh"
@@ -23,9 +24,21 @@ namespace pal {
 template <typename T, int HEAD_DIM, int LAYOUT, int M_TILES, int WARPS, int STAGES> struct DecodeMmaTile {
   static constexpr int KEYS = 16;             // keys per warp tile: one k-step of P V
   static constexpr int CHUNKS = HEAD_DIM / 8;  // 16-byte chunks per row
-  static constexpr int ROW = HEAD_DIM + 8;     // [key][dim] row stride (elements)
+  // [key][dim] rows: 16-byte chunks XOR-swizzled by key when a row holds a multiple of 8 of
+  // them, else padded by one chunk; either way the 8 rows of an ldmatrix phase hit distinct banks
+  // and copies fill whole 128-byte lines where the row allows.
+  static constexpr bool SWIZZLED = CHUNKS % 8 == 0;
+  static constexpr int ROW = SWIZZLED ? HEAD_DIM : HEAD_DIM + 8;
   static constexpr bool V_BY_DIM = LAYOUT == LAYOUT_PAL;
-  static constexpr int K_ELEMENTS = KEYS * ROW;
+  // pal keys stay [chunk][key] as in their pages: a warp's copies fill whole lines (scattered
+  // 16-byte writes into padded rows cost a fifth of the bandwidth), ldmatrix phases read 128
+  // contiguous bytes.
+  static constexpr bool K_BY_CHUNK = LAYOUT == LAYOUT_PAL;
+  static constexpr int K_ELEMENTS = K_BY_CHUNK ? KEYS * HEAD_DIM : KEYS * ROW;
+  // Element offset of chunk `chunk` of key `key` in a [key][dim] tile.
+  __device__ __forceinline__ static int row_chunk(int key, int chunk) {
+    return key * ROW + (SWIZZLED ? chunk ^ (key & 7) : chunk) * 8;
+  }
   static constexpr int V_ELEMENTS = V_BY_DIM ? HEAD_DIM * KEYS : KEYS * ROW;
   static constexpr int STAGE_ELEMENTS = K_ELEMENTS + V_ELEMENTS;
   static constexpr int RING_BYTES = WARPS * STAGES * STAGE_ELEMENTS * (int)sizeof(T);
@@ -79,56 +92,88 @@ __device__ void decode_mma(const DecodeParams& p) {
     return i < my_tiles && key < end ? pages.page_of(key) : -1;
   };
 
+  // Per-lane copy plan, fixed for the whole kernel: copy k of this lane reads tile key `*_key[k]`,
+  // at element offset `*_src[k]` from its page's base (the tile's first slot when the tile lies
+  // in one page), into stage offset `*_dst[k]`. A tile then costs one 64-bit base per page.
+  // Keys and [key][dim] values: pal key stripes are slot-contiguous per dim chunk (lanes walk
+  // slots); nhd / hnd rows are dim-contiguous (lanes walk chunks). pal values: runs of V_RUN
+  // slots of one dim ([dim][slot] pages), stored [dim][key] with the 16-byte halves of dims 4..7
+  // mod 8 swapped.
+  constexpr bool ONE_PAGE = PAGE_SIZE >= KEYS;
+  constexpr int K_COPIES = CHUNKS / 2;
+  constexpr int V_RUN = Tile::V_BY_DIM && PAGE_SIZE < 8 ? PAGE_SIZE : 8;
+  constexpr int V_COPIES = HEAD_DIM * KEYS / V_RUN / 32;
+  static_assert(HEAD_DIM * KEYS % (V_RUN * 32) == 0, "whole copies per lane");
+  int k_key[K_COPIES], k_src[K_COPIES], k_dst[K_COPIES], v_key[V_COPIES], v_src[V_COPIES], v_dst[V_COPIES];
+#pragma unroll
+  for (int k = 0; k < K_COPIES; ++k) {
+    const int idx = lane + 32 * k;
+    const int t = LAYOUT == LAYOUT_PAL ? idx % KEYS : idx / CHUNKS;
+    const int c = LAYOUT == LAYOUT_PAL ? idx / KEYS : idx % CHUNKS;
+    k_key[k] = t;
+    k_src[k] = (int)at.key(0, 0, ONE_PAGE ? t : t % PAGE_SIZE, c * 8);
+    k_dst[k] = Tile::K_BY_CHUNK ? (c * KEYS + t) * 8 : Tile::row_chunk(t, c);
+  }
+#pragma unroll
+  for (int k = 0; k < V_COPIES; ++k) {
+    const int idx = lane + 32 * k;
+    const int t = Tile::V_BY_DIM ? idx % (KEYS / V_RUN) * V_RUN : idx / CHUNKS;
+    const int d = Tile::V_BY_DIM ? idx / (KEYS / V_RUN) : idx % CHUNKS * 8;
+    v_key[k] = t;
+    v_src[k] = (int)at.value(0, 0, ONE_PAGE ? t : t % PAGE_SIZE, d);
+    v_dst[k] = Tile::V_BY_DIM ? d * KEYS + ((t / 8) ^ ((d >> 2) & 1)) * 8 + t % 8 : Tile::row_chunk(t, d / 8);
+  }
+
   // Issues the copies of tile i into its ring stage; invalid keys become zeros (never read).
   auto issue = [&](int i, int page_ids) {
     const int key0 = key0_of(i);
     T* k_tile = ring + (i % STAGES) * Tile::STAGE_ELEMENTS;
     T* v_tile = k_tile + Tile::K_ELEMENTS;
-    auto page_at = [&](int t) { return PAGE_SIZE >= KEYS ? page_ids : __shfl_sync(0xffffffffu, page_ids, t); };
-    // Valid bytes of a run of `n` slots starting at key t of a page (0 for an invalid page).
-    auto run_bytes = [&](int t, int page, int n) { return page < 0 ? 0 : max(0, min(end - key0 - t, n)) * (int)sizeof(T); };
-    // Keys and [key][dim] values: pal key stripes are slot-contiguous per dim chunk (lanes walk
-    // slots), nhd / hnd rows are dim-contiguous (lanes walk chunks).
+    const int slot0 = ONE_PAGE ? key0 % PAGE_SIZE : 0;
+    const int live = min(end - key0, KEYS);  // keys of the tile inside the sequence
+    // Bytes of a V copy starting at tile key t that lie among the first `valid` keys: a pal
+    // run holds V_RUN keys of one dim, a row chunk 8 dims of one key.
+    auto v_bytes = [](int t, int valid) {
+      return Tile::V_BY_DIM ? max(0, min(valid - t, V_RUN)) * (int)sizeof(T) : (t < valid ? 16 : 0);
+    };
+    u32 mask;
+    if constexpr (ONE_PAGE) {
+      const int valid = page_ids >= 0 ? live : 0;
+      const T* k_base = k_pool + (valid ? at.key(page_ids, kv_head, slot0, 0) : 0);
+      const T* v_base = v_pool + (valid ? at.value(page_ids, kv_head, slot0, 0) : 0);
 #pragma unroll
-    for (int k = 0; k < CHUNKS / 2; ++k) {
-      const int idx = lane + 32 * k;
-      const int t = LAYOUT == LAYOUT_PAL ? idx % KEYS : idx / CHUNKS;
-      const int c = LAYOUT == LAYOUT_PAL ? idx / KEYS : idx % CHUNKS;
-      const int page = page_at(t);
-      const int bytes = run_bytes(t, page, 1) ? 16 : 0;
-      copy_async<16>(k_tile + t * ROW + c * 8, bytes ? k_pool + at.key(page, kv_head, (key0 + t) % PAGE_SIZE, c * 8) : k_pool, bytes);
-      if constexpr (!Tile::V_BY_DIM) {
-        const int vt = idx / CHUNKS, vc = idx % CHUNKS;
-        const int vpage = page_at(vt);
-        const int vbytes = run_bytes(vt, vpage, 1) ? 16 : 0;
-        copy_async<16>(v_tile + vt * ROW + vc * 8,
-                       vbytes ? v_pool + at.value(vpage, kv_head, (key0 + vt) % PAGE_SIZE, vc * 8) : v_pool, vbytes);
+      for (int k = 0; k < K_COPIES; ++k) {
+        const bool ok = k_key[k] < valid;
+        copy_async<16>(k_tile + k_dst[k], ok ? k_base + k_src[k] : k_pool, ok ? 16 : 0);
       }
-    }
-    if constexpr (Tile::V_BY_DIM) {
-      // pal values: runs of RUN slots of one dim ([dim][slot] pages), stored [dim][key] with the
-      // 16-byte halves of dims 4..7 mod 8 swapped.
-      constexpr int RUN = PAGE_SIZE < 8 ? PAGE_SIZE : 8;
-      constexpr int RUNS = HEAD_DIM * KEYS / RUN;
-      auto slot_in_tile = [](int d, int t) { return d * KEYS + ((t / 8) ^ ((d >> 2) & 1)) * 8 + t % 8; };
 #pragma unroll
-      for (int k = 0; k < (RUNS + 31) / 32; ++k) {
-        const int idx = lane + 32 * k;
-        const int d = idx / (KEYS / RUN), t = idx % (KEYS / RUN) * RUN;
-        const int page = page_at(t);
-        if (RUNS % 32 != 0 && idx >= RUNS) continue;
-        const int bytes = run_bytes(t, page, RUN);
-        const T* source = bytes ? v_pool + at.value(page, kv_head, (key0 + t) % PAGE_SIZE, d) : v_pool;
-        if constexpr (RUN * sizeof(T) >= 4) {
-          copy_async<RUN * sizeof(T)>(v_tile + slot_in_tile(d, t), source, bytes);
+      for (int k = 0; k < V_COPIES; ++k) {
+        const int bytes = v_bytes(v_key[k], valid);
+        copy_async<16>(v_tile + v_dst[k], bytes ? v_base + v_src[k] : v_pool, bytes);
+      }
+      mask = valid >= 32 ? 0xffffffffu : (1u << valid) - 1;
+    } else {
+      // Lane t holds the page of key t; each copy takes its key's page by shuffle.
+      auto valid_run = [&](int t, int page, int n) { return page < 0 ? 0 : max(0, min(live - t, n)); };
+#pragma unroll
+      for (int k = 0; k < K_COPIES; ++k) {
+        const int page = __shfl_sync(0xffffffffu, page_ids, k_key[k]);
+        const bool ok = valid_run(k_key[k], page, 1) > 0;
+        copy_async<16>(k_tile + k_dst[k], ok ? k_pool + at.key(page, kv_head, 0, 0) + k_src[k] : k_pool, ok ? 16 : 0);
+      }
+#pragma unroll
+      for (int k = 0; k < V_COPIES; ++k) {
+        const int page = __shfl_sync(0xffffffffu, page_ids, v_key[k]);
+        const int bytes = page < 0 ? 0 : v_bytes(v_key[k], live);
+        const T* source = bytes ? v_pool + at.value(page, kv_head, 0, 0) + v_src[k] : v_pool;
+        if constexpr (V_RUN * sizeof(T) >= 4) {
+          copy_async<V_RUN * sizeof(T)>(v_tile + v_dst[k], source, bytes);
         } else {
-          v_tile[slot_in_tile(d, t)] = bytes ? *source : T{};
+          v_tile[v_dst[k]] = bytes ? *source : T{};  // 2-byte runs (pal, page size 1): no cp.async size
         }
       }
+      mask = __ballot_sync(0xffffffffu, lane < KEYS && valid_run(lane, page_ids, 1) > 0);
     }
-    const int own_page = page_at(lane % KEYS);  // every lane takes part in the shuffle
-    const bool visible = lane < KEYS && run_bytes(lane, own_page, 1) > 0;
-    const u32 mask = __ballot_sync(0xffffffffu, visible);
     if (lane == 0) masks[i % STAGES] = mask;
   };
 
@@ -172,7 +217,8 @@ __device__ void decode_mma(const DecodeParams& p) {
 #pragma unroll
     for (int kk = 0; kk < HEAD_DIM / 16; ++kk) {
       u32 k_frag[4];
-      load_matrix_x4(k_frag, k_tile + (lane % 8 + lane / 16 * 8) * ROW + kk * 16 + (lane / 8) % 2 * 8);
+      const int key = lane % 8 + lane / 16 * 8, chunk = kk * 2 + (lane / 8) % 2;
+      load_matrix_x4(k_frag, k_tile + (Tile::K_BY_CHUNK ? (chunk * KEYS + key) * 8 : Tile::row_chunk(key, chunk)));
 #pragma unroll
       for (int m = 0; m < M_TILES; ++m) {
         Mma<T>::run(s[m][0], q[m][kk], k_frag[0], k_frag[1]);
@@ -229,7 +275,7 @@ __device__ void decode_mma(const DecodeParams& p) {
         const int d = c * 8 + lane % 8 + lane / 16 * 8, half = (lane / 8) % 2;
         load_matrix_x4(v_frag, v_tile + d * KEYS + (half ^ ((d >> 2) & 1)) * 8);
       } else {
-        load_matrix_x4_transposed(v_frag, v_tile + (lane % 8 + (lane / 8) % 2 * 8) * ROW + c * 8 + lane / 16 * 8);
+        load_matrix_x4_transposed(v_frag, v_tile + Tile::row_chunk(lane % 8 + (lane / 8) % 2 * 8, c + lane / 16));
       }
 #pragma unroll
       for (int m = 0; m < M_TILES; ++m) {

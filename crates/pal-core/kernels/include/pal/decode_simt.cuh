@@ -35,7 +35,7 @@ __device__ void decode_simt(const DecodeParams& p) {
   __shared__ float weights[HEADS * TOKENS];
   __shared__ float run_max[HEADS], run_sum[HEADS], rescale[HEADS];
 
-  const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
+  const int tid = threadIdx.x;
   const DecodeTask task = DecodeTask::locate<PAGE_SIZE>(p);
   const int heads = task.heads, begin = task.begin, end = task.end, kv_head = task.kv_head;
   const PageRow<PAGE_SIZE> pages(p.page_table, task.seq, p.pages_per_seq, p.num_pages);
@@ -136,26 +136,7 @@ __device__ void decode_simt(const DecodeParams& p) {
     }
     __syncthreads();
 
-    // Online softmax, one warp per head.
-    for (int h = warp; h < heads; h += Tile::WARPS) {
-      float tile_max = neg_inf();
-      for (int t = lane; t < TOKENS; t += 32) tile_max = fmaxf(tile_max, weights[h * TOKENS + t]);
-      SoftmaxState state{run_max[h], run_sum[h]};
-      const float factor = state.rescale(warp_max(tile_max));
-      float sum = 0.f;
-      for (int t = lane; t < TOKENS; t += 32) {
-        const float w = exp2f(weights[h * TOKENS + t] - state.base());
-        weights[h * TOKENS + t] = w;
-        sum += w;
-      }
-      sum = warp_sum(sum);
-      __syncwarp();
-      if (lane == 0) {
-        rescale[h] = factor;
-        run_sum[h] = state.sum + sum;
-        run_max[h] = state.max;
-      }
-    }
+    softmax_tile_by_warp<TOKENS>(weights, run_max, run_sum, rescale, heads, Tile::WARPS);
     __syncthreads();
 
     // Weighted values.

@@ -15,6 +15,8 @@
 #pragma once
 #include "pal/mma.cuh"
 #include "pal/prefill.cuh"
+#include "pal/softmax.cuh"
+#include "pal/variant.cuh"
 
 namespace pal {
 
@@ -146,23 +148,22 @@ __device__ void prefill_mma(const PrefillParams& p) {
   // This thread's rows: group and group + 8 of each of the warp's m-tiles.
   auto my_row = [&](int m, int i) { return warp * WARP_ROWS + m * 16 + group + 8 * i; };
   int visible[M_TILES][2];  // keys each row sees (0 for padding rows)
-  float row_max[M_TILES][2], row_sum[M_TILES][2];
+  SoftmaxState state[M_TILES][2];
   float o[M_TILES][CHUNKS][4];
 #pragma unroll
   for (int m = 0; m < M_TILES; ++m) {
 #pragma unroll
     for (int i = 0; i < 2; ++i) {
       const int r = my_row(m, i);
-      visible[m][i] = row_valid(r) ? history + task.first_token + r / spacing + 1 : 0;
-      row_max[m][i] = neg_inf();
-      row_sum[m][i] = 0.f;
+      visible[m][i] = row_valid(r) ? PlainVariant::visible(history + task.first_token + r / spacing).end : 0;
+      state[m][i] = SoftmaxState::empty();
     }
 #pragma unroll
     for (int b = 0; b < CHUNKS; ++b) o[m][b][0] = o[m][b][1] = o[m][b][2] = o[m][b][3] = 0.f;
   }
   const bool warp_active = __any_sync(0xffffffffu, lane < WARP_ROWS && row_valid(warp * WARP_ROWS + lane));
   const int unmasked_keys = history + task.first_token + 1;  // seen by every row
-  const float log2_scale = p.scale * 1.4426950408889634f;
+  const float log2_scale = p.scale * LOG2E;
 
   const int tiles = (keys + KEYS - 1) / KEYS;
   load_tile(0);  // with Q: one copy group
@@ -218,13 +219,8 @@ __device__ void prefill_mma(const PrefillParams& p) {
         float base[2];
 #pragma unroll
         for (int i = 0; i < 2; ++i) {
-          tile_max[i] = fmaxf(tile_max[i], __shfl_xor_sync(0xffffffffu, tile_max[i], 1));
-          tile_max[i] = fmaxf(tile_max[i], __shfl_xor_sync(0xffffffffu, tile_max[i], 2));
-          const float new_max = fmaxf(row_max[m][i], tile_max[i]);
-          base[i] = new_max == neg_inf() ? 0.f : new_max;  // a row with nothing visible yet
-          const float factor = exp2f(row_max[m][i] - base[i]);
-          row_max[m][i] = new_max;
-          row_sum[m][i] *= factor;
+          const float factor = state[m][i].rescale(quad_max(tile_max[i]));
+          base[i] = state[m][i].base();
 #pragma unroll
           for (int b = 0; b < CHUNKS; ++b) {
             o[m][b][2 * i] *= factor;
@@ -236,7 +232,7 @@ __device__ void prefill_mma(const PrefillParams& p) {
 #pragma unroll
           for (int e = 0; e < 4; ++e) {
             s[m][b][e] = exp2f(s[m][b][e] - base[e / 2]);
-            row_sum[m][e / 2] += s[m][b][e];
+            state[m][e / 2].sum += s[m][b][e];
           }
         }
       }
@@ -279,10 +275,7 @@ __device__ void prefill_mma(const PrefillParams& p) {
   for (int m = 0; m < M_TILES; ++m) {
 #pragma unroll
     for (int i = 0; i < 2; ++i) {
-      float sum = row_sum[m][i];
-      sum += __shfl_xor_sync(0xffffffffu, sum, 1);
-      sum += __shfl_xor_sync(0xffffffffu, sum, 2);
-      const float inverse = sum > 0.f ? 1.f / sum : 0.f;
+      const float inverse = SoftmaxState{state[m][i].max, quad_sum(state[m][i].sum)}.inverse_sum();
 #pragma unroll
       for (int b = 0; b < CHUNKS; ++b)
         *(u32*)(staged + (m * 16 + group + 8 * i) * ROW + b * 8 + 2 * quad) =

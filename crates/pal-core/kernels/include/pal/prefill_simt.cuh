@@ -6,6 +6,8 @@
 // element (any layout), scored, soft-maxed online and accumulated in float32, as in decode.
 #pragma once
 #include "pal/prefill.cuh"
+#include "pal/softmax.cuh"
+#include "pal/variant.cuh"
 
 namespace pal {
 
@@ -27,7 +29,7 @@ __device__ void prefill_simt(const PrefillParams& p) {
 
   const PrefillTask task = locate_prefill_task<PAGE_SIZE>(p);
   if (task.empty()) return;  // the whole CTA: uniform exit
-  const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
+  const int tid = threadIdx.x;
   const int spacing = p.heads_per_cta, vectors = p.tokens_per_cta * spacing;
   // Query vector j: token first_token + j / spacing, head first_head + j % spacing.
   auto token_of = [&](int j) { return task.first_token + j / spacing; };
@@ -36,6 +38,7 @@ __device__ void prefill_simt(const PrefillParams& p) {
   const PageRow<PAGE_SIZE> page_row(p.page_table, task.seq, p.pages_per_seq, p.num_pages);
   const CacheAddress<LAYOUT, T> at{p.num_kv_heads, HEAD_DIM, PAGE_SIZE};
   auto page_of = [&](int key) -> i64 { return page_row.page_of(key); };
+  const float log2_scale = p.scale * LOG2E;
   auto row_of = [&](int j) { return (i64)(task.prompt_begin + token_of(j)) * p.num_q_heads + task.first_head + j % spacing; };
 
   for (int i = tid; i < NQ * HEAD_DIM; i += PREFILL_THREADS) {
@@ -45,7 +48,7 @@ __device__ void prefill_simt(const PrefillParams& p) {
   if (tid < NQ) {
     run_max[tid] = neg_inf();
     run_sum[tid] = 0.f;
-    visible[tid] = vector_valid(tid) ? history + token_of(tid) + 1 : 0;
+    visible[tid] = vector_valid(tid) ? PlainVariant::visible(history + token_of(tid)).end : 0;
   }
 
   const int chunks = HEAD_DIM / CHUNK;
@@ -87,34 +90,13 @@ __device__ void prefill_simt(const PrefillParams& p) {
           k.raw = *(const uint4*)(keys + t * ROW + d);
           for (int e = 0; e < VEC; ++e) dot += q[d + e] * to_float(k.elems[e]);
         }
-        s = dot * p.scale;
+        s = dot * log2_scale;
       }
       weights[j * TOKENS + t] = s;
     }
     __syncthreads();
 
-    for (int j = warp; j < vectors; j += PREFILL_SIMT_WARPS) {
-      float tile_max = neg_inf();
-      for (int t = lane; t < TOKENS; t += 32) tile_max = fmaxf(tile_max, weights[j * TOKENS + t]);
-      tile_max = warp_max(tile_max);
-      const float old_max = run_max[j];
-      const float new_max = fmaxf(old_max, tile_max);
-      float sum = 0.f;
-      for (int t = lane; t < TOKENS; t += 32) {
-        const float s = weights[j * TOKENS + t];
-        const float w = s == neg_inf() ? 0.f : __expf(s - new_max);
-        weights[j * TOKENS + t] = w;
-        sum += w;
-      }
-      sum = warp_sum(sum);
-      __syncwarp();
-      if (lane == 0) {
-        const float factor = old_max == neg_inf() ? 0.f : __expf(old_max - new_max);
-        rescale[j] = factor;
-        run_sum[j] = run_sum[j] * factor + sum;
-        run_max[j] = new_max;
-      }
-    }
+    softmax_tile_by_warp<TOKENS>(weights, run_max, run_sum, rescale, vectors, PREFILL_SIMT_WARPS);
     __syncthreads();
 
     for (int k = 0; k < ITEMS; ++k) {
@@ -147,7 +129,7 @@ __device__ void prefill_simt(const PrefillParams& p) {
     if (!vector_valid(j)) continue;
     float total = 0.f;
     for (int s = 0; s < slices; ++s) total += reduce[s * vectors * HEAD_DIM + i];
-    const float inverse = run_sum[j] > 0.f ? 1.f / run_sum[j] : 0.f;
+    const float inverse = SoftmaxState{run_max[j], run_sum[j]}.inverse_sum();
     ((T*)p.out)[row_of(j) * HEAD_DIM + i % HEAD_DIM] = from_float<T>(total * inverse);
   }
 }

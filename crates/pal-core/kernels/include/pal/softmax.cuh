@@ -43,4 +43,32 @@ __device__ __forceinline__ float quad_sum(float x) {
   return x + __shfl_xor_sync(0xffffffffu, x, 2);
 }
 
+// One tile of the CUDA-core kernels: `weights[row * TOKENS + t]` holds base-2 scores (-inf for
+// masked keys) of `rows` rows in shared memory. One warp per row folds the tile into the row's
+// running (max, sum), turns the scores into weights, and leaves in `rescale[row]` the factor by
+// which the row's accumulators must shrink.
+template <int TOKENS>
+__device__ void softmax_tile_by_warp(float* weights, float* run_max, float* run_sum, float* rescale, int rows, int warps) {
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  for (int row = warp; row < rows; row += warps) {
+    float* w = weights + row * TOKENS;
+    float tile_max = neg_inf();
+    for (int t = lane; t < TOKENS; t += 32) tile_max = fmaxf(tile_max, w[t]);
+    SoftmaxState state{run_max[row], run_sum[row]};
+    const float factor = state.rescale(warp_max(tile_max));
+    float sum = 0.f;
+    for (int t = lane; t < TOKENS; t += 32) {
+      w[t] = exp2f(w[t] - state.base());
+      sum += w[t];
+    }
+    sum = warp_sum(sum);
+    __syncwarp();
+    if (lane == 0) {
+      rescale[row] = factor;
+      run_sum[row] = state.sum + sum;
+      run_max[row] = state.max;
+    }
+  }
+}
+
 }  // namespace pal
