@@ -5,7 +5,7 @@
 #[cfg(not(feature = "cuda"))]
 use crate::error::Error;
 use crate::error::Result;
-use crate::ops::{DecodeProblem, FillProblem, PrefillProblem};
+use crate::problem::{DecodeProblem, FillProblem, PrefillProblem};
 use crate::tensor::{Device, TensorViewMut};
 
 pub(crate) trait Backend: Sync {

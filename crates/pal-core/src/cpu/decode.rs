@@ -7,7 +7,7 @@ use rayon::prelude::*;
 use super::softmax::OnlineSoftmax;
 use super::tile::{KvSource, PagedKv};
 use crate::dtype::FloatElement;
-use crate::ops::DecodeProblem;
+use crate::problem::DecodeProblem;
 use crate::tensor::TensorViewMut;
 
 /// Tokens per work item: long contexts spread over all cores, short ones stay in one item.

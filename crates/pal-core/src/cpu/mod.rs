@@ -14,7 +14,7 @@ mod tile;
 use crate::backend::Backend;
 use crate::dtype::DType;
 use crate::error::Result;
-use crate::ops::{DecodeProblem, FillProblem, PrefillProblem};
+use crate::problem::{DecodeProblem, FillProblem, PrefillProblem};
 use crate::tensor::TensorViewMut;
 
 /// Runs `$body` with `$T` bound to the Rust type of a validated float dtype.

@@ -8,7 +8,7 @@ use super::decode::{Workspace, TILE};
 use super::tile::{DenseKv, KvSource, PagedKv};
 use super::DisjointWrites;
 use crate::dtype::FloatElement;
-use crate::ops::PrefillProblem;
+use crate::problem::PrefillProblem;
 use crate::tensor::TensorViewMut;
 
 /// Prompt rows per work item.

@@ -7,9 +7,9 @@ use super::jit::Specialization;
 use super::{HEAD_DIMS, PAGE_SIZES};
 use crate::error::{Error, Result};
 use crate::layout::CacheGeometry;
-use crate::ops::validate::Check;
-use crate::ops::DecodeProblem;
+use crate::problem::DecodeProblem;
 use crate::tensor::{Device, TensorViewMut};
+use crate::validate::Check;
 
 const OP: &str = "paged_attention_decode";
 /// Must match `GMAX` and `DECODE_THREADS` in `kernels/include/pal/decode.cuh`.

@@ -4,9 +4,9 @@ use super::check_aligned;
 use super::device::{self, launch, read_i32, LaunchShape};
 use super::jit::Specialization;
 use crate::error::{Error, Result};
-use crate::ops::validate::Check;
-use crate::ops::{resolve_on_host, FillProblem, KvDestination};
+use crate::problem::{FillProblem, KvDestination};
 use crate::tensor::{Device, TensorView, TensorViewMut};
+use crate::validate::{resolve_on_host, Check};
 
 const OP: &str = "fill_kv_pages";
 const THREADS: u32 = 256;

@@ -12,7 +12,7 @@ mod prefill;
 
 use crate::backend::Backend;
 use crate::error::{Error, Result};
-use crate::ops::{DecodeProblem, FillProblem, PrefillProblem};
+use crate::problem::{DecodeProblem, FillProblem, PrefillProblem};
 use crate::tensor::TensorViewMut;
 
 pub use jit::{compile_all_kernels, KERNEL_DIR_ENV};

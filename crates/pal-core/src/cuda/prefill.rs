@@ -8,9 +8,9 @@ use super::device::{self, launch, read_i32, LaunchShape};
 use super::jit::Specialization;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::ops::validate::Check;
-use crate::ops::{check_prompt_offsets, PrefillProblem, PromptOffsets};
+use crate::problem::{PrefillProblem, PromptOffsets};
 use crate::tensor::{Device, TensorViewMut};
+use crate::validate::{check_prompt_offsets, Check};
 
 const OP: &str = "paged_attention_prefill";
 /// Must match `PREFILL_THREADS` in `kernels/include/pal/prefill.cuh`.

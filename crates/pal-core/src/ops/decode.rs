@@ -1,38 +1,12 @@
 //! `paged_attention_decode` (SPEC §3.1): one query token per sequence against its paged history.
 
-use super::validate::Check;
-use super::AttentionOptions;
 use crate::backend;
 use crate::dtype::DType;
 use crate::error::Result;
-use crate::layout::CacheGeometry;
-use crate::tensor::{Device, TensorView, TensorViewMut};
-
-/// Inputs of [`paged_attention_decode`].
-#[derive(Clone, Debug)]
-pub struct DecodeInputs<'a> {
-    /// `[num_seqs, num_q_heads, head_dim]`, float.
-    pub queries: TensorView<'a>,
-    /// Key pool in the layout of [`AttentionOptions::layout`].
-    pub k_cache: TensorView<'a>,
-    /// Value pool in the same layout.
-    pub v_cache: TensorView<'a>,
-    /// `[num_seqs, pages_per_sequence]`, int32 physical page ids.
-    pub page_table: TensorView<'a>,
-    /// `[num_seqs]`, int32 tokens of each sequence in the cache.
-    pub seq_lens: TensorView<'a>,
-}
-
-/// A decode call that passed validation: what every backend receives.
-pub(crate) struct DecodeProblem<'a, 'i> {
-    pub inputs: &'i DecodeInputs<'a>,
-    pub geometry: CacheGeometry,
-    pub num_seqs: usize,
-    pub num_q_heads: usize,
-    pub pages_per_sequence: usize,
-    pub scale: f32,
-    pub execution: super::Execution,
-}
+use crate::options::AttentionOptions;
+use crate::problem::{DecodeInputs, DecodeProblem};
+use crate::tensor::{Device, TensorViewMut};
+use crate::validate::Check;
 
 /// Attention of one new query token per sequence over the first `seq_lens[b]` cached tokens of
 /// that sequence; writes `out` (`[num_seqs, num_q_heads, head_dim]`, the queries' dtype).

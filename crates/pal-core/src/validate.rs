@@ -1,8 +1,11 @@
-//! Checks shared by every operation and backend. All of them run before anything is written.
+//! Checks shared by every operation (`ops/`) and by the backends that check device-side index
+//! tables on the host (`cuda/`). Outside `ops/` so that backends need not depend on the
+//! operations that dispatch to them. All of them run before anything is written.
 
 use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::layout::CacheGeometry;
+use crate::layout::{CacheGeometry, CacheLayout};
+use crate::problem::KvDestination;
 use crate::tensor::{Device, TensorView};
 
 /// Validation context of one call: the operation's name and the device of its first input.
@@ -90,7 +93,7 @@ impl Check {
     /// The key/value pools: same dtype as `like_dtype`, shapes consistent with `layout`.
     pub fn pools(
         &self,
-        layout: crate::CacheLayout,
+        layout: CacheLayout,
         like_dtype: DType,
         k_cache: &TensorView<'_>,
         v_cache: &TensorView<'_>,
@@ -165,5 +168,120 @@ impl Check {
             ));
         }
         Ok(())
+    }
+}
+
+/// `cu_seqlens_q` must start at 0, never decrease and end at `total_tokens`.
+pub(crate) fn check_prompt_offsets(op: &'static str, offsets: &[i32], total_tokens: usize) -> Result<()> {
+    if offsets[0] != 0 {
+        return Err(Error::value(op, "cu_seqlens_q[0]", "0", offsets[0]));
+    }
+    if let Some(b) = (1..offsets.len()).find(|&b| offsets[b] < offsets[b - 1]) {
+        return Err(Error::value(
+            op,
+            format!("cu_seqlens_q[{b}]"),
+            format!(
+                "at least cu_seqlens_q[{}] = {} (offsets never decrease)",
+                b - 1,
+                offsets[b - 1]
+            ),
+            offsets[b],
+        ));
+    }
+    let last = offsets.len() - 1;
+    if offsets[last] as usize != total_tokens {
+        return Err(Error::value(
+            op,
+            format!("cu_seqlens_q[{last}]"),
+            format!("{total_tokens} (q.shape[0], the total prompt tokens)"),
+            offsets[last],
+        ));
+    }
+    Ok(())
+}
+
+/// Turns host index tensors into `(page, slot)` per token, checking every one against the pool.
+pub(crate) fn resolve_on_host(
+    check: &Check,
+    destination: &KvDestination<'_>,
+    geometry: &CacheGeometry,
+) -> Result<Vec<Option<(usize, usize)>>> {
+    let page_size = geometry.page_size;
+    match destination {
+        KvDestination::SlotMapping(slots) => {
+            let total_slots = geometry.num_pages * page_size;
+            // SAFETY: host int32 tensor of checked shape.
+            let slots = unsafe { slots.host_slice::<i32>() };
+            slots
+                .iter()
+                .enumerate()
+                .map(|(t, &slot)| match slot {
+                    s if s < 0 => Ok(None),
+                    s if s as usize >= total_slots => Err(Error::value(
+                        check.op,
+                        format!("slot_mapping[{t}]"),
+                        format!("below {total_slots} (pages x page_size), or negative to skip"),
+                        s,
+                    )),
+                    s => Ok(Some((s as usize / page_size, s as usize % page_size))),
+                })
+                .collect()
+        }
+        KvDestination::Positions {
+            page_table,
+            positions,
+            token_to_seq,
+        } => {
+            let (num_seqs, pages_per_sequence) = (page_table.shape()[0], page_table.shape()[1]);
+            let capacity = geometry.capacity(pages_per_sequence);
+            // SAFETY: host int32 tensors of checked shapes.
+            let (table, positions, token_to_seq) = unsafe {
+                (
+                    page_table.host_slice::<i32>(),
+                    positions.host_slice::<i32>(),
+                    token_to_seq.host_slice::<i32>(),
+                )
+            };
+            positions
+                .iter()
+                .zip(token_to_seq)
+                .enumerate()
+                .map(|(t, (&pos, &seq))| {
+                    if seq < 0 || seq as usize >= num_seqs {
+                        return Err(Error::value(
+                            check.op,
+                            format!("token_to_seq[{t}]"),
+                            format!("a sequence index in 0..{num_seqs} (page_table rows)"),
+                            seq,
+                        ));
+                    }
+                    if pos < 0 || pos as usize >= capacity {
+                        return Err(Error::value(
+                            check.op,
+                            format!("positions[{t}]"),
+                            format!(
+                                "in 0..{capacity} (page_table holds {pages_per_sequence} pages of {page_size} tokens)"
+                            ),
+                            pos,
+                        ));
+                    }
+                    let (seq, pos) = (seq as usize, pos as usize);
+                    let column = pos / page_size;
+                    let page = table[seq * pages_per_sequence + column];
+                    if page < 0 || page as usize >= geometry.num_pages {
+                        return Err(Error::value(
+                            check.op,
+                            format!("page_table[{seq}, {column}]"),
+                            format!(
+                                "a page id in 0..{} (used by positions[{t}] = {pos})",
+                                geometry.num_pages
+                            ),
+                            page,
+                        ));
+                    }
+                    Ok(Some((page as usize, pos % page_size)))
+                })
+                .collect()
+        }
     }
 }
