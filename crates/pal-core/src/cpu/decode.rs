@@ -5,7 +5,8 @@
 use rayon::prelude::*;
 
 use super::softmax::OnlineSoftmax;
-use super::tile::{KvSource, PagedKv};
+use super::tile::PagedKv;
+use super::workspace::Workspace;
 use crate::dtype::FloatElement;
 use crate::problem::DecodeProblem;
 use crate::tensor::TensorViewMut;
@@ -13,8 +14,6 @@ use crate::tensor::TensorViewMut;
 /// Tokens per work item: long contexts spread over all cores, short ones stay in one item.
 /// Fixed, so the split (and so the result) never depends on the thread count.
 const KV_CHUNK: usize = 512;
-/// Tokens per tile: a tile of keys and values (float32) stays within L1/L2.
-pub(crate) const TILE: usize = 32;
 
 struct WorkItem {
     seq: usize,
@@ -73,12 +72,9 @@ pub(super) fn run<T: FloatElement>(problem: &DecodeProblem<'_, '_>, out: &mut Te
                 pages: &page_table[item.seq * problem.pages_per_sequence..][..problem.pages_per_sequence],
             };
             ws.state.reset(group);
-            for start in (item.start..item.end).step_by(TILE) {
-                let n = TILE.min(item.end - start);
-                let (keys, values) = (&mut ws.keys[..n * d], &mut ws.values[..n * d]);
-                source.load(item.kv_head, start, keys, values, &mut ws.scratch);
-                ws.state.absorb(&ws.queries, keys, values, problem.scale, |_| n);
-            }
+            ws.stream(&source, item.kv_head, item.start..item.end, problem.scale, |_, _| {
+                usize::MAX
+            });
             let (max, rest) = partial.split_at_mut(group);
             let (sum, acc) = rest.split_at_mut(group);
             max.copy_from_slice(&ws.state.max);
@@ -105,25 +101,4 @@ pub(super) fn run<T: FloatElement>(problem: &DecodeProblem<'_, '_>, out: &mut Te
             }
         },
     );
-}
-
-/// Per-thread working memory, reused across work items.
-pub(crate) struct Workspace {
-    pub queries: Vec<f32>,
-    pub keys: Vec<f32>,
-    pub values: Vec<f32>,
-    pub scratch: Vec<f32>,
-    pub state: OnlineSoftmax,
-}
-
-impl Workspace {
-    pub fn new(head_dim: usize) -> Self {
-        Self {
-            queries: Vec::new(),
-            keys: vec![0.0; TILE * head_dim],
-            values: vec![0.0; TILE * head_dim],
-            scratch: Vec::new(),
-            state: OnlineSoftmax::new(head_dim),
-        }
-    }
 }

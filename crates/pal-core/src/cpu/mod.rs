@@ -10,6 +10,7 @@ mod prefill;
 mod simd;
 mod softmax;
 mod tile;
+mod workspace;
 
 use crate::backend::Backend;
 use crate::dtype::DType;

@@ -4,8 +4,8 @@
 
 use rayon::prelude::*;
 
-use super::decode::{Workspace, TILE};
-use super::tile::{DenseKv, KvSource, PagedKv};
+use super::tile::{DenseKv, PagedKv};
+use super::workspace::Workspace;
 use super::DisjointWrites;
 use crate::dtype::FloatElement;
 use crate::problem::PrefillProblem;
@@ -76,9 +76,7 @@ pub(super) fn run<T: FloatElement>(problem: &PrefillProblem<'_, '_>, out: &mut T
                 pages: &page_table[item.seq * problem.pages_per_sequence..][..problem.pages_per_sequence],
             };
             let history_len = context_lens[item.seq] as usize;
-            stream(ws, &history, item.kv_head, history_len, problem.scale, |_, _| {
-                usize::MAX
-            });
+            ws.stream(&history, item.kv_head, 0..history_len, problem.scale, |_, _| usize::MAX);
 
             let prompt = DenseKv {
                 keys: k,
@@ -88,7 +86,7 @@ pub(super) fn run<T: FloatElement>(problem: &PrefillProblem<'_, '_>, out: &mut T
                 first_row: first_token,
             };
             // Causal: row r sees prompt keys 0..=r.
-            stream(ws, &prompt, item.kv_head, item.end_row, problem.scale, |j, start| {
+            ws.stream(&prompt, item.kv_head, 0..item.end_row, problem.scale, |j, start| {
                 (item.first_row + j / group + 1).saturating_sub(start)
             });
 
@@ -102,23 +100,4 @@ pub(super) fn run<T: FloatElement>(problem: &PrefillProblem<'_, '_>, out: &mut T
             }
         },
     );
-}
-
-/// Folds keys `0..len` of `source` into the workspace's softmax state, tile by tile.
-/// `visible(j, start)` is how many keys from `start` query vector `j` may see.
-fn stream(
-    ws: &mut Workspace,
-    source: &impl KvSource,
-    kv_head: usize,
-    len: usize,
-    scale: f32,
-    visible: impl Fn(usize, usize) -> usize,
-) {
-    let d = ws.keys.len() / TILE;
-    for start in (0..len).step_by(TILE) {
-        let n = TILE.min(len - start);
-        let (keys, values) = (&mut ws.keys[..n * d], &mut ws.values[..n * d]);
-        source.load(kv_head, start, keys, values, &mut ws.scratch);
-        ws.state.absorb(&ws.queries, keys, values, scale, |j| visible(j, start));
-    }
 }

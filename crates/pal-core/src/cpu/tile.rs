@@ -1,10 +1,12 @@
 //! Gathers tiles of keys and values, whatever their layout and dtype, into dense float32
 //! `[tokens, head_dim]` rows that the attention loops read.
 
-use super::decode::TILE;
 use super::simd;
 use crate::dtype::FloatElement;
 use crate::layout::{CacheGeometry, CacheLayout};
+
+/// Tokens per tile: a tile of keys and values (float32) stays within L1/L2.
+pub(crate) const TILE: usize = 32;
 
 /// Something that can produce rows `start..start + n` of keys and values of one KV head.
 pub(crate) trait KvSource {
