@@ -26,8 +26,9 @@ pub struct FillOptions {
 /// How a call runs on a GPU (the CPU backend ignores it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Execution {
-    /// The raw `CUstream` to launch on; 0 is the legacy default stream.
-    pub cuda_stream: usize,
+    /// The raw stream handle of the device backend to launch on (a `CUstream` for CUDA);
+    /// 0 is the default stream (for CUDA, the legacy default stream).
+    pub stream: usize,
     /// Validate the contents of device-side index tensors (lengths, page ids, positions) before
     /// launching, which copies them to the host and waits for the stream. Off, nothing is
     /// synchronised (the mode for CUDA-graph capture): kernels then skip tokens whose page or
@@ -37,9 +38,6 @@ pub struct Execution {
 
 impl Default for Execution {
     fn default() -> Self {
-        Self {
-            cuda_stream: 0,
-            check: true,
-        }
+        Self { stream: 0, check: true }
     }
 }

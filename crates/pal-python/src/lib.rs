@@ -22,7 +22,10 @@ fn attention_options(scale: Option<f32>, layout: &str, cuda_stream: usize, check
     Ok(AttentionOptions {
         scale,
         layout: parse::<CacheLayout>(layout)?,
-        execution: Execution { cuda_stream, check },
+        execution: Execution {
+            stream: cuda_stream,
+            check,
+        },
     })
 }
 
@@ -155,7 +158,10 @@ fn fill_kv_pages(
     const OP: &str = "fill_kv_pages";
     let options = FillOptions {
         layout: parse::<CacheLayout>(layout)?,
-        execution: Execution { cuda_stream, check },
+        execution: Execution {
+            stream: cuda_stream,
+            check,
+        },
     };
     let keys = ArrayArg::extract(OP, "new_keys", new_keys)?;
     let values = ArrayArg::extract(OP, "new_values", new_values)?;

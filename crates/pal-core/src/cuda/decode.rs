@@ -95,7 +95,7 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
         ],
     )?;
     let gpu = device::gpu(OP, ordinal)?;
-    let stream = problem.execution.cuda_stream;
+    let stream = problem.execution.stream;
     let (num_seqs, pages_per_seq) = (problem.num_seqs, problem.pages_per_sequence);
     if problem.execution.check {
         let seq_lens = read_i32(OP, inputs.seq_lens.as_ptr(), num_seqs, stream)?;

@@ -61,7 +61,7 @@ pub(super) fn run(
         ],
     )?;
     let gpu = device::gpu(OP, ordinal)?;
-    let stream = problem.execution.cuda_stream;
+    let stream = problem.execution.stream;
     let tokens = problem.num_tokens;
     if problem.execution.check {
         check_on_host(problem, ordinal, stream)?;

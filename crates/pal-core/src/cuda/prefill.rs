@@ -75,7 +75,7 @@ pub(super) fn run(problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>)
         ],
     )?;
     let gpu = device::gpu(OP, ordinal)?;
-    let stream = problem.execution.cuda_stream;
+    let stream = problem.execution.stream;
     let (num_seqs, pages_per_seq) = (problem.num_seqs, problem.pages_per_sequence);
     let (cu_seqlens, equal_prompt_len) = match problem.prompt_offsets {
         PromptOffsets::Given(cu) => (cu.as_ptr() as u64, 0),
