@@ -4,9 +4,9 @@
 
 use rayon::prelude::*;
 
-use super::softmax::OnlineSoftmax;
+use super::softmax::{Identity, OnlineSoftmax};
 use super::tile::PagedKv;
-use super::workspace::Workspace;
+use super::workspace::{visible_keys, Workspace};
 use crate::dtype::FloatElement;
 use crate::problem::DecodeProblem;
 use crate::tensor::TensorViewMut;
@@ -71,10 +71,17 @@ pub(super) fn run<T: FloatElement>(problem: &DecodeProblem<'_, '_>, out: &mut Te
                 geometry,
                 pages: &page_table[item.seq * problem.pages_per_sequence..][..problem.pages_per_sequence],
             };
+            // The query is its sequence's last token.
+            let visible = visible_keys(seq_lens[item.seq] as usize - 1);
             ws.state.reset(group);
-            ws.stream(&source, item.kv_head, item.start..item.end, problem.scale, |_, _| {
-                usize::MAX
-            });
+            ws.stream(
+                &source,
+                item.kv_head,
+                item.start..item.end,
+                problem.scale,
+                |_| visible.clone(),
+                &Identity,
+            );
             let (max, rest) = partial.split_at_mut(group);
             let (sum, acc) = rest.split_at_mut(group);
             max.copy_from_slice(&ws.state.max);
@@ -97,7 +104,8 @@ pub(super) fn run<T: FloatElement>(problem: &DecodeProblem<'_, '_>, out: &mut Te
                 }
             }
             for (j, row) in out_rows.chunks_exact_mut(d).enumerate() {
-                state.write_output(j, row);
+                // Plain attention has no sink.
+                state.write_output(j, None, row);
             }
         },
     );

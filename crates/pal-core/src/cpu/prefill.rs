@@ -4,8 +4,9 @@
 
 use rayon::prelude::*;
 
+use super::softmax::Identity;
 use super::tile::{DenseKv, PagedKv};
-use super::workspace::Workspace;
+use super::workspace::{visible_keys, Workspace};
 use super::DisjointWrites;
 use crate::dtype::FloatElement;
 use crate::problem::PrefillProblem;
@@ -76,7 +77,16 @@ pub(super) fn run<T: FloatElement>(problem: &PrefillProblem<'_, '_>, out: &mut T
                 pages: &page_table[item.seq * problem.pages_per_sequence..][..problem.pages_per_sequence],
             };
             let history_len = context_lens[item.seq] as usize;
-            ws.stream(&history, item.kv_head, 0..history_len, problem.scale, |_, _| usize::MAX);
+            // Prompt row r sits at position history_len + r.
+            let visible = |j: usize| visible_keys(history_len + item.first_row + j / group);
+            ws.stream(
+                &history,
+                item.kv_head,
+                0..history_len,
+                problem.scale,
+                visible,
+                &Identity,
+            );
 
             let prompt = DenseKv {
                 keys: k,
@@ -84,18 +94,25 @@ pub(super) fn run<T: FloatElement>(problem: &PrefillProblem<'_, '_>, out: &mut T
                 num_kv_heads,
                 head_dim: d,
                 first_row: first_token,
+                first_position: history_len,
             };
-            // Causal: row r sees prompt keys 0..=r.
-            ws.stream(&prompt, item.kv_head, 0..item.end_row, problem.scale, |j, start| {
-                (item.first_row + j / group + 1).saturating_sub(start)
-            });
+            // Prompt keys past the block's last row are visible to none of its rows.
+            ws.stream(
+                &prompt,
+                item.kv_head,
+                0..item.end_row,
+                problem.scale,
+                visible,
+                &Identity,
+            );
 
             for r in 0..rows {
                 let token = first_token + item.first_row + r;
                 // SAFETY: each (token, head) row belongs to exactly one work item.
                 let dst = unsafe { out.slice((token * num_q_heads + item.kv_head * group) * d, group * d) };
                 for (h, row) in dst.chunks_exact_mut(d).enumerate() {
-                    ws.state.write_output(r * group + h, row);
+                    // Plain attention has no sink.
+                    ws.state.write_output(r * group + h, None, row);
                 }
             }
         },

@@ -12,6 +12,8 @@ pub(crate) const TILE: usize = 32;
 pub(crate) trait KvSource {
     /// Fills `keys` and `values` (`n * head_dim` each); `scratch` is reusable working memory.
     fn load(&self, kv_head: usize, start: usize, keys: &mut [f32], values: &mut [f32], scratch: &mut Vec<f32>);
+    /// Sequence position of row 0; the rows are consecutive positions from there.
+    fn first_position(&self) -> usize;
 }
 
 /// Elements converted from one stream before switching to the other (four cache lines of f32).
@@ -54,6 +56,10 @@ impl<T: FloatElement> KvSource for PagedKv<'_, T> {
                 CacheLayout::Pal => unreachable!("pal tiles are loaded page group by page group"),
             }
         });
+    }
+
+    fn first_position(&self) -> usize {
+        0
     }
 }
 
@@ -139,6 +145,8 @@ pub(crate) struct DenseKv<'a, T> {
     pub num_kv_heads: usize,
     pub head_dim: usize,
     pub first_row: usize,
+    /// Sequence position of the row at `first_row` (a prompt follows its sequence's history).
+    pub first_position: usize,
 }
 
 impl<T: FloatElement> KvSource for DenseKv<'_, T> {
@@ -149,5 +157,9 @@ impl<T: FloatElement> KvSource for DenseKv<'_, T> {
             T::convert_to_f32(&self.keys[base..][..d], k_row);
             T::convert_to_f32(&self.values[base..][..d], v_row);
         }
+    }
+
+    fn first_position(&self) -> usize {
+        self.first_position
     }
 }

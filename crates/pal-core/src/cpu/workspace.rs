@@ -3,7 +3,7 @@
 
 use std::ops::Range;
 
-use super::softmax::OnlineSoftmax;
+use super::softmax::{KvTile, OnlineSoftmax, ScoreTransform};
 use super::tile::{KvSource, TILE};
 
 /// Per-thread working memory, reused across work items.
@@ -28,23 +28,34 @@ impl Workspace {
         }
     }
 
-    /// Folds keys `rows` of `source` into the softmax state, tile by tile.
-    /// `visible(j, start)` is how many keys from `start` query vector `j` may see.
+    /// Folds rows `rows` of `source` into the softmax state, tile by tile. Query vector `j` sees
+    /// the keys whose positions lie in `visible(j)`; `transform` turns scores into logits.
     pub fn stream(
         &mut self,
         source: &impl KvSource,
         kv_head: usize,
         rows: Range<usize>,
         scale: f32,
-        visible: impl Fn(usize, usize) -> usize,
+        visible: impl Fn(usize) -> Range<usize>,
+        transform: &impl ScoreTransform,
     ) {
         let d = self.keys.len() / TILE;
         for start in rows.clone().step_by(TILE) {
             let n = TILE.min(rows.end - start);
             let (keys, values) = (&mut self.keys[..n * d], &mut self.values[..n * d]);
             source.load(kv_head, start, keys, values, &mut self.scratch);
-            self.state
-                .absorb(&self.queries, keys, values, scale, |j| visible(j, start));
+            let tile = KvTile {
+                keys,
+                values,
+                first_key: source.first_position() + start,
+            };
+            self.state.absorb(&self.queries, tile, scale, &visible, transform);
         }
     }
+}
+
+/// The key positions a query at `query_position` sees: its own and all earlier ones (decode's
+/// query is its sequence's last token; prefill is causal).
+pub(crate) fn visible_keys(query_position: usize) -> Range<usize> {
+    0..query_position + 1
 }
