@@ -60,6 +60,7 @@ mod options;
 mod problem;
 mod tensor;
 mod validate;
+mod variant;
 
 pub use dtype::{DType, Element, FloatElement};
 pub use error::{Error, Result};
@@ -68,3 +69,4 @@ pub use ops::{fill_kv_pages, paged_attention_decode, paged_attention_prefill};
 pub use options::{AttentionOptions, Execution, FillOptions};
 pub use problem::{DecodeInputs, FillInputs, KvDestination, PrefillInputs};
 pub use tensor::{Device, TensorView, TensorViewMut};
+pub use variant::AttentionVariant;

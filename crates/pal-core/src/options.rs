@@ -1,6 +1,7 @@
 //! Options of the operations: how attention is computed, and how a call runs on a device.
 
 use crate::layout::CacheLayout;
+use crate::variant::AttentionVariant;
 
 /// Options of [`paged_attention_decode`](crate::paged_attention_decode) and
 /// [`paged_attention_prefill`](crate::paged_attention_prefill).
@@ -10,6 +11,8 @@ pub struct AttentionOptions {
     pub scale: Option<f32>,
     /// Layout of the key/value pools.
     pub layout: CacheLayout,
+    /// The attention variant (plain attention by default).
+    pub variant: AttentionVariant,
     /// How the call runs on a GPU.
     pub execution: Execution,
 }

@@ -5,6 +5,7 @@
 use crate::layout::CacheGeometry;
 use crate::options::Execution;
 use crate::tensor::TensorView;
+use crate::variant::AttentionVariant;
 
 /// Inputs of [`paged_attention_decode`](crate::paged_attention_decode).
 #[derive(Clone, Debug)]
@@ -79,6 +80,7 @@ pub(crate) struct DecodeProblem<'a, 'i> {
     pub num_q_heads: usize,
     pub pages_per_sequence: usize,
     pub scale: f32,
+    pub variant: AttentionVariant,
     pub execution: Execution,
 }
 
@@ -100,6 +102,7 @@ pub(crate) struct PrefillProblem<'a, 'i> {
     pub pages_per_sequence: usize,
     pub prompt_offsets: PromptOffsets<'i>,
     pub scale: f32,
+    pub variant: AttentionVariant,
     pub execution: Execution,
 }
 

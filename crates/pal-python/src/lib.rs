@@ -8,8 +8,8 @@ mod errors;
 use array::{shape_tuple, ArrayArg};
 use errors::{guard, to_py_err};
 use pal_core::{
-    AttentionOptions, CacheLayout, DType, DecodeInputs, Execution, FillInputs, FillOptions, KvDestination,
-    PrefillInputs,
+    AttentionOptions, AttentionVariant, CacheLayout, DType, DecodeInputs, Execution, FillInputs, FillOptions,
+    KvDestination, PrefillInputs,
 };
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
@@ -22,6 +22,8 @@ fn attention_options(scale: Option<f32>, layout: &str, cuda_stream: usize, check
     Ok(AttentionOptions {
         scale,
         layout: parse::<CacheLayout>(layout)?,
+        // Plain attention until the bindings take SPEC §3.5's variant keywords.
+        variant: AttentionVariant::default(),
         execution: Execution {
             stream: cuda_stream,
             check,

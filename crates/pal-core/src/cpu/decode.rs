@@ -6,7 +6,7 @@ use rayon::prelude::*;
 
 use super::softmax::{Identity, OnlineSoftmax};
 use super::tile::PagedKv;
-use super::workspace::{visible_keys, Workspace};
+use super::workspace::Workspace;
 use crate::dtype::FloatElement;
 use crate::problem::DecodeProblem;
 use crate::tensor::TensorViewMut;
@@ -72,7 +72,7 @@ pub(super) fn run<T: FloatElement>(problem: &DecodeProblem<'_, '_>, out: &mut Te
                 pages: &page_table[item.seq * problem.pages_per_sequence..][..problem.pages_per_sequence],
             };
             // The query is its sequence's last token.
-            let visible = visible_keys(seq_lens[item.seq] as usize - 1);
+            let visible = problem.variant.visible_keys(seq_lens[item.seq] as usize - 1);
             ws.state.reset(group);
             ws.stream(
                 &source,

@@ -6,7 +6,7 @@ use rayon::prelude::*;
 
 use super::softmax::Identity;
 use super::tile::{DenseKv, PagedKv};
-use super::workspace::{visible_keys, Workspace};
+use super::workspace::Workspace;
 use super::DisjointWrites;
 use crate::dtype::FloatElement;
 use crate::problem::PrefillProblem;
@@ -78,7 +78,7 @@ pub(super) fn run<T: FloatElement>(problem: &PrefillProblem<'_, '_>, out: &mut T
             };
             let history_len = context_lens[item.seq] as usize;
             // Prompt row r sits at position history_len + r.
-            let visible = |j: usize| visible_keys(history_len + item.first_row + j / group);
+            let visible = |j: usize| problem.variant.visible_keys(history_len + item.first_row + j / group);
             ws.stream(
                 &history,
                 item.kv_head,

@@ -53,9 +53,3 @@ impl Workspace {
         }
     }
 }
-
-/// The key positions a query at `query_position` sees: its own and all earlier ones (decode's
-/// query is its sequence's last token; prefill is causal).
-pub(crate) fn visible_keys(query_position: usize) -> Range<usize> {
-    0..query_position + 1
-}

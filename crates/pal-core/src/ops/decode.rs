@@ -100,6 +100,7 @@ fn validate<'a, 'i>(
         num_q_heads,
         pages_per_sequence,
         scale,
+        variant: options.variant,
         execution: options.execution,
     })
 }

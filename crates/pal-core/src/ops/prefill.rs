@@ -129,6 +129,7 @@ fn validate<'a, 'i>(
         pages_per_sequence,
         prompt_offsets,
         scale,
+        variant: options.variant,
         execution: options.execution,
     })
 }
