@@ -2,6 +2,7 @@
 //! receives. Validation (`ops/`) builds the problems; backends only read them, so this module
 //! depends on neither.
 
+use crate::dtype::DType;
 use crate::layout::CacheGeometry;
 use crate::options::Execution;
 use crate::tensor::TensorView;
@@ -75,6 +76,8 @@ pub struct FillInputs<'a> {
 /// A decode call that passed validation: what every backend receives.
 pub(crate) struct DecodeProblem<'a, 'i> {
     pub inputs: &'i DecodeInputs<'a>,
+    /// Dtype of the queries and the output; the pools' (KV) dtype is `geometry.dtype`.
+    pub query_dtype: DType,
     pub geometry: CacheGeometry,
     pub num_seqs: usize,
     pub num_q_heads: usize,
@@ -95,6 +98,8 @@ pub(crate) enum PromptOffsets<'a> {
 /// A prefill call that passed validation.
 pub(crate) struct PrefillProblem<'a, 'i> {
     pub inputs: &'i PrefillInputs<'a>,
+    /// Dtype of `q`, `k`, `v` and the output; the pools' (KV) dtype is `geometry.dtype`.
+    pub query_dtype: DType,
     pub geometry: CacheGeometry,
     pub num_seqs: usize,
     pub total_tokens: usize,

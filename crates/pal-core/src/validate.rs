@@ -90,19 +90,34 @@ impl Check {
         Ok(())
     }
 
-    /// The key/value pools: same dtype as `like_dtype`, shapes consistent with `layout`.
+    /// The key/value pools: their geometry, read off shapes consistent with `layout`, with
+    /// their own dtype as the KV dtype. That dtype must still be `like_dtype`, the dtype of
+    /// argument `like_arg` (the queries, or the new keys of a fill): no backend reads pools of
+    /// another dtype yet.
     pub fn pools(
         &self,
         layout: CacheLayout,
-        like_dtype: DType,
+        (like_arg, like_dtype): (&str, DType),
         k_cache: &TensorView<'_>,
         v_cache: &TensorView<'_>,
     ) -> Result<CacheGeometry> {
         self.device("k_cache", k_cache)?;
         self.device("v_cache", v_cache)?;
-        self.dtype("k_cache", k_cache, like_dtype)?;
-        self.dtype("v_cache", v_cache, like_dtype)?;
-        CacheGeometry::from_pool_shapes(self.op, layout, like_dtype, k_cache.shape(), v_cache.shape())
+        for (arg, pool) in [("k_cache", k_cache), ("v_cache", v_cache)] {
+            if pool.dtype() != like_dtype {
+                return Err(Error::DType {
+                    op: self.op,
+                    arg: arg.into(),
+                    expected: format!(
+                        "{like_dtype}, the dtype of `{like_arg}` (KV pools of another dtype, such as fp8, are not \
+                         supported yet)"
+                    ),
+                    actual: pool.dtype(),
+                });
+            }
+        }
+        let kv_dtype = k_cache.dtype();
+        CacheGeometry::from_pool_shapes(self.op, layout, kv_dtype, k_cache.shape(), v_cache.shape())
     }
 
     /// Query heads must be a positive multiple of the pool's KV heads.

@@ -22,7 +22,8 @@ struct WorkItem {
     end: usize,
 }
 
-pub(super) fn run<T: FloatElement>(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) {
+/// Queries and output are `Q`s, the pools `K`s.
+pub(super) fn run<Q: FloatElement, K: FloatElement>(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) {
     let geometry = problem.geometry;
     let (d, num_kv_heads) = (geometry.head_dim, geometry.num_kv_heads);
     let group = problem.num_q_heads / num_kv_heads;
@@ -30,15 +31,15 @@ pub(super) fn run<T: FloatElement>(problem: &DecodeProblem<'_, '_>, out: &mut Te
     // SAFETY: validation checked that every input is a host tensor of the expected dtype.
     let (queries, k_pool, v_pool, page_table, seq_lens) = unsafe {
         (
-            inputs.queries.host_slice::<T>(),
-            inputs.k_cache.host_slice::<T>(),
-            inputs.v_cache.host_slice::<T>(),
+            inputs.queries.host_slice::<Q>(),
+            inputs.k_cache.host_slice::<K>(),
+            inputs.v_cache.host_slice::<K>(),
             inputs.page_table.host_slice::<i32>(),
             inputs.seq_lens.host_slice::<i32>(),
         )
     };
     // SAFETY: as above, for the output.
-    let out = unsafe { out.host_slice_mut::<T>() };
+    let out = unsafe { out.host_slice_mut::<Q>() };
 
     let mut items = Vec::new();
     let mut first_item = Vec::with_capacity(problem.num_seqs * num_kv_heads + 1);
@@ -64,7 +65,7 @@ pub(super) fn run<T: FloatElement>(problem: &DecodeProblem<'_, '_>, out: &mut Te
         |ws, (partial, item)| {
             let first_q = (item.seq * problem.num_q_heads + item.kv_head * group) * d;
             ws.queries.resize(group * d, 0.0);
-            T::convert_to_f32(&queries[first_q..][..group * d], &mut ws.queries);
+            Q::convert_to_f32(&queries[first_q..][..group * d], &mut ws.queries);
             let source = PagedKv {
                 k_pool,
                 v_pool,

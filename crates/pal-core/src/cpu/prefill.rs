@@ -22,7 +22,8 @@ struct WorkItem {
     end_row: usize,
 }
 
-pub(super) fn run<T: FloatElement>(problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>) {
+/// `q`, `k`, `v` and the output are `Q`s, the pools `K`s.
+pub(super) fn run<Q: FloatElement, K: FloatElement>(problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>) {
     let geometry = problem.geometry;
     let (d, num_kv_heads, num_q_heads) = (geometry.head_dim, geometry.num_kv_heads, problem.num_q_heads);
     let group = num_q_heads / num_kv_heads;
@@ -30,18 +31,18 @@ pub(super) fn run<T: FloatElement>(problem: &PrefillProblem<'_, '_>, out: &mut T
     // SAFETY: validation checked that every input is a host tensor of the expected dtype.
     let (q, k, v, k_pool, v_pool, page_table, context_lens, prompt_offsets) = unsafe {
         (
-            inputs.q.host_slice::<T>(),
-            inputs.k.host_slice::<T>(),
-            inputs.v.host_slice::<T>(),
-            inputs.k_cache.host_slice::<T>(),
-            inputs.v_cache.host_slice::<T>(),
+            inputs.q.host_slice::<Q>(),
+            inputs.k.host_slice::<Q>(),
+            inputs.v.host_slice::<Q>(),
+            inputs.k_cache.host_slice::<K>(),
+            inputs.v_cache.host_slice::<K>(),
             inputs.page_table.host_slice::<i32>(),
             inputs.context_lens.host_slice::<i32>(),
             problem.host_prompt_offsets(),
         )
     };
     // SAFETY: as above, for the output.
-    let out = DisjointWrites::new(unsafe { out.host_slice_mut::<T>() });
+    let out = DisjointWrites::new(unsafe { out.host_slice_mut::<Q>() });
 
     let mut items = Vec::new();
     for seq in 0..problem.num_seqs {
@@ -66,7 +67,7 @@ pub(super) fn run<T: FloatElement>(problem: &PrefillProblem<'_, '_>, out: &mut T
             for (r, dst) in ws.queries.chunks_exact_mut(group * d).enumerate() {
                 let token = first_token + item.first_row + r;
                 let src = &q[(token * num_q_heads + item.kv_head * group) * d..][..group * d];
-                T::convert_to_f32(src, dst);
+                Q::convert_to_f32(src, dst);
             }
             ws.state.reset(rows * group);
 

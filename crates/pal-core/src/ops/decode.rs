@@ -38,8 +38,13 @@ fn validate<'a, 'i>(
         unreachable!("rank checked")
     };
     check.float("queries", &inputs.queries)?;
-    let dtype = inputs.queries.dtype();
-    let geometry = check.pools(options.layout, dtype, &inputs.k_cache, &inputs.v_cache)?;
+    let query_dtype = inputs.queries.dtype();
+    let geometry = check.pools(
+        options.layout,
+        ("queries", query_dtype),
+        &inputs.k_cache,
+        &inputs.v_cache,
+    )?;
     if head_dim != geometry.head_dim {
         return Err(crate::Error::shape(
             check.op,
@@ -69,7 +74,7 @@ fn validate<'a, 'i>(
         inputs.queries.shape(),
         "[num_seqs, num_q_heads, head_dim]",
     )?;
-    check.dtype("out", &out_view, dtype)?;
+    check.dtype("out", &out_view, query_dtype)?;
     check.disjoint(
         "out",
         &out_view,
@@ -95,6 +100,7 @@ fn validate<'a, 'i>(
     }
     Ok(DecodeProblem {
         inputs,
+        query_dtype,
         geometry,
         num_seqs,
         num_q_heads,

@@ -40,7 +40,7 @@ fn validate<'a, 'i>(
     check.exact("new_values", &inputs.new_values, &shape, pattern)?;
     check.dtype("new_values", &inputs.new_values, dtype)?;
     let (k_view, v_view) = (k_cache.as_view(), v_cache.as_view());
-    let geometry = check.pools(options.layout, dtype, &k_view, &v_view)?;
+    let geometry = check.pools(options.layout, ("new_keys", dtype), &k_view, &v_view)?;
     let num_tokens = shape[0];
     let expected = [num_tokens, geometry.num_kv_heads, geometry.head_dim];
     if shape != expected {

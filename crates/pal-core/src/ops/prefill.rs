@@ -39,8 +39,8 @@ fn validate<'a, 'i>(
         unreachable!("rank checked")
     };
     check.float("q", &inputs.q)?;
-    let dtype = inputs.q.dtype();
-    let geometry = check.pools(options.layout, dtype, &inputs.k_cache, &inputs.v_cache)?;
+    let query_dtype = inputs.q.dtype();
+    let geometry = check.pools(options.layout, ("q", query_dtype), &inputs.k_cache, &inputs.v_cache)?;
     if head_dim != geometry.head_dim {
         return Err(Error::shape(
             check.op,
@@ -56,7 +56,7 @@ fn validate<'a, 'i>(
     let kv_shape = [total_tokens, geometry.num_kv_heads, head_dim];
     for (arg, tensor) in [("k", &inputs.k), ("v", &inputs.v)] {
         check.exact(arg, tensor, &kv_shape, "[total_tokens, num_kv_heads, head_dim]")?;
-        check.dtype(arg, tensor, dtype)?;
+        check.dtype(arg, tensor, query_dtype)?;
     }
 
     let table_shape = check.rank("page_table", &inputs.page_table, "[num_seqs, pages_per_sequence]")?;
@@ -94,7 +94,7 @@ fn validate<'a, 'i>(
         inputs.q.shape(),
         "[total_tokens, num_q_heads, head_dim]",
     )?;
-    check.dtype("out", &out_view, dtype)?;
+    check.dtype("out", &out_view, query_dtype)?;
     let mut inputs_list = vec![
         ("q", &inputs.q),
         ("k", &inputs.k),
@@ -122,6 +122,7 @@ fn validate<'a, 'i>(
     }
     Ok(PrefillProblem {
         inputs,
+        query_dtype,
         geometry,
         num_seqs,
         total_tokens,
