@@ -140,7 +140,56 @@ fn dtype_mismatch_is_a_dtype_error() {
     )
     .unwrap_err();
     assert!(matches!(e, Error::DType { .. }), "{e}");
+    assert_eq!(
+        e.to_string(),
+        "paged_attention_decode: `k_cache` must have dtype bfloat16, the dtype of `queries` (KV pools of another \
+         dtype, such as fp8, are not supported yet), got float32"
+    );
+}
+
+#[test]
+fn pools_of_another_dtype_than_the_inputs_are_not_supported_yet() {
+    const NOT_YET: &str = "(KV pools of another dtype, such as fp8, are not supported yet)";
+    let f = fixture();
+    let v_pool: Vec<half::bf16> = f.v_pool.iter().map(|&x| half::bf16::from_f32(x)).collect();
+    let mut inputs = inputs_around(&f, TensorView::from_slice(&f.queries, &[2, 4, D]).unwrap());
+    inputs.v_cache = TensorView::from_slice(&v_pool, &f.v_shape).unwrap();
+    let mut out = vec![0f32; f.queries.len()];
+    let e = paged_attention_decode(
+        &inputs,
+        &mut TensorViewMut::from_slice(&mut out, &[2, 4, D]).unwrap(),
+        &AttentionOptions::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(e, Error::DType { .. }), "{e}");
+    assert_names(&e, "v_cache");
+    assert!(
+        e.to_string()
+            .contains(&format!("float32, the dtype of `queries` {NOT_YET}")),
+        "{e}"
+    );
+
+    let mut f = fixture();
+    let keys = vec![half::f16::ONE; HKV * D];
+    let inputs = FillInputs {
+        new_keys: TensorView::from_slice(&keys, &[1, HKV, D]).unwrap(),
+        new_values: TensorView::from_slice(&keys, &[1, HKV, D]).unwrap(),
+        destination: KvDestination::SlotMapping(TensorView::from_slice(&[0i32], &[1]).unwrap()),
+    };
+    let e = fill_kv_pages(
+        &inputs,
+        &mut TensorViewMut::from_slice(&mut f.k_pool, &f.k_shape).unwrap(),
+        &mut TensorViewMut::from_slice(&mut f.v_pool, &f.v_shape).unwrap(),
+        &FillOptions::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(e, Error::DType { .. }), "{e}");
     assert_names(&e, "k_cache");
+    assert!(
+        e.to_string()
+            .contains(&format!("float16, the dtype of `new_keys` {NOT_YET}")),
+        "{e}"
+    );
 }
 
 #[test]
