@@ -1,6 +1,5 @@
 //! `paged_attention_decode` (SPEC §3.1): one query token per sequence against its paged history.
 
-use crate::backend;
 use crate::dtype::DType;
 use crate::error::Result;
 use crate::options::AttentionOptions;
@@ -20,7 +19,7 @@ pub fn paged_attention_decode(
     if problem.num_seqs == 0 {
         return Ok(());
     }
-    backend::for_device(inputs.queries.device())?.decode(&problem, out)
+    super::backend_for(inputs.queries.device())?.decode(&problem, out)
 }
 
 fn validate<'a, 'i>(

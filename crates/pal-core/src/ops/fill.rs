@@ -1,6 +1,5 @@
 //! `fill_kv_pages` (SPEC §3.3): writes new tokens' keys and values into the pools, in place.
 
-use crate::backend;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::options::FillOptions;
@@ -20,7 +19,7 @@ pub fn fill_kv_pages(
     if problem.num_tokens == 0 {
         return Ok(());
     }
-    backend::for_device(inputs.new_keys.device())?.fill(&problem, k_cache, v_cache)
+    super::backend_for(inputs.new_keys.device())?.fill(&problem, k_cache, v_cache)
 }
 
 fn validate<'a, 'i>(

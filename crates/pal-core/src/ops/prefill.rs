@@ -1,7 +1,6 @@
 //! `paged_attention_prefill` (SPEC §3.2): new prompt tokens attend to their sequence's cached
 //! history and causally to the prompt itself.
 
-use crate::backend;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::options::AttentionOptions;
@@ -22,7 +21,7 @@ pub fn paged_attention_prefill(
     if problem.num_seqs == 0 || problem.total_tokens == 0 {
         return Ok(());
     }
-    backend::for_device(inputs.q.device())?.prefill(&problem, out)
+    super::backend_for(inputs.q.device())?.prefill(&problem, out)
 }
 
 fn validate<'a, 'i>(
