@@ -127,40 +127,42 @@ fn unused_page_table_entries_are_ignored() {
     assert!(out.iter().all(|x| x.is_finite()) && out.iter().any(|&x| x != 0.0));
 }
 
-#[test]
-fn dtype_mismatch_is_a_dtype_error() {
-    let f = fixture();
-    let queries: Vec<half::bf16> = f.queries.iter().map(|&x| half::bf16::from_f32(x)).collect();
-    let mut out = vec![half::bf16::ZERO; queries.len()];
-    let inputs = inputs_around(&f, TensorView::from_slice(&queries, &[2, 4, D]).unwrap());
-    let e = paged_attention_decode(
-        &inputs,
-        &mut TensorViewMut::from_slice(&mut out, &[2, 4, D]).unwrap(),
+/// Runs decode on `inputs` into an output of `T`s (the queries' type); returns the error.
+fn decode_error_into<T: FloatElement>(inputs: &DecodeInputs<'_>) -> Error {
+    let shape = inputs.queries.shape().to_vec();
+    let mut out = vec![T::from_f32(0.0); shape.iter().product()];
+    paged_attention_decode(
+        inputs,
+        &mut TensorViewMut::from_slice(&mut out, &shape).unwrap(),
         &AttentionOptions::default(),
     )
-    .unwrap_err();
+    .unwrap_err()
+}
+
+/// The pools must have the dtype of the queries (of the new keys for a fill), and the error
+/// says that pools of another dtype are not supported yet.
+#[test]
+fn dtype_mismatch_is_a_dtype_error() {
+    const NOT_YET: &str = "(KV pools of another dtype, such as fp8, are not supported yet)";
+    let f = fixture();
+    let to_bf16 = |v: &[f32]| -> Vec<half::bf16> { v.iter().map(|&x| half::bf16::from_f32(x)).collect() };
+    let queries = to_bf16(&f.queries);
+    let e = decode_error_into::<half::bf16>(&inputs_around(
+        &f,
+        TensorView::from_slice(&queries, &[2, 4, D]).unwrap(),
+    ));
     assert!(matches!(e, Error::DType { .. }), "{e}");
     assert_eq!(
         e.to_string(),
-        "paged_attention_decode: `k_cache` must have dtype bfloat16, the dtype of `queries` (KV pools of another \
-         dtype, such as fp8, are not supported yet), got float32"
+        format!(
+            "paged_attention_decode: `k_cache` must have dtype bfloat16, the dtype of `queries` {NOT_YET}, got float32"
+        )
     );
-}
 
-#[test]
-fn pools_of_another_dtype_than_the_inputs_are_not_supported_yet() {
-    const NOT_YET: &str = "(KV pools of another dtype, such as fp8, are not supported yet)";
-    let f = fixture();
-    let v_pool: Vec<half::bf16> = f.v_pool.iter().map(|&x| half::bf16::from_f32(x)).collect();
+    let v_pool = to_bf16(&f.v_pool);
     let mut inputs = inputs_around(&f, TensorView::from_slice(&f.queries, &[2, 4, D]).unwrap());
     inputs.v_cache = TensorView::from_slice(&v_pool, &f.v_shape).unwrap();
-    let mut out = vec![0f32; f.queries.len()];
-    let e = paged_attention_decode(
-        &inputs,
-        &mut TensorViewMut::from_slice(&mut out, &[2, 4, D]).unwrap(),
-        &AttentionOptions::default(),
-    )
-    .unwrap_err();
+    let e = decode_error_into::<f32>(&inputs);
     assert!(matches!(e, Error::DType { .. }), "{e}");
     assert_names(&e, "v_cache");
     assert!(

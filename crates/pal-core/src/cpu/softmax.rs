@@ -254,16 +254,17 @@ mod tests {
         }
     }
 
-    fn uniform(len: usize) -> impl Strategy<Value = Vec<f32>> {
-        prop::collection::vec(-1.0f32..1.0, len)
+    /// `(head_dim, n, queries, keys, values)`: `rows` query rows and `n` keys, uniform in [-1, 1).
+    fn attention_inputs(rows: usize) -> impl Strategy<Value = (usize, usize, Vec<f32>, Vec<f32>, Vec<f32>)> {
+        let uniform = |len| prop::collection::vec(-1.0f32..1.0, len);
+        (1usize..20, 1usize..80)
+            .prop_flat_map(move |(d, n)| (Just(d), Just(n), uniform(rows * d), uniform(n * d), uniform(n * d)))
     }
 
     proptest! {
         #[test]
         fn a_range_that_starts_late_equals_the_sliced_keys(
-            (head_dim, n, queries, keys, values) in (1usize..20, 1usize..80).prop_flat_map(|(d, n)| {
-                (Just(d), Just(n), uniform(2 * d), uniform(n * d), uniform(n * d))
-            }),
+            (head_dim, n, queries, keys, values) in attention_inputs(2),
             first_key in 0usize..50,
             tile in 1usize..40,
             (skip, take) in (0usize..80, 1usize..80),
@@ -289,9 +290,7 @@ mod tests {
 
         #[test]
         fn ranges_transforms_and_sinks_match_a_reference(
-            (head_dim, n, queries, keys, values) in (1usize..20, 1usize..80).prop_flat_map(|(d, n)| {
-                (Just(d), Just(n), uniform(3 * d), uniform(n * d), uniform(n * d))
-            }),
+            (head_dim, n, queries, keys, values) in attention_inputs(3),
             first_key in 0usize..50,
             tile in 1usize..40,
             bounds in prop::collection::vec((0usize..140, 0usize..140), 3),
