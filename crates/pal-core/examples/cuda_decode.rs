@@ -106,10 +106,7 @@ fn main() -> pal_core::Result<()> {
         device(&seq_lens),
     );
     let d_out = DeviceBuffer::from_host(&queries);
-    let execution = Execution {
-        cuda_stream: stream,
-        check: true,
-    };
+    let execution = Execution { stream, check: true };
     let kv_shape = [tokens, kv_heads, head_dim];
     let q_shape = [seqs, q_heads, head_dim];
 

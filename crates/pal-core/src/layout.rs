@@ -167,7 +167,8 @@ pub struct RowRuns {
 pub struct CacheGeometry {
     /// Layout of the pools.
     pub layout: CacheLayout,
-    /// Element type of the pools.
+    /// Element type of both pools: the KV dtype, which the operations keep apart from the
+    /// queries' dtype. Today the two must be equal; fp8 pools (SPEC §3.5) will differ.
     pub dtype: DType,
     /// Pages in each pool.
     pub num_pages: usize,
@@ -180,7 +181,8 @@ pub struct CacheGeometry {
 }
 
 impl CacheGeometry {
-    /// Reads the geometry from the pool shapes, checking that K and V agree with each other.
+    /// Reads the geometry from the shapes of pools of `dtype` (the KV dtype), checking that K
+    /// and V agree with each other.
     pub fn from_pool_shapes(
         op: &'static str,
         layout: CacheLayout,

@@ -127,20 +127,71 @@ fn unused_page_table_entries_are_ignored() {
     assert!(out.iter().all(|x| x.is_finite()) && out.iter().any(|&x| x != 0.0));
 }
 
+/// Runs decode on `inputs` into an output of `T`s (the queries' type); returns the error.
+fn decode_error_into<T: FloatElement>(inputs: &DecodeInputs<'_>) -> Error {
+    let shape = inputs.queries.shape().to_vec();
+    let mut out = vec![T::from_f32(0.0); shape.iter().product()];
+    paged_attention_decode(
+        inputs,
+        &mut TensorViewMut::from_slice(&mut out, &shape).unwrap(),
+        &AttentionOptions::default(),
+    )
+    .unwrap_err()
+}
+
+/// The pools must have the dtype of the queries (of the new keys for a fill), and the error
+/// says that pools of another dtype are not supported yet.
 #[test]
 fn dtype_mismatch_is_a_dtype_error() {
+    const NOT_YET: &str = "(KV pools of another dtype, such as fp8, are not supported yet)";
     let f = fixture();
-    let queries: Vec<half::bf16> = f.queries.iter().map(|&x| half::bf16::from_f32(x)).collect();
-    let mut out = vec![half::bf16::ZERO; queries.len()];
-    let inputs = inputs_around(&f, TensorView::from_slice(&queries, &[2, 4, D]).unwrap());
-    let e = paged_attention_decode(
+    let to_bf16 = |v: &[f32]| -> Vec<half::bf16> { v.iter().map(|&x| half::bf16::from_f32(x)).collect() };
+    let queries = to_bf16(&f.queries);
+    let e = decode_error_into::<half::bf16>(&inputs_around(
+        &f,
+        TensorView::from_slice(&queries, &[2, 4, D]).unwrap(),
+    ));
+    assert!(matches!(e, Error::DType { .. }), "{e}");
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "paged_attention_decode: `k_cache` must have dtype bfloat16, the dtype of `queries` {NOT_YET}, got float32"
+        )
+    );
+
+    let v_pool = to_bf16(&f.v_pool);
+    let mut inputs = inputs_around(&f, TensorView::from_slice(&f.queries, &[2, 4, D]).unwrap());
+    inputs.v_cache = TensorView::from_slice(&v_pool, &f.v_shape).unwrap();
+    let e = decode_error_into::<f32>(&inputs);
+    assert!(matches!(e, Error::DType { .. }), "{e}");
+    assert_names(&e, "v_cache");
+    assert!(
+        e.to_string()
+            .contains(&format!("float32, the dtype of `queries` {NOT_YET}")),
+        "{e}"
+    );
+
+    let mut f = fixture();
+    let keys = vec![half::f16::ONE; HKV * D];
+    let inputs = FillInputs {
+        new_keys: TensorView::from_slice(&keys, &[1, HKV, D]).unwrap(),
+        new_values: TensorView::from_slice(&keys, &[1, HKV, D]).unwrap(),
+        destination: KvDestination::SlotMapping(TensorView::from_slice(&[0i32], &[1]).unwrap()),
+    };
+    let e = fill_kv_pages(
         &inputs,
-        &mut TensorViewMut::from_slice(&mut out, &[2, 4, D]).unwrap(),
-        &AttentionOptions::default(),
+        &mut TensorViewMut::from_slice(&mut f.k_pool, &f.k_shape).unwrap(),
+        &mut TensorViewMut::from_slice(&mut f.v_pool, &f.v_shape).unwrap(),
+        &FillOptions::default(),
     )
     .unwrap_err();
     assert!(matches!(e, Error::DType { .. }), "{e}");
     assert_names(&e, "k_cache");
+    assert!(
+        e.to_string()
+            .contains(&format!("float16, the dtype of `new_keys` {NOT_YET}")),
+        "{e}"
+    );
 }
 
 #[test]

@@ -8,8 +8,8 @@ mod errors;
 use array::{shape_tuple, ArrayArg};
 use errors::{guard, to_py_err};
 use pal_core::{
-    AttentionOptions, CacheLayout, DType, DecodeInputs, Execution, FillInputs, FillOptions, KvDestination,
-    PrefillInputs,
+    AttentionOptions, AttentionVariant, CacheLayout, DType, DecodeInputs, Execution, FillInputs, FillOptions,
+    KvDestination, PrefillInputs,
 };
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
@@ -22,7 +22,12 @@ fn attention_options(scale: Option<f32>, layout: &str, cuda_stream: usize, check
     Ok(AttentionOptions {
         scale,
         layout: parse::<CacheLayout>(layout)?,
-        execution: Execution { cuda_stream, check },
+        // Plain attention until the bindings take SPEC §3.5's variant keywords.
+        variant: AttentionVariant::default(),
+        execution: Execution {
+            stream: cuda_stream,
+            check,
+        },
     })
 }
 
@@ -155,7 +160,10 @@ fn fill_kv_pages(
     const OP: &str = "fill_kv_pages";
     let options = FillOptions {
         layout: parse::<CacheLayout>(layout)?,
-        execution: Execution { cuda_stream, check },
+        execution: Execution {
+            stream: cuda_stream,
+            check,
+        },
     };
     let keys = ArrayArg::extract(OP, "new_keys", new_keys)?;
     let values = ArrayArg::extract(OP, "new_values", new_values)?;

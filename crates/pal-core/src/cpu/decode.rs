@@ -4,17 +4,16 @@
 
 use rayon::prelude::*;
 
-use super::softmax::OnlineSoftmax;
-use super::tile::{KvSource, PagedKv};
+use super::softmax::{Identity, OnlineSoftmax};
+use super::tile::PagedKv;
+use super::workspace::Workspace;
 use crate::dtype::FloatElement;
-use crate::ops::DecodeProblem;
+use crate::problem::DecodeProblem;
 use crate::tensor::TensorViewMut;
 
 /// Tokens per work item: long contexts spread over all cores, short ones stay in one item.
 /// Fixed, so the split (and so the result) never depends on the thread count.
 const KV_CHUNK: usize = 512;
-/// Tokens per tile: a tile of keys and values (float32) stays within L1/L2.
-pub(crate) const TILE: usize = 32;
 
 struct WorkItem {
     seq: usize,
@@ -23,7 +22,8 @@ struct WorkItem {
     end: usize,
 }
 
-pub(super) fn run<T: FloatElement>(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) {
+/// Queries and output are `Q`s, the pools `K`s.
+pub(super) fn run<Q: FloatElement, K: FloatElement>(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) {
     let geometry = problem.geometry;
     let (d, num_kv_heads) = (geometry.head_dim, geometry.num_kv_heads);
     let group = problem.num_q_heads / num_kv_heads;
@@ -31,15 +31,15 @@ pub(super) fn run<T: FloatElement>(problem: &DecodeProblem<'_, '_>, out: &mut Te
     // SAFETY: validation checked that every input is a host tensor of the expected dtype.
     let (queries, k_pool, v_pool, page_table, seq_lens) = unsafe {
         (
-            inputs.queries.host_slice::<T>(),
-            inputs.k_cache.host_slice::<T>(),
-            inputs.v_cache.host_slice::<T>(),
+            inputs.queries.host_slice::<Q>(),
+            inputs.k_cache.host_slice::<K>(),
+            inputs.v_cache.host_slice::<K>(),
             inputs.page_table.host_slice::<i32>(),
             inputs.seq_lens.host_slice::<i32>(),
         )
     };
     // SAFETY: as above, for the output.
-    let out = unsafe { out.host_slice_mut::<T>() };
+    let out = unsafe { out.host_slice_mut::<Q>() };
 
     let mut items = Vec::new();
     let mut first_item = Vec::with_capacity(problem.num_seqs * num_kv_heads + 1);
@@ -65,20 +65,24 @@ pub(super) fn run<T: FloatElement>(problem: &DecodeProblem<'_, '_>, out: &mut Te
         |ws, (partial, item)| {
             let first_q = (item.seq * problem.num_q_heads + item.kv_head * group) * d;
             ws.queries.resize(group * d, 0.0);
-            T::convert_to_f32(&queries[first_q..][..group * d], &mut ws.queries);
+            Q::convert_to_f32(&queries[first_q..][..group * d], &mut ws.queries);
             let source = PagedKv {
                 k_pool,
                 v_pool,
                 geometry,
                 pages: &page_table[item.seq * problem.pages_per_sequence..][..problem.pages_per_sequence],
             };
+            // The query is its sequence's last token.
+            let visible = problem.variant.visible_keys(seq_lens[item.seq] as usize - 1);
             ws.state.reset(group);
-            for start in (item.start..item.end).step_by(TILE) {
-                let n = TILE.min(item.end - start);
-                let (keys, values) = (&mut ws.keys[..n * d], &mut ws.values[..n * d]);
-                source.load(item.kv_head, start, keys, values, &mut ws.scratch);
-                ws.state.absorb(&ws.queries, keys, values, problem.scale, |_| n);
-            }
+            ws.stream(
+                &source,
+                item.kv_head,
+                item.start..item.end,
+                problem.scale,
+                |_| visible.clone(),
+                &Identity,
+            );
             let (max, rest) = partial.split_at_mut(group);
             let (sum, acc) = rest.split_at_mut(group);
             max.copy_from_slice(&ws.state.max);
@@ -101,29 +105,9 @@ pub(super) fn run<T: FloatElement>(problem: &DecodeProblem<'_, '_>, out: &mut Te
                 }
             }
             for (j, row) in out_rows.chunks_exact_mut(d).enumerate() {
-                state.write_output(j, row);
+                // Plain attention has no sink.
+                state.write_output(j, None, row);
             }
         },
     );
-}
-
-/// Per-thread working memory, reused across work items.
-pub(crate) struct Workspace {
-    pub queries: Vec<f32>,
-    pub keys: Vec<f32>,
-    pub values: Vec<f32>,
-    pub scratch: Vec<f32>,
-    pub state: OnlineSoftmax,
-}
-
-impl Workspace {
-    pub fn new(head_dim: usize) -> Self {
-        Self {
-            queries: Vec::new(),
-            keys: vec![0.0; TILE * head_dim],
-            values: vec![0.0; TILE * head_dim],
-            scratch: Vec::new(),
-            state: OnlineSoftmax::new(head_dim),
-        }
-    }
 }

@@ -6,7 +6,7 @@ use rayon::prelude::*;
 use super::DisjointWrites;
 use crate::dtype::FloatElement;
 use crate::layout::RowRuns;
-use crate::ops::{FillProblem, FillTarget};
+use crate::problem::{FillProblem, FillTarget};
 use crate::tensor::TensorViewMut;
 
 pub(super) fn run<T: FloatElement>(

@@ -10,12 +10,38 @@ mod prefill;
 mod simd;
 mod softmax;
 mod tile;
+mod workspace;
 
 use crate::backend::Backend;
 use crate::dtype::DType;
 use crate::error::Result;
-use crate::ops::{DecodeProblem, FillProblem, PrefillProblem};
+use crate::problem::{DecodeProblem, FillProblem, PrefillProblem};
 use crate::tensor::TensorViewMut;
+
+/// Runs `$body` with `$Q` bound to the Rust type of the queries' dtype and `$K` to that of the
+/// KV pools', for the pairs validation admits: equal ones so far (fp8 pools add theirs here).
+macro_rules! with_attention_types {
+    ($query:expr, $kv:expr, $Q:ident, $K:ident => $body:expr) => {
+        match ($query, $kv) {
+            (DType::F32, DType::F32) => {
+                type $Q = f32;
+                type $K = f32;
+                $body
+            }
+            (DType::F16, DType::F16) => {
+                type $Q = half::f16;
+                type $K = half::f16;
+                $body
+            }
+            (DType::BF16, DType::BF16) => {
+                type $Q = half::bf16;
+                type $K = half::bf16;
+                $body
+            }
+            (query, kv) => unreachable!("validation admits no {query} queries over {kv} KV pools"),
+        }
+    };
+}
 
 /// Runs `$body` with `$T` bound to the Rust type of a validated float dtype.
 macro_rules! with_float_type {
@@ -42,12 +68,12 @@ pub(crate) struct CpuBackend;
 
 impl Backend for CpuBackend {
     fn decode(&self, problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) -> Result<()> {
-        with_float_type!(problem.geometry.dtype, T => decode::run::<T>(problem, out));
+        with_attention_types!(problem.query_dtype, problem.geometry.dtype, Q, K => decode::run::<Q, K>(problem, out));
         Ok(())
     }
 
     fn prefill(&self, problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>) -> Result<()> {
-        with_float_type!(problem.geometry.dtype, T => prefill::run::<T>(problem, out));
+        with_attention_types!(problem.query_dtype, problem.geometry.dtype, Q, K => prefill::run::<Q, K>(problem, out));
         Ok(())
     }
 

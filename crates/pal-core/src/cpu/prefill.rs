@@ -4,11 +4,12 @@
 
 use rayon::prelude::*;
 
-use super::decode::{Workspace, TILE};
-use super::tile::{DenseKv, KvSource, PagedKv};
+use super::softmax::Identity;
+use super::tile::{DenseKv, PagedKv};
+use super::workspace::Workspace;
 use super::DisjointWrites;
 use crate::dtype::FloatElement;
-use crate::ops::PrefillProblem;
+use crate::problem::PrefillProblem;
 use crate::tensor::TensorViewMut;
 
 /// Prompt rows per work item.
@@ -21,7 +22,8 @@ struct WorkItem {
     end_row: usize,
 }
 
-pub(super) fn run<T: FloatElement>(problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>) {
+/// `q`, `k`, `v` and the output are `Q`s, the pools `K`s.
+pub(super) fn run<Q: FloatElement, K: FloatElement>(problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>) {
     let geometry = problem.geometry;
     let (d, num_kv_heads, num_q_heads) = (geometry.head_dim, geometry.num_kv_heads, problem.num_q_heads);
     let group = num_q_heads / num_kv_heads;
@@ -29,18 +31,18 @@ pub(super) fn run<T: FloatElement>(problem: &PrefillProblem<'_, '_>, out: &mut T
     // SAFETY: validation checked that every input is a host tensor of the expected dtype.
     let (q, k, v, k_pool, v_pool, page_table, context_lens, prompt_offsets) = unsafe {
         (
-            inputs.q.host_slice::<T>(),
-            inputs.k.host_slice::<T>(),
-            inputs.v.host_slice::<T>(),
-            inputs.k_cache.host_slice::<T>(),
-            inputs.v_cache.host_slice::<T>(),
+            inputs.q.host_slice::<Q>(),
+            inputs.k.host_slice::<Q>(),
+            inputs.v.host_slice::<Q>(),
+            inputs.k_cache.host_slice::<K>(),
+            inputs.v_cache.host_slice::<K>(),
             inputs.page_table.host_slice::<i32>(),
             inputs.context_lens.host_slice::<i32>(),
             problem.host_prompt_offsets(),
         )
     };
     // SAFETY: as above, for the output.
-    let out = DisjointWrites::new(unsafe { out.host_slice_mut::<T>() });
+    let out = DisjointWrites::new(unsafe { out.host_slice_mut::<Q>() });
 
     let mut items = Vec::new();
     for seq in 0..problem.num_seqs {
@@ -65,7 +67,7 @@ pub(super) fn run<T: FloatElement>(problem: &PrefillProblem<'_, '_>, out: &mut T
             for (r, dst) in ws.queries.chunks_exact_mut(group * d).enumerate() {
                 let token = first_token + item.first_row + r;
                 let src = &q[(token * num_q_heads + item.kv_head * group) * d..][..group * d];
-                T::convert_to_f32(src, dst);
+                Q::convert_to_f32(src, dst);
             }
             ws.state.reset(rows * group);
 
@@ -76,9 +78,16 @@ pub(super) fn run<T: FloatElement>(problem: &PrefillProblem<'_, '_>, out: &mut T
                 pages: &page_table[item.seq * problem.pages_per_sequence..][..problem.pages_per_sequence],
             };
             let history_len = context_lens[item.seq] as usize;
-            stream(ws, &history, item.kv_head, history_len, problem.scale, |_, _| {
-                usize::MAX
-            });
+            // Prompt row r sits at position history_len + r.
+            let visible = |j: usize| problem.variant.visible_keys(history_len + item.first_row + j / group);
+            ws.stream(
+                &history,
+                item.kv_head,
+                0..history_len,
+                problem.scale,
+                visible,
+                &Identity,
+            );
 
             let prompt = DenseKv {
                 keys: k,
@@ -86,39 +95,27 @@ pub(super) fn run<T: FloatElement>(problem: &PrefillProblem<'_, '_>, out: &mut T
                 num_kv_heads,
                 head_dim: d,
                 first_row: first_token,
+                first_position: history_len,
             };
-            // Causal: row r sees prompt keys 0..=r.
-            stream(ws, &prompt, item.kv_head, item.end_row, problem.scale, |j, start| {
-                (item.first_row + j / group + 1).saturating_sub(start)
-            });
+            // Prompt keys past the block's last row are visible to none of its rows.
+            ws.stream(
+                &prompt,
+                item.kv_head,
+                0..item.end_row,
+                problem.scale,
+                visible,
+                &Identity,
+            );
 
             for r in 0..rows {
                 let token = first_token + item.first_row + r;
                 // SAFETY: each (token, head) row belongs to exactly one work item.
                 let dst = unsafe { out.slice((token * num_q_heads + item.kv_head * group) * d, group * d) };
                 for (h, row) in dst.chunks_exact_mut(d).enumerate() {
-                    ws.state.write_output(r * group + h, row);
+                    // Plain attention has no sink.
+                    ws.state.write_output(r * group + h, None, row);
                 }
             }
         },
     );
-}
-
-/// Folds keys `0..len` of `source` into the workspace's softmax state, tile by tile.
-/// `visible(j, start)` is how many keys from `start` query vector `j` may see.
-fn stream(
-    ws: &mut Workspace,
-    source: &impl KvSource,
-    kv_head: usize,
-    len: usize,
-    scale: f32,
-    visible: impl Fn(usize, usize) -> usize,
-) {
-    let d = ws.keys.len() / TILE;
-    for start in (0..len).step_by(TILE) {
-        let n = TILE.min(len - start);
-        let (keys, values) = (&mut ws.keys[..n * d], &mut ws.values[..n * d]);
-        source.load(kv_head, start, keys, values, &mut ws.scratch);
-        ws.state.absorb(&ws.queries, keys, values, scale, |j| visible(j, start));
-    }
 }

@@ -1,30 +1,35 @@
 //! Gathers tiles of keys and values, whatever their layout and dtype, into dense float32
 //! `[tokens, head_dim]` rows that the attention loops read.
 
-use super::decode::TILE;
 use super::simd;
 use crate::dtype::FloatElement;
 use crate::layout::{CacheGeometry, CacheLayout};
+
+/// Tokens per tile: a tile of keys and values (float32) stays within L1/L2.
+pub(crate) const TILE: usize = 32;
 
 /// Something that can produce rows `start..start + n` of keys and values of one KV head.
 pub(crate) trait KvSource {
     /// Fills `keys` and `values` (`n * head_dim` each); `scratch` is reusable working memory.
     fn load(&self, kv_head: usize, start: usize, keys: &mut [f32], values: &mut [f32], scratch: &mut Vec<f32>);
+    /// Sequence position of row 0; the rows are consecutive positions from there.
+    fn first_position(&self) -> usize;
 }
 
 /// Elements converted from one stream before switching to the other (four cache lines of f32).
 const STREAM_CHUNK: usize = 64;
 
-/// One sequence's tokens in the paged pools.
-pub(crate) struct PagedKv<'a, T> {
-    pub k_pool: &'a [T],
-    pub v_pool: &'a [T],
+/// One sequence's tokens in the paged pools of element type `K` (the KV dtype, generic apart
+/// from the queries' so that pools of another type, such as fp8, only add a conversion).
+pub(crate) struct PagedKv<'a, K> {
+    pub k_pool: &'a [K],
+    pub v_pool: &'a [K],
     pub geometry: CacheGeometry,
     /// The sequence's row of the page table (validated page ids for every token loaded).
     pub pages: &'a [i32],
 }
 
-impl<T: FloatElement> KvSource for PagedKv<'_, T> {
+impl<K: FloatElement> KvSource for PagedKv<'_, K> {
     fn load(&self, kv_head: usize, start: usize, keys: &mut [f32], values: &mut [f32], scratch: &mut Vec<f32>) {
         let g = &self.geometry;
         let d = g.head_dim;
@@ -38,24 +43,28 @@ impl<T: FloatElement> KvSource for PagedKv<'_, T> {
                 // Rows of one page and head are contiguous.
                 CacheLayout::Hnd => {
                     let base = g.k_offset(page, kv_head, first_slot, 0);
-                    T::convert_to_f32(&self.k_pool[base..][..count * d], k_rows);
-                    T::convert_to_f32(&self.v_pool[base..][..count * d], v_rows);
+                    K::convert_to_f32(&self.k_pool[base..][..count * d], k_rows);
+                    K::convert_to_f32(&self.v_pool[base..][..count * d], v_rows);
                 }
                 // Rows are contiguous, one page slot apart.
                 CacheLayout::Nhd => {
                     for i in 0..count {
                         let base = g.k_offset(page, kv_head, first_slot + i, 0);
-                        T::convert_to_f32(&self.k_pool[base..][..d], &mut k_rows[i * d..][..d]);
-                        T::convert_to_f32(&self.v_pool[base..][..d], &mut v_rows[i * d..][..d]);
+                        K::convert_to_f32(&self.k_pool[base..][..d], &mut k_rows[i * d..][..d]);
+                        K::convert_to_f32(&self.v_pool[base..][..d], &mut v_rows[i * d..][..d]);
                     }
                 }
                 CacheLayout::Pal => unreachable!("pal tiles are loaded page group by page group"),
             }
         });
     }
+
+    fn first_position(&self) -> usize {
+        0
+    }
 }
 
-impl<T: FloatElement> PagedKv<'_, T> {
+impl<K: FloatElement> PagedKv<'_, K> {
     /// The `pal` layout keeps a page of one head as one contiguous block, transposed. All blocks
     /// of the tile (keys and values of each page) are converted to float32 side by side, a
     /// chunk of each in turn, so that several memory streams are in flight at once; then the
@@ -79,9 +88,9 @@ impl<T: FloatElement> PagedKv<'_, T> {
             let len = STREAM_CHUNK.min(block - offset);
             for (i, &(k_start, v_start)) in block_starts[..pages].iter().enumerate() {
                 let k_dst = &mut scratch[2 * i * block + offset..][..len];
-                T::convert_to_f32(&self.k_pool[k_start + offset..][..len], k_dst);
+                K::convert_to_f32(&self.k_pool[k_start + offset..][..len], k_dst);
                 let v_dst = &mut scratch[(2 * i + 1) * block + offset..][..len];
-                T::convert_to_f32(&self.v_pool[v_start + offset..][..len], v_dst);
+                K::convert_to_f32(&self.v_pool[v_start + offset..][..len], v_dst);
             }
         }
         self.for_each_page(start, n, |_, first_slot, count, token| {
@@ -98,7 +107,7 @@ impl<T: FloatElement> PagedKv<'_, T> {
     }
 }
 
-impl<T> PagedKv<'_, T> {
+impl<K> PagedKv<'_, K> {
     /// Calls `visit(page, first_slot, count, token)` for each page that rows `start..start + n`
     /// touch, `token` being the first row in that page.
     fn for_each_page(&self, start: usize, n: usize, mut visit: impl FnMut(usize, usize, usize, usize)) {
@@ -130,13 +139,16 @@ fn gather_stripes<const X: usize>(block: &[f32], page_size: usize, first_slot: u
     }
 }
 
-/// Dense `[tokens, num_kv_heads, head_dim]` keys and values (a prefill's prompt), from `first_row`.
+/// Dense `[tokens, num_kv_heads, head_dim]` keys and values (a prefill's prompt, in the
+/// queries' element type), from `first_row`.
 pub(crate) struct DenseKv<'a, T> {
     pub keys: &'a [T],
     pub values: &'a [T],
     pub num_kv_heads: usize,
     pub head_dim: usize,
     pub first_row: usize,
+    /// Sequence position of the row at `first_row` (a prompt follows its sequence's history).
+    pub first_position: usize,
 }
 
 impl<T: FloatElement> KvSource for DenseKv<'_, T> {
@@ -147,5 +159,9 @@ impl<T: FloatElement> KvSource for DenseKv<'_, T> {
             T::convert_to_f32(&self.keys[base..][..d], k_row);
             T::convert_to_f32(&self.values[base..][..d], v_row);
         }
+    }
+
+    fn first_position(&self) -> usize {
+        self.first_position
     }
 }

@@ -8,7 +8,7 @@ use super::{check_aligned, check_supported, DeviceTables};
 use crate::dtype::DType;
 use crate::error::Result;
 use crate::layout::CacheLayout;
-use crate::ops::DecodeProblem;
+use crate::problem::DecodeProblem;
 use crate::tensor::{Device, TensorViewMut};
 
 const OP: &str = "paged_attention_decode";
@@ -105,7 +105,11 @@ pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, group: usize
             let stages = tuning("stages").unwrap_or(if head_dim > 128 { 2 } else { 3 });
             // Mirrors `DecodeMmaTile` (the kernel asserts the result): [key][dim] rows are
             // swizzled when they hold a multiple of 8 chunks, else padded by one.
-            let row = if (head_dim / 8) % 8 == 0 { head_dim } else { head_dim + 8 };
+            let row = if (head_dim / 8) % 8 == 0 {
+                head_dim
+            } else {
+                head_dim + 8
+            };
             let v_elements = if layout == CacheLayout::Pal {
                 head_dim * MMA_KEYS
             } else {
@@ -155,7 +159,9 @@ fn cta_shape(key: &KernelKey) -> (usize, u32) {
 /// so that the whole grid fits in one wave (a second, partial wave would double the time), with
 /// at least MIN_SPLIT_TOKENS per split. Splits hold whole tiles of `granule` tokens.
 fn split_plan(ctas: usize, capacity: usize, slots: usize, granule: usize) -> (usize, usize) {
-    let max_splits = capacity.div_ceil(tuning("min_split").unwrap_or(MIN_SPLIT_TOKENS)).max(1);
+    let max_splits = capacity
+        .div_ceil(tuning("min_split").unwrap_or(MIN_SPLIT_TOKENS))
+        .max(1);
     let splits = (slots / ctas.max(1)).clamp(1, max_splits);
     let tokens_per_split = capacity.div_ceil(splits).div_ceil(granule).max(1) * granule;
     (capacity.div_ceil(tokens_per_split).max(1), tokens_per_split)
@@ -170,7 +176,7 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
     let group = problem.num_q_heads / geometry.num_kv_heads;
     let key = kernel_key(
         (geometry.dtype, geometry.head_dim, geometry.page_size, geometry.layout),
-        "plain",
+        problem.variant.name(),
         group,
     )?;
     check_aligned(
@@ -183,11 +189,21 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
         ],
     )?;
     let gpu = device::gpu(OP, ordinal)?;
-    let stream = problem.execution.cuda_stream;
+    let stream = problem.execution.stream;
     let (num_seqs, pages_per_seq) = (problem.num_seqs, problem.pages_per_sequence);
     if problem.execution.check {
-        let tables = DeviceTables { op: OP, ordinal, stream };
-        tables.check_lengths_and_pages("seq_lens", &inputs.seq_lens, &inputs.page_table, pages_per_seq, &geometry)?;
+        let tables = DeviceTables {
+            op: OP,
+            ordinal,
+            stream,
+        };
+        tables.check_lengths_and_pages(
+            "seq_lens",
+            &inputs.seq_lens,
+            &inputs.page_table,
+            pages_per_seq,
+            &geometry,
+        )?;
     }
 
     let decode = gpu.function(OP, &key, "pal_decode")?;
@@ -227,7 +243,11 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
         scale: problem.scale,
     };
     let shape = LaunchShape {
-        blocks: ((geometry.num_kv_heads * head_chunks) as u32, num_seqs as u32, splits as u32),
+        blocks: (
+            (geometry.num_kv_heads * head_chunks) as u32,
+            num_seqs as u32,
+            splits as u32,
+        ),
         threads,
         shared_bytes: key.shape_value("SHARED_BYTES").unwrap_or(0) as u32,
     };
@@ -235,7 +255,17 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
     // address is a validated device tensor of the checked shape, or the workspace sized above.
     unsafe { launch(OP, decode, shape, stream, &mut params)? };
     if splits > 1 {
-        merge(gpu, &key, stream, partial_acc, partial_stats, out, rows, splits, head_dim)?;
+        merge(
+            gpu,
+            &key,
+            stream,
+            partial_acc,
+            partial_stats,
+            out,
+            rows,
+            splits,
+            head_dim,
+        )?;
     }
     Ok(())
 }

@@ -115,15 +115,21 @@ impl Gpu {
             let function = module.function(op, key, name)?;
             let shared = key.shape_value("SHARED_BYTES").unwrap_or(0);
             // SAFETY: a loaded function; block size and shared memory as it will be launched.
-            let ctas = unsafe { result::occupancy::max_active_block_per_multiprocessor(function.0, threads as i32, shared) }
-                .map_err(|e| driver_error(op, "cuOccupancyMaxActiveBlocksPerMultiprocessor", e))?;
+            let ctas =
+                unsafe { result::occupancy::max_active_block_per_multiprocessor(function.0, threads as i32, shared) }
+                    .map_err(|e| driver_error(op, "cuOccupancyMaxActiveBlocksPerMultiprocessor", e))?;
             let ctas = (ctas as usize).max(1);
             module.occupancy.push((name, ctas));
             Ok(ctas)
         })
     }
 
-    fn with_module<R>(&self, op: &'static str, key: &KernelKey, then: impl FnOnce(&mut Module) -> Result<R>) -> Result<R> {
+    fn with_module<R>(
+        &self,
+        op: &'static str,
+        key: &KernelKey,
+        then: impl FnOnce(&mut Module) -> Result<R>,
+    ) -> Result<R> {
         let mut modules = self.modules.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(module) = modules.get_mut(key) {
             return then(module);

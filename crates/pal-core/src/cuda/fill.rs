@@ -6,8 +6,9 @@ use super::{check_aligned, DeviceTables};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::layout::CacheLayout;
-use crate::ops::{resolve_on_host, FillProblem, KvDestination};
+use crate::problem::{FillProblem, KvDestination};
 use crate::tensor::{Device, TensorView, TensorViewMut};
+use crate::validate::resolve_on_host;
 
 const OP: &str = "fill_kv_pages";
 const THREADS: usize = 256;
@@ -79,10 +80,17 @@ pub(super) fn run(
         ],
     )?;
     let gpu = device::gpu(OP, ordinal)?;
-    let stream = problem.execution.cuda_stream;
+    let stream = problem.execution.stream;
     let tokens = problem.num_tokens;
     if problem.execution.check {
-        check_on_host(problem, &DeviceTables { op: OP, ordinal, stream })?;
+        check_on_host(
+            problem,
+            &DeviceTables {
+                op: OP,
+                ordinal,
+                stream,
+            },
+        )?;
     }
     let (page_table, positions, token_to_seq, slot_mapping, num_seqs, pages_per_seq) = match &inputs.destination {
         KvDestination::Positions {

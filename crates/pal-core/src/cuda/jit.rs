@@ -37,12 +37,24 @@ const SOURCES: &[(&str, &str)] = &[
     ("pal/variant.cuh", include_str!("../../kernels/include/pal/variant.cuh")),
     ("pal/mma.cuh", include_str!("../../kernels/include/pal/mma.cuh")),
     ("pal/decode.cuh", include_str!("../../kernels/include/pal/decode.cuh")),
-    ("pal/decode_mma.cuh", include_str!("../../kernels/include/pal/decode_mma.cuh")),
-    ("pal/decode_simt.cuh", include_str!("../../kernels/include/pal/decode_simt.cuh")),
+    (
+        "pal/decode_mma.cuh",
+        include_str!("../../kernels/include/pal/decode_mma.cuh"),
+    ),
+    (
+        "pal/decode_simt.cuh",
+        include_str!("../../kernels/include/pal/decode_simt.cuh"),
+    ),
     ("pal/fill.cuh", include_str!("../../kernels/include/pal/fill.cuh")),
     ("pal/prefill.cuh", include_str!("../../kernels/include/pal/prefill.cuh")),
-    ("pal/prefill_mma.cuh", include_str!("../../kernels/include/pal/prefill_mma.cuh")),
-    ("pal/prefill_simt.cuh", include_str!("../../kernels/include/pal/prefill_simt.cuh")),
+    (
+        "pal/prefill_mma.cuh",
+        include_str!("../../kernels/include/pal/prefill_mma.cuh"),
+    ),
+    (
+        "pal/prefill_simt.cuh",
+        include_str!("../../kernels/include/pal/prefill_simt.cuh"),
+    ),
 ];
 
 /// A kernel family: one entry file and the kernels it exports.
@@ -169,7 +181,11 @@ impl KernelKey {
         if let Some(page_size) = self.page_size {
             defines.push(("PAL_PAGE_SIZE".into(), page_size.to_string()));
         }
-        defines.extend(self.shape.iter().map(|(name, value)| (format!("PAL_{name}"), value.to_string())));
+        defines.extend(
+            self.shape
+                .iter()
+                .map(|(name, value)| (format!("PAL_{name}"), value.to_string())),
+        );
         defines
     }
 
@@ -334,7 +350,11 @@ pub(crate) fn ptx_for(op: &'static str, spec: &KernelKey, arch: (i32, i32)) -> R
 }
 
 fn options(spec: &KernelKey, arch: (i32, i32)) -> Vec<String> {
-    let specific = if spec.family.arch_specific() && arch == (9, 0) { "a" } else { "" };
+    let specific = if spec.family.arch_specific() && arch == (9, 0) {
+        "a"
+    } else {
+        ""
+    };
     let mut options = vec![
         format!("--gpu-architecture=compute_{}{}{specific}", arch.0, arch.1),
         "--std=c++17".into(),
@@ -465,15 +485,25 @@ mod tests {
     #[test]
     fn every_family_and_entry_file_is_compiled_by_ci() {
         let keys = KernelKey::representative();
-        for family in [Family::DecodeMma, Family::DecodeSimt, Family::PrefillMma, Family::PrefillSimt, Family::Fill] {
+        for family in [
+            Family::DecodeMma,
+            Family::DecodeSimt,
+            Family::PrefillMma,
+            Family::PrefillSimt,
+            Family::Fill,
+        ] {
             assert!(keys.iter().any(|k| k.family == family), "{family:?}");
             assert!(SOURCES.iter().any(|(name, _)| *name == family.entry_file()));
         }
         for &page_size in &super::super::PAGE_SIZES {
-            assert!(keys.iter().any(|k| k.family == Family::DecodeMma && k.page_size == Some(page_size)));
+            assert!(keys
+                .iter()
+                .any(|k| k.family == Family::DecodeMma && k.page_size == Some(page_size)));
         }
         for &head_dim in &super::super::HEAD_DIMS {
-            assert!(keys.iter().any(|k| k.family == Family::DecodeMma && k.head_dim == Some(head_dim)));
+            assert!(keys
+                .iter()
+                .any(|k| k.family == Family::DecodeMma && k.head_dim == Some(head_dim)));
         }
     }
 }

@@ -13,9 +13,9 @@ mod prefill;
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::layout::{CacheGeometry, CacheLayout};
-use crate::ops::validate::Check;
-use crate::ops::{DecodeProblem, FillProblem, PrefillProblem};
+use crate::problem::{DecodeProblem, FillProblem, PrefillProblem};
 use crate::tensor::{Device, TensorView, TensorViewMut};
+use crate::validate::Check;
 use jit::Family;
 
 pub use jit::{compile_all_kernels, KERNEL_DIR_ENV};

@@ -8,8 +8,9 @@ use super::jit::{Family, KernelKey};
 use super::{check_aligned, check_supported, DeviceTables};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::ops::{check_prompt_offsets, PrefillProblem, PromptOffsets};
+use crate::problem::{PrefillProblem, PromptOffsets};
 use crate::tensor::{Device, TensorViewMut};
+use crate::validate::check_prompt_offsets;
 
 const OP: &str = "paged_attention_prefill";
 /// Threads of either prefill kernel (`PREFILL_THREADS`, asserted by the kernels).
@@ -96,7 +97,7 @@ pub(super) fn run(problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>)
     };
     let key = kernel_key(
         (geometry.dtype, geometry.head_dim, geometry.page_size, geometry.layout),
-        "plain",
+        problem.variant.name(),
     )?;
     check_aligned(
         OP,
@@ -110,14 +111,18 @@ pub(super) fn run(problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>)
         ],
     )?;
     let gpu = device::gpu(OP, ordinal)?;
-    let stream = problem.execution.cuda_stream;
+    let stream = problem.execution.stream;
     let (num_seqs, pages_per_seq) = (problem.num_seqs, problem.pages_per_sequence);
     let (cu_seqlens, equal_prompt_len) = match problem.prompt_offsets {
         PromptOffsets::Given(cu) => (cu.as_ptr() as u64, 0),
         PromptOffsets::Equal(len) => (0, len),
     };
     if problem.execution.check {
-        let tables = DeviceTables { op: OP, ordinal, stream };
+        let tables = DeviceTables {
+            op: OP,
+            ordinal,
+            stream,
+        };
         tables.check_lengths_and_pages(
             "context_lens",
             &inputs.context_lens,
@@ -187,7 +192,10 @@ mod tests {
     fn tensor_core_tiles_fit_in_shared_memory() {
         let shape = |dtype, head_dim| {
             let key = kernel_key((dtype, head_dim, 16, CacheLayout::Nhd), "plain").unwrap();
-            (key.shape_value("ROWS").unwrap(), key.shape_value("SHARED_BYTES").unwrap_or(0))
+            (
+                key.shape_value("ROWS").unwrap(),
+                key.shape_value("SHARED_BYTES").unwrap_or(0),
+            )
         };
         // Q tile + two K / V ring slots, as in `PrefillMmaTile`.
         assert_eq!(

@@ -1,38 +1,11 @@
 //! `paged_attention_decode` (SPEC §3.1): one query token per sequence against its paged history.
 
-use super::validate::Check;
-use super::AttentionOptions;
-use crate::backend;
 use crate::dtype::DType;
 use crate::error::Result;
-use crate::layout::CacheGeometry;
-use crate::tensor::{Device, TensorView, TensorViewMut};
-
-/// Inputs of [`paged_attention_decode`].
-#[derive(Clone, Debug)]
-pub struct DecodeInputs<'a> {
-    /// `[num_seqs, num_q_heads, head_dim]`, float.
-    pub queries: TensorView<'a>,
-    /// Key pool in the layout of [`AttentionOptions::layout`].
-    pub k_cache: TensorView<'a>,
-    /// Value pool in the same layout.
-    pub v_cache: TensorView<'a>,
-    /// `[num_seqs, pages_per_sequence]`, int32 physical page ids.
-    pub page_table: TensorView<'a>,
-    /// `[num_seqs]`, int32 tokens of each sequence in the cache.
-    pub seq_lens: TensorView<'a>,
-}
-
-/// A decode call that passed validation: what every backend receives.
-pub(crate) struct DecodeProblem<'a, 'i> {
-    pub inputs: &'i DecodeInputs<'a>,
-    pub geometry: CacheGeometry,
-    pub num_seqs: usize,
-    pub num_q_heads: usize,
-    pub pages_per_sequence: usize,
-    pub scale: f32,
-    pub execution: super::Execution,
-}
+use crate::options::AttentionOptions;
+use crate::problem::{DecodeInputs, DecodeProblem};
+use crate::tensor::{Device, TensorViewMut};
+use crate::validate::Check;
 
 /// Attention of one new query token per sequence over the first `seq_lens[b]` cached tokens of
 /// that sequence; writes `out` (`[num_seqs, num_q_heads, head_dim]`, the queries' dtype).
@@ -46,7 +19,7 @@ pub fn paged_attention_decode(
     if problem.num_seqs == 0 {
         return Ok(());
     }
-    backend::for_device(inputs.queries.device())?.decode(&problem, out)
+    super::backend_for(inputs.queries.device())?.decode(&problem, out)
 }
 
 fn validate<'a, 'i>(
@@ -64,8 +37,13 @@ fn validate<'a, 'i>(
         unreachable!("rank checked")
     };
     check.float("queries", &inputs.queries)?;
-    let dtype = inputs.queries.dtype();
-    let geometry = check.pools(options.layout, dtype, &inputs.k_cache, &inputs.v_cache)?;
+    let query_dtype = inputs.queries.dtype();
+    let geometry = check.pools(
+        options.layout,
+        ("queries", query_dtype),
+        &inputs.k_cache,
+        &inputs.v_cache,
+    )?;
     if head_dim != geometry.head_dim {
         return Err(crate::Error::shape(
             check.op,
@@ -95,7 +73,7 @@ fn validate<'a, 'i>(
         inputs.queries.shape(),
         "[num_seqs, num_q_heads, head_dim]",
     )?;
-    check.dtype("out", &out_view, dtype)?;
+    check.dtype("out", &out_view, query_dtype)?;
     check.disjoint(
         "out",
         &out_view,
@@ -121,11 +99,13 @@ fn validate<'a, 'i>(
     }
     Ok(DecodeProblem {
         inputs,
+        query_dtype,
         geometry,
         num_seqs,
         num_q_heads,
         pages_per_sequence,
         scale,
+        variant: options.variant,
         execution: options.execution,
     })
 }
