@@ -5,14 +5,14 @@ import re
 import numpy as np
 import proxy_attention_lab as pal
 import pytest
-from reference import paged_cache, random
+from proxy_attention_lab.testing import paged_cache, random_array
 
 
 @pytest.fixture
 def case(rng):
     cache = paged_cache(rng, [10, 30], 2, 32, 8, "float32", "pal", spare_pages=1)
     return {
-        "queries": random(rng, (2, 4, 32), "float32"),
+        "queries": random_array(rng, (2, 4, 32), "float32"),
         "k_cache": cache.k_cache,
         "v_cache": cache.v_cache,
         "page_table": cache.page_table,
@@ -95,9 +95,9 @@ def test_empty_batch_and_zero_lengths(case):
 def prefill(case, q_len=6, **changes):
     rng = np.random.default_rng(0)
     args = {
-        "q": random(rng, (q_len, 4, 32), "float32"),
-        "k": random(rng, (q_len, 2, 32), "float32"),
-        "v": random(rng, (q_len, 2, 32), "float32"),
+        "q": random_array(rng, (q_len, 4, 32), "float32"),
+        "k": random_array(rng, (q_len, 2, 32), "float32"),
+        "v": random_array(rng, (q_len, 2, 32), "float32"),
         "k_cache": case["k_cache"],
         "v_cache": case["v_cache"],
         "page_table": case["page_table"],
