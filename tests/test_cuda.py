@@ -194,7 +194,7 @@ def test_bad_page_tables_raise_or_are_skipped(rng):
 def test_mixed_devices_and_unsupported_shapes(rng):
     cache = paged_cache(rng, [10], 1, 32, 8, "float32", "pal")
     queries = cuda(random_array(rng, (1, 1, 32), "float32"))
-    with pytest.raises(ValueError, match="k_cache"):
+    with pytest.raises(pal.PalValueError, match="k_cache"):
         pal.paged_attention_decode(
             queries,
             torch.from_numpy(cache.k_cache),
@@ -202,10 +202,12 @@ def test_mixed_devices_and_unsupported_shapes(rng):
             cuda(cache.page_table),
             cuda(cache.lens),
         )
-    with pytest.raises(ValueError, match="head_dim 32"):
+    with pytest.raises(pal.UnsupportedError, match="head_dim 32") as unsupported:
         pal.paged_attention_decode(
             queries, cuda(cache.k_cache), cuda(cache.v_cache), cuda(cache.page_table), cuda(cache.lens)
         )
+    # Engines catch NotImplementedError to fall back to another kernel; SPEC §6 says ValueError.
+    assert isinstance(unsupported.value, NotImplementedError) and isinstance(unsupported.value, ValueError)
 
 
 def prefill_both(cache, q, k, v, cu, layout, **kwargs):
