@@ -1,14 +1,13 @@
 """One decode call per case, for `ncu` to profile (kernel-development helper):
 
-    ncu --clock-control none -k regex:pal_decode python scripts/decode_profile.py pal:16 nhd:16
+ncu --clock-control none -k regex:pal_decode python scripts/decode_profile.py pal:16 nhd:16
 """
 
 import sys
 
+import proxy_attention_lab as pal
 import torch
 from decode_sweep import make_case
-
-import proxy_attention_lab as pal
 
 for case in sys.argv[1:] or ["pal:16", "nhd:16"]:
     layout, page = case.split(":")

@@ -2,16 +2,10 @@
 (``check=False``), so that the kernels' own guards are all that stands between them and memory
 outside the buffers. Run under ``compute-sanitizer --tool memcheck``: it must report 0 errors."""
 
-import sys
-from pathlib import Path
-
 import numpy as np
+import proxy_attention_lab as pal
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-import proxy_attention_lab as pal  # noqa: E402
-from proxy_attention_lab.bench.devices_torch import to_torch  # noqa: E402
-from reference import paged_cache, random  # noqa: E402
+from proxy_attention_lab.testing import DTYPES, LAYOUTS, paged_cache, random_array, to_torch
 
 
 def cuda(array):
@@ -20,10 +14,10 @@ def cuda(array):
 
 def main() -> None:
     rng = np.random.default_rng(0)
-    for layout in ("pal", "nhd", "hnd"):
-        for dtype in ("float32", "float16", "bfloat16"):
+    for layout in LAYOUTS:
+        for dtype in DTYPES:
             cache = paged_cache(rng, [70, 5, 0], 2, 128, 16, dtype, layout, spare_pages=0)
-            queries = cuda(random(rng, (3, 8, 128), dtype))
+            queries = cuda(random_array(rng, (3, 8, 128), dtype))
             k, v, table = cuda(cache.k_cache), cuda(cache.v_cache), cuda(cache.page_table)
             good_lens = cuda(cache.lens)
             pal.paged_attention_decode(queries, k, v, table, good_lens, layout=layout)
@@ -33,14 +27,14 @@ def main() -> None:
             for t, lens in ((bad_table, good_lens), (table, bad_lens), (bad_table, bad_lens)):
                 out = pal.paged_attention_decode(queries, k, v, t, lens, layout=layout, check=False)
                 assert torch.isfinite(out.float()).all()
-            keys = cuda(random(rng, (4, 2, 128), dtype))
+            keys = cuda(random_array(rng, (4, 2, 128), dtype))
             slots = cuda(np.array([-1, 1 << 30, k.shape[0] * 16, 3], np.int32))
             pal.fill_kv_pages(keys, keys, k, v, slot_mapping=slots, layout=layout, check=False)
             positions = cuda(np.array([0, 10**6, -1, 40], np.int32))
             seqs = cuda(np.array([0, 0, 1, 7], np.int32))
             pal.fill_kv_pages(keys, keys, k, v, bad_table, positions, seqs, layout=layout, check=False)
-            prompt = cuda(random(rng, (6, 8, 128), dtype))
-            new_kv = cuda(random(rng, (6, 2, 128), dtype))
+            prompt = cuda(random_array(rng, (6, 8, 128), dtype))
+            new_kv = cuda(random_array(rng, (6, 2, 128), dtype))
             for t, lens in ((bad_table, good_lens), (table, bad_lens)):
                 out = pal.paged_attention_prefill(
                     prompt, new_kv, new_kv, k, v, t, lens, layout=layout, check=False
@@ -51,7 +45,7 @@ def main() -> None:
     args = [
         cuda(a)
         for a in (
-            random(rng, (1, 32, 128), "bfloat16"),
+            random_array(rng, (1, 32, 128), "bfloat16"),
             cache.k_cache,
             cache.v_cache,
             cache.page_table,

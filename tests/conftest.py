@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import importlib.util
-import os
-import sys
 import zlib
 
 import numpy as np
 import pytest
-
-sys.path.insert(0, os.path.dirname(__file__))
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 HAS_MLX = importlib.util.find_spec("mlx") is not None

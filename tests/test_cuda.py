@@ -7,21 +7,24 @@ import dataclasses
 import numpy as np
 import proxy_attention_lab as pal
 import pytest
-from proxy_attention_lab.bench.devices_torch import to_torch
-from reference import (
+from proxy_attention_lab.testing import (
+    DTYPES,
     LAYOUTS,
     TOLERANCE,
     assert_close,
+    attention,
     decode_reference,
+    from_torch,
     paged_cache,
     prefill_reference,
-    random,
+    random_array,
+    random_prompts,
+    to_torch,
 )
 
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 
-DTYPES = ["float32", "float16", "bfloat16"]
 HEAD_DIMS = [64, 80, 96, 112, 128, 192, 256]
 
 
@@ -29,16 +32,12 @@ def cuda(array: np.ndarray) -> "torch.Tensor":
     return to_torch(array, "cuda")
 
 
-def host(tensor: "torch.Tensor") -> np.ndarray:
-    return tensor.float().cpu().numpy()
-
-
 def decode_both(cache, queries, layout, **kwargs):
     """PAL on CUDA and PAL on the CPU for the same inputs."""
     args = (queries, cache.k_cache, cache.v_cache, cache.page_table, cache.lens)
     gpu = pal.paged_attention_decode(*[cuda(a) for a in args], layout=layout, **kwargs)
     cpu = pal.paged_attention_decode(*args, layout=layout, **kwargs)
-    return host(gpu), cpu.astype(np.float64)
+    return from_torch(gpu), cpu.astype(np.float64)
 
 
 # Every head dim at page size 16, every page size at head dim 128, and the extremes crossed.
@@ -50,20 +49,20 @@ DECODE_GEOMETRIES = (
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
-@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("dtype", list(DTYPES))
 @pytest.mark.parametrize(("head_dim", "page_size"), DECODE_GEOMETRIES)
 def test_decode_matches_cpu_and_reference(rng, layout, dtype, head_dim, page_size):
     if dtype == "float32" and layout == "pal" and page_size < 4:
         # float32 pal value vectors hold 4 slots of one page: smaller pages have no CUDA kernel.
         cache = paged_cache(rng, [5], 1, head_dim, page_size, dtype, layout)
-        with pytest.raises(ValueError, match="page_size"):
-            decode_both(cache, random(rng, (1, 1, head_dim), dtype), layout)
+        with pytest.raises(pal.UnsupportedError, match="page_size"):
+            decode_both(cache, random_array(rng, (1, 1, head_dim), dtype), layout)
         return
     # Cycle through MHA, GQA and MQA groupings across the grid.
     num_q_heads, num_kv_heads = [(4, 4), (8, 2), (16, 1), (32, 8)][(head_dim + page_size) % 4]
     lens = [int(n) for n in rng.integers(1, 900, size=3)] + [0]
     cache = paged_cache(rng, lens, num_kv_heads, head_dim, page_size, dtype, layout)
-    queries = random(rng, (len(lens), num_q_heads, head_dim), dtype)
+    queries = random_array(rng, (len(lens), num_q_heads, head_dim), dtype)
     gpu, cpu = decode_both(cache, queries, layout)
     assert_close(gpu, decode_reference(queries, cache), dtype, "cuda vs float64")
     np.testing.assert_allclose(
@@ -74,14 +73,14 @@ def test_decode_matches_cpu_and_reference(rng, layout, dtype, head_dim, page_siz
 @pytest.mark.parametrize("context", [32768, 131072])
 def test_decode_long_contexts(rng, context):
     cache = paged_cache(rng, [context, 5], 8, 128, 16, "bfloat16", "pal")
-    queries = random(rng, (2, 32, 128), "bfloat16")
+    queries = random_array(rng, (2, 32, 128), "bfloat16")
     gpu, _ = decode_both(cache, queries, "pal")
     assert_close(gpu, decode_reference(queries, cache), "bfloat16")
 
 
 def test_decode_ragged_and_zero_lengths(rng):
     cache = paged_cache(rng, [0, 1, 17, 1000, 0, 4097], 2, 128, 16, "float16", "hnd")
-    queries = random(rng, (6, 8, 128), "float16")
+    queries = random_array(rng, (6, 8, 128), "float16")
     gpu, cpu = decode_both(cache, queries, "hnd", scale=0.3)
     assert_close(gpu, decode_reference(queries, cache, scale=0.3), "float16")
     assert not gpu[0].any() and not gpu[4].any()
@@ -92,7 +91,7 @@ def test_decode_is_bitwise_deterministic(rng):
     args = [
         cuda(a)
         for a in (
-            random(rng, (3, 32, 128), "bfloat16"),
+            random_array(rng, (3, 32, 128), "bfloat16"),
             cache.k_cache,
             cache.v_cache,
             cache.page_table,
@@ -104,17 +103,20 @@ def test_decode_is_bitwise_deterministic(rng):
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
-@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("dtype", list(DTYPES))
 @pytest.mark.parametrize("form", ["positions", "slot_mapping"])
 @pytest.mark.parametrize("dim, page_size", [(64, 8), (80, 16), (96, 32), (128, 16), (256, 8)])
 def test_fill_matches_cpu_bit_for_bit(rng, layout, dtype, form, dim, page_size):
     heads, tokens = 4, 300
     per_seq = (tokens // 3 + 7) // page_size + 1
     pages = 3 * per_seq + 4
-    k_cpu = random(rng, pal.get_k_cache_shape(pages, heads, dim, page_size, dtype, layout), dtype)
-    v_cpu = random(rng, pal.get_v_cache_shape(pages, heads, dim, page_size, dtype, layout), dtype)
+    k_cpu = random_array(rng, pal.get_k_cache_shape(pages, heads, dim, page_size, dtype, layout), dtype)
+    v_cpu = random_array(rng, pal.get_v_cache_shape(pages, heads, dim, page_size, dtype, layout), dtype)
     k_gpu, v_gpu = cuda(k_cpu), cuda(v_cpu)
-    keys, values = random(rng, (tokens, heads, dim), dtype), random(rng, (tokens, heads, dim), dtype)
+    keys, values = (
+        random_array(rng, (tokens, heads, dim), dtype),
+        random_array(rng, (tokens, heads, dim), dtype),
+    )
     table = rng.permutation(pages)[: 3 * per_seq].reshape(3, per_seq).astype(np.int32)
     seqs = (np.arange(tokens) % 3).astype(np.int32)
     positions = (np.arange(tokens) // 3 + 7).astype(np.int32)
@@ -128,8 +130,8 @@ def test_fill_matches_cpu_bit_for_bit(rng, layout, dtype, form, dim, page_size):
     pal.fill_kv_pages(
         cuda(keys), cuda(values), k_gpu, v_gpu, layout=layout, **{k: cuda(v) for k, v in index.items()}
     )
-    np.testing.assert_array_equal(host(k_gpu), k_cpu.astype(np.float32))
-    np.testing.assert_array_equal(host(v_gpu), v_cpu.astype(np.float32))
+    np.testing.assert_array_equal(from_torch(k_gpu), k_cpu.astype(np.float32))
+    np.testing.assert_array_equal(from_torch(v_gpu), v_cpu.astype(np.float32))
 
 
 def test_fill_then_decode_on_gpu(rng):
@@ -144,20 +146,18 @@ def test_fill_then_decode_on_gpu(rng):
     seqs = np.concatenate([np.full(n, b) for b, n in enumerate(lens)]).astype(np.int32)
     positions = np.concatenate([np.arange(n) for n in lens]).astype(np.int32)
     keys, values = (
-        random(rng, (len(seqs), heads, dim), "bfloat16"),
-        random(rng, (len(seqs), heads, dim), "bfloat16"),
+        random_array(rng, (len(seqs), heads, dim), "bfloat16"),
+        random_array(rng, (len(seqs), heads, dim), "bfloat16"),
     )
     pal.fill_kv_pages(cuda(keys), cuda(values), k_cache, v_cache, table, cuda(positions), cuda(seqs))
-    queries = random(rng, (2, 4, dim), "bfloat16")
+    queries = random_array(rng, (2, 4, dim), "bfloat16")
     out = pal.paged_attention_decode(cuda(queries), k_cache, v_cache, table, cuda(np.array(lens, np.int32)))
-    from reference import attention
-
     for b in range(2):
         rows = seqs == b
         expected = attention(
             queries[b : b + 1], keys[rows].astype(np.float64), values[rows].astype(np.float64), [lens[b]]
         )
-        assert_close(host(out)[b : b + 1], expected, "bfloat16")
+        assert_close(from_torch(out)[b : b + 1], expected, "bfloat16")
 
 
 def test_bad_page_tables_raise_or_are_skipped(rng):
@@ -165,7 +165,7 @@ def test_bad_page_tables_raise_or_are_skipped(rng):
     args = [
         cuda(a)
         for a in (
-            random(rng, (2, 4, 64), "float32"),
+            random_array(rng, (2, 4, 64), "float32"),
             cache.k_cache,
             cache.v_cache,
             cache.page_table,
@@ -208,8 +208,8 @@ def test_bad_page_tables_raise_or_are_skipped(rng):
 
 def test_mixed_devices_and_unsupported_shapes(rng):
     cache = paged_cache(rng, [10], 1, 32, 8, "float32", "pal")
-    queries = cuda(random(rng, (1, 1, 32), "float32"))
-    with pytest.raises(ValueError, match="k_cache"):
+    queries = cuda(random_array(rng, (1, 1, 32), "float32"))
+    with pytest.raises(pal.PalValueError, match="k_cache"):
         pal.paged_attention_decode(
             queries,
             torch.from_numpy(cache.k_cache),
@@ -217,10 +217,12 @@ def test_mixed_devices_and_unsupported_shapes(rng):
             cuda(cache.page_table),
             cuda(cache.lens),
         )
-    with pytest.raises(ValueError, match="head_dim 32"):
+    with pytest.raises(pal.UnsupportedError, match="head_dim 32") as unsupported:
         pal.paged_attention_decode(
             queries, cuda(cache.k_cache), cuda(cache.v_cache), cuda(cache.page_table), cuda(cache.lens)
         )
+    # Engines catch NotImplementedError to fall back to another kernel; SPEC §6 says ValueError.
+    assert isinstance(unsupported.value, NotImplementedError) and isinstance(unsupported.value, ValueError)
 
 
 def prefill_both(cache, q, k, v, cu, layout, **kwargs):
@@ -231,22 +233,12 @@ def prefill_both(cache, q, k, v, cu, layout, **kwargs):
     cpu = pal.paged_attention_prefill(
         *args, None if cu is None else np.asarray(cu, np.int32), layout=layout, **kwargs
     )
-    return host(gpu), cpu.astype(np.float64)
-
-
-def prompts_for(rng, prompts, num_q_heads, num_kv_heads, head_dim, dtype):
-    """Random q, k, v for prompts of these lengths, and their ``cu_seqlens_q``."""
-    cu = np.concatenate([[0], np.cumsum(prompts)]).astype(np.int32)
-    total = int(cu[-1])
-    q = random(rng, (total, num_q_heads, head_dim), dtype)
-    k = random(rng, (total, num_kv_heads, head_dim), dtype)
-    v = random(rng, (total, num_kv_heads, head_dim), dtype)
-    return q, k, v, cu
+    return from_torch(gpu), cpu.astype(np.float64)
 
 
 def check_prefill(rng, history, prompts, num_q_heads, num_kv_heads, head_dim, page_size, dtype, layout):
     cache = paged_cache(rng, history, num_kv_heads, head_dim, page_size, dtype, layout)
-    q, k, v, cu = prompts_for(rng, prompts, num_q_heads, num_kv_heads, head_dim, dtype)
+    q, k, v, cu = random_prompts(rng, prompts, num_q_heads, num_kv_heads, head_dim, dtype)
     gpu, cpu = prefill_both(cache, q, k, v, cu, layout)
     assert_close(gpu, prefill_reference(q, k, v, cache, cu), dtype, "cuda vs float64")
     np.testing.assert_allclose(
@@ -255,7 +247,7 @@ def check_prefill(rng, history, prompts, num_q_heads, num_kv_heads, head_dim, pa
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
-@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("dtype", list(DTYPES))
 @pytest.mark.parametrize("head_dim", HEAD_DIMS)
 def test_prefill_matches_cpu_and_reference(rng, layout, dtype, head_dim):
     # Every head dim meets every page size across the three layouts; MHA, GQA, MQA and a query
@@ -293,8 +285,8 @@ def test_prefill_ragged_batch_mixing_everything(rng):
 @pytest.mark.parametrize("check", [True, False])
 def test_prefill_equal_lengths_over_long_history(rng, check):
     cache = paged_cache(rng, [4096, 0], 8, 128, 16, "bfloat16", "pal")
-    q = random(rng, (2 * 300, 32, 128), "bfloat16")
-    k, v = random(rng, (600, 8, 128), "bfloat16"), random(rng, (600, 8, 128), "bfloat16")
+    q = random_array(rng, (2 * 300, 32, 128), "bfloat16")
+    k, v = random_array(rng, (600, 8, 128), "bfloat16"), random_array(rng, (600, 8, 128), "bfloat16")
     gpu, cpu = prefill_both(cache, q, k, v, None, "pal", check=check)
     assert_close(gpu, prefill_reference(q, k, v, cache, [0, 300, 600]), "bfloat16")
 
@@ -302,7 +294,7 @@ def test_prefill_equal_lengths_over_long_history(rng, check):
 @pytest.mark.parametrize("dtype", ["float16", "float32"])
 def test_prefill_is_bitwise_deterministic(rng, dtype):
     cache = paged_cache(rng, [100, 3000], 2, 64, 32, dtype, "hnd")
-    q, k, v, cu = prompts_for(rng, [1024, 77], 4, 2, 64, dtype)
+    q, k, v, cu = random_prompts(rng, [1024, 77], 4, 2, 64, dtype)
     args = [cuda(a) for a in (q, k, v, cache.k_cache, cache.v_cache, cache.page_table, cache.lens, cu)]
     runs = [pal.paged_attention_prefill(*args, layout="hnd") for _ in range(3)]
     assert all(torch.equal(r, runs[0]) for r in runs[1:])
@@ -310,7 +302,7 @@ def test_prefill_is_bitwise_deterministic(rng, dtype):
 
 def test_prefill_bad_inputs_on_cuda(rng):
     cache = paged_cache(rng, [10, 20], 1, 64, 16, "float32", "nhd")
-    q, k = cuda(random(rng, (6, 2, 64), "float32")), cuda(random(rng, (6, 1, 64), "float32"))
+    q, k = cuda(random_array(rng, (6, 2, 64), "float32")), cuda(random_array(rng, (6, 1, 64), "float32"))
     pools = [cuda(a) for a in (cache.k_cache, cache.v_cache, cache.page_table)]
     with pytest.raises(ValueError, match=r"context_lens\[1\]"):
         pal.paged_attention_prefill(q, k, k, *pools, cuda(np.array([10, 999], np.int32)), layout="nhd")
@@ -332,7 +324,7 @@ def test_prefill_bad_inputs_on_cuda(rng):
 def test_prefill_bad_page_ids_unchecked_are_skipped(rng, dtype):
     """With check=False an invalid page's keys are left out, as if that page were masked."""
     cache = paged_cache(rng, [40], 2, 128, 16, dtype, "pal")
-    q, k, v, cu = prompts_for(rng, [5], 8, 2, 128, dtype)
+    q, k, v, cu = random_prompts(rng, [5], 8, 2, 128, dtype)
     table = cache.page_table.copy()
     table[0, 1] = 10**6  # tokens 16..31 of the history
     args = [cuda(a) for a in (q, k, v, cache.k_cache, cache.v_cache, table, cache.lens)]
@@ -341,12 +333,12 @@ def test_prefill_bad_page_ids_unchecked_are_skipped(rng, dtype):
     masked = dataclasses.replace(
         cache, keys=[cache.keys[0][kept]], values=[cache.values[0][kept]], lens=np.array([24], np.int32)
     )
-    assert_close(host(out), prefill_reference(q, k, v, masked, cu), dtype)
+    assert_close(from_torch(out), prefill_reference(q, k, v, masked, cu), dtype)
 
 
 def test_prefill_rejects_misaligned_tensors(rng):
     cache = paged_cache(rng, [10], 1, 64, 16, "bfloat16", "nhd")
-    q, k, v, _ = prompts_for(rng, [4], 2, 1, 64, "bfloat16")
+    q, k, v, _ = random_prompts(rng, [4], 2, 1, 64, "bfloat16")
     flat = cuda(q).reshape(-1)
     shifted = torch.empty(flat.numel() + 1, dtype=flat.dtype, device="cuda")[1:].view_as(cuda(q))
     shifted.copy_(cuda(q))
@@ -359,7 +351,7 @@ def test_prefill_rejects_misaligned_tensors(rng):
 
 def test_runs_on_torchs_current_stream(rng):
     cache = paged_cache(rng, [3000, 100], 2, 128, 16, "bfloat16", "pal")
-    queries = random(rng, (2, 8, 128), "bfloat16")
+    queries = random_array(rng, (2, 8, 128), "bfloat16")
     side = torch.cuda.Stream()
     with torch.cuda.stream(side):
         args = [cuda(a) for a in (queries, cache.k_cache, cache.v_cache, cache.page_table, cache.lens)]
@@ -373,14 +365,14 @@ def test_torch_compile_fullgraph(rng):
     args = [
         cuda(a)
         for a in (
-            random(rng, (2, 8, 64), "bfloat16"),
+            random_array(rng, (2, 8, 64), "bfloat16"),
             cache.k_cache,
             cache.v_cache,
             cache.page_table,
             cache.lens,
         )
     ]
-    keys = cuda(random(rng, (2, 2, 64), "bfloat16"))
+    keys = cuda(random_array(rng, (2, 2, 64), "bfloat16"))
     slots = cuda(np.array([7, 9], np.int32))
 
     def step(queries, k_cache, v_cache, page_table, seq_lens):
@@ -396,7 +388,7 @@ def test_torch_compile_fullgraph(rng):
 
 def test_torch_compile_prefill(rng):
     cache = paged_cache(rng, [40, 0], 2, 64, 16, "bfloat16", "nhd")
-    q, k, v, cu = prompts_for(rng, [7, 9], 8, 2, 64, "bfloat16")
+    q, k, v, cu = random_prompts(rng, [7, 9], 8, 2, 64, "bfloat16")
     args = [cuda(a) for a in (q, k, v, cache.k_cache, cache.v_cache, cache.page_table, cache.lens, cu)]
 
     def step(q, k, v, k_cache, v_cache, page_table, context_lens, cu_seqlens):
@@ -410,7 +402,7 @@ def test_torch_compile_prefill(rng):
     compiled = torch.compile(step, fullgraph=True)
     result = compiled(*args)
     assert torch.equal(result, step(*args))
-    assert_close(host(result) / 2, prefill_reference(q, k, v, cache, cu), "bfloat16")
+    assert_close(from_torch(result) / 2, prefill_reference(q, k, v, cache, cu), "bfloat16")
 
 
 def test_cuda_graph_capture_and_replay(rng):
@@ -418,7 +410,7 @@ def test_cuda_graph_capture_and_replay(rng):
     static = [
         cuda(a)
         for a in (
-            random(rng, (2, 32, 128), "bfloat16"),
+            random_array(rng, (2, 32, 128), "bfloat16"),
             cache.k_cache,
             cache.v_cache,
             cache.page_table,
@@ -433,8 +425,8 @@ def test_cuda_graph_capture_and_replay(rng):
     graph = torch.cuda.CUDAGraph()
     with torch.cuda.graph(graph):
         out = pal.paged_attention_decode(*static)
-    fresh = random(rng, (2, 32, 128), "bfloat16")
+    fresh = random_array(rng, (2, 32, 128), "bfloat16")
     static[0].copy_(cuda(fresh))
     graph.replay()
     torch.cuda.synchronize()
-    assert_close(host(out), decode_reference(fresh, cache), "bfloat16")
+    assert_close(from_torch(out), decode_reference(fresh, cache), "bfloat16")

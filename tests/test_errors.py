@@ -1,18 +1,20 @@
 """Bad input (SPEC §6): the right exception, a message naming the argument, nothing written."""
 
+import ctypes
 import re
+from types import SimpleNamespace
 
 import numpy as np
 import proxy_attention_lab as pal
 import pytest
-from reference import paged_cache, random
+from proxy_attention_lab.testing import paged_cache, random_array
 
 
 @pytest.fixture
 def case(rng):
     cache = paged_cache(rng, [10, 30], 2, 32, 8, "float32", "pal", spare_pages=1)
     return {
-        "queries": random(rng, (2, 4, 32), "float32"),
+        "queries": random_array(rng, (2, 4, 32), "float32"),
         "k_cache": cache.k_cache,
         "v_cache": cache.v_cache,
         "page_table": cache.page_table,
@@ -29,23 +31,88 @@ def decode(case, **changes):
 @pytest.mark.parametrize(
     "changes, error, names",
     [
-        ({"queries": np.zeros((2, 128), np.float32)}, ValueError, "queries"),
-        ({"queries": np.zeros((2, 4, 16), np.float32)}, ValueError, "queries"),
-        ({"queries": np.zeros((2, 3, 32), np.float32)}, ValueError, "num_q_heads"),
-        ({"queries": np.zeros((2, 4, 32), np.float16)}, TypeError, "k_cache"),
+        ({"queries": np.zeros((2, 128), np.float32)}, pal.PalValueError, "queries"),
+        ({"queries": np.zeros((2, 4, 16), np.float32)}, pal.PalValueError, "queries"),
+        ({"queries": np.zeros((2, 3, 32), np.float32)}, pal.PalValueError, "num_q_heads"),
+        ({"queries": np.zeros((2, 4, 32), np.float16)}, pal.PalTypeError, "k_cache"),
+        # A dtype PAL has no name for is refused while the array is read, as a plain TypeError.
         ({"queries": np.zeros((2, 4, 32), np.float64)}, TypeError, "queries"),
         ({"page_table": np.zeros((2, 5), np.int64)}, TypeError, "page_table"),
-        ({"seq_lens": np.array([10], np.int32)}, ValueError, "seq_lens"),
-        ({"seq_lens": np.array([10, -1], np.int32)}, ValueError, "seq_lens[1]"),
-        ({"seq_lens": np.array([10, 10_000], np.int32)}, ValueError, "seq_lens[1]"),
-        ({"layout": "nhd"}, ValueError, "k_cache"),
-        ({"layout": "xyz"}, ValueError, "layout"),
-        ({"queries": [[1.0]]}, TypeError, "queries"),
+        ({"seq_lens": np.array([10], np.int32)}, pal.PalValueError, "seq_lens"),
+        ({"seq_lens": np.array([10, -1], np.int32)}, pal.PalValueError, "seq_lens[1]"),
+        ({"seq_lens": np.array([10, 10_000], np.int32)}, pal.PalValueError, "seq_lens[1]"),
+        ({"layout": "nhd"}, pal.PalValueError, "k_cache"),
+        ({"layout": "xyz"}, pal.PalValueError, "layout"),
+        ({"queries": [[1.0]]}, pal.PalTypeError, "queries"),
     ],
 )
 def test_decode_rejects(case, changes, error, names):
     with pytest.raises(error, match=re.escape(names)):
         decode(case, **changes)
+
+
+@pytest.mark.parametrize(
+    "error, bases",
+    [
+        (pal.PalValueError, (pal.PalError, ValueError)),
+        (pal.PalTypeError, (pal.PalError, TypeError)),
+        (pal.UnsupportedError, (pal.PalValueError, pal.PalError, ValueError, NotImplementedError)),
+        (pal.BackendUnavailableError, (pal.PalError, RuntimeError)),
+        (pal.PalInternalError, (pal.PalError, RuntimeError)),
+    ],
+)
+def test_error_classes_are_pal_errors_and_builtins(error, bases):
+    assert all(issubclass(error, base) for base in bases)
+    assert error.__module__ == "proxy_attention_lab.errors" and error.__name__ in pal.__all__
+
+
+def test_each_kind_of_error_raises_its_class(case):
+    with pytest.raises(pal.PalValueError) as bad_shape:
+        decode(case, queries=np.zeros((2, 4, 16), np.float32))
+    assert isinstance(bad_shape.value, ValueError) and not isinstance(bad_shape.value, NotImplementedError)
+    with pytest.raises(pal.PalTypeError) as bad_dtype:
+        decode(case, queries=np.zeros((2, 4, 32), np.float16))
+    assert isinstance(bad_dtype.value, TypeError)
+    with pytest.raises(pal.PalValueError, match="head_dim"):
+        pal.get_k_cache_shape(4, 2, 12, 16, "bfloat16", "pal")
+
+
+def cuda_driver_present() -> bool:
+    try:
+        ctypes.CDLL("libcuda.so.1")
+    except OSError:
+        return False
+    return True
+
+
+class FakeCudaTensor:
+    """Passes for a torch tensor on cuda:0 with PAL's bindings (they read the same attributes).
+    Its memory is host memory that nothing reads: without a CUDA driver, the CUDA backend refuses
+    the call before any access."""
+
+    __module__ = "torch"
+    device = SimpleNamespace(type="cuda", index=0)
+
+    def __init__(self, array: np.ndarray):
+        self.array, self.shape, self.dtype = array, array.shape, f"torch.{array.dtype.name}"
+
+    def data_ptr(self) -> int:
+        return self.array.ctypes.data
+
+    def stride(self) -> tuple:
+        return tuple(step // self.array.itemsize for step in self.array.strides)
+
+
+@pytest.mark.skipif(cuda_driver_present(), reason="a CUDA driver is present: the fake tensors would reach it")
+def test_cuda_data_without_a_driver_raises_backend_unavailable(rng):
+    """A RuntimeError. (An unsupported head dim on CUDA raises UnsupportedError: test_cuda.py.)"""
+    cache = paged_cache(rng, [10, 30], 2, 64, 16, "float32", "nhd")
+    queries = random_array(rng, (2, 4, 64), "float32")
+    args = [FakeCudaTensor(a) for a in (queries, cache.k_cache, cache.v_cache, cache.page_table, cache.lens)]
+    with pytest.raises(pal.BackendUnavailableError, match="cuda") as unavailable:
+        # With `out` given, the call goes straight to the bindings rather than torch's custom ops.
+        pal.paged_attention_decode(*args, layout="nhd", out=FakeCudaTensor(np.empty_like(queries)))
+    assert isinstance(unavailable.value, RuntimeError)
 
 
 def test_decode_rejects_a_page_id_outside_the_pool(case):
@@ -95,9 +162,9 @@ def test_empty_batch_and_zero_lengths(case):
 def prefill(case, q_len=6, **changes):
     rng = np.random.default_rng(0)
     args = {
-        "q": random(rng, (q_len, 4, 32), "float32"),
-        "k": random(rng, (q_len, 2, 32), "float32"),
-        "v": random(rng, (q_len, 2, 32), "float32"),
+        "q": random_array(rng, (q_len, 4, 32), "float32"),
+        "k": random_array(rng, (q_len, 2, 32), "float32"),
+        "v": random_array(rng, (q_len, 2, 32), "float32"),
         "k_cache": case["k_cache"],
         "v_cache": case["v_cache"],
         "page_table": case["page_table"],
@@ -189,7 +256,7 @@ def test_fill_rejects_a_bad_page_in_the_table(case):
 
 def test_fill_rejects_mismatched_dtypes_and_read_only_pools(case):
     keys = np.ones((1, 2, 32), np.float16)
-    with pytest.raises(TypeError, match="k_cache"):
+    with pytest.raises(pal.PalTypeError, match="k_cache"):
         pal.fill_kv_pages(keys, keys, case["k_cache"], case["v_cache"], slot_mapping=np.array([0], np.int32))
     k_cache = case["k_cache"].copy()
     k_cache.flags.writeable = False

@@ -4,20 +4,20 @@ many sequences, slot mappings with skipped tokens, and fill-then-decode round tr
 import numpy as np
 import proxy_attention_lab as pal
 import pytest
-from reference import DTYPES, LAYOUTS, assert_close, attention, from_layout, random
+from proxy_attention_lab.testing import DTYPES, LAYOUTS, assert_close, attention, from_layout, random_array
 
 
 def empty_pools(num_pages, heads, dim, page_size, dtype, layout, rng):
     """Pools of random noise, so writes to the wrong place show up."""
-    k = random(rng, pal.get_k_cache_shape(num_pages, heads, dim, page_size, dtype, layout), dtype)
-    v = random(rng, pal.get_v_cache_shape(num_pages, heads, dim, page_size, dtype, layout), dtype)
+    k = random_array(rng, pal.get_k_cache_shape(num_pages, heads, dim, page_size, dtype, layout), dtype)
+    v = random_array(rng, pal.get_v_cache_shape(num_pages, heads, dim, page_size, dtype, layout), dtype)
     return k, v
 
 
 def expected_pools(k_cache, v_cache, layout, keys, values, targets):
     """The pools as ``[pages, page_size, HKV, D]`` after writing token t at ``targets[t]``."""
-    k_nhd = from_layout(k_cache, layout, True).copy()
-    v_nhd = from_layout(v_cache, layout, False).copy()
+    k_nhd = from_layout(k_cache, layout, is_key=True).copy()
+    v_nhd = from_layout(v_cache, layout, is_key=False).copy()
     for t, target in enumerate(targets):
         if target is not None:
             k_nhd[target] = keys[t]
@@ -33,7 +33,10 @@ def check_fill(rng, layout, dtype, page_size, token_to_seq, positions, use_slots
     page_table = rng.permutation(num_pages)[: num_seqs * per_seq].reshape(num_seqs, per_seq).astype(np.int32)
     k_cache, v_cache = empty_pools(num_pages, heads, dim, page_size, dtype, layout, rng)
     tokens = len(positions)
-    keys, values = random(rng, (tokens, heads, dim), dtype), random(rng, (tokens, heads, dim), dtype)
+    keys, values = (
+        random_array(rng, (tokens, heads, dim), dtype),
+        random_array(rng, (tokens, heads, dim), dtype),
+    )
     targets = [(page_table[s, p // page_size], p % page_size) for s, p in zip(token_to_seq, positions)]
     if use_slots:
         slots = np.array([p * page_size + s for p, s in targets], np.int32)
@@ -49,8 +52,8 @@ def check_fill(rng, layout, dtype, page_size, token_to_seq, positions, use_slots
             np.asarray(positions, np.int32), np.asarray(token_to_seq, np.int32), layout=layout,
         )  # fmt: skip
     assert k_cache.__array_interface__["data"][0] == k_address  # written in place
-    np.testing.assert_array_equal(from_layout(k_cache, layout, True), want_k)
-    np.testing.assert_array_equal(from_layout(v_cache, layout, False), want_v)
+    np.testing.assert_array_equal(from_layout(k_cache, layout, is_key=True), want_k)
+    np.testing.assert_array_equal(from_layout(v_cache, layout, is_key=False), want_v)
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
@@ -90,11 +93,11 @@ def test_fill_then_decode_round_trip(rng, layout):
     seqs = np.concatenate([np.full(n, b) for b, n in enumerate(lens)]).astype(np.int32)
     positions = np.concatenate([np.arange(n) for n in lens]).astype(np.int32)
     keys, values = (
-        random(rng, (len(seqs), heads, dim), "bfloat16"),
-        random(rng, (len(seqs), heads, dim), "bfloat16"),
+        random_array(rng, (len(seqs), heads, dim), "bfloat16"),
+        random_array(rng, (len(seqs), heads, dim), "bfloat16"),
     )
     pal.fill_kv_pages(keys, values, k_cache, v_cache, page_table, positions, seqs, layout=layout)
-    queries = random(rng, (3, 8, dim), "bfloat16")
+    queries = random_array(rng, (3, 8, dim), "bfloat16")
     out = pal.paged_attention_decode(
         queries, k_cache, v_cache, page_table, np.array(lens, np.int32), layout=layout
     )

@@ -4,19 +4,26 @@ head grouping (MHA / GQA / MQA), page size and head dim, ragged batches and long
 import numpy as np
 import proxy_attention_lab as pal
 import pytest
-from reference import LAYOUTS, assert_close, decode_reference, paged_cache, prefill_reference, random
-
-DTYPE_NAMES = ["float32", "float16", "bfloat16"]
+from proxy_attention_lab.testing import (
+    DTYPES,
+    LAYOUTS,
+    assert_close,
+    decode_reference,
+    paged_cache,
+    prefill_reference,
+    random_array,
+    random_prompts,
+)
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
-@pytest.mark.parametrize("dtype", DTYPE_NAMES)
+@pytest.mark.parametrize("dtype", list(DTYPES))
 @pytest.mark.parametrize("num_q_heads, num_kv_heads", [(4, 4), (8, 2), (8, 1)])
 @pytest.mark.parametrize("head_dim, page_size", [(64, 16), (128, 8), (256, 32), (80, 3)])
 def test_decode(rng, layout, dtype, num_q_heads, num_kv_heads, head_dim, page_size):
     lens = [int(n) for n in rng.integers(0, 700, size=3)] + [1]
     cache = paged_cache(rng, lens, num_kv_heads, head_dim, page_size, dtype, layout)
-    queries = random(rng, (len(lens), num_q_heads, head_dim), dtype)
+    queries = random_array(rng, (len(lens), num_q_heads, head_dim), dtype)
     out = pal.paged_attention_decode(
         queries, cache.k_cache, cache.v_cache, cache.page_table, cache.lens, layout=layout
     )
@@ -26,14 +33,14 @@ def test_decode(rng, layout, dtype, num_q_heads, num_kv_heads, head_dim, page_si
 @pytest.mark.parametrize("context", [4096, 16384])
 def test_decode_long_context(rng, context):
     cache = paged_cache(rng, [context, 3], 2, 128, 16, "bfloat16", "pal")
-    queries = random(rng, (2, 8, 128), "bfloat16")
+    queries = random_array(rng, (2, 8, 128), "bfloat16")
     out = pal.paged_attention_decode(queries, cache.k_cache, cache.v_cache, cache.page_table, cache.lens)
     assert_close(out, decode_reference(queries, cache), "bfloat16")
 
 
 def test_decode_custom_scale_and_out(rng):
     cache = paged_cache(rng, [40, 9], 2, 64, 16, "float32", "hnd")
-    queries = random(rng, (2, 4, 64), "float32")
+    queries = random_array(rng, (2, 4, 64), "float32")
     out = np.full((2, 4, 64), np.nan, np.float32)
     result = pal.paged_attention_decode(
         queries, cache.k_cache, cache.v_cache, cache.page_table, cache.lens, scale=0.7, layout="hnd", out=out
@@ -43,7 +50,7 @@ def test_decode_custom_scale_and_out(rng):
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
-@pytest.mark.parametrize("dtype", DTYPE_NAMES)
+@pytest.mark.parametrize("dtype", list(DTYPES))
 @pytest.mark.parametrize(
     "num_q_heads, num_kv_heads, head_dim, page_size", [(4, 2, 64, 16), (4, 1, 128, 8), (2, 2, 256, 32)]
 )
@@ -51,13 +58,7 @@ def test_prefill_ragged_with_history(rng, layout, dtype, num_q_heads, num_kv_hea
     history = [0, 1, page_size, 37]
     prompts = [17, 1, 0, 33]
     cache = paged_cache(rng, history, num_kv_heads, head_dim, page_size, dtype, layout)
-    cu = np.concatenate([[0], np.cumsum(prompts)]).astype(np.int32)
-    total = int(cu[-1])
-    q = random(rng, (total, num_q_heads, head_dim), dtype)
-    k, v = (
-        random(rng, (total, num_kv_heads, head_dim), dtype),
-        random(rng, (total, num_kv_heads, head_dim), dtype),
-    )
+    q, k, v, cu = random_prompts(rng, prompts, num_q_heads, num_kv_heads, head_dim, dtype)
     out = pal.paged_attention_prefill(
         q, k, v, cache.k_cache, cache.v_cache, cache.page_table, cache.lens, cu, layout=layout
     )
@@ -67,19 +68,15 @@ def test_prefill_ragged_with_history(rng, layout, dtype, num_q_heads, num_kv_hea
 @pytest.mark.parametrize("prompt_len", [1, 15, 16, 17, 300])
 def test_prefill_equal_lengths_without_cu_seqlens(rng, prompt_len):
     cache = paged_cache(rng, [0, 50], 2, 64, 16, "float16", "pal")
-    total = 2 * prompt_len
-    q = random(rng, (total, 4, 64), "float16")
-    k, v = random(rng, (total, 2, 64), "float16"), random(rng, (total, 2, 64), "float16")
+    q, k, v, cu = random_prompts(rng, [prompt_len, prompt_len], 4, 2, 64, "float16")
     out = pal.paged_attention_prefill(q, k, v, cache.k_cache, cache.v_cache, cache.page_table, cache.lens)
-    cu = np.array([0, prompt_len, total], np.int32)
     assert_close(out, prefill_reference(q, k, v, cache, cu), "float16")
 
 
 def test_prefill_long_prompt(rng):
     cache = paged_cache(rng, [100], 1, 64, 16, "bfloat16", "nhd")
-    q = random(rng, (1500, 2, 64), "bfloat16")
-    k, v = random(rng, (1500, 1, 64), "bfloat16"), random(rng, (1500, 1, 64), "bfloat16")
+    q, k, v, cu = random_prompts(rng, [1500], 2, 1, 64, "bfloat16")
     out = pal.paged_attention_prefill(
         q, k, v, cache.k_cache, cache.v_cache, cache.page_table, cache.lens, layout="nhd"
     )
-    assert_close(out, prefill_reference(q, k, v, cache, [0, 1500]), "bfloat16")
+    assert_close(out, prefill_reference(q, k, v, cache, cu), "bfloat16")

@@ -5,7 +5,7 @@ import numpy as np
 import proxy_attention_lab as pal
 import pytest
 from conftest import HAS_MLX
-from reference import assert_close, decode_reference, paged_cache, random
+from proxy_attention_lab.testing import assert_close, decode_reference, paged_cache, random_array
 
 
 class DLPackOnly:
@@ -25,7 +25,7 @@ class DLPackOnly:
 
 def test_dlpack_producers_in_place_and_out(rng):
     cache = paged_cache(rng, [50, 7], 2, 64, 16, "float32", "nhd")
-    queries = random(rng, (2, 8, 64), "float32")
+    queries = random_array(rng, (2, 8, 64), "float32")
     out = pal.paged_attention_decode(
         DLPackOnly(queries), DLPackOnly(cache.k_cache), DLPackOnly(cache.v_cache),
         DLPackOnly(cache.page_table), DLPackOnly(cache.lens), layout="nhd",
@@ -33,7 +33,7 @@ def test_dlpack_producers_in_place_and_out(rng):
     assert isinstance(out, np.ndarray)
     assert_close(out, decode_reference(queries, cache), "float32")
 
-    keys = random(rng, (3, 2, 64), "float32")
+    keys = random_array(rng, (3, 2, 64), "float32")
     slots = np.array([1, 2, 3], np.int32)
     k_cache, v_cache = cache.k_cache.copy(), cache.v_cache.copy()
     pal.fill_kv_pages(
@@ -53,7 +53,7 @@ def test_mlx_arrays(rng, dtype):
     import mlx.core as mx
 
     cache = paged_cache(rng, [40, 300], 2, 128, 16, dtype, "hnd")
-    queries = random(rng, (2, 4, 128), dtype)
+    queries = random_array(rng, (2, 4, 128), dtype)
 
     def to_mx(a):
         return mx.array(np.asarray(a, np.float32)).astype(mx.bfloat16 if dtype == "bfloat16" else mx.float32)

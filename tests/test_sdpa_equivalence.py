@@ -5,7 +5,7 @@ import numpy as np
 import proxy_attention_lab as pal
 import pytest
 from conftest import HAS_MLX
-from reference import LAYOUTS, assert_close, paged_cache, random
+from proxy_attention_lab.testing import LAYOUTS, assert_close, paged_cache, random_array, random_prompts
 
 pytestmark = pytest.mark.skipif(not HAS_MLX, reason="mlx is not installed (scripts/setup.sh installs it)")
 
@@ -29,7 +29,7 @@ def mlx_sdpa(queries, keys, values, scale, mask=None) -> np.ndarray:
 def test_decode_matches_mlx(rng, layout, dtype, num_q_heads, num_kv_heads, head_dim):
     lens = [1, 200, 1500]
     cache = paged_cache(rng, lens, num_kv_heads, head_dim, 16, dtype, layout)
-    queries = random(rng, (len(lens), num_q_heads, head_dim), dtype)
+    queries = random_array(rng, (len(lens), num_q_heads, head_dim), dtype)
     out = pal.paged_attention_decode(
         queries, cache.k_cache, cache.v_cache, cache.page_table, cache.lens, layout=layout
     )
@@ -45,16 +45,14 @@ def test_prefill_matches_causal_mlx(rng, layout, dtype):
     """Prefill = causal SDPA over history + prompt, keeping the prompt rows."""
     history, prompts = [0, 40, 300], [64, 1, 25]
     cache = paged_cache(rng, history, 2, 128, 16, dtype, layout)
-    cu = np.concatenate([[0], np.cumsum(prompts)]).astype(np.int32)
-    q = random(rng, (int(cu[-1]), 8, 128), dtype)
-    k, v = random(rng, (int(cu[-1]), 2, 128), dtype), random(rng, (int(cu[-1]), 2, 128), dtype)
+    q, k, v, cu = random_prompts(rng, prompts, 8, 2, 128, dtype)
     out = pal.paged_attention_prefill(
         q, k, v, cache.k_cache, cache.v_cache, cache.page_table, cache.lens, cu, layout=layout
     )
     for b, (h, p) in enumerate(zip(history, prompts)):
         rows = slice(cu[b], cu[b + 1])
-        keys = np.concatenate([cache.keys[b], k[rows].astype(np.float64)])
-        values = np.concatenate([cache.values[b], v[rows].astype(np.float64)])
+        keys = np.concatenate([cache.keys[b], k[rows]])
+        values = np.concatenate([cache.values[b], v[rows]])
         mask = np.arange(h + p)[None, :] <= h + np.arange(p)[:, None]
         expected = mlx_sdpa(q[rows], keys, values, 1 / np.sqrt(128), mask)
         assert_close(out[rows], expected, dtype, f"sequence {b}")

@@ -4,7 +4,7 @@ import ml_dtypes
 import numpy as np
 import proxy_attention_lab as pal
 import pytest
-from reference import DTYPES, LAYOUTS, paged_cache, random
+from proxy_attention_lab.testing import DTYPES, LAYOUTS, paged_cache, random_array
 
 
 def test_public_api():
@@ -38,13 +38,13 @@ def test_stripe_and_page_size():
 @pytest.mark.parametrize("layout", LAYOUTS)
 def test_each_op_runs(rng, layout):
     cache = paged_cache(rng, [5, 20], 2, 32, 8, "float16", layout)
-    queries = random(rng, (2, 4, 32), "float16")
+    queries = random_array(rng, (2, 4, 32), "float16")
     out = pal.paged_attention_decode(
         queries, cache.k_cache, cache.v_cache, cache.page_table, cache.lens, layout=layout
     )
     assert out.shape == (2, 4, 32) and out.dtype == DTYPES["float16"] and np.isfinite(out).all()
 
-    q, k = random(rng, (6, 4, 32), "float16"), random(rng, (6, 2, 32), "float16")
+    q, k = random_array(rng, (6, 4, 32), "float16"), random_array(rng, (6, 2, 32), "float16")
     out = pal.paged_attention_prefill(
         q, k, k, cache.k_cache, cache.v_cache, cache.page_table, cache.lens, layout=layout
     )

@@ -3,18 +3,20 @@
 import numpy as np
 import proxy_attention_lab as pal
 import pytest
-from reference import LAYOUTS, paged_cache, random
+from proxy_attention_lab.testing import LAYOUTS, paged_cache, random_array
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
 def test_zero_scale_gives_the_mean_of_values(rng, layout):
     cache = paged_cache(rng, [37, 300], 2, 64, 16, "float32", layout)
-    queries = random(rng, (2, 4, 64), "float32")
+    queries = random_array(rng, (2, 4, 64), "float32")
     out = pal.paged_attention_decode(
         queries, cache.k_cache, cache.v_cache, cache.page_table, cache.lens, scale=0.0, layout=layout
     )
     for b in range(2):
-        mean = np.repeat(cache.values[b].mean(axis=0), 2, axis=0)  # query head h reads KV head h // 2
+        mean = np.repeat(
+            cache.values[b].astype(np.float64).mean(axis=0), 2, axis=0
+        )  # query head h reads KV head h // 2
         np.testing.assert_allclose(out[b], mean, atol=1e-5)
 
 
@@ -24,10 +26,10 @@ def test_a_dominant_key_selects_its_value(rng, layout):
     tokens, dim = 50, 32
     k_cache = np.zeros(pal.get_k_cache_shape(4, 1, dim, 16, "float32", layout), np.float32)
     v_cache = np.zeros_like(np.empty(pal.get_v_cache_shape(4, 1, dim, 16, "float32", layout), np.float32))
-    keys = random(rng, (tokens, 1, dim), "float32") * 0.01
+    keys = random_array(rng, (tokens, 1, dim), "float32") * 0.01
     target = 23
     keys[target, 0] = 1.0
-    values = random(rng, (tokens, 1, dim), "float32")
+    values = random_array(rng, (tokens, 1, dim), "float32")
     page_table = np.array([[2, 0, 3, 1]], np.int32)
     pal.fill_kv_pages(
         keys,
@@ -49,7 +51,7 @@ def test_a_dominant_key_selects_its_value(rng, layout):
 def test_softmax_is_shift_invariant_and_stable(rng):
     """Huge scores (scale 1e4) must not overflow: the running max keeps exp() in range."""
     cache = paged_cache(rng, [200], 1, 64, 16, "float32", "pal")
-    queries = random(rng, (1, 1, 64), "float32")
+    queries = random_array(rng, (1, 1, 64), "float32")
     out = pal.paged_attention_decode(
         queries, cache.k_cache, cache.v_cache, cache.page_table, cache.lens, scale=1e4
     )
@@ -60,11 +62,12 @@ def test_softmax_is_shift_invariant_and_stable(rng):
 
 def test_outputs_are_convex_combinations_of_values(rng):
     cache = paged_cache(rng, [513], 2, 128, 16, "bfloat16", "hnd")
-    queries = random(rng, (1, 4, 128), "bfloat16")
+    queries = random_array(rng, (1, 4, 128), "bfloat16")
     out = pal.paged_attention_decode(
         queries, cache.k_cache, cache.v_cache, cache.page_table, cache.lens, layout="hnd"
     )
-    low, high = cache.values[0].min(axis=0), cache.values[0].max(axis=0)
+    values = cache.values[0].astype(np.float64)
+    low, high = values.min(axis=0), values.max(axis=0)
     out = out.astype(np.float64)
     assert (out >= np.repeat(low, 2, axis=0) - 1e-2).all() and (
         out <= np.repeat(high, 2, axis=0) + 1e-2

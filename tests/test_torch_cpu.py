@@ -1,10 +1,18 @@
 """torch CPU tensors in and out, zero-copy and in place (skipped where torch is absent; the GPU
 machine has it)."""
 
-import numpy as np
 import proxy_attention_lab as pal
 import pytest
-from reference import assert_close, decode_reference, paged_cache, prefill_reference, random
+from proxy_attention_lab.testing import (
+    assert_close,
+    decode_reference,
+    from_torch,
+    paged_cache,
+    prefill_reference,
+    random_array,
+    random_prompts,
+    to_torch,
+)
 
 torch = pytest.importorskip("torch")
 
@@ -12,31 +20,29 @@ torch = pytest.importorskip("torch")
 @pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16"])
 def test_torch_cpu_tensors(rng, dtype):
     cache = paged_cache(rng, [33, 120], 2, 64, 8, dtype, "pal")
-    tdtype = getattr(torch, dtype)
+    torch_dtype = getattr(torch, dtype)
 
-    def to_torch(a):
-        return torch.from_numpy(np.asarray(a, np.float32)).to(tdtype)
+    def cpu(array):
+        return to_torch(array, "cpu")
 
-    queries = random(rng, (2, 8, 64), dtype)
-    k_cache, v_cache = to_torch(cache.k_cache), to_torch(cache.v_cache)
-    table, lens = torch.from_numpy(cache.page_table), torch.from_numpy(cache.lens)
-    out = pal.paged_attention_decode(to_torch(queries), k_cache, v_cache, table, lens)
-    assert isinstance(out, torch.Tensor) and out.dtype == tdtype and out.device.type == "cpu"
-    assert_close(out.float().numpy(), decode_reference(queries, cache), dtype)
+    queries = random_array(rng, (2, 8, 64), dtype)
+    k_cache, v_cache = cpu(cache.k_cache), cpu(cache.v_cache)
+    table, lens = cpu(cache.page_table), cpu(cache.lens)
+    out = pal.paged_attention_decode(cpu(queries), k_cache, v_cache, table, lens)
+    assert isinstance(out, torch.Tensor) and out.dtype == torch_dtype and out.device.type == "cpu"
+    assert_close(from_torch(out), decode_reference(queries, cache), dtype)
 
-    q = random(rng, (10, 8, 64), dtype)
-    k, v = random(rng, (10, 2, 64), dtype), random(rng, (10, 2, 64), dtype)
-    cu = torch.tensor([0, 4, 10], dtype=torch.int32)
-    out = torch.empty(10, 8, 64, dtype=tdtype)
+    q, k, v, cu = random_prompts(rng, [4, 6], 8, 2, 64, dtype)
+    out = torch.empty(10, 8, 64, dtype=torch_dtype)
     result = pal.paged_attention_prefill(
-        to_torch(q), to_torch(k), to_torch(v), k_cache, v_cache, table, lens, cu, out=out
+        cpu(q), cpu(k), cpu(v), k_cache, v_cache, table, lens, cpu(cu), out=out
     )
     assert result is out
-    assert_close(out.float().numpy(), prefill_reference(q, k, v, cache, [0, 4, 10]), dtype)
+    assert_close(from_torch(out), prefill_reference(q, k, v, cache, cu), dtype)
 
     address = k_cache.data_ptr()
     slots = torch.tensor([0, 1], dtype=torch.int32)
-    new = to_torch(random(rng, (2, 2, 64), dtype))
+    new = cpu(random_array(rng, (2, 2, 64), dtype))
     pal.fill_kv_pages(new, new, k_cache, v_cache, slot_mapping=slots)
     assert k_cache.data_ptr() == address
     assert torch.equal(v_cache[0, :, :, 0], new[0])

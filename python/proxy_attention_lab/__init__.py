@@ -9,6 +9,12 @@ through the ``torch.ops.pal`` custom ops, so they trace under ``torch.compile``.
 Cache layouts (``layout=``): ``"pal"`` (K ``[pages, HKV, D/x, page_size, x]``, V
 ``[pages, HKV, D, page_size]``), ``"nhd"`` (``[pages, page_size, HKV, D]``) and ``"hnd"``
 (``[pages, HKV, page_size, D]``).
+
+Errors: bad input raises :class:`PalValueError` (a ``ValueError``) or, for a wrong dtype,
+:class:`PalTypeError` (a ``TypeError``); a shape or dtype no kernel of the backend serves raises
+:class:`UnsupportedError` (a ``ValueError`` and a ``NotImplementedError``). All derive from
+:class:`PalError`. ``proxy_attention_lab.testing`` holds the float64 oracle and the helpers that
+PAL's tests and benchmarks check it with.
 """
 
 from __future__ import annotations
@@ -18,6 +24,14 @@ from typing import Any
 from . import _native
 from ._arrays import dtype_name, empty_like_kind
 from ._cuda import launch_settings
+from .errors import (
+    BackendUnavailableError,
+    PalError,
+    PalInternalError,
+    PalTypeError,
+    PalValueError,
+    UnsupportedError,
+)
 
 __version__: str = _native.__version__
 
@@ -29,6 +43,12 @@ __all__ = [
     "get_v_cache_shape",
     "get_k_cache_stripe_size",
     "get_optimal_page_size",
+    "PalError",
+    "PalValueError",
+    "PalTypeError",
+    "UnsupportedError",
+    "BackendUnavailableError",
+    "PalInternalError",
 ]
 
 

@@ -6,6 +6,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .errors import PalTypeError
+
 try:  # numpy has no bfloat16 of its own
     import ml_dtypes
 
@@ -36,7 +38,7 @@ def empty_like_kind(reference: Any, op: str, name: str) -> tuple[Any, Callable[[
     device), numpy stays numpy, MLX gets an MLX array back, any other DLPack producer gets numpy."""
     module = type(reference).__module__
     if not (hasattr(reference, "shape") and hasattr(reference, "dtype")):
-        raise TypeError(
+        raise PalTypeError(
             f"{op}: `{name}` must be a numpy array, a torch tensor or an object with __dlpack__, "
             f"got {type(reference).__name__}"
         )

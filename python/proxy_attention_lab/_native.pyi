@@ -1,4 +1,6 @@
-"""Type stubs of the native module; the public API is in ``proxy_attention_lab``."""
+"""Type stubs of the native module; the public API is in ``proxy_attention_lab``. Its functions
+raise the classes of ``proxy_attention_lab.errors`` (``crates/pal-python/src/errors.rs`` maps
+each Rust error to one)."""
 
 from typing import Any
 

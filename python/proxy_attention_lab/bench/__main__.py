@@ -20,6 +20,7 @@ import numpy as np
 
 import proxy_attention_lab as pal
 
+from ..testing import DTYPES, LAYOUTS
 from . import report
 from .devices import CpuDevice
 from .problems import Shape
@@ -155,8 +156,8 @@ def main(argv: list[str] | None = None) -> int:
         "--prefill", nargs="*", metavar="BxT+H", help="prefill cases, batch x prompt + history"
     )
     parser.add_argument("--fill", nargs="*", metavar="T", help="fill cases, new tokens")
-    parser.add_argument("--dtype", nargs="+", choices=["float32", "float16", "bfloat16"])
-    parser.add_argument("--layout", choices=["pal", "nhd", "hnd"], default="pal")
+    parser.add_argument("--dtype", nargs="+", choices=list(DTYPES))
+    parser.add_argument("--layout", choices=LAYOUTS, default="pal")
     parser.add_argument("--num-q-heads", type=int, default=32)
     parser.add_argument("--num-kv-heads", type=int, default=8)
     parser.add_argument("--head-dim", type=int, default=128)

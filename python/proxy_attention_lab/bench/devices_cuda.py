@@ -8,8 +8,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..testing import from_torch, to_torch
 from .devices import Timing
-from .devices_torch import to_torch
 
 
 class CudaDevice:
@@ -29,7 +29,7 @@ class CudaDevice:
         return to_torch(array, "cuda")
 
     def to_numpy(self, tensor: Any) -> np.ndarray:
-        return tensor.float().cpu().numpy()
+        return from_torch(tensor)
 
     def time(self, run: Callable[[], Any], working_set_bytes: int) -> Timing:
         torch = self.torch

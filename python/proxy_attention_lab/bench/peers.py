@@ -9,6 +9,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..testing import from_torch, to_torch
 from .problems import PagedProblem
 
 Runner = Callable[[], Any]
@@ -86,8 +87,6 @@ def torch_decode(problem: PagedProblem, queries: np.ndarray, device: str):
     """torch SDPA over contiguous keys and values: the non-paged upper bound."""
     import torch.nn.functional as F
 
-    from .devices_torch import to_torch
-
     q = to_torch(queries[:, :, None, :], device)
     k = to_torch(problem.keys.transpose(0, 2, 1, 3), device)
     v = to_torch(problem.values.transpose(0, 2, 1, 3), device)
@@ -95,14 +94,12 @@ def torch_decode(problem: PagedProblem, queries: np.ndarray, device: str):
     def run():
         return F.scaled_dot_product_attention(q, k, v, enable_gqa=True)
 
-    return run, lambda out: out.float().cpu().numpy()[:, :, 0, :]
+    return run, lambda out: from_torch(out)[:, :, 0, :]
 
 
 def torch_prefill(q: np.ndarray, keys: np.ndarray, values: np.ndarray, history: int, device: str):
     import torch
     import torch.nn.functional as F
-
-    from .devices_torch import to_torch
 
     tq = to_torch(q.transpose(0, 2, 1, 3), device)
     tk = to_torch(keys.transpose(0, 2, 1, 3), device)
@@ -117,14 +114,12 @@ def torch_prefill(q: np.ndarray, keys: np.ndarray, values: np.ndarray, history: 
     def run():
         return F.scaled_dot_product_attention(tq, tk, tv, attn_mask=mask, is_causal=causal, enable_gqa=True)
 
-    return run, lambda out: out.float().cpu().numpy().transpose(0, 2, 1, 3)
+    return run, lambda out: from_torch(out).transpose(0, 2, 1, 3)
 
 
 def _nhd_pool(dense: np.ndarray, page_size: int, page_order: np.ndarray):
     """``[B, L, HKV, D]`` tokens as an NHD pool (FlashInfer's layout) ``[pages, page_size, HKV, D]`` on the
     GPU, sequence b's page j stored at physical page ``page_order[b, j]``."""
-    from .devices_torch import to_torch
-
     batch, length, heads, dim = dense.shape
     pages_per_seq = page_order.shape[1]
     padded = np.zeros((batch, pages_per_seq * page_size, heads, dim), dense.dtype)
@@ -149,8 +144,6 @@ def flashinfer_decode(problem: PagedProblem, queries: np.ndarray, tensor_cores: 
     import flashinfer
     import torch
 
-    from .devices_torch import to_torch
-
     s = problem.shape
     batch, context = problem.keys.shape[:2]
     k_pool = _nhd_pool(problem.keys, s.page_size, problem.page_table)
@@ -168,7 +161,7 @@ def flashinfer_decode(problem: PagedProblem, queries: np.ndarray, tensor_cores: 
     def run():
         return wrapper.run(q, (k_pool, v_pool))
 
-    return run, lambda out: out.float().cpu().numpy()
+    return run, from_torch
 
 
 def flashinfer_prefill(
@@ -177,8 +170,6 @@ def flashinfer_prefill(
     """FlashInfer's BatchPrefillWithPagedKVCacheWrapper (causal) with history and prompt paged."""
     import flashinfer
     import torch
-
-    from .devices_torch import to_torch
 
     batch, prompt, num_q_heads, head_dim = q.shape
     length = history + prompt
@@ -200,7 +191,7 @@ def flashinfer_prefill(
     def run():
         return wrapper.run(tq, (k_pool, v_pool))
 
-    return run, lambda out: out.float().cpu().numpy()
+    return run, from_torch
 
 
 def flex_paged_decode(problem: PagedProblem, queries: np.ndarray):
@@ -209,8 +200,6 @@ def flex_paged_decode(problem: PagedProblem, queries: np.ndarray):
     import torch
     from torch.nn.attention.experimental._paged_attention import PagedAttention
     from torch.nn.attention.flex_attention import create_block_mask, flex_attention
-
-    from .devices_torch import to_torch
 
     s = problem.shape
     batch, context = problem.keys.shape[:2]
@@ -247,4 +236,4 @@ def flex_paged_decode(problem: PagedProblem, queries: np.ndarray):
     def run():
         return compiled(q, k_pool, v_pool, block_mask=block_mask, score_mod=score_mod, enable_gqa=True)
 
-    return run, lambda out: out.float().cpu().numpy()[:, :, 0, :]
+    return run, lambda out: from_torch(out)[:, :, 0, :]

@@ -10,11 +10,17 @@ import numpy as np
 
 import proxy_attention_lab as pal
 
+from ..testing import (
+    DTYPES,
+    attention,
+    from_layout,
+    random_array,
+    random_prompts,
+    read_sequence,
+    within_tolerance,
+)
 from . import peers
-from .problems import ITEMSIZE, Shape, paged_problem, random_array, reference_attention
-
-# Absolute + relative tolerance against float64 for outputs of magnitude about one.
-TOLERANCE = {"float32": 1e-4, "float16": 5e-3, "bfloat16": 3e-2}
+from .problems import Shape, paged_problem
 
 
 @dataclass
@@ -53,9 +59,9 @@ class Measurement:
 
 
 def _check(actual: np.ndarray, expected: np.ndarray, dtype: str) -> tuple[float, bool]:
+    """The largest absolute error, and whether every element is within the tests' tolerance."""
     error = np.abs(np.asarray(actual, np.float64) - expected)
-    tolerance = TOLERANCE[dtype] * (1 + np.abs(expected))
-    return float(error.max(initial=0.0)), bool((error <= tolerance).all())
+    return float(error.max(initial=0.0)), within_tolerance(actual, expected, dtype)
 
 
 class Sweep:
@@ -110,15 +116,12 @@ class Sweep:
     def decode(self, batch: int, context: int) -> None:
         s, dev = self.shape, self.device
         problem = paged_problem(self.rng, s, batch, context)
-        queries = random_array(self.rng, (batch, s.num_q_heads, s.head_dim), s.dtype)
+        queries = random_array(self.rng, (batch, s.num_q_heads, s.head_dim), s.dtype, "normal")
         checked = sorted({0, batch - 1})
-        expected = np.stack(
-            [
-                reference_attention(queries[b : b + 1], problem.keys[b], problem.values[b], None)[0]
-                for b in checked
-            ]
+        expected = np.concatenate(
+            [attention(queries[b : b + 1], problem.keys[b], problem.values[b], [context]) for b in checked]
         )
-        kv_bytes = 2 * batch * context * s.num_kv_heads * s.head_dim * ITEMSIZE[s.dtype]
+        kv_bytes = 2 * batch * context * s.num_kv_heads * s.head_dim * DTYPES[s.dtype].itemsize
         case = {"batch": batch, "context": context}
         args = [
             dev.put(a)
@@ -148,20 +151,14 @@ class Sweep:
         s, dev = self.shape, self.device
         problem = paged_problem(self.rng, s, batch, history)
         total = batch * prompt
-        q = random_array(self.rng, (total, s.num_q_heads, s.head_dim), s.dtype)
-        k = random_array(self.rng, (total, s.num_kv_heads, s.head_dim), s.dtype)
-        v = random_array(self.rng, (total, s.num_kv_heads, s.head_dim), s.dtype)
-        cu = (np.arange(batch + 1) * prompt).astype(np.int32)
+        q, k, v, cu = random_prompts(
+            self.rng, [prompt] * batch, s.num_q_heads, s.num_kv_heads, s.head_dim, s.dtype, "normal"
+        )
         # Check a few rows of the first sequence: its first, a middle and its last prompt token.
         rows = sorted({0, prompt // 2, prompt - 1})
         keys = np.concatenate([problem.keys[0], k[:prompt]])
         values = np.concatenate([problem.values[0], v[:prompt]])
-        expected = np.stack(
-            [
-                reference_attention(q[i : i + 1], keys[: history + i + 1], values[: history + i + 1], None)[0]
-                for i in rows
-            ]
-        )
+        expected = attention(q[rows], keys, values, [history + i + 1 for i in rows])
         # Each new token attends to the history and its own causal prefix.
         flops = 4 * s.num_q_heads * s.head_dim * batch * (prompt * history + prompt * (prompt + 1) // 2)
         case = {"batch": batch, "prompt": prompt, "history": history}
@@ -213,8 +210,8 @@ class Sweep:
         s, dev = self.shape, self.device
         per_seq = -(-tokens // sequences)
         problem = paged_problem(self.rng, s, sequences, per_seq)
-        keys = random_array(self.rng, (tokens, s.num_kv_heads, s.head_dim), s.dtype)
-        values = random_array(self.rng, keys.shape, s.dtype)
+        keys = random_array(self.rng, (tokens, s.num_kv_heads, s.head_dim), s.dtype, "normal")
+        values = random_array(self.rng, keys.shape, s.dtype, "normal")
         token_to_seq = (np.arange(tokens) // per_seq).astype(np.int32)
         positions = (np.arange(tokens) % per_seq).astype(np.int32)
         copied = 2 * keys.nbytes * (2 if dev.copy_counts_read_and_write else 1)
@@ -236,23 +233,10 @@ class Sweep:
             return pal.fill_kv_pages(*args, layout=s.layout, check=False)
 
         def filled_keys(_: Any) -> np.ndarray:
-            return _gather_dense_keys(dev.to_numpy(args[2]), problem.page_table, per_seq, s)
+            pages = from_layout(dev.to_numpy(args[2]), s.layout, is_key=True)
+            return np.stack([read_sequence(pages, row, per_seq) for row in problem.page_table])
 
         expected = keys.astype(np.float64).reshape(sequences, per_seq, s.num_kv_heads, s.head_dim)
         self._measure(
             "fill", case, "pal", run_pal, filled_keys, expected, slice(None), copied, "GB/s", 2 * copied
         )
-
-
-def _gather_dense_keys(k_cache: np.ndarray, page_table: np.ndarray, length: int, shape: Shape) -> np.ndarray:
-    """A key pool's first ``length`` tokens of each sequence as ``[B, L, HKV, D]``, read through
-    the page table (the inverse of the scatter in :func:`paged_problem`)."""
-    k = k_cache
-    if shape.layout == "hnd":
-        k = k.transpose(0, 2, 1, 3)
-    elif shape.layout == "pal":
-        p, h, dx, ps, x = k.shape
-        k = k.transpose(0, 3, 1, 2, 4).reshape(p, ps, h, dx * x)
-    pages = k[page_table]  # [B, pages_per_seq, page_size, HKV, D]
-    b, n, ps, h, d = pages.shape
-    return pages.reshape(b, n * ps, h, d)[:, :length].astype(np.float64)
