@@ -40,6 +40,20 @@ def main() -> None:
                     prompt, new_kv, new_kv, k, v, t, lens, layout=layout, check=False
                 )
                 assert torch.isfinite(out.float()).all()
+    # Decode's copy paths by page size (shuffled page ids below 16 slots, 2-8 byte value runs in
+    # pal, whole-page tiles above), with bad ids and lengths, split and unsplit, every head group.
+    for page_size in (1, 2, 4, 8, 32, 128):
+        for layout in LAYOUTS:
+            for num_q_heads, num_kv_heads in ((2, 2), (8, 2), (32, 1)):
+                cache = paged_cache(rng, [300, 37, 0], num_kv_heads, 64, page_size, "float16", layout)
+                queries = cuda(random_array(rng, (3, num_q_heads, 64), "float16"))
+                k, v, table = cuda(cache.k_cache), cuda(cache.v_cache), cuda(cache.page_table)
+                bad_table = table.clone()
+                bad_table[0, 0], bad_table[0, 1], bad_table[1, 0] = 1 << 30, -7, k.shape[0]
+                bad_lens = cuda(np.array([10**6, -5, 3], np.int32))
+                for t, lens in ((bad_table, cuda(cache.lens)), (bad_table, bad_lens)):
+                    out = pal.paged_attention_decode(queries, k, v, t, lens, layout=layout, check=False)
+                    assert torch.isfinite(out.float()).all()
     # Long context through the split-KV path and its merge kernel.
     cache = paged_cache(rng, [20000], 8, 128, 16, "bfloat16", "pal")
     args = [

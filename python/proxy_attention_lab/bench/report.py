@@ -42,7 +42,7 @@ def annotate(results: list[dict], ceilings: dict) -> None:
                 r["value"]
                 for r in results
                 if r["op"] == row["op"] and r["case"] == row["case"] and r["dtype"] == row["dtype"]
-                and r["impl"] != "pal" and r["value"] is not None and r["ok"]
+                and not r["impl"].startswith("pal") and r["value"] is not None and r["ok"]
             ]  # fmt: skip
             if peers:
                 row["vs_best_peer"] = row["value"] / max(peers)
@@ -50,12 +50,12 @@ def annotate(results: list[dict], ceilings: dict) -> None:
 
 def table(results: list[dict], ceilings: dict) -> str:
     header = (
-        f"{'op':8} {'case':>14} {'dtype':9} {'impl':11} {'latency ms (p10-p90)':>24} {'rate':>16} "
+        f"{'op':8} {'case':>14} {'dtype':9} {'impl':13} {'latency ms (p10-p90)':>24} {'rate':>16} "
         f"{'vs peer':>8} {'% ceil':>7}  check"
     )
     lines = [header, "-" * len(header)]
     for r in results:
-        label = f"{r['op']:8} {case_label(r['case']):>14} {r['dtype']:9} {r['impl']:11}"
+        label = f"{r['op']:8} {case_label(r['case']):>14} {r['dtype']:9} {r['impl']:13}"
         if r["value"] is None:
             lines.append(f"{label} skipped: {r['skipped']}")
             continue

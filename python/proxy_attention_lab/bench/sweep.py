@@ -65,9 +65,10 @@ def _check(actual: np.ndarray, expected: np.ndarray, dtype: str) -> tuple[float,
 
 
 class Sweep:
-    """Runs cases on one device and collects measurements. PAL runs with ``check=False``: the
-    inputs are valid by construction, and timings measure the kernels, not the host-side
-    validation of device tables."""
+    """Runs cases on one device and collects measurements. The ``pal`` rows time the call an
+    engine makes (the public function with its defaults: a new output, default ``check``, the
+    torch custom op for torch tensors); ``pal_unchecked`` rows time ``check=False`` into a
+    preallocated ``out``, which skips the host-side validation of device tables."""
 
     def __init__(
         self, device, shape: Shape, seed: int = 0, on_result: Callable[[Measurement], None] = lambda m: None
@@ -130,11 +131,15 @@ class Sweep:
         out = dev.put(np.empty_like(queries))
 
         def run_pal() -> Any:
+            return pal.paged_attention_decode(*args, layout=s.layout)
+
+        def run_pal_unchecked() -> Any:
             return pal.paged_attention_decode(*args, layout=s.layout, out=out, check=False)
 
-        self._measure(
-            "decode", case, "pal", run_pal, dev.to_numpy, expected, checked, kv_bytes, "GB/s", kv_bytes
-        )
+        for impl, run in (("pal", run_pal), ("pal_unchecked", run_pal_unchecked)):
+            self._measure(
+                "decode", case, impl, run, dev.to_numpy, expected, checked, kv_bytes, "GB/s", kv_bytes
+            )
         builders = {
             "mlx_sdpa": lambda: peers.mlx_decode(problem, queries),
             "torch_sdpa": lambda: peers.torch_decode(problem, queries, dev.name),

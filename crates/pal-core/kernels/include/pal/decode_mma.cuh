@@ -12,6 +12,8 @@
 // Shared memory tiles: pal K as [chunk][key] (as in its pages), other K and nhd/hnd V as
 // [key][dim] rows (chunks swizzled, or rows padded), pal V as [dim][key] with its two 16-byte
 // halves swizzled: every ldmatrix phase is conflict-free.
+// H200 (2026-11-29, bf16, HQ 32 / HKV 8, D 128, page 16): 96% of the read ceiling from 64 x 4096
+// up in every layout, 89-90% at 32 x 4096 (docs/kernels.md has each version's figures).
 #pragma once
 #include "pal/decode.cuh"
 #include "pal/layout.cuh"
@@ -51,7 +53,7 @@ template <typename T, int HEAD_DIM, int LAYOUT, int M_TILES, int WARPS, int STAG
 template <typename T, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, typename Variant, int M_TILES, int WARPS, int STAGES>
 __device__ void decode_mma(const DecodeParams& p) {
   using Tile = DecodeMmaTile<T, HEAD_DIM, LAYOUT, M_TILES, WARPS, STAGES>;
-  constexpr int KEYS = Tile::KEYS, CHUNKS = Tile::CHUNKS, ROW = Tile::ROW, ROWS = Tile::ROWS;
+  constexpr int KEYS = Tile::KEYS, CHUNKS = Tile::CHUNKS, ROWS = Tile::ROWS;
   static_assert(sizeof(T) == 2 && HEAD_DIM % 16 == 0, "whole 16-bit mma k-steps");
   static_assert(STAGES >= 2, "a ring");
   extern __shared__ __align__(16) unsigned char shared[];
@@ -226,7 +228,8 @@ __device__ void decode_mma(const DecodeParams& p) {
       }
     }
 
-    // Online softmax on the fragments: rows group / group + 8, keys 8b + 2quad + (e & 1).
+    // Online softmax on the fragments: accumulator element e of n-block b is head row
+    // Fragment::row(lane, e) and tile key 8b + Fragment::column(lane, e).
     const int position = task.length - 1;
     u32 a[M_TILES][4];
 #pragma unroll
@@ -236,14 +239,14 @@ __device__ void decode_mma(const DecodeParams& p) {
       for (int b = 0; b < 2; ++b)
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
-          const int t = b * 8 + 2 * quad + (e & 1);
+          const int t = b * 8 + Fragment::column(lane, e), r = Fragment::row_index(e);
           float score = s[m][b][e] * log2_scale;
           if constexpr (Variant::TRANSFORMS_SCORES)
             score = Variant::logit(s[m][b][e] * p.scale, key0_of(i) + t, position,
-                                   task.first_head + m * 16 + group + (e / 2) * 8) * LOG2E;
+                                   task.first_head + m * 16 + Fragment::row(lane, e)) * LOG2E;
           score = (mask >> t) & 1 ? score : neg_inf();
           s[m][b][e] = score;
-          tile_max[e / 2] = fmaxf(tile_max[e / 2], score);
+          tile_max[r] = fmaxf(tile_max[r], score);
         }
 #pragma unroll
       for (int r = 0; r < 2; ++r) {
@@ -258,8 +261,9 @@ __device__ void decode_mma(const DecodeParams& p) {
       for (int b = 0; b < 2; ++b)
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
-          s[m][b][e] = exp2f(s[m][b][e] - state[m][e / 2].base());
-          state[m][e / 2].sum += s[m][b][e];
+          SoftmaxState& row_state = state[m][Fragment::row_index(e)];
+          s[m][b][e] = exp2f(s[m][b][e] - row_state.base());
+          row_state.sum += s[m][b][e];
         }
       a[m][0] = Mma<T>::pack(s[m][0][0], s[m][0][1]);
       a[m][1] = Mma<T>::pack(s[m][0][2], s[m][0][3]);
@@ -294,12 +298,13 @@ __device__ void decode_mma(const DecodeParams& p) {
   for (int m = 0; m < M_TILES; ++m)
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
-      const int row = m * 16 + group + 8 * r;
+      const int row = m * 16 + Fragment::row(lane, 2 * r);
       const float sum = quad_sum(state[m][r].sum);
       if (row >= task.heads) continue;
 #pragma unroll
       for (int c = 0; c < CHUNKS; ++c)
-        *(float2*)(merged + (warp * ROWS + row) * HEAD_DIM + c * 8 + 2 * quad) = make_float2(o[m][c][2 * r], o[m][c][2 * r + 1]);
+        *(float2*)(merged + (warp * ROWS + row) * HEAD_DIM + c * 8 + Fragment::column(lane, 0)) =
+            make_float2(o[m][c][2 * r], o[m][c][2 * r + 1]);
       if (quad == 0) states[warp * ROWS + row] = make_float2(state[m][r].max, sum);
     }
   __syncthreads();

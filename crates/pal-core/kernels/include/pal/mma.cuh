@@ -52,6 +52,15 @@ __device__ __forceinline__ void load_matrix_x4_transposed(u32 (&r)[4], const voi
                : "r"(shared_address(row)));
 }
 
+// Where a lane's values sit in m16n8 fragments: accumulator element e (0..3) is at
+// (row(lane, e), column(lane, e)); its rows are the lane's two fragment rows (0 for e < 2).
+struct Fragment {
+  __device__ __forceinline__ static int row(int lane, int e) { return lane / 4 + 8 * (e / 2); }
+  __device__ __forceinline__ static int column(int lane, int e) { return 2 * (lane % 4) + (e & 1); }
+  // Fragment row r (0 or 1) of accumulator element e.
+  __device__ __forceinline__ static int row_index(int e) { return e / 2; }
+};
+
 template <typename T> struct Mma;
 
 template <> struct Mma<f16> {

@@ -55,7 +55,6 @@ __device__ void prefill_mma(const PrefillParams& p) {
   const PrefillTask task = locate_prefill_task<PAGE_SIZE>(p);
   if (task.empty()) return;  // the whole CTA: uniform exit
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
-  const int group = lane / 4, quad = lane % 4;
   const T* q = (const T*)p.q;
   const T* k_prompt = (const T*)p.k;
   const T* v_prompt = (const T*)p.v;
@@ -145,8 +144,8 @@ __device__ void prefill_mma(const PrefillParams& p) {
     }
   };
 
-  // This thread's rows: group and group + 8 of each of the warp's m-tiles.
-  auto my_row = [&](int m, int i) { return warp * WARP_ROWS + m * 16 + group + 8 * i; };
+  // This thread's rows: its two fragment rows in each of the warp's m-tiles.
+  auto my_row = [&](int m, int i) { return warp * WARP_ROWS + m * 16 + Fragment::row(lane, 2 * i); };
   int visible[M_TILES][2];  // keys each row sees (0 for padding rows)
   SoftmaxState state[M_TILES][2];
   float o[M_TILES][CHUNKS][4];
@@ -209,11 +208,11 @@ __device__ void prefill_mma(const PrefillParams& p) {
         for (int b = 0; b < KEY_BLOCKS; ++b) {
 #pragma unroll
           for (int e = 0; e < 4; ++e) {
-            const int key = key0 + b * 8 + 2 * quad + e % 2;
+            const int key = key0 + b * 8 + Fragment::column(lane, e), r = Fragment::row_index(e);
             float score = s[m][b][e] * log2_scale;
-            if (masked && (key >= visible[m][e / 2] || !((readable >> b) & 1))) score = neg_inf();
+            if (masked && (key >= visible[m][r] || !((readable >> b) & 1))) score = neg_inf();
             s[m][b][e] = score;
-            tile_max[e / 2] = fmaxf(tile_max[e / 2], score);
+            tile_max[r] = fmaxf(tile_max[r], score);
           }
         }
         float base[2];
@@ -231,8 +230,8 @@ __device__ void prefill_mma(const PrefillParams& p) {
         for (int b = 0; b < KEY_BLOCKS; ++b) {
 #pragma unroll
           for (int e = 0; e < 4; ++e) {
-            s[m][b][e] = exp2f(s[m][b][e] - base[e / 2]);
-            state[m][e / 2].sum += s[m][b][e];
+            s[m][b][e] = exp2f(s[m][b][e] - base[Fragment::row_index(e)]);
+            state[m][Fragment::row_index(e)].sum += s[m][b][e];
           }
         }
       }
@@ -278,7 +277,7 @@ __device__ void prefill_mma(const PrefillParams& p) {
       const float inverse = SoftmaxState{state[m][i].max, quad_sum(state[m][i].sum)}.inverse_sum();
 #pragma unroll
       for (int b = 0; b < CHUNKS; ++b)
-        *(u32*)(staged + (m * 16 + group + 8 * i) * ROW + b * 8 + 2 * quad) =
+        *(u32*)(staged + (m * 16 + Fragment::row(lane, 2 * i)) * ROW + b * 8 + Fragment::column(lane, 0)) =
             Mma<T>::pack(o[m][b][2 * i] * inverse, o[m][b][2 * i + 1] * inverse);
     }
   }
