@@ -54,6 +54,32 @@ def main() -> None:
                 for t, lens in ((bad_table, cuda(cache.lens)), (bad_table, bad_lens)):
                     out = pal.paged_attention_decode(queries, k, v, t, lens, layout=layout, check=False)
                     assert torch.isfinite(out.float()).all()
+    # Deferred checks (the default): the kernels record the bad entry in mapped host memory and
+    # the next call raises it.
+    cache = paged_cache(rng, [70, 5], 2, 128, 16, "bfloat16", "nhd")
+    queries = cuda(random_array(rng, (2, 8, 128), "bfloat16"))
+    k, v, table, lens = (cuda(a) for a in (cache.k_cache, cache.v_cache, cache.page_table, cache.lens))
+    bad_table = table.clone()
+    bad_table[0, 1] = -7
+    keys = cuda(random_array(rng, (2, 2, 128), "bfloat16"))
+    bad_calls = [
+        lambda: pal.paged_attention_decode(queries, k, v, bad_table, lens, layout="nhd"),
+        lambda: pal.paged_attention_prefill(
+            cuda(random_array(rng, (2, 8, 128), "bfloat16")), keys, keys, k, v, bad_table, lens, layout="nhd"
+        ),
+        lambda: pal.fill_kv_pages(
+            keys, keys, k, v, slot_mapping=cuda(np.array([1 << 30, 3], np.int32)), layout="nhd"
+        ),
+    ]
+    for bad_call in bad_calls:
+        bad_call()
+        torch.cuda.synchronize()
+        try:
+            pal.paged_attention_decode(queries, k, v, table, lens, layout="nhd")
+        except pal.PalValueError:
+            pass
+        else:
+            raise AssertionError("the next call did not report the bad entry")
     # Long context through the split-KV path and its merge kernel.
     cache = paged_cache(rng, [20000], 8, 128, 16, "bfloat16", "pal")
     args = [

@@ -175,12 +175,15 @@ def test_bad_page_tables_raise_or_are_skipped(rng):
     bad = args[3].clone()
     bad[1, 0] = 10_000
     with pytest.raises(ValueError, match=r"page_table\[1, 0\]"):
-        pal.paged_attention_decode(*args[:3], bad, args[4], layout="nhd")
-    # Unchecked: the kernel skips the invalid page instead of reading outside the pool.
+        pal.paged_attention_decode(*args[:3], bad, args[4], layout="nhd", check=True)
+    # Unchecked: the kernel skips the invalid page instead of reading outside the pool, and
+    # records nothing (the next call runs).
     out = pal.paged_attention_decode(*args[:3], bad, args[4], layout="nhd", check=False)
     assert torch.isfinite(out).all()
+    torch.cuda.synchronize()
+    assert torch.equal(pal.paged_attention_decode(*args[:3], bad, args[4], layout="nhd", check=False), out)
     with pytest.raises(ValueError, match=r"seq_lens\[0\]"):
-        pal.paged_attention_decode(*args[:4], cuda(np.array([10_000, 1], np.int32)), layout="nhd")
+        pal.paged_attention_decode(*args[:4], cuda(np.array([10_000, 1], np.int32)), layout="nhd", check=True)
     keys = torch.ones(1, 2, 64, device="cuda")
     k_before = args[1].clone()
     with pytest.raises(ValueError, match=r"positions\[0\]"):
@@ -193,6 +196,7 @@ def test_bad_page_tables_raise_or_are_skipped(rng):
             cuda(np.array([999], np.int32)),
             cuda(np.array([0], np.int32)),
             layout="nhd",
+            check=True,
         )
     pal.fill_kv_pages(
         keys,
@@ -204,6 +208,81 @@ def test_bad_page_tables_raise_or_are_skipped(rng):
         check=False,
     )
     assert torch.equal(args[1], k_before)
+
+
+def deferred_cases(rng):
+    """(name, call with one bad device-side entry, the message the next call must raise)."""
+    cache = paged_cache(rng, [40, 20], 2, 64, 16, "bfloat16", "nhd")
+    queries = cuda(random_array(rng, (2, 4, 64), "bfloat16"))
+    k, v, table, lens = (cuda(a) for a in (cache.k_cache, cache.v_cache, cache.page_table, cache.lens))
+    bad_table = table.clone()
+    bad_table[1, 0] = 10_000
+    keys = cuda(random_array(rng, (3, 2, 64), "bfloat16"))
+    q = cuda(random_array(rng, (3, 4, 64), "bfloat16"))
+    offsets = cuda(np.array([0, 2, 3], np.int32))
+    tokens = cuda(np.array([0, 1, 1], np.int32))
+
+    def decode(t=table, n=lens):
+        return pal.paged_attention_decode(queries, k, v, t, n, layout="nhd")
+
+    def prefill(t=table, n=lens, cu=offsets):
+        return pal.paged_attention_prefill(q, keys, keys, k, v, t, n, cu, layout="nhd")
+
+    def fill(**index):
+        pal.fill_kv_pages(keys, keys, k, v, layout="nhd", **index)
+
+    positions = cuda(np.array([40, 41, 20], np.int32))
+    return decode, [
+        ("decode page", lambda: decode(t=bad_table), r"paged_attention_decode: `page_table\[1, 0\]`.* 10000"),
+        ("decode length", lambda: decode(n=cuda(np.array([40, 9999], np.int32))), r"`seq_lens\[1\]`.* 9999"),
+        ("prefill page", lambda: prefill(t=bad_table), r"paged_attention_prefill: `page_table\[1, 0\]`"),
+        (
+            "prefill length",
+            lambda: prefill(n=cuda(np.array([-4, 20], np.int32))),
+            r"`context_lens\[0\]`.* -4",
+        ),
+        ("prefill offsets", lambda: prefill(cu=cuda(np.array([0, 5, 3], np.int32))), r"`cu_seqlens_q\[1\]`"),
+        (
+            "fill slot",
+            lambda: fill(slot_mapping=cuda(np.array([0, -1, 10**6], np.int32))),
+            r"`slot_mapping\[2\]`",
+        ),
+        (
+            "fill position",
+            lambda: fill(
+                page_table=table, positions=cuda(np.array([40, 9999, 20], np.int32)), token_to_seq=tokens
+            ),
+            r"`positions\[1\]`.* 9999",
+        ),
+        (
+            "fill sequence",
+            lambda: fill(
+                page_table=table, positions=positions, token_to_seq=cuda(np.array([0, 7, 1], np.int32))
+            ),
+            r"`token_to_seq\[1\]`.* 7",
+        ),
+        (
+            "fill page",
+            lambda: fill(
+                page_table=bad_table, positions=cuda(np.array([40, 5, 20], np.int32)), token_to_seq=tokens
+            ),
+            r"fill_kv_pages: `page_table\[1, 0\]`",
+        ),
+    ]
+
+
+def test_bad_device_entries_are_reported_by_the_next_call(rng):
+    """The default check never synchronises: the kernel skips a bad entry and records it, and the
+    next PAL call on the GPU raises it, naming the argument, the entry and the value."""
+    decode, cases = deferred_cases(rng)
+    for name, call, message in cases:
+        out = call()  # runs, skipping the bad entry
+        if out is not None:
+            assert torch.isfinite(out.float()).all(), name
+        torch.cuda.synchronize()
+        with pytest.raises(pal.PalValueError, match=message):
+            decode()
+        assert torch.isfinite(decode().float()).all(), f"{name}: the report is cleared once raised"
 
 
 def test_mixed_devices_and_unsupported_shapes(rng):
@@ -305,15 +384,19 @@ def test_prefill_bad_inputs_on_cuda(rng):
     q, k = cuda(random_array(rng, (6, 2, 64), "float32")), cuda(random_array(rng, (6, 1, 64), "float32"))
     pools = [cuda(a) for a in (cache.k_cache, cache.v_cache, cache.page_table)]
     with pytest.raises(ValueError, match=r"context_lens\[1\]"):
-        pal.paged_attention_prefill(q, k, k, *pools, cuda(np.array([10, 999], np.int32)), layout="nhd")
+        pal.paged_attention_prefill(
+            q, k, k, *pools, cuda(np.array([10, 999], np.int32)), layout="nhd", check=True
+        )
     with pytest.raises(ValueError, match=r"cu_seqlens_q\[2\]"):
         pal.paged_attention_prefill(
-            q, k, k, *pools, cuda(cache.lens), cuda(np.array([0, 4, 3], np.int32)), layout="nhd"
+            q, k, k, *pools, cuda(cache.lens), cuda(np.array([0, 4, 3], np.int32)), layout="nhd", check=True
         )
     bad_table = pools[2].clone()
     bad_table[0, 0] = -3
     with pytest.raises(ValueError, match=r"page_table\[0"):
-        pal.paged_attention_prefill(q, k, k, *pools[:2], bad_table, cuda(cache.lens), layout="nhd")
+        pal.paged_attention_prefill(
+            q, k, k, *pools[:2], bad_table, cuda(cache.lens), layout="nhd", check=True
+        )
     out = pal.paged_attention_prefill(
         q, k, k, *pools[:2], bad_table, cuda(cache.lens), layout="nhd", check=False
     )

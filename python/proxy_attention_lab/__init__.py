@@ -62,7 +62,7 @@ def paged_attention_decode(
     scale: float | None = None,
     layout: str = "pal",
     out: Any = None,
-    check: bool = True,
+    check: bool | None = None,
 ) -> Any:
     """Attention of one new token per sequence over its paged history.
 
@@ -76,14 +76,19 @@ def paged_attention_decode(
         scale: softmax scale, ``1/sqrt(head_dim)`` by default.
         layout: ``"pal"``, ``"nhd"`` or ``"hnd"``.
         out: optional ``[num_seqs, num_q_heads, head_dim]`` array written in place.
-        check: for CUDA tensors, validate the lengths and page ids before launching (a small
-            copy to the host and a wait on the stream). Off (and always while a CUDA graph is
-            captured), invalid entries are skipped by the kernels instead of raising.
+        check: how a CUDA call validates device-side lengths and page ids (host tables, as
+            numpy arrays and CPU tensors, are always validated before anything runs).
+            ``None`` (default): never synchronise; the kernels skip invalid entries and the
+            next PAL call on that GPU raises ``PalValueError`` naming the first one (argument,
+            entry, value) instead of running. ``True``: copy the tables to the host and
+            validate them before launching (a copy and a wait; this call raises). ``False``:
+            no validation, invalid entries are skipped silently. While a CUDA graph is
+            captured, ``True`` acts as ``None``.
 
     Returns:
         ``[num_seqs, num_q_heads, head_dim]`` in the queries' dtype, of the queries' kind.
     """
-    if out is None and _all_torch(queries, k_cache, v_cache, page_table, seq_lens):
+    if out is None and _all_torch(queries, k_cache, v_cache, page_table, seq_lens) and _tracing():
         return _torch_ops().paged_attention_decode(
             queries, k_cache, v_cache, page_table, seq_lens, scale, layout, check
         )
@@ -115,7 +120,7 @@ def paged_attention_prefill(
     scale: float | None = None,
     layout: str = "pal",
     out: Any = None,
-    check: bool = True,
+    check: bool | None = None,
 ) -> Any:
     """Causal attention of new prompt tokens over their sequence's cached history and prompt.
 
@@ -140,7 +145,11 @@ def paged_attention_prefill(
     Returns:
         ``[total_tokens, num_q_heads, head_dim]`` in ``q``'s dtype, of ``q``'s kind.
     """
-    if out is None and _all_torch(q, k, v, k_cache, v_cache, page_table, context_lens, cu_seqlens_q):
+    if (
+        out is None
+        and _all_torch(q, k, v, k_cache, v_cache, page_table, context_lens, cu_seqlens_q)
+        and _tracing()
+    ):
         return _torch_ops().paged_attention_prefill(
             q, k, v, k_cache, v_cache, page_table, context_lens, cu_seqlens_q, scale, layout, check
         )
@@ -163,7 +172,7 @@ def fill_kv_pages(
     *,
     slot_mapping: Any = None,
     layout: str = "pal",
-    check: bool = True,
+    check: bool | None = None,
 ) -> None:
     """Writes new tokens' keys and values into the pools, in place.
 
@@ -181,9 +190,13 @@ def fill_kv_pages(
         token_to_seq: ``[num_tokens]`` int32 sequence of each token.
         slot_mapping: ``[num_tokens]`` int32 flat slots, instead of the three above.
         layout: ``"pal"``, ``"nhd"`` or ``"hnd"``.
-        check: as for :func:`paged_attention_decode`; off, invalid destinations are skipped.
+        check: as for :func:`paged_attention_decode` (positions, sequences, slots and page ids);
+            invalid destinations are never written.
     """
-    if _all_torch(new_keys, new_values, k_cache, v_cache, page_table, positions, token_to_seq, slot_mapping):
+    if (
+        _all_torch(new_keys, new_values, k_cache, v_cache, page_table, positions, token_to_seq, slot_mapping)
+        and _tracing()
+    ):
         return _torch_ops().fill_kv_pages(
             new_keys,
             new_values,
@@ -245,6 +258,12 @@ def _torch_ops():
     from . import _torch
 
     return _torch
+
+
+def _tracing() -> bool:
+    """Whether torch.compile is tracing this call: then the ops go through ``torch.ops.pal`` (which
+    it can trace); eager calls skip the custom-op dispatcher and call the native module."""
+    return _torch_ops().tracing()
 
 
 def _output(queries: Any, out: Any, op: str, name: str) -> tuple[Any, Any]:

@@ -35,7 +35,7 @@ def is_cuda_tensor(array: Any) -> bool:
     return type(array).__module__.startswith("torch") and getattr(array, "is_cuda", False)
 
 
-def launch_settings(array: Any, check: bool) -> dict:
+def launch_settings(array: Any, check: bool | None) -> dict:
     """Keyword arguments of a native call for data like ``array``."""
     if not is_cuda_tensor(array):
         return {"check": check}
@@ -45,5 +45,6 @@ def launch_settings(array: Any, check: bool) -> dict:
     capturing = torch.cuda.is_current_stream_capturing()
     return {
         "cuda_stream": torch.cuda.current_stream(array.device).cuda_stream,
-        "check": check and not capturing,
+        # A capture must not synchronise: an immediate check becomes a deferred one there.
+        "check": None if capturing and check else check,
     }

@@ -16,7 +16,7 @@ def paged_attention_decode(
     scale: float | None = None,
     layout: str = "pal",
     cuda_stream: int = 0,
-    check: bool = True,
+    check: bool | None = None,
 ) -> None: ...
 def paged_attention_prefill(
     q: Any,
@@ -31,7 +31,7 @@ def paged_attention_prefill(
     scale: float | None = None,
     layout: str = "pal",
     cuda_stream: int = 0,
-    check: bool = True,
+    check: bool | None = None,
 ) -> None: ...
 def fill_kv_pages(
     new_keys: Any,
@@ -44,7 +44,7 @@ def fill_kv_pages(
     slot_mapping: Any | None = None,
     layout: str = "pal",
     cuda_stream: int = 0,
-    check: bool = True,
+    check: bool | None = None,
 ) -> None: ...
 def k_cache_shape(
     num_pages: int, num_kv_heads: int, head_dim: int, page_size: int, dtype: str, layout: str = "pal"

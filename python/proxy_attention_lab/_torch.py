@@ -11,6 +11,11 @@ from . import _native
 from ._cuda import launch_settings
 
 
+def tracing() -> bool:
+    """Whether torch.compile (dynamo) is tracing the caller."""
+    return torch.compiler.is_compiling()
+
+
 @torch.library.custom_op("pal::paged_attention_decode", mutates_args=())
 def paged_attention_decode(
     queries: torch.Tensor,
@@ -20,7 +25,7 @@ def paged_attention_decode(
     seq_lens: torch.Tensor,
     scale: Optional[float],
     layout: str,
-    check: bool,
+    check: Optional[bool],
 ) -> torch.Tensor:
     out = torch.empty_like(queries)
     _native.paged_attention_decode(
@@ -46,7 +51,7 @@ def paged_attention_prefill(
     cu_seqlens_q: Optional[torch.Tensor],
     scale: Optional[float],
     layout: str,
-    check: bool,
+    check: Optional[bool],
 ) -> torch.Tensor:
     out = torch.empty_like(q)
     _native.paged_attention_prefill(
@@ -72,7 +77,7 @@ def fill_kv_pages(
     token_to_seq: Optional[torch.Tensor],
     slot_mapping: Optional[torch.Tensor],
     layout: str,
-    check: bool,
+    check: Optional[bool],
 ) -> None:
     _native.fill_kv_pages(
         new_keys, new_values, k_cache, v_cache, page_table, positions, token_to_seq, slot_mapping, layout,

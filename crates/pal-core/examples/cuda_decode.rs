@@ -9,7 +9,7 @@ use cudarc::driver::{result, sys};
 use half::bf16;
 use pal_core::{
     fill_kv_pages, k_cache_shape, paged_attention_decode, v_cache_shape, AttentionOptions, CacheLayout, DType,
-    DecodeInputs, Device, Execution, FillInputs, FillOptions, KvDestination, TensorView, TensorViewMut,
+    DecodeInputs, Device, Execution, FillInputs, FillOptions, KvDestination, TableCheck, TensorView, TensorViewMut,
 };
 
 /// A device copy of a host slice, freed on drop.
@@ -106,7 +106,10 @@ fn main() -> pal_core::Result<()> {
         device(&seq_lens),
     );
     let d_out = DeviceBuffer::from_host(&queries);
-    let execution = Execution { stream, check: true };
+    let execution = Execution {
+        stream,
+        check: TableCheck::Immediate,
+    };
     let kv_shape = [tokens, kv_heads, head_dim];
     let q_shape = [seqs, q_heads, head_dim];
 

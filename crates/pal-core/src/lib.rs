@@ -66,7 +66,7 @@ pub use dtype::{DType, Element, FloatElement};
 pub use error::{Error, Result};
 pub use layout::{k_cache_shape, k_cache_stripe_size, optimal_page_size, v_cache_shape, CacheGeometry, CacheLayout};
 pub use ops::{fill_kv_pages, paged_attention_decode, paged_attention_prefill};
-pub use options::{AttentionOptions, Execution, FillOptions};
+pub use options::{AttentionOptions, Execution, FillOptions, TableCheck};
 pub use problem::{DecodeInputs, FillInputs, KvDestination, PrefillInputs};
 pub use tensor::{Device, TensorView, TensorViewMut};
 pub use variant::AttentionVariant;

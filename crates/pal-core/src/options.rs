@@ -27,20 +27,29 @@ pub struct FillOptions {
 }
 
 /// How a call runs on a GPU (the CPU backend ignores it).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Execution {
     /// The raw stream handle of the device backend to launch on (a `CUstream` for CUDA);
     /// 0 is the default stream (for CUDA, the legacy default stream).
     pub stream: usize,
-    /// Validate the contents of device-side index tensors (lengths, page ids, positions) before
-    /// launching, which copies them to the host and waits for the stream. Off, nothing is
-    /// synchronised (the mode for CUDA-graph capture): kernels then skip tokens whose page or
-    /// slot is invalid instead of reporting them, and never touch memory outside the pools.
-    pub check: bool,
+    /// How the contents of device-side index tensors are validated.
+    pub check: TableCheck,
 }
 
-impl Default for Execution {
-    fn default() -> Self {
-        Self { stream: 0, check: true }
-    }
+/// How a GPU call validates the contents of device-side index tensors (lengths, page ids,
+/// prompt offsets, positions, slots), which the host cannot read without a copy and a wait.
+/// In every mode the kernels clamp lengths and skip invalid entries, so nothing reads or writes
+/// outside the buffers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TableCheck {
+    /// Never synchronise: the kernels record the first invalid entry they meet, and the next
+    /// PAL call on that GPU raises it (naming the argument, entry and value) instead of running.
+    /// The call that met it completes with the entry skipped.
+    #[default]
+    Deferred,
+    /// Copy the tables to the host and run the CPU backend's checks before launching (a copy
+    /// and a wait on the stream): the error comes from this call, before anything runs.
+    Immediate,
+    /// No validation: invalid entries are skipped silently.
+    Off,
 }

@@ -5,7 +5,6 @@
 use std::ffi::c_void;
 
 use pal_core::{DType, Device, Error, TensorView, TensorViewMut};
-use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyCapsule, PyDict, PyTuple};
 
@@ -33,7 +32,7 @@ impl<'py> ArrayArg<'py> {
         } else if object.hasattr("__dlpack__")? {
             from_dlpack(object)?
         } else {
-            return Err(PyTypeError::new_err(format!(
+            return Err(crate::errors::type_error(format!(
                 "{op}: `{name}` must be a numpy array, a torch tensor or an object with __dlpack__, got {}",
                 object.get_type().name()?
             )));
@@ -41,7 +40,7 @@ impl<'py> ArrayArg<'py> {
         let dtype = match raw.dtype.parse::<DType>() {
             Ok(dtype) => dtype,
             Err(_) => {
-                return Err(PyTypeError::new_err(format!(
+                return Err(crate::errors::type_error(format!(
                     "{op}: `{name}` must have dtype float32, float16, bfloat16 or int32, got {}",
                     raw.dtype
                 )))
@@ -148,7 +147,7 @@ fn from_torch<'py>(tensor: &Bound<'py, PyAny>) -> PyResult<RawArray<'py>> {
         "cpu" => Device::Cpu,
         "cuda" => Device::Cuda(index.unwrap_or(0)),
         other => {
-            return Err(PyTypeError::new_err(format!(
+            return Err(crate::errors::type_error(format!(
                 "tensors on device type {other:?} are not supported"
             )))
         }
@@ -170,7 +169,7 @@ fn from_array_interface<'py>(array: &Bound<'py, PyAny>) -> PyResult<RawArray<'py
     let item = |key: &str| -> PyResult<Bound<'py, PyAny>> {
         interface
             .get_item(key)?
-            .ok_or_else(|| PyTypeError::new_err(format!("__array_interface__ lacks {key:?}")))
+            .ok_or_else(|| crate::errors::type_error(format!("__array_interface__ lacks {key:?}")))
     };
     let (address, read_only): (usize, bool) = item("data")?.extract()?;
     let shape: Vec<usize> = item("shape")?.extract()?;
@@ -265,7 +264,7 @@ fn from_dlpack<'py>(object: &Bound<'py, PyAny>) -> PyResult<RawArray<'py>> {
         DL_CPU | DL_CUDA_HOST => Device::Cpu,
         DL_CUDA => Device::Cuda(tensor.device.device_id as usize),
         other => {
-            return Err(PyTypeError::new_err(format!(
+            return Err(crate::errors::type_error(format!(
                 "DLPack device type {other} is not supported"
             )))
         }

@@ -59,7 +59,16 @@ impl ErrorClass {
 
 pub fn to_py_err(error: Error) -> PyErr {
     let class = ErrorClass::of(&error);
-    let message = error.to_string();
+    raise(class, error.to_string())
+}
+
+/// A `PalTypeError` for an argument the bindings cannot read as an array at all (not an array,
+/// a dtype PAL does not know), before any `pal_core` error can exist.
+pub fn type_error(message: String) -> PyErr {
+    raise(ErrorClass::Type, message)
+}
+
+fn raise(class: ErrorClass, message: String) -> PyErr {
     Python::attach(|py| match class.get(py) {
         Ok(class) => PyErr::from_type(class.clone(), message),
         // Only a broken installation gets here: keep PAL's message, with the lookup's failure as its cause.

@@ -9,7 +9,7 @@ use array::{shape_tuple, ArrayArg};
 use errors::{guard, to_py_err};
 use pal_core::{
     AttentionOptions, AttentionVariant, CacheLayout, DType, DecodeInputs, Execution, FillInputs, FillOptions,
-    KvDestination, PrefillInputs,
+    KvDestination, PrefillInputs, TableCheck,
 };
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
@@ -18,7 +18,22 @@ fn parse<T: std::str::FromStr<Err = pal_core::Error>>(text: &str) -> PyResult<T>
     text.parse().map_err(to_py_err)
 }
 
-fn attention_options(scale: Option<f32>, layout: &str, cuda_stream: usize, check: bool) -> PyResult<AttentionOptions> {
+/// `check` from Python: `None` defers the validation of device tables to the kernels (the
+/// default), `True` validates them on the host before launching, `False` skips it.
+fn table_check(check: Option<bool>) -> TableCheck {
+    match check {
+        None => TableCheck::Deferred,
+        Some(true) => TableCheck::Immediate,
+        Some(false) => TableCheck::Off,
+    }
+}
+
+fn attention_options(
+    scale: Option<f32>,
+    layout: &str,
+    cuda_stream: usize,
+    check: Option<bool>,
+) -> PyResult<AttentionOptions> {
     Ok(AttentionOptions {
         scale,
         layout: parse::<CacheLayout>(layout)?,
@@ -26,7 +41,7 @@ fn attention_options(scale: Option<f32>, layout: &str, cuda_stream: usize, check
         variant: AttentionVariant::default(),
         execution: Execution {
             stream: cuda_stream,
-            check,
+            check: table_check(check),
         },
     })
 }
@@ -52,7 +67,7 @@ fn run_detached(
 }
 
 #[pyfunction]
-#[pyo3(signature = (queries, k_cache, v_cache, page_table, seq_lens, out, scale=None, layout="pal", cuda_stream=0, check=true))]
+#[pyo3(signature = (queries, k_cache, v_cache, page_table, seq_lens, out, scale=None, layout="pal", cuda_stream=0, check=None))]
 #[allow(clippy::too_many_arguments)]
 fn paged_attention_decode(
     py: Python<'_>,
@@ -65,7 +80,7 @@ fn paged_attention_decode(
     scale: Option<f32>,
     layout: &str,
     cuda_stream: usize,
-    check: bool,
+    check: Option<bool>,
 ) -> PyResult<()> {
     const OP: &str = "paged_attention_decode";
     let options = attention_options(scale, layout, cuda_stream, check)?;
@@ -92,7 +107,7 @@ fn paged_attention_decode(
 }
 
 #[pyfunction]
-#[pyo3(signature = (q, k, v, k_cache, v_cache, page_table, context_lens, cu_seqlens_q, out, scale=None, layout="pal", cuda_stream=0, check=true))]
+#[pyo3(signature = (q, k, v, k_cache, v_cache, page_table, context_lens, cu_seqlens_q, out, scale=None, layout="pal", cuda_stream=0, check=None))]
 #[allow(clippy::too_many_arguments)]
 fn paged_attention_prefill(
     py: Python<'_>,
@@ -108,7 +123,7 @@ fn paged_attention_prefill(
     scale: Option<f32>,
     layout: &str,
     cuda_stream: usize,
-    check: bool,
+    check: Option<bool>,
 ) -> PyResult<()> {
     const OP: &str = "paged_attention_prefill";
     let options = attention_options(scale, layout, cuda_stream, check)?;
@@ -141,7 +156,7 @@ fn paged_attention_prefill(
 }
 
 #[pyfunction]
-#[pyo3(signature = (new_keys, new_values, k_cache, v_cache, page_table=None, positions=None, token_to_seq=None, slot_mapping=None, layout="pal", cuda_stream=0, check=true))]
+#[pyo3(signature = (new_keys, new_values, k_cache, v_cache, page_table=None, positions=None, token_to_seq=None, slot_mapping=None, layout="pal", cuda_stream=0, check=None))]
 #[allow(clippy::too_many_arguments)]
 fn fill_kv_pages(
     py: Python<'_>,
@@ -155,14 +170,14 @@ fn fill_kv_pages(
     slot_mapping: Option<&Bound<'_, PyAny>>,
     layout: &str,
     cuda_stream: usize,
-    check: bool,
+    check: Option<bool>,
 ) -> PyResult<()> {
     const OP: &str = "fill_kv_pages";
     let options = FillOptions {
         layout: parse::<CacheLayout>(layout)?,
         execution: Execution {
             stream: cuda_stream,
-            check,
+            check: table_check(check),
         },
     };
     let keys = ArrayArg::extract(OP, "new_keys", new_keys)?;

@@ -66,8 +66,8 @@ def _check(actual: np.ndarray, expected: np.ndarray, dtype: str) -> tuple[float,
 
 class Sweep:
     """Runs cases on one device and collects measurements. The ``pal`` rows time the call an
-    engine makes (the public function with its defaults: a new output, default ``check``, the
-    torch custom op for torch tensors); ``pal_unchecked`` rows time ``check=False`` into a
+    engine makes (the public function with its defaults: a new output, the default ``check``,
+    which never synchronises); ``pal_unchecked`` rows time ``check=False`` into a
     preallocated ``out``, which skips the host-side validation of device tables."""
 
     def __init__(

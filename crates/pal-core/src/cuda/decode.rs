@@ -2,12 +2,13 @@
 //! from the device's occupancy, launches `pal_decode` and, with several splits,
 //! `pal_decode_merge` on the caller's stream.
 
-use super::device::{self, launch, Gpu, LaunchShape};
+use super::device::{self, launch, Gpu, LaunchShape, TableErrors};
 use super::jit::{Family, KernelKey};
-use super::{check_aligned, check_supported, DeviceTables};
+use super::{check_aligned, check_supported, raise_reported_table_error, DeviceTables};
 use crate::dtype::DType;
 use crate::error::Result;
 use crate::layout::CacheLayout;
+use crate::options::TableCheck;
 use crate::problem::DecodeProblem;
 use crate::tensor::{Device, TensorViewMut};
 
@@ -34,6 +35,7 @@ struct DecodeParams {
     head_chunks: i32,
     heads_per_cta: i32,
     scale: f32,
+    errors: TableErrors,
 }
 
 /// Mirror of `pal::MergeParams`.
@@ -190,8 +192,9 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
     )?;
     let gpu = device::gpu(OP, ordinal)?;
     let stream = problem.execution.stream;
+    raise_reported_table_error(gpu, OP, ordinal, stream)?;
     let (num_seqs, pages_per_seq) = (problem.num_seqs, problem.pages_per_sequence);
-    if problem.execution.check {
+    if problem.execution.check == TableCheck::Immediate {
         let tables = DeviceTables {
             op: OP,
             ordinal,
@@ -241,6 +244,7 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
         head_chunks: head_chunks as i32,
         heads_per_cta: heads_per_cta as i32,
         scale: problem.scale,
+        errors: gpu.table_errors(problem.execution.check == TableCheck::Deferred),
     };
     let shape = LaunchShape {
         blocks: (

@@ -26,6 +26,35 @@ pub(crate) struct Gpu {
     modules: Mutex<HashMap<KernelKey, Module>>,
     /// Grow-only scratch memory (split-KV partial states): address and size.
     workspace: Mutex<Option<(Handle<sys::CUdeviceptr>, usize)>>,
+    /// Where kernels report invalid table entries (`pal::TableErrors`).
+    table_errors: TableErrorBuffers,
+}
+
+/// The claim word (device memory) and the record (pinned host memory mapped into the device)
+/// behind `pal::TableErrors`; allocated once per GPU and never freed.
+struct TableErrorBuffers {
+    claim: Handle<sys::CUdeviceptr>,
+    record_host: Handle<*mut TableErrorRecord>,
+    record_device: Handle<sys::CUdeviceptr>,
+}
+
+/// Mirror of `pal::TableErrors` (part of every kernel's parameters).
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub(crate) struct TableErrors {
+    claim: u64,
+    record: u64,
+}
+
+/// Mirror of `pal::TableErrorRecord`: kind (0: none; written last), row, index, value, op.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct TableErrorRecord {
+    pub kind: i32,
+    pub row: i32,
+    pub index: i32,
+    pub value: i32,
+    pub op: i32,
 }
 
 /// The GPU with this ordinal, initialised once per process.
@@ -83,12 +112,14 @@ impl Gpu {
                 ),
             });
         }
+        let table_errors = TableErrorBuffers::allocate(op)?;
         Ok(Self {
             context: Handle(context),
             arch,
             multiprocessors: attribute(CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT)? as usize,
             modules: Mutex::default(),
             workspace: Mutex::default(),
+            table_errors,
         })
     }
 
@@ -96,6 +127,40 @@ impl Gpu {
     pub fn bind(&self, op: &'static str) -> Result<()> {
         // SAFETY: the context was retained in `open` and is never released.
         unsafe { result::ctx::set_current(self.context.0) }.map_err(|e| driver_error(op, "set context", e))
+    }
+
+    /// The kernels' table-error pointers: null unless `report` (deferred checking).
+    pub fn table_errors(&self, report: bool) -> TableErrors {
+        let buffers = &self.table_errors;
+        match report {
+            true => TableErrors {
+                claim: buffers.claim.0,
+                record: buffers.record_device.0,
+            },
+            false => TableErrors { claim: 0, record: 0 },
+        }
+    }
+
+    /// The invalid entry an earlier kernel on this GPU reported, if any, clearing the report
+    /// (the claim word is reset on `stream`, after the work already queued there).
+    pub fn take_table_error(&self, op: &'static str, stream: usize) -> Result<Option<TableErrorRecord>> {
+        let buffers = &self.table_errors;
+        // SAFETY: the record is pinned host memory owned by this GPU for the whole process; the
+        // kernel writes `kind` last, after a system fence, so a nonzero kind means a whole record.
+        let record = unsafe {
+            let record = buffers.record_host.0;
+            if std::ptr::read_volatile(&(*record).kind) == 0 {
+                return Ok(None);
+            }
+            std::sync::atomic::fence(std::sync::atomic::Ordering::Acquire);
+            let seen = std::ptr::read_volatile(record);
+            std::ptr::write_volatile(record, TableErrorRecord::default());
+            seen
+        };
+        // SAFETY: a 4-byte device allocation of this context; the stream is the caller's.
+        unsafe { result::memset_d8_async(buffers.claim.0, 0, 4, stream as sys::CUstream) }
+            .map_err(|e| driver_error(op, "clearing the table-error claim", e))?;
+        Ok(Some(record))
     }
 
     /// Kernel `name` of the module `key`, compiled (or read from the disk cache) and loaded on
@@ -162,6 +227,31 @@ impl Gpu {
             unsafe { result::malloc_sync(size) }.map_err(|e| driver_error(op, "cuMemAlloc (workspace)", e))?;
         *workspace = Some((Handle(pointer), size));
         Ok(pointer)
+    }
+}
+
+impl TableErrorBuffers {
+    fn allocate(op: &'static str) -> Result<Self> {
+        let bytes = std::mem::size_of::<TableErrorRecord>();
+        // SAFETY: plain allocations in the current (this GPU's) context, zeroed before use; the
+        // host record is mapped into the device (CU_MEMHOSTALLOC_DEVICEMAP) and never freed.
+        unsafe {
+            let claim = result::malloc_sync(256).map_err(|e| driver_error(op, "cuMemAlloc (table errors)", e))?;
+            result::memset_d8_sync(claim, 0, 256).map_err(|e| driver_error(op, "cuMemsetD8", e))?;
+            let host = result::malloc_host(bytes, sys::CU_MEMHOSTALLOC_DEVICEMAP)
+                .map_err(|e| driver_error(op, "cuMemHostAlloc (table errors)", e))?
+                .cast::<TableErrorRecord>();
+            std::ptr::write_volatile(host, TableErrorRecord::default());
+            let mut device = 0;
+            sys::cuMemHostGetDevicePointer_v2(&mut device, host.cast(), 0)
+                .result()
+                .map_err(|e| driver_error(op, "cuMemHostGetDevicePointer", e))?;
+            Ok(Self {
+                claim: Handle(claim),
+                record_host: Handle(host),
+                record_device: Handle(device),
+            })
+        }
     }
 }
 

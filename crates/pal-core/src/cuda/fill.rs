@@ -1,11 +1,12 @@
 //! fill_kv_pages on CUDA: one `pal_fill` launch on the caller's stream.
 
-use super::device::{self, launch, LaunchShape};
+use super::device::{self, launch, LaunchShape, TableErrors};
 use super::jit::{Family, KernelKey};
-use super::{check_aligned, DeviceTables};
+use super::{check_aligned, raise_reported_table_error, DeviceTables};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::layout::CacheLayout;
+use crate::options::TableCheck;
 use crate::problem::{FillProblem, KvDestination};
 use crate::tensor::{Device, TensorView, TensorViewMut};
 use crate::validate::resolve_on_host;
@@ -49,6 +50,7 @@ struct FillParams {
     pages_per_seq: i32,
     num_pages: i32,
     use_slot_mapping: i32,
+    errors: TableErrors,
 }
 
 pub(super) fn run(
@@ -82,7 +84,8 @@ pub(super) fn run(
     let gpu = device::gpu(OP, ordinal)?;
     let stream = problem.execution.stream;
     let tokens = problem.num_tokens;
-    if problem.execution.check {
+    raise_reported_table_error(gpu, OP, ordinal, stream)?;
+    if problem.execution.check == TableCheck::Immediate {
         check_on_host(
             problem,
             &DeviceTables {
@@ -124,6 +127,7 @@ pub(super) fn run(
         pages_per_seq: pages_per_seq as i32,
         num_pages: geometry.num_pages as i32,
         use_slot_mapping: (slot_mapping != 0) as i32,
+        errors: gpu.table_errors(problem.execution.check == TableCheck::Deferred),
     };
     let vectors = tokens * geometry.num_kv_heads * geometry.head_dim / vector;
     let blocks = vectors.div_ceil(THREADS).clamp(1, gpu.multiprocessors * 16);

@@ -91,6 +91,50 @@ pub(crate) fn check_supported(
     Ok(())
 }
 
+/// Raises the invalid table entry an earlier kernel on `gpu` reported (deferred checking), if any:
+/// the error names the op that met it, the argument, the entry and its value.
+pub(crate) fn raise_reported_table_error(
+    gpu: &device::Gpu,
+    op: &'static str,
+    ordinal: usize,
+    stream: usize,
+) -> Result<()> {
+    let Some(record) = gpu.take_table_error(op, stream)? else {
+        return Ok(());
+    };
+    let earlier = match record.op {
+        1 => "paged_attention_decode",
+        2 => "paged_attention_prefill",
+        _ => "fill_kv_pages",
+    };
+    let (row, index) = (record.row, record.index);
+    let (arg, expected) = match record.kind {
+        1 if record.op == 1 => (format!("seq_lens[{row}]"), "within 0..=the page table's capacity"),
+        1 => (format!("context_lens[{row}]"), "within 0..=the page table's capacity"),
+        2 => (format!("page_table[{row}, {index}]"), "a page id inside the pool"),
+        3 => (
+            format!("cu_seqlens_q[{index}]"),
+            "non-decreasing offsets within 0..=total tokens",
+        ),
+        4 => (
+            format!("slot_mapping[{index}]"),
+            "a slot inside the pool, or negative to skip",
+        ),
+        5 => (format!("positions[{index}]"), "within the page table's capacity"),
+        _ => (format!("token_to_seq[{index}]"), "a row of the page table"),
+    };
+    Err(Error::Value {
+        op: earlier,
+        arg,
+        expected: expected.into(),
+        actual: format!(
+            "{} (found on cuda:{ordinal} by the kernel of an earlier call, which skipped it; \
+             reported by the next call, which did not run; pass check=True to validate before launching)",
+            record.value
+        ),
+    })
+}
+
 /// Device-side index tensors read back to the host (a copy and a wait on the stream) and checked
 /// exactly as host tensors are, so messages match the CPU backend: the one read-back path of the
 /// CUDA ops, taken when `Execution::check` asks for it.

@@ -3,11 +3,12 @@
 //! share the CTA-to-work map of `prefill.cuh`. `kernel_key` chooses the family and its shape.
 
 use super::decode::Geometry;
-use super::device::{self, launch, LaunchShape};
+use super::device::{self, launch, LaunchShape, TableErrors};
 use super::jit::{Family, KernelKey};
-use super::{check_aligned, check_supported, DeviceTables};
+use super::{check_aligned, check_supported, raise_reported_table_error, DeviceTables};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
+use crate::options::TableCheck;
 use crate::problem::{PrefillProblem, PromptOffsets};
 use crate::tensor::{Device, TensorViewMut};
 use crate::validate::check_prompt_offsets;
@@ -87,6 +88,7 @@ struct PrefillParams {
     tokens_per_cta: i32,
     num_tiles: i32,
     scale: f32,
+    errors: TableErrors,
 }
 
 pub(super) fn run(problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>) -> Result<()> {
@@ -117,7 +119,8 @@ pub(super) fn run(problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>)
         PromptOffsets::Given(cu) => (cu.as_ptr() as u64, 0),
         PromptOffsets::Equal(len) => (0, len),
     };
-    if problem.execution.check {
+    raise_reported_table_error(gpu, OP, ordinal, stream)?;
+    if problem.execution.check == TableCheck::Immediate {
         let tables = DeviceTables {
             op: OP,
             ordinal,
@@ -171,6 +174,7 @@ pub(super) fn run(problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>)
         tokens_per_cta: tokens_per_cta as i32,
         num_tiles: num_tiles as i32,
         scale: problem.scale,
+        errors: gpu.table_errors(problem.execution.check == TableCheck::Deferred),
     };
     let shape = LaunchShape {
         blocks: (ctas as u32, 1, 1),

@@ -51,6 +51,15 @@ template <typename T> __device__ __forceinline__ Pack<T> zero_pack() {
   return p;
 }
 
+// Converting load: one 16-byte pack of KV elements as float32. The CUDA-core kernels read keys
+// through it, so a KV dtype of its own (fp8 with a scale) is one more overload here.
+template <typename KV> __device__ __forceinline__ void load_as_float(const KV* source, float (&out)[Vec<KV>::N]) {
+  Pack<KV> pack;
+  pack.raw = *(const uint4*)source;
+#pragma unroll
+  for (int j = 0; j < Vec<KV>::N; ++j) out[j] = to_float(pack.elems[j]);
+}
+
 __device__ __forceinline__ float warp_max(float x) {
   for (int offset = 16; offset > 0; offset >>= 1) x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, offset));
   return x;

@@ -17,6 +17,7 @@ struct DecodeParams {
   int num_pages, num_splits, tokens_per_split, head_chunks;
   int heads_per_cta;
   float scale;
+  TableErrors errors;
 };
 
 // One CTA's share: query heads [first_head, first_head + heads) of `kv_head`, tokens
@@ -32,7 +33,8 @@ struct DecodeTask {
     task.kv_head = blockIdx.x / p.head_chunks;
     task.first_head = task.kv_head * group + (blockIdx.x % p.head_chunks) * p.heads_per_cta;
     task.heads = min(p.heads_per_cta, task.kv_head * group + group - task.first_head);
-    task.length = clamped_length((const int*)p.seq_lens, task.seq, p.pages_per_seq * PAGE_SIZE);
+    const bool reporter = threadIdx.x == 0 && blockIdx.x == 0 && blockIdx.z == 0;
+    task.length = clamped_length((const int*)p.seq_lens, task.seq, p.pages_per_seq * PAGE_SIZE, p.errors, OP_DECODE, reporter);
     task.begin = task.split * p.tokens_per_split;
     task.end = min(task.length, task.begin + p.tokens_per_split);
     return task;

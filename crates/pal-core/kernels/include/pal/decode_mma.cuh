@@ -91,7 +91,7 @@ __device__ void decode_mma(const DecodeParams& p) {
   // holds the page of key l % KEYS. -1 for keys past the end or invalid ids.
   auto read_pages = [&](int i) -> int {
     const int key = key0_of(i) + (PAGE_SIZE >= KEYS ? 0 : lane % KEYS);
-    return i < my_tiles && key < end ? pages.page_of(key) : -1;
+    return i < my_tiles && key < end ? pages.page_of(key, p.errors, OP_DECODE) : -1;
   };
 
   // Per-lane copy plan, fixed for the whole kernel: copy k of this lane reads tile key `*_key[k]`,

@@ -81,7 +81,7 @@ __device__ void decode_simt(const DecodeParams& p) {
       int t, dim;
       key_coords(i, t, dim);
       if (tile + t < end) {
-        const int page = pages.page_of(tile + t);
+        const int page = pages.page_of(tile + t, p.errors, OP_DECODE);
         if (page >= 0) staged_keys[k] = *(const uint4*)(k_cache + at.key(page, kv_head, (tile + t) % PAGE_SIZE, dim));
       }
       value_coords(i, t, dim);
@@ -126,9 +126,9 @@ __device__ void decode_simt(const DecodeParams& p) {
         float dot = 0.f;
         const float* q = queries + h * HEAD_DIM;
         for (int d = 0; d < HEAD_DIM; d += VEC) {
-          Pack<T> k;
-          k.raw = *(const uint4*)(keys + t * ROW + d);
-          for (int j = 0; j < VEC; ++j) dot += q[d + j] * to_float(k.elems[j]);
+          float k[VEC];
+          load_as_float(keys + t * ROW + d, k);
+          for (int j = 0; j < VEC; ++j) dot += q[d + j] * k[j];
         }
         s = dot * log2_scale;
       }

@@ -7,6 +7,7 @@
 #pragma once
 #include "pal/common.cuh"
 #include "pal/layout.cuh"
+#include "pal/paged.cuh"
 
 namespace pal {
 
@@ -14,6 +15,7 @@ struct FillParams {
   u64 keys, values, k_cache, v_cache, page_table, positions, token_to_seq, slot_mapping;
   int num_tokens, num_kv_heads, head_dim, page_size;
   int num_seqs, pages_per_seq, num_pages, use_slot_mapping;
+  TableErrors errors;
 };
 
 template <typename T, int LAYOUT> __device__ void fill(const FillParams& p) {
@@ -26,18 +28,38 @@ template <typename T, int LAYOUT> __device__ void fill(const FillParams& p) {
     const int head = (int)(i / vectors % p.num_kv_heads);
     const int dim = (int)(i % vectors) * VEC;
     i64 page, slot;
+    // A bad destination is skipped, and reported once per token (by its first vector).
+    const bool reporter = i % ((i64)p.num_kv_heads * vectors) == 0;
+    auto skip = [&](int kind, int row, int index, int value) {
+      if (reporter) report_table_error(p.errors, OP_FILL, kind, row, index, value);
+    };
     if (p.use_slot_mapping) {
-      const i64 flat = ((const int*)p.slot_mapping)[token];
-      if (flat < 0 || flat >= (i64)p.num_pages * p.page_size) continue;
+      const int flat = ((const int*)p.slot_mapping)[token];
+      if (flat < 0) continue;  // padding (vLLM): not an error
+      if (flat >= (i64)p.num_pages * p.page_size) {
+        skip(TABLE_ERROR_SLOT, -1, token, flat);
+        continue;
+      }
       page = flat / p.page_size;
       slot = flat % p.page_size;
     } else {
       const int seq = ((const int*)p.token_to_seq)[token];
       const int position = ((const int*)p.positions)[token];
-      if (seq < 0 || seq >= p.num_seqs || position < 0 || position >= p.pages_per_seq * p.page_size) continue;
-      page = ((const int*)p.page_table)[(i64)seq * p.pages_per_seq + position / p.page_size];
+      if (seq < 0 || seq >= p.num_seqs) {
+        skip(TABLE_ERROR_SEQUENCE, -1, token, seq);
+        continue;
+      }
+      if (position < 0 || position >= p.pages_per_seq * p.page_size) {
+        skip(TABLE_ERROR_POSITION, -1, token, position);
+        continue;
+      }
+      const int id = ((const int*)p.page_table)[(i64)seq * p.pages_per_seq + position / p.page_size];
+      if (id < 0 || id >= p.num_pages) {
+        skip(TABLE_ERROR_PAGE, seq, position / p.page_size, id);
+        continue;
+      }
+      page = id;
       slot = position % p.page_size;
-      if (page < 0 || page >= p.num_pages) continue;
     }
     const i64 src = ((i64)token * p.num_kv_heads + head) * p.head_dim + dim;
     *(uint4*)((T*)p.k_cache + at.key(page, head, (int)slot, dim)) = *(const uint4*)((const T*)p.keys + src);

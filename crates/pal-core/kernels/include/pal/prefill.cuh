@@ -19,6 +19,7 @@ struct PrefillParams {
   int num_pages, total_tokens, equal_prompt_len, head_blocks;
   int heads_per_cta, tokens_per_cta, num_tiles;
   float scale;
+  TableErrors errors;
 };
 
 constexpr int PREFILL_THREADS = 128;
@@ -54,6 +55,12 @@ template <int PAGE_SIZE> __device__ PrefillTask locate_prefill_task(const Prefil
   task.seq = lo;
   task.prompt_begin = clamp_offset(prompt_start(lo));
   const int prompt_len = max(0, clamp_offset(prompt_start(lo + 1)) - task.prompt_begin);
+  const bool reporter = threadIdx.x == 0;
+  if (reporter && cu) {
+    for (int b = lo; b <= lo + 1; ++b)  // offsets out of range or decreasing
+      if (cu[b] < 0 || cu[b] > p.total_tokens || (b > 0 && cu[b] < cu[b - 1]))
+        report_table_error(p.errors, OP_PREFILL, TABLE_ERROR_OFFSET, -1, b, cu[b]);
+  }
   task.first_token = (tile - lo - task.prompt_begin / per) * per;
   task.end_token = min(prompt_len, task.first_token + per);
   if (task.first_token < 0) task.first_token = task.end_token = 0;  // only with malformed offsets
@@ -63,7 +70,7 @@ template <int PAGE_SIZE> __device__ PrefillTask locate_prefill_task(const Prefil
   task.first_head = task.kv_head * group + (head_block % chunks) * p.heads_per_cta;
   task.heads = min(p.heads_per_cta, task.kv_head * group + group - task.first_head);
   // Clamped to the page table's capacity: an unchecked bad length never reads past its row.
-  task.history = clamped_length((const int*)p.context_lens, lo, p.pages_per_seq * PAGE_SIZE);
+  task.history = clamped_length((const int*)p.context_lens, lo, p.pages_per_seq * PAGE_SIZE, p.errors, OP_PREFILL, reporter);
   return task;
 }
 

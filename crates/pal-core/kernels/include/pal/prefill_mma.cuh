@@ -63,6 +63,8 @@ __device__ void prefill_mma(const PrefillParams& p) {
   const int history = task.history, keys = task.keys(), kv_head = task.kv_head;
   const PageRow<PAGE_SIZE> page_row(p.page_table, task.seq, p.pages_per_seq, p.num_pages);
   const CacheAddress<LAYOUT, T> at{p.num_kv_heads, HEAD_DIM, PAGE_SIZE};
+  // Copies look pages up without reporting (an extra branch per 16-byte copy costs ~10%); the
+  // per-tile readability ballot below reports invalid ids (deferred checking).
   auto page_of = [&](int key) -> i64 { return page_row.page_of(key); };
   auto prompt_row = [&](int key) -> i64 {  // offset of a prompt key's row in k / v
     return ((i64)(task.prompt_begin + key - history) * p.num_kv_heads + kv_head) * HEAD_DIM;
@@ -138,7 +140,7 @@ __device__ void prefill_mma(const PrefillParams& p) {
     }
     if (warp == 0) {
       const int key = key0 + lane * 8;
-      const bool readable = lane < KEY_BLOCKS && (key >= history || page_of(key) >= 0);
+      const bool readable = lane < KEY_BLOCKS && (key >= history || page_row.page_of(key, p.errors, OP_PREFILL) >= 0);
       const u32 blocks = __ballot_sync(0xffffffffu, readable);
       if (lane == 0) readable_blocks[j & 1] = blocks;
     }

@@ -82,13 +82,13 @@ __device__ void prefill_simt(const PrefillParams& p) {
     for (int i = tid; i < vectors * TOKENS; i += PREFILL_THREADS) {
       const int j = i / TOKENS, t = i % TOKENS, key = tile + t;
       float s = neg_inf();
-      if (key < visible[j] && (key >= history || page_of(key) >= 0)) {
+      if (key < visible[j] && (key >= history || page_row.page_of(key, p.errors, OP_PREFILL) >= 0)) {
         float dot = 0.f;
         const float* q = queries + j * HEAD_DIM;
         for (int d = 0; d < HEAD_DIM; d += VEC) {
-          Pack<T> k;
-          k.raw = *(const uint4*)(keys + t * ROW + d);
-          for (int e = 0; e < VEC; ++e) dot += q[d + e] * to_float(k.elems[e]);
+          float k[VEC];
+          load_as_float(keys + t * ROW + d, k);
+          for (int e = 0; e < VEC; ++e) dot += q[d + e] * k[e];
         }
         s = dot * log2_scale;
       }
