@@ -3,7 +3,7 @@
 //! `pal_decode_merge` on the caller's stream.
 
 use super::device::{self, launch, Gpu, LaunchShape, TableErrors};
-use super::jit::{Family, KernelKey};
+use super::jit::{Family, Geometry, KernelKey};
 use super::{check_aligned, check_supported, raise_reported_table_error, DeviceTables};
 use crate::dtype::DType;
 use crate::error::Result;
@@ -78,9 +78,6 @@ fn tuning(name: &str) -> Option<usize> {
     entries.iter().find(|(key, _)| key == name).map(|&(_, value)| value)
 }
 
-/// (dtype, head dim, page size, layout) of a decode.
-pub(super) type Geometry = (DType, usize, usize, CacheLayout);
-
 /// The kernel module for this geometry, variant and GQA group size (query heads per KV head),
 /// with the shape the host chose: float32 runs on CUDA cores, 16-bit dtypes on tensor cores with
 /// 16 query heads per m-tile (two m-tiles for groups over 16 when the accumulators fit).
@@ -133,16 +130,12 @@ pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, group: usize
             ]
         }
     };
-    Ok(KernelKey {
+    Ok(KernelKey::attention(
         family,
-        query_dtype: dtype,
-        kv_dtype: dtype,
-        head_dim: Some(head_dim),
-        page_size: Some(page_size),
-        layout,
+        geometry,
         variant,
-        shape: shape.into_iter().chain(common).collect(),
-    })
+        shape.into_iter().chain(common).collect(),
+    ))
 }
 
 /// Query heads one CTA serves, and its threads, under `key`.

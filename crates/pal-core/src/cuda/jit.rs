@@ -166,7 +166,31 @@ fn variant_policy(variant: &str) -> &'static str {
     }
 }
 
+/// (dtype, head dim, page size, layout) of an attention call.
+pub(crate) type Geometry = (DType, usize, usize, CacheLayout);
+
 impl KernelKey {
+    /// The module of an attention family for this geometry (queries and KV pools share the
+    /// dtype for now), variant and shape.
+    pub(crate) fn attention(
+        family: Family,
+        geometry: Geometry,
+        variant: &'static str,
+        shape: Vec<(&'static str, usize)>,
+    ) -> Self {
+        let (dtype, head_dim, page_size, layout) = geometry;
+        Self {
+            family,
+            query_dtype: dtype,
+            kv_dtype: dtype,
+            head_dim: Some(head_dim),
+            page_size: Some(page_size),
+            layout,
+            variant,
+            shape,
+        }
+    }
+
     /// The `-D` defines: one per parameter and per shape entry.
     pub fn defines(&self) -> Vec<(String, String)> {
         let mut defines = vec![

@@ -2,9 +2,8 @@
 //! tensor-core kernel (`prefill_mma.cuh`), float32 the CUDA-core one (`prefill_simt.cuh`); both
 //! share the CTA-to-work map of `prefill.cuh`. `kernel_key` chooses the family and its shape.
 
-use super::decode::Geometry;
 use super::device::{self, launch, LaunchShape, TableErrors};
-use super::jit::{Family, KernelKey};
+use super::jit::{Family, Geometry, KernelKey};
 use super::{check_aligned, check_supported, raise_reported_table_error, DeviceTables};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
@@ -52,16 +51,7 @@ pub(super) fn kernel_key(geometry: Geometry, variant: &'static str) -> Result<Ke
         ("THREADS", THREADS),
         ("PARAMS_BYTES", std::mem::size_of::<PrefillParams>()),
     ]);
-    Ok(KernelKey {
-        family,
-        query_dtype: dtype,
-        kv_dtype: dtype,
-        head_dim: Some(head_dim),
-        page_size: Some(page_size),
-        layout,
-        variant,
-        shape,
-    })
+    Ok(KernelKey::attention(family, geometry, variant, shape))
 }
 
 /// Mirror of `pal::PrefillParams`.
