@@ -260,16 +260,10 @@ def _torch_ops():
     return _torch
 
 
-_is_compiling = None  # torch.compiler.is_compiling, once torch tensors have been seen
-
-
 def _tracing() -> bool:
     """Whether torch.compile is tracing this call: then the ops go through ``torch.ops.pal`` (which
     it can trace); eager calls skip the custom-op dispatcher and call the native module."""
-    global _is_compiling
-    if _is_compiling is None:
-        _is_compiling = _torch_ops().tracing
-    return _is_compiling()
+    return _torch_ops().tracing()
 
 
 def _output(queries: Any, out: Any, op: str, name: str) -> tuple[Any, Any]:
