@@ -91,14 +91,20 @@ def run(args: argparse.Namespace) -> int:
     dtypes = args.dtype or (["bfloat16"] if gpu else ["float32", "bfloat16"])
     ops = set(args.ops)
 
-    cases = [(dtype, "decode", c) for dtype in dtypes for c in decode if "decode" in ops]
-    cases += [(dtype, "prefill", c) for dtype in dtypes for c in prefill if "prefill" in ops]
-    cases += [(dtype, "fill", (t,)) for dtype in dtypes for t in fill if "fill" in ops]
+    # Every page size meets every head dim (the defaults are one of each).
+    geometries = [(p, d) for p in args.page_size for d in args.head_dim]
+    cases = [
+        (dtype, g, "decode", c) for g in geometries for dtype in dtypes for c in decode if "decode" in ops
+    ]
+    cases += [
+        (dtype, g, "prefill", c) for g in geometries for dtype in dtypes for c in prefill if "prefill" in ops
+    ]
+    cases += [(dtype, g, "fill", (t,)) for g in geometries for dtype in dtypes for t in fill if "fill" in ops]
     bar = progress(len(cases))
     ceilings = device.ceilings()
     results = []
-    for dtype, op, case in cases:
-        shape = Shape(args.num_q_heads, args.num_kv_heads, args.head_dim, args.page_size, dtype, args.layout)
+    for dtype, (page_size, head_dim), op, case in cases:
+        shape = Shape(args.num_q_heads, args.num_kv_heads, head_dim, page_size, dtype, args.layout)
         from .sweep import Sweep
 
         sweep = Sweep(device, shape, seed=args.seed)
@@ -160,8 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--layout", choices=LAYOUTS, default="pal")
     parser.add_argument("--num-q-heads", type=int, default=32)
     parser.add_argument("--num-kv-heads", type=int, default=8)
-    parser.add_argument("--head-dim", type=int, default=128)
-    parser.add_argument("--page-size", type=int, default=16)
+    parser.add_argument("--head-dim", type=int, nargs="+", default=[128], help="one or more")
+    parser.add_argument("--page-size", type=int, nargs="+", default=[16], help="one or more")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="bench-results", help="folder for the JSON and PNG files")
     parser.add_argument("--no-plots", action="store_true")

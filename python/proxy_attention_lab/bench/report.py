@@ -41,11 +41,33 @@ def annotate(results: list[dict], ceilings: dict) -> None:
             peers = [
                 r["value"]
                 for r in results
-                if r["op"] == row["op"] and r["case"] == row["case"] and r["dtype"] == row["dtype"]
-                and not r["impl"].startswith("pal") and r["value"] is not None and r["ok"]
-            ]  # fmt: skip
+                if _same_problem(r, row)
+                and not r["impl"].startswith("pal")
+                and r["value"] is not None
+                and r["ok"]
+            ]
             if peers:
                 row["vs_best_peer"] = row["value"] / max(peers)
+
+
+# What a result row's problem is made of, besides its op and case.
+PROBLEM_KEYS = ("dtype", "layout", "num_q_heads", "num_kv_heads", "head_dim", "page_size")
+
+
+def _same_problem(a: dict, b: dict) -> bool:
+    return a["op"] == b["op"] and a["case"] == b["case"] and all(a.get(k) == b.get(k) for k in PROBLEM_KEYS)
+
+
+def _geometry_label(row: dict, varied: set[str]) -> str:
+    """`p16 d128` for the geometry keys that vary within the run (none when nothing varies)."""
+    parts = {"page_size": "p", "head_dim": "d", "num_kv_heads": "hkv", "layout": ""}
+    return " ".join(f"{parts[k]}{row.get(k)}" for k in parts if k in varied)
+
+
+def _varied(results: list[dict]) -> set[str]:
+    return {
+        k for k in ("page_size", "head_dim", "num_kv_heads", "layout") if len({r.get(k) for r in results}) > 1
+    }
 
 
 def table(results: list[dict], ceilings: dict) -> str:
@@ -54,8 +76,10 @@ def table(results: list[dict], ceilings: dict) -> str:
         f"{'vs peer':>8} {'% ceil':>7}  check"
     )
     lines = [header, "-" * len(header)]
+    varied = _varied(results)
     for r in results:
-        label = f"{r['op']:8} {case_label(r['case']):>14} {r['dtype']:9} {r['impl']:13}"
+        case = (case_label(r["case"]) + " " + _geometry_label(r, varied)).strip()
+        label = f"{r['op']:8} {case:>14} {r['dtype']:9} {r['impl']:13}"
         if r["value"] is None:
             lines.append(f"{label} skipped: {r['skipped']}")
             continue
@@ -87,13 +111,18 @@ def plot(runs: list[tuple[str, dict]], out_dir: Path) -> list[Path]:
 
     written = []
     ops = sorted({r["op"] for _, run in runs for r in run["results"]})
+    varied = _varied([r for _, run in runs for r in run["results"]])
+
+    def x_label(r: dict) -> str:
+        return " ".join(filter(None, (case_label(r["case"]), _geometry_label(r, varied), r["dtype"])))
+
     for op in ops:
         fig, (rate_ax, latency_ax) = plt.subplots(1, 2, figsize=(13, 4.8))
         labels: list[str] = []
         for _, run in runs:
             for r in run["results"]:
-                if r["op"] == op and case_label(r["case"]) + f" {r['dtype']}" not in labels:
-                    labels.append(case_label(r["case"]) + f" {r['dtype']}")
+                if r["op"] == op and x_label(r) not in labels:
+                    labels.append(x_label(r))
         x_of = {label: i for i, label in enumerate(labels)}
         metric = ""
         for tag, run in runs:
@@ -104,7 +133,7 @@ def plot(runs: list[tuple[str, dict]], out_dir: Path) -> list[Path]:
                     for r in run["results"]
                     if r["op"] == op and r["impl"] == impl and r["value"] is not None
                 ]
-                xs = [x_of[case_label(r["case"]) + f" {r['dtype']}"] for r in rows]
+                xs = [x_of[x_label(r)] for r in rows]
                 name = f"{impl} ({tag})" if len(runs) > 1 else impl
                 rate_ax.plot(xs, [r["value"] for r in rows], marker="o", label=name)
                 latency_ax.plot(xs, [r["timing"]["median_ms"] for r in rows], marker="o", label=name)
@@ -127,28 +156,41 @@ def plot(runs: list[tuple[str, dict]], out_dir: Path) -> list[Path]:
         plt.close(fig)
         written.append(path)
     if "decode" in ops:
-        for axis, fixed in (("context", "batch"), ("batch", "context")):
-            path = _decode_sweep(plt, runs, axis, fixed, out_dir)
+        for axis in DECODE_AXES:
+            path = _decode_sweep(plt, runs, axis, out_dir)
             if path is not None:
                 written.append(path)
     return written
 
 
-def _decode_sweep(plt, runs: list[tuple[str, dict]], axis: str, fixed: str, out_dir: Path) -> Path | None:
-    """Decode rate and latency against `axis` (context length or batch size), one line per
-    implementation, dtype and value of `fixed` that the sweep covers at two or more points."""
+# What a decode sweep varies: the case's batch and context, and the problem's page size and head dim.
+DECODE_AXES = ("context", "batch", "page_size", "head_dim")
+
+
+def _axis_value(row: dict, axis: str):
+    return row["case"][axis] if axis in row["case"] else row.get(axis)
+
+
+def _decode_sweep(plt, runs: list[tuple[str, dict]], axis: str, out_dir: Path) -> Path | None:
+    """Decode rate and latency against `axis` (context length, batch size, page size or head
+    dim), one line per implementation, dtype and setting of the other axes that the sweep
+    covers at two or more points."""
     series: dict[tuple, list[tuple[int, float, float]]] = {}
+    others = [a for a in DECODE_AXES if a != axis]
     for tag, run in runs:
         for r in run["results"]:
             if r["op"] == "decode" and r["value"] is not None:
-                key = (tag, r["impl"], r["dtype"], r["case"][fixed])
-                series.setdefault(key, []).append((r["case"][axis], r["value"], r["timing"]["median_ms"]))
+                fixed = tuple((a, _axis_value(r, a)) for a in others)
+                key = (tag, r["impl"], r["dtype"], r.get("layout"), fixed)
+                point = (_axis_value(r, axis), r["value"], r["timing"]["median_ms"])
+                series.setdefault(key, []).append(point)
     series = {key: sorted(points) for key, points in series.items() if len({p[0] for p in points}) >= 2}
     if not series:
         return None
     fig, (rate_ax, latency_ax) = plt.subplots(1, 2, figsize=(13, 4.8))
-    for (tag, impl, dtype, fixed_value), points in sorted(series.items()):
-        label = f"{impl} {dtype}, {fixed} {fixed_value}" + (f" ({tag})" if len(runs) > 1 else "")
+    for (tag, impl, dtype, layout, fixed), points in sorted(series.items(), key=str):
+        setting = ", ".join(f"{a} {v}" for a, v in fixed)
+        label = f"{impl} {dtype} {layout}, {setting}" + (f" ({tag})" if len(runs) > 1 else "")
         xs = [p[0] for p in points]
         rate_ax.plot(xs, [p[1] for p in points], marker="o", label=label)
         latency_ax.plot(xs, [p[2] for p in points], marker="o", label=label)
