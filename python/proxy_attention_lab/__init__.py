@@ -61,6 +61,8 @@ def paged_attention_decode(
     *,
     scale: float | None = None,
     layout: str = "pal",
+    window_left: int = -1,
+    logits_soft_cap: float = 0.0,
     out: Any = None,
     check: bool | None = None,
 ) -> Any:
@@ -75,6 +77,12 @@ def paged_attention_decode(
         seq_lens: ``[num_seqs]`` int32 tokens of each sequence in the cache (0 gives zeros).
         scale: softmax scale, ``1/sqrt(head_dim)`` by default.
         layout: ``"pal"``, ``"nhd"`` or ``"hnd"``.
+        window_left: sliding window (SPEC §3.5): the query at position ``i`` sees key ``j`` only
+            if ``i - j <= window_left`` (``window_left + 1`` tokens including itself); ``-1``:
+            no window. Keys outside the window are not read.
+        logits_soft_cap: ``c > 0`` turns each scaled score ``x`` into ``c * tanh(x / c)``
+            before the softmax (Gemma 2, Grok); ``0``: off. Windows and soft-caps run on the
+            CPU backend; CUDA raises ``UnsupportedError`` for them for now.
         out: optional ``[num_seqs, num_q_heads, head_dim]`` array written in place.
         check: how a CUDA call validates device-side lengths and page ids (host tables, as
             numpy arrays and CPU tensors, are always validated before anything runs).
@@ -90,7 +98,16 @@ def paged_attention_decode(
     """
     if out is None and _all_torch(queries, k_cache, v_cache, page_table, seq_lens) and _tracing():
         return _torch_ops().paged_attention_decode(
-            queries, k_cache, v_cache, page_table, seq_lens, scale, layout, check
+            queries,
+            k_cache,
+            v_cache,
+            page_table,
+            seq_lens,
+            scale,
+            layout,
+            window_left,
+            logits_soft_cap,
+            check,
         )
     target, result = _output(queries, out, "paged_attention_decode", "queries")
     _native.paged_attention_decode(
@@ -102,6 +119,8 @@ def paged_attention_decode(
         target,
         scale,
         layout,
+        window_left,
+        logits_soft_cap,
         **launch_settings(queries, check),
     )
     return result()
@@ -119,6 +138,8 @@ def paged_attention_prefill(
     *,
     scale: float | None = None,
     layout: str = "pal",
+    window_left: int = -1,
+    logits_soft_cap: float = 0.0,
     out: Any = None,
     check: bool | None = None,
 ) -> Any:
@@ -139,6 +160,8 @@ def paged_attention_prefill(
             prompt has ``total_tokens / num_seqs`` tokens.
         scale: softmax scale, ``1/sqrt(head_dim)`` by default.
         layout: ``"pal"``, ``"nhd"`` or ``"hnd"``.
+        window_left: as for :func:`paged_attention_decode`, for each prompt token's position.
+        logits_soft_cap: as for :func:`paged_attention_decode`.
         out: optional ``[total_tokens, num_q_heads, head_dim]`` array written in place.
         check: as for :func:`paged_attention_decode`.
 
@@ -151,12 +174,13 @@ def paged_attention_prefill(
         and _tracing()
     ):
         return _torch_ops().paged_attention_prefill(
-            q, k, v, k_cache, v_cache, page_table, context_lens, cu_seqlens_q, scale, layout, check
-        )
+            q, k, v, k_cache, v_cache, page_table, context_lens, cu_seqlens_q, scale, layout,
+            window_left, logits_soft_cap, check,
+        )  # fmt: skip
     target, result = _output(q, out, "paged_attention_prefill", "q")
     _native.paged_attention_prefill(
         q, k, v, k_cache, v_cache, page_table, context_lens, cu_seqlens_q, target, scale, layout,
-        **launch_settings(q, check),
+        window_left, logits_soft_cap, **launch_settings(q, check),
     )  # fmt: skip
     return result()
 

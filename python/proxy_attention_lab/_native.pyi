@@ -15,6 +15,8 @@ def paged_attention_decode(
     out: Any,
     scale: float | None = None,
     layout: str = "pal",
+    window_left: int = -1,
+    logits_soft_cap: float = 0.0,
     cuda_stream: int = 0,
     check: bool | None = None,
 ) -> None: ...
@@ -30,6 +32,8 @@ def paged_attention_prefill(
     out: Any,
     scale: float | None = None,
     layout: str = "pal",
+    window_left: int = -1,
+    logits_soft_cap: float = 0.0,
     cuda_stream: int = 0,
     check: bool | None = None,
 ) -> None: ...

@@ -25,17 +25,20 @@ def paged_attention_decode(
     seq_lens: torch.Tensor,
     scale: Optional[float],
     layout: str,
+    window_left: int,
+    logits_soft_cap: float,
     check: Optional[bool],
 ) -> torch.Tensor:
     out = torch.empty_like(queries)
     _native.paged_attention_decode(
-        queries, k_cache, v_cache, page_table, seq_lens, out, scale, layout, **launch_settings(queries, check)
-    )
+        queries, k_cache, v_cache, page_table, seq_lens, out, scale, layout, window_left, logits_soft_cap,
+        **launch_settings(queries, check),
+    )  # fmt: skip
     return out
 
 
 @paged_attention_decode.register_fake
-def _(queries, k_cache, v_cache, page_table, seq_lens, scale, layout, check):
+def _(queries, k_cache, v_cache, page_table, seq_lens, scale, layout, window_left, logits_soft_cap, check):
     return torch.empty_like(queries)
 
 
@@ -51,18 +54,34 @@ def paged_attention_prefill(
     cu_seqlens_q: Optional[torch.Tensor],
     scale: Optional[float],
     layout: str,
+    window_left: int,
+    logits_soft_cap: float,
     check: Optional[bool],
 ) -> torch.Tensor:
     out = torch.empty_like(q)
     _native.paged_attention_prefill(
         q, k, v, k_cache, v_cache, page_table, context_lens, cu_seqlens_q, out, scale, layout,
-        **launch_settings(q, check),
+        window_left, logits_soft_cap, **launch_settings(q, check),
     )  # fmt: skip
     return out
 
 
 @paged_attention_prefill.register_fake
-def _(q, k, v, k_cache, v_cache, page_table, context_lens, cu_seqlens_q, scale, layout, check):
+def _(
+    q,
+    k,
+    v,
+    k_cache,
+    v_cache,
+    page_table,
+    context_lens,
+    cu_seqlens_q,
+    scale,
+    layout,
+    window_left,
+    logits_soft_cap,
+    check,
+):
     return torch.empty_like(q)
 
 

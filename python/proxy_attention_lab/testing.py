@@ -202,11 +202,20 @@ def paged_cache(
 
 
 def attention(
-    queries: Any, keys: Any, values: Any, visible: Sequence[int], scale: float | None = None
+    queries: Any,
+    keys: Any,
+    values: Any,
+    visible: Sequence[int],
+    scale: float | None = None,
+    window_left: int = -1,
+    logits_soft_cap: float = 0.0,
 ) -> np.ndarray:
     """Float64 attention: ``queries`` ``[n, HQ, D]`` over ``keys`` / ``values`` ``[L, HKV, D]``,
-    query head ``h`` reading KV head ``h // (HQ / HKV)``; row ``i`` sees the first ``visible[i]``
-    keys. A row that sees nothing gives zeros. ``scale`` defaults to ``1/sqrt(D)``."""
+    query head ``h`` reading KV head ``h // (HQ / HKV)``; row ``i`` sits at position
+    ``visible[i] - 1`` and sees the first ``visible[i]`` keys. A row that sees nothing gives
+    zeros. ``scale`` defaults to ``1/sqrt(D)``. SPEC §3.5, in its order: the scale, then the
+    soft-cap (``c * tanh(x / c)``, 0: off), then the window (key ``j`` visible only if
+    ``i - j <= window_left``, -1: off), then the softmax."""
     queries = np.asarray(queries, np.float64)
     n, num_q_heads, head_dim = queries.shape
     num_kv_heads = np.shape(keys)[1]
@@ -228,7 +237,12 @@ def attention(
             continue
         block_queries = grouped[:, rows].reshape(num_kv_heads, -1, head_dim)
         scores = scale * (block_queries @ keys[:, :, :seen])  # [HKV, rows * G, seen]
-        hidden = np.arange(seen)[None, :] >= np.repeat(visible[rows], group)[:, None]
+        if logits_soft_cap:
+            scores = logits_soft_cap * np.tanh(scores / logits_soft_cap)
+        limit = np.repeat(visible[rows], group)[:, None]
+        hidden = np.arange(seen)[None, :] >= limit
+        if window_left >= 0:
+            hidden |= np.arange(seen)[None, :] < limit - 1 - window_left
         scores[:, hidden] = -np.inf
         peak = scores.max(axis=-1, keepdims=True)
         weights = np.exp(scores - np.where(np.isfinite(peak), peak, 0.0))
@@ -239,16 +253,25 @@ def attention(
     return out
 
 
-def decode_reference(queries: Any, cache: PagedCache, scale: float | None = None) -> np.ndarray:
-    """SPEC §3.1 in float64: each sequence's query over all of its tokens in ``cache``."""
+def decode_reference(queries: Any, cache: PagedCache, scale: float | None = None, **variant) -> np.ndarray:
+    """SPEC §3.1 in float64: each sequence's query over all of its tokens in ``cache``
+    (``variant``: ``window_left``, ``logits_soft_cap`` as for :func:`attention`)."""
     out = np.zeros(np.shape(queries))
     for b, length in enumerate(cache.lens):
-        out[b : b + 1] = attention(queries[b : b + 1], cache.keys[b], cache.values[b], [length], scale)
+        out[b : b + 1] = attention(
+            queries[b : b + 1], cache.keys[b], cache.values[b], [length], scale, **variant
+        )
     return out
 
 
 def prefill_reference(
-    q: Any, k: Any, v: Any, cache: PagedCache, cu_seqlens: Sequence[int], scale: float | None = None
+    q: Any,
+    k: Any,
+    v: Any,
+    cache: PagedCache,
+    cu_seqlens: Sequence[int],
+    scale: float | None = None,
+    **variant,
 ) -> np.ndarray:
     """SPEC §3.2 in float64: prompt token ``i`` of sequence ``b`` sees the ``cache.lens[b]``
     history tokens of ``b`` and prompt tokens ``0..=i`` of ``b`` (rows ``cu_seqlens[b]`` to
@@ -259,7 +282,7 @@ def prefill_reference(
         keys = np.concatenate([np.asarray(cache.keys[b], np.float64), np.asarray(k[lo:hi], np.float64)])
         values = np.concatenate([np.asarray(cache.values[b], np.float64), np.asarray(v[lo:hi], np.float64)])
         visible = int(history) + 1 + np.arange(hi - lo)
-        out[lo:hi] = attention(q[lo:hi], keys, values, visible, scale)
+        out[lo:hi] = attention(q[lo:hi], keys, values, visible, scale, **variant)
     return out
 
 

@@ -142,6 +142,19 @@ impl Check {
         }
     }
 
+    /// The variant's options are in range: a soft-cap is positive and finite.
+    pub fn variant(&self, variant: &crate::variant::AttentionVariant) -> Result<()> {
+        match variant.logits_soft_cap {
+            Some(cap) if !(cap.is_finite() && cap > 0.0) => Err(Error::value(
+                self.op,
+                "logits_soft_cap",
+                "a positive, finite cap (0 or none: off)",
+                cap,
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// Host-side check of per-sequence lengths and the pages they use: each length in
     /// `0..=capacity` and each used page id inside the pool.
     pub fn lengths_and_pages(

@@ -28,17 +28,42 @@ fn table_check(check: Option<bool>) -> TableCheck {
     }
 }
 
+/// The attention variant from Python's keywords: `window_left` -1 and `logits_soft_cap` 0 are
+/// off (FlashInfer's conventions).
+fn attention_variant(op: &'static str, window_left: i64, logits_soft_cap: f64) -> PyResult<AttentionVariant> {
+    let mut variant = AttentionVariant::default();
+    match window_left {
+        -1 => {}
+        w if w >= 0 => variant = variant.with_window_left(w as usize),
+        w => {
+            return Err(to_py_err(pal_core::Error::value(
+                op,
+                "window_left",
+                "-1 (no window) or a number of keys >= 0",
+                w,
+            )))
+        }
+    }
+    if logits_soft_cap != 0.0 {
+        variant = variant.with_logits_soft_cap(logits_soft_cap as f32);
+    }
+    Ok(variant)
+}
+
+#[allow(clippy::too_many_arguments)]
 fn attention_options(
+    op: &'static str,
     scale: Option<f32>,
     layout: &str,
+    window_left: i64,
+    logits_soft_cap: f64,
     cuda_stream: usize,
     check: Option<bool>,
 ) -> PyResult<AttentionOptions> {
     Ok(AttentionOptions {
         scale,
         layout: parse::<CacheLayout>(layout)?,
-        // Plain attention until the bindings take SPEC §3.5's variant keywords.
-        variant: AttentionVariant::default(),
+        variant: attention_variant(op, window_left, logits_soft_cap)?,
         execution: Execution {
             stream: cuda_stream,
             check: table_check(check),
@@ -67,7 +92,7 @@ fn run_detached(
 }
 
 #[pyfunction]
-#[pyo3(signature = (queries, k_cache, v_cache, page_table, seq_lens, out, scale=None, layout="pal", cuda_stream=0, check=None))]
+#[pyo3(signature = (queries, k_cache, v_cache, page_table, seq_lens, out, scale=None, layout="pal", window_left=-1, logits_soft_cap=0.0, cuda_stream=0, check=None))]
 #[allow(clippy::too_many_arguments)]
 fn paged_attention_decode(
     py: Python<'_>,
@@ -79,11 +104,13 @@ fn paged_attention_decode(
     out: &Bound<'_, PyAny>,
     scale: Option<f32>,
     layout: &str,
+    window_left: i64,
+    logits_soft_cap: f64,
     cuda_stream: usize,
     check: Option<bool>,
 ) -> PyResult<()> {
     const OP: &str = "paged_attention_decode";
-    let options = attention_options(scale, layout, cuda_stream, check)?;
+    let options = attention_options(OP, scale, layout, window_left, logits_soft_cap, cuda_stream, check)?;
     let args = [
         ArrayArg::extract(OP, "queries", queries)?,
         ArrayArg::extract(OP, "k_cache", k_cache)?,
@@ -107,7 +134,7 @@ fn paged_attention_decode(
 }
 
 #[pyfunction]
-#[pyo3(signature = (q, k, v, k_cache, v_cache, page_table, context_lens, cu_seqlens_q, out, scale=None, layout="pal", cuda_stream=0, check=None))]
+#[pyo3(signature = (q, k, v, k_cache, v_cache, page_table, context_lens, cu_seqlens_q, out, scale=None, layout="pal", window_left=-1, logits_soft_cap=0.0, cuda_stream=0, check=None))]
 #[allow(clippy::too_many_arguments)]
 fn paged_attention_prefill(
     py: Python<'_>,
@@ -122,11 +149,13 @@ fn paged_attention_prefill(
     out: &Bound<'_, PyAny>,
     scale: Option<f32>,
     layout: &str,
+    window_left: i64,
+    logits_soft_cap: f64,
     cuda_stream: usize,
     check: Option<bool>,
 ) -> PyResult<()> {
     const OP: &str = "paged_attention_prefill";
-    let options = attention_options(scale, layout, cuda_stream, check)?;
+    let options = attention_options(OP, scale, layout, window_left, logits_soft_cap, cuda_stream, check)?;
     let args = [
         ArrayArg::extract(OP, "q", q)?,
         ArrayArg::extract(OP, "k", k)?,

@@ -4,7 +4,7 @@
 
 use rayon::prelude::*;
 
-use super::softmax::{Identity, OnlineSoftmax};
+use super::softmax::{Logits, OnlineSoftmax};
 use super::tile::PagedKv;
 use super::workspace::Workspace;
 use crate::dtype::FloatElement;
@@ -45,9 +45,15 @@ pub(super) fn run<Q: FloatElement, K: FloatElement>(problem: &DecodeProblem<'_, 
     let mut first_item = Vec::with_capacity(problem.num_seqs * num_kv_heads + 1);
     for (seq, &len) in seq_lens.iter().enumerate() {
         let len = len as usize;
+        // Keys before a window's start are never read.
+        let first = if len == 0 {
+            0
+        } else {
+            problem.variant.visible_keys(len - 1).start
+        };
         for kv_head in 0..num_kv_heads {
             first_item.push(items.len());
-            items.extend((0..len).step_by(KV_CHUNK).map(|start| WorkItem {
+            items.extend((first..len).step_by(KV_CHUNK).map(|start| WorkItem {
                 seq,
                 kv_head,
                 start,
@@ -81,7 +87,7 @@ pub(super) fn run<Q: FloatElement, K: FloatElement>(problem: &DecodeProblem<'_, 
                 item.start..item.end,
                 problem.scale,
                 |_| visible.clone(),
-                &Identity,
+                &Logits::of(&problem.variant),
             );
             let (max, rest) = partial.split_at_mut(group);
             let (sum, acc) = rest.split_at_mut(group);

@@ -4,7 +4,7 @@
 
 use rayon::prelude::*;
 
-use super::softmax::Identity;
+use super::softmax::Logits;
 use super::tile::{DenseKv, PagedKv};
 use super::workspace::Workspace;
 use super::DisjointWrites;
@@ -80,13 +80,16 @@ pub(super) fn run<Q: FloatElement, K: FloatElement>(problem: &PrefillProblem<'_,
             let history_len = context_lens[item.seq] as usize;
             // Prompt row r sits at position history_len + r.
             let visible = |j: usize| problem.variant.visible_keys(history_len + item.first_row + j / group);
+            let logits = Logits::of(&problem.variant);
+            // Keys before the window of the block's first row are visible to none of its rows.
+            let first_visible = visible(0).start;
             ws.stream(
                 &history,
                 item.kv_head,
-                0..history_len,
+                first_visible.min(history_len)..history_len,
                 problem.scale,
                 visible,
-                &Identity,
+                &logits,
             );
 
             let prompt = DenseKv {
@@ -101,10 +104,10 @@ pub(super) fn run<Q: FloatElement, K: FloatElement>(problem: &PrefillProblem<'_,
             ws.stream(
                 &prompt,
                 item.kv_head,
-                0..item.end_row,
+                first_visible.saturating_sub(history_len).min(item.end_row)..item.end_row,
                 problem.scale,
                 visible,
-                &Identity,
+                &logits,
             );
 
             for r in 0..rows {

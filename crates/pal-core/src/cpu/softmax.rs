@@ -10,19 +10,36 @@ use std::ops::Range;
 use super::simd;
 use crate::dtype::FloatElement;
 
-/// What turns scaled scores into softmax logits (SPEC §3.5: soft-cap, then ALiBi). Plain
-/// attention leaves them as they are ([`Identity`]); a generic, so that costs nothing.
+/// What turns scaled scores into softmax logits (SPEC §3.5: soft-cap, then ALiBi): [`Logits`]
+/// for the variants, or any position-dependent transform (the tests use one).
 pub(crate) trait ScoreTransform {
     /// Transforms the scores of query row `row` against consecutive keys from position `first_key`.
     fn apply(&self, row: usize, first_key: usize, scores: &mut [f32]);
 }
 
-/// Plain attention: the scaled scores are the logits.
-pub(crate) struct Identity;
+/// The variant's logit transform, chosen per call: one branch per row and tile.
+pub(crate) enum Logits {
+    /// The scaled scores are the logits.
+    Plain,
+    /// `c * tanh(x / c)` (SPEC §3.5).
+    SoftCap(f32),
+}
 
-impl ScoreTransform for Identity {
-    #[inline(always)]
-    fn apply(&self, _row: usize, _first_key: usize, _scores: &mut [f32]) {}
+impl Logits {
+    pub fn of(variant: &crate::variant::AttentionVariant) -> Self {
+        variant.logits_soft_cap.map_or(Self::Plain, Self::SoftCap)
+    }
+}
+
+impl ScoreTransform for Logits {
+    #[inline]
+    fn apply(&self, _row: usize, _first_key: usize, scores: &mut [f32]) {
+        if let Self::SoftCap(cap) = *self {
+            for score in scores {
+                *score = cap * (*score / cap).tanh();
+            }
+        }
+    }
 }
 
 /// A tile of keys and values as dense float32 `[n, head_dim]` rows, with the sequence position
@@ -272,7 +289,7 @@ mod tests {
             let (skip, take) = (skip % n, take.min(n - skip % n));
             let visible = first_key + skip..first_key + skip + take;
             let all = Keys { head_dim, keys: &keys, values: &values, first_key };
-            let ranged = all.fold(&queries, tile, |_| visible.clone(), &Identity);
+            let ranged = all.fold(&queries, tile, |_| visible.clone(), &Logits::Plain);
             let rows = skip * head_dim..(skip + take) * head_dim;
             let sliced = Keys {
                 head_dim,
@@ -280,7 +297,7 @@ mod tests {
                 values: &values[rows],
                 first_key: visible.start,
             };
-            let whole = sliced.fold(&queries, tile, |_| 0..usize::MAX, &Identity);
+            let whole = sliced.fold(&queries, tile, |_| 0..usize::MAX, &Logits::Plain);
             for j in 0..2 {
                 let expected = sliced.reference(&queries[j * head_dim..][..head_dim], 0..usize::MAX, |_, x| x, None);
                 assert_close(&output(&ranged, j, None), &expected, "range against the reference");
@@ -321,7 +338,7 @@ mod tests {
             values: &keys,
             first_key: 10,
         };
-        let state = keys.fold(&queries, 2, |_| 0..10, &Identity);
+        let state = keys.fold(&queries, 2, |_| 0..10, &Logits::Plain);
         assert_eq!(output(&state, 0, Some(1.0)), vec![0.0; d]);
         assert_eq!(output(&state, 0, None), vec![0.0; d]);
     }

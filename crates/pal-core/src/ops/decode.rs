@@ -86,6 +86,7 @@ fn validate<'a, 'i>(
         ],
     )?;
     let scale = check.scale(options.scale, head_dim)?;
+    check.variant(&options.variant)?;
 
     if inputs.page_table.device() == Device::Cpu {
         // SAFETY: host tensors whose dtype and shape were checked above.

@@ -108,6 +108,7 @@ fn validate<'a, 'i>(
     }
     check.disjoint("out", &out_view, &inputs_list)?;
     let scale = check.scale(options.scale, head_dim)?;
+    check.variant(&options.variant)?;
 
     if inputs.page_table.device() == Device::Cpu {
         // SAFETY: host int32 tensors of checked shapes.
