@@ -16,6 +16,17 @@ rm -rf dist && mkdir -p dist
 # zig is found as `python-zig` on PATH (installed by the ziglang wheel).
 PATH="$PWD/$tools/bin:$PATH" maturin build --release --zig --compatibility manylinux_2_28 --out dist
 wheel=$(ls dist/proxy_attention_lab-*-cp39-abi3-manylinux_2_28_x86_64.whl)
+# The tag's promise: no glibc symbol newer than 2.28 in the native module.
+"$PYTHON" - "$wheel" <<'PY'
+import re, sys, zipfile
+
+with zipfile.ZipFile(sys.argv[1]) as wheel:
+    native = next(n for n in wheel.namelist() if n.endswith(".so"))
+    versions = {tuple(map(int, v.split(b"."))) for v in re.findall(rb"GLIBC_(2\.[0-9]+)", wheel.read(native))}
+newest = max(versions)
+assert newest <= (2, 28), f"{native} needs glibc {newest}"
+print(f"{native}: newest glibc symbol version {newest[0]}.{newest[1]}")
+PY
 
 # A clean environment: the wheel and its runtime dependencies only, run from outside the repo.
 check=build/wheel-check
