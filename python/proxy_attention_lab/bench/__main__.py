@@ -104,7 +104,10 @@ def run(args: argparse.Namespace) -> int:
     ceilings = device.ceilings()
     results = []
     for dtype, (page_size, head_dim), op, case in cases:
-        shape = Shape(args.num_q_heads, args.num_kv_heads, head_dim, page_size, dtype, args.layout)
+        shape = Shape(
+            args.num_q_heads, args.num_kv_heads, head_dim, page_size, dtype, args.layout,
+            args.window_left, args.logits_soft_cap,
+        )  # fmt: skip
         from .sweep import Sweep
 
         sweep = Sweep(device, shape, seed=args.seed)
@@ -168,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--num-kv-heads", type=int, default=8)
     parser.add_argument("--head-dim", type=int, nargs="+", default=[128], help="one or more")
     parser.add_argument("--page-size", type=int, nargs="+", default=[16], help="one or more")
+    parser.add_argument("--window-left", type=int, default=-1, help="sliding window (SPEC §3.5); -1: off")
+    parser.add_argument("--logits-soft-cap", type=float, default=0.0, help="logit soft-cap; 0: off")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="bench-results", help="folder for the JSON and PNG files")
     parser.add_argument("--no-plots", action="store_true")

@@ -10,7 +10,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..testing import from_torch, to_torch
-from .problems import PagedProblem
+from .problems import PagedProblem, Shape
 
 Runner = Callable[[], Any]
 
@@ -155,6 +155,7 @@ def flashinfer_decode(problem: PagedProblem, queries: np.ndarray, tensor_cores: 
     wrapper.plan(
         indptr, indices, last, s.num_q_heads, s.num_kv_heads, s.head_dim, s.page_size,
         q_data_type=dtype, kv_data_type=dtype,
+        window_left=s.window_left, logits_soft_cap=s.logits_soft_cap or None,
     )  # fmt: skip
     q = to_torch(queries, "cuda")
 
@@ -164,13 +165,12 @@ def flashinfer_decode(problem: PagedProblem, queries: np.ndarray, tensor_cores: 
     return run, from_torch
 
 
-def flashinfer_prefill(
-    q: np.ndarray, keys: np.ndarray, values: np.ndarray, history: int, dtype: str, page_size: int
-):
+def flashinfer_prefill(q: np.ndarray, keys: np.ndarray, values: np.ndarray, history: int, shape: Shape):
     """FlashInfer's BatchPrefillWithPagedKVCacheWrapper (causal) with history and prompt paged."""
     import flashinfer
     import torch
 
+    dtype, page_size = shape.dtype, shape.page_size
     batch, prompt, num_q_heads, head_dim = q.shape
     length = history + prompt
     pages_per_seq = -(-length // page_size)
@@ -185,6 +185,7 @@ def flashinfer_prefill(
     wrapper.plan(
         qo_indptr, indptr, indices, last, num_q_heads, keys.shape[2], head_dim, page_size,
         causal=True, q_data_type=torch_dtype, kv_data_type=torch_dtype,
+        window_left=shape.window_left, logits_soft_cap=shape.logits_soft_cap or None,
     )  # fmt: skip
     tq = to_torch(q.reshape(batch * prompt, num_q_heads, head_dim), "cuda")
 

@@ -20,6 +20,15 @@ class Shape:
     page_size: int = 16
     dtype: str = "bfloat16"
     layout: str = "pal"
+    # SPEC §3.5's scalar variant options (-1 / 0: off), passed to PAL, the oracle and the peers
+    # that have them.
+    window_left: int = -1
+    logits_soft_cap: float = 0.0
+
+    def variant(self) -> dict:
+        """The variant keywords of PAL's calls and the oracle (empty for plain attention)."""
+        options = {"window_left": self.window_left, "logits_soft_cap": self.logits_soft_cap}
+        return {k: v for k, v in options.items() if v not in (-1, 0.0)}
 
 
 @dataclass

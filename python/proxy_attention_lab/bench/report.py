@@ -51,7 +51,10 @@ def annotate(results: list[dict], ceilings: dict) -> None:
 
 
 # What a result row's problem is made of, besides its op and case.
-PROBLEM_KEYS = ("dtype", "layout", "num_q_heads", "num_kv_heads", "head_dim", "page_size")
+PROBLEM_KEYS = (
+    "dtype", "layout", "num_q_heads", "num_kv_heads", "head_dim", "page_size",
+    "window_left", "logits_soft_cap",
+)  # fmt: skip
 
 
 def _same_problem(a: dict, b: dict) -> bool:

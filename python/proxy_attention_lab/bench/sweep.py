@@ -48,6 +48,8 @@ class Measurement:
             "num_kv_heads": self.shape.num_kv_heads,
             "head_dim": self.shape.head_dim,
             "page_size": self.shape.page_size,
+            "window_left": self.shape.window_left,
+            "logits_soft_cap": self.shape.logits_soft_cap,
             "timing": self.timing,
             "metric": self.metric,
             "value": self.value,
@@ -104,6 +106,17 @@ class Sweep:
         self.results.append(m)
         self.on_result(m)
 
+    def _with_variant(self, op: str, case: dict, builders: dict) -> list[str]:
+        """The peers that can run this sweep's variant (FlashInfer has windows and soft-caps);
+        the others are recorded as skipped."""
+        if not self.shape.variant():
+            return list(builders)
+        capable = [name for name in builders if name.startswith("flashinfer")]
+        for name in builders:
+            if name not in capable:
+                self._record(Measurement(op, case, name, self.shape, skipped="no window / soft-cap option"))
+        return capable
+
     def _skip_missing_peers(self, op: str, case: dict, names: list[str]) -> list[str]:
         usable = []
         for name in names:
@@ -119,10 +132,16 @@ class Sweep:
         problem = paged_problem(self.rng, s, batch, context)
         queries = random_array(self.rng, (batch, s.num_q_heads, s.head_dim), s.dtype, "normal")
         checked = sorted({0, batch - 1})
+        variant = s.variant()
         expected = np.concatenate(
-            [attention(queries[b : b + 1], problem.keys[b], problem.values[b], [context]) for b in checked]
+            [
+                attention(queries[b : b + 1], problem.keys[b], problem.values[b], [context], **variant)
+                for b in checked
+            ]
         )
-        kv_bytes = 2 * batch * context * s.num_kv_heads * s.head_dim * DTYPES[s.dtype].itemsize
+        # The K and V bytes that must be read: a window's keys only.
+        seen = context if s.window_left < 0 else min(context, s.window_left + 1)
+        kv_bytes = 2 * batch * seen * s.num_kv_heads * s.head_dim * DTYPES[s.dtype].itemsize
         case = {"batch": batch, "context": context}
         args = [
             dev.put(a)
@@ -131,10 +150,10 @@ class Sweep:
         out = dev.put(np.empty_like(queries))
 
         def run_pal() -> Any:
-            return pal.paged_attention_decode(*args, layout=s.layout)
+            return pal.paged_attention_decode(*args, layout=s.layout, **variant)
 
         def run_pal_unchecked() -> Any:
-            return pal.paged_attention_decode(*args, layout=s.layout, out=out, check=False)
+            return pal.paged_attention_decode(*args, layout=s.layout, out=out, check=False, **variant)
 
         for impl, run in (("pal", run_pal), ("pal_unchecked", run_pal_unchecked)):
             self._measure(
@@ -147,7 +166,7 @@ class Sweep:
             "flashinfer_tc": lambda: peers.flashinfer_decode(problem, queries, tensor_cores=True),
             "flex_paged": lambda: peers.flex_paged_decode(problem, queries),
         }
-        for name in self._skip_missing_peers("decode", case, list(builders)):
+        for name in self._skip_missing_peers("decode", case, self._with_variant("decode", case, builders)):
             self._measure_peer(
                 "decode", case, name, builders[name], expected, checked, kv_bytes, "GB/s", kv_bytes
             )
@@ -163,9 +182,13 @@ class Sweep:
         rows = sorted({0, prompt // 2, prompt - 1})
         keys = np.concatenate([problem.keys[0], k[:prompt]])
         values = np.concatenate([problem.values[0], v[:prompt]])
-        expected = attention(q[rows], keys, values, [history + i + 1 for i in rows])
-        # Each new token attends to the history and its own causal prefix.
-        flops = 4 * s.num_q_heads * s.head_dim * batch * (prompt * history + prompt * (prompt + 1) // 2)
+        variant = s.variant()
+        expected = attention(q[rows], keys, values, [history + i + 1 for i in rows], **variant)
+        # Each new token attends to the history and its own causal prefix (within its window).
+        seen = history + np.arange(1, prompt + 1)
+        if s.window_left >= 0:
+            seen = np.minimum(seen, s.window_left + 1)
+        flops = 4 * s.num_q_heads * s.head_dim * batch * int(seen.sum())
         case = {"batch": batch, "prompt": prompt, "history": history}
         args = [
             dev.put(a)
@@ -175,7 +198,7 @@ class Sweep:
         work_bytes = sum(a.nbytes for a in (q, k, v, problem.k_cache, problem.v_cache))
 
         def run_pal() -> Any:
-            return pal.paged_attention_prefill(*args, layout=s.layout, out=out, check=False)
+            return pal.paged_attention_prefill(*args, layout=s.layout, out=out, check=False, **variant)
 
         self._measure(
             "prefill", case, "pal", run_pal, dev.to_numpy, expected, rows, flops, "TFLOP/s", work_bytes
@@ -188,16 +211,14 @@ class Sweep:
         builders = {
             "mlx_sdpa": lambda: peers.mlx_prefill(q4, dense_k, dense_v, history, s.dtype),
             "torch_sdpa": lambda: peers.torch_prefill(q4, dense_k, dense_v, history, dev.name),
-            "flashinfer": lambda: peers.flashinfer_prefill(
-                q4, dense_k, dense_v, history, s.dtype, s.page_size
-            ),
+            "flashinfer": lambda: peers.flashinfer_prefill(q4, dense_k, dense_v, history, s),
         }
 
         def flat(build):
             run, output = build()
             return run, lambda out: output(out).reshape(total, s.num_q_heads, s.head_dim)
 
-        for name in self._skip_missing_peers("prefill", case, list(builders)):
+        for name in self._skip_missing_peers("prefill", case, self._with_variant("prefill", case, builders)):
             self._measure_peer(
                 "prefill",
                 case,
