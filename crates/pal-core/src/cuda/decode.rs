@@ -6,7 +6,7 @@ use super::device::{self, launch, Gpu, LaunchShape, TableErrors};
 use super::jit::{Family, Geometry, KernelKey};
 use super::{check_aligned, check_supported, raise_reported_table_error, DeviceTables};
 use crate::dtype::DType;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::layout::CacheLayout;
 use crate::options::TableCheck;
 use crate::problem::DecodeProblem;
@@ -88,15 +88,7 @@ pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, group: usize
     } else {
         Family::DecodeMma
     };
-    check_supported(OP, family, head_dim, page_size, layout)?;
-    if variant != "plain" {
-        return Err(Error::Unsupported {
-            op: OP,
-            backend: "cuda",
-            what: format!("attention variant {variant}"),
-            supported: "plain attention (windows and soft-caps run on the CPU backend for now)".into(),
-        });
-    }
+    check_supported(OP, family, (head_dim, page_size, layout), variant)?;
     let common = [
         ("PARAMS_BYTES", std::mem::size_of::<DecodeParams>()),
         ("MERGE_PARAMS_BYTES", std::mem::size_of::<MergeParams>()),

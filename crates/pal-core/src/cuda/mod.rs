@@ -56,14 +56,13 @@ fn driver_error(op: &'static str, what: &str, error: cudarc::driver::DriverError
     }
 }
 
-/// Whether `family` has a kernel for this head dim, page size and layout; the "unsupported"
-/// error names what is supported otherwise.
+/// Whether `family` has a kernel for this head dim, page size, layout and attention variant; the
+/// "unsupported" error names what is supported otherwise.
 pub(crate) fn check_supported(
     op: &'static str,
     family: Family,
-    head_dim: usize,
-    page_size: usize,
-    layout: CacheLayout,
+    (head_dim, page_size, layout): (usize, usize, CacheLayout),
+    variant: &str,
 ) -> Result<()> {
     let unsupported = |what: String, supported: String| {
         Err(Error::Unsupported {
@@ -73,6 +72,12 @@ pub(crate) fn check_supported(
             supported,
         })
     };
+    if variant != "plain" {
+        return unsupported(
+            format!("attention variant {variant}"),
+            "plain attention (windows and soft-caps run on the CPU backend for now)".into(),
+        );
+    }
     if !HEAD_DIMS.contains(&head_dim) {
         return unsupported(format!("head_dim {head_dim}"), format!("head dims {HEAD_DIMS:?}"));
     }

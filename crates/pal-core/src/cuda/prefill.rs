@@ -26,15 +26,7 @@ pub(super) fn kernel_key(geometry: Geometry, variant: &'static str) -> Result<Ke
     } else {
         Family::PrefillMma
     };
-    check_supported(OP, family, head_dim, page_size, layout)?;
-    if variant != "plain" {
-        return Err(Error::Unsupported {
-            op: OP,
-            backend: "cuda",
-            what: format!("attention variant {variant}"),
-            supported: "plain attention (windows and soft-caps run on the CPU backend for now)".into(),
-        });
-    }
+    check_supported(OP, family, (head_dim, page_size, layout), variant)?;
     let mut shape = match family {
         Family::PrefillSimt => vec![
             ("ROWS", if head_dim > 128 { 8 } else { 16 }),
