@@ -292,6 +292,10 @@ def test_variants_without_a_cuda_kernel_are_unsupported(rng):
     for variant in ({"window_left": 4}, {"logits_soft_cap": 30.0}):
         with pytest.raises(pal.UnsupportedError, match="attention variant"):
             pal.paged_attention_decode(*args, *tables, **variant)
+    per_head = torch.ones(2, device="cuda")
+    for variant in ({"alibi_slopes": per_head}, {"sinks": per_head}):
+        with pytest.raises(pal.UnsupportedError, match=next(iter(variant))):
+            pal.paged_attention_decode(*args, *tables, **variant)
 
 
 def test_mixed_devices_and_unsupported_shapes(rng):

@@ -63,6 +63,8 @@ def paged_attention_decode(
     layout: str = "pal",
     window_left: int = -1,
     logits_soft_cap: float = 0.0,
+    alibi_slopes: Any = None,
+    sinks: Any = None,
     out: Any = None,
     check: bool | None = None,
 ) -> Any:
@@ -81,8 +83,12 @@ def paged_attention_decode(
             if ``i - j <= window_left`` (``window_left + 1`` tokens including itself); ``-1``:
             no window. Keys outside the window are not read.
         logits_soft_cap: ``c > 0`` turns each scaled score ``x`` into ``c * tanh(x / c)``
-            before the softmax (Gemma 2, Grok); ``0``: off. Windows and soft-caps run on the
-            CPU backend; CUDA raises ``UnsupportedError`` for them for now.
+            before the softmax (Gemma 2, Grok); ``0``: off.
+        alibi_slopes: optional ``[num_q_heads]`` float32: head ``h``'s logit for key ``j`` gains
+            ``alibi_slopes[h] * (j - i)`` (BLOOM, MPT), after the soft-cap.
+        sinks: optional ``[num_q_heads]`` float32 attention-sink logits (gpt-oss): one more
+            logit per head in the softmax's denominator, contributing no value.
+            Variants run on the CPU backend; CUDA raises ``UnsupportedError`` for them for now.
         out: optional ``[num_seqs, num_q_heads, head_dim]`` array written in place.
         check: how a CUDA call validates device-side lengths and page ids (host tables, as
             numpy arrays and CPU tensors, are always validated before anything runs).
@@ -121,6 +127,8 @@ def paged_attention_decode(
         layout,
         window_left,
         logits_soft_cap,
+        alibi_slopes,
+        sinks,
         **launch_settings(queries, check),
     )
     return result()
@@ -140,6 +148,8 @@ def paged_attention_prefill(
     layout: str = "pal",
     window_left: int = -1,
     logits_soft_cap: float = 0.0,
+    alibi_slopes: Any = None,
+    sinks: Any = None,
     out: Any = None,
     check: bool | None = None,
 ) -> Any:
@@ -162,6 +172,8 @@ def paged_attention_prefill(
         layout: ``"pal"``, ``"nhd"`` or ``"hnd"``.
         window_left: as for :func:`paged_attention_decode`, for each prompt token's position.
         logits_soft_cap: as for :func:`paged_attention_decode`.
+        alibi_slopes: as for :func:`paged_attention_decode`.
+        sinks: as for :func:`paged_attention_decode`.
         out: optional ``[total_tokens, num_q_heads, head_dim]`` array written in place.
         check: as for :func:`paged_attention_decode`.
 
@@ -175,12 +187,12 @@ def paged_attention_prefill(
     ):
         return _torch_ops().paged_attention_prefill(
             q, k, v, k_cache, v_cache, page_table, context_lens, cu_seqlens_q, scale, layout,
-            window_left, logits_soft_cap, check,
+            window_left, logits_soft_cap, alibi_slopes, sinks, check,
         )  # fmt: skip
     target, result = _output(q, out, "paged_attention_prefill", "q")
     _native.paged_attention_prefill(
         q, k, v, k_cache, v_cache, page_table, context_lens, cu_seqlens_q, target, scale, layout,
-        window_left, logits_soft_cap, **launch_settings(q, check),
+        window_left, logits_soft_cap, alibi_slopes, sinks, **launch_settings(q, check),
     )  # fmt: skip
     return result()
 

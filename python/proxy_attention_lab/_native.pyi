@@ -17,6 +17,8 @@ def paged_attention_decode(
     layout: str = "pal",
     window_left: int = -1,
     logits_soft_cap: float = 0.0,
+    alibi_slopes: Any | None = None,
+    sinks: Any | None = None,
     cuda_stream: int = 0,
     check: bool | None = None,
 ) -> None: ...
@@ -34,6 +36,8 @@ def paged_attention_prefill(
     layout: str = "pal",
     window_left: int = -1,
     logits_soft_cap: float = 0.0,
+    alibi_slopes: Any | None = None,
+    sinks: Any | None = None,
     cuda_stream: int = 0,
     check: bool | None = None,
 ) -> None: ...

@@ -27,18 +27,33 @@ def paged_attention_decode(
     layout: str,
     window_left: int,
     logits_soft_cap: float,
+    alibi_slopes: Optional[torch.Tensor],
+    sinks: Optional[torch.Tensor],
     check: Optional[bool],
 ) -> torch.Tensor:
     out = torch.empty_like(queries)
     _native.paged_attention_decode(
         queries, k_cache, v_cache, page_table, seq_lens, out, scale, layout, window_left, logits_soft_cap,
-        **launch_settings(queries, check),
+        alibi_slopes, sinks, **launch_settings(queries, check),
     )  # fmt: skip
     return out
 
 
 @paged_attention_decode.register_fake
-def _(queries, k_cache, v_cache, page_table, seq_lens, scale, layout, window_left, logits_soft_cap, check):
+def _(
+    queries,
+    k_cache,
+    v_cache,
+    page_table,
+    seq_lens,
+    scale,
+    layout,
+    window_left,
+    logits_soft_cap,
+    alibi_slopes,
+    sinks,
+    check,
+):
     return torch.empty_like(queries)
 
 
@@ -56,12 +71,14 @@ def paged_attention_prefill(
     layout: str,
     window_left: int,
     logits_soft_cap: float,
+    alibi_slopes: Optional[torch.Tensor],
+    sinks: Optional[torch.Tensor],
     check: Optional[bool],
 ) -> torch.Tensor:
     out = torch.empty_like(q)
     _native.paged_attention_prefill(
         q, k, v, k_cache, v_cache, page_table, context_lens, cu_seqlens_q, out, scale, layout,
-        window_left, logits_soft_cap, **launch_settings(q, check),
+        window_left, logits_soft_cap, alibi_slopes, sinks, **launch_settings(q, check),
     )  # fmt: skip
     return out
 

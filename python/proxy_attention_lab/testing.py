@@ -209,13 +209,16 @@ def attention(
     scale: float | None = None,
     window_left: int = -1,
     logits_soft_cap: float = 0.0,
+    alibi_slopes: Any = None,
+    sinks: Any = None,
 ) -> np.ndarray:
     """Float64 attention: ``queries`` ``[n, HQ, D]`` over ``keys`` / ``values`` ``[L, HKV, D]``,
     query head ``h`` reading KV head ``h // (HQ / HKV)``; row ``i`` sits at position
     ``visible[i] - 1`` and sees the first ``visible[i]`` keys. A row that sees nothing gives
     zeros. ``scale`` defaults to ``1/sqrt(D)``. SPEC §3.5, in its order: the scale, then the
-    soft-cap (``c * tanh(x / c)``, 0: off), then the window (key ``j`` visible only if
-    ``i - j <= window_left``, -1: off), then the softmax."""
+    soft-cap (``c * tanh(x / c)``, 0: off), then ALiBi (``+ alibi_slopes[h] * (j - i)``), then
+    the window (key ``j`` visible only if ``i - j <= window_left``, -1: off), then the softmax,
+    whose denominator gains ``exp(sinks[h] - m)`` per head when ``sinks`` is given."""
     queries = np.asarray(queries, np.float64)
     n, num_q_heads, head_dim = queries.shape
     num_kv_heads = np.shape(keys)[1]
@@ -240,13 +243,25 @@ def attention(
         if logits_soft_cap:
             scores = logits_soft_cap * np.tanh(scores / logits_soft_cap)
         limit = np.repeat(visible[rows], group)[:, None]
+        # Query head of each score row: [HKV, rows * G] (row-major over rows, then the group).
+        block_rows = len(visible[rows])
+        heads = np.arange(num_q_heads).reshape(num_kv_heads, 1, group).repeat(block_rows, axis=1)
+        heads = heads.reshape(num_kv_heads, block_rows * group)
+        if alibi_slopes is not None:
+            slopes = np.asarray(alibi_slopes, np.float64)[heads][:, :, None]
+            scores = scores + slopes * (np.arange(seen)[None, None, :] - (limit[None] - 1))
         hidden = np.arange(seen)[None, :] >= limit
         if window_left >= 0:
             hidden |= np.arange(seen)[None, :] < limit - 1 - window_left
         scores[:, hidden] = -np.inf
         peak = scores.max(axis=-1, keepdims=True)
+        sink = None if sinks is None else np.asarray(sinks, np.float64)[heads][:, :, None]
+        if sink is not None:
+            peak = np.maximum(peak, sink)
         weights = np.exp(scores - np.where(np.isfinite(peak), peak, 0.0))
         total = weights.sum(axis=-1, keepdims=True)
+        if sink is not None:
+            total = total + np.exp(sink - peak)
         weights /= np.where(total > 0, total, 1.0)
         block = (weights @ values[:, :seen]).reshape(num_kv_heads, -1, group, head_dim)
         out[rows] = block.transpose(1, 0, 2, 3).reshape(-1, num_q_heads, head_dim)

@@ -136,6 +136,8 @@ fn main() -> pal_core::Result<()> {
                 v_cache: d_v_pool.view(DType::BF16, &v_shape),
                 page_table: d_table.view(DType::I32, &[seqs, pages_per_seq]),
                 seq_lens: d_lens.view(DType::I32, &[seqs]),
+                alibi_slopes: None,
+                sinks: None,
             },
             &mut d_out.view_mut(DType::BF16, &q_shape),
             &AttentionOptions {
@@ -174,6 +176,8 @@ fn main() -> pal_core::Result<()> {
             v_cache: TensorView::from_slice(&v_pool, &v_shape)?,
             page_table: TensorView::from_slice(&page_table, &[seqs, pages_per_seq])?,
             seq_lens: TensorView::from_slice(&seq_lens, &[seqs])?,
+            alibi_slopes: None,
+            sinks: None,
         },
         &mut TensorViewMut::from_slice(&mut expected, &q_shape)?,
         &AttentionOptions {

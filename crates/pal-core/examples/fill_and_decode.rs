@@ -62,6 +62,8 @@ fn main() -> pal_core::Result<()> {
             v_cache: TensorView::from_slice(&v_pool, &v_shape)?,
             page_table: TensorView::from_slice(&page_table, &table_shape)?,
             seq_lens: TensorView::from_slice(&seq_lens, &[seq_lens.len()])?,
+            alibi_slopes: None,
+            sinks: None,
         },
         &mut TensorViewMut::from_slice(&mut out, &q_shape)?,
         &AttentionOptions {

@@ -40,6 +40,8 @@
 //!     v_cache: TensorView::from_slice(&v_pool, &v_shape)?,
 //!     page_table: TensorView::from_slice(&page_table, &[1, 2])?,
 //!     seq_lens: TensorView::from_slice(&[3i32], &[1])?,
+//!     alibi_slopes: None,
+//!     sinks: None,
 //! };
 //! paged_attention_decode(&decode, &mut TensorViewMut::from_slice(&mut out, &[1, q_heads, head_dim])?,
 //!     &AttentionOptions { layout, ..Default::default() })?;

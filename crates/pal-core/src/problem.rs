@@ -21,6 +21,11 @@ pub struct DecodeInputs<'a> {
     pub page_table: TensorView<'a>,
     /// `[num_seqs]`, int32 tokens of each sequence in the cache.
     pub seq_lens: TensorView<'a>,
+    /// `[num_q_heads]` float32 ALiBi slopes (SPEC §3.5): logit `x + slope[h] * (j - i)`; `None`: off.
+    pub alibi_slopes: Option<TensorView<'a>>,
+    /// `[num_q_heads]` float32 attention-sink logits (SPEC §3.5): one more logit per head in the
+    /// softmax's denominator, with no value; `None`: off.
+    pub sinks: Option<TensorView<'a>>,
 }
 
 /// Inputs of [`paged_attention_prefill`](crate::paged_attention_prefill).
@@ -42,6 +47,10 @@ pub struct PrefillInputs<'a> {
     pub context_lens: TensorView<'a>,
     /// `[num_seqs + 1]`, int32 prefix offsets of each prompt in `q`; `None` means equal lengths.
     pub cu_seqlens_q: Option<TensorView<'a>>,
+    /// `[num_q_heads]` float32 ALiBi slopes, as for [`DecodeInputs::alibi_slopes`].
+    pub alibi_slopes: Option<TensorView<'a>>,
+    /// `[num_q_heads]` float32 attention-sink logits, as for [`DecodeInputs::sinks`].
+    pub sinks: Option<TensorView<'a>>,
 }
 
 /// Where each new token goes.

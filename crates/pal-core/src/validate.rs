@@ -142,6 +142,24 @@ impl Check {
         }
     }
 
+    /// An optional per-query-head float32 vector (ALiBi slopes, sinks): `[num_q_heads]` on the
+    /// call's device, finite where the host can read it.
+    pub fn head_vector(&self, arg: &str, tensor: Option<&TensorView<'_>>, num_q_heads: usize) -> Result<()> {
+        let Some(tensor) = tensor else {
+            return Ok(());
+        };
+        self.exact(arg, tensor, &[num_q_heads], "[num_q_heads]")?;
+        self.dtype(arg, tensor, DType::F32)?;
+        if tensor.device() == Device::Cpu {
+            // SAFETY: a host tensor whose dtype and shape were checked above.
+            let values = unsafe { tensor.host_slice::<f32>() };
+            if let Some((h, v)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+                return Err(Error::value(self.op, format!("{arg}[{h}]"), "a finite number", v));
+            }
+        }
+        Ok(())
+    }
+
     /// The variant's options are in range: a soft-cap is positive and finite.
     pub fn variant(&self, variant: &crate::variant::AttentionVariant) -> Result<()> {
         match variant.logits_soft_cap {

@@ -39,6 +39,8 @@ fn run<T: FloatElement>(spec: &Decode, seed: u64) -> (Vec<f64>, Vec<f64>) {
         v_cache: TensorView::from_slice(&case.v_pool, &case.v_shape).unwrap(),
         page_table: TensorView::from_slice(&case.page_table, &[batch, case.pages_per_sequence]).unwrap(),
         seq_lens: TensorView::from_slice(&case.lens, &[batch]).unwrap(),
+        alibi_slopes: None,
+        sinks: None,
     };
     let options = AttentionOptions {
         scale: spec.scale,

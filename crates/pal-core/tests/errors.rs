@@ -41,6 +41,8 @@ fn inputs_around<'a>(f: &'a Fixture, queries: TensorView<'a>) -> DecodeInputs<'a
         v_cache: TensorView::from_slice(&f.v_pool, &f.v_shape).unwrap(),
         page_table: TensorView::from_slice(&f.page_table, &[batch, f.page_table.len() / batch.max(1)]).unwrap(),
         seq_lens: TensorView::from_slice(&f.seq_lens, &[batch]).unwrap(),
+        alibi_slopes: None,
+        sinks: None,
     }
 }
 
@@ -117,6 +119,8 @@ fn unused_page_table_entries_are_ignored() {
         v_cache: TensorView::from_slice(&f.v_pool, &f.v_shape).unwrap(),
         page_table: TensorView::from_slice(&f.page_table, &[2, 3]).unwrap(),
         seq_lens: TensorView::from_slice(&[4i32, 8], &[2]).unwrap(),
+        alibi_slopes: None,
+        sinks: None,
     };
     paged_attention_decode(
         &inputs,
@@ -203,6 +207,8 @@ fn empty_batch_is_fine() {
         v_cache: TensorView::from_slice(&f.v_pool, &f.v_shape).unwrap(),
         page_table: TensorView::from_slice::<i32>(&[], &[0, 3]).unwrap(),
         seq_lens: TensorView::from_slice::<i32>(&[], &[0]).unwrap(),
+        alibi_slopes: None,
+        sinks: None,
     };
     let mut out: Vec<f32> = vec![];
     paged_attention_decode(
@@ -227,6 +233,8 @@ fn prefill_error(total: usize, cu: Option<Vec<i32>>, context: Vec<i32>) -> Error
         page_table: TensorView::from_slice(&f.page_table, &[2, 3]).unwrap(),
         context_lens: TensorView::from_slice(&context, &[2]).unwrap(),
         cu_seqlens_q: cu.as_ref().map(|cu| TensorView::from_slice(cu, &[cu.len()]).unwrap()),
+        alibi_slopes: None,
+        sinks: None,
     };
     paged_attention_prefill(
         &inputs,

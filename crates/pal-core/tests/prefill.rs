@@ -51,6 +51,8 @@ fn run<T: FloatElement>(spec: &Prefill, seed: u64) -> (Vec<f64>, Vec<f64>) {
         page_table: TensorView::from_slice(&case.page_table, &[batch, case.pages_per_sequence]).unwrap(),
         context_lens: TensorView::from_slice(&case.lens, &[batch]).unwrap(),
         cu_seqlens_q: spec.ragged.then(|| TensorView::from_slice(&cu, &[batch + 1]).unwrap()),
+        alibi_slopes: None,
+        sinks: None,
     };
     let options = AttentionOptions {
         scale: None,

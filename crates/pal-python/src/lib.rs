@@ -92,7 +92,7 @@ fn run_detached(
 }
 
 #[pyfunction]
-#[pyo3(signature = (queries, k_cache, v_cache, page_table, seq_lens, out, scale=None, layout="pal", window_left=-1, logits_soft_cap=0.0, cuda_stream=0, check=None))]
+#[pyo3(signature = (queries, k_cache, v_cache, page_table, seq_lens, out, scale=None, layout="pal", window_left=-1, logits_soft_cap=0.0, alibi_slopes=None, sinks=None, cuda_stream=0, check=None))]
 #[allow(clippy::too_many_arguments)]
 fn paged_attention_decode(
     py: Python<'_>,
@@ -106,6 +106,8 @@ fn paged_attention_decode(
     layout: &str,
     window_left: i64,
     logits_soft_cap: f64,
+    alibi_slopes: Option<&Bound<'_, PyAny>>,
+    sinks: Option<&Bound<'_, PyAny>>,
     cuda_stream: usize,
     check: Option<bool>,
 ) -> PyResult<()> {
@@ -118,6 +120,8 @@ fn paged_attention_decode(
         ArrayArg::extract(OP, "page_table", page_table)?,
         ArrayArg::extract(OP, "seq_lens", seq_lens)?,
     ];
+    let alibi_slopes = ArrayArg::extract_optional(OP, "alibi_slopes", alibi_slopes)?;
+    let sinks = ArrayArg::extract_optional(OP, "sinks", sinks)?;
     let out = ArrayArg::extract(OP, "out", out)?;
     let inputs = DecodeInputs {
         queries: args[0].view(),
@@ -125,6 +129,8 @@ fn paged_attention_decode(
         v_cache: args[2].view(),
         page_table: args[3].view(),
         seq_lens: args[4].view(),
+        alibi_slopes: alibi_slopes.as_ref().map(ArrayArg::view),
+        sinks: sinks.as_ref().map(ArrayArg::view),
     };
     let mut out = out.view_mut(OP)?;
     let device = inputs.queries.device();
@@ -134,7 +140,7 @@ fn paged_attention_decode(
 }
 
 #[pyfunction]
-#[pyo3(signature = (q, k, v, k_cache, v_cache, page_table, context_lens, cu_seqlens_q, out, scale=None, layout="pal", window_left=-1, logits_soft_cap=0.0, cuda_stream=0, check=None))]
+#[pyo3(signature = (q, k, v, k_cache, v_cache, page_table, context_lens, cu_seqlens_q, out, scale=None, layout="pal", window_left=-1, logits_soft_cap=0.0, alibi_slopes=None, sinks=None, cuda_stream=0, check=None))]
 #[allow(clippy::too_many_arguments)]
 fn paged_attention_prefill(
     py: Python<'_>,
@@ -151,6 +157,8 @@ fn paged_attention_prefill(
     layout: &str,
     window_left: i64,
     logits_soft_cap: f64,
+    alibi_slopes: Option<&Bound<'_, PyAny>>,
+    sinks: Option<&Bound<'_, PyAny>>,
     cuda_stream: usize,
     check: Option<bool>,
 ) -> PyResult<()> {
@@ -166,6 +174,8 @@ fn paged_attention_prefill(
         ArrayArg::extract(OP, "context_lens", context_lens)?,
     ];
     let cu_seqlens_q = ArrayArg::extract_optional(OP, "cu_seqlens_q", cu_seqlens_q)?;
+    let alibi_slopes = ArrayArg::extract_optional(OP, "alibi_slopes", alibi_slopes)?;
+    let sinks = ArrayArg::extract_optional(OP, "sinks", sinks)?;
     let out = ArrayArg::extract(OP, "out", out)?;
     let inputs = PrefillInputs {
         q: args[0].view(),
@@ -176,6 +186,8 @@ fn paged_attention_prefill(
         page_table: args[5].view(),
         context_lens: args[6].view(),
         cu_seqlens_q: cu_seqlens_q.as_ref().map(ArrayArg::view),
+        alibi_slopes: alibi_slopes.as_ref().map(ArrayArg::view),
+        sinks: sinks.as_ref().map(ArrayArg::view),
     };
     let mut out = out.view_mut(OP)?;
     let device = inputs.q.device();

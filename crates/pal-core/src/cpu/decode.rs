@@ -4,6 +4,7 @@
 
 use rayon::prelude::*;
 
+use super::head_vector;
 use super::softmax::{Logits, OnlineSoftmax};
 use super::tile::PagedKv;
 use super::workspace::Workspace;
@@ -40,6 +41,13 @@ pub(super) fn run<Q: FloatElement, K: FloatElement>(problem: &DecodeProblem<'_, 
     };
     // SAFETY: as above, for the output.
     let out = unsafe { out.host_slice_mut::<Q>() };
+    // SAFETY: validated `[num_q_heads]` float32 host vectors.
+    let (slopes, sinks) = unsafe {
+        (
+            head_vector(inputs.alibi_slopes.as_ref()),
+            head_vector(inputs.sinks.as_ref()),
+        )
+    };
 
     let mut items = Vec::new();
     let mut first_item = Vec::with_capacity(problem.num_seqs * num_kv_heads + 1);
@@ -79,7 +87,14 @@ pub(super) fn run<Q: FloatElement, K: FloatElement>(problem: &DecodeProblem<'_, 
                 pages: &page_table[item.seq * problem.pages_per_sequence..][..problem.pages_per_sequence],
             };
             // The query is its sequence's last token.
-            let visible = problem.variant.visible_keys(seq_lens[item.seq] as usize - 1);
+            let position = seq_lens[item.seq] as usize - 1;
+            let visible = problem.variant.visible_keys(position);
+            let logits = Logits {
+                cap: problem.variant.logits_soft_cap,
+                slopes: slopes.map(|s| &s[item.kv_head * group..][..group]),
+                group,
+                position: |_| position,
+            };
             ws.state.reset(group);
             ws.stream(
                 &source,
@@ -87,7 +102,7 @@ pub(super) fn run<Q: FloatElement, K: FloatElement>(problem: &DecodeProblem<'_, 
                 item.start..item.end,
                 problem.scale,
                 |_| visible.clone(),
-                &Logits::of(&problem.variant),
+                &logits,
             );
             let (max, rest) = partial.split_at_mut(group);
             let (sum, acc) = rest.split_at_mut(group);
@@ -110,9 +125,10 @@ pub(super) fn run<Q: FloatElement, K: FloatElement>(problem: &DecodeProblem<'_, 
                     state.merge(j, max[j], sum[j], &acc[j * d..][..d]);
                 }
             }
+            // Rows of (sequence, KV head) `seq_and_head` are its group's query heads, in order.
+            let first_head = seq_and_head % num_kv_heads * group;
             for (j, row) in out_rows.chunks_exact_mut(d).enumerate() {
-                // Plain attention has no sink.
-                state.write_output(j, None, row);
+                state.write_output(j, sinks.map(|s| s[first_head + j]), row);
             }
         },
     );

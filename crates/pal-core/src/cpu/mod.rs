@@ -16,7 +16,7 @@ use crate::backend::Backend;
 use crate::dtype::DType;
 use crate::error::Result;
 use crate::problem::{DecodeProblem, FillProblem, PrefillProblem};
-use crate::tensor::TensorViewMut;
+use crate::tensor::{TensorView, TensorViewMut};
 
 /// Runs `$body` with `$Q` bound to the Rust type of the queries' dtype and `$K` to that of the
 /// KV pools', for the pairs validation admits: equal ones so far (fp8 pools add theirs here).
@@ -115,4 +115,12 @@ impl<T> DisjointWrites<T> {
         assert!(start + len <= self.len, "write outside the buffer");
         std::slice::from_raw_parts_mut(self.ptr.add(start), len)
     }
+}
+
+/// An optional `[num_q_heads]` float32 vector of the call (ALiBi slopes, sinks) as a slice.
+///
+/// # Safety
+/// `tensor`, when present, is a validated float32 host tensor.
+pub(super) unsafe fn head_vector<'a>(tensor: Option<&'a TensorView<'_>>) -> Option<&'a [f32]> {
+    tensor.map(|t| unsafe { t.host_slice::<f32>() })
 }

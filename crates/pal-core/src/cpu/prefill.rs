@@ -4,6 +4,7 @@
 
 use rayon::prelude::*;
 
+use super::head_vector;
 use super::softmax::Logits;
 use super::tile::{DenseKv, PagedKv};
 use super::workspace::Workspace;
@@ -43,6 +44,13 @@ pub(super) fn run<Q: FloatElement, K: FloatElement>(problem: &PrefillProblem<'_,
     };
     // SAFETY: as above, for the output.
     let out = DisjointWrites::new(unsafe { out.host_slice_mut::<Q>() });
+    // SAFETY: validated `[num_q_heads]` float32 host vectors.
+    let (slopes, sinks) = unsafe {
+        (
+            head_vector(inputs.alibi_slopes.as_ref()),
+            head_vector(inputs.sinks.as_ref()),
+        )
+    };
 
     let mut items = Vec::new();
     for seq in 0..problem.num_seqs {
@@ -79,8 +87,14 @@ pub(super) fn run<Q: FloatElement, K: FloatElement>(problem: &PrefillProblem<'_,
             };
             let history_len = context_lens[item.seq] as usize;
             // Prompt row r sits at position history_len + r.
-            let visible = |j: usize| problem.variant.visible_keys(history_len + item.first_row + j / group);
-            let logits = Logits::of(&problem.variant);
+            let position = |j: usize| history_len + item.first_row + j / group;
+            let visible = |j: usize| problem.variant.visible_keys(position(j));
+            let logits = Logits {
+                cap: problem.variant.logits_soft_cap,
+                slopes: slopes.map(|s| &s[item.kv_head * group..][..group]),
+                group,
+                position,
+            };
             // Keys before the window of the block's first row are visible to none of its rows.
             let first_visible = visible(0).start;
             ws.stream(
@@ -115,8 +129,8 @@ pub(super) fn run<Q: FloatElement, K: FloatElement>(problem: &PrefillProblem<'_,
                 // SAFETY: each (token, head) row belongs to exactly one work item.
                 let dst = unsafe { out.slice((token * num_q_heads + item.kv_head * group) * d, group * d) };
                 for (h, row) in dst.chunks_exact_mut(d).enumerate() {
-                    // Plain attention has no sink.
-                    ws.state.write_output(r * group + h, None, row);
+                    let sink = sinks.map(|s| s[item.kv_head * group + h]);
+                    ws.state.write_output(r * group + h, sink, row);
                 }
             }
         },

@@ -17,26 +17,29 @@ pub(crate) trait ScoreTransform {
     fn apply(&self, row: usize, first_key: usize, scores: &mut [f32]);
 }
 
-/// The variant's logit transform, chosen per call: one branch per row and tile.
-pub(crate) enum Logits {
-    /// The scaled scores are the logits.
-    Plain,
-    /// `c * tanh(x / c)` (SPEC §3.5).
-    SoftCap(f32),
+/// The variant's logit transform for one work item (SPEC §3.5, in order: soft-cap, then ALiBi),
+/// one branch per row and tile. Row `r` of the item is query head `r % group` of its KV head's
+/// group (`slopes` holds the group's slopes) at sequence position `position(r)`.
+pub(crate) struct Logits<'a, P: Fn(usize) -> usize> {
+    pub cap: Option<f32>,
+    pub slopes: Option<&'a [f32]>,
+    pub group: usize,
+    pub position: P,
 }
 
-impl Logits {
-    pub fn of(variant: &crate::variant::AttentionVariant) -> Self {
-        variant.logits_soft_cap.map_or(Self::Plain, Self::SoftCap)
-    }
-}
-
-impl ScoreTransform for Logits {
+impl<P: Fn(usize) -> usize> ScoreTransform for Logits<'_, P> {
     #[inline]
-    fn apply(&self, _row: usize, _first_key: usize, scores: &mut [f32]) {
-        if let Self::SoftCap(cap) = *self {
-            for score in scores {
+    fn apply(&self, row: usize, first_key: usize, scores: &mut [f32]) {
+        if let Some(cap) = self.cap {
+            for score in scores.iter_mut() {
                 *score = cap * (*score / cap).tanh();
+            }
+        }
+        if let Some(slopes) = self.slopes {
+            let slope = slopes[row % self.group];
+            let query = (self.position)(row) as f32;
+            for (k, score) in scores.iter_mut().enumerate() {
+                *score += slope * ((first_key + k) as f32 - query);
             }
         }
     }
@@ -167,6 +170,16 @@ fn rescale(max: &mut f32, sum: &mut f32, acc: &mut [f32], new_max: f32) {
 }
 
 #[cfg(test)]
+fn plain() -> Logits<'static, fn(usize) -> usize> {
+    Logits {
+        cap: None,
+        slopes: None,
+        group: 1,
+        position: |_| 0,
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use proptest::prelude::*;
 
@@ -289,7 +302,7 @@ mod tests {
             let (skip, take) = (skip % n, take.min(n - skip % n));
             let visible = first_key + skip..first_key + skip + take;
             let all = Keys { head_dim, keys: &keys, values: &values, first_key };
-            let ranged = all.fold(&queries, tile, |_| visible.clone(), &Logits::Plain);
+            let ranged = all.fold(&queries, tile, |_| visible.clone(), &plain());
             let rows = skip * head_dim..(skip + take) * head_dim;
             let sliced = Keys {
                 head_dim,
@@ -297,7 +310,7 @@ mod tests {
                 values: &values[rows],
                 first_key: visible.start,
             };
-            let whole = sliced.fold(&queries, tile, |_| 0..usize::MAX, &Logits::Plain);
+            let whole = sliced.fold(&queries, tile, |_| 0..usize::MAX, &plain());
             for j in 0..2 {
                 let expected = sliced.reference(&queries[j * head_dim..][..head_dim], 0..usize::MAX, |_, x| x, None);
                 assert_close(&output(&ranged, j, None), &expected, "range against the reference");
@@ -338,7 +351,7 @@ mod tests {
             values: &keys,
             first_key: 10,
         };
-        let state = keys.fold(&queries, 2, |_| 0..10, &Logits::Plain);
+        let state = keys.fold(&queries, 2, |_| 0..10, &plain());
         assert_eq!(output(&state, 0, Some(1.0)), vec![0.0; d]);
         assert_eq!(output(&state, 0, None), vec![0.0; d]);
     }

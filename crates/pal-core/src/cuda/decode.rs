@@ -4,7 +4,7 @@
 
 use super::device::{self, launch, Gpu, LaunchShape, TableErrors};
 use super::jit::{Family, Geometry, KernelKey};
-use super::{check_aligned, check_supported, raise_reported_table_error, DeviceTables};
+use super::{check_aligned, check_supported, raise_reported_table_error, refuse_head_vectors, DeviceTables};
 use crate::dtype::DType;
 use crate::error::Result;
 use crate::layout::CacheLayout;
@@ -174,6 +174,7 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
         problem.variant.name(),
         group,
     )?;
+    refuse_head_vectors(OP, inputs.alibi_slopes.is_some(), inputs.sinks.is_some())?;
     check_aligned(
         OP,
         &[

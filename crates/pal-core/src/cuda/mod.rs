@@ -140,6 +140,19 @@ pub(crate) fn raise_reported_table_error(
     })
 }
 
+/// ALiBi slopes and sinks have no CUDA kernel yet: the "unsupported" error lets an engine fall back.
+pub(crate) fn refuse_head_vectors(op: &'static str, alibi_slopes: bool, sinks: bool) -> Result<()> {
+    match (alibi_slopes, sinks) {
+        (false, false) => Ok(()),
+        _ => Err(Error::Unsupported {
+            op,
+            backend: "cuda",
+            what: if alibi_slopes { "alibi_slopes" } else { "sinks" }.into(),
+            supported: "plain attention (ALiBi and sinks run on the CPU backend for now)".into(),
+        }),
+    }
+}
+
 /// Device-side index tensors read back to the host (a copy and a wait on the stream) and checked
 /// exactly as host tensors are, so messages match the CPU backend: the one read-back path of the
 /// CUDA ops, taken when `Execution::check` asks for it.

@@ -4,7 +4,7 @@
 
 use super::device::{self, launch, LaunchShape, TableErrors};
 use super::jit::{Family, Geometry, KernelKey};
-use super::{check_aligned, check_supported, raise_reported_table_error, DeviceTables};
+use super::{check_aligned, check_supported, raise_reported_table_error, refuse_head_vectors, DeviceTables};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::options::TableCheck;
@@ -91,6 +91,7 @@ pub(super) fn run(problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>)
         (geometry.dtype, geometry.head_dim, geometry.page_size, geometry.layout),
         problem.variant.name(),
     )?;
+    refuse_head_vectors(OP, inputs.alibi_slopes.is_some(), inputs.sinks.is_some())?;
     check_aligned(
         OP,
         &[

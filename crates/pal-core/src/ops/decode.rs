@@ -87,6 +87,8 @@ fn validate<'a, 'i>(
     )?;
     let scale = check.scale(options.scale, head_dim)?;
     check.variant(&options.variant)?;
+    check.head_vector("alibi_slopes", inputs.alibi_slopes.as_ref(), num_q_heads)?;
+    check.head_vector("sinks", inputs.sinks.as_ref(), num_q_heads)?;
 
     if inputs.page_table.device() == Device::Cpu {
         // SAFETY: host tensors whose dtype and shape were checked above.

@@ -109,6 +109,8 @@ fn validate<'a, 'i>(
     check.disjoint("out", &out_view, &inputs_list)?;
     let scale = check.scale(options.scale, head_dim)?;
     check.variant(&options.variant)?;
+    check.head_vector("alibi_slopes", inputs.alibi_slopes.as_ref(), num_q_heads)?;
+    check.head_vector("sinks", inputs.sinks.as_ref(), num_q_heads)?;
 
     if inputs.page_table.device() == Device::Cpu {
         // SAFETY: host int32 tensors of checked shapes.
