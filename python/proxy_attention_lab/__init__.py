@@ -102,19 +102,15 @@ def paged_attention_decode(
     Returns:
         ``[num_seqs, num_q_heads, head_dim]`` in the queries' dtype, of the queries' kind.
     """
-    if out is None and _all_torch(queries, k_cache, v_cache, page_table, seq_lens) and _tracing():
+    if (
+        out is None
+        and _all_torch(queries, k_cache, v_cache, page_table, seq_lens, alibi_slopes, sinks)
+        and _tracing()
+    ):
         return _torch_ops().paged_attention_decode(
-            queries,
-            k_cache,
-            v_cache,
-            page_table,
-            seq_lens,
-            scale,
-            layout,
-            window_left,
-            logits_soft_cap,
-            check,
-        )
+            queries, k_cache, v_cache, page_table, seq_lens, scale, layout, window_left, logits_soft_cap,
+            alibi_slopes, sinks, check,
+        )  # fmt: skip
     target, result = _output(queries, out, "paged_attention_decode", "queries")
     _native.paged_attention_decode(
         queries,

@@ -97,6 +97,8 @@ def _(
     layout,
     window_left,
     logits_soft_cap,
+    alibi_slopes,
+    sinks,
     check,
 ):
     return torch.empty_like(q)
