@@ -37,7 +37,7 @@ def decode(case, **changes):
         ({"queries": np.zeros((2, 4, 32), np.float16)}, pal.PalTypeError, "k_cache"),
         # A dtype PAL has no name for is refused while the array is read.
         ({"queries": np.zeros((2, 4, 32), np.float64)}, pal.PalTypeError, "queries"),
-        ({"page_table": np.zeros((2, 5), np.int64)}, pal.PalTypeError, "page_table"),
+        ({"page_table": np.zeros((2, 5), np.int16)}, pal.PalTypeError, "page_table"),
         ({"seq_lens": np.array([10], np.int32)}, pal.PalValueError, "seq_lens"),
         ({"seq_lens": np.array([10, -1], np.int32)}, pal.PalValueError, "seq_lens[1]"),
         ({"seq_lens": np.array([10, 10_000], np.int32)}, pal.PalValueError, "seq_lens[1]"),

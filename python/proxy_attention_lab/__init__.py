@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import _native
-from ._arrays import dtype_name, empty_like_kind
+from ._arrays import as_index, dtype_name, empty_like_kind
 from ._cuda import launch_settings
 from .errors import (
     BackendUnavailableError,
@@ -74,9 +74,10 @@ def paged_attention_decode(
         queries: ``[num_seqs, num_q_heads, head_dim]``, float32 / float16 / bfloat16.
         k_cache: key pool in ``layout``, the queries' dtype.
         v_cache: value pool in ``layout``, the queries' dtype.
-        page_table: ``[num_seqs, pages_per_sequence]`` int32; entry ``[b, j]`` is the page that
-            holds tokens ``j*page_size .. (j+1)*page_size`` of sequence ``b``.
-        seq_lens: ``[num_seqs]`` int32 tokens of each sequence in the cache (0 gives zeros).
+        page_table: ``[num_seqs, pages_per_sequence]`` int32 or int64 (every index argument of
+            every op takes either); entry ``[b, j]`` is the page that holds tokens
+            ``j*page_size .. (j+1)*page_size`` of sequence ``b``.
+        seq_lens: ``[num_seqs]`` tokens of each sequence in the cache (0 gives zeros).
         scale: softmax scale, ``1/sqrt(head_dim)`` by default.
         layout: ``"pal"``, ``"nhd"`` or ``"hnd"``.
         window_left: sliding window (SPEC §3.5): the query at position ``i`` sees key ``j`` only
@@ -102,6 +103,7 @@ def paged_attention_decode(
     Returns:
         ``[num_seqs, num_q_heads, head_dim]`` in the queries' dtype, of the queries' kind.
     """
+    page_table, seq_lens = as_index(page_table), as_index(seq_lens)
     if (
         out is None
         and _all_torch(queries, k_cache, v_cache, page_table, seq_lens, alibi_slopes, sinks)
@@ -176,6 +178,11 @@ def paged_attention_prefill(
     Returns:
         ``[total_tokens, num_q_heads, head_dim]`` in ``q``'s dtype, of ``q``'s kind.
     """
+    page_table, context_lens, cu_seqlens_q = (
+        as_index(page_table),
+        as_index(context_lens),
+        as_index(cu_seqlens_q),
+    )
     if (
         out is None
         and _all_torch(q, k, v, k_cache, v_cache, page_table, context_lens, cu_seqlens_q)
@@ -225,6 +232,8 @@ def fill_kv_pages(
         check: as for :func:`paged_attention_decode` (positions, sequences, slots and page ids);
             invalid destinations are never written.
     """
+    page_table, positions, token_to_seq = as_index(page_table), as_index(positions), as_index(token_to_seq)
+    slot_mapping = as_index(slot_mapping)
     if (
         _all_torch(new_keys, new_values, k_cache, v_cache, page_table, positions, token_to_seq, slot_mapping)
         and _tracing()

@@ -59,3 +59,24 @@ def empty_like_kind(reference: Any, op: str, name: str) -> tuple[Any, Callable[[
 
         return out, lambda: mx.array(out)
     return out, lambda: out
+
+
+_INT32_RANGE = (-(2**31), 2**31 - 1)
+
+
+def as_index(array: Any) -> Any:
+    """An int64 index tensor (torch's default dtype for integers; vLLM's ``slot_mapping``) as
+    int32, the index dtype of PAL's kernels; anything else as it is. Values outside int32 are
+    clamped to its range, where they stay as invalid as they were (reported as bad entries;
+    negative slots still skip). A torch tensor stays on its device (no synchronisation)."""
+    if array is None:
+        return None
+    if type(array).__module__.startswith("torch"):
+        if str(array.dtype) != "torch.int64":
+            return array
+        import torch
+
+        return array.clamp(*_INT32_RANGE).to(torch.int32)
+    if isinstance(array, np.ndarray) and array.dtype == np.int64:
+        return np.clip(array, *_INT32_RANGE).astype(np.int32)
+    return array
