@@ -89,12 +89,7 @@ pub(super) fn run<Q: FloatElement, K: FloatElement>(problem: &DecodeProblem<'_, 
             // The query is its sequence's last token.
             let position = seq_lens[item.seq] as usize - 1;
             let visible = problem.variant.visible_keys(position);
-            let logits = Logits {
-                cap: problem.variant.logits_soft_cap,
-                slopes: slopes.map(|s| &s[item.kv_head * group..][..group]),
-                group,
-                position: |_| position,
-            };
+            let logits = Logits::for_group(&problem.variant, slopes, item.kv_head, group, |_| position);
             ws.state.reset(group);
             ws.stream(
                 &source,

@@ -89,12 +89,7 @@ pub(super) fn run<Q: FloatElement, K: FloatElement>(problem: &PrefillProblem<'_,
             // Prompt row r sits at position history_len + r.
             let position = |j: usize| history_len + item.first_row + j / group;
             let visible = |j: usize| problem.variant.visible_keys(position(j));
-            let logits = Logits {
-                cap: problem.variant.logits_soft_cap,
-                slopes: slopes.map(|s| &s[item.kv_head * group..][..group]),
-                group,
-                position,
-            };
+            let logits = Logits::for_group(&problem.variant, slopes, item.kv_head, group, position);
             // Keys before the window of the block's first row are visible to none of its rows.
             let first_visible = visible(0).start;
             ws.stream(

@@ -27,6 +27,25 @@ pub(crate) struct Logits<'a, P: Fn(usize) -> usize> {
     pub position: P,
 }
 
+impl<'a, P: Fn(usize) -> usize> Logits<'a, P> {
+    /// The transform of KV head `kv_head`'s `group` query heads: the variant's soft-cap and, from
+    /// the call's `[num_q_heads]` ALiBi slopes, the group's own.
+    pub fn for_group(
+        variant: &crate::variant::AttentionVariant,
+        slopes: Option<&'a [f32]>,
+        kv_head: usize,
+        group: usize,
+        position: P,
+    ) -> Self {
+        Self {
+            cap: variant.logits_soft_cap,
+            slopes: slopes.map(|s| &s[kv_head * group..][..group]),
+            group,
+            position,
+        }
+    }
+}
+
 impl<P: Fn(usize) -> usize> ScoreTransform for Logits<'_, P> {
     #[inline]
     fn apply(&self, row: usize, first_key: usize, scores: &mut [f32]) {
