@@ -3,8 +3,9 @@
 Every operation accepts numpy arrays (bfloat16 through ``ml_dtypes``), torch tensors and any
 object with ``__dlpack__``, without copying them. The backend follows the data: host arrays run
 on PAL's CPU backend, CUDA tensors on its CUDA backend (on torch's current stream). Results come
-back as the same kind of array as the queries. Calls whose arrays are all torch tensors go
-through the ``torch.ops.pal`` custom ops, so they trace under ``torch.compile``.
+back as the same kind of array as the queries. Under ``torch.compile`` calls whose arrays are
+all torch tensors go through the ``torch.ops.pal`` custom ops, which it traces; eager calls go
+straight to the native module.
 
 Cache layouts (``layout=``): ``"pal"`` (K ``[pages, HKV, D/x, page_size, x]``, V
 ``[pages, HKV, D, page_size]``), ``"nhd"`` (``[pages, page_size, HKV, D]``) and ``"hnd"``
@@ -185,7 +186,7 @@ def paged_attention_prefill(
     )
     if (
         out is None
-        and _all_torch(q, k, v, k_cache, v_cache, page_table, context_lens, cu_seqlens_q)
+        and _all_torch(q, k, v, k_cache, v_cache, page_table, context_lens, cu_seqlens_q, alibi_slopes, sinks)
         and _tracing()
     ):
         return _torch_ops().paged_attention_prefill(
