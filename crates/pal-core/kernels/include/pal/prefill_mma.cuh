@@ -63,9 +63,11 @@ __device__ void prefill_mma(const PrefillParams& p) {
   const int history = task.history, keys = task.keys(), kv_head = task.kv_head;
   const PageRow<PAGE_SIZE> page_row(p.page_table, task.seq, p.pages_per_seq, p.num_pages);
   const CacheAddress<LAYOUT, T> at{p.num_kv_heads, HEAD_DIM, PAGE_SIZE};
-  // Copies look pages up without reporting (an extra branch per 16-byte copy costs ~10%); the
-  // per-tile readability ballot below reports invalid ids (deferred checking).
+  // Page lookups in the tile loop never report (a report branch per copy cost ~10%, one per tile
+  // ballot 3-5%): warp 0 notes that a history block was unreadable, and after the loop reports
+  // the first invalid id it finds (deferred checking).
   auto page_of = [&](int key) -> i64 { return page_row.page_of(key); };
+  bool saw_invalid_page = false;  // warp 0
   auto prompt_row = [&](int key) -> i64 {  // offset of a prompt key's row in k / v
     return ((i64)(task.prompt_begin + key - history) * p.num_kv_heads + kv_head) * HEAD_DIM;
   };
@@ -140,8 +142,9 @@ __device__ void prefill_mma(const PrefillParams& p) {
     }
     if (warp == 0) {
       const int key = key0 + lane * 8;
-      const bool readable = lane < KEY_BLOCKS && (key >= history || page_row.page_of(key, p.errors, OP_PREFILL) >= 0);
-      const u32 blocks = __ballot_sync(0xffffffffu, readable);
+      const bool invalid = lane < KEY_BLOCKS && key < history && page_row.page_of(key) < 0;
+      saw_invalid_page |= invalid;
+      const u32 blocks = __ballot_sync(0xffffffffu, lane < KEY_BLOCKS && !invalid);
       if (lane == 0) readable_blocks[j & 1] = blocks;
     }
   };
@@ -269,6 +272,9 @@ __device__ void prefill_mma(const PrefillParams& p) {
     if (j + 2 < tiles) load_tile(j + 2);
     copy_async_commit();  // possibly empty: keeps one group per tile
   }
+
+  if (warp == 0 && __any_sync(0xffffffffu, saw_invalid_page))
+    for (int key = lane * PAGE_SIZE; key < history; key += 32 * PAGE_SIZE) page_row.page_of(key, p.errors, OP_PREFILL);
 
   // Normalise, stage the warp's rows in its own rows of the Q tile, write whole 16-byte chunks.
   T* staged = q_tile + warp * WARP_ROWS * ROW;
