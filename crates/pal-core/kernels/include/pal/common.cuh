@@ -60,6 +60,18 @@ template <typename KV> __device__ __forceinline__ void load_as_float(const KV* s
   for (int j = 0; j < Vec<KV>::N; ++j) out[j] = to_float(pack.elems[j]);
 }
 
+// q . k over HEAD_DIM dims: float32 queries, a key row read through `load_as_float`.
+template <int HEAD_DIM, typename KV> __device__ __forceinline__ float dot_as_float(const float* q, const KV* k) {
+  constexpr int N = Vec<KV>::N;
+  float dot = 0.f;
+  for (int d = 0; d < HEAD_DIM; d += N) {
+    float x[N];
+    load_as_float(k + d, x);
+    for (int j = 0; j < N; ++j) dot += q[d + j] * x[j];
+  }
+  return dot;
+}
+
 __device__ __forceinline__ float warp_max(float x) {
   for (int offset = 16; offset > 0; offset >>= 1) x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, offset));
   return x;

@@ -17,8 +17,6 @@ template <typename T, int HEAD_DIM, int HEADS, int TOKENS> struct DecodeSimtTile
   static constexpr int WARPS = THREADS / 32;
   static constexpr int VEC = Vec<T>::N;
   static constexpr int ROW = HEAD_DIM + VEC;  // padded: rows start in different banks
-  static constexpr int CHUNK = 4;             // output elements per thread item
-  static constexpr int ITEMS = (HEADS * HEAD_DIM / CHUNK + THREADS - 1) / THREADS;
   static constexpr int SHARED_BYTES = 2 * TOKENS * ROW * (int)sizeof(T) + HEADS * HEAD_DIM * 4 + HEADS * TOKENS * 4 +
                                       3 * HEADS * 4;
 };
@@ -26,7 +24,7 @@ template <typename T, int HEAD_DIM, int HEADS, int TOKENS> struct DecodeSimtTile
 template <typename T, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, int HEADS, int TOKENS>
 __device__ void decode_simt(const DecodeParams& p) {
   using Tile = DecodeSimtTile<T, HEAD_DIM, HEADS, TOKENS>;
-  constexpr int VEC = Tile::VEC, ROW = Tile::ROW, CHUNK = Tile::CHUNK, THREADS = Tile::THREADS;
+  constexpr int VEC = Tile::VEC, ROW = Tile::ROW, THREADS = Tile::THREADS;
   static_assert(LAYOUT != LAYOUT_PAL || PAGE_SIZE % VEC == 0, "a pal value vector (VEC slots of one dim) lies in one page");
 
   __shared__ __align__(16) T keys[TOKENS * ROW];
@@ -50,13 +48,7 @@ __device__ void decode_simt(const DecodeParams& p) {
     run_sum[tid] = 0.f;
   }
 
-  // Thread items of the value accumulation: (head, CHUNK of dims, token slice).
-  const int chunks = HEAD_DIM / CHUNK;
-  const int slices = max(1, THREADS / (heads * chunks));
-  const int items = heads * chunks * slices;
-  float acc[Tile::ITEMS][CHUNK];
-  for (int k = 0; k < Tile::ITEMS; ++k)
-    for (int c = 0; c < CHUNK; ++c) acc[k][c] = 0.f;
+  ValueAccumulator<T, HEAD_DIM, HEADS, THREADS> values_acc(heads);
 
   // Vector i of a tile covers, for keys, 16 bytes of one token's row (pal: one stripe;
   // neighbouring threads read neighbouring slots), and for pal values VEC consecutive slots of
@@ -123,14 +115,7 @@ __device__ void decode_simt(const DecodeParams& p) {
       const int h = i / TOKENS, t = i % TOKENS;
       float s = neg_inf();
       if (tile + t < end && pages.page_of(tile + t) >= 0) {
-        float dot = 0.f;
-        const float* q = queries + h * HEAD_DIM;
-        for (int d = 0; d < HEAD_DIM; d += VEC) {
-          float k[VEC];
-          load_as_float(keys + t * ROW + d, k);
-          for (int j = 0; j < VEC; ++j) dot += q[d + j] * k[j];
-        }
-        s = dot * log2_scale;
+        s = dot_as_float<HEAD_DIM>(queries + h * HEAD_DIM, keys + t * ROW) * log2_scale;
       }
       weights[h * TOKENS + t] = s;
     }
@@ -139,41 +124,17 @@ __device__ void decode_simt(const DecodeParams& p) {
     softmax_tile_by_warp<TOKENS>(weights, run_max, run_sum, rescale, heads, Tile::WARPS);
     __syncthreads();
 
-    // Weighted values.
-    for (int k = 0; k < Tile::ITEMS; ++k) {
-      const int item = tid + k * THREADS;
-      if (item >= items) break;
-      const int h = item / (chunks * slices), chunk = (item / slices) % chunks, slice = item % slices;
-      const float factor = rescale[h];
-      for (int c = 0; c < CHUNK; ++c) acc[k][c] *= factor;
-      for (int t = slice; t < TOKENS; t += slices) {
-        const float w = weights[h * TOKENS + t];
-        const T* v = values + t * ROW + chunk * CHUNK;
-        for (int c = 0; c < CHUNK; ++c) acc[k][c] += w * to_float(v[c]);
-      }
-    }
+    values_acc.add_tile<TOKENS, ROW>(weights, values, rescale);
   }
   __syncthreads();
 
-  // Sum the token slices in a fixed order (deterministic) through shared memory, reusing the
-  // key tile, then write the output (one split) or this split's partial state.
-  float* reduce = (float*)keys;
-  static_assert(HEADS * HEAD_DIM * 4 <= (int)sizeof(keys) && THREADS * CHUNK * 4 <= (int)sizeof(keys),
-                "the slice reduction fits in the key tile");
-  for (int k = 0; k < Tile::ITEMS; ++k) {
-    const int item = tid + k * THREADS;
-    if (item >= items) break;
-    const int h = item / (chunks * slices), chunk = (item / slices) % chunks, slice = item % slices;
-    for (int c = 0; c < CHUNK; ++c) reduce[(slice * heads + h) * HEAD_DIM + chunk * CHUNK + c] = acc[k][c];
-  }
-  __syncthreads();
-  for (int i = tid; i < heads * HEAD_DIM; i += THREADS) {
-    const int h = i / HEAD_DIM;
-    float total[1] = {0.f};
-    for (int s = 0; s < slices; ++s) total[0] += reduce[s * heads * HEAD_DIM + i];
-    const SoftmaxState state{run_max[h], run_sum[h]};
-    store_decode_row<T, 1>(p, task.row(p, h), task.split, HEAD_DIM, i % HEAD_DIM, total, state.inverse_sum());
-  }
+  // Sum the token slices through the key tile, then write the output (one split) or this split's
+  // partial state.
+  static_assert(decltype(values_acc)::SCRATCH_FLOATS * 4 <= (int)sizeof(keys), "the slice reduction fits in the key tile");
+  values_acc.reduce((float*)keys, [&](int h, int dim, float total) {
+    const float sum[1] = {total};
+    store_decode_row<T, 1>(p, task.row(p, h), task.split, HEAD_DIM, dim, sum, SoftmaxState{run_max[h], run_sum[h]}.inverse_sum());
+  });
   if (tid < heads) store_decode_state(p, task.row(p, tid), task.split, SoftmaxState{run_max[tid], run_sum[tid]});
 }
 

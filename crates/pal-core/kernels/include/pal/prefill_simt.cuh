@@ -17,8 +17,7 @@ constexpr int PREFILL_SIMT_WARPS = PREFILL_THREADS / 32;
 // that the static shared memory stays under 48 KiB.
 template <typename T, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, int NQ, int TOKENS>
 __device__ void prefill_simt(const PrefillParams& p) {
-  constexpr int VEC = Vec<T>::N, ROW = HEAD_DIM + VEC, CHUNK = 4;
-  constexpr int ITEMS = (NQ * HEAD_DIM / CHUNK + PREFILL_THREADS - 1) / PREFILL_THREADS;
+  constexpr int VEC = Vec<T>::N, ROW = HEAD_DIM + VEC;
 
   __shared__ __align__(16) T keys[TOKENS * ROW];
   __shared__ __align__(16) T values[TOKENS * ROW];
@@ -51,12 +50,7 @@ __device__ void prefill_simt(const PrefillParams& p) {
     visible[tid] = vector_valid(tid) ? PlainVariant::visible(history + token_of(tid)).end : 0;
   }
 
-  const int chunks = HEAD_DIM / CHUNK;
-  const int slices = max(1, PREFILL_THREADS / (vectors * chunks));
-  const int items = vectors * chunks * slices;
-  float acc[ITEMS][CHUNK];
-  for (int k = 0; k < ITEMS; ++k)
-    for (int c = 0; c < CHUNK; ++c) acc[k][c] = 0.f;
+  ValueAccumulator<T, HEAD_DIM, NQ, PREFILL_THREADS> values_acc(vectors);
 
   for (int tile = 0; tile < total_keys; tile += TOKENS) {
     __syncthreads();  // the previous tile is fully consumed
@@ -83,14 +77,7 @@ __device__ void prefill_simt(const PrefillParams& p) {
       const int j = i / TOKENS, t = i % TOKENS, key = tile + t;
       float s = neg_inf();
       if (key < visible[j] && (key >= history || page_row.page_of(key, p.errors, OP_PREFILL) >= 0)) {
-        float dot = 0.f;
-        const float* q = queries + j * HEAD_DIM;
-        for (int d = 0; d < HEAD_DIM; d += VEC) {
-          float k[VEC];
-          load_as_float(keys + t * ROW + d, k);
-          for (int e = 0; e < VEC; ++e) dot += q[d + e] * k[e];
-        }
-        s = dot * log2_scale;
+        s = dot_as_float<HEAD_DIM>(queries + j * HEAD_DIM, keys + t * ROW) * log2_scale;
       }
       weights[j * TOKENS + t] = s;
     }
@@ -99,39 +86,16 @@ __device__ void prefill_simt(const PrefillParams& p) {
     softmax_tile_by_warp<TOKENS>(weights, run_max, run_sum, rescale, vectors, PREFILL_SIMT_WARPS);
     __syncthreads();
 
-    for (int k = 0; k < ITEMS; ++k) {
-      const int item = tid + k * PREFILL_THREADS;
-      if (item >= items) break;
-      const int j = item / (chunks * slices), chunk = (item / slices) % chunks, slice = item % slices;
-      const float factor = rescale[j];
-      for (int c = 0; c < CHUNK; ++c) acc[k][c] *= factor;
-      for (int t = slice; t < TOKENS; t += slices) {
-        const float w = weights[j * TOKENS + t];
-        const T* v = values + t * ROW + chunk * CHUNK;
-        for (int c = 0; c < CHUNK; ++c) acc[k][c] += w * to_float(v[c]);
-      }
-    }
+    values_acc.add_tile<TOKENS, ROW>(weights, values, rescale);
   }
   __syncthreads();
 
-  // Sum the token slices in a fixed order through shared memory (reusing the key tile), then
-  // write the normalised rows.
-  float* reduce = (float*)keys;
-  for (int k = 0; k < ITEMS; ++k) {
-    const int item = tid + k * PREFILL_THREADS;
-    if (item >= items) break;
-    const int j = item / (chunks * slices), chunk = (item / slices) % chunks, slice = item % slices;
-    for (int c = 0; c < CHUNK; ++c) reduce[(slice * vectors + j) * HEAD_DIM + chunk * CHUNK + c] = acc[k][c];
-  }
-  __syncthreads();
-  for (int i = tid; i < vectors * HEAD_DIM; i += PREFILL_THREADS) {
-    const int j = i / HEAD_DIM;
-    if (!vector_valid(j)) continue;
-    float total = 0.f;
-    for (int s = 0; s < slices; ++s) total += reduce[s * vectors * HEAD_DIM + i];
-    const float inverse = SoftmaxState{run_max[j], run_sum[j]}.inverse_sum();
-    ((T*)p.out)[row_of(j) * HEAD_DIM + i % HEAD_DIM] = from_float<T>(total * inverse);
-  }
+  // Sum the token slices through the key tile, then write the normalised rows.
+  static_assert(decltype(values_acc)::SCRATCH_FLOATS * 4 <= (int)sizeof(keys), "the slice reduction fits in the key tile");
+  values_acc.reduce((float*)keys, [&](int j, int dim, float total) {
+    if (vector_valid(j))
+      ((T*)p.out)[row_of(j) * HEAD_DIM + dim] = from_float<T>(total * SoftmaxState{run_max[j], run_sum[j]}.inverse_sum());
+  });
 }
 
 }  // namespace pal

@@ -71,4 +71,53 @@ __device__ void softmax_tile_by_warp(float* weights, float* run_max, float* run_
   }
 }
 
+// The value side of a CUDA-core tile: ROWS rows of HEAD_DIM float32 accumulators spread over
+// THREADS threads as items (row, CHUNK dims, token slice), so that short rows still use every
+// thread. `add_tile` rescales and adds one tile's weighted value rows; `reduce` sums the slices
+// in a fixed order (deterministic) and hands each (row, dim, total) to `store`.
+template <typename T, int HEAD_DIM, int MAX_ROWS, int THREADS> struct ValueAccumulator {
+  static constexpr int CHUNK = 4, CHUNKS = HEAD_DIM / CHUNK;
+  static constexpr int ITEMS = (MAX_ROWS * CHUNKS + THREADS - 1) / THREADS;
+  // Shared floats `reduce` needs: every slice of every row.
+  static constexpr int SCRATCH_FLOATS = MAX_ROWS * HEAD_DIM > THREADS * CHUNK ? MAX_ROWS * HEAD_DIM : THREADS * CHUNK;
+  int rows, slices, items;
+  float acc[ITEMS][CHUNK];
+
+  __device__ __forceinline__ explicit ValueAccumulator(int rows_)
+      : rows(rows_), slices(max(1, THREADS / (rows_ * CHUNKS))), items(rows_ * CHUNKS * slices) {
+    for (int k = 0; k < ITEMS; ++k)
+      for (int c = 0; c < CHUNK; ++c) acc[k][c] = 0.f;
+  }
+  // weights[row * TOKENS + t] (after `softmax_tile_by_warp`), values[t * ROW + dim].
+  template <int TOKENS, int ROW> __device__ __forceinline__ void add_tile(const float* weights, const T* values, const float* rescale) {
+    for (int k = 0; k < ITEMS; ++k) {
+      const int item = threadIdx.x + k * THREADS;
+      if (item >= items) break;
+      const int row = item / (CHUNKS * slices), chunk = (item / slices) % CHUNKS, slice = item % slices;
+      const float factor = rescale[row];
+      for (int c = 0; c < CHUNK; ++c) acc[k][c] *= factor;
+      for (int t = slice; t < TOKENS; t += slices) {
+        const float w = weights[row * TOKENS + t];
+        const T* v = values + t * ROW + chunk * CHUNK;
+        for (int c = 0; c < CHUNK; ++c) acc[k][c] += w * to_float(v[c]);
+      }
+    }
+  }
+  // Call after a __syncthreads that frees `scratch` (SCRATCH_FLOATS shared floats).
+  template <typename Store> __device__ __forceinline__ void reduce(float* scratch, Store store) {
+    for (int k = 0; k < ITEMS; ++k) {
+      const int item = threadIdx.x + k * THREADS;
+      if (item >= items) break;
+      const int row = item / (CHUNKS * slices), chunk = (item / slices) % CHUNKS, slice = item % slices;
+      for (int c = 0; c < CHUNK; ++c) scratch[(slice * rows + row) * HEAD_DIM + chunk * CHUNK + c] = acc[k][c];
+    }
+    __syncthreads();
+    for (int i = threadIdx.x; i < rows * HEAD_DIM; i += THREADS) {
+      float total = 0.f;
+      for (int s = 0; s < slices; ++s) total += scratch[s * rows * HEAD_DIM + i];
+      store(i / HEAD_DIM, i % HEAD_DIM, total);
+    }
+  }
+};
+
 }  // namespace pal
