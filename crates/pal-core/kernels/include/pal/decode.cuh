@@ -76,36 +76,51 @@ struct MergeParams {
 
 constexpr int MERGE_WARPS = 4;
 
-// Combines the splits of one (sequence, query head) row per warp, in one pass and in split
-// order: lanes own float4 columns, the running state is folded split by split.
+// Combines the splits of one (sequence, query head) row per warp. Two passes so that no load
+// waits on another: the lanes read the splits' states and agree on the row's max and weights
+// (warp reductions in a fixed order), then each lane sums its float4 columns over the splits in
+// split order (bitwise deterministic), every load independent of the running sum.
 template <typename T> __device__ void merge_splits(const MergeParams& p) {
   const int row = blockIdx.x * MERGE_WARPS + threadIdx.x / 32, lane = threadIdx.x % 32;
   if (row >= p.rows) return;
-  const float2* stats = (const float2*)p.partial_stats + (i64)row * p.num_splits;
+  const int splits = p.num_splits;
+  const float2* stats = (const float2*)p.partial_stats + (i64)row * splits;
+  auto weight_of = [&](float2 split, float base) { return split.y > 0.f ? merge_weight(split.x, base) : 0.f; };
+  float total_max = neg_inf();
+  for (int s = lane; s < splits; s += 32) total_max = fmaxf(total_max, stats[s].y > 0.f ? stats[s].x : neg_inf());
+  total_max = warp_max(total_max);
+  const float base = total_max == neg_inf() ? 0.f : total_max;
+  float sum = 0.f;
+  for (int s = lane; s < splits; s += 32) sum += stats[s].y * weight_of(stats[s], base);
+  const float inverse = SoftmaxState{total_max, warp_sum(sum)}.inverse_sum();
+
   const int columns = p.head_dim / 4;  // float4 columns of a row
-  const float4* partial = (const float4*)p.partial_acc + (i64)row * p.num_splits * columns;
-  for (int c = lane; c < columns; c += 32) {
-    SoftmaxState state = SoftmaxState::empty();
+  const float4* partial = (const float4*)p.partial_acc + (i64)row * splits * columns;
+  for (int c0 = 0; c0 < columns; c0 += 32) {
+    const int c = c0 + lane;
     float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
-#pragma unroll 4
-    for (int s = 0; s < p.num_splits; ++s) {
-      const float2 split = stats[s];
-      const float4 o = partial[(i64)s * columns + c];
-      if (split.y == 0.f) continue;  // nothing visible in this split
-      const float factor = state.rescale(split.x);
-      const float weight = merge_weight(split.x, state.base());
-      state.sum += split.y * weight;
-      acc.x = acc.x * factor + o.x * weight;
-      acc.y = acc.y * factor + o.y * weight;
-      acc.z = acc.z * factor + o.z * weight;
-      acc.w = acc.w * factor + o.w * weight;
+    for (int s0 = 0; s0 < splits; s0 += 32) {
+      const float my_weight = s0 + lane < splits ? weight_of(stats[s0 + lane], base) : 0.f;
+      const int count = min(32, splits - s0);
+#pragma unroll 8
+      for (int j = 0; j < count; ++j) {
+        const float w = __shfl_sync(0xffffffffu, my_weight, j);
+        if (c < columns && w > 0.f) {
+          const float4 o = partial[(i64)(s0 + j) * columns + c];
+          acc.x += o.x * w;
+          acc.y += o.y * w;
+          acc.z += o.z * w;
+          acc.w += o.w * w;
+        }
+      }
     }
-    const float inverse = state.inverse_sum();
-    T* out = (T*)p.out + (i64)row * p.head_dim + 4 * c;
-    out[0] = from_float<T>(acc.x * inverse);
-    out[1] = from_float<T>(acc.y * inverse);
-    out[2] = from_float<T>(acc.z * inverse);
-    out[3] = from_float<T>(acc.w * inverse);
+    if (c < columns) {
+      T* out = (T*)p.out + (i64)row * p.head_dim + 4 * c;
+      out[0] = from_float<T>(acc.x * inverse);
+      out[1] = from_float<T>(acc.y * inverse);
+      out[2] = from_float<T>(acc.z * inverse);
+      out[3] = from_float<T>(acc.w * inverse);
+    }
   }
 }
 
