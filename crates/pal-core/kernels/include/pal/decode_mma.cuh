@@ -53,6 +53,7 @@ template <typename T, int HEAD_DIM, int LAYOUT, int M_TILES, int WARPS, int STAG
 template <typename T, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, typename Variant, int M_TILES, int WARPS, int STAGES>
 __device__ void decode_mma(const DecodeParams& p) {
   using Tile = DecodeMmaTile<T, HEAD_DIM, LAYOUT, M_TILES, WARPS, STAGES>;
+  using KV = T;  // pools in the queries' dtype for now (the entry file asserts it)
   constexpr int KEYS = Tile::KEYS, CHUNKS = Tile::CHUNKS, ROWS = Tile::ROWS;
   static_assert(sizeof(T) == 2 && HEAD_DIM % 16 == 0, "whole 16-bit mma k-steps");
   static_assert(STAGES >= 2, "a ring");
@@ -220,7 +221,7 @@ __device__ void decode_mma(const DecodeParams& p) {
     for (int kk = 0; kk < HEAD_DIM / 16; ++kk) {
       u32 k_frag[4];
       const int key = lane % 8 + lane / 16 * 8, chunk = kk * 2 + (lane / 8) % 2;
-      load_matrix_x4(k_frag, k_tile + (Tile::K_BY_CHUNK ? (chunk * KEYS + key) * 8 : Tile::row_chunk(key, chunk)));
+      KvOperand<KV, T>::direct(k_frag, k_tile + (Tile::K_BY_CHUNK ? (chunk * KEYS + key) * 8 : Tile::row_chunk(key, chunk)));
 #pragma unroll
       for (int m = 0; m < M_TILES; ++m) {
         Mma<T>::run(s[m][0], q[m][kk], k_frag[0], k_frag[1]);
@@ -277,9 +278,9 @@ __device__ void decode_mma(const DecodeParams& p) {
       u32 v_frag[4];
       if constexpr (Tile::V_BY_DIM) {
         const int d = c * 8 + lane % 8 + lane / 16 * 8, half = (lane / 8) % 2;
-        load_matrix_x4(v_frag, v_tile + d * KEYS + (half ^ ((d >> 2) & 1)) * 8);
+        KvOperand<KV, T>::direct(v_frag, v_tile + d * KEYS + (half ^ ((d >> 2) & 1)) * 8);
       } else {
-        load_matrix_x4_transposed(v_frag, v_tile + Tile::row_chunk(lane % 8 + (lane / 8) % 2 * 8, c + lane / 16));
+        KvOperand<KV, T>::transposed(v_frag, v_tile + Tile::row_chunk(lane % 8 + (lane / 8) % 2 * 8, c + lane / 16));
       }
 #pragma unroll
       for (int m = 0; m < M_TILES; ++m) {

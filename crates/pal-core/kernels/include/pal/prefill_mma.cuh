@@ -38,6 +38,7 @@ template <int HEAD_DIM, int M_TILES_, int KEYS_> struct PrefillMmaTile {
 template <typename T, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, int M_TILES_, int KEYS_>
 __device__ void prefill_mma(const PrefillParams& p) {
   using Tile = PrefillMmaTile<HEAD_DIM, M_TILES_, KEYS_>;
+  using KV = T;  // pools in the queries' dtype for now (the entry file asserts it)
   constexpr int M_TILES = Tile::M_TILES, KEYS = Tile::KEYS, ROW = Tile::ROW, DIM_ROW = Tile::DIM_ROW;
   constexpr int WARP_ROWS = 16 * M_TILES;
   constexpr int CHUNKS = HEAD_DIM / 8;     // 16-byte chunks per row
@@ -195,7 +196,7 @@ __device__ void prefill_mma(const PrefillParams& p) {
 #pragma unroll
         for (int b = 0; b < KEY_BLOCKS; b += 2) {
           u32 k_frag[4];
-          load_matrix_x4(k_frag, k_tile + (b * 8 + lane % 8 + lane / 16 * 8) * ROW + kk * 16 + (lane / 8) % 2 * 8);
+          KvOperand<KV, T>::direct(k_frag, k_tile + (b * 8 + lane % 8 + lane / 16 * 8) * ROW + kk * 16 + (lane / 8) % 2 * 8);
 #pragma unroll
           for (int m = 0; m < M_TILES; ++m) {
             Mma<T>::run(s[m][b], a[m], k_frag[0], k_frag[1]);
@@ -256,9 +257,9 @@ __device__ void prefill_mma(const PrefillParams& p) {
         for (int b = 0; b < CHUNKS; b += 2) {
           u32 v_frag[4];
           if (by_dim)
-            load_matrix_x4(v_frag, v_tile + (b * 8 + lane % 8 + lane / 16 * 8) * DIM_ROW + kb * 16 + (lane / 8) % 2 * 8);
+            KvOperand<KV, T>::direct(v_frag, v_tile + (b * 8 + lane % 8 + lane / 16 * 8) * DIM_ROW + kb * 16 + (lane / 8) % 2 * 8);
           else
-            load_matrix_x4_transposed(v_frag,
+            KvOperand<KV, T>::transposed(v_frag,
                                       v_tile + (kb * 16 + lane % 8 + (lane / 8) % 2 * 8) * ROW + b * 8 + lane / 16 * 8);
 #pragma unroll
           for (int m = 0; m < M_TILES; ++m) {
