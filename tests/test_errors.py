@@ -2,7 +2,6 @@
 
 import ctypes
 import re
-from types import SimpleNamespace
 
 import numpy as np
 import proxy_attention_lab as pal
@@ -85,22 +84,56 @@ def cuda_driver_present() -> bool:
     return True
 
 
-class FakeCudaTensor:
-    """Passes for a torch tensor on cuda:0 with PAL's bindings (they read the same attributes).
-    Its memory is host memory that nothing reads: without a CUDA driver, the CUDA backend refuses
-    the call before any access."""
+class _DlDevice(ctypes.Structure):
+    _fields_ = [("device_type", ctypes.c_int32), ("device_id", ctypes.c_int32)]
 
-    __module__ = "torch"
-    device = SimpleNamespace(type="cuda", index=0)
+
+class _DlTensor(ctypes.Structure):
+    _fields_ = [
+        ("data", ctypes.c_void_p),
+        ("device", _DlDevice),
+        ("ndim", ctypes.c_int32),
+        ("dtype", ctypes.c_uint8 * 4),  # code, bits, lanes (u16)
+        ("shape", ctypes.POINTER(ctypes.c_int64)),
+        ("strides", ctypes.POINTER(ctypes.c_int64)),
+        ("byte_offset", ctypes.c_uint64),
+    ]
+
+
+class _DlManagedTensor(ctypes.Structure):
+    _fields_ = [("tensor", _DlTensor), ("context", ctypes.c_void_p), ("deleter", ctypes.c_void_p)]
+
+
+class FakeCudaTensor:
+    """A DLPack producer that says its data is on cuda:0. Its memory is host memory that nothing
+    reads: without a CUDA driver, the CUDA backend refuses the call before any access."""
+
+    _DTYPES = {"float32": (2, 32), "int32": (0, 32)}
 
     def __init__(self, array: np.ndarray):
-        self.array, self.shape, self.dtype = array, array.shape, f"torch.{array.dtype.name}"
+        self.array, self.shape, self.dtype = array, array.shape, array.dtype
+        self._shape = (ctypes.c_int64 * array.ndim)(*array.shape)
+        code, bits = self._DTYPES[array.dtype.name]
+        self._managed = _DlManagedTensor(
+            _DlTensor(
+                array.ctypes.data,
+                _DlDevice(2, 0),
+                array.ndim,
+                (ctypes.c_uint8 * 4)(code, bits, 1, 0),
+                self._shape,
+            )
+        )
 
-    def data_ptr(self) -> int:
-        return self.array.ctypes.data
+    def __dlpack__(self, stream=None):
+        new_capsule = ctypes.pythonapi.PyCapsule_New
+        new_capsule.restype, new_capsule.argtypes = (
+            ctypes.py_object,
+            [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p],
+        )
+        return new_capsule(ctypes.addressof(self._managed), b"dltensor", None)
 
-    def stride(self) -> tuple:
-        return tuple(step // self.array.itemsize for step in self.array.strides)
+    def __dlpack_device__(self):
+        return (2, 0)
 
 
 @pytest.mark.skipif(cuda_driver_present(), reason="a CUDA driver is present: the fake tensors would reach it")

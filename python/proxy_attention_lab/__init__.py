@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import _native
-from ._arrays import as_index, dtype_name, empty_like_kind
+from ._arrays import as_index, dtype_name, output_like, torch_module
 from ._cuda import launch_settings
 from .errors import (
     BackendUnavailableError,
@@ -105,32 +105,17 @@ def paged_attention_decode(
         ``[num_seqs, num_q_heads, head_dim]`` in the queries' dtype, of the queries' kind.
     """
     page_table, seq_lens = as_index(page_table), as_index(seq_lens)
-    if (
-        out is None
-        and _all_torch(queries, k_cache, v_cache, page_table, seq_lens, alibi_slopes, sinks)
-        and _tracing()
-    ):
+    if out is None and _traced(queries, k_cache, v_cache, page_table, seq_lens, alibi_slopes, sinks):
         return _torch_ops().paged_attention_decode(
             queries, k_cache, v_cache, page_table, seq_lens, scale, layout, window_left, logits_soft_cap,
             alibi_slopes, sinks, check,
         )  # fmt: skip
-    target, result = _output(queries, out, "paged_attention_decode", "queries")
+    target, finish = output_like(queries, out, "paged_attention_decode", "queries")
     _native.paged_attention_decode(
-        queries,
-        k_cache,
-        v_cache,
-        page_table,
-        seq_lens,
-        target,
-        scale,
-        layout,
-        window_left,
-        logits_soft_cap,
-        alibi_slopes,
-        sinks,
-        **launch_settings(queries, check),
-    )
-    return result()
+        queries, k_cache, v_cache, page_table, seq_lens, target, scale, layout, window_left, logits_soft_cap,
+        alibi_slopes, sinks, *launch_settings(queries, check),
+    )  # fmt: skip
+    return target if finish is None else finish(target)
 
 
 def paged_attention_prefill(
@@ -184,21 +169,19 @@ def paged_attention_prefill(
         as_index(context_lens),
         as_index(cu_seqlens_q),
     )
-    if (
-        out is None
-        and _all_torch(q, k, v, k_cache, v_cache, page_table, context_lens, cu_seqlens_q, alibi_slopes, sinks)
-        and _tracing()
+    if out is None and _traced(
+        q, k, v, k_cache, v_cache, page_table, context_lens, cu_seqlens_q, alibi_slopes, sinks
     ):
         return _torch_ops().paged_attention_prefill(
             q, k, v, k_cache, v_cache, page_table, context_lens, cu_seqlens_q, scale, layout,
             window_left, logits_soft_cap, alibi_slopes, sinks, check,
         )  # fmt: skip
-    target, result = _output(q, out, "paged_attention_prefill", "q")
+    target, finish = output_like(q, out, "paged_attention_prefill", "q")
     _native.paged_attention_prefill(
         q, k, v, k_cache, v_cache, page_table, context_lens, cu_seqlens_q, target, scale, layout,
-        window_left, logits_soft_cap, alibi_slopes, sinks, **launch_settings(q, check),
+        window_left, logits_soft_cap, alibi_slopes, sinks, *launch_settings(q, check),
     )  # fmt: skip
-    return result()
+    return target if finish is None else finish(target)
 
 
 def fill_kv_pages(
@@ -235,10 +218,7 @@ def fill_kv_pages(
     """
     page_table, positions, token_to_seq = as_index(page_table), as_index(positions), as_index(token_to_seq)
     slot_mapping = as_index(slot_mapping)
-    if (
-        _all_torch(new_keys, new_values, k_cache, v_cache, page_table, positions, token_to_seq, slot_mapping)
-        and _tracing()
-    ):
+    if _traced(new_keys, new_values, k_cache, v_cache, page_table, positions, token_to_seq, slot_mapping):
         return _torch_ops().fill_kv_pages(
             new_keys,
             new_values,
@@ -253,7 +233,7 @@ def fill_kv_pages(
         )
     _native.fill_kv_pages(
         new_keys, new_values, k_cache, v_cache, page_table, positions, token_to_seq, slot_mapping, layout,
-        **launch_settings(new_keys, check),
+        *launch_settings(new_keys, check),
     )  # fmt: skip
 
 
@@ -302,14 +282,9 @@ def _torch_ops():
     return _torch
 
 
-def _tracing() -> bool:
-    """Whether torch.compile is tracing this call: then the ops go through ``torch.ops.pal`` (which
-    it can trace); eager calls skip the custom-op dispatcher and call the native module."""
-    return _torch_ops().tracing()
-
-
-def _output(queries: Any, out: Any, op: str, name: str) -> tuple[Any, Any]:
-    """The array to write (``out`` or a new one like ``queries``) and a thunk giving the result."""
-    if out is not None:
-        return out, lambda: out
-    return empty_like_kind(queries, op, name)
+def _traced(*arrays: Any) -> bool:
+    """Whether torch.compile is tracing this call and every array is a torch tensor: then the ops
+    go through ``torch.ops.pal`` (which it can trace); eager calls skip the custom-op dispatcher
+    and call the native module."""
+    torch = torch_module()
+    return torch is not None and torch.compiler.is_compiling() and _all_torch(*arrays)

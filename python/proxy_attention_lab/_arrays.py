@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Callable
 
 import numpy as np
@@ -32,33 +33,48 @@ def _numpy_dtype(name: str) -> np.dtype:
     return _NUMPY_DTYPES.get(name) or np.dtype(name)
 
 
-def empty_like_kind(reference: Any, op: str, name: str) -> tuple[Any, Callable[[], Any]]:
-    """An uninitialised array shaped like ``reference`` (argument ``name`` of ``op``) for PAL to
-    write, and a thunk returning the result as ``reference``'s kind: torch stays torch (same
-    device), numpy stays numpy, MLX gets an MLX array back, any other DLPack producer gets numpy."""
-    module = type(reference).__module__
+def torch_module() -> Any:
+    """torch once it is imported (PAL never imports it itself), else None."""
+    global _TORCH
+    if _TORCH is None:
+        _TORCH = sys.modules.get("torch")
+    return _TORCH
+
+
+def torch_tensor_class() -> Any:
+    """``torch.Tensor`` once torch is imported, else None."""
+    torch = torch_module()
+    return None if torch is None else torch.Tensor
+
+
+_TORCH: Any = None
+
+
+def output_like(reference: Any, out: Any, op: str, name: str) -> tuple[Any, Callable[[Any], Any] | None]:
+    """The array PAL writes (``out``, or a new one shaped like ``reference``, argument ``name`` of
+    ``op``) and, when the result is not that array itself, how to make it: torch stays torch
+    (same device, contiguous), numpy stays numpy, MLX gets an MLX array back, any other DLPack
+    producer gets numpy."""
+    if out is not None:
+        return out, None
+    tensor = torch_tensor_class()
+    if tensor is not None and isinstance(reference, tensor):
+        # Contiguous for every reference PAL accepts (it refuses strided ones before writing).
+        return torch_module().empty_like(reference), None
     if not (hasattr(reference, "shape") and hasattr(reference, "dtype")):
         raise PalTypeError(
             f"{op}: `{name}` must be a numpy array, a torch tensor or an object with __dlpack__, "
             f"got {type(reference).__name__}"
         )
-    if module.startswith("torch"):
-        import torch
-
-        # empty_like skips rebuilding shape, dtype and device from Python objects (half the
-        # cost of torch.empty per call); contiguous whatever the reference's strides.
-        out = torch.empty_like(reference, memory_format=torch.contiguous_format)
-        return out, lambda: out
     shape = tuple(reference.shape)
     if isinstance(reference, np.ndarray):
-        out = np.empty(shape, dtype=reference.dtype)
-        return out, lambda: out
+        return np.empty(shape, dtype=reference.dtype), None
     out = np.empty(shape, dtype=_numpy_dtype(dtype_name(reference.dtype)))
-    if module.startswith("mlx"):
+    if type(reference).__module__.startswith("mlx"):
         import mlx.core as mx
 
-        return out, lambda: mx.array(out)
-    return out, lambda: out
+        return out, mx.array
+    return out, None
 
 
 _INT32_RANGE = (-(2**31), 2**31 - 1)
@@ -71,11 +87,11 @@ def as_index(array: Any) -> Any:
     negative slots still skip). A torch tensor stays on its device (no synchronisation)."""
     if array is None:
         return None
-    if type(array).__module__.startswith("torch"):
-        if str(array.dtype) != "torch.int64":
+    tensor = torch_tensor_class()
+    if tensor is not None and isinstance(array, tensor):
+        torch = torch_module()
+        if array.dtype is not torch.int64:
             return array
-        import torch
-
         return array.clamp(*_INT32_RANGE).to(torch.int32)
     if isinstance(array, np.ndarray) and array.dtype == np.int64:
         return np.clip(array, *_INT32_RANGE).astype(np.int32)

@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ._arrays import torch_module, torch_tensor_class
+
 _NVRTC = "libnvrtc.so.13"
 
 
@@ -32,19 +34,27 @@ def load_nvrtc() -> None:
 
 
 def is_cuda_tensor(array: Any) -> bool:
-    return type(array).__module__.startswith("torch") and getattr(array, "is_cuda", False)
+    tensor = torch_tensor_class()
+    return tensor is not None and isinstance(array, tensor) and array.is_cuda
 
 
-def launch_settings(array: Any, check: bool | None) -> dict:
-    """Keyword arguments of a native call for data like ``array``."""
+def launch_settings(array: Any, check: bool | None) -> tuple[int, bool | None]:
+    """``(cuda_stream, check)`` of a native call for data like ``array``: torch's current stream
+    on the array's GPU (0 off the GPU), and the check mode (a capture must not synchronise: an
+    immediate check becomes a deferred one there). Built from torch's raw accessors: a decode
+    call's host cost is part of its latency."""
     if not is_cuda_tensor(array):
-        return {"check": check}
-    import torch
-
+        return 0, check
+    torch = torch_module()
     load_nvrtc()
-    capturing = torch.cuda.is_current_stream_capturing()
-    return {
-        "cuda_stream": torch.cuda.current_stream(array.device).cuda_stream,
-        # A capture must not synchronise: an immediate check becomes a deferred one there.
-        "check": None if capturing and check else check,
-    }
+    stream = _raw_stream(torch)(array.get_device())
+    if check and torch.cuda.is_current_stream_capturing():
+        check = None
+    return stream, check
+
+
+@functools.cache
+def _raw_stream(torch: Any) -> Any:
+    """Device index -> handle of torch's current stream there (the raw accessor where torch has it)."""
+    raw = getattr(torch._C, "_cuda_getCurrentRawStream", None)
+    return raw or (lambda index: torch.cuda.current_stream(index).cuda_stream)

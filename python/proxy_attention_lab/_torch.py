@@ -11,11 +11,6 @@ from . import _native
 from ._cuda import launch_settings
 
 
-def tracing() -> bool:
-    """Whether torch.compile (dynamo) is tracing the caller."""
-    return torch.compiler.is_compiling()
-
-
 @torch.library.custom_op("pal::paged_attention_decode", mutates_args=())
 def paged_attention_decode(
     queries: torch.Tensor,
@@ -34,7 +29,7 @@ def paged_attention_decode(
     out = torch.empty_like(queries)
     _native.paged_attention_decode(
         queries, k_cache, v_cache, page_table, seq_lens, out, scale, layout, window_left, logits_soft_cap,
-        alibi_slopes, sinks, **launch_settings(queries, check),
+        alibi_slopes, sinks, *launch_settings(queries, check),
     )  # fmt: skip
     return out
 
@@ -78,7 +73,7 @@ def paged_attention_prefill(
     out = torch.empty_like(q)
     _native.paged_attention_prefill(
         q, k, v, k_cache, v_cache, page_table, context_lens, cu_seqlens_q, out, scale, layout,
-        window_left, logits_soft_cap, alibi_slopes, sinks, **launch_settings(q, check),
+        window_left, logits_soft_cap, alibi_slopes, sinks, *launch_settings(q, check),
     )  # fmt: skip
     return out
 
@@ -119,7 +114,7 @@ def fill_kv_pages(
 ) -> None:
     _native.fill_kv_pages(
         new_keys, new_values, k_cache, v_cache, page_table, positions, token_to_seq, slot_mapping, layout,
-        **launch_settings(new_keys, check),
+        *launch_settings(new_keys, check),
     )  # fmt: skip
 
 

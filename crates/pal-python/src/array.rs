@@ -5,8 +5,11 @@
 use std::ffi::c_void;
 
 use pal_core::{DType, Device, Error, TensorView, TensorViewMut};
+use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyCapsule, PyDict, PyTuple};
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyCapsule, PyDict, PyTuple, PyType};
+use std::borrow::Cow;
 
 use crate::errors::to_py_err;
 
@@ -25,8 +28,8 @@ pub struct ArrayArg<'py> {
 impl<'py> ArrayArg<'py> {
     /// Reads `object` as argument `name` of `op`; rejects non-contiguous data.
     pub fn extract(op: &'static str, name: &'static str, object: &Bound<'py, PyAny>) -> PyResult<Self> {
-        let raw = if is_torch_tensor(object)? {
-            from_torch(object)?
+        let raw = if let Some(raw) = from_torch(object)? {
+            raw
         } else if object.hasattr("__array_interface__")? {
             from_array_interface(object)?
         } else if object.hasattr("__dlpack__")? {
@@ -102,7 +105,7 @@ impl<'py> ArrayArg<'py> {
 /// What a producer protocol says about an array, before PAL interprets it.
 struct RawArray<'py> {
     address: usize,
-    dtype: String,
+    dtype: Cow<'static, str>,
     shape: Vec<usize>,
     /// In elements.
     strides: Vec<isize>,
@@ -133,34 +136,82 @@ fn dense_strides(shape: &[usize]) -> Vec<isize> {
     strides
 }
 
-fn is_torch_tensor(object: &Bound<'_, PyAny>) -> PyResult<bool> {
-    let module = object.get_type().getattr("__module__")?;
-    let module: String = module.extract().unwrap_or_default();
-    Ok(module.starts_with("torch") && object.hasattr("data_ptr")? && object.hasattr("stride")?)
+/// What PAL needs of torch, looked up once torch has been imported (by whoever made the
+/// tensors; PAL never imports it): its tensor class and its dtype objects, so that reading a
+/// tensor is a handful of calls with no string building (a call's host cost matters at decode).
+struct Torch {
+    tensor: Py<PyType>,
+    dtypes: Vec<(Py<PyAny>, DType)>,
 }
 
-fn from_torch<'py>(tensor: &Bound<'py, PyAny>) -> PyResult<RawArray<'py>> {
-    let device = tensor.getattr("device")?;
-    let kind: String = device.getattr("type")?.extract()?;
-    let index: Option<usize> = device.getattr("index")?.extract()?;
-    let device = match kind.as_str() {
-        "cpu" => Device::Cpu,
-        "cuda" => Device::Cuda(index.unwrap_or(0)),
-        other => {
-            return Err(crate::errors::type_error(format!(
-                "tensors on device type {other:?} are not supported"
-            )))
-        }
+fn torch(py: Python<'_>) -> PyResult<Option<&'static Torch>> {
+    static TORCH: PyOnceLock<Torch> = PyOnceLock::new();
+    static MODULES: PyOnceLock<Py<PyDict>> = PyOnceLock::new();
+    if let Some(torch) = TORCH.get(py) {
+        return Ok(Some(torch));
+    }
+    let modules = MODULES.get_or_try_init(py, || -> PyResult<_> {
+        Ok(py.import("sys")?.getattr("modules")?.cast_into::<PyDict>()?.unbind())
+    })?;
+    let Some(module) = modules.bind(py).get_item("torch")? else {
+        return Ok(None);
     };
-    Ok(RawArray {
-        address: tensor.call_method0("data_ptr")?.extract()?,
-        dtype: tensor.getattr("dtype")?.str()?.to_string(),
-        shape: tensor.getattr("shape")?.extract()?,
-        strides: tensor.call_method0("stride")?.extract()?,
+    let dtype = |name: &str| module.getattr(name).map(Bound::unbind);
+    let torch = Torch {
+        tensor: module.getattr("Tensor")?.cast_into::<PyType>()?.unbind(),
+        dtypes: vec![
+            (dtype("float32")?, DType::F32),
+            (dtype("float16")?, DType::F16),
+            (dtype("bfloat16")?, DType::BF16),
+            (dtype("int32")?, DType::I32),
+        ],
+    };
+    Ok(Some(TORCH.get_or_init(py, || torch)))
+}
+
+/// `object` as a torch tensor, when it is one.
+fn from_torch<'py>(object: &Bound<'py, PyAny>) -> PyResult<Option<RawArray<'py>>> {
+    let Some(torch) = torch(object.py())? else {
+        return Ok(None);
+    };
+    if !object.is_instance(torch.tensor.bind(object.py()))? {
+        return Ok(None);
+    }
+    let device = if object.getattr(intern!(object.py(), "is_cuda"))?.is_truthy()? {
+        let index: i64 = object.call_method0(intern!(object.py(), "get_device"))?.extract()?;
+        Device::Cuda(index.max(0) as usize)
+    } else if object.getattr(intern!(object.py(), "is_cpu"))?.is_truthy()? {
+        Device::Cpu
+    } else {
+        let kind = object.getattr("device")?.getattr("type")?.str()?.to_string();
+        return Err(crate::errors::type_error(format!(
+            "tensors on device type {kind:?} are not supported"
+        )));
+    };
+    let dtype = object.getattr(intern!(object.py(), "dtype"))?;
+    let dtype = match torch.dtypes.iter().find(|(d, _)| d.bind(object.py()).is(&dtype)) {
+        Some(&(_, dtype)) => Cow::Borrowed(dtype.name()),
+        None => Cow::Owned(dtype.str()?.to_string()),
+    };
+    let shape: Vec<usize> = object.getattr(intern!(object.py(), "shape"))?.extract()?;
+    // torch's own test first: strides are only read (and checked by PAL's rule) when it fails.
+    let strides = if object
+        .call_method0(intern!(object.py(), "is_contiguous"))?
+        .is_truthy()?
+    {
+        dense_strides(&shape)
+    } else {
+        object.call_method0("stride")?.extract()?
+    };
+    Ok(Some(RawArray {
+        address: object.call_method0(intern!(object.py(), "data_ptr"))?.extract()?,
+        dtype,
+        shape,
+        strides,
         device,
         read_only: false,
         capsule: None,
-    })
+    }))
 }
 
 fn from_array_interface<'py>(array: &Bound<'py, PyAny>) -> PyResult<RawArray<'py>> {
@@ -174,12 +225,18 @@ fn from_array_interface<'py>(array: &Bound<'py, PyAny>) -> PyResult<RawArray<'py
     let (address, read_only): (usize, bool) = item("data")?.extract()?;
     let shape: Vec<usize> = item("shape")?.extract()?;
     let typestr: String = item("typestr")?.extract()?;
-    // numpy names extension types (ml_dtypes' bfloat16) properly; the typestr says only "<V2".
-    let dtype = match array.getattr("dtype").and_then(|d| d.getattr("name")) {
-        Ok(name) => name.extract::<String>()?,
-        Err(_) => typestr_name(&typestr).to_string(),
-    };
+    // The typestr names the standard types (asking numpy for `dtype.name` costs microseconds);
+    // extension types (ml_dtypes' bfloat16) are only "<V2" there, and numpy names them.
+    // Byte-swapped arrays keep their typestr as the name, which no kernel accepts.
     let item_size: isize = typestr[2..].parse().unwrap_or(1);
+    let dtype = match typestr_name(&typestr) {
+        Some(name) => Cow::Borrowed(name),
+        None if typestr[1..].starts_with('V') => match array.getattr("dtype").and_then(|d| d.getattr("name")) {
+            Ok(name) => Cow::Owned(name.extract::<String>()?),
+            Err(_) => Cow::Owned(typestr),
+        },
+        None => Cow::Owned(typestr),
+    };
     let strides = match item("strides") {
         Ok(s) if !s.is_none() => s.extract::<Vec<isize>>()?.iter().map(|b| b / item_size).collect(),
         _ => dense_strides(&shape),
@@ -195,13 +252,23 @@ fn from_array_interface<'py>(array: &Bound<'py, PyAny>) -> PyResult<RawArray<'py
     })
 }
 
-fn typestr_name(typestr: &str) -> &str {
-    match &typestr[1..] {
+fn typestr_name(typestr: &str) -> Option<&'static str> {
+    let native = if cfg!(target_endian = "little") { '<' } else { '>' };
+    if !typestr.starts_with([native, '|', '=']) {
+        return None;
+    }
+    Some(match &typestr[1..] {
         "f4" => "float32",
         "f2" => "float16",
+        "f8" => "float64",
         "i4" => "int32",
-        other => other,
-    }
+        "i8" => "int64",
+        "i2" => "int16",
+        "u1" => "uint8",
+        "i1" => "int8",
+        "b1" => "bool",
+        _ => return None,
+    })
 }
 
 // DLPack's C ABI (dlpack.h, v0.8 "legacy" capsules named "dltensor").
@@ -254,11 +321,11 @@ fn from_dlpack<'py>(object: &Bound<'py, PyAny>) -> PyResult<RawArray<'py>> {
         unsafe { (0..ndim).map(|i| *tensor.strides.add(i) as isize).collect() }
     };
     let dtype = match (tensor.dtype.code, tensor.dtype.bits, tensor.dtype.lanes) {
-        (0, 32, 1) => "int32".to_string(),
-        (2, 32, 1) => "float32".to_string(),
-        (2, 16, 1) => "float16".to_string(),
-        (4, 16, 1) => "bfloat16".to_string(),
-        (code, bits, lanes) => format!("DLPack type code {code} with {bits} bits x {lanes} lanes"),
+        (0, 32, 1) => Cow::Borrowed("int32"),
+        (2, 32, 1) => Cow::Borrowed("float32"),
+        (2, 16, 1) => Cow::Borrowed("float16"),
+        (4, 16, 1) => Cow::Borrowed("bfloat16"),
+        (code, bits, lanes) => Cow::Owned(format!("DLPack type code {code} with {bits} bits x {lanes} lanes")),
     };
     let device = match tensor.device.device_type {
         DL_CPU | DL_CUDA_HOST => Device::Cpu,

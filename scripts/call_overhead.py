@@ -1,0 +1,102 @@
+"""Host cost of one PAL call from Python on CUDA torch tensors, and of its parts, on a problem so
+small that the GPU never limits the loop (1 sequence of 16 tokens). Each figure is the mean wall
+time per call over a loop of back-to-back calls (no synchronisation inside the loop).
+
+    python scripts/call_overhead.py [--calls 2000] [--flashinfer]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import proxy_attention_lab as pal
+import torch
+from proxy_attention_lab import _native
+from proxy_attention_lab._arrays import as_index, output_like
+from proxy_attention_lab._cuda import launch_settings
+
+
+def per_call_us(fn, calls: int) -> float:
+    for _ in range(50):
+        fn()
+    torch.cuda.synchronize()
+    start = time.perf_counter()
+    for _ in range(calls):
+        fn()
+    torch.cuda.synchronize()
+    return (time.perf_counter() - start) / calls * 1e6
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--calls", type=int, default=2000)
+    parser.add_argument("--flashinfer", action="store_true")
+    args = parser.parse_args()
+    hq, hkv, dim, page, tokens = 32, 8, 128, 16, 16
+    dtype = torch.bfloat16
+    q = torch.randn(1, hq, dim, device="cuda", dtype=dtype)
+    k = torch.randn(*pal.get_k_cache_shape(4, hkv, dim, page, dtype, "pal"), device="cuda", dtype=dtype)
+    v = torch.randn(*pal.get_v_cache_shape(4, hkv, dim, page, dtype, "pal"), device="cuda", dtype=dtype)
+    table = torch.tensor([[1]], dtype=torch.int32, device="cuda")
+    lens = torch.tensor([tokens], dtype=torch.int32, device="cuda")
+    out = torch.empty_like(q)
+    stream, check = launch_settings(q, None)
+    rows = []
+
+    def row(name, fn):
+        rows.append((name, per_call_us(fn, args.calls)))
+        print(f"{name:58s} {rows[-1][1]:7.2f} us", flush=True)
+
+    row("torch: q.add_(0) (one torch kernel launch)", lambda: q.add_(0))
+    row("torch: torch.empty_like(q)", lambda: torch.empty_like(q))
+    row("torch: current_stream().cuda_stream", lambda: torch.cuda.current_stream(q.device).cuda_stream)
+    row(
+        "torch: _C._cuda_getCurrentRawStream(index)",
+        lambda: torch._C._cuda_getCurrentRawStream(q.get_device()),
+    )
+    row("facade: as_index(table) + as_index(lens)", lambda: (as_index(table), as_index(lens)))
+    row("facade: output_like(q)", lambda: output_like(q, None, "decode", "queries"))
+    row("facade: launch_settings(q, None)", lambda: launch_settings(q, None))
+    row(
+        "native decode, prepared arguments",
+        lambda: _native.paged_attention_decode(
+            q, k, v, table, lens, out, None, "pal", -1, 0.0, None, None, stream, check
+        ),
+    )
+    row(
+        "pal.paged_attention_decode(out=out)",
+        lambda: pal.paged_attention_decode(q, k, v, table, lens, out=out),
+    )
+    row("pal.paged_attention_decode", lambda: pal.paged_attention_decode(q, k, v, table, lens))
+
+    slots = torch.arange(tokens, dtype=torch.int32, device="cuda") + page
+    kn = torch.randn(tokens, hkv, dim, device="cuda", dtype=dtype)
+    row("pal.fill_kv_pages (16 tokens)", lambda: pal.fill_kv_pages(kn, kn, k, v, slot_mapping=slots))
+    qp = torch.randn(tokens, hq, dim, device="cuda", dtype=dtype)
+    zero = torch.zeros(1, dtype=torch.int32, device="cuda")
+    row(
+        "pal.paged_attention_prefill (16 tokens)",
+        lambda: pal.paged_attention_prefill(qp, kn, kn, k, v, table, zero),
+    )
+
+    if args.flashinfer:
+        import flashinfer
+
+        kf = torch.randn(4, page, hkv, dim, device="cuda", dtype=dtype)
+        workspace = torch.empty(128 << 20, dtype=torch.uint8, device="cuda")
+        wrapper = flashinfer.BatchDecodeWithPagedKVCacheWrapper(workspace, "NHD")
+        wrapper.plan(
+            torch.tensor([0, 1], dtype=torch.int32, device="cuda"),
+            torch.tensor([1], dtype=torch.int32, device="cuda"),
+            torch.tensor([tokens], dtype=torch.int32, device="cuda"),
+            hq, hkv, dim, page, data_type=dtype, q_data_type=dtype,
+        )  # fmt: skip
+        row("flashinfer BatchDecode wrapper.run", lambda: wrapper.run(q, (kf, kf)))
+    print("\n| call | us per call |\n|---|---|")
+    for name, us in rows:
+        print(f"| {name} | {us:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
