@@ -285,19 +285,6 @@ def test_bad_device_entries_are_reported_by_the_next_call(rng):
         assert torch.isfinite(decode().float()).all(), f"{name}: the report is cleared once raised"
 
 
-def test_variants_without_a_cuda_kernel_are_unsupported(rng):
-    cache = paged_cache(rng, [10], 1, 64, 16, "bfloat16", "pal")
-    args = [cuda(a) for a in (random_array(rng, (1, 2, 64), "bfloat16"), cache.k_cache, cache.v_cache)]
-    tables = [cuda(cache.page_table), cuda(cache.lens)]
-    for variant in ({"window_left": 4}, {"logits_soft_cap": 30.0}):
-        with pytest.raises(pal.UnsupportedError, match="attention variant"):
-            pal.paged_attention_decode(*args, *tables, **variant)
-    per_head = torch.ones(2, device="cuda")
-    for variant in ({"alibi_slopes": per_head}, {"sinks": per_head}):
-        with pytest.raises(pal.UnsupportedError, match=next(iter(variant))):
-            pal.paged_attention_decode(*args, *tables, **variant)
-
-
 def test_mixed_devices_and_unsupported_shapes(rng):
     cache = paged_cache(rng, [10], 1, 32, 8, "float32", "pal")
     queries = cuda(random_array(rng, (1, 1, 32), "float32"))

@@ -1,7 +1,7 @@
-"""Attention variants (SPEC §3.5) on the CPU backend against the float64 oracle: sliding
-windows (0, small, larger than the context, hiding a prefill row's whole history), logit
-soft-caps (with huge logits), ALiBi slopes, sinks (larger than every logit too), all of them
-together, and bad values."""
+"""Attention variants (SPEC §3.5) on the CPU backend and, where there is a GPU, the CUDA backend,
+against the float64 oracle: sliding windows (0, small, larger than the context, hiding a prefill
+row's whole history), logit soft-caps (with huge logits), ALiBi slopes, sinks (larger than every
+logit too), all of them together, and bad values."""
 
 import re
 
@@ -12,11 +12,39 @@ from proxy_attention_lab.testing import (
     LAYOUTS,
     assert_close,
     decode_reference,
+    from_torch,
     paged_cache,
     prefill_reference,
     random_array,
     random_prompts,
+    to_torch,
 )
+
+
+def _cuda_available() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return torch.cuda.is_available()
+
+
+DEVICES = [
+    "cpu",
+    pytest.param("cuda", marks=pytest.mark.skipif(not _cuda_available(), reason="no CUDA device")),
+]
+
+
+def on(device: str, arrays: dict) -> dict:
+    """The arrays (numpy) as the device's arrays: numpy for the CPU, torch tensors for CUDA."""
+    if device == "cpu":
+        return arrays
+    return {k: to_torch(a, "cuda") if isinstance(a, np.ndarray) else a for k, a in arrays.items()}
+
+
+def host(out) -> np.ndarray:
+    return out if isinstance(out, np.ndarray) else from_torch(out)
+
 
 SLOPES = 2.0 ** -np.arange(1, 9, dtype=np.float32)  # BLOOM's slopes for 8 heads
 VARIANTS = [
@@ -42,44 +70,73 @@ def name(variant: dict) -> str:
     return "-".join(k if isinstance(x, np.ndarray) else f"{k}={x}" for k, x in variant.items())
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
 @pytest.mark.parametrize("variant", VARIANTS, ids=name)
-def test_decode_variants(rng, layout, dtype, variant):
+def test_decode_variants(rng, device, layout, dtype, variant):
     lens = [int(n) for n in rng.integers(1, 1300, size=3)] + [0, 1]
     cache = paged_cache(rng, lens, 2, 64, 16, dtype, layout)
     # Large queries: raw scores far beyond the soft-cap.
     queries = random_array(rng, (len(lens), 8, 64), dtype) * 8
-    args = (queries, cache.k_cache, cache.v_cache, cache.page_table, cache.lens)
-    out = pal.paged_attention_decode(*args, layout=layout, **variant)
-    assert_close(out, decode_reference(queries, cache, **variant), dtype)
+    args = on(
+        device, {"q": queries, "k": cache.k_cache, "v": cache.v_cache, "t": cache.page_table, "l": cache.lens}
+    )
+    out = pal.paged_attention_decode(*args.values(), layout=layout, **on(device, variant))
+    assert_close(host(out), decode_reference(queries, cache, **variant), dtype)
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
 @pytest.mark.parametrize("variant", VARIANTS, ids=name)
-def test_prefill_variants(rng, layout, variant):
+def test_prefill_variants(rng, device, layout, dtype, variant):
     # Histories of none, one token, a page and a long one; prompts of one token to a few tiles:
     # window 0 and 1 hide every history token from most rows.
+    if device == "cpu" and dtype != "float32":
+        pytest.skip("the CPU backend's dtypes share one code path; float32 covers it")
     history, prompts = [0, 1, 16, 500], [5, 1, 40, 77]
-    cache = paged_cache(rng, history, 2, 64, 8, "float32", layout)
-    q, k, v, cu = random_prompts(rng, prompts, 8, 2, 64, "float32")
-    q = q * 8
-    args = (q, k, v, cache.k_cache, cache.v_cache, cache.page_table, cache.lens, cu)
-    out = pal.paged_attention_prefill(*args, layout=layout, **variant)
-    assert_close(out, prefill_reference(q, k, v, cache, cu, **variant), "float32")
+    cache = paged_cache(rng, history, 2, 64, 8, dtype, layout)
+    q, k, v, cu = random_prompts(rng, prompts, 8, 2, 64, dtype)
+    q = (q * 8).astype(q.dtype)
+    arrays = {"q": q, "k": k, "v": v, "kc": cache.k_cache, "vc": cache.v_cache, "t": cache.page_table}
+    args = on(device, {**arrays, "l": cache.lens, "cu": np.asarray(cu, np.int32)})
+    out = pal.paged_attention_prefill(*args.values(), layout=layout, **on(device, variant))
+    assert_close(host(out), prefill_reference(q, k, v, cache, cu, **variant), dtype)
 
 
-def test_a_window_skips_what_it_hides(rng):
-    """Keys outside the window may hold anything: they are never read."""
-    cache = paged_cache(rng, [300], 1, 64, 16, "float32", "nhd")
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("page_size", [1, 4, 16, 64])
+def test_decode_windows_at_every_page_size(rng, device, page_size):
+    """Windows starting inside a page, a tile and a pal value run; sequences longer than it."""
+    lens = [300, 17, 129, 1]
+    for window in (0, 5, 23, 130):
+        cache = paged_cache(rng, lens, 2, 64, page_size, "bfloat16", "pal")
+        queries = random_array(rng, (len(lens), 4, 64), "bfloat16")
+        args = on(
+            device,
+            {"q": queries, "k": cache.k_cache, "v": cache.v_cache, "t": cache.page_table, "l": cache.lens},
+        )
+        out = pal.paged_attention_decode(*args.values(), window_left=window)
+        assert_close(
+            host(out), decode_reference(queries, cache, window_left=window), "bfloat16", f"window {window}"
+        )
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_a_window_skips_what_it_hides(rng, device, layout):
+    """Keys outside the window may hold anything (NaN: pages an engine reused): never read."""
+    cache = paged_cache(rng, [300], 1, 64, 16, "float32", layout)
     queries = random_array(rng, (1, 2, 64), "float32")
     expected = decode_reference(queries, cache, window_left=40)
     cache.k_cache[cache.page_table[0, :10]] = np.nan  # tokens 0..159: outside the window
     cache.v_cache[cache.page_table[0, :10]] = np.nan
-    out = pal.paged_attention_decode(
-        queries, cache.k_cache, cache.v_cache, cache.page_table, cache.lens, layout="nhd", window_left=40
+    args = on(
+        device, {"q": queries, "k": cache.k_cache, "v": cache.v_cache, "t": cache.page_table, "l": cache.lens}
     )
-    assert_close(out, expected, "float32")
+    out = pal.paged_attention_decode(*args.values(), layout=layout, window_left=40)
+    assert_close(host(out), expected, "float32")
 
 
 @pytest.mark.parametrize(

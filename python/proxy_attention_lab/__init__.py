@@ -90,7 +90,6 @@ def paged_attention_decode(
             ``alibi_slopes[h] * (j - i)`` (BLOOM, MPT), after the soft-cap.
         sinks: optional ``[num_q_heads]`` float32 attention-sink logits (gpt-oss): one more
             logit per head in the softmax's denominator, contributing no value.
-            Variants run on the CPU backend; CUDA raises ``UnsupportedError`` for them for now.
         out: optional ``[num_seqs, num_q_heads, head_dim]`` array written in place.
         check: how a CUDA call validates device-side lengths and page ids (host tables, as
             numpy arrays and CPU tensors, are always validated before anything runs).

@@ -9,7 +9,7 @@ static_assert(DecodeSimtShape::THREADS == PAL_THREADS, "host and kernel agree on
 static_assert(sizeof(PAL_QUERY_DTYPE) == sizeof(PAL_KV_DTYPE), "KV pools in the queries' dtype");
 
 extern "C" __global__ void __launch_bounds__(PAL_THREADS) pal_decode(pal::DecodeParams params) {
-  pal::decode_simt<PAL_KV_DTYPE, PAL_HEAD_DIM, PAL_PAGE_SIZE, PAL_LAYOUT, PAL_HEADS, PAL_TOKENS>(params);
+  pal::decode_simt<PAL_KV_DTYPE, PAL_HEAD_DIM, PAL_PAGE_SIZE, PAL_LAYOUT, PAL_VARIANT, PAL_HEADS, PAL_TOKENS>(params);
 }
 
 extern "C" __global__ void __launch_bounds__(pal::MERGE_WARPS * 32) pal_decode_merge(pal::MergeParams params) {

@@ -9,5 +9,5 @@ static_assert(PrefillMmaShape::ROWS == PAL_ROWS && pal::PREFILL_THREADS == PAL_T
 static_assert(sizeof(PAL_QUERY_DTYPE) == sizeof(PAL_KV_DTYPE), "KV pools in the queries' dtype");
 
 extern "C" __global__ void __launch_bounds__(PAL_THREADS) pal_prefill(pal::PrefillParams params) {
-  pal::prefill_mma<PAL_KV_DTYPE, PAL_HEAD_DIM, PAL_PAGE_SIZE, PAL_LAYOUT, PAL_M_TILES, PAL_KEYS>(params);
+  pal::prefill_mma<PAL_KV_DTYPE, PAL_HEAD_DIM, PAL_PAGE_SIZE, PAL_LAYOUT, PAL_VARIANT, PAL_M_TILES, PAL_KEYS>(params);
 }

@@ -7,5 +7,5 @@ static_assert(pal::PREFILL_THREADS == PAL_THREADS, "host and kernel agree on the
 static_assert(sizeof(PAL_QUERY_DTYPE) == sizeof(PAL_KV_DTYPE), "KV pools in the queries' dtype");
 
 extern "C" __global__ void __launch_bounds__(PAL_THREADS) pal_prefill(pal::PrefillParams params) {
-  pal::prefill_simt<PAL_KV_DTYPE, PAL_HEAD_DIM, PAL_PAGE_SIZE, PAL_LAYOUT, PAL_ROWS, PAL_TOKENS>(params);
+  pal::prefill_simt<PAL_KV_DTYPE, PAL_HEAD_DIM, PAL_PAGE_SIZE, PAL_LAYOUT, PAL_VARIANT, PAL_ROWS, PAL_TOKENS>(params);
 }

@@ -11,8 +11,8 @@ use std::ops::Range;
 /// `#[non_exhaustive]`, so more options (ALiBi slopes, sinks) break no caller: start from
 /// [`AttentionVariant::default`] and set fields or use the `with_*` methods. Backends read it
 /// from the validated call: the CPU backend turns it into each query row's visible key range and
-/// score transform; the CUDA backend puts [`AttentionVariant::name`] into its kernels' keys
-/// (and serves plain attention only, for now: others raise `Error::Unsupported`).
+/// score transform; the CUDA backend names which options are on (with ALiBi slopes and sinks)
+/// in its kernels' keys and passes their values at run time.
 ///
 /// ```
 /// use pal_core::{AttentionOptions, AttentionVariant};

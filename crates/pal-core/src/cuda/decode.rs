@@ -2,9 +2,9 @@
 //! from the device's occupancy, launches `pal_decode` and, with several splits,
 //! `pal_decode_merge` on the caller's stream.
 
-use super::device::{self, launch, Gpu, LaunchShape, TableErrors};
+use super::device::{self, launch, LaunchShape, TableErrors};
 use super::jit::{Family, Geometry, KernelKey};
-use super::{check_aligned, check_supported, raise_reported_table_error, refuse_head_vectors, DeviceTables};
+use super::{check_aligned, check_supported, kernel_variant, raise_reported_table_error, DeviceTables, VariantParams};
 use crate::dtype::DType;
 use crate::error::Result;
 use crate::layout::CacheLayout;
@@ -36,6 +36,7 @@ struct DecodeParams {
     heads_per_cta: i32,
     scale: f32,
     errors: TableErrors,
+    variant: VariantParams,
 }
 
 /// Mirror of `pal::MergeParams`.
@@ -44,10 +45,11 @@ struct MergeParams {
     partial_acc: u64,
     partial_stats: u64,
     out: u64,
+    sinks: u64,
     rows: i32,
     num_splits: i32,
     head_dim: i32,
-    pad: i32,
+    num_q_heads: i32,
 }
 
 /// Warps per block of `pal_decode_merge` (`MERGE_WARPS`): one row each.
@@ -88,7 +90,7 @@ pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, group: usize
     } else {
         Family::DecodeMma
     };
-    check_supported(OP, family, (head_dim, page_size, layout), variant)?;
+    check_supported(OP, family, (head_dim, page_size, layout))?;
     let common = [
         ("PARAMS_BYTES", std::mem::size_of::<DecodeParams>()),
         ("MERGE_PARAMS_BYTES", std::mem::size_of::<MergeParams>()),
@@ -171,10 +173,9 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
     let group = problem.num_q_heads / geometry.num_kv_heads;
     let key = kernel_key(
         (geometry.dtype, geometry.head_dim, geometry.page_size, geometry.layout),
-        problem.variant.name(),
+        kernel_variant(&problem.variant, inputs.alibi_slopes.is_some(), inputs.sinks.is_some()),
         group,
     )?;
-    refuse_head_vectors(OP, inputs.alibi_slopes.is_some(), inputs.sinks.is_some())?;
     check_aligned(
         OP,
         &[
@@ -210,7 +211,13 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
     let ctas = num_seqs * geometry.num_kv_heads * head_chunks;
     let granule = key.shape_value("TOKENS").unwrap_or(MMA_KEYS);
     let slots = gpu.multiprocessors * gpu.occupancy(OP, &key, "pal_decode", threads)?;
-    let (splits, tokens_per_split) = split_plan(ctas, geometry.capacity(pages_per_seq), slots, granule);
+    // A window's CTAs cover its keys only (from its first key rounded down to a tile).
+    let capacity = geometry.capacity(pages_per_seq);
+    let visible = problem
+        .variant
+        .window_left
+        .map_or(capacity, |w| capacity.min(w.saturating_add(granule)));
+    let (splits, tokens_per_split) = split_plan(ctas, visible, slots, granule);
     let head_dim = geometry.head_dim;
     let rows = num_seqs * problem.num_q_heads;
     let (mut partial_acc, mut partial_stats) = (0, 0);
@@ -239,6 +246,7 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
         heads_per_cta: heads_per_cta as i32,
         scale: problem.scale,
         errors: gpu.table_errors(problem.execution.check == TableCheck::Deferred),
+        variant: VariantParams::new(&problem.variant, inputs.alibi_slopes.as_ref(), inputs.sinks.as_ref()),
     };
     let shape = LaunchShape {
         blocks: (
@@ -253,46 +261,22 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
     // address is a validated device tensor of the checked shape, or the workspace sized above.
     unsafe { launch(OP, decode, shape, stream, &mut params)? };
     if splits > 1 {
-        merge(
-            gpu,
-            &key,
-            stream,
+        let mut merge = MergeParams {
             partial_acc,
             partial_stats,
-            out,
-            rows,
-            splits,
-            head_dim,
-        )?;
+            out: out.as_mut_ptr() as u64,
+            sinks: inputs.sinks.as_ref().map_or(0, |s| s.as_ptr() as u64),
+            rows: rows as i32,
+            num_splits: splits as i32,
+            head_dim: head_dim as i32,
+            num_q_heads: problem.num_q_heads as i32,
+        };
+        let function = gpu.function(OP, &key, "pal_decode_merge")?;
+        let shape = LaunchShape::new((rows.div_ceil(MERGE_WARPS) as u32, 1, 1), 32 * MERGE_WARPS as u32);
+        // SAFETY: as above, for `pal::MergeParams`; the workspace holds `rows * splits` states.
+        unsafe { launch(OP, function, shape, stream, &mut merge)? };
     }
     Ok(())
-}
-
-#[allow(clippy::too_many_arguments)]
-fn merge(
-    gpu: &Gpu,
-    key: &KernelKey,
-    stream: usize,
-    partial_acc: u64,
-    partial_stats: u64,
-    out: &mut TensorViewMut<'_>,
-    rows: usize,
-    splits: usize,
-    head_dim: usize,
-) -> Result<()> {
-    let merge = gpu.function(OP, key, "pal_decode_merge")?;
-    let mut params = MergeParams {
-        partial_acc,
-        partial_stats,
-        out: out.as_mut_ptr() as u64,
-        rows: rows as i32,
-        num_splits: splits as i32,
-        head_dim: head_dim as i32,
-        pad: 0,
-    };
-    let shape = LaunchShape::new((rows.div_ceil(MERGE_WARPS) as u32, 1, 1), 32 * MERGE_WARPS as u32);
-    // SAFETY: as above, for `pal::MergeParams`; the workspace holds `rows * splits` states.
-    unsafe { launch(OP, merge, shape, stream, &mut params) }
 }
 
 #[cfg(test)]

@@ -158,12 +158,16 @@ fn layout_constant(layout: CacheLayout) -> &'static str {
     }
 }
 
-/// The device policy of a variant (`kernels/include/pal/variant.cuh`).
-fn variant_policy(variant: &str) -> &'static str {
-    match variant {
-        "plain" => "pal::PlainVariant",
-        other => unreachable!("variant {other} has no kernel policy"),
-    }
+/// The device policy of a variant name (`cuda::kernel_variant`; `kernels/include/pal/variant.cuh`).
+fn variant_policy(variant: &str) -> String {
+    let on = |option: &str| variant.split('+').any(|o| o == option);
+    format!(
+        "pal::Variant<{}, {}, {}, {}>",
+        on("window"),
+        on("softcap"),
+        on("alibi"),
+        on("sinks")
+    )
 }
 
 /// (dtype, head dim, page size, layout) of an attention call.
@@ -197,7 +201,7 @@ impl KernelKey {
             ("PAL_QUERY_DTYPE".to_string(), device_type(self.query_dtype).to_string()),
             ("PAL_KV_DTYPE".into(), device_type(self.kv_dtype).into()),
             ("PAL_LAYOUT".into(), layout_constant(self.layout).into()),
-            ("PAL_VARIANT".into(), variant_policy(self.variant).into()),
+            ("PAL_VARIANT".into(), variant_policy(self.variant)),
         ];
         if let Some(head_dim) = self.head_dim {
             defines.push(("PAL_HEAD_DIM".into(), head_dim.to_string()));
@@ -261,6 +265,14 @@ impl KernelKey {
                     }
                 }
                 if let Ok(key) = super::decode::kernel_key((dtype, 128, 16, layout), "plain", 32) {
+                    keys.push(key);
+                }
+                // Every variant option at once, per family: the policies' code paths.
+                const ALL: &str = "window+softcap+alibi+sinks";
+                if let Ok(key) = super::decode::kernel_key((dtype, 128, 16, layout), ALL, 4) {
+                    keys.push(key);
+                }
+                if let Ok(key) = super::prefill::kernel_key((dtype, 128, 16, layout), ALL) {
                     keys.push(key);
                 }
             }
@@ -503,7 +515,7 @@ mod tests {
         }
         let defines = decode.defines();
         assert!(defines.contains(&("PAL_HEAD_DIM".into(), "128".into())));
-        assert!(defines.contains(&("PAL_VARIANT".into(), "pal::PlainVariant".into())));
+        assert!(defines.contains(&("PAL_VARIANT".into(), "pal::Variant<false, false, false, false>".into())));
     }
 
     #[test]

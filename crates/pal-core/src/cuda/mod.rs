@@ -16,6 +16,7 @@ use crate::layout::{CacheGeometry, CacheLayout};
 use crate::problem::{DecodeProblem, FillProblem, PrefillProblem};
 use crate::tensor::{Device, TensorView, TensorViewMut};
 use crate::validate::Check;
+use crate::variant::AttentionVariant;
 use jit::Family;
 
 pub use jit::{compile_all_kernels, KERNEL_DIR_ENV};
@@ -56,13 +57,12 @@ fn driver_error(op: &'static str, what: &str, error: cudarc::driver::DriverError
     }
 }
 
-/// Whether `family` has a kernel for this head dim, page size, layout and attention variant; the
-/// "unsupported" error names what is supported otherwise.
+/// Whether `family` has a kernel for this head dim, page size and layout (every attention
+/// variant has one); the "unsupported" error names what is supported otherwise.
 pub(crate) fn check_supported(
     op: &'static str,
     family: Family,
     (head_dim, page_size, layout): (usize, usize, CacheLayout),
-    variant: &str,
 ) -> Result<()> {
     let unsupported = |what: String, supported: String| {
         Err(Error::Unsupported {
@@ -72,12 +72,6 @@ pub(crate) fn check_supported(
             supported,
         })
     };
-    if variant != "plain" {
-        return unsupported(
-            format!("attention variant {variant}"),
-            "plain attention (windows and soft-caps run on the CPU backend for now)".into(),
-        );
-    }
     if !HEAD_DIMS.contains(&head_dim) {
         return unsupported(format!("head_dim {head_dim}"), format!("head dims {HEAD_DIMS:?}"));
     }
@@ -94,6 +88,61 @@ pub(crate) fn check_supported(
         );
     }
     Ok(())
+}
+
+/// The kernel key's attention variant: which of the window, soft-cap, ALiBi slopes and sinks a
+/// call uses (their values reach the kernel at run time, in [`VariantParams`]), named `"plain"`
+/// or its options joined by `+` in that order (`pal::Variant<...>` in `variant.cuh`).
+pub(crate) fn kernel_variant(variant: &AttentionVariant, alibi: bool, sinks: bool) -> &'static str {
+    const NAMES: [&str; 16] = [
+        "plain",
+        "window",
+        "softcap",
+        "window+softcap",
+        "alibi",
+        "window+alibi",
+        "softcap+alibi",
+        "window+softcap+alibi",
+        "sinks",
+        "window+sinks",
+        "softcap+sinks",
+        "window+softcap+sinks",
+        "alibi+sinks",
+        "window+alibi+sinks",
+        "softcap+alibi+sinks",
+        "window+softcap+alibi+sinks",
+    ];
+    let bit = |on: bool, value: usize| if on { value } else { 0 };
+    NAMES[bit(variant.window_left.is_some(), 1)
+        | bit(variant.logits_soft_cap.is_some(), 2)
+        | bit(alibi, 4)
+        | bit(sinks, 8)]
+}
+
+/// Mirror of `pal::VariantParams`: the variant's run-time values (part of the attention kernels'
+/// parameters).
+#[repr(C)]
+pub(crate) struct VariantParams {
+    alibi_slopes: u64,
+    sinks: u64,
+    window_left: i32,
+    soft_cap: f32,
+}
+
+impl VariantParams {
+    pub fn new(
+        variant: &AttentionVariant,
+        alibi_slopes: Option<&TensorView<'_>>,
+        sinks: Option<&TensorView<'_>>,
+    ) -> Self {
+        let address = |t: Option<&TensorView<'_>>| t.map_or(0, |t| t.as_ptr() as u64);
+        Self {
+            alibi_slopes: address(alibi_slopes),
+            sinks: address(sinks),
+            window_left: variant.window_left.map_or(-1, |w| w.min(i32::MAX as usize) as i32),
+            soft_cap: variant.logits_soft_cap.unwrap_or(0.0),
+        }
+    }
 }
 
 /// Raises the invalid table entry an earlier kernel on `gpu` reported (deferred checking), if any:
@@ -138,19 +187,6 @@ pub(crate) fn raise_reported_table_error(
             record.value
         ),
     })
-}
-
-/// ALiBi slopes and sinks have no CUDA kernel yet: the "unsupported" error lets an engine fall back.
-pub(crate) fn refuse_head_vectors(op: &'static str, alibi_slopes: bool, sinks: bool) -> Result<()> {
-    match (alibi_slopes, sinks) {
-        (false, false) => Ok(()),
-        _ => Err(Error::Unsupported {
-            op,
-            backend: "cuda",
-            what: if alibi_slopes { "alibi_slopes" } else { "sinks" }.into(),
-            supported: "plain attention (ALiBi and sinks run on the CPU backend for now)".into(),
-        }),
-    }
 }
 
 /// Device-side index tensors read back to the host (a copy and a wait on the stream) and checked

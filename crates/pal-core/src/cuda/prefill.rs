@@ -4,7 +4,7 @@
 
 use super::device::{self, launch, LaunchShape, TableErrors};
 use super::jit::{Family, Geometry, KernelKey};
-use super::{check_aligned, check_supported, raise_reported_table_error, refuse_head_vectors, DeviceTables};
+use super::{check_aligned, check_supported, kernel_variant, raise_reported_table_error, DeviceTables, VariantParams};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::options::TableCheck;
@@ -26,7 +26,7 @@ pub(super) fn kernel_key(geometry: Geometry, variant: &'static str) -> Result<Ke
     } else {
         Family::PrefillMma
     };
-    check_supported(OP, family, (head_dim, page_size, layout), variant)?;
+    check_supported(OP, family, (head_dim, page_size, layout))?;
     let mut shape = match family {
         Family::PrefillSimt => vec![
             ("ROWS", if head_dim > 128 { 8 } else { 16 }),
@@ -79,6 +79,7 @@ struct PrefillParams {
     num_tiles: i32,
     scale: f32,
     errors: TableErrors,
+    variant: VariantParams,
 }
 
 pub(super) fn run(problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>) -> Result<()> {
@@ -89,9 +90,8 @@ pub(super) fn run(problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>)
     };
     let key = kernel_key(
         (geometry.dtype, geometry.head_dim, geometry.page_size, geometry.layout),
-        problem.variant.name(),
+        kernel_variant(&problem.variant, inputs.alibi_slopes.is_some(), inputs.sinks.is_some()),
     )?;
-    refuse_head_vectors(OP, inputs.alibi_slopes.is_some(), inputs.sinks.is_some())?;
     check_aligned(
         OP,
         &[
@@ -166,6 +166,7 @@ pub(super) fn run(problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>)
         num_tiles: num_tiles as i32,
         scale: problem.scale,
         errors: gpu.table_errors(problem.execution.check == TableCheck::Deferred),
+        variant: VariantParams::new(&problem.variant, inputs.alibi_slopes.as_ref(), inputs.sinks.as_ref()),
     };
     let shape = LaunchShape {
         blocks: (ctas as u32, 1, 1),

@@ -8,6 +8,7 @@
 #pragma once
 #include "pal/paged.cuh"
 #include "pal/softmax.cuh"
+#include "pal/variant.cuh"
 
 namespace pal {
 
@@ -18,14 +19,17 @@ struct DecodeParams {
   int heads_per_cta;
   float scale;
   TableErrors errors;
+  VariantParams variant;
 };
 
 // One CTA's share: query heads [first_head, first_head + heads) of `kv_head`, tokens
-// [begin, end) of sequence `seq` (split `split`), whose query sits at position length - 1.
+// [begin, end) of sequence `seq` (split `split`), whose query sits at position length - 1 and
+// sees keys from `first` on. Splits tile the visible keys from `first` rounded down to GRANULE
+// (the kernel's tile), so a window's hidden keys get no CTA; keys in [begin, first) are masked.
 struct DecodeTask {
-  int seq, split, kv_head, first_head, heads, length, begin, end;
+  int seq, split, kv_head, first_head, heads, length, first, begin, end;
 
-  template <int PAGE_SIZE> __device__ static DecodeTask locate(const DecodeParams& p) {
+  template <int PAGE_SIZE, typename Variant, int GRANULE> __device__ static DecodeTask locate(const DecodeParams& p) {
     DecodeTask task;
     const int group = p.num_q_heads / p.num_kv_heads;
     task.seq = blockIdx.y;
@@ -35,7 +39,8 @@ struct DecodeTask {
     task.heads = min(p.heads_per_cta, task.kv_head * group + group - task.first_head);
     const bool reporter = threadIdx.x == 0 && blockIdx.x == 0 && blockIdx.z == 0;
     task.length = clamped_length((const int*)p.seq_lens, task.seq, p.pages_per_seq * PAGE_SIZE, p.errors, OP_DECODE, reporter);
-    task.begin = task.split * p.tokens_per_split;
+    task.first = Variant::first_visible(p.variant, task.length - 1);
+    task.begin = task.first / GRANULE * GRANULE + task.split * p.tokens_per_split;
     task.end = min(task.length, task.begin + p.tokens_per_split);
     return task;
   }
@@ -70,8 +75,8 @@ __device__ __forceinline__ void store_decode_state(const DecodeParams& p, i64 ro
 }
 
 struct MergeParams {
-  u64 partial_acc, partial_stats, out;
-  int rows, num_splits, head_dim, pad;
+  u64 partial_acc, partial_stats, out, sinks;  // sinks: [num_q_heads] float32, or 0
+  int rows, num_splits, head_dim, num_q_heads;
 };
 
 constexpr int MERGE_WARPS = 4;
@@ -92,7 +97,8 @@ template <typename T> __device__ void merge_splits(const MergeParams& p) {
   const float base = total_max == neg_inf() ? 0.f : total_max;
   float sum = 0.f;
   for (int s = lane; s < splits; s += 32) sum += stats[s].y * weight_of(stats[s], base);
-  const float inverse = SoftmaxState{total_max, warp_sum(sum)}.inverse_sum();
+  const float sink = p.sinks ? ((const float*)p.sinks)[row % p.num_q_heads] * LOG2E : neg_inf();
+  const float inverse = SoftmaxState{total_max, warp_sum(sum)}.inverse_sum(sink);
 
   const int columns = p.head_dim / 4;  // float4 columns of a row
   const float4* partial = (const float4*)p.partial_acc + (i64)row * splits * columns;

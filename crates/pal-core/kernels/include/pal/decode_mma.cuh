@@ -60,12 +60,12 @@ __device__ void decode_mma(const DecodeParams& p) {
   extern __shared__ __align__(16) unsigned char shared[];
 
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, group = lane / 4, quad = lane % 4;
-  const DecodeTask task = DecodeTask::locate<PAGE_SIZE>(p);
+  const DecodeTask task = DecodeTask::locate<PAGE_SIZE, Variant, KEYS>(p);
   const PageRow<PAGE_SIZE> pages(p.page_table, task.seq, p.pages_per_seq, p.num_pages);
   const CacheAddress<LAYOUT, T> at{p.num_kv_heads, HEAD_DIM, PAGE_SIZE};
   const T* k_pool = (const T*)p.k_cache;
   const T* v_pool = (const T*)p.v_cache;
-  const int kv_head = task.kv_head, end = task.end;
+  const int kv_head = task.kv_head, end = task.end, first = task.first;
 
   // Q as mma A fragments, kept in registers: row r is head first_head + r (zero past the CTA's heads).
   u32 q[M_TILES][HEAD_DIM / 16][4];
@@ -89,10 +89,12 @@ __device__ void decode_mma(const DecodeParams& p) {
   auto key0_of = [&](int i) { return task.begin + (warp + i * WARPS) * KEYS; };
 
   // Page ids of tile i: every lane holds the tile's page when it lies in one page, else lane l
-  // holds the page of key l % KEYS. -1 for keys past the end or invalid ids.
+  // holds the page of key l % KEYS. -1 for keys past the end, before the window (a tile in one
+  // page takes the page of its first visible key: that page holds its hidden keys too), or
+  // invalid ids. Pages wholly before the window are never read.
   auto read_pages = [&](int i) -> int {
-    const int key = key0_of(i) + (PAGE_SIZE >= KEYS ? 0 : lane % KEYS);
-    return i < my_tiles && key < end ? pages.page_of(key, p.errors, OP_DECODE) : -1;
+    const int key = PAGE_SIZE >= KEYS ? max(key0_of(i), first) : key0_of(i) + lane % KEYS;
+    return i < my_tiles && key < end && key >= first ? pages.page_of(key, p.errors, OP_DECODE) : -1;
   };
 
   // Per-lane copy plan, fixed for the whole kernel: copy k of this lane reads tile key `*_key[k]`,
@@ -155,6 +157,7 @@ __device__ void decode_mma(const DecodeParams& p) {
         copy_async<16>(v_tile + v_dst[k], bytes ? v_base + v_src[k] : v_pool, bytes);
       }
       mask = valid >= 32 ? 0xffffffffu : (1u << valid) - 1;
+      if (key0 < first) mask &= ~((1u << (first - key0)) - 1);  // keys before the window
     } else {
       // Lane t holds the page of key t; each copy takes its key's page by shuffle.
       auto valid_run = [&](int t, int page, int n) { return page < 0 ? 0 : max(0, min(live - t, n)); };
@@ -164,9 +167,12 @@ __device__ void decode_mma(const DecodeParams& p) {
         const bool ok = valid_run(k_key[k], page, 1) > 0;
         copy_async<16>(k_tile + k_dst[k], ok ? k_pool + at.key(page, kv_head, 0, 0) + k_src[k] : k_pool, ok ? 16 : 0);
       }
+      // A pal value run lies in one page: it takes the page of its first visible key.
+      const int hidden = first - key0;
 #pragma unroll
       for (int k = 0; k < V_COPIES; ++k) {
-        const int page = __shfl_sync(0xffffffffu, page_ids, v_key[k]);
+        const int run_key = Tile::V_BY_DIM && hidden > v_key[k] && hidden < v_key[k] + V_RUN ? hidden : v_key[k];
+        const int page = __shfl_sync(0xffffffffu, page_ids, run_key);
         const int bytes = page < 0 ? 0 : v_bytes(v_key[k], live);
         const T* source = bytes ? v_pool + at.value(page, kv_head, 0, 0) + v_src[k] : v_pool;
         if constexpr (V_RUN * sizeof(T) >= 4) {
@@ -189,6 +195,15 @@ __device__ void decode_mma(const DecodeParams& p) {
     for (int c = 0; c < CHUNKS; ++c) o[m][c][0] = o[m][c][1] = o[m][c][2] = o[m][c][3] = 0.f;
   }
   const float log2_scale = p.scale * LOG2E;
+  // ALiBi slope of each of this lane's fragment rows (0 past the CTA's heads, or without ALiBi).
+  float slope[M_TILES][2];
+#pragma unroll
+  for (int m = 0; m < M_TILES; ++m)
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      const int row = m * 16 + Fragment::row(lane, 2 * r);
+      slope[m][r] = Variant::TRANSFORMS_SCORES && row < task.heads ? Variant::slope(p.variant, task.first_head + row) : 0.f;
+    }
 
   int next_pages = read_pages(0);
 #pragma unroll
@@ -243,8 +258,7 @@ __device__ void decode_mma(const DecodeParams& p) {
           const int t = b * 8 + Fragment::column(lane, e), r = Fragment::row_index(e);
           float score = s[m][b][e] * log2_scale;
           if constexpr (Variant::TRANSFORMS_SCORES)
-            score = Variant::logit(s[m][b][e] * p.scale, key0_of(i) + t, position,
-                                   task.first_head + m * 16 + Fragment::row(lane, e)) * LOG2E;
+            score = Variant::logit(p.variant, s[m][b][e] * p.scale, key0_of(i) + t, position, slope[m][r]) * LOG2E;
           score = (mask >> t) & 1 ? score : neg_inf();
           s[m][b][e] = score;
           tile_max[r] = fmaxf(tile_max[r], score);
@@ -327,7 +341,8 @@ __device__ void decode_mma(const DecodeParams& p) {
 #pragma unroll
       for (int e = 0; e < 8; ++e) acc[e] += src[e] * weight;
     }
-    store_decode_row<T, 8>(p, task.row(p, row), task.split, HEAD_DIM, c * 8, acc, total.inverse_sum());
+    const float inverse = total.inverse_sum(Variant::sink(p.variant, task.first_head + row));
+    store_decode_row<T, 8>(p, task.row(p, row), task.split, HEAD_DIM, c * 8, acc, inverse);
     if (c == 0) store_decode_state(p, task.row(p, row), task.split, total);
   }
 }

@@ -21,7 +21,7 @@ template <typename T, int HEAD_DIM, int HEADS, int TOKENS> struct DecodeSimtTile
                                       3 * HEADS * 4;
 };
 
-template <typename T, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, int HEADS, int TOKENS>
+template <typename T, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, typename Variant, int HEADS, int TOKENS>
 __device__ void decode_simt(const DecodeParams& p) {
   using Tile = DecodeSimtTile<T, HEAD_DIM, HEADS, TOKENS>;
   constexpr int VEC = Tile::VEC, ROW = Tile::ROW, THREADS = Tile::THREADS;
@@ -34,8 +34,9 @@ __device__ void decode_simt(const DecodeParams& p) {
   __shared__ float run_max[HEADS], run_sum[HEADS], rescale[HEADS];
 
   const int tid = threadIdx.x;
-  const DecodeTask task = DecodeTask::locate<PAGE_SIZE>(p);
-  const int heads = task.heads, begin = task.begin, end = task.end, kv_head = task.kv_head;
+  const DecodeTask task = DecodeTask::locate<PAGE_SIZE, Variant, TOKENS>(p);
+  const int heads = task.heads, begin = task.begin, end = task.end, kv_head = task.kv_head, first = task.first;
+  auto visible = [&](int key) { return key >= first && key < end; };
   const PageRow<PAGE_SIZE> pages(p.page_table, task.seq, p.pages_per_seq, p.num_pages);
   const T* k_cache = (const T*)p.k_cache;
   const T* v_cache = (const T*)p.v_cache;
@@ -72,12 +73,13 @@ __device__ void decode_simt(const DecodeParams& p) {
       if (i >= VECTORS) continue;
       int t, dim;
       key_coords(i, t, dim);
-      if (tile + t < end) {
+      if (visible(tile + t)) {
         const int page = pages.page_of(tile + t, p.errors, OP_DECODE);
         if (page >= 0) staged_keys[k] = *(const uint4*)(k_cache + at.key(page, kv_head, (tile + t) % PAGE_SIZE, dim));
       }
       value_coords(i, t, dim);
-      if (tile + t < end) {
+      // A pal value vector (VEC slots of one page) is read when one of its slots is visible.
+      if (tile + t < end && tile + t + (LAYOUT == LAYOUT_PAL ? VEC - 1 : 0) >= first) {
         const int page = pages.page_of(tile + t);
         if (page >= 0) staged_values[k] = *(const uint4*)(v_cache + at.value(page, kv_head, (tile + t) % PAGE_SIZE, dim));
       }
@@ -96,7 +98,7 @@ __device__ void decode_simt(const DecodeParams& p) {
         Pack<T> v;
         v.raw = staged_values[k];
         // Slots past the sequence may hold anything (even NaN bits): zero them.
-        for (int j = 0; j < VEC; ++j) values[(t + j) * ROW + dim] = tile + t + j < end ? v.elems[j] : T{};
+        for (int j = 0; j < VEC; ++j) values[(t + j) * ROW + dim] = visible(tile + t + j) ? v.elems[j] : T{};
       } else {
         *(uint4*)(values + t * ROW + dim) = staged_values[k];
       }
@@ -114,8 +116,13 @@ __device__ void decode_simt(const DecodeParams& p) {
     for (int i = tid; i < heads * TOKENS; i += THREADS) {
       const int h = i / TOKENS, t = i % TOKENS;
       float s = neg_inf();
-      if (tile + t < end && pages.page_of(tile + t) >= 0) {
-        s = dot_as_float<HEAD_DIM>(queries + h * HEAD_DIM, keys + t * ROW) * log2_scale;
+      if (visible(tile + t) && pages.page_of(tile + t) >= 0) {
+        const float dot = dot_as_float<HEAD_DIM>(queries + h * HEAD_DIM, keys + t * ROW);
+        if constexpr (Variant::TRANSFORMS_SCORES)
+          s = Variant::logit(p.variant, dot * p.scale, tile + t, task.length - 1,
+                             Variant::slope(p.variant, task.first_head + h)) * LOG2E;
+        else
+          s = dot * log2_scale;
       }
       weights[h * TOKENS + t] = s;
     }
@@ -133,7 +140,8 @@ __device__ void decode_simt(const DecodeParams& p) {
   static_assert(decltype(values_acc)::SCRATCH_FLOATS * 4 <= (int)sizeof(keys), "the slice reduction fits in the key tile");
   values_acc.reduce((float*)keys, [&](int h, int dim, float total) {
     const float sum[1] = {total};
-    store_decode_row<T, 1>(p, task.row(p, h), task.split, HEAD_DIM, dim, sum, SoftmaxState{run_max[h], run_sum[h]}.inverse_sum());
+    const float sink = Variant::sink(p.variant, task.first_head + h);
+    store_decode_row<T, 1>(p, task.row(p, h), task.split, HEAD_DIM, dim, sum, SoftmaxState{run_max[h], run_sum[h]}.inverse_sum(sink));
   });
   if (tid < heads) store_decode_state(p, task.row(p, tid), task.split, SoftmaxState{run_max[tid], run_sum[tid]});
 }

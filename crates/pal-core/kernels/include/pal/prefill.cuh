@@ -10,6 +10,7 @@
 #pragma once
 #include "pal/layout.cuh"
 #include "pal/paged.cuh"
+#include "pal/variant.cuh"
 
 namespace pal {
 
@@ -20,6 +21,7 @@ struct PrefillParams {
   int heads_per_cta, tokens_per_cta, num_tiles;
   float scale;
   TableErrors errors;
+  VariantParams variant;
 };
 
 constexpr int PREFILL_THREADS = 128;

@@ -35,7 +35,7 @@ template <int HEAD_DIM, int M_TILES_, int KEYS_> struct PrefillMmaTile {
   static constexpr int SHARED_BYTES = 2 * (ROWS * ROW + 2 * SLOT_ELEMENTS);
 };
 
-template <typename T, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, int M_TILES_, int KEYS_>
+template <typename T, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, typename Variant, int M_TILES_, int KEYS_>
 __device__ void prefill_mma(const PrefillParams& p) {
   using Tile = PrefillMmaTile<HEAD_DIM, M_TILES_, KEYS_>;
   using KV = T;  // pools in the queries' dtype for now (the entry file asserts it)
@@ -72,8 +72,13 @@ __device__ void prefill_mma(const PrefillParams& p) {
   auto prompt_row = [&](int key) -> i64 {  // offset of a prompt key's row in k / v
     return ((i64)(task.prompt_begin + key - history) * p.num_kv_heads + kv_head) * HEAD_DIM;
   };
-  // A tile that is pal history through and through: its V tile is kept [dim][key].
-  auto values_by_dim = [&](int key0) { return LAYOUT == LAYOUT_PAL && key0 + KEYS <= history; };
+  // Keys before `lowest_first` are hidden from every row of the CTA (a window): tiles before it
+  // are skipped, and its keys in the first tile read as zeros, never from the pools.
+  const int lowest_first = Variant::first_visible(p.variant, history + task.first_token);
+  const int highest_first = Variant::first_visible(p.variant, history + task.end_token - 1);
+  // A tile that is pal history through and through, and visible from its first key: its V tile
+  // is kept [dim][key].
+  auto values_by_dim = [&](int key0) { return LAYOUT == LAYOUT_PAL && key0 + KEYS <= history && key0 >= lowest_first; };
   // Query row r: token first_token + r / spacing, head first_head + r % spacing.
   const int spacing = p.heads_per_cta, rows_used = p.tokens_per_cta * spacing;
   auto row_valid = [&](int r) {
@@ -102,7 +107,8 @@ __device__ void prefill_mma(const PrefillParams& p) {
       const int c = walk_tokens ? i / KEYS : i % CHUNKS;
       const int key = key0 + t;
       const T* source = nullptr;
-      if (key < history) {
+      if (key < lowest_first) {
+      } else if (key < history) {
         const i64 page = page_of(key);
         if (page >= 0) source = k_pool + at.key(page, kv_head, key % PAGE_SIZE, c * 8);
       } else if (key < keys) {
@@ -125,7 +131,8 @@ __device__ void prefill_mma(const PrefillParams& p) {
         const int t = i / CHUNKS, c = i % CHUNKS, key = key0 + t;
         T* destination = v_tile + t * ROW + c * 8;
         const T* source = nullptr;
-        if (key < history) {
+        if (key < lowest_first) {
+        } else if (key < history) {
           const i64 page = page_of(key);
           if (LAYOUT == LAYOUT_PAL) {  // the one tile that straddles history and prompt
             Pack<T> row = zero_pack<T>();
@@ -143,7 +150,8 @@ __device__ void prefill_mma(const PrefillParams& p) {
     }
     if (warp == 0) {
       const int key = key0 + lane * 8;
-      const bool invalid = lane < KEY_BLOCKS && key < history && page_row.page_of(key) < 0;
+      const bool invalid =
+          lane < KEY_BLOCKS && key < history && key + 8 > lowest_first && page_row.page_of(max(key, lowest_first)) < 0;
       saw_invalid_page |= invalid;
       const u32 blocks = __ballot_sync(0xffffffffu, lane < KEY_BLOCKS && !invalid);
       if (lane == 0) readable_blocks[j & 1] = blocks;
@@ -153,6 +161,8 @@ __device__ void prefill_mma(const PrefillParams& p) {
   // This thread's rows: its two fragment rows in each of the warp's m-tiles.
   auto my_row = [&](int m, int i) { return warp * WARP_ROWS + m * 16 + Fragment::row(lane, 2 * i); };
   int visible[M_TILES][2];  // keys each row sees (0 for padding rows)
+  int first_key[M_TILES][2];  // the first of them (a window's start)
+  float slope[M_TILES][2];    // ALiBi slope of the row's head
   SoftmaxState state[M_TILES][2];
   float o[M_TILES][CHUNKS][4];
 #pragma unroll
@@ -160,7 +170,10 @@ __device__ void prefill_mma(const PrefillParams& p) {
 #pragma unroll
     for (int i = 0; i < 2; ++i) {
       const int r = my_row(m, i);
-      visible[m][i] = row_valid(r) ? PlainVariant::visible(history + task.first_token + r / spacing).end : 0;
+      const int position = history + task.first_token + r / spacing;
+      visible[m][i] = row_valid(r) ? position + 1 : 0;
+      first_key[m][i] = Variant::first_visible(p.variant, position);
+      slope[m][i] = Variant::TRANSFORMS_SCORES && row_valid(r) ? Variant::slope(p.variant, task.first_head + r % spacing) : 0.f;
       state[m][i] = SoftmaxState::empty();
     }
 #pragma unroll
@@ -170,12 +183,12 @@ __device__ void prefill_mma(const PrefillParams& p) {
   const int unmasked_keys = history + task.first_token + 1;  // seen by every row
   const float log2_scale = p.scale * LOG2E;
 
-  const int tiles = (keys + KEYS - 1) / KEYS;
-  load_tile(0);  // with Q: one copy group
+  const int tiles = (keys + KEYS - 1) / KEYS, first_tile = lowest_first / KEYS;
+  load_tile(first_tile);  // with Q: one copy group
   copy_async_commit();
-  if (tiles > 1) load_tile(1);
+  if (first_tile + 1 < tiles) load_tile(first_tile + 1);
   copy_async_commit();
-  for (int j = 0; j < tiles; ++j) {
+  for (int j = first_tile; j < tiles; ++j) {
     const int key0 = j * KEYS;
     copy_async_wait_one();  // tile j is in; tile j + 1 may still be in flight
     __syncthreads();
@@ -206,7 +219,7 @@ __device__ void prefill_mma(const PrefillParams& p) {
       }
 
       const u32 readable = readable_blocks[j & 1];
-      const bool masked = key0 + KEYS > unmasked_keys || readable != ALL_BLOCKS;
+      const bool masked = key0 + KEYS > unmasked_keys || readable != ALL_BLOCKS || key0 < highest_first;
 #pragma unroll
       for (int m = 0; m < M_TILES; ++m) {
         float tile_max[2] = {neg_inf(), neg_inf()};
@@ -216,7 +229,10 @@ __device__ void prefill_mma(const PrefillParams& p) {
           for (int e = 0; e < 4; ++e) {
             const int key = key0 + b * 8 + Fragment::column(lane, e), r = Fragment::row_index(e);
             float score = s[m][b][e] * log2_scale;
-            if (masked && (key >= visible[m][r] || !((readable >> b) & 1))) score = neg_inf();
+            if constexpr (Variant::TRANSFORMS_SCORES)
+              score = Variant::logit(p.variant, s[m][b][e] * p.scale, key, visible[m][r] - 1, slope[m][r]) * LOG2E;
+            if (masked && (key >= visible[m][r] || (Variant::HAS_WINDOW && key < first_key[m][r]) || !((readable >> b) & 1)))
+              score = neg_inf();
             s[m][b][e] = score;
             tile_max[r] = fmaxf(tile_max[r], score);
           }
@@ -275,7 +291,8 @@ __device__ void prefill_mma(const PrefillParams& p) {
   }
 
   if (warp == 0 && __any_sync(0xffffffffu, saw_invalid_page))
-    for (int key = lane * PAGE_SIZE; key < history; key += 32 * PAGE_SIZE) page_row.page_of(key, p.errors, OP_PREFILL);
+    for (int key = lowest_first / PAGE_SIZE * PAGE_SIZE + lane * PAGE_SIZE; key < history; key += 32 * PAGE_SIZE)
+      page_row.page_of(key, p.errors, OP_PREFILL);
 
   // Normalise, stage the warp's rows in its own rows of the Q tile, write whole 16-byte chunks.
   T* staged = q_tile + warp * WARP_ROWS * ROW;
@@ -283,7 +300,9 @@ __device__ void prefill_mma(const PrefillParams& p) {
   for (int m = 0; m < M_TILES; ++m) {
 #pragma unroll
     for (int i = 0; i < 2; ++i) {
-      const float inverse = SoftmaxState{state[m][i].max, quad_sum(state[m][i].sum)}.inverse_sum();
+      const int r = my_row(m, i);
+      const float sink = row_valid(r) ? Variant::sink(p.variant, task.first_head + r % spacing) : neg_inf();
+      const float inverse = SoftmaxState{state[m][i].max, quad_sum(state[m][i].sum)}.inverse_sum(sink);
 #pragma unroll
       for (int b = 0; b < CHUNKS; ++b)
         *(u32*)(staged + (m * 16 + Fragment::row(lane, 2 * i)) * ROW + b * 8 + Fragment::column(lane, 0)) =

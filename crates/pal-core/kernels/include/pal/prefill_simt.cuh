@@ -15,7 +15,7 @@ constexpr int PREFILL_SIMT_WARPS = PREFILL_THREADS / 32;
 
 // NQ query vectors per CTA and TOKENS keys per tile, chosen by the host (`cuda/prefill.rs`) so
 // that the static shared memory stays under 48 KiB.
-template <typename T, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, int NQ, int TOKENS>
+template <typename T, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, typename Variant, int NQ, int TOKENS>
 __device__ void prefill_simt(const PrefillParams& p) {
   constexpr int VEC = Vec<T>::N, ROW = HEAD_DIM + VEC;
 
@@ -24,7 +24,7 @@ __device__ void prefill_simt(const PrefillParams& p) {
   __shared__ float queries[NQ * HEAD_DIM];
   __shared__ float weights[NQ * TOKENS];
   __shared__ float run_max[NQ], run_sum[NQ], rescale[NQ];
-  __shared__ int visible[NQ];  // keys (history + prompt prefix) each query vector sees
+  __shared__ int visible[NQ], first_key[NQ];  // keys [first_key, visible) each query vector sees
 
   const PrefillTask task = locate_prefill_task<PAGE_SIZE>(p);
   if (task.empty()) return;  // the whole CTA: uniform exit
@@ -47,17 +47,21 @@ __device__ void prefill_simt(const PrefillParams& p) {
   if (tid < NQ) {
     run_max[tid] = neg_inf();
     run_sum[tid] = 0.f;
-    visible[tid] = vector_valid(tid) ? PlainVariant::visible(history + token_of(tid)).end : 0;
+    visible[tid] = vector_valid(tid) ? history + token_of(tid) + 1 : 0;
+    first_key[tid] = Variant::first_visible(p.variant, history + token_of(tid));
   }
 
   ValueAccumulator<T, HEAD_DIM, NQ, PREFILL_THREADS> values_acc(vectors);
 
-  for (int tile = 0; tile < total_keys; tile += TOKENS) {
+  // Keys before the first row's window are hidden from every row: never read.
+  const int lowest_first = Variant::first_visible(p.variant, history + task.first_token);
+  for (int tile = lowest_first / TOKENS * TOKENS; tile < total_keys; tile += TOKENS) {
     __syncthreads();  // the previous tile is fully consumed
     for (int i = tid; i < TOKENS * HEAD_DIM; i += PREFILL_THREADS) {
       const int t = i / HEAD_DIM, dim = i % HEAD_DIM, key = tile + t;
       T k_elem{}, v_elem{};
-      if (key < history) {
+      if (key < lowest_first) {
+      } else if (key < history) {
         const i64 page = page_of(key);
         if (page >= 0) {
           k_elem = ((const T*)p.k_cache)[at.key(page, kv_head, key % PAGE_SIZE, dim)];
@@ -76,8 +80,13 @@ __device__ void prefill_simt(const PrefillParams& p) {
     for (int i = tid; i < vectors * TOKENS; i += PREFILL_THREADS) {
       const int j = i / TOKENS, t = i % TOKENS, key = tile + t;
       float s = neg_inf();
-      if (key < visible[j] && (key >= history || page_row.page_of(key, p.errors, OP_PREFILL) >= 0)) {
-        s = dot_as_float<HEAD_DIM>(queries + j * HEAD_DIM, keys + t * ROW) * log2_scale;
+      if (key < visible[j] && key >= first_key[j] && (key >= history || page_row.page_of(key, p.errors, OP_PREFILL) >= 0)) {
+        const float dot = dot_as_float<HEAD_DIM>(queries + j * HEAD_DIM, keys + t * ROW);
+        if constexpr (Variant::TRANSFORMS_SCORES)
+          s = Variant::logit(p.variant, dot * p.scale, key, visible[j] - 1,
+                             Variant::slope(p.variant, task.first_head + j % spacing)) * LOG2E;
+        else
+          s = dot * log2_scale;
       }
       weights[j * TOKENS + t] = s;
     }
@@ -94,7 +103,8 @@ __device__ void prefill_simt(const PrefillParams& p) {
   static_assert(decltype(values_acc)::SCRATCH_FLOATS * 4 <= (int)sizeof(keys), "the slice reduction fits in the key tile");
   values_acc.reduce((float*)keys, [&](int j, int dim, float total) {
     if (vector_valid(j))
-      ((T*)p.out)[row_of(j) * HEAD_DIM + dim] = from_float<T>(total * SoftmaxState{run_max[j], run_sum[j]}.inverse_sum());
+      ((T*)p.out)[row_of(j) * HEAD_DIM + dim] = from_float<T>(
+          total * SoftmaxState{run_max[j], run_sum[j]}.inverse_sum(Variant::sink(p.variant, task.first_head + j % spacing)));
   });
 }
 

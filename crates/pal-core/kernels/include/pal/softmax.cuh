@@ -25,6 +25,14 @@ struct SoftmaxState {
     return factor;
   }
   __device__ __forceinline__ float inverse_sum() const { return sum > 0.f ? 1.f / sum : 0.f; }
+  // The same when a sink logit `sink` (base 2; -inf for none) joins the denominator: the factor
+  // for the accumulators, rebased on the larger of the row's max and the sink; 0 for a row that
+  // saw nothing (a sink alone yields zeros, as on the CPU).
+  __device__ __forceinline__ float inverse_sum(float sink) const {
+    if (!(sum > 0.f)) return 0.f;
+    const float top = fmaxf(max, sink), factor = exp2f(max - top);
+    return factor / (sum * factor + exp2f(sink - top));
+  }
 };
 
 // Weight of a partial state with maximum `max` inside a merge whose overall maximum is `total_max`

@@ -1,26 +1,47 @@
-// Attention variants as policies (SPEC §3.5): which keys a query sees and how a raw score
-// `scale * q.k` becomes a logit. Kernels call these hooks and nothing else, so a new variant
-// (window, soft-cap, ALiBi, sinks) is one struct here plus its host key.
+// Attention variants as policies (SPEC §3.5): which keys a query sees, how a scaled score
+// `scale * q.k` becomes a logit, and an optional sink logit in the softmax's denominator.
+// Kernels call these hooks and nothing else. The compile-time part (which options are on) is the
+// kernel key's variant (`pal::Variant<WINDOW, SOFTCAP, ALIBI, SINKS>`, named by the host); the
+// run-time part (window length, cap, per-head vectors) travels in `VariantParams`.
 #pragma once
 #include "pal/common.cuh"
 
 namespace pal {
 
-// Keys [begin, end) visible to a query at position `position` of its sequence.
-struct KeyRange {
-  int begin, end;
-  __device__ __forceinline__ bool contains(int key) const { return key >= begin && key < end; }
+// Run-time options of a call (a member of every attention kernel's parameters).
+struct VariantParams {
+  u64 alibi_slopes, sinks;  // [num_q_heads] float32, or 0
+  int window_left;          // a query at position i sees keys i - window_left ..= i (when WINDOW)
+  float soft_cap;           // logits become soft_cap * tanh(logit / soft_cap) (when SOFTCAP)
 };
 
-// Plain attention: a query sees every key up to and including its own position (decode: the
-// whole sequence; prefill: history and the causal prompt prefix); logits are the raw scores.
-struct PlainVariant {
-  static constexpr bool TRANSFORMS_SCORES = false;
-  static constexpr bool HAS_SINK = false;
-  __device__ __forceinline__ static KeyRange visible(int position) { return {0, position + 1}; }
-  __device__ __forceinline__ static float logit(float score, int /*key*/, int /*position*/, int /*head*/) {
+template <bool WINDOW, bool SOFTCAP, bool ALIBI, bool SINKS> struct Variant {
+  static constexpr bool HAS_WINDOW = WINDOW;
+  static constexpr bool TRANSFORMS_SCORES = SOFTCAP || ALIBI;
+  static constexpr bool HAS_SINK = SINKS;
+
+  // First key a query at `position` sees (its last is `position` itself: decode queries are their
+  // sequence's last token, prefill is causal).
+  __device__ __forceinline__ static int first_visible(const VariantParams& v, int position) {
+    return WINDOW ? max(0, position - v.window_left) : 0;
+  }
+  // Head `head`'s ALiBi slope (0 without ALiBi), read once per row.
+  __device__ __forceinline__ static float slope(const VariantParams& v, int head) {
+    return ALIBI ? ((const float*)v.alibi_slopes)[head] : 0.f;
+  }
+  // Logit of a scaled score of key `key` for a query at `position` (natural units): the
+  // soft-cap first, then ALiBi's linear bias, as the CPU backend does.
+  __device__ __forceinline__ static float logit(const VariantParams& v, float score, int key, int position, float slope) {
+    if (SOFTCAP) score = v.soft_cap * tanhf(score / v.soft_cap);
+    if (ALIBI) score += slope * (float)(key - position);
     return score;
   }
+  // Head `head`'s sink logit in base 2 (-inf without sinks: it adds nothing).
+  __device__ __forceinline__ static float sink(const VariantParams& v, int head) {
+    return SINKS ? ((const float*)v.sinks)[head] * 1.4426950408889634f : __int_as_float(0xff800000);
+  }
 };
+
+using PlainVariant = Variant<false, false, false, false>;
 
 }  // namespace pal
