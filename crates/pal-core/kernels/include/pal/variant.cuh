@@ -32,7 +32,7 @@ template <bool WINDOW, bool SOFTCAP, bool ALIBI, bool SINKS> struct Variant {
   // Logit of a scaled score of key `key` for a query at `position` (natural units): the
   // soft-cap first, then ALiBi's linear bias, as the CPU backend does.
   __device__ __forceinline__ static float logit(const VariantParams& v, float score, int key, int position, float slope) {
-    if (SOFTCAP) score = v.soft_cap * tanhf(score / v.soft_cap);
+    if (SOFTCAP) score = v.soft_cap * fast_tanh(__fdividef(score, v.soft_cap));
     if (ALIBI) score += slope * (float)(key - position);
     return score;
   }
