@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import _native
-from ._arrays import as_index, dtype_name, output_like, torch_module
+from ._arrays import as_index, dense, dtype_name, output_like, torch_module
 from ._cuda import launch_settings
 from .errors import (
     BackendUnavailableError,
@@ -104,6 +104,7 @@ def paged_attention_decode(
         ``[num_seqs, num_q_heads, head_dim]`` in the queries' dtype, of the queries' kind.
     """
     page_table, seq_lens = as_index(page_table), as_index(seq_lens)
+    queries = dense(queries)
     if out is None and _traced(queries, k_cache, v_cache, page_table, seq_lens, alibi_slopes, sinks):
         return _torch_ops().paged_attention_decode(
             queries, k_cache, v_cache, page_table, seq_lens, scale, layout, window_left, logits_soft_cap,
@@ -168,6 +169,7 @@ def paged_attention_prefill(
         as_index(context_lens),
         as_index(cu_seqlens_q),
     )
+    q, k, v = dense(q), dense(k), dense(v)
     if out is None and _traced(
         q, k, v, k_cache, v_cache, page_table, context_lens, cu_seqlens_q, alibi_slopes, sinks
     ):
@@ -217,6 +219,7 @@ def fill_kv_pages(
     """
     page_table, positions, token_to_seq = as_index(page_table), as_index(positions), as_index(token_to_seq)
     slot_mapping = as_index(slot_mapping)
+    new_keys, new_values = dense(new_keys), dense(new_values)
     if _traced(new_keys, new_values, k_cache, v_cache, page_table, positions, token_to_seq, slot_mapping):
         return _torch_ops().fill_kv_pages(
             new_keys,

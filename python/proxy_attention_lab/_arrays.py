@@ -50,12 +50,35 @@ def torch_tensor_class() -> Any:
 _TORCH: Any = None
 
 
+def _is_row_view(array: Any) -> bool:
+    """Whether ``array`` is a torch tensor or numpy array that is not C-contiguous but whose last
+    dimension is (a strided view, e.g. a slice of a fused QKV projection)."""
+    tensor = torch_tensor_class()
+    if tensor is not None and isinstance(array, tensor):
+        return not array.is_contiguous() and array.dim() > 0 and array.stride(-1) == 1
+    if isinstance(array, np.ndarray):
+        return not array.flags.c_contiguous and array.ndim > 0 and array.strides[-1] == array.itemsize
+    return False
+
+
+def dense(array: Any) -> Any:
+    """A strided view with a contiguous last dimension (SPEC §3.4: q, k, v, queries, new keys and
+    values) as a C-contiguous copy, which PAL's kernels read; anything else as it is (other
+    layouts are refused by the native call, naming the argument)."""
+    if not _is_row_view(array):
+        return array
+    return np.ascontiguousarray(array) if isinstance(array, np.ndarray) else array.contiguous()
+
+
 def output_like(reference: Any, out: Any, op: str, name: str) -> tuple[Any, Callable[[Any], Any] | None]:
     """The array PAL writes (``out``, or a new one shaped like ``reference``, argument ``name`` of
     ``op``) and, when the result is not that array itself, how to make it: torch stays torch
     (same device, contiguous), numpy stays numpy, MLX gets an MLX array back, any other DLPack
-    producer gets numpy."""
+    producer gets numpy. A strided ``out`` view is written through a contiguous array."""
     if out is not None:
+        if _is_row_view(out):
+            staged = output_like(out, None, op, "out")[0]
+            return staged, lambda result: _copy_into(out, result)
         return out, None
     tensor = torch_tensor_class()
     if tensor is not None and isinstance(reference, tensor):
@@ -96,3 +119,11 @@ def as_index(array: Any) -> Any:
     if isinstance(array, np.ndarray) and array.dtype == np.int64:
         return np.clip(array, *_INT32_RANGE).astype(np.int32)
     return array
+
+
+def _copy_into(out: Any, result: Any) -> Any:
+    if isinstance(out, np.ndarray):
+        np.copyto(out, result)
+    else:
+        out.copy_(result)
+    return out

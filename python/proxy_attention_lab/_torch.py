@@ -8,6 +8,7 @@ from typing import Optional
 import torch
 
 from . import _native
+from ._arrays import dense
 from ._cuda import launch_settings
 
 
@@ -26,6 +27,7 @@ def paged_attention_decode(
     sinks: Optional[torch.Tensor],
     check: Optional[bool],
 ) -> torch.Tensor:
+    queries = dense(queries)
     out = torch.empty_like(queries)
     _native.paged_attention_decode(
         queries, k_cache, v_cache, page_table, seq_lens, out, scale, layout, window_left, logits_soft_cap,
@@ -49,7 +51,7 @@ def _(
     sinks,
     check,
 ):
-    return torch.empty_like(queries)
+    return torch.empty_like(queries, memory_format=torch.contiguous_format)
 
 
 @torch.library.custom_op("pal::paged_attention_prefill", mutates_args=())
@@ -70,6 +72,7 @@ def paged_attention_prefill(
     sinks: Optional[torch.Tensor],
     check: Optional[bool],
 ) -> torch.Tensor:
+    q, k, v = dense(q), dense(k), dense(v)
     out = torch.empty_like(q)
     _native.paged_attention_prefill(
         q, k, v, k_cache, v_cache, page_table, context_lens, cu_seqlens_q, out, scale, layout,
@@ -96,7 +99,7 @@ def _(
     sinks,
     check,
 ):
-    return torch.empty_like(q)
+    return torch.empty_like(q, memory_format=torch.contiguous_format)
 
 
 @torch.library.custom_op("pal::fill_kv_pages", mutates_args=("k_cache", "v_cache"))
@@ -112,6 +115,7 @@ def fill_kv_pages(
     layout: str,
     check: Optional[bool],
 ) -> None:
+    new_keys, new_values = dense(new_keys), dense(new_values)
     _native.fill_kv_pages(
         new_keys, new_values, k_cache, v_cache, page_table, positions, token_to_seq, slot_mapping, layout,
         *launch_settings(new_keys, check),

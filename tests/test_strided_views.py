@@ -1,0 +1,112 @@
+"""Strided views (SPEC §3.4): queries, q / k / v, new keys and values and `out` may be views whose
+last dimension is contiguous, as an engine slices them out of one fused QKV projection; results
+equal those of contiguous copies, on the CPU (numpy) and, where there is a GPU, on CUDA (torch).
+Other layouts are still refused, naming the argument."""
+
+import numpy as np
+import proxy_attention_lab as pal
+import pytest
+from proxy_attention_lab.testing import from_torch, paged_cache, random_array, random_prompts, to_torch
+
+
+def _cuda_available() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return torch.cuda.is_available()
+
+
+DEVICES = [
+    "cpu",
+    pytest.param("cuda", marks=pytest.mark.skipif(not _cuda_available(), reason="no CUDA device")),
+]
+
+
+def on(device, array):
+    return array if device == "cpu" else to_torch(array, "cuda")
+
+
+def host(array) -> np.ndarray:
+    return array if isinstance(array, np.ndarray) else from_torch(array)
+
+
+def fused_qkv(rng, tokens, hq, hkv, dim, dtype):
+    """q, k, v as views into one [tokens, (hq + 2 hkv) * dim] projection, and their copies."""
+    qkv = random_array(rng, (tokens, (hq + 2 * hkv) * dim), dtype)
+    q = qkv[:, : hq * dim].reshape(tokens, hq, dim)
+    k = qkv[:, hq * dim : (hq + hkv) * dim].reshape(tokens, hkv, dim)
+    v = qkv[:, (hq + hkv) * dim :].reshape(tokens, hkv, dim)
+    assert not q.flags.c_contiguous and q.strides[-1] == q.itemsize
+    return qkv, (q, k, v)
+
+
+def views(device, qkv, hq, hkv, dim):
+    """The same slicing on the device's copy of the projection."""
+    fused = on(device, qkv)
+    tokens = fused.shape[0]
+    return (
+        fused[:, : hq * dim].reshape(tokens, hq, dim),
+        fused[:, hq * dim : (hq + hkv) * dim].reshape(tokens, hkv, dim),
+        fused[:, (hq + hkv) * dim :].reshape(tokens, hkv, dim),
+    )
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_decode_takes_strided_queries_and_out(rng, device, dtype):
+    cache = paged_cache(rng, [40, 0, 17], 2, 64, 16, dtype, "pal")
+    qkv, (q, _, _) = fused_qkv(rng, 3, 4, 2, 64, dtype)
+    tables = [on(device, a) for a in (cache.k_cache, cache.v_cache, cache.page_table, cache.lens)]
+    expected = host(pal.paged_attention_decode(on(device, np.ascontiguousarray(q)), *tables))
+    queries = views(device, qkv, 4, 2, 64)[0]
+    np.testing.assert_array_equal(host(pal.paged_attention_decode(queries, *tables)), expected)
+    # `out` as a view into a wider buffer: written in place, the rest untouched.
+    buffer = on(device, np.zeros((3, 4, 80), q.dtype))
+    out = buffer[:, :, :64]
+    result = pal.paged_attention_decode(queries, *tables, out=out)
+    assert result is out
+    np.testing.assert_array_equal(host(buffer)[:, :, :64], expected)
+    assert not host(buffer)[:, :, 64:].any()
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_prefill_takes_strided_q_k_v(rng, device):
+    cache = paged_cache(rng, [0, 16, 30], 2, 64, 16, "float32", "nhd")
+    _, _, _, cu = random_prompts(rng, [3, 1, 5], 4, 2, 64, "float32")
+    qkv, (q, k, v) = fused_qkv(rng, 9, 4, 2, 64, "float32")
+    tables = [on(device, a) for a in (cache.k_cache, cache.v_cache, cache.page_table, cache.lens)]
+    cu = on(device, np.asarray(cu, np.int32))
+    dense = [on(device, np.ascontiguousarray(a)) for a in (q, k, v)]
+    expected = host(pal.paged_attention_prefill(*dense, *tables, cu, layout="nhd"))
+    out = pal.paged_attention_prefill(*views(device, qkv, 4, 2, 64), *tables, cu, layout="nhd")
+    np.testing.assert_array_equal(host(out), expected)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("layout", ["pal", "nhd"])
+def test_fill_takes_strided_new_keys_and_values(rng, device, layout):
+    pages, heads, dim, page = 4, 2, 64, 8
+    pools = [
+        np.zeros(shape(pages, heads, dim, page, "float32", layout), np.float32)
+        for shape in (pal.get_k_cache_shape, pal.get_v_cache_shape)
+    ]
+    slots = np.array([3, 9, 17, 30, -1], np.int32)
+    qkv, (_, k, v) = fused_qkv(rng, 5, 2, heads, dim, "float32")
+    expected = [on(device, p) for p in pools]
+    pal.fill_kv_pages(
+        on(device, np.ascontiguousarray(k)), on(device, np.ascontiguousarray(v)), *expected,
+        slot_mapping=on(device, slots), layout=layout,
+    )  # fmt: skip
+    actual = [on(device, p) for p in pools]
+    _, keys, values = views(device, qkv, 2, heads, dim)
+    pal.fill_kv_pages(keys, values, *actual, slot_mapping=on(device, slots), layout=layout)
+    for a, e in zip(actual, expected):
+        np.testing.assert_array_equal(host(a), host(e))
+
+
+def test_other_layouts_are_still_refused(rng):
+    cache = paged_cache(rng, [10], 1, 32, 8, "float32", "pal")
+    transposed = random_array(rng, (1, 32, 2), "float32").transpose(0, 2, 1)  # last dim strided
+    with pytest.raises(pal.PalValueError, match="queries"):
+        pal.paged_attention_decode(transposed, cache.k_cache, cache.v_cache, cache.page_table, cache.lens)
