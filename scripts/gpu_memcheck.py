@@ -54,6 +54,45 @@ def main() -> None:
                 for t, lens in ((bad_table, cuda(cache.lens)), (bad_table, bad_lens)):
                     out = pal.paged_attention_decode(queries, k, v, t, lens, layout=layout, check=False)
                     assert torch.isfinite(out.float()).all()
+    # Attention variants (windows that start inside a page, a tile or a value run, every option
+    # at once) with bad ids and lengths, decode at page sizes 1-128 and prefill.
+    for page_size in (1, 4, 16, 128):
+        for layout in LAYOUTS:
+            for dtype in ("float32", "bfloat16"):
+                if dtype == "float32" and layout == "pal" and page_size < 4:
+                    continue  # no float32 pal kernel below 4 slots a page
+                cache = paged_cache(rng, [300, 37, 0], 2, 64, page_size, dtype, layout)
+                queries = cuda(random_array(rng, (3, 8, 64), dtype))
+                k, v, table = cuda(cache.k_cache), cuda(cache.v_cache), cuda(cache.page_table)
+                bad_table = table.clone()
+                bad_table[0, -1], bad_table[1, 0] = 1 << 30, -7
+                bad_lens = cuda(np.array([10**6, -5, 3], np.int32))
+                heads = torch.linspace(-1, 1, 8, device="cuda")
+                for variant in (
+                    {"window_left": 5},
+                    {"window_left": 130, "logits_soft_cap": 20.0, "alibi_slopes": heads, "sinks": heads},
+                ):
+                    for t, lens in ((table, cuda(cache.lens)), (bad_table, bad_lens)):
+                        out = pal.paged_attention_decode(
+                            queries, k, v, t, lens, layout=layout, check=False, **variant
+                        )
+                        assert torch.isfinite(out.float()).all()
+                    if page_size == 16:
+                        prompt = cuda(random_array(rng, (6, 8, 64), dtype))
+                        new_kv = cuda(random_array(rng, (6, 2, 64), dtype))
+                        out = pal.paged_attention_prefill(
+                            prompt,
+                            new_kv,
+                            new_kv,
+                            k,
+                            v,
+                            bad_table,
+                            bad_lens,
+                            layout=layout,
+                            check=False,
+                            **variant,
+                        )
+                        assert torch.isfinite(out.float()).all()
     # Deferred checks (the default): the kernels record the bad entry in mapped host memory and
     # the next call raises it.
     cache = paged_cache(rng, [70, 5], 2, 128, 16, "bfloat16", "nhd")
