@@ -78,7 +78,9 @@ __device__ void prefill_mma(const PrefillParams& p) {
   const int highest_first = Variant::first_visible(p.variant, history + task.end_token - 1);
   // A tile that is pal history through and through, and visible from its first key: its V tile
   // is kept [dim][key].
-  auto values_by_dim = [&](int key0) { return LAYOUT == LAYOUT_PAL && key0 + KEYS <= history && key0 >= lowest_first; };
+  auto values_by_dim = [&](int key0) {
+    return LAYOUT == LAYOUT_PAL && key0 + KEYS <= history && (!Variant::HAS_WINDOW || key0 >= lowest_first);
+  };
   // Query row r: token first_token + r / spacing, head first_head + r % spacing.
   const int spacing = p.heads_per_cta, rows_used = p.tokens_per_cta * spacing;
   auto row_valid = [&](int r) {
@@ -107,7 +109,7 @@ __device__ void prefill_mma(const PrefillParams& p) {
       const int c = walk_tokens ? i / KEYS : i % CHUNKS;
       const int key = key0 + t;
       const T* source = nullptr;
-      if (key < lowest_first) {
+      if (Variant::HAS_WINDOW && key < lowest_first) {
       } else if (key < history) {
         const i64 page = page_of(key);
         if (page >= 0) source = k_pool + at.key(page, kv_head, key % PAGE_SIZE, c * 8);
@@ -131,7 +133,7 @@ __device__ void prefill_mma(const PrefillParams& p) {
         const int t = i / CHUNKS, c = i % CHUNKS, key = key0 + t;
         T* destination = v_tile + t * ROW + c * 8;
         const T* source = nullptr;
-        if (key < lowest_first) {
+        if (Variant::HAS_WINDOW && key < lowest_first) {
         } else if (key < history) {
           const i64 page = page_of(key);
           if (LAYOUT == LAYOUT_PAL) {  // the one tile that straddles history and prompt
@@ -151,7 +153,8 @@ __device__ void prefill_mma(const PrefillParams& p) {
     if (warp == 0) {
       const int key = key0 + lane * 8;
       const bool invalid =
-          lane < KEY_BLOCKS && key < history && key + 8 > lowest_first && page_row.page_of(max(key, lowest_first)) < 0;
+          lane < KEY_BLOCKS && key < history && (!Variant::HAS_WINDOW || key + 8 > lowest_first) &&
+          page_row.page_of(Variant::HAS_WINDOW ? max(key, lowest_first) : key) < 0;
       saw_invalid_page |= invalid;
       const u32 blocks = __ballot_sync(0xffffffffu, lane < KEY_BLOCKS && !invalid);
       if (lane == 0) readable_blocks[j & 1] = blocks;

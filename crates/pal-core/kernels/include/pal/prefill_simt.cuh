@@ -60,7 +60,7 @@ __device__ void prefill_simt(const PrefillParams& p) {
     for (int i = tid; i < TOKENS * HEAD_DIM; i += PREFILL_THREADS) {
       const int t = i / HEAD_DIM, dim = i % HEAD_DIM, key = tile + t;
       T k_elem{}, v_elem{};
-      if (key < lowest_first) {
+      if (Variant::HAS_WINDOW && key < lowest_first) {
       } else if (key < history) {
         const i64 page = page_of(key);
         if (page >= 0) {
