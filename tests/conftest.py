@@ -7,6 +7,7 @@ import zlib
 
 import numpy as np
 import pytest
+from proxy_attention_lab.testing import cuda_available
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 HAS_MLX = importlib.util.find_spec("mlx") is not None
@@ -17,3 +18,11 @@ def rng(request) -> np.random.Generator:
     """Fresh inputs per test case, reproducible from the test's id."""
     seed = zlib.crc32(request.node.nodeid.encode())
     return np.random.default_rng(seed)
+
+
+@pytest.fixture(
+    params=["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not cuda_available(), reason="no GPU"))]
+)
+def device(request) -> str:
+    """The backend a test runs on: the CPU (numpy arrays), and CUDA (torch tensors) where there is a GPU."""
+    return request.param

@@ -6,29 +6,17 @@ Other layouts are still refused, naming the argument."""
 import numpy as np
 import proxy_attention_lab as pal
 import pytest
-from proxy_attention_lab.testing import from_torch, paged_cache, random_array, random_prompts, to_torch
-
-
-def _cuda_available() -> bool:
-    try:
-        import torch
-    except ImportError:
-        return False
-    return torch.cuda.is_available()
-
-
-DEVICES = [
-    "cpu",
-    pytest.param("cuda", marks=pytest.mark.skipif(not _cuda_available(), reason="no CUDA device")),
-]
+from proxy_attention_lab.testing import (
+    on_device,
+    paged_cache,
+    random_array,
+    random_prompts,
+    to_host,
+)
 
 
 def on(device, array):
-    return array if device == "cpu" else to_torch(array, "cuda")
-
-
-def host(array) -> np.ndarray:
-    return array if isinstance(array, np.ndarray) else from_torch(array)
+    return on_device(array, device)
 
 
 def fused_qkv(rng, tokens, hq, hkv, dim, dtype):
@@ -52,25 +40,23 @@ def views(device, qkv, hq, hkv, dim):
     )
 
 
-@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
 def test_decode_takes_strided_queries_and_out(rng, device, dtype):
     cache = paged_cache(rng, [40, 0, 17], 2, 64, 16, dtype, "pal")
     qkv, (q, _, _) = fused_qkv(rng, 3, 4, 2, 64, dtype)
     tables = [on(device, a) for a in (cache.k_cache, cache.v_cache, cache.page_table, cache.lens)]
-    expected = host(pal.paged_attention_decode(on(device, np.ascontiguousarray(q)), *tables))
+    expected = to_host(pal.paged_attention_decode(on(device, np.ascontiguousarray(q)), *tables))
     queries = views(device, qkv, 4, 2, 64)[0]
-    np.testing.assert_array_equal(host(pal.paged_attention_decode(queries, *tables)), expected)
+    np.testing.assert_array_equal(to_host(pal.paged_attention_decode(queries, *tables)), expected)
     # `out` as a view into a wider buffer: written in place, the rest untouched.
     buffer = on(device, np.zeros((3, 4, 80), q.dtype))
     out = buffer[:, :, :64]
     result = pal.paged_attention_decode(queries, *tables, out=out)
     assert result is out
-    np.testing.assert_array_equal(host(buffer)[:, :, :64], expected)
-    assert not host(buffer)[:, :, 64:].any()
+    np.testing.assert_array_equal(to_host(buffer)[:, :, :64], expected)
+    assert not to_host(buffer)[:, :, 64:].any()
 
 
-@pytest.mark.parametrize("device", DEVICES)
 def test_prefill_takes_strided_q_k_v(rng, device):
     cache = paged_cache(rng, [0, 16, 30], 2, 64, 16, "float32", "nhd")
     _, _, _, cu = random_prompts(rng, [3, 1, 5], 4, 2, 64, "float32")
@@ -78,12 +64,11 @@ def test_prefill_takes_strided_q_k_v(rng, device):
     tables = [on(device, a) for a in (cache.k_cache, cache.v_cache, cache.page_table, cache.lens)]
     cu = on(device, np.asarray(cu, np.int32))
     dense = [on(device, np.ascontiguousarray(a)) for a in (q, k, v)]
-    expected = host(pal.paged_attention_prefill(*dense, *tables, cu, layout="nhd"))
+    expected = to_host(pal.paged_attention_prefill(*dense, *tables, cu, layout="nhd"))
     out = pal.paged_attention_prefill(*views(device, qkv, 4, 2, 64), *tables, cu, layout="nhd")
-    np.testing.assert_array_equal(host(out), expected)
+    np.testing.assert_array_equal(to_host(out), expected)
 
 
-@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("layout", ["pal", "nhd"])
 def test_fill_takes_strided_new_keys_and_values(rng, device, layout):
     pages, heads, dim, page = 4, 2, 64, 8
@@ -102,7 +87,7 @@ def test_fill_takes_strided_new_keys_and_values(rng, device, layout):
     _, keys, values = views(device, qkv, 2, heads, dim)
     pal.fill_kv_pages(keys, values, *actual, slot_mapping=on(device, slots), layout=layout)
     for a, e in zip(actual, expected):
-        np.testing.assert_array_equal(host(a), host(e))
+        np.testing.assert_array_equal(to_host(a), to_host(e))
 
 
 def test_other_layouts_are_still_refused(rng):

@@ -12,38 +12,18 @@ from proxy_attention_lab.testing import (
     LAYOUTS,
     assert_close,
     decode_reference,
-    from_torch,
+    on_device,
     paged_cache,
     prefill_reference,
     random_array,
     random_prompts,
-    to_torch,
+    to_host,
 )
-
-
-def _cuda_available() -> bool:
-    try:
-        import torch
-    except ImportError:
-        return False
-    return torch.cuda.is_available()
-
-
-DEVICES = [
-    "cpu",
-    pytest.param("cuda", marks=pytest.mark.skipif(not _cuda_available(), reason="no CUDA device")),
-]
 
 
 def on(device: str, arrays: dict) -> dict:
     """The arrays (numpy) as the device's arrays: numpy for the CPU, torch tensors for CUDA."""
-    if device == "cpu":
-        return arrays
-    return {k: to_torch(a, "cuda") if isinstance(a, np.ndarray) else a for k, a in arrays.items()}
-
-
-def host(out) -> np.ndarray:
-    return out if isinstance(out, np.ndarray) else from_torch(out)
+    return {k: on_device(a, device) for k, a in arrays.items()}
 
 
 SLOPES = 2.0 ** -np.arange(1, 9, dtype=np.float32)  # BLOOM's slopes for 8 heads
@@ -70,7 +50,6 @@ def name(variant: dict) -> str:
     return "-".join(k if isinstance(x, np.ndarray) else f"{k}={x}" for k, x in variant.items())
 
 
-@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
 @pytest.mark.parametrize("variant", VARIANTS, ids=name)
@@ -83,10 +62,9 @@ def test_decode_variants(rng, device, layout, dtype, variant):
         device, {"q": queries, "k": cache.k_cache, "v": cache.v_cache, "t": cache.page_table, "l": cache.lens}
     )
     out = pal.paged_attention_decode(*args.values(), layout=layout, **on(device, variant))
-    assert_close(host(out), decode_reference(queries, cache, **variant), dtype)
+    assert_close(to_host(out), decode_reference(queries, cache, **variant), dtype)
 
 
-@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
 @pytest.mark.parametrize("variant", VARIANTS, ids=name)
@@ -102,10 +80,9 @@ def test_prefill_variants(rng, device, layout, dtype, variant):
     arrays = {"q": q, "k": k, "v": v, "kc": cache.k_cache, "vc": cache.v_cache, "t": cache.page_table}
     args = on(device, {**arrays, "l": cache.lens, "cu": np.asarray(cu, np.int32)})
     out = pal.paged_attention_prefill(*args.values(), layout=layout, **on(device, variant))
-    assert_close(host(out), prefill_reference(q, k, v, cache, cu, **variant), dtype)
+    assert_close(to_host(out), prefill_reference(q, k, v, cache, cu, **variant), dtype)
 
 
-@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("page_size", [1, 4, 16, 64])
 def test_decode_windows_at_every_page_size(rng, device, page_size):
     """Windows starting inside a page, a tile and a pal value run; sequences longer than it."""
@@ -119,11 +96,10 @@ def test_decode_windows_at_every_page_size(rng, device, page_size):
         )
         out = pal.paged_attention_decode(*args.values(), window_left=window)
         assert_close(
-            host(out), decode_reference(queries, cache, window_left=window), "bfloat16", f"window {window}"
+            to_host(out), decode_reference(queries, cache, window_left=window), "bfloat16", f"window {window}"
         )
 
 
-@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("layout", LAYOUTS)
 def test_a_window_skips_what_it_hides(rng, device, layout):
     """Keys outside the window may hold anything (NaN: pages an engine reused): never read."""
@@ -136,7 +112,7 @@ def test_a_window_skips_what_it_hides(rng, device, layout):
         device, {"q": queries, "k": cache.k_cache, "v": cache.v_cache, "t": cache.page_table, "l": cache.lens}
     )
     out = pal.paged_attention_decode(*args.values(), layout=layout, window_left=40)
-    assert_close(host(out), expected, "float32")
+    assert_close(to_host(out), expected, "float32")
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,8 @@ addressing, so that it can judge PAL:
 - :func:`paged_cache`: a random paged cache and the tokens it holds; :func:`random_array` and
   :func:`random_prompts`: fresh random inputs;
 - :data:`TOLERANCE`, :func:`assert_close`, :func:`within_tolerance`: how close is close enough;
+- :func:`cuda_available`, :func:`on_device`, :func:`to_host`: the same test on the CPU backend
+  (numpy) and on CUDA (torch tensors);
 - :func:`to_torch`, :func:`from_torch`: numpy <-> torch on any device, bfloat16 included (torch
   is imported only by these two).
 
@@ -315,3 +317,25 @@ def to_torch(array: np.ndarray, device: str):
 def from_torch(tensor) -> np.ndarray:
     """A torch tensor's values as a float32 numpy array on the host (exact for every PAL dtype)."""
     return tensor.detach().float().cpu().numpy()
+
+
+def cuda_available() -> bool:
+    """Whether torch is installed and sees a CUDA device."""
+    try:
+        import torch
+    except ImportError:
+        return False
+    return torch.cuda.is_available()
+
+
+def on_device(array: Any, device: str) -> Any:
+    """A numpy array as the arrays of a backend: itself for ``"cpu"``, a torch tensor on ``"cuda"``
+    (anything that is not a numpy array passes unchanged)."""
+    if device == "cpu" or not isinstance(array, np.ndarray):
+        return array
+    return to_torch(array, device)
+
+
+def to_host(array: Any) -> np.ndarray:
+    """A result as a numpy array: numpy as it is, torch through :func:`from_torch`."""
+    return array if isinstance(array, np.ndarray) else from_torch(array)
