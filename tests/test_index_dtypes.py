@@ -64,3 +64,26 @@ def test_int64_values_beyond_int32_stay_invalid(rng):
         pal.fill_kv_pages(
             keys, keys, cache.k_cache, cache.v_cache, slot_mapping=np.array([2**32 + 3], np.int64)
         )
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int16, np.uint32])
+def test_a_wrong_index_dtype_names_only_index_dtypes(rng, dtype):
+    cache = paged_cache(rng, [10], 1, 64, 16, "float32", "pal")
+    queries = random_array(rng, (1, 2, 64), "float32")
+    pools = (cache.k_cache, cache.v_cache)
+    calls = {
+        "page_table": lambda: pal.paged_attention_decode(
+            queries, *pools, cache.page_table.astype(dtype), cache.lens
+        ),
+        "seq_lens": lambda: pal.paged_attention_decode(
+            queries, *pools, cache.page_table, cache.lens.astype(dtype)
+        ),
+        "slot_mapping": lambda: pal.fill_kv_pages(
+            queries[:, :1], queries[:, :1], *pools, slot_mapping=np.zeros(1, dtype)
+        ),
+    }
+    for name, call in calls.items():
+        with pytest.raises(pal.PalTypeError, match=f"`{name}`") as error:
+            call()
+        message = str(error.value)
+        assert "int32 or int64" in message and "float16" not in message, message

@@ -26,8 +26,36 @@ pub struct ArrayArg<'py> {
 }
 
 impl<'py> ArrayArg<'py> {
-    /// Reads `object` as argument `name` of `op`; rejects non-contiguous data.
+    /// Reads `object` as argument `name` of `op` (a float or int32 tensor); rejects
+    /// non-contiguous data.
     pub fn extract(op: &'static str, name: &'static str, object: &Bound<'py, PyAny>) -> PyResult<Self> {
+        Self::read(op, name, object, |dtype| {
+            dtype.parse::<DType>().map_err(|_| {
+                crate::errors::type_error(format!(
+                    "{op}: `{name}` must have dtype float32, float16, bfloat16 or int32, got {dtype}"
+                ))
+            })
+        })
+    }
+
+    /// An index argument (SPEC §3.4: page table, lengths, offsets, positions, slots): int32 here
+    /// (the Python API narrows int64 before calling); any other dtype is refused naming the
+    /// index dtypes only.
+    pub fn extract_index(op: &'static str, name: &'static str, object: &Bound<'py, PyAny>) -> PyResult<Self> {
+        Self::read(op, name, object, |dtype| match dtype.parse::<DType>() {
+            Ok(DType::I32) => Ok(DType::I32),
+            _ => Err(crate::errors::type_error(format!(
+                "{op}: `{name}` is an index argument and must have dtype int32 or int64, got {dtype}"
+            ))),
+        })
+    }
+
+    fn read(
+        op: &'static str,
+        name: &'static str,
+        object: &Bound<'py, PyAny>,
+        dtype_of: impl FnOnce(&str) -> PyResult<DType>,
+    ) -> PyResult<Self> {
         let raw = if let Some(raw) = from_torch(object)? {
             raw
         } else if object.hasattr("__array_interface__")? {
@@ -40,15 +68,7 @@ impl<'py> ArrayArg<'py> {
                 object.get_type().name()?
             )));
         };
-        let dtype = match raw.dtype.parse::<DType>() {
-            Ok(dtype) => dtype,
-            Err(_) => {
-                return Err(crate::errors::type_error(format!(
-                    "{op}: `{name}` must have dtype float32, float16, bfloat16 or int32, got {}",
-                    raw.dtype
-                )))
-            }
-        };
+        let dtype = dtype_of(&raw.dtype)?;
         if !is_c_contiguous(&raw.shape, &raw.strides) {
             return Err(to_py_err(Error::NotContiguous {
                 op,
@@ -66,6 +86,18 @@ impl<'py> ArrayArg<'py> {
             read_only: raw.read_only,
             _capsule: raw.capsule,
         })
+    }
+
+    /// Like [`Self::extract_index`], `None` passing through.
+    pub fn extract_index_optional(
+        op: &'static str,
+        name: &'static str,
+        object: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Option<Self>> {
+        object
+            .filter(|o| !o.is_none())
+            .map(|o| Self::extract_index(op, name, o))
+            .transpose()
     }
 
     /// Like [`Self::extract`], `None` passing through.
@@ -265,6 +297,11 @@ fn typestr_name(typestr: &str) -> Option<&'static str> {
         "i8" => "int64",
         "i2" => "int16",
         "u1" => "uint8",
+        "u2" => "uint16",
+        "u4" => "uint32",
+        "u8" => "uint64",
+        "c8" => "complex64",
+        "c16" => "complex128",
         "i1" => "int8",
         "b1" => "bool",
         _ => return None,

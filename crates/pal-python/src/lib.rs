@@ -117,8 +117,8 @@ fn paged_attention_decode(
         ArrayArg::extract(OP, "queries", queries)?,
         ArrayArg::extract(OP, "k_cache", k_cache)?,
         ArrayArg::extract(OP, "v_cache", v_cache)?,
-        ArrayArg::extract(OP, "page_table", page_table)?,
-        ArrayArg::extract(OP, "seq_lens", seq_lens)?,
+        ArrayArg::extract_index(OP, "page_table", page_table)?,
+        ArrayArg::extract_index(OP, "seq_lens", seq_lens)?,
     ];
     let alibi_slopes = ArrayArg::extract_optional(OP, "alibi_slopes", alibi_slopes)?;
     let sinks = ArrayArg::extract_optional(OP, "sinks", sinks)?;
@@ -170,10 +170,10 @@ fn paged_attention_prefill(
         ArrayArg::extract(OP, "v", v)?,
         ArrayArg::extract(OP, "k_cache", k_cache)?,
         ArrayArg::extract(OP, "v_cache", v_cache)?,
-        ArrayArg::extract(OP, "page_table", page_table)?,
-        ArrayArg::extract(OP, "context_lens", context_lens)?,
+        ArrayArg::extract_index(OP, "page_table", page_table)?,
+        ArrayArg::extract_index(OP, "context_lens", context_lens)?,
     ];
-    let cu_seqlens_q = ArrayArg::extract_optional(OP, "cu_seqlens_q", cu_seqlens_q)?;
+    let cu_seqlens_q = ArrayArg::extract_index_optional(OP, "cu_seqlens_q", cu_seqlens_q)?;
     let alibi_slopes = ArrayArg::extract_optional(OP, "alibi_slopes", alibi_slopes)?;
     let sinks = ArrayArg::extract_optional(OP, "sinks", sinks)?;
     let out = ArrayArg::extract(OP, "out", out)?;
@@ -225,10 +225,10 @@ fn fill_kv_pages(
     let values = ArrayArg::extract(OP, "new_values", new_values)?;
     let k_cache = ArrayArg::extract(OP, "k_cache", k_cache)?;
     let v_cache = ArrayArg::extract(OP, "v_cache", v_cache)?;
-    let page_table = ArrayArg::extract_optional(OP, "page_table", page_table)?;
-    let positions = ArrayArg::extract_optional(OP, "positions", positions)?;
-    let token_to_seq = ArrayArg::extract_optional(OP, "token_to_seq", token_to_seq)?;
-    let slot_mapping = ArrayArg::extract_optional(OP, "slot_mapping", slot_mapping)?;
+    let page_table = ArrayArg::extract_index_optional(OP, "page_table", page_table)?;
+    let positions = ArrayArg::extract_index_optional(OP, "positions", positions)?;
+    let token_to_seq = ArrayArg::extract_index_optional(OP, "token_to_seq", token_to_seq)?;
+    let slot_mapping = ArrayArg::extract_index_optional(OP, "slot_mapping", slot_mapping)?;
     let destination = match (slot_mapping, page_table, positions, token_to_seq) {
         (Some(slots), None, None, None) => Destination::Slots(slots),
         (None, Some(table), Some(positions), Some(seqs)) => Destination::Positions(table, positions, seqs),
