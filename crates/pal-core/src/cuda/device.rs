@@ -207,19 +207,15 @@ impl Gpu {
     /// per stream: a CUDA graph is captured on a stream of torch's own, so only a workspace
     /// sized by an earlier (warm-up) call on any stream can serve it without allocating during
     /// capture. Consequence: decodes that need split-KV must not run concurrently on two
-    /// streams of one GPU. It only allocates when a call needs more than any call before it.
+    /// streams of one GPU. It only allocates when a call needs more than any call before it,
+    /// and never frees the buffer it outgrows: CUDA graphs captured earlier keep its address
+    /// (split states need a few MiB at most, so the buffers left behind stay small).
     pub fn workspace(&self, op: &'static str, bytes: usize) -> Result<sys::CUdeviceptr> {
         let mut workspace = self.workspace.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((pointer, size)) = *workspace {
             if size >= bytes {
                 return Ok(pointer.0);
             }
-            // SAFETY: wait for all work that may still use the old buffer, then free it.
-            unsafe {
-                result::ctx::synchronize().map_err(|e| driver_error(op, "context sync", e))?;
-                result::free_sync(pointer.0).map_err(|e| driver_error(op, "cuMemFree", e))?;
-            }
-            *workspace = None;
         }
         let size = bytes.next_power_of_two().max(1 << 20);
         // SAFETY: a plain device allocation in the current (this GPU's) context.
