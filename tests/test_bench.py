@@ -41,3 +41,20 @@ def test_plots_overlay_saved_runs(run_dir, tmp_path):
     (result,) = run_dir.glob("cpu-*.json")
     assert main(["plot", str(result), str(result), "--out", str(tmp_path)]) == 0
     assert (tmp_path / "decode.png").stat().st_size > 1000
+
+
+def test_a_variant_sweep_checks_every_option_and_skips_peers_without_them(tmp_path):
+    variant = ["--variant", "window=20,softcap=30,alibi,sinks", "--no-plots", "--out", str(tmp_path)]
+    assert main([*TINY, "--ops", "decode", "prefill", *variant]) == 0
+    (result,) = tmp_path.glob("cpu-*.json")
+    rows = json.loads(result.read_text())["results"]
+    pal_rows = [r for r in rows if r["impl"] == "pal"]
+    assert pal_rows and all(
+        r["ok"] and r["window_left"] == 20 and r["alibi"] and r["sinks"] for r in pal_rows
+    )
+    assert all(r["skipped"] for r in rows if not r["impl"].startswith("pal"))
+
+
+def test_a_bad_variant_is_refused():
+    with pytest.raises(SystemExit):
+        main([*TINY, "--variant", "window"])

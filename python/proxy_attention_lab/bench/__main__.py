@@ -4,6 +4,7 @@ Examples::
 
     python -m proxy_attention_lab.bench                          # default sweep, CPU or GPU
     python -m proxy_attention_lab.bench --decode 1x4096 64x4096 --dtype float32 --layout hnd
+    python -m proxy_attention_lab.bench --ops decode --decode 32x4096 32x65536 --variant window=4095
     python -m proxy_attention_lab.bench plot results/run.json [before.json]   # re-plot / overlay
 """
 
@@ -23,7 +24,7 @@ import proxy_attention_lab as pal
 from ..testing import DTYPES, LAYOUTS
 from . import report
 from .devices import CpuDevice
-from .problems import Shape
+from .problems import Shape, parse_variant
 
 # SPEC §7's rows on a GPU; on the CPU a sweep that finishes in well under three minutes.
 GPU_DECODE = ["1x4096", "1x32768", "8x4096", "32x4096", "64x4096", "128x2048", "256x1024"]
@@ -105,9 +106,8 @@ def run(args: argparse.Namespace) -> int:
     results = []
     for dtype, (page_size, head_dim), op, case in cases:
         shape = Shape(
-            args.num_q_heads, args.num_kv_heads, head_dim, page_size, dtype, args.layout,
-            args.window_left, args.logits_soft_cap,
-        )  # fmt: skip
+            args.num_q_heads, args.num_kv_heads, head_dim, page_size, dtype, args.layout, **args.variant
+        )
         from .sweep import Sweep
 
         sweep = Sweep(device, shape, seed=args.seed)
@@ -171,8 +171,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--num-kv-heads", type=int, default=8)
     parser.add_argument("--head-dim", type=int, nargs="+", default=[128], help="one or more")
     parser.add_argument("--page-size", type=int, nargs="+", default=[16], help="one or more")
-    parser.add_argument("--window-left", type=int, default=-1, help="sliding window (SPEC §3.5); -1: off")
-    parser.add_argument("--logits-soft-cap", type=float, default=0.0, help="logit soft-cap; 0: off")
+    parser.add_argument(
+        "--variant",
+        type=parse_variant,
+        default={},
+        help="attention variant (SPEC §3.5): plain, or window=W,softcap=C,alibi,sinks (any of them)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="bench-results", help="folder for the JSON and PNG files")
     parser.add_argument("--no-plots", action="store_true")

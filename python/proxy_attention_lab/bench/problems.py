@@ -20,15 +20,48 @@ class Shape:
     page_size: int = 16
     dtype: str = "bfloat16"
     layout: str = "pal"
-    # SPEC §3.5's scalar variant options (-1 / 0: off), passed to PAL, the oracle and the peers
-    # that have them.
+    # SPEC §3.5's variant options (-1 / 0 / False: off), passed to PAL, the oracle and the peers
+    # that have them (`--variant`, parsed by `parse_variant`).
     window_left: int = -1
     logits_soft_cap: float = 0.0
+    alibi: bool = False  # BLOOM's slopes for the query heads
+    sinks: bool = False  # one sink logit per query head, from -1 to 1
 
     def variant(self) -> dict:
-        """The variant keywords of PAL's calls and the oracle (empty for plain attention)."""
-        options = {"window_left": self.window_left, "logits_soft_cap": self.logits_soft_cap}
-        return {k: v for k, v in options.items() if v not in (-1, 0.0)}
+        """The variant keywords of PAL's calls and the oracle (empty for plain attention); ALiBi
+        slopes and sinks as float32 numpy vectors."""
+        options: dict = {"window_left": self.window_left, "logits_soft_cap": self.logits_soft_cap}
+        options = {k: v for k, v in options.items() if v not in (-1, 0.0)}
+        heads = np.arange(1, self.num_q_heads + 1, dtype=np.float32)
+        if self.alibi:
+            options["alibi_slopes"] = 2.0 ** (-8.0 * heads / self.num_q_heads)
+        if self.sinks:
+            options["sinks"] = np.linspace(-1.0, 1.0, self.num_q_heads, dtype=np.float32)
+        return options
+
+    def flashinfer_variant(self) -> bool:
+        """Whether FlashInfer's wrappers have every option on (windows and soft-caps, not ALiBi
+        slopes of our choosing or sinks)."""
+        return not (self.alibi or self.sinks)
+
+
+def parse_variant(text: str) -> dict:
+    """`--variant` as Shape fields: `plain`, or options joined by commas: `window=W`,
+    `softcap=C`, `alibi`, `sinks` (e.g. `window=4095,softcap=30`)."""
+    fields: dict = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, _, value = item.partition("=")
+        if name == "plain" and not value:
+            continue
+        if name == "window" and value:
+            fields["window_left"] = int(value)
+        elif name == "softcap" and value:
+            fields["logits_soft_cap"] = float(value)
+        elif name in ("alibi", "sinks") and not value:
+            fields[name] = True
+        else:
+            raise ValueError(f"--variant: unknown option {item!r} (plain, window=W, softcap=C, alibi, sinks)")
+    return fields
 
 
 @dataclass

@@ -50,6 +50,8 @@ class Measurement:
             "page_size": self.shape.page_size,
             "window_left": self.shape.window_left,
             "logits_soft_cap": self.shape.logits_soft_cap,
+            "alibi": self.shape.alibi,
+            "sinks": self.shape.sinks,
             "timing": self.timing,
             "metric": self.metric,
             "value": self.value,
@@ -111,10 +113,13 @@ class Sweep:
         the others are recorded as skipped."""
         if not self.shape.variant():
             return list(builders)
-        capable = [name for name in builders if name.startswith("flashinfer")]
+        flashinfer = self.shape.flashinfer_variant()
+        capable = [name for name in builders if flashinfer and name.startswith("flashinfer")]
         for name in builders:
             if name not in capable:
-                self._record(Measurement(op, case, name, self.shape, skipped="no window / soft-cap option"))
+                self._record(
+                    Measurement(op, case, name, self.shape, skipped="lacks an option of this variant")
+                )
         return capable
 
     def _skip_missing_peers(self, op: str, case: dict, names: list[str]) -> list[str]:
@@ -149,11 +154,13 @@ class Sweep:
         ]
         out = dev.put(np.empty_like(queries))
 
+        on_device = {k: dev.put(v) if isinstance(v, np.ndarray) else v for k, v in variant.items()}
+
         def run_pal() -> Any:
-            return pal.paged_attention_decode(*args, layout=s.layout, **variant)
+            return pal.paged_attention_decode(*args, layout=s.layout, **on_device)
 
         def run_pal_unchecked() -> Any:
-            return pal.paged_attention_decode(*args, layout=s.layout, out=out, check=False, **variant)
+            return pal.paged_attention_decode(*args, layout=s.layout, out=out, check=False, **on_device)
 
         for impl, run in (("pal", run_pal), ("pal_unchecked", run_pal_unchecked)):
             self._measure(
@@ -197,8 +204,10 @@ class Sweep:
         out = dev.put(np.empty_like(q))
         work_bytes = sum(a.nbytes for a in (q, k, v, problem.k_cache, problem.v_cache))
 
+        on_device = {k: dev.put(v) if isinstance(v, np.ndarray) else v for k, v in variant.items()}
+
         def run_pal() -> Any:
-            return pal.paged_attention_prefill(*args, layout=s.layout, out=out, check=False, **variant)
+            return pal.paged_attention_prefill(*args, layout=s.layout, out=out, check=False, **on_device)
 
         self._measure(
             "prefill", case, "pal", run_pal, dev.to_numpy, expected, rows, flops, "TFLOP/s", work_bytes
