@@ -94,10 +94,7 @@ impl<'py> ArrayArg<'py> {
         name: &'static str,
         object: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Option<Self>> {
-        object
-            .filter(|o| !o.is_none())
-            .map(|o| Self::extract_index(op, name, o))
-            .transpose()
+        Self::unless_none(object, |o| Self::extract_index(op, name, o))
     }
 
     /// Like [`Self::extract`], `None` passing through.
@@ -106,10 +103,14 @@ impl<'py> ArrayArg<'py> {
         name: &'static str,
         object: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Option<Self>> {
-        object
-            .filter(|o| !o.is_none())
-            .map(|o| Self::extract(op, name, o))
-            .transpose()
+        Self::unless_none(object, |o| Self::extract(op, name, o))
+    }
+
+    fn unless_none(
+        object: Option<&Bound<'py, PyAny>>,
+        extract: impl FnOnce(&Bound<'py, PyAny>) -> PyResult<Self>,
+    ) -> PyResult<Option<Self>> {
+        object.filter(|o| !o.is_none()).map(extract).transpose()
     }
 
     pub fn view(&self) -> TensorView<'_> {
