@@ -117,3 +117,20 @@ def test_bfloat16_every_call_matches_a_float64_reference():
     transformers.AttentionInterface.register("paged|pal-checked", checked)
     generate(model(torch.bfloat16), "paged|pal-checked", 16)
     assert errors and max(errors) < 2e-2, f"{len(errors)} calls, worst {max(errors)}"
+
+
+def test_what_it_cannot_serve_raises_not_implemented():
+    """Sliding-window layers (ring buffers in transformers' cache), dropout, and calls outside
+    continuous batching raise instead of computing something else. (generate_batch logs a failing
+    request rather than raising, so the attention function is called directly.)"""
+    from types import SimpleNamespace
+
+    layer = SimpleNamespace(layer_idx=0)
+    query = torch.zeros(1, 4, 3, 64, device=DEVICE)
+    with pytest.raises(NotImplementedError, match="paged cache"):
+        pal_transformers.paged_attention_forward(layer, query, query, query, None)
+    full, sliding = SimpleNamespace(sliding_windows={0: 1}), SimpleNamespace(sliding_windows={0: 64})
+    with pytest.raises(NotImplementedError, match="sliding-window"):
+        pal_transformers.paged_attention_forward(layer, query, query, query, None, cache=sliding)
+    with pytest.raises(NotImplementedError, match="dropout"):
+        pal_transformers.paged_attention_forward(layer, query, query, query, None, dropout=0.1, cache=full)
