@@ -305,3 +305,9 @@ def test_shape_helpers_reject_bad_geometry():
         pal.get_k_cache_shape(4, 2, 16, 16, "float64")
     with pytest.raises(ValueError, match="page_size"):
         pal.get_v_cache_shape(4, 2, 16, 0, "float32")
+
+
+def test_byte_swapped_arrays_are_refused_naming_their_dtype(case):
+    swapped = case["queries"].astype(case["queries"].dtype.newbyteorder(">"))
+    with pytest.raises(pal.PalTypeError, match=r">f4"):
+        decode(case, queries=swapped)
