@@ -297,18 +297,24 @@ fn from_array_struct<'py>(array: &Bound<'py, PyAny>) -> PyResult<Option<RawArray
     } else {
         unsafe { (0..nd).map(|i| *interface.strides.add(i) / item_size).collect() }
     };
-    // The typestr numpy would write, byte order included (a swapped array keeps it as its name,
-    // which no kernel accepts).
-    let little = cfg!(target_endian = "little") == (interface.flags & NPY_ARRAY_NOTSWAPPED != 0);
-    let byte_order = if little { '<' } else { '>' };
-    let typestr = format!("{byte_order}{}{}", interface.typekind as char, interface.itemsize);
-    let dtype = if let Some(name) = typestr_name(&typestr) {
-        Cow::Borrowed(name)
-    } else if interface.typekind != b'V' {
-        Cow::Owned(typestr)
-    } else {
+    let swapped = interface.flags & NPY_ARRAY_NOTSWAPPED == 0;
+    let dtype = match kind_name(interface.typekind, interface.itemsize) {
+        Some(name) if !swapped => Cow::Borrowed(name),
         // Extension types (ml_dtypes' bfloat16 is "V2" here): numpy names them.
-        Cow::Owned(array.getattr("dtype")?.getattr("name")?.extract::<String>()?)
+        _ if interface.typekind == b'V' => Cow::Owned(array.getattr("dtype")?.getattr("name")?.extract::<String>()?),
+        // The typestr numpy would write, byte order included: a swapped array keeps it as its
+        // name, which no kernel accepts (only error paths build this string).
+        _ => {
+            let byte_order = if cfg!(target_endian = "little") != swapped {
+                '<'
+            } else {
+                '>'
+            };
+            Cow::Owned(format!(
+                "{byte_order}{}{}",
+                interface.typekind as char, interface.itemsize
+            ))
+        }
     };
     Ok(Some(RawArray {
         address: interface.data as usize,
@@ -364,21 +370,27 @@ fn typestr_name(typestr: &str) -> Option<&'static str> {
     if !typestr.starts_with([native, '|', '=']) {
         return None;
     }
-    Some(match &typestr[1..] {
-        "f4" => "float32",
-        "f2" => "float16",
-        "f8" => "float64",
-        "i4" => "int32",
-        "i8" => "int64",
-        "i2" => "int16",
-        "u1" => "uint8",
-        "u2" => "uint16",
-        "u4" => "uint32",
-        "u8" => "uint64",
-        "c8" => "complex64",
-        "c16" => "complex128",
-        "i1" => "int8",
-        "b1" => "bool",
+    let kind = *typestr.as_bytes().get(1)?;
+    kind_name(kind, typestr.get(2..)?.parse().ok()?)
+}
+
+/// The name of numpy's standard type of this kind (`f`, `i`, `u`, `c`, `b`) and size in bytes.
+fn kind_name(kind: u8, size: i32) -> Option<&'static str> {
+    Some(match (kind, size) {
+        (b'f', 4) => "float32",
+        (b'f', 2) => "float16",
+        (b'f', 8) => "float64",
+        (b'i', 4) => "int32",
+        (b'i', 8) => "int64",
+        (b'i', 2) => "int16",
+        (b'i', 1) => "int8",
+        (b'u', 1) => "uint8",
+        (b'u', 2) => "uint16",
+        (b'u', 4) => "uint32",
+        (b'u', 8) => "uint64",
+        (b'c', 8) => "complex64",
+        (b'c', 16) => "complex128",
+        (b'b', 1) => "bool",
         _ => return None,
     })
 }
