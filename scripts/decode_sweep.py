@@ -24,6 +24,16 @@ def read_ceiling() -> float:
     return x.numel() * 4 / ms / 1e9
 
 
+def graph_replay_ms(call):
+    """Median ms of replaying a CUDA graph of ``call`` (one eager call first: kernels compiled,
+    workspace sized; captured on a side stream), and the output the graph writes."""
+    call()
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.stream(torch.cuda.Stream()), torch.cuda.graph(graph):
+        out = call()
+    return triton.testing.do_bench(graph.replay, return_mode="median"), out
+
+
 def make_case(batch, context, hq, hkv, dim, page, dtype, layout, seed=0):
     g = torch.Generator(device="cuda").manual_seed(seed)
     per_seq = -(-context // page)
@@ -67,16 +77,12 @@ def flashinfer_decode(q, k, v, table, lens, page, layout):
 
 def time_case(batch, context, hq, hkv, dim, page, dtype, layout, with_flashinfer):
     q, k, v, table, lens = make_case(batch, context, hq, hkv, dim, page, dtype, layout)
-    out = pal.paged_attention_decode(q, k, v, table, lens, layout=layout)  # warm-up: compile, workspace
-    eager = triton.testing.do_bench(
-        lambda: pal.paged_attention_decode(q, k, v, table, lens, layout=layout), return_mode="median"
-    )
-    graph = torch.cuda.CUDAGraph()
-    stream = torch.cuda.Stream()
-    with torch.cuda.stream(stream):
-        with torch.cuda.graph(graph):
-            out = pal.paged_attention_decode(q, k, v, table, lens, layout=layout)
-    kernel = triton.testing.do_bench(graph.replay, return_mode="median")
+
+    def call():
+        return pal.paged_attention_decode(q, k, v, table, lens, layout=layout)
+
+    kernel, out = graph_replay_ms(call)
+    eager = triton.testing.do_bench(call, return_mode="median")
     reference = pal.paged_attention_decode(q, k, v, table, lens, layout=layout)
     assert torch.equal(out, reference), "graph replay differs from the eager call"
     fi = None

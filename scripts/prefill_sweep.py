@@ -6,7 +6,7 @@ import argparse
 
 import proxy_attention_lab as pal
 import torch
-import triton.testing
+from decode_sweep import graph_replay_ms
 
 ROWS = ["1x4096+0", "4x4096+0", "16x1024+0", "4x1024+8192"]
 
@@ -42,11 +42,7 @@ def main() -> None:
         def call(inputs=inputs):
             return pal.paged_attention_prefill(*inputs, layout=args.layout)
 
-        call()
-        graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):
-            call()
-        ms = triton.testing.do_bench(graph.replay, return_mode="median")
+        ms = graph_replay_ms(call)[0]
         pairs = batch * (prompt * history + prompt * (prompt + 1) // 2)
         print(
             f"{args.layout} {row}: {ms * 1e3:.0f} us, {4 * hq * dim * pairs / ms / 1e9:.1f} TFLOP/s",

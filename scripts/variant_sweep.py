@@ -12,17 +12,11 @@ from functools import partial
 
 import proxy_attention_lab as pal
 import torch
-import triton.testing
-from decode_sweep import make_case
+from decode_sweep import graph_replay_ms, make_case
 
 
 def graph_time_us(call) -> float:
-    call()
-    graph = torch.cuda.CUDAGraph()
-    stream = torch.cuda.Stream()
-    with torch.cuda.stream(stream), torch.cuda.graph(graph):
-        call()
-    return triton.testing.do_bench(graph.replay, return_mode="median") * 1e3
+    return graph_replay_ms(call)[0] * 1e3
 
 
 def variants(hq: int) -> dict[str, dict]:
