@@ -104,6 +104,21 @@ class Sweep:
             return
         self._measure(op, case, impl, run, output, expected, rows, work, metric, working_set)
 
+    def _measure_pal(self, op: str, case: dict, fn: Callable, args: list, out: Any, *rest: Any) -> None:
+        """PAL as an engine calls it (``pal``: new output, default check) and with ``check=False``
+        into a given ``out`` where the op has one (``pal_unchecked``), attention ops with the
+        sweep's variant (its vectors on the device), measured alike."""
+        dev, layout = self.device, self.shape.layout
+        variant = {} if op == "fill" else self.shape.variant()
+        options = {k: dev.put(v) if isinstance(v, np.ndarray) else v for k, v in variant.items()}
+        given = {} if out is None else {"out": out}
+        runs = (
+            ("pal", lambda: fn(*args, layout=layout, **options)),
+            ("pal_unchecked", lambda: fn(*args, layout=layout, check=False, **given, **options)),
+        )
+        for impl, call in runs:
+            self._measure(op, case, impl, call, *rest)
+
     def _record(self, m: Measurement) -> None:
         self.results.append(m)
         self.on_result(m)
@@ -154,18 +169,10 @@ class Sweep:
         ]
         out = dev.put(np.empty_like(queries))
 
-        on_device = {k: dev.put(v) if isinstance(v, np.ndarray) else v for k, v in variant.items()}
-
-        def run_pal() -> Any:
-            return pal.paged_attention_decode(*args, layout=s.layout, **on_device)
-
-        def run_pal_unchecked() -> Any:
-            return pal.paged_attention_decode(*args, layout=s.layout, out=out, check=False, **on_device)
-
-        for impl, run in (("pal", run_pal), ("pal_unchecked", run_pal_unchecked)):
-            self._measure(
-                "decode", case, impl, run, dev.to_numpy, expected, checked, kv_bytes, "GB/s", kv_bytes
-            )
+        self._measure_pal(
+            "decode", case, pal.paged_attention_decode, args, out,
+            dev.to_numpy, expected, checked, kv_bytes, "GB/s", kv_bytes,
+        )  # fmt: skip
         builders = {
             "mlx_sdpa": lambda: peers.mlx_decode(problem, queries),
             "torch_sdpa": lambda: peers.torch_decode(problem, queries, dev.name),
@@ -204,14 +211,10 @@ class Sweep:
         out = dev.put(np.empty_like(q))
         work_bytes = sum(a.nbytes for a in (q, k, v, problem.k_cache, problem.v_cache))
 
-        on_device = {k: dev.put(v) if isinstance(v, np.ndarray) else v for k, v in variant.items()}
-
-        def run_pal() -> Any:
-            return pal.paged_attention_prefill(*args, layout=s.layout, out=out, check=False, **on_device)
-
-        self._measure(
-            "prefill", case, "pal", run_pal, dev.to_numpy, expected, rows, flops, "TFLOP/s", work_bytes
-        )
+        self._measure_pal(
+            "prefill", case, pal.paged_attention_prefill, args, out,
+            dev.to_numpy, expected, rows, flops, "TFLOP/s", work_bytes,
+        )  # fmt: skip
         dense_k = np.concatenate([problem.keys, k.reshape(batch, prompt, s.num_kv_heads, s.head_dim)], axis=1)
         dense_v = np.concatenate(
             [problem.values, v.reshape(batch, prompt, s.num_kv_heads, s.head_dim)], axis=1
@@ -264,14 +267,12 @@ class Sweep:
             )
         ]
 
-        def run_pal() -> Any:
-            return pal.fill_kv_pages(*args, layout=s.layout, check=False)
-
         def filled_keys(_: Any) -> np.ndarray:
             pages = from_layout(dev.to_numpy(args[2]), s.layout, is_key=True)
             return np.stack([read_sequence(pages, row, per_seq) for row in problem.page_table])
 
         expected = keys.astype(np.float64).reshape(sequences, per_seq, s.num_kv_heads, s.head_dim)
-        self._measure(
-            "fill", case, "pal", run_pal, filled_keys, expected, slice(None), copied, "GB/s", 2 * copied
-        )
+        self._measure_pal(
+            "fill", case, pal.fill_kv_pages, args, None,
+            filled_keys, expected, slice(None), copied, "GB/s", 2 * copied,
+        )  # fmt: skip
