@@ -4,7 +4,9 @@
 // (see `DecodeTask`). Tiles of TOKENS tokens are staged in shared memory with 16-byte loads in
 // the cache layout's natural order (one body serves pal / nhd / hnd), double-buffered through
 // registers, then scored, soft-maxed online (one warp per head) and accumulated in float32.
-// H100, first version (2026-11-27): 0.42x-0.60x of FlashInfer's bfloat16 decode on SPEC §7's rows.
+// Traffic: K and V of each visible token once, in 16-byte loads. H200 (2026-11-29, float32,
+// HQ 32 / HKV 8, D 128, page 16, pal, kernel time): 1.88 TB/s at 8 x 4096 and 1.57 at 64 x 4096,
+// 44% / 36% of the 4.31 TB/s read ceiling of that run (scripts/decode_sweep.py; issue 11).
 #pragma once
 #include "pal/decode.cuh"
 #include "pal/layout.cuh"

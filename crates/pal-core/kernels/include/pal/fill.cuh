@@ -3,7 +3,9 @@
 // One thread per 16-byte vector of one (token, KV head): coalesced reads of the new rows, and
 // 16-byte writes wherever the layout keeps the row contiguous (all keys, nhd/hnd values); pal
 // values are [dim][slot], so those are element writes. A token whose destination is invalid is
-// skipped (validation reports it before launch), so nothing is written out of bounds.
+// skipped and reported (deferred check; check=True validates before launch instead), so nothing
+// is written out of bounds. H200 (2026-11-29, bf16, pal, check=False): 0.41 / 0.46 TB/s of read +
+// write at 4096 / 32768 random slots, 10-11% of device copy in that run (issue 12 aims at 90%).
 #pragma once
 #include "pal/common.cuh"
 #include "pal/layout.cuh"

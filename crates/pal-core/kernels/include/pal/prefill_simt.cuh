@@ -4,6 +4,8 @@
 // sequence's history in the pools, then its own prompt from `k` / `v`, and stop at the CTA's last
 // token (later tiles are wholly in the future). Tiles are staged in shared memory element by
 // element (any layout), scored, soft-maxed online and accumulated in float32, as in decode.
+// Traffic: each K / V tile once per CTA of up to 16 query vectors. Correct on the H200 (GPU
+// suite, 2026-11-29) but not timed there yet: float32 prefill is not a row of SPEC §7.
 #pragma once
 #include "pal/prefill.cuh"
 #include "pal/softmax.cuh"
