@@ -104,9 +104,13 @@ def test_decode_is_bitwise_deterministic(rng):
 
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("dtype", list(DTYPES))
-@pytest.mark.parametrize("form", ["positions", "slot_mapping"])
-@pytest.mark.parametrize("dim, page_size", [(64, 8), (80, 16), (96, 32), (128, 16), (256, 8)])
+@pytest.mark.parametrize("form", ["positions", "slot_mapping", "sequence_major"])
+@pytest.mark.parametrize(
+    "dim, page_size", [(64, 8), (80, 16), (96, 32), (128, 16), (256, 8), (128, 1), (112, 2), (64, 128)]
+)
 def test_fill_matches_cpu_bit_for_bit(rng, layout, dtype, form, dim, page_size):
+    """Tokens of three sequences, interleaved or one sequence after another (whole pages of
+    consecutive slots in one tile of the kernel), starting mid-page at position 7."""
     heads, tokens = 4, 300
     per_seq = (tokens // 3 + 7) // page_size + 1
     pages = 3 * per_seq + 4
@@ -120,7 +124,9 @@ def test_fill_matches_cpu_bit_for_bit(rng, layout, dtype, form, dim, page_size):
     table = rng.permutation(pages)[: 3 * per_seq].reshape(3, per_seq).astype(np.int32)
     seqs = (np.arange(tokens) % 3).astype(np.int32)
     positions = (np.arange(tokens) // 3 + 7).astype(np.int32)
-    if form == "positions":
+    if form == "sequence_major":
+        seqs, positions = np.sort(seqs), (np.arange(tokens) % (tokens // 3) + 7).astype(np.int32)
+    if form != "slot_mapping":
         index = dict(page_table=table, positions=positions, token_to_seq=seqs)
     else:
         slots = table[seqs, positions // page_size] * page_size + positions % page_size

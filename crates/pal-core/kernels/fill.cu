@@ -4,5 +4,5 @@
 static_assert(sizeof(pal::FillParams) == PAL_PARAMS_BYTES, "host mirror of FillParams");
 
 extern "C" __global__ void __launch_bounds__(PAL_THREADS) pal_fill(pal::FillParams params) {
-  pal::fill<PAL_KV_DTYPE, PAL_LAYOUT>(params);
+  pal::fill<PAL_KV_DTYPE, PAL_LAYOUT, PAL_THREADS>(params);
 }

@@ -31,7 +31,8 @@ GPU_DECODE = ["1x4096", "1x32768", "8x4096", "32x4096", "64x4096", "128x2048", "
 CPU_DECODE = ["1x4096", "8x4096", "32x1024"]
 GPU_PREFILL = ["1x4096+0", "4x4096+0", "16x1024+0", "4x1024+8192"]
 CPU_PREFILL = ["1x512+0", "2x256+1024"]
-GPU_FILL = ["4096", "32768"]
+# Fill: "T" is T new tokens over 8 sequences (a prefill chunk), "SxN" N new tokens for each of S.
+GPU_FILL = ["4096", "32768", "256x1"]
 CPU_FILL = ["4096"]
 
 
@@ -88,7 +89,10 @@ def run(args: argparse.Namespace) -> int:
     gpu = device.name == "cuda"
     decode = parse_pairs(args.decode if args.decode is not None else (GPU_DECODE if gpu else CPU_DECODE))
     prefill = parse_pairs(args.prefill if args.prefill is not None else (GPU_PREFILL if gpu else CPU_PREFILL))
-    fill = [int(t) for t in (args.fill if args.fill is not None else (GPU_FILL if gpu else CPU_FILL))]
+    fill = [
+        (8, -(-c[0] // 8)) if len(c) == 1 else c
+        for c in parse_pairs(args.fill if args.fill is not None else (GPU_FILL if gpu else CPU_FILL))
+    ]
     dtypes = args.dtype or (["bfloat16"] if gpu else ["float32", "bfloat16"])
     ops = set(args.ops)
 
@@ -100,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
     cases += [
         (dtype, g, "prefill", c) for g in geometries for dtype in dtypes for c in prefill if "prefill" in ops
     ]
-    cases += [(dtype, g, "fill", (t,)) for g in geometries for dtype in dtypes for t in fill if "fill" in ops]
+    cases += [(dtype, g, "fill", c) for g in geometries for dtype in dtypes for c in fill if "fill" in ops]
     bar = progress(len(cases))
     ceilings = device.ceilings()
     results = []
@@ -164,7 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--prefill", nargs="*", metavar="BxT+H", help="prefill cases, batch x prompt + history"
     )
-    parser.add_argument("--fill", nargs="*", metavar="T", help="fill cases, new tokens")
+    parser.add_argument(
+        "--fill", nargs="*", metavar="T|SxN", help="fill: T tokens over 8 sequences, or N each for S"
+    )
     parser.add_argument("--dtype", nargs="+", choices=list(DTYPES))
     parser.add_argument("--layout", choices=LAYOUTS, default="pal")
     parser.add_argument("--num-q-heads", type=int, default=32)

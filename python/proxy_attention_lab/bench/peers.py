@@ -195,6 +195,31 @@ def flashinfer_prefill(q: np.ndarray, keys: np.ndarray, values: np.ndarray, hist
     return run, from_torch
 
 
+def flashinfer_append(problem: PagedProblem, keys: np.ndarray, values: np.ndarray, per_seq: int):
+    """FlashInfer's ``append_paged_kv_cache``: token i of ``keys`` / ``values`` (``[T, HKV, D]``,
+    ``per_seq`` per sequence, in order) into its sequence's pages of an NHD pool in the page
+    table's order (the pages PAL fills)."""
+    import flashinfer
+    import torch
+
+    s = problem.shape
+    sequences = len(keys) // per_seq
+    k_pool = _nhd_pool(np.zeros_like(problem.keys), s.page_size, problem.page_table)
+    v_pool = _nhd_pool(np.zeros_like(problem.values), s.page_size, problem.page_table)
+    indptr, indices, last = _flashinfer_tables(sequences, per_seq, s.page_size, problem.page_table)
+    batch_indices = torch.arange(len(keys), dtype=torch.int32, device="cuda") // per_seq
+    positions = torch.arange(len(keys), dtype=torch.int32, device="cuda") % per_seq
+    k, v = to_torch(keys, "cuda"), to_torch(values, "cuda")
+
+    def run():
+        flashinfer.append_paged_kv_cache(
+            k, v, batch_indices, positions, (k_pool, v_pool), indices, indptr, last, kv_layout="NHD"
+        )
+        return k_pool
+
+    return run, from_torch
+
+
 def flex_paged_decode(problem: PagedProblem, queries: np.ndarray):
     """torch's flex_attention over a physical page pool through its experimental PagedAttention
     (the page table mapped into the block mask and the score mod), compiled as torch recommends."""

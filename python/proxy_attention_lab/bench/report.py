@@ -18,7 +18,7 @@ def case_label(case: dict) -> str:
         return f"{case['batch']}x{case['context']}"
     if "prompt" in case:
         return f"{case['batch']}x{case['prompt']}+{case['history']}"
-    return f"{case['tokens']} tok"
+    return f"{case['tokens']} tok / {case['sequences']} seq"
 
 
 def ceiling_for(op: str, metric: str, ceilings: dict) -> tuple[str, float] | None:

@@ -243,10 +243,11 @@ class Sweep:
                 work_bytes,
             )
 
-    def fill(self, tokens: int, sequences: int = 8) -> None:
-        """``tokens`` new tokens spread over ``sequences`` sequences (a prefill chunk's worth)."""
+    def fill(self, sequences: int, per_seq: int) -> None:
+        """``per_seq`` new tokens for each of ``sequences`` sequences: a prefill chunk's worth
+        (a few sequences, many tokens each) or the decode step's append (one token each)."""
         s, dev = self.shape, self.device
-        per_seq = -(-tokens // sequences)
+        tokens = sequences * per_seq
         problem = paged_problem(self.rng, s, sequences, per_seq)
         keys = random_array(self.rng, (tokens, s.num_kv_heads, s.head_dim), s.dtype, "normal")
         values = random_array(self.rng, keys.shape, s.dtype, "normal")
@@ -267,12 +268,18 @@ class Sweep:
             )
         ]
 
-        def filled_keys(_: Any) -> np.ndarray:
-            pages = from_layout(dev.to_numpy(args[2]), s.layout, is_key=True)
+        def filled(pool: np.ndarray, layout: str) -> np.ndarray:
+            pages = from_layout(pool, layout, is_key=True)
             return np.stack([read_sequence(pages, row, per_seq) for row in problem.page_table])
 
         expected = keys.astype(np.float64).reshape(sequences, per_seq, s.num_kv_heads, s.head_dim)
-        self._measure_pal(
-            "fill", case, pal.fill_kv_pages, args, None,
-            filled_keys, expected, slice(None), copied, "GB/s", 2 * copied,
-        )  # fmt: skip
+        rest = (expected, slice(None), copied, "GB/s", 2 * copied)
+        pal_keys = lambda _: filled(dev.to_numpy(args[2]), s.layout)  # noqa: E731
+        self._measure_pal("fill", case, pal.fill_kv_pages, args, None, pal_keys, *rest)
+        if self._skip_missing_peers("fill", case, ["flashinfer"]):
+
+            def build():
+                run, output = peers.flashinfer_append(problem, keys, values, per_seq)
+                return run, lambda pool: filled(output(pool), "nhd")
+
+            self._measure_peer("fill", case, "flashinfer", build, *rest)

@@ -12,7 +12,10 @@ use crate::tensor::{Device, TensorView, TensorViewMut};
 use crate::validate::resolve_on_host;
 
 const OP: &str = "fill_kv_pages";
-const THREADS: usize = 256;
+const THREADS: usize = 128;
+/// New tokens and bytes of a head row per CTA (`FILL_TOKENS`, `FILL_CHUNK_BYTES` in fill.cuh).
+const TOKENS_PER_BLOCK: usize = 32;
+const CHUNK_BYTES: usize = 128;
 
 /// The fill module for a pool dtype and layout (head dim and page size are run-time values).
 pub(super) fn kernel_key(dtype: DType, layout: CacheLayout) -> KernelKey {
@@ -129,8 +132,15 @@ pub(super) fn run(
         use_slot_mapping: (slot_mapping != 0) as i32,
         errors: gpu.table_errors(problem.execution.check == TableCheck::Deferred),
     };
-    let vectors = tokens * geometry.num_kv_heads * geometry.head_dim / vector;
-    let blocks = vectors.div_ceil(THREADS).clamp(1, gpu.multiprocessors * 16);
+    // One CTA per (tile of tokens, KV head, chunk of a head row), chunks fastest (fill.cuh).
+    let chunks = (geometry.head_dim * geometry.dtype.size_in_bytes()).div_ceil(CHUNK_BYTES);
+    let blocks = tokens.div_ceil(TOKENS_PER_BLOCK) * geometry.num_kv_heads * chunks;
+    let blocks = u32::try_from(blocks).map_err(|_| Error::Unsupported {
+        op: OP,
+        backend: "cuda",
+        what: format!("{tokens} new tokens of {} KV heads", geometry.num_kv_heads),
+        supported: "under 2^32 blocks of 32 tokens, one KV head and 128 bytes of a head row".into(),
+    })?;
     let function = gpu.function(OP, &kernel_key(geometry.dtype, geometry.layout), "pal_fill")?;
     // SAFETY: the parameters mirror `pal::FillParams`; every address is a validated device
     // tensor, and the kernel checks each destination against the pool before writing.
@@ -138,7 +148,7 @@ pub(super) fn run(
         launch(
             OP,
             function,
-            LaunchShape::new((blocks as u32, 1, 1), THREADS as u32),
+            LaunchShape::new((blocks, 1, 1), THREADS as u32),
             stream,
             &mut params,
         )
