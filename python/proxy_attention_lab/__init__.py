@@ -66,6 +66,8 @@ def paged_attention_decode(
     logits_soft_cap: float = 0.0,
     alibi_slopes: Any = None,
     sinks: Any = None,
+    k_scale: Any = None,
+    v_scale: Any = None,
     out: Any = None,
     check: bool | None = None,
 ) -> Any:
@@ -73,8 +75,9 @@ def paged_attention_decode(
 
     Args:
         queries: ``[num_seqs, num_q_heads, head_dim]``, float32 / float16 / bfloat16.
-        k_cache: key pool in ``layout``, the queries' dtype.
-        v_cache: value pool in ``layout``, the queries' dtype.
+        k_cache: key pool in ``layout``: the queries' dtype, or fp8 (``float8_e4m3fn`` /
+            ``float8_e5m2``: torch's float8 dtypes or ``ml_dtypes``' for numpy).
+        v_cache: value pool in ``layout``, ``k_cache``'s dtype.
         page_table: ``[num_seqs, pages_per_sequence]`` int32 or int64 (every index argument of
             every op takes either); entry ``[b, j]`` is the page that holds tokens
             ``j*page_size .. (j+1)*page_size`` of sequence ``b``.
@@ -90,6 +93,11 @@ def paged_attention_decode(
             ``alibi_slopes[h] * (j - i)`` (BLOOM, MPT), after the soft-cap.
         sinks: optional ``[num_q_heads]`` float32 attention-sink logits (gpt-oss): one more
             logit per head in the softmax's denominator, contributing no value.
+        k_scale: fp8 pools only: a key pool element means ``value * k_scale``. A number (per
+            tensor), or a float32 array on the queries' device of shape ``[]`` / ``[1]`` (per
+            tensor, read by the kernel: no host copy) or ``[num_kv_heads]`` (per KV head);
+            default 1.
+        v_scale: as ``k_scale``, for the value pool.
         out: optional ``[num_seqs, num_q_heads, head_dim]`` array written in place.
         check: how a CUDA call validates device-side lengths and page ids (host tables, as
             numpy arrays and CPU tensors, are always validated before anything runs).
@@ -108,12 +116,12 @@ def paged_attention_decode(
     if out is None and _traced(queries, k_cache, v_cache, page_table, seq_lens, alibi_slopes, sinks):
         return _torch_ops().paged_attention_decode(
             queries, k_cache, v_cache, page_table, seq_lens, scale, layout, window_left, logits_soft_cap,
-            alibi_slopes, sinks, check,
+            alibi_slopes, sinks, *_scale_pair(k_scale), *_scale_pair(v_scale), check,
         )  # fmt: skip
     target, finish = output_like(queries, out, "paged_attention_decode", "queries")
     _native.paged_attention_decode(
         queries, k_cache, v_cache, page_table, seq_lens, target, scale, layout, window_left, logits_soft_cap,
-        alibi_slopes, sinks, *launch_settings(queries, check),
+        alibi_slopes, sinks, k_scale, v_scale, *launch_settings(queries, check),
     )  # fmt: skip
     return target if finish is None else finish(target)
 
@@ -134,6 +142,8 @@ def paged_attention_prefill(
     logits_soft_cap: float = 0.0,
     alibi_slopes: Any = None,
     sinks: Any = None,
+    k_scale: Any = None,
+    v_scale: Any = None,
     out: Any = None,
     check: bool | None = None,
 ) -> Any:
@@ -146,8 +156,8 @@ def paged_attention_prefill(
         q: ``[total_tokens, num_q_heads, head_dim]``: all prompts, concatenated.
         k: ``[total_tokens, num_kv_heads, head_dim]``: the prompts' keys.
         v: ``[total_tokens, num_kv_heads, head_dim]``: the prompts' values.
-        k_cache: key pool in ``layout`` holding the history.
-        v_cache: value pool in ``layout``.
+        k_cache: key pool in ``layout`` holding the history: ``q``'s dtype, or fp8.
+        v_cache: value pool in ``layout``, ``k_cache``'s dtype.
         page_table: ``[num_seqs, pages_per_sequence]`` int32.
         context_lens: ``[num_seqs]`` int32 history tokens per sequence.
         cu_seqlens_q: ``[num_seqs + 1]`` int32 prompt offsets into ``q``; ``None`` means every
@@ -158,6 +168,9 @@ def paged_attention_prefill(
         logits_soft_cap: as for :func:`paged_attention_decode`.
         alibi_slopes: as for :func:`paged_attention_decode`.
         sinks: as for :func:`paged_attention_decode`.
+        k_scale: as for :func:`paged_attention_decode`: scales the history read from an fp8
+            pool; the prompt's ``k`` and ``v`` (``q``'s dtype) are used as given.
+        v_scale: as ``k_scale``, for the value pool.
         out: optional ``[total_tokens, num_q_heads, head_dim]`` array written in place.
         check: as for :func:`paged_attention_decode`.
 
@@ -175,12 +188,13 @@ def paged_attention_prefill(
     ):
         return _torch_ops().paged_attention_prefill(
             q, k, v, k_cache, v_cache, page_table, context_lens, cu_seqlens_q, scale, layout,
-            window_left, logits_soft_cap, alibi_slopes, sinks, check,
+            window_left, logits_soft_cap, alibi_slopes, sinks, *_scale_pair(k_scale), *_scale_pair(v_scale),
+            check,
         )  # fmt: skip
     target, finish = output_like(q, out, "paged_attention_prefill", "q")
     _native.paged_attention_prefill(
         q, k, v, k_cache, v_cache, page_table, context_lens, cu_seqlens_q, target, scale, layout,
-        window_left, logits_soft_cap, alibi_slopes, sinks, *launch_settings(q, check),
+        window_left, logits_soft_cap, alibi_slopes, sinks, k_scale, v_scale, *launch_settings(q, check),
     )  # fmt: skip
     return target if finish is None else finish(target)
 
@@ -196,6 +210,8 @@ def fill_kv_pages(
     *,
     slot_mapping: Any = None,
     layout: str = "pal",
+    k_scale: Any = None,
+    v_scale: Any = None,
     check: bool | None = None,
 ) -> None:
     """Writes new tokens' keys and values into the pools, in place.
@@ -205,8 +221,11 @@ def fill_kv_pages(
     (``page * page_size + slot`` per token, negative to skip). All checks run before any write.
 
     Args:
-        new_keys: ``[num_tokens, num_kv_heads, head_dim]``, the pools' dtype.
-        new_values: ``[num_tokens, num_kv_heads, head_dim]``, the pools' dtype.
+        new_keys: ``[num_tokens, num_kv_heads, head_dim]``: the pools' dtype, or float32 /
+            float16 / bfloat16 for fp8 pools, which store
+            ``saturate(round_to_nearest_even(x / scale))`` (finite: no inf or NaN from finite
+            input), bit for bit the same on every backend.
+        new_values: ``[num_tokens, num_kv_heads, head_dim]``, ``new_keys``' dtype.
         k_cache: key pool in ``layout``, written in place.
         v_cache: value pool in ``layout``, written in place.
         page_table: ``[num_seqs, pages_per_sequence]`` int32.
@@ -214,6 +233,8 @@ def fill_kv_pages(
         token_to_seq: ``[num_tokens]`` int32 sequence of each token.
         slot_mapping: ``[num_tokens]`` int32 flat slots, instead of the three above.
         layout: ``"pal"``, ``"nhd"`` or ``"hnd"``.
+        k_scale: fp8 pools only: the key pool's scale, as for :func:`paged_attention_decode`.
+        v_scale: as ``k_scale``, for the value pool.
         check: as for :func:`paged_attention_decode` (positions, sequences, slots and page ids);
             invalid destinations are never written.
     """
@@ -231,11 +252,13 @@ def fill_kv_pages(
             token_to_seq,
             slot_mapping,
             layout,
+            *_scale_pair(k_scale),
+            *_scale_pair(v_scale),
             check,
         )
     _native.fill_kv_pages(
         new_keys, new_values, k_cache, v_cache, page_table, positions, token_to_seq, slot_mapping, layout,
-        *launch_settings(new_keys, check),
+        k_scale, v_scale, *launch_settings(new_keys, check),
     )  # fmt: skip
 
 
@@ -254,7 +277,8 @@ def get_v_cache_shape(
 
 
 def get_k_cache_stripe_size(dtype: Any) -> int:
-    """Elements per 16-byte stripe of the ``pal`` key layout: 4 for float32, 8 for 16-bit types."""
+    """Elements per 16-byte stripe of the ``pal`` key layout: 4 for float32, 8 for 16-bit types,
+    16 for fp8."""
     return _native.k_cache_stripe_size(dtype_name(dtype))
 
 
@@ -275,6 +299,13 @@ def _all_torch(*arrays: Any) -> bool:
             return False
         found = True
     return found
+
+
+def _scale_pair(scale: Any) -> tuple[float | None, Any]:
+    """``k_scale`` / ``v_scale`` as the custom ops take them: (number, tensor), one of them None."""
+    if scale is None or isinstance(scale, (int, float)):
+        return scale, None
+    return None, scale
 
 
 def _torch_ops():

@@ -19,6 +19,8 @@ def paged_attention_decode(
     logits_soft_cap: float = 0.0,
     alibi_slopes: Any | None = None,
     sinks: Any | None = None,
+    k_scale: Any | None = None,
+    v_scale: Any | None = None,
     cuda_stream: int = 0,
     check: bool | None = None,
 ) -> None: ...
@@ -38,6 +40,8 @@ def paged_attention_prefill(
     logits_soft_cap: float = 0.0,
     alibi_slopes: Any | None = None,
     sinks: Any | None = None,
+    k_scale: Any | None = None,
+    v_scale: Any | None = None,
     cuda_stream: int = 0,
     check: bool | None = None,
 ) -> None: ...
@@ -51,6 +55,8 @@ def fill_kv_pages(
     token_to_seq: Any | None = None,
     slot_mapping: Any | None = None,
     layout: str = "pal",
+    k_scale: Any | None = None,
+    v_scale: Any | None = None,
     cuda_stream: int = 0,
     check: bool | None = None,
 ) -> None: ...

@@ -12,6 +12,11 @@ from ._arrays import dense
 from ._cuda import launch_settings
 
 
+def _either(value: Optional[float], tensor: Optional[torch.Tensor]):
+    """A scale split into (number, tensor) for the op schema, joined again for the native call."""
+    return value if tensor is None else tensor
+
+
 @torch.library.custom_op("pal::paged_attention_decode", mutates_args=())
 def paged_attention_decode(
     queries: torch.Tensor,
@@ -25,13 +30,18 @@ def paged_attention_decode(
     logits_soft_cap: float,
     alibi_slopes: Optional[torch.Tensor],
     sinks: Optional[torch.Tensor],
+    k_scale: Optional[float],
+    k_scale_tensor: Optional[torch.Tensor],
+    v_scale: Optional[float],
+    v_scale_tensor: Optional[torch.Tensor],
     check: Optional[bool],
 ) -> torch.Tensor:
     queries = dense(queries)
     out = torch.empty_like(queries)
     _native.paged_attention_decode(
         queries, k_cache, v_cache, page_table, seq_lens, out, scale, layout, window_left, logits_soft_cap,
-        alibi_slopes, sinks, *launch_settings(queries, check),
+        alibi_slopes, sinks, _either(k_scale, k_scale_tensor), _either(v_scale, v_scale_tensor),
+        *launch_settings(queries, check),
     )  # fmt: skip
     return out
 
@@ -58,13 +68,18 @@ def paged_attention_prefill(
     logits_soft_cap: float,
     alibi_slopes: Optional[torch.Tensor],
     sinks: Optional[torch.Tensor],
+    k_scale: Optional[float],
+    k_scale_tensor: Optional[torch.Tensor],
+    v_scale: Optional[float],
+    v_scale_tensor: Optional[torch.Tensor],
     check: Optional[bool],
 ) -> torch.Tensor:
     q, k, v = dense(q), dense(k), dense(v)
     out = torch.empty_like(q)
     _native.paged_attention_prefill(
         q, k, v, k_cache, v_cache, page_table, context_lens, cu_seqlens_q, out, scale, layout,
-        window_left, logits_soft_cap, alibi_slopes, sinks, *launch_settings(q, check),
+        window_left, logits_soft_cap, alibi_slopes, sinks, _either(k_scale, k_scale_tensor),
+        _either(v_scale, v_scale_tensor), *launch_settings(q, check),
     )  # fmt: skip
     return out
 
@@ -85,12 +100,16 @@ def fill_kv_pages(
     token_to_seq: Optional[torch.Tensor],
     slot_mapping: Optional[torch.Tensor],
     layout: str,
+    k_scale: Optional[float],
+    k_scale_tensor: Optional[torch.Tensor],
+    v_scale: Optional[float],
+    v_scale_tensor: Optional[torch.Tensor],
     check: Optional[bool],
 ) -> None:
     new_keys, new_values = dense(new_keys), dense(new_values)
     _native.fill_kv_pages(
         new_keys, new_values, k_cache, v_cache, page_table, positions, token_to_seq, slot_mapping, layout,
-        *launch_settings(new_keys, check),
+        _either(k_scale, k_scale_tensor), _either(v_scale, v_scale_tensor), *launch_settings(new_keys, check),
     )  # fmt: skip
 
 

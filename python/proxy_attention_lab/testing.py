@@ -35,6 +35,11 @@ DTYPES = {
     "float16": np.dtype(np.float16),
     "bfloat16": np.dtype(ml_dtypes.bfloat16),
 }
+#: fp8 KV pool dtypes (SPEC §3.5), numpy's through ml_dtypes; pools only, never queries.
+FP8_DTYPES = {
+    "float8_e4m3fn": np.dtype(ml_dtypes.float8_e4m3fn),
+    "float8_e5m2": np.dtype(ml_dtypes.float8_e5m2),
+}
 #: The cache layouts (SPEC §2).
 LAYOUTS = ("pal", "nhd", "hnd")
 
@@ -77,7 +82,7 @@ def random_array(
         values = rng.standard_normal(size=shape, dtype=np.float32)
     else:
         raise ValueError(f"distribution must be 'uniform' or 'normal', got {distribution!r}")
-    return values.astype(DTYPES[dtype])
+    return values.astype(DTYPES.get(dtype) or FP8_DTYPES[dtype])
 
 
 def random_prompts(
@@ -311,6 +316,8 @@ def to_torch(array: np.ndarray, device: str):
     array = np.ascontiguousarray(array)
     if array.dtype == DTYPES["bfloat16"]:
         return torch.from_numpy(array.view(np.int16)).view(torch.bfloat16).to(device)
+    if array.dtype.name in FP8_DTYPES:
+        return torch.from_numpy(array.view(np.uint8)).view(getattr(torch, array.dtype.name)).to(device)
     return torch.from_numpy(array).to(device)
 
 

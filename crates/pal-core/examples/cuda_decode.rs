@@ -124,6 +124,7 @@ fn main() -> pal_core::Result<()> {
                     positions: d_positions.view(DType::I32, &[tokens]),
                     token_to_seq: d_seqs.view(DType::I32, &[tokens]),
                 },
+                kv_scales: Default::default(),
             },
             &mut d_k_pool.view_mut(DType::BF16, &k_shape),
             &mut d_v_pool.view_mut(DType::BF16, &v_shape),
@@ -138,6 +139,7 @@ fn main() -> pal_core::Result<()> {
                 seq_lens: d_lens.view(DType::I32, &[seqs]),
                 alibi_slopes: None,
                 sinks: None,
+                kv_scales: Default::default(),
             },
             &mut d_out.view_mut(DType::BF16, &q_shape),
             &AttentionOptions {
@@ -160,6 +162,7 @@ fn main() -> pal_core::Result<()> {
                 positions: TensorView::from_slice(&positions, &[tokens])?,
                 token_to_seq: TensorView::from_slice(&token_to_seq, &[tokens])?,
             },
+            kv_scales: Default::default(),
         },
         &mut TensorViewMut::from_slice(&mut k_pool, &k_shape)?,
         &mut TensorViewMut::from_slice(&mut v_pool, &v_shape)?,
@@ -178,6 +181,7 @@ fn main() -> pal_core::Result<()> {
             seq_lens: TensorView::from_slice(&seq_lens, &[seqs])?,
             alibi_slopes: None,
             sinks: None,
+            kv_scales: Default::default(),
         },
         &mut TensorViewMut::from_slice(&mut expected, &q_shape)?,
         &AttentionOptions {

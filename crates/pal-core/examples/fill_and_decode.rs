@@ -43,6 +43,7 @@ fn main() -> pal_core::Result<()> {
                 positions: TensorView::from_slice(&positions, &[tokens])?,
                 token_to_seq: TensorView::from_slice(&token_to_seq, &[tokens])?,
             },
+            kv_scales: Default::default(),
         },
         &mut TensorViewMut::from_slice(&mut k_pool, &k_shape)?,
         &mut TensorViewMut::from_slice(&mut v_pool, &v_shape)?,
@@ -64,6 +65,7 @@ fn main() -> pal_core::Result<()> {
             seq_lens: TensorView::from_slice(&seq_lens, &[seq_lens.len()])?,
             alibi_slopes: None,
             sinks: None,
+            kv_scales: Default::default(),
         },
         &mut TensorViewMut::from_slice(&mut out, &q_shape)?,
         &AttentionOptions {

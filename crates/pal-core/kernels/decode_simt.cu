@@ -1,15 +1,18 @@
-// Entry of one CUDA-core decode specialisation (float32). Defines come from the host's kernel
-// key (`cuda/jit.rs`); the asserts catch drift between the host's shape and the kernel's.
+// Entry of one CUDA-core decode specialisation (float32, and fp8 pools under any query dtype).
+// Defines come from the host's kernel key (`cuda/jit.rs`); the asserts catch drift between the
+// host's shape and the kernel's.
 #include "pal/decode_simt.cuh"
 
-using DecodeSimtShape = pal::DecodeSimtTile<PAL_KV_DTYPE, PAL_HEAD_DIM, PAL_HEADS, PAL_TOKENS>;
+using DecodeSimtShape = pal::DecodeSimtTile<PAL_QUERY_DTYPE, PAL_HEAD_DIM, PAL_HEADS, PAL_TOKENS>;
 static_assert(sizeof(pal::DecodeParams) == PAL_PARAMS_BYTES, "host mirror of DecodeParams");
 static_assert(sizeof(pal::MergeParams) == PAL_MERGE_PARAMS_BYTES, "host mirror of MergeParams");
 static_assert(DecodeSimtShape::THREADS == PAL_THREADS, "host and kernel agree on the block");
-static_assert(sizeof(PAL_QUERY_DTYPE) == sizeof(PAL_KV_DTYPE), "KV pools in the queries' dtype");
+static_assert(pal::SAME_TYPE<PAL_QUERY_DTYPE, PAL_KV_DTYPE> || pal::IS_FP8<PAL_KV_DTYPE>,
+              "KV pools in the queries' dtype, or fp8");
 
 extern "C" __global__ void __launch_bounds__(PAL_THREADS) pal_decode(pal::DecodeParams params) {
-  pal::decode_simt<PAL_KV_DTYPE, PAL_HEAD_DIM, PAL_PAGE_SIZE, PAL_LAYOUT, PAL_VARIANT, PAL_HEADS, PAL_TOKENS>(params);
+  pal::decode_simt<PAL_QUERY_DTYPE, PAL_KV_DTYPE, PAL_HEAD_DIM, PAL_PAGE_SIZE, PAL_LAYOUT, PAL_VARIANT, PAL_HEADS,
+                   PAL_TOKENS>(params);
 }
 
 extern "C" __global__ void __launch_bounds__(pal::MERGE_WARPS * 32) pal_decode_merge(pal::MergeParams params) {

@@ -6,7 +6,7 @@ using PrefillMmaShape = pal::PrefillMmaTile<PAL_HEAD_DIM, PAL_M_TILES, PAL_KEYS>
 static_assert(sizeof(pal::PrefillParams) == PAL_PARAMS_BYTES, "host mirror of PrefillParams");
 static_assert(PrefillMmaShape::SHARED_BYTES == PAL_SHARED_BYTES, "host and kernel agree on shared memory");
 static_assert(PrefillMmaShape::ROWS == PAL_ROWS && pal::PREFILL_THREADS == PAL_THREADS, "host and kernel agree on the CTA");
-static_assert(sizeof(PAL_QUERY_DTYPE) == sizeof(PAL_KV_DTYPE), "KV pools in the queries' dtype");
+static_assert(pal::SAME_TYPE<PAL_QUERY_DTYPE, PAL_KV_DTYPE>, "KV pools in the queries' dtype (fp8 pools run on CUDA cores)");
 
 extern "C" __global__ void __launch_bounds__(PAL_THREADS) pal_prefill(pal::PrefillParams params) {
   pal::prefill_mma<PAL_KV_DTYPE, PAL_HEAD_DIM, PAL_PAGE_SIZE, PAL_LAYOUT, PAL_VARIANT, PAL_M_TILES, PAL_KEYS>(params);

@@ -72,7 +72,8 @@ impl FromStr for CacheLayout {
     }
 }
 
-/// Elements per 16-byte stripe of the `pal` key layout (`x`): 4 for float32, 8 for 16-bit types.
+/// Elements per 16-byte stripe of the `pal` key layout (`x`): 4 for float32, 8 for 16-bit types,
+/// 16 for fp8.
 pub const fn k_cache_stripe_size(dtype: DType) -> usize {
     16 / dtype.size_in_bytes()
 }
@@ -168,7 +169,7 @@ pub struct CacheGeometry {
     /// Layout of the pools.
     pub layout: CacheLayout,
     /// Element type of both pools: the KV dtype, which the operations keep apart from the
-    /// queries' dtype. Today the two must be equal; fp8 pools (SPEC §3.5) will differ.
+    /// queries' dtype: equal to it, or fp8 (SPEC §3.5).
     pub dtype: DType,
     /// Pages in each pool.
     pub num_pages: usize,
@@ -328,7 +329,7 @@ mod tests {
     #[test]
     fn offsets_cover_every_element_once() {
         for layout in CacheLayout::ALL {
-            for dtype in [DType::F32, DType::BF16] {
+            for dtype in [DType::F32, DType::BF16, DType::F8E4M3] {
                 let g = CacheGeometry {
                     layout,
                     dtype,

@@ -28,6 +28,7 @@
 //!         positions: TensorView::from_slice(&[0i32, 1, 2], &[3])?,
 //!         token_to_seq: TensorView::from_slice(&[0i32, 0, 0], &[3])?,
 //!     },
+//!     kv_scales: Default::default(),
 //! };
 //! fill_kv_pages(&fill, &mut TensorViewMut::from_slice(&mut k_pool, &k_shape)?,
 //!     &mut TensorViewMut::from_slice(&mut v_pool, &v_shape)?, &FillOptions { layout, ..Default::default() })?;
@@ -42,6 +43,7 @@
 //!     seq_lens: TensorView::from_slice(&[3i32], &[1])?,
 //!     alibi_slopes: None,
 //!     sinks: None,
+//!     kv_scales: Default::default(),
 //! };
 //! paged_attention_decode(&decode, &mut TensorViewMut::from_slice(&mut out, &[1, q_heads, head_dim])?,
 //!     &AttentionOptions { layout, ..Default::default() })?;
@@ -64,11 +66,11 @@ mod tensor;
 mod validate;
 mod variant;
 
-pub use dtype::{DType, Element, FloatElement};
+pub use dtype::{DType, Element, FloatElement, F8E4M3, F8E5M2};
 pub use error::{Error, Result};
 pub use layout::{k_cache_shape, k_cache_stripe_size, optimal_page_size, v_cache_shape, CacheGeometry, CacheLayout};
 pub use ops::{fill_kv_pages, paged_attention_decode, paged_attention_prefill};
 pub use options::{AttentionOptions, Execution, FillOptions, TableCheck};
-pub use problem::{DecodeInputs, FillInputs, KvDestination, PrefillInputs};
+pub use problem::{DecodeInputs, FillInputs, KvDestination, KvScale, KvScales, PrefillInputs};
 pub use tensor::{Device, TensorView, TensorViewMut};
 pub use variant::AttentionVariant;

@@ -8,6 +8,50 @@ use crate::options::Execution;
 use crate::tensor::TensorView;
 use crate::variant::AttentionVariant;
 
+/// Dequantisation scale of one fp8 pool (SPEC §3.5): a stored element means `value * scale`.
+#[derive(Clone, Debug)]
+pub enum KvScale<'a> {
+    /// One scale for the whole pool (the default, 1).
+    Value(f32),
+    /// float32 on the pools' device: `[]` or `[1]` (per tensor, read by the kernels, so a
+    /// device scale needs no host copy) or `[num_kv_heads]` (per KV head).
+    Tensor(TensorView<'a>),
+}
+
+impl Default for KvScale<'_> {
+    fn default() -> Self {
+        KvScale::Value(1.0)
+    }
+}
+
+/// The key and value pools' dequantisation scales (fill quantises with them). Only fp8 pools
+/// take scales other than 1.
+#[derive(Clone, Debug, Default)]
+pub struct KvScales<'a> {
+    /// `k_scale`: a key pool element means `value * k_scale`.
+    pub k: KvScale<'a>,
+    /// `v_scale`: a value pool element means `value * v_scale`.
+    pub v: KvScale<'a>,
+}
+
+impl KvScale<'_> {
+    /// The scale of every KV head.
+    ///
+    /// # Safety
+    /// A `Tensor` scale must be a validated float32 host tensor.
+    pub(crate) unsafe fn host_per_head(&self, num_kv_heads: usize) -> Vec<f32> {
+        match self {
+            KvScale::Value(x) => vec![*x; num_kv_heads],
+            KvScale::Tensor(t) => {
+                let values = unsafe { t.host_slice::<f32>() };
+                (0..num_kv_heads)
+                    .map(|h| values[if values.len() == 1 { 0 } else { h }])
+                    .collect()
+            }
+        }
+    }
+}
+
 /// Inputs of [`paged_attention_decode`](crate::paged_attention_decode).
 #[derive(Clone, Debug)]
 pub struct DecodeInputs<'a> {
@@ -26,6 +70,8 @@ pub struct DecodeInputs<'a> {
     /// `[num_q_heads]` float32 attention-sink logits (SPEC §3.5): one more logit per head in the
     /// softmax's denominator, with no value; `None`: off.
     pub sinks: Option<TensorView<'a>>,
+    /// Scales of fp8 pools (default 1).
+    pub kv_scales: KvScales<'a>,
 }
 
 /// Inputs of [`paged_attention_prefill`](crate::paged_attention_prefill).
@@ -51,6 +97,8 @@ pub struct PrefillInputs<'a> {
     pub alibi_slopes: Option<TensorView<'a>>,
     /// `[num_q_heads]` float32 attention-sink logits, as for [`DecodeInputs::sinks`].
     pub sinks: Option<TensorView<'a>>,
+    /// Scales of fp8 pools (default 1); the prompt's `k` / `v` are not scaled.
+    pub kv_scales: KvScales<'a>,
 }
 
 /// Where each new token goes.
@@ -74,12 +122,15 @@ pub enum KvDestination<'a> {
 /// Inputs of [`fill_kv_pages`](crate::fill_kv_pages).
 #[derive(Clone, Debug)]
 pub struct FillInputs<'a> {
-    /// `[T, num_kv_heads, head_dim]`, the pools' dtype.
+    /// `[T, num_kv_heads, head_dim]`: the pools' dtype, or float32 / float16 / bfloat16 for fp8
+    /// pools (quantised on the way in).
     pub new_keys: TensorView<'a>,
-    /// `[T, num_kv_heads, head_dim]`, the pools' dtype.
+    /// `[T, num_kv_heads, head_dim]`, the new keys' dtype.
     pub new_values: TensorView<'a>,
     /// Where the new tokens go.
     pub destination: KvDestination<'a>,
+    /// Scales of fp8 pools (default 1): fp8 pools store `saturate(round_to_nearest_even(x / scale))`.
+    pub kv_scales: KvScales<'a>,
 }
 
 /// A decode call that passed validation: what every backend receives.
@@ -144,6 +195,8 @@ pub(crate) enum FillTarget {
 /// A fill call that passed validation.
 pub(crate) struct FillProblem<'a, 'i> {
     pub inputs: &'i FillInputs<'a>,
+    /// Dtype of the new keys and values; the pools' is `geometry.dtype`.
+    pub source_dtype: DType,
     pub geometry: CacheGeometry,
     pub num_tokens: usize,
     pub target: FillTarget,

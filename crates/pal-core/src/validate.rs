@@ -5,7 +5,7 @@
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::layout::{CacheGeometry, CacheLayout};
-use crate::problem::KvDestination;
+use crate::problem::{KvDestination, KvScale, KvScales};
 use crate::tensor::{Device, TensorView};
 
 /// Validation context of one call: the operation's name and the device of its first input.
@@ -50,8 +50,9 @@ impl Check {
         Ok(())
     }
 
+    /// A model-dtype tensor (queries, prompt keys and values, new keys and values, outputs).
     pub fn float(&self, arg: &str, tensor: &TensorView<'_>) -> Result<()> {
-        if !tensor.dtype().is_float() {
+        if !tensor.dtype().is_float() || tensor.dtype().is_fp8() {
             return Err(Error::DType {
                 op: self.op,
                 arg: arg.into(),
@@ -91,9 +92,8 @@ impl Check {
     }
 
     /// The key/value pools: their geometry, read off shapes consistent with `layout`, with
-    /// their own dtype as the KV dtype. That dtype must still be `like_dtype`, the dtype of
-    /// argument `like_arg` (the queries, or the new keys of a fill): no backend reads pools of
-    /// another dtype yet.
+    /// their own dtype as the KV dtype: `like_dtype` (the dtype of argument `like_arg`, the
+    /// queries or the new keys of a fill), or an fp8 type, the same for both pools.
     pub fn pools(
         &self,
         layout: CacheLayout,
@@ -103,21 +103,72 @@ impl Check {
     ) -> Result<CacheGeometry> {
         self.device("k_cache", k_cache)?;
         self.device("v_cache", v_cache)?;
-        for (arg, pool) in [("k_cache", k_cache), ("v_cache", v_cache)] {
-            if pool.dtype() != like_dtype {
-                return Err(Error::DType {
-                    op: self.op,
-                    arg: arg.into(),
-                    expected: format!(
-                        "{like_dtype}, the dtype of `{like_arg}` (KV pools of another dtype, such as fp8, are not \
-                         supported yet)"
-                    ),
-                    actual: pool.dtype(),
-                });
-            }
+        if k_cache.dtype() != like_dtype && !k_cache.dtype().is_fp8() {
+            return Err(Error::DType {
+                op: self.op,
+                arg: "k_cache".into(),
+                expected: format!("{like_dtype} (the dtype of `{like_arg}`), float8_e4m3fn or float8_e5m2"),
+                actual: k_cache.dtype(),
+            });
+        }
+        if v_cache.dtype() != k_cache.dtype() {
+            return Err(Error::DType {
+                op: self.op,
+                arg: "v_cache".into(),
+                expected: format!("{}, the dtype of `k_cache`", k_cache.dtype()),
+                actual: v_cache.dtype(),
+            });
         }
         let kv_dtype = k_cache.dtype();
         CacheGeometry::from_pool_shapes(self.op, layout, kv_dtype, k_cache.shape(), v_cache.shape())
+    }
+
+    /// `k_scale` / `v_scale`: 1 unless the pools are fp8; a positive finite number, or a float32
+    /// tensor of shape `[]`, `[1]` or `[num_kv_heads]` on the call's device (positive and
+    /// finite where the host can read it).
+    pub fn kv_scales(&self, scales: &KvScales<'_>, geometry: &CacheGeometry) -> Result<()> {
+        for (arg, scale) in [("k_scale", &scales.k), ("v_scale", &scales.v)] {
+            let bad = |value: f32, name: String| Error::value(self.op, name, "a positive, finite scale", value);
+            if !geometry.dtype.is_fp8() && !matches!(scale, KvScale::Value(x) if *x == 1.0) {
+                return Err(Error::value(
+                    self.op,
+                    arg,
+                    format!(
+                        "1 or none: scales apply to fp8 pools, and the pools are {}",
+                        geometry.dtype
+                    ),
+                    match scale {
+                        KvScale::Value(x) => x.to_string(),
+                        KvScale::Tensor(_) => "a tensor".into(),
+                    },
+                ));
+            }
+            match scale {
+                KvScale::Value(x) if !(x.is_finite() && *x > 0.0) => return Err(bad(*x, arg.into())),
+                KvScale::Value(_) => {}
+                KvScale::Tensor(t) => {
+                    let heads = geometry.num_kv_heads;
+                    if !matches!(t.shape(), [] | [1]) && t.shape() != [heads] {
+                        return Err(Error::shape(
+                            self.op,
+                            arg,
+                            format!("[], [1] or [num_kv_heads] = [{heads}]"),
+                            t.shape(),
+                        ));
+                    }
+                    self.device(arg, t)?;
+                    self.dtype(arg, t, DType::F32)?;
+                    if t.device() == Device::Cpu {
+                        // SAFETY: a host float32 tensor (checked above).
+                        let values = unsafe { t.host_slice::<f32>() };
+                        if let Some((h, &v)) = values.iter().enumerate().find(|(_, v)| !(v.is_finite() && **v > 0.0)) {
+                            return Err(bad(v, format!("{arg}[{h}]")));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Query heads must be a positive multiple of the pool's KV heads.

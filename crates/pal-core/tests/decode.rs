@@ -41,6 +41,7 @@ fn run<T: FloatElement>(spec: &Decode, seed: u64) -> (Vec<f64>, Vec<f64>) {
         seq_lens: TensorView::from_slice(&case.lens, &[batch]).unwrap(),
         alibi_slopes: None,
         sinks: None,
+        kv_scales: Default::default(),
     };
     let options = AttentionOptions {
         scale: spec.scale,

@@ -43,6 +43,7 @@ fn inputs_around<'a>(f: &'a Fixture, queries: TensorView<'a>) -> DecodeInputs<'a
         seq_lens: TensorView::from_slice(&f.seq_lens, &[batch]).unwrap(),
         alibi_slopes: None,
         sinks: None,
+        kv_scales: Default::default(),
     }
 }
 
@@ -121,6 +122,7 @@ fn unused_page_table_entries_are_ignored() {
         seq_lens: TensorView::from_slice(&[4i32, 8], &[2]).unwrap(),
         alibi_slopes: None,
         sinks: None,
+        kv_scales: Default::default(),
     };
     paged_attention_decode(
         &inputs,
@@ -143,11 +145,11 @@ fn decode_error_into<T: FloatElement>(inputs: &DecodeInputs<'_>) -> Error {
     .unwrap_err()
 }
 
-/// The pools must have the dtype of the queries (of the new keys for a fill), and the error
-/// says that pools of another dtype are not supported yet.
+/// The pools must have the dtype of the queries (of the new keys for a fill) or an fp8 dtype,
+/// both the same, and the error lists what is accepted.
 #[test]
 fn dtype_mismatch_is_a_dtype_error() {
-    const NOT_YET: &str = "(KV pools of another dtype, such as fp8, are not supported yet)";
+    const OR_FP8: &str = "float8_e4m3fn or float8_e5m2";
     let f = fixture();
     let to_bf16 = |v: &[f32]| -> Vec<half::bf16> { v.iter().map(|&x| half::bf16::from_f32(x)).collect() };
     let queries = to_bf16(&f.queries);
@@ -159,7 +161,7 @@ fn dtype_mismatch_is_a_dtype_error() {
     assert_eq!(
         e.to_string(),
         format!(
-            "paged_attention_decode: `k_cache` must have dtype bfloat16, the dtype of `queries` {NOT_YET}, got float32"
+            "paged_attention_decode: `k_cache` must have dtype bfloat16 (the dtype of `queries`), {OR_FP8}, got float32"
         )
     );
 
@@ -171,7 +173,7 @@ fn dtype_mismatch_is_a_dtype_error() {
     assert_names(&e, "v_cache");
     assert!(
         e.to_string()
-            .contains(&format!("float32, the dtype of `queries` {NOT_YET}")),
+            .contains("must have dtype float32, the dtype of `k_cache`, got bfloat16"),
         "{e}"
     );
 
@@ -181,6 +183,7 @@ fn dtype_mismatch_is_a_dtype_error() {
         new_keys: TensorView::from_slice(&keys, &[1, HKV, D]).unwrap(),
         new_values: TensorView::from_slice(&keys, &[1, HKV, D]).unwrap(),
         destination: KvDestination::SlotMapping(TensorView::from_slice(&[0i32], &[1]).unwrap()),
+        kv_scales: Default::default(),
     };
     let e = fill_kv_pages(
         &inputs,
@@ -193,7 +196,7 @@ fn dtype_mismatch_is_a_dtype_error() {
     assert_names(&e, "k_cache");
     assert!(
         e.to_string()
-            .contains(&format!("float16, the dtype of `new_keys` {NOT_YET}")),
+            .contains(&format!("float16 (the dtype of `new_keys`), {OR_FP8}")),
         "{e}"
     );
 }
@@ -209,6 +212,7 @@ fn empty_batch_is_fine() {
         seq_lens: TensorView::from_slice::<i32>(&[], &[0]).unwrap(),
         alibi_slopes: None,
         sinks: None,
+        kv_scales: Default::default(),
     };
     let mut out: Vec<f32> = vec![];
     paged_attention_decode(
@@ -235,6 +239,7 @@ fn prefill_error(total: usize, cu: Option<Vec<i32>>, context: Vec<i32>) -> Error
         cu_seqlens_q: cu.as_ref().map(|cu| TensorView::from_slice(cu, &[cu.len()]).unwrap()),
         alibi_slopes: None,
         sinks: None,
+        kv_scales: Default::default(),
     };
     paged_attention_prefill(
         &inputs,
@@ -277,6 +282,7 @@ fn fill_error(
         new_keys: TensorView::from_slice(&keys, &[2, HKV, D]).unwrap(),
         new_values: TensorView::from_slice(&keys, &[2, HKV, D]).unwrap(),
         destination,
+        kv_scales: Default::default(),
     };
     let e = fill_kv_pages(
         &inputs,
@@ -327,6 +333,7 @@ fn fill_rejects_pools_that_alias() {
         new_keys: TensorView::from_slice(&keys, &[1, HKV, D]).unwrap(),
         new_values: TensorView::from_slice(&keys, &[1, HKV, D]).unwrap(),
         destination: KvDestination::SlotMapping(TensorView::from_slice(&slots, &[1]).unwrap()),
+        kv_scales: Default::default(),
     };
     let (k_shape, v_shape) = (f.k_shape.clone(), f.v_shape.clone());
     let pool = f.k_pool.as_mut_ptr();

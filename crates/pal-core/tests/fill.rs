@@ -123,6 +123,7 @@ fn run<T: FloatElement>(case: &Fill, seed: u64) {
         new_keys: TensorView::from_slice(&keys, &[t, heads, d]).unwrap(),
         new_values: TensorView::from_slice(&values, &[t, heads, d]).unwrap(),
         destination,
+        kv_scales: Default::default(),
     };
     fill_kv_pages(
         &inputs,

@@ -53,6 +53,7 @@ fn run<T: FloatElement>(spec: &Prefill, seed: u64) -> (Vec<f64>, Vec<f64>) {
         cu_seqlens_q: spec.ragged.then(|| TensorView::from_slice(&cu, &[batch + 1]).unwrap()),
         alibi_slopes: None,
         sinks: None,
+        kv_scales: Default::default(),
     };
     let options = AttentionOptions {
         scale: None,

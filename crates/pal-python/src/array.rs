@@ -32,7 +32,8 @@ impl<'py> ArrayArg<'py> {
         Self::read(op, name, object, |dtype| {
             dtype.parse::<DType>().map_err(|_| {
                 crate::errors::type_error(format!(
-                    "{op}: `{name}` must have dtype float32, float16, bfloat16 or int32, got {dtype}"
+                    "{op}: `{name}` must have dtype float32, float16, bfloat16 (float8_e4m3fn or float8_e5m2 for KV \
+                     pools) or int32, got {dtype}"
                 ))
             })
         })
@@ -192,14 +193,21 @@ fn torch(py: Python<'_>) -> PyResult<Option<&'static Torch>> {
         return Ok(None);
     };
     let dtype = |name: &str| module.getattr(name).map(Bound::unbind);
+    let mut dtypes = vec![
+        (dtype("float32")?, DType::F32),
+        (dtype("float16")?, DType::F16),
+        (dtype("bfloat16")?, DType::BF16),
+        (dtype("int32")?, DType::I32),
+    ];
+    // fp8 KV pools (torch 2.1 and newer).
+    for (name, kind) in [("float8_e4m3fn", DType::F8E4M3), ("float8_e5m2", DType::F8E5M2)] {
+        if let Ok(d) = dtype(name) {
+            dtypes.push((d, kind));
+        }
+    }
     let torch = Torch {
         tensor: module.getattr("Tensor")?.cast_into::<PyType>()?.unbind(),
-        dtypes: vec![
-            (dtype("float32")?, DType::F32),
-            (dtype("float16")?, DType::F16),
-            (dtype("bfloat16")?, DType::BF16),
-            (dtype("int32")?, DType::I32),
-        ],
+        dtypes,
     };
     Ok(Some(TORCH.get_or_init(py, || torch)))
 }
@@ -300,8 +308,11 @@ fn from_array_struct<'py>(array: &Bound<'py, PyAny>) -> PyResult<Option<RawArray
     let swapped = interface.flags & NPY_ARRAY_NOTSWAPPED == 0;
     let dtype = match kind_name(interface.typekind, interface.itemsize) {
         Some(name) if !swapped => Cow::Borrowed(name),
-        // Extension types (ml_dtypes' bfloat16 is "V2" here): numpy names them.
-        _ if interface.typekind == b'V' => Cow::Owned(array.getattr("dtype")?.getattr("name")?.extract::<String>()?),
+        // Extension types (ml_dtypes' bfloat16 is "V2" here, its float8 types "V1" or "f1", a
+        // size no standard float has): numpy names them.
+        _ if interface.typekind == b'V' || (interface.typekind == b'f' && interface.itemsize == 1) => {
+            Cow::Owned(array.getattr("dtype")?.getattr("name")?.extract::<String>()?)
+        }
         // The typestr numpy would write, byte order included: a swapped array keeps it as its
         // name, which no kernel accepts (only error paths build this string).
         _ => {
@@ -344,10 +355,12 @@ fn from_array_interface<'py>(array: &Bound<'py, PyAny>) -> PyResult<RawArray<'py
     let item_size: isize = typestr[2..].parse().unwrap_or(1);
     let dtype = match typestr_name(&typestr) {
         Some(name) => Cow::Borrowed(name),
-        None if typestr[1..].starts_with('V') => match array.getattr("dtype").and_then(|d| d.getattr("name")) {
-            Ok(name) => Cow::Owned(name.extract::<String>()?),
-            Err(_) => Cow::Owned(typestr),
-        },
+        None if typestr[1..].starts_with('V') || &typestr[1..] == "f1" => {
+            match array.getattr("dtype").and_then(|d| d.getattr("name")) {
+                Ok(name) => Cow::Owned(name.extract::<String>()?),
+                Err(_) => Cow::Owned(typestr),
+            }
+        }
         None => Cow::Owned(typestr),
     };
     let strides = match item("strides") {
@@ -449,6 +462,9 @@ fn from_dlpack<'py>(object: &Bound<'py, PyAny>) -> PyResult<RawArray<'py>> {
         (2, 32, 1) => Cow::Borrowed("float32"),
         (2, 16, 1) => Cow::Borrowed("float16"),
         (4, 16, 1) => Cow::Borrowed("bfloat16"),
+        // DLPack 1.1's kDLFloat8_e4m3fn and kDLFloat8_e5m2.
+        (10, 8, 1) => Cow::Borrowed("float8_e4m3fn"),
+        (12, 8, 1) => Cow::Borrowed("float8_e5m2"),
         (code, bits, lanes) => Cow::Owned(format!("DLPack type code {code} with {bits} bits x {lanes} lanes")),
     };
     let device = match tensor.device.device_type {

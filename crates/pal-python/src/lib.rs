@@ -9,10 +9,10 @@ use array::{shape_tuple, ArrayArg};
 use errors::{guard, to_py_err};
 use pal_core::{
     AttentionOptions, AttentionVariant, CacheLayout, DType, DecodeInputs, Execution, FillInputs, FillOptions,
-    KvDestination, PrefillInputs, TableCheck,
+    KvDestination, KvScale, KvScales, PrefillInputs, TableCheck,
 };
 use pyo3::prelude::*;
-use pyo3::types::PyTuple;
+use pyo3::types::{PyFloat, PyInt, PyTuple};
 
 fn parse<T: std::str::FromStr<Err = pal_core::Error>>(text: &str) -> PyResult<T> {
     text.parse().map_err(to_py_err)
@@ -48,6 +48,39 @@ fn attention_variant(op: &'static str, window_left: i64, logits_soft_cap: f64) -
         variant = variant.with_logits_soft_cap(logits_soft_cap as f32);
     }
     Ok(variant)
+}
+
+/// `k_scale` / `v_scale` from Python: `None` (1), a number (per tensor), or a float32 array on
+/// the call's device (`[]`, `[1]` or `[num_kv_heads]`).
+enum ScaleArg<'py> {
+    Value(f32),
+    Array(ArrayArg<'py>),
+}
+
+impl<'py> ScaleArg<'py> {
+    fn extract(op: &'static str, name: &'static str, object: Option<&Bound<'py, PyAny>>) -> PyResult<Self> {
+        Ok(match object {
+            None => ScaleArg::Value(1.0),
+            Some(o) if o.is_instance_of::<PyFloat>() || o.is_instance_of::<PyInt>() => {
+                ScaleArg::Value(o.extract::<f64>()? as f32)
+            }
+            Some(o) => ScaleArg::Array(ArrayArg::extract(op, name, o)?),
+        })
+    }
+
+    fn view(&self) -> KvScale<'_> {
+        match self {
+            ScaleArg::Value(x) => KvScale::Value(*x),
+            ScaleArg::Array(a) => KvScale::Tensor(a.view()),
+        }
+    }
+}
+
+fn kv_scales<'a>(k: &'a ScaleArg<'_>, v: &'a ScaleArg<'_>) -> KvScales<'a> {
+    KvScales {
+        k: k.view(),
+        v: v.view(),
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -92,7 +125,7 @@ fn run_detached(
 }
 
 #[pyfunction]
-#[pyo3(signature = (queries, k_cache, v_cache, page_table, seq_lens, out, scale=None, layout="pal", window_left=-1, logits_soft_cap=0.0, alibi_slopes=None, sinks=None, cuda_stream=0, check=None))]
+#[pyo3(signature = (queries, k_cache, v_cache, page_table, seq_lens, out, scale=None, layout="pal", window_left=-1, logits_soft_cap=0.0, alibi_slopes=None, sinks=None, k_scale=None, v_scale=None, cuda_stream=0, check=None))]
 #[allow(clippy::too_many_arguments)]
 fn paged_attention_decode(
     py: Python<'_>,
@@ -108,6 +141,8 @@ fn paged_attention_decode(
     logits_soft_cap: f64,
     alibi_slopes: Option<&Bound<'_, PyAny>>,
     sinks: Option<&Bound<'_, PyAny>>,
+    k_scale: Option<&Bound<'_, PyAny>>,
+    v_scale: Option<&Bound<'_, PyAny>>,
     cuda_stream: usize,
     check: Option<bool>,
 ) -> PyResult<()> {
@@ -122,6 +157,10 @@ fn paged_attention_decode(
     ];
     let alibi_slopes = ArrayArg::extract_optional(OP, "alibi_slopes", alibi_slopes)?;
     let sinks = ArrayArg::extract_optional(OP, "sinks", sinks)?;
+    let (k_scale, v_scale) = (
+        ScaleArg::extract(OP, "k_scale", k_scale)?,
+        ScaleArg::extract(OP, "v_scale", v_scale)?,
+    );
     let out = ArrayArg::extract(OP, "out", out)?;
     let inputs = DecodeInputs {
         queries: args[0].view(),
@@ -131,6 +170,7 @@ fn paged_attention_decode(
         seq_lens: args[4].view(),
         alibi_slopes: alibi_slopes.as_ref().map(ArrayArg::view),
         sinks: sinks.as_ref().map(ArrayArg::view),
+        kv_scales: kv_scales(&k_scale, &v_scale),
     };
     let mut out = out.view_mut(OP)?;
     let device = inputs.queries.device();
@@ -140,7 +180,7 @@ fn paged_attention_decode(
 }
 
 #[pyfunction]
-#[pyo3(signature = (q, k, v, k_cache, v_cache, page_table, context_lens, cu_seqlens_q, out, scale=None, layout="pal", window_left=-1, logits_soft_cap=0.0, alibi_slopes=None, sinks=None, cuda_stream=0, check=None))]
+#[pyo3(signature = (q, k, v, k_cache, v_cache, page_table, context_lens, cu_seqlens_q, out, scale=None, layout="pal", window_left=-1, logits_soft_cap=0.0, alibi_slopes=None, sinks=None, k_scale=None, v_scale=None, cuda_stream=0, check=None))]
 #[allow(clippy::too_many_arguments)]
 fn paged_attention_prefill(
     py: Python<'_>,
@@ -159,6 +199,8 @@ fn paged_attention_prefill(
     logits_soft_cap: f64,
     alibi_slopes: Option<&Bound<'_, PyAny>>,
     sinks: Option<&Bound<'_, PyAny>>,
+    k_scale: Option<&Bound<'_, PyAny>>,
+    v_scale: Option<&Bound<'_, PyAny>>,
     cuda_stream: usize,
     check: Option<bool>,
 ) -> PyResult<()> {
@@ -176,6 +218,10 @@ fn paged_attention_prefill(
     let cu_seqlens_q = ArrayArg::extract_index_optional(OP, "cu_seqlens_q", cu_seqlens_q)?;
     let alibi_slopes = ArrayArg::extract_optional(OP, "alibi_slopes", alibi_slopes)?;
     let sinks = ArrayArg::extract_optional(OP, "sinks", sinks)?;
+    let (k_scale, v_scale) = (
+        ScaleArg::extract(OP, "k_scale", k_scale)?,
+        ScaleArg::extract(OP, "v_scale", v_scale)?,
+    );
     let out = ArrayArg::extract(OP, "out", out)?;
     let inputs = PrefillInputs {
         q: args[0].view(),
@@ -188,6 +234,7 @@ fn paged_attention_prefill(
         cu_seqlens_q: cu_seqlens_q.as_ref().map(ArrayArg::view),
         alibi_slopes: alibi_slopes.as_ref().map(ArrayArg::view),
         sinks: sinks.as_ref().map(ArrayArg::view),
+        kv_scales: kv_scales(&k_scale, &v_scale),
     };
     let mut out = out.view_mut(OP)?;
     let device = inputs.q.device();
@@ -197,7 +244,7 @@ fn paged_attention_prefill(
 }
 
 #[pyfunction]
-#[pyo3(signature = (new_keys, new_values, k_cache, v_cache, page_table=None, positions=None, token_to_seq=None, slot_mapping=None, layout="pal", cuda_stream=0, check=None))]
+#[pyo3(signature = (new_keys, new_values, k_cache, v_cache, page_table=None, positions=None, token_to_seq=None, slot_mapping=None, layout="pal", k_scale=None, v_scale=None, cuda_stream=0, check=None))]
 #[allow(clippy::too_many_arguments)]
 fn fill_kv_pages(
     py: Python<'_>,
@@ -210,6 +257,8 @@ fn fill_kv_pages(
     token_to_seq: Option<&Bound<'_, PyAny>>,
     slot_mapping: Option<&Bound<'_, PyAny>>,
     layout: &str,
+    k_scale: Option<&Bound<'_, PyAny>>,
+    v_scale: Option<&Bound<'_, PyAny>>,
     cuda_stream: usize,
     check: Option<bool>,
 ) -> PyResult<()> {
@@ -229,6 +278,10 @@ fn fill_kv_pages(
     let positions = ArrayArg::extract_index_optional(OP, "positions", positions)?;
     let token_to_seq = ArrayArg::extract_index_optional(OP, "token_to_seq", token_to_seq)?;
     let slot_mapping = ArrayArg::extract_index_optional(OP, "slot_mapping", slot_mapping)?;
+    let (k_scale, v_scale) = (
+        ScaleArg::extract(OP, "k_scale", k_scale)?,
+        ScaleArg::extract(OP, "v_scale", v_scale)?,
+    );
     let destination = match (slot_mapping, page_table, positions, token_to_seq) {
         (Some(slots), None, None, None) => Destination::Slots(slots),
         (None, Some(table), Some(positions), Some(seqs)) => Destination::Positions(table, positions, seqs),
@@ -264,6 +317,7 @@ fn fill_kv_pages(
                 token_to_seq: seqs.view(),
             },
         },
+        kv_scales: kv_scales(&k_scale, &v_scale),
     };
     let (mut k_pool, mut v_pool) = (k_cache.view_mut(OP)?, v_cache.view_mut(OP)?);
     let device = inputs.new_keys.device();

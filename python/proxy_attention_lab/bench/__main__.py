@@ -21,7 +21,7 @@ import numpy as np
 
 import proxy_attention_lab as pal
 
-from ..testing import DTYPES, LAYOUTS
+from ..testing import DTYPES, FP8_DTYPES, LAYOUTS
 from . import report
 from .devices import CpuDevice
 from .problems import Shape, parse_variant
@@ -110,7 +110,14 @@ def run(args: argparse.Namespace) -> int:
     results = []
     for dtype, (page_size, head_dim), op, case in cases:
         shape = Shape(
-            args.num_q_heads, args.num_kv_heads, head_dim, page_size, dtype, args.layout, **args.variant
+            args.num_q_heads,
+            args.num_kv_heads,
+            head_dim,
+            page_size,
+            dtype,
+            args.layout,
+            **args.variant,
+            kv_dtype=args.kv_dtype,
         )
         from .sweep import Sweep
 
@@ -173,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--dtype", nargs="+", choices=list(DTYPES))
     parser.add_argument("--layout", choices=LAYOUTS, default="pal")
+    parser.add_argument("--kv-dtype", choices=list(FP8_DTYPES), default="", help="fp8 KV pools (scale 1)")
     parser.add_argument("--num-q-heads", type=int, default=32)
     parser.add_argument("--num-kv-heads", type=int, default=8)
     parser.add_argument("--head-dim", type=int, nargs="+", default=[128], help="one or more")

@@ -151,10 +151,9 @@ def flashinfer_decode(problem: PagedProblem, queries: np.ndarray, tensor_cores: 
     indptr, indices, last = _flashinfer_tables(batch, context, s.page_size, problem.page_table)
     workspace = torch.empty(256 * 2**20, dtype=torch.uint8, device="cuda")
     wrapper = flashinfer.BatchDecodeWithPagedKVCacheWrapper(workspace, "NHD", use_tensor_cores=tensor_cores)
-    dtype = getattr(torch, s.dtype)
     wrapper.plan(
         indptr, indices, last, s.num_q_heads, s.num_kv_heads, s.head_dim, s.page_size,
-        q_data_type=dtype, kv_data_type=dtype,
+        q_data_type=getattr(torch, s.dtype), kv_data_type=getattr(torch, s.pool_dtype),
         window_left=s.window_left, logits_soft_cap=s.logits_soft_cap or None,
     )  # fmt: skip
     q = to_torch(queries, "cuda")

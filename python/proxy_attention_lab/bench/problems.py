@@ -26,6 +26,12 @@ class Shape:
     logits_soft_cap: float = 0.0
     alibi: bool = False  # BLOOM's slopes for the query heads
     sinks: bool = False  # one sink logit per query head, from -1 to 1
+    # The pools' dtype when it is not `dtype`: an fp8 type (`--kv-dtype`, SPEC §3.5; scale 1).
+    kv_dtype: str = ""
+
+    @property
+    def pool_dtype(self) -> str:
+        return self.kv_dtype or self.dtype
 
     def variant(self) -> dict:
         """The variant keywords of PAL's calls and the oracle (empty for plain attention); ALiBi
@@ -84,7 +90,7 @@ def paged_problem(rng: np.random.Generator, shape: Shape, batch: int, context: i
     from the dense tokens with the page table as the page order."""
     s = shape
     cache = paged_cache(
-        rng, [context] * batch, s.num_kv_heads, s.head_dim, s.page_size, s.dtype, s.layout,
+        rng, [context] * batch, s.num_kv_heads, s.head_dim, s.page_size, s.pool_dtype, s.layout,
         spare_pages=0, spare_columns=0, distribution="normal",
     )  # fmt: skip
     return PagedProblem(

@@ -52,7 +52,7 @@ def annotate(results: list[dict], ceilings: dict) -> None:
 
 # What a result row's problem is made of, besides its op and case.
 PROBLEM_KEYS = (
-    "dtype", "layout", "num_q_heads", "num_kv_heads", "head_dim", "page_size",
+    "dtype", "kv_dtype", "layout", "num_q_heads", "num_kv_heads", "head_dim", "page_size",
     "window_left", "logits_soft_cap", "alibi", "sinks",
 )  # fmt: skip
 

@@ -12,6 +12,7 @@ import proxy_attention_lab as pal
 
 from ..testing import (
     DTYPES,
+    FP8_DTYPES,
     attention,
     from_layout,
     random_array,
@@ -43,6 +44,7 @@ class Measurement:
             "case": self.case,
             "impl": self.impl,
             "dtype": self.shape.dtype,
+            "kv_dtype": self.shape.pool_dtype,
             "layout": self.shape.layout,
             "num_q_heads": self.shape.num_q_heads,
             "num_kv_heads": self.shape.num_kv_heads,
@@ -66,6 +68,10 @@ def _check(actual: np.ndarray, expected: np.ndarray, dtype: str) -> tuple[float,
     """The largest absolute error, and whether every element is within the tests' tolerance."""
     error = np.abs(np.asarray(actual, np.float64) - expected)
     return float(error.max(initial=0.0)), within_tolerance(actual, expected, dtype)
+
+
+def _itemsize(dtype: str) -> int:
+    return (DTYPES.get(dtype) or FP8_DTYPES[dtype]).itemsize
 
 
 class Sweep:
@@ -141,6 +147,9 @@ class Sweep:
         usable = []
         for name in names:
             reason = self.peers.get(name)
+            fp8_peer = op == "decode" and name.startswith("flashinfer")
+            if reason is None and self.shape.kv_dtype and not fp8_peer:
+                reason = "no fp8 KV pools here (FlashInfer's decode is the fp8 peer)"
             if reason is None:
                 usable.append(name)
             else:
@@ -161,7 +170,7 @@ class Sweep:
         )
         # The K and V bytes that must be read: a window's keys only.
         seen = context if s.window_left < 0 else min(context, s.window_left + 1)
-        kv_bytes = 2 * batch * seen * s.num_kv_heads * s.head_dim * DTYPES[s.dtype].itemsize
+        kv_bytes = 2 * batch * seen * s.num_kv_heads * s.head_dim * _itemsize(s.pool_dtype)
         case = {"batch": batch, "context": context}
         args = [
             dev.put(a)
@@ -194,8 +203,9 @@ class Sweep:
         )
         # Check a few rows of the first sequence: its first, a middle and its last prompt token.
         rows = sorted({0, prompt // 2, prompt - 1})
-        keys = np.concatenate([problem.keys[0], k[:prompt]])
-        values = np.concatenate([problem.values[0], v[:prompt]])
+        # float64 first: fp8 history and a model-dtype prompt do not concatenate in numpy.
+        keys = np.concatenate([problem.keys[0].astype(np.float64), k[:prompt].astype(np.float64)])
+        values = np.concatenate([problem.values[0].astype(np.float64), v[:prompt].astype(np.float64)])
         variant = s.variant()
         expected = attention(q[rows], keys, values, [history + i + 1 for i in rows], **variant)
         # Each new token attends to the history and its own causal prefix (within its window).
@@ -215,9 +225,11 @@ class Sweep:
             "prefill", case, pal.paged_attention_prefill, args, out,
             dev.to_numpy, expected, rows, flops, "TFLOP/s", work_bytes,
         )  # fmt: skip
-        dense_k = np.concatenate([problem.keys, k.reshape(batch, prompt, s.num_kv_heads, s.head_dim)], axis=1)
+        dense_k = np.concatenate(
+            [problem.keys.astype(k.dtype), k.reshape(batch, prompt, s.num_kv_heads, s.head_dim)], axis=1
+        )
         dense_v = np.concatenate(
-            [problem.values, v.reshape(batch, prompt, s.num_kv_heads, s.head_dim)], axis=1
+            [problem.values.astype(v.dtype), v.reshape(batch, prompt, s.num_kv_heads, s.head_dim)], axis=1
         )
         q4 = q.reshape(batch, prompt, s.num_q_heads, s.head_dim)
         builders = {
@@ -253,7 +265,9 @@ class Sweep:
         values = random_array(self.rng, keys.shape, s.dtype, "normal")
         token_to_seq = (np.arange(tokens) // per_seq).astype(np.int32)
         positions = (np.arange(tokens) % per_seq).astype(np.int32)
-        copied = 2 * keys.nbytes * (2 if dev.copy_counts_read_and_write else 1)
+        # Bytes read (the new rows) and written (the pools' dtype: fp8 writes half).
+        written = 2 * keys.size * _itemsize(s.pool_dtype)
+        copied = 2 * keys.nbytes + written if dev.copy_counts_read_and_write else written
         case = {"tokens": tokens, "sequences": sequences}
         args = [
             dev.put(a)
@@ -272,7 +286,8 @@ class Sweep:
             pages = from_layout(pool, layout, is_key=True)
             return np.stack([read_sequence(pages, row, per_seq) for row in problem.page_table])
 
-        expected = keys.astype(np.float64).reshape(sequences, per_seq, s.num_kv_heads, s.head_dim)
+        stored = keys if not s.kv_dtype else keys.astype(np.float32).astype(FP8_DTYPES[s.kv_dtype])
+        expected = stored.astype(np.float64).reshape(sequences, per_seq, s.num_kv_heads, s.head_dim)
         rest = (expected, slice(None), copied, "GB/s", 2 * copied)
         pal_keys = lambda _: filled(dev.to_numpy(args[2]), s.layout)  # noqa: E731
         self._measure_pal("fill", case, pal.fill_kv_pages, args, None, pal_keys, *rest)

@@ -48,6 +48,13 @@ pub(super) fn run<Q: FloatElement, K: FloatElement>(problem: &DecodeProblem<'_, 
             head_vector(inputs.sinks.as_ref()),
         )
     };
+    // SAFETY: validated float32 host scales.
+    let (k_scales, v_scales) = unsafe {
+        (
+            inputs.kv_scales.k.host_per_head(num_kv_heads),
+            inputs.kv_scales.v.host_per_head(num_kv_heads),
+        )
+    };
 
     let mut items = Vec::new();
     let mut first_item = Vec::with_capacity(problem.num_seqs * num_kv_heads + 1);
@@ -85,6 +92,7 @@ pub(super) fn run<Q: FloatElement, K: FloatElement>(problem: &DecodeProblem<'_, 
                 v_pool,
                 geometry,
                 pages: &page_table[item.seq * problem.pages_per_sequence..][..problem.pages_per_sequence],
+                scales: (&k_scales, &v_scales),
             };
             // The query is its sequence's last token.
             let position = seq_lens[item.seq] as usize - 1;

@@ -1,5 +1,6 @@
 //! fill_kv_pages on the CPU: in place, one task per KV head (heads never share bytes in any
-//! layout), tokens in order within a task so a repeated slot keeps the last token's data.
+//! layout), tokens in order within a task so a repeated slot keeps the last token's data. Pools
+//! of the new rows' dtype get the bits as they are; fp8 pools get `saturate(rne(x / scale))`.
 
 use rayon::prelude::*;
 
@@ -9,7 +10,7 @@ use crate::layout::RowRuns;
 use crate::problem::{FillProblem, FillTarget};
 use crate::tensor::TensorViewMut;
 
-pub(super) fn run<T: FloatElement>(
+pub(super) fn run<T: FloatElement, K: FloatElement>(
     problem: &FillProblem<'_, '_>,
     k_cache: &mut TensorViewMut<'_>,
     v_cache: &mut TensorViewMut<'_>,
@@ -24,12 +25,28 @@ pub(super) fn run<T: FloatElement>(
         (
             problem.inputs.new_keys.host_slice::<T>(),
             problem.inputs.new_values.host_slice::<T>(),
-            DisjointWrites::new(k_cache.host_slice_mut::<T>()),
-            DisjointWrites::new(v_cache.host_slice_mut::<T>()),
+            DisjointWrites::new(k_cache.host_slice_mut::<K>()),
+            DisjointWrites::new(v_cache.host_slice_mut::<K>()),
         )
+    };
+    // SAFETY: validated float32 host scales.
+    let (k_scales, v_scales) = unsafe {
+        (
+            problem.inputs.kv_scales.k.host_per_head(num_kv_heads),
+            problem.inputs.kv_scales.v.host_per_head(num_kv_heads),
+        )
+    };
+    let same_type = problem.source_dtype == geometry.dtype;
+    // Exactly the CUDA kernel's steps: IEEE division in float32, then one rounding.
+    let convert = |x: T, scale: f32| -> K {
+        match (&x as &dyn std::any::Any).downcast_ref::<K>() {
+            Some(&same) if same_type => same,
+            _ => K::from_f32(x.to_f32() / scale),
+        }
     };
     let (k_runs, v_runs) = (geometry.k_row_runs(), geometry.v_row_runs());
     (0..num_kv_heads).into_par_iter().for_each(|kv_head| {
+        let (k_scale, v_scale) = (k_scales[kv_head], v_scales[kv_head]);
         for (token, target) in targets.iter().enumerate() {
             let Some((page, slot)) = *target else { continue };
             let src = (token * num_kv_heads + kv_head) * d;
@@ -39,35 +56,40 @@ pub(super) fn run<T: FloatElement>(
                     &k_pool,
                     geometry.k_offset(page, kv_head, slot, 0),
                     k_runs,
-                    &keys[src..][..d],
+                    d,
+                    keys[src..][..d].iter().map(|&x| convert(x, k_scale)),
                 );
                 write_row(
                     &v_pool,
                     geometry.v_offset(page, kv_head, slot, 0),
                     v_runs,
-                    &values[src..][..d],
+                    d,
+                    values[src..][..d].iter().map(|&x| convert(x, v_scale)),
                 );
             }
         }
     });
 }
 
-/// Scatters one token's row into the runs it occupies in a pool.
+/// Scatters one token's row (`d` elements) into the runs it occupies in a pool.
 ///
 /// # Safety
 /// No other task may write the span of the runs concurrently (it lies inside one page of one
 /// head, which one task owns).
-unsafe fn write_row<T: Copy>(pool: &DisjointWrites<T>, base: usize, runs: RowRuns, row: &[T]) {
-    let count = row.len() / runs.len;
+unsafe fn write_row<K: Copy>(
+    pool: &DisjointWrites<K>,
+    base: usize,
+    runs: RowRuns,
+    d: usize,
+    row: impl Iterator<Item = K>,
+) {
+    let count = d / runs.len;
     let span = pool.slice(base, (count - 1) * runs.stride + runs.len);
-    if runs.len == 1 {
-        // The pal value layout: one element per dim, a page-size stride apart.
-        for (i, &value) in row.iter().enumerate() {
-            span[i * runs.stride] = value;
-        }
-    } else {
-        for (i, chunk) in row.chunks_exact(runs.len).enumerate() {
-            span[i * runs.stride..][..runs.len].copy_from_slice(chunk);
+    // Runs of `len` elements, `stride` apart (len 1: the pal value layout, one element per dim).
+    let mut row = row;
+    for run in 0..count {
+        for (slot, value) in span[run * runs.stride..][..runs.len].iter_mut().zip(&mut row) {
+            *slot = value;
         }
     }
 }

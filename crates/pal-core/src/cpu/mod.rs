@@ -18,32 +18,29 @@ use crate::error::Result;
 use crate::problem::{DecodeProblem, FillProblem, PrefillProblem};
 use crate::tensor::{TensorView, TensorViewMut};
 
-/// Runs `$body` with `$Q` bound to the Rust type of the queries' dtype and `$K` to that of the
-/// KV pools', for the pairs validation admits: equal ones so far (fp8 pools add theirs here).
+/// Runs `$body` with `$Q` bound to the Rust type of a model dtype (queries, prompt or new keys)
+/// and `$K` to that of the KV pools': the same type, or an fp8 type (the pairs validation admits).
 macro_rules! with_attention_types {
     ($query:expr, $kv:expr, $Q:ident, $K:ident => $body:expr) => {
-        match ($query, $kv) {
-            (DType::F32, DType::F32) => {
-                type $Q = f32;
-                type $K = f32;
+        with_float_type!($query, $Q => match $kv {
+            kv if kv == $query => {
+                type $K = $Q;
                 $body
             }
-            (DType::F16, DType::F16) => {
-                type $Q = half::f16;
-                type $K = half::f16;
+            DType::F8E4M3 => {
+                type $K = crate::dtype::F8E4M3;
                 $body
             }
-            (DType::BF16, DType::BF16) => {
-                type $Q = half::bf16;
-                type $K = half::bf16;
+            DType::F8E5M2 => {
+                type $K = crate::dtype::F8E5M2;
                 $body
             }
-            (query, kv) => unreachable!("validation admits no {query} queries over {kv} KV pools"),
-        }
+            kv => unreachable!("validation admits no {} data over {kv} KV pools", $query),
+        })
     };
 }
 
-/// Runs `$body` with `$T` bound to the Rust type of a validated float dtype.
+/// Runs `$body` with `$T` bound to the Rust type of a validated model dtype.
 macro_rules! with_float_type {
     ($dtype:expr, $T:ident => $body:expr) => {
         match $dtype {
@@ -59,7 +56,7 @@ macro_rules! with_float_type {
                 type $T = half::bf16;
                 $body
             }
-            DType::I32 => unreachable!("validation admits only float dtypes here"),
+            other => unreachable!("validation admits no {other} queries, keys or values here"),
         }
     };
 }
@@ -83,7 +80,7 @@ impl Backend for CpuBackend {
         k_cache: &mut TensorViewMut<'_>,
         v_cache: &mut TensorViewMut<'_>,
     ) -> Result<()> {
-        with_float_type!(problem.geometry.dtype, T => fill::run::<T>(problem, k_cache, v_cache));
+        with_attention_types!(problem.source_dtype, problem.geometry.dtype, T, K => fill::run::<T, K>(problem, k_cache, v_cache));
         Ok(())
     }
 }

@@ -51,6 +51,13 @@ pub(super) fn run<Q: FloatElement, K: FloatElement>(problem: &PrefillProblem<'_,
             head_vector(inputs.sinks.as_ref()),
         )
     };
+    // SAFETY: validated float32 host scales.
+    let (k_scales, v_scales) = unsafe {
+        (
+            inputs.kv_scales.k.host_per_head(num_kv_heads),
+            inputs.kv_scales.v.host_per_head(num_kv_heads),
+        )
+    };
 
     let mut items = Vec::new();
     for seq in 0..problem.num_seqs {
@@ -84,6 +91,7 @@ pub(super) fn run<Q: FloatElement, K: FloatElement>(problem: &PrefillProblem<'_,
                 v_pool,
                 geometry,
                 pages: &page_table[item.seq * problem.pages_per_sequence..][..problem.pages_per_sequence],
+                scales: (&k_scales, &v_scales),
             };
             let history_len = context_lens[item.seq] as usize;
             // Prompt row r sits at position history_len + r.

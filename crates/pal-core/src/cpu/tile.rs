@@ -19,23 +19,42 @@ pub(crate) trait KvSource {
 /// Elements converted from one stream before switching to the other (four cache lines of f32).
 const STREAM_CHUNK: usize = 64;
 
-/// One sequence's tokens in the paged pools of element type `K` (the KV dtype, generic apart
-/// from the queries' so that pools of another type, such as fp8, only add a conversion).
+/// One sequence's tokens in the paged pools of element type `K` (the KV dtype: the queries', or
+/// fp8 with a scale per KV head applied after the conversion).
 pub(crate) struct PagedKv<'a, K> {
     pub k_pool: &'a [K],
     pub v_pool: &'a [K],
     pub geometry: CacheGeometry,
     /// The sequence's row of the page table (validated page ids for every token loaded).
     pub pages: &'a [i32],
+    /// Dequantisation scales of each KV head, keys then values (1 unless the pools are fp8).
+    pub scales: (&'a [f32], &'a [f32]),
 }
 
 impl<K: FloatElement> KvSource for PagedKv<'_, K> {
     fn load(&self, kv_head: usize, start: usize, keys: &mut [f32], values: &mut [f32], scratch: &mut Vec<f32>) {
+        if self.geometry.layout == CacheLayout::Pal {
+            self.load_pal(kv_head, start, keys, values, scratch);
+        } else {
+            self.load_rows(kv_head, start, keys, values);
+        }
+        for (rows, scale) in [(keys, self.scales.0[kv_head]), (values, self.scales.1[kv_head])] {
+            if scale != 1.0 {
+                rows.iter_mut().for_each(|x| *x *= scale);
+            }
+        }
+    }
+
+    fn first_position(&self) -> usize {
+        0
+    }
+}
+
+impl<K: FloatElement> PagedKv<'_, K> {
+    /// nhd / hnd: token rows are contiguous.
+    fn load_rows(&self, kv_head: usize, start: usize, keys: &mut [f32], values: &mut [f32]) {
         let g = &self.geometry;
         let d = g.head_dim;
-        if g.layout == CacheLayout::Pal {
-            return self.load_pal(kv_head, start, keys, values, scratch);
-        }
         self.for_each_page(start, keys.len() / d, |page, first_slot, count, token| {
             let rows = (token - start) * d..(token - start + count) * d;
             let (k_rows, v_rows) = (&mut keys[rows.clone()], &mut values[rows]);
@@ -59,12 +78,6 @@ impl<K: FloatElement> KvSource for PagedKv<'_, K> {
         });
     }
 
-    fn first_position(&self) -> usize {
-        0
-    }
-}
-
-impl<K: FloatElement> PagedKv<'_, K> {
     /// The `pal` layout keeps a page of one head as one contiguous block, transposed. All blocks
     /// of the tile (keys and values of each page) are converted to float32 side by side, a
     /// chunk of each in turn, so that several memory streams are in flight at once; then the
@@ -100,7 +113,8 @@ impl<K: FloatElement> PagedKv<'_, K> {
             match g.k_row_runs().len {
                 4 => gather_stripes::<4>(key_block, page_size, first_slot, &mut keys[rows.clone()]),
                 8 => gather_stripes::<8>(key_block, page_size, first_slot, &mut keys[rows.clone()]),
-                other => unreachable!("16-byte stripes hold 4 or 8 elements, not {other}"),
+                16 => gather_stripes::<16>(key_block, page_size, first_slot, &mut keys[rows.clone()]),
+                other => unreachable!("16-byte stripes hold 4, 8 or 16 elements, not {other}"),
             }
             simd::transpose_columns(value_block, d, page_size, first_slot, &mut values[rows]);
         });

@@ -4,7 +4,10 @@
 
 use super::device::{self, launch, LaunchShape, TableErrors};
 use super::jit::{Family, Geometry, KernelKey};
-use super::{check_aligned, check_supported, kernel_variant, raise_reported_table_error, DeviceTables, VariantParams};
+use super::{
+    check_aligned, check_supported, kernel_variant, raise_reported_table_error, DeviceTables, KvScaleParams,
+    VariantParams,
+};
 use crate::dtype::DType;
 use crate::error::Result;
 use crate::layout::CacheLayout;
@@ -37,6 +40,7 @@ struct DecodeParams {
     scale: f32,
     errors: TableErrors,
     variant: VariantParams,
+    scales: KvScaleParams,
 }
 
 /// Mirror of `pal::MergeParams`.
@@ -84,13 +88,15 @@ fn tuning(name: &str) -> Option<usize> {
 /// with the shape the host chose: float32 runs on CUDA cores, 16-bit dtypes on tensor cores with
 /// 16 query heads per m-tile (two m-tiles for groups over 16 when the accumulators fit).
 pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, group: usize) -> Result<KernelKey> {
-    let (dtype, head_dim, page_size, layout) = geometry;
-    let family = if dtype == DType::F32 {
+    let ((dtype, kv_dtype), head_dim, page_size, layout) = geometry;
+    // Tensor cores take 16-bit queries over pools of the same dtype; CUDA cores the rest
+    // (float32, and fp8 pools widened exactly to the queries' dtype as they are staged).
+    let family = if dtype == DType::F32 || kv_dtype != dtype {
         Family::DecodeSimt
     } else {
         Family::DecodeMma
     };
-    check_supported(OP, family, (head_dim, page_size, layout))?;
+    check_supported(OP, family, kv_dtype, (head_dim, page_size, layout))?;
     let common = [
         ("PARAMS_BYTES", std::mem::size_of::<DecodeParams>()),
         ("MERGE_PARAMS_BYTES", std::mem::size_of::<MergeParams>()),
@@ -172,7 +178,12 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
     };
     let group = problem.num_q_heads / geometry.num_kv_heads;
     let key = kernel_key(
-        (geometry.dtype, geometry.head_dim, geometry.page_size, geometry.layout),
+        (
+            (problem.query_dtype, geometry.dtype),
+            geometry.head_dim,
+            geometry.page_size,
+            geometry.layout,
+        ),
         kernel_variant(&problem.variant, inputs.alibi_slopes.is_some(), inputs.sinks.is_some()),
         group,
     )?;
@@ -247,6 +258,7 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
         scale: problem.scale,
         errors: gpu.table_errors(problem.execution.check == TableCheck::Deferred),
         variant: VariantParams::new(&problem.variant, inputs.alibi_slopes.as_ref(), inputs.sinks.as_ref()),
+        scales: KvScaleParams::new(&inputs.kv_scales),
     };
     let shape = LaunchShape {
         blocks: (
@@ -303,7 +315,7 @@ mod tests {
             for &head_dim in &super::super::HEAD_DIMS {
                 for layout in CacheLayout::ALL {
                     for group in [1, 8, 32] {
-                        let key = kernel_key((dtype, head_dim, 16, layout), "plain", group).unwrap();
+                        let key = kernel_key(((dtype, dtype), head_dim, 16, layout), "plain", group).unwrap();
                         let shared = key.shape_value("SHARED_BYTES").unwrap();
                         assert!(shared <= 227 * 1024, "{} needs {shared}", key.name());
                     }

@@ -2,7 +2,7 @@
 
 use super::device::{self, launch, LaunchShape, TableErrors};
 use super::jit::{Family, KernelKey};
-use super::{check_aligned, raise_reported_table_error, DeviceTables};
+use super::{check_aligned, raise_reported_table_error, DeviceTables, KvScaleParams};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::layout::CacheLayout;
@@ -13,16 +13,17 @@ use crate::validate::resolve_on_host;
 
 const OP: &str = "fill_kv_pages";
 const THREADS: usize = 128;
-/// New tokens and bytes of a head row per CTA (`FILL_TOKENS`, `FILL_CHUNK_BYTES` in fill.cuh).
+/// New tokens and pool bytes of a head row per CTA (`FILL_TOKENS`, `FILL_CHUNK_BYTES` in fill.cuh).
 const TOKENS_PER_BLOCK: usize = 32;
 const CHUNK_BYTES: usize = 128;
 
-/// The fill module for a pool dtype and layout (head dim and page size are run-time values).
-pub(super) fn kernel_key(dtype: DType, layout: CacheLayout) -> KernelKey {
+/// The fill module for the new rows' and the pools' dtypes (equal, or a model dtype into fp8
+/// pools) and a layout; head dim and page size are run-time values.
+pub(super) fn kernel_key((source, pool): (DType, DType), layout: CacheLayout) -> KernelKey {
     KernelKey {
         family: Family::Fill,
-        query_dtype: dtype,
-        kv_dtype: dtype,
+        query_dtype: source,
+        kv_dtype: pool,
         head_dim: None,
         page_size: None,
         layout,
@@ -54,6 +55,7 @@ struct FillParams {
     num_pages: i32,
     use_slot_mapping: i32,
     errors: TableErrors,
+    scales: KvScaleParams,
 }
 
 pub(super) fn run(
@@ -66,12 +68,13 @@ pub(super) fn run(
     let Device::Cuda(ordinal) = inputs.new_keys.device() else {
         unreachable!("dispatched by device")
     };
-    let vector = 16 / geometry.dtype.size_in_bytes();
+    // The kernel reads 16-byte vectors of the new rows and writes whole elements of the pools.
+    let vector = 16 / problem.source_dtype.size_in_bytes();
     if geometry.head_dim % vector != 0 {
         return Err(Error::Unsupported {
             op: OP,
             backend: "cuda",
-            what: format!("head_dim {} with {}", geometry.head_dim, geometry.dtype),
+            what: format!("head_dim {} with {}", geometry.head_dim, problem.source_dtype),
             supported: format!("head dims that are multiples of {vector} (16-byte vectors)"),
         });
     }
@@ -131,6 +134,7 @@ pub(super) fn run(
         num_pages: geometry.num_pages as i32,
         use_slot_mapping: (slot_mapping != 0) as i32,
         errors: gpu.table_errors(problem.execution.check == TableCheck::Deferred),
+        scales: KvScaleParams::new(&inputs.kv_scales),
     };
     // One CTA per (tile of tokens, KV head, chunk of a head row), chunks fastest (fill.cuh).
     let chunks = (geometry.head_dim * geometry.dtype.size_in_bytes()).div_ceil(CHUNK_BYTES);
@@ -141,7 +145,11 @@ pub(super) fn run(
         what: format!("{tokens} new tokens of {} KV heads", geometry.num_kv_heads),
         supported: "under 2^32 blocks of 32 tokens, one KV head and 128 bytes of a head row".into(),
     })?;
-    let function = gpu.function(OP, &kernel_key(geometry.dtype, geometry.layout), "pal_fill")?;
+    let function = gpu.function(
+        OP,
+        &kernel_key((problem.source_dtype, geometry.dtype), geometry.layout),
+        "pal_fill",
+    )?;
     // SAFETY: the parameters mirror `pal::FillParams`; every address is a validated device
     // tensor, and the kernel checks each destination against the pool before writing.
     unsafe {

@@ -137,6 +137,8 @@ fn device_type(dtype: DType) -> &'static str {
         DType::F32 => "float",
         DType::F16 => "pal::f16",
         DType::BF16 => "pal::bf16",
+        DType::F8E4M3 => "pal::e4m3",
+        DType::F8E5M2 => "pal::e5m2",
         DType::I32 => unreachable!("validated float dtype"),
     }
 }
@@ -146,6 +148,8 @@ fn short_dtype(dtype: DType) -> &'static str {
         DType::F32 => "f32",
         DType::F16 => "f16",
         DType::BF16 => "bf16",
+        DType::F8E4M3 => "e4m3",
+        DType::F8E5M2 => "e5m2",
         DType::I32 => "i32",
     }
 }
@@ -171,22 +175,23 @@ fn variant_policy(variant: &str) -> String {
 }
 
 /// (dtype, head dim, page size, layout) of an attention call.
-pub(crate) type Geometry = (DType, usize, usize, CacheLayout);
+/// (query dtype, KV dtype), head dim, page size, layout.
+pub(crate) type Geometry = ((DType, DType), usize, usize, CacheLayout);
 
 impl KernelKey {
-    /// The module of an attention family for this geometry (queries and KV pools share the
-    /// dtype for now), variant and shape.
+    /// The module of an attention family for this geometry (the queries' dtype, and the KV
+    /// pools': the same, or fp8), variant and shape.
     pub(crate) fn attention(
         family: Family,
         geometry: Geometry,
         variant: &'static str,
         shape: Vec<(&'static str, usize)>,
     ) -> Self {
-        let (dtype, head_dim, page_size, layout) = geometry;
+        let ((query_dtype, kv_dtype), head_dim, page_size, layout) = geometry;
         Self {
             family,
-            query_dtype: dtype,
-            kv_dtype: dtype,
+            query_dtype,
+            kv_dtype,
             head_dim: Some(head_dim),
             page_size: Some(page_size),
             layout,
@@ -251,12 +256,13 @@ impl KernelKey {
     pub fn representative() -> Vec<Self> {
         let mut keys = Vec::new();
         for dtype in [DType::F32, DType::F16, DType::BF16] {
+            let dtypes = (dtype, dtype);
             for layout in CacheLayout::ALL {
-                keys.push(super::fill::kernel_key(dtype, layout));
+                keys.push(super::fill::kernel_key(dtypes, layout));
                 let mut pairs: Vec<(usize, usize)> = super::HEAD_DIMS.iter().map(|&d| (d, 16)).collect();
                 pairs.extend(super::PAGE_SIZES.iter().filter(|&&p| p != 16).map(|&p| (128, p)));
                 for (head_dim, page_size) in pairs {
-                    let geometry = |page_size| (dtype, head_dim, page_size, layout);
+                    let geometry = |page_size| (dtypes, head_dim, page_size, layout);
                     if let Ok(key) = super::decode::kernel_key(geometry(page_size), "plain", 4) {
                         keys.push(key);
                     }
@@ -264,23 +270,44 @@ impl KernelKey {
                         keys.push(key);
                     }
                 }
-                if let Ok(key) = super::decode::kernel_key((dtype, 128, 16, layout), "plain", 32) {
+                if let Ok(key) = super::decode::kernel_key((dtypes, 128, 16, layout), "plain", 32) {
                     keys.push(key);
                 }
                 // Every variant option at once, per family: the policies' code paths.
-                const ALL: &str = "window+softcap+alibi+sinks";
-                if let Ok(key) = super::decode::kernel_key((dtype, 128, 16, layout), ALL, 4) {
+                if let Ok(key) = super::decode::kernel_key((dtypes, 128, 16, layout), ALL_VARIANTS, 4) {
                     keys.push(key);
                 }
-                if let Ok(key) = super::prefill::kernel_key((dtype, 128, 16, layout), ALL) {
+                if let Ok(key) = super::prefill::kernel_key((dtypes, 128, 16, layout), ALL_VARIANTS) {
                     keys.push(key);
                 }
+            }
+        }
+        // fp8 pools: each format under each model dtype, every layout, a small and a large head
+        // dim, the smallest page each family serves, and every variant option.
+        for dtypes in [
+            (DType::BF16, DType::F8E4M3),
+            (DType::F16, DType::F8E5M2),
+            (DType::F32, DType::F8E4M3),
+            (DType::BF16, DType::F8E5M2),
+        ] {
+            for layout in CacheLayout::ALL {
+                keys.push(super::fill::kernel_key(dtypes, layout));
+                for (head_dim, page_size) in [(64, 16), (256, 16), (128, 8), (128, 1)] {
+                    let geometry = (dtypes, head_dim, page_size, layout);
+                    keys.extend(super::decode::kernel_key(geometry, "plain", 4));
+                    keys.extend(super::prefill::kernel_key(geometry, "plain"));
+                }
+                keys.extend(super::decode::kernel_key((dtypes, 128, 16, layout), ALL_VARIANTS, 4));
+                keys.extend(super::prefill::kernel_key((dtypes, 128, 16, layout), ALL_VARIANTS));
             }
         }
         keys.dedup();
         keys
     }
 }
+
+/// The kernel variant with every option on.
+const ALL_VARIANTS: &str = "window+softcap+alibi+sinks";
 
 /// The kernel sources in use: embedded, or read from `PAL_KERNEL_DIR`.
 fn sources(op: &'static str) -> Result<Vec<(&'static str, String)>> {
@@ -478,7 +505,9 @@ mod tests {
     #[test]
     fn cache_keys_tell_every_input_apart() {
         let sources: Vec<(&str, String)> = SOURCES.iter().map(|&(n, t)| (n, t.to_string())).collect();
-        let decode = super::super::decode::kernel_key((DType::BF16, 128, 16, CacheLayout::Pal), "plain", 4).unwrap();
+        let decode =
+            super::super::decode::kernel_key(((DType::BF16, DType::BF16), 128, 16, CacheLayout::Pal), "plain", 4)
+                .unwrap();
         let key = |spec: &KernelKey, sources: &[(&str, String)], nvrtc| {
             cache_key(spec, &options(spec, (9, 0)), sources, nvrtc)
         };
@@ -507,7 +536,9 @@ mod tests {
 
     #[test]
     fn the_name_shows_every_parameter() {
-        let decode = super::super::decode::kernel_key((DType::BF16, 128, 16, CacheLayout::Nhd), "plain", 4).unwrap();
+        let decode =
+            super::super::decode::kernel_key(((DType::BF16, DType::BF16), 128, 16, CacheLayout::Nhd), "plain", 4)
+                .unwrap();
         let name = decode.name();
         assert!(name.starts_with("decode_mma-bf16-bf16-d128-p16-nhd-plain["), "{name}");
         for (k, v) in &decode.shape {

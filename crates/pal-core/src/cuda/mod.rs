@@ -11,9 +11,10 @@ pub mod jit;
 mod prefill;
 
 use crate::backend::Backend;
+use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::layout::{CacheGeometry, CacheLayout};
-use crate::problem::{DecodeProblem, FillProblem, PrefillProblem};
+use crate::problem::{DecodeProblem, FillProblem, KvScale, KvScales, PrefillProblem};
 use crate::tensor::{Device, TensorView, TensorViewMut};
 use crate::validate::Check;
 use crate::variant::AttentionVariant;
@@ -62,6 +63,7 @@ fn driver_error(op: &'static str, what: &str, error: cudarc::driver::DriverError
 pub(crate) fn check_supported(
     op: &'static str,
     family: Family,
+    kv_dtype: DType,
     (head_dim, page_size, layout): (usize, usize, CacheLayout),
 ) -> Result<()> {
     let unsupported = |what: String, supported: String| {
@@ -77,14 +79,15 @@ pub(crate) fn check_supported(
     }
     let page_sizes: &[usize] = match family {
         Family::PrefillMma | Family::PrefillSimt => &PREFILL_PAGE_SIZES,
-        // A float32 pal value vector holds 4 slots of one page.
+        // A pal value vector (16 bytes) holds 4 float32 or 16 fp8 slots of one page.
+        Family::DecodeSimt if layout == CacheLayout::Pal && kv_dtype.is_fp8() => &PAGE_SIZES[4..],
         Family::DecodeSimt if layout == CacheLayout::Pal => &PAGE_SIZES[2..],
         _ => &PAGE_SIZES,
     };
     if !page_sizes.contains(&page_size) {
         return unsupported(
             format!("page_size {page_size}"),
-            format!("page sizes {page_sizes:?} for {}", family.name()),
+            format!("page sizes {page_sizes:?} for {} over {kv_dtype} pools", family.name()),
         );
     }
     Ok(())
@@ -117,6 +120,37 @@ pub(crate) fn kernel_variant(variant: &AttentionVariant, alibi: bool, sinks: boo
         | bit(variant.logits_soft_cap.is_some(), 2)
         | bit(alibi, 4)
         | bit(sinks, 8)]
+}
+
+/// Mirror of `pal::KvScaleParams`: the fp8 pools' scales (1 for other pools), the last member
+/// of the attention and fill parameters. A head's scale is `value * tensor[head * stride]`.
+#[repr(C)]
+pub(crate) struct KvScaleParams {
+    k_scales: u64,
+    v_scales: u64,
+    k_scale: f32,
+    v_scale: f32,
+    k_stride: i32,
+    v_stride: i32,
+}
+
+impl KvScaleParams {
+    pub fn new(scales: &KvScales<'_>) -> Self {
+        let part = |scale: &KvScale<'_>| match scale {
+            KvScale::Value(x) => (0, *x, 0),
+            KvScale::Tensor(t) => (t.as_ptr() as u64, 1.0, (t.numel() > 1) as i32),
+        };
+        let (k_scales, k_scale, k_stride) = part(&scales.k);
+        let (v_scales, v_scale, v_stride) = part(&scales.v);
+        Self {
+            k_scales,
+            v_scales,
+            k_scale,
+            v_scale,
+            k_stride,
+            v_stride,
+        }
+    }
 }
 
 /// Mirror of `pal::VariantParams`: the variant's run-time values (part of the attention kernels'

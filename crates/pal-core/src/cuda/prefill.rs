@@ -4,7 +4,10 @@
 
 use super::device::{self, launch, LaunchShape, TableErrors};
 use super::jit::{Family, Geometry, KernelKey};
-use super::{check_aligned, check_supported, kernel_variant, raise_reported_table_error, DeviceTables, VariantParams};
+use super::{
+    check_aligned, check_supported, kernel_variant, raise_reported_table_error, DeviceTables, KvScaleParams,
+    VariantParams,
+};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::options::TableCheck;
@@ -20,13 +23,15 @@ const THREADS: usize = 128;
 /// per CTA (`ROWS`), keys per tile and, for tensor cores, the dynamic shared memory (mirroring
 /// `PrefillMmaTile`, which asserts it).
 pub(super) fn kernel_key(geometry: Geometry, variant: &'static str) -> Result<KernelKey> {
-    let (dtype, head_dim, page_size, layout) = geometry;
-    let family = if dtype == DType::F32 {
+    let ((dtype, kv_dtype), head_dim, page_size, layout) = geometry;
+    // Tensor cores take 16-bit queries over pools of the same dtype; CUDA cores the rest
+    // (float32, and fp8 pools widened exactly to the queries' dtype as they are staged).
+    let family = if dtype == DType::F32 || kv_dtype != dtype {
         Family::PrefillSimt
     } else {
         Family::PrefillMma
     };
-    check_supported(OP, family, (head_dim, page_size, layout))?;
+    check_supported(OP, family, kv_dtype, (head_dim, page_size, layout))?;
     let mut shape = match family {
         Family::PrefillSimt => vec![
             ("ROWS", if head_dim > 128 { 8 } else { 16 }),
@@ -80,6 +85,7 @@ struct PrefillParams {
     scale: f32,
     errors: TableErrors,
     variant: VariantParams,
+    scales: KvScaleParams,
 }
 
 pub(super) fn run(problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>) -> Result<()> {
@@ -89,7 +95,12 @@ pub(super) fn run(problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>)
         unreachable!("dispatched by device")
     };
     let key = kernel_key(
-        (geometry.dtype, geometry.head_dim, geometry.page_size, geometry.layout),
+        (
+            (problem.query_dtype, geometry.dtype),
+            geometry.head_dim,
+            geometry.page_size,
+            geometry.layout,
+        ),
         kernel_variant(&problem.variant, inputs.alibi_slopes.is_some(), inputs.sinks.is_some()),
     )?;
     check_aligned(
@@ -167,6 +178,7 @@ pub(super) fn run(problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>)
         scale: problem.scale,
         errors: gpu.table_errors(problem.execution.check == TableCheck::Deferred),
         variant: VariantParams::new(&problem.variant, inputs.alibi_slopes.as_ref(), inputs.sinks.as_ref()),
+        scales: KvScaleParams::new(&inputs.kv_scales),
     };
     let shape = LaunchShape {
         blocks: (ctas as u32, 1, 1),
@@ -187,7 +199,7 @@ mod tests {
     #[test]
     fn tensor_core_tiles_fit_in_shared_memory() {
         let shape = |dtype, head_dim| {
-            let key = kernel_key((dtype, head_dim, 16, CacheLayout::Nhd), "plain").unwrap();
+            let key = kernel_key(((dtype, dtype), head_dim, 16, CacheLayout::Nhd), "plain").unwrap();
             (
                 key.shape_value("ROWS").unwrap(),
                 key.shape_value("SHARED_BYTES").unwrap_or(0),

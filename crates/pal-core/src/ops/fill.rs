@@ -78,6 +78,8 @@ fn validate<'a, 'i>(
     reads.push(("k_cache", &k_view));
     check.disjoint("v_cache", &v_view, &reads)?;
 
+    check.kv_scales(&inputs.kv_scales, &geometry)?;
+
     let on_host = index_tensors.iter().all(|(_, t)| t.device() == Device::Cpu);
     let target = if on_host {
         FillTarget::Resolved(resolve_on_host(&check, &inputs.destination, &geometry)?)
@@ -86,6 +88,7 @@ fn validate<'a, 'i>(
     };
     Ok(FillProblem {
         inputs,
+        source_dtype: dtype,
         geometry,
         num_tokens,
         target,

@@ -111,6 +111,7 @@ fn validate<'a, 'i>(
     check.variant(&options.variant)?;
     check.head_vector("alibi_slopes", inputs.alibi_slopes.as_ref(), num_q_heads)?;
     check.head_vector("sinks", inputs.sinks.as_ref(), num_q_heads)?;
+    check.kv_scales(&inputs.kv_scales, &geometry)?;
 
     if inputs.page_table.device() == Device::Cpu {
         // SAFETY: host int32 tensors of checked shapes.

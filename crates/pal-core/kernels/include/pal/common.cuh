@@ -12,6 +12,17 @@ namespace pal {
 // 16-bit storage types; arithmetic always happens in float32.
 struct bf16 { u16 bits; };
 struct f16 { u16 bits; };
+// 8-bit float storage types of KV pools (OCP e4m3fn: +-448, no infinities; e5m2: float16's top
+// byte). A pool element means its value times the pool's scale (`KvScaleParams`).
+struct e4m3 { unsigned char bits; };
+struct e5m2 { unsigned char bits; };
+
+template <typename KV> constexpr bool IS_FP8 = false;
+template <> constexpr bool IS_FP8<e4m3> = true;
+template <> constexpr bool IS_FP8<e5m2> = true;
+
+template <typename A, typename B> constexpr bool SAME_TYPE = false;
+template <typename A> constexpr bool SAME_TYPE<A, A> = true;
 
 __device__ __forceinline__ float to_float(float x) { return x; }
 __device__ __forceinline__ float to_float(bf16 x) { return __uint_as_float(((u32)x.bits) << 16); }
@@ -20,6 +31,15 @@ __device__ __forceinline__ float to_float(f16 x) {
   asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(x.bits));
   return f;
 }
+// Both fp8 types widen exactly (the CPU backend's tables hold the same values). Selects, not
+// branches: the kernels convert whole 16-byte vectors.
+__device__ __forceinline__ float to_float(e4m3 x) {
+  const u32 b = x.bits, e = (b >> 3) & 15, m = b & 7;
+  const float magnitude = e == 0 ? (float)m * 0.001953125f : __uint_as_float(((e + 120) << 23) | (m << 20));
+  const u32 bits = (b & 0x7f) == 0x7f ? 0x7fc00000u : __float_as_uint(magnitude);
+  return __uint_as_float(((b & 0x80) << 24) | bits);
+}
+__device__ __forceinline__ float to_float(e5m2 x) { return to_float(f16{(u16)(x.bits << 8)}); }
 
 template <typename T> __device__ __forceinline__ T from_float(float x);
 template <> __device__ __forceinline__ float from_float<float>(float x) { return x; }
@@ -33,6 +53,49 @@ template <> __device__ __forceinline__ f16 from_float<f16>(float x) {
   asm("cvt.rn.f16.f32 %0, %1;" : "=h"(b) : "f"(x));
   return f16{b};
 }
+// fp8: round to nearest even, saturated to the largest finite code (infinities too: an overflow
+// never becomes NaN), NaN to 0x7f, the sign kept. Integer steps, no sm_89 cvt (kernels also run
+// on sm_80), identical to the CPU backend's `quantize_fp8` so that both store the same bits.
+// Below the smallest normal the code is |x| in subnormal steps (an exact product, then rint);
+// from it on, the float32 bits rounded to the mantissa's width and rebased to the fp8 bias (a
+// code >= the smallest normal's there; the unsigned wrap below it is never selected). Selects,
+// not branches: fill quantises whole vectors.
+template <int MANTISSA, int BIAS, u32 MAX_CODE> __device__ __forceinline__ unsigned char fp8_code(float x) {
+  constexpr int SHIFT = 23 - MANTISSA;
+  constexpr u32 MIN_NORMAL = (u32)(128 - BIAS) << 23;
+  constexpr float STEP = (float)(1 << (BIAS + MANTISSA - 1));  // 1 / the smallest subnormal
+  const u32 u = __float_as_uint(x), sign = (u >> 24) & 0x80, a = u & 0x7fffffff;
+  const u32 subnormal = (u32)__float2int_rn(fabsf(x) * STEP);
+  const u32 rounded = (a + ((1u << (SHIFT - 1)) - 1) + ((a >> SHIFT) & 1)) >> SHIFT;
+  const u32 normal = min(rounded - ((u32)(127 - BIAS) << MANTISSA), MAX_CODE);
+  const u32 code = a > 0x7f800000 ? 0x7f : a < MIN_NORMAL ? subnormal : normal;
+  return (unsigned char)(sign | code);
+}
+template <> __device__ __forceinline__ e4m3 from_float<e4m3>(float x) { return e4m3{fp8_code<3, 7, 0x7e>(x)}; }
+template <> __device__ __forceinline__ e5m2 from_float<e5m2>(float x) { return e5m2{fp8_code<2, 15, 0x7b>(x)}; }
+
+// A KV element in the query dtype T, exactly (float16, bfloat16 and float32 hold every fp8
+// value): pools are staged in shared memory as T, so the kernels' inner loops stay those of T.
+template <typename T, typename KV> __device__ __forceinline__ T widen(KV x) {
+  if constexpr (SAME_TYPE<T, KV>) return x;
+  else return from_float<T>(to_float(x));
+}
+template <> __device__ __forceinline__ f16 widen<f16, e5m2>(e5m2 x) { return f16{(u16)(x.bits << 8)}; }
+
+// Per-pool scales of fp8 pools (the last member of every params struct): the true element is
+// fp8 * k(kv_head). A per-tensor `k_scale` and optional per-head values (`k_scales`, float32
+// at `k_stride`; 0: none); the host passes 1 and null for pools in the model dtype.
+struct KvScaleParams {
+  u64 k_scales, v_scales;
+  float k_scale, v_scale;
+  int k_stride, v_stride;
+  __device__ __forceinline__ float k(int kv_head) const {
+    return k_scale * (k_scales ? ((const float*)k_scales)[kv_head * k_stride] : 1.f);
+  }
+  __device__ __forceinline__ float v(int kv_head) const {
+    return v_scale * (v_scales ? ((const float*)v_scales)[kv_head * v_stride] : 1.f);
+  }
+};
 
 __device__ __forceinline__ float neg_inf() { return __int_as_float(0xff800000); }
 
@@ -58,8 +121,9 @@ template <typename T> __device__ __forceinline__ Pack<T> zero_pack() {
   return p;
 }
 
-// Converting load: one 16-byte pack of KV elements as float32. The CUDA-core kernels read keys
-// through it, so a KV dtype of its own (fp8 with a scale) is one more overload here.
+// Converting load: one 16-byte pack of KV elements as float32. The CUDA-core kernels read their
+// staged key tiles through it (fp8 pools are widened to the query dtype when staged and their
+// scale folded into the score's, so the tiles are never fp8; any `to_float` type would do).
 template <typename KV> __device__ __forceinline__ void load_as_float(const KV* source, float (&out)[Vec<KV>::N]) {
   Pack<KV> pack;
   pack.raw = *(const uint4*)source;

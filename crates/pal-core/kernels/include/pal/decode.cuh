@@ -20,6 +20,7 @@ struct DecodeParams {
   float scale;
   TableErrors errors;
   VariantParams variant;
+  KvScaleParams scales;  // fp8 pools (1 and null otherwise)
 };
 
 // One CTA's share: query heads [first_head, first_head + heads) of `kv_head`, tokens

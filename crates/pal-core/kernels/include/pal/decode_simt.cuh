@@ -1,9 +1,12 @@
-// Paged decode on CUDA cores: the float32 path (tensor cores take float16 / bfloat16).
+// Paged decode on CUDA cores: float32, and fp8 pools under any query dtype (tensor cores take
+// float16 / bfloat16 pools).
 //
 // A CTA of DECODE_SIMT_THREADS threads serves up to `heads_per_cta` query heads of one KV head
 // (see `DecodeTask`). Tiles of TOKENS tokens are staged in shared memory with 16-byte loads in
 // the cache layout's natural order (one body serves pal / nhd / hnd), double-buffered through
 // registers, then scored, soft-maxed online (one warp per head) and accumulated in float32.
+// fp8 elements are widened exactly to the query dtype T when staged; their scales fold into the
+// score scale (k) and the stored rows (v: the split merge is linear).
 // Traffic: K and V of each visible token once, in 16-byte loads. H200 (2026-11-29, float32,
 // HQ 32 / HKV 8, D 128, page 16, pal, kernel time): 1.88 TB/s at 8 x 4096 and 1.57 at 64 x 4096,
 // 44% / 36% of the 4.31 TB/s read ceiling of that run (scripts/decode_sweep.py; issue 11).
@@ -13,7 +16,8 @@
 
 namespace pal {
 
-// Shape (chosen by the host, `cuda/decode.rs`): HEADS query heads, TOKENS tokens per tile.
+// Shape (chosen by the host, `cuda/decode.rs`): HEADS query heads, TOKENS tokens per tile;
+// T is the query dtype (the staged tiles' too).
 template <typename T, int HEAD_DIM, int HEADS, int TOKENS> struct DecodeSimtTile {
   static constexpr int THREADS = 128;
   static constexpr int WARPS = THREADS / 32;
@@ -23,11 +27,15 @@ template <typename T, int HEAD_DIM, int HEADS, int TOKENS> struct DecodeSimtTile
                                       3 * HEADS * 4;
 };
 
-template <typename T, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, typename Variant, int HEADS, int TOKENS>
+template <typename T, typename KV, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, typename Variant, int HEADS, int TOKENS>
 __device__ void decode_simt(const DecodeParams& p) {
   using Tile = DecodeSimtTile<T, HEAD_DIM, HEADS, TOKENS>;
-  constexpr int VEC = Tile::VEC, ROW = Tile::ROW, THREADS = Tile::THREADS;
-  static_assert(LAYOUT != LAYOUT_PAL || PAGE_SIZE % VEC == 0, "a pal value vector (VEC slots of one dim) lies in one page");
+  constexpr int ROW = Tile::ROW, THREADS = Tile::THREADS;
+  // Global loads are 16 bytes of KV: KVEC elements (pal coordinates are in KV units).
+  constexpr int KVEC = Vec<KV>::N;
+  static_assert(SAME_TYPE<T, KV> || IS_FP8<KV>, "pools in the query dtype, or fp8");
+  static_assert(LAYOUT != LAYOUT_PAL || PAGE_SIZE % KVEC == 0, "a pal value vector (KVEC slots of one dim) lies in one page");
+  static_assert(TOKENS % KVEC == 0 && HEAD_DIM % KVEC == 0, "whole 16-byte vectors per tile");
 
   __shared__ __align__(16) T keys[TOKENS * ROW];
   __shared__ __align__(16) T values[TOKENS * ROW];
@@ -40,10 +48,16 @@ __device__ void decode_simt(const DecodeParams& p) {
   const int heads = task.heads, begin = task.begin, end = task.end, kv_head = task.kv_head, first = task.first;
   auto visible = [&](int key) { return key >= first && key < end; };
   const PageRow<PAGE_SIZE> pages(p.page_table, task.seq, p.pages_per_seq, p.num_pages);
-  const T* k_cache = (const T*)p.k_cache;
-  const T* v_cache = (const T*)p.v_cache;
-  const CacheAddress<LAYOUT, T> at{p.num_kv_heads, HEAD_DIM, PAGE_SIZE};
-  const float log2_scale = p.scale * LOG2E;
+  const KV* k_cache = (const KV*)p.k_cache;
+  const KV* v_cache = (const KV*)p.v_cache;
+  const CacheAddress<LAYOUT, KV> at{p.num_kv_heads, HEAD_DIM, PAGE_SIZE};
+  // The true score is dot * scale * k_scale; the value scale applies to the finished rows.
+  float score_scale = p.scale, v_scale = 1.f;
+  if constexpr (IS_FP8<KV>) {
+    score_scale *= p.scales.k(kv_head);
+    v_scale = p.scales.v(kv_head);
+  }
+  const float log2_scale = score_scale * LOG2E;
 
   for (int i = tid; i < heads * HEAD_DIM; i += THREADS) queries[i] = to_float(((const T*)p.queries)[task.row(p, 0) * HEAD_DIM + i]);
   if (tid < HEADS) {
@@ -54,18 +68,18 @@ __device__ void decode_simt(const DecodeParams& p) {
   ValueAccumulator<T, HEAD_DIM, HEADS, THREADS> values_acc(heads);
 
   // Vector i of a tile covers, for keys, 16 bytes of one token's row (pal: one stripe;
-  // neighbouring threads read neighbouring slots), and for pal values VEC consecutive slots of
+  // neighbouring threads read neighbouring slots), and for pal values KVEC consecutive slots of
   // one dim (pal value pages are [dim][slot]).
-  constexpr int VECTORS = TOKENS * (HEAD_DIM / VEC);
+  constexpr int VECTORS = TOKENS * (HEAD_DIM / KVEC);
   constexpr int LOADS = (VECTORS + THREADS - 1) / THREADS;
   uint4 staged_keys[LOADS], staged_values[LOADS];
   auto key_coords = [](int i, int& t, int& dim) {
-    if (LAYOUT == LAYOUT_PAL) { dim = i / TOKENS * VEC; t = i % TOKENS; }
-    else { t = i / (HEAD_DIM / VEC); dim = i % (HEAD_DIM / VEC) * VEC; }
+    if (LAYOUT == LAYOUT_PAL) { dim = i / TOKENS * KVEC; t = i % TOKENS; }
+    else { t = i / (HEAD_DIM / KVEC); dim = i % (HEAD_DIM / KVEC) * KVEC; }
   };
   auto value_coords = [](int i, int& t, int& dim) {
-    if (LAYOUT == LAYOUT_PAL) { dim = i / (TOKENS / VEC); t = i % (TOKENS / VEC) * VEC; }
-    else { t = i / (HEAD_DIM / VEC); dim = i % (HEAD_DIM / VEC) * VEC; }
+    if (LAYOUT == LAYOUT_PAL) { dim = i / (TOKENS / KVEC); t = i % (TOKENS / KVEC) * KVEC; }
+    else { t = i / (HEAD_DIM / KVEC); dim = i % (HEAD_DIM / KVEC) * KVEC; }
   };
   auto fetch = [&](int tile) {
 #pragma unroll
@@ -80,10 +94,26 @@ __device__ void decode_simt(const DecodeParams& p) {
         if (page >= 0) staged_keys[k] = *(const uint4*)(k_cache + at.key(page, kv_head, (tile + t) % PAGE_SIZE, dim));
       }
       value_coords(i, t, dim);
-      // A pal value vector (VEC slots of one page) is read when one of its slots is visible.
-      if (tile + t < end && tile + t + (LAYOUT == LAYOUT_PAL ? VEC - 1 : 0) >= first) {
+      // A pal value vector (KVEC slots of one page) is read when one of its slots is visible.
+      if (tile + t < end && tile + t + (LAYOUT == LAYOUT_PAL ? KVEC - 1 : 0) >= first) {
         const int page = pages.page_of(tile + t);
         if (page >= 0) staged_values[k] = *(const uint4*)(v_cache + at.value(page, kv_head, (tile + t) % PAGE_SIZE, dim));
+      }
+    }
+  };
+  // KVEC consecutive dims of one token's row, widened to T (16-byte shared stores).
+  auto stash_row = [](T* row, uint4 raw) {
+    if constexpr (SAME_TYPE<T, KV>) {
+      *(uint4*)row = raw;
+    } else {
+      Pack<KV> in;
+      in.raw = raw;
+#pragma unroll
+      for (int s = 0; s < KVEC / Vec<T>::N; ++s) {
+        Pack<T> out;
+#pragma unroll
+        for (int j = 0; j < Vec<T>::N; ++j) out.elems[j] = widen<T>(in.elems[s * Vec<T>::N + j]);
+        *(uint4*)(row + s * Vec<T>::N) = out.raw;
       }
     }
   };
@@ -94,15 +124,15 @@ __device__ void decode_simt(const DecodeParams& p) {
       if (i >= VECTORS) continue;
       int t, dim;
       key_coords(i, t, dim);
-      *(uint4*)(keys + t * ROW + dim) = staged_keys[k];
+      stash_row(keys + t * ROW + dim, staged_keys[k]);
       value_coords(i, t, dim);
       if (LAYOUT == LAYOUT_PAL) {
-        Pack<T> v;
+        Pack<KV> v;
         v.raw = staged_values[k];
         // Slots past the sequence may hold anything (even NaN bits): zero them.
-        for (int j = 0; j < VEC; ++j) values[(t + j) * ROW + dim] = visible(tile + t + j) ? v.elems[j] : T{};
+        for (int j = 0; j < KVEC; ++j) values[(t + j) * ROW + dim] = visible(tile + t + j) ? widen<T>(v.elems[j]) : T{};
       } else {
-        *(uint4*)(values + t * ROW + dim) = staged_values[k];
+        stash_row(values + t * ROW + dim, staged_values[k]);
       }
     }
   };
@@ -121,7 +151,7 @@ __device__ void decode_simt(const DecodeParams& p) {
       if (visible(tile + t) && pages.page_of(tile + t) >= 0) {
         const float dot = dot_as_float<HEAD_DIM>(queries + h * HEAD_DIM, keys + t * ROW);
         if constexpr (Variant::TRANSFORMS_SCORES)
-          s = Variant::logit(p.variant, dot * p.scale, tile + t, task.length - 1,
+          s = Variant::logit(p.variant, dot * score_scale, tile + t, task.length - 1,
                              Variant::slope(p.variant, task.first_head + h)) * LOG2E;
         else
           s = dot * log2_scale;
@@ -141,7 +171,7 @@ __device__ void decode_simt(const DecodeParams& p) {
   // partial state.
   static_assert(decltype(values_acc)::SCRATCH_FLOATS * 4 <= (int)sizeof(keys), "the slice reduction fits in the key tile");
   values_acc.reduce((float*)keys, [&](int h, int dim, float total) {
-    const float sum[1] = {total};
+    const float sum[1] = {IS_FP8<KV> ? total * v_scale : total};
     const float sink = Variant::sink(p.variant, task.first_head + h);
     store_decode_row<T, 1>(p, task.row(p, h), task.split, HEAD_DIM, dim, sum, SoftmaxState{run_max[h], run_sum[h]}.inverse_sum(sink));
   });

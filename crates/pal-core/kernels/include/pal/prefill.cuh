@@ -22,6 +22,7 @@ struct PrefillParams {
   float scale;
   TableErrors errors;
   VariantParams variant;
+  KvScaleParams scales;  // fp8 pools (1 and null otherwise)
 };
 
 constexpr int PREFILL_THREADS = 128;

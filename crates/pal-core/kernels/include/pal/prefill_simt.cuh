@@ -1,9 +1,11 @@
-// Paged prefill on CUDA cores: the float32 path.
+// Paged prefill on CUDA cores: float32, and fp8 pools under any query dtype.
 //
 // A CTA holds up to 16 query vectors ((token, head) rows, see `PrefillTask`); keys run over the
 // sequence's history in the pools, then its own prompt from `k` / `v`, and stop at the CTA's last
 // token (later tiles are wholly in the future). Tiles are staged in shared memory element by
 // element (any layout), scored, soft-maxed online and accumulated in float32, as in decode.
+// fp8 history is widened exactly to the query dtype T when staged; its scales apply to the
+// history keys' scores (k) and weights (v), the prompt's k / v being T and unscaled.
 // Traffic: each K / V tile once per CTA of up to 16 query vectors. Correct on the H200 (GPU
 // suite, 2026-11-29) but not timed there yet: float32 prefill is not a row of SPEC §7.
 #pragma once
@@ -17,9 +19,10 @@ constexpr int PREFILL_SIMT_WARPS = PREFILL_THREADS / 32;
 
 // NQ query vectors per CTA and TOKENS keys per tile, chosen by the host (`cuda/prefill.rs`) so
 // that the static shared memory stays under 48 KiB.
-template <typename T, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, typename Variant, int NQ, int TOKENS>
+template <typename T, typename KV, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, typename Variant, int NQ, int TOKENS>
 __device__ void prefill_simt(const PrefillParams& p) {
   constexpr int VEC = Vec<T>::N, ROW = HEAD_DIM + VEC;
+  static_assert(SAME_TYPE<T, KV> || IS_FP8<KV>, "pools in the query dtype, or fp8");
 
   __shared__ __align__(16) T keys[TOKENS * ROW];
   __shared__ __align__(16) T values[TOKENS * ROW];
@@ -37,9 +40,16 @@ __device__ void prefill_simt(const PrefillParams& p) {
   auto vector_valid = [&](int j) { return j < vectors && j % spacing < task.heads && token_of(j) < task.end_token; };
   const int history = task.history, total_keys = task.keys(), kv_head = task.kv_head;
   const PageRow<PAGE_SIZE> page_row(p.page_table, task.seq, p.pages_per_seq, p.num_pages);
-  const CacheAddress<LAYOUT, T> at{p.num_kv_heads, HEAD_DIM, PAGE_SIZE};
+  const CacheAddress<LAYOUT, KV> at{p.num_kv_heads, HEAD_DIM, PAGE_SIZE};
   auto page_of = [&](int key) -> i64 { return page_row.page_of(key); };
   const float log2_scale = p.scale * LOG2E;
+  // fp8 history: true scores dot * scale * k_scale, true values v_scale times the pool's.
+  float history_scale = p.scale, v_scale = 1.f;
+  if constexpr (IS_FP8<KV>) {
+    history_scale *= p.scales.k(kv_head);
+    v_scale = p.scales.v(kv_head);
+  }
+  const float log2_history_scale = history_scale * LOG2E;
   auto row_of = [&](int j) { return (i64)(task.prompt_begin + token_of(j)) * p.num_q_heads + task.first_head + j % spacing; };
 
   for (int i = tid; i < NQ * HEAD_DIM; i += PREFILL_THREADS) {
@@ -66,8 +76,8 @@ __device__ void prefill_simt(const PrefillParams& p) {
       } else if (key < history) {
         const i64 page = page_of(key);
         if (page >= 0) {
-          k_elem = ((const T*)p.k_cache)[at.key(page, kv_head, key % PAGE_SIZE, dim)];
-          v_elem = ((const T*)p.v_cache)[at.value(page, kv_head, key % PAGE_SIZE, dim)];
+          k_elem = widen<T>(((const KV*)p.k_cache)[at.key(page, kv_head, key % PAGE_SIZE, dim)]);
+          v_elem = widen<T>(((const KV*)p.v_cache)[at.value(page, kv_head, key % PAGE_SIZE, dim)]);
         }
       } else if (key < total_keys) {
         const i64 row = ((i64)(task.prompt_begin + key - history) * p.num_kv_heads + kv_head) * HEAD_DIM + dim;
@@ -84,11 +94,12 @@ __device__ void prefill_simt(const PrefillParams& p) {
       float s = neg_inf();
       if (key < visible[j] && key >= first_key[j] && (key >= history || page_row.page_of(key, p.errors, OP_PREFILL) >= 0)) {
         const float dot = dot_as_float<HEAD_DIM>(queries + j * HEAD_DIM, keys + t * ROW);
+        const bool scaled = IS_FP8<KV> && key < history;
         if constexpr (Variant::TRANSFORMS_SCORES)
-          s = Variant::logit(p.variant, dot * p.scale, key, visible[j] - 1,
+          s = Variant::logit(p.variant, dot * (scaled ? history_scale : p.scale), key, visible[j] - 1,
                              Variant::slope(p.variant, task.first_head + j % spacing)) * LOG2E;
         else
-          s = dot * log2_scale;
+          s = dot * (scaled ? log2_history_scale : log2_scale);
       }
       weights[j * TOKENS + t] = s;
     }
@@ -96,6 +107,15 @@ __device__ void prefill_simt(const PrefillParams& p) {
 
     softmax_tile_by_warp<TOKENS>(weights, run_max, run_sum, rescale, vectors, PREFILL_SIMT_WARPS);
     __syncthreads();
+    if constexpr (IS_FP8<KV>) {
+      // History values are v_scale * the staged ones: scale their weights (after the sums,
+      // which count probabilities).
+      if (tile < history) {
+        for (int i = tid; i < vectors * TOKENS; i += PREFILL_THREADS)
+          if (tile + i % TOKENS < history) weights[i] *= v_scale;
+        __syncthreads();
+      }
+    }
 
     values_acc.add_tile<TOKENS, ROW>(weights, values, rescale);
   }

@@ -1,0 +1,215 @@
+"""fp8 KV pools (SPEC §3.5) on the CPU backend and, where there is a GPU, the CUDA backend:
+float8 e4m3fn / e5m2 pools with per-tensor or per-KV-head ``k_scale`` / ``v_scale`` (numbers,
+``[]``, ``[1]`` and ``[HKV]`` arrays), read by decode and prefill as ``value * scale`` and written
+by ``fill_kv_pages`` as ``saturate(rne(x / scale))``.
+
+Tolerances: decode and prefill compare with the float64 oracle over the *dequantised* pools, so
+the fp8 rounding itself is not an error and the queries' dtype sets the tolerance (the pools
+widen exactly to every query dtype). Fill is exact: its bits equal ml_dtypes' round-to-nearest-
+even conversion of the float32 quotient ``x / scale`` wherever that is finite, the format's
+largest value where it overflows (ml_dtypes gives NaN or inf there), and the CUDA result equals
+the CPU's bit for bit."""
+
+import re
+
+import ml_dtypes
+import numpy as np
+import proxy_attention_lab as pal
+import pytest
+from proxy_attention_lab.testing import (
+    FP8_DTYPES,
+    LAYOUTS,
+    assert_close,
+    attention,
+    from_layout,
+    on_device,
+    paged_cache,
+    random_array,
+    random_prompts,
+    read_sequence,
+    to_host,
+)
+
+FP8 = list(FP8_DTYPES)
+HQ, HKV, D = 8, 2, 64
+# (k_scale, v_scale) forms: numbers, a [] array, per-head arrays; as given to the ops.
+SCALES = {
+    "one": (None, None),
+    "numbers": (0.5, 3.0),
+    "tensor0d": (np.array(0.25, np.float32), np.array([1.5], np.float32)),
+    "per_head": (np.array([0.5, 2.0], np.float32), np.array([4.0, 0.125], np.float32)),
+}
+
+
+def per_head(scale) -> np.ndarray:
+    """A scale as one float64 value per KV head."""
+    return np.broadcast_to(np.asarray(1.0 if scale is None else scale, np.float64).reshape(-1), (HKV,))
+
+
+def scaled(rows: np.ndarray, scale) -> np.ndarray:
+    """``[n, HKV, D]`` pool rows as the values they mean: ``value * scale`` of their head."""
+    return rows.astype(np.float64) * per_head(scale)[None, :, None]
+
+
+def dev(value, device):
+    return on_device(value, device) if isinstance(value, np.ndarray) else value
+
+
+def decode_args(cache, queries, device) -> list:
+    """Decode's positional arguments on ``device``."""
+    arrays = (queries, cache.k_cache, cache.v_cache, cache.page_table, cache.lens)
+    return [on_device(a, device) for a in arrays]
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("fp8", FP8)
+@pytest.mark.parametrize("query_dtype", ["bfloat16", "float16", "float32"])
+@pytest.mark.parametrize("scales", list(SCALES))
+def test_decode_reads_scaled_fp8_pools(rng, device, layout, fp8, query_dtype, scales):
+    lens = [1, 15, 16, 300, 0]
+    cache = paged_cache(rng, lens, HKV, D, 16, fp8, layout)
+    queries = random_array(rng, (len(lens), HQ, D), query_dtype) * 4
+    k_scale, v_scale = SCALES[scales]
+    out = pal.paged_attention_decode(
+        *decode_args(cache, queries, device),
+        layout=layout,
+        k_scale=dev(k_scale, device),
+        v_scale=dev(v_scale, device),
+    )
+    expected = np.zeros(queries.shape)
+    for b, n in enumerate(lens):
+        keys, values = scaled(cache.keys[b], k_scale), scaled(cache.values[b], v_scale)
+        expected[b : b + 1] = attention(queries[b : b + 1], keys, values, [n])
+    assert_close(to_host(out), expected, query_dtype, f"{fp8} decode")
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("fp8", FP8)
+@pytest.mark.parametrize("page_size", [16, 32, 128])
+def test_decode_fp8_page_sizes(rng, device, layout, fp8, page_size):
+    lens = [page_size * 3 + 5, 1]
+    cache = paged_cache(rng, lens, HKV, 128, page_size, fp8, layout)
+    queries = random_array(rng, (len(lens), HQ, 128), "bfloat16")
+    k_scale = np.array([0.7, 1.3], np.float32)
+    out = pal.paged_attention_decode(
+        *decode_args(cache, queries, device),
+        layout=layout,
+        k_scale=on_device(k_scale, device),
+        v_scale=2.0,
+    )
+    expected = np.concatenate(
+        [
+            attention(queries[b : b + 1], scaled(cache.keys[b], k_scale), scaled(cache.values[b], 2.0), [n])
+            for b, n in enumerate(lens)
+        ]
+    )
+    assert_close(to_host(out), expected, "bfloat16", f"{fp8} decode page {page_size}")
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("fp8", FP8)
+@pytest.mark.parametrize("scales", ["numbers", "per_head"])
+def test_prefill_scales_history_not_the_prompt(rng, device, layout, fp8, scales):
+    history, prompts = [0, 40, 130], [17, 1, 33]
+    cache = paged_cache(rng, history, HKV, D, 16, fp8, layout)
+    q, k, v, cu = random_prompts(rng, prompts, HQ, HKV, D, "bfloat16")
+    k_scale, v_scale = SCALES[scales]
+    arrays = (q, k, v, cache.k_cache, cache.v_cache, cache.page_table, cache.lens, cu)
+    out = pal.paged_attention_prefill(
+        *(on_device(a, device) for a in arrays),
+        layout=layout,
+        k_scale=dev(k_scale, device),
+        v_scale=dev(v_scale, device),
+    )
+    expected = np.zeros(q.shape)
+    for b, (h, p) in enumerate(zip(history, prompts)):
+        rows = slice(cu[b], cu[b + 1])
+        keys = np.concatenate([scaled(cache.keys[b], k_scale), k[rows].astype(np.float64)])
+        values = np.concatenate([scaled(cache.values[b], v_scale), v[rows].astype(np.float64)])
+        expected[rows] = attention(q[rows], keys, values, [h + i + 1 for i in range(p)])
+    assert_close(to_host(out), expected, "bfloat16", f"{fp8} prefill")
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("fp8", FP8)
+@pytest.mark.parametrize("source", ["bfloat16", "float16", "float32"])
+@pytest.mark.parametrize("scales", ["one", "numbers", "per_head"])
+def test_fill_quantises_to_nearest_even_saturating(rng, device, layout, fp8, source, scales):
+    tokens, page_size = 70, 16
+    pages = 6
+    k_cache = np.zeros(pal.get_k_cache_shape(pages, HKV, D, page_size, fp8, layout), FP8_DTYPES[fp8])
+    v_cache = np.zeros(pal.get_v_cache_shape(pages, HKV, D, page_size, fp8, layout), FP8_DTYPES[fp8])
+    # Keys reach far past the format's range (saturation), values down into its subnormals.
+    keys = (random_array(rng, (tokens, HKV, D), "float32") * 3e4).astype(np.float32)
+    values = (random_array(rng, (tokens, HKV, D), "float32") * 1e-2).astype(np.float32)
+    keys, values = keys.astype(pal_dtype(source)), values.astype(pal_dtype(source))
+    table = rng.permutation(pages)[:5].reshape(1, 5).astype(np.int32)
+    positions = (np.arange(tokens) + 3).astype(np.int32)
+    k_scale, v_scale = SCALES[scales]
+    args = (keys, values, k_cache, v_cache, table, positions, np.zeros(tokens, np.int32))
+    moved = [on_device(a, device) for a in args]
+    pal.fill_kv_pages(*moved, layout=layout, k_scale=dev(k_scale, device), v_scale=dev(v_scale, device))
+    k_pool, v_pool = (to_raw(moved[2], fp8), to_raw(moved[3], fp8))
+    finfo = ml_dtypes.finfo(FP8_DTYPES[fp8])
+    for pool, new, scale, is_key in ((k_pool, keys, k_scale, True), (v_pool, values, v_scale, False)):
+        got = read_sequence(from_layout(pool, layout, is_key=is_key), table[0], tokens + 3)[3:]
+        quotient = new.astype(np.float32) / per_head(scale).astype(np.float32)[None, :, None]
+        want = np.clip(quotient, -float(finfo.max), float(finfo.max)).astype(FP8_DTYPES[fp8])
+        np.testing.assert_array_equal(got.view(np.uint8), want.view(np.uint8), err_msg=f"{fp8} {is_key=}")
+    largest = np.abs(keys.astype(np.float32)).max() / max(per_head(k_scale))
+    assert largest > float(finfo.max) or fp8 == "float8_e5m2", "the case covers saturation"
+
+
+def pal_dtype(name: str) -> np.dtype:
+    return {"bfloat16": np.dtype(ml_dtypes.bfloat16)}.get(name) or np.dtype(name)
+
+
+def to_raw(pool, fp8: str) -> np.ndarray:
+    """A pool (numpy or torch) as a numpy array of the fp8 dtype."""
+    if isinstance(pool, np.ndarray):
+        return pool
+    return pool.cpu().view(__import__("torch").uint8).numpy().view(FP8_DTYPES[fp8])
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_fp8_pool_shapes(layout):
+    for fp8 in FP8:
+        shape = pal.get_k_cache_shape(10, 2, 128, 16, FP8_DTYPES[fp8], layout)
+        assert pal.get_k_cache_shape(10, 2, 128, 16, fp8, layout) == shape
+        if layout == "pal":
+            assert shape == (10, 2, 8, 16, 16) and pal.get_k_cache_stripe_size(fp8) == 16
+    torch = pytest.importorskip("torch")
+    assert pal.get_v_cache_shape(10, 2, 128, 16, torch.float8_e4m3fn, layout) == pal.get_v_cache_shape(
+        10, 2, 128, 16, "float8_e4m3fn", layout
+    )
+
+
+def test_bad_scales_and_dtype_pairs(rng, device):
+    cache = paged_cache(rng, [20], HKV, D, 16, "float8_e4m3fn", "nhd")
+    queries = random_array(rng, (1, HQ, D), "bfloat16")
+    args = decode_args(cache, queries, device)
+
+    def decode(**kwargs):
+        return pal.paged_attention_decode(*args, layout="nhd", **kwargs)
+
+    for bad in (0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match=re.escape("`k_scale`") + ".*positive, finite"):
+            decode(k_scale=bad)
+    with pytest.raises(ValueError, match=re.escape("`v_scale`") + r".*\[num_kv_heads\] = \[2\]"):
+        decode(v_scale=on_device(np.ones(3, np.float32), device))
+    with pytest.raises(TypeError, match=re.escape("`k_scale`") + ".*float32"):
+        decode(k_scale=on_device(np.ones(2, np.float16), device))
+    if device == "cpu":
+        with pytest.raises(ValueError, match=re.escape("`k_scale[1]`")):
+            decode(k_scale=np.array([1.0, -2.0], np.float32))
+    other = on_device(cache.v_cache.view(np.uint8).view(ml_dtypes.float8_e5m2), device)
+    with pytest.raises(TypeError, match=re.escape("`v_cache`") + ".*float8_e4m3fn"):
+        pal.paged_attention_decode(args[0], args[1], other, *args[3:], layout="nhd")
+    with pytest.raises(TypeError, match=re.escape("`queries`")):
+        pal.paged_attention_decode(args[1].reshape(-1)[: HQ * D].reshape(1, HQ, D), *args[1:], layout="nhd")
+    plain = paged_cache(rng, [20], HKV, D, 16, "bfloat16", "nhd")
+    plain_args = decode_args(plain, queries, device)
+    with pytest.raises(ValueError, match=re.escape("`k_scale`") + ".*fp8 pools"):
+        pal.paged_attention_decode(*plain_args, layout="nhd", k_scale=2.0)
+    # A scale of exactly 1 (vLLM passes one) is accepted on any pool.
+    pal.paged_attention_decode(*plain_args, layout="nhd", k_scale=1.0, v_scale=1.0)
