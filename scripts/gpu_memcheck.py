@@ -93,6 +93,35 @@ def main() -> None:
                             **variant,
                         )
                         assert torch.isfinite(out.float()).all()
+    # fp8 pools (CUDA-core kernels, quantising fill) with per-head device scales, bad ids,
+    # lengths and slots, every layout, the smallest page decode (pal 16, else 1) and prefill (8)
+    # serve.
+    for layout in LAYOUTS:
+        for fp8, model, page_size in (
+            ("float8_e4m3fn", "bfloat16", 16 if layout == "pal" else 1),
+            ("float8_e5m2", "float32", 16 if layout == "pal" else 8),
+        ):
+            cache = paged_cache(rng, [300, 37, 0], 2, 64, page_size, fp8, layout)
+            queries = cuda(random_array(rng, (3, 8, 64), model))
+            k, v, table = cuda(cache.k_cache), cuda(cache.v_cache), cuda(cache.page_table)
+            scales = {"k_scale": cuda(np.array([0.5, 2.0], np.float32)), "v_scale": 0.25}
+            bad_table = table.clone()
+            bad_table[0, -1], bad_table[1, 0] = 1 << 30, -7
+            bad_lens = cuda(np.array([10**6, -5, 3], np.int32))
+            for t, lens in ((table, cuda(cache.lens)), (bad_table, bad_lens)):
+                out = pal.paged_attention_decode(queries, k, v, t, lens, layout=layout, check=False, **scales)
+                assert torch.isfinite(out.float()).all()
+                if page_size < 8:
+                    continue  # prefill serves pages of 8 slots and more
+                prompt = cuda(random_array(rng, (6, 8, 64), model))
+                new_kv = cuda(random_array(rng, (6, 2, 64), model))
+                out = pal.paged_attention_prefill(
+                    prompt, new_kv, new_kv, k, v, t, lens, layout=layout, check=False, **scales
+                )
+                assert torch.isfinite(out.float()).all()
+            keys = cuda(random_array(rng, (4, 2, 64), model))
+            slots = cuda(np.array([-1, 1 << 30, k.shape[0] * page_size, 3], np.int32))
+            pal.fill_kv_pages(keys, keys, k, v, slot_mapping=slots, layout=layout, check=False, **scales)
     # Deferred checks (the default): the kernels record the bad entry in mapped host memory and
     # the next call raises it.
     cache = paged_cache(rng, [70, 5], 2, 128, 16, "bfloat16", "nhd")
