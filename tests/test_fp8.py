@@ -85,6 +85,39 @@ def test_decode_reads_scaled_fp8_pools(rng, device, layout, fp8, query_dtype, sc
 
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("fp8", FP8)
+@pytest.mark.parametrize("query_dtype", ["bfloat16", "float16"])
+@pytest.mark.parametrize("heads, head_dim", [((32, 1), 128), ((8, 2), 96), ((16, 4), 256), ((64, 8), 64)])
+def test_decode_fp8_head_shapes_and_variants(rng, device, layout, fp8, query_dtype, heads, head_dim):
+    """MQA and wide groups (two m-tiles on tensor cores), head dims the tensor cores take (64,
+    128, 256) and one they leave to CUDA cores (96), long sequences (split KV), with a window,
+    soft-cap, ALiBi and sinks at once."""
+    (num_q_heads, num_kv_heads), lens = heads, [2000, 37, 1]
+    cache = paged_cache(rng, lens, num_kv_heads, head_dim, 16, fp8, layout)
+    queries = random_array(rng, (len(lens), num_q_heads, head_dim), query_dtype) * 4
+    k_scale = np.linspace(0.5, 2.0, num_kv_heads, dtype=np.float32)
+    ramp = np.linspace(-1.0, 1.0, num_q_heads, dtype=np.float32)
+    variant = {"window_left": 700, "logits_soft_cap": 20.0, "alibi_slopes": ramp / 100, "sinks": ramp}
+    out = pal.paged_attention_decode(
+        *decode_args(cache, queries, device),
+        layout=layout,
+        k_scale=on_device(k_scale, device),
+        v_scale=0.5,
+        **{k: dev(v, device) for k, v in variant.items()},
+    )
+    keys = [scaled_heads(k, k_scale) for k in cache.keys]
+    values = [v.astype(np.float64) * 0.5 for v in cache.values]
+    expected = np.concatenate(
+        [attention(queries[b : b + 1], keys[b], values[b], [n], **variant) for b, n in enumerate(lens)]
+    )
+    assert_close(to_host(out), expected, query_dtype, f"{fp8} decode {heads} D{head_dim}")
+
+
+def scaled_heads(rows: np.ndarray, scales: np.ndarray) -> np.ndarray:
+    return rows.astype(np.float64) * scales.astype(np.float64)[None, :, None]
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("fp8", FP8)
 @pytest.mark.parametrize("page_size", [1, 8, 16, 32, 128])
 def test_decode_fp8_page_sizes(rng, device, layout, fp8, page_size):
     """Every page size on the CPU; on CUDA the fp8 pal decode needs whole 16-byte value vectors

@@ -7,10 +7,10 @@ using DecodeMmaShape = pal::DecodeMmaTile<PAL_KV_DTYPE, PAL_HEAD_DIM, PAL_LAYOUT
 static_assert(sizeof(pal::DecodeParams) == PAL_PARAMS_BYTES, "host mirror of DecodeParams");
 static_assert(sizeof(pal::MergeParams) == PAL_MERGE_PARAMS_BYTES, "host mirror of MergeParams");
 static_assert(DecodeMmaShape::SHARED_BYTES == PAL_SHARED_BYTES, "host and kernel agree on shared memory");
-static_assert(pal::SAME_TYPE<PAL_QUERY_DTYPE, PAL_KV_DTYPE>, "KV pools in the queries' dtype (fp8 pools run on CUDA cores)");
+static_assert(pal::SAME_TYPE<PAL_QUERY_DTYPE, PAL_KV_DTYPE> || pal::IS_FP8<PAL_KV_DTYPE>, "pools in the queries' dtype, or fp8");
 
 extern "C" __global__ void __launch_bounds__(PAL_WARPS * 32) pal_decode(pal::DecodeParams params) {
-  pal::decode_mma<PAL_KV_DTYPE, PAL_HEAD_DIM, PAL_PAGE_SIZE, PAL_LAYOUT, PAL_VARIANT, PAL_M_TILES, PAL_WARPS, PAL_STAGES>(
+  pal::decode_mma<PAL_QUERY_DTYPE, PAL_KV_DTYPE, PAL_HEAD_DIM, PAL_PAGE_SIZE, PAL_LAYOUT, PAL_VARIANT, PAL_M_TILES, PAL_WARPS, PAL_STAGES>(
       params);
 }
 

@@ -89,12 +89,15 @@ fn tuning(name: &str) -> Option<usize> {
 /// 16 query heads per m-tile (two m-tiles for groups over 16 when the accumulators fit).
 pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, group: usize) -> Result<KernelKey> {
     let ((dtype, kv_dtype), head_dim, page_size, layout) = geometry;
-    // Tensor cores take 16-bit queries over pools of the same dtype; CUDA cores the rest
-    // (float32, and fp8 pools widened exactly to the queries' dtype as they are staged).
-    let family = if dtype == DType::F32 || kv_dtype != dtype {
-        Family::DecodeSimt
-    } else {
+    // Tensor cores take 16-bit queries over pools of their dtype, or over fp8 pools where a
+    // lane's 16-byte K load feeds four k-steps (head dims 64, 128, 192, 256) and, in pal, a
+    // tile's 16 slots of a dim lie in one page; CUDA cores the rest (float32, and other fp8
+    // cases, widened exactly to the queries' dtype as they are staged).
+    let fp8_on_tensor_cores = kv_dtype.is_fp8() && head_dim % 64 == 0 && (layout != CacheLayout::Pal || page_size >= 16);
+    let family = if dtype != DType::F32 && (kv_dtype == dtype || fp8_on_tensor_cores) {
         Family::DecodeMma
+    } else {
+        Family::DecodeSimt
     };
     check_supported(OP, family, kv_dtype, (head_dim, page_size, layout))?;
     let common = [
@@ -117,17 +120,18 @@ pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, group: usize
             } else {
                 head_dim + 8
             };
-            let v_elements = if layout == CacheLayout::Pal {
+            // fp8 tiles are unpadded byte rows (`Fp8Rows`).
+            let v_elements = if layout == CacheLayout::Pal || kv_dtype.is_fp8() {
                 head_dim * MMA_KEYS
             } else {
                 MMA_KEYS * row
             };
-            let k_elements = if layout == CacheLayout::Pal {
+            let k_elements = if layout == CacheLayout::Pal || kv_dtype.is_fp8() {
                 MMA_KEYS * head_dim
             } else {
                 MMA_KEYS * row
             };
-            let ring = warps * stages * (k_elements + v_elements) * dtype.size_in_bytes();
+            let ring = warps * stages * (k_elements + v_elements) * kv_dtype.size_in_bytes();
             let merge = warps * 16 * m_tiles * (head_dim + 2) * 4;
             let shared = ring.max(merge) + warps * stages * 4;
             vec![

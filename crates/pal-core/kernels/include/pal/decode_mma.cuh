@@ -12,8 +12,15 @@
 // Shared memory tiles: pal K as [chunk][key] (as in its pages), other K and nhd/hnd V as
 // [key][dim] rows (chunks swizzled, or rows padded), pal V as [dim][key] with its two 16-byte
 // halves swizzled: every ldmatrix phase is conflict-free.
+// fp8 pools (head dims 64 / 128 / 192 / 256; pal pages of 16 slots and up): byte tiles, K read
+// with 16-byte loads straight into float16 B fragments (dims permuted consistently with Q's),
+// V with 4-byte loads of 4 keys (pal rows; nhd / hnd rows through a 4 x 4 byte transpose among
+// four lanes), both widened exactly in registers; the mma runs in float16.
 // H200 (2026-11-29, bf16, HQ 32 / HKV 8, D 128, page 16): 96% of the read ceiling from 64 x 4096
-// up in every layout, 89-90% at 32 x 4096 (docs/kernels.md has each version's figures).
+// up in every layout, 89-90% at 32 x 4096 (docs/kernels.md has each version's figures). fp8 e4m3
+// (same run as FlashInfer's fp8 tensor-core decode, fp8 bytes read): pal 1.39 / 2.15 / 2.35 /
+// 2.52 TB/s at 8 x 4096 / 32 x 4096 / 64 x 4096 / 128 x 2048 (0.98-1.12x FlashInfer), nhd
+// 1.70 / 2.43 / 2.53 / 2.51 (1.07-1.20x): 53-63% of the read ceiling, short of issue 14's 85%.
 #pragma once
 #include "pal/decode.cuh"
 #include "pal/layout.cuh"
@@ -23,9 +30,11 @@
 namespace pal {
 
 // Shape (chosen by the host, `cuda/decode.rs`, and checked against these formulas at compile time).
-template <typename T, int HEAD_DIM, int LAYOUT, int M_TILES, int WARPS, int STAGES> struct DecodeMmaTile {
-  static constexpr int KEYS = 16;             // keys per warp tile: one k-step of P V
-  static constexpr int CHUNKS = HEAD_DIM / 8;  // 16-byte chunks per row
+// KV is the pools' dtype: 16-bit (the queries') or fp8, whose tiles are bytes (see `Fp8Rows`).
+template <typename KV, int HEAD_DIM, int LAYOUT, int M_TILES, int WARPS, int STAGES> struct DecodeMmaTile {
+  static constexpr int KEYS = 16;  // keys per warp tile: one k-step of P V
+  static constexpr int VEC = Vec<KV>::N;
+  static constexpr int CHUNKS = HEAD_DIM / VEC;  // 16-byte chunks per row
   // [key][dim] rows: 16-byte chunks XOR-swizzled by key when a row holds a multiple of 8 of
   // them, else padded by one chunk; either way the 8 rows of an ldmatrix phase hit distinct banks
   // and copies fill whole 128-byte lines where the row allows.
@@ -36,38 +45,79 @@ template <typename T, int HEAD_DIM, int LAYOUT, int M_TILES, int WARPS, int STAG
   // 16-byte writes into padded rows cost a fifth of the bandwidth), ldmatrix phases read 128
   // contiguous bytes.
   static constexpr bool K_BY_CHUNK = LAYOUT == LAYOUT_PAL;
-  static constexpr int K_ELEMENTS = K_BY_CHUNK ? KEYS * HEAD_DIM : KEYS * ROW;
+  static constexpr int K_ELEMENTS = IS_FP8<KV> ? KEYS * HEAD_DIM : K_BY_CHUNK ? KEYS * HEAD_DIM : KEYS * ROW;
   // Element offset of chunk `chunk` of key `key` in a [key][dim] tile.
   __device__ __forceinline__ static int row_chunk(int key, int chunk) {
     return key * ROW + (SWIZZLED ? chunk ^ (key & 7) : chunk) * 8;
   }
-  static constexpr int V_ELEMENTS = V_BY_DIM ? HEAD_DIM * KEYS : KEYS * ROW;
+  static constexpr int V_ELEMENTS = IS_FP8<KV> || V_BY_DIM ? HEAD_DIM * KEYS : KEYS * ROW;
   static constexpr int STAGE_ELEMENTS = K_ELEMENTS + V_ELEMENTS;
-  static constexpr int RING_BYTES = WARPS * STAGES * STAGE_ELEMENTS * (int)sizeof(T);
+  static constexpr int RING_BYTES = WARPS * STAGES * STAGE_ELEMENTS * (int)sizeof(KV);
   static constexpr int ROWS = 16 * M_TILES;  // query heads per CTA
   static constexpr int MERGE_BYTES = WARPS * ROWS * (HEAD_DIM + 2) * 4;
   static constexpr int MASKS_OFFSET = RING_BYTES > MERGE_BYTES ? RING_BYTES : MERGE_BYTES;
   static constexpr int SHARED_BYTES = MASKS_OFFSET + WARPS * STAGES * 4;
 };
 
-template <typename T, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, typename Variant, int M_TILES, int WARPS, int STAGES>
+// fp8 tiles, in bytes: K rows, and nhd / hnd V rows, are [key][HEAD_DIM]; pal V is [dim][key]
+// (16 keys: one 16-byte chunk per dim, as in its pages). Lanes read K with 16-byte loads of keys
+// 2m, 2m + 1 per quarter-warp, so odd keys' chunks flip bit 2; the transposing 4-byte V reads
+// take keys 4q + j, so V chunks XOR with key % 8 (rows of 8 chunks and more; others are
+// conflict-free or nearly as they are).
+template <int HEAD_DIM> struct Fp8Rows {
+  static constexpr bool WIDE = HEAD_DIM / 16 % 8 == 0;
+  __device__ __forceinline__ static int k_chunk(int key, int c) {
+    return key * HEAD_DIM + (WIDE ? c ^ ((key & 1) << 2) : c) * 16;
+  }
+  __device__ __forceinline__ static int v_chunk(int key, int c) { return key * HEAD_DIM + (WIDE ? c ^ (key & 7) : c) * 16; }
+};
+
+// Four fp8 values as two float16 pairs (bytes 0, 1 -> lo; 2, 3 -> hi), exactly: e5m2 is the top
+// byte of a float16; e4m3's exponent and mantissa bits sit in float16 position then scale by
+// 2^8, normals and subnormals alike (its NaN codes read as 480: fill never writes them).
+template <typename KV> __device__ __forceinline__ void fp8x4_to_f16x2(u32 w, u32& lo, u32& hi) {
+  lo = __byte_perm(w, 0, 0x1404);
+  hi = __byte_perm(w, 0, 0x3424);
+  if constexpr (SAME_TYPE<KV, e4m3>) {
+    lo = ((lo >> 1) & 0x3f803f80u) | (lo & 0x80008000u);
+    hi = ((hi >> 1) & 0x3f803f80u) | (hi & 0x80008000u);
+    asm("mul.rn.f16x2 %0, %0, %1;" : "+r"(lo) : "r"(0x5c005c00u));
+    asm("mul.rn.f16x2 %0, %0, %1;" : "+r"(hi) : "r"(0x5c005c00u));
+  }
+}
+
+template <bool C, typename A, typename B> struct Pick { using type = A; };
+template <typename A, typename B> struct Pick<false, A, B> { using type = B; };
+
+// T: the queries' and output's dtype; KV: the pools' (T, or fp8: then the mma runs in float16,
+// which holds every fp8 value and bfloat16 queries of float16 range, with float32 accumulators).
+template <typename T, typename KV, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, typename Variant, int M_TILES, int WARPS,
+          int STAGES>
 __device__ void decode_mma(const DecodeParams& p) {
-  using Tile = DecodeMmaTile<T, HEAD_DIM, LAYOUT, M_TILES, WARPS, STAGES>;
-  using KV = T;  // pools in the queries' dtype for now (the entry file asserts it)
-  constexpr int KEYS = Tile::KEYS, CHUNKS = Tile::CHUNKS, ROWS = Tile::ROWS;
+  using Tile = DecodeMmaTile<KV, HEAD_DIM, LAYOUT, M_TILES, WARPS, STAGES>;
+  constexpr bool FP8 = IS_FP8<KV>;
+  using MT = typename Pick<FP8, f16, T>::type;  // the mma operands' type
+  using Rows = Fp8Rows<HEAD_DIM>;
+  constexpr int KEYS = Tile::KEYS, CHUNKS = Tile::CHUNKS, ROWS = Tile::ROWS, VEC = Tile::VEC;
+  constexpr int DIM_BLOCKS = HEAD_DIM / 8;  // 8-dim n-blocks of O
   static_assert(sizeof(T) == 2 && HEAD_DIM % 16 == 0, "whole 16-bit mma k-steps");
+  static_assert(FP8 || SAME_TYPE<T, KV>, "pools in the queries' dtype, or fp8");
+  static_assert(!FP8 || HEAD_DIM % 64 == 0, "fp8 K: a lane's 16-byte load feeds four k-steps");
+  static_assert(!FP8 || LAYOUT != LAYOUT_PAL || PAGE_SIZE >= KEYS, "fp8 pal V: a tile's 16 slots of a dim in one page");
   static_assert(STAGES >= 2, "a ring");
   extern __shared__ __align__(16) unsigned char shared[];
 
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, group = lane / 4, quad = lane % 4;
   const DecodeTask task = DecodeTask::locate<PAGE_SIZE, Variant, KEYS>(p);
   const PageRow<PAGE_SIZE> pages(p.page_table, task.seq, p.pages_per_seq, p.num_pages);
-  const CacheAddress<LAYOUT, T> at{p.num_kv_heads, HEAD_DIM, PAGE_SIZE};
-  const T* k_pool = (const T*)p.k_cache;
-  const T* v_pool = (const T*)p.v_cache;
+  const CacheAddress<LAYOUT, KV> at{p.num_kv_heads, HEAD_DIM, PAGE_SIZE};
+  const KV* k_pool = (const KV*)p.k_cache;
+  const KV* v_pool = (const KV*)p.v_cache;
   const int kv_head = task.kv_head, end = task.end, first = task.first;
 
   // Q as mma A fragments, kept in registers: row r is head first_head + r (zero past the CTA's heads).
+  // fp8: k-step kk of quad q takes dims (4 (kk / 4) + q) * 16 + 4 (kk % 4) + {0, 1} and {2, 3}, the
+  // order in which a lane's 16-byte K loads arrive; the queries as float16.
   u32 q[M_TILES][HEAD_DIM / 16][4];
   {
     const T* queries = (const T*)p.queries + task.row(p, 0) * HEAD_DIM;
@@ -77,14 +127,19 @@ __device__ void decode_mma(const DecodeParams& p) {
       for (int kk = 0; kk < HEAD_DIM / 16; ++kk)
 #pragma unroll
         for (int i = 0; i < 4; ++i) {
-          const int row = m * 16 + group + (i % 2) * 8, col = kk * 16 + 2 * quad + (i / 2) * 8;
-          q[m][kk][i] = row < task.heads ? *(const u32*)(queries + row * HEAD_DIM + col) : 0u;
+          const int row = m * 16 + group + (i % 2) * 8;
+          const int col = FP8 ? (4 * (kk / 4) + quad) * 16 + 4 * (kk % 4) + (i / 2) * 2 : kk * 16 + 2 * quad + (i / 2) * 8;
+          const T* pair = queries + row * HEAD_DIM + col;
+          if constexpr (FP8)
+            q[m][kk][i] = row < task.heads ? Mma<f16>::pack(to_float(pair[0]), to_float(pair[1])) : 0u;
+          else
+            q[m][kk][i] = row < task.heads ? *(const u32*)pair : 0u;
         }
   }
 
   const int tiles = task.end > task.begin ? (task.end - task.begin + KEYS - 1) / KEYS : 0;
   const int my_tiles = tiles > warp ? (tiles - warp + WARPS - 1) / WARPS : 0;
-  T* ring = (T*)shared + warp * STAGES * Tile::STAGE_ELEMENTS;
+  KV* ring = (KV*)shared + warp * STAGES * Tile::STAGE_ELEMENTS;
   u32* masks = (u32*)(shared + Tile::MASKS_OFFSET) + warp * STAGES;  // per stage: bit t = key t visible
   auto key0_of = [&](int i) { return task.begin + (warp + i * WARPS) * KEYS; };
 
@@ -106,7 +161,7 @@ __device__ void decode_mma(const DecodeParams& p) {
   // mod 8 swapped.
   constexpr bool ONE_PAGE = PAGE_SIZE >= KEYS;
   constexpr int K_COPIES = CHUNKS / 2;
-  constexpr int V_RUN = Tile::V_BY_DIM && PAGE_SIZE < 8 ? PAGE_SIZE : 8;
+  constexpr int V_RUN = Tile::V_BY_DIM && PAGE_SIZE < VEC ? PAGE_SIZE : VEC;
   constexpr int V_COPIES = HEAD_DIM * KEYS / V_RUN / 32;
   static_assert(HEAD_DIM * KEYS % (V_RUN * 32) == 0, "whole copies per lane");
   int k_key[K_COPIES], k_src[K_COPIES], k_dst[K_COPIES], v_key[V_COPIES], v_src[V_COPIES], v_dst[V_COPIES];
@@ -116,36 +171,39 @@ __device__ void decode_mma(const DecodeParams& p) {
     const int t = LAYOUT == LAYOUT_PAL ? idx % KEYS : idx / CHUNKS;
     const int c = LAYOUT == LAYOUT_PAL ? idx / KEYS : idx % CHUNKS;
     k_key[k] = t;
-    k_src[k] = (int)at.key(0, 0, ONE_PAGE ? t : t % PAGE_SIZE, c * 8);
-    k_dst[k] = Tile::K_BY_CHUNK ? (c * KEYS + t) * 8 : Tile::row_chunk(t, c);
+    k_src[k] = (int)at.key(0, 0, ONE_PAGE ? t : t % PAGE_SIZE, c * VEC);
+    k_dst[k] = FP8 ? Rows::k_chunk(t, c) : Tile::K_BY_CHUNK ? (c * KEYS + t) * 8 : Tile::row_chunk(t, c);
   }
 #pragma unroll
   for (int k = 0; k < V_COPIES; ++k) {
     const int idx = lane + 32 * k;
     const int t = Tile::V_BY_DIM ? idx % (KEYS / V_RUN) * V_RUN : idx / CHUNKS;
-    const int d = Tile::V_BY_DIM ? idx / (KEYS / V_RUN) : idx % CHUNKS * 8;
+    const int d = Tile::V_BY_DIM ? idx / (KEYS / V_RUN) : idx % CHUNKS * VEC;
     v_key[k] = t;
     v_src[k] = (int)at.value(0, 0, ONE_PAGE ? t : t % PAGE_SIZE, d);
-    v_dst[k] = Tile::V_BY_DIM ? d * KEYS + ((t / 8) ^ ((d >> 2) & 1)) * 8 + t % 8 : Tile::row_chunk(t, d / 8);
+    if constexpr (FP8)
+      v_dst[k] = Tile::V_BY_DIM ? d * KEYS + t : Rows::v_chunk(t, d / VEC);
+    else
+      v_dst[k] = Tile::V_BY_DIM ? d * KEYS + ((t / 8) ^ ((d >> 2) & 1)) * 8 + t % 8 : Tile::row_chunk(t, d / 8);
   }
 
   // Issues the copies of tile i into its ring stage; invalid keys become zeros (never read).
   auto issue = [&](int i, int page_ids) {
     const int key0 = key0_of(i);
-    T* k_tile = ring + (i % STAGES) * Tile::STAGE_ELEMENTS;
-    T* v_tile = k_tile + Tile::K_ELEMENTS;
+    KV* k_tile = ring + (i % STAGES) * Tile::STAGE_ELEMENTS;
+    KV* v_tile = k_tile + Tile::K_ELEMENTS;
     const int slot0 = ONE_PAGE ? key0 % PAGE_SIZE : 0;
     const int live = min(end - key0, KEYS);  // keys of the tile inside the sequence
     // Bytes of a V copy starting at tile key t that lie among the first `valid` keys: a pal
     // run holds V_RUN keys of one dim, a row chunk 8 dims of one key.
     auto v_bytes = [](int t, int valid) {
-      return Tile::V_BY_DIM ? max(0, min(valid - t, V_RUN)) * (int)sizeof(T) : (t < valid ? 16 : 0);
+      return Tile::V_BY_DIM ? max(0, min(valid - t, V_RUN)) * (int)sizeof(KV) : (t < valid ? 16 : 0);
     };
     u32 mask;
     if constexpr (ONE_PAGE) {
       const int valid = page_ids >= 0 ? live : 0;
-      const T* k_base = k_pool + (valid ? at.key(page_ids, kv_head, slot0, 0) : 0);
-      const T* v_base = v_pool + (valid ? at.value(page_ids, kv_head, slot0, 0) : 0);
+      const KV* k_base = k_pool + (valid ? at.key(page_ids, kv_head, slot0, 0) : 0);
+      const KV* v_base = v_pool + (valid ? at.value(page_ids, kv_head, slot0, 0) : 0);
 #pragma unroll
       for (int k = 0; k < K_COPIES; ++k) {
         const bool ok = k_key[k] < valid;
@@ -174,11 +232,11 @@ __device__ void decode_mma(const DecodeParams& p) {
         const int run_key = Tile::V_BY_DIM && hidden > v_key[k] && hidden < v_key[k] + V_RUN ? hidden : v_key[k];
         const int page = __shfl_sync(0xffffffffu, page_ids, run_key);
         const int bytes = page < 0 ? 0 : v_bytes(v_key[k], live);
-        const T* source = bytes ? v_pool + at.value(page, kv_head, 0, 0) + v_src[k] : v_pool;
-        if constexpr (V_RUN * sizeof(T) >= 4) {
-          copy_async<V_RUN * sizeof(T)>(v_tile + v_dst[k], source, bytes);
+        const KV* source = bytes ? v_pool + at.value(page, kv_head, 0, 0) + v_src[k] : v_pool;
+        if constexpr (V_RUN * sizeof(KV) >= 4) {
+          copy_async<V_RUN * sizeof(KV)>(v_tile + v_dst[k], source, bytes);
         } else {
-          v_tile[v_dst[k]] = bytes ? *source : T{};  // 2-byte runs (pal, page size 1): no cp.async size
+          v_tile[v_dst[k]] = bytes ? *source : KV{};  // 2-byte runs (pal, page size 1): no cp.async size
         }
       }
       mask = __ballot_sync(0xffffffffu, lane < KEYS && valid_run(lane, page_ids, 1) > 0);
@@ -187,14 +245,17 @@ __device__ void decode_mma(const DecodeParams& p) {
   };
 
   SoftmaxState state[M_TILES][2];
-  float o[M_TILES][CHUNKS][4];
+  float o[M_TILES][DIM_BLOCKS][4];
 #pragma unroll
   for (int m = 0; m < M_TILES; ++m) {
     state[m][0] = state[m][1] = SoftmaxState::empty();
 #pragma unroll
-    for (int c = 0; c < CHUNKS; ++c) o[m][c][0] = o[m][c][1] = o[m][c][2] = o[m][c][3] = 0.f;
+    for (int c = 0; c < DIM_BLOCKS; ++c) o[m][c][0] = o[m][c][1] = o[m][c][2] = o[m][c][3] = 0.f;
   }
-  const float log2_scale = p.scale * LOG2E;
+  // fp8: the true score is dot * scale * k_scale; v_scale multiplies the finished rows.
+  const float score_scale = FP8 ? p.scale * p.scales.k(kv_head) : p.scale;
+  const float v_scale = FP8 ? p.scales.v(kv_head) : 1.f;
+  const float log2_scale = score_scale * LOG2E;
   // ALiBi slope of each of this lane's fragment rows (0 past the CTA's heads, or without ALiBi).
   float slope[M_TILES][2];
 #pragma unroll
@@ -222,8 +283,8 @@ __device__ void decode_mma(const DecodeParams& p) {
       if (i + STAGES - 1 < my_tiles) issue(i + STAGES - 1, current);
       copy_async_commit();  // possibly empty: one group per tile keeps the count
     }
-    const T* k_tile = ring + (i % STAGES) * Tile::STAGE_ELEMENTS;
-    const T* v_tile = k_tile + Tile::K_ELEMENTS;
+    const KV* k_tile = ring + (i % STAGES) * Tile::STAGE_ELEMENTS;
+    const KV* v_tile = k_tile + Tile::K_ELEMENTS;
     const u32 mask = masks[i % STAGES];
 
     // S = Q K^T: two 8-key n-blocks per k-step.
@@ -232,15 +293,40 @@ __device__ void decode_mma(const DecodeParams& p) {
     for (int m = 0; m < M_TILES; ++m)
 #pragma unroll
       for (int b = 0; b < 2; ++b) s[m][b][0] = s[m][b][1] = s[m][b][2] = s[m][b][3] = 0.f;
+    if constexpr (FP8) {
+      // Column n of n-block b is key 4 (n / 2) + 2b + n % 2 (`fp8_key`): then a lane's P
+      // fragment holds keys 4 quad .. 4 quad + 3, four bytes of a pal V row.
 #pragma unroll
-    for (int kk = 0; kk < HEAD_DIM / 16; ++kk) {
-      u32 k_frag[4];
-      const int key = lane % 8 + lane / 16 * 8, chunk = kk * 2 + (lane / 8) % 2;
-      KvOperand<KV, T>::direct(k_frag, k_tile + (Tile::K_BY_CHUNK ? (chunk * KEYS + key) * 8 : Tile::row_chunk(key, chunk)));
+      for (int g = 0; g < HEAD_DIM / 64; ++g) {
+        u32 k_frag[2][4][2];
 #pragma unroll
-      for (int m = 0; m < M_TILES; ++m) {
-        Mma<T>::run(s[m][0], q[m][kk], k_frag[0], k_frag[1]);
-        Mma<T>::run(s[m][1], q[m][kk], k_frag[2], k_frag[3]);
+        for (int b = 0; b < 2; ++b) {
+          const int key = 4 * (group / 2) + 2 * b + group % 2;
+          const uint4 raw = *(const uint4*)((const unsigned char*)k_tile + Rows::k_chunk(key, 4 * g + quad));
+          fp8x4_to_f16x2<KV>(raw.x, k_frag[b][0][0], k_frag[b][0][1]);
+          fp8x4_to_f16x2<KV>(raw.y, k_frag[b][1][0], k_frag[b][1][1]);
+          fp8x4_to_f16x2<KV>(raw.z, k_frag[b][2][0], k_frag[b][2][1]);
+          fp8x4_to_f16x2<KV>(raw.w, k_frag[b][3][0], k_frag[b][3][1]);
+        }
+#pragma unroll
+        for (int j = 0; j < 4; ++j)
+#pragma unroll
+          for (int m = 0; m < M_TILES; ++m) {
+            Mma<f16>::run(s[m][0], q[m][4 * g + j], k_frag[0][j][0], k_frag[0][j][1]);
+            Mma<f16>::run(s[m][1], q[m][4 * g + j], k_frag[1][j][0], k_frag[1][j][1]);
+          }
+      }
+    } else {
+#pragma unroll
+      for (int kk = 0; kk < HEAD_DIM / 16; ++kk) {
+        u32 k_frag[4];
+        const int key = lane % 8 + lane / 16 * 8, chunk = kk * 2 + (lane / 8) % 2;
+        KvOperand<KV, T>::direct(k_frag, k_tile + (Tile::K_BY_CHUNK ? (chunk * KEYS + key) * 8 : Tile::row_chunk(key, chunk)));
+#pragma unroll
+        for (int m = 0; m < M_TILES; ++m) {
+          Mma<T>::run(s[m][0], q[m][kk], k_frag[0], k_frag[1]);
+          Mma<T>::run(s[m][1], q[m][kk], k_frag[2], k_frag[3]);
+        }
       }
     }
 
@@ -255,10 +341,11 @@ __device__ void decode_mma(const DecodeParams& p) {
       for (int b = 0; b < 2; ++b)
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
-          const int t = b * 8 + Fragment::column(lane, e), r = Fragment::row_index(e);
+          const int n = Fragment::column(lane, e), r = Fragment::row_index(e);
+          const int t = FP8 ? 4 * (n / 2) + 2 * b + n % 2 : b * 8 + n;  // the tile key of column n
           float score = s[m][b][e] * log2_scale;
           if constexpr (Variant::TRANSFORMS_SCORES)
-            score = Variant::logit(p.variant, s[m][b][e] * p.scale, key0_of(i) + t, position, slope[m][r]) * LOG2E;
+            score = Variant::logit(p.variant, s[m][b][e] * score_scale, key0_of(i) + t, position, slope[m][r]) * LOG2E;
           score = (mask >> t) & 1 ? score : neg_inf();
           s[m][b][e] = score;
           tile_max[r] = fmaxf(tile_max[r], score);
@@ -267,7 +354,7 @@ __device__ void decode_mma(const DecodeParams& p) {
       for (int r = 0; r < 2; ++r) {
         const float factor = state[m][r].rescale(quad_max(tile_max[r]));
 #pragma unroll
-        for (int c = 0; c < CHUNKS; ++c) {
+        for (int c = 0; c < DIM_BLOCKS; ++c) {
           o[m][c][2 * r] *= factor;
           o[m][c][2 * r + 1] *= factor;
         }
@@ -280,26 +367,52 @@ __device__ void decode_mma(const DecodeParams& p) {
           s[m][b][e] = exp2f(s[m][b][e] - row_state.base());
           row_state.sum += s[m][b][e];
         }
-      a[m][0] = Mma<T>::pack(s[m][0][0], s[m][0][1]);
-      a[m][1] = Mma<T>::pack(s[m][0][2], s[m][0][3]);
-      a[m][2] = Mma<T>::pack(s[m][1][0], s[m][1][1]);
-      a[m][3] = Mma<T>::pack(s[m][1][2], s[m][1][3]);
+      a[m][0] = Mma<MT>::pack(s[m][0][0], s[m][0][1]);
+      a[m][1] = Mma<MT>::pack(s[m][0][2], s[m][0][3]);
+      a[m][2] = Mma<MT>::pack(s[m][1][0], s[m][1][1]);
+      a[m][3] = Mma<MT>::pack(s[m][1][2], s[m][1][3]);
     }
 
-    // O += P V: two 8-dim n-blocks per ldmatrix.
+    // O += P V: fp8, one 4-byte read of keys 4 quad .. + 3 per 8-dim n-block (pal rows hold
+    // them; nhd / hnd rows hold a key's dims, so four lanes swap bytes: a 4 x 4 transpose).
+    if constexpr (FP8) {
+      const int j = group % 4;
 #pragma unroll
-    for (int c = 0; c < CHUNKS; c += 2) {
-      u32 v_frag[4];
-      if constexpr (Tile::V_BY_DIM) {
-        const int d = c * 8 + lane % 8 + lane / 16 * 8, half = (lane / 8) % 2;
-        KvOperand<KV, T>::direct(v_frag, v_tile + d * KEYS + (half ^ ((d >> 2) & 1)) * 8);
-      } else {
-        KvOperand<KV, T>::transposed(v_frag, v_tile + Tile::row_chunk(lane % 8 + (lane / 8) % 2 * 8, c + lane / 16));
+      for (int c = 0; c < DIM_BLOCKS; ++c) {
+        u32 w;
+        const unsigned char* tile = (const unsigned char*)v_tile;
+        if constexpr (Tile::V_BY_DIM) {
+          w = *(const u32*)(tile + (c * 8 + group) * KEYS + 4 * quad);
+        } else {
+          // Lane (4a + j, quad) reads key 4 quad + j, dims 8c + 4a .. + 3; after the transpose
+          // it holds keys 4 quad .. + 3 of dim 8c + 4a + j.
+          w = *(const u32*)(tile + Rows::v_chunk(4 * quad + j, c / 2) + (c % 2) * 8 + 4 * (group / 4));
+          u32 other = __shfl_xor_sync(0xffffffffu, w, 8);
+          w = __byte_perm(w, other, j < 2 ? 0x5410 : 0x3276);
+          other = __shfl_xor_sync(0xffffffffu, w, 4);
+          w = __byte_perm(w, other, j % 2 ? 0x3715 : 0x6240);
+        }
+        u32 b0, b1;
+        fp8x4_to_f16x2<KV>(w, b0, b1);
+#pragma unroll
+        for (int m = 0; m < M_TILES; ++m) Mma<f16>::run(o[m][c], a[m], b0, b1);
       }
+    } else {
+      // O += P V: two 8-dim n-blocks per ldmatrix.
 #pragma unroll
-      for (int m = 0; m < M_TILES; ++m) {
-        Mma<T>::run(o[m][c], a[m], v_frag[0], v_frag[1]);
-        Mma<T>::run(o[m][c + 1], a[m], v_frag[2], v_frag[3]);
+      for (int c = 0; c < DIM_BLOCKS; c += 2) {
+        u32 v_frag[4];
+        if constexpr (Tile::V_BY_DIM) {
+          const int d = c * 8 + lane % 8 + lane / 16 * 8, half = (lane / 8) % 2;
+          KvOperand<KV, T>::direct(v_frag, v_tile + d * KEYS + (half ^ ((d >> 2) & 1)) * 8);
+        } else {
+          KvOperand<KV, T>::transposed(v_frag, v_tile + Tile::row_chunk(lane % 8 + (lane / 8) % 2 * 8, c + lane / 16));
+        }
+#pragma unroll
+        for (int m = 0; m < M_TILES; ++m) {
+          Mma<T>::run(o[m][c], a[m], v_frag[0], v_frag[1]);
+          Mma<T>::run(o[m][c + 1], a[m], v_frag[2], v_frag[3]);
+        }
       }
     }
   }
@@ -317,7 +430,7 @@ __device__ void decode_mma(const DecodeParams& p) {
       const float sum = quad_sum(state[m][r].sum);
       if (row >= task.heads) continue;
 #pragma unroll
-      for (int c = 0; c < CHUNKS; ++c)
+      for (int c = 0; c < DIM_BLOCKS; ++c)
         *(float2*)(merged + (warp * ROWS + row) * HEAD_DIM + c * 8 + Fragment::column(lane, 0)) =
             make_float2(o[m][c][2 * r], o[m][c][2 * r + 1]);
       if (quad == 0) states[warp * ROWS + row] = make_float2(state[m][r].max, sum);
@@ -325,8 +438,8 @@ __device__ void decode_mma(const DecodeParams& p) {
   __syncthreads();
 
   // Combine the warps in warp order (deterministic); one 8-dim chunk of one head per item.
-  for (int item = threadIdx.x; item < task.heads * CHUNKS; item += WARPS * 32) {
-    const int row = item / CHUNKS, c = item % CHUNKS;
+  for (int item = threadIdx.x; item < task.heads * DIM_BLOCKS; item += WARPS * 32) {
+    const int row = item / DIM_BLOCKS, c = item % DIM_BLOCKS;
     float total_max = neg_inf();
 #pragma unroll
     for (int w = 0; w < WARPS; ++w) total_max = fmaxf(total_max, states[w * ROWS + row].x);
@@ -341,6 +454,9 @@ __device__ void decode_mma(const DecodeParams& p) {
 #pragma unroll
       for (int e = 0; e < 8; ++e) acc[e] += src[e] * weight;
     }
+    if constexpr (FP8)
+#pragma unroll
+      for (int e = 0; e < 8; ++e) acc[e] *= v_scale;
     const float inverse = total.inverse_sum(Variant::sink(p.variant, task.first_head + row));
     store_decode_row<T, 8>(p, task.row(p, row), task.split, HEAD_DIM, c * 8, acc, inverse);
     if (c == 0) store_decode_state(p, task.row(p, row), task.split, total);
