@@ -222,65 +222,44 @@ fn quantize_fp8(x: f32, mantissa: u32, bias: u32, max_code: u32) -> u8 {
     sign | code.min(max_code) as u8
 }
 
-impl F8E4M3 {
-    /// This element's value.
-    #[inline(always)]
-    pub fn to_f32(self) -> f32 {
-        E4M3_VALUES[self.0 as usize]
-    }
-    /// `x` rounded to nearest even, saturated to +-448 (SPEC §3.5).
-    pub fn from_f32(x: f32) -> Self {
-        F8E4M3(quantize_fp8(x, 3, 7, 0x7e))
-    }
-}
-
-impl F8E5M2 {
-    /// This element's value.
-    #[inline(always)]
-    pub fn to_f32(self) -> f32 {
-        E5M2_VALUES[self.0 as usize]
-    }
-    /// `x` rounded to nearest even, saturated to +-57344 (SPEC §3.5).
-    pub fn from_f32(x: f32) -> Self {
-        F8E5M2(quantize_fp8(x, 2, 15, 0x7b))
-    }
-}
-
-impl FloatElement for F8E4M3 {
-    #[inline(always)]
-    fn to_f32(self) -> f32 {
-        F8E4M3::to_f32(self)
-    }
-    #[inline(always)]
-    fn from_f32(value: f32) -> Self {
-        F8E4M3::from_f32(value)
-    }
-    #[inline(always)]
-    fn convert_to_f32(src: &[Self], dst: &mut [f32]) {
-        let table = &*E4M3_VALUES;
-        for (d, s) in dst.iter_mut().zip(src) {
-            *d = table[s.0 as usize];
+/// The element methods of an fp8 type: widening through its table, and the shared quantiser
+/// with the format's mantissa bits, exponent bias and largest finite code.
+macro_rules! fp8_element {
+    ($T:ident, $table:ident, $mantissa:literal, $bias:literal, $max_code:literal, $range:literal) => {
+        impl $T {
+            /// This element's value.
+            #[inline(always)]
+            pub fn to_f32(self) -> f32 {
+                $table[self.0 as usize]
+            }
+            #[doc = concat!("`x` rounded to nearest even, saturated to ", $range, " (SPEC §3.5).")]
+            pub fn from_f32(x: f32) -> Self {
+                $T(quantize_fp8(x, $mantissa, $bias, $max_code))
+            }
         }
-    }
+
+        impl FloatElement for $T {
+            #[inline(always)]
+            fn to_f32(self) -> f32 {
+                $T::to_f32(self)
+            }
+            #[inline(always)]
+            fn from_f32(value: f32) -> Self {
+                $T::from_f32(value)
+            }
+            #[inline(always)]
+            fn convert_to_f32(src: &[Self], dst: &mut [f32]) {
+                let table = &*$table;
+                for (d, s) in dst.iter_mut().zip(src) {
+                    *d = table[s.0 as usize];
+                }
+            }
+        }
+    };
 }
 
-impl FloatElement for F8E5M2 {
-    #[inline(always)]
-    fn to_f32(self) -> f32 {
-        F8E5M2::to_f32(self)
-    }
-    #[inline(always)]
-    fn from_f32(value: f32) -> Self {
-        F8E5M2::from_f32(value)
-    }
-    #[inline(always)]
-    fn convert_to_f32(src: &[Self], dst: &mut [f32]) {
-        let table = &*E5M2_VALUES;
-        for (d, s) in dst.iter_mut().zip(src) {
-            *d = table[s.0 as usize];
-        }
-    }
-}
+fp8_element!(F8E4M3, E4M3_VALUES, 3, 7, 0x7e, "+-448");
+fp8_element!(F8E5M2, E5M2_VALUES, 2, 15, 0x7b, "+-57344");
 
 #[cfg(test)]
 mod tests {
