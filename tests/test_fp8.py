@@ -28,6 +28,7 @@ from proxy_attention_lab.testing import (
     random_prompts,
     read_sequence,
     to_host,
+    to_torch,
 )
 
 FP8 = list(FP8_DTYPES)
@@ -256,3 +257,31 @@ def test_bad_scales_and_dtype_pairs(rng, device):
         pal.paged_attention_decode(*plain_args, layout="nhd", k_scale=2.0)
     # A scale of exactly 1 (vLLM passes one) is accepted on any pool.
     pal.paged_attention_decode(*plain_args, layout="nhd", k_scale=1.0, v_scale=1.0)
+
+
+def test_fp8_pools_through_dlpack(rng):
+    """torch float8 pools handed over as bare DLPack producers (kDLFloat8_e4m3fn / e5m2)."""
+    pytest.importorskip("torch")
+
+    class Producer:
+        def __init__(self, tensor):
+            self.tensor = tensor
+
+        def __dlpack__(self, **kwargs):
+            return self.tensor.__dlpack__(**kwargs)
+
+        def __dlpack_device__(self):
+            return self.tensor.__dlpack_device__()
+
+    for fp8 in FP8:
+        cache = paged_cache(rng, [40, 3], HKV, D, 16, fp8, "nhd")
+        as_torch = [to_torch(a, "cpu") for a in (cache.k_cache, cache.v_cache)]
+        try:
+            as_torch[0].__dlpack__()
+        except Exception as error:  # torch builds without fp8 DLPack export
+            pytest.skip(f"torch cannot export {fp8} through DLPack: {error}")
+        queries = random_array(rng, (2, HQ, D), "float32")
+        tables = (cache.page_table, cache.lens)
+        got = pal.paged_attention_decode(queries, *map(Producer, as_torch), *tables, layout="nhd")
+        want = pal.paged_attention_decode(queries, cache.k_cache, cache.v_cache, *tables, layout="nhd")
+        np.testing.assert_array_equal(got, want)
