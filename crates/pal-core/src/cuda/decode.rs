@@ -203,7 +203,7 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
     )?;
     let gpu = device::gpu(OP, ordinal)?;
     let stream = problem.execution.stream;
-    raise_reported_table_error(gpu, OP, ordinal, stream)?;
+    raise_reported_table_error(&gpu, OP, ordinal, stream)?;
     let (num_seqs, pages_per_seq) = (problem.num_seqs, problem.pages_per_sequence);
     if problem.execution.check == TableCheck::Immediate {
         let tables = DeviceTables {

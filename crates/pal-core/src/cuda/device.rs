@@ -57,20 +57,58 @@ pub(crate) struct TableErrorRecord {
     pub op: i32,
 }
 
-/// The GPU with this ordinal, initialised once per process.
-pub(crate) fn gpu(op: &'static str, ordinal: usize) -> Result<&'static Gpu> {
+/// The GPU with this ordinal (initialised once per process), its context current on the
+/// calling thread for as long as the returned guard lives.
+pub(crate) fn gpu(op: &'static str, ordinal: usize) -> Result<BoundGpu> {
     static GPUS: OnceLock<Mutex<HashMap<usize, &'static Gpu>>> = OnceLock::new();
-    let mut gpus = GPUS
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    if let Some(gpu) = gpus.get(&ordinal) {
-        gpu.bind(op)?;
-        return Ok(gpu);
+    let previous = result::ctx::get_current().ok().flatten();
+    let gpu = {
+        let mut gpus = GPUS
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        match gpus.get(&ordinal) {
+            Some(&gpu) => gpu,
+            None => {
+                let gpu: &'static Gpu = Box::leak(Box::new(Gpu::open(op, ordinal)?));
+                gpus.insert(ordinal, gpu);
+                gpu
+            }
+        }
+    };
+    let bound = BoundGpu {
+        gpu,
+        previous: previous.map(Handle),
+    };
+    gpu.bind(op)?;
+    Ok(bound)
+}
+
+/// A GPU whose context is current on this thread until the guard drops; then the thread's
+/// previous context is current again, so a call on cuda:1 leaves the caller's current device
+/// (torch's cuda:0, say) as it found it.
+pub(crate) struct BoundGpu {
+    gpu: &'static Gpu,
+    previous: Option<Handle<sys::CUcontext>>,
+}
+
+impl std::ops::Deref for BoundGpu {
+    type Target = Gpu;
+    fn deref(&self) -> &Gpu {
+        self.gpu
     }
-    let gpu: &'static Gpu = Box::leak(Box::new(Gpu::open(op, ordinal)?));
-    gpus.insert(ordinal, gpu);
-    Ok(gpu)
+}
+
+impl Drop for BoundGpu {
+    fn drop(&mut self) {
+        if let Some(previous) = &self.previous {
+            if previous.0 != self.gpu.context.0 {
+                // SAFETY: the context that was current when the guard was made; a context is
+                // only destroyed by its owner, which made it current and is still running.
+                let _ = unsafe { result::ctx::set_current(previous.0) };
+            }
+        }
+    }
 }
 
 impl Gpu {

@@ -90,7 +90,7 @@ pub(super) fn run(
     let gpu = device::gpu(OP, ordinal)?;
     let stream = problem.execution.stream;
     let tokens = problem.num_tokens;
-    raise_reported_table_error(gpu, OP, ordinal, stream)?;
+    raise_reported_table_error(&gpu, OP, ordinal, stream)?;
     if problem.execution.check == TableCheck::Immediate {
         check_on_host(
             problem,

@@ -121,7 +121,7 @@ pub(super) fn run(problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>)
         PromptOffsets::Given(cu) => (cu.as_ptr() as u64, 0),
         PromptOffsets::Equal(len) => (0, len),
     };
-    raise_reported_table_error(gpu, OP, ordinal, stream)?;
+    raise_reported_table_error(&gpu, OP, ordinal, stream)?;
     if problem.execution.check == TableCheck::Immediate {
         let tables = DeviceTables {
             op: OP,
