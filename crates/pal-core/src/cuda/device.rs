@@ -61,18 +61,21 @@ pub(crate) struct TableErrorRecord {
 /// calling thread for as long as the returned guard lives.
 pub(crate) fn gpu(op: &'static str, ordinal: usize) -> Result<BoundGpu> {
     static GPUS: OnceLock<Mutex<HashMap<usize, &'static Gpu>>> = OnceLock::new();
-    let previous = result::ctx::get_current().ok().flatten();
-    let gpu = {
+    // The caller's context, read once the driver is known to be there (an opened GPU proves it).
+    let current = || result::ctx::get_current().ok().flatten();
+    let (gpu, previous) = {
         let mut gpus = GPUS
             .get_or_init(Default::default)
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         match gpus.get(&ordinal) {
-            Some(&gpu) => gpu,
+            Some(&gpu) => (gpu, current()),
             None => {
+                require_driver()?;
+                let previous = current();
                 let gpu: &'static Gpu = Box::leak(Box::new(Gpu::open(op, ordinal)?));
                 gpus.insert(ordinal, gpu);
-                gpu
+                (gpu, previous)
             }
         }
     };
@@ -82,6 +85,19 @@ pub(crate) fn gpu(op: &'static str, ordinal: usize) -> Result<BoundGpu> {
     };
     gpu.bind(op)?;
     Ok(bound)
+}
+
+/// The driver library must load before any driver call (cudarc panics otherwise).
+fn require_driver() -> Result<()> {
+    // SAFETY: only probes whether the shared library can be loaded.
+    if unsafe { sys::is_culib_present() } {
+        Ok(())
+    } else {
+        Err(Error::BackendUnavailable {
+            backend: "cuda",
+            reason: "the CUDA driver library (libcuda.so.1) was not found".into(),
+        })
+    }
 }
 
 /// A GPU whose context is current on this thread until the guard drops; then the thread's
@@ -113,13 +129,6 @@ impl Drop for BoundGpu {
 
 impl Gpu {
     fn open(op: &'static str, ordinal: usize) -> Result<Self> {
-        // SAFETY: only probes whether the shared library can be loaded.
-        if !unsafe { sys::is_culib_present() } {
-            return Err(Error::BackendUnavailable {
-                backend: "cuda",
-                reason: "the CUDA driver library (libcuda.so.1) was not found".into(),
-            });
-        }
         let unavailable = |what: &str, e: cudarc::driver::DriverError| Error::BackendUnavailable {
             backend: "cuda",
             reason: format!("{what} failed ({e:?}): no usable GPU cuda:{ordinal}"),
