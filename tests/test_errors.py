@@ -311,3 +311,16 @@ def test_byte_swapped_arrays_are_refused_naming_their_dtype(case):
     swapped = case["queries"].astype(case["queries"].dtype.newbyteorder(">"))
     with pytest.raises(pal.PalTypeError, match=r">f4"):
         decode(case, queries=swapped)
+
+
+def test_nvrtc_13_is_tried_before_12():
+    """NVRTC 13 (PAL's tested one) anywhere comes before NVRTC 12 (CUDA 12 drivers' fallback);
+    each version by its name first, then in wheel and toolkit folders."""
+    from proxy_attention_lab._cuda import nvrtc_candidates
+
+    candidates = nvrtc_candidates(["/site", "/usr/local/cuda"])
+    versions = [c.rsplit(".", 1)[-1] for c in candidates]
+    assert versions == sorted(versions, reverse=True) and set(versions) == {"13", "12"}
+    assert candidates[0] == "libnvrtc.so.13"
+    assert candidates.index("libnvrtc.so.12") == len(candidates) // 2
+    assert "/site/nvidia/cuda_nvrtc/lib/libnvrtc.so.12" in candidates  # the cu12 wheel's folder

@@ -12,20 +12,30 @@ from typing import Any
 
 from ._arrays import torch_module, torch_tensor_class
 
-_NVRTC = "libnvrtc.so.13"
+# NVRTC 13 first (what PAL is built and tested with), then 12 (the CUDA 12 drivers' NVRTC, which
+# torch's cu12 builds bring as the `nvidia-cuda-nvrtc-cu12` wheel).
+_NVRTC = ("libnvrtc.so.13", "libnvrtc.so.12")
+_NVRTC_DIRS = ("nvidia/cu13/lib", "nvidia/cuda_nvrtc/lib", "lib64", "lib")
+
+
+def nvrtc_candidates(roots: list[str]) -> list[str]:
+    """Where NVRTC may be, in the order tried: each version by name (the loader's own search),
+    then in a wheel or toolkit folder under each root."""
+    candidates = []
+    for name in _NVRTC:
+        candidates.append(name)
+        candidates += [str(Path(root) / sub / name) for root in roots for sub in _NVRTC_DIRS]
+    return candidates
 
 
 @functools.cache
 def load_nvrtc() -> None:
     """Makes NVRTC loadable by the native library: the system's if the loader finds it, else one
-    from a CUDA toolkit or the `nvidia-cuda-nvrtc` wheel, loaded globally so the native library's
-    own lookup by name finds it. Missing NVRTC is reported by the native library, clearly."""
-    candidates = [_NVRTC]
-    for root in [*sys.path, os.environ.get("CUDA_HOME", ""), "/usr/local/cuda"]:
-        for sub in ("nvidia/cu13/lib", "nvidia/cuda_nvrtc/lib", "lib64", "lib"):
-            candidates.append(str(Path(root) / sub / _NVRTC))
-    for candidate in candidates:
-        if candidate == _NVRTC or os.path.exists(candidate):
+    from a CUDA toolkit or an NVRTC wheel, loaded globally so the native library's own lookup by
+    name finds it. Missing NVRTC is reported by the native library, clearly."""
+    roots = [*sys.path, os.environ.get("CUDA_HOME", ""), "/usr/local/cuda"]
+    for candidate in nvrtc_candidates(roots):
+        if "/" not in candidate or os.path.exists(candidate):
             try:
                 ctypes.CDLL(candidate, mode=ctypes.RTLD_GLOBAL)
                 return

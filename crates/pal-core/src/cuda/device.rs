@@ -308,8 +308,22 @@ impl Module {
     fn load(op: &'static str, key: &KernelKey, arch: (i32, i32)) -> Result<Self> {
         let ptx = jit::ptx_for(op, key, arch)?;
         // SAFETY: `ptx` is a NUL-terminated PTX image; the module stays loaded for the process.
-        let module = unsafe { result::module::load_data(ptx.as_ptr().cast::<c_void>()) }
-            .map_err(|e| driver_error(op, &format!("loading {}", key.describe()), e))?;
+        let module = unsafe { result::module::load_data(ptx.as_ptr().cast::<c_void>()) }.map_err(|e| {
+            if e.0 == sys::cudaError_enum::CUDA_ERROR_UNSUPPORTED_PTX_VERSION {
+                // NVRTC newer than the driver (NVRTC 13 under a CUDA 12 driver, say).
+                let (major, minor) = jit::nvrtc_version();
+                Error::BackendUnavailable {
+                    backend: "cuda",
+                    reason: format!(
+                        "the driver cannot load PTX from NVRTC {major}.{minor}: use an NVRTC no newer than the \
+                         driver's CUDA version (for a CUDA 12 driver, `pip install nvidia-cuda-nvrtc-cu12` and no \
+                         libnvrtc.so.13 on the library path) or update the driver"
+                    ),
+                }
+            } else {
+                driver_error(op, &format!("loading {}", key.describe()), e)
+            }
+        })?;
         let shared = key.shape_value("SHARED_BYTES").unwrap_or(0);
         let mut functions = Vec::new();
         for &entry in key.family.entries() {

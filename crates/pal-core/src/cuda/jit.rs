@@ -350,14 +350,14 @@ fn nvrtc_available() -> Result<()> {
         Err(Error::BackendUnavailable {
             backend: "cuda",
             reason:
-                "NVRTC (libnvrtc.so.13) was not found: install the CUDA 13 toolkit or `pip install nvidia-cuda-nvrtc`, \
-                     or add its lib folder to LD_LIBRARY_PATH"
+                "NVRTC (libnvrtc.so.13, or .so.12 for CUDA 12 drivers) was not found: install a CUDA toolkit or \
+                     `pip install nvidia-cuda-nvrtc` (`nvidia-cuda-nvrtc-cu12`), or add its lib folder to LD_LIBRARY_PATH"
                     .into(),
         })
     }
 }
 
-fn nvrtc_version() -> (i32, i32) {
+pub(crate) fn nvrtc_version() -> (i32, i32) {
     let (mut major, mut minor) = (0, 0);
     // SAFETY: plain out-parameters; the library was found by `nvrtc_available`.
     unsafe { sys::nvrtcVersion(&mut major, &mut minor) };
