@@ -1,5 +1,5 @@
-// Paged decode on CUDA cores: float32, and fp8 pools under any query dtype (tensor cores take
-// float16 / bfloat16 pools).
+// Paged decode on CUDA cores: float32, and the fp8 pools the tensor-core kernel leaves (float32
+// queries, head dims 80 / 96 / 112).
 //
 // A CTA of DECODE_SIMT_THREADS threads serves up to `heads_per_cta` query heads of one KV head
 // (see `DecodeTask`). Tiles of TOKENS tokens are staged in shared memory with 16-byte loads in
