@@ -22,6 +22,7 @@ from proxy_attention_lab.testing import (
     assert_close,
     attention,
     from_layout,
+    numpy_dtype,
     on_device,
     paged_cache,
     random_array,
@@ -186,7 +187,7 @@ def test_fill_quantises_to_nearest_even_saturating(rng, device, layout, fp8, sou
     # Keys reach far past the format's range (saturation), values down into its subnormals.
     keys = (random_array(rng, (tokens, HKV, D), "float32") * 3e4).astype(np.float32)
     values = (random_array(rng, (tokens, HKV, D), "float32") * 1e-2).astype(np.float32)
-    keys, values = keys.astype(pal_dtype(source)), values.astype(pal_dtype(source))
+    keys, values = keys.astype(numpy_dtype(source)), values.astype(numpy_dtype(source))
     table = rng.permutation(pages)[:5].reshape(1, 5).astype(np.int32)
     positions = (np.arange(tokens) + 3).astype(np.int32)
     k_scale, v_scale = SCALES[scales]
@@ -202,10 +203,6 @@ def test_fill_quantises_to_nearest_even_saturating(rng, device, layout, fp8, sou
         np.testing.assert_array_equal(got.view(np.uint8), want.view(np.uint8), err_msg=f"{fp8} {is_key=}")
     largest = np.abs(keys.astype(np.float32)).max() / max(per_head(k_scale))
     assert largest > float(finfo.max) or fp8 == "float8_e5m2", "the case covers saturation"
-
-
-def pal_dtype(name: str) -> np.dtype:
-    return {"bfloat16": np.dtype(ml_dtypes.bfloat16)}.get(name) or np.dtype(name)
 
 
 def to_raw(pool, fp8: str) -> np.ndarray:

@@ -40,6 +40,13 @@ FP8_DTYPES = {
     "float8_e4m3fn": np.dtype(ml_dtypes.float8_e4m3fn),
     "float8_e5m2": np.dtype(ml_dtypes.float8_e5m2),
 }
+
+
+def numpy_dtype(name: str) -> np.dtype:
+    """The numpy dtype of a model or fp8 dtype name (ml_dtypes' where numpy has none)."""
+    return DTYPES.get(name) or FP8_DTYPES[name]
+
+
 #: The cache layouts (SPEC §2).
 LAYOUTS = ("pal", "nhd", "hnd")
 
@@ -82,7 +89,7 @@ def random_array(
         values = rng.standard_normal(size=shape, dtype=np.float32)
     else:
         raise ValueError(f"distribution must be 'uniform' or 'normal', got {distribution!r}")
-    return values.astype(DTYPES.get(dtype) or FP8_DTYPES[dtype])
+    return values.astype(numpy_dtype(dtype))
 
 
 def random_prompts(

@@ -68,6 +68,11 @@ impl<'py> ScaleArg<'py> {
         })
     }
 
+    /// `k_scale` and `v_scale` of one call.
+    fn pair(op: &'static str, k: Option<&Bound<'py, PyAny>>, v: Option<&Bound<'py, PyAny>>) -> PyResult<(Self, Self)> {
+        Ok((Self::extract(op, "k_scale", k)?, Self::extract(op, "v_scale", v)?))
+    }
+
     fn view(&self) -> KvScale<'_> {
         match self {
             ScaleArg::Value(x) => KvScale::Value(*x),
@@ -157,10 +162,7 @@ fn paged_attention_decode(
     ];
     let alibi_slopes = ArrayArg::extract_optional(OP, "alibi_slopes", alibi_slopes)?;
     let sinks = ArrayArg::extract_optional(OP, "sinks", sinks)?;
-    let (k_scale, v_scale) = (
-        ScaleArg::extract(OP, "k_scale", k_scale)?,
-        ScaleArg::extract(OP, "v_scale", v_scale)?,
-    );
+    let (k_scale, v_scale) = ScaleArg::pair(OP, k_scale, v_scale)?;
     let out = ArrayArg::extract(OP, "out", out)?;
     let inputs = DecodeInputs {
         queries: args[0].view(),
@@ -218,10 +220,7 @@ fn paged_attention_prefill(
     let cu_seqlens_q = ArrayArg::extract_index_optional(OP, "cu_seqlens_q", cu_seqlens_q)?;
     let alibi_slopes = ArrayArg::extract_optional(OP, "alibi_slopes", alibi_slopes)?;
     let sinks = ArrayArg::extract_optional(OP, "sinks", sinks)?;
-    let (k_scale, v_scale) = (
-        ScaleArg::extract(OP, "k_scale", k_scale)?,
-        ScaleArg::extract(OP, "v_scale", v_scale)?,
-    );
+    let (k_scale, v_scale) = ScaleArg::pair(OP, k_scale, v_scale)?;
     let out = ArrayArg::extract(OP, "out", out)?;
     let inputs = PrefillInputs {
         q: args[0].view(),
@@ -278,10 +277,7 @@ fn fill_kv_pages(
     let positions = ArrayArg::extract_index_optional(OP, "positions", positions)?;
     let token_to_seq = ArrayArg::extract_index_optional(OP, "token_to_seq", token_to_seq)?;
     let slot_mapping = ArrayArg::extract_index_optional(OP, "slot_mapping", slot_mapping)?;
-    let (k_scale, v_scale) = (
-        ScaleArg::extract(OP, "k_scale", k_scale)?,
-        ScaleArg::extract(OP, "v_scale", v_scale)?,
-    );
+    let (k_scale, v_scale) = ScaleArg::pair(OP, k_scale, v_scale)?;
     let destination = match (slot_mapping, page_table, positions, token_to_seq) {
         (Some(slots), None, None, None) => Destination::Slots(slots),
         (None, Some(table), Some(positions), Some(seqs)) => Destination::Positions(table, positions, seqs),

@@ -11,10 +11,9 @@ import numpy as np
 import proxy_attention_lab as pal
 
 from ..testing import (
-    DTYPES,
-    FP8_DTYPES,
     attention,
     from_layout,
+    numpy_dtype,
     random_array,
     random_prompts,
     read_sequence,
@@ -68,10 +67,6 @@ def _check(actual: np.ndarray, expected: np.ndarray, dtype: str) -> tuple[float,
     """The largest absolute error, and whether every element is within the tests' tolerance."""
     error = np.abs(np.asarray(actual, np.float64) - expected)
     return float(error.max(initial=0.0)), within_tolerance(actual, expected, dtype)
-
-
-def _itemsize(dtype: str) -> int:
-    return (DTYPES.get(dtype) or FP8_DTYPES[dtype]).itemsize
 
 
 class Sweep:
@@ -170,7 +165,7 @@ class Sweep:
         )
         # The K and V bytes that must be read: a window's keys only.
         seen = context if s.window_left < 0 else min(context, s.window_left + 1)
-        kv_bytes = 2 * batch * seen * s.num_kv_heads * s.head_dim * _itemsize(s.pool_dtype)
+        kv_bytes = 2 * batch * seen * s.num_kv_heads * s.head_dim * numpy_dtype(s.pool_dtype).itemsize
         case = {"batch": batch, "context": context}
         args = [
             dev.put(a)
@@ -266,7 +261,7 @@ class Sweep:
         token_to_seq = (np.arange(tokens) // per_seq).astype(np.int32)
         positions = (np.arange(tokens) % per_seq).astype(np.int32)
         # Bytes read (the new rows) and written (the pools' dtype: fp8 writes half).
-        written = 2 * keys.size * _itemsize(s.pool_dtype)
+        written = 2 * keys.size * numpy_dtype(s.pool_dtype).itemsize
         copied = 2 * keys.nbytes + written if dev.copy_counts_read_and_write else written
         case = {"tokens": tokens, "sequences": sequences}
         args = [
@@ -286,7 +281,7 @@ class Sweep:
             pages = from_layout(pool, layout, is_key=True)
             return np.stack([read_sequence(pages, row, per_seq) for row in problem.page_table])
 
-        stored = keys if not s.kv_dtype else keys.astype(np.float32).astype(FP8_DTYPES[s.kv_dtype])
+        stored = keys if not s.kv_dtype else keys.astype(np.float32).astype(numpy_dtype(s.kv_dtype))
         expected = stored.astype(np.float64).reshape(sequences, per_seq, s.num_kv_heads, s.head_dim)
         rest = (expected, slice(None), copied, "GB/s", 2 * copied)
         pal_keys = lambda _: filled(dev.to_numpy(args[2]), s.layout)  # noqa: E731

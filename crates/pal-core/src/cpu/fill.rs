@@ -36,12 +36,12 @@ pub(super) fn run<T: FloatElement, K: FloatElement>(
             problem.inputs.kv_scales.v.host_per_head(num_kv_heads),
         )
     };
-    let same_type = problem.source_dtype == geometry.dtype;
-    // Exactly the CUDA kernel's steps: IEEE division in float32, then one rounding.
+    // Pools of the rows' own type get the bits; fp8 pools exactly the CUDA kernel's steps:
+    // IEEE division in float32, then one rounding. (The type test folds at compile time.)
     let convert = |x: T, scale: f32| -> K {
         match (&x as &dyn std::any::Any).downcast_ref::<K>() {
-            Some(&same) if same_type => same,
-            _ => K::from_f32(x.to_f32() / scale),
+            Some(&same) => same,
+            None => K::from_f32(x.to_f32() / scale),
         }
     };
     let (k_runs, v_runs) = (geometry.k_row_runs(), geometry.v_row_runs());

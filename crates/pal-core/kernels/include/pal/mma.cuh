@@ -97,9 +97,9 @@ template <> struct Mma<bf16> {
 
 // Converting operand loads, the seam of KV dtypes on tensor cores: K and V tiles sit in shared
 // memory in the pools' dtype KV and enter the mma as B operands of type T, four 8x8 matrices per
-// load (lanes 8i..8i+7 address matrix i's rows), as stored (`direct`) or transposed. With
-// KV == T that is ldmatrix; an 8-bit KV type is one more specialisation that loads its bytes
-// and widens them in registers.
+// load (lanes 8i..8i+7 address matrix i's rows), as stored (`direct`) or transposed: ldmatrix,
+// for KV == T. ldmatrix has no 8-bit form before Blackwell, so fp8 tiles are read by the decode
+// kernel itself (`decode_mma.cuh`: 16-byte K loads, 4-key V reads, widened in registers).
 template <typename KV, typename T> struct KvOperand;
 template <typename T> struct KvOperand<T, T> {
   __device__ __forceinline__ static void direct(u32 (&r)[4], const T* row) { load_matrix_x4(r, row); }
