@@ -7,9 +7,8 @@ CUDA-event timings of the attention call alone and of the call plus the gather.
     python scripts/tensor_parallel.py --gpus 1 2
 
 NVLink multicast stays off (NCCL_NVLS_ENABLE=0 and friends), as the lab's machines require.
-Written 2026-11-29 (third session) after the two-GPU tests ran, with no device time left to run
-it: its first run is issue 15's scaling figures (the same head split and gather as
-tests/test_multi_gpu.py, which passed on two H200s)."""
+The same head split and gather as tests/test_multi_gpu.py; its figures on two H200s are in
+benchmarks/README.md (issue 15)."""
 
 import argparse
 import functools
