@@ -1,6 +1,6 @@
 """Compiles one kernel specialisation with NVRTC to a CUBIN, without a GPU, and prints what the
 assembler reports (registers, spills, shared memory); optionally writes the CUBIN for
-`cuobjdump -sass`. The kernel-development loop's first step: count before timing.
+`cuobjdump -sass` and the PTX. The kernel-development loop's first step: count before timing.
 
     python scripts/kernel_report.py decode_mma.cu -D PAL_HEAD_DIM=128 ... [--arch sm_90a] [--cubin out.cubin]
 """
@@ -25,7 +25,9 @@ def nvrtc() -> ctypes.CDLL:
     return ctypes.CDLL("libnvrtc.so.13")
 
 
-def compile_cubin(entry: str, defines: list[str], arch: str, kernel_dir: pathlib.Path) -> tuple[bytes, str]:
+def compile_cubin(
+    entry: str, defines: list[str], arch: str, kernel_dir: pathlib.Path
+) -> tuple[bytes, str, str]:
     lib = nvrtc()
     headers = sorted((kernel_dir / "include" / "pal").glob("*.cuh"))
     names = [f"pal/{h.name}".encode() for h in headers]
@@ -47,11 +49,14 @@ def compile_cubin(entry: str, defines: list[str], arch: str, kernel_dir: pathlib
     log = ctypes.create_string_buffer(size.value)
     lib.nvrtcGetProgramLog(program, log)
     if status != 0:
-        return b"", log.value.decode()
+        return b"", "", log.value.decode()
     lib.nvrtcGetCUBINSize(program, ctypes.byref(size))
     cubin = ctypes.create_string_buffer(size.value)
     lib.nvrtcGetCUBIN(program, cubin)
-    return cubin.raw, log.value.decode()
+    lib.nvrtcGetPTXSize(program, ctypes.byref(size))
+    ptx = ctypes.create_string_buffer(size.value)
+    lib.nvrtcGetPTX(program, ptx)
+    return cubin.raw, ptx.value.decode(), log.value.decode()
 
 
 def main() -> int:
@@ -61,13 +66,16 @@ def main() -> int:
     parser.add_argument("--arch", default="sm_90a")
     parser.add_argument("--kernel-dir", type=pathlib.Path, default=KERNELS)
     parser.add_argument("--cubin", type=pathlib.Path, help="write the CUBIN here")
+    parser.add_argument("--ptx", type=pathlib.Path, help="write the PTX here (ptxas reports cite its lines)")
     args = parser.parse_args()
-    cubin, log = compile_cubin(args.entry, args.defines, args.arch, args.kernel_dir)
+    cubin, ptx, log = compile_cubin(args.entry, args.defines, args.arch, args.kernel_dir)
     print(log)
     if not cubin:
         return 1
     if args.cubin:
         args.cubin.write_bytes(cubin)
+    if args.ptx:
+        args.ptx.write_text(ptx)
     return 0
 
 

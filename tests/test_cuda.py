@@ -26,6 +26,10 @@ torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 
 HEAD_DIMS = [64, 80, 96, 112, 128, 192, 256]
+# The Hopper prefill (wgmma) runs on compute capability 9.0 at head dims 64 / 128 / 192 / 256 and
+# every page size; the portable one (also forced there by PAL_PREFILL_PATH=portable) at 8 / 16 / 32.
+HOPPER = torch.cuda.is_available() and torch.cuda.get_device_capability() == (9, 0)
+PORTABLE_PREFILL_PAGES = (8, 16, 32)
 
 
 def cuda(array: np.ndarray) -> "torch.Tensor":
@@ -348,6 +352,27 @@ def test_prefill_matches_cpu_and_reference(rng, layout, dtype, head_dim):
     )  # fmt: skip
 
 
+@pytest.mark.parametrize("path", ["default", "portable"])
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("page_size", [1, 2, 4, 8, 16, 32, 64, 128])
+def test_prefill_paths_at_every_page_size(rng, monkeypatch, path, layout, page_size):
+    """Both tensor-core paths over every page size: history that ends mid-page and mid-tile, a
+    prompt past one 128-row CTA, a single token, an empty prompt, GQA."""
+    if path == "portable":
+        monkeypatch.setenv("PAL_PREFILL_PATH", "portable")
+    dtype = ["bfloat16", "float16"][page_size % 3 % 2]
+    head_dim = [64, 128, 256, 192][(page_size.bit_length() + LAYOUTS.index(layout)) % 4]
+    if not (HOPPER and path == "default") and page_size not in PORTABLE_PREFILL_PAGES:
+        cache = paged_cache(rng, [5], 1, head_dim, page_size, dtype, layout)
+        q, k, v, cu = random_prompts(rng, [3], 2, 1, head_dim, dtype)
+        with pytest.raises(pal.UnsupportedError, match="page_size"):
+            prefill_both(cache, q, k, v, cu, layout)
+        return
+    check_prefill(
+        rng, [0, 3, 2 * page_size + 5, 300], [130, 1, 0, 260], 8, 2, head_dim, page_size, dtype, layout
+    )
+
+
 @pytest.mark.parametrize("prompt", [1, 15, 16, 17])
 @pytest.mark.parametrize("history", [0, 1, 15, 16, 17, 32768])
 def test_prefill_prompt_and_history_lengths(rng, prompt, history):
@@ -409,19 +434,27 @@ def test_prefill_bad_inputs_on_cuda(rng):
     assert torch.isfinite(out).all()
 
 
-@pytest.mark.parametrize("dtype", ["bfloat16", "float32"])
-def test_prefill_bad_page_ids_unchecked_are_skipped(rng, dtype):
+@pytest.mark.parametrize(
+    "dtype, layout, page_size",
+    [("bfloat16", "pal", 16), ("float32", "pal", 16), ("float16", "nhd", 2), ("bfloat16", "hnd", 64),
+     ("bfloat16", "pal", 1)],
+)  # fmt: skip
+def test_prefill_bad_page_ids_unchecked_are_skipped(rng, dtype, layout, page_size):
     """With check=False an invalid page's keys are left out, as if that page were masked."""
-    cache = paged_cache(rng, [40], 2, 128, 16, dtype, "pal")
+    if page_size not in PORTABLE_PREFILL_PAGES and not HOPPER:
+        pytest.skip("page sizes beyond 8 / 16 / 32 are the Hopper prefill's")
+    history = 2 * page_size + 8
+    cache = paged_cache(rng, [history], 2, 128, page_size, dtype, layout)
     q, k, v, cu = random_prompts(rng, [5], 8, 2, 128, dtype)
     table = cache.page_table.copy()
-    table[0, 1] = 10**6  # tokens 16..31 of the history
+    table[0, 1] = 10**6  # the history's second page
     args = [cuda(a) for a in (q, k, v, cache.k_cache, cache.v_cache, table, cache.lens)]
-    out = pal.paged_attention_prefill(*args, layout="pal", check=False)
-    kept = np.r_[0:16, 32:40]
+    out = pal.paged_attention_prefill(*args, layout=layout, check=False)
+    kept = np.r_[0:page_size, 2 * page_size : history]
     masked = dataclasses.replace(
-        cache, keys=[cache.keys[0][kept]], values=[cache.values[0][kept]], lens=np.array([24], np.int32)
-    )
+        cache, keys=[cache.keys[0][kept]], values=[cache.values[0][kept]],
+        lens=np.array([history - page_size], np.int32),
+    )  # fmt: skip
     assert_close(from_torch(out), prefill_reference(q, k, v, masked, cu), dtype)
 
 

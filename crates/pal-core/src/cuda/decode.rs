@@ -71,16 +71,7 @@ pub const DECODE_TUNING_ENV: &str = "PAL_DECODE_TUNING";
 /// An override from `PAL_DECODE_TUNING`, read once per process.
 fn tuning(name: &str) -> Option<usize> {
     static TUNING: std::sync::OnceLock<Vec<(String, usize)>> = std::sync::OnceLock::new();
-    let entries = TUNING.get_or_init(|| {
-        std::env::var(DECODE_TUNING_ENV)
-            .unwrap_or_default()
-            .split(',')
-            .filter_map(|item| {
-                let (key, value) = item.split_once('=')?;
-                Some((key.trim().to_string(), value.trim().parse().ok()?))
-            })
-            .collect()
-    });
+    let entries = TUNING.get_or_init(|| super::knobs(DECODE_TUNING_ENV));
     entries.iter().find(|(key, _)| key == name).map(|&(_, value)| value)
 }
 

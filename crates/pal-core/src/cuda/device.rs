@@ -306,9 +306,10 @@ struct Module {
 
 impl Module {
     fn load(op: &'static str, key: &KernelKey, arch: (i32, i32)) -> Result<Self> {
-        let ptx = jit::ptx_for(op, key, arch)?;
-        // SAFETY: `ptx` is a NUL-terminated PTX image; the module stays loaded for the process.
-        let module = unsafe { result::module::load_data(ptx.as_ptr().cast::<c_void>()) }.map_err(|e| {
+        let image = jit::image_for(op, key, arch)?;
+        // SAFETY: `image` is a NUL-terminated PTX image or a CUBIN; the module stays loaded for
+        // the process.
+        let module = unsafe { result::module::load_data(image.as_ptr().cast::<c_void>()) }.map_err(|e| {
             if e.0 == sys::cudaError_enum::CUDA_ERROR_UNSUPPORTED_PTX_VERSION {
                 // NVRTC newer than the driver (NVRTC 13 under a CUDA 12 driver, say).
                 let (major, minor) = jit::nvrtc_version();

@@ -30,6 +30,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("fill.cu", include_str!("../../kernels/fill.cu")),
     ("prefill_mma.cu", include_str!("../../kernels/prefill_mma.cu")),
     ("prefill_simt.cu", include_str!("../../kernels/prefill_simt.cu")),
+    ("prefill_wgmma.cu", include_str!("../../kernels/prefill_wgmma.cu")),
     ("pal/common.cuh", include_str!("../../kernels/include/pal/common.cuh")),
     ("pal/layout.cuh", include_str!("../../kernels/include/pal/layout.cuh")),
     ("pal/paged.cuh", include_str!("../../kernels/include/pal/paged.cuh")),
@@ -55,6 +56,11 @@ const SOURCES: &[(&str, &str)] = &[
         "pal/prefill_simt.cuh",
         include_str!("../../kernels/include/pal/prefill_simt.cuh"),
     ),
+    ("pal/wgmma.cuh", include_str!("../../kernels/include/pal/wgmma.cuh")),
+    (
+        "pal/prefill_wgmma.cuh",
+        include_str!("../../kernels/include/pal/prefill_wgmma.cuh"),
+    ),
 ];
 
 /// A kernel family: one entry file and the kernels it exports.
@@ -68,6 +74,8 @@ pub enum Family {
     PrefillMma,
     /// Prefill on CUDA cores (float32).
     PrefillSimt,
+    /// Prefill on Hopper tensor cores (sm_90a wgmma; float16 / bfloat16).
+    PrefillWgmma,
     /// `fill_kv_pages`.
     Fill,
 }
@@ -80,6 +88,7 @@ impl Family {
             Family::DecodeSimt => "decode_simt",
             Family::PrefillMma => "prefill_mma",
             Family::PrefillSimt => "prefill_simt",
+            Family::PrefillWgmma => "prefill_wgmma",
             Family::Fill => "fill",
         }
     }
@@ -91,6 +100,7 @@ impl Family {
             Family::DecodeSimt => "decode_simt.cu",
             Family::PrefillMma => "prefill_mma.cu",
             Family::PrefillSimt => "prefill_simt.cu",
+            Family::PrefillWgmma => "prefill_wgmma.cu",
             Family::Fill => "fill.cu",
         }
     }
@@ -99,15 +109,19 @@ impl Family {
     pub fn entries(self) -> &'static [&'static str] {
         match self {
             Family::DecodeMma | Family::DecodeSimt => &["pal_decode", "pal_decode_merge"],
-            Family::PrefillMma | Family::PrefillSimt => &["pal_prefill"],
+            Family::PrefillMma | Family::PrefillSimt | Family::PrefillWgmma => &["pal_prefill"],
             Family::Fill => &["pal_fill"],
         }
     }
 
-    /// Whether it uses architecture-specific instructions (wgmma, setmaxnreg): then it is
-    /// compiled for `sm_90a` on Hopper rather than the portable `compute_90`.
-    pub fn arch_specific(self) -> bool {
-        false
+    /// The one architecture whose specific instructions (wgmma) it uses, if any: it is compiled
+    /// for that architecture alone, to a CUBIN (`sm_90a`: the assembler's diagnostics, such as
+    /// serialised wgmma, appear only then), where the others compile to portable PTX.
+    pub fn arch_specific(self) -> Option<(i32, i32)> {
+        match self {
+            Family::PrefillWgmma => Some((9, 0)),
+            _ => None,
+        }
     }
 }
 
@@ -266,8 +280,14 @@ impl KernelKey {
                     if let Ok(key) = super::decode::kernel_key(geometry(page_size), "plain", 4) {
                         keys.push(key);
                     }
-                    if let Ok(key) = super::prefill::kernel_key(geometry(page_size), "plain") {
-                        keys.push(key);
+                    // The Hopper prefill's other page sizes in bfloat16 only: they differ in numbers.
+                    let archs: &[_] = if dtype == DType::F16 && page_size != 16 {
+                        &[PORTABLE]
+                    } else {
+                        &[PORTABLE, HOPPER]
+                    };
+                    for &arch in archs {
+                        keys.extend(super::prefill::kernel_key(geometry(page_size), "plain", arch));
                     }
                 }
                 if let Ok(key) = super::decode::kernel_key((dtypes, 128, 16, layout), "plain", 32) {
@@ -277,8 +297,12 @@ impl KernelKey {
                 if let Ok(key) = super::decode::kernel_key((dtypes, 128, 16, layout), ALL_VARIANTS, 4) {
                     keys.push(key);
                 }
-                if let Ok(key) = super::prefill::kernel_key((dtypes, 128, 16, layout), ALL_VARIANTS) {
-                    keys.push(key);
+                for arch in [PORTABLE, HOPPER] {
+                    keys.extend(super::prefill::kernel_key(
+                        (dtypes, 128, 16, layout),
+                        ALL_VARIANTS,
+                        arch,
+                    ));
                 }
             }
         }
@@ -295,10 +319,14 @@ impl KernelKey {
                 for (head_dim, page_size) in [(64, 16), (256, 16), (128, 8), (128, 1)] {
                     let geometry = (dtypes, head_dim, page_size, layout);
                     keys.extend(super::decode::kernel_key(geometry, "plain", 4));
-                    keys.extend(super::prefill::kernel_key(geometry, "plain"));
+                    keys.extend(super::prefill::kernel_key(geometry, "plain", HOPPER));
                 }
                 keys.extend(super::decode::kernel_key((dtypes, 128, 16, layout), ALL_VARIANTS, 4));
-                keys.extend(super::prefill::kernel_key((dtypes, 128, 16, layout), ALL_VARIANTS));
+                keys.extend(super::prefill::kernel_key(
+                    (dtypes, 128, 16, layout),
+                    ALL_VARIANTS,
+                    HOPPER,
+                ));
             }
         }
         keys.dedup();
@@ -308,6 +336,9 @@ impl KernelKey {
 
 /// The kernel variant with every option on.
 const ALL_VARIANTS: &str = "window+softcap+alibi+sinks";
+/// Devices whose kernel choice differs: any before Hopper, and Hopper.
+const PORTABLE: (i32, i32) = (8, 0);
+const HOPPER: (i32, i32) = (9, 0);
 
 /// The kernel sources in use: embedded, or read from `PAL_KERNEL_DIR`.
 fn sources(op: &'static str) -> Result<Vec<(&'static str, String)>> {
@@ -389,15 +420,17 @@ fn cache_key(key: &KernelKey, options: &[String], sources: &[(&str, String)], nv
     fnv1a(&parts)
 }
 
-/// PTX (NUL-terminated) of `key` for compute capability `arch`, from the disk cache when present.
-pub(crate) fn ptx_for(op: &'static str, spec: &KernelKey, arch: (i32, i32)) -> Result<Vec<u8>> {
+/// The module image of `key` for compute capability `arch`: PTX (NUL-terminated), or a CUBIN for
+/// an architecture-specific family; from the disk cache when present.
+pub(crate) fn image_for(op: &'static str, spec: &KernelKey, arch: (i32, i32)) -> Result<Vec<u8>> {
     nvrtc_available()?;
     let sources = sources(op)?;
     let options = options(spec, arch);
     let key = cache_key(spec, &options, &sources, nvrtc_version());
-    let file = cache_dir().map(|dir| dir.join(format!("{key:016x}.ptx")));
+    let cubin = spec.family.arch_specific().is_some();
+    let file = cache_dir().map(|dir| dir.join(format!("{key:016x}.{}", if cubin { "cubin" } else { "ptx" })));
     if let Some(cached) = file.as_ref().and_then(|f| std::fs::read(f).ok()) {
-        if cached.last() == Some(&0) {
+        if (cubin && cached.starts_with(b"\x7fELF")) || (!cubin && cached.last() == Some(&0)) {
             return Ok(cached);
         }
     }
@@ -413,13 +446,12 @@ pub(crate) fn ptx_for(op: &'static str, spec: &KernelKey, arch: (i32, i32)) -> R
 }
 
 fn options(spec: &KernelKey, arch: (i32, i32)) -> Vec<String> {
-    let specific = if spec.family.arch_specific() && arch == (9, 0) {
-        "a"
-    } else {
-        ""
+    let target = match spec.family.arch_specific() {
+        Some(_) => format!("sm_{}{}a", arch.0, arch.1),
+        None => format!("compute_{}{}", arch.0, arch.1),
     };
     let mut options = vec![
-        format!("--gpu-architecture=compute_{}{}{specific}", arch.0, arch.1),
+        format!("--gpu-architecture={target}"),
         "--std=c++17".into(),
         "--device-as-default-execution-space".into(),
     ];
@@ -462,8 +494,12 @@ fn compile(op: &'static str, spec: &KernelKey, sources: &[(&str, String)], optio
     };
     // SAFETY: a program created above, destroyed exactly once below.
     let outcome = unsafe { result::compile_program(program, options) };
-    let ptx = match outcome {
-        Ok(()) => unsafe { result::get_ptx(program) }.map_err(|e| fail("produced no PTX for", format!("{e:?}"))),
+    let cubin = spec.family.arch_specific().is_some();
+    let image = match outcome {
+        Ok(()) if cubin => unsafe { get_cubin(program) }.map_err(|e| fail("produced no CUBIN for", format!("{e:?}"))),
+        Ok(()) => unsafe { result::get_ptx(program) }
+            .map(|ptx| ptx.into_iter().map(|c| c as u8).collect())
+            .map_err(|e| fail("produced no PTX for", format!("{e:?}"))),
         Err(_) => {
             let log = unsafe { result::get_program_log(program) }
                 .map(|log| log.iter().map(|&c| c as u8 as char).collect::<String>())
@@ -474,11 +510,26 @@ fn compile(op: &'static str, spec: &KernelKey, sources: &[(&str, String)], optio
     // SAFETY: see above.
     unsafe { result::destroy_program(program) }
         .map_err(|e| fail("could not destroy the program of", format!("{e:?}")))?;
-    let mut ptx: Vec<u8> = ptx?.into_iter().map(|c| c as u8).collect();
-    if ptx.last() != Some(&0) {
-        ptx.push(0);
+    let mut image = image?;
+    if !cubin && image.last() != Some(&0) {
+        image.push(0);
     }
-    Ok(ptx)
+    Ok(image)
+}
+
+/// The CUBIN of a compiled program (cudarc wraps only the PTX getter).
+unsafe fn get_cubin(program: sys::nvrtcProgram) -> std::result::Result<Vec<u8>, sys::nvrtcResult> {
+    let mut size = 0usize;
+    let status = sys::nvrtcGetCUBINSize(program, &mut size);
+    if status != sys::nvrtcResult::NVRTC_SUCCESS {
+        return Err(status);
+    }
+    let mut cubin = vec![0u8; size];
+    let status = sys::nvrtcGetCUBIN(program, cubin.as_mut_ptr().cast());
+    if status != sys::nvrtcResult::NVRTC_SUCCESS {
+        return Err(status);
+    }
+    Ok(cubin)
 }
 
 /// Compiles the representative kernel keys ([`KernelKey::representative`]) for each
@@ -492,6 +543,7 @@ pub fn compile_all_kernels(architectures: &[(i32, i32)]) -> Result<usize> {
     let jobs: Vec<(KernelKey, (i32, i32))> = KernelKey::representative()
         .into_iter()
         .flat_map(|spec| architectures.iter().map(move |&arch| (spec.clone(), arch)))
+        .filter(|(spec, arch)| spec.family.arch_specific().map_or(true, |only| only == *arch))
         .collect();
     jobs.par_iter()
         .try_for_each(|(spec, arch)| compile(OP, spec, &sources, &options(spec, *arch)).map(drop))?;
@@ -557,6 +609,7 @@ mod tests {
             Family::DecodeSimt,
             Family::PrefillMma,
             Family::PrefillSimt,
+            Family::PrefillWgmma,
             Family::Fill,
         ] {
             assert!(keys.iter().any(|k| k.family == family), "{family:?}");

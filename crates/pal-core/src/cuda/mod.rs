@@ -58,6 +58,19 @@ fn driver_error(op: &'static str, what: &str, error: cudarc::driver::DriverError
     }
 }
 
+/// The `name=value` pairs of a lab-knob environment variable (`PAL_DECODE_TUNING`,
+/// `PAL_PREFILL_TUNING`); unparsable items are ignored.
+pub(crate) fn knobs(env: &str) -> Vec<(String, usize)> {
+    std::env::var(env)
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|item| {
+            let (key, value) = item.split_once('=')?;
+            Some((key.trim().to_string(), value.trim().parse().ok()?))
+        })
+        .collect()
+}
+
 /// Whether `family` has a kernel for this head dim, page size and layout (every attention
 /// variant has one); the "unsupported" error names what is supported otherwise.
 pub(crate) fn check_supported(

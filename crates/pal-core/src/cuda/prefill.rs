@@ -1,6 +1,8 @@
-//! Prefill on CUDA: one `pal_prefill` launch on the caller's stream. 16-bit dtypes run the
-//! tensor-core kernel (`prefill_mma.cuh`), float32 the CUDA-core one (`prefill_simt.cuh`); both
-//! share the CTA-to-work map of `prefill.cuh`. `kernel_key` chooses the family and its shape.
+//! Prefill on CUDA: one `pal_prefill` launch on the caller's stream. 16-bit dtypes run on tensor
+//! cores: the Hopper kernel (`prefill_wgmma.cuh`, sm_90 and head dims 64 / 128 / 192 / 256) or
+//! the portable one (`prefill_mma.cuh`, sm_80 and newer); float32 and fp8 pools the CUDA-core
+//! one (`prefill_simt.cuh`). All share the CTA-to-work map of `prefill.cuh`. `kernel_key`
+//! chooses the family and its shape.
 
 use super::device::{self, launch, LaunchShape, TableErrors};
 use super::jit::{Family, Geometry, KernelKey};
@@ -16,18 +18,30 @@ use crate::tensor::{Device, TensorViewMut};
 use crate::validate::check_prompt_offsets;
 
 const OP: &str = "paged_attention_prefill";
-/// Threads of either prefill kernel (`PREFILL_THREADS`, asserted by the kernels).
+/// Threads of the portable and CUDA-core kernels (`PREFILL_THREADS`, asserted by the kernels).
 const THREADS: usize = 128;
+/// Threads of the Hopper kernel: two warpgroups (`PREFILL_WGMMA_THREADS`).
+const WGMMA_THREADS: usize = 256;
+/// Lab knob: `PAL_PREFILL_PATH=portable` runs the portable tensor-core kernel on Hopper too (the
+/// default picks by device), so both paths can be tested and timed on one GPU. Read per call.
+pub const PREFILL_PATH_ENV: &str = "PAL_PREFILL_PATH";
+/// Lab knob: `PAL_PREFILL_TUNING="keys=64,stages=3"` overrides the Hopper kernel's tile depth
+/// and ring (the kernel still asserts the shape). Read per call.
+pub const PREFILL_TUNING_ENV: &str = "PAL_PREFILL_TUNING";
 
-/// The kernel module for this geometry and variant, with the shape the host chose: query rows
-/// per CTA (`ROWS`), keys per tile and, for tensor cores, the dynamic shared memory (mirroring
-/// `PrefillMmaTile`, which asserts it).
-pub(super) fn kernel_key(geometry: Geometry, variant: &'static str) -> Result<KernelKey> {
+/// The kernel module for this geometry and variant on a device of compute capability `arch`,
+/// with the shape the host chose: query rows per CTA (`ROWS`), keys per tile and, for tensor
+/// cores, the dynamic shared memory (mirroring `PrefillMmaTile` / `PrefillWgmmaTile`, which
+/// assert it).
+pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, arch: (i32, i32)) -> Result<KernelKey> {
     let ((dtype, kv_dtype), head_dim, page_size, layout) = geometry;
     // Tensor cores take 16-bit queries over pools of the same dtype; CUDA cores the rest
     // (float32, and fp8 pools widened exactly to the queries' dtype as they are staged).
+    let portable = std::env::var(PREFILL_PATH_ENV).is_ok_and(|path| path == "portable");
     let family = if dtype == DType::F32 || kv_dtype != dtype {
         Family::PrefillSimt
+    } else if arch == (9, 0) && head_dim % 64 == 0 && !portable {
+        Family::PrefillWgmma
     } else {
         Family::PrefillMma
     };
@@ -37,6 +51,27 @@ pub(super) fn kernel_key(geometry: Geometry, variant: &'static str) -> Result<Ke
             ("ROWS", if head_dim > 128 { 8 } else { 16 }),
             ("TOKENS", if head_dim * 4 > 512 { 16 } else { 32 }),
         ],
+        Family::PrefillWgmma => {
+            // 128-key tiles through two slots (64 keys over head dims above 128, whose
+            // accumulators fill the registers). Three slots or more overlap S of the next tile
+            // with this tile's softmax (64-key tiles): slower on the H200 so far (the kernel's
+            // notes).
+            const ROWS: usize = 128;
+            let knobs = super::knobs(PREFILL_TUNING_ENV);
+            let knob = |name: &str| knobs.iter().find(|(key, _)| key == name).map(|&(_, value)| value);
+            let keys = knob("keys").unwrap_or(if head_dim > 128 { 64 } else { 128 });
+            let stages = knob("stages").unwrap_or(2);
+            let tile_bytes = keys * head_dim * 2;
+            vec![
+                ("KEYS", keys),
+                ("STAGES", stages),
+                ("ROWS", ROWS),
+                (
+                    "SHARED_BYTES",
+                    1024 + ROWS * head_dim * 2 + stages * 2 * tile_bytes + stages * keys / 8,
+                ),
+            ]
+        }
         _ => {
             const PAD: usize = 8;
             let m_tiles = if head_dim > 128 { 1 } else { 2 };
@@ -52,8 +87,13 @@ pub(super) fn kernel_key(geometry: Geometry, variant: &'static str) -> Result<Ke
             ]
         }
     };
+    let threads = if family == Family::PrefillWgmma {
+        WGMMA_THREADS
+    } else {
+        THREADS
+    };
     shape.extend([
-        ("THREADS", THREADS),
+        ("THREADS", threads),
         ("PARAMS_BYTES", std::mem::size_of::<PrefillParams>()),
     ]);
     Ok(KernelKey::attention(family, geometry, variant, shape))
@@ -94,6 +134,7 @@ pub(super) fn run(problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>)
     let Device::Cuda(ordinal) = inputs.q.device() else {
         unreachable!("dispatched by device")
     };
+    let gpu = device::gpu(OP, ordinal)?;
     let key = kernel_key(
         (
             (problem.query_dtype, geometry.dtype),
@@ -102,6 +143,7 @@ pub(super) fn run(problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>)
             geometry.layout,
         ),
         kernel_variant(&problem.variant, inputs.alibi_slopes.is_some(), inputs.sinks.is_some()),
+        gpu.arch,
     )?;
     check_aligned(
         OP,
@@ -114,7 +156,6 @@ pub(super) fn run(problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>)
             ("out", out.as_mut_ptr() as usize),
         ],
     )?;
-    let gpu = device::gpu(OP, ordinal)?;
     let stream = problem.execution.stream;
     let (num_seqs, pages_per_seq) = (problem.num_seqs, problem.pages_per_sequence);
     let (cu_seqlens, equal_prompt_len) = match problem.prompt_offsets {
@@ -182,7 +223,7 @@ pub(super) fn run(problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>)
     };
     let shape = LaunchShape {
         blocks: (ctas as u32, 1, 1),
-        threads: THREADS as u32,
+        threads: key.shape_value("THREADS").expect("every prefill shape has THREADS") as u32,
         shared_bytes: key.shape_value("SHARED_BYTES").unwrap_or(0) as u32,
     };
     // SAFETY: the parameters mirror `pal::PrefillParams`; every address is a validated device
@@ -193,13 +234,14 @@ pub(super) fn run(problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>)
 #[cfg(test)]
 mod tests {
     use super::kernel_key;
+    use crate::cuda::jit::Family;
     use crate::dtype::DType;
     use crate::layout::CacheLayout;
 
     #[test]
     fn tensor_core_tiles_fit_in_shared_memory() {
         let shape = |dtype, head_dim| {
-            let key = kernel_key(((dtype, dtype), head_dim, 16, CacheLayout::Nhd), "plain").unwrap();
+            let key = kernel_key(((dtype, dtype), head_dim, 16, CacheLayout::Nhd), "plain", (8, 0)).unwrap();
             (
                 key.shape_value("ROWS").unwrap(),
                 key.shape_value("SHARED_BYTES").unwrap_or(0),
@@ -216,5 +258,46 @@ mod tests {
             assert!(shape(DType::BF16, head_dim).1 <= 163 * 1024, "head_dim {head_dim}");
         }
         assert_eq!(shape(DType::F32, 256), (8, 0));
+    }
+
+    #[test]
+    fn hopper_takes_head_dims_of_whole_swizzle_blocks_at_every_page_size() {
+        let family = |head_dim, page_size, arch| {
+            kernel_key(
+                ((DType::BF16, DType::BF16), head_dim, page_size, CacheLayout::Pal),
+                "plain",
+                arch,
+            )
+            .map(|key| (key.family, key.shape_value("THREADS").unwrap()))
+        };
+        for head_dim in [64, 128, 192, 256] {
+            for page_size in super::super::PAGE_SIZES {
+                assert_eq!(
+                    family(head_dim, page_size, (9, 0)).unwrap(),
+                    (Family::PrefillWgmma, 256)
+                );
+            }
+            let key = kernel_key(
+                ((DType::BF16, DType::BF16), head_dim, 16, CacheLayout::Nhd),
+                "plain",
+                (9, 0),
+            )
+            .unwrap();
+            // An H100 / H200 CTA may use 227 KiB.
+            assert!(
+                key.shape_value("SHARED_BYTES").unwrap() <= 227 * 1024,
+                "head_dim {head_dim}"
+            );
+        }
+        assert_eq!(family(96, 16, (9, 0)).unwrap(), (Family::PrefillMma, 128));
+        assert_eq!(family(128, 16, (8, 9)).unwrap(), (Family::PrefillMma, 128));
+        assert!(family(128, 1, (8, 0)).is_err());
+        let fp8 = kernel_key(
+            ((DType::BF16, DType::F8E4M3), 128, 16, CacheLayout::Pal),
+            "plain",
+            (9, 0),
+        )
+        .unwrap();
+        assert_eq!(fp8.family, Family::PrefillSimt);
     }
 }

@@ -1,0 +1,325 @@
+// Paged prefill on Hopper tensor cores (sm_90a; float16 / bfloat16, head dims 64 / 128 / 192 /
+// 256): warpgroup MMA.
+//
+// A CTA of two warpgroups owns 128 query rows ((token, head) pairs of one KV head, see
+// `PrefillTask`), 64 per warpgroup, staged once in shared memory as a swizzled tile
+// (`wgmma.cuh`). K / V tiles of KEYS keys stream through a STAGES-slot ring filled by cp.async
+// gathers from every thread, a page lookup per key (so every page size serves); tile j +
+// STAGES - 1 is requested while S of tile j is on the tensor cores. Each warpgroup computes
+// S = Q K^T with wgmma (both operands in shared memory), the online softmax in registers
+// (base-2 exponentials, masks only on tiles that need them), and O += P V with P from
+// registers. V tiles are [key][dim], read N-major, except pal tiles that are history through
+// and through, copied as they lie, [dim][key], and read K-major.
+// Traffic: each K / V tile once per CTA of 128 query rows; Q once; the output once.
+// H200 (2026-11-29, bf16, HQ 32 / HKV 8, D 128, page 16, causal): 1.3-1.45x the portable
+// kernel, 0.45-0.5x FlashInfer's FA3 path (benchmarks/README.md). One barrier per tile keeps
+// both warpgroups in step, so the tensor cores idle during every softmax: what is left is
+// FA3's schedule (docs/kernels.md, "Hopper prefill").
+#pragma once
+#include "pal/prefill.cuh"
+#include "pal/softmax.cuh"
+#include "pal/variant.cuh"
+#include "pal/wgmma.cuh"
+
+namespace pal {
+
+constexpr int PREFILL_WGMMA_THREADS = 256;
+
+// Shared memory: the Q tile, then STAGES ring slots of a K tile and a V tile, then a word of
+// readable keys per slot (a bit each), after up to 1024 bytes that align the tiles to the swizzle.
+template <int HEAD_DIM, int KEYS_, int STAGES_> struct PrefillWgmmaTile {
+  static constexpr int ROWS = 128;     // query rows per CTA, 64 per warpgroup
+  static constexpr int KEYS = KEYS_;   // keys per K / V tile
+  static constexpr int STAGES = STAGES_;
+  static constexpr int TILE_BYTES = KEYS * HEAD_DIM * 2;
+  static constexpr int Q_BYTES = ROWS * HEAD_DIM * 2;
+  static constexpr int RING_BYTES = STAGES * 2 * TILE_BYTES;
+  static constexpr int SHARED_BYTES = 1024 + Q_BYTES + RING_BYTES + STAGES * KEYS / 8;
+  static_assert(Q_BYTES + RING_BYTES >= ROWS * (HEAD_DIM + 8) * 2, "the output is staged over Q and the ring");
+};
+
+template <typename T, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, typename Variant, int KEYS_, int STAGES_>
+__device__ void prefill_wgmma(const PrefillParams& p) {
+  using Tile = PrefillWgmmaTile<HEAD_DIM, KEYS_, STAGES_>;
+  constexpr int ROWS = Tile::ROWS, KEYS = Tile::KEYS, STAGES = Tile::STAGES, THREADS = PREFILL_WGMMA_THREADS;
+  constexpr int CHUNKS = HEAD_DIM / 8;  // 16-byte chunks per row
+  constexpr int KEY_BLOCKS = KEYS / 8;  // accumulator column blocks of S
+  constexpr int WORDS = KEYS / 32;      // readable-key words per tile
+  static_assert(sizeof(T) == 2 && HEAD_DIM % 64 == 0 && KEYS % 64 == 0 && KEYS <= 256, "whole swizzle blocks");
+  // pal value pages hold 8-key runs of a dim when pages have 8 slots or more.
+  constexpr bool PAL_RUNS = LAYOUT == LAYOUT_PAL && PAGE_SIZE % 8 == 0;
+
+  extern __shared__ unsigned char shared_raw[];
+  unsigned char* shared = shared_raw + ((1024 - (shared_address(shared_raw) & 1023)) & 1023);
+  T* q_tile = (T*)shared;
+  auto k_slot = [&](int j) { return (T*)(shared + Tile::Q_BYTES + (j % STAGES) * 2 * Tile::TILE_BYTES); };
+  auto v_slot = [&](int j) { return k_slot(j) + KEYS * HEAD_DIM; };
+  u32* readable_keys = (u32*)(shared + Tile::Q_BYTES + Tile::RING_BYTES);  // per slot: bit k set if key k is readable
+
+  const PrefillTask task = locate_prefill_task<PAGE_SIZE>(p);
+  if (task.empty()) return;  // the whole CTA: uniform exit
+  const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
+  const int group = warp / 4;  // warpgroup: rows 64 * group ..
+  const T* q = (const T*)p.q;
+  const T* k_prompt = (const T*)p.k;
+  const T* v_prompt = (const T*)p.v;
+  const T* k_pool = (const T*)p.k_cache;
+  const T* v_pool = (const T*)p.v_cache;
+  const int history = task.history, keys = task.keys(), kv_head = task.kv_head;
+  const PageRow<PAGE_SIZE> page_row(p.page_table, task.seq, p.pages_per_seq, p.num_pages);
+  const CacheAddress<LAYOUT, T> at{p.num_kv_heads, HEAD_DIM, PAGE_SIZE};
+  bool saw_invalid_page = false;  // warp 0 (see `prefill_mma.cuh`)
+  auto prompt_row = [&](int key) -> i64 {
+    return ((i64)(task.prompt_begin + key - history) * p.num_kv_heads + kv_head) * HEAD_DIM;
+  };
+  const int lowest_first = Variant::first_visible(p.variant, history + task.first_token);
+  const int highest_first = Variant::first_visible(p.variant, history + task.end_token - 1);
+  auto values_by_dim = [&](int key0) {
+    return PAL_RUNS && key0 + KEYS <= history && (!Variant::HAS_WINDOW || key0 >= lowest_first);
+  };
+  const int spacing = p.heads_per_cta, rows_used = p.tokens_per_cta * spacing;
+  auto row_valid = [&](int r) {
+    return r < rows_used && r % spacing < task.heads && task.first_token + r / spacing < task.end_token;
+  };
+  auto q_row = [&](int r) -> i64 {
+    return (i64)(task.prompt_begin + task.first_token + r / spacing) * p.num_q_heads + task.first_head + r % spacing;
+  };
+
+  for (int i = tid; i < ROWS * CHUNKS; i += THREADS) {
+    const int r = i / CHUNKS, c = i % CHUNKS;
+    const bool valid = row_valid(r);
+    copy_async_16(q_tile + swizzled<ROWS>(r, c * 8), valid ? q + q_row(r) * HEAD_DIM + c * 8 : q, valid);
+  }
+
+  // Issues the copies of K / V tile j into its ring slot (masked keys become zeros).
+  auto load_tile = [&](int j) {
+    const int key0 = j * KEYS;
+    T* k_tile = k_slot(j);
+    T* v_tile = v_slot(j);
+    const bool by_dim = values_by_dim(key0);
+    // pal key stripes of one dim chunk are token-contiguous: there neighbouring threads walk
+    // tokens; rows of nhd / hnd pools and of `k` are dim-contiguous: there they walk dims.
+    const bool walk_tokens = LAYOUT == LAYOUT_PAL && key0 + KEYS <= history;
+#pragma unroll 4
+    for (int n = 0; n < KEYS * CHUNKS / THREADS; ++n) {
+      const int i = tid + n * THREADS;
+      const int t = walk_tokens ? i % KEYS : i / CHUNKS;
+      const int c = walk_tokens ? i / KEYS : i % CHUNKS;
+      const int key = key0 + t;
+      const T* source = nullptr;
+      if (Variant::HAS_WINDOW && key < lowest_first) {
+      } else if (key < history) {
+        const i64 page = page_row.page_of(key);
+        if (page >= 0) source = k_pool + at.key(page, kv_head, key % PAGE_SIZE, c * 8);
+      } else if (key < keys) {
+        source = k_prompt + prompt_row(key) + c * 8;
+      }
+      copy_async_16(k_tile + swizzled<KEYS>(t, c * 8), source ? source : k_pool, source != nullptr);
+    }
+    if (by_dim) {
+      // 8-key runs of one dim, copied in the pool's [dim][slot] order, page by page, into a
+      // [dim][key] tile.
+      constexpr int SPAN = PAGE_SIZE < KEYS ? PAGE_SIZE : KEYS;  // keys of one page in the tile
+      constexpr int PAGE_RUNS = PAL_RUNS ? SPAN / 8 : 1;
+#pragma unroll 4
+      for (int n = 0; n < KEYS * CHUNKS / THREADS; ++n) {
+        const int i = tid + n * THREADS;
+        const int dim = (i / PAGE_RUNS) % HEAD_DIM;
+        const int t = i / (PAGE_RUNS * HEAD_DIM) * SPAN + i % PAGE_RUNS * 8;
+        const i64 page = page_row.page_of(key0 + t);
+        copy_async_16(v_tile + swizzled<HEAD_DIM>(dim, t),
+                      page >= 0 ? v_pool + at.value(page, kv_head, (key0 + t) % PAGE_SIZE, dim) : v_pool, page >= 0);
+      }
+    } else {
+#pragma unroll 4
+      for (int n = 0; n < KEYS * CHUNKS / THREADS; ++n) {
+        const int i = tid + n * THREADS;
+        const int t = i / CHUNKS, c = i % CHUNKS, key = key0 + t;
+        T* destination = v_tile + swizzled<KEYS>(t, c * 8);
+        const T* source = nullptr;
+        if (Variant::HAS_WINDOW && key < lowest_first) {
+        } else if (key < history) {
+          const i64 page = page_row.page_of(key);
+          if (LAYOUT == LAYOUT_PAL) {  // a tile that straddles history and prompt, or small pages
+            Pack<T> row = zero_pack<T>();
+            if (page >= 0)
+              for (int e = 0; e < 8; ++e) row.elems[e] = v_pool[at.value(page, kv_head, key % PAGE_SIZE, c * 8 + e)];
+            *(uint4*)destination = row.raw;
+            continue;
+          }
+          if (page >= 0) source = v_pool + at.value(page, kv_head, key % PAGE_SIZE, c * 8);
+        } else if (key < keys) {
+          source = v_prompt + prompt_row(key) + c * 8;
+        }
+        copy_async_16(destination, source ? source : v_pool, source != nullptr);
+      }
+    }
+    if (warp == 0) {  // which keys of the tile sit on valid pages (a word per 32 keys)
+#pragma unroll
+      for (int w = 0; w < WORDS; ++w) {
+        const int key = key0 + w * 32 + lane;
+        const bool invalid =
+            key < history && (!Variant::HAS_WINDOW || key >= lowest_first) && page_row.page_of(key) < 0;
+        saw_invalid_page |= invalid;
+        const u32 word = __ballot_sync(0xffffffffu, !invalid);
+        if (lane == 0) readable_keys[j % STAGES * WORDS + w] = word;
+      }
+    }
+  };
+
+  // This thread's rows: its two accumulator rows in its warpgroup's 64.
+  auto my_row = [&](int i) { return group * 64 + (warp % 4) * 16 + Fragment::row(lane, 2 * i); };
+  int visible[2];    // keys each row sees (0 for padding rows)
+  int first_key[2];  // the first of them (a window's start)
+  float slope[2];    // ALiBi slope of the row's head
+  SoftmaxState state[2];
+  float o[CHUNKS][4];
+#pragma unroll
+  for (int i = 0; i < 2; ++i) {
+    const int r = my_row(i);
+    const int position = history + task.first_token + r / spacing;
+    visible[i] = row_valid(r) ? position + 1 : 0;
+    first_key[i] = Variant::first_visible(p.variant, position);
+    slope[i] = Variant::TRANSFORMS_SCORES && row_valid(r) ? Variant::slope(p.variant, task.first_head + r % spacing) : 0.f;
+    state[i] = SoftmaxState::empty();
+  }
+#pragma unroll
+  for (int b = 0; b < CHUNKS; ++b) o[b][0] = o[b][1] = o[b][2] = o[b][3] = 0.f;
+  const int unmasked_keys = history + task.first_token + 1;  // seen by every row
+  const float log2_scale = p.scale * LOG2E;
+  // Descriptors of this warpgroup's Q rows and of slot 0; k-steps and slots add byte offsets / 16.
+  const u64 q_descriptor = matrix_descriptor(q_tile + group * 64 * 64);
+  const u64 slot_descriptor = matrix_descriptor(k_slot(0));
+  const u64 row_v_descriptor = matrix_descriptor(v_slot(0), KEYS * 128);
+  const u64 dim_v_descriptor = matrix_descriptor(v_slot(0));
+  constexpr u64 SLOT_STEP = 2 * Tile::TILE_BYTES / 16;
+  auto slot_offset = [&](int j) { return (u64)(j % STAGES) * SLOT_STEP; };
+
+  // Issues S = Q K^T of tile j (one commit group). A warpgroup whose rows are all padding
+  // computes too: wgmma is issued by whole warpgroups, and skipping would branch around it.
+  auto issue_scores = [&](int j, float(&s)[KEY_BLOCKS][4]) {
+    wgmma_fence();
+#pragma unroll
+    for (int kk = 0; kk < HEAD_DIM / 16; ++kk) {
+      // k-step kk: 16 dims of column block kk / 4, 32 bytes into its rows per step.
+      const u64 a = q_descriptor + (kk / 4 * ROWS * 128 + kk % 4 * 32) / 16;
+      const u64 b = slot_descriptor + slot_offset(j) + (kk / 4 * KEYS * 128 + kk % 4 * 32) / 16;
+      Wgmma<T, KEYS>::template ss<false>(s, a, b, kk > 0);
+    }
+    wgmma_commit();
+  };
+
+  // The online softmax of tile j's scores (complete in `s`; O no longer in flight), then issues
+  // O += P V (one commit group).
+  auto softmax_and_issue_values = [&](int j, float(&s)[KEY_BLOCKS][4]) {
+    const int key0 = j * KEYS;
+    u32 readable[WORDS], all_readable = ~0u;
+#pragma unroll
+    for (int w = 0; w < WORDS; ++w) all_readable &= readable[w] = readable_keys[j % STAGES * WORDS + w];
+    const bool masked = key0 + KEYS > unmasked_keys || all_readable != ~0u || key0 < highest_first;
+    float tile_max[2] = {neg_inf(), neg_inf()};
+#pragma unroll
+    for (int b = 0; b < KEY_BLOCKS; ++b) {
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int key = key0 + b * 8 + Fragment::column(lane, e), r = Fragment::row_index(e);
+        float score = s[b][e] * log2_scale;
+        if constexpr (Variant::TRANSFORMS_SCORES)
+          score = Variant::logit(p.variant, s[b][e] * p.scale, key, visible[r] - 1, slope[r]) * LOG2E;
+        const bool unreadable = !((readable[b / 4] >> (b % 4 * 8 + Fragment::column(lane, e))) & 1);
+        if (masked && (key >= visible[r] || (Variant::HAS_WINDOW && key < first_key[r]) || unreadable))
+          score = neg_inf();
+        s[b][e] = score;
+        tile_max[r] = fmaxf(tile_max[r], score);
+      }
+    }
+    float base[2];
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+      const float factor = state[i].rescale(quad_max(tile_max[i]));
+      base[i] = state[i].base();
+#pragma unroll
+      for (int b = 0; b < CHUNKS; ++b) {
+        o[b][2 * i] *= factor;
+        o[b][2 * i + 1] *= factor;
+      }
+    }
+    // P as register A fragments (k-step kb: keys 16 kb ..), converted whole before the fence:
+    // registers written between wgmmas would serialise them.
+    u32 pf[KEYS / 16][4];
+#pragma unroll
+    for (int kb = 0; kb < KEYS / 16; ++kb) {
+      float e[8];
+#pragma unroll
+      for (int x = 0; x < 8; ++x) {
+        e[x] = exp2f(s[2 * kb + x / 4][x % 4] - base[x % 4 / 2]);
+        state[x % 4 / 2].sum += e[x];
+      }
+      pf[kb][0] = Mma<T>::pack(e[0], e[1]);
+      pf[kb][1] = Mma<T>::pack(e[2], e[3]);
+      pf[kb][2] = Mma<T>::pack(e[4], e[5]);
+      pf[kb][3] = Mma<T>::pack(e[6], e[7]);
+    }
+    // Each V form's chain whole in its branch, fence to commit: a wgmma chain that spans a
+    // branch is serialised by the assembler.
+    if (values_by_dim(key0)) {
+      wgmma_fence();
+#pragma unroll
+      for (int kb = 0; kb < KEYS / 16; ++kb)  // [dim][key]: 16 keys of column block kb / 4
+        Wgmma<T, HEAD_DIM>::template rs<false>(o, pf[kb], dim_v_descriptor + slot_offset(j) + (kb / 4 * HEAD_DIM * 128 + kb % 4 * 32) / 16, true);
+      wgmma_commit();
+    } else {
+      wgmma_fence();
+#pragma unroll
+      for (int kb = 0; kb < KEYS / 16; ++kb)  // [key][dim]: 16 rows
+        Wgmma<T, HEAD_DIM>::template rs<true>(o, pf[kb], row_v_descriptor + slot_offset(j) + kb * 16 * 128 / 16, true);
+      wgmma_commit();
+    }
+  };
+
+  const int tiles = (keys + KEYS - 1) / KEYS, first_tile = lowest_first / KEYS;
+#pragma unroll
+  for (int n = 0; n < STAGES - 1; ++n) {  // with Q: the first copy group
+    if (first_tile + n < tiles) load_tile(first_tile + n);
+    copy_async_commit();
+  }
+  float scores[KEY_BLOCKS][4];
+  for (int j = first_tile; j < tiles; ++j) {
+    copy_async_wait<STAGES - 2>();  // tile j is in
+    fence_async_shared();
+    __syncthreads();  // every thread's copies of tile j are in; slot j - 1 is free
+    issue_scores(j, scores);
+    if (j + STAGES - 1 < tiles) load_tile(j + STAGES - 1);  // while S is computed
+    copy_async_commit();  // possibly empty: one group per tile
+    wgmma_wait<0>();
+    softmax_and_issue_values(j, scores);
+    wgmma_wait<0>();
+  }
+  copy_async_wait<0>();
+  __syncthreads();  // the ring and Q are free: the output is staged over them
+
+  if (warp == 0 && __any_sync(0xffffffffu, saw_invalid_page))
+    for (int key = lowest_first / PAGE_SIZE * PAGE_SIZE + lane * PAGE_SIZE; key < history; key += 32 * PAGE_SIZE)
+      page_row.page_of(key, p.errors, OP_PREFILL);
+
+  // Normalise, stage the warp's 16 rows, write whole 16-byte chunks.
+  constexpr int ROW = HEAD_DIM + 8;
+  T* staged = (T*)shared + warp * 16 * ROW;
+#pragma unroll
+  for (int i = 0; i < 2; ++i) {
+    const int r = my_row(i);
+    const float sink = row_valid(r) ? Variant::sink(p.variant, task.first_head + r % spacing) : neg_inf();
+    const float inverse = SoftmaxState{state[i].max, quad_sum(state[i].sum)}.inverse_sum(sink);
+#pragma unroll
+    for (int b = 0; b < CHUNKS; ++b)
+      *(u32*)(staged + Fragment::row(lane, 2 * i) * ROW + b * 8 + Fragment::column(lane, 0)) =
+          Mma<T>::pack(o[b][2 * i] * inverse, o[b][2 * i + 1] * inverse);
+  }
+  __syncwarp();
+  for (int i = lane; i < 16 * CHUNKS; i += 32) {
+    const int r = i / CHUNKS, c = i % CHUNKS, row = warp * 16 + r;
+    if (row_valid(row)) *(uint4*)((T*)p.out + q_row(row) * HEAD_DIM + c * 8) = *(const uint4*)(staged + r * ROW + c * 8);
+  }
+}
+
+}  // namespace pal
