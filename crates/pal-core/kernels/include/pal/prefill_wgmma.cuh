@@ -91,67 +91,113 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
     copy_async_16(q_tile + swizzled<ROWS>(r, c * 8), valid ? q + q_row(r) * HEAD_DIM + c * 8 : q, valid);
   }
 
+  // Copy plans without per-copy branches for tiles that are prompt through and through, or
+  // history through and through (every tile but a sequence's boundary tile and its last): a
+  // thread keeps one 16-byte chunk of a row and steps over keys, so its destinations step by a
+  // constant, and a nhd / hnd key's page offset serves its K and its V copy. The generic loops
+  // below serve the rest.
+  constexpr bool ROW_PLAN = THREADS % CHUNKS == 0;
+  constexpr int ROW_STEP = ROW_PLAN ? THREADS / CHUNKS : 1;  // keys between a thread's copies
+  const int plan_key = tid / CHUNKS, plan_chunk = tid % CHUNKS;
+  const int plan_destination = swizzled<KEYS>(plan_key, plan_chunk * 8);  // ROW_STEP keeps key % 8
+  // pal keys: a thread keeps one key (one page lookup per tile) and steps over its chunks.
+  constexpr bool PAL_PLAN = LAYOUT == LAYOUT_PAL && THREADS % KEYS == 0 && CHUNKS % (THREADS / KEYS) == 0;
+  constexpr int CHUNK_STEP = THREADS / KEYS;
+
   // Issues the copies of K / V tile j into its ring slot (masked keys become zeros).
   auto load_tile = [&](int j) {
     const int key0 = j * KEYS;
     T* k_tile = k_slot(j);
     T* v_tile = v_slot(j);
     const bool by_dim = values_by_dim(key0);
-    // pal key stripes of one dim chunk are token-contiguous: there neighbouring threads walk
-    // tokens; rows of nhd / hnd pools and of `k` are dim-contiguous: there they walk dims.
-    const bool walk_tokens = LAYOUT == LAYOUT_PAL && key0 + KEYS <= history;
-#pragma unroll 4
-    for (int n = 0; n < KEYS * CHUNKS / THREADS; ++n) {
-      const int i = tid + n * THREADS;
-      const int t = walk_tokens ? i % KEYS : i / CHUNKS;
-      const int c = walk_tokens ? i / KEYS : i % CHUNKS;
-      const int key = key0 + t;
-      const T* source = nullptr;
-      if (Variant::HAS_WINDOW && key < lowest_first) {
-      } else if (key < history) {
-        const i64 page = page_row.page_of(key);
-        if (page >= 0) source = k_pool + at.key(page, kv_head, key % PAGE_SIZE, c * 8);
-      } else if (key < keys) {
-        source = k_prompt + prompt_row(key) + c * 8;
+    const bool history_tile = key0 + KEYS <= history && (!Variant::HAS_WINDOW || key0 >= lowest_first);
+    const bool prompt_tile =
+        key0 >= history && key0 + KEYS <= keys && (!Variant::HAS_WINDOW || key0 >= lowest_first);
+    if (ROW_PLAN && prompt_tile) {
+      const i64 offset = prompt_row(key0 + plan_key) + plan_chunk * 8;
+      const i64 step = (i64)ROW_STEP * p.num_kv_heads * HEAD_DIM;
+#pragma unroll
+      for (int n = 0; n < KEYS / ROW_STEP; ++n) {
+        copy_async_16(k_tile + plan_destination + n * ROW_STEP * 64, k_prompt + offset + n * step, true);
+        copy_async_16(v_tile + plan_destination + n * ROW_STEP * 64, v_prompt + offset + n * step, true);
       }
-      copy_async_16(k_tile + swizzled<KEYS>(t, c * 8), source ? source : k_pool, source != nullptr);
-    }
-    if (by_dim) {
-      // 8-key runs of one dim, copied in the pool's [dim][slot] order, page by page, into a
-      // [dim][key] tile.
-      constexpr int SPAN = PAGE_SIZE < KEYS ? PAGE_SIZE : KEYS;  // keys of one page in the tile
-      constexpr int PAGE_RUNS = PAL_RUNS ? SPAN / 8 : 1;
-#pragma unroll 4
-      for (int n = 0; n < KEYS * CHUNKS / THREADS; ++n) {
-        const int i = tid + n * THREADS;
-        const int dim = (i / PAGE_RUNS) % HEAD_DIM;
-        const int t = i / (PAGE_RUNS * HEAD_DIM) * SPAN + i % PAGE_RUNS * 8;
-        const i64 page = page_row.page_of(key0 + t);
-        copy_async_16(v_tile + swizzled<HEAD_DIM>(dim, t),
-                      page >= 0 ? v_pool + at.value(page, kv_head, (key0 + t) % PAGE_SIZE, dim) : v_pool, page >= 0);
+    } else if (ROW_PLAN && LAYOUT != LAYOUT_PAL && history_tile) {
+#pragma unroll
+      for (int n = 0; n < KEYS / ROW_STEP; ++n) {
+        const int key = key0 + plan_key + n * ROW_STEP;
+        const i64 page = page_row.page_of(key);
+        const u64 offset = page >= 0 ? at.value(page, kv_head, key % PAGE_SIZE, plan_chunk * 8) : 0;
+        copy_async_16(k_tile + plan_destination + n * ROW_STEP * 64, k_pool + offset, page >= 0);
+        copy_async_16(v_tile + plan_destination + n * ROW_STEP * 64, v_pool + offset, page >= 0);
       }
     } else {
-#pragma unroll 4
-      for (int n = 0; n < KEYS * CHUNKS / THREADS; ++n) {
-        const int i = tid + n * THREADS;
-        const int t = i / CHUNKS, c = i % CHUNKS, key = key0 + t;
-        T* destination = v_tile + swizzled<KEYS>(t, c * 8);
-        const T* source = nullptr;
-        if (Variant::HAS_WINDOW && key < lowest_first) {
-        } else if (key < history) {
-          const i64 page = page_row.page_of(key);
-          if (LAYOUT == LAYOUT_PAL) {  // a tile that straddles history and prompt, or small pages
-            Pack<T> row = zero_pack<T>();
-            if (page >= 0)
-              for (int e = 0; e < 8; ++e) row.elems[e] = v_pool[at.value(page, kv_head, key % PAGE_SIZE, c * 8 + e)];
-            *(uint4*)destination = row.raw;
-            continue;
-          }
-          if (page >= 0) source = v_pool + at.value(page, kv_head, key % PAGE_SIZE, c * 8);
-        } else if (key < keys) {
-          source = v_prompt + prompt_row(key) + c * 8;
+      if (PAL_PLAN && history_tile) {
+        const int t = tid % KEYS, key = key0 + t;
+        const i64 page = page_row.page_of(key);
+        const u64 base = page >= 0 ? at.key(page, kv_head, key % PAGE_SIZE, 0) : 0;
+#pragma unroll
+        for (int n = 0; n < CHUNKS / CHUNK_STEP; ++n) {
+          const int c = tid / KEYS + n * CHUNK_STEP;  // stripes of a key are PAGE_SIZE * 8 apart
+          copy_async_16(k_tile + swizzled<KEYS>(t, c * 8), k_pool + base + (u64)c * PAGE_SIZE * 8, page >= 0);
         }
-        copy_async_16(destination, source ? source : v_pool, source != nullptr);
+      } else {
+        // pal key stripes of one dim chunk are token-contiguous: there neighbouring threads walk
+        // tokens; rows of nhd / hnd pools and of `k` are dim-contiguous: there they walk dims.
+        const bool walk_tokens = LAYOUT == LAYOUT_PAL && key0 + KEYS <= history;
+#pragma unroll 4
+        for (int n = 0; n < KEYS * CHUNKS / THREADS; ++n) {
+          const int i = tid + n * THREADS;
+          const int t = walk_tokens ? i % KEYS : i / CHUNKS;
+          const int c = walk_tokens ? i / KEYS : i % CHUNKS;
+          const int key = key0 + t;
+          const T* source = nullptr;
+          if (Variant::HAS_WINDOW && key < lowest_first) {
+          } else if (key < history) {
+            const i64 page = page_row.page_of(key);
+            if (page >= 0) source = k_pool + at.key(page, kv_head, key % PAGE_SIZE, c * 8);
+          } else if (key < keys) {
+            source = k_prompt + prompt_row(key) + c * 8;
+          }
+          copy_async_16(k_tile + swizzled<KEYS>(t, c * 8), source ? source : k_pool, source != nullptr);
+        }
+      }
+      if (by_dim) {
+        // 8-key runs of one dim, copied in the pool's [dim][slot] order, page by page, into a
+        // [dim][key] tile.
+        constexpr int SPAN = PAGE_SIZE < KEYS ? PAGE_SIZE : KEYS;  // keys of one page in the tile
+        constexpr int PAGE_RUNS = PAL_RUNS ? SPAN / 8 : 1;
+#pragma unroll 4
+        for (int n = 0; n < KEYS * CHUNKS / THREADS; ++n) {
+          const int i = tid + n * THREADS;
+          const int dim = (i / PAGE_RUNS) % HEAD_DIM;
+          const int t = i / (PAGE_RUNS * HEAD_DIM) * SPAN + i % PAGE_RUNS * 8;
+          const i64 page = page_row.page_of(key0 + t);
+          copy_async_16(v_tile + swizzled<HEAD_DIM>(dim, t),
+                        page >= 0 ? v_pool + at.value(page, kv_head, (key0 + t) % PAGE_SIZE, dim) : v_pool, page >= 0);
+        }
+      } else {
+#pragma unroll 4
+        for (int n = 0; n < KEYS * CHUNKS / THREADS; ++n) {
+          const int i = tid + n * THREADS;
+          const int t = i / CHUNKS, c = i % CHUNKS, key = key0 + t;
+          T* destination = v_tile + swizzled<KEYS>(t, c * 8);
+          const T* source = nullptr;
+          if (Variant::HAS_WINDOW && key < lowest_first) {
+          } else if (key < history) {
+            const i64 page = page_row.page_of(key);
+            if (LAYOUT == LAYOUT_PAL) {  // a tile that straddles history and prompt, or small pages
+              Pack<T> row = zero_pack<T>();
+              if (page >= 0)
+                for (int e = 0; e < 8; ++e) row.elems[e] = v_pool[at.value(page, kv_head, key % PAGE_SIZE, c * 8 + e)];
+              *(uint4*)destination = row.raw;
+              continue;
+            }
+            if (page >= 0) source = v_pool + at.value(page, kv_head, key % PAGE_SIZE, c * 8);
+          } else if (key < keys) {
+            source = v_prompt + prompt_row(key) + c * 8;
+          }
+          copy_async_16(destination, source ? source : v_pool, source != nullptr);
+        }
       }
     }
     if (warp == 0) {  // which keys of the tile sit on valid pages (a word per 32 keys)
