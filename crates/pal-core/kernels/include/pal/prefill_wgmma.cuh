@@ -11,10 +11,10 @@
 // registers. V tiles are [key][dim], read N-major, except pal tiles that are history through
 // and through, copied as they lie, [dim][key], and read K-major.
 // Traffic: each K / V tile once per CTA of 128 query rows; Q once; the output once.
-// H200 (2026-11-29, bf16, HQ 32 / HKV 8, D 128, page 16, causal): 1.3-1.45x the portable
-// kernel, 0.45-0.5x FlashInfer's FA3 path (benchmarks/README.md). One barrier per tile keeps
+// H200 (2026-11-29, bf16, HQ 32 / HKV 8, D 128, page 16, causal): 1.4-2.0x the portable
+// kernel, 0.40-0.63x FlashInfer's FA3 path (benchmarks/README.md). One barrier per tile keeps
 // both warpgroups in step, so the tensor cores idle during every softmax: what is left is
-// FA3's schedule (docs/kernels.md, "Hopper prefill").
+// FA3's schedule and a copy plan for pal value runs (docs/kernels.md, "Hopper prefill").
 #pragma once
 #include "pal/prefill.cuh"
 #include "pal/softmax.cuh"
