@@ -37,10 +37,11 @@ pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, arch: (i32, 
     let ((dtype, kv_dtype), head_dim, page_size, layout) = geometry;
     // Tensor cores take 16-bit queries over pools of the same dtype; CUDA cores the rest
     // (float32, and fp8 pools widened exactly to the queries' dtype as they are staged).
-    let portable = std::env::var(PREFILL_PATH_ENV).is_ok_and(|path| path == "portable");
+    // The lab knob is read only where it can change the choice.
+    let portable = || std::env::var_os(PREFILL_PATH_ENV).is_some_and(|path| path == "portable");
     let family = if dtype == DType::F32 || kv_dtype != dtype {
         Family::PrefillSimt
-    } else if arch == (9, 0) && head_dim % 64 == 0 && !portable {
+    } else if arch == (9, 0) && head_dim % 64 == 0 && !portable() {
         Family::PrefillWgmma
     } else {
         Family::PrefillMma
