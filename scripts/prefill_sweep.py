@@ -1,53 +1,85 @@
-"""Kernel-development timing of CUDA prefill: SPEC §7's rows (bf16, HQ 32, HKV 8, D 128, page 16,
-causal) in TFLOP/s, kernel time from a CUDA-graph replay. Compare kernel folders with
-`PAL_KERNEL_DIR=... python scripts/prefill_sweep.py`."""
+"""Kernel-development timing of CUDA prefill: SPEC §7's rows (bf16, HQ 32, HKV 8, causal) in
+TFLOP/s, kernel time from a CUDA-graph replay, one line per (layout, row). Compare kernel folders
+and shapes one process each (a kernel key names one build per process):
+
+    PAL_KERNEL_DIR=variant PAL_PREFILL_TUNING=stages=3 python scripts/prefill_sweep.py --label v3
+
+`--check` also runs the portable kernel (`PAL_PREFILL_PATH=portable`) on the same inputs and
+prints the largest difference, so a variant that times well but computes wrong shows at once;
+`--save DIR` keeps every output and `--compare DIR` prints the largest difference from those of
+an earlier run (the inputs are seeded: same rows, same inputs)."""
 
 import argparse
+import os
 
 import proxy_attention_lab as pal
 import torch
 from decode_sweep import graph_replay_ms
 
-ROWS = ["1x4096+0", "4x4096+0", "16x1024+0", "4x1024+8192"]
+ROWS = ["1x4096+0", "4x4096+0", "16x1024+0", "4x1024+8192", "8x512+4096"]
+
+
+def make_case(row, layout, dim, page, g):
+    """Inputs of `row` ("BATCHxPROMPT+HISTORY"), pages in random order, and its visible pairs."""
+    head, history = row.split("+")
+    batch, prompt = (int(x) for x in head.split("x"))
+    history, hq, hkv = int(history), 32, 8
+    per_seq = -(-max(history, 1) // page)
+    pages = batch * per_seq + 1
+
+    def rand(*shape):
+        return torch.randn(*shape, generator=g, device="cuda").to(torch.bfloat16)
+
+    k_cache = rand(*pal.get_k_cache_shape(pages, hkv, dim, page, torch.bfloat16, layout))
+    v_cache = rand(*pal.get_v_cache_shape(pages, hkv, dim, page, torch.bfloat16, layout))
+    perm = torch.randperm(pages - 1, generator=g, device="cuda")
+    table = perm[: batch * per_seq].view(batch, per_seq).int()
+    lens = torch.full((batch,), history, dtype=torch.int32, device="cuda")
+    q, k, v = rand(batch * prompt, hq, dim), rand(batch * prompt, hkv, dim), rand(batch * prompt, hkv, dim)
+    pairs = batch * (prompt * history + prompt * (prompt + 1) // 2)
+    return (q, k, v, k_cache, v_cache, table, lens), 4 * hq * dim * pairs
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--layout", default="pal")
+    parser.add_argument("--layouts", nargs="+", default=["nhd", "pal"])
     parser.add_argument("--rows", nargs="+", default=ROWS)
+    parser.add_argument("--dim", type=int, default=128)
+    parser.add_argument("--page", type=int, default=16)
+    parser.add_argument("--label", default=os.environ.get("PAL_PREFILL_TUNING", "default"))
+    parser.add_argument("--check", action="store_true", help="largest difference from the portable kernel")
+    parser.add_argument("--save", help="folder to keep the outputs in")
+    parser.add_argument("--compare", help="folder of an earlier run's outputs to compare with")
     args = parser.parse_args()
     g = torch.Generator(device="cuda").manual_seed(0)
-    for row in args.rows:
-        head, history = row.split("+")
-        batch, prompt = (int(x) for x in head.split("x"))
-        history, page, hq, hkv, dim = int(history), 16, 32, 8, 128
-        per_seq = -(-max(history, 1) // page)
-        pages = batch * per_seq + 1
+    for layout in args.layouts:
+        for row in args.rows:
+            inputs, flops = make_case(row, layout, args.dim, args.page, g)
 
-        def rand(*shape):
-            return torch.randn(*shape, generator=g, device="cuda").to(torch.bfloat16)
+            def call(inputs=inputs, layout=layout):
+                return pal.paged_attention_prefill(*inputs, layout=layout)
 
-        k_cache = rand(*pal.get_k_cache_shape(pages, hkv, dim, page, torch.bfloat16, args.layout))
-        v_cache = rand(*pal.get_v_cache_shape(pages, hkv, dim, page, torch.bfloat16, args.layout))
-        perm = torch.randperm(pages - 1, generator=g, device="cuda")
-        table = perm[: batch * per_seq].view(batch, per_seq).int()
-        lens = torch.full((batch,), history, dtype=torch.int32, device="cuda")
-        q, k, v = (
-            rand(batch * prompt, hq, dim),
-            rand(batch * prompt, hkv, dim),
-            rand(batch * prompt, hkv, dim),
-        )
-        inputs = (q, k, v, k_cache, v_cache, table, lens)
-
-        def call(inputs=inputs):
-            return pal.paged_attention_prefill(*inputs, layout=args.layout)
-
-        ms = graph_replay_ms(call)[0]
-        pairs = batch * (prompt * history + prompt * (prompt + 1) // 2)
-        print(
-            f"{args.layout} {row}: {ms * 1e3:.0f} us, {4 * hq * dim * pairs / ms / 1e9:.1f} TFLOP/s",
-            flush=True,
-        )
+            ms, out = graph_replay_ms(call)
+            check = ""
+            if args.check:
+                os.environ["PAL_PREFILL_PATH"] = "portable"
+                try:
+                    check = f"  maxdiff {(call().float() - out.float()).abs().max().item():.4f}"
+                except pal.UnsupportedError as error:
+                    check = f"  ({error})"
+                del os.environ["PAL_PREFILL_PATH"]
+            name = f"{layout}-D{args.dim}-p{args.page}-{row}.pt"
+            if args.save:
+                os.makedirs(args.save, exist_ok=True)
+                torch.save(out.cpu(), os.path.join(args.save, name))
+            if args.compare:
+                earlier = torch.load(os.path.join(args.compare, name)).cuda()
+                check += f"  vs earlier {(earlier.float() - out.float()).abs().max().item():.4f}"
+            print(
+                f"{args.label:<24} {layout} D{args.dim} p{args.page} {row:<12} {ms * 1e3:8.0f} us "
+                f"{flops / ms / 1e9:7.1f} TFLOP/s{check}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -230,37 +230,47 @@ __device__ void prefill_mma(const PrefillParams& p) {
       const bool masked = key0 + KEYS > unmasked_keys || readable != ALL_BLOCKS || key0 < highest_first;
 #pragma unroll
       for (int m = 0; m < M_TILES; ++m) {
+        // Unmasked tiles keep raw scores (`raw_row_max`); masked ones and transformed scores
+        // are scaled here (`mul` 1).
         float tile_max[2] = {neg_inf(), neg_inf()};
+        float mul = log2_scale;
+        if (masked || Variant::TRANSFORMS_SCORES) {
+          mul = 1.f;
 #pragma unroll
-        for (int b = 0; b < KEY_BLOCKS; ++b) {
+          for (int b = 0; b < KEY_BLOCKS; ++b) {
 #pragma unroll
-          for (int e = 0; e < 4; ++e) {
-            const int key = key0 + b * 8 + Fragment::column(lane, e), r = Fragment::row_index(e);
-            float score = s[m][b][e] * log2_scale;
-            if constexpr (Variant::TRANSFORMS_SCORES)
-              score = Variant::logit(p.variant, s[m][b][e] * p.scale, key, visible[m][r] - 1, slope[m][r]) * LOG2E;
-            if (masked && (key >= visible[m][r] || (Variant::HAS_WINDOW && key < first_key[m][r]) || !((readable >> b) & 1)))
-              score = neg_inf();
-            s[m][b][e] = score;
-            tile_max[r] = fmaxf(tile_max[r], score);
+            for (int e = 0; e < 4; ++e) {
+              const int key = key0 + b * 8 + Fragment::column(lane, e), r = Fragment::row_index(e);
+              float score = s[m][b][e] * log2_scale;
+              if constexpr (Variant::TRANSFORMS_SCORES)
+                score = Variant::logit(p.variant, s[m][b][e] * p.scale, key, visible[m][r] - 1, slope[m][r]) * LOG2E;
+              if (masked && (key >= visible[m][r] || (Variant::HAS_WINDOW && key < first_key[m][r]) || !((readable >> b) & 1)))
+                score = neg_inf();
+              s[m][b][e] = score;
+              tile_max[r] = fmaxf(tile_max[r], score);
+            }
           }
+        } else {
+          raw_row_max(s[m], log2_scale, tile_max);
         }
         float base[2];
 #pragma unroll
         for (int i = 0; i < 2; ++i) {
           const float factor = state[m][i].rescale(quad_max(tile_max[i]));
           base[i] = state[m][i].base();
+          if (__any_sync(0xffffffffu, factor != 1.f)) {  // the max of the warp's rows mostly stays put
 #pragma unroll
-          for (int b = 0; b < CHUNKS; ++b) {
-            o[m][b][2 * i] *= factor;
-            o[m][b][2 * i + 1] *= factor;
+            for (int b = 0; b < CHUNKS; ++b) {
+              o[m][b][2 * i] *= factor;
+              o[m][b][2 * i + 1] *= factor;
+            }
           }
         }
 #pragma unroll
         for (int b = 0; b < KEY_BLOCKS; ++b) {
 #pragma unroll
           for (int e = 0; e < 4; ++e) {
-            s[m][b][e] = exp2f(s[m][b][e] - base[Fragment::row_index(e)]);
+            s[m][b][e] = fast_exp2(fmaf(s[m][b][e], mul, -base[Fragment::row_index(e)]));
             state[m][Fragment::row_index(e)].sum += s[m][b][e];
           }
         }

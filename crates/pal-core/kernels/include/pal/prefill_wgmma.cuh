@@ -103,6 +103,11 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
   // pal keys: a thread keeps one key (one page lookup per tile) and steps over its chunks.
   constexpr bool PAL_PLAN = LAYOUT == LAYOUT_PAL && THREADS % KEYS == 0 && CHUNKS % (THREADS / KEYS) == 0;
   constexpr int CHUNK_STEP = THREADS / KEYS;
+  // History tiles read their page ids once: lane l of every warp holds the id of the tile's page
+  // l (checked: -1 outside the pool) and copies fetch it by shuffle, as an offset of whole pages.
+  constexpr int TILE_PAGES = KEYS > PAGE_SIZE ? KEYS / PAGE_SIZE : 1;
+  constexpr bool SHUFFLED = TILE_PAGES <= 32;  // page sizes 4 and up at 128-key tiles
+  const u64 page_elems = (u64)p.num_kv_heads * HEAD_DIM * PAGE_SIZE;
 
   // Issues the copies of K / V tile j into its ring slot (masked keys become zeros).
   auto load_tile = [&](int j) {
@@ -113,6 +118,9 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
     const bool history_tile = key0 + KEYS <= history && (!Variant::HAS_WINDOW || key0 >= lowest_first);
     const bool prompt_tile =
         key0 >= history && key0 + KEYS <= keys && (!Variant::HAS_WINDOW || key0 >= lowest_first);
+    int lane_page = -1;
+    if (SHUFFLED && history_tile && lane < TILE_PAGES) lane_page = page_row.page_of(key0 + lane * PAGE_SIZE);
+    auto page_at = [&](u32 t) { return __shfl_sync(0xffffffffu, lane_page, t / PAGE_SIZE); };  // t: key of the tile
     if (ROW_PLAN && prompt_tile) {
       const i64 offset = prompt_row(key0 + plan_key) + plan_chunk * 8;
       const i64 step = (i64)ROW_STEP * p.num_kv_heads * HEAD_DIM;
@@ -124,17 +132,17 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
     } else if (ROW_PLAN && LAYOUT != LAYOUT_PAL && history_tile) {
 #pragma unroll
       for (int n = 0; n < KEYS / ROW_STEP; ++n) {
-        const int key = key0 + plan_key + n * ROW_STEP;
-        const i64 page = page_row.page_of(key);
-        const u64 offset = page >= 0 ? at.value(page, kv_head, key % PAGE_SIZE, plan_chunk * 8) : 0;
+        const int t = plan_key + n * ROW_STEP, key = key0 + t;
+        const int page = SHUFFLED ? page_at(t) : page_row.page_of(key);
+        const u64 offset = max(page, 0) * page_elems + at.value(0, kv_head, (u32)key % PAGE_SIZE, plan_chunk * 8);
         copy_async_16(k_tile + plan_destination + n * ROW_STEP * 64, k_pool + offset, page >= 0);
         copy_async_16(v_tile + plan_destination + n * ROW_STEP * 64, v_pool + offset, page >= 0);
       }
     } else {
       if (PAL_PLAN && history_tile) {
         const int t = tid % KEYS, key = key0 + t;
-        const i64 page = page_row.page_of(key);
-        const u64 base = page >= 0 ? at.key(page, kv_head, key % PAGE_SIZE, 0) : 0;
+        const int page = SHUFFLED ? page_at(t) : page_row.page_of(key);
+        const u64 base = max(page, 0) * page_elems + at.key(0, kv_head, (u32)key % PAGE_SIZE, 0);
 #pragma unroll
         for (int n = 0; n < CHUNKS / CHUNK_STEP; ++n) {
           const int c = tid / KEYS + n * CHUNK_STEP;  // stripes of a key are PAGE_SIZE * 8 apart
@@ -164,16 +172,19 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
       if (by_dim) {
         // 8-key runs of one dim, copied in the pool's [dim][slot] order, page by page, into a
         // [dim][key] tile.
-        constexpr int SPAN = PAGE_SIZE < KEYS ? PAGE_SIZE : KEYS;  // keys of one page in the tile
-        constexpr int PAGE_RUNS = PAL_RUNS ? SPAN / 8 : 1;
+        // A thread keeps its run of a page (tid % PAGE_RUNS) and steps over (page, dim) pairs.
+        constexpr u32 SPAN = PAGE_SIZE < KEYS ? PAGE_SIZE : KEYS;  // keys of one page in the tile
+        constexpr u32 PAGE_RUNS = PAL_RUNS ? SPAN / 8 : 1;
+        constexpr u32 STEP = THREADS / PAGE_RUNS;  // (page, dim) pairs between a thread's copies
+        const u32 run_key = (u32)tid % PAGE_RUNS * 8, first = (u32)tid / PAGE_RUNS;
+        const u32 slot0 = ((u32)key0 + run_key) % PAGE_SIZE;  // the run's first slot in its page
+        const T* head_values = v_pool + (u64)kv_head * HEAD_DIM * PAGE_SIZE + slot0;
 #pragma unroll 4
-        for (int n = 0; n < KEYS * CHUNKS / THREADS; ++n) {
-          const int i = tid + n * THREADS;
-          const int dim = (i / PAGE_RUNS) % HEAD_DIM;
-          const int t = i / (PAGE_RUNS * HEAD_DIM) * SPAN + i % PAGE_RUNS * 8;
-          const i64 page = page_row.page_of(key0 + t);
-          copy_async_16(v_tile + swizzled<HEAD_DIM>(dim, t),
-                        page >= 0 ? v_pool + at.value(page, kv_head, (key0 + t) % PAGE_SIZE, dim) : v_pool, page >= 0);
+        for (u32 n = 0; n < KEYS * CHUNKS / THREADS; ++n) {
+          const u32 pair = first + n * STEP, dim = pair % HEAD_DIM, t = pair / HEAD_DIM * SPAN + run_key;
+          const int page = SHUFFLED ? page_at(t) : page_row.page_of(key0 + t);
+          copy_async_16(v_tile + swizzled<HEAD_DIM>(dim, t), head_values + max(page, 0) * page_elems + dim * PAGE_SIZE,
+                        page >= 0);
         }
       } else {
 #pragma unroll 4
@@ -204,8 +215,9 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
 #pragma unroll
       for (int w = 0; w < WORDS; ++w) {
         const int key = key0 + w * 32 + lane;
-        const bool invalid =
-            key < history && (!Variant::HAS_WINDOW || key >= lowest_first) && page_row.page_of(key) < 0;
+        const bool invalid = SHUFFLED && history_tile
+                                 ? page_at(w * 32 + lane) < 0
+                                 : key < history && (!Variant::HAS_WINDOW || key >= lowest_first) && page_row.page_of(key) < 0;
         saw_invalid_page |= invalid;
         const u32 word = __ballot_sync(0xffffffffu, !invalid);
         if (lane == 0) readable_keys[j % STAGES * WORDS + w] = word;
@@ -263,31 +275,42 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
 #pragma unroll
     for (int w = 0; w < WORDS; ++w) all_readable &= readable[w] = readable_keys[j % STAGES * WORDS + w];
     const bool masked = key0 + KEYS > unmasked_keys || all_readable != ~0u || key0 < highest_first;
+    // Tiles without a mask (most of them) keep raw scores: the row max of raw scores times the
+    // scale (the min where the scale is negative) and one FFMA per weight. Masked tiles and
+    // transformed scores take the general path, which leaves scaled scores (`mul` 1).
     float tile_max[2] = {neg_inf(), neg_inf()};
+    float mul = log2_scale;
+    if (masked || Variant::TRANSFORMS_SCORES) {
+      mul = 1.f;
 #pragma unroll
-    for (int b = 0; b < KEY_BLOCKS; ++b) {
+      for (int b = 0; b < KEY_BLOCKS; ++b) {
 #pragma unroll
-      for (int e = 0; e < 4; ++e) {
-        const int key = key0 + b * 8 + Fragment::column(lane, e), r = Fragment::row_index(e);
-        float score = s[b][e] * log2_scale;
-        if constexpr (Variant::TRANSFORMS_SCORES)
-          score = Variant::logit(p.variant, s[b][e] * p.scale, key, visible[r] - 1, slope[r]) * LOG2E;
-        const bool unreadable = !((readable[b / 4] >> (b % 4 * 8 + Fragment::column(lane, e))) & 1);
-        if (masked && (key >= visible[r] || (Variant::HAS_WINDOW && key < first_key[r]) || unreadable))
-          score = neg_inf();
-        s[b][e] = score;
-        tile_max[r] = fmaxf(tile_max[r], score);
+        for (int e = 0; e < 4; ++e) {
+          const int key = key0 + b * 8 + Fragment::column(lane, e), r = Fragment::row_index(e);
+          float score = s[b][e] * log2_scale;
+          if constexpr (Variant::TRANSFORMS_SCORES)
+            score = Variant::logit(p.variant, s[b][e] * p.scale, key, visible[r] - 1, slope[r]) * LOG2E;
+          const bool unreadable = !((readable[b / 4] >> (b % 4 * 8 + Fragment::column(lane, e))) & 1);
+          if (masked && (key >= visible[r] || (Variant::HAS_WINDOW && key < first_key[r]) || unreadable))
+            score = neg_inf();
+          s[b][e] = score;
+          tile_max[r] = fmaxf(tile_max[r], score);
+        }
       }
+    } else {
+      raw_row_max(s, log2_scale, tile_max);
     }
     float base[2];
 #pragma unroll
     for (int i = 0; i < 2; ++i) {
       const float factor = state[i].rescale(quad_max(tile_max[i]));
       base[i] = state[i].base();
+      if (__any_sync(0xffffffffu, factor != 1.f)) {  // the max of the warp's rows mostly stays put
 #pragma unroll
-      for (int b = 0; b < CHUNKS; ++b) {
-        o[b][2 * i] *= factor;
-        o[b][2 * i + 1] *= factor;
+        for (int b = 0; b < CHUNKS; ++b) {
+          o[b][2 * i] *= factor;
+          o[b][2 * i + 1] *= factor;
+        }
       }
     }
     // P as register A fragments (k-step kb: keys 16 kb ..), converted whole before the fence:
@@ -298,7 +321,7 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
       float e[8];
 #pragma unroll
       for (int x = 0; x < 8; ++x) {
-        e[x] = exp2f(s[2 * kb + x / 4][x % 4] - base[x % 4 / 2]);
+        e[x] = fast_exp2(fmaf(s[2 * kb + x / 4][x % 4], mul, -base[x % 4 / 2]));
         state[x % 4 / 2].sum += e[x];
       }
       pf[kb][0] = Mma<T>::pack(e[0], e[1]);

@@ -9,6 +9,14 @@ namespace pal {
 
 constexpr float LOG2E = 1.4426950408889634f;
 
+// 2^x on the MUFU unit alone: exp2f adds a denormal fix-up (a compare and two multiplies) that
+// softmax weights never need (a result below 2^-126 of the row's max flushes to 0).
+__device__ __forceinline__ float fast_exp2(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+  return y;
+}
+
 struct SoftmaxState {
   float max, sum;
 
@@ -34,6 +42,27 @@ struct SoftmaxState {
     return factor / (sum * factor + exp2f(sink - top));
   }
 };
+
+// Row maxima in base-2 units of a tile of raw scores in mma accumulator fragments (8-key blocks,
+// rows e / 2): the raw max times `log2_scale`, the raw min where the scale is negative. Weights
+// then cost one FFMA and an exponential each: fast_exp2(fmaf(raw, log2_scale, -base)).
+template <int BLOCKS>
+__device__ __forceinline__ void raw_row_max(const float (&s)[BLOCKS][4], float log2_scale, float (&row_max)[2]) {
+  float top[2] = {s[0][0], s[0][2]};
+  if (log2_scale >= 0.f) {
+#pragma unroll
+    for (int b = 0; b < BLOCKS; ++b)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) top[e / 2] = fmaxf(top[e / 2], s[b][e]);
+  } else {
+#pragma unroll
+    for (int b = 0; b < BLOCKS; ++b)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) top[e / 2] = fminf(top[e / 2], s[b][e]);
+  }
+  row_max[0] = top[0] * log2_scale;
+  row_max[1] = top[1] * log2_scale;
+}
 
 // Weight of a partial state with maximum `max` inside a merge whose overall maximum is `total_max`
 // (0 for an empty partial, so that empty splits and warps drop out).

@@ -15,7 +15,8 @@
 namespace pal {
 
 // Element offset of (row, col) in a swizzled tile of ROWS rows.
-template <int ROWS> __device__ __forceinline__ int swizzled(int row, int col) {
+// Unsigned: signed division and remainder cost sign fix-ups in every copy's address.
+template <int ROWS> __device__ __forceinline__ int swizzled(u32 row, u32 col) {
   return col / 64 * (ROWS * 64) + row * 64 + ((col / 8 % 8) ^ (row % 8)) * 8 + col % 8;
 }
 
