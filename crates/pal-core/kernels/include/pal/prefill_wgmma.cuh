@@ -110,26 +110,16 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
   const u64 page_elems = (u64)p.num_kv_heads * HEAD_DIM * PAGE_SIZE;
 
   // Issues the copies of K / V tile j into its ring slot (masked keys become zeros).
-  // A tile's page ids (`lane_page` below) are read while the tile before it is copied.
-  auto is_history_tile = [&](int j) {
-    return (j + 1) * KEYS <= history && (!Variant::HAS_WINDOW || j * KEYS >= lowest_first);
-  };
-  auto read_page_ids = [&](int j) {
-    return SHUFFLED && is_history_tile(j) && lane < TILE_PAGES ? page_row.page_of(j * KEYS + lane * PAGE_SIZE) : -1;
-  };
-  int next_page_ids = -1;  // of tile `next_tile`
-  int next_tile = -1;
   auto load_tile = [&](int j) {
     const int key0 = j * KEYS;
     T* k_tile = k_slot(j);
     T* v_tile = v_slot(j);
     const bool by_dim = values_by_dim(key0);
-    const bool history_tile = is_history_tile(j);
+    const bool history_tile = key0 + KEYS <= history && (!Variant::HAS_WINDOW || key0 >= lowest_first);
     const bool prompt_tile =
         key0 >= history && key0 + KEYS <= keys && (!Variant::HAS_WINDOW || key0 >= lowest_first);
-    const int lane_page = next_tile == j ? next_page_ids : read_page_ids(j);
-    next_page_ids = read_page_ids(j + 1);
-    next_tile = j + 1;
+    int lane_page = -1;
+    if (SHUFFLED && history_tile && lane < TILE_PAGES) lane_page = page_row.page_of(key0 + lane * PAGE_SIZE);
     auto page_at = [&](u32 t) { return __shfl_sync(0xffffffffu, lane_page, t / PAGE_SIZE); };  // t: key of the tile
     if (ROW_PLAN && prompt_tile) {
       const i64 offset = prompt_row(key0 + plan_key) + plan_chunk * 8;
@@ -326,22 +316,19 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
     // P as register A fragments (k-step kb: keys 16 kb ..), converted whole before the fence:
     // registers written between wgmmas would serialise them.
     u32 pf[KEYS / 16][4];
-    float sums[2][4] = {};  // per row, four partial sums: short dependency chains
 #pragma unroll
     for (int kb = 0; kb < KEYS / 16; ++kb) {
       float e[8];
 #pragma unroll
       for (int x = 0; x < 8; ++x) {
         e[x] = fast_exp2(fmaf(s[2 * kb + x / 4][x % 4], mul, -base[x % 4 / 2]));
-        sums[x % 4 / 2][kb % 2 * 2 + x % 2] += e[x];
+        state[x % 4 / 2].sum += e[x];
       }
       pf[kb][0] = Mma<T>::pack(e[0], e[1]);
       pf[kb][1] = Mma<T>::pack(e[2], e[3]);
       pf[kb][2] = Mma<T>::pack(e[4], e[5]);
       pf[kb][3] = Mma<T>::pack(e[6], e[7]);
     }
-#pragma unroll
-    for (int r = 0; r < 2; ++r) state[r].sum += (sums[r][0] + sums[r][1]) + (sums[r][2] + sums[r][3]);
     // Each V form's chain whole in its branch, fence to commit: a wgmma chain that spans a
     // branch is serialised by the assembler.
     if (values_by_dim(key0)) {

@@ -48,26 +48,20 @@ struct SoftmaxState {
 // then cost one FFMA and an exponential each: fast_exp2(fmaf(raw, log2_scale, -base)).
 template <int BLOCKS>
 __device__ __forceinline__ void raw_row_max(const float (&s)[BLOCKS][4], float log2_scale, float (&row_max)[2]) {
-  // Four chains per row (block parity x column parity): short dependency chains.
-  const bool ascending = log2_scale >= 0.f;
-  float top[2][4];
-#pragma unroll
-  for (int k = 0; k < 4; ++k) top[0][k] = top[1][k] = ascending ? neg_inf() : -neg_inf();
-  if (ascending) {
+  float top[2] = {s[0][0], s[0][2]};
+  if (log2_scale >= 0.f) {
 #pragma unroll
     for (int b = 0; b < BLOCKS; ++b)
 #pragma unroll
-      for (int e = 0; e < 4; ++e) top[e / 2][b % 2 * 2 + e % 2] = fmaxf(top[e / 2][b % 2 * 2 + e % 2], s[b][e]);
-#pragma unroll
-    for (int r = 0; r < 2; ++r) row_max[r] = fmaxf(fmaxf(top[r][0], top[r][1]), fmaxf(top[r][2], top[r][3])) * log2_scale;
+      for (int e = 0; e < 4; ++e) top[e / 2] = fmaxf(top[e / 2], s[b][e]);
   } else {
 #pragma unroll
     for (int b = 0; b < BLOCKS; ++b)
 #pragma unroll
-      for (int e = 0; e < 4; ++e) top[e / 2][b % 2 * 2 + e % 2] = fminf(top[e / 2][b % 2 * 2 + e % 2], s[b][e]);
-#pragma unroll
-    for (int r = 0; r < 2; ++r) row_max[r] = fminf(fminf(top[r][0], top[r][1]), fminf(top[r][2], top[r][3])) * log2_scale;
+      for (int e = 0; e < 4; ++e) top[e / 2] = fminf(top[e / 2], s[b][e]);
   }
+  row_max[0] = top[0] * log2_scale;
+  row_max[1] = top[1] * log2_scale;
 }
 
 // Weight of a partial state with maximum `max` inside a merge whose overall maximum is `total_max`
