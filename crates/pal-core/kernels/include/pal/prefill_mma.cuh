@@ -14,9 +14,9 @@
 // `v`) is [key][dim], read with ldmatrix.trans.
 // Traffic: each K / V tile once per CTA of ROWS query rows; Q once; the output once.
 // H200 (2026-11-29, bf16, HQ 32 / HKV 8, D 128, page 16, causal, kernel time by graph replay):
-// 156 / 158 / 129 / 147 TFLOP/s in pal and 180 / 184 / 147 / 164 in nhd on 1 x 4096, 4 x 4096,
-// 16 x 1024 and 4 x 1024 over 8192 tokens: 0.27-0.33x of FlashInfer in the same GPU session
-// (benchmarks/README.md; the Hopper path of issue 13 is what closes it).
+// 158 / 159 / 130 / 146 TFLOP/s in pal and 188 / 190 / 149 / 170 in nhd on 1 x 4096, 4 x 4096,
+// 16 x 1024 and 4 x 1024 over 8192 tokens (fifth session; FlashInfer's FA2 path, this kernel's
+// peer, ran 278-349 in issue 13's table). On Hopper the wgmma kernel runs instead.
 #pragma once
 #include "pal/mma.cuh"
 #include "pal/prefill.cuh"

@@ -11,10 +11,11 @@
 // registers. V tiles are [key][dim], read N-major, except pal tiles that are history through
 // and through, copied as they lie, [dim][key], and read K-major.
 // Traffic: each K / V tile once per CTA of 128 query rows; Q once; the output once.
-// H200 (2026-11-29, bf16, HQ 32 / HKV 8, D 128, page 16, causal): 1.4-2.0x the portable
-// kernel, 0.40-0.63x FlashInfer's FA3 path (benchmarks/README.md). One barrier per tile keeps
-// both warpgroups in step, so the tensor cores idle during every softmax: what is left is
-// FA3's schedule and a copy plan for pal value runs (docs/kernels.md, "Hopper prefill").
+// H200 (2026-11-29, bf16, HQ 32 / HKV 8, D 128, page 16, causal): 1.4-2.3x the portable
+// kernel, 0.47-0.71x FlashInfer's FA3 path (benchmarks/README.md). Issue-bound (about 900
+// instructions per warp per 128-key tile, tensor pipe 37% busy): what is left is fewer
+// instructions per tile, exposed prologues of short prompts, and pal key copies that split
+// sectors (docs/kernels.md, "Hopper prefill, fifth session").
 #pragma once
 #include "pal/prefill.cuh"
 #include "pal/softmax.cuh"
