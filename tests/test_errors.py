@@ -167,6 +167,33 @@ def test_decode_rejects_non_contiguous_and_read_only_outputs(case):
         pal.paged_attention_decode(*case.values(), out=out)
     with pytest.raises(ValueError, match="out"):
         pal.paged_attention_decode(*case.values(), out=np.zeros((2, 4, 31), np.float32))
+    # A read-only strided view (written through a staged copy) is refused before anything runs.
+    frozen = np.zeros((2, 8, 32), np.float32)
+    frozen.flags.writeable = False
+    with pytest.raises(pal.PalValueError, match="`out` must be a writable array"):
+        pal.paged_attention_decode(*case.values(), out=frozen[:, :4])
+
+
+@pytest.mark.parametrize(
+    "name, dtype, expected",
+    [
+        ("queries", np.float64, "float32, float16 or bfloat16"),
+        ("k_cache", np.float64, "float32, float16, bfloat16, float8_e4m3fn or float8_e5m2"),
+        ("alibi_slopes", np.float64, "float32"),
+        ("sinks", np.complex64, "float32"),
+    ],
+)
+def test_unknown_dtypes_are_refused_naming_what_the_argument_takes(case, name, dtype, expected):
+    # Dtypes PAL has no name for are refused while the array is read: the message lists what
+    # this argument takes (not every dtype PAL knows).
+    args = dict(case)
+    options = {}
+    if name in ("alibi_slopes", "sinks"):
+        options[name] = np.ones(4, dtype)
+    else:
+        args[name] = args[name].astype(dtype)
+    with pytest.raises(pal.PalTypeError, match=re.escape(f"`{name}` must have dtype {expected}, got")):
+        pal.paged_attention_decode(*args.values(), **options)
 
 
 def test_output_may_not_alias_an_input(case):
@@ -305,6 +332,18 @@ def test_shape_helpers_reject_bad_geometry():
         pal.get_k_cache_shape(4, 2, 16, 16, "float64")
     with pytest.raises(ValueError, match="page_size"):
         pal.get_v_cache_shape(4, 2, 16, 0, "float32")
+    # Sizes that are negative, beyond 64 bits or not integers: PalValueError naming the size
+    # (not Python's OverflowError).
+    for args, name in [
+        ((-1, 2, 64, 16), "num_pages"),
+        ((4, -2, 64, 16), "num_kv_heads"),
+        ((4, 2, 2**70, 16), "head_dim"),
+        ((4, 2, 64, 16.5), "page_size"),
+    ]:
+        with pytest.raises(pal.PalValueError, match=f"`{name}` must be a non-negative integer"):
+            pal.get_k_cache_shape(*args, "float32")
+        with pytest.raises(pal.PalValueError, match=f"`{name}` must be a non-negative integer"):
+            pal.get_v_cache_shape(*args, "float32")
 
 
 def test_byte_swapped_arrays_are_refused_naming_their_dtype(case):

@@ -47,6 +47,35 @@ def test_dlpack_producers_in_place_and_out(rng):
     np.testing.assert_array_equal(k_cache[0, 1:4], keys)
 
 
+class BareDLPack:
+    """A producer with nothing but the DLPack protocol (no ``shape`` or ``dtype``)."""
+
+    def __init__(self, array: np.ndarray):
+        self.array = array
+
+    def __dlpack__(self, stream=None):
+        return self.array.__dlpack__()
+
+    def __dlpack_device__(self):
+        return self.array.__dlpack_device__()
+
+
+def test_bare_dlpack_queries_get_a_numpy_output(rng):
+    cache = paged_cache(rng, [50, 7], 2, 64, 16, "float32", "nhd")
+    queries = random_array(rng, (2, 8, 64), "float32")
+    args = (cache.k_cache, cache.v_cache, cache.page_table, cache.lens)
+    out = pal.paged_attention_decode(BareDLPack(queries), *args, layout="nhd")
+    assert isinstance(out, np.ndarray) and out.dtype == np.float32
+    np.testing.assert_array_equal(out, pal.paged_attention_decode(queries, *args, layout="nhd"))
+
+    q = random_array(rng, (6, 8, 64), "float32")
+    k, v = random_array(rng, (6, 2, 64), "float32"), random_array(rng, (6, 2, 64), "float32")
+    cu = np.array([0, 4, 6], np.int32)
+    prefill_args = (cache.k_cache, cache.v_cache, cache.page_table, cache.lens, cu)
+    out = pal.paged_attention_prefill(BareDLPack(q), k, v, *prefill_args, layout="nhd")
+    np.testing.assert_array_equal(out, pal.paged_attention_prefill(q, k, v, *prefill_args, layout="nhd"))
+
+
 @pytest.mark.skipif(not HAS_MLX, reason="mlx is not installed (scripts/setup.sh installs it)")
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
 def test_mlx_arrays(rng, dtype):

@@ -7,7 +7,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .errors import PalTypeError
+from . import _native
+from .errors import PalTypeError, PalValueError
 
 try:  # numpy has no bfloat16 of its own
     import ml_dtypes
@@ -77,6 +78,8 @@ def output_like(reference: Any, out: Any, op: str, name: str) -> tuple[Any, Call
     producer gets numpy. A strided ``out`` view is written through a contiguous array."""
     if out is not None:
         if _is_row_view(out):
+            if isinstance(out, np.ndarray) and not out.flags.writeable:
+                raise PalValueError(f"{op}: `out` must be a writable array, got a read-only array")
             staged = output_like(out, None, op, "out")[0]
             return staged, lambda result: _copy_into(out, result)
         return out, None
@@ -85,10 +88,17 @@ def output_like(reference: Any, out: Any, op: str, name: str) -> tuple[Any, Call
         # Contiguous for every reference PAL accepts (it refuses strided ones before writing).
         return torch_module().empty_like(reference), None
     if not (hasattr(reference, "shape") and hasattr(reference, "dtype")):
-        raise PalTypeError(
-            f"{op}: `{name}` must be a numpy array, a torch tensor or an object with __dlpack__, "
-            f"got {type(reference).__name__}"
-        )
+        # Known only through __dlpack__ (or not an array: the native reader says which).
+        shape, dtype, device = _native.array_info(op, name, reference)
+        if device is None:
+            return np.empty(shape, dtype=_numpy_dtype(dtype)), None
+        torch = torch_module()
+        if torch is None:
+            raise PalTypeError(
+                f"{op}: `{name}` is a CUDA array known only through __dlpack__: pass `out=`, or import "
+                "torch (PAL then returns a torch tensor)"
+            )
+        return torch.empty(shape, dtype=getattr(torch, dtype), device=f"cuda:{device}"), None
     shape = tuple(reference.shape)
     if isinstance(reference, np.ndarray):
         return np.empty(shape, dtype=reference.dtype), None

@@ -31,10 +31,13 @@ impl<'py> ArrayArg<'py> {
     pub fn extract(op: &'static str, name: &'static str, object: &Bound<'py, PyAny>) -> PyResult<Self> {
         Self::read(op, name, object, |dtype| {
             dtype.parse::<DType>().map_err(|_| {
-                crate::errors::type_error(format!(
-                    "{op}: `{name}` must have dtype float32, float16, bfloat16 (float8_e4m3fn or float8_e5m2 for KV \
-                     pools) or int32, got {dtype}"
-                ))
+                // What this argument takes (the precise checks come later, on a parsed dtype).
+                let expected = match name {
+                    "k_cache" | "v_cache" => "float32, float16, bfloat16, float8_e4m3fn or float8_e5m2",
+                    "alibi_slopes" | "sinks" | "k_scale" | "v_scale" => "float32",
+                    _ => "float32, float16 or bfloat16",
+                };
+                crate::errors::type_error(format!("{op}: `{name}` must have dtype {expected}, got {dtype}"))
             })
         })
     }
@@ -57,20 +60,7 @@ impl<'py> ArrayArg<'py> {
         object: &Bound<'py, PyAny>,
         dtype_of: impl FnOnce(&str) -> PyResult<DType>,
     ) -> PyResult<Self> {
-        let raw = if let Some(raw) = from_torch(object)? {
-            raw
-        } else if let Some(raw) = from_array_struct(object)? {
-            raw
-        } else if object.hasattr("__array_interface__")? {
-            from_array_interface(object)?
-        } else if object.hasattr("__dlpack__")? {
-            from_dlpack(object)?
-        } else {
-            return Err(crate::errors::type_error(format!(
-                "{op}: `{name}` must be a numpy array, a torch tensor or an object with __dlpack__, got {}",
-                object.get_type().name()?
-            )));
-        };
+        let raw = raw_array(op, name, object)?;
         let dtype = dtype_of(&raw.dtype)?;
         if !is_c_contiguous(&raw.shape, &raw.strides) {
             return Err(to_py_err(Error::NotContiguous {
@@ -148,6 +138,36 @@ struct RawArray<'py> {
     device: Device,
     read_only: bool,
     capsule: Option<Bound<'py, PyAny>>,
+}
+
+/// The array behind `object` (argument `name` of `op`): torch, the array-struct and
+/// array-interface protocols (numpy, ml_dtypes), or DLPack.
+fn raw_array<'py>(op: &str, name: &str, object: &Bound<'py, PyAny>) -> PyResult<RawArray<'py>> {
+    if let Some(raw) = from_torch(object)? {
+        Ok(raw)
+    } else if let Some(raw) = from_array_struct(object)? {
+        Ok(raw)
+    } else if object.hasattr("__array_interface__")? {
+        from_array_interface(object)
+    } else if object.hasattr("__dlpack__")? {
+        from_dlpack(object)
+    } else {
+        Err(crate::errors::type_error(format!(
+            "{op}: `{name}` must be a numpy array, a torch tensor or an object with __dlpack__, got {}",
+            object.get_type().name()?
+        )))
+    }
+}
+
+/// Shape, dtype name and CUDA device index (None on the host) of argument `name` of `op`: what
+/// the facade needs to allocate an output like a producer known only through `__dlpack__`.
+pub fn describe(op: &str, name: &str, object: &Bound<'_, PyAny>) -> PyResult<(Vec<usize>, String, Option<usize>)> {
+    let raw = raw_array(op, name, object)?;
+    let device = match raw.device {
+        Device::Cpu => None,
+        Device::Cuda(index) => Some(index),
+    };
+    Ok((raw.shape, raw.dtype.into_owned(), device))
 }
 
 fn is_c_contiguous(shape: &[usize], strides: &[isize]) -> bool {

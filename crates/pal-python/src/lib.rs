@@ -336,22 +336,39 @@ fn usage_error(expected: &str, actual: &str) -> PyErr {
     })
 }
 
+/// A size argument of the shape helpers: a non-negative integer (negative or oversized ones
+/// raise `PalValueError` naming the argument, not Python's `OverflowError`).
+fn count(name: &'static str, value: &Bound<'_, PyAny>) -> PyResult<usize> {
+    let refuse = |actual: String| {
+        to_py_err(pal_core::Error::Value {
+            op: "cache_shape",
+            arg: name.into(),
+            expected: "a non-negative integer".into(),
+            actual,
+        })
+    };
+    match value.extract::<i64>() {
+        Ok(n) => usize::try_from(n).map_err(|_| refuse(n.to_string())),
+        Err(_) => Err(refuse(value.repr()?.to_string())),
+    }
+}
+
 #[pyfunction]
 #[pyo3(signature = (num_pages, num_kv_heads, head_dim, page_size, dtype, layout="pal"))]
 fn k_cache_shape<'py>(
     py: Python<'py>,
-    num_pages: usize,
-    num_kv_heads: usize,
-    head_dim: usize,
-    page_size: usize,
+    num_pages: &Bound<'py, PyAny>,
+    num_kv_heads: &Bound<'py, PyAny>,
+    head_dim: &Bound<'py, PyAny>,
+    page_size: &Bound<'py, PyAny>,
     dtype: &str,
     layout: &str,
 ) -> PyResult<Bound<'py, PyTuple>> {
     let shape = pal_core::k_cache_shape(
-        num_pages,
-        num_kv_heads,
-        head_dim,
-        page_size,
+        count("num_pages", num_pages)?,
+        count("num_kv_heads", num_kv_heads)?,
+        count("head_dim", head_dim)?,
+        count("page_size", page_size)?,
         parse(dtype)?,
         parse(layout)?,
     );
@@ -362,18 +379,18 @@ fn k_cache_shape<'py>(
 #[pyo3(signature = (num_pages, num_kv_heads, head_dim, page_size, dtype, layout="pal"))]
 fn v_cache_shape<'py>(
     py: Python<'py>,
-    num_pages: usize,
-    num_kv_heads: usize,
-    head_dim: usize,
-    page_size: usize,
+    num_pages: &Bound<'py, PyAny>,
+    num_kv_heads: &Bound<'py, PyAny>,
+    head_dim: &Bound<'py, PyAny>,
+    page_size: &Bound<'py, PyAny>,
     dtype: &str,
     layout: &str,
 ) -> PyResult<Bound<'py, PyTuple>> {
     let shape = pal_core::v_cache_shape(
-        num_pages,
-        num_kv_heads,
-        head_dim,
-        page_size,
+        count("num_pages", num_pages)?,
+        count("num_kv_heads", num_kv_heads)?,
+        count("head_dim", head_dim)?,
+        count("page_size", page_size)?,
         parse(dtype)?,
         parse(layout)?,
     );
@@ -394,6 +411,18 @@ fn k_cache_stripe_size(dtype: &str) -> PyResult<usize> {
     Ok(pal_core::k_cache_stripe_size(dtype))
 }
 
+/// `(shape, dtype name, CUDA device index or None)` of an array argument (see `array::describe`).
+#[pyfunction]
+fn array_info<'py>(
+    py: Python<'py>,
+    op: &str,
+    name: &str,
+    object: &Bound<'py, PyAny>,
+) -> PyResult<(Bound<'py, PyTuple>, String, Option<usize>)> {
+    let (shape, dtype, device) = array::describe(op, name, object)?;
+    Ok((shape_tuple(py, shape)?, dtype, device))
+}
+
 #[pyfunction]
 fn optimal_page_size() -> usize {
     pal_core::optimal_page_size()
@@ -408,6 +437,7 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(v_cache_shape, module)?)?;
     module.add_function(wrap_pyfunction!(k_cache_stripe_size, module)?)?;
     module.add_function(wrap_pyfunction!(optimal_page_size, module)?)?;
+    module.add_function(wrap_pyfunction!(array_info, module)?)?;
     module.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }
