@@ -1,0 +1,185 @@
+"""Hardware counters of one PAL kernel launch, on the GPU machine (`ncu --clock-control none`),
+summarised as the figures that steered the kernel work (docs/kernels.md): time, tensor-pipe and
+L2 activity, instructions issued per cycle, warp instructions executed, the leading stall
+reasons, then from the per-instruction source view the hottest straight-line SASS blocks and
+every instruction with excess global sectors or shared-memory wavefronts.
+
+    python scripts/ncu_report.py prefill --layout pal --row 4x1024+8192 --out prof/pal-hist
+    python scripts/ncu_report.py decode --layout nhd --row 8x4096 --out prof/decode
+    python scripts/ncu_report.py summary prof/pal-hist        # re-read a saved run, anywhere
+
+`PAL_KERNEL_DIR` / `PAL_PREFILL_TUNING` pass through to the profiled process. Runs write
+`details.txt` and `source.csv` under `--out`."""
+
+import argparse
+import csv
+import os
+import re
+import subprocess
+import sys
+
+SECTIONS = [
+    "SpeedOfLight",
+    "ComputeWorkloadAnalysis",
+    "MemoryWorkloadAnalysis",
+    "WarpStateStats",
+    "SchedulerStats",
+    "LaunchStats",
+    "Occupancy",
+    "SourceCounters",
+]
+HEADLINES = [
+    "Duration",
+    "Registers Per Thread",
+    "Dynamic Shared Memory Per Block",
+    "Grid Size",
+    "SM: Pipe Tensor Cycles Active",
+    "L2 Cache Throughput",
+    "DRAM Throughput",
+    "Issued Ipc Active",
+    "Executed Instructions",
+    "L2 Theoretical Sectors Global Excessive",
+    "L1 Wavefronts Shared Excessive",
+]
+
+
+def workload(op, layout, row):
+    """Runs `op` on `row` three times (ncu profiles the third launch)."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import proxy_attention_lab as pal
+    import torch
+
+    if op == "prefill":
+        from prefill_sweep import make_case
+
+        inputs, _ = make_case(row, layout, 128, 16, torch.Generator(device="cuda").manual_seed(0))
+
+        def call():
+            return pal.paged_attention_prefill(*inputs, layout=layout)
+    else:
+        from decode_sweep import make_case
+
+        batch, context = (int(x) for x in row.split("x"))
+        q, k, v, table, lens = make_case(batch, context, 32, 8, 128, 16, torch.bfloat16, layout)
+
+        def call():
+            return pal.paged_attention_decode(q, k, v, table, lens, layout=layout)
+
+    for _ in range(3):
+        call()
+    torch.cuda.synchronize()
+
+
+def profile(args):
+    os.makedirs(args.out, exist_ok=True)
+    child = [sys.executable, os.path.abspath(__file__), "_workload", args.op, args.layout, args.row]
+    base = ["ncu", "--clock-control", "none", "-k", "regex:pal_", "--launch-skip", "2", "--launch-count", "1"]
+    sections = [flag for name in SECTIONS for flag in ("--section", name)]
+    details = ["--page", "details", "--print-details", "all"]
+    with open(os.path.join(args.out, "details.txt"), "w") as out:
+        subprocess.run(base + sections + details + child, stdout=out, check=True)
+    with open(os.path.join(args.out, "source.csv"), "w") as out:
+        source = ["--section", "SourceCounters", "--page", "source", "--csv", "--print-source", "sass"]
+        subprocess.run(base + source + child, stdout=out, check=True)
+    summary(args.out)
+
+
+def headline_metrics(text):
+    """First value of each headline metric, and the stall reasons (cycles per issued instruction)."""
+    found = {}
+    for name in HEADLINES:
+        match = re.search(rf"^\s*{re.escape(name)}\s+(\S+)?\s+([\d,.]+)\s*$", text, re.M)
+        if match:
+            found[name] = f"{match.group(2)} {match.group(1) or ''}".strip()
+    stalls = re.findall(r"^\s*Stall ([A-Za-z ]+?)\s+inst\s+([\d.]+)\s*$", text, re.M)
+    stalls = sorted(((float(value), name) for name, value in stalls), reverse=True)
+    return found, stalls
+
+
+def source_rows(path):
+    rows = list(csv.reader(open(path)))
+    start = next(i for i, row in enumerate(rows) if row and row[0] == "Address")
+    head = rows[start]
+
+    def number(text):
+        try:
+            return float(text.replace(",", "") or 0)
+        except ValueError:
+            return 0.0
+
+    columns = {name: head.index(name) for name in head}
+    out = []
+    for row in rows[start + 1 :]:
+        if len(row) < len(head):
+            continue
+        get = {name: row[i] for name, i in columns.items()}
+        out.append(
+            (
+                int(get["Address"], 16),
+                get["Source"].strip(),
+                number(get["Instructions Executed"]),
+                number(get.get("L2 Theoretical Sectors Global Excessive", "0")),
+                number(get.get("L1 Wavefronts Shared Excessive", "0")),
+            )
+        )
+    return out
+
+
+def hot_blocks(rows, most=10):
+    """Runs of consecutive instructions executed equally often, by instructions they executed."""
+    blocks = []
+    for address, _, executed, _, _ in rows:
+        if blocks and blocks[-1][2] == executed:
+            blocks[-1][1] = address
+            blocks[-1][3] += 1
+        else:
+            blocks.append([address, address, executed, 1])
+    base = rows[0][0] if rows else 0
+    blocks.sort(key=lambda b: -b[2] * b[3])
+    return [(b[0] - base, b[1] - base, int(b[2]), b[3]) for b in blocks[:most] if b[2] > 0]
+
+
+def summary(folder):
+    details = os.path.join(folder, "details.txt")
+    if os.path.exists(details):
+        found, stalls = headline_metrics(open(details).read())
+        for name, value in found.items():
+            print(f"{name:<42} {value}")
+        leading = ", ".join(f"{n.lower()} {v:.2f}" for v, n in stalls[:6])
+        print("stalls (cycles per issued instruction):", leading)
+    source = os.path.join(folder, "source.csv")
+    if not os.path.exists(source):
+        return
+    rows = source_rows(source)
+    total = sum(r[2] for r in rows)
+    print(f"\nwarp instructions executed: {total:,.0f}; hottest straight-line blocks (offset, length, runs):")
+    for first, last, executed, length in hot_blocks(rows):
+        share = length * executed / total
+        print(f"  {first:#07x}-{last:#07x}  {length:4d} instr x {executed:>9,}  = {share:5.1%}")
+    excess = [r for r in rows if r[3] > 0 or r[4] > 0]
+    if excess:
+        print("instructions with excess global sectors / shared wavefronts (per execution):")
+        base = rows[0][0]
+        for address, text, executed, sectors, wavefronts in sorted(excess, key=lambda r: -(r[3] + r[4]))[:12]:
+            runs = max(executed, 1)
+            extra = f"sectors +{sectors / runs:.1f}  wavefronts +{wavefronts / runs:.1f}"
+            print(f"  {address - base:#07x} {text[:60]:<60} {extra}")
+
+
+def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "_workload":
+        return workload(*sys.argv[2:5])
+    parser = argparse.ArgumentParser()
+    parser.add_argument("op", choices=["prefill", "decode", "summary"])
+    parser.add_argument("folder", nargs="?", help="summary: a folder of an earlier run")
+    parser.add_argument("--layout", default="pal")
+    parser.add_argument("--row", default="4x4096+0", help="prefill BxT+H, decode BxL")
+    parser.add_argument("--out", default="ncu-report")
+    args = parser.parse_args()
+    if args.op == "summary":
+        return summary(args.folder or args.out)
+    profile(args)
+
+
+if __name__ == "__main__":
+    main()
