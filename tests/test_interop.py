@@ -8,19 +8,27 @@ from conftest import HAS_MLX
 from proxy_attention_lab.testing import assert_close, decode_reference, paged_cache, random_array
 
 
-class DLPackOnly:
-    """An array known to PAL only through ``__dlpack__`` (as a third-party library would be)."""
+class BareDLPack:
+    """A producer with nothing but the DLPack protocol (no ``shape`` or ``dtype``)."""
 
     def __init__(self, array: np.ndarray):
         self.array = array
-        self.shape = array.shape
-        self.dtype = array.dtype
 
     def __dlpack__(self, stream=None):
         return self.array.__dlpack__()
 
     def __dlpack_device__(self):
         return self.array.__dlpack_device__()
+
+
+class DLPackOnly(BareDLPack):
+    """An array known to PAL only through ``__dlpack__`` (as a third-party library would be),
+    with the ``shape`` and ``dtype`` such libraries usually carry."""
+
+    def __init__(self, array: np.ndarray):
+        super().__init__(array)
+        self.shape = array.shape
+        self.dtype = array.dtype
 
 
 def test_dlpack_producers_in_place_and_out(rng):
@@ -45,19 +53,6 @@ def test_dlpack_producers_in_place_and_out(rng):
         layout="nhd",
     )
     np.testing.assert_array_equal(k_cache[0, 1:4], keys)
-
-
-class BareDLPack:
-    """A producer with nothing but the DLPack protocol (no ``shape`` or ``dtype``)."""
-
-    def __init__(self, array: np.ndarray):
-        self.array = array
-
-    def __dlpack__(self, stream=None):
-        return self.array.__dlpack__()
-
-    def __dlpack_device__(self):
-        return self.array.__dlpack_device__()
 
 
 def test_bare_dlpack_queries_get_a_numpy_output(rng):
