@@ -90,14 +90,8 @@ pub(crate) fn gpu(op: &'static str, ordinal: usize) -> Result<BoundGpu> {
 /// The driver library must load before any driver call (cudarc panics otherwise).
 fn require_driver() -> Result<()> {
     // SAFETY: only probes whether the shared library can be loaded.
-    if unsafe { sys::is_culib_present() } {
-        Ok(())
-    } else {
-        Err(Error::BackendUnavailable {
-            backend: "cuda",
-            reason: "the CUDA driver library (libcuda.so.1) was not found".into(),
-        })
-    }
+    let present = unsafe { sys::is_culib_present() };
+    super::require_library(present, "the CUDA driver library (libcuda.so.1) was not found")
 }
 
 /// A GPU whose context is current on this thread until the guard drops; then the thread's

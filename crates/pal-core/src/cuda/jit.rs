@@ -375,17 +375,12 @@ fn fnv1a(parts: &[&[u8]]) -> u64 {
 
 fn nvrtc_available() -> Result<()> {
     // SAFETY: only probes whether the shared library can be loaded.
-    if unsafe { sys::is_culib_present() } {
-        Ok(())
-    } else {
-        Err(Error::BackendUnavailable {
-            backend: "cuda",
-            reason:
-                "NVRTC (libnvrtc.so.13, or .so.12 for CUDA 12 drivers) was not found: install a CUDA toolkit or \
-                     `pip install nvidia-cuda-nvrtc` (`nvidia-cuda-nvrtc-cu12`), or add its lib folder to LD_LIBRARY_PATH"
-                    .into(),
-        })
-    }
+    let present = unsafe { sys::is_culib_present() };
+    super::require_library(
+        present,
+        "NVRTC (libnvrtc.so.13, or .so.12 for CUDA 12 drivers) was not found: install a CUDA toolkit or \
+         `pip install nvidia-cuda-nvrtc` (`nvidia-cuda-nvrtc-cu12`), or add its lib folder to LD_LIBRARY_PATH",
+    )
 }
 
 pub(crate) fn nvrtc_version() -> (i32, i32) {

@@ -58,6 +58,20 @@ fn driver_error(op: &'static str, what: &str, error: cudarc::driver::DriverError
     }
 }
 
+/// `Ok` when a shared library PAL calls into is loadable (`present`: cudarc's probe, which loads
+/// nothing else; any other call into a missing library panics inside cudarc), else
+/// `BackendUnavailable` with `missing`, which says what to install.
+pub(crate) fn require_library(present: bool, missing: &str) -> Result<()> {
+    if present {
+        Ok(())
+    } else {
+        Err(Error::BackendUnavailable {
+            backend: "cuda",
+            reason: missing.into(),
+        })
+    }
+}
+
 /// The `name=value` pairs of a lab-knob environment variable (`PAL_DECODE_TUNING`,
 /// `PAL_PREFILL_TUNING`); unparsable items are ignored.
 pub(crate) fn knobs(env: &str) -> Vec<(String, usize)> {
