@@ -31,6 +31,17 @@ constexpr int PREFILL_THREADS = 128;
 // are (token, head) pairs, `heads_per_cta` apart), prompt tokens [first_token, end_token) of
 // sequence `seq`, whose prompt starts at row `prompt_begin` of q and whose history has
 // `history` tokens.
+// Query row r of a CTA holds token r / heads_per_cta, head r % heads_per_cta. The divisor is a
+// runtime value: a multiply-high by ceil(2^32 / d), exact for r * d < 2^32 (rows and vectors
+// of a CTA are far fewer than 2^16), costs a few instructions where a division costs twenty.
+struct RowSplit {
+  int spacing;
+  u64 inverse;
+  __device__ explicit RowSplit(int spacing_) : spacing(spacing_), inverse(0xffffffffu / (u32)spacing_ + 1ull) {}
+  __device__ __forceinline__ int token(int r) const { return (int)(((u64)(u32)r * inverse) >> 32); }
+  __device__ __forceinline__ int head(int r) const { return r - token(r) * spacing; }
+};
+
 struct PrefillTask {
   int seq, kv_head, first_head, heads;
   int prompt_begin, first_token, end_token, history;

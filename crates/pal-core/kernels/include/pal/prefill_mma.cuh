@@ -86,13 +86,14 @@ __device__ void prefill_mma(const PrefillParams& p) {
   auto values_by_dim = [&](int key0) {
     return LAYOUT == LAYOUT_PAL && key0 + KEYS <= history && (!Variant::HAS_WINDOW || key0 >= lowest_first);
   };
-  // Query row r: token first_token + r / spacing, head first_head + r % spacing.
+  // Query row r: token first_token + split.token(r), head first_head + split.head(r).
   const int spacing = p.heads_per_cta, rows_used = p.tokens_per_cta * spacing;
+  const RowSplit split(spacing);
   auto row_valid = [&](int r) {
-    return r < rows_used && r % spacing < task.heads && task.first_token + r / spacing < task.end_token;
+    return r < rows_used && split.head(r) < task.heads && task.first_token + split.token(r) < task.end_token;
   };
   auto q_row = [&](int r) -> i64 {
-    return (i64)(task.prompt_begin + task.first_token + r / spacing) * p.num_q_heads + task.first_head + r % spacing;
+    return (i64)(task.prompt_begin + task.first_token + split.token(r)) * p.num_q_heads + task.first_head + split.head(r);
   };
 
   for (int i = tid; i < Tile::ROWS * CHUNKS; i += PREFILL_THREADS) {
@@ -178,10 +179,10 @@ __device__ void prefill_mma(const PrefillParams& p) {
 #pragma unroll
     for (int i = 0; i < 2; ++i) {
       const int r = my_row(m, i);
-      const int position = history + task.first_token + r / spacing;
+      const int position = history + task.first_token + split.token(r);
       visible[m][i] = row_valid(r) ? position + 1 : 0;
       first_key[m][i] = Variant::first_visible(p.variant, position);
-      slope[m][i] = Variant::TRANSFORMS_SCORES && row_valid(r) ? Variant::slope(p.variant, task.first_head + r % spacing) : 0.f;
+      slope[m][i] = Variant::TRANSFORMS_SCORES && row_valid(r) ? Variant::slope(p.variant, task.first_head + split.head(r)) : 0.f;
       state[m][i] = SoftmaxState::empty();
     }
 #pragma unroll
@@ -319,7 +320,7 @@ __device__ void prefill_mma(const PrefillParams& p) {
 #pragma unroll
     for (int i = 0; i < 2; ++i) {
       const int r = my_row(m, i);
-      const float sink = row_valid(r) ? Variant::sink(p.variant, task.first_head + r % spacing) : neg_inf();
+      const float sink = row_valid(r) ? Variant::sink(p.variant, task.first_head + split.head(r)) : neg_inf();
       const float inverse = SoftmaxState{state[m][i].max, quad_sum(state[m][i].sum)}.inverse_sum(sink);
 #pragma unroll
       for (int b = 0; b < CHUNKS; ++b)

@@ -35,9 +35,10 @@ __device__ void prefill_simt(const PrefillParams& p) {
   if (task.empty()) return;  // the whole CTA: uniform exit
   const int tid = threadIdx.x;
   const int spacing = p.heads_per_cta, vectors = p.tokens_per_cta * spacing;
-  // Query vector j: token first_token + j / spacing, head first_head + j % spacing.
-  auto token_of = [&](int j) { return task.first_token + j / spacing; };
-  auto vector_valid = [&](int j) { return j < vectors && j % spacing < task.heads && token_of(j) < task.end_token; };
+  const RowSplit split(spacing);
+  // Query vector j: token first_token + split.token(j), head first_head + split.head(j).
+  auto token_of = [&](int j) { return task.first_token + split.token(j); };
+  auto vector_valid = [&](int j) { return j < vectors && split.head(j) < task.heads && token_of(j) < task.end_token; };
   const int history = task.history, total_keys = task.keys(), kv_head = task.kv_head;
   const PageRow<PAGE_SIZE> page_row(p.page_table, task.seq, p.pages_per_seq, p.num_pages);
   const CacheAddress<LAYOUT, KV> at{p.num_kv_heads, HEAD_DIM, PAGE_SIZE};
@@ -50,7 +51,7 @@ __device__ void prefill_simt(const PrefillParams& p) {
     v_scale = p.scales.v(kv_head);
   }
   const float log2_history_scale = history_scale * LOG2E;
-  auto row_of = [&](int j) { return (i64)(task.prompt_begin + token_of(j)) * p.num_q_heads + task.first_head + j % spacing; };
+  auto row_of = [&](int j) { return (i64)(task.prompt_begin + token_of(j)) * p.num_q_heads + task.first_head + split.head(j); };
 
   for (int i = tid; i < NQ * HEAD_DIM; i += PREFILL_THREADS) {
     const int j = i / HEAD_DIM;
@@ -97,7 +98,7 @@ __device__ void prefill_simt(const PrefillParams& p) {
         const bool scaled = IS_FP8<KV> && key < history;
         if constexpr (Variant::TRANSFORMS_SCORES)
           s = Variant::logit(p.variant, dot * (scaled ? history_scale : p.scale), key, visible[j] - 1,
-                             Variant::slope(p.variant, task.first_head + j % spacing)) * LOG2E;
+                             Variant::slope(p.variant, task.first_head + split.head(j))) * LOG2E;
         else
           s = dot * (scaled ? log2_history_scale : log2_scale);
       }
@@ -126,7 +127,7 @@ __device__ void prefill_simt(const PrefillParams& p) {
   values_acc.reduce((float*)keys, [&](int j, int dim, float total) {
     if (vector_valid(j))
       ((T*)p.out)[row_of(j) * HEAD_DIM + dim] = from_float<T>(
-          total * SoftmaxState{run_max[j], run_sum[j]}.inverse_sum(Variant::sink(p.variant, task.first_head + j % spacing)));
+          total * SoftmaxState{run_max[j], run_sum[j]}.inverse_sum(Variant::sink(p.variant, task.first_head + split.head(j))));
   });
 }
 

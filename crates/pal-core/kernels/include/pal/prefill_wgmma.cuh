@@ -79,17 +79,30 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
     return PAL_RUNS && key0 + KEYS <= history && (!Variant::HAS_WINDOW || key0 >= lowest_first);
   };
   const int spacing = p.heads_per_cta, rows_used = p.tokens_per_cta * spacing;
+  const RowSplit split(spacing);
   auto row_valid = [&](int r) {
-    return r < rows_used && r % spacing < task.heads && task.first_token + r / spacing < task.end_token;
+    return r < rows_used && split.head(r) < task.heads && task.first_token + split.token(r) < task.end_token;
   };
   auto q_row = [&](int r) -> i64 {
-    return (i64)(task.prompt_begin + task.first_token + r / spacing) * p.num_q_heads + task.first_head + r % spacing;
+    return (i64)(task.prompt_begin + task.first_token + split.token(r)) * p.num_q_heads + task.first_head + split.head(r);
   };
 
-  for (int i = tid; i < ROWS * CHUNKS; i += THREADS) {
-    const int r = i / CHUNKS, c = i % CHUNKS;
-    const bool valid = row_valid(r);
-    copy_async_16(q_tile + swizzled<ROWS>(r, c * 8), valid ? q + q_row(r) * HEAD_DIM + c * 8 : q, valid);
+  // Q: a thread keeps one 16-byte chunk column where the chunks of a row divide the threads.
+  if constexpr (THREADS % CHUNKS == 0) {
+    constexpr int STEP = THREADS / CHUNKS;  // rows between a thread's copies
+    const int first = tid / CHUNKS, c = tid % CHUNKS;
+#pragma unroll
+    for (int n = 0; n < ROWS / STEP; ++n) {
+      const int r = first + n * STEP;
+      const bool valid = row_valid(r);
+      copy_async_16(q_tile + swizzled<ROWS>(r, c * 8), valid ? q + q_row(r) * HEAD_DIM + c * 8 : q, valid);
+    }
+  } else {
+    for (int i = tid; i < ROWS * CHUNKS; i += THREADS) {
+      const int r = i / CHUNKS, c = i % CHUNKS;
+      const bool valid = row_valid(r);
+      copy_async_16(q_tile + swizzled<ROWS>(r, c * 8), valid ? q + q_row(r) * HEAD_DIM + c * 8 : q, valid);
+    }
   }
 
   // Copy plans without per-copy branches for tiles that are prompt through and through, or
@@ -236,10 +249,10 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
 #pragma unroll
   for (int i = 0; i < 2; ++i) {
     const int r = my_row(i);
-    const int position = history + task.first_token + r / spacing;
+    const int position = history + task.first_token + split.token(r);
     visible[i] = row_valid(r) ? position + 1 : 0;
     first_key[i] = Variant::first_visible(p.variant, position);
-    slope[i] = Variant::TRANSFORMS_SCORES && row_valid(r) ? Variant::slope(p.variant, task.first_head + r % spacing) : 0.f;
+    slope[i] = Variant::TRANSFORMS_SCORES && row_valid(r) ? Variant::slope(p.variant, task.first_head + split.head(r)) : 0.f;
     state[i] = SoftmaxState::empty();
   }
 #pragma unroll
@@ -378,7 +391,7 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
 #pragma unroll
   for (int i = 0; i < 2; ++i) {
     const int r = my_row(i);
-    const float sink = row_valid(r) ? Variant::sink(p.variant, task.first_head + r % spacing) : neg_inf();
+    const float sink = row_valid(r) ? Variant::sink(p.variant, task.first_head + split.head(r)) : neg_inf();
     const float inverse = SoftmaxState{state[i].max, quad_sum(state[i].sum)}.inverse_sum(sink);
 #pragma unroll
     for (int b = 0; b < CHUNKS; ++b)
@@ -386,8 +399,9 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
           Mma<T>::pack(o[b][2 * i] * inverse, o[b][2 * i + 1] * inverse);
   }
   __syncwarp();
-  for (int i = lane; i < 16 * CHUNKS; i += 32) {
-    const int r = i / CHUNKS, c = i % CHUNKS, row = warp * 16 + r;
+#pragma unroll
+  for (int n = 0; n < 16 * CHUNKS / 32; ++n) {
+    const int i = lane + n * 32, r = i / CHUNKS, c = i % CHUNKS, row = warp * 16 + r;
     if (row_valid(row)) *(uint4*)((T*)p.out + q_row(row) * HEAD_DIM + c * 8) = *(const uint4*)(staged + r * ROW + c * 8);
   }
 }
