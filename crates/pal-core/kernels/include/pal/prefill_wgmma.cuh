@@ -265,7 +265,7 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
   const u64 row_v_descriptor = matrix_descriptor(v_slot(0), KEYS * 128);
   const u64 dim_v_descriptor = matrix_descriptor(v_slot(0));
   constexpr u64 SLOT_STEP = 2 * Tile::TILE_BYTES / 16;
-  auto slot_offset = [&](int j) { return (u64)(j % STAGES) * SLOT_STEP; };
+  auto slot_offset = [&](int j) { return (u32)(j % STAGES) * (u32)SLOT_STEP; };
 
   // Issues S = Q K^T of tile j (one commit group). A warpgroup whose rows are all padding
   // computes too: wgmma is issued by whole warpgroups, and skipping would branch around it.
@@ -274,8 +274,8 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
 #pragma unroll
     for (int kk = 0; kk < HEAD_DIM / 16; ++kk) {
       // k-step kk: 16 dims of column block kk / 4, 32 bytes into its rows per step.
-      const u64 a = q_descriptor + (kk / 4 * ROWS * 128 + kk % 4 * 32) / 16;
-      const u64 b = slot_descriptor + slot_offset(j) + (kk / 4 * KEYS * 128 + kk % 4 * 32) / 16;
+      const u64 a = descriptor_plus(q_descriptor, (kk / 4 * ROWS * 128 + kk % 4 * 32) / 16);
+      const u64 b = descriptor_plus(slot_descriptor, slot_offset(j) + (kk / 4 * KEYS * 128 + kk % 4 * 32) / 16);
       Wgmma<T, KEYS>::template ss<false>(s, a, b, kk > 0);
     }
     wgmma_commit();
@@ -349,13 +349,13 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
       wgmma_fence();
 #pragma unroll
       for (int kb = 0; kb < KEYS / 16; ++kb)  // [dim][key]: 16 keys of column block kb / 4
-        Wgmma<T, HEAD_DIM>::template rs<false>(o, pf[kb], dim_v_descriptor + slot_offset(j) + (kb / 4 * HEAD_DIM * 128 + kb % 4 * 32) / 16, true);
+        Wgmma<T, HEAD_DIM>::template rs<false>(o, pf[kb], descriptor_plus(dim_v_descriptor, slot_offset(j) + (kb / 4 * HEAD_DIM * 128 + kb % 4 * 32) / 16), true);
       wgmma_commit();
     } else {
       wgmma_fence();
 #pragma unroll
       for (int kb = 0; kb < KEYS / 16; ++kb)  // [key][dim]: 16 rows
-        Wgmma<T, HEAD_DIM>::template rs<true>(o, pf[kb], row_v_descriptor + slot_offset(j) + kb * 16 * 128 / 16, true);
+        Wgmma<T, HEAD_DIM>::template rs<true>(o, pf[kb], descriptor_plus(row_v_descriptor, slot_offset(j) + kb * 16 * 128 / 16), true);
       wgmma_commit();
     }
   };

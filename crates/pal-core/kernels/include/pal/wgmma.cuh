@@ -26,6 +26,12 @@ template <int ROWS> __device__ __forceinline__ int swizzled(u32 row, u32 col) {
 __device__ __forceinline__ u64 matrix_descriptor(const void* tile, u32 leading = 16) {
   return (u64)((shared_address(tile) & 0x3ffff) >> 4) | (u64)(leading >> 4) << 16 | (u64)(1024 >> 4) << 32 | 1ull << 62;
 }
+// `descriptor` advanced by `offset` 16-byte units: a 32-bit add on the start-address word (its
+// 14-bit field holds every shared address, so nothing carries into the high word), which keeps
+// the 64-bit carry chain and register moves out of every wgmma issue.
+__device__ __forceinline__ u64 descriptor_plus(u64 descriptor, u32 offset) {
+  return (descriptor & 0xffffffff00000000ull) | (u32)((u32)descriptor + offset);
+}
 __device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;" ::: "memory"); }
 __device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;" ::: "memory"); }
 template <int PENDING> __device__ __forceinline__ void wgmma_wait() {
