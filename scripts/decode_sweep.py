@@ -3,12 +3,18 @@ default eager call beside the read ceiling measured in the same run, and FlashIn
 importable, over SPEC §7's rows and any extra shapes. Prints one row per case, a table last.
 
     python scripts/decode_sweep.py [--layouts pal nhd] [--rows 32x4096 ...] [--extra] [--json out.json]
+        [--kv-dtype float8_e4m3fn]   # fp8 pools (scale 1): TB/s of fp8 bytes, FlashInfer's fp8 decode
+        [--label v2] [--save DIR | --compare DIR]   # kernel variants (PAL_KERNEL_DIR), outputs checked
+
+`--compare` prints whether each output equals, bit for bit, that of an earlier run saved with
+`--save` (inputs are seeded), so a kernel variant that times well but computes differently shows.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 
 import proxy_attention_lab as pal
 import torch
@@ -34,16 +40,18 @@ def graph_replay_ms(call):
     return triton.testing.do_bench(graph.replay, return_mode="median"), out
 
 
-def make_case(batch, context, hq, hkv, dim, page, dtype, layout, seed=0):
+def make_case(batch, context, hq, hkv, dim, page, dtype, layout, kv_dtype=None, seed=0):
     g = torch.Generator(device="cuda").manual_seed(seed)
     per_seq = -(-context // page)
     num_pages = batch * per_seq + 1
 
-    def pool(shape):
-        return torch.randn(shape, generator=g, device="cuda").to(dtype)
+    kv_dtype = kv_dtype or dtype
 
-    k = pool(pal.get_k_cache_shape(num_pages, hkv, dim, page, dtype, layout))
-    v = pool(pal.get_v_cache_shape(num_pages, hkv, dim, page, dtype, layout))
+    def pool(shape):
+        return torch.randn(shape, generator=g, device="cuda").to(kv_dtype)
+
+    k = pool(pal.get_k_cache_shape(num_pages, hkv, dim, page, kv_dtype, layout))
+    v = pool(pal.get_v_cache_shape(num_pages, hkv, dim, page, kv_dtype, layout))
     pages = torch.randperm(num_pages - 1, generator=g, device="cuda")
     table = pages[: batch * per_seq].view(batch, per_seq).int()
     lens = torch.full((batch,), context, dtype=torch.int32, device="cuda")
@@ -69,14 +77,14 @@ def flashinfer_decode(q, k, v, table, lens, page, layout):
         wrapper = flashinfer.BatchDecodeWithPagedKVCacheWrapper(
             workspace, layout.upper(), use_tensor_cores=tensor_cores
         )
-        wrapper.plan(indptr, indices, last, hq, hkv, dim, page, data_type=q.dtype, q_data_type=q.dtype)
+        wrapper.plan(indptr, indices, last, hq, hkv, dim, page, kv_data_type=k.dtype, q_data_type=q.dtype)
         ms = triton.testing.do_bench(lambda w=wrapper: w.run(q, (k, v)), return_mode="median")
         best = ms if best is None else min(best, ms)
     return best
 
 
-def time_case(batch, context, hq, hkv, dim, page, dtype, layout, with_flashinfer):
-    q, k, v, table, lens = make_case(batch, context, hq, hkv, dim, page, dtype, layout)
+def time_case(batch, context, hq, hkv, dim, page, dtype, layout, with_flashinfer, kv_dtype=None):
+    q, k, v, table, lens = make_case(batch, context, hq, hkv, dim, page, dtype, layout, kv_dtype)
 
     def call():
         return pal.paged_attention_decode(q, k, v, table, lens, layout=layout)
@@ -91,8 +99,8 @@ def time_case(batch, context, hq, hkv, dim, page, dtype, layout, with_flashinfer
             fi = flashinfer_decode(q, k, v, table, lens, page, layout)
         except Exception as error:  # noqa: BLE001 - a peer that fails is reported, not fatal
             print(f"flashinfer failed: {error}")
-    nbytes = 2 * batch * context * hkv * dim * q.element_size()
-    return {"bytes": nbytes, "kernel_ms": kernel, "eager_ms": eager, "flashinfer_ms": fi}
+    nbytes = 2 * batch * context * hkv * dim * k.element_size()
+    return {"bytes": nbytes, "kernel_ms": kernel, "eager_ms": eager, "flashinfer_ms": fi}, out
 
 
 def main() -> None:
@@ -100,11 +108,16 @@ def main() -> None:
     parser.add_argument("--layouts", nargs="+", default=["pal", "nhd"])
     parser.add_argument("--rows", nargs="+", default=SPEC_ROWS)
     parser.add_argument("--dtype", default="bfloat16")
+    parser.add_argument("--kv-dtype", help="fp8 pools: float8_e4m3fn or float8_e5m2 (scale 1)")
     parser.add_argument("--extra", action="store_true", help="also page sizes and head dims at 32x4096")
     parser.add_argument("--flashinfer", action="store_true")
     parser.add_argument("--json")
+    parser.add_argument("--label", default="")
+    parser.add_argument("--save", help="folder to keep the outputs in")
+    parser.add_argument("--compare", help="folder of an earlier run's outputs: bitwise equal?")
     args = parser.parse_args()
     dtype = getattr(torch, args.dtype)
+    kv_dtype = getattr(torch, args.kv_dtype) if args.kv_dtype else None
     ceiling = read_ceiling()
     print(f"read ceiling {ceiling:.2f} TB/s")
     cases = []
@@ -119,16 +132,25 @@ def main() -> None:
             cases += [(32, 4096, 64, 8, 128, 16, layout)]
     results = []
     for b, c, hq, hkv, d, p, layout in cases:
-        r = time_case(b, c, hq, hkv, d, p, dtype, layout, args.flashinfer)
+        r, out = time_case(b, c, hq, hkv, d, p, dtype, layout, args.flashinfer, kv_dtype)
         r.update(batch=b, context=c, hq=hq, hkv=hkv, dim=d, page=p, layout=layout)
+        name = f"{layout}-{b}x{c}-hq{hq}-hkv{hkv}-d{d}-p{p}-{args.kv_dtype or args.dtype}.pt"
+        check = ""
+        if args.save:
+            os.makedirs(args.save, exist_ok=True)
+            torch.save(out.cpu(), os.path.join(args.save, name))
+        if args.compare:
+            same = torch.equal(torch.load(os.path.join(args.compare, name)).cuda(), out)
+            check = ", same bits as earlier" if same else ", DIFFERS from earlier"
         results.append(r)
         kernel, eager, fi = (
             r["bytes"] / ms / 1e9 if ms else 0.0 for ms in (r["kernel_ms"], r["eager_ms"], r["flashinfer_ms"])
         )
         print(
-            f"{layout} {b}x{c} hq{hq}/hkv{hkv} d{d} p{p}: kernel {r['kernel_ms'] * 1e3:.1f} us "
+            f"{args.label} {layout} {b}x{c} hq{hq}/hkv{hkv} d{d} p{p}: kernel {r['kernel_ms'] * 1e3:.1f} us "
             f"{kernel:.2f} TB/s ({kernel / ceiling:.0%}), eager {r['eager_ms'] * 1e3:.1f} us {eager:.2f} TB/s"
-            + (f", flashinfer {fi:.2f} TB/s" if fi else ""),
+            + (f", flashinfer {fi:.2f} TB/s" if fi else "")
+            + check,
             flush=True,
         )
     if args.json:

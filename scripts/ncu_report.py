@@ -43,7 +43,7 @@ HEADLINES = [
 ]
 
 
-def workload(op, layout, row):
+def workload(op, layout, row, kv_dtype=""):
     """Runs `op` on `row` three times (ncu profiles the third launch)."""
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import proxy_attention_lab as pal
@@ -60,7 +60,8 @@ def workload(op, layout, row):
         from decode_sweep import make_case
 
         batch, context = (int(x) for x in row.split("x"))
-        q, k, v, table, lens = make_case(batch, context, 32, 8, 128, 16, torch.bfloat16, layout)
+        kv = getattr(torch, kv_dtype) if kv_dtype else None
+        q, k, v, table, lens = make_case(batch, context, 32, 8, 128, 16, torch.bfloat16, layout, kv)
 
         def call():
             return pal.paged_attention_decode(q, k, v, table, lens, layout=layout)
@@ -73,6 +74,7 @@ def workload(op, layout, row):
 def profile(args):
     os.makedirs(args.out, exist_ok=True)
     child = [sys.executable, os.path.abspath(__file__), "_workload", args.op, args.layout, args.row]
+    child.append(args.kv_dtype)
     base = ["ncu", "--clock-control", "none", "-k", "regex:pal_", "--launch-skip", "2", "--launch-count", "1"]
     sections = [flag for name in SECTIONS for flag in ("--section", name)]
     details = ["--page", "details", "--print-details", "all"]
@@ -168,13 +170,14 @@ def summary(folder):
 
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "_workload":
-        return workload(*sys.argv[2:5])
+        return workload(*sys.argv[2:6])
     parser = argparse.ArgumentParser()
     parser.add_argument("op", choices=["prefill", "decode", "summary"])
     parser.add_argument("folder", nargs="?", help="summary: a folder of an earlier run")
     parser.add_argument("--layout", default="pal")
     parser.add_argument("--row", default="4x4096+0", help="prefill BxT+H, decode BxL")
     parser.add_argument("--out", default="ncu-report")
+    parser.add_argument("--kv-dtype", default="", help="decode: fp8 pools, e.g. float8_e4m3fn")
     args = parser.parse_args()
     if args.op == "summary":
         return summary(args.folder or args.out)
