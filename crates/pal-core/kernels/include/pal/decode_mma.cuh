@@ -72,10 +72,21 @@ template <int HEAD_DIM> struct Fp8Rows {
   __device__ __forceinline__ static int v_chunk(int key, int c) { return key * HEAD_DIM + (WIDE ? c ^ (key & 7) : c) * 16; }
 };
 
-// Four fp8 values as two float16 pairs (bytes 0, 1 -> lo; 2, 3 -> hi), exactly: e5m2 is the top
-// byte of a float16; e4m3's exponent and mantissa bits sit in float16 position then scale by
-// 2^8, normals and subnormals alike (its NaN codes read as 480: fill never writes them).
+// Four fp8 values as two float16 pairs (bytes 0, 1 -> lo; 2, 3 -> hi), exactly. sm_89 and up
+// convert e4m3 in hardware (one F2FP per pair; the integer form below costs ~9 instructions per
+// word, 44% of the fp8 main loop's on sm_90a); e5m2 is the top byte of a float16 everywhere.
+// Before sm_89, e4m3's exponent and mantissa bits sit in float16 position then scale by 2^8,
+// normals and subnormals alike (its NaN codes read as 480 there, NaN in hardware: fill never
+// writes them).
 template <typename KV> __device__ __forceinline__ void fp8x4_to_f16x2(u32 w, u32& lo, u32& hi) {
+#if __CUDA_ARCH__ >= 890
+  if constexpr (SAME_TYPE<KV, e4m3>) {
+    asm("{\n.reg .b16 l, h;\nmov.b32 {l, h}, %2;\ncvt.rn.f16x2.e4m3x2 %0, l;\ncvt.rn.f16x2.e4m3x2 %1, h;\n}"
+        : "=r"(lo), "=r"(hi)
+        : "r"(w));
+    return;
+  }
+#endif
   lo = __byte_perm(w, 0, 0x1404);
   hi = __byte_perm(w, 0, 0x3424);
   if constexpr (SAME_TYPE<KV, e4m3>) {
@@ -350,14 +361,19 @@ __device__ void decode_mma(const DecodeParams& p) {
           s[m][b][e] = score;
           tile_max[r] = fmaxf(tile_max[r], score);
         }
+      // O shrinks only when some row's max moved (a warp-uniform branch; a factor of 1 is exact,
+      // so skipping it changes no bit): after the first tiles most tiles skip 4 * DIM_BLOCKS FMULs.
+      float factor[2];
 #pragma unroll
-      for (int r = 0; r < 2; ++r) {
-        const float factor = state[m][r].rescale(quad_max(tile_max[r]));
+      for (int r = 0; r < 2; ++r) factor[r] = state[m][r].rescale(quad_max(tile_max[r]));
+      if (__any_sync(0xffffffffu, factor[0] != 1.f || factor[1] != 1.f)) {
 #pragma unroll
-        for (int c = 0; c < DIM_BLOCKS; ++c) {
-          o[m][c][2 * r] *= factor;
-          o[m][c][2 * r + 1] *= factor;
-        }
+        for (int r = 0; r < 2; ++r)
+#pragma unroll
+          for (int c = 0; c < DIM_BLOCKS; ++c) {
+            o[m][c][2 * r] *= factor[r];
+            o[m][c][2 * r + 1] *= factor[r];
+          }
       }
 #pragma unroll
       for (int b = 0; b < 2; ++b)
