@@ -21,6 +21,7 @@ from proxy_attention_lab.testing import (
     LAYOUTS,
     assert_close,
     attention,
+    cuda_available,
     from_layout,
     numpy_dtype,
     on_device,
@@ -120,28 +121,17 @@ def scaled_heads(rows: np.ndarray, scales: np.ndarray) -> np.ndarray:
 
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("fp8", FP8)
-@pytest.mark.parametrize("page_size", [1, 8, 16, 32, 128])
+@pytest.mark.parametrize("page_size", [1, 2, 4, 8, 16, 32, 128])
 def test_decode_fp8_page_sizes(rng, device, layout, fp8, page_size):
-    """Every page size on the CPU; on CUDA the fp8 pal decode needs whole 16-byte value vectors
-    of one page (16 slots and up) and says so for smaller pages."""
+    """Every page size, every layout, on both backends (CUDA: the tensor-core decode, which
+    copies pal value runs of 1, 2, 4 and 8 bytes from pages under 16 slots)."""
     lens = [page_size * 3 + 5, 1]
     cache = paged_cache(rng, lens, HKV, 128, page_size, fp8, layout)
     queries = random_array(rng, (len(lens), HQ, 128), "bfloat16")
     k_scale = np.array([0.7, 1.3], np.float32)
-
-    def decode():
-        return pal.paged_attention_decode(
-            *decode_args(cache, queries, device),
-            layout=layout,
-            k_scale=on_device(k_scale, device),
-            v_scale=2.0,
-        )
-
-    if device == "cuda" and layout == "pal" and page_size < 16:
-        with pytest.raises(pal.UnsupportedError, match="page sizes \\[16, 32, 64, 128\\]"):
-            decode()
-        return
-    out = decode()
+    out = pal.paged_attention_decode(
+        *decode_args(cache, queries, device), layout=layout, k_scale=on_device(k_scale, device), v_scale=2.0
+    )
     expected = np.concatenate(
         [
             attention(queries[b : b + 1], scaled(cache.keys[b], k_scale), scaled(cache.values[b], 2.0), [n])
@@ -149,6 +139,18 @@ def test_decode_fp8_page_sizes(rng, device, layout, fp8, page_size):
         ]
     )
     assert_close(to_host(out), expected, "bfloat16", f"{fp8} decode page {page_size}")
+
+
+@pytest.mark.parametrize("fp8", FP8)
+def test_decode_fp8_pal_small_pages_off_tensor_cores_unsupported_on_cuda(rng, fp8):
+    """Head dims the tensor cores do not take over fp8 (96) run on CUDA cores, whose pal decode
+    reads whole 16-slot value vectors: pages under 16 slots raise the "unsupported" error there."""
+    if not cuda_available():
+        pytest.skip("no GPU")
+    cache = paged_cache(rng, [20], HKV, 96, 8, fp8, "pal")
+    queries = random_array(rng, (1, HQ, 96), "bfloat16")
+    with pytest.raises(pal.UnsupportedError, match="page sizes \\[16, 32, 64, 128\\]"):
+        pal.paged_attention_decode(*decode_args(cache, queries, "cuda"), layout="pal")
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)

@@ -12,7 +12,7 @@
 // Shared memory tiles: pal K as [chunk][key] (as in its pages), other K and nhd/hnd V as
 // [key][dim] rows (chunks swizzled, or rows padded), pal V as [dim][key] with its two 16-byte
 // halves swizzled: every ldmatrix phase is conflict-free.
-// fp8 pools (head dims 64 / 128 / 192 / 256; pal pages of 16 slots and up): byte tiles, K read
+// fp8 pools (head dims 64 / 128 / 192 / 256, every page size): byte tiles, K read
 // with 16-byte loads straight into float16 B fragments (dims permuted consistently with Q's),
 // V with 4-byte loads of 4 keys (pal rows; nhd / hnd rows through a 4 x 4 byte transpose among
 // four lanes), both widened exactly in registers; the mma runs in float16.
@@ -59,16 +59,20 @@ template <typename KV, int HEAD_DIM, int LAYOUT, int M_TILES, int WARPS, int STA
   static constexpr int SHARED_BYTES = MASKS_OFFSET + WARPS * STAGES * 4;
 };
 
-// fp8 tiles, in bytes: K rows, and nhd / hnd V rows, are [key][HEAD_DIM]; pal V is [dim][key]
-// (16 keys: one 16-byte chunk per dim, as in its pages). Lanes read K with 16-byte loads of keys
-// 2m, 2m + 1 per quarter-warp, so odd keys' chunks flip bit 2; the transposing 4-byte V reads
-// take keys 4q + j, so V chunks XOR with key % 8 (rows of 8 chunks and more; others are
-// conflict-free or nearly as they are).
+// fp8 tiles, in bytes. nhd / hnd K and V rows are [key][HEAD_DIM]: lanes read K with 16-byte
+// loads of keys 2m, 2m + 1 per quarter-warp, so odd keys' chunks flip bit 2; the transposing
+// 4-byte V reads take keys 4q + j, so V chunks XOR with key % 8 (rows of 8 chunks and more;
+// others are conflict-free or nearly as they are). pal K stays [chunk][key] as in its pages (a
+// copy's lanes walk keys; into [key][dim] rows that was an 8-way store conflict, and pal fp8
+// decode ran 27% slower), keys XOR 2 (chunk % 4) so that a K read's quarter-warp (chunks
+// 4g .. 4g + 3, keys 2m, 2m + 1) hits 8 distinct 16-byte bank groups. pal V is [dim][key] (one
+// 16-byte chunk per dim, as in its pages).
 template <int HEAD_DIM> struct Fp8Rows {
   static constexpr bool WIDE = HEAD_DIM / 16 % 8 == 0;
   __device__ __forceinline__ static int k_chunk(int key, int c) {
     return key * HEAD_DIM + (WIDE ? c ^ ((key & 1) << 2) : c) * 16;
   }
+  __device__ __forceinline__ static int k_by_chunk(int key, int c) { return (c * 16 + (key ^ ((c & 3) << 1))) * 16; }
   __device__ __forceinline__ static int v_chunk(int key, int c) { return key * HEAD_DIM + (WIDE ? c ^ (key & 7) : c) * 16; }
 };
 
@@ -114,7 +118,6 @@ __device__ void decode_mma(const DecodeParams& p) {
   static_assert(sizeof(T) == 2 && HEAD_DIM % 16 == 0, "whole 16-bit mma k-steps");
   static_assert(FP8 || SAME_TYPE<T, KV>, "pools in the queries' dtype, or fp8");
   static_assert(!FP8 || HEAD_DIM % 64 == 0, "fp8 K: a lane's 16-byte load feeds four k-steps");
-  static_assert(!FP8 || LAYOUT != LAYOUT_PAL || PAGE_SIZE >= KEYS, "fp8 pal V: a tile's 16 slots of a dim in one page");
   static_assert(STAGES >= 2, "a ring");
   extern __shared__ __align__(16) unsigned char shared[];
 
@@ -183,7 +186,10 @@ __device__ void decode_mma(const DecodeParams& p) {
     const int c = LAYOUT == LAYOUT_PAL ? idx / KEYS : idx % CHUNKS;
     k_key[k] = t;
     k_src[k] = (int)at.key(0, 0, ONE_PAGE ? t : t % PAGE_SIZE, c * VEC);
-    k_dst[k] = FP8 ? Rows::k_chunk(t, c) : Tile::K_BY_CHUNK ? (c * KEYS + t) * 8 : Tile::row_chunk(t, c);
+    if constexpr (FP8)
+      k_dst[k] = Tile::K_BY_CHUNK ? Rows::k_by_chunk(t, c) : Rows::k_chunk(t, c);
+    else
+      k_dst[k] = Tile::K_BY_CHUNK ? (c * KEYS + t) * 8 : Tile::row_chunk(t, c);
   }
 #pragma unroll
   for (int k = 0; k < V_COPIES; ++k) {
@@ -247,7 +253,9 @@ __device__ void decode_mma(const DecodeParams& p) {
         if constexpr (V_RUN * sizeof(KV) >= 4) {
           copy_async<V_RUN * sizeof(KV)>(v_tile + v_dst[k], source, bytes);
         } else {
-          v_tile[v_dst[k]] = bytes ? *source : KV{};  // 2-byte runs (pal, page size 1): no cp.async size
+          // 1- and 2-byte runs (pal pages of 1, or fp8 pages of 1 and 2 slots): no cp.async size.
+#pragma unroll
+          for (int e = 0; e < V_RUN; ++e) v_tile[v_dst[k] + e] = e * (int)sizeof(KV) < bytes ? source[e] : KV{};
         }
       }
       mask = __ballot_sync(0xffffffffu, lane < KEYS && valid_run(lane, page_ids, 1) > 0);
@@ -312,8 +320,9 @@ __device__ void decode_mma(const DecodeParams& p) {
         u32 k_frag[2][4][2];
 #pragma unroll
         for (int b = 0; b < 2; ++b) {
-          const int key = 4 * (group / 2) + 2 * b + group % 2;
-          const uint4 raw = *(const uint4*)((const unsigned char*)k_tile + Rows::k_chunk(key, 4 * g + quad));
+          const int key = 4 * (group / 2) + 2 * b + group % 2, c = 4 * g + quad;
+          const uint4 raw =
+              *(const uint4*)((const unsigned char*)k_tile + (Tile::K_BY_CHUNK ? Rows::k_by_chunk(key, c) : Rows::k_chunk(key, c)));
           fp8x4_to_f16x2<KV>(raw.x, k_frag[b][0][0], k_frag[b][0][1]);
           fp8x4_to_f16x2<KV>(raw.y, k_frag[b][1][0], k_frag[b][1][1]);
           fp8x4_to_f16x2<KV>(raw.z, k_frag[b][2][0], k_frag[b][2][1]);
@@ -361,12 +370,13 @@ __device__ void decode_mma(const DecodeParams& p) {
           s[m][b][e] = score;
           tile_max[r] = fmaxf(tile_max[r], score);
         }
-      // O shrinks only when some row's max moved (a warp-uniform branch; a factor of 1 is exact,
-      // so skipping it changes no bit): after the first tiles most tiles skip 4 * DIM_BLOCKS FMULs.
+      // fp8: O shrinks only when some row's max moved (a warp-uniform branch; a factor of 1 is
+      // exact, so skipping it changes no bit): most tiles skip 4 * DIM_BLOCKS FMULs. 16-bit pools
+      // rescale every tile: there the branch cost registers (nhd spilled) and 1-4% (H200).
       float factor[2];
 #pragma unroll
       for (int r = 0; r < 2; ++r) factor[r] = state[m][r].rescale(quad_max(tile_max[r]));
-      if (__any_sync(0xffffffffu, factor[0] != 1.f || factor[1] != 1.f)) {
+      if (!FP8 || __any_sync(0xffffffffu, factor[0] != 1.f || factor[1] != 1.f)) {
 #pragma unroll
         for (int r = 0; r < 2; ++r)
 #pragma unroll
