@@ -93,12 +93,14 @@ def main() -> None:
                             **variant,
                         )
                         assert torch.isfinite(out.float()).all()
-    # fp8 pools (CUDA-core kernels, quantising fill) with per-head device scales, bad ids,
-    # lengths and slots, every layout, the smallest page decode (pal 16, else 1) and prefill (8)
-    # serve.
+    # fp8 pools (tensor-core decode with 1-8 byte pal value runs, CUDA-core kernels, quantising
+    # fill) with per-head device scales, bad ids, lengths and slots, every layout, small pages
+    # (the CUDA-core float32 decode's smallest: pal 16, else 8) and prefill (8 and up).
     for layout in LAYOUTS:
         for fp8, model, page_size in (
-            ("float8_e4m3fn", "bfloat16", 16 if layout == "pal" else 1),
+            ("float8_e4m3fn", "bfloat16", 1),
+            ("float8_e5m2", "bfloat16", 2),
+            ("float8_e4m3fn", "float16", 4),
             ("float8_e5m2", "float32", 16 if layout == "pal" else 8),
         ):
             cache = paged_cache(rng, [300, 37, 0], 2, 64, page_size, fp8, layout)
