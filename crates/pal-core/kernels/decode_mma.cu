@@ -1,6 +1,7 @@
 // Entry of one tensor-core decode specialisation. The host's kernel key (`cuda/jit.rs`) defines
 // the dtypes, head dim, page size, layout, variant and the shape it chose (`cuda/decode.rs`);
-// the asserts catch any drift between that choice and the kernel's own formulas.
+// the asserts catch any drift between that choice and the kernel's own formulas. PAL_MIN_CTAS:
+// the CTAs per SM the registers are budgeted for.
 #include "pal/decode_mma.cuh"
 
 using DecodeMmaShape = pal::DecodeMmaTile<PAL_KV_DTYPE, PAL_HEAD_DIM, PAL_LAYOUT, PAL_M_TILES, PAL_WARPS, PAL_STAGES>;
@@ -9,7 +10,15 @@ static_assert(sizeof(pal::MergeParams) == PAL_MERGE_PARAMS_BYTES, "host mirror o
 static_assert(DecodeMmaShape::SHARED_BYTES == PAL_SHARED_BYTES, "host and kernel agree on shared memory");
 static_assert(pal::SAME_TYPE<PAL_QUERY_DTYPE, PAL_KV_DTYPE> || pal::IS_FP8<PAL_KV_DTYPE>, "pools in the queries' dtype, or fp8");
 
-extern "C" __global__ void __launch_bounds__(PAL_WARPS * 32) pal_decode(pal::DecodeParams params) {
+// An explicit minimum of 1 is not the same as none: ptxas then gave the bf16 pal kernel 232
+// registers instead of 168 (two CTAs per SM instead of three).
+#if PAL_MIN_CTAS > 1
+#define PAL_DECODE_BOUNDS __launch_bounds__(PAL_WARPS * 32, PAL_MIN_CTAS)
+#else
+#define PAL_DECODE_BOUNDS __launch_bounds__(PAL_WARPS * 32)
+#endif
+
+extern "C" __global__ void PAL_DECODE_BOUNDS pal_decode(pal::DecodeParams params) {
   pal::decode_mma<PAL_QUERY_DTYPE, PAL_KV_DTYPE, PAL_HEAD_DIM, PAL_PAGE_SIZE, PAL_LAYOUT, PAL_VARIANT, PAL_M_TILES, PAL_WARPS, PAL_STAGES>(
       params);
 }

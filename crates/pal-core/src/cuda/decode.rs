@@ -63,8 +63,8 @@ const MMA_KEYS: usize = 16;
 /// A split never holds fewer tokens than this (unless the sequence is shorter): below it the
 /// merge costs more than the parallelism gains.
 const MIN_SPLIT_TOKENS: usize = 256;
-/// Lab knob: `PAL_DECODE_TUNING="warps=8,stages=2,min_split=128"` overrides the tensor-core
-/// decode's shape and split floor (the kernel still asserts the shape), so kernel variants can
+/// Lab knob: `PAL_DECODE_TUNING="warps=8,stages=2,min_ctas=1,min_split=128"` overrides the
+/// tensor-core decode's shape and split floor (the kernel still asserts the shape), so kernel variants can
 /// be timed side by side without rebuilding.
 pub const DECODE_TUNING_ENV: &str = "PAL_DECODE_TUNING";
 
@@ -125,10 +125,21 @@ pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, group: usize
             let ring = warps * stages * (k_elements + v_elements) * kv_dtype.size_in_bytes();
             let merge = warps * 16 * m_tiles * (head_dim + 2) * 4;
             let shared = ring.max(merge) + warps * stages * 4;
+            // CTAs per SM the kernel is built for (`__launch_bounds__`): fp8 fits 128 registers
+            // without spilling up to head dim 128 with one m-tile (pal pages of 8 slots and up),
+            // and its 48 KB ring lets four CTAs share an SM, so a batch of 256 CTAs splits in
+            // two and doubles the warps streaming per SM (16-bit pools spill at 128).
+            let fits_four = kv_dtype.is_fp8()
+                && head_dim <= 128
+                && m_tiles == 1
+                && warps == 4
+                && (layout != CacheLayout::Pal || page_size >= 8);
+            let min_ctas = tuning("min_ctas").unwrap_or(if fits_four { 4 } else { 1 });
             vec![
                 ("M_TILES", m_tiles),
                 ("WARPS", warps),
                 ("STAGES", stages),
+                ("MIN_CTAS", min_ctas),
                 ("SHARED_BYTES", shared),
             ]
         }
