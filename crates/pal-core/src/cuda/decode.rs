@@ -125,16 +125,11 @@ pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, group: usize
             let ring = warps * stages * (k_elements + v_elements) * kv_dtype.size_in_bytes();
             let merge = warps * 16 * m_tiles * (head_dim + 2) * 4;
             let shared = ring.max(merge) + warps * stages * 4;
-            // CTAs per SM the kernel is built for (`__launch_bounds__`): fp8 fits 128 registers
-            // without spilling up to head dim 128 with one m-tile (pal pages of 8 slots and up),
-            // and its 48 KB ring lets four CTAs share an SM, so a batch of 256 CTAs splits in
-            // two and doubles the warps streaming per SM (16-bit pools spill at 128).
-            let fits_four = kv_dtype.is_fp8()
-                && head_dim <= 128
-                && m_tiles == 1
-                && warps == 4
-                && (layout != CacheLayout::Pal || page_size >= 8);
-            let min_ctas = tuning("min_ctas").unwrap_or(if fits_four { 4 } else { 1 });
+            // CTAs per SM the registers are budgeted for (`__launch_bounds__`), a lab knob: fp8
+            // up to head dim 128 fits four (128 registers, no spill) and then splits 256-CTA
+            // batches in two, but measured on an H200 that won only pal 64 x 4096 (+18%, one wave
+            // instead of 1.3) and lost 3-11% elsewhere (docs/kernels.md, v7); 16-bit pools spill.
+            let min_ctas = tuning("min_ctas").unwrap_or(1);
             vec![
                 ("M_TILES", m_tiles),
                 ("WARPS", warps),
