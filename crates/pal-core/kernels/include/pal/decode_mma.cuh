@@ -18,9 +18,10 @@
 // four lanes), both widened exactly in registers; the mma runs in float16.
 // H200 (2026-11-29, bf16, HQ 32 / HKV 8, D 128, page 16): 96% of the read ceiling from 64 x 4096
 // up in every layout, 89-90% at 32 x 4096 (docs/kernels.md has each version's figures). fp8 e4m3
-// (same run as FlashInfer's fp8 tensor-core decode, fp8 bytes read): pal 1.39 / 2.15 / 2.35 /
-// 2.52 TB/s at 8 x 4096 / 32 x 4096 / 64 x 4096 / 128 x 2048 (0.98-1.12x FlashInfer), nhd
-// 1.70 / 2.43 / 2.53 / 2.51 (1.07-1.20x): 53-63% of the read ceiling, short of issue 14's 85%.
+// (sixth session, bench, same run as FlashInfer's fp8 decode, fp8 bytes read): pal 1.87 / 3.12 /
+// 3.01 / 3.59 / 3.47 TB/s at 8 x 4096 / 32 x 4096 / 64 x 4096 / 128 x 2048 / 256 x 1024
+// (1.26-1.63x FlashInfer's best; 76% of the read ceiling at 32 x 4096), nhd 1.78 / 2.74 / 2.85 / 3.18 /
+// 3.10 (1.19-1.46x): short of issue 14's 85% at 32 x 4096 and 2x at 8 x 4096.
 #pragma once
 #include "pal/decode.cuh"
 #include "pal/layout.cuh"
