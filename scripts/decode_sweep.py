@@ -41,6 +41,20 @@ def graph_replay_ms(call):
     return triton.testing.do_bench(graph.replay, return_mode="median"), out
 
 
+def keep_or_compare(out, name, save=None, compare=None) -> str:
+    """Keeps `out` as `name` under `save`; against `compare`'s copy says whether it has the same
+    bits, else the largest difference (the sweeps' check of a kernel variant)."""
+    if save:
+        os.makedirs(save, exist_ok=True)
+        torch.save(out.cpu(), os.path.join(save, name))
+    if not compare:
+        return ""
+    earlier = torch.load(os.path.join(compare, name)).to(out.device)
+    if torch.equal(earlier, out):
+        return ", same bits as earlier"
+    return f", differs from earlier by {(earlier.float() - out.float()).abs().max().item():.2e}"
+
+
 def make_case(batch, context, hq, hkv, dim, page, dtype, layout, kv_dtype=None, seed=0):
     g = torch.Generator(device="cuda").manual_seed(seed)
     per_seq = -(-context // page)
@@ -140,16 +154,7 @@ def main() -> None:
             continue
         r.update(batch=b, context=c, hq=hq, hkv=hkv, dim=d, page=p, layout=layout)
         name = f"{layout}-{b}x{c}-hq{hq}-hkv{hkv}-d{d}-p{p}-{args.kv_dtype or args.dtype}.pt"
-        check = ""
-        if args.save:
-            os.makedirs(args.save, exist_ok=True)
-            torch.save(out.cpu(), os.path.join(args.save, name))
-        if args.compare:
-            earlier = torch.load(os.path.join(args.compare, name)).cuda()
-            diff = (earlier.float() - out.float()).abs().max().item()
-            check = f", differs from earlier by {diff:.2e}"
-            if torch.equal(earlier, out):
-                check = ", same bits as earlier"
+        check = keep_or_compare(out, name, args.save, args.compare)
         results.append(r)
         kernel, eager, fi = (
             r["bytes"] / ms / 1e9 if ms else 0.0 for ms in (r["kernel_ms"], r["eager_ms"], r["flashinfer_ms"])

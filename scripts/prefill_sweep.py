@@ -6,15 +6,15 @@ and shapes one process each (a kernel key names one build per process):
 
 `--check` also runs the portable kernel (`PAL_PREFILL_PATH=portable`) on the same inputs and
 prints the largest difference, so a variant that times well but computes wrong shows at once;
-`--save DIR` keeps every output and `--compare DIR` prints the largest difference from those of
-an earlier run (the inputs are seeded: same rows, same inputs)."""
+`--save DIR` keeps every output and `--compare DIR` says whether each has the same bits as an
+earlier run's, else the largest difference (the inputs are seeded: same rows, same inputs)."""
 
 import argparse
 import os
 
 import proxy_attention_lab as pal
 import torch
-from decode_sweep import graph_replay_ms
+from decode_sweep import graph_replay_ms, keep_or_compare
 
 ROWS = ["1x4096+0", "4x4096+0", "16x1024+0", "4x1024+8192", "8x512+4096"]
 
@@ -69,12 +69,7 @@ def main() -> None:
                     check = f"  ({error})"
                 del os.environ["PAL_PREFILL_PATH"]
             name = f"{layout}-D{args.dim}-p{args.page}-{row}.pt"
-            if args.save:
-                os.makedirs(args.save, exist_ok=True)
-                torch.save(out.cpu(), os.path.join(args.save, name))
-            if args.compare:
-                earlier = torch.load(os.path.join(args.compare, name)).cuda()
-                check += f"  vs earlier {(earlier.float() - out.float()).abs().max().item():.4f}"
+            check += keep_or_compare(out, name, args.save, args.compare)
             print(
                 f"{args.label:<24} {layout} D{args.dim} p{args.page} {row:<12} {ms * 1e3:8.0f} us "
                 f"{flops / ms / 1e9:7.1f} TFLOP/s{check}",
