@@ -64,8 +64,8 @@ const MMA_KEYS: usize = 16;
 /// merge costs more than the parallelism gains.
 const MIN_SPLIT_TOKENS: usize = 256;
 /// Lab knob: `PAL_DECODE_TUNING="warps=8,stages=2,min_ctas=1,min_split=128"` overrides the
-/// tensor-core decode's shape and split floor (the kernel still asserts the shape), so kernel variants can
-/// be timed side by side without rebuilding.
+/// tensor-core decode's shape and split floor (the kernel still asserts the shape), so kernel
+/// variants can be timed side by side without rebuilding.
 pub const DECODE_TUNING_ENV: &str = "PAL_DECODE_TUNING";
 
 /// An override from `PAL_DECODE_TUNING`, read once per process.
