@@ -415,3 +415,40 @@ pub(crate) unsafe fn launch<P>(
     )
     .map_err(|e| driver_error(op, "cuLaunchKernel", e))
 }
+
+/// Launches `function` as a programmatic dependent of the kernel before it on `stream` (Hopper
+/// and newer): its CTAs may start once every CTA of that kernel has started (or triggered
+/// `griddepcontrol.launch_dependents`), and must `griddepcontrol.wait` before they read what it
+/// wrote; the launch latency between the two then overlaps the first kernel's tail. In a CUDA
+/// graph the pair becomes a programmatic edge.
+///
+/// # Safety
+/// As [`launch`]; and `function` waits (`griddepcontrol.wait`) before it touches memory the
+/// previous kernel on the stream writes.
+pub(crate) unsafe fn launch_dependent<P>(
+    op: &'static str,
+    function: sys::CUfunction,
+    shape: LaunchShape,
+    stream: usize,
+    params: &mut P,
+) -> Result<()> {
+    let mut args = [(params as *mut P).cast::<c_void>()];
+    let mut attribute: sys::CUlaunchAttribute = std::mem::zeroed();
+    attribute.id = sys::CUlaunchAttributeID::CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+    attribute.value.programmaticStreamSerializationAllowed = 1;
+    let config = sys::CUlaunchConfig {
+        gridDimX: shape.blocks.0,
+        gridDimY: shape.blocks.1,
+        gridDimZ: shape.blocks.2,
+        blockDimX: shape.threads,
+        blockDimY: 1,
+        blockDimZ: 1,
+        sharedMemBytes: shape.shared_bytes,
+        hStream: stream as sys::CUstream,
+        attrs: &mut attribute,
+        numAttrs: 1,
+    };
+    sys::cuLaunchKernelEx(&config, function, args.as_mut_ptr(), std::ptr::null_mut())
+        .result()
+        .map_err(|e| driver_error(op, "cuLaunchKernelEx", e))
+}

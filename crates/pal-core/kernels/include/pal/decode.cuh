@@ -82,11 +82,27 @@ struct MergeParams {
 
 constexpr int MERGE_WARPS = 4;
 
+// Programmatic dependent launch (sm_90 and up; the host launches the merge so from Hopper on):
+// the decode kernel lets the merge's CTAs start before it ends, and the merge waits for the
+// decode grid's completion and memory before its first read. Without the launch attribute both
+// are no-ops (the wait returns at once: the previous kernel has finished).
+__device__ __forceinline__ void allow_dependent_launch() {
+#if __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;");
+#endif
+}
+__device__ __forceinline__ void wait_for_prerequisite_grid() {
+#if __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+
 // Combines the splits of one (sequence, query head) row per warp. Two passes so that no load
 // waits on another: the lanes read the splits' states and agree on the row's max and weights
 // (warp reductions in a fixed order), then each lane sums its float4 columns over the splits in
 // split order (bitwise deterministic), every load independent of the running sum.
 template <typename T> __device__ void merge_splits(const MergeParams& p) {
+  wait_for_prerequisite_grid();  // the partial states are the decode kernel's output
   const int row = blockIdx.x * MERGE_WARPS + threadIdx.x / 32, lane = threadIdx.x % 32;
   if (row >= p.rows) return;
   const int splits = p.num_splits;

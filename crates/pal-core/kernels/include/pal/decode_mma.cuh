@@ -110,6 +110,7 @@ template <typename A, typename B> struct Pick<false, A, B> { using type = B; };
 template <typename T, typename KV, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, typename Variant, int M_TILES, int WARPS,
           int STAGES>
 __device__ void decode_mma(const DecodeParams& p) {
+  allow_dependent_launch();  // the split merge may start its CTAs (they wait for this grid)
   using Tile = DecodeMmaTile<KV, HEAD_DIM, LAYOUT, M_TILES, WARPS, STAGES>;
   constexpr bool FP8 = IS_FP8<KV>;
   using MT = typename Pick<FP8, f16, T>::type;  // the mma operands' type

@@ -29,6 +29,7 @@ template <typename T, int HEAD_DIM, int HEADS, int TOKENS> struct DecodeSimtTile
 
 template <typename T, typename KV, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, typename Variant, int HEADS, int TOKENS>
 __device__ void decode_simt(const DecodeParams& p) {
+  allow_dependent_launch();  // the split merge may start its CTAs (they wait for this grid)
   using Tile = DecodeSimtTile<T, HEAD_DIM, HEADS, TOKENS>;
   constexpr int ROW = Tile::ROW, THREADS = Tile::THREADS;
   // Global loads are 16 bytes of KV: KVEC elements (pal coordinates are in KV units).
