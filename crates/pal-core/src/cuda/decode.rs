@@ -63,9 +63,9 @@ const MMA_KEYS: usize = 16;
 /// A split never holds fewer tokens than this (unless the sequence is shorter): below it the
 /// merge costs more than the parallelism gains.
 const MIN_SPLIT_TOKENS: usize = 256;
-/// Lab knob: `PAL_DECODE_TUNING="warps=8,stages=2,min_ctas=1,min_split=128"` overrides the
-/// tensor-core decode's shape and split floor (the kernel still asserts the shape), so kernel
-/// variants can be timed side by side without rebuilding.
+/// Lab knob: `PAL_DECODE_TUNING="warps=8,stages=2,min_ctas=1,min_split=128,pdl=0"` overrides
+/// the tensor-core decode's shape, split floor and dependent launch of the merge (the kernel
+/// still asserts the shape), so kernel variants can be timed side by side without rebuilding.
 pub const DECODE_TUNING_ENV: &str = "PAL_DECODE_TUNING";
 
 /// An override from `PAL_DECODE_TUNING`, read once per process.
@@ -291,7 +291,7 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
         // `griddepcontrol.wait` before reading the partial states): its launch overlaps the
         // decode kernel's tail instead of following it.
         unsafe {
-            if gpu.arch.0 >= 9 {
+            if gpu.arch.0 >= 9 && tuning("pdl") != Some(0) {
                 launch_dependent(OP, function, shape, stream, &mut merge)?
             } else {
                 launch(OP, function, shape, stream, &mut merge)?
