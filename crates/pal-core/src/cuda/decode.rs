@@ -63,9 +63,10 @@ const MMA_KEYS: usize = 16;
 /// A split never holds fewer tokens than this (unless the sequence is shorter): below it the
 /// merge costs more than the parallelism gains.
 const MIN_SPLIT_TOKENS: usize = 256;
-/// Lab knob: `PAL_DECODE_TUNING="warps=8,stages=2,min_ctas=1,min_split=128,pdl=0"` overrides
-/// the tensor-core decode's shape, split floor and dependent launch of the merge (the kernel
-/// still asserts the shape), so kernel variants can be timed side by side without rebuilding.
+/// Lab knob: `PAL_DECODE_TUNING="warps=8,stages=2,min_ctas=1,min_split=128,pdl=0,waves=1"`
+/// overrides the tensor-core decode's shape, split plan and dependent launch of the merge (the
+/// kernel still asserts the shape), so kernel variants can be timed side by side without
+/// rebuilding.
 pub const DECODE_TUNING_ENV: &str = "PAL_DECODE_TUNING";
 
 /// An override from `PAL_DECODE_TUNING`, read once per process.
@@ -162,13 +163,32 @@ fn cta_shape(key: &KernelKey) -> (usize, u32) {
 /// the GPU at once. A batch that fills the GPU is not split; otherwise each sequence is split
 /// so that the whole grid fits in one wave (a second, partial wave would double the time), with
 /// at least MIN_SPLIT_TOKENS per split. Splits hold whole tiles of `granule` tokens.
+///
+/// Lab knob `waves=1`: a batch over one wave may split too (up to 4 ways), so that its last wave
+/// is nearly full: `balanced_splits`.
 fn split_plan(ctas: usize, capacity: usize, slots: usize, granule: usize) -> (usize, usize) {
     let max_splits = capacity
         .div_ceil(tuning("min_split").unwrap_or(MIN_SPLIT_TOKENS))
         .max(1);
-    let splits = (slots / ctas.max(1)).clamp(1, max_splits);
+    let splits = if ctas > slots && tuning("waves") == Some(1) {
+        balanced_splits(ctas, slots, max_splits)
+    } else {
+        (slots / ctas.max(1)).clamp(1, max_splits)
+    };
     let tokens_per_split = capacity.div_ceil(splits).div_ceil(granule).max(1) * granule;
     (capacity.div_ceil(tokens_per_split).max(1), tokens_per_split)
+}
+
+/// Splits (1 to 4, at most `max_splits`) for a grid of `ctas` > `slots` CTAs: the fewest whose
+/// modelled time is least, counting a CTA's work as 1 / splits plus a fixed 5% per CTA (its
+/// prologue, the merge's share) and whole waves, since a partial last wave costs a whole one
+/// (512 CTAs on 396 slots: 2 waves unsplit, 1.5 at 3 splits in the model).
+fn balanced_splits(ctas: usize, slots: usize, max_splits: usize) -> usize {
+    let time = |splits: usize| (ctas * splits).div_ceil(slots) as f64 * (1.0 / splits as f64 + 0.05);
+    (1..=max_splits.min(4)).fold(
+        1,
+        |best, splits| if time(splits) < time(best) - 1e-9 { splits } else { best },
+    )
 }
 
 pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) -> Result<()> {
@@ -317,6 +337,20 @@ mod tests {
         // Short contexts are never split below MIN_SPLIT_TOKENS.
         assert_eq!(split_plan(1, 300, 264, 16).0, 2);
         assert_eq!(split_plan(1, 0, 264, 16), (1, 16));
+    }
+
+    #[test]
+    fn balanced_splits_fill_the_last_wave() {
+        // 64 x 4096 over 8 KV heads at 3 CTAs per SM on 132 SMs: 512 CTAs, 396 slots.
+        assert_eq!(balanced_splits(512, 396, 16), 3);
+        // A nearly full last wave stays unsplit, at any number of waves.
+        assert_eq!(balanced_splits(390 + 396, 396, 16), 1);
+        assert_eq!(balanced_splits(390 + 5 * 396, 396, 16), 1);
+        // 256 x 1024 (2048 CTAs, 5.2 waves): two splits make 10.3 nearly full waves.
+        assert_eq!(balanced_splits(2048, 396, 4), 2);
+        // Never below the split floor.
+        assert_eq!(balanced_splits(512, 396, 1), 1);
+        assert_eq!(balanced_splits(512, 396, 2), 2);
     }
 
     #[test]
