@@ -114,6 +114,10 @@ __device__ void decode_mma(const DecodeParams& p) {
   constexpr bool FP8 = IS_FP8<KV>;
   using MT = typename Pick<FP8, f16, T>::type;  // the mma operands' type
   using Rows = Fp8Rows<HEAD_DIM>;
+  // fp8 nhd / hnd V rows are read by ldmatrix.trans as 16-bit pairs of dims (`fp8_pair_values`):
+  // S column n of n-block b is then key 8b + n, as for 16-bit pools; pal keeps its 4-key map.
+  constexpr bool FP8_PAIRS = FP8 && !Tile::V_BY_DIM;
+  static_assert(!FP8_PAIRS || HEAD_DIM % 32 == 0, "fp8 V: two 16-dim chunks per ldmatrix");
   constexpr int KEYS = Tile::KEYS, CHUNKS = Tile::CHUNKS, ROWS = Tile::ROWS, VEC = Tile::VEC;
   constexpr int DIM_BLOCKS = HEAD_DIM / 8;  // 8-dim n-blocks of O
   static_assert(sizeof(T) == 2 && HEAD_DIM % 16 == 0, "whole 16-bit mma k-steps");
@@ -321,7 +325,7 @@ __device__ void decode_mma(const DecodeParams& p) {
         u32 k_frag[2][4][2];
 #pragma unroll
         for (int b = 0; b < 2; ++b) {
-          const int key = 4 * (group / 2) + 2 * b + group % 2, c = 4 * g + quad;
+          const int key = FP8_PAIRS ? 8 * b + group : 4 * (group / 2) + 2 * b + group % 2, c = 4 * g + quad;
           const uint4 raw =
               *(const uint4*)((const unsigned char*)k_tile + (Tile::K_BY_CHUNK ? Rows::k_by_chunk(key, c) : Rows::k_chunk(key, c)));
           fp8x4_to_f16x2<KV>(raw.x, k_frag[b][0][0], k_frag[b][0][1]);
@@ -363,7 +367,7 @@ __device__ void decode_mma(const DecodeParams& p) {
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
           const int n = Fragment::column(lane, e), r = Fragment::row_index(e);
-          const int t = FP8 ? 4 * (n / 2) + 2 * b + n % 2 : b * 8 + n;  // the tile key of column n
+          const int t = FP8 && !FP8_PAIRS ? 4 * (n / 2) + 2 * b + n % 2 : b * 8 + n;  // the tile key of column n
           float score = s[m][b][e] * log2_scale;
           if constexpr (Variant::TRANSFORMS_SCORES)
             score = Variant::logit(p.variant, s[m][b][e] * score_scale, key0_of(i) + t, position, slope[m][r]) * LOG2E;
@@ -400,25 +404,33 @@ __device__ void decode_mma(const DecodeParams& p) {
       a[m][3] = Mma<MT>::pack(s[m][1][2], s[m][1][3]);
     }
 
-    // O += P V: fp8, one 4-byte read of keys 4 quad .. + 3 per 8-dim n-block (pal rows hold
-    // them; nhd / hnd rows hold a key's dims, so four lanes swap bytes: a 4 x 4 transpose).
-    if constexpr (FP8) {
-      const int j = group % 4;
+    // O += P V, fp8. pal: one 4-byte read of keys 4 quad .. + 3 per 8-dim n-block, as its rows
+    // hold them. nhd / hnd rows hold a key's dims: ldmatrix.trans of 16-bit elements (pairs of
+    // dims) gives lane (group, quad) keys 2 quad, 2 quad + 1 of dims 16 chunk + 2 group, + 1
+    // (bytes: key 2q dim 2g, key 2q dim 2g + 1, key 2q + 1 dim 2g, key 2q + 1 dim 2g + 1); one byte
+    // permute with the matrix of keys 8 .. 15 makes the B fragment of the even dims' n-block and
+    // one of the odd dims'. O's n-block 2 chunk + parity thus holds dims 16 chunk + 2n + parity.
+    if constexpr (FP8_PAIRS) {
+#pragma unroll
+      for (int chunk = 0; chunk < HEAD_DIM / 16; chunk += 2) {
+        // Matrices: keys 0-7 / 8-15 of chunk, then of chunk + 1 (lanes 8i .. 8i + 7: matrix i).
+        u32 r[4];
+        load_matrix_x4_transposed(
+            r, (const unsigned char*)v_tile + Rows::v_chunk(lane % 8 + (lane / 8) % 2 * 8, chunk + lane / 16));
+#pragma unroll
+        for (int h = 0; h < 2; ++h)
+#pragma unroll
+          for (int parity = 0; parity < 2; ++parity) {
+            u32 b0, b1;
+            fp8x4_to_f16x2<KV>(__byte_perm(r[2 * h], r[2 * h + 1], parity ? 0x7531 : 0x6420), b0, b1);
+#pragma unroll
+            for (int m = 0; m < M_TILES; ++m) Mma<f16>::run(o[m][2 * (chunk + h) + parity], a[m], b0, b1);
+          }
+      }
+    } else if constexpr (FP8) {
 #pragma unroll
       for (int c = 0; c < DIM_BLOCKS; ++c) {
-        u32 w;
-        const unsigned char* tile = (const unsigned char*)v_tile;
-        if constexpr (Tile::V_BY_DIM) {
-          w = *(const u32*)(tile + (c * 8 + group) * KEYS + 4 * quad);
-        } else {
-          // Lane (4a + j, quad) reads key 4 quad + j, dims 8c + 4a .. + 3; after the transpose
-          // it holds keys 4 quad .. + 3 of dim 8c + 4a + j.
-          w = *(const u32*)(tile + Rows::v_chunk(4 * quad + j, c / 2) + (c % 2) * 8 + 4 * (group / 4));
-          u32 other = __shfl_xor_sync(0xffffffffu, w, 8);
-          w = __byte_perm(w, other, j < 2 ? 0x5410 : 0x3276);
-          other = __shfl_xor_sync(0xffffffffu, w, 4);
-          w = __byte_perm(w, other, j % 2 ? 0x3715 : 0x6240);
-        }
+        const u32 w = *(const u32*)((const unsigned char*)v_tile + (c * 8 + group) * KEYS + 4 * quad);
         u32 b0, b1;
         fp8x4_to_f16x2<KV>(w, b0, b1);
 #pragma unroll
@@ -456,10 +468,17 @@ __device__ void decode_mma(const DecodeParams& p) {
       const int row = m * 16 + Fragment::row(lane, 2 * r);
       const float sum = quad_sum(state[m][r].sum);
       if (row >= task.heads) continue;
+      float* merged_row = merged + (warp * ROWS + row) * HEAD_DIM;
+      if constexpr (FP8_PAIRS) {  // n-blocks 2 chunk (even dims) and 2 chunk + 1 (odd dims)
 #pragma unroll
-      for (int c = 0; c < DIM_BLOCKS; ++c)
-        *(float2*)(merged + (warp * ROWS + row) * HEAD_DIM + c * 8 + Fragment::column(lane, 0)) =
-            make_float2(o[m][c][2 * r], o[m][c][2 * r + 1]);
+        for (int chunk = 0; chunk < HEAD_DIM / 16; ++chunk)
+          *(float4*)(merged_row + chunk * 16 + 4 * quad) = make_float4(o[m][2 * chunk][2 * r], o[m][2 * chunk + 1][2 * r],
+                                                                      o[m][2 * chunk][2 * r + 1], o[m][2 * chunk + 1][2 * r + 1]);
+      } else {
+#pragma unroll
+        for (int c = 0; c < DIM_BLOCKS; ++c)
+          *(float2*)(merged_row + c * 8 + Fragment::column(lane, 0)) = make_float2(o[m][c][2 * r], o[m][c][2 * r + 1]);
+      }
       if (quad == 0) states[warp * ROWS + row] = make_float2(state[m][r].max, sum);
     }
   __syncthreads();
