@@ -117,7 +117,7 @@ __device__ void decode_mma(const DecodeParams& p) {
   // fp8 nhd / hnd V rows are read by ldmatrix.trans as 16-bit pairs of dims (`fp8_pair_values`):
   // S column n of n-block b is then key 8b + n, as for 16-bit pools; pal keeps its 4-key map.
   constexpr bool FP8_PAIRS = FP8 && !Tile::V_BY_DIM;
-  static_assert(!FP8_PAIRS || HEAD_DIM % 32 == 0, "fp8 V: two 16-dim chunks per ldmatrix");
+  static_assert(!FP8_PAIRS || HEAD_DIM % 16 == 0, "fp8 V: whole 16-dim chunks");
   constexpr int KEYS = Tile::KEYS, CHUNKS = Tile::CHUNKS, ROWS = Tile::ROWS, VEC = Tile::VEC;
   constexpr int DIM_BLOCKS = HEAD_DIM / 8;  // 8-dim n-blocks of O
   static_assert(sizeof(T) == 2 && HEAD_DIM % 16 == 0, "whole 16-bit mma k-steps");
@@ -413,12 +413,18 @@ __device__ void decode_mma(const DecodeParams& p) {
     if constexpr (FP8_PAIRS) {
 #pragma unroll
       for (int chunk = 0; chunk < HEAD_DIM / 16; chunk += 2) {
-        // Matrices: keys 0-7 / 8-15 of chunk, then of chunk + 1 (lanes 8i .. 8i + 7: matrix i).
+        // Matrices: keys 0-7 / 8-15 of chunk, then of chunk + 1 (lanes 8i .. 8i + 7: matrix i);
+        // an odd last chunk alone (head dims 80, 112).
+        const bool pair = chunk + 1 < HEAD_DIM / 16;
         u32 r[4];
-        load_matrix_x4_transposed(
-            r, (const unsigned char*)v_tile + Rows::v_chunk(lane % 8 + (lane / 8) % 2 * 8, chunk + lane / 16));
+        const int key = lane % 8 + (lane / 8) % 2 * 8, c = chunk + (pair ? lane / 16 : 0);
+        const unsigned char* row = (const unsigned char*)v_tile + Rows::v_chunk(key, c);
+        if (pair)
+          load_matrix_x4_transposed(r, row);
+        else
+          load_matrix_x2_transposed(r, row);
 #pragma unroll
-        for (int h = 0; h < 2; ++h)
+        for (int h = 0; h < (pair ? 2 : 1); ++h)
 #pragma unroll
           for (int parity = 0; parity < 2; ++parity) {
             u32 b0, b1;
