@@ -124,6 +124,18 @@ def main() -> None:
             keys = cuda(random_array(rng, (4, 2, 64), model))
             slots = cuda(np.array([-1, 1 << 30, k.shape[0] * page_size, 3], np.int32))
             pal.fill_kv_pages(keys, keys, k, v, slot_mapping=slots, layout=layout, check=False, **scales)
+    # fp8 decode off the 64-dim grid (head dims 112 / 80: 4-byte K words, copies not dividing
+    # among the lanes) with bad ids and lengths.
+    for head_dim, page_size, layout in ((112, 2, "pal"), (80, 16, "nhd")):
+        cache = paged_cache(rng, [300, 37, 0], 2, head_dim, page_size, "float8_e4m3fn", layout)
+        queries = cuda(random_array(rng, (3, 8, head_dim), "bfloat16"))
+        k, v, table = cuda(cache.k_cache), cuda(cache.v_cache), cuda(cache.page_table)
+        bad_table = table.clone()
+        bad_table[0, -1], bad_table[1, 0] = 1 << 30, -7
+        bad_lens = cuda(np.array([10**6, -5, 3], np.int32))
+        for t, lens in ((table, cuda(cache.lens)), (bad_table, bad_lens)):
+            out = pal.paged_attention_decode(queries, k, v, t, lens, layout=layout, check=False, k_scale=0.5)
+            assert torch.isfinite(out.float()).all()
     # Deferred checks (the default): the kernels record the bad entry in mapped host memory and
     # the next call raises it.
     cache = paged_cache(rng, [70, 5], 2, 128, 16, "bfloat16", "nhd")

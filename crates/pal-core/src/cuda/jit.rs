@@ -307,7 +307,8 @@ impl KernelKey {
             }
         }
         // fp8 pools: each format under each model dtype, every layout, a small and a large head
-        // dim, the smallest page each family serves, and every variant option.
+        // dim and one off the 64-dim grid, the smallest page each family serves, and every
+        // variant option.
         for dtypes in [
             (DType::BF16, DType::F8E4M3),
             (DType::F16, DType::F8E5M2),
@@ -316,7 +317,7 @@ impl KernelKey {
         ] {
             for layout in CacheLayout::ALL {
                 keys.push(super::fill::kernel_key(dtypes, layout));
-                for (head_dim, page_size) in [(64, 16), (256, 16), (128, 8), (128, 1)] {
+                for (head_dim, page_size) in [(64, 16), (256, 16), (128, 8), (128, 1), (112, 16)] {
                     let geometry = (dtypes, head_dim, page_size, layout);
                     keys.extend(super::decode::kernel_key(geometry, "plain", 4));
                     keys.extend(super::prefill::kernel_key(geometry, "plain", HOPPER));

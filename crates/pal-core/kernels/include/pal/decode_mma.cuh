@@ -122,7 +122,9 @@ __device__ void decode_mma(const DecodeParams& p) {
   constexpr int DIM_BLOCKS = HEAD_DIM / 8;  // 8-dim n-blocks of O
   static_assert(sizeof(T) == 2 && HEAD_DIM % 16 == 0, "whole 16-bit mma k-steps");
   static_assert(FP8 || SAME_TYPE<T, KV>, "pools in the queries' dtype, or fp8");
-  static_assert(!FP8 || HEAD_DIM % 64 == 0, "fp8 K: a lane's 16-byte load feeds four k-steps");
+  // fp8 K: a lane's 16-byte load feeds four k-steps per 64 dims; the last HEAD_DIM % 64 dims
+  // (head dims 80, 96, 112) come as REM_WORDS 4-byte loads, one k-step each.
+  constexpr int FULL_GROUPS = HEAD_DIM / 64, REM_WORDS = HEAD_DIM % 64 / 16;
   static_assert(STAGES >= 2, "a ring");
   extern __shared__ __align__(16) unsigned char shared[];
 
@@ -147,7 +149,10 @@ __device__ void decode_mma(const DecodeParams& p) {
 #pragma unroll
         for (int i = 0; i < 4; ++i) {
           const int row = m * 16 + group + (i % 2) * 8;
-          const int col = FP8 ? (4 * (kk / 4) + quad) * 16 + 4 * (kk % 4) + (i / 2) * 2 : kk * 16 + 2 * quad + (i / 2) * 8;
+          // fp8 remainder k-step 4 FULL_GROUPS + w: quad q's word w of its REM_WORDS words.
+          const int fp8_col = kk < 4 * FULL_GROUPS ? (4 * (kk / 4) + quad) * 16 + 4 * (kk % 4)
+                                                   : 64 * FULL_GROUPS + 4 * (quad * REM_WORDS + kk - 4 * FULL_GROUPS);
+          const int col = FP8 ? fp8_col + (i / 2) * 2 : kk * 16 + 2 * quad + (i / 2) * 8;
           const T* pair = queries + row * HEAD_DIM + col;
           if constexpr (FP8)
             q[m][kk][i] = row < task.heads ? Mma<f16>::pack(to_float(pair[0]), to_float(pair[1])) : 0u;
@@ -179,10 +184,13 @@ __device__ void decode_mma(const DecodeParams& p) {
   // slots of one dim ([dim][slot] pages), stored [dim][key] with the 16-byte halves of dims 4..7
   // mod 8 swapped.
   constexpr bool ONE_PAGE = PAGE_SIZE >= KEYS;
-  constexpr int K_COPIES = CHUNKS / 2;
+  // Copies per tile and per lane; fp8 at head dims 80 / 112 leaves the last one to some lanes.
+  constexpr int K_TOTAL = KEYS * CHUNKS, K_COPIES = (K_TOTAL + 31) / 32;
   constexpr int V_RUN = Tile::V_BY_DIM && PAGE_SIZE < VEC ? PAGE_SIZE : VEC;
-  constexpr int V_COPIES = HEAD_DIM * KEYS / V_RUN / 32;
-  static_assert(HEAD_DIM * KEYS % (V_RUN * 32) == 0, "whole copies per lane");
+  constexpr int V_TOTAL = HEAD_DIM * KEYS / V_RUN, V_COPIES = (V_TOTAL + 31) / 32;
+  static_assert(FP8 || (K_TOTAL % 32 == 0 && V_TOTAL % 32 == 0), "whole copies per lane");
+  auto k_copies = [&](int k) { return K_TOTAL % 32 == 0 || lane + 32 * k < K_TOTAL; };
+  auto v_copies = [&](int k) { return V_TOTAL % 32 == 0 || lane + 32 * k < V_TOTAL; };
   int k_key[K_COPIES], k_src[K_COPIES], k_dst[K_COPIES], v_key[V_COPIES], v_src[V_COPIES], v_dst[V_COPIES];
 #pragma unroll
   for (int k = 0; k < K_COPIES; ++k) {
@@ -229,12 +237,12 @@ __device__ void decode_mma(const DecodeParams& p) {
 #pragma unroll
       for (int k = 0; k < K_COPIES; ++k) {
         const bool ok = k_key[k] < valid;
-        copy_async<16>(k_tile + k_dst[k], ok ? k_base + k_src[k] : k_pool, ok ? 16 : 0);
+        if (k_copies(k)) copy_async<16>(k_tile + k_dst[k], ok ? k_base + k_src[k] : k_pool, ok ? 16 : 0);
       }
 #pragma unroll
       for (int k = 0; k < V_COPIES; ++k) {
         const int bytes = v_bytes(v_key[k], valid);
-        copy_async<16>(v_tile + v_dst[k], bytes ? v_base + v_src[k] : v_pool, bytes);
+        if (v_copies(k)) copy_async<16>(v_tile + v_dst[k], bytes ? v_base + v_src[k] : v_pool, bytes);
       }
       mask = valid >= 32 ? 0xffffffffu : (1u << valid) - 1;
       if (key0 < first) mask &= ~((1u << (first - key0)) - 1);  // keys before the window
@@ -245,7 +253,8 @@ __device__ void decode_mma(const DecodeParams& p) {
       for (int k = 0; k < K_COPIES; ++k) {
         const int page = __shfl_sync(0xffffffffu, page_ids, k_key[k]);
         const bool ok = valid_run(k_key[k], page, 1) > 0;
-        copy_async<16>(k_tile + k_dst[k], ok ? k_pool + at.key(page, kv_head, 0, 0) + k_src[k] : k_pool, ok ? 16 : 0);
+        if (k_copies(k))
+          copy_async<16>(k_tile + k_dst[k], ok ? k_pool + at.key(page, kv_head, 0, 0) + k_src[k] : k_pool, ok ? 16 : 0);
       }
       // A pal value run lies in one page: it takes the page of its first visible key.
       const int hidden = first - key0;
@@ -255,6 +264,7 @@ __device__ void decode_mma(const DecodeParams& p) {
         const int page = __shfl_sync(0xffffffffu, page_ids, run_key);
         const int bytes = page < 0 ? 0 : v_bytes(v_key[k], live);
         const KV* source = bytes ? v_pool + at.value(page, kv_head, 0, 0) + v_src[k] : v_pool;
+        if (!v_copies(k)) continue;
         if constexpr (V_RUN * sizeof(KV) >= 4) {
           copy_async<V_RUN * sizeof(KV)>(v_tile + v_dst[k], source, bytes);
         } else {
@@ -340,6 +350,24 @@ __device__ void decode_mma(const DecodeParams& p) {
             Mma<f16>::run(s[m][0], q[m][4 * g + j], k_frag[0][j][0], k_frag[0][j][1]);
             Mma<f16>::run(s[m][1], q[m][4 * g + j], k_frag[1][j][0], k_frag[1][j][1]);
           }
+      }
+      // The last HEAD_DIM % 64 dims: quad q's REM_WORDS words sit at byte 4 (q REM_WORDS + w) of
+      // the remainder, each word read on its own (pal chunks of a key are not adjacent).
+#pragma unroll
+      for (int w = 0; w < REM_WORDS; ++w) {
+        const int byte = 4 * (quad * REM_WORDS + w), c = 4 * FULL_GROUPS + byte / 16;
+        u32 k_frag[2][2];
+#pragma unroll
+        for (int b = 0; b < 2; ++b) {
+          const int key = 4 * (group / 2) + 2 * b + group % 2;
+          const int chunk = Tile::K_BY_CHUNK ? Rows::k_by_chunk(key, c) : Rows::k_chunk(key, c);
+          fp8x4_to_f16x2<KV>(*(const u32*)((const unsigned char*)k_tile + chunk + byte % 16), k_frag[b][0], k_frag[b][1]);
+        }
+#pragma unroll
+        for (int m = 0; m < M_TILES; ++m) {
+          Mma<f16>::run(s[m][0], q[m][4 * FULL_GROUPS + w], k_frag[0][0], k_frag[0][1]);
+          Mma<f16>::run(s[m][1], q[m][4 * FULL_GROUPS + w], k_frag[1][0], k_frag[1][1]);
+        }
       }
     } else {
 #pragma unroll
