@@ -359,7 +359,7 @@ __device__ void decode_mma(const DecodeParams& p) {
         u32 k_frag[2][2];
 #pragma unroll
         for (int b = 0; b < 2; ++b) {
-          const int key = 4 * (group / 2) + 2 * b + group % 2;
+          const int key = FP8_PAIRS ? 8 * b + group : 4 * (group / 2) + 2 * b + group % 2;  // as above
           const int chunk = Tile::K_BY_CHUNK ? Rows::k_by_chunk(key, c) : Rows::k_chunk(key, c);
           fp8x4_to_f16x2<KV>(*(const u32*)((const unsigned char*)k_tile + chunk + byte % 16), k_frag[b][0], k_frag[b][1]);
         }
