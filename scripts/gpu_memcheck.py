@@ -95,7 +95,7 @@ def main() -> None:
                         assert torch.isfinite(out.float()).all()
     # fp8 pools (tensor-core decode with 1-8 byte pal value runs, CUDA-core kernels, quantising
     # fill) with per-head device scales, bad ids, lengths and slots, every layout, small pages
-    # (the CUDA-core float32 decode's smallest: pal 16, else 8) and prefill (8 and up).
+    # (the CUDA-core float32 decode's smallest: pal 16, else 8) and prefill (every page size).
     for layout in LAYOUTS:
         for fp8, model, page_size in (
             ("float8_e4m3fn", "bfloat16", 1),
@@ -113,8 +113,6 @@ def main() -> None:
             for t, lens in ((table, cuda(cache.lens)), (bad_table, bad_lens)):
                 out = pal.paged_attention_decode(queries, k, v, t, lens, layout=layout, check=False, **scales)
                 assert torch.isfinite(out.float()).all()
-                if page_size < 8:
-                    continue  # prefill serves pages of 8 slots and more
                 prompt = cuda(random_array(rng, (6, 8, 64), model))
                 new_kv = cuda(random_array(rng, (6, 2, 64), model))
                 out = pal.paged_attention_prefill(

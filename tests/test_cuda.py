@@ -352,6 +352,16 @@ def test_prefill_matches_cpu_and_reference(rng, layout, dtype, head_dim):
     )  # fmt: skip
 
 
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("page_size", [1, 2, 4, 64, 128])
+def test_float32_prefill_at_every_page_size(rng, layout, page_size):
+    """The CUDA-core prefill (float32, and fp8 pools) reads pages element by element: every page
+    size, history ending mid-page, GQA and MQA."""
+    heads = [(8, 2), (4, 1)][page_size % 3 % 2]
+    history, prompts = [0, 3, 2 * page_size + 5, 150], [20, 1, 0, 70]
+    check_prefill(rng, history, prompts, *heads, 64, page_size, "float32", layout)
+
+
 @pytest.mark.parametrize("path", ["default", "portable"])
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("page_size", [1, 2, 4, 8, 16, 32, 64, 128])

@@ -156,9 +156,11 @@ def test_decode_fp8_pal_small_pages_off_tensor_cores_unsupported_on_cuda(rng, fp
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("fp8", FP8)
 @pytest.mark.parametrize("scales", ["numbers", "per_head"])
-def test_prefill_scales_history_not_the_prompt(rng, device, layout, fp8, scales):
+@pytest.mark.parametrize("page_size", [1, 2, 4, 16, 64, 128])
+def test_prefill_scales_history_not_the_prompt(rng, device, layout, fp8, scales, page_size):
+    """fp8 history at every page size (history ending mid-page), the prompt in the model dtype."""
     history, prompts = [0, 40, 130], [17, 1, 33]
-    cache = paged_cache(rng, history, HKV, D, 16, fp8, layout)
+    cache = paged_cache(rng, history, HKV, D, page_size, fp8, layout)
     q, k, v, cu = random_prompts(rng, prompts, HQ, HKV, D, "bfloat16")
     k_scale, v_scale = SCALES[scales]
     arrays = (q, k, v, cache.k_cache, cache.v_cache, cache.page_table, cache.lens, cu)
