@@ -287,7 +287,13 @@ impl KernelKey {
                         &[PORTABLE, HOPPER]
                     };
                     for &arch in archs {
-                        keys.extend(super::prefill::kernel_key(geometry(page_size), "plain", arch));
+                        // 16-bit CUDA-core prefill (pages the portable tensor-core kernel leaves)
+                        // differs from float32's keys in numbers only: those compile its code.
+                        keys.extend(
+                            super::prefill::kernel_key(geometry(page_size), "plain", arch)
+                                .ok()
+                                .filter(|key| key.family != Family::PrefillSimt || dtype == DType::F32),
+                        );
                     }
                 }
                 if let Ok(key) = super::decode::kernel_key((dtypes, 128, 16, layout), "plain", 32) {
