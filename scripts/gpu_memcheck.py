@@ -95,7 +95,7 @@ def main() -> None:
                         assert torch.isfinite(out.float()).all()
     # fp8 pools (tensor-core decode with 1-8 byte pal value runs, CUDA-core kernels, quantising
     # fill) with per-head device scales, bad ids, lengths and slots, every layout, small pages
-    # (the CUDA-core float32 decode's smallest: pal 16, else 8) and prefill (8 and up).
+    # (the CUDA-core float32 decode's smallest: pal 16, else 8) and prefill (every page size).
     for layout in LAYOUTS:
         for fp8, model, page_size in (
             ("float8_e4m3fn", "bfloat16", 1),
@@ -113,8 +113,6 @@ def main() -> None:
             for t, lens in ((table, cuda(cache.lens)), (bad_table, bad_lens)):
                 out = pal.paged_attention_decode(queries, k, v, t, lens, layout=layout, check=False, **scales)
                 assert torch.isfinite(out.float()).all()
-                if page_size < 8:
-                    continue  # prefill serves pages of 8 slots and more
                 prompt = cuda(random_array(rng, (6, 8, 64), model))
                 new_kv = cuda(random_array(rng, (6, 2, 64), model))
                 out = pal.paged_attention_prefill(
@@ -124,6 +122,18 @@ def main() -> None:
             keys = cuda(random_array(rng, (4, 2, 64), model))
             slots = cuda(np.array([-1, 1 << 30, k.shape[0] * page_size, 3], np.int32))
             pal.fill_kv_pages(keys, keys, k, v, slot_mapping=slots, layout=layout, check=False, **scales)
+    # fp8 decode off the 64-dim grid (head dims 112 / 80: 4-byte K words, copies not dividing
+    # among the lanes) with bad ids and lengths.
+    for head_dim, page_size, layout in ((112, 2, "pal"), (80, 16, "nhd")):
+        cache = paged_cache(rng, [300, 37, 0], 2, head_dim, page_size, "float8_e4m3fn", layout)
+        queries = cuda(random_array(rng, (3, 8, head_dim), "bfloat16"))
+        k, v, table = cuda(cache.k_cache), cuda(cache.v_cache), cuda(cache.page_table)
+        bad_table = table.clone()
+        bad_table[0, -1], bad_table[1, 0] = 1 << 30, -7
+        bad_lens = cuda(np.array([10**6, -5, 3], np.int32))
+        for t, lens in ((table, cuda(cache.lens)), (bad_table, bad_lens)):
+            out = pal.paged_attention_decode(queries, k, v, t, lens, layout=layout, check=False, k_scale=0.5)
+            assert torch.isfinite(out.float()).all()
     # Deferred checks (the default): the kernels record the bad entry in mapped host memory and
     # the next call raises it.
     cache = paged_cache(rng, [70, 5], 2, 128, 16, "bfloat16", "nhd")

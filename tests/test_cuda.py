@@ -29,7 +29,6 @@ HEAD_DIMS = [64, 80, 96, 112, 128, 192, 256]
 # The Hopper prefill (wgmma) runs on compute capability 9.0 at head dims 64 / 128 / 192 / 256 and
 # every page size; the portable one (also forced there by PAL_PREFILL_PATH=portable) at 8 / 16 / 32.
 HOPPER = torch.cuda.is_available() and torch.cuda.get_device_capability() == (9, 0)
-PORTABLE_PREFILL_PAGES = (8, 16, 32)
 
 
 def cuda(array: np.ndarray) -> "torch.Tensor":
@@ -352,22 +351,29 @@ def test_prefill_matches_cpu_and_reference(rng, layout, dtype, head_dim):
     )  # fmt: skip
 
 
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("page_size", [1, 2, 4, 64, 128])
+@pytest.mark.parametrize("dtype, head_dim", [("float32", 64), ("bfloat16", 96)])
+def test_cuda_core_prefill_at_every_page_size(rng, layout, page_size, dtype, head_dim):
+    """The CUDA-core prefill reads pages element by element: float32 (and fp8 pools) at every page
+    size, and 16-bit queries at page sizes the portable tensor-core kernel does not serve (head
+    dim 96 takes it on Hopper too). History ending mid-page, GQA and MQA."""
+    heads = [(8, 2), (4, 1)][page_size % 3 % 2]
+    history, prompts = [0, 3, 2 * page_size + 5, 150], [20, 1, 0, 70]
+    check_prefill(rng, history, prompts, *heads, head_dim, page_size, dtype, layout)
+
+
 @pytest.mark.parametrize("path", ["default", "portable"])
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("page_size", [1, 2, 4, 8, 16, 32, 64, 128])
 def test_prefill_paths_at_every_page_size(rng, monkeypatch, path, layout, page_size):
-    """Both tensor-core paths over every page size: history that ends mid-page and mid-tile, a
-    prompt past one 128-row CTA, a single token, an empty prompt, GQA."""
+    """Both paths over every page size (the portable one on CUDA cores outside pages of 8 to 32
+    slots): history that ends mid-page and mid-tile, a prompt past one 128-row CTA, a single
+    token, an empty prompt, GQA."""
     if path == "portable":
         monkeypatch.setenv("PAL_PREFILL_PATH", "portable")
     dtype = ["bfloat16", "float16"][page_size % 3 % 2]
     head_dim = [64, 128, 256, 192][(page_size.bit_length() + LAYOUTS.index(layout)) % 4]
-    if not (HOPPER and path == "default") and page_size not in PORTABLE_PREFILL_PAGES:
-        cache = paged_cache(rng, [5], 1, head_dim, page_size, dtype, layout)
-        q, k, v, cu = random_prompts(rng, [3], 2, 1, head_dim, dtype)
-        with pytest.raises(pal.UnsupportedError, match="page_size"):
-            prefill_both(cache, q, k, v, cu, layout)
-        return
     check_prefill(
         rng, [0, 3, 2 * page_size + 5, 300], [130, 1, 0, 260], 8, 2, head_dim, page_size, dtype, layout
     )
@@ -441,8 +447,6 @@ def test_prefill_bad_inputs_on_cuda(rng):
 )  # fmt: skip
 def test_prefill_bad_page_ids_unchecked_are_skipped(rng, dtype, layout, page_size):
     """With check=False an invalid page's keys are left out, as if that page were masked."""
-    if page_size not in PORTABLE_PREFILL_PAGES and not HOPPER:
-        pytest.skip("page sizes beyond 8 / 16 / 32 are the Hopper prefill's")
     history = 2 * page_size + 8
     cache = paged_cache(rng, [history], 2, 128, page_size, dtype, layout)
     q, k, v, cu = random_prompts(rng, [5], 8, 2, 128, dtype)

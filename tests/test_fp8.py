@@ -21,7 +21,6 @@ from proxy_attention_lab.testing import (
     LAYOUTS,
     assert_close,
     attention,
-    cuda_available,
     from_layout,
     numpy_dtype,
     on_device,
@@ -91,8 +90,8 @@ def test_decode_reads_scaled_fp8_pools(rng, device, layout, fp8, query_dtype, sc
 @pytest.mark.parametrize("query_dtype", ["bfloat16", "float16"])
 @pytest.mark.parametrize("heads, head_dim", [((32, 1), 128), ((8, 2), 96), ((16, 4), 256), ((64, 8), 64)])
 def test_decode_fp8_head_shapes_and_variants(rng, device, layout, fp8, query_dtype, heads, head_dim):
-    """MQA and wide groups (two m-tiles on tensor cores), head dims the tensor cores take (64,
-    128, 256) and one they leave to CUDA cores (96), long sequences (split KV), with a window,
+    """MQA and wide groups (two m-tiles on tensor cores), head dims on and off the 64-dim grid of
+    the tensor cores' K loads (64, 128, 256 / 96), long sequences (split KV), with a window,
     soft-cap, ALiBi and sinks at once."""
     (num_q_heads, num_kv_heads), lens = heads, [2000, 37, 1]
     cache = paged_cache(rng, lens, num_kv_heads, head_dim, 16, fp8, layout)
@@ -141,24 +140,37 @@ def test_decode_fp8_page_sizes(rng, device, layout, fp8, page_size):
     assert_close(to_host(out), expected, "bfloat16", f"{fp8} decode page {page_size}")
 
 
+@pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("fp8", FP8)
-def test_decode_fp8_pal_small_pages_off_tensor_cores_unsupported_on_cuda(rng, fp8):
-    """Head dims the tensor cores do not take over fp8 (96) run on CUDA cores, whose pal decode
-    reads whole 16-slot value vectors: pages under 16 slots raise the "unsupported" error there."""
-    if not cuda_available():
-        pytest.skip("no GPU")
-    cache = paged_cache(rng, [20], HKV, 96, 8, fp8, "pal")
-    queries = random_array(rng, (1, HQ, 96), "bfloat16")
-    with pytest.raises(pal.UnsupportedError, match="page sizes \\[16, 32, 64, 128\\]"):
-        pal.paged_attention_decode(*decode_args(cache, queries, "cuda"), layout="pal")
+@pytest.mark.parametrize("head_dim, page_size", [(80, 1), (96, 8), (112, 2), (80, 16), (112, 64)])
+def test_decode_fp8_head_dims_off_the_64_grid(rng, device, layout, fp8, head_dim, page_size):
+    """Head dims 80 / 96 / 112 (on CUDA the tensor-core decode: their last 16 / 32 / 48 dims come
+    as 4-byte K words, and a tile's copies do not divide evenly among the lanes) at small and
+    large pages, long enough to split."""
+    lens = [1500, 3 * page_size + 5, 1]
+    cache = paged_cache(rng, lens, HKV, head_dim, page_size, fp8, layout)
+    queries = random_array(rng, (len(lens), HQ, head_dim), "bfloat16") * 4
+    k_scale = np.array([0.7, 1.3], np.float32)
+    out = pal.paged_attention_decode(
+        *decode_args(cache, queries, device), layout=layout, k_scale=on_device(k_scale, device), v_scale=2.0
+    )
+    expected = np.concatenate(
+        [
+            attention(queries[b : b + 1], scaled(cache.keys[b], k_scale), scaled(cache.values[b], 2.0), [n])
+            for b, n in enumerate(lens)
+        ]
+    )
+    assert_close(to_host(out), expected, "bfloat16", f"{fp8} decode D{head_dim} page {page_size}")
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("fp8", FP8)
 @pytest.mark.parametrize("scales", ["numbers", "per_head"])
-def test_prefill_scales_history_not_the_prompt(rng, device, layout, fp8, scales):
+@pytest.mark.parametrize("page_size", [1, 2, 4, 16, 64, 128])
+def test_prefill_scales_history_not_the_prompt(rng, device, layout, fp8, scales, page_size):
+    """fp8 history at every page size (history ending mid-page), the prompt in the model dtype."""
     history, prompts = [0, 40, 130], [17, 1, 33]
-    cache = paged_cache(rng, history, HKV, D, 16, fp8, layout)
+    cache = paged_cache(rng, history, HKV, D, page_size, fp8, layout)
     q, k, v, cu = random_prompts(rng, prompts, HQ, HKV, D, "bfloat16")
     k_scale, v_scale = SCALES[scales]
     arrays = (q, k, v, cache.k_cache, cache.v_cache, cache.page_table, cache.lens, cu)

@@ -81,11 +81,9 @@ fn tuning(name: &str) -> Option<usize> {
 /// 16 query heads per m-tile (two m-tiles for groups over 16 when the accumulators fit).
 pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, group: usize) -> Result<KernelKey> {
     let ((dtype, kv_dtype), head_dim, page_size, layout) = geometry;
-    // Tensor cores take 16-bit queries over pools of their dtype, or over fp8 pools where a
-    // lane's 16-byte K load feeds four k-steps (head dims 64, 128, 192, 256; every page size);
-    // CUDA cores the rest (float32, and other fp8 head dims, widened exactly to the queries'
-    // dtype as they are staged).
-    let fp8_on_tensor_cores = kv_dtype.is_fp8() && head_dim % 64 == 0;
+    // Tensor cores take 16-bit queries over pools of their dtype or of fp8 (every head dim and
+    // page size); CUDA cores float32 queries (fp8 pools widened exactly as they are staged).
+    let fp8_on_tensor_cores = kv_dtype.is_fp8();
     let family = if dtype != DType::F32 && (kv_dtype == dtype || fp8_on_tensor_cores) {
         Family::DecodeMma
     } else {

@@ -287,7 +287,13 @@ impl KernelKey {
                         &[PORTABLE, HOPPER]
                     };
                     for &arch in archs {
-                        keys.extend(super::prefill::kernel_key(geometry(page_size), "plain", arch));
+                        // 16-bit CUDA-core prefill (pages the portable tensor-core kernel leaves)
+                        // differs from float32's keys in numbers only: those compile its code.
+                        keys.extend(
+                            super::prefill::kernel_key(geometry(page_size), "plain", arch)
+                                .ok()
+                                .filter(|key| key.family != Family::PrefillSimt || dtype == DType::F32),
+                        );
                     }
                 }
                 if let Ok(key) = super::decode::kernel_key((dtypes, 128, 16, layout), "plain", 32) {
@@ -307,7 +313,8 @@ impl KernelKey {
             }
         }
         // fp8 pools: each format under each model dtype, every layout, a small and a large head
-        // dim, the smallest page each family serves, and every variant option.
+        // dim and one off the 64-dim grid, the smallest page each family serves, and every
+        // variant option.
         for dtypes in [
             (DType::BF16, DType::F8E4M3),
             (DType::F16, DType::F8E5M2),
@@ -316,7 +323,7 @@ impl KernelKey {
         ] {
             for layout in CacheLayout::ALL {
                 keys.push(super::fill::kernel_key(dtypes, layout));
-                for (head_dim, page_size) in [(64, 16), (256, 16), (128, 8), (128, 1)] {
+                for (head_dim, page_size) in [(64, 16), (256, 16), (128, 8), (128, 1), (112, 16)] {
                     let geometry = (dtypes, head_dim, page_size, layout);
                     keys.extend(super::decode::kernel_key(geometry, "plain", 4));
                     keys.extend(super::prefill::kernel_key(geometry, "plain", HOPPER));

@@ -28,7 +28,8 @@ pub(crate) struct CudaBackend;
 pub const HEAD_DIMS: [usize; 7] = [64, 80, 96, 112, 128, 192, 256];
 /// Page sizes with a CUDA decode kernel (every power of two up to 128).
 pub const PAGE_SIZES: [usize; 8] = [1, 2, 4, 8, 16, 32, 64, 128];
-/// Page sizes with a CUDA prefill kernel (its 8-key blocks lie in one page).
+/// Page sizes of the portable tensor-core prefill (its 8-key blocks lie in one page, its tiles
+/// in whole pages); the Hopper and CUDA-core prefills take every page size.
 pub const PREFILL_PAGE_SIZES: [usize; 3] = [8, 16, 32];
 
 impl Backend for CudaBackend {
@@ -105,7 +106,7 @@ pub(crate) fn check_supported(
         return unsupported(format!("head_dim {head_dim}"), format!("head dims {HEAD_DIMS:?}"));
     }
     let page_sizes: &[usize] = match family {
-        Family::PrefillMma | Family::PrefillSimt => &PREFILL_PAGE_SIZES,
+        Family::PrefillMma => &PREFILL_PAGE_SIZES,
         // A pal value vector (16 bytes) holds 4 float32 or 16 fp8 slots of one page.
         Family::DecodeSimt if layout == CacheLayout::Pal && kv_dtype.is_fp8() => &PAGE_SIZES[4..],
         Family::DecodeSimt if layout == CacheLayout::Pal => &PAGE_SIZES[2..],

@@ -39,12 +39,16 @@ pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, arch: (i32, 
     // (float32, and fp8 pools widened exactly to the queries' dtype as they are staged).
     // The lab knob is read only where it can change the choice.
     let portable = || std::env::var_os(PREFILL_PATH_ENV).is_some_and(|path| path == "portable");
+    // The portable tensor-core kernel serves pages of 8 to 32 slots; other page sizes off the
+    // Hopper kernel (head dims 80 / 96 / 112 on Hopper, any before it) take the CUDA cores.
     let family = if dtype == DType::F32 || kv_dtype != dtype {
         Family::PrefillSimt
     } else if arch == (9, 0) && head_dim % 64 == 0 && !portable() {
         Family::PrefillWgmma
-    } else {
+    } else if super::PREFILL_PAGE_SIZES.contains(&page_size) {
         Family::PrefillMma
+    } else {
+        Family::PrefillSimt
     };
     check_supported(OP, family, kv_dtype, (head_dim, page_size, layout))?;
     let mut shape = match family {
@@ -292,7 +296,9 @@ mod tests {
         }
         assert_eq!(family(96, 16, (9, 0)).unwrap(), (Family::PrefillMma, 128));
         assert_eq!(family(128, 16, (8, 9)).unwrap(), (Family::PrefillMma, 128));
-        assert!(family(128, 1, (8, 0)).is_err());
+        // Pages the portable tensor-core kernel leaves take the CUDA cores.
+        assert_eq!(family(128, 1, (8, 0)).unwrap().0, Family::PrefillSimt);
+        assert_eq!(family(96, 64, (9, 0)).unwrap().0, Family::PrefillSimt);
         let fp8 = kernel_key(
             ((DType::BF16, DType::F8E4M3), 128, 16, CacheLayout::Pal),
             "plain",

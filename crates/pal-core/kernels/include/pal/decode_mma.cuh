@@ -115,11 +115,17 @@ __device__ void decode_mma(const DecodeParams& p) {
   constexpr bool FP8 = IS_FP8<KV>;
   using MT = typename Pick<FP8, f16, T>::type;  // the mma operands' type
   using Rows = Fp8Rows<HEAD_DIM>;
+  // fp8 nhd / hnd V rows are read by ldmatrix.trans as 16-bit pairs of dims (`fp8_pair_values`):
+  // S column n of n-block b is then key 8b + n, as for 16-bit pools; pal keeps its 4-key map.
+  constexpr bool FP8_PAIRS = FP8 && !Tile::V_BY_DIM;
+  static_assert(!FP8_PAIRS || HEAD_DIM % 16 == 0, "fp8 V: whole 16-dim chunks");
   constexpr int KEYS = Tile::KEYS, CHUNKS = Tile::CHUNKS, ROWS = Tile::ROWS, VEC = Tile::VEC;
   constexpr int DIM_BLOCKS = HEAD_DIM / 8;  // 8-dim n-blocks of O
   static_assert(sizeof(T) == 2 && HEAD_DIM % 16 == 0, "whole 16-bit mma k-steps");
   static_assert(FP8 || SAME_TYPE<T, KV>, "pools in the queries' dtype, or fp8");
-  static_assert(!FP8 || HEAD_DIM % 64 == 0, "fp8 K: a lane's 16-byte load feeds four k-steps");
+  // fp8 K: a lane's 16-byte load feeds four k-steps per 64 dims; the last HEAD_DIM % 64 dims
+  // (head dims 80, 96, 112) come as REM_WORDS 4-byte loads, one k-step each.
+  constexpr int FULL_GROUPS = HEAD_DIM / 64, REM_WORDS = HEAD_DIM % 64 / 16;
   static_assert(STAGES >= 2, "a ring");
   extern __shared__ __align__(16) unsigned char shared[];
 
@@ -144,7 +150,10 @@ __device__ void decode_mma(const DecodeParams& p) {
 #pragma unroll
         for (int i = 0; i < 4; ++i) {
           const int row = m * 16 + group + (i % 2) * 8;
-          const int col = FP8 ? (4 * (kk / 4) + quad) * 16 + 4 * (kk % 4) + (i / 2) * 2 : kk * 16 + 2 * quad + (i / 2) * 8;
+          // fp8 remainder k-step 4 FULL_GROUPS + w: quad q's word w of its REM_WORDS words.
+          const int fp8_col = kk < 4 * FULL_GROUPS ? (4 * (kk / 4) + quad) * 16 + 4 * (kk % 4)
+                                                   : 64 * FULL_GROUPS + 4 * (quad * REM_WORDS + kk - 4 * FULL_GROUPS);
+          const int col = FP8 ? fp8_col + (i / 2) * 2 : kk * 16 + 2 * quad + (i / 2) * 8;
           const T* pair = queries + row * HEAD_DIM + col;
           if constexpr (FP8)
             q[m][kk][i] = row < task.heads ? Mma<f16>::pack(to_float(pair[0]), to_float(pair[1])) : 0u;
@@ -176,10 +185,13 @@ __device__ void decode_mma(const DecodeParams& p) {
   // slots of one dim ([dim][slot] pages), stored [dim][key] with the 16-byte halves of dims 4..7
   // mod 8 swapped.
   constexpr bool ONE_PAGE = PAGE_SIZE >= KEYS;
-  constexpr int K_COPIES = CHUNKS / 2;
+  // Copies per tile and per lane; fp8 at head dims 80 / 112 leaves the last one to some lanes.
+  constexpr int K_TOTAL = KEYS * CHUNKS, K_COPIES = (K_TOTAL + 31) / 32;
   constexpr int V_RUN = Tile::V_BY_DIM && PAGE_SIZE < VEC ? PAGE_SIZE : VEC;
-  constexpr int V_COPIES = HEAD_DIM * KEYS / V_RUN / 32;
-  static_assert(HEAD_DIM * KEYS % (V_RUN * 32) == 0, "whole copies per lane");
+  constexpr int V_TOTAL = HEAD_DIM * KEYS / V_RUN, V_COPIES = (V_TOTAL + 31) / 32;
+  static_assert(FP8 || (K_TOTAL % 32 == 0 && V_TOTAL % 32 == 0), "whole copies per lane");
+  auto k_copies = [&](int k) { return K_TOTAL % 32 == 0 || lane + 32 * k < K_TOTAL; };
+  auto v_copies = [&](int k) { return V_TOTAL % 32 == 0 || lane + 32 * k < V_TOTAL; };
   int k_key[K_COPIES], k_src[K_COPIES], k_dst[K_COPIES], v_key[V_COPIES], v_src[V_COPIES], v_dst[V_COPIES];
 #pragma unroll
   for (int k = 0; k < K_COPIES; ++k) {
@@ -226,12 +238,12 @@ __device__ void decode_mma(const DecodeParams& p) {
 #pragma unroll
       for (int k = 0; k < K_COPIES; ++k) {
         const bool ok = k_key[k] < valid;
-        copy_async<16>(k_tile + k_dst[k], ok ? k_base + k_src[k] : k_pool, ok ? 16 : 0);
+        if (k_copies(k)) copy_async<16>(k_tile + k_dst[k], ok ? k_base + k_src[k] : k_pool, ok ? 16 : 0);
       }
 #pragma unroll
       for (int k = 0; k < V_COPIES; ++k) {
         const int bytes = v_bytes(v_key[k], valid);
-        copy_async<16>(v_tile + v_dst[k], bytes ? v_base + v_src[k] : v_pool, bytes);
+        if (v_copies(k)) copy_async<16>(v_tile + v_dst[k], bytes ? v_base + v_src[k] : v_pool, bytes);
       }
       mask = valid >= 32 ? 0xffffffffu : (1u << valid) - 1;
       if (key0 < first) mask &= ~((1u << (first - key0)) - 1);  // keys before the window
@@ -242,7 +254,8 @@ __device__ void decode_mma(const DecodeParams& p) {
       for (int k = 0; k < K_COPIES; ++k) {
         const int page = __shfl_sync(0xffffffffu, page_ids, k_key[k]);
         const bool ok = valid_run(k_key[k], page, 1) > 0;
-        copy_async<16>(k_tile + k_dst[k], ok ? k_pool + at.key(page, kv_head, 0, 0) + k_src[k] : k_pool, ok ? 16 : 0);
+        if (k_copies(k))
+          copy_async<16>(k_tile + k_dst[k], ok ? k_pool + at.key(page, kv_head, 0, 0) + k_src[k] : k_pool, ok ? 16 : 0);
       }
       // A pal value run lies in one page: it takes the page of its first visible key.
       const int hidden = first - key0;
@@ -252,6 +265,7 @@ __device__ void decode_mma(const DecodeParams& p) {
         const int page = __shfl_sync(0xffffffffu, page_ids, run_key);
         const int bytes = page < 0 ? 0 : v_bytes(v_key[k], live);
         const KV* source = bytes ? v_pool + at.value(page, kv_head, 0, 0) + v_src[k] : v_pool;
+        if (!v_copies(k)) continue;
         if constexpr (V_RUN * sizeof(KV) >= 4) {
           copy_async<V_RUN * sizeof(KV)>(v_tile + v_dst[k], source, bytes);
         } else {
@@ -322,7 +336,7 @@ __device__ void decode_mma(const DecodeParams& p) {
         u32 k_frag[2][4][2];
 #pragma unroll
         for (int b = 0; b < 2; ++b) {
-          const int key = 4 * (group / 2) + 2 * b + group % 2, c = 4 * g + quad;
+          const int key = FP8_PAIRS ? 8 * b + group : 4 * (group / 2) + 2 * b + group % 2, c = 4 * g + quad;
           const uint4 raw =
               *(const uint4*)((const unsigned char*)k_tile + (Tile::K_BY_CHUNK ? Rows::k_by_chunk(key, c) : Rows::k_chunk(key, c)));
           fp8x4_to_f16x2<KV>(raw.x, k_frag[b][0][0], k_frag[b][0][1]);
@@ -337,6 +351,24 @@ __device__ void decode_mma(const DecodeParams& p) {
             Mma<f16>::run(s[m][0], q[m][4 * g + j], k_frag[0][j][0], k_frag[0][j][1]);
             Mma<f16>::run(s[m][1], q[m][4 * g + j], k_frag[1][j][0], k_frag[1][j][1]);
           }
+      }
+      // The last HEAD_DIM % 64 dims: quad q's REM_WORDS words sit at byte 4 (q REM_WORDS + w) of
+      // the remainder, each word read on its own (pal chunks of a key are not adjacent).
+#pragma unroll
+      for (int w = 0; w < REM_WORDS; ++w) {
+        const int byte = 4 * (quad * REM_WORDS + w), c = 4 * FULL_GROUPS + byte / 16;
+        u32 k_frag[2][2];
+#pragma unroll
+        for (int b = 0; b < 2; ++b) {
+          const int key = FP8_PAIRS ? 8 * b + group : 4 * (group / 2) + 2 * b + group % 2;  // as above
+          const int chunk = Tile::K_BY_CHUNK ? Rows::k_by_chunk(key, c) : Rows::k_chunk(key, c);
+          fp8x4_to_f16x2<KV>(*(const u32*)((const unsigned char*)k_tile + chunk + byte % 16), k_frag[b][0], k_frag[b][1]);
+        }
+#pragma unroll
+        for (int m = 0; m < M_TILES; ++m) {
+          Mma<f16>::run(s[m][0], q[m][4 * FULL_GROUPS + w], k_frag[0][0], k_frag[0][1]);
+          Mma<f16>::run(s[m][1], q[m][4 * FULL_GROUPS + w], k_frag[1][0], k_frag[1][1]);
+        }
       }
     } else {
 #pragma unroll
@@ -364,7 +396,7 @@ __device__ void decode_mma(const DecodeParams& p) {
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
           const int n = Fragment::column(lane, e), r = Fragment::row_index(e);
-          const int t = FP8 ? 4 * (n / 2) + 2 * b + n % 2 : b * 8 + n;  // the tile key of column n
+          const int t = FP8 && !FP8_PAIRS ? 4 * (n / 2) + 2 * b + n % 2 : b * 8 + n;  // the tile key of column n
           float score = s[m][b][e] * log2_scale;
           if constexpr (Variant::TRANSFORMS_SCORES)
             score = Variant::logit(p.variant, s[m][b][e] * score_scale, key0_of(i) + t, position, slope[m][r]) * LOG2E;
@@ -401,25 +433,39 @@ __device__ void decode_mma(const DecodeParams& p) {
       a[m][3] = Mma<MT>::pack(s[m][1][2], s[m][1][3]);
     }
 
-    // O += P V: fp8, one 4-byte read of keys 4 quad .. + 3 per 8-dim n-block (pal rows hold
-    // them; nhd / hnd rows hold a key's dims, so four lanes swap bytes: a 4 x 4 transpose).
-    if constexpr (FP8) {
-      const int j = group % 4;
+    // O += P V, fp8. pal: one 4-byte read of keys 4 quad .. + 3 per 8-dim n-block, as its rows
+    // hold them. nhd / hnd rows hold a key's dims: ldmatrix.trans of 16-bit elements (pairs of
+    // dims) gives lane (group, quad) keys 2 quad, 2 quad + 1 of dims 16 chunk + 2 group, + 1
+    // (bytes: key 2q dim 2g, key 2q dim 2g + 1, key 2q + 1 dim 2g, key 2q + 1 dim 2g + 1); one byte
+    // permute with the matrix of keys 8 .. 15 makes the B fragment of the even dims' n-block and
+    // one of the odd dims'. O's n-block 2 chunk + parity thus holds dims 16 chunk + 2n + parity.
+    if constexpr (FP8_PAIRS) {
+#pragma unroll
+      for (int chunk = 0; chunk < HEAD_DIM / 16; chunk += 2) {
+        // Matrices: keys 0-7 / 8-15 of chunk, then of chunk + 1 (lanes 8i .. 8i + 7: matrix i);
+        // an odd last chunk alone (head dims 80, 112).
+        const bool pair = chunk + 1 < HEAD_DIM / 16;
+        u32 r[4];
+        const int key = lane % 8 + (lane / 8) % 2 * 8, c = chunk + (pair ? lane / 16 : 0);
+        const unsigned char* row = (const unsigned char*)v_tile + Rows::v_chunk(key, c);
+        if (pair)
+          load_matrix_x4_transposed(r, row);
+        else
+          load_matrix_x2_transposed(r, row);
+#pragma unroll
+        for (int h = 0; h < (pair ? 2 : 1); ++h)
+#pragma unroll
+          for (int parity = 0; parity < 2; ++parity) {
+            u32 b0, b1;
+            fp8x4_to_f16x2<KV>(__byte_perm(r[2 * h], r[2 * h + 1], parity ? 0x7531 : 0x6420), b0, b1);
+#pragma unroll
+            for (int m = 0; m < M_TILES; ++m) Mma<f16>::run(o[m][2 * (chunk + h) + parity], a[m], b0, b1);
+          }
+      }
+    } else if constexpr (FP8) {
 #pragma unroll
       for (int c = 0; c < DIM_BLOCKS; ++c) {
-        u32 w;
-        const unsigned char* tile = (const unsigned char*)v_tile;
-        if constexpr (Tile::V_BY_DIM) {
-          w = *(const u32*)(tile + (c * 8 + group) * KEYS + 4 * quad);
-        } else {
-          // Lane (4a + j, quad) reads key 4 quad + j, dims 8c + 4a .. + 3; after the transpose
-          // it holds keys 4 quad .. + 3 of dim 8c + 4a + j.
-          w = *(const u32*)(tile + Rows::v_chunk(4 * quad + j, c / 2) + (c % 2) * 8 + 4 * (group / 4));
-          u32 other = __shfl_xor_sync(0xffffffffu, w, 8);
-          w = __byte_perm(w, other, j < 2 ? 0x5410 : 0x3276);
-          other = __shfl_xor_sync(0xffffffffu, w, 4);
-          w = __byte_perm(w, other, j % 2 ? 0x3715 : 0x6240);
-        }
+        const u32 w = *(const u32*)((const unsigned char*)v_tile + (c * 8 + group) * KEYS + 4 * quad);
         u32 b0, b1;
         fp8x4_to_f16x2<KV>(w, b0, b1);
 #pragma unroll
@@ -457,10 +503,17 @@ __device__ void decode_mma(const DecodeParams& p) {
       const int row = m * 16 + Fragment::row(lane, 2 * r);
       const float sum = quad_sum(state[m][r].sum);
       if (row >= task.heads) continue;
+      float* merged_row = merged + (warp * ROWS + row) * HEAD_DIM;
+      if constexpr (FP8_PAIRS) {  // n-blocks 2 chunk (even dims) and 2 chunk + 1 (odd dims)
 #pragma unroll
-      for (int c = 0; c < DIM_BLOCKS; ++c)
-        *(float2*)(merged + (warp * ROWS + row) * HEAD_DIM + c * 8 + Fragment::column(lane, 0)) =
-            make_float2(o[m][c][2 * r], o[m][c][2 * r + 1]);
+        for (int chunk = 0; chunk < HEAD_DIM / 16; ++chunk)
+          *(float4*)(merged_row + chunk * 16 + 4 * quad) = make_float4(o[m][2 * chunk][2 * r], o[m][2 * chunk + 1][2 * r],
+                                                                      o[m][2 * chunk][2 * r + 1], o[m][2 * chunk + 1][2 * r + 1]);
+      } else {
+#pragma unroll
+        for (int c = 0; c < DIM_BLOCKS; ++c)
+          *(float2*)(merged_row + c * 8 + Fragment::column(lane, 0)) = make_float2(o[m][c][2 * r], o[m][c][2 * r + 1]);
+      }
       if (quad == 0) states[warp * ROWS + row] = make_float2(state[m][r].max, sum);
     }
   __syncthreads();

@@ -52,6 +52,13 @@ __device__ __forceinline__ void load_matrix_x4_transposed(u32 (&r)[4], const voi
                : "r"(shared_address(row)));
 }
 
+// Two 8x8 matrices (lanes 0-15 give the row addresses), each transposed, into r[0], r[1].
+__device__ __forceinline__ void load_matrix_x2_transposed(u32 (&r)[4], const void* row) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x2.trans.shared.b16 {%0, %1}, [%2];"
+               : "=r"(r[0]), "=r"(r[1])
+               : "r"(shared_address(row)));
+}
+
 // Where a lane's values sit in m16n8 fragments: accumulator element e (0..3) is at
 // (row(lane, e), column(lane, e)); its rows are the lane's two fragment rows (0 for e < 2).
 struct Fragment {
