@@ -74,28 +74,35 @@ def make_case(batch, context, hq, hkv, dim, page, dtype, layout, kv_dtype=None, 
     return q, k, v, table, lens
 
 
-def flashinfer_decode(q, k, v, table, lens, page, layout):
-    """FlashInfer's paged decode on the same pages (NHD/HND only), best of its two paths."""
+def flashinfer_decode_calls(q, k, v, table, lens, page, layout):
+    """FlashInfer's two paged decode paths (CUDA cores, tensor cores) on the same pages, planned
+    (NHD/HND only): {name: call}."""
     import flashinfer
 
     if layout not in ("nhd", "hnd"):
-        return None
+        return {}
     batch, hq, dim = q.shape
     hkv = k.shape[2] if layout == "nhd" else k.shape[1]
     per_seq = table.shape[1]
     indptr = torch.arange(batch + 1, device="cuda", dtype=torch.int32) * per_seq
     indices = table.flatten()
     last = (lens - 1) % page + 1
-    best = None
-    for tensor_cores in (False, True):
+    calls = {}
+    for name, tensor_cores in (("flashinfer-cuda-cores", False), ("flashinfer-tensor-cores", True)):
         workspace = torch.empty(128 << 20, dtype=torch.uint8, device="cuda")
         wrapper = flashinfer.BatchDecodeWithPagedKVCacheWrapper(
             workspace, layout.upper(), use_tensor_cores=tensor_cores
         )
         wrapper.plan(indptr, indices, last, hq, hkv, dim, page, kv_data_type=k.dtype, q_data_type=q.dtype)
-        ms = triton.testing.do_bench(lambda w=wrapper: w.run(q, (k, v)), return_mode="median")
-        best = ms if best is None else min(best, ms)
-    return best
+        calls[name] = lambda w=wrapper: w.run(q, (k, v))
+    return calls
+
+
+def flashinfer_decode(q, k, v, table, lens, page, layout):
+    """FlashInfer's paged decode on the same pages (NHD/HND only), best of its two paths."""
+    calls = flashinfer_decode_calls(q, k, v, table, lens, page, layout)
+    times = [triton.testing.do_bench(call, return_mode="median") for call in calls.values()]
+    return min(times) if times else None
 
 
 def time_case(batch, context, hq, hkv, dim, page, dtype, layout, with_flashinfer, kv_dtype=None):

@@ -56,14 +56,15 @@ struct MergeParams {
     num_q_heads: i32,
 }
 
-/// Warps per block of `pal_decode_merge` (`MERGE_WARPS`): one row each.
+/// Warps per block of `pal_decode_merge` (`MERGE_WARPS`); a warp merges 128 columns of a row
+/// (`merge_warps_per_row`).
 const MERGE_WARPS: usize = 4;
 /// Keys per warp tile of the tensor-core kernel (`DecodeMmaTile::KEYS`).
 const MMA_KEYS: usize = 16;
 /// A split never holds fewer tokens than this (unless the sequence is shorter): below it the
 /// merge costs more than the parallelism gains.
 const MIN_SPLIT_TOKENS: usize = 256;
-/// Lab knob: `PAL_DECODE_TUNING="warps=8,stages=2,min_ctas=1,min_split=128,pdl=0,waves=1"`
+/// Lab knob: `PAL_DECODE_TUNING="warps=8,stages=2,min_ctas=1,min_split=128,pdl=0,waves=0"`
 /// overrides the tensor-core decode's shape, split plan and dependent launch of the merge (the
 /// kernel still asserts the shape), so kernel variants can be timed side by side without
 /// rebuilding.
@@ -158,31 +159,33 @@ fn cta_shape(key: &KernelKey) -> (usize, u32) {
 }
 
 /// KV splits per sequence and tokens per split. Without splits `ctas` CTAs run; `slots` fit on
-/// the GPU at once. A batch that fills the GPU is not split; otherwise each sequence is split
-/// so that the whole grid fits in one wave (a second, partial wave would double the time), with
-/// at least MIN_SPLIT_TOKENS per split. Splits hold whole tiles of `granule` tokens.
-///
-/// Lab knob `waves=1`: a batch over one wave may split too (up to 4 ways), so that its last wave
-/// is nearly full: `balanced_splits`.
+/// the GPU at once. A batch under one wave is split so that the whole grid fits in one wave (a
+/// second, partial wave would double the time), with at least MIN_SPLIT_TOKENS per split; a
+/// larger batch splits only where that makes its last wave nearly full (`balanced_splits`; lab
+/// knob `waves=0` turns that off). Splits hold whole tiles of `granule` tokens.
 fn split_plan(ctas: usize, capacity: usize, slots: usize, granule: usize) -> (usize, usize) {
     let max_splits = capacity
         .div_ceil(tuning("min_split").unwrap_or(MIN_SPLIT_TOKENS))
         .max(1);
-    let splits = if ctas > slots && tuning("waves") == Some(1) {
-        balanced_splits(ctas, slots, max_splits)
-    } else {
+    let splits = if ctas <= slots {
         (slots / ctas.max(1)).clamp(1, max_splits)
+    } else if tuning("waves") == Some(0) {
+        1
+    } else {
+        balanced_splits(ctas, slots, max_splits)
     };
     let tokens_per_split = capacity.div_ceil(splits).div_ceil(granule).max(1) * granule;
     (capacity.div_ceil(tokens_per_split).max(1), tokens_per_split)
 }
 
 /// Splits (1 to 4, at most `max_splits`) for a grid of `ctas` > `slots` CTAs: the fewest whose
-/// modelled time is least, counting a CTA's work as 1 / splits plus a fixed 5% per CTA (its
-/// prologue, the merge's share) and whole waves, since a partial last wave costs a whole one
-/// (512 CTAs on 396 slots: 2 waves unsplit, 1.5 at 3 splits in the model).
+/// modelled time is least, counting a CTA's work as 1 / splits plus a fixed 15% per CTA (its
+/// prologue and epilogue, the merge's share) and whole waves, since a partial last wave costs a
+/// whole one. Fitted on the H200 (fp8, 3 CTAs per SM, 2026-11-30): 64 x 4096 (512 CTAs on 396
+/// slots) runs 15% faster in 3 splits (the model: 16%), 128 x 2048 (2.6 waves) 7% slower in 3
+/// (the model keeps it whole; with a 5% fixed cost it chose 3).
 fn balanced_splits(ctas: usize, slots: usize, max_splits: usize) -> usize {
-    let time = |splits: usize| (ctas * splits).div_ceil(slots) as f64 * (1.0 / splits as f64 + 0.05);
+    let time = |splits: usize| (ctas * splits).div_ceil(slots) as f64 * (1.0 / splits as f64 + 0.15);
     (1..=max_splits.min(4)).fold(
         1,
         |best, splits| if time(splits) < time(best) - 1e-9 { splits } else { best },
@@ -303,7 +306,8 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
             num_q_heads: problem.num_q_heads as i32,
         };
         let function = gpu.function(OP, &key, "pal_decode_merge")?;
-        let shape = LaunchShape::new((rows.div_ceil(MERGE_WARPS) as u32, 1, 1), 32 * MERGE_WARPS as u32);
+        let warps = rows * head_dim.div_ceil(128);
+        let shape = LaunchShape::new((warps.div_ceil(MERGE_WARPS) as u32, 1, 1), 32 * MERGE_WARPS as u32);
         // SAFETY: as above, for `pal::MergeParams`; the workspace holds `rows * splits` states.
         // From Hopper on the merge is a programmatic dependent of the decode kernel (it waits in
         // `griddepcontrol.wait` before reading the partial states): its launch overlaps the
@@ -344,8 +348,11 @@ mod tests {
         // A nearly full last wave stays unsplit, at any number of waves.
         assert_eq!(balanced_splits(390 + 396, 396, 16), 1);
         assert_eq!(balanced_splits(390 + 5 * 396, 396, 16), 1);
-        // 256 x 1024 (2048 CTAs, 5.2 waves): two splits make 10.3 nearly full waves.
-        assert_eq!(balanced_splits(2048, 396, 4), 2);
+        // 128 x 2048 (1024 CTAs, 2.6 waves) and 256 x 1024 (5.2 waves) stay whole.
+        assert_eq!(balanced_splits(1024, 396, 8), 1);
+        assert_eq!(balanced_splits(2048, 396, 4), 1);
+        // bf16 64 x 4096 at 2 CTAs per SM: 1.94 waves, whole.
+        assert_eq!(balanced_splits(512, 264, 16), 1);
         // Never below the split floor.
         assert_eq!(balanced_splits(512, 396, 1), 1);
         assert_eq!(balanced_splits(512, 396, 2), 2);

@@ -33,7 +33,7 @@ struct DecodeTask {
   template <int PAGE_SIZE, typename Variant, int GRANULE> __device__ static DecodeTask locate(const DecodeParams& p) {
     DecodeTask task;
     const int group = p.num_q_heads / p.num_kv_heads;
-    task.seq = blockIdx.y;
+    task.seq = sequence();
     task.split = blockIdx.z;
     task.kv_head = blockIdx.x / p.head_chunks;
     task.first_head = task.kv_head * group + (blockIdx.x % p.head_chunks) * p.heads_per_cta;
@@ -41,10 +41,13 @@ struct DecodeTask {
     const bool reporter = threadIdx.x == 0 && blockIdx.x == 0 && blockIdx.z == 0;
     task.length = clamped_length((const int*)p.seq_lens, task.seq, p.pages_per_seq * PAGE_SIZE, p.errors, OP_DECODE, reporter);
     task.first = Variant::first_visible(p.variant, task.length - 1);
-    task.begin = task.first / GRANULE * GRANULE + task.split * p.tokens_per_split;
+    task.begin = task.first / GRANULE * GRANULE + begin_without_window(p);
     task.end = min(task.length, task.begin + p.tokens_per_split);
     return task;
   }
+  __device__ static int sequence() { return blockIdx.y; }
+  // `begin` when the variant has no window (then `first` is 0): known before the length.
+  __device__ static int begin_without_window(const DecodeParams& p) { return blockIdx.z * p.tokens_per_split; }
   // Output row (sequence, query head) of head `h` of this CTA.
   __device__ i64 row(const DecodeParams& p, int h) const { return (i64)seq * p.num_q_heads + first_head + h; }
 };
@@ -97,16 +100,31 @@ __device__ __forceinline__ void wait_for_prerequisite_grid() {
 #endif
 }
 
-// Combines the splits of one (sequence, query head) row per warp. Two passes so that no load
-// waits on another: the lanes read the splits' states and agree on the row's max and weights
-// (warp reductions in a fixed order), then each lane sums its float4 columns over the splits in
-// split order (bitwise deterministic), every load independent of the running sum.
+// Splits whose accumulators `merge_splits` loads before the weights are known: a merge of up
+// to this many splits is one round trip to L2 (states and accumulators in flight together).
+constexpr int MERGE_AHEAD = 32;
+// Warps of the merge grid: one per 128 float32 columns of a row (lanes hold float4 columns).
+__device__ constexpr int merge_warps_per_row(int head_dim) { return (head_dim + 127) / 128; }
+
+// Combines the splits of one (sequence, query head) row, 128 columns per warp. The lanes read
+// the splits' states and agree on the row's max and weights (warp reductions in a fixed order);
+// each lane sums its float4 column over the splits in split order (bitwise deterministic). The
+// first MERGE_AHEAD splits' accumulators are loaded before the states are reduced (the weight
+// of an empty split, whose accumulators are zeros, is 0), later ones eight at a time.
 template <typename T> __device__ void merge_splits(const MergeParams& p) {
   wait_for_prerequisite_grid();  // the partial states are the decode kernel's output
-  const int row = blockIdx.x * MERGE_WARPS + threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int blocks = merge_warps_per_row(p.head_dim), item = blockIdx.x * MERGE_WARPS + threadIdx.x / 32;
+  const int row = item / blocks, lane = threadIdx.x % 32;
   if (row >= p.rows) return;
-  const int splits = p.num_splits;
+  const int columns = p.head_dim / 4, c = item % blocks * 32 + lane, splits = p.num_splits;
+  const bool live = c < columns;
   const float2* stats = (const float2*)p.partial_stats + (i64)row * splits;
+  const float4* partial = (const float4*)p.partial_acc + (i64)row * splits * columns + (live ? c : 0);
+  const float4 zero = make_float4(0.f, 0.f, 0.f, 0.f);
+  float4 ahead[MERGE_AHEAD];
+#pragma unroll
+  for (int j = 0; j < MERGE_AHEAD; ++j) ahead[j] = j < splits ? partial[(i64)j * columns] : zero;
+
   auto weight_of = [&](float2 split, float base) { return split.y > 0.f ? merge_weight(split.x, base) : 0.f; };
   float total_max = neg_inf();
   for (int s = lane; s < splits; s += 32) total_max = fmaxf(total_max, stats[s].y > 0.f ? stats[s].x : neg_inf());
@@ -117,33 +135,33 @@ template <typename T> __device__ void merge_splits(const MergeParams& p) {
   const float sink = p.sinks ? ((const float*)p.sinks)[row % p.num_q_heads] * LOG2E : neg_inf();
   const float inverse = SoftmaxState{total_max, warp_sum(sum)}.inverse_sum(sink);
 
-  const int columns = p.head_dim / 4;  // float4 columns of a row
-  const float4* partial = (const float4*)p.partial_acc + (i64)row * splits * columns;
-  for (int c0 = 0; c0 < columns; c0 += 32) {
-    const int c = c0 + lane;
-    float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
-    for (int s0 = 0; s0 < splits; s0 += 32) {
-      const float my_weight = s0 + lane < splits ? weight_of(stats[s0 + lane], base) : 0.f;
-      const int count = min(32, splits - s0);
-#pragma unroll 8
-      for (int j = 0; j < count; ++j) {
-        const float w = __shfl_sync(0xffffffffu, my_weight, j);
-        if (c < columns && w > 0.f) {
-          const float4 o = partial[(i64)(s0 + j) * columns + c];
-          acc.x += o.x * w;
-          acc.y += o.y * w;
-          acc.z += o.z * w;
-          acc.w += o.w * w;
-        }
-      }
+  float4 acc = zero;
+  auto add = [&](float4 o, float w) {
+    if (w > 0.f) {
+      acc.x += o.x * w;
+      acc.y += o.y * w;
+      acc.z += o.z * w;
+      acc.w += o.w * w;
     }
-    if (c < columns) {
-      T* out = (T*)p.out + (i64)row * p.head_dim + 4 * c;
-      out[0] = from_float<T>(acc.x * inverse);
-      out[1] = from_float<T>(acc.y * inverse);
-      out[2] = from_float<T>(acc.z * inverse);
-      out[3] = from_float<T>(acc.w * inverse);
-    }
+  };
+  // Lane l holds the weight of split 32 k + l while splits [32 k, 32 k + 32) are summed.
+  float weights = lane < splits ? weight_of(stats[lane], base) : 0.f;
+#pragma unroll
+  for (int j = 0; j < MERGE_AHEAD; ++j) add(ahead[j], __shfl_sync(0xffffffffu, weights, j));
+  for (int s0 = MERGE_AHEAD; s0 < splits; s0 += 8) {  // groups of 8 never straddle 32
+    if (s0 % 32 == 0) weights = s0 + lane < splits ? weight_of(stats[s0 + lane], base) : 0.f;
+    float4 o[8];
+#pragma unroll
+    for (int j = 0; j < 8; ++j) o[j] = s0 + j < splits ? partial[(i64)(s0 + j) * columns] : zero;
+#pragma unroll
+    for (int j = 0; j < 8; ++j) add(o[j], __shfl_sync(0xffffffffu, weights, (s0 + j) % 32));
+  }
+  if (live) {
+    T* out = (T*)p.out + (i64)row * p.head_dim + 4 * c;
+    out[0] = from_float<T>(acc.x * inverse);
+    out[1] = from_float<T>(acc.y * inverse);
+    out[2] = from_float<T>(acc.z * inverse);
+    out[3] = from_float<T>(acc.w * inverse);
   }
 }
 

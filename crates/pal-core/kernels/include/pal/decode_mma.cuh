@@ -130,8 +130,18 @@ __device__ void decode_mma(const DecodeParams& p) {
   extern __shared__ __align__(16) unsigned char shared[];
 
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, group = lane / 4, quad = lane % 4;
+  const PageRow<PAGE_SIZE> pages(p.page_table, DecodeTask::sequence(), p.pages_per_seq, p.num_pages);
+  // Without a window a split's keys do not depend on the length: the first STAGES tiles' table
+  // entries are read before it (within the table's row; checked, and reported, once the length
+  // says the sequence uses them), so the first copies wait on one round trip, not two: what a
+  // CTA of a small batch mostly waits on. Keys as `tile_key` below gives them.
+  int early[STAGES];
+#pragma unroll
+  for (int s = 0; s < STAGES; ++s) {
+    const int key = DecodeTask::begin_without_window(p) + (warp + s * WARPS) * Tile::KEYS + (PAGE_SIZE >= Tile::KEYS ? 0 : lane % Tile::KEYS);
+    early[s] = !Variant::HAS_WINDOW && key < p.pages_per_seq * PAGE_SIZE ? pages.pages[key / PAGE_SIZE] : -1;
+  }
   const DecodeTask task = DecodeTask::locate<PAGE_SIZE, Variant, KEYS>(p);
-  const PageRow<PAGE_SIZE> pages(p.page_table, task.seq, p.pages_per_seq, p.num_pages);
   const CacheAddress<LAYOUT, KV> at{p.num_kv_heads, HEAD_DIM, PAGE_SIZE};
   const KV* k_pool = (const KV*)p.k_cache;
   const KV* v_pool = (const KV*)p.v_cache;
@@ -172,9 +182,15 @@ __device__ void decode_mma(const DecodeParams& p) {
   // holds the page of key l % KEYS. -1 for keys past the end, before the window (a tile in one
   // page takes the page of its first visible key: that page holds its hidden keys too), or
   // invalid ids. Pages wholly before the window are never read.
+  auto tile_key = [&](int i) { return PAGE_SIZE >= KEYS ? max(key0_of(i), first) : key0_of(i) + lane % KEYS; };
   auto read_pages = [&](int i) -> int {
-    const int key = PAGE_SIZE >= KEYS ? max(key0_of(i), first) : key0_of(i) + lane % KEYS;
+    const int key = tile_key(i);
     return i < my_tiles && key < end && key >= first ? pages.page_of(key, p.errors, OP_DECODE) : -1;
+  };
+  auto first_pages = [&](int s) -> int {
+    if constexpr (Variant::HAS_WINDOW) return read_pages(s);
+    const int key = tile_key(s);
+    return s < my_tiles && key < end ? pages.checked(early[s], key, p.errors, OP_DECODE) : -1;
   };
 
   // Per-lane copy plan, fixed for the whole kernel: copy k of this lane reads tile key `*_key[k]`,
@@ -301,11 +317,11 @@ __device__ void decode_mma(const DecodeParams& p) {
       slope[m][r] = Variant::TRANSFORMS_SCORES && row < task.heads ? Variant::slope(p.variant, task.first_head + row) : 0.f;
     }
 
-  int next_pages = read_pages(0);
+  int next_pages = first_pages(0);
 #pragma unroll
   for (int s = 0; s < STAGES - 1; ++s) {
     const int current = next_pages;
-    next_pages = read_pages(s + 1);
+    next_pages = first_pages(s + 1);
     if (s < my_tiles) issue(s, current);
     copy_async_commit();
   }

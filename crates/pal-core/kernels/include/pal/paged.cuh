@@ -49,7 +49,11 @@ template <int PAGE_SIZE> struct PageRow {
   __device__ __forceinline__ int checked(int page) const { return page >= 0 && page < num_pages ? page : -1; }
   // The same, reporting an invalid id of a token the sequence uses.
   __device__ __forceinline__ int page_of(int token, TableErrors errors, int op) const {
-    const int id = pages[token / PAGE_SIZE], page = checked(id);
+    return checked(pages[token / PAGE_SIZE], token, errors, op);
+  }
+  // Entry `id` of token `token`, read earlier (before the length was known), checked as above.
+  __device__ __forceinline__ int checked(int id, int token, TableErrors errors, int op) const {
+    const int page = checked(id);
     if (page < 0) report_table_error(errors, op, TABLE_ERROR_PAGE, row, token / PAGE_SIZE, id);
     return page;
   }
