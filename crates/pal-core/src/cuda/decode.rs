@@ -73,8 +73,7 @@ pub const DECODE_TUNING_ENV: &str = "PAL_DECODE_TUNING";
 /// An override from `PAL_DECODE_TUNING`, read once per process.
 fn tuning(name: &str) -> Option<usize> {
     static TUNING: std::sync::OnceLock<Vec<(String, usize)>> = std::sync::OnceLock::new();
-    let entries = TUNING.get_or_init(|| super::knobs(DECODE_TUNING_ENV));
-    entries.iter().find(|(key, _)| key == name).map(|&(_, value)| value)
+    super::knob(&TUNING, DECODE_TUNING_ENV, name)
 }
 
 /// The kernel module for this geometry, variant and GQA group size (query heads per KV head),

@@ -19,6 +19,7 @@ use crate::tensor::{Device, TensorView, TensorViewMut};
 use crate::validate::Check;
 use crate::variant::AttentionVariant;
 use jit::Family;
+use std::sync::OnceLock;
 
 pub use jit::{compile_all_kernels, KERNEL_DIR_ENV};
 
@@ -73,17 +74,21 @@ pub(crate) fn require_library(present: bool, missing: &str) -> Result<()> {
     }
 }
 
-/// The `name=value` pairs of a lab-knob environment variable (`PAL_DECODE_TUNING`,
-/// `PAL_PREFILL_TUNING`); unparsable items are ignored.
-pub(crate) fn knobs(env: &str) -> Vec<(String, usize)> {
-    std::env::var(env)
-        .unwrap_or_default()
-        .split(',')
-        .filter_map(|item| {
-            let (key, value) = item.split_once('=')?;
-            Some((key.trim().to_string(), value.trim().parse().ok()?))
-        })
-        .collect()
+/// A lab knob's setting: `name`'s value in the `name=value` pairs of the environment variable
+/// `env` (`PAL_DECODE_TUNING`, `PAL_PREFILL_TUNING`), read once per process into `cell`;
+/// unparsable items are ignored.
+pub(crate) fn knob(cell: &'static OnceLock<Vec<(String, usize)>>, env: &str, name: &str) -> Option<usize> {
+    let entries = cell.get_or_init(|| {
+        std::env::var(env)
+            .unwrap_or_default()
+            .split(',')
+            .filter_map(|item| {
+                let (key, value) = item.split_once('=')?;
+                Some((key.trim().to_string(), value.trim().parse().ok()?))
+            })
+            .collect()
+    });
+    entries.iter().find(|(key, _)| key == name).map(|&(_, value)| value)
 }
 
 /// Whether `family` has a kernel for this head dim, page size and layout (every attention

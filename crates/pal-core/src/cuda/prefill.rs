@@ -26,8 +26,14 @@ const WGMMA_THREADS: usize = 256;
 /// default picks by device), so both paths can be tested and timed on one GPU. Read per call.
 pub const PREFILL_PATH_ENV: &str = "PAL_PREFILL_PATH";
 /// Lab knob: `PAL_PREFILL_TUNING="keys=64,stages=3"` overrides the Hopper kernel's tile depth
-/// and ring (the kernel still asserts the shape). Read per call.
+/// and ring (the kernel still asserts the shape). Read once per process, as the decode's knob.
 pub const PREFILL_TUNING_ENV: &str = "PAL_PREFILL_TUNING";
+
+/// An override from `PAL_PREFILL_TUNING`.
+fn tuning(name: &str) -> Option<usize> {
+    static TUNING: std::sync::OnceLock<Vec<(String, usize)>> = std::sync::OnceLock::new();
+    super::knob(&TUNING, PREFILL_TUNING_ENV, name)
+}
 
 /// The kernel module for this geometry and variant on a device of compute capability `arch`,
 /// with the shape the host chose: query rows per CTA (`ROWS`), keys per tile and, for tensor
@@ -62,10 +68,8 @@ pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, arch: (i32, 
             // with this tile's softmax (64-key tiles): slower on the H200 so far (the kernel's
             // notes).
             const ROWS: usize = 128;
-            let knobs = super::knobs(PREFILL_TUNING_ENV);
-            let knob = |name: &str| knobs.iter().find(|(key, _)| key == name).map(|&(_, value)| value);
-            let keys = knob("keys").unwrap_or(if head_dim > 128 { 64 } else { 128 });
-            let stages = knob("stages").unwrap_or(2);
+            let keys = tuning("keys").unwrap_or(if head_dim > 128 { 64 } else { 128 });
+            let stages = tuning("stages").unwrap_or(2);
             let tile_bytes = keys * head_dim * 2;
             vec![
                 ("KEYS", keys),
