@@ -127,6 +127,11 @@ def test_decode_fp8_page_sizes(rng, device, layout, fp8, page_size):
     lens = [page_size * 3 + 5, 1]
     cache = paged_cache(rng, lens, HKV, 128, page_size, fp8, layout)
     queries = random_array(rng, (len(lens), HQ, 128), "bfloat16")
+    check_scaled_decode(cache, queries, lens, device, layout, f"{fp8} decode page {page_size}")
+
+
+def check_scaled_decode(cache, queries, lens, device, layout, what):
+    """Decode with a per-KV-head device k_scale and a numeric v_scale against the float64 oracle."""
     k_scale = np.array([0.7, 1.3], np.float32)
     out = pal.paged_attention_decode(
         *decode_args(cache, queries, device), layout=layout, k_scale=on_device(k_scale, device), v_scale=2.0
@@ -137,7 +142,7 @@ def test_decode_fp8_page_sizes(rng, device, layout, fp8, page_size):
             for b, n in enumerate(lens)
         ]
     )
-    assert_close(to_host(out), expected, "bfloat16", f"{fp8} decode page {page_size}")
+    assert_close(to_host(out), expected, "bfloat16", what)
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
@@ -150,17 +155,7 @@ def test_decode_fp8_head_dims_off_the_64_grid(rng, device, layout, fp8, head_dim
     lens = [1500, 3 * page_size + 5, 1]
     cache = paged_cache(rng, lens, HKV, head_dim, page_size, fp8, layout)
     queries = random_array(rng, (len(lens), HQ, head_dim), "bfloat16") * 4
-    k_scale = np.array([0.7, 1.3], np.float32)
-    out = pal.paged_attention_decode(
-        *decode_args(cache, queries, device), layout=layout, k_scale=on_device(k_scale, device), v_scale=2.0
-    )
-    expected = np.concatenate(
-        [
-            attention(queries[b : b + 1], scaled(cache.keys[b], k_scale), scaled(cache.values[b], 2.0), [n])
-            for b, n in enumerate(lens)
-        ]
-    )
-    assert_close(to_host(out), expected, "bfloat16", f"{fp8} decode D{head_dim} page {page_size}")
+    check_scaled_decode(cache, queries, lens, device, layout, f"{fp8} decode D{head_dim} page {page_size}")
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)

@@ -6,22 +6,24 @@
 // FlashAttention-2 loop with a 16-row query tile, as FlashInfer's tensor-core decode does. Each
 // warp streams its own 16-key tiles (tiles warp, warp + WARPS, ...) through a private
 // STAGES-deep cp.async ring (no CTA barrier in the main loop); page ids are read one tile
-// ahead of their copies; the warps' softmax states merge once, at the end, in shared memory.
+// ahead of their copies (the first tiles' before the sequence's length is known, without a
+// window); the warps' softmax states merge once, at the end, in shared memory.
 // Traffic: K and V of each visible token once, in 16-byte copies (pal values with pages under
 // 8 slots: 4/8-byte copies, or element loads at page size 1); Q once; no host synchronisation.
 // Shared memory tiles: pal K as [chunk][key] (as in its pages), other K and nhd/hnd V as
 // [key][dim] rows (chunks swizzled, or rows padded), pal V as [dim][key] with its two 16-byte
 // halves swizzled: every ldmatrix phase is conflict-free.
-// fp8 pools (head dims 64 / 128 / 192 / 256, every page size): byte tiles, K read
-// with 16-byte loads straight into float16 B fragments (dims permuted consistently with Q's),
-// V with 4-byte loads of 4 keys (pal rows; nhd / hnd rows through a 4 x 4 byte transpose among
-// four lanes), both widened exactly in registers; the mma runs in float16.
-// H200 (2026-11-29, bf16, HQ 32 / HKV 8, D 128, page 16): 96% of the read ceiling from 64 x 4096
-// up in every layout, 89-90% at 32 x 4096 (docs/kernels.md has each version's figures). fp8 e4m3
-// (sixth session, bench, same run as FlashInfer's fp8 decode, fp8 bytes read): pal 1.87 / 3.12 /
-// 3.01 / 3.59 / 3.47 TB/s at 8 x 4096 / 32 x 4096 / 64 x 4096 / 128 x 2048 / 256 x 1024
-// (1.26-1.63x FlashInfer's best; 76% of the read ceiling at 32 x 4096), nhd 1.78 / 2.74 / 2.85 / 3.18 /
-// 3.10 (1.19-1.46x): short of issue 14's 85% at 32 x 4096 and 2x at 8 x 4096.
+// fp8 pools (every head dim and page size): byte tiles, K read with 16-byte loads straight into
+// float16 B fragments (dims permuted consistently with Q's; the last 16-48 dims of head dims 80 /
+// 96 / 112 as 4-byte words), V with 4-byte loads of 4 keys (pal rows) or ldmatrix.trans of byte
+// pairs and one byte permute (nhd / hnd rows), both widened exactly in registers; the mma runs
+// in float16.
+// H200 (bf16, HQ 32 / HKV 8, D 128, page 16): 95-96% of the read ceiling from 64 x 4096 up in
+// every layout, 89-90% at 32 x 4096; small batches 1.04-1.11x FlashInfer's best in the same run
+// (2026-11-30: 15.6 us at 1 x 4096). fp8 e4m3 (fp8 bytes read, 2026-11-29/30): pal 2.00 / 3.14 /
+// 3.41 / 3.57 TB/s at 8 x 4096 / 32 x 4096 / 64 x 4096 / 128 x 2048, nhd 1.94 / 2.92 / 3.23 /
+// 3.39: short of issue 14's 85% of the ceiling at 32 x 4096 and 2x FlashInfer at 8 x 4096.
+// docs/kernels.md has each version's figures.
 #pragma once
 #include "pal/decode.cuh"
 #include "pal/layout.cuh"
