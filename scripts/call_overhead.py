@@ -61,7 +61,7 @@ def main() -> None:
     row(
         "native decode, prepared arguments",
         lambda: _native.paged_attention_decode(
-            q, k, v, table, lens, out, None, "pal", -1, 0.0, None, None, stream, check
+            q, k, v, table, lens, out, None, "pal", -1, 0.0, None, None, None, None, stream, check
         ),
     )
     row(
