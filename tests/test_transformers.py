@@ -32,7 +32,7 @@ def prompts():
     return [rng.integers(1, 2000, size=n).tolist() for n in PROMPT_LENGTHS]
 
 
-def generate(lm, implementation, block_size):
+def generate(lm, implementation, block_size, use_cuda_graph=False):
     if DEVICE == "cpu":  # transformers sizes its cache from free GPU memory
         import transformers.generation.continuous_batching.cache as cache_module
 
@@ -42,7 +42,7 @@ def generate(lm, implementation, block_size):
         max_new_tokens=6, do_sample=False, eos_token_id=-1, pad_token_id=0
     )
     batching = ContinuousBatchingConfig(
-        block_size=block_size, num_blocks=1024, max_batch_tokens=256, use_cuda_graph=False
+        block_size=block_size, num_blocks=1024, max_batch_tokens=256, use_cuda_graph=use_cuda_graph
     )
     with torch.no_grad():
         out = lm.generate_batch(
@@ -57,6 +57,17 @@ def test_float32_tokens_equal_paged_sdpa(block_size):
     lm = model(torch.float32)
     expected = generate(lm, "paged|sdpa", block_size)
     assert generate(lm, pal_transformers.NAME, block_size) == expected
+
+
+@pytest.mark.skipif(DEVICE != "cuda", reason="transformers captures CUDA graphs on a GPU only")
+@pytest.mark.parametrize("block_size", [16, 32])
+def test_float32_tokens_equal_under_transformers_cuda_graphs(block_size):
+    """transformers' own CUDA-graph capture of its varlen and decode forwards (padded inputs,
+    steps replayed from graphs) with PAL inside: the same greedy tokens as without graphs."""
+    pal_transformers.register()
+    lm = model(torch.float32)
+    expected = generate(lm, pal_transformers.NAME, block_size)
+    assert generate(lm, pal_transformers.NAME, block_size, use_cuda_graph=True) == expected
 
 
 def reference(query, key, value, cache, layer, kwargs, scaling):
