@@ -117,9 +117,15 @@ __device__ void decode_mma(const DecodeParams& p) {
   constexpr bool FP8 = IS_FP8<KV>;
   using MT = typename Pick<FP8, f16, T>::type;  // the mma operands' type
   using Rows = Fp8Rows<HEAD_DIM>;
-  // fp8 nhd / hnd V rows are read by ldmatrix.trans as 16-bit pairs of dims (`fp8_pair_values`):
-  // S column n of n-block b is then key 8b + n, as for 16-bit pools; pal keeps its 4-key map.
+  // fp8 nhd / hnd V rows are read by ldmatrix.trans as 16-bit pairs of dims (O += P V below).
   constexpr bool FP8_PAIRS = FP8 && !Tile::V_BY_DIM;
+  // The tile key of S's column n of n-block b: key 8b + n, except for fp8 pal pools, whose
+  // column n of block b is key 4 (n / 2) + 2b + n % 2, so that a lane's P fragment holds keys
+  // 4 quad .. 4 quad + 3, four bytes of a pal V row.
+  auto s_key = [](int b, int n) { return FP8 && !FP8_PAIRS ? 4 * (n / 2) + 2 * b + n % 2 : 8 * b + n; };
+  // Byte offset of 16-byte chunk c of tile key `key` in an fp8 K tile (generic, so that only fp8
+  // kernels instantiate it).
+  auto fp8_k_chunk = [](auto key, int c) { return Tile::K_BY_CHUNK ? Rows::k_by_chunk(key, c) : Rows::k_chunk(key, c); };
   static_assert(!FP8_PAIRS || HEAD_DIM % 16 == 0, "fp8 V: whole 16-dim chunks");
   constexpr int KEYS = Tile::KEYS, CHUNKS = Tile::CHUNKS, ROWS = Tile::ROWS, VEC = Tile::VEC;
   constexpr int DIM_BLOCKS = HEAD_DIM / 8;  // 8-dim n-blocks of O
@@ -219,7 +225,7 @@ __device__ void decode_mma(const DecodeParams& p) {
     k_key[k] = t;
     k_src[k] = (int)at.key(0, 0, ONE_PAGE ? t : t % PAGE_SIZE, c * VEC);
     if constexpr (FP8)
-      k_dst[k] = Tile::K_BY_CHUNK ? Rows::k_by_chunk(t, c) : Rows::k_chunk(t, c);
+      k_dst[k] = fp8_k_chunk(t, c);
     else
       k_dst[k] = Tile::K_BY_CHUNK ? (c * KEYS + t) * 8 : Tile::row_chunk(t, c);
   }
@@ -347,16 +353,13 @@ __device__ void decode_mma(const DecodeParams& p) {
 #pragma unroll
       for (int b = 0; b < 2; ++b) s[m][b][0] = s[m][b][1] = s[m][b][2] = s[m][b][3] = 0.f;
     if constexpr (FP8) {
-      // Column n of n-block b is key 4 (n / 2) + 2b + n % 2 (`fp8_key`): then a lane's P
-      // fragment holds keys 4 quad .. 4 quad + 3, four bytes of a pal V row.
+      // A lane's B fragment of n-block b is tile key s_key(b, group).
 #pragma unroll
       for (int g = 0; g < HEAD_DIM / 64; ++g) {
         u32 k_frag[2][4][2];
 #pragma unroll
         for (int b = 0; b < 2; ++b) {
-          const int key = FP8_PAIRS ? 8 * b + group : 4 * (group / 2) + 2 * b + group % 2, c = 4 * g + quad;
-          const uint4 raw =
-              *(const uint4*)((const unsigned char*)k_tile + (Tile::K_BY_CHUNK ? Rows::k_by_chunk(key, c) : Rows::k_chunk(key, c)));
+          const uint4 raw = *(const uint4*)((const unsigned char*)k_tile + fp8_k_chunk(s_key(b, group), 4 * g + quad));
           fp8x4_to_f16x2<KV>(raw.x, k_frag[b][0][0], k_frag[b][0][1]);
           fp8x4_to_f16x2<KV>(raw.y, k_frag[b][1][0], k_frag[b][1][1]);
           fp8x4_to_f16x2<KV>(raw.z, k_frag[b][2][0], k_frag[b][2][1]);
@@ -378,8 +381,7 @@ __device__ void decode_mma(const DecodeParams& p) {
         u32 k_frag[2][2];
 #pragma unroll
         for (int b = 0; b < 2; ++b) {
-          const int key = FP8_PAIRS ? 8 * b + group : 4 * (group / 2) + 2 * b + group % 2;  // as above
-          const int chunk = Tile::K_BY_CHUNK ? Rows::k_by_chunk(key, c) : Rows::k_chunk(key, c);
+          const int chunk = fp8_k_chunk(s_key(b, group), c);
           fp8x4_to_f16x2<KV>(*(const u32*)((const unsigned char*)k_tile + chunk + byte % 16), k_frag[b][0], k_frag[b][1]);
         }
 #pragma unroll
@@ -414,7 +416,7 @@ __device__ void decode_mma(const DecodeParams& p) {
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
           const int n = Fragment::column(lane, e), r = Fragment::row_index(e);
-          const int t = FP8 && !FP8_PAIRS ? 4 * (n / 2) + 2 * b + n % 2 : b * 8 + n;  // the tile key of column n
+          const int t = s_key(b, n);
           float score = s[m][b][e] * log2_scale;
           if constexpr (Variant::TRANSFORMS_SCORES)
             score = Variant::logit(p.variant, s[m][b][e] * score_scale, key0_of(i) + t, position, slope[m][r]) * LOG2E;
