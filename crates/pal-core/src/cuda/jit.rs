@@ -115,8 +115,7 @@ impl Family {
     }
 
     /// The one architecture whose specific instructions (wgmma) it uses, if any: it is compiled
-    /// for that architecture alone, to a CUBIN (`sm_90a`: the assembler's diagnostics, such as
-    /// serialised wgmma, appear only then), where the others compile to portable PTX.
+    /// for that architecture alone (`sm_90a`), the others for whichever GPU runs them.
     pub fn arch_specific(self) -> Option<(i32, i32)> {
         match self {
             Family::PrefillWgmma => Some((9, 0)),
@@ -422,36 +421,38 @@ fn cache_key(key: &KernelKey, options: &[String], sources: &[(&str, String)], nv
     fnv1a(&parts)
 }
 
-/// The module image of `key` for compute capability `arch`: PTX (NUL-terminated), or a CUBIN for
-/// an architecture-specific family; from the disk cache when present.
+/// The module image of `key` for compute capability `arch`, a CUBIN; from the disk cache when
+/// present.
 pub(crate) fn image_for(op: &'static str, spec: &KernelKey, arch: (i32, i32)) -> Result<Vec<u8>> {
     nvrtc_available()?;
     let sources = sources(op)?;
     let options = options(spec, arch);
     let key = cache_key(spec, &options, &sources, nvrtc_version());
-    let cubin = spec.family.arch_specific().is_some();
-    let file = cache_dir().map(|dir| dir.join(format!("{key:016x}.{}", if cubin { "cubin" } else { "ptx" })));
+    let file = cache_dir().map(|dir| dir.join(format!("{key:016x}.cubin")));
     if let Some(cached) = file.as_ref().and_then(|f| std::fs::read(f).ok()) {
-        if (cubin && cached.starts_with(b"\x7fELF")) || (!cubin && cached.last() == Some(&0)) {
+        if cached.starts_with(b"\x7fELF") {
             return Ok(cached);
         }
     }
-    let ptx = compile(op, spec, &sources, &options)?;
+    let cubin = compile(op, spec, &sources, &options)?;
     if let Some(file) = file {
         // Best effort: a cache that cannot be written only costs a recompilation next time.
         let temporary = file.with_extension(format!("tmp{}", std::process::id()));
-        if std::fs::create_dir_all(file.parent().unwrap_or(&file)).is_ok() && std::fs::write(&temporary, &ptx).is_ok() {
+        if std::fs::create_dir_all(file.parent().unwrap_or(&file)).is_ok() && std::fs::write(&temporary, &cubin).is_ok()
+        {
             let _ = std::fs::rename(&temporary, &file);
         }
     }
-    Ok(ptx)
+    Ok(cubin)
 }
 
+/// NVRTC's options for `spec` on a GPU of compute capability `arch`. Every module is compiled
+/// to a CUBIN for that GPU (NVRTC's own assembler, not the driver's PTX JIT): a CUBIN from a
+/// newer NVRTC of the driver's major version loads (CUDA's minor-version compatibility; PTX from
+/// it does not), and the registers and spills are those `scripts/kernel_report.py` shows.
 fn options(spec: &KernelKey, arch: (i32, i32)) -> Vec<String> {
-    let target = match spec.family.arch_specific() {
-        Some(_) => format!("sm_{}{}a", arch.0, arch.1),
-        None => format!("compute_{}{}", arch.0, arch.1),
-    };
+    let suffix = if spec.family.arch_specific().is_some() { "a" } else { "" };
+    let target = format!("sm_{}{}{suffix}", arch.0, arch.1);
     let mut options = vec![
         format!("--gpu-architecture={target}"),
         "--std=c++17".into(),
@@ -496,12 +497,8 @@ fn compile(op: &'static str, spec: &KernelKey, sources: &[(&str, String)], optio
     };
     // SAFETY: a program created above, destroyed exactly once below.
     let outcome = unsafe { result::compile_program(program, options) };
-    let cubin = spec.family.arch_specific().is_some();
     let image = match outcome {
-        Ok(()) if cubin => unsafe { get_cubin(program) }.map_err(|e| fail("produced no CUBIN for", format!("{e:?}"))),
-        Ok(()) => unsafe { result::get_ptx(program) }
-            .map(|ptx| ptx.into_iter().map(|c| c as u8).collect())
-            .map_err(|e| fail("produced no PTX for", format!("{e:?}"))),
+        Ok(()) => unsafe { get_cubin(program) }.map_err(|e| fail("produced no CUBIN for", format!("{e:?}"))),
         Err(_) => {
             let log = unsafe { result::get_program_log(program) }
                 .map(|log| log.iter().map(|&c| c as u8 as char).collect::<String>())
@@ -512,11 +509,7 @@ fn compile(op: &'static str, spec: &KernelKey, sources: &[(&str, String)], optio
     // SAFETY: see above.
     unsafe { result::destroy_program(program) }
         .map_err(|e| fail("could not destroy the program of", format!("{e:?}")))?;
-    let mut image = image?;
-    if !cubin && image.last() != Some(&0) {
-        image.push(0);
-    }
-    Ok(image)
+    image
 }
 
 /// The CUBIN of a compiled program (cudarc wraps only the PTX getter).
