@@ -426,7 +426,7 @@ fn cache_key(key: &KernelKey, options: &[String], sources: &[(&str, String)], nv
 pub(crate) fn image_for(op: &'static str, spec: &KernelKey, arch: (i32, i32)) -> Result<Vec<u8>> {
     nvrtc_available()?;
     let sources = sources(op)?;
-    let options = options(spec, arch);
+    let options = options(spec, arch, true);
     let key = cache_key(spec, &options, &sources, nvrtc_version());
     let file = cache_dir().map(|dir| dir.join(format!("{key:016x}.cubin")));
     if let Some(cached) = file.as_ref().and_then(|f| std::fs::read(f).ok()) {
@@ -434,7 +434,7 @@ pub(crate) fn image_for(op: &'static str, spec: &KernelKey, arch: (i32, i32)) ->
             return Ok(cached);
         }
     }
-    let cubin = compile(op, spec, &sources, &options)?;
+    let cubin = compile(op, spec, &sources, &options, true)?;
     if let Some(file) = file {
         // Best effort: a cache that cannot be written only costs a recompilation next time.
         let temporary = file.with_extension(format!("tmp{}", std::process::id()));
@@ -446,13 +446,18 @@ pub(crate) fn image_for(op: &'static str, spec: &KernelKey, arch: (i32, i32)) ->
     Ok(cubin)
 }
 
-/// NVRTC's options for `spec` on a GPU of compute capability `arch`. Every module is compiled
-/// to a CUBIN for that GPU (NVRTC's own assembler, not the driver's PTX JIT): a CUBIN from a
-/// newer NVRTC of the driver's major version loads (CUDA's minor-version compatibility; PTX from
-/// it does not), and the registers and spills are those `scripts/kernel_report.py` shows.
-fn options(spec: &KernelKey, arch: (i32, i32)) -> Vec<String> {
-    let suffix = if spec.family.arch_specific().is_some() { "a" } else { "" };
-    let target = format!("sm_{}{}{suffix}", arch.0, arch.1);
+/// NVRTC's options for `spec` on a GPU of compute capability `arch`, to a CUBIN (`assemble`) or
+/// to PTX. Modules that run are CUBINs for the GPU at hand (NVRTC's own assembler, not the
+/// driver's PTX JIT): a CUBIN from a newer NVRTC of the driver's major version loads (CUDA's
+/// minor-version compatibility; PTX from it does not), and the registers and spills are those
+/// `scripts/kernel_report.py` shows. The compile check stops at PTX for portable families (the
+/// assembler doubles its time); arch-specific ones are always assembled.
+fn options(spec: &KernelKey, arch: (i32, i32), assemble: bool) -> Vec<String> {
+    let target = match (spec.family.arch_specific(), assemble) {
+        (Some(_), _) => format!("sm_{}{}a", arch.0, arch.1),
+        (None, true) => format!("sm_{}{}", arch.0, arch.1),
+        (None, false) => format!("compute_{}{}", arch.0, arch.1),
+    };
     let mut options = vec![
         format!("--gpu-architecture={target}"),
         "--std=c++17".into(),
@@ -462,7 +467,14 @@ fn options(spec: &KernelKey, arch: (i32, i32)) -> Vec<String> {
     options
 }
 
-fn compile(op: &'static str, spec: &KernelKey, sources: &[(&str, String)], options: &[String]) -> Result<Vec<u8>> {
+/// The CUBIN (`cubin`) or the PTX of `spec` under `options` (which must target the same).
+fn compile(
+    op: &'static str,
+    spec: &KernelKey,
+    sources: &[(&str, String)],
+    options: &[String],
+    cubin: bool,
+) -> Result<Vec<u8>> {
     let fail = |what: &str, log: String| Error::Internal {
         op,
         backend: "cuda",
@@ -498,7 +510,10 @@ fn compile(op: &'static str, spec: &KernelKey, sources: &[(&str, String)], optio
     // SAFETY: a program created above, destroyed exactly once below.
     let outcome = unsafe { result::compile_program(program, options) };
     let image = match outcome {
-        Ok(()) => unsafe { get_cubin(program) }.map_err(|e| fail("produced no CUBIN for", format!("{e:?}"))),
+        Ok(()) if cubin => unsafe { get_cubin(program) }.map_err(|e| fail("produced no CUBIN for", format!("{e:?}"))),
+        Ok(()) => unsafe { result::get_ptx(program) }
+            .map(|ptx| ptx.into_iter().map(|c| c as u8).collect())
+            .map_err(|e| fail("produced no PTX for", format!("{e:?}"))),
         Err(_) => {
             let log = unsafe { result::get_program_log(program) }
                 .map(|log| log.iter().map(|&c| c as u8 as char).collect::<String>())
@@ -540,8 +555,10 @@ pub fn compile_all_kernels(architectures: &[(i32, i32)]) -> Result<usize> {
         .flat_map(|spec| architectures.iter().map(move |&arch| (spec.clone(), arch)))
         .filter(|(spec, arch)| spec.family.arch_specific().map_or(true, |only| only == *arch))
         .collect();
-    jobs.par_iter()
-        .try_for_each(|(spec, arch)| compile(OP, spec, &sources, &options(spec, *arch)).map(drop))?;
+    jobs.par_iter().try_for_each(|(spec, arch)| {
+        let assemble = spec.family.arch_specific().is_some();
+        compile(OP, spec, &sources, &options(spec, *arch, assemble), assemble).map(drop)
+    })?;
     Ok(jobs.len())
 }
 
@@ -556,7 +573,7 @@ mod tests {
             super::super::decode::kernel_key(((DType::BF16, DType::BF16), 128, 16, CacheLayout::Pal), "plain", 4)
                 .unwrap();
         let key = |spec: &KernelKey, sources: &[(&str, String)], nvrtc| {
-            cache_key(spec, &options(spec, (9, 0)), sources, nvrtc)
+            cache_key(spec, &options(spec, (9, 0), true), sources, nvrtc)
         };
         let base = key(&decode, &sources, (13, 0));
         let other_family = KernelKey {
@@ -574,7 +591,10 @@ mod tests {
         other_shape.shape[0].1 += 1;
         assert_ne!(base, key(&other_shape, &sources, (13, 0)));
         assert_ne!(base, key(&decode, &sources, (13, 1)));
-        assert_ne!(base, cache_key(&decode, &options(&decode, (8, 0)), &sources, (13, 0)));
+        assert_ne!(
+            base,
+            cache_key(&decode, &options(&decode, (8, 0), true), &sources, (13, 0))
+        );
         let mut edited = sources.clone();
         edited[0].1.push(' ');
         assert_ne!(base, key(&decode, &edited, (13, 0)));
