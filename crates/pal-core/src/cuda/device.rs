@@ -301,18 +301,24 @@ struct Module {
 impl Module {
     fn load(op: &'static str, key: &KernelKey, arch: (i32, i32)) -> Result<Self> {
         let image = jit::image_for(op, key, arch)?;
-        // SAFETY: `image` is a NUL-terminated PTX image or a CUBIN; the module stays loaded for
-        // the process.
+        // SAFETY: `image` is a CUBIN; the module stays loaded for the process.
         let module = unsafe { result::module::load_data(image.as_ptr().cast::<c_void>()) }.map_err(|e| {
-            if e.0 == sys::cudaError_enum::CUDA_ERROR_UNSUPPORTED_PTX_VERSION {
-                // NVRTC newer than the driver (NVRTC 13 under a CUDA 12 driver, say).
+            use sys::cudaError_enum::{
+                CUDA_ERROR_INVALID_IMAGE, CUDA_ERROR_NO_BINARY_FOR_GPU, CUDA_ERROR_UNSUPPORTED_PTX_VERSION,
+            };
+            if matches!(
+                e.0,
+                CUDA_ERROR_UNSUPPORTED_PTX_VERSION | CUDA_ERROR_INVALID_IMAGE | CUDA_ERROR_NO_BINARY_FOR_GPU
+            ) {
+                // NVRTC of a newer major version than the driver (NVRTC 13 under a CUDA 12
+                // driver, say): its CUBINs do not load.
                 let (major, minor) = jit::nvrtc_version();
                 Error::BackendUnavailable {
                     backend: "cuda",
                     reason: format!(
-                        "the driver cannot load PTX from NVRTC {major}.{minor}: use an NVRTC no newer than the \
-                         driver's CUDA version (for a CUDA 12 driver, `pip install nvidia-cuda-nvrtc-cu12` and no \
-                         libnvrtc.so.13 on the library path) or update the driver"
+                        "the driver cannot load code from NVRTC {major}.{minor} ({e:?}): use an NVRTC of the \
+                         driver's CUDA major version (for a CUDA 12 driver, `pip install nvidia-cuda-nvrtc-cu12` \
+                         and no libnvrtc.so.13 on the library path) or update the driver"
                     ),
                 }
             } else {
