@@ -89,7 +89,7 @@ pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, group: usize
     } else {
         Family::DecodeSimt
     };
-    check_supported(OP, family, kv_dtype, (head_dim, page_size, layout))?;
+    check_supported(OP, family, kv_dtype, (head_dim, page_size))?;
     let common = [
         ("PARAMS_BYTES", std::mem::size_of::<DecodeParams>()),
         ("MERGE_PARAMS_BYTES", std::mem::size_of::<MergeParams>()),

@@ -40,7 +40,7 @@ fn tuning(name: &str) -> Option<usize> {
 /// cores, the dynamic shared memory (mirroring `PrefillMmaTile` / `PrefillWgmmaTile`, which
 /// assert it).
 pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, arch: (i32, i32)) -> Result<KernelKey> {
-    let ((dtype, kv_dtype), head_dim, page_size, layout) = geometry;
+    let ((dtype, kv_dtype), head_dim, page_size, _) = geometry;
     // Tensor cores take 16-bit queries over pools of the same dtype; CUDA cores the rest
     // (float32, and fp8 pools widened exactly to the queries' dtype as they are staged).
     // The lab knob is read only where it can change the choice.
@@ -56,7 +56,7 @@ pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, arch: (i32, 
     } else {
         Family::PrefillSimt
     };
-    check_supported(OP, family, kv_dtype, (head_dim, page_size, layout))?;
+    check_supported(OP, family, kv_dtype, (head_dim, page_size))?;
     let mut shape = match family {
         Family::PrefillSimt => vec![
             ("ROWS", if head_dim > 128 { 8 } else { 16 }),
