@@ -172,16 +172,8 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
           const int i = tid + n * THREADS;
           const int t = walk_tokens ? i % KEYS : i / CHUNKS;
           const int c = walk_tokens ? i / KEYS : i % CHUNKS;
-          const int key = key0 + t;
-          const T* source = nullptr;
-          if (Variant::HAS_WINDOW && key < lowest_first) {
-          } else if (key < history) {
-            const i64 page = page_row.page_of(key);
-            if (page >= 0) source = k_pool + at.key(page, kv_head, key % PAGE_SIZE, c * 8);
-          } else if (key < keys) {
-            source = k_prompt + prompt_row(key) + c * 8;
-          }
-          copy_async_16(k_tile + swizzled<KEYS>(t, c * 8), source ? source : k_pool, source != nullptr);
+          gather_chunk<false, Variant>(k_tile + swizzled<KEYS>(t, c * 8), k_pool, k_prompt, at, page_row, kv_head, key0 + t,
+                                       c, history, keys, lowest_first, prompt_row);
         }
       }
       if (by_dim) {
@@ -203,26 +195,11 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
         }
       } else {
 #pragma unroll 4
-        for (int n = 0; n < KEYS * CHUNKS / THREADS; ++n) {
+        for (int n = 0; n < KEYS * CHUNKS / THREADS; ++n) {  // pal: a tile that straddles history and prompt, or small pages
           const int i = tid + n * THREADS;
-          const int t = i / CHUNKS, c = i % CHUNKS, key = key0 + t;
-          T* destination = v_tile + swizzled<KEYS>(t, c * 8);
-          const T* source = nullptr;
-          if (Variant::HAS_WINDOW && key < lowest_first) {
-          } else if (key < history) {
-            const i64 page = page_row.page_of(key);
-            if (LAYOUT == LAYOUT_PAL) {  // a tile that straddles history and prompt, or small pages
-              Pack<T> row = zero_pack<T>();
-              if (page >= 0)
-                for (int e = 0; e < 8; ++e) row.elems[e] = v_pool[at.value(page, kv_head, key % PAGE_SIZE, c * 8 + e)];
-              *(uint4*)destination = row.raw;
-              continue;
-            }
-            if (page >= 0) source = v_pool + at.value(page, kv_head, key % PAGE_SIZE, c * 8);
-          } else if (key < keys) {
-            source = v_prompt + prompt_row(key) + c * 8;
-          }
-          copy_async_16(destination, source ? source : v_pool, source != nullptr);
+          const int t = i / CHUNKS, c = i % CHUNKS;
+          gather_chunk<true, Variant>(v_tile + swizzled<KEYS>(t, c * 8), v_pool, v_prompt, at, page_row, kv_head, key0 + t, c,
+                                      history, keys, lowest_first, prompt_row);
         }
       }
     }
