@@ -64,7 +64,7 @@ const MMA_KEYS: usize = 16;
 /// A split never holds fewer tokens than this (unless the sequence is shorter): below it the
 /// merge costs more than the parallelism gains.
 const MIN_SPLIT_TOKENS: usize = 256;
-/// Lab knob: `PAL_DECODE_TUNING="warps=8,stages=2,min_ctas=1,min_split=128,pdl=0,waves=0"`
+/// Lab knob: `PAL_DECODE_TUNING="warps=8,stages=2,min_ctas=1,min_split=128,pdl=0,waves=0,fill=2"`
 /// overrides the tensor-core decode's shape, split plan and dependent launch of the merge (the
 /// kernel still asserts the shape), so kernel variants can be timed side by side without
 /// rebuilding.
@@ -167,7 +167,9 @@ fn split_plan(ctas: usize, capacity: usize, slots: usize, granule: usize) -> (us
         .div_ceil(tuning("min_split").unwrap_or(MIN_SPLIT_TOKENS))
         .max(1);
     let splits = if ctas <= slots {
-        (slots / ctas.max(1)).clamp(1, max_splits)
+        // Lab knob `fill=k`: k waves of smaller splits instead of one (the block scheduler then
+        // balances the CTAs' finishing times, at the cost of more CTA prologues and partials).
+        (tuning("fill").unwrap_or(1).max(1) * slots / ctas.max(1)).clamp(1, max_splits)
     } else if tuning("waves") == Some(0) {
         1
     } else {
