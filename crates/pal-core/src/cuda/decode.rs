@@ -2,7 +2,7 @@
 //! from the device's occupancy, launches `pal_decode` and, with several splits,
 //! `pal_decode_merge` on the caller's stream.
 
-use super::device::{self, launch, launch_dependent, LaunchShape, TableErrors};
+use super::device::{self, launch, LaunchShape, TableErrors};
 use super::jit::{Family, Geometry, KernelKey};
 use super::{
     check_aligned, check_supported, kernel_variant, raise_reported_table_error, DeviceTables, KvScaleParams,
@@ -291,6 +291,7 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
         ),
         threads,
         shared_bytes: key.shape_value("SHARED_BYTES").unwrap_or(0) as u32,
+        dependent: false,
     };
     // SAFETY: the parameters mirror `pal::DecodeParams` (size asserted by the kernel); every
     // address is a validated device tensor of the checked shape, or the workspace sized above.
@@ -308,18 +309,15 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
         };
         let function = gpu.function(OP, &key, "pal_decode_merge")?;
         let warps = rows * head_dim.div_ceil(128);
-        let shape = LaunchShape::new((warps.div_ceil(MERGE_WARPS) as u32, 1, 1), 32 * MERGE_WARPS as u32);
-        // SAFETY: as above, for `pal::MergeParams`; the workspace holds `rows * splits` states.
         // From Hopper on the merge is a programmatic dependent of the decode kernel (it waits in
         // `griddepcontrol.wait` before reading the partial states): its launch overlaps the
         // decode kernel's tail instead of following it.
-        unsafe {
-            if gpu.arch.0 >= 9 && tuning("pdl") != Some(0) {
-                launch_dependent(OP, function, shape, stream, &mut merge)?
-            } else {
-                launch(OP, function, shape, stream, &mut merge)?
-            }
+        let shape = LaunchShape {
+            dependent: gpu.arch.0 >= 9 && tuning("pdl") != Some(0),
+            ..LaunchShape::new((warps.div_ceil(MERGE_WARPS) as u32, 1, 1), 32 * MERGE_WARPS as u32)
         };
+        // SAFETY: as above, for `pal::MergeParams`; the workspace holds `rows * splits` states.
+        unsafe { launch(OP, function, shape, stream, &mut merge)? };
     }
     Ok(())
 }

@@ -234,6 +234,7 @@ pub(super) fn run(problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>)
         blocks: (ctas as u32, 1, 1),
         threads: key.shape_value("THREADS").expect("every prefill shape has THREADS") as u32,
         shared_bytes: key.shape_value("SHARED_BYTES").unwrap_or(0) as u32,
+        dependent: false,
     };
     // SAFETY: the parameters mirror `pal::PrefillParams`; every address is a validated device
     // tensor of the checked shape (cu_seqlens is 0 when absent, as the kernel expects).
