@@ -121,12 +121,14 @@ def scaled_heads(rows: np.ndarray, scales: np.ndarray) -> np.ndarray:
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("fp8", FP8)
 @pytest.mark.parametrize("page_size", [1, 2, 4, 8, 16, 32, 128])
-def test_decode_fp8_page_sizes(rng, device, layout, fp8, page_size):
-    """Every page size, every layout, on both backends (CUDA: the tensor-core decode, which
-    copies pal value runs of 1, 2, 4 and 8 bytes from pages under 16 slots)."""
+@pytest.mark.parametrize("query_dtype", ["bfloat16", "float32"])
+def test_decode_fp8_page_sizes(rng, device, layout, fp8, page_size, query_dtype):
+    """Every page size, every layout, on both backends (CUDA: bfloat16 queries on the tensor-core
+    decode, which copies pal value runs of 1, 2, 4 and 8 bytes from pages under 16 slots; float32
+    queries on the CUDA-core decode, which reads pal values of such pages one by one)."""
     lens = [page_size * 3 + 5, 1]
     cache = paged_cache(rng, lens, HKV, 128, page_size, fp8, layout)
-    queries = random_array(rng, (len(lens), HQ, 128), "bfloat16")
+    queries = random_array(rng, (len(lens), HQ, 128), query_dtype)
     check_scaled_decode(cache, queries, lens, device, layout, f"{fp8} decode page {page_size}")
 
 
@@ -142,7 +144,7 @@ def check_scaled_decode(cache, queries, lens, device, layout, what):
             for b, n in enumerate(lens)
         ]
     )
-    assert_close(to_host(out), expected, "bfloat16", what)
+    assert_close(to_host(out), expected, str(queries.dtype), what)
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)

@@ -2,7 +2,7 @@
 //! from the device's occupancy, launches `pal_decode` and, with several splits,
 //! `pal_decode_merge` on the caller's stream.
 
-use super::device::{self, launch, launch_dependent, LaunchShape, TableErrors};
+use super::device::{self, launch, LaunchShape, TableErrors};
 use super::jit::{Family, Geometry, KernelKey};
 use super::{
     check_aligned, check_supported, kernel_variant, raise_reported_table_error, DeviceTables, KvScaleParams,
@@ -64,7 +64,7 @@ const MMA_KEYS: usize = 16;
 /// A split never holds fewer tokens than this (unless the sequence is shorter): below it the
 /// merge costs more than the parallelism gains.
 const MIN_SPLIT_TOKENS: usize = 256;
-/// Lab knob: `PAL_DECODE_TUNING="warps=8,stages=2,min_ctas=1,min_split=128,pdl=0,waves=0"`
+/// Lab knob: `PAL_DECODE_TUNING="warps=8,stages=2,min_ctas=1,min_split=128,pdl=0,waves=0,fill=2"`
 /// overrides the tensor-core decode's shape, split plan and dependent launch of the merge (the
 /// kernel still asserts the shape), so kernel variants can be timed side by side without
 /// rebuilding.
@@ -89,7 +89,7 @@ pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, group: usize
     } else {
         Family::DecodeSimt
     };
-    check_supported(OP, family, kv_dtype, (head_dim, page_size, layout))?;
+    check_supported(OP, family, kv_dtype, (head_dim, page_size))?;
     let common = [
         ("PARAMS_BYTES", std::mem::size_of::<DecodeParams>()),
         ("MERGE_PARAMS_BYTES", std::mem::size_of::<MergeParams>()),
@@ -167,7 +167,9 @@ fn split_plan(ctas: usize, capacity: usize, slots: usize, granule: usize) -> (us
         .div_ceil(tuning("min_split").unwrap_or(MIN_SPLIT_TOKENS))
         .max(1);
     let splits = if ctas <= slots {
-        (slots / ctas.max(1)).clamp(1, max_splits)
+        // Lab knob `fill=k`: k waves of smaller splits instead of one (the block scheduler then
+        // balances the CTAs' finishing times, at the cost of more CTA prologues and partials).
+        (tuning("fill").unwrap_or(1).max(1) * slots / ctas.max(1)).clamp(1, max_splits)
     } else if tuning("waves") == Some(0) {
         1
     } else {
@@ -289,6 +291,7 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
         ),
         threads,
         shared_bytes: key.shape_value("SHARED_BYTES").unwrap_or(0) as u32,
+        dependent: false,
     };
     // SAFETY: the parameters mirror `pal::DecodeParams` (size asserted by the kernel); every
     // address is a validated device tensor of the checked shape, or the workspace sized above.
@@ -306,18 +309,15 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
         };
         let function = gpu.function(OP, &key, "pal_decode_merge")?;
         let warps = rows * head_dim.div_ceil(128);
-        let shape = LaunchShape::new((warps.div_ceil(MERGE_WARPS) as u32, 1, 1), 32 * MERGE_WARPS as u32);
-        // SAFETY: as above, for `pal::MergeParams`; the workspace holds `rows * splits` states.
         // From Hopper on the merge is a programmatic dependent of the decode kernel (it waits in
         // `griddepcontrol.wait` before reading the partial states): its launch overlaps the
         // decode kernel's tail instead of following it.
-        unsafe {
-            if gpu.arch.0 >= 9 && tuning("pdl") != Some(0) {
-                launch_dependent(OP, function, shape, stream, &mut merge)?
-            } else {
-                launch(OP, function, shape, stream, &mut merge)?
-            }
+        let shape = LaunchShape {
+            dependent: gpu.arch.0 >= 9 && tuning("pdl") != Some(0),
+            ..LaunchShape::new((warps.div_ceil(MERGE_WARPS) as u32, 1, 1), 32 * MERGE_WARPS as u32)
         };
+        // SAFETY: as above, for `pal::MergeParams`; the workspace holds `rows * splits` states.
+        unsafe { launch(OP, function, shape, stream, &mut merge)? };
     }
     Ok(())
 }

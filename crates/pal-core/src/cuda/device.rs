@@ -301,18 +301,24 @@ struct Module {
 impl Module {
     fn load(op: &'static str, key: &KernelKey, arch: (i32, i32)) -> Result<Self> {
         let image = jit::image_for(op, key, arch)?;
-        // SAFETY: `image` is a NUL-terminated PTX image or a CUBIN; the module stays loaded for
-        // the process.
+        // SAFETY: `image` is a CUBIN; the module stays loaded for the process.
         let module = unsafe { result::module::load_data(image.as_ptr().cast::<c_void>()) }.map_err(|e| {
-            if e.0 == sys::cudaError_enum::CUDA_ERROR_UNSUPPORTED_PTX_VERSION {
-                // NVRTC newer than the driver (NVRTC 13 under a CUDA 12 driver, say).
+            use sys::cudaError_enum::{
+                CUDA_ERROR_INVALID_IMAGE, CUDA_ERROR_NO_BINARY_FOR_GPU, CUDA_ERROR_UNSUPPORTED_PTX_VERSION,
+            };
+            if matches!(
+                e.0,
+                CUDA_ERROR_UNSUPPORTED_PTX_VERSION | CUDA_ERROR_INVALID_IMAGE | CUDA_ERROR_NO_BINARY_FOR_GPU
+            ) {
+                // NVRTC of a newer major version than the driver (NVRTC 13 under a CUDA 12
+                // driver, say): its CUBINs do not load.
                 let (major, minor) = jit::nvrtc_version();
                 Error::BackendUnavailable {
                     backend: "cuda",
                     reason: format!(
-                        "the driver cannot load PTX from NVRTC {major}.{minor}: use an NVRTC no newer than the \
-                         driver's CUDA version (for a CUDA 12 driver, `pip install nvidia-cuda-nvrtc-cu12` and no \
-                         libnvrtc.so.13 on the library path) or update the driver"
+                        "the driver cannot load code from NVRTC {major}.{minor} ({e:?}): use an NVRTC of the \
+                         driver's CUDA major version (for a CUDA 12 driver, `pip install nvidia-cuda-nvrtc-cu12` \
+                         and no libnvrtc.so.13 on the library path) or update the driver"
                     ),
                 }
             } else {
@@ -369,12 +375,17 @@ pub(crate) fn read_i32(op: &'static str, address: *const u8, len: usize, stream:
     Ok(host)
 }
 
-/// Grid, block and dynamic shared memory of one launch.
+/// Grid, block and dynamic shared memory of one launch, and whether it is a programmatic
+/// dependent of the kernel before it on the stream (Hopper and newer): then its CTAs may start
+/// once every CTA of that kernel has started (or triggered `griddepcontrol.launch_dependents`),
+/// and must `griddepcontrol.wait` before they read what it wrote; the launch latency between the
+/// two overlaps the first kernel's tail. In a CUDA graph the pair becomes a programmatic edge.
 pub(crate) struct LaunchShape {
     pub blocks: (u32, u32, u32),
     pub threads: u32,
     /// Dynamic shared memory per block, in bytes.
     pub shared_bytes: u32,
+    pub dependent: bool,
 }
 
 impl LaunchShape {
@@ -384,6 +395,7 @@ impl LaunchShape {
             blocks,
             threads,
             shared_bytes: 0,
+            dependent: false,
         }
     }
 }
@@ -396,36 +408,10 @@ const DEFAULT_SHARED_LIMIT: u32 = 48 * 1024;
 /// # Safety
 /// `params` must match the kernel's parameter struct exactly (`#[repr(C)]` mirror), every
 /// device address in it must be valid for what the kernel does with it, and `function` must
-/// allow `shape.shared_bytes` (raised when its module was loaded).
+/// allow `shape.shared_bytes` (raised when its module was loaded). A `dependent` launch's kernel
+/// waits (`griddepcontrol.wait`) before it touches memory the previous kernel on the stream
+/// writes.
 pub(crate) unsafe fn launch<P>(
-    op: &'static str,
-    function: sys::CUfunction,
-    shape: LaunchShape,
-    stream: usize,
-    params: &mut P,
-) -> Result<()> {
-    let mut args = [(params as *mut P).cast::<c_void>()];
-    result::launch_kernel(
-        function,
-        shape.blocks,
-        (shape.threads, 1, 1),
-        shape.shared_bytes,
-        stream as sys::CUstream,
-        &mut args,
-    )
-    .map_err(|e| driver_error(op, "cuLaunchKernel", e))
-}
-
-/// Launches `function` as a programmatic dependent of the kernel before it on `stream` (Hopper
-/// and newer): its CTAs may start once every CTA of that kernel has started (or triggered
-/// `griddepcontrol.launch_dependents`), and must `griddepcontrol.wait` before they read what it
-/// wrote; the launch latency between the two then overlaps the first kernel's tail. In a CUDA
-/// graph the pair becomes a programmatic edge.
-///
-/// # Safety
-/// As [`launch`]; and `function` waits (`griddepcontrol.wait`) before it touches memory the
-/// previous kernel on the stream writes.
-pub(crate) unsafe fn launch_dependent<P>(
     op: &'static str,
     function: sys::CUfunction,
     shape: LaunchShape,
@@ -446,7 +432,7 @@ pub(crate) unsafe fn launch_dependent<P>(
         sharedMemBytes: shape.shared_bytes,
         hStream: stream as sys::CUstream,
         attrs: &mut attribute,
-        numAttrs: 1,
+        numAttrs: shape.dependent as u32,
     };
     sys::cuLaunchKernelEx(&config, function, args.as_mut_ptr(), std::ptr::null_mut())
         .result()

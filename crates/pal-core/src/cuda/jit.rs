@@ -115,8 +115,7 @@ impl Family {
     }
 
     /// The one architecture whose specific instructions (wgmma) it uses, if any: it is compiled
-    /// for that architecture alone, to a CUBIN (`sm_90a`: the assembler's diagnostics, such as
-    /// serialised wgmma, appear only then), where the others compile to portable PTX.
+    /// for that architecture alone (`sm_90a`), the others for whichever GPU runs them.
     pub fn arch_specific(self) -> Option<(i32, i32)> {
         match self {
             Family::PrefillWgmma => Some((9, 0)),
@@ -422,35 +421,42 @@ fn cache_key(key: &KernelKey, options: &[String], sources: &[(&str, String)], nv
     fnv1a(&parts)
 }
 
-/// The module image of `key` for compute capability `arch`: PTX (NUL-terminated), or a CUBIN for
-/// an architecture-specific family; from the disk cache when present.
+/// The module image of `key` for compute capability `arch`, a CUBIN; from the disk cache when
+/// present.
 pub(crate) fn image_for(op: &'static str, spec: &KernelKey, arch: (i32, i32)) -> Result<Vec<u8>> {
     nvrtc_available()?;
     let sources = sources(op)?;
-    let options = options(spec, arch);
+    let options = options(spec, arch, true);
     let key = cache_key(spec, &options, &sources, nvrtc_version());
-    let cubin = spec.family.arch_specific().is_some();
-    let file = cache_dir().map(|dir| dir.join(format!("{key:016x}.{}", if cubin { "cubin" } else { "ptx" })));
+    let file = cache_dir().map(|dir| dir.join(format!("{key:016x}.cubin")));
     if let Some(cached) = file.as_ref().and_then(|f| std::fs::read(f).ok()) {
-        if (cubin && cached.starts_with(b"\x7fELF")) || (!cubin && cached.last() == Some(&0)) {
+        if cached.starts_with(b"\x7fELF") {
             return Ok(cached);
         }
     }
-    let ptx = compile(op, spec, &sources, &options)?;
+    let cubin = compile(op, spec, &sources, &options, true)?;
     if let Some(file) = file {
         // Best effort: a cache that cannot be written only costs a recompilation next time.
         let temporary = file.with_extension(format!("tmp{}", std::process::id()));
-        if std::fs::create_dir_all(file.parent().unwrap_or(&file)).is_ok() && std::fs::write(&temporary, &ptx).is_ok() {
+        if std::fs::create_dir_all(file.parent().unwrap_or(&file)).is_ok() && std::fs::write(&temporary, &cubin).is_ok()
+        {
             let _ = std::fs::rename(&temporary, &file);
         }
     }
-    Ok(ptx)
+    Ok(cubin)
 }
 
-fn options(spec: &KernelKey, arch: (i32, i32)) -> Vec<String> {
-    let target = match spec.family.arch_specific() {
-        Some(_) => format!("sm_{}{}a", arch.0, arch.1),
-        None => format!("compute_{}{}", arch.0, arch.1),
+/// NVRTC's options for `spec` on a GPU of compute capability `arch`, to a CUBIN (`assemble`) or
+/// to PTX. Modules that run are CUBINs for the GPU at hand (NVRTC's own assembler, not the
+/// driver's PTX JIT): a CUBIN from a newer NVRTC of the driver's major version loads (CUDA's
+/// minor-version compatibility; PTX from it does not), and the registers and spills are those
+/// `scripts/kernel_report.py` shows. The compile check stops at PTX for portable families (the
+/// assembler doubles its time); arch-specific ones are always assembled.
+fn options(spec: &KernelKey, arch: (i32, i32), assemble: bool) -> Vec<String> {
+    let target = match (spec.family.arch_specific(), assemble) {
+        (Some(_), _) => format!("sm_{}{}a", arch.0, arch.1),
+        (None, true) => format!("sm_{}{}", arch.0, arch.1),
+        (None, false) => format!("compute_{}{}", arch.0, arch.1),
     };
     let mut options = vec![
         format!("--gpu-architecture={target}"),
@@ -461,7 +467,14 @@ fn options(spec: &KernelKey, arch: (i32, i32)) -> Vec<String> {
     options
 }
 
-fn compile(op: &'static str, spec: &KernelKey, sources: &[(&str, String)], options: &[String]) -> Result<Vec<u8>> {
+/// The CUBIN (`cubin`) or the PTX of `spec` under `options` (which must target the same).
+fn compile(
+    op: &'static str,
+    spec: &KernelKey,
+    sources: &[(&str, String)],
+    options: &[String],
+    cubin: bool,
+) -> Result<Vec<u8>> {
     let fail = |what: &str, log: String| Error::Internal {
         op,
         backend: "cuda",
@@ -496,7 +509,6 @@ fn compile(op: &'static str, spec: &KernelKey, sources: &[(&str, String)], optio
     };
     // SAFETY: a program created above, destroyed exactly once below.
     let outcome = unsafe { result::compile_program(program, options) };
-    let cubin = spec.family.arch_specific().is_some();
     let image = match outcome {
         Ok(()) if cubin => unsafe { get_cubin(program) }.map_err(|e| fail("produced no CUBIN for", format!("{e:?}"))),
         Ok(()) => unsafe { result::get_ptx(program) }
@@ -512,11 +524,7 @@ fn compile(op: &'static str, spec: &KernelKey, sources: &[(&str, String)], optio
     // SAFETY: see above.
     unsafe { result::destroy_program(program) }
         .map_err(|e| fail("could not destroy the program of", format!("{e:?}")))?;
-    let mut image = image?;
-    if !cubin && image.last() != Some(&0) {
-        image.push(0);
-    }
-    Ok(image)
+    image
 }
 
 /// The CUBIN of a compiled program (cudarc wraps only the PTX getter).
@@ -547,8 +555,10 @@ pub fn compile_all_kernels(architectures: &[(i32, i32)]) -> Result<usize> {
         .flat_map(|spec| architectures.iter().map(move |&arch| (spec.clone(), arch)))
         .filter(|(spec, arch)| spec.family.arch_specific().map_or(true, |only| only == *arch))
         .collect();
-    jobs.par_iter()
-        .try_for_each(|(spec, arch)| compile(OP, spec, &sources, &options(spec, *arch)).map(drop))?;
+    jobs.par_iter().try_for_each(|(spec, arch)| {
+        let assemble = spec.family.arch_specific().is_some();
+        compile(OP, spec, &sources, &options(spec, *arch, assemble), assemble).map(drop)
+    })?;
     Ok(jobs.len())
 }
 
@@ -563,7 +573,7 @@ mod tests {
             super::super::decode::kernel_key(((DType::BF16, DType::BF16), 128, 16, CacheLayout::Pal), "plain", 4)
                 .unwrap();
         let key = |spec: &KernelKey, sources: &[(&str, String)], nvrtc| {
-            cache_key(spec, &options(spec, (9, 0)), sources, nvrtc)
+            cache_key(spec, &options(spec, (9, 0), true), sources, nvrtc)
         };
         let base = key(&decode, &sources, (13, 0));
         let other_family = KernelKey {
@@ -581,7 +591,10 @@ mod tests {
         other_shape.shape[0].1 += 1;
         assert_ne!(base, key(&other_shape, &sources, (13, 0)));
         assert_ne!(base, key(&decode, &sources, (13, 1)));
-        assert_ne!(base, cache_key(&decode, &options(&decode, (8, 0)), &sources, (13, 0)));
+        assert_ne!(
+            base,
+            cache_key(&decode, &options(&decode, (8, 0), true), &sources, (13, 0))
+        );
         let mut edited = sources.clone();
         edited[0].1.push(' ');
         assert_ne!(base, key(&decode, &edited, (13, 0)));

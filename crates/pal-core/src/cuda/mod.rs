@@ -13,7 +13,7 @@ mod prefill;
 use crate::backend::Backend;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::layout::{CacheGeometry, CacheLayout};
+use crate::layout::CacheGeometry;
 use crate::problem::{DecodeProblem, FillProblem, KvScale, KvScales, PrefillProblem};
 use crate::tensor::{Device, TensorView, TensorViewMut};
 use crate::validate::Check;
@@ -91,13 +91,13 @@ pub(crate) fn knob(cell: &'static OnceLock<Vec<(String, usize)>>, env: &str, nam
     entries.iter().find(|(key, _)| key == name).map(|&(_, value)| value)
 }
 
-/// Whether `family` has a kernel for this head dim, page size and layout (every attention
+/// Whether `family` has a kernel for this head dim and page size (every layout and attention
 /// variant has one); the "unsupported" error names what is supported otherwise.
 pub(crate) fn check_supported(
     op: &'static str,
     family: Family,
     kv_dtype: DType,
-    (head_dim, page_size, layout): (usize, usize, CacheLayout),
+    (head_dim, page_size): (usize, usize),
 ) -> Result<()> {
     let unsupported = |what: String, supported: String| {
         Err(Error::Unsupported {
@@ -112,9 +112,6 @@ pub(crate) fn check_supported(
     }
     let page_sizes: &[usize] = match family {
         Family::PrefillMma => &PREFILL_PAGE_SIZES,
-        // A pal value vector (16 bytes) holds 4 float32 or 16 fp8 slots of one page.
-        Family::DecodeSimt if layout == CacheLayout::Pal && kv_dtype.is_fp8() => &PAGE_SIZES[4..],
-        Family::DecodeSimt if layout == CacheLayout::Pal => &PAGE_SIZES[2..],
         _ => &PAGE_SIZES,
     };
     if !page_sizes.contains(&page_size) {

@@ -40,7 +40,7 @@ fn tuning(name: &str) -> Option<usize> {
 /// cores, the dynamic shared memory (mirroring `PrefillMmaTile` / `PrefillWgmmaTile`, which
 /// assert it).
 pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, arch: (i32, i32)) -> Result<KernelKey> {
-    let ((dtype, kv_dtype), head_dim, page_size, layout) = geometry;
+    let ((dtype, kv_dtype), head_dim, page_size, _) = geometry;
     // Tensor cores take 16-bit queries over pools of the same dtype; CUDA cores the rest
     // (float32, and fp8 pools widened exactly to the queries' dtype as they are staged).
     // The lab knob is read only where it can change the choice.
@@ -56,7 +56,7 @@ pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, arch: (i32, 
     } else {
         Family::PrefillSimt
     };
-    check_supported(OP, family, kv_dtype, (head_dim, page_size, layout))?;
+    check_supported(OP, family, kv_dtype, (head_dim, page_size))?;
     let mut shape = match family {
         Family::PrefillSimt => vec![
             ("ROWS", if head_dim > 128 { 8 } else { 16 }),
@@ -234,6 +234,7 @@ pub(super) fn run(problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>)
         blocks: (ctas as u32, 1, 1),
         threads: key.shape_value("THREADS").expect("every prefill shape has THREADS") as u32,
         shared_bytes: key.shape_value("SHARED_BYTES").unwrap_or(0) as u32,
+        dependent: false,
     };
     // SAFETY: the parameters mirror `pal::PrefillParams`; every address is a validated device
     // tensor of the checked shape (cu_seqlens is 0 when absent, as the kernel expects).

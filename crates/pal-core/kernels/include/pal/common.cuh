@@ -99,6 +99,14 @@ struct KvScaleParams {
 
 __device__ __forceinline__ float neg_inf() { return __int_as_float(0xff800000); }
 
+// 2^x on the MUFU unit alone: exp2f adds a denormal fix-up (a compare and two multiplies) that
+// softmax weights never need (a result below 2^-126 of the row's max flushes to 0).
+__device__ __forceinline__ float fast_exp2(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+  return y;
+}
+
 // tanh as 1 - 2 / (e^2x + 1): two MUFU ops (ex2, rcp) and no branch, absolute error near 1e-7
 // (tanhf costs branches and a polynomial; the one-instruction tanh.approx errs by 2^-11, which a
 // soft-cap of 50 turns into logit errors of 0.02).

@@ -69,8 +69,13 @@ __device__ __forceinline__ void store_decode_row(const DecodeParams& p, i64 row,
     }
   } else {
     float* partial = (float*)p.partial_acc + (row * p.num_splits + split) * head_dim + dim;
+    if constexpr (N % 4 == 0) {  // 16-byte stores: scalar ones wrote each 32-byte sector 8 times
 #pragma unroll
-    for (int i = 0; i < N; ++i) partial[i] = acc[i];
+      for (int i = 0; i < N; i += 4) *(float4*)(partial + i) = make_float4(acc[i], acc[i + 1], acc[i + 2], acc[i + 3]);
+    } else {
+#pragma unroll
+      for (int i = 0; i < N; ++i) partial[i] = acc[i];
+    }
   }
 }
 
@@ -156,12 +161,12 @@ template <typename T> __device__ void merge_splits(const MergeParams& p) {
 #pragma unroll
     for (int j = 0; j < 8; ++j) add(o[j], __shfl_sync(0xffffffffu, weights, (s0 + j) % 32));
   }
-  if (live) {
-    T* out = (T*)p.out + (i64)row * p.head_dim + 4 * c;
-    out[0] = from_float<T>(acc.x * inverse);
-    out[1] = from_float<T>(acc.y * inverse);
-    out[2] = from_float<T>(acc.z * inverse);
-    out[3] = from_float<T>(acc.w * inverse);
+  if (live) {  // one 8- or 16-byte store of the four columns
+    struct alignas(4 * sizeof(T)) Four {
+      T x, y, z, w;
+    };
+    *(Four*)((T*)p.out + (i64)row * p.head_dim + 4 * c) = Four{from_float<T>(acc.x * inverse), from_float<T>(acc.y * inverse),
+                                                            from_float<T>(acc.z * inverse), from_float<T>(acc.w * inverse)};
   }
 }
 

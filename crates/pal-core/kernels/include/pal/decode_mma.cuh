@@ -83,7 +83,7 @@ template <int HEAD_DIM> struct Fp8Rows {
 // convert e4m3 in hardware (one F2FP per pair; the integer form below costs ~9 instructions per
 // word, 44% of the fp8 main loop's on sm_90a); e5m2 is the top byte of a float16 everywhere.
 // Before sm_89, e4m3's exponent and mantissa bits sit in float16 position then scale by 2^8,
-// normals and subnormals alike (its NaN codes read as 480 there, NaN in hardware: fill never
+// normals and subnormals alike, NaN codes as NaN as in hardware and on the CPU (fill never
 // writes them).
 template <typename KV> __device__ __forceinline__ void fp8x4_to_f16x2(u32 w, u32& lo, u32& hi) {
 #if __CUDA_ARCH__ >= 890
@@ -97,8 +97,11 @@ template <typename KV> __device__ __forceinline__ void fp8x4_to_f16x2(u32 w, u32
   lo = __byte_perm(w, 0, 0x1404);
   hi = __byte_perm(w, 0, 0x3424);
   if constexpr (SAME_TYPE<KV, e4m3>) {
-    lo = ((lo >> 1) & 0x3f803f80u) | (lo & 0x80008000u);
-    hi = ((hi >> 1) & 0x3f803f80u) | (hi & 0x80008000u);
+    // NaN codes (s.1111.111) get an all-ones exponent, so the product below stays NaN.
+    const u32 lo_nan = __vcmpeq2(lo & 0x7f007f00u, 0x7f007f00u) & 0x7e007e00u;
+    const u32 hi_nan = __vcmpeq2(hi & 0x7f007f00u, 0x7f007f00u) & 0x7e007e00u;
+    lo = ((lo >> 1) & 0x3f803f80u) | (lo & 0x80008000u) | lo_nan;
+    hi = ((hi >> 1) & 0x3f803f80u) | (hi & 0x80008000u) | hi_nan;
     asm("mul.rn.f16x2 %0, %0, %1;" : "+r"(lo) : "r"(0x5c005c00u));
     asm("mul.rn.f16x2 %0, %0, %1;" : "+r"(hi) : "r"(0x5c005c00u));
   }

@@ -35,7 +35,9 @@ __device__ void decode_simt(const DecodeParams& p) {
   // Global loads are 16 bytes of KV: KVEC elements (pal coordinates are in KV units).
   constexpr int KVEC = Vec<KV>::N;
   static_assert(SAME_TYPE<T, KV> || IS_FP8<KV>, "pools in the query dtype, or fp8");
-  static_assert(LAYOUT != LAYOUT_PAL || PAGE_SIZE % KVEC == 0, "a pal value vector (KVEC slots of one dim) lies in one page");
+  // pal value vectors are KVEC slots of one dim; pages of fewer slots are read element by element.
+  constexpr bool PAL_ELEMENTS = LAYOUT == LAYOUT_PAL && PAGE_SIZE < KVEC;
+  static_assert(LAYOUT != LAYOUT_PAL || PAL_ELEMENTS || PAGE_SIZE % KVEC == 0, "a pal value vector lies in one page");
   static_assert(TOKENS % KVEC == 0 && HEAD_DIM % KVEC == 0, "whole 16-byte vectors per tile");
 
   __shared__ __align__(16) T keys[TOKENS * ROW];
@@ -95,8 +97,18 @@ __device__ void decode_simt(const DecodeParams& p) {
         if (page >= 0) staged_keys[k] = *(const uint4*)(k_cache + at.key(page, kv_head, (tile + t) % PAGE_SIZE, dim));
       }
       value_coords(i, t, dim);
-      // A pal value vector (KVEC slots of one page) is read when one of its slots is visible.
-      if (tile + t < end && tile + t + (LAYOUT == LAYOUT_PAL ? KVEC - 1 : 0) >= first) {
+      if constexpr (PAL_ELEMENTS) {
+        // KVEC slots of one dim over KVEC / PAGE_SIZE pages: each visible one on its own.
+        Pack<KV> v;
+        v.raw = make_uint4(0, 0, 0, 0);
+#pragma unroll
+        for (int j = 0; j < KVEC; ++j) {
+          const int key = tile + t + j, page = visible(key) ? pages.page_of(key) : -1;
+          if (page >= 0) v.elems[j] = v_cache[at.value(page, kv_head, key % PAGE_SIZE, dim)];
+        }
+        staged_values[k] = v.raw;
+      } else if (tile + t < end && tile + t + (LAYOUT == LAYOUT_PAL ? KVEC - 1 : 0) >= first) {
+        // A pal value vector (KVEC slots of one page) is read when one of its slots is visible.
         const int page = pages.page_of(tile + t);
         if (page >= 0) staged_values[k] = *(const uint4*)(v_cache + at.value(page, kv_head, (tile + t) % PAGE_SIZE, dim));
       }

@@ -9,6 +9,7 @@
 // the short ones fill the tail.
 #pragma once
 #include "pal/layout.cuh"
+#include "pal/mma.cuh"
 #include "pal/paged.cuh"
 #include "pal/variant.cuh"
 
@@ -86,6 +87,33 @@ template <int PAGE_SIZE> __device__ PrefillTask locate_prefill_task(const Prefil
   // Clamped to the page table's capacity: an unchecked bad length never reads past its row.
   task.history = clamped_length((const int*)p.context_lens, lo, p.pages_per_seq * PAGE_SIZE, p.errors, OP_PREFILL, reporter);
   return task;
+}
+
+// The general gather of the tensor-core prefills' K / V tiles (boundary tiles: a sequence's
+// history-to-prompt tile, its last tile, a window's first): 16-byte chunk `c` (8 dims) of key
+// `key` into `destination`, from the pool (history), from the prompt rows (`prompt_row(key)`:
+// the row's offset in k / v), or zeros (before the window, past the keys, on an invalid page).
+// pal value pages are [dim][slot], so those rows come element by element.
+template <bool VALUES, typename Variant, int PAGE_SIZE, int LAYOUT, typename T, typename PromptRow>
+__device__ __forceinline__ void gather_chunk(T* destination, const T* pool, const T* prompt, const CacheAddress<LAYOUT, T>& at,
+                                             const PageRow<PAGE_SIZE>& pages, int kv_head, int key, int c, int history,
+                                             int keys, int lowest_first, const PromptRow& prompt_row) {
+  const T* source = nullptr;
+  if (Variant::HAS_WINDOW && key < lowest_first) {
+  } else if (key < history) {
+    const int page = pages.page_of(key), slot = key % PAGE_SIZE;
+    if constexpr (VALUES && LAYOUT == LAYOUT_PAL) {
+      Pack<T> row = zero_pack<T>();
+      if (page >= 0)
+        for (int e = 0; e < 8; ++e) row.elems[e] = pool[at.value(page, kv_head, slot, c * 8 + e)];
+      *(uint4*)destination = row.raw;
+      return;
+    }
+    if (page >= 0) source = pool + (VALUES ? at.value(page, kv_head, slot, c * 8) : at.key(page, kv_head, slot, c * 8));
+  } else if (key < keys) {
+    source = prompt + prompt_row(key) + c * 8;
+  }
+  copy_async_16(destination, source ? source : pool, source != nullptr);
 }
 
 }  // namespace pal

@@ -72,7 +72,6 @@ __device__ void prefill_mma(const PrefillParams& p) {
   // Page lookups in the tile loop never report (a report branch per copy cost ~10%, one per tile
   // ballot 3-5%): warp 0 notes that a history block was unreadable, and after the loop reports
   // the first invalid id it finds (deferred checking).
-  auto page_of = [&](int key) -> i64 { return page_row.page_of(key); };
   bool saw_invalid_page = false;  // warp 0
   auto prompt_row = [&](int key) -> i64 {  // offset of a prompt key's row in k / v
     return ((i64)(task.prompt_begin + key - history) * p.num_kv_heads + kv_head) * HEAD_DIM;
@@ -113,16 +112,8 @@ __device__ void prefill_mma(const PrefillParams& p) {
     for (int i = tid; i < KEYS * CHUNKS; i += PREFILL_THREADS) {
       const int t = walk_tokens ? i % KEYS : i / CHUNKS;
       const int c = walk_tokens ? i / KEYS : i % CHUNKS;
-      const int key = key0 + t;
-      const T* source = nullptr;
-      if (Variant::HAS_WINDOW && key < lowest_first) {
-      } else if (key < history) {
-        const i64 page = page_of(key);
-        if (page >= 0) source = k_pool + at.key(page, kv_head, key % PAGE_SIZE, c * 8);
-      } else if (key < keys) {
-        source = k_prompt + prompt_row(key) + c * 8;
-      }
-      copy_async_16(k_tile + t * ROW + c * 8, source ? source : k_pool, source != nullptr);
+      gather_chunk<false, Variant>(k_tile + t * ROW + c * 8, k_pool, k_prompt, at, page_row, kv_head, key0 + t, c, history,
+                                   keys, lowest_first, prompt_row);
     }
     if (values_by_dim(key0)) {
       // 8-token stripes of one dim, copied in the pool's [dim][slot] order, page by page.
@@ -130,30 +121,15 @@ __device__ void prefill_mma(const PrefillParams& p) {
       for (int i = tid; i < HEAD_DIM * (KEYS / 8); i += PREFILL_THREADS) {
         const int dim = (i / PAGE_STRIPES) % HEAD_DIM;
         const int t = i / (PAGE_STRIPES * HEAD_DIM) * PAGE_SIZE + i % PAGE_STRIPES * 8;
-        const i64 page = page_of(key0 + t);
+        const i64 page = page_row.page_of(key0 + t);
         copy_async_16(v_tile + dim * DIM_ROW + t,
                       page >= 0 ? v_pool + at.value(page, kv_head, (key0 + t) % PAGE_SIZE, dim) : v_pool, page >= 0);
       }
     } else {
-      for (int i = tid; i < KEYS * CHUNKS; i += PREFILL_THREADS) {
-        const int t = i / CHUNKS, c = i % CHUNKS, key = key0 + t;
-        T* destination = v_tile + t * ROW + c * 8;
-        const T* source = nullptr;
-        if (Variant::HAS_WINDOW && key < lowest_first) {
-        } else if (key < history) {
-          const i64 page = page_of(key);
-          if (LAYOUT == LAYOUT_PAL) {  // the one tile that straddles history and prompt
-            Pack<T> row = zero_pack<T>();
-            if (page >= 0)
-              for (int e = 0; e < 8; ++e) row.elems[e] = v_pool[at.value(page, kv_head, key % PAGE_SIZE, c * 8 + e)];
-            *(uint4*)destination = row.raw;
-            continue;
-          }
-          if (page >= 0) source = v_pool + at.value(page, kv_head, key % PAGE_SIZE, c * 8);
-        } else if (key < keys) {
-          source = v_prompt + prompt_row(key) + c * 8;
-        }
-        copy_async_16(destination, source ? source : v_pool, source != nullptr);
+      for (int i = tid; i < KEYS * CHUNKS; i += PREFILL_THREADS) {  // pal: the one tile that straddles history and prompt
+        const int t = i / CHUNKS, c = i % CHUNKS;
+        gather_chunk<true, Variant>(v_tile + t * ROW + c * 8, v_pool, v_prompt, at, page_row, kv_head, key0 + t, c, history,
+                                    keys, lowest_first, prompt_row);
       }
     }
     if (warp == 0) {

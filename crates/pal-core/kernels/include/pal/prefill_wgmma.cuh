@@ -172,16 +172,8 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
           const int i = tid + n * THREADS;
           const int t = walk_tokens ? i % KEYS : i / CHUNKS;
           const int c = walk_tokens ? i / KEYS : i % CHUNKS;
-          const int key = key0 + t;
-          const T* source = nullptr;
-          if (Variant::HAS_WINDOW && key < lowest_first) {
-          } else if (key < history) {
-            const i64 page = page_row.page_of(key);
-            if (page >= 0) source = k_pool + at.key(page, kv_head, key % PAGE_SIZE, c * 8);
-          } else if (key < keys) {
-            source = k_prompt + prompt_row(key) + c * 8;
-          }
-          copy_async_16(k_tile + swizzled<KEYS>(t, c * 8), source ? source : k_pool, source != nullptr);
+          gather_chunk<false, Variant>(k_tile + swizzled<KEYS>(t, c * 8), k_pool, k_prompt, at, page_row, kv_head, key0 + t,
+                                       c, history, keys, lowest_first, prompt_row);
         }
       }
       if (by_dim) {
@@ -203,26 +195,11 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
         }
       } else {
 #pragma unroll 4
-        for (int n = 0; n < KEYS * CHUNKS / THREADS; ++n) {
+        for (int n = 0; n < KEYS * CHUNKS / THREADS; ++n) {  // pal: a tile that straddles history and prompt, or small pages
           const int i = tid + n * THREADS;
-          const int t = i / CHUNKS, c = i % CHUNKS, key = key0 + t;
-          T* destination = v_tile + swizzled<KEYS>(t, c * 8);
-          const T* source = nullptr;
-          if (Variant::HAS_WINDOW && key < lowest_first) {
-          } else if (key < history) {
-            const i64 page = page_row.page_of(key);
-            if (LAYOUT == LAYOUT_PAL) {  // a tile that straddles history and prompt, or small pages
-              Pack<T> row = zero_pack<T>();
-              if (page >= 0)
-                for (int e = 0; e < 8; ++e) row.elems[e] = v_pool[at.value(page, kv_head, key % PAGE_SIZE, c * 8 + e)];
-              *(uint4*)destination = row.raw;
-              continue;
-            }
-            if (page >= 0) source = v_pool + at.value(page, kv_head, key % PAGE_SIZE, c * 8);
-          } else if (key < keys) {
-            source = v_prompt + prompt_row(key) + c * 8;
-          }
-          copy_async_16(destination, source ? source : v_pool, source != nullptr);
+          const int t = i / CHUNKS, c = i % CHUNKS;
+          gather_chunk<true, Variant>(v_tile + swizzled<KEYS>(t, c * 8), v_pool, v_prompt, at, page_row, kv_head, key0 + t, c,
+                                      history, keys, lowest_first, prompt_row);
         }
       }
     }
@@ -260,6 +237,12 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
   for (int b = 0; b < CHUNKS; ++b) o[b][0] = o[b][1] = o[b][2] = o[b][3] = 0.f;
   const int unmasked_keys = history + task.first_token + 1;  // seen by every row
   const float log2_scale = p.scale * LOG2E;
+  const Logit2<Variant> logit2(p.variant, p.scale);
+  // ALiBi in base 2: row i's bias for tile key t is slope2[i] * (key0 + t - position).
+  float slope2[2];
+#pragma unroll
+  for (int i = 0; i < 2; ++i) slope2[i] = slope[i] * LOG2E;
+  const float lane_column = (float)Fragment::column(lane, 0);  // this lane's first column of a block
   // Descriptors of this warpgroup's Q rows and of slot 0; k-steps and slots add byte offsets / 16.
   const u64 q_descriptor = matrix_descriptor(q_tile + group * 64 * 64);
   const u64 slot_descriptor = matrix_descriptor(k_slot(0));
@@ -291,27 +274,43 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
     for (int w = 0; w < WORDS; ++w) all_readable &= readable[w] = readable_keys[j % STAGES * WORDS + w];
     const bool masked = key0 + KEYS > unmasked_keys || all_readable != ~0u || key0 < highest_first;
     // Tiles without a mask (most of them) keep raw scores: the row max of raw scores times the
-    // scale (the min where the scale is negative) and one FFMA per weight. Masked tiles and
-    // transformed scores take the general path, which leaves scaled scores (`mul` 1).
+    // scale (the min where the scale is negative) and one FFMA per weight. Transformed scores
+    // (soft-cap, ALiBi) become base-2 logits (`mul` 1) with the variant's constants folded
+    // (`Logit2`), and only masked tiles pay for the mask.
     float tile_max[2] = {neg_inf(), neg_inf()};
     float mul = log2_scale;
-    if (masked || Variant::TRANSFORMS_SCORES) {
+    // ALiBi bias of row i at column offset `c` of the tile: slope2 (key0 + c - position).
+    float alibi_base[2];
+#pragma unroll
+    for (int i = 0; i < 2; ++i) alibi_base[i] = Variant::HAS_ALIBI ? slope2[i] * (float)(key0 - (visible[i] - 1)) : 0.f;
+    auto logit_at = [&](float raw, int b, int e) {
+      const int r = Fragment::row_index(e);
+      const float column = lane_column + (float)(b * 8 + e % 2);
+      return logit2.of(raw, Variant::HAS_ALIBI ? fmaf(slope2[r], column, alibi_base[r]) : 0.f);
+    };
+    if (masked) {
       mul = 1.f;
 #pragma unroll
       for (int b = 0; b < KEY_BLOCKS; ++b) {
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
           const int key = key0 + b * 8 + Fragment::column(lane, e), r = Fragment::row_index(e);
-          float score = s[b][e] * log2_scale;
-          if constexpr (Variant::TRANSFORMS_SCORES)
-            score = Variant::logit(p.variant, s[b][e] * p.scale, key, visible[r] - 1, slope[r]) * LOG2E;
+          float score = Variant::TRANSFORMS_SCORES ? logit_at(s[b][e], b, e) : s[b][e] * log2_scale;
           const bool unreadable = !((readable[b / 4] >> (b % 4 * 8 + Fragment::column(lane, e))) & 1);
-          if (masked && (key >= visible[r] || (Variant::HAS_WINDOW && key < first_key[r]) || unreadable))
-            score = neg_inf();
+          if (key >= visible[r] || (Variant::HAS_WINDOW && key < first_key[r]) || unreadable) score = neg_inf();
           s[b][e] = score;
           tile_max[r] = fmaxf(tile_max[r], score);
         }
       }
+    } else if constexpr (Variant::TRANSFORMS_SCORES) {
+      mul = 1.f;
+#pragma unroll
+      for (int b = 0; b < KEY_BLOCKS; ++b)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          s[b][e] = logit_at(s[b][e], b, e);
+          tile_max[Fragment::row_index(e)] = fmaxf(tile_max[Fragment::row_index(e)], s[b][e]);
+        }
     } else {
       raw_row_max(s, log2_scale, tile_max);
     }

@@ -9,14 +9,6 @@ namespace pal {
 
 constexpr float LOG2E = 1.4426950408889634f;
 
-// 2^x on the MUFU unit alone: exp2f adds a denormal fix-up (a compare and two multiplies) that
-// softmax weights never need (a result below 2^-126 of the row's max flushes to 0).
-__device__ __forceinline__ float fast_exp2(float x) {
-  float y;
-  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
-  return y;
-}
-
 struct SoftmaxState {
   float max, sum;
 

@@ -19,6 +19,8 @@ template <bool WINDOW, bool SOFTCAP, bool ALIBI, bool SINKS> struct Variant {
   static constexpr bool HAS_WINDOW = WINDOW;
   static constexpr bool TRANSFORMS_SCORES = SOFTCAP || ALIBI;
   static constexpr bool HAS_SINK = SINKS;
+  static constexpr bool HAS_SOFTCAP = SOFTCAP;
+  static constexpr bool HAS_ALIBI = ALIBI;
 
   // First key a query at `position` sees (its last is `position` itself: decode queries are their
   // sequence's last token, prefill is causal).
@@ -39,6 +41,30 @@ template <bool WINDOW, bool SOFTCAP, bool ALIBI, bool SINKS> struct Variant {
   // Head `head`'s sink logit in base 2 (-inf without sinks: it adds nothing).
   __device__ __forceinline__ static float sink(const VariantParams& v, int head) {
     return SINKS ? ((const float*)v.sinks)[head] * 1.4426950408889634f : __int_as_float(0xff800000);
+  }
+};
+
+// `Variant::logit` of raw dot products in base 2, with the per-call constants folded for hot
+// loops: `of(raw, bias2)` = logit(raw * scale) * LOG2E up to rounding, where `bias2` is ALiBi's
+// `slope * (key - position) * LOG2E` (ignored without ALiBi). The soft-cap's tanh is
+// 1 - 2 / (e^2x + 1) as in `fast_tanh`, with the scale, 1 / cap and 2 log2(e) in one factor (and
+// e^2x without exp2f's denormal fix-up: a flushed e^2x is a tanh of -1 all the same): one
+// multiply, two MUFU ops, an add and an FFMA per score where `logit` spends about ten.
+template <typename Variant> struct Logit2 {
+  float factor;  // the raw dot product's multiplier
+  float cap2;    // soft-cap * LOG2E
+  __device__ __forceinline__ Logit2(const VariantParams& v, float scale) {
+    constexpr float LOG2E_ = 1.4426950408889634f;
+    factor = Variant::HAS_SOFTCAP ? scale * (2.f * LOG2E_) / v.soft_cap : scale * LOG2E_;
+    cap2 = Variant::HAS_SOFTCAP ? v.soft_cap * LOG2E_ : 0.f;
+  }
+  __device__ __forceinline__ float of(float raw, float bias2) const {
+    float logit;
+    if constexpr (Variant::HAS_SOFTCAP)
+      logit = fmaf(-2.f * cap2, __fdividef(1.f, fast_exp2(raw * factor) + 1.f), cap2);
+    else
+      logit = raw * factor;
+    return Variant::HAS_ALIBI ? logit + bias2 : logit;
   }
 };
 
