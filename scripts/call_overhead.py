@@ -28,6 +28,20 @@ def per_call_us(fn, calls: int) -> float:
     return (time.perf_counter() - start) / calls * 1e6
 
 
+def stages(fn, calls: int) -> None:
+    """The native call's host time by stage (`_native.host_profile`), per call of `fn`."""
+    for _ in range(50):
+        fn()
+    _native.host_profile(True)
+    for _ in range(calls):
+        fn()
+    count, totals = _native.host_profile(False)
+    torch.cuda.synchronize()
+    parts = ", ".join(f"{name} {ns / max(count, 1) / 1e3:.2f}" for name, ns in totals)
+    native = sum(ns for _, ns in totals) / max(count, 1) / 1e3
+    print(f"  native stages (us per call, {count} calls): {parts}; total {native:.2f}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=2000)
@@ -64,11 +78,18 @@ def main() -> None:
             q, k, v, table, lens, out, None, "pal", -1, 0.0, None, None, None, None, stream, check
         ),
     )
+    stages(
+        lambda: _native.paged_attention_decode(
+            q, k, v, table, lens, out, None, "pal", -1, 0.0, None, None, None, None, stream, check
+        ),
+        args.calls,
+    )
     row(
         "pal.paged_attention_decode(out=out)",
         lambda: pal.paged_attention_decode(q, k, v, table, lens, out=out),
     )
     row("pal.paged_attention_decode", lambda: pal.paged_attention_decode(q, k, v, table, lens))
+    stages(lambda: pal.paged_attention_decode(q, k, v, table, lens), args.calls)
 
     slots = torch.arange(tokens, dtype=torch.int32, device="cuda") + page
     kn = torch.randn(tokens, hkv, dim, device="cuda", dtype=dtype)

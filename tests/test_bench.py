@@ -58,3 +58,28 @@ def test_a_variant_sweep_checks_every_option_and_skips_peers_without_them(tmp_pa
 def test_a_bad_variant_is_refused():
     with pytest.raises(SystemExit):
         main([*TINY, "--variant", "window"])
+
+
+def test_host_profile_counts_calls_and_stages():
+    """The host-cost instrument (`_native.host_profile`): off by default, counts calls and splits
+    their time into the named stages while on (CPU calls: the computation is the launch stage)."""
+    import numpy as np
+    import proxy_attention_lab as pal
+    from proxy_attention_lab import _native
+
+    k = np.zeros(pal.get_k_cache_shape(2, 1, 64, 8, "float32"), np.float32)
+    v = np.zeros(pal.get_v_cache_shape(2, 1, 64, 8, "float32"), np.float32)
+    args = (np.ones((1, 2, 64), np.float32), k, v, np.array([[1]], np.int32), np.array([5], np.int32))
+    _native.host_profile(False)
+    pal.paged_attention_decode(*args)
+    assert _native.host_profile(True)[0] == 0
+    for _ in range(3):
+        pal.paged_attention_decode(*args)
+    calls, totals = _native.host_profile(False)
+    names = [name for name, _ in totals]
+    assert calls == 3 and names == ["arguments", "detach", "validation", "lookup", "launch", "return"]
+    timed = dict(totals)
+    assert timed["arguments"] > 0 and timed["validation"] > 0 and timed["launch"] > 0
+    assert timed["lookup"] == 0  # no kernel on the CPU backend
+    pal.paged_attention_decode(*args)
+    assert _native.host_profile()[0] == 0

@@ -58,6 +58,7 @@ mod cpu;
 pub mod cuda;
 mod dtype;
 mod error;
+pub mod host_profile;
 mod layout;
 mod ops;
 mod options;

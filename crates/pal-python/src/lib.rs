@@ -7,6 +7,7 @@ mod errors;
 
 use array::{shape_tuple, ArrayArg};
 use errors::{guard, to_py_err};
+use pal_core::host_profile::{self as profile, Stage};
 use pal_core::{
     AttentionOptions, AttentionVariant, CacheLayout, DType, DecodeInputs, Execution, FillInputs, FillOptions,
     KvDestination, KvScale, KvScales, PrefillInputs, TableCheck,
@@ -121,12 +122,15 @@ fn run_detached(
     device: pal_core::Device,
     call: impl FnOnce() -> pal_core::Result<()>,
 ) -> PyResult<()> {
+    profile::mark(Stage::Arguments);
     let call = WithoutGil(call);
-    py.detach(move || {
+    let result = py.detach(move || {
         let call = call;
+        profile::mark(Stage::Detach);
         guard(op, device, call.0)
-    })
-    .map_err(to_py_err)
+    });
+    profile::mark(Stage::Return);
+    result.map_err(to_py_err)
 }
 
 #[pyfunction]
@@ -152,6 +156,7 @@ fn paged_attention_decode(
     check: Option<bool>,
 ) -> PyResult<()> {
     const OP: &str = "paged_attention_decode";
+    profile::start();
     let options = attention_options(OP, scale, layout, window_left, logits_soft_cap, cuda_stream, check)?;
     let args = [
         ArrayArg::extract(OP, "queries", queries)?,
@@ -207,6 +212,7 @@ fn paged_attention_prefill(
     check: Option<bool>,
 ) -> PyResult<()> {
     const OP: &str = "paged_attention_prefill";
+    profile::start();
     let options = attention_options(OP, scale, layout, window_left, logits_soft_cap, cuda_stream, check)?;
     let args = [
         ArrayArg::extract(OP, "q", q)?,
@@ -262,6 +268,7 @@ fn fill_kv_pages(
     check: Option<bool>,
 ) -> PyResult<()> {
     const OP: &str = "fill_kv_pages";
+    profile::start();
     let options = FillOptions {
         layout: parse::<CacheLayout>(layout)?,
         execution: Execution {
@@ -423,6 +430,19 @@ fn array_info<'py>(
     Ok((shape_tuple(py, shape)?, dtype, device))
 }
 
+/// The host-cost profile (a lab instrument, `pal_core::host_profile`): turns it on or off when
+/// `enable` is given, and returns the calls this thread started and each stage's nanoseconds
+/// since the last call of this function, which resets them.
+#[pyfunction]
+#[pyo3(signature = (enable=None))]
+fn host_profile(enable: Option<bool>) -> (u64, Vec<(&'static str, u64)>) {
+    let taken = profile::take();
+    if let Some(on) = enable {
+        profile::enable(on);
+    }
+    taken
+}
+
 #[pyfunction]
 fn optimal_page_size() -> usize {
     pal_core::optimal_page_size()
@@ -438,6 +458,7 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(k_cache_stripe_size, module)?)?;
     module.add_function(wrap_pyfunction!(optimal_page_size, module)?)?;
     module.add_function(wrap_pyfunction!(array_info, module)?)?;
+    module.add_function(wrap_pyfunction!(host_profile, module)?)?;
     module.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -10,6 +10,7 @@ use cudarc::driver::{result, sys};
 use super::driver_error;
 use super::jit::{self, KernelKey};
 use crate::error::{Error, Result};
+use crate::host_profile::Stage;
 
 /// A driver handle that may cross threads: the driver API is thread-safe for these handles.
 #[derive(Clone, Copy)]
@@ -434,7 +435,10 @@ pub(crate) unsafe fn launch<P>(
         attrs: &mut attribute,
         numAttrs: shape.dependent as u32,
     };
-    sys::cuLaunchKernelEx(&config, function, args.as_mut_ptr(), std::ptr::null_mut())
+    crate::host_profile::mark(Stage::Lookup);
+    let launched = sys::cuLaunchKernelEx(&config, function, args.as_mut_ptr(), std::ptr::null_mut())
         .result()
-        .map_err(|e| driver_error(op, "cuLaunchKernelEx", e))
+        .map_err(|e| driver_error(op, "cuLaunchKernelEx", e));
+    crate::host_profile::mark(Stage::Launch);
+    launched
 }

@@ -19,7 +19,10 @@ pub fn paged_attention_decode(
     if problem.num_seqs == 0 {
         return Ok(());
     }
-    super::backend_for(inputs.queries.device())?.decode(&problem, out)
+    crate::host_profile::mark(crate::host_profile::Stage::Validation);
+    let result = super::backend_for(inputs.queries.device())?.decode(&problem, out);
+    crate::host_profile::mark(crate::host_profile::Stage::Launch);
+    result
 }
 
 fn validate<'a, 'i>(

@@ -19,7 +19,10 @@ pub fn fill_kv_pages(
     if problem.num_tokens == 0 {
         return Ok(());
     }
-    super::backend_for(inputs.new_keys.device())?.fill(&problem, k_cache, v_cache)
+    crate::host_profile::mark(crate::host_profile::Stage::Validation);
+    let result = super::backend_for(inputs.new_keys.device())?.fill(&problem, k_cache, v_cache);
+    crate::host_profile::mark(crate::host_profile::Stage::Launch);
+    result
 }
 
 fn validate<'a, 'i>(

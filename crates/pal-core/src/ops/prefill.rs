@@ -21,7 +21,10 @@ pub fn paged_attention_prefill(
     if problem.num_seqs == 0 || problem.total_tokens == 0 {
         return Ok(());
     }
-    super::backend_for(inputs.q.device())?.prefill(&problem, out)
+    crate::host_profile::mark(crate::host_profile::Stage::Validation);
+    let result = super::backend_for(inputs.q.device())?.prefill(&problem, out);
+    crate::host_profile::mark(crate::host_profile::Stage::Launch);
+    result
 }
 
 fn validate<'a, 'i>(
