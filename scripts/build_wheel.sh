@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds PAL's abi3 wheel (one wheel for CPython 3.9+) with a portable manylinux_2_28 tag into
+# Builds PAL's abi3 wheel (one wheel for CPython 3.10+) with a portable manylinux_2_28 tag into
 # dist/, then checks it installs and works in a clean virtual environment. maturin links
 # through zig (the `ziglang` wheel from PyPI) against glibc 2.28, so no manylinux container is
 # needed. The CUDA backend needs no toolkit at build time: NVRTC and the driver load at run time.
@@ -15,7 +15,7 @@ tools=build/wheel-tools
 rm -rf dist && mkdir -p dist
 # zig is found as `python-zig` on PATH (installed by the ziglang wheel).
 PATH="$PWD/$tools/bin:$PATH" maturin build --release --zig --compatibility manylinux_2_28 --out dist
-wheel=$(ls dist/proxy_attention_lab-*-cp39-abi3-manylinux_2_28_x86_64.whl)
+wheel=$(ls dist/proxy_attention_lab-*-cp310-abi3-manylinux_2_28_x86_64.whl)
 # The tag's promise: no glibc symbol newer than 2.28 in the native module.
 "$PYTHON" - "$wheel" <<'PY'
 import re, sys, zipfile

@@ -1,8 +1,13 @@
 """Host cost of one PAL call from Python on CUDA torch tensors, and of its parts, on a problem so
 small that the GPU never limits the loop (1 sequence of 16 tokens). Each figure is the mean wall
-time per call over a loop of back-to-back calls (no synchronisation inside the loop).
+time per call over a loop of back-to-back calls (no synchronisation inside the loop), the least
+of five such loops. `_native.host_profile` splits the native call into its stages.
 
-    python scripts/call_overhead.py [--calls 2000] [--flashinfer]
+With --latency: the eager decode call's time per call, back to back, at 1 x 512, 1 x 4096 and
+4 x 1024 (bf16, HQ 32, HKV 8, D 128, page 16), beside the kernels' own time (CUDA-graph replay)
+and FlashInfer's `run()` in the same run (issue 11's eager-latency rule).
+
+    python scripts/call_overhead.py [--calls 2000] [--flashinfer] [--latency]
 """
 
 from __future__ import annotations
@@ -17,15 +22,46 @@ from proxy_attention_lab._arrays import as_index, output_like
 from proxy_attention_lab._cuda import launch_settings
 
 
-def per_call_us(fn, calls: int) -> float:
+def per_call_us(fn, calls: int, loops: int = 5) -> float:
     for _ in range(50):
         fn()
-    torch.cuda.synchronize()
-    start = time.perf_counter()
-    for _ in range(calls):
-        fn()
-    torch.cuda.synchronize()
-    return (time.perf_counter() - start) / calls * 1e6
+    best = float("inf")
+    for _ in range(loops):
+        torch.cuda.synchronize()
+        start = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        torch.cuda.synchronize()
+        best = min(best, (time.perf_counter() - start) / calls * 1e6)
+    return best
+
+
+def latency(calls: int, with_flashinfer: bool) -> None:
+    """Eager decode calls back to back against the kernels' time and FlashInfer's run()."""
+    from decode_sweep import flashinfer_decode_calls, graph_replay_ms, make_case
+
+    rows = []
+    for batch, context in ((1, 512), (1, 4096), (4, 1024)):
+        for layout in ("pal", "nhd"):
+            q, k, v, table, lens = make_case(batch, context, 32, 8, 128, 16, torch.bfloat16, layout)
+
+            def call(q=q, k=k, v=v, table=table, lens=lens, layout=layout):
+                return pal.paged_attention_decode(q, k, v, table, lens, layout=layout)
+
+            kernel = graph_replay_ms(call)[0] * 1e3
+            eager = per_call_us(call, calls)
+            fi = None
+            if with_flashinfer:
+                fi_calls = flashinfer_decode_calls(q, k, v, table, lens, 16, layout)
+                fi = min((per_call_us(c, calls) for c in fi_calls.values()), default=None)
+            rows.append((f"{batch}x{context}", layout, eager, kernel, fi))
+            print(f"{batch}x{context} {layout}: eager {eager:.1f} us, kernel {kernel:.1f} us, "
+                  f"flashinfer run() {fi if fi is None else round(fi, 1)}", flush=True)  # fmt: skip
+    print("\n| decode | layout | PAL eager us | PAL kernel us | eager - kernel | FlashInfer run() us |")
+    print("|---|---|---|---|---|---|")
+    for shape, layout, eager, kernel, fi in rows:
+        fi_text = "-" if fi is None else f"{fi:.1f}"
+        print(f"| {shape} | {layout} | {eager:.1f} | {kernel:.1f} | {eager - kernel:.1f} | {fi_text} |")
 
 
 def stages(fn, calls: int) -> None:
@@ -46,7 +82,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--flashinfer", action="store_true")
+    parser.add_argument("--latency", action="store_true")
     args = parser.parse_args()
+    if args.latency:
+        latency(args.calls // 4, args.flashinfer)
+        return
     hq, hkv, dim, page, tokens = 32, 8, 128, 16, 16
     dtype = torch.bfloat16
     q = torch.randn(1, hq, dim, device="cuda", dtype=dtype)

@@ -2,7 +2,7 @@
 //! including ml_dtypes' bfloat16) and anything with `__dlpack__`. Nothing is ever copied; the
 //! Python objects (and DLPack capsules) stay alive for as long as the views are used.
 
-use std::ffi::c_void;
+use std::ffi::{c_int, c_void};
 
 use pal_core::{DType, Device, Error, TensorView, TensorViewMut};
 use pyo3::intern;
@@ -198,6 +198,8 @@ fn dense_strides(shape: &[usize]) -> Vec<isize> {
 struct Torch {
     tensor: Py<PyType>,
     dtypes: Vec<(Py<PyAny>, DType)>,
+    /// torch's DLPack exchange export (torch 2.10 and newer): one C call reads a tensor.
+    export: Option<DlTensorFromPyObject>,
 }
 
 fn torch(py: Python<'_>) -> PyResult<Option<&'static Torch>> {
@@ -225,8 +227,10 @@ fn torch(py: Python<'_>) -> PyResult<Option<&'static Torch>> {
             dtypes.push((d, kind));
         }
     }
+    let tensor = module.getattr("Tensor")?;
     let torch = Torch {
-        tensor: module.getattr("Tensor")?.cast_into::<PyType>()?.unbind(),
+        export: exchange_export(&tensor)?,
+        tensor: tensor.cast_into::<PyType>()?.unbind(),
         dtypes,
     };
     Ok(Some(TORCH.get_or_init(py, || torch)))
@@ -237,9 +241,17 @@ fn from_torch<'py>(object: &Bound<'py, PyAny>) -> PyResult<Option<RawArray<'py>>
     let Some(torch) = torch(object.py())? else {
         return Ok(None);
     };
-    if !object.is_instance(torch.tensor.bind(object.py()))? {
+    let tensor_type = torch.tensor.bind(object.py());
+    if !object.is_instance(tensor_type)? {
         return Ok(None);
     }
+    if let Some(export) = torch.export.filter(|_| object.get_type().is(tensor_type)) {
+        if let Some(raw) = exported(export, object) {
+            return Ok(Some(raw));
+        }
+    }
+    // Without the exchange table (older torch, subclasses, dtypes or devices PAL does not
+    // read, which the messages below name as torch does): torch's own accessors.
     let device = if object.getattr(intern!(object.py(), "is_cuda"))?.is_truthy()? {
         let index: i64 = object.call_method0(intern!(object.py(), "get_device"))?.extract()?;
         Device::Cuda(index.max(0) as usize)
@@ -275,6 +287,23 @@ fn from_torch<'py>(object: &Bound<'py, PyAny>) -> PyResult<Option<RawArray<'py>>
         read_only: false,
         capsule: None,
     }))
+}
+
+/// A plain torch tensor through the exchange table's export, when it reads as an array PAL
+/// takes (`None` otherwise, with any exception the export raised cleared).
+fn exported<'py>(export: DlTensorFromPyObject, object: &Bound<'py, PyAny>) -> Option<RawArray<'py>> {
+    // SAFETY: all-zero is a valid DLTensor (null pointers, no dimensions).
+    let mut tensor: DlTensor = unsafe { std::mem::zeroed() };
+    // SAFETY: the GIL is held and `object` is exactly of the type the table was published on.
+    if unsafe { export(object.as_ptr().cast(), &mut tensor) } != 0 {
+        let _ = PyErr::take(object.py());
+        return None;
+    }
+    let dtype = dl_dtype(&tensor.dtype)?;
+    let device = dl_device(&tensor.device)?;
+    // SAFETY: torch's shape and strides arrays of the tensor, which the caller's object keeps
+    // alive (and unchanged: the GIL is held) while they are copied here.
+    Some(unsafe { dl_array(&tensor, Cow::Borrowed(dtype), device, None) })
 }
 
 /// numpy's `PyArrayInterface` (`__array_struct__`): the array's description without building
@@ -469,41 +498,114 @@ fn from_dlpack<'py>(object: &Bound<'py, PyAny>) -> PyResult<RawArray<'py>> {
     // SAFETY: a "dltensor" capsule holds a DLManagedTensor, whose first member is the DLTensor;
     // it stays valid while the capsule lives (we keep it, unconsumed, so its destructor frees it).
     let tensor = unsafe { &*(pointer as *const DlTensor) };
-    let ndim = tensor.ndim as usize;
-    // SAFETY: DLPack guarantees `ndim` entries behind `shape` and, when not NULL, `strides`.
-    let shape: Vec<usize> = unsafe { (0..ndim).map(|i| *tensor.shape.add(i) as usize).collect() };
+    let dtype = match dl_dtype(&tensor.dtype) {
+        Some(name) => Cow::Borrowed(name),
+        None => {
+            let DlDataType { code, bits, lanes } = tensor.dtype;
+            Cow::Owned(format!("DLPack type code {code} with {bits} bits x {lanes} lanes"))
+        }
+    };
+    let Some(device) = dl_device(&tensor.device) else {
+        return Err(crate::errors::type_error(format!(
+            "DLPack device type {} is not supported",
+            tensor.device.device_type
+        )));
+    };
+    // SAFETY: the capsule keeps the tensor's shape, strides and data alive.
+    Ok(unsafe { dl_array(tensor, dtype, device, Some(capsule)) })
+}
+
+/// The name of a DLPack dtype PAL reads, if it is one.
+fn dl_dtype(dtype: &DlDataType) -> Option<&'static str> {
+    Some(match (dtype.code, dtype.bits, dtype.lanes) {
+        (0, 32, 1) => "int32",
+        (2, 32, 1) => "float32",
+        (2, 16, 1) => "float16",
+        (4, 16, 1) => "bfloat16",
+        // DLPack 1.1's kDLFloat8_e4m3fn and kDLFloat8_e5m2.
+        (10, 8, 1) => "float8_e4m3fn",
+        (12, 8, 1) => "float8_e5m2",
+        _ => return None,
+    })
+}
+
+/// The device of a DLPack tensor, if PAL runs there (pinned host memory is the host's).
+fn dl_device(device: &DlDevice) -> Option<Device> {
+    match device.device_type {
+        DL_CPU | DL_CUDA_HOST => Some(Device::Cpu),
+        DL_CUDA => Some(Device::Cuda(device.device_id as usize)),
+        _ => None,
+    }
+}
+
+/// The array a DLTensor describes.
+///
+/// # Safety
+/// `tensor`'s shape and (when not NULL) strides hold `ndim` entries each.
+unsafe fn dl_array<'py>(
+    tensor: &DlTensor,
+    dtype: Cow<'static, str>,
+    device: Device,
+    capsule: Option<Bound<'py, PyAny>>,
+) -> RawArray<'py> {
+    let ndim = tensor.ndim.max(0) as usize;
+    let shape: Vec<usize> = (0..ndim).map(|i| *tensor.shape.add(i) as usize).collect();
     let strides = if tensor.strides.is_null() {
         dense_strides(&shape)
     } else {
-        unsafe { (0..ndim).map(|i| *tensor.strides.add(i) as isize).collect() }
+        (0..ndim).map(|i| *tensor.strides.add(i) as isize).collect()
     };
-    let dtype = match (tensor.dtype.code, tensor.dtype.bits, tensor.dtype.lanes) {
-        (0, 32, 1) => Cow::Borrowed("int32"),
-        (2, 32, 1) => Cow::Borrowed("float32"),
-        (2, 16, 1) => Cow::Borrowed("float16"),
-        (4, 16, 1) => Cow::Borrowed("bfloat16"),
-        // DLPack 1.1's kDLFloat8_e4m3fn and kDLFloat8_e5m2.
-        (10, 8, 1) => Cow::Borrowed("float8_e4m3fn"),
-        (12, 8, 1) => Cow::Borrowed("float8_e5m2"),
-        (code, bits, lanes) => Cow::Owned(format!("DLPack type code {code} with {bits} bits x {lanes} lanes")),
-    };
-    let device = match tensor.device.device_type {
-        DL_CPU | DL_CUDA_HOST => Device::Cpu,
-        DL_CUDA => Device::Cuda(tensor.device.device_id as usize),
-        other => {
-            return Err(crate::errors::type_error(format!(
-                "DLPack device type {other} is not supported"
-            )))
-        }
-    };
-    Ok(RawArray {
+    RawArray {
         address: tensor.data as usize + tensor.byte_offset as usize,
         dtype,
         shape,
         strides,
         device,
         read_only: false,
-        capsule: Some(capsule),
+        capsule,
+    }
+}
+
+/// DLPack 1.2's exchange table (`DLPackExchangeAPI`), which a producer publishes on its tensor
+/// type as `__dlpack_c_exchange_api__` (a capsule named "dlpack_exchange_api"; torch 2.10 and
+/// newer): here only its version and its non-owning, allocation-free `DLTensor` export.
+#[repr(C)]
+struct DlExchangeApi {
+    major: u32,
+    minor: u32,
+    prev_api: *const c_void,
+    managed_tensor_allocator: *const c_void,
+    managed_tensor_from_py_object_no_sync: *const c_void,
+    managed_tensor_to_py_object_no_sync: *const c_void,
+    dltensor_from_py_object_no_sync: Option<DlTensorFromPyObject>,
+    current_work_stream: *const c_void,
+}
+
+/// `DLPackDLTensorFromPyObjectNoSync`: fills `out` with a view of `py_object` (valid while the
+/// object lives unchanged); 0, or -1 with a Python exception set.
+type DlTensorFromPyObject = unsafe extern "C" fn(py_object: *mut c_void, out: *mut DlTensor) -> c_int;
+
+/// The exchange table's `DLTensor` export published on `tensor_type`, if it has a usable one.
+fn exchange_export(tensor_type: &Bound<'_, PyAny>) -> PyResult<Option<DlTensorFromPyObject>> {
+    let Some(capsule) = tensor_type.getattr_opt("__dlpack_c_exchange_api__")? else {
+        return Ok(None);
+    };
+    let Ok(capsule) = capsule.cast::<PyCapsule>() else {
+        return Ok(None);
+    };
+    // SAFETY: a capsule; CPython returns NULL (with an exception set) unless it has this name.
+    let pointer = unsafe { pyo3::ffi::PyCapsule_GetPointer(capsule.as_ptr(), c"dlpack_exchange_api".as_ptr()) };
+    if pointer.is_null() {
+        let _ = PyErr::take(tensor_type.py());
+        return Ok(None);
+    }
+    // SAFETY: a "dlpack_exchange_api" capsule points at the producer's table, which lives for
+    // the process; major version 1 fixes the members read here.
+    let api = unsafe { &*(pointer as *const DlExchangeApi) };
+    Ok(if api.major == 1 {
+        api.dltensor_from_py_object_no_sync
+    } else {
+        None
     })
 }
 

@@ -238,13 +238,13 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
         )?;
     }
 
-    let decode = gpu.function(OP, &key, "pal_decode")?;
     let (rows_per_cta, threads) = cta_shape(&key);
+    let (decode, ctas_per_sm) = gpu.function_and_occupancy(OP, &key, "pal_decode", threads)?;
     let heads_per_cta = group.min(rows_per_cta);
     let head_chunks = group.div_ceil(heads_per_cta);
     let ctas = num_seqs * geometry.num_kv_heads * head_chunks;
     let granule = key.shape_value("TOKENS").unwrap_or(MMA_KEYS);
-    let slots = gpu.multiprocessors * gpu.occupancy(OP, &key, "pal_decode", threads)?;
+    let slots = gpu.multiprocessors * ctas_per_sm;
     // A window's CTAs cover its keys only (from its first key rounded down to a tile).
     let capacity = geometry.capacity(pages_per_seq);
     let visible = problem

@@ -84,7 +84,10 @@ pub(crate) fn gpu(op: &'static str, ordinal: usize) -> Result<BoundGpu> {
         gpu,
         previous: previous.map(Handle),
     };
-    gpu.bind(op)?;
+    // Usually the caller's context already is this GPU's (torch's current device).
+    if previous != Some(gpu.context.0) {
+        gpu.bind(op)?;
+    }
     Ok(bound)
 }
 
@@ -212,14 +215,21 @@ impl Gpu {
         self.with_module(op, key, |module| module.function(op, key, name).map(|f| f.0))
     }
 
-    /// CTAs of kernel `name` of `key` that fit on one multiprocessor with `threads` threads and
-    /// the key's dynamic shared memory (at least 1), asked of the driver once per kernel.
-    pub fn occupancy(&self, op: &'static str, key: &KernelKey, name: &'static str, threads: u32) -> Result<usize> {
+    /// Kernel `name` of `key`, as [`Self::function`], and the CTAs of it that fit on one
+    /// multiprocessor with `threads` threads and the key's dynamic shared memory (at least 1),
+    /// asked of the driver once per kernel: one lookup for both.
+    pub fn function_and_occupancy(
+        &self,
+        op: &'static str,
+        key: &KernelKey,
+        name: &'static str,
+        threads: u32,
+    ) -> Result<(sys::CUfunction, usize)> {
         self.with_module(op, key, |module| {
-            if let Some(&(_, ctas)) = module.occupancy.iter().find(|(n, _)| *n == name) {
-                return Ok(ctas);
-            }
             let function = module.function(op, key, name)?;
+            if let Some(&(_, ctas)) = module.occupancy.iter().find(|(n, _)| *n == name) {
+                return Ok((function.0, ctas));
+            }
             let shared = key.shape_value("SHARED_BYTES").unwrap_or(0);
             // SAFETY: a loaded function; block size and shared memory as it will be launched.
             let ctas =
@@ -227,7 +237,7 @@ impl Gpu {
                     .map_err(|e| driver_error(op, "cuOccupancyMaxActiveBlocksPerMultiprocessor", e))?;
             let ctas = (ctas as usize).max(1);
             module.occupancy.push((name, ctas));
-            Ok(ctas)
+            Ok((function.0, ctas))
         })
     }
 
