@@ -18,12 +18,14 @@
 // 96 / 112 as 4-byte words), V with 4-byte loads of 4 keys (pal rows) or ldmatrix.trans of byte
 // pairs and one byte permute (nhd / hnd rows), both widened exactly in registers; the mma runs
 // in float16.
-// H200 (bf16, HQ 32 / HKV 8, D 128, page 16): 95-96% of the read ceiling from 64 x 4096 up in
-// every layout, 89-90% at 32 x 4096; small batches 1.04-1.11x FlashInfer's best in the same run
-// (2026-11-30: 15.6 us at 1 x 4096). fp8 e4m3 (fp8 bytes read, 2026-11-29/30): pal 2.00 / 3.14 /
-// 3.41 / 3.57 TB/s at 8 x 4096 / 32 x 4096 / 64 x 4096 / 128 x 2048, nhd 1.94 / 2.92 / 3.23 /
-// 3.39: short of issue 14's 85% of the ceiling at 32 x 4096 and 2x FlashInfer at 8 x 4096.
-// docs/kernels.md has each version's figures.
+// A tile's copies cost one 64-bit base per page and immediates (pal: copy k is copy 0 moved by k
+// rows; others add per-lane offsets to opaque bases): 417 instructions per warp and 16-key tile
+// (bf16 pal, D 128) instead of 761, the same bits.
+// H200 (bf16, HQ 32 / HKV 8, D 128, page 16): 96% of the read ceiling from 64 x 4096 up in every
+// layout, 90-91% at 32 x 4096; small batches 1.05-1.17x FlashInfer's best in the same run
+// (2026-11-30: 15.3 us at 1 x 4096). fp8 e4m3 (fp8 bytes read, 2026-11-30): pal 2.03 / 3.32 TB/s
+// at 8 x 4096 / 32 x 4096, nhd 1.98 / 3.18: short of issue 14's 85% of the ceiling at 32 x 4096
+// and 2x FlashInfer at 8 x 4096. docs/kernels.md has each version's figures.
 #pragma once
 #include "pal/decode.cuh"
 #include "pal/layout.cuh"
@@ -219,37 +221,51 @@ __device__ void decode_mma(const DecodeParams& p) {
   static_assert(FP8 || (K_TOTAL % 32 == 0 && V_TOTAL % 32 == 0), "whole copies per lane");
   auto k_copies = [&](int k) { return K_TOTAL % 32 == 0 || lane + 32 * k < K_TOTAL; };
   auto v_copies = [&](int k) { return V_TOTAL % 32 == 0 || lane + 32 * k < V_TOTAL; };
-  int k_key[K_COPIES], k_src[K_COPIES], k_dst[K_COPIES], v_key[V_COPIES], v_src[V_COPIES], v_dst[V_COPIES];
-#pragma unroll
-  for (int k = 0; k < K_COPIES; ++k) {
-    const int idx = lane + 32 * k;
-    const int t = LAYOUT == LAYOUT_PAL ? idx % KEYS : idx / CHUNKS;
-    const int c = LAYOUT == LAYOUT_PAL ? idx / KEYS : idx % CHUNKS;
-    k_key[k] = t;
-    k_src[k] = (int)at.key(0, 0, ONE_PAGE ? t : t % PAGE_SIZE, c * VEC);
-    if constexpr (FP8)
-      k_dst[k] = fp8_k_chunk(t, c);
-    else
-      k_dst[k] = Tile::K_BY_CHUNK ? (c * KEYS + t) * 8 : Tile::row_chunk(t, c);
-  }
-#pragma unroll
-  for (int k = 0; k < V_COPIES; ++k) {
-    const int idx = lane + 32 * k;
-    const int t = Tile::V_BY_DIM ? idx % (KEYS / V_RUN) * V_RUN : idx / CHUNKS;
-    const int d = Tile::V_BY_DIM ? idx / (KEYS / V_RUN) : idx % CHUNKS * VEC;
-    v_key[k] = t;
-    v_src[k] = (int)at.value(0, 0, ONE_PAGE ? t : t % PAGE_SIZE, d);
-    if constexpr (FP8)
-      v_dst[k] = Tile::V_BY_DIM ? d * KEYS + t : Rows::v_chunk(t, d / VEC);
-    else
-      v_dst[k] = Tile::V_BY_DIM ? d * KEYS + ((t / 8) ^ ((d >> 2) & 1)) * 8 + t % 8 : Tile::row_chunk(t, d / 8);
-  }
+  // Copy k of this lane (closed forms of the lane and k, so that a tile's copies take their
+  // offsets as immediates where the plan is regular, pal in particular): its tile key, its source
+  // element offset from its page's base and its destination element offset in the stage.
+  struct Copy {
+    int key, src, dst;
+  };
+  // Copy k of lane l is copy l + 32 k of the tile, in rows of `per_row` copies: (row, column).
+  auto split = [&](int k, int per_row) { return make_int2((lane + 32 * k) / per_row, (lane + 32 * k) % per_row); };
+  auto k_plan = [&](int k) -> Copy {
+    // pal: rows of KEYS slots per 16-byte dim chunk; others: rows of CHUNKS chunks per key.
+    const int2 rc = split(k, LAYOUT == LAYOUT_PAL ? KEYS : CHUNKS);
+    const int t = LAYOUT == LAYOUT_PAL ? rc.y : rc.x;
+    const int c = LAYOUT == LAYOUT_PAL ? rc.x : rc.y;
+    const int src = at.key_in_page(ONE_PAGE ? t : t % PAGE_SIZE, c * VEC);
+    if constexpr (FP8) return {t, src, fp8_k_chunk(t, c)};
+    return {t, src, Tile::K_BY_CHUNK ? (c * KEYS + t) * 8 : Tile::row_chunk(t, c)};
+  };
+  auto v_plan = [&](int k) -> Copy {
+    // pal: rows of KEYS / V_RUN runs per dim; others: rows of CHUNKS chunks per key.
+    const int2 rc = split(k, Tile::V_BY_DIM ? KEYS / V_RUN : CHUNKS);
+    const int t = Tile::V_BY_DIM ? rc.y * V_RUN : rc.x;
+    const int d = Tile::V_BY_DIM ? rc.x : rc.y * VEC;
+    const int src = at.value_in_page(ONE_PAGE ? t : t % PAGE_SIZE, d);
+    if constexpr (FP8) return {t, src, Tile::V_BY_DIM ? d * KEYS + t : Rows::v_chunk(t, d / VEC)};
+    return {t, src, Tile::V_BY_DIM ? d * KEYS + ((t / 8) ^ ((d >> 2) & 1)) * 8 + t % 8 : Tile::row_chunk(t, d / 8)};
+  };
+  // A tile in one page: copy k relative to the tile's bases. pal tiles (16-bit K, any V) are copy
+  // 0 moved by k rows (32 lanes copy whole rows), so copy 0's offsets go into the bases and each
+  // copy adds constants (immediates); other plans add each copy's own offsets.
+  constexpr bool K_AFFINE = LAYOUT == LAYOUT_PAL && !FP8;
+  constexpr int K_SRC_STEP = 32 / KEYS * PAGE_SIZE * VEC, K_DST_STEP = 32 / KEYS * KEYS * 8;
+  constexpr bool V_AFFINE = Tile::V_BY_DIM && (FP8 || V_RUN % 4 == 0);
+  constexpr int V_DIM_STEP = 32 / (KEYS / V_RUN), V_SRC_STEP = V_DIM_STEP * PAGE_SIZE, V_DST_STEP = V_DIM_STEP * KEYS;
+  static_assert(32 % KEYS == 0 && 32 % (KEYS / V_RUN) == 0, "lanes cover whole rows");
+  const Copy k_first = k_plan(0), v_first = v_plan(0);
+  auto k_copy = [&](int k) { return K_AFFINE ? Copy{k_first.key, k * K_SRC_STEP, k * K_DST_STEP} : k_plan(k); };
+  auto v_copy = [&](int k) { return V_AFFINE ? Copy{v_first.key, k * V_SRC_STEP, k * V_DST_STEP} : v_plan(k); };
+  // The ring as a shared-memory address: a copy's destination is one add, or an immediate.
+  const u32 ring_at = shared_address(ring);
 
   // Issues the copies of tile i into its ring stage; invalid keys become zeros (never read).
   auto issue = [&](int i, int page_ids) {
     const int key0 = key0_of(i);
-    KV* k_tile = ring + (i % STAGES) * Tile::STAGE_ELEMENTS;
-    KV* v_tile = k_tile + Tile::K_ELEMENTS;
+    const u32 k_tile = opaque(ring_at + (i % STAGES) * Tile::STAGE_ELEMENTS * (int)sizeof(KV));
+    const u32 v_tile = k_tile + Tile::K_ELEMENTS * (int)sizeof(KV);
     const int slot0 = ONE_PAGE ? key0 % PAGE_SIZE : 0;
     const int live = min(end - key0, KEYS);  // keys of the tile inside the sequence
     // Bytes of a V copy starting at tile key t that lie among the first `valid` keys: a pal
@@ -259,18 +275,23 @@ __device__ void decode_mma(const DecodeParams& p) {
     };
     u32 mask;
     if constexpr (ONE_PAGE) {
+      // An invalid page reads nothing: its copies are zero-byte copies from the pool's base page.
       const int valid = page_ids >= 0 ? live : 0;
-      const KV* k_base = k_pool + (valid ? at.key(page_ids, kv_head, slot0, 0) : 0);
-      const KV* v_base = v_pool + (valid ? at.value(page_ids, kv_head, slot0, 0) : 0);
+      // Bases opaque to the compiler, so that copies add their offsets to them (immediates when
+      // the plan is affine) instead of recomputing each address whole.
+      const KV* k_base = opaque(k_pool + (valid ? at.key(page_ids, kv_head, slot0, 0) : 0) + (K_AFFINE ? k_first.src : 0));
+      const KV* v_base = opaque(v_pool + (valid ? at.value(page_ids, kv_head, slot0, 0) : 0) + (V_AFFINE ? v_first.src : 0));
+      const u32 k_to = opaque(k_tile + (K_AFFINE ? k_first.dst : 0) * (int)sizeof(KV));
+      const u32 v_to = opaque(v_tile + (V_AFFINE ? v_first.dst : 0) * (int)sizeof(KV));
 #pragma unroll
       for (int k = 0; k < K_COPIES; ++k) {
-        const bool ok = k_key[k] < valid;
-        if (k_copies(k)) copy_async<16>(k_tile + k_dst[k], ok ? k_base + k_src[k] : k_pool, ok ? 16 : 0);
+        const Copy c = k_copy(k);
+        if (k_copies(k)) copy_async<16>(k_to + c.dst * (int)sizeof(KV), k_base + c.src, c.key < valid ? 16 : 0);
       }
 #pragma unroll
       for (int k = 0; k < V_COPIES; ++k) {
-        const int bytes = v_bytes(v_key[k], valid);
-        if (v_copies(k)) copy_async<16>(v_tile + v_dst[k], bytes ? v_base + v_src[k] : v_pool, bytes);
+        const Copy c = v_copy(k);
+        if (v_copies(k)) copy_async<16>(v_to + c.dst * (int)sizeof(KV), v_base + c.src, v_bytes(c.key, valid));
       }
       mask = valid >= 32 ? 0xffffffffu : (1u << valid) - 1;
       if (key0 < first) mask &= ~((1u << (first - key0)) - 1);  // keys before the window
@@ -279,26 +300,30 @@ __device__ void decode_mma(const DecodeParams& p) {
       auto valid_run = [&](int t, int page, int n) { return page < 0 ? 0 : max(0, min(live - t, n)); };
 #pragma unroll
       for (int k = 0; k < K_COPIES; ++k) {
-        const int page = __shfl_sync(0xffffffffu, page_ids, k_key[k]);
-        const bool ok = valid_run(k_key[k], page, 1) > 0;
+        const Copy c = k_plan(k);
+        const int page = __shfl_sync(0xffffffffu, page_ids, c.key);
+        const bool ok = valid_run(c.key, page, 1) > 0;
         if (k_copies(k))
-          copy_async<16>(k_tile + k_dst[k], ok ? k_pool + at.key(page, kv_head, 0, 0) + k_src[k] : k_pool, ok ? 16 : 0);
+          copy_async<16>(k_tile + c.dst * (int)sizeof(KV), ok ? k_pool + at.key(page, kv_head, 0, 0) + c.src : k_pool,
+                         ok ? 16 : 0);
       }
       // A pal value run lies in one page: it takes the page of its first visible key.
       const int hidden = first - key0;
 #pragma unroll
       for (int k = 0; k < V_COPIES; ++k) {
-        const int run_key = Tile::V_BY_DIM && hidden > v_key[k] && hidden < v_key[k] + V_RUN ? hidden : v_key[k];
+        const Copy c = v_plan(k);
+        const int run_key = Tile::V_BY_DIM && hidden > c.key && hidden < c.key + V_RUN ? hidden : c.key;
         const int page = __shfl_sync(0xffffffffu, page_ids, run_key);
-        const int bytes = page < 0 ? 0 : v_bytes(v_key[k], live);
-        const KV* source = bytes ? v_pool + at.value(page, kv_head, 0, 0) + v_src[k] : v_pool;
+        const int bytes = page < 0 ? 0 : v_bytes(c.key, live);
+        const KV* source = bytes ? v_pool + at.value(page, kv_head, 0, 0) + c.src : v_pool;
         if (!v_copies(k)) continue;
         if constexpr (V_RUN * sizeof(KV) >= 4) {
-          copy_async<V_RUN * sizeof(KV)>(v_tile + v_dst[k], source, bytes);
+          copy_async<V_RUN * sizeof(KV)>(v_tile + c.dst * (int)sizeof(KV), source, bytes);
         } else {
           // 1- and 2-byte runs (pal pages of 1, or fp8 pages of 1 and 2 slots): no cp.async size.
+          KV* run = ring + (i % STAGES) * Tile::STAGE_ELEMENTS + Tile::K_ELEMENTS + c.dst;
 #pragma unroll
-          for (int e = 0; e < V_RUN; ++e) v_tile[v_dst[k] + e] = e * (int)sizeof(KV) < bytes ? source[e] : KV{};
+          for (int e = 0; e < V_RUN; ++e) run[e] = e * (int)sizeof(KV) < bytes ? source[e] : KV{};
         }
       }
       mask = __ballot_sync(0xffffffffu, lane < KEYS && valid_run(lane, page_ids, 1) > 0);
@@ -427,13 +452,14 @@ __device__ void decode_mma(const DecodeParams& p) {
           s[m][b][e] = score;
           tile_max[r] = fmaxf(tile_max[r], score);
         }
-      // fp8: O shrinks only when some row's max moved (a warp-uniform branch; a factor of 1 is
-      // exact, so skipping it changes no bit): most tiles skip 4 * DIM_BLOCKS FMULs. 16-bit pools
-      // rescale every tile: there the branch cost registers (nhd spilled) and 1-4% (H200).
+      // O shrinks only when some row's max moved (a warp-uniform branch; a factor of 1 is exact,
+      // so skipping it changes no bit): most tiles skip 4 * DIM_BLOCKS FMULs. (With the copies'
+      // addresses as immediates the branch no longer costs 16-bit pools registers; H200: pal
+      // +1-1.5% from 1 to 8 sequences, nhd / hnd within 1%.)
       float factor[2];
 #pragma unroll
       for (int r = 0; r < 2; ++r) factor[r] = state[m][r].rescale(quad_max(tile_max[r]));
-      if (!FP8 || __any_sync(0xffffffffu, factor[0] != 1.f || factor[1] != 1.f)) {
+      if (__any_sync(0xffffffffu, factor[0] != 1.f || factor[1] != 1.f)) {
 #pragma unroll
         for (int r = 0; r < 2; ++r)
 #pragma unroll

@@ -11,9 +11,22 @@
 namespace pal {
 
 __device__ __forceinline__ u32 shared_address(const void* pointer) {
-  u32 address;
-  asm("{ .reg .u64 a; cvta.to.shared.u64 a, %1; cvt.u32.u64 %0, a; }" : "=r"(address) : "l"(pointer));
+  return (u32)__cvta_generic_to_shared(pointer);
+}
+
+// `pointer` as the compiler must take it: a tile's base, to which the copies' offsets are added
+// (immediates where they are constant) rather than folded into one product per copy.
+template <typename T> __device__ __forceinline__ const T* opaque(const T* pointer) {
+  asm("" : "+l"(pointer));
+  return pointer;
+}
+__device__ __forceinline__ u32 opaque(u32 address) {
+  asm("" : "+r"(address));
   return address;
+}
+__device__ __forceinline__ int opaque(int value) {
+  asm("" : "+r"(value));
+  return value;
 }
 
 // Copies 16 bytes, or writes 16 zero bytes when `valid` is false (`source` is then not read).
@@ -23,14 +36,17 @@ __device__ __forceinline__ void copy_async_16(void* destination, const void* sou
 }
 // Copies BYTES (4, 8 or 16) bytes of which the first `valid_bytes` come from `source` and the rest
 // are zeros (`source` is not read when `valid_bytes` is 0).
-template <int BYTES> __device__ __forceinline__ void copy_async(void* destination, const void* source, int valid_bytes) {
+// `destination` is a shared-memory address (`shared_address`) or a pointer into shared memory.
+template <int BYTES> __device__ __forceinline__ void copy_async(u32 destination, const void* source, int valid_bytes) {
   static_assert(BYTES == 4 || BYTES == 8 || BYTES == 16, "cp.async sizes");
   if constexpr (BYTES == 16)
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(shared_address(destination)), "l"(source),
-                 "r"(valid_bytes));
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(destination), "l"(source), "r"(valid_bytes));
   else
-    asm volatile("cp.async.ca.shared.global [%0], [%1], %2, %3;" ::"r"(shared_address(destination)), "l"(source),
-                 "n"(BYTES), "r"(valid_bytes));
+    asm volatile("cp.async.ca.shared.global [%0], [%1], %2, %3;" ::"r"(destination), "l"(source), "n"(BYTES),
+                 "r"(valid_bytes));
+}
+template <int BYTES> __device__ __forceinline__ void copy_async(void* destination, const void* source, int valid_bytes) {
+  copy_async<BYTES>(shared_address(destination), source, valid_bytes);
 }
 __device__ __forceinline__ void copy_async_commit() { asm volatile("cp.async.commit_group;"); }
 // Waits until at most PENDING committed groups (the most recent) are still in flight.
