@@ -11,9 +11,10 @@
 // registers. V tiles are [key][dim], read N-major, except pal tiles that are history through
 // and through, copied as they lie, [dim][key], and read K-major.
 // Traffic: each K / V tile once per CTA of 128 query rows; Q once; the output once.
-// H200 (2026-11-29, sixth session, bf16, HQ 32 / HKV 8, D 128, page 16, causal): nhd 345 /
-// 355 / 220 / 371 TFLOP/s, pal 359 / 369 / 222 / 286 at 1 x 4096 / 4 x 4096 / 16 x 1024 /
-// 4 x 1024 over 8192, 0.47-0.69x FlashInfer's FA3 path (benchmarks/README.md). Issue-bound
+// H200 (2026-11-30, eighth session, bf16, HQ 32 / HKV 8, D 128, page 16, causal): nhd 379 /
+// 392 / 262 / 391 TFLOP/s, pal 392 / 403 / 266 / 289 at 1 x 4096 / 4 x 4096 / 16 x 1024 /
+// 4 x 1024 over 8192; FlashInfer's FA3 path, issue 13's table (2026-11-29, not the same run):
+// 463 / 472 / 354 / 515 (benchmarks/README.md). Issue-bound
 // (about 900 instructions per warp per 128-key tile before this session's prologue work, tensor
 // pipe 37% busy): what is left is fewer instructions per tile, exposed prologues of short
 // prompts, and pal history (docs/kernels.md, "Hopper prefill, fifth / sixth session").
