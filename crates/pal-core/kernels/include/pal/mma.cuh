@@ -24,10 +24,6 @@ __device__ __forceinline__ u32 opaque(u32 address) {
   asm("" : "+r"(address));
   return address;
 }
-__device__ __forceinline__ int opaque(int value) {
-  asm("" : "+r"(value));
-  return value;
-}
 
 // Copies 16 bytes, or writes 16 zero bytes when `valid` is false (`source` is then not read).
 __device__ __forceinline__ void copy_async_16(void* destination, const void* source, bool valid) {
