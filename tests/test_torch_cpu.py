@@ -56,3 +56,34 @@ def test_torch_non_contiguous_is_rejected(rng):
             queries, torch.from_numpy(cache.k_cache), torch.from_numpy(cache.v_cache),
             torch.from_numpy(cache.page_table), torch.from_numpy(cache.lens), layout="nhd",
         )  # fmt: skip
+
+
+def test_torch_subclasses_views_and_grad_read_like_plain_tensors(rng):
+    """Plain tensors are read through torch's DLPack exchange table (torch 2.10+); parameters
+    (a subclass), tensors that require grad, views at an offset and a pool behind a sliced storage
+    take the same values either way, and a dtype PAL does not read is named as torch names it."""
+    cache = paged_cache(rng, [40, 17], 2, 64, 8, "float32", "nhd")
+    queries = random_array(rng, (2, 8, 64), "float32")
+    expected = decode_reference(queries, cache)
+
+    def cpu(array):
+        return to_torch(array, "cpu")
+
+    table, lens = cpu(cache.page_table), cpu(cache.lens)
+    k, v = cpu(cache.k_cache), cpu(cache.v_cache)
+    padded = torch.zeros(3, *queries.shape)
+    padded[1] = cpu(queries)
+    variants = [
+        torch.nn.Parameter(cpu(queries), requires_grad=False),
+        cpu(queries).requires_grad_(True),
+        padded[1],  # a view at an offset into a larger storage
+    ]
+    for q in variants:
+        out = pal.paged_attention_decode(q, k, v, table, lens, layout="nhd")
+        assert_close(from_torch(out.detach()), expected, "float32")
+    pools = torch.zeros(2, *cache.k_cache.shape), torch.zeros(2, *cache.v_cache.shape)
+    pools[0][1], pools[1][1] = k, v
+    out = pal.paged_attention_decode(cpu(queries), pools[0][1], pools[1][1], table, lens, layout="nhd")
+    assert_close(from_torch(out), expected, "float32")
+    with pytest.raises(TypeError, match="float64"):
+        pal.paged_attention_decode(cpu(queries).double(), k, v, table, lens, layout="nhd")
