@@ -4,8 +4,9 @@ time per call over a loop of back-to-back calls (no synchronisation inside the l
 of five such loops. `_native.host_profile` splits the native call into its stages.
 
 With --latency: the eager decode call's time per call, back to back, at 1 x 512, 1 x 4096 and
-4 x 1024 (bf16, HQ 32, HKV 8, D 128, page 16), beside the kernels' own time (CUDA-graph replay)
-and FlashInfer's `run()` in the same run (issue 11's eager-latency rule).
+4 x 1024 (bf16, HQ 32, HKV 8, D 128, page 16), beside the kernels' own time (CUDA-graph replay,
+back to back as the eager loop runs them, and after an L2 flush as the sweeps time them) and
+FlashInfer's `run()` in the same run (issue 11's eager-latency rule).
 
     python scripts/call_overhead.py [--calls 2000] [--flashinfer] [--latency]
 """
@@ -36,14 +37,24 @@ def per_call_us(fn, calls: int, loops: int = 5) -> float:
     return best
 
 
+def warm_replay_us(call, calls: int) -> float:
+    """The kernels' own time per call, as the eager loop sees the GPU (inputs warm in L2): a CUDA
+    graph of `call` replayed back to back, the least of five loops."""
+    call()
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.stream(torch.cuda.Stream()), torch.cuda.graph(graph):
+        call()
+    return per_call_us(graph.replay, calls)
+
+
 def latency(calls: int, with_flashinfer: bool) -> None:
     """Eager decode calls back to back against the kernels' time and FlashInfer's run()."""
     from decode_sweep import flashinfer_decode_calls, graph_replay_ms, make_case
 
     rows = []
     # A throwaway loop first: the first timed loop of a process runs slow (clocks, caches).
-    warm = make_case(1, 512, 32, 8, 128, 16, torch.bfloat16, "pal")
-    per_call_us(lambda: pal.paged_attention_decode(*warm), calls)
+    first = make_case(1, 512, 32, 8, 128, 16, torch.bfloat16, "pal")
+    per_call_us(lambda: pal.paged_attention_decode(*first), calls)
     for batch, context in ((1, 512), (1, 4096), (4, 1024)):
         for layout in ("pal", "nhd"):
             q, k, v, table, lens = make_case(batch, context, 32, 8, 128, 16, torch.bfloat16, layout)
@@ -52,19 +63,26 @@ def latency(calls: int, with_flashinfer: bool) -> None:
                 return pal.paged_attention_decode(q, k, v, table, lens, layout=layout)
 
             kernel = graph_replay_ms(call)[0] * 1e3
+            warm = warm_replay_us(call, calls)
             eager = per_call_us(call, calls)
             fi = None
             if with_flashinfer:
                 fi_calls = flashinfer_decode_calls(q, k, v, table, lens, 16, layout)
                 fi = min((per_call_us(c, calls) for c in fi_calls.values()), default=None)
-            rows.append((f"{batch}x{context}", layout, eager, kernel, fi))
-            print(f"{batch}x{context} {layout}: eager {eager:.1f} us, kernel {kernel:.1f} us, "
-                  f"flashinfer run() {fi if fi is None else round(fi, 1)}", flush=True)  # fmt: skip
-    print("\n| decode | layout | PAL eager us | PAL kernel us | eager - kernel | FlashInfer run() us |")
-    print("|---|---|---|---|---|---|")
-    for shape, layout, eager, kernel, fi in rows:
+            rows.append((f"{batch}x{context}", layout, eager, warm, kernel, fi))
+            fi_text = "-" if fi is None else f"{fi:.1f}"
+            print(
+                f"{batch}x{context} {layout}: eager {eager:.1f} us, kernel {warm:.1f} us warm, "
+                f"{kernel:.1f} after an L2 flush, flashinfer run() {fi_text}",
+                flush=True,
+            )
+    print("\n| decode | layout | PAL eager us | PAL kernel us, warm | eager - kernel |", end=" ")
+    print("PAL kernel us, L2 flushed | FlashInfer run() us |\n|---|---|---|---|---|---|---|")
+    for shape, layout, eager, warm, kernel, fi in rows:
         fi_text = "-" if fi is None else f"{fi:.1f}"
-        print(f"| {shape} | {layout} | {eager:.1f} | {kernel:.1f} | {eager - kernel:.1f} | {fi_text} |")
+        times = (eager, warm, eager - warm, kernel)
+        cells = (shape, layout, *(f"{t:.1f}" for t in times), fi_text)
+        print("| " + " | ".join(cells) + " |")
 
 
 def stages(fn, calls: int) -> None:
