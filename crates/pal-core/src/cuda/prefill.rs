@@ -20,8 +20,12 @@ use crate::validate::check_prompt_offsets;
 const OP: &str = "paged_attention_prefill";
 /// Threads of the portable and CUDA-core kernels (`PREFILL_THREADS`, asserted by the kernels).
 const THREADS: usize = 128;
-/// Threads of the Hopper kernel: two warpgroups (`PREFILL_WGMMA_THREADS`).
+/// Threads of the Hopper kernel: two consumer warpgroups, and a producer warpgroup in the
+/// warp-specialised form (`PrefillWgmmaTile::THREADS`).
 const WGMMA_THREADS: usize = 256;
+const WGMMA_PRODUCER_THREADS: usize = 384;
+/// Dynamic shared memory an H100 / H200 CTA may use.
+const HOPPER_SHARED_BYTES: usize = 227 * 1024;
 /// Lab knob: `PAL_PREFILL_PATH=portable` runs the portable tensor-core kernel on Hopper too (the
 /// default picks by device), so both paths can be tested and timed on one GPU. Read per call.
 pub const PREFILL_PATH_ENV: &str = "PAL_PREFILL_PATH";
@@ -63,22 +67,31 @@ pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, arch: (i32, 
             ("TOKENS", if head_dim * 4 > 512 { 16 } else { 32 }),
         ],
         Family::PrefillWgmma => {
-            // 128-key tiles through two slots (64 keys over head dims above 128, whose
-            // accumulators fill the registers). Three slots or more overlap S of the next tile
-            // with this tile's softmax (64-key tiles): slower on the H200 so far (the kernel's
-            // notes).
+            // 128-key tiles (64 keys over head dims above 128, whose accumulators fill the
+            // registers). Warp-specialised (a producer warpgroup feeds two consumers through
+            // mbarriers) with as many slots as fit, up to three; else (`producer=0`) all eight
+            // warps copy and compute in step through two slots.
             const ROWS: usize = 128;
             let keys = tuning("keys").unwrap_or(if head_dim > 128 { 64 } else { 128 });
-            let stages = tuning("stages").unwrap_or(2);
-            let tile_bytes = keys * head_dim * 2;
+            // Head dims above 128 keep the lockstep form: two slots of 64-key tiles starve the
+            // consumers of a producer (D 256, H200: 343 against 450 TFLOP/s over history).
+            let producer = tuning("producer").unwrap_or(usize::from(head_dim <= 128)).min(1);
+            let bytes = |stages: usize| {
+                let barriers = if producer == 1 { stages * 16 } else { 0 };
+                1024 + ROWS * head_dim * 2 + stages * (2 * keys * head_dim * 2 + keys / 8) + barriers
+            };
+            let fitting = if producer == 1 && bytes(3) <= HOPPER_SHARED_BYTES {
+                3
+            } else {
+                2
+            };
+            let stages = tuning("stages").unwrap_or(fitting);
             vec![
                 ("KEYS", keys),
                 ("STAGES", stages),
                 ("ROWS", ROWS),
-                (
-                    "SHARED_BYTES",
-                    1024 + ROWS * head_dim * 2 + stages * 2 * tile_bytes + stages * keys / 8,
-                ),
+                ("PRODUCER", producer),
+                ("SHARED_BYTES", bytes(stages)),
             ]
         }
         _ => {
@@ -97,7 +110,11 @@ pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, arch: (i32, 
         }
     };
     let threads = if family == Family::PrefillWgmma {
-        WGMMA_THREADS
+        if shape.contains(&("PRODUCER", 1)) {
+            WGMMA_PRODUCER_THREADS
+        } else {
+            WGMMA_THREADS
+        }
     } else {
         THREADS
     };
@@ -281,10 +298,11 @@ mod tests {
             .map(|key| (key.family, key.shape_value("THREADS").unwrap()))
         };
         for head_dim in [64, 128, 192, 256] {
+            let threads = if head_dim <= 128 { 384 } else { 256 };
             for page_size in super::super::PAGE_SIZES {
                 assert_eq!(
                     family(head_dim, page_size, (9, 0)).unwrap(),
-                    (Family::PrefillWgmma, 256)
+                    (Family::PrefillWgmma, threads)
                 );
             }
             let key = kernel_key(
@@ -295,7 +313,7 @@ mod tests {
             .unwrap();
             // An H100 / H200 CTA may use 227 KiB.
             assert!(
-                key.shape_value("SHARED_BYTES").unwrap() <= 227 * 1024,
+                key.shape_value("SHARED_BYTES").unwrap() <= super::HOPPER_SHARED_BYTES,
                 "head_dim {head_dim}"
             );
         }

@@ -26,25 +26,33 @@
 
 namespace pal {
 
-constexpr int PREFILL_WGMMA_THREADS = 256;
-
 // Shared memory: the Q tile, then STAGES ring slots of a K tile and a V tile, then a word of
-// readable keys per slot (a bit each), after up to 1024 bytes that align the tiles to the swizzle.
-template <int HEAD_DIM, int KEYS_, int STAGES_> struct PrefillWgmmaTile {
-  static constexpr int ROWS = 128;     // query rows per CTA, 64 per warpgroup
+// readable keys per slot (a bit each), then (with a producer) a full and an empty mbarrier per
+// slot, after up to 1024 bytes that align the tiles to the swizzle.
+template <int HEAD_DIM, int KEYS_, int STAGES_, bool PRODUCER_> struct PrefillWgmmaTile {
+  static constexpr int ROWS = 128;     // query rows per CTA, 64 per consumer warpgroup
   static constexpr int KEYS = KEYS_;   // keys per K / V tile
   static constexpr int STAGES = STAGES_;
+  static constexpr bool PRODUCER = PRODUCER_;  // a third warpgroup copies (warp-specialised)
+  static constexpr int THREADS = PRODUCER ? 384 : 256;
   static constexpr int TILE_BYTES = KEYS * HEAD_DIM * 2;
   static constexpr int Q_BYTES = ROWS * HEAD_DIM * 2;
   static constexpr int RING_BYTES = STAGES * 2 * TILE_BYTES;
-  static constexpr int SHARED_BYTES = 1024 + Q_BYTES + RING_BYTES + STAGES * KEYS / 8;
+  static constexpr int BARRIER_BYTES = PRODUCER ? STAGES * 16 : 0;
+  static constexpr int SHARED_BYTES = 1024 + Q_BYTES + RING_BYTES + STAGES * KEYS / 8 + BARRIER_BYTES;
   static_assert(Q_BYTES + RING_BYTES >= ROWS * (HEAD_DIM + 8) * 2, "the output is staged over Q and the ring");
 };
 
-template <typename T, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, typename Variant, int KEYS_, int STAGES_>
+// Register budgets of the warp-specialised form (384 threads: 168 each at launch; 128 x 88 +
+// 256 x 208 of the SM's 65536). H200, nhd 4 x 1024 over 8192: 425 TFLOP/s at 56 / 224 (the
+// producer spills), 515 at 88 / 208, 421 at 40 / 232.
+constexpr int PRODUCER_REGISTERS = 88, CONSUMER_REGISTERS = 208;
+
+template <typename T, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, typename Variant, int KEYS_, int STAGES_, bool PRODUCER>
 __device__ void prefill_wgmma(const PrefillParams& p) {
-  using Tile = PrefillWgmmaTile<HEAD_DIM, KEYS_, STAGES_>;
-  constexpr int ROWS = Tile::ROWS, KEYS = Tile::KEYS, STAGES = Tile::STAGES, THREADS = PREFILL_WGMMA_THREADS;
+  using Tile = PrefillWgmmaTile<HEAD_DIM, KEYS_, STAGES_, PRODUCER>;
+  constexpr int ROWS = Tile::ROWS, KEYS = Tile::KEYS, STAGES = Tile::STAGES;
+  constexpr int THREADS = PRODUCER ? 128 : 256;  // threads that copy: the producer warpgroup, else all
   constexpr int CHUNKS = HEAD_DIM / 8;  // 16-byte chunks per row
   constexpr int KEY_BLOCKS = KEYS / 8;  // accumulator column blocks of S
   constexpr int WORDS = KEYS / 32;      // readable-key words per tile
@@ -58,11 +66,17 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
   auto k_slot = [&](int j) { return (T*)(shared + Tile::Q_BYTES + (j % STAGES) * 2 * Tile::TILE_BYTES); };
   auto v_slot = [&](int j) { return k_slot(j) + KEYS * HEAD_DIM; };
   u32* readable_keys = (u32*)(shared + Tile::Q_BYTES + Tile::RING_BYTES);  // per slot: bit k set if key k is readable
+  // Tile n of the CTA (tile first_tile + n) lands in slot n % STAGES: `full` completes when its
+  // copies have landed (each producer thread's cp.async arrive, and warp 0's readable word),
+  // `empty` when the consumers' eight warps are done with it.
+  u64* barriers = (u64*)(readable_keys + STAGES * (KEYS / 32));
+  auto full_barrier = [&](int n) { return shared_address(barriers + n % STAGES); };
+  auto empty_barrier = [&](int n) { return shared_address(barriers + STAGES + n % STAGES); };
 
   const PrefillTask task = locate_prefill_task<PAGE_SIZE>(p);
   if (task.empty()) return;  // the whole CTA: uniform exit
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
-  const int group = warp / 4;  // warpgroup: rows 64 * group ..
+  const int group = PRODUCER ? warp / 4 - 1 : warp / 4;  // consumer warpgroup: rows 64 * group .. (-1: the producer)
   const T* q = (const T*)p.q;
   const T* k_prompt = (const T*)p.k;
   const T* v_prompt = (const T*)p.v;
@@ -89,8 +103,18 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
     return (i64)(task.prompt_begin + task.first_token + split.token(r)) * p.num_q_heads + task.first_head + split.head(r);
   };
 
+  if constexpr (PRODUCER) {
+    if (tid == 0)
+      for (int s = 0; s < STAGES; ++s) {
+        mbarrier_init(full_barrier(s), THREADS + 1);  // every producer thread's copies, warp 0's word
+        mbarrier_init(empty_barrier(s), 8);           // the consumers' warps
+      }
+    __syncthreads();
+  }
   // Q: a thread keeps one 16-byte chunk column where the chunks of a row divide the threads.
-  if constexpr (THREADS % CHUNKS == 0) {
+  // With a producer, the producer copies it with the first tile, under that tile's barrier.
+  if (PRODUCER && group >= 0) {
+  } else if constexpr (THREADS % CHUNKS == 0) {
     constexpr int STEP = THREADS / CHUNKS;  // rows between a thread's copies
     const int first = tid / CHUNKS, c = tid % CHUNKS;
 #pragma unroll
@@ -115,7 +139,11 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
   constexpr bool ROW_PLAN = THREADS % CHUNKS == 0;
   constexpr int ROW_STEP = ROW_PLAN ? THREADS / CHUNKS : 1;  // keys between a thread's copies
   const int plan_key = tid / CHUNKS, plan_chunk = tid % CHUNKS;
-  const int plan_destination = swizzled<KEYS>(plan_key, plan_chunk * 8);  // ROW_STEP keeps key % 8
+  const int plan_destination = swizzled<KEYS>(plan_key, plan_chunk * 8);
+  // Copy n's destination: a constant step where ROW_STEP keeps key % 8 (the swizzle's row bits).
+  auto plan_at = [&](int n) {
+    return ROW_STEP % 8 == 0 ? plan_destination + n * ROW_STEP * 64 : swizzled<KEYS>(plan_key + n * ROW_STEP, plan_chunk * 8);
+  };
   // pal keys: a thread keeps one key (one page lookup per tile) and steps over its chunks.
   constexpr bool PAL_PLAN = LAYOUT == LAYOUT_PAL && THREADS % KEYS == 0 && CHUNKS % (THREADS / KEYS) == 0;
   constexpr int CHUNK_STEP = THREADS / KEYS;
@@ -142,8 +170,8 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
       const i64 step = (i64)ROW_STEP * p.num_kv_heads * HEAD_DIM;
 #pragma unroll
       for (int n = 0; n < KEYS / ROW_STEP; ++n) {
-        copy_async_16(k_tile + plan_destination + n * ROW_STEP * 64, k_prompt + offset + n * step, true);
-        copy_async_16(v_tile + plan_destination + n * ROW_STEP * 64, v_prompt + offset + n * step, true);
+        copy_async_16(k_tile + plan_at(n), k_prompt + offset + n * step, true);
+        copy_async_16(v_tile + plan_at(n), v_prompt + offset + n * step, true);
       }
     } else if (ROW_PLAN && LAYOUT != LAYOUT_PAL && history_tile) {
 #pragma unroll
@@ -151,8 +179,8 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
         const int t = plan_key + n * ROW_STEP, key = key0 + t;
         const int page = SHUFFLED ? page_at(t) : page_row.page_of(key);
         const u64 offset = max(page, 0) * page_elems + at.value(0, kv_head, (u32)key % PAGE_SIZE, plan_chunk * 8);
-        copy_async_16(k_tile + plan_destination + n * ROW_STEP * 64, k_pool + offset, page >= 0);
-        copy_async_16(v_tile + plan_destination + n * ROW_STEP * 64, v_pool + offset, page >= 0);
+        copy_async_16(k_tile + plan_at(n), k_pool + offset, page >= 0);
+        copy_async_16(v_tile + plan_at(n), v_pool + offset, page >= 0);
       }
     } else {
       if (PAL_PLAN && history_tile) {
@@ -266,9 +294,10 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
     wgmma_commit();
   };
 
-  // The online softmax of tile j's scores (complete in `s`; O no longer in flight), then issues
-  // O += P V (one commit group).
-  auto softmax_and_issue_values = [&](int j, float(&s)[KEY_BLOCKS][4]) {
+  // The online softmax of tile j's scores (complete in `s`): masks, the rows' new maxima, and
+  // the weights in place of the scores, added to the rows' sums. Returns in `factor` what O
+  // must be multiplied by before tile j's P V joins it.
+  auto weigh_scores = [&](int j, float(&s)[KEY_BLOCKS][4], float(&factor)[2]) {
     const int key0 = j * KEYS;
     u32 readable[WORDS], all_readable = ~0u;
 #pragma unroll
@@ -318,35 +347,42 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
     float base[2];
 #pragma unroll
     for (int i = 0; i < 2; ++i) {
-      const float factor = state[i].rescale(quad_max(tile_max[i]));
+      factor[i] = state[i].rescale(quad_max(tile_max[i]));
       base[i] = state[i].base();
-      if (__any_sync(0xffffffffu, factor != 1.f)) {  // the max of the warp's rows mostly stays put
+    }
+#pragma unroll
+    for (int b = 0; b < KEY_BLOCKS; ++b)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        s[b][e] = fast_exp2(fmaf(s[b][e], mul, -base[e / 2]));
+        state[e / 2].sum += s[b][e];
+      }
+  };
+  // O *= factor, row by row; skipped where no row of the warp raised its max (mostly).
+  auto rescale_output = [&](const float(&factor)[2]) {
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+      if (__any_sync(0xffffffffu, factor[i] != 1.f)) {
 #pragma unroll
         for (int b = 0; b < CHUNKS; ++b) {
-          o[b][2 * i] *= factor;
-          o[b][2 * i + 1] *= factor;
+          o[b][2 * i] *= factor[i];
+          o[b][2 * i + 1] *= factor[i];
         }
       }
     }
-    // P as register A fragments (k-step kb: keys 16 kb ..), converted whole before the fence:
-    // registers written between wgmmas would serialise them.
-    u32 pf[KEYS / 16][4];
+  };
+  // P as register A fragments (k-step kb: keys 16 kb ..), converted whole before the fence:
+  // registers written between wgmmas would serialise them.
+  auto pack_weights = [&](const float(&s)[KEY_BLOCKS][4], u32(&pf)[KEYS / 16][4]) {
 #pragma unroll
-    for (int kb = 0; kb < KEYS / 16; ++kb) {
-      float e[8];
+    for (int kb = 0; kb < KEYS / 16; ++kb)
 #pragma unroll
-      for (int x = 0; x < 8; ++x) {
-        e[x] = fast_exp2(fmaf(s[2 * kb + x / 4][x % 4], mul, -base[x % 4 / 2]));
-        state[x % 4 / 2].sum += e[x];
-      }
-      pf[kb][0] = Mma<T>::pack(e[0], e[1]);
-      pf[kb][1] = Mma<T>::pack(e[2], e[3]);
-      pf[kb][2] = Mma<T>::pack(e[4], e[5]);
-      pf[kb][3] = Mma<T>::pack(e[6], e[7]);
-    }
-    // Each V form's chain whole in its branch, fence to commit: a wgmma chain that spans a
-    // branch is serialised by the assembler.
-    if (values_by_dim(key0)) {
+      for (int x = 0; x < 4; ++x) pf[kb][x] = Mma<T>::pack(s[2 * kb + x / 2][x % 2 * 2], s[2 * kb + x / 2][x % 2 * 2 + 1]);
+  };
+  // Issues O += P V of tile j (one commit group). Each V form's chain whole in its branch, fence
+  // to commit: a wgmma chain that spans a branch is serialised by the assembler.
+  auto issue_values = [&](int j, const u32(&pf)[KEYS / 16][4]) {
+    if (values_by_dim(j * KEYS)) {
       wgmma_fence();
 #pragma unroll
       for (int kb = 0; kb < KEYS / 16; ++kb)  // [dim][key]: 16 keys of column block kb / 4
@@ -362,33 +398,93 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
   };
 
   const int tiles = (keys + KEYS - 1) / KEYS, first_tile = lowest_first / KEYS;
-#pragma unroll
-  for (int n = 0; n < STAGES - 1; ++n) {  // with Q: the first copy group
-    if (first_tile + n < tiles) load_tile(first_tile + n);
-    copy_async_commit();
-  }
   float scores[KEY_BLOCKS][4];
-  for (int j = first_tile; j < tiles; ++j) {
-    copy_async_wait<STAGES - 2>();  // tile j is in
-    fence_async_shared();
-    __syncthreads();  // every thread's copies of tile j are in; slot j - 1 is free
-    issue_scores(j, scores);
-    if (j + STAGES - 1 < tiles) load_tile(j + STAGES - 1);  // while S is computed
-    copy_async_commit();  // possibly empty: one group per tile
+  u32 weights[KEYS / 16][4];
+  float factor[2];
+  if constexpr (!PRODUCER) {
+#pragma unroll
+    for (int n = 0; n < STAGES - 1; ++n) {  // with Q: the first copy group
+      if (first_tile + n < tiles) load_tile(first_tile + n);
+      copy_async_commit();
+    }
+    for (int j = first_tile; j < tiles; ++j) {
+      copy_async_wait<STAGES - 2>();  // tile j is in
+      fence_async_shared();
+      __syncthreads();  // every thread's copies of tile j are in; slot j - 1 is free
+      issue_scores(j, scores);
+      if (j + STAGES - 1 < tiles) load_tile(j + STAGES - 1);  // while S is computed
+      copy_async_commit();  // possibly empty: one group per tile
+      wgmma_wait<0>();
+      weigh_scores(j, scores, factor);
+      rescale_output(factor);
+      pack_weights(scores, weights);
+      issue_values(j, weights);
+      wgmma_wait<0>();
+    }
+    copy_async_wait<0>();
+    __syncthreads();  // the ring and Q are free: the output is staged over them
+    if (warp == 0 && __any_sync(0xffffffffu, saw_invalid_page))
+      for (int key = lowest_first / PAGE_SIZE * PAGE_SIZE + lane * PAGE_SIZE; key < history; key += 32 * PAGE_SIZE)
+        page_row.page_of(key, p.errors, OP_PREFILL);
+  } else {
+    if (group < 0) {
+      // Producer: tile after tile into the ring, each slot once the consumers released it.
+      setmaxnreg_dec<PRODUCER_REGISTERS>();
+      u32 empty_phase = 0;
+      for (int j = first_tile; j < tiles; ++j) {
+        const int s = j % STAGES;
+        if (j - first_tile >= STAGES) {
+          mbarrier_wait(empty_barrier(s), empty_phase >> s & 1);
+          empty_phase ^= 1u << s;
+        }
+        load_tile(j);  // the first one after Q's copies: its barrier covers Q
+        copy_async_arrive(full_barrier(s));
+        if (warp == 0) {
+          __syncwarp();
+          if (lane == 0) mbarrier_arrive(full_barrier(s));  // after the readable word
+        }
+      }
+      if (warp == 0 && __any_sync(0xffffffffu, saw_invalid_page))
+        for (int key = lowest_first / PAGE_SIZE * PAGE_SIZE + lane * PAGE_SIZE; key < history; key += 32 * PAGE_SIZE)
+          page_row.page_of(key, p.errors, OP_PREFILL);
+      copy_async_wait<0>();
+      return;
+    }
+    // Consumers: S of tile j is issued with P V of tile j - 1, and the softmax of tile j runs
+    // while that P V is on the tensor cores; slot j - 1 is released once it is done.
+    setmaxnreg_inc<CONSUMER_REGISTERS>();
+    u32 full_phase = 0;
+    auto wait_full = [&](int j) {
+      const int s = j % STAGES;
+      mbarrier_wait(full_barrier(s), full_phase >> s & 1);
+      full_phase ^= 1u << s;
+      fence_async_shared();
+    };
+    wait_full(first_tile);
+    issue_scores(first_tile, scores);
     wgmma_wait<0>();
-    softmax_and_issue_values(j, scores);
+    weigh_scores(first_tile, scores, factor);
+    pack_weights(scores, weights);  // O is zero: nothing to rescale
+    for (int j = first_tile + 1; j < tiles; ++j) {
+      wait_full(j);
+      issue_scores(j, scores);
+      issue_values(j - 1, weights);
+      wgmma_wait<1>();  // S of tile j
+      weigh_scores(j, scores, factor);
+      wgmma_wait<0>();  // P V of tile j - 1: its slot is free
+      if (lane == 0) mbarrier_arrive(empty_barrier((j - 1) % STAGES));
+      rescale_output(factor);
+      pack_weights(scores, weights);
+    }
+    issue_values(tiles - 1, weights);
     wgmma_wait<0>();
+    named_barrier_sync(1, 256);  // both consumers are done with Q and the ring: the output is staged over them
   }
-  copy_async_wait<0>();
-  __syncthreads();  // the ring and Q are free: the output is staged over them
-
-  if (warp == 0 && __any_sync(0xffffffffu, saw_invalid_page))
-    for (int key = lowest_first / PAGE_SIZE * PAGE_SIZE + lane * PAGE_SIZE; key < history; key += 32 * PAGE_SIZE)
-      page_row.page_of(key, p.errors, OP_PREFILL);
 
   // Normalise, stage the warp's 16 rows, write whole 16-byte chunks.
   constexpr int ROW = HEAD_DIM + 8;
-  T* staged = (T*)shared + warp * 16 * ROW;
+  const int consumer_warp = PRODUCER ? warp - 4 : warp;
+  T* staged = (T*)shared + consumer_warp * 16 * ROW;
 #pragma unroll
   for (int i = 0; i < 2; ++i) {
     const int r = my_row(i);
@@ -402,7 +498,7 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
   __syncwarp();
 #pragma unroll
   for (int n = 0; n < 16 * CHUNKS / 32; ++n) {
-    const int i = lane + n * 32, r = i / CHUNKS, c = i % CHUNKS, row = warp * 16 + r;
+    const int i = lane + n * 32, r = i / CHUNKS, c = i % CHUNKS, row = consumer_warp * 16 + r;
     if (row_valid(row)) *(uint4*)((T*)p.out + q_row(row) * HEAD_DIM + c * 8) = *(const uint4*)(staged + r * ROW + c * 8);
   }
 }
