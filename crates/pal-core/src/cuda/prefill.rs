@@ -77,7 +77,7 @@ pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, arch: (i32, 
             // consumers of a producer (D 256, H200: 343 against 450 TFLOP/s over history).
             let producer = tuning("producer").unwrap_or(usize::from(head_dim <= 128)).min(1);
             let bytes = |stages: usize| {
-                let barriers = if producer == 1 { stages * 16 } else { 0 };
+                let barriers = if producer == 1 { stages * 16 + 8 } else { 0 };
                 1024 + ROWS * head_dim * 2 + stages * (2 * keys * head_dim * 2 + keys / 8) + barriers
             };
             let fitting = if producer == 1 && bytes(3) <= HOPPER_SHARED_BYTES {
@@ -220,7 +220,15 @@ pub(super) fn run(problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>)
         what: format!("{} CTAs", head_blocks * num_tiles),
         supported: format!("at most {} CTAs per launch", i32::MAX),
     })?;
-    let function = gpu.function(OP, &key, "pal_prefill")?;
+    let threads = key.shape_value("THREADS").expect("every prefill shape has THREADS") as u32;
+    // The warp-specialised kernel is persistent: as many CTAs as fit at once, each taking items
+    // `blockIdx.x + k gridDim.x` (`persistent=0`: one item per CTA, for the lab).
+    let (function, blocks) = if key.shape_value("PRODUCER") == Some(1) && tuning("persistent") != Some(0) {
+        let (function, per_sm) = gpu.function_and_occupancy(OP, &key, "pal_prefill", threads)?;
+        (function, ctas.min((gpu.multiprocessors * per_sm) as i32))
+    } else {
+        (gpu.function(OP, &key, "pal_prefill")?, ctas)
+    };
     let mut params = PrefillParams {
         q: inputs.q.as_ptr() as u64,
         k: inputs.k.as_ptr() as u64,
@@ -248,8 +256,8 @@ pub(super) fn run(problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>)
         scales: KvScaleParams::new(&inputs.kv_scales),
     };
     let shape = LaunchShape {
-        blocks: (ctas as u32, 1, 1),
-        threads: key.shape_value("THREADS").expect("every prefill shape has THREADS") as u32,
+        blocks: (blocks as u32, 1, 1),
+        threads,
         shared_bytes: key.shape_value("SHARED_BYTES").unwrap_or(0) as u32,
         dependent: false,
     };

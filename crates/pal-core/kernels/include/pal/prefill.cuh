@@ -51,11 +51,12 @@ struct PrefillTask {
   __device__ int keys() const { return history + end_token; }
 };
 
-template <int PAGE_SIZE> __device__ PrefillTask locate_prefill_task(const PrefillParams& p) {
+// Item `work` of the launch (a CTA's own: blockIdx.x; a persistent CTA's: each it takes).
+template <int PAGE_SIZE> __device__ PrefillTask locate_prefill_task(const PrefillParams& p, int work = blockIdx.x) {
   const int* cu = (const int*)p.cu_seqlens;
   auto prompt_start = [&](int b) { return cu ? cu[b] : b * p.equal_prompt_len; };
-  const int tile = p.num_tiles - 1 - (int)(blockIdx.x / p.head_blocks);
-  const int head_block = blockIdx.x % p.head_blocks;
+  const int tile = p.num_tiles - 1 - work / p.head_blocks;
+  const int head_block = work % p.head_blocks;
   const int per = p.tokens_per_cta;
   // The last sequence whose first virtual tile is at or before `tile`. Offsets are clamped so
   // that unchecked, malformed ones stay inside q.

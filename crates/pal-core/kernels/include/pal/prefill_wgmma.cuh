@@ -1,23 +1,24 @@
 // Paged prefill on Hopper tensor cores (sm_90a; float16 / bfloat16, head dims 64 / 128 / 192 /
 // 256): warpgroup MMA.
 //
-// A CTA of two warpgroups owns 128 query rows ((token, head) pairs of one KV head, see
-// `PrefillTask`), 64 per warpgroup, staged once in shared memory as a swizzled tile
-// (`wgmma.cuh`). K / V tiles of KEYS keys stream through a STAGES-slot ring filled by cp.async
-// gathers from every thread, a page lookup per key (so every page size serves); tile j +
-// STAGES - 1 is requested while S of tile j is on the tensor cores. Each warpgroup computes
-// S = Q K^T with wgmma (both operands in shared memory), the online softmax in registers
-// (base-2 exponentials, masks only on tiles that need them), and O += P V with P from
-// registers. V tiles are [key][dim], read N-major, except pal tiles that are history through
-// and through, copied as they lie, [dim][key], and read K-major.
-// Traffic: each K / V tile once per CTA of 128 query rows; Q once; the output once.
-// H200 (2026-11-30, eighth session, bf16, HQ 32 / HKV 8, D 128, page 16, causal): nhd 379 /
-// 392 / 262 / 391 TFLOP/s, pal 392 / 403 / 266 / 289 at 1 x 4096 / 4 x 4096 / 16 x 1024 /
-// 4 x 1024 over 8192; FlashInfer's FA3 path, issue 13's table (2026-11-29, not the same run):
-// 463 / 472 / 354 / 515 (benchmarks/README.md). Issue-bound
-// (about 900 instructions per warp per 128-key tile before this session's prologue work, tensor
-// pipe 37% busy): what is left is fewer instructions per tile, exposed prologues of short
-// prompts, and pal history (docs/kernels.md, "Hopper prefill, fifth / sixth session").
+// Work split: an item is 128 query rows ((token, head) pairs of one KV head, see `PrefillTask`)
+// against their keys, 64 rows per consumer warpgroup, Q staged once in shared memory as a
+// swizzled tile (`wgmma.cuh`). K / V tiles of KEYS keys stream through a STAGES-slot ring.
+// Head dims up to 128 run warp-specialised and persistent: one CTA per SM takes items round by
+// round; a producer warpgroup (88 registers) gathers Q and the tiles with cp.async (a page id
+// per tile and lane, read a tile ahead and shuffled) and signals each slot's mbarrier; two
+// consumer warpgroups (208 registers) issue S of tile j with O += P V of tile j - 1, run the
+// online softmax of tile j while that P V is on the tensor cores, release the slot, and write
+// O from registers while the producer already fills the next item's Q and tiles. Larger head
+// dims run one item per CTA with every thread copying and computing in step (two slots).
+// S = Q K^T takes both operands from shared memory; P comes from registers; V tiles are
+// [key][dim], read N-major, except pal tiles that are history through and through, copied as
+// they lie, [dim][key], and read K-major.
+// Traffic: each K / V tile once per item of 128 query rows; Q once; the output once.
+// H200 (2026-11-30, ninth session, bf16, HQ 32 / HKV 8, D 128, page 16, causal; kernel time):
+// see docs/kernels.md "Hopper prefill, ninth session" and benchmarks/README.md for the figures
+// beside FlashInfer's FA3 path in the same run. What is left: pal history below nhd (page ids
+// and copies of the producer), pal pages of 2 slots (4-byte copies), short prompts' items.
 #pragma once
 #include "pal/prefill.cuh"
 #include "pal/softmax.cuh"
@@ -38,7 +39,7 @@ template <int HEAD_DIM, int KEYS_, int STAGES_, bool PRODUCER_> struct PrefillWg
   static constexpr int TILE_BYTES = KEYS * HEAD_DIM * 2;
   static constexpr int Q_BYTES = ROWS * HEAD_DIM * 2;
   static constexpr int RING_BYTES = STAGES * 2 * TILE_BYTES;
-  static constexpr int BARRIER_BYTES = PRODUCER ? STAGES * 16 : 0;
+  static constexpr int BARRIER_BYTES = PRODUCER ? STAGES * 16 + 8 : 0;
   static constexpr int SHARED_BYTES = 1024 + Q_BYTES + RING_BYTES + STAGES * KEYS / 8 + BARRIER_BYTES;
   static_assert(Q_BYTES + RING_BYTES >= ROWS * (HEAD_DIM + 8) * 2, "the output is staged over Q and the ring");
 };
@@ -48,8 +49,18 @@ template <int HEAD_DIM, int KEYS_, int STAGES_, bool PRODUCER_> struct PrefillWg
 // producer spills), 515 at 88 / 208, 421 at 40 / 232.
 constexpr int PRODUCER_REGISTERS = 88, CONSUMER_REGISTERS = 208;
 
-template <typename T, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, typename Variant, int KEYS_, int STAGES_, bool PRODUCER>
-__device__ void prefill_wgmma(const PrefillParams& p) {
+// Who runs an item: every thread in step (no producer), or one side of the warp-specialised CTA.
+enum PrefillRole { ALL_ROLES, PRODUCER_ROLE, CONSUMER_ROLE };
+// What a warp-specialised CTA's threads carry from item to item: tiles that went through the
+// ring (slot `uses % STAGES`, in its `uses / STAGES`-th round) and items whose Q was loaded.
+struct PrefillRing {
+  u32 uses = 0, items = 0;
+};
+
+// One item of work (`locate_prefill_task`): 128 query rows of one KV head against their keys.
+template <typename T, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, typename Variant, int KEYS_, int STAGES_, int ROLE>
+__device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int work, PrefillRing& ring) {
+  constexpr bool PRODUCER = ROLE != ALL_ROLES;
   using Tile = PrefillWgmmaTile<HEAD_DIM, KEYS_, STAGES_, PRODUCER>;
   constexpr int ROWS = Tile::ROWS, KEYS = Tile::KEYS, STAGES = Tile::STAGES;
   constexpr int THREADS = PRODUCER ? 128 : 256;  // threads that copy: the producer warpgroup, else all
@@ -57,23 +68,26 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
   constexpr int KEY_BLOCKS = KEYS / 8;  // accumulator column blocks of S
   constexpr int WORDS = KEYS / 32;      // readable-key words per tile
   static_assert(sizeof(T) == 2 && HEAD_DIM % 64 == 0 && KEYS % 64 == 0 && KEYS <= 256, "whole swizzle blocks");
-  // pal value pages hold 8-key runs of a dim when pages have 8 slots or more.
-  constexpr bool PAL_RUNS = LAYOUT == LAYOUT_PAL && PAGE_SIZE % 8 == 0;
+  // pal value pages hold runs of a dim's keys, RUN at a time (16 bytes; a page's whole row of 2
+  // or 4 slots): history tiles copy them as they lie. Pages of one slot hold rows (`nhd`'s).
+  constexpr bool PAL_RUNS = LAYOUT == LAYOUT_PAL && PAGE_SIZE > 1;
+  constexpr u32 RUN = PAL_RUNS && PAGE_SIZE < 8 ? PAGE_SIZE : 8;
 
   extern __shared__ unsigned char shared_raw[];
   unsigned char* shared = shared_raw + ((1024 - (shared_address(shared_raw) & 1023)) & 1023);
   T* q_tile = (T*)shared;
-  auto k_slot = [&](int j) { return (T*)(shared + Tile::Q_BYTES + (j % STAGES) * 2 * Tile::TILE_BYTES); };
-  auto v_slot = [&](int j) { return k_slot(j) + KEYS * HEAD_DIM; };
+  auto k_slot = [&](int slot) { return (T*)(shared + Tile::Q_BYTES + slot * 2 * Tile::TILE_BYTES); };
+  auto v_slot = [&](int slot) { return k_slot(slot) + KEYS * HEAD_DIM; };
   u32* readable_keys = (u32*)(shared + Tile::Q_BYTES + Tile::RING_BYTES);  // per slot: bit k set if key k is readable
-  // Tile n of the CTA (tile first_tile + n) lands in slot n % STAGES: `full` completes when its
-  // copies have landed (each producer thread's cp.async arrive, and warp 0's readable word),
-  // `empty` when the consumers' eight warps are done with it.
+  // Per slot: `full` completes when a tile's copies have landed (each producer thread's cp.async
+  // arrive, and warp 0's readable word), `empty` when the consumers' eight warps are done with
+  // it; then `q_empty`, when they are done with Q.
   u64* barriers = (u64*)(readable_keys + STAGES * (KEYS / 32));
-  auto full_barrier = [&](int n) { return shared_address(barriers + n % STAGES); };
-  auto empty_barrier = [&](int n) { return shared_address(barriers + STAGES + n % STAGES); };
+  auto full_barrier = [&](int slot) { return shared_address(barriers + slot); };
+  auto empty_barrier = [&](int slot) { return shared_address(barriers + STAGES + slot); };
+  const u32 q_empty = shared_address(barriers + 2 * STAGES);
 
-  const PrefillTask task = locate_prefill_task<PAGE_SIZE>(p);
+  const PrefillTask task = locate_prefill_task<PAGE_SIZE>(p, work);
   if (task.empty()) return;  // the whole CTA: uniform exit
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
   const int group = PRODUCER ? warp / 4 - 1 : warp / 4;  // consumer warpgroup: rows 64 * group .. (-1: the producer)
@@ -103,33 +117,26 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
     return (i64)(task.prompt_begin + task.first_token + split.token(r)) * p.num_q_heads + task.first_head + split.head(r);
   };
 
-  if constexpr (PRODUCER) {
-    if (tid == 0)
-      for (int s = 0; s < STAGES; ++s) {
-        mbarrier_init(full_barrier(s), THREADS + 1);  // every producer thread's copies, warp 0's word
-        mbarrier_init(empty_barrier(s), 8);           // the consumers' warps
-      }
-    __syncthreads();
-  }
   // Q: a thread keeps one 16-byte chunk column where the chunks of a row divide the threads.
   // With a producer, the producer copies it with the first tile, under that tile's barrier.
-  if (PRODUCER && group >= 0) {
-  } else if constexpr (THREADS % CHUNKS == 0) {
-    constexpr int STEP = THREADS / CHUNKS;  // rows between a thread's copies
-    const int first = tid / CHUNKS, c = tid % CHUNKS;
-#pragma unroll
-    for (int n = 0; n < ROWS / STEP; ++n) {
-      const int r = first + n * STEP;
-      const bool valid = row_valid(r);
-      copy_async_16(q_tile + swizzled<ROWS>(r, c * 8), valid ? q + q_row(r) * HEAD_DIM + c * 8 : q, valid);
+  auto load_q = [&] {
+    if constexpr (THREADS % CHUNKS == 0) {
+      constexpr int STEP = THREADS / CHUNKS;  // rows between a thread's copies
+      const int first = tid / CHUNKS, c = tid % CHUNKS;
+#pragma unroll 4  // unrolled whole, the producer's 88 registers spill
+      for (int n = 0; n < ROWS / STEP; ++n) {
+        const int r = first + n * STEP;
+        const bool valid = row_valid(r);
+        copy_async_16(q_tile + swizzled<ROWS>(r, c * 8), valid ? q + q_row(r) * HEAD_DIM + c * 8 : q, valid);
+      }
+    } else {
+      for (int i = tid; i < ROWS * CHUNKS; i += THREADS) {
+        const int r = i / CHUNKS, c = i % CHUNKS;
+        const bool valid = row_valid(r);
+        copy_async_16(q_tile + swizzled<ROWS>(r, c * 8), valid ? q + q_row(r) * HEAD_DIM + c * 8 : q, valid);
+      }
     }
-  } else {
-    for (int i = tid; i < ROWS * CHUNKS; i += THREADS) {
-      const int r = i / CHUNKS, c = i % CHUNKS;
-      const bool valid = row_valid(r);
-      copy_async_16(q_tile + swizzled<ROWS>(r, c * 8), valid ? q + q_row(r) * HEAD_DIM + c * 8 : q, valid);
-    }
-  }
+  };
 
   // Copy plans without per-copy branches for tiles that are prompt through and through, or
   // history through and through (every tile but a sequence's boundary tile and its last): a
@@ -147,23 +154,37 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
   // pal keys: a thread keeps one key (one page lookup per tile) and steps over its chunks.
   constexpr bool PAL_PLAN = LAYOUT == LAYOUT_PAL && THREADS % KEYS == 0 && CHUNKS % (THREADS / KEYS) == 0;
   constexpr int CHUNK_STEP = THREADS / KEYS;
+  // pal values of a history tile, where a thread has a key of its own (the producer's 128 for
+  // 128 keys) and runs are 16 bytes: the thread copies runs of its key's page, dims d0 + 8 k
+  // (one swizzle phase), so one page id (its key's) serves its K and V copies and the V copies
+  // are one base plus constants.
+  constexpr bool VALUE_PLAN = PAL_PLAN && THREADS == KEYS && PAGE_SIZE % 8 == 0;
   // History tiles read their page ids once: lane l of every warp holds the id of the tile's page
   // l (checked: -1 outside the pool) and copies fetch it by shuffle, as an offset of whole pages.
   constexpr int TILE_PAGES = KEYS > PAGE_SIZE ? KEYS / PAGE_SIZE : 1;
   constexpr bool SHUFFLED = TILE_PAGES <= 32;  // page sizes 4 and up at 128-key tiles
   const u64 page_elems = (u64)p.num_kv_heads * HEAD_DIM * PAGE_SIZE;
 
-  // Issues the copies of K / V tile j into its ring slot (masked keys become zeros).
-  auto load_tile = [&](int j) {
+  auto is_history_tile = [&](int key0) {
+    return key0 + KEYS <= history && (!Variant::HAS_WINDOW || key0 >= lowest_first);
+  };
+  // The table entry of history tile j's page `lane` (unchecked; -1 where none is read): the
+  // producer reads a tile's ids a tile ahead, so that its copies do not wait on them.
+  auto tile_page_id = [&](int j) {
+    return SHUFFLED && is_history_tile(j * KEYS) && lane < TILE_PAGES ? page_row.pages[j * KEYS / PAGE_SIZE + lane] : -1;
+  };
+
+  // Issues the copies of K / V tile j into ring slot `slot` (masked keys become zeros);
+  // `page_id`: `tile_page_id(j)`.
+  auto load_tile = [&](int j, int slot, int page_id) {
     const int key0 = j * KEYS;
-    T* k_tile = k_slot(j);
-    T* v_tile = v_slot(j);
+    T* k_tile = k_slot(slot);
+    T* v_tile = v_slot(slot);
     const bool by_dim = values_by_dim(key0);
-    const bool history_tile = key0 + KEYS <= history && (!Variant::HAS_WINDOW || key0 >= lowest_first);
+    const bool history_tile = is_history_tile(key0);
     const bool prompt_tile =
         key0 >= history && key0 + KEYS <= keys && (!Variant::HAS_WINDOW || key0 >= lowest_first);
-    int lane_page = -1;
-    if (SHUFFLED && history_tile && lane < TILE_PAGES) lane_page = page_row.page_of(key0 + lane * PAGE_SIZE);
+    const int lane_page = page_row.checked(page_id);  // -1 stays -1
     auto page_at = [&](u32 t) { return __shfl_sync(0xffffffffu, lane_page, t / PAGE_SIZE); };  // t: key of the tile
     if (ROW_PLAN && prompt_tile) {
       const i64 offset = prompt_row(key0 + plan_key) + plan_chunk * 8;
@@ -173,7 +194,7 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
         copy_async_16(k_tile + plan_at(n), k_prompt + offset + n * step, true);
         copy_async_16(v_tile + plan_at(n), v_prompt + offset + n * step, true);
       }
-    } else if (ROW_PLAN && LAYOUT != LAYOUT_PAL && history_tile) {
+    } else if (ROW_PLAN && (LAYOUT != LAYOUT_PAL || PAGE_SIZE == 1) && history_tile) {  // pal pages of one slot hold rows
 #pragma unroll
       for (int n = 0; n < KEYS / ROW_STEP; ++n) {
         const int t = plan_key + n * ROW_STEP, key = key0 + t;
@@ -183,6 +204,7 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
         copy_async_16(v_tile + plan_at(n), v_pool + offset, page >= 0);
       }
     } else {
+      bool values_copied = false;
       if (PAL_PLAN && history_tile) {
         const int t = tid % KEYS, key = key0 + t;
         const int page = SHUFFLED ? page_at(t) : page_row.page_of(key);
@@ -191,6 +213,24 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
         for (int n = 0; n < CHUNKS / CHUNK_STEP; ++n) {
           const int c = tid / KEYS + n * CHUNK_STEP;  // stripes of a key are PAGE_SIZE * 8 apart
           copy_async_16(k_tile + swizzled<KEYS>(t, c * 8), k_pool + base + (u64)c * PAGE_SIZE * 8, page >= 0);
+        }
+        if constexpr (VALUE_PLAN) {
+          constexpr u32 SPAN = PAGE_SIZE < KEYS ? PAGE_SIZE : KEYS;  // keys of one page in the tile
+          constexpr u32 RUNS = SPAN / 8;                             // runs of a page's dim in the tile
+          // The page's SPAN threads: run r of dims d0, d0 + 8, .. Lanes 2i, 2i + 1 read whole
+          // sectors where runs pair up, and each 8 lanes (a phase of a 16-byte shared store)
+          // write 8 distinct swizzle chunks: their d0 step by 8 / GROUP (H200: twice the shared
+          // wavefronts with d0 = t / RUNS % 8).
+          constexpr u32 GROUP = RUNS < 8 ? 8 / RUNS : 1;  // dims of one page among 8 lanes
+          const u32 q = (u32)t / RUNS % 8, d0 = q % GROUP * (8 / GROUP) + q / GROUP;
+          const u32 r = (u32)t % RUNS, run_key = (u32)t / SPAN * SPAN + r * 8;
+          const T* source = opaque(v_pool + max(page, 0) * page_elems +
+                                   ((u64)kv_head * HEAD_DIM + d0) * PAGE_SIZE + ((u32)key0 + run_key) % PAGE_SIZE);
+          const u32 destination = shared_address(v_tile + swizzled<HEAD_DIM>(d0, run_key));
+#pragma unroll
+          for (u32 k = 0; k < HEAD_DIM / 8; ++k)  // 8 rows of the [dim][key] tile apart
+            copy_async<16>(destination + k * 8 * 128, source + k * 8 * PAGE_SIZE, page >= 0 ? 16 : 0);
+          values_copied = true;
         }
       } else {
         // pal key stripes of one dim chunk are token-contiguous: there neighbouring threads walk
@@ -205,22 +245,23 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
                                        c, history, keys, lowest_first, prompt_row);
         }
       }
-      if (by_dim) {
-        // 8-key runs of one dim, copied in the pool's [dim][slot] order, page by page, into a
-        // [dim][key] tile.
-        // A thread keeps its run of a page (tid % PAGE_RUNS) and steps over (page, dim) pairs.
+      if (values_copied) {
+      } else if (by_dim) {
+        // Runs of one dim, copied in the pool's [dim][slot] order, page by page, into a
+        // [dim][key] tile. A thread keeps its run of a page (tid % PAGE_RUNS) and steps over
+        // (page, dim) pairs.
         constexpr u32 SPAN = PAGE_SIZE < KEYS ? PAGE_SIZE : KEYS;  // keys of one page in the tile
-        constexpr u32 PAGE_RUNS = PAL_RUNS ? SPAN / 8 : 1;
+        constexpr u32 PAGE_RUNS = SPAN >= RUN ? SPAN / RUN : 1;  // (1 where unused: pages of one slot)
         constexpr u32 STEP = THREADS / PAGE_RUNS;  // (page, dim) pairs between a thread's copies
-        const u32 run_key = (u32)tid % PAGE_RUNS * 8, first = (u32)tid / PAGE_RUNS;
+        const u32 run_key = (u32)tid % PAGE_RUNS * RUN, first = (u32)tid / PAGE_RUNS;
         const u32 slot0 = ((u32)key0 + run_key) % PAGE_SIZE;  // the run's first slot in its page
         const T* head_values = v_pool + (u64)kv_head * HEAD_DIM * PAGE_SIZE + slot0;
 #pragma unroll 4
-        for (u32 n = 0; n < KEYS * CHUNKS / THREADS; ++n) {
+        for (u32 n = 0; n < KEYS * HEAD_DIM / RUN / THREADS; ++n) {
           const u32 pair = first + n * STEP, dim = pair % HEAD_DIM, t = pair / HEAD_DIM * SPAN + run_key;
           const int page = SHUFFLED ? page_at(t) : page_row.page_of(key0 + t);
-          copy_async_16(v_tile + swizzled<HEAD_DIM>(dim, t), head_values + max(page, 0) * page_elems + dim * PAGE_SIZE,
-                        page >= 0);
+          copy_async<RUN * 2>(v_tile + swizzled<HEAD_DIM>(dim, t), head_values + max(page, 0) * page_elems + dim * PAGE_SIZE,
+                              page >= 0 ? RUN * 2 : 0);
         }
       } else {
 #pragma unroll 4
@@ -241,7 +282,7 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
                                  : key < history && (!Variant::HAS_WINDOW || key >= lowest_first) && page_row.page_of(key) < 0;
         saw_invalid_page |= invalid;
         const u32 word = __ballot_sync(0xffffffffu, !invalid);
-        if (lane == 0) readable_keys[j % STAGES * WORDS + w] = word;
+        if (lane == 0) readable_keys[slot * WORDS + w] = word;
       }
     }
   };
@@ -278,17 +319,17 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
   const u64 row_v_descriptor = matrix_descriptor(v_slot(0), KEYS * 128);
   const u64 dim_v_descriptor = matrix_descriptor(v_slot(0));
   constexpr u64 SLOT_STEP = 2 * Tile::TILE_BYTES / 16;
-  auto slot_offset = [&](int j) { return (u32)(j % STAGES) * (u32)SLOT_STEP; };
+  auto slot_offset = [&](int slot) { return (u32)slot * (u32)SLOT_STEP; };
 
   // Issues S = Q K^T of tile j (one commit group). A warpgroup whose rows are all padding
   // computes too: wgmma is issued by whole warpgroups, and skipping would branch around it.
-  auto issue_scores = [&](int j, float(&s)[KEY_BLOCKS][4]) {
+  auto issue_scores = [&](int slot, float(&s)[KEY_BLOCKS][4]) {
     wgmma_fence();
 #pragma unroll
     for (int kk = 0; kk < HEAD_DIM / 16; ++kk) {
       // k-step kk: 16 dims of column block kk / 4, 32 bytes into its rows per step.
       const u64 a = descriptor_plus(q_descriptor, (kk / 4 * ROWS * 128 + kk % 4 * 32) / 16);
-      const u64 b = descriptor_plus(slot_descriptor, slot_offset(j) + (kk / 4 * KEYS * 128 + kk % 4 * 32) / 16);
+      const u64 b = descriptor_plus(slot_descriptor, slot_offset(slot) + (kk / 4 * KEYS * 128 + kk % 4 * 32) / 16);
       Wgmma<T, KEYS>::template ss<false>(s, a, b, kk > 0);
     }
     wgmma_commit();
@@ -297,11 +338,11 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
   // The online softmax of tile j's scores (complete in `s`): masks, the rows' new maxima, and
   // the weights in place of the scores, added to the rows' sums. Returns in `factor` what O
   // must be multiplied by before tile j's P V joins it.
-  auto weigh_scores = [&](int j, float(&s)[KEY_BLOCKS][4], float(&factor)[2]) {
+  auto weigh_scores = [&](int j, int slot, float(&s)[KEY_BLOCKS][4], float(&factor)[2]) {
     const int key0 = j * KEYS;
     u32 readable[WORDS], all_readable = ~0u;
 #pragma unroll
-    for (int w = 0; w < WORDS; ++w) all_readable &= readable[w] = readable_keys[j % STAGES * WORDS + w];
+    for (int w = 0; w < WORDS; ++w) all_readable &= readable[w] = readable_keys[slot * WORDS + w];
     const bool masked = key0 + KEYS > unmasked_keys || all_readable != ~0u || key0 < highest_first;
     // Tiles without a mask (most of them) keep raw scores: the row max of raw scores times the
     // scale (the min where the scale is negative) and one FFMA per weight. Transformed scores
@@ -381,18 +422,18 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
   };
   // Issues O += P V of tile j (one commit group). Each V form's chain whole in its branch, fence
   // to commit: a wgmma chain that spans a branch is serialised by the assembler.
-  auto issue_values = [&](int j, const u32(&pf)[KEYS / 16][4]) {
+  auto issue_values = [&](int j, int slot, const u32(&pf)[KEYS / 16][4]) {
     if (values_by_dim(j * KEYS)) {
       wgmma_fence();
 #pragma unroll
       for (int kb = 0; kb < KEYS / 16; ++kb)  // [dim][key]: 16 keys of column block kb / 4
-        Wgmma<T, HEAD_DIM>::template rs<false>(o, pf[kb], descriptor_plus(dim_v_descriptor, slot_offset(j) + (kb / 4 * HEAD_DIM * 128 + kb % 4 * 32) / 16), true);
+        Wgmma<T, HEAD_DIM>::template rs<false>(o, pf[kb], descriptor_plus(dim_v_descriptor, slot_offset(slot) + (kb / 4 * HEAD_DIM * 128 + kb % 4 * 32) / 16), true);
       wgmma_commit();
     } else {
       wgmma_fence();
 #pragma unroll
       for (int kb = 0; kb < KEYS / 16; ++kb)  // [key][dim]: 16 rows
-        Wgmma<T, HEAD_DIM>::template rs<true>(o, pf[kb], descriptor_plus(row_v_descriptor, slot_offset(j) + kb * 16 * 128 / 16), true);
+        Wgmma<T, HEAD_DIM>::template rs<true>(o, pf[kb], descriptor_plus(row_v_descriptor, slot_offset(slot) + kb * 16 * 128 / 16), true);
       wgmma_commit();
     }
   };
@@ -401,24 +442,27 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
   float scores[KEY_BLOCKS][4];
   u32 weights[KEYS / 16][4];
   float factor[2];
-  if constexpr (!PRODUCER) {
+  if constexpr (ROLE == ALL_ROLES) {
+    load_q();
 #pragma unroll
     for (int n = 0; n < STAGES - 1; ++n) {  // with Q: the first copy group
-      if (first_tile + n < tiles) load_tile(first_tile + n);
+      if (first_tile + n < tiles) load_tile(first_tile + n, (first_tile + n) % STAGES, tile_page_id(first_tile + n));
       copy_async_commit();
     }
     for (int j = first_tile; j < tiles; ++j) {
+      const int slot = j % STAGES;
       copy_async_wait<STAGES - 2>();  // tile j is in
       fence_async_shared();
       __syncthreads();  // every thread's copies of tile j are in; slot j - 1 is free
-      issue_scores(j, scores);
-      if (j + STAGES - 1 < tiles) load_tile(j + STAGES - 1);  // while S is computed
+      issue_scores(slot, scores);
+      if (j + STAGES - 1 < tiles)  // while S is computed
+        load_tile(j + STAGES - 1, (j + STAGES - 1) % STAGES, tile_page_id(j + STAGES - 1));
       copy_async_commit();  // possibly empty: one group per tile
       wgmma_wait<0>();
-      weigh_scores(j, scores, factor);
+      weigh_scores(j, slot, scores, factor);
       rescale_output(factor);
       pack_weights(scores, weights);
-      issue_values(j, weights);
+      issue_values(j, slot, weights);
       wgmma_wait<0>();
     }
     copy_async_wait<0>();
@@ -426,80 +470,131 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
     if (warp == 0 && __any_sync(0xffffffffu, saw_invalid_page))
       for (int key = lowest_first / PAGE_SIZE * PAGE_SIZE + lane * PAGE_SIZE; key < history; key += 32 * PAGE_SIZE)
         page_row.page_of(key, p.errors, OP_PREFILL);
-  } else {
-    if (group < 0) {
-      // Producer: tile after tile into the ring, each slot once the consumers released it.
-      setmaxnreg_dec<PRODUCER_REGISTERS>();
-      u32 empty_phase = 0;
-      for (int j = first_tile; j < tiles; ++j) {
-        const int s = j % STAGES;
-        if (j - first_tile >= STAGES) {
-          mbarrier_wait(empty_barrier(s), empty_phase >> s & 1);
-          empty_phase ^= 1u << s;
-        }
-        load_tile(j);  // the first one after Q's copies: its barrier covers Q
-        copy_async_arrive(full_barrier(s));
-        if (warp == 0) {
-          __syncwarp();
-          if (lane == 0) mbarrier_arrive(full_barrier(s));  // after the readable word
-        }
-      }
-      if (warp == 0 && __any_sync(0xffffffffu, saw_invalid_page))
-        for (int key = lowest_first / PAGE_SIZE * PAGE_SIZE + lane * PAGE_SIZE; key < history; key += 32 * PAGE_SIZE)
-          page_row.page_of(key, p.errors, OP_PREFILL);
-      copy_async_wait<0>();
-      return;
+
+    // Normalise, stage the warp's 16 rows, write whole 16-byte chunks.
+    constexpr int ROW = HEAD_DIM + 8;
+    T* staged = (T*)shared + warp * 16 * ROW;
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+      const int r = my_row(i);
+      const float sink = row_valid(r) ? Variant::sink(p.variant, task.first_head + split.head(r)) : neg_inf();
+      const float inverse = SoftmaxState{state[i].max, quad_sum(state[i].sum)}.inverse_sum(sink);
+#pragma unroll
+      for (int b = 0; b < CHUNKS; ++b)
+        *(u32*)(staged + Fragment::row(lane, 2 * i) * ROW + b * 8 + Fragment::column(lane, 0)) =
+            Mma<T>::pack(o[b][2 * i] * inverse, o[b][2 * i + 1] * inverse);
     }
+    __syncwarp();
+#pragma unroll
+    for (int n = 0; n < 16 * CHUNKS / 32; ++n) {
+      const int i = lane + n * 32, r = i / CHUNKS, c = i % CHUNKS, row = warp * 16 + r;
+      if (row_valid(row)) *(uint4*)((T*)p.out + q_row(row) * HEAD_DIM + c * 8) = *(const uint4*)(staged + r * ROW + c * 8);
+    }
+  } else if constexpr (ROLE == PRODUCER_ROLE) {
+    // Q once the consumers are done with the last item's, then tile after tile into the ring,
+    // each slot once the consumers released it. (A fresh barrier passes a wait on parity 1:
+    // the first round waits for nothing.)
+    mbarrier_wait(q_empty, (ring.items++ & 1) ^ 1);
+    load_q();
+    int next_page_id = tile_page_id(first_tile);
+    for (int j = first_tile; j < tiles; ++j, ++ring.uses) {
+      const int slot = ring.uses % STAGES, page_id = next_page_id;
+      if (j + 1 < tiles) next_page_id = tile_page_id(j + 1);  // in flight through the wait and the copies
+      mbarrier_wait(empty_barrier(slot), (ring.uses / STAGES & 1) ^ 1);
+      load_tile(j, slot, page_id);  // the first one after Q's copies: its barrier covers Q
+      copy_async_arrive(full_barrier(slot));
+      if (warp == 0) {
+        __syncwarp();
+        if (lane == 0) mbarrier_arrive(full_barrier(slot));  // after the readable word
+      }
+    }
+    if (warp == 0 && __any_sync(0xffffffffu, saw_invalid_page))
+      for (int key = lowest_first / PAGE_SIZE * PAGE_SIZE + lane * PAGE_SIZE; key < history; key += 32 * PAGE_SIZE)
+        page_row.page_of(key, p.errors, OP_PREFILL);
+  } else {
     // Consumers: S of tile j is issued with P V of tile j - 1, and the softmax of tile j runs
-    // while that P V is on the tensor cores; slot j - 1 is released once it is done.
-    setmaxnreg_inc<CONSUMER_REGISTERS>();
-    u32 full_phase = 0;
-    auto wait_full = [&](int j) {
-      const int s = j % STAGES;
-      mbarrier_wait(full_barrier(s), full_phase >> s & 1);
-      full_phase ^= 1u << s;
+    // while that P V is on the tensor cores; tile j - 1's slot is released once it is done.
+    auto wait_full = [&] {
+      const int slot = ring.uses % STAGES;
+      mbarrier_wait(full_barrier(slot), ring.uses / STAGES & 1);
+      ++ring.uses;
       fence_async_shared();
+      return slot;
     };
-    wait_full(first_tile);
-    issue_scores(first_tile, scores);
+    int slot = wait_full();
+    issue_scores(slot, scores);
     wgmma_wait<0>();
-    weigh_scores(first_tile, scores, factor);
+    weigh_scores(first_tile, slot, scores, factor);
     pack_weights(scores, weights);  // O is zero: nothing to rescale
     for (int j = first_tile + 1; j < tiles; ++j) {
-      wait_full(j);
-      issue_scores(j, scores);
-      issue_values(j - 1, weights);
+      const int previous = slot;
+      slot = wait_full();
+      issue_scores(slot, scores);
+      issue_values(j - 1, previous, weights);
       wgmma_wait<1>();  // S of tile j
-      weigh_scores(j, scores, factor);
+      weigh_scores(j, slot, scores, factor);
       wgmma_wait<0>();  // P V of tile j - 1: its slot is free
-      if (lane == 0) mbarrier_arrive(empty_barrier((j - 1) % STAGES));
+      if (lane == 0) mbarrier_arrive(empty_barrier(previous));
       rescale_output(factor);
       pack_weights(scores, weights);
     }
-    issue_values(tiles - 1, weights);
+    if (lane == 0) mbarrier_arrive(q_empty);  // every S is done
+    issue_values(tiles - 1, slot, weights);
     wgmma_wait<0>();
-    named_barrier_sync(1, 256);  // both consumers are done with Q and the ring: the output is staged over them
-  }
+    if (lane == 0) mbarrier_arrive(empty_barrier(slot));
 
-  // Normalise, stage the warp's 16 rows, write whole 16-byte chunks.
-  constexpr int ROW = HEAD_DIM + 8;
-  const int consumer_warp = PRODUCER ? warp - 4 : warp;
-  T* staged = (T*)shared + consumer_warp * 16 * ROW;
+    // Normalise and write from the registers (Q and the ring hold the next item's tiles): a
+    // quad writes 16 contiguous bytes of a row per column block.
 #pragma unroll
-  for (int i = 0; i < 2; ++i) {
-    const int r = my_row(i);
-    const float sink = row_valid(r) ? Variant::sink(p.variant, task.first_head + split.head(r)) : neg_inf();
-    const float inverse = SoftmaxState{state[i].max, quad_sum(state[i].sum)}.inverse_sum(sink);
+    for (int i = 0; i < 2; ++i) {
+      const int r = my_row(i);
+      const float sink = row_valid(r) ? Variant::sink(p.variant, task.first_head + split.head(r)) : neg_inf();
+      const float inverse = SoftmaxState{state[i].max, quad_sum(state[i].sum)}.inverse_sum(sink);  // whole quads
+      if (row_valid(r)) {
+        T* row = (T*)p.out + q_row(r) * HEAD_DIM + Fragment::column(lane, 0);
 #pragma unroll
-    for (int b = 0; b < CHUNKS; ++b)
-      *(u32*)(staged + Fragment::row(lane, 2 * i) * ROW + b * 8 + Fragment::column(lane, 0)) =
-          Mma<T>::pack(o[b][2 * i] * inverse, o[b][2 * i + 1] * inverse);
+        for (int b = 0; b < CHUNKS; ++b) *(u32*)(row + b * 8) = Mma<T>::pack(o[b][2 * i] * inverse, o[b][2 * i + 1] * inverse);
+      }
+    }
   }
-  __syncwarp();
-#pragma unroll
-  for (int n = 0; n < 16 * CHUNKS / 32; ++n) {
-    const int i = lane + n * 32, r = i / CHUNKS, c = i % CHUNKS, row = consumer_warp * 16 + r;
-    if (row_valid(row)) *(uint4*)((T*)p.out + q_row(row) * HEAD_DIM + c * 8) = *(const uint4*)(staged + r * ROW + c * 8);
+}
+
+// The kernel: an item per CTA when every thread copies and computes; else a persistent grid
+// (`gridDim.x` CTAs, one item each per round) whose producer runs ahead into the next
+// item (its Q as soon as the consumers' last S is done, its tiles as slots free) while the
+// consumers finish this one.
+template <typename T, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, typename Variant, int KEYS, int STAGES, bool PRODUCER>
+__device__ void prefill_wgmma(const PrefillParams& p) {
+  PrefillRing ring;
+  if constexpr (!PRODUCER) {
+    prefill_wgmma_item<T, HEAD_DIM, PAGE_SIZE, LAYOUT, Variant, KEYS, STAGES, ALL_ROLES>(p, blockIdx.x, ring);
+  } else {
+    using Tile = PrefillWgmmaTile<HEAD_DIM, KEYS, STAGES, PRODUCER>;
+    extern __shared__ unsigned char shared_raw[];
+    const u32 shared = shared_address(shared_raw) + ((1024 - (shared_address(shared_raw) & 1023)) & 1023);
+    const u32 barriers = shared + Tile::Q_BYTES + Tile::RING_BYTES + STAGES * KEYS / 8;
+    if (threadIdx.x == 0) {
+      for (int s = 0; s < STAGES; ++s) {
+        mbarrier_init(barriers + 8 * s, 128 + 1);         // full: every producer thread's copies, warp 0's word
+        mbarrier_init(barriers + 8 * (STAGES + s), 8);  // empty: the consumers' warps
+      }
+      mbarrier_init(barriers + 16 * STAGES, 8);  // Q empty
+    }
+    __syncthreads();
+    // Items go round by round, alternately up and down the CTAs: the launch lists them longest
+    // first, so a CTA that drew a long one in one round draws a short one in the next.
+    const int items = p.num_tiles * p.head_blocks, ctas = gridDim.x;
+    auto item = [&](int round) { return round * ctas + (round & 1 ? ctas - 1 - (int)blockIdx.x : (int)blockIdx.x); };
+    if (threadIdx.x < 128) {
+      setmaxnreg_dec<PRODUCER_REGISTERS>();
+      for (int round = 0; item(round) < items; ++round)
+        prefill_wgmma_item<T, HEAD_DIM, PAGE_SIZE, LAYOUT, Variant, KEYS, STAGES, PRODUCER_ROLE>(p, item(round), ring);
+      copy_async_wait<0>();
+    } else {
+      setmaxnreg_inc<CONSUMER_REGISTERS>();
+      for (int round = 0; item(round) < items; ++round)
+        prefill_wgmma_item<T, HEAD_DIM, PAGE_SIZE, LAYOUT, Variant, KEYS, STAGES, CONSUMER_ROLE>(p, item(round), ring);
+    }
   }
 }
 
