@@ -29,9 +29,9 @@ namespace pal {
 
 // Shared memory: the Q tile, then STAGES ring slots of a K tile and a V tile, then a word of
 // readable keys per slot (a bit each), then (with a producer) a full and an empty mbarrier per
-// slot, after up to 1024 bytes that align the tiles to the swizzle.
+// slot and the Q one, after up to 1024 bytes that align the tiles to the swizzle.
 template <int HEAD_DIM, int KEYS_, int STAGES_, bool PRODUCER_> struct PrefillWgmmaTile {
-  static constexpr int ROWS = 128;     // query rows per CTA, 64 per consumer warpgroup
+  static constexpr int ROWS = 128;     // query rows per item, 64 per consumer warpgroup
   static constexpr int KEYS = KEYS_;   // keys per K / V tile
   static constexpr int STAGES = STAGES_;
   static constexpr bool PRODUCER = PRODUCER_;  // a third warpgroup copies (warp-specialised)
