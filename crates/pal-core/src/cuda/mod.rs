@@ -32,6 +32,8 @@ pub const PAGE_SIZES: [usize; 8] = [1, 2, 4, 8, 16, 32, 64, 128];
 /// Page sizes of the portable tensor-core prefill (its 8-key blocks lie in one page, its tiles
 /// in whole pages); the Hopper and CUDA-core prefills take every page size.
 pub const PREFILL_PAGE_SIZES: [usize; 3] = [8, 16, 32];
+/// Dynamic shared memory one CTA may use on an H100 / H200 (compute capability 9.0).
+pub(crate) const HOPPER_SHARED_BYTES: usize = 227 * 1024;
 
 impl Backend for CudaBackend {
     fn decode(&self, problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) -> Result<()> {

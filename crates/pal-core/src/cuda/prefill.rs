@@ -24,8 +24,6 @@ const THREADS: usize = 128;
 /// warp-specialised form (`PrefillWgmmaTile::THREADS`).
 const WGMMA_THREADS: usize = 256;
 const WGMMA_PRODUCER_THREADS: usize = 384;
-/// Dynamic shared memory an H100 / H200 CTA may use.
-const HOPPER_SHARED_BYTES: usize = 227 * 1024;
 /// Lab knob: `PAL_PREFILL_PATH=portable` runs the portable tensor-core kernel on Hopper too (the
 /// default picks by device), so both paths can be tested and timed on one GPU. Read per call.
 pub const PREFILL_PATH_ENV: &str = "PAL_PREFILL_PATH";
@@ -80,7 +78,7 @@ pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, arch: (i32, 
                 let barriers = if producer == 1 { stages * 16 + 8 } else { 0 };
                 1024 + ROWS * head_dim * 2 + stages * (2 * keys * head_dim * 2 + keys / 8) + barriers
             };
-            let fitting = if producer == 1 && bytes(3) <= HOPPER_SHARED_BYTES {
+            let fitting = if producer == 1 && bytes(3) <= super::HOPPER_SHARED_BYTES {
                 3
             } else {
                 2
@@ -321,7 +319,7 @@ mod tests {
             .unwrap();
             // An H100 / H200 CTA may use 227 KiB.
             assert!(
-                key.shape_value("SHARED_BYTES").unwrap() <= super::HOPPER_SHARED_BYTES,
+                key.shape_value("SHARED_BYTES").unwrap() <= super::super::HOPPER_SHARED_BYTES,
                 "head_dim {head_dim}"
             );
         }

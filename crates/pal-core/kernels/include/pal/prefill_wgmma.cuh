@@ -105,6 +105,13 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
   };
   const int lowest_first = Variant::first_visible(p.variant, history + task.first_token);
   const int highest_first = Variant::first_visible(p.variant, history + task.end_token - 1);
+  // After the copies: warp 0, if one of its tiles held an invalid page id, walks the history's
+  // pages once and reports the first (the copies only mask it).
+  auto report_invalid_pages = [&] {
+    if (warp == 0 && __any_sync(0xffffffffu, saw_invalid_page))
+      for (int key = lowest_first / PAGE_SIZE * PAGE_SIZE + lane * PAGE_SIZE; key < history; key += 32 * PAGE_SIZE)
+        page_row.page_of(key, p.errors, OP_PREFILL);
+  };
   auto values_by_dim = [&](int key0) {
     return PAL_RUNS && key0 + KEYS <= history && (!Variant::HAS_WINDOW || key0 >= lowest_first);
   };
@@ -467,9 +474,7 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
     }
     copy_async_wait<0>();
     __syncthreads();  // the ring and Q are free: the output is staged over them
-    if (warp == 0 && __any_sync(0xffffffffu, saw_invalid_page))
-      for (int key = lowest_first / PAGE_SIZE * PAGE_SIZE + lane * PAGE_SIZE; key < history; key += 32 * PAGE_SIZE)
-        page_row.page_of(key, p.errors, OP_PREFILL);
+    report_invalid_pages();
 
     // Normalise, stage the warp's 16 rows, write whole 16-byte chunks.
     constexpr int ROW = HEAD_DIM + 8;
@@ -508,9 +513,7 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
         if (lane == 0) mbarrier_arrive(full_barrier(slot));  // after the readable word
       }
     }
-    if (warp == 0 && __any_sync(0xffffffffu, saw_invalid_page))
-      for (int key = lowest_first / PAGE_SIZE * PAGE_SIZE + lane * PAGE_SIZE; key < history; key += 32 * PAGE_SIZE)
-        page_row.page_of(key, p.errors, OP_PREFILL);
+    report_invalid_pages();
   } else {
     // Consumers: S of tile j is issued with P V of tile j - 1, and the softmax of tile j runs
     // while that P V is on the tensor cores; tile j - 1's slot is released once it is done.
