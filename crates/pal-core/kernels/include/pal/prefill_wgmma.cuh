@@ -15,10 +15,12 @@
 // [key][dim], read N-major, except pal tiles that are history through and through, copied as
 // they lie, [dim][key], and read K-major.
 // Traffic: each K / V tile once per item of 128 query rows; Q once; the output once.
-// H200 (2026-11-30, ninth session, bf16, HQ 32 / HKV 8, D 128, page 16, causal; kernel time):
-// see docs/kernels.md "Hopper prefill, ninth session" and benchmarks/README.md for the figures
-// beside FlashInfer's FA3 path in the same run. What is left: pal history below nhd (page ids
-// and copies of the producer), pal pages of 2 slots (4-byte copies), short prompts' items.
+// H200 (2026-11-30, ninth session, bf16, HQ 32 / HKV 8, D 128, page 16, causal; benchmark lab,
+// default call, FlashInfer's FA3 path in the same run): nhd 474 / 449 / 267 / 553 / 509 TFLOP/s
+// (1.03 / 0.86 / 0.71 / 1.01 / 0.97x), pal 462 / 441 / 242 / 388 / 369 at 1 x 4096 / 4 x 4096 /
+// 16 x 1024 / 4 x 1024 over 8192 / 8 x 512 over 4096 (docs/kernels.md, "Hopper prefill, ninth
+// session"). What is left: pal history below nhd (its K copies take twice their L2 sectors),
+// pal pages of 2 slots (4-byte copies), short prompts' items (each waits for its Q).
 #pragma once
 #include "pal/prefill.cuh"
 #include "pal/softmax.cuh"
