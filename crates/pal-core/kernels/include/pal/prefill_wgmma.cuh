@@ -32,16 +32,20 @@ namespace pal {
 // Shared memory: the Q tile, then STAGES ring slots of a K tile and a V tile, then a word of
 // readable keys per slot (a bit each), then (with a producer) a full and an empty mbarrier per
 // slot and the Q one, after up to 1024 bytes that align the tiles to the swizzle.
-template <int HEAD_DIM, int KEYS_, int STAGES_, bool PRODUCER_> struct PrefillWgmmaTile {
+template <int HEAD_DIM, int KEYS_, int STAGES_, bool PRODUCER_, int Q_BUFFERS_ = 1> struct PrefillWgmmaTile {
   static constexpr int ROWS = 128;     // query rows per item, 64 per consumer warpgroup
   static constexpr int KEYS = KEYS_;   // keys per K / V tile
   static constexpr int STAGES = STAGES_;
   static constexpr bool PRODUCER = PRODUCER_;  // a third warpgroup copies (warp-specialised)
   static constexpr int THREADS = PRODUCER ? 384 : 256;
   static constexpr int TILE_BYTES = KEYS * HEAD_DIM * 2;
-  static constexpr int Q_BYTES = ROWS * HEAD_DIM * 2;
+  // Q tiles: one, or two with a producer (item k + 1's lands while item k computes).
+  static constexpr int Q_BUFFERS = Q_BUFFERS_;
+  static constexpr int Q_TILE_BYTES = ROWS * HEAD_DIM * 2;
+  static constexpr int Q_BYTES = Q_BUFFERS * Q_TILE_BYTES;
+  static_assert(Q_BUFFERS == 1 || (Q_BUFFERS == 2 && PRODUCER), "a second Q tile serves the persistent form");
   static constexpr int RING_BYTES = STAGES * 2 * TILE_BYTES;
-  static constexpr int BARRIER_BYTES = PRODUCER ? STAGES * 16 + 8 : 0;
+  static constexpr int BARRIER_BYTES = PRODUCER ? STAGES * 16 + Q_BUFFERS * 8 : 0;
   static constexpr int SHARED_BYTES = 1024 + Q_BYTES + RING_BYTES + STAGES * KEYS / 8 + BARRIER_BYTES;
   static_assert(Q_BYTES + RING_BYTES >= ROWS * (HEAD_DIM + 8) * 2, "the output is staged over Q and the ring");
 };
@@ -60,10 +64,11 @@ struct PrefillRing {
 };
 
 // One item of work (`locate_prefill_task`): 128 query rows of one KV head against their keys.
-template <typename T, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, typename Variant, int KEYS_, int STAGES_, int ROLE>
+template <typename T, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, typename Variant, int KEYS_, int STAGES_, int Q_BUFFERS,
+          int ROLE>
 __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int work, PrefillRing& ring) {
   constexpr bool PRODUCER = ROLE != ALL_ROLES;
-  using Tile = PrefillWgmmaTile<HEAD_DIM, KEYS_, STAGES_, PRODUCER>;
+  using Tile = PrefillWgmmaTile<HEAD_DIM, KEYS_, STAGES_, PRODUCER, Q_BUFFERS>;
   constexpr int ROWS = Tile::ROWS, KEYS = Tile::KEYS, STAGES = Tile::STAGES;
   constexpr int THREADS = PRODUCER ? 128 : 256;  // threads that copy: the producer warpgroup, else all
   constexpr int CHUNKS = HEAD_DIM / 8;  // 16-byte chunks per row
@@ -77,20 +82,22 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
 
   extern __shared__ unsigned char shared_raw[];
   unsigned char* shared = shared_raw + ((1024 - (shared_address(shared_raw) & 1023)) & 1023);
-  T* q_tile = (T*)shared;
+  const u32 q_buffer = ring.items % Q_BUFFERS;  // this item's Q tile
+  T* q_tile = (T*)(shared + q_buffer * Tile::Q_TILE_BYTES);
   auto k_slot = [&](int slot) { return (T*)(shared + Tile::Q_BYTES + slot * 2 * Tile::TILE_BYTES); };
   auto v_slot = [&](int slot) { return k_slot(slot) + KEYS * HEAD_DIM; };
   u32* readable_keys = (u32*)(shared + Tile::Q_BYTES + Tile::RING_BYTES);  // per slot: bit k set if key k is readable
   // Per slot: `full` completes when a tile's copies have landed (each producer thread's cp.async
   // arrive, and warp 0's readable word), `empty` when the consumers' eight warps are done with
-  // it; then `q_empty`, when they are done with Q.
+  // it; then per Q tile `q_empty`, when they are done with it.
   u64* barriers = (u64*)(readable_keys + STAGES * (KEYS / 32));
   auto full_barrier = [&](int slot) { return shared_address(barriers + slot); };
   auto empty_barrier = [&](int slot) { return shared_address(barriers + STAGES + slot); };
-  const u32 q_empty = shared_address(barriers + 2 * STAGES);
+  const u32 q_empty = shared_address(barriers + 2 * STAGES + q_buffer);
 
   const PrefillTask task = locate_prefill_task<PAGE_SIZE>(p, work);
   if (task.empty()) return;  // the whole CTA: uniform exit
+  ++ring.items;  // both roles count the items they run
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
   const int group = PRODUCER ? warp / 4 - 1 : warp / 4;  // consumer warpgroup: rows 64 * group .. (-1: the producer)
   const T* q = (const T*)p.q;
@@ -501,7 +508,7 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
     // Q once the consumers are done with the last item's, then tile after tile into the ring,
     // each slot once the consumers released it. (A fresh barrier passes a wait on parity 1:
     // the first round waits for nothing.)
-    mbarrier_wait(q_empty, (ring.items++ & 1) ^ 1);
+    mbarrier_wait(q_empty, ((ring.items - 1) / Q_BUFFERS & 1) ^ 1);
     load_q();
     int next_page_id = tile_page_id(first_tile);
     for (int j = first_tile; j < tiles; ++j, ++ring.uses) {
@@ -568,13 +575,14 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
 // (`gridDim.x` CTAs, one item each per round) whose producer runs ahead into the next
 // item (its Q as soon as the consumers' last S is done, its tiles as slots free) while the
 // consumers finish this one.
-template <typename T, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, typename Variant, int KEYS, int STAGES, bool PRODUCER>
+template <typename T, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, typename Variant, int KEYS, int STAGES, bool PRODUCER,
+          int Q_BUFFERS>
 __device__ void prefill_wgmma(const PrefillParams& p) {
   PrefillRing ring;
   if constexpr (!PRODUCER) {
-    prefill_wgmma_item<T, HEAD_DIM, PAGE_SIZE, LAYOUT, Variant, KEYS, STAGES, ALL_ROLES>(p, blockIdx.x, ring);
+    prefill_wgmma_item<T, HEAD_DIM, PAGE_SIZE, LAYOUT, Variant, KEYS, STAGES, 1, ALL_ROLES>(p, blockIdx.x, ring);
   } else {
-    using Tile = PrefillWgmmaTile<HEAD_DIM, KEYS, STAGES, PRODUCER>;
+    using Tile = PrefillWgmmaTile<HEAD_DIM, KEYS, STAGES, PRODUCER, Q_BUFFERS>;
     extern __shared__ unsigned char shared_raw[];
     const u32 shared = shared_address(shared_raw) + ((1024 - (shared_address(shared_raw) & 1023)) & 1023);
     const u32 barriers = shared + Tile::Q_BYTES + Tile::RING_BYTES + STAGES * KEYS / 8;
@@ -583,7 +591,7 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
         mbarrier_init(barriers + 8 * s, 128 + 1);         // full: every producer thread's copies, warp 0's word
         mbarrier_init(barriers + 8 * (STAGES + s), 8);  // empty: the consumers' warps
       }
-      mbarrier_init(barriers + 16 * STAGES, 8);  // Q empty
+      for (int b = 0; b < Q_BUFFERS; ++b) mbarrier_init(barriers + 16 * STAGES + 8 * b, 8);  // Q tile b empty
     }
     __syncthreads();
     // Items go round by round, alternately up and down the CTAs: the launch lists them longest
@@ -593,12 +601,12 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
     if (threadIdx.x < 128) {
       setmaxnreg_dec<PRODUCER_REGISTERS>();
       for (int round = 0; item(round) < items; ++round)
-        prefill_wgmma_item<T, HEAD_DIM, PAGE_SIZE, LAYOUT, Variant, KEYS, STAGES, PRODUCER_ROLE>(p, item(round), ring);
+        prefill_wgmma_item<T, HEAD_DIM, PAGE_SIZE, LAYOUT, Variant, KEYS, STAGES, Q_BUFFERS, PRODUCER_ROLE>(p, item(round), ring);
       copy_async_wait<0>();
     } else {
       setmaxnreg_inc<CONSUMER_REGISTERS>();
       for (int round = 0; item(round) < items; ++round)
-        prefill_wgmma_item<T, HEAD_DIM, PAGE_SIZE, LAYOUT, Variant, KEYS, STAGES, CONSUMER_ROLE>(p, item(round), ring);
+        prefill_wgmma_item<T, HEAD_DIM, PAGE_SIZE, LAYOUT, Variant, KEYS, STAGES, Q_BUFFERS, CONSUMER_ROLE>(p, item(round), ring);
     }
   }
 }
