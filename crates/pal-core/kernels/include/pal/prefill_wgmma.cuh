@@ -175,6 +175,9 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
   // (one swizzle phase), so one page id (its key's) serves its K and V copies and the V copies
   // are one base plus constants.
   constexpr bool VALUE_PLAN = PAL_PLAN && THREADS == KEYS && PAGE_SIZE % 8 == 0;
+  // The tiles whose K comes through `PAL_PLAN` (pal history but for one-slot pages, which the
+  // row plan takes) lie in the pool's order.
+  constexpr bool POOL_ORDER_K = PAL_PLAN && (PAGE_SIZE > 1 || !ROW_PLAN);
   // History tiles read their page ids once: lane l of every warp holds the id of the tile's page
   // l (checked: -1 outside the pool) and copies fetch it by shuffle, as an offset of whole pages.
   constexpr int TILE_PAGES = KEYS > PAGE_SIZE ? KEYS / PAGE_SIZE : 1;
@@ -225,10 +228,14 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
         const int t = tid % KEYS, key = key0 + t;
         const int page = SHUFFLED ? page_at(t) : page_row.page_of(key);
         const u64 base = max(page, 0) * page_elems + at.key(0, kv_head, (u32)key % PAGE_SIZE, 0);
+        // The tile in the pool's own order, [chunk][key][8] (read through an interleaved
+        // descriptor): lanes that share a global sector write one 32-byte run of shared memory
+        // (into swizzled [key][dim] rows each 32-byte sector was split in two requests: ncu, H200,
+        // twice the ideal L2 sectors on these copies).
 #pragma unroll
         for (int n = 0; n < CHUNKS / CHUNK_STEP; ++n) {
           const int c = tid / KEYS + n * CHUNK_STEP;  // stripes of a key are PAGE_SIZE * 8 apart
-          copy_async_16(k_tile + swizzled<KEYS>(t, c * 8), k_pool + base + (u64)c * PAGE_SIZE * 8, page >= 0);
+          copy_async_16(k_tile + (c * KEYS + t) * 8, k_pool + base + (u64)c * PAGE_SIZE * 8, page >= 0);
         }
         if constexpr (VALUE_PLAN) {
           constexpr u32 SPAN = PAGE_SIZE < KEYS ? PAGE_SIZE : KEYS;  // keys of one page in the tile
@@ -332,6 +339,7 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
   // Descriptors of this warpgroup's Q rows and of slot 0; k-steps and slots add byte offsets / 16.
   const u64 q_descriptor = matrix_descriptor(q_tile + group * 64 * 64);
   const u64 slot_descriptor = matrix_descriptor(k_slot(0));
+  const u64 pool_order_descriptor = interleaved_descriptor(k_slot(0), KEYS * 16, 128);  // pal history K
   const u64 row_v_descriptor = matrix_descriptor(v_slot(0), KEYS * 128);
   const u64 dim_v_descriptor = matrix_descriptor(v_slot(0));
   constexpr u64 SLOT_STEP = 2 * Tile::TILE_BYTES / 16;
@@ -339,16 +347,29 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
 
   // Issues S = Q K^T of tile j (one commit group). A warpgroup whose rows are all padding
   // computes too: wgmma is issued by whole warpgroups, and skipping would branch around it.
-  auto issue_scores = [&](int slot, float(&s)[KEY_BLOCKS][4]) {
-    wgmma_fence();
+  auto issue_scores = [&](int j, int slot, float(&s)[KEY_BLOCKS][4]) {
+    // Each K form's chain whole in its branch (see `issue_values`).
+    if (POOL_ORDER_K && is_history_tile(j * KEYS)) {
+      wgmma_fence();
 #pragma unroll
-    for (int kk = 0; kk < HEAD_DIM / 16; ++kk) {
-      // k-step kk: 16 dims of column block kk / 4, 32 bytes into its rows per step.
-      const u64 a = descriptor_plus(q_descriptor, (kk / 4 * ROWS * 128 + kk % 4 * 32) / 16);
-      const u64 b = descriptor_plus(slot_descriptor, slot_offset(slot) + (kk / 4 * KEYS * 128 + kk % 4 * 32) / 16);
-      Wgmma<T, KEYS>::template ss<false>(s, a, b, kk > 0);
+      for (int kk = 0; kk < HEAD_DIM / 16; ++kk) {
+        // k-step kk: chunks 2 kk and 2 kk + 1, KEYS * 16 bytes apart.
+        const u64 a = descriptor_plus(q_descriptor, (kk / 4 * ROWS * 128 + kk % 4 * 32) / 16);
+        const u64 b = descriptor_plus(pool_order_descriptor, slot_offset(slot) + kk * 2 * KEYS);
+        Wgmma<T, KEYS>::template ss<false>(s, a, b, kk > 0);
+      }
+      wgmma_commit();
+    } else {
+      wgmma_fence();
+#pragma unroll
+      for (int kk = 0; kk < HEAD_DIM / 16; ++kk) {
+        // k-step kk: 16 dims of column block kk / 4, 32 bytes into its rows per step.
+        const u64 a = descriptor_plus(q_descriptor, (kk / 4 * ROWS * 128 + kk % 4 * 32) / 16);
+        const u64 b = descriptor_plus(slot_descriptor, slot_offset(slot) + (kk / 4 * KEYS * 128 + kk % 4 * 32) / 16);
+        Wgmma<T, KEYS>::template ss<false>(s, a, b, kk > 0);
+      }
+      wgmma_commit();
     }
-    wgmma_commit();
   };
 
   // The online softmax of tile j's scores (complete in `s`): masks, the rows' new maxima, and
@@ -470,7 +491,7 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
       copy_async_wait<STAGES - 2>();  // tile j is in
       fence_async_shared();
       __syncthreads();  // every thread's copies of tile j are in; slot j - 1 is free
-      issue_scores(slot, scores);
+      issue_scores(j, slot, scores);
       if (j + STAGES - 1 < tiles)  // while S is computed
         load_tile(j + STAGES - 1, (j + STAGES - 1) % STAGES, tile_page_id(j + STAGES - 1));
       copy_async_commit();  // possibly empty: one group per tile
@@ -534,14 +555,14 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
       return slot;
     };
     int slot = wait_full();
-    issue_scores(slot, scores);
+    issue_scores(first_tile, slot, scores);
     wgmma_wait<0>();
     weigh_scores(first_tile, slot, scores, factor);
     pack_weights(scores, weights);  // O is zero: nothing to rescale
     for (int j = first_tile + 1; j < tiles; ++j) {
       const int previous = slot;
       slot = wait_full();
-      issue_scores(slot, scores);
+      issue_scores(j, slot, scores);
       issue_values(j - 1, previous, weights);
       wgmma_wait<1>();  // S of tile j
       weigh_scores(j, slot, scores, factor);

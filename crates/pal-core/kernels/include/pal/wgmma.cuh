@@ -26,6 +26,12 @@ template <int ROWS> __device__ __forceinline__ int swizzled(u32 row, u32 col) {
 __device__ __forceinline__ u64 matrix_descriptor(const void* tile, u32 leading = 16) {
   return (u64)((shared_address(tile) & 0x3ffff) >> 4) | (u64)(leading >> 4) << 16 | (u64)(1024 >> 4) << 32 | 1ull << 62;
 }
+// Descriptor of a K-major tile without swizzle ("interleaved"): 8-row core matrices of 16-byte
+// rows, each 128 contiguous bytes; `leading` bytes between core matrices along K, `stride` bytes
+// between 8-row groups. A pal key page is such a tile: [dim / 8][slot][8].
+__device__ __forceinline__ u64 interleaved_descriptor(const void* tile, u32 leading, u32 stride) {
+  return (u64)((shared_address(tile) & 0x3ffff) >> 4) | (u64)(leading >> 4) << 16 | (u64)(stride >> 4) << 32;
+}
 // `descriptor` advanced by `offset` 16-byte units: a 32-bit add on the start-address word (its
 // 14-bit field holds every shared address, so nothing carries into the high word), which keeps
 // the 64-bit carry chain and register moves out of every wgmma issue.
