@@ -6,6 +6,7 @@ every instruction with excess global sectors or shared-memory wavefronts.
 
     python scripts/ncu_report.py prefill --layout pal --row 4x1024+8192 --out prof/pal-hist
     python scripts/ncu_report.py decode --layout nhd --row 8x4096 --out prof/decode
+    python scripts/ncu_report.py fill --layout pal --row 32768 --out prof/fill  # over 8 sequences
     python scripts/ncu_report.py summary prof/pal-hist        # re-read a saved run, anywhere
 
 `PAL_KERNEL_DIR` / `PAL_PREFILL_TUNING` pass through to the profiled process. Runs write
@@ -56,6 +57,25 @@ def workload(op, layout, row, kv_dtype=""):
 
         def call():
             return pal.paged_attention_prefill(*inputs, layout=layout)
+    elif op == "fill":
+        # `row` new tokens over 8 sequences, pages in random order (the lab's fill case).
+        tokens, hkv, dim, page = int(row), 8, 128, 16
+        per_seq = -(-tokens // 8)
+        pages = 8 * -(-per_seq // page)
+        g = torch.Generator(device="cuda").manual_seed(0)
+        shape = (pages, hkv, dim, page, torch.bfloat16, layout)
+        k_cache = torch.zeros(*pal.get_k_cache_shape(*shape), dtype=torch.bfloat16, device="cuda")
+        v_cache = torch.zeros(*pal.get_v_cache_shape(*shape), dtype=torch.bfloat16, device="cuda")
+        table = torch.randperm(pages, generator=g, device="cuda").int().view(8, -1)
+        keys = torch.randn(tokens, hkv, dim, generator=g, device="cuda").to(torch.bfloat16)
+        values = torch.randn_like(keys)
+        arange = torch.arange(tokens, device="cuda", dtype=torch.int32)
+        positions, token_to_seq = arange % per_seq, arange // per_seq
+
+        def call():
+            return pal.fill_kv_pages(
+                keys, values, k_cache, v_cache, table, positions, token_to_seq, layout=layout
+            )
     else:
         from decode_sweep import make_case
 
@@ -172,10 +192,10 @@ def main():
     if len(sys.argv) > 1 and sys.argv[1] == "_workload":
         return workload(*sys.argv[2:6])
     parser = argparse.ArgumentParser()
-    parser.add_argument("op", choices=["prefill", "decode", "summary"])
+    parser.add_argument("op", choices=["prefill", "decode", "fill", "summary"])
     parser.add_argument("folder", nargs="?", help="summary: a folder of an earlier run")
     parser.add_argument("--layout", default="pal")
-    parser.add_argument("--row", default="4x4096+0", help="prefill BxT+H, decode BxL")
+    parser.add_argument("--row", default="4x4096+0", help="prefill BxT+H, decode BxL, fill T")
     parser.add_argument("--out", default="ncu-report")
     parser.add_argument("--kv-dtype", default="", help="decode: fp8 pools, e.g. float8_e4m3fn")
     args = parser.parse_args()

@@ -551,3 +551,36 @@ def test_cuda_graph_capture_and_replay(rng):
     graph.replay()
     torch.cuda.synchronize()
     assert_close(from_torch(out), decode_reference(fresh, cache), "bfloat16")
+
+
+def test_prefill_on_two_streams_at_once_and_in_graphs(rng):
+    """The persistent Hopper prefill hands its items out through a counter: one per stream and
+    one per captured launch, so launches overlapping on two streams, and two graphs replayed on
+    two streams at once, each still compute every item (bit for bit the first call's output)."""
+    cache = paged_cache(rng, [512, 300, 0], 8, 128, 16, "bfloat16", "nhd")
+    q, k, v, cu = random_prompts(rng, [1024, 700, 33], 32, 8, 128, "bfloat16")
+    args = [cuda(a) for a in (q, k, v, cache.k_cache, cache.v_cache, cache.page_table, cache.lens, cu)]
+    expected = pal.paged_attention_prefill(*args, layout="nhd")
+    streams = [torch.cuda.Stream() for _ in range(2)]
+    outs = []
+    for stream in streams:
+        stream.wait_stream(torch.cuda.current_stream())
+    for _ in range(3):  # queued back to back on both streams: their launches overlap
+        for stream in streams:
+            with torch.cuda.stream(stream):
+                outs.append(pal.paged_attention_prefill(*args, layout="nhd"))
+    for stream in streams:
+        torch.cuda.current_stream().wait_stream(stream)
+    graphs = [torch.cuda.CUDAGraph() for _ in range(2)]
+    for graph in graphs:
+        with torch.cuda.graph(graph):
+            outs.append(pal.paged_attention_prefill(*args, layout="nhd"))
+    for _ in range(2):
+        for graph, stream in zip(graphs, streams):
+            stream.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(stream):
+                graph.replay()
+    torch.cuda.synchronize()
+    for out in outs:
+        assert torch.equal(out, expected)
+    assert_close(from_torch(expected), prefill_reference(q, k, v, cache, cu), "bfloat16")

@@ -29,7 +29,22 @@ pub(crate) struct Gpu {
     workspace: Mutex<Option<(Handle<sys::CUdeviceptr>, usize)>>,
     /// Where kernels report invalid table entries (`pal::TableErrors`).
     table_errors: TableErrorBuffers,
+    /// The persistent prefill's item counters.
+    schedule: Mutex<ScheduleSlots>,
 }
+
+/// Item counters of the persistent prefill (`pal::PrefillParams::schedule`): two 32-bit words a
+/// slot, zeroed once, left zeroed by each launch's last CTA. Launches that may overlap must not
+/// share a slot: each stream keeps one (its launches run in order) and each launch captured into
+/// a CUDA graph takes its own (replays of one graph run in order, but two graphs may replay on
+/// two streams at once). Past `SCHEDULE_SLOTS` streams and captures, slots are reused in turn.
+struct ScheduleSlots {
+    base: Handle<sys::CUdeviceptr>,
+    by_stream: HashMap<(usize, Option<std::thread::ThreadId>), usize>,
+    taken: usize,
+}
+
+const SCHEDULE_SLOTS: usize = 4096;
 
 /// The claim word (device memory) and the record (pinned host memory mapped into the device)
 /// behind `pal::TableErrors`; allocated once per GPU and never freed.
@@ -158,6 +173,13 @@ impl Gpu {
             });
         }
         let table_errors = TableErrorBuffers::allocate(op)?;
+        let schedule_bytes = SCHEDULE_SLOTS * 8;
+        // SAFETY: a plain allocation in this GPU's context, zeroed before any kernel uses it.
+        let schedule = unsafe {
+            let base = result::malloc_sync(schedule_bytes).map_err(|e| driver_error(op, "cuMemAlloc (schedule)", e))?;
+            result::memset_d8_sync(base, 0, schedule_bytes).map_err(|e| driver_error(op, "cuMemsetD8", e))?;
+            base
+        };
         Ok(Self {
             context: Handle(context),
             arch,
@@ -165,6 +187,11 @@ impl Gpu {
             modules: Mutex::default(),
             workspace: Mutex::default(),
             table_errors,
+            schedule: Mutex::new(ScheduleSlots {
+                base: Handle(schedule),
+                by_stream: HashMap::new(),
+                taken: 0,
+            }),
         })
     }
 
@@ -253,6 +280,28 @@ impl Gpu {
         }
         let module = Module::load(op, key, self.arch)?;
         then(modules.entry(key.clone()).or_insert(module))
+    }
+
+    /// The item counter of a persistent prefill launched on `stream` now (see `ScheduleSlots`).
+    pub fn schedule_counter(&self, stream: usize) -> u64 {
+        let mut status = sys::CUstreamCaptureStatus::CU_STREAM_CAPTURE_STATUS_NONE;
+        // SAFETY: queries a stream handle the caller passed for its launch; a failed query counts
+        // as a capture (a fresh slot), never as a shared one.
+        let captured = unsafe { sys::cuStreamIsCapturing(stream as sys::CUstream, &mut status) }.result().is_err()
+            || status != sys::CUstreamCaptureStatus::CU_STREAM_CAPTURE_STATUS_NONE;
+        let mut slots = self.schedule.lock().unwrap_or_else(|e| e.into_inner());
+        let fresh = slots.taken % SCHEDULE_SLOTS;
+        // The per-thread default stream (handle 2) is one handle for many streams: keyed by thread.
+        let thread = (stream == 2).then(|| std::thread::current().id());
+        let slot = if captured {
+            fresh
+        } else {
+            *slots.by_stream.entry((stream, thread)).or_insert(fresh)
+        };
+        if slot == fresh {
+            slots.taken += 1;
+        }
+        slots.base.0 + 8 * slot as u64
     }
 
     /// At least `bytes` of device scratch memory, reused across calls. One per GPU rather than

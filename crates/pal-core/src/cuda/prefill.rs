@@ -12,6 +12,7 @@ use super::{
 };
 use crate::dtype::DType;
 use crate::error::{Error, Result};
+use crate::layout::CacheLayout;
 use crate::options::TableCheck;
 use crate::problem::{PrefillProblem, PromptOffsets};
 use crate::tensor::{Device, TensorViewMut};
@@ -42,7 +43,7 @@ fn tuning(name: &str) -> Option<usize> {
 /// cores, the dynamic shared memory (mirroring `PrefillMmaTile` / `PrefillWgmmaTile`, which
 /// assert it).
 pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, arch: (i32, i32)) -> Result<KernelKey> {
-    let ((dtype, kv_dtype), head_dim, page_size, _) = geometry;
+    let ((dtype, kv_dtype), head_dim, page_size, layout) = geometry;
     // Tensor cores take 16-bit queries over pools of the same dtype; CUDA cores the rest
     // (float32, and fp8 pools widened exactly to the queries' dtype as they are staged).
     // The lab knob is read only where it can change the choice.
@@ -73,7 +74,12 @@ pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, arch: (i32, 
             let keys = tuning("keys").unwrap_or(if head_dim > 128 { 64 } else { 128 });
             // Head dims above 128 keep the lockstep form: two slots of 64-key tiles starve the
             // consumers of a producer (D 256, H200: 343 against 450 TFLOP/s over history).
-            let producer = tuning("producer").unwrap_or(usize::from(head_dim <= 128)).min(1);
+            // So do pal pages of two slots: their 4-byte value runs, one table read each, are
+            // too slow for one producer warpgroup (H200, 4 x 1024 over 8192: 144 against 208).
+            let pal_pairs = layout == CacheLayout::Pal && page_size == 2;
+            let producer = tuning("producer")
+                .unwrap_or(usize::from(head_dim <= 128 && !pal_pairs))
+                .min(1);
             // Lab knob `qbuf=2`: a second Q tile, so that the producer loads item k + 1's Q while
             // item k computes (short prompts wait for it), at the cost of a ring slot at D 128.
             let q_buffers = if producer == 1 {
@@ -82,7 +88,8 @@ pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, arch: (i32, 
                 1
             };
             let bytes = |stages: usize| {
-                let barriers = if producer == 1 { stages * 16 + q_buffers * 8 } else { 0 };
+                // mbarriers, then the schedule's words (see `PrefillWgmmaTile`)
+                let barriers = if producer == 1 { stages * 20 + q_buffers * 8 + 8 } else { 0 };
                 1024 + q_buffers * ROWS * head_dim * 2 + stages * (2 * keys * head_dim * 2 + keys / 8) + barriers
             };
             let fitting = if producer == 1 && bytes(3) <= super::HOPPER_SHARED_BYTES {
@@ -158,6 +165,7 @@ struct PrefillParams {
     errors: TableErrors,
     variant: VariantParams,
     scales: KvScaleParams,
+    schedule: u64,
 }
 
 pub(super) fn run(problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>) -> Result<()> {
@@ -227,14 +235,17 @@ pub(super) fn run(problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>)
         supported: format!("at most {} CTAs per launch", i32::MAX),
     })?;
     let threads = key.shape_value("THREADS").expect("every prefill shape has THREADS") as u32;
-    // The warp-specialised kernel is persistent: as many CTAs as fit at once, each taking items
-    // `blockIdx.x + k gridDim.x` (`persistent=0`: one item per CTA, for the lab).
-    let (function, blocks) = if key.shape_value("PRODUCER") == Some(1) && tuning("persistent") != Some(0) {
+    // The warp-specialised kernel is persistent: as many CTAs as fit at once, each taking its
+    // own item, then items from a counter until none is left (`persistent=0`: a CTA per item,
+    // for the lab).
+    let producer = key.shape_value("PRODUCER") == Some(1);
+    let (function, blocks) = if producer && tuning("persistent") != Some(0) {
         let (function, per_sm) = gpu.function_and_occupancy(OP, &key, "pal_prefill", threads)?;
         (function, ctas.min((gpu.multiprocessors * per_sm) as i32))
     } else {
         (gpu.function(OP, &key, "pal_prefill")?, ctas)
     };
+    let schedule = if producer { gpu.schedule_counter(stream) } else { 0 };
     let mut params = PrefillParams {
         q: inputs.q.as_ptr() as u64,
         k: inputs.k.as_ptr() as u64,
@@ -260,6 +271,7 @@ pub(super) fn run(problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>)
         errors: gpu.table_errors(problem.execution.check == TableCheck::Deferred),
         variant: VariantParams::new(&problem.variant, inputs.alibi_slopes.as_ref(), inputs.sinks.as_ref()),
         scales: KvScaleParams::new(&inputs.kv_scales),
+        schedule,
     };
     let shape = LaunchShape {
         blocks: (blocks as u32, 1, 1),
@@ -274,10 +286,9 @@ pub(super) fn run(problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>)
 
 #[cfg(test)]
 mod tests {
-    use super::kernel_key;
+    use super::{kernel_key, CacheLayout};
     use crate::cuda::jit::Family;
     use crate::dtype::DType;
-    use crate::layout::CacheLayout;
 
     #[test]
     fn tensor_core_tiles_fit_in_shared_memory() {
@@ -312,8 +323,9 @@ mod tests {
             .map(|key| (key.family, key.shape_value("THREADS").unwrap()))
         };
         for head_dim in [64, 128, 192, 256] {
-            let threads = if head_dim <= 128 { 384 } else { 256 };
             for page_size in super::super::PAGE_SIZES {
+                // The warp-specialised form up to head dim 128, but for pal pages of two slots.
+                let threads = if head_dim <= 128 && page_size != 2 { 384 } else { 256 };
                 assert_eq!(
                     family(head_dim, page_size, (9, 0)).unwrap(),
                     (Family::PrefillWgmma, threads)

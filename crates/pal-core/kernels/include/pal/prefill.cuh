@@ -24,6 +24,9 @@ struct PrefillParams {
   TableErrors errors;
   VariantParams variant;
   KvScaleParams scales;  // fp8 pools (1 and null otherwise)
+  // The persistent kernel's item counter and finished-CTA count (two zeroed words, left zeroed
+  // by the last CTA); unused by the others.
+  u64 schedule;
 };
 
 constexpr int PREFILL_THREADS = 128;

@@ -45,7 +45,9 @@ template <int HEAD_DIM, int KEYS_, int STAGES_, bool PRODUCER_, int Q_BUFFERS_ =
   static constexpr int Q_BYTES = Q_BUFFERS * Q_TILE_BYTES;
   static_assert(Q_BUFFERS == 1 || (Q_BUFFERS == 2 && PRODUCER), "a second Q tile serves the persistent form");
   static constexpr int RING_BYTES = STAGES * 2 * TILE_BYTES;
-  static constexpr int BARRIER_BYTES = PRODUCER ? STAGES * 16 + Q_BUFFERS * 8 : 0;
+  // mbarriers (full and empty per slot, one per Q tile), then the item of each slot's first
+  // tile and the producer's next two items (the persistent schedule).
+  static constexpr int BARRIER_BYTES = PRODUCER ? STAGES * 16 + Q_BUFFERS * 8 + STAGES * 4 + 8 : 0;
   static constexpr int SHARED_BYTES = 1024 + Q_BYTES + RING_BYTES + STAGES * KEYS / 8 + BARRIER_BYTES;
   static_assert(Q_BYTES + RING_BYTES >= ROWS * (HEAD_DIM + 8) * 2, "the output is staged over Q and the ring");
 };
@@ -94,6 +96,7 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
   auto full_barrier = [&](int slot) { return shared_address(barriers + slot); };
   auto empty_barrier = [&](int slot) { return shared_address(barriers + STAGES + slot); };
   const u32 q_empty = shared_address(barriers + 2 * STAGES + q_buffer);
+  int* slot_item = (int*)(barriers + 2 * STAGES + Q_BUFFERS);  // per slot: the item its first tile starts
 
   const PrefillTask task = locate_prefill_task<PAGE_SIZE>(p, work);
   if (task.empty()) return;  // the whole CTA: uniform exit
@@ -540,7 +543,10 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
       copy_async_arrive(full_barrier(slot));
       if (warp == 0) {
         __syncwarp();
-        if (lane == 0) mbarrier_arrive(full_barrier(slot));  // after the readable word
+        if (lane == 0) {
+          if (j == first_tile) slot_item[slot] = work;  // the consumers learn the item here
+          mbarrier_arrive(full_barrier(slot));          // after the readable word
+        }
       }
     }
     report_invalid_pages();
@@ -593,9 +599,8 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
 }
 
 // The kernel: an item per CTA when every thread copies and computes; else a persistent grid
-// (`gridDim.x` CTAs, one item each per round) whose producer runs ahead into the next
-// item (its Q as soon as the consumers' last S is done, its tiles as slots free) while the
-// consumers finish this one.
+// (`gridDim.x` CTAs) whose producer runs ahead into the next item (its Q as soon as the
+// consumers' last S is done, its tiles as slots free) while the consumers finish this one.
 template <typename T, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, typename Variant, int KEYS, int STAGES, bool PRODUCER,
           int Q_BUFFERS>
 __device__ void prefill_wgmma(const PrefillParams& p) {
@@ -605,29 +610,61 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
   } else {
     using Tile = PrefillWgmmaTile<HEAD_DIM, KEYS, STAGES, PRODUCER, Q_BUFFERS>;
     extern __shared__ unsigned char shared_raw[];
-    const u32 shared = shared_address(shared_raw) + ((1024 - (shared_address(shared_raw) & 1023)) & 1023);
-    const u32 barriers = shared + Tile::Q_BYTES + Tile::RING_BYTES + STAGES * KEYS / 8;
+    unsigned char* shared = shared_raw + ((1024 - (shared_address(shared_raw) & 1023)) & 1023);
+    const u32 barriers = shared_address(shared + Tile::Q_BYTES + Tile::RING_BYTES + STAGES * KEYS / 8);
+    auto full_barrier = [&](int slot) { return barriers + 8 * slot; };
+    auto empty_barrier = [&](int slot) { return barriers + 8 * (STAGES + slot); };
+    int* slot_item = (int*)(shared + Tile::Q_BYTES + Tile::RING_BYTES + STAGES * KEYS / 8 + 16 * STAGES + 8 * Q_BUFFERS);
+    int* next_item = slot_item + STAGES;  // two, used alternately
     if (threadIdx.x == 0) {
       for (int s = 0; s < STAGES; ++s) {
-        mbarrier_init(barriers + 8 * s, 128 + 1);         // full: every producer thread's copies, warp 0's word
-        mbarrier_init(barriers + 8 * (STAGES + s), 8);  // empty: the consumers' warps
+        mbarrier_init(full_barrier(s), 128 + 1);  // full: every producer thread's copies, warp 0's word
+        mbarrier_init(empty_barrier(s), 8);       // empty: the consumers' warps
       }
       for (int b = 0; b < Q_BUFFERS; ++b) mbarrier_init(barriers + 16 * STAGES + 8 * b, 8);  // Q tile b empty
     }
     __syncthreads();
-    // Items go round by round, alternately up and down the CTAs: the launch lists them longest
-    // first, so a CTA that drew a long one in one round draws a short one in the next.
-    const int items = p.num_tiles * p.head_blocks, ctas = gridDim.x;
-    auto item = [&](int round) { return round * ctas + (round & 1 ? ctas - 1 - (int)blockIdx.x : (int)blockIdx.x); };
+    // Items go to whichever CTA asks first: its own item, then the counter's (the launch lists
+    // items longest first within a sequence). Rounds fixed in advance left CTAs up to a third
+    // apart where sequences are short (16 x 1024: prompts of 256 items, rounds of 132). The
+    // producer asks one item ahead, so the atomic's latency hides behind an item's copies, and
+    // hands each item to the consumers with its first tile (`slot_item`), or -1 when none is left.
+    const int items = p.num_tiles * p.head_blocks;
+    u32* counter = (u32*)p.schedule;  // [0]: items handed out beyond the first gridDim.x, [1]: CTAs done
     if (threadIdx.x < 128) {
       setmaxnreg_dec<PRODUCER_REGISTERS>();
-      for (int round = 0; item(round) < items; ++round)
-        prefill_wgmma_item<T, HEAD_DIM, PAGE_SIZE, LAYOUT, Variant, KEYS, STAGES, Q_BUFFERS, PRODUCER_ROLE>(p, item(round), ring);
+      int work = blockIdx.x, ahead = 0;  // ahead: thread 0's next item
+      if (threadIdx.x == 0) ahead = gridDim.x + (int)atomicAdd(counter, 1u);
+      for (u32 n = 0; work < items; ++n) {
+        prefill_wgmma_item<T, HEAD_DIM, PAGE_SIZE, LAYOUT, Variant, KEYS, STAGES, Q_BUFFERS, PRODUCER_ROLE>(p, work, ring);
+        if (threadIdx.x == 0) {
+          next_item[n & 1] = ahead;
+          ahead = gridDim.x + (int)atomicAdd(counter, 1u);
+        }
+        named_barrier_sync(1, 128);
+        work = next_item[n & 1];
+      }
+      const int slot = ring.uses % STAGES;  // as a tile would, once the slot is free
+      mbarrier_wait(empty_barrier(slot), (ring.uses / STAGES & 1) ^ 1);
+      if (threadIdx.x == 0) slot_item[slot] = -1;
+      mbarrier_arrive(full_barrier(slot));
+      if (threadIdx.x == 0) {
+        mbarrier_arrive(full_barrier(slot));
+        // The last CTA out zeroes the counter for the next launch (in stream order); each
+        // CTA's fetches are ordered before its count by the fence.
+        __threadfence();
+        if (atomicAdd(counter + 1, 1u) == gridDim.x - 1) atomicExch(counter, 0u), atomicExch(counter + 1, 0u);
+      }
       copy_async_wait<0>();
     } else {
       setmaxnreg_inc<CONSUMER_REGISTERS>();
-      for (int round = 0; item(round) < items; ++round)
-        prefill_wgmma_item<T, HEAD_DIM, PAGE_SIZE, LAYOUT, Variant, KEYS, STAGES, Q_BUFFERS, CONSUMER_ROLE>(p, item(round), ring);
+      for (;;) {
+        const int slot = ring.uses % STAGES;  // the next item's first tile (waited on again inside)
+        mbarrier_wait(full_barrier(slot), ring.uses / STAGES & 1);
+        const int work = *(volatile int*)&slot_item[slot];
+        if (work < 0) break;
+        prefill_wgmma_item<T, HEAD_DIM, PAGE_SIZE, LAYOUT, Variant, KEYS, STAGES, Q_BUFFERS, CONSUMER_ROLE>(p, work, ring);
+      }
     }
   }
 }
