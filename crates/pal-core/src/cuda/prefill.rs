@@ -80,17 +80,10 @@ pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, arch: (i32, 
             let producer = tuning("producer")
                 .unwrap_or(usize::from(head_dim <= 128 && !pal_pairs))
                 .min(1);
-            // Lab knob `qbuf=2`: a second Q tile, so that the producer loads item k + 1's Q while
-            // item k computes (short prompts wait for it), at the cost of a ring slot at D 128.
-            let q_buffers = if producer == 1 {
-                tuning("qbuf").unwrap_or(1).clamp(1, 2)
-            } else {
-                1
-            };
             let bytes = |stages: usize| {
                 // mbarriers, then the schedule's words (see `PrefillWgmmaTile`)
-                let barriers = if producer == 1 { stages * 20 + q_buffers * 8 + 8 } else { 0 };
-                1024 + q_buffers * ROWS * head_dim * 2 + stages * (2 * keys * head_dim * 2 + keys / 8) + barriers
+                let barriers = if producer == 1 { stages * 20 + 16 } else { 0 };
+                1024 + ROWS * head_dim * 2 + stages * (2 * keys * head_dim * 2 + keys / 8) + barriers
             };
             let fitting = if producer == 1 && bytes(3) <= super::HOPPER_SHARED_BYTES {
                 3
@@ -103,7 +96,6 @@ pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, arch: (i32, 
                 ("STAGES", stages),
                 ("ROWS", ROWS),
                 ("PRODUCER", producer),
-                ("Q_BUFFERS", q_buffers),
                 ("SHARED_BYTES", bytes(stages)),
             ]
         }

@@ -32,22 +32,18 @@ namespace pal {
 // Shared memory: the Q tile, then STAGES ring slots of a K tile and a V tile, then a word of
 // readable keys per slot (a bit each), then (with a producer) a full and an empty mbarrier per
 // slot and the Q one, after up to 1024 bytes that align the tiles to the swizzle.
-template <int HEAD_DIM, int KEYS_, int STAGES_, bool PRODUCER_, int Q_BUFFERS_ = 1> struct PrefillWgmmaTile {
+template <int HEAD_DIM, int KEYS_, int STAGES_, bool PRODUCER_> struct PrefillWgmmaTile {
   static constexpr int ROWS = 128;     // query rows per item, 64 per consumer warpgroup
   static constexpr int KEYS = KEYS_;   // keys per K / V tile
   static constexpr int STAGES = STAGES_;
   static constexpr bool PRODUCER = PRODUCER_;  // a third warpgroup copies (warp-specialised)
   static constexpr int THREADS = PRODUCER ? 384 : 256;
   static constexpr int TILE_BYTES = KEYS * HEAD_DIM * 2;
-  // Q tiles: one, or two with a producer (item k + 1's lands while item k computes).
-  static constexpr int Q_BUFFERS = Q_BUFFERS_;
-  static constexpr int Q_TILE_BYTES = ROWS * HEAD_DIM * 2;
-  static constexpr int Q_BYTES = Q_BUFFERS * Q_TILE_BYTES;
-  static_assert(Q_BUFFERS == 1 || (Q_BUFFERS == 2 && PRODUCER), "a second Q tile serves the persistent form");
+  static constexpr int Q_BYTES = ROWS * HEAD_DIM * 2;
   static constexpr int RING_BYTES = STAGES * 2 * TILE_BYTES;
-  // mbarriers (full and empty per slot, one per Q tile), then the item of each slot's first
-  // tile and the producer's next two items (the persistent schedule).
-  static constexpr int BARRIER_BYTES = PRODUCER ? STAGES * 16 + Q_BUFFERS * 8 + STAGES * 4 + 8 : 0;
+  // mbarriers (full and empty per slot, Q's empty), then the item of each slot's first tile and
+  // the producer's next two items (the persistent schedule).
+  static constexpr int BARRIER_BYTES = PRODUCER ? STAGES * 16 + 8 + STAGES * 4 + 8 : 0;
   static constexpr int SHARED_BYTES = 1024 + Q_BYTES + RING_BYTES + STAGES * KEYS / 8 + BARRIER_BYTES;
   static_assert(Q_BYTES + RING_BYTES >= ROWS * (HEAD_DIM + 8) * 2, "the output is staged over Q and the ring");
 };
@@ -66,11 +62,10 @@ struct PrefillRing {
 };
 
 // One item of work (`locate_prefill_task`): 128 query rows of one KV head against their keys.
-template <typename T, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, typename Variant, int KEYS_, int STAGES_, int Q_BUFFERS,
-          int ROLE>
+template <typename T, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, typename Variant, int KEYS_, int STAGES_, int ROLE>
 __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int work, PrefillRing& ring) {
   constexpr bool PRODUCER = ROLE != ALL_ROLES;
-  using Tile = PrefillWgmmaTile<HEAD_DIM, KEYS_, STAGES_, PRODUCER, Q_BUFFERS>;
+  using Tile = PrefillWgmmaTile<HEAD_DIM, KEYS_, STAGES_, PRODUCER>;
   constexpr int ROWS = Tile::ROWS, KEYS = Tile::KEYS, STAGES = Tile::STAGES;
   constexpr int THREADS = PRODUCER ? 128 : 256;  // threads that copy: the producer warpgroup, else all
   constexpr int CHUNKS = HEAD_DIM / 8;  // 16-byte chunks per row
@@ -84,23 +79,21 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
 
   extern __shared__ unsigned char shared_raw[];
   unsigned char* shared = shared_raw + ((1024 - (shared_address(shared_raw) & 1023)) & 1023);
-  const u32 q_buffer = ring.items % Q_BUFFERS;  // this item's Q tile
-  T* q_tile = (T*)(shared + q_buffer * Tile::Q_TILE_BYTES);
+  T* q_tile = (T*)shared;
   auto k_slot = [&](int slot) { return (T*)(shared + Tile::Q_BYTES + slot * 2 * Tile::TILE_BYTES); };
   auto v_slot = [&](int slot) { return k_slot(slot) + KEYS * HEAD_DIM; };
   u32* readable_keys = (u32*)(shared + Tile::Q_BYTES + Tile::RING_BYTES);  // per slot: bit k set if key k is readable
   // Per slot: `full` completes when a tile's copies have landed (each producer thread's cp.async
   // arrive, and warp 0's readable word), `empty` when the consumers' eight warps are done with
-  // it; then per Q tile `q_empty`, when they are done with it.
+  // it; then `q_empty`, when they are done with Q.
   u64* barriers = (u64*)(readable_keys + STAGES * (KEYS / 32));
   auto full_barrier = [&](int slot) { return shared_address(barriers + slot); };
   auto empty_barrier = [&](int slot) { return shared_address(barriers + STAGES + slot); };
-  const u32 q_empty = shared_address(barriers + 2 * STAGES + q_buffer);
-  int* slot_item = (int*)(barriers + 2 * STAGES + Q_BUFFERS);  // per slot: the item its first tile starts
+  const u32 q_empty = shared_address(barriers + 2 * STAGES);
+  int* slot_item = (int*)(barriers + 2 * STAGES + 1);  // per slot: the item its first tile starts
 
   const PrefillTask task = locate_prefill_task<PAGE_SIZE>(p, work);
   if (task.empty()) return;  // the whole CTA: uniform exit
-  ++ring.items;  // both roles count the items they run
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
   const int group = PRODUCER ? warp / 4 - 1 : warp / 4;  // consumer warpgroup: rows 64 * group .. (-1: the producer)
   const T* q = (const T*)p.q;
@@ -532,7 +525,7 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
     // Q once the consumers are done with the last item's, then tile after tile into the ring,
     // each slot once the consumers released it. (A fresh barrier passes a wait on parity 1:
     // the first round waits for nothing.)
-    mbarrier_wait(q_empty, ((ring.items - 1) / Q_BUFFERS & 1) ^ 1);
+    mbarrier_wait(q_empty, (ring.items++ & 1) ^ 1);
     load_q();
     int next_page_id = tile_page_id(first_tile);
     for (int j = first_tile; j < tiles; ++j, ++ring.uses) {
@@ -601,27 +594,26 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
 // The kernel: an item per CTA when every thread copies and computes; else a persistent grid
 // (`gridDim.x` CTAs) whose producer runs ahead into the next item (its Q as soon as the
 // consumers' last S is done, its tiles as slots free) while the consumers finish this one.
-template <typename T, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, typename Variant, int KEYS, int STAGES, bool PRODUCER,
-          int Q_BUFFERS>
+template <typename T, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, typename Variant, int KEYS, int STAGES, bool PRODUCER>
 __device__ void prefill_wgmma(const PrefillParams& p) {
   PrefillRing ring;
   if constexpr (!PRODUCER) {
-    prefill_wgmma_item<T, HEAD_DIM, PAGE_SIZE, LAYOUT, Variant, KEYS, STAGES, 1, ALL_ROLES>(p, blockIdx.x, ring);
+    prefill_wgmma_item<T, HEAD_DIM, PAGE_SIZE, LAYOUT, Variant, KEYS, STAGES, ALL_ROLES>(p, blockIdx.x, ring);
   } else {
-    using Tile = PrefillWgmmaTile<HEAD_DIM, KEYS, STAGES, PRODUCER, Q_BUFFERS>;
+    using Tile = PrefillWgmmaTile<HEAD_DIM, KEYS, STAGES, PRODUCER>;
     extern __shared__ unsigned char shared_raw[];
     unsigned char* shared = shared_raw + ((1024 - (shared_address(shared_raw) & 1023)) & 1023);
     const u32 barriers = shared_address(shared + Tile::Q_BYTES + Tile::RING_BYTES + STAGES * KEYS / 8);
     auto full_barrier = [&](int slot) { return barriers + 8 * slot; };
     auto empty_barrier = [&](int slot) { return barriers + 8 * (STAGES + slot); };
-    int* slot_item = (int*)(shared + Tile::Q_BYTES + Tile::RING_BYTES + STAGES * KEYS / 8 + 16 * STAGES + 8 * Q_BUFFERS);
+    int* slot_item = (int*)(shared + Tile::Q_BYTES + Tile::RING_BYTES + STAGES * KEYS / 8 + 16 * STAGES + 8);
     int* next_item = slot_item + STAGES;  // two, used alternately
     if (threadIdx.x == 0) {
       for (int s = 0; s < STAGES; ++s) {
         mbarrier_init(full_barrier(s), 128 + 1);  // full: every producer thread's copies, warp 0's word
         mbarrier_init(empty_barrier(s), 8);       // empty: the consumers' warps
       }
-      for (int b = 0; b < Q_BUFFERS; ++b) mbarrier_init(barriers + 16 * STAGES + 8 * b, 8);  // Q tile b empty
+      mbarrier_init(barriers + 16 * STAGES, 8);  // Q empty: the consumers' warps
     }
     __syncthreads();
     // Items go to whichever CTA asks first: its own item, then the counter's (the launch lists
@@ -636,7 +628,7 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
       int work = blockIdx.x, ahead = 0;  // ahead: thread 0's next item
       if (threadIdx.x == 0) ahead = gridDim.x + (int)atomicAdd(counter, 1u);
       for (u32 n = 0; work < items; ++n) {
-        prefill_wgmma_item<T, HEAD_DIM, PAGE_SIZE, LAYOUT, Variant, KEYS, STAGES, Q_BUFFERS, PRODUCER_ROLE>(p, work, ring);
+        prefill_wgmma_item<T, HEAD_DIM, PAGE_SIZE, LAYOUT, Variant, KEYS, STAGES, PRODUCER_ROLE>(p, work, ring);
         if (threadIdx.x == 0) {
           next_item[n & 1] = ahead;
           ahead = gridDim.x + (int)atomicAdd(counter, 1u);
@@ -663,7 +655,7 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
         mbarrier_wait(full_barrier(slot), ring.uses / STAGES & 1);
         const int work = *(volatile int*)&slot_item[slot];
         if (work < 0) break;
-        prefill_wgmma_item<T, HEAD_DIM, PAGE_SIZE, LAYOUT, Variant, KEYS, STAGES, Q_BUFFERS, CONSUMER_ROLE>(p, work, ring);
+        prefill_wgmma_item<T, HEAD_DIM, PAGE_SIZE, LAYOUT, Variant, KEYS, STAGES, CONSUMER_ROLE>(p, work, ring);
       }
     }
   }
