@@ -197,17 +197,20 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
     T* v_tile = v_slot(slot);
     const bool by_dim = values_by_dim(key0);
     const bool history_tile = is_history_tile(key0);
-    const bool prompt_tile =
-        key0 >= history && key0 + KEYS <= keys && (!Variant::HAS_WINDOW || key0 >= lowest_first);
+    // Prompt through and through, but for the keys past the CTA's last token (a prompt's last
+    // tile: zeros, as the generic gather writes them).
+    const bool prompt_tile = key0 >= history && key0 < keys && (!Variant::HAS_WINDOW || key0 >= lowest_first);
     const int lane_page = page_row.checked(page_id);  // -1 stays -1
     auto page_at = [&](u32 t) { return __shfl_sync(0xffffffffu, lane_page, t / PAGE_SIZE); };  // t: key of the tile
     if (ROW_PLAN && prompt_tile) {
       const i64 offset = prompt_row(key0 + plan_key) + plan_chunk * 8;
       const i64 step = (i64)ROW_STEP * p.num_kv_heads * HEAD_DIM;
+      const int readable = keys - key0 - plan_key;  // this thread's keys below it are read
 #pragma unroll
       for (int n = 0; n < KEYS / ROW_STEP; ++n) {
-        copy_async_16(k_tile + plan_at(n), k_prompt + offset + n * step, true);
-        copy_async_16(v_tile + plan_at(n), v_prompt + offset + n * step, true);
+        const bool valid = n * ROW_STEP < readable;
+        copy_async_16(k_tile + plan_at(n), valid ? k_prompt + offset + n * step : k_prompt, valid);
+        copy_async_16(v_tile + plan_at(n), valid ? v_prompt + offset + n * step : v_prompt, valid);
       }
     } else if (ROW_PLAN && (LAYOUT != LAYOUT_PAL || PAGE_SIZE == 1) && history_tile) {  // pal pages of one slot hold rows
 #pragma unroll
