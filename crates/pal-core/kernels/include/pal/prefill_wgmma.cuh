@@ -4,23 +4,27 @@
 // Work split: an item is 128 query rows ((token, head) pairs of one KV head, see `PrefillTask`)
 // against their keys, 64 rows per consumer warpgroup, Q staged once in shared memory as a
 // swizzled tile (`wgmma.cuh`). K / V tiles of KEYS keys stream through a STAGES-slot ring.
-// Head dims up to 128 run warp-specialised and persistent: one CTA per SM takes items round by
-// round; a producer warpgroup (88 registers) gathers Q and the tiles with cp.async (a page id
-// per tile and lane, read a tile ahead and shuffled) and signals each slot's mbarrier; two
-// consumer warpgroups (208 registers) issue S of tile j with O += P V of tile j - 1, run the
-// online softmax of tile j while that P V is on the tensor cores, release the slot, and write
-// O from registers while the producer already fills the next item's Q and tiles. Larger head
-// dims run one item per CTA with every thread copying and computing in step (two slots).
-// S = Q K^T takes both operands from shared memory; P comes from registers; V tiles are
-// [key][dim], read N-major, except pal tiles that are history through and through, copied as
-// they lie, [dim][key], and read K-major.
+// Head dims up to 128 run warp-specialised and persistent: one CTA per SM takes its own item,
+// then items from a counter until none is left; a producer warpgroup (88 registers) gathers Q
+// and the tiles with cp.async (a page id per tile and lane, read a tile ahead and shuffled) and
+// signals each slot's mbarrier; two consumer warpgroups (208 registers) issue S of tile j with
+// O += P V of tile j - 1, run the online softmax of tile j while that P V is on the tensor
+// cores, release the slot, and write O from registers while the producer already fills the
+// next item's Q and tiles. Larger head dims, and pal pages of 2 slots, run one item per CTA
+// with every thread copying and computing in step (two slots).
+// S = Q K^T takes both operands from shared memory; P comes from registers. K tiles are
+// swizzled [key][dim] rows, but pal history tiles, copied in the pool's [chunk][key][8] order
+// and read through an interleaved descriptor. V tiles are [key][dim], read N-major, except pal
+// tiles that are history through and through, copied as they lie, [dim][key], and read K-major.
 // Traffic: each K / V tile once per item of 128 query rows; Q once; the output once.
-// H200 (2026-11-30, ninth session, bf16, HQ 32 / HKV 8, D 128, page 16, causal; benchmark lab,
-// default call, FlashInfer's FA3 path in the same run): nhd 474 / 449 / 267 / 553 / 509 TFLOP/s
-// (1.03 / 0.86 / 0.71 / 1.01 / 0.97x), pal 462 / 441 / 242 / 388 / 369 at 1 x 4096 / 4 x 4096 /
-// 16 x 1024 / 4 x 1024 over 8192 / 8 x 512 over 4096 (docs/kernels.md, "Hopper prefill, ninth
-// session"). What is left: pal history below nhd (its K copies take twice their L2 sectors),
-// pal pages of 2 slots (4-byte copies), short prompts' items (each waits for its Q).
+// H200 (2026-11-30, tenth session, bf16, HQ 32 / HKV 8, D 128, page 16, causal; benchmark lab,
+// default call, FlashInfer's FA3 path in the same run): nhd 483 / 504 / 303 / 560 / 522 TFLOP/s
+// (1.05 / 0.95 / 0.81 / 1.00 / 0.98x), pal 443 / 459 / 290 / 504 / 467 (0.96 / 0.87 / 0.78 /
+// 0.90 / 0.88x) at 1 x 4096 / 4 x 4096 / 16 x 1024 / 4 x 1024 over 8192 / 8 x 512 over 4096
+// (docs/kernels.md, "Hopper prefill, tenth session"). What is left: short prompts' items (the
+// consumers wait at each item's start), pal below nhd (its history V copies; its prompts since
+// the last tile took the row plan, -4% on long prompts, not understood), the tile that
+// straddles history and prompt (generic gather), pal pages of 2 slots (lockstep).
 #pragma once
 #include "pal/prefill.cuh"
 #include "pal/softmax.cuh"
