@@ -287,7 +287,9 @@ impl Gpu {
         let mut status = sys::CUstreamCaptureStatus::CU_STREAM_CAPTURE_STATUS_NONE;
         // SAFETY: queries a stream handle the caller passed for its launch; a failed query counts
         // as a capture (a fresh slot), never as a shared one.
-        let captured = unsafe { sys::cuStreamIsCapturing(stream as sys::CUstream, &mut status) }.result().is_err()
+        let captured = unsafe { sys::cuStreamIsCapturing(stream as sys::CUstream, &mut status) }
+            .result()
+            .is_err()
             || status != sys::CUstreamCaptureStatus::CU_STREAM_CAPTURE_STATUS_NONE;
         let mut slots = self.schedule.lock().unwrap_or_else(|e| e.into_inner());
         let fresh = slots.taken % SCHEDULE_SLOTS;

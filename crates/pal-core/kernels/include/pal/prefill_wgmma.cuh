@@ -35,7 +35,8 @@ namespace pal {
 
 // Shared memory: the Q tile, then STAGES ring slots of a K tile and a V tile, then a word of
 // readable keys per slot (a bit each), then (with a producer) a full and an empty mbarrier per
-// slot and the Q one, after up to 1024 bytes that align the tiles to the swizzle.
+// slot and the Q one, then the item of each slot's first tile and the producer's next two items
+// (the persistent schedule); after up to 1024 bytes that align the tiles to the swizzle.
 template <int HEAD_DIM, int KEYS_, int STAGES_, bool PRODUCER_> struct PrefillWgmmaTile {
   static constexpr int ROWS = 128;     // query rows per item, 64 per consumer warpgroup
   static constexpr int KEYS = KEYS_;   // keys per K / V tile
@@ -45,10 +46,10 @@ template <int HEAD_DIM, int KEYS_, int STAGES_, bool PRODUCER_> struct PrefillWg
   static constexpr int TILE_BYTES = KEYS * HEAD_DIM * 2;
   static constexpr int Q_BYTES = ROWS * HEAD_DIM * 2;
   static constexpr int RING_BYTES = STAGES * 2 * TILE_BYTES;
-  // mbarriers (full and empty per slot, Q's empty), then the item of each slot's first tile and
-  // the producer's next two items (the persistent schedule).
-  static constexpr int BARRIER_BYTES = PRODUCER ? STAGES * 16 + 8 + STAGES * 4 + 8 : 0;
-  static constexpr int SHARED_BYTES = 1024 + Q_BYTES + RING_BYTES + STAGES * KEYS / 8 + BARRIER_BYTES;
+  static constexpr int READABLE_OFFSET = Q_BYTES + RING_BYTES;
+  static constexpr int BARRIER_OFFSET = READABLE_OFFSET + STAGES * KEYS / 8;
+  static constexpr int ITEM_OFFSET = BARRIER_OFFSET + STAGES * 16 + 8;
+  static constexpr int SHARED_BYTES = 1024 + (PRODUCER ? ITEM_OFFSET + STAGES * 4 + 8 : BARRIER_OFFSET);
   static_assert(Q_BYTES + RING_BYTES >= ROWS * (HEAD_DIM + 8) * 2, "the output is staged over Q and the ring");
 };
 
@@ -86,15 +87,15 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
   T* q_tile = (T*)shared;
   auto k_slot = [&](int slot) { return (T*)(shared + Tile::Q_BYTES + slot * 2 * Tile::TILE_BYTES); };
   auto v_slot = [&](int slot) { return k_slot(slot) + KEYS * HEAD_DIM; };
-  u32* readable_keys = (u32*)(shared + Tile::Q_BYTES + Tile::RING_BYTES);  // per slot: bit k set if key k is readable
+  u32* readable_keys = (u32*)(shared + Tile::READABLE_OFFSET);  // per slot: bit k set if key k is readable
   // Per slot: `full` completes when a tile's copies have landed (each producer thread's cp.async
   // arrive, and warp 0's readable word), `empty` when the consumers' eight warps are done with
   // it; then `q_empty`, when they are done with Q.
-  u64* barriers = (u64*)(readable_keys + STAGES * (KEYS / 32));
+  u64* barriers = (u64*)(shared + Tile::BARRIER_OFFSET);
   auto full_barrier = [&](int slot) { return shared_address(barriers + slot); };
   auto empty_barrier = [&](int slot) { return shared_address(barriers + STAGES + slot); };
   const u32 q_empty = shared_address(barriers + 2 * STAGES);
-  int* slot_item = (int*)(barriers + 2 * STAGES + 1);  // per slot: the item its first tile starts
+  int* slot_item = (int*)(shared + Tile::ITEM_OFFSET);  // per slot: the item its first tile starts
 
   const PrefillTask task = locate_prefill_task<PAGE_SIZE>(p, work);
   if (task.empty()) return;  // the whole CTA: uniform exit
@@ -351,28 +352,21 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
   // Issues S = Q K^T of tile j (one commit group). A warpgroup whose rows are all padding
   // computes too: wgmma is issued by whole warpgroups, and skipping would branch around it.
   auto issue_scores = [&](int j, int slot, float(&s)[KEY_BLOCKS][4]) {
-    // Each K form's chain whole in its branch (see `issue_values`).
-    if (POOL_ORDER_K && is_history_tile(j * KEYS)) {
+    // One chain per K form, each whole in its branch (see `issue_values`); `b_step(kk)`: k-step
+    // kk's offset in the slot, in 16-byte units.
+    auto chain = [&](u64 b_descriptor, auto b_step) {
       wgmma_fence();
 #pragma unroll
       for (int kk = 0; kk < HEAD_DIM / 16; ++kk) {
-        // k-step kk: chunks 2 kk and 2 kk + 1, KEYS * 16 bytes apart.
         const u64 a = descriptor_plus(q_descriptor, (kk / 4 * ROWS * 128 + kk % 4 * 32) / 16);
-        const u64 b = descriptor_plus(pool_order_descriptor, slot_offset(slot) + kk * 2 * KEYS);
-        Wgmma<T, KEYS>::template ss<false>(s, a, b, kk > 0);
+        Wgmma<T, KEYS>::template ss<false>(s, a, descriptor_plus(b_descriptor, slot_offset(slot) + b_step(kk)), kk > 0);
       }
       wgmma_commit();
-    } else {
-      wgmma_fence();
-#pragma unroll
-      for (int kk = 0; kk < HEAD_DIM / 16; ++kk) {
-        // k-step kk: 16 dims of column block kk / 4, 32 bytes into its rows per step.
-        const u64 a = descriptor_plus(q_descriptor, (kk / 4 * ROWS * 128 + kk % 4 * 32) / 16);
-        const u64 b = descriptor_plus(slot_descriptor, slot_offset(slot) + (kk / 4 * KEYS * 128 + kk % 4 * 32) / 16);
-        Wgmma<T, KEYS>::template ss<false>(s, a, b, kk > 0);
-      }
-      wgmma_commit();
-    }
+    };
+    if (POOL_ORDER_K && is_history_tile(j * KEYS))
+      chain(pool_order_descriptor, [](int kk) { return kk * 2 * KEYS; });  // chunks 2 kk, 2 kk + 1: KEYS * 16 bytes apart
+    else  // 16 dims of column block kk / 4, 32 bytes into its rows per step
+      chain(slot_descriptor, [](int kk) { return (kk / 4 * KEYS * 128 + kk % 4 * 32) / 16; });
   };
 
   // The online softmax of tile j's scores (complete in `s`): masks, the rows' new maxima, and
@@ -610,10 +604,10 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
     using Tile = PrefillWgmmaTile<HEAD_DIM, KEYS, STAGES, PRODUCER>;
     extern __shared__ unsigned char shared_raw[];
     unsigned char* shared = shared_raw + ((1024 - (shared_address(shared_raw) & 1023)) & 1023);
-    const u32 barriers = shared_address(shared + Tile::Q_BYTES + Tile::RING_BYTES + STAGES * KEYS / 8);
+    const u32 barriers = shared_address(shared + Tile::BARRIER_OFFSET);
     auto full_barrier = [&](int slot) { return barriers + 8 * slot; };
     auto empty_barrier = [&](int slot) { return barriers + 8 * (STAGES + slot); };
-    int* slot_item = (int*)(shared + Tile::Q_BYTES + Tile::RING_BYTES + STAGES * KEYS / 8 + 16 * STAGES + 8);
+    int* slot_item = (int*)(shared + Tile::ITEM_OFFSET);
     int* next_item = slot_item + STAGES;  // two, used alternately
     if (threadIdx.x == 0) {
       for (int s = 0; s < STAGES; ++s) {
