@@ -476,6 +476,12 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
   float scores[KEY_BLOCKS][4];
   u32 weights[KEYS / 16][4];
   float factor[2];
+  // 1 / the row's sum (its head's sink joining the softmax), by which row i's O is normalised.
+  auto row_inverse = [&](int i) {
+    const int r = my_row(i);
+    const float sink = row_valid(r) ? Variant::sink(p.variant, task.first_head + split.head(r)) : neg_inf();
+    return SoftmaxState{state[i].max, quad_sum(state[i].sum)}.inverse_sum(sink);
+  };
   if constexpr (ROLE == ALL_ROLES) {
     load_q();
 #pragma unroll
@@ -508,9 +514,7 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
     T* staged = (T*)shared + warp * 16 * ROW;
 #pragma unroll
     for (int i = 0; i < 2; ++i) {
-      const int r = my_row(i);
-      const float sink = row_valid(r) ? Variant::sink(p.variant, task.first_head + split.head(r)) : neg_inf();
-      const float inverse = SoftmaxState{state[i].max, quad_sum(state[i].sum)}.inverse_sum(sink);
+      const float inverse = row_inverse(i);
 #pragma unroll
       for (int b = 0; b < CHUNKS; ++b)
         *(u32*)(staged + Fragment::row(lane, 2 * i) * ROW + b * 8 + Fragment::column(lane, 0)) =
@@ -581,8 +585,7 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
 #pragma unroll
     for (int i = 0; i < 2; ++i) {
       const int r = my_row(i);
-      const float sink = row_valid(r) ? Variant::sink(p.variant, task.first_head + split.head(r)) : neg_inf();
-      const float inverse = SoftmaxState{state[i].max, quad_sum(state[i].sum)}.inverse_sum(sink);  // whole quads
+      const float inverse = row_inverse(i);  // whole quads
       if (row_valid(r)) {
         T* row = (T*)p.out + q_row(r) * HEAD_DIM + Fragment::column(lane, 0);
 #pragma unroll
