@@ -530,9 +530,9 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
     // Q once the consumers are done with the last item's, then tile after tile into the ring,
     // each slot once the consumers released it. (A fresh barrier passes a wait on parity 1:
     // the first round waits for nothing.)
+    int next_page_id = tile_page_id(first_tile);  // in flight through the wait
     mbarrier_wait(q_empty, (ring.items++ & 1) ^ 1);
     load_q();
-    int next_page_id = tile_page_id(first_tile);
     for (int j = first_tile; j < tiles; ++j, ++ring.uses) {
       const int slot = ring.uses % STAGES, page_id = next_page_id;
       if (j + 1 < tiles) next_page_id = tile_page_id(j + 1);  // in flight through the wait and the copies
@@ -558,9 +558,14 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
       fence_async_shared();
       return slot;
     };
+    // Q goes once the item's last S is done (the producer loads the next item's Q meanwhile).
+    auto release_q = [&](int j) {
+      if (j + 1 == tiles && lane == 0) mbarrier_arrive(q_empty);
+    };
     int slot = wait_full();
     issue_scores(first_tile, slot, scores);
     wgmma_wait<0>();
+    release_q(first_tile);
     weigh_scores(first_tile, slot, scores, factor);
     pack_weights(scores, weights);  // O is zero: nothing to rescale
     for (int j = first_tile + 1; j < tiles; ++j) {
@@ -569,13 +574,13 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
       issue_scores(j, slot, scores);
       issue_values(j - 1, previous, weights);
       wgmma_wait<1>();  // S of tile j
+      release_q(j);
       weigh_scores(j, slot, scores, factor);
       wgmma_wait<0>();  // P V of tile j - 1: its slot is free
       if (lane == 0) mbarrier_arrive(empty_barrier(previous));
       rescale_output(factor);
       pack_weights(scores, weights);
     }
-    if (lane == 0) mbarrier_arrive(q_empty);  // every S is done
     issue_values(tiles - 1, slot, weights);
     wgmma_wait<0>();
     if (lane == 0) mbarrier_arrive(empty_barrier(slot));
