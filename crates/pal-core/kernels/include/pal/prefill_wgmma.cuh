@@ -210,12 +210,20 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
     if (ROW_PLAN && prompt_tile) {
       const i64 offset = prompt_row(key0 + plan_key) + plan_chunk * 8;
       const i64 step = (i64)ROW_STEP * p.num_kv_heads * HEAD_DIM;
-      const int readable = keys - key0 - plan_key;  // this thread's keys below it are read
+      if (key0 + KEYS <= keys) {  // whole: no predicate per copy
 #pragma unroll
-      for (int n = 0; n < KEYS / ROW_STEP; ++n) {
-        const bool valid = n * ROW_STEP < readable;
-        copy_async_16(k_tile + plan_at(n), valid ? k_prompt + offset + n * step : k_prompt, valid);
-        copy_async_16(v_tile + plan_at(n), valid ? v_prompt + offset + n * step : v_prompt, valid);
+        for (int n = 0; n < KEYS / ROW_STEP; ++n) {
+          copy_async_16(k_tile + plan_at(n), k_prompt + offset + n * step, true);
+          copy_async_16(v_tile + plan_at(n), v_prompt + offset + n * step, true);
+        }
+      } else {
+        const int readable = keys - key0 - plan_key;  // this thread's keys below it are read
+#pragma unroll
+        for (int n = 0; n < KEYS / ROW_STEP; ++n) {
+          const bool valid = n * ROW_STEP < readable;
+          copy_async_16(k_tile + plan_at(n), valid ? k_prompt + offset + n * step : k_prompt, valid);
+          copy_async_16(v_tile + plan_at(n), valid ? v_prompt + offset + n * step : v_prompt, valid);
+        }
       }
     } else if (ROW_PLAN && (LAYOUT != LAYOUT_PAL || PAGE_SIZE == 1) && history_tile) {  // pal pages of one slot hold rows
 #pragma unroll
