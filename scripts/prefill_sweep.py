@@ -19,8 +19,9 @@ from decode_sweep import graph_replay_ms, keep_or_compare
 ROWS = ["1x4096+0", "4x4096+0", "16x1024+0", "4x1024+8192", "8x512+4096"]
 
 
-def make_case(row, layout, dim, page, g):
-    """Inputs of `row` ("BATCHxPROMPT+HISTORY"), pages in random order, and its visible pairs."""
+def make_case(row, layout, dim, page, g, kv_dtype=torch.bfloat16):
+    """Inputs of `row` ("BATCHxPROMPT+HISTORY"), pages in random order, and its visible pairs;
+    with an fp8 `kv_dtype` the pools hold the bf16 draws cast (scales 1)."""
     head, history = row.split("+")
     batch, prompt = (int(x) for x in head.split("x"))
     history, hq, hkv = int(history), 32, 8
@@ -30,8 +31,8 @@ def make_case(row, layout, dim, page, g):
     def rand(*shape):
         return torch.randn(*shape, generator=g, device="cuda").to(torch.bfloat16)
 
-    k_cache = rand(*pal.get_k_cache_shape(pages, hkv, dim, page, torch.bfloat16, layout))
-    v_cache = rand(*pal.get_v_cache_shape(pages, hkv, dim, page, torch.bfloat16, layout))
+    k_cache = rand(*pal.get_k_cache_shape(pages, hkv, dim, page, kv_dtype, layout)).to(kv_dtype)
+    v_cache = rand(*pal.get_v_cache_shape(pages, hkv, dim, page, kv_dtype, layout)).to(kv_dtype)
     perm = torch.randperm(pages - 1, generator=g, device="cuda")
     table = perm[: batch * per_seq].view(batch, per_seq).int()
     lens = torch.full((batch,), history, dtype=torch.int32, device="cuda")
@@ -46,6 +47,7 @@ def main() -> None:
     parser.add_argument("--rows", nargs="+", default=ROWS)
     parser.add_argument("--dim", type=int, default=128)
     parser.add_argument("--page", type=int, default=16)
+    parser.add_argument("--kv-dtype", default="bfloat16", help="pool dtype, e.g. float8_e4m3fn")
     parser.add_argument("--label", default=os.environ.get("PAL_PREFILL_TUNING", "default"))
     parser.add_argument("--check", action="store_true", help="largest difference from the portable kernel")
     parser.add_argument("--save", help="folder to keep the outputs in")
@@ -54,7 +56,8 @@ def main() -> None:
     g = torch.Generator(device="cuda").manual_seed(0)
     for layout in args.layouts:
         for row in args.rows:
-            inputs, flops = make_case(row, layout, args.dim, args.page, g)
+            kv_dtype = getattr(torch, args.kv_dtype)
+            inputs, flops = make_case(row, layout, args.dim, args.page, g, kv_dtype)
 
             def call(inputs=inputs, layout=layout):
                 return pal.paged_attention_prefill(*inputs, layout=layout)
@@ -68,10 +71,11 @@ def main() -> None:
                 except pal.UnsupportedError as error:
                     check = f"  ({error})"
                 del os.environ["PAL_PREFILL_PATH"]
-            name = f"{layout}-D{args.dim}-p{args.page}-{row}.pt"
+            name = f"{layout}-D{args.dim}-p{args.page}-{args.kv_dtype}-{row}.pt"
+            kv_tag = "" if args.kv_dtype == "bfloat16" else f" {args.kv_dtype}"
             check += keep_or_compare(out, name, args.save, args.compare)
             print(
-                f"{args.label:<24} {layout} D{args.dim} p{args.page} {row:<12} {ms * 1e3:8.0f} us "
+                f"{args.label:<24} {layout} D{args.dim} p{args.page}{kv_tag} {row:<12} {ms * 1e3:8.0f} us "
                 f"{flops / ms / 1e9:7.1f} TFLOP/s{check}",
                 flush=True,
             )
