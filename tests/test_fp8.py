@@ -188,6 +188,43 @@ def test_prefill_scales_history_not_the_prompt(rng, device, layout, fp8, scales,
 
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("fp8", FP8)
+@pytest.mark.parametrize(
+    "head_dim, page_size, dtype",
+    [
+        (64, 16, "bfloat16"),
+        (128, 1, "float16"),
+        (128, 16, "bfloat16"),
+        (128, 4, "bfloat16"),
+        (192, 8, "bfloat16"),
+        (256, 16, "float16"),
+    ],
+)
+def test_prefill_fp8_long_histories(rng, device, layout, fp8, head_dim, page_size, dtype):
+    """Histories of many key tiles (one not a multiple of a tile, one ending mid-page) beside
+    prompts of several query tiles, so a CUDA CTA works through more than one item; on Hopper
+    the tensor-core prefill widens the fp8 history tiles itself."""
+    history, prompts = [1030, 0, 700], [300, 129, 64]
+    cache = paged_cache(rng, history, HKV, head_dim, page_size, fp8, layout)
+    q, k, v, cu = random_prompts(rng, prompts, HQ, HKV, head_dim, dtype)
+    k_scale, v_scale = SCALES["per_head"]
+    arrays = (q, k, v, cache.k_cache, cache.v_cache, cache.page_table, cache.lens, cu)
+    out = pal.paged_attention_prefill(
+        *(on_device(a, device) for a in arrays),
+        layout=layout,
+        k_scale=dev(k_scale, device),
+        v_scale=dev(v_scale, device),
+    )
+    expected = np.zeros(q.shape)
+    for b, (h, p) in enumerate(zip(history, prompts)):
+        rows = slice(cu[b], cu[b + 1])
+        keys = np.concatenate([scaled(cache.keys[b], k_scale), k[rows].astype(np.float64)])
+        values = np.concatenate([scaled(cache.values[b], v_scale), v[rows].astype(np.float64)])
+        expected[rows] = attention(q[rows], keys, values, [h + i + 1 for i in range(p)])
+    assert_close(to_host(out), expected, dtype, f"{fp8} prefill D{head_dim} page {page_size}")
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("fp8", FP8)
 @pytest.mark.parametrize("source", ["bfloat16", "float16", "float32"])
 @pytest.mark.parametrize("scales", ["one", "numbers", "per_head"])
 def test_fill_quantises_to_nearest_even_saturating(rng, device, layout, fp8, source, scales):

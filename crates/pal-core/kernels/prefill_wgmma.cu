@@ -1,13 +1,13 @@
-// Entry of one Hopper prefill specialisation (sm_90a; float16 / bfloat16). Defines come from the
-// host's kernel key (`cuda/jit.rs`); the asserts catch drift between its shape and the kernel's.
+// Entry of one Hopper prefill specialisation (sm_90a; float16 / bfloat16 queries over pools of
+// their dtype or fp8). Defines come from the host's kernel key (`cuda/jit.rs`); the asserts
+// catch drift between its shape and the kernel's.
 #include "pal/prefill_wgmma.cuh"
 
 using PrefillWgmmaShape = pal::PrefillWgmmaTile<PAL_HEAD_DIM, PAL_KEYS, PAL_STAGES, PAL_PRODUCER>;
 static_assert(sizeof(pal::PrefillParams) == PAL_PARAMS_BYTES, "host mirror of PrefillParams");
 static_assert(PrefillWgmmaShape::SHARED_BYTES == PAL_SHARED_BYTES, "host and kernel agree on shared memory");
 static_assert(PrefillWgmmaShape::ROWS == PAL_ROWS && PrefillWgmmaShape::THREADS == PAL_THREADS, "host and kernel agree on the CTA");
-static_assert(pal::SAME_TYPE<PAL_QUERY_DTYPE, PAL_KV_DTYPE>, "KV pools in the queries' dtype");
 
 extern "C" __global__ void __launch_bounds__(PAL_THREADS, 1) pal_prefill(pal::PrefillParams params) {
-  pal::prefill_wgmma<PAL_KV_DTYPE, PAL_HEAD_DIM, PAL_PAGE_SIZE, PAL_LAYOUT, PAL_VARIANT, PAL_KEYS, PAL_STAGES, PAL_PRODUCER>(params);
+  pal::prefill_wgmma<PAL_QUERY_DTYPE, PAL_KV_DTYPE, PAL_HEAD_DIM, PAL_PAGE_SIZE, PAL_LAYOUT, PAL_VARIANT, PAL_KEYS, PAL_STAGES, PAL_PRODUCER>(params);
 }

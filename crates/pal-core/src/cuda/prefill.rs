@@ -1,8 +1,9 @@
 //! Prefill on CUDA: one `pal_prefill` launch on the caller's stream. 16-bit dtypes run on tensor
-//! cores: the Hopper kernel (`prefill_wgmma.cuh`, sm_90 and head dims 64 / 128 / 192 / 256) or
-//! the portable one (`prefill_mma.cuh`, sm_80 and newer); float32 and fp8 pools the CUDA-core
-//! one (`prefill_simt.cuh`). All share the CTA-to-work map of `prefill.cuh`. `kernel_key`
-//! chooses the family and its shape.
+//! cores: the Hopper kernel (`prefill_wgmma.cuh`, sm_90 and head dims 64 / 128 / 192 / 256,
+//! over pools of the queries' dtype or fp8) or the portable one (`prefill_mma.cuh`, sm_80 and
+//! newer); float32, and fp8 pools off the Hopper kernel, the CUDA-core one
+//! (`prefill_simt.cuh`). All share the CTA-to-work map of `prefill.cuh`. `kernel_key` chooses
+//! the family and its shape.
 
 use super::device::{self, launch, LaunchShape, TableErrors};
 use super::jit::{Family, Geometry, KernelKey};
@@ -44,15 +45,16 @@ fn tuning(name: &str) -> Option<usize> {
 /// assert it).
 pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, arch: (i32, i32)) -> Result<KernelKey> {
     let ((dtype, kv_dtype), head_dim, page_size, layout) = geometry;
-    // Tensor cores take 16-bit queries over pools of the same dtype; CUDA cores the rest
-    // (float32, and fp8 pools widened exactly to the queries' dtype as they are staged).
-    // The lab knob is read only where it can change the choice.
+    // Tensor cores take 16-bit queries over pools of the same dtype, and on Hopper over fp8
+    // pools too (its copying threads widen them exactly to the queries' dtype); CUDA cores the
+    // rest (float32, fp8 elsewhere). The lab knob is read only where it can change the choice.
     let portable = || std::env::var_os(PREFILL_PATH_ENV).is_some_and(|path| path == "portable");
+    let hopper = arch == (9, 0) && head_dim % 64 == 0 && !portable();
     // The portable tensor-core kernel serves pages of 8 to 32 slots; other page sizes off the
     // Hopper kernel (head dims 80 / 96 / 112 on Hopper, any before it) take the CUDA cores.
-    let family = if dtype == DType::F32 || kv_dtype != dtype {
+    let family = if dtype == DType::F32 || (kv_dtype != dtype && !hopper) {
         Family::PrefillSimt
-    } else if arch == (9, 0) && head_dim % 64 == 0 && !portable() {
+    } else if hopper {
         Family::PrefillWgmma
     } else if super::PREFILL_PAGE_SIZES.contains(&page_size) {
         Family::PrefillMma
@@ -340,12 +342,18 @@ mod tests {
         // Pages the portable tensor-core kernel leaves take the CUDA cores.
         assert_eq!(family(128, 1, (8, 0)).unwrap().0, Family::PrefillSimt);
         assert_eq!(family(96, 64, (9, 0)).unwrap().0, Family::PrefillSimt);
-        let fp8 = kernel_key(
-            ((DType::BF16, DType::F8E4M3), 128, 16, CacheLayout::Pal),
-            "plain",
-            (9, 0),
-        )
-        .unwrap();
-        assert_eq!(fp8.family, Family::PrefillSimt);
+        // fp8 pools: the Hopper kernel widens them; elsewhere, and off its head dims, CUDA cores.
+        let fp8 = |head_dim, arch| {
+            kernel_key(
+                ((DType::BF16, DType::F8E4M3), head_dim, 16, CacheLayout::Pal),
+                "plain",
+                arch,
+            )
+            .unwrap()
+            .family
+        };
+        assert_eq!(fp8(128, (9, 0)), Family::PrefillWgmma);
+        assert_eq!(fp8(96, (9, 0)), Family::PrefillSimt);
+        assert_eq!(fp8(128, (8, 9)), Family::PrefillSimt);
     }
 }

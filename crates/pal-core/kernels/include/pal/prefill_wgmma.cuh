@@ -1,5 +1,5 @@
-// Paged prefill on Hopper tensor cores (sm_90a; float16 / bfloat16, head dims 64 / 128 / 192 /
-// 256): warpgroup MMA.
+// Paged prefill on Hopper tensor cores (sm_90a; float16 / bfloat16 queries over pools of their
+// dtype or fp8, head dims 64 / 128 / 192 / 256): warpgroup MMA.
 //
 // Work split: an item is 128 query rows ((token, head) pairs of one KV head, see `PrefillTask`)
 // against their keys, 64 rows per consumer warpgroup, Q staged once in shared memory as a
@@ -9,22 +9,24 @@
 // and the tiles with cp.async (a page id per tile and lane, read a tile ahead and shuffled) and
 // signals each slot's mbarrier; two consumer warpgroups (208 registers) issue S of tile j with
 // O += P V of tile j - 1, run the online softmax of tile j while that P V is on the tensor
-// cores, release the slot, and write O from registers while the producer already fills the
-// next item's Q and tiles. Larger head dims, and pal pages of 2 slots, run one item per CTA
-// with every thread copying and computing in step (two slots).
+// cores, release the slot (and Q after the item's last S), and write O from registers while the
+// producer already fills the next item's Q and tiles. Larger head dims, and pal pages of 2
+// slots, run one item per CTA with every thread copying and computing in step (two slots).
+// fp8 pools: the copying threads widen history tiles exactly to the queries' dtype (staged raw
+// by cp.async a tile ahead where there is a producer); consumers apply k_scale / v_scale.
 // S = Q K^T takes both operands from shared memory; P comes from registers. K tiles are
 // swizzled [key][dim] rows, but pal history tiles, copied in the pool's [chunk][key][8] order
 // and read through an interleaved descriptor. V tiles are [key][dim], read N-major, except pal
 // tiles that are history through and through, copied as they lie, [dim][key], and read K-major.
 // Traffic: each K / V tile once per item of 128 query rows; Q once; the output once.
-// H200 (2026-11-30, tenth session, bf16, HQ 32 / HKV 8, D 128, page 16, causal; benchmark lab,
-// default call, FlashInfer's FA3 path in the same run): nhd 483 / 504 / 303 / 560 / 522 TFLOP/s
-// (1.05 / 0.95 / 0.81 / 1.00 / 0.98x), pal 443 / 459 / 290 / 504 / 467 (0.96 / 0.87 / 0.78 /
-// 0.90 / 0.88x) at 1 x 4096 / 4 x 4096 / 16 x 1024 / 4 x 1024 over 8192 / 8 x 512 over 4096
-// (docs/kernels.md, "Hopper prefill, tenth session"). What is left: short prompts' items (the
-// consumers wait at each item's start), pal below nhd (its history V copies; its prompts since
-// the last tile took the row plan, -4% on long prompts, not understood), the tile that
-// straddles history and prompt (generic gather), pal pages of 2 slots (lockstep).
+// H200 (2026-11-30, eleventh session, bf16, HQ 32 / HKV 8, D 128, page 16, causal; benchmark
+// lab, default call, FlashInfer's FA3 path in the same run): nhd 503 / 524 / 319 / 575 / 539
+// TFLOP/s (1.08 / 0.99 / 0.85 / 1.02 / 1.01x) at 1 x 4096 / 4 x 4096 / 16 x 1024 / 4 x 1024
+// over 8192 / 8 x 512 over 4096; pal in the same sweep 1% below nhd on long prompts, 5-6% on
+// 16 x 1024 and the history rows. fp8 e4m3 pools (kernel time): nhd 434 / - / - / 175 / 172 (the
+// producer's widening bounds history rows). docs/kernels.md, "Hopper prefill, eleventh
+// session". What is left: short prompts' items (the consumers wait at each item's start), pal
+// history V copies, fp8 widening, pal pages of 2 slots (lockstep).
 #pragma once
 #include "pal/prefill.cuh"
 #include "pal/softmax.cuh"
@@ -58,6 +60,9 @@ template <int HEAD_DIM, int KEYS_, int STAGES_, bool PRODUCER_> struct PrefillWg
 // producer spills), 515 at 88 / 208, 421 at 40 / 232.
 constexpr int PRODUCER_REGISTERS = 88, CONSUMER_REGISTERS = 208;
 
+// A count as a type (for a generic lambda's fixed-size arrays).
+template <int N> struct Count { static constexpr int value = N; };
+
 // Who runs an item: every thread in step (no producer), or one side of the warp-specialised CTA.
 enum PrefillRole { ALL_ROLES, PRODUCER_ROLE, CONSUMER_ROLE };
 // What a warp-specialised CTA's threads carry from item to item: tiles that went through the
@@ -67,7 +72,7 @@ struct PrefillRing {
 };
 
 // One item of work (`locate_prefill_task`): 128 query rows of one KV head against their keys.
-template <typename T, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, typename Variant, int KEYS_, int STAGES_, int ROLE>
+template <typename T, typename KV, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, typename Variant, int KEYS_, int STAGES_, int ROLE>
 __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int work, PrefillRing& ring) {
   constexpr bool PRODUCER = ROLE != ALL_ROLES;
   using Tile = PrefillWgmmaTile<HEAD_DIM, KEYS_, STAGES_, PRODUCER>;
@@ -104,11 +109,16 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
   const T* q = (const T*)p.q;
   const T* k_prompt = (const T*)p.k;
   const T* v_prompt = (const T*)p.v;
-  const T* k_pool = (const T*)p.k_cache;
-  const T* v_pool = (const T*)p.v_cache;
+  const KV* k_pool = (const KV*)p.k_cache;
+  const KV* v_pool = (const KV*)p.v_cache;
   const int history = task.history, keys = task.keys(), kv_head = task.kv_head;
   const PageRow<PAGE_SIZE> page_row(p.page_table, task.seq, p.pages_per_seq, p.num_pages);
-  const CacheAddress<LAYOUT, T> at{p.num_kv_heads, HEAD_DIM, PAGE_SIZE};
+  const CacheAddress<LAYOUT, KV> at{p.num_kv_heads, HEAD_DIM, PAGE_SIZE};
+  // fp8 pools: the copying threads widen history keys to T themselves (loads, exact conversion,
+  // shared stores), so tiles and consumers are those of T; the pools' scales multiply the
+  // history keys' scores and weights (`k_scale`, `v_scale`).
+  constexpr bool WIDEN = IS_FP8<KV>;
+  static_assert(WIDEN || SAME_TYPE<T, KV>, "pools in the queries' dtype, or fp8");
   bool saw_invalid_page = false;  // warp 0 (see `prefill_mma.cuh`)
   auto prompt_row = [&](int key) -> i64 {
     return ((i64)(task.prompt_begin + key - history) * p.num_kv_heads + kv_head) * HEAD_DIM;
@@ -194,6 +204,217 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
     return SHUFFLED && is_history_tile(j * KEYS) && lane < TILE_PAGES ? page_row.pages[j * KEYS / PAGE_SIZE + lane] : -1;
   };
 
+  // fp8 tiles with history keys: each copying thread loads 8 pool elements at a time (8 bytes,
+  // or single bytes where they lie a page apart), widens them (`fp8x8_widened`) and stores 16
+  // bytes; prompt keys come as 16-byte rows of `k` / `v`, hidden keys as zeros. Tile layouts as
+  // T's: K in the pool's order for pal history tiles, else swizzled rows; V [dim][key] where
+  // `by_dim`. History tiles (nearly all) issue a batch of loads before widening any: one
+  // dependent load at a time would leave the producer a round trip per 16 bytes.
+  auto widen_tile = [&](int key0, T* k_tile, T* v_tile, bool history_tile, bool by_dim, auto page_at) {
+    constexpr int ITEMS = KEYS * CHUNKS / THREADS;  // (key, 8 dims) or (dim, 8 keys) per thread
+    // Loads in flight per batch: 8 for the producer, 4 where every thread also holds accumulators.
+    constexpr int WANTED = ROLE == PRODUCER_ROLE && ITEMS >= 16 ? 8 : 4;
+    constexpr int BATCH = ITEMS % WANTED == 0 ? WANTED : ITEMS % 2 == 0 ? 2 : 1;
+    auto key_item = [&](int n, int& t, int& c) {
+      const int i = tid + n * THREADS;
+      t = i / CHUNKS, c = i % CHUNKS;
+    };
+    auto dim_item = [&](int n, int& d, int& t0) {
+      const int i = tid + n * THREADS;
+      d = i / (KEYS / 8), t0 = i % (KEYS / 8) * 8;
+    };
+    // Bytes e = 0..7 of a run, from `byte(e)` (0 where it returns a null source).
+    auto gathered = [&](auto byte) {
+      u32 words[2] = {0, 0};
+#pragma unroll
+      for (int e = 0; e < 8; ++e) {
+        const KV* source = byte(e);
+        if (source) words[e / 4] |= (u32)source->bits << (e % 4 * 8);
+      }
+      return make_uint2(words[0], words[1]);
+    };
+    // Loads of a batch of items, then their widening and stores.
+    auto batched = [&](auto load, auto destination) {
+#pragma unroll 1
+      for (int n0 = 0; n0 < ITEMS; n0 += BATCH) {
+        uint2 raw[BATCH];
+#pragma unroll
+        for (int u = 0; u < BATCH; ++u) raw[u] = load(n0 + u);
+#pragma unroll
+        for (int u = 0; u < BATCH; ++u) *(uint4*)destination(n0 + u) = fp8x8_widened<T, KV>(raw[u]);
+      }
+    };
+    const bool pool_order = POOL_ORDER_K && history_tile;
+    auto k_destination = [&](int n) {
+      int t, c;
+      key_item(n, t, c);
+      return k_tile + (pool_order ? (c * KEYS + t) * 8 : swizzled<KEYS>(t, c * 8));
+    };
+    auto v_destination = [&](int n) {
+      int t, c;
+      key_item(n, t, c);
+      return v_tile + swizzled<KEYS>(t, c * 8);
+    };
+    if (history_tile) {  // every key visible and in the pools
+      // Page of tile key t: the shuffled ids (every lane calls it), else the table.
+      auto page_of = [&](int t) { return SHUFFLED ? page_at(t) : page_row.page_of(key0 + t); };
+      auto row = [&](const KV* pool, int n, bool key) {  // 8 dims of a key: contiguous
+        int t, c;
+        key_item(n, t, c);
+        const int page = page_of(t), slot = (key0 + t) % PAGE_SIZE;
+        const u64 offset = key ? at.key(max(page, 0), kv_head, slot, c * 8) : at.value(max(page, 0), kv_head, slot, c * 8);
+        return page >= 0 ? *(const uint2*)(pool + offset) : make_uint2(0, 0);
+      };
+      batched([&](int n) { return row(k_pool, n, true); }, k_destination);
+      if (by_dim) {  // pal: 8 keys of one dim
+        batched(
+            [&](int n) {
+              int d, t0;
+              dim_item(n, d, t0);
+              if constexpr (PAGE_SIZE >= 8) {  // in one page: 8 contiguous bytes
+                const int page = page_of(t0);
+                const u64 offset = at.value(max(page, 0), kv_head, (key0 + t0) % PAGE_SIZE, d);
+                return page >= 0 ? *(const uint2*)(v_pool + offset) : make_uint2(0, 0);
+              } else {
+                return gathered([&](int e) {
+                  const int page = page_of(t0 + e);
+                  return page >= 0 ? v_pool + at.value(page, kv_head, (key0 + t0 + e) % PAGE_SIZE, d) : (const KV*)nullptr;
+                });
+              }
+            },
+            [&](int n) {
+              int d, t0;
+              dim_item(n, d, t0);
+              return v_tile + swizzled<HEAD_DIM>(d, t0);
+            });
+      } else {  // nhd / hnd, and pal pages of one slot: a key's dims are contiguous
+        batched([&](int n) { return row(v_pool, n, false); }, v_destination);
+      }
+      return;
+    }
+    // Tiles with prompt or hidden keys too (a sequence's first, boundary and last tiles): an item
+    // at a time.
+    auto pool_or_prompt = [&](const KV* pool, const T* prompt, int n, bool key, T* destination) {
+      int t, c;
+      key_item(n, t, c);
+      const int k = key0 + t;
+      uint4 out = make_uint4(0, 0, 0, 0);
+      if (!Variant::HAS_WINDOW || k >= lowest_first) {
+        if (k < history) {
+          const int page = page_row.page_of(k), slot = k % PAGE_SIZE;
+          if (page >= 0) {
+            if (key || LAYOUT != LAYOUT_PAL) {
+              out = fp8x8_widened<T, KV>(*(const uint2*)(pool + (key ? at.key(page, kv_head, slot, c * 8) : at.value(page, kv_head, slot, c * 8))));
+            } else {  // pal values: a key's dims are a page apart
+              out = fp8x8_widened<T, KV>(gathered([&](int e) { return pool + at.value(page, kv_head, slot, c * 8 + e); }));
+            }
+          }
+        } else if (k < keys) {
+          out = *(const uint4*)(prompt + prompt_row(k) + c * 8);
+        }
+      }
+      *(uint4*)destination = out;
+    };
+#pragma unroll 4
+    for (int n = 0; n < ITEMS; ++n) pool_or_prompt(k_pool, k_prompt, n, true, k_destination(n));
+#pragma unroll 4
+    for (int n = 0; n < ITEMS; ++n) pool_or_prompt(v_pool, v_prompt, n, false, v_destination(n));
+  };
+
+  // The producer over fp8 pools: history tiles are staged. Their raw bytes go by cp.async into
+  // the slot's V region (raw K [key][dim], then raw V in 64-byte rows per block of 64 dims, or
+  // of 64 keys where V is [dim][key]: exactly the region at D 128), one tile ahead of their
+  // widening (`finish_staged`), so the loads fly asynchronously as T's copies do.
+  constexpr bool STAGED = WIDEN && ROLE == PRODUCER_ROLE && (!PAL_RUNS || PAGE_SIZE >= 4);
+  constexpr int RAW_V = KEYS * HEAD_DIM;  // bytes of raw K before raw V
+  auto raw_v_row = [&](int t, int c) { return RAW_V + ((c / 8) * KEYS + t) * 64 + (c % 8) * 8; };
+  auto raw_v_dim = [&](int d, int g) { return RAW_V + ((g / 8) * HEAD_DIM + d) * 64 + (g % 8) * 8; };
+  auto stage_raw = [&](int key0, T* v_tile, bool by_dim, auto page_at) {
+    constexpr int ITEMS = KEYS * CHUNKS / THREADS;
+    const u32 raw = shared_address(v_tile);
+    auto page_of = [&](int t) { return SHUFFLED ? page_at(t) : page_row.page_of(key0 + t); };
+#pragma unroll 4
+    for (int n = 0; n < ITEMS; ++n) {  // K: (key, 8 dims)
+      const int i = tid + n * THREADS, t = i / CHUNKS, c = i % CHUNKS, page = page_of(t);
+      copy_async<8>(raw + t * HEAD_DIM + c * 8, k_pool + at.key(max(page, 0), kv_head, (key0 + t) % PAGE_SIZE, c * 8),
+                    page >= 0 ? 8 : 0);
+    }
+    if (PAL_RUNS && by_dim) {
+#pragma unroll 4
+      for (int n = 0; n < ITEMS; ++n) {  // V: (dim, 8 keys), a page's run of them
+        const int i = tid + n * THREADS, d = i / (KEYS / 8), g = i % (KEYS / 8);
+        constexpr int RUN8 = PAGE_SIZE >= 8 ? 8 : PAGE_SIZE >= 4 ? PAGE_SIZE : 4;  // bytes of the 8 keys in one page
+#pragma unroll
+        for (int h = 0; h < 8 / RUN8; ++h) {
+          const int t = g * 8 + h * RUN8, page = page_of(t);
+          copy_async<RUN8>(raw + raw_v_dim(d, g) + h * RUN8, v_pool + at.value(max(page, 0), kv_head, (key0 + t) % PAGE_SIZE, d),
+                           page >= 0 ? RUN8 : 0);
+        }
+      }
+    } else {
+#pragma unroll 4
+      for (int n = 0; n < ITEMS; ++n) {  // V: (key, 8 dims)
+        const int i = tid + n * THREADS, t = i / CHUNKS, c = i % CHUNKS, page = page_of(t);
+        copy_async<8>(raw + raw_v_row(t, c), v_pool + at.value(max(page, 0), kv_head, (key0 + t) % PAGE_SIZE, c * 8),
+                      page >= 0 ? 8 : 0);
+      }
+    }
+    copy_async_commit();
+  };
+  // Widens a staged tile in place: K into the K tile; V block by block (64 dims, or 64 keys),
+  // those whose T rows lie wholly below raw V straight from the raw bytes, the others through
+  // registers, all raw bytes read before any of them is written (producer-only barriers).
+  auto finish_staged = [&](int key0, int slot) {
+    T* k_tile = k_slot(slot);
+    T* v_tile = v_slot(slot);
+    const unsigned char* raw = (const unsigned char*)v_tile;
+    const bool by_dim = values_by_dim(key0);
+    named_barrier_sync(2, THREADS);  // every producer thread's raw copies have landed
+    constexpr int ITEMS = KEYS * CHUNKS / THREADS;
+#pragma unroll 4
+    for (int n = 0; n < ITEMS; ++n) {
+      const int i = tid + n * THREADS, t = i / CHUNKS, c = i % CHUNKS;
+      *(uint4*)(k_tile + (POOL_ORDER_K ? (c * KEYS + t) * 8 : swizzled<KEYS>(t, c * 8))) =
+          fp8x8_widened<T, KV>(*(const uint2*)(raw + t * HEAD_DIM + c * 8));
+    }
+    named_barrier_sync(2, THREADS);  // raw K read: its bytes may be overwritten
+    // Block b's T bytes: [b * BLOCK_BYTES, (b + 1) * BLOCK_BYTES) of the V tile.
+    constexpr int BLOCKS_ROW = HEAD_DIM / 64, BLOCKS_DIM = KEYS / 64;
+    constexpr int BLOCK_ITEMS_ROW = KEYS * 8 / THREADS, BLOCK_ITEMS_DIM = HEAD_DIM * 8 / THREADS;
+    auto widen_block = [&](auto items, auto source, auto destination, bool direct) {
+      constexpr int N = decltype(items)::value;
+      if (direct) {
+#pragma unroll 2
+        for (int n = 0; n < N; ++n)
+          *(uint4*)destination(tid + n * THREADS) = fp8x8_widened<T, KV>(*(const uint2*)(raw + source(tid + n * THREADS)));
+        return;
+      }
+      uint2 held[N];
+#pragma unroll
+      for (int n = 0; n < N; ++n) held[n] = *(const uint2*)(raw + source(tid + n * THREADS));
+      named_barrier_sync(2, THREADS);
+#pragma unroll
+      for (int n = 0; n < N; ++n) *(uint4*)destination(tid + n * THREADS) = fp8x8_widened<T, KV>(held[n]);
+    };
+    if (by_dim) {
+#pragma unroll
+      for (int b = 0; b < BLOCKS_DIM; ++b)
+        widen_block(
+            Count<BLOCK_ITEMS_DIM>(),
+            [&](int i) { return raw_v_dim(i / 8, b * 8 + i % 8); },
+            [&](int i) { return v_tile + swizzled<HEAD_DIM>(i / 8, (b * 8 + i % 8) * 8); },
+            (b + 1) * HEAD_DIM * 64 * 2 <= RAW_V);
+    } else {
+#pragma unroll
+      for (int b = 0; b < BLOCKS_ROW; ++b)
+        widen_block(
+            Count<BLOCK_ITEMS_ROW>(),
+            [&](int i) { return raw_v_row(i / 8, b * 8 + i % 8); },
+            [&](int i) { return v_tile + swizzled<KEYS>(i / 8, (b * 8 + i % 8) * 8); },
+            (b + 1) * KEYS * 64 * 2 <= RAW_V);
+    }
+  };
+
   // Issues the copies of K / V tile j into ring slot `slot` (masked keys become zeros);
   // `page_id`: `tile_page_id(j)`.
   auto load_tile = [&](int j, int slot, int page_id) {
@@ -225,6 +446,9 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
           copy_async_16(v_tile + plan_at(n), valid ? v_prompt + offset + n * step : v_prompt, valid);
         }
       }
+    } else if constexpr (WIDEN) {
+      if (STAGED && history_tile) stage_raw(key0, v_tile, by_dim, page_at);
+      else widen_tile(key0, k_tile, v_tile, history_tile, by_dim, page_at);
     } else if (ROW_PLAN && (LAYOUT != LAYOUT_PAL || PAGE_SIZE == 1) && history_tile) {  // pal pages of one slot hold rows
 #pragma unroll
       for (int n = 0; n < KEYS / ROW_STEP; ++n) {
@@ -342,6 +566,7 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
   for (int b = 0; b < CHUNKS; ++b) o[b][0] = o[b][1] = o[b][2] = o[b][3] = 0.f;
   const int unmasked_keys = history + task.first_token + 1;  // seen by every row
   const float log2_scale = p.scale * LOG2E;
+  const float k_scale = WIDEN ? p.scales.k(kv_head) : 1.f, v_scale = WIDEN ? p.scales.v(kv_head) : 1.f;
   const Logit2<Variant> logit2(p.variant, p.scale);
   // ALiBi in base 2: row i's bias for tile key t is slope2[i] * (key0 + t - position).
   float slope2[2];
@@ -382,6 +607,15 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
   // must be multiplied by before tile j's P V joins it.
   auto weigh_scores = [&](int j, int slot, float(&s)[KEY_BLOCKS][4], float(&factor)[2]) {
     const int key0 = j * KEYS;
+    if constexpr (WIDEN) {  // fp8 pools: history keys' scores times `k_scale`
+      if (key0 < history) {
+#pragma unroll
+        for (int b = 0; b < KEY_BLOCKS; ++b)
+#pragma unroll
+          for (int e = 0; e < 4; ++e)
+            if (key0 + b * 8 + Fragment::column(lane, e) < history) s[b][e] *= k_scale;
+      }
+    }
     u32 readable[WORDS], all_readable = ~0u;
 #pragma unroll
     for (int w = 0; w < WORDS; ++w) all_readable &= readable[w] = readable_keys[slot * WORDS + w];
@@ -456,11 +690,16 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
   };
   // P as register A fragments (k-step kb: keys 16 kb ..), converted whole before the fence:
   // registers written between wgmmas would serialise them.
-  auto pack_weights = [&](const float(&s)[KEY_BLOCKS][4], u32(&pf)[KEYS / 16][4]) {
+  // fp8 pools: history keys' weights times `v_scale` (after the row sums: the scale is V's).
+  auto pack_weights = [&](int j, const float(&s)[KEY_BLOCKS][4], u32(&pf)[KEYS / 16][4]) {
+    auto weight = [&](int b, int e) {
+      if constexpr (WIDEN) return j * KEYS + b * 8 + Fragment::column(lane, e) < history ? s[b][e] * v_scale : s[b][e];
+      else return s[b][e];
+    };
 #pragma unroll
     for (int kb = 0; kb < KEYS / 16; ++kb)
 #pragma unroll
-      for (int x = 0; x < 4; ++x) pf[kb][x] = Mma<T>::pack(s[2 * kb + x / 2][x % 2 * 2], s[2 * kb + x / 2][x % 2 * 2 + 1]);
+      for (int x = 0; x < 4; ++x) pf[kb][x] = Mma<T>::pack(weight(2 * kb + x / 2, x % 2 * 2), weight(2 * kb + x / 2, x % 2 * 2 + 1));
   };
   // Issues O += P V of tile j (one commit group). Each V form's chain whole in its branch, fence
   // to commit: a wgmma chain that spans a branch is serialised by the assembler.
@@ -509,7 +748,7 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
       wgmma_wait<0>();
       weigh_scores(j, slot, scores, factor);
       rescale_output(factor);
-      pack_weights(scores, weights);
+      pack_weights(j, scores, weights);
       issue_values(j, slot, weights);
       wgmma_wait<0>();
     }
@@ -541,6 +780,13 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
     int next_page_id = tile_page_id(first_tile);  // in flight through the wait
     mbarrier_wait(q_empty, (ring.items++ & 1) ^ 1);
     load_q();
+    // fp8 history tiles are widened one tile late (`STAGED`): `pending` is the slot whose raw
+    // bytes are in flight, -1 when none.
+    int pending = -1, pending_key0 = 0;
+    auto widened = [&](int slot) {  // the widened stores: made visible to wgmma, then counted
+      fence_async_shared();
+      mbarrier_arrive(full_barrier(slot));
+    };
     for (int j = first_tile; j < tiles; ++j, ++ring.uses) {
       const int slot = ring.uses % STAGES, page_id = next_page_id;
       if (j + 1 < tiles) next_page_id = tile_page_id(j + 1);  // in flight through the wait and the copies
@@ -553,6 +799,28 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
           if (j == first_tile) slot_item[slot] = work;  // the consumers learn the item here
           mbarrier_arrive(full_barrier(slot));          // after the readable word
         }
+      }
+      if constexpr (WIDEN) {
+        const bool staged = STAGED && is_history_tile(j * KEYS);
+        if (pending >= 0) {  // the tile before: its raw group is the older one where this one is staged
+          if (staged) copy_async_wait<1>();
+          else copy_async_wait<0>();
+          finish_staged(pending_key0, pending);
+          widened(pending);
+          pending = -1;
+        }
+        if (staged) {
+          pending = slot, pending_key0 = j * KEYS;
+        } else {
+          widened(slot);
+        }
+      }
+    }
+    if constexpr (WIDEN) {
+      if (pending >= 0) {
+        copy_async_wait<0>();
+        finish_staged(pending_key0, pending);
+        widened(pending);
       }
     }
     report_invalid_pages();
@@ -575,7 +843,7 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
     wgmma_wait<0>();
     release_q(first_tile);
     weigh_scores(first_tile, slot, scores, factor);
-    pack_weights(scores, weights);  // O is zero: nothing to rescale
+    pack_weights(first_tile, scores, weights);  // O is zero: nothing to rescale
     for (int j = first_tile + 1; j < tiles; ++j) {
       const int previous = slot;
       slot = wait_full();
@@ -587,7 +855,7 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
       wgmma_wait<0>();  // P V of tile j - 1: its slot is free
       if (lane == 0) mbarrier_arrive(empty_barrier(previous));
       rescale_output(factor);
-      pack_weights(scores, weights);
+      pack_weights(j, scores, weights);
     }
     issue_values(tiles - 1, slot, weights);
     wgmma_wait<0>();
@@ -611,11 +879,11 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
 // The kernel: an item per CTA when every thread copies and computes; else a persistent grid
 // (`gridDim.x` CTAs) whose producer runs ahead into the next item (its Q as soon as the
 // consumers' last S is done, its tiles as slots free) while the consumers finish this one.
-template <typename T, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, typename Variant, int KEYS, int STAGES, bool PRODUCER>
+template <typename T, typename KV, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, typename Variant, int KEYS, int STAGES, bool PRODUCER>
 __device__ void prefill_wgmma(const PrefillParams& p) {
   PrefillRing ring;
   if constexpr (!PRODUCER) {
-    prefill_wgmma_item<T, HEAD_DIM, PAGE_SIZE, LAYOUT, Variant, KEYS, STAGES, ALL_ROLES>(p, blockIdx.x, ring);
+    prefill_wgmma_item<T, KV, HEAD_DIM, PAGE_SIZE, LAYOUT, Variant, KEYS, STAGES, ALL_ROLES>(p, blockIdx.x, ring);
   } else {
     using Tile = PrefillWgmmaTile<HEAD_DIM, KEYS, STAGES, PRODUCER>;
     extern __shared__ unsigned char shared_raw[];
@@ -627,7 +895,8 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
     int* next_item = slot_item + STAGES;  // two, used alternately
     if (threadIdx.x == 0) {
       for (int s = 0; s < STAGES; ++s) {
-        mbarrier_init(full_barrier(s), 128 + 1);  // full: every producer thread's copies, warp 0's word
+        // full: every producer thread's copies (and, over fp8 pools, its stores), warp 0's word
+        mbarrier_init(full_barrier(s), 128 * (IS_FP8<KV> ? 2 : 1) + 1);
         mbarrier_init(empty_barrier(s), 8);       // empty: the consumers' warps
       }
       mbarrier_init(barriers + 16 * STAGES, 8);  // Q empty: the consumers' warps
@@ -645,7 +914,7 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
       int work = blockIdx.x, ahead = 0;  // ahead: thread 0's next item
       if (threadIdx.x == 0) ahead = gridDim.x + (int)atomicAdd(counter, 1u);
       for (u32 n = 0; work < items; ++n) {
-        prefill_wgmma_item<T, HEAD_DIM, PAGE_SIZE, LAYOUT, Variant, KEYS, STAGES, PRODUCER_ROLE>(p, work, ring);
+        prefill_wgmma_item<T, KV, HEAD_DIM, PAGE_SIZE, LAYOUT, Variant, KEYS, STAGES, PRODUCER_ROLE>(p, work, ring);
         if (threadIdx.x == 0) {
           next_item[n & 1] = ahead;
           ahead = gridDim.x + (int)atomicAdd(counter, 1u);
@@ -657,6 +926,7 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
       mbarrier_wait(empty_barrier(slot), (ring.uses / STAGES & 1) ^ 1);
       if (threadIdx.x == 0) slot_item[slot] = -1;
       mbarrier_arrive(full_barrier(slot));
+      if constexpr (IS_FP8<KV>) mbarrier_arrive(full_barrier(slot));  // as the widened stores' count
       if (threadIdx.x == 0) {
         mbarrier_arrive(full_barrier(slot));
         // The last CTA out zeroes the counter for the next launch (in stream order); each
@@ -672,7 +942,7 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
         mbarrier_wait(full_barrier(slot), ring.uses / STAGES & 1);
         const int work = *(volatile int*)&slot_item[slot];
         if (work < 0) break;
-        prefill_wgmma_item<T, HEAD_DIM, PAGE_SIZE, LAYOUT, Variant, KEYS, STAGES, CONSUMER_ROLE>(p, work, ring);
+        prefill_wgmma_item<T, KV, HEAD_DIM, PAGE_SIZE, LAYOUT, Variant, KEYS, STAGES, CONSUMER_ROLE>(p, work, ring);
       }
     }
   }
