@@ -165,7 +165,8 @@ def flashinfer_decode(problem: PagedProblem, queries: np.ndarray, tensor_cores: 
 
 
 def flashinfer_prefill(q: np.ndarray, keys: np.ndarray, values: np.ndarray, history: int, shape: Shape):
-    """FlashInfer's BatchPrefillWithPagedKVCacheWrapper (causal) with history and prompt paged."""
+    """FlashInfer's BatchPrefillWithPagedKVCacheWrapper (causal) with history and prompt paged
+    (in the pools' dtype: fp8 pools hold the prompt quantised too)."""
     import flashinfer
     import torch
 
@@ -183,7 +184,7 @@ def flashinfer_prefill(q: np.ndarray, keys: np.ndarray, values: np.ndarray, hist
     torch_dtype = getattr(torch, dtype)
     wrapper.plan(
         qo_indptr, indptr, indices, last, num_q_heads, keys.shape[2], head_dim, page_size,
-        causal=True, q_data_type=torch_dtype, kv_data_type=torch_dtype,
+        causal=True, q_data_type=torch_dtype, kv_data_type=getattr(torch, shape.pool_dtype),
         window_left=shape.window_left, logits_soft_cap=shape.logits_soft_cap or None,
     )  # fmt: skip
     tq = to_torch(q.reshape(batch * prompt, num_q_heads, head_dim), "cuda")

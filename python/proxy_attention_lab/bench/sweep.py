@@ -142,9 +142,9 @@ class Sweep:
         usable = []
         for name in names:
             reason = self.peers.get(name)
-            fp8_peer = op == "decode" and name.startswith("flashinfer")
+            fp8_peer = op in ("decode", "prefill") and name.startswith("flashinfer")
             if reason is None and self.shape.kv_dtype and not fp8_peer:
-                reason = "no fp8 KV pools here (FlashInfer's decode is the fp8 peer)"
+                reason = "no fp8 KV pools here (FlashInfer is the fp8 peer)"
             if reason is None:
                 usable.append(name)
             else:
@@ -227,10 +227,24 @@ class Sweep:
             [problem.values.astype(v.dtype), v.reshape(batch, prompt, s.num_kv_heads, s.head_dim)], axis=1
         )
         q4 = q.reshape(batch, prompt, s.num_q_heads, s.head_dim)
+        # FlashInfer over fp8 pools reads the prompt's keys and values from them too (an engine
+        # appends them first): its pools hold them quantised, and its reference says so.
+        peer_k, peer_v, peer_expected = dense_k, dense_v, expected
+        if s.kv_dtype:
+            fp8 = numpy_dtype(s.kv_dtype)
+
+            def quantised(pool, dense):
+                return np.concatenate([pool, dense[:, history:].astype(np.float32).astype(fp8)], axis=1)
+
+            peer_k, peer_v = quantised(problem.keys, dense_k), quantised(problem.values, dense_v)
+            peer_expected = attention(
+                q[rows], peer_k[0].astype(np.float64), peer_v[0].astype(np.float64),
+                [history + i + 1 for i in rows], **variant,
+            )  # fmt: skip
         builders = {
             "mlx_sdpa": lambda: peers.mlx_prefill(q4, dense_k, dense_v, history, s.dtype),
             "torch_sdpa": lambda: peers.torch_prefill(q4, dense_k, dense_v, history, dev.name),
-            "flashinfer": lambda: peers.flashinfer_prefill(q4, dense_k, dense_v, history, s),
+            "flashinfer": lambda: peers.flashinfer_prefill(q4, peer_k, peer_v, history, s),
         }
 
         def flat(build):
@@ -243,7 +257,7 @@ class Sweep:
                 case,
                 name,
                 lambda b=builders[name]: flat(b),
-                expected,
+                peer_expected if name == "flashinfer" else expected,
                 rows,
                 flops,
                 "TFLOP/s",
