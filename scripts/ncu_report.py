@@ -53,7 +53,8 @@ def workload(op, layout, row, kv_dtype=""):
     if op == "prefill":
         from prefill_sweep import make_case
 
-        inputs, _ = make_case(row, layout, 128, 16, torch.Generator(device="cuda").manual_seed(0))
+        kv = getattr(torch, kv_dtype) if kv_dtype else torch.bfloat16
+        inputs, _ = make_case(row, layout, 128, 16, torch.Generator(device="cuda").manual_seed(0), kv)
 
         def call():
             return pal.paged_attention_prefill(*inputs, layout=layout)
@@ -197,7 +198,7 @@ def main():
     parser.add_argument("--layout", default="pal")
     parser.add_argument("--row", default="4x4096+0", help="prefill BxT+H, decode BxL, fill T")
     parser.add_argument("--out", default="ncu-report")
-    parser.add_argument("--kv-dtype", default="", help="decode: fp8 pools, e.g. float8_e4m3fn")
+    parser.add_argument("--kv-dtype", default="", help="decode / prefill: fp8 pools, e.g. float8_e4m3fn")
     args = parser.parse_args()
     if args.op == "summary":
         return summary(args.folder or args.out)
