@@ -127,7 +127,7 @@ template <typename T> struct KvOperand<T, T> {
 
 // Four fp8 values as two float16 pairs (bytes 0, 1 -> lo; 2, 3 -> hi), exactly. sm_89 and up
 // convert e4m3 in hardware (one F2FP per pair; the integer form below costs ~9 instructions per
-// word, 44% of the fp8 main loop's on sm_90a); e5m2 is the top byte of a float16 everywhere.
+// word, 44% of the fp8 decode main loop's on sm_90a); e5m2 is the top byte of a float16 everywhere.
 // Before sm_89, e4m3's exponent and mantissa bits sit in float16 position then scale by 2^8,
 // normals and subnormals alike, NaN codes as NaN as in hardware and on the CPU (fill never
 // writes them).
