@@ -166,10 +166,16 @@ def test_decode_fp8_head_dims_off_the_64_grid(rng, device, layout, fp8, head_dim
 @pytest.mark.parametrize("page_size", [1, 2, 4, 16, 64, 128])
 def test_prefill_scales_history_not_the_prompt(rng, device, layout, fp8, scales, page_size):
     """fp8 history at every page size (history ending mid-page), the prompt in the model dtype."""
-    history, prompts = [0, 40, 130], [17, 1, 33]
-    cache = paged_cache(rng, history, HKV, D, page_size, fp8, layout)
-    q, k, v, cu = random_prompts(rng, prompts, HQ, HKV, D, "bfloat16")
-    k_scale, v_scale = SCALES[scales]
+    lengths = ([0, 40, 130], [17, 1, 33])  # history and prompt of each sequence
+    check_scaled_prefill(rng, device, layout, fp8, SCALES[scales], *lengths, D, page_size, "bfloat16")
+
+
+def check_scaled_prefill(rng, device, layout, fp8, scales, history, prompts, head_dim, page_size, dtype):
+    """Prefill over fp8 pools of `history` keys with `prompts` new tokens in `dtype`, against
+    the float64 oracle over the dequantised history and the prompt as given."""
+    cache = paged_cache(rng, history, HKV, head_dim, page_size, fp8, layout)
+    q, k, v, cu = random_prompts(rng, prompts, HQ, HKV, head_dim, dtype)
+    k_scale, v_scale = scales
     arrays = (q, k, v, cache.k_cache, cache.v_cache, cache.page_table, cache.lens, cu)
     out = pal.paged_attention_prefill(
         *(on_device(a, device) for a in arrays),
@@ -183,7 +189,7 @@ def test_prefill_scales_history_not_the_prompt(rng, device, layout, fp8, scales,
         keys = np.concatenate([scaled(cache.keys[b], k_scale), k[rows].astype(np.float64)])
         values = np.concatenate([scaled(cache.values[b], v_scale), v[rows].astype(np.float64)])
         expected[rows] = attention(q[rows], keys, values, [h + i + 1 for i in range(p)])
-    assert_close(to_host(out), expected, "bfloat16", f"{fp8} prefill")
+    assert_close(to_host(out), expected, dtype, f"{fp8} prefill D{head_dim} page {page_size}")
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
@@ -203,24 +209,8 @@ def test_prefill_fp8_long_histories(rng, device, layout, fp8, head_dim, page_siz
     """Histories of many key tiles (one not a multiple of a tile, one ending mid-page) beside
     prompts of several query tiles, so a CUDA CTA works through more than one item; on Hopper
     the tensor-core prefill widens the fp8 history tiles itself."""
-    history, prompts = [1030, 0, 700], [300, 129, 64]
-    cache = paged_cache(rng, history, HKV, head_dim, page_size, fp8, layout)
-    q, k, v, cu = random_prompts(rng, prompts, HQ, HKV, head_dim, dtype)
-    k_scale, v_scale = SCALES["per_head"]
-    arrays = (q, k, v, cache.k_cache, cache.v_cache, cache.page_table, cache.lens, cu)
-    out = pal.paged_attention_prefill(
-        *(on_device(a, device) for a in arrays),
-        layout=layout,
-        k_scale=dev(k_scale, device),
-        v_scale=dev(v_scale, device),
-    )
-    expected = np.zeros(q.shape)
-    for b, (h, p) in enumerate(zip(history, prompts)):
-        rows = slice(cu[b], cu[b + 1])
-        keys = np.concatenate([scaled(cache.keys[b], k_scale), k[rows].astype(np.float64)])
-        values = np.concatenate([scaled(cache.values[b], v_scale), v[rows].astype(np.float64)])
-        expected[rows] = attention(q[rows], keys, values, [h + i + 1 for i in range(p)])
-    assert_close(to_host(out), expected, dtype, f"{fp8} prefill D{head_dim} page {page_size}")
+    lengths = ([1030, 0, 700], [300, 129, 64])  # history and prompt of each sequence
+    check_scaled_prefill(rng, device, layout, fp8, SCALES["per_head"], *lengths, head_dim, page_size, dtype)
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
