@@ -69,12 +69,24 @@ def test_decode_variants(rng, device, layout, dtype, variant):
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
 @pytest.mark.parametrize("variant", VARIANTS, ids=name)
 def test_prefill_variants(rng, device, layout, dtype, variant):
-    # Histories of none, one token, a page and a long one; prompts of one token to a few tiles:
-    # window 0 and 1 hide every history token from most rows.
     if device == "cpu" and dtype != "float32":
         pytest.skip("the CPU backend's dtypes share one code path; float32 covers it")
+    check_prefill_variant(rng, device, layout, dtype, dtype, variant)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("variant", VARIANTS, ids=name)
+def test_prefill_variants_over_fp8_pools(rng, device, layout, variant):
+    """e4m3 pools (scales 1) under bfloat16 queries: on Hopper the tensor-core prefill widens
+    their history tiles, masks and transforms as over bfloat16 pools."""
+    check_prefill_variant(rng, device, layout, "bfloat16", "float8_e4m3fn", variant)
+
+
+def check_prefill_variant(rng, device, layout, dtype, pool_dtype, variant):
+    # Histories of none, one token, a page and a long one; prompts of one token to a few tiles:
+    # window 0 and 1 hide every history token from most rows.
     history, prompts = [0, 1, 16, 500], [5, 1, 40, 77]
-    cache = paged_cache(rng, history, 2, 64, 8, dtype, layout)
+    cache = paged_cache(rng, history, 2, 64, 8, pool_dtype, layout)
     q, k, v, cu = random_prompts(rng, prompts, 8, 2, 64, dtype)
     q = (q * 8).astype(q.dtype)
     arrays = {"q": q, "k": k, "v": v, "kc": cache.k_cache, "vc": cache.v_cache, "t": cache.page_table}
