@@ -54,9 +54,10 @@ def main() -> None:
     parser.add_argument("--compare", help="folder of an earlier run's outputs to compare with")
     args = parser.parse_args()
     g = torch.Generator(device="cuda").manual_seed(0)
+    kv_dtype = getattr(torch, args.kv_dtype)
+    kv_tag = "" if args.kv_dtype == "bfloat16" else f" {args.kv_dtype}"
     for layout in args.layouts:
         for row in args.rows:
-            kv_dtype = getattr(torch, args.kv_dtype)
             inputs, flops = make_case(row, layout, args.dim, args.page, g, kv_dtype)
 
             def call(inputs=inputs, layout=layout):
@@ -72,7 +73,6 @@ def main() -> None:
                     check = f"  ({error})"
                 del os.environ["PAL_PREFILL_PATH"]
             name = f"{layout}-D{args.dim}-p{args.page}-{args.kv_dtype}-{row}.pt"
-            kv_tag = "" if args.kv_dtype == "bfloat16" else f" {args.kv_dtype}"
             check += keep_or_compare(out, name, args.save, args.compare)
             print(
                 f"{args.label:<24} {layout} D{args.dim} p{args.page}{kv_tag} {row:<12} {ms * 1e3:8.0f} us "
