@@ -44,6 +44,14 @@ template <int BYTES> __device__ __forceinline__ void copy_async(u32 destination,
 template <int BYTES> __device__ __forceinline__ void copy_async(void* destination, const void* source, int valid_bytes) {
   copy_async<BYTES>(shared_address(destination), source, valid_bytes);
 }
+// 16 bytes in one store instruction: a uint4 assembled from separate words (shuffled, or
+// widened) otherwise compiles to four 4-byte stores. `destination`: 16-byte aligned.
+__device__ __forceinline__ void store_shared_16(u32 destination, uint4 v) {
+  asm volatile("st.shared.v4.b32 [%0], {%1, %2, %3, %4};" ::"r"(destination), "r"(v.x), "r"(v.y), "r"(v.z), "r"(v.w));
+}
+__device__ __forceinline__ void store_global_16(void* destination, uint4 v) {
+  asm volatile("st.global.v4.b32 [%0], {%1, %2, %3, %4};" ::"l"(destination), "r"(v.x), "r"(v.y), "r"(v.z), "r"(v.w));
+}
 __device__ __forceinline__ void copy_async_commit() { asm volatile("cp.async.commit_group;"); }
 // Waits until at most PENDING committed groups (the most recent) are still in flight.
 template <int PENDING> __device__ __forceinline__ void copy_async_wait() {
@@ -79,6 +87,26 @@ struct Fragment {
   // Fragment row r (0 or 1) of accumulator element e.
   __device__ __forceinline__ static int row_index(int e) { return e / 2; }
 };
+
+// A quad's words transposed: lane q of a quad passes w[b], its word of column block b (of four),
+// and gets block q's words of lanes 0..3 in order, 16 contiguous bytes of the row (two xor
+// exchanges, each swapping one bit of lane and block where they differ).
+__device__ __forceinline__ uint4 quad_transpose(u32 w0, u32 w1, u32 w2, u32 w3) {
+  u32 w[4] = {w0, w1, w2, w3};
+  const u32 quad = threadIdx.x % 4;
+#pragma unroll
+  for (u32 bit = 1; bit <= 2; bit <<= 1) {
+    const bool high = quad & bit;
+#pragma unroll
+    for (u32 m = 0; m < 2; ++m) {
+      const u32 low = bit == 1 ? 2 * m : m;  // the pair's block whose bit is clear
+      const u32 got = __shfl_xor_sync(0xffffffffu, high ? w[low] : w[low + bit], bit);
+      if (high) w[low] = got;
+      else w[low + bit] = got;
+    }
+  }
+  return make_uint4(w[0], w[1], w[2], w[3]);
+}
 
 template <typename T> struct Mma;
 

@@ -216,11 +216,11 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
     constexpr int WANTED = ROLE == PRODUCER_ROLE && ITEMS >= 16 ? 8 : 4;
     constexpr int BATCH = ITEMS % WANTED == 0 ? WANTED : ITEMS % 2 == 0 ? 2 : 1;
     auto key_item = [&](int n, int& t, int& c) {
-      const int i = tid + n * THREADS;
+      const u32 i = tid + n * THREADS;
       t = i / CHUNKS, c = i % CHUNKS;
     };
     auto dim_item = [&](int n, int& d, int& t0) {
-      const int i = tid + n * THREADS;
+      const u32 i = tid + n * THREADS;
       d = i / (KEYS / 8), t0 = i % (KEYS / 8) * 8;
     };
     // Bytes e = 0..7 of a run, from `byte(e)` (0 where it returns a null source).
@@ -241,7 +241,7 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
 #pragma unroll
         for (int u = 0; u < BATCH; ++u) raw[u] = load(n0 + u);
 #pragma unroll
-        for (int u = 0; u < BATCH; ++u) *(uint4*)destination(n0 + u) = fp8x8_widened<T, KV>(raw[u]);
+        for (int u = 0; u < BATCH; ++u) store_shared_16(shared_address(destination(n0 + u)), fp8x8_widened<T, KV>(raw[u]));
       }
     };
     const bool pool_order = POOL_ORDER_K && history_tile;
@@ -313,7 +313,7 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
           out = *(const uint4*)(prompt + prompt_row(k) + c * 8);
         }
       }
-      *(uint4*)destination = out;
+      store_shared_16(shared_address(destination), out);
     };
 #pragma unroll 4
     for (int n = 0; n < ITEMS; ++n) pool_or_prompt(k_pool, k_prompt, n, true, k_destination(n));
@@ -327,26 +327,28 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
   // widening (`finish_staged`), so the loads fly asynchronously as T's copies do.
   constexpr bool STAGED = WIDEN && ROLE == PRODUCER_ROLE && (!PAL_RUNS || PAGE_SIZE >= 4);
   constexpr int RAW_V = KEYS * HEAD_DIM;  // bytes of raw K before raw V
-  auto raw_v_row = [&](int t, int c) { return RAW_V + ((c / 8) * KEYS + t) * 64 + (c % 8) * 8; };
-  auto raw_v_dim = [&](int d, int g) { return RAW_V + ((g / 8) * HEAD_DIM + d) * 64 + (g % 8) * 8; };
+  auto raw_v_row = [&](u32 t, u32 c) { return RAW_V + ((c / 8) * KEYS + t) * 64 + (c % 8) * 8; };
+  auto raw_v_dim = [&](u32 d, u32 g) { return RAW_V + ((g / 8) * HEAD_DIM + d) * 64 + (g % 8) * 8; };
   auto stage_raw = [&](int key0, T* v_tile, bool by_dim, auto page_at) {
     constexpr int ITEMS = KEYS * CHUNKS / THREADS;
     const u32 raw = shared_address(v_tile);
     auto page_of = [&](int t) { return SHUFFLED ? page_at(t) : page_row.page_of(key0 + t); };
 #pragma unroll 4
     for (int n = 0; n < ITEMS; ++n) {  // K: (key, 8 dims)
-      const int i = tid + n * THREADS, t = i / CHUNKS, c = i % CHUNKS, page = page_of(t);
+      const u32 i = tid + n * THREADS, t = i / CHUNKS, c = i % CHUNKS;
+      const int page = page_of(t);
       copy_async<8>(raw + t * HEAD_DIM + c * 8, k_pool + at.key(max(page, 0), kv_head, (key0 + t) % PAGE_SIZE, c * 8),
                     page >= 0 ? 8 : 0);
     }
     if (PAL_RUNS && by_dim) {
 #pragma unroll 4
       for (int n = 0; n < ITEMS; ++n) {  // V: (dim, 8 keys), a page's run of them
-        const int i = tid + n * THREADS, d = i / (KEYS / 8), g = i % (KEYS / 8);
+        const u32 i = tid + n * THREADS, d = i / (KEYS / 8), g = i % (KEYS / 8);
         constexpr int RUN8 = PAGE_SIZE >= 8 ? 8 : PAGE_SIZE >= 4 ? PAGE_SIZE : 4;  // bytes of the 8 keys in one page
 #pragma unroll
         for (int h = 0; h < 8 / RUN8; ++h) {
-          const int t = g * 8 + h * RUN8, page = page_of(t);
+          const u32 t = g * 8 + h * RUN8;
+          const int page = page_of(t);
           copy_async<RUN8>(raw + raw_v_dim(d, g) + h * RUN8, v_pool + at.value(max(page, 0), kv_head, (key0 + t) % PAGE_SIZE, d),
                            page >= 0 ? RUN8 : 0);
         }
@@ -354,7 +356,8 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
     } else {
 #pragma unroll 4
       for (int n = 0; n < ITEMS; ++n) {  // V: (key, 8 dims)
-        const int i = tid + n * THREADS, t = i / CHUNKS, c = i % CHUNKS, page = page_of(t);
+        const u32 i = tid + n * THREADS, t = i / CHUNKS, c = i % CHUNKS;
+        const int page = page_of(t);
         copy_async<8>(raw + raw_v_row(t, c), v_pool + at.value(max(page, 0), kv_head, (key0 + t) % PAGE_SIZE, c * 8),
                       page >= 0 ? 8 : 0);
       }
@@ -373,9 +376,9 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
     constexpr int ITEMS = KEYS * CHUNKS / THREADS;
 #pragma unroll 4
     for (int n = 0; n < ITEMS; ++n) {
-      const int i = tid + n * THREADS, t = i / CHUNKS, c = i % CHUNKS;
-      *(uint4*)(k_tile + (POOL_ORDER_K ? (c * KEYS + t) * 8 : swizzled<KEYS>(t, c * 8))) =
-          fp8x8_widened<T, KV>(*(const uint2*)(raw + t * HEAD_DIM + c * 8));
+      const u32 i = tid + n * THREADS, t = i / CHUNKS, c = i % CHUNKS;
+      store_shared_16(shared_address(k_tile + (POOL_ORDER_K ? (c * KEYS + t) * 8 : swizzled<KEYS>(t, c * 8))),
+                      fp8x8_widened<T, KV>(*(const uint2*)(raw + t * HEAD_DIM + c * 8)));
     }
     named_barrier_sync(2, THREADS);  // raw K read: its bytes may be overwritten
     // Block b's T bytes: [b * BLOCK_BYTES, (b + 1) * BLOCK_BYTES) of the V tile.
@@ -386,7 +389,7 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
       if (direct) {
 #pragma unroll 2
         for (int n = 0; n < N; ++n)
-          *(uint4*)destination(tid + n * THREADS) = fp8x8_widened<T, KV>(*(const uint2*)(raw + source(tid + n * THREADS)));
+          store_shared_16(shared_address(destination(tid + n * THREADS)), fp8x8_widened<T, KV>(*(const uint2*)(raw + source(tid + n * THREADS))));
         return;
       }
       uint2 held[N];
@@ -394,23 +397,23 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
       for (int n = 0; n < N; ++n) held[n] = *(const uint2*)(raw + source(tid + n * THREADS));
       named_barrier_sync(2, THREADS);
 #pragma unroll
-      for (int n = 0; n < N; ++n) *(uint4*)destination(tid + n * THREADS) = fp8x8_widened<T, KV>(held[n]);
+      for (int n = 0; n < N; ++n) store_shared_16(shared_address(destination(tid + n * THREADS)), fp8x8_widened<T, KV>(held[n]));
     };
     if (by_dim) {
 #pragma unroll
       for (int b = 0; b < BLOCKS_DIM; ++b)
         widen_block(
             Count<BLOCK_ITEMS_DIM>(),
-            [&](int i) { return raw_v_dim(i / 8, b * 8 + i % 8); },
-            [&](int i) { return v_tile + swizzled<HEAD_DIM>(i / 8, (b * 8 + i % 8) * 8); },
+            [&](u32 i) { return raw_v_dim(i / 8, b * 8 + i % 8); },
+            [&](u32 i) { return v_tile + swizzled<HEAD_DIM>(i / 8, (b * 8 + i % 8) * 8); },
             (b + 1) * HEAD_DIM * 64 * 2 <= RAW_V);
     } else {
 #pragma unroll
       for (int b = 0; b < BLOCKS_ROW; ++b)
         widen_block(
             Count<BLOCK_ITEMS_ROW>(),
-            [&](int i) { return raw_v_row(i / 8, b * 8 + i % 8); },
-            [&](int i) { return v_tile + swizzled<KEYS>(i / 8, (b * 8 + i % 8) * 8); },
+            [&](u32 i) { return raw_v_row(i / 8, b * 8 + i % 8); },
+            [&](u32 i) { return v_tile + swizzled<KEYS>(i / 8, (b * 8 + i % 8) * 8); },
             (b + 1) * KEYS * 64 * 2 <= RAW_V);
     }
   };
@@ -862,15 +865,22 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
     if (lane == 0) mbarrier_arrive(empty_barrier(slot));
 
     // Normalise and write from the registers (Q and the ring hold the next item's tiles): a
-    // quad writes 16 contiguous bytes of a row per column block.
+    // quad transposes four column blocks so that each lane stores one whole 16-byte chunk (4-byte
+    // stores took two requests per sector: ncu, H200).
+    const int quad = lane % 4;
 #pragma unroll
     for (int i = 0; i < 2; ++i) {
       const int r = my_row(i);
       const float inverse = row_inverse(i);  // whole quads
-      if (row_valid(r)) {
-        T* row = (T*)p.out + q_row(r) * HEAD_DIM + Fragment::column(lane, 0);
+      const bool valid = row_valid(r);
+      T* row = (T*)p.out + q_row(r) * HEAD_DIM;
 #pragma unroll
-        for (int b = 0; b < CHUNKS; ++b) *(u32*)(row + b * 8) = Mma<T>::pack(o[b][2 * i] * inverse, o[b][2 * i + 1] * inverse);
+      for (int b = 0; b < CHUNKS; b += 4) {
+        u32 w[4];
+#pragma unroll
+        for (int x = 0; x < 4; ++x) w[x] = Mma<T>::pack(o[b + x][2 * i] * inverse, o[b + x][2 * i + 1] * inverse);
+        const uint4 chunk = quad_transpose(w[0], w[1], w[2], w[3]);  // every lane: shuffles
+        if (valid) store_global_16(row + (b + quad) * 8, chunk);
       }
     }
   }
