@@ -180,7 +180,10 @@ def flashinfer_prefill(q: np.ndarray, keys: np.ndarray, values: np.ndarray, hist
     indptr, indices, last = _flashinfer_tables(batch, length, page_size, order)
     qo_indptr = torch.arange(batch + 1, dtype=torch.int32, device="cuda") * prompt
     workspace = torch.empty(256 * 2**20, dtype=torch.uint8, device="cuda")
-    wrapper = flashinfer.BatchPrefillWithPagedKVCacheWrapper(workspace, "NHD")
+    # FlashInfer 0.5.3's Hopper (FA3) path has no 16-bit queries over fp8 pools (its kernel does
+    # not compile for them: no eligible GMMA, H200, 2026-11-30); its FA2 path has.
+    backend = "auto" if shape.pool_dtype == dtype else "fa2"
+    wrapper = flashinfer.BatchPrefillWithPagedKVCacheWrapper(workspace, "NHD", backend=backend)
     torch_dtype = getattr(torch, dtype)
     wrapper.plan(
         qo_indptr, indptr, indices, last, num_q_heads, keys.shape[2], head_dim, page_size,
