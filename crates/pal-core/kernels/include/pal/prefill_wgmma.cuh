@@ -327,18 +327,33 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
   // widening (`finish_staged`), so the loads fly asynchronously as T's copies do.
   constexpr bool STAGED = WIDEN && ROLE == PRODUCER_ROLE && (!PAL_RUNS || PAGE_SIZE >= 4);
   constexpr int RAW_V = KEYS * HEAD_DIM;  // bytes of raw K before raw V
+  // pal history K (`POOL_ORDER_K`), raw: [16-dim chunk][key] rows of 16 bytes, the pages' order,
+  // so that consecutive threads copy and widen consecutive keys: the widened tile's chunks of a
+  // dim block are KEYS * 16 bytes apart, and threads that walked dims of one key stored 8 to a
+  // bank (H200: pal fp8 history rows at 0.78x nhd's).
+  auto raw_k_chunk = [&](u32 t, u32 m) { return (m * KEYS + t) * 16; };
   auto raw_v_row = [&](u32 t, u32 c) { return RAW_V + ((c / 8) * KEYS + t) * 64 + (c % 8) * 8; };
   auto raw_v_dim = [&](u32 d, u32 g) { return RAW_V + ((g / 8) * HEAD_DIM + d) * 64 + (g % 8) * 8; };
   auto stage_raw = [&](int key0, T* v_tile, bool by_dim, auto page_at) {
     constexpr int ITEMS = KEYS * CHUNKS / THREADS;
     const u32 raw = shared_address(v_tile);
     auto page_of = [&](int t) { return SHUFFLED ? page_at(t) : page_row.page_of(key0 + t); };
+    if constexpr (POOL_ORDER_K) {
 #pragma unroll 4
-    for (int n = 0; n < ITEMS; ++n) {  // K: (key, 8 dims)
-      const u32 i = tid + n * THREADS, t = i / CHUNKS, c = i % CHUNKS;
-      const int page = page_of(t);
-      copy_async<8>(raw + t * HEAD_DIM + c * 8, k_pool + at.key(max(page, 0), kv_head, (key0 + t) % PAGE_SIZE, c * 8),
-                    page >= 0 ? 8 : 0);
+      for (int n = 0; n < KEYS * HEAD_DIM / 16 / THREADS; ++n) {  // K: (key, 16-dim chunk), as the pages hold it
+        const u32 i = tid + n * THREADS, t = i % KEYS, m = i / KEYS;
+        const int page = page_of(t);
+        copy_async<16>(raw + raw_k_chunk(t, m), k_pool + at.key(max(page, 0), kv_head, (key0 + t) % PAGE_SIZE, m * 16),
+                       page >= 0 ? 16 : 0);
+      }
+    } else {
+#pragma unroll 4
+      for (int n = 0; n < ITEMS; ++n) {  // K: (key, 8 dims)
+        const u32 i = tid + n * THREADS, t = i / CHUNKS, c = i % CHUNKS;
+        const int page = page_of(t);
+        copy_async<8>(raw + t * HEAD_DIM + c * 8, k_pool + at.key(max(page, 0), kv_head, (key0 + t) % PAGE_SIZE, c * 8),
+                      page >= 0 ? 8 : 0);
+      }
     }
     if (PAL_RUNS && by_dim) {
 #pragma unroll 4
@@ -374,11 +389,20 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
     const bool by_dim = values_by_dim(key0);
     named_barrier_sync(2, THREADS);  // every producer thread's raw copies have landed
     constexpr int ITEMS = KEYS * CHUNKS / THREADS;
+    if constexpr (POOL_ORDER_K) {  // a raw 16-byte chunk of a key: its two T chunks, KEYS * 16 bytes apart
 #pragma unroll 4
-    for (int n = 0; n < ITEMS; ++n) {
-      const u32 i = tid + n * THREADS, t = i / CHUNKS, c = i % CHUNKS;
-      store_shared_16(shared_address(k_tile + (POOL_ORDER_K ? (c * KEYS + t) * 8 : swizzled<KEYS>(t, c * 8))),
-                      fp8x8_widened<T, KV>(*(const uint2*)(raw + t * HEAD_DIM + c * 8)));
+      for (int n = 0; n < KEYS * HEAD_DIM / 16 / THREADS; ++n) {
+        const u32 i = tid + n * THREADS, t = i % KEYS, m = i / KEYS;
+        const uint4 bytes = *(const uint4*)(raw + raw_k_chunk(t, m));
+        store_shared_16(shared_address(k_tile + (2 * m * KEYS + t) * 8), fp8x8_widened<T, KV>(make_uint2(bytes.x, bytes.y)));
+        store_shared_16(shared_address(k_tile + ((2 * m + 1) * KEYS + t) * 8), fp8x8_widened<T, KV>(make_uint2(bytes.z, bytes.w)));
+      }
+    } else {
+#pragma unroll 4
+      for (int n = 0; n < ITEMS; ++n) {
+        const u32 i = tid + n * THREADS, t = i / CHUNKS, c = i % CHUNKS;
+        store_shared_16(shared_address(k_tile + swizzled<KEYS>(t, c * 8)), fp8x8_widened<T, KV>(*(const uint2*)(raw + t * HEAD_DIM + c * 8)));
+      }
     }
     named_barrier_sync(2, THREADS);  // raw K read: its bytes may be overwritten
     // Block b's T bytes: [b * BLOCK_BYTES, (b + 1) * BLOCK_BYTES) of the V tile.
