@@ -19,14 +19,15 @@
 // and read through an interleaved descriptor. V tiles are [key][dim], read N-major, except pal
 // tiles that are history through and through, copied as they lie, [dim][key], and read K-major.
 // Traffic: each K / V tile once per item of 128 query rows; Q once; the output once.
-// H200 (2026-11-30, eleventh session, bf16, HQ 32 / HKV 8, D 128, page 16, causal; benchmark
-// lab, default call, FlashInfer's FA3 path in the same run): nhd 503 / 524 / 319 / 575 / 539
-// TFLOP/s (1.08 / 0.99 / 0.85 / 1.02 / 1.01x) at 1 x 4096 / 4 x 4096 / 16 x 1024 / 4 x 1024
-// over 8192 / 8 x 512 over 4096; pal in the same sweep 1% below nhd on long prompts, 5-6% on
-// 16 x 1024 and the history rows. fp8 e4m3 pools (kernel time): nhd 434 / - / - / 175 / 172 (the
-// producer's widening bounds history rows). docs/kernels.md, "Hopper prefill, eleventh
-// session". What is left: short prompts' items (the consumers wait at each item's start), pal
-// history V copies, fp8 widening, pal pages of 2 slots (lockstep).
+// H200 (2026-11-30, twelfth session, bf16, HQ 32 / HKV 8, D 128, page 16, causal; benchmark
+// lab, default call, FlashInfer's FA3 path in the same run): nhd 510 / 532 / 336 / 570 / 538
+// TFLOP/s (1.09 / 1.00 / 0.89 / 1.02 / 1.01x) at 1 x 4096 / 4 x 4096 / 16 x 1024 / 4 x 1024 over
+// 8192 / 8 x 512 over 4096, pal 499 / 519 / 325 / 544 / 514 (1.07 / 0.99 / 0.86 / 0.97 /
+// 0.97x). fp8 e4m3 pools, bf16 queries (FlashInfer's FA2 path, which takes them, same run):
+// nhd 453 / - / - / 203 / 199 (3.12 / 1.15 / 1.14x), pal 447 / - / - / 215 / 209 (3.07 / 1.21 /
+// 1.20x). docs/kernels.md, "Hopper prefill, twelfth session". What is left: short prompts'
+// items (16 x 1024: about 2.5 tile times per item outside the pipelined loop), pal history V
+// copies, pal pages of 2 slots (lockstep).
 #pragma once
 #include "pal/prefill.cuh"
 #include "pal/softmax.cuh"
