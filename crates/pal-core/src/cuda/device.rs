@@ -1,7 +1,7 @@
 //! One GPU: its primary context (the one torch uses), its compiled kernels and its workspace.
 //! Handles live for the whole process.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ffi::{c_void, CString};
 use std::sync::{Mutex, OnceLock};
 
@@ -37,14 +37,51 @@ pub(crate) struct Gpu {
 /// slot, zeroed once, left zeroed by each launch's last CTA. Launches that may overlap must not
 /// share a slot: each stream keeps one (its launches run in order) and each launch captured into
 /// a CUDA graph takes its own (replays of one graph run in order, but two graphs may replay on
-/// two streams at once). Past `SCHEDULE_SLOTS` streams and captures, slots are reused in turn.
+/// two streams at once). A stream's slot is never handed out again; past `SCHEDULE_SLOTS`
+/// captures, captured launches reuse the other slots in turn (slots cannot grow: memory may not
+/// be allocated while a stream is being captured).
 struct ScheduleSlots {
     base: Handle<sys::CUdeviceptr>,
-    by_stream: HashMap<(usize, Option<std::thread::ThreadId>), usize>,
-    taken: usize,
+    table: SlotTable,
 }
 
-const SCHEDULE_SLOTS: usize = 4096;
+const SCHEDULE_SLOTS: usize = 65536;
+
+/// A stream as launches name it: its handle, and the calling thread for the per-thread default
+/// stream (handle 2), which is one handle for many streams.
+type StreamKey = (usize, Option<std::thread::ThreadId>);
+
+/// Which slot each launch takes (see `ScheduleSlots`).
+#[derive(Default)]
+struct SlotTable {
+    by_stream: HashMap<StreamKey, usize>,
+    kept: HashSet<usize>,
+    next: usize,
+}
+
+impl SlotTable {
+    /// The slot of a launch on `stream`, or of a captured launch (`None`): a fresh one, which
+    /// skips the slots streams keep. Once every slot is a stream's, streams share them in turn.
+    fn take(&mut self, stream: Option<StreamKey>) -> usize {
+        if let Some(&slot) = stream.as_ref().and_then(|key| self.by_stream.get(key)) {
+            return slot;
+        }
+        let mut slot = self.next % SCHEDULE_SLOTS;
+        for _ in 0..SCHEDULE_SLOTS {
+            if !self.kept.contains(&slot) {
+                break;
+            }
+            self.next += 1;
+            slot = self.next % SCHEDULE_SLOTS;
+        }
+        self.next += 1;
+        if let Some(key) = stream {
+            self.by_stream.insert(key, slot);
+            self.kept.insert(slot);
+        }
+        slot
+    }
+}
 
 /// The claim word (device memory) and the record (pinned host memory mapped into the device)
 /// behind `pal::TableErrors`; allocated once per GPU and never freed.
@@ -189,8 +226,7 @@ impl Gpu {
             table_errors,
             schedule: Mutex::new(ScheduleSlots {
                 base: Handle(schedule),
-                by_stream: HashMap::new(),
-                taken: 0,
+                table: SlotTable::default(),
             }),
         })
     }
@@ -292,17 +328,8 @@ impl Gpu {
             .is_err()
             || status != sys::CUstreamCaptureStatus::CU_STREAM_CAPTURE_STATUS_NONE;
         let mut slots = self.schedule.lock().unwrap_or_else(|e| e.into_inner());
-        let fresh = slots.taken % SCHEDULE_SLOTS;
-        // The per-thread default stream (handle 2) is one handle for many streams: keyed by thread.
-        let thread = (stream == 2).then(|| std::thread::current().id());
-        let slot = if captured {
-            fresh
-        } else {
-            *slots.by_stream.entry((stream, thread)).or_insert(fresh)
-        };
-        if slot == fresh {
-            slots.taken += 1;
-        }
+        let key = (stream, (stream == 2).then(|| std::thread::current().id()));
+        let slot = slots.table.take((!captured).then_some(key));
         slots.base.0 + 8 * slot as u64
     }
 
@@ -502,4 +529,49 @@ pub(crate) unsafe fn launch<P>(
         .map_err(|e| driver_error(op, "cuLaunchKernelEx", e));
     crate::host_profile::mark(Stage::Launch);
     launched
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{SlotTable, SCHEDULE_SLOTS};
+
+    #[test]
+    fn streams_keep_their_slot_and_captures_take_fresh_ones() {
+        let mut table = SlotTable::default();
+        let stream = |handle| Some((handle, None));
+        assert_eq!(table.take(stream(7)), 0);
+        assert_eq!(table.take(None), 1);
+        assert_eq!(table.take(None), 2);
+        assert_eq!(table.take(stream(7)), 0, "a stream keeps its slot");
+        assert_eq!(table.take(stream(9)), 3);
+        // The per-thread default stream is keyed by thread as well.
+        let this = std::thread::current().id();
+        let other = std::thread::spawn(|| std::thread::current().id()).join().unwrap();
+        assert_eq!(table.take(Some((2, Some(this)))), 4);
+        assert_eq!(table.take(Some((2, Some(other)))), 5);
+        assert_eq!(table.take(Some((2, Some(this)))), 4);
+    }
+
+    #[test]
+    fn captures_past_the_last_slot_never_take_a_streams_slot() {
+        let mut table = SlotTable::default();
+        assert_eq!(table.take(Some((100, None))), 0);
+        for n in 1..SCHEDULE_SLOTS {
+            assert_eq!(table.take(None), n);
+        }
+        // The round wraps: slot 0 is stream 100's, so captures go on from slot 1.
+        assert_eq!(table.take(None), 1);
+        assert_eq!(table.take(None), 2);
+        // A stream that arrives now keeps the next slot, which later captures skip.
+        assert_eq!(table.take(Some((200, None))), 3);
+        assert_eq!(table.take(None), 4);
+        for _ in 5..SCHEDULE_SLOTS {
+            table.take(None);
+        }
+        assert_eq!(table.take(None), 1);
+        assert_eq!(table.take(None), 2);
+        assert_eq!(table.take(None), 4);
+        assert_eq!(table.take(Some((100, None))), 0);
+        assert_eq!(table.take(Some((200, None))), 3);
+    }
 }
