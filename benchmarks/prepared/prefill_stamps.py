@@ -1,0 +1,68 @@
+"""Where the Hopper prefill's consumers and producer spend an item, from the stamps of
+`prefill-stamps.patch` (a kernel variant that sums, per CTA, SM cycles over its items: waiting
+for an item's first tile, its first S, the rest of its tiles, its last P V and output; the
+producer's waits for Q and for free slots; then writes the record over the start of q).
+
+    PAL_KERNEL_DIR=kv_b/ps python benchmarks/prepared/prefill_stamps.py --rows 16x1024+0 1x4096+0 4x1024+8192
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "scripts"))
+
+MAGIC = 0x5354414D50
+PHASES = [
+    "first-tile wait",
+    "first S",
+    "other tiles",
+    "last P V + output",
+    "producer Q wait",
+    "producer slot wait",
+]
+
+
+def run(row: str, layout: str) -> None:
+    import proxy_attention_lab as pal
+    import torch
+    from prefill_sweep import make_case
+
+    g = torch.Generator(device="cuda").manual_seed(0)
+    (q, k, v, k_cache, v_cache, table, lens), _ = make_case(row, layout, 128, 16, g)
+    for _ in range(2):  # compiled and warm; the records of the last launch are read
+        q_copy = q.clone()
+        pal.paged_attention_prefill(q_copy, k, v, k_cache, v_cache, table, lens, layout=layout)
+        torch.cuda.synchronize()
+    words = q_copy.view(-1).view(torch.int64)[: 132 * 4 * 32].cpu().view(-1, 32)
+    records = [w.tolist() for w in words if w[0].item() == MAGIC]
+    if not records:
+        print(f"{row}: no records (is PAL_KERNEL_DIR the patched variant?)")
+        return
+    items = sum(r[3] for r in records)
+    tiles = sum(r[4] for r in records)
+    cycles = [r[11] for r in records]
+    ns = [r[12] for r in records]
+    ghz = sum(cycles) / sum(ns)
+    print(f"{row} {layout}: {len(records)} CTAs, {items} items, {tiles / items:.1f} tiles/item, {ghz:.2f}GHz")
+    print(f"  CTA span: min {min(ns) / 1e3:.1f} max {max(ns) / 1e3:.1f} us")
+    for i, name in enumerate(PHASES):
+        total = sum(r[5 + i] for r in records)
+        share = total / sum(cycles)
+        print(f"  {name:22s} {total / items / ghz / 1e3:7.2f} us per item, {share:6.1%} of CTA time")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", nargs="+", default=["16x1024+0", "1x4096+0", "4x1024+8192"])
+    parser.add_argument("--layouts", nargs="+", default=["nhd"])
+    args = parser.parse_args()
+    for layout in args.layouts:
+        for row in args.rows:
+            run(row, layout)
+
+
+if __name__ == "__main__":
+    main()
