@@ -406,9 +406,9 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
       }
     }
     named_barrier_sync(2, THREADS);  // raw K read: its bytes may be overwritten
-    // Block b's T bytes: [b * BLOCK_BYTES, (b + 1) * BLOCK_BYTES) of the V tile.
-    constexpr int BLOCKS_ROW = HEAD_DIM / 64, BLOCKS_DIM = KEYS / 64;
-    constexpr int BLOCK_ITEMS_ROW = KEYS * 8 / THREADS, BLOCK_ITEMS_DIM = HEAD_DIM * 8 / THREADS;
+    // V in blocks of 64 columns of its swizzled tile, LINES rows of 128 bytes (keys of [key][dim]
+    // tiles, dims of [dim][key] ones): block b's T bytes are [b, b + 1) * LINES * 128 of the V
+    // tile, and `raw_at(line, group)` is where raw group (8 columns) of a line lies.
     auto widen_block = [&](auto items, auto source, auto destination, bool direct) {
       constexpr int N = decltype(items)::value;
       if (direct) {
@@ -424,23 +424,18 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
 #pragma unroll
       for (int n = 0; n < N; ++n) store_shared_16(shared_address(destination(tid + n * THREADS)), fp8x8_widened<T, KV>(held[n]));
     };
-    if (by_dim) {
+    auto widen_v = [&](auto lines, auto raw_at) {
+      constexpr int LINES = decltype(lines)::value;
 #pragma unroll
-      for (int b = 0; b < BLOCKS_DIM; ++b)
+      for (int b = 0; b < KEYS * HEAD_DIM / LINES / 64; ++b)
         widen_block(
-            Count<BLOCK_ITEMS_DIM>(),
-            [&](u32 i) { return raw_v_dim(i / 8, b * 8 + i % 8); },
-            [&](u32 i) { return v_tile + swizzled<HEAD_DIM>(i / 8, (b * 8 + i % 8) * 8); },
-            (b + 1) * HEAD_DIM * 64 * 2 <= RAW_V);
-    } else {
-#pragma unroll
-      for (int b = 0; b < BLOCKS_ROW; ++b)
-        widen_block(
-            Count<BLOCK_ITEMS_ROW>(),
-            [&](u32 i) { return raw_v_row(i / 8, b * 8 + i % 8); },
-            [&](u32 i) { return v_tile + swizzled<KEYS>(i / 8, (b * 8 + i % 8) * 8); },
-            (b + 1) * KEYS * 64 * 2 <= RAW_V);
-    }
+            Count<LINES * 8 / THREADS>(),
+            [&](u32 i) { return raw_at(i / 8, b * 8 + i % 8); },
+            [&](u32 i) { return v_tile + swizzled<LINES>(i / 8, (b * 8 + i % 8) * 8); },
+            (b + 1) * LINES * 64 * 2 <= RAW_V);  // wholly below raw V: straight from the raw bytes
+    };
+    if (by_dim) widen_v(Count<HEAD_DIM>(), raw_v_dim);
+    else widen_v(Count<KEYS>(), raw_v_row);
   };
 
   // Issues the copies of K / V tile j into ring slot `slot` (masked keys become zeros);
