@@ -35,10 +35,11 @@ def variants(hq: int) -> dict[str, dict]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--layouts", nargs="+", default=["pal", "nhd"])
+    parser.add_argument("--ops", nargs="+", default=["decode", "prefill"], choices=["decode", "prefill"])
     args = parser.parse_args()
     rows = []
     for layout in args.layouts:
-        for batch in (8, 32):
+        for batch in (8, 32) if "decode" in args.ops else ():
             q, k, v, table, lens = make_case(batch, 4096, 32, 8, 128, 16, torch.bfloat16, layout)
             for name, options in variants(32).items():
                 us = graph_time_us(
@@ -46,18 +47,21 @@ def main() -> None:
                 )
                 rows.append((f"decode {batch}x4096 {layout}", name, us))
                 print(*rows[-1], flush=True)
-        batch, prompt = 4, 1024
-        q, k, v, table, lens = make_case(batch, 8192, 32, 8, 128, 16, torch.bfloat16, layout)
-        g = torch.Generator(device="cuda").manual_seed(1)
-        qp = torch.randn(batch * prompt, 32, 128, generator=g, device="cuda").to(torch.bfloat16)
-        kp = torch.randn(batch * prompt, 8, 128, generator=g, device="cuda").to(torch.bfloat16)
-        for name, options in variants(32).items():
-            us = graph_time_us(
-                partial(pal.paged_attention_prefill, qp, kp, kp, k, v, table, lens, layout=layout, **options)
-            )
-            rows.append((f"prefill {batch}x{prompt}+8192 {layout}", name, us))
-            print(*rows[-1], flush=True)
-        for context in (4096, 16384, 65536):
+        if "prefill" in args.ops:
+            batch, prompt = 4, 1024
+            q, k, v, table, lens = make_case(batch, 8192, 32, 8, 128, 16, torch.bfloat16, layout)
+            g = torch.Generator(device="cuda").manual_seed(1)
+            qp = torch.randn(batch * prompt, 32, 128, generator=g, device="cuda").to(torch.bfloat16)
+            kp = torch.randn(batch * prompt, 8, 128, generator=g, device="cuda").to(torch.bfloat16)
+            for name, options in variants(32).items():
+                us = graph_time_us(
+                    partial(
+                        pal.paged_attention_prefill, qp, kp, kp, k, v, table, lens, layout=layout, **options
+                    )
+                )
+                rows.append((f"prefill {batch}x{prompt}+8192 {layout}", name, us))
+                print(*rows[-1], flush=True)
+        for context in (4096, 16384, 65536) if "decode" in args.ops else ():
             q, k, v, table, lens = make_case(32, context, 32, 8, 128, 16, torch.bfloat16, layout)
             for name, options in (("plain", {}), ("window 4095", {"window_left": 4095})):
                 us = graph_time_us(
