@@ -19,8 +19,8 @@ static_assert(pal::SAME_TYPE<PAL_QUERY_DTYPE, PAL_KV_DTYPE> || pal::IS_FP8<PAL_K
 #endif
 
 extern "C" __global__ void PAL_DECODE_BOUNDS pal_decode(pal::DecodeParams params) {
-  pal::decode_mma<PAL_QUERY_DTYPE, PAL_KV_DTYPE, PAL_HEAD_DIM, PAL_PAGE_SIZE, PAL_LAYOUT, PAL_VARIANT, PAL_M_TILES, PAL_WARPS, PAL_STAGES>(
-      params);
+  pal::decode_mma<PAL_QUERY_DTYPE, PAL_KV_DTYPE, PAL_HEAD_DIM, PAL_PAGE_SIZE, PAL_LAYOUT, PAL_VARIANT, PAL_M_TILES, PAL_WARPS, PAL_STAGES,
+                 PAL_EVICT_FIRST>(params);
 }
 
 extern "C" __global__ void __launch_bounds__(pal::MERGE_WARPS * 32) pal_decode_merge(pal::MergeParams params) {

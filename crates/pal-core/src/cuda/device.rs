@@ -24,6 +24,8 @@ pub(crate) struct Gpu {
     /// (major, minor) compute capability.
     pub arch: (i32, i32),
     pub multiprocessors: usize,
+    /// L2 cache size in bytes.
+    pub l2_bytes: usize,
     modules: Mutex<HashMap<KernelKey, Module>>,
     /// Grow-only scratch memory (split-KV partial states): address and size.
     workspace: Mutex<Option<(Handle<sys::CUdeviceptr>, usize)>>,
@@ -221,6 +223,7 @@ impl Gpu {
             context: Handle(context),
             arch,
             multiprocessors: attribute(CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT)? as usize,
+            l2_bytes: attribute(CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE)? as usize,
             modules: Mutex::default(),
             workspace: Mutex::default(),
             table_errors,

@@ -276,7 +276,7 @@ impl KernelKey {
                 pairs.extend(super::PAGE_SIZES.iter().filter(|&&p| p != 16).map(|&p| (128, p)));
                 for (head_dim, page_size) in pairs {
                     let geometry = |page_size| (dtypes, head_dim, page_size, layout);
-                    if let Ok(key) = super::decode::kernel_key(geometry(page_size), "plain", 4) {
+                    if let Ok(key) = super::decode::kernel_key(geometry(page_size), "plain", 4, false) {
                         keys.push(key);
                     }
                     // The Hopper prefill's other page sizes in bfloat16 only: they differ in numbers.
@@ -295,11 +295,11 @@ impl KernelKey {
                         );
                     }
                 }
-                if let Ok(key) = super::decode::kernel_key((dtypes, 128, 16, layout), "plain", 32) {
+                if let Ok(key) = super::decode::kernel_key((dtypes, 128, 16, layout), "plain", 32, true) {
                     keys.push(key);
                 }
                 // Every variant option at once, per family: the policies' code paths.
-                if let Ok(key) = super::decode::kernel_key((dtypes, 128, 16, layout), ALL_VARIANTS, 4) {
+                if let Ok(key) = super::decode::kernel_key((dtypes, 128, 16, layout), ALL_VARIANTS, 4, false) {
                     keys.push(key);
                 }
                 for arch in [PORTABLE, HOPPER] {
@@ -324,10 +324,15 @@ impl KernelKey {
                 keys.push(super::fill::kernel_key(dtypes, layout));
                 for (head_dim, page_size) in [(64, 16), (256, 16), (128, 8), (128, 1), (112, 16)] {
                     let geometry = (dtypes, head_dim, page_size, layout);
-                    keys.extend(super::decode::kernel_key(geometry, "plain", 4));
+                    keys.extend(super::decode::kernel_key(geometry, "plain", 4, true));
                     keys.extend(super::prefill::kernel_key(geometry, "plain", HOPPER));
                 }
-                keys.extend(super::decode::kernel_key((dtypes, 128, 16, layout), ALL_VARIANTS, 4));
+                keys.extend(super::decode::kernel_key(
+                    (dtypes, 128, 16, layout),
+                    ALL_VARIANTS,
+                    4,
+                    false,
+                ));
                 keys.extend(super::prefill::kernel_key(
                     (dtypes, 128, 16, layout),
                     ALL_VARIANTS,
@@ -569,9 +574,13 @@ mod tests {
     #[test]
     fn cache_keys_tell_every_input_apart() {
         let sources: Vec<(&str, String)> = SOURCES.iter().map(|&(n, t)| (n, t.to_string())).collect();
-        let decode =
-            super::super::decode::kernel_key(((DType::BF16, DType::BF16), 128, 16, CacheLayout::Pal), "plain", 4)
-                .unwrap();
+        let decode = super::super::decode::kernel_key(
+            ((DType::BF16, DType::BF16), 128, 16, CacheLayout::Pal),
+            "plain",
+            4,
+            false,
+        )
+        .unwrap();
         let key = |spec: &KernelKey, sources: &[(&str, String)], nvrtc| {
             cache_key(spec, &options(spec, (9, 0), true), sources, nvrtc)
         };
@@ -603,9 +612,13 @@ mod tests {
 
     #[test]
     fn the_name_shows_every_parameter() {
-        let decode =
-            super::super::decode::kernel_key(((DType::BF16, DType::BF16), 128, 16, CacheLayout::Nhd), "plain", 4)
-                .unwrap();
+        let decode = super::super::decode::kernel_key(
+            ((DType::BF16, DType::BF16), 128, 16, CacheLayout::Nhd),
+            "plain",
+            4,
+            false,
+        )
+        .unwrap();
         let name = decode.name();
         assert!(name.starts_with("decode_mma-bf16-bf16-d128-p16-nhd-plain["), "{name}");
         for (k, v) in &decode.shape {

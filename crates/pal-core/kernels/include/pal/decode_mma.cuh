@@ -87,7 +87,7 @@ template <typename A, typename B> struct Pick<false, A, B> { using type = B; };
 // T: the queries' and output's dtype; KV: the pools' (T, or fp8: then the mma runs in float16,
 // which holds every fp8 value and bfloat16 queries of float16 range, with float32 accumulators).
 template <typename T, typename KV, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, typename Variant, int M_TILES, int WARPS,
-          int STAGES>
+          int STAGES, bool EVICT_FIRST>
 __device__ void decode_mma(const DecodeParams& p) {
   allow_dependent_launch();  // the split merge may start its CTAs (they wait for this grid)
   using Tile = DecodeMmaTile<KV, HEAD_DIM, LAYOUT, M_TILES, WARPS, STAGES>;
@@ -258,12 +258,12 @@ __device__ void decode_mma(const DecodeParams& p) {
 #pragma unroll
       for (int k = 0; k < K_COPIES; ++k) {
         const Copy c = k_copy(k);
-        if (k_copies(k)) copy_async<16>(k_to + c.dst * (int)sizeof(KV), k_base + c.src, c.key < valid ? 16 : 0);
+        if (k_copies(k)) copy_async_streamed<16, EVICT_FIRST>(k_to + c.dst * (int)sizeof(KV), k_base + c.src, c.key < valid ? 16 : 0);
       }
 #pragma unroll
       for (int k = 0; k < V_COPIES; ++k) {
         const Copy c = v_copy(k);
-        if (v_copies(k)) copy_async<16>(v_to + c.dst * (int)sizeof(KV), v_base + c.src, v_bytes(c.key, valid));
+        if (v_copies(k)) copy_async_streamed<16, EVICT_FIRST>(v_to + c.dst * (int)sizeof(KV), v_base + c.src, v_bytes(c.key, valid));
       }
       mask = valid >= 32 ? 0xffffffffu : (1u << valid) - 1;
       if (key0 < first) mask &= ~((1u << (first - key0)) - 1);  // keys before the window
@@ -276,8 +276,8 @@ __device__ void decode_mma(const DecodeParams& p) {
         const int page = __shfl_sync(0xffffffffu, page_ids, c.key);
         const bool ok = valid_run(c.key, page, 1) > 0;
         if (k_copies(k))
-          copy_async<16>(k_tile + c.dst * (int)sizeof(KV), ok ? k_pool + at.key(page, kv_head, 0, 0) + c.src : k_pool,
-                         ok ? 16 : 0);
+          copy_async_streamed<16, EVICT_FIRST>(k_tile + c.dst * (int)sizeof(KV),
+                                               ok ? k_pool + at.key(page, kv_head, 0, 0) + c.src : k_pool, ok ? 16 : 0);
       }
       // A pal value run lies in one page: it takes the page of its first visible key.
       const int hidden = first - key0;
@@ -290,7 +290,7 @@ __device__ void decode_mma(const DecodeParams& p) {
         const KV* source = bytes ? v_pool + at.value(page, kv_head, 0, 0) + c.src : v_pool;
         if (!v_copies(k)) continue;
         if constexpr (V_RUN * sizeof(KV) >= 4) {
-          copy_async<V_RUN * sizeof(KV)>(v_tile + c.dst * (int)sizeof(KV), source, bytes);
+          copy_async_streamed<V_RUN * sizeof(KV), EVICT_FIRST>(v_tile + c.dst * (int)sizeof(KV), source, bytes);
         } else {
           // 1- and 2-byte runs (pal pages of 1, or fp8 pages of 1 and 2 slots): no cp.async size.
           KV* run = ring + (i % STAGES) * Tile::STAGE_ELEMENTS + Tile::K_ELEMENTS + c.dst;

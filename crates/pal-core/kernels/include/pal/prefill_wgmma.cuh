@@ -861,8 +861,16 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
     auto release_q = [&](int j) {
       if (j + 1 == tiles && lane == 0) mbarrier_arrive(q_empty);
     };
+    // The two warpgroups take turns to issue their wgmma (named barriers 3 and 4, ping-pong):
+    // one's softmax runs while the other's S and P V are on the tensor cores, instead of both
+    // waiting for the tensor cores, then both computing, in step. Warpgroup 1 opened the first
+    // turn for warpgroup 0 (see `prefill_wgmma`).
+    auto my_turn = [&] { group == 0 ? named_barrier_sync(3, 256) : named_barrier_sync(4, 256); };
+    auto their_turn = [&] { group == 0 ? named_barrier_arrive(4, 256) : named_barrier_arrive(3, 256); };
     int slot = wait_full();
+    my_turn();
     issue_scores(first_tile, slot, scores);
+    their_turn();
     wgmma_wait<0>();
     release_q(first_tile);
     weigh_scores(first_tile, slot, scores, factor);
@@ -870,8 +878,10 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
     for (int j = first_tile + 1; j < tiles; ++j) {
       const int previous = slot;
       slot = wait_full();
+      my_turn();
       issue_scores(j, slot, scores);
       issue_values(j - 1, previous, weights);
+      their_turn();
       wgmma_wait<1>();  // S of tile j
       release_q(j);
       weigh_scores(j, slot, scores, factor);
@@ -880,7 +890,9 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
       rescale_output(factor);
       pack_weights(j, scores, weights);
     }
+    my_turn();
     issue_values(tiles - 1, slot, weights);
+    their_turn();
     wgmma_wait<0>();
     if (lane == 0) mbarrier_arrive(empty_barrier(slot));
 
@@ -967,6 +979,10 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
       copy_async_wait<0>();
     } else {
       setmaxnreg_inc<CONSUMER_REGISTERS>();
+      // Ping-pong turns (see the consumers' part of `prefill_wgmma_item`): warpgroup 1 opens
+      // warpgroup 0's first; warpgroup 0 takes the one warpgroup 1 leaves after the last item.
+      const int group = threadIdx.x / 128 - 1;
+      if (group == 1) named_barrier_arrive(3, 256);
       for (;;) {
         const int slot = ring.uses % STAGES;  // the next item's first tile (waited on again inside)
         mbarrier_wait(full_barrier(slot), ring.uses / STAGES & 1);
@@ -974,6 +990,7 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
         if (work < 0) break;
         prefill_wgmma_item<T, KV, HEAD_DIM, PAGE_SIZE, LAYOUT, Variant, KEYS, STAGES, CONSUMER_ROLE>(p, work, ring);
       }
+      if (group == 0) named_barrier_sync(3, 256);
     }
   }
 }
