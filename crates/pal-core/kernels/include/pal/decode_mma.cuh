@@ -21,11 +21,16 @@
 // A tile's copies cost one 64-bit base per page and immediates (pal: copy k is copy 0 moved by k
 // rows; others add per-lane offsets to opaque bases): 417 instructions per warp and 16-key tile
 // (bf16 pal, D 128) instead of 761, the same bits.
-// H200 (bf16, HQ 32 / HKV 8, D 128, page 16): 96% of the read ceiling from 64 x 4096 up in every
-// layout, 90-91% at 32 x 4096; small batches 1.05-1.17x FlashInfer's best in the same run
-// (2026-11-30: 15.3 us at 1 x 4096). fp8 e4m3 (fp8 bytes read, 2026-11-30): pal 2.03 / 3.32 TB/s
-// at 8 x 4096 / 32 x 4096, nhd 1.98 / 3.18: short of issue 14's 85% of the ceiling at 32 x 4096
-// and 2x FlashInfer at 8 x 4096. docs/kernels.md has each version's figures.
+// A call that reads at most 4x the L2 (EVICT_FIRST, host rule `evict_first`) copies K / V
+// evict-first: the stream then replaces itself in L2 rather than what L2 held (dirty lines
+// whose write-back would take DRAM time from it): +5-9% from 1 x 4096 to 8 x 4096; larger
+// calls keep the default policy (an evict-first stream of 537 MB ran 3-5% slower).
+// H200 (bf16, HQ 32 / HKV 8, D 128, page 16, 2026-11-30, thirteenth session, kernel time by
+// graph replay, FlashInfer's best path in the same run): 96% of the read ceiling at 64 x 4096,
+// 90% at 32 x 4096; nhd 1.15 / 1.17 / 1.20 / 1.12 / 1.12x FlashInfer at 1 / 2 / 4 / 8 x 4096
+// and 1 x 32768 (15.7 us at 1 x 4096). fp8 e4m3 (fp8 bytes read): pal 2.22 / 3.32 TB/s at
+// 8 x 4096 / 32 x 4096, nhd 2.12 / 3.18 (FlashInfer 1.43 / 2.21): short of issue 14's 85% of
+// the ceiling and 2x FlashInfer. docs/kernels.md has each version's figures.
 #pragma once
 #include "pal/decode.cuh"
 #include "pal/layout.cuh"

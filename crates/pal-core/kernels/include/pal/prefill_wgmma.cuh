@@ -8,7 +8,8 @@
 // then items from a counter until none is left; a producer warpgroup (88 registers) gathers Q
 // and the tiles with cp.async (a page id per tile and lane, read a tile ahead and shuffled) and
 // signals each slot's mbarrier; two consumer warpgroups (208 registers) issue S of tile j with
-// O += P V of tile j - 1, run the online softmax of tile j while that P V is on the tensor
+// O += P V of tile j - 1, taking turns (ping-pong: one's softmax runs while the other's wgmma
+// are on the tensor cores), run the online softmax of tile j while that P V is on the tensor
 // cores, release the slot (and Q after the item's last S), and write O from registers while the
 // producer already fills the next item's Q and tiles. Larger head dims, and pal pages of 2
 // slots, run one item per CTA with every thread copying and computing in step (two slots).
@@ -25,9 +26,10 @@
 // 8192 / 8 x 512 over 4096, pal 499 / 519 / 325 / 544 / 514 (1.07 / 0.99 / 0.86 / 0.97 /
 // 0.97x). fp8 e4m3 pools, bf16 queries (FlashInfer's FA2 path, which takes them, same run):
 // nhd 453 / - / - / 203 / 199 (3.12 / 1.15 / 1.14x), pal 447 / - / - / 215 / 209 (3.07 / 1.21 /
-// 1.20x). docs/kernels.md, "Hopper prefill, twelfth session". What is left: short prompts'
-// items (16 x 1024: about 2.5 tile times per item outside the pipelined loop), pal history V
-// copies, pal pages of 2 slots (lockstep).
+// 1.20x). docs/kernels.md, "Hopper prefill, twelfth session"; the thirteenth's ping-pong turns:
+// 16 x 1024 +2-3% (kernel time, same run). What is left: short prompts' items (16 x 1024: an
+// item's first tile waits 1.5-2.7 us for Q and its K / V, 13-19% of the CTA's time), pal history
+// V copies, pal pages of 2 slots (lockstep).
 #pragma once
 #include "pal/prefill.cuh"
 #include "pal/softmax.cuh"
