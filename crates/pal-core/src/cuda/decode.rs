@@ -64,10 +64,10 @@ const MMA_KEYS: usize = 16;
 /// A split never holds fewer tokens than this (unless the sequence is shorter): below it the
 /// merge costs more than the parallelism gains.
 const MIN_SPLIT_TOKENS: usize = 256;
-/// Lab knob: `PAL_DECODE_TUNING="warps=8,stages=2,min_ctas=1,min_split=128,pdl=0,waves=0,fill=2"`
-/// overrides the tensor-core decode's shape, split plan and dependent launch of the merge (the
-/// kernel still asserts the shape), so kernel variants can be timed side by side without
-/// rebuilding.
+/// Lab knob: `PAL_DECODE_TUNING="warps=8,stages=2,min_ctas=1,min_split=128,pdl=0,waves=0,fill=2,evict=200"`
+/// overrides the tensor-core decode's shape, split plan, dependent launch of the merge and
+/// evict-first limit in MiB (the kernel still asserts the shape), so kernel variants can be
+/// timed side by side without rebuilding.
 pub const DECODE_TUNING_ENV: &str = "PAL_DECODE_TUNING";
 
 /// An override from `PAL_DECODE_TUNING`, read once per process.
@@ -154,7 +154,8 @@ pub(super) fn kernel_key(
 }
 
 /// Whether a decode that reads at most `kv_bytes` of K / V copies them through L2 evict-first
-/// (`pal::l2_policy`): at most this many times the L2's size. The lines a call streams in then
+/// (`pal::copy_async_streamed`): at most this many times the L2's size (`PAL_DECODE_TUNING`'s
+/// `evict`, in MiB, overrides the limit). The lines a call streams in then
 /// replace each other instead of what L2 held (in the lab, the dirty lines of its flush, whose
 /// write-back otherwise shares the DRAM with the stream: about 4 us of an H200 decode); past it
 /// the policy costs more than it saves. H200 (50 MiB of L2, 2026-11-30, bf16 and fp8 pools):
@@ -221,17 +222,18 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
     };
     let group = problem.num_q_heads / geometry.num_kv_heads;
     let gpu = device::gpu(OP, ordinal)?;
-    // What the call reads at most: every sequence's capacity, or its window.
-    let visible = problem
-        .variant
-        .window_left
-        .map_or(geometry.capacity(problem.pages_per_sequence), |w| {
-            geometry
-                .capacity(problem.pages_per_sequence)
-                .min(w.saturating_add(MMA_KEYS))
-        });
+    let (num_seqs, pages_per_seq) = (problem.num_seqs, problem.pages_per_sequence);
+    // Keys a sequence's CTAs cover: its capacity, or its window's (from its first key rounded
+    // down to a tile of `granule` keys). The host knows no lengths: what a call reads at most.
+    let capacity = geometry.capacity(pages_per_seq);
+    let visible = |granule: usize| {
+        problem
+            .variant
+            .window_left
+            .map_or(capacity, |w| capacity.min(w.saturating_add(granule)))
+    };
     let kv_bytes =
-        problem.num_seqs * geometry.num_kv_heads * visible * geometry.head_dim * 2 * geometry.dtype.size_in_bytes();
+        num_seqs * geometry.num_kv_heads * visible(MMA_KEYS) * geometry.head_dim * 2 * geometry.dtype.size_in_bytes();
     let key = kernel_key(
         (
             (problem.query_dtype, geometry.dtype),
@@ -254,7 +256,6 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
     )?;
     let stream = problem.execution.stream;
     raise_reported_table_error(&gpu, OP, ordinal, stream)?;
-    let (num_seqs, pages_per_seq) = (problem.num_seqs, problem.pages_per_sequence);
     if problem.execution.check == TableCheck::Immediate {
         let tables = DeviceTables {
             op: OP,
@@ -277,13 +278,7 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
     let ctas = num_seqs * geometry.num_kv_heads * head_chunks;
     let granule = key.shape_value("TOKENS").unwrap_or(MMA_KEYS);
     let slots = gpu.multiprocessors * ctas_per_sm;
-    // A window's CTAs cover its keys only (from its first key rounded down to a tile).
-    let capacity = geometry.capacity(pages_per_seq);
-    let visible = problem
-        .variant
-        .window_left
-        .map_or(capacity, |w| capacity.min(w.saturating_add(granule)));
-    let (splits, tokens_per_split) = split_plan(ctas, visible, slots, granule);
+    let (splits, tokens_per_split) = split_plan(ctas, visible(granule), slots, granule);
     let head_dim = geometry.head_dim;
     let rows = num_seqs * problem.num_q_heads;
     let (mut partial_acc, mut partial_stats) = (0, 0);
