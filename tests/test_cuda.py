@@ -3,6 +3,9 @@ dim and page size, long contexts, ragged batches, determinism, bad inputs, torch
 CUDA graphs. Skipped where there is no CUDA device (scripts/gpu_suite.sh runs it on one)."""
 
 import dataclasses
+import os
+import subprocess
+import sys
 
 import numpy as np
 import proxy_attention_lab as pal
@@ -584,3 +587,29 @@ def test_prefill_on_two_streams_at_once_and_in_graphs(rng):
     for out in outs:
         assert torch.equal(out, expected)
     assert_close(from_torch(expected), prefill_reference(q, k, v, cache, cu), "bfloat16")
+
+
+POLICY_SCRIPT = """
+import sys, numpy as np, torch
+import proxy_attention_lab as pal
+from proxy_attention_lab.testing import paged_cache, random_array, to_torch
+rng = np.random.default_rng(7)
+for layout, dtype, page_size in (("pal", "bfloat16", 16), ("nhd", "float16", 8), ("hnd", "bfloat16", 1)):
+    cache = paged_cache(rng, [3000, 17, 1025, 4096], 2, 128, page_size, dtype, layout)
+    queries = random_array(rng, (4, 8, 128), dtype)
+    pools = (cache.k_cache, cache.v_cache, cache.page_table, cache.lens)
+    out = pal.paged_attention_decode(*[to_torch(a, "cuda") for a in (queries, *pools)], layout=layout)
+    sys.stdout.write(out.view(torch.int16).cpu().numpy().tobytes().hex())
+"""
+
+
+def test_decode_l2_policies_give_the_same_bits():
+    # Calls that read at most 4x the L2 copy K / V evict-first, larger ones with the default
+    # policy (`evict_first` in cuda/decode.rs); PAL_DECODE_TUNING's limit (MiB) forces either
+    # on the same small inputs, each in its own process (the knob is read once).
+    outputs = []
+    for limit in ("0", "100000"):
+        env = dict(os.environ, PAL_DECODE_TUNING=f"evict={limit}")
+        run = [sys.executable, "-c", POLICY_SCRIPT]
+        outputs.append(subprocess.run(run, env=env, check=True, capture_output=True, text=True).stdout)
+    assert outputs[0] and outputs[0] == outputs[1]
