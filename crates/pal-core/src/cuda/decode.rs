@@ -153,15 +153,16 @@ pub(super) fn kernel_key(
     ))
 }
 
-/// Whether a decode that reads at most `kv_bytes` of K / V copies them through L2 evict-first
-/// (`pal::copy_async_streamed`): at most this many times the L2's size (`PAL_DECODE_TUNING`'s
-/// `evict`, in MiB, overrides the limit). The lines a call streams in then
-/// replace each other instead of what L2 held (in the lab, the dirty lines of its flush, whose
-/// write-back otherwise shares the DRAM with the stream: about 4 us of an H200 decode); past it
-/// the policy costs more than it saves. H200 (50 MiB of L2, 2026-11-30, bf16 and fp8 pools):
-/// +5-9% from 17 to 134 MB, +1% at 268 MB, -4% at 537 MB and -5% at 1.07 GB.
+/// How many times the L2's size a decode may read and still copy K / V evict-first. H200 (50
+/// MiB of L2, 2026-11-30, bf16 and fp8 pools): +5-9% from 17 to 134 MB, +1% at 268 MB, -4% at
+/// 537 MB and -5% at 1.07 GB.
 const EVICT_FIRST_L2_MULTIPLE: usize = 4;
 
+/// Whether a decode that reads at most `kv_bytes` of K / V copies them through L2 evict-first
+/// (`pal::copy_async_streamed`): the lines it streams in then replace each other instead of
+/// what L2 held (in the lab, the dirty lines of its flush, whose write-backs would share the
+/// DRAM with the stream: about 4 us of an H200 decode); past the limit the policy costs more
+/// than it saves. `PAL_DECODE_TUNING`'s `evict` (MiB) overrides the limit.
 fn evict_first(kv_bytes: usize, l2_bytes: usize) -> bool {
     let limit = tuning("evict").map_or(EVICT_FIRST_L2_MULTIPLE * l2_bytes, |mib| mib << 20);
     kv_bytes <= limit
