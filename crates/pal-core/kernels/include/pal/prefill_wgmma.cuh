@@ -633,7 +633,12 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
   auto weigh_scores = [&](int j, int slot, float(&s)[KEY_BLOCKS][4], float(&factor)[2]) {
     const int key0 = j * KEYS;
     if constexpr (WIDEN) {  // fp8 pools: history keys' scores times `k_scale`
-      if (key0 < history) {
+      if (key0 + KEYS <= history) {  // history throughout (most tiles): no test per score
+#pragma unroll
+        for (int b = 0; b < KEY_BLOCKS; ++b)
+#pragma unroll
+          for (int e = 0; e < 4; ++e) s[b][e] *= k_scale;
+      } else if (key0 < history) {
 #pragma unroll
         for (int b = 0; b < KEY_BLOCKS; ++b)
 #pragma unroll
@@ -717,14 +722,18 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
   // registers written between wgmmas would serialise them.
   // fp8 pools: history keys' weights times `v_scale` (after the row sums: the scale is V's).
   auto pack_weights = [&](int j, const float(&s)[KEY_BLOCKS][4], u32(&pf)[KEYS / 16][4]) {
-    auto weight = [&](int b, int e) {
-      if constexpr (WIDEN) return j * KEYS + b * 8 + Fragment::column(lane, e) < history ? s[b][e] * v_scale : s[b][e];
-      else return s[b][e];
+    auto pack = [&](auto weight) {
+#pragma unroll
+      for (int kb = 0; kb < KEYS / 16; ++kb)
+#pragma unroll
+        for (int x = 0; x < 4; ++x) pf[kb][x] = Mma<T>::pack(weight(2 * kb + x / 2, x % 2 * 2), weight(2 * kb + x / 2, x % 2 * 2 + 1));
     };
-#pragma unroll
-    for (int kb = 0; kb < KEYS / 16; ++kb)
-#pragma unroll
-      for (int x = 0; x < 4; ++x) pf[kb][x] = Mma<T>::pack(weight(2 * kb + x / 2, x % 2 * 2), weight(2 * kb + x / 2, x % 2 * 2 + 1));
+    if (WIDEN && (j + 1) * KEYS <= history)  // history throughout: every weight times v_scale
+      pack([&](int b, int e) { return s[b][e] * v_scale; });
+    else if (WIDEN && j * KEYS < history)
+      pack([&](int b, int e) { return j * KEYS + b * 8 + Fragment::column(lane, e) < history ? s[b][e] * v_scale : s[b][e]; });
+    else
+      pack([&](int b, int e) { return s[b][e]; });
   };
   // Issues O += P V of tile j (one commit group). Each V form's chain whole in its branch, fence
   // to commit: a wgmma chain that spans a branch is serialised by the assembler.
