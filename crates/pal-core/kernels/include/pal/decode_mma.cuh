@@ -195,6 +195,12 @@ __device__ void decode_mma(const DecodeParams& p) {
   constexpr int K_TOTAL = KEYS * CHUNKS, K_COPIES = (K_TOTAL + 31) / 32;
   constexpr int V_RUN = Tile::V_BY_DIM && PAGE_SIZE < VEC ? PAGE_SIZE : VEC;
   constexpr int V_TOTAL = HEAD_DIM * KEYS / V_RUN, V_COPIES = (V_TOTAL + 31) / 32;
+  // 16-bit pal values in pages of 8 slots (a page's row of a dim: 16 bytes): the V tile is two
+  // [dim][8 keys] halves, one per page, and lanes 2j, 2j + 1 copy adjacent dims of one page, so
+  // that each 32-byte sector comes whole from one lane pair. (As [dim][key] rows, a lane pair
+  // read the same dim of two pages: twice the L2 sectors and 5x the shared wavefronts of the
+  // ideal; ncu, H200: 176 us at 32 x 4096 against 125 at page 16.)
+  constexpr bool V_HALVES = Tile::V_BY_DIM && !FP8 && PAGE_SIZE == VEC;
   static_assert(FP8 || (K_TOTAL % 32 == 0 && V_TOTAL % 32 == 0), "whole copies per lane");
   auto k_copies = [&](int k) { return K_TOTAL % 32 == 0 || lane + 32 * k < K_TOTAL; };
   auto v_copies = [&](int k) { return V_TOTAL % 32 == 0 || lane + 32 * k < V_TOTAL; };
@@ -216,6 +222,10 @@ __device__ void decode_mma(const DecodeParams& p) {
     return {t, src, Tile::K_BY_CHUNK ? (c * KEYS + t) * 8 : Tile::row_chunk(t, c)};
   };
   auto v_plan = [&](int k) -> Copy {
+    if constexpr (V_HALVES) {  // lanes 16h .. 16h + 15: dims of run h (page h of the tile)
+      const int t = lane / 16 * V_RUN, d = lane % 16 + 16 * k;
+      return {t, at.value_in_page(0, d), t / V_RUN * HEAD_DIM * V_RUN + d * V_RUN};
+    }
     // pal: rows of KEYS / V_RUN runs per dim; others: rows of CHUNKS chunks per key.
     const int2 rc = split(k, Tile::V_BY_DIM ? KEYS / V_RUN : CHUNKS);
     const int t = Tile::V_BY_DIM ? rc.y * V_RUN : rc.x;
@@ -230,11 +240,17 @@ __device__ void decode_mma(const DecodeParams& p) {
   constexpr bool K_AFFINE = LAYOUT == LAYOUT_PAL && !FP8;
   constexpr int K_SRC_STEP = 32 / KEYS * PAGE_SIZE * VEC, K_DST_STEP = 32 / KEYS * KEYS * 8;
   constexpr bool V_AFFINE = Tile::V_BY_DIM && (FP8 || V_RUN % 4 == 0);
-  constexpr int V_DIM_STEP = 32 / (KEYS / V_RUN), V_SRC_STEP = V_DIM_STEP * PAGE_SIZE, V_DST_STEP = V_DIM_STEP * KEYS;
+  constexpr int V_DIM_STEP = 32 / (KEYS / V_RUN), V_SRC_STEP = V_DIM_STEP * PAGE_SIZE,
+                V_DST_STEP = V_DIM_STEP * (V_HALVES ? V_RUN : KEYS);
   static_assert(32 % KEYS == 0 && 32 % (KEYS / V_RUN) == 0, "lanes cover whole rows");
   const Copy k_first = k_plan(0), v_first = v_plan(0);
   auto k_copy = [&](int k) { return K_AFFINE ? Copy{k_first.key, k * K_SRC_STEP, k * K_DST_STEP} : k_plan(k); };
   auto v_copy = [&](int k) { return V_AFFINE ? Copy{v_first.key, k * V_SRC_STEP, k * V_DST_STEP} : v_plan(k); };
+  // pal tiles over several pages (16-bit pools, runs of 4 bytes or more): every copy of a lane
+  // reads one key's page (its K copies key lane % KEYS, whose page the lane holds; its V runs
+  // start at key (lane % (KEYS / V_RUN)) V_RUN), so a lane takes one base per tile and adds the
+  // plan's constants, as in a tile of one page.
+  constexpr bool LANE_PAGES = !ONE_PAGE && K_AFFINE && V_RUN * sizeof(KV) >= 4;
   // The ring as a shared-memory address: a copy's destination is one add, or an immediate.
   const u32 ring_at = shared_address(ring);
 
@@ -272,6 +288,28 @@ __device__ void decode_mma(const DecodeParams& p) {
       }
       mask = valid >= 32 ? 0xffffffffu : (1u << valid) - 1;
       if (key0 < first) mask &= ~((1u << (first - key0)) - 1);  // keys before the window
+    } else if constexpr (LANE_PAGES) {
+      auto valid_run = [&](int t, int page, int n) { return page < 0 ? 0 : max(0, min(live - t, n)); };
+      const bool k_ok = valid_run(k_first.key, page_ids, 1) > 0;
+      const KV* k_base = opaque(k_pool + (k_ok ? at.key(page_ids, kv_head, 0, 0) : 0) + k_first.src);
+      const u32 k_to = opaque(k_tile + k_first.dst * (int)sizeof(KV));
+#pragma unroll
+      for (int k = 0; k < K_COPIES; ++k) {
+        const Copy c = k_copy(k);
+        if (k_copies(k)) copy_async_streamed<16, EVICT_FIRST>(k_to + c.dst * (int)sizeof(KV), k_base + c.src, k_ok ? 16 : 0);
+      }
+      // A pal value run lies in one page: it takes the page of its first visible key.
+      const int hidden = first - key0, v_key = v_first.key;
+      const int v_page = __shfl_sync(0xffffffffu, page_ids, hidden > v_key && hidden < v_key + V_RUN ? hidden : v_key);
+      const int bytes = v_page < 0 ? 0 : v_bytes(v_key, live);
+      const KV* v_base = opaque(v_pool + (bytes ? at.value(v_page, kv_head, 0, 0) : 0) + (V_AFFINE ? v_first.src : 0));
+      const u32 v_to = opaque(v_tile + (V_AFFINE ? v_first.dst : 0) * (int)sizeof(KV));
+#pragma unroll
+      for (int k = 0; k < V_COPIES; ++k) {
+        const Copy c = v_copy(k);
+        if (v_copies(k)) copy_async_streamed<V_RUN * sizeof(KV), EVICT_FIRST>(v_to + c.dst * (int)sizeof(KV), v_base + c.src, bytes);
+      }
+      mask = __ballot_sync(0xffffffffu, lane < KEYS && valid_run(lane, page_ids, 1) > 0);
     } else {
       // Lane t holds the page of key t; each copy takes its key's page by shuffle.
       auto valid_run = [&](int t, int page, int n) { return page < 0 ? 0 : max(0, min(live - t, n)); };
@@ -504,7 +542,7 @@ __device__ void decode_mma(const DecodeParams& p) {
         u32 v_frag[4];
         if constexpr (Tile::V_BY_DIM) {
           const int d = c * 8 + lane % 8 + lane / 16 * 8, half = (lane / 8) % 2;
-          KvOperand<KV, T>::direct(v_frag, v_tile + d * KEYS + (half ^ ((d >> 2) & 1)) * 8);
+          KvOperand<KV, T>::direct(v_frag, v_tile + (V_HALVES ? half * HEAD_DIM * 8 + d * 8 : d * KEYS + (half ^ ((d >> 2) & 1)) * 8));
         } else {
           KvOperand<KV, T>::transposed(v_frag, v_tile + Tile::row_chunk(lane % 8 + (lane / 8) % 2 * 8, c + lane / 16));
         }
