@@ -232,6 +232,17 @@ impl CacheGeometry {
         Ok(geometry)
     }
 
+    /// The layout the GPU kernels address these pools by: with one slot per page the three
+    /// layouts hold the same bytes (`[page][head][dim]`, keys and values alike), and the `nhd`
+    /// kernels copy whole rows where `pal`'s walk a dim's slots page by page (element loads).
+    pub fn kernel_layout(&self) -> CacheLayout {
+        if self.page_size == 1 {
+            CacheLayout::Nhd
+        } else {
+            self.layout
+        }
+    }
+
     /// Tokens one page table row can address.
     pub fn capacity(&self, pages_per_sequence: usize) -> usize {
         pages_per_sequence * self.page_size
@@ -299,6 +310,46 @@ impl CacheGeometry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pages_of_one_slot_hold_the_same_bytes_in_every_layout() {
+        for dtype in [DType::F32, DType::BF16, DType::F8E4M3] {
+            let geometry = |layout| CacheGeometry {
+                layout,
+                dtype,
+                num_pages: 3,
+                num_kv_heads: 2,
+                head_dim: 64,
+                page_size: 1,
+            };
+            let nhd = geometry(CacheLayout::Nhd);
+            for layout in CacheLayout::ALL {
+                let g = geometry(layout);
+                assert_eq!(g.kernel_layout(), CacheLayout::Nhd);
+                for (page, head, dim) in (0..3).flat_map(|p| (0..2).flat_map(move |h| (0..64).map(move |d| (p, h, d))))
+                {
+                    assert_eq!(
+                        g.k_offset(page, head, 0, dim),
+                        nhd.k_offset(page, head, 0, dim),
+                        "{layout} {dtype}"
+                    );
+                    assert_eq!(
+                        g.v_offset(page, head, 0, dim),
+                        nhd.v_offset(page, head, 0, dim),
+                        "{layout} {dtype}"
+                    );
+                }
+            }
+            assert_eq!(
+                CacheGeometry {
+                    page_size: 2,
+                    ..geometry(CacheLayout::Pal)
+                }
+                .kernel_layout(),
+                CacheLayout::Pal
+            );
+        }
+    }
 
     #[test]
     fn shapes_follow_the_spec() {

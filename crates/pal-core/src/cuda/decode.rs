@@ -240,7 +240,7 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
             (problem.query_dtype, geometry.dtype),
             geometry.head_dim,
             geometry.page_size,
-            geometry.layout,
+            geometry.kernel_layout(),
         ),
         kernel_variant(&problem.variant, inputs.alibi_slopes.is_some(), inputs.sinks.is_some()),
         group,

@@ -147,7 +147,7 @@ pub(super) fn run(
     })?;
     let function = gpu.function(
         OP,
-        &kernel_key((problem.source_dtype, geometry.dtype), geometry.layout),
+        &kernel_key((problem.source_dtype, geometry.dtype), geometry.kernel_layout()),
         "pal_fill",
     )?;
     // SAFETY: the parameters mirror `pal::FillParams`; every address is a validated device
