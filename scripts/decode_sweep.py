@@ -129,6 +129,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--layouts", nargs="+", default=["pal", "nhd"])
     parser.add_argument("--rows", nargs="+", default=SPEC_ROWS)
+    parser.add_argument("--page", type=int, default=16, help="page size of the --rows cases")
     parser.add_argument("--dtype", default="bfloat16")
     parser.add_argument("--kv-dtype", help="fp8 pools: float8_e4m3fn or float8_e5m2 (scale 1)")
     parser.add_argument("--extra", action="store_true", help="also page sizes and head dims at 32x4096")
@@ -146,9 +147,9 @@ def main() -> None:
     for layout in args.layouts:
         for row in args.rows:
             b, c = (int(x) for x in row.split("x"))
-            cases.append((b, c, 32, 8, 128, 16, layout))
+            cases.append((b, c, 32, 8, 128, args.page, layout))
         if args.extra:
-            cases += [(32, 4096, 32, 8, 128, p, layout) for p in (1, 4, 8, 32, 64, 128)]
+            cases += [(32, 4096, 32, 8, 128, p, layout) for p in (1, 2, 4, 8, 32, 64, 128)]
             cases += [(32, 4096, 32, 8, d, 16, layout) for d in (64, 96, 256)]
             cases += [(32, 4096, 32, 32, 128, 16, layout), (32, 4096, 32, 1, 128, 16, layout)]
             cases += [(32, 4096, 64, 8, 128, 16, layout)]
