@@ -3,6 +3,7 @@ against the float64 oracle: sliding windows (0, small, larger than the context, 
 row's whole history), logit soft-caps (with huge logits), ALiBi slopes, sinks (larger than every
 logit too), all of them together, and bad values."""
 
+import dataclasses
 import re
 
 import numpy as np
@@ -18,6 +19,7 @@ from proxy_attention_lab.testing import (
     random_array,
     random_prompts,
     to_host,
+    to_layout,
 )
 
 
@@ -125,6 +127,32 @@ def test_a_window_skips_what_it_hides(rng, device, layout):
     )
     out = pal.paged_attention_decode(*args.values(), layout=layout, window_left=40)
     assert_close(to_host(out), expected, "float32")
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("page_size", [2, 4, 8, 16, 32])
+def test_slots_past_the_end_are_never_used(rng, device, layout, page_size):
+    """The slots of a sequence's last page past its length may hold anything (NaN: a page an
+    engine reused, or a pool from torch.empty): decode and prefill never let them in."""
+    lens = [37, 5, 130, 1, 66]
+    cache = paged_cache(rng, lens, 2, 64, page_size, "bfloat16", "nhd")
+    k, v = cache.k_cache.copy(), cache.v_cache.copy()  # nhd: [page][slot][head][dim]
+    for row, n in zip(cache.page_table, cache.lens):
+        k[row[(n - 1) // page_size], n % page_size or page_size :] = np.nan
+        v[row[(n - 1) // page_size], n % page_size or page_size :] = np.nan
+    cache = dataclasses.replace(
+        cache, k_cache=to_layout(k, layout, is_key=True), v_cache=to_layout(v, layout, is_key=False), layout=layout
+    )
+    pools = {"kc": cache.k_cache, "vc": cache.v_cache, "t": cache.page_table}
+    queries = random_array(rng, (len(lens), 4, 64), "bfloat16")
+    args = on(device, {"q": queries, **pools, "l": cache.lens})
+    out = pal.paged_attention_decode(*args.values(), layout=layout)
+    assert_close(to_host(out), decode_reference(queries, cache), "bfloat16", "decode")
+    # Prefill over those histories (the prompts' own keys come as arguments).
+    q, k_new, v_new, cu = random_prompts(rng, [3, 1, 20, 2, 7], 4, 2, 64, "bfloat16")
+    arrays = {"q": q, "k": k_new, "v": v_new, **pools, "l": cache.lens, "cu": np.asarray(cu, np.int32)}
+    out = pal.paged_attention_prefill(*on(device, arrays).values(), layout=layout)
+    assert_close(to_host(out), prefill_reference(q, k_new, v_new, cache, cu), "bfloat16", "prefill")
 
 
 @pytest.mark.parametrize(

@@ -193,14 +193,23 @@ __device__ void decode_mma(const DecodeParams& p) {
   constexpr bool ONE_PAGE = PAGE_SIZE >= KEYS;
   // Copies per tile and per lane; fp8 at head dims 80 / 112 leaves the last one to some lanes.
   constexpr int K_TOTAL = KEYS * CHUNKS, K_COPIES = (K_TOTAL + 31) / 32;
-  constexpr int V_RUN = Tile::V_BY_DIM && PAGE_SIZE < VEC ? PAGE_SIZE : VEC;
+  // 16-bit pal pools in pages of 8 or 4 slots: the V tile is [page][dim][slot] blocks, one per
+  // page of the tile, as the pages hold them, and each 16-byte copy is 16 contiguous bytes of a
+  // page (one dim row at 8 slots, two at 4), lanes in groups of one page; pages of 4 also stage
+  // K per page ([page][chunk][slot]). A global line then lands whole in one run of shared memory:
+  // as [dim][key] rows, a lane pair read one dim of two pages (8 slots: twice the L2 sectors and
+  // 5x the shared wavefronts of the ideal, ncu, H200: 176 us at 32 x 4096 against 125 at page
+  // 16) or 8-byte runs (4 slots: 4x the wavefronts, 2x on K). At 4 slots a block's 16-byte
+  // chunks XOR with 4 (j odd), K chunks with 1, so that fragment reads from two pages' blocks
+  // hit distinct banks; P V reads the 4-byte key pairs of the B fragments with LDS.
+  constexpr bool V_PAGES = Tile::V_BY_DIM && !FP8 && (PAGE_SIZE == 8 || PAGE_SIZE == 4);
+  constexpr bool K_PAGES = V_PAGES && PAGE_SIZE == 4;
+  constexpr int PAGE_LANES = V_PAGES ? 32 * PAGE_SIZE / KEYS : 32;  // lanes copying one page
+  // Element offset, in page j's block, of 16-byte chunk `chunk` of V / K (the swizzles above).
+  auto v_block = [](int j, int chunk) { return j * HEAD_DIM * PAGE_SIZE + (PAGE_SIZE == 4 ? chunk ^ ((j & 1) << 2) : chunk) * 8; };
+  auto k_block = [](int j, int chunk, int slot) { return j * HEAD_DIM * PAGE_SIZE + (((chunk ^ (j & 1)) * PAGE_SIZE) + slot) * 8; };
+  constexpr int V_RUN = Tile::V_BY_DIM && PAGE_SIZE < VEC && !V_PAGES ? PAGE_SIZE : VEC;
   constexpr int V_TOTAL = HEAD_DIM * KEYS / V_RUN, V_COPIES = (V_TOTAL + 31) / 32;
-  // 16-bit pal values in pages of 8 slots (a page's row of a dim: 16 bytes): the V tile is two
-  // [dim][8 keys] halves, one per page, and lanes 2j, 2j + 1 copy adjacent dims of one page, so
-  // that each 32-byte sector comes whole from one lane pair. (As [dim][key] rows, a lane pair
-  // read the same dim of two pages: twice the L2 sectors and 5x the shared wavefronts of the
-  // ideal; ncu, H200: 176 us at 32 x 4096 against 125 at page 16.)
-  constexpr bool V_HALVES = Tile::V_BY_DIM && !FP8 && PAGE_SIZE == VEC;
   static_assert(FP8 || (K_TOTAL % 32 == 0 && V_TOTAL % 32 == 0), "whole copies per lane");
   auto k_copies = [&](int k) { return K_TOTAL % 32 == 0 || lane + 32 * k < K_TOTAL; };
   auto v_copies = [&](int k) { return V_TOTAL % 32 == 0 || lane + 32 * k < V_TOTAL; };
@@ -213,6 +222,10 @@ __device__ void decode_mma(const DecodeParams& p) {
   // Copy k of lane l is copy l + 32 k of the tile, in rows of `per_row` copies: (row, column).
   auto split = [&](int k, int per_row) { return make_int2((lane + 32 * k) / per_row, (lane + 32 * k) % per_row); };
   auto k_plan = [&](int k) -> Copy {
+    if constexpr (K_PAGES) {  // lanes 8j .. 8j + 7: chunks 2k, 2k + 1 of page j (slots lane % 4)
+      const int j = lane / PAGE_LANES, slot = lane % PAGE_SIZE, c = 2 * k + lane / PAGE_SIZE % 2;
+      return {j * PAGE_SIZE + slot, at.key_in_page(slot, c * VEC), k_block(j, c, slot)};
+    }
     // pal: rows of KEYS slots per 16-byte dim chunk; others: rows of CHUNKS chunks per key.
     const int2 rc = split(k, LAYOUT == LAYOUT_PAL ? KEYS : CHUNKS);
     const int t = LAYOUT == LAYOUT_PAL ? rc.y : rc.x;
@@ -222,9 +235,9 @@ __device__ void decode_mma(const DecodeParams& p) {
     return {t, src, Tile::K_BY_CHUNK ? (c * KEYS + t) * 8 : Tile::row_chunk(t, c)};
   };
   auto v_plan = [&](int k) -> Copy {
-    if constexpr (V_HALVES) {  // lanes 16h .. 16h + 15: dims of run h (page h of the tile)
-      const int t = lane / 16 * V_RUN, d = lane % 16 + 16 * k;
-      return {t, at.value_in_page(0, d), t / V_RUN * HEAD_DIM * V_RUN + d * V_RUN};
+    if constexpr (V_PAGES) {  // lanes of page j: its 16-byte chunks, PAGE_LANES apart
+      const int j = lane / PAGE_LANES, chunk = lane % PAGE_LANES + PAGE_LANES * k;
+      return {j * PAGE_SIZE, chunk * 8, v_block(j, chunk)};
     }
     // pal: rows of KEYS / V_RUN runs per dim; others: rows of CHUNKS chunks per key.
     const int2 rc = split(k, Tile::V_BY_DIM ? KEYS / V_RUN : CHUNKS);
@@ -238,10 +251,10 @@ __device__ void decode_mma(const DecodeParams& p) {
   // 0 moved by k rows (32 lanes copy whole rows), so copy 0's offsets go into the bases and each
   // copy adds constants (immediates); other plans add each copy's own offsets.
   constexpr bool K_AFFINE = LAYOUT == LAYOUT_PAL && !FP8;
-  constexpr int K_SRC_STEP = 32 / KEYS * PAGE_SIZE * VEC, K_DST_STEP = 32 / KEYS * KEYS * 8;
+  constexpr int K_SRC_STEP = 32 / KEYS * PAGE_SIZE * VEC, K_DST_STEP = 32 / KEYS * (K_PAGES ? PAGE_SIZE : KEYS) * 8;
   constexpr bool V_AFFINE = Tile::V_BY_DIM && (FP8 || V_RUN % 4 == 0);
   constexpr int V_DIM_STEP = 32 / (KEYS / V_RUN), V_SRC_STEP = V_DIM_STEP * PAGE_SIZE,
-                V_DST_STEP = V_DIM_STEP * (V_HALVES ? V_RUN : KEYS);
+                V_DST_STEP = V_DIM_STEP * (V_PAGES ? PAGE_SIZE : KEYS);
   static_assert(32 % KEYS == 0 && 32 % (KEYS / V_RUN) == 0, "lanes cover whole rows");
   const Copy k_first = k_plan(0), v_first = v_plan(0);
   auto k_copy = [&](int k) { return K_AFFINE ? Copy{k_first.key, k * K_SRC_STEP, k * K_DST_STEP} : k_plan(k); };
@@ -290,8 +303,9 @@ __device__ void decode_mma(const DecodeParams& p) {
       if (key0 < first) mask &= ~((1u << (first - key0)) - 1);  // keys before the window
     } else if constexpr (LANE_PAGES) {
       auto valid_run = [&](int t, int page, int n) { return page < 0 ? 0 : max(0, min(live - t, n)); };
-      const bool k_ok = valid_run(k_first.key, page_ids, 1) > 0;
-      const KV* k_base = opaque(k_pool + (k_ok ? at.key(page_ids, kv_head, 0, 0) : 0) + k_first.src);
+      const int k_page = K_PAGES ? __shfl_sync(0xffffffffu, page_ids, k_first.key) : page_ids;
+      const bool k_ok = valid_run(k_first.key, k_page, 1) > 0;
+      const KV* k_base = opaque(k_pool + (k_ok ? at.key(k_page, kv_head, 0, 0) : 0) + k_first.src);
       const u32 k_to = opaque(k_tile + k_first.dst * (int)sizeof(KV));
 #pragma unroll
       for (int k = 0; k < K_COPIES; ++k) {
@@ -300,8 +314,9 @@ __device__ void decode_mma(const DecodeParams& p) {
       }
       // A pal value run lies in one page: it takes the page of its first visible key.
       const int hidden = first - key0, v_key = v_first.key;
-      const int v_page = __shfl_sync(0xffffffffu, page_ids, hidden > v_key && hidden < v_key + V_RUN ? hidden : v_key);
-      const int bytes = v_page < 0 ? 0 : v_bytes(v_key, live);
+      const int v_page = __shfl_sync(0xffffffffu, page_ids, hidden > v_key && hidden < v_key + PAGE_SIZE ? hidden : v_key);
+      // A 16-byte chunk of a 4-slot page holds two dims: keys past the end are zeroed once landed.
+      const int bytes = v_page < 0 ? 0 : PAGE_SIZE == 4 && V_PAGES ? (v_key < live ? 16 : 0) : v_bytes(v_key, live);
       const KV* v_base = opaque(v_pool + (bytes ? at.value(v_page, kv_head, 0, 0) : 0) + (V_AFFINE ? v_first.src : 0));
       const u32 v_to = opaque(v_tile + (V_AFFINE ? v_first.dst : 0) * (int)sizeof(KV));
 #pragma unroll
@@ -388,6 +403,21 @@ __device__ void decode_mma(const DecodeParams& p) {
     const KV* k_tile = ring + (i % STAGES) * Tile::STAGE_ELEMENTS;
     const KV* v_tile = k_tile + Tile::K_ELEMENTS;
     const u32 mask = masks[i % STAGES];
+    if constexpr (V_PAGES && PAGE_SIZE == 4) {
+      // The page holding the end: its slots past the end landed as they lie in the pool (a copy
+      // holds two dims), so they become zeros (weights 0 times a stale NaN would be NaN).
+      const int live = end - key0_of(i);
+      if (live < KEYS && live % PAGE_SIZE) {
+        KV* block = ring + (i % STAGES) * Tile::STAGE_ELEMENTS + Tile::K_ELEMENTS;
+        for (int d = lane; d < HEAD_DIM; d += 32)
+#pragma unroll
+          for (int slot = 1; slot < PAGE_SIZE; ++slot) {
+            const int e = d * PAGE_SIZE + slot;
+            if (slot >= live % PAGE_SIZE) block[v_block(live / PAGE_SIZE, e / 8) + e % 8] = KV{};
+          }
+        __syncwarp();
+      }
+    }
 
     // S = Q K^T: two 8-key n-blocks per k-step.
     float s[M_TILES][2][4];
@@ -438,7 +468,9 @@ __device__ void decode_mma(const DecodeParams& p) {
       for (int kk = 0; kk < HEAD_DIM / 16; ++kk) {
         u32 k_frag[4];
         const int key = lane % 8 + lane / 16 * 8, chunk = kk * 2 + (lane / 8) % 2;
-        KvOperand<KV, T>::direct(k_frag, k_tile + (Tile::K_BY_CHUNK ? (chunk * KEYS + key) * 8 : Tile::row_chunk(key, chunk)));
+        KvOperand<KV, T>::direct(k_frag, k_tile + (K_PAGES                ? k_block(key / PAGE_SIZE, chunk, key % PAGE_SIZE)
+                                                   : Tile::K_BY_CHUNK ? (chunk * KEYS + key) * 8
+                                                                      : Tile::row_chunk(key, chunk)));
 #pragma unroll
         for (int m = 0; m < M_TILES; ++m) {
           Mma<T>::run(s[m][0], q[m][kk], k_frag[0], k_frag[1]);
@@ -535,6 +567,17 @@ __device__ void decode_mma(const DecodeParams& p) {
 #pragma unroll
         for (int m = 0; m < M_TILES; ++m) Mma<f16>::run(o[m][c], a[m], b0, b1);
       }
+    } else if constexpr (V_PAGES && PAGE_SIZE == 4) {
+      // O += P V over 4-slot blocks: a lane's B fragment (keys 2 quad, + 1 and 2 quad + 8, + 9 of
+      // dim 8 c + group) is two 4-byte words, in the blocks of pages quad / 2 and 2 + quad / 2.
+#pragma unroll
+      for (int c = 0; c < DIM_BLOCKS; ++c) {
+        const int word = (c * 8 + group) * PAGE_SIZE + quad % 2 * 2;
+        const u32 b0 = *(const u32*)(v_tile + v_block(quad / 2, word / 8) + word % 8);
+        const u32 b1 = *(const u32*)(v_tile + v_block(2 + quad / 2, word / 8) + word % 8);
+#pragma unroll
+        for (int m = 0; m < M_TILES; ++m) Mma<T>::run(o[m][c], a[m], b0, b1);
+      }
     } else {
       // O += P V: two 8-dim n-blocks per ldmatrix.
 #pragma unroll
@@ -542,7 +585,7 @@ __device__ void decode_mma(const DecodeParams& p) {
         u32 v_frag[4];
         if constexpr (Tile::V_BY_DIM) {
           const int d = c * 8 + lane % 8 + lane / 16 * 8, half = (lane / 8) % 2;
-          KvOperand<KV, T>::direct(v_frag, v_tile + (V_HALVES ? half * HEAD_DIM * 8 + d * 8 : d * KEYS + (half ^ ((d >> 2) & 1)) * 8));
+          KvOperand<KV, T>::direct(v_frag, v_tile + (V_PAGES ? v_block(half, d) : d * KEYS + (half ^ ((d >> 2) & 1)) * 8));
         } else {
           KvOperand<KV, T>::transposed(v_frag, v_tile + Tile::row_chunk(lane % 8 + (lane / 8) % 2 * 8, c + lane / 16));
         }
