@@ -140,9 +140,8 @@ def test_slots_past_the_end_are_never_used(rng, device, layout, page_size):
     for row, n in zip(cache.page_table, cache.lens):
         k[row[(n - 1) // page_size], n % page_size or page_size :] = np.nan
         v[row[(n - 1) // page_size], n % page_size or page_size :] = np.nan
-    cache = dataclasses.replace(
-        cache, k_cache=to_layout(k, layout, is_key=True), v_cache=to_layout(v, layout, is_key=False), layout=layout
-    )
+    k, v = to_layout(k, layout, is_key=True), to_layout(v, layout, is_key=False)
+    cache = dataclasses.replace(cache, k_cache=k, v_cache=v, layout=layout)
     pools = {"kc": cache.k_cache, "vc": cache.v_cache, "t": cache.page_table}
     queries = random_array(rng, (len(lens), 4, 64), "bfloat16")
     args = on(device, {"q": queries, **pools, "l": cache.lens})
