@@ -589,6 +589,7 @@ __device__ void decode_mma(const DecodeParams& p) {
       for (int c = 0; c < DIM_BLOCKS; c += 2) {
         u32 v_frag[4];
         if constexpr (Tile::V_BY_DIM) {
+          // Per-page blocks (8 slots): page `half`'s chunk d is dim d's row.
           const int d = c * 8 + lane % 8 + lane / 16 * 8, half = (lane / 8) % 2;
           KvOperand<KV, T>::direct(v_frag, v_tile + (V_PAGES ? v_block(half, d) : d * KEYS + (half ^ ((d >> 2) & 1)) * 8));
         } else {
