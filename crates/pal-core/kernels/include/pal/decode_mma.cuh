@@ -297,12 +297,12 @@ __device__ void decode_mma(const DecodeParams& p) {
 #pragma unroll
       for (int k = 0; k < K_COPIES; ++k) {
         const Copy c = k_copy(k);
-        if (k_copies(k)) copy_async_streamed<16, EVICT_FIRST>(k_to + c.dst * (int)sizeof(KV), k_base + c.src, c.key < valid ? 16 : 0);
+        if (k_copies(k)) copy_async<16, EVICT_FIRST>(k_to + c.dst * (int)sizeof(KV), k_base + c.src, c.key < valid ? 16 : 0);
       }
 #pragma unroll
       for (int k = 0; k < V_COPIES; ++k) {
         const Copy c = v_copy(k);
-        if (v_copies(k)) copy_async_streamed<16, EVICT_FIRST>(v_to + c.dst * (int)sizeof(KV), v_base + c.src, v_bytes(c.key, valid));
+        if (v_copies(k)) copy_async<16, EVICT_FIRST>(v_to + c.dst * (int)sizeof(KV), v_base + c.src, v_bytes(c.key, valid));
       }
       mask = valid >= 32 ? 0xffffffffu : (1u << valid) - 1;
       if (key0 < first) mask &= ~((1u << (first - key0)) - 1);  // keys before the window
@@ -315,7 +315,7 @@ __device__ void decode_mma(const DecodeParams& p) {
 #pragma unroll
       for (int k = 0; k < K_COPIES; ++k) {
         const Copy c = k_copy(k);
-        if (k_copies(k)) copy_async_streamed<16, EVICT_FIRST>(k_to + c.dst * (int)sizeof(KV), k_base + c.src, k_ok ? 16 : 0);
+        if (k_copies(k)) copy_async<16, EVICT_FIRST>(k_to + c.dst * (int)sizeof(KV), k_base + c.src, k_ok ? 16 : 0);
       }
       // A pal value run lies in one page: it takes the page of its first visible key.
       const int hidden = first - key0, v_key = v_first.key;
@@ -327,7 +327,7 @@ __device__ void decode_mma(const DecodeParams& p) {
 #pragma unroll
       for (int k = 0; k < V_COPIES; ++k) {
         const Copy c = v_copy(k);
-        if (v_copies(k)) copy_async_streamed<V_RUN * sizeof(KV), EVICT_FIRST>(v_to + c.dst * (int)sizeof(KV), v_base + c.src, bytes);
+        if (v_copies(k)) copy_async<V_RUN * sizeof(KV), EVICT_FIRST>(v_to + c.dst * (int)sizeof(KV), v_base + c.src, bytes);
       }
       mask = __ballot_sync(0xffffffffu, lane < KEYS && valid_run(lane, page_ids, 1) > 0);
     } else {
@@ -339,7 +339,7 @@ __device__ void decode_mma(const DecodeParams& p) {
         const int page = __shfl_sync(0xffffffffu, page_ids, c.key);
         const bool ok = valid_run(c.key, page, 1) > 0;
         if (k_copies(k))
-          copy_async_streamed<16, EVICT_FIRST>(k_tile + c.dst * (int)sizeof(KV),
+          copy_async<16, EVICT_FIRST>(k_tile + c.dst * (int)sizeof(KV),
                                                ok ? k_pool + at.key(page, kv_head, 0, 0) + c.src : k_pool, ok ? 16 : 0);
       }
       // A pal value run lies in one page: it takes the page of its first visible key.
@@ -353,7 +353,7 @@ __device__ void decode_mma(const DecodeParams& p) {
         const KV* source = bytes ? v_pool + at.value(page, kv_head, 0, 0) + c.src : v_pool;
         if (!v_copies(k)) continue;
         if constexpr (V_RUN * sizeof(KV) >= 4) {
-          copy_async_streamed<V_RUN * sizeof(KV), EVICT_FIRST>(v_tile + c.dst * (int)sizeof(KV), source, bytes);
+          copy_async<V_RUN * sizeof(KV), EVICT_FIRST>(v_tile + c.dst * (int)sizeof(KV), source, bytes);
         } else {
           // 1- and 2-byte runs (pal pages of 1, or fp8 pages of 1 and 2 slots): no cp.async size.
           KV* run = ring + (i % STAGES) * Tile::STAGE_ELEMENTS + Tile::K_ELEMENTS + c.dst;

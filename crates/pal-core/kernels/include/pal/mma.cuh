@@ -31,29 +31,16 @@ __device__ __forceinline__ void copy_async_16(void* destination, const void* sou
                "r"(valid ? 16 : 0));
 }
 // Copies BYTES (4, 8 or 16) bytes of which the first `valid_bytes` come from `source` and the rest
-// are zeros (`source` is not read when `valid_bytes` is 0).
-// `destination` is a shared-memory address (`shared_address`) or a pointer into shared memory.
-template <int BYTES> __device__ __forceinline__ void copy_async(u32 destination, const void* source, int valid_bytes) {
+// are zeros (`source` is not read when `valid_bytes` is 0). `destination` is a shared-memory
+// address (`shared_address`) or a pointer into shared memory. EVICT_FIRST, for data streamed
+// through once: the lines it allocates in L2 are the first their set gives up, so the stream
+// replaces itself, not lines that others reuse or dirty lines whose write-back would share the
+// DRAM with it. Without it, the default policy (a `createpolicy` evict-normal hint is not it:
+// 9% slower decode at 32 x 4096 on an H200).
+template <int BYTES, bool EVICT_FIRST = false>
+__device__ __forceinline__ void copy_async(u32 destination, const void* source, int valid_bytes) {
   static_assert(BYTES == 4 || BYTES == 8 || BYTES == 16, "cp.async sizes");
-  if constexpr (BYTES == 16)
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(destination), "l"(source), "r"(valid_bytes));
-  else
-    asm volatile("cp.async.ca.shared.global [%0], [%1], %2, %3;" ::"r"(destination), "l"(source), "n"(BYTES),
-                 "r"(valid_bytes));
-}
-template <int BYTES> __device__ __forceinline__ void copy_async(void* destination, const void* source, int valid_bytes) {
-  copy_async<BYTES>(shared_address(destination), source, valid_bytes);
-}
-// A copy of data streamed through once; EVICT_FIRST: the lines it allocates in L2 are the
-// first their set gives up, so the stream replaces itself, not lines that others reuse or dirty
-// lines whose write-back would share the DRAM with it. Without it, the default policy (a
-// `createpolicy` evict-normal hint is not it: 9% slower decode at 32 x 4096 on an H200).
-template <int BYTES, bool EVICT_FIRST>
-__device__ __forceinline__ void copy_async_streamed(u32 destination, const void* source, int valid_bytes) {
-  static_assert(BYTES == 4 || BYTES == 8 || BYTES == 16, "cp.async sizes");
-  if constexpr (!EVICT_FIRST) {
-    copy_async<BYTES>(destination, source, valid_bytes);
-  } else {
+  if constexpr (EVICT_FIRST) {
     u64 policy;
     asm("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;" : "=l"(policy));
     if constexpr (BYTES == 16)
@@ -62,7 +49,16 @@ __device__ __forceinline__ void copy_async_streamed(u32 destination, const void*
     else
       asm volatile("cp.async.ca.shared.global.L2::cache_hint [%0], [%1], %2, %3, %4;" ::"r"(destination), "l"(source),
                    "n"(BYTES), "r"(valid_bytes), "l"(policy));
+  } else if constexpr (BYTES == 16) {
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(destination), "l"(source), "r"(valid_bytes));
+  } else {
+    asm volatile("cp.async.ca.shared.global [%0], [%1], %2, %3;" ::"r"(destination), "l"(source), "n"(BYTES),
+                 "r"(valid_bytes));
   }
+}
+template <int BYTES, bool EVICT_FIRST = false>
+__device__ __forceinline__ void copy_async(void* destination, const void* source, int valid_bytes) {
+  copy_async<BYTES, EVICT_FIRST>(shared_address(destination), source, valid_bytes);
 }
 // 16 bytes in one store instruction: a uint4 assembled from separate words (shuffled, or
 // widened) otherwise compiles to four 4-byte stores. `destination`: 16-byte aligned.
