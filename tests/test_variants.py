@@ -131,11 +131,13 @@ def test_a_window_skips_what_it_hides(rng, device, layout):
 
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("page_size", [2, 4, 8, 16, 32])
-def test_slots_past_the_end_are_never_used(rng, device, layout, page_size):
+@pytest.mark.parametrize("pool", ["bfloat16", "float8_e4m3fn"])
+def test_slots_past_the_end_are_never_used(rng, device, layout, page_size, pool):
     """The slots of a sequence's last page past its length may hold anything (NaN: a page an
-    engine reused, or a pool from torch.empty): decode and prefill never let them in."""
+    engine reused, or a pool from torch.empty): decode and prefill never let them in (bf16
+    queries over bf16 or fp8 pools)."""
     lens = [37, 5, 130, 1, 66]
-    cache = paged_cache(rng, lens, 2, 64, page_size, "bfloat16", "nhd")
+    cache = paged_cache(rng, lens, 2, 64, page_size, pool, "nhd")
     k, v = cache.k_cache.copy(), cache.v_cache.copy()  # nhd: [page][slot][head][dim]
     for row, n in zip(cache.page_table, cache.lens):
         k[row[(n - 1) // page_size], n % page_size or page_size :] = np.nan
