@@ -159,7 +159,7 @@ pub(super) fn kernel_key(
 const EVICT_FIRST_L2_MULTIPLE: usize = 4;
 
 /// Whether a decode that reads at most `kv_bytes` of K / V copies them through L2 evict-first
-/// (`pal::copy_async_streamed`): the lines it streams in then replace each other instead of
+/// (`pal::copy_async`'s `EVICT_FIRST`): the lines it streams in then replace each other instead of
 /// what L2 held (in the lab, the dirty lines of its flush, whose write-backs would share the
 /// DRAM with the stream: about 4 us of an H200 decode); past the limit the policy costs more
 /// than it saves. `PAL_DECODE_TUNING`'s `evict` (MiB) overrides the limit.

@@ -20,16 +20,16 @@
 // and read through an interleaved descriptor. V tiles are [key][dim], read N-major, except pal
 // tiles that are history through and through, copied as they lie, [dim][key], and read K-major.
 // Traffic: each K / V tile once per item of 128 query rows; Q once; the output once.
-// H200 (2026-11-30, twelfth session, bf16, HQ 32 / HKV 8, D 128, page 16, causal; benchmark
-// lab, default call, FlashInfer's FA3 path in the same run): nhd 510 / 532 / 336 / 570 / 538
-// TFLOP/s (1.09 / 1.00 / 0.89 / 1.02 / 1.01x) at 1 x 4096 / 4 x 4096 / 16 x 1024 / 4 x 1024 over
-// 8192 / 8 x 512 over 4096, pal 499 / 519 / 325 / 544 / 514 (1.07 / 0.99 / 0.86 / 0.97 /
-// 0.97x). fp8 e4m3 pools, bf16 queries (FlashInfer's FA2 path, which takes them, same run):
-// nhd 453 / - / - / 203 / 199 (3.12 / 1.15 / 1.14x), pal 447 / - / - / 215 / 209 (3.07 / 1.21 /
-// 1.20x). docs/kernels.md, "Hopper prefill, twelfth session"; the thirteenth's ping-pong turns:
-// 16 x 1024 +2-3% (kernel time, same run). What is left: short prompts' items (16 x 1024: an
-// item's first tile waits 1.5-2.7 us for Q and its K / V, 13-19% of the CTA's time), pal history
-// V copies, pal pages of 2 slots (lockstep).
+// H200 (2026-11-30, fourteenth session, bf16, HQ 32 / HKV 8, D 128, page 16, causal; benchmark
+// lab, default call, FlashInfer's FA3 path in the same run): nhd 505 / 529 / 342 / 570 / 538
+// TFLOP/s (1.09 / 1.02 / 0.92 / 1.03 / 1.01x) at 1 x 4096 / 4 x 4096 / 16 x 1024 / 4 x 1024 over
+// 8192 / 8 x 512 over 4096, pal 502 / 522 / 327 / 546 / 513 (1.08 / 0.99 / 0.88 / 0.98 /
+// 0.97x). fp8 e4m3 pools, bf16 queries (kernel time, same H200 and day): nhd 494 / - / - / 213 /
+// 209, pal 495 / - / - / 222 / 218 TFLOP/s (FlashInfer's FA2 path, the one that takes them, was
+// 145 / - / - / 177 / 174 in the twelfth session's lab). docs/kernels.md, "Hopper prefill,
+// fourteenth session". What is left: short prompts' items (16 x 1024: an item's first tile
+// waits 1.5-2.7 us for Q and its K / V, 13-19% of the CTA's time), pal history V copies, pal
+// pages of 2 slots (lockstep).
 #pragma once
 #include "pal/prefill.cuh"
 #include "pal/softmax.cuh"
