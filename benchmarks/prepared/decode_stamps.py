@@ -23,8 +23,9 @@ def child(row: str, layout: str) -> None:
     import torch
     from decode_sweep import make_case
 
-    batch, context = (int(x) for x in row.split("x"))
-    q, k, v, table, lens = make_case(batch, context, 32, 8, 128, 16, torch.bfloat16, layout)
+    shape, _, hkv = row.partition(":")  # "32x4096:1" is MQA (HKV 1)
+    batch, context = (int(x) for x in shape.split("x"))
+    q, k, v, table, lens = make_case(batch, context, 32, int(hkv or 8), 128, 16, torch.bfloat16, layout)
     for _ in range(3):  # compiled, warm; the last launch's lines are the ones read
         pal.paged_attention_decode(q, k, v, table, lens, layout=layout)
         torch.cuda.synchronize()

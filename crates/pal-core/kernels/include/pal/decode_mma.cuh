@@ -207,17 +207,32 @@ __device__ void decode_mma(const DecodeParams& p) {
   // 16) or 8-byte runs (4 slots: 4x the wavefronts, 2x on K). At 4 slots a block's 16-byte
   // chunks XOR with 4 (j odd), K chunks with 1, so that fragment reads from two pages' blocks
   // hit distinct banks; P V reads the 4-byte key pairs of the B fragments with LDS.
-  constexpr bool V_PAGES = Tile::V_BY_DIM && !FP8 && (PAGE_SIZE == 8 || PAGE_SIZE == 4);
-  constexpr bool K_PAGES = V_PAGES && PAGE_SIZE == 4;
+  // fp8 pools likewise ([page][dim][slot] byte blocks, 16-byte copies of 2 or 4 dims); at 4
+  // slots only head dims of whole 32-byte chunk groups (their swizzle stays in the block).
+  constexpr bool V_PAGES = Tile::V_BY_DIM && (PAGE_SIZE == 8 || PAGE_SIZE == 4) && (!FP8 || PAGE_SIZE == 8 || HEAD_DIM % 32 == 0);
+  constexpr bool K_PAGES = V_PAGES && !FP8 && PAGE_SIZE == 4;
+  // A 16-byte V copy holds several dims' slots (rows under 16 bytes): keys past the end land
+  // as they lie in the pool and are zeroed once landed.
+  constexpr bool MULTI_DIM_CHUNKS = V_PAGES && PAGE_SIZE * (int)sizeof(KV) < 16;
   constexpr int PAGE_LANES = V_PAGES ? 32 * PAGE_SIZE / KEYS : 32;  // lanes copying one page
   // Element offset, in page j's block, of 16-byte chunk `chunk` of V / K (the swizzles above).
-  auto v_block = [](int j, int chunk) { return j * HEAD_DIM * PAGE_SIZE + (PAGE_SIZE == 4 ? chunk ^ ((j & 1) << 2) : chunk) * 8; };
+  // fp8 blocks: chunks XOR 4 at 8 slots (j odd), 2 (j % 4) at 4, so that a fragment read's four
+  // pages hit distinct banks.
+  auto v_block = [](int j, int chunk) {
+    const int swizzled = FP8 ? (PAGE_SIZE == 4 ? chunk ^ ((j & 3) << 1) : chunk ^ ((j & 1) << 2))
+                             : (PAGE_SIZE == 4 ? chunk ^ ((j & 1) << 2) : chunk);
+    return j * HEAD_DIM * PAGE_SIZE + swizzled * VEC;
+  };
   auto k_block = [](int j, int chunk, int slot) { return j * HEAD_DIM * PAGE_SIZE + (((chunk ^ (j & 1)) * PAGE_SIZE) + slot) * 8; };
   constexpr int V_RUN = Tile::V_BY_DIM && PAGE_SIZE < VEC && !V_PAGES ? PAGE_SIZE : VEC;
   constexpr int V_TOTAL = HEAD_DIM * KEYS / V_RUN, V_COPIES = (V_TOTAL + 31) / 32;
   static_assert(FP8 || (K_TOTAL % 32 == 0 && V_TOTAL % 32 == 0), "whole copies per lane");
   auto k_copies = [&](int k) { return K_TOTAL % 32 == 0 || lane + 32 * k < K_TOTAL; };
-  auto v_copies = [&](int k) { return V_TOTAL % 32 == 0 || lane + 32 * k < V_TOTAL; };
+  auto v_copies = [&](int k) {
+    constexpr int PAGE_CHUNKS = HEAD_DIM * PAGE_SIZE / VEC;  // 16-byte chunks of a page's block
+    if constexpr (V_PAGES) return PAGE_CHUNKS % PAGE_LANES == 0 || lane % PAGE_LANES + PAGE_LANES * k < PAGE_CHUNKS;
+    return V_TOTAL % 32 == 0 || lane + 32 * k < V_TOTAL;
+  };
   // Copy k of this lane (closed forms of the lane and k, so that a tile's copies take their
   // offsets as immediates where the plan is regular, pal in particular): its tile key, its source
   // element offset from its page's base and its destination element offset in the stage.
@@ -242,7 +257,7 @@ __device__ void decode_mma(const DecodeParams& p) {
   auto v_plan = [&](int k) -> Copy {
     if constexpr (V_PAGES) {  // lanes of page j: its 16-byte chunks, PAGE_LANES apart
       const int j = lane / PAGE_LANES, chunk = lane % PAGE_LANES + PAGE_LANES * k;
-      return {j * PAGE_SIZE, chunk * 8, v_block(j, chunk)};
+      return {j * PAGE_SIZE, chunk * VEC, v_block(j, chunk)};
     }
     // pal: rows of KEYS / V_RUN runs per dim; others: rows of CHUNKS chunks per key.
     const int2 rc = split(k, Tile::V_BY_DIM ? KEYS / V_RUN : CHUNKS);
@@ -321,7 +336,7 @@ __device__ void decode_mma(const DecodeParams& p) {
       const int hidden = first - key0, v_key = v_first.key;
       const int v_page = __shfl_sync(0xffffffffu, page_ids, hidden > v_key && hidden < v_key + PAGE_SIZE ? hidden : v_key);
       // A 16-byte chunk of a 4-slot page holds two dims: keys past the end are zeroed once landed.
-      const int bytes = v_page < 0 ? 0 : PAGE_SIZE == 4 && V_PAGES ? (v_key < live ? 16 : 0) : v_bytes(v_key, live);
+      const int bytes = v_page < 0 ? 0 : MULTI_DIM_CHUNKS ? (v_key < live ? 16 : 0) : v_bytes(v_key, live);
       const KV* v_base = opaque(v_pool + (bytes ? at.value(v_page, kv_head, 0, 0) : 0) + (V_AFFINE ? v_first.src : 0));
       const u32 v_to = opaque(v_tile + (V_AFFINE ? v_first.dst : 0) * (int)sizeof(KV));
 #pragma unroll
@@ -347,9 +362,9 @@ __device__ void decode_mma(const DecodeParams& p) {
 #pragma unroll
       for (int k = 0; k < V_COPIES; ++k) {
         const Copy c = v_plan(k);
-        const int run_key = Tile::V_BY_DIM && hidden > c.key && hidden < c.key + V_RUN ? hidden : c.key;
+        const int run_key = Tile::V_BY_DIM && hidden > c.key && hidden < c.key + (V_PAGES ? PAGE_SIZE : V_RUN) ? hidden : c.key;
         const int page = __shfl_sync(0xffffffffu, page_ids, run_key);
-        const int bytes = page < 0 ? 0 : v_bytes(c.key, live);
+        const int bytes = page < 0 ? 0 : MULTI_DIM_CHUNKS ? (c.key < live ? 16 : 0) : v_bytes(c.key, live);
         const KV* source = bytes ? v_pool + at.value(page, kv_head, 0, 0) + c.src : v_pool;
         if (!v_copies(k)) continue;
         if constexpr (V_RUN * sizeof(KV) >= 4) {
@@ -408,7 +423,7 @@ __device__ void decode_mma(const DecodeParams& p) {
     const KV* k_tile = ring + (i % STAGES) * Tile::STAGE_ELEMENTS;
     const KV* v_tile = k_tile + Tile::K_ELEMENTS;
     const u32 mask = masks[i % STAGES];
-    if constexpr (V_PAGES && PAGE_SIZE == 4) {
+    if constexpr (MULTI_DIM_CHUNKS) {
       // The page holding the end: its slots past the end landed as they lie in the pool (a copy
       // holds two dims), so they become zeros (weights 0 times a stale NaN would be NaN).
       const int live = end - key0_of(i);
@@ -418,7 +433,7 @@ __device__ void decode_mma(const DecodeParams& p) {
 #pragma unroll
           for (int slot = 1; slot < PAGE_SIZE; ++slot) {
             const int e = d * PAGE_SIZE + slot;
-            if (slot >= live % PAGE_SIZE) block[v_block(live / PAGE_SIZE, e / 8) + e % 8] = KV{};
+            if (slot >= live % PAGE_SIZE) block[v_block(live / PAGE_SIZE, e / VEC) + e % VEC] = KV{};
           }
         __syncwarp();
       }
@@ -566,7 +581,10 @@ __device__ void decode_mma(const DecodeParams& p) {
     } else if constexpr (FP8) {
 #pragma unroll
       for (int c = 0; c < DIM_BLOCKS; ++c) {
-        const u32 w = *(const u32*)((const unsigned char*)v_tile + (c * 8 + group) * KEYS + 4 * quad);
+        // Keys 4 quad .. + 3 of dim 8 c + group: in page blocks, slots of page 4 quad / PAGE_SIZE.
+        const int e = (c * 8 + group) * PAGE_SIZE + 4 * quad % PAGE_SIZE;
+        const u32 w = V_PAGES ? *(const u32*)((const unsigned char*)v_tile + v_block(4 * quad / PAGE_SIZE, e / VEC) + e % VEC)
+                              : *(const u32*)((const unsigned char*)v_tile + (c * 8 + group) * KEYS + 4 * quad);
         u32 b0, b1;
         fp8x4_to_f16x2<KV>(w, b0, b1);
 #pragma unroll
