@@ -207,10 +207,13 @@ __device__ void decode_mma(const DecodeParams& p) {
   // 16) or 8-byte runs (4 slots: 4x the wavefronts, 2x on K). At 4 slots a block's 16-byte
   // chunks XOR with 4 (j odd), K chunks with 1, so that fragment reads from two pages' blocks
   // hit distinct banks; P V reads the 4-byte key pairs of the B fragments with LDS.
-  // fp8 pools likewise ([page][dim][slot] byte blocks, 16-byte copies of 2 or 4 dims); at 4
-  // slots only head dims of whole 32-byte chunk groups (their swizzle stays in the block).
-  constexpr bool V_PAGES = Tile::V_BY_DIM && (PAGE_SIZE == 8 || PAGE_SIZE == 4) && (!FP8 || PAGE_SIZE == 8 || HEAD_DIM % 32 == 0);
-  constexpr bool K_PAGES = V_PAGES && !FP8 && PAGE_SIZE == 4;
+  // fp8 pools likewise ([page][dim][slot] byte blocks, 16-byte copies of 2 or 4 dims); 16-bit
+  // pages of 2 slots too, K and V. At 4 fp8 slots and at 2 slots only head dims of whole
+  // 32-byte chunk groups (their swizzles stay in the block): chunks XOR 2 (j % 4) for V, j % 4
+  // for K at 2 slots.
+  constexpr bool V_PAGES =
+      Tile::V_BY_DIM && (PAGE_SIZE == 8 || (PAGE_SIZE == 4 && (!FP8 || HEAD_DIM % 32 == 0)) || (PAGE_SIZE == 2 && !FP8 && HEAD_DIM % 32 == 0));
+  constexpr bool K_PAGES = V_PAGES && !FP8 && PAGE_SIZE <= 4;
   // A 16-byte V copy holds several dims' slots (rows under 16 bytes): keys past the end land
   // as they lie in the pool and are zeroed once landed.
   constexpr bool MULTI_DIM_CHUNKS = V_PAGES && PAGE_SIZE * (int)sizeof(KV) < 16;
@@ -220,10 +223,16 @@ __device__ void decode_mma(const DecodeParams& p) {
   // pages hit distinct banks.
   auto v_block = [](int j, int chunk) {
     const int swizzled = FP8 ? (PAGE_SIZE == 4 ? chunk ^ ((j & 3) << 1) : chunk ^ ((j & 1) << 2))
-                             : (PAGE_SIZE == 4 ? chunk ^ ((j & 1) << 2) : chunk);
+                             : (PAGE_SIZE == 4 ? chunk ^ ((j & 1) << 2) : PAGE_SIZE == 2 ? chunk ^ ((j & 3) << 1) : chunk);
     return j * HEAD_DIM * PAGE_SIZE + swizzled * VEC;
   };
-  auto k_block = [](int j, int chunk, int slot) { return j * HEAD_DIM * PAGE_SIZE + (((chunk ^ (j & 1)) * PAGE_SIZE) + slot) * 8; };
+  auto k_block = [](int j, int chunk, int slot) {
+    return j * HEAD_DIM * PAGE_SIZE + (((chunk ^ (PAGE_SIZE == 2 ? j & 3 : j & 1)) * PAGE_SIZE) + slot) * 8;
+  };
+  // At 2 slots those swizzles also flip bit 0 of a lane's copy index k where its page j has bit
+  // 1 set (`odd_pair`): copy k lands where copy k ^ 1 would, so the odd copies' destinations
+  // start two steps below the even ones' (`*_to_odd` below).
+  const int odd_pair = V_PAGES && PAGE_SIZE == 2 ? (lane / PAGE_LANES >> 1) & 1 : 0;
   constexpr int V_RUN = Tile::V_BY_DIM && PAGE_SIZE < VEC && !V_PAGES ? PAGE_SIZE : VEC;
   constexpr int V_TOTAL = HEAD_DIM * KEYS / V_RUN, V_COPIES = (V_TOTAL + 31) / 32;
   static_assert(FP8 || (K_TOTAL % 32 == 0 && V_TOTAL % 32 == 0), "whole copies per lane");
@@ -327,22 +336,27 @@ __device__ void decode_mma(const DecodeParams& p) {
       const bool k_ok = valid_run(k_first.key, k_page, 1) > 0;
       const KV* k_base = opaque(k_pool + (k_ok ? at.key(k_page, kv_head, 0, 0) : 0) + k_first.src);
       const u32 k_to = opaque(k_tile + k_first.dst * (int)sizeof(KV));
+      const u32 k_to_odd = k_to - 2 * K_DST_STEP * odd_pair * (int)sizeof(KV);
 #pragma unroll
       for (int k = 0; k < K_COPIES; ++k) {
         const Copy c = k_copy(k);
-        if (k_copies(k)) copy_async<16, EVICT_FIRST>(k_to + c.dst * (int)sizeof(KV), k_base + c.src, k_ok ? 16 : 0);
+        if (k_copies(k))
+          copy_async<16, EVICT_FIRST>((k % 2 ? k_to_odd : k_to) + c.dst * (int)sizeof(KV), k_base + c.src, k_ok ? 16 : 0);
       }
       // A pal value run lies in one page: it takes the page of its first visible key.
       const int hidden = first - key0, v_key = v_first.key;
       const int v_page = __shfl_sync(0xffffffffu, page_ids, hidden > v_key && hidden < v_key + PAGE_SIZE ? hidden : v_key);
-      // A 16-byte chunk of a 4-slot page holds two dims: keys past the end are zeroed once landed.
+      // A 16-byte chunk of a page under 16 bytes a row holds several dims: keys past the end are
+      // zeroed once landed.
       const int bytes = v_page < 0 ? 0 : MULTI_DIM_CHUNKS ? (v_key < live ? 16 : 0) : v_bytes(v_key, live);
       const KV* v_base = opaque(v_pool + (bytes ? at.value(v_page, kv_head, 0, 0) : 0) + (V_AFFINE ? v_first.src : 0));
       const u32 v_to = opaque(v_tile + (V_AFFINE ? v_first.dst : 0) * (int)sizeof(KV));
+      const u32 v_to_odd = v_to - 2 * V_DST_STEP * odd_pair * (int)sizeof(KV);
 #pragma unroll
       for (int k = 0; k < V_COPIES; ++k) {
         const Copy c = v_copy(k);
-        if (v_copies(k)) copy_async<V_RUN * sizeof(KV), EVICT_FIRST>(v_to + c.dst * (int)sizeof(KV), v_base + c.src, bytes);
+        if (v_copies(k))
+          copy_async<V_RUN * sizeof(KV), EVICT_FIRST>((k % 2 ? v_to_odd : v_to) + c.dst * (int)sizeof(KV), v_base + c.src, bytes);
       }
       mask = __ballot_sync(0xffffffffu, lane < KEYS && valid_run(lane, page_ids, 1) > 0);
     } else {
@@ -425,7 +439,7 @@ __device__ void decode_mma(const DecodeParams& p) {
     const u32 mask = masks[i % STAGES];
     if constexpr (MULTI_DIM_CHUNKS) {
       // The page holding the end: its slots past the end landed as they lie in the pool (a copy
-      // holds two dims), so they become zeros (weights 0 times a stale NaN would be NaN).
+      // holds several dims), so they become zeros (weights 0 times a stale NaN would be NaN).
       const int live = end - key0_of(i);
       if (live < KEYS && live % PAGE_SIZE) {
         KV* block = ring + (i % STAGES) * Tile::STAGE_ELEMENTS + Tile::K_ELEMENTS;
@@ -590,14 +604,15 @@ __device__ void decode_mma(const DecodeParams& p) {
 #pragma unroll
         for (int m = 0; m < M_TILES; ++m) Mma<f16>::run(o[m][c], a[m], b0, b1);
       }
-    } else if constexpr (V_PAGES && PAGE_SIZE == 4) {
-      // O += P V over 4-slot blocks: a lane's B fragment (keys 2 quad, + 1 and 2 quad + 8, + 9 of
-      // dim 8 c + group) is two 4-byte words, in the blocks of pages quad / 2 and 2 + quad / 2.
+    } else if constexpr (MULTI_DIM_CHUNKS) {
+      // O += P V over 4- or 2-slot blocks: a lane's B fragment (keys 2 quad, + 1 and 2 quad + 8,
+      // + 9 of dim 8 c + group) is two 4-byte words, in the blocks of the pages of those keys.
 #pragma unroll
       for (int c = 0; c < DIM_BLOCKS; ++c) {
-        const int word = (c * 8 + group) * PAGE_SIZE + quad % 2 * 2;
-        const u32 b0 = *(const u32*)(v_tile + v_block(quad / 2, word / 8) + word % 8);
-        const u32 b1 = *(const u32*)(v_tile + v_block(2 + quad / 2, word / 8) + word % 8);
+        const int word = (c * 8 + group) * PAGE_SIZE + (PAGE_SIZE == 4 ? quad % 2 * 2 : 0);
+        const int page = PAGE_SIZE == 4 ? quad / 2 : quad;  // of keys 2 quad, + 1; + 8 / PAGE_SIZE
+        const u32 b0 = *(const u32*)(v_tile + v_block(page, word / 8) + word % 8);
+        const u32 b1 = *(const u32*)(v_tile + v_block(page + 8 / PAGE_SIZE, word / 8) + word % 8);
 #pragma unroll
         for (int m = 0; m < M_TILES; ++m) Mma<T>::run(o[m][c], a[m], b0, b1);
       }
