@@ -149,12 +149,27 @@ def check_scaled_decode(cache, queries, lens, device, layout, what):
 
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("fp8", FP8)
-@pytest.mark.parametrize("head_dim, page_size", [(80, 1), (96, 8), (112, 2), (80, 16), (112, 64)])
+@pytest.mark.parametrize(
+    "head_dim, page_size", [(80, 1), (96, 8), (112, 2), (80, 16), (112, 64), (96, 4), (80, 8), (112, 4)]
+)
 def test_decode_fp8_head_dims_off_the_64_grid(rng, device, layout, fp8, head_dim, page_size):
     """Head dims 80 / 96 / 112 (on CUDA the tensor-core decode: their last 16 / 32 / 48 dims come
     as 4-byte K words, and a tile's copies do not divide evenly among the lanes) at small and
     large pages, long enough to split."""
     lens = [1500, 3 * page_size + 5, 1]
+    cache = paged_cache(rng, lens, HKV, head_dim, page_size, fp8, layout)
+    queries = random_array(rng, (len(lens), HQ, head_dim), "bfloat16") * 4
+    check_scaled_decode(cache, queries, lens, device, layout, f"{fp8} decode D{head_dim} page {page_size}")
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("fp8", FP8)
+@pytest.mark.parametrize("head_dim, page_size", [(64, 4), (64, 8), (192, 4), (256, 8)])
+def test_decode_fp8_small_pages_over_head_dims(rng, device, layout, fp8, head_dim, page_size):
+    """pal pages of 4 and 8 slots at other head dims (on CUDA the tensor-core decode stages V per
+    page, in blocks whose 16-byte chunks hold 2 or 4 dims and are swizzled by page), with ends
+    inside a page."""
+    lens = [700, 3 * page_size + 1, 1]
     cache = paged_cache(rng, lens, HKV, head_dim, page_size, fp8, layout)
     queries = random_array(rng, (len(lens), HQ, head_dim), "bfloat16") * 4
     check_scaled_decode(cache, queries, lens, device, layout, f"{fp8} decode D{head_dim} page {page_size}")
