@@ -285,6 +285,22 @@ __device__ void decode_mma(const DecodeParams& p) {
   constexpr int V_DIM_STEP = 32 / (KEYS / V_RUN), V_SRC_STEP = V_DIM_STEP * PAGE_SIZE,
                 V_DST_STEP = V_DIM_STEP * (V_PAGES ? PAGE_SIZE : KEYS);
   static_assert(32 % KEYS == 0 && 32 % (KEYS / V_RUN) == 0, "lanes cover whole rows");
+  // Other plans of tiles in one page are periodic where a warp's copy row holds whole rows of
+  // the tile (`*_PERIOD` P > 0, from a model of every lane's copies): copy k lands where copy
+  // k % P does, (k - k % P) rows of 512 bytes further, and its source and key are linear in k;
+  // fp8 pal K (chunks 2 apart, swizzled by chunk % 4) and nhd / hnd rows of 4, 8 or 16 chunks
+  // (swizzled by key). A tile then costs P destination bases and one source base instead of
+  // each copy's offsets (fp8, D 128: a third of the loop's instructions). Larger periods (8:
+  // 16-bit rows of 32 chunks) keep the offsets.
+  constexpr int ROW_KEY_STEP = 32 % CHUNKS == 0 ? 32 / CHUNKS : 0;  // tile keys per copy row
+  // Period of a key % 8 swizzle over copy rows (0 past 4: more bases than offsets save).
+  constexpr int KEY_SWIZZLE_PERIOD = ROW_KEY_STEP == 0 || ROW_KEY_STEP < 2 ? 0 : ROW_KEY_STEP >= 8 ? 1 : 8 / ROW_KEY_STEP;
+  constexpr int ROWS_PERIOD = !ONE_PAGE || LAYOUT == LAYOUT_PAL || ROW_KEY_STEP == 0 ? 0
+                              : FP8 ? 1 : Tile::SWIZZLED ? KEY_SWIZZLE_PERIOD : 1;
+  constexpr int K_PERIOD = K_AFFINE || !ONE_PAGE ? 0 : LAYOUT == LAYOUT_PAL ? (FP8 && KEYS == 16 ? 2 : 0) : ROWS_PERIOD;
+  constexpr int V_PERIOD = V_AFFINE || ROWS_PERIOD == 0 ? 0
+                           : FP8 ? (Fp8Rows<HEAD_DIM>::WIDE ? KEY_SWIZZLE_PERIOD : 1) : ROWS_PERIOD;
+  constexpr int ROW_BYTES = 32 * 16;  // a warp's row of 16-byte copies
   const Copy k_first = k_plan(0), v_first = v_plan(0);
   auto k_copy = [&](int k) { return K_AFFINE ? Copy{k_first.key, k * K_SRC_STEP, k * K_DST_STEP} : k_plan(k); };
   auto v_copy = [&](int k) { return V_AFFINE ? Copy{v_first.key, k * V_SRC_STEP, k * V_DST_STEP} : v_plan(k); };
@@ -314,19 +330,44 @@ __device__ void decode_mma(const DecodeParams& p) {
       const int valid = page_ids >= 0 ? live : 0;
       // Bases opaque to the compiler, so that copies add their offsets to them (immediates when
       // the plan is affine) instead of recomputing each address whole.
-      const KV* k_base = opaque(k_pool + (valid ? at.key(page_ids, kv_head, slot0, 0) : 0) + (K_AFFINE ? k_first.src : 0));
-      const KV* v_base = opaque(v_pool + (valid ? at.value(page_ids, kv_head, slot0, 0) : 0) + (V_AFFINE ? v_first.src : 0));
-      const u32 k_to = opaque(k_tile + (K_AFFINE ? k_first.dst : 0) * (int)sizeof(KV));
-      const u32 v_to = opaque(v_tile + (V_AFFINE ? v_first.dst : 0) * (int)sizeof(KV));
+      constexpr bool K_BASED = K_AFFINE || K_PERIOD, V_BASED = V_AFFINE || V_PERIOD;
+      const KV* k_base = opaque(k_pool + (valid ? at.key(page_ids, kv_head, slot0, 0) : 0) + (K_BASED ? k_first.src : 0));
+      const KV* v_base = opaque(v_pool + (valid ? at.value(page_ids, kv_head, slot0, 0) : 0) + (V_BASED ? v_first.src : 0));
+      if constexpr (K_PERIOD) {
+        // Source and key steps of a copy row: chunks 32 / KEYS further (pal), or keys ROW_KEY_STEP.
+        const int src_step = LAYOUT == LAYOUT_PAL ? at.key_in_page(0, 32 / KEYS * VEC) : at.key_in_page(ROW_KEY_STEP, 0);
+        constexpr int KEY_STEP = LAYOUT == LAYOUT_PAL ? 0 : ROW_KEY_STEP;
+        u32 k_to[K_PERIOD];
 #pragma unroll
-      for (int k = 0; k < K_COPIES; ++k) {
-        const Copy c = k_copy(k);
-        if (k_copies(k)) copy_async<16, EVICT_FIRST>(k_to + c.dst * (int)sizeof(KV), k_base + c.src, c.key < valid ? 16 : 0);
+        for (int b = 0; b < K_PERIOD; ++b) k_to[b] = opaque(k_tile + k_plan(b).dst * (int)sizeof(KV) - b * ROW_BYTES);
+#pragma unroll
+        for (int k = 0; k < K_COPIES; ++k)
+          if (k_copies(k))
+            copy_async<16, EVICT_FIRST>(k_to[k % K_PERIOD] + k * ROW_BYTES, k_base + k * src_step, k_first.key + k * KEY_STEP < valid ? 16 : 0);
+      } else {
+        const u32 k_to = opaque(k_tile + (K_AFFINE ? k_first.dst : 0) * (int)sizeof(KV));
+#pragma unroll
+        for (int k = 0; k < K_COPIES; ++k) {
+          const Copy c = k_copy(k);
+          if (k_copies(k)) copy_async<16, EVICT_FIRST>(k_to + c.dst * (int)sizeof(KV), k_base + c.src, c.key < valid ? 16 : 0);
+        }
       }
+      if constexpr (V_PERIOD) {
+        const int src_step = at.value_in_page(ROW_KEY_STEP, 0);
+        u32 v_to[V_PERIOD];
 #pragma unroll
-      for (int k = 0; k < V_COPIES; ++k) {
-        const Copy c = v_copy(k);
-        if (v_copies(k)) copy_async<16, EVICT_FIRST>(v_to + c.dst * (int)sizeof(KV), v_base + c.src, v_bytes(c.key, valid));
+        for (int b = 0; b < V_PERIOD; ++b) v_to[b] = opaque(v_tile + v_plan(b).dst * (int)sizeof(KV) - b * ROW_BYTES);
+#pragma unroll
+        for (int k = 0; k < V_COPIES; ++k)
+          if (v_copies(k))
+            copy_async<16, EVICT_FIRST>(v_to[k % V_PERIOD] + k * ROW_BYTES, v_base + k * src_step, v_bytes(v_first.key + k * ROW_KEY_STEP, valid));
+      } else {
+        const u32 v_to = opaque(v_tile + (V_AFFINE ? v_first.dst : 0) * (int)sizeof(KV));
+#pragma unroll
+        for (int k = 0; k < V_COPIES; ++k) {
+          const Copy c = v_copy(k);
+          if (v_copies(k)) copy_async<16, EVICT_FIRST>(v_to + c.dst * (int)sizeof(KV), v_base + c.src, v_bytes(c.key, valid));
+        }
       }
       mask = valid >= 32 ? 0xffffffffu : (1u << valid) - 1;
       if (key0 < first) mask &= ~((1u << (first - key0)) - 1);  // keys before the window
@@ -554,7 +595,7 @@ __device__ void decode_mma(const DecodeParams& p) {
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
           SoftmaxState& row_state = state[m][Fragment::row_index(e)];
-          s[m][b][e] = exp2f(s[m][b][e] - row_state.base());
+          s[m][b][e] = fast_exp2(s[m][b][e] - row_state.base());
           row_state.sum += s[m][b][e];
         }
       a[m][0] = Mma<MT>::pack(s[m][0][0], s[m][0][1]);

@@ -16,10 +16,10 @@ struct SoftmaxState {
   // Exponent base of this row: 0 while nothing is visible (so that exp2 of -inf scores is 0).
   __device__ __forceinline__ float base() const { return max == neg_inf() ? 0.f : max; }
   // Raises the running max to cover `tile_max`; returns the factor by which the row's sum (done
-  // here) and accumulators (the caller's) shrink.
+  // here) and accumulators (the caller's) shrink (flushed to 0 below 2^-126, as the weights).
   __device__ __forceinline__ float rescale(float tile_max) {
     const float new_max = fmaxf(max, tile_max);
-    const float factor = exp2f(max - (new_max == neg_inf() ? 0.f : new_max));
+    const float factor = fast_exp2(max - (new_max == neg_inf() ? 0.f : new_max));
     max = new_max;
     sum *= factor;
     return factor;
@@ -87,7 +87,7 @@ __device__ void softmax_tile_by_warp(float* weights, float* run_max, float* run_
     const float factor = state.rescale(warp_max(tile_max));
     float sum = 0.f;
     for (int t = lane; t < TOKENS; t += 32) {
-      w[t] = exp2f(w[t] - state.base());
+      w[t] = fast_exp2(w[t] - state.base());
       sum += w[t];
     }
     sum = warp_sum(sum);
