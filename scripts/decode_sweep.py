@@ -2,7 +2,8 @@
 default eager call beside the read ceiling measured in the same run, and FlashInfer when it is
 importable, over SPEC §7's rows and any extra shapes. Prints one row per case, a table last.
 
-    python scripts/decode_sweep.py [--layouts pal nhd] [--rows 32x4096 ...] [--extra] [--json out.json]
+    python scripts/decode_sweep.py [--layouts pal nhd] [--rows 32x4096 ...] [--page 16] [--dim 128]
+        [--heads 32/8] [--extra] [--json out.json]
         [--kv-dtype float8_e4m3fn]   # fp8 pools (scale 1): TB/s of fp8 bytes, FlashInfer's fp8 decode
         [--label v2] [--save DIR | --compare DIR]   # kernel variants (PAL_KERNEL_DIR), outputs checked
 
@@ -130,6 +131,8 @@ def main() -> None:
     parser.add_argument("--layouts", nargs="+", default=["pal", "nhd"])
     parser.add_argument("--rows", nargs="+", default=SPEC_ROWS)
     parser.add_argument("--page", type=int, default=16, help="page size of the --rows cases")
+    parser.add_argument("--dim", type=int, default=128, help="head dim of the --rows cases")
+    parser.add_argument("--heads", default="32/8", help="query / KV heads of the --rows cases")
     parser.add_argument("--dtype", default="bfloat16")
     parser.add_argument("--kv-dtype", help="fp8 pools: float8_e4m3fn or float8_e5m2 (scale 1)")
     parser.add_argument("--extra", action="store_true", help="also page sizes and head dims at 32x4096")
@@ -144,10 +147,11 @@ def main() -> None:
     ceiling = read_ceiling()
     print(f"read ceiling {ceiling:.2f} TB/s")
     cases = []
+    hq, hkv = (int(x) for x in args.heads.split("/"))
     for layout in args.layouts:
         for row in args.rows:
             b, c = (int(x) for x in row.split("x"))
-            cases.append((b, c, 32, 8, 128, args.page, layout))
+            cases.append((b, c, hq, hkv, args.dim, args.page, layout))
         if args.extra:
             cases += [(32, 4096, 32, 8, 128, p, layout) for p in (1, 2, 4, 8, 32, 64, 128)]
             cases += [(32, 4096, 32, 8, d, 16, layout) for d in (64, 96, 256)]
