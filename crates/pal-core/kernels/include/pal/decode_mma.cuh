@@ -8,22 +8,24 @@
 // STAGES-deep cp.async ring (no CTA barrier in the main loop); page ids are read one tile
 // ahead of their copies (the first tiles' before the sequence's length is known, without a
 // window); the warps' softmax states merge once, at the end, in shared memory.
-// Traffic: K and V of each visible token once, in 16-byte copies (16-bit pal values in pages
-// of 2 slots: 4-byte copies; fp8 pal values in pages under 16: 4/8-byte copies; pools of one
-// slot per page run the nhd kernels: the same bytes); Q once; no host synchronisation.
+// Traffic: K and V of each visible token once, in 16-byte copies (pal values in pages of 2 slots
+// at head dims 80 / 112, and fp8 pal values in pages of 2, or of 4 at those head dims: 2- or
+// 4-byte copies; pools of one slot per page run the nhd kernels: the same bytes); Q once; no
+// host synchronisation.
 // Shared memory tiles: pal K as [chunk][key] (as in its pages), other K and nhd/hnd V as
 // [key][dim] rows (chunks swizzled, or rows padded), pal V as [dim][key] with its two 16-byte
-// halves swizzled; 16-bit pal pools in pages of 4 or 8 slots stage V (and K, at 4) per page,
-// as the pages hold them, so that every global line lands in one run of shared memory: every
-// ldmatrix phase and fragment read is conflict-free.
+// halves swizzled; pal pools in pages of 2 (16-bit), 4 or 8 slots stage V (and 16-bit K, at 2
+// and 4) per page, as the pages hold them, so that every global line lands in one run of
+// shared memory: every ldmatrix phase and fragment read is conflict-free.
 // fp8 pools (every head dim and page size): byte tiles, K read with 16-byte loads straight into
 // float16 B fragments (dims permuted consistently with Q's; the last 16-48 dims of head dims 80 /
 // 96 / 112 as 4-byte words), V with 4-byte loads of 4 keys (pal rows) or ldmatrix.trans of byte
 // pairs and one byte permute (nhd / hnd rows), both widened exactly in registers; the mma runs
 // in float16.
 // A tile's copies cost one 64-bit base per page and immediates (pal: copy k is copy 0 moved by k
-// rows; others add per-lane offsets to opaque bases): 417 instructions per warp and 16-key tile
-// (bf16 pal, D 128) instead of 761, the same bits.
+// rows; fp8 pal K and nhd / hnd rows of 4-16 chunks: P bases, copy k is copy k % P moved by
+// whole rows; others add per-lane offsets to opaque bases): 417 instructions per warp and
+// 16-key tile (bf16 pal, D 128) instead of 761, the same bits.
 // A call that reads at most 4x the L2 (EVICT_FIRST, host rule `evict_first`) copies K / V
 // evict-first: the stream then replaces itself in L2 rather than what L2 held (dirty lines
 // whose write-back would take DRAM time from it): +5-9% from 1 x 4096 to 8 x 4096; larger
@@ -32,9 +34,10 @@
 // graph replay, FlashInfer's best path in the same run): 97-98% of the read ceiling at 64 x 4096,
 // 90-91% at 32 x 4096; nhd 1.16 / 1.12 / 1.12x FlashInfer at 1 / 8 x 4096 and 1 x 32768 (15.6 us
 // at 1 x 4096). pal at 32 x 4096 over page sizes 1 / 2 / 4 / 8 / 16 / 32 / 64 / 128: 3.79 / 2.95 /
-// 3.89 / 3.84 / 3.81 / 3.76 / 3.63 / 3.28 TB/s (page 4 after its staging, a later run). fp8 e4m3
-// (thirteenth session, fp8 bytes read): pal 2.22 / 3.32 TB/s at 8 x 4096 / 32 x 4096, nhd 2.12 /
-// 3.18 (FlashInfer 1.43 / 2.21): short of issue 14's 85% of the ceiling and 2x FlashInfer.
+// 3.89 / 3.84 / 3.81 / 3.76 / 3.63 / 3.28 TB/s (page 4 after its staging, a later run; page 2
+// 3.22 in the fifteenth session). fp8 e4m3 (fifteenth session, fp8 bytes read, FlashInfer in
+// the same run): pal 2.22 / 3.39 TB/s at 8 x 4096 / 32 x 4096, nhd 2.11 / 3.28 (FlashInfer
+// 1.42 / 2.19): short of issue 14's 85% of the ceiling and 2x FlashInfer.
 // docs/kernels.md has each version's figures.
 #pragma once
 #include "pal/decode.cuh"
