@@ -6,6 +6,7 @@ every instruction with excess global sectors or shared-memory wavefronts.
 
     python scripts/ncu_report.py prefill --layout pal --row 4x1024+8192 --out prof/pal-hist
     python scripts/ncu_report.py decode --layout nhd --row 8x4096 --out prof/decode
+    python scripts/ncu_report.py decode --layout nhd --row 32x4096 --page 4 --out prof/nhd-p4
     python scripts/ncu_report.py fill --layout pal --row 32768 --out prof/fill  # over 8 sequences
     python scripts/ncu_report.py summary prof/pal-hist        # re-read a saved run, anywhere
 
@@ -44,8 +45,9 @@ HEADLINES = [
 ]
 
 
-def workload(op, layout, row, kv_dtype=""):
-    """Runs `op` on `row` three times (ncu profiles the third launch)."""
+def workload(op, layout, row, kv_dtype="", page="16", dim="128", heads="32/8"):
+    """Runs `op` on `row` three times (ncu profiles the third launch); decode takes the page
+    size, head dim and query / KV heads too."""
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import proxy_attention_lab as pal
     import torch
@@ -82,7 +84,9 @@ def workload(op, layout, row, kv_dtype=""):
 
         batch, context = (int(x) for x in row.split("x"))
         kv = getattr(torch, kv_dtype) if kv_dtype else None
-        q, k, v, table, lens = make_case(batch, context, 32, 8, 128, 16, torch.bfloat16, layout, kv)
+        hq, hkv = (int(x) for x in heads.split("/"))
+        shape = (batch, context, hq, hkv, int(dim), int(page))
+        q, k, v, table, lens = make_case(*shape, torch.bfloat16, layout, kv)
 
         def call():
             return pal.paged_attention_decode(q, k, v, table, lens, layout=layout)
@@ -95,8 +99,10 @@ def workload(op, layout, row, kv_dtype=""):
 def profile(args):
     os.makedirs(args.out, exist_ok=True)
     child = [sys.executable, os.path.abspath(__file__), "_workload", args.op, args.layout, args.row]
-    child.append(args.kv_dtype)
-    base = ["ncu", "--clock-control", "none", "-k", "regex:pal_", "--launch-skip", "2", "--launch-count", "1"]
+    child += [args.kv_dtype, str(args.page), str(args.dim), args.heads]
+    # The decode call's main kernel (its split merge, when there is one, is another launch).
+    kernel = "regex:^pal_decode$" if args.op == "decode" else "regex:pal_"
+    base = ["ncu", "--clock-control", "none", "-k", kernel, "--launch-skip", "2", "--launch-count", "1"]
     sections = [flag for name in SECTIONS for flag in ("--section", name)]
     details = ["--page", "details", "--print-details", "all"]
     with open(os.path.join(args.out, "details.txt"), "w") as out:
@@ -191,7 +197,7 @@ def summary(folder):
 
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "_workload":
-        return workload(*sys.argv[2:6])
+        return workload(*sys.argv[2:9])
     parser = argparse.ArgumentParser()
     parser.add_argument("op", choices=["prefill", "decode", "fill", "summary"])
     parser.add_argument("folder", nargs="?", help="summary: a folder of an earlier run")
@@ -199,6 +205,9 @@ def main():
     parser.add_argument("--row", default="4x4096+0", help="prefill BxT+H, decode BxL, fill T")
     parser.add_argument("--out", default="ncu-report")
     parser.add_argument("--kv-dtype", default="", help="decode / prefill: fp8 pools, e.g. float8_e4m3fn")
+    parser.add_argument("--page", type=int, default=16, help="decode: page size")
+    parser.add_argument("--dim", type=int, default=128, help="decode: head dim")
+    parser.add_argument("--heads", default="32/8", help="decode: query / KV heads")
     args = parser.parse_args()
     if args.op == "summary":
         return summary(args.folder or args.out)

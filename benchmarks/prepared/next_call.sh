@@ -1,0 +1,26 @@
+#!/bin/bash
+# A first GPU call for the next session (written in the fifteenth): hardware counters of the
+# decode rows that still trail FlashInfer (docs/kernels.md, decode v12, "Where the rest goes"),
+# then MQA's split plan by knob. Needs only the bundle: `bash scripts/gpu_bundle.sh`, the
+# FlashInfer JIT cache if kept (`kv_b/fi_cache.tgz`), then `run` with carry ["gpu-bundle",
+# "kv_b"]: bash benchmarks/prepared/next_call.sh
+export PYTHONUNBUFFERED=1 MAX_JOBS=16 FLASHINFER_CUDA_ARCH_LIST=9.0a
+O=${OUT:-/tmp/out}; mkdir -p "$O" /tmp/ncu
+[ -f kv_b/fi_cache.tgz ] && mkdir -p ~/.cache && tar xzf kv_b/fi_cache.tgz -C ~/.cache
+python3 -m pip install -q --no-index --no-deps --no-compile --upgrade --target /tmp/site gpu-bundle/*.whl || exit 1
+export PYTHONPATH=/tmp/site
+# name: layout row page dim heads (the row's ratio to FlashInfer, fifteenth session)
+for spec in "nhd-p4 nhd 32x4096 4 128 32/8" "pal-p2 pal 32x4096 2 128 32/8" \
+  "pal-p128 pal 8x4096 128 128 32/8" "pal-p16 pal 8x4096 16 128 32/8" \
+  "nhd-d96 nhd 32x4096 16 96 32/8" "mqa nhd 1x4096 16 128 32/1"; do
+  set -- $spec
+  timeout 90 python3 scripts/ncu_report.py decode --layout $2 --row $3 --page $4 --dim $5 --heads $6 \
+    --out /tmp/ncu/$1 > /tmp/ncu/$1.txt 2>&1
+  { echo "== $spec ($SECONDS s)"; cat /tmp/ncu/$1.txt; } >> "$O/ncu.txt"
+done
+tar czf "$O/ncu.tgz" -C /tmp ncu
+row() { timeout 100 python3 scripts/decode_sweep.py --flashinfer --heads 32/1 --layouts nhd "$@" 2>&1 | grep -E "TB/s|rror|failed" | tee -a "$O/mqa.txt"; }
+for knob in "" min_split=128 min_split=64; do
+  PAL_DECODE_TUNING=$knob row --rows 1x4096 8x4096 32x4096 --label "mqa $knob"
+done
+echo "end ($SECONDS s)" | tee -a "$O/mqa.txt"
