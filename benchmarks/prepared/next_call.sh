@@ -1,7 +1,7 @@
 #!/bin/bash
 # A first GPU call for the next session (written in the fifteenth): hardware counters of the
 # decode rows that still trail FlashInfer (docs/kernels.md, decode v12, "Where the rest goes"),
-# then MQA's split plan by knob. Needs only the bundle: `bash scripts/gpu_bundle.sh`, the
+# then MQA's split plan and fp8's ring depth by knob. Needs only the bundle: `bash scripts/gpu_bundle.sh`, the
 # FlashInfer JIT cache if kept (`kv_b/fi_cache.tgz`), then `run` with carry ["gpu-bundle",
 # "kv_b"]: bash benchmarks/prepared/next_call.sh
 export PYTHONUNBUFFERED=1 MAX_JOBS=16 FLASHINFER_CUDA_ARCH_LIST=9.0a
@@ -22,5 +22,11 @@ tar czf "$O/ncu.tgz" -C /tmp ncu
 row() { timeout 100 python3 scripts/decode_sweep.py --flashinfer --heads 32/1 --layouts nhd "$@" 2>&1 | grep -E "TB/s|rror|failed" | tee -a "$O/mqa.txt"; }
 for knob in "" min_split=128 min_split=64; do
   PAL_DECODE_TUNING=$knob row --rows 1x4096 8x4096 32x4096 --label "mqa $knob"
+done
+# fp8 ring depth (4 stages: a stage index by mask instead of % 3, and 16 KB more in flight per
+# CTA; 64 KB of shared memory, still three CTAs per SM).
+for knob in "" stages=4 stages=2; do
+  PAL_DECODE_TUNING=$knob timeout 90 python3 scripts/decode_sweep.py --kv-dtype float8_e4m3fn \
+    --rows 8x4096 32x4096 64x4096 --label "fp8 $knob" 2>&1 | grep -E "TB/s|rror" | tee -a "$O/mqa.txt"
 done
 echo "end ($SECONDS s)" | tee -a "$O/mqa.txt"
