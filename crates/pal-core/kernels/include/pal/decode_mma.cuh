@@ -293,16 +293,19 @@ __device__ void decode_mma(const DecodeParams& p) {
   // k % P does, (k - k % P) rows of 512 bytes further, and its source and key are linear in k;
   // fp8 pal K (chunks 2 apart, swizzled by chunk % 4) and nhd / hnd rows of 4, 8 or 16 chunks
   // (swizzled by key). A tile then costs P destination bases and one source base instead of
-  // each copy's offsets (fp8, D 128: a third of the loop's instructions). Larger periods (8:
-  // 16-bit rows of 32 chunks) keep the offsets.
+  // each copy's offsets (fp8 pal, D 128: the loop's SASS 519 -> 460 instructions). Larger
+  // periods (8: 16-bit rows of 32 chunks) keep the offsets.
   constexpr int ROW_KEY_STEP = 32 % CHUNKS == 0 ? 32 / CHUNKS : 0;  // tile keys per copy row
   // Period of a key % 8 swizzle over copy rows (0 past 4: more bases than offsets save).
-  constexpr int KEY_SWIZZLE_PERIOD = ROW_KEY_STEP == 0 || ROW_KEY_STEP < 2 ? 0 : ROW_KEY_STEP >= 8 ? 1 : 8 / ROW_KEY_STEP;
+  constexpr int KEY_SWIZZLE_PERIOD = ROW_KEY_STEP < 2 ? 0 : ROW_KEY_STEP >= 8 ? 1 : 8 / ROW_KEY_STEP;
   constexpr int ROWS_PERIOD = !ONE_PAGE || LAYOUT == LAYOUT_PAL || ROW_KEY_STEP == 0 ? 0
                               : FP8 ? 1 : Tile::SWIZZLED ? KEY_SWIZZLE_PERIOD : 1;
   constexpr int K_PERIOD = K_AFFINE || !ONE_PAGE ? 0 : LAYOUT == LAYOUT_PAL ? (FP8 && KEYS == 16 ? 2 : 0) : ROWS_PERIOD;
   constexpr int V_PERIOD = V_AFFINE || ROWS_PERIOD == 0 ? 0
                            : FP8 ? (Fp8Rows<HEAD_DIM>::WIDE ? KEY_SWIZZLE_PERIOD : 1) : ROWS_PERIOD;
+  // (fp8 K rows flip their chunks by key parity: whole copy rows keep it when they hold an even
+  // number of keys.)
+  static_assert(!FP8 || ROWS_PERIOD == 0 || ROW_KEY_STEP % 2 == 0, "fp8 K rows: key parity per copy row");
   constexpr int ROW_BYTES = 32 * 16;  // a warp's row of 16-byte copies
   const Copy k_first = k_plan(0), v_first = v_plan(0);
   auto k_copy = [&](int k) { return K_AFFINE ? Copy{k_first.key, k * K_SRC_STEP, k * K_DST_STEP} : k_plan(k); };
