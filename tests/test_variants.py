@@ -97,12 +97,14 @@ def check_prefill_variant(rng, device, layout, dtype, pool_dtype, variant):
     assert_close(to_host(out), prefill_reference(q, k, v, cache, cu, **variant), dtype)
 
 
-@pytest.mark.parametrize("page_size", [1, 4, 16, 64])
-def test_decode_windows_at_every_page_size(rng, device, page_size):
-    """Windows starting inside a page, a tile and a pal value run; sequences longer than it."""
+@pytest.mark.parametrize("page_size", [1, 2, 4, 8, 16, 64])
+@pytest.mark.parametrize("pool", ["bfloat16", "float8_e4m3fn"])
+def test_decode_windows_at_every_page_size(rng, device, page_size, pool):
+    """Windows starting inside a page, a tile and a pal value run; sequences longer than it (pal
+    pages under the tile are staged per page on CUDA, in 16-bit and fp8 pools)."""
     lens = [300, 17, 129, 1]
     for window in (0, 5, 23, 130):
-        cache = paged_cache(rng, lens, 2, 64, page_size, "bfloat16", "pal")
+        cache = paged_cache(rng, lens, 2, 64, page_size, pool, "pal")
         queries = random_array(rng, (len(lens), 4, 64), "bfloat16")
         args = on(
             device,
