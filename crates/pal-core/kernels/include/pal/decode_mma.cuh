@@ -30,14 +30,15 @@
 // evict-first: the stream then replaces itself in L2 rather than what L2 held (dirty lines
 // whose write-back would take DRAM time from it): +5-9% from 1 x 4096 to 8 x 4096; larger
 // calls keep the default policy (an evict-first stream of 537 MB ran 3-5% slower).
-// H200 (bf16, HQ 32 / HKV 8, D 128, page 16, 2026-11-30, fourteenth session, kernel time by
-// graph replay, FlashInfer's best path in the same run): 97-98% of the read ceiling at 64 x 4096,
-// 90-91% at 32 x 4096; nhd 1.16 / 1.12 / 1.12x FlashInfer at 1 / 8 x 4096 and 1 x 32768 (15.6 us
-// at 1 x 4096). pal at 32 x 4096 over page sizes 1 / 2 / 4 / 8 / 16 / 32 / 64 / 128: 3.79 / 2.95 /
-// 3.89 / 3.84 / 3.81 / 3.76 / 3.63 / 3.28 TB/s (page 4 after its staging, a later run; page 2
-// 3.22 in the fifteenth session). fp8 e4m3 (fifteenth session, fp8 bytes read, FlashInfer in
-// the same run): pal 2.22 / 3.39 TB/s at 8 x 4096 / 32 x 4096, nhd 2.11 / 3.28 (FlashInfer
-// 1.42 / 2.19): short of issue 14's 85% of the ceiling and 2x FlashInfer.
+// H200 (2026-11-30, fifteenth session, the final form's wheel; HQ 32 / HKV 8, D 128, page 16
+// unless named; kernel time by graph replay, FlashInfer's best path in the same run, read
+// ceiling 4.30-4.32 TB/s): bf16 nhd 1.07 / 2.87 / 2.82 / 3.88 / 4.14 TB/s at 1 / 8 x 4096, 1 x
+// 32768, 32 / 64 x 4096 (1.15 / 1.12 / 1.12 / 1.02 / 1.01x FlashInfer; 90% / 96% of the
+// ceiling at 32 / 64 x 4096), pal 1.11 / 2.94 / 2.89 / 3.90 / 4.15. pal at 32 x 4096 over page
+// sizes 1 / 2 / 4 / 8 / 32 / 64 / 128: 3.81 / 3.22 / 3.88 / 3.92 / 3.81 / 3.67 / 3.29 (nhd
+// 3.80 / 3.80 / 3.61 / 3.81 / 3.92 / 3.93 / 3.95; FlashInfer 3.78-3.89). fp8 e4m3 (fp8 bytes):
+// pal 2.22 / 3.39 TB/s at 8 / 32 x 4096, nhd 2.11 / 3.28 (FlashInfer 1.42 / 2.19): short of
+// issue 14's 85% of the ceiling and 2x FlashInfer.
 // docs/kernels.md has each version's figures.
 #pragma once
 #include "pal/decode.cuh"
