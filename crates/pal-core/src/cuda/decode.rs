@@ -62,7 +62,8 @@ const MERGE_WARPS: usize = 4;
 /// Keys per warp tile of the tensor-core kernel (`DecodeMmaTile::KEYS`).
 const MMA_KEYS: usize = 16;
 /// A split never holds fewer tokens than this (unless the sequence is shorter): below it the
-/// merge costs more than the parallelism gains.
+/// merge costs more than the parallelism gains, except on a grid that would fill under a
+/// quarter of the GPU's CTA slots, where the floor halves (`split_plan`).
 const MIN_SPLIT_TOKENS: usize = 256;
 /// Lab knob: `PAL_DECODE_TUNING="warps=8,stages=2,min_ctas=1,min_split=128,pdl=0,waves=0,fill=2,evict=200"`
 /// overrides the tensor-core decode's shape, split plan, dependent launch of the merge and
@@ -183,11 +184,21 @@ fn cta_shape(key: &KernelKey) -> (usize, u32) {
 /// the GPU at once. A batch under one wave is split so that the whole grid fits in one wave (a
 /// second, partial wave would double the time), with at least MIN_SPLIT_TOKENS per split; a
 /// larger batch splits only where that makes its last wave nearly full (`balanced_splits`; lab
-/// knob `waves=0` turns that off). Splits hold whole tiles of `granule` tokens.
+/// knob `waves=0` turns that off). Splits hold whole tiles of `granule` tokens. A grid that
+/// would fill under a quarter of the slots at the floor (MQA, or a short context, at batch 1-2)
+/// splits down to half of it: each CTA then streams half the bytes behind the same fixed
+/// latency (H200, 2026-11-30: MQA 1 x 4096 17.2 -> 15.0 us, 1 x 2048 16.6 -> 14.2, GQA 1 x 1024
+/// 12.3 -> 11.8; the rows of a fuller grid lose at that floor, MQA 8 x 4096 19.6 -> 22.0).
 fn split_plan(ctas: usize, capacity: usize, slots: usize, granule: usize) -> (usize, usize) {
-    let max_splits = capacity
-        .div_ceil(tuning("min_split").unwrap_or(MIN_SPLIT_TOKENS))
-        .max(1);
+    let floor = tuning("min_split").unwrap_or_else(|| {
+        let tiny = ctas * capacity.div_ceil(MIN_SPLIT_TOKENS) < slots / 4;
+        if tiny {
+            MIN_SPLIT_TOKENS / 2
+        } else {
+            MIN_SPLIT_TOKENS
+        }
+    });
+    let max_splits = capacity.div_ceil(floor).max(1);
     let splits = if ctas <= slots {
         // Lab knob `fill=k`: k waves of smaller splits instead of one (the block scheduler then
         // balances the CTAs' finishing times, at the cost of more CTA prologues and partials).
@@ -375,9 +386,16 @@ mod tests {
         // A batch that fills the GPU is not split.
         assert_eq!(split_plan(256 * 8, 1024, 264, 16).0, 1);
         assert_eq!(split_plan(264, 4096, 264, 16).0, 1);
-        // Short contexts are never split below MIN_SPLIT_TOKENS.
-        assert_eq!(split_plan(1, 300, 264, 16).0, 2);
+        // Short contexts are never split below MIN_SPLIT_TOKENS, or half of it on a grid that
+        // would fill under a quarter of the slots.
+        assert_eq!(split_plan(8 * 8, 300, 264, 16).0, 2);
+        assert_eq!(split_plan(1, 300, 264, 16).0, 3);
         assert_eq!(split_plan(1, 0, 264, 16), (1, 16));
+        // MQA 1 x 4096 (one CTA unsplit): 32 splits of 128. GQA 1 x 4096 or MQA 8 x 4096 (8 x 16
+        // CTAs at the floor, half the slots) keep the floor; 1 x 2048 (8 x 8) halves it.
+        assert_eq!(split_plan(1, 4096, 264, 16), (32, 128));
+        assert_eq!(split_plan(8, 4096, 264, 16), (16, 256));
+        assert_eq!(split_plan(8, 2048, 264, 16), (16, 128));
     }
 
     #[test]
