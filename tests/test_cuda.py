@@ -22,6 +22,7 @@ from proxy_attention_lab.testing import (
     prefill_reference,
     random_array,
     random_prompts,
+    to_layout,
     to_torch,
 )
 
@@ -70,6 +71,30 @@ def test_decode_matches_cpu_and_reference(rng, layout, dtype, head_dim, page_siz
     np.testing.assert_allclose(
         gpu, cpu, rtol=2 * TOLERANCE[dtype], atol=2 * TOLERANCE[dtype], err_msg="cuda vs cpu"
     )
+
+
+@pytest.mark.parametrize("page_size", [32, 64, 128])
+@pytest.mark.parametrize(
+    "head_dim, dtype", [(64, "bfloat16"), (80, "float16"), (128, "bfloat16"), (256, "float16")]
+)
+def test_decode_pal_large_pages(rng, page_size, head_dim, dtype):
+    """16-bit pal pools in pages of 64 slots or more, where a CTA's warps copy the values of a
+    step's four 16-key tiles together (and 32, where each warp copies its own): lengths that end
+    in each tile of a step and in each 8-key half of a tile, one long enough to split, windows
+    starting mid-step, NaN in the slots past each sequence's end (never read)."""
+    lens = [1, 8, 9, 16, 17, 40, 63, 64, 65, 100, 2500]
+    cache = paged_cache(rng, lens, 2, head_dim, page_size, dtype, "nhd")
+    k, v = cache.k_cache.copy(), cache.v_cache.copy()  # nhd: [page][slot][head][dim]
+    for row, n in zip(cache.page_table, cache.lens):
+        k[row[(n - 1) // page_size], n % page_size or page_size :] = np.nan
+        v[row[(n - 1) // page_size], n % page_size or page_size :] = np.nan
+    k, v = to_layout(k, "pal", is_key=True), to_layout(v, "pal", is_key=False)
+    cache = dataclasses.replace(cache, k_cache=k, v_cache=v, layout="pal")
+    queries = random_array(rng, (len(lens), 8, head_dim), dtype)
+    for window in (None, 37, 200):
+        kwargs = {} if window is None else {"window_left": window}
+        gpu, _ = decode_both(cache, queries, "pal", **kwargs)
+        assert_close(gpu, decode_reference(queries, cache, **kwargs), dtype, f"window {window}")
 
 
 @pytest.mark.parametrize("context", [32768, 131072])

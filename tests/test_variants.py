@@ -97,7 +97,7 @@ def check_prefill_variant(rng, device, layout, dtype, pool_dtype, variant):
     assert_close(to_host(out), prefill_reference(q, k, v, cache, cu, **variant), dtype)
 
 
-@pytest.mark.parametrize("page_size", [1, 2, 4, 8, 16, 64])
+@pytest.mark.parametrize("page_size", [1, 2, 4, 8, 16, 32, 64, 128])
 @pytest.mark.parametrize("pool", ["bfloat16", "float8_e4m3fn"])
 def test_decode_windows_at_every_page_size(rng, device, page_size, pool):
     """Windows starting inside a page, a tile and a pal value run; sequences longer than it (pal

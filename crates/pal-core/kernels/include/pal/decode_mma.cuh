@@ -131,6 +131,21 @@ __device__ void decode_mma(const DecodeParams& p) {
 
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, group = lane / 4, quad = lane % 4;
   const PageRow<PAGE_SIZE> pages(p.page_table, DecodeTask::sequence(), p.pages_per_seq, p.num_pages);
+  // 16-bit pal values in pages of 64 slots or more: a 16-key tile is 32 bytes of each dim row,
+  // the rows 128 or more bytes apart, so a warp copying its own tile touched 16 lines per copy
+  // instruction (ncu, H200, page 128: 4x the ideal L1 wavefronts; 32 x 4096 at 0.88x page 16).
+  // There the CTA's four warps copy the V of a step's four tiles (64 consecutive keys) together,
+  // a lane per 16-byte piece (8 keys) of a dim row: lane l takes piece l % 8 of dims (32 warp +
+  // l) / 8 + 16 k, so a copy instruction reads whole 128-byte runs of 4 dims; one CTA barrier
+  // per step hands the tiles over. The piece belongs to tile `page_tile` of the step, whose page
+  // ids the lane reads; K stays each warp's own. H200 (2026-11-30, against each warp's own
+  // copies, same bits): page 128 8 / 32 x 4096 and 1 x 32768 +18 / +12 / +11%, page 64 +9 / +1
+  // / +4%, head dim 256 at page 128 +9%. Not at page 32 (+5% at 8 x 4096, -2% at 32 x 4096) nor
+  // for fp8 (16-byte pieces, 64-byte runs: +3-7% at 8 x 4096, -5 to -6% at 32 x 4096): the
+  // barrier's cost, with the ring's three stages, eats what the runs save.
+  constexpr int PIECES = 8, DIM_STEP = 128 / PIECES;  // 16-byte pieces of a dim row per step
+  constexpr bool SHARED_V = !IS_FP8<KV> && LAYOUT == LAYOUT_PAL && PAGE_SIZE >= 64 && WARPS == 4;
+  const int page_tile = SHARED_V ? lane % PIECES / (PIECES / WARPS) : warp;
   // Without a window a split's keys do not depend on the length: the first STAGES tiles' table
   // entries are read before it (within the table's row; checked, and reported, once the length
   // says the sequence uses them), so the first copies wait on one round trip, not two: what a
@@ -138,7 +153,7 @@ __device__ void decode_mma(const DecodeParams& p) {
   int early[STAGES];
 #pragma unroll
   for (int s = 0; s < STAGES; ++s) {
-    const int key = DecodeTask::begin_without_window(p) + (warp + s * WARPS) * Tile::KEYS + (PAGE_SIZE >= Tile::KEYS ? 0 : lane % Tile::KEYS);
+    const int key = DecodeTask::begin_without_window(p) + (page_tile + s * WARPS) * Tile::KEYS + (PAGE_SIZE >= Tile::KEYS ? 0 : lane % Tile::KEYS);
     early[s] = !Variant::HAS_WINDOW && key < p.pages_per_seq * PAGE_SIZE ? pages.pages[key / PAGE_SIZE] : -1;
   }
   const DecodeTask task = DecodeTask::locate<PAGE_SIZE, Variant, KEYS>(p);
@@ -177,20 +192,26 @@ __device__ void decode_mma(const DecodeParams& p) {
   KV* ring = (KV*)shared + warp * STAGES * Tile::STAGE_ELEMENTS;
   u32* masks = (u32*)(shared + Tile::MASKS_OFFSET) + warp * STAGES;  // per stage: bit t = key t visible
   auto key0_of = [&](int i) { return task.begin + (warp + i * WARPS) * KEYS; };
+  // Steps of WARPS tiles: a warp's tile i is tile warp of step i (each warp runs every step
+  // when the steps share V: its copies serve the others' tiles).
+  const int steps = SHARED_V ? (tiles + WARPS - 1) / WARPS : my_tiles;
 
   // Page ids of tile i: every lane holds the tile's page when it lies in one page, else lane l
   // holds the page of key l % KEYS. -1 for keys past the end, before the window (a tile in one
   // page takes the page of its first visible key: that page holds its hidden keys too), or
-  // invalid ids. Pages wholly before the window are never read.
-  auto tile_key = [&](int i) { return PAGE_SIZE >= KEYS ? max(key0_of(i), first) : key0_of(i) + lane % KEYS; };
+  // invalid ids. Pages wholly before the window are never read. (With SHARED_V: tile
+  // `page_tile` of step i.)
+  auto page_key0 = [&](int i) { return task.begin + (page_tile + i * WARPS) * KEYS; };
+  auto has_tile = [&](int i) { return SHARED_V ? page_tile + i * WARPS < tiles : i < my_tiles; };
+  auto tile_key = [&](int i) { return PAGE_SIZE >= KEYS ? max(page_key0(i), first) : page_key0(i) + lane % KEYS; };
   auto read_pages = [&](int i) -> int {
     const int key = tile_key(i);
-    return i < my_tiles && key < end && key >= first ? pages.page_of(key, p.errors, OP_DECODE) : -1;
+    return has_tile(i) && key < end && key >= first ? pages.page_of(key, p.errors, OP_DECODE) : -1;
   };
   auto first_pages = [&](int s) -> int {
     if constexpr (Variant::HAS_WINDOW) return read_pages(s);
     const int key = tile_key(s);
-    return s < my_tiles && key < end ? pages.checked(early[s], key, p.errors, OP_DECODE) : -1;
+    return has_tile(s) && key < end ? pages.checked(early[s], key, p.errors, OP_DECODE) : -1;
   };
 
   // Per-lane copy plan, fixed for the whole kernel: copy k of this lane reads tile key `*_key[k]`,
@@ -343,12 +364,13 @@ __device__ void decode_mma(const DecodeParams& p) {
     u32 mask;
     if constexpr (ONE_PAGE) {
       // An invalid page reads nothing: its copies are zero-byte copies from the pool's base page.
-      const int valid = page_ids >= 0 ? live : 0;
+      const int own_page = SHARED_V ? __shfl_sync(0xffffffffu, page_ids, warp * (PIECES / WARPS)) : page_ids;
+      const int valid = own_page >= 0 ? live : 0;
       // Bases opaque to the compiler, so that copies add their offsets to them (immediates when
       // the plan is affine) instead of recomputing each address whole.
       constexpr bool K_BASED = K_AFFINE || K_PERIOD, V_BASED = V_AFFINE || V_PERIOD;
-      const KV* k_base = opaque(k_pool + (valid ? at.key(page_ids, kv_head, slot0, 0) : 0) + (K_BASED ? k_first.src : 0));
-      const KV* v_base = opaque(v_pool + (valid ? at.value(page_ids, kv_head, slot0, 0) : 0) + (V_BASED ? v_first.src : 0));
+      const KV* k_base = opaque(k_pool + (valid ? at.key(own_page, kv_head, slot0, 0) : 0) + (K_BASED ? k_first.src : 0));
+      const KV* v_base = opaque(v_pool + (valid ? at.value(own_page, kv_head, slot0, 0) : 0) + (V_BASED ? v_first.src : 0));
       if constexpr (K_PERIOD) {
         // Source and key steps of a copy row: chunks 32 / KEYS further (pal), or keys ROW_KEY_STEP.
         const int src_step = LAYOUT == LAYOUT_PAL ? at.key_in_page(0, 32 / KEYS * VEC) : at.key_in_page(ROW_KEY_STEP, 0);
@@ -368,7 +390,20 @@ __device__ void decode_mma(const DecodeParams& p) {
           if (k_copies(k)) copy_async<16, EVICT_FIRST>(k_to + c.dst * (int)sizeof(KV), k_base + c.src, c.key < valid ? 16 : 0);
         }
       }
-      if constexpr (V_PERIOD) {
+      if constexpr (SHARED_V) {
+        // Keys t .. t + VEC - 1 of dims d0 + k DIM_STEP of tile j, into tile j's warp's stage:
+        // [dim][key], 16-bit halves swizzled by dim bit 2 (which the dim step keeps).
+        const int j = page_tile, t = lane % (PIECES / WARPS) * VEC, d0 = (32 * warp + lane) / PIECES;
+        const int v_key0 = task.begin + (j + i * WARPS) * KEYS;
+        const int bytes = page_ids >= 0 ? max(0, min(end - v_key0 - t, VEC)) * (int)sizeof(KV) : 0;
+        const KV* from = opaque(v_pool + (bytes ? at.value(page_ids, kv_head, v_key0 % PAGE_SIZE + t, d0) : 0));
+        const int at_dim = d0 * KEYS + ((t / 8) ^ ((d0 >> 2) & 1)) * 8;
+        const u32 to = opaque(ring_at + (((j - warp) * STAGES + i % STAGES) * Tile::STAGE_ELEMENTS + Tile::K_ELEMENTS + at_dim) *
+                                            (int)sizeof(KV));
+#pragma unroll
+        for (int k = 0; k < HEAD_DIM / DIM_STEP; ++k)
+          copy_async<16, EVICT_FIRST>(to + k * DIM_STEP * KEYS * (int)sizeof(KV), from + k * DIM_STEP * PAGE_SIZE, bytes);
+      } else if constexpr (V_PERIOD) {
         const int src_step = at.value_in_page(ROW_KEY_STEP, 0);
         u32 v_to[V_PERIOD];
 #pragma unroll
@@ -509,18 +544,21 @@ __device__ void decode_mma(const DecodeParams& p) {
   for (int s = 0; s < STAGES - 1; ++s) {
     const int current = next_pages;
     next_pages = first_pages(s + 1);
-    if (s < my_tiles) issue(s, current);
+    if (s < steps) issue(s, current);
     copy_async_commit();
   }
-  for (int i = 0; i < my_tiles; ++i) {
+  for (int i = 0; i < steps; ++i) {
     copy_async_wait<STAGES - 2>();  // tile i has landed (this lane's copies)
-    __syncwarp();                   // ... and every lane's; stage (i - 1) is free
+    // ... and every lane's (with SHARED_V every thread's); stage (i - 1) is free.
+    if constexpr (SHARED_V) __syncthreads();
+    else __syncwarp();
     {
       const int current = next_pages;
       next_pages = read_pages(i + STAGES);
-      if (i + STAGES - 1 < my_tiles) issue(i + STAGES - 1, current);
+      if (i + STAGES - 1 < steps) issue(i + STAGES - 1, current);
       copy_async_commit();  // possibly empty: one group per tile keeps the count
     }
+    if (SHARED_V && i >= my_tiles) continue;  // this warp has no tile in the last step
     const KV* k_tile = ring + (i % STAGES) * Tile::STAGE_ELEMENTS;
     const KV* v_tile = k_tile + Tile::K_ELEMENTS;
     const u32 mask = masks[i % STAGES];
