@@ -36,10 +36,11 @@
 // ceiling 4.30-4.32 TB/s): bf16 nhd 1.07 / 2.87 / 2.82 / 3.88 / 4.14 TB/s at 1 / 8 x 4096, 1 x
 // 32768, 32 / 64 x 4096 (1.15 / 1.12 / 1.12 / 1.02 / 1.01x FlashInfer; 90% / 96% of the
 // ceiling at 32 / 64 x 4096), pal 1.11 / 2.94 / 2.89 / 3.90 / 4.15. pal at 32 x 4096 over page
-// sizes 1 / 2 / 4 / 8 / 32 / 64 / 128: 3.81 / 3.22 / 3.88 / 3.92 / 3.81 / 3.67 / 3.29 (nhd
-// 3.80 / 3.80 / 3.61 / 3.81 / 3.92 / 3.93 / 3.95; FlashInfer 3.78-3.89). fp8 e4m3 (fp8 bytes):
-// pal 2.22 / 3.39 TB/s at 8 / 32 x 4096, nhd 2.11 / 3.28 (FlashInfer 1.42 / 2.19): short of
-// issue 14's 85% of the ceiling and 2x FlashInfer.
+// sizes 1 / 2 / 4 / 8 / 32 / 64 / 128: 3.81 / 3.22 / 3.88 / 3.92 / 3.81 / 3.77 / 3.77 (nhd
+// 3.80 / 3.84 / 3.92 / 3.81 / 3.92 / 4.01 / 4.03; FlashInfer 3.78-3.96); nhd pages 2 / 4 and
+// pages 64 / 128 are the sixteenth session's, after the row plan and the shared V steps. fp8
+// e4m3 (fp8 bytes): pal 2.22 / 3.39 TB/s at 8 / 32 x 4096, nhd 2.11 / 3.28 (FlashInfer 1.42 /
+// 2.19): short of issue 14's 85% of the ceiling and 2x FlashInfer.
 // docs/kernels.md has each version's figures.
 #pragma once
 #include "pal/decode.cuh"
