@@ -72,6 +72,11 @@ template <typename KV, int HEAD_DIM, int LAYOUT, int M_TILES, int WARPS, int STA
     return key * ROW + (SWIZZLED ? chunk ^ (key & 7) : chunk) * 8;
   }
   static constexpr int V_ELEMENTS = IS_FP8<KV> || V_BY_DIM ? HEAD_DIM * KEYS : KEYS * ROW;
+  // Element offset of key `key` of dim `dim` in a 16-bit [dim][key] (pal) V tile: the 16-byte
+  // halves of dims 4..7 mod 8 swapped, so that an ldmatrix phase's 8 dims hit distinct banks.
+  __device__ __forceinline__ static int dim_key(int dim, int key) {
+    return dim * KEYS + ((key / 8) ^ ((dim >> 2) & 1)) * 8 + key % 8;
+  }
   static constexpr int STAGE_ELEMENTS = K_ELEMENTS + V_ELEMENTS;
   static constexpr int RING_BYTES = WARPS * STAGES * STAGE_ELEMENTS * (int)sizeof(KV);
   static constexpr int ROWS = 16 * M_TILES;  // query heads per CTA
@@ -301,7 +306,7 @@ __device__ void decode_mma(const DecodeParams& p) {
     const int d = Tile::V_BY_DIM ? rc.x : rc.y * VEC;
     const int src = at.value_in_page(ONE_PAGE ? t : t % PAGE_SIZE, d);
     if constexpr (FP8) return {t, src, Tile::V_BY_DIM ? d * KEYS + t : Rows::v_chunk(t, d / VEC)};
-    return {t, src, Tile::V_BY_DIM ? d * KEYS + ((t / 8) ^ ((d >> 2) & 1)) * 8 + t % 8 : Tile::row_chunk(t, d / 8)};
+    return {t, src, Tile::V_BY_DIM ? Tile::dim_key(d, t) : Tile::row_chunk(t, d / 8)};
   };
   // A tile in one page: copy k relative to the tile's bases. pal tiles (16-bit K, any V) are copy
   // 0 moved by k rows (32 lanes copy whole rows), so copy 0's offsets go into the bases and each
@@ -392,14 +397,14 @@ __device__ void decode_mma(const DecodeParams& p) {
         }
       }
       if constexpr (SHARED_V) {
-        // Keys t .. t + VEC - 1 of dims d0 + k DIM_STEP of tile j, into tile j's warp's stage:
-        // [dim][key], 16-bit halves swizzled by dim bit 2 (which the dim step keeps).
+        // Keys t .. t + VEC - 1 of dims d0 + k DIM_STEP of tile j, into tile j's warp's stage
+        // (`dim_key`: the dim step keeps the swizzle's dim bit 2).
         const int j = page_tile, t = lane % (PIECES / WARPS) * VEC, d0 = (32 * warp + lane) / PIECES;
         const int v_key0 = task.begin + (j + i * WARPS) * KEYS;
-        const int bytes = page_ids >= 0 ? max(0, min(end - v_key0 - t, VEC)) * (int)sizeof(KV) : 0;
+        const int bytes = page_ids >= 0 ? v_bytes(t, end - v_key0) : 0;
         const KV* from = opaque(v_pool + (bytes ? at.value(page_ids, kv_head, v_key0 % PAGE_SIZE + t, d0) : 0));
-        const int at_dim = d0 * KEYS + ((t / 8) ^ ((d0 >> 2) & 1)) * 8;
-        const u32 to = opaque(ring_at + (((j - warp) * STAGES + i % STAGES) * Tile::STAGE_ELEMENTS + Tile::K_ELEMENTS + at_dim) *
+        const u32 to = opaque(ring_at + (((j - warp) * STAGES + i % STAGES) * Tile::STAGE_ELEMENTS + Tile::K_ELEMENTS +
+                                         Tile::dim_key(d0, t)) *
                                             (int)sizeof(KV));
 #pragma unroll
         for (int k = 0; k < HEAD_DIM / DIM_STEP; ++k)
@@ -748,7 +753,8 @@ __device__ void decode_mma(const DecodeParams& p) {
       for (int c = 0; c < DIM_BLOCKS; c += 2) {
         u32 v_frag[4];
         if constexpr (Tile::V_BY_DIM) {
-          // Per-page blocks (8 slots): page `half`'s chunk d is dim d's row.
+          // Per-page blocks (8 slots): page `half`'s chunk d is dim d's row; else `dim_key(d, 8
+          // half)`, written out: through the helper ptxas scheduled this loop otherwise.
           const int d = c * 8 + lane % 8 + lane / 16 * 8, half = (lane / 8) % 2;
           KvOperand<KV, T>::direct(v_frag, v_tile + (V_PAGES ? v_block(half, d) : d * KEYS + (half ^ ((d >> 2) & 1)) * 8));
         } else {
