@@ -3,7 +3,6 @@ against the float64 oracle: sliding windows (0, small, larger than the context, 
 row's whole history), logit soft-caps (with huge logits), ALiBi slopes, sinks (larger than every
 logit too), all of them together, and bad values."""
 
-import dataclasses
 import re
 
 import numpy as np
@@ -19,7 +18,7 @@ from proxy_attention_lab.testing import (
     random_array,
     random_prompts,
     to_host,
-    to_layout,
+    with_nan_past_the_end,
 )
 
 
@@ -139,13 +138,7 @@ def test_slots_past_the_end_are_never_used(rng, device, layout, page_size, pool)
     engine reused, or a pool from torch.empty): decode and prefill never let them in (bf16
     queries over bf16 or fp8 pools)."""
     lens = [37, 5, 130, 1, 66]
-    cache = paged_cache(rng, lens, 2, 64, page_size, pool, "nhd")
-    k, v = cache.k_cache.copy(), cache.v_cache.copy()  # nhd: [page][slot][head][dim]
-    for row, n in zip(cache.page_table, cache.lens):
-        k[row[(n - 1) // page_size], n % page_size or page_size :] = np.nan
-        v[row[(n - 1) // page_size], n % page_size or page_size :] = np.nan
-    k, v = to_layout(k, layout, is_key=True), to_layout(v, layout, is_key=False)
-    cache = dataclasses.replace(cache, k_cache=k, v_cache=v, layout=layout)
+    cache = with_nan_past_the_end(paged_cache(rng, lens, 2, 64, page_size, pool, "nhd"), layout)
     pools = {"kc": cache.k_cache, "vc": cache.v_cache, "t": cache.page_table}
     queries = random_array(rng, (len(lens), 4, 64), "bfloat16")
     args = on(device, {"q": queries, **pools, "l": cache.lens})

@@ -22,6 +22,7 @@ written with plain indexing.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -211,6 +212,25 @@ def paged_cache(
         lens=np.asarray(lens, np.int32),
         keys=[read_sequence(k_pages, row, int(n)) for row, n in zip(page_table, lens)],
         values=[read_sequence(v_pages, row, int(n)) for row, n in zip(page_table, lens)],
+        layout=layout,
+    )
+
+
+def with_nan_past_the_end(cache: PagedCache, layout: str) -> PagedCache:
+    """``cache`` (built in ``nhd``) in ``layout``, with NaN in the slots of each sequence's last
+    page past its length: what a reused page, or a pool from ``torch.empty``, may hold there and
+    what no op may let in."""
+    assert cache.layout == "nhd", "built in nhd: [page][slot][head][dim]"
+    page_size = cache.k_cache.shape[1]
+    k, v = cache.k_cache.copy(), cache.v_cache.copy()
+    for row, n in zip(cache.page_table, cache.lens):
+        if n > 0:
+            k[row[(n - 1) // page_size], n % page_size or page_size :] = np.nan
+            v[row[(n - 1) // page_size], n % page_size or page_size :] = np.nan
+    return dataclasses.replace(
+        cache,
+        k_cache=to_layout(k, layout, is_key=True),
+        v_cache=to_layout(v, layout, is_key=False),
         layout=layout,
     )
 
