@@ -41,7 +41,14 @@ struct DecodeParams {
     errors: TableErrors,
     variant: VariantParams,
     scales: KvScaleParams,
+    v_map: TensorMap,
+    k_map: TensorMap,
 }
+
+/// Mirror of `pal::TensorMap`: a `CUtensorMap` (zeros where the kernel copies no tensor).
+#[repr(C, align(64))]
+#[derive(Clone, Copy)]
+struct TensorMap([u64; 16]);
 
 /// Mirror of `pal::MergeParams`.
 #[repr(C)]
@@ -61,6 +68,9 @@ struct MergeParams {
 const MERGE_WARPS: usize = 4;
 /// Keys per warp tile of the tensor-core kernel (`DecodeMmaTile::KEYS`).
 const MMA_KEYS: usize = 16;
+/// Keys per step of the TMA_V kernels (four warps' tiles): a tensor copy's box, and their
+/// splits' granule.
+const TMA_KEYS: usize = 64;
 /// A split never holds fewer tokens than this (unless the sequence is shorter): below it the
 /// merge costs more than the parallelism gains, except on a grid that would fill under a
 /// quarter of the GPU's CTA slots, where the floor halves (`split_plan`).
@@ -86,6 +96,7 @@ pub(super) fn kernel_key(
     variant: &'static str,
     group: usize,
     evict_first: bool,
+    arch: (i32, i32),
 ) -> Result<KernelKey> {
     let ((dtype, kv_dtype), head_dim, page_size, layout) = geometry;
     // Tensor cores take 16-bit queries over pools of their dtype or of fp8 (every head dim and
@@ -130,7 +141,23 @@ pub(super) fn kernel_key(
             };
             let ring = warps * stages * (k_elements + v_elements) * kv_dtype.size_in_bytes();
             let merge = warps * 16 * m_tiles * (head_dim + 2) * 4;
-            let shared = ring.max(merge) + warps * stages * 4;
+            // Hopper copies the V of pal pages of 64 slots or more with TMA, a box of TMA_KEYS
+            // slots (four warps' tiles) by head_dim rows per step (`decode_mma`'s TMA_V),
+            // splits holding whole steps; a full and an empty mbarrier per stage after the
+            // masks. 16-bit pools take K the same way (TMA_K). Lab knob `tma=0` keeps the
+            // copying threads, `tma=1` copies only V with TMA.
+            let tma = arch == (9, 0)
+                && layout == CacheLayout::Pal
+                && page_size >= TMA_KEYS
+                && warps * MMA_KEYS == TMA_KEYS
+                && tuning("tma") != Some(0);
+            let masks = warps * stages * 4;
+            let shared = ring.max(merge)
+                + if tma {
+                    masks.next_multiple_of(8) + 2 * stages * 8
+                } else {
+                    masks
+                };
             // CTAs per SM the registers are budgeted for (`__launch_bounds__`), a lab knob: fp8
             // up to head dim 128 fits four (128 registers, no spill) and then splits 256-CTA
             // batches in two, but measured on an H200 that won only pal 64 x 4096 (+18%, one wave
@@ -144,6 +171,11 @@ pub(super) fn kernel_key(
                 ("SHARED_BYTES", shared),
                 ("EVICT_FIRST", usize::from(evict_first)),
             ]
+            .into_iter()
+            .chain(tma.then_some(("TMA_V", 1)))
+            .chain((tma && !kv_dtype.is_fp8() && tuning("tma") != Some(1)).then_some(("TMA_K", 1)))
+            .chain(tma.then_some(("TOKENS", TMA_KEYS)))
+            .collect()
         }
     };
     Ok(KernelKey::attention(
@@ -152,6 +184,87 @@ pub(super) fn kernel_key(
         variant,
         shape.into_iter().chain(common).collect(),
     ))
+}
+
+/// A `pal` pool as the tensor that `decode_mma`'s tensor copies read, in boxes of a step
+/// (TMA_KEYS slots) of every dim. Values (TMA_V): 2-D, rows of `page_size` slots, one per (page,
+/// KV head, dim); boxes of 128-byte rows swizzled by 128 (fp8: 64, by 64). Keys (TMA_K, 16-bit):
+/// 3-D, 16-byte stripes by `page_size` slots by one row per (page, KV head, stripe); boxes
+/// unswizzled. Boxes past the rows (an invalid page's) read zeros.
+fn tensor_map(
+    op: &'static str,
+    name: &'static str,
+    pool: u64,
+    geometry: &crate::layout::CacheGeometry,
+    keys: bool,
+) -> Result<TensorMap> {
+    use cudarc::driver::sys;
+    let element = geometry.dtype.size_in_bytes();
+    let stripe = 16 / element;
+    let rows_per_head = if keys {
+        geometry.head_dim / stripe
+    } else {
+        geometry.head_dim
+    };
+    let rows = geometry.num_pages * geometry.num_kv_heads * rows_per_head;
+    let data_type = match geometry.dtype {
+        DType::BF16 => sys::CUtensorMapDataType::CU_TENSOR_MAP_DATA_TYPE_BFLOAT16,
+        DType::F16 => sys::CUtensorMapDataType::CU_TENSOR_MAP_DATA_TYPE_FLOAT16,
+        _ => sys::CUtensorMapDataType::CU_TENSOR_MAP_DATA_TYPE_UINT8,
+    };
+    let swizzle = match (keys, element) {
+        (true, _) => sys::CUtensorMapSwizzle::CU_TENSOR_MAP_SWIZZLE_NONE,
+        (false, 2) => sys::CUtensorMapSwizzle::CU_TENSOR_MAP_SWIZZLE_128B,
+        (false, _) => sys::CUtensorMapSwizzle::CU_TENSOR_MAP_SWIZZLE_64B,
+    };
+    // The kernel's row coordinates are int32.
+    if rows > i32::MAX as usize {
+        return Err(crate::error::Error::value(
+            op,
+            name,
+            "at most 2^31 rows of a page's heads for Hopper's tensor copies",
+            rows,
+        ));
+    }
+    let page_row = (geometry.page_size * element) as u64;
+    let (rank, dims, strides, boxes) = if keys {
+        (
+            3,
+            [stripe as u64, geometry.page_size as u64, rows as u64],
+            [16, page_row * stripe as u64],
+            [stripe as u32, TMA_KEYS as u32, rows_per_head as u32],
+        )
+    } else {
+        (
+            2,
+            [geometry.page_size as u64, rows as u64, 0],
+            [page_row, 0],
+            [TMA_KEYS as u32, geometry.head_dim as u32, 0],
+        )
+    };
+    let steps = [1u32; 3];
+    let mut map = sys::CUtensorMap { opaque: [0; 16] };
+    // SAFETY: a host-side encoding into `map` from the pool's device address (16-byte aligned,
+    // checked with the other inputs) and its extents; nothing on the device is touched.
+    unsafe {
+        sys::cuTensorMapEncodeTiled(
+            &mut map,
+            data_type,
+            rank,
+            pool as *mut std::ffi::c_void,
+            dims.as_ptr(),
+            strides.as_ptr(),
+            boxes.as_ptr(),
+            steps.as_ptr(),
+            sys::CUtensorMapInterleave::CU_TENSOR_MAP_INTERLEAVE_NONE,
+            swizzle,
+            sys::CUtensorMapL2promotion::CU_TENSOR_MAP_L2_PROMOTION_NONE,
+            sys::CUtensorMapFloatOOBfill::CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE,
+        )
+    }
+    .result()
+    .map_err(|e| super::driver_error(op, "cuTensorMapEncodeTiled", e))?;
+    Ok(TensorMap(map.opaque))
 }
 
 /// How many times the L2's size a decode may read and still copy K / V evict-first. H200 (50
@@ -256,6 +369,7 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
         kernel_variant(&problem.variant, inputs.alibi_slopes.is_some(), inputs.sinks.is_some()),
         group,
         evict_first(kv_bytes, gpu.l2_bytes),
+        gpu.arch,
     )?;
     check_aligned(
         OP,
@@ -321,6 +435,14 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
         errors: gpu.table_errors(problem.execution.check == TableCheck::Deferred),
         variant: VariantParams::new(&problem.variant, inputs.alibi_slopes.as_ref(), inputs.sinks.as_ref()),
         scales: KvScaleParams::new(&inputs.kv_scales),
+        v_map: match key.shape_value("TMA_V") {
+            Some(1) => tensor_map(OP, "v_cache", inputs.v_cache.as_ptr() as u64, &geometry, false)?,
+            _ => TensorMap([0; 16]),
+        },
+        k_map: match key.shape_value("TMA_K") {
+            Some(1) => tensor_map(OP, "k_cache", inputs.k_cache.as_ptr() as u64, &geometry, true)?,
+            _ => TensorMap([0; 16]),
+        },
     };
     let shape = LaunchShape {
         blocks: (
@@ -421,7 +543,8 @@ mod tests {
             for &head_dim in &super::super::HEAD_DIMS {
                 for layout in CacheLayout::ALL {
                     for group in [1, 8, 32] {
-                        let key = kernel_key(((dtype, dtype), head_dim, 16, layout), "plain", group, false).unwrap();
+                        let key =
+                            kernel_key(((dtype, dtype), head_dim, 16, layout), "plain", group, false, (9, 0)).unwrap();
                         let shared = key.shape_value("SHARED_BYTES").unwrap();
                         assert!(
                             shared <= super::super::HOPPER_SHARED_BYTES,

@@ -276,8 +276,11 @@ impl KernelKey {
                 pairs.extend(super::PAGE_SIZES.iter().filter(|&&p| p != 16).map(|&p| (128, p)));
                 for (head_dim, page_size) in pairs {
                     let geometry = |page_size| (dtypes, head_dim, page_size, layout);
-                    if let Ok(key) = super::decode::kernel_key(geometry(page_size), "plain", 4, false) {
-                        keys.push(key);
+                    // Hopper's decode keys differ where it copies V tiles with TMA (pal pages of 32+).
+                    for arch in [PORTABLE, HOPPER] {
+                        if let Ok(key) = super::decode::kernel_key(geometry(page_size), "plain", 4, false, arch) {
+                            keys.push(key);
+                        }
                     }
                     // The Hopper prefill's other page sizes in bfloat16 only: they differ in numbers.
                     let archs: &[_] = if dtype == DType::F16 && page_size != 16 {
@@ -295,11 +298,11 @@ impl KernelKey {
                         );
                     }
                 }
-                if let Ok(key) = super::decode::kernel_key((dtypes, 128, 16, layout), "plain", 32, true) {
+                if let Ok(key) = super::decode::kernel_key((dtypes, 128, 16, layout), "plain", 32, true, HOPPER) {
                     keys.push(key);
                 }
                 // Every variant option at once, per family: the policies' code paths.
-                if let Ok(key) = super::decode::kernel_key((dtypes, 128, 16, layout), ALL_VARIANTS, 4, false) {
+                if let Ok(key) = super::decode::kernel_key((dtypes, 128, 16, layout), ALL_VARIANTS, 4, false, HOPPER) {
                     keys.push(key);
                 }
                 for arch in [PORTABLE, HOPPER] {
@@ -322,9 +325,9 @@ impl KernelKey {
         ] {
             for layout in CacheLayout::ALL {
                 keys.push(super::fill::kernel_key(dtypes, layout));
-                for (head_dim, page_size) in [(64, 16), (256, 16), (128, 8), (128, 1), (112, 16)] {
+                for (head_dim, page_size) in [(64, 16), (256, 16), (128, 8), (128, 1), (112, 16), (128, 64)] {
                     let geometry = (dtypes, head_dim, page_size, layout);
-                    keys.extend(super::decode::kernel_key(geometry, "plain", 4, true));
+                    keys.extend(super::decode::kernel_key(geometry, "plain", 4, true, HOPPER));
                     keys.extend(super::prefill::kernel_key(geometry, "plain", HOPPER));
                 }
                 keys.extend(super::decode::kernel_key(
@@ -332,6 +335,7 @@ impl KernelKey {
                     ALL_VARIANTS,
                     4,
                     false,
+                    HOPPER,
                 ));
                 keys.extend(super::prefill::kernel_key(
                     (dtypes, 128, 16, layout),
@@ -579,6 +583,7 @@ mod tests {
             "plain",
             4,
             false,
+            HOPPER,
         )
         .unwrap();
         let key = |spec: &KernelKey, sources: &[(&str, String)], nvrtc| {
@@ -617,6 +622,7 @@ mod tests {
             "plain",
             4,
             false,
+            HOPPER,
         )
         .unwrap();
         let name = decode.name();

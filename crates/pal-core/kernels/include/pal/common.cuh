@@ -17,6 +17,12 @@ struct f16 { u16 bits; };
 struct e4m3 { unsigned char bits; };
 struct e5m2 { unsigned char bits; };
 
+// A CUDA tensor map (`CUtensorMap`: 128 opaque bytes, 64-byte aligned), encoded by the host for
+// Hopper tensor copies; read in place from the kernel's parameters.
+struct alignas(64) TensorMap {
+  u64 words[16];
+};
+
 template <typename KV> constexpr bool IS_FP8 = false;
 template <> constexpr bool IS_FP8<e4m3> = true;
 template <> constexpr bool IS_FP8<e5m2> = true;

@@ -52,7 +52,7 @@ namespace pal {
 
 // Shape (chosen by the host, `cuda/decode.rs`, and checked against these formulas at compile time).
 // KV is the pools' dtype: 16-bit (the queries') or fp8, whose tiles are bytes (see `Fp8Rows`).
-template <typename KV, int HEAD_DIM, int LAYOUT, int M_TILES, int WARPS, int STAGES> struct DecodeMmaTile {
+template <typename KV, int HEAD_DIM, int LAYOUT, int M_TILES, int WARPS, int STAGES, bool TMA_V = false> struct DecodeMmaTile {
   static constexpr int KEYS = 16;  // keys per warp tile: one k-step of P V
   static constexpr int VEC = Vec<KV>::N;
   static constexpr int CHUNKS = HEAD_DIM / VEC;  // 16-byte chunks per row
@@ -82,7 +82,12 @@ template <typename KV, int HEAD_DIM, int LAYOUT, int M_TILES, int WARPS, int STA
   static constexpr int ROWS = 16 * M_TILES;  // query heads per CTA
   static constexpr int MERGE_BYTES = WARPS * ROWS * (HEAD_DIM + 2) * 4;
   static constexpr int MASKS_OFFSET = RING_BYTES > MERGE_BYTES ? RING_BYTES : MERGE_BYTES;
-  static constexpr int SHARED_BYTES = MASKS_OFFSET + WARPS * STAGES * 4;
+  // With TMA_V the ring holds STAGES step blocks of V ([dim][WARPS * KEYS keys], a tensor
+  // copy's box) and then each warp's K tiles, the same bytes; after the masks, a full and an
+  // empty mbarrier per stage.
+  static constexpr int V_STEP = HEAD_DIM * KEYS * WARPS;
+  static constexpr int BARRIERS_OFFSET = MASKS_OFFSET + (WARPS * STAGES * 4 + 7) / 8 * 8;
+  static constexpr int SHARED_BYTES = TMA_V ? BARRIERS_OFFSET + 2 * STAGES * 8 : MASKS_OFFSET + WARPS * STAGES * 4;
 };
 
 // fp8 tiles, in bytes. nhd / hnd K and V rows are [key][HEAD_DIM]: lanes read K with 16-byte
@@ -108,10 +113,10 @@ template <typename A, typename B> struct Pick<false, A, B> { using type = B; };
 // T: the queries' and output's dtype; KV: the pools' (T, or fp8: then the mma runs in float16,
 // which holds every fp8 value and bfloat16 queries of float16 range, with float32 accumulators).
 template <typename T, typename KV, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, typename Variant, int M_TILES, int WARPS,
-          int STAGES, bool EVICT_FIRST>
+          int STAGES, bool EVICT_FIRST, bool TMA_V = false, bool TMA_K = false>
 __device__ void decode_mma(const DecodeParams& p) {
   allow_dependent_launch();  // the split merge may start its CTAs (they wait for this grid)
-  using Tile = DecodeMmaTile<KV, HEAD_DIM, LAYOUT, M_TILES, WARPS, STAGES>;
+  using Tile = DecodeMmaTile<KV, HEAD_DIM, LAYOUT, M_TILES, WARPS, STAGES, TMA_V>;
   constexpr bool FP8 = IS_FP8<KV>;
   using MT = typename Pick<FP8, f16, T>::type;  // the mma operands' type
   using Rows = Fp8Rows<HEAD_DIM>;
@@ -150,7 +155,21 @@ __device__ void decode_mma(const DecodeParams& p) {
   // for fp8 (16-byte pieces, 64-byte runs: +3-7% at 8 x 4096, -5 to -6% at 32 x 4096): the
   // barrier's cost, with the ring's three stages, eats what the runs save.
   constexpr int PIECES = 8, DIM_STEP = 128 / PIECES;  // 16-byte pieces of a dim row per step
-  constexpr bool SHARED_V = !IS_FP8<KV> && LAYOUT == LAYOUT_PAL && PAGE_SIZE >= 64 && WARPS == 4;
+  constexpr bool SHARED_V = !TMA_V && !IS_FP8<KV> && LAYOUT == LAYOUT_PAL && PAGE_SIZE >= 64 && WARPS == 4;
+  // TMA_V (Hopper, pal pools in pages of 64 slots or more; the host's choice, with splits of
+  // whole 64-key steps): warp 0's lane 0 copies the V of a step's four tiles with one tensor
+  // copy, a box of 64 slots (128-byte rows, 64 for fp8) by HEAD_DIM rows of `p.v_map`, into
+  // the stage's step block ([dim][64 keys], swizzled: `step_at`); a warp reads its 16 keys'
+  // chunks of each row. Full mbarriers (the box's bytes) and empty
+  // ones (a warp's arrival when done with the stage) replace a CTA barrier. Slots past the end
+  // land as they lie and are zeroed once landed; an invalid page reads a box past the tensor
+  // (zeros).
+  static_assert(!TMA_V || (LAYOUT == LAYOUT_PAL && PAGE_SIZE >= KEYS * WARPS), "TMA_V: pal steps of one page");
+  // TMA_K (with TMA_V, 16-bit): the step's K too, a box of 8 elements by 64 slots by HEAD_DIM /
+  // 8 stripes of `p.k_map` into a K step block [stripe][64 keys][8] after the V blocks (the
+  // ring's same bytes; no warp copies anything). A warp's ldmatrix phases read 8 consecutive
+  // keys of a stripe: 128 contiguous bytes. K past the end needs no zeros: its scores are masked.
+  static_assert(!TMA_K || (TMA_V && !IS_FP8<KV>), "TMA_K: 16-bit, with TMA_V");
   const int page_tile = SHARED_V ? lane % PIECES / (PIECES / WARPS) : warp;
   // Without a window a split's keys do not depend on the length: the first STAGES tiles' table
   // entries are read before it (within the table's row; checked, and reported, once the length
@@ -162,7 +181,8 @@ __device__ void decode_mma(const DecodeParams& p) {
     const int key = DecodeTask::begin_without_window(p) + (page_tile + s * WARPS) * Tile::KEYS + (PAGE_SIZE >= Tile::KEYS ? 0 : lane % Tile::KEYS);
     early[s] = !Variant::HAS_WINDOW && key < p.pages_per_seq * PAGE_SIZE ? pages.pages[key / PAGE_SIZE] : -1;
   }
-  const DecodeTask task = DecodeTask::locate<PAGE_SIZE, Variant, KEYS>(p);
+  // Splits start on a tile, or with TMA_V on a step (the host's granule: `TOKENS`).
+  const DecodeTask task = DecodeTask::locate<PAGE_SIZE, Variant, TMA_V ? KEYS * WARPS : KEYS>(p);
   const CacheAddress<LAYOUT, KV> at{p.num_kv_heads, HEAD_DIM, PAGE_SIZE};
   const KV* k_pool = (const KV*)p.k_cache;
   const KV* v_pool = (const KV*)p.v_cache;
@@ -195,7 +215,9 @@ __device__ void decode_mma(const DecodeParams& p) {
 
   const int tiles = task.end > task.begin ? (task.end - task.begin + KEYS - 1) / KEYS : 0;
   const int my_tiles = tiles > warp ? (tiles - warp + WARPS - 1) / WARPS : 0;
-  KV* ring = (KV*)shared + warp * STAGES * Tile::STAGE_ELEMENTS;
+  // A warp's ring of K (and, without TMA_V, V) tiles; stage s of it at ring + s * STAGE_STRIDE.
+  constexpr int STAGE_STRIDE = TMA_V ? Tile::K_ELEMENTS : Tile::STAGE_ELEMENTS;
+  KV* ring = (KV*)shared + (TMA_V ? STAGES * Tile::V_STEP : 0) + warp * STAGES * STAGE_STRIDE;
   u32* masks = (u32*)(shared + Tile::MASKS_OFFSET) + warp * STAGES;  // per stage: bit t = key t visible
   auto key0_of = [&](int i) { return task.begin + (warp + i * WARPS) * KEYS; };
   // Steps of WARPS tiles: a warp's tile i is tile warp of step i (each warp runs every step
@@ -354,11 +376,22 @@ __device__ void decode_mma(const DecodeParams& p) {
   constexpr bool LANE_PAGES = !ONE_PAGE && K_AFFINE && V_RUN * sizeof(KV) >= 4;
   // The ring as a shared-memory address: a copy's destination is one add, or an immediate.
   const u32 ring_at = shared_address(ring);
+  // TMA_V: stage s's full mbarrier at bars + 8 s (one arrival, warp 0 lane 0's, with the box's
+  // bytes), its empty one at bars + 8 (STAGES + s) (an arrival per warp done with the stage).
+  const u32 bars = shared_address(shared + Tile::BARRIERS_OFFSET);
+  if constexpr (TMA_V) {
+    if (threadIdx.x == 0) {
+#pragma unroll
+      for (int s = 0; s < STAGES; ++s) mbarrier_init(bars + 8 * s, 1), mbarrier_init(bars + 8 * (STAGES + s), WARPS);
+      mbarrier_init_fence();
+    }
+    __syncthreads();
+  }
 
   // Issues the copies of tile i into its ring stage; invalid keys become zeros (never read).
   auto issue = [&](int i, int page_ids) {
     const int key0 = key0_of(i);
-    const u32 k_tile = opaque(ring_at + (i % STAGES) * Tile::STAGE_ELEMENTS * (int)sizeof(KV));
+    const u32 k_tile = opaque(ring_at + (i % STAGES) * STAGE_STRIDE * (int)sizeof(KV));
     const u32 v_tile = k_tile + Tile::K_ELEMENTS * (int)sizeof(KV);
     const int slot0 = ONE_PAGE ? key0 % PAGE_SIZE : 0;
     const int live = min(end - key0, KEYS);  // keys of the tile inside the sequence
@@ -377,7 +410,9 @@ __device__ void decode_mma(const DecodeParams& p) {
       constexpr bool K_BASED = K_AFFINE || K_PERIOD, V_BASED = V_AFFINE || V_PERIOD;
       const KV* k_base = opaque(k_pool + (valid ? at.key(own_page, kv_head, slot0, 0) : 0) + (K_BASED ? k_first.src : 0));
       const KV* v_base = opaque(v_pool + (valid ? at.value(own_page, kv_head, slot0, 0) : 0) + (V_BASED ? v_first.src : 0));
-      if constexpr (K_PERIOD) {
+      if constexpr (TMA_K) {
+        // K comes with the step's tensor copies (below).
+      } else if constexpr (K_PERIOD) {
         // Source and key steps of a copy row: chunks 32 / KEYS further (pal), or keys ROW_KEY_STEP.
         const int src_step = LAYOUT == LAYOUT_PAL ? at.key_in_page(0, 32 / KEYS * VEC) : at.key_in_page(ROW_KEY_STEP, 0);
         constexpr int KEY_STEP = LAYOUT == LAYOUT_PAL ? 0 : ROW_KEY_STEP;
@@ -396,7 +431,21 @@ __device__ void decode_mma(const DecodeParams& p) {
           if (k_copies(k)) copy_async<16, EVICT_FIRST>(k_to + c.dst * (int)sizeof(KV), k_base + c.src, c.key < valid ? 16 : 0);
         }
       }
-      if constexpr (SHARED_V) {
+      if constexpr (TMA_V) {
+        // Warp 0's tile is the step's first: its page is the step's. The stage is free once
+        // every warp left its last use (step i - STAGES).
+        if (warp == 0 && lane == 0) {
+          const int stage = i % STAGES;
+          if (i >= STAGES) mbarrier_wait(bars + 8 * (STAGES + stage), (i / STAGES - 1) & 1);
+          expect_transaction(bars + 8 * stage, (TMA_K ? 2 : 1) * Tile::V_STEP * (int)sizeof(KV));
+          if constexpr (TMA_K)
+            tensor_copy_3d<EVICT_FIRST>(shared_address(shared) + (STAGES + stage) * Tile::V_STEP * (int)sizeof(KV), &p.k_map, 0, slot0,
+                                        own_page >= 0 ? (own_page * p.num_kv_heads + kv_head) * (HEAD_DIM / 8) : -HEAD_DIM / 8,
+                                        bars + 8 * stage);
+          tensor_copy_2d<EVICT_FIRST>(shared_address(shared) + stage * Tile::V_STEP * (int)sizeof(KV), &p.v_map, slot0,
+                                      own_page >= 0 ? (own_page * p.num_kv_heads + kv_head) * HEAD_DIM : -HEAD_DIM, bars + 8 * stage);
+        }
+      } else if constexpr (SHARED_V) {
         // Keys t .. t + VEC - 1 of dims d0 + k DIM_STEP of tile j, into tile j's warp's stage
         // (`dim_key`: the dim step keeps the swizzle's dim bit 2).
         const int j = page_tile, t = lane % (PIECES / WARPS) * VEC, d0 = (32 * warp + lane) / PIECES;
@@ -565,8 +614,29 @@ __device__ void decode_mma(const DecodeParams& p) {
       copy_async_commit();  // possibly empty: one group per tile keeps the count
     }
     if (SHARED_V && i >= my_tiles) continue;  // this warp has no tile in the last step
-    const KV* k_tile = ring + (i % STAGES) * Tile::STAGE_ELEMENTS;
-    const KV* v_tile = k_tile + Tile::K_ELEMENTS;
+    // TMA_V: element of key t of this warp's tile, dim d, in a step block: rows of 128 (16-bit)
+    // or 64 (fp8) bytes, 16-byte chunk c of row d at c ^ d % 8 or c ^ (d / 2) % 4 (the tensor
+    // copy's 128- or 64-byte swizzle), so that the 8 rows of a fragment read hit distinct banks.
+    auto step_at = [&](int d, int t) {
+      if constexpr (FP8) return d * (KEYS * WARPS) + (warp ^ (d / 2 % 4)) * 16 + t;  // a tile's keys: chunk `warp`
+      return d * (KEYS * WARPS) + ((2 * warp + t / 8) ^ (d % 8)) * 8 + t % 8;
+    };
+    if constexpr (TMA_V) {
+      mbarrier_wait(bars + 8 * (i % STAGES), (i / STAGES) & 1);
+      const int live = end - key0_of(i);
+      if (live < KEYS) {
+        // The slots past the end landed as the pool holds them (anything: NaN times a zero
+        // weight would be NaN).
+        KV* block = (KV*)shared + (i % STAGES) * Tile::V_STEP;
+        for (int d = lane; d < HEAD_DIM; d += 32)
+          for (int t = live; t < KEYS; ++t) block[step_at(d, t)] = KV{};
+        fence_async_shared();  // before a later tensor copy into this stage
+        __syncwarp();
+      }
+    }
+    // TMA_K: this warp's keys of the step's K block (stripes KEYS * WARPS keys apart).
+    const KV* k_tile = TMA_K ? (const KV*)shared + (STAGES + i % STAGES) * Tile::V_STEP + KEYS * warp * 8 : ring + (i % STAGES) * STAGE_STRIDE;
+    const KV* v_tile = TMA_V ? (const KV*)shared + (i % STAGES) * Tile::V_STEP : k_tile + Tile::K_ELEMENTS;
     const u32 mask = masks[i % STAGES];
     if constexpr (MULTI_DIM_CHUNKS) {
       // The page holding the end: its slots past the end landed as they lie in the pool (a copy
@@ -634,7 +704,7 @@ __device__ void decode_mma(const DecodeParams& p) {
         u32 k_frag[4];
         const int key = lane % 8 + lane / 16 * 8, chunk = kk * 2 + (lane / 8) % 2;
         KvOperand<KV, T>::direct(k_frag, k_tile + (K_PAGES                ? k_block(key / PAGE_SIZE, chunk, key % PAGE_SIZE)
-                                                   : Tile::K_BY_CHUNK ? (chunk * KEYS + key) * 8
+                                                   : Tile::K_BY_CHUNK ? (chunk * (TMA_K ? KEYS * WARPS : KEYS) + key) * 8
                                                                       : Tile::row_chunk(key, chunk)));
 #pragma unroll
         for (int m = 0; m < M_TILES; ++m) {
@@ -729,7 +799,8 @@ __device__ void decode_mma(const DecodeParams& p) {
         // Keys 4 quad .. + 3 of dim 8 c + group: in page blocks, slots of page 4 quad / PAGE_SIZE.
         const int e = (c * 8 + group) * PAGE_SIZE + 4 * quad % PAGE_SIZE;
         const u32 w = V_PAGES ? *(const u32*)((const unsigned char*)v_tile + v_block(4 * quad / PAGE_SIZE, e / VEC) + e % VEC)
-                              : *(const u32*)((const unsigned char*)v_tile + (c * 8 + group) * KEYS + 4 * quad);
+                              : *(const u32*)((const unsigned char*)v_tile + (TMA_V ? step_at(c * 8 + group, 4 * quad)
+                                                                                    : (c * 8 + group) * KEYS + 4 * quad));
         u32 b0, b1;
         fp8x4_to_f16x2<KV>(w, b0, b1);
 #pragma unroll
@@ -756,7 +827,9 @@ __device__ void decode_mma(const DecodeParams& p) {
           // Per-page blocks (8 slots): page `half`'s chunk d is dim d's row; else `dim_key(d, 8
           // half)`, written out: through the helper ptxas scheduled this loop otherwise.
           const int d = c * 8 + lane % 8 + lane / 16 * 8, half = (lane / 8) % 2;
-          KvOperand<KV, T>::direct(v_frag, v_tile + (V_PAGES ? v_block(half, d) : d * KEYS + (half ^ ((d >> 2) & 1)) * 8));
+          KvOperand<KV, T>::direct(v_frag, v_tile + (TMA_V     ? step_at(d, 8 * half)
+                                                     : V_PAGES ? v_block(half, d)
+                                                               : d * KEYS + (half ^ ((d >> 2) & 1)) * 8));
         } else {
           KvOperand<KV, T>::transposed(v_frag, v_tile + Tile::row_chunk(lane % 8 + (lane / 8) % 2 * 8, c + lane / 16));
         }
@@ -766,6 +839,10 @@ __device__ void decode_mma(const DecodeParams& p) {
           Mma<T>::run(o[m][c + 1], a[m], v_frag[2], v_frag[3]);
         }
       }
+    }
+    if constexpr (TMA_V) {
+      __syncwarp();  // the warp's reads of the step block are done
+      if (lane == 0) mbarrier_arrive(bars + 8 * (STAGES + i % STAGES));
     }
   }
   copy_async_wait<0>();

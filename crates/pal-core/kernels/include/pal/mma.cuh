@@ -75,6 +75,91 @@ template <int PENDING> __device__ __forceinline__ void copy_async_wait() {
 }
 __device__ __forceinline__ void copy_async_wait_one() { copy_async_wait<1>(); }
 
+// mbarriers in shared memory (`bar`: a shared address), phases waited on by parity.
+__device__ __forceinline__ void mbarrier_init(u32 bar, u32 count) {
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" ::"r"(bar), "r"(count) : "memory");
+}
+__device__ __forceinline__ void mbarrier_arrive(u32 bar) {
+  asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];" ::"r"(bar) : "memory");
+}
+// One of the barrier's expected arrivals, made when this thread's cp.async copies so far have landed.
+__device__ __forceinline__ void copy_async_arrive(u32 bar) {
+  asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];" ::"r"(bar) : "memory");
+}
+// (sm_90: empty below it, like the tensor copies below, which the host chooses only there.)
+__device__ __forceinline__ void mbarrier_wait(u32 bar, u32 parity) {
+#if __CUDA_ARCH__ >= 900
+  u32 done;
+  do {
+    asm volatile("{ .reg .pred p; mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2; selp.u32 %0, 1, 0, p; }"
+                 : "=r"(done)
+                 : "r"(bar), "r"(parity)
+                 : "memory");
+  } while (!done);
+#endif
+}
+// Hopper tensor copies (TMA): a box of a 2-D tensor (`map`, encoded by the host) at element
+// coordinates (x, y) lands in shared memory at `destination` (128-byte aligned) through the async
+// proxy; its bytes complete the transaction `expect_transaction` announced on `bar`. Boxes past
+// the tensor's bounds (negative coordinates included) land as zeros and count all their bytes.
+// (sm_90 instructions: empty below it, where the host never chooses them.)
+__device__ __forceinline__ void expect_transaction(u32 bar, u32 bytes) {
+#if __CUDA_ARCH__ >= 900
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(bar), "r"(bytes) : "memory");
+#endif
+}
+__device__ __forceinline__ void mbarrier_init_fence() {
+#if __CUDA_ARCH__ >= 900
+  asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+#endif
+}
+template <bool EVICT_FIRST = false>
+__device__ __forceinline__ void tensor_copy_2d(u32 destination, const TensorMap* map, int x, int y, u32 bar) {
+#if __CUDA_ARCH__ >= 900
+  if constexpr (EVICT_FIRST) {
+    u64 policy;
+    asm("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;" : "=l"(policy));
+    asm volatile(
+        "cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes.L2::cache_hint [%0], [%1, {%2, %3}], [%4], %5;" ::"r"(
+            destination),
+        "l"(map), "r"(x), "r"(y), "r"(bar), "l"(policy)
+        : "memory");
+  } else {
+    asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];" ::"r"(
+                     destination),
+                 "l"(map), "r"(x), "r"(y), "r"(bar)
+                 : "memory");
+  }
+#endif
+}
+// The same for a 3-D tensor at (x, y, z).
+template <bool EVICT_FIRST = false>
+__device__ __forceinline__ void tensor_copy_3d(u32 destination, const TensorMap* map, int x, int y, int z, u32 bar) {
+#if __CUDA_ARCH__ >= 900
+  if constexpr (EVICT_FIRST) {
+    u64 policy;
+    asm("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;" : "=l"(policy));
+    asm volatile(
+        "cp.async.bulk.tensor.3d.shared::cluster.global.tile.mbarrier::complete_tx::bytes.L2::cache_hint [%0], [%1, {%2, %3, %4}], [%5], %6;" ::"r"(
+            destination),
+        "l"(map), "r"(x), "r"(y), "r"(z), "r"(bar), "l"(policy)
+        : "memory");
+  } else {
+    asm volatile("cp.async.bulk.tensor.3d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3, %4}], [%5];" ::"r"(
+                     destination),
+                 "l"(map), "r"(x), "r"(y), "r"(z), "r"(bar)
+                 : "memory");
+  }
+#endif
+}
+// Makes this thread's generic-proxy writes to shared memory (st.shared, cp.async) visible to
+// the async proxy (wgmma's reads, tensor copies' writes).
+__device__ __forceinline__ void fence_async_shared() {
+#if __CUDA_ARCH__ >= 900
+  asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
+#endif
+}
+
 // Four 8x8 matrices of 16-bit elements; lanes 8i..8i+7 give the row addresses of matrix i.
 __device__ __forceinline__ void load_matrix_x4(u32 (&r)[4], const void* row) {
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];"

@@ -43,32 +43,10 @@ __device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_grou
 template <int PENDING> __device__ __forceinline__ void wgmma_wait() {
   asm volatile("wgmma.wait_group.sync.aligned %0;" ::"n"(PENDING) : "memory");
 }
-// Makes this thread's generic-proxy writes to shared memory (st.shared, cp.async) visible to
-// the async proxy that wgmma reads through.
-__device__ __forceinline__ void fence_async_shared() { asm volatile("fence.proxy.async.shared::cta;" ::: "memory"); }
 
-// Warp specialisation: mbarriers in shared memory (`bar`: a shared address), phases waited on by
-// parity, and register budgets moved between warpgroups (`setmaxnreg`: honoured only on a path
-// that never joins another role's, under `__launch_bounds__(threads, 1)`).
-__device__ __forceinline__ void mbarrier_init(u32 bar, u32 count) {
-  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" ::"r"(bar), "r"(count) : "memory");
-}
-__device__ __forceinline__ void mbarrier_arrive(u32 bar) {
-  asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];" ::"r"(bar) : "memory");
-}
-// One of the barrier's expected arrivals, made when this thread's cp.async copies so far have landed.
-__device__ __forceinline__ void copy_async_arrive(u32 bar) {
-  asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];" ::"r"(bar) : "memory");
-}
-__device__ __forceinline__ void mbarrier_wait(u32 bar, u32 parity) {
-  u32 done;
-  do {
-    asm volatile("{ .reg .pred p; mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2; selp.u32 %0, 1, 0, p; }"
-                 : "=r"(done)
-                 : "r"(bar), "r"(parity)
-                 : "memory");
-  } while (!done);
-}
+// Warp specialisation: the mbarriers of `mma.cuh`, and register budgets moved between
+// warpgroups (`setmaxnreg`: honoured only on a path that never joins another role's, under
+// `__launch_bounds__(threads, 1)`).
 // Barrier `id` (1..15; 0 is __syncthreads) over `threads` threads, whole warps.
 __device__ __forceinline__ void named_barrier_sync(int id, int threads) {
   asm volatile("bar.sync %0, %1;" ::"r"(id), "r"(threads) : "memory");
