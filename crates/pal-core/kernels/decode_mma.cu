@@ -7,9 +7,6 @@
 #ifndef PAL_TMA_V
 #define PAL_TMA_V 0  // V tiles by tensor copies (`decode_mma`'s TMA_V): set by the host where chosen
 #endif
-#ifndef PAL_TMA_K
-#define PAL_TMA_K 0  // and K (`TMA_K`)
-#endif
 
 using DecodeMmaShape = pal::DecodeMmaTile<PAL_KV_DTYPE, PAL_HEAD_DIM, PAL_LAYOUT, PAL_M_TILES, PAL_WARPS, PAL_STAGES, PAL_TMA_V>;
 static_assert(sizeof(pal::DecodeParams) == PAL_PARAMS_BYTES, "host mirror of DecodeParams");
@@ -34,7 +31,7 @@ static_assert(pal::SAME_TYPE<PAL_QUERY_DTYPE, PAL_KV_DTYPE> || pal::IS_FP8<PAL_K
 
 extern "C" __global__ void PAL_DECODE_BOUNDS pal_decode(PAL_DECODE_PARAMS params) {
   pal::decode_mma<PAL_QUERY_DTYPE, PAL_KV_DTYPE, PAL_HEAD_DIM, PAL_PAGE_SIZE, PAL_LAYOUT, PAL_VARIANT, PAL_M_TILES, PAL_WARPS, PAL_STAGES,
-                 PAL_EVICT_FIRST, PAL_TMA_V, PAL_TMA_K>(params);
+                 PAL_EVICT_FIRST, PAL_TMA_V>(params);
 }
 
 extern "C" __global__ void __launch_bounds__(pal::MERGE_WARPS * 32) pal_decode_merge(pal::MergeParams params) {

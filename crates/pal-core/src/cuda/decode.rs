@@ -42,7 +42,6 @@ struct DecodeParams {
     variant: VariantParams,
     scales: KvScaleParams,
     v_map: TensorMap,
-    k_map: TensorMap,
 }
 
 /// Mirror of `pal::TensorMap`: a `CUtensorMap` (zeros where the kernel copies no tensor).
@@ -144,8 +143,9 @@ pub(super) fn kernel_key(
             // Hopper copies the V of pal pages of 64 slots or more with TMA, a box of TMA_KEYS
             // slots (four warps' tiles) by head_dim rows per step (`decode_mma`'s TMA_V),
             // splits holding whole steps; a full and an empty mbarrier per stage after the
-            // masks. 16-bit pools take K the same way (TMA_K). Lab knob `tma=0` keeps the
-            // copying threads, `tma=1` copies only V with TMA.
+            // masks. Lab knob `tma=0` keeps the copying threads. (K by the same boxes ran no
+            // faster, H200 2026-11-30: 0.99-1.00x with 1 KB box rows, 0.78x with 16-byte
+            // ones; nor did a box per warp tile at pages of 16 and 32: 0.64x K and V, 0.94x V.)
             let tma = arch == (9, 0)
                 && layout == CacheLayout::Pal
                 && page_size >= TMA_KEYS
@@ -173,7 +173,6 @@ pub(super) fn kernel_key(
             ]
             .into_iter()
             .chain(tma.then_some(("TMA_V", 1)))
-            .chain((tma && !kv_dtype.is_fp8() && tuning("tma") != Some(1)).then_some(("TMA_K", 1)))
             .chain(tma.then_some(("TOKENS", TMA_KEYS)))
             .collect()
         }
@@ -186,63 +185,41 @@ pub(super) fn kernel_key(
     ))
 }
 
-/// A `pal` pool as the tensor that `decode_mma`'s tensor copies read, in boxes of a step
-/// (TMA_KEYS slots) of every dim. Values (TMA_V): 2-D, rows of `page_size` slots, one per (page,
-/// KV head, dim); boxes of 128-byte rows swizzled by 128 (fp8: 64, by 64). Keys (TMA_K, 16-bit):
-/// 3-D, 16-byte stripes by `page_size` slots by one row per (page, KV head, stripe); boxes
-/// unswizzled. Boxes past the rows (an invalid page's) read zeros.
-fn tensor_map(
-    op: &'static str,
-    name: &'static str,
-    pool: u64,
-    geometry: &crate::layout::CacheGeometry,
-    keys: bool,
-) -> Result<TensorMap> {
+/// A `pal` value pool as the tensor that `decode_mma`'s tensor copies read (TMA_V): 2-D, rows
+/// of `page_size` slots, one per (page, KV head, dim), in boxes of a step (TMA_KEYS slots) of
+/// every dim, their 128-byte rows swizzled by 128 (fp8: 64, by 64). Boxes past the rows (an
+/// invalid page's) read zeros.
+fn tensor_map(op: &'static str, pool: u64, geometry: &crate::layout::CacheGeometry) -> Result<TensorMap> {
     use cudarc::driver::sys;
     let element = geometry.dtype.size_in_bytes();
-    let stripe = 16 / element;
-    let rows_per_head = if keys {
-        geometry.head_dim / stripe
-    } else {
-        geometry.head_dim
-    };
-    let rows = geometry.num_pages * geometry.num_kv_heads * rows_per_head;
-    let data_type = match geometry.dtype {
-        DType::BF16 => sys::CUtensorMapDataType::CU_TENSOR_MAP_DATA_TYPE_BFLOAT16,
-        DType::F16 => sys::CUtensorMapDataType::CU_TENSOR_MAP_DATA_TYPE_FLOAT16,
-        _ => sys::CUtensorMapDataType::CU_TENSOR_MAP_DATA_TYPE_UINT8,
-    };
-    let swizzle = match (keys, element) {
-        (true, _) => sys::CUtensorMapSwizzle::CU_TENSOR_MAP_SWIZZLE_NONE,
-        (false, 2) => sys::CUtensorMapSwizzle::CU_TENSOR_MAP_SWIZZLE_128B,
-        (false, _) => sys::CUtensorMapSwizzle::CU_TENSOR_MAP_SWIZZLE_64B,
+    let rows = geometry.num_pages * geometry.num_kv_heads * geometry.head_dim;
+    let (data_type, swizzle) = match geometry.dtype {
+        DType::BF16 => (
+            sys::CUtensorMapDataType::CU_TENSOR_MAP_DATA_TYPE_BFLOAT16,
+            sys::CUtensorMapSwizzle::CU_TENSOR_MAP_SWIZZLE_128B,
+        ),
+        DType::F16 => (
+            sys::CUtensorMapDataType::CU_TENSOR_MAP_DATA_TYPE_FLOAT16,
+            sys::CUtensorMapSwizzle::CU_TENSOR_MAP_SWIZZLE_128B,
+        ),
+        _ => (
+            sys::CUtensorMapDataType::CU_TENSOR_MAP_DATA_TYPE_UINT8,
+            sys::CUtensorMapSwizzle::CU_TENSOR_MAP_SWIZZLE_64B,
+        ),
     };
     // The kernel's row coordinates are int32.
     if rows > i32::MAX as usize {
         return Err(crate::error::Error::value(
             op,
-            name,
+            "v_cache",
             "at most 2^31 rows of a page's heads for Hopper's tensor copies",
             rows,
         ));
     }
-    let page_row = (geometry.page_size * element) as u64;
-    let (rank, dims, strides, boxes) = if keys {
-        (
-            3,
-            [stripe as u64, geometry.page_size as u64, rows as u64],
-            [16, page_row * stripe as u64],
-            [stripe as u32, TMA_KEYS as u32, rows_per_head as u32],
-        )
-    } else {
-        (
-            2,
-            [geometry.page_size as u64, rows as u64, 0],
-            [page_row, 0],
-            [TMA_KEYS as u32, geometry.head_dim as u32, 0],
-        )
-    };
-    let steps = [1u32; 3];
+    let dims = [geometry.page_size as u64, rows as u64];
+    let strides = [(geometry.page_size * element) as u64];
+    let boxes = [TMA_KEYS as u32, geometry.head_dim as u32];
+    let steps = [1u32; 2];
     let mut map = sys::CUtensorMap { opaque: [0; 16] };
     // SAFETY: a host-side encoding into `map` from the pool's device address (16-byte aligned,
     // checked with the other inputs) and its extents; nothing on the device is touched.
@@ -250,7 +227,7 @@ fn tensor_map(
         sys::cuTensorMapEncodeTiled(
             &mut map,
             data_type,
-            rank,
+            2,
             pool as *mut std::ffi::c_void,
             dims.as_ptr(),
             strides.as_ptr(),
@@ -436,11 +413,7 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
         variant: VariantParams::new(&problem.variant, inputs.alibi_slopes.as_ref(), inputs.sinks.as_ref()),
         scales: KvScaleParams::new(&inputs.kv_scales),
         v_map: match key.shape_value("TMA_V") {
-            Some(1) => tensor_map(OP, "v_cache", inputs.v_cache.as_ptr() as u64, &geometry, false)?,
-            _ => TensorMap([0; 16]),
-        },
-        k_map: match key.shape_value("TMA_K") {
-            Some(1) => tensor_map(OP, "k_cache", inputs.k_cache.as_ptr() as u64, &geometry, true)?,
+            Some(1) => tensor_map(OP, inputs.v_cache.as_ptr() as u64, &geometry)?,
             _ => TensorMap([0; 16]),
         },
     };

@@ -24,9 +24,6 @@ struct DecodeParams {
   // pal values as a 2-D tensor of PAGE_SIZE-slot rows, one row per (page, KV head, dim), for
   // kernels that copy V tiles with TMA (`TMA_V`); zero otherwise.
   TensorMap v_map;
-  // pal keys as a 3-D tensor (16-byte stripes, PAGE_SIZE slots, one row per (page, KV head,
-  // stripe)), for kernels that copy K with TMA (`TMA_K`); zero otherwise.
-  TensorMap k_map;
 };
 
 // One CTA's share: query heads [first_head, first_head + heads) of `kv_head`, tokens

@@ -37,9 +37,11 @@
 // 32768, 32 / 64 x 4096 (1.15 / 1.12 / 1.12 / 1.02 / 1.01x FlashInfer; 90% / 96% of the
 // ceiling at 32 / 64 x 4096), pal 1.11 / 2.94 / 2.89 / 3.90 / 4.15. pal at 32 x 4096 over page
 // sizes 1 / 2 / 4 / 8 / 32 / 64 / 128: 3.81 / 3.22 / 3.88 / 3.92 / 3.81 / 3.77 / 3.77 (nhd
-// 3.80 / 3.84 / 3.92 / 3.81 / 3.92 / 4.01 / 4.03; FlashInfer 3.78-3.96); nhd pages 2 / 4 and
-// pages 64 / 128 are the sixteenth session's, after the row plan and the shared V steps. fp8
-// e4m3 (fp8 bytes): pal 2.22 / 3.39 TB/s at 8 / 32 x 4096, nhd 2.11 / 3.28 (FlashInfer 1.42 /
+// 3.80 / 3.84 / 3.92 / 3.81 / 3.92 / 4.01 / 4.03; FlashInfer 3.78-3.96); nhd pages 2 / 4 are
+// the sixteenth session's, after the row plan. pal pages 64 / 128 (seventeenth session, V by
+// tensor copies): 2.89 / 3.97 / 2.89 and 2.81 / 3.97 / 2.83 TB/s at 8 / 32 x 4096 and 1 x
+// 32768 (1.12 / 1.01 / 1.11x and 1.08 / 1.00 / 1.09x FlashInfer in the same run). fp8 e4m3
+// (fp8 bytes): pal 2.22 / 3.39 TB/s at 8 / 32 x 4096, nhd 2.11 / 3.28 (FlashInfer 1.42 /
 // 2.19): short of issue 14's 85% of the ceiling and 2x FlashInfer.
 // docs/kernels.md has each version's figures.
 #pragma once
@@ -113,7 +115,7 @@ template <typename A, typename B> struct Pick<false, A, B> { using type = B; };
 // T: the queries' and output's dtype; KV: the pools' (T, or fp8: then the mma runs in float16,
 // which holds every fp8 value and bfloat16 queries of float16 range, with float32 accumulators).
 template <typename T, typename KV, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, typename Variant, int M_TILES, int WARPS,
-          int STAGES, bool EVICT_FIRST, bool TMA_V = false, bool TMA_K = false>
+          int STAGES, bool EVICT_FIRST, bool TMA_V = false>
 __device__ void decode_mma(const DecodeParams& p) {
   allow_dependent_launch();  // the split merge may start its CTAs (they wait for this grid)
   using Tile = DecodeMmaTile<KV, HEAD_DIM, LAYOUT, M_TILES, WARPS, STAGES, TMA_V>;
@@ -163,13 +165,13 @@ __device__ void decode_mma(const DecodeParams& p) {
   // chunks of each row. Full mbarriers (the box's bytes) and empty
   // ones (a warp's arrival when done with the stage) replace a CTA barrier. Slots past the end
   // land as they lie and are zeroed once landed; an invalid page reads a box past the tensor
-  // (zeros).
+  // (zeros). K stays each warp's copies. H200 (2026-11-30, against SHARED_V, same bits at
+  // batch): page 64 / 128 at 32 x 4096 +6 / +6%, 8 x 4096 +8 / +8%, 1 x 32768 +20 / +21%; fp8
+  // page 64 +18 to +26%. Not kept: K by the same boxes (0.99-1.00x with 1 KB box rows, 0.78x
+  // with 16-byte ones: a tensor copy's requests follow its box rows), and a box per warp tile
+  // at pages of 16 / 32 (V 32-byte rows and K: 0.64x the copying lanes at 32 x 4096; V only
+  // 0.94x at page 16).
   static_assert(!TMA_V || (LAYOUT == LAYOUT_PAL && PAGE_SIZE >= KEYS * WARPS), "TMA_V: pal steps of one page");
-  // TMA_K (with TMA_V, 16-bit): the step's K too, a box of 8 elements by 64 slots by HEAD_DIM /
-  // 8 stripes of `p.k_map` into a K step block [stripe][64 keys][8] after the V blocks (the
-  // ring's same bytes; no warp copies anything). A warp's ldmatrix phases read 8 consecutive
-  // keys of a stripe: 128 contiguous bytes. K past the end needs no zeros: its scores are masked.
-  static_assert(!TMA_K || (TMA_V && !IS_FP8<KV>), "TMA_K: 16-bit, with TMA_V");
   const int page_tile = SHARED_V ? lane % PIECES / (PIECES / WARPS) : warp;
   // Without a window a split's keys do not depend on the length: the first STAGES tiles' table
   // entries are read before it (within the table's row; checked, and reported, once the length
@@ -410,9 +412,7 @@ __device__ void decode_mma(const DecodeParams& p) {
       constexpr bool K_BASED = K_AFFINE || K_PERIOD, V_BASED = V_AFFINE || V_PERIOD;
       const KV* k_base = opaque(k_pool + (valid ? at.key(own_page, kv_head, slot0, 0) : 0) + (K_BASED ? k_first.src : 0));
       const KV* v_base = opaque(v_pool + (valid ? at.value(own_page, kv_head, slot0, 0) : 0) + (V_BASED ? v_first.src : 0));
-      if constexpr (TMA_K) {
-        // K comes with the step's tensor copies (below).
-      } else if constexpr (K_PERIOD) {
+      if constexpr (K_PERIOD) {
         // Source and key steps of a copy row: chunks 32 / KEYS further (pal), or keys ROW_KEY_STEP.
         const int src_step = LAYOUT == LAYOUT_PAL ? at.key_in_page(0, 32 / KEYS * VEC) : at.key_in_page(ROW_KEY_STEP, 0);
         constexpr int KEY_STEP = LAYOUT == LAYOUT_PAL ? 0 : ROW_KEY_STEP;
@@ -437,11 +437,7 @@ __device__ void decode_mma(const DecodeParams& p) {
         if (warp == 0 && lane == 0) {
           const int stage = i % STAGES;
           if (i >= STAGES) mbarrier_wait(bars + 8 * (STAGES + stage), (i / STAGES - 1) & 1);
-          expect_transaction(bars + 8 * stage, (TMA_K ? 2 : 1) * Tile::V_STEP * (int)sizeof(KV));
-          if constexpr (TMA_K)
-            tensor_copy_3d<EVICT_FIRST>(shared_address(shared) + (STAGES + stage) * Tile::V_STEP * (int)sizeof(KV), &p.k_map, 0, slot0,
-                                        own_page >= 0 ? (own_page * p.num_kv_heads + kv_head) * (HEAD_DIM / 8) : -HEAD_DIM / 8,
-                                        bars + 8 * stage);
+          expect_transaction(bars + 8 * stage, Tile::V_STEP * (int)sizeof(KV));
           tensor_copy_2d<EVICT_FIRST>(shared_address(shared) + stage * Tile::V_STEP * (int)sizeof(KV), &p.v_map, slot0,
                                       own_page >= 0 ? (own_page * p.num_kv_heads + kv_head) * HEAD_DIM : -HEAD_DIM, bars + 8 * stage);
         }
@@ -634,8 +630,7 @@ __device__ void decode_mma(const DecodeParams& p) {
         __syncwarp();
       }
     }
-    // TMA_K: this warp's keys of the step's K block (stripes KEYS * WARPS keys apart).
-    const KV* k_tile = TMA_K ? (const KV*)shared + (STAGES + i % STAGES) * Tile::V_STEP + KEYS * warp * 8 : ring + (i % STAGES) * STAGE_STRIDE;
+    const KV* k_tile = ring + (i % STAGES) * STAGE_STRIDE;
     const KV* v_tile = TMA_V ? (const KV*)shared + (i % STAGES) * Tile::V_STEP : k_tile + Tile::K_ELEMENTS;
     const u32 mask = masks[i % STAGES];
     if constexpr (MULTI_DIM_CHUNKS) {
@@ -704,7 +699,7 @@ __device__ void decode_mma(const DecodeParams& p) {
         u32 k_frag[4];
         const int key = lane % 8 + lane / 16 * 8, chunk = kk * 2 + (lane / 8) % 2;
         KvOperand<KV, T>::direct(k_frag, k_tile + (K_PAGES                ? k_block(key / PAGE_SIZE, chunk, key % PAGE_SIZE)
-                                                   : Tile::K_BY_CHUNK ? (chunk * (TMA_K ? KEYS * WARPS : KEYS) + key) * 8
+                                                   : Tile::K_BY_CHUNK ? (chunk * KEYS + key) * 8
                                                                       : Tile::row_chunk(key, chunk)));
 #pragma unroll
         for (int m = 0; m < M_TILES; ++m) {

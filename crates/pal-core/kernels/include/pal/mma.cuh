@@ -132,26 +132,6 @@ __device__ __forceinline__ void tensor_copy_2d(u32 destination, const TensorMap*
   }
 #endif
 }
-// The same for a 3-D tensor at (x, y, z).
-template <bool EVICT_FIRST = false>
-__device__ __forceinline__ void tensor_copy_3d(u32 destination, const TensorMap* map, int x, int y, int z, u32 bar) {
-#if __CUDA_ARCH__ >= 900
-  if constexpr (EVICT_FIRST) {
-    u64 policy;
-    asm("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;" : "=l"(policy));
-    asm volatile(
-        "cp.async.bulk.tensor.3d.shared::cluster.global.tile.mbarrier::complete_tx::bytes.L2::cache_hint [%0], [%1, {%2, %3, %4}], [%5], %6;" ::"r"(
-            destination),
-        "l"(map), "r"(x), "r"(y), "r"(z), "r"(bar), "l"(policy)
-        : "memory");
-  } else {
-    asm volatile("cp.async.bulk.tensor.3d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3, %4}], [%5];" ::"r"(
-                     destination),
-                 "l"(map), "r"(x), "r"(y), "r"(z), "r"(bar)
-                 : "memory");
-  }
-#endif
-}
 // Makes this thread's generic-proxy writes to shared memory (st.shared, cp.async) visible to
 // the async proxy (wgmma's reads, tensor copies' writes).
 __device__ __forceinline__ void fence_async_shared() {
