@@ -74,10 +74,10 @@ const TMA_KEYS: usize = 64;
 /// merge costs more than the parallelism gains, except on a grid that would fill under a
 /// quarter of the GPU's CTA slots, where the floor halves (`split_plan`).
 const MIN_SPLIT_TOKENS: usize = 256;
-/// Lab knob: `PAL_DECODE_TUNING="warps=8,stages=2,min_ctas=1,min_split=128,pdl=0,waves=0,fill=2,evict=200"`
+/// Lab knob: `PAL_DECODE_TUNING="warps=8,stages=2,min_ctas=1,min_split=128,pdl=0,waves=0,fill=2,evict=200,tma=0"`
 /// overrides the tensor-core decode's shape, split plan, dependent launch of the merge and
-/// evict-first limit in MiB (the kernel still asserts the shape), so kernel variants can be
-/// timed side by side without rebuilding.
+/// evict-first limit in MiB, and turns Hopper's tensor copies off (the kernel still asserts
+/// the shape), so kernel variants can be timed side by side without rebuilding.
 pub const DECODE_TUNING_ENV: &str = "PAL_DECODE_TUNING";
 
 /// An override from `PAL_DECODE_TUNING`, read once per process.

@@ -276,7 +276,7 @@ impl KernelKey {
                 pairs.extend(super::PAGE_SIZES.iter().filter(|&&p| p != 16).map(|&p| (128, p)));
                 for (head_dim, page_size) in pairs {
                     let geometry = |page_size| (dtypes, head_dim, page_size, layout);
-                    // Hopper's decode keys differ where it copies V tiles with TMA (pal pages of 32+).
+                    // Hopper's decode keys differ where it copies V with TMA (pal pages of 64+).
                     for arch in [PORTABLE, HOPPER] {
                         if let Ok(key) = super::decode::kernel_key(geometry(page_size), "plain", 4, false, arch) {
                             keys.push(key);
