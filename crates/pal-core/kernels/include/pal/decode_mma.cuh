@@ -170,7 +170,7 @@ __device__ void decode_mma(const DecodeParams& p) {
   // page 64 +18 to +26%. Not kept: K by the same boxes (0.99-1.00x with 1 KB box rows, 0.78x
   // with 16-byte ones: a tensor copy's requests follow its box rows), and a box per warp tile
   // at pages of 16 / 32 (V 32-byte rows and K: 0.64x the copying lanes at 32 x 4096; V only
-  // 0.94x at page 16).
+  // 0.94x at page 16; a page's K and V blocks as 128-byte rows: 0.93-0.98x).
   static_assert(!TMA_V || (LAYOUT == LAYOUT_PAL && PAGE_SIZE >= KEYS * WARPS), "TMA_V: pal steps of one page");
   const int page_tile = SHARED_V ? lane % PIECES / (PIECES / WARPS) : warp;
   // Without a window a split's keys do not depend on the length: the first STAGES tiles' table
