@@ -23,7 +23,7 @@ without transformers' paged cache. ALiBi is not a transformers attention argumen
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import proxy_attention_lab as pal
 
@@ -53,8 +53,6 @@ def paged_attention_forward(
     """One layer's attention for a continuous-batching step: ``query`` is ``[1, HQ, T, D]`` and
     ``key`` / ``value`` ``[1, HKV, T, D]`` (the step's T new tokens, packed); returns
     ``([1, T, HQ, D], None)`` as transformers' paged implementations do."""
-    import torch
-
     cache = kwargs.get("cache")
     if cache is None:
         raise NotImplementedError(
@@ -76,15 +74,78 @@ def paged_attention_forward(
     # [1, H, T, D] -> [T, H, D]: strided views PAL reads through contiguous copies.
     q, k, v = (x[0].transpose(0, 1) for x in (query, key, value))
     tokens = q.shape[0]
-    cu_k = kwargs["cu_seq_lens_k"]
-    if isinstance(cu_k, dict):
-        cu_k = cu_k["full_attention"]
     variant = {
         "logits_soft_cap": float(kwargs.get("softcap") or 0.0),
         "sinks": None if kwargs.get("s_aux") is None else kwargs["s_aux"].float().contiguous(),
     }
-    block_table = kwargs.get("block_table")
+    plan = _step_plan(cache, layer, group, tokens, q.device, kwargs)
+    if plan.slots is not None:  # decode fast path: transformers' own block table
+        pal.fill_kv_pages(k, v, k_pool, v_pool, slot_mapping=plan.slots, layout="nhd")
+    else:
+        write_index = kwargs["write_index"][group]
+        pal.fill_kv_pages(k[: write_index.shape[0]], v[: write_index.shape[0]], k_pool, v_pool,
+                          slot_mapping=write_index, layout="nhd")  # fmt: skip
+    if plan.cu is None:  # one token per sequence: history and the new token, which fill wrote
+        out = pal.paged_attention_decode(
+            q, k_pool, v_pool, plan.table, plan.lengths, scale=scaling, layout="nhd", **variant
+        )
+    else:
+        out = pal.paged_attention_prefill(
+            q, k, v, k_pool, v_pool, plan.table, plan.history, plan.cu, scale=scaling, layout="nhd", **variant
+        )
+    return out.unsqueeze(0), None
 
+
+class _StepPlan(NamedTuple):
+    """What every layer of a step (of one layer group) reads the same way: the page table, the
+    decode lengths and slots (decode fast path), or the prefill's history and ``cu``."""
+
+    table: Any
+    lengths: Any = None
+    slots: Any = None
+    history: Any = None
+    cu: Any = None
+
+
+# Per layer group: (the ids of the step's index arguments, numbers as they are; and their plan).
+# Ids, not the objects, so that nothing of transformers' cache outlives its generation; a step's
+# arguments live through its layers, and the group's first layer computes afresh.
+_PLANS: dict[int, tuple[tuple, _StepPlan]] = {}
+_INDEX_ARGUMENTS = (
+    "cu_seq_lens_k",
+    "block_table",
+    "cu_seq_lens_q",
+    "write_index",
+    "read_index",
+    "max_seqlen_k",
+    "max_seqlen_q",
+)
+
+
+def _step_plan(cache: Any, layer: int, group: int, tokens: int, device: Any, kwargs: dict) -> _StepPlan:
+    """The step's plan for `group`: computed at the group's first layer (layers run in order, and
+    transformers may update its index tensors in place between steps), then reused by the
+    group's other layers while transformers passes the same index objects (a dozen small torch
+    operations per layer saved: H200, 2026-11-30, 0.4-0.5 ms of host time per layer call)."""
+    values = (cache, tokens, *(kwargs.get(name) for name in _INDEX_ARGUMENTS))
+    arguments = tuple(x if x is None or isinstance(x, (int, float)) else id(x) for x in values)
+    first = min(index for index, (g, _) in cache.layer_index_to_group_indices.items() if g == group)
+    held = _PLANS.get(group)
+    if layer != first and held is not None and held[0] == arguments:
+        return held[1]
+    plan = _make_plan(cache, group, tokens, device, kwargs)
+    _PLANS[group] = (arguments, plan)
+    return plan
+
+
+def _make_plan(cache: Any, group: int, tokens: int, device: Any, kwargs: dict) -> _StepPlan:
+    import torch
+
+    block = cache.block_size
+    cu_k = kwargs["cu_seq_lens_k"]
+    if isinstance(cu_k, dict):
+        cu_k = cu_k["full_attention"]
+    block_table = kwargs.get("block_table")
     if block_table is not None:
         # Decode fast path: one new token per sequence, transformers' own block table (-1 padded).
         table = block_table[group]
@@ -96,42 +157,29 @@ def paged_attention_forward(
         position = (lengths - 1).clamp(min=0).long()
         page = table.gather(1, (position // block)[:, None])[:, 0].long()
         slots = torch.where(lengths > 0, page * block + position % block, -1)
-        pal.fill_kv_pages(k, v, k_pool, v_pool, slot_mapping=slots, layout="nhd")
-        out = pal.paged_attention_decode(
-            q, k_pool, v_pool, table, lengths, scale=scaling, layout="nhd", **variant
-        )
-        return out.unsqueeze(0), None
+        return _StepPlan(table, lengths=lengths, slots=slots)
 
     cu_q = kwargs["cu_seq_lens_q"]
-    write_index = kwargs["write_index"][group]
     read_index = kwargs["read_index"][group]
-    pal.fill_kv_pages(k[: write_index.shape[0]], v[: write_index.shape[0]], k_pool, v_pool,
-                      slot_mapping=write_index, layout="nhd")  # fmt: skip
     sequences = cu_q.shape[0] - 1
     lengths_q = (cu_q[1:] - cu_q[:-1]).to(torch.int32)
     lengths_k = (cu_k[1 : sequences + 1] - cu_k[:sequences]).to(torch.int32)
     history = lengths_k - lengths_q
     if read_index.numel() == 0:  # no sequence has history this step
-        table = torch.zeros((sequences, 1), dtype=torch.int32, device=q.device)
+        table = torch.zeros((sequences, 1), dtype=torch.int32, device=device)
     else:
         # Page j of sequence b: the block of its key at position j * block_size (read_index lists
         # each sequence's keys, block by block, from cu_seq_lens_k[b]).
         max_k = kwargs["max_seqlen_k"]
         max_k = max_k["full_attention"] if isinstance(max_k, dict) else max_k
         pages = max(1, -(-int(max_k) // block))
-        first = cu_k[:sequences, None].long() + torch.arange(pages, device=q.device) * block
+        first = cu_k[:sequences, None].long() + torch.arange(pages, device=device) * block
         table = (read_index[first.clamp(max=read_index.shape[0] - 1)] // block).to(torch.int32)
     if kwargs.get("max_seqlen_q") == 1 and tokens == sequences:
-        out = pal.paged_attention_decode(
-            q, k_pool, v_pool, table, lengths_k, scale=scaling, layout="nhd", **variant
-        )  # history and the new token, which fill wrote
-        return out.unsqueeze(0), None
+        return _StepPlan(table, lengths=lengths_k)
     # Padding tokens past cu_seq_lens_q[-1] (static shapes for CUDA graphs) become one more
     # sequence without history, whose rows nobody reads.
-    cu = torch.cat([cu_q.to(torch.int32), torch.full((1,), tokens, dtype=torch.int32, device=q.device)])
+    cu = torch.cat([cu_q.to(torch.int32), torch.full((1,), tokens, dtype=torch.int32, device=device)])
     history = torch.cat([history, history.new_zeros(1)])
     table = torch.cat([table, table.new_zeros((1, table.shape[1]))])
-    out = pal.paged_attention_prefill(
-        q, k, v, k_pool, v_pool, table, history, cu, scale=scaling, layout="nhd", **variant
-    )
-    return out.unsqueeze(0), None
+    return _StepPlan(table, history=history, cu=cu)
