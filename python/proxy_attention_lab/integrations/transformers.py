@@ -11,9 +11,10 @@ Each attention call writes the step's new keys and values into transformers' own
 cache tensor is PAL's ``nhd`` pool with ``page_size = block_size`` after a view: no copy), then runs
 PAL decode when every sequence brings one token and PAL prefill otherwise (prefill, chunked
 prefill, mixed batches). Page tables come from the indices transformers passes: its decode block
-table where it gives one, else the first slot of each block in ``read_index``. Nothing here reads
-a device value on the host (as CUDA graph capture needs; transformers' own capture of the steps
-is not tested with PAL yet).
+table where it gives one, else the first slot of each block in ``read_index``; a layer group's
+first layer computes them for the step and its other layers reuse them. Nothing here reads a
+device value on the host, as CUDA graph capture needs (transformers' capture of the steps is
+tested with PAL: ``tests/test_transformers.py``).
 
 What it cannot serve raises ``NotImplementedError`` (never a wrong result): sliding-window layer
 groups (transformers keeps them in ring buffers, not in whole pages), attention dropout, a call
