@@ -145,7 +145,8 @@ pub(super) fn kernel_key(
             // splits holding whole steps; a full and an empty mbarrier per stage after the
             // masks. Lab knob `tma=0` keeps the copying threads. (K by the same boxes ran no
             // faster, H200 2026-11-30: 0.99-1.00x with 1 KB box rows, 0.78x with 16-byte
-            // ones; nor did a box per warp tile at pages of 16 and 32: 0.64x K and V, 0.94x V.)
+            // ones; nor did a box per warp tile at pages of 16 and 32: 0.64x K and V, 0.94x V,
+            // 0.93-0.98x over 128-byte rows of a 16-slot page's blocks.)
             let tma = arch == (9, 0)
                 && layout == CacheLayout::Pal
                 && page_size >= TMA_KEYS
