@@ -513,19 +513,69 @@ mod tests {
 
     #[test]
     fn shared_memory_fits_a_hopper_cta_for_every_shape() {
-        for dtype in [DType::F16, DType::BF16] {
+        for (dtype, kv_dtype) in [
+            (DType::F16, DType::F16),
+            (DType::BF16, DType::BF16),
+            (DType::BF16, DType::F8E4M3),
+        ] {
             for &head_dim in &super::super::HEAD_DIMS {
                 for layout in CacheLayout::ALL {
-                    for group in [1, 8, 32] {
-                        let key =
-                            kernel_key(((dtype, dtype), head_dim, 16, layout), "plain", group, false, (9, 0)).unwrap();
-                        let shared = key.shape_value("SHARED_BYTES").unwrap();
-                        assert!(
-                            shared <= super::super::HOPPER_SHARED_BYTES,
-                            "{} needs {shared}",
-                            key.name()
-                        );
+                    for page_size in [16, 64, 128] {
+                        for group in [1, 8, 32] {
+                            let geometry = ((dtype, kv_dtype), head_dim, page_size, layout);
+                            let Ok(key) = kernel_key(geometry, "plain", group, false, (9, 0)) else {
+                                continue; // a head dim that dtype pair does not take
+                            };
+                            let shared = key.shape_value("SHARED_BYTES").unwrap();
+                            assert!(
+                                shared <= super::super::HOPPER_SHARED_BYTES,
+                                "{} needs {shared}",
+                                key.name()
+                            );
+                        }
                     }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn tensor_copies_only_for_hopper_pal_pages_of_a_step_or_more() {
+        let key = |kv_dtype, page_size, layout, arch| {
+            kernel_key(
+                ((DType::BF16, kv_dtype), 128, page_size, layout),
+                "plain",
+                4,
+                false,
+                arch,
+            )
+            .unwrap()
+        };
+        for kv_dtype in [DType::BF16, DType::F8E4M3] {
+            for page_size in [16, 32, 64, 128] {
+                let hopper = key(kv_dtype, page_size, CacheLayout::Pal, (9, 0));
+                let tma = page_size >= TMA_KEYS;
+                assert_eq!(hopper.shape_value("TMA_V"), tma.then_some(1), "{}", hopper.name());
+                // Splits hold whole steps, the boxes' slots.
+                assert_eq!(hopper.shape_value("TOKENS"), tma.then_some(TMA_KEYS));
+                // The same ring and masks, then a full and an empty mbarrier per stage.
+                let ampere = key(kv_dtype, page_size, CacheLayout::Pal, (8, 0));
+                assert_eq!(ampere.shape_value("TMA_V"), None);
+                let (with, without) = (
+                    hopper.shape_value("SHARED_BYTES").unwrap(),
+                    ampere.shape_value("SHARED_BYTES").unwrap(),
+                );
+                let stages = hopper.shape_value("STAGES").unwrap();
+                assert_eq!(
+                    with,
+                    if tma {
+                        without.next_multiple_of(8) + 2 * stages * 8
+                    } else {
+                        without
+                    }
+                );
+                for layout in [CacheLayout::Nhd, CacheLayout::Hnd] {
+                    assert_eq!(key(kv_dtype, page_size, layout, (9, 0)).shape_value("TMA_V"), None);
                 }
             }
         }
