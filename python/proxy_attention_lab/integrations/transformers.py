@@ -130,7 +130,9 @@ def _step_plan(cache: Any, layer: int, group: int, tokens: int, device: Any, kwa
     operations per layer saved: H200, 2026-11-30, 0.4-0.5 ms of host time per layer call)."""
     values = (cache, tokens, *(kwargs.get(name) for name in _INDEX_ARGUMENTS))
     arguments = tuple(x if x is None or isinstance(x, (int, float)) else id(x) for x in values)
-    first = min(index for index, (g, _) in cache.layer_index_to_group_indices.items() if g == group)
+    groups = cache.layer_index_to_group_indices  # a dict in transformers 5.17 (a list would serve)
+    pairs = groups.items() if hasattr(groups, "items") else enumerate(groups)
+    first = min(index for index, (g, _) in pairs if g == group)
     held = _PLANS.get(group)
     if layer != first and held is not None and held[0] == arguments:
         return held[1]
