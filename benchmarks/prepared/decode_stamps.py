@@ -4,6 +4,7 @@ warp done, end; `%globaltimer` ns, and the SM). Where a small batch's time goes:
 first-data latency, streaming, the cross-warp merge and output, and the spread of end times.
 
     PAL_KERNEL_DIR=kv_b/ds python benchmarks/prepared/decode_stamps.py --rows 8x4096 1x32768 32x4096
+        [--kv-dtype float8_e4m3fn]
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "scripts"))
 
 
-def child(row: str, layout: str) -> None:
+def child(row: str, layout: str, kv_dtype: str | None) -> None:
     import ctypes
 
     import proxy_attention_lab as pal
@@ -25,7 +26,8 @@ def child(row: str, layout: str) -> None:
 
     shape, _, hkv = row.partition(":")  # "32x4096:1" is MQA (HKV 1)
     batch, context = (int(x) for x in shape.split("x"))
-    q, k, v, table, lens = make_case(batch, context, 32, int(hkv or 8), 128, 16, torch.bfloat16, layout)
+    fp8 = getattr(torch, kv_dtype) if kv_dtype else None
+    q, k, v, table, lens = make_case(batch, context, 32, int(hkv or 8), 128, 16, torch.bfloat16, layout, fp8)
     for _ in range(3):  # compiled, warm; the last launch's lines are the ones read
         pal.paged_attention_decode(q, k, v, table, lens, layout=layout)
         torch.cuda.synchronize()
@@ -61,14 +63,16 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", nargs="+", default=["1x4096", "8x4096", "1x32768", "32x4096"])
     parser.add_argument("--layout", default="pal")
+    parser.add_argument("--kv-dtype", help="fp8 pools: float8_e4m3fn or float8_e5m2")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.layout)
+        child(args.child, args.layout, args.kv_dtype)
         return
     for row in args.rows:
         run = subprocess.run(
-            [sys.executable, __file__, "--child", row, "--layout", args.layout],
+            [sys.executable, __file__, "--child", row, "--layout", args.layout]
+            + (["--kv-dtype", args.kv_dtype] if args.kv_dtype else []),
             capture_output=True,
             text=True,
             check=False,

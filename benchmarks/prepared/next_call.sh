@@ -4,8 +4,9 @@
 # PAL_KERNEL_DIR on main's wheel, so no rebuild: the A/B against main's kernels (bits
 # compared) at head dims 64 / 128 / 256, then, if it is as fast or faster everywhere and
 # bit-equal, the whole suite and memcheck with the patched kernels (landing is then `git
-# apply` of the same sources). `run` with carry ["gpu-bundle", "kv_b"] after `bash
-# scripts/gpu_bundle.sh` (main's wheel): bash benchmarks/prepared/next_call.sh (about 7-8
+# apply` of the same sources). Between them, the decode stamps of 8 / 32 x 4096, fp8 and
+# bf16 (decode-stamps.patch). `run` with carry ["gpu-bundle", "kv_b"] after `bash
+# scripts/gpu_bundle.sh` (main's wheel): bash benchmarks/prepared/next_call.sh (about 8
 # device minutes).
 export PYTHONUNBUFFERED=1 PYTEST_ADDOPTS=--timeout=120
 O=${OUT:-/tmp/out}; mkdir -p "$O"
@@ -19,6 +20,12 @@ for cfg in "128 bfloat16" "64 float16" "256 bfloat16"; do
   timeout 60 $D --label main-d$1 --save /tmp/ab$1 2>&1 | grep -E "TB/s|rror" | tee -a "$O/ab.txt"
   PAL_KERNEL_DIR=$K timeout 60 $D --label quarters-d$1 --compare /tmp/ab$1 2>&1 | grep -E "TB/s|rror" | tee -a "$O/ab.txt"
 done
+# Where small fp8 and bf16 decodes spend their time (decode-stamps.patch, 16-slot pages).
+S=/tmp/stampkernels; rm -rf $S; mkdir -p $S && cp -r crates/pal-core/kernels/. $S
+if patch -s -p4 -d $S < benchmarks/prepared/decode-stamps.patch; then
+  PAL_KERNEL_DIR=$S timeout 60 python3 benchmarks/prepared/decode_stamps.py --rows 8x4096 32x4096 --kv-dtype float8_e4m3fn > "$O/stamps.txt" 2>&1
+  PAL_KERNEL_DIR=$S timeout 60 python3 benchmarks/prepared/decode_stamps.py --rows 8x4096 32x4096 >> "$O/stamps.txt" 2>&1
+fi
 python3 - "$O/ab.txt" > "$O/choice.txt" <<'PY'
 import re, sys
 rate, bad = {}, False
