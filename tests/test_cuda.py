@@ -78,10 +78,11 @@ def test_decode_matches_cpu_and_reference(rng, layout, dtype, head_dim, page_siz
     "head_dim, dtype", [(64, "bfloat16"), (80, "float16"), (128, "bfloat16"), (256, "float16")]
 )
 def test_decode_pal_large_pages(rng, page_size, head_dim, dtype):
-    """16-bit pal pools in pages of 64 slots or more, where a CTA's warps copy the values of a
-    step's four 16-key tiles together (and 32, where each warp copies its own): lengths that end
-    in each tile of a step and in each 8-key half of a tile, one long enough to split, windows
-    starting mid-step, NaN in the slots past each sequence's end (never read)."""
+    """16-bit pal pools in pages of 64 slots or more, whose values come a step of four 16-key
+    tiles at a time (Hopper: one tensor copy per step; earlier GPUs: the CTA's warps together),
+    and 32, where each warp copies its own: lengths that end in each tile of a step and in each
+    8-key half of a tile, one long enough to split, windows starting mid-step, NaN in the slots
+    past each sequence's end (never read)."""
     lens = [1, 8, 9, 16, 17, 40, 63, 64, 65, 100, 2500]
     cache = with_nan_past_the_end(paged_cache(rng, lens, 2, head_dim, page_size, dtype, "nhd"), "pal")
     queries = random_array(rng, (len(lens), 8, head_dim), dtype)
