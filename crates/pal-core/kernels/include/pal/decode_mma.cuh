@@ -376,6 +376,11 @@ __device__ void decode_mma(const DecodeParams& p) {
   // start at key (lane % (KEYS / V_RUN)) V_RUN), so a lane takes one base per tile and adds the
   // plan's constants, as in a tile of one page.
   constexpr bool LANE_PAGES = !ONE_PAGE && K_AFFINE && V_RUN * sizeof(KV) >= 4;
+  // 16-bit pal pages of 2 slots: 8 lanes per page and copy instead of 4, so that a copy
+  // instruction reads 128 contiguous bytes of each of 4 pages, not 64 of 8 (ncu, H200: 2x the
+  // ideal L1 wavefronts per copy); the staged blocks as with LANE_PAGES.
+  constexpr bool QUARTER_PAGES = K_PAGES && PAGE_SIZE == 2;
+  static_assert(!QUARTER_PAGES || (K_COPIES == HEAD_DIM / 16 && V_COPIES == HEAD_DIM / 16), "pages of 2: 128-byte pieces");
   // The ring as a shared-memory address: a copy's destination is one add, or an immediate.
   const u32 ring_at = shared_address(ring);
   // TMA_V: stage s's full mbarrier at bars + 8 s (one arrival, warp 0 lane 0's, with the box's
@@ -473,6 +478,35 @@ __device__ void decode_mma(const DecodeParams& p) {
       }
       mask = valid >= 32 ? 0xffffffffu : (1u << valid) - 1;
       if (key0 < first) mask &= ~((1u << (first - key0)) - 1);  // keys before the window
+    } else if constexpr (QUARTER_PAGES) {
+      // Copy k of lane 8 q + l: page j = q + 4 (k % 2) of the tile, its bytes 128 (k / 2) + 16 l
+      // (K chunk 4 (k / 2) + l / 2 of slot l % 2, V chunk 8 (k / 2) + l): pages q and q + 4
+      // share their swizzles (j % 4), a page's K and V offsets are the same, so a lane takes
+      // two page offsets per pool and its copies add immediates.
+      const int q = lane / 8, l = lane % 8, hidden = first - key0;
+      const KV* k_from[2];
+      const KV* v_from[2];
+      int k_ok[2], v_ok[2];
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const int key = 2 * (q + 4 * h);  // the page's first key
+        const int k_page = __shfl_sync(0xffffffffu, page_ids, key + l % 2);
+        // A value chunk holds both slots: it takes the page of the first visible key.
+        const int v_page = __shfl_sync(0xffffffffu, page_ids, hidden == key + 1 ? key + 1 : key);
+        k_ok[h] = k_page >= 0 && key + l % 2 < live ? 16 : 0;
+        v_ok[h] = v_page >= 0 && key < live ? 16 : 0;
+        k_from[h] = opaque(k_pool + (k_ok[h] ? at.key(k_page, kv_head, 0, 0) : 0) + 8 * l);
+        v_from[h] = opaque(v_pool + (v_ok[h] ? at.value(v_page, kv_head, 0, 0) : 0) + 8 * l);
+      }
+      const u32 k_to = opaque(k_tile + (q * 2 * HEAD_DIM + (((l / 2) ^ q) * 2 + l % 2) * 8) * (int)sizeof(KV));
+      const u32 v_to = opaque(v_tile + (q * 2 * HEAD_DIM + (l ^ (2 * q)) * 8) * (int)sizeof(KV));
+#pragma unroll
+      for (int k = 0; k < K_COPIES; ++k)
+        copy_async<16, EVICT_FIRST>(k_to + (k % 2 * 8 * HEAD_DIM + 64 * (k / 2)) * (int)sizeof(KV), k_from[k % 2] + 64 * (k / 2), k_ok[k % 2]);
+#pragma unroll
+      for (int k = 0; k < V_COPIES; ++k)
+        copy_async<16, EVICT_FIRST>(v_to + (k % 2 * 8 * HEAD_DIM + 64 * (k / 2)) * (int)sizeof(KV), v_from[k % 2] + 64 * (k / 2), v_ok[k % 2]);
+      mask = __ballot_sync(0xffffffffu, lane < KEYS && page_ids >= 0 && lane < live);
     } else if constexpr (LANE_PAGES) {
       auto valid_run = [&](int t, int page, int n) { return page < 0 ? 0 : max(0, min(live - t, n)); };
       const int k_page = K_PAGES ? __shfl_sync(0xffffffffu, page_ids, k_first.key) : page_ids;
