@@ -6,6 +6,8 @@ and shapes one process each (a kernel key names one build per process):
 
 `--check` also runs the portable kernel (`PAL_PREFILL_PATH=portable`) on the same inputs and
 prints the largest difference, so a variant that times well but computes wrong shows at once;
+`--flashinfer fa2 fa3` times FlashInfer's prefill paths on the same row (pages of history and
+prompt in random order, NHD; `triton.testing.do_bench`) and prints PAL's ratio to each;
 `--save DIR` keeps every output and `--compare DIR` says whether each has the same bits as an
 earlier run's, else the largest difference (the inputs are seeded: same rows, same inputs)."""
 
@@ -41,6 +43,34 @@ def make_case(row, layout, dim, page, g, kv_dtype=torch.bfloat16):
     return (q, k, v, k_cache, v_cache, table, lens), 4 * hq * dim * pairs
 
 
+def flashinfer_prefill_ms(row, dim, page, backend):
+    """Median ms of FlashInfer's paged prefill (`backend` "fa2" or "fa3") on `row`: causal, the
+    history and the prompt in pages of random order (NHD), bf16; its own random draws (PAL's
+    inputs stay those of a run without it)."""
+    import flashinfer
+    import triton
+
+    g = torch.Generator(device="cuda").manual_seed(1)
+
+    head, history = row.split("+")
+    batch, prompt = (int(x) for x in head.split("x"))
+    length, hq, hkv = int(history) + prompt, 32, 8
+    per_seq = -(-length // page)
+    pages = batch * per_seq
+    pool = [torch.randn(pages, page, hkv, dim, generator=g, device="cuda").bfloat16() for _ in range(2)]
+    indices = torch.randperm(pages, generator=g, device="cuda").int()
+    indptr = torch.arange(batch + 1, dtype=torch.int32, device="cuda") * per_seq
+    last = torch.full((batch,), (length - 1) % page + 1, dtype=torch.int32, device="cuda")
+    qo_indptr = torch.arange(batch + 1, dtype=torch.int32, device="cuda") * prompt
+    q = torch.randn(batch * prompt, hq, dim, generator=g, device="cuda").to(torch.bfloat16)
+    workspace = torch.empty(256 << 20, dtype=torch.uint8, device="cuda")
+    wrapper = flashinfer.BatchPrefillWithPagedKVCacheWrapper(workspace, "NHD", backend=backend)
+    wrapper.plan(
+        qo_indptr, indptr, indices, last, hq, hkv, dim, page, causal=True, q_data_type=torch.bfloat16
+    )
+    return triton.testing.do_bench(lambda: wrapper.run(q, (pool[0], pool[1])), return_mode="median")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--layouts", nargs="+", default=["nhd", "pal"])
@@ -50,6 +80,7 @@ def main() -> None:
     parser.add_argument("--kv-dtype", default="bfloat16", help="pool dtype, e.g. float8_e4m3fn")
     parser.add_argument("--label", default=os.environ.get("PAL_PREFILL_TUNING", "default"))
     parser.add_argument("--check", action="store_true", help="largest difference from the portable kernel")
+    parser.add_argument("--flashinfer", nargs="*", default=[], help="FlashInfer paths: fa2, fa3")
     parser.add_argument("--save", help="folder to keep the outputs in")
     parser.add_argument("--compare", help="folder of an earlier run's outputs to compare with")
     args = parser.parse_args()
@@ -72,6 +103,12 @@ def main() -> None:
                 except pal.UnsupportedError as error:
                     check = f"  ({error})"
                 del os.environ["PAL_PREFILL_PATH"]
+            for backend in args.flashinfer:
+                try:
+                    fi_ms = flashinfer_prefill_ms(row, args.dim, args.page, backend)
+                    check += f"  flashinfer-{backend} {flops / fi_ms / 1e9:.1f} ({fi_ms / ms:.2f}x)"
+                except Exception as error:  # noqa: BLE001 - a path that refuses the shape
+                    check += f"  flashinfer-{backend}: {str(error).splitlines()[-1][-100:]}"
             name = f"{layout}-D{args.dim}-p{args.page}-{args.kv_dtype}-{row}.pt"
             check += keep_or_compare(out, name, args.save, args.compare)
             print(

@@ -30,8 +30,8 @@ torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 
 HEAD_DIMS = [64, 80, 96, 112, 128, 192, 256]
-# The Hopper prefill (wgmma) runs on compute capability 9.0 at head dims 64 / 128 / 192 / 256 and
-# every page size; the portable one (also forced there by PAL_PREFILL_PATH=portable) at 8 / 16 / 32.
+# The Hopper prefill (wgmma) runs on compute capability 9.0 at head dims 64 / 128 / 192 / 256; the
+# portable one elsewhere (and there with PAL_PREFILL_PATH=portable); both at every page size.
 HOPPER = torch.cuda.is_available() and torch.cuda.get_device_capability() == (9, 0)
 
 
@@ -374,10 +374,10 @@ def test_prefill_matches_cpu_and_reference(rng, layout, dtype, head_dim):
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("page_size", [1, 2, 4, 64, 128])
 @pytest.mark.parametrize("dtype, head_dim", [("float32", 64), ("bfloat16", 96)])
-def test_cuda_core_prefill_at_every_page_size(rng, layout, page_size, dtype, head_dim):
-    """The CUDA-core prefill reads pages element by element: float32 (and fp8 pools) at every page
-    size, and 16-bit queries at page sizes the portable tensor-core kernel does not serve (head
-    dim 96 takes it on Hopper too). History ending mid-page, GQA and MQA."""
+def test_prefill_at_every_page_size_float32_and_head_dim_96(rng, layout, page_size, dtype, head_dim):
+    """Every page size for float32 (the CUDA-core prefill, which reads pages element by element)
+    and for 16-bit queries at head dim 96 (the portable tensor-core kernel, on Hopper too):
+    history ending mid-page, GQA and MQA."""
     heads = [(8, 2), (4, 1)][page_size % 3 % 2]
     history, prompts = [0, 3, 2 * page_size + 5, 150], [20, 1, 0, 70]
     check_prefill(rng, history, prompts, *heads, head_dim, page_size, dtype, layout)
@@ -387,9 +387,8 @@ def test_cuda_core_prefill_at_every_page_size(rng, layout, page_size, dtype, hea
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("page_size", [1, 2, 4, 8, 16, 32, 64, 128])
 def test_prefill_paths_at_every_page_size(rng, monkeypatch, path, layout, page_size):
-    """Both paths over every page size (the portable one on CUDA cores outside pages of 8 to 32
-    slots): history that ends mid-page and mid-tile, a prompt past one 128-row CTA, a single
-    token, an empty prompt, GQA."""
+    """Both tensor-core paths over every page size: history that ends mid-page and mid-tile, a
+    prompt past one 128-row CTA, a single token, an empty prompt, GQA."""
     if path == "portable":
         monkeypatch.setenv("PAL_PREFILL_PATH", "portable")
     dtype = ["bfloat16", "float16"][page_size % 3 % 2]

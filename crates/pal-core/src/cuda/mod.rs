@@ -29,9 +29,6 @@ pub(crate) struct CudaBackend;
 pub const HEAD_DIMS: [usize; 7] = [64, 80, 96, 112, 128, 192, 256];
 /// Page sizes with a CUDA decode kernel (every power of two up to 128).
 pub const PAGE_SIZES: [usize; 8] = [1, 2, 4, 8, 16, 32, 64, 128];
-/// Page sizes of the portable tensor-core prefill (its 8-key blocks lie in one page, its tiles
-/// in whole pages); the Hopper and CUDA-core prefills take every page size.
-pub const PREFILL_PAGE_SIZES: [usize; 3] = [8, 16, 32];
 /// Dynamic shared memory one CTA may use on an H100 / H200 (compute capability 9.0).
 pub(crate) const HOPPER_SHARED_BYTES: usize = 227 * 1024;
 
@@ -112,14 +109,10 @@ pub(crate) fn check_supported(
     if !HEAD_DIMS.contains(&head_dim) {
         return unsupported(format!("head_dim {head_dim}"), format!("head dims {HEAD_DIMS:?}"));
     }
-    let page_sizes: &[usize] = match family {
-        Family::PrefillMma => &PREFILL_PAGE_SIZES,
-        _ => &PAGE_SIZES,
-    };
-    if !page_sizes.contains(&page_size) {
+    if !PAGE_SIZES.contains(&page_size) {
         return unsupported(
             format!("page_size {page_size}"),
-            format!("page sizes {page_sizes:?} for {} over {kv_dtype} pools", family.name()),
+            format!("page sizes {PAGE_SIZES:?} for {} over {kv_dtype} pools", family.name()),
         );
     }
     Ok(())

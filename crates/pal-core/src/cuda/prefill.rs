@@ -50,16 +50,12 @@ pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, arch: (i32, 
     // rest (float32, fp8 elsewhere). The lab knob is read only where it can change the choice.
     let portable = || std::env::var_os(PREFILL_PATH_ENV).is_some_and(|path| path == "portable");
     let hopper = arch == (9, 0) && head_dim % 64 == 0 && !portable();
-    // The portable tensor-core kernel serves pages of 8 to 32 slots; other page sizes off the
-    // Hopper kernel (head dims 80 / 96 / 112 on Hopper, any before it) take the CUDA cores.
     let family = if dtype == DType::F32 || (kv_dtype != dtype && !hopper) {
         Family::PrefillSimt
     } else if hopper {
         Family::PrefillWgmma
-    } else if super::PREFILL_PAGE_SIZES.contains(&page_size) {
-        Family::PrefillMma
     } else {
-        Family::PrefillSimt
+        Family::PrefillMma
     };
     check_supported(OP, family, kv_dtype, (head_dim, page_size))?;
     let mut shape = match family {
@@ -104,15 +100,25 @@ pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, arch: (i32, 
         _ => {
             const PAD: usize = 8;
             let m_tiles = if head_dim > 128 { 1 } else { 2 };
-            let keys = if head_dim > 64 { 32 } else { 64 };
             let rows = 64 * m_tiles;
             let row = head_dim + PAD;
-            let slot = keys * row + (keys * row).max(head_dim * (keys + PAD));
+            // Q, then two ring slots of a K and a V tile (`PrefillMmaTile`).
+            let bytes = |keys: usize| 2 * (rows * row + 2 * 2 * keys * row);
+            // 64-key tiles for plain attention where two CTAs (the kernel's 255 registers allow
+            // two) still fit an SM's shared memory, else 32: a variant's per-score terms spill
+            // 64-key tiles' registers (window, ALiBi: 120-150 bytes at head dim 128). A tile's
+            // page ids fit a warp (pages of one slot: 32 keys).
+            let fits_two = |keys| 2 * (bytes(keys) + 1024) <= shared_per_sm(arch);
+            let wide = head_dim <= 128 && variant == "plain" && fits_two(64);
+            let keys = tuning("keys")
+                .filter(|&keys| keys == 32 || keys == 64)
+                .unwrap_or(if wide { 64 } else { 32 })
+                .min(32 * page_size);
             vec![
                 ("M_TILES", m_tiles),
                 ("KEYS", keys),
                 ("ROWS", rows),
-                ("SHARED_BYTES", 2 * (rows * row + 2 * slot)),
+                ("SHARED_BYTES", bytes(keys)),
             ]
         }
     };
@@ -130,6 +136,16 @@ pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, arch: (i32, 
         ("PARAMS_BYTES", std::mem::size_of::<PrefillParams>()),
     ]);
     Ok(KernelKey::attention(family, geometry, variant, shape))
+}
+
+/// Shared memory per SM on devices of compute capability `arch` (CUDA's tables: 164 KiB on
+/// sm_80 / sm_87, 228 KiB on sm_90 / sm_100, 100 KiB on the others).
+fn shared_per_sm(arch: (i32, i32)) -> usize {
+    match arch {
+        (8, 0) | (8, 7) => 164 * 1024,
+        (9, 0) | (10, _) => 228 * 1024,
+        _ => 100 * 1024,
+    }
 }
 
 /// Mirror of `pal::PrefillParams`.
@@ -293,12 +309,20 @@ mod tests {
                 key.shape_value("SHARED_BYTES").unwrap_or(0),
             )
         };
-        // Q tile + two K / V ring slots, as in `PrefillMmaTile`.
+        // Q tile + two K / V ring slots, as in `PrefillMmaTile`: 32-key tiles at head dim 128
+        // on an A100 (two CTAs of 64-key tiles would not fit its 164 KiB), 64 at head dim 64.
         assert_eq!(
             shape(DType::BF16, 128),
-            (128, 2 * (128 * 136 + 2 * (32 * 136 + 128 * 40)))
+            (128, 2 * (128 * 136 + 2 * (32 * 136 + 32 * 136)))
         );
         assert_eq!(shape(DType::F16, 64), (128, 2 * (128 * 72 + 2 * (64 * 72 + 64 * 72))));
+        let hopper = kernel_key(((DType::BF16, DType::BF16), 96, 16, CacheLayout::Nhd), "plain", (9, 0)).unwrap();
+        assert_eq!(
+            (hopper.family, hopper.shape_value("KEYS").unwrap()),
+            (Family::PrefillMma, 64)
+        );
+        let one_slot = kernel_key(((DType::BF16, DType::BF16), 64, 1, CacheLayout::Pal), "plain", (8, 0)).unwrap();
+        assert_eq!(one_slot.shape_value("KEYS").unwrap(), 32);
         for head_dim in super::super::HEAD_DIMS {
             // An H100 / A100 CTA may use 227 / 163 KiB.
             assert!(shape(DType::BF16, head_dim).1 <= 163 * 1024, "head_dim {head_dim}");
@@ -339,9 +363,9 @@ mod tests {
         }
         assert_eq!(family(96, 16, (9, 0)).unwrap(), (Family::PrefillMma, 128));
         assert_eq!(family(128, 16, (8, 9)).unwrap(), (Family::PrefillMma, 128));
-        // Pages the portable tensor-core kernel leaves take the CUDA cores.
-        assert_eq!(family(128, 1, (8, 0)).unwrap().0, Family::PrefillSimt);
-        assert_eq!(family(96, 64, (9, 0)).unwrap().0, Family::PrefillSimt);
+        // The portable tensor-core kernel serves every page size.
+        assert_eq!(family(128, 1, (8, 0)).unwrap().0, Family::PrefillMma);
+        assert_eq!(family(96, 64, (9, 0)).unwrap().0, Family::PrefillMma);
         // fp8 pools: the Hopper kernel widens them; elsewhere, and off its head dims, CUDA cores.
         let fp8 = |head_dim, arch| {
             kernel_key(

@@ -30,6 +30,14 @@ __device__ __forceinline__ void copy_async_16(void* destination, const void* sou
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(shared_address(destination)), "l"(source),
                "r"(valid ? 16 : 0));
 }
+// The same from a page of the pools, 16 zero bytes where `page` is negative (not a page): the
+// ignore-src predicate set straight from its sign (a source size from a select cost four
+// instructions more per copy).
+__device__ __forceinline__ void copy_async_16_from_page(void* destination, const void* source, int page) {
+  asm volatile("{\n.reg .pred z;\nsetp.lt.s32 z, %2, 0;\ncp.async.cg.shared.global [%0], [%1], 16, z;\n}" ::"r"(
+                   shared_address(destination)),
+               "l"(source), "r"(page));
+}
 // Copies BYTES (4, 8 or 16) bytes of which the first `valid_bytes` come from `source` and the rest
 // are zeros (`source` is not read when `valid_bytes` is 0). `destination` is a shared-memory
 // address (`shared_address`) or a pointer into shared memory. EVICT_FIRST, for data streamed

@@ -1,22 +1,23 @@
-// Paged prefill on tensor cores (float16 / bfloat16), FlashAttention-2 style.
+// Paged prefill on tensor cores (float16 / bfloat16), FlashAttention-2 style: the portable path
+// (sm_80 and newer; on Hopper the wgmma kernel runs unless PAL_PREFILL_PATH=portable).
 //
-// A CTA of four warps owns ROWS query rows ((token, head) pairs of one KV head, see
-// `PrefillTask`), 16 * M_TILES per warp, staged once in shared memory. K / V tiles stream
-// through a two-slot ring with cp.async: tile j + 2 loads while the warps work on tile j
-// (S = Q K^T and O += P V with m16n8k16 mma.sync, float32 accumulators, online softmax in
-// registers with base-2 exponentials). The CTA stops at its last token's causal limit: later
-// tiles are never loaded; only tiles that reach past its first token's limit, or that hold a key
-// block of an invalid page, are masked.
-//
-// V tiles come in two forms. The pal layout stores each value dim's tokens contiguously, so a
-// tile that is wholly history is copied as it lies, [dim][key], and read with plain ldmatrix;
-// every other V tile (nhd / hnd, and pal tiles that reach into the prompt, whose rows come from
-// `v`) is [key][dim], read with ldmatrix.trans.
+// Work split: a CTA of four warps owns ROWS query rows ((token, head) pairs of one KV head, see
+// `PrefillTask`), 16 * M_TILES per warp, staged once in shared memory. K / V tiles of KEYS keys
+// (64 where two CTAs' tiles fit an SM's shared memory, else 32) stream through a two-slot ring
+// with cp.async: tile j + 2 loads while the warps work on tile j (S = Q K^T and O += P V with
+// m16n8k16 mma.sync, float32 accumulators, online softmax in registers with base-2
+// exponentials). The CTA stops at its last token's causal limit; only tiles that reach past its
+// first token's limit, or hold a key of an invalid page, are masked.
+// Copies: tiles wholly prompt or wholly history follow copy plans (a fixed chunk or key per
+// thread, page ids read a tile ahead and shuffled, 32-bit offsets); a sequence's boundary tile
+// and a window's first take the general gather. Tiles keep the pools' order where it differs:
+// pal history K as [chunk][key][8], pal history V as [dim][key] (swizzled), read with plain
+// ldmatrix; other V tiles are [key][dim], read with ldmatrix.trans. The tile forms are template
+// parameters of the math (a runtime branch per fragment load cost 20%).
 // Traffic: each K / V tile once per CTA of ROWS query rows; Q once; the output once.
-// H200 (2026-11-29, bf16, HQ 32 / HKV 8, D 128, page 16, causal, kernel time by graph replay):
-// 158 / 159 / 130 / 146 TFLOP/s in pal and 188 / 190 / 149 / 170 in nhd on 1 x 4096, 4 x 4096,
-// 16 x 1024 and 4 x 1024 over 8192 tokens (fifth session; FlashInfer's FA2 path, this kernel's
-// peer, ran 278-349 in issue 13's table). On Hopper the wgmma kernel runs instead.
+// H200 (2026-11-30, eighteenth session, bf16, HQ 32 / HKV 8, D 128, page 16, causal, kernel time
+// by graph replay, FlashInfer's FA2 path in the same run): see docs/kernels.md, "Portable
+// prefill, eighteenth session".
 #pragma once
 #include "pal/mma.cuh"
 #include "pal/prefill.cuh"
@@ -34,9 +35,9 @@ template <int HEAD_DIM, int M_TILES_, int KEYS_> struct PrefillMmaTile {
   static constexpr int KEYS = KEYS_;                     // keys per K / V tile
   static constexpr int PAD = 8;                          // rows start 16 bytes apart mod 128: no bank conflicts
   static constexpr int ROW = HEAD_DIM + PAD;             // Q, K and row-form V stride
-  static constexpr int DIM_ROW = KEYS + PAD;             // [dim][key] V stride
-  static constexpr int V_ELEMENTS = KEYS * ROW > HEAD_DIM * DIM_ROW ? KEYS * ROW : HEAD_DIM * DIM_ROW;
-  static constexpr int SLOT_ELEMENTS = KEYS * ROW + V_ELEMENTS;  // one ring slot: K then V
+  // V of pal history tiles is [dim][key], unpadded and swizzled (`value_at`); it fits the slot
+  // of a [key][dim] tile.
+  static constexpr int SLOT_ELEMENTS = 2 * KEYS * ROW;  // one ring slot: K then V
   static constexpr int SHARED_BYTES = 2 * (ROWS * ROW + 2 * SLOT_ELEMENTS);
 };
 
@@ -44,19 +45,18 @@ template <typename T, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, typename Variant,
 __device__ void prefill_mma(const PrefillParams& p) {
   using Tile = PrefillMmaTile<HEAD_DIM, M_TILES_, KEYS_>;
   using KV = T;  // pools in the queries' dtype for now (the entry file asserts it)
-  constexpr int M_TILES = Tile::M_TILES, KEYS = Tile::KEYS, ROW = Tile::ROW, DIM_ROW = Tile::DIM_ROW;
+  constexpr int M_TILES = Tile::M_TILES, KEYS = Tile::KEYS, ROW = Tile::ROW;
   constexpr int WARP_ROWS = 16 * M_TILES;
   constexpr int CHUNKS = HEAD_DIM / 8;     // 16-byte chunks per row
   constexpr int KEY_BLOCKS = KEYS / 8;     // mma n-blocks per tile
-  constexpr u32 ALL_BLOCKS = (1u << KEY_BLOCKS) - 1;
-  static_assert(sizeof(T) == 2 && PAGE_SIZE % 8 == 0 && KEYS % PAGE_SIZE == 0, "8-key blocks lie in one page");
+  static_assert(sizeof(T) == 2 && KEYS % 32 == 0, "16-bit operands; a readability word per 32 keys");
   static_assert(HEAD_DIM % 16 == 0, "whole mma k-steps");
 
   extern __shared__ __align__(16) unsigned char shared[];
   T* q_tile = (T*)shared;
   auto k_slot = [&](int j) { return q_tile + Tile::ROWS * ROW + (j & 1) * Tile::SLOT_ELEMENTS; };
   auto v_slot = [&](int j) { return k_slot(j) + KEYS * ROW; };
-  __shared__ u32 readable_blocks[2];  // per ring slot: bit b set when key block b is readable
+  __shared__ u32 readable_keys[2][KEYS / 32];  // per ring slot: bit t % 32 of word t / 32 set when key t is readable
 
   const PrefillTask task = locate_prefill_task<PAGE_SIZE>(p);
   if (task.empty()) return;  // the whole CTA: uniform exit
@@ -80,10 +80,10 @@ __device__ void prefill_mma(const PrefillParams& p) {
   // are skipped, and its keys in the first tile read as zeros, never from the pools.
   const int lowest_first = Variant::first_visible(p.variant, history + task.first_token);
   const int highest_first = Variant::first_visible(p.variant, history + task.end_token - 1);
-  // A tile that is pal history through and through, and visible from its first key: its V tile
-  // is kept [dim][key].
+  // A tile that is pal history through and through, and visible from its first key: its tiles
+  // keep the pool's order, K [chunk][key][8] and V [dim][key].
   auto values_by_dim = [&](int key0) {
-    return LAYOUT == LAYOUT_PAL && key0 + KEYS <= history && (!Variant::HAS_WINDOW || key0 >= lowest_first);
+    return LAYOUT == LAYOUT_PAL && PAGE_SIZE > 1 && key0 + KEYS <= history && (!Variant::HAS_WINDOW || key0 >= lowest_first);
   };
   // Query row r: token first_token + split.token(r), head first_head + split.head(r).
   const int spacing = p.heads_per_cta, rows_used = p.tokens_per_cta * spacing;
@@ -101,45 +101,158 @@ __device__ void prefill_mma(const PrefillParams& p) {
     copy_async_16(q_tile + r * ROW + c * 8, valid ? q + q_row(r) * HEAD_DIM + c * 8 : q, valid);
   }
 
-  // Issues the copies of K / V tile j into its ring slot (masked keys become zeros).
-  auto load_tile = [&](int j) {
+  // Copy plans. Tiles wholly history (from the first visible key) or wholly prompt copy
+  // without a per-copy branch (a general gather per 16-byte chunk cost ~75 instructions, some
+  // 600 per thread and 32-key tile); a sequence's boundary tile and a window's first take
+  // `gather_chunk`. History tiles read their page ids a tile ahead: lane l of every warp holds
+  // the id of the tile's page l and copies fetch it by shuffle.
+  constexpr int TILE_PAGES = KEYS > PAGE_SIZE ? KEYS / PAGE_SIZE : 1;
+  static_assert(TILE_PAGES <= 32, "a tile's page ids fit a warp");
+  const u64 page_elems = (u64)p.num_kv_heads * HEAD_DIM * PAGE_SIZE;
+  auto is_history_tile = [&](int key0) {
+    return key0 + KEYS <= history && (!Variant::HAS_WINDOW || key0 >= lowest_first);
+  };
+  auto tile_page_id = [&](int j) {  // unchecked; -1 where none is read
+    return is_history_tile(j * KEYS) && lane < TILE_PAGES ? page_row.pages[j * KEYS / PAGE_SIZE + lane] : -1;
+  };
+  // Row copies: item i = tid + 128 n of a tile's KEYS x CHUNKS 16-byte chunks, key i / CHUNKS.
+  constexpr int ROW_ITEMS = KEYS * CHUNKS;
+  // Every lane calls `copy(t, c, in_range)` (it may shuffle); it copies where `in_range`.
+  auto for_rows = [&](auto copy) {
+#pragma unroll
+    for (int n = 0; n < (ROW_ITEMS + PREFILL_THREADS - 1) / PREFILL_THREADS; ++n) {
+      const u32 i = tid + n * PREFILL_THREADS;
+      copy(i / CHUNKS, i % CHUNKS, ROW_ITEMS % PREFILL_THREADS == 0 || i < ROW_ITEMS);
+    }
+  };
+  // A fixed chunk per thread where the threads cover whole rows (head dims 64 / 128 / 256).
+  constexpr bool ROW_PLAN = PREFILL_THREADS % CHUNKS == 0;
+  constexpr int ROW_CHUNKS = ROW_PLAN ? CHUNKS : 1;
+  constexpr int ROW_STEP = PREFILL_THREADS / ROW_CHUNKS;  // keys between a thread's copies
+  // Element of (dim, key) in a [dim][key] V tile: 16-byte chunk g of row d at g ^ swizzle(d),
+  // so that ldmatrix's 8 rows (dims) of one chunk hit distinct banks while a global sector (2
+  // chunks of a row) still lands in one aligned 32-byte run (a 16-byte row padding misaligned
+  // every other row's: ncu, H200, 6x the ideal shared wavefronts on these copies).
+  constexpr int ROW_GROUPS = KEYS / 8, ROWS_PER_LINE = 8 / ROW_GROUPS;
+  auto value_at = [](u32 d, u32 t) { return d * KEYS + ((t / 8) ^ (d / ROWS_PER_LINE % ROW_GROUPS)) * 8 + t % 8; };
+  // pal pages of more than one slot: keys are [chunk][slot][8], values [dim][slot].
+  constexpr bool PAL_PAGES = LAYOUT == LAYOUT_PAL && PAGE_SIZE > 1;
+  constexpr int RUN = PAGE_SIZE < 8 ? PAGE_SIZE : 8;  // keys of a value run: one copy
+  constexpr int RUNS = KEYS / RUN;
+  static_assert(PREFILL_THREADS % KEYS == 0 && PREFILL_THREADS % RUNS == 0, "fixed key / run per thread");
+
+  // Issues the copies of K / V tile j into its ring slot (masked keys become zeros); `page_id`:
+  // `tile_page_id(j)`.
+  auto load_tile = [&](int j, int page_id) {
     const int key0 = j * KEYS;
     T* k_tile = k_slot(j);
     T* v_tile = v_slot(j);
-    // pal key stripes of one dim chunk are token-contiguous: there neighbouring threads walk
-    // tokens; rows of nhd / hnd pools and of `k` are dim-contiguous: there they walk dims.
-    const bool walk_tokens = values_by_dim(key0);
-    for (int i = tid; i < KEYS * CHUNKS; i += PREFILL_THREADS) {
-      const int t = walk_tokens ? i % KEYS : i / CHUNKS;
-      const int c = walk_tokens ? i / KEYS : i % CHUNKS;
-      gather_chunk<false, Variant>(k_tile + t * ROW + c * 8, k_pool, k_prompt, at, page_row, kv_head, key0 + t, c, history,
-                                   keys, lowest_first, prompt_row);
-    }
-    if (values_by_dim(key0)) {
-      // 8-token stripes of one dim, copied in the pool's [dim][slot] order, page by page.
-      constexpr int PAGE_STRIPES = PAGE_SIZE / 8;
-      for (int i = tid; i < HEAD_DIM * (KEYS / 8); i += PREFILL_THREADS) {
-        const int dim = (i / PAGE_STRIPES) % HEAD_DIM;
-        const int t = i / (PAGE_STRIPES * HEAD_DIM) * PAGE_SIZE + i % PAGE_STRIPES * 8;
-        const i64 page = page_row.page_of(key0 + t);
-        copy_async_16(v_tile + dim * DIM_ROW + t,
-                      page >= 0 ? v_pool + at.value(page, kv_head, (key0 + t) % PAGE_SIZE, dim) : v_pool, page >= 0);
+    const bool history_tile = is_history_tile(key0);
+    const bool prompt_tile = key0 >= history && key0 < keys && (!Variant::HAS_WINDOW || key0 >= lowest_first);
+    const int lane_page = page_row.checked(page_id);  // -1 stays -1
+    auto page_at = [&](u32 t) { return __shfl_sync(0xffffffffu, lane_page, TILE_PAGES == 1 ? 0 : t / PAGE_SIZE); };
+    // Row plans (head dims 64 / 128 / 256): a thread keeps one chunk and steps over keys, its
+    // addresses a 64-bit base plus 32-bit byte offsets (64-bit element arithmetic per copy cost
+    // ~12 instructions a copy). `tid` passes a volatile asm: else the per-copy offsets are
+    // hoisted out of the tile loop and spill.
+    int me = tid;
+    asm volatile("" : "+r"(me));
+    const u32 t0 = (u32)me / ROW_CHUNKS, c = (u32)me % ROW_CHUNKS;
+    if (prompt_tile && ROW_PLAN) {
+      const u32 row_bytes = p.num_kv_heads * HEAD_DIM * (u32)sizeof(T);
+      const i64 first = prompt_row(key0 + t0) + c * 8;
+      const char* k_from = (const char*)(k_prompt + first);
+      const char* v_from = (const char*)(v_prompt + first);
+      const int readable = keys - key0 - (int)t0;  // a prompt's last tile: zeros past its keys
+#pragma unroll
+      for (int n = 0; n < KEYS / ROW_STEP; ++n) {
+        const bool valid = n * ROW_STEP < readable;
+        const u32 offset = valid ? n * ROW_STEP * row_bytes : 0;
+        copy_async_16(k_tile + (t0 + n * ROW_STEP) * ROW + c * 8, k_from + offset, valid);
+        copy_async_16(v_tile + (t0 + n * ROW_STEP) * ROW + c * 8, v_from + offset, valid);
       }
-    } else {
-      for (int i = tid; i < KEYS * CHUNKS; i += PREFILL_THREADS) {  // pal: the one tile that straddles history and prompt
-        const int t = i / CHUNKS, c = i % CHUNKS;
+    } else if (prompt_tile) {
+      for_rows([&](u32 t, u32 c, bool in_range) {
+        if (!in_range) return;
+        const bool valid = key0 + (int)t < keys;  // a prompt's last tile: zeros past its keys
+        const i64 offset = valid ? prompt_row(key0 + t) + c * 8 : 0;
+        copy_async_16(k_tile + t * ROW + c * 8, k_prompt + offset, valid);
+        copy_async_16(v_tile + t * ROW + c * 8, v_prompt + offset, valid);
+      });
+    } else if (history_tile && !PAL_PAGES && ROW_PLAN) {  // rows: nhd / hnd, and pal pages of one slot
+      const u32 head_offset = (u32)at.value(0, kv_head, 0, c * 8) * (u32)sizeof(T);
+      const char* k_from = (const char*)k_pool + head_offset;
+      const char* v_from = (const char*)v_pool + head_offset;
+      const u32 page_bytes = (u32)page_elems * (u32)sizeof(T);
+      const u32 slot_bytes = PAGE_SIZE == 1 ? 0 : (u32)at.value(0, 0, 1, 0) * (u32)sizeof(T);
+#pragma unroll
+      for (int n = 0; n < KEYS / ROW_STEP; ++n) {
+        const u32 t = t0 + n * ROW_STEP;
+        const int page = page_at(t);
+        const u64 offset = (u64)(u32)max(page, 0) * page_bytes + ((u32)key0 + t) % PAGE_SIZE * slot_bytes;
+        copy_async_16_from_page(k_tile + t * ROW + c * 8, k_from + offset, page);
+        copy_async_16_from_page(v_tile + t * ROW + c * 8, v_from + offset, page);
+      }
+    } else if (history_tile && !PAL_PAGES) {
+      for_rows([&](u32 t, u32 c, bool in_range) {
+        const int page = page_at(t);
+        if (!in_range) return;
+        const u64 offset = max(page, 0) * page_elems + at.value(0, kv_head, (u32)(key0 + t) % PAGE_SIZE, c * 8);
+        copy_async_16(k_tile + t * ROW + c * 8, k_pool + offset, page >= 0);
+        copy_async_16(v_tile + t * ROW + c * 8, v_pool + offset, page >= 0);
+      });
+    } else if (history_tile) {
+      if constexpr (PAL_PAGES) {
+        // pal keys in the pool's order, [chunk][key][8]: a thread keeps one key (its page looked
+        // up once) and steps over its chunks, neighbouring threads on neighbouring slots of a
+        // stripe, so that a global sector lands in one 32-byte run of shared memory (into
+        // [key][dim] rows each sector was split: ncu, H200, 2x the sectors, 8x the wavefronts).
+        {
+          const u32 t = tid % KEYS;
+          const int page = page_at(t);
+          const T* source = k_pool + max(page, 0) * page_elems + at.key(0, kv_head, (u32)(key0 + t) % PAGE_SIZE, 0);
+#pragma unroll
+          for (int n = 0; n < CHUNKS * KEYS / PREFILL_THREADS; ++n) {
+            const u32 c = tid / KEYS + n * (PREFILL_THREADS / KEYS);
+            copy_async_16_from_page(k_tile + (c * KEYS + t) * 8, source + c * PAGE_SIZE * 8, page);
+          }
+        }
+        // pal values, copied as they lie into the [dim][key] tile: a thread keeps one run of
+        // RUN slots (its page looked up once) and steps over dims.
+        {
+          const u32 t = tid % RUNS * RUN;
+          const int page = page_at(t);
+          const T* source = v_pool + max(page, 0) * page_elems + at.value(0, kv_head, (u32)(key0 + t) % PAGE_SIZE, 0);
+          constexpr int DIM_STEP = PREFILL_THREADS / RUNS;
+#pragma unroll
+          for (int n = 0; n < (HEAD_DIM + DIM_STEP - 1) / DIM_STEP; ++n) {
+            const u32 dim = tid / RUNS + n * DIM_STEP;
+            if (HEAD_DIM % DIM_STEP != 0 && dim >= HEAD_DIM) continue;
+            if constexpr (RUN == 8) copy_async_16_from_page(v_tile + value_at(dim, t), source + dim * PAGE_SIZE, page);
+            else copy_async<RUN * 2>(v_tile + value_at(dim, t), source + dim * PAGE_SIZE, page >= 0 ? RUN * 2 : 0);
+          }
+        }
+      }
+    } else {  // a sequence's boundary tile or last tile, a window's first
+      for_rows([&](u32 t, u32 c, bool in_range) {
+        if (!in_range) return;
+        gather_chunk<false, Variant>(k_tile + t * ROW + c * 8, k_pool, k_prompt, at, page_row, kv_head, key0 + t, c, history,
+                                     keys, lowest_first, prompt_row);
         gather_chunk<true, Variant>(v_tile + t * ROW + c * 8, v_pool, v_prompt, at, page_row, kv_head, key0 + t, c, history,
                                     keys, lowest_first, prompt_row);
-      }
+      });
     }
-    if (warp == 0) {
-      const int key = key0 + lane * 8;
-      const bool invalid =
-          lane < KEY_BLOCKS && key < history && (!Variant::HAS_WINDOW || key + 8 > lowest_first) &&
-          page_row.page_of(Variant::HAS_WINDOW ? max(key, lowest_first) : key) < 0;
-      saw_invalid_page |= invalid;
-      const u32 blocks = __ballot_sync(0xffffffffu, lane < KEY_BLOCKS && !invalid);
-      if (lane == 0) readable_blocks[j & 1] = blocks;
+    if (warp == 0) {  // which keys of the tile are readable: a bit per key
+#pragma unroll
+      for (int w = 0; w < KEYS / 32; ++w) {
+        const int t = w * 32 + lane, key = key0 + t;
+        bool invalid = false;
+        if (history_tile) invalid = page_at(t) < 0;
+        else if (!prompt_tile && key < history && (!Variant::HAS_WINDOW || key >= lowest_first)) invalid = page_row.page_of(key) < 0;
+        saw_invalid_page |= invalid;
+        const u32 keys_read = __ballot_sync(0xffffffffu, !invalid);
+        if (lane == 0) readable_keys[j & 1][w] = keys_read;
+      }
     }
   };
 
@@ -169,10 +282,11 @@ __device__ void prefill_mma(const PrefillParams& p) {
   const float log2_scale = p.scale * LOG2E;
 
   const int tiles = (keys + KEYS - 1) / KEYS, first_tile = lowest_first / KEYS;
-  load_tile(first_tile);  // with Q: one copy group
+  load_tile(first_tile, tile_page_id(first_tile));  // with Q: one copy group
   copy_async_commit();
-  if (first_tile + 1 < tiles) load_tile(first_tile + 1);
+  if (first_tile + 1 < tiles) load_tile(first_tile + 1, tile_page_id(first_tile + 1));
   copy_async_commit();
+  int next_page_id = tile_page_id(first_tile + 2);
   for (int j = first_tile; j < tiles; ++j) {
     const int key0 = j * KEYS;
     copy_async_wait_one();  // tile j is in; tile j + 1 may still be in flight
@@ -185,26 +299,40 @@ __device__ void prefill_mma(const PrefillParams& p) {
       for (int m = 0; m < M_TILES; ++m)
 #pragma unroll
         for (int b = 0; b < KEY_BLOCKS; ++b) s[m][b][0] = s[m][b][1] = s[m][b][2] = s[m][b][3] = 0.f;
+      // S = Q K^T; pal history tiles hold K in the pool's order, [chunk][key][8].
+      auto score = [&](auto pool_order) {
 #pragma unroll
-      for (int kk = 0; kk < HEAD_DIM / 16; ++kk) {
-        u32 a[M_TILES][4];
+        for (int kk = 0; kk < HEAD_DIM / 16; ++kk) {
+          u32 a[M_TILES][4];
 #pragma unroll
-        for (int m = 0; m < M_TILES; ++m)
-          load_matrix_x4(a[m], q_tile + (warp * WARP_ROWS + m * 16 + lane % 16) * ROW + kk * 16 + lane / 16 * 8);
+          for (int m = 0; m < M_TILES; ++m)
+            load_matrix_x4(a[m], q_tile + (warp * WARP_ROWS + m * 16 + lane % 16) * ROW + kk * 16 + lane / 16 * 8);
 #pragma unroll
-        for (int b = 0; b < KEY_BLOCKS; b += 2) {
-          u32 k_frag[4];
-          KvOperand<KV, T>::direct(k_frag, k_tile + (b * 8 + lane % 8 + lane / 16 * 8) * ROW + kk * 16 + (lane / 8) % 2 * 8);
+          for (int b = 0; b < KEY_BLOCKS; b += 2) {
+            u32 k_frag[4];
+            const int key = b * 8 + lane % 8 + lane / 16 * 8, chunk = kk * 2 + (lane / 8) % 2;
+            if constexpr (decltype(pool_order)::value) KvOperand<KV, T>::direct(k_frag, k_tile + (chunk * KEYS + key) * 8);
+            else KvOperand<KV, T>::direct(k_frag, k_tile + key * ROW + chunk * 8);
 #pragma unroll
-          for (int m = 0; m < M_TILES; ++m) {
-            Mma<T>::run(s[m][b], a[m], k_frag[0], k_frag[1]);
-            Mma<T>::run(s[m][b + 1], a[m], k_frag[2], k_frag[3]);
+            for (int m = 0; m < M_TILES; ++m) {
+              Mma<T>::run(s[m][b], a[m], k_frag[0], k_frag[1]);
+              Mma<T>::run(s[m][b + 1], a[m], k_frag[2], k_frag[3]);
+            }
           }
         }
-      }
+      };
+      const bool pool_order = LAYOUT == LAYOUT_PAL && values_by_dim(key0);
+      if (pool_order) score(BoolConstant<true>());
+      else score(BoolConstant<false>());
 
-      const u32 readable = readable_blocks[j & 1];
-      const bool masked = key0 + KEYS > unmasked_keys || readable != ALL_BLOCKS || key0 < highest_first;
+      u32 readable[KEYS / 32];
+      bool all_readable = true;
+#pragma unroll
+      for (int w = 0; w < KEYS / 32; ++w) {
+        readable[w] = readable_keys[j & 1][w];
+        all_readable &= readable[w] == ~0u;
+      }
+      const bool masked = key0 + KEYS > unmasked_keys || !all_readable || key0 < highest_first;
 #pragma unroll
       for (int m = 0; m < M_TILES; ++m) {
         // Unmasked tiles keep raw scores (`raw_row_max`); masked ones and transformed scores
@@ -221,14 +349,15 @@ __device__ void prefill_mma(const PrefillParams& p) {
               float score = s[m][b][e] * log2_scale;
               if constexpr (Variant::TRANSFORMS_SCORES)
                 score = Variant::logit(p.variant, s[m][b][e] * p.scale, key, visible[m][r] - 1, slope[m][r]) * LOG2E;
-              if (masked && (key >= visible[m][r] || (Variant::HAS_WINDOW && key < first_key[m][r]) || !((readable >> b) & 1)))
+              if (masked && (key >= visible[m][r] || (Variant::HAS_WINDOW && key < first_key[m][r]) ||
+                             !((readable[b / 4] >> (b % 4 * 8 + Fragment::column(lane, e))) & 1)))
                 score = neg_inf();
               s[m][b][e] = score;
               tile_max[r] = fmaxf(tile_max[r], score);
             }
           }
         } else {
-          raw_row_max(s[m], log2_scale, tile_max);
+          raw_row_max<4>(s[m], log2_scale, tile_max);
         }
         float base[2];
 #pragma unroll
@@ -253,36 +382,47 @@ __device__ void prefill_mma(const PrefillParams& p) {
         }
       }
 
-      const bool by_dim = values_by_dim(key0);
+      // O += P V, with the V tile's form a template parameter: a branch per fragment load
+      // (either form in one unrolled loop) made the pal build 20% slower even on prompt tiles
+      // (H200, 1 x 4096: 216 against 269 TFLOP/s nhd).
+      auto weigh_values = [&](auto by_dim) {
+        // (recomputed per tile from a volatile copy of the lane: held across the loop it spilled)
+        u32 me = lane;
+        if constexpr (decltype(by_dim)::value) asm volatile("" : "+r"(me));
+        const u32 value_swizzle = ((me / 8 % 2) ^ (me % 8 / ROWS_PER_LINE % ROW_GROUPS)) * 8;
 #pragma unroll
-      for (int kb = 0; kb < KEY_BLOCKS / 2; ++kb) {
-        u32 a[M_TILES][4];
-#pragma unroll
-        for (int m = 0; m < M_TILES; ++m) {
-          a[m][0] = Mma<T>::pack(s[m][2 * kb][0], s[m][2 * kb][1]);
-          a[m][1] = Mma<T>::pack(s[m][2 * kb][2], s[m][2 * kb][3]);
-          a[m][2] = Mma<T>::pack(s[m][2 * kb + 1][0], s[m][2 * kb + 1][1]);
-          a[m][3] = Mma<T>::pack(s[m][2 * kb + 1][2], s[m][2 * kb + 1][3]);
-        }
-#pragma unroll
-        for (int b = 0; b < CHUNKS; b += 2) {
-          u32 v_frag[4];
-          if (by_dim)
-            KvOperand<KV, T>::direct(v_frag, v_tile + (b * 8 + lane % 8 + lane / 16 * 8) * DIM_ROW + kb * 16 + (lane / 8) % 2 * 8);
-          else
-            KvOperand<KV, T>::transposed(v_frag,
-                                      v_tile + (kb * 16 + lane % 8 + (lane / 8) % 2 * 8) * ROW + b * 8 + lane / 16 * 8);
+        for (int kb = 0; kb < KEY_BLOCKS / 2; ++kb) {
+          u32 a[M_TILES][4];
 #pragma unroll
           for (int m = 0; m < M_TILES; ++m) {
-            Mma<T>::run(o[m][b], a[m], v_frag[0], v_frag[1]);
-            Mma<T>::run(o[m][b + 1], a[m], v_frag[2], v_frag[3]);
+            a[m][0] = Mma<T>::pack(s[m][2 * kb][0], s[m][2 * kb][1]);
+            a[m][1] = Mma<T>::pack(s[m][2 * kb][2], s[m][2 * kb][3]);
+            a[m][2] = Mma<T>::pack(s[m][2 * kb + 1][0], s[m][2 * kb + 1][1]);
+            a[m][3] = Mma<T>::pack(s[m][2 * kb + 1][2], s[m][2 * kb + 1][3]);
+          }
+#pragma unroll
+          for (int b = 0; b < CHUNKS; b += 2) {
+            u32 v_frag[4];
+            if constexpr (decltype(by_dim)::value)
+              // value_at(dim, 16 kb + 8 h) with dim % 8 = lane % 8: chunk (2 kb + h) ^ s = 2 kb ^ (h ^ s).
+              KvOperand<KV, T>::direct(v_frag, v_tile + (b * 8 + lane % 8 + lane / 16 * 8) * KEYS + (value_swizzle ^ (kb * 16)));
+            else
+              KvOperand<KV, T>::transposed(v_frag, v_tile + (kb * 16 + lane % 8 + (lane / 8) % 2 * 8) * ROW + b * 8 + lane / 16 * 8);
+#pragma unroll
+            for (int m = 0; m < M_TILES; ++m) {
+              Mma<T>::run(o[m][b], a[m], v_frag[0], v_frag[1]);
+              Mma<T>::run(o[m][b + 1], a[m], v_frag[2], v_frag[3]);
+            }
           }
         }
-      }
+      };
+      if (pool_order) weigh_values(BoolConstant<true>());
+      else weigh_values(BoolConstant<false>());
     }
     __syncthreads();  // every warp is done with slot j & 1
-    if (j + 2 < tiles) load_tile(j + 2);
+    if (j + 2 < tiles) load_tile(j + 2, next_page_id);
     copy_async_commit();  // possibly empty: keeps one group per tile
+    next_page_id = tile_page_id(j + 3);
   }
 
   if (warp == 0 && __any_sync(0xffffffffu, saw_invalid_page))
