@@ -40,7 +40,8 @@
 // 3.80 / 3.84 / 3.92 / 3.81 / 3.92 / 4.01 / 4.03; FlashInfer 3.78-3.96); nhd pages 2 / 4 are
 // the sixteenth session's, after the row plan. pal pages 64 / 128 (seventeenth session, V by
 // tensor copies): 2.89 / 3.97 / 2.89 and 2.81 / 3.97 / 2.83 TB/s at 8 / 32 x 4096 and 1 x
-// 32768 (1.12 / 1.01 / 1.11x and 1.08 / 1.00 / 1.09x FlashInfer in the same run). fp8 e4m3
+// 32768 (1.12 / 1.01 / 1.11x and 1.08 / 1.00 / 1.09x FlashInfer in the same run). pal page 2
+// (eighteenth session, 8 lanes per page): 3.85 TB/s at 32 x 4096 (from 3.22). fp8 e4m3
 // (fp8 bytes): pal 2.22 / 3.39 TB/s at 8 / 32 x 4096, nhd 2.11 / 3.28 (FlashInfer 1.42 /
 // 2.19): short of issue 14's 85% of the ceiling and 2x FlashInfer.
 // docs/kernels.md has each version's figures.
