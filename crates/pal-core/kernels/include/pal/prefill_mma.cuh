@@ -70,7 +70,7 @@ __device__ void prefill_mma(const PrefillParams& p) {
   const PageRow<PAGE_SIZE> page_row(p.page_table, task.seq, p.pages_per_seq, p.num_pages);
   const CacheAddress<LAYOUT, T> at{p.num_kv_heads, HEAD_DIM, PAGE_SIZE};
   // Page lookups in the tile loop never report (a report branch per copy cost ~10%, one per tile
-  // ballot 3-5%): warp 0 notes that a history block was unreadable, and after the loop reports
+  // ballot 3-5%): warp 0 notes that a history key was unreadable, and after the loop reports
   // the first invalid id it finds (deferred checking).
   bool saw_invalid_page = false;  // warp 0
   auto prompt_row = [&](int key) -> i64 {  // offset of a prompt key's row in k / v
