@@ -22,9 +22,8 @@ written with plain indexing.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import ml_dtypes
@@ -227,7 +226,7 @@ def with_nan_past_the_end(cache: PagedCache, layout: str) -> PagedCache:
         if n > 0:
             k[row[(n - 1) // page_size], n % page_size or page_size :] = np.nan
             v[row[(n - 1) // page_size], n % page_size or page_size :] = np.nan
-    return dataclasses.replace(
+    return replace(
         cache,
         k_cache=to_layout(k, layout, is_key=True),
         v_cache=to_layout(v, layout, is_key=False),
