@@ -28,9 +28,9 @@ if [ "$what" != bench ]; then
   {
     compute-sanitizer --tool memcheck --error-exitcode 9 python3 scripts/gpu_memcheck.py &&
       compute-sanitizer --tool memcheck --error-exitcode 9 python3 -m pytest -q -p no:cacheprovider tests/test_cuda.py \
-        -k "two_streams or bad_page or next_call or ragged or fill_then or mixed_devices or prefill_bad or 128-16- or 256-16- or 64-1- or 128-8- or 128-4- or 128-2- or (prefill_matches and 128) or large_pages" &&
+        -k "two_streams or splits or bad_page or next_call or ragged or fill_then or mixed_devices or prefill_bad or 128-16- or 256-16- or 64-1- or 128-8- or 128-4- or 128-2- or (prefill_matches and 128) or large_pages" &&
       compute-sanitizer --tool memcheck --error-exitcode 9 python3 -m pytest -q -p no:cacheprovider tests/test_fp8.py \
-        -k "cuda and ((long and (128-16 or 128-4 or 256)) or (small_pages_over and e4m3))"
+        -k "cuda and ((long and (128-16 or 128-4 or 256)) or (small_pages_over and e4m3) or splits)"
   } > "$out/memcheck.log" 2>&1 || status=1
   grep -E "ERROR SUMMARY|passed|failed" "$out/memcheck.log"
 fi

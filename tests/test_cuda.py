@@ -398,6 +398,38 @@ def test_prefill_paths_at_every_page_size(rng, monkeypatch, path, layout, page_s
     )
 
 
+@pytest.mark.parametrize("path", ["default", "portable"])
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize(
+    "page_size, head_dim, sinks, window",
+    [(16, 128, False, None), (1, 64, True, None), (64, 96, False, None), (8, 128, False, 2500)],
+)
+def test_prefill_splits_short_prompts_over_long_histories(
+    rng, monkeypatch, path, layout, page_size, head_dim, sinks, window
+):
+    """Items that leave most of the GPU idle split their keys (split-KV partial states and their
+    merge; on Hopper the warp-specialised kernel, head dims 64 / 128): short prompts over long
+    histories, an empty history, an empty prompt, a sink, a window; bitwise the same on every
+    call, against the CPU and float64."""
+    if path == "portable":
+        monkeypatch.setenv("PAL_PREFILL_PATH", "portable")
+    cache = paged_cache(rng, [5000, 0, 3000, 2100], 2, head_dim, page_size, "bfloat16", layout)
+    q, k, v, cu = random_prompts(rng, [7, 40, 1, 0], 8, 2, head_dim, "bfloat16")
+    args = (q, k, v, cache.k_cache, cache.v_cache, cache.page_table, cache.lens, np.asarray(cu, np.int32))
+    sink = rng.standard_normal(8).astype(np.float32) if sinks else None
+    options = {"layout": layout} | ({"window_left": window} if window else {})
+    gpu_options = options | ({"sinks": cuda(sink)} if sinks else {})
+    runs = [
+        from_torch(pal.paged_attention_prefill(*[cuda(a) for a in args], **gpu_options)) for _ in range(2)
+    ]
+    np.testing.assert_array_equal(runs[0], runs[1])
+    cpu = pal.paged_attention_prefill(*args, **options, **({"sinks": sink} if sinks else {}))
+    tolerance = 2 * TOLERANCE["bfloat16"]
+    np.testing.assert_allclose(runs[0], cpu.astype(np.float64), rtol=tolerance, atol=tolerance)
+    if not sinks and not window:
+        assert_close(runs[0], prefill_reference(q, k, v, cache, cu), "bfloat16", "cuda vs float64")
+
+
 @pytest.mark.parametrize("prompt", [1, 15, 16, 17])
 @pytest.mark.parametrize("history", [0, 1, 15, 16, 17, 32768])
 def test_prefill_prompt_and_history_lengths(rng, prompt, history):

@@ -229,6 +229,16 @@ def test_prefill_fp8_long_histories(rng, device, layout, fp8, head_dim, page_siz
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
+def test_prefill_fp8_splits_short_prompts_over_long_histories(rng, device, layout):
+    """Few query rows over long fp8 histories: the CUDA prefill splits each item's keys (split-KV),
+    the partial states merged with the scales applied once."""
+    lengths = ([5000, 0, 3000], [7, 40, 1])
+    check_scaled_prefill(
+        rng, device, layout, "float8_e4m3fn", SCALES["per_head"], *lengths, 128, 16, "bfloat16"
+    )
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("fp8", FP8)
 @pytest.mark.parametrize("source", ["bfloat16", "float16", "float32"])
 @pytest.mark.parametrize("scales", ["one", "numbers", "per_head"])

@@ -1,5 +1,6 @@
 // Entry of one tensor-core prefill specialisation (float16 / bfloat16). Defines come from the
 // host's kernel key (`cuda/jit.rs`); the asserts catch drift between its shape and the kernel's.
+#include "pal/merge.cuh"
 #include "pal/prefill_mma.cuh"
 
 using PrefillMmaShape = pal::PrefillMmaTile<PAL_HEAD_DIM, PAL_M_TILES, PAL_KEYS>;
@@ -9,5 +10,9 @@ static_assert(PrefillMmaShape::ROWS == PAL_ROWS && pal::PREFILL_THREADS == PAL_T
 static_assert(pal::SAME_TYPE<PAL_QUERY_DTYPE, PAL_KV_DTYPE>, "KV pools in the queries' dtype (fp8 pools run on CUDA cores)");
 
 extern "C" __global__ void __launch_bounds__(PAL_THREADS) pal_prefill(pal::PrefillParams params) {
-  pal::prefill_mma<PAL_KV_DTYPE, PAL_HEAD_DIM, PAL_PAGE_SIZE, PAL_LAYOUT, PAL_VARIANT, PAL_M_TILES, PAL_KEYS>(params);
+  pal::prefill_mma<PAL_KV_DTYPE, PAL_HEAD_DIM, PAL_PAGE_SIZE, PAL_LAYOUT, PAL_VARIANT, PAL_M_TILES, PAL_KEYS, PAL_SPLIT>(params);
+}
+
+extern "C" __global__ void __launch_bounds__(pal::MERGE_WARPS * 32) pal_prefill_merge(pal::MergeParams params) {
+  pal::merge_splits<PAL_QUERY_DTYPE>(params);
 }

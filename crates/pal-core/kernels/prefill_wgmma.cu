@@ -1,6 +1,7 @@
 // Entry of one Hopper prefill specialisation (sm_90a; float16 / bfloat16 queries over pools of
 // their dtype or fp8). Defines come from the host's kernel key (`cuda/jit.rs`); the asserts
 // catch drift between its shape and the kernel's.
+#include "pal/merge.cuh"
 #include "pal/prefill_wgmma.cuh"
 
 using PrefillWgmmaShape = pal::PrefillWgmmaTile<PAL_HEAD_DIM, PAL_KEYS, PAL_STAGES, PAL_PRODUCER>;
@@ -9,5 +10,9 @@ static_assert(PrefillWgmmaShape::SHARED_BYTES == PAL_SHARED_BYTES, "host and ker
 static_assert(PrefillWgmmaShape::ROWS == PAL_ROWS && PrefillWgmmaShape::THREADS == PAL_THREADS, "host and kernel agree on the CTA");
 
 extern "C" __global__ void __launch_bounds__(PAL_THREADS, 1) pal_prefill(pal::PrefillParams params) {
-  pal::prefill_wgmma<PAL_QUERY_DTYPE, PAL_KV_DTYPE, PAL_HEAD_DIM, PAL_PAGE_SIZE, PAL_LAYOUT, PAL_VARIANT, PAL_KEYS, PAL_STAGES, PAL_PRODUCER>(params);
+  pal::prefill_wgmma<PAL_QUERY_DTYPE, PAL_KV_DTYPE, PAL_HEAD_DIM, PAL_PAGE_SIZE, PAL_LAYOUT, PAL_VARIANT, PAL_KEYS, PAL_STAGES, PAL_PRODUCER, PAL_SPLIT>(params);
+}
+
+extern "C" __global__ void __launch_bounds__(pal::MERGE_WARPS * 32) pal_prefill_merge(pal::MergeParams params) {
+  pal::merge_splits<PAL_QUERY_DTYPE>(params);
 }

@@ -49,22 +49,22 @@ struct DecodeParams {
 #[derive(Clone, Copy)]
 struct TensorMap([u64; 16]);
 
-/// Mirror of `pal::MergeParams`.
+/// Mirror of `pal::MergeParams` (merge.cuh; the prefill's split merge takes it too).
 #[repr(C)]
-struct MergeParams {
-    partial_acc: u64,
-    partial_stats: u64,
-    out: u64,
-    sinks: u64,
-    rows: i32,
-    num_splits: i32,
-    head_dim: i32,
-    num_q_heads: i32,
+pub(super) struct MergeParams {
+    pub partial_acc: u64,
+    pub partial_stats: u64,
+    pub out: u64,
+    pub sinks: u64,
+    pub rows: i32,
+    pub num_splits: i32,
+    pub head_dim: i32,
+    pub num_q_heads: i32,
 }
 
-/// Warps per block of `pal_decode_merge` (`MERGE_WARPS`); a warp merges 128 columns of a row
+/// Warps per block of the split merges (`MERGE_WARPS`); a warp merges 128 columns of a row
 /// (`merge_warps_per_row`).
-const MERGE_WARPS: usize = 4;
+pub(super) const MERGE_WARPS: usize = 4;
 /// Keys per warp tile of the tensor-core kernel (`DecodeMmaTile::KEYS`).
 const MMA_KEYS: usize = 16;
 /// Keys per step of the TMA_V kernels (four warps' tiles): a tensor copy's box, and their

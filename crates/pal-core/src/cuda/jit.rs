@@ -37,6 +37,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("pal/softmax.cuh", include_str!("../../kernels/include/pal/softmax.cuh")),
     ("pal/variant.cuh", include_str!("../../kernels/include/pal/variant.cuh")),
     ("pal/mma.cuh", include_str!("../../kernels/include/pal/mma.cuh")),
+    ("pal/merge.cuh", include_str!("../../kernels/include/pal/merge.cuh")),
     ("pal/decode.cuh", include_str!("../../kernels/include/pal/decode.cuh")),
     (
         "pal/decode_mma.cuh",
@@ -109,7 +110,8 @@ impl Family {
     pub fn entries(self) -> &'static [&'static str] {
         match self {
             Family::DecodeMma | Family::DecodeSimt => &["pal_decode", "pal_decode_merge"],
-            Family::PrefillMma | Family::PrefillSimt | Family::PrefillWgmma => &["pal_prefill"],
+            Family::PrefillMma | Family::PrefillWgmma => &["pal_prefill", "pal_prefill_merge"],
+            Family::PrefillSimt => &["pal_prefill"],
             Family::Fill => &["pal_fill"],
         }
     }
@@ -258,6 +260,16 @@ impl KernelKey {
         self.shape.iter().find(|(k, _)| *k == name).map(|&(_, v)| v)
     }
 
+    /// The same key with shape entry `name` set to `value` (e.g. a prefill's `SPLIT` kernel).
+    pub fn with_shape(&self, name: &str, value: usize) -> Self {
+        let shape = self
+            .shape
+            .iter()
+            .map(|&(k, v)| (k, if k == name { value } else { v }))
+            .collect();
+        KernelKey { shape, ..self.clone() }
+    }
+
     /// A readable name for messages.
     pub fn describe(&self) -> String {
         format!("kernel {}", self.name())
@@ -301,6 +313,14 @@ impl KernelKey {
                 if let Ok(key) = super::decode::kernel_key((dtypes, 128, 16, layout), "plain", 32, true, HOPPER) {
                     keys.push(key);
                 }
+                // The prefills' split-KV kernels (SPLIT 1, chosen per call), bfloat16.
+                for arch in [PORTABLE, HOPPER] {
+                    if let Ok(key) = super::prefill::kernel_key((dtypes, 128, 16, layout), "plain", arch) {
+                        if key.family != Family::PrefillSimt && dtype == DType::BF16 {
+                            keys.push(key.with_shape("SPLIT", 1));
+                        }
+                    }
+                }
                 // Every variant option at once, per family: the policies' code paths.
                 if let Ok(key) = super::decode::kernel_key((dtypes, 128, 16, layout), ALL_VARIANTS, 4, false, HOPPER) {
                     keys.push(key);
@@ -342,6 +362,19 @@ impl KernelKey {
                     ALL_VARIANTS,
                     HOPPER,
                 ));
+            }
+        }
+        // Split-KV with fp8 history tiles and with every variant option (a sink joins the merge).
+        for (dtypes, variant) in [
+            ((DType::BF16, DType::F8E4M3), "plain"),
+            ((DType::BF16, DType::BF16), ALL_VARIANTS),
+        ] {
+            for arch in [PORTABLE, HOPPER] {
+                if let Ok(key) = super::prefill::kernel_key((dtypes, 128, 16, CacheLayout::Pal), variant, arch) {
+                    if key.family != Family::PrefillSimt {
+                        keys.push(key.with_shape("SPLIT", 1));
+                    }
+                }
             }
         }
         keys.dedup();

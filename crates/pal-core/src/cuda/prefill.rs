@@ -5,6 +5,7 @@
 //! (`prefill_simt.cuh`). All share the CTA-to-work map of `prefill.cuh`. `kernel_key` chooses
 //! the family and its shape.
 
+use super::decode::{MergeParams, MERGE_WARPS};
 use super::device::{self, launch, LaunchShape, TableErrors};
 use super::jit::{Family, Geometry, KernelKey};
 use super::{
@@ -30,7 +31,8 @@ const WGMMA_PRODUCER_THREADS: usize = 384;
 /// default picks by device), so both paths can be tested and timed on one GPU. Read per call.
 pub const PREFILL_PATH_ENV: &str = "PAL_PREFILL_PATH";
 /// Lab knob: `PAL_PREFILL_TUNING="keys=64,stages=3"` overrides the Hopper kernel's tile depth
-/// and ring (the kernel still asserts the shape). Read once per process, as the decode's knob.
+/// and ring, and the portable kernel's tile depth (`keys`) and split count (`splits`); the
+/// kernels still assert the shape. Read once per process, as the decode's knob.
 pub const PREFILL_TUNING_ENV: &str = "PAL_PREFILL_TUNING";
 
 /// An override from `PAL_PREFILL_TUNING`.
@@ -89,11 +91,14 @@ pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, arch: (i32, 
                 2
             };
             let stages = tuning("stages").unwrap_or(fitting);
+            // SPLIT 1 (split-KV partial states, warp-specialised form) is a kernel of its own,
+            // chosen per call (`run`).
             vec![
                 ("KEYS", keys),
                 ("STAGES", stages),
                 ("ROWS", ROWS),
                 ("PRODUCER", producer),
+                ("SPLIT", 0),
                 ("SHARED_BYTES", bytes(stages)),
             ]
         }
@@ -114,10 +119,12 @@ pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, arch: (i32, 
                 .filter(|&keys| keys == 32 || keys == 64)
                 .unwrap_or(if wide { 64 } else { 32 })
                 .min(32 * page_size);
+            // SPLIT 1 (split-KV partial states) is a kernel of its own, chosen per call (`run`).
             vec![
                 ("M_TILES", m_tiles),
                 ("KEYS", keys),
                 ("ROWS", rows),
+                ("SPLIT", 0),
                 ("SHARED_BYTES", bytes(keys)),
             ]
         }
@@ -176,6 +183,27 @@ struct PrefillParams {
     variant: VariantParams,
     scales: KvScaleParams,
     schedule: u64,
+    partial_acc: u64,
+    partial_stats: u64,
+    num_splits: i32,
+}
+
+/// Keys of the tables' capacity per split, at least, where a prefill splits.
+const MIN_SPLIT_KEYS: usize = 1024;
+/// The most splits of a prefill CTA's keys.
+const MAX_SPLITS: usize = 32;
+
+/// Splits of each item's keys (short prompts over long histories leave most of the GPU idle):
+/// one where the `items` fill more than a `part` of the GPU's CTA `slots`, else as many as fill
+/// them, each with at least `MIN_SPLIT_KEYS` of the `capacity` keys a sequence may have. The
+/// plan depends on the problem and the GPU only, so results stay bitwise reproducible.
+fn prefill_splits(items: usize, capacity: usize, slots: usize, part: usize) -> usize {
+    if items * part > slots {
+        return 1;
+    }
+    (slots / items.max(1))
+        .min(capacity / MIN_SPLIT_KEYS)
+        .clamp(1, MAX_SPLITS)
 }
 
 pub(super) fn run(problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>) -> Result<()> {
@@ -245,16 +273,68 @@ pub(super) fn run(problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>)
         supported: format!("at most {} CTAs per launch", i32::MAX),
     })?;
     let threads = key.shape_value("THREADS").expect("every prefill shape has THREADS") as u32;
+    let producer = key.shape_value("PRODUCER") == Some(1);
+    // Split-KV (the portable kernel and the warp-specialised Hopper one): where the items fill
+    // under half the GPU's CTA slots, each item's keys split into consecutive runs
+    // (`prefill_splits`), sized from the items that hold prompt tokens (the virtual tiles
+    // overcount by a sequence's worth each) and the keys a CTA may visit: the tables' capacity
+    // (the host knows no lengths), or a window.
+    let splittable = producer || key.family == Family::PrefillMma;
+    let (function, slots) = if splittable {
+        let (function, per_sm) = gpu.function_and_occupancy(OP, &key, "pal_prefill", threads)?;
+        (function, gpu.multiprocessors * per_sm)
+    } else {
+        (gpu.function(OP, &key, "pal_prefill")?, 0)
+    };
+    let splits = if splittable {
+        let capacity = geometry.capacity(pages_per_seq);
+        let visible = problem
+            .variant
+            .window_left
+            .map_or(capacity, |w| capacity.min(w.saturating_add(1)));
+        let items = head_blocks * (problem.total_tokens / tokens_per_cta).max(1);
+        // Hopper's long-history items run at the GPU's long-history rate from half its SMs on
+        // (H200, 2 x 128 over 32768, 64 items: 300 TFLOP/s whole, 284 split in two), so it
+        // splits only items under a quarter of its slots (1 x 128: 151 -> 275); the portable
+        // kernel gains from half its slots (4 x 128 over 32768, 128 items: 132 -> 278).
+        let part = if producer { 4 } else { 2 };
+        tuning("splits")
+            .unwrap_or_else(|| prefill_splits(items, visible, slots, part))
+            .max(1)
+    } else {
+        1
+    };
+    let split_key = key.with_shape("SPLIT", 1);
+    let function = if splits > 1 {
+        gpu.function(OP, &split_key, "pal_prefill")?
+    } else {
+        function
+    };
+    let items = i32::try_from(splits)
+        .ok()
+        .and_then(|s| ctas.checked_mul(s))
+        .ok_or_else(|| Error::Unsupported {
+            op: OP,
+            backend: "cuda",
+            what: format!("{ctas} CTAs x {splits} splits"),
+            supported: format!("at most {} CTAs per launch", i32::MAX),
+        })?;
     // The warp-specialised kernel is persistent: as many CTAs as fit at once, each taking its
     // own item, then items from a counter until none is left (`persistent=0`: a CTA per item,
     // for the lab).
-    let producer = key.shape_value("PRODUCER") == Some(1);
-    let (function, blocks) = if producer && tuning("persistent") != Some(0) {
-        let (function, per_sm) = gpu.function_and_occupancy(OP, &key, "pal_prefill", threads)?;
-        (function, ctas.min((gpu.multiprocessors * per_sm) as i32))
+    let blocks = if producer && tuning("persistent") != Some(0) {
+        items.min(slots as i32)
     } else {
-        (gpu.function(OP, &key, "pal_prefill")?, ctas)
+        items
     };
+    let head_dim = geometry.head_dim;
+    let out_rows = problem.total_tokens * problem.num_q_heads;
+    let (mut partial_acc, mut partial_stats) = (0, 0);
+    if splits > 1 {
+        let acc_bytes = out_rows * splits * head_dim * 4;
+        let workspace = gpu.workspace(OP, acc_bytes + out_rows * splits * 8)?;
+        (partial_acc, partial_stats) = (workspace, workspace + acc_bytes as u64);
+    }
     let schedule = if producer { gpu.schedule_counter(stream) } else { 0 };
     let mut params = PrefillParams {
         q: inputs.q.as_ptr() as u64,
@@ -282,6 +362,9 @@ pub(super) fn run(problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>)
         variant: VariantParams::new(&problem.variant, inputs.alibi_slopes.as_ref(), inputs.sinks.as_ref()),
         scales: KvScaleParams::new(&inputs.kv_scales),
         schedule,
+        partial_acc,
+        partial_stats,
+        num_splits: splits as i32,
     };
     let shape = LaunchShape {
         blocks: (blocks as u32, 1, 1),
@@ -290,8 +373,28 @@ pub(super) fn run(problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>)
         dependent: false,
     };
     // SAFETY: the parameters mirror `pal::PrefillParams`; every address is a validated device
-    // tensor of the checked shape (cu_seqlens is 0 when absent, as the kernel expects).
-    unsafe { launch(OP, function, shape, stream, &mut params) }
+    // tensor of the checked shape (cu_seqlens is 0 when absent, as the kernel expects), or the
+    // workspace sized above.
+    unsafe { launch(OP, function, shape, stream, &mut params)? };
+    if splits > 1 {
+        let mut merge = MergeParams {
+            partial_acc,
+            partial_stats,
+            out: out.as_mut_ptr() as u64,
+            sinks: inputs.sinks.as_ref().map_or(0, |s| s.as_ptr() as u64),
+            rows: out_rows as i32,
+            num_splits: splits as i32,
+            head_dim: head_dim as i32,
+            num_q_heads: problem.num_q_heads as i32,
+        };
+        let function = gpu.function(OP, &split_key, "pal_prefill_merge")?;
+        let warps = out_rows * head_dim.div_ceil(128);
+        let shape = LaunchShape::new((warps.div_ceil(MERGE_WARPS) as u32, 1, 1), 32 * MERGE_WARPS as u32);
+        // SAFETY: the parameters mirror `pal::MergeParams`; the workspace holds `rows * splits`
+        // partial states, written by the launch above on the same stream.
+        unsafe { launch(OP, function, shape, stream, &mut merge)? };
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -328,6 +431,22 @@ mod tests {
             assert!(shape(DType::BF16, head_dim).1 <= 163 * 1024, "head_dim {head_dim}");
         }
         assert_eq!(shape(DType::F32, 256), (8, 0));
+    }
+
+    #[test]
+    fn short_prompts_over_long_histories_split_to_fill_the_gpu() {
+        use super::prefill_splits;
+        // H200: 132 SMs, two portable CTAs or one Hopper CTA each. A 1 x 128 prompt over 32768
+        // history: 32 items (8 KV heads x 4 tiles of 32 tokens x 4 heads) split eight or four
+        // ways; 4 x 128: 128 portable items split in two, 2 x 128: 64 Hopper ones do not; nor
+        // do items over half the slots, nor a history under two split's worth of keys.
+        assert_eq!(prefill_splits(32, 32768, 264, 2), 8);
+        assert_eq!(prefill_splits(32, 32768, 132, 4), 4);
+        assert_eq!(prefill_splits(128, 32768, 264, 2), 2);
+        assert_eq!(prefill_splits(64, 32768, 132, 4), 1);
+        assert_eq!(prefill_splits(133, 32768, 264, 2), 1);
+        assert_eq!(prefill_splits(32, 1500, 264, 2), 1);
+        assert_eq!(prefill_splits(8, 1 << 20, 264, 2), 32);
     }
 
     #[test]

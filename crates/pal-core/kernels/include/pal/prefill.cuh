@@ -27,6 +27,10 @@ struct PrefillParams {
   // The persistent kernel's item counter and finished-CTA count (two zeroed words, left zeroed
   // by the last CTA); unused by the others.
   u64 schedule;
+  // Split-KV (the portable kernel, `num_splits` > 1): CTA x serves item x % items over split x /
+  // items of its keys, writing partial states for `merge_splits` (merge.cuh) instead of `out`.
+  u64 partial_acc, partial_stats;
+  int num_splits;
 };
 
 constexpr int PREFILL_THREADS = 128;

@@ -41,7 +41,7 @@ template <int HEAD_DIM, int M_TILES_, int KEYS_> struct PrefillMmaTile {
   static constexpr int SHARED_BYTES = 2 * (ROWS * ROW + 2 * SLOT_ELEMENTS);
 };
 
-template <typename T, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, typename Variant, int M_TILES_, int KEYS_>
+template <typename T, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, typename Variant, int M_TILES_, int KEYS_, bool SPLIT_KV>
 __device__ void prefill_mma(const PrefillParams& p) {
   using Tile = PrefillMmaTile<HEAD_DIM, M_TILES_, KEYS_>;
   using KV = T;  // pools in the queries' dtype for now (the entry file asserts it)
@@ -58,7 +58,10 @@ __device__ void prefill_mma(const PrefillParams& p) {
   auto v_slot = [&](int j) { return k_slot(j) + KEYS * ROW; };
   __shared__ u32 readable_keys[2][KEYS / 32];  // per ring slot: bit t % 32 of word t / 32 set when key t is readable
 
-  const PrefillTask task = locate_prefill_task<PAGE_SIZE>(p);
+  // SPLIT_KV (a kernel of its own: the split's bookkeeping made the others spill): CTA x serves
+  // item x % items over split x / items of its tiles, and writes partial states.
+  auto kv_split = [&] { return SPLIT_KV ? (int)blockIdx.x / (p.head_blocks * p.num_tiles) : 0; };
+  const PrefillTask task = locate_prefill_task<PAGE_SIZE>(p, (int)blockIdx.x - kv_split() * p.head_blocks * p.num_tiles);
   if (task.empty()) return;  // the whole CTA: uniform exit
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
   const T* q = (const T*)p.q;
@@ -281,8 +284,13 @@ __device__ void prefill_mma(const PrefillParams& p) {
   const int unmasked_keys = history + task.first_token + 1;  // seen by every row
   const float log2_scale = p.scale * LOG2E;
 
-  const int tiles = (keys + KEYS - 1) / KEYS, first_tile = lowest_first / KEYS;
-  load_tile(first_tile, tile_page_id(first_tile));  // with Q: one copy group
+  int tiles = (keys + KEYS - 1) / KEYS, first_tile = lowest_first / KEYS;
+  if constexpr (SPLIT_KV) {  // split `kv_split` of the visible tiles: consecutive runs of equal length
+    const int per = (tiles - first_tile + p.num_splits - 1) / p.num_splits;
+    first_tile += kv_split() * per;
+    tiles = min(tiles, first_tile + per);
+  }
+  if (!SPLIT_KV || first_tile < tiles) load_tile(first_tile, tile_page_id(first_tile));  // with Q: one copy group
   copy_async_commit();
   if (first_tile + 1 < tiles) load_tile(first_tile + 1, tile_page_id(first_tile + 1));
   copy_async_commit();
@@ -428,6 +436,25 @@ __device__ void prefill_mma(const PrefillParams& p) {
   if (warp == 0 && __any_sync(0xffffffffu, saw_invalid_page))
     for (int key = lowest_first / PAGE_SIZE * PAGE_SIZE + lane * PAGE_SIZE; key < history; key += 32 * PAGE_SIZE)
       page_row.page_of(key, p.errors, OP_PREFILL);
+
+  if constexpr (SPLIT_KV) {  // a partial state per row: float32 accumulators, base-2 max and sum
+    copy_async_wait<0>();    // (a split without tiles still has Q in flight)
+#pragma unroll
+    for (int m = 0; m < M_TILES; ++m) {
+#pragma unroll
+      for (int i = 0; i < 2; ++i) {
+        const int r = my_row(m, i);
+        const float sum = quad_sum(state[m][i].sum);
+        if (!row_valid(r)) continue;
+        const i64 at_split = q_row(r) * p.num_splits + kv_split();
+        float* acc = (float*)p.partial_acc + at_split * HEAD_DIM + Fragment::column(lane, 0);
+#pragma unroll
+        for (int b = 0; b < CHUNKS; ++b) *(float2*)(acc + b * 8) = make_float2(o[m][b][2 * i], o[m][b][2 * i + 1]);
+        if (lane % 4 == 0) ((float2*)p.partial_stats)[at_split] = make_float2(state[m][i].max, sum);
+      }
+    }
+    return;
+  }
 
   // Normalise, stage the warp's rows in its own rows of the Q tile, write whole 16-byte chunks.
   T* staged = q_tile + warp * WARP_ROWS * ROW;

@@ -75,9 +75,13 @@ struct PrefillRing {
 };
 
 // One item of work (`locate_prefill_task`): 128 query rows of one KV head against their keys.
-template <typename T, typename KV, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, typename Variant, int KEYS_, int STAGES_, int ROLE>
+// SPLIT_KV (warp-specialised form only): item `work` is split `work / items` of item `work %
+// items`'s tiles, and its rows' partial states go to the workspace for `merge_splits`.
+template <typename T, typename KV, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, typename Variant, int KEYS_, int STAGES_, int ROLE,
+          bool SPLIT_KV>
 __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int work, PrefillRing& ring) {
   constexpr bool PRODUCER = ROLE != ALL_ROLES;
+  static_assert(PRODUCER || !SPLIT_KV, "split-KV items come from the persistent schedule");
   using Tile = PrefillWgmmaTile<HEAD_DIM, KEYS_, STAGES_, PRODUCER>;
   constexpr int ROWS = Tile::ROWS, KEYS = Tile::KEYS, STAGES = Tile::STAGES;
   constexpr int THREADS = PRODUCER ? 128 : 256;  // threads that copy: the producer warpgroup, else all
@@ -105,7 +109,8 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
   const u32 q_empty = shared_address(barriers + 2 * STAGES);
   int* slot_item = (int*)(shared + Tile::ITEM_OFFSET);  // per slot: the item its first tile starts
 
-  const PrefillTask task = locate_prefill_task<PAGE_SIZE>(p, work);
+  const int kv_split = SPLIT_KV ? work / (p.num_tiles * p.head_blocks) : 0;
+  const PrefillTask task = locate_prefill_task<PAGE_SIZE>(p, work - kv_split * p.num_tiles * p.head_blocks);
   if (task.empty()) return;  // the whole CTA: uniform exit
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
   const int group = PRODUCER ? warp / 4 - 1 : warp / 4;  // consumer warpgroup: rows 64 * group .. (-1: the producer)
@@ -753,7 +758,15 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
     }
   };
 
-  const int tiles = (keys + KEYS - 1) / KEYS, first_tile = lowest_first / KEYS;
+  int tiles = (keys + KEYS - 1) / KEYS, first_tile = lowest_first / KEYS;
+  if constexpr (SPLIT_KV) {  // split `kv_split` of the visible tiles: consecutive runs of equal length
+    const int per = (tiles - first_tile + p.num_splits - 1) / p.num_splits;
+    first_tile += kv_split * per;
+    tiles = min(tiles, first_tile + per);
+  }
+  // Row r's partial state in the workspace: [row][split] (float32 accumulators per dim, and the
+  // base-2 max and sum).
+  auto partial_at = [&](int r) { return q_row(r) * p.num_splits + kv_split; };
   float scores[KEY_BLOCKS][4];
   u32 weights[KEYS / 16][4];
   float factor[2];
@@ -808,6 +821,10 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
       if (row_valid(row)) *(uint4*)((T*)p.out + q_row(row) * HEAD_DIM + c * 8) = *(const uint4*)(staged + r * ROW + c * 8);
     }
   } else if constexpr (ROLE == PRODUCER_ROLE) {
+    if (SPLIT_KV && first_tile >= tiles) {  // a split without tiles: its rows saw nothing
+      if (row_valid(tid)) ((float2*)p.partial_stats)[partial_at(tid)] = make_float2(neg_inf(), 0.f);
+      return;  // the consumers never see it
+    }
     // Q once the consumers are done with the last item's, then tile after tile into the ring,
     // each slot once the consumers released it. (A fresh barrier passes a wait on parity 1:
     // the first round waits for nothing.)
@@ -907,6 +924,19 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
     wgmma_wait<0>();
     if (lane == 0) mbarrier_arrive(empty_barrier(slot));
 
+    if constexpr (SPLIT_KV) {  // unnormalised float32 accumulators and the state, per row
+#pragma unroll
+      for (int i = 0; i < 2; ++i) {
+        const int r = my_row(i);
+        const float sum = quad_sum(state[i].sum);
+        if (!row_valid(r)) continue;
+        float* acc = (float*)p.partial_acc + partial_at(r) * HEAD_DIM + Fragment::column(lane, 0);
+#pragma unroll
+        for (int b = 0; b < CHUNKS; ++b) *(float2*)(acc + b * 8) = make_float2(o[b][2 * i], o[b][2 * i + 1]);
+        if (lane % 4 == 0) ((float2*)p.partial_stats)[partial_at(r)] = make_float2(state[i].max, sum);
+      }
+      return;
+    }
     // Normalise and write from the registers (Q and the ring hold the next item's tiles): a
     // quad transposes four column blocks so that each lane stores one whole 16-byte chunk (4-byte
     // stores took two requests per sector: ncu, H200).
@@ -932,11 +962,12 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
 // The kernel: an item per CTA when every thread copies and computes; else a persistent grid
 // (`gridDim.x` CTAs) whose producer runs ahead into the next item (its Q as soon as the
 // consumers' last S is done, its tiles as slots free) while the consumers finish this one.
-template <typename T, typename KV, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, typename Variant, int KEYS, int STAGES, bool PRODUCER>
+template <typename T, typename KV, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, typename Variant, int KEYS, int STAGES, bool PRODUCER,
+          bool SPLIT_KV>
 __device__ void prefill_wgmma(const PrefillParams& p) {
   PrefillRing ring;
   if constexpr (!PRODUCER) {
-    prefill_wgmma_item<T, KV, HEAD_DIM, PAGE_SIZE, LAYOUT, Variant, KEYS, STAGES, ALL_ROLES>(p, blockIdx.x, ring);
+    prefill_wgmma_item<T, KV, HEAD_DIM, PAGE_SIZE, LAYOUT, Variant, KEYS, STAGES, ALL_ROLES, false>(p, blockIdx.x, ring);
   } else {
     using Tile = PrefillWgmmaTile<HEAD_DIM, KEYS, STAGES, PRODUCER>;
     extern __shared__ unsigned char shared_raw[];
@@ -960,14 +991,14 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
     // apart where sequences are short (16 x 1024: prompts of 256 items, rounds of 132). The
     // producer asks one item ahead, so the atomic's latency hides behind an item's copies, and
     // hands each item to the consumers with its first tile (`slot_item`), or -1 when none is left.
-    const int items = p.num_tiles * p.head_blocks;
+    const int items = p.num_tiles * p.head_blocks * (SPLIT_KV ? p.num_splits : 1);
     u32* counter = (u32*)p.schedule;  // [0]: items handed out beyond the first gridDim.x, [1]: CTAs done
     if (threadIdx.x < 128) {
       setmaxnreg_dec<PRODUCER_REGISTERS>();
       int work = blockIdx.x, ahead = 0;  // ahead: thread 0's next item
       if (threadIdx.x == 0) ahead = gridDim.x + (int)atomicAdd(counter, 1u);
       for (u32 n = 0; work < items; ++n) {
-        prefill_wgmma_item<T, KV, HEAD_DIM, PAGE_SIZE, LAYOUT, Variant, KEYS, STAGES, PRODUCER_ROLE>(p, work, ring);
+        prefill_wgmma_item<T, KV, HEAD_DIM, PAGE_SIZE, LAYOUT, Variant, KEYS, STAGES, PRODUCER_ROLE, SPLIT_KV>(p, work, ring);
         if (threadIdx.x == 0) {
           next_item[n & 1] = ahead;
           ahead = gridDim.x + (int)atomicAdd(counter, 1u);
@@ -999,7 +1030,7 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
         mbarrier_wait(full_barrier(slot), ring.uses / STAGES & 1);
         const int work = *(volatile int*)&slot_item[slot];
         if (work < 0) break;
-        prefill_wgmma_item<T, KV, HEAD_DIM, PAGE_SIZE, LAYOUT, Variant, KEYS, STAGES, CONSUMER_ROLE>(p, work, ring);
+        prefill_wgmma_item<T, KV, HEAD_DIM, PAGE_SIZE, LAYOUT, Variant, KEYS, STAGES, CONSUMER_ROLE, SPLIT_KV>(p, work, ring);
       }
       if (group == 0) named_barrier_sync(3, 256);
     }
