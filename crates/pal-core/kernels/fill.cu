@@ -4,6 +4,10 @@
 
 static_assert(sizeof(pal::FillParams) == PAL_PARAMS_BYTES, "host mirror of FillParams");
 
-extern "C" __global__ void __launch_bounds__(PAL_THREADS) pal_fill(pal::FillParams params) {
+// Same-dtype fills keep a thread's rows in 32 registers, so 16 CTAs of 128 threads share an SM
+// (36 registers allowed 12); quantising to fp8 needs more (it spills at 32).
+constexpr int FILL_MIN_CTAS = pal::SAME_TYPE<PAL_QUERY_DTYPE, PAL_KV_DTYPE> ? 2048 / PAL_THREADS : 1;
+
+extern "C" __global__ void __launch_bounds__(PAL_THREADS, FILL_MIN_CTAS) pal_fill(pal::FillParams params) {
   pal::fill<PAL_QUERY_DTYPE, PAL_KV_DTYPE, PAL_LAYOUT, PAL_THREADS>(params);
 }
