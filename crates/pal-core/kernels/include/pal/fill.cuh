@@ -16,10 +16,10 @@
 // Traffic: the new rows once, the pool bytes once. A token whose destination is invalid is
 // skipped and reported (deferred check; check=True validates before launch), so nothing is
 // written out of bounds.
-// H200 (2026-11-29, bf16 into bf16 pools, read + write bytes, FlashInfer's append_paged_kv_cache
-// in the same run): pal 2.39 / 3.63 TB/s at 4096 / 32768 tokens (1.03x / 1.00x FlashInfer, 86% of
-// device copy at 32768), nhd 2.44 / 3.56; one token for each of 256 sequences 0.21 (pal) / 0.35
-// (nhd) TB/s. bf16 into fp8 e4m3 pools: pal 1.36 / 2.06 TB/s, nhd 1.13 / 1.65 (the division and
+// H200 (2026-12-01, bf16 into bf16 pools, 16 CTAs per SM, read + write bytes, FlashInfer's
+// append_paged_kv_cache in the same run): pal 2.52-2.59 / 3.63-3.65 TB/s at 4096 / 32768 tokens
+// (1.05-1.09x / 0.99-1.00x FlashInfer, 85-86% of device copy at 32768), nhd 2.55-2.59 / 3.55-3.57;
+// one token for each of 256 sequences 0.20-0.22 (pal) / 0.34 (nhd) TB/s. bf16 into fp8 e4m3 pools: pal 1.36 / 2.06 TB/s, nhd 1.13 / 1.65 (the division and
 // quantisation per element; no peer: FlashInfer's append takes the pools' dtype).
 #pragma once
 #include "pal/common.cuh"

@@ -14,10 +14,15 @@
 // pal history K as [chunk][key][8], pal history V as [dim][key] (swizzled), read with plain
 // ldmatrix; other V tiles are [key][dim], read with ldmatrix.trans. The tile forms are template
 // parameters of the math (a runtime branch per fragment load cost 20%).
-// Traffic: each K / V tile once per CTA of ROWS query rows; Q once; the output once.
+// Split-KV (SPLIT_KV, a kernel of its own; the host splits where the CTAs fill under half the
+// GPU's slots): CTA x serves CTA x % items over split x / items of its tiles and writes float32
+// partial states, merged by `merge_splits` (merge.cuh).
+// Traffic: each K / V tile once per CTA of ROWS query rows; Q once; the output once (split:
+// partial states once, read once by the merge).
 // H200 (2026-11-30, eighteenth session, bf16, HQ 32 / HKV 8, D 128, page 16, causal, kernel time
 // by graph replay, FlashInfer's FA2 path in the same run): see docs/kernels.md, "Portable
-// prefill, eighteenth session".
+// prefill, eighteenth session"; split-KV (2026-12-01): nhd 1 x 128 over 32768 45 -> 256
+// TFLOP/s.
 #pragma once
 #include "pal/mma.cuh"
 #include "pal/prefill.cuh"

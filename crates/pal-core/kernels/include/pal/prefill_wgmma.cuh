@@ -19,6 +19,9 @@
 // swizzled [key][dim] rows, but pal history tiles, copied in the pool's [chunk][key][8] order
 // and read through an interleaved descriptor. V tiles are [key][dim], read N-major, except pal
 // tiles that are history through and through, copied as they lie, [dim][key], and read K-major.
+// Split-KV (SPLIT_KV, warp-specialised form; the host splits where the items fill under a
+// quarter of the SMs): item w serves item w % items over split w / items of its tiles and
+// writes float32 partial states, merged by `merge_splits` (merge.cuh).
 // Traffic: each K / V tile once per item of 128 query rows; Q once; the output once.
 // H200 (2026-11-30, fourteenth session, bf16, HQ 32 / HKV 8, D 128, page 16, causal; benchmark
 // lab, default call, FlashInfer's FA3 path in the same run): nhd 505 / 529 / 342 / 570 / 538
@@ -27,7 +30,10 @@
 // 0.97x). fp8 e4m3 pools, bf16 queries (kernel time, same H200 and day): nhd 494 / - / - / 213 /
 // 209, pal 495 / - / - / 222 / 218 TFLOP/s (FlashInfer's FA2 path, the one that takes them, was
 // 145 / - / - / 177 / 174 in the twelfth session's lab). docs/kernels.md, "Hopper prefill,
-// fourteenth session". What is left: short prompts' items (16 x 1024: an item's first tile
+// fourteenth session". Nineteenth session (2026-12-01, same rows; items claimed after their
+// copies): nhd 516 / 521 / 347 / 492 / 472, pal 499 / 503 / 333 / 497 / 483; 1 x 512 / 4 x 128
+// over 32768 nhd 492 / 472 (were 301 / 300), 1 x 128 over 32768 (split) 477 (150 unsplit).
+// What is left: short prompts' items (16 x 1024: an item's first tile
 // waits 1.5-2.7 us for Q and its K / V, 13-19% of the CTA's time), pal history V copies, pal
 // pages of 2 slots (lockstep).
 #pragma once
