@@ -29,7 +29,8 @@ from .problems import Shape, parse_variant
 # SPEC §7's rows on a GPU; on the CPU a sweep that finishes in well under three minutes.
 GPU_DECODE = ["1x4096", "1x32768", "8x4096", "32x4096", "64x4096", "128x2048", "256x1024"]
 CPU_DECODE = ["1x4096", "8x4096", "32x1024"]
-GPU_PREFILL = ["1x4096+0", "4x4096+0", "16x1024+0", "4x1024+8192"]
+# The last: a short prompt over a long history (split-KV, issue 13's item 4).
+GPU_PREFILL = ["1x4096+0", "4x4096+0", "16x1024+0", "4x1024+8192", "1x128+32768"]
 CPU_PREFILL = ["1x512+0", "2x256+1024"]
 # Fill: "T" is T new tokens over 8 sequences (a prefill chunk), "SxN" N new tokens for each of S.
 GPU_FILL = ["4096", "32768", "256x1"]
