@@ -2,6 +2,8 @@
 //! from the device's occupancy, launches `pal_decode` and, with several splits,
 //! `pal_decode_merge` on the caller's stream.
 
+use cudarc::driver::sys;
+
 use super::device::{self, launch, LaunchShape, TableErrors};
 use super::jit::{Family, Geometry, KernelKey};
 use super::{
@@ -13,7 +15,7 @@ use crate::error::Result;
 use crate::layout::CacheLayout;
 use crate::options::TableCheck;
 use crate::problem::DecodeProblem;
-use crate::tensor::{Device, TensorViewMut};
+use crate::tensor::{Device, TensorView, TensorViewMut};
 
 const OP: &str = "paged_attention_decode";
 
@@ -52,19 +54,67 @@ struct TensorMap([u64; 16]);
 /// Mirror of `pal::MergeParams` (merge.cuh; the prefill's split merge takes it too).
 #[repr(C)]
 pub(super) struct MergeParams {
-    pub partial_acc: u64,
-    pub partial_stats: u64,
-    pub out: u64,
-    pub sinks: u64,
-    pub rows: i32,
-    pub num_splits: i32,
-    pub head_dim: i32,
-    pub num_q_heads: i32,
+    partial_acc: u64,
+    partial_stats: u64,
+    out: u64,
+    sinks: u64,
+    rows: i32,
+    num_splits: i32,
+    head_dim: i32,
+    num_q_heads: i32,
 }
 
 /// Warps per block of the split merges (`MERGE_WARPS`); a warp merges 128 columns of a row
 /// (`merge_warps_per_row`).
-pub(super) const MERGE_WARPS: usize = 4;
+const MERGE_WARPS: usize = 4;
+
+impl MergeParams {
+    /// The merge of `splits` partial states per row of `out` (`rows` rows of `head_dim`), held
+    /// in the workspace at `partial` (accumulators, then states), with the query heads' sinks.
+    pub(super) fn new(
+        partial: (u64, u64),
+        out: &mut TensorViewMut<'_>,
+        sinks: Option<&TensorView<'_>>,
+        rows: usize,
+        splits: usize,
+        head_dim: usize,
+        num_q_heads: usize,
+    ) -> Self {
+        MergeParams {
+            partial_acc: partial.0,
+            partial_stats: partial.1,
+            out: out.as_mut_ptr() as u64,
+            sinks: sinks.map_or(0, |s| s.as_ptr() as u64),
+            rows: rows as i32,
+            num_splits: splits as i32,
+            head_dim: head_dim as i32,
+            num_q_heads: num_q_heads as i32,
+        }
+    }
+
+    /// Launches `function` (a module's merge entry) on `stream`, a warp per 128 columns of a
+    /// row; `dependent`: as a programmatic dependent of the launch before it (sm_90 and up).
+    ///
+    /// # Safety
+    /// The workspace holds `rows * splits` partial states, written by an earlier launch on
+    /// `stream`; `out` is the tensor `new` was given.
+    pub(super) unsafe fn launch(
+        mut self,
+        op: &'static str,
+        function: sys::CUfunction,
+        stream: usize,
+        dependent: bool,
+    ) -> Result<()> {
+        let warps = self.rows as usize * (self.head_dim as usize).div_ceil(128);
+        let shape = LaunchShape {
+            dependent,
+            ..LaunchShape::new((warps.div_ceil(MERGE_WARPS) as u32, 1, 1), 32 * MERGE_WARPS as u32)
+        };
+        // SAFETY: the parameters mirror `pal::MergeParams`; the caller vouches for the rest.
+        unsafe { launch(op, function, shape, stream, &mut self) }
+    }
+}
+
 /// Keys per warp tile of the tensor-core kernel (`DecodeMmaTile::KEYS`).
 const MMA_KEYS: usize = 16;
 /// Keys per step of the TMA_V kernels (four warps' tiles): a tensor copy's box, and their
@@ -432,27 +482,22 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
     // address is a validated device tensor of the checked shape, or the workspace sized above.
     unsafe { launch(OP, decode, shape, stream, &mut params)? };
     if splits > 1 {
-        let mut merge = MergeParams {
-            partial_acc,
-            partial_stats,
-            out: out.as_mut_ptr() as u64,
-            sinks: inputs.sinks.as_ref().map_or(0, |s| s.as_ptr() as u64),
-            rows: rows as i32,
-            num_splits: splits as i32,
-            head_dim: head_dim as i32,
-            num_q_heads: problem.num_q_heads as i32,
-        };
+        let merge = MergeParams::new(
+            (partial_acc, partial_stats),
+            out,
+            inputs.sinks.as_ref(),
+            rows,
+            splits,
+            head_dim,
+            problem.num_q_heads,
+        );
         let function = gpu.function(OP, &key, "pal_decode_merge")?;
-        let warps = rows * head_dim.div_ceil(128);
         // From Hopper on the merge is a programmatic dependent of the decode kernel (it waits in
         // `griddepcontrol.wait` before reading the partial states): its launch overlaps the
         // decode kernel's tail instead of following it.
-        let shape = LaunchShape {
-            dependent: gpu.arch.0 >= 9 && tuning("pdl") != Some(0),
-            ..LaunchShape::new((warps.div_ceil(MERGE_WARPS) as u32, 1, 1), 32 * MERGE_WARPS as u32)
-        };
-        // SAFETY: as above, for `pal::MergeParams`; the workspace holds `rows * splits` states.
-        unsafe { launch(OP, function, shape, stream, &mut merge)? };
+        let dependent = gpu.arch.0 >= 9 && tuning("pdl") != Some(0);
+        // SAFETY: the workspace holds `rows * splits` states, written by the launch above.
+        unsafe { merge.launch(OP, function, stream, dependent)? };
     }
     Ok(())
 }

@@ -5,7 +5,7 @@
 //! (`prefill_simt.cuh`). All share the CTA-to-work map of `prefill.cuh`. `kernel_key` chooses
 //! the family and its shape.
 
-use super::decode::{MergeParams, MERGE_WARPS};
+use super::decode::MergeParams;
 use super::device::{self, launch, LaunchShape, TableErrors};
 use super::jit::{Family, Geometry, KernelKey};
 use super::{
@@ -304,11 +304,11 @@ pub(super) fn run(problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>)
     } else {
         1
     };
-    let split_key = key.with_shape("SPLIT", 1);
-    let function = if splits > 1 {
-        gpu.function(OP, &split_key, "pal_prefill")?
-    } else {
-        function
+    // The split kernel (SPLIT 1, with the merge entry) where the call splits.
+    let split_key = (splits > 1).then(|| key.with_shape("SPLIT", 1));
+    let function = match &split_key {
+        Some(split_key) => gpu.function(OP, split_key, "pal_prefill")?,
+        None => function,
     };
     let items = i32::try_from(splits)
         .ok()
@@ -376,23 +376,20 @@ pub(super) fn run(problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>)
     // tensor of the checked shape (cu_seqlens is 0 when absent, as the kernel expects), or the
     // workspace sized above.
     unsafe { launch(OP, function, shape, stream, &mut params)? };
-    if splits > 1 {
-        let mut merge = MergeParams {
-            partial_acc,
-            partial_stats,
-            out: out.as_mut_ptr() as u64,
-            sinks: inputs.sinks.as_ref().map_or(0, |s| s.as_ptr() as u64),
-            rows: out_rows as i32,
-            num_splits: splits as i32,
-            head_dim: head_dim as i32,
-            num_q_heads: problem.num_q_heads as i32,
-        };
-        let function = gpu.function(OP, &split_key, "pal_prefill_merge")?;
-        let warps = out_rows * head_dim.div_ceil(128);
-        let shape = LaunchShape::new((warps.div_ceil(MERGE_WARPS) as u32, 1, 1), 32 * MERGE_WARPS as u32);
-        // SAFETY: the parameters mirror `pal::MergeParams`; the workspace holds `rows * splits`
-        // partial states, written by the launch above on the same stream.
-        unsafe { launch(OP, function, shape, stream, &mut merge)? };
+    if let Some(split_key) = &split_key {
+        let merge = MergeParams::new(
+            (partial_acc, partial_stats),
+            out,
+            inputs.sinks.as_ref(),
+            out_rows,
+            splits,
+            head_dim,
+            problem.num_q_heads,
+        );
+        let function = gpu.function(OP, split_key, "pal_prefill_merge")?;
+        // SAFETY: the workspace holds `rows * splits` partial states, written by the launch
+        // above on the same stream.
+        unsafe { merge.launch(OP, function, stream, false)? };
     }
     Ok(())
 }
