@@ -12,6 +12,7 @@ prompt in random order, NHD; `triton.testing.do_bench`) and prints PAL's ratio t
 earlier run's, else the largest difference (the inputs are seeded: same rows, same inputs)."""
 
 import argparse
+import functools
 import os
 
 import proxy_attention_lab as pal
@@ -43,10 +44,11 @@ def make_case(row, layout, dim, page, g, kv_dtype=torch.bfloat16):
     return (q, k, v, k_cache, v_cache, table, lens), 4 * hq * dim * pairs
 
 
+@functools.cache
 def flashinfer_prefill_ms(row, dim, page, backend):
     """Median ms of FlashInfer's paged prefill (`backend` "fa2" or "fa3") on `row`: causal, the
     history and the prompt in pages of random order (NHD), bf16; its own random draws (PAL's
-    inputs stay those of a run without it)."""
+    inputs stay those of a run without it). Timed once per row, whichever PAL layouts follow."""
     import flashinfer
     import triton
 
