@@ -402,15 +402,22 @@ def test_prefill_paths_at_every_page_size(rng, monkeypatch, path, layout, page_s
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize(
     "page_size, head_dim, sinks, window",
-    [(16, 128, False, None), (1, 64, True, None), (64, 96, False, None), (8, 128, False, 2500)],
+    [
+        (16, 128, False, None),
+        (1, 64, True, None),
+        (64, 96, False, None),
+        (8, 128, False, 2500),
+        (16, 256, True, None),
+        (2, 128, False, None),
+    ],
 )
 def test_prefill_splits_short_prompts_over_long_histories(
     rng, monkeypatch, path, layout, page_size, head_dim, sinks, window
 ):
     """Items that leave most of the GPU idle split their keys (split-KV partial states and their
-    merge; on Hopper the warp-specialised kernel, head dims 64 / 128): short prompts over long
-    histories, an empty history, an empty prompt, a sink, a window; bitwise the same on every
-    call, against the CPU and float64."""
+    merge; on Hopper both forms: warp-specialised at head dims 64 / 128, one item per CTA at 256
+    and pal pages of 2): short prompts over long histories, an empty history, an empty prompt, a
+    sink, a window; bitwise the same on every call, against the CPU and float64."""
     if path == "portable":
         monkeypatch.setenv("PAL_PREFILL_PATH", "portable")
     cache = paged_cache(rng, [5000, 0, 3000, 2100], 2, head_dim, page_size, "bfloat16", layout)

@@ -364,13 +364,18 @@ impl KernelKey {
                 ));
             }
         }
-        // Split-KV with fp8 history tiles and with every variant option (a sink joins the merge).
-        for (dtypes, variant) in [
-            ((DType::BF16, DType::F8E4M3), "plain"),
-            ((DType::BF16, DType::BF16), ALL_VARIANTS),
+        // Split-KV with fp8 history tiles, with every variant option (a sink joins the merge), and
+        // Hopper's one-item-per-CTA form (head dim 256; pal pages of 2).
+        let bf16 = (DType::BF16, DType::BF16);
+        for (dtypes, variant, head_dim, page_size) in [
+            ((DType::BF16, DType::F8E4M3), "plain", 128, 16),
+            (bf16, ALL_VARIANTS, 128, 16),
+            (bf16, "plain", 256, 16),
+            (bf16, "plain", 128, 2),
         ] {
             for arch in [PORTABLE, HOPPER] {
-                if let Ok(key) = super::prefill::kernel_key((dtypes, 128, 16, CacheLayout::Pal), variant, arch) {
+                let geometry = (dtypes, head_dim, page_size, CacheLayout::Pal);
+                if let Ok(key) = super::prefill::kernel_key(geometry, variant, arch) {
                     if key.family != Family::PrefillSimt {
                         keys.push(key.with_shape("SPLIT", 1));
                     }

@@ -274,12 +274,11 @@ pub(super) fn run(problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>)
     })?;
     let threads = key.shape_value("THREADS").expect("every prefill shape has THREADS") as u32;
     let producer = key.shape_value("PRODUCER") == Some(1);
-    // Split-KV (the portable kernel and the warp-specialised Hopper one): where the items fill
-    // under half the GPU's CTA slots, each item's keys split into consecutive runs
-    // (`prefill_splits`), sized from the items that hold prompt tokens (the virtual tiles
-    // overcount by a sequence's worth each) and the keys a CTA may visit: the tables' capacity
-    // (the host knows no lengths), or a window.
-    let splittable = producer || key.family == Family::PrefillMma;
+    // Split-KV (the tensor-core kernels): where the items fill under a part of the GPU's CTA
+    // slots, each item's keys split into consecutive runs (`prefill_splits`), sized from the
+    // items that hold prompt tokens (the virtual tiles overcount by a sequence's worth each) and
+    // the keys a CTA may visit: the tables' capacity (the host knows no lengths), or a window.
+    let splittable = key.family != Family::PrefillSimt;
     let (function, slots) = if splittable {
         let (function, per_sm) = gpu.function_and_occupancy(OP, &key, "pal_prefill", threads)?;
         (function, gpu.multiprocessors * per_sm)
@@ -296,7 +295,9 @@ pub(super) fn run(problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>)
         // Hopper's long-history items run at the GPU's long-history rate from half its SMs on
         // (H200, 2 x 128 over 32768, 64 items: 300 TFLOP/s whole, 284 split in two), so it
         // splits only items under a quarter of its slots (1 x 128: 151 -> 275); the portable
-        // kernel gains from half its slots (4 x 128 over 32768, 128 items: 132 -> 278).
+        // kernel gains from half its slots (4 x 128 over 32768, 128 items: 132 -> 278), and so
+        // does Hopper's one-item-per-CTA form (head dim 256, 2 x 128 over 32768, 64 items on
+        // 132 SMs: 229 -> 431).
         let part = if producer { 4 } else { 2 };
         tuning("splits")
             .unwrap_or_else(|| prefill_splits(items, visible, slots, part))

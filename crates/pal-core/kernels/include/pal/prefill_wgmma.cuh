@@ -19,9 +19,9 @@
 // swizzled [key][dim] rows, but pal history tiles, copied in the pool's [chunk][key][8] order
 // and read through an interleaved descriptor. V tiles are [key][dim], read N-major, except pal
 // tiles that are history through and through, copied as they lie, [dim][key], and read K-major.
-// Split-KV (SPLIT_KV, warp-specialised form; the host splits where the items fill under a
-// quarter of the SMs): item w serves item w % items over split w / items of its tiles and
-// writes float32 partial states, merged by `merge_splits` (merge.cuh).
+// Split-KV (SPLIT_KV; the host splits where the items fill under a quarter of the SMs, or half
+// for the one-item-per-CTA form): item w serves item w % items over split w / items of its tiles
+// and writes float32 partial states, merged by `merge_splits` (merge.cuh).
 // Traffic: each K / V tile once per item of 128 query rows; Q once; the output once.
 // H200 (2026-11-30, fourteenth session, bf16, HQ 32 / HKV 8, D 128, page 16, causal; benchmark
 // lab, default call, FlashInfer's FA3 path in the same run): nhd 505 / 529 / 342 / 570 / 538
@@ -33,6 +33,8 @@
 // fourteenth session". Nineteenth session (2026-12-01, same rows; items claimed after their
 // copies): nhd 516 / 521 / 347 / 492 / 472, pal 499 / 503 / 333 / 497 / 483; 1 x 512 / 4 x 128
 // over 32768 nhd 492 / 472 (were 301 / 300), 1 x 128 over 32768 (split) 477 (150 unsplit).
+// Twentieth session (2026-12-01): the one-item-per-CTA form splits too: 1 x 128 over 32768 at
+// head dim 256 nhd / pal 114 / 98 -> 417 / 381 TFLOP/s, pal pages of 2 slots (D 128) 55 -> 203.
 // What is left: short prompts' items (16 x 1024: an item's first tile
 // waits 1.5-2.7 us for Q and its K / V, 13-19% of the CTA's time), pal history V copies, pal
 // pages of 2 slots (lockstep).
@@ -81,13 +83,12 @@ struct PrefillRing {
 };
 
 // One item of work (`locate_prefill_task`): 128 query rows of one KV head against their keys.
-// SPLIT_KV (warp-specialised form only): item `work` is split `work / items` of item `work %
-// items`'s tiles, and its rows' partial states go to the workspace for `merge_splits`.
+// SPLIT_KV: item `work` is split `work / items` of item `work % items`'s tiles, and its rows'
+// partial states go to the workspace for `merge_splits`.
 template <typename T, typename KV, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, typename Variant, int KEYS_, int STAGES_, int ROLE,
           bool SPLIT_KV>
 __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int work, PrefillRing& ring) {
   constexpr bool PRODUCER = ROLE != ALL_ROLES;
-  static_assert(PRODUCER || !SPLIT_KV, "split-KV items come from the persistent schedule");
   using Tile = PrefillWgmmaTile<HEAD_DIM, KEYS_, STAGES_, PRODUCER>;
   constexpr int ROWS = Tile::ROWS, KEYS = Tile::KEYS, STAGES = Tile::STAGES;
   constexpr int THREADS = PRODUCER ? 128 : 256;  // threads that copy: the producer warpgroup, else all
@@ -782,7 +783,25 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
     const float sink = row_valid(r) ? Variant::sink(p.variant, task.first_head + split.head(r)) : neg_inf();
     return SoftmaxState{state[i].max, quad_sum(state[i].sum)}.inverse_sum(sink);
   };
+  // Split-KV: this thread's rows' unnormalised float32 accumulators and states, from registers.
+  auto write_partial = [&] {
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+      const int r = my_row(i);
+      const float sum = quad_sum(state[i].sum);
+      if (!row_valid(r)) continue;
+      float* acc = (float*)p.partial_acc + partial_at(r) * HEAD_DIM + Fragment::column(lane, 0);
+#pragma unroll
+      for (int b = 0; b < CHUNKS; ++b) *(float2*)(acc + b * 8) = make_float2(o[b][2 * i], o[b][2 * i + 1]);
+      if (lane % 4 == 0) ((float2*)p.partial_stats)[partial_at(r)] = make_float2(state[i].max, sum);
+    }
+  };
+  // Split-KV: a split without tiles (ragged batches); its rows saw nothing.
+  auto write_empty_partial = [&] {
+    if (tid < ROWS && row_valid(tid)) ((float2*)p.partial_stats)[partial_at(tid)] = make_float2(neg_inf(), 0.f);
+  };
   if constexpr (ROLE == ALL_ROLES) {
+    if (SPLIT_KV && first_tile >= tiles) return write_empty_partial();
     load_q();
 #pragma unroll
     for (int n = 0; n < STAGES - 1; ++n) {  // with Q: the first copy group
@@ -808,6 +827,7 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
     copy_async_wait<0>();
     __syncthreads();  // the ring and Q are free: the output is staged over them
     report_invalid_pages();
+    if constexpr (SPLIT_KV) return write_partial();
 
     // Normalise, stage the warp's 16 rows, write whole 16-byte chunks.
     constexpr int ROW = HEAD_DIM + 8;
@@ -827,10 +847,7 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
       if (row_valid(row)) *(uint4*)((T*)p.out + q_row(row) * HEAD_DIM + c * 8) = *(const uint4*)(staged + r * ROW + c * 8);
     }
   } else if constexpr (ROLE == PRODUCER_ROLE) {
-    if (SPLIT_KV && first_tile >= tiles) {  // a split without tiles: its rows saw nothing
-      if (row_valid(tid)) ((float2*)p.partial_stats)[partial_at(tid)] = make_float2(neg_inf(), 0.f);
-      return;  // the consumers never see it
-    }
+    if (SPLIT_KV && first_tile >= tiles) return write_empty_partial();  // the consumers never see it
     // Q once the consumers are done with the last item's, then tile after tile into the ring,
     // each slot once the consumers released it. (A fresh barrier passes a wait on parity 1:
     // the first round waits for nothing.)
@@ -930,19 +947,7 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
     wgmma_wait<0>();
     if (lane == 0) mbarrier_arrive(empty_barrier(slot));
 
-    if constexpr (SPLIT_KV) {  // unnormalised float32 accumulators and the state, per row
-#pragma unroll
-      for (int i = 0; i < 2; ++i) {
-        const int r = my_row(i);
-        const float sum = quad_sum(state[i].sum);
-        if (!row_valid(r)) continue;
-        float* acc = (float*)p.partial_acc + partial_at(r) * HEAD_DIM + Fragment::column(lane, 0);
-#pragma unroll
-        for (int b = 0; b < CHUNKS; ++b) *(float2*)(acc + b * 8) = make_float2(o[b][2 * i], o[b][2 * i + 1]);
-        if (lane % 4 == 0) ((float2*)p.partial_stats)[partial_at(r)] = make_float2(state[i].max, sum);
-      }
-      return;
-    }
+    if constexpr (SPLIT_KV) return write_partial();
     // Normalise and write from the registers (Q and the ring hold the next item's tiles): a
     // quad transposes four column blocks so that each lane stores one whole 16-byte chunk (4-byte
     // stores took two requests per sector: ncu, H200).
@@ -973,7 +978,7 @@ template <typename T, typename KV, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, type
 __device__ void prefill_wgmma(const PrefillParams& p) {
   PrefillRing ring;
   if constexpr (!PRODUCER) {
-    prefill_wgmma_item<T, KV, HEAD_DIM, PAGE_SIZE, LAYOUT, Variant, KEYS, STAGES, ALL_ROLES, false>(p, blockIdx.x, ring);
+    prefill_wgmma_item<T, KV, HEAD_DIM, PAGE_SIZE, LAYOUT, Variant, KEYS, STAGES, ALL_ROLES, SPLIT_KV>(p, blockIdx.x, ring);
   } else {
     using Tile = PrefillWgmmaTile<HEAD_DIM, KEYS, STAGES, PRODUCER>;
     extern __shared__ unsigned char shared_raw[];
