@@ -649,6 +649,38 @@ def test_prefill_on_two_streams_at_once_and_in_graphs(rng):
     assert_close(from_torch(expected), prefill_reference(q, k, v, cache, cu), "bfloat16")
 
 
+def test_split_calls_on_two_streams_at_once(rng):
+    """Decodes and prefills that split keep their partial states in their stream's workspace:
+    calls queued back to back on two streams, each stream with inputs of its own, give what each
+    gives alone, bit for bit (one workspace per GPU mixed the two streams' partial states)."""
+    calls = []
+    for _ in range(2):
+        cache = paged_cache(rng, [16384, 9000], 8, 128, 16, "bfloat16", "nhd")
+        queries = random_array(rng, (2, 32, 128), "bfloat16")
+        q, k, v, cu = random_prompts(rng, [64, 16], 32, 8, 128, "bfloat16")
+        decode = [cuda(a) for a in (queries, cache.k_cache, cache.v_cache, cache.page_table, cache.lens)]
+        prefill = [cuda(a) for a in (q, k, v, cache.k_cache, cache.v_cache, cache.page_table, cache.lens, cu)]
+        calls.append(lambda d=decode: pal.paged_attention_decode(*d, layout="nhd"))
+        calls.append(lambda p=prefill: pal.paged_attention_prefill(*p, layout="nhd"))
+    expected = []
+    for call in calls:
+        expected.append(call())
+        torch.cuda.synchronize()
+    streams = [torch.cuda.Stream() for _ in range(2)]
+    for stream in streams:
+        stream.wait_stream(torch.cuda.current_stream())
+    outs = []
+    for _ in range(8):  # queued back to back on both streams: their launches overlap
+        for s, stream in enumerate(streams):
+            with torch.cuda.stream(stream):
+                outs += [(i, calls[i]()) for i in (2 * s, 2 * s + 1)]
+    for stream in streams:
+        torch.cuda.current_stream().wait_stream(stream)
+    torch.cuda.synchronize()
+    for i, out in outs:
+        assert torch.equal(out, expected[i]), f"call {i}"
+
+
 POLICY_SCRIPT = """
 import sys, numpy as np, torch
 import proxy_attention_lab as pal

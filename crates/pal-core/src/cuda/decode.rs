@@ -438,7 +438,7 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
     let (mut partial_acc, mut partial_stats) = (0, 0);
     if splits > 1 {
         let acc_bytes = rows * splits * head_dim * 4;
-        let workspace = gpu.workspace(OP, acc_bytes + rows * splits * 8)?;
+        let workspace = gpu.workspace(OP, stream, acc_bytes + rows * splits * 8)?;
         (partial_acc, partial_stats) = (workspace, workspace + acc_bytes as u64);
     }
     let mut params = DecodeParams {

@@ -27,8 +27,8 @@ pub(crate) struct Gpu {
     /// L2 cache size in bytes.
     pub l2_bytes: usize,
     modules: Mutex<HashMap<KernelKey, Module>>,
-    /// Grow-only scratch memory (split-KV partial states): address and size.
-    workspace: Mutex<Option<(Handle<sys::CUdeviceptr>, usize)>>,
+    /// Grow-only scratch memory (split-KV partial states), see `Gpu::workspace`.
+    workspaces: Mutex<Workspaces>,
     /// Where kernels report invalid table entries (`pal::TableErrors`).
     table_errors: TableErrorBuffers,
     /// The persistent prefill's item counters.
@@ -83,6 +83,48 @@ impl SlotTable {
         }
         slot
     }
+}
+
+/// Split-KV scratch memory: a buffer (address, size) per stream for launches run now, and one
+/// that launches captured into CUDA graphs share (memory may not be allocated while a stream is
+/// being captured, so that one is sized by the calls before the capture).
+#[derive(Default)]
+struct Workspaces {
+    by_stream: HashMap<StreamKey, (Handle<sys::CUdeviceptr>, usize)>,
+    captured: Option<(Handle<sys::CUdeviceptr>, usize)>,
+}
+
+/// At least `bytes` in `buffer`: the buffer itself, or a larger one that replaces it. The one it
+/// outgrows is never freed: CUDA graphs captured earlier, and launches still queued, keep its
+/// address (split states need a few MiB, so the buffers left behind stay small).
+fn grown(
+    op: &'static str,
+    buffer: &mut Option<(Handle<sys::CUdeviceptr>, usize)>,
+    bytes: usize,
+) -> Result<sys::CUdeviceptr> {
+    if let Some((pointer, size)) = *buffer {
+        if size >= bytes {
+            return Ok(pointer.0);
+        }
+    }
+    let size = bytes.next_power_of_two().max(1 << 20);
+    // SAFETY: a plain device allocation in the current (this GPU's) context.
+    let pointer = unsafe { result::malloc_sync(size) }.map_err(|e| driver_error(op, "cuMemAlloc (workspace)", e))?;
+    *buffer = Some((Handle(pointer), size));
+    Ok(pointer)
+}
+
+/// Whether `stream` is being captured into a CUDA graph; a failed query counts as a capture.
+fn capturing(stream: usize) -> bool {
+    let mut status = sys::CUstreamCaptureStatus::CU_STREAM_CAPTURE_STATUS_NONE;
+    // SAFETY: queries a stream handle the caller passed for its launch.
+    let queried = unsafe { sys::cuStreamIsCapturing(stream as sys::CUstream, &mut status) }.result();
+    queried.is_err() || status != sys::CUstreamCaptureStatus::CU_STREAM_CAPTURE_STATUS_NONE
+}
+
+/// A stream as `SlotTable` and `Workspaces` key it.
+fn stream_key(stream: usize) -> StreamKey {
+    (stream, (stream == 2).then(|| std::thread::current().id()))
 }
 
 /// The claim word (device memory) and the record (pinned host memory mapped into the device)
@@ -225,7 +267,7 @@ impl Gpu {
             multiprocessors: attribute(CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT)? as usize,
             l2_bytes: attribute(CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE)? as usize,
             modules: Mutex::default(),
-            workspace: Mutex::default(),
+            workspaces: Mutex::default(),
             table_errors,
             schedule: Mutex::new(ScheduleSlots {
                 base: Handle(schedule),
@@ -322,39 +364,33 @@ impl Gpu {
     }
 
     /// The item counter of a persistent prefill launched on `stream` now (see `ScheduleSlots`).
+    /// A failed capture query counts as a capture (a fresh slot), never as a shared one.
     pub fn schedule_counter(&self, stream: usize) -> u64 {
-        let mut status = sys::CUstreamCaptureStatus::CU_STREAM_CAPTURE_STATUS_NONE;
-        // SAFETY: queries a stream handle the caller passed for its launch; a failed query counts
-        // as a capture (a fresh slot), never as a shared one.
-        let captured = unsafe { sys::cuStreamIsCapturing(stream as sys::CUstream, &mut status) }
-            .result()
-            .is_err()
-            || status != sys::CUstreamCaptureStatus::CU_STREAM_CAPTURE_STATUS_NONE;
+        let captured = capturing(stream);
         let mut slots = self.schedule.lock().unwrap_or_else(|e| e.into_inner());
-        let key = (stream, (stream == 2).then(|| std::thread::current().id()));
-        let slot = slots.table.take((!captured).then_some(key));
+        let slot = slots.table.take((!captured).then(|| stream_key(stream)));
         slots.base.0 + 8 * slot as u64
     }
 
-    /// At least `bytes` of device scratch memory, reused across calls. One per GPU rather than
-    /// per stream: a CUDA graph is captured on a stream of torch's own, so only a workspace
-    /// sized by an earlier (warm-up) call on any stream can serve it without allocating during
-    /// capture. Consequence: decodes that need split-KV must not run concurrently on two
-    /// streams of one GPU. It only allocates when a call needs more than any call before it,
-    /// and never frees the buffer it outgrows: CUDA graphs captured earlier keep its address
-    /// (split states need a few MiB at most, so the buffers left behind stay small).
-    pub fn workspace(&self, op: &'static str, bytes: usize) -> Result<sys::CUdeviceptr> {
-        let mut workspace = self.workspace.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((pointer, size)) = *workspace {
-            if size >= bytes {
-                return Ok(pointer.0);
-            }
+    /// At least `bytes` of device scratch memory for a launch on `stream`, reused across calls:
+    /// the stream's own, so that calls that split may overlap on two streams. A launch captured
+    /// into a CUDA graph takes the one captured launches share, which every call outside a
+    /// capture grows to its size first (a graph is captured on a stream of torch's own after a
+    /// warm-up call, and a capture may not allocate). Consequence: two CUDA graphs whose calls
+    /// split must not replay on two streams at once. Buffers only grow, and only when a call
+    /// needs more than any call before it.
+    pub fn workspace(&self, op: &'static str, stream: usize, bytes: usize) -> Result<sys::CUdeviceptr> {
+        let captured = capturing(stream);
+        let mut workspaces = self.workspaces.lock().unwrap_or_else(|e| e.into_inner());
+        if captured {
+            return grown(op, &mut workspaces.captured, bytes);
         }
-        let size = bytes.next_power_of_two().max(1 << 20);
-        // SAFETY: a plain device allocation in the current (this GPU's) context.
-        let pointer =
-            unsafe { result::malloc_sync(size) }.map_err(|e| driver_error(op, "cuMemAlloc (workspace)", e))?;
-        *workspace = Some((Handle(pointer), size));
+        grown(op, &mut workspaces.captured, bytes)?;
+        let mut own = workspaces.by_stream.get(&stream_key(stream)).copied();
+        let pointer = grown(op, &mut own, bytes)?;
+        workspaces
+            .by_stream
+            .insert(stream_key(stream), own.expect("grown fills it"));
         Ok(pointer)
     }
 }

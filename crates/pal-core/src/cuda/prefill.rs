@@ -333,7 +333,7 @@ pub(super) fn run(problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>)
     let (mut partial_acc, mut partial_stats) = (0, 0);
     if splits > 1 {
         let acc_bytes = out_rows * splits * head_dim * 4;
-        let workspace = gpu.workspace(OP, acc_bytes + out_rows * splits * 8)?;
+        let workspace = gpu.workspace(OP, stream, acc_bytes + out_rows * splits * 8)?;
         (partial_acc, partial_stats) = (workspace, workspace + acc_bytes as u64);
     }
     let schedule = if producer { gpu.schedule_counter(stream) } else { 0 };
