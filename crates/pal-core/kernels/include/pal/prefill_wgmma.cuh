@@ -35,6 +35,8 @@
 // over 32768 nhd 492 / 472 (were 301 / 300), 1 x 128 over 32768 (split) 477 (150 unsplit).
 // Twentieth session (2026-12-01): the one-item-per-CTA form splits too: 1 x 128 over 32768 at
 // head dim 256 nhd / pal 114 / 98 -> 417 / 381 TFLOP/s, pal pages of 2 slots (D 128) 55 -> 203.
+// Beside FA3 in one run (kernel time, same rows as above): nhd 1.12 / 0.95 / 0.94 / 1.02 / 0.98x,
+// pal 1.08 / 1.00 / 0.90 / 0.98 / 1.00x; 1 x 512 / 4 x 128 over 32768 1.01-1.07x.
 // What is left: short prompts' items (16 x 1024: an item's first tile
 // waits 1.5-2.7 us for Q and its K / V, 13-19% of the CTA's time), pal history V copies, pal
 // pages of 2 slots (lockstep).
