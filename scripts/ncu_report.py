@@ -8,6 +8,7 @@ every instruction with excess global sectors or shared-memory wavefronts.
     python scripts/ncu_report.py decode --layout nhd --row 8x4096 --out prof/decode
     python scripts/ncu_report.py decode --layout nhd --row 32x4096 --page 4 --out prof/nhd-p4
     python scripts/ncu_report.py fill --layout pal --row 32768 --out prof/fill  # over 8 sequences
+    python scripts/ncu_report.py prefill --layout flashinfer-fa3 --row 16x1024+0 --out prof/fa3
     python scripts/ncu_report.py summary prof/pal-hist        # re-read a saved run, anywhere
 
 `PAL_KERNEL_DIR` / `PAL_PREFILL_TUNING` pass through to the profiled process. Runs write
@@ -52,7 +53,12 @@ def workload(op, layout, row, kv_dtype="", page="16", dim="128", heads="32/8"):
     import proxy_attention_lab as pal
     import torch
 
-    if op == "prefill":
+    if op == "prefill" and layout.startswith("flashinfer-"):
+        # The peer on the same row: FlashInfer's FA2 or FA3 path (`--layout flashinfer-fa3`).
+        from prefill_sweep import flashinfer_prefill
+
+        call = flashinfer_prefill(row, 128, 16, layout.removeprefix("flashinfer-"))
+    elif op == "prefill":
         from prefill_sweep import make_case
 
         kv = getattr(torch, kv_dtype) if kv_dtype else torch.bfloat16
@@ -102,6 +108,8 @@ def profile(args):
     child += [args.kv_dtype, str(args.page), str(args.dim), args.heads]
     # The decode call's main kernel (its split merge, when there is one, is another launch).
     kernel = "regex:^pal_decode$" if args.op == "decode" else "regex:pal_"
+    if args.layout.startswith("flashinfer-"):
+        kernel = "regex:[Pp]refill"  # FlashInfer's prefill kernels, not its setup launches
     base = ["ncu", "--clock-control", "none", "-k", kernel, "--launch-skip", "2", "--launch-count", "1"]
     sections = [flag for name in SECTIONS for flag in ("--section", name)]
     details = ["--page", "details", "--print-details", "all"]

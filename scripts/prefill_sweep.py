@@ -46,11 +46,18 @@ def make_case(row, layout, dim, page, g, kv_dtype=torch.bfloat16):
 
 @functools.cache
 def flashinfer_prefill_ms(row, dim, page, backend):
-    """Median ms of FlashInfer's paged prefill (`backend` "fa2" or "fa3") on `row`: causal, the
-    history and the prompt in pages of random order (NHD), bf16; its own random draws (PAL's
-    inputs stay those of a run without it). Timed once per row, whichever PAL layouts follow."""
-    import flashinfer
+    """Median ms of FlashInfer's paged prefill on `row` (`flashinfer_prefill`), timed once per
+    row, whichever PAL layouts follow."""
     import triton
+
+    return triton.testing.do_bench(flashinfer_prefill(row, dim, page, backend), return_mode="median")
+
+
+def flashinfer_prefill(row, dim, page, backend):
+    """A call of FlashInfer's paged prefill (`backend` "fa2" or "fa3") on `row`: causal, the
+    history and the prompt in pages of random order (NHD), bf16; its own random draws (PAL's
+    inputs stay those of a run without it)."""
+    import flashinfer
 
     g = torch.Generator(device="cuda").manual_seed(1)
 
@@ -70,7 +77,7 @@ def flashinfer_prefill_ms(row, dim, page, backend):
     wrapper.plan(
         qo_indptr, indptr, indices, last, hq, hkv, dim, page, causal=True, q_data_type=torch.bfloat16
     )
-    return triton.testing.do_bench(lambda: wrapper.run(q, (pool[0], pool[1])), return_mode="median")
+    return lambda: wrapper.run(q, (pool[0], pool[1]))
 
 
 def main() -> None:
