@@ -90,7 +90,7 @@ impl SlotTable {
 /// being captured, so that one is sized by the calls before the capture).
 #[derive(Default)]
 struct Workspaces {
-    by_stream: HashMap<StreamKey, (Handle<sys::CUdeviceptr>, usize)>,
+    by_stream: HashMap<StreamKey, Option<(Handle<sys::CUdeviceptr>, usize)>>,
     captured: Option<(Handle<sys::CUdeviceptr>, usize)>,
 }
 
@@ -386,12 +386,7 @@ impl Gpu {
             return grown(op, &mut workspaces.captured, bytes);
         }
         grown(op, &mut workspaces.captured, bytes)?;
-        let mut own = workspaces.by_stream.get(&stream_key(stream)).copied();
-        let pointer = grown(op, &mut own, bytes)?;
-        workspaces
-            .by_stream
-            .insert(stream_key(stream), own.expect("grown fills it"));
-        Ok(pointer)
+        grown(op, workspaces.by_stream.entry(stream_key(stream)).or_default(), bytes)
     }
 }
 

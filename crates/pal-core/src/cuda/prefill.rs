@@ -330,12 +330,7 @@ pub(super) fn run(problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>)
     };
     let head_dim = geometry.head_dim;
     let out_rows = problem.total_tokens * problem.num_q_heads;
-    let (mut partial_acc, mut partial_stats) = (0, 0);
-    if splits > 1 {
-        let acc_bytes = out_rows * splits * head_dim * 4;
-        let workspace = gpu.workspace(OP, stream, acc_bytes + out_rows * splits * 8)?;
-        (partial_acc, partial_stats) = (workspace, workspace + acc_bytes as u64);
-    }
+    let (partial_acc, partial_stats) = MergeParams::partials(&gpu, OP, stream, out_rows, splits, head_dim)?;
     let schedule = if producer { gpu.schedule_counter(stream) } else { 0 };
     let mut params = PrefillParams {
         q: inputs.q.as_ptr() as u64,
