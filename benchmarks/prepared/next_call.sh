@@ -9,7 +9,9 @@
 #   git apply --directory=kv_b/qp -p4 benchmarks/prepared/prefill-hopper-q-prefetch.patch
 #   git apply --directory=kv_b/qpu -p4 benchmarks/prepared/prefill-hopper-q-prefetch.patch
 #   git apply --directory=kv_b/qpu -p4 benchmarks/prepared/prefill-hopper-uniform-values.patch
-# then `run` with carry ["gpu-bundle", "kv_b/fi_cache.tgz", "kv_b/qp", "kv_b/qpu"]:
+#   mkdir -p kv_b/kvg && cp -r crates/pal-core/kernels/. kv_b/kvg
+#   git apply --directory=kv_b/kvg -p4 benchmarks/prepared/prefill-portable-kv-groups.patch
+# then `run` with carry ["gpu-bundle", "kv_b/fi_cache.tgz", "kv_b/qp", "kv_b/qpu", "kv_b/kvg"]:
 #   bash benchmarks/prepared/next_call.sh (about 8 device minutes with the suite).
 export PYTHONUNBUFFERED=1 PYTEST_ADDOPTS=--timeout=120 MAX_JOBS=16 FLASHINFER_CUDA_ARCH_LIST=9.0a
 O=${OUT:-/tmp/out}; mkdir -p "$O"
@@ -27,6 +29,15 @@ for opt in "--dim 64" "--kv-dtype float8_e4m3fn"; do
   timeout 60 $F $opt --label main --save /tmp/p$tag 2>&1 | tee -a "$O/ab_more.txt"
   for v in qp qpu; do PAL_KERNEL_DIR=kv_b/$v timeout 60 $F $opt --label $v --compare /tmp/p$tag 2>&1 | tee -a "$O/ab_more.txt"; done
 done
+# The portable prefill with K and V in copy groups of their own (prefill-portable-kv-groups.patch,
+# kv_b/kvg), FA2 beside: timing only (its suite is a later call's).
+P="python3 scripts/prefill_sweep.py --rows 1x4096+0 4x4096+0 16x1024+0 4x1024+8192 8x512+4096"
+if [ -d kv_b/kvg ]; then
+  PAL_PREFILL_PATH=portable timeout 120 $P --label pmain --save /tmp/pp --flashinfer fa2 2>&1 | tee -a "$O/portable.txt"
+  PAL_PREFILL_PATH=portable PAL_KERNEL_DIR=kv_b/kvg timeout 60 $P --label kvg --compare /tmp/pp 2>&1 | tee -a "$O/portable.txt"
+  PAL_PREFILL_PATH=portable timeout 60 $P --label pmain --compare /tmp/pp 2>&1 | tee -a "$O/portable.txt"
+  PAL_PREFILL_PATH=portable PAL_KERNEL_DIR=kv_b/kvg timeout 60 $P --label kvg --compare /tmp/pp 2>&1 | tee -a "$O/portable.txt"
+fi
 python3 - "$O/ab.txt" > "$O/choice.txt" <<'PY'
 import collections, re, sys
 rate, bad = collections.defaultdict(list), set()
