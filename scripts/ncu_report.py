@@ -12,10 +12,14 @@ every instruction with excess global sectors or shared-memory wavefronts.
     python scripts/ncu_report.py summary prof/pal-hist        # re-read a saved run, anywhere
 
 `PAL_KERNEL_DIR` / `PAL_PREFILL_TUNING` pass through to the profiled process. Runs write
-`details.txt` and `source.csv` under `--out`."""
+`details.txt` and `source.csv` under `--out`; `summary` also reads a gzipped `source.csv.gz`.
+The summary ends with where the warps stalled: the leading stall reasons of the sampled warps
+with the opcodes they stalled on, and the straight-line blocks holding most samples."""
 
 import argparse
+import collections
 import csv
+import gzip
 import os
 import re
 import subprocess
@@ -134,7 +138,11 @@ def headline_metrics(text):
 
 
 def source_rows(path):
-    rows = list(csv.reader(open(path)))
+    """Per SASS instruction: address, text, executions, excess L2 sectors, excess shared
+    wavefronts, their totals and ideals (sectors, ideal sectors, wavefronts, ideal wavefronts),
+    sampled warps, and the samples per stall reason."""
+    with gzip.open(path, "rt") if path.endswith(".gz") else open(path) as f:
+        rows = list(csv.reader(f))
     start = next(i for i, row in enumerate(rows) if row and row[0] == "Address")
     head = rows[start]
 
@@ -145,6 +153,7 @@ def source_rows(path):
             return 0.0
 
     columns = {name: head.index(name) for name in head}
+    stall_columns = [n for n in head if n.startswith("stall_") and not n.endswith("(Not Issued)")]
     out = []
     for row in rows[start + 1 :]:
         if len(row) < len(head):
@@ -157,15 +166,70 @@ def source_rows(path):
                 number(get["Instructions Executed"]),
                 number(get.get("L2 Theoretical Sectors Global Excessive", "0")),
                 number(get.get("L1 Wavefronts Shared Excessive", "0")),
+                tuple(
+                    number(get.get(name, "0"))
+                    for name in (
+                        "L2 Theoretical Sectors Global",
+                        "L2 Theoretical Sectors Global Ideal",
+                        "L1 Wavefronts Shared",
+                        "L1 Wavefronts Shared Ideal",
+                    )
+                ),
+                number(get.get("# Samples", "0")),
+                {name[len("stall_") :]: number(get[name]) for name in stall_columns},
             )
         )
     return out
 
 
+def opcode(text):
+    """The opcode of a SASS line, without its predicate and modifiers."""
+    words = text.split()
+    if words and words[0].startswith("@"):
+        words = words[1:]
+    return words[0].split(".")[0] if words else ""
+
+
+def stall_report(rows, reasons=6, opcodes=5, blocks=8):
+    """Lines: the leading stall reasons (share of the sampled warps) with the opcodes that
+    stalled on them, and the straight-line blocks holding the most samples."""
+    total = sum(r[6] for r in rows)
+    if not total:
+        return []
+    by_reason, by_opcode = collections.Counter(), collections.defaultdict(collections.Counter)
+    for row in rows:
+        for reason, samples in row[7].items():
+            by_reason[reason] += samples
+            by_opcode[reason][opcode(row[1])] += samples
+    lines = [f"warp stall samples: {total:,.0f}; leading reasons (share, opcodes stalled on them):"]
+    for reason, samples in by_reason.most_common(reasons):
+        top = ", ".join(f"{op} {n / total:.1%}" for op, n in by_opcode[reason].most_common(opcodes) if n)
+        lines.append(f"  {reason:<18} {samples / total:6.1%}   {top}")
+    spans = []
+    for row in rows:
+        if spans and spans[-1]["runs"] == row[2]:
+            spans[-1]["last"] = row[0]
+            spans[-1]["length"] += 1
+        else:
+            spans.append({"first": row[0], "last": row[0], "runs": row[2], "length": 1, "samples": 0})
+            spans[-1]["ops"] = collections.Counter()
+        spans[-1]["samples"] += row[6]
+        spans[-1]["ops"][opcode(row[1])] += 1
+    base = rows[0][0]
+    lines.append("blocks by stall samples (offset, length, runs, share, their commonest opcodes):")
+    for span in sorted(spans, key=lambda b: -b["samples"])[:blocks]:
+        ops = " ".join(f"{op} {n}" for op, n in span["ops"].most_common(5))
+        where = f"{span['first'] - base:#07x}-{span['last'] - base:#07x}"
+        lines.append(
+            f"  {where} {span['length']:4d} x {int(span['runs']):>9,}  {span['samples'] / total:5.1%}  {ops}"
+        )
+    return lines
+
+
 def hot_blocks(rows, most=10):
     """Runs of consecutive instructions executed equally often, by instructions they executed."""
     blocks = []
-    for address, _, executed, _, _ in rows:
+    for address, _, executed, *_ in rows:
         if blocks and blocks[-1][2] == executed:
             blocks[-1][1] = address
             blocks[-1][3] += 1
@@ -186,6 +250,8 @@ def summary(folder):
         print("stalls (cycles per issued instruction):", leading)
     source = os.path.join(folder, "source.csv")
     if not os.path.exists(source):
+        source += ".gz"
+    if not os.path.exists(source):
         return
     rows = source_rows(source)
     total = sum(r[2] for r in rows)
@@ -195,12 +261,17 @@ def summary(folder):
         print(f"  {first:#07x}-{last:#07x}  {length:4d} instr x {executed:>9,}  = {share:5.1%}")
     excess = [r for r in rows if r[3] > 0 or r[4] > 0]
     if excess:
-        print("instructions with excess global sectors / shared wavefronts (per execution):")
+        print("instructions with excess L2 sectors / shared wavefronts (per execution: actual / ideal):")
         base = rows[0][0]
-        for address, text, executed, sectors, wavefronts in sorted(excess, key=lambda r: -(r[3] + r[4]))[:12]:
+        for address, text, executed, _, _, (sectors, ideal_sectors, waves, ideal_waves), *_ in sorted(
+            excess, key=lambda r: -(r[3] + r[4])
+        )[:12]:
             runs = max(executed, 1)
-            extra = f"sectors +{sectors / runs:.1f}  wavefronts +{wavefronts / runs:.1f}"
+            extra = f"sectors {sectors / runs:.1f} / {ideal_sectors / runs:.1f}"
+            extra += f"  wavefronts {waves / runs:.1f} / {ideal_waves / runs:.1f}"
             print(f"  {address - base:#07x} {text[:60]:<60} {extra}")
+    for line in stall_report(rows):
+        print(line)
 
 
 def main():
