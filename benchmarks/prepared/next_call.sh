@@ -40,29 +40,9 @@ if [ -d kv_b/kvg ]; then
   PAL_PREFILL_PATH=portable PAL_KERNEL_DIR=kv_b/mainK timeout 60 $P --label pmain --compare /tmp/pp 2>&1 | tee -a "$O/portable.txt"
   PAL_PREFILL_PATH=portable PAL_KERNEL_DIR=kv_b/kvg timeout 60 $P --label kvg --compare /tmp/pp 2>&1 | tee -a "$O/portable.txt"
 fi
-python3 - "$O/ab.txt" > "$O/choice.txt" <<'PY'
-import collections, re, sys
-rate, bad = collections.defaultdict(list), set()
-for line in open(sys.argv[1]):
-    m = re.match(r"(main|qp|qpu) +(\w+) D\d+ p\d+ (\S+) .*? ([\d.]+) TFLOP/s", line)
-    if m:
-        rate[(m.group(1), m.group(2), m.group(3))].append(float(m.group(4)))
-        if m.group(1) != "main" and "same bits" not in line:
-            bad.add(m.group(1))
-best, lines = None, []
-def average(v):  # of a row's runs: one outlier of main's (call 7: 486 / 510) is not a loss
-    return sum(v) / len(v)
-for label in ("qp", "qpu"):
-    ratio = {k[1:]: average(rate[k]) / average(rate[("main",) + k[1:]]) for k in rate if k[0] == label}
-    r = list(ratio.values())
-    mean = sum(r) / len(r) if r else 0
-    if label not in bad and r and min(r) >= 0.97 and mean > 1.01 and (best is None or mean > best[1]):
-        best = (label, mean)
-    lines.append(f"{label} mean {mean:.3f} " + str({f"{a} {b}": round(v, 3) for (a, b), v in ratio.items()}))
-print(f"suite kv_b/{best[0]}" if best else "stop", *lines, "bits differ: " + " ".join(sorted(bad)) if bad else "", sep="\n")
-PY
+python3 scripts/ab_verdict.py "$O/ab.txt" --candidates qp qpu --floor 0.97 --gain 1.01 > "$O/choice.txt"
 cat "$O/choice.txt"; echo "($SECONDS s)"
 [ "$(head -1 "$O/choice.txt" | cut -d' ' -f1)" = suite ] || exit 0
-export PAL_KERNEL_DIR=$(head -1 "$O/choice.txt" | cut -d' ' -f2)  # every process of the suite compiles it
+export PAL_KERNEL_DIR=kv_b/$(head -1 "$O/choice.txt" | cut -d' ' -f2)  # every process of the suite compiles it
 timeout 330 bash scripts/gpu_suite.sh gpu-bundle "$O/suite" tests > "$O/suite.txt" 2>&1
 echo "suite ($PAL_KERNEL_DIR) rc $? ($SECONDS s)" | tee -a "$O/suite.txt"; rm -f "$O/suite/gpu.txt"; tail -8 "$O/suite.txt"

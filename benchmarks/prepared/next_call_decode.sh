@@ -22,20 +22,8 @@ for kv in "--kv-dtype float8_e4m3fn" "--heads 32/1"; do
   PAL_DECODE_TUNING=fused=0 timeout 100 $D $kv --label merge --save /tmp/dm2 2>&1 | tee -a "$O/ab_more.txt"
   timeout 100 $D $kv --label fused --compare /tmp/dm2 2>&1 | tee -a "$O/ab_more.txt"
 done
-python3 - "$O/ab.txt" > "$O/choice.txt" <<'PY'
-import collections, re, sys
-time, bad = collections.defaultdict(list), False
-for line in open(sys.argv[1]):
-    m = re.match(r"(merge|fused) +(\w+) (\S+) .*?: kernel ([\d.]+) us", line)
-    if m:
-        time[(m.group(1), m.group(2), m.group(3))].append(float(m.group(4)))
-        bad |= m.group(1) == "fused" and "same bits" not in line
-speedup = {k[1:]: min(time[("merge",) + k[1:]]) / min(time[k]) for k in time if k[0] == "fused"}
-r = list(speedup.values())
-win = not bad and r and min(r) >= 0.98 and sum(r) / len(r) > 1.01
-print("suite" if win else "stop", {f"{a} {b}": round(v, 3) for (a, b), v in speedup.items()}, "bits differ" if bad else "")
-PY
+python3 scripts/ab_verdict.py "$O/ab.txt" --baseline merge --candidates fused --floor 0.98 --gain 1.01 > "$O/choice.txt"
 cat "$O/choice.txt"; echo "($SECONDS s)"
-[ "$(cut -d' ' -f1 "$O/choice.txt")" = suite ] || exit 0
+[ "$(head -1 "$O/choice.txt" | cut -d' ' -f1)" = suite ] || exit 0
 timeout 330 bash scripts/gpu_suite.sh gpu-bundle "$O/suite" tests > "$O/suite.txt" 2>&1
 echo "suite rc $? ($SECONDS s)" | tee -a "$O/suite.txt"; rm -f "$O/suite/gpu.txt"; tail -8 "$O/suite.txt"
