@@ -15,11 +15,7 @@
 # (main's runs name kv_b/mainK too: a wheel built while the tree held a variant once passed for
 # main's, twenty-first session, call 6):
 #   bash benchmarks/prepared/next_call.sh (about 8 device minutes with the suite).
-export PYTHONUNBUFFERED=1 PYTEST_ADDOPTS=--timeout=120 MAX_JOBS=16 FLASHINFER_CUDA_ARCH_LIST=9.0a
-O=${OUT:-/tmp/out}; mkdir -p "$O"
-python3 -m pip install -q --no-index --no-deps --no-compile --upgrade --target /tmp/site gpu-bundle/*.whl || exit 1
-export PYTHONPATH=/tmp/site
-[ -f kv_b/fi_cache.tgz ] && mkdir -p ~/.cache && tar xzf kv_b/fi_cache.tgz -C ~/.cache
+. scripts/gpu_env.sh || exit 1
 S="python3 scripts/prefill_sweep.py --rows 1x4096+0 4x4096+0 16x1024+0 4x1024+8192 8x512+4096 1x512+32768 4x128+32768"
 PAL_KERNEL_DIR=kv_b/mainK timeout 200 $S --label main --save /tmp/pm --flashinfer fa3 2>&1 | tee -a "$O/ab.txt"
 for v in qp qpu; do PAL_KERNEL_DIR=kv_b/$v timeout 60 $S --label $v --compare /tmp/pm 2>&1 | tee -a "$O/ab.txt"; done

@@ -8,11 +8,7 @@
 #   bash benchmarks/prepared/next_call_decode.sh   (about 8 device minutes with the suite)
 # The same wheel times both forms (`PAL_DECODE_TUNING=fused=0`: the merge kernel), FlashInfer
 # beside (the first run), then runs the whole suite if the fused form wins with the same bits.
-export PYTHONUNBUFFERED=1 PYTEST_ADDOPTS=--timeout=120 MAX_JOBS=16 FLASHINFER_CUDA_ARCH_LIST=9.0a
-O=${OUT:-/tmp/out}; mkdir -p "$O"
-python3 -m pip install -q --no-index --no-deps --no-compile --upgrade --target /tmp/site gpu-bundle/*.whl || exit 1
-export PYTHONPATH=/tmp/site
-[ -f kv_b/fi_cache.tgz ] && mkdir -p ~/.cache && tar xzf kv_b/fi_cache.tgz -C ~/.cache
+. scripts/gpu_env.sh || exit 1
 D="python3 scripts/decode_sweep.py --rows 1x4096 1x32768 2x4096 4x4096 8x4096 16x4096 32x4096"
 PAL_DECODE_TUNING=fused=0 timeout 200 $D --label merge --save /tmp/dm --flashinfer 2>&1 | tee -a "$O/ab.txt"
 timeout 100 $D --label fused --compare /tmp/dm 2>&1 | tee -a "$O/ab.txt"
