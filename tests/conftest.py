@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import zlib
 
 import numpy as np
@@ -26,3 +27,17 @@ def rng(request) -> np.random.Generator:
 def device(request) -> str:
     """The backend a test runs on: the CPU (numpy arrays), and CUDA (torch tensors) where there is a GPU."""
     return request.param
+
+
+@pytest.fixture
+def lab_script():
+    """Loads one of the lab's scripts (scripts/NAME.py) as a module, for tests of its logic."""
+
+    def load(name: str):
+        path = os.path.join(os.path.dirname(__file__), "..", "scripts", f"{name}.py")
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load

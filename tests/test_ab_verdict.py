@@ -1,18 +1,5 @@
 """The lab's A/B verdict (scripts/ab_verdict.py) on sweep lines of both kinds (no GPU)."""
 
-import importlib.util
-import os
-
-SCRIPT = os.path.join(os.path.dirname(__file__), "..", "scripts", "ab_verdict.py")
-
-
-def load():
-    spec = importlib.util.spec_from_file_location("ab_verdict", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 PREFILL = [
     "main  nhd D128 p16 4x1024+8192      1209 us   500.0 TFLOP/s  flashinfer-fa3 514.1 (0.97x)",
     "main  pal D128 p16 4x4096+0         1139 us   510.0 TFLOP/s, same bits as earlier",
@@ -25,21 +12,22 @@ PREFILL = [
 ]  # fmt: skip
 
 
-def test_prefill_rows_mean_over_runs_and_bits():
-    lines = load().verdict(PREFILL, "main", ["qp", "bad"], floor=0.97, gain=1.01)
+def test_prefill_rows_mean_over_runs_and_bits(lab_script):
+    verdict = lab_script("ab_verdict").verdict
+    lines = verdict(PREFILL, "main", ["qp", "bad"], floor=0.97, gain=1.01)
     assert lines[0] == "suite qp"  # bad is faster but computes other bits
     # pal 4x4096: 485 over the mean of main's 510 and 486 (0.974, above the floor)
     assert lines[1] == "qp mean 1.027 {'nhd 4x1024+8192': 1.08, 'pal 4x4096+0': 0.974}"
     assert lines[2].endswith("(bits differ)")
-    assert load().verdict(PREFILL, "main", ["qp"], floor=0.98, gain=1.01)[0] == "stop"
+    assert verdict(PREFILL, "main", ["qp"], floor=0.98, gain=1.01)[0] == "stop"
 
 
-def test_decode_rows_compare_kernel_times():
+def test_decode_rows_compare_kernel_times(lab_script):
     lines = [
         "merge pal 1x4096 hq32/hkv8 d128 p16: kernel 15.0 us 1.12 TB/s (25%)",
         "fused pal 1x4096 hq32/hkv8 d128 p16: kernel 12.0 us 1.40 TB/s (32%), same bits as earlier",
     ]  # fmt: skip
-    assert load().verdict(lines, "merge", ["fused"], floor=0.98, gain=1.01) == [
+    assert lab_script("ab_verdict").verdict(lines, "merge", ["fused"], floor=0.98, gain=1.01) == [
         "suite fused",
         "fused mean 1.250 {'pal 1x4096': 1.25}",
     ]

@@ -3,20 +3,9 @@ gzipped as the lab keeps them, read back into hot blocks, excess traffic and sta
 
 import csv
 import gzip
-import importlib.util
 import io
 import os
 from contextlib import redirect_stdout
-
-SCRIPT = os.path.join(os.path.dirname(__file__), "..", "scripts", "ncu_report.py")
-
-
-def load_report():
-    spec = importlib.util.spec_from_file_location("ncu_report", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 HEAD = [
     "Address",
@@ -54,9 +43,9 @@ def write_run(folder):
         f.write(text.getvalue())
 
 
-def test_summary_of_a_gzipped_source_view(tmp_path):
+def test_summary_of_a_gzipped_source_view(tmp_path, lab_script):
     write_run(str(tmp_path))
-    report = load_report()
+    report = lab_script("ncu_report")
     out = io.StringIO()
     with redirect_stdout(out):
         report.summary(str(tmp_path))
@@ -72,8 +61,8 @@ def test_summary_of_a_gzipped_source_view(tmp_path):
     assert "0x00000-0x00020    3 x       100  100.0%  LDGSTS 1 HMMA 1 BRA 1" in text
 
 
-def test_opcode_drops_predicates_and_modifiers():
-    report = load_report()
+def test_opcode_drops_predicates_and_modifiers(lab_script):
+    report = lab_script("ncu_report")
     assert report.opcode("@!P0 LDGSTS.E.BYPASS.128 [R1], desc[UR6][R2.64]") == "LDGSTS"
     assert report.opcode("HMMA.16816.F32.BF16 R4, R8, R12, R4") == "HMMA"
     assert report.opcode("") == ""
