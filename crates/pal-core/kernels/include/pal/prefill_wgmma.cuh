@@ -37,6 +37,9 @@
 // head dim 256 nhd / pal 114 / 98 -> 417 / 381 TFLOP/s, pal pages of 2 slots (D 128) 55 -> 203.
 // Beside FA3 in one run (kernel time, same rows as above): nhd 1.12 / 0.95 / 0.94 / 1.02 / 0.98x,
 // pal 1.08 / 1.00 / 0.90 / 0.98 / 1.00x; 1 x 512 / 4 x 128 over 32768 1.01-1.07x.
+// Twenty-second session (2026-12-01): the next item's Q prefetched into L2, nhd 1 x 512 / 4 x 128
+// over 32768 and 4 x 1024 over 8192 / 8 x 512 over 4096 1.09 / 1.08 / 1.05 / 1.04x of the
+// kernel before, the other rows and pal level (results/h200-2026-12-01-s22/call1).
 // What is left: short prompts' items (16 x 1024: an item's first tile
 // waits 1.5-2.7 us for Q and its K / V, 13-19% of the CTA's time), pal history V copies, pal
 // pages of 2 slots (lockstep).
@@ -611,7 +614,7 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
   float slope2[2];
 #pragma unroll
   for (int i = 0; i < 2; ++i) slope2[i] = slope[i] * LOG2E;
-  const float lane_column = (float)Fragment::column(lane, 0);  // this lane's first column of a block
+  const int lane_column = Fragment::column(lane, 0);  // this lane's first column of a block
   // Descriptors of this warpgroup's Q rows and of slot 0; k-steps and slots add byte offsets / 16.
   const u64 q_descriptor = matrix_descriptor(q_tile + group * 64 * 64);
   const u64 slot_descriptor = matrix_descriptor(k_slot(0));
@@ -670,14 +673,16 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
     // (`Logit2`), and only masked tiles pay for the mask.
     float tile_max[2] = {neg_inf(), neg_inf()};
     float mul = log2_scale;
-    // ALiBi bias of row i at column offset `c` of the tile: slope2 (key0 + c - position).
+    // ALiBi bias of row i at this lane's first column plus `c`: slope2 (key0 + lane's column -
+    // position) + slope2 c, one FFMA with an immediate per score.
     float alibi_base[2];
 #pragma unroll
-    for (int i = 0; i < 2; ++i) alibi_base[i] = Variant::HAS_ALIBI ? slope2[i] * (float)(key0 - (visible[i] - 1)) : 0.f;
+    for (int i = 0; i < 2; ++i)
+      alibi_base[i] = Variant::HAS_ALIBI ? slope2[i] * (float)(key0 + lane_column - (visible[i] - 1)) : 0.f;
     auto logit_at = [&](float raw, int b, int e) {
       const int r = Fragment::row_index(e);
-      const float column = lane_column + (float)(b * 8 + e % 2);
-      return logit2.of(raw, Variant::HAS_ALIBI ? fmaf(slope2[r], column, alibi_base[r]) : 0.f);
+      const float bias = Variant::HAS_ALIBI ? fmaf(slope2[r], (float)(b * 8 + e % 2), alibi_base[r]) : 0.f;
+      return logit2.of(raw, bias);
     };
     if (masked) {
       mul = 1.f;
@@ -854,6 +859,15 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
     // each slot once the consumers released it. (A fresh barrier passes a wait on parity 1:
     // the first round waits for nothing.)
     int next_page_id = tile_page_id(first_tile);  // in flight through the wait
+    // Q's lines into L2 while the consumers finish the item before (Q is gathered only once
+    // they release it): H200, nhd history rows 1.04-1.10x (4 x 1024 over 8192 500 -> 540
+    // TFLOP/s), prompt-only rows and pal level (twenty-first session call 7, twenty-second
+    // call 1); with a first prompt tile's K / V rows as well, no better.
+    if (tid < ROWS && row_valid(tid)) {
+      const T* row = q + q_row(tid) * HEAD_DIM;
+#pragma unroll
+      for (int line = 0; line < HEAD_DIM * 2 / 128; ++line) prefetch_l2(row + line * 64);
+    }
     mbarrier_wait(q_empty, (ring.items++ & 1) ^ 1);
     load_q();
     // fp8 history tiles are widened one tile late (`STAGED`): `pending` is the slot whose raw
