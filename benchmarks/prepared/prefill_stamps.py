@@ -1,7 +1,9 @@
 """Where the Hopper prefill's consumers and producer spend an item, from the stamps of
 `prefill-stamps.patch` (a kernel variant that sums, per CTA, SM cycles over its items: waiting
 for an item's first tile, its first S, the rest of its tiles, its last P V and output; the
-producer's waits for Q and for free slots; then writes the record over the start of q).
+producer's waits for Q and for free slots, its claim of the next item, its set-up of an item up
+to the wait for Q, and its copies of Q and the first tile after it; then writes the record over
+the start of q).
 
     PAL_KERNEL_DIR=kv_b/ps python benchmarks/prepared/prefill_stamps.py --rows 16x1024+0 1x4096+0 4x1024+8192
 """
@@ -22,6 +24,9 @@ PHASES = [
     "last P V + output",
     "producer Q wait",
     "producer slot wait",
+    "producer claim",
+    "producer set-up",
+    "producer Q + tile",
 ]
 
 
@@ -43,8 +48,8 @@ def run(row: str, layout: str) -> None:
         return
     items = sum(r[3] for r in records)
     tiles = sum(r[4] for r in records)
-    cycles = [r[11] for r in records]
-    ns = [r[12] for r in records]
+    cycles = [r[14] for r in records]
+    ns = [r[15] for r in records]
     ghz = sum(cycles) / sum(ns)
     print(f"{row} {layout}: {len(records)} CTAs, {items} items, {tiles / items:.1f} tiles/item, {ghz:.2f}GHz")
     print(f"  CTA span: min {min(ns) / 1e3:.1f} max {max(ns) / 1e3:.1f} us")
