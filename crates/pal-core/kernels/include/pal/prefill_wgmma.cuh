@@ -39,10 +39,12 @@
 // pal 1.08 / 1.00 / 0.90 / 0.98 / 1.00x; 1 x 512 / 4 x 128 over 32768 1.01-1.07x.
 // Twenty-second session (2026-12-01): the next item's Q prefetched into L2, nhd 1 x 512 / 4 x 128
 // over 32768 and 4 x 1024 over 8192 / 8 x 512 over 4096 1.09 / 1.08 / 1.05 / 1.04x of the
-// kernel before, the other rows and pal level (results/h200-2026-12-01-s22/call1).
-// What is left: short prompts' items (16 x 1024: an item's first tile
-// waits 1.5-2.7 us for Q and its K / V, 13-19% of the CTA's time), pal history V copies, pal
-// pages of 2 slots (lockstep).
+// kernel before, the other rows and pal level (results/h200-2026-12-01-s22/call1); ALiBi's
+// bias one FFMA a score, 2-3% faster. Beside FA3 (call 3): nhd 1.09 / 1.03 / 0.96 / 1.00 /
+// 0.96x, pal 1.05 / 0.99 / 0.92 / 0.95 / 0.96x on the five rows above.
+// What is left: short prompts' items (16 x 1024: the consumers wait 2.1 / 2.9 us, nhd / pal,
+// for an item's first slot, 16 / 21% of the CTA's time, while the producer waits 0.3 us for
+// Q's release: stamps, call 7), pal history V copies, pal pages of 2 slots (lockstep).
 #pragma once
 #include "pal/prefill.cuh"
 #include "pal/softmax.cuh"
