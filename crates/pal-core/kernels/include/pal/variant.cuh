@@ -50,8 +50,9 @@ template <bool WINDOW, bool SOFTCAP, bool ALIBI, bool SINKS> struct Variant {
 // 1 - 2 / (e^2x + 1) as in `fast_tanh`, with the scale, 1 / cap and 2 log2(e) in one factor (and
 // e^2x without exp2f's denormal fix-up: a flushed e^2x is a tanh of -1 all the same): one
 // multiply, two MUFU ops, an add and an FFMA per score where `logit` spends about ten. (The
-// reciprocal on the FMA pipe, an integer first guess and two Newton steps, freed a MUFU op per
-// score and was 3-7% slower: H200, 2026-12-01, results/h200-2026-12-01-s22/call2.)
+// reciprocal on the FMA pipe, an integer first guess and two Newton steps, frees a MUFU op per
+// score and was 7% slower in every score, 1% in half of them: H200, 2026-12-01,
+// results/h200-2026-12-01-s22/call2.)
 template <typename Variant> struct Logit2 {
   float factor;  // the raw dot product's multiplier
   float cap2;    // soft-cap * LOG2E
