@@ -137,10 +137,17 @@ def headline_metrics(text):
     return found, stalls
 
 
+# One SASS instruction of ncu's source view: its address and text, executions, excess L2 sectors
+# and shared wavefronts, their totals and ideals, sampled warps, and the samples per stall reason.
+Row = collections.namedtuple(
+    "Row",
+    "address text executed excess_sectors excess_wavefronts sectors ideal_sectors wavefronts"
+    " ideal_wavefronts samples stalls",
+)
+
+
 def source_rows(path):
-    """Per SASS instruction: address, text, executions, excess L2 sectors, excess shared
-    wavefronts, their totals and ideals (sectors, ideal sectors, wavefronts, ideal wavefronts),
-    sampled warps, and the samples per stall reason."""
+    """The `Row`s of a saved source view (`source.csv`, or gzipped)."""
     with gzip.open(path, "rt") if path.endswith(".gz") else open(path) as f:
         rows = list(csv.reader(f))
     start = next(i for i, row in enumerate(rows) if row and row[0] == "Address")
@@ -160,22 +167,22 @@ def source_rows(path):
             continue
         get = {name: row[i] for name, i in columns.items()}
         out.append(
-            (
+            Row(
                 int(get["Address"], 16),
                 get["Source"].strip(),
                 number(get["Instructions Executed"]),
-                number(get.get("L2 Theoretical Sectors Global Excessive", "0")),
-                number(get.get("L1 Wavefronts Shared Excessive", "0")),
-                tuple(
+                *(
                     number(get.get(name, "0"))
                     for name in (
+                        "L2 Theoretical Sectors Global Excessive",
+                        "L1 Wavefronts Shared Excessive",
                         "L2 Theoretical Sectors Global",
                         "L2 Theoretical Sectors Global Ideal",
                         "L1 Wavefronts Shared",
                         "L1 Wavefronts Shared Ideal",
+                        "# Samples",
                     )
                 ),
-                number(get.get("# Samples", "0")),
                 {name[len("stall_") :]: number(get[name]) for name in stall_columns},
             )
         )
@@ -190,54 +197,53 @@ def opcode(text):
     return words[0].split(".")[0] if words else ""
 
 
+def straight_blocks(rows):
+    """Runs of consecutive instructions executed equally often (straight-line blocks), each a
+    list of its rows."""
+    blocks = []
+    for row in rows:
+        if blocks and blocks[-1][-1].executed == row.executed:
+            blocks[-1].append(row)
+        else:
+            blocks.append([row])
+    return blocks
+
+
 def stall_report(rows, reasons=6, opcodes=5, blocks=8):
     """Lines: the leading stall reasons (share of the sampled warps) with the opcodes that
     stalled on them, and the straight-line blocks holding the most samples."""
-    total = sum(r[6] for r in rows)
+    total = sum(r.samples for r in rows)
     if not total:
         return []
     by_reason, by_opcode = collections.Counter(), collections.defaultdict(collections.Counter)
     for row in rows:
-        for reason, samples in row[7].items():
+        for reason, samples in row.stalls.items():
             by_reason[reason] += samples
-            by_opcode[reason][opcode(row[1])] += samples
+            by_opcode[reason][opcode(row.text)] += samples
     lines = [f"warp stall samples: {total:,.0f}; leading reasons (share, opcodes stalled on them):"]
     for reason, samples in by_reason.most_common(reasons):
         top = ", ".join(f"{op} {n / total:.1%}" for op, n in by_opcode[reason].most_common(opcodes) if n)
         lines.append(f"  {reason:<18} {samples / total:6.1%}   {top}")
-    spans = []
-    for row in rows:
-        if spans and spans[-1]["runs"] == row[2]:
-            spans[-1]["last"] = row[0]
-            spans[-1]["length"] += 1
-        else:
-            spans.append({"first": row[0], "last": row[0], "runs": row[2], "length": 1, "samples": 0})
-            spans[-1]["ops"] = collections.Counter()
-        spans[-1]["samples"] += row[6]
-        spans[-1]["ops"][opcode(row[1])] += 1
-    base = rows[0][0]
+    base = rows[0].address
     lines.append("blocks by stall samples (offset, length, runs, share, their commonest opcodes):")
-    for span in sorted(spans, key=lambda b: -b["samples"])[:blocks]:
-        ops = " ".join(f"{op} {n}" for op, n in span["ops"].most_common(5))
-        where = f"{span['first'] - base:#07x}-{span['last'] - base:#07x}"
-        lines.append(
-            f"  {where} {span['length']:4d} x {int(span['runs']):>9,}  {span['samples'] / total:5.1%}  {ops}"
-        )
+    for block in sorted(straight_blocks(rows), key=lambda b: -sum(r.samples for r in b))[:blocks]:
+        commonest = collections.Counter(opcode(r.text) for r in block).most_common(5)
+        ops = " ".join(f"{op} {n}" for op, n in commonest)
+        where = f"{block[0].address - base:#07x}-{block[-1].address - base:#07x}"
+        share = sum(r.samples for r in block) / total
+        lines.append(f"  {where} {len(block):4d} x {int(block[0].executed):>9,}  {share:5.1%}  {ops}")
     return lines
 
 
 def hot_blocks(rows, most=10):
-    """Runs of consecutive instructions executed equally often, by instructions they executed."""
-    blocks = []
-    for address, _, executed, *_ in rows:
-        if blocks and blocks[-1][2] == executed:
-            blocks[-1][1] = address
-            blocks[-1][3] += 1
-        else:
-            blocks.append([address, address, executed, 1])
-    base = rows[0][0] if rows else 0
-    blocks.sort(key=lambda b: -b[2] * b[3])
-    return [(b[0] - base, b[1] - base, int(b[2]), b[3]) for b in blocks[:most] if b[2] > 0]
+    """Straight-line blocks by the instructions they executed: (first, last offset, runs, length)."""
+    base = rows[0].address if rows else 0
+    blocks = sorted(straight_blocks(rows), key=lambda b: -b[0].executed * len(b))
+    return [
+        (b[0].address - base, b[-1].address - base, int(b[0].executed), len(b))
+        for b in blocks[:most]
+        if b[0].executed > 0
+    ]
 
 
 def summary(folder):
@@ -254,22 +260,20 @@ def summary(folder):
     if not os.path.exists(source):
         return
     rows = source_rows(source)
-    total = sum(r[2] for r in rows)
+    total = sum(r.executed for r in rows)
     print(f"\nwarp instructions executed: {total:,.0f}; hottest straight-line blocks (offset, length, runs):")
     for first, last, executed, length in hot_blocks(rows):
         share = length * executed / total
         print(f"  {first:#07x}-{last:#07x}  {length:4d} instr x {executed:>9,}  = {share:5.1%}")
-    excess = [r for r in rows if r[3] > 0 or r[4] > 0]
+    excess = [r for r in rows if r.excess_sectors > 0 or r.excess_wavefronts > 0]
     if excess:
         print("instructions with excess L2 sectors / shared wavefronts (per execution: actual / ideal):")
-        base = rows[0][0]
-        for address, text, executed, _, _, (sectors, ideal_sectors, waves, ideal_waves), *_ in sorted(
-            excess, key=lambda r: -(r[3] + r[4])
-        )[:12]:
-            runs = max(executed, 1)
-            extra = f"sectors {sectors / runs:.1f} / {ideal_sectors / runs:.1f}"
-            extra += f"  wavefronts {waves / runs:.1f} / {ideal_waves / runs:.1f}"
-            print(f"  {address - base:#07x} {text[:60]:<60} {extra}")
+        base = rows[0].address
+        for r in sorted(excess, key=lambda r: -(r.excess_sectors + r.excess_wavefronts))[:12]:
+            runs = max(r.executed, 1)
+            extra = f"sectors {r.sectors / runs:.1f} / {r.ideal_sectors / runs:.1f}"
+            extra += f"  wavefronts {r.wavefronts / runs:.1f} / {r.ideal_wavefronts / runs:.1f}"
+            print(f"  {r.address - base:#07x} {r.text[:60]:<60} {extra}")
     for line in stall_report(rows):
         print(line)
 
