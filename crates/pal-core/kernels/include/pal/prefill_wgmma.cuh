@@ -42,9 +42,12 @@
 // kernel before, the other rows and pal level (results/h200-2026-12-01-s22/call1); ALiBi's
 // bias one FFMA a score, 2-3% faster. Beside FA3 (call 3): nhd 1.09 / 1.03 / 0.96 / 1.00 /
 // 0.96x, pal 1.05 / 0.99 / 0.92 / 0.95 / 0.96x on the five rows above.
-// What is left: short prompts' items (16 x 1024: the consumers wait 2.1 / 2.9 us, nhd / pal,
-// for an item's first slot, 16 / 21% of the CTA's time, while the producer waits 0.3 us for
-// Q's release: stamps, call 7), pal history V copies, pal pages of 2 slots (lockstep).
+// Twenty-third session (2026-12-01): soft-capped weights one FFMA from the tanh's reciprocal,
+// soft-cap / plain 1.30-1.35 -> 1.26x (pal), nhd level at 1.34x (results/h200-2026-12-01-s23).
+// What is left: short prompts' items (16 x 1024: the consumers wait 2.1 / 3.1 us, nhd / pal,
+// for an item's first slot, 16 / 22% of the CTA's time; the producer sets an item up in 2.3 us
+// and copies its Q and first tile in 3.3 us after Q's release: stamps, s23 call 1), pal
+// history V copies, pal pages of 2 slots (lockstep).
 #pragma once
 #include "pal/prefill.cuh"
 #include "pal/softmax.cuh"
@@ -675,6 +678,7 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
     // (`Logit2`), and only masked tiles pay for the mask.
     float tile_max[2] = {neg_inf(), neg_inf()};
     float mul = log2_scale;
+    bool by_reciprocal = false;  // soft-cap alone, unmasked: the scores hold r = 1 / (e^2x + 1)
     // ALiBi bias of row i at this lane's first column plus `c`: slope2 (key0 + lane's column -
     // position) + slope2 c, one FFMA with an immediate per score.
     float alibi_base[2];
@@ -700,6 +704,22 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
           tile_max[r] = fmaxf(tile_max[r], score);
         }
       }
+    } else if constexpr (Variant::HAS_SOFTCAP && !Variant::HAS_ALIBI) {
+      // A soft-capped logit, cap2 (1 - 2 r), falls as r = 1 / (e^2x + 1) rises: the tile's
+      // max logit is its min r's, and a weight is one FFMA from r (the logit's own FFMA and
+      // the exponent's are one).
+      by_reciprocal = true;
+      mul = -2.f * logit2.cap2;
+      float tile_min[2] = {__int_as_float(0x7f800000), __int_as_float(0x7f800000)};
+#pragma unroll
+      for (int b = 0; b < KEY_BLOCKS; ++b)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          s[b][e] = logit2.reciprocal(s[b][e]);
+          tile_min[Fragment::row_index(e)] = fminf(tile_min[Fragment::row_index(e)], s[b][e]);
+        }
+#pragma unroll
+      for (int i = 0; i < 2; ++i) tile_max[i] = fmaf(mul, tile_min[i], logit2.cap2);
     } else if constexpr (Variant::TRANSFORMS_SCORES) {
       mul = 1.f;
 #pragma unroll
@@ -717,6 +737,7 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
     for (int i = 0; i < 2; ++i) {
       factor[i] = state[i].rescale(quad_max(tile_max[i]));
       base[i] = state[i].base();
+      if (Variant::HAS_SOFTCAP && !Variant::HAS_ALIBI && by_reciprocal) base[i] -= logit2.cap2;  // the logit's cap2
     }
 #pragma unroll
     for (int b = 0; b < KEY_BLOCKS; ++b)

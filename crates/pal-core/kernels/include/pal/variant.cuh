@@ -61,6 +61,8 @@ template <typename Variant> struct Logit2 {
     factor = Variant::HAS_SOFTCAP ? scale * (2.f * LOG2E_) / v.soft_cap : scale * LOG2E_;
     cap2 = Variant::HAS_SOFTCAP ? v.soft_cap * LOG2E_ : 0.f;
   }
+  // The soft-cap's 1 / (e^2x + 1) of a raw dot product (its logit is cap2 (1 - 2 r)).
+  __device__ __forceinline__ float reciprocal(float raw) const { return __fdividef(1.f, fast_exp2(raw * factor) + 1.f); }
   __device__ __forceinline__ float of(float raw, float bias2) const {
     float logit;
     if constexpr (Variant::HAS_SOFTCAP)
