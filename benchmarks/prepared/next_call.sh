@@ -1,23 +1,36 @@
 #!/bin/bash
-# A first GPU call for the twenty-third session (written in the twenty-second): the prefill
-# stamps with the producer's phases (prefill-stamps.patch) on 16 x 1024, 1 x 4096 and 4 x 1024
-# over 8192, then the Hopper prefill's soft-cap weights from reciprocals
-# (prefill-hopper-softcap-reciprocals.patch) against main, A/B/A/B, in the variant sweep
-# (timing only: the whole suite is for a call after, if it wins). Before the call:
-#   for v in mainK ps rd; do mkdir -p kv_b/$v && cp -r crates/pal-core/kernels/. kv_b/$v; done
-#   git apply --directory=kv_b/ps -p4 benchmarks/prepared/prefill-stamps.patch
-#   git apply --directory=kv_b/rd -p4 benchmarks/prepared/prefill-hopper-softcap-reciprocals.patch
-# then `run` with carry ["gpu-bundle", "kv_b/mainK", "kv_b/ps", "kv_b/rd"] (gpu-bundle from
-# scripts/gpu_bundle.sh; no FlashInfer needed):
-#   bash benchmarks/prepared/next_call.sh   (about 3 device minutes)
+# A first GPU call for the twenty-fourth session (written in the twenty-third): the whole suite
+# and memcheck with PAL_KERNEL_DIR at the Hopper prefill's page plan
+# (prefill-hopper-page-plan.patch, fixed after call 6's illegal address on 64-key tiles over
+# pages of 128), then, if it passed, A/B/A/B against main's kernels (same bits asked) over page
+# sizes and layouts and the rows beside FA3. Before the call:
+#   for v in mainK pp; do mkdir -p kv_b/$v && cp -r crates/pal-core/kernels/. kv_b/$v; done
+#   git apply --directory=kv_b/pp -p4 benchmarks/prepared/prefill-hopper-page-plan.patch
+# then `run` with carry ["gpu-bundle", "kv_b/mainK", "kv_b/pp", "kv_b/fi_cache.tgz"] (gpu-bundle
+# from scripts/gpu_bundle.sh; fi_cache.tgz from a call that built FlashInfer's JIT cache, else
+# drop --flashinfer below):
+#   bash benchmarks/prepared/next_call.sh   (about 9 device minutes)
+# If the suite passes and the verdict says "suite pp", apply the patch to the tree and land it.
 . scripts/gpu_env.sh || exit 1
-PAL_KERNEL_DIR=kv_b/ps timeout 150 python3 benchmarks/prepared/prefill_stamps.py --rows 16x1024+0 1x4096+0 4x1024+8192 \
-  --layouts nhd pal 2>&1 | tee "$O/stamps.txt"
+PAL_KERNEL_DIR=kv_b/pp timeout 400 bash scripts/gpu_suite.sh gpu-bundle "$O/suite" tests > "$O/suite.txt" 2>&1
+rc=$?
+echo "suite rc $rc ($SECONDS s)" | tee -a "$O/suite.txt"; rm -f "$O/suite/gpu.txt"; tail -12 "$O/suite.txt"
+[ $rc = 0 ] || exit 1
+S="python3 scripts/prefill_sweep.py --rows 1x4096+0 16x1024+0 4x1024+8192 8x512+4096 1x512+32768 4x128+32768 --layouts nhd hnd"
 for round in 1 2; do
-  for v in mainK rd; do
-    echo "## $v round $round" | tee -a "$O/variants.txt"
-    PAL_KERNEL_DIR=kv_b/$v timeout 90 python3 scripts/variant_sweep.py --ops prefill 2>&1 | grep "^| prefill" |
-      sed "s/^/$v /" | tee -a "$O/variants.txt"
+  for v in mainK pp; do
+    lab=$v; [ $v = mainK ] && lab=main
+    if [ $round = 1 ] && [ $v = mainK ]; then cmp="--save /tmp/pm"; else cmp="--compare /tmp/pm"; fi
+    PAL_KERNEL_DIR=kv_b/$v timeout 100 $S --label $lab $cmp 2>&1 | tee -a "$O/ab.txt"
   done
 done
+python3 scripts/ab_verdict.py "$O/ab.txt" --candidates pp --floor 0.97 --gain 1.01 | tee "$O/choice.txt"
+F="python3 scripts/prefill_sweep.py --rows 4x1024+8192 8x512+4096 --layouts nhd hnd"
+for opt in "--page 4" "--page 8" "--page 64" "--page 128" "--dim 64"; do
+  tag=$(echo $opt | tr -d ' -')
+  PAL_KERNEL_DIR=kv_b/mainK timeout 40 $F $opt --label main --save /tmp/p$tag 2>&1 | tee -a "$O/ab_more.txt"
+  PAL_KERNEL_DIR=kv_b/pp timeout 40 $F $opt --label pp --compare /tmp/p$tag 2>&1 | tee -a "$O/ab_more.txt"
+done
+PAL_KERNEL_DIR=kv_b/pp timeout 100 python3 scripts/prefill_sweep.py --rows 1x4096+0 4x4096+0 16x1024+0 4x1024+8192 8x512+4096 \
+  1x512+32768 4x128+32768 --flashinfer fa3 --label pp 2>&1 | tee "$O/prefill_fa3.txt"
 echo "end ($SECONDS s)"
