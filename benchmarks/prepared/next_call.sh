@@ -10,26 +10,18 @@
 # from scripts/gpu_bundle.sh; fi_cache.tgz from a call that built FlashInfer's JIT cache, else
 # drop --flashinfer below):
 #   bash benchmarks/prepared/next_call.sh   (about 9 device minutes)
-# If the suite passes and the verdict says "suite pp", apply the patch to the tree and land it.
+# If the suite passes and the verdict ($O/ab.txt.verdict) says "suite pp", apply the patch to
+# the tree and land it.
 . scripts/gpu_env.sh || exit 1
 PAL_KERNEL_DIR=kv_b/pp timeout 400 bash scripts/gpu_suite.sh gpu-bundle "$O/suite" tests > "$O/suite.txt" 2>&1
 rc=$?
 echo "suite rc $rc ($SECONDS s)" | tee -a "$O/suite.txt"; rm -f "$O/suite/gpu.txt"; tail -12 "$O/suite.txt"
 [ $rc = 0 ] || exit 1
-S="python3 scripts/prefill_sweep.py --rows 1x4096+0 16x1024+0 4x1024+8192 8x512+4096 1x512+32768 4x128+32768 --layouts nhd hnd"
-for round in 1 2; do
-  for v in mainK pp; do
-    lab=$v; [ $v = mainK ] && lab=main
-    if [ $round = 1 ] && [ $v = mainK ]; then cmp="--save /tmp/pm"; else cmp="--compare /tmp/pm"; fi
-    PAL_KERNEL_DIR=kv_b/$v timeout 100 $S --label $lab $cmp 2>&1 | tee -a "$O/ab.txt"
-  done
-done
-python3 scripts/ab_verdict.py "$O/ab.txt" --candidates pp --floor 0.97 --gain 1.01 | tee "$O/choice.txt"
-F="python3 scripts/prefill_sweep.py --rows 4x1024+8192 8x512+4096 --layouts nhd hnd"
+bash scripts/ab_rounds.sh "$O/ab.txt" "python3 scripts/prefill_sweep.py --rows 1x4096+0 16x1024+0 4x1024+8192 \
+  8x512+4096 1x512+32768 4x128+32768 --layouts nhd hnd" mainK pp
 for opt in "--page 4" "--page 8" "--page 64" "--page 128" "--dim 64"; do
-  tag=$(echo $opt | tr -d ' -')
-  PAL_KERNEL_DIR=kv_b/mainK timeout 40 $F $opt --label main --save /tmp/p$tag 2>&1 | tee -a "$O/ab_more.txt"
-  PAL_KERNEL_DIR=kv_b/pp timeout 40 $F $opt --label pp --compare /tmp/p$tag 2>&1 | tee -a "$O/ab_more.txt"
+  ROUNDS=1 bash scripts/ab_rounds.sh "$O/ab_more.txt" \
+    "python3 scripts/prefill_sweep.py --rows 4x1024+8192 8x512+4096 --layouts nhd hnd $opt" mainK pp
 done
 PAL_KERNEL_DIR=kv_b/pp timeout 100 python3 scripts/prefill_sweep.py --rows 1x4096+0 4x4096+0 16x1024+0 4x1024+8192 8x512+4096 \
   1x512+32768 4x128+32768 --flashinfer fa3 --label pp 2>&1 | tee "$O/prefill_fa3.txt"
