@@ -42,7 +42,7 @@
 // kernel before, the other rows and pal level (results/h200-2026-12-01-s22/call1); ALiBi's
 // bias one FFMA a score, 2-3% faster. Beside FA3 (call 3): nhd 1.09 / 1.03 / 0.96 / 1.00 /
 // 0.96x, pal 1.05 / 0.99 / 0.92 / 0.95 / 0.96x on the five rows above.
-// Twenty-third session (2026-12-01): soft-capped weights one FFMA from the tanh's reciprocal,
+// Twenty-third session (H200, 2026-12-01): soft-capped weights one FFMA from the tanh's reciprocal,
 // soft-cap / plain 1.30-1.35 -> 1.26x (pal), nhd level at 1.34x (results/h200-2026-12-01-s23).
 // What is left: short prompts' items (16 x 1024: the consumers wait 2.1 / 3.1 us, nhd / pal,
 // for an item's first slot, 16 / 22% of the CTA's time; the producer sets an item up in 2.3 us
@@ -710,7 +710,7 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
       // the exponent's are one).
       by_reciprocal = true;
       mul = -2.f * logit2.cap2;
-      float tile_min[2] = {__int_as_float(0x7f800000), __int_as_float(0x7f800000)};
+      float tile_min[2] = {-neg_inf(), -neg_inf()};
 #pragma unroll
       for (int b = 0; b < KEY_BLOCKS; ++b)
 #pragma unroll
@@ -737,7 +737,7 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
     for (int i = 0; i < 2; ++i) {
       factor[i] = state[i].rescale(quad_max(tile_max[i]));
       base[i] = state[i].base();
-      if (Variant::HAS_SOFTCAP && !Variant::HAS_ALIBI && by_reciprocal) base[i] -= logit2.cap2;  // the logit's cap2
+      if (by_reciprocal) base[i] -= logit2.cap2;  // the logit's cap2
     }
 #pragma unroll
     for (int b = 0; b < KEY_BLOCKS; ++b)
