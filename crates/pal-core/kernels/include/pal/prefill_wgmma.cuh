@@ -44,6 +44,10 @@
 // 0.96x, pal 1.05 / 0.99 / 0.92 / 0.95 / 0.96x on the five rows above.
 // Twenty-third session (H200, 2026-12-01): soft-capped weights one FFMA from the tanh's reciprocal,
 // soft-cap / plain 1.30-1.35 -> 1.26x (pal), nhd level at 1.34x (results/h200-2026-12-01-s23).
+// Twenty-fourth session (H200, 2026-12-01, results/h200-2026-12-01-s24/call1): nhd / hnd history
+// tiles a page id and one address product per page, A/B/A/B against the kernel before, same bits:
+// page 16 hnd 1.08-1.10x on history rows (nhd 1.00-1.06x), pages 8 / 64 / 128 1.01-1.05 /
+// 1.04-1.05 / 1.04-1.09x, head dim 64 1.04-1.08x, page 4 level.
 // What is left: short prompts' items (16 x 1024: the consumers wait 2.1 / 3.1 us, nhd / pal,
 // for an item's first slot, 16 / 22% of the CTA's time; the producer sets an item up in 2.3 us
 // and copies its Q and first tile in 3.3 us after Q's release: stamps, s23 call 1), pal
@@ -219,6 +223,11 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
   constexpr int TILE_PAGES = KEYS > PAGE_SIZE ? KEYS / PAGE_SIZE : 1;
   constexpr bool SHUFFLED = TILE_PAGES <= 32;  // page sizes 4 and up at 128-key tiles
   const u64 page_elems = (u64)p.num_kv_heads * HEAD_DIM * PAGE_SIZE;
+  // Row-plan history tiles whose pages each hold whole runs of a thread's keys (ROW_STEP
+  // divides the page size, and a tile holds whole pages: 64-key tiles over pages of 128 took
+  // keys past the tile, an illegal address in the twenty-third session's call 6): a page id
+  // and an address product per page, not per key.
+  constexpr bool PAGE_PLAN = ROW_PLAN && SHUFFLED && PAGE_SIZE % ROW_STEP == 0 && PAGE_SIZE <= KEYS && ROW_STEP % 8 == 0;
 
   auto is_history_tile = [&](int key0) {
     return key0 + KEYS <= history && (!Variant::HAS_WINDOW || key0 >= lowest_first);
@@ -497,13 +506,37 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
       if (STAGED && history_tile) stage_raw(key0, v_tile, by_dim, page_at);
       else widen_tile(key0, k_tile, v_tile, history_tile, by_dim, page_at);
     } else if (ROW_PLAN && (LAYOUT != LAYOUT_PAL || PAGE_SIZE == 1) && history_tile) {  // pal pages of one slot hold rows
+      if constexpr (PAGE_PLAN) {
+        // A page's PAGE_SIZE / ROW_STEP keys of this thread, ROW_STEP apart, share its id (from
+        // a lane known at compile time) and one 32 x 32-bit product per pool; their offsets in
+        // the page are the thread's constants.
+        constexpr int PER_PAGE = PAGE_SIZE / ROW_STEP;
+        const u32 page_bytes = (u32)page_elems * sizeof(T);
+        const u32 step_bytes = at.value_in_page(ROW_STEP, 0) * sizeof(T);
+        const u64 in_page = at.value(0, kv_head, plan_key, plan_chunk * 8) * sizeof(T);
+        const char* k_thread = opaque((const char*)k_pool + in_page);  // whole: a product adds it
+        const char* v_thread = opaque((const char*)v_pool + in_page);
 #pragma unroll
-      for (int n = 0; n < KEYS / ROW_STEP; ++n) {
-        const int t = plan_key + n * ROW_STEP, key = key0 + t;
-        const int page = SHUFFLED ? page_at(t) : page_row.page_of(key);
-        const u64 offset = max(page, 0) * page_elems + at.value(0, kv_head, (u32)key % PAGE_SIZE, plan_chunk * 8);
-        copy_async_16(k_tile + plan_at(n), k_pool + offset, page >= 0);
-        copy_async_16(v_tile + plan_at(n), v_pool + offset, page >= 0);
+        for (int m = 0; m < TILE_PAGES; ++m) {
+          const int page = __shfl_sync(0xffffffffu, lane_page, m);
+          const u32 whole = max(page, 0);
+          const char* k_page = k_thread + (u64)whole * page_bytes;
+          const char* v_page = v_thread + (u64)whole * page_bytes;
+#pragma unroll
+          for (int j = 0; j < PER_PAGE; ++j) {
+            copy_async_16_from_page(k_tile + plan_at(m * PER_PAGE + j), k_page + j * step_bytes, page);
+            copy_async_16_from_page(v_tile + plan_at(m * PER_PAGE + j), v_page + j * step_bytes, page);
+          }
+        }
+      } else {
+#pragma unroll
+        for (int n = 0; n < KEYS / ROW_STEP; ++n) {
+          const int t = plan_key + n * ROW_STEP, key = key0 + t;
+          const int page = SHUFFLED ? page_at(t) : page_row.page_of(key);
+          const u64 offset = max(page, 0) * page_elems + at.value(0, kv_head, (u32)key % PAGE_SIZE, plan_chunk * 8);
+          copy_async_16(k_tile + plan_at(n), k_pool + offset, page >= 0);
+          copy_async_16(v_tile + plan_at(n), v_pool + offset, page >= 0);
+        }
       }
     } else {
       bool values_copied = false;
