@@ -9,8 +9,10 @@ static_assert(sizeof(pal::PrefillParams) == PAL_PARAMS_BYTES, "host mirror of Pr
 static_assert(PrefillWgmmaShape::SHARED_BYTES == PAL_SHARED_BYTES, "host and kernel agree on shared memory");
 static_assert(PrefillWgmmaShape::ROWS == PAL_ROWS && PrefillWgmmaShape::THREADS == PAL_THREADS, "host and kernel agree on the CTA");
 
-extern "C" __global__ void __launch_bounds__(PAL_THREADS, 1) pal_prefill(pal::PrefillParams params) {
-  pal::prefill_wgmma<PAL_QUERY_DTYPE, PAL_KV_DTYPE, PAL_HEAD_DIM, PAL_PAGE_SIZE, PAL_LAYOUT, PAL_VARIANT, PAL_KEYS, PAL_STAGES, PAL_PRODUCER, PAL_SPLIT>(params);
+// The tensor maps are read in place from the parameters (__grid_constant__).
+extern "C" __global__ void __launch_bounds__(PAL_THREADS, 1) pal_prefill(const __grid_constant__ pal::PrefillParams params) {
+  pal::prefill_wgmma<PAL_QUERY_DTYPE, PAL_KV_DTYPE, PAL_HEAD_DIM, PAL_PAGE_SIZE, PAL_LAYOUT, PAL_VARIANT, PAL_KEYS, PAL_STAGES, PAL_PRODUCER, PAL_SPLIT,
+                     PAL_TMA>(params);
 }
 
 extern "C" __global__ void __launch_bounds__(pal::MERGE_WARPS * 32) pal_prefill_merge(pal::MergeParams params) {

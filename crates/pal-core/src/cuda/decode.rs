@@ -49,7 +49,7 @@ struct DecodeParams {
 /// Mirror of `pal::TensorMap`: a `CUtensorMap` (zeros where the kernel copies no tensor).
 #[repr(C, align(64))]
 #[derive(Clone, Copy)]
-struct TensorMap([u64; 16]);
+pub(super) struct TensorMap(pub(super) [u64; 16]);
 
 /// Mirror of `pal::MergeParams` (merge.cuh; the prefill's split merge takes it too).
 #[repr(C)]
@@ -290,16 +290,32 @@ fn tensor_map(op: &'static str, pool: u64, geometry: &crate::layout::CacheGeomet
     let dims = [geometry.page_size as u64, rows as u64];
     let strides = [(geometry.page_size * element) as u64];
     let boxes = [TMA_KEYS as u32, geometry.head_dim as u32];
-    let steps = [1u32; 2];
+    encode_tiled(op, pool, data_type, swizzle, &dims, &strides, &boxes)
+}
+
+/// A tensor map of the `dims.len()`-D tensor at device address `base` (innermost dim first;
+/// `strides` in bytes for the outer dims), copied in boxes of `boxes` elements.
+pub(super) fn encode_tiled(
+    op: &'static str,
+    base: u64,
+    data_type: cudarc::driver::sys::CUtensorMapDataType,
+    swizzle: cudarc::driver::sys::CUtensorMapSwizzle,
+    dims: &[u64],
+    strides: &[u64],
+    boxes: &[u32],
+) -> Result<TensorMap> {
+    use cudarc::driver::sys;
+    assert!(dims.len() == boxes.len() && strides.len() + 1 == dims.len() && dims.len() <= 5);
+    let steps = [1u32; 5];
     let mut map = sys::CUtensorMap { opaque: [0; 16] };
-    // SAFETY: a host-side encoding into `map` from the pool's device address (16-byte aligned,
-    // checked with the other inputs) and its extents; nothing on the device is touched.
+    // SAFETY: a host-side encoding into `map` from a device address (16-byte aligned, checked
+    // with the other inputs) and its extents; nothing on the device is touched.
     unsafe {
         sys::cuTensorMapEncodeTiled(
             &mut map,
             data_type,
-            2,
-            pool as *mut std::ffi::c_void,
+            dims.len() as u32,
+            base as *mut std::ffi::c_void,
             dims.as_ptr(),
             strides.as_ptr(),
             boxes.as_ptr(),

@@ -5,7 +5,7 @@
 //! (`prefill_simt.cuh`). All share the CTA-to-work map of `prefill.cuh`. `kernel_key` chooses
 //! the family and its shape.
 
-use super::decode::MergeParams;
+use super::decode::{encode_tiled, MergeParams, TensorMap};
 use super::device::{self, launch, LaunchShape, TableErrors};
 use super::jit::{Family, Geometry, KernelKey};
 use super::{
@@ -91,6 +91,9 @@ pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, arch: (i32, 
                 2
             };
             let stages = tuning("stages").unwrap_or(fitting);
+            // TMA 1: the producer copies Q and whole prompt tiles with tensor copies (one thread,
+            // two boxes of 64 dims each) instead of 128 threads' cp.async; lab knob `tma=0`.
+            let tma = usize::from(producer == 1 && tuning("tma") != Some(0));
             // SPLIT 1 (split-KV partial states, warp-specialised form) is a kernel of its own,
             // chosen per call (`run`).
             vec![
@@ -100,6 +103,7 @@ pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, arch: (i32, 
                 ("PRODUCER", producer),
                 ("SPLIT", 0),
                 ("SHARED_BYTES", bytes(stages)),
+                ("TMA", tma),
             ]
         }
         _ => {
@@ -186,6 +190,9 @@ struct PrefillParams {
     partial_acc: u64,
     partial_stats: u64,
     num_splits: i32,
+    q_map: TensorMap,
+    k_map: TensorMap,
+    v_map: TensorMap,
 }
 
 /// Keys of the tables' capacity per split, at least, where a prefill splits.
@@ -332,6 +339,12 @@ pub(super) fn run(problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>)
     let out_rows = problem.total_tokens * problem.num_q_heads;
     let (partial_acc, partial_stats) = MergeParams::partials(&gpu, OP, stream, out_rows, splits, head_dim)?;
     let schedule = if producer { gpu.schedule_counter(stream) } else { 0 };
+    let [q_map, k_map, v_map] = if key.shape_value("TMA") == Some(1) && problem.total_tokens > 0 {
+        let keys = key.shape_value("KEYS").expect("every prefill shape has KEYS");
+        prompt_maps(problem, heads_per_cta, tokens_per_cta, keys)?
+    } else {
+        [TensorMap([0; 16]); 3]
+    };
     let mut params = PrefillParams {
         q: inputs.q.as_ptr() as u64,
         k: inputs.k.as_ptr() as u64,
@@ -361,6 +374,9 @@ pub(super) fn run(problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>)
         partial_acc,
         partial_stats,
         num_splits: splits as i32,
+        q_map,
+        k_map,
+        v_map,
     };
     let shape = LaunchShape {
         blocks: (blocks as u32, 1, 1),
@@ -388,6 +404,49 @@ pub(super) fn run(problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>)
         unsafe { merge.launch(OP, function, stream, false)? };
     }
     Ok(())
+}
+
+/// Tensor maps of `q`, `k` and `v` for the Hopper producer's tensor copies (`TMA`): an item's
+/// Q rows as one box of (64 dims, its heads, its tokens), landing as rows `token * heads +
+/// head`; a whole prompt tile's keys or values as a box of (64 dims of its KV head, `keys`
+/// rows). Rows of 128 bytes swizzled by 128: the tiles' own layout (`wgmma.cuh`).
+fn prompt_maps(
+    problem: &PrefillProblem<'_, '_>,
+    heads_per_cta: usize,
+    tokens_per_cta: usize,
+    keys: usize,
+) -> Result<[TensorMap; 3]> {
+    use cudarc::driver::sys::{CUtensorMapDataType, CUtensorMapSwizzle};
+    let data_type = match problem.query_dtype {
+        DType::BF16 => CUtensorMapDataType::CU_TENSOR_MAP_DATA_TYPE_BFLOAT16,
+        _ => CUtensorMapDataType::CU_TENSOR_MAP_DATA_TYPE_FLOAT16,
+    };
+    let swizzle = CUtensorMapSwizzle::CU_TENSOR_MAP_SWIZZLE_128B;
+    let inputs = problem.inputs;
+    let geometry = problem.geometry;
+    let (d, tokens) = (geometry.head_dim as u64, problem.total_tokens as u64);
+    let (hq, hkv) = (problem.num_q_heads as u64, geometry.num_kv_heads as u64);
+    let q = encode_tiled(
+        OP,
+        inputs.q.as_ptr() as u64,
+        data_type,
+        swizzle,
+        &[d, hq, tokens],
+        &[d * 2, hq * d * 2],
+        &[64, heads_per_cta as u32, tokens_per_cta as u32],
+    )?;
+    let rows = |base: u64| {
+        encode_tiled(
+            OP,
+            base,
+            data_type,
+            swizzle,
+            &[hkv * d, tokens],
+            &[hkv * d * 2],
+            &[64, keys as u32],
+        )
+    };
+    Ok([q, rows(inputs.k.as_ptr() as u64)?, rows(inputs.v.as_ptr() as u64)?])
 }
 
 #[cfg(test)]

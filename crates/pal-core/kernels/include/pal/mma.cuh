@@ -116,6 +116,13 @@ __device__ __forceinline__ void expect_transaction(u32 bar, u32 bytes) {
   asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(bar), "r"(bytes) : "memory");
 #endif
 }
+// Adds `bytes` to the barrier's pending transaction count without an arrival (sm_90): tensor
+// copies on a barrier whose arrivals other threads make.
+__device__ __forceinline__ void mbarrier_expect_tx(u32 bar, u32 bytes) {
+#if __CUDA_ARCH__ >= 900
+  asm volatile("mbarrier.expect_tx.relaxed.cta.shared::cta.b64 [%0], %1;" ::"r"(bar), "r"(bytes) : "memory");
+#endif
+}
 __device__ __forceinline__ void mbarrier_init_fence() {
 #if __CUDA_ARCH__ >= 900
   asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
@@ -138,6 +145,15 @@ __device__ __forceinline__ void tensor_copy_2d(u32 destination, const TensorMap*
                  "l"(map), "r"(x), "r"(y), "r"(bar)
                  : "memory");
   }
+#endif
+}
+// A box of a 3-D tensor at element coordinates (x, y, z), as `tensor_copy_2d`.
+__device__ __forceinline__ void tensor_copy_3d(u32 destination, const TensorMap* map, int x, int y, int z, u32 bar) {
+#if __CUDA_ARCH__ >= 900
+  asm volatile("cp.async.bulk.tensor.3d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3, %4}], [%5];" ::"r"(
+                   destination),
+               "l"(map), "r"(x), "r"(y), "r"(z), "r"(bar)
+               : "memory");
 #endif
 }
 // Makes this thread's generic-proxy writes to shared memory (st.shared, cp.async) visible to

@@ -31,6 +31,9 @@ struct PrefillParams {
   // items of its keys, writing partial states for `merge_splits` (merge.cuh) instead of `out`.
   u64 partial_acc, partial_stats;
   int num_splits;
+  // Hopper's producer with tensor copies (`TMA`): q as (dims, heads, tokens), k and v as
+  // (KV heads x dims, tokens); zero otherwise.
+  TensorMap q_map, k_map, v_map;
 };
 
 constexpr int PREFILL_THREADS = 128;

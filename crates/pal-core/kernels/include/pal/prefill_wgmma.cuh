@@ -6,7 +6,8 @@
 // swizzled tile (`wgmma.cuh`). K / V tiles of KEYS keys stream through a STAGES-slot ring.
 // Head dims up to 128 run warp-specialised and persistent: one CTA per SM takes its own item,
 // then items from a counter until none is left; a producer warpgroup (88 registers) gathers Q
-// and the tiles with cp.async (a page id per tile and lane, read a tile ahead and shuffled) and
+// and whole prompt tiles with tensor copies (one thread, boxes of 64 dims; `TMA`), history and
+// partial tiles with cp.async (a page id per tile and lane, read a tile ahead and shuffled), and
 // signals each slot's mbarrier; two consumer warpgroups (208 registers) issue S of tile j with
 // O += P V of tile j - 1, taking turns (ping-pong: one's softmax runs while the other's wgmma
 // are on the tensor cores), run the online softmax of tile j while that P V is on the tensor
@@ -48,10 +49,13 @@
 // tiles a page id and one address product per page, A/B/A/B against the kernel before, same bits:
 // page 16 hnd 1.08-1.10x on history rows (nhd 1.00-1.06x), pages 8 / 64 / 128 1.01-1.05 /
 // 1.04-1.05 / 1.04-1.09x, head dim 64 1.04-1.08x, page 4 level.
-// What is left: short prompts' items (16 x 1024: the consumers wait 2.1 / 3.1 us, nhd / pal,
-// for an item's first slot, 16 / 22% of the CTA's time; the producer sets an item up in 2.3 us
-// and copies its Q and first tile in 3.3 us after Q's release: stamps, s23 call 1), pal
-// history V copies, pal pages of 2 slots (lockstep).
+// Tensor copies for Q and whole prompt tiles (call 2, A/B/A/B against cp.async, same bits):
+// 16 x 1024 1.14 / 1.15x (nhd / pal), 1 x 4096 and 4 x 4096 1.07-1.08x, history rows 1.01-1.10x.
+// Beside FA3 in that run: nhd 1.23 / 1.05 / 1.03 / 1.17x at 1 x 4096 / 16 x 1024 / 4 x 1024 over
+// 8192 / 8 x 512 over 4096 (567 / 389 / 536 / 528 TFLOP/s), pal 1.09 / 1.00 / 1.05 / 1.07x.
+// What is left: short prompts' items (16 x 1024 at 1.00-1.05x FA3: before the tensor copies
+// the consumers waited 2.1 / 3.1 us, nhd / pal, for an item's first slot, stamps s23 call 1),
+// pal history V copies, pal pages of 2 slots (lockstep).
 #pragma once
 #include "pal/prefill.cuh"
 #include "pal/softmax.cuh"
@@ -100,7 +104,7 @@ struct PrefillRing {
 // SPLIT_KV: item `work` is split `work / items` of item `work % items`'s tiles, and its rows'
 // partial states go to the workspace for `merge_splits`.
 template <typename T, typename KV, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, typename Variant, int KEYS_, int STAGES_, int ROLE,
-          bool SPLIT_KV>
+          bool SPLIT_KV, bool TMA>
 __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int work, PrefillRing& ring) {
   constexpr bool PRODUCER = ROLE != ALL_ROLES;
   using Tile = PrefillWgmmaTile<HEAD_DIM, KEYS_, STAGES_, PRODUCER>;
@@ -484,7 +488,19 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
     const bool prompt_tile = key0 >= history && key0 < keys && (!Variant::HAS_WINDOW || key0 >= lowest_first);
     const int lane_page = page_row.checked(page_id);  // -1 stays -1
     auto page_at = [&](u32 t) { return __shfl_sync(0xffffffffu, lane_page, t / PAGE_SIZE); };  // t: key of the tile
-    if (ROW_PLAN && prompt_tile) {
+    if (TMA && ROLE == PRODUCER_ROLE && prompt_tile && key0 + KEYS <= keys) {
+      // A whole prompt tile: thread 0's tensor copies, two 128-byte-wide boxes of KEYS rows
+      // per tile (the other threads' arrivals on `full` find no copies of theirs).
+      if (tid == 0) {
+        const int row = task.prompt_begin + key0 - history;
+        mbarrier_expect_tx(full_barrier(slot), 2 * Tile::TILE_BYTES);
+#pragma unroll
+        for (int b = 0; b < HEAD_DIM / 64; ++b) {
+          tensor_copy_2d(shared_address(k_tile + b * KEYS * 64), &p.k_map, kv_head * HEAD_DIM + b * 64, row, full_barrier(slot));
+          tensor_copy_2d(shared_address(v_tile + b * KEYS * 64), &p.v_map, kv_head * HEAD_DIM + b * 64, row, full_barrier(slot));
+        }
+      }
+    } else if (ROW_PLAN && prompt_tile) {
       const i64 offset = prompt_row(key0 + plan_key) + plan_chunk * 8;
       const i64 step = (i64)ROW_STEP * p.num_kv_heads * HEAD_DIM;
       if (key0 + KEYS <= keys) {  // whole: no predicate per copy
@@ -925,7 +941,7 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
       for (int line = 0; line < HEAD_DIM * 2 / 128; ++line) prefetch_l2(row + line * 64);
     }
     mbarrier_wait(q_empty, (ring.items++ & 1) ^ 1);
-    load_q();
+    if constexpr (!TMA) load_q();
     // fp8 history tiles are widened one tile late (`STAGED`): `pending` is the slot whose raw
     // bytes are in flight, -1 when none.
     int pending = -1, pending_key0 = 0;
@@ -937,6 +953,16 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
       const int slot = ring.uses % STAGES, page_id = next_page_id;
       if (j + 1 < tiles) next_page_id = tile_page_id(j + 1);  // in flight through the wait and the copies
       mbarrier_wait(empty_barrier(slot), (ring.uses / STAGES & 1) ^ 1);
+      if (TMA && j == first_tile && tid == 0) {
+        // Q by tensor copies, (64 dims, the item's heads, its tokens) a box, on the first
+        // tile's barrier once its slot is free (its last phase complete): rows past the item's
+        // tokens hold the next tokens' queries (or zeros past q), rows the output skips.
+        mbarrier_expect_tx(full_barrier(slot), rows_used * HEAD_DIM * 2);
+#pragma unroll
+        for (int b = 0; b < HEAD_DIM / 64; ++b)
+          tensor_copy_3d(shared_address(q_tile + b * ROWS * 64), &p.q_map, b * 64, task.first_head, task.prompt_begin + task.first_token,
+                         full_barrier(slot));
+      }
       load_tile(j, slot, page_id);  // the first one after Q's copies: its barrier covers Q
       copy_async_arrive(full_barrier(slot));
       if (warp == 0) {
@@ -1046,11 +1072,12 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
 // (`gridDim.x` CTAs) whose producer runs ahead into the next item (its Q as soon as the
 // consumers' last S is done, its tiles as slots free) while the consumers finish this one.
 template <typename T, typename KV, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, typename Variant, int KEYS, int STAGES, bool PRODUCER,
-          bool SPLIT_KV>
+          bool SPLIT_KV, bool TMA>
 __device__ void prefill_wgmma(const PrefillParams& p) {
+  static_assert(!TMA || PRODUCER, "tensor copies are the producer's");
   PrefillRing ring;
   if constexpr (!PRODUCER) {
-    prefill_wgmma_item<T, KV, HEAD_DIM, PAGE_SIZE, LAYOUT, Variant, KEYS, STAGES, ALL_ROLES, SPLIT_KV>(p, blockIdx.x, ring);
+    prefill_wgmma_item<T, KV, HEAD_DIM, PAGE_SIZE, LAYOUT, Variant, KEYS, STAGES, ALL_ROLES, SPLIT_KV, TMA>(p, blockIdx.x, ring);
   } else {
     using Tile = PrefillWgmmaTile<HEAD_DIM, KEYS, STAGES, PRODUCER>;
     extern __shared__ unsigned char shared_raw[];
@@ -1083,7 +1110,7 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
       setmaxnreg_dec<PRODUCER_REGISTERS>();
       int work = blockIdx.x;
       for (u32 n = 0; work < items; ++n) {
-        prefill_wgmma_item<T, KV, HEAD_DIM, PAGE_SIZE, LAYOUT, Variant, KEYS, STAGES, PRODUCER_ROLE, SPLIT_KV>(p, work, ring);
+        prefill_wgmma_item<T, KV, HEAD_DIM, PAGE_SIZE, LAYOUT, Variant, KEYS, STAGES, PRODUCER_ROLE, SPLIT_KV, TMA>(p, work, ring);
         if (threadIdx.x == 0) next_item[n & 1] = gridDim.x + (int)atomicAdd(counter, 1u);
         named_barrier_sync(1, 128);
         work = next_item[n & 1];
@@ -1112,7 +1139,7 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
         mbarrier_wait(full_barrier(slot), ring.uses / STAGES & 1);
         const int work = *(volatile int*)&slot_item[slot];
         if (work < 0) break;
-        prefill_wgmma_item<T, KV, HEAD_DIM, PAGE_SIZE, LAYOUT, Variant, KEYS, STAGES, CONSUMER_ROLE, SPLIT_KV>(p, work, ring);
+        prefill_wgmma_item<T, KV, HEAD_DIM, PAGE_SIZE, LAYOUT, Variant, KEYS, STAGES, CONSUMER_ROLE, SPLIT_KV, TMA>(p, work, ring);
       }
       if (group == 0) named_barrier_sync(3, 256);
     }
