@@ -5,6 +5,7 @@ reasons, then from the per-instruction source view the hottest straight-line SAS
 every instruction with excess global sectors or shared-memory wavefronts.
 
     python scripts/ncu_report.py prefill --layout pal --row 4x1024+8192 --out prof/pal-hist
+    python scripts/ncu_report.py prefill --layout pal --row 4x1024+8192 --page 8 --out prof/pal-p8
     python scripts/ncu_report.py decode --layout nhd --row 8x4096 --out prof/decode
     python scripts/ncu_report.py decode --layout nhd --row 32x4096 --page 4 --out prof/nhd-p4
     python scripts/ncu_report.py fill --layout pal --row 32768 --out prof/fill  # over 8 sequences
@@ -61,12 +62,13 @@ def workload(op, layout, row, kv_dtype="", page="16", dim="128", heads="32/8"):
         # The peer on the same row: FlashInfer's FA2 or FA3 path (`--layout flashinfer-fa3`).
         from prefill_sweep import flashinfer_prefill
 
-        call = flashinfer_prefill(row, 128, 16, layout.removeprefix("flashinfer-"))
+        call = flashinfer_prefill(row, int(dim), int(page), layout.removeprefix("flashinfer-"))
     elif op == "prefill":
         from prefill_sweep import make_case
 
         kv = getattr(torch, kv_dtype) if kv_dtype else torch.bfloat16
-        inputs, _ = make_case(row, layout, 128, 16, torch.Generator(device="cuda").manual_seed(0), kv)
+        generator = torch.Generator(device="cuda").manual_seed(0)
+        inputs, _ = make_case(row, layout, int(dim), int(page), generator, kv)
 
         def call():
             return pal.paged_attention_prefill(*inputs, layout=layout)
@@ -288,8 +290,8 @@ def main():
     parser.add_argument("--row", default="4x4096+0", help="prefill BxT+H, decode BxL, fill T")
     parser.add_argument("--out", default="ncu-report")
     parser.add_argument("--kv-dtype", default="", help="decode / prefill: fp8 pools, e.g. float8_e4m3fn")
-    parser.add_argument("--page", type=int, default=16, help="decode: page size")
-    parser.add_argument("--dim", type=int, default=128, help="decode: head dim")
+    parser.add_argument("--page", type=int, default=16, help="decode / prefill: page size")
+    parser.add_argument("--dim", type=int, default=128, help="decode / prefill: head dim")
     parser.add_argument("--heads", default="32/8", help="decode: query / KV heads")
     args = parser.parse_args()
     if args.op == "summary":
