@@ -55,6 +55,27 @@ impl<K: FloatElement> PagedKv<'_, K> {
     fn load_rows(&self, kv_head: usize, start: usize, keys: &mut [f32], values: &mut [f32]) {
         let g = &self.geometry;
         let d = g.head_dim;
+        if g.layout == CacheLayout::Hnd {
+            // Each page's rows of one head are one block: the tile's key and value blocks are
+            // converted side by side, a chunk of each in turn (several memory streams at once).
+            let mut runs = [(0usize, 0usize, 0usize); TILE + 1];
+            let mut pages = 0;
+            self.for_each_page(start, keys.len() / d, |page, first_slot, count, token| {
+                runs[pages] = (g.k_offset(page, kv_head, first_slot, 0), (token - start) * d, count * d);
+                pages += 1;
+            });
+            let longest = runs[..pages].iter().map(|r| r.2).max().unwrap_or(0);
+            for offset in (0..longest).step_by(STREAM_CHUNK) {
+                for &(base, row, len) in &runs[..pages] {
+                    if offset < len {
+                        let n = STREAM_CHUNK.min(len - offset);
+                        K::convert_to_f32(&self.k_pool[base + offset..][..n], &mut keys[row + offset..][..n]);
+                        K::convert_to_f32(&self.v_pool[base + offset..][..n], &mut values[row + offset..][..n]);
+                    }
+                }
+            }
+            return;
+        }
         self.for_each_page(start, keys.len() / d, |page, first_slot, count, token| {
             let rows = (token - start) * d..(token - start + count) * d;
             let (k_rows, v_rows) = (&mut keys[rows.clone()], &mut values[rows]);
