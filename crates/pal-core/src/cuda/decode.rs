@@ -4,7 +4,7 @@
 
 use cudarc::driver::sys;
 
-use super::device::{self, launch, LaunchShape, TableErrors};
+use super::device::{self, encode_tiled, launch, LaunchShape, TableErrors, TensorMap};
 use super::jit::{Family, Geometry, KernelKey};
 use super::{
     check_aligned, check_supported, kernel_variant, raise_reported_table_error, DeviceTables, KvScaleParams,
@@ -45,11 +45,6 @@ struct DecodeParams {
     scales: KvScaleParams,
     v_map: TensorMap,
 }
-
-/// Mirror of `pal::TensorMap`: a `CUtensorMap` (zeros where the kernel copies no tensor).
-#[repr(C, align(64))]
-#[derive(Clone, Copy)]
-pub(super) struct TensorMap(pub(super) [u64; 16]);
 
 /// Mirror of `pal::MergeParams` (merge.cuh; the prefill's split merge takes it too).
 #[repr(C)]
@@ -264,19 +259,10 @@ fn tensor_map(op: &'static str, pool: u64, geometry: &crate::layout::CacheGeomet
     use cudarc::driver::sys;
     let element = geometry.dtype.size_in_bytes();
     let rows = geometry.num_pages * geometry.num_kv_heads * geometry.head_dim;
-    let (data_type, swizzle) = match geometry.dtype {
-        DType::BF16 => (
-            sys::CUtensorMapDataType::CU_TENSOR_MAP_DATA_TYPE_BFLOAT16,
-            sys::CUtensorMapSwizzle::CU_TENSOR_MAP_SWIZZLE_128B,
-        ),
-        DType::F16 => (
-            sys::CUtensorMapDataType::CU_TENSOR_MAP_DATA_TYPE_FLOAT16,
-            sys::CUtensorMapSwizzle::CU_TENSOR_MAP_SWIZZLE_128B,
-        ),
-        _ => (
-            sys::CUtensorMapDataType::CU_TENSOR_MAP_DATA_TYPE_UINT8,
-            sys::CUtensorMapSwizzle::CU_TENSOR_MAP_SWIZZLE_64B,
-        ),
+    let swizzle = if element == 2 {
+        sys::CUtensorMapSwizzle::CU_TENSOR_MAP_SWIZZLE_128B
+    } else {
+        sys::CUtensorMapSwizzle::CU_TENSOR_MAP_SWIZZLE_64B
     };
     // The kernel's row coordinates are int32.
     if rows > i32::MAX as usize {
@@ -290,45 +276,7 @@ fn tensor_map(op: &'static str, pool: u64, geometry: &crate::layout::CacheGeomet
     let dims = [geometry.page_size as u64, rows as u64];
     let strides = [(geometry.page_size * element) as u64];
     let boxes = [TMA_KEYS as u32, geometry.head_dim as u32];
-    encode_tiled(op, pool, data_type, swizzle, &dims, &strides, &boxes)
-}
-
-/// A tensor map of the `dims.len()`-D tensor at device address `base` (innermost dim first;
-/// `strides` in bytes for the outer dims), copied in boxes of `boxes` elements.
-pub(super) fn encode_tiled(
-    op: &'static str,
-    base: u64,
-    data_type: cudarc::driver::sys::CUtensorMapDataType,
-    swizzle: cudarc::driver::sys::CUtensorMapSwizzle,
-    dims: &[u64],
-    strides: &[u64],
-    boxes: &[u32],
-) -> Result<TensorMap> {
-    use cudarc::driver::sys;
-    assert!(dims.len() == boxes.len() && strides.len() + 1 == dims.len() && dims.len() <= 5);
-    let steps = [1u32; 5];
-    let mut map = sys::CUtensorMap { opaque: [0; 16] };
-    // SAFETY: a host-side encoding into `map` from a device address (16-byte aligned, checked
-    // with the other inputs) and its extents; nothing on the device is touched.
-    unsafe {
-        sys::cuTensorMapEncodeTiled(
-            &mut map,
-            data_type,
-            dims.len() as u32,
-            base as *mut std::ffi::c_void,
-            dims.as_ptr(),
-            strides.as_ptr(),
-            boxes.as_ptr(),
-            steps.as_ptr(),
-            sys::CUtensorMapInterleave::CU_TENSOR_MAP_INTERLEAVE_NONE,
-            swizzle,
-            sys::CUtensorMapL2promotion::CU_TENSOR_MAP_L2_PROMOTION_NONE,
-            sys::CUtensorMapFloatOOBfill::CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE,
-        )
-    }
-    .result()
-    .map_err(|e| super::driver_error(op, "cuTensorMapEncodeTiled", e))?;
-    Ok(TensorMap(map.opaque))
+    encode_tiled(op, pool, geometry.dtype, swizzle, &dims, &strides, &boxes)
 }
 
 /// How many times the L2's size a decode may read and still copy K / V evict-first. H200 (50
@@ -496,7 +444,7 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
         scales: KvScaleParams::new(&inputs.kv_scales),
         v_map: match key.shape_value("TMA_V") {
             Some(1) => tensor_map(OP, inputs.v_cache.as_ptr() as u64, &geometry)?,
-            _ => TensorMap([0; 16]),
+            _ => TensorMap::NONE,
         },
     };
     let shape = LaunchShape {

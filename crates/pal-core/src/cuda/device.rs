@@ -498,6 +498,61 @@ pub(crate) fn read_i32(op: &'static str, address: *const u8, len: usize, stream:
     Ok(host)
 }
 
+/// Mirror of `pal::TensorMap`: a `CUtensorMap`, what a kernel's tensor copies read.
+#[repr(C, align(64))]
+#[derive(Clone, Copy)]
+pub(crate) struct TensorMap([u64; 16]);
+
+impl TensorMap {
+    /// Where the kernel copies no tensor.
+    pub const NONE: Self = Self([0; 16]);
+}
+
+/// A tensor map of the `dims.len()`-D tensor of `dtype` elements at device address `base`
+/// (innermost dim first; `strides` in bytes for the outer dims), copied in boxes of `boxes`
+/// elements; fp8 tensors are maps of bytes.
+pub(crate) fn encode_tiled(
+    op: &'static str,
+    base: u64,
+    dtype: crate::dtype::DType,
+    swizzle: sys::CUtensorMapSwizzle,
+    dims: &[u64],
+    strides: &[u64],
+    boxes: &[u32],
+) -> Result<TensorMap> {
+    use crate::dtype::DType;
+    assert!(dims.len() == boxes.len() && strides.len() + 1 == dims.len() && dims.len() <= 5);
+    let data_type = match dtype {
+        DType::BF16 => sys::CUtensorMapDataType::CU_TENSOR_MAP_DATA_TYPE_BFLOAT16,
+        DType::F16 => sys::CUtensorMapDataType::CU_TENSOR_MAP_DATA_TYPE_FLOAT16,
+        _ if dtype.size_in_bytes() == 1 => sys::CUtensorMapDataType::CU_TENSOR_MAP_DATA_TYPE_UINT8,
+        other => unreachable!("no kernel copies {other:?} tensors by tensor copies"),
+    };
+    let steps = [1u32; 5];
+    let mut map = sys::CUtensorMap { opaque: [0; 16] };
+    // SAFETY: a host-side encoding into `map` from a device address (16-byte aligned, checked
+    // with the other inputs) and its extents; nothing on the device is touched.
+    unsafe {
+        sys::cuTensorMapEncodeTiled(
+            &mut map,
+            data_type,
+            dims.len() as u32,
+            base as *mut c_void,
+            dims.as_ptr(),
+            strides.as_ptr(),
+            boxes.as_ptr(),
+            steps.as_ptr(),
+            sys::CUtensorMapInterleave::CU_TENSOR_MAP_INTERLEAVE_NONE,
+            swizzle,
+            sys::CUtensorMapL2promotion::CU_TENSOR_MAP_L2_PROMOTION_NONE,
+            sys::CUtensorMapFloatOOBfill::CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE,
+        )
+    }
+    .result()
+    .map_err(|e| driver_error(op, "cuTensorMapEncodeTiled", e))?;
+    Ok(TensorMap(map.opaque))
+}
+
 /// Grid, block and dynamic shared memory of one launch, and whether it is a programmatic
 /// dependent of the kernel before it on the stream (Hopper and newer): then its CTAs may start
 /// once every CTA of that kernel has started (or triggered `griddepcontrol.launch_dependents`),

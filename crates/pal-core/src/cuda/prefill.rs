@@ -5,8 +5,8 @@
 //! (`prefill_simt.cuh`). All share the CTA-to-work map of `prefill.cuh`. `kernel_key` chooses
 //! the family and its shape.
 
-use super::decode::{encode_tiled, MergeParams, TensorMap};
-use super::device::{self, launch, LaunchShape, TableErrors};
+use super::decode::MergeParams;
+use super::device::{self, encode_tiled, launch, LaunchShape, TableErrors, TensorMap};
 use super::jit::{Family, Geometry, KernelKey};
 use super::{
     check_aligned, check_supported, kernel_variant, raise_reported_table_error, DeviceTables, KvScaleParams,
@@ -343,7 +343,7 @@ pub(super) fn run(problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>)
         let keys = key.shape_value("KEYS").expect("every prefill shape has KEYS");
         prompt_maps(problem, heads_per_cta, tokens_per_cta, keys)?
     } else {
-        [TensorMap([0; 16]); 3]
+        [TensorMap::NONE; 3]
     };
     let mut params = PrefillParams {
         q: inputs.q.as_ptr() as u64,
@@ -416,12 +416,8 @@ fn prompt_maps(
     tokens_per_cta: usize,
     keys: usize,
 ) -> Result<[TensorMap; 3]> {
-    use cudarc::driver::sys::{CUtensorMapDataType, CUtensorMapSwizzle};
-    let data_type = match problem.query_dtype {
-        DType::BF16 => CUtensorMapDataType::CU_TENSOR_MAP_DATA_TYPE_BFLOAT16,
-        _ => CUtensorMapDataType::CU_TENSOR_MAP_DATA_TYPE_FLOAT16,
-    };
-    let swizzle = CUtensorMapSwizzle::CU_TENSOR_MAP_SWIZZLE_128B;
+    let swizzle = cudarc::driver::sys::CUtensorMapSwizzle::CU_TENSOR_MAP_SWIZZLE_128B;
+    let data_type = problem.query_dtype;
     let inputs = problem.inputs;
     let geometry = problem.geometry;
     let (d, tokens) = (geometry.head_dim as u64, problem.total_tokens as u64);
