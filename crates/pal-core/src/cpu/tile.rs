@@ -56,24 +56,20 @@ impl<K: FloatElement> PagedKv<'_, K> {
         let g = &self.geometry;
         let d = g.head_dim;
         if g.layout == CacheLayout::Hnd {
-            // Each page's rows of one head are one block: the tile's key and value blocks are
-            // converted side by side, a chunk of each in turn (several memory streams at once).
-            let mut runs = [(0usize, 0usize, 0usize); TILE + 1];
+            // Each page's rows of one head are one block.
+            let mut blocks = [Block::default(); TILE + 1];
             let mut pages = 0;
             self.for_each_page(start, keys.len() / d, |page, first_slot, count, token| {
-                runs[pages] = (g.k_offset(page, kv_head, first_slot, 0), (token - start) * d, count * d);
+                let k_start = g.k_offset(page, kv_head, first_slot, 0);
+                blocks[pages] = Block {
+                    k_start,
+                    v_start: k_start,
+                    dst: (token - start) * d,
+                    len: count * d,
+                };
                 pages += 1;
             });
-            let longest = runs[..pages].iter().map(|r| r.2).max().unwrap_or(0);
-            for offset in (0..longest).step_by(STREAM_CHUNK) {
-                for &(base, row, len) in &runs[..pages] {
-                    if offset < len {
-                        let n = STREAM_CHUNK.min(len - offset);
-                        K::convert_to_f32(&self.k_pool[base + offset..][..n], &mut keys[row + offset..][..n]);
-                        K::convert_to_f32(&self.v_pool[base + offset..][..n], &mut values[row + offset..][..n]);
-                    }
-                }
-            }
+            self.convert_side_by_side(&blocks[..pages], keys, values);
             return;
         }
         self.for_each_page(start, keys.len() / d, |page, first_slot, count, token| {
@@ -100,9 +96,8 @@ impl<K: FloatElement> PagedKv<'_, K> {
     }
 
     /// The `pal` layout keeps a page of one head as one contiguous block, transposed. All blocks
-    /// of the tile (keys and values of each page) are converted to float32 side by side, a
-    /// chunk of each in turn, so that several memory streams are in flight at once; then the
-    /// rows are gathered from them.
+    /// of the tile (keys and values of each page) are converted to float32 side by side, then
+    /// the rows are gathered from them.
     fn load_pal(&self, kv_head: usize, start: usize, keys: &mut [f32], values: &mut [f32], scratch: &mut Vec<f32>) {
         let g = &self.geometry;
         let (d, page_size) = (g.head_dim, g.page_size);
@@ -111,26 +106,25 @@ impl<K: FloatElement> PagedKv<'_, K> {
         let pages = (start + n).div_ceil(page_size) - start / page_size;
         scratch.resize(2 * pages * block, 0.0);
         let first_page = start / page_size;
-        // Where each page's key and value blocks start, looked up once per tile.
-        let mut block_starts = [(0, 0); TILE + 1];
-        assert!(pages <= block_starts.len(), "a tile holds at most {TILE} tokens");
-        for (i, starts) in block_starts[..pages].iter_mut().enumerate() {
+        // Each page's key and value blocks, whole, looked up once per tile.
+        let mut blocks = [Block::default(); TILE + 1];
+        assert!(pages <= blocks.len(), "a tile holds at most {TILE} tokens");
+        for (i, b) in blocks[..pages].iter_mut().enumerate() {
             let page = self.pages[first_page + i] as usize;
-            *starts = (g.k_offset(page, kv_head, 0, 0), g.v_offset(page, kv_head, 0, 0));
+            let (k_start, v_start) = (g.k_offset(page, kv_head, 0, 0), g.v_offset(page, kv_head, 0, 0));
+            *b = Block {
+                k_start,
+                v_start,
+                dst: i * block,
+                len: block,
+            };
         }
-        for offset in (0..block).step_by(STREAM_CHUNK) {
-            let len = STREAM_CHUNK.min(block - offset);
-            for (i, &(k_start, v_start)) in block_starts[..pages].iter().enumerate() {
-                let k_dst = &mut scratch[2 * i * block + offset..][..len];
-                K::convert_to_f32(&self.k_pool[k_start + offset..][..len], k_dst);
-                let v_dst = &mut scratch[(2 * i + 1) * block + offset..][..len];
-                K::convert_to_f32(&self.v_pool[v_start + offset..][..len], v_dst);
-            }
-        }
+        let (key_blocks, value_blocks) = scratch.split_at_mut(pages * block);
+        self.convert_side_by_side(&blocks[..pages], key_blocks, value_blocks);
         self.for_each_page(start, n, |_, first_slot, count, token| {
             let i = token / page_size - first_page;
             let rows = (token - start) * d..(token - start + count) * d;
-            let (key_block, value_block) = scratch[2 * i * block..][..2 * block].split_at(block);
+            let (key_block, value_block) = (&key_blocks[i * block..][..block], &value_blocks[i * block..][..block]);
             match g.k_row_runs().len {
                 4 => gather_stripes::<4>(key_block, page_size, first_slot, &mut keys[rows.clone()]),
                 8 => gather_stripes::<8>(key_block, page_size, first_slot, &mut keys[rows.clone()]),
@@ -140,6 +134,35 @@ impl<K: FloatElement> PagedKv<'_, K> {
             simd::transpose_columns(value_block, d, page_size, first_slot, &mut values[rows]);
         });
     }
+
+    /// Converts blocks of both pools side by side, a chunk of each in turn, so that their memory
+    /// streams are in flight at once (a block at a time reads at one stream's rate).
+    fn convert_side_by_side(&self, blocks: &[Block], keys: &mut [f32], values: &mut [f32]) {
+        let longest = blocks.iter().map(|b| b.len).max().unwrap_or(0);
+        for offset in (0..longest).step_by(STREAM_CHUNK) {
+            for b in blocks.iter().filter(|b| offset < b.len) {
+                let n = STREAM_CHUNK.min(b.len - offset);
+                K::convert_to_f32(
+                    &self.k_pool[b.k_start + offset..][..n],
+                    &mut keys[b.dst + offset..][..n],
+                );
+                K::convert_to_f32(
+                    &self.v_pool[b.v_start + offset..][..n],
+                    &mut values[b.dst + offset..][..n],
+                );
+            }
+        }
+    }
+}
+
+/// `len` elements of the key and value pools, from `k_start` / `v_start`, bound for `dst` of
+/// the keys' / values' destination (`PagedKv::convert_side_by_side`).
+#[derive(Clone, Copy, Default)]
+struct Block {
+    k_start: usize,
+    v_start: usize,
+    dst: usize,
+    len: usize,
 }
 
 impl<K> PagedKv<'_, K> {
