@@ -54,8 +54,9 @@
 // Beside FA3 in that run: nhd 1.23 / 1.05 / 1.03 / 1.17x at 1 x 4096 / 16 x 1024 / 4 x 1024 over
 // 8192 / 8 x 512 over 4096 (567 / 389 / 536 / 528 TFLOP/s), pal 1.09 / 1.00 / 1.05 / 1.07x.
 // Over page sizes (call 3): pal history tiles under pages of 16 at 0.43-0.85x FA3 (pages 2-8),
-// pages of 1-2 keys 0.82-0.95x (nhd, and pal page 1, addressed as nhd), the rest 0.97-1.11x. History tiles by tensor copies (a box per
-// page) lost below pages of 32 (0.69x at 8, 0.91x at 16): they keep cp.async.
+// pages of 1-2 keys 0.82-0.95x (nhd, and pal page 1, addressed as nhd), the rest 0.97-1.11x.
+// History tiles by tensor copies (a box per page) lost below pages of 32 (0.69x at 8, 0.91x at
+// 16): they keep cp.async.
 // What is left: pal history copies under pages of 16, pal pages of 2 slots (lockstep), nhd
 // pages of 1-2 keys.
 #pragma once
