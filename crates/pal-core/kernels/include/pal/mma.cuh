@@ -30,13 +30,20 @@ __device__ __forceinline__ void copy_async_16(void* destination, const void* sou
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(shared_address(destination)), "l"(source),
                "r"(valid ? 16 : 0));
 }
-// The same from a page of the pools, 16 zero bytes where `page` is negative (not a page): the
-// ignore-src predicate set straight from its sign (a source size from a select cost four
-// instructions more per copy).
+// The same from a page of the pools (4, 8 or 16 bytes), zeros where `page` is negative (not a
+// page): the ignore-src predicate set straight from its sign (a source size from a select cost
+// four instructions more per copy).
+template <int BYTES> __device__ __forceinline__ void copy_async_from_page(u32 destination, const void* source, int page) {
+  static_assert(BYTES == 4 || BYTES == 8 || BYTES == 16, "cp.async sizes");
+  if constexpr (BYTES == 16)
+    asm volatile("{\n.reg .pred z;\nsetp.lt.s32 z, %2, 0;\ncp.async.cg.shared.global [%0], [%1], 16, z;\n}" ::"r"(destination), "l"(source),
+                 "r"(page));
+  else
+    asm volatile("{\n.reg .pred z;\nsetp.lt.s32 z, %2, 0;\ncp.async.ca.shared.global [%0], [%1], %3, z;\n}" ::"r"(destination), "l"(source),
+                 "r"(page), "n"(BYTES));
+}
 __device__ __forceinline__ void copy_async_16_from_page(void* destination, const void* source, int page) {
-  asm volatile("{\n.reg .pred z;\nsetp.lt.s32 z, %2, 0;\ncp.async.cg.shared.global [%0], [%1], 16, z;\n}" ::"r"(
-                   shared_address(destination)),
-               "l"(source), "r"(page));
+  copy_async_from_page<16>(shared_address(destination), source, page);
 }
 // Copies BYTES (4, 8 or 16) bytes of which the first `valid_bytes` come from `source` and the rest
 // are zeros (`source` is not read when `valid_bytes` is 0). `destination` is a shared-memory

@@ -19,7 +19,8 @@
 // S = Q K^T takes both operands from shared memory; P comes from registers. K tiles are
 // swizzled [key][dim] rows, but pal history tiles, copied in the pool's [chunk][key][8] order
 // and read through an interleaved descriptor. V tiles are [key][dim], read N-major, except pal
-// tiles that are history through and through, copied as they lie, [dim][key], and read K-major.
+// tiles that are history through and through, copied as they lie and read K-major: [dim][key]
+// at pages of 16 and up, [8-key chunk][dim][8] core matrices under 16 (pages of 2-8 slots).
 // Split-KV (SPLIT_KV; the host splits where the items fill under a quarter of the SMs, or half
 // for the one-item-per-CTA form): item w serves item w % items over split w / items of its tiles
 // and writes float32 partial states, merged by `merge_splits` (merge.cuh).
@@ -57,8 +58,13 @@
 // pages of 1-2 keys 0.82-0.95x (nhd, and pal page 1, addressed as nhd), the rest 0.97-1.11x.
 // History tiles by tensor copies (a box per page) lost below pages of 32 (0.69x at 8, 0.91x at
 // 16): they keep cp.async.
-// What is left: pal history copies under pages of 16, pal pages of 2 slots (lockstep), nhd
-// pages of 1-2 keys.
+// Twenty-fifth session (H200, 2026-12-01, results/h200-2026-12-01-s25/call1, A/B against the
+// kernel before, same bits): pal history V under pages of 16 copied in pool order into core
+// matrices, page 8 / 4 history rows 1.09-1.11 / 1.33-1.35x (head dim 64, page 8: 1.17-1.19x);
+// pages of 1-2 keys with the tile's ids read as coalesced words, nhd page 1 / 2 1.03-1.11 /
+// 1.07-1.16x, pal page 1 1.00-1.06x.
+// What is left: pal history under pages of 16 (K copies, pages of 2 slots run lockstep) and
+// pages of 1-2 keys beside FA3.
 #pragma once
 #include "pal/prefill.cuh"
 #include "pal/softmax.cuh"
@@ -230,11 +236,24 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
   constexpr int TILE_PAGES = KEYS > PAGE_SIZE ? KEYS / PAGE_SIZE : 1;
   constexpr bool SHUFFLED = TILE_PAGES <= 32;  // page sizes 4 and up at 128-key tiles
   const u64 page_elems = (u64)p.num_kv_heads * HEAD_DIM * PAGE_SIZE;
+  // Row-plan history tiles over pages of one or two slots (more pages than a warp has lanes):
+  // the tile's ids read as TILE_PAGES / 32 coalesced words a lane, each key's id shuffled from
+  // the word its copy index selects at compile time, and one 32 x 32-bit product per key (the
+  // thread's slot in its pages is its own constant).
+  constexpr bool ID_PLAN = ROW_PLAN && !SHUFFLED && TILE_PAGES % 32 == 0 && TILE_PAGES <= 128 && ROW_STEP % PAGE_SIZE == 0 &&
+                           (32 * PAGE_SIZE) % ROW_STEP == 0 && ROW_STEP % 8 == 0;
   // Row-plan history tiles whose pages each hold whole runs of a thread's keys (ROW_STEP
   // divides the page size, and a tile holds whole pages: 64-key tiles over pages of 128 took
   // keys past the tile, an illegal address in the twenty-third session's call 6): a page id
   // and an address product per page, not per key.
   constexpr bool PAGE_PLAN = ROW_PLAN && SHUFFLED && PAGE_SIZE % ROW_STEP == 0 && PAGE_SIZE <= KEYS && ROW_STEP % 8 == 0;
+  // pal history V under pages of 16, 16-bit pools: each page's values copied as they lie (a
+  // dim's PAGE_SIZE slots a run, the dims of a KV head contiguous) into a [8-key chunk][dim][8]
+  // tile, the canonical non-swizzled K-major layout (8 x 16-byte core matrices; a chunk is 8 /
+  // PAGE_SIZE pages), read through an interleaved descriptor. Lanes walk dims: consecutive runs
+  // in the pool and in shared memory (the swizzled [dim][key] tile split each page 8 sector in
+  // two requests and cost page 4 a 112-instruction address block per four copies: ncu, H200).
+  constexpr bool POOL_ORDER_V = PAL_PLAN && !WIDEN && SHUFFLED && PAGE_SIZE >= 2 && PAGE_SIZE <= 8 && THREADS % HEAD_DIM == 0;
 
   auto is_history_tile = [&](int key0) {
     return key0 + KEYS <= history && (!Variant::HAS_WINDOW || key0 >= lowest_first);
@@ -547,6 +566,21 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
             copy_async_16_from_page(v_tile + plan_at(m * PER_PAGE + j), v_page + j * step_bytes, page);
           }
         }
+      } else if constexpr (ID_PLAN) {
+        int ids[TILE_PAGES / 32];
+#pragma unroll
+        for (int r = 0; r < TILE_PAGES / 32; ++r) ids[r] = page_row.checked(page_row.pages[key0 / PAGE_SIZE + r * 32 + lane]);
+        const u32 page_bytes = (u32)page_elems * sizeof(T);
+        const u64 in_page = at.value(0, kv_head, plan_key % PAGE_SIZE, plan_chunk * 8) * sizeof(T);
+        const char* k_thread = opaque((const char*)k_pool + in_page);
+        const char* v_thread = opaque((const char*)v_pool + in_page);
+#pragma unroll
+        for (int n = 0; n < KEYS / ROW_STEP; ++n) {
+          const int page = __shfl_sync(0xffffffffu, ids[n * ROW_STEP / (32 * PAGE_SIZE)], (plan_key + n * ROW_STEP) / PAGE_SIZE % 32);
+          const u64 offset = (u64)(u32)max(page, 0) * page_bytes;
+          copy_async_16_from_page(k_tile + plan_at(n), k_thread + offset, page);
+          copy_async_16_from_page(v_tile + plan_at(n), v_thread + offset, page);
+        }
       } else {
 #pragma unroll
         for (int n = 0; n < KEYS / ROW_STEP; ++n) {
@@ -572,7 +606,23 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
           const int c = tid / KEYS + n * CHUNK_STEP;  // stripes of a key are PAGE_SIZE * 8 apart
           copy_async_16(k_tile + (c * KEYS + t) * 8, k_pool + base + (u64)c * PAGE_SIZE * 8, page >= 0);
         }
-        if constexpr (VALUE_PLAN) {
+        if constexpr (POOL_ORDER_V) {
+          // Copy i: dim i % HEAD_DIM of the tile's page i / HEAD_DIM; a thread keeps its dim, and
+          // each page costs it a shuffle and one 32 x 32-bit product.
+          constexpr int RUN_BYTES = PAGE_SIZE * (int)sizeof(T), PASS = THREADS / HEAD_DIM;  // pages per pass
+          const u32 d = (u32)tid % HEAD_DIM, first_page = PASS == 1 ? 0 : (u32)tid / HEAD_DIM;
+          const u32 page_bytes = (u32)page_elems * sizeof(T);
+          const char* head_values = opaque((const char*)(v_pool + ((u64)kv_head * HEAD_DIM + d) * PAGE_SIZE));
+          const u32 destination = shared_address(v_tile) + d * 16;
+#pragma unroll
+          for (int n = 0; n < KEYS / PAGE_SIZE / PASS; ++n) {
+            const u32 m = first_page + n * PASS;
+            const int page = __shfl_sync(0xffffffffu, lane_page, m);
+            copy_async_from_page<RUN_BYTES>(destination + m * PAGE_SIZE / 8 * HEAD_DIM * 16 + m * RUN_BYTES % 16,
+                                            head_values + (u64)(u32)max(page, 0) * page_bytes, page);
+          }
+          values_copied = true;
+        } else if constexpr (VALUE_PLAN) {
           constexpr u32 SPAN = PAGE_SIZE < KEYS ? PAGE_SIZE : KEYS;  // keys of one page in the tile
           constexpr u32 RUNS = SPAN / 8;                             // runs of a page's dim in the tile
           // The page's SPAN threads: run r of dims d0, d0 + 8, .. Lanes 2i, 2i + 1 read whole
@@ -678,6 +728,7 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
   const u64 pool_order_descriptor = interleaved_descriptor(k_slot(0), KEYS * 16, 128);  // pal history K
   const u64 row_v_descriptor = matrix_descriptor(v_slot(0), KEYS * 128);
   const u64 dim_v_descriptor = matrix_descriptor(v_slot(0));
+  const u64 pool_order_v_descriptor = interleaved_descriptor(v_slot(0), HEAD_DIM * 16, 128);  // pal history V, small pages
   constexpr u64 SLOT_STEP = 2 * Tile::TILE_BYTES / 16;
   auto slot_offset = [&](int slot) { return (u32)slot * (u32)SLOT_STEP; };
 
@@ -832,7 +883,13 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
   // Issues O += P V of tile j (one commit group). Each V form's chain whole in its branch, fence
   // to commit: a wgmma chain that spans a branch is serialised by the assembler.
   auto issue_values = [&](int j, int slot, const u32(&pf)[KEYS / 16][4]) {
-    if (values_by_dim(j * KEYS)) {
+    if (POOL_ORDER_V && values_by_dim(j * KEYS)) {
+      wgmma_fence();
+#pragma unroll
+      for (int kb = 0; kb < KEYS / 16; ++kb)  // [chunk][dim][8]: chunks 2 kb, 2 kb + 1, HEAD_DIM * 16 bytes apart
+        Wgmma<T, HEAD_DIM>::template rs<false>(o, pf[kb], descriptor_plus(pool_order_v_descriptor, slot_offset(slot) + kb * 2 * HEAD_DIM), true);
+      wgmma_commit();
+    } else if (values_by_dim(j * KEYS)) {
       wgmma_fence();
 #pragma unroll
       for (int kb = 0; kb < KEYS / 16; ++kb)  // [dim][key]: 16 keys of column block kb / 4
