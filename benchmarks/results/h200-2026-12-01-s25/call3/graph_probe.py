@@ -1,9 +1,14 @@
 """Which part of a captured split call breaks with graph memory nodes (a wheel whose captured
 calls allocate their split-KV partial states with cuMemAllocAsync): one mode per process.
 
-    python graph_probe.py MODE   # decode2 | prefill2 | both1 | both2 | decode1
+    python graph_probe.py MODE [--sync] [--own]   # decode2 | prefill2 | both1 | both2 | decode1
 MODE: which calls each graph holds (decode, prefill or both) and how many graphs replay at once
-on their own streams (1: one graph on the current stream)."""
+on their own streams (1: one graph on the current stream). --own: each graph captured on a
+stream of its own (torch's default is one capture stream for every graph); --sync: a
+synchronisation after each round of replays.
+A defect of this probe (found after call 4): `ops` is rebound for each graph, which drops the
+earlier graphs' input tensors; their replays then read memory torch had handed to later
+tensors (a page table and pools of other sizes), which is what faulted, on main's wheel too."""
 
 import sys
 
@@ -30,7 +35,7 @@ for _ in range(graphs_at_once):
     expected += [op() for op in ops]
     torch.cuda.synchronize()
     graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph):
+    with torch.cuda.graph(graph, stream=torch.cuda.Stream() if "--own" in sys.argv else None):
         outs += [op() for op in ops]
     graphs.append(graph)
 torch.cuda.synchronize()
