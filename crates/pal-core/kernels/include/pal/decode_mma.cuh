@@ -7,7 +7,8 @@
 // warp streams its own 16-key tiles (tiles warp, warp + WARPS, ...) through a private
 // STAGES-deep cp.async ring (no CTA barrier in the main loop); page ids are read one tile
 // ahead of their copies (the first tiles' before the sequence's length is known, without a
-// window); the warps' softmax states merge once, at the end, in shared memory.
+// window); the warps' softmax states merge once, at the end, in shared memory (by warp-owned
+// 8-dim blocks where a CTA holds two m-tiles).
 // Traffic: K and V of each visible token once, in 16-byte copies (pal values in pages of 2 slots
 // at head dims 80 / 112, and fp8 pal values in pages of 2, or of 4 at those head dims: 2- or
 // 4-byte copies; pools of one slot per page run the nhd kernels: the same bytes); Q once; no

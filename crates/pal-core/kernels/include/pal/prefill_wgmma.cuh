@@ -25,46 +25,19 @@
 // for the one-item-per-CTA form): item w serves item w % items over split w / items of its tiles
 // and writes float32 partial states, merged by `merge_splits` (merge.cuh).
 // Traffic: each K / V tile once per item of 128 query rows; Q once; the output once.
-// H200 (2026-11-30, fourteenth session, bf16, HQ 32 / HKV 8, D 128, page 16, causal; benchmark
-// lab, default call, FlashInfer's FA3 path in the same run): nhd 505 / 529 / 342 / 570 / 538
-// TFLOP/s (1.09 / 1.02 / 0.92 / 1.03 / 1.01x) at 1 x 4096 / 4 x 4096 / 16 x 1024 / 4 x 1024 over
-// 8192 / 8 x 512 over 4096, pal 502 / 522 / 327 / 546 / 513 (1.08 / 0.99 / 0.88 / 0.98 /
-// 0.97x). fp8 e4m3 pools, bf16 queries (kernel time, same H200 and day): nhd 494 / - / - / 213 /
-// 209, pal 495 / - / - / 222 / 218 TFLOP/s (FlashInfer's FA2 path, the one that takes them, was
-// 145 / - / - / 177 / 174 in the twelfth session's lab). docs/kernels.md, "Hopper prefill,
-// fourteenth session". Nineteenth session (2026-12-01, same rows; items claimed after their
-// copies): nhd 516 / 521 / 347 / 492 / 472, pal 499 / 503 / 333 / 497 / 483; 1 x 512 / 4 x 128
-// over 32768 nhd 492 / 472 (were 301 / 300), 1 x 128 over 32768 (split) 477 (150 unsplit).
-// Twentieth session (2026-12-01): the one-item-per-CTA form splits too: 1 x 128 over 32768 at
-// head dim 256 nhd / pal 114 / 98 -> 417 / 381 TFLOP/s, pal pages of 2 slots (D 128) 55 -> 203.
-// Beside FA3 in one run (kernel time, same rows as above): nhd 1.12 / 0.95 / 0.94 / 1.02 / 0.98x,
-// pal 1.08 / 1.00 / 0.90 / 0.98 / 1.00x; 1 x 512 / 4 x 128 over 32768 1.01-1.07x.
-// Twenty-second session (2026-12-01): the next item's Q prefetched into L2, nhd 1 x 512 / 4 x 128
-// over 32768 and 4 x 1024 over 8192 / 8 x 512 over 4096 1.09 / 1.08 / 1.05 / 1.04x of the
-// kernel before, the other rows and pal level (results/h200-2026-12-01-s22/call1); ALiBi's
-// bias one FFMA a score, 2-3% faster. Beside FA3 (call 3): nhd 1.09 / 1.03 / 0.96 / 1.00 /
-// 0.96x, pal 1.05 / 0.99 / 0.92 / 0.95 / 0.96x on the five rows above.
-// Twenty-third session (H200, 2026-12-01): soft-capped weights one FFMA from the tanh's reciprocal,
-// soft-cap / plain 1.30-1.35 -> 1.26x (pal), nhd level at 1.34x (results/h200-2026-12-01-s23).
-// Twenty-fourth session (H200, 2026-12-01, results/h200-2026-12-01-s24/call1): nhd / hnd history
-// tiles a page id and one address product per page, A/B/A/B against the kernel before, same bits:
-// page 16 hnd 1.08-1.10x on history rows (nhd 1.00-1.06x), pages 8 / 64 / 128 1.01-1.05 /
-// 1.04-1.05 / 1.04-1.09x, head dim 64 1.04-1.08x, page 4 level.
-// Tensor copies for Q and whole prompt tiles (call 2, A/B/A/B against cp.async, same bits):
-// 16 x 1024 1.14 / 1.15x (nhd / pal), 1 x 4096 and 4 x 4096 1.07-1.08x, history rows 1.01-1.10x.
-// Beside FA3 in that run: nhd 1.23 / 1.05 / 1.03 / 1.17x at 1 x 4096 / 16 x 1024 / 4 x 1024 over
-// 8192 / 8 x 512 over 4096 (567 / 389 / 536 / 528 TFLOP/s), pal 1.09 / 1.00 / 1.05 / 1.07x.
-// Over page sizes (call 3): pal history tiles under pages of 16 at 0.43-0.85x FA3 (pages 2-8),
-// pages of 1-2 keys 0.82-0.95x (nhd, and pal page 1, addressed as nhd), the rest 0.97-1.11x.
-// History tiles by tensor copies (a box per page) lost below pages of 32 (0.69x at 8, 0.91x at
-// 16): they keep cp.async.
-// Twenty-fifth session (H200, 2026-12-01, results/h200-2026-12-01-s25/call1, A/B against the
-// kernel before, same bits): pal history V under pages of 16 copied in pool order into core
-// matrices, page 8 / 4 history rows 1.09-1.11 / 1.33-1.35x (head dim 64, page 8: 1.17-1.19x);
-// pages of 1-2 keys with the tile's ids read as coalesced words, nhd page 1 / 2 1.03-1.11 /
-// 1.07-1.16x, pal page 1 1.00-1.06x.
-// What is left: pal history under pages of 16 (K copies, pages of 2 slots run lockstep) and
-// pages of 1-2 keys beside FA3.
+// H200 (2026-12-01, bf16, HQ 32 / HKV 8, D 128, page 16, causal; kernel time, FlashInfer's FA3
+// path in the same run, twenty-fourth session's call 3): nhd / pal 565 / 531 TFLOP/s at 1 x 4096
+// (1.23 / 1.15x), 517 / 514 at 4 x 4096 (1.08x), 388 / 375 at 16 x 1024 (1.09 / 1.06x), 547 / 491
+// at 4 x 1024 over 8192 (1.24 / 1.12x; FA3 low in that call), 502 / 477 at 8 x 512 over 4096
+// (1.02 / 0.97x), 531 / 501 at 4 x 2048 over 8192 (1.04 / 0.98x). Split short prompts over long
+// histories: 1 x 128 over 32768 477 (nhd; 150 unsplit), 417 / 381 at head dim 256. fp8 e4m3
+// pools (fourteenth session): nhd / pal 494 / 495 at 1 x 4096, 213 / 222 at 4 x 1024 over 8192.
+// Under pages of 16 (twenty-fifth session, A/B against the kernel before, same bits): pal
+// history values in pool order, page 8 / 4 history rows 1.09-1.11 / 1.33-1.35x; the ids of
+// pages of 1-2 keys as coalesced words, nhd 1.03-1.16x. Beside FA3 before those (twenty-fourth
+// session): pal 0.43-0.85x at pages 2-8, pages of 1-2 keys 0.82-0.95x, the rest 0.97-1.11x.
+// What is left: pal history under pages of 16 (pages of 2 slots run lockstep) and history rows
+// at 1.05x FA3 at every page size. Each version's figures: docs/kernels.md ("Hopper prefill").
 #pragma once
 #include "pal/prefill.cuh"
 #include "pal/softmax.cuh"
