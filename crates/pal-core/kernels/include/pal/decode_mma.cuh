@@ -891,10 +891,10 @@ __device__ void decode_mma(const DecodeParams& p) {
     }
   }
   copy_async_wait<0>();
-  // The warps' merge. At one m-tile (GQA groups, head dims over 128) it is an item loop over
-  // (row, 8-dim) from [warp][row][dim] rows: warp-owned blocks, straight-line per owner, cost
-  // 760 more instructions there and ran 0.98-0.99x (H200, twenty-fifth session); with two
-  // m-tiles (MQA, 32 rows) they win.
+  // The warps' merge. At one m-tile (groups of up to 16 heads, or head dims over 128) it is an
+  // item loop over (row, 8-dim) from [warp][row][dim] rows: warp-owned blocks, straight-line per
+  // owner, cost 760 more instructions there and ran 0.98-0.99x at GQA (H200, twenty-fifth
+  // session); with two m-tiles (MQA: 32 rows) they win.
   if constexpr (M_TILES == 1) {
     __syncthreads();  // every warp is done with the ring: it becomes the merge buffer
 
