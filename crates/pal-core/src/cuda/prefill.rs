@@ -422,13 +422,14 @@ fn prompt_maps(
     let geometry = problem.geometry;
     let (d, tokens) = (geometry.head_dim as u64, problem.total_tokens as u64);
     let (hq, hkv) = (problem.num_q_heads as u64, geometry.num_kv_heads as u64);
+    let element = data_type.size_in_bytes() as u64;
     let q = encode_tiled(
         OP,
         inputs.q.as_ptr() as u64,
         data_type,
         swizzle,
         &[d, hq, tokens],
-        &[d * 2, hq * d * 2],
+        &[d * element, hq * d * element],
         &[64, heads_per_cta as u32, tokens_per_cta as u32],
     )?;
     let rows = |base: u64| {
@@ -438,7 +439,7 @@ fn prompt_maps(
             data_type,
             swizzle,
             &[hkv * d, tokens],
-            &[hkv * d * 2],
+            &[hkv * d * element],
             &[64, keys as u32],
         )
     };
