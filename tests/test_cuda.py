@@ -604,7 +604,7 @@ def test_cuda_graph_capture_and_replay(rng):
     side = torch.cuda.Stream()
     side.wait_stream(torch.cuda.current_stream())
     with torch.cuda.stream(side):
-        pal.paged_attention_decode(*static)  # warm-up: compiles and sizes the workspace
+        pal.paged_attention_decode(*static)  # warm-up: compiles the kernels outside the capture
     torch.cuda.current_stream().wait_stream(side)
     graph = torch.cuda.CUDAGraph()
     with torch.cuda.graph(graph):
@@ -679,6 +679,40 @@ def test_split_calls_on_two_streams_at_once(rng):
     torch.cuda.synchronize()
     for i, out in outs:
         assert torch.equal(out, expected[i]), f"call {i}"
+
+
+def test_split_calls_in_two_graphs_replayed_at_once(rng):
+    """A captured call that splits takes scratch memory of its graph's own (a memory node): two
+    graphs, each a decode and a prefill that split over inputs of its own, replayed on two
+    streams at once, give what each call gives alone, bit for bit (captured calls once shared
+    one buffer, and such graphs mixed their partial states)."""
+    graphs, outs, expected, inputs = [], [], [], []
+    for _ in range(2):
+        cache = paged_cache(rng, [16384, 9000], 8, 128, 16, "bfloat16", "nhd")
+        queries = random_array(rng, (2, 32, 128), "bfloat16")
+        q, k, v, cu = random_prompts(rng, [64, 16], 32, 8, 128, "bfloat16")
+        decode = [cuda(a) for a in (queries, cache.k_cache, cache.v_cache, cache.page_table, cache.lens)]
+        prefill = [cuda(a) for a in (q, k, v, cache.k_cache, cache.v_cache, cache.page_table, cache.lens, cu)]
+        inputs.append((decode, prefill))  # a graph's inputs live as long as it replays
+        expected.append(pal.paged_attention_decode(*decode, layout="nhd"))
+        expected.append(pal.paged_attention_prefill(*prefill, layout="nhd"))
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            outs.append(pal.paged_attention_decode(*decode, layout="nhd"))
+            outs.append(pal.paged_attention_prefill(*prefill, layout="nhd"))
+        graphs.append(graph)
+    streams = [torch.cuda.Stream() for _ in range(2)]
+    for stream in streams:
+        stream.wait_stream(torch.cuda.current_stream())
+    for _ in range(8):  # queued back to back on both streams: their replays overlap
+        for graph, stream in zip(graphs, streams):
+            with torch.cuda.stream(stream):
+                graph.replay()
+    for stream in streams:
+        torch.cuda.current_stream().wait_stream(stream)
+    torch.cuda.synchronize()
+    for i, (out, want) in enumerate(zip(outs, expected)):
+        assert torch.equal(out, want), f"call {i}"
 
 
 POLICY_SCRIPT = """

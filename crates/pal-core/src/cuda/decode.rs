@@ -64,10 +64,10 @@ pub(super) struct MergeParams {
 const MERGE_WARPS: usize = 4;
 
 impl MergeParams {
-    /// The split-KV workspace of a launch on `stream` (`Gpu::workspace`) for `rows` rows of
-    /// `head_dim` in `splits` splits, as the split kernels write it and the merge reads it:
-    /// (float32 accumulators `[row][split][dim]`, then (max, sum) pairs `[row][split]`); (0, 0)
-    /// for a call that does not split.
+    /// The split-KV workspace of a call on `stream` (`Gpu::workspace`) for `rows` rows of
+    /// `head_dim` in `splits` splits, and where the split kernels write it and the merge reads
+    /// it: float32 accumulators `[row][split][dim]`, then (max, sum) pairs `[row][split]`; none,
+    /// at (0, 0), for a call that does not split.
     pub(super) fn partials(
         gpu: &device::Gpu,
         op: &'static str,
@@ -75,13 +75,14 @@ impl MergeParams {
         rows: usize,
         splits: usize,
         head_dim: usize,
-    ) -> Result<(u64, u64)> {
+    ) -> Result<(device::Workspace, (u64, u64))> {
         if splits <= 1 {
-            return Ok((0, 0));
+            return Ok((device::Workspace::NONE, (0, 0)));
         }
         let acc_bytes = rows * splits * head_dim * 4;
         let workspace = gpu.workspace(op, stream, acc_bytes + rows * splits * 8)?;
-        Ok((workspace, workspace + acc_bytes as u64))
+        let address = workspace.address;
+        Ok((workspace, (address, address + acc_bytes as u64)))
     }
 
     /// The merge of `splits` partial states per row of `out` (`rows` rows of `head_dim`), held
@@ -419,7 +420,7 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
     let (splits, tokens_per_split) = split_plan(ctas, visible(granule), slots, granule);
     let head_dim = geometry.head_dim;
     let rows = num_seqs * problem.num_q_heads;
-    let (partial_acc, partial_stats) = MergeParams::partials(&gpu, OP, stream, rows, splits, head_dim)?;
+    let (workspace, (partial_acc, partial_stats)) = MergeParams::partials(&gpu, OP, stream, rows, splits, head_dim)?;
     let mut params = DecodeParams {
         queries: inputs.queries.as_ptr() as u64,
         k_cache: inputs.k_cache.as_ptr() as u64,
@@ -478,7 +479,7 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
         // SAFETY: the workspace holds `rows * splits` states, written by the launch above.
         unsafe { merge.launch(OP, function, stream, dependent)? };
     }
-    Ok(())
+    workspace.release(OP)
 }
 
 #[cfg(test)]

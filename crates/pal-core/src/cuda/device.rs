@@ -85,18 +85,52 @@ impl SlotTable {
     }
 }
 
-/// Split-KV scratch memory: a buffer (address, size) per stream for launches run now, and one
-/// that launches captured into CUDA graphs share (memory may not be allocated while a stream is
-/// being captured, so that one is sized by the calls before the capture).
+/// Split-KV scratch memory for launches run now: a buffer (address, size) per stream.
 #[derive(Default)]
 struct Workspaces {
     by_stream: HashMap<StreamKey, Option<(Handle<sys::CUdeviceptr>, usize)>>,
-    captured: Option<(Handle<sys::CUdeviceptr>, usize)>,
+}
+
+/// The split-KV scratch memory of one call (`Gpu::workspace`): its stream's buffer, or, for a
+/// call captured into a CUDA graph, an allocation of that graph's own (a memory node), which
+/// `release` frees in the graph once the call's last launch is queued.
+pub struct Workspace {
+    pub address: sys::CUdeviceptr,
+    captured_on: Option<usize>,
+}
+
+impl Workspace {
+    /// No scratch memory (a call that does not split).
+    pub const NONE: Workspace = Workspace {
+        address: 0,
+        captured_on: None,
+    };
+
+    /// Frees a captured call's allocation on its stream, after the launches that use it (a
+    /// stream's buffer stays for its next call).
+    pub fn release(mut self, op: &'static str) -> Result<()> {
+        match self.captured_on.take() {
+            // SAFETY: allocated on this capturing stream by `Gpu::workspace`, freed once (taken).
+            Some(stream) => unsafe { result::free_async(self.address, stream as sys::CUstream) }
+                .map_err(|e| driver_error(op, "cuMemFreeAsync (workspace)", e)),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Workspace {
+    /// A call that failed between its allocation and `release` still frees it in its graph.
+    fn drop(&mut self) {
+        if let Some(stream) = self.captured_on.take() {
+            // SAFETY: as in `release`; a failure here leaves the capture to report it.
+            let _ = unsafe { result::free_async(self.address, stream as sys::CUstream) };
+        }
+    }
 }
 
 /// At least `bytes` in `buffer`: the buffer itself, or a larger one that replaces it. The one it
-/// outgrows is never freed: CUDA graphs captured earlier, and launches still queued, keep its
-/// address (split states need a few MiB, so the buffers left behind stay small).
+/// outgrows is never freed: launches still queued keep its address (split states need a few
+/// MiB, so the buffers left behind stay small).
 fn grown(
     op: &'static str,
     buffer: &mut Option<(Handle<sys::CUdeviceptr>, usize)>,
@@ -372,21 +406,29 @@ impl Gpu {
         slots.base.0 + 8 * slot as u64
     }
 
-    /// At least `bytes` of device scratch memory for a launch on `stream`, reused across calls:
-    /// the stream's own, so that calls that split may overlap on two streams. A launch captured
-    /// into a CUDA graph takes the one captured launches share, which every call outside a
-    /// capture grows to its size first (a graph is captured on a stream of torch's own after a
-    /// warm-up call, and a capture may not allocate). Consequence: two CUDA graphs whose calls
-    /// split must not replay on two streams at once. Buffers only grow, and only when a call
-    /// needs more than any call before it.
-    pub fn workspace(&self, op: &'static str, stream: usize, bytes: usize) -> Result<sys::CUdeviceptr> {
-        let captured = capturing(stream);
-        let mut workspaces = self.workspaces.lock().unwrap_or_else(|e| e.into_inner());
-        if captured {
-            return grown(op, &mut workspaces.captured, bytes);
+    /// At least `bytes` of device scratch memory for a call on `stream`: the stream's own
+    /// buffer, reused across calls (calls that split may overlap on two streams; it only grows,
+    /// when a call needs more than any before it), or, for a call captured into a CUDA graph,
+    /// a stream-ordered allocation, which the capture records as the graph's own memory node
+    /// (so graphs replayed on several streams at once never share scratch memory, and nothing
+    /// is allocated outside the graph). Queue the call's launches, then `release` it.
+    pub fn workspace(&self, op: &'static str, stream: usize, bytes: usize) -> Result<Workspace> {
+        if capturing(stream) {
+            // SAFETY: a stream-ordered allocation on the capturing stream; `Workspace` frees it
+            // on the same stream after the launches that use it.
+            let address = unsafe { result::malloc_async(stream as sys::CUstream, bytes) }
+                .map_err(|e| driver_error(op, "cuMemAllocAsync (captured workspace)", e))?;
+            return Ok(Workspace {
+                address,
+                captured_on: Some(stream),
+            });
         }
-        grown(op, &mut workspaces.captured, bytes)?;
-        grown(op, workspaces.by_stream.entry(stream_key(stream)).or_default(), bytes)
+        let mut workspaces = self.workspaces.lock().unwrap_or_else(|e| e.into_inner());
+        let address = grown(op, workspaces.by_stream.entry(stream_key(stream)).or_default(), bytes)?;
+        Ok(Workspace {
+            address,
+            captured_on: None,
+        })
     }
 }
 

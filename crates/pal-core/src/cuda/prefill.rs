@@ -337,7 +337,8 @@ pub(super) fn run(problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>)
     };
     let head_dim = geometry.head_dim;
     let out_rows = problem.total_tokens * problem.num_q_heads;
-    let (partial_acc, partial_stats) = MergeParams::partials(&gpu, OP, stream, out_rows, splits, head_dim)?;
+    let (workspace, (partial_acc, partial_stats)) =
+        MergeParams::partials(&gpu, OP, stream, out_rows, splits, head_dim)?;
     let schedule = if producer { gpu.schedule_counter(stream) } else { 0 };
     let [q_map, k_map, v_map] = if key.shape_value("TMA") == Some(1) && problem.total_tokens > 0 {
         let keys = key.shape_value("KEYS").expect("every prefill shape has KEYS");
@@ -403,7 +404,7 @@ pub(super) fn run(problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>)
         // above on the same stream.
         unsafe { merge.launch(OP, function, stream, false)? };
     }
-    Ok(())
+    workspace.release(OP)
 }
 
 /// Tensor maps of `q`, `k` and `v` for the Hopper producer's tensor copies (`TMA`): an item's
