@@ -365,13 +365,15 @@ impl KernelKey {
             }
         }
         // Split-KV with fp8 history tiles, with every variant option (a sink joins the merge), and
-        // Hopper's one-item-per-CTA form (head dim 256; pal pages of 2).
+        // Hopper's one-item-per-CTA form (head dim 256; fp8 pal pages of 2), and 16-bit pal pages
+        // of 2 (their ids as two words a lane).
         let bf16 = (DType::BF16, DType::BF16);
         for (dtypes, variant, head_dim, page_size) in [
             ((DType::BF16, DType::F8E4M3), "plain", 128, 16),
             (bf16, ALL_VARIANTS, 128, 16),
             (bf16, "plain", 256, 16),
             (bf16, "plain", 128, 2),
+            ((DType::BF16, DType::F8E4M3), "plain", 128, 2),
         ] {
             for arch in [PORTABLE, HOPPER] {
                 let geometry = (dtypes, head_dim, page_size, CacheLayout::Pal);

@@ -74,9 +74,10 @@ pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, arch: (i32, 
             let keys = tuning("keys").unwrap_or(if head_dim > 128 { 64 } else { 128 });
             // Head dims above 128 keep the lockstep form: two slots of 64-key tiles starve the
             // consumers of a producer (D 256, H200: 343 against 450 TFLOP/s over history).
-            // So do pal pages of two slots: their 4-byte value runs, one table read each, are
-            // too slow for one producer warpgroup (H200, 4 x 1024 over 8192: 144 against 208).
-            let pal_pairs = layout == CacheLayout::Pal && page_size == 2;
+            // So do fp8 pal pages of two slots: their single-byte value runs are too slow for
+            // one producer warpgroup (16-bit pools were too, 144 against 208 TFLOP/s at 4 x 1024
+            // over 8192, H200, until their values came in pool order, 4 bytes a dim and page).
+            let pal_pairs = layout == CacheLayout::Pal && page_size == 2 && kv_dtype.is_fp8();
             let producer = tuning("producer")
                 .unwrap_or(usize::from(head_dim <= 128 && !pal_pairs))
                 .min(1);
@@ -511,13 +512,21 @@ mod tests {
         };
         for head_dim in [64, 128, 192, 256] {
             for page_size in super::super::PAGE_SIZES {
-                // The warp-specialised form up to head dim 128, but for pal pages of two slots.
-                let threads = if head_dim <= 128 && page_size != 2 { 384 } else { 256 };
+                // The warp-specialised form up to head dim 128 (16-bit pools: pal pages of two
+                // slots too; fp8 ones keep the lockstep form there).
+                let threads = if head_dim <= 128 { 384 } else { 256 };
                 assert_eq!(
                     family(head_dim, page_size, (9, 0)).unwrap(),
                     (Family::PrefillWgmma, threads)
                 );
             }
+            let fp8_pairs = kernel_key(
+                ((DType::BF16, DType::F8E4M3), head_dim, 2, CacheLayout::Pal),
+                "plain",
+                (9, 0),
+            )
+            .unwrap();
+            assert_eq!(fp8_pairs.shape_value("THREADS"), Some(256));
             let key = kernel_key(
                 ((DType::BF16, DType::BF16), head_dim, 16, CacheLayout::Nhd),
                 "plain",

@@ -226,7 +226,9 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
   // PAGE_SIZE pages), read through an interleaved descriptor. Lanes walk dims: consecutive runs
   // in the pool and in shared memory (the swizzled [dim][key] tile split each page 8 sector in
   // two requests and cost page 4 a 112-instruction address block per four copies: ncu, H200).
-  constexpr bool POOL_ORDER_V = PAL_PLAN && !WIDEN && SHUFFLED && PAGE_SIZE >= 2 && PAGE_SIZE <= 8 && THREADS % HEAD_DIM == 0;
+  // Pages of 2 slots (64 a 128-key tile) take their ids as TILE_PAGES / 32 words a lane.
+  constexpr bool POOL_ORDER_V = PAL_PLAN && !WIDEN && (SHUFFLED || (TILE_PAGES % 32 == 0 && TILE_PAGES <= 128)) &&
+                                PAGE_SIZE >= 2 && PAGE_SIZE <= 8 && THREADS % HEAD_DIM == 0 && 32 % (THREADS / HEAD_DIM) == 0;
 
   auto is_history_tile = [&](int key0) {
     return key0 + KEYS <= history && (!Variant::HAS_WINDOW || key0 >= lowest_first);
@@ -483,6 +485,8 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
     const bool prompt_tile = key0 >= history && key0 < keys && (!Variant::HAS_WINDOW || key0 >= lowest_first);
     const int lane_page = page_row.checked(page_id);  // -1 stays -1
     auto page_at = [&](u32 t) { return __shfl_sync(0xffffffffu, lane_page, t / PAGE_SIZE); };  // t: key of the tile
+    // Over 32 pages a tile: lane l of word r holds the id of the tile's page 32 r + l.
+    auto id_word = [&](int r) { return page_row.checked(page_row.pages[key0 / PAGE_SIZE + r * 32 + lane]); };
     if (TMA && ROLE == PRODUCER_ROLE && prompt_tile && key0 + KEYS <= keys) {
       // A whole prompt tile: thread 0's tensor copies, two 128-byte-wide boxes of KEYS rows
       // per tile (the other threads' arrivals on `full` find no copies of theirs).
@@ -542,7 +546,7 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
       } else if constexpr (ID_PLAN) {
         int ids[TILE_PAGES / 32];
 #pragma unroll
-        for (int r = 0; r < TILE_PAGES / 32; ++r) ids[r] = page_row.checked(page_row.pages[key0 / PAGE_SIZE + r * 32 + lane]);
+        for (int r = 0; r < TILE_PAGES / 32; ++r) ids[r] = id_word(r);
         const u32 page_bytes = (u32)page_elems * sizeof(T);
         const u64 in_page = at.value(0, kv_head, plan_key % PAGE_SIZE, plan_chunk * 8) * sizeof(T);
         const char* k_thread = opaque((const char*)k_pool + in_page);
@@ -587,10 +591,18 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
           const u32 page_bytes = (u32)page_elems * sizeof(T);
           const char* head_values = opaque((const char*)(v_pool + ((u64)kv_head * HEAD_DIM + d) * PAGE_SIZE));
           const u32 destination = shared_address(v_tile) + d * 16;
+          // Each copy's page in one id word (PASS divides 32).
+          int ids[SHUFFLED ? 1 : TILE_PAGES / 32];
+          if constexpr (SHUFFLED) {
+            ids[0] = lane_page;
+          } else {
+#pragma unroll
+            for (int r = 0; r < TILE_PAGES / 32; ++r) ids[r] = id_word(r);
+          }
 #pragma unroll
           for (int n = 0; n < KEYS / PAGE_SIZE / PASS; ++n) {
             const u32 m = first_page + n * PASS;
-            const int page = __shfl_sync(0xffffffffu, lane_page, m);
+            const int page = __shfl_sync(0xffffffffu, ids[n * PASS / 32], SHUFFLED ? m : m % 32);
             copy_async_from_page<RUN_BYTES>(destination + m * PAGE_SIZE / 8 * HEAD_DIM * 16 + m * RUN_BYTES % 16,
                                             head_values + (u64)(u32)max(page, 0) * page_bytes, page);
           }
