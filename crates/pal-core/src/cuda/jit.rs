@@ -384,6 +384,14 @@ impl KernelKey {
                 }
             }
         }
+        // Hopper's transposed pal values at head dim 64: pages of 4 take them there only.
+        for page_size in [2, 4] {
+            keys.extend(super::prefill::kernel_key(
+                (bf16, 64, page_size, CacheLayout::Pal),
+                "plain",
+                HOPPER,
+            ));
+        }
         keys.dedup();
         keys
     }

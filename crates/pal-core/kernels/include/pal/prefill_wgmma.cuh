@@ -12,7 +12,7 @@
 // O += P V of tile j - 1, taking turns (ping-pong: one's softmax runs while the other's wgmma
 // are on the tensor cores), run the online softmax of tile j while that P V is on the tensor
 // cores, release the slot (and Q after the item's last S), and write O from registers while the
-// producer already fills the next item's Q and tiles. Larger head dims, and pal pages of 2
+// producer already fills the next item's Q and tiles. Larger head dims, and fp8 pal pages of 2
 // slots, run one item per CTA with every thread copying and computing in step (two slots).
 // fp8 pools: the copying threads widen history tiles exactly to the queries' dtype (staged raw
 // by cp.async a tile ahead where there is a producer); consumers apply k_scale / v_scale.
@@ -20,7 +20,8 @@
 // swizzled [key][dim] rows, but pal history tiles, copied in the pool's [chunk][key][8] order
 // and read through an interleaved descriptor. V tiles are [key][dim], read N-major, except pal
 // tiles that are history through and through, copied as they lie and read K-major: [dim][key]
-// at pages of 16 and up, [8-key chunk][dim][8] core matrices under 16 (pages of 2-8 slots).
+// at pages of 16 and up, [8-key chunk][dim][8] core matrices under 16 (pages of 2-8 slots; at 2,
+// and 4 at head dim 64, the producer copies each page's values whole and transposes them).
 // Split-KV (SPLIT_KV; the host splits where the items fill under a quarter of the SMs, or half
 // for the one-item-per-CTA form): item w serves item w % items over split w / items of its tiles
 // and writes float32 partial states, merged by `merge_splits` (merge.cuh).
@@ -32,12 +33,12 @@
 // (1.02 / 0.97x), 531 / 501 at 4 x 2048 over 8192 (1.04 / 0.98x). Split short prompts over long
 // histories: 1 x 128 over 32768 477 (nhd; 150 unsplit), 417 / 381 at head dim 256. fp8 e4m3
 // pools (fourteenth session): nhd / pal 494 / 495 at 1 x 4096, 213 / 222 at 4 x 1024 over 8192.
-// Under pages of 16 (twenty-fifth session, A/B against the kernel before, same bits): pal
-// history values in pool order, page 8 / 4 history rows 1.09-1.11 / 1.33-1.35x; the ids of
-// pages of 1-2 keys as coalesced words, nhd 1.03-1.16x. Beside FA3 before those (twenty-fourth
-// session): pal 0.43-0.85x at pages 2-8, pages of 1-2 keys 0.82-0.95x, the rest 0.97-1.11x.
-// What is left: pal history under pages of 16 (pages of 2 slots run lockstep) and history rows
-// at 1.05x FA3 at every page size. Each version's figures: docs/kernels.md ("Hopper prefill").
+// Under pages of 16, beside FA3 (twenty-sixth session, history rows 4 x 1024 over 8192 / 8 x 512
+// over 4096): nhd 0.99-1.04x at pages 1-8; pal 1.00 / 0.91x at page 1, 0.92-0.93x at 8, 0.83-
+// 0.84x at 4, and at page 2 0.60-0.64x before its values were transposed (1.20-1.27x of that in
+// an A/B, 390-410 TFLOP/s; FA3 ran 505-522 in another call). What is left: history rows at 1.05x
+// FA3 at every page size, pal pages 2-8 most. Each version's figures: docs/kernels.md ("Hopper
+// prefill").
 #pragma once
 #include "pal/prefill.cuh"
 #include "pal/softmax.cuh"
@@ -65,6 +66,15 @@ template <int HEAD_DIM, int KEYS_, int STAGES_, bool PRODUCER_> struct PrefillWg
   static constexpr int SHARED_BYTES = 1024 + (PRODUCER ? ITEM_OFFSET + STAGES * 4 + 8 : BARRIER_OFFSET);
   static_assert(Q_BYTES + RING_BYTES >= ROWS * (HEAD_DIM + 8) * 2, "the output is staged over Q and the ring");
 };
+
+// Where the producer stages history tiles (their copies land, then its own stores complete them),
+// each producer thread arrives twice on a slot's `full` barrier: fp8 pools (widened) and the pal
+// pages whose values it transposes (`TRANSPOSED_V`): pages of 2 slots, and of 4 at head dim 64
+// (H200, history rows against pool-order copies: page 2 1.20-1.27x at D 128, 1.56-1.58x at D 64;
+// page 4 1.06-1.07x at D 64 but 0.84-0.88x at D 128, where its 8-byte copies cost less than a
+// second pass over the tile).
+template <typename KV, int LAYOUT, int PAGE_SIZE, int HEAD_DIM>
+constexpr bool PRODUCER_STORES = IS_FP8<KV> || (LAYOUT == LAYOUT_PAL && (PAGE_SIZE == 2 || (PAGE_SIZE == 4 && HEAD_DIM <= 64)));
 
 // Register budgets of the warp-specialised form (384 threads: 168 each at launch; 128 x 88 +
 // 256 x 208 of the SM's 65536). H200, nhd 4 x 1024 over 8192: 425 TFLOP/s at 56 / 224 (the
@@ -229,6 +239,19 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
   // Pages of 2 slots (64 a 128-key tile) take their ids as TILE_PAGES / 32 words a lane.
   constexpr bool POOL_ORDER_V = PAL_PLAN && !WIDEN && (SHUFFLED || (TILE_PAGES % 32 == 0 && TILE_PAGES <= 128)) &&
                                 PAGE_SIZE >= 2 && PAGE_SIZE <= 8 && THREADS % HEAD_DIM == 0 && 32 % (THREADS / HEAD_DIM) == 0;
+  // The producer's pool-order values at pages of 2 slots: a copy of 4 bytes per (page, dim),
+  // each with its id shuffle, product and predicate, made the producer the limit (H200, ncu:
+  // 538 instructions a tile and warp, 4x the ideal shared wavefronts, the consumers waiting on
+  // `full`). Instead (`PRODUCER_STORES` says where) each page's values come raw, 16 bytes a
+  // copy, into the tile's 8-key chunk they belong to ([page][dim][slots], as they lie in the
+  // pool), and before the next tile's slot is waited for, the warp that copied them transposes
+  // each chunk in place into its [dim][8] core matrices (a dim's runs of the chunk's pages:
+  // loads of 4 / 8 bytes, one 16-byte store).
+  constexpr int CHUNK_PAGES = PAGE_SIZE < 8 ? 8 / PAGE_SIZE : 1;          // pages of an 8-key chunk
+  constexpr int PAGE_WORDS = HEAD_DIM * PAGE_SIZE * (int)sizeof(T) / 16;  // 16-byte words of a page's values
+  constexpr int WARP_CHUNKS = KEYS / 8 / 4;                               // chunks per producer warp: w, w + 4, ..
+  constexpr bool TRANSPOSED_V = ROLE == PRODUCER_ROLE && PRODUCER_STORES<KV, LAYOUT, PAGE_SIZE, HEAD_DIM> && !WIDEN && POOL_ORDER_V &&
+                                THREADS == 128 && KEYS % 32 == 0 && HEAD_DIM % 32 == 0 && WARP_CHUNKS * CHUNK_PAGES <= 32;
 
   auto is_history_tile = [&](int key0) {
     return key0 + KEYS <= history && (!Variant::HAS_WINDOW || key0 >= lowest_first);
@@ -472,6 +495,37 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
     else widen_v(Count<KEYS>(), raw_v_row);
   };
 
+  // The raw values of a history tile (`TRANSPOSED_V`, staged by `load_tile`, landed) into
+  // the [8-key chunk][dim][8] tile, chunk by chunk in place: every lane of the warp reads its
+  // dims' runs of the chunk before any writes (rows of a chunk overlap its raw pages). Loads and
+  // stores are conflict-free: consecutive lanes take consecutive runs and rows.
+  auto transpose_values = [&](int slot) {
+    const unsigned char* raw = (const unsigned char*)v_slot(slot);
+    const u32 tile = shared_address(v_slot(slot));
+    __syncwarp();  // every lane's raw copies waited for: visible to the warp
+#pragma unroll
+    for (int b = 0; b < WARP_CHUNKS; ++b) {
+      const u32 q = b * 4 + warp;
+      u32 rows[HEAD_DIM / 32][4];  // lane l's rows: dims l, l + 32, ..
+#pragma unroll
+      for (int n = 0; n < HEAD_DIM / 32; ++n)
+#pragma unroll
+        for (int j = 0; j < CHUNK_PAGES; ++j) {  // page j of the chunk: the dim's PAGE_SIZE slots
+          const unsigned char* run = raw + (q * HEAD_DIM + j * PAGE_WORDS) * 16 + (n * 32 + lane) * PAGE_SIZE * sizeof(T);
+          if constexpr (PAGE_SIZE == 2) {
+            rows[n][j] = *(const u32*)run;
+          } else {
+            const uint2 pair = *(const uint2*)run;
+            rows[n][2 * j] = pair.x, rows[n][2 * j + 1] = pair.y;
+          }
+        }
+      __syncwarp();
+#pragma unroll
+      for (int n = 0; n < HEAD_DIM / 32; ++n)
+        store_shared_16(tile + (q * HEAD_DIM + n * 32 + lane) * 16, make_uint4(rows[n][0], rows[n][1], rows[n][2], rows[n][3]));
+    }
+  };
+
   // Issues the copies of K / V tile j into ring slot `slot` (masked keys become zeros);
   // `page_id`: `tile_page_id(j)`.
   auto load_tile = [&](int j, int slot, int page_id) {
@@ -584,27 +638,50 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
           copy_async_16(k_tile + (c * KEYS + t) * 8, k_pool + base + (u64)c * PAGE_SIZE * 8, page >= 0);
         }
         if constexpr (POOL_ORDER_V) {
-          // Copy i: dim i % HEAD_DIM of the tile's page i / HEAD_DIM; a thread keeps its dim, and
-          // each page costs it a shuffle and one 32 x 32-bit product.
-          constexpr int RUN_BYTES = PAGE_SIZE * (int)sizeof(T), PASS = THREADS / HEAD_DIM;  // pages per pass
-          const u32 d = (u32)tid % HEAD_DIM, first_page = PASS == 1 ? 0 : (u32)tid / HEAD_DIM;
           const u32 page_bytes = (u32)page_elems * sizeof(T);
-          const char* head_values = opaque((const char*)(v_pool + ((u64)kv_head * HEAD_DIM + d) * PAGE_SIZE));
-          const u32 destination = shared_address(v_tile) + d * 16;
-          // Each copy's page in one id word (PASS divides 32).
-          int ids[SHUFFLED ? 1 : TILE_PAGES / 32];
-          if constexpr (SHUFFLED) {
-            ids[0] = lane_page;
+          if constexpr (TRANSPOSED_V) {
+            // Chunk q = 4 b + warp: its pages' values raw at the chunk's place, page after page;
+            // lane l copies words l, l + 32, .. (a page's HEAD_DIM * PAGE_SIZE * 2 bytes are
+            // contiguous in the pool). Lane l < WARP_PAGES holds the id of the warp's page l
+            // (page l % CHUNK_PAGES of chunk 4 (l / CHUNK_PAGES) + warp): shuffles from lanes
+            // known at compile time, and the copies' addresses are one base plus constants.
+            constexpr int WARP_PAGES = WARP_CHUNKS * CHUNK_PAGES;
+            const int own = lane < WARP_PAGES ? page_row.checked(page_row.pages[key0 / PAGE_SIZE + (lane / CHUNK_PAGES * 4 + warp) * CHUNK_PAGES +
+                                                                               lane % CHUNK_PAGES])
+                                              : -1;
+            const u32 first_lane = PAGE_WORDS < 32 ? lane / PAGE_WORDS : 0;  // pages per copy instruction: 32 / PAGE_WORDS
+            const char* lane_values = opaque((const char*)(v_pool + (u64)kv_head * HEAD_DIM * PAGE_SIZE) + lane % PAGE_WORDS * 16);
+            const u32 destination = shared_address(v_tile) + (warp * HEAD_DIM + lane) * 16;
+#pragma unroll
+            for (int b = 0; b < WARP_CHUNKS; ++b)
+#pragma unroll
+              for (int n = 0; n < HEAD_DIM / 32; ++n) {
+                const int page = __shfl_sync(0xffffffffu, own, b * CHUNK_PAGES + n * 32 / PAGE_WORDS + first_lane);
+                copy_async_from_page<16>(destination + (b * 4 * HEAD_DIM + n * 32) * 16,
+                                         lane_values + (u64)(u32)max(page, 0) * page_bytes + n * 32 % PAGE_WORDS * 16, page);
+              }
+            copy_async_commit();  // the group `transpose_values` waits for
           } else {
+            // Copy i: dim i % HEAD_DIM of the tile's page i / HEAD_DIM; a thread keeps its dim,
+            // and each page costs it a shuffle and one 32 x 32-bit product.
+            int ids[SHUFFLED ? 1 : TILE_PAGES / 32];
+            if constexpr (SHUFFLED) {
+              ids[0] = lane_page;
+            } else {
 #pragma unroll
-            for (int r = 0; r < TILE_PAGES / 32; ++r) ids[r] = id_word(r);
-          }
+              for (int r = 0; r < TILE_PAGES / 32; ++r) ids[r] = id_word(r);
+            }
+            constexpr int RUN_BYTES = PAGE_SIZE * (int)sizeof(T), PASS = THREADS / HEAD_DIM;  // pages per pass
+            const u32 d = (u32)tid % HEAD_DIM, first_page = PASS == 1 ? 0 : (u32)tid / HEAD_DIM;
+            const char* head_values = opaque((const char*)(v_pool + ((u64)kv_head * HEAD_DIM + d) * PAGE_SIZE));
+            const u32 destination = shared_address(v_tile) + d * 16;
 #pragma unroll
-          for (int n = 0; n < KEYS / PAGE_SIZE / PASS; ++n) {
-            const u32 m = first_page + n * PASS;
-            const int page = __shfl_sync(0xffffffffu, ids[n * PASS / 32], SHUFFLED ? m : m % 32);
-            copy_async_from_page<RUN_BYTES>(destination + m * PAGE_SIZE / 8 * HEAD_DIM * 16 + m * RUN_BYTES % 16,
-                                            head_values + (u64)(u32)max(page, 0) * page_bytes, page);
+            for (int n = 0; n < KEYS / PAGE_SIZE / PASS; ++n) {  // (each copy's page in one id word: PASS divides 32)
+              const u32 m = first_page + n * PASS;
+              const int page = __shfl_sync(0xffffffffu, ids[n * PASS / 32], SHUFFLED ? m : m % 32);
+              copy_async_from_page<RUN_BYTES>(destination + m * PAGE_SIZE / 8 * HEAD_DIM * 16 + m * RUN_BYTES % 16,
+                                              head_values + (u64)(u32)max(page, 0) * page_bytes, page);
+            }
           }
           values_copied = true;
         } else if constexpr (VALUE_PLAN) {
@@ -987,7 +1064,8 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
     }
     mbarrier_wait(q_empty, (ring.items++ & 1) ^ 1);
     if constexpr (!TMA) load_q();
-    // fp8 history tiles are widened one tile late (`STAGED`): `pending` is the slot whose raw
+    // Staged tiles: fp8 history tiles are widened a tile late (`STAGED`), transposed values
+    // (`TRANSPOSED_V`) before the next tile's slot is waited for. `pending` is the slot whose raw
     // bytes are in flight, -1 when none.
     int pending = -1, pending_key0 = 0;
     auto widened = [&](int slot) {  // the widened stores: made visible to wgmma, then counted
@@ -997,6 +1075,16 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
     for (int j = first_tile; j < tiles; ++j, ++ring.uses) {
       const int slot = ring.uses % STAGES, page_id = next_page_id;
       if (j + 1 < tiles) next_page_id = tile_page_id(j + 1);  // in flight through the wait and the copies
+      // Transposed values: the tile before is finished before this slot is waited for. (Finished
+      // after this tile's copies, as fp8 tiles are, each tile waited for the next one's slot and
+      // the ring ran a tile short: H200, page 2 0.99x and page 4 0.75x of the pool-order copies;
+      // finished here only while this slot was still in use, 1.14x at page 2 against 1.24x.)
+      if (TRANSPOSED_V && pending >= 0) {
+        copy_async_wait<0>();
+        transpose_values(pending);
+        widened(pending);
+        pending = -1;
+      }
       mbarrier_wait(empty_barrier(slot), (ring.uses / STAGES & 1) ^ 1);
       if (TMA && j == first_tile && tid == 0) {
         // Q by tensor copies, (64 dims, the item's heads, its tokens) a box, on the first
@@ -1017,12 +1105,13 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
           mbarrier_arrive(full_barrier(slot));          // after the readable word
         }
       }
-      if constexpr (WIDEN) {
-        const bool staged = STAGED && is_history_tile(j * KEYS);
+      if constexpr (PRODUCER_STORES<KV, LAYOUT, PAGE_SIZE, HEAD_DIM>) {
+        const bool staged = (STAGED || TRANSPOSED_V) && is_history_tile(j * KEYS);
         if (pending >= 0) {  // the tile before: its raw group is the older one where this one is staged
           if (staged) copy_async_wait<1>();
           else copy_async_wait<0>();
-          finish_staged(pending_key0, pending);
+          if constexpr (WIDEN) finish_staged(pending_key0, pending);
+          else if constexpr (TRANSPOSED_V) transpose_values(pending);  // (not reached: done before the wait)
           widened(pending);
           pending = -1;
         }
@@ -1033,10 +1122,11 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
         }
       }
     }
-    if constexpr (WIDEN) {
+    if constexpr (PRODUCER_STORES<KV, LAYOUT, PAGE_SIZE, HEAD_DIM>) {
       if (pending >= 0) {
         copy_async_wait<0>();
-        finish_staged(pending_key0, pending);
+        if constexpr (WIDEN) finish_staged(pending_key0, pending);
+        else if constexpr (TRANSPOSED_V) transpose_values(pending);
         widened(pending);
       }
     }
@@ -1134,8 +1224,8 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
     int* next_item = slot_item + STAGES;  // two, used alternately
     if (threadIdx.x == 0) {
       for (int s = 0; s < STAGES; ++s) {
-        // full: every producer thread's copies (and, over fp8 pools, its stores), warp 0's word
-        mbarrier_init(full_barrier(s), 128 * (IS_FP8<KV> ? 2 : 1) + 1);
+        // full: every producer thread's copies (and, where it stages tiles, its stores), warp 0's word
+        mbarrier_init(full_barrier(s), 128 * (PRODUCER_STORES<KV, LAYOUT, PAGE_SIZE, HEAD_DIM> ? 2 : 1) + 1);
         mbarrier_init(empty_barrier(s), 8);       // empty: the consumers' warps
       }
       mbarrier_init(barriers + 16 * STAGES, 8);  // Q empty: the consumers' warps
@@ -1164,7 +1254,7 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
       mbarrier_wait(empty_barrier(slot), (ring.uses / STAGES & 1) ^ 1);
       if (threadIdx.x == 0) slot_item[slot] = -1;
       mbarrier_arrive(full_barrier(slot));
-      if constexpr (IS_FP8<KV>) mbarrier_arrive(full_barrier(slot));  // as the widened stores' count
+      if constexpr (PRODUCER_STORES<KV, LAYOUT, PAGE_SIZE, HEAD_DIM>) mbarrier_arrive(full_barrier(slot));  // as the stores' count
       if (threadIdx.x == 0) {
         mbarrier_arrive(full_barrier(slot));
         // The last CTA out zeroes the counter for the next launch (in stream order); each
