@@ -520,6 +520,30 @@ def test_prefill_bad_page_ids_unchecked_are_skipped(rng, dtype, layout, page_siz
     assert_close(from_torch(out), prefill_reference(q, k, v, masked, cu), dtype)
 
 
+@pytest.mark.parametrize("page_size, head_dim", [(2, 64), (2, 128), (4, 64), (4, 128), (8, 64)])
+def test_prefill_pal_small_pages_over_whole_history_tiles(rng, page_size, head_dim):
+    """`pal` pages of 2-8 slots under whole 128-key history tiles, where the Hopper producer
+    copies values in the pool's order (and at pages of 2, and of 4 at head dim 64, transposes
+    them itself): histories of several tiles ending mid-tile, GQA; then an invalid page inside a
+    whole tile, whose keys check=False leaves out (its copies must fill zeros)."""
+    dtype = "bfloat16" if head_dim == 128 else "float16"
+    check_prefill(rng, [300, 1000, 129], [40, 1, 130], 8, 2, head_dim, page_size, dtype, "pal")
+    history = 700
+    cache = paged_cache(rng, [history], 2, head_dim, page_size, dtype, "pal")
+    q, k, v, cu = random_prompts(rng, [5], 8, 2, head_dim, dtype)
+    table = cache.page_table.copy()
+    bad = 300 // page_size  # a page of the third tile (keys 256-383)
+    table[0, bad] = 10**6
+    args = [cuda(a) for a in (q, k, v, cache.k_cache, cache.v_cache, table, cache.lens)]
+    out = pal.paged_attention_prefill(*args, layout="pal", check=False)
+    kept = np.r_[0 : bad * page_size, (bad + 1) * page_size : history]
+    masked = dataclasses.replace(
+        cache, keys=[cache.keys[0][kept]], values=[cache.values[0][kept]],
+        lens=np.array([history - page_size], np.int32),
+    )  # fmt: skip
+    assert_close(from_torch(out), prefill_reference(q, k, v, masked, cu), dtype)
+
+
 def test_prefill_rejects_misaligned_tensors(rng):
     cache = paged_cache(rng, [10], 1, 64, 16, "bfloat16", "nhd")
     q, k, v, _ = random_prompts(rng, [4], 2, 1, 64, "bfloat16")
