@@ -505,14 +505,19 @@ def test_prefill_bad_inputs_on_cuda(rng):
 )  # fmt: skip
 def test_prefill_bad_page_ids_unchecked_are_skipped(rng, dtype, layout, page_size):
     """With check=False an invalid page's keys are left out, as if that page were masked."""
-    history = 2 * page_size + 8
-    cache = paged_cache(rng, [history], 2, 128, page_size, dtype, layout)
-    q, k, v, cu = random_prompts(rng, [5], 8, 2, 128, dtype)
+    check_invalid_page_skipped(rng, 2 * page_size + 8, 1, 128, page_size, dtype, layout)  # the second page
+
+
+def check_invalid_page_skipped(rng, history, bad, head_dim, page_size, dtype, layout):
+    """A prefill over one sequence whose page `bad` has an id outside the pools, unchecked: its
+    keys are left out, as if that page were masked."""
+    cache = paged_cache(rng, [history], 2, head_dim, page_size, dtype, layout)
+    q, k, v, cu = random_prompts(rng, [5], 8, 2, head_dim, dtype)
     table = cache.page_table.copy()
-    table[0, 1] = 10**6  # the history's second page
+    table[0, bad] = 10**6
     args = [cuda(a) for a in (q, k, v, cache.k_cache, cache.v_cache, table, cache.lens)]
     out = pal.paged_attention_prefill(*args, layout=layout, check=False)
-    kept = np.r_[0:page_size, 2 * page_size : history]
+    kept = np.r_[0 : bad * page_size, (bad + 1) * page_size : history]
     masked = dataclasses.replace(
         cache, keys=[cache.keys[0][kept]], values=[cache.values[0][kept]],
         lens=np.array([history - page_size], np.int32),
@@ -528,20 +533,8 @@ def test_prefill_pal_small_pages_over_whole_history_tiles(rng, page_size, head_d
     whole tile, whose keys check=False leaves out (its copies must fill zeros)."""
     dtype = "bfloat16" if head_dim == 128 else "float16"
     check_prefill(rng, [300, 1000, 129], [40, 1, 130], 8, 2, head_dim, page_size, dtype, "pal")
-    history = 700
-    cache = paged_cache(rng, [history], 2, head_dim, page_size, dtype, "pal")
-    q, k, v, cu = random_prompts(rng, [5], 8, 2, head_dim, dtype)
-    table = cache.page_table.copy()
-    bad = 300 // page_size  # a page of the third tile (keys 256-383)
-    table[0, bad] = 10**6
-    args = [cuda(a) for a in (q, k, v, cache.k_cache, cache.v_cache, table, cache.lens)]
-    out = pal.paged_attention_prefill(*args, layout="pal", check=False)
-    kept = np.r_[0 : bad * page_size, (bad + 1) * page_size : history]
-    masked = dataclasses.replace(
-        cache, keys=[cache.keys[0][kept]], values=[cache.values[0][kept]],
-        lens=np.array([history - page_size], np.int32),
-    )  # fmt: skip
-    assert_close(from_torch(out), prefill_reference(q, k, v, masked, cu), dtype)
+    # A page of the third tile (keys 256-383) in a history of 700 keys.
+    check_invalid_page_skipped(rng, 700, 300 // page_size, head_dim, page_size, dtype, "pal")
 
 
 def test_prefill_rejects_misaligned_tensors(rng):
@@ -673,17 +666,23 @@ def test_prefill_on_two_streams_at_once_and_in_graphs(rng):
     assert_close(from_torch(expected), prefill_reference(q, k, v, cache, cu), "bfloat16")
 
 
+def split_call_inputs(rng):
+    """GPU inputs of a decode and of a prefill that split (short prompts over long histories)."""
+    cache = paged_cache(rng, [16384, 9000], 8, 128, 16, "bfloat16", "nhd")
+    queries = random_array(rng, (2, 32, 128), "bfloat16")
+    q, k, v, cu = random_prompts(rng, [64, 16], 32, 8, 128, "bfloat16")
+    decode = [cuda(a) for a in (queries, cache.k_cache, cache.v_cache, cache.page_table, cache.lens)]
+    prefill = [cuda(a) for a in (q, k, v, cache.k_cache, cache.v_cache, cache.page_table, cache.lens, cu)]
+    return decode, prefill
+
+
 def test_split_calls_on_two_streams_at_once(rng):
     """Decodes and prefills that split keep their partial states in their stream's workspace:
     calls queued back to back on two streams, each stream with inputs of its own, give what each
     gives alone, bit for bit (one workspace per GPU mixed the two streams' partial states)."""
     calls = []
     for _ in range(2):
-        cache = paged_cache(rng, [16384, 9000], 8, 128, 16, "bfloat16", "nhd")
-        queries = random_array(rng, (2, 32, 128), "bfloat16")
-        q, k, v, cu = random_prompts(rng, [64, 16], 32, 8, 128, "bfloat16")
-        decode = [cuda(a) for a in (queries, cache.k_cache, cache.v_cache, cache.page_table, cache.lens)]
-        prefill = [cuda(a) for a in (q, k, v, cache.k_cache, cache.v_cache, cache.page_table, cache.lens, cu)]
+        decode, prefill = split_call_inputs(rng)
         calls.append(lambda d=decode: pal.paged_attention_decode(*d, layout="nhd"))
         calls.append(lambda p=prefill: pal.paged_attention_prefill(*p, layout="nhd"))
     expected = []
@@ -712,11 +711,7 @@ def test_split_calls_in_two_graphs_replayed_at_once(rng):
     one buffer, and such graphs mixed their partial states)."""
     graphs, outs, expected, inputs = [], [], [], []
     for _ in range(2):
-        cache = paged_cache(rng, [16384, 9000], 8, 128, 16, "bfloat16", "nhd")
-        queries = random_array(rng, (2, 32, 128), "bfloat16")
-        q, k, v, cu = random_prompts(rng, [64, 16], 32, 8, 128, "bfloat16")
-        decode = [cuda(a) for a in (queries, cache.k_cache, cache.v_cache, cache.page_table, cache.lens)]
-        prefill = [cuda(a) for a in (q, k, v, cache.k_cache, cache.v_cache, cache.page_table, cache.lens, cu)]
+        decode, prefill = split_call_inputs(rng)
         inputs.append((decode, prefill))  # a graph's inputs live as long as it replays
         expected.append(pal.paged_attention_decode(*decode, layout="nhd"))
         expected.append(pal.paged_attention_prefill(*prefill, layout="nhd"))
