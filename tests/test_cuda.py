@@ -415,9 +415,10 @@ def test_prefill_splits_short_prompts_over_long_histories(
     rng, monkeypatch, path, layout, page_size, head_dim, sinks, window
 ):
     """Items that leave most of the GPU idle split their keys (split-KV partial states and their
-    merge; on Hopper both forms: warp-specialised at head dims 64 / 128, one item per CTA at 256
-    and pal pages of 2): short prompts over long histories, an empty history, an empty prompt, a
-    sink, a window; bitwise the same on every call, against the CPU and float64."""
+    merge; on Hopper both forms: warp-specialised at head dims 64 / 128, with the producer's
+    transposed values at pal pages of 2, one item per CTA at 256): short prompts over long
+    histories, an empty history, an empty prompt, a sink, a window; bitwise the same on every
+    call, against the CPU and float64."""
     if path == "portable":
         monkeypatch.setenv("PAL_PREFILL_PATH", "portable")
     cache = paged_cache(rng, [5000, 0, 3000, 2100], 2, head_dim, page_size, "bfloat16", layout)
