@@ -29,8 +29,10 @@ template <> constexpr bool IS_FP8<e5m2> = true;
 
 template <typename A, typename B> constexpr bool SAME_TYPE = false;
 template <typename A> constexpr bool SAME_TYPE<A, A> = true;
-// A compile-time flag as an argument: a generic lambda instantiated once per value.
+// A compile-time flag or count as an argument: a generic lambda instantiated once per value
+// (a count also sizes its fixed-size arrays).
 template <bool B> struct BoolConstant { static constexpr bool value = B; };
+template <int N> struct IntConstant { static constexpr int value = N; };
 
 __device__ __forceinline__ float to_float(float x) { return x; }
 __device__ __forceinline__ float to_float(bf16 x) { return __uint_as_float(((u32)x.bits) << 16); }

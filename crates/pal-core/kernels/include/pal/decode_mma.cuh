@@ -118,7 +118,6 @@ template <typename A, typename B> struct Pick<false, A, B> { using type = B; };
 
 // f(IntConstant<value>{}) for a runtime value in [I, N): one copy of f per value, on exclusive
 // branches (an else chain: registers only one copy uses are dead in the others).
-template <int I> struct IntConstant { static constexpr int value = I; };
 template <int I, int N, typename F> __device__ __forceinline__ void dispatch_constant(int value, F f) {
   if constexpr (I + 1 < N) {
     if (value == I) f(IntConstant<I>{});

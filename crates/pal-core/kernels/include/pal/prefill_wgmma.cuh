@@ -81,9 +81,6 @@ constexpr bool PRODUCER_STORES = IS_FP8<KV> || (LAYOUT == LAYOUT_PAL && (PAGE_SI
 // producer spills), 515 at 88 / 208, 421 at 40 / 232.
 constexpr int PRODUCER_REGISTERS = 88, CONSUMER_REGISTERS = 208;
 
-// A count as a type (for a generic lambda's fixed-size arrays).
-template <int N> struct Count { static constexpr int value = N; };
-
 // Who runs an item: every thread in step (no producer), or one side of the warp-specialised CTA.
 enum PrefillRole { ALL_ROLES, PRODUCER_ROLE, CONSUMER_ROLE };
 // What a warp-specialised CTA's threads carry from item to item: tiles that went through the
@@ -486,13 +483,13 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
 #pragma unroll
       for (int b = 0; b < KEYS * HEAD_DIM / LINES / 64; ++b)
         widen_block(
-            Count<LINES * 8 / THREADS>(),
+            IntConstant<LINES * 8 / THREADS>(),
             [&](u32 i) { return raw_at(i / 8, b * 8 + i % 8); },
             [&](u32 i) { return v_tile + swizzled<LINES>(i / 8, (b * 8 + i % 8) * 8); },
             (b + 1) * LINES * 64 * 2 <= RAW_V);  // wholly below raw V: straight from the raw bytes
     };
-    if (by_dim) widen_v(Count<HEAD_DIM>(), raw_v_dim);
-    else widen_v(Count<KEYS>(), raw_v_row);
+    if (by_dim) widen_v(IntConstant<HEAD_DIM>(), raw_v_dim);
+    else widen_v(IntConstant<KEYS>(), raw_v_row);
   };
 
   // The raw values of a history tile (`TRANSPOSED_V`, staged by `load_tile`, landed) into
