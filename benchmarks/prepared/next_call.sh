@@ -25,13 +25,7 @@ pal=$(head -1 "$O/pal4.txt.verdict" | sed -n 's/^suite //p')
 [ -z "$pal" ] && head -1 "$O/pal16.txt.verdict" | grep -q "^suite kb" && pal=kb
 dir=$pal$fp8
 [ "$dir" = f ] && dir=f8e
-if [ -n "$dir" ]; then
-  echo "== suite on $dir"
-  PAL_KERNEL_DIR=kv_b/$dir timeout 400 bash scripts/gpu_suite.sh gpu-bundle "$O/suite" tests > "$O/suite.txt" 2>&1
-  echo "suite rc $? ($SECONDS s)" | tee -a "$O/suite.txt"; rm -f "$O/suite/gpu.txt"; tail -12 "$O/suite.txt"
-  grep -E "^FAILED|^____" "$O/suite/pytest.log" | head -20
-  rm -rf "$O/suite"
-fi
+[ -n "$dir" ] && bash scripts/kernel_suite.sh "kv_b/$dir"
 echo "== verdicts"; for f in "$O"/*.verdict; do echo "$(basename "$f"): $(tr '\n' ' ' < "$f")"; done
 rm -f "$O"/*.verdict  # (printed above: at most eight files come back)
 echo "end ($SECONDS s)"

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# A call script's verdict step: the whole GPU suite and memcheck (scripts/gpu_suite.sh, "tests")
+# with PAL_KERNEL_DIR at a candidate's kernel folder, its summary and first failures printed, and
+# only suite.txt kept under $O (a call returns at most eight files).
+# Usage (after `. scripts/gpu_env.sh`): bash scripts/kernel_suite.sh KERNEL_DIR [LIMIT_SECONDS]
+dir=$1
+echo "== suite on $dir"
+PAL_KERNEL_DIR=$dir timeout "${2:-400}" bash scripts/gpu_suite.sh gpu-bundle "$O/suite" tests > "$O/suite.txt" 2>&1
+status=$?
+echo "suite rc $status ($SECONDS s)" | tee -a "$O/suite.txt"
+rm -f "$O/suite/gpu.txt"
+tail -12 "$O/suite.txt"
+grep -E "^FAILED|^____" "$O/suite/pytest.log" | head -20
+rm -rf "$O/suite"
+exit $status
