@@ -4,7 +4,7 @@
 # whose files come back ($OUT), and the variables the sweeps and the suite want.
 #   . scripts/gpu_env.sh || exit 1
 export PYTHONUNBUFFERED=1 PYTEST_ADDOPTS=--timeout=120 MAX_JOBS=16 FLASHINFER_CUDA_ARCH_LIST=9.0a
-O=${OUT:-/tmp/out}
+export O=${OUT:-/tmp/out}  # (exported: scripts/kernel_suite.sh writes under it)
 mkdir -p "$O"
 python3 -m pip install -q --no-index --no-deps --no-compile --upgrade --target /tmp/site gpu-bundle/*.whl || return 1
 export PYTHONPATH=/tmp/site

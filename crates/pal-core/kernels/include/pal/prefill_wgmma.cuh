@@ -14,8 +14,9 @@
 // cores, release the slot (and Q after the item's last S), and write O from registers while the
 // producer already fills the next item's Q and tiles. Larger head dims, and fp8 pal pages of 2
 // slots, run one item per CTA with every thread copying and computing in step (two slots).
-// fp8 pools: the copying threads widen history tiles exactly to the queries' dtype (staged raw
-// by cp.async a tile ahead where there is a producer); consumers apply k_scale / v_scale.
+// fp8 pools: the copying threads widen history tiles exactly to the queries' dtype (where there
+// is a producer, staged raw by cp.async and widened before it waits for the next tile's slot);
+// consumers apply k_scale / v_scale.
 // S = Q K^T takes both operands from shared memory; P comes from registers. K tiles are
 // swizzled [key][dim] rows, but pal history tiles, copied in the pool's [chunk][key][8] order
 // and read through an interleaved descriptor. V tiles are [key][dim], read N-major, except pal
@@ -32,11 +33,14 @@
 // at 4 x 1024 over 8192 (1.24 / 1.12x; FA3 low in that call), 502 / 477 at 8 x 512 over 4096
 // (1.02 / 0.97x), 531 / 501 at 4 x 2048 over 8192 (1.04 / 0.98x). Split short prompts over long
 // histories: 1 x 128 over 32768 477 (nhd; 150 unsplit), 417 / 381 at head dim 256. fp8 e4m3
-// pools (fourteenth session): nhd / pal 494 / 495 at 1 x 4096, 213 / 222 at 4 x 1024 over 8192.
+// pools (fourteenth session): nhd / pal 494 / 495 at 1 x 4096, 213 / 222 at 4 x 1024 over 8192
+// (twenty-seventh: 223 / 231, widened before the slot wait).
 // Under pages of 16, beside FA3 (twenty-sixth session, history rows 4 x 1024 over 8192 / 8 x 512
 // over 4096): nhd 0.99-1.04x at pages 1-8; pal 1.00 / 0.91x at page 1, 0.92-0.93x at 8, 0.83-
 // 0.84x at 4, and at page 2 0.60-0.64x before its values were transposed (1.20-1.27x of that in
-// an A/B, 390-410 TFLOP/s; FA3 ran 505-522 in another call). What is left: history rows at 1.05x
+// an A/B, 390-410 TFLOP/s; FA3 ran 505-522 in another call). pal K copies at pages 2-8 from one
+// base a thread (twenty-seventh session): 1.09 / 1.13 / 1.09x at pages 2 / 4 / 8 (438 / 478 /
+// 527 TFLOP/s at 4 x 1024 over 8192). What is left: history rows at 1.05x
 // FA3 at every page size, pal pages 2-8 most. Each version's figures: docs/kernels.md ("Hopper
 // prefill").
 #pragma once
@@ -629,10 +633,23 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
         // descriptor): lanes that share a global sector write one 32-byte run of shared memory
         // (into swizzled [key][dim] rows each 32-byte sector was split in two requests: ncu, H200,
         // twice the ideal L2 sectors on these copies).
+        if constexpr (POOL_ORDER_V) {
+          // One base a thread (opaque: its copies add constants to it, where the compiler spent
+          // five instructions a copy on 64-bit sums and a register per stripe), stripes of a key
+          // PAGE_SIZE * 16 bytes apart in the pool and KEYS * 16 in the tile. (H200, 2026-12-01:
+          // 1.09-1.13x at pages 2-8; at page 16, beside `VALUE_PLAN`'s copies, 0.92x.)
+          const char* k_source = opaque((const char*)(k_pool + base) + tid / KEYS * PAGE_SIZE * 16);
+          const u32 k_destination = opaque(shared_address(k_tile) + (tid / KEYS * KEYS + t) * 16);
+          const int k_bytes = page >= 0 ? 16 : 0;
 #pragma unroll
-        for (int n = 0; n < CHUNKS / CHUNK_STEP; ++n) {
-          const int c = tid / KEYS + n * CHUNK_STEP;  // stripes of a key are PAGE_SIZE * 8 apart
-          copy_async_16(k_tile + (c * KEYS + t) * 8, k_pool + base + (u64)c * PAGE_SIZE * 8, page >= 0);
+          for (int n = 0; n < CHUNKS / CHUNK_STEP; ++n)
+            copy_async<16>(k_destination + n * CHUNK_STEP * KEYS * 16, k_source + n * CHUNK_STEP * PAGE_SIZE * 16, k_bytes);
+        } else {
+#pragma unroll
+          for (int n = 0; n < CHUNKS / CHUNK_STEP; ++n) {
+            const int c = tid / KEYS + n * CHUNK_STEP;  // stripes of a key are PAGE_SIZE * 8 apart
+            copy_async_16(k_tile + (c * KEYS + t) * 8, k_pool + base + (u64)c * PAGE_SIZE * 8, page >= 0);
+          }
         }
         if constexpr (POOL_ORDER_V) {
           const u32 page_bytes = (u32)page_elems * sizeof(T);
@@ -1061,8 +1078,8 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
     }
     mbarrier_wait(q_empty, (ring.items++ & 1) ^ 1);
     if constexpr (!TMA) load_q();
-    // Staged tiles: fp8 history tiles are widened a tile late (`STAGED`), transposed values
-    // (`TRANSPOSED_V`) before the next tile's slot is waited for. `pending` is the slot whose raw
+    // Staged tiles (fp8 history tiles widened, `STAGED`; pal values transposed, `TRANSPOSED_V`)
+    // are finished before the next tile's slot is waited for. `pending` is the slot whose raw
     // bytes are in flight, -1 when none.
     int pending = -1, pending_key0 = 0;
     auto widened = [&](int slot) {  // the widened stores: made visible to wgmma, then counted
@@ -1072,13 +1089,15 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
     for (int j = first_tile; j < tiles; ++j, ++ring.uses) {
       const int slot = ring.uses % STAGES, page_id = next_page_id;
       if (j + 1 < tiles) next_page_id = tile_page_id(j + 1);  // in flight through the wait and the copies
-      // Transposed values: the tile before is finished before this slot is waited for. (Finished
-      // after this tile's copies, as fp8 tiles are, each tile waited for the next one's slot and
-      // the ring ran a tile short: H200, page 2 0.99x and page 4 0.75x of the pool-order copies;
-      // finished here only while this slot was still in use, 1.14x at page 2 against 1.24x.)
-      if (TRANSPOSED_V && pending >= 0) {
+      // The staged tile before is finished before this slot is waited for. (Finished after this
+      // tile's copies, each tile waited for the next one's slot and the ring ran a tile short:
+      // H200, transposed values at page 2 0.99x and page 4 0.75x of the pool-order copies,
+      // fp8 history 0.93x; finished here only while this slot was still in use, 1.14x at page 2
+      // against 1.24x.)
+      if ((TRANSPOSED_V || STAGED) && pending >= 0) {
         copy_async_wait<0>();
-        transpose_values(pending);
+        if constexpr (WIDEN) finish_staged(pending_key0, pending);
+        else transpose_values(pending);
         widened(pending);
         pending = -1;
       }
@@ -1104,11 +1123,11 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
       }
       if constexpr (PRODUCER_STORES<KV, LAYOUT, PAGE_SIZE, HEAD_DIM>) {
         const bool staged = (STAGED || TRANSPOSED_V) && is_history_tile(j * KEYS);
-        if (pending >= 0) {  // the tile before: its raw group is the older one where this one is staged
+        if (pending >= 0) {  // (not reached: finished before the wait; removing it changed the SASS)
           if (staged) copy_async_wait<1>();
           else copy_async_wait<0>();
           if constexpr (WIDEN) finish_staged(pending_key0, pending);
-          else if constexpr (TRANSPOSED_V) transpose_values(pending);  // (not reached: done before the wait)
+          else if constexpr (TRANSPOSED_V) transpose_values(pending);
           widened(pending);
           pending = -1;
         }
