@@ -675,6 +675,24 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
                                          lane_values + (u64)(u32)max(page, 0) * page_bytes + n * 32 % PAGE_WORDS * 16, page);
               }
             copy_async_commit();  // the group `transpose_values` waits for
+          } else if constexpr (PAGE_SIZE * sizeof(T) == 8 && THREADS == 128 && SHUFFLED && HEAD_DIM % 64 == 0) {
+            // Runs of 8 bytes (pages of 4 slots): the lanes of a pair take the two pages of a
+            // chunk, so that a warp's copies fill 16 dims' whole 16-byte rows (256 contiguous
+            // bytes: two shared wavefronts, where a lane per dim took four: ncu, H200) and read
+            // 128 contiguous bytes of each page; a page id serves a thread's HEAD_DIM / 64 dims.
+            // (H200, 2026-12-01, history rows: 1.05 / 1.02x over three rounds, 0.98x over two
+            // noisier ones: the consumers, not these copies, bound page 4 since the K bases.)
+            const u32 half = (u32)tid % 2, d0 = (u32)tid / 2;  // page of the chunk; dims d0 + 64 k
+            const char* head_values = opaque((const char*)(v_pool + ((u64)kv_head * HEAD_DIM + d0) * PAGE_SIZE));
+            const u32 destination = shared_address(v_tile) + d0 * 16 + half * 8;
+#pragma unroll
+            for (int q = 0; q < KEYS / 8; ++q) {
+              const int page = __shfl_sync(0xffffffffu, lane_page, 2 * q + half);
+              const char* source = head_values + (u64)(u32)max(page, 0) * page_bytes;
+#pragma unroll
+              for (int k = 0; k < HEAD_DIM / 64; ++k)
+                copy_async_from_page<8>(destination + (q * HEAD_DIM + k * 64) * 16, source + k * 64 * 8, page);
+            }
           } else {
             // Copy i: dim i % HEAD_DIM of the tile's page i / HEAD_DIM; a thread keeps its dim,
             // and each page costs it a shuffle and one 32 x 32-bit product.
