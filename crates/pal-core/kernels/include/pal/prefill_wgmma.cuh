@@ -35,13 +35,13 @@
 // histories: 1 x 128 over 32768 477 (nhd; 150 unsplit), 417 / 381 at head dim 256. fp8 e4m3
 // pools (fourteenth session): nhd / pal 494 / 495 at 1 x 4096, 213 / 222 at 4 x 1024 over 8192
 // (twenty-seventh: 223 / 231, widened before the slot wait).
-// Under pages of 16, beside FA3 (twenty-sixth session, history rows 4 x 1024 over 8192 / 8 x 512
-// over 4096): nhd 0.99-1.04x at pages 1-8; pal 1.00 / 0.91x at page 1, 0.92-0.93x at 8, 0.83-
-// 0.84x at 4, and at page 2 0.60-0.64x before its values were transposed (1.20-1.27x of that in
-// an A/B, 390-410 TFLOP/s; FA3 ran 505-522 in another call). pal K copies at pages 2-8 from one
-// base a thread (twenty-seventh session): 1.09 / 1.13 / 1.09x at pages 2 / 4 / 8 (438 / 478 /
-// 527 TFLOP/s at 4 x 1024 over 8192). What is left: history rows at 1.05x
-// FA3 at every page size, pal pages 2-8 most. Each version's figures: docs/kernels.md ("Hopper
+// Over page sizes beside FA3 (twenty-seventh session, history rows 4 x 1024 over 8192 / 8 x
+// 512 over 4096): nhd 1.01 / 1.02x at page 2, 0.95 / 1.00x at 4, 0.93-1.01 / 1.04-1.05x at 8,
+// 1.00-1.17 / 1.07-1.08x at 16-128; pal 0.85 / 0.87x at page 2, 0.88 / 0.95x at 4 (before its
+// values went by lane pairs, 1.02-1.05x), 0.94-0.98 / 1.04-1.05x at 8, 0.96-1.02 / 0.99-1.03x at
+// 16-128. pal K copies at pages 2-8 from one base a thread: 1.09 / 1.13 / 1.09x at pages 2 / 4 /
+// 8. What is left: history rows at 1.05x FA3 at every page size; pal page 2 is producer-bound,
+// pages 4 and up consumer-bound (ncu, H200). Each version's figures: docs/kernels.md ("Hopper
 // prefill").
 #pragma once
 #include "pal/prefill.cuh"
