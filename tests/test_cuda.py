@@ -529,10 +529,10 @@ def check_invalid_page_skipped(rng, history, bad, head_dim, page_size, dtype, la
 @pytest.mark.parametrize("page_size, head_dim", [(2, 64), (2, 128), (4, 64), (4, 128), (8, 64), (8, 128)])
 def test_prefill_pal_small_pages_over_whole_history_tiles(rng, page_size, head_dim):
     """`pal` pages of 2-8 slots under whole 128-key history tiles, where the Hopper producer
-    copies values in the pool's order (and at pages of 2, and of 4 at head dim 64, transposes
-    them itself; at pages of 8 bulk-copies each page's keys and values whole): histories of
-    several tiles ending mid-tile, GQA; then an invalid page inside a whole tile, whose keys
-    check=False leaves out (its tile takes the per-key copies, which fill zeros)."""
+    copies values in the pool's order (at pages of 4 and head dim 128 by lane pairs; at pages of
+    2, and of 4 at head dim 64, it transposes them itself): histories of several tiles ending
+    mid-tile, GQA; then an invalid page inside a whole tile, whose keys check=False leaves out
+    (its copies must fill zeros)."""
     dtype = "bfloat16" if head_dim == 128 else "float16"
     check_prefill(rng, [300, 1000, 129], [40, 1, 130], 8, 2, head_dim, page_size, dtype, "pal")
     # A page of the third tile (keys 256-383) in a history of 700 keys.
