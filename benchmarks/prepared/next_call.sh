@@ -3,20 +3,23 @@
 # Hopper prefill patches (benchmarks/prepared/README.md) against main: the soft-cap's tanh as one
 # `tanh.approx` (sct; two rounds of the variant sweep, then the variant and CUDA tests on it) and
 # `nhd` / `hnd` history copies at pages of 4 from one base a pool (srw, `SLOT_PLAN`; A/B/A/B,
-# same bits); then the whole suite and memcheck on the winners together. Before the call:
+# same bits); it prints which folder the whole suite and memcheck should run on (the winners
+# together), which a second call does (the first call's sweeps compile every variant's kernels:
+# both steps would not fit one 600-second call). Before the call:
 #   rm -f gpu-bundle/proxy_attention_lab-*.whl && maturin build --release -q --out gpu-bundle
 #   P=benchmarks/prepared; K=crates/pal-core/kernels
 #   for v in m28 sct srw both; do rm -rf kv_b/$v; mkdir -p kv_b/$v && cp -r $K/. kv_b/$v; done
 #   for v in sct both; do git apply --directory=kv_b/$v -p4 $P/prefill-hopper-softcap-tanh.patch; done
 #   for v in srw both; do git apply --directory=kv_b/$v -p4 $P/prefill-hopper-slot-plan.patch; done
 # then `run` with carry ["gpu-bundle", "kv_b/m28", "kv_b/sct", "kv_b/srw", "kv_b/both"] and
-# timeout_s 600. Land what the suite ran on (its verdicts in the output) after checking that the
-# landed SASS is the one that ran.
+# timeout_s 600. Second call (carry gpu-bundle and that folder):
+#   . scripts/gpu_env.sh && bash scripts/kernel_suite.sh kv_b/DIR 450
+# Land what the suite ran on after checking that the landed SASS is the one that ran.
 . scripts/gpu_env.sh || exit 1
 for round in 1 2; do
   for v in m28 sct; do
     echo "== $v, round $round" | tee -a "$O/variants.txt"
-    PAL_KERNEL_DIR=kv_b/$v timeout 90 python3 scripts/variant_sweep.py --ops prefill 2>&1 | tail -14 | tee -a "$O/variants.txt"
+    PAL_KERNEL_DIR=kv_b/$v timeout 120 python3 scripts/variant_sweep.py --ops prefill 2>&1 | tail -14 | tee -a "$O/variants.txt"
   done
 done
 # sct wins where its soft-cap rows average under 0.95x main's (kernel us, both rounds).
@@ -50,7 +53,7 @@ if [ -n "$sct" ]; then
 fi
 dir=$sct$srw
 [ "$dir" = sctsrw ] && dir=both
-[ -n "$dir" ] && bash scripts/kernel_suite.sh "kv_b/$dir" 330
+echo "== suite next on: ${dir:-nothing (no winner)}"
 echo "== verdicts (soft-cap: ${sct:-main})"; for f in "$O"/*.verdict; do echo "$(basename "$f"): $(tr '\n' ' ' < "$f")"; done
 rm -f "$O"/*.verdict
 echo "end ($SECONDS s)"
