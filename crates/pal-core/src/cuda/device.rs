@@ -109,22 +109,25 @@ impl Workspace {
     /// Frees a captured call's allocation on its stream, after the launches that use it (a
     /// stream's buffer stays for its next call).
     pub fn release(mut self, op: &'static str) -> Result<()> {
+        self.free()
+            .map_err(|e| driver_error(op, "cuMemFreeAsync (workspace)", e))
+    }
+
+    /// The captured allocation freed on its stream, once (taken), and nothing otherwise.
+    fn free(&mut self) -> std::result::Result<(), cudarc::driver::DriverError> {
         match self.captured_on.take() {
-            // SAFETY: allocated on this capturing stream by `Gpu::workspace`, freed once (taken).
-            Some(stream) => unsafe { result::free_async(self.address, stream as sys::CUstream) }
-                .map_err(|e| driver_error(op, "cuMemFreeAsync (workspace)", e)),
+            // SAFETY: allocated on this capturing stream by `Gpu::workspace`, freed once.
+            Some(stream) => unsafe { result::free_async(self.address, stream as sys::CUstream) },
             None => Ok(()),
         }
     }
 }
 
 impl Drop for Workspace {
-    /// A call that failed between its allocation and `release` still frees it in its graph.
+    /// A call that failed between its allocation and `release` still frees it in its graph (a
+    /// failure here leaves the capture to report it).
     fn drop(&mut self) {
-        if let Some(stream) = self.captured_on.take() {
-            // SAFETY: as in `release`; a failure here leaves the capture to report it.
-            let _ = unsafe { result::free_async(self.address, stream as sys::CUstream) };
-        }
+        let _ = self.free();
     }
 }
 
