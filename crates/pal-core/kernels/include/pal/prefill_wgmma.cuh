@@ -875,7 +875,6 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
     // (`Logit2`), and only masked tiles pay for the mask.
     float tile_max[2] = {neg_inf(), neg_inf()};
     float mul = log2_scale;
-    bool by_reciprocal = false;  // soft-cap alone, unmasked: the scores hold r = 1 / (e^2x + 1)
     // ALiBi bias of row i at this lane's first column plus `c`: slope2 (key0 + lane's column -
     // position) + slope2 c, one FFMA with an immediate per score.
     float alibi_base[2];
@@ -902,21 +901,19 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
         }
       }
     } else if constexpr (Variant::HAS_SOFTCAP && !Variant::HAS_ALIBI) {
-      // A soft-capped logit, cap2 (1 - 2 r), falls as r = 1 / (e^2x + 1) rises: the tile's
-      // max logit is its min r's, and a weight is one FFMA from r (the logit's own FFMA and
-      // the exponent's are one).
-      by_reciprocal = true;
-      mul = -2.f * logit2.cap2;
-      float tile_min[2] = {-neg_inf(), -neg_inf()};
+      // A soft-capped logit is cap2 t (t the tanh, cap2 > 0): the tile's max logit is its max
+      // t's, and a weight is one FFMA from t (the logit's multiply and the exponent's are one).
+      mul = logit2.cap2;
+      float tile_top[2] = {neg_inf(), neg_inf()};
 #pragma unroll
       for (int b = 0; b < KEY_BLOCKS; ++b)
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
-          s[b][e] = logit2.reciprocal(s[b][e]);
-          tile_min[Fragment::row_index(e)] = fminf(tile_min[Fragment::row_index(e)], s[b][e]);
+          s[b][e] = logit2.tanh_of(s[b][e]);
+          tile_top[Fragment::row_index(e)] = fmaxf(tile_top[Fragment::row_index(e)], s[b][e]);
         }
 #pragma unroll
-      for (int i = 0; i < 2; ++i) tile_max[i] = fmaf(mul, tile_min[i], logit2.cap2);
+      for (int i = 0; i < 2; ++i) tile_max[i] = mul * tile_top[i];
     } else if constexpr (Variant::TRANSFORMS_SCORES) {
       mul = 1.f;
 #pragma unroll
@@ -934,7 +931,6 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
     for (int i = 0; i < 2; ++i) {
       factor[i] = state[i].rescale(quad_max(tile_max[i]));
       base[i] = state[i].base();
-      if (by_reciprocal) base[i] -= logit2.cap2;  // the logit's cap2
     }
 #pragma unroll
     for (int b = 0; b < KEY_BLOCKS; ++b)

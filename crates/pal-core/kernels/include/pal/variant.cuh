@@ -46,29 +46,23 @@ template <bool WINDOW, bool SOFTCAP, bool ALIBI, bool SINKS> struct Variant {
 
 // `Variant::logit` of raw dot products in base 2, with the per-call constants folded for hot
 // loops: `of(raw, bias2)` = logit(raw * scale) * LOG2E up to rounding, where `bias2` is ALiBi's
-// `slope * (key - position) * LOG2E` (ignored without ALiBi). The soft-cap's tanh is
-// 1 - 2 / (e^2x + 1) as in `fast_tanh`, with the scale, 1 / cap and 2 log2(e) in one factor (and
-// e^2x without exp2f's denormal fix-up: a flushed e^2x is a tanh of -1 all the same): one
-// multiply, two MUFU ops, an add and an FFMA per score where `logit` spends about ten. (The
-// reciprocal on the FMA pipe, an integer first guess and two Newton steps, frees a MUFU op per
-// score and was 7% slower in every score, 1% in half of them: H200, 2026-12-01,
-// results/h200-2026-12-01-s22/call2.)
+// `slope * (key - position) * LOG2E` (ignored without ALiBi). The soft-cap's tanh is one
+// `tanh.approx` (relative error 2^-11: at a cap of 50 a logit off by up to 0.02), where
+// 1 - 2 / (e^2x + 1) took two MUFU ops besides the weight's exponential (soft-capped tiles were
+// MUFU-bound: 1.26-1.34x plain, H200). (The reciprocal on the FMA pipe, an integer first guess
+// and two Newton steps, was 7% slower in every score: results/h200-2026-12-01-s22/call2.)
 template <typename Variant> struct Logit2 {
-  float factor;  // the raw dot product's multiplier
+  float factor;  // the raw dot product's multiplier (with the soft-cap: into the tanh)
   float cap2;    // soft-cap * LOG2E
   __device__ __forceinline__ Logit2(const VariantParams& v, float scale) {
     constexpr float LOG2E_ = 1.4426950408889634f;
-    factor = Variant::HAS_SOFTCAP ? scale * (2.f * LOG2E_) / v.soft_cap : scale * LOG2E_;
+    factor = Variant::HAS_SOFTCAP ? scale / v.soft_cap : scale * LOG2E_;
     cap2 = Variant::HAS_SOFTCAP ? v.soft_cap * LOG2E_ : 0.f;
   }
-  // The soft-cap's 1 / (e^2x + 1) of a raw dot product (its logit is cap2 (1 - 2 r)).
-  __device__ __forceinline__ float reciprocal(float raw) const { return __fdividef(1.f, fast_exp2(raw * factor) + 1.f); }
+  // The soft-cap's tanh of a raw dot product (its logit is cap2 t).
+  __device__ __forceinline__ float tanh_of(float raw) const { return tanh_approx(raw * factor); }
   __device__ __forceinline__ float of(float raw, float bias2) const {
-    float logit;
-    if constexpr (Variant::HAS_SOFTCAP)
-      logit = fmaf(-2.f * cap2, __fdividef(1.f, fast_exp2(raw * factor) + 1.f), cap2);
-    else
-      logit = raw * factor;
+    const float logit = Variant::HAS_SOFTCAP ? cap2 * tanh_of(raw) : raw * factor;
     return Variant::HAS_ALIBI ? logit + bias2 : logit;
   }
 };
