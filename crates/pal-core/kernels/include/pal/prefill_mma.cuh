@@ -23,6 +23,8 @@
 // by graph replay, FlashInfer's FA2 path in the same run): see docs/kernels.md, "Portable
 // prefill, eighteenth session"; split-KV (2026-12-01): nhd 1 x 128 over 32768 45 -> 256
 // TFLOP/s.
+// pal Q loads / output stores by 32-bit row offsets (2026-12-01, twenty-eighth session): pal
+// 252 -> 263 TFLOP/s at 1 x 4096, 201 -> 218 at 16 x 1024, history rows 1.01x.
 #pragma once
 #include "pal/mma.cuh"
 #include "pal/prefill.cuh"
@@ -103,10 +105,33 @@ __device__ void prefill_mma(const PrefillParams& p) {
     return (i64)(task.prompt_begin + task.first_token + split.token(r)) * p.num_q_heads + task.first_head + split.head(r);
   };
 
-  for (int i = tid; i < Tile::ROWS * CHUNKS; i += PREFILL_THREADS) {
-    const int r = i / CHUNKS, c = i % CHUNKS;
-    const bool valid = row_valid(r);
-    copy_async_16(q_tile + r * ROW + c * 8, valid ? q + q_row(r) * HEAD_DIM + c * 8 : q, valid);
+  // pal: row r's offset in q and out from the CTA's first row, in 32-bit elements, and whether
+  // the row is used (a 64-bit q_row per 16-byte copy cost ~60 instructions a copy: ncu, H200,
+  // 16 x 1024, the Q loads and output stores were 15% of the kernel's instructions). nhd / hnd
+  // keep the 64-bit rows: with the offsets their main loop ran 5-6% slower (H200, nineteenth
+  // session: the 64-bit first row live across it), where pal ran 1.5-9% faster.
+  constexpr bool ROW_OFFSETS = LAYOUT == LAYOUT_PAL;
+  const i64 first_row = (i64)(task.prompt_begin + task.first_token) * p.num_q_heads + task.first_head;
+  auto row_at = [&](u32 r, bool& valid) -> u32 {
+    const u32 token = split.token(r), head = r - token * spacing;
+    valid = (int)r < rows_used && (int)head < task.heads && task.first_token + (int)token < task.end_token;
+    return (token * p.num_q_heads + head) * HEAD_DIM;
+  };
+  if constexpr (ROW_OFFSETS) {
+    const T* q_first = q + first_row * HEAD_DIM;
+#pragma unroll 4
+    for (int n = 0; n < Tile::ROWS * CHUNKS / PREFILL_THREADS; ++n) {
+      const u32 i = tid + n * PREFILL_THREADS, r = i / CHUNKS, c = i % CHUNKS;
+      bool valid;
+      const u32 offset = row_at(r, valid) + c * 8;
+      copy_async_16(q_tile + r * ROW + c * 8, q_first + (valid ? offset : 0), valid);
+    }
+  } else {
+    for (int i = tid; i < Tile::ROWS * CHUNKS; i += PREFILL_THREADS) {
+      const int r = i / CHUNKS, c = i % CHUNKS;
+      const bool valid = row_valid(r);
+      copy_async_16(q_tile + r * ROW + c * 8, valid ? q + q_row(r) * HEAD_DIM + c * 8 : q, valid);
+    }
   }
 
   // Copy plans. Tiles wholly history (from the first visible key) or wholly prompt copy
@@ -477,9 +502,20 @@ __device__ void prefill_mma(const PrefillParams& p) {
     }
   }
   __syncwarp();
-  for (int i = lane; i < WARP_ROWS * CHUNKS; i += 32) {
-    const int r = i / CHUNKS, c = i % CHUNKS, row = warp * WARP_ROWS + r;
-    if (row_valid(row)) *(uint4*)((T*)p.out + q_row(row) * HEAD_DIM + c * 8) = *(const uint4*)(staged + r * ROW + c * 8);
+  if constexpr (ROW_OFFSETS) {
+    T* out_first = (T*)p.out + first_row * HEAD_DIM;
+#pragma unroll 4
+    for (int n = 0; n < WARP_ROWS * CHUNKS / 32; ++n) {
+      const u32 i = lane + n * 32, r = i / CHUNKS, c = i % CHUNKS;
+      bool valid;
+      const u32 offset = row_at(warp * WARP_ROWS + r, valid) + c * 8;
+      if (valid) *(uint4*)(out_first + offset) = *(const uint4*)(staged + r * ROW + c * 8);
+    }
+  } else {
+    for (int i = lane; i < WARP_ROWS * CHUNKS; i += 32) {
+      const int r = i / CHUNKS, c = i % CHUNKS, row = warp * WARP_ROWS + r;
+      if (row_valid(row)) *(uint4*)((T*)p.out + q_row(row) * HEAD_DIM + c * 8) = *(const uint4*)(staged + r * ROW + c * 8);
+    }
   }
 }
 

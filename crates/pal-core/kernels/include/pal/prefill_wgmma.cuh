@@ -41,8 +41,9 @@
 // values went by lane pairs, 1.02-1.05x), 0.94-0.98 / 1.04-1.05x at 8, 0.96-1.02 / 0.99-1.03x at
 // 16-128. pal K copies at pages 2-8 from one base a thread: 1.09 / 1.13 / 1.09x at pages 2 / 4 /
 // 8. What is left: history rows at 1.05x FA3 at every page size; pal page 2 is producer-bound,
-// pages 4 and up consumer-bound (ncu, H200). Each version's figures: docs/kernels.md ("Hopper
-// prefill").
+// pages 4 and up consumer-bound (ncu, H200). Soft-cap 30 (twenty-eighth session, one tanh.approx a
+// score): 1.13 / 1.14-1.18x plain (pal / nhd, 4 x 1024 over 8192; 1.25-1.36x before). Each
+// version's figures: docs/kernels.md ("Hopper prefill").
 #pragma once
 #include "pal/prefill.cuh"
 #include "pal/softmax.cuh"
