@@ -6,6 +6,7 @@ every instruction with excess global sectors or shared-memory wavefronts.
 
     python scripts/ncu_report.py prefill --layout pal --row 4x1024+8192 --out prof/pal-hist
     python scripts/ncu_report.py prefill --layout pal --row 4x1024+8192 --page 8 --out prof/pal-p8
+    python scripts/ncu_report.py prefill --layout nhd --row 4x1024+8192 --soft-cap 30 --out prof/cap
     python scripts/ncu_report.py decode --layout nhd --row 8x4096 --out prof/decode
     python scripts/ncu_report.py decode --layout nhd --row 32x4096 --page 4 --out prof/nhd-p4
     python scripts/ncu_report.py fill --layout pal --row 32768 --out prof/fill  # over 8 sequences
@@ -51,9 +52,9 @@ HEADLINES = [
 ]
 
 
-def workload(op, layout, row, kv_dtype="", page="16", dim="128", heads="32/8"):
+def workload(op, layout, row, kv_dtype="", page="16", dim="128", heads="32/8", soft_cap="0"):
     """Runs `op` on `row` three times (ncu profiles the third launch); decode takes the page
-    size, head dim and query / KV heads too."""
+    size, head dim and query / KV heads too, decode and prefill a logit soft-cap (0: off)."""
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import proxy_attention_lab as pal
     import torch
@@ -71,7 +72,7 @@ def workload(op, layout, row, kv_dtype="", page="16", dim="128", heads="32/8"):
         inputs, _ = make_case(row, layout, int(dim), int(page), generator, kv)
 
         def call():
-            return pal.paged_attention_prefill(*inputs, layout=layout)
+            return pal.paged_attention_prefill(*inputs, layout=layout, logits_soft_cap=float(soft_cap))
     elif op == "fill":
         # `row` new tokens over 8 sequences, pages in random order (the lab's fill case).
         tokens, hkv, dim, page = int(row), 8, 128, 16
@@ -101,7 +102,9 @@ def workload(op, layout, row, kv_dtype="", page="16", dim="128", heads="32/8"):
         q, k, v, table, lens = make_case(*shape, torch.bfloat16, layout, kv)
 
         def call():
-            return pal.paged_attention_decode(q, k, v, table, lens, layout=layout)
+            return pal.paged_attention_decode(
+                q, k, v, table, lens, layout=layout, logits_soft_cap=float(soft_cap)
+            )
 
     for _ in range(3):
         call()
@@ -111,7 +114,7 @@ def workload(op, layout, row, kv_dtype="", page="16", dim="128", heads="32/8"):
 def profile(args):
     os.makedirs(args.out, exist_ok=True)
     child = [sys.executable, os.path.abspath(__file__), "_workload", args.op, args.layout, args.row]
-    child += [args.kv_dtype, str(args.page), str(args.dim), args.heads]
+    child += [args.kv_dtype, str(args.page), str(args.dim), args.heads, str(args.soft_cap)]
     # The decode call's main kernel (its split merge, when there is one, is another launch).
     kernel = "regex:^pal_decode$" if args.op == "decode" else "regex:pal_"
     if args.layout.startswith("flashinfer-"):
@@ -282,7 +285,7 @@ def summary(folder):
 
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "_workload":
-        return workload(*sys.argv[2:9])
+        return workload(*sys.argv[2:10])
     parser = argparse.ArgumentParser()
     parser.add_argument("op", choices=["prefill", "decode", "fill", "summary"])
     parser.add_argument("folder", nargs="?", help="summary: a folder of an earlier run")
@@ -293,6 +296,7 @@ def main():
     parser.add_argument("--page", type=int, default=16, help="decode / prefill: page size")
     parser.add_argument("--dim", type=int, default=128, help="decode / prefill: head dim")
     parser.add_argument("--heads", default="32/8", help="decode: query / KV heads")
+    parser.add_argument("--soft-cap", type=float, default=0.0, help="decode / prefill: logits_soft_cap")
     args = parser.parse_args()
     if args.op == "summary":
         return summary(args.folder or args.out)
