@@ -48,8 +48,8 @@ template <bool WINDOW, bool SOFTCAP, bool ALIBI, bool SINKS> struct Variant {
 // loops: `of(raw, bias2)` = logit(raw * scale) * LOG2E up to rounding, where `bias2` is ALiBi's
 // `slope * (key - position) * LOG2E` (ignored without ALiBi). The soft-cap's tanh is one
 // `tanh.approx` (relative error 2^-11: at a cap of 50 a logit off by up to 0.02), where
-// 1 - 2 / (e^2x + 1) took two MUFU ops besides the weight's exponential (soft-capped tiles were
-// MUFU-bound: 1.26-1.34x plain, H200). (The reciprocal on the FMA pipe, an integer first guess
+// 1 - 2 / (e^2x + 1) took two MUFU ops besides the weight's exponential (1.26-1.34x plain, H200;
+// 1.13-1.18x with one). (The reciprocal on the FMA pipe, an integer first guess
 // and two Newton steps, was 7% slower in every score: results/h200-2026-12-01-s22/call2.)
 template <typename Variant> struct Logit2 {
   float factor;  // the raw dot product's multiplier (with the soft-cap: into the tanh)
