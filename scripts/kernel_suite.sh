@@ -8,7 +8,6 @@ echo "== suite on $dir"
 PAL_KERNEL_DIR=$dir timeout "${2:-400}" bash scripts/gpu_suite.sh gpu-bundle "$O/suite" tests > "$O/suite.txt" 2>&1
 status=$?
 echo "suite rc $status ($SECONDS s)" | tee -a "$O/suite.txt"
-rm -f "$O/suite/gpu.txt"
 tail -12 "$O/suite.txt"
 grep -E "^FAILED|^____" "$O/suite/pytest.log" | head -20
 rm -rf "$O/suite"
