@@ -12,14 +12,40 @@ use crate::tensor::{Device, TensorView, TensorViewMut};
 use crate::validate::resolve_on_host;
 
 const OP: &str = "fill_kv_pages";
-const THREADS: usize = 128;
-/// New tokens and pool bytes of a head row per CTA (`FILL_TOKENS`, `FILL_CHUNK_BYTES` in fill.cuh).
-const TOKENS_PER_BLOCK: usize = 32;
-const CHUNK_BYTES: usize = 128;
+/// Lab knob: `PAL_FILL_TUNING="tokens=64,chunk=256,threads=256,min_ctas=8"` overrides the CTA's
+/// new tokens, pool bytes of their rows, threads and the register bound's resident CTAs (0: the
+/// kernel's default); the kernel asserts the shape. Read once per process, as the decode's knob.
+pub const FILL_TUNING_ENV: &str = "PAL_FILL_TUNING";
+
+/// The CTA's shape: new tokens, pool bytes of their rows over every KV head, threads (fill.cuh)
+/// and the resident CTAs the register bound asks for (0: the kernel's default).
+#[derive(Clone, Copy)]
+struct FillShape {
+    tokens: usize,
+    chunk_bytes: usize,
+    threads: usize,
+    min_ctas: usize,
+}
+
+/// 256 bytes on 256 threads where the pools hold the new rows' dtype (a whole head row of 16 bits
+/// at head dim 128: 88-90% of device copy at 32768 tokens on an H200, 128 bytes 84-87%); fp8
+/// pools keep 128 bytes on 128 threads (256 bytes span two heads there and ran 12-24% slower).
+fn shape((source, pool): (DType, DType)) -> FillShape {
+    static TUNING: std::sync::OnceLock<Vec<(String, usize)>> = std::sync::OnceLock::new();
+    let knob = |name, default| super::knob(&TUNING, FILL_TUNING_ENV, name).unwrap_or(default);
+    let bytes = if source == pool { 256 } else { 128 };
+    FillShape {
+        tokens: knob("tokens", 32),
+        chunk_bytes: knob("chunk", bytes),
+        threads: knob("threads", bytes),
+        min_ctas: knob("min_ctas", 0),
+    }
+}
 
 /// The fill module for the new rows' and the pools' dtypes (equal, or a model dtype into fp8
 /// pools) and a layout; head dim and page size are run-time values.
 pub(super) fn kernel_key((source, pool): (DType, DType), layout: CacheLayout) -> KernelKey {
+    let shape = shape((source, pool));
     KernelKey {
         family: Family::Fill,
         query_dtype: source,
@@ -29,7 +55,10 @@ pub(super) fn kernel_key((source, pool): (DType, DType), layout: CacheLayout) ->
         layout,
         variant: "plain",
         shape: vec![
-            ("THREADS", THREADS),
+            ("THREADS", shape.threads),
+            ("TOKENS", shape.tokens),
+            ("CHUNK_BYTES", shape.chunk_bytes),
+            ("MIN_CTAS", shape.min_ctas),
             ("PARAMS_BYTES", std::mem::size_of::<FillParams>()),
         ],
     }
@@ -136,14 +165,18 @@ pub(super) fn run(
         errors: gpu.table_errors(problem.execution.check == TableCheck::Deferred),
         scales: KvScaleParams::new(&inputs.kv_scales),
     };
-    // One CTA per (tile of tokens, KV head, chunk of a head row), chunks fastest (fill.cuh).
-    let chunks = (geometry.head_dim * geometry.dtype.size_in_bytes()).div_ceil(CHUNK_BYTES);
-    let blocks = tokens.div_ceil(TOKENS_PER_BLOCK) * geometry.num_kv_heads * chunks;
+    // One CTA per (tile of tokens, chunk of their rows over every KV head), chunks fastest (fill.cuh).
+    let shape = shape((problem.source_dtype, geometry.dtype));
+    let row_bytes = geometry.num_kv_heads * geometry.head_dim * geometry.dtype.size_in_bytes();
+    let blocks = tokens.div_ceil(shape.tokens) * row_bytes.div_ceil(shape.chunk_bytes);
     let blocks = u32::try_from(blocks).map_err(|_| Error::Unsupported {
         op: OP,
         backend: "cuda",
         what: format!("{tokens} new tokens of {} KV heads", geometry.num_kv_heads),
-        supported: "under 2^32 blocks of 32 tokens, one KV head and 128 bytes of a head row".into(),
+        supported: format!(
+            "under 2^32 blocks of {} tokens and {} bytes of their rows",
+            shape.tokens, shape.chunk_bytes
+        ),
     })?;
     let function = gpu.function(
         OP,
@@ -156,7 +189,7 @@ pub(super) fn run(
         launch(
             OP,
             function,
-            LaunchShape::new((blocks, 1, 1), THREADS as u32),
+            LaunchShape::new((blocks, 1, 1), shape.threads as u32),
             stream,
             &mut params,
         )

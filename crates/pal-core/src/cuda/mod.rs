@@ -74,7 +74,8 @@ pub(crate) fn require_library(present: bool, missing: &str) -> Result<()> {
 }
 
 /// A lab knob's setting: `name`'s value in the `name=value` pairs of the environment variable
-/// `env` (`PAL_DECODE_TUNING`, `PAL_PREFILL_TUNING`), read once per process into `cell`;
+/// `env` (`PAL_DECODE_TUNING`, `PAL_PREFILL_TUNING`, `PAL_FILL_TUNING`), read once per process
+/// into `cell`;
 /// unparsable items are ignored.
 pub(crate) fn knob(cell: &'static OnceLock<Vec<(String, usize)>>, env: &str, name: &str) -> Option<usize> {
     let entries = cell.get_or_init(|| {

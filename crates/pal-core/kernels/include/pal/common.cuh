@@ -125,6 +125,19 @@ __device__ __forceinline__ float tanh_approx(float x) {
   return y;
 }
 
+// 16 (8) bytes in one store instruction: a uint4 (uint2) assembled from separate words
+// (shuffled, widened, or held in a union) otherwise may compile to 4-byte stores, four times the
+// L2 write requests. `destination`: aligned to the size.
+__device__ __forceinline__ void store_shared_16(u32 destination, uint4 v) {
+  asm volatile("st.shared.v4.b32 [%0], {%1, %2, %3, %4};" ::"r"(destination), "r"(v.x), "r"(v.y), "r"(v.z), "r"(v.w));
+}
+__device__ __forceinline__ void store_global_16(void* destination, uint4 v) {
+  asm volatile("st.global.v4.b32 [%0], {%1, %2, %3, %4};" ::"l"(destination), "r"(v.x), "r"(v.y), "r"(v.z), "r"(v.w));
+}
+__device__ __forceinline__ void store_global_8(void* destination, uint2 v) {
+  asm volatile("st.global.v2.b32 [%0], {%1, %2};" ::"l"(destination), "r"(v.x), "r"(v.y));
+}
+
 // Brings the 128-byte line holding `address` into L2 (no registers, no completion to wait for).
 __device__ __forceinline__ void prefetch_l2(const void* address) {
   asm volatile("prefetch.global.L2 [%0];" ::"l"(address));

@@ -75,14 +75,6 @@ template <int BYTES, bool EVICT_FIRST = false>
 __device__ __forceinline__ void copy_async(void* destination, const void* source, int valid_bytes) {
   copy_async<BYTES, EVICT_FIRST>(shared_address(destination), source, valid_bytes);
 }
-// 16 bytes in one store instruction: a uint4 assembled from separate words (shuffled, or
-// widened) otherwise compiles to four 4-byte stores. `destination`: 16-byte aligned.
-__device__ __forceinline__ void store_shared_16(u32 destination, uint4 v) {
-  asm volatile("st.shared.v4.b32 [%0], {%1, %2, %3, %4};" ::"r"(destination), "r"(v.x), "r"(v.y), "r"(v.z), "r"(v.w));
-}
-__device__ __forceinline__ void store_global_16(void* destination, uint4 v) {
-  asm volatile("st.global.v4.b32 [%0], {%1, %2, %3, %4};" ::"l"(destination), "r"(v.x), "r"(v.y), "r"(v.z), "r"(v.w));
-}
 __device__ __forceinline__ void copy_async_commit() { asm volatile("cp.async.commit_group;"); }
 // Waits until at most PENDING committed groups (the most recent) are still in flight.
 template <int PENDING> __device__ __forceinline__ void copy_async_wait() {
