@@ -2,7 +2,8 @@
 # Prepared after the twenty-ninth session: the fill's fp8 scales once a chunk
 # (fill-fp8-scales.patch) against main, the instructions each executes (ncu), and where the
 # random page order costs the bf16 fill its last points (ncu, pages in order against random);
-# then the whole suite on the patch if it wins 3% or more on the `pal` fp8 fill at 32768.
+# head dim 64 with 256- against 128-byte chunks; then the whole suite on the patch if it wins 3%
+# or more on the `pal` fp8 fill at 32768.
 # Carry: gpu-bundle (a wheel of main and the Rust example) and kv_b/fi_cache.tgz.
 . scripts/gpu_env.sh || exit 1
 P="python3 benchmarks/prepared/fill_probe.py"
@@ -29,6 +30,15 @@ for order in "" --inorder; do echo "== bf16 $order"; PAL_KERNEL_DIR=$M timeout 9
   $P --layouts pal,nhd $order --ncu 2>&1 | grep -vE "^==PROF==|^    ---"; done > $O/ncu_scatter.txt
 grep -E "^==|pal_fill|Duration|DRAM Throughput|dram__|lts__" $O/ncu_scatter.txt | head -60
 echo "ncu done $SECONDS s"
+# Head dim 64 (a 128-byte head row): the default 256-byte chunks span two heads (the general head
+# lookup) against 128-byte chunks on 128 threads, one head each.
+{
+for r in 1 2; do
+  PAL_KERNEL_DIR=$M timeout 60 $P --dim 64 --label d64-256
+  PAL_KERNEL_DIR=$M PAL_FILL_TUNING=chunk=128,threads=128 timeout 60 $P --dim 64 --label d64-128
+done
+} > $O/d64.txt 2>&1
+grep RES $O/d64.txt | awk '{print $2, $3, $4, $5, $7}' | sort -k2,2 -k3,3n -k1,1 -s
 # The suite only where the patch wins 3% on the pal fp8 fill at 32768 (mean of the two rounds).
 win=$(grep RES $O/fp8.txt | awk '$3=="pal" && $4==32768 {s[$2]+=$5; n[$2]++} END {if (n["main"] && n["scales"]) print (s["scales"]/n["scales"]) / (s["main"]/n["main"]) >= 1.03 ? 1 : 0}')
 echo "scales win: $win"
