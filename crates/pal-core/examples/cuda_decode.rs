@@ -81,7 +81,7 @@ fn main() -> pal_core::Result<()> {
     let (mut positions, mut token_to_seq) = (Vec::new(), Vec::new());
     for (b, &len) in seq_lens.iter().enumerate() {
         positions.extend(0..len);
-        token_to_seq.extend(std::iter::repeat(b as i32).take(len as usize));
+        token_to_seq.extend(std::iter::repeat_n(b as i32, len as usize));
     }
     let tokens = positions.len();
     let keys: Vec<bf16> = (0..tokens * kv_heads * head_dim).map(value).collect();

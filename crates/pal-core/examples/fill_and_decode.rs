@@ -27,7 +27,7 @@ fn main() -> pal_core::Result<()> {
     let (mut positions, mut token_to_seq) = (Vec::new(), Vec::new());
     for (b, &len) in seq_lens.iter().enumerate() {
         positions.extend(0..len);
-        token_to_seq.extend(std::iter::repeat(b as i32).take(len as usize));
+        token_to_seq.extend(std::iter::repeat_n(b as i32, len as usize));
     }
     let tokens = positions.len();
     let value_of = |i: usize| bf16::from_f32(((i * 7919) % 1000) as f32 / 500.0 - 1.0);

@@ -110,7 +110,7 @@ fn check_geometry(
         }
     }
     let stripe = k_cache_stripe_size(dtype);
-    if layout == CacheLayout::Pal && head_dim % stripe != 0 {
+    if layout == CacheLayout::Pal && !head_dim.is_multiple_of(stripe) {
         return Err(Error::value(
             OP,
             "head_dim",

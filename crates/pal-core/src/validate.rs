@@ -173,7 +173,7 @@ impl Check {
 
     /// Query heads must be a positive multiple of the pool's KV heads.
     pub fn head_grouping(&self, arg: &str, num_q_heads: usize, num_kv_heads: usize) -> Result<()> {
-        if num_q_heads == 0 || num_q_heads % num_kv_heads != 0 {
+        if num_q_heads == 0 || !num_q_heads.is_multiple_of(num_kv_heads) {
             return Err(Error::value(
                 self.op,
                 format!("{arg}.shape[1] (num_q_heads)"),

@@ -161,7 +161,7 @@ proptest! {
         let (mut token_to_seq, mut positions) = (Vec::new(), Vec::new());
         for (s, &len) in lens.iter().enumerate() {
             let offset = (seed as usize >> (s * 8)) % 40;
-            token_to_seq.extend(std::iter::repeat(s as i32).take(len));
+            token_to_seq.extend(std::iter::repeat_n(s as i32, len));
             positions.extend((offset..offset + len).map(|p| p as i32));
         }
         let case = Fill { layout, heads, head_dim, page_size, token_to_seq, positions, slot_mapping };

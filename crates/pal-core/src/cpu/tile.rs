@@ -185,7 +185,7 @@ impl<K> PagedKv<'_, K> {
 fn gather_stripes<const X: usize>(block: &[f32], page_size: usize, first_slot: usize, rows: &mut [f32]) {
     let d = block.len() / page_size;
     let count = rows.len() / d;
-    assert!(d % X == 0 && first_slot + count <= page_size && rows.len() == count * d);
+    assert!(d.is_multiple_of(X) && first_slot + count <= page_size && rows.len() == count * d);
     let (src, dst) = (block.as_ptr(), rows.as_mut_ptr());
     for s in 0..d / X {
         for i in 0..count {

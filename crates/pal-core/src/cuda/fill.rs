@@ -99,7 +99,7 @@ pub(super) fn run(
     };
     // The kernel reads 16-byte vectors of the new rows and writes whole elements of the pools.
     let vector = 16 / problem.source_dtype.size_in_bytes();
-    if geometry.head_dim % vector != 0 {
+    if !geometry.head_dim.is_multiple_of(vector) {
         return Err(Error::Unsupported {
             op: OP,
             backend: "cuda",

@@ -610,7 +610,7 @@ pub fn compile_all_kernels(architectures: &[(i32, i32)]) -> Result<usize> {
     let jobs: Vec<(KernelKey, (i32, i32))> = KernelKey::representative()
         .into_iter()
         .flat_map(|spec| architectures.iter().map(move |&arch| (spec.clone(), arch)))
-        .filter(|(spec, arch)| spec.family.arch_specific().map_or(true, |only| only == *arch))
+        .filter(|(spec, arch)| spec.family.arch_specific().is_none_or(|only| only == *arch))
         .collect();
     jobs.par_iter().try_for_each(|(spec, arch)| {
         let assemble = spec.family.arch_specific().is_some();
