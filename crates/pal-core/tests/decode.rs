@@ -128,6 +128,32 @@ fn long_contexts_split_and_merge() {
     }
 }
 
+/// The shapes the in-place decode paths take (float32 / bfloat16 pools, groups of 4 and 8 query
+/// heads, head dims a multiple of 16, `pal` pages of 16, `nhd` / `hnd` pages up to 32), with
+/// lengths around whole two-page tiles so that both the in-place tiles and the general path's
+/// remainder run; on machines without AVX2 / AVX-512 the general path checks the same.
+#[test]
+fn in_place_shapes_match_reference() {
+    let mut seed = 0;
+    for layout in CacheLayout::ALL {
+        for dtype in [DType::F32, DType::BF16] {
+            for (group, head_dim, page_size) in [(4, 128, 16), (8, 64, 16), (4, 80, 8), (4, 256, 32), (8, 32, 16)] {
+                seed += 1;
+                let spec = Decode {
+                    num_q_heads: 2 * group,
+                    num_kv_heads: 2,
+                    head_dim,
+                    page_size,
+                    lens: vec![31, 32, 33, 2 * page_size + 1, 517, 1500],
+                    layout,
+                    scale: None,
+                };
+                check(&spec, dtype, seed);
+            }
+        }
+    }
+}
+
 #[test]
 fn explicit_scale_and_mqa() {
     let spec = Decode {

@@ -6,6 +6,7 @@
 
 mod decode;
 mod fill;
+mod fused;
 mod prefill;
 mod simd;
 mod softmax;

@@ -126,14 +126,21 @@ impl OnlineSoftmax {
             }
             let row = &mut self.scores[j * n..][seen.clone()];
             transform.apply(j, tile.first_key + seen.start, row);
-            let tile_max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            let new_max = self.max[j].max(tile_max);
-            let tile_sum = simd::exp_shifted(row, new_max);
-            let acc = &mut self.acc[j * d..][..d];
-            rescale(&mut self.max[j], &mut self.sum[j], acc, new_max);
-            self.sum[j] += tile_sum;
-            simd::accumulate(acc, row, &tile.values[seen.start * d..seen.end * d]);
+            fold_weights(&mut self.max[j], &mut self.sum[j], &mut self.acc[j * d..][..d], row);
+            simd::accumulate(
+                &mut self.acc[j * d..][..d],
+                row,
+                &tile.values[seen.start * d..seen.end * d],
+            );
         }
+    }
+
+    /// Turns row `j`'s logits of a tile into softmax weights against its new running max
+    /// (rescaling what it has summed so far) and adds them to its sum; the caller then adds the
+    /// weighted values to row `j` of `acc`.
+    pub fn fold_row(&mut self, j: usize, logits: &mut [f32]) {
+        let d = self.head_dim;
+        fold_weights(&mut self.max[j], &mut self.sum[j], &mut self.acc[j * d..][..d], logits);
     }
 
     /// Folds in the state of another, disjoint range of keys for query `j`.
@@ -173,6 +180,15 @@ impl OnlineSoftmax {
 /// Rows `0..n` of a tile whose first key sits at position `first_key` that lie in `visible`.
 fn rows_in_tile(visible: Range<usize>, first_key: usize, n: usize) -> Range<usize> {
     visible.start.saturating_sub(first_key).min(n)..visible.end.saturating_sub(first_key).min(n)
+}
+
+/// Folds one row's logits of a tile into its running max and sum, leaving their weights in place.
+fn fold_weights(max: &mut f32, sum: &mut f32, acc: &mut [f32], logits: &mut [f32]) {
+    let tile_max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let new_max = max.max(tile_max);
+    let tile_sum = simd::exp_shifted(logits, new_max);
+    rescale(max, sum, acc, new_max);
+    *sum += tile_sum;
 }
 
 /// Moves one query row to a new running max, scaling what it has summed so far.

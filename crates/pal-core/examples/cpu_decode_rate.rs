@@ -1,0 +1,123 @@
+//! Times the CPU decode on the standard case (8 sequences x 4096 tokens, 32 query heads over 8
+//! KV heads, head dim 128, page size 16, pages in random order) and prints the rate at which it
+//! reads the keys and values, per layout and dtype (best of several calls).
+//!
+//! Run with `cargo run --release -p pal-core --example cpu_decode_rate`.
+
+use std::time::Instant;
+
+use half::bf16;
+use pal_core::{
+    k_cache_shape, paged_attention_decode, v_cache_shape, AttentionOptions, CacheLayout, DType, DecodeInputs,
+    FloatElement, TensorView, TensorViewMut,
+};
+
+const Q_HEADS: usize = 32;
+const KV_HEADS: usize = 8;
+const HEAD_DIM: usize = 128;
+const PAGE_SIZE: usize = 16;
+const RUNS: usize = 10;
+
+/// Sequences and context length: 8 x 4096, or `PAL_BATCH` / `PAL_CONTEXT` (e.g. a working set
+/// that stays in L3, to see the arithmetic's own rate).
+fn shape() -> (usize, usize) {
+    let var = |name: &str, default: usize| std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
+    (var("PAL_BATCH", 8), var("PAL_CONTEXT", 4096))
+}
+
+/// A deterministic pseudo-random sequence (64-bit LCG).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        self.0 >> 33
+    }
+
+    fn uniform(&mut self) -> f32 {
+        (self.next() % 2001) as f32 / 1000.0 - 1.0
+    }
+}
+
+/// Best-of-`RUNS` rate in GB/s of K and V bytes read.
+fn rate<T: FloatElement + Copy>(
+    dtype: DType,
+    layout: CacheLayout,
+    from_f32: impl Fn(f32) -> T,
+) -> pal_core::Result<f64> {
+    let (batch, context) = shape();
+    let pages_per_sequence = context / PAGE_SIZE;
+    let num_pages = batch * pages_per_sequence;
+    let mut rng = Lcg(0x9E37_79B9_7F4A_7C15);
+    let k_shape = k_cache_shape(num_pages, KV_HEADS, HEAD_DIM, PAGE_SIZE, dtype, layout)?;
+    let v_shape = v_cache_shape(num_pages, KV_HEADS, HEAD_DIM, PAGE_SIZE, dtype, layout)?;
+    let k_pool: Vec<T> = (0..k_shape.iter().product()).map(|_| from_f32(rng.uniform())).collect();
+    let v_pool: Vec<T> = (0..v_shape.iter().product()).map(|_| from_f32(rng.uniform())).collect();
+    let mut page_table: Vec<i32> = (0..num_pages as i32).collect();
+    for i in (1..num_pages).rev() {
+        page_table.swap(i, rng.next() as usize % (i + 1));
+    }
+    let seq_lens = vec![context as i32; batch];
+    let q_shape = [batch, Q_HEADS, HEAD_DIM];
+    let queries: Vec<T> = (0..q_shape.iter().product()).map(|_| from_f32(rng.uniform())).collect();
+    let mut out = vec![from_f32(0.0); queries.len()];
+    let table_shape = [batch, pages_per_sequence];
+    let mut best = f64::MAX;
+    for _ in 0..RUNS {
+        let start = Instant::now();
+        paged_attention_decode(
+            &DecodeInputs {
+                queries: TensorView::from_slice(&queries, &q_shape)?,
+                k_cache: TensorView::from_slice(&k_pool, &k_shape)?,
+                v_cache: TensorView::from_slice(&v_pool, &v_shape)?,
+                page_table: TensorView::from_slice(&page_table, &table_shape)?,
+                seq_lens: TensorView::from_slice(&seq_lens, &[batch])?,
+                alibi_slopes: None,
+                sinks: None,
+                kv_scales: Default::default(),
+            },
+            &mut TensorViewMut::from_slice(&mut out, &q_shape)?,
+            &AttentionOptions {
+                layout,
+                ..Default::default()
+            },
+        )?;
+        best = best.min(start.elapsed().as_secs_f64());
+    }
+    std::hint::black_box(&out);
+    let bytes = 2 * batch * context * KV_HEADS * HEAD_DIM * std::mem::size_of::<T>();
+    Ok(bytes as f64 / best / 1e9)
+}
+
+fn main() -> pal_core::Result<()> {
+    let (batch, context) = shape();
+    println!(
+        "CPU decode, {batch} x {context}, HQ {Q_HEADS}, HKV {KV_HEADS}, D {HEAD_DIM}, page {PAGE_SIZE}, \
+         random page order, {} threads: GB/s of K and V read (best of {RUNS})",
+        rayon::current_num_threads()
+    );
+    println!("{:>10} {:>8} {:>8} {:>8}", "dtype", "pal", "nhd", "hnd");
+    // An optional argument picks one layout (`pal`, `nhd` or `hnd`), e.g. for a profiler.
+    let only = std::env::args().nth(1);
+    let cell = |r: Option<f64>| r.map_or("-".to_string(), |r| format!("{r:.1}"));
+    for (name, dtype) in [("float32", DType::F32), ("bfloat16", DType::BF16)] {
+        let mut row = Vec::new();
+        for (layout_name, layout) in [
+            ("pal", CacheLayout::Pal),
+            ("nhd", CacheLayout::Nhd),
+            ("hnd", CacheLayout::Hnd),
+        ] {
+            let wanted = only.as_deref().is_none_or(|o| o == layout_name);
+            row.push(match (wanted, dtype) {
+                (false, _) => None,
+                (true, DType::F32) => Some(rate(dtype, layout, |x| x)?),
+                (true, _) => Some(rate(dtype, layout, bf16::from_f32)?),
+            });
+        }
+        println!("{name:>10} {:>8} {:>8} {:>8}", cell(row[0]), cell(row[1]), cell(row[2]));
+    }
+    Ok(())
+}

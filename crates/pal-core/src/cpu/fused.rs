@@ -1,0 +1,884 @@
+//! Decode over float32 / bfloat16 pages read in place: no float32 copy of the tile, which is
+//! two pages. Each key and value load serves four query rows, and software prefetches into L2
+//! keep the next reads in flight while the arithmetic runs, so that memory overlaps it.
+//!
+//! - `nhd` / `hnd` (AVX-512 where the CPU has it, else AVX2): the two pages' rows are read in
+//!   lockstep, and each phase prefetches what the next one reads (this tile's values during the
+//!   scores, the next tile's keys during the accumulation).
+//! - `pal` (AVX-512, page size 16): the key stripes give scores four tokens a vector; each value
+//!   page is transposed 16 x 16 in registers; the next tile's keys are prefetched during the
+//!   scores and its values during the accumulation (a whole tile ahead: 20-22 GB/s against
+//!   18.6-18.8 one phase ahead, 8 x 4096 float32 on a 2-core Zen 4; `nhd` / `hnd` were level).
+//!
+//! The sums' order differs from the general path's (scores over 16, 8 or 4 lanes, values over
+//! the two pages' tokens in turn), so results differ from it in the last bits, but never depend
+//! on threading. Measured on a 2-core AMD Zen 4 VM, 8 x 4096, GQA 4, D 128, page 16, random page
+//! order, against 11-15 GB/s for the float32 copies (`examples/cpu_decode_rate.rs`).
+
+use std::ops::Range;
+
+use super::softmax::{OnlineSoftmax, ScoreTransform};
+use crate::dtype::{DType, FloatElement};
+use crate::layout::{CacheGeometry, CacheLayout};
+
+/// Query rows that share each key and value load.
+const ROWS: usize = 4;
+/// Largest page this path takes (a tile's scores live on the stack).
+const MAX_PAGE: usize = 32;
+
+/// Lab knob: `PAL_CPU_SIMD=avx2` keeps the in-place decode to its AVX2 form (and `pal` pages on
+/// the general path) on a machine with AVX-512, so the fallback is tested and timed there too
+/// (`scripts/test.sh` reruns the decode tests so). Read once per process.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+pub const CPU_SIMD_ENV: &str = "PAL_CPU_SIMD";
+
+/// Whether the AVX-512 forms run: the CPU has AVX-512F and the knob does not cap it.
+#[cfg(target_arch = "x86_64")]
+fn avx512() -> bool {
+    static AVX512: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *AVX512.get_or_init(|| {
+        std::arch::is_x86_feature_detected!("avx512f") && std::env::var(CPU_SIMD_ENV).map_or(true, |v| v != "avx2")
+    })
+}
+
+/// One sequence's pages of one KV head, read in place.
+pub(super) struct InPlace<'a, K> {
+    pub k_pool: &'a [K],
+    pub v_pool: &'a [K],
+    pub geometry: CacheGeometry,
+    pub pages: &'a [i32],
+    pub kv_head: usize,
+}
+
+/// Whether [`absorb`] takes a work item of this shape on this machine.
+pub(super) fn applies(geometry: &CacheGeometry, group: usize) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        matches!(geometry.layout, CacheLayout::Nhd | CacheLayout::Hnd)
+            && matches!(geometry.dtype, DType::F32 | DType::BF16)
+            && group.is_multiple_of(ROWS)
+            && geometry.head_dim.is_multiple_of(16)
+            && geometry.page_size <= MAX_PAGE
+            && std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("fma")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (geometry, group);
+        false
+    }
+}
+
+/// Folds the whole two-page tiles of `rows` (which start on a page boundary and are all visible
+/// to every query row) into `state`; returns how many rows it took (the rest is left to the
+/// general path). `queries` holds `group` float32 rows.
+///
+/// # Safety
+/// [`applies`] returned true for this geometry and group; the page ids are valid.
+pub(super) unsafe fn absorb<K: FloatElement>(
+    source: &InPlace<'_, K>,
+    state: &mut OnlineSoftmax,
+    queries: &[f32],
+    rows: Range<usize>,
+    scale: f32,
+    transform: &impl ScoreTransform,
+) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if avx512() {
+            avx512::absorb(source, state, queries, rows, scale, transform)
+        } else {
+            avx2::absorb(source, state, queries, rows, scale, transform)
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (source, state, queries, rows, scale, transform);
+        0
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[allow(clippy::needless_range_loop)]
+mod avx2 {
+    use std::arch::x86_64::*;
+    use std::ops::Range;
+
+    use super::{InPlace, MAX_PAGE, ROWS};
+    use crate::cpu::softmax::{OnlineSoftmax, ScoreTransform};
+    use crate::dtype::{DType, FloatElement};
+    use crate::layout::CacheLayout;
+
+    /// Eight elements from `p` as float32.
+    #[inline(always)]
+    unsafe fn load8<K: FloatElement>(p: *const K) -> __m256 {
+        match K::DTYPE {
+            DType::F32 => _mm256_loadu_ps(p.cast()),
+            // A bfloat16 is the top half of a float32.
+            _ => _mm256_castsi256_ps(_mm256_slli_epi32::<16>(_mm256_cvtepu16_epi32(_mm_loadu_si128(
+                p.cast(),
+            )))),
+        }
+    }
+
+    /// The sums of the eight lanes of each of eight vectors.
+    #[inline(always)]
+    unsafe fn reduce8(h: [__m256; 8]) -> __m256 {
+        let t0 = _mm256_hadd_ps(h[0], h[1]);
+        let t1 = _mm256_hadd_ps(h[2], h[3]);
+        let t2 = _mm256_hadd_ps(h[4], h[5]);
+        let t3 = _mm256_hadd_ps(h[6], h[7]);
+        let u0 = _mm256_hadd_ps(t0, t1);
+        let u1 = _mm256_hadd_ps(t2, t3);
+        _mm256_add_ps(
+            _mm256_permute2f128_ps::<0x20>(u0, u1),
+            _mm256_permute2f128_ps::<0x31>(u0, u1),
+        )
+    }
+
+    /// Prefetches the `bytes` from `p` (whole cache lines) with the `T1` hint: into L2, the hint
+    /// that paid on AMD Zen 4 (`T0` and `NTA` ran 25-30% slower on `hnd` float32).
+    #[inline(always)]
+    unsafe fn prefetch(p: *const u8, bytes: usize) {
+        let mut offset = 0;
+        while offset < bytes {
+            _mm_prefetch::<_MM_HINT_T1>(p.add(offset).cast());
+            offset += 64;
+        }
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn absorb<K: FloatElement>(
+        source: &InPlace<'_, K>,
+        state: &mut OnlineSoftmax,
+        queries: &[f32],
+        rows: Range<usize>,
+        scale: f32,
+        transform: &impl ScoreTransform,
+    ) -> usize {
+        let g = &source.geometry;
+        let (d, page_size) = (g.head_dim, g.page_size);
+        let group = queries.len() / d;
+        // Elements from one token's row of a head to the next token's in the same page.
+        let stride = if g.layout == CacheLayout::Hnd {
+            d
+        } else {
+            g.num_kv_heads * d
+        };
+        let row_bytes = d * std::mem::size_of::<K>();
+        let tile = 2 * page_size;
+        assert!(
+            rows.start.is_multiple_of(page_size) && page_size <= MAX_PAGE && d % 16 == 0 && group.is_multiple_of(ROWS)
+        );
+        let whole = (rows.end - rows.start) / tile * tile;
+        if whole == 0 {
+            return 0;
+        }
+        let (k_pool, v_pool) = (source.k_pool.as_ptr(), source.v_pool.as_ptr());
+        let first_page = rows.start / page_size;
+        let row_of = |page_index: usize| {
+            let page = source.pages[page_index] as usize;
+            assert!(page < g.num_pages);
+            g.k_offset(page, source.kv_head, 0, 0)
+        };
+        let chunks = d / 8;
+        let mut weights = [[0f32; 2 * MAX_PAGE]; ROWS];
+        let mut pair = [row_of(first_page), row_of(first_page + 1)];
+        for (index, start) in (rows.start..rows.start + whole).step_by(tile).enumerate() {
+            let next_page = first_page + 2 * (index + 1);
+            let next = if next_page + 1 < first_page + whole / page_size {
+                Some([row_of(next_page), row_of(next_page + 1)])
+            } else {
+                None
+            };
+            for block in (0..group).step_by(ROWS) {
+                let q = queries.as_ptr().add(block * d);
+                // Scores: token t of both pages against the block's four query rows.
+                for t in 0..page_size {
+                    let (k0, k1) = (k_pool.add(pair[0] + t * stride), k_pool.add(pair[1] + t * stride));
+                    if block == 0 {
+                        prefetch(v_pool.add(pair[0] + t * stride).cast(), row_bytes);
+                        prefetch(v_pool.add(pair[1] + t * stride).cast(), row_bytes);
+                    }
+                    let mut acc = [_mm256_setzero_ps(); 2 * ROWS];
+                    for c in 0..chunks {
+                        let (a, b) = (load8(k0.add(c * 8)), load8(k1.add(c * 8)));
+                        for r in 0..ROWS {
+                            let qr = _mm256_loadu_ps(q.add(r * d + c * 8));
+                            acc[r] = _mm256_fmadd_ps(qr, a, acc[r]);
+                            acc[ROWS + r] = _mm256_fmadd_ps(qr, b, acc[ROWS + r]);
+                        }
+                    }
+                    let mut sums = [0f32; 8];
+                    _mm256_storeu_ps(sums.as_mut_ptr(), _mm256_mul_ps(reduce8(acc), _mm256_set1_ps(scale)));
+                    for r in 0..ROWS {
+                        weights[r][t] = sums[r];
+                        weights[r][page_size + t] = sums[ROWS + r];
+                    }
+                }
+                for (r, w) in weights.iter_mut().enumerate() {
+                    let row = &mut w[..tile];
+                    transform.apply(block + r, start, row);
+                    state.fold_row(block + r, row);
+                }
+                // Values: token t of both pages into the block's four accumulator rows.
+                let acc_rows = state.acc.as_mut_ptr().add(block * d);
+                let mut c = 0;
+                while c < chunks {
+                    let width = if chunks - c >= 2 { 2 } else { 1 };
+                    let prefetch_next = block == 0 && c == 0;
+                    if width == 2 {
+                        accumulate::<K, 2>(
+                            acc_rows,
+                            d,
+                            &weights,
+                            pair,
+                            next,
+                            v_pool,
+                            k_pool,
+                            stride,
+                            page_size,
+                            c,
+                            prefetch_next,
+                            row_bytes,
+                        );
+                    } else {
+                        accumulate::<K, 1>(
+                            acc_rows,
+                            d,
+                            &weights,
+                            pair,
+                            next,
+                            v_pool,
+                            k_pool,
+                            stride,
+                            page_size,
+                            c,
+                            prefetch_next,
+                            row_bytes,
+                        );
+                    }
+                    c += width;
+                }
+            }
+            if let Some(next) = next {
+                pair = next;
+            }
+        }
+        whole
+    }
+
+    /// Adds the weighted value rows of a tile to `W` 8-lane chunks (from chunk `c`) of four
+    /// accumulator rows held in registers; prefetches the next tile's keys when asked.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    unsafe fn accumulate<K: FloatElement, const W: usize>(
+        acc_rows: *mut f32,
+        d: usize,
+        weights: &[[f32; 2 * MAX_PAGE]; ROWS],
+        pair: [usize; 2],
+        next: Option<[usize; 2]>,
+        v_pool: *const K,
+        k_pool: *const K,
+        stride: usize,
+        page_size: usize,
+        c: usize,
+        prefetch_next: bool,
+        row_bytes: usize,
+    ) {
+        let mut acc = [[_mm256_setzero_ps(); W]; ROWS];
+        for r in 0..ROWS {
+            for b in 0..W {
+                acc[r][b] = _mm256_loadu_ps(acc_rows.add(r * d + (c + b) * 8));
+            }
+        }
+        for t in 0..page_size {
+            if prefetch_next {
+                if let Some(next) = next {
+                    prefetch(k_pool.add(next[0] + t * stride).cast(), row_bytes);
+                    prefetch(k_pool.add(next[1] + t * stride).cast(), row_bytes);
+                }
+            }
+            for (p, &base) in pair.iter().enumerate() {
+                let v = v_pool.add(base + t * stride + c * 8);
+                let mut vs = [_mm256_setzero_ps(); W];
+                for (b, x) in vs.iter_mut().enumerate() {
+                    *x = load8(v.add(b * 8));
+                }
+                for r in 0..ROWS {
+                    let w = _mm256_set1_ps(weights[r][p * page_size + t]);
+                    for b in 0..W {
+                        acc[r][b] = _mm256_fmadd_ps(w, vs[b], acc[r][b]);
+                    }
+                }
+            }
+        }
+        for r in 0..ROWS {
+            for b in 0..W {
+                _mm256_storeu_ps(acc_rows.add(r * d + (c + b) * 8), acc[r][b]);
+            }
+        }
+    }
+}
+
+/// The same loops over 16 lanes: half the instructions of the AVX2 form, so more of the next
+/// reads fit in the out-of-order window (`hnd` float32 20.9-22.5 GB/s against 15.2-19.9 on AMD
+/// Zen 4). Its intrinsics are stable from Rust 1.89 (the workspace's `rust-version`).
+#[cfg(target_arch = "x86_64")]
+#[allow(clippy::needless_range_loop)]
+mod avx512 {
+    use std::arch::x86_64::*;
+    use std::ops::Range;
+
+    use super::{InPlace, MAX_PAGE, ROWS};
+    use crate::cpu::softmax::{OnlineSoftmax, ScoreTransform};
+    use crate::dtype::{DType, FloatElement};
+    use crate::layout::CacheLayout;
+
+    /// Sixteen elements from `p` as float32.
+    #[inline(always)]
+    unsafe fn load16<K: FloatElement>(p: *const K) -> __m512 {
+        match K::DTYPE {
+            DType::F32 => _mm512_loadu_ps(p.cast()),
+            // A bfloat16 is the top half of a float32.
+            _ => _mm512_castsi512_ps(_mm512_slli_epi32::<16>(_mm512_cvtepu16_epi32(_mm256_loadu_si256(
+                p.cast(),
+            )))),
+        }
+    }
+
+    /// The sums of the sixteen lanes of each of eight vectors.
+    #[inline(always)]
+    unsafe fn reduce8(a: [__m512; 8]) -> __m256 {
+        let h = a.map(|v| {
+            _mm256_add_ps(
+                _mm512_castps512_ps256(v),
+                _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(v))),
+            )
+        });
+        let t0 = _mm256_hadd_ps(h[0], h[1]);
+        let t1 = _mm256_hadd_ps(h[2], h[3]);
+        let t2 = _mm256_hadd_ps(h[4], h[5]);
+        let t3 = _mm256_hadd_ps(h[6], h[7]);
+        let u0 = _mm256_hadd_ps(t0, t1);
+        let u1 = _mm256_hadd_ps(t2, t3);
+        _mm256_add_ps(
+            _mm256_permute2f128_ps::<0x20>(u0, u1),
+            _mm256_permute2f128_ps::<0x31>(u0, u1),
+        )
+    }
+
+    /// Prefetches the `bytes` from `p` (whole cache lines) with the `T1` hint: into L2, the hint
+    /// that paid on AMD Zen 4 (`T0` and `NTA` ran 25-30% slower on `hnd` float32).
+    #[inline(always)]
+    unsafe fn prefetch(p: *const u8, bytes: usize) {
+        let mut offset = 0;
+        while offset < bytes {
+            _mm_prefetch::<_MM_HINT_T1>(p.add(offset).cast());
+            offset += 64;
+        }
+    }
+
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    pub(super) unsafe fn absorb<K: FloatElement>(
+        source: &InPlace<'_, K>,
+        state: &mut OnlineSoftmax,
+        queries: &[f32],
+        rows: Range<usize>,
+        scale: f32,
+        transform: &impl ScoreTransform,
+    ) -> usize {
+        let g = &source.geometry;
+        let (d, page_size) = (g.head_dim, g.page_size);
+        let group = queries.len() / d;
+        // Elements from one token's row of a head to the next token's in the same page.
+        let stride = if g.layout == CacheLayout::Hnd {
+            d
+        } else {
+            g.num_kv_heads * d
+        };
+        let row_bytes = d * std::mem::size_of::<K>();
+        let tile = 2 * page_size;
+        assert!(
+            rows.start.is_multiple_of(page_size) && page_size <= MAX_PAGE && d % 16 == 0 && group.is_multiple_of(ROWS)
+        );
+        let whole = (rows.end - rows.start) / tile * tile;
+        if whole == 0 {
+            return 0;
+        }
+        let (k_pool, v_pool) = (source.k_pool.as_ptr(), source.v_pool.as_ptr());
+        let first_page = rows.start / page_size;
+        let row_of = |page_index: usize| {
+            let page = source.pages[page_index] as usize;
+            assert!(page < g.num_pages);
+            g.k_offset(page, source.kv_head, 0, 0)
+        };
+        let chunks = d / 16;
+        let mut weights = [[0f32; 2 * MAX_PAGE]; ROWS];
+        let mut pair = [row_of(first_page), row_of(first_page + 1)];
+        for (index, start) in (rows.start..rows.start + whole).step_by(tile).enumerate() {
+            let next_page = first_page + 2 * (index + 1);
+            let next = if next_page + 1 < first_page + whole / page_size {
+                Some([row_of(next_page), row_of(next_page + 1)])
+            } else {
+                None
+            };
+            for block in (0..group).step_by(ROWS) {
+                let q = queries.as_ptr().add(block * d);
+                // Scores: token t of both pages against the block's four query rows.
+                for t in 0..page_size {
+                    let (k0, k1) = (k_pool.add(pair[0] + t * stride), k_pool.add(pair[1] + t * stride));
+                    if block == 0 {
+                        prefetch(v_pool.add(pair[0] + t * stride).cast(), row_bytes);
+                        prefetch(v_pool.add(pair[1] + t * stride).cast(), row_bytes);
+                    }
+                    let mut acc = [_mm512_setzero_ps(); 2 * ROWS];
+                    for c in 0..chunks {
+                        let (a, b) = (load16(k0.add(c * 16)), load16(k1.add(c * 16)));
+                        for r in 0..ROWS {
+                            let qr = _mm512_loadu_ps(q.add(r * d + c * 16));
+                            acc[r] = _mm512_fmadd_ps(qr, a, acc[r]);
+                            acc[ROWS + r] = _mm512_fmadd_ps(qr, b, acc[ROWS + r]);
+                        }
+                    }
+                    let mut sums = [0f32; 8];
+                    _mm256_storeu_ps(sums.as_mut_ptr(), _mm256_mul_ps(reduce8(acc), _mm256_set1_ps(scale)));
+                    for r in 0..ROWS {
+                        weights[r][t] = sums[r];
+                        weights[r][page_size + t] = sums[ROWS + r];
+                    }
+                }
+                for (r, w) in weights.iter_mut().enumerate() {
+                    let row = &mut w[..tile];
+                    transform.apply(block + r, start, row);
+                    state.fold_row(block + r, row);
+                }
+                // Values: token t of both pages into the block's four accumulator rows.
+                let acc_rows = state.acc.as_mut_ptr().add(block * d);
+                let mut c = 0;
+                while c < chunks {
+                    let width = if chunks - c >= 4 { 4 } else { 1 };
+                    let prefetch_next = block == 0 && c == 0;
+                    if width == 4 {
+                        accumulate::<K, 4>(
+                            acc_rows,
+                            d,
+                            &weights,
+                            pair,
+                            next,
+                            v_pool,
+                            k_pool,
+                            stride,
+                            page_size,
+                            c,
+                            prefetch_next,
+                            row_bytes,
+                        );
+                    } else {
+                        accumulate::<K, 1>(
+                            acc_rows,
+                            d,
+                            &weights,
+                            pair,
+                            next,
+                            v_pool,
+                            k_pool,
+                            stride,
+                            page_size,
+                            c,
+                            prefetch_next,
+                            row_bytes,
+                        );
+                    }
+                    c += width;
+                }
+            }
+            if let Some(next) = next {
+                pair = next;
+            }
+        }
+        whole
+    }
+
+    /// Adds the weighted value rows of a tile to `W` 16-lane chunks (from chunk `c`) of four
+    /// accumulator rows held in registers; prefetches the next tile's keys when asked.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    unsafe fn accumulate<K: FloatElement, const W: usize>(
+        acc_rows: *mut f32,
+        d: usize,
+        weights: &[[f32; 2 * MAX_PAGE]; ROWS],
+        pair: [usize; 2],
+        next: Option<[usize; 2]>,
+        v_pool: *const K,
+        k_pool: *const K,
+        stride: usize,
+        page_size: usize,
+        c: usize,
+        prefetch_next: bool,
+        row_bytes: usize,
+    ) {
+        let mut acc = [[_mm512_setzero_ps(); W]; ROWS];
+        for r in 0..ROWS {
+            for b in 0..W {
+                acc[r][b] = _mm512_loadu_ps(acc_rows.add(r * d + (c + b) * 16));
+            }
+        }
+        for t in 0..page_size {
+            if prefetch_next {
+                if let Some(next) = next {
+                    prefetch(k_pool.add(next[0] + t * stride).cast(), row_bytes);
+                    prefetch(k_pool.add(next[1] + t * stride).cast(), row_bytes);
+                }
+            }
+            for (p, &base) in pair.iter().enumerate() {
+                let v = v_pool.add(base + t * stride + c * 16);
+                let mut vs = [_mm512_setzero_ps(); W];
+                for (b, x) in vs.iter_mut().enumerate() {
+                    *x = load16(v.add(b * 16));
+                }
+                for r in 0..ROWS {
+                    let w = _mm512_set1_ps(weights[r][p * page_size + t]);
+                    for b in 0..W {
+                        acc[r][b] = _mm512_fmadd_ps(w, vs[b], acc[r][b]);
+                    }
+                }
+            }
+        }
+        for r in 0..ROWS {
+            for b in 0..W {
+                _mm512_storeu_ps(acc_rows.add(r * d + (c + b) * 16), acc[r][b]);
+            }
+        }
+    }
+}
+
+/// Whether [`absorb_pal`] takes a work item of this shape on this machine.
+pub(super) fn applies_pal(geometry: &CacheGeometry, group: usize) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        geometry.layout == CacheLayout::Pal
+            && matches!(geometry.dtype, DType::F32 | DType::BF16)
+            && group.is_multiple_of(ROWS)
+            && geometry.head_dim.is_multiple_of(16)
+            && geometry.page_size == PAL_PAGE
+            && avx512()
+            && std::arch::is_x86_feature_detected!("fma")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (geometry, group);
+        false
+    }
+}
+
+/// The page size [`absorb_pal`] takes: one vector of tokens.
+const PAL_PAGE: usize = 16;
+
+/// [`absorb`] for the `pal` layout: the key stripes and the transposed value pages are read in
+/// place (the scores four tokens a vector, the values transposed 16 x 16 in registers).
+///
+/// # Safety
+/// [`applies_pal`] returned true for this geometry and group; the page ids are valid.
+pub(super) unsafe fn absorb_pal<K: FloatElement>(
+    source: &InPlace<'_, K>,
+    state: &mut OnlineSoftmax,
+    queries: &[f32],
+    rows: Range<usize>,
+    scale: f32,
+    transform: &impl ScoreTransform,
+) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    {
+        avx512_pal::absorb(source, state, queries, rows, scale, transform)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (source, state, queries, rows, scale, transform);
+        0
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[allow(clippy::needless_range_loop)]
+mod avx512_pal {
+    use std::arch::x86_64::*;
+    use std::ops::Range;
+
+    use super::{InPlace, PAL_PAGE, ROWS};
+    use crate::cpu::softmax::{OnlineSoftmax, ScoreTransform};
+    use crate::dtype::{DType, FloatElement};
+
+    /// Sixteen elements from `p` as float32.
+    #[inline(always)]
+    unsafe fn load16<K: FloatElement>(p: *const K) -> __m512 {
+        match K::DTYPE {
+            DType::F32 => _mm512_loadu_ps(p.cast()),
+            _ => _mm512_castsi512_ps(_mm512_slli_epi32::<16>(_mm512_cvtepu16_epi32(_mm256_loadu_si256(
+                p.cast(),
+            )))),
+        }
+    }
+
+    /// Prefetches the `bytes` from `p` into L2.
+    #[inline(always)]
+    unsafe fn prefetch(p: *const u8, bytes: usize) {
+        let mut offset = 0;
+        while offset < bytes {
+            _mm_prefetch::<_MM_HINT_T1>(p.add(offset).cast());
+            offset += 64;
+        }
+    }
+
+    /// Sums each group of four lanes of `a[m]` (per 128-bit lane `k`): lane `4k + m` of the result.
+    #[inline(always)]
+    unsafe fn reduce4x4(a: [__m512; 4]) -> __m512 {
+        let s0 = _mm512_add_ps(_mm512_unpacklo_ps(a[0], a[1]), _mm512_unpackhi_ps(a[0], a[1]));
+        let s1 = _mm512_add_ps(_mm512_unpacklo_ps(a[2], a[3]), _mm512_unpackhi_ps(a[2], a[3]));
+        let (s0, s1) = (_mm512_castps_pd(s0), _mm512_castps_pd(s1));
+        _mm512_add_ps(
+            _mm512_castpd_ps(_mm512_unpacklo_pd(s0, s1)),
+            _mm512_castpd_ps(_mm512_unpackhi_pd(s0, s1)),
+        )
+    }
+
+    /// Transposes 16 x 16 floats: `r[i]` lane `j` becomes lane `i` of the result's `j`.
+    #[inline(always)]
+    pub(super) unsafe fn transpose16(r: [__m512; 16]) -> [__m512; 16] {
+        let mut t = [_mm512_setzero_ps(); 16];
+        for i in 0..8 {
+            t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+            t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+        }
+        let mut u = [_mm512_setzero_ps(); 16];
+        for g in 0..4 {
+            let pd = |x: __m512| _mm512_castps_pd(x);
+            let (a, b, c, d) = (pd(t[4 * g]), pd(t[4 * g + 1]), pd(t[4 * g + 2]), pd(t[4 * g + 3]));
+            u[4 * g] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+            u[4 * g + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+            u[4 * g + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+            u[4 * g + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+        }
+        for h in 0..2 {
+            for i in 0..4 {
+                t[8 * h + i] = _mm512_shuffle_f32x4::<0x88>(u[8 * h + i], u[8 * h + 4 + i]);
+                t[8 * h + 4 + i] = _mm512_shuffle_f32x4::<0xdd>(u[8 * h + i], u[8 * h + 4 + i]);
+            }
+        }
+        let mut out = [_mm512_setzero_ps(); 16];
+        for i in 0..8 {
+            out[i] = _mm512_shuffle_f32x4::<0x88>(t[i], t[8 + i]);
+            out[8 + i] = _mm512_shuffle_f32x4::<0xdd>(t[i], t[8 + i]);
+        }
+        out
+    }
+
+    /// Scores of one page against `RB` query rows: `scores[r][t]` for its 16 tokens. `G` vectors
+    /// per stripe row (16 tokens of `X` elements), `X` elements per stripe; prefetches
+    /// `prefetch_next`'s two blocks (`bytes` a stripe) along the way.
+    #[inline(always)]
+    unsafe fn page_scores<K: FloatElement, const X: usize, const G: usize, const RB: usize>(
+        block: *const K,
+        q: *const f32,
+        d: usize,
+        prefetch_next: Option<(*const u8, *const u8, usize)>,
+        scores: &mut [[f32; PAL_PAGE]],
+    ) {
+        let stripes = d / X;
+        let mut acc = [[_mm512_setzero_ps(); G]; RB];
+        for s in 0..stripes {
+            if let Some((p0, p1, bytes)) = prefetch_next {
+                prefetch(p0.add(s * bytes), bytes);
+                prefetch(p1.add(s * bytes), bytes);
+            }
+            let row = block.add(s * PAL_PAGE * X);
+            let mut k = [_mm512_setzero_ps(); G];
+            for g in 0..G {
+                k[g] = load16(row.add(16 * g));
+            }
+            for r in 0..RB {
+                let qr = q.add(r * d + s * X);
+                let qb = if X == 4 {
+                    _mm512_broadcast_f32x4(_mm_loadu_ps(qr))
+                } else {
+                    _mm512_castpd_ps(_mm512_broadcast_f64x4(_mm256_castps_pd(_mm256_loadu_ps(qr))))
+                };
+                for g in 0..G {
+                    acc[r][g] = _mm512_fmadd_ps(qb, k[g], acc[r][g]);
+                }
+            }
+        }
+        for r in 0..RB {
+            // Lane 4k + m of `sums` is token `4m + order[k]`.
+            let (sums, order) = if X == 4 {
+                (reduce4x4([acc[r][0], acc[r][1], acc[r][2], acc[r][3]]), [0, 1, 2, 3])
+            } else {
+                // Fold each 8-element token to 4 lanes, then pair vectors g = 2m, 2m + 1.
+                let fold = |a: __m512| _mm512_add_ps(a, _mm512_shuffle_f32x4::<0xB1>(a, a));
+                let mut b = [_mm512_setzero_ps(); 4];
+                for m in 0..4 {
+                    b[m] = _mm512_mask_blend_ps(0xF0F0, fold(acc[r][2 * m]), fold(acc[r][2 * m + 1]));
+                }
+                (reduce4x4(b), [0, 2, 1, 3])
+            };
+            let mut lanes = [0f32; 16];
+            _mm512_storeu_ps(lanes.as_mut_ptr(), sums);
+            for k in 0..4 {
+                for m in 0..4 {
+                    scores[r][4 * m + order[k]] = lanes[4 * k + m];
+                }
+            }
+        }
+    }
+
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    pub(super) unsafe fn absorb<K: FloatElement>(
+        source: &InPlace<'_, K>,
+        state: &mut OnlineSoftmax,
+        queries: &[f32],
+        rows: Range<usize>,
+        scale: f32,
+        transform: &impl ScoreTransform,
+    ) -> usize {
+        let g = &source.geometry;
+        let d = g.head_dim;
+        let group = queries.len() / d;
+        let tile = 2 * PAL_PAGE;
+        assert!(
+            rows.start.is_multiple_of(PAL_PAGE)
+                && g.page_size == PAL_PAGE
+                && d.is_multiple_of(16)
+                && group.is_multiple_of(ROWS)
+        );
+        let whole = (rows.end - rows.start) / tile * tile;
+        if whole == 0 {
+            return 0;
+        }
+        let block_bytes = d * PAL_PAGE * std::mem::size_of::<K>();
+        let (k_pool, v_pool) = (source.k_pool.as_ptr(), source.v_pool.as_ptr());
+        let first_page = rows.start / PAL_PAGE;
+        let blocks_of = |page_index: usize| {
+            let page = source.pages[page_index] as usize;
+            assert!(page < g.num_pages);
+            let (k, v) = (
+                g.k_offset(page, source.kv_head, 0, 0),
+                g.v_offset(page, source.kv_head, 0, 0),
+            );
+            assert!(k + d * PAL_PAGE <= source.k_pool.len() && v + d * PAL_PAGE <= source.v_pool.len());
+            (k, v)
+        };
+        let f32_pool = K::DTYPE == DType::F32;
+        let stripes = if f32_pool { d / 4 } else { d / 8 };
+        let mut scores = [[0f32; PAL_PAGE]; 2 * ROWS];
+        let mut weights = [[0f32; 2 * PAL_PAGE]; ROWS];
+        let mut pair = [blocks_of(first_page), blocks_of(first_page + 1)];
+        // The first tile's values; later tiles' keys and values come a tile ahead.
+        for &(_, v) in &pair {
+            prefetch(v_pool.add(v).cast(), block_bytes);
+        }
+        for (index, start) in (rows.start..rows.start + whole).step_by(tile).enumerate() {
+            let next_page = first_page + 2 * (index + 1);
+            let next = if next_page + 1 < first_page + whole / PAL_PAGE {
+                Some([blocks_of(next_page), blocks_of(next_page + 1)])
+            } else {
+                None
+            };
+            for block in (0..group).step_by(ROWS) {
+                let q = queries.as_ptr().add(block * d);
+                for (p, &(k_block, _)) in pair.iter().enumerate() {
+                    // This tile's value pages, spread over the first pass over its keys.
+                    let per = block_bytes.div_ceil(stripes);
+                    // The next tile's key pages, spread over the first pass over these keys.
+                    let prefetch_keys = next.filter(|_| block == 0 && p == 0).map(|next| {
+                        (
+                            k_pool.add(next[0].0).cast::<u8>(),
+                            k_pool.add(next[1].0).cast::<u8>(),
+                            per,
+                        )
+                    });
+                    let keys = k_pool.add(k_block);
+                    let out = &mut scores[p * ROWS..][..ROWS];
+                    if f32_pool {
+                        page_scores::<K, 4, 4, 4>(keys, q, d, prefetch_keys, out);
+                    } else {
+                        page_scores::<K, 8, 8, 2>(keys, q, d, prefetch_keys, &mut out[..2]);
+                        page_scores::<K, 8, 8, 2>(keys, q.add(2 * d), d, None, &mut out[2..]);
+                    }
+                }
+                for r in 0..ROWS {
+                    let w = &mut weights[r];
+                    for t in 0..PAL_PAGE {
+                        w[t] = scale * scores[r][t];
+                        w[PAL_PAGE + t] = scale * scores[ROWS + r][t];
+                    }
+                    transform.apply(block + r, start, w);
+                    state.fold_row(block + r, w);
+                }
+                // Values: 16 dims of both pages at a time, transposed in registers.
+                let acc_rows = state.acc.as_mut_ptr().add(block * d);
+                for c in 0..d / 16 {
+                    if block == 0 {
+                        if let Some(next) = next {
+                            let per = block_bytes / (d / 16);
+                            prefetch(v_pool.add(next[0].1).cast::<u8>().add(c * per), per);
+                            prefetch(v_pool.add(next[1].1).cast::<u8>().add(c * per), per);
+                        }
+                    }
+                    let mut acc = [_mm512_setzero_ps(); ROWS];
+                    for r in 0..ROWS {
+                        acc[r] = _mm512_loadu_ps(acc_rows.add(r * d + c * 16));
+                    }
+                    for (p, &(_, v_block)) in pair.iter().enumerate() {
+                        let v = v_pool.add(v_block + c * 16 * PAL_PAGE);
+                        let mut dims = [_mm512_setzero_ps(); 16];
+                        for i in 0..16 {
+                            dims[i] = load16(v.add(i * PAL_PAGE));
+                        }
+                        let tokens = transpose16(dims);
+                        for t in 0..PAL_PAGE {
+                            for r in 0..ROWS {
+                                let w = _mm512_set1_ps(weights[r][p * PAL_PAGE + t]);
+                                acc[r] = _mm512_fmadd_ps(w, tokens[t], acc[r]);
+                            }
+                        }
+                    }
+                    for r in 0..ROWS {
+                        _mm512_storeu_ps(acc_rows.add(r * d + c * 16), acc[r]);
+                    }
+                }
+            }
+            if let Some(next) = next {
+                pair = next;
+            }
+        }
+        whole
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn transpose16_transposes() {
+            if !std::arch::is_x86_feature_detected!("avx512f") {
+                return;
+            }
+            let m: Vec<f32> = (0..256).map(|i| i as f32).collect();
+            let mut out = [0f32; 256];
+            // SAFETY: the CPU has AVX-512F.
+            unsafe { check(&m, &mut out) };
+            for i in 0..16 {
+                for j in 0..16 {
+                    assert_eq!(out[j * 16 + i], m[i * 16 + j], "row {i} lane {j}");
+                }
+            }
+        }
+
+        #[target_feature(enable = "avx512f")]
+        unsafe fn check(m: &[f32], out: &mut [f32; 256]) {
+            use std::arch::x86_64::*;
+            let rows: [__m512; 16] = std::array::from_fn(|i| _mm512_loadu_ps(m.as_ptr().add(16 * i)));
+            for (j, v) in super::transpose16(rows).into_iter().enumerate() {
+                _mm512_storeu_ps(out.as_mut_ptr().add(16 * j), v);
+            }
+        }
+    }
+}
