@@ -86,9 +86,9 @@ pub(super) unsafe fn absorb<K: FloatElement>(
     #[cfg(target_arch = "x86_64")]
     {
         if avx512() {
-            avx512::absorb(source, state, queries, rows, scale, transform)
+            lanes::absorb_avx512(source, state, queries, rows, scale, transform)
         } else {
-            avx2::absorb(source, state, queries, rows, scale, transform)
+            lanes::absorb_avx2(source, state, queries, rows, scale, transform)
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
@@ -98,9 +98,13 @@ pub(super) unsafe fn absorb<K: FloatElement>(
     }
 }
 
+/// The `nhd` / `hnd` loops, written once over a vector form: 8 lanes (AVX2) or 16 (AVX-512, half
+/// the instructions, so more of the next reads fit in the out-of-order window: `hnd` float32
+/// 20.9-22.5 GB/s against 15.2-19.9 on AMD Zen 4). Each form's entry enables its features, and
+/// the loops inline into it.
 #[cfg(target_arch = "x86_64")]
 #[allow(clippy::needless_range_loop)]
-mod avx2 {
+mod lanes {
     use std::arch::x86_64::*;
     use std::ops::Range;
 
@@ -109,21 +113,31 @@ mod avx2 {
     use crate::dtype::{DType, FloatElement};
     use crate::layout::CacheLayout;
 
-    /// Eight elements from `p` as float32.
-    #[inline(always)]
-    unsafe fn load8<K: FloatElement>(p: *const K) -> __m256 {
-        match K::DTYPE {
-            DType::F32 => _mm256_loadu_ps(p.cast()),
-            // A bfloat16 is the top half of a float32.
-            _ => _mm256_castsi256_ps(_mm256_slli_epi32::<16>(_mm256_cvtepu16_epi32(_mm_loadu_si128(
-                p.cast(),
-            )))),
-        }
+    /// A vector form: `N` float32 lanes.
+    pub(super) trait Lanes {
+        type V: Copy;
+        const N: usize;
+        /// Value chunks of `N` lanes one pass over a tile's values keeps in registers.
+        const WIDE: usize;
+        unsafe fn zero() -> Self::V;
+        /// `N` elements from `p` as float32 (a bfloat16 is the top half of a float32).
+        unsafe fn load<K: FloatElement>(p: *const K) -> Self::V;
+        unsafe fn load_f32(p: *const f32) -> Self::V;
+        unsafe fn store(p: *mut f32, v: Self::V);
+        unsafe fn splat(x: f32) -> Self::V;
+        unsafe fn fmadd(a: Self::V, b: Self::V, c: Self::V) -> Self::V;
+        /// The sums of the lanes of each of eight vectors.
+        unsafe fn reduce8(v: [Self::V; 8]) -> __m256;
     }
+
+    /// AVX2 + FMA.
+    pub(super) struct Avx2;
+    /// AVX-512F (stable from Rust 1.89, the workspace's `rust-version`).
+    pub(super) struct Avx512;
 
     /// The sums of the eight lanes of each of eight vectors.
     #[inline(always)]
-    unsafe fn reduce8(h: [__m256; 8]) -> __m256 {
+    unsafe fn reduce8x8(h: [__m256; 8]) -> __m256 {
         let t0 = _mm256_hadd_ps(h[0], h[1]);
         let t1 = _mm256_hadd_ps(h[2], h[3]);
         let t2 = _mm256_hadd_ps(h[4], h[5]);
@@ -136,10 +150,94 @@ mod avx2 {
         )
     }
 
+    impl Lanes for Avx2 {
+        type V = __m256;
+        const N: usize = 8;
+        const WIDE: usize = 2;
+        #[inline(always)]
+        unsafe fn zero() -> __m256 {
+            _mm256_setzero_ps()
+        }
+        #[inline(always)]
+        unsafe fn load<K: FloatElement>(p: *const K) -> __m256 {
+            match K::DTYPE {
+                DType::F32 => _mm256_loadu_ps(p.cast()),
+                _ => _mm256_castsi256_ps(_mm256_slli_epi32::<16>(_mm256_cvtepu16_epi32(_mm_loadu_si128(
+                    p.cast(),
+                )))),
+            }
+        }
+        #[inline(always)]
+        unsafe fn load_f32(p: *const f32) -> __m256 {
+            _mm256_loadu_ps(p)
+        }
+        #[inline(always)]
+        unsafe fn store(p: *mut f32, v: __m256) {
+            _mm256_storeu_ps(p, v)
+        }
+        #[inline(always)]
+        unsafe fn splat(x: f32) -> __m256 {
+            _mm256_set1_ps(x)
+        }
+        #[inline(always)]
+        unsafe fn fmadd(a: __m256, b: __m256, c: __m256) -> __m256 {
+            _mm256_fmadd_ps(a, b, c)
+        }
+        #[inline(always)]
+        unsafe fn reduce8(v: [__m256; 8]) -> __m256 {
+            reduce8x8(v)
+        }
+    }
+
+    impl Lanes for Avx512 {
+        type V = __m512;
+        const N: usize = 16;
+        const WIDE: usize = 4;
+        #[inline(always)]
+        unsafe fn zero() -> __m512 {
+            _mm512_setzero_ps()
+        }
+        #[inline(always)]
+        unsafe fn load<K: FloatElement>(p: *const K) -> __m512 {
+            match K::DTYPE {
+                DType::F32 => _mm512_loadu_ps(p.cast()),
+                _ => _mm512_castsi512_ps(_mm512_slli_epi32::<16>(_mm512_cvtepu16_epi32(_mm256_loadu_si256(
+                    p.cast(),
+                )))),
+            }
+        }
+        #[inline(always)]
+        unsafe fn load_f32(p: *const f32) -> __m512 {
+            _mm512_loadu_ps(p)
+        }
+        #[inline(always)]
+        unsafe fn store(p: *mut f32, v: __m512) {
+            _mm512_storeu_ps(p, v)
+        }
+        #[inline(always)]
+        unsafe fn splat(x: f32) -> __m512 {
+            _mm512_set1_ps(x)
+        }
+        #[inline(always)]
+        unsafe fn fmadd(a: __m512, b: __m512, c: __m512) -> __m512 {
+            _mm512_fmadd_ps(a, b, c)
+        }
+        #[inline(always)]
+        unsafe fn reduce8(v: [__m512; 8]) -> __m256 {
+            // Halve each vector to 8 lanes first.
+            reduce8x8(v.map(|v| {
+                _mm256_add_ps(
+                    _mm512_castps512_ps256(v),
+                    _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(v))),
+                )
+            }))
+        }
+    }
+
     /// Prefetches the `bytes` from `p` (whole cache lines) with the `T1` hint: into L2, the hint
     /// that paid on AMD Zen 4 (`T0` and `NTA` ran 25-30% slower on `hnd` float32).
     #[inline(always)]
-    unsafe fn prefetch(p: *const u8, bytes: usize) {
+    pub(super) unsafe fn prefetch(p: *const u8, bytes: usize) {
         let mut offset = 0;
         while offset < bytes {
             _mm_prefetch::<_MM_HINT_T1>(p.add(offset).cast());
@@ -148,7 +246,7 @@ mod avx2 {
     }
 
     #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn absorb<K: FloatElement>(
+    pub(super) unsafe fn absorb_avx2<K: FloatElement>(
         source: &InPlace<'_, K>,
         state: &mut OnlineSoftmax,
         queries: &[f32],
@@ -156,231 +254,23 @@ mod avx2 {
         scale: f32,
         transform: &impl ScoreTransform,
     ) -> usize {
-        let g = &source.geometry;
-        let (d, page_size) = (g.head_dim, g.page_size);
-        let group = queries.len() / d;
-        // Elements from one token's row of a head to the next token's in the same page.
-        let stride = if g.layout == CacheLayout::Hnd {
-            d
-        } else {
-            g.num_kv_heads * d
-        };
-        let row_bytes = d * std::mem::size_of::<K>();
-        let tile = 2 * page_size;
-        assert!(
-            rows.start.is_multiple_of(page_size) && page_size <= MAX_PAGE && d % 16 == 0 && group.is_multiple_of(ROWS)
-        );
-        let whole = (rows.end - rows.start) / tile * tile;
-        if whole == 0 {
-            return 0;
-        }
-        let (k_pool, v_pool) = (source.k_pool.as_ptr(), source.v_pool.as_ptr());
-        let first_page = rows.start / page_size;
-        let row_of = |page_index: usize| {
-            let page = source.pages[page_index] as usize;
-            assert!(page < g.num_pages);
-            g.k_offset(page, source.kv_head, 0, 0)
-        };
-        let chunks = d / 8;
-        let mut weights = [[0f32; 2 * MAX_PAGE]; ROWS];
-        let mut pair = [row_of(first_page), row_of(first_page + 1)];
-        for (index, start) in (rows.start..rows.start + whole).step_by(tile).enumerate() {
-            let next_page = first_page + 2 * (index + 1);
-            let next = if next_page + 1 < first_page + whole / page_size {
-                Some([row_of(next_page), row_of(next_page + 1)])
-            } else {
-                None
-            };
-            for block in (0..group).step_by(ROWS) {
-                let q = queries.as_ptr().add(block * d);
-                // Scores: token t of both pages against the block's four query rows.
-                for t in 0..page_size {
-                    let (k0, k1) = (k_pool.add(pair[0] + t * stride), k_pool.add(pair[1] + t * stride));
-                    if block == 0 {
-                        prefetch(v_pool.add(pair[0] + t * stride).cast(), row_bytes);
-                        prefetch(v_pool.add(pair[1] + t * stride).cast(), row_bytes);
-                    }
-                    let mut acc = [_mm256_setzero_ps(); 2 * ROWS];
-                    for c in 0..chunks {
-                        let (a, b) = (load8(k0.add(c * 8)), load8(k1.add(c * 8)));
-                        for r in 0..ROWS {
-                            let qr = _mm256_loadu_ps(q.add(r * d + c * 8));
-                            acc[r] = _mm256_fmadd_ps(qr, a, acc[r]);
-                            acc[ROWS + r] = _mm256_fmadd_ps(qr, b, acc[ROWS + r]);
-                        }
-                    }
-                    let mut sums = [0f32; 8];
-                    _mm256_storeu_ps(sums.as_mut_ptr(), _mm256_mul_ps(reduce8(acc), _mm256_set1_ps(scale)));
-                    for r in 0..ROWS {
-                        weights[r][t] = sums[r];
-                        weights[r][page_size + t] = sums[ROWS + r];
-                    }
-                }
-                for (r, w) in weights.iter_mut().enumerate() {
-                    let row = &mut w[..tile];
-                    transform.apply(block + r, start, row);
-                    state.fold_row(block + r, row);
-                }
-                // Values: token t of both pages into the block's four accumulator rows.
-                let acc_rows = state.acc.as_mut_ptr().add(block * d);
-                let mut c = 0;
-                while c < chunks {
-                    let width = if chunks - c >= 2 { 2 } else { 1 };
-                    let prefetch_next = block == 0 && c == 0;
-                    if width == 2 {
-                        accumulate::<K, 2>(
-                            acc_rows,
-                            d,
-                            &weights,
-                            pair,
-                            next,
-                            v_pool,
-                            k_pool,
-                            stride,
-                            page_size,
-                            c,
-                            prefetch_next,
-                            row_bytes,
-                        );
-                    } else {
-                        accumulate::<K, 1>(
-                            acc_rows,
-                            d,
-                            &weights,
-                            pair,
-                            next,
-                            v_pool,
-                            k_pool,
-                            stride,
-                            page_size,
-                            c,
-                            prefetch_next,
-                            row_bytes,
-                        );
-                    }
-                    c += width;
-                }
-            }
-            if let Some(next) = next {
-                pair = next;
-            }
-        }
-        whole
-    }
-
-    /// Adds the weighted value rows of a tile to `W` 8-lane chunks (from chunk `c`) of four
-    /// accumulator rows held in registers; prefetches the next tile's keys when asked.
-    #[allow(clippy::too_many_arguments)]
-    #[inline(always)]
-    unsafe fn accumulate<K: FloatElement, const W: usize>(
-        acc_rows: *mut f32,
-        d: usize,
-        weights: &[[f32; 2 * MAX_PAGE]; ROWS],
-        pair: [usize; 2],
-        next: Option<[usize; 2]>,
-        v_pool: *const K,
-        k_pool: *const K,
-        stride: usize,
-        page_size: usize,
-        c: usize,
-        prefetch_next: bool,
-        row_bytes: usize,
-    ) {
-        let mut acc = [[_mm256_setzero_ps(); W]; ROWS];
-        for r in 0..ROWS {
-            for b in 0..W {
-                acc[r][b] = _mm256_loadu_ps(acc_rows.add(r * d + (c + b) * 8));
-            }
-        }
-        for t in 0..page_size {
-            if prefetch_next {
-                if let Some(next) = next {
-                    prefetch(k_pool.add(next[0] + t * stride).cast(), row_bytes);
-                    prefetch(k_pool.add(next[1] + t * stride).cast(), row_bytes);
-                }
-            }
-            for (p, &base) in pair.iter().enumerate() {
-                let v = v_pool.add(base + t * stride + c * 8);
-                let mut vs = [_mm256_setzero_ps(); W];
-                for (b, x) in vs.iter_mut().enumerate() {
-                    *x = load8(v.add(b * 8));
-                }
-                for r in 0..ROWS {
-                    let w = _mm256_set1_ps(weights[r][p * page_size + t]);
-                    for b in 0..W {
-                        acc[r][b] = _mm256_fmadd_ps(w, vs[b], acc[r][b]);
-                    }
-                }
-            }
-        }
-        for r in 0..ROWS {
-            for b in 0..W {
-                _mm256_storeu_ps(acc_rows.add(r * d + (c + b) * 8), acc[r][b]);
-            }
-        }
-    }
-}
-
-/// The same loops over 16 lanes: half the instructions of the AVX2 form, so more of the next
-/// reads fit in the out-of-order window (`hnd` float32 20.9-22.5 GB/s against 15.2-19.9 on AMD
-/// Zen 4). Its intrinsics are stable from Rust 1.89 (the workspace's `rust-version`).
-#[cfg(target_arch = "x86_64")]
-#[allow(clippy::needless_range_loop)]
-mod avx512 {
-    use std::arch::x86_64::*;
-    use std::ops::Range;
-
-    use super::{InPlace, MAX_PAGE, ROWS};
-    use crate::cpu::softmax::{OnlineSoftmax, ScoreTransform};
-    use crate::dtype::{DType, FloatElement};
-    use crate::layout::CacheLayout;
-
-    /// Sixteen elements from `p` as float32.
-    #[inline(always)]
-    unsafe fn load16<K: FloatElement>(p: *const K) -> __m512 {
-        match K::DTYPE {
-            DType::F32 => _mm512_loadu_ps(p.cast()),
-            // A bfloat16 is the top half of a float32.
-            _ => _mm512_castsi512_ps(_mm512_slli_epi32::<16>(_mm512_cvtepu16_epi32(_mm256_loadu_si256(
-                p.cast(),
-            )))),
-        }
-    }
-
-    /// The sums of the sixteen lanes of each of eight vectors.
-    #[inline(always)]
-    unsafe fn reduce8(a: [__m512; 8]) -> __m256 {
-        let h = a.map(|v| {
-            _mm256_add_ps(
-                _mm512_castps512_ps256(v),
-                _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(v))),
-            )
-        });
-        let t0 = _mm256_hadd_ps(h[0], h[1]);
-        let t1 = _mm256_hadd_ps(h[2], h[3]);
-        let t2 = _mm256_hadd_ps(h[4], h[5]);
-        let t3 = _mm256_hadd_ps(h[6], h[7]);
-        let u0 = _mm256_hadd_ps(t0, t1);
-        let u1 = _mm256_hadd_ps(t2, t3);
-        _mm256_add_ps(
-            _mm256_permute2f128_ps::<0x20>(u0, u1),
-            _mm256_permute2f128_ps::<0x31>(u0, u1),
-        )
-    }
-
-    /// Prefetches the `bytes` from `p` (whole cache lines) with the `T1` hint: into L2, the hint
-    /// that paid on AMD Zen 4 (`T0` and `NTA` ran 25-30% slower on `hnd` float32).
-    #[inline(always)]
-    unsafe fn prefetch(p: *const u8, bytes: usize) {
-        let mut offset = 0;
-        while offset < bytes {
-            _mm_prefetch::<_MM_HINT_T1>(p.add(offset).cast());
-            offset += 64;
-        }
+        absorb::<K, Avx2>(source, state, queries, rows, scale, transform)
     }
 
     #[target_feature(enable = "avx512f,avx2,fma")]
-    pub(super) unsafe fn absorb<K: FloatElement>(
+    pub(super) unsafe fn absorb_avx512<K: FloatElement>(
+        source: &InPlace<'_, K>,
+        state: &mut OnlineSoftmax,
+        queries: &[f32],
+        rows: Range<usize>,
+        scale: f32,
+        transform: &impl ScoreTransform,
+    ) -> usize {
+        absorb::<K, Avx512>(source, state, queries, rows, scale, transform)
+    }
+
+    #[inline(always)]
+    unsafe fn absorb<K: FloatElement, L: Lanes>(
         source: &InPlace<'_, K>,
         state: &mut OnlineSoftmax,
         queries: &[f32],
@@ -400,7 +290,10 @@ mod avx512 {
         let row_bytes = d * std::mem::size_of::<K>();
         let tile = 2 * page_size;
         assert!(
-            rows.start.is_multiple_of(page_size) && page_size <= MAX_PAGE && d % 16 == 0 && group.is_multiple_of(ROWS)
+            rows.start.is_multiple_of(page_size)
+                && page_size <= MAX_PAGE
+                && d.is_multiple_of(16)
+                && group.is_multiple_of(ROWS)
         );
         let whole = (rows.end - rows.start) / tile * tile;
         if whole == 0 {
@@ -413,7 +306,7 @@ mod avx512 {
             assert!(page < g.num_pages);
             g.k_offset(page, source.kv_head, 0, 0)
         };
-        let chunks = d / 16;
+        let chunks = d / L::N;
         let mut weights = [[0f32; 2 * MAX_PAGE]; ROWS];
         let mut pair = [row_of(first_page), row_of(first_page + 1)];
         for (index, start) in (rows.start..rows.start + whole).step_by(tile).enumerate() {
@@ -432,17 +325,17 @@ mod avx512 {
                         prefetch(v_pool.add(pair[0] + t * stride).cast(), row_bytes);
                         prefetch(v_pool.add(pair[1] + t * stride).cast(), row_bytes);
                     }
-                    let mut acc = [_mm512_setzero_ps(); 2 * ROWS];
+                    let mut acc = [L::zero(); 2 * ROWS];
                     for c in 0..chunks {
-                        let (a, b) = (load16(k0.add(c * 16)), load16(k1.add(c * 16)));
+                        let (a, b) = (L::load(k0.add(c * L::N)), L::load(k1.add(c * L::N)));
                         for r in 0..ROWS {
-                            let qr = _mm512_loadu_ps(q.add(r * d + c * 16));
-                            acc[r] = _mm512_fmadd_ps(qr, a, acc[r]);
-                            acc[ROWS + r] = _mm512_fmadd_ps(qr, b, acc[ROWS + r]);
+                            let qr = L::load_f32(q.add(r * d + c * L::N));
+                            acc[r] = L::fmadd(qr, a, acc[r]);
+                            acc[ROWS + r] = L::fmadd(qr, b, acc[ROWS + r]);
                         }
                     }
                     let mut sums = [0f32; 8];
-                    _mm256_storeu_ps(sums.as_mut_ptr(), _mm256_mul_ps(reduce8(acc), _mm256_set1_ps(scale)));
+                    _mm256_storeu_ps(sums.as_mut_ptr(), _mm256_mul_ps(L::reduce8(acc), _mm256_set1_ps(scale)));
                     for r in 0..ROWS {
                         weights[r][t] = sums[r];
                         weights[r][page_size + t] = sums[ROWS + r];
@@ -455,42 +348,31 @@ mod avx512 {
                 }
                 // Values: token t of both pages into the block's four accumulator rows.
                 let acc_rows = state.acc.as_mut_ptr().add(block * d);
+                let values = Values {
+                    acc_rows,
+                    d,
+                    weights: &weights,
+                    pair,
+                    next,
+                    v_pool,
+                    k_pool,
+                    stride,
+                    page_size,
+                    row_bytes,
+                };
                 let mut c = 0;
                 while c < chunks {
-                    let width = if chunks - c >= 4 { 4 } else { 1 };
                     let prefetch_next = block == 0 && c == 0;
-                    if width == 4 {
-                        accumulate::<K, 4>(
-                            acc_rows,
-                            d,
-                            &weights,
-                            pair,
-                            next,
-                            v_pool,
-                            k_pool,
-                            stride,
-                            page_size,
-                            c,
-                            prefetch_next,
-                            row_bytes,
-                        );
+                    if chunks - c >= L::WIDE && L::WIDE == 4 {
+                        values.accumulate::<L, 4>(c, prefetch_next);
+                        c += 4;
+                    } else if chunks - c >= L::WIDE && L::WIDE == 2 {
+                        values.accumulate::<L, 2>(c, prefetch_next);
+                        c += 2;
                     } else {
-                        accumulate::<K, 1>(
-                            acc_rows,
-                            d,
-                            &weights,
-                            pair,
-                            next,
-                            v_pool,
-                            k_pool,
-                            stride,
-                            page_size,
-                            c,
-                            prefetch_next,
-                            row_bytes,
-                        );
+                        values.accumulate::<L, 1>(c, prefetch_next);
+                        c += 1;
                     }
-                    c += width;
                 }
             }
             if let Some(next) = next {
@@ -500,54 +382,58 @@ mod avx512 {
         whole
     }
 
-    /// Adds the weighted value rows of a tile to `W` 16-lane chunks (from chunk `c`) of four
-    /// accumulator rows held in registers; prefetches the next tile's keys when asked.
-    #[allow(clippy::too_many_arguments)]
-    #[inline(always)]
-    unsafe fn accumulate<K: FloatElement, const W: usize>(
+    /// A tile's value pass: the block's four accumulator rows, the tile's weights and pages.
+    struct Values<'w, K> {
         acc_rows: *mut f32,
         d: usize,
-        weights: &[[f32; 2 * MAX_PAGE]; ROWS],
+        weights: &'w [[f32; 2 * MAX_PAGE]; ROWS],
         pair: [usize; 2],
         next: Option<[usize; 2]>,
         v_pool: *const K,
         k_pool: *const K,
         stride: usize,
         page_size: usize,
-        c: usize,
-        prefetch_next: bool,
         row_bytes: usize,
-    ) {
-        let mut acc = [[_mm512_setzero_ps(); W]; ROWS];
-        for r in 0..ROWS {
-            for b in 0..W {
-                acc[r][b] = _mm512_loadu_ps(acc_rows.add(r * d + (c + b) * 16));
-            }
-        }
-        for t in 0..page_size {
-            if prefetch_next {
-                if let Some(next) = next {
-                    prefetch(k_pool.add(next[0] + t * stride).cast(), row_bytes);
-                    prefetch(k_pool.add(next[1] + t * stride).cast(), row_bytes);
+    }
+
+    impl<K: FloatElement> Values<'_, K> {
+        /// Adds the weighted value rows of the tile to `W` chunks of `N` lanes (from chunk `c`)
+        /// of the four accumulator rows, held in registers; prefetches the next tile's keys when
+        /// asked.
+        #[inline(always)]
+        unsafe fn accumulate<L: Lanes, const W: usize>(&self, c: usize, prefetch_next: bool) {
+            let (d, n) = (self.d, L::N);
+            let mut acc = [[L::zero(); W]; ROWS];
+            for r in 0..ROWS {
+                for b in 0..W {
+                    acc[r][b] = L::load_f32(self.acc_rows.add(r * d + (c + b) * n));
                 }
             }
-            for (p, &base) in pair.iter().enumerate() {
-                let v = v_pool.add(base + t * stride + c * 16);
-                let mut vs = [_mm512_setzero_ps(); W];
-                for (b, x) in vs.iter_mut().enumerate() {
-                    *x = load16(v.add(b * 16));
+            for t in 0..self.page_size {
+                if prefetch_next {
+                    if let Some(next) = self.next {
+                        prefetch(self.k_pool.add(next[0] + t * self.stride).cast(), self.row_bytes);
+                        prefetch(self.k_pool.add(next[1] + t * self.stride).cast(), self.row_bytes);
+                    }
                 }
-                for r in 0..ROWS {
-                    let w = _mm512_set1_ps(weights[r][p * page_size + t]);
-                    for b in 0..W {
-                        acc[r][b] = _mm512_fmadd_ps(w, vs[b], acc[r][b]);
+                for (p, &base) in self.pair.iter().enumerate() {
+                    let v = self.v_pool.add(base + t * self.stride + c * n);
+                    let mut vs = [L::zero(); W];
+                    for (b, x) in vs.iter_mut().enumerate() {
+                        *x = L::load(v.add(b * n));
+                    }
+                    for r in 0..ROWS {
+                        let w = L::splat(self.weights[r][p * self.page_size + t]);
+                        for b in 0..W {
+                            acc[r][b] = L::fmadd(w, vs[b], acc[r][b]);
+                        }
                     }
                 }
             }
-        }
-        for r in 0..ROWS {
-            for b in 0..W {
-                _mm512_storeu_ps(acc_rows.add(r * d + (c + b) * 16), acc[r][b]);
+            for r in 0..ROWS {
+                for b in 0..W {
+                    L::store(self.acc_rows.add(r * d + (c + b) * n), acc[r][b]);
+                }
             }
         }
     }
@@ -605,6 +491,7 @@ mod avx512_pal {
     use std::arch::x86_64::*;
     use std::ops::Range;
 
+    use super::lanes::{prefetch, Avx512, Lanes};
     use super::{InPlace, PAL_PAGE, ROWS};
     use crate::cpu::softmax::{OnlineSoftmax, ScoreTransform};
     use crate::dtype::{DType, FloatElement};
@@ -612,22 +499,7 @@ mod avx512_pal {
     /// Sixteen elements from `p` as float32.
     #[inline(always)]
     unsafe fn load16<K: FloatElement>(p: *const K) -> __m512 {
-        match K::DTYPE {
-            DType::F32 => _mm512_loadu_ps(p.cast()),
-            _ => _mm512_castsi512_ps(_mm512_slli_epi32::<16>(_mm512_cvtepu16_epi32(_mm256_loadu_si256(
-                p.cast(),
-            )))),
-        }
-    }
-
-    /// Prefetches the `bytes` from `p` into L2.
-    #[inline(always)]
-    unsafe fn prefetch(p: *const u8, bytes: usize) {
-        let mut offset = 0;
-        while offset < bytes {
-            _mm_prefetch::<_MM_HINT_T1>(p.add(offset).cast());
-            offset += 64;
-        }
+        Avx512::load(p)
     }
 
     /// Sums each group of four lanes of `a[m]` (per 128-bit lane `k`): lane `4k + m` of the result.
