@@ -58,9 +58,7 @@ pub(super) fn run<Q: FloatElement, K: FloatElement>(problem: &DecodeProblem<'_, 
     };
 
     // Pools that need no dequantisation, read in place where the machine allows.
-    let unscaled = k_scales.iter().chain(v_scales.iter()).all(|&s| s == 1.0);
-    let in_place = unscaled && fused::applies(&geometry, group);
-    let in_place_pal = unscaled && fused::applies_pal(&geometry, group);
+    let in_place = k_scales.iter().chain(v_scales.iter()).all(|&s| s == 1.0) && fused::applies(&geometry, group);
 
     let mut items = Vec::new();
     let mut first_item = Vec::with_capacity(problem.num_seqs * num_kv_heads + 1);
@@ -108,23 +106,20 @@ pub(super) fn run<Q: FloatElement, K: FloatElement>(problem: &DecodeProblem<'_, 
             let mut done = 0;
             // The in-place paths take items that start on a page and whose keys the query sees
             // in full (decode items start at the window's start); the general path does the rest.
-            if (in_place || in_place_pal) && item.start % geometry.page_size == 0 && visible.start <= item.start {
-                let pages = fused::InPlace {
-                    k_pool,
-                    v_pool,
-                    geometry,
-                    pages: source.pages,
-                    kv_head: item.kv_head,
-                };
-                // SAFETY: `fused::applies` / `applies_pal` accepted this geometry and group on this machine, and
+            if in_place && item.start % geometry.page_size == 0 && visible.start <= item.start {
+                // SAFETY: `fused::applies` accepted this geometry and group on this machine, and
                 // validation checked the page ids of every token in the item.
                 done = unsafe {
                     let rows = item.start..item.end;
-                    if in_place_pal {
-                        fused::absorb_pal(&pages, &mut ws.state, &ws.queries, rows, problem.scale, &logits)
-                    } else {
-                        fused::absorb(&pages, &mut ws.state, &ws.queries, rows, problem.scale, &logits)
-                    }
+                    fused::absorb(
+                        &source,
+                        item.kv_head,
+                        &mut ws.state,
+                        &ws.queries,
+                        rows,
+                        problem.scale,
+                        &logits,
+                    )
                 };
             }
             ws.stream(

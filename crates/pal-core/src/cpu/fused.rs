@@ -18,6 +18,7 @@
 use std::ops::Range;
 
 use super::softmax::{OnlineSoftmax, ScoreTransform};
+use super::tile::PagedKv;
 use crate::dtype::{DType, FloatElement};
 use crate::layout::{CacheGeometry, CacheLayout};
 
@@ -41,24 +42,20 @@ fn avx512() -> bool {
     })
 }
 
-/// One sequence's pages of one KV head, read in place.
-pub(super) struct InPlace<'a, K> {
-    pub k_pool: &'a [K],
-    pub v_pool: &'a [K],
-    pub geometry: CacheGeometry,
-    pub pages: &'a [i32],
-    pub kv_head: usize,
-}
-
-/// Whether [`absorb`] takes a work item of this shape on this machine.
+/// Whether [`absorb`] takes work items of this shape on this machine: float32 / bfloat16 pools,
+/// groups of 4k query heads, head dims a multiple of 16, and `nhd` / `hnd` pages up to
+/// `MAX_PAGE` (AVX2 + FMA) or `pal` pages of `PAL_PAGE` (AVX-512).
 pub(super) fn applies(geometry: &CacheGeometry, group: usize) -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        matches!(geometry.layout, CacheLayout::Nhd | CacheLayout::Hnd)
+        let pages = match geometry.layout {
+            CacheLayout::Nhd | CacheLayout::Hnd => geometry.page_size <= MAX_PAGE,
+            CacheLayout::Pal => geometry.page_size == PAL_PAGE && avx512(),
+        };
+        pages
             && matches!(geometry.dtype, DType::F32 | DType::BF16)
             && group.is_multiple_of(ROWS)
             && geometry.head_dim.is_multiple_of(16)
-            && geometry.page_size <= MAX_PAGE
             && std::arch::is_x86_feature_detected!("avx2")
             && std::arch::is_x86_feature_detected!("fma")
     }
@@ -69,14 +66,15 @@ pub(super) fn applies(geometry: &CacheGeometry, group: usize) -> bool {
     }
 }
 
-/// Folds the whole two-page tiles of `rows` (which start on a page boundary and are all visible
-/// to every query row) into `state`; returns how many rows it took (the rest is left to the
-/// general path). `queries` holds `group` float32 rows.
+/// Folds the whole two-page tiles of `rows` of `kv_head` (which start on a page boundary and are
+/// all visible to every query row) into `state`; returns how many rows it took (the rest is left
+/// to the general path). `queries` holds `group` float32 rows; `source`'s scales are 1.
 ///
 /// # Safety
 /// [`applies`] returned true for this geometry and group; the page ids are valid.
 pub(super) unsafe fn absorb<K: FloatElement>(
-    source: &InPlace<'_, K>,
+    source: &PagedKv<'_, K>,
+    kv_head: usize,
     state: &mut OnlineSoftmax,
     queries: &[f32],
     rows: Range<usize>,
@@ -85,15 +83,17 @@ pub(super) unsafe fn absorb<K: FloatElement>(
 ) -> usize {
     #[cfg(target_arch = "x86_64")]
     {
-        if avx512() {
-            lanes::absorb_avx512(source, state, queries, rows, scale, transform)
+        if source.geometry.layout == CacheLayout::Pal {
+            avx512_pal::absorb(source, kv_head, state, queries, rows, scale, transform)
+        } else if avx512() {
+            lanes::absorb_avx512(source, kv_head, state, queries, rows, scale, transform)
         } else {
-            lanes::absorb_avx2(source, state, queries, rows, scale, transform)
+            lanes::absorb_avx2(source, kv_head, state, queries, rows, scale, transform)
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        let _ = (source, state, queries, rows, scale, transform);
+        let _ = (source, kv_head, state, queries, rows, scale, transform);
         0
     }
 }
@@ -108,8 +108,9 @@ mod lanes {
     use std::arch::x86_64::*;
     use std::ops::Range;
 
-    use super::{InPlace, MAX_PAGE, ROWS};
+    use super::{MAX_PAGE, ROWS};
     use crate::cpu::softmax::{OnlineSoftmax, ScoreTransform};
+    use crate::cpu::tile::PagedKv;
     use crate::dtype::{DType, FloatElement};
     use crate::layout::CacheLayout;
 
@@ -247,31 +248,34 @@ mod lanes {
 
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn absorb_avx2<K: FloatElement>(
-        source: &InPlace<'_, K>,
+        source: &PagedKv<'_, K>,
+        kv_head: usize,
         state: &mut OnlineSoftmax,
         queries: &[f32],
         rows: Range<usize>,
         scale: f32,
         transform: &impl ScoreTransform,
     ) -> usize {
-        absorb::<K, Avx2>(source, state, queries, rows, scale, transform)
+        absorb::<K, Avx2>(source, kv_head, state, queries, rows, scale, transform)
     }
 
     #[target_feature(enable = "avx512f,avx2,fma")]
     pub(super) unsafe fn absorb_avx512<K: FloatElement>(
-        source: &InPlace<'_, K>,
+        source: &PagedKv<'_, K>,
+        kv_head: usize,
         state: &mut OnlineSoftmax,
         queries: &[f32],
         rows: Range<usize>,
         scale: f32,
         transform: &impl ScoreTransform,
     ) -> usize {
-        absorb::<K, Avx512>(source, state, queries, rows, scale, transform)
+        absorb::<K, Avx512>(source, kv_head, state, queries, rows, scale, transform)
     }
 
     #[inline(always)]
     unsafe fn absorb<K: FloatElement, L: Lanes>(
-        source: &InPlace<'_, K>,
+        source: &PagedKv<'_, K>,
+        kv_head: usize,
         state: &mut OnlineSoftmax,
         queries: &[f32],
         rows: Range<usize>,
@@ -304,7 +308,7 @@ mod lanes {
         let row_of = |page_index: usize| {
             let page = source.pages[page_index] as usize;
             assert!(page < g.num_pages);
-            g.k_offset(page, source.kv_head, 0, 0)
+            g.k_offset(page, kv_head, 0, 0)
         };
         let chunks = d / L::N;
         let mut weights = [[0f32; 2 * MAX_PAGE]; ROWS];
@@ -439,52 +443,11 @@ mod lanes {
     }
 }
 
-/// Whether [`absorb_pal`] takes a work item of this shape on this machine.
-pub(super) fn applies_pal(geometry: &CacheGeometry, group: usize) -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        geometry.layout == CacheLayout::Pal
-            && matches!(geometry.dtype, DType::F32 | DType::BF16)
-            && group.is_multiple_of(ROWS)
-            && geometry.head_dim.is_multiple_of(16)
-            && geometry.page_size == PAL_PAGE
-            && avx512()
-            && std::arch::is_x86_feature_detected!("fma")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        let _ = (geometry, group);
-        false
-    }
-}
-
-/// The page size [`absorb_pal`] takes: one vector of tokens.
+/// The page size the `pal` form takes: one vector of tokens.
 const PAL_PAGE: usize = 16;
 
-/// [`absorb`] for the `pal` layout: the key stripes and the transposed value pages are read in
-/// place (the scores four tokens a vector, the values transposed 16 x 16 in registers).
-///
-/// # Safety
-/// [`applies_pal`] returned true for this geometry and group; the page ids are valid.
-pub(super) unsafe fn absorb_pal<K: FloatElement>(
-    source: &InPlace<'_, K>,
-    state: &mut OnlineSoftmax,
-    queries: &[f32],
-    rows: Range<usize>,
-    scale: f32,
-    transform: &impl ScoreTransform,
-) -> usize {
-    #[cfg(target_arch = "x86_64")]
-    {
-        avx512_pal::absorb(source, state, queries, rows, scale, transform)
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        let _ = (source, state, queries, rows, scale, transform);
-        0
-    }
-}
-
+/// The `pal` form: the key stripes and the transposed value pages are read in place (the scores
+/// four tokens a vector, the values transposed 16 x 16 in registers).
 #[cfg(target_arch = "x86_64")]
 #[allow(clippy::needless_range_loop)]
 mod avx512_pal {
@@ -492,15 +455,10 @@ mod avx512_pal {
     use std::ops::Range;
 
     use super::lanes::{prefetch, Avx512, Lanes};
-    use super::{InPlace, PAL_PAGE, ROWS};
+    use super::{PAL_PAGE, ROWS};
     use crate::cpu::softmax::{OnlineSoftmax, ScoreTransform};
+    use crate::cpu::tile::PagedKv;
     use crate::dtype::{DType, FloatElement};
-
-    /// Sixteen elements from `p` as float32.
-    #[inline(always)]
-    unsafe fn load16<K: FloatElement>(p: *const K) -> __m512 {
-        Avx512::load(p)
-    }
 
     /// Sums each group of four lanes of `a[m]` (per 128-bit lane `k`): lane `4k + m` of the result.
     #[inline(always)]
@@ -566,7 +524,7 @@ mod avx512_pal {
             let row = block.add(s * PAL_PAGE * X);
             let mut k = [_mm512_setzero_ps(); G];
             for g in 0..G {
-                k[g] = load16(row.add(16 * g));
+                k[g] = Avx512::load(row.add(16 * g));
             }
             for r in 0..RB {
                 let qr = q.add(r * d + s * X);
@@ -605,7 +563,8 @@ mod avx512_pal {
 
     #[target_feature(enable = "avx512f,avx2,fma")]
     pub(super) unsafe fn absorb<K: FloatElement>(
-        source: &InPlace<'_, K>,
+        source: &PagedKv<'_, K>,
+        kv_head: usize,
         state: &mut OnlineSoftmax,
         queries: &[f32],
         rows: Range<usize>,
@@ -632,10 +591,7 @@ mod avx512_pal {
         let blocks_of = |page_index: usize| {
             let page = source.pages[page_index] as usize;
             assert!(page < g.num_pages);
-            let (k, v) = (
-                g.k_offset(page, source.kv_head, 0, 0),
-                g.v_offset(page, source.kv_head, 0, 0),
-            );
+            let (k, v) = (g.k_offset(page, kv_head, 0, 0), g.v_offset(page, kv_head, 0, 0));
             assert!(k + d * PAL_PAGE <= source.k_pool.len() && v + d * PAL_PAGE <= source.v_pool.len());
             (k, v)
         };
@@ -704,7 +660,7 @@ mod avx512_pal {
                         let v = v_pool.add(v_block + c * 16 * PAL_PAGE);
                         let mut dims = [_mm512_setzero_ps(); 16];
                         for i in 0..16 {
-                            dims[i] = load16(v.add(i * PAL_PAGE));
+                            dims[i] = Avx512::load(v.add(i * PAL_PAGE));
                         }
                         let tokens = transpose16(dims);
                         for t in 0..PAL_PAGE {

@@ -44,8 +44,12 @@ fn shape((source, pool): (DType, DType)) -> FillShape {
 
 /// The fill module for the new rows' and the pools' dtypes (equal, or a model dtype into fp8
 /// pools) and a layout; head dim and page size are run-time values.
-pub(super) fn kernel_key((source, pool): (DType, DType), layout: CacheLayout) -> KernelKey {
-    let shape = shape((source, pool));
+pub(super) fn kernel_key(dtypes: (DType, DType), layout: CacheLayout) -> KernelKey {
+    key_of(dtypes, layout, shape(dtypes))
+}
+
+/// The key of the module for `shape` (the launch sizes its grid and CTA from the same shape).
+fn key_of((source, pool): (DType, DType), layout: CacheLayout, shape: FillShape) -> KernelKey {
     KernelKey {
         family: Family::Fill,
         query_dtype: source,
@@ -166,7 +170,8 @@ pub(super) fn run(
         scales: KvScaleParams::new(&inputs.kv_scales),
     };
     // One CTA per (tile of tokens, chunk of their rows over every KV head), chunks fastest (fill.cuh).
-    let shape = shape((problem.source_dtype, geometry.dtype));
+    let dtypes = (problem.source_dtype, geometry.dtype);
+    let shape = shape(dtypes);
     let row_bytes = geometry.num_kv_heads * geometry.head_dim * geometry.dtype.size_in_bytes();
     let blocks = tokens.div_ceil(shape.tokens) * row_bytes.div_ceil(shape.chunk_bytes);
     let blocks = u32::try_from(blocks).map_err(|_| Error::Unsupported {
@@ -178,11 +183,7 @@ pub(super) fn run(
             shape.tokens, shape.chunk_bytes
         ),
     })?;
-    let function = gpu.function(
-        OP,
-        &kernel_key((problem.source_dtype, geometry.dtype), geometry.kernel_layout()),
-        "pal_fill",
-    )?;
+    let function = gpu.function(OP, &key_of(dtypes, geometry.kernel_layout(), shape), "pal_fill")?;
     // SAFETY: the parameters mirror `pal::FillParams`; every address is a validated device
     // tensor, and the kernel checks each destination against the pool before writing.
     unsafe {
