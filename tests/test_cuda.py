@@ -760,3 +760,40 @@ def test_decode_l2_policies_give_the_same_bits():
         run = [sys.executable, "-c", POLICY_SCRIPT]
         outputs.append(subprocess.run(run, env=env, check=True, capture_output=True, text=True).stdout)
     assert outputs[0] and outputs[0] == outputs[1]
+
+
+CLUSTER_SCRIPT = """
+import sys, numpy as np, torch
+import proxy_attention_lab as pal
+from proxy_attention_lab.testing import paged_cache, random_array, to_torch
+rng = np.random.default_rng(11)
+cases = (
+    ("nhd", "bfloat16", 16, [3000], 8, 32, 128, {}),
+    ("pal", "bfloat16", 16, [1500, 0], 2, 16, 256, {"sinks": True}),
+    ("hnd", "float16", 8, [2000], 1, 32, 128, {"window_left": 700}),
+    ("pal", "float16", 4, [901, 77], 4, 16, 64, {"sinks": True, "window_left": 300}),
+)
+for layout, dtype, page_size, lens, hkv, hq, dim, options in cases:
+    cache = paged_cache(rng, lens, hkv, dim, page_size, dtype, layout)
+    queries = random_array(rng, (len(lens), hq, dim), dtype)
+    if options.pop("sinks", False):
+        options["sinks"] = torch.tensor(rng.standard_normal(hq), dtype=torch.float32, device="cuda")
+    pools = (cache.k_cache, cache.v_cache, cache.page_table, cache.lens)
+    args = [to_torch(a, "cuda") for a in (queries, *pools)]
+    out = pal.paged_attention_decode(*args, layout=layout, **options)
+    sys.stdout.write(out.view(torch.int16).cpu().numpy().tobytes().hex() + " ")
+"""
+
+
+def test_decode_cluster_merge_gives_the_merge_kernels_bits():
+    # Grids of at most a CTA per SM merge their splits inside a cluster from Hopper on
+    # (`merge_in_cluster`), others (and `PAL_DECODE_TUNING=cluster=0`) with the merge kernel:
+    # the same operations in the same order, so the same bits. One sequence or two (a grid under
+    # the SM count), split 6 to 16 ways: GQA, two m-tiles (MQA), head dims 256 (two column
+    # blocks per row) and 64, a sink, a window, an empty sequence; each knob in its own process.
+    outputs = []
+    for tuning in ("cluster=0", "cluster=16"):
+        env = dict(os.environ, PAL_DECODE_TUNING=tuning)
+        run = [sys.executable, "-c", CLUSTER_SCRIPT]
+        outputs.append(subprocess.run(run, env=env, check=True, capture_output=True, text=True).stdout)
+    assert outputs[0] and outputs[0] == outputs[1]

@@ -39,6 +39,7 @@ struct DecodeParams {
     tokens_per_split: i32,
     head_chunks: i32,
     heads_per_cta: i32,
+    merge_in_cluster: i32,
     scale: f32,
     errors: TableErrors,
     variant: VariantParams,
@@ -140,9 +141,12 @@ const TMA_KEYS: usize = 64;
 /// merge costs more than the parallelism gains, except on a grid that would fill under a
 /// quarter of the GPU's CTA slots, where the floor halves (`split_plan`).
 const MIN_SPLIT_TOKENS: usize = 256;
-/// Lab knob: `PAL_DECODE_TUNING="warps=8,stages=2,min_ctas=1,min_split=128,pdl=0,waves=0,fill=2,evict=200,tma=0"`
-/// overrides the tensor-core decode's shape, split plan, dependent launch of the merge and
-/// evict-first limit in MiB, and turns Hopper's tensor copies off (the kernel still asserts
+/// The most splits merged inside their cluster (`merge_in_cluster`, decode.cuh): Hopper's
+/// non-portable cluster limit; lab knob `cluster=0` keeps the merge kernel.
+const MAX_CLUSTER: usize = 16;
+/// Lab knob: `PAL_DECODE_TUNING="warps=8,stages=2,min_ctas=1,min_split=128,pdl=0,waves=0,fill=2,evict=200,tma=0,cluster=8"`
+/// overrides the tensor-core decode's shape, split plan, dependent launch of the merge,
+/// evict-first limit in MiB and largest merging cluster, and turns Hopper's tensor copies off (the kernel still asserts
 /// the shape), so kernel variants can be timed side by side without rebuilding.
 pub const DECODE_TUNING_ENV: &str = "PAL_DECODE_TUNING";
 
@@ -420,6 +424,16 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
     let (splits, tokens_per_split) = split_plan(ctas, visible(granule), slots, granule);
     let head_dim = geometry.head_dim;
     let rows = num_seqs * problem.num_q_heads;
+    // Tensor-core decodes merge a row group's splits in its own cluster (Hopper on: up to 16
+    // CTAs), instead of a merge kernel after the grid, where the grid has a CTA per SM at most
+    // and its clusters all run at once. Denser grids keep the merge kernel: there the clusters'
+    // placement cost 16-25% (H200, 2 to 8 x 4096, against 4-5% gained at 1 x 4096).
+    let max_cluster = tuning("cluster").unwrap_or(MAX_CLUSTER);
+    let cluster = key.family == Family::DecodeMma
+        && splits > 1
+        && splits <= max_cluster
+        && ctas * splits <= gpu.multiprocessors
+        && gpu.active_clusters(OP, &key, "pal_decode", threads, splits as u32)? >= ctas;
     let (workspace, (partial_acc, partial_stats)) = MergeParams::partials(&gpu, OP, stream, rows, splits, head_dim)?;
     let mut params = DecodeParams {
         queries: inputs.queries.as_ptr() as u64,
@@ -439,6 +453,7 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
         tokens_per_split: tokens_per_split as i32,
         head_chunks: head_chunks as i32,
         heads_per_cta: heads_per_cta as i32,
+        merge_in_cluster: cluster as i32,
         scale: problem.scale,
         errors: gpu.table_errors(problem.execution.check == TableCheck::Deferred),
         variant: VariantParams::new(&problem.variant, inputs.alibi_slopes.as_ref(), inputs.sinks.as_ref()),
@@ -457,11 +472,12 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
         threads,
         shared_bytes: key.shape_value("SHARED_BYTES").unwrap_or(0) as u32,
         dependent: false,
+        cluster_z: if cluster { splits as u32 } else { 0 },
     };
     // SAFETY: the parameters mirror `pal::DecodeParams` (size asserted by the kernel); every
     // address is a validated device tensor of the checked shape, or the workspace sized above.
     unsafe { launch(OP, decode, shape, stream, &mut params)? };
-    if splits > 1 {
+    if splits > 1 && !cluster {
         let merge = MergeParams::new(
             (partial_acc, partial_stats),
             out,

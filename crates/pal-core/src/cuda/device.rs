@@ -386,6 +386,48 @@ impl Gpu {
         })
     }
 
+    /// How many clusters of `cluster_z` CTAs of kernel `name` of `key` (`threads` threads, the
+    /// key's dynamic shared memory) this GPU runs at once (0: none, or before Hopper): asked of
+    /// the driver once per size. Clusters over 8 CTAs (the portable limit) are allowed on each
+    /// function where it loads.
+    pub fn active_clusters(
+        &self,
+        op: &'static str,
+        key: &KernelKey,
+        name: &'static str,
+        threads: u32,
+        cluster_z: u32,
+    ) -> Result<usize> {
+        if self.arch.0 < 9 {
+            return Ok(0);
+        }
+        self.with_module(op, key, |module| {
+            if let Some(&(_, _, count)) = module.clusters.iter().find(|&&(n, z, _)| n == name && z == cluster_z) {
+                return Ok(count);
+            }
+            let function = module.function(op, key, name)?;
+            let shape = LaunchShape {
+                blocks: (1, 1, cluster_z),
+                threads,
+                shared_bytes: key.shape_value("SHARED_BYTES").unwrap_or(0) as u32,
+                dependent: false,
+                cluster_z,
+            };
+            let mut attributes = launch_attributes(false, cluster_z);
+            let config = launch_config(&shape, 0, &mut attributes);
+            let mut clusters = 0;
+            // SAFETY: a loaded function and a launch configuration as it would be launched; a
+            // driver that refuses the question answers none.
+            let count = match unsafe { sys::cuOccupancyMaxActiveClusters(&mut clusters, function.0, &config) }.result()
+            {
+                Ok(()) => clusters.max(0) as usize,
+                Err(_) => 0,
+            };
+            module.clusters.push((name, cluster_z, count));
+            Ok(count)
+        })
+    }
+
     fn with_module<R>(
         &self,
         op: &'static str,
@@ -464,6 +506,8 @@ impl TableErrorBuffers {
 struct Module {
     functions: Vec<(&'static str, Handle<sys::CUfunction>)>,
     occupancy: Vec<(&'static str, usize)>,
+    /// (function, cluster size, clusters at once): `Gpu::active_clusters`'s answers.
+    clusters: Vec<(&'static str, u32, usize)>,
 }
 
 impl Module {
@@ -506,11 +550,18 @@ impl Module {
                 unsafe { result::function::set_function_attribute(function, MAX_DYNAMIC_SHARED, shared as i32) }
                     .map_err(|e| driver_error(op, &format!("allowing {shared} bytes of shared memory"), e))?;
             }
+            if arch.0 >= 9 {
+                use sys::CUfunction_attribute::CU_FUNC_ATTRIBUTE_NON_PORTABLE_CLUSTER_SIZE_ALLOWED as NON_PORTABLE;
+                // SAFETY: a loaded function. Clusters up to 16 CTAs where the GPU has them (H100 /
+                // H200); a driver that refuses leaves the portable 8, which `active_clusters` asks.
+                let _ = unsafe { result::function::set_function_attribute(function, NON_PORTABLE, 1) };
+            }
             functions.push((entry, Handle(function)));
         }
         Ok(Self {
             functions,
             occupancy: Vec::new(),
+            clusters: Vec::new(),
         })
     }
 
@@ -609,6 +660,9 @@ pub(crate) struct LaunchShape {
     /// Dynamic shared memory per block, in bytes.
     pub shared_bytes: u32,
     pub dependent: bool,
+    /// CTAs of a cluster along the grid's z (Hopper and newer; 0 or 1: no cluster): all of
+    /// `blocks.2` where set (`Gpu::cluster_limit` says what schedules).
+    pub cluster_z: u32,
 }
 
 impl LaunchShape {
@@ -619,12 +673,59 @@ impl LaunchShape {
             threads,
             shared_bytes: 0,
             dependent: false,
+            cluster_z: 0,
         }
     }
 }
 
 /// Above this much dynamic shared memory a kernel must opt in (CUDA's default limit).
 const DEFAULT_SHARED_LIMIT: u32 = 48 * 1024;
+
+/// The launch attributes `shape` asks for (the first `count` of them): a programmatic dependent
+/// launch, a cluster of `cluster_z` CTAs along z.
+struct LaunchAttributes {
+    list: [sys::CUlaunchAttribute; 2],
+    count: u32,
+}
+
+fn launch_attributes(dependent: bool, cluster_z: u32) -> LaunchAttributes {
+    // SAFETY: plain C structs and unions, all-zero is a valid (empty) value.
+    let mut list: [sys::CUlaunchAttribute; 2] = unsafe { std::mem::zeroed() };
+    let mut count = 0;
+    if dependent {
+        list[count].id = sys::CUlaunchAttributeID::CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+        list[count].value.programmaticStreamSerializationAllowed = 1;
+        count += 1;
+    }
+    if cluster_z > 1 {
+        list[count].id = sys::CUlaunchAttributeID::CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION;
+        list[count].value.clusterDim = sys::CUlaunchAttributeValue_union__bindgen_ty_1 {
+            x: 1,
+            y: 1,
+            z: cluster_z,
+        };
+        count += 1;
+    }
+    LaunchAttributes {
+        list,
+        count: count as u32,
+    }
+}
+
+fn launch_config(shape: &LaunchShape, stream: usize, attributes: &mut LaunchAttributes) -> sys::CUlaunchConfig {
+    sys::CUlaunchConfig {
+        gridDimX: shape.blocks.0,
+        gridDimY: shape.blocks.1,
+        gridDimZ: shape.blocks.2,
+        blockDimX: shape.threads,
+        blockDimY: 1,
+        blockDimZ: 1,
+        sharedMemBytes: shape.shared_bytes,
+        hStream: stream as sys::CUstream,
+        attrs: attributes.list.as_mut_ptr(),
+        numAttrs: attributes.count,
+    }
+}
 
 /// Launches `function` with one by-value parameter struct.
 ///
@@ -642,21 +743,8 @@ pub(crate) unsafe fn launch<P>(
     params: &mut P,
 ) -> Result<()> {
     let mut args = [(params as *mut P).cast::<c_void>()];
-    let mut attribute: sys::CUlaunchAttribute = std::mem::zeroed();
-    attribute.id = sys::CUlaunchAttributeID::CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
-    attribute.value.programmaticStreamSerializationAllowed = 1;
-    let config = sys::CUlaunchConfig {
-        gridDimX: shape.blocks.0,
-        gridDimY: shape.blocks.1,
-        gridDimZ: shape.blocks.2,
-        blockDimX: shape.threads,
-        blockDimY: 1,
-        blockDimZ: 1,
-        sharedMemBytes: shape.shared_bytes,
-        hStream: stream as sys::CUstream,
-        attrs: &mut attribute,
-        numAttrs: shape.dependent as u32,
-    };
+    let mut attributes = launch_attributes(shape.dependent, shape.cluster_z);
+    let config = launch_config(&shape, stream, &mut attributes);
     crate::host_profile::mark(Stage::Lookup);
     let launched = sys::cuLaunchKernelEx(&config, function, args.as_mut_ptr(), std::ptr::null_mut())
         .result()

@@ -381,10 +381,8 @@ pub(super) fn run(problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>)
         v_map,
     };
     let shape = LaunchShape {
-        blocks: (blocks as u32, 1, 1),
-        threads,
         shared_bytes: key.shape_value("SHARED_BYTES").unwrap_or(0) as u32,
-        dependent: false,
+        ..LaunchShape::new((blocks as u32, 1, 1), threads)
     };
     // SAFETY: the parameters mirror `pal::PrefillParams`; every address is a validated device
     // tensor of the checked shape (cu_seqlens is 0 when absent, as the kernel expects), or the

@@ -18,6 +18,7 @@ struct DecodeParams {
   int num_seqs, num_q_heads, num_kv_heads, pages_per_seq;
   int num_pages, num_splits, tokens_per_split, head_chunks;
   int heads_per_cta;
+  int merge_in_cluster;  // the splits of a row group are one cluster and merge there (Hopper on)
   float scale;
   TableErrors errors;
   VariantParams variant;
@@ -85,6 +86,24 @@ __device__ __forceinline__ void store_decode_row(const DecodeParams& p, i64 row,
 
 __device__ __forceinline__ void store_decode_state(const DecodeParams& p, i64 row, int split, SoftmaxState state) {
   if (p.num_splits > 1) ((float2*)p.partial_stats)[row * p.num_splits + split] = make_float2(state.max, state.sum);
+}
+
+// The split merge inside the decode grid (`merge_in_cluster`): the host launches each row
+// group's splits (grid z) as one cluster, so once every CTA of it has written its partial state
+// (barrier at cluster scope: its release and acquire order those global writes before the reads
+// here), the cluster's warps merge the group's rows, a warp per (row, 128 columns), spread over
+// the CTAs first. No second launch, and no wait for the whole grid as the merge kernel's.
+template <typename T, typename Variant, int HEAD_DIM, int WARPS>
+__device__ __forceinline__ void merge_in_cluster(const DecodeParams& p, const DecodeTask& task) {
+#if __CUDA_ARCH__ >= 900
+  asm volatile("barrier.cluster.arrive.release.aligned;\n\tbarrier.cluster.wait.acquire.aligned;" ::: "memory");
+  constexpr int BLOCKS = merge_warps_per_row(HEAD_DIM);
+  for (int item = threadIdx.x / 32 * p.num_splits + task.split; item < task.heads * BLOCKS; item += WARPS * p.num_splits) {
+    const int h = item / BLOCKS;
+    merge_row<T>(p.partial_acc, p.partial_stats, p.out, task.row(p, h), item % BLOCKS, p.num_splits, HEAD_DIM,
+                 Variant::sink(p.variant, task.first_head + h));
+  }
+#endif
 }
 
 }  // namespace pal

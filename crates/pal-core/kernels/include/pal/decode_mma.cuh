@@ -46,8 +46,10 @@
 // (fp8 bytes): pal 2.22 / 3.39 TB/s at 8 / 32 x 4096, nhd 2.11 / 3.28 (FlashInfer 1.42 /
 // 2.19): short of issue 14's 85% of the ceiling and 2x FlashInfer. MQA (HQ 32 / HKV 1, two
 // m-tiles), twenty-fifth session (H200, 2026-12-01): the warp-owned merge, 1.05-1.06x at 1 /
-// 4 / 32 x 4096 in both layouts (nhd 14.2 / 16.2-16.4 / 32.5-32.7 us), same bits.
-// docs/kernels.md has each version's figures.
+// 4 / 32 x 4096 in both layouts (nhd 14.2 / 16.2-16.4 / 32.5-32.7 us), same bits. Grids of at
+// most a CTA per SM merge their splits inside a cluster (`merge_in_cluster`, thirtieth session,
+// H200, 2026-12-01): 1 x 2048 / 1 x 4096 1.04-1.06x / 1.03-1.04x the merge kernel (nhd 16.1-16.4
+// us at 1 x 4096), same bits. docs/kernels.md has each version's figures.
 #pragma once
 #include "pal/decode.cuh"
 #include "pal/layout.cuh"
@@ -1082,6 +1084,7 @@ __device__ void decode_mma(const DecodeParams& p) {
     };
     dispatch_constant<0, WARPS>(warp, merge_owned);
   }
+  if (p.merge_in_cluster) merge_in_cluster<T, Variant, HEAD_DIM, WARPS>(p, task);
 }
 
 }  // namespace pal

@@ -36,20 +36,20 @@ constexpr int MERGE_AHEAD = 32;
 // Warps of the merge grid: one per 128 float32 columns of a row (lanes hold float4 columns).
 __device__ constexpr int merge_warps_per_row(int head_dim) { return (head_dim + 127) / 128; }
 
-// Combines the splits of one (sequence, query head) row, 128 columns per warp. The lanes read
-// the splits' states and agree on the row's max and weights (warp reductions in a fixed order);
-// each lane sums its float4 column over the splits in split order (bitwise deterministic). The
-// first MERGE_AHEAD splits' accumulators are loaded before the states are reduced (the weight
-// of an empty split, whose accumulators are zeros, is 0), later ones eight at a time.
-template <typename T> __device__ void merge_splits(const MergeParams& p) {
-  wait_for_prerequisite_grid();  // the partial states are the decode kernel's output
-  const int blocks = merge_warps_per_row(p.head_dim), item = blockIdx.x * MERGE_WARPS + threadIdx.x / 32;
-  const int row = item / blocks, lane = threadIdx.x % 32;
-  if (row >= p.rows) return;
-  const int columns = p.head_dim / 4, c = item % blocks * 32 + lane, splits = p.num_splits;
+// Combines the splits of one (sequence, query head) row `row` for its columns [128 block,
+// 128 block + 128) into `out` (a warp), with the row's sink logit `sink` (base 2; -inf for none).
+// The lanes read the splits' states and agree on the row's max and weights (warp reductions in a
+// fixed order); each lane sums its float4 column over the splits in split order (bitwise
+// deterministic). The first MERGE_AHEAD splits' accumulators are loaded before the states are
+// reduced (the weight of an empty split, whose accumulators are zeros, is 0), later ones eight
+// at a time.
+template <typename T>
+__device__ __forceinline__ void merge_row(u64 partial_acc, u64 partial_stats, u64 out, i64 row, int block, int splits,
+                                          int head_dim, float sink) {
+  const int lane = threadIdx.x % 32, columns = head_dim / 4, c = block * 32 + lane;
   const bool live = c < columns;
-  const float2* stats = (const float2*)p.partial_stats + (i64)row * splits;
-  const float4* partial = (const float4*)p.partial_acc + (i64)row * splits * columns + (live ? c : 0);
+  const float2* stats = (const float2*)partial_stats + row * splits;
+  const float4* partial = (const float4*)partial_acc + row * splits * columns + (live ? c : 0);
   const float4 zero = make_float4(0.f, 0.f, 0.f, 0.f);
   float4 ahead[MERGE_AHEAD];
 #pragma unroll
@@ -62,7 +62,6 @@ template <typename T> __device__ void merge_splits(const MergeParams& p) {
   const float base = total_max == neg_inf() ? 0.f : total_max;
   float sum = 0.f;
   for (int s = lane; s < splits; s += 32) sum += stats[s].y * weight_of(stats[s], base);
-  const float sink = p.sinks ? ((const float*)p.sinks)[row % p.num_q_heads] * LOG2E : neg_inf();
   const float inverse = SoftmaxState{total_max, warp_sum(sum)}.inverse_sum(sink);
 
   float4 acc = zero;
@@ -90,9 +89,19 @@ template <typename T> __device__ void merge_splits(const MergeParams& p) {
     struct alignas(4 * sizeof(T)) Four {
       T x, y, z, w;
     };
-    *(Four*)((T*)p.out + (i64)row * p.head_dim + 4 * c) = Four{from_float<T>(acc.x * inverse), from_float<T>(acc.y * inverse),
+    *(Four*)((T*)out + row * head_dim + 4 * c) = Four{from_float<T>(acc.x * inverse), from_float<T>(acc.y * inverse),
                                                             from_float<T>(acc.z * inverse), from_float<T>(acc.w * inverse)};
   }
+}
+
+// The merge grid: a warp per (row, 128 columns).
+template <typename T> __device__ void merge_splits(const MergeParams& p) {
+  wait_for_prerequisite_grid();  // the partial states are the decode kernel's output
+  const int blocks = merge_warps_per_row(p.head_dim), item = blockIdx.x * MERGE_WARPS + threadIdx.x / 32;
+  const int row = item / blocks;
+  if (row >= p.rows) return;
+  const float sink = p.sinks ? ((const float*)p.sinks)[row % p.num_q_heads] * LOG2E : neg_inf();
+  merge_row<T>(p.partial_acc, p.partial_stats, p.out, row, item % blocks, p.num_splits, p.head_dim, sink);
 }
 
 }  // namespace pal
