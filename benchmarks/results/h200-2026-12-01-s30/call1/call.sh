@@ -1,5 +1,5 @@
 #!/bin/bash
-# Prepared after the twenty-ninth session: the fill's fp8 scales once a chunk
+# Thirtieth session, call 1 (prepared after the twenty-ninth): the fill's fp8 scales once a chunk
 # (fill-fp8-scales.patch) against main, the instructions each executes (ncu), and where the
 # random page order costs the bf16 fill its last points (ncu, pages in order against random);
 # head dim 64 with 256- against 128-byte chunks; then the whole suite on the patch if it wins 3%
@@ -39,7 +39,9 @@ for r in 1 2; do
 done
 } > $O/d64.txt 2>&1
 grep RES $O/d64.txt | awk '{print $2, $3, $4, $5, $7}' | sort -k2,2 -k3,3n -k1,1 -s
-# The suite only where the patch wins 3% on the pal fp8 fill at 32768 (mean of the two rounds).
-win=$(grep RES $O/fp8.txt | awk '$3=="pal" && $4==32768 {s[$2]+=$5; n[$2]++} END {if (n["main"] && n["scales"]) print (s["scales"]/n["scales"]) / (s["main"]/n["main"]) >= 1.03 ? 1 : 0}')
-echo "scales win: $win"
-[ "$win" = 1 ] && bash scripts/kernel_suite.sh $K 330
+echo "d64 done $SECONDS s"
+# The lab's bf16 fill rows (default call path, FlashInfer's append as the peer), two rounds.
+L="python3 -m proxy_attention_lab.bench --device cuda --ops fill --dtype bfloat16 --fill 4096 32768 256x1 --no-plots --out /tmp/b"
+for r in 1 2; do for lay in pal nhd hnd; do echo "== $r $lay"; timeout 60 $L --layout $lay 2>&1 | grep -E "^fill |ceilings"; done; done > $O/lab.txt
+cat $O/lab.txt
+echo "done $SECONDS s"
