@@ -1,0 +1,32 @@
+#!/bin/bash
+# Prepared after the thirtieth session: the decode's cluster merge with the partial states in
+# each CTA's shared memory, read by the cluster's peers through distributed shared memory
+# (decode-cluster-dsmem.patch), against main's cluster merge through L2 and the merge kernel
+# (cluster=0); outputs compared bit for bit; then the decode tests and a memcheck set on the
+# patch (the whole suite needs a call of its own: about 300 s of pytest and 200 s of memcheck).
+# Carry: gpu-bundle (a wheel of main) and kv_b/fi_cache.tgz.
+. scripts/gpu_env.sh || exit 1
+K=/tmp/dsm; rm -rf $K; cp -r crates/pal-core/kernels $K
+patch -s -p4 -d $K < benchmarks/prepared/decode-cluster-dsmem.patch || exit 1
+M=crates/pal-core/kernels
+S="python3 scripts/decode_sweep.py --rows 1x2048 1x4096 8x4096"
+X="python3 scripts/decode_sweep.py --layouts nhd --dim 256 --heads 16/8 --rows 1x4096"
+saved=$(mktemp -d) saved2=$(mktemp -d)
+{
+for r in 1 2; do
+  fi=$([ $r = 1 ] && echo --flashinfer)
+  check() { [ $r = 1 ] && [ "$1" = main ] && echo "--save $2" || echo "--compare $2"; }
+  PAL_KERNEL_DIR=$M timeout 100 $S --label main $(check main $saved) $fi
+  PAL_KERNEL_DIR=$K timeout 100 $S --label dsmem $(check dsmem $saved)
+  PAL_KERNEL_DIR=$M PAL_DECODE_TUNING=cluster=0 timeout 100 $S --label merge $(check merge $saved)
+  PAL_KERNEL_DIR=$M timeout 60 $X --label main $(check main $saved2)
+  PAL_KERNEL_DIR=$K timeout 60 $X --label dsmem $(check dsmem $saved2)
+done
+} > $O/ab.txt 2>&1
+grep -E "TB/s|ceiling|rror" $O/ab.txt | sed 's/ hq32\/hkv8 d128 p16//'
+echo "ab done $SECONDS s"
+par=$(python3 -c 'import xdist' 2>/dev/null && echo "-n 12")
+PAL_KERNEL_DIR=$K timeout 200 python3 -m pytest -q -p no:cacheprovider $par -k "decode or splits or graph" tests/test_cuda.py tests/test_fp8.py tests/test_variants.py tests/test_determinism.py > $O/tests.txt 2>&1; tail -2 $O/tests.txt
+grep -E "^FAILED" $O/tests.txt | head
+PAL_KERNEL_DIR=$K timeout 150 compute-sanitizer --tool memcheck --error-exitcode 9 python3 -m pytest -q -p no:cacheprovider tests/test_cuda.py -k "splits or bad_page or ragged or 128-16- or cluster" > $O/memcheck.txt 2>&1; echo "memcheck rc $?"; grep -E "ERROR SUMMARY|passed|failed" $O/memcheck.txt | tail -3
+echo "done $SECONDS s"
