@@ -2,8 +2,10 @@
 # Prepared after the thirtieth session: the decode's cluster merge with the partial states in
 # each CTA's shared memory, read by the cluster's peers through distributed shared memory
 # (decode-cluster-dsmem.patch), against main's cluster merge through L2 and the merge kernel
-# (cluster=0); outputs compared bit for bit; then the decode tests and a memcheck set on the
-# patch (the whole suite needs a call of its own: about 300 s of pytest and 200 s of memcheck).
+# (cluster=0); outputs compared bit for bit; the fill's fp8 quotients by reciprocal
+# (fill-fp8-reciprocal.patch) beside main's; then the decode tests and a memcheck set on the
+# decode patch (the whole suite needs a call of its own: about 300 s of pytest and 200 s of
+# memcheck).
 # Carry: gpu-bundle (a wheel of main) and kv_b/fi_cache.tgz.
 . scripts/gpu_env.sh || exit 1
 K=/tmp/dsm; rm -rf $K; cp -r crates/pal-core/kernels $K
@@ -25,6 +27,18 @@ done
 } > $O/ab.txt 2>&1
 grep -E "TB/s|ceiling|rror" $O/ab.txt | sed 's/ hq32\/hkv8 d128 p16//'
 echo "ab done $SECONDS s"
+# The fill's fp8 quotients by the scale's reciprocal and one correction (fill-fp8-reciprocal.patch):
+# rates beside main's, bits against the CPU backend's (--check), two rounds, then its fp8 tests.
+F=/tmp/f8d; rm -rf $F; cp -r crates/pal-core/kernels $F
+patch -s -p4 -d $F < benchmarks/prepared/fill-fp8-reciprocal.patch || exit 1
+P="python3 benchmarks/prepared/fill_probe.py --fp8"
+{
+PAL_KERNEL_DIR=$F timeout 60 $P --check --label recip --tokens 32768
+for r in 1 2; do PAL_KERNEL_DIR=$M timeout 60 $P --label main; PAL_KERNEL_DIR=$F timeout 60 $P --label recip; done
+} > $O/fill_fp8.txt 2>&1
+grep -E "check" $O/fill_fp8.txt | grep -v ": equal"; grep -c ": equal" $O/fill_fp8.txt
+grep RES $O/fill_fp8.txt | awk '{print $2, $3, $4, $5}' | sort -k2,2 -k3,3n -k1,1 -s
+PAL_KERNEL_DIR=$F timeout 90 python3 -m pytest -q -p no:cacheprovider -n 12 -k "fill and cuda" tests/test_fp8.py tests/test_fill.py 2>&1 | tail -2
 par=$(python3 -c 'import xdist' 2>/dev/null && echo "-n 12")
 PAL_KERNEL_DIR=$K timeout 200 python3 -m pytest -q -p no:cacheprovider $par -k "decode or splits or graph" tests/test_cuda.py tests/test_fp8.py tests/test_variants.py tests/test_determinism.py > $O/tests.txt 2>&1; tail -2 $O/tests.txt
 grep -E "^FAILED" $O/tests.txt | head
