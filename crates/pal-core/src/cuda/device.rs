@@ -661,7 +661,7 @@ pub(crate) struct LaunchShape {
     pub shared_bytes: u32,
     pub dependent: bool,
     /// CTAs of a cluster along the grid's z (Hopper and newer; 0 or 1: no cluster): all of
-    /// `blocks.2` where set (`Gpu::cluster_limit` says what schedules).
+    /// `blocks.2` where set (`Gpu::active_clusters` says what schedules).
     pub cluster_z: u32,
 }
 
