@@ -144,9 +144,10 @@ const MIN_SPLIT_TOKENS: usize = 256;
 /// The most splits merged inside their cluster (`merge_in_cluster`, decode.cuh): Hopper's
 /// non-portable cluster limit; lab knob `cluster=0` keeps the merge kernel.
 const MAX_CLUSTER: usize = 16;
-/// Lab knob: `PAL_DECODE_TUNING="warps=8,stages=2,min_ctas=1,min_split=128,pdl=0,waves=0,fill=2,evict=200,tma=0,cluster=8"`
-/// overrides the tensor-core decode's shape, split plan, dependent launch of the merge,
-/// evict-first limit in MiB and largest merging cluster, and turns Hopper's tensor copies off (the kernel still asserts
+/// Lab knob: `PAL_DECODE_TUNING="warps=8,stages=2,min_ctas=1,m_tiles=1,min_split=128,pdl=0,waves=0,fill=2,evict=200,tma=0,cluster=8"`
+/// overrides the tensor-core decode's shape (m-tiles: 16 query heads each), split plan,
+/// dependent launch of the merge, evict-first limit in MiB and largest merging cluster, and
+/// turns Hopper's tensor copies off (the kernel still asserts
 /// the shape), so kernel variants can be timed side by side without rebuilding.
 pub const DECODE_TUNING_ENV: &str = "PAL_DECODE_TUNING";
 
@@ -187,7 +188,7 @@ pub(super) fn kernel_key(
             vec![("HEADS", 8), ("TOKENS", tokens), ("THREADS", 128)]
         }
         _ => {
-            let m_tiles = if group > 16 && head_dim <= 128 { 2 } else { 1 };
+            let m_tiles = tuning("m_tiles").unwrap_or(if group > 16 && head_dim <= 128 { 2 } else { 1 });
             let warps = tuning("warps").unwrap_or(4);
             let stages = tuning("stages").unwrap_or(if head_dim > 128 { 2 } else { 3 });
             // Mirrors `DecodeMmaTile` (the kernel asserts the result): [key][dim] rows are
