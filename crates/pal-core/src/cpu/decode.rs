@@ -60,14 +60,13 @@ pub(super) fn run<Q: FloatElement, K: FloatElement>(problem: &DecodeProblem<'_, 
     // Pools that need no dequantisation, read in place where the machine allows.
     let in_place = k_scales.iter().chain(v_scales.iter()).all(|&s| s == 1.0) && fused::applies(&geometry, group);
 
-    // A sequence's items, chunk-major with its KV heads fastest: (seq, chunk c, KV head h) is item
-    // `first_item[seq] + c * num_kv_heads + h`, so a thread's consecutive items read the same
+    // A sequence's items, chunk-major with its KV heads fastest: with `(first, chunks)` =
+    // `seq_items[seq]`, (seq, chunk c, KV head h) is item `first + c * num_kv_heads + h`, so a thread's consecutive items read the same
     // pages (in `nhd` the heads share every page's rows; 8 x 4096 on a 2-core Zen 4: `nhd`
     // 1.1-1.3x float32 and 1.4-1.6x bfloat16 the head-major order, `hnd` float32 1.00-1.14x;
     // chunks of 64 to 256 or of 1024 tokens ran slower).
     let mut items = Vec::new();
-    let mut first_item = Vec::with_capacity(problem.num_seqs + 1);
-    let mut chunks_of = Vec::with_capacity(problem.num_seqs);
+    let mut seq_items = Vec::with_capacity(problem.num_seqs);
     for (seq, &len) in seq_lens.iter().enumerate() {
         let len = len as usize;
         // Keys before a window's start are never read.
@@ -76,9 +75,8 @@ pub(super) fn run<Q: FloatElement, K: FloatElement>(problem: &DecodeProblem<'_, 
         } else {
             problem.variant.visible_keys(len - 1).start
         };
-        first_item.push(items.len());
         let chunks = (len - first).div_ceil(KV_CHUNK);
-        chunks_of.push(chunks);
+        seq_items.push((items.len(), chunks));
         for c in 0..chunks {
             items.extend((0..num_kv_heads).map(|kv_head| WorkItem {
                 seq,
@@ -150,8 +148,9 @@ pub(super) fn run<Q: FloatElement, K: FloatElement>(problem: &DecodeProblem<'_, 
         |state, (seq_and_head, out_rows)| {
             state.reset(group);
             let (seq, kv_head) = (seq_and_head / num_kv_heads, seq_and_head % num_kv_heads);
-            for c in 0..chunks_of[seq] {
-                let item = first_item[seq] + c * num_kv_heads + kv_head;
+            let (first, chunks) = seq_items[seq];
+            for c in 0..chunks {
+                let item = first + c * num_kv_heads + kv_head;
                 let partial = &partials[item * partial_len..][..partial_len];
                 let (max, rest) = partial.split_at(group);
                 let (sum, acc) = rest.split_at(group);

@@ -1,6 +1,7 @@
 //! Decode on CUDA: chooses the kernel family and its shape (`kernel_key`), the split-KV plan
-//! from the device's occupancy, launches `pal_decode` and, with several splits,
-//! `pal_decode_merge` on the caller's stream.
+//! from the device's occupancy, launches `pal_decode` and, with several splits, merges them in
+//! the splits' cluster (small grids, Hopper on) or with `pal_decode_merge`, on the caller's
+//! stream.
 
 use cudarc::driver::sys;
 

@@ -4,7 +4,8 @@
 // Work split: one CTA per (KV head, block of its query heads, sequence, KV split); the query
 // heads of one KV head share every K/V tile (GQA). With several splits each CTA writes an
 // unnormalised partial state (float32 accumulators, base-2 max and sum per row) and
-// `merge_splits` combines them in split order (bitwise deterministic).
+// `merge_row` combines them in split order (bitwise deterministic): inside the splits' cluster
+// where the host launches one (`merge_in_cluster`), else in the merge grid (`merge_splits`).
 #pragma once
 #include "pal/merge.cuh"
 #include "pal/paged.cuh"

@@ -1,7 +1,8 @@
 // The merge of split-KV partial states, shared by decode and prefill: a split's CTA writes, per
 // row (a query's (token, head) pair, rows of `out`), float32 accumulators [row][split][dim]
-// unnormalised and its base-2 max and sum [row][split]; `merge_splits` combines them in split
-// order (bitwise deterministic) and normalises, with the row's sink.
+// unnormalised and its base-2 max and sum [row][split]; `merge_row` combines one row's splits
+// in split order (bitwise deterministic) and normalises, with the row's sink: a warp of the merge
+// grid (`merge_splits`) or of the decode's own cluster (`merge_in_cluster`, decode.cuh).
 #pragma once
 #include "pal/common.cuh"
 #include "pal/softmax.cuh"
