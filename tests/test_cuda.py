@@ -789,7 +789,7 @@ def test_decode_cluster_merge_gives_the_merge_kernels_bits():
     # Grids of at most a CTA per SM merge their splits inside a cluster from Hopper on
     # (`merge_in_cluster`), others (and `PAL_DECODE_TUNING=cluster=0`) with the merge kernel:
     # the same operations in the same order, so the same bits. One sequence or two (a grid under
-    # the SM count), split 6 to 16 ways: GQA, two m-tiles (MQA), head dims 256 (two column
+    # the SM count), split 6 to 16 ways: GQA, MQA (two CTAs a KV head), head dims 256 (two column
     # blocks per row) and 64, a sink, a window, an empty sequence; each knob in its own process.
     outputs = []
     for tuning in ("cluster=0", "cluster=16"):
@@ -797,3 +797,29 @@ def test_decode_cluster_merge_gives_the_merge_kernels_bits():
         run = [sys.executable, "-c", CLUSTER_SCRIPT]
         outputs.append(subprocess.run(run, env=env, check=True, capture_output=True, text=True).stdout)
     assert outputs[0] and outputs[0] == outputs[1]
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize(
+    "kv_dtype, heads, head_dim",
+    [
+        ("bfloat16", (32, 1), 128),
+        ("float16", (64, 2), 64),
+        ("float8_e4m3fn", (32, 1), 128),
+        ("bfloat16", (32, 1), 256),
+    ],
+)
+@pytest.mark.parametrize("num_seqs", [3, 60])
+def test_decode_groups_over_16_on_small_and_full_grids(rng, layout, kv_dtype, heads, head_dim, num_seqs):
+    """Groups of 32 query heads a KV head (MQA): the tensor-core decode serves them in one CTA of
+    two m-tiles on fuller grids (60 sequences: more (sequence, KV head) pairs than an eighth of
+    the SMs of any GPU it runs on), and in two CTAs of one m-tile on small grids (3 sequences,
+    split KV), head dim 256 always in one. Lengths up to a split's worth and an empty one."""
+    num_q_heads, num_kv_heads = heads
+    lens = [int(n) for n in rng.integers(1, 400, size=num_seqs - 2)] + [2100, 0]
+    cache = paged_cache(rng, lens, num_kv_heads, head_dim, 16, kv_dtype, layout)
+    query_dtype = "bfloat16" if kv_dtype.startswith("float8") else kv_dtype
+    queries = random_array(rng, (num_seqs, num_q_heads, head_dim), query_dtype)
+    args = [cuda(a) for a in (queries, cache.k_cache, cache.v_cache, cache.page_table, cache.lens)]
+    gpu = from_torch(pal.paged_attention_decode(*args, layout=layout))
+    assert_close(gpu, decode_reference(queries, cache), query_dtype, f"{num_seqs} x {heads} D{head_dim}")

@@ -90,9 +90,9 @@ def test_decode_reads_scaled_fp8_pools(rng, device, layout, fp8, query_dtype, sc
 @pytest.mark.parametrize("query_dtype", ["bfloat16", "float16"])
 @pytest.mark.parametrize("heads, head_dim", [((32, 1), 128), ((8, 2), 96), ((16, 4), 256), ((64, 8), 64)])
 def test_decode_fp8_head_shapes_and_variants(rng, device, layout, fp8, query_dtype, heads, head_dim):
-    """MQA and wide groups (two m-tiles on tensor cores), head dims on and off the 64-dim grid of
-    the tensor cores' K loads (64, 128, 256 / 96), long sequences (split KV), with a window,
-    soft-cap, ALiBi and sinks at once."""
+    """MQA and wide groups (one m-tile a CTA on these small grids), head dims on and off the
+    64-dim grid of the tensor cores' K loads (64, 128, 256 / 96), long sequences (split KV), with
+    a window, soft-cap, ALiBi and sinks at once."""
     (num_q_heads, num_kv_heads), lens = heads, [2000, 37, 1]
     cache = paged_cache(rng, lens, num_kv_heads, head_dim, 16, fp8, layout)
     queries = random_array(rng, (len(lens), num_q_heads, head_dim), query_dtype) * 4

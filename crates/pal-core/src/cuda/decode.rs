@@ -158,14 +158,30 @@ fn tuning(name: &str) -> Option<usize> {
     super::knob(&TUNING, DECODE_TUNING_ENV, name)
 }
 
-/// The kernel module for this geometry, variant and GQA group size (query heads per KV head),
-/// with the shape the host chose: float32 runs on CUDA cores, 16-bit dtypes on tensor cores with
-/// 16 query heads per m-tile (two m-tiles for groups over 16 when the accumulators fit), its
-/// K / V copies evict-first in L2 if `evict_first` (see `evict_first`).
+/// M-tiles (16 query heads each) a tensor-core decode CTA serves for a GQA group of `group`
+/// query heads a KV head, over `kv_rows` (sequence, KV head) pairs on `multiprocessors` SMs. Two
+/// for groups over 16 (MQA) where the accumulators fit (head dim up to 128): a CTA then reads its
+/// K / V once for 32 heads. Where one m-tile a CTA fills at most a quarter of the SMs before the
+/// splits, two CTAs serve a KV head: the second reads K / V from L2 as its neighbour streams
+/// them in, and each runs the warps' cheaper one-m-tile merge (H200, 2026-12-01, MQA HQ 32, two
+/// rounds: 1 / 2 / 8 / 16 x 4096 1.09-1.11 / 1.09-1.11 / 1.07 / 1.04-1.06x, 1 x 32768 1.06-1.07x,
+/// fp8 1 / 4 x 4096 1.14-1.17 / 1.09x, head dim 64 1.03-1.05x, HQ 64 / HKV 2 1.05-1.15x; fuller
+/// grids lost: fp8 32 x 4096 0.97-0.98x, `nhd` 64 x 4096 0.98x). Lab knob `m_tiles`.
+pub(super) fn m_tiles(group: usize, head_dim: usize, kv_rows: usize, multiprocessors: usize) -> usize {
+    tuning("m_tiles").unwrap_or(if group > 16 && head_dim <= 128 && kv_rows * 8 > multiprocessors {
+        2
+    } else {
+        1
+    })
+}
+
+/// The kernel module for this geometry and variant, with the shape the host chose: float32 runs
+/// on CUDA cores, 16-bit dtypes on tensor cores with `m_tiles` m-tiles of 16 query heads a CTA
+/// (see `m_tiles`), its K / V copies evict-first in L2 if `evict_first` (see `evict_first`).
 pub(super) fn kernel_key(
     geometry: Geometry,
     variant: &'static str,
-    group: usize,
+    m_tiles: usize,
     evict_first: bool,
     arch: (i32, i32),
 ) -> Result<KernelKey> {
@@ -189,7 +205,6 @@ pub(super) fn kernel_key(
             vec![("HEADS", 8), ("TOKENS", tokens), ("THREADS", 128)]
         }
         _ => {
-            let m_tiles = tuning("m_tiles").unwrap_or(if group > 16 && head_dim <= 128 { 2 } else { 1 });
             let warps = tuning("warps").unwrap_or(4);
             let stages = tuning("stages").unwrap_or(if head_dim > 128 { 2 } else { 3 });
             // Mirrors `DecodeMmaTile` (the kernel asserts the result): [key][dim] rows are
@@ -386,7 +401,12 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
             geometry.kernel_layout(),
         ),
         kernel_variant(&problem.variant, inputs.alibi_slopes.is_some(), inputs.sinks.is_some()),
-        group,
+        m_tiles(
+            group,
+            geometry.head_dim,
+            num_seqs * geometry.num_kv_heads,
+            gpu.multiprocessors,
+        ),
         evict_first(kv_bytes, gpu.l2_bytes),
         gpu.arch,
     )?;
@@ -555,6 +575,17 @@ mod tests {
     }
 
     #[test]
+    fn groups_over_16_take_two_m_tiles_on_fuller_grids() {
+        // H200: 132 SMs. MQA up to 16 (sequence, KV head) pairs: two CTAs of one m-tile each.
+        assert_eq!(m_tiles(32, 128, 16, 132), 1);
+        assert_eq!(m_tiles(32, 128, 17, 132), 2);
+        assert_eq!(m_tiles(32, 64, 256, 132), 2);
+        // Head dim 256's accumulators take one m-tile; groups of 16 or fewer fit one.
+        assert_eq!(m_tiles(32, 256, 256, 132), 1);
+        assert_eq!(m_tiles(16, 128, 256, 132), 1);
+    }
+
+    #[test]
     fn shared_memory_fits_a_hopper_cta_for_every_shape() {
         for (dtype, kv_dtype) in [
             (DType::F16, DType::F16),
@@ -566,7 +597,8 @@ mod tests {
                     for page_size in [16, 64, 128] {
                         for group in [1, 8, 32] {
                             let geometry = ((dtype, kv_dtype), head_dim, page_size, layout);
-                            let Ok(key) = kernel_key(geometry, "plain", group, false, (9, 0)) else {
+                            let m_tiles = m_tiles(group, head_dim, 1024, 132);
+                            let Ok(key) = kernel_key(geometry, "plain", m_tiles, false, (9, 0)) else {
                                 continue; // a head dim that dtype pair does not take
                             };
                             let shared = key.shape_value("SHARED_BYTES").unwrap();
@@ -588,7 +620,7 @@ mod tests {
             kernel_key(
                 ((DType::BF16, kv_dtype), 128, page_size, layout),
                 "plain",
-                4,
+                1,
                 false,
                 arch,
             )

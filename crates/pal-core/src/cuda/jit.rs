@@ -290,7 +290,7 @@ impl KernelKey {
                     let geometry = |page_size| (dtypes, head_dim, page_size, layout);
                     // Hopper's decode keys differ where it copies V with TMA (pal pages of 64+).
                     for arch in [PORTABLE, HOPPER] {
-                        if let Ok(key) = super::decode::kernel_key(geometry(page_size), "plain", 4, false, arch) {
+                        if let Ok(key) = super::decode::kernel_key(geometry(page_size), "plain", 1, false, arch) {
                             keys.push(key);
                         }
                     }
@@ -310,7 +310,7 @@ impl KernelKey {
                         );
                     }
                 }
-                if let Ok(key) = super::decode::kernel_key((dtypes, 128, 16, layout), "plain", 32, true, HOPPER) {
+                if let Ok(key) = super::decode::kernel_key((dtypes, 128, 16, layout), "plain", 2, true, HOPPER) {
                     keys.push(key);
                 }
                 // The prefills' split-KV kernels (SPLIT 1, chosen per call), bfloat16.
@@ -322,7 +322,7 @@ impl KernelKey {
                     }
                 }
                 // Every variant option at once, per family: the policies' code paths.
-                if let Ok(key) = super::decode::kernel_key((dtypes, 128, 16, layout), ALL_VARIANTS, 4, false, HOPPER) {
+                if let Ok(key) = super::decode::kernel_key((dtypes, 128, 16, layout), ALL_VARIANTS, 1, false, HOPPER) {
                     keys.push(key);
                 }
                 for arch in [PORTABLE, HOPPER] {
@@ -347,13 +347,13 @@ impl KernelKey {
                 keys.push(super::fill::kernel_key(dtypes, layout));
                 for (head_dim, page_size) in [(64, 16), (256, 16), (128, 8), (128, 1), (112, 16), (128, 64)] {
                     let geometry = (dtypes, head_dim, page_size, layout);
-                    keys.extend(super::decode::kernel_key(geometry, "plain", 4, true, HOPPER));
+                    keys.extend(super::decode::kernel_key(geometry, "plain", 1, true, HOPPER));
                     keys.extend(super::prefill::kernel_key(geometry, "plain", HOPPER));
                 }
                 keys.extend(super::decode::kernel_key(
                     (dtypes, 128, 16, layout),
                     ALL_VARIANTS,
-                    4,
+                    1,
                     false,
                     HOPPER,
                 ));
@@ -629,7 +629,7 @@ mod tests {
         let decode = super::super::decode::kernel_key(
             ((DType::BF16, DType::BF16), 128, 16, CacheLayout::Pal),
             "plain",
-            4,
+            1,
             false,
             HOPPER,
         )
@@ -668,7 +668,7 @@ mod tests {
         let decode = super::super::decode::kernel_key(
             ((DType::BF16, DType::BF16), 128, 16, CacheLayout::Nhd),
             "plain",
-            4,
+            1,
             false,
             HOPPER,
         )
