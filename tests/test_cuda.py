@@ -807,6 +807,8 @@ def test_decode_cluster_merge_gives_the_merge_kernels_bits():
         ("float16", (64, 2), 64),
         ("float8_e4m3fn", (32, 1), 128),
         ("bfloat16", (32, 1), 256),
+        ("bfloat16", (24, 1), 128),
+        ("float16", (96, 1), 128),
     ],
 )
 @pytest.mark.parametrize("num_seqs", [3, 60])
@@ -814,7 +816,8 @@ def test_decode_groups_over_16_on_small_and_full_grids(rng, layout, kv_dtype, he
     """Groups of 32 query heads a KV head (MQA): the tensor-core decode serves them in one CTA of
     two m-tiles on fuller grids (60 sequences: more (sequence, KV head) pairs than an eighth of
     the SMs of any GPU it runs on), and in two CTAs of one m-tile on small grids (3 sequences,
-    split KV), head dim 256 always in one. Lengths up to a split's worth and an empty one."""
+    split KV), head dim 256 always in one; groups of 24 and 96 end in a partial CTA. Lengths up to
+    a split's worth and an empty one."""
     num_q_heads, num_kv_heads = heads
     lens = [int(n) for n in rng.integers(1, 400, size=num_seqs - 2)] + [2100, 0]
     cache = paged_cache(rng, lens, num_kv_heads, head_dim, 16, kv_dtype, layout)

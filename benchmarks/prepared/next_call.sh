@@ -1,0 +1,55 @@
+#!/bin/bash
+# Prepared after the thirty-first session, one call of about eight minutes:
+#   bash benchmarks/prepared/next_call.sh
+# Timed, two rounds alternating, FlashInfer once: main's decode against the cache policy made
+# beside each copy (decode-policy-uniform.patch: "pol", the same bits as main), the softmax with
+# raw scores on full tiles (decode-raw-scores.patch: "raw", its own rounding) and both ("both",
+# the same bits as "raw"). Then the decode tests on "both", and MQA's split plan at one m-tile
+# (knobs) where FlashInfer still leads. A winner then needs the whole suite (about 260 s of
+# pytest) and memcheck (serial sets), each in a call of its own.
+# Carry: gpu-bundle (a wheel of main) and kv_b/fi_cache.tgz.
+. scripts/gpu_env.sh || exit 1
+M=crates/pal-core/kernels
+for v in pol raw both; do
+  rm -rf /tmp/$v; cp -r $M /tmp/$v
+  case $v in pol | both) patch -s -p4 -d /tmp/$v < benchmarks/prepared/decode-policy-uniform.patch || exit 1 ;; esac
+  case $v in raw | both) patch -s -p4 -d /tmp/$v < benchmarks/prepared/decode-raw-scores.patch || exit 1 ;; esac
+done
+S="python3 scripts/decode_sweep.py --rows 1x4096 8x4096 32x4096 1x32768"
+F="python3 scripts/decode_sweep.py --kv-dtype float8_e4m3fn --rows 8x4096 32x4096 64x4096"
+main_bits=$(mktemp -d) main_fp8=$(mktemp -d) raw_bits=$(mktemp -d) raw_fp8=$(mktemp -d)
+{
+for r in 1 2; do
+  fi=$([ $r = 1 ] && echo --flashinfer)
+  first() { [ $r = 1 ] && echo "--save $1" || echo "--compare $1"; }
+  PAL_KERNEL_DIR=$M timeout 100 $S --label main $(first $main_bits) $fi
+  PAL_KERNEL_DIR=$M timeout 60 $F --label main $(first $main_fp8) $fi
+  PAL_KERNEL_DIR=/tmp/pol timeout 100 $S --label pol --compare $main_bits
+  PAL_KERNEL_DIR=/tmp/pol timeout 60 $F --label pol --compare $main_fp8
+  PAL_KERNEL_DIR=/tmp/raw timeout 100 $S --label raw $(first $raw_bits)
+  PAL_KERNEL_DIR=/tmp/raw timeout 60 $F --label raw $(first $raw_fp8)
+  PAL_KERNEL_DIR=/tmp/both timeout 100 $S --label both --compare $raw_bits
+  PAL_KERNEL_DIR=/tmp/both timeout 60 $F --label both --compare $raw_fp8
+done
+} > $O/ab.txt 2>&1
+grep -E "TB/s|rror" $O/ab.txt | sed 's/ hq32\/hkv8 d128 p16//' | sort -k2,2 -k3,3 -k1,1 -s
+echo "ab done $SECONDS s"
+par=$(python3 -c 'import xdist' 2>/dev/null && echo "-n 12")
+PAL_KERNEL_DIR=/tmp/both timeout 150 python3 -m pytest -q -p no:cacheprovider $par -k "decode or groups or splits" \
+  tests/test_cuda.py tests/test_fp8.py tests/test_variants.py > $O/tests.txt 2>&1
+tail -2 $O/tests.txt; grep -E "^FAILED" $O/tests.txt | head
+echo "tests $SECONDS s"
+# MQA (HQ 32 / HKV 1) at one m-tile (main's default up to 16 pairs): split floors and two waves
+# of smaller splits against the default plan, where FlashInfer still leads (1-2 x 4096, D 64).
+Q="python3 scripts/decode_sweep.py --layouts nhd --heads 32/1 --rows 1x4096 2x4096 4x4096"
+{
+fi=--flashinfer
+for t in default min_split=64 min_split=256 fill=2; do
+  knob=$([ $t = default ] && echo m_tiles=1 || echo m_tiles=1,$t)
+  PAL_DECODE_TUNING=$knob timeout 40 $Q --label $t $fi
+  PAL_DECODE_TUNING=$knob timeout 40 $Q --dim 64 --label $t-d64 $fi
+  fi=
+done
+} > $O/mqa.txt 2>&1
+grep -E "TB/s|rror" $O/mqa.txt | sort -k2,2 -k3,3 -k1,1 -s
+echo "done $SECONDS s"
