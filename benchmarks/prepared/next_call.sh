@@ -1,11 +1,12 @@
 #!/bin/bash
-# Prepared after the thirty-first session, one call of about eight minutes:
+# Prepared after the thirty-first session, one call of about eight to nine minutes:
 #   bash benchmarks/prepared/next_call.sh
 # Timed, two rounds alternating, FlashInfer once: main's decode against the cache policy made
 # beside each copy (decode-policy-uniform.patch: "pol", the same bits as main), the softmax with
 # raw scores on full tiles (decode-raw-scores.patch: "raw", its own rounding) and both ("both",
-# the same bits as "raw"). Then the decode tests on "both", and MQA's split plan at one m-tile
-# (knobs) where FlashInfer still leads. A winner then needs the whole suite (about 260 s of
+# the same bits as "raw"). Then the decode tests on "both", MQA's split plan at one m-tile
+# (knobs) where FlashInfer still leads, and issue 11's latency rows (graph replay warm, never
+# run yet). A winner then needs the whole suite (about 260 s of
 # pytest) and memcheck (serial sets), each in a call of its own.
 # Carry: gpu-bundle (a wheel of main) and kv_b/fi_cache.tgz.
 . scripts/gpu_env.sh || exit 1
@@ -40,16 +41,20 @@ PAL_KERNEL_DIR=/tmp/both timeout 150 python3 -m pytest -q -p no:cacheprovider $p
 tail -2 $O/tests.txt; grep -E "^FAILED" $O/tests.txt | head
 echo "tests $SECONDS s"
 # MQA (HQ 32 / HKV 1) at one m-tile (main's default up to 16 pairs): split floors and two waves
-# of smaller splits against the default plan, where FlashInfer still leads (1-2 x 4096, D 64).
+# of smaller splits against the default plan, where FlashInfer still leads (1-2 x 4096).
 Q="python3 scripts/decode_sweep.py --layouts nhd --heads 32/1 --rows 1x4096 2x4096 4x4096"
 {
 fi=--flashinfer
 for t in default min_split=64 min_split=256 fill=2; do
   knob=$([ $t = default ] && echo m_tiles=1 || echo m_tiles=1,$t)
   PAL_DECODE_TUNING=$knob timeout 40 $Q --label $t $fi
-  PAL_DECODE_TUNING=$knob timeout 40 $Q --dim 64 --label $t-d64 $fi
   fi=
 done
 } > $O/mqa.txt 2>&1
 grep -E "TB/s|rror" $O/mqa.txt | sort -k2,2 -k3,3 -k1,1 -s
+echo "mqa $SECONDS s"
+# Issue 11's latency rows with main: the eager call, the kernels by graph replay back to back
+# (inputs warm in L2, as an engine replays a graph) and after an L2 flush, FlashInfer's run().
+timeout 120 python3 scripts/call_overhead.py --latency --flashinfer --calls 2000 > $O/latency.txt 2>&1
+tail -8 $O/latency.txt
 echo "done $SECONDS s"
