@@ -813,7 +813,7 @@ def test_decode_cluster_merge_gives_the_merge_kernels_bits():
 )
 @pytest.mark.parametrize("num_seqs", [3, 60])
 def test_decode_groups_over_16_on_small_and_full_grids(rng, layout, kv_dtype, heads, head_dim, num_seqs):
-    """Groups of 32 query heads a KV head (MQA): the tensor-core decode serves them in one CTA of
+    """Groups of over 16 query heads a KV head (MQA): the tensor-core decode serves 32 in one CTA of
     two m-tiles on fuller grids (60 sequences: more (sequence, KV head) pairs than an eighth of
     the SMs of any GPU it runs on), and in two CTAs of one m-tile on small grids (3 sequences,
     split KV), head dim 256 always in one; groups of 24 and 96 end in a partial CTA. Lengths up to

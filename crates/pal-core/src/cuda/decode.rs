@@ -161,12 +161,13 @@ fn tuning(name: &str) -> Option<usize> {
 /// M-tiles (16 query heads each) a tensor-core decode CTA serves for a GQA group of `group`
 /// query heads a KV head, over `kv_rows` (sequence, KV head) pairs on `multiprocessors` SMs. Two
 /// for groups over 16 (MQA) where the accumulators fit (head dim up to 128): a CTA then reads its
-/// K / V once for 32 heads. Where one m-tile a CTA fills at most a quarter of the SMs before the
-/// splits, two CTAs serve a KV head: the second reads K / V from L2 as its neighbour streams
-/// them in, and each runs the warps' cheaper one-m-tile merge (H200, 2026-12-01, MQA HQ 32, two
-/// rounds: 1 / 2 / 8 / 16 x 4096 1.09-1.11 / 1.09-1.11 / 1.07 / 1.04-1.06x, 1 x 32768 1.06-1.07x,
-/// fp8 1 / 4 x 4096 1.14-1.17 / 1.09x, head dim 64 1.03-1.05x, HQ 64 / HKV 2 1.05-1.15x; fuller
-/// grids lost: fp8 32 x 4096 0.97-0.98x, `nhd` 64 x 4096 0.98x). Lab knob `m_tiles`.
+/// K / V once for 32 heads. Where the pairs are at most an eighth of the SMs (one m-tile a CTA
+/// then fills at most a quarter of them before the splits), two CTAs serve a KV head: the second
+/// reads K / V from L2 as its neighbour streams them in, and each runs the warps' cheaper
+/// one-m-tile merge (H200, 2026-12-01, MQA HQ 32, two rounds: 1 / 2 / 8 / 16 x 4096 1.10-1.11 /
+/// 1.10-1.11 / 1.07-1.08 / 1.04-1.06x, 1 x 32768 1.06-1.07x, fp8 1 / 4 x 4096 1.15-1.16 /
+/// 1.08-1.09x, head dim 64 1.03-1.07x, HQ 64 / HKV 2 1.05-1.15x; fuller grids lost: fp8 32 x
+/// 4096 0.97-0.99x, `nhd` 64 x 4096 0.98x). Lab knob `m_tiles`.
 pub(super) fn m_tiles(group: usize, head_dim: usize, kv_rows: usize, multiprocessors: usize) -> usize {
     tuning("m_tiles").unwrap_or(if group > 16 && head_dim <= 128 && kv_rows * 8 > multiprocessors {
         2
