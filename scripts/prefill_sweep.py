@@ -22,9 +22,10 @@ from decode_sweep import graph_replay_ms, keep_or_compare
 ROWS = ["1x4096+0", "4x4096+0", "16x1024+0", "4x1024+8192", "8x512+4096"]
 
 
-def make_case(row, layout, dim, page, g, kv_dtype=torch.bfloat16):
-    """Inputs of `row` ("BATCHxPROMPT+HISTORY"), pages in random order, and its visible pairs;
-    with an fp8 `kv_dtype` the pools hold the bf16 draws cast (scales 1)."""
+def make_case(row, layout, dim, page, g, kv_dtype=torch.bfloat16, dtype=torch.bfloat16):
+    """Inputs of `row` ("BATCHxPROMPT+HISTORY"), pages in random order, and its visible pairs:
+    queries and new keys / values in `dtype`, pools in `kv_dtype` (fp8: the bf16 draws cast,
+    scales 1)."""
     head, history = row.split("+")
     batch, prompt = (int(x) for x in head.split("x"))
     history, hq, hkv = int(history), 32, 8
@@ -39,7 +40,7 @@ def make_case(row, layout, dim, page, g, kv_dtype=torch.bfloat16):
     perm = torch.randperm(pages - 1, generator=g, device="cuda")
     table = perm[: batch * per_seq].view(batch, per_seq).int()
     lens = torch.full((batch,), history, dtype=torch.int32, device="cuda")
-    q, k, v = rand(batch * prompt, hq, dim), rand(batch * prompt, hkv, dim), rand(batch * prompt, hkv, dim)
+    q, k, v = (rand(batch * prompt, heads, dim).to(dtype) for heads in (hq, hkv, hkv))
     pairs = batch * (prompt * history + prompt * (prompt + 1) // 2)
     return (q, k, v, k_cache, v_cache, table, lens), 4 * hq * dim * pairs
 
@@ -86,7 +87,8 @@ def main() -> None:
     parser.add_argument("--rows", nargs="+", default=ROWS)
     parser.add_argument("--dim", type=int, default=128)
     parser.add_argument("--page", type=int, default=16)
-    parser.add_argument("--kv-dtype", default="bfloat16", help="pool dtype, e.g. float8_e4m3fn")
+    parser.add_argument("--dtype", default="bfloat16", help="queries, new keys and values")
+    parser.add_argument("--kv-dtype", help="pool dtype (default --dtype), e.g. float8_e4m3fn")
     parser.add_argument("--label", default=os.environ.get("PAL_PREFILL_TUNING", "default"))
     parser.add_argument("--check", action="store_true", help="largest difference from the portable kernel")
     parser.add_argument("--flashinfer", nargs="*", default=[], help="FlashInfer paths: fa2, fa3")
@@ -94,11 +96,12 @@ def main() -> None:
     parser.add_argument("--compare", help="folder of an earlier run's outputs to compare with")
     args = parser.parse_args()
     g = torch.Generator(device="cuda").manual_seed(0)
-    kv_dtype = getattr(torch, args.kv_dtype)
-    kv_tag = "" if args.kv_dtype == "bfloat16" else f" {args.kv_dtype}"
+    args.kv_dtype = args.kv_dtype or args.dtype
+    dtype, kv_dtype = getattr(torch, args.dtype), getattr(torch, args.kv_dtype)
+    kv_tag = "".join(f" {name}" for name in dict.fromkeys((args.dtype, args.kv_dtype)) if name != "bfloat16")
     for layout in args.layouts:
         for row in args.rows:
-            inputs, flops = make_case(row, layout, args.dim, args.page, g, kv_dtype)
+            inputs, flops = make_case(row, layout, args.dim, args.page, g, kv_dtype, dtype)
 
             def call(inputs=inputs, layout=layout):
                 return pal.paged_attention_prefill(*inputs, layout=layout)
@@ -118,7 +121,7 @@ def main() -> None:
                     check += f"  flashinfer-{backend} {flops / fi_ms / 1e9:.1f} ({fi_ms / ms:.2f}x)"
                 except Exception as error:  # noqa: BLE001 - a path that refuses the shape
                     check += f"  flashinfer-{backend}: {str(error).splitlines()[-1][-100:]}"
-            name = f"{layout}-D{args.dim}-p{args.page}-{args.kv_dtype}-{row}.pt"
+            name = f"{layout}-D{args.dim}-p{args.page}-{args.dtype}-{args.kv_dtype}-{row}.pt"
             check += keep_or_compare(out, name, args.save, args.compare)
             print(
                 f"{args.label:<24} {layout} D{args.dim} p{args.page}{kv_tag} {row:<12} {ms * 1e3:8.0f} us "

@@ -1,16 +1,21 @@
 #!/bin/bash
-# Prepared after the thirty-first session, one call of about eight to nine minutes:
-#   bash benchmarks/prepared/next_call.sh
-# Timed, two rounds alternating, FlashInfer once: main's decode against the cache policy made
+# Prepared after the thirty-first session, two calls of about eight and six minutes:
+#   bash benchmarks/prepared/next_call.sh decode   # the two decode patches, tests, latency rows
+#   bash benchmarks/prepared/next_call.sh simt     # float32 on CUDA cores, MQA split knobs
+# decode: two rounds alternating, FlashInfer once: main's decode against the cache policy made
 # beside each copy (decode-policy-uniform.patch: "pol", the same bits as main), the softmax with
 # raw scores on full tiles (decode-raw-scores.patch: "raw", its own rounding) and both ("both",
-# the same bits as "raw"). Then the decode tests on "both", MQA's split plan at one m-tile
-# (knobs) where FlashInfer still leads, and issue 11's latency rows (graph replay warm, never
-# run yet). A winner then needs the whole suite (about 260 s of
-# pytest) and memcheck (serial sets), each in a call of its own.
+# the same bits as "raw"); the decode tests on "both"; issue 11's latency rows (graph replay
+# warm, never run yet). simt: the CUDA-core kernels' dot products in interleaved chains
+# (simt-dot-chains.patch) against main's on float32 decode and prefill rows, the float32 and
+# CUDA-core tests on it; MQA's split plan at one m-tile (knobs) where FlashInfer still leads.
+# A winner then needs the whole suite (about 260 s of pytest) and memcheck (serial sets), each
+# in a call of its own.
 # Carry: gpu-bundle (a wheel of main) and kv_b/fi_cache.tgz.
 . scripts/gpu_env.sh || exit 1
 M=crates/pal-core/kernels
+par=$(python3 -c 'import xdist' 2>/dev/null && echo "-n 12")
+if [ "${1:-decode}" = decode ]; then
 for v in pol raw both; do
   rm -rf /tmp/$v; cp -r $M /tmp/$v
   case $v in pol | both) patch -s -p4 -d /tmp/$v < benchmarks/prepared/decode-policy-uniform.patch || exit 1 ;; esac
@@ -35,8 +40,32 @@ done
 } > $O/ab.txt 2>&1
 grep -E "TB/s|rror" $O/ab.txt | sed 's/ hq32\/hkv8 d128 p16//' | sort -k2,2 -k3,3 -k1,1 -s
 echo "ab done $SECONDS s"
-par=$(python3 -c 'import xdist' 2>/dev/null && echo "-n 12")
 PAL_KERNEL_DIR=/tmp/both timeout 150 python3 -m pytest -q -p no:cacheprovider $par -k "decode or groups or splits" \
+  tests/test_cuda.py tests/test_fp8.py tests/test_variants.py > $O/tests.txt 2>&1
+tail -2 $O/tests.txt; grep -E "^FAILED" $O/tests.txt | head
+echo "tests $SECONDS s"
+# Issue 11's latency rows with main: the eager call, the kernels by graph replay back to back
+# (inputs warm in L2, as an engine replays a graph) and after an L2 flush, FlashInfer's run().
+timeout 120 python3 scripts/call_overhead.py --latency --flashinfer --calls 2000 > $O/latency.txt 2>&1
+tail -8 $O/latency.txt
+else
+K=/tmp/simt; rm -rf $K; cp -r $M $K
+patch -s -p4 -d $K < benchmarks/prepared/simt-dot-chains.patch || exit 1
+D="python3 scripts/decode_sweep.py --dtype float32 --rows 1x4096 8x4096 32x4096 64x4096"
+P="python3 scripts/prefill_sweep.py --dtype float32 --rows 4x1024+0 4x512+4096"
+dec_bits=$(mktemp -d) pre_bits=$(mktemp -d)
+{
+for r in 1 2; do
+  first() { [ $r = 1 ] && echo "--save $1" || echo "--compare $1"; }
+  PAL_KERNEL_DIR=$M timeout 100 $D --label main $(first $dec_bits)
+  PAL_KERNEL_DIR=$K timeout 100 $D --label chains
+  PAL_KERNEL_DIR=$M timeout 100 $P --label main $(first $pre_bits)
+  PAL_KERNEL_DIR=$K timeout 100 $P --label chains
+done
+} > $O/simt.txt 2>&1
+grep -E "TB/s|TFLOP/s|rror" $O/simt.txt | sed 's/ hq32\/hkv8 d128 p16//' | sort -k2,2 -k3,3 -k1,1 -s
+echo "simt $SECONDS s"
+PAL_KERNEL_DIR=$K timeout 150 python3 -m pytest -q -p no:cacheprovider $par -k "float32 or simt or fp8_page_sizes" \
   tests/test_cuda.py tests/test_fp8.py tests/test_variants.py > $O/tests.txt 2>&1
 tail -2 $O/tests.txt; grep -E "^FAILED" $O/tests.txt | head
 echo "tests $SECONDS s"
@@ -53,8 +82,5 @@ done
 } > $O/mqa.txt 2>&1
 grep -E "TB/s|rror" $O/mqa.txt | sort -k2,2 -k3,3 -k1,1 -s
 echo "mqa $SECONDS s"
-# Issue 11's latency rows with main: the eager call, the kernels by graph replay back to back
-# (inputs warm in L2, as an engine replays a graph) and after an L2 flush, FlashInfer's run().
-timeout 120 python3 scripts/call_overhead.py --latency --flashinfer --calls 2000 > $O/latency.txt 2>&1
-tail -8 $O/latency.txt
+fi
 echo "done $SECONDS s"
