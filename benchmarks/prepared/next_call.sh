@@ -1,12 +1,12 @@
 #!/bin/bash
-# Prepared after the thirty-first session, two calls of about eight and six minutes:
+# Prepared after the thirty-first session, two calls of about seven and six minutes:
 #   bash benchmarks/prepared/next_call.sh decode   # the two decode patches, tests, latency rows
 #   bash benchmarks/prepared/next_call.sh simt     # float32 on CUDA cores, MQA split knobs
 # decode: two rounds alternating, FlashInfer once: main's decode against the cache policy made
-# beside each copy (decode-policy-uniform.patch: "pol", the same bits as main), the softmax with
-# raw scores on full tiles (decode-raw-scores.patch: "raw", its own rounding) and both ("both",
-# the same bits as "raw"); the decode tests on "both"; issue 11's latency rows (graph replay
-# warm, never run yet). simt: the CUDA-core kernels' dot products in interleaved chains
+# beside each copy (decode-policy-uniform.patch: "pol", the same bits as main) and that with the
+# softmax's raw scores on full tiles (decode-raw-scores.patch: "both", its own rounding, so the
+# two rounds compare with each other); the decode tests on "both"; issue 11's latency rows
+# (graph replay warm, never run yet). simt: the CUDA-core kernels' dot products in interleaved chains
 # (simt-dot-chains.patch) against main's on float32 decode and prefill rows, the float32 and
 # CUDA-core tests on it; MQA's split plan at one m-tile (knobs) where FlashInfer still leads.
 # A winner then needs the whole suite (about 260 s of pytest) and memcheck (serial sets), each
@@ -16,14 +16,14 @@
 M=crates/pal-core/kernels
 par=$(python3 -c 'import xdist' 2>/dev/null && echo "-n 12")
 if [ "${1:-decode}" = decode ]; then
-for v in pol raw both; do
+for v in pol both; do
   rm -rf /tmp/$v; cp -r $M /tmp/$v
-  case $v in pol | both) patch -s -p4 -d /tmp/$v < benchmarks/prepared/decode-policy-uniform.patch || exit 1 ;; esac
-  case $v in raw | both) patch -s -p4 -d /tmp/$v < benchmarks/prepared/decode-raw-scores.patch || exit 1 ;; esac
+  patch -s -p4 -d /tmp/$v < benchmarks/prepared/decode-policy-uniform.patch || exit 1
+  [ $v = both ] && { patch -s -p4 -d /tmp/$v < benchmarks/prepared/decode-raw-scores.patch || exit 1; }
 done
 S="python3 scripts/decode_sweep.py --rows 1x4096 8x4096 32x4096 1x32768"
 F="python3 scripts/decode_sweep.py --kv-dtype float8_e4m3fn --rows 8x4096 32x4096 64x4096"
-main_bits=$(mktemp -d) main_fp8=$(mktemp -d) raw_bits=$(mktemp -d) raw_fp8=$(mktemp -d)
+main_bits=$(mktemp -d) main_fp8=$(mktemp -d) both_bits=$(mktemp -d) both_fp8=$(mktemp -d)
 {
 for r in 1 2; do
   fi=$([ $r = 1 ] && echo --flashinfer)
@@ -32,10 +32,8 @@ for r in 1 2; do
   PAL_KERNEL_DIR=$M timeout 60 $F --label main $(first $main_fp8) $fi
   PAL_KERNEL_DIR=/tmp/pol timeout 100 $S --label pol --compare $main_bits
   PAL_KERNEL_DIR=/tmp/pol timeout 60 $F --label pol --compare $main_fp8
-  PAL_KERNEL_DIR=/tmp/raw timeout 100 $S --label raw $(first $raw_bits)
-  PAL_KERNEL_DIR=/tmp/raw timeout 60 $F --label raw $(first $raw_fp8)
-  PAL_KERNEL_DIR=/tmp/both timeout 100 $S --label both --compare $raw_bits
-  PAL_KERNEL_DIR=/tmp/both timeout 60 $F --label both --compare $raw_fp8
+  PAL_KERNEL_DIR=/tmp/both timeout 100 $S --label both $(first $both_bits)
+  PAL_KERNEL_DIR=/tmp/both timeout 60 $F --label both $(first $both_fp8)
 done
 } > $O/ab.txt 2>&1
 grep -E "TB/s|rror" $O/ab.txt | sed 's/ hq32\/hkv8 d128 p16//' | sort -k2,2 -k3,3 -k1,1 -s
