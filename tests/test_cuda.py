@@ -801,26 +801,30 @@ def test_decode_cluster_merge_gives_the_merge_kernels_bits():
 
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize(
-    "kv_dtype, heads, head_dim",
+    "kv_dtype, heads, head_dim, page_size",
     [
-        ("bfloat16", (32, 1), 128),
-        ("float16", (64, 2), 64),
-        ("float8_e4m3fn", (32, 1), 128),
-        ("bfloat16", (32, 1), 256),
-        ("bfloat16", (24, 1), 128),
-        ("float16", (96, 1), 128),
+        ("bfloat16", (32, 1), 128, 16),
+        ("float16", (64, 2), 64, 16),
+        ("float8_e4m3fn", (32, 1), 128, 16),
+        ("bfloat16", (32, 1), 256, 16),
+        ("bfloat16", (24, 1), 128, 16),
+        ("float16", (96, 1), 128, 16),
+        ("bfloat16", (32, 1), 128, 64),
+        ("float8_e4m3fn", (32, 1), 128, 128),
     ],
 )
 @pytest.mark.parametrize("num_seqs", [3, 60])
-def test_decode_groups_over_16_on_small_and_full_grids(rng, layout, kv_dtype, heads, head_dim, num_seqs):
+def test_decode_groups_over_16_on_small_and_full_grids(
+    rng, layout, kv_dtype, heads, head_dim, page_size, num_seqs
+):
     """Groups of over 16 query heads a KV head (MQA): the tensor-core decode serves 32 in one CTA of
     two m-tiles on fuller grids (60 sequences: more (sequence, KV head) pairs than an eighth of
     the SMs of any GPU it runs on), and in two CTAs of one m-tile on small grids (3 sequences,
-    split KV), head dim 256 always in one; groups of 24 and 96 end in a partial CTA. Lengths up to
-    a split's worth and an empty one."""
+    split KV), head dim 256 always in one; groups of 24 and 96 end in a partial CTA; pal pages of
+    64 and 128 (Hopper: tensor copies of V). Lengths up to a split's worth and an empty one."""
     num_q_heads, num_kv_heads = heads
     lens = [int(n) for n in rng.integers(1, 400, size=num_seqs - 2)] + [2100, 0]
-    cache = paged_cache(rng, lens, num_kv_heads, head_dim, 16, kv_dtype, layout)
+    cache = paged_cache(rng, lens, num_kv_heads, head_dim, page_size, kv_dtype, layout)
     query_dtype = "bfloat16" if kv_dtype.startswith("float8") else kv_dtype
     queries = random_array(rng, (num_seqs, num_q_heads, head_dim), query_dtype)
     args = [cuda(a) for a in (queries, cache.k_cache, cache.v_cache, cache.page_table, cache.lens)]
