@@ -1,10 +1,15 @@
 //! Times the CPU decode on the standard case (8 sequences x 4096 tokens, 32 query heads over 8
 //! KV heads, head dim 128, page size 16, pages in random order) and prints the rate at which it
-//! reads the keys and values, per layout and dtype (best of several calls).
+//! reads the keys and values, per layout and dtype (best of several calls), beside the rate of a
+//! pass that only reads the same pools in the same page order (whole pages, two pages ahead
+//! prefetched, on all cores), timed in turn with the decode so that both see the same machine:
+//! the paged-read ceiling of this case (`paged_read_ceiling.rs` is the machine's in general).
 //!
 //! Run with `cargo run --release -p pal-core --example cpu_decode_rate`.
 
 use std::time::Instant;
+
+use rayon::prelude::*;
 
 use half::bf16;
 use pal_core::{
@@ -42,12 +47,12 @@ impl Lcg {
     }
 }
 
-/// Best-of-`RUNS` rate in GB/s of K and V bytes read.
+/// Best-of-`RUNS` rates in GB/s of K and V bytes read: the decode's, then the read pass's.
 fn rate<T: FloatElement + Copy>(
     dtype: DType,
     layout: CacheLayout,
     from_f32: impl Fn(f32) -> T,
-) -> pal_core::Result<f64> {
+) -> pal_core::Result<(f64, f64)> {
     let (batch, context) = shape();
     let pages_per_sequence = context / PAGE_SIZE;
     let num_pages = batch * pages_per_sequence;
@@ -65,8 +70,12 @@ fn rate<T: FloatElement + Copy>(
     let queries: Vec<T> = (0..q_shape.iter().product()).map(|_| from_f32(rng.uniform())).collect();
     let mut out = vec![from_f32(0.0); queries.len()];
     let table_shape = [batch, pages_per_sequence];
-    let mut best = f64::MAX;
+    let page_bytes = k_pool.len() / num_pages * std::mem::size_of::<T>();
+    let (mut best, mut best_read) = (f64::MAX, f64::MAX);
     for _ in 0..RUNS {
+        let start = Instant::now();
+        std::hint::black_box(read_pages(&k_pool, &v_pool, &page_table, page_bytes));
+        best_read = best_read.min(start.elapsed().as_secs_f64());
         let start = Instant::now();
         paged_attention_decode(
             &DecodeInputs {
@@ -88,21 +97,65 @@ fn rate<T: FloatElement + Copy>(
         best = best.min(start.elapsed().as_secs_f64());
     }
     std::hint::black_box(&out);
-    let bytes = 2 * batch * context * KV_HEADS * HEAD_DIM * std::mem::size_of::<T>();
-    Ok(bytes as f64 / best / 1e9)
+    let bytes = (2 * batch * context * KV_HEADS * HEAD_DIM * std::mem::size_of::<T>()) as f64;
+    Ok((bytes / best / 1e9, bytes / best_read / 1e9))
+}
+
+/// Reads both pools' pages in table order, 32 pages a task, each page whole with the page two on
+/// prefetched into L2; returns a checksum so that nothing is optimised away.
+fn read_pages<T>(k_pool: &[T], v_pool: &[T], page_table: &[i32], page_bytes: usize) -> u64 {
+    // SAFETY: the pools are plain numbers; any byte pattern is a valid u64.
+    let words = |pool: &[T]| unsafe {
+        std::slice::from_raw_parts(pool.as_ptr().cast::<u64>(), std::mem::size_of_val(pool) / 8)
+    };
+    let (k, v) = (words(k_pool), words(v_pool));
+    let page_words = page_bytes / 8;
+    page_table
+        .par_chunks(32)
+        .map(|pages| {
+            let mut sums = [0u64; 8];
+            for (i, &page) in pages.iter().enumerate() {
+                #[cfg(target_arch = "x86_64")]
+                if let Some(&ahead) = pages.get(i + 2) {
+                    for pool in [k, v] {
+                        for line in pool[ahead as usize * page_words..][..page_words].chunks(8) {
+                            // SAFETY: a prefetch has no effect on memory.
+                            unsafe {
+                                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T1 }>(
+                                    line.as_ptr().cast(),
+                                )
+                            };
+                        }
+                    }
+                }
+                for pool in [k, v] {
+                    for row in pool[page as usize * page_words..][..page_words].chunks_exact(8) {
+                        for (s, &w) in sums.iter_mut().zip(row) {
+                            *s = s.wrapping_add(w);
+                        }
+                    }
+                }
+            }
+            sums.iter().fold(0, |a, &b| a ^ b)
+        })
+        .reduce(|| 0, |a, b| a ^ b)
 }
 
 fn main() -> pal_core::Result<()> {
     let (batch, context) = shape();
     println!(
         "CPU decode, {batch} x {context}, HQ {Q_HEADS}, HKV {KV_HEADS}, D {HEAD_DIM}, page {PAGE_SIZE}, \
-         random page order, {} threads: GB/s of K and V read (best of {RUNS})",
+         random page order, {} threads: GB/s of K and V read (best of {RUNS}), decode / read pass (ratio)",
         rayon::current_num_threads()
     );
-    println!("{:>10} {:>8} {:>8} {:>8}", "dtype", "pal", "nhd", "hnd");
+    println!("{:>10} {:>20} {:>20} {:>20}", "dtype", "pal", "nhd", "hnd");
     // An optional argument picks one layout (`pal`, `nhd` or `hnd`), e.g. for a profiler.
     let only = std::env::args().nth(1);
-    let cell = |r: Option<f64>| r.map_or("-".to_string(), |r| format!("{r:.1}"));
+    let cell = |r: Option<(f64, f64)>| {
+        r.map_or("-".to_string(), |(decode, read)| {
+            format!("{decode:.1} / {read:.1} ({:.0}%)", 100.0 * decode / read)
+        })
+    };
     for (name, dtype) in [("float32", DType::F32), ("bfloat16", DType::BF16)] {
         let mut row = Vec::new();
         for (layout_name, layout) in [
@@ -117,7 +170,12 @@ fn main() -> pal_core::Result<()> {
                 (true, _) => Some(rate(dtype, layout, bf16::from_f32)?),
             });
         }
-        println!("{name:>10} {:>8} {:>8} {:>8}", cell(row[0]), cell(row[1]), cell(row[2]));
+        println!(
+            "{name:>10} {:>20} {:>20} {:>20}",
+            cell(row[0]),
+            cell(row[1]),
+            cell(row[2])
+        );
     }
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Decode on the CPU: split-KV (flash-decoding). Each work item is one (sequence, chunk of
-//! `KV_CHUNK` tokens, KV head) and serves all query heads of that KV head from one pass over the
-//! keys and values; a second pass merges the chunks of each sequence in order.
+//! `KV_CHUNK` tokens) and a run of its KV heads (all of them where that leaves every thread
+//! work enough), and serves all their query heads from one pass over the keys and values; a
+//! second pass merges the chunks of each sequence in order.
 
 use rayon::prelude::*;
 
@@ -19,9 +20,24 @@ const KV_CHUNK: usize = 512;
 
 struct WorkItem {
     seq: usize,
-    kv_head: usize,
+    /// The item's KV heads: `first_kv_head..first_kv_head + heads_per_item(..)`.
+    first_kv_head: usize,
     start: usize,
     end: usize,
+}
+
+/// KV heads a work item takes: all of them while there are (sequence, chunk) pairs enough for
+/// four items a thread, else the largest divisor of `num_kv_heads` that makes that many. A whole
+/// page of every head is one span of memory in every layout, so an item over all heads reads
+/// its pages whole, once (8 x 4096 on a 2-core Zen 5: see `cpu/fused.rs`). Which heads share an
+/// item never changes a result: each head's sums are the same whichever item holds it.
+fn heads_per_item(seq_chunks: usize, num_kv_heads: usize) -> usize {
+    let wanted = 4 * rayon::current_num_threads();
+    (1..=num_kv_heads)
+        .rev()
+        .filter(|h| num_kv_heads.is_multiple_of(*h))
+        .find(|h| seq_chunks * (num_kv_heads / h) >= wanted)
+        .unwrap_or(1)
 }
 
 /// Queries and output are `Q`s, the pools `K`s.
@@ -60,14 +76,11 @@ pub(super) fn run<Q: FloatElement, K: FloatElement>(problem: &DecodeProblem<'_, 
     // Pools that need no dequantisation, read in place where the machine allows.
     let in_place = k_scales.iter().chain(v_scales.iter()).all(|&s| s == 1.0) && fused::applies(&geometry, group);
 
-    // A sequence's items, chunk-major with its KV heads fastest: with `(first, chunks)` =
-    // `seq_items[seq]`, (seq, chunk c, KV head h) is item `first + c * num_kv_heads + h`, so a thread's consecutive items read the same
-    // pages (in `nhd` the heads share every page's rows; 8 x 4096 on a 2-core Zen 4: `nhd`
-    // 1.1-1.3x float32 and 1.4-1.6x bfloat16 the head-major order, `hnd` float32 1.00-1.14x;
-    // chunks of 64 to 256 or of 1024 tokens ran slower).
-    let mut items = Vec::new();
-    let mut seq_items = Vec::with_capacity(problem.num_seqs);
-    for (seq, &len) in seq_lens.iter().enumerate() {
+    // A sequence's items, chunk-major with its runs of KV heads fastest: with `(first, chunks)` =
+    // `seq_items[seq]`, (seq, chunk c, run r) is item `first + c * runs + r`, so a thread's
+    // consecutive items read the same pages.
+    let mut spans = Vec::with_capacity(problem.num_seqs);
+    for &len in seq_lens {
         let len = len as usize;
         // Keys before a window's start are never read.
         let first = if len == 0 {
@@ -75,12 +88,20 @@ pub(super) fn run<Q: FloatElement, K: FloatElement>(problem: &DecodeProblem<'_, 
         } else {
             problem.variant.visible_keys(len - 1).start
         };
+        spans.push((first, len));
+    }
+    let seq_chunks: usize = spans.iter().map(|&(first, len)| (len - first).div_ceil(KV_CHUNK)).sum();
+    let heads = heads_per_item(seq_chunks, num_kv_heads);
+    let runs = num_kv_heads / heads;
+    let mut items = Vec::new();
+    let mut seq_items = Vec::with_capacity(problem.num_seqs);
+    for (seq, &(first, len)) in spans.iter().enumerate() {
         let chunks = (len - first).div_ceil(KV_CHUNK);
         seq_items.push((items.len(), chunks));
         for c in 0..chunks {
-            items.extend((0..num_kv_heads).map(|kv_head| WorkItem {
+            items.extend((0..runs).map(|r| WorkItem {
                 seq,
-                kv_head,
+                first_kv_head: r * heads,
                 start: first + c * KV_CHUNK,
                 end: (first + (c + 1) * KV_CHUNK).min(len),
             }));
@@ -88,14 +109,15 @@ pub(super) fn run<Q: FloatElement, K: FloatElement>(problem: &DecodeProblem<'_, 
     }
 
     // Per item and query head: max, sum, then head_dim accumulators.
-    let partial_len = group * (d + 2);
+    let rows = heads * group;
+    let partial_len = rows * (d + 2);
     let mut partials = vec![0f32; items.len() * partial_len];
     partials.par_chunks_mut(partial_len).zip(&items).for_each_init(
         || Workspace::new(d),
         |ws, (partial, item)| {
-            let first_q = (item.seq * problem.num_q_heads + item.kv_head * group) * d;
-            ws.queries.resize(group * d, 0.0);
-            Q::convert_to_f32(&queries[first_q..][..group * d], &mut ws.queries);
+            let first_q = (item.seq * problem.num_q_heads + item.first_kv_head * group) * d;
+            ws.queries.resize(rows * d, 0.0);
+            Q::convert_to_f32(&queries[first_q..][..rows * d], &mut ws.queries);
             let source = PagedKv {
                 k_pool,
                 v_pool,
@@ -106,8 +128,10 @@ pub(super) fn run<Q: FloatElement, K: FloatElement>(problem: &DecodeProblem<'_, 
             // The query is its sequence's last token.
             let position = seq_lens[item.seq] as usize - 1;
             let visible = problem.variant.visible_keys(position);
-            let logits = Logits::for_group(&problem.variant, slopes, item.kv_head, group, |_| position);
-            ws.state.reset(group);
+            // Row r of the item is query head `first_kv_head * group + r`.
+            let logits = Logits::for_group(&problem.variant, slopes, item.first_kv_head / heads, rows, |_| position);
+            ws.state.reset(rows);
+            let kv_heads = item.first_kv_head..item.first_kv_head + heads;
             let mut done = 0;
             // The in-place paths take items that start on a page and whose keys the query sees
             // in full (decode items start at the window's start); the general path does the rest.
@@ -115,28 +139,30 @@ pub(super) fn run<Q: FloatElement, K: FloatElement>(problem: &DecodeProblem<'_, 
                 // SAFETY: `fused::applies` accepted this geometry and group on this machine, and
                 // validation checked the page ids of every token in the item.
                 done = unsafe {
-                    let rows = item.start..item.end;
                     fused::absorb(
                         &source,
-                        item.kv_head,
+                        kv_heads.clone(),
                         &mut ws.state,
                         &ws.queries,
-                        rows,
+                        item.start..item.end,
                         problem.scale,
                         &logits,
                     )
                 };
             }
-            ws.stream(
-                &source,
-                item.kv_head,
-                item.start + done..item.end,
-                problem.scale,
-                |_| visible.clone(),
-                &logits,
-            );
-            let (max, rest) = partial.split_at_mut(group);
-            let (sum, acc) = rest.split_at_mut(group);
+            for (i, kv_head) in kv_heads.enumerate() {
+                ws.stream(
+                    &source,
+                    kv_head,
+                    i * group..(i + 1) * group,
+                    item.start + done..item.end,
+                    problem.scale,
+                    |_| visible.clone(),
+                    &logits,
+                );
+            }
+            let (max, rest) = partial.split_at_mut(rows);
+            let (sum, acc) = rest.split_at_mut(rows);
             max.copy_from_slice(&ws.state.max);
             sum.copy_from_slice(&ws.state.sum);
             acc.copy_from_slice(&ws.state.acc);
@@ -149,13 +175,16 @@ pub(super) fn run<Q: FloatElement, K: FloatElement>(problem: &DecodeProblem<'_, 
             state.reset(group);
             let (seq, kv_head) = (seq_and_head / num_kv_heads, seq_and_head % num_kv_heads);
             let (first, chunks) = seq_items[seq];
+            // The KV head's query rows in its items.
+            let row0 = kv_head % heads * group;
             for c in 0..chunks {
-                let item = first + c * num_kv_heads + kv_head;
+                let item = first + c * runs + kv_head / heads;
                 let partial = &partials[item * partial_len..][..partial_len];
-                let (max, rest) = partial.split_at(group);
-                let (sum, acc) = rest.split_at(group);
+                let (max, rest) = partial.split_at(rows);
+                let (sum, acc) = rest.split_at(rows);
                 for j in 0..group {
-                    state.merge(j, max[j], sum[j], &acc[j * d..][..d]);
+                    let r = row0 + j;
+                    state.merge(j, max[r], sum[r], &acc[r * d..][..d]);
                 }
             }
             // Rows of (sequence, KV head) `seq_and_head` are its group's query heads, in order.

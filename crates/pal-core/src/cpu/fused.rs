@@ -66,15 +66,16 @@ pub(super) fn applies(geometry: &CacheGeometry, group: usize) -> bool {
     }
 }
 
-/// Folds the whole two-page tiles of `rows` of `kv_head` (which start on a page boundary and are
-/// all visible to every query row) into `state`; returns how many rows it took (the rest is left
-/// to the general path). `queries` holds `group` float32 rows; `source`'s scales are 1.
+/// Folds the whole two-page tiles of `rows` of the KV heads `kv_heads` (rows that start on a
+/// page boundary and are all visible to every query row) into `state`; returns how many rows it
+/// took (the rest is left to the general path). `queries` and `state` hold `group` float32 rows
+/// per head, head by head; `source`'s scales are 1.
 ///
 /// # Safety
 /// [`applies`] returned true for this geometry and group; the page ids are valid.
 pub(super) unsafe fn absorb<K: FloatElement>(
     source: &PagedKv<'_, K>,
-    kv_head: usize,
+    kv_heads: Range<usize>,
     state: &mut OnlineSoftmax,
     queries: &[f32],
     rows: Range<usize>,
@@ -84,16 +85,16 @@ pub(super) unsafe fn absorb<K: FloatElement>(
     #[cfg(target_arch = "x86_64")]
     {
         if source.geometry.layout == CacheLayout::Pal {
-            avx512_pal::absorb(source, kv_head, state, queries, rows, scale, transform)
+            avx512_pal::absorb(source, kv_heads, state, queries, rows, scale, transform)
         } else if avx512() {
-            lanes::absorb_avx512(source, kv_head, state, queries, rows, scale, transform)
+            lanes::absorb_avx512(source, kv_heads, state, queries, rows, scale, transform)
         } else {
-            lanes::absorb_avx2(source, kv_head, state, queries, rows, scale, transform)
+            lanes::absorb_avx2(source, kv_heads, state, queries, rows, scale, transform)
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        let _ = (source, kv_head, state, queries, rows, scale, transform);
+        let _ = (source, kv_heads, state, queries, rows, scale, transform);
         0
     }
 }
@@ -249,33 +250,33 @@ mod lanes {
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn absorb_avx2<K: FloatElement>(
         source: &PagedKv<'_, K>,
-        kv_head: usize,
+        kv_heads: Range<usize>,
         state: &mut OnlineSoftmax,
         queries: &[f32],
         rows: Range<usize>,
         scale: f32,
         transform: &impl ScoreTransform,
     ) -> usize {
-        absorb::<K, Avx2>(source, kv_head, state, queries, rows, scale, transform)
+        absorb::<K, Avx2>(source, kv_heads, state, queries, rows, scale, transform)
     }
 
     #[target_feature(enable = "avx512f,avx2,fma")]
     pub(super) unsafe fn absorb_avx512<K: FloatElement>(
         source: &PagedKv<'_, K>,
-        kv_head: usize,
+        kv_heads: Range<usize>,
         state: &mut OnlineSoftmax,
         queries: &[f32],
         rows: Range<usize>,
         scale: f32,
         transform: &impl ScoreTransform,
     ) -> usize {
-        absorb::<K, Avx512>(source, kv_head, state, queries, rows, scale, transform)
+        absorb::<K, Avx512>(source, kv_heads, state, queries, rows, scale, transform)
     }
 
     #[inline(always)]
     unsafe fn absorb<K: FloatElement, L: Lanes>(
         source: &PagedKv<'_, K>,
-        kv_head: usize,
+        kv_heads: Range<usize>,
         state: &mut OnlineSoftmax,
         queries: &[f32],
         rows: Range<usize>,
@@ -284,24 +285,14 @@ mod lanes {
     ) -> usize {
         let g = &source.geometry;
         let (d, page_size) = (g.head_dim, g.page_size);
-        let group = queries.len() / d;
+        let group = queries.len() / d / kv_heads.len();
         // Elements from one token's row of a head to the next token's in the same page.
         let stride = if g.layout == CacheLayout::Hnd {
             d
         } else {
             g.num_kv_heads * d
         };
-        // What each token's prefetch covers: its row of this head, or, for `nhd` rows under 512
-        // bytes and the first KV head, the token's rows of every head (whole pages), which the
-        // next heads' items (the same chunk, next on this thread: cpu/decode.rs) then find in L2
-        // or L3 rather than DRAM. 8 x 4096 on a 2-core Zen 4: bfloat16 `nhd` (256-byte rows)
-        // 1.7-2.1x; float32 (512-byte rows) level, so it keeps its own rows.
-        let own_row = d * std::mem::size_of::<K>();
-        let row_bytes = if g.layout == CacheLayout::Nhd && kv_head == 0 && own_row < 512 {
-            stride * std::mem::size_of::<K>()
-        } else {
-            own_row
-        };
+        let row_bytes = d * std::mem::size_of::<K>();
         let tile = 2 * page_size;
         assert!(
             rows.start.is_multiple_of(page_size)
@@ -315,82 +306,90 @@ mod lanes {
         }
         let (k_pool, v_pool) = (source.k_pool.as_ptr(), source.v_pool.as_ptr());
         let first_page = rows.start / page_size;
-        let row_of = |page_index: usize| {
+        let last_page = first_page + whole / page_size;
+        let page_at = |page_index: usize| {
             let page = source.pages[page_index] as usize;
             assert!(page < g.num_pages);
-            g.k_offset(page, kv_head, 0, 0)
+            page
         };
+        // Row t of head h's part of a tile's two pages (`nhd` / `hnd`: the pools share offsets).
+        let rows_of = |pages: [usize; 2], h: usize| [g.k_offset(pages[0], h, 0, 0), g.k_offset(pages[1], h, 0, 0)];
         let chunks = d / L::N;
         let mut weights = [[0f32; 2 * MAX_PAGE]; ROWS];
-        let mut pair = [row_of(first_page), row_of(first_page + 1)];
+        let mut pages = [page_at(first_page), page_at(first_page + 1)];
         for (index, start) in (rows.start..rows.start + whole).step_by(tile).enumerate() {
             let next_page = first_page + 2 * (index + 1);
-            let next = if next_page + 1 < first_page + whole / page_size {
-                Some([row_of(next_page), row_of(next_page + 1)])
-            } else {
-                None
-            };
-            for block in (0..group).step_by(ROWS) {
-                let q = queries.as_ptr().add(block * d);
-                // Scores: token t of both pages against the block's four query rows.
-                for t in 0..page_size {
-                    let (k0, k1) = (k_pool.add(pair[0] + t * stride), k_pool.add(pair[1] + t * stride));
-                    if block == 0 {
-                        prefetch(v_pool.add(pair[0] + t * stride).cast(), row_bytes);
-                        prefetch(v_pool.add(pair[1] + t * stride).cast(), row_bytes);
-                    }
-                    let mut acc = [L::zero(); 2 * ROWS];
-                    for c in 0..chunks {
-                        let (a, b) = (L::load(k0.add(c * L::N)), L::load(k1.add(c * L::N)));
+            let next = (next_page + 1 < last_page).then(|| [page_at(next_page), page_at(next_page + 1)]);
+            for (i, h) in kv_heads.clone().enumerate() {
+                let pair = rows_of(pages, h);
+                // What this head's pass prefetches into L2, a token's rows at a time: its rows of
+                // the next tile (so each tile arrives a whole tile of work ahead, and in `nhd` the
+                // heads' passes together read the pages whole), and in the first tile the next
+                // head's rows as well.
+                let ahead = next.map(|next| rows_of(next, h));
+                let beside = (index == 0 && h + 1 < kv_heads.end).then(|| rows_of(pages, h + 1));
+                for block in (0..group).step_by(ROWS) {
+                    let row0 = i * group + block;
+                    let q = queries.as_ptr().add(row0 * d);
+                    // Scores: token t of both pages against the block's four query rows.
+                    for t in 0..page_size {
+                        let (k0, k1) = (k_pool.add(pair[0] + t * stride), k_pool.add(pair[1] + t * stride));
+                        if block == 0 {
+                            for target in [ahead, beside].into_iter().flatten() {
+                                for base in target {
+                                    prefetch(k_pool.add(base + t * stride).cast(), row_bytes);
+                                    prefetch(v_pool.add(base + t * stride).cast(), row_bytes);
+                                }
+                            }
+                        }
+                        let mut acc = [L::zero(); 2 * ROWS];
+                        for c in 0..chunks {
+                            let (a, b) = (L::load(k0.add(c * L::N)), L::load(k1.add(c * L::N)));
+                            for r in 0..ROWS {
+                                let qr = L::load_f32(q.add(r * d + c * L::N));
+                                acc[r] = L::fmadd(qr, a, acc[r]);
+                                acc[ROWS + r] = L::fmadd(qr, b, acc[ROWS + r]);
+                            }
+                        }
+                        let mut sums = [0f32; 8];
+                        _mm256_storeu_ps(sums.as_mut_ptr(), _mm256_mul_ps(L::reduce8(acc), _mm256_set1_ps(scale)));
                         for r in 0..ROWS {
-                            let qr = L::load_f32(q.add(r * d + c * L::N));
-                            acc[r] = L::fmadd(qr, a, acc[r]);
-                            acc[ROWS + r] = L::fmadd(qr, b, acc[ROWS + r]);
+                            weights[r][t] = sums[r];
+                            weights[r][page_size + t] = sums[ROWS + r];
                         }
                     }
-                    let mut sums = [0f32; 8];
-                    _mm256_storeu_ps(sums.as_mut_ptr(), _mm256_mul_ps(L::reduce8(acc), _mm256_set1_ps(scale)));
-                    for r in 0..ROWS {
-                        weights[r][t] = sums[r];
-                        weights[r][page_size + t] = sums[ROWS + r];
+                    for (r, w) in weights.iter_mut().enumerate() {
+                        let row = &mut w[..tile];
+                        transform.apply(row0 + r, start, row);
+                        state.fold_row(row0 + r, row);
                     }
-                }
-                for (r, w) in weights.iter_mut().enumerate() {
-                    let row = &mut w[..tile];
-                    transform.apply(block + r, start, row);
-                    state.fold_row(block + r, row);
-                }
-                // Values: token t of both pages into the block's four accumulator rows.
-                let acc_rows = state.acc.as_mut_ptr().add(block * d);
-                let values = Values {
-                    acc_rows,
-                    d,
-                    weights: &weights,
-                    pair,
-                    next,
-                    v_pool,
-                    k_pool,
-                    stride,
-                    page_size,
-                    row_bytes,
-                };
-                let mut c = 0;
-                while c < chunks {
-                    let prefetch_next = block == 0 && c == 0;
-                    if chunks - c >= L::WIDE && L::WIDE == 4 {
-                        values.accumulate::<L, 4>(c, prefetch_next);
-                        c += 4;
-                    } else if chunks - c >= L::WIDE && L::WIDE == 2 {
-                        values.accumulate::<L, 2>(c, prefetch_next);
-                        c += 2;
-                    } else {
-                        values.accumulate::<L, 1>(c, prefetch_next);
-                        c += 1;
+                    // Values: token t of both pages into the block's four accumulator rows.
+                    let values = Values {
+                        acc_rows: state.acc.as_mut_ptr().add(row0 * d),
+                        d,
+                        weights: &weights,
+                        pair,
+                        v_pool,
+                        stride,
+                        page_size,
+                    };
+                    let mut c = 0;
+                    while c < chunks {
+                        if chunks - c >= L::WIDE && L::WIDE == 4 {
+                            values.accumulate::<L, 4>(c);
+                            c += 4;
+                        } else if chunks - c >= L::WIDE && L::WIDE == 2 {
+                            values.accumulate::<L, 2>(c);
+                            c += 2;
+                        } else {
+                            values.accumulate::<L, 1>(c);
+                            c += 1;
+                        }
                     }
                 }
             }
             if let Some(next) = next {
-                pair = next;
+                pages = next;
             }
         }
         whole
@@ -402,20 +401,16 @@ mod lanes {
         d: usize,
         weights: &'w [[f32; 2 * MAX_PAGE]; ROWS],
         pair: [usize; 2],
-        next: Option<[usize; 2]>,
         v_pool: *const K,
-        k_pool: *const K,
         stride: usize,
         page_size: usize,
-        row_bytes: usize,
     }
 
     impl<K: FloatElement> Values<'_, K> {
         /// Adds the weighted value rows of the tile to `W` chunks of `N` lanes (from chunk `c`)
-        /// of the four accumulator rows, held in registers; prefetches the next tile's keys when
-        /// asked.
+        /// of the four accumulator rows, held in registers.
         #[inline(always)]
-        unsafe fn accumulate<L: Lanes, const W: usize>(&self, c: usize, prefetch_next: bool) {
+        unsafe fn accumulate<L: Lanes, const W: usize>(&self, c: usize) {
             let (d, n) = (self.d, L::N);
             let mut acc = [[L::zero(); W]; ROWS];
             for r in 0..ROWS {
@@ -424,12 +419,6 @@ mod lanes {
                 }
             }
             for t in 0..self.page_size {
-                if prefetch_next {
-                    if let Some(next) = self.next {
-                        prefetch(self.k_pool.add(next[0] + t * self.stride).cast(), self.row_bytes);
-                        prefetch(self.k_pool.add(next[1] + t * self.stride).cast(), self.row_bytes);
-                    }
-                }
                 for (p, &base) in self.pair.iter().enumerate() {
                     let v = self.v_pool.add(base + t * self.stride + c * n);
                     let mut vs = [L::zero(); W];
@@ -514,22 +503,22 @@ mod avx512_pal {
     }
 
     /// Scores of one page against `RB` query rows: `scores[r][t]` for its 16 tokens. `G` vectors
-    /// per stripe row (16 tokens of `X` elements), `X` elements per stripe; prefetches
-    /// `prefetch_next`'s two blocks (`bytes` a stripe) along the way.
+    /// per stripe row (16 tokens of `X` elements), `X` elements per stripe; prefetches the blocks
+    /// of `ahead` (`bytes` a stripe) along the way.
     #[inline(always)]
     unsafe fn page_scores<K: FloatElement, const X: usize, const G: usize, const RB: usize>(
         block: *const K,
         q: *const f32,
         d: usize,
-        prefetch_next: Option<(*const u8, *const u8, usize)>,
+        ahead: [Option<*const u8>; 2],
+        bytes: usize,
         scores: &mut [[f32; PAL_PAGE]],
     ) {
         let stripes = d / X;
         let mut acc = [[_mm512_setzero_ps(); G]; RB];
         for s in 0..stripes {
-            if let Some((p0, p1, bytes)) = prefetch_next {
-                prefetch(p0.add(s * bytes), bytes);
-                prefetch(p1.add(s * bytes), bytes);
+            for p in ahead.into_iter().flatten() {
+                prefetch(p.add(s * bytes), bytes);
             }
             let row = block.add(s * PAL_PAGE * X);
             let mut k = [_mm512_setzero_ps(); G];
@@ -574,7 +563,7 @@ mod avx512_pal {
     #[target_feature(enable = "avx512f,avx2,fma")]
     pub(super) unsafe fn absorb<K: FloatElement>(
         source: &PagedKv<'_, K>,
-        kv_head: usize,
+        kv_heads: Range<usize>,
         state: &mut OnlineSoftmax,
         queries: &[f32],
         rows: Range<usize>,
@@ -583,7 +572,7 @@ mod avx512_pal {
     ) -> usize {
         let g = &source.geometry;
         let d = g.head_dim;
-        let group = queries.len() / d;
+        let group = queries.len() / d / kv_heads.len();
         let tile = 2 * PAL_PAGE;
         assert!(
             rows.start.is_multiple_of(PAL_PAGE)
@@ -598,95 +587,97 @@ mod avx512_pal {
         let block_bytes = d * PAL_PAGE * std::mem::size_of::<K>();
         let (k_pool, v_pool) = (source.k_pool.as_ptr(), source.v_pool.as_ptr());
         let first_page = rows.start / PAL_PAGE;
-        let blocks_of = |page_index: usize| {
+        let last_page = first_page + whole / PAL_PAGE;
+        let page_at = |page_index: usize| {
             let page = source.pages[page_index] as usize;
             assert!(page < g.num_pages);
-            let (k, v) = (g.k_offset(page, kv_head, 0, 0), g.v_offset(page, kv_head, 0, 0));
-            assert!(k + d * PAL_PAGE <= source.k_pool.len() && v + d * PAL_PAGE <= source.v_pool.len());
-            (k, v)
+            page
+        };
+        // Head h's key and value blocks of a tile's two pages.
+        let blocks_of = |pages: [usize; 2], h: usize| {
+            pages.map(|page| {
+                let (k, v) = (g.k_offset(page, h, 0, 0), g.v_offset(page, h, 0, 0));
+                assert!(k + d * PAL_PAGE <= source.k_pool.len() && v + d * PAL_PAGE <= source.v_pool.len());
+                (k, v)
+            })
         };
         let f32_pool = K::DTYPE == DType::F32;
         let stripes = if f32_pool { d / 4 } else { d / 8 };
+        // A block's share of each stripe of the score pass and of each 16 dims of the value pass.
+        let (per_stripe, per_dims) = (block_bytes.div_ceil(stripes), block_bytes / (d / 16));
         let mut scores = [[0f32; PAL_PAGE]; 2 * ROWS];
         let mut weights = [[0f32; 2 * PAL_PAGE]; ROWS];
-        let mut pair = [blocks_of(first_page), blocks_of(first_page + 1)];
-        // The first tile's values; later tiles' keys and values come a tile ahead.
-        for &(_, v) in &pair {
-            prefetch(v_pool.add(v).cast(), block_bytes);
-        }
+        let mut pages = [page_at(first_page), page_at(first_page + 1)];
         for (index, start) in (rows.start..rows.start + whole).step_by(tile).enumerate() {
             let next_page = first_page + 2 * (index + 1);
-            let next = if next_page + 1 < first_page + whole / PAL_PAGE {
-                Some([blocks_of(next_page), blocks_of(next_page + 1)])
-            } else {
-                None
-            };
-            for block in (0..group).step_by(ROWS) {
-                let q = queries.as_ptr().add(block * d);
-                for (p, &(k_block, _)) in pair.iter().enumerate() {
-                    // This tile's value pages, spread over the first pass over its keys.
-                    let per = block_bytes.div_ceil(stripes);
-                    // The next tile's key pages, spread over the first pass over these keys.
-                    let prefetch_keys = next.filter(|_| block == 0 && p == 0).map(|next| {
-                        (
-                            k_pool.add(next[0].0).cast::<u8>(),
-                            k_pool.add(next[1].0).cast::<u8>(),
-                            per,
-                        )
-                    });
-                    let keys = k_pool.add(k_block);
-                    let out = &mut scores[p * ROWS..][..ROWS];
-                    if f32_pool {
-                        page_scores::<K, 4, 4, 4>(keys, q, d, prefetch_keys, out);
-                    } else {
-                        page_scores::<K, 8, 8, 2>(keys, q, d, prefetch_keys, &mut out[..2]);
-                        page_scores::<K, 8, 8, 2>(keys, q.add(2 * d), d, None, &mut out[2..]);
-                    }
-                }
-                for r in 0..ROWS {
-                    let w = &mut weights[r];
-                    for t in 0..PAL_PAGE {
-                        w[t] = scale * scores[r][t];
-                        w[PAL_PAGE + t] = scale * scores[ROWS + r][t];
-                    }
-                    transform.apply(block + r, start, w);
-                    state.fold_row(block + r, w);
-                }
-                // Values: 16 dims of both pages at a time, transposed in registers.
-                let acc_rows = state.acc.as_mut_ptr().add(block * d);
-                for c in 0..d / 16 {
-                    if block == 0 {
-                        if let Some(next) = next {
-                            let per = block_bytes / (d / 16);
-                            prefetch(v_pool.add(next[0].1).cast::<u8>().add(c * per), per);
-                            prefetch(v_pool.add(next[1].1).cast::<u8>().add(c * per), per);
+            let next = (next_page + 1 < last_page).then(|| [page_at(next_page), page_at(next_page + 1)]);
+            for (i, h) in kv_heads.clone().enumerate() {
+                let pair = blocks_of(pages, h);
+                // What this head's pass prefetches into L2: its blocks of the next tile (keys
+                // over the scores, values over the value pass), so each tile arrives a whole
+                // tile of work ahead; in the first tile, the next head's blocks as well.
+                let ahead = next.map(|next| blocks_of(next, h));
+                let beside = (index == 0 && h + 1 < kv_heads.end).then(|| blocks_of(pages, h + 1));
+                for block in (0..group).step_by(ROWS) {
+                    let row0 = i * group + block;
+                    let q = queries.as_ptr().add(row0 * d);
+                    for (p, &(k_block, _)) in pair.iter().enumerate() {
+                        let key_block = |blocks: Option<[(usize, usize); 2]>| {
+                            blocks.filter(|_| block == 0).map(|b| k_pool.add(b[p].0).cast::<u8>())
+                        };
+                        let prefetches = [key_block(ahead), key_block(beside)];
+                        let keys = k_pool.add(k_block);
+                        let out = &mut scores[p * ROWS..][..ROWS];
+                        if f32_pool {
+                            page_scores::<K, 4, 4, 4>(keys, q, d, prefetches, per_stripe, out);
+                        } else {
+                            page_scores::<K, 8, 8, 2>(keys, q, d, prefetches, per_stripe, &mut out[..2]);
+                            page_scores::<K, 8, 8, 2>(keys, q.add(2 * d), d, [None; 2], 0, &mut out[2..]);
                         }
                     }
-                    let mut acc = [_mm512_setzero_ps(); ROWS];
                     for r in 0..ROWS {
-                        acc[r] = _mm512_loadu_ps(acc_rows.add(r * d + c * 16));
-                    }
-                    for (p, &(_, v_block)) in pair.iter().enumerate() {
-                        let v = v_pool.add(v_block + c * 16 * PAL_PAGE);
-                        let mut dims = [_mm512_setzero_ps(); 16];
-                        for i in 0..16 {
-                            dims[i] = Avx512::load(v.add(i * PAL_PAGE));
-                        }
-                        let tokens = transpose16(dims);
+                        let w = &mut weights[r];
                         for t in 0..PAL_PAGE {
-                            for r in 0..ROWS {
-                                let w = _mm512_set1_ps(weights[r][p * PAL_PAGE + t]);
-                                acc[r] = _mm512_fmadd_ps(w, tokens[t], acc[r]);
+                            w[t] = scale * scores[r][t];
+                            w[PAL_PAGE + t] = scale * scores[ROWS + r][t];
+                        }
+                        transform.apply(row0 + r, start, w);
+                        state.fold_row(row0 + r, w);
+                    }
+                    // Values: 16 dims of both pages at a time, transposed in registers.
+                    let acc_rows = state.acc.as_mut_ptr().add(row0 * d);
+                    for c in 0..d / 16 {
+                        for blocks in [ahead, beside].into_iter().flatten().filter(|_| block == 0) {
+                            for (_, v) in blocks {
+                                prefetch(v_pool.add(v).cast::<u8>().add(c * per_dims), per_dims);
                             }
                         }
-                    }
-                    for r in 0..ROWS {
-                        _mm512_storeu_ps(acc_rows.add(r * d + c * 16), acc[r]);
+                        let mut acc = [_mm512_setzero_ps(); ROWS];
+                        for r in 0..ROWS {
+                            acc[r] = _mm512_loadu_ps(acc_rows.add(r * d + c * 16));
+                        }
+                        for (p, &(_, v_block)) in pair.iter().enumerate() {
+                            let v = v_pool.add(v_block + c * 16 * PAL_PAGE);
+                            let mut dims = [_mm512_setzero_ps(); 16];
+                            for i in 0..16 {
+                                dims[i] = Avx512::load(v.add(i * PAL_PAGE));
+                            }
+                            let tokens = transpose16(dims);
+                            for t in 0..PAL_PAGE {
+                                for r in 0..ROWS {
+                                    let w = _mm512_set1_ps(weights[r][p * PAL_PAGE + t]);
+                                    acc[r] = _mm512_fmadd_ps(w, tokens[t], acc[r]);
+                                }
+                            }
+                        }
+                        for r in 0..ROWS {
+                            _mm512_storeu_ps(acc_rows.add(r * d + c * 16), acc[r]);
+                        }
                     }
                 }
             }
             if let Some(next) = next {
-                pair = next;
+                pages = next;
             }
         }
         whole

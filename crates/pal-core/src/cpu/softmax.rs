@@ -103,12 +103,13 @@ impl OnlineSoftmax {
         self.acc.resize(num_queries * self.head_dim, 0.0);
     }
 
-    /// Folds in one tile of keys and values. Query row `j` sees the keys whose positions lie in
-    /// `visible(j)` (the tile's part of it may be empty); `transform` turns its scaled scores
-    /// into logits.
+    /// Folds in one tile of keys and values for the query rows `rows` (of `queries`, one per
+    /// row of the state). Query row `j` sees the keys whose positions lie in `visible(j)` (the
+    /// tile's part of it may be empty); `transform` turns its scaled scores into logits.
     pub fn absorb(
         &mut self,
         queries: &[f32],
+        rows: Range<usize>,
         tile: KvTile<'_>,
         scale: f32,
         visible: impl Fn(usize) -> Range<usize>,
@@ -116,15 +117,20 @@ impl OnlineSoftmax {
     ) {
         let d = self.head_dim;
         let n = tile.keys.len() / d;
-        let num_queries = self.max.len();
-        self.scores.resize(num_queries * n, 0.0);
-        simd::scores(queries, tile.keys, d, scale, &mut self.scores);
-        for j in 0..num_queries {
+        self.scores.resize(rows.len() * n, 0.0);
+        simd::scores(
+            &queries[rows.start * d..rows.end * d],
+            tile.keys,
+            d,
+            scale,
+            &mut self.scores,
+        );
+        for j in rows.clone() {
             let seen = rows_in_tile(visible(j), tile.first_key, n);
             if seen.is_empty() {
                 continue;
             }
-            let row = &mut self.scores[j * n..][seen.clone()];
+            let row = &mut self.scores[(j - rows.start) * n..][seen.clone()];
             transform.apply(j, tile.first_key + seen.start, row);
             fold_weights(&mut self.max[j], &mut self.sum[j], &mut self.acc[j * d..][..d], row);
             simd::accumulate(
@@ -248,7 +254,14 @@ mod tests {
                     values,
                     first_key: self.first_key + i * tile,
                 };
-                state.absorb(queries, tile, SCALE, &visible, transform);
+                state.absorb(
+                    queries,
+                    0..queries.len() / self.head_dim,
+                    tile,
+                    SCALE,
+                    &visible,
+                    transform,
+                );
             }
             state
         }

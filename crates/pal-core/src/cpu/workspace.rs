@@ -28,12 +28,15 @@ impl Workspace {
         }
     }
 
-    /// Folds rows `rows` of `source` into the softmax state, tile by tile. Query vector `j` sees
-    /// the keys whose positions lie in `visible(j)`; `transform` turns scores into logits.
+    /// Folds rows `rows` of `source`'s KV head `kv_head` into the softmax state of query vectors
+    /// `query_rows`, tile by tile. Query vector `j` sees the keys whose positions lie in
+    /// `visible(j)`; `transform` turns scores into logits.
+    #[allow(clippy::too_many_arguments)]
     pub fn stream(
         &mut self,
         source: &impl KvSource,
         kv_head: usize,
+        query_rows: Range<usize>,
         rows: Range<usize>,
         scale: f32,
         visible: impl Fn(usize) -> Range<usize>,
@@ -49,7 +52,8 @@ impl Workspace {
                 values,
                 first_key: source.first_position() + start,
             };
-            self.state.absorb(&self.queries, tile, scale, &visible, transform);
+            self.state
+                .absorb(&self.queries, query_rows.clone(), tile, scale, &visible, transform);
         }
     }
 }
