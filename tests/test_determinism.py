@@ -31,12 +31,17 @@ pools = (cache.k_cache, cache.v_cache, cache.page_table, cache.lens)
 decode = pal.paged_attention_decode(queries, *pools, layout="nhd")
 prefill = pal.paged_attention_prefill(q, k, k, *pools, layout="nhd")
 sys.stdout.write(decode.tobytes().hex() + prefill.tobytes().hex())
+# bfloat16 pal pages, 4 KV heads: work items of 4, 2 or 1 KV heads by thread count.
+cache = paged_cache(rng, [4000, 900], 4, 128, 16, "bfloat16", "pal")
+queries = random_array(rng, (2, 16, 128), "bfloat16")
+decode = pal.paged_attention_decode(queries, cache.k_cache, cache.v_cache, cache.page_table, cache.lens)
+sys.stdout.write(decode.tobytes().hex())
 """
 
 
 def test_thread_count_does_not_change_results():
     outputs = []
-    for threads in ("1", "2", "3"):
+    for threads in ("1", "2", "3", "8"):
         env = dict(os.environ, RAYON_NUM_THREADS=threads)
         outputs.append(
             subprocess.run(

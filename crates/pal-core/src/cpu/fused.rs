@@ -42,6 +42,15 @@ fn avx512() -> bool {
     })
 }
 
+/// Whether the scores of bfloat16 pools take AVX-512 BF16's pairwise dot products (`vdpbf16ps`:
+/// exact products of the bfloat16 queries and keys, summed in float32): a third of the
+/// instructions of converting the keys for FMAs.
+#[cfg(target_arch = "x86_64")]
+fn bf16_dot<K: FloatElement>() -> bool {
+    static BF16: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    K::DTYPE == DType::BF16 && avx512() && *BF16.get_or_init(|| std::arch::is_x86_feature_detected!("avx512bf16"))
+}
+
 /// Whether [`absorb`] takes work items of this shape on this machine: float32 / bfloat16 pools,
 /// groups of 4k query heads, head dims a multiple of 16, and `nhd` / `hnd` pages up to
 /// `MAX_PAGE` (AVX2 + FMA) or `pal` pages of `PAL_PAGE` (AVX-512).
@@ -84,7 +93,10 @@ pub(super) unsafe fn absorb<K: FloatElement>(
 ) -> usize {
     #[cfg(target_arch = "x86_64")]
     {
-        if source.geometry.layout == CacheLayout::Pal {
+        let pal = source.geometry.layout == CacheLayout::Pal;
+        if pal && bf16_dot::<K>() {
+            avx512_pal::absorb_bf16_dot(source, kv_heads, state, queries, rows, scale, transform)
+        } else if pal {
             avx512_pal::absorb(source, kv_heads, state, queries, rows, scale, transform)
         } else if avx512() {
             lanes::absorb_avx512(source, kv_heads, state, queries, rows, scale, transform)
@@ -322,11 +334,17 @@ mod lanes {
             let next = (next_page + 1 < last_page).then(|| [page_at(next_page), page_at(next_page + 1)]);
             for (i, h) in kv_heads.clone().enumerate() {
                 let pair = rows_of(pages, h);
-                // What this head's pass prefetches into L2, a token's rows at a time: its rows of
-                // the next tile (so each tile arrives a whole tile of work ahead, and in `nhd` the
-                // heads' passes together read the pages whole), and in the first tile the next
-                // head's rows as well.
-                let ahead = next.map(|next| rows_of(next, h));
+                // What this head's pass prefetches into L2, a row's bytes a token: the next tile
+                // (so each tile arrives a whole tile of work ahead), and in the first tile the
+                // next head's rows as well. Over every head, the next tile is its pages' i-th
+                // slices, in order (in `nhd` a head's rows are strided, the pages whole are not:
+                // 8 x 4096 bfloat16 on a 2-core Zen 5, TODO); over some, the heads' own rows.
+                let (ahead, ahead_stride) = if kv_heads.len() == g.num_kv_heads {
+                    let slice = |page| g.k_offset(page, 0, 0, 0) + i * page_size * d;
+                    (next.map(|next| next.map(slice)), d)
+                } else {
+                    (next.map(|next| rows_of(next, h)), stride)
+                };
                 let beside = (index == 0 && h + 1 < kv_heads.end).then(|| rows_of(pages, h + 1));
                 for block in (0..group).step_by(ROWS) {
                     let row0 = i * group + block;
@@ -335,10 +353,11 @@ mod lanes {
                     for t in 0..page_size {
                         let (k0, k1) = (k_pool.add(pair[0] + t * stride), k_pool.add(pair[1] + t * stride));
                         if block == 0 {
-                            for target in [ahead, beside].into_iter().flatten() {
+                            let targets = [(ahead, ahead_stride), (beside, stride)];
+                            for (target, step) in targets.into_iter().filter_map(|(t, s)| Some((t?, s))) {
                                 for base in target {
-                                    prefetch(k_pool.add(base + t * stride).cast(), row_bytes);
-                                    prefetch(v_pool.add(base + t * stride).cast(), row_bytes);
+                                    prefetch(k_pool.add(base + t * step).cast(), row_bytes);
+                                    prefetch(v_pool.add(base + t * step).cast(), row_bytes);
                                 }
                             }
                         }
@@ -550,18 +569,84 @@ mod avx512_pal {
                 }
                 (reduce4x4(b), [0, 2, 1, 3])
             };
-            let mut lanes = [0f32; 16];
-            _mm512_storeu_ps(lanes.as_mut_ptr(), sums);
-            for k in 0..4 {
-                for m in 0..4 {
-                    scores[r][4 * m + order[k]] = lanes[4 * k + m];
+            scatter(sums, order, &mut scores[r]);
+        }
+    }
+
+    /// Stores `sums` (lane 4k + m is token 4m + order[k]) as a page's token scores.
+    #[inline(always)]
+    unsafe fn scatter(sums: __m512, order: [usize; 4], scores: &mut [f32; PAL_PAGE]) {
+        let mut lanes = [0f32; 16];
+        _mm512_storeu_ps(lanes.as_mut_ptr(), sums);
+        for k in 0..4 {
+            for m in 0..4 {
+                scores[4 * m + order[k]] = lanes[4 * k + m];
+            }
+        }
+    }
+
+    /// [`page_scores`] of a bfloat16 page by pairwise dot products against four query rows of
+    /// bfloat16 `q`: each stripe row (16 tokens of 8) is four vectors of four tokens, as a float32
+    /// page's (the caller enables AVX-512 BF16).
+    #[inline(always)]
+    unsafe fn page_scores_dot(
+        block: *const u16,
+        q: *const u16,
+        d: usize,
+        ahead: [Option<*const u8>; 2],
+        bytes: usize,
+        scores: &mut [[f32; PAL_PAGE]],
+    ) {
+        const X: usize = 8;
+        let mut acc = [[_mm512_setzero_ps(); 4]; ROWS];
+        for s in 0..d / X {
+            for p in ahead.into_iter().flatten() {
+                prefetch(p.add(s * bytes), bytes);
+            }
+            let row = block.add(s * PAL_PAGE * X);
+            let k: [__m512bh; 4] =
+                std::array::from_fn(|g| std::mem::transmute(_mm512_loadu_si512(row.add(32 * g).cast())));
+            for r in 0..ROWS {
+                let qb: __m512bh =
+                    std::mem::transmute(_mm512_broadcast_i32x4(_mm_loadu_si128(q.add(r * d + s * X).cast())));
+                for g in 0..4 {
+                    acc[r][g] = _mm512_dpbf16_ps(acc[r][g], qb, k[g]);
                 }
             }
+        }
+        for r in 0..ROWS {
+            scatter(reduce4x4(acc[r]), [0, 1, 2, 3], &mut scores[r]);
         }
     }
 
     #[target_feature(enable = "avx512f,avx2,fma")]
     pub(super) unsafe fn absorb<K: FloatElement>(
+        source: &PagedKv<'_, K>,
+        kv_heads: Range<usize>,
+        state: &mut OnlineSoftmax,
+        queries: &[f32],
+        rows: Range<usize>,
+        scale: f32,
+        transform: &impl ScoreTransform,
+    ) -> usize {
+        absorb_with::<K, false>(source, kv_heads, state, queries, rows, scale, transform)
+    }
+
+    #[target_feature(enable = "avx512f,avx512bf16,avx2,fma")]
+    pub(super) unsafe fn absorb_bf16_dot<K: FloatElement>(
+        source: &PagedKv<'_, K>,
+        kv_heads: Range<usize>,
+        state: &mut OnlineSoftmax,
+        queries: &[f32],
+        rows: Range<usize>,
+        scale: f32,
+        transform: &impl ScoreTransform,
+    ) -> usize {
+        absorb_with::<K, true>(source, kv_heads, state, queries, rows, scale, transform)
+    }
+
+    #[inline(always)]
+    unsafe fn absorb_with<K: FloatElement, const DOT: bool>(
         source: &PagedKv<'_, K>,
         kv_heads: Range<usize>,
         state: &mut OnlineSoftmax,
@@ -605,6 +690,12 @@ mod avx512_pal {
         let stripes = if f32_pool { d / 4 } else { d / 8 };
         // A block's share of each stripe of the score pass and of each 16 dims of the value pass.
         let (per_stripe, per_dims) = (block_bytes.div_ceil(stripes), block_bytes / (d / 16));
+        // The queries as bfloat16 for the dot products (they are bfloat16 where the pools are).
+        let queries_bf16: Vec<u16> = if DOT {
+            queries.iter().map(|x| (x.to_bits() >> 16) as u16).collect()
+        } else {
+            Vec::new()
+        };
         let mut scores = [[0f32; PAL_PAGE]; 2 * ROWS];
         let mut weights = [[0f32; 2 * PAL_PAGE]; ROWS];
         let mut pages = [page_at(first_page), page_at(first_page + 1)];
@@ -628,7 +719,10 @@ mod avx512_pal {
                         let prefetches = [key_block(ahead), key_block(beside)];
                         let keys = k_pool.add(k_block);
                         let out = &mut scores[p * ROWS..][..ROWS];
-                        if f32_pool {
+                        if DOT {
+                            let q = queries_bf16.as_ptr().add(row0 * d);
+                            page_scores_dot(keys.cast(), q, d, prefetches, per_stripe, out);
+                        } else if f32_pool {
                             page_scores::<K, 4, 4, 4>(keys, q, d, prefetches, per_stripe, out);
                         } else {
                             page_scores::<K, 8, 8, 2>(keys, q, d, prefetches, per_stripe, &mut out[..2]);
