@@ -15,7 +15,9 @@ ruff format --check python tests scripts
 # missing NVRTC fails the run instead of skipping the check.
 nvrtc_dir=$(python -c 'import nvidia, pathlib; print(next(p for p in (pathlib.Path(d) / "cu13" / "lib" for d in nvidia.__path__) if p.exists()))')
 LD_LIBRARY_PATH="$nvrtc_dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" PAL_REQUIRE_NVRTC=1 cargo test --workspace
-# The CPU decode's AVX2 in-place form, which machines with AVX-512 (this one's kind) skip.
+# The CPU decode's AVX2 and AVX-512F in-place forms, which machines with AVX-512 BF16 (this
+# one's kind) skip.
 PAL_CPU_SIMD=avx2 cargo test -q -p pal-core --test decode
+PAL_CPU_SIMD=avx512 cargo test -q -p pal-core --test decode
 cargo run -q --release -p pal-core --example fill_and_decode
 python -m pytest -q tests "$@"

@@ -1,19 +1,28 @@
 //! Decode over float32 / bfloat16 pages read in place: no float32 copy of the tile, which is
-//! two pages. Each key and value load serves four query rows, and software prefetches into L2
-//! keep the next reads in flight while the arithmetic runs, so that memory overlaps it.
+//! two pages. Work split: a work item is a chunk of a sequence over a run of KV heads (all of
+//! them where the threads have work enough: `cpu/decode.rs`), walked tile by tile and, within a
+//! tile, head by head, four query rows per key and value load. Traffic: each K and V byte once,
+//! a page of every head being one span of memory in every layout; while a head's pass runs, its
+//! 1/heads slice of the next tile's pages is prefetched into L2 (in order, so `nhd` pages too
+//! stream whole), so memory runs a whole tile of work ahead of the arithmetic.
 //!
 //! - `nhd` / `hnd` (AVX-512 where the CPU has it, else AVX2): the two pages' rows are read in
-//!   lockstep, and each phase prefetches what the next one reads (this tile's values during the
-//!   scores, the next tile's keys during the accumulation).
-//! - `pal` (AVX-512, page size 16): the key stripes give scores four tokens a vector; each value
-//!   page is transposed 16 x 16 in registers; the next tile's keys are prefetched during the
-//!   scores and its values during the accumulation (a whole tile ahead: 20-22 GB/s against
-//!   18.6-18.8 one phase ahead, 8 x 4096 float32 on a 2-core Zen 4; `nhd` / `hnd` were level).
+//!   lockstep.
+//! - `pal` (AVX-512, page size 16): the key stripes give scores four tokens a vector (bfloat16
+//!   by AVX-512 BF16 dot products where the CPU has them); each value page is transposed
+//!   16 x 16 in registers.
+//!
+//! Figures (2-core AMD Zen 5 VM with AVX-512 BF16, 2026-12-02; 8 x 4096, GQA 4, D 128, page 16,
+//! random page order; `examples/cpu_decode_rate.rs`, medians of five rounds of the decode's rate
+//! over a pass that only reads the same pages, timed in turn): `pal` / `nhd` / `hnd` at 89 / 81
+//! / 91% of that pass in float32 and 89 / 85 / 93% in bfloat16 (items of one KV head before:
+//! 75-80 / 77 / 92% and 74-79 / 64-75 / 90-94%; 20-30 GB/s, the VM's rate moving by 20% between
+//! minutes). The dot products took bfloat16 `pal` from 74-79% to 86-89%; in the `nhd` / `hnd`
+//! loops they ran slower (70-76% / 84-89%) and are not used there.
 //!
 //! The sums' order differs from the general path's (scores over 16, 8 or 4 lanes, values over
 //! the two pages' tokens in turn), so results differ from it in the last bits, but never depend
-//! on threading. Measured on a 2-core AMD Zen 4 VM, 8 x 4096, GQA 4, D 128, page 16, random page
-//! order, against 11-15 GB/s for the float32 copies (`examples/cpu_decode_rate.rs`).
+//! on threading or on which heads share an item.
 
 use std::ops::Range;
 
@@ -28,18 +37,25 @@ const ROWS: usize = 4;
 const MAX_PAGE: usize = 32;
 
 /// Lab knob: `PAL_CPU_SIMD=avx2` keeps the in-place decode to its AVX2 form (and `pal` pages on
-/// the general path) on a machine with AVX-512, so the fallback is tested and timed there too
-/// (`scripts/test.sh` reruns the decode tests so). Read once per process.
+/// the general path) on a machine with AVX-512, and `PAL_CPU_SIMD=avx512` to AVX-512F (no
+/// bfloat16 dot products), so the fallbacks are tested and timed there too (`scripts/test.sh`
+/// reruns the decode tests so). Read once per process.
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 pub const CPU_SIMD_ENV: &str = "PAL_CPU_SIMD";
+
+/// The knob's cap, if any.
+#[cfg(target_arch = "x86_64")]
+fn simd_cap() -> Option<String> {
+    static CAP: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    CAP.get_or_init(|| std::env::var(CPU_SIMD_ENV).ok().filter(|v| !v.is_empty()))
+        .clone()
+}
 
 /// Whether the AVX-512 forms run: the CPU has AVX-512F and the knob does not cap it.
 #[cfg(target_arch = "x86_64")]
 fn avx512() -> bool {
     static AVX512: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *AVX512.get_or_init(|| {
-        std::arch::is_x86_feature_detected!("avx512f") && std::env::var(CPU_SIMD_ENV).map_or(true, |v| v != "avx2")
-    })
+    *AVX512.get_or_init(|| std::arch::is_x86_feature_detected!("avx512f") && simd_cap().as_deref() != Some("avx2"))
 }
 
 /// Whether the scores of bfloat16 pools take AVX-512 BF16's pairwise dot products (`vdpbf16ps`:
@@ -48,7 +64,9 @@ fn avx512() -> bool {
 #[cfg(target_arch = "x86_64")]
 fn bf16_dot<K: FloatElement>() -> bool {
     static BF16: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    K::DTYPE == DType::BF16 && avx512() && *BF16.get_or_init(|| std::arch::is_x86_feature_detected!("avx512bf16"))
+    K::DTYPE == DType::BF16
+        && avx512()
+        && *BF16.get_or_init(|| std::arch::is_x86_feature_detected!("avx512bf16") && simd_cap().is_none())
 }
 
 /// Whether [`absorb`] takes work items of this shape on this machine: float32 / bfloat16 pools,
@@ -337,8 +355,9 @@ mod lanes {
                 // What this head's pass prefetches into L2, a row's bytes a token: the next tile
                 // (so each tile arrives a whole tile of work ahead), and in the first tile the
                 // next head's rows as well. Over every head, the next tile is its pages' i-th
-                // slices, in order (in `nhd` a head's rows are strided, the pages whole are not:
-                // 8 x 4096 bfloat16 on a 2-core Zen 5, TODO); over some, the heads' own rows.
+                // slices, in order (a head's own rows are strided in `nhd`: 8 x 4096 on a 2-core
+                // Zen 5, 70-77% of the read pass against 81-85% in slices); over some heads,
+                // their own rows.
                 let (ahead, ahead_stride) = if kv_heads.len() == g.num_kv_heads {
                     let slice = |page| g.k_offset(page, 0, 0, 0) + i * page_size * d;
                     (next.map(|next| next.map(slice)), d)
