@@ -3,13 +3,11 @@
 //! work enough), and serves all their query heads from one pass over the keys and values; a
 //! second pass merges the chunks of each sequence in order.
 
-use rayon::prelude::*;
-
 use super::fused;
-use super::head_vector;
 use super::softmax::{Logits, OnlineSoftmax};
 use super::tile::PagedKv;
 use super::workspace::Workspace;
+use super::{head_vector, Spread};
 use crate::dtype::FloatElement;
 use crate::problem::DecodeProblem;
 use crate::tensor::TensorViewMut;
@@ -112,9 +110,13 @@ pub(super) fn run<Q: FloatElement, K: FloatElement>(problem: &DecodeProblem<'_, 
     let rows = heads * group;
     let partial_len = rows * (d + 2);
     let mut partials = vec![0f32; items.len() * partial_len];
-    partials.par_chunks_mut(partial_len).zip(&items).for_each_init(
+    let tokens: usize = spans.iter().map(|&(first, len)| len - first).sum();
+    Spread::for_bytes(2 * tokens * num_kv_heads * d * std::mem::size_of::<K>()).chunks(
+        &mut partials,
+        partial_len,
         || Workspace::new(d),
-        |ws, (partial, item)| {
+        |ws, i, partial| {
+            let item = &items[i];
             let first_q = (item.seq * problem.num_q_heads + item.first_kv_head * group) * d;
             ws.queries.resize(rows * d, 0.0);
             Q::convert_to_f32(&queries[first_q..][..rows * d], &mut ws.queries);
@@ -169,9 +171,12 @@ pub(super) fn run<Q: FloatElement, K: FloatElement>(problem: &DecodeProblem<'_, 
         },
     );
 
-    out.par_chunks_mut(group * d).enumerate().for_each_init(
+    // The merge reads the partials only: on the pool where they are large.
+    Spread::for_bytes(std::mem::size_of_val(partials.as_slice())).chunks(
+        out,
+        group * d,
         || OnlineSoftmax::new(d),
-        |state, (seq_and_head, out_rows)| {
+        |state, seq_and_head, out_rows| {
             state.reset(group);
             let (seq, kv_head) = (seq_and_head / num_kv_heads, seq_and_head % num_kv_heads);
             let (first, chunks) = seq_items[seq];

@@ -2,9 +2,7 @@
 //! layout), tokens in order within a task so a repeated slot keeps the last token's data. Pools
 //! of the new rows' dtype get the bits as they are; fp8 pools get `saturate(rne(x / scale))`.
 
-use rayon::prelude::*;
-
-use super::DisjointWrites;
+use super::{DisjointWrites, Spread};
 use crate::dtype::FloatElement;
 use crate::layout::RowRuns;
 use crate::problem::{FillProblem, FillTarget};
@@ -45,30 +43,36 @@ pub(super) fn run<T: FloatElement, K: FloatElement>(
         }
     };
     let (k_runs, v_runs) = (geometry.k_row_runs(), geometry.v_row_runs());
-    (0..num_kv_heads).into_par_iter().for_each(|kv_head| {
-        let (k_scale, v_scale) = (k_scales[kv_head], v_scales[kv_head]);
-        for (token, target) in targets.iter().enumerate() {
-            let Some((page, slot)) = *target else { continue };
-            let src = (token * num_kv_heads + kv_head) * d;
-            // SAFETY: every element of one head's page is written by the task of that head only.
-            unsafe {
-                write_row(
-                    &k_pool,
-                    geometry.k_offset(page, kv_head, slot, 0),
-                    k_runs,
-                    d,
-                    keys[src..][..d].iter().map(|&x| convert(x, k_scale)),
-                );
-                write_row(
-                    &v_pool,
-                    geometry.v_offset(page, kv_head, slot, 0),
-                    v_runs,
-                    d,
-                    values[src..][..d].iter().map(|&x| convert(x, v_scale)),
-                );
+    let bytes = 2 * targets.len() * num_kv_heads * d * std::mem::size_of::<K>();
+    let heads: Vec<usize> = (0..num_kv_heads).collect();
+    Spread::for_bytes(bytes).items(
+        &heads,
+        || (),
+        |_, &kv_head| {
+            let (k_scale, v_scale) = (k_scales[kv_head], v_scales[kv_head]);
+            for (token, target) in targets.iter().enumerate() {
+                let Some((page, slot)) = *target else { continue };
+                let src = (token * num_kv_heads + kv_head) * d;
+                // SAFETY: every element of one head's page is written by the task of that head only.
+                unsafe {
+                    write_row(
+                        &k_pool,
+                        geometry.k_offset(page, kv_head, slot, 0),
+                        k_runs,
+                        d,
+                        keys[src..][..d].iter().map(|&x| convert(x, k_scale)),
+                    );
+                    write_row(
+                        &v_pool,
+                        geometry.v_offset(page, kv_head, slot, 0),
+                        v_runs,
+                        d,
+                        values[src..][..d].iter().map(|&x| convert(x, v_scale)),
+                    );
+                }
             }
-        }
-    });
+        },
+    );
 }
 
 /// Scatters one token's row (`d` elements) into the runs it occupies in a pool.

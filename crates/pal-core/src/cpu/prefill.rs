@@ -2,13 +2,11 @@
 //! rows) with all query heads of that KV head: it streams the sequence's history from the pools,
 //! then the prompt's own keys up to its last row (later tiles are in the future and skipped).
 
-use rayon::prelude::*;
-
 use super::head_vector;
 use super::softmax::Logits;
 use super::tile::{DenseKv, PagedKv};
 use super::workspace::Workspace;
-use super::DisjointWrites;
+use super::{DisjointWrites, Spread};
 use crate::dtype::FloatElement;
 use crate::problem::PrefillProblem;
 use crate::tensor::TensorViewMut;
@@ -72,7 +70,13 @@ pub(super) fn run<Q: FloatElement, K: FloatElement>(problem: &PrefillProblem<'_,
         }
     }
 
-    items.par_iter().for_each_init(
+    // Keys and values each item reads (its history and its prompt up to its last row).
+    let bytes: usize = items
+        .iter()
+        .map(|item| (context_lens[item.seq] as usize + item.end_row) * 2 * d * std::mem::size_of::<K>())
+        .sum();
+    Spread::for_bytes(bytes).items(
+        &items,
         || Workspace::new(d),
         |ws, item| {
             let first_token = prompt_offsets[item.seq];
