@@ -360,7 +360,7 @@ fn from_array_struct<'py>(array: &Bound<'py, PyAny>) -> PyResult<Option<RawArray
         // Extension types (ml_dtypes' bfloat16 is "V2" here, its float8 types "V1" or "f1", a
         // size no standard float has): numpy names them.
         _ if interface.typekind == b'V' || (interface.typekind == b'f' && interface.itemsize == 1) => {
-            Cow::Owned(array.getattr("dtype")?.getattr("name")?.extract::<String>()?)
+            Cow::Owned(extension_dtype_name(array, interface.itemsize as isize)?)
         }
         // The typestr numpy would write, byte order included: a swapped array keeps it as its
         // name, which no kernel accepts (only error paths build this string).
@@ -387,6 +387,23 @@ fn from_array_struct<'py>(array: &Bound<'py, PyAny>) -> PyResult<Option<RawArray
     }))
 }
 
+/// numpy's name of an extension dtype (ml_dtypes' bfloat16 and float8 types, or a void): its
+/// `dtype.name` runs Python code (2-3 us, a third of a small bfloat16 call's host cost), so
+/// names are kept per dtype class and item size, which fix them.
+fn extension_dtype_name(array: &Bound<'_, PyAny>, item_size: isize) -> PyResult<String> {
+    static NAMES: PyOnceLock<Py<PyDict>> = PyOnceLock::new();
+    let py = array.py();
+    let names = NAMES.get_or_init(py, || PyDict::new(py).unbind()).bind(py);
+    let dtype = array.getattr(intern!(py, "dtype"))?;
+    let key = (dtype.get_type(), item_size);
+    if let Some(name) = names.get_item(&key)? {
+        return name.extract();
+    }
+    let name = dtype.getattr(intern!(py, "name"))?;
+    names.set_item(key, &name)?;
+    name.extract()
+}
+
 fn from_array_interface<'py>(array: &Bound<'py, PyAny>) -> PyResult<RawArray<'py>> {
     let interface = array.getattr("__array_interface__")?;
     let interface = interface.cast::<PyDict>()?;
@@ -405,8 +422,8 @@ fn from_array_interface<'py>(array: &Bound<'py, PyAny>) -> PyResult<RawArray<'py
     let dtype = match typestr_name(&typestr) {
         Some(name) => Cow::Borrowed(name),
         None if typestr[1..].starts_with('V') || &typestr[1..] == "f1" => {
-            match array.getattr("dtype").and_then(|d| d.getattr("name")) {
-                Ok(name) => Cow::Owned(name.extract::<String>()?),
+            match extension_dtype_name(array, item_size) {
+                Ok(name) => Cow::Owned(name),
                 Err(_) => Cow::Owned(typestr),
             }
         }
