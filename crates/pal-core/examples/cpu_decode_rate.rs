@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use half::bf16;
+use half::{bf16, f16};
 use pal_core::{
     k_cache_shape, paged_attention_decode, v_cache_shape, AttentionOptions, CacheLayout, DType, DecodeInputs,
     FloatElement, TensorView, TensorViewMut,
@@ -156,7 +156,11 @@ fn main() -> pal_core::Result<()> {
             format!("{decode:.1} / {read:.1} ({:.0}%)", 100.0 * decode / read)
         })
     };
-    for (name, dtype) in [("float32", DType::F32), ("bfloat16", DType::BF16)] {
+    for (name, dtype) in [
+        ("float32", DType::F32),
+        ("bfloat16", DType::BF16),
+        ("float16", DType::F16),
+    ] {
         let mut row = Vec::new();
         for (layout_name, layout) in [
             ("pal", CacheLayout::Pal),
@@ -167,6 +171,7 @@ fn main() -> pal_core::Result<()> {
             row.push(match (wanted, dtype) {
                 (false, _) => None,
                 (true, DType::F32) => Some(rate(dtype, layout, |x| x)?),
+                (true, DType::F16) => Some(rate(dtype, layout, f16::from_f32)?),
                 (true, _) => Some(rate(dtype, layout, bf16::from_f32)?),
             });
         }

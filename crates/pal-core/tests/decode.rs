@@ -136,7 +136,7 @@ fn long_contexts_split_and_merge() {
 fn in_place_shapes_match_reference() {
     let mut seed = 0;
     for layout in CacheLayout::ALL {
-        for dtype in [DType::F32, DType::BF16] {
+        for dtype in [DType::F32, DType::F16, DType::BF16] {
             for (group, head_dim, page_size) in [(4, 128, 16), (8, 64, 16), (4, 80, 8), (4, 256, 32), (8, 32, 16)] {
                 seed += 1;
                 let spec = Decode {

@@ -1,4 +1,4 @@
-//! Decode over float32 / bfloat16 pages read in place: no float32 copy of the tile, which is
+//! Decode over float32 / float16 / bfloat16 pages read in place: no float32 copy of the tile, which is
 //! two pages. Work split: a work item is a chunk of a sequence over a run of KV heads (all of
 //! them where the threads have work enough: `cpu/decode.rs`), walked tile by tile and, within a
 //! tile, head by head, four query rows per key and value load. Traffic: each K and V byte once,
@@ -69,9 +69,9 @@ fn bf16_dot<K: FloatElement>() -> bool {
         && *BF16.get_or_init(|| std::arch::is_x86_feature_detected!("avx512bf16") && simd_cap().is_none())
 }
 
-/// Whether [`absorb`] takes work items of this shape on this machine: float32 / bfloat16 pools,
-/// groups of 4k query heads, head dims a multiple of 16, and `nhd` / `hnd` pages up to
-/// `MAX_PAGE` (AVX2 + FMA) or `pal` pages of `PAL_PAGE` (AVX-512).
+/// Whether [`absorb`] takes work items of this shape on this machine: float32 / float16 /
+/// bfloat16 pools, groups of 4k query heads, head dims a multiple of 16, and `nhd` / `hnd` pages
+/// up to `MAX_PAGE` (AVX2 + FMA + F16C) or `pal` pages of `PAL_PAGE` (AVX-512).
 pub(super) fn applies(geometry: &CacheGeometry, group: usize) -> bool {
     #[cfg(target_arch = "x86_64")]
     {
@@ -80,11 +80,12 @@ pub(super) fn applies(geometry: &CacheGeometry, group: usize) -> bool {
             CacheLayout::Pal => geometry.page_size == PAL_PAGE && avx512(),
         };
         pages
-            && matches!(geometry.dtype, DType::F32 | DType::BF16)
+            && matches!(geometry.dtype, DType::F32 | DType::F16 | DType::BF16)
             && group.is_multiple_of(ROWS)
             && geometry.head_dim.is_multiple_of(16)
             && std::arch::is_x86_feature_detected!("avx2")
             && std::arch::is_x86_feature_detected!("fma")
+            && std::arch::is_x86_feature_detected!("f16c")
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
@@ -152,7 +153,8 @@ mod lanes {
         /// Value chunks of `N` lanes one pass over a tile's values keeps in registers.
         const WIDE: usize;
         unsafe fn zero() -> Self::V;
-        /// `N` elements from `p` as float32 (a bfloat16 is the top half of a float32).
+        /// `N` elements from `p` as float32 (a bfloat16 is the top half of a float32, a float16
+        /// goes through F16C's conversion).
         unsafe fn load<K: FloatElement>(p: *const K) -> Self::V;
         unsafe fn load_f32(p: *const f32) -> Self::V;
         unsafe fn store(p: *mut f32, v: Self::V);
@@ -194,6 +196,7 @@ mod lanes {
         unsafe fn load<K: FloatElement>(p: *const K) -> __m256 {
             match K::DTYPE {
                 DType::F32 => _mm256_loadu_ps(p.cast()),
+                DType::F16 => _mm256_cvtph_ps(_mm_loadu_si128(p.cast())),
                 _ => _mm256_castsi256_ps(_mm256_slli_epi32::<16>(_mm256_cvtepu16_epi32(_mm_loadu_si128(
                     p.cast(),
                 )))),
@@ -233,6 +236,7 @@ mod lanes {
         unsafe fn load<K: FloatElement>(p: *const K) -> __m512 {
             match K::DTYPE {
                 DType::F32 => _mm512_loadu_ps(p.cast()),
+                DType::F16 => _mm512_cvtph_ps(_mm256_loadu_si256(p.cast())),
                 _ => _mm512_castsi512_ps(_mm512_slli_epi32::<16>(_mm512_cvtepu16_epi32(_mm256_loadu_si256(
                     p.cast(),
                 )))),
@@ -293,7 +297,7 @@ mod lanes {
         }
     }
 
-    #[target_feature(enable = "avx2,fma")]
+    #[target_feature(enable = "avx2,fma,f16c")]
     pub(super) unsafe fn absorb_avx2<K: FloatElement>(
         source: &PagedKv<'_, K>,
         kv_heads: Range<usize>,
