@@ -1,9 +1,10 @@
 //! Times the CPU decode on the standard case (8 sequences x 4096 tokens, 32 query heads over 8
-//! KV heads, head dim 128, page size 16, pages in random order) and prints the rate at which it
-//! reads the keys and values, per layout and dtype (best of several calls), beside the rate of a
-//! pass that only reads the same pools in the same page order (whole pages, two pages ahead
-//! prefetched, on all cores), timed in turn with the decode so that both see the same machine:
-//! the paged-read ceiling of this case (`paged_read_ceiling.rs` is the machine's in general).
+//! KV heads, head dim 128, page size 16, pages in random order; `PAL_BATCH`, `PAL_CONTEXT`,
+//! `PAL_Q_HEADS` and `PAL_KV_HEADS` change it) and prints the rate at which it reads the keys
+//! and values, per layout and dtype (best of several calls), beside the rate of a pass that only
+//! reads the same pools in the same page order (whole pages, two pages ahead prefetched, on all
+//! cores), timed in turn with the decode so that both see the same machine: the paged-read
+//! ceiling of this case (`paged_read_ceiling.rs` is the machine's in general).
 //!
 //! Run with `cargo run --release -p pal-core --example cpu_decode_rate`.
 
@@ -17,17 +18,23 @@ use pal_core::{
     FloatElement, TensorView, TensorViewMut,
 };
 
-const Q_HEADS: usize = 32;
-const KV_HEADS: usize = 8;
 const HEAD_DIM: usize = 128;
 const PAGE_SIZE: usize = 16;
 const RUNS: usize = 10;
 
+fn var(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
 /// Sequences and context length: 8 x 4096, or `PAL_BATCH` / `PAL_CONTEXT` (e.g. a working set
 /// that stays in L3, to see the arithmetic's own rate).
 fn shape() -> (usize, usize) {
-    let var = |name: &str, default: usize| std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
     (var("PAL_BATCH", 8), var("PAL_CONTEXT", 4096))
+}
+
+/// Query and KV heads: 32 over 8, or `PAL_Q_HEADS` / `PAL_KV_HEADS` (MHA, other groups).
+fn heads() -> (usize, usize) {
+    (var("PAL_Q_HEADS", 32), var("PAL_KV_HEADS", 8))
 }
 
 /// A deterministic pseudo-random sequence (64-bit LCG).
@@ -54,11 +61,12 @@ fn rate<T: FloatElement + Copy>(
     from_f32: impl Fn(f32) -> T,
 ) -> pal_core::Result<(f64, f64)> {
     let (batch, context) = shape();
+    let (q_heads, kv_heads) = heads();
     let pages_per_sequence = context / PAGE_SIZE;
     let num_pages = batch * pages_per_sequence;
     let mut rng = Lcg(0x9E37_79B9_7F4A_7C15);
-    let k_shape = k_cache_shape(num_pages, KV_HEADS, HEAD_DIM, PAGE_SIZE, dtype, layout)?;
-    let v_shape = v_cache_shape(num_pages, KV_HEADS, HEAD_DIM, PAGE_SIZE, dtype, layout)?;
+    let k_shape = k_cache_shape(num_pages, kv_heads, HEAD_DIM, PAGE_SIZE, dtype, layout)?;
+    let v_shape = v_cache_shape(num_pages, kv_heads, HEAD_DIM, PAGE_SIZE, dtype, layout)?;
     let k_pool: Vec<T> = (0..k_shape.iter().product()).map(|_| from_f32(rng.uniform())).collect();
     let v_pool: Vec<T> = (0..v_shape.iter().product()).map(|_| from_f32(rng.uniform())).collect();
     let mut page_table: Vec<i32> = (0..num_pages as i32).collect();
@@ -66,7 +74,7 @@ fn rate<T: FloatElement + Copy>(
         page_table.swap(i, rng.next() as usize % (i + 1));
     }
     let seq_lens = vec![context as i32; batch];
-    let q_shape = [batch, Q_HEADS, HEAD_DIM];
+    let q_shape = [batch, q_heads, HEAD_DIM];
     let queries: Vec<T> = (0..q_shape.iter().product()).map(|_| from_f32(rng.uniform())).collect();
     let mut out = vec![from_f32(0.0); queries.len()];
     let table_shape = [batch, pages_per_sequence];
@@ -97,7 +105,7 @@ fn rate<T: FloatElement + Copy>(
         best = best.min(start.elapsed().as_secs_f64());
     }
     std::hint::black_box(&out);
-    let bytes = (2 * batch * context * KV_HEADS * HEAD_DIM * std::mem::size_of::<T>()) as f64;
+    let bytes = (2 * batch * context * kv_heads * HEAD_DIM * std::mem::size_of::<T>()) as f64;
     Ok((bytes / best / 1e9, bytes / best_read / 1e9))
 }
 
@@ -143,8 +151,9 @@ fn read_pages<T>(k_pool: &[T], v_pool: &[T], page_table: &[i32], page_bytes: usi
 
 fn main() -> pal_core::Result<()> {
     let (batch, context) = shape();
+    let (q_heads, kv_heads) = heads();
     println!(
-        "CPU decode, {batch} x {context}, HQ {Q_HEADS}, HKV {KV_HEADS}, D {HEAD_DIM}, page {PAGE_SIZE}, \
+        "CPU decode, {batch} x {context}, HQ {q_heads}, HKV {kv_heads}, D {HEAD_DIM}, page {PAGE_SIZE}, \
          random page order, {} threads: GB/s of K and V read (best of {RUNS}), decode / read pass (ratio)",
         rayon::current_num_threads()
     );

@@ -128,8 +128,9 @@ fn long_contexts_split_and_merge() {
     }
 }
 
-/// The shapes the in-place decode paths take (float32 / bfloat16 pools, groups of 4 and 8 query
-/// heads, head dims a multiple of 16, `pal` pages of 16, `nhd` / `hnd` pages up to 32), with
+/// The shapes the in-place decode paths take (float32 / float16 / bfloat16 pools, head dims a
+/// multiple of 16, `nhd` / `hnd` pages up to 32 and any group: 1 to 8 query heads a KV head, the
+/// blocks of four and the rest; `pal` pages of 16 and groups of 4k), with
 /// lengths around whole two-page tiles so that both the in-place tiles and the general path's
 /// remainder run; on machines without AVX2 / AVX-512 the general path checks the same.
 #[test]
@@ -137,7 +138,20 @@ fn in_place_shapes_match_reference() {
     let mut seed = 0;
     for layout in CacheLayout::ALL {
         for dtype in [DType::F32, DType::F16, DType::BF16] {
-            for (group, head_dim, page_size) in [(4, 128, 16), (8, 64, 16), (4, 80, 8), (4, 256, 32), (8, 32, 16)] {
+            for (group, head_dim, page_size) in [
+                (4, 128, 16),
+                (8, 64, 16),
+                (4, 80, 8),
+                (4, 256, 32),
+                (8, 32, 16),
+                (1, 128, 16),
+                (2, 64, 8),
+                (3, 80, 16),
+                (7, 128, 32),
+                (1, 64, 2),
+                (1, 32, 1),
+                (2, 48, 1),
+            ] {
                 seed += 1;
                 let spec = Decode {
                     num_q_heads: 2 * group,

@@ -27,8 +27,9 @@ struct WorkItem {
 /// KV heads a work item takes: all of them while there are (sequence, chunk) pairs enough for
 /// four items a thread, else the largest divisor of `num_kv_heads` that makes that many. A whole
 /// page of every head is one span of memory in every layout, so an item over all heads reads
-/// its pages whole, once (`nhd` bfloat16 8 x 4096 on a 2-core Zen 5: 1.9x one head an item). Which heads share an
-/// item never changes a result: each head's sums are the same whichever item holds it.
+/// its pages whole, once (`nhd` bfloat16 8 x 4096 on a 2-core Zen 5: 1.9x one head an item).
+/// Which heads share an item never changes a result: each head's sums are the same whichever
+/// item holds it.
 fn heads_per_item(seq_chunks: usize, num_kv_heads: usize) -> usize {
     let wanted = 4 * rayon::current_num_threads();
     (1..=num_kv_heads)
@@ -72,7 +73,7 @@ pub(super) fn run<Q: FloatElement, K: FloatElement>(problem: &DecodeProblem<'_, 
     };
 
     // Pools that need no dequantisation, read in place where the machine allows.
-    let in_place = k_scales.iter().chain(v_scales.iter()).all(|&s| s == 1.0) && fused::applies(&geometry, group);
+    let in_place = k_scales.iter().chain(v_scales.iter()).all(|&s| s == 1.0) && fused::applies(&geometry);
 
     // A sequence's items, chunk-major with its runs of KV heads fastest: with `(first, chunks)` =
     // `seq_items[seq]`, (seq, chunk c, run r) is item `first + c * runs + r`, so a thread's
@@ -130,7 +131,8 @@ pub(super) fn run<Q: FloatElement, K: FloatElement>(problem: &DecodeProblem<'_, 
             // The query is its sequence's last token.
             let position = seq_lens[item.seq] as usize - 1;
             let visible = problem.variant.visible_keys(position);
-            // Row r of the item is query head `first_kv_head * group + r`.
+            // Row r of the item is query head `first_kv_head * group + r`: the slopes of run
+            // `first_kv_head / heads` of `rows` query heads.
             let logits = Logits::for_group(&problem.variant, slopes, item.first_kv_head / heads, rows, |_| position);
             ws.state.reset(rows);
             let kv_heads = item.first_kv_head..item.first_kv_head + heads;
@@ -138,7 +140,7 @@ pub(super) fn run<Q: FloatElement, K: FloatElement>(problem: &DecodeProblem<'_, 
             // The in-place paths take items that start on a page and whose keys the query sees
             // in full (decode items start at the window's start); the general path does the rest.
             if in_place && item.start % geometry.page_size == 0 && visible.start <= item.start {
-                // SAFETY: `fused::applies` accepted this geometry and group on this machine, and
+                // SAFETY: `fused::applies` accepted this geometry on this machine, and
                 // validation checked the page ids of every token in the item.
                 done = unsafe {
                     fused::absorb(

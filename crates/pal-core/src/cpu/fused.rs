@@ -70,18 +70,17 @@ fn bf16_dot<K: FloatElement>() -> bool {
 }
 
 /// Whether [`absorb`] takes work items of this shape on this machine: float32 / float16 /
-/// bfloat16 pools, groups of 4k query heads, head dims a multiple of 16, and `nhd` / `hnd` pages
-/// up to `MAX_PAGE` (AVX2 + FMA + F16C) or `pal` pages of `PAL_PAGE` (AVX-512).
-pub(super) fn applies(geometry: &CacheGeometry, group: usize) -> bool {
+/// bfloat16 pools, any group, head dims a multiple of 16, and `nhd` / `hnd` pages up to
+/// `MAX_PAGE` (AVX2 + FMA + F16C) or `pal` pages of `PAL_PAGE` (AVX-512).
+pub(super) fn applies(geometry: &CacheGeometry) -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        let pages = match geometry.layout {
+        let shape = match geometry.layout {
             CacheLayout::Nhd | CacheLayout::Hnd => geometry.page_size <= MAX_PAGE,
             CacheLayout::Pal => geometry.page_size == PAL_PAGE && avx512(),
         };
-        pages
+        shape
             && matches!(geometry.dtype, DType::F32 | DType::F16 | DType::BF16)
-            && group.is_multiple_of(ROWS)
             && geometry.head_dim.is_multiple_of(16)
             && std::arch::is_x86_feature_detected!("avx2")
             && std::arch::is_x86_feature_detected!("fma")
@@ -89,7 +88,7 @@ pub(super) fn applies(geometry: &CacheGeometry, group: usize) -> bool {
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        let _ = (geometry, group);
+        let _ = geometry;
         false
     }
 }
@@ -100,7 +99,7 @@ pub(super) fn applies(geometry: &CacheGeometry, group: usize) -> bool {
 /// per head, head by head; `source`'s scales are 1.
 ///
 /// # Safety
-/// [`applies`] returned true for this geometry and group; the page ids are valid.
+/// [`applies`] returned true for this geometry; the page ids are valid.
 pub(super) unsafe fn absorb<K: FloatElement>(
     source: &PagedKv<'_, K>,
     kv_heads: Range<usize>,
@@ -342,21 +341,12 @@ mod lanes {
         } else {
             g.num_kv_heads * d
         };
-        let row_bytes = d * std::mem::size_of::<K>();
-        // Rows a few tokens on, pulled into L1 (`NEAR`).
-        let near = g.layout == CacheLayout::Nhd && K::DTYPE == DType::F32;
         let tile = 2 * page_size;
-        assert!(
-            rows.start.is_multiple_of(page_size)
-                && page_size <= MAX_PAGE
-                && d.is_multiple_of(16)
-                && group.is_multiple_of(ROWS)
-        );
+        assert!(rows.start.is_multiple_of(page_size) && page_size <= MAX_PAGE && d.is_multiple_of(16));
         let whole = (rows.end - rows.start) / tile * tile;
         if whole == 0 {
             return 0;
         }
-        let (k_pool, v_pool) = (source.k_pool.as_ptr(), source.v_pool.as_ptr());
         let first_page = rows.start / page_size;
         let last_page = first_page + whole / page_size;
         let page_at = |page_index: usize| {
@@ -366,91 +356,56 @@ mod lanes {
         };
         // Row t of head h's part of a tile's two pages (`nhd` / `hnd`: the pools share offsets).
         let rows_of = |pages: [usize; 2], h: usize| [g.k_offset(pages[0], h, 0, 0), g.k_offset(pages[1], h, 0, 0)];
-        let chunks = d / L::N;
         let mut weights = [[0f32; 2 * MAX_PAGE]; ROWS];
         let mut pages = [page_at(first_page), page_at(first_page + 1)];
         for (index, start) in (rows.start..rows.start + whole).step_by(tile).enumerate() {
             let next_page = first_page + 2 * (index + 1);
             let next = (next_page + 1 < last_page).then(|| [page_at(next_page), page_at(next_page + 1)]);
             for (i, h) in kv_heads.clone().enumerate() {
-                let pair = rows_of(pages, h);
                 // What this head's pass prefetches into L2, a row's bytes a token: the next tile
                 // (so each tile arrives a whole tile of work ahead), and in the first tile the
                 // next head's rows as well. Over every head, the next tile is its pages' i-th
                 // slices, in order (a head's own rows are strided in `nhd`: 8 x 4096 on a 2-core
                 // Zen 5, 70-77% of the read pass against 81-85% in slices); over some heads,
                 // their own rows.
-                let (ahead, ahead_stride) = if kv_heads.len() == g.num_kv_heads {
+                let ahead = if kv_heads.len() == g.num_kv_heads {
                     let slice = |page| g.k_offset(page, 0, 0, 0) + i * page_size * d;
-                    (next.map(|next| next.map(slice)), d)
+                    next.map(|next| (next.map(slice), d))
                 } else {
-                    (next.map(|next| rows_of(next, h)), stride)
+                    next.map(|next| (rows_of(next, h), stride))
                 };
-                let beside = (index == 0 && h + 1 < kv_heads.end).then(|| rows_of(pages, h + 1));
-                for block in (0..group).step_by(ROWS) {
-                    let row0 = i * group + block;
-                    let q = queries.as_ptr().add(row0 * d);
-                    // Scores: token t of both pages against the block's four query rows.
-                    for t in 0..page_size {
-                        let (k0, k1) = (k_pool.add(pair[0] + t * stride), k_pool.add(pair[1] + t * stride));
-                        if near && t + NEAR < page_size {
-                            prefetch_l1(k0.add(NEAR * stride).cast(), row_bytes);
-                            prefetch_l1(k1.add(NEAR * stride).cast(), row_bytes);
-                        }
-                        if block == 0 {
-                            let targets = [(ahead, ahead_stride), (beside, stride)];
-                            for (target, step) in targets.into_iter().filter_map(|(t, s)| Some((t?, s))) {
-                                for base in target {
-                                    prefetch(k_pool.add(base + t * step).cast(), row_bytes);
-                                    prefetch(v_pool.add(base + t * step).cast(), row_bytes);
-                                }
-                            }
-                        }
-                        let mut acc = [L::zero(); 2 * ROWS];
-                        for c in 0..chunks {
-                            let (a, b) = (L::load(k0.add(c * L::N)), L::load(k1.add(c * L::N)));
-                            for r in 0..ROWS {
-                                let qr = L::load_f32(q.add(r * d + c * L::N));
-                                acc[r] = L::fmadd(qr, a, acc[r]);
-                                acc[ROWS + r] = L::fmadd(qr, b, acc[ROWS + r]);
-                            }
-                        }
-                        let mut sums = [0f32; 8];
-                        _mm256_storeu_ps(sums.as_mut_ptr(), _mm256_mul_ps(L::reduce8(acc), _mm256_set1_ps(scale)));
-                        for r in 0..ROWS {
-                            weights[r][t] = sums[r];
-                            weights[r][page_size + t] = sums[ROWS + r];
-                        }
-                    }
-                    for (r, w) in weights.iter_mut().enumerate() {
-                        let row = &mut w[..tile];
-                        transform.apply(row0 + r, start, row);
-                        state.fold_row(row0 + r, row);
-                    }
-                    // Values: token t of both pages into the block's four accumulator rows.
-                    let values = Values {
-                        acc_rows: state.acc.as_mut_ptr().add(row0 * d),
-                        d,
-                        weights: &weights,
-                        pair,
-                        v_pool,
-                        stride,
-                        page_size,
-                        near,
-                    };
-                    let mut c = 0;
-                    while c < chunks {
-                        if chunks - c >= L::WIDE && L::WIDE == 4 {
-                            values.accumulate::<L, 4>(c);
-                            c += 4;
-                        } else if chunks - c >= L::WIDE && L::WIDE == 2 {
-                            values.accumulate::<L, 2>(c);
-                            c += 2;
-                        } else {
-                            values.accumulate::<L, 1>(c);
-                            c += 1;
-                        }
-                    }
+                let beside = (index == 0 && h + 1 < kv_heads.end).then(|| (rows_of(pages, h + 1), stride));
+                let pass = Pass {
+                    k_pool: source.k_pool.as_ptr(),
+                    v_pool: source.v_pool.as_ptr(),
+                    pair: rows_of(pages, h),
+                    stride,
+                    page_size,
+                    d,
+                    scale,
+                    start,
+                    // Rows a few tokens on, pulled into L1 (`NEAR`).
+                    near: g.layout == CacheLayout::Nhd && K::DTYPE == DType::F32,
+                    prefetches: [ahead, beside],
+                };
+                // The head's query rows, four at a time, then the rest (MHA: one).
+                let first_row = i * group;
+                let full = group / ROWS * ROWS;
+                for block in (0..full).step_by(ROWS) {
+                    pass.block::<L, ROWS, 1>(first_row + block, block == 0, queries, state, transform, &mut weights);
+                }
+                // Fewer rows take more tokens a reduction (MHA, 8 x 4096 on a 2-core Zen 5:
+                // `nhd` / `hnd` at 74-79% / 81-90% of the read pass, against 24-56% / 41-72% on
+                // the general path and 31-58% / 38-59% at one token a reduction).
+                let (rest, first, w) = (first_row + full, full == 0, &mut weights);
+                match (group - full, page_size % 4) {
+                    (1, 0) => pass.block::<L, 1, 4>(rest, first, queries, state, transform, w),
+                    (1, 2) => pass.block::<L, 1, 2>(rest, first, queries, state, transform, w),
+                    (1, _) => pass.block::<L, 1, 1>(rest, first, queries, state, transform, w),
+                    (2, 0 | 2) => pass.block::<L, 2, 2>(rest, first, queries, state, transform, w),
+                    (2, _) => pass.block::<L, 2, 1>(rest, first, queries, state, transform, w),
+                    (3, _) => pass.block::<L, 3, 1>(rest, first, queries, state, transform, w),
+                    _ => {}
                 }
             }
             if let Some(next) = next {
@@ -460,29 +415,122 @@ mod lanes {
         whole
     }
 
-    /// A tile's value pass: the block's four accumulator rows, the tile's weights and pages.
-    struct Values<'w, K> {
-        acc_rows: *mut f32,
-        d: usize,
-        weights: &'w [[f32; 2 * MAX_PAGE]; ROWS],
-        pair: [usize; 2],
+    /// One head's pass over a tile: its two pages' rows, where they are, what to prefetch.
+    struct Pass<K> {
+        k_pool: *const K,
         v_pool: *const K,
+        /// The head's row 0 of each page (element offsets; the pools share them).
+        pair: [usize; 2],
         stride: usize,
         page_size: usize,
+        d: usize,
+        scale: f32,
+        /// Sequence position of the tile's first key.
+        start: usize,
         /// Whether rows `NEAR` tokens on are pulled into L1.
         near: bool,
+        /// Rows to prefetch into L2 over the scores, a token's row of each at a time: two bases
+        /// and the step from a token to the next.
+        prefetches: [Option<([usize; 2], usize)>; 2],
     }
 
-    impl<K: FloatElement> Values<'_, K> {
-        /// Adds the weighted value rows of the tile to `W` chunks of `N` lanes (from chunk `c`)
-        /// of the four accumulator rows, held in registers.
+    impl<K: FloatElement> Pass<K> {
+        /// Folds the tile into query rows `row0..row0 + R` of `state`: their scores against
+        /// `TT` tokens of both pages at a time (`TT * R <= 4`: one reduction serves eight
+        /// scores), each key load serving the `R` rows, then the values. Issues the prefetches
+        /// when `prefetch_ahead` (the head's first block).
         #[inline(always)]
-        unsafe fn accumulate<L: Lanes, const W: usize>(&self, c: usize) {
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn block<L: Lanes, const R: usize, const TT: usize>(
+            &self,
+            row0: usize,
+            prefetch_ahead: bool,
+            queries: &[f32],
+            state: &mut OnlineSoftmax,
+            transform: &impl ScoreTransform,
+            weights: &mut [[f32; 2 * MAX_PAGE]; ROWS],
+        ) {
+            let (d, page_size, stride) = (self.d, self.page_size, self.stride);
+            let row_bytes = d * std::mem::size_of::<K>();
+            let q = queries.as_ptr().add(row0 * d);
+            let (k0, k1) = (self.k_pool.add(self.pair[0]), self.k_pool.add(self.pair[1]));
+            for t0 in (0..page_size).step_by(TT) {
+                // Row r of token t0 + tt: page 0 in `acc[tt * R + r]`, page 1 in
+                // `acc[ROWS + tt * R + r]`; the rest zero.
+                let mut acc = [L::zero(); 2 * ROWS];
+                for tt in 0..TT {
+                    let t = t0 + tt;
+                    let (k0, k1) = (k0.add(t * stride), k1.add(t * stride));
+                    if self.near && t + NEAR < page_size {
+                        prefetch_l1(k0.add(NEAR * stride).cast(), row_bytes);
+                        prefetch_l1(k1.add(NEAR * stride).cast(), row_bytes);
+                    }
+                    if prefetch_ahead {
+                        for (bases, step) in self.prefetches.into_iter().flatten() {
+                            for base in bases {
+                                prefetch(self.k_pool.add(base + t * step).cast(), row_bytes);
+                                prefetch(self.v_pool.add(base + t * step).cast(), row_bytes);
+                            }
+                        }
+                    }
+                    for c in 0..d / L::N {
+                        let (a, b) = (L::load(k0.add(c * L::N)), L::load(k1.add(c * L::N)));
+                        for r in 0..R {
+                            let qr = L::load_f32(q.add(r * d + c * L::N));
+                            acc[tt * R + r] = L::fmadd(qr, a, acc[tt * R + r]);
+                            acc[ROWS + tt * R + r] = L::fmadd(qr, b, acc[ROWS + tt * R + r]);
+                        }
+                    }
+                }
+                let mut sums = [0f32; 8];
+                _mm256_storeu_ps(
+                    sums.as_mut_ptr(),
+                    _mm256_mul_ps(L::reduce8(acc), _mm256_set1_ps(self.scale)),
+                );
+                for tt in 0..TT {
+                    for r in 0..R {
+                        weights[r][t0 + tt] = sums[tt * R + r];
+                        weights[r][page_size + t0 + tt] = sums[ROWS + tt * R + r];
+                    }
+                }
+            }
+            for (r, w) in weights.iter_mut().take(R).enumerate() {
+                let row = &mut w[..2 * page_size];
+                transform.apply(row0 + r, self.start, row);
+                state.fold_row(row0 + r, row);
+            }
+            // Values: token t of both pages into the block's accumulator rows.
+            let acc_rows = state.acc.as_mut_ptr().add(row0 * d);
+            let chunks = d / L::N;
+            let mut c = 0;
+            while c < chunks {
+                if chunks - c >= L::WIDE && L::WIDE == 4 {
+                    self.accumulate::<L, R, 4>(acc_rows, weights, c);
+                    c += 4;
+                } else if chunks - c >= L::WIDE && L::WIDE == 2 {
+                    self.accumulate::<L, R, 2>(acc_rows, weights, c);
+                    c += 2;
+                } else {
+                    self.accumulate::<L, R, 1>(acc_rows, weights, c);
+                    c += 1;
+                }
+            }
+        }
+
+        /// Adds the weighted value rows of the tile to `W` chunks of `N` lanes (from chunk `c`)
+        /// of the `R` accumulator rows at `acc_rows`, held in registers.
+        #[inline(always)]
+        unsafe fn accumulate<L: Lanes, const R: usize, const W: usize>(
+            &self,
+            acc_rows: *mut f32,
+            weights: &[[f32; 2 * MAX_PAGE]; ROWS],
+            c: usize,
+        ) {
             let (d, n) = (self.d, L::N);
-            let mut acc = [[L::zero(); W]; ROWS];
-            for r in 0..ROWS {
+            let mut acc = [[L::zero(); W]; R];
+            for r in 0..R {
                 for b in 0..W {
-                    acc[r][b] = L::load_f32(self.acc_rows.add(r * d + (c + b) * n));
+                    acc[r][b] = L::load_f32(acc_rows.add(r * d + (c + b) * n));
                 }
             }
             for t in 0..self.page_size {
@@ -495,17 +543,17 @@ mod lanes {
                     for (b, x) in vs.iter_mut().enumerate() {
                         *x = L::load(v.add(b * n));
                     }
-                    for r in 0..ROWS {
-                        let w = L::splat(self.weights[r][p * self.page_size + t]);
+                    for r in 0..R {
+                        let w = L::splat(weights[r][p * self.page_size + t]);
                         for b in 0..W {
                             acc[r][b] = L::fmadd(w, vs[b], acc[r][b]);
                         }
                     }
                 }
             }
-            for r in 0..ROWS {
+            for r in 0..R {
                 for b in 0..W {
-                    L::store(self.acc_rows.add(r * d + (c + b) * n), acc[r][b]);
+                    L::store(acc_rows.add(r * d + (c + b) * n), acc[r][b]);
                 }
             }
         }
@@ -636,11 +684,11 @@ mod avx512_pal {
         }
     }
 
-    /// [`page_scores`] of a bfloat16 page by pairwise dot products against four query rows of
+    /// [`page_scores`] of a bfloat16 page by pairwise dot products against `RB` query rows of
     /// bfloat16 `q`: each stripe row (16 tokens of 8) is four vectors of four tokens, as a float32
     /// page's (the caller enables AVX-512 BF16).
     #[inline(always)]
-    unsafe fn page_scores_dot(
+    unsafe fn page_scores_dot<const RB: usize>(
         block: *const u16,
         q: *const u16,
         d: usize,
@@ -649,7 +697,7 @@ mod avx512_pal {
         scores: &mut [[f32; PAL_PAGE]],
     ) {
         const X: usize = 8;
-        let mut acc = [[_mm512_setzero_ps(); 4]; ROWS];
+        let mut acc = [[_mm512_setzero_ps(); 4]; RB];
         for s in 0..d / X {
             for p in ahead.into_iter().flatten() {
                 prefetch(p.add(s * bytes), bytes);
@@ -657,7 +705,7 @@ mod avx512_pal {
             let row = block.add(s * PAL_PAGE * X);
             let k: [__m512bh; 4] =
                 std::array::from_fn(|g| std::mem::transmute(_mm512_loadu_si512(row.add(32 * g).cast())));
-            for r in 0..ROWS {
+            for r in 0..RB {
                 let qb: __m512bh =
                     std::mem::transmute(_mm512_broadcast_i32x4(_mm_loadu_si128(q.add(r * d + s * X).cast())));
                 for g in 0..4 {
@@ -665,7 +713,7 @@ mod avx512_pal {
                 }
             }
         }
-        for r in 0..ROWS {
+        for r in 0..RB {
             scatter(reduce4x4(acc[r]), [0, 1, 2, 3], &mut scores[r]);
         }
     }
@@ -710,12 +758,7 @@ mod avx512_pal {
         let d = g.head_dim;
         let group = queries.len() / d / kv_heads.len();
         let tile = 2 * PAL_PAGE;
-        assert!(
-            rows.start.is_multiple_of(PAL_PAGE)
-                && g.page_size == PAL_PAGE
-                && d.is_multiple_of(16)
-                && group.is_multiple_of(ROWS)
-        );
+        assert!(rows.start.is_multiple_of(PAL_PAGE) && g.page_size == PAL_PAGE && d.is_multiple_of(16));
         let whole = (rows.end - rows.start) / tile * tile;
         if whole == 0 {
             return 0;
@@ -760,65 +803,39 @@ mod avx512_pal {
                 // tile of work ahead; in the first tile, the next head's blocks as well.
                 let ahead = next.map(|next| blocks_of(next, h));
                 let beside = (index == 0 && h + 1 < kv_heads.end).then(|| blocks_of(pages, h + 1));
-                for block in (0..group).step_by(ROWS) {
-                    let row0 = i * group + block;
-                    let q = queries.as_ptr().add(row0 * d);
-                    for (p, &(k_block, _)) in pair.iter().enumerate() {
-                        let key_block = |blocks: Option<[(usize, usize); 2]>| {
-                            blocks.filter(|_| block == 0).map(|b| k_pool.add(b[p].0).cast::<u8>())
-                        };
-                        let prefetches = [key_block(ahead), key_block(beside)];
-                        let keys = k_pool.add(k_block);
-                        let out = &mut scores[p * ROWS..][..ROWS];
-                        if DOT {
-                            let q = queries_bf16.as_ptr().add(row0 * d);
-                            page_scores_dot(keys.cast(), q, d, prefetches, per_stripe, out);
-                        } else if f32_pool {
-                            page_scores::<K, 4, 4, 4>(keys, q, d, prefetches, per_stripe, out);
-                        } else {
-                            page_scores::<K, 8, 8, 2>(keys, q, d, prefetches, per_stripe, &mut out[..2]);
-                            page_scores::<K, 8, 8, 2>(keys, q.add(2 * d), d, [None; 2], 0, &mut out[2..]);
-                        }
-                    }
-                    for r in 0..ROWS {
-                        let w = &mut weights[r];
-                        for t in 0..PAL_PAGE {
-                            w[t] = scale * scores[r][t];
-                            w[PAL_PAGE + t] = scale * scores[ROWS + r][t];
-                        }
-                        transform.apply(row0 + r, start, w);
-                        state.fold_row(row0 + r, w);
-                    }
-                    // Values: 16 dims of both pages at a time, transposed in registers.
-                    let acc_rows = state.acc.as_mut_ptr().add(row0 * d);
-                    for c in 0..d / 16 {
-                        for blocks in [ahead, beside].into_iter().flatten().filter(|_| block == 0) {
-                            for (_, v) in blocks {
-                                prefetch(v_pool.add(v).cast::<u8>().add(c * per_dims), per_dims);
-                            }
-                        }
-                        let mut acc = [_mm512_setzero_ps(); ROWS];
-                        for r in 0..ROWS {
-                            acc[r] = _mm512_loadu_ps(acc_rows.add(r * d + c * 16));
-                        }
-                        for (p, &(_, v_block)) in pair.iter().enumerate() {
-                            let v = v_pool.add(v_block + c * 16 * PAL_PAGE);
-                            let mut dims = [_mm512_setzero_ps(); 16];
-                            for i in 0..16 {
-                                dims[i] = Avx512::load(v.add(i * PAL_PAGE));
-                            }
-                            let tokens = transpose16(dims);
-                            for t in 0..PAL_PAGE {
-                                for r in 0..ROWS {
-                                    let w = _mm512_set1_ps(weights[r][p * PAL_PAGE + t]);
-                                    acc[r] = _mm512_fmadd_ps(w, tokens[t], acc[r]);
-                                }
-                            }
-                        }
-                        for r in 0..ROWS {
-                            _mm512_storeu_ps(acc_rows.add(r * d + c * 16), acc[r]);
-                        }
-                    }
+                let pass = PalPass {
+                    k_pool,
+                    v_pool,
+                    pair,
+                    prefetches: [ahead, beside],
+                    d,
+                    scale,
+                    start,
+                    per_stripe,
+                    per_dims,
+                    queries_bf16: queries_bf16.as_ptr(),
+                };
+                // The head's query rows, four at a time, then the rest (MHA: one).
+                let first_row = i * group;
+                let full = group / ROWS * ROWS;
+                let (scores, weights) = (&mut scores, &mut weights);
+                for block in (0..full).step_by(ROWS) {
+                    pass.block::<DOT, ROWS>(
+                        first_row + block,
+                        block == 0,
+                        queries,
+                        state,
+                        transform,
+                        scores,
+                        weights,
+                    );
+                }
+                let (rest, first) = (first_row + full, full == 0);
+                match group - full {
+                    1 => pass.block::<DOT, 1>(rest, first, queries, state, transform, scores, weights),
+                    2 => pass.block::<DOT, 2>(rest, first, queries, state, transform, scores, weights),
+                    3 => pass.block::<DOT, 3>(rest, first, queries, state, transform, scores, weights),
+                    _ => {}
                 }
             }
             if let Some(next) = next {
@@ -826,6 +843,112 @@ mod avx512_pal {
             }
         }
         whole
+    }
+
+    /// One head's pass over a tile of `pal` pages: its key and value blocks of the two pages,
+    /// what to prefetch, the sizes the prefetches are spread by.
+    struct PalPass<K> {
+        k_pool: *const K,
+        v_pool: *const K,
+        pair: [(usize, usize); 2],
+        /// Key and value blocks to prefetch into L2 (keys over the scores, values over the value
+        /// pass).
+        prefetches: [Option<[(usize, usize); 2]>; 2],
+        d: usize,
+        scale: f32,
+        /// Sequence position of the tile's first key.
+        start: usize,
+        per_stripe: usize,
+        per_dims: usize,
+        /// The queries as bfloat16 (the dot-product form only).
+        queries_bf16: *const u16,
+    }
+
+    impl<K: FloatElement> PalPass<K> {
+        /// Folds the tile into query rows `row0..row0 + R` of `state`; issues the prefetches when
+        /// `first` (the head's first block).
+        #[inline(always)]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn block<const DOT: bool, const R: usize>(
+            &self,
+            row0: usize,
+            first: bool,
+            queries: &[f32],
+            state: &mut OnlineSoftmax,
+            transform: &impl ScoreTransform,
+            scores: &mut [[f32; PAL_PAGE]; 2 * ROWS],
+            weights: &mut [[f32; 2 * PAL_PAGE]; ROWS],
+        ) {
+            let d = self.d;
+            let q = queries.as_ptr().add(row0 * d);
+            for (p, &(k_block, _)) in self.pair.iter().enumerate() {
+                let key_block = |blocks: Option<[(usize, usize); 2]>| {
+                    blocks.filter(|_| first).map(|b| self.k_pool.add(b[p].0).cast::<u8>())
+                };
+                let prefetches = self.prefetches.map(key_block);
+                let keys = self.k_pool.add(k_block);
+                let out = &mut scores[p * ROWS..][..R];
+                if DOT {
+                    let q = self.queries_bf16.add(row0 * d);
+                    page_scores_dot::<R>(keys.cast(), q, d, prefetches, self.per_stripe, out);
+                } else if K::DTYPE == DType::F32 {
+                    page_scores::<K, 4, 4, R>(keys, q, d, prefetches, self.per_stripe, out);
+                } else {
+                    // Two rows a call (a stripe row is eight vectors here).
+                    let (head, tail) = out.split_at_mut(R.min(2));
+                    if R >= 2 {
+                        page_scores::<K, 8, 8, 2>(keys, q, d, prefetches, self.per_stripe, head);
+                    } else {
+                        page_scores::<K, 8, 8, 1>(keys, q, d, prefetches, self.per_stripe, head);
+                    }
+                    match R {
+                        3 => page_scores::<K, 8, 8, 1>(keys, q.add(2 * d), d, [None; 2], 0, tail),
+                        4 => page_scores::<K, 8, 8, 2>(keys, q.add(2 * d), d, [None; 2], 0, tail),
+                        _ => {}
+                    }
+                }
+            }
+            for r in 0..R {
+                let w = &mut weights[r];
+                for t in 0..PAL_PAGE {
+                    w[t] = self.scale * scores[r][t];
+                    w[PAL_PAGE + t] = self.scale * scores[ROWS + r][t];
+                }
+                transform.apply(row0 + r, self.start, w);
+                state.fold_row(row0 + r, w);
+            }
+            // Values: 16 dims of both pages at a time, transposed in registers.
+            let acc_rows = state.acc.as_mut_ptr().add(row0 * d);
+            let per = self.per_dims;
+            for c in 0..d / 16 {
+                for blocks in self.prefetches.into_iter().flatten().filter(|_| first) {
+                    for (_, v) in blocks {
+                        prefetch(self.v_pool.add(v).cast::<u8>().add(c * per), per);
+                    }
+                }
+                let mut acc = [_mm512_setzero_ps(); R];
+                for r in 0..R {
+                    acc[r] = _mm512_loadu_ps(acc_rows.add(r * d + c * 16));
+                }
+                for (p, &(_, v_block)) in self.pair.iter().enumerate() {
+                    let v = self.v_pool.add(v_block + c * 16 * PAL_PAGE);
+                    let mut dims = [_mm512_setzero_ps(); 16];
+                    for i in 0..16 {
+                        dims[i] = Avx512::load(v.add(i * PAL_PAGE));
+                    }
+                    let tokens = transpose16(dims);
+                    for t in 0..PAL_PAGE {
+                        for r in 0..R {
+                            let w = _mm512_set1_ps(weights[r][p * PAL_PAGE + t]);
+                            acc[r] = _mm512_fmadd_ps(w, tokens[t], acc[r]);
+                        }
+                    }
+                }
+                for r in 0..R {
+                    _mm512_storeu_ps(acc_rows.add(r * d + c * 16), acc[r]);
+                }
+            }
+        }
     }
 
     #[cfg(test)]
