@@ -1,7 +1,9 @@
 //! Decode over float32 / float16 / bfloat16 pages read in place: no float32 copy of the tile, which is
 //! two pages. Work split: a work item is a chunk of a sequence over a run of KV heads (all of
 //! them where the threads have work enough: `cpu/decode.rs`), walked tile by tile and, within a
-//! tile, head by head, four query rows per key and value load. Traffic: each K and V byte once,
+//! tile, head by head, each key and value load serving a block of up to four of the head's query
+//! rows (any group: blocks of four, then the rest, a block of fewer rows taking two or four
+//! tokens per reduction of its scores). Traffic: each K and V byte once,
 //! a page of every head being one span of memory in every layout; while a head's pass runs, its
 //! 1/heads slice of the next tile's pages is prefetched into L2 (in order, so `nhd` pages too
 //! stream whole), so memory runs a whole tile of work ahead of the arithmetic.
