@@ -261,13 +261,17 @@ mod lanes {
         }
         #[inline(always)]
         unsafe fn reduce8(v: [__m512; 8]) -> __m256 {
-            // Halve each vector to 8 lanes first.
-            reduce8x8(v.map(|v| {
-                _mm256_add_ps(
-                    _mm512_castps512_ps256(v),
-                    _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(v))),
-                )
-            }))
+            // Halve each vector to 8 lanes first. (A loop, not `map`: a closure does not take its
+            // caller's target features, and where LLVM kept it out of line, each of its
+            // intrinsics became a call: blocks of three rows ran at half speed.)
+            let mut halves = [_mm256_setzero_ps(); 8];
+            for (half, &x) in halves.iter_mut().zip(&v) {
+                *half = _mm256_add_ps(
+                    _mm512_castps512_ps256(x),
+                    _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(x))),
+                );
+            }
+            reduce8x8(halves)
         }
     }
 
@@ -397,7 +401,7 @@ mod lanes {
                     pass.block::<L, ROWS, 1>(first_row + block, block == 0, queries, state, transform, &mut weights);
                 }
                 // Fewer rows take more tokens a reduction (MHA, 8 x 4096 on a 2-core Zen 5:
-                // `nhd` / `hnd` at 74-79% / 81-90% of the read pass, against 24-56% / 41-72% on
+                // `nhd` / `hnd` at 89-97% / 96-122% of the read pass, against 24-56% / 41-72% on
                 // the general path and 31-58% / 38-59% at one token a reduction).
                 let (rest, first, w) = (first_row + full, full == 0, &mut weights);
                 match (group - full, page_size % 4) {
@@ -601,8 +605,8 @@ mod avx512_pal {
         }
         let mut u = [_mm512_setzero_ps(); 16];
         for g in 0..4 {
-            let pd = |x: __m512| _mm512_castps_pd(x);
-            let (a, b, c, d) = (pd(t[4 * g]), pd(t[4 * g + 1]), pd(t[4 * g + 2]), pd(t[4 * g + 3]));
+            let (a, b) = (_mm512_castps_pd(t[4 * g]), _mm512_castps_pd(t[4 * g + 1]));
+            let (c, d) = (_mm512_castps_pd(t[4 * g + 2]), _mm512_castps_pd(t[4 * g + 3]));
             u[4 * g] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
             u[4 * g + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
             u[4 * g + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
@@ -663,10 +667,14 @@ mod avx512_pal {
                 (reduce4x4([acc[r][0], acc[r][1], acc[r][2], acc[r][3]]), [0, 1, 2, 3])
             } else {
                 // Fold each 8-element token to 4 lanes, then pair vectors g = 2m, 2m + 1.
-                let fold = |a: __m512| _mm512_add_ps(a, _mm512_shuffle_f32x4::<0xB1>(a, a));
                 let mut b = [_mm512_setzero_ps(); 4];
                 for m in 0..4 {
-                    b[m] = _mm512_mask_blend_ps(0xF0F0, fold(acc[r][2 * m]), fold(acc[r][2 * m + 1]));
+                    let (x, y) = (acc[r][2 * m], acc[r][2 * m + 1]);
+                    let (x, y) = (
+                        _mm512_add_ps(x, _mm512_shuffle_f32x4::<0xB1>(x, x)),
+                        _mm512_add_ps(y, _mm512_shuffle_f32x4::<0xB1>(y, y)),
+                    );
+                    b[m] = _mm512_mask_blend_ps(0xF0F0, x, y);
                 }
                 (reduce4x4(b), [0, 2, 1, 3])
             };
@@ -705,8 +713,10 @@ mod avx512_pal {
                 prefetch(p.add(s * bytes), bytes);
             }
             let row = block.add(s * PAL_PAGE * X);
-            let k: [__m512bh; 4] =
-                std::array::from_fn(|g| std::mem::transmute(_mm512_loadu_si512(row.add(32 * g).cast())));
+            let mut k = [std::mem::transmute::<__m512, __m512bh>(_mm512_setzero_ps()); 4];
+            for (g, k) in k.iter_mut().enumerate() {
+                *k = std::mem::transmute::<__m512i, __m512bh>(_mm512_loadu_si512(row.add(32 * g).cast()));
+            }
             for r in 0..RB {
                 let qb: __m512bh =
                     std::mem::transmute(_mm512_broadcast_i32x4(_mm_loadu_si128(q.add(r * d + s * X).cast())));
