@@ -11,7 +11,7 @@
 use rayon::prelude::*;
 use std::time::Instant;
 
-/// Prefetches the `bytes` from `p` into L2 (the hint the CPU decode uses).
+/// Prefetches the lines of `p` into L2 (the hint the CPU decode uses).
 #[inline(always)]
 fn prefetch(p: &[f32]) {
     #[cfg(target_arch = "x86_64")]

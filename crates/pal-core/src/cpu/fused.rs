@@ -47,17 +47,17 @@ pub const CPU_SIMD_ENV: &str = "PAL_CPU_SIMD";
 
 /// The knob's cap, if any.
 #[cfg(target_arch = "x86_64")]
-fn simd_cap() -> Option<String> {
+fn simd_cap() -> Option<&'static str> {
     static CAP: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
     CAP.get_or_init(|| std::env::var(CPU_SIMD_ENV).ok().filter(|v| !v.is_empty()))
-        .clone()
+        .as_deref()
 }
 
 /// Whether the AVX-512 forms run: the CPU has AVX-512F and the knob does not cap it.
 #[cfg(target_arch = "x86_64")]
 fn avx512() -> bool {
     static AVX512: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *AVX512.get_or_init(|| std::arch::is_x86_feature_detected!("avx512f") && simd_cap().as_deref() != Some("avx2"))
+    *AVX512.get_or_init(|| std::arch::is_x86_feature_detected!("avx512f") && simd_cap() != Some("avx2"))
 }
 
 /// Whether the scores of bfloat16 pools take AVX-512 BF16's pairwise dot products (`vdpbf16ps`:
