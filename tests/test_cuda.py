@@ -93,6 +93,26 @@ def test_decode_pal_large_pages(rng, page_size, head_dim, dtype):
         assert_close(gpu, decode_reference(queries, cache, **kwargs), dtype, f"window {window}")
 
 
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("page_size", [1, 2, 4, 8, 16, 64])
+def test_decode_float32_tiles_windows_and_groups(rng, layout, page_size):
+    """The float32 decode (warp-private rings of 8-key tiles, `decode_rows`): lengths that end in
+    every slot of a tile and one long enough to split, windows that start mid-tile, NaN in the
+    slots past each sequence's end (never let in), and groups of 1, 3, 6 and 12 query heads a KV
+    head (CTAs of 4 and of 8 heads, and a group over two CTAs), over head dims 64 to 256."""
+    lens = [1, 2, 7, 8, 9, 15, 16, 17, 31, 33, 100, 3000]
+    for hq, hkv, head_dim in [(2, 2, 64), (6, 2, 128), (12, 2, 80), (12, 1, 256)]:
+        cache = paged_cache(rng, lens, hkv, head_dim, page_size, "float32", "nhd")
+        cache = with_nan_past_the_end(cache, layout)
+        queries = random_array(rng, (len(lens), hq, head_dim), "float32")
+        args = [cuda(a) for a in (queries, cache.k_cache, cache.v_cache, cache.page_table, cache.lens)]
+        for window in (None, 5, 37):
+            kwargs = {} if window is None else {"window_left": window}
+            gpu = from_torch(pal.paged_attention_decode(*args, layout=layout, **kwargs))
+            expected = decode_reference(queries, cache, **kwargs)
+            assert_close(gpu, expected, "float32", f"{hq}/{hkv} d{head_dim} window {window}")
+
+
 @pytest.mark.parametrize("context", [32768, 131072])
 def test_decode_long_contexts(rng, context):
     cache = paged_cache(rng, [context, 5], 8, 128, 16, "bfloat16", "pal")

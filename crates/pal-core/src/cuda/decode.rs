@@ -135,6 +135,8 @@ impl MergeParams {
 
 /// Keys per warp tile of the tensor-core kernel (`DecodeMmaTile::KEYS`).
 const MMA_KEYS: usize = 16;
+/// Keys of a `decode_rows` warp tile (`DecodeRowsTile::KEYS`): splits hold whole tiles.
+const ROWS_KEYS: usize = 8;
 /// Keys per step of the TMA_V kernels (four warps' tiles): a tensor copy's box, and their
 /// splits' granule.
 const TMA_KEYS: usize = 64;
@@ -177,11 +179,14 @@ pub(super) fn m_tiles(group: usize, head_dim: usize, kv_rows: usize, multiproces
 }
 
 /// The kernel module for this geometry and variant, with the shape the host chose: float32 runs
-/// on CUDA cores, 16-bit dtypes on tensor cores with `m_tiles` m-tiles of 16 query heads a CTA
-/// (see `m_tiles`), its K / V copies evict-first in L2 if `evict_first` (see `evict_first`).
+/// on CUDA cores (float32 pools in warp-private rings of 4 or 8 query heads a CTA by the GQA
+/// `group`, fp8 ones in the staged v0 kernel), 16-bit dtypes on tensor cores with `m_tiles`
+/// m-tiles of 16 query heads a CTA (see `m_tiles`), their K / V copies evict-first in L2 if
+/// `evict_first` (see `evict_first`).
 pub(super) fn kernel_key(
     geometry: Geometry,
     variant: &'static str,
+    group: usize,
     m_tiles: usize,
     evict_first: bool,
     arch: (i32, i32),
@@ -192,6 +197,8 @@ pub(super) fn kernel_key(
     let fp8_on_tensor_cores = kv_dtype.is_fp8();
     let family = if dtype != DType::F32 && (kv_dtype == dtype || fp8_on_tensor_cores) {
         Family::DecodeMma
+    } else if kv_dtype == DType::F32 {
+        Family::DecodeRows
     } else {
         Family::DecodeSimt
     };
@@ -201,6 +208,25 @@ pub(super) fn kernel_key(
         ("MERGE_PARAMS_BYTES", std::mem::size_of::<MergeParams>()),
     ];
     let shape = match family {
+        Family::DecodeRows => {
+            // Mirrors `DecodeRowsTile`: a ring of STAGES tiles of ROWS_KEYS keys (K and V) a
+            // warp, each warp's scratch, and at the end the warps' states over the ring. Wide
+            // rows take two warps of two stages (64 KB at head dim 256: pre-Hopper GPUs give a
+            // CTA 99 KB).
+            let heads = if group > 4 { 8 } else { 4 };
+            let (warps, stages) = if head_dim > 128 { (2, 2) } else { (4, 3) };
+            let tile = ROWS_KEYS * head_dim;
+            let ring = warps * stages * 2 * tile;
+            let merge = warps * heads * (head_dim + 2);
+            let scratch = warps * (heads * ROWS_KEYS + heads);
+            vec![
+                ("HEADS", heads),
+                ("WARPS", warps),
+                ("STAGES", stages),
+                ("TOKENS", ROWS_KEYS),
+                ("SHARED_BYTES", (scratch + ring.max(merge)) * 4),
+            ]
+        }
         Family::DecodeSimt => {
             let tokens = if head_dim * 4 > 512 { 16 } else { 32 };
             vec![("HEADS", 8), ("TOKENS", tokens), ("THREADS", 128)]
@@ -321,6 +347,10 @@ fn evict_first(kv_bytes: usize, l2_bytes: usize) -> bool {
 fn cta_shape(key: &KernelKey) -> (usize, u32) {
     match key.family {
         Family::DecodeSimt => (key.shape_value("HEADS").unwrap_or(8), 128),
+        Family::DecodeRows => (
+            key.shape_value("HEADS").unwrap_or(4),
+            32 * key.shape_value("WARPS").unwrap_or(4) as u32,
+        ),
         _ => (
             16 * key.shape_value("M_TILES").unwrap_or(1),
             32 * key.shape_value("WARPS").unwrap_or(4) as u32,
@@ -402,6 +432,7 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
             geometry.kernel_layout(),
         ),
         kernel_variant(&problem.variant, inputs.alibi_slopes.is_some(), inputs.sinks.is_some()),
+        group,
         m_tiles(
             group,
             geometry.head_dim,
@@ -599,7 +630,7 @@ mod tests {
                         for group in [1, 8, 32] {
                             let geometry = ((dtype, kv_dtype), head_dim, page_size, layout);
                             let m_tiles = m_tiles(group, head_dim, 1024, 132);
-                            let Ok(key) = kernel_key(geometry, "plain", m_tiles, false, (9, 0)) else {
+                            let Ok(key) = kernel_key(geometry, "plain", group, m_tiles, false, (9, 0)) else {
                                 continue; // a head dim that dtype pair does not take
                             };
                             let shared = key.shape_value("SHARED_BYTES").unwrap();
@@ -616,11 +647,38 @@ mod tests {
     }
 
     #[test]
+    fn float32_pools_take_rows_that_fit_every_gpu() {
+        for &head_dim in &super::super::HEAD_DIMS {
+            for layout in CacheLayout::ALL {
+                for &page_size in &super::super::PAGE_SIZES {
+                    for group in [1, 3, 4, 5, 8, 32] {
+                        let geometry = ((DType::F32, DType::F32), head_dim, page_size, layout);
+                        let key = kernel_key(geometry, "plain", group, 1, true, (8, 6)).unwrap();
+                        assert_eq!(key.family, Family::DecodeRows);
+                        assert_eq!(key.shape_value("HEADS"), Some(if group > 4 { 8 } else { 4 }));
+                        assert_eq!(key.shape_value("TOKENS"), Some(ROWS_KEYS));
+                        // sm_86 / sm_89 give a CTA at most 99 KB; no evict-first hint.
+                        assert!(key.shape_value("SHARED_BYTES").unwrap() <= 99 << 10, "{}", key.name());
+                        assert_eq!(key.shape_value("EVICT_FIRST"), None);
+                    }
+                }
+            }
+        }
+        // fp8 pools under float32 queries keep the staged CUDA-core kernel.
+        let fp8 = ((DType::F32, DType::F8E4M3), 128, 16, CacheLayout::Nhd);
+        assert_eq!(
+            kernel_key(fp8, "plain", 4, 1, false, (9, 0)).unwrap().family,
+            Family::DecodeSimt
+        );
+    }
+
+    #[test]
     fn tensor_copies_only_for_hopper_pal_pages_of_a_step_or_more() {
         let key = |kv_dtype, page_size, layout, arch| {
             kernel_key(
                 ((DType::BF16, kv_dtype), 128, page_size, layout),
                 "plain",
+                4,
                 1,
                 false,
                 arch,

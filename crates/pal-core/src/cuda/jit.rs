@@ -26,6 +26,7 @@ pub const CACHE_DIR_ENV: &str = "PAL_CACHE_DIR";
 /// Every kernel source file: (name as included, embedded text). Headers are included as `pal/...`.
 const SOURCES: &[(&str, &str)] = &[
     ("decode_mma.cu", include_str!("../../kernels/decode_mma.cu")),
+    ("decode_rows.cu", include_str!("../../kernels/decode_rows.cu")),
     ("decode_simt.cu", include_str!("../../kernels/decode_simt.cu")),
     ("fill.cu", include_str!("../../kernels/fill.cu")),
     ("prefill_mma.cu", include_str!("../../kernels/prefill_mma.cu")),
@@ -42,6 +43,10 @@ const SOURCES: &[(&str, &str)] = &[
     (
         "pal/decode_mma.cuh",
         include_str!("../../kernels/include/pal/decode_mma.cuh"),
+    ),
+    (
+        "pal/decode_rows.cuh",
+        include_str!("../../kernels/include/pal/decode_rows.cuh"),
     ),
     (
         "pal/decode_simt.cuh",
@@ -69,7 +74,9 @@ const SOURCES: &[(&str, &str)] = &[
 pub enum Family {
     /// Decode on tensor cores (float16 / bfloat16), with its split merge.
     DecodeMma,
-    /// Decode on CUDA cores (float32), with its split merge.
+    /// Decode on CUDA cores over float32 pools (warp-private rings), with its split merge.
+    DecodeRows,
+    /// Decode on CUDA cores over fp8 pools under float32 queries, with its split merge.
     DecodeSimt,
     /// Prefill on tensor cores (float16 / bfloat16).
     PrefillMma,
@@ -86,6 +93,7 @@ impl Family {
     pub fn name(self) -> &'static str {
         match self {
             Family::DecodeMma => "decode_mma",
+            Family::DecodeRows => "decode_rows",
             Family::DecodeSimt => "decode_simt",
             Family::PrefillMma => "prefill_mma",
             Family::PrefillSimt => "prefill_simt",
@@ -98,6 +106,7 @@ impl Family {
     pub fn entry_file(self) -> &'static str {
         match self {
             Family::DecodeMma => "decode_mma.cu",
+            Family::DecodeRows => "decode_rows.cu",
             Family::DecodeSimt => "decode_simt.cu",
             Family::PrefillMma => "prefill_mma.cu",
             Family::PrefillSimt => "prefill_simt.cu",
@@ -109,7 +118,7 @@ impl Family {
     /// The `extern "C"` kernels its modules export.
     pub fn entries(self) -> &'static [&'static str] {
         match self {
-            Family::DecodeMma | Family::DecodeSimt => &["pal_decode", "pal_decode_merge"],
+            Family::DecodeMma | Family::DecodeRows | Family::DecodeSimt => &["pal_decode", "pal_decode_merge"],
             Family::PrefillMma | Family::PrefillWgmma => &["pal_prefill", "pal_prefill_merge"],
             Family::PrefillSimt => &["pal_prefill"],
             Family::Fill => &["pal_fill"],
@@ -290,7 +299,7 @@ impl KernelKey {
                     let geometry = |page_size| (dtypes, head_dim, page_size, layout);
                     // Hopper's decode keys differ where it copies V with TMA (pal pages of 64+).
                     for arch in [PORTABLE, HOPPER] {
-                        if let Ok(key) = super::decode::kernel_key(geometry(page_size), "plain", 1, false, arch) {
+                        if let Ok(key) = super::decode::kernel_key(geometry(page_size), "plain", 4, 1, false, arch) {
                             keys.push(key);
                         }
                     }
@@ -310,7 +319,7 @@ impl KernelKey {
                         );
                     }
                 }
-                if let Ok(key) = super::decode::kernel_key((dtypes, 128, 16, layout), "plain", 2, true, HOPPER) {
+                if let Ok(key) = super::decode::kernel_key((dtypes, 128, 16, layout), "plain", 32, 2, true, HOPPER) {
                     keys.push(key);
                 }
                 // The prefills' split-KV kernels (SPLIT 1, chosen per call), bfloat16.
@@ -322,7 +331,8 @@ impl KernelKey {
                     }
                 }
                 // Every variant option at once, per family: the policies' code paths.
-                if let Ok(key) = super::decode::kernel_key((dtypes, 128, 16, layout), ALL_VARIANTS, 1, false, HOPPER) {
+                if let Ok(key) = super::decode::kernel_key((dtypes, 128, 16, layout), ALL_VARIANTS, 4, 1, false, HOPPER)
+                {
                     keys.push(key);
                 }
                 for arch in [PORTABLE, HOPPER] {
@@ -347,12 +357,13 @@ impl KernelKey {
                 keys.push(super::fill::kernel_key(dtypes, layout));
                 for (head_dim, page_size) in [(64, 16), (256, 16), (128, 8), (128, 1), (112, 16), (128, 64)] {
                     let geometry = (dtypes, head_dim, page_size, layout);
-                    keys.extend(super::decode::kernel_key(geometry, "plain", 1, true, HOPPER));
+                    keys.extend(super::decode::kernel_key(geometry, "plain", 4, 1, true, HOPPER));
                     keys.extend(super::prefill::kernel_key(geometry, "plain", HOPPER));
                 }
                 keys.extend(super::decode::kernel_key(
                     (dtypes, 128, 16, layout),
                     ALL_VARIANTS,
+                    4,
                     1,
                     false,
                     HOPPER,
@@ -629,6 +640,7 @@ mod tests {
         let decode = super::super::decode::kernel_key(
             ((DType::BF16, DType::BF16), 128, 16, CacheLayout::Pal),
             "plain",
+            4,
             1,
             false,
             HOPPER,
@@ -668,6 +680,7 @@ mod tests {
         let decode = super::super::decode::kernel_key(
             ((DType::BF16, DType::BF16), 128, 16, CacheLayout::Nhd),
             "plain",
+            4,
             1,
             false,
             HOPPER,
@@ -688,6 +701,7 @@ mod tests {
         let keys = KernelKey::representative();
         for family in [
             Family::DecodeMma,
+            Family::DecodeRows,
             Family::DecodeSimt,
             Family::PrefillMma,
             Family::PrefillSimt,

@@ -1,5 +1,5 @@
-// Paged decode on CUDA cores: float32, and the fp8 pools the tensor-core kernel leaves (float32
-// queries, head dims 80 / 96 / 112).
+// Paged decode on CUDA cores over fp8 pools under float32 queries (the v0 kernel: float32 pools
+// run `decode_rows.cuh` since the thirty-third session, 16-bit queries the tensor cores).
 //
 // A CTA of DECODE_SIMT_THREADS threads serves up to `heads_per_cta` query heads of one KV head
 // (see `DecodeTask`). Tiles of TOKENS tokens are staged in shared memory with 16-byte loads in
@@ -7,9 +7,10 @@
 // registers, then scored, soft-maxed online (one warp per head) and accumulated in float32.
 // fp8 elements are widened exactly to the query dtype T when staged; their scales fold into the
 // score scale (k) and the stored rows (v: the split merge is linear).
-// Traffic: K and V of each visible token once, in 16-byte loads. H200 (2026-11-29, float32,
-// HQ 32 / HKV 8, D 128, page 16, pal, kernel time): 1.88 TB/s at 8 x 4096 and 1.57 at 64 x 4096,
-// 44% / 36% of the 4.31 TB/s read ceiling of that run (scripts/decode_sweep.py; issue 11).
+// Traffic: K and V of each visible token once, in 16-byte loads. H200 (2026-11-29, float32
+// pools then, HQ 32 / HKV 8, D 128, page 16, pal, kernel time): 1.88 TB/s at 8 x 4096 and 1.57
+// at 64 x 4096, 44% / 36% of the 4.31 TB/s read ceiling of that run (issue 11); `decode_rows`
+// reads float32 pools at 69% / 91% (2026-12-02).
 #pragma once
 #include "pal/decode.cuh"
 #include "pal/layout.cuh"
