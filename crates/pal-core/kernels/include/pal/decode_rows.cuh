@@ -22,9 +22,10 @@
 // call past 200 MB, a quarter of the L2's limit, would not take it.
 // Aim: the float32 read ceiling; per warp and 8-key tile of D 128 (8 KB): 256 FFMA (q . k and
 // P V), 37 shuffles, 25 shared loads, 16 copies. H200 (2026-12-02, HQ 32 / HKV 8, D 128, page 16,
-// kernel time by graph replay, read ceiling 4.37 TB/s in the same run): pal 1.54 / 3.02 / 3.83 /
-// 4.00 TB/s at 1 / 8 / 32 / 64 x 4096 (35 / 69 / 88 / 91%; the v0 kernel 0.70 / 1.89 / 1.69 /
-// 2.18), nhd 1.52 / 2.91 / 3.37 / 3.46 (v0 1.01 / 2.38 / 2.79 / 2.90); docs/kernels.md, v19.
+// kernel time by graph replay, read ceiling 4.31 TB/s in the same run): pal 1.34 / 2.99 / 3.74 /
+// 3.90 TB/s at 1 / 8 / 32 / 64 x 4096 (31 / 69 / 87 / 90%; the v0 kernel 0.70 / 1.89 / 1.69 /
+// 2.18 against 4.37), nhd 1.37 / 2.93 / 3.49 / 3.57 (v0 1.01 / 2.38 / 2.79 / 2.90); v19 in
+// docs/kernels.md.
 #pragma once
 #include "pal/decode.cuh"
 #include "pal/layout.cuh"
