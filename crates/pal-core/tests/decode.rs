@@ -130,7 +130,7 @@ fn long_contexts_split_and_merge() {
 
 /// The shapes the in-place decode paths take (float32 / float16 / bfloat16 pools, head dims a
 /// multiple of 16, `nhd` / `hnd` pages up to 32 and any group: 1 to 8 query heads a KV head, the
-/// blocks of four and the rest; `pal` pages of 16 and groups of 4k), with
+/// blocks of four and the rest; `pal` pages of 16, in AVX-512 and AVX2 forms), with
 /// lengths around whole two-page tiles so that both the in-place tiles and the general path's
 /// remainder run; on machines without AVX2 / AVX-512 the general path checks the same.
 #[test]
@@ -151,6 +151,8 @@ fn in_place_shapes_match_reference() {
                 (1, 64, 2),
                 (1, 32, 1),
                 (2, 48, 1),
+                (2, 128, 16),
+                (6, 48, 16),
             ] {
                 seed += 1;
                 let spec = Decode {

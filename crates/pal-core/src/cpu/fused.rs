@@ -10,9 +10,10 @@
 //!
 //! - `nhd` / `hnd` (AVX-512 where the CPU has it, else AVX2): the two pages' rows are read in
 //!   lockstep.
-//! - `pal` (AVX-512, page size 16): the key stripes give scores four tokens a vector (bfloat16
-//!   by AVX-512 BF16 dot products where the CPU has them); each value page is transposed
-//!   16 x 16 in registers.
+//! - `pal` (page size 16): with AVX-512 the key stripes give scores four tokens a vector (bfloat16
+//!   by AVX-512 BF16 dot products where the CPU has them) and each value page is transposed
+//!   16 x 16 in registers; with AVX2 a pass over the stripes takes as many tokens as eight
+//!   accumulators hold for the block's rows, and each value page is transposed 8 x 8 a half.
 //!
 //! Figures (2-core AMD Zen 5 VM with AVX-512 BF16, 2026-12-02; 8 x 4096, GQA 4, D 128, page 16,
 //! random page order; `examples/cpu_decode_rate.rs`, medians of five rounds of the decode's rate
@@ -20,7 +21,10 @@
 //! / 91% of that pass in float32 and 89 / 85 / 93% in bfloat16 (items of one KV head before:
 //! 75-80 / 77 / 92% and 74-79 / 64-75 / 90-94%; 20-30 GB/s, the VM's rate moving by 20% between
 //! minutes). The dot products took bfloat16 `pal` from 74-79% to 86-89%; in the `nhd` / `hnd`
-//! loops they ran slower (70-76% / 84-89%) and are not used there.
+//! loops they ran slower (70-76% / 84-89%) and are not used there. The AVX2 `pal` form
+//! (`PAL_CPU_SIMD=avx2` on the same VM, thirty-third session; before it `pal` took the general
+//! path): float32 / bfloat16 / float16 at 82-87 / 65-69 / 65-70% of the read pass, from 51-53 /
+//! 32-38 / 26-33%.
 //!
 //! The sums' order differs from the general path's (scores over 16, 8 or 4 lanes, values over
 //! the two pages' tokens in turn), so results differ from it in the last bits, but never depend
@@ -73,13 +77,13 @@ fn bf16_dot<K: FloatElement>() -> bool {
 
 /// Whether [`absorb`] takes work items of this shape on this machine: float32 / float16 /
 /// bfloat16 pools, any group, head dims a multiple of 16, and `nhd` / `hnd` pages up to
-/// `MAX_PAGE` (AVX2 + FMA + F16C) or `pal` pages of `PAL_PAGE` (AVX-512).
+/// `MAX_PAGE` or `pal` pages of `PAL_PAGE` (AVX2 + FMA + F16C, AVX-512 where the CPU has it).
 pub(super) fn applies(geometry: &CacheGeometry) -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         let shape = match geometry.layout {
             CacheLayout::Nhd | CacheLayout::Hnd => geometry.page_size <= MAX_PAGE,
-            CacheLayout::Pal => geometry.page_size == PAL_PAGE && avx512(),
+            CacheLayout::Pal => geometry.page_size == PAL_PAGE,
         };
         shape
             && matches!(geometry.dtype, DType::F32 | DType::F16 | DType::BF16)
@@ -115,9 +119,11 @@ pub(super) unsafe fn absorb<K: FloatElement>(
     {
         let pal = source.geometry.layout == CacheLayout::Pal;
         if pal && bf16_dot::<K>() {
-            avx512_pal::absorb_bf16_dot(source, kv_heads, state, queries, rows, scale, transform)
+            pal_pages::absorb_bf16_dot(source, kv_heads, state, queries, rows, scale, transform)
+        } else if pal && avx512() {
+            pal_pages::absorb(source, kv_heads, state, queries, rows, scale, transform)
         } else if pal {
-            avx512_pal::absorb(source, kv_heads, state, queries, rows, scale, transform)
+            pal_pages::absorb_avx2(source, kv_heads, state, queries, rows, scale, transform)
         } else if avx512() {
             lanes::absorb_avx512(source, kv_heads, state, queries, rows, scale, transform)
         } else {
@@ -573,11 +579,11 @@ const PAL_PAGE: usize = 16;
 /// four tokens a vector, the values transposed 16 x 16 in registers).
 #[cfg(target_arch = "x86_64")]
 #[allow(clippy::needless_range_loop)]
-mod avx512_pal {
+mod pal_pages {
     use std::arch::x86_64::*;
     use std::ops::Range;
 
-    use super::lanes::{prefetch, Avx512, Lanes};
+    use super::lanes::{prefetch, Avx2, Avx512, Lanes};
     use super::{PAL_PAGE, ROWS};
     use crate::cpu::softmax::{OnlineSoftmax, ScoreTransform};
     use crate::cpu::tile::PagedKv;
@@ -730,6 +736,93 @@ mod avx512_pal {
         }
     }
 
+    /// The AVX2 form of [`page_scores`] for `RB` (1, 2 or 4) query rows: passes over every stripe
+    /// of as many tokens as eight accumulators hold (`8 / RB` vectors a row: float32 two tokens
+    /// a vector, 16-bit one), so that 16 registers hold a pass and each key load serves every
+    /// row; the ahead blocks are prefetched over the first pass.
+    #[inline(always)]
+    unsafe fn page_scores_avx2<K: FloatElement, const RB: usize>(
+        block: *const K,
+        q: *const f32,
+        d: usize,
+        ahead: [Option<*const u8>; 2],
+        bytes: usize,
+        scores: &mut [[f32; PAL_PAGE]],
+    ) {
+        let f32_pool = K::DTYPE == DType::F32;
+        let x = if f32_pool { 4 } else { 8 };
+        let vectors = 8 / RB;
+        let per_pass = if f32_pool { 2 * vectors } else { vectors };
+        for pass in 0..PAL_PAGE / per_pass {
+            let mut acc = [_mm256_setzero_ps(); 8];
+            for s in 0..d / x {
+                if pass == 0 {
+                    for p in ahead.into_iter().flatten() {
+                        prefetch(p.add(s * bytes), bytes);
+                    }
+                }
+                let mut qb = [_mm256_setzero_ps(); RB];
+                for r in 0..RB {
+                    let qr = q.add(r * d + s * x);
+                    qb[r] = if f32_pool {
+                        _mm256_broadcast_ps(&*qr.cast::<__m128>())
+                    } else {
+                        _mm256_loadu_ps(qr)
+                    };
+                }
+                let row = block.add((s * PAL_PAGE + pass * per_pass) * x);
+                for v in 0..vectors {
+                    let k = Avx2::load(row.add(8 * v));
+                    for r in 0..RB {
+                        acc[r * vectors + v] = _mm256_fmadd_ps(qb[r], k, acc[r * vectors + v]);
+                    }
+                }
+            }
+            // Lane m of a group's sums: the low half of its vector m summed, lane 4 + m the high.
+            let mut lanes = [[0f32; 8]; 2];
+            for (g, out) in lanes.iter_mut().enumerate() {
+                let a = &acc[4 * g..];
+                let sums = _mm256_hadd_ps(_mm256_hadd_ps(a[0], a[1]), _mm256_hadd_ps(a[2], a[3]));
+                _mm256_storeu_ps(out.as_mut_ptr(), sums);
+            }
+            for i in 0..8 {
+                let (r, v) = (i / vectors, i % vectors);
+                let (low, high) = (lanes[i / 4][i % 4], lanes[i / 4][4 + i % 4]);
+                let out = &mut scores[r][pass * per_pass..];
+                if f32_pool {
+                    (out[2 * v], out[2 * v + 1]) = (low, high);
+                } else {
+                    out[v] = low + high;
+                }
+            }
+        }
+    }
+
+    /// Transposes 8 x 8 floats: `r[i]` lane `j` becomes lane `i` of the result's `j`.
+    #[inline(always)]
+    pub(super) unsafe fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
+        let mut t = [_mm256_setzero_ps(); 8];
+        for i in 0..4 {
+            t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+            t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+        }
+        // u[4h + j]: columns j and j + 4 of rows 4h .. 4h + 3, in the two 128-bit halves.
+        let mut u = [_mm256_setzero_ps(); 8];
+        for h in 0..2 {
+            let (a, b, c, e) = (t[4 * h], t[4 * h + 1], t[4 * h + 2], t[4 * h + 3]);
+            u[4 * h] = _mm256_shuffle_ps::<0x44>(a, c);
+            u[4 * h + 1] = _mm256_shuffle_ps::<0xEE>(a, c);
+            u[4 * h + 2] = _mm256_shuffle_ps::<0x44>(b, e);
+            u[4 * h + 3] = _mm256_shuffle_ps::<0xEE>(b, e);
+        }
+        let mut out = [_mm256_setzero_ps(); 8];
+        for j in 0..4 {
+            out[j] = _mm256_permute2f128_ps::<0x20>(u[j], u[4 + j]);
+            out[4 + j] = _mm256_permute2f128_ps::<0x31>(u[j], u[4 + j]);
+        }
+        out
+    }
+
     #[target_feature(enable = "avx512f,avx2,fma")]
     pub(super) unsafe fn absorb<K: FloatElement>(
         source: &PagedKv<'_, K>,
@@ -740,7 +833,7 @@ mod avx512_pal {
         scale: f32,
         transform: &impl ScoreTransform,
     ) -> usize {
-        absorb_with::<K, false>(source, kv_heads, state, queries, rows, scale, transform)
+        absorb_with::<K, false, false>(source, kv_heads, state, queries, rows, scale, transform)
     }
 
     #[target_feature(enable = "avx512f,avx512bf16,avx2,fma")]
@@ -753,11 +846,26 @@ mod avx512_pal {
         scale: f32,
         transform: &impl ScoreTransform,
     ) -> usize {
-        absorb_with::<K, true>(source, kv_heads, state, queries, rows, scale, transform)
+        absorb_with::<K, true, false>(source, kv_heads, state, queries, rows, scale, transform)
     }
 
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub(super) unsafe fn absorb_avx2<K: FloatElement>(
+        source: &PagedKv<'_, K>,
+        kv_heads: Range<usize>,
+        state: &mut OnlineSoftmax,
+        queries: &[f32],
+        rows: Range<usize>,
+        scale: f32,
+        transform: &impl ScoreTransform,
+    ) -> usize {
+        absorb_with::<K, false, true>(source, kv_heads, state, queries, rows, scale, transform)
+    }
+
+    /// The tile walk of every form: AVX-512 (bfloat16 scores by dot products where `DOT`) or
+    /// AVX2 (`AVX2`).
     #[inline(always)]
-    unsafe fn absorb_with<K: FloatElement, const DOT: bool>(
+    unsafe fn absorb_with<K: FloatElement, const DOT: bool, const AVX2: bool>(
         source: &PagedKv<'_, K>,
         kv_heads: Range<usize>,
         state: &mut OnlineSoftmax,
@@ -835,7 +943,7 @@ mod avx512_pal {
                 let full = group / ROWS * ROWS;
                 let (scores, weights) = (&mut scores, &mut weights);
                 for block in (0..full).step_by(ROWS) {
-                    pass.block::<DOT, ROWS>(
+                    pass.block::<DOT, AVX2, ROWS>(
                         first_row + block,
                         block == 0,
                         queries,
@@ -847,9 +955,9 @@ mod avx512_pal {
                 }
                 let (rest, first) = (first_row + full, full == 0);
                 match group - full {
-                    1 => pass.block::<DOT, 1>(rest, first, queries, state, transform, scores, weights),
-                    2 => pass.block::<DOT, 2>(rest, first, queries, state, transform, scores, weights),
-                    3 => pass.block::<DOT, 3>(rest, first, queries, state, transform, scores, weights),
+                    1 => pass.block::<DOT, AVX2, 1>(rest, first, queries, state, transform, scores, weights),
+                    2 => pass.block::<DOT, AVX2, 2>(rest, first, queries, state, transform, scores, weights),
+                    3 => pass.block::<DOT, AVX2, 3>(rest, first, queries, state, transform, scores, weights),
                     _ => {}
                 }
             }
@@ -884,7 +992,7 @@ mod avx512_pal {
         /// `first` (the head's first block).
         #[inline(always)]
         #[allow(clippy::too_many_arguments)]
-        unsafe fn block<const DOT: bool, const R: usize>(
+        unsafe fn block<const DOT: bool, const AVX2: bool, const R: usize>(
             &self,
             row0: usize,
             first: bool,
@@ -894,6 +1002,9 @@ mod avx512_pal {
             scores: &mut [[f32; PAL_PAGE]; 2 * ROWS],
             weights: &mut [[f32; 2 * PAL_PAGE]; ROWS],
         ) {
+            if AVX2 {
+                return self.block_avx2::<R>(row0, first, queries, state, transform, scores, weights);
+            }
             let d = self.d;
             let q = queries.as_ptr().add(row0 * d);
             for (p, &(k_block, _)) in self.pair.iter().enumerate() {
@@ -923,15 +1034,7 @@ mod avx512_pal {
                     }
                 }
             }
-            for r in 0..R {
-                let w = &mut weights[r];
-                for t in 0..PAL_PAGE {
-                    w[t] = self.scale * scores[r][t];
-                    w[PAL_PAGE + t] = self.scale * scores[ROWS + r][t];
-                }
-                transform.apply(row0 + r, self.start, w);
-                state.fold_row(row0 + r, w);
-            }
+            self.fold::<R>(row0, state, transform, scores, weights);
             // Values: 16 dims of both pages at a time, transposed in registers.
             let acc_rows = state.acc.as_mut_ptr().add(row0 * d);
             let per = self.per_dims;
@@ -966,6 +1069,101 @@ mod avx512_pal {
         }
     }
 
+    impl<K: FloatElement> PalPass<K> {
+        /// The tile's scores of rows `row0..row0 + R`, scaled, transformed and folded into their
+        /// softmax state (their weights left in `weights`).
+        #[inline(always)]
+        fn fold<const R: usize>(
+            &self,
+            row0: usize,
+            state: &mut OnlineSoftmax,
+            transform: &impl ScoreTransform,
+            scores: &[[f32; PAL_PAGE]; 2 * ROWS],
+            weights: &mut [[f32; 2 * PAL_PAGE]; ROWS],
+        ) {
+            for r in 0..R {
+                let w = &mut weights[r];
+                for t in 0..PAL_PAGE {
+                    w[t] = self.scale * scores[r][t];
+                    w[PAL_PAGE + t] = self.scale * scores[ROWS + r][t];
+                }
+                transform.apply(row0 + r, self.start, w);
+                state.fold_row(row0 + r, w);
+            }
+        }
+
+        /// [`Self::block`]'s AVX2 form: the scores by [`page_scores_avx2`], the values 8 dims of
+        /// both pages at a time, each page's two 8-token halves transposed 8 x 8 in registers,
+        /// every load serving the block's `R` rows.
+        #[inline(always)]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn block_avx2<const R: usize>(
+            &self,
+            row0: usize,
+            first: bool,
+            queries: &[f32],
+            state: &mut OnlineSoftmax,
+            transform: &impl ScoreTransform,
+            scores: &mut [[f32; PAL_PAGE]; 2 * ROWS],
+            weights: &mut [[f32; 2 * PAL_PAGE]; ROWS],
+        ) {
+            let d = self.d;
+            let q = queries.as_ptr().add(row0 * d);
+            let per = self.per_stripe;
+            for (p, &(k_block, _)) in self.pair.iter().enumerate() {
+                let key_block = |blocks: Option<[(usize, usize); 2]>| {
+                    blocks.filter(|_| first).map(|b| self.k_pool.add(b[p].0).cast::<u8>())
+                };
+                let prefetches = self.prefetches.map(key_block);
+                let keys = self.k_pool.add(k_block);
+                let out = &mut scores[p * ROWS..][..R];
+                match R {
+                    1 => page_scores_avx2::<K, 1>(keys, q, d, prefetches, per, out),
+                    2 => page_scores_avx2::<K, 2>(keys, q, d, prefetches, per, out),
+                    3 => {
+                        let (head, tail) = out.split_at_mut(2);
+                        page_scores_avx2::<K, 2>(keys, q, d, prefetches, per, head);
+                        page_scores_avx2::<K, 1>(keys, q.add(2 * d), d, [None; 2], 0, tail);
+                    }
+                    _ => page_scores_avx2::<K, 4>(keys, q, d, prefetches, per, out),
+                }
+            }
+            self.fold::<R>(row0, state, transform, scores, weights);
+            let acc_rows = state.acc.as_mut_ptr().add(row0 * d);
+            let per = self.per_dims / 2;
+            for c in 0..d / 8 {
+                for blocks in self.prefetches.into_iter().flatten().filter(|_| first) {
+                    for (_, v) in blocks {
+                        prefetch(self.v_pool.add(v).cast::<u8>().add(c * per), per);
+                    }
+                }
+                let mut acc = [_mm256_setzero_ps(); R];
+                for r in 0..R {
+                    acc[r] = _mm256_loadu_ps(acc_rows.add(r * d + c * 8));
+                }
+                for (p, &(_, v_block)) in self.pair.iter().enumerate() {
+                    let v = self.v_pool.add(v_block + c * 8 * PAL_PAGE);
+                    for half in 0..2 {
+                        let mut dims = [_mm256_setzero_ps(); 8];
+                        for i in 0..8 {
+                            dims[i] = Avx2::load(v.add(i * PAL_PAGE + 8 * half));
+                        }
+                        let tokens = transpose8(dims);
+                        for j in 0..8 {
+                            for r in 0..R {
+                                let w = _mm256_set1_ps(weights[r][p * PAL_PAGE + 8 * half + j]);
+                                acc[r] = _mm256_fmadd_ps(w, tokens[j], acc[r]);
+                            }
+                        }
+                    }
+                }
+                for r in 0..R {
+                    _mm256_storeu_ps(acc_rows.add(r * d + c * 8), acc[r]);
+                }
+            }
+        }
+    }
+
     #[cfg(test)]
     mod tests {
         #[test]
@@ -981,6 +1179,31 @@ mod avx512_pal {
                 for j in 0..16 {
                     assert_eq!(out[j * 16 + i], m[i * 16 + j], "row {i} lane {j}");
                 }
+            }
+        }
+
+        #[test]
+        fn transpose8_transposes() {
+            if !std::arch::is_x86_feature_detected!("avx2") {
+                return;
+            }
+            let m: Vec<f32> = (0..64).map(|i| i as f32).collect();
+            let mut out = [0f32; 64];
+            // SAFETY: the CPU has AVX2.
+            unsafe { check8(&m, &mut out) };
+            for i in 0..8 {
+                for j in 0..8 {
+                    assert_eq!(out[j * 8 + i], m[i * 8 + j], "row {i} lane {j}");
+                }
+            }
+        }
+
+        #[target_feature(enable = "avx2")]
+        unsafe fn check8(m: &[f32], out: &mut [f32; 64]) {
+            use std::arch::x86_64::*;
+            let rows: [__m256; 8] = std::array::from_fn(|i| _mm256_loadu_ps(m.as_ptr().add(8 * i)));
+            for (j, v) in super::transpose8(rows).into_iter().enumerate() {
+                _mm256_storeu_ps(out.as_mut_ptr().add(8 * j), v);
             }
         }
 
