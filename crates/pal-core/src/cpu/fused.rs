@@ -1008,10 +1008,7 @@ mod pal_pages {
             let d = self.d;
             let q = queries.as_ptr().add(row0 * d);
             for (p, &(k_block, _)) in self.pair.iter().enumerate() {
-                let key_block = |blocks: Option<[(usize, usize); 2]>| {
-                    blocks.filter(|_| first).map(|b| self.k_pool.add(b[p].0).cast::<u8>())
-                };
-                let prefetches = self.prefetches.map(key_block);
+                let prefetches = self.key_prefetches(p, first);
                 let keys = self.k_pool.add(k_block);
                 let out = &mut scores[p * ROWS..][..R];
                 if DOT {
@@ -1039,11 +1036,7 @@ mod pal_pages {
             let acc_rows = state.acc.as_mut_ptr().add(row0 * d);
             let per = self.per_dims;
             for c in 0..d / 16 {
-                for blocks in self.prefetches.into_iter().flatten().filter(|_| first) {
-                    for (_, v) in blocks {
-                        prefetch(self.v_pool.add(v).cast::<u8>().add(c * per), per);
-                    }
-                }
+                self.prefetch_values(first, c * per, per);
                 let mut acc = [_mm512_setzero_ps(); R];
                 for r in 0..R {
                     acc[r] = _mm512_loadu_ps(acc_rows.add(r * d + c * 16));
@@ -1070,6 +1063,27 @@ mod pal_pages {
     }
 
     impl<K: FloatElement> PalPass<K> {
+        /// The key blocks of page `p` (of the tile) to prefetch over its scores: the pass's
+        /// prefetches, issued by a head's first block of rows only.
+        #[inline(always)]
+        unsafe fn key_prefetches(&self, p: usize, first: bool) -> [Option<*const u8>; 2] {
+            let key_block = |blocks: Option<[(usize, usize); 2]>| {
+                blocks.filter(|_| first).map(|b| self.k_pool.add(b[p].0).cast::<u8>())
+            };
+            self.prefetches.map(key_block)
+        }
+
+        /// Prefetches `bytes` at `offset` of each value block to prefetch (a head's first block
+        /// of rows only).
+        #[inline(always)]
+        unsafe fn prefetch_values(&self, first: bool, offset: usize, bytes: usize) {
+            for blocks in self.prefetches.into_iter().flatten().filter(|_| first) {
+                for (_, v) in blocks {
+                    prefetch(self.v_pool.add(v).cast::<u8>().add(offset), bytes);
+                }
+            }
+        }
+
         /// The tile's scores of rows `row0..row0 + R`, scaled, transformed and folded into their
         /// softmax state (their weights left in `weights`).
         #[inline(always)]
@@ -1111,10 +1125,7 @@ mod pal_pages {
             let q = queries.as_ptr().add(row0 * d);
             let per = self.per_stripe;
             for (p, &(k_block, _)) in self.pair.iter().enumerate() {
-                let key_block = |blocks: Option<[(usize, usize); 2]>| {
-                    blocks.filter(|_| first).map(|b| self.k_pool.add(b[p].0).cast::<u8>())
-                };
-                let prefetches = self.prefetches.map(key_block);
+                let prefetches = self.key_prefetches(p, first);
                 let keys = self.k_pool.add(k_block);
                 let out = &mut scores[p * ROWS..][..R];
                 match R {
@@ -1132,11 +1143,7 @@ mod pal_pages {
             let acc_rows = state.acc.as_mut_ptr().add(row0 * d);
             let per = self.per_dims / 2;
             for c in 0..d / 8 {
-                for blocks in self.prefetches.into_iter().flatten().filter(|_| first) {
-                    for (_, v) in blocks {
-                        prefetch(self.v_pool.add(v).cast::<u8>().add(c * per), per);
-                    }
-                }
+                self.prefetch_values(first, c * per, per);
                 let mut acc = [_mm256_setzero_ps(); R];
                 for r in 0..R {
                     acc[r] = _mm256_loadu_ps(acc_rows.add(r * d + c * 8));
@@ -1175,9 +1182,14 @@ mod pal_pages {
             let mut out = [0f32; 256];
             // SAFETY: the CPU has AVX-512F.
             unsafe { check(&m, &mut out) };
-            for i in 0..16 {
-                for j in 0..16 {
-                    assert_eq!(out[j * 16 + i], m[i * 16 + j], "row {i} lane {j}");
+            assert_transposed(&m, &out, 16);
+        }
+
+        /// `out` is `m` (n x n, row-major) transposed.
+        fn assert_transposed(m: &[f32], out: &[f32], n: usize) {
+            for i in 0..n {
+                for j in 0..n {
+                    assert_eq!(out[j * n + i], m[i * n + j], "row {i} lane {j}");
                 }
             }
         }
@@ -1191,11 +1203,7 @@ mod pal_pages {
             let mut out = [0f32; 64];
             // SAFETY: the CPU has AVX2.
             unsafe { check8(&m, &mut out) };
-            for i in 0..8 {
-                for j in 0..8 {
-                    assert_eq!(out[j * 8 + i], m[i * 8 + j], "row {i} lane {j}");
-                }
-            }
+            assert_transposed(&m, &out, 8);
         }
 
         #[target_feature(enable = "avx2")]
