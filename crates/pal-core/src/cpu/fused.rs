@@ -42,10 +42,10 @@ const ROWS: usize = 4;
 /// Largest page this path takes (a tile's scores live on the stack).
 const MAX_PAGE: usize = 32;
 
-/// Lab knob: `PAL_CPU_SIMD=avx2` keeps the in-place decode to its AVX2 form (and `pal` pages on
-/// the general path) on a machine with AVX-512, and `PAL_CPU_SIMD=avx512` to AVX-512F (no
-/// bfloat16 dot products), so the fallbacks are tested and timed there too (`scripts/test.sh`
-/// reruns the decode tests so). Read once per process.
+/// Lab knob: `PAL_CPU_SIMD=avx2` keeps the in-place decode to its AVX2 form on a machine with
+/// AVX-512, and `PAL_CPU_SIMD=avx512` to AVX-512F (no bfloat16 dot products), so the fallbacks
+/// are tested and timed there too (`scripts/test.sh` reruns the decode tests so). Read once per
+/// process.
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 pub const CPU_SIMD_ENV: &str = "PAL_CPU_SIMD";
 
