@@ -9,6 +9,7 @@ every instruction with excess global sectors or shared-memory wavefronts.
     python scripts/ncu_report.py prefill --layout nhd --row 4x1024+8192 --soft-cap 30 --out prof/cap
     python scripts/ncu_report.py decode --layout nhd --row 8x4096 --out prof/decode
     python scripts/ncu_report.py decode --layout nhd --row 32x4096 --page 4 --out prof/nhd-p4
+    python scripts/ncu_report.py decode --dtype float32 --layout nhd --row 32x4096 --out prof/f32
     python scripts/ncu_report.py fill --layout pal --row 32768 --out prof/fill  # over 8 sequences
     python scripts/ncu_report.py prefill --layout flashinfer-fa3 --row 16x1024+0 --out prof/fa3
     python scripts/ncu_report.py summary prof/pal-hist        # re-read a saved run, anywhere
@@ -52,9 +53,12 @@ HEADLINES = [
 ]
 
 
-def workload(op, layout, row, kv_dtype="", page="16", dim="128", heads="32/8", soft_cap="0"):
+def workload(
+    op, layout, row, kv_dtype="", page="16", dim="128", heads="32/8", soft_cap="0", dtype="bfloat16"
+):
     """Runs `op` on `row` three times (ncu profiles the third launch); decode takes the page
-    size, head dim and query / KV heads too, decode and prefill a logit soft-cap (0: off)."""
+    size, head dim, query / KV heads and queries' dtype too, decode and prefill a logit soft-cap
+    (0: off)."""
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import proxy_attention_lab as pal
     import torch
@@ -99,7 +103,7 @@ def workload(op, layout, row, kv_dtype="", page="16", dim="128", heads="32/8", s
         kv = getattr(torch, kv_dtype) if kv_dtype else None
         hq, hkv = (int(x) for x in heads.split("/"))
         shape = (batch, context, hq, hkv, int(dim), int(page))
-        q, k, v, table, lens = make_case(*shape, torch.bfloat16, layout, kv)
+        q, k, v, table, lens = make_case(*shape, getattr(torch, dtype), layout, kv)
 
         def call():
             return pal.paged_attention_decode(
@@ -114,7 +118,7 @@ def workload(op, layout, row, kv_dtype="", page="16", dim="128", heads="32/8", s
 def profile(args):
     os.makedirs(args.out, exist_ok=True)
     child = [sys.executable, os.path.abspath(__file__), "_workload", args.op, args.layout, args.row]
-    child += [args.kv_dtype, str(args.page), str(args.dim), args.heads, str(args.soft_cap)]
+    child += [args.kv_dtype, str(args.page), str(args.dim), args.heads, str(args.soft_cap), args.dtype]
     # The decode call's main kernel (its split merge, when there is one, is another launch).
     kernel = "regex:^pal_decode$" if args.op == "decode" else "regex:pal_"
     if args.layout.startswith("flashinfer-"):
@@ -285,7 +289,7 @@ def summary(folder):
 
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "_workload":
-        return workload(*sys.argv[2:10])
+        return workload(*sys.argv[2:11])
     parser = argparse.ArgumentParser()
     parser.add_argument("op", choices=["prefill", "decode", "fill", "summary"])
     parser.add_argument("folder", nargs="?", help="summary: a folder of an earlier run")
@@ -296,6 +300,7 @@ def main():
     parser.add_argument("--page", type=int, default=16, help="decode / prefill: page size")
     parser.add_argument("--dim", type=int, default=128, help="decode / prefill: head dim")
     parser.add_argument("--heads", default="32/8", help="decode: query / KV heads")
+    parser.add_argument("--dtype", default="bfloat16", help="decode: queries' dtype (float32 pools too)")
     parser.add_argument("--soft-cap", type=float, default=0.0, help="decode / prefill: logits_soft_cap")
     args = parser.parse_args()
     if args.op == "summary":

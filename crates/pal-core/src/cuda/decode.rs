@@ -218,7 +218,8 @@ pub(super) fn kernel_key(
             let tile = ROWS_KEYS * head_dim;
             let ring = warps * stages * 2 * tile;
             let merge = warps * heads * (head_dim + 2);
-            let scratch = warps * (heads * ROWS_KEYS + heads);
+            // (the warps' scratch in whole 128-byte lines, so that the ring's rows start on one)
+            let scratch = (warps * (heads * ROWS_KEYS + heads)).next_multiple_of(32);
             vec![
                 ("HEADS", heads),
                 ("WARPS", warps),

@@ -2,30 +2,32 @@
 //
 // Work split: a CTA of WARPS warps serves up to HEADS query heads of one KV head over one KV
 // split (`DecodeTask`). Each warp streams its own tiles of KEYS keys (tiles warp, warp + WARPS,
-// ...) through a private STAGES-deep cp.async ring, the page ids read a tile before their copies:
-// no CTA barrier in the loop (the v0 kernel, still `decode_simt` for fp8 pools, staged tiles
+// ...) through a private STAGES-deep cp.async ring, the page ids read IDS_AHEAD tiles before
+// their copies: no CTA barrier in the loop (the v0 kernel, still `decode_simt` for fp8 pools, staged tiles
 // through registers behind four barriers a tile). The warps' softmax states merge once, at the
 // end, in shared memory, in warp order (deterministic).
-// In a warp, lane l owns the 16-byte quads l, l + 32, ... of a row. q . k leaves each lane
-// HEADS x KEYS partial dot products, summed over the warp by reduce-scatters of 32 (31
-// shuffles each, lane l ending with the whole sum of (head l / 8, key l % 8)); an 8-lane group
-// then folds one head's scores into its running (max, sum), and the weights reach every lane
-// through the warp's scratch for P V, where a lane owns quads of the value rows (nhd / hnd) or the
-// dims l, l + 32, ... (pal, whose values are [dim][slot]).
+// In a warp, q . k splits the lanes into KEY_GROUPS groups, each scoring its own keys of the
+// tile over its lanes' quads (as many groups as keep a lane's queries within 64 registers: 4 at
+// 4 heads of D 128); a reduce-scatter over each group's lanes (7 shuffles at 4 groups, 31 at
+// one) leaves every lane one (head, key) score, and the 8 lanes of a head fold them into its
+// running (max, sum). The weights reach every lane through the warp's scratch for P V, where a
+// lane owns quads of the value rows (nhd / hnd) or the dims l, l + 32, ... (pal, whose values
+// are [dim][slot]); the accumulators shrink only when a head's max moved.
 // Shared tiles: nhd / hnd K and V as [key][dim] rows, pal K as [quad][key] (keys XOR quad % 8,
 // as a read's 8 lanes take 8 quads of one key), pal V as [dim][key] (the two 4-key halves
-// swapped on dims 4..7 mod 8): every read and copy conflict-free.
+// swapped on dims 4..7 mod 8); the ring starts on a 128-byte line.
 // Traffic: K and V of each visible token once, in 16-byte copies (pal values in pages of 1 or 2
-// slots: 4- or 8-byte copies); Q once. No evict-first hint (as the tensor-core decode's small
-// calls take): NVRTC 13.0 put that policy's descriptor of one copy in an odd uniform register at
-// head dim 256 (`nhd` / `hnd`, pages of 8+), an illegal instruction on an H200; and a float32
-// call past 200 MB, a quarter of the L2's limit, would not take it.
+// slots: 4- or 8-byte copies) from a page's base and lane-constant offsets, the page ids read
+// IDS_AHEAD tiles before their copies; Q once. No evict-first hint (as the tensor-core decode's
+// small calls take): NVRTC 13.0 put that policy's descriptor of one copy in an odd uniform
+// register at head dim 256 (`nhd` / `hnd`, pages of 8+), an illegal instruction on an H200; and
+// a float32 call past 200 MB, a quarter of the L2's limit, would not take it.
 // Aim: the float32 read ceiling; per warp and 8-key tile of D 128 (8 KB): 256 FFMA (q . k and
-// P V), 37 shuffles, 25 shared loads, 16 copies. H200 (2026-12-02, HQ 32 / HKV 8, D 128, page 16,
-// kernel time by graph replay, read ceiling 4.31 TB/s in the same run): pal 1.34 / 2.99 / 3.74 /
-// 3.90 TB/s at 1 / 8 / 32 / 64 x 4096 (31 / 69 / 87 / 90%; the v0 kernel 0.70 / 1.89 / 1.69 /
-// 2.18 against 4.37), nhd 1.37 / 2.93 / 3.49 / 3.57 (v0 1.01 / 2.38 / 2.79 / 2.90); v19 in
-// docs/kernels.md.
+// P V), 13 shuffles, 32 shared loads, 16 copies (the loop's SASS 866 -> 677 instructions, nhd).
+// H200 (2026-12-02, HQ 32 / HKV 8, D 128, page 16, kernel time by graph replay, read ceiling
+// 4.31 TB/s in the same run): pal 1.42 / 3.13 / 3.96 / 4.12 TB/s at 1 / 8 / 32 / 64 x 4096 (33 /
+// 73 / 92 / 96%), nhd 1.44 / 3.26 / 4.14 / 4.31 (33 / 76 / 96 / 100%); the v19 kernel pal 31 /
+// 69 / 87 / 91%, nhd 32 / 68 / 81 / 83%. v20 in docs/kernels.md.
 #pragma once
 #include "pal/decode.cuh"
 #include "pal/layout.cuh"
@@ -38,18 +40,33 @@ template <int HEAD_DIM, int HEADS, int WARPS, int STAGES> struct DecodeRowsTile 
   static_assert(HEADS == 4 || HEADS == 8, "32 or 64 scores a tile: whole reduce-scatters");
   static constexpr int KEYS = 8;                           // keys per warp tile
   static constexpr int QUADS = HEAD_DIM / 4;               // 16-byte quads of a row
-  static constexpr int LANE_QUADS = (QUADS + 31) / 32;     // quads a lane owns
+  static constexpr int LANE_QUADS = (QUADS + 31) / 32;     // quads a lane owns in P V
+  // q . k: the warp's lanes in KEY_GROUPS groups of GROUP_LANES, group kg taking keys
+  // [kg KEY_LANES, (kg + 1) KEY_LANES) over the quads c = lane % GROUP_LANES + GROUP_LANES j: as
+  // many groups as keep a lane's queries within 64 registers (fewer groups hold more partial
+  // sums to reduce: 32 a lane and 31 shuffles with one group, 8 and 7 with four).
+  static constexpr int KEY_GROUPS = HEADS * HEAD_DIM <= 512 ? 4 : HEADS * HEAD_DIM <= 1024 ? 2 : 1;
+  static constexpr int GROUP_LANES = 32 / KEY_GROUPS;
+  static constexpr int KEY_LANES = KEYS / KEY_GROUPS;      // keys a lane scores
+  static constexpr int SCORE_QUADS = (QUADS + GROUP_LANES - 1) / GROUP_LANES;
   static constexpr int LANE_DIMS = (HEAD_DIM + 31) / 32;   // dims a lane owns (pal values)
   static constexpr int TILE = KEYS * HEAD_DIM;             // floats of a K or a V tile
   static constexpr int SCRATCH = HEADS * KEYS + HEADS;     // a warp's weights and rescale factors
+  // The warps' scratch, rounded up to 128 bytes so that the ring's rows start on 128-byte lines
+  // (36 floats a warp at 4 heads left them 64 bytes off: twice the shared wavefronts per copy).
+  static constexpr int SCRATCHES = (WARPS * SCRATCH + 31) / 32 * 32;
   static constexpr int RING = WARPS * STAGES * 2 * TILE;
   static constexpr int MERGE = WARPS * HEADS * (HEAD_DIM + 2);
-  static constexpr int SHARED_BYTES = (WARPS * SCRATCH + (RING > MERGE ? RING : MERGE)) * 4;
+  static constexpr int SHARED_BYTES = (SCRATCHES + (RING > MERGE ? RING : MERGE)) * 4;
+  // Page ids read this many tiles before their copies are issued (one tile ahead left the
+  // warps waiting on the id's load: ncu's long-scoreboard stalls at a branch on it).
+  static constexpr int IDS_AHEAD = 4;
 };
 
-// Lane l's sum over the warp of every lane's v[l] (the upper half of what is left goes to the
-// lanes with bit OFFSET set, the lower half to the others, until one value is left).
-template <int OFFSET, int N> __device__ __forceinline__ void reduce_scatter_step(float (&v)[32], int lane) {
+// Lane l's sum over its aligned group of N lanes of every lane's v[l % N] (the upper half of
+// what is left goes to the lanes with bit OFFSET set, the lower half to the others, until one
+// value is left).
+template <int OFFSET, int N, int SIZE> __device__ __forceinline__ void reduce_scatter_step(float (&v)[SIZE], int lane) {
   if constexpr (OFFSET > 0) {
     const bool upper = lane & OFFSET;
 #pragma unroll
@@ -57,20 +74,20 @@ template <int OFFSET, int N> __device__ __forceinline__ void reduce_scatter_step
       const float keep = upper ? v[i + N / 2] : v[i], send = upper ? v[i] : v[i + N / 2];
       v[i] = keep + __shfl_xor_sync(0xffffffffu, send, OFFSET);
     }
-    reduce_scatter_step<OFFSET / 2, N / 2>(v, lane);
+    reduce_scatter_step<OFFSET / 2, N / 2, SIZE>(v, lane);
   }
 }
 
-// Max and sum over the 8 lanes of a group (lanes 8g .. 8g + 7).
-__device__ __forceinline__ float group8_max(float x) {
-  x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 1));
-  x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 2));
-  return fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 4));
+// Max and sum over the 8 lanes that differ from this one in the lane bits A, B and C.
+template <int A, int B, int C> __device__ __forceinline__ float lanes8_max(float x) {
+  x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, A));
+  x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, B));
+  return fmaxf(x, __shfl_xor_sync(0xffffffffu, x, C));
 }
-__device__ __forceinline__ float group8_sum(float x) {
-  x += __shfl_xor_sync(0xffffffffu, x, 1);
-  x += __shfl_xor_sync(0xffffffffu, x, 2);
-  return x + __shfl_xor_sync(0xffffffffu, x, 4);
+template <int A, int B, int C> __device__ __forceinline__ float lanes8_sum(float x) {
+  x += __shfl_xor_sync(0xffffffffu, x, A);
+  x += __shfl_xor_sync(0xffffffffu, x, B);
+  return x + __shfl_xor_sync(0xffffffffu, x, C);
 }
 
 template <typename T, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, typename Variant, int HEADS, int WARPS, int STAGES>
@@ -80,6 +97,9 @@ __device__ void decode_rows(const DecodeParams& p) {
   using Tile = DecodeRowsTile<HEAD_DIM, HEADS, WARPS, STAGES>;
   constexpr int KEYS = Tile::KEYS, QUADS = Tile::QUADS, LQ = Tile::LANE_QUADS, LD = Tile::LANE_DIMS;
   constexpr int TILE = Tile::TILE, SCRATCH = Tile::SCRATCH, GROUPS = HEADS / 4;
+  constexpr int GL = Tile::GROUP_LANES, KL = Tile::KEY_LANES, SQ = Tile::SCORE_QUADS;
+  // The lanes holding one head's scores differ in the bits of lane % KL and of lane / GL.
+  constexpr int HB1 = 1, HB2 = KL >= 4 ? 2 : GL, HB3 = KL >= 8 ? 4 : 16;
   constexpr bool PAL = LAYOUT == LAYOUT_PAL;
   constexpr int ACC = PAL ? LD : 4 * LQ;  // accumulators a lane holds per head
   // pal values: copies of 4 slots of a dim, or of a page's slots where a page holds fewer.
@@ -88,8 +108,11 @@ __device__ void decode_rows(const DecodeParams& p) {
 
   extern __shared__ __align__(16) float shared[];
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  // q . k's key group, and the (head 4 g + score_head, key score_key) a lane scores for each
+  // group g of 4 heads once the group's partial sums are reduced.
+  const int key_group = lane / GL, score_head = lane % GL / KL, score_key = key_group * KL + lane % KL;
   float* scratch = shared + warp * SCRATCH;
-  float* ring = shared + WARPS * SCRATCH + warp * STAGES * 2 * TILE;
+  float* ring = shared + Tile::SCRATCHES + warp * STAGES * 2 * TILE;
 
   const DecodeTask task = DecodeTask::locate<PAGE_SIZE, Variant, KEYS>(p);
   const int heads = task.heads, first = task.first, end = task.end, kv_head = task.kv_head;
@@ -100,22 +123,21 @@ __device__ void decode_rows(const DecodeParams& p) {
   const CacheAddress<LAYOUT, float> at{p.num_kv_heads, HEAD_DIM, PAGE_SIZE};
   const float log2_scale = p.scale * LOG2E;
 
-  // The queries of the lane's quads (zeros past the CTA's heads or the row).
-  float q[HEADS][LQ][4];
+  // The queries of the lane's q . k quads (zeros past the CTA's heads or the row).
+  float q[HEADS][SQ][4];
 #pragma unroll
   for (int h = 0; h < HEADS; ++h)
 #pragma unroll
-    for (int i = 0; i < LQ; ++i) {
-      const int c = lane + 32 * i;
+    for (int i = 0; i < SQ; ++i) {
+      const int c = lane % GL + GL * i;
       float4 x = make_float4(0.f, 0.f, 0.f, 0.f);
       if (h < heads && c < QUADS) x = *(const float4*)((const float*)p.queries + task.row(p, h) * HEAD_DIM + 4 * c);
       q[h][i][0] = x.x, q[h][i][1] = x.y, q[h][i][2] = x.z, q[h][i][3] = x.w;
     }
-  // The lane's score is (head 4 g + lane / 8, key lane % 8) of each group g of 4 heads.
   float slope[GROUPS];
 #pragma unroll
   for (int g = 0; g < GROUPS; ++g) {
-    const int h = 4 * g + lane / 8;
+    const int h = 4 * g + score_head;
     slope[g] = h < heads ? Variant::slope(p.variant, task.first_head + h) : 0.f;
   }
   SoftmaxState state[GROUPS];
@@ -136,7 +158,8 @@ __device__ void decode_rows(const DecodeParams& p) {
   // (tiles never straddle pages then), else that of the lane's key lane % KEYS; -1 (no read)
   // where that key is past the sequence or on a page before the window's first (a hidden key on
   // the first key's page has its page: a pal value copy of a few slots may hold both). `raw_id`
-  // reads it a tile ahead, `page_id` checks it (reporting a bad one) when the copies need it.
+  // reads it IDS_AHEAD tiles ahead, `page_id` checks it (reporting a bad one) when the copies
+  // need it.
   const int first_page_key = first / PAGE_SIZE * PAGE_SIZE;
   auto id_key = [&](int tile) { return PAGE_SIZE >= KEYS ? max(tile, first) : tile + lane % KEYS; };
   auto readable = [&](int tile, int key) { return tile < end && key >= first_page_key && key < end; };
@@ -149,40 +172,60 @@ __device__ void decode_rows(const DecodeParams& p) {
     return readable(tile, key) ? pages.checked(id, key, p.errors, OP_DECODE) : -1;
   };
 
-  // Copies of tile `tile` into ring slot `slot` (zeros from pages that are not).
+  // Copy plans: copy k of a tile at a lane-constant offset plus a step known at compile time,
+  // from a page's base taken once a tile where one page holds the copies' keys (the v19 kernel
+  // built each copy's 64-bit address from its key: 866 instructions a tile at nhd D 128).
+  // pal K: copy k takes quad lane / 8 + 4 k of key lane % 8, to [quad][key ^ quad % 8].
+  const int k_lane = (lane / KEYS * PAGE_SIZE + lane % KEYS % PAGE_SIZE) * 4;
+  auto k_to = [&](int k) { return lane / KEYS * 32 + 128 * k + ((lane % KEYS) ^ (lane / KEYS) ^ (k & 1) * 4) * 4; };
+  // pal V: copy k takes V_VEC slots from slot v_slot of dim lane / R + (32 / R) k, to [dim][key]
+  // (4-key halves swapped on dims 4..7 mod 8).
+  constexpr int R = KEYS / V_VEC;
+  const int v_slot = lane % R * V_VEC, v_lane = lane / R * PAGE_SIZE + (PAGE_SIZE >= KEYS ? v_slot : 0);
+  auto v_to = [&](int k) {
+    const int d = lane / R + 32 / R * k;
+    return d * KEYS + ((v_slot / 4) ^ ((d >> 2) & 1)) * 4 + v_slot % 4;
+  };
+  // nhd / hnd rows: copy k takes quad c of key t (i = lane + 32 k), to [key][dim]; where QUADS
+  // divides 32 or 32 divides QUADS, (t, c) is (lane / QUADS, lane % QUADS) plus a constant.
+  constexpr bool ALIGNED = 32 % QUADS == 0 || QUADS % 32 == 0;
+  auto row_key = [&](int k) { return ALIGNED ? (QUADS < 32 ? lane / QUADS : 0) + 32 * k / QUADS : (lane + 32 * k) / QUADS; };
+  auto row_quad = [&](int k) { return ALIGNED ? (QUADS < 32 ? lane % QUADS : lane) + 32 * k % QUADS : (lane + 32 * k) % QUADS; };
+
+  // Copies of tile `tile` into ring slot `slot` (zeros from pages that are not). Tiles start at
+  // multiples of KEYS: a page of KEYS slots or more holds the whole tile, from slot first_slot.
   auto issue = [&](int tile, int slot, int page) {
     float* k_tile = ring + slot * 2 * TILE;
     float* v_tile = k_tile + TILE;
     if (tile < end) {
-#pragma unroll
-      for (int k = 0; k < KEYS * QUADS / 32; ++k) {
-        const int i = lane + 32 * k;
-        const int t = PAL ? i % KEYS : i / QUADS, c = PAL ? i / KEYS : i % QUADS;
-        const int pg = PAGE_SIZE >= KEYS || PAL ? page : __shfl_sync(0xffffffffu, page, t);
-        float* to = PAL ? k_tile + (c * KEYS + (t ^ (c & 7))) * 4 : k_tile + t * HEAD_DIM + 4 * c;
-        copy_async<16>(to, k_cache + at.key(max(pg, 0), kv_head, (tile + t) % PAGE_SIZE, 4 * c),
-                                    pg >= 0 ? 16 : 0);
-      }
+      const int first_slot = PAGE_SIZE >= KEYS ? (unsigned)tile % PAGE_SIZE : 0;
       if constexpr (PAL) {
+        // Every copy of a lane reads one page: the lane's key's (K), slot v_slot's (V).
+        const float* k_page = k_cache + at.key(max(page, 0), kv_head, 0, 0) + first_slot * 4 + k_lane;
 #pragma unroll
-        for (int k = 0; k < HEAD_DIM * (KEYS / V_VEC) / 32; ++k) {
-          const int i = lane + 32 * k;
-          const int d = i / (KEYS / V_VEC), t = i % (KEYS / V_VEC) * V_VEC;
-          const int pg = PAGE_SIZE >= KEYS ? page : __shfl_sync(0xffffffffu, page, t);
-          float* to = v_tile + d * KEYS + ((t / 4) ^ ((d >> 2) & 1)) * 4 + t % 4;
-          copy_async<V_VEC * 4>(to, v_cache + at.value(max(pg, 0), kv_head, (tile + t) % PAGE_SIZE, d),
-                                             pg >= 0 ? V_VEC * 4 : 0);
-        }
+        for (int k = 0; k < QUADS / 4; ++k) copy_async<16>(k_tile + k_to(k), k_page + 16 * PAGE_SIZE * k, page >= 0 ? 16 : 0);
+        const int pg = PAGE_SIZE >= KEYS ? page : __shfl_sync(0xffffffffu, page, v_slot);
+        const float* v_page = v_cache + at.value(max(pg, 0), kv_head, 0, 0) + first_slot + v_lane;
+#pragma unroll
+        for (int k = 0; k < HEAD_DIM * R / 32; ++k)
+          copy_async<V_VEC * 4>(v_tile + v_to(k), v_page + 32 / R * PAGE_SIZE * k, pg >= 0 ? V_VEC * 4 : 0);
       } else {
+        // (K and V share their addresses; all of K first, then V: interleaving them lost 7-12%
+        // at head dims 64 and 96.)
+        i64 at_copy[QUADS / 4];
+        bool readable_copy[QUADS / 4];
 #pragma unroll
-        for (int k = 0; k < KEYS * QUADS / 32; ++k) {
-          const int i = lane + 32 * k;
-          const int t = i / QUADS, c = i % QUADS;
+        for (int k = 0; k < QUADS / 4; ++k) {
+          const int t = row_key(k), c = row_quad(k);
           const int pg = PAGE_SIZE >= KEYS ? page : __shfl_sync(0xffffffffu, page, t);
-          copy_async<16>(v_tile + t * HEAD_DIM + 4 * c,
-                                      v_cache + at.value(max(pg, 0), kv_head, (tile + t) % PAGE_SIZE, 4 * c),
-                                      pg >= 0 ? 16 : 0);
+          const int slot_t = PAGE_SIZE >= KEYS ? first_slot + t : t % PAGE_SIZE;
+          at_copy[k] = (i64)at.key(max(pg, 0), kv_head, 0, 0) + at.key_in_page(slot_t, 4 * c);
+          readable_copy[k] = pg >= 0;
+          copy_async<16>(k_tile + 4 * (lane + 32 * k), k_cache + at_copy[k], readable_copy[k] ? 16 : 0);
         }
+#pragma unroll
+        for (int k = 0; k < QUADS / 4; ++k)
+          copy_async<16>(v_tile + 4 * (lane + 32 * k), v_cache + at_copy[k], readable_copy[k] ? 16 : 0);
       }
     }
     copy_async_commit();  // (empty past the warp's tiles: the waits count groups)
@@ -197,15 +240,21 @@ __device__ void decode_rows(const DecodeParams& p) {
     record(s, page);
     issue(s < count ? tile : end, s, page);
   }
-  int next_id = STAGES - 1 < count ? raw_id(tile_start(STAGES - 1)) : -1;
+  // ids[a]: the lane's page id for the tile STAGES - 1 + a ahead of the current one.
+  constexpr int AHEAD = Tile::IDS_AHEAD;
+  int ids[AHEAD];
+#pragma unroll
+  for (int a = 0; a < AHEAD; ++a) ids[a] = raw_id(tile_start(STAGES - 1 + a));  // (-1 past the tiles)
 
   for (int j = 0; j < count; ++j) {
     {  // the tile STAGES - 1 ahead, into the slot tile j - 1 left
       const int ahead = j + STAGES - 1, slot = ahead % STAGES, tile = tile_start(ahead);
-      const int page = ahead < count ? page_id(tile, next_id) : -1;
+      const int page = ahead < count ? page_id(tile, ids[0]) : -1;
       record(slot, page);
       issue(ahead < count ? tile : end, slot, page);
-      next_id = ahead + 1 < count ? raw_id(tile_start(ahead + 1)) : -1;
+#pragma unroll
+      for (int a = 0; a + 1 < AHEAD; ++a) ids[a] = ids[a + 1];
+      ids[AHEAD - 1] = raw_id(tile_start(ahead + AHEAD));
     }
     copy_async_wait<STAGES - 1>();
     __syncwarp();  // every lane's copies of tile j have landed
@@ -222,46 +271,49 @@ __device__ void decode_rows(const DecodeParams& p) {
       __syncwarp();
     }
 
-    // q . k: partial sums over the lane's quads, (head, key) at h KEYS + t.
-    float part[HEADS * KEYS];
+    // q . k: partial sums over the lane's quads of its group's keys, (head, key) at h KL + x for
+    // key key_group KL + x. A read's 8 lanes take 8 quads of one key: conflict-free.
+    float part[HEADS * KL];
 #pragma unroll
-    for (int x = 0; x < HEADS * KEYS; ++x) part[x] = 0.f;
+    for (int x = 0; x < HEADS * KL; ++x) part[x] = 0.f;
 #pragma unroll
-    for (int t = 0; t < KEYS; ++t)
+    for (int x = 0; x < KL; ++x)
 #pragma unroll
-      for (int i = 0; i < LQ; ++i) {
-        const int c = lane + 32 * i;
-        if (QUADS % 32 != 0 && c >= QUADS) continue;
+      for (int i = 0; i < SQ; ++i) {
+        const int c = lane % GL + GL * i, t = key_group * KL + x;
+        if (QUADS % GL != 0 && c >= QUADS) continue;
         const float4 k4 = *(const float4*)(PAL ? k_tile + (c * KEYS + (t ^ (c & 7))) * 4 : k_tile + t * HEAD_DIM + 4 * c);
 #pragma unroll
         for (int h = 0; h < HEADS; ++h) {
-          float s = part[h * KEYS + t];
+          float s = part[h * KL + x];
           s = fmaf(q[h][i][0], k4.x, s);
           s = fmaf(q[h][i][1], k4.y, s);
           s = fmaf(q[h][i][2], k4.z, s);
-          part[h * KEYS + t] = fmaf(q[h][i][3], k4.w, s);
+          part[h * KL + x] = fmaf(q[h][i][3], k4.w, s);
         }
       }
 
-    // Scores, then each head's 8-lane group folds them into its state; weights and rescale
-    // factors to the scratch.
-    const int t = lane % KEYS, key = tile + t;
-    const bool seen = visible(key) && (valid >> slot & 1u);
+    // Scores (a reduce-scatter over each key group's lanes), then the 8 lanes of each head fold
+    // them into its state; weights and rescale factors to the scratch.
+    const int key = tile + score_key;
+    // (`valid` holds the page of key lane % KEYS where pages are under a tile.)
+    const unsigned key_valid = PAGE_SIZE >= KEYS || GL == 32 ? valid : __shfl_sync(0xffffffffu, valid, score_key);
+    const bool seen = visible(key) && (key_valid >> slot & 1u);
 #pragma unroll
     for (int g = 0; g < GROUPS; ++g) {
-      float v[32];
+      float v[GL];
 #pragma unroll
-      for (int x = 0; x < 32; ++x) v[x] = part[32 * g + x];
-      reduce_scatter_step<16, 32>(v, lane);
-      const int h = 4 * g + lane / 8;
+      for (int x = 0; x < GL; ++x) v[x] = part[GL * g + x];
+      reduce_scatter_step<GL / 2, GL, GL>(v, lane);
+      const int h = 4 * g + score_head;
       float s = v[0] * log2_scale;
       if constexpr (Variant::TRANSFORMS_SCORES) s = Variant::logit(p.variant, v[0] * p.scale, key, task.length - 1, slope[g]) * LOG2E;
       s = seen ? s : neg_inf();
-      const float factor = state[g].rescale(group8_max(s));
+      const float factor = state[g].rescale(lanes8_max<HB1, HB2, HB3>(s));
       const float w = fast_exp2(s - state[g].base());
-      state[g].sum += group8_sum(w);
-      scratch[h * KEYS + t] = w;
-      if (t == 0) scratch[HEADS * KEYS + h] = factor;
+      state[g].sum += lanes8_sum<HB1, HB2, HB3>(w);
+      scratch[h * KEYS + score_key] = w;
+      if (score_key == 0) scratch[HEADS * KEYS + h] = factor;
     }
     __syncwarp();
 
@@ -271,8 +323,9 @@ __device__ void decode_rows(const DecodeParams& p) {
       const float factor = scratch[HEADS * KEYS + h];
       const float4 w0 = *(const float4*)(scratch + h * KEYS), w1 = *(const float4*)(scratch + h * KEYS + 4);
       const float w[KEYS] = {w0.x, w0.y, w0.z, w0.w, w1.x, w1.y, w1.z, w1.w};
+      if (factor != 1.f)  // (the same for every lane; most tiles leave the max where it was)
 #pragma unroll
-      for (int a = 0; a < ACC; ++a) acc[h][a] *= factor;
+        for (int a = 0; a < ACC; ++a) acc[h][a] *= factor;
       if constexpr (PAL) {
 #pragma unroll
         for (int i = 0; i < LD; ++i) {
@@ -308,7 +361,7 @@ __device__ void decode_rows(const DecodeParams& p) {
   __syncthreads();  // every warp is done with its ring: the merge reuses it
 
   // The warps' states: accumulators [warp][head][dim], then (max, sum) [warp][head].
-  float* merged = shared + WARPS * SCRATCH;
+  float* merged = shared + Tile::SCRATCHES;
   float* states = merged + WARPS * HEADS * HEAD_DIM;
 #pragma unroll
   for (int h = 0; h < HEADS; ++h) {
@@ -324,10 +377,10 @@ __device__ void decode_rows(const DecodeParams& p) {
           *(float4*)(row + 4 * (lane + 32 * i)) = make_float4(acc[h][4 * i], acc[h][4 * i + 1], acc[h][4 * i + 2], acc[h][4 * i + 3]);
     }
   }
-  if (lane % KEYS == 0)
+  if (score_key == 0)
 #pragma unroll
     for (int g = 0; g < GROUPS; ++g) {
-      const int h = 4 * g + lane / 8;
+      const int h = 4 * g + score_head;
       states[(warp * HEADS + h) * 2] = state[g].max;
       states[(warp * HEADS + h) * 2 + 1] = state[g].sum;
     }
