@@ -13,7 +13,8 @@
 //! - `pal` (page size 16): with AVX-512 the key stripes give scores four tokens a vector (bfloat16
 //!   by AVX-512 BF16 dot products where the CPU has them) and each value page is transposed
 //!   16 x 16 in registers; with AVX2 a pass over the stripes takes as many tokens as eight
-//!   accumulators hold for the block's rows, and each value page is transposed 8 x 8 a half.
+//!   accumulators hold for the block's rows, and the values as each dim's 32 tokens of a tile
+//!   dotted with each row's weights (8 dims' dot products summed by horizontal adds).
 //!
 //! Figures (2-core AMD Zen 5 VM with AVX-512 BF16, 2026-12-02; 8 x 4096, GQA 4, D 128, page 16,
 //! random page order; `examples/cpu_decode_rate.rs`, medians of five rounds of the decode's rate
@@ -798,31 +799,6 @@ mod pal_pages {
         }
     }
 
-    /// Transposes 8 x 8 floats: `r[i]` lane `j` becomes lane `i` of the result's `j`.
-    #[inline(always)]
-    pub(super) unsafe fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
-        let mut t = [_mm256_setzero_ps(); 8];
-        for i in 0..4 {
-            t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-            t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-        }
-        // u[4h + j]: columns j and j + 4 of rows 4h .. 4h + 3, in the two 128-bit halves.
-        let mut u = [_mm256_setzero_ps(); 8];
-        for h in 0..2 {
-            let (a, b, c, e) = (t[4 * h], t[4 * h + 1], t[4 * h + 2], t[4 * h + 3]);
-            u[4 * h] = _mm256_shuffle_ps::<0x44>(a, c);
-            u[4 * h + 1] = _mm256_shuffle_ps::<0xEE>(a, c);
-            u[4 * h + 2] = _mm256_shuffle_ps::<0x44>(b, e);
-            u[4 * h + 3] = _mm256_shuffle_ps::<0xEE>(b, e);
-        }
-        let mut out = [_mm256_setzero_ps(); 8];
-        for j in 0..4 {
-            out[j] = _mm256_permute2f128_ps::<0x20>(u[j], u[4 + j]);
-            out[4 + j] = _mm256_permute2f128_ps::<0x31>(u[j], u[4 + j]);
-        }
-        out
-    }
-
     #[target_feature(enable = "avx512f,avx2,fma")]
     pub(super) unsafe fn absorb<K: FloatElement>(
         source: &PagedKv<'_, K>,
@@ -1106,9 +1082,8 @@ mod pal_pages {
             }
         }
 
-        /// [`Self::block`]'s AVX2 form: the scores by [`page_scores_avx2`], the values 8 dims of
-        /// both pages at a time, each page's two 8-token halves transposed 8 x 8 in registers,
-        /// every load serving the block's `R` rows.
+        /// [`Self::block`]'s AVX2 form: the scores by [`page_scores_avx2`], the values by
+        /// [`Self::values_avx2`].
         #[inline(always)]
         #[allow(clippy::too_many_arguments)]
         unsafe fn block_avx2<const R: usize>(
@@ -1140,32 +1115,81 @@ mod pal_pages {
                 }
             }
             self.fold::<R>(row0, state, transform, scores, weights);
+            self.values_avx2::<R>(row0, first, state, weights);
+        }
+
+        /// The value pass of [`Self::block_avx2`]: 8 dims at a time, each dim's row of both pages
+        /// (32 tokens, contiguous in a `pal` block) dotted with each query row's 32 weights and
+        /// the 8 dot products summed by a tree of horizontal adds. 16-bit rows are widened once
+        /// into `rows` and read from there by every query row (float32 rows from the pool).
+        /// Transposing 8 x 8 tiles instead cost 24 shuffles a tile and a broadcast a token and
+        /// row (2-core Zen 5, `PAL_CPU_SIMD=avx2`: 16-bit pools 4 points of the read pass
+        /// slower, float32 level).
+        #[inline(always)]
+        unsafe fn values_avx2<const R: usize>(
+            &self,
+            row0: usize,
+            first: bool,
+            state: &mut OnlineSoftmax,
+            weights: &[[f32; 2 * PAL_PAGE]; ROWS],
+        ) {
+            let d = self.d;
             let acc_rows = state.acc.as_mut_ptr().add(row0 * d);
             let per = self.per_dims / 2;
+            let f32_pool = K::DTYPE == DType::F32;
+            // rows[i]: dim i's 32 tokens (page 0, then page 1), widened.
+            let mut rows = [[0f32; 2 * PAL_PAGE]; 8];
             for c in 0..d / 8 {
                 self.prefetch_values(first, c * per, per);
-                let mut acc = [_mm256_setzero_ps(); R];
-                for r in 0..R {
-                    acc[r] = _mm256_loadu_ps(acc_rows.add(r * d + c * 8));
-                }
-                for (p, &(_, v_block)) in self.pair.iter().enumerate() {
-                    let v = self.v_pool.add(v_block + c * 8 * PAL_PAGE);
-                    for half in 0..2 {
-                        let mut dims = [_mm256_setzero_ps(); 8];
-                        for i in 0..8 {
-                            dims[i] = Avx2::load(v.add(i * PAL_PAGE + 8 * half));
-                        }
-                        let tokens = transpose8(dims);
-                        for j in 0..8 {
-                            for r in 0..R {
-                                let w = _mm256_set1_ps(weights[r][p * PAL_PAGE + 8 * half + j]);
-                                acc[r] = _mm256_fmadd_ps(w, tokens[j], acc[r]);
-                            }
+                // Where dim i's tokens 8h .. 8h + 8 of page p lie (h 0 / 1), as float32.
+                let mut at = [[std::ptr::null::<f32>(); 4]; 8];
+                for (i, at) in at.iter_mut().enumerate() {
+                    for (p, &(_, v_block)) in self.pair.iter().enumerate() {
+                        let v = self.v_pool.add(v_block + (c * 8 + i) * PAL_PAGE);
+                        for h in 0..2 {
+                            at[2 * p + h] = if f32_pool {
+                                v.add(8 * h).cast::<f32>()
+                            } else {
+                                let to = rows[i].as_mut_ptr().add(p * PAL_PAGE + 8 * h);
+                                _mm256_storeu_ps(to, Avx2::load(v.add(8 * h)));
+                                to
+                            };
                         }
                     }
                 }
-                for r in 0..R {
-                    _mm256_storeu_ps(acc_rows.add(r * d + c * 8), acc[r]);
+                // (Loops, not closures: a closure does not take this function's target features,
+                // and its intrinsics become calls.)
+                for (r, w) in weights.iter().take(R).enumerate() {
+                    let mut wv = [_mm256_setzero_ps(); 4];
+                    for k in 0..4 {
+                        wv[k] = _mm256_loadu_ps(w.as_ptr().add(8 * k));
+                    }
+                    // halves[g]: lanes 0-3 dims 4g .. 4g + 3 over the low 4 tokens of each 8,
+                    // lanes 4-7 over the high 4.
+                    let mut halves = [_mm256_setzero_ps(); 2];
+                    for (g, half) in halves.iter_mut().enumerate() {
+                        let mut pairs = [_mm256_setzero_ps(); 2];
+                        for (j, pair) in pairs.iter_mut().enumerate() {
+                            let mut dots = [_mm256_setzero_ps(); 2];
+                            for (e, dot) in dots.iter_mut().enumerate() {
+                                let a = &at[4 * g + 2 * j + e];
+                                let mut t = _mm256_mul_ps(wv[0], _mm256_loadu_ps(a[0]));
+                                for k in 1..4 {
+                                    t = _mm256_fmadd_ps(wv[k], _mm256_loadu_ps(a[k]), t);
+                                }
+                                *dot = t;
+                            }
+                            *pair = _mm256_hadd_ps(dots[0], dots[1]);
+                        }
+                        *half = _mm256_hadd_ps(pairs[0], pairs[1]);
+                    }
+                    let (low, high) = (halves[0], halves[1]);
+                    let sums = _mm256_add_ps(
+                        _mm256_permute2f128_ps::<0x20>(low, high),
+                        _mm256_permute2f128_ps::<0x31>(low, high),
+                    );
+                    let acc = acc_rows.add(r * d + c * 8);
+                    _mm256_storeu_ps(acc, _mm256_add_ps(_mm256_loadu_ps(acc), sums));
                 }
             }
         }
@@ -1191,27 +1215,6 @@ mod pal_pages {
                 for j in 0..n {
                     assert_eq!(out[j * n + i], m[i * n + j], "row {i} lane {j}");
                 }
-            }
-        }
-
-        #[test]
-        fn transpose8_transposes() {
-            if !std::arch::is_x86_feature_detected!("avx2") {
-                return;
-            }
-            let m: Vec<f32> = (0..64).map(|i| i as f32).collect();
-            let mut out = [0f32; 64];
-            // SAFETY: the CPU has AVX2.
-            unsafe { check8(&m, &mut out) };
-            assert_transposed(&m, &out, 8);
-        }
-
-        #[target_feature(enable = "avx2")]
-        unsafe fn check8(m: &[f32], out: &mut [f32; 64]) {
-            use std::arch::x86_64::*;
-            let rows: [__m256; 8] = std::array::from_fn(|i| _mm256_loadu_ps(m.as_ptr().add(8 * i)));
-            for (j, v) in super::transpose8(rows).into_iter().enumerate() {
-                _mm256_storeu_ps(out.as_mut_ptr().add(8 * j), v);
             }
         }
 
