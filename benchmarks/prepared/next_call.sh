@@ -1,23 +1,25 @@
 #!/bin/bash
-# Prepared in the thirty-fourth session: two calls of about four and six minutes.
+# Prepared in the thirty-fourth session: two calls of about five and six minutes.
 #   bash benchmarks/prepared/next_call.sh ab      # A/B rounds, FlashInfer once
 #   bash benchmarks/prepared/next_call.sh suite   # the whole suite and memcheck on "ids" (if it won)
-# The tensor-core decode with its page ids read four tiles before their copies
-# (decode-ids-ahead.patch: "ids", the same bits as main) against main's kernels: bf16 and fp8
-# rows, two alternating rounds each (scripts/ab_rounds.sh), FlashInfer's bf16 rows once.
+# "ids": the tensor-core decode with its page ids read four tiles before their copies, in a
+# register queue whose loop is unrolled by its depth (decode-ids-ahead.patch), and the float32
+# decode's loop unrolled likewise (rows-ids-unroll.patch; its queue's moves waited on the newest
+# load): the same bits as main. Against main's kernels: bf16, fp8 and float32 rows, two
+# alternating rounds each (scripts/ab_rounds.sh), FlashInfer's bf16 rows once.
 # Why: ncu of main (thirty-fourth session, call 6) put half of the warps' stall samples on long
-# scoreboards at the page id's check (bf16 nhd 32 x 4096, pal 8 x 4096), as in the float32
-# decode before v20, whose ids four tiles ahead and aligned ring gained 1.05-1.20x.
+# scoreboards at the page id's check (bf16 nhd 32 x 4096, pal 8 x 4096).
 # Carry: gpu-bundle (a wheel of main) and kv_b (its fi_cache.tgz).
 . scripts/gpu_env.sh || exit 1
 rm -rf kv_b/mainK kv_b/ids && cp -r crates/pal-core/kernels kv_b/mainK && cp -r crates/pal-core/kernels kv_b/ids
-patch -s -p4 -d kv_b/ids < benchmarks/prepared/decode-ids-ahead.patch || exit 1
+for f in decode-ids-ahead rows-ids-unroll; do patch -s -p4 -d kv_b/ids < benchmarks/prepared/$f.patch || exit 1; done
 if [ "${1:-ab}" = ab ]; then
   timeout 90 python3 scripts/decode_sweep.py --flashinfer --rows 1x4096 8x4096 32x4096 1x32768 --label main > $O/fi.txt 2>&1
   grep -E "TB/s|rror" $O/fi.txt
   ROUNDS=2 bash scripts/ab_rounds.sh $O/bf16.txt "python3 scripts/decode_sweep.py --rows 1x4096 8x4096 32x4096 64x4096 1x32768" mainK ids > /dev/null
   ROUNDS=2 bash scripts/ab_rounds.sh $O/fp8.txt "python3 scripts/decode_sweep.py --kv-dtype float8_e4m3fn --rows 8x4096 32x4096 64x4096" mainK ids > /dev/null
-  cat $O/bf16.txt.verdict $O/fp8.txt.verdict
+  ROUNDS=2 bash scripts/ab_rounds.sh $O/f32.txt "python3 scripts/decode_sweep.py --dtype float32 --rows 8x4096 32x4096 64x4096" mainK ids > /dev/null
+  cat $O/bf16.txt.verdict $O/fp8.txt.verdict $O/f32.txt.verdict
   echo "ab done $SECONDS s"
 else
   bash scripts/kernel_suite.sh kv_b/ids 400

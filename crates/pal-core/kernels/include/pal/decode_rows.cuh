@@ -59,7 +59,10 @@ template <int HEAD_DIM, int HEADS, int WARPS, int STAGES> struct DecodeRowsTile 
   static constexpr int MERGE = WARPS * HEADS * (HEAD_DIM + 2);
   static constexpr int SHARED_BYTES = (SCRATCHES + (RING > MERGE ? RING : MERGE)) * 4;
   // Page ids read this many tiles before their copies are issued (one tile ahead left the
-  // warps waiting on the id's load: ncu's long-scoreboard stalls at a branch on it).
+  // warps waiting on the id's load: ncu's long-scoreboard stalls at a branch on it). The
+  // queue's moves still wait on its newest load (SASS: MOV of the last entry at the loop's
+  // top), so an id's load has about a tile to land, as before: unrolling the loop by IDS_AHEAD
+  // or a lane-parallel batch of ids is the fix (benchmarks/prepared/).
   static constexpr int IDS_AHEAD = 4;
 };
 
