@@ -738,9 +738,12 @@ mod pal_pages {
     }
 
     /// The AVX2 form of [`page_scores`] for `RB` (1, 2 or 4) query rows: passes over every stripe
-    /// of as many tokens as eight accumulators hold (`8 / RB` vectors a row: float32 two tokens
-    /// a vector, 16-bit one), so that 16 registers hold a pass and each key load serves every
-    /// row; the ahead blocks are prefetched over the first pass.
+    /// of as many tokens as eight accumulators hold (`8 / RB` vectors a row), so that 16
+    /// registers hold a pass and each key load serves every row; the ahead blocks are
+    /// prefetched over the first pass. A float32 vector holds two tokens' 4 dims of a stripe;
+    /// bfloat16 two tokens' 8 dims, widened by two unpacks into dims 0-3 and 4-7 (against
+    /// queries broadcast in that order: half the widening of a conversion per token); float16
+    /// one token's 8 dims (one conversion).
     #[inline(always)]
     unsafe fn page_scores_avx2<K: FloatElement, const RB: usize>(
         block: *const K,
@@ -753,7 +756,8 @@ mod pal_pages {
         let f32_pool = K::DTYPE == DType::F32;
         let x = if f32_pool { 4 } else { 8 };
         let vectors = 8 / RB;
-        let per_pass = if f32_pool { 2 * vectors } else { vectors };
+        let pairs = K::DTYPE != DType::F16;
+        let per_pass = if pairs { 2 * vectors } else { vectors };
         for pass in 0..PAL_PAGE / per_pass {
             let mut acc = [_mm256_setzero_ps(); 8];
             for s in 0..d / x {
@@ -762,20 +766,39 @@ mod pal_pages {
                         prefetch(p.add(s * bytes), bytes);
                     }
                 }
-                let mut qb = [_mm256_setzero_ps(); RB];
-                for r in 0..RB {
-                    let qr = q.add(r * d + s * x);
-                    qb[r] = if f32_pool {
-                        _mm256_broadcast_ps(&*qr.cast::<__m128>())
-                    } else {
-                        _mm256_loadu_ps(qr)
-                    };
-                }
                 let row = block.add((s * PAL_PAGE + pass * per_pass) * x);
-                for v in 0..vectors {
-                    let k = Avx2::load(row.add(8 * v));
+                if K::DTYPE != DType::BF16 {
+                    let mut qb = [_mm256_setzero_ps(); RB];
                     for r in 0..RB {
-                        acc[r * vectors + v] = _mm256_fmadd_ps(qb[r], k, acc[r * vectors + v]);
+                        let qr = q.add(r * d + s * x);
+                        qb[r] = if f32_pool {
+                            _mm256_broadcast_ps(&*qr.cast::<__m128>())
+                        } else {
+                            _mm256_loadu_ps(qr)
+                        };
+                    }
+                    for v in 0..vectors {
+                        let k = Avx2::load(row.add(8 * v));
+                        for r in 0..RB {
+                            acc[r * vectors + v] = _mm256_fmadd_ps(qb[r], k, acc[r * vectors + v]);
+                        }
+                    }
+                } else {
+                    for v in 0..vectors {
+                        // Dims 0-3 and 4-7 of tokens 2v and 2v + 1 (lanes 0-3 and 4-7).
+                        let raw = _mm256_loadu_si256(row.add(16 * v).cast());
+                        let zero = _mm256_setzero_si256();
+                        let low = _mm256_castsi256_ps(_mm256_unpacklo_epi16(zero, raw));
+                        let high = _mm256_castsi256_ps(_mm256_unpackhi_epi16(zero, raw));
+                        for r in 0..RB {
+                            let qr = q.add(r * d + s * x);
+                            let (q_low, q_high) = (
+                                _mm256_broadcast_ps(&*qr.cast::<__m128>()),
+                                _mm256_broadcast_ps(&*qr.add(4).cast::<__m128>()),
+                            );
+                            let a = _mm256_fmadd_ps(q_low, low, acc[r * vectors + v]);
+                            acc[r * vectors + v] = _mm256_fmadd_ps(q_high, high, a);
+                        }
                     }
                 }
             }
@@ -790,7 +813,7 @@ mod pal_pages {
                 let (r, v) = (i / vectors, i % vectors);
                 let (low, high) = (lanes[i / 4][i % 4], lanes[i / 4][4 + i % 4]);
                 let out = &mut scores[r][pass * per_pass..];
-                if f32_pool {
+                if pairs {
                     (out[2 * v], out[2 * v + 1]) = (low, high);
                 } else {
                     out[v] = low + high;
