@@ -28,6 +28,8 @@ if [ "${1:-ab}" = ab ]; then
   ROUNDS=2 bash scripts/ab_rounds.sh $O/f32.txt "python3 scripts/decode_sweep.py --dtype float32 --rows 8x4096 32x4096 64x4096" mainK ids > /dev/null
   ROUNDS=2 bash scripts/ab_rounds.sh $O/p4.txt "python3 scripts/decode_sweep.py --dtype float32 --layouts pal --page 4 --rows 8x4096 32x4096" mainK p4 > /dev/null
   cat $O/bf16.txt.verdict $O/fp8.txt.verdict $O/f32.txt.verdict $O/p4.txt.verdict
+  # (one file of all rounds: a call returns at most eight files)
+  for f in bf16 fp8 f32 p4; do cat $O/$f.txt $O/$f.txt.verdict >> $O/ab.txt && rm $O/$f.txt $O/$f.txt.verdict; done
   echo "ab done $SECONDS s"
 else
   # (a winning p4 joins it first: patch -s -p4 -d kv_b/$2 < benchmarks/prepared/rows-pal4-offset.patch)
