@@ -15,7 +15,8 @@
 // are [dim][slot]); the accumulators shrink only when a head's max moved.
 // Shared tiles: nhd / hnd K and V as [key][dim] rows, pal K as [quad][key] (keys XOR quad % 8,
 // as a read's 8 lanes take 8 quads of one key), pal V as [dim][key] (the two 4-key halves
-// swapped on dims 4..7 mod 8); the ring starts on a 128-byte line.
+// swapped on dims 4..7 mod 8); the ring starts on a 128-byte line, except over pal pages of 4
+// (64 bytes off one: 1.06-1.07x at 8 / 32 x 4096 there, H200 2026-12-02, two rounds).
 // Traffic: K and V of each visible token once, in 16-byte copies (pal values in pages of 1 or 2
 // slots: 4- or 8-byte copies) from a page's base and lane-constant offsets, the page ids read
 // IDS_AHEAD tiles before their copies; Q once. No evict-first hint (as the tensor-core decode's
@@ -115,7 +116,11 @@ __device__ void decode_rows(const DecodeParams& p) {
   // group g of 4 heads once the group's partial sums are reduced.
   const int key_group = lane / GL, score_head = lane % GL / KL, score_key = key_group * KL + lane % KL;
   float* scratch = shared + warp * SCRATCH;
-  float* ring = shared + Tile::SCRATCHES + warp * STAGES * 2 * TILE;
+  // (pal pages of 4: the ring 64 bytes off a line where the scratch leaves it so, as in v19:
+  // 1.06-1.07x the whole-line ring at 8 / 32 x 4096 there, H200 2026-12-02; every other row
+  // ran 0.95x that way)
+  float* const ring_base = shared + (PAL && PAGE_SIZE == 4 ? WARPS * SCRATCH : Tile::SCRATCHES);
+  float* ring = ring_base + warp * STAGES * 2 * TILE;
 
   const DecodeTask task = DecodeTask::locate<PAGE_SIZE, Variant, KEYS>(p);
   const int heads = task.heads, first = task.first, end = task.end, kv_head = task.kv_head;
@@ -364,7 +369,7 @@ __device__ void decode_rows(const DecodeParams& p) {
   __syncthreads();  // every warp is done with its ring: the merge reuses it
 
   // The warps' states: accumulators [warp][head][dim], then (max, sum) [warp][head].
-  float* merged = shared + Tile::SCRATCHES;
+  float* merged = ring_base;
   float* states = merged + WARPS * HEADS * HEAD_DIM;
 #pragma unroll
   for (int h = 0; h < HEADS; ++h) {
