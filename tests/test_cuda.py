@@ -850,3 +850,34 @@ def test_decode_groups_over_16_on_small_and_full_grids(
     args = [cuda(a) for a in (queries, cache.k_cache, cache.v_cache, cache.page_table, cache.lens)]
     gpu = from_torch(pal.paged_attention_decode(*args, layout=layout))
     assert_close(gpu, decode_reference(queries, cache), query_dtype, f"{num_seqs} x {heads} D{head_dim}")
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize(
+    "kv_dtype, heads, head_dim, page_size, variant",
+    [
+        ("float8_e4m3fn", (32, 8), 128, 16, {}),
+        ("float8_e5m2", (16, 4), 64, 1, {}),
+        ("float8_e4m3fn", (8, 8), 96, 4, {"logits_soft_cap": 30.0}),
+        ("float8_e4m3fn", (64, 8), 112, 32, {"window_left": 100}),
+        ("float8_e4m3fn", (32, 8), 128, 128, {}),
+    ],
+)
+def test_decode_fp8_on_six_warp_grids(rng, layout, kv_dtype, heads, head_dim, page_size, variant):
+    """fp8 pools over (sequence, KV head) pairs past one wave of four-warp CTAs (three an SM)
+    and within two waves of six-warp ones (3.5 pairs an SM) run CTAs of six warps
+    (`six_warp_grid`; Hopper's pal pages of 128 keep four, a tensor copy's step): a warp's tiles
+    then step by six, and the end merge folds six warps' states. Ragged lengths, an empty
+    sequence, a variant."""
+    import torch
+
+    multiprocessors = torch.cuda.get_device_properties(0).multi_processor_count
+    num_q_heads, num_kv_heads = heads
+    num_seqs = 7 * multiprocessors // 2 // num_kv_heads
+    lens = [int(n) for n in rng.integers(1, 600, size=num_seqs - 2)] + [1500, 0]
+    cache = paged_cache(rng, lens, num_kv_heads, head_dim, page_size, kv_dtype, layout)
+    queries = random_array(rng, (num_seqs, num_q_heads, head_dim), "bfloat16")
+    args = [cuda(a) for a in (queries, cache.k_cache, cache.v_cache, cache.page_table, cache.lens)]
+    gpu = from_torch(pal.paged_attention_decode(*args, layout=layout, **variant))
+    expected = decode_reference(queries, cache, **variant)
+    assert_close(gpu, expected, "bfloat16", f"{num_seqs} x {heads} D{head_dim} p{page_size} {variant}")

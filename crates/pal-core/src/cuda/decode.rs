@@ -178,17 +178,31 @@ pub(super) fn m_tiles(group: usize, head_dim: usize, kv_rows: usize, multiproces
     })
 }
 
+/// Whether `kv_rows` (sequence, KV head) pairs on `multiprocessors` SMs are a grid for
+/// tensor-core CTAs of six warps over fp8 pools (see `kernel_key`): past one wave of four-warp
+/// CTAs (three an SM at 165 registers, which `balanced_splits` then splits three ways) and
+/// within two of six-warp ones (two an SM: the same twelve warps, the grid unsplit in two nearly
+/// full waves). H200 (2026-12-02, e4m3, HQ 32 / HKV 8, D 128, page 16, two rounds, against
+/// four warps): 52 / 64 x 4096 1.04-1.06 / 1.06-1.10x, and at 64 x 4096 head dim 64 1.12x,
+/// pages of 4 / 32 1.04-1.09x, HQ 64 1.10x. Outside that band six warps tied or lost: 8 / 32 x
+/// 4096 0.99-1.01x, 48 x 4096 0.90-0.92x (one full wave of four-warp CTAs), 96 x 4096
+/// 0.98-1.00x, 256 x 1024 0.98-0.99x; 128 x 2048 (1.02-1.03x) is left out.
+pub(super) fn six_warp_grid(kv_rows: usize, multiprocessors: usize) -> bool {
+    3 * multiprocessors < kv_rows && kv_rows <= 4 * multiprocessors
+}
+
 /// The kernel module for this geometry and variant, with the shape the host chose: float32 runs
 /// on CUDA cores (float32 pools in warp-private rings of 4 or 8 query heads a CTA by the GQA
 /// `group`, fp8 ones in the staged v0 kernel), 16-bit dtypes on tensor cores with `m_tiles`
 /// m-tiles of 16 query heads a CTA (see `m_tiles`), their K / V copies evict-first in L2 if
-/// `evict_first` (see `evict_first`).
+/// `evict_first` (see `evict_first`), fp8 pools in CTAs of six warps on a `six_warp_grid`.
 pub(super) fn kernel_key(
     geometry: Geometry,
     variant: &'static str,
     group: usize,
     m_tiles: usize,
     evict_first: bool,
+    six_warp_grid: bool,
     arch: (i32, i32),
 ) -> Result<KernelKey> {
     let ((dtype, kv_dtype), head_dim, page_size, layout) = geometry;
@@ -233,7 +247,13 @@ pub(super) fn kernel_key(
             vec![("HEADS", 8), ("TOKENS", tokens), ("THREADS", 128)]
         }
         _ => {
-            let warps = tuning("warps").unwrap_or(4);
+            // Hopper copies the V of pal pages of 64 slots or more with TMA (below), in steps
+            // of four warps' tiles.
+            let tma_pages = arch == (9, 0) && layout == CacheLayout::Pal && page_size >= TMA_KEYS;
+            // fp8 pools at one m-tile and head dims up to 128 (165 registers, no spill under
+            // two CTAs' bound, variants included) on a `six_warp_grid`: six warps, two CTAs an SM.
+            let six = six_warp_grid && kv_dtype.is_fp8() && m_tiles == 1 && head_dim <= 128 && !tma_pages;
+            let warps = tuning("warps").unwrap_or(if six { 6 } else { 4 });
             let stages = tuning("stages").unwrap_or(if head_dim > 128 { 2 } else { 3 });
             // Mirrors `DecodeMmaTile` (the kernel asserts the result): [key][dim] rows are
             // swizzled when they hold a multiple of 8 chunks, else padded by one.
@@ -262,11 +282,7 @@ pub(super) fn kernel_key(
             // faster, H200 2026-11-30: 0.99-1.00x with 1 KB box rows, 0.78x with 16-byte
             // ones; nor did a box per warp tile at pages of 16 and 32: 0.64x K and V, 0.94x V,
             // 0.93-0.98x over 128-byte rows of a 16-slot page's blocks.)
-            let tma = arch == (9, 0)
-                && layout == CacheLayout::Pal
-                && page_size >= TMA_KEYS
-                && warps * MMA_KEYS == TMA_KEYS
-                && tuning("tma") != Some(0);
+            let tma = tma_pages && warps * MMA_KEYS == TMA_KEYS && tuning("tma") != Some(0);
             let masks = warps * stages * 4;
             let shared = ring.max(merge)
                 + if tma {
@@ -278,7 +294,8 @@ pub(super) fn kernel_key(
             // up to head dim 128 fits four (128 registers, no spill) and then splits 256-CTA
             // batches in two, but measured on an H200 that won only pal 64 x 4096 (+18%, one wave
             // instead of 1.3) and lost 3-11% elsewhere (docs/kernels.md, v7); 16-bit pools spill.
-            let min_ctas = tuning("min_ctas").unwrap_or(1);
+            // Six-warp CTAs are bound to two an SM.
+            let min_ctas = tuning("min_ctas").unwrap_or(if six { 2 } else { 1 });
             vec![
                 ("M_TILES", m_tiles),
                 ("WARPS", warps),
@@ -441,6 +458,7 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
             gpu.multiprocessors,
         ),
         evict_first(kv_bytes, gpu.l2_bytes),
+        six_warp_grid(num_seqs * geometry.num_kv_heads, gpu.multiprocessors),
         gpu.arch,
     )?;
     check_aligned(
@@ -619,6 +637,34 @@ mod tests {
     }
 
     #[test]
+    fn fp8_pools_take_six_warps_past_a_wave_of_four() {
+        // H200: 132 SMs; four-warp fp8 CTAs fit three an SM, six-warp ones two.
+        assert!(!six_warp_grid(384, 132)); // 48 x 4096 over 8 KV heads: one wave of four-warp CTAs
+        assert!(six_warp_grid(416, 132) && six_warp_grid(512, 132)); // 52, 64 x 4096
+        assert!(!six_warp_grid(1024, 132)); // 128 x 2048
+        let key = |kv_dtype, head_dim, page_size, layout, group, arch| {
+            let m_tiles = m_tiles(group, head_dim, 512, 132);
+            let geometry = ((DType::BF16, kv_dtype), head_dim, page_size, layout);
+            let key = kernel_key(geometry, "plain", group, m_tiles, false, true, arch).unwrap();
+            (key.shape_value("WARPS").unwrap(), key.shape_value("MIN_CTAS").unwrap())
+        };
+        for layout in CacheLayout::ALL {
+            for head_dim in [64, 96, 128] {
+                assert_eq!(key(DType::F8E4M3, head_dim, 16, layout, 4, (9, 0)), (6, 2));
+                assert_eq!(key(DType::F8E5M2, head_dim, 1, layout, 8, (8, 0)), (6, 2));
+            }
+            // Not: 16-bit pools, head dim 256, two m-tiles (MQA).
+            assert_eq!(key(DType::BF16, 128, 16, layout, 4, (9, 0)), (4, 1));
+            assert_eq!(key(DType::F8E4M3, 256, 16, layout, 4, (9, 0)), (4, 1));
+            assert_eq!(key(DType::F8E4M3, 128, 16, layout, 32, (9, 0)), (4, 1));
+        }
+        // Nor Hopper's pal pages of a tensor-copy step (four warps' tiles a box).
+        assert_eq!(key(DType::F8E4M3, 128, 64, CacheLayout::Pal, 4, (9, 0)), (4, 1));
+        assert_eq!(key(DType::F8E4M3, 128, 64, CacheLayout::Pal, 4, (8, 0)), (6, 2));
+        assert_eq!(key(DType::F8E4M3, 128, 64, CacheLayout::Nhd, 4, (9, 0)), (6, 2));
+    }
+
+    #[test]
     fn shared_memory_fits_a_hopper_cta_for_every_shape() {
         for (dtype, kv_dtype) in [
             (DType::F16, DType::F16),
@@ -631,15 +677,17 @@ mod tests {
                         for group in [1, 8, 32] {
                             let geometry = ((dtype, kv_dtype), head_dim, page_size, layout);
                             let m_tiles = m_tiles(group, head_dim, 1024, 132);
-                            let Ok(key) = kernel_key(geometry, "plain", group, m_tiles, false, (9, 0)) else {
-                                continue; // a head dim that dtype pair does not take
-                            };
-                            let shared = key.shape_value("SHARED_BYTES").unwrap();
-                            assert!(
-                                shared <= super::super::HOPPER_SHARED_BYTES,
-                                "{} needs {shared}",
-                                key.name()
-                            );
+                            for six in [false, true] {
+                                let Ok(key) = kernel_key(geometry, "plain", group, m_tiles, false, six, (9, 0)) else {
+                                    continue; // a head dim that dtype pair does not take
+                                };
+                                let shared = key.shape_value("SHARED_BYTES").unwrap();
+                                assert!(
+                                    shared <= super::super::HOPPER_SHARED_BYTES,
+                                    "{} needs {shared}",
+                                    key.name()
+                                );
+                            }
                         }
                     }
                 }
@@ -654,7 +702,7 @@ mod tests {
                 for &page_size in &super::super::PAGE_SIZES {
                     for group in [1, 3, 4, 5, 8, 32] {
                         let geometry = ((DType::F32, DType::F32), head_dim, page_size, layout);
-                        let key = kernel_key(geometry, "plain", group, 1, true, (8, 6)).unwrap();
+                        let key = kernel_key(geometry, "plain", group, 1, true, false, (8, 6)).unwrap();
                         assert_eq!(key.family, Family::DecodeRows);
                         assert_eq!(key.shape_value("HEADS"), Some(if group > 4 { 8 } else { 4 }));
                         assert_eq!(key.shape_value("TOKENS"), Some(ROWS_KEYS));
@@ -668,7 +716,7 @@ mod tests {
         // fp8 pools under float32 queries keep the staged CUDA-core kernel.
         let fp8 = ((DType::F32, DType::F8E4M3), 128, 16, CacheLayout::Nhd);
         assert_eq!(
-            kernel_key(fp8, "plain", 4, 1, false, (9, 0)).unwrap().family,
+            kernel_key(fp8, "plain", 4, 1, false, false, (9, 0)).unwrap().family,
             Family::DecodeSimt
         );
     }
@@ -681,6 +729,7 @@ mod tests {
                 "plain",
                 4,
                 1,
+                false,
                 false,
                 arch,
             )

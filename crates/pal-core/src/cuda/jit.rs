@@ -299,7 +299,9 @@ impl KernelKey {
                     let geometry = |page_size| (dtypes, head_dim, page_size, layout);
                     // Hopper's decode keys differ where it copies V with TMA (pal pages of 64+).
                     for arch in [PORTABLE, HOPPER] {
-                        if let Ok(key) = super::decode::kernel_key(geometry(page_size), "plain", 4, 1, false, arch) {
+                        if let Ok(key) =
+                            super::decode::kernel_key(geometry(page_size), "plain", 4, 1, false, false, arch)
+                        {
                             keys.push(key);
                         }
                     }
@@ -319,7 +321,9 @@ impl KernelKey {
                         );
                     }
                 }
-                if let Ok(key) = super::decode::kernel_key((dtypes, 128, 16, layout), "plain", 32, 2, true, HOPPER) {
+                if let Ok(key) =
+                    super::decode::kernel_key((dtypes, 128, 16, layout), "plain", 32, 2, true, false, HOPPER)
+                {
                     keys.push(key);
                 }
                 // The prefills' split-KV kernels (SPLIT 1, chosen per call), bfloat16.
@@ -331,7 +335,8 @@ impl KernelKey {
                     }
                 }
                 // Every variant option at once, per family: the policies' code paths.
-                if let Ok(key) = super::decode::kernel_key((dtypes, 128, 16, layout), ALL_VARIANTS, 4, 1, false, HOPPER)
+                if let Ok(key) =
+                    super::decode::kernel_key((dtypes, 128, 16, layout), ALL_VARIANTS, 4, 1, false, false, HOPPER)
                 {
                     keys.push(key);
                 }
@@ -357,14 +362,25 @@ impl KernelKey {
                 keys.push(super::fill::kernel_key(dtypes, layout));
                 for (head_dim, page_size) in [(64, 16), (256, 16), (128, 8), (128, 1), (112, 16), (128, 64)] {
                     let geometry = (dtypes, head_dim, page_size, layout);
-                    keys.extend(super::decode::kernel_key(geometry, "plain", 4, 1, true, HOPPER));
+                    keys.extend(super::decode::kernel_key(geometry, "plain", 4, 1, true, false, HOPPER));
                     keys.extend(super::prefill::kernel_key(geometry, "plain", HOPPER));
                 }
+                // The six-warp CTAs of full grids (`decode::six_warp_grid`), every variant option.
                 keys.extend(super::decode::kernel_key(
                     (dtypes, 128, 16, layout),
                     ALL_VARIANTS,
                     4,
                     1,
+                    false,
+                    true,
+                    HOPPER,
+                ));
+                keys.extend(super::decode::kernel_key(
+                    (dtypes, 128, 16, layout),
+                    ALL_VARIANTS,
+                    4,
+                    1,
+                    false,
                     false,
                     HOPPER,
                 ));
@@ -643,6 +659,7 @@ mod tests {
             4,
             1,
             false,
+            false,
             HOPPER,
         )
         .unwrap();
@@ -682,6 +699,7 @@ mod tests {
             "plain",
             4,
             1,
+            false,
             false,
             HOPPER,
         )
