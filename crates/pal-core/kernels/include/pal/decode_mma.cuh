@@ -49,7 +49,10 @@
 // 4 / 32 x 4096 in both layouts (nhd 14.2 / 16.2-16.4 / 32.5-32.7 us), same bits. Grids of at
 // most a CTA per SM merge their splits inside a cluster (`merge_in_cluster`, thirtieth session,
 // H200, 2026-12-01): 1 x 2048 / 1 x 4096 1.04-1.06x / 1.03-1.04x the merge kernel (nhd 16.1-16.4
-// us at 1 x 4096), same bits. docs/kernels.md has each version's figures.
+// us at 1 x 4096), same bits. fp8 pools on grids past one wave of four-warp CTAs run six warps
+// a CTA (host: `six_warp_grid`; H200, 2026-12-02, e4m3: 52 / 64 x 4096 78 / 86% of the read
+// ceiling in pal from 73 / 82%, nhd 74-75 / 85% from 71 / 79%). docs/kernels.md has each
+// version's figures.
 #pragma once
 #include "pal/decode.cuh"
 #include "pal/layout.cuh"
