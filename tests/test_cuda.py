@@ -865,8 +865,8 @@ def test_decode_groups_over_16_on_small_and_full_grids(
 )
 def test_decode_fp8_on_six_warp_grids(rng, layout, kv_dtype, heads, head_dim, page_size, variant):
     """fp8 pools over (sequence, KV head) pairs past one wave of four-warp CTAs (three an SM)
-    and within two waves of six-warp ones (3.5 pairs an SM) run CTAs of six warps
-    (`six_warp_grid`; Hopper's pal pages of 128 keep four, a tensor copy's step): a warp's tiles
+    and within two waves of six-warp ones (3.5 pairs an SM) run CTAs of six warps on Hopper
+    (`six_warp_grid`; its pal pages of 128 keep four, a tensor copy's step): a warp's tiles
     then step by six, and the end merge folds six warps' states. Ragged lengths, an empty
     sequence, a variant."""
     import torch

@@ -178,15 +178,15 @@ pub(super) fn m_tiles(group: usize, head_dim: usize, kv_rows: usize, multiproces
     })
 }
 
-/// Whether `kv_rows` (sequence, KV head) pairs on `multiprocessors` SMs are a grid for
-/// tensor-core CTAs of six warps over fp8 pools (see `kernel_key`): past one wave of four-warp
-/// CTAs (three an SM at 165 registers, which `balanced_splits` then splits three ways) and
-/// within two of six-warp ones (two an SM: the same twelve warps, the grid unsplit in two nearly
-/// full waves). H200 (2026-12-02, e4m3, HQ 32 / HKV 8, D 128, page 16, two rounds, against
-/// four warps): 52 / 64 x 4096 1.04-1.06 / 1.06-1.10x, and at 64 x 4096 head dim 64 1.12x,
-/// pages of 4 / 32 1.04-1.09x, HQ 64 1.10x. Outside that band six warps tied or lost: 8 / 32 x
-/// 4096 0.99-1.01x, 48 x 4096 0.90-0.92x (one full wave of four-warp CTAs), 96 x 4096
-/// 0.98-1.00x, 256 x 1024 0.98-0.99x; 128 x 2048 (1.02-1.03x) is left out.
+/// Whether `kv_rows` (sequence, KV head) pairs on `multiprocessors` SMs are a grid for tensor-core
+/// CTAs of six warps over fp8 pools (Hopper; see `kernel_key`): past one wave of four-warp CTAs
+/// (three an SM at 165 registers, which `balanced_splits` then splits three ways) and within two of
+/// six-warp ones (two an SM: the same twelve warps, the grid unsplit in two nearly full waves).
+/// H200 (2026-12-02, e4m3, HQ 32 / HKV 8, D 128, page 16, two rounds, against four warps): 52 / 64
+/// x 4096 1.04-1.06 / 1.06-1.10x, and at 64 x 4096 head dim 64 1.12x, pages of 4 / 32 1.04-1.09x,
+/// HQ 64 1.10x. Outside that band six warps tied or lost: 8 / 32 x 4096 0.99-1.01x, 48 x 4096
+/// 0.90-0.92x (one full wave of four-warp CTAs), 96 x 4096 0.98-1.00x, 256 x 1024 0.98-0.99x; 128 x
+/// 2048 (1.02-1.03x) is left out.
 pub(super) fn six_warp_grid(kv_rows: usize, multiprocessors: usize) -> bool {
     3 * multiprocessors < kv_rows && kv_rows <= 4 * multiprocessors
 }
@@ -252,7 +252,10 @@ pub(super) fn kernel_key(
             let tma_pages = arch == (9, 0) && layout == CacheLayout::Pal && page_size >= TMA_KEYS;
             // fp8 pools at one m-tile and head dims up to 128 (165 registers, no spill under
             // two CTAs' bound, variants included) on a `six_warp_grid`: six warps, two CTAs an SM.
-            let six = six_warp_grid && kv_dtype.is_fp8() && m_tiles == 1 && head_dim <= 128 && !tma_pages;
+            // Hopper only, where it was measured (and where three four-warp CTAs' rings fit an
+            // SM; sm_86 / sm_89 hold two, or one six-warp CTA).
+            let six =
+                six_warp_grid && arch == (9, 0) && kv_dtype.is_fp8() && m_tiles == 1 && head_dim <= 128 && !tma_pages;
             let warps = tuning("warps").unwrap_or(if six { 6 } else { 4 });
             let stages = tuning("stages").unwrap_or(if head_dim > 128 { 2 } else { 3 });
             // Mirrors `DecodeMmaTile` (the kernel asserts the result): [key][dim] rows are
@@ -651,7 +654,9 @@ mod tests {
         for layout in CacheLayout::ALL {
             for head_dim in [64, 96, 128] {
                 assert_eq!(key(DType::F8E4M3, head_dim, 16, layout, 4, (9, 0)), (6, 2));
-                assert_eq!(key(DType::F8E5M2, head_dim, 1, layout, 8, (8, 0)), (6, 2));
+                assert_eq!(key(DType::F8E5M2, head_dim, 1, layout, 8, (9, 0)), (6, 2));
+                // (measured on Hopper only)
+                assert_eq!(key(DType::F8E4M3, head_dim, 16, layout, 4, (8, 0)), (4, 1));
             }
             // Not: 16-bit pools, head dim 256, two m-tiles (MQA).
             assert_eq!(key(DType::BF16, 128, 16, layout, 4, (9, 0)), (4, 1));
@@ -660,7 +665,6 @@ mod tests {
         }
         // Nor Hopper's pal pages of a tensor-copy step (four warps' tiles a box).
         assert_eq!(key(DType::F8E4M3, 128, 64, CacheLayout::Pal, 4, (9, 0)), (4, 1));
-        assert_eq!(key(DType::F8E4M3, 128, 64, CacheLayout::Pal, 4, (8, 0)), (6, 2));
         assert_eq!(key(DType::F8E4M3, 128, 64, CacheLayout::Nhd, 4, (9, 0)), (6, 2));
     }
 
