@@ -365,25 +365,20 @@ impl KernelKey {
                     keys.extend(super::decode::kernel_key(geometry, "plain", 4, 1, true, false, HOPPER));
                     keys.extend(super::prefill::kernel_key(geometry, "plain", HOPPER));
                 }
-                // The six-warp CTAs of full grids (`decode::six_warp_grid`), every variant option.
-                keys.extend(super::decode::kernel_key(
-                    (dtypes, 128, 16, layout),
-                    ALL_VARIANTS,
-                    4,
-                    1,
-                    false,
-                    true,
-                    HOPPER,
-                ));
-                keys.extend(super::decode::kernel_key(
-                    (dtypes, 128, 16, layout),
-                    ALL_VARIANTS,
-                    4,
-                    1,
-                    false,
-                    false,
-                    HOPPER,
-                ));
+                // Every variant option, in four-warp CTAs and in the six-warp ones of full grids
+                // (`decode::six_warp_grid`).
+                for six in [false, true] {
+                    let geometry = (dtypes, 128, 16, layout);
+                    keys.extend(super::decode::kernel_key(
+                        geometry,
+                        ALL_VARIANTS,
+                        4,
+                        1,
+                        false,
+                        six,
+                        HOPPER,
+                    ));
+                }
                 keys.extend(super::prefill::kernel_key(
                     (dtypes, 128, 16, layout),
                     ALL_VARIANTS,
