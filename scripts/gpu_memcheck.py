@@ -54,6 +54,28 @@ def main() -> None:
                 for t, lens in ((bad_table, cuda(cache.lens)), (bad_table, bad_lens)):
                     out = pal.paged_attention_decode(queries, k, v, t, lens, layout=layout, check=False)
                     assert torch.isfinite(out.float()).all()
+    # float32 pools with large groups on TF32 tensor cores (grids of 16384 keys and more over the
+    # (sequence, KV head) pairs: `decode_tf32`), with bad ids and lengths, a window and every
+    # option, split and unsplit.
+    for page_size in (1, 2, 16, 64):
+        for layout in LAYOUTS:
+            for num_q_heads, num_kv_heads, head_dim in ((32, 1, 128), (32, 2, 64)):
+                lengths = [6000, 300, 37, 0]
+                cache = paged_cache(rng, lengths, num_kv_heads, head_dim, page_size, "float32", layout)
+                queries = cuda(random_array(rng, (4, num_q_heads, head_dim), "float32"))
+                k, v, table = cuda(cache.k_cache), cuda(cache.v_cache), cuda(cache.page_table)
+                bad_table = table.clone()
+                bad_table[0, 0], bad_table[0, -1], bad_table[1, 0] = 1 << 30, -7, k.shape[0]
+                bad_lens = cuda(np.array([10**6, -5, 3, 40], np.int32))
+                heads = torch.linspace(-1, 1, num_q_heads, device="cuda")
+                full = {"window_left": 130, "logits_soft_cap": 20.0, "alibi_slopes": heads, "sinks": heads}
+                for variant in ({}, full):
+                    good_lens = cuda(cache.lens)
+                    for t, lens in ((table, good_lens), (bad_table, good_lens), (bad_table, bad_lens)):
+                        out = pal.paged_attention_decode(
+                            queries, k, v, t, lens, layout=layout, check=False, **variant
+                        )
+                        assert torch.isfinite(out.float()).all()
     # Attention variants (windows that start inside a page, a tile or a value run, every option
     # at once) with bad ids and lengths, decode at page sizes 1-128 and prefill.
     for page_size in (1, 4, 16, 128):

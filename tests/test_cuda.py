@@ -113,6 +113,36 @@ def test_decode_float32_tiles_windows_and_groups(rng, layout, page_size):
             assert_close(gpu, expected, "float32", f"{hq}/{hkv} d{head_dim} window {window}")
 
 
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("page_size", [1, 2, 4, 16, 64])
+def test_decode_float32_large_groups_on_tensor_cores(rng, layout, page_size):
+    """float32 pools with groups of 16 query heads a KV head and more run on TF32 tensor cores
+    (`decode_tf32`, 3xTF32) at head dims 64 and 128: groups of 16 (CTAs of two warps), 20 (a
+    warp's columns past the group), 32 (MQA) and 64 (two CTAs a KV head); lengths that end in
+    every part of a 16-key tile and one long enough to split; windows that start mid-tile; NaN in
+    the slots past each sequence's end; soft-cap, ALiBi and sinks together over large scores;
+    against float64 at float32's tolerance."""
+    lens = [1, 2, 7, 15, 16, 17, 31, 33, 100, 3000, 0]
+    for hq, hkv, head_dim in [(16, 1, 128), (40, 2, 64), (32, 1, 128), (64, 1, 64)]:
+        cache = paged_cache(rng, lens, hkv, head_dim, page_size, "float32", "nhd")
+        cache = with_nan_past_the_end(cache, layout)
+        queries = random_array(rng, (len(lens), hq, head_dim), "float32")
+        args = [cuda(a) for a in (queries, cache.k_cache, cache.v_cache, cache.page_table, cache.lens)]
+        slopes = (2.0 ** -np.arange(1, hq + 1) / 4).astype(np.float32)
+        sinks = np.linspace(-1.0, 3.0, hq, dtype=np.float32)
+        variants = [{}, {"window_left": 37}]
+        combined = {"logits_soft_cap": 20.0, "alibi_slopes": slopes, "sinks": sinks}
+        variants.append({**combined, "window_left": 1000})
+        for variant in variants:
+            q = cuda(queries * 4) if "sinks" in variant else args[0]
+            on_gpu = {k: cuda(x) if isinstance(x, np.ndarray) else x for k, x in variant.items()}
+            gpu = from_torch(pal.paged_attention_decode(q, *args[1:], layout=layout, **on_gpu))
+            expected = decode_reference(queries * 4 if "sinks" in variant else queries, cache, **variant)
+            what = f"{hq}/{hkv} d{head_dim} {sorted(variant)}"
+            assert_close(gpu, expected, "float32", what)
+            assert not gpu[-1].any(), what
+
+
 @pytest.mark.parametrize("context", [32768, 131072])
 def test_decode_long_contexts(rng, context):
     cache = paged_cache(rng, [context, 5], 8, 128, 16, "bfloat16", "pal")

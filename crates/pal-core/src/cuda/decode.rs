@@ -137,6 +137,11 @@ impl MergeParams {
 const MMA_KEYS: usize = 16;
 /// Keys of a `decode_rows` warp tile (`DecodeRowsTile::KEYS`): splits hold whole tiles.
 const ROWS_KEYS: usize = 8;
+/// Keys of a `decode_tf32` tile (`DecodeTf32Tile::KEYS`): splits hold whole tiles.
+const TF32_KEYS: usize = 16;
+/// Keys over all (sequence, KV head) pairs below which a float32 decode stays on CUDA cores
+/// (`tf32_grid`).
+const TF32_MIN_KEYS: usize = 16384;
 /// Keys per step of the TMA_V kernels (four warps' tiles): a tensor copy's box, and their
 /// splits' granule.
 const TMA_KEYS: usize = 64;
@@ -191,11 +196,31 @@ pub(super) fn six_warp_grid(kv_rows: usize, multiprocessors: usize) -> bool {
     3 * multiprocessors < kv_rows && kv_rows <= 4 * multiprocessors
 }
 
+/// Whether a float32 decode of `group` query heads a KV head runs on TF32 tensor cores
+/// (`decode_tf32`, 3xTF32: float32 accuracy) rather than CUDA cores: from groups of 16, where
+/// CUDA cores need 4 FFMA and more per byte of K / V (8 at MQA: an H200's whole FFMA rate at its
+/// read ceiling; `decode_rows` reached 26-28% there), at head dims 64 and 128, from sm_80. Lab
+/// knob `tf32=0` keeps CUDA cores.
+pub(super) fn tf32_group(group: usize, head_dim: usize, arch: (i32, i32)) -> bool {
+    group >= 16 && matches!(head_dim, 64 | 128) && arch.0 >= 8 && tuning("tf32") != Some(0)
+}
+
+/// Whether `kv_rows` (sequence, KV head) pairs of `keys` keys each are grid enough for the TF32
+/// decode (`tf32_group`): its CTA serves 32 heads where CUDA cores take four CTAs of 8, each
+/// warp every tile of a split where CUDA cores give each warp its own, so a split's latency is
+/// about twice theirs. H200 (2026-12-02, MQA, D 128, page 16, TF32 against CUDA cores): 1 x 4096
+/// 0.73x, 8 x 4096 1.17-1.22x, 1 x 32768 1.09-1.16x, 32 x 4096 1.63-1.72x.
+pub(super) fn tf32_grid(kv_rows: usize, keys: usize) -> bool {
+    kv_rows * keys >= TF32_MIN_KEYS
+}
+
 /// The kernel module for this geometry and variant, with the shape the host chose: float32 runs
 /// on CUDA cores (float32 pools in warp-private rings of 4 or 8 query heads a CTA by the GQA
-/// `group`, fp8 ones in the staged v0 kernel), 16-bit dtypes on tensor cores with `m_tiles`
+/// `group`, or on TF32 tensor cores for a `tf32_group` on a `tf32_grid`; fp8 ones in the staged
+/// v0 kernel), 16-bit dtypes on tensor cores with `m_tiles`
 /// m-tiles of 16 query heads a CTA (see `m_tiles`), their K / V copies evict-first in L2 if
 /// `evict_first` (see `evict_first`), fp8 pools in CTAs of six warps on a `six_warp_grid`.
+#[allow(clippy::too_many_arguments)] // (the host rules' outputs, one argument each)
 pub(super) fn kernel_key(
     geometry: Geometry,
     variant: &'static str,
@@ -203,6 +228,7 @@ pub(super) fn kernel_key(
     m_tiles: usize,
     evict_first: bool,
     six_warp_grid: bool,
+    tf32_grid: bool,
     arch: (i32, i32),
 ) -> Result<KernelKey> {
     let ((dtype, kv_dtype), head_dim, page_size, layout) = geometry;
@@ -222,6 +248,22 @@ pub(super) fn kernel_key(
         ("MERGE_PARAMS_BYTES", std::mem::size_of::<MergeParams>()),
     ];
     let shape = match family {
+        Family::DecodeRows if tf32_grid && tf32_group(group, head_dim, arch) => {
+            // Mirrors `DecodeTf32Tile`: warps of 8 query heads (2 or 4 of them; larger groups
+            // take several CTAs a KV head) sharing a ring of STAGES tiles of TF32_KEYS keys (K
+            // and V). Registers budgeted for MIN_CTAS CTAs an SM (lab knob `min_ctas`).
+            let warps = group.min(32).div_ceil(8).next_power_of_two();
+            let stages = tuning("stages").unwrap_or(if head_dim > 64 { 3 } else { 4 });
+            vec![
+                ("TF32", 1),
+                ("HEADS", 8 * warps),
+                ("WARPS", warps),
+                ("STAGES", stages),
+                ("MIN_CTAS", tuning("min_ctas").unwrap_or(2)),
+                ("TOKENS", TF32_KEYS),
+                ("SHARED_BYTES", stages * 2 * TF32_KEYS * head_dim * 4),
+            ]
+        }
         Family::DecodeRows => {
             // Mirrors `DecodeRowsTile`: a ring of STAGES tiles of ROWS_KEYS keys (K and V) a
             // warp, each warp's scratch, and at the end the warps' states over the ring. Wide
@@ -462,6 +504,7 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
         ),
         evict_first(kv_bytes, gpu.l2_bytes),
         six_warp_grid(num_seqs * geometry.num_kv_heads, gpu.multiprocessors),
+        tf32_grid(num_seqs * geometry.num_kv_heads, visible(TF32_KEYS)),
         gpu.arch,
     )?;
     check_aligned(
@@ -648,7 +691,7 @@ mod tests {
         let key = |kv_dtype, head_dim, page_size, layout, group, arch| {
             let m_tiles = m_tiles(group, head_dim, 512, 132);
             let geometry = ((DType::BF16, kv_dtype), head_dim, page_size, layout);
-            let key = kernel_key(geometry, "plain", group, m_tiles, false, true, arch).unwrap();
+            let key = kernel_key(geometry, "plain", group, m_tiles, false, true, true, arch).unwrap();
             (key.shape_value("WARPS").unwrap(), key.shape_value("MIN_CTAS").unwrap())
         };
         for layout in CacheLayout::ALL {
@@ -682,7 +725,8 @@ mod tests {
                             let geometry = ((dtype, kv_dtype), head_dim, page_size, layout);
                             let m_tiles = m_tiles(group, head_dim, 1024, 132);
                             for six in [false, true] {
-                                let Ok(key) = kernel_key(geometry, "plain", group, m_tiles, false, six, (9, 0)) else {
+                                let Ok(key) = kernel_key(geometry, "plain", group, m_tiles, false, six, true, (9, 0))
+                                else {
                                     continue; // a head dim that dtype pair does not take
                                 };
                                 let shared = key.shape_value("SHARED_BYTES").unwrap();
@@ -704,12 +748,28 @@ mod tests {
         for &head_dim in &super::super::HEAD_DIMS {
             for layout in CacheLayout::ALL {
                 for &page_size in &super::super::PAGE_SIZES {
-                    for group in [1, 3, 4, 5, 8, 32] {
+                    for group in [1, 3, 4, 5, 8, 15, 16, 20, 32, 64] {
                         let geometry = ((DType::F32, DType::F32), head_dim, page_size, layout);
-                        let key = kernel_key(geometry, "plain", group, 1, true, false, (8, 6)).unwrap();
+                        let key = kernel_key(geometry, "plain", group, 1, true, false, true, (8, 6)).unwrap();
                         assert_eq!(key.family, Family::DecodeRows);
-                        assert_eq!(key.shape_value("HEADS"), Some(if group > 4 { 8 } else { 4 }));
-                        assert_eq!(key.shape_value("TOKENS"), Some(ROWS_KEYS));
+                        // Groups of 16 and more on TF32 tensor cores at head dims 64 and 128:
+                        // warps of 8 heads, 2 or 4 a CTA.
+                        let tf32 = group >= 16 && matches!(head_dim, 64 | 128);
+                        assert_eq!(key.shape_value("TF32"), tf32.then_some(1), "{}", key.name());
+                        let heads = match (tf32, group) {
+                            (true, 16) => 16,
+                            (true, _) => 32,
+                            (false, g) if g > 4 => 8,
+                            _ => 4,
+                        };
+                        assert_eq!(key.shape_value("HEADS"), Some(heads), "{}", key.name());
+                        if tf32 {
+                            assert_eq!(key.shape_value("WARPS"), Some(heads / 8));
+                        }
+                        assert_eq!(
+                            key.shape_value("TOKENS"),
+                            Some(if tf32 { TF32_KEYS } else { ROWS_KEYS })
+                        );
                         // sm_86 / sm_89 give a CTA at most 99 KB; no evict-first hint.
                         assert!(key.shape_value("SHARED_BYTES").unwrap() <= 99 << 10, "{}", key.name());
                         assert_eq!(key.shape_value("EVICT_FIRST"), None);
@@ -717,10 +777,20 @@ mod tests {
                 }
             }
         }
+        // Small grids keep CUDA cores for any group (a TF32 split's latency is about twice
+        // theirs): MQA 1 x 4096 does, 8 x 4096 and 1 x 32768 do not.
+        let mqa = ((DType::F32, DType::F32), 128, 16, CacheLayout::Nhd);
+        for (kv_rows, keys, tf32) in [(1, 4096, false), (8, 4096, true), (1, 32768, true)] {
+            let key = kernel_key(mqa, "plain", 32, 1, false, false, tf32_grid(kv_rows, keys), (9, 0)).unwrap();
+            assert_eq!(key.shape_value("TF32"), tf32.then_some(1), "{kv_rows} x {keys}");
+            assert_eq!(key.shape_value("HEADS"), Some(if tf32 { 32 } else { 8 }));
+        }
         // fp8 pools under float32 queries keep the staged CUDA-core kernel.
         let fp8 = ((DType::F32, DType::F8E4M3), 128, 16, CacheLayout::Nhd);
         assert_eq!(
-            kernel_key(fp8, "plain", 4, 1, false, false, (9, 0)).unwrap().family,
+            kernel_key(fp8, "plain", 4, 1, false, false, true, (9, 0))
+                .unwrap()
+                .family,
             Family::DecodeSimt
         );
     }
@@ -735,6 +805,7 @@ mod tests {
                 1,
                 false,
                 false,
+                true,
                 arch,
             )
             .unwrap()

@@ -49,6 +49,10 @@ const SOURCES: &[(&str, &str)] = &[
         include_str!("../../kernels/include/pal/decode_rows.cuh"),
     ),
     (
+        "pal/decode_tf32.cuh",
+        include_str!("../../kernels/include/pal/decode_tf32.cuh"),
+    ),
+    (
         "pal/decode_simt.cuh",
         include_str!("../../kernels/include/pal/decode_simt.cuh"),
     ),
@@ -300,7 +304,7 @@ impl KernelKey {
                     // Hopper's decode keys differ where it copies V with TMA (pal pages of 64+).
                     for arch in [PORTABLE, HOPPER] {
                         if let Ok(key) =
-                            super::decode::kernel_key(geometry(page_size), "plain", 4, 1, false, false, arch)
+                            super::decode::kernel_key(geometry(page_size), "plain", 4, 1, false, false, true, arch)
                         {
                             keys.push(key);
                         }
@@ -322,7 +326,7 @@ impl KernelKey {
                     }
                 }
                 if let Ok(key) =
-                    super::decode::kernel_key((dtypes, 128, 16, layout), "plain", 32, 2, true, false, HOPPER)
+                    super::decode::kernel_key((dtypes, 128, 16, layout), "plain", 32, 2, true, false, true, HOPPER)
                 {
                     keys.push(key);
                 }
@@ -335,9 +339,16 @@ impl KernelKey {
                     }
                 }
                 // Every variant option at once, per family: the policies' code paths.
-                if let Ok(key) =
-                    super::decode::kernel_key((dtypes, 128, 16, layout), ALL_VARIANTS, 4, 1, false, false, HOPPER)
-                {
+                if let Ok(key) = super::decode::kernel_key(
+                    (dtypes, 128, 16, layout),
+                    ALL_VARIANTS,
+                    4,
+                    1,
+                    false,
+                    false,
+                    true,
+                    HOPPER,
+                ) {
                     keys.push(key);
                 }
                 for arch in [PORTABLE, HOPPER] {
@@ -362,7 +373,9 @@ impl KernelKey {
                 keys.push(super::fill::kernel_key(dtypes, layout));
                 for (head_dim, page_size) in [(64, 16), (256, 16), (128, 8), (128, 1), (112, 16), (128, 64)] {
                     let geometry = (dtypes, head_dim, page_size, layout);
-                    keys.extend(super::decode::kernel_key(geometry, "plain", 4, 1, true, false, HOPPER));
+                    keys.extend(super::decode::kernel_key(
+                        geometry, "plain", 4, 1, true, false, true, HOPPER,
+                    ));
                     keys.extend(super::prefill::kernel_key(geometry, "plain", HOPPER));
                 }
                 // Every variant option, in four-warp CTAs and in the six-warp ones of full grids
@@ -376,6 +389,7 @@ impl KernelKey {
                         1,
                         false,
                         six,
+                        true,
                         HOPPER,
                     ));
                 }
@@ -384,6 +398,34 @@ impl KernelKey {
                     ALL_VARIANTS,
                     HOPPER,
                 ));
+            }
+        }
+        // The float32 decode on TF32 tensor cores (groups of 16 and more): each layout's small
+        // pages (pal values a slot or two a copy), a large one, head dim 64, and every variant
+        // option; groups of 16 and 64 (CTAs of 2 and 4 warps), and the CUDA-core form of a
+        // small grid (`decode::tf32_grid`).
+        let f32 = (DType::F32, DType::F32);
+        for layout in CacheLayout::ALL {
+            for (head_dim, page_size, group, variant) in [
+                (128, 1, 32, "plain"),
+                (128, 2, 32, "plain"),
+                (128, 4, 16, "plain"),
+                (128, 64, 64, "plain"),
+                (64, 16, 32, "plain"),
+                (128, 16, 32, ALL_VARIANTS),
+            ] {
+                for tf32_grid in [true, false] {
+                    keys.extend(super::decode::kernel_key(
+                        (f32, head_dim, page_size, layout),
+                        variant,
+                        group,
+                        1,
+                        false,
+                        false,
+                        tf32_grid,
+                        PORTABLE,
+                    ));
+                }
             }
         }
         // Split-KV with fp8 history tiles, with every variant option (a sink joins the merge), and
@@ -655,6 +697,7 @@ mod tests {
             1,
             false,
             false,
+            true,
             HOPPER,
         )
         .unwrap();
@@ -696,6 +739,7 @@ mod tests {
             1,
             false,
             false,
+            true,
             HOPPER,
         )
         .unwrap();
