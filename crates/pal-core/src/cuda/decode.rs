@@ -214,23 +214,46 @@ pub(super) fn tf32_grid(kv_rows: usize, keys: usize) -> bool {
     kv_rows * keys >= TF32_MIN_KEYS
 }
 
-/// The kernel module for this geometry and variant, with the shape the host chose: float32 runs
+/// What the host's rules chose for a call's CTAs besides its geometry: `m_tiles` m-tiles of 16
+/// query heads a tensor-core CTA (`m_tiles`), K / V copies evict-first in L2 (`evict_first`),
+/// six-warp CTAs for fp8 pools (`six_warp_grid`), float32 on TF32 tensor cores (`tf32_grid`).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Form {
+    pub m_tiles: usize,
+    pub evict_first: bool,
+    pub six_warps: bool,
+    pub tf32: bool,
+}
+
+impl Form {
+    /// One m-tile, the default L2 policy, four-warp CTAs, TF32 where the group takes it.
+    pub const BASE: Form = Form {
+        m_tiles: 1,
+        evict_first: false,
+        six_warps: false,
+        tf32: true,
+    };
+}
+
+/// The kernel module for this geometry and variant, with the `form` the host chose: float32 runs
 /// on CUDA cores (float32 pools in warp-private rings of 4 or 8 query heads a CTA by the GQA
 /// `group`, or on TF32 tensor cores for a `tf32_group` on a `tf32_grid`; fp8 ones in the staged
-/// v0 kernel), 16-bit dtypes on tensor cores with `m_tiles`
-/// m-tiles of 16 query heads a CTA (see `m_tiles`), their K / V copies evict-first in L2 if
-/// `evict_first` (see `evict_first`), fp8 pools in CTAs of six warps on a `six_warp_grid`.
-#[allow(clippy::too_many_arguments)] // (the host rules' outputs, one argument each)
+/// v0 kernel), 16-bit dtypes on tensor cores with `m_tiles` m-tiles of 16 query heads a CTA
+/// (see `m_tiles`), their K / V copies evict-first in L2 if `evict_first` (see `evict_first`),
+/// fp8 pools in CTAs of six warps on a `six_warp_grid`.
 pub(super) fn kernel_key(
     geometry: Geometry,
     variant: &'static str,
     group: usize,
-    m_tiles: usize,
-    evict_first: bool,
-    six_warp_grid: bool,
-    tf32_grid: bool,
+    form: Form,
     arch: (i32, i32),
 ) -> Result<KernelKey> {
+    let Form {
+        m_tiles,
+        evict_first,
+        six_warps: six_warp_grid,
+        tf32: tf32_grid,
+    } = form;
     let ((dtype, kv_dtype), head_dim, page_size, layout) = geometry;
     // Tensor cores take 16-bit queries over pools of their dtype or of fp8 (every head dim and
     // page size); CUDA cores float32 queries (fp8 pools widened exactly as they are staged).
@@ -485,8 +508,8 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
             .window_left
             .map_or(capacity, |w| capacity.min(w.saturating_add(granule)))
     };
-    let kv_bytes =
-        num_seqs * geometry.num_kv_heads * visible(MMA_KEYS) * geometry.head_dim * 2 * geometry.dtype.size_in_bytes();
+    let kv_rows = num_seqs * geometry.num_kv_heads;
+    let kv_bytes = kv_rows * visible(MMA_KEYS) * geometry.head_dim * 2 * geometry.dtype.size_in_bytes();
     let key = kernel_key(
         (
             (problem.query_dtype, geometry.dtype),
@@ -496,15 +519,12 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
         ),
         kernel_variant(&problem.variant, inputs.alibi_slopes.is_some(), inputs.sinks.is_some()),
         group,
-        m_tiles(
-            group,
-            geometry.head_dim,
-            num_seqs * geometry.num_kv_heads,
-            gpu.multiprocessors,
-        ),
-        evict_first(kv_bytes, gpu.l2_bytes),
-        six_warp_grid(num_seqs * geometry.num_kv_heads, gpu.multiprocessors),
-        tf32_grid(num_seqs * geometry.num_kv_heads, visible(TF32_KEYS)),
+        Form {
+            m_tiles: m_tiles(group, geometry.head_dim, kv_rows, gpu.multiprocessors),
+            evict_first: evict_first(kv_bytes, gpu.l2_bytes),
+            six_warps: six_warp_grid(kv_rows, gpu.multiprocessors),
+            tf32: tf32_grid(kv_rows, visible(TF32_KEYS)),
+        },
         gpu.arch,
     )?;
     check_aligned(
@@ -691,7 +711,18 @@ mod tests {
         let key = |kv_dtype, head_dim, page_size, layout, group, arch| {
             let m_tiles = m_tiles(group, head_dim, 512, 132);
             let geometry = ((DType::BF16, kv_dtype), head_dim, page_size, layout);
-            let key = kernel_key(geometry, "plain", group, m_tiles, false, true, true, arch).unwrap();
+            let key = kernel_key(
+                geometry,
+                "plain",
+                group,
+                Form {
+                    m_tiles,
+                    six_warps: true,
+                    ..Form::BASE
+                },
+                arch,
+            )
+            .unwrap();
             (key.shape_value("WARPS").unwrap(), key.shape_value("MIN_CTAS").unwrap())
         };
         for layout in CacheLayout::ALL {
@@ -725,8 +756,17 @@ mod tests {
                             let geometry = ((dtype, kv_dtype), head_dim, page_size, layout);
                             let m_tiles = m_tiles(group, head_dim, 1024, 132);
                             for six in [false, true] {
-                                let Ok(key) = kernel_key(geometry, "plain", group, m_tiles, false, six, true, (9, 0))
-                                else {
+                                let Ok(key) = kernel_key(
+                                    geometry,
+                                    "plain",
+                                    group,
+                                    Form {
+                                        m_tiles,
+                                        six_warps: six,
+                                        ..Form::BASE
+                                    },
+                                    (9, 0),
+                                ) else {
                                     continue; // a head dim that dtype pair does not take
                                 };
                                 let shared = key.shape_value("SHARED_BYTES").unwrap();
@@ -750,7 +790,17 @@ mod tests {
                 for &page_size in &super::super::PAGE_SIZES {
                     for group in [1, 3, 4, 5, 8, 15, 16, 20, 32, 64] {
                         let geometry = ((DType::F32, DType::F32), head_dim, page_size, layout);
-                        let key = kernel_key(geometry, "plain", group, 1, true, false, true, (8, 6)).unwrap();
+                        let key = kernel_key(
+                            geometry,
+                            "plain",
+                            group,
+                            Form {
+                                evict_first: true,
+                                ..Form::BASE
+                            },
+                            (8, 6),
+                        )
+                        .unwrap();
                         assert_eq!(key.family, Family::DecodeRows);
                         // Groups of 16 and more on TF32 tensor cores at head dims 64 and 128:
                         // warps of 8 heads, 2 or 4 a CTA.
@@ -781,16 +831,24 @@ mod tests {
         // theirs): MQA 1 x 4096 does, 8 x 4096 and 1 x 32768 do not.
         let mqa = ((DType::F32, DType::F32), 128, 16, CacheLayout::Nhd);
         for (kv_rows, keys, tf32) in [(1, 4096, false), (8, 4096, true), (1, 32768, true)] {
-            let key = kernel_key(mqa, "plain", 32, 1, false, false, tf32_grid(kv_rows, keys), (9, 0)).unwrap();
+            let key = kernel_key(
+                mqa,
+                "plain",
+                32,
+                Form {
+                    tf32: tf32_grid(kv_rows, keys),
+                    ..Form::BASE
+                },
+                (9, 0),
+            )
+            .unwrap();
             assert_eq!(key.shape_value("TF32"), tf32.then_some(1), "{kv_rows} x {keys}");
             assert_eq!(key.shape_value("HEADS"), Some(if tf32 { 32 } else { 8 }));
         }
         // fp8 pools under float32 queries keep the staged CUDA-core kernel.
         let fp8 = ((DType::F32, DType::F8E4M3), 128, 16, CacheLayout::Nhd);
         assert_eq!(
-            kernel_key(fp8, "plain", 4, 1, false, false, true, (9, 0))
-                .unwrap()
-                .family,
+            kernel_key(fp8, "plain", 4, Form::BASE, (9, 0)).unwrap().family,
             Family::DecodeSimt
         );
     }
@@ -802,10 +860,7 @@ mod tests {
                 ((DType::BF16, kv_dtype), 128, page_size, layout),
                 "plain",
                 4,
-                1,
-                false,
-                false,
-                true,
+                Form::BASE,
                 arch,
             )
             .unwrap()

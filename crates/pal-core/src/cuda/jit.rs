@@ -292,6 +292,17 @@ impl KernelKey {
     /// each head dim at page size 16 and each page size at head dim 128, plus the grouped-query
     /// shapes that change the tile. The rest differ from these only in numbers.
     pub fn representative() -> Vec<Self> {
+        use super::decode::Form;
+        // MQA's two m-tiles a CTA (evict-first), and the evict-first copies alone.
+        let mqa = Form {
+            m_tiles: 2,
+            evict_first: true,
+            ..Form::BASE
+        };
+        let evict_first = Form {
+            evict_first: true,
+            ..Form::BASE
+        };
         let mut keys = Vec::new();
         for dtype in [DType::F32, DType::F16, DType::BF16] {
             let dtypes = (dtype, dtype);
@@ -303,9 +314,7 @@ impl KernelKey {
                     let geometry = |page_size| (dtypes, head_dim, page_size, layout);
                     // Hopper's decode keys differ where it copies V with TMA (pal pages of 64+).
                     for arch in [PORTABLE, HOPPER] {
-                        if let Ok(key) =
-                            super::decode::kernel_key(geometry(page_size), "plain", 4, 1, false, false, true, arch)
-                        {
+                        if let Ok(key) = super::decode::kernel_key(geometry(page_size), "plain", 4, Form::BASE, arch) {
                             keys.push(key);
                         }
                     }
@@ -325,9 +334,7 @@ impl KernelKey {
                         );
                     }
                 }
-                if let Ok(key) =
-                    super::decode::kernel_key((dtypes, 128, 16, layout), "plain", 32, 2, true, false, true, HOPPER)
-                {
+                if let Ok(key) = super::decode::kernel_key((dtypes, 128, 16, layout), "plain", 32, mqa, HOPPER) {
                     keys.push(key);
                 }
                 // The prefills' split-KV kernels (SPLIT 1, chosen per call), bfloat16.
@@ -339,16 +346,9 @@ impl KernelKey {
                     }
                 }
                 // Every variant option at once, per family: the policies' code paths.
-                if let Ok(key) = super::decode::kernel_key(
-                    (dtypes, 128, 16, layout),
-                    ALL_VARIANTS,
-                    4,
-                    1,
-                    false,
-                    false,
-                    true,
-                    HOPPER,
-                ) {
+                if let Ok(key) =
+                    super::decode::kernel_key((dtypes, 128, 16, layout), ALL_VARIANTS, 4, Form::BASE, HOPPER)
+                {
                     keys.push(key);
                 }
                 for arch in [PORTABLE, HOPPER] {
@@ -373,25 +373,18 @@ impl KernelKey {
                 keys.push(super::fill::kernel_key(dtypes, layout));
                 for (head_dim, page_size) in [(64, 16), (256, 16), (128, 8), (128, 1), (112, 16), (128, 64)] {
                     let geometry = (dtypes, head_dim, page_size, layout);
-                    keys.extend(super::decode::kernel_key(
-                        geometry, "plain", 4, 1, true, false, true, HOPPER,
-                    ));
+                    keys.extend(super::decode::kernel_key(geometry, "plain", 4, evict_first, HOPPER));
                     keys.extend(super::prefill::kernel_key(geometry, "plain", HOPPER));
                 }
                 // Every variant option, in four-warp CTAs and in the six-warp ones of full grids
                 // (`decode::six_warp_grid`).
                 for six in [false, true] {
                     let geometry = (dtypes, 128, 16, layout);
-                    keys.extend(super::decode::kernel_key(
-                        geometry,
-                        ALL_VARIANTS,
-                        4,
-                        1,
-                        false,
-                        six,
-                        true,
-                        HOPPER,
-                    ));
+                    let form = Form {
+                        six_warps: six,
+                        ..Form::BASE
+                    };
+                    keys.extend(super::decode::kernel_key(geometry, ALL_VARIANTS, 4, form, HOPPER));
                 }
                 keys.extend(super::prefill::kernel_key(
                     (dtypes, 128, 16, layout),
@@ -414,15 +407,13 @@ impl KernelKey {
                 (64, 16, 32, "plain"),
                 (128, 16, 32, ALL_VARIANTS),
             ] {
-                for tf32_grid in [true, false] {
+                for tf32 in [true, false] {
+                    let form = Form { tf32, ..Form::BASE };
                     keys.extend(super::decode::kernel_key(
                         (f32, head_dim, page_size, layout),
                         variant,
                         group,
-                        1,
-                        false,
-                        false,
-                        tf32_grid,
+                        form,
                         PORTABLE,
                     ));
                 }
@@ -694,10 +685,7 @@ mod tests {
             ((DType::BF16, DType::BF16), 128, 16, CacheLayout::Pal),
             "plain",
             4,
-            1,
-            false,
-            false,
-            true,
+            super::super::decode::Form::BASE,
             HOPPER,
         )
         .unwrap();
@@ -736,10 +724,7 @@ mod tests {
             ((DType::BF16, DType::BF16), 128, 16, CacheLayout::Nhd),
             "plain",
             4,
-            1,
-            false,
-            false,
-            true,
+            super::super::decode::Form::BASE,
             HOPPER,
         )
         .unwrap();
