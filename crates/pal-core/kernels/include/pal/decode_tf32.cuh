@@ -26,7 +26,7 @@
 // 4096 and 128 x 2048, 1.17-1.22x at 8 x 4096; HQ 32 / HKV 2 3.14-3.15 / 3.62-3.64 TB/s at 32 / 64
 // x 4096 (72 / 83%, 1.35-1.48x); MQA at D 64 1.48-1.49 (1.61 / 2.55x). ncu (MQA 32 x 4096 nhd):
 // issue 1.82 a cycle, tensor pipe 32% active, the warps' stalls mostly on fixed-latency
-// dependencies (8 warps an SM at 202 registers). docs/kernels.md, "TF32 decode".
+// dependencies (8 warps an SM at 202 registers). docs/kernels.md, v22.
 #pragma once
 #include "pal/decode.cuh"
 #include "pal/layout.cuh"
