@@ -124,7 +124,7 @@ def test_decode_float32_large_groups_on_tensor_cores(rng, layout, page_size):
     queries 8x larger (sharp softmax); against float64 at float32's tolerance (the same as the
     CUDA cores'; emulated, 3xTF32's worst output error there is about a quarter of it)."""
     lens = [1, 2, 7, 15, 16, 17, 31, 33, 100, 3000, 0]
-    for hq, hkv, head_dim in [(16, 1, 128), (40, 2, 64), (32, 1, 128), (64, 1, 64)]:
+    for hq, hkv, head_dim in [(16, 1, 128), (32, 2, 64), (40, 2, 64), (32, 1, 128), (64, 1, 64)]:
         cache = paged_cache(rng, lens, hkv, head_dim, page_size, "float32", "nhd")
         cache = with_nan_past_the_end(cache, layout)
         queries = random_array(rng, (len(lens), hq, head_dim), "float32")
