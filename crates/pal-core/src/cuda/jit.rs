@@ -395,8 +395,8 @@ impl KernelKey {
         }
         // The float32 decode on TF32 tensor cores (groups of 16 and more): each layout's small
         // pages (pal values a slot or two a copy), a large one, head dim 64, and every variant
-        // option; groups of 16 and 64 (CTAs of 2 and 4 warps), and the CUDA-core form of a
-        // small grid (`decode::tf32_grid`).
+        // option; groups of 16 and 64 (CTAs of 2 and 4 warps, head dims 64 and 128), and the
+        // CUDA-core form of a small grid (`decode::tf32_grid`).
         let f32 = (DType::F32, DType::F32);
         for layout in CacheLayout::ALL {
             for (head_dim, page_size, group, variant) in [
@@ -405,6 +405,7 @@ impl KernelKey {
                 (128, 4, 16, "plain"),
                 (128, 64, 64, "plain"),
                 (64, 16, 32, "plain"),
+                (64, 2, 16, "plain"),
                 (128, 16, 32, ALL_VARIANTS),
             ] {
                 for tf32 in [true, false] {
