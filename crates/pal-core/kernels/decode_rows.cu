@@ -11,30 +11,20 @@
 
 #if PAL_TF32
 using DecodeRowsShape = pal::DecodeTf32Tile<PAL_HEAD_DIM, PAL_WARPS, PAL_STAGES>;
+static_assert(DecodeRowsShape::HEADS == PAL_HEADS, "8 query heads a warp");
+#define PAL_DECODE_BOUNDS __launch_bounds__(PAL_WARPS * 32, PAL_MIN_CTAS)
+#define PAL_DECODE_KERNEL pal::decode_tf32<PAL_QUERY_DTYPE, PAL_HEAD_DIM, PAL_PAGE_SIZE, PAL_LAYOUT, PAL_VARIANT, PAL_WARPS, PAL_STAGES>
 #else
 using DecodeRowsShape = pal::DecodeRowsTile<PAL_HEAD_DIM, PAL_HEADS, PAL_WARPS, PAL_STAGES>;
+#define PAL_DECODE_BOUNDS __launch_bounds__(PAL_WARPS * 32)
+#define PAL_DECODE_KERNEL pal::decode_rows<PAL_QUERY_DTYPE, PAL_HEAD_DIM, PAL_PAGE_SIZE, PAL_LAYOUT, PAL_VARIANT, PAL_HEADS, PAL_WARPS, PAL_STAGES>
 #endif
 static_assert(sizeof(pal::DecodeParams) == PAL_PARAMS_BYTES, "host mirror of DecodeParams");
 static_assert(sizeof(pal::MergeParams) == PAL_MERGE_PARAMS_BYTES, "host mirror of MergeParams");
 static_assert(DecodeRowsShape::SHARED_BYTES == PAL_SHARED_BYTES, "host and kernel agree on shared memory");
 static_assert(DecodeRowsShape::KEYS == PAL_TOKENS, "splits hold whole tiles");
-#if PAL_TF32
-static_assert(DecodeRowsShape::HEADS == PAL_HEADS, "8 query heads a warp");
-#endif
 
-#if PAL_TF32
-#define PAL_DECODE_BOUNDS __launch_bounds__(PAL_WARPS * 32, PAL_MIN_CTAS)
-#else
-#define PAL_DECODE_BOUNDS __launch_bounds__(PAL_WARPS * 32)
-#endif
-extern "C" __global__ void PAL_DECODE_BOUNDS pal_decode(pal::DecodeParams params) {
-#if PAL_TF32
-  pal::decode_tf32<PAL_QUERY_DTYPE, PAL_HEAD_DIM, PAL_PAGE_SIZE, PAL_LAYOUT, PAL_VARIANT, PAL_WARPS, PAL_STAGES>(params);
-#else
-  pal::decode_rows<PAL_QUERY_DTYPE, PAL_HEAD_DIM, PAL_PAGE_SIZE, PAL_LAYOUT, PAL_VARIANT, PAL_HEADS, PAL_WARPS,
-                   PAL_STAGES>(params);
-#endif
-}
+extern "C" __global__ void PAL_DECODE_BOUNDS pal_decode(pal::DecodeParams params) { PAL_DECODE_KERNEL(params); }
 
 extern "C" __global__ void __launch_bounds__(pal::MERGE_WARPS * 32) pal_decode_merge(pal::MergeParams params) {
   pal::merge_splits<PAL_QUERY_DTYPE>(params);

@@ -83,18 +83,6 @@ template <int OFFSET, int N, int SIZE> __device__ __forceinline__ void reduce_sc
   }
 }
 
-// Max and sum over the 8 lanes that differ from this one in the lane bits A, B and C.
-template <int A, int B, int C> __device__ __forceinline__ float lanes8_max(float x) {
-  x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, A));
-  x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, B));
-  return fmaxf(x, __shfl_xor_sync(0xffffffffu, x, C));
-}
-template <int A, int B, int C> __device__ __forceinline__ float lanes8_sum(float x) {
-  x += __shfl_xor_sync(0xffffffffu, x, A);
-  x += __shfl_xor_sync(0xffffffffu, x, B);
-  return x + __shfl_xor_sync(0xffffffffu, x, C);
-}
-
 template <typename T, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, typename Variant, int HEADS, int WARPS, int STAGES>
 __device__ void decode_rows(const DecodeParams& p) {
   static_assert(SAME_TYPE<T, float>, "float32 queries over float32 pools");

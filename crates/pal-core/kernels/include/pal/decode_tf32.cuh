@@ -270,11 +270,7 @@ __device__ void decode_tf32(const DecodeParams& p) {
       }
       l0 = see0 ? l0 : neg_inf();
       l1 = see1 ? l1 : neg_inf();
-      float top = fmaxf(l0, l1);
-      top = fmaxf(top, __shfl_xor_sync(0xffffffffu, top, 4));
-      top = fmaxf(top, __shfl_xor_sync(0xffffffffu, top, 8));
-      top = fmaxf(top, __shfl_xor_sync(0xffffffffu, top, 16));
-      factor[hh] = state[hh].rescale(top);
+      factor[hh] = state[hh].rescale(lanes8_max<4, 8, 16>(fmaxf(l0, l1)));
       w[hh] = fast_exp2(l0 - state[hh].base());
       w[2 + hh] = fast_exp2(l1 - state[hh].base());
       state[hh].sum += w[hh] + w[2 + hh];
@@ -338,10 +334,7 @@ __device__ void decode_tf32(const DecodeParams& p) {
   // Each (head, dim) is one lane's: sums over the 8 lanes g, then 16-byte rows of 4 dims.
 #pragma unroll
   for (int hh = 0; hh < 2; ++hh) {
-    SoftmaxState total = state[hh];
-    total.sum += __shfl_xor_sync(0xffffffffu, total.sum, 4);
-    total.sum += __shfl_xor_sync(0xffffffffu, total.sum, 8);
-    total.sum += __shfl_xor_sync(0xffffffffu, total.sum, 16);
+    const SoftmaxState total{state[hh].max, lanes8_sum<4, 8, 16>(state[hh].sum)};
     const int h = 8 * warp + 2 * t + hh;
     if (h >= task.heads) continue;
     const i64 row = task.row(p, h);

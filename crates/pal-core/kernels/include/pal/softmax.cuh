@@ -100,6 +100,17 @@ __device__ __forceinline__ float quad_sum(float x) {
   x += __shfl_xor_sync(0xffffffffu, x, 1);
   return x + __shfl_xor_sync(0xffffffffu, x, 2);
 }
+// Max and sum over the 8 lanes that differ from this one in the lane bits A, B and C.
+template <int A, int B, int C> __device__ __forceinline__ float lanes8_max(float x) {
+  x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, A));
+  x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, B));
+  return fmaxf(x, __shfl_xor_sync(0xffffffffu, x, C));
+}
+template <int A, int B, int C> __device__ __forceinline__ float lanes8_sum(float x) {
+  x += __shfl_xor_sync(0xffffffffu, x, A);
+  x += __shfl_xor_sync(0xffffffffu, x, B);
+  return x + __shfl_xor_sync(0xffffffffu, x, C);
+}
 
 // One tile of the CUDA-core kernels: `weights[row * TOKENS + t]` holds base-2 scores (-inf for
 // masked keys) of `rows` rows in shared memory. One warp per row folds the tile into the row's
