@@ -251,8 +251,8 @@ pub(super) fn kernel_key(
     let Form {
         m_tiles,
         evict_first,
-        six_warps: six_warp_grid,
-        tf32: tf32_grid,
+        six_warps,
+        tf32,
     } = form;
     let ((dtype, kv_dtype), head_dim, page_size, layout) = geometry;
     // Tensor cores take 16-bit queries over pools of their dtype or of fp8 (every head dim and
@@ -271,7 +271,7 @@ pub(super) fn kernel_key(
         ("MERGE_PARAMS_BYTES", std::mem::size_of::<MergeParams>()),
     ];
     let shape = match family {
-        Family::DecodeRows if tf32_grid && tf32_group(group, head_dim, arch) => {
+        Family::DecodeRows if tf32 && tf32_group(group, head_dim, arch) => {
             // Mirrors `DecodeTf32Tile`: warps of 8 query heads (2 or 4 of them; larger groups
             // take several CTAs a KV head) sharing a ring of STAGES tiles of TF32_KEYS keys (K
             // and V). Registers budgeted for MIN_CTAS CTAs an SM (lab knob `min_ctas`).
@@ -319,8 +319,7 @@ pub(super) fn kernel_key(
             // two CTAs' bound, variants included) on a `six_warp_grid`: six warps, two CTAs an SM.
             // Hopper only, where it was measured (and where three four-warp CTAs' rings fit an
             // SM; sm_86 / sm_89 hold two, or one six-warp CTA).
-            let six =
-                six_warp_grid && arch == (9, 0) && kv_dtype.is_fp8() && m_tiles == 1 && head_dim <= 128 && !tma_pages;
+            let six = six_warps && arch == (9, 0) && kv_dtype.is_fp8() && m_tiles == 1 && head_dim <= 128 && !tma_pages;
             let warps = tuning("warps").unwrap_or(if six { 6 } else { 4 });
             let stages = tuning("stages").unwrap_or(if head_dim > 128 { 2 } else { 3 });
             // Mirrors `DecodeMmaTile` (the kernel asserts the result): [key][dim] rows are
