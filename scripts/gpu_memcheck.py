@@ -76,6 +76,32 @@ def main() -> None:
                             queries, k, v, t, lens, layout=layout, check=False, **variant
                         )
                         assert torch.isfinite(out.float()).all()
+    # The same on full grids (131072 keys and more over the pairs), which Hopper serves with TF32
+    # wgmma (`decode_tf32_wgmma`, 64-key tiles): MQA at head dim 128, 64 heads a KV head at 64.
+    for page_size, num_q_heads, head_dim in (
+        (1, 32, 128),
+        (2, 32, 128),
+        (16, 32, 128),
+        (64, 32, 128),
+        (16, 64, 64),
+    ):
+        for layout in LAYOUTS:
+            lengths = [4700, 300, 37, 0] + [65] * 29
+            cache = paged_cache(rng, lengths, 1, head_dim, page_size, "float32", layout)
+            queries = cuda(random_array(rng, (len(lengths), num_q_heads, head_dim), "float32"))
+            k, v, table = cuda(cache.k_cache), cuda(cache.v_cache), cuda(cache.page_table)
+            bad_table = table.clone()
+            bad_table[0, 0], bad_table[0, -1], bad_table[1, 0] = 1 << 30, -7, k.shape[0]
+            bad_lens = cuda(np.array([10**6, -5, 3, 40] + [65] * 29, np.int32))
+            heads = torch.linspace(-1, 1, num_q_heads, device="cuda")
+            # (a window of 4000 keys keeps the grid full)
+            full = {"window_left": 4000, "logits_soft_cap": 20.0, "alibi_slopes": heads, "sinks": heads}
+            for variant in ({}, full):
+                for t, lens in ((bad_table, cuda(cache.lens)), (bad_table, bad_lens)):
+                    out = pal.paged_attention_decode(
+                        queries, k, v, t, lens, layout=layout, check=False, **variant
+                    )
+                    assert torch.isfinite(out.float()).all()
     # Attention variants (windows that start inside a page, a tile or a value run, every option
     # at once) with bad ids and lengths, decode at page sizes 1-128 and prefill.
     for page_size in (1, 4, 16, 128):

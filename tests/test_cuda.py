@@ -144,6 +144,41 @@ def test_decode_float32_large_groups_on_tensor_cores(rng, layout, page_size):
             assert not gpu[-1].any(), what
 
 
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("page_size", [1, 2, 16, 128])
+def test_decode_float32_large_groups_on_full_grids(rng, layout, page_size):
+    """Groups of 32 and 64 query heads a KV head over grids of 131072 keys and more, which
+    Hopper serves with TF32 wgmma (`decode_tf32_wgmma`: 64-key tiles, one warpgroup of 32 heads;
+    other GPUs `decode_tf32`): lengths that end in every part of a 64-key tile, three of each so
+    that the grid is full; a window that starts mid-tile; NaN past each sequence's end; soft-cap,
+    ALiBi and sinks together over large scores; queries 8x larger; MQA at head dims 128 and 64,
+    64 heads a KV head (two CTAs) and two KV heads; against float64 at float32's tolerance."""
+    lens = [1, 2, 7, 15, 16, 17, 31, 33, 63, 64, 65, 100, 127, 128, 129, 3000, 0] * 3
+    for hq, hkv, head_dim in [(32, 1, 128), (64, 1, 64), (64, 2, 64)]:
+        cache = paged_cache(rng, lens, hkv, head_dim, page_size, "float32", "nhd")
+        cache = with_nan_past_the_end(cache, layout)
+        queries = random_array(rng, (len(lens), hq, head_dim), "float32")
+        args = [cuda(a) for a in (cache.k_cache, cache.v_cache, cache.page_table, cache.lens)]
+        slopes = (2.0 ** -np.arange(1, hq + 1) / 4).astype(np.float32)
+        sinks = np.linspace(-1.0, 3.0, hq, dtype=np.float32)
+        combined = {"logits_soft_cap": 20.0, "alibi_slopes": slopes, "sinks": sinks}
+        # (windows of 2600 keys keep the grid full and start mid-tile in the longest sequences)
+        for q_scale, variant in [
+            (1, {}),
+            (1, {"window_left": 2600}),
+            (8, {}),
+            (4, {**combined, "window_left": 2600}),
+        ]:
+            on_gpu = {k: cuda(x) if isinstance(x, np.ndarray) else x for k, x in variant.items()}
+            gpu = from_torch(
+                pal.paged_attention_decode(cuda(queries * q_scale), *args, layout=layout, **on_gpu)
+            )
+            expected = decode_reference(queries * q_scale, cache, **variant)
+            what = f"{hq}/{hkv} d{head_dim} q x{q_scale} {sorted(variant)}"
+            assert_close(gpu, expected, "float32", what)
+            assert not gpu[len(lens) // 3 - 1].any(), what
+
+
 @pytest.mark.parametrize("context", [32768, 131072])
 def test_decode_long_contexts(rng, context):
     cache = paged_cache(rng, [context, 5], 8, 128, 16, "bfloat16", "pal")

@@ -142,6 +142,12 @@ const TF32_KEYS: usize = 16;
 /// Keys over all (sequence, KV head) pairs below which a float32 decode stays on CUDA cores
 /// (`tf32_grid`).
 const TF32_MIN_KEYS: usize = 16384;
+/// Keys of a `decode_tf32_wgmma` tile (`DecodeTf32WgmmaTile::KEYS`, wgmma's m): splits hold
+/// whole tiles.
+const WGMMA_KEYS: usize = 64;
+/// Keys over all (sequence, KV head) pairs from which Hopper's TF32 decode takes wgmma
+/// (`wgmma_grid`).
+const WGMMA_MIN_KEYS: usize = 131072;
 /// Keys per step of the TMA_V kernels (four warps' tiles): a tensor copy's box, and their
 /// splits' granule.
 const TMA_KEYS: usize = 64;
@@ -152,11 +158,12 @@ const MIN_SPLIT_TOKENS: usize = 256;
 /// The most splits merged inside their cluster (`merge_in_cluster`, decode.cuh): Hopper's
 /// non-portable cluster limit; lab knob `cluster=0` keeps the merge kernel.
 const MAX_CLUSTER: usize = 16;
-/// Lab knob: `PAL_DECODE_TUNING="warps=8,stages=2,min_ctas=1,m_tiles=1,min_split=128,pdl=0,waves=0,fill=2,evict=200,tma=0,cluster=8"`
+/// Lab knob: `PAL_DECODE_TUNING="warps=8,stages=2,min_ctas=1,m_tiles=1,min_split=128,pdl=0,waves=0,fill=2,evict=200,tma=0,cluster=8,tf32=0,wgmma=0"`
 /// overrides the tensor-core decode's shape (m-tiles: 16 query heads each), split plan,
-/// dependent launch of the merge, evict-first limit in MiB and largest merging cluster, and
-/// turns Hopper's tensor copies off (the kernel still asserts
-/// the shape), so kernel variants can be timed side by side without rebuilding.
+/// dependent launch of the merge, evict-first limit in MiB and largest merging cluster, turns
+/// Hopper's tensor copies off, keeps float32 off TF32 tensor cores or off wgmma (`wgmma=1`: on
+/// wgmma at any grid; the kernel still asserts the shape), so kernel variants can be timed side
+/// by side without rebuilding.
 pub const DECODE_TUNING_ENV: &str = "PAL_DECODE_TUNING";
 
 /// An override from `PAL_DECODE_TUNING`, read once per process.
@@ -214,30 +221,47 @@ pub(super) fn tf32_grid(kv_rows: usize, keys: usize) -> bool {
     kv_rows * keys >= TF32_MIN_KEYS
 }
 
+/// Whether a `tf32_group` of whole warpgroups (32, 64, ... query heads a KV head: the form
+/// validated on a GPU) runs on Hopper's wgmma (`decode_tf32_wgmma`): a CTA of 64-key tiles (four
+/// times `decode_tf32`'s), so it waits for grids of `WGMMA_MIN_KEYS` keys. H200 (2026-12-02, MQA, D 128, page 16, against
+/// `decode_tf32`): 8 x 4096 0.96-0.99x, 16 x 4096 0.98-1.01x, 32 x 4096 1.13-1.14x, 64 x 4096
+/// 1.26-1.27x, 128 x 2048 1.26x.
+pub(super) fn wgmma_grid(kv_rows: usize, keys: usize) -> bool {
+    match tuning("wgmma") {
+        Some(on) => on != 0,
+        None => kv_rows * keys >= WGMMA_MIN_KEYS,
+    }
+}
+
 /// What the host's rules chose for a call's CTAs besides its geometry: `m_tiles` m-tiles of 16
 /// query heads a tensor-core CTA (`m_tiles`), K / V copies evict-first in L2 (`evict_first`),
-/// six-warp CTAs for fp8 pools (`six_warp_grid`), float32 on TF32 tensor cores (`tf32_grid`).
+/// six-warp CTAs for fp8 pools (`six_warp_grid`), float32 on TF32 tensor cores (`tf32_grid`),
+/// there on Hopper's wgmma (`wgmma_grid`).
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Form {
     pub m_tiles: usize,
     pub evict_first: bool,
     pub six_warps: bool,
     pub tf32: bool,
+    pub wgmma: bool,
 }
 
 impl Form {
-    /// One m-tile, the default L2 policy, four-warp CTAs, TF32 where the group takes it.
+    /// One m-tile, the default L2 policy, four-warp CTAs, TF32 where the group takes it, on
+    /// wgmma where the GPU and the group do.
     pub const BASE: Form = Form {
         m_tiles: 1,
         evict_first: false,
         six_warps: false,
         tf32: true,
+        wgmma: true,
     };
 }
 
 /// The kernel module for this geometry and variant, with the `form` the host chose: float32 runs
 /// on CUDA cores (float32 pools in warp-private rings of 4 or 8 query heads a CTA by the GQA
-/// `group`, or on TF32 tensor cores for a `tf32_group` on a `tf32_grid`; fp8 ones in the staged
+/// `group`, or on TF32 tensor cores for a `tf32_group` on a `tf32_grid`, by Hopper's wgmma for
+/// groups of 32, 64, ... on a `wgmma_grid`; fp8 ones in the staged
 /// v0 kernel), 16-bit dtypes on tensor cores with `m_tiles` m-tiles of 16 query heads a CTA
 /// (see `m_tiles`), their K / V copies evict-first in L2 if `evict_first` (see `evict_first`),
 /// fp8 pools in CTAs of six warps on a `six_warp_grid`.
@@ -253,6 +277,7 @@ pub(super) fn kernel_key(
         evict_first,
         six_warps,
         tf32,
+        wgmma,
     } = form;
     let ((dtype, kv_dtype), head_dim, page_size, layout) = geometry;
     // Tensor cores take 16-bit queries over pools of their dtype or of fp8 (every head dim and
@@ -261,7 +286,11 @@ pub(super) fn kernel_key(
     let family = if dtype != DType::F32 && (kv_dtype == dtype || fp8_on_tensor_cores) {
         Family::DecodeMma
     } else if kv_dtype == DType::F32 {
-        Family::DecodeRows
+        if tf32 && wgmma && tf32_group(group, head_dim, arch) && group.is_multiple_of(32) && arch == (9, 0) {
+            Family::DecodeTf32Wgmma
+        } else {
+            Family::DecodeRows
+        }
     } else {
         Family::DecodeSimt
     };
@@ -285,6 +314,22 @@ pub(super) fn kernel_key(
                 ("MIN_CTAS", tuning("min_ctas").unwrap_or(2)),
                 ("TOKENS", TF32_KEYS),
                 ("SHARED_BYTES", stages * 2 * TF32_KEYS * head_dim * 4),
+            ]
+        }
+        Family::DecodeTf32Wgmma => {
+            // Mirrors `DecodeTf32WgmmaTile`: a warpgroup of 32 query heads; one K and one V
+            // tile of WGMMA_KEYS keys, Q's and P^T's TF32 halves, the warps' maxima (113 KB at
+            // head dim 128: two CTAs an SM, three at 64).
+            let tile = WGMMA_KEYS * head_dim;
+            vec![
+                ("HEADS", 32),
+                ("WARPS", 4),
+                ("MIN_CTAS", if head_dim > 64 { 2 } else { 3 }),
+                ("TOKENS", WGMMA_KEYS),
+                (
+                    "SHARED_BYTES",
+                    (2 * tile + 2 * 32 * head_dim + 2 * 32 * WGMMA_KEYS + 4 * 32) * 4,
+                ),
             ]
         }
         Family::DecodeRows => {
@@ -432,7 +477,7 @@ fn evict_first(kv_bytes: usize, l2_bytes: usize) -> bool {
 fn cta_shape(key: &KernelKey) -> (usize, u32) {
     match key.family {
         Family::DecodeSimt => (key.shape_value("HEADS").unwrap_or(8), 128),
-        Family::DecodeRows => (
+        Family::DecodeRows | Family::DecodeTf32Wgmma => (
             key.shape_value("HEADS").unwrap_or(4),
             32 * key.shape_value("WARPS").unwrap_or(4) as u32,
         ),
@@ -523,6 +568,7 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
             evict_first: evict_first(kv_bytes, gpu.l2_bytes),
             six_warps: six_warp_grid(kv_rows, gpu.multiprocessors),
             tf32: tf32_grid(kv_rows, visible(TF32_KEYS)),
+            wgmma: wgmma_grid(kv_rows, visible(WGMMA_KEYS)),
         },
         gpu.arch,
     )?;
@@ -827,21 +873,38 @@ mod tests {
             }
         }
         // Small grids keep CUDA cores for any group (a TF32 split's latency is about twice
-        // theirs): MQA 1 x 4096 does, 8 x 4096 and 1 x 32768 do not.
+        // theirs): MQA 1 x 4096 does, 8 x 4096 and 1 x 32768 do not; from 32 x 4096 Hopper
+        // takes wgmma.
         let mqa = ((DType::F32, DType::F32), 128, 16, CacheLayout::Nhd);
-        for (kv_rows, keys, tf32) in [(1, 4096, false), (8, 4096, true), (1, 32768, true)] {
+        for (kv_rows, keys, tf32, wgmma) in [
+            (1, 4096, false, false),
+            (8, 4096, true, false),
+            (1, 32768, true, false),
+            (32, 4096, true, true),
+        ] {
             let key = kernel_key(
                 mqa,
                 "plain",
                 32,
                 Form {
                     tf32: tf32_grid(kv_rows, keys),
+                    wgmma: wgmma_grid(kv_rows, keys),
                     ..Form::BASE
                 },
                 (9, 0),
             )
             .unwrap();
-            assert_eq!(key.shape_value("TF32"), tf32.then_some(1), "{kv_rows} x {keys}");
+            let family = if wgmma {
+                Family::DecodeTf32Wgmma
+            } else {
+                Family::DecodeRows
+            };
+            assert_eq!(key.family, family, "{kv_rows} x {keys}");
+            assert_eq!(
+                key.shape_value("TF32"),
+                (tf32 && !wgmma).then_some(1),
+                "{kv_rows} x {keys}"
+            );
             assert_eq!(key.shape_value("HEADS"), Some(if tf32 { 32 } else { 8 }));
         }
         // fp8 pools under float32 queries keep the staged CUDA-core kernel.
@@ -850,6 +913,55 @@ mod tests {
             kernel_key(fp8, "plain", 4, Form::BASE, (9, 0)).unwrap().family,
             Family::DecodeSimt
         );
+    }
+
+    #[test]
+    fn hopper_takes_wgmma_for_float32_groups_of_whole_warpgroups() {
+        for &head_dim in &super::super::HEAD_DIMS {
+            for layout in CacheLayout::ALL {
+                for &page_size in &super::super::PAGE_SIZES {
+                    for group in [8, 16, 17, 20, 32, 40, 64, 96] {
+                        let geometry = ((DType::F32, DType::F32), head_dim, page_size, layout);
+                        let key = |arch| kernel_key(geometry, "plain", group, Form::BASE, arch).unwrap();
+                        let hopper = key((9, 0));
+                        let wgmma = group.is_multiple_of(32) && matches!(head_dim, 64 | 128);
+                        let family = if wgmma {
+                            Family::DecodeTf32Wgmma
+                        } else {
+                            Family::DecodeRows
+                        };
+                        assert_eq!(hopper.family, family, "{}", hopper.name());
+                        // Other GPUs keep mma.sync (sm_90a's wgmma runs on compute capability 9.0 only).
+                        for arch in [(8, 0), (10, 0), (12, 0)] {
+                            assert_eq!(key(arch).family, Family::DecodeRows);
+                        }
+                        let no_wgmma = kernel_key(
+                            geometry,
+                            "plain",
+                            group,
+                            Form {
+                                wgmma: false,
+                                ..Form::BASE
+                            },
+                            (9, 0),
+                        )
+                        .unwrap();
+                        assert_eq!(no_wgmma.family, Family::DecodeRows);
+                        if wgmma {
+                            // One warpgroup of 32 heads over 64-key tiles, whole tiles a split;
+                            // two CTAs an SM at head dim 128 (1 KB reserved each), three at 64.
+                            assert_eq!(hopper.shape_value("HEADS"), Some(32));
+                            assert_eq!(hopper.shape_value("WARPS"), Some(4));
+                            assert_eq!(hopper.shape_value("TOKENS"), Some(WGMMA_KEYS));
+                            let ctas = hopper.shape_value("MIN_CTAS").unwrap();
+                            let shared = hopper.shape_value("SHARED_BYTES").unwrap();
+                            assert!(ctas * (shared + 1024) <= 228 << 10, "{}", hopper.name());
+                            assert_eq!(cta_shape(&hopper), (32, 128));
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -28,6 +28,10 @@ const SOURCES: &[(&str, &str)] = &[
     ("decode_mma.cu", include_str!("../../kernels/decode_mma.cu")),
     ("decode_rows.cu", include_str!("../../kernels/decode_rows.cu")),
     ("decode_simt.cu", include_str!("../../kernels/decode_simt.cu")),
+    (
+        "decode_tf32_wgmma.cu",
+        include_str!("../../kernels/decode_tf32_wgmma.cu"),
+    ),
     ("fill.cu", include_str!("../../kernels/fill.cu")),
     ("prefill_mma.cu", include_str!("../../kernels/prefill_mma.cu")),
     ("prefill_simt.cu", include_str!("../../kernels/prefill_simt.cu")),
@@ -51,6 +55,10 @@ const SOURCES: &[(&str, &str)] = &[
     (
         "pal/decode_tf32.cuh",
         include_str!("../../kernels/include/pal/decode_tf32.cuh"),
+    ),
+    (
+        "pal/decode_tf32_wgmma.cuh",
+        include_str!("../../kernels/include/pal/decode_tf32_wgmma.cuh"),
     ),
     (
         "pal/decode_simt.cuh",
@@ -82,6 +90,8 @@ pub enum Family {
     DecodeRows,
     /// Decode on CUDA cores over fp8 pools under float32 queries, with its split merge.
     DecodeSimt,
+    /// Decode over float32 pools on Hopper's TF32 wgmma (sm_90a; large GQA groups).
+    DecodeTf32Wgmma,
     /// Prefill on tensor cores (float16 / bfloat16).
     PrefillMma,
     /// Prefill on CUDA cores (float32).
@@ -99,6 +109,7 @@ impl Family {
             Family::DecodeMma => "decode_mma",
             Family::DecodeRows => "decode_rows",
             Family::DecodeSimt => "decode_simt",
+            Family::DecodeTf32Wgmma => "decode_tf32_wgmma",
             Family::PrefillMma => "prefill_mma",
             Family::PrefillSimt => "prefill_simt",
             Family::PrefillWgmma => "prefill_wgmma",
@@ -112,6 +123,7 @@ impl Family {
             Family::DecodeMma => "decode_mma.cu",
             Family::DecodeRows => "decode_rows.cu",
             Family::DecodeSimt => "decode_simt.cu",
+            Family::DecodeTf32Wgmma => "decode_tf32_wgmma.cu",
             Family::PrefillMma => "prefill_mma.cu",
             Family::PrefillSimt => "prefill_simt.cu",
             Family::PrefillWgmma => "prefill_wgmma.cu",
@@ -122,7 +134,9 @@ impl Family {
     /// The `extern "C"` kernels its modules export.
     pub fn entries(self) -> &'static [&'static str] {
         match self {
-            Family::DecodeMma | Family::DecodeRows | Family::DecodeSimt => &["pal_decode", "pal_decode_merge"],
+            Family::DecodeMma | Family::DecodeRows | Family::DecodeSimt | Family::DecodeTf32Wgmma => {
+                &["pal_decode", "pal_decode_merge"]
+            }
             Family::PrefillMma | Family::PrefillWgmma => &["pal_prefill", "pal_prefill_merge"],
             Family::PrefillSimt => &["pal_prefill"],
             Family::Fill => &["pal_fill"],
@@ -133,7 +147,7 @@ impl Family {
     /// for that architecture alone (`sm_90a`), the others for whichever GPU runs them.
     pub fn arch_specific(self) -> Option<(i32, i32)> {
         match self {
-            Family::PrefillWgmma => Some((9, 0)),
+            Family::PrefillWgmma | Family::DecodeTf32Wgmma => Some((9, 0)),
             _ => None,
         }
     }
@@ -418,6 +432,23 @@ impl KernelKey {
                         PORTABLE,
                     ));
                 }
+            }
+            // Hopper's wgmma form (groups of 32, 64, ...): pal values a slot, two and four a copy, a
+            // large page, head dim 64 at two CTAs a KV head, every variant option.
+            for (head_dim, page_size, group, variant) in [
+                (128, 1, 32, "plain"),
+                (128, 2, 32, "plain"),
+                (128, 64, 32, "plain"),
+                (64, 4, 64, "plain"),
+                (128, 16, 32, ALL_VARIANTS),
+            ] {
+                keys.extend(super::decode::kernel_key(
+                    (f32, head_dim, page_size, layout),
+                    variant,
+                    group,
+                    Form::BASE,
+                    HOPPER,
+                ));
             }
         }
         // Split-KV with fp8 history tiles, with every variant option (a sink joins the merge), and
@@ -746,6 +777,7 @@ mod tests {
             Family::DecodeMma,
             Family::DecodeRows,
             Family::DecodeSimt,
+            Family::DecodeTf32Wgmma,
             Family::PrefillMma,
             Family::PrefillSimt,
             Family::PrefillWgmma,
