@@ -1,0 +1,19 @@
+#!/bin/bash
+# Session 37, call 1: the prepared TF32 variants: wgmma (Hopper, one warpgroup, 64-key tiles) and
+# q-shared (Q's fragments in shared memory) against main's TF32 decode; correctness probe first.
+. scripts/gpu_env.sh || exit 1
+W=kv_b/p_decode-tf32-wgmma Q=kv_b/p_decode-tf32-q-shared
+PAL_KERNEL_DIR=$W PAL_DECODE_TUNING=stages=12,min_ctas=1 timeout 100 python3 kv_b/tf32_probe.py 128 > $O/probe128.txt 2>&1; tail -2 $O/probe128.txt
+PAL_KERNEL_DIR=$W PAL_DECODE_TUNING=stages=13,min_ctas=1 timeout 100 python3 kv_b/tf32_probe.py 64 > $O/probe64.txt 2>&1; tail -2 $O/probe64.txt
+sweep() { timeout 80 python3 scripts/decode_sweep.py --dtype float32 "$@" 2>&1 | grep -E "kernel|Error|error"; }
+R="--heads 32/1 --rows 8x4096 32x4096 64x4096 128x2048 1x32768 --layouts nhd pal"
+for round in 1 2; do
+  c="--compare $O/m"; [ $round = 1 ] && c="--save $O/m"
+  sweep $R --label r$round-main $c
+  PAL_KERNEL_DIR=$W PAL_DECODE_TUNING=stages=12,min_ctas=1 sweep $R --label r$round-wgmma --compare $O/m
+  PAL_KERNEL_DIR=$Q PAL_DECODE_TUNING=stages=4,min_ctas=3 sweep $R --label r$round-qs43 --compare $O/m
+  PAL_KERNEL_DIR=$Q PAL_DECODE_TUNING=stages=5,min_ctas=2 sweep $R --label r$round-qs52 --compare $O/m
+done 2>&1 | tee $O/sweep.txt
+D="--heads 32/1 --rows 32x4096 64x4096 --dim 64"
+{ sweep $D --label d64-main --save $O/m64; PAL_KERNEL_DIR=$W PAL_DECODE_TUNING=stages=13,min_ctas=1 sweep $D --label d64-wgmma --compare $O/m64; } 2>&1 | tee $O/sweep64.txt
+rm -rf $O/m $O/m64
