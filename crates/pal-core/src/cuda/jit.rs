@@ -433,12 +433,12 @@ impl KernelKey {
                     ));
                 }
             }
-            // Hopper's wgmma form (groups of 32, 64, ...): pal values a slot, two and four a copy, a
-            // large page, head dim 64 at two CTAs a KV head, every variant option.
+            // Hopper's wgmma form (groups of 32, 64, ...): pal values a slot, two and four a copy
+            // (pages of 1, 2, 4; larger pages differ in numbers), head dim 64 at two CTAs a KV
+            // head, every variant option.
             for (head_dim, page_size, group, variant) in [
                 (128, 1, 32, "plain"),
                 (128, 2, 32, "plain"),
-                (128, 64, 32, "plain"),
                 (64, 4, 64, "plain"),
                 (128, 16, 32, ALL_VARIANTS),
             ] {
