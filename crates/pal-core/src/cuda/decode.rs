@@ -162,8 +162,8 @@ const MAX_CLUSTER: usize = 16;
 /// overrides the tensor-core decode's shape (m-tiles: 16 query heads each), split plan,
 /// dependent launch of the merge, evict-first limit in MiB and largest merging cluster, turns
 /// Hopper's tensor copies off, keeps float32 off TF32 tensor cores or off wgmma (`wgmma=1`: on
-/// wgmma at any grid; the kernel still asserts the shape), so kernel variants can be timed side
-/// by side without rebuilding.
+/// wgmma at every TF32 grid; the kernel still asserts the shape), so kernel variants can be
+/// timed side by side without rebuilding.
 pub const DECODE_TUNING_ENV: &str = "PAL_DECODE_TUNING";
 
 /// An override from `PAL_DECODE_TUNING`, read once per process.
@@ -222,10 +222,11 @@ pub(super) fn tf32_grid(kv_rows: usize, keys: usize) -> bool {
 }
 
 /// Whether a `tf32_group` of whole warpgroups (32, 64, ... query heads a KV head: the form
-/// validated on a GPU) runs on Hopper's wgmma (`decode_tf32_wgmma`): a CTA of 64-key tiles (four
-/// times `decode_tf32`'s), so it waits for grids of `WGMMA_MIN_KEYS` keys. H200 (2026-12-02, MQA, D 128, page 16, against
-/// `decode_tf32`): 8 x 4096 0.96-0.99x, 16 x 4096 0.98-1.01x, 32 x 4096 1.13-1.14x, 64 x 4096
-/// 1.26-1.27x, 128 x 2048 1.26x.
+/// validated on a GPU) on a `tf32_grid` runs on Hopper's wgmma (`decode_tf32_wgmma`): a CTA of
+/// 64-key tiles (four times `decode_tf32`'s), so it waits for grids of `WGMMA_MIN_KEYS` keys
+/// (lab knob `wgmma=0` never, `wgmma=1` on every TF32 grid). H200 (2026-12-02, MQA, D 128, page
+/// 16, against `decode_tf32`): 8 x 4096 0.96-0.99x, 16 x 4096 0.98-1.01x, 32 x 4096 1.13-1.14x,
+/// 64 x 4096 1.26-1.27x, 128 x 2048 1.26x.
 pub(super) fn wgmma_grid(kv_rows: usize, keys: usize) -> bool {
     match tuning("wgmma") {
         Some(on) => on != 0,

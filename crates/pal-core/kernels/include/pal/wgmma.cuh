@@ -102,4 +102,22 @@ PAL_WGMMA_DEFINE(f16, "f16", 192)
 PAL_WGMMA_DEFINE(f16, "f16", 256)
 #undef PAL_WGMMA_DEFINE
 
+// TF32 (sm_90a): d (+)= a b, m64n32k8, A in registers as mma.m16n8k8's A fragment (`Tf32` words,
+// mma.cuh), B K-major in shared memory (32-element column blocks: `DecodeTf32WgmmaTile`).
+__device__ __forceinline__ void wgmma_tf32_n32(float (&d)[4][4], u32 a0, u32 a1, u32 a2, u32 a3, u64 b) {
+  asm volatile(
+      "{ .reg .pred p; setp.ne.b32 p, %21, 0; wgmma.mma_async.sync.aligned.m64n32k8.f32.tf32.tf32 "
+      "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15}, {%16, %17, %18, %19}, %20, p, 1, 1; }"
+      : "+f"(d[0][0]), "+f"(d[0][1]), "+f"(d[0][2]), "+f"(d[0][3]), "+f"(d[1][0]), "+f"(d[1][1]), "+f"(d[1][2]),
+        "+f"(d[1][3]), "+f"(d[2][0]), "+f"(d[2][1]), "+f"(d[2][2]), "+f"(d[2][3]), "+f"(d[3][0]), "+f"(d[3][1]),
+        "+f"(d[3][2]), "+f"(d[3][3])
+      : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "l"(b), "r"(1));
+}
+// d += a b in 3xTF32 (as `mma_3xtf32`: the small products first).
+__device__ __forceinline__ void wgmma_3xtf32_n32(float (&d)[4][4], const Tf32 (&a)[4], u64 b_big, u64 b_small) {
+  wgmma_tf32_n32(d, a[0].small, a[1].small, a[2].small, a[3].small, b_big);
+  wgmma_tf32_n32(d, a[0].big, a[1].big, a[2].big, a[3].big, b_small);
+  wgmma_tf32_n32(d, a[0].big, a[1].big, a[2].big, a[3].big, b_big);
+}
+
 }  // namespace pal
