@@ -498,9 +498,9 @@ fn cta_shape(key: &KernelKey) -> (usize, u32) {
 /// splits down to half of it: each CTA then streams half the bytes behind the same fixed
 /// latency (H200, 2026-11-30: MQA 1 x 4096 17.2 -> 15.0 us, 1 x 2048 16.6 -> 14.2, GQA 1 x 1024
 /// 12.3 -> 11.8; the rows of a fuller grid lose at that floor, MQA 8 x 4096 19.6 -> 22.0).
-fn split_plan(ctas: usize, capacity: usize, slots: usize, granule: usize) -> (usize, usize) {
+fn split_plan(ctas: usize, capacity: usize, slots: usize, granule: usize, tiny_fill: usize) -> (usize, usize) {
     let floor = tuning("min_split").unwrap_or_else(|| {
-        let tiny = ctas * capacity.div_ceil(MIN_SPLIT_TOKENS) < slots / 4;
+        let tiny = ctas * capacity.div_ceil(MIN_SPLIT_TOKENS) < slots / tiny_fill;
         if tiny {
             MIN_SPLIT_TOKENS / 2
         } else {
@@ -606,7 +606,10 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
     let ctas = num_seqs * geometry.num_kv_heads * head_chunks;
     let granule = key.shape_value("TOKENS").unwrap_or(MMA_KEYS);
     let slots = gpu.multiprocessors * ctas_per_sm;
-    let (splits, tokens_per_split) = split_plan(ctas, visible(granule), slots, granule);
+    // TF32 CTAs (a warp on every tile of its split) halve the floor on grids that fill under half
+    // the slots at it (H200, 2026-12-02: MQA 8 x 4096 1.10-1.13x, 16 x 4096 and 1 x 32768 level).
+    let tiny_fill = if key.shape_value("TF32") == Some(1) { 2 } else { 4 };
+    let (splits, tokens_per_split) = split_plan(ctas, visible(granule), slots, granule, tiny_fill);
     let head_dim = geometry.head_dim;
     let rows = num_seqs * problem.num_q_heads;
     // Tensor-core decodes merge a row group's splits in its own cluster (Hopper on: up to 16
@@ -702,22 +705,24 @@ mod tests {
     #[test]
     fn splits_fill_one_wave_without_tiny_splits() {
         // One sequence of 32k tokens, 8 KV heads, 264 CTA slots: 33 splits in one wave.
-        let (splits, per_split) = split_plan(8, 32768, 264, 16);
+        let (splits, per_split) = split_plan(8, 32768, 264, 16, 4);
         assert_eq!((splits, per_split), (33, 1008));
         assert!(8 * splits <= 264 && splits * per_split >= 32768);
         // A batch that fills the GPU is not split.
-        assert_eq!(split_plan(256 * 8, 1024, 264, 16).0, 1);
-        assert_eq!(split_plan(264, 4096, 264, 16).0, 1);
+        assert_eq!(split_plan(256 * 8, 1024, 264, 16, 4).0, 1);
+        assert_eq!(split_plan(264, 4096, 264, 16, 4).0, 1);
         // Short contexts are never split below MIN_SPLIT_TOKENS, or half of it on a grid that
         // would fill under a quarter of the slots.
-        assert_eq!(split_plan(8 * 8, 300, 264, 16).0, 2);
-        assert_eq!(split_plan(1, 300, 264, 16).0, 3);
-        assert_eq!(split_plan(1, 0, 264, 16), (1, 16));
+        assert_eq!(split_plan(8 * 8, 300, 264, 16, 4).0, 2);
+        assert_eq!(split_plan(1, 300, 264, 16, 4).0, 3);
+        assert_eq!(split_plan(1, 0, 264, 16, 4), (1, 16));
         // MQA 1 x 4096 (one CTA unsplit): 32 splits of 128. GQA 1 x 4096 or MQA 8 x 4096 (8 x 16
         // CTAs at the floor, half the slots) keep the floor; 1 x 2048 (8 x 8) halves it.
-        assert_eq!(split_plan(1, 4096, 264, 16), (32, 128));
-        assert_eq!(split_plan(8, 4096, 264, 16), (16, 256));
-        assert_eq!(split_plan(8, 2048, 264, 16), (16, 128));
+        assert_eq!(split_plan(1, 4096, 264, 16, 4), (32, 128));
+        assert_eq!(split_plan(8, 4096, 264, 16, 4), (16, 256));
+        assert_eq!(split_plan(8, 2048, 264, 16, 4), (16, 128));
+        // TF32 grids halve the floor under half the slots: MQA 8 x 4096 (8 CTAs of 32 heads).
+        assert_eq!(split_plan(8, 4096, 264, 16, 2), (32, 128));
     }
 
     #[test]
