@@ -16,18 +16,23 @@
 // One K and one V tile a CTA, released apart: a warp's K rows are its own (no barrier before its
 // S), the next tile's K is copied once every warp has passed its softmax, its V once every warp
 // has read this tile's V. 113 KB at head dim 128: two CTAs an SM (8 warps), three at 64.
+// A warp reads its K rows of a tile (and its V fragments of a 64-dim block) into registers in one
+// batch before their wgmma: the shared reads' latency once, not once a chunk. nhd / hnd rows in
+// pages of 16 or more are copied from one page base a warp (`issue_rows`).
 // Traffic: K and V of each visible token once, in 16-byte copies (pal values in pages of 1 or 2
 // slots: 4- or 8-byte copies); Q once. Aim: the float32 read ceiling; per warp and 64-key tile
 // at D 128: 96 wgmma of m64n32k8, 128 splits of two ALU ops a thread, 48 / 32 shared reads (nhd /
-// pal).
-// H200 (2026-12-02, MQA, D 128, page 16, kernel time by graph replay, read ceiling 4.37 TB/s in
-// the same runs; `decode_tf32` beside it): nhd / pal 2.21-2.22 / 2.17-2.18 TB/s at 32 x 4096
-// (51%, 1.13-1.14x), 2.69 / 2.67-2.68 at 64 x 4096 (62%, 1.26-1.27x), 2.63 / 2.62 at 128 x 2048
-// (1.26x); 16 x 4096 0.98-1.01x and 8 x 4096 0.96-0.99x (left to `decode_tf32`: `wgmma_grid`);
-// HQ 64 / HKV 2 at 32 / 64 x 4096 63 / 73% (1.27 / 1.37x); page 1 (HQ 64) 1.44x, page 4 nhd / pal
-// 1.33 / 1.09x, page 64 1.26-1.29x; D 64 1.14-1.25x. Timed, not kept: two K / V slots at one CTA
-// an SM (0.99-1.11x `decode_tf32`); each warp copying the V dims it reads, K issued right after
-// its S (fewer barriers, 0.95-0.98x this form). docs/kernels.md, v23.
+// pal); about 1390 instructions (nhd, ncu: 22.8 M warp instructions at MQA 64 x 4096).
+// H200 (2026-12-02, MQA, D 128, page 16, kernel time by graph replay, % of the read ceiling in
+// the same runs): nhd / pal 2.25-2.26 / 2.19 TB/s at 32 x 4096 (52 / 51%), 2.86 / 2.72 at 64 x
+// 4096 (66-67 / 63%), 2.79-2.80 / 2.65-2.66 at 128 x 2048 (65 / 62%): 1.01-1.06x v23, which was
+// 1.13-1.27x `decode_tf32`; 16 x 4096 and 8 x 4096 stay on `decode_tf32` (`wgmma_grid`); HQ 64 /
+// HKV 2 at 32 x 4096 nhd / pal 66 / 64%; D 64 at 64 x 4096 51-52%. ncu (nhd 64 x 4096): DRAM
+// 71%, tensor pipe 35%, 1.41 instructions a cycle; stalls: fixed-latency waits, long scoreboard
+// (the copies), the maxima's shuffles. Timed, not kept: two K / V slots at one CTA an SM
+// (0.99-1.11x `decode_tf32`); each warp copying the V dims it reads (0.95-0.98x v23); the next K
+// right after a warp's S (level in v23, 0.99x here); K straight from the pools into A registers
+// with a second V slot (0.80-0.88x v23). docs/kernels.md, v23-v24.
 #pragma once
 #include "pal/decode.cuh"
 #include "pal/layout.cuh"
@@ -148,6 +153,21 @@ __device__ void decode_tf32_wgmma(const DecodeParams& p) {
   };
   u32 valid = 0;  // bit k: the warp's key k of the tile had a valid page
   auto record = [&](int page) { valid = __ballot_sync(0xffffffffu, page >= 0) & 0xffffu; };
+  // nhd / hnd rows in pages of 16 or more (`place`: their swizzle): the warp's 16 keys lie in one
+  // page and its valid keys are a prefix of them (a tile ends inside it), so one page id, one
+  // base address and keys a slot apart, `n - 1 - key` negative (zeros, no read) past the valid
+  // ones (about 3 instructions a copy where a page id and an address product a copy took 15).
+  auto issue_rows = [&](float* rows, auto place, const float* cache, int tile, int page) {
+    const u32 bits = __ballot_sync(0xffffffffu, page >= 0) & 0xffffu;
+    const int n = __popc(bits), pg = __shfl_sync(0xffffffffu, page, 0);
+    const float* base = cache + at.key(max(pg, 0), kv_head, (unsigned)(tile + 16 * warp) % PAGE_SIZE + lane / QUADS, 4 * (lane % QUADS));
+    const int stride = at.value_in_page(32 / QUADS, 0);
+#pragma unroll
+    for (int k = 0; k < 16 * QUADS / 32; ++k) {
+      const int key = 32 / QUADS * k + lane / QUADS;
+      copy_async_from_page<16>(shared_address(rows + place(16 * warp + key, lane % QUADS)), base + k * stride, n - 1 - key);
+    }
+  };
   // The warp's 16 keys of tile `tile`: K rows (read by the warp alone), then V rows (read by all).
   auto issue_k = [&](int tile, int page) {
     if (tile < end && PAL) {
@@ -161,6 +181,8 @@ __device__ void decode_tf32_wgmma(const DecodeParams& p) {
         copy_async<16>(k_tile + Tile::pal_k_at(16 * warp + key, c), k_cache + at.key(max(pg, 0), kv_head, slot_of(key), 4 * c),
                        pg >= 0 ? 16 : 0);
       }
+    } else if (tile < end && PAGE_SIZE >= 16) {
+      issue_rows(k_tile, [](int key, int c) { return Tile::k_at(key, c); }, k_cache, tile, page);
     } else if (tile < end) {
 #pragma unroll
       for (int k = 0; k < 16 * QUADS / 32; ++k) {
@@ -186,6 +208,8 @@ __device__ void decode_tf32_wgmma(const DecodeParams& p) {
         copy_async<V_VEC * 4>(v_tile + Tile::pal_v_at(d, 16 * warp + v_key), v_cache + at.value(max(v_pg, 0), kv_head, slot_of(v_key), d),
                               v_pg >= 0 ? V_VEC * 4 : 0);
       }
+    } else if (tile < end && PAGE_SIZE >= 16) {
+      issue_rows(v_tile, [](int key, int c) { return Tile::v_at(key, c); }, v_cache, tile, page);
     } else if (tile < end) {
 #pragma unroll
       for (int k = 0; k < 16 * QUADS / 32; ++k) {
@@ -216,11 +240,17 @@ __device__ void decode_tf32_wgmma(const DecodeParams& p) {
     float s[4][4];
 #pragma unroll
     for (int b = 0; b < 4; ++b) s[b][0] = s[b][1] = s[b][2] = s[b][3] = 0.f;
+    // The warp's K rows read up front (the reads' latency once a tile, not once a chunk).
+    float4 kx[D / 16], ky[D / 16];
+#pragma unroll
+    for (int c = 0; c < D / 16; ++c) {
+      kx[c] = *(const float4*)(k_tile + (PAL ? Tile::pal_k_at(16 * warp + g, 4 * c + t) : Tile::k_at(16 * warp + g, 4 * c + t)));
+      ky[c] = *(const float4*)(k_tile + (PAL ? Tile::pal_k_at(16 * warp + g + 8, 4 * c + t) : Tile::k_at(16 * warp + g + 8, 4 * c + t)));
+    }
     wgmma_fence();
 #pragma unroll
     for (int c = 0; c < D / 16; ++c) {
-      const float4 x = *(const float4*)(k_tile + (PAL ? Tile::pal_k_at(16 * warp + g, 4 * c + t) : Tile::k_at(16 * warp + g, 4 * c + t)));
-      const float4 y = *(const float4*)(k_tile + (PAL ? Tile::pal_k_at(16 * warp + g + 8, 4 * c + t) : Tile::k_at(16 * warp + g + 8, 4 * c + t)));
+      const float4 x = kx[c], y = ky[c];
       const Tf32 a0[4] = {Tf32::split(x.x, mask), Tf32::split(y.x, mask), Tf32::split(x.y, mask), Tf32::split(y.y, mask)};
       const Tf32 a1[4] = {Tf32::split(x.z, mask), Tf32::split(y.z, mask), Tf32::split(x.w, mask), Tf32::split(y.w, mask)};
       wgmma_fence();  // (the A registers were just written: ordered before the wgmma reads them)
@@ -303,12 +333,17 @@ __device__ void decode_tf32_wgmma(const DecodeParams& p) {
       // Rows g / g + 8 are dims 64 mb + 16 w + g / + 8; a read gives keys 16 kk + 4 t .. + 3 of a
       // dim: k-steps 2 kk and 2 kk + 1 in `run_order`.
 #pragma unroll
-      for (int mb = 0; mb < D / 64; ++mb)
+      for (int mb = 0; mb < D / 64; ++mb) {
+        float4 vx[TK / 16], vy[TK / 16];
 #pragma unroll
         for (int kk = 0; kk < TK / 16; ++kk) {
           const int dim = 64 * mb + 16 * warp + g;
-          const float4 x = *(const float4*)(v_tile + Tile::pal_v_at(dim, 16 * kk + 4 * t));
-          const float4 y = *(const float4*)(v_tile + Tile::pal_v_at(dim + 8, 16 * kk + 4 * t));
+          vx[kk] = *(const float4*)(v_tile + Tile::pal_v_at(dim, 16 * kk + 4 * t));
+          vy[kk] = *(const float4*)(v_tile + Tile::pal_v_at(dim + 8, 16 * kk + 4 * t));
+        }
+#pragma unroll
+        for (int kk = 0; kk < TK / 16; ++kk) {
+          const float4 x = vx[kk], y = vy[kk];
           const Tf32 a0[4] = {Tf32::split(x.x, mask), Tf32::split(y.x, mask), Tf32::split(x.y, mask), Tf32::split(y.y, mask)};
           const Tf32 a1[4] = {Tf32::split(x.z, mask), Tf32::split(y.z, mask), Tf32::split(x.w, mask), Tf32::split(y.w, mask)};
           wgmma_fence();
@@ -317,20 +352,27 @@ __device__ void decode_tf32_wgmma(const DecodeParams& p) {
           wgmma_commit();
           wgmma_wait<1>();
         }
+      }
     } else
 #pragma unroll
-    for (int mb = 0; mb < D / 64; ++mb)
+    for (int mb = 0; mb < D / 64; ++mb) {
+      float2 vlo[TK / 8], vhi[TK / 8];
 #pragma unroll
       for (int ks = 0; ks < TK / 8; ++ks) {
         const int chunk = (64 * mb + 16 * warp + 2 * g) / 4, half = g & 1;
-        const float2 lo = *(const float2*)(v_tile + Tile::v_at(8 * ks + t, chunk) + 2 * half);
-        const float2 hi = *(const float2*)(v_tile + Tile::v_at(8 * ks + t + 4, chunk) + 2 * half);
+        vlo[ks] = *(const float2*)(v_tile + Tile::v_at(8 * ks + t, chunk) + 2 * half);
+        vhi[ks] = *(const float2*)(v_tile + Tile::v_at(8 * ks + t + 4, chunk) + 2 * half);
+      }
+#pragma unroll
+      for (int ks = 0; ks < TK / 8; ++ks) {
+        const float2 lo = vlo[ks], hi = vhi[ks];
         const Tf32 a[4] = {Tf32::split(lo.x, mask), Tf32::split(lo.y, mask), Tf32::split(hi.x, mask), Tf32::split(hi.y, mask)};
         wgmma_fence();
         wgmma_3xtf32_n32(o[mb], a, step(p_big_desc, HEADS, ks), step(p_small_desc, HEADS, ks));
         wgmma_commit();
         wgmma_wait<1>();
       }
+    }
     wgmma_wait<0>();
     __syncthreads();  // every warp read V and P^T
     issue_v(j + 1 < count ? tile_start(j + 1) : end, page);
