@@ -494,10 +494,11 @@ fn cta_shape(key: &KernelKey) -> (usize, u32) {
 /// second, partial wave would double the time), with at least MIN_SPLIT_TOKENS per split; a
 /// larger batch splits only where that makes its last wave nearly full (`balanced_splits`; lab
 /// knob `waves=0` turns that off). Splits hold whole tiles of `granule` tokens. A grid that
-/// would fill under a quarter of the slots at the floor (MQA, or a short context, at batch 1-2)
-/// splits down to half of it: each CTA then streams half the bytes behind the same fixed
-/// latency (H200, 2026-11-30: MQA 1 x 4096 17.2 -> 15.0 us, 1 x 2048 16.6 -> 14.2, GQA 1 x 1024
-/// 12.3 -> 11.8; the rows of a fuller grid lose at that floor, MQA 8 x 4096 19.6 -> 22.0).
+/// would fill under 1 / `tiny_fill` of the slots at the floor (a quarter; half for TF32 CTAs;
+/// MQA, or a short context, at batch 1-2) splits down to half of it: each CTA then streams half
+/// the bytes behind the same fixed latency (H200, 2026-11-30: MQA 1 x 4096 17.2 -> 15.0 us, 1 x
+/// 2048 16.6 -> 14.2, GQA 1 x 1024 12.3 -> 11.8; the rows of a fuller grid lose at that floor,
+/// MQA 8 x 4096 19.6 -> 22.0, except on TF32 CTAs: 1.11-1.13x there, 2026-12-02).
 fn split_plan(ctas: usize, capacity: usize, slots: usize, granule: usize, tiny_fill: usize) -> (usize, usize) {
     let floor = tuning("min_split").unwrap_or_else(|| {
         let tiny = ctas * capacity.div_ceil(MIN_SPLIT_TOKENS) < slots / tiny_fill;
