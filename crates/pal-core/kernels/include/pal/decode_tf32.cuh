@@ -74,10 +74,7 @@ __device__ void decode_tf32(const DecodeParams& p) {
   const float* v_cache = (const float*)p.v_cache;
   const CacheAddress<LAYOUT, float> at{p.num_kv_heads, D, PAGE_SIZE};
   const float log2_scale = p.scale * LOG2E;
-  // TF32's mask, as a value ptxas cannot see (num_seqs >= 0): with the constant it fed the mma
-  // each loaded word itself (the mma reads only its top 19 bits), assembled into operand
-  // registers by a move a word.
-  const u32 mask = 0xffffe000u | (u32)p.num_seqs >> 31;
+  const u32 mask = Tf32::opaque_mask(p.num_seqs);
   // Warps past the CTA's heads copy and wait with the others, and compute nothing.
   const bool active = 8 * warp < task.heads;
 

@@ -105,7 +105,7 @@ __device__ void decode_tf32_wgmma(const DecodeParams& p) {
   const float* v_cache = (const float*)p.v_cache;
   const CacheAddress<LAYOUT, float> at{p.num_kv_heads, D, PAGE_SIZE};
   const float log2_scale = p.scale * LOG2E;
-  const u32 mask = 0xffffe000u | (u32)p.num_seqs >> 31;
+  const u32 mask = Tf32::opaque_mask(p.num_seqs);
 
   // Q's halves as wgmma's B (rows: heads, K order: the A fragments', see `S` below): logical k
   // 8 s + j (s = 2 c + ks) is dim 16 c + 4 (j % 4) + 2 ks + j / 4.
@@ -168,6 +168,16 @@ __device__ void decode_tf32_wgmma(const DecodeParams& p) {
       copy_async_from_page<16>(shared_address(rows + place(16 * warp + key, lane % QUADS)), base + k * stride, n - 1 - key);
     }
   };
+  // nhd / hnd rows in pages under 16: a page id a key.
+  auto issue_rows_by_key = [&](float* rows, auto place, const float* cache, int tile, int page) {
+#pragma unroll
+    for (int k = 0; k < 16 * QUADS / 32; ++k) {
+      const int e = lane + 32 * k, key = e / QUADS, c = e % QUADS;
+      const int pg = __shfl_sync(0xffffffffu, page, key);
+      const int slot_in_page = PAGE_SIZE >= 16 ? (unsigned)(tile + 16 * warp) % PAGE_SIZE + key : key % PAGE_SIZE;
+      copy_async<16>(rows + place(16 * warp + key, c), cache + at.key(max(pg, 0), kv_head, slot_in_page, 4 * c), pg >= 0 ? 16 : 0);
+    }
+  };
   // The warp's 16 keys of tile `tile`: K rows (read by the warp alone), then V rows (read by all).
   auto issue_k = [&](int tile, int page) {
     if (tile < end && PAL) {
@@ -184,14 +194,7 @@ __device__ void decode_tf32_wgmma(const DecodeParams& p) {
     } else if (tile < end && PAGE_SIZE >= 16) {
       issue_rows(k_tile, [](int key, int c) { return Tile::k_at(key, c); }, k_cache, tile, page);
     } else if (tile < end) {
-#pragma unroll
-      for (int k = 0; k < 16 * QUADS / 32; ++k) {
-        const int e = lane + 32 * k, key = e / QUADS, c = e % QUADS;
-        const int pg = __shfl_sync(0xffffffffu, page, key);
-        const int slot_in_page = PAGE_SIZE >= 16 ? (unsigned)(tile + 16 * warp) % PAGE_SIZE + key : key % PAGE_SIZE;
-        copy_async<16>(k_tile + Tile::k_at(16 * warp + key, c), k_cache + at.key(max(pg, 0), kv_head, slot_in_page, 4 * c),
-                       pg >= 0 ? 16 : 0);
-      }
+      issue_rows_by_key(k_tile, [](int key, int c) { return Tile::k_at(key, c); }, k_cache, tile, page);
     }
     copy_async_commit();
   };
@@ -211,14 +214,7 @@ __device__ void decode_tf32_wgmma(const DecodeParams& p) {
     } else if (tile < end && PAGE_SIZE >= 16) {
       issue_rows(v_tile, [](int key, int c) { return Tile::v_at(key, c); }, v_cache, tile, page);
     } else if (tile < end) {
-#pragma unroll
-      for (int k = 0; k < 16 * QUADS / 32; ++k) {
-        const int e = lane + 32 * k, key = e / QUADS, c = e % QUADS;
-        const int pg = __shfl_sync(0xffffffffu, page, key);
-        const int slot_in_page = PAGE_SIZE >= 16 ? (unsigned)(tile + 16 * warp) % PAGE_SIZE + key : key % PAGE_SIZE;
-        copy_async<16>(v_tile + Tile::v_at(16 * warp + key, c), v_cache + at.key(max(pg, 0), kv_head, slot_in_page, 4 * c),
-                       pg >= 0 ? 16 : 0);
-      }
+      issue_rows_by_key(v_tile, [](int key, int c) { return Tile::v_at(key, c); }, v_cache, tile, page);
     }
     copy_async_commit();
   };

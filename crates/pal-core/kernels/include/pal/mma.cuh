@@ -257,6 +257,10 @@ template <> struct Mma<bf16> {
 // more ALU work a split.)
 struct Tf32 {
   u32 big, small;
+  // The split's mask as a value ptxas cannot see (`never_negative` >= 0, e.g. a count): with the
+  // constant it fed the mma each loaded word itself (the mma reads only its top 19 bits),
+  // assembled into operand registers by a move a word.
+  __device__ __forceinline__ static u32 opaque_mask(int never_negative) { return 0xffffe000u | (u32)never_negative >> 31; }
   __device__ __forceinline__ static Tf32 split(float x, u32 mask = 0xffffe000u) {
     const u32 big = __float_as_uint(x) & mask;
     return {big, __float_as_uint(x - __uint_as_float(big))};
