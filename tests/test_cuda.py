@@ -147,14 +147,15 @@ def test_decode_float32_large_groups_on_tensor_cores(rng, layout, page_size):
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("page_size", [1, 2, 16, 128])
 def test_decode_float32_large_groups_on_full_grids(rng, layout, page_size):
-    """Groups of 32 and 64 query heads a KV head over grids of 131072 keys and more, which
+    """Groups of 20 to 64 query heads a KV head over grids of 131072 keys and more, which
     Hopper serves with TF32 wgmma (`decode_tf32_wgmma`: 64-key tiles, one warpgroup of 32 heads;
     other GPUs `decode_tf32`): lengths that end in every part of a 64-key tile, three of each so
     that the grid is full; a window that starts mid-tile; NaN past each sequence's end; soft-cap,
     ALiBi and sinks together over large scores; queries 8x larger; MQA at head dims 128 and 64,
-    64 heads a KV head (two CTAs) and two KV heads; against float64 at float32's tolerance."""
+    64 heads a KV head (two CTAs) and two KV heads, 20 and 40 (columns past the group masked);
+    against float64 at float32's tolerance."""
     lens = [1, 2, 7, 15, 16, 17, 31, 33, 63, 64, 65, 100, 127, 128, 129, 3000, 0] * 3
-    for hq, hkv, head_dim in [(32, 1, 128), (64, 1, 64), (64, 2, 64)]:
+    for hq, hkv, head_dim in [(32, 1, 128), (64, 1, 64), (64, 2, 64), (20, 1, 128), (40, 2, 64)]:
         cache = paged_cache(rng, lens, hkv, head_dim, page_size, "float32", "nhd")
         cache = with_nan_past_the_end(cache, layout)
         queries = random_array(rng, (len(lens), hq, head_dim), "float32")

@@ -221,9 +221,9 @@ pub(super) fn tf32_grid(kv_rows: usize, keys: usize) -> bool {
     kv_rows * keys >= TF32_MIN_KEYS
 }
 
-/// Whether a `tf32_group` of whole warpgroups (32, 64, ... query heads a KV head: the form
-/// validated on a GPU) on a `tf32_grid` runs on Hopper's wgmma (`decode_tf32_wgmma`): a CTA of
-/// 64-key tiles (four times `decode_tf32`'s), so it waits for grids of `WGMMA_MIN_KEYS` keys
+/// Whether a `tf32_group` over 16 query heads a KV head (CTAs of 32, the last one's columns
+/// past the group masked) on a `tf32_grid` runs on Hopper's wgmma (`decode_tf32_wgmma`): a CTA
+/// of 64-key tiles (four times `decode_tf32`'s), so it waits for grids of `WGMMA_MIN_KEYS` keys
 /// (lab knob `wgmma=0` never, `wgmma=1` on every TF32 grid). H200 (2026-12-02, MQA, D 128, page
 /// 16, against `decode_tf32`): 8 x 4096 0.96-0.99x, 16 x 4096 0.98-1.01x, 32 x 4096 1.13-1.14x,
 /// 64 x 4096 1.26-1.27x, 128 x 2048 1.26x.
@@ -262,7 +262,7 @@ impl Form {
 /// The kernel module for this geometry and variant, with the `form` the host chose: float32 runs
 /// on CUDA cores (float32 pools in warp-private rings of 4 or 8 query heads a CTA by the GQA
 /// `group`, or on TF32 tensor cores for a `tf32_group` on a `tf32_grid`, by Hopper's wgmma for
-/// groups of 32, 64, ... on a `wgmma_grid`; fp8 ones in the staged
+/// groups over 16 on a `wgmma_grid`; fp8 ones in the staged
 /// v0 kernel), 16-bit dtypes on tensor cores with `m_tiles` m-tiles of 16 query heads a CTA
 /// (see `m_tiles`), their K / V copies evict-first in L2 if `evict_first` (see `evict_first`),
 /// fp8 pools in CTAs of six warps on a `six_warp_grid`.
@@ -287,7 +287,7 @@ pub(super) fn kernel_key(
     let family = if dtype != DType::F32 && (kv_dtype == dtype || fp8_on_tensor_cores) {
         Family::DecodeMma
     } else if kv_dtype == DType::F32 {
-        if tf32 && wgmma && tf32_group(group, head_dim, arch) && group.is_multiple_of(32) && arch == (9, 0) {
+        if tf32 && wgmma && tf32_group(group, head_dim, arch) && group > 16 && arch == (9, 0) {
             Family::DecodeTf32Wgmma
         } else {
             Family::DecodeRows
@@ -923,7 +923,7 @@ mod tests {
     }
 
     #[test]
-    fn hopper_takes_wgmma_for_float32_groups_of_whole_warpgroups() {
+    fn hopper_takes_wgmma_for_float32_groups_over_16() {
         for &head_dim in &super::super::HEAD_DIMS {
             for layout in CacheLayout::ALL {
                 for &page_size in &super::super::PAGE_SIZES {
@@ -931,7 +931,7 @@ mod tests {
                         let geometry = ((DType::F32, DType::F32), head_dim, page_size, layout);
                         let key = |arch| kernel_key(geometry, "plain", group, Form::BASE, arch).unwrap();
                         let hopper = key((9, 0));
-                        let wgmma = group.is_multiple_of(32) && matches!(head_dim, 64 | 128);
+                        let wgmma = group > 16 && matches!(head_dim, 64 | 128);
                         let family = if wgmma {
                             Family::DecodeTf32Wgmma
                         } else {

@@ -433,7 +433,7 @@ impl KernelKey {
                     ));
                 }
             }
-            // Hopper's wgmma form (groups of 32, 64, ...): pal values a slot, two and four a copy
+            // Hopper's wgmma form (groups over 16): pal values a slot, two and four a copy
             // (pages of 1, 2, 4; larger pages differ in numbers), head dim 64 at two CTAs a KV
             // head, every variant option.
             for (head_dim, page_size, group, variant) in [
