@@ -1,5 +1,6 @@
-// Paged decode on Hopper's TF32 wgmma (sm_90a) over float32 pools, for groups of 32, 64, ...
-// query heads a KV head (float32 queries; other groups and GPUs take `decode_tf32`).
+// Paged decode on Hopper's TF32 wgmma (sm_90a) over float32 pools, for groups of more than 16
+// query heads a KV head (float32 queries; a CTA's columns past its group are Q rows of zeros with
+// no output; other groups and GPUs take `decode_tf32`).
 //
 // Why: `decode_tf32`'s warps each split every K / V word of a tile for their own 8 heads (4x the
 // splits of one pass); a warpgroup's wgmma takes a 64-key tile for 32 heads with each word split
@@ -18,21 +19,26 @@
 // has read this tile's V. 113 KB at head dim 128: two CTAs an SM (8 warps), three at 64.
 // A warp reads its K rows of a tile (and its V fragments of a 64-dim block) into registers in one
 // batch before their wgmma: the shared reads' latency once, not once a chunk. nhd / hnd rows in
-// pages of 16 or more are copied from one page base a warp (`issue_rows`).
+// pages of 16 or more are copied from one page base a warp (`issue_rows`), pal rows from one base
+// a lane (its key or slots are fixed across its copies). Q's prologue is straight-line: 16-byte
+// loads, all in flight at once (the element-a-step loop it replaced was 8% of the instructions).
 // Traffic: K and V of each visible token once, in 16-byte copies (pal values in pages of 1 or 2
 // slots: 4- or 8-byte copies); Q once. Aim: the float32 read ceiling; per warp and 64-key tile
 // at D 128: 96 wgmma of m64n32k8, 128 splits of two ALU ops a thread, 48 / 32 shared reads (nhd /
-// pal); about 1390 instructions (nhd, ncu: 22.8 M warp instructions at MQA 64 x 4096).
+// pal); v24's loop was about 1390 instructions (nhd, ncu: 22.8 M warp instructions at MQA 64 x
+// 4096).
 // H200 (2026-12-02, MQA, D 128, page 16, kernel time by graph replay, % of the read ceiling in
-// the same runs): nhd / pal 2.25-2.26 / 2.19 TB/s at 32 x 4096 (52 / 51%), 2.86 / 2.72 at 64 x
-// 4096 (66-67 / 63%), 2.79-2.80 / 2.65-2.66 at 128 x 2048 (65 / 62%): 1.01-1.06x v23, which was
-// 1.13-1.27x `decode_tf32`; 16 x 4096 and 8 x 4096 stay on `decode_tf32` (`wgmma_grid`); HQ 64 /
-// HKV 2 at 32 x 4096 nhd / pal 66 / 64%; D 64 at 64 x 4096 51-52%. ncu (nhd 64 x 4096): DRAM
-// 71%, tensor pipe 35%, 1.41 instructions a cycle; stalls: fixed-latency waits, long scoreboard
-// (the copies), the maxima's shuffles. Timed, not kept: two K / V slots at one CTA an SM
-// (0.99-1.11x `decode_tf32`); each warp copying the V dims it reads (0.95-0.98x v23); the next K
-// right after a warp's S (level in v23, 0.99x here); K straight from the pools into A registers
-// with a second V slot (0.80-0.88x v23). docs/kernels.md, v23-v24.
+// the same runs; v25, against v24 in two alternating rounds): nhd / pal 2.49 / 2.42 TB/s at 32 x
+// 4096 (57 / 55%, 1.11 / 1.10x), 3.10 / 2.99 at 64 x 4096 (71 / 68%, 1.07 / 1.09x), 3.00 / 2.92 at
+// 128 x 2048 (68-69 / 67%, 1.06 / 1.08x); pal at pages 2 / 64 1.07-1.08 / 1.10x, hnd 1.07-1.11x;
+// D 64 (pages 1 and 16) 1.04-1.08x. v24 was 1.01-1.06x v23, v23 1.13-1.27x `decode_tf32`; 16 x
+// 4096 and 8 x 4096 stay on `decode_tf32` (`wgmma_grid`). ncu of v24 (nhd 64 x 4096): DRAM 71%,
+// tensor pipe 35%, 1.41 instructions a cycle; stalls: fixed-latency waits, long scoreboard (the
+// copies), the maxima's shuffles. Timed, not kept: two K / V slots at one CTA an SM (0.99-1.11x
+// `decode_tf32`); each warp copying the V dims it reads (0.95-0.98x v23); the next K right after
+// a warp's S (level in v23, 0.99x v24); K straight from the pools into A registers with a second
+// V slot (0.80-0.88x v23); the next V issued before this tile's P V (0.99-1.00x v24).
+// docs/kernels.md, v23-v25.
 #pragma once
 #include "pal/decode.cuh"
 #include "pal/layout.cuh"
@@ -109,13 +115,26 @@ __device__ void decode_tf32_wgmma(const DecodeParams& p) {
 
   // Q's halves as wgmma's B (rows: heads, K order: the A fragments', see `S` below): logical k
   // 8 s + j (s = 2 c + ks) is dim 16 c + 4 (j % 4) + 2 ks + j / 4.
-  for (int e = threadIdx.x; e < HEADS * D; e += 128) {
-    const int h = e / D, d = e % D;
-    const float x = h < task.heads ? ((const float*)p.queries)[task.row(p, h) * D + d] : 0.f;
-    const int k = Tile::run_order(d);
-    const Tf32 q = Tf32::split(x, mask);
-    q_big[Tile::template swizzled<HEADS>(h, k)] = __uint_as_float(q.big);
-    q_small[Tile::template swizzled<HEADS>(h, k)] = __uint_as_float(q.small);
+  // Lane l of warp w loads head 8 w + l / 4, dims 16 i + 4 (l % 4) .. + 3 (16-byte loads, all
+  // in flight at once); a store of element j then covers 8 heads x 4 dims: 32 banks.
+  {
+    static_assert(HEADS == 32 && WARPS == 4, "a warp's 8 heads");
+    const int h = 8 * warp + lane / 4;
+    const float* q_row = (const float*)p.queries + (h < task.heads ? task.row(p, h) * D : 0) + 4 * (lane % 4);
+    float4 x[QUADS / 4];
+#pragma unroll
+    for (int i = 0; i < QUADS / 4; ++i) x[i] = h < task.heads ? *(const float4*)(q_row + 16 * i) : make_float4(0.f, 0.f, 0.f, 0.f);
+#pragma unroll
+    for (int i = 0; i < QUADS / 4; ++i) {
+      const float xs[4] = {x[i].x, x[i].y, x[i].z, x[i].w};
+#pragma unroll
+      for (int j = 0; j < 4; ++j) {
+        const int k = Tile::run_order(16 * i + 4 * (lane % 4) + j);
+        const Tf32 q = Tf32::split(xs[j], mask);
+        q_big[Tile::template swizzled<HEADS>(h, k)] = __uint_as_float(q.big);
+        q_small[Tile::template swizzled<HEADS>(h, k)] = __uint_as_float(q.small);
+      }
+    }
   }
   const u64 q_big_desc = matrix_descriptor(q_big), q_small_desc = matrix_descriptor(q_small);
   const u64 p_big_desc = matrix_descriptor(p_big), p_small_desc = matrix_descriptor(p_small);
@@ -184,12 +203,14 @@ __device__ void decode_tf32_wgmma(const DecodeParams& p) {
       auto slot_of = [&](int key) {
         return PAGE_SIZE >= 16 ? (unsigned)(tile + 16 * warp) % PAGE_SIZE + key : key % PAGE_SIZE;
       };
+      // A lane's key is fixed and a pal page keeps a head's chunk c of every slot together:
+      // chunks lane / 16 + 2 k are 8 PAGE_SIZE floats apart from one base.
       const int key = lane % 16, pg = __shfl_sync(0xffffffffu, page, key);
+      const float* base = k_cache + at.key(max(pg, 0), kv_head, slot_of(key), 4 * (lane / 16));
 #pragma unroll
       for (int k = 0; k < QUADS / 2; ++k) {
         const int c = lane / 16 + 2 * k;
-        copy_async<16>(k_tile + Tile::pal_k_at(16 * warp + key, c), k_cache + at.key(max(pg, 0), kv_head, slot_of(key), 4 * c),
-                       pg >= 0 ? 16 : 0);
+        copy_async_from_page<16>(shared_address(k_tile + Tile::pal_k_at(16 * warp + key, c)), base + k * 8 * PAGE_SIZE, pg);
       }
     } else if (tile < end && PAGE_SIZE >= 16) {
       issue_rows(k_tile, [](int key, int c) { return Tile::k_at(key, c); }, k_cache, tile, page);
@@ -205,11 +226,12 @@ __device__ void decode_tf32_wgmma(const DecodeParams& p) {
       };
       constexpr int R = 16 / V_VEC;
       const int v_key = lane % R * V_VEC, v_pg = __shfl_sync(0xffffffffu, page, v_key);
+      // Dims lane / R + 32 / R k of the lane's slots: 32 / R PAGE_SIZE floats apart from one base.
+      const float* base = v_cache + at.value(max(v_pg, 0), kv_head, slot_of(v_key), lane / R);
 #pragma unroll
       for (int k = 0; k < D * R / 32; ++k) {
         const int d = lane / R + 32 / R * k;
-        copy_async<V_VEC * 4>(v_tile + Tile::pal_v_at(d, 16 * warp + v_key), v_cache + at.value(max(v_pg, 0), kv_head, slot_of(v_key), d),
-                              v_pg >= 0 ? V_VEC * 4 : 0);
+        copy_async_from_page<V_VEC * 4>(shared_address(v_tile + Tile::pal_v_at(d, 16 * warp + v_key)), base + k * (32 / R) * PAGE_SIZE, v_pg);
       }
     } else if (tile < end && PAGE_SIZE >= 16) {
       issue_rows(v_tile, [](int key, int c) { return Tile::v_at(key, c); }, v_cache, tile, page);
