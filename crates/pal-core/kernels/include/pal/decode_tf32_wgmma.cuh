@@ -25,19 +25,21 @@
 // Traffic: K and V of each visible token once, in 16-byte copies (pal values in pages of 1 or 2
 // slots: 4- or 8-byte copies); Q once. Aim: the float32 read ceiling; per warp and 64-key tile
 // at D 128: 96 wgmma of m64n32k8, 128 splits of two ALU ops a thread, 48 / 32 shared reads (nhd /
-// pal); v24's loop was about 1390 instructions (nhd, ncu: 22.8 M warp instructions at MQA 64 x
-// 4096).
+// pal); about 1280 instructions (nhd, ncu: 20.9 M warp instructions at MQA 64 x 4096).
 // H200 (2026-12-02, MQA, D 128, page 16, kernel time by graph replay, % of the read ceiling in
-// the same runs; v25, against v24 in two alternating rounds): nhd / pal 2.49 / 2.42 TB/s at 32 x
-// 4096 (57 / 55%, 1.11 / 1.10x), 3.10 / 2.99 at 64 x 4096 (71 / 68%, 1.07 / 1.09x), 3.00 / 2.92 at
-// 128 x 2048 (68-69 / 67%, 1.06 / 1.08x); pal at pages 2 / 64 1.07-1.08 / 1.10x, hnd 1.07-1.11x;
-// D 64 (pages 1 and 16) 1.04-1.08x. v24 was 1.01-1.06x v23, v23 1.13-1.27x `decode_tf32`; 16 x
-// 4096 and 8 x 4096 stay on `decode_tf32` (`wgmma_grid`). ncu of v24 (nhd 64 x 4096): DRAM 71%,
-// tensor pipe 35%, 1.41 instructions a cycle; stalls: fixed-latency waits, long scoreboard (the
-// copies), the maxima's shuffles. Timed, not kept: two K / V slots at one CTA an SM (0.99-1.11x
-// `decode_tf32`); each warp copying the V dims it reads (0.95-0.98x v23); the next K right after
-// a warp's S (level in v23, 0.99x v24); K straight from the pools into A registers with a second
-// V slot (0.80-0.88x v23); the next V issued before this tile's P V (0.99-1.00x v24).
+// the same runs; v25, against v24 in two alternating rounds): nhd / pal 2.49-2.50 / 2.43 TB/s at
+// 32 x 4096 (57 / 56%, 1.10 / 1.11x), 3.08-3.09 / 2.98-2.99 at 64 x 4096 (70-71 / 68%, 1.07 /
+// 1.09x), 2.99-3.00 / 2.89 at 128 x 2048 (68-69 / 66%, 1.06 / 1.08x); hnd / pal at pages 2 and 64
+// 1.06-1.11x; D 64 at page 1 1.04-1.07x; HQ 40 / HKV 2 at 64 x 4096 nhd 84%. v24 was 1.01-1.06x
+// v23, v23 1.13-1.27x `decode_tf32`; 16 x 4096 and 8 x 4096 stay on `decode_tf32` (`wgmma_grid`).
+// The timed call at 64 x 4096 is this kernel's 77.3 us (80% of the ceiling), the split merge's
+// 6.5 us after it and the timer's 4 (a CUPTI trace). ncu (nhd 64 x 4096): DRAM 79%, tensor pipe
+// 39%, 1.42 instructions a cycle; stalls: the wait for the warp's K rows (13%), fixed-latency
+// waits, the maxima's exchange, the barriers. Timed, not kept: two K / V slots at one CTA an SM
+// (0.99-1.11x `decode_tf32`); each warp copying the V dims it reads (0.95-0.98x v23); the next K
+// right after a warp's S (level in v23, 0.99x v24); K straight from the pools into A registers
+// with a second V slot (0.80-0.88x v23); the next V issued before this tile's P V (0.99-1.00x
+// v24); the maxima's exchange read in one batch (1.00x v25).
 // docs/kernels.md, v23-v25.
 #pragma once
 #include "pal/decode.cuh"
