@@ -17,3 +17,7 @@ extern "C" __global__ void __launch_bounds__(PAL_WARPS * 32, PAL_MIN_CTAS) pal_d
 extern "C" __global__ void __launch_bounds__(pal::MERGE_WARPS * 32) pal_decode_merge(pal::MergeParams params) {
   pal::merge_splits<PAL_QUERY_DTYPE>(params);
 }
+
+extern "C" __global__ void __launch_bounds__(pal::MERGE_WARPS * 32) pal_decode_merge_few(pal::MergeParams params) {
+  pal::merge_splits<PAL_QUERY_DTYPE, pal::MERGE_AHEAD_FEW>(params);
+}

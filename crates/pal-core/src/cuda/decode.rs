@@ -110,6 +110,15 @@ impl MergeParams {
         }
     }
 
+    /// Which of a module's two merge entries serves these splits (`few`: up to `MERGE_FEW`).
+    pub(super) fn entry(&self, many: &'static str, few: &'static str) -> &'static str {
+        if self.num_splits as usize <= MERGE_FEW {
+            few
+        } else {
+            many
+        }
+    }
+
     /// Launches `function` (a module's merge entry) on `stream`, a warp per 128 columns of a
     /// row; `dependent`: as a programmatic dependent of the launch before it (sm_90 and up).
     ///
@@ -132,6 +141,13 @@ impl MergeParams {
         unsafe { launch(op, function, shape, stream, &mut self) }
     }
 }
+
+/// Merges of at most this many splits take a module's `_few` merge entry (`MERGE_AHEAD_FEW`,
+/// merge.cuh: 64 registers, eight CTAs an SM); more keep the one that loads 32 splits ahead.
+/// H200 (2026-12-02, the few form for every merge, against 32 ahead): float32 MQA 64 x 4096
+/// 1.03x, 128 x 2048 1.07x, bf16 8 x 4096 1.01x; MQA 1 x 32768 (its many splits) 0.89x. With
+/// this rule (2026-12-03, by graph replay): 1.03x / 1.06x / 1.02x, the many-split rows level.
+const MERGE_FEW: usize = 8;
 
 /// Keys per warp tile of the tensor-core kernel (`DecodeMmaTile::KEYS`).
 const MMA_KEYS: usize = 16;
@@ -676,7 +692,7 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
             head_dim,
             problem.num_q_heads,
         );
-        let function = gpu.function(OP, &key, "pal_decode_merge")?;
+        let function = gpu.function(OP, &key, merge.entry("pal_decode_merge", "pal_decode_merge_few"))?;
         // From Hopper on the merge is a programmatic dependent of the decode kernel (it waits in
         // `griddepcontrol.wait` before reading the partial states): its launch overlaps the
         // decode kernel's tail instead of following it.
@@ -690,6 +706,28 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn merges_of_up_to_eight_splits_take_the_few_entry() {
+        let merge = |num_splits| MergeParams {
+            partial_acc: 0,
+            partial_stats: 0,
+            out: 0,
+            sinks: 0,
+            rows: 1,
+            num_splits,
+            head_dim: 128,
+            num_q_heads: 1,
+        };
+        for (splits, entry) in [
+            (2, "few"),
+            (MERGE_FEW as i32, "few"),
+            (MERGE_FEW as i32 + 1, "many"),
+            (64, "many"),
+        ] {
+            assert_eq!(merge(splits).entry("many", "few"), entry, "{splits} splits");
+        }
+    }
 
     #[test]
     fn small_decodes_stream_evict_first() {

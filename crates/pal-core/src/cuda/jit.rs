@@ -135,9 +135,9 @@ impl Family {
     pub fn entries(self) -> &'static [&'static str] {
         match self {
             Family::DecodeMma | Family::DecodeRows | Family::DecodeSimt | Family::DecodeTf32Wgmma => {
-                &["pal_decode", "pal_decode_merge"]
+                &["pal_decode", "pal_decode_merge", "pal_decode_merge_few"]
             }
-            Family::PrefillMma | Family::PrefillWgmma => &["pal_prefill", "pal_prefill_merge"],
+            Family::PrefillMma | Family::PrefillWgmma => &["pal_prefill", "pal_prefill_merge", "pal_prefill_merge_few"],
             Family::PrefillSimt => &["pal_prefill"],
             Family::Fill => &["pal_fill"],
         }

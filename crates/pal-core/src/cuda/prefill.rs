@@ -398,7 +398,7 @@ pub(super) fn run(problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>)
             head_dim,
             problem.num_q_heads,
         );
-        let function = gpu.function(OP, split_key, "pal_prefill_merge")?;
+        let function = gpu.function(OP, split_key, merge.entry("pal_prefill_merge", "pal_prefill_merge_few"))?;
         // SAFETY: the workspace holds `rows * splits` partial states, written by the launch
         // above on the same stream.
         unsafe { merge.launch(OP, function, stream, false)? };

@@ -34,6 +34,10 @@ __device__ __forceinline__ void wait_for_prerequisite_grid() {
 // Splits whose accumulators `merge_splits` loads before the weights are known: a merge of up
 // to this many splits is one round trip to L2 (states and accumulators in flight together).
 constexpr int MERGE_AHEAD = 32;
+// The same for the `_few` merge entries, which the host takes for up to this many splits: 64
+// registers a thread where 32 ahead take 159, so eight CTAs an SM where three fit (at MQA 64 x
+// 4096 its 512 CTAs one wave, not 1.29).
+constexpr int MERGE_AHEAD_FEW = 8;
 // Warps of the merge grid: one per 128 float32 columns of a row (lanes hold float4 columns).
 __device__ constexpr int merge_warps_per_row(int head_dim) { return (head_dim + 127) / 128; }
 
@@ -41,10 +45,10 @@ __device__ constexpr int merge_warps_per_row(int head_dim) { return (head_dim + 
 // 128 block + 128) into `out` (a warp), with the row's sink logit `sink` (base 2; -inf for none).
 // The lanes read the splits' states and agree on the row's max and weights (warp reductions in a
 // fixed order); each lane sums its float4 column over the splits in split order (bitwise
-// deterministic). The first MERGE_AHEAD splits' accumulators are loaded before the states are
+// deterministic). The first AHEAD splits' accumulators are loaded before the states are
 // reduced (the weight of an empty split, whose accumulators are zeros, is 0), later ones eight
 // at a time.
-template <typename T>
+template <typename T, int AHEAD = MERGE_AHEAD>
 __device__ __forceinline__ void merge_row(u64 partial_acc, u64 partial_stats, u64 out, i64 row, int block, int splits,
                                           int head_dim, float sink) {
   const int lane = threadIdx.x % 32, columns = head_dim / 4, c = block * 32 + lane;
@@ -52,9 +56,10 @@ __device__ __forceinline__ void merge_row(u64 partial_acc, u64 partial_stats, u6
   const float2* stats = (const float2*)partial_stats + row * splits;
   const float4* partial = (const float4*)partial_acc + row * splits * columns + (live ? c : 0);
   const float4 zero = make_float4(0.f, 0.f, 0.f, 0.f);
-  float4 ahead[MERGE_AHEAD];
+  static_assert(AHEAD % 8 == 0 && AHEAD <= 32, "groups of 8 after the first AHEAD, within one 32-split weight word");
+  float4 ahead[AHEAD];
 #pragma unroll
-  for (int j = 0; j < MERGE_AHEAD; ++j) ahead[j] = j < splits ? partial[(i64)j * columns] : zero;
+  for (int j = 0; j < AHEAD; ++j) ahead[j] = j < splits ? partial[(i64)j * columns] : zero;
 
   auto weight_of = [&](float2 split, float base) { return split.y > 0.f ? merge_weight(split.x, base) : 0.f; };
   float total_max = neg_inf();
@@ -77,8 +82,8 @@ __device__ __forceinline__ void merge_row(u64 partial_acc, u64 partial_stats, u6
   // Lane l holds the weight of split 32 k + l while splits [32 k, 32 k + 32) are summed.
   float weights = lane < splits ? weight_of(stats[lane], base) : 0.f;
 #pragma unroll
-  for (int j = 0; j < MERGE_AHEAD; ++j) add(ahead[j], __shfl_sync(0xffffffffu, weights, j));
-  for (int s0 = MERGE_AHEAD; s0 < splits; s0 += 8) {  // groups of 8 never straddle 32
+  for (int j = 0; j < AHEAD; ++j) add(ahead[j], __shfl_sync(0xffffffffu, weights, j));
+  for (int s0 = AHEAD; s0 < splits; s0 += 8) {  // groups of 8 never straddle 32
     if (s0 % 32 == 0) weights = s0 + lane < splits ? weight_of(stats[s0 + lane], base) : 0.f;
     float4 o[8];
 #pragma unroll
@@ -96,13 +101,13 @@ __device__ __forceinline__ void merge_row(u64 partial_acc, u64 partial_stats, u6
 }
 
 // The merge grid: a warp per (row, 128 columns).
-template <typename T> __device__ void merge_splits(const MergeParams& p) {
+template <typename T, int AHEAD = MERGE_AHEAD> __device__ void merge_splits(const MergeParams& p) {
   wait_for_prerequisite_grid();  // the partial states are the decode kernel's output
   const int blocks = merge_warps_per_row(p.head_dim), item = blockIdx.x * MERGE_WARPS + threadIdx.x / 32;
   const int row = item / blocks;
   if (row >= p.rows) return;
   const float sink = p.sinks ? ((const float*)p.sinks)[row % p.num_q_heads] * LOG2E : neg_inf();
-  merge_row<T>(p.partial_acc, p.partial_stats, p.out, row, item % blocks, p.num_splits, p.head_dim, sink);
+  merge_row<T, AHEAD>(p.partial_acc, p.partial_stats, p.out, row, item % blocks, p.num_splits, p.head_dim, sink);
 }
 
 }  // namespace pal
