@@ -39,7 +39,9 @@
 // (0.99-1.11x `decode_tf32`); each warp copying the V dims it reads (0.95-0.98x v23); the next K
 // right after a warp's S (level in v23, 0.99x v24); K straight from the pools into A registers
 // with a second V slot (0.80-0.88x v23); the next V issued before this tile's P V (0.99-1.00x
-// v24); the maxima's exchange read in one batch (1.00x v25).
+// v24); the maxima's exchange read in one batch (1.00x v25); the first tile's copies issued
+// before Q's prologue, its page ids beside the length (0.98-0.99x, 2026-12-03: a one-wave grid's
+// copies queue from the first cycle, and Q's loads behind them start the first S later).
 // docs/kernels.md, v23-v25.
 #pragma once
 #include "pal/decode.cuh"
