@@ -22,17 +22,20 @@ run_pytest() {
   tail -n 40 "$1/pytest.log"
 }
 
+# A command under compute-sanitizer memcheck: exit status 9 on any error it finds.
+sanitized() { compute-sanitizer --tool memcheck --error-exitcode 9 "$@"; }
+
 # compute-sanitizer memcheck over the bad-input workload and the CUDA / fp8 tests that feed bad
 # tables, the three at once (a log each, then memcheck.log); fails if any reports an error.
 memcheck() {
   local dir=$1 rc=0 pids=()
-  compute-sanitizer --tool memcheck --error-exitcode 9 python3 scripts/gpu_memcheck.py > "$dir/memcheck-workload.log" 2>&1 &
+  sanitized python3 scripts/gpu_memcheck.py > "$dir/memcheck-workload.log" 2>&1 &
   pids+=($!)
-  compute-sanitizer --tool memcheck --error-exitcode 9 python3 -m pytest -q -p no:cacheprovider tests/test_cuda.py \
+  sanitized python3 -m pytest -q -p no:cacheprovider tests/test_cuda.py \
     -k "two_streams or splits or bad_page or next_call or ragged or fill_then or mixed_devices or prefill_bad or 128-16- or 256-16- or 64-1- or 128-8- or 128-4- or 128-2- or (prefill_matches and 128) or large_pages" \
     > "$dir/memcheck-cuda.log" 2>&1 &
   pids+=($!)
-  compute-sanitizer --tool memcheck --error-exitcode 9 python3 -m pytest -q -p no:cacheprovider tests/test_fp8.py \
+  sanitized python3 -m pytest -q -p no:cacheprovider tests/test_fp8.py \
     -k "cuda and ((long and (128-16 or 128-4 or 256)) or (small_pages_over and e4m3) or splits)" > "$dir/memcheck-fp8.log" 2>&1 &
   pids+=($!)
   for pid in "${pids[@]}"; do wait "$pid" || rc=1; done
@@ -49,7 +52,7 @@ if [ "$what" != bench ]; then
   # NVRTC for the Rust binary: the toolkit's and torch's wheel copy.
   nvrtc_dirs=$(python3 -c 'import nvidia, pathlib; print(":".join(str(pathlib.Path(d) / "cu13" / "lib") for d in nvidia.__path__))')
   LD_LIBRARY_PATH="/usr/local/cuda/lib64:$nvrtc_dirs:${LD_LIBRARY_PATH:-}" \
-    compute-sanitizer --tool memcheck --error-exitcode 9 "$bundle/cuda_decode" 2>&1 | tee "$out/rust_example.log" | tail -2 || status=1
+    sanitized "$bundle/cuda_decode" 2>&1 | tee "$out/rust_example.log" | tail -2 || status=1
   if [ "${PAL_SUITE_SERIAL:-0}" = 1 ]; then
     run_pytest "$out"
     memcheck "$out" || status=1

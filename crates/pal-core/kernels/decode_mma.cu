@@ -34,10 +34,4 @@ extern "C" __global__ void PAL_DECODE_BOUNDS pal_decode(PAL_DECODE_PARAMS params
                  PAL_EVICT_FIRST, PAL_TMA_V>(params);
 }
 
-extern "C" __global__ void __launch_bounds__(pal::MERGE_WARPS * 32) pal_decode_merge(pal::MergeParams params) {
-  pal::merge_splits<PAL_QUERY_DTYPE>(params);
-}
-
-extern "C" __global__ void __launch_bounds__(pal::MERGE_WARPS * 32) pal_decode_merge_few(pal::MergeParams params) {
-  pal::merge_splits<PAL_QUERY_DTYPE, pal::MERGE_AHEAD_FEW>(params);
-}
+PAL_MERGE_ENTRIES(pal_decode, PAL_QUERY_DTYPE)

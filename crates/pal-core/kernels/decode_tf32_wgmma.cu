@@ -14,10 +14,4 @@ extern "C" __global__ void __launch_bounds__(PAL_WARPS * 32, PAL_MIN_CTAS) pal_d
   pal::decode_tf32_wgmma<PAL_QUERY_DTYPE, PAL_HEAD_DIM, PAL_PAGE_SIZE, PAL_LAYOUT, PAL_VARIANT>(params);
 }
 
-extern "C" __global__ void __launch_bounds__(pal::MERGE_WARPS * 32) pal_decode_merge(pal::MergeParams params) {
-  pal::merge_splits<PAL_QUERY_DTYPE>(params);
-}
-
-extern "C" __global__ void __launch_bounds__(pal::MERGE_WARPS * 32) pal_decode_merge_few(pal::MergeParams params) {
-  pal::merge_splits<PAL_QUERY_DTYPE, pal::MERGE_AHEAD_FEW>(params);
-}
+PAL_MERGE_ENTRIES(pal_decode, PAL_QUERY_DTYPE)

@@ -13,10 +13,4 @@ extern "C" __global__ void __launch_bounds__(PAL_THREADS) pal_prefill(pal::Prefi
   pal::prefill_mma<PAL_KV_DTYPE, PAL_HEAD_DIM, PAL_PAGE_SIZE, PAL_LAYOUT, PAL_VARIANT, PAL_M_TILES, PAL_KEYS, PAL_SPLIT>(params);
 }
 
-extern "C" __global__ void __launch_bounds__(pal::MERGE_WARPS * 32) pal_prefill_merge(pal::MergeParams params) {
-  pal::merge_splits<PAL_QUERY_DTYPE>(params);
-}
-
-extern "C" __global__ void __launch_bounds__(pal::MERGE_WARPS * 32) pal_prefill_merge_few(pal::MergeParams params) {
-  pal::merge_splits<PAL_QUERY_DTYPE, pal::MERGE_AHEAD_FEW>(params);
-}
+PAL_MERGE_ENTRIES(pal_prefill, PAL_QUERY_DTYPE)

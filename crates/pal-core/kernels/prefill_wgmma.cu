@@ -15,10 +15,4 @@ extern "C" __global__ void __launch_bounds__(PAL_THREADS, 1) pal_prefill(const _
                      PAL_TMA>(params);
 }
 
-extern "C" __global__ void __launch_bounds__(pal::MERGE_WARPS * 32) pal_prefill_merge(pal::MergeParams params) {
-  pal::merge_splits<PAL_QUERY_DTYPE>(params);
-}
-
-extern "C" __global__ void __launch_bounds__(pal::MERGE_WARPS * 32) pal_prefill_merge_few(pal::MergeParams params) {
-  pal::merge_splits<PAL_QUERY_DTYPE, pal::MERGE_AHEAD_FEW>(params);
-}
+PAL_MERGE_ENTRIES(pal_prefill, PAL_QUERY_DTYPE)

@@ -111,3 +111,13 @@ template <typename T, int AHEAD = MERGE_AHEAD> __device__ void merge_splits(cons
 }
 
 }  // namespace pal
+
+// A module's two split-merge entries over rows of T: OP_merge, and OP_merge_few for merges of up
+// to the host's `MERGE_FEW` splits (`MergeParams::entry` picks; `Family::entries` lists both).
+#define PAL_MERGE_ENTRIES(OP, T)                                                                                \
+  extern "C" __global__ void __launch_bounds__(pal::MERGE_WARPS * 32) OP##_merge(pal::MergeParams params) {     \
+    pal::merge_splits<T>(params);                                                                               \
+  }                                                                                                             \
+  extern "C" __global__ void __launch_bounds__(pal::MERGE_WARPS * 32) OP##_merge_few(pal::MergeParams params) { \
+    pal::merge_splits<T, pal::MERGE_AHEAD_FEW>(params);                                                         \
+  }
