@@ -12,14 +12,20 @@ bundle=${1:-gpu-bundle}
 out=${2:-gpu-results}
 what=${3:-all}
 mkdir -p "$out"
-# The whole pytest suite, spread over workers where pytest-xdist is installed (each compiles its
-# own kernels; the on-disk cache is shared).
+# The whole pytest suite, spread over workers where pytest-xdist is installed (they share the
+# on-disk kernel cache and take turns compiling a module: `CompileClaim` in cuda/jit.rs), its
+# slowest tests, and what its kernel compiles took (PAL_COMPILE_LOG: a line per compile).
 run_pytest() {
   local parallel
   parallel=$(python3 -c 'import xdist' 2>/dev/null && echo "-n 12")
   # shellcheck disable=SC2086
-  python3 -m pytest -q -rs -p no:cacheprovider $parallel tests > "$1/pytest.log" 2>&1
-  tail -n 40 "$1/pytest.log"
+  PAL_COMPILE_LOG="$1/compiles.log" python3 -m pytest -q -rs -p no:cacheprovider --durations=25 $parallel tests \
+    > "$1/pytest.log" 2>&1
+  tail -n 70 "$1/pytest.log"
+  if [ -f "$1/compiles.log" ]; then
+    awk -F'\t' '{n++; s+=$2; c[$1]++} END {for (k in c) if (c[k] > 1) d+=c[k]-1;
+      printf "kernel compiles: %d, %.0f s in all, %d of them repeats of a module\n", n, s, d}' "$1/compiles.log"
+  fi
 }
 
 # A command under compute-sanitizer memcheck: exit status 9 on any error it finds.

@@ -9,7 +9,7 @@
 //! files at the top, headers under `include/`) to compile edited sources without rebuilding Rust.
 
 use std::ffi::{c_char, CString};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use cudarc::nvrtc::{result, sys};
 use rayon::prelude::*;
@@ -22,6 +22,10 @@ use crate::layout::CacheLayout;
 pub const KERNEL_DIR_ENV: &str = "PAL_KERNEL_DIR";
 /// Environment variable naming the on-disk kernel cache (default `~/.cache/pal/kernels`).
 pub const CACHE_DIR_ENV: &str = "PAL_CACHE_DIR";
+/// Environment variable naming a file to which every kernel compile (a cache miss) appends a
+/// line: the key's name, the seconds it took and the process id (where the GPU suite's time
+/// goes, and whether processes compiled a module twice).
+pub const COMPILE_LOG_ENV: &str = "PAL_COMPILE_LOG";
 
 /// Every kernel source file: (name as included, embedded text). Headers are included as `pal/...`.
 const SOURCES: &[(&str, &str)] = &[
@@ -568,17 +572,54 @@ fn cache_key(key: &KernelKey, options: &[String], sources: &[(&str, String)], nv
 /// The module image of `key` for compute capability `arch`, a CUBIN; from the disk cache when
 /// present.
 pub(crate) fn image_for(op: &'static str, spec: &KernelKey, arch: (i32, i32)) -> Result<Vec<u8>> {
+    let log = std::env::var_os(COMPILE_LOG_ENV).map(PathBuf::from);
+    image_in(op, spec, arch, cache_dir().as_deref(), log.as_deref())
+}
+
+/// `image_for` with the cache folder and the compile log given.
+fn image_in(
+    op: &'static str,
+    spec: &KernelKey,
+    arch: (i32, i32),
+    cache: Option<&Path>,
+    log: Option<&Path>,
+) -> Result<Vec<u8>> {
     nvrtc_available()?;
     let sources = sources(op)?;
     let options = options(spec, arch, true);
     let key = cache_key(spec, &options, &sources, nvrtc_version());
-    let file = cache_dir().map(|dir| dir.join(format!("{key:016x}.cubin")));
-    if let Some(cached) = file.as_ref().and_then(|f| std::fs::read(f).ok()) {
-        if cached.starts_with(b"\x7fELF") {
-            return Ok(cached);
-        }
+    let file = cache.map(|dir| dir.join(format!("{key:016x}.cubin")));
+    let cached = || {
+        file.as_ref()
+            .and_then(|f| std::fs::read(f).ok())
+            .filter(|image| image.starts_with(b"\x7fELF"))
+    };
+    if let Some(image) = cached() {
+        return Ok(image);
     }
+    // Processes that need the same module at once (the GPU suite's test workers, an engine's
+    // ranks) take turns: one compiles, the others wait for its CUBIN.
+    let _claim = file.as_deref().map(CompileClaim::take);
+    if let Some(image) = cached() {
+        return Ok(image);
+    }
+    let started = std::time::Instant::now();
     let cubin = compile(op, spec, &sources, &options, true)?;
+    if let Some(log) = log {
+        use std::io::Write;
+        let line = format!(
+            "{}\t{:.2}\t{}\n",
+            spec.name(),
+            started.elapsed().as_secs_f64(),
+            std::process::id()
+        );
+        // One write of one line in append mode: lines of processes side by side stay whole.
+        let _ = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .and_then(|mut f| f.write_all(line.as_bytes()));
+    }
     if let Some(file) = file {
         // Best effort: a cache that cannot be written only costs a recompilation next time.
         let temporary = file.with_extension(format!("tmp{}", std::process::id()));
@@ -588,6 +629,74 @@ pub(crate) fn image_for(op: &'static str, spec: &KernelKey, arch: (i32, i32)) ->
         }
     }
     Ok(cubin)
+}
+
+/// The right to compile the module cached at `file`: a lock file beside it, created exclusively
+/// and naming its holder's process, removed when dropped. Taking it waits while another live
+/// holder compiles (its CUBIN then ends the wait); a holder that is gone (its process ended
+/// without removing the lock), a wait past `CLAIM_WAIT` or an unwritable folder make the caller
+/// compile without the claim, as if there were none.
+struct CompileClaim(Option<PathBuf>);
+
+/// Longest wait for another process's compile (the largest modules take seconds; a machine
+/// compiling on every core, tens of seconds).
+const CLAIM_WAIT: std::time::Duration = std::time::Duration::from_secs(300);
+
+impl CompileClaim {
+    fn take(file: &Path) -> Self {
+        use std::io::Write;
+        let lock = file.with_extension("lock");
+        if std::fs::create_dir_all(file.parent().unwrap_or(file)).is_err() {
+            return Self(None);
+        }
+        let started = std::time::Instant::now();
+        loop {
+            match std::fs::OpenOptions::new().write(true).create_new(true).open(&lock) {
+                Ok(mut holder) => {
+                    let _ = write!(holder, "{}", std::process::id());
+                    return Self(Some(lock));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    if file.exists() || started.elapsed() > CLAIM_WAIT {
+                        return Self(None);
+                    }
+                    if holder_gone(&lock) {
+                        let _ = std::fs::remove_file(&lock);
+                        continue;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(_) => return Self(None),
+            }
+        }
+    }
+}
+
+impl Drop for CompileClaim {
+    fn drop(&mut self) {
+        if let Some(lock) = &self.0 {
+            let _ = std::fs::remove_file(lock);
+        }
+    }
+}
+
+/// Whether the process named in the lock file `lock` has ended (Linux: no `/proc/<pid>`); a lock
+/// whose holder cannot be told (no id written after a second, or no `/proc`) counts as gone once
+/// it is older than `CLAIM_WAIT`.
+fn holder_gone(lock: &Path) -> bool {
+    let age = std::fs::metadata(lock)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .unwrap_or_default();
+    let pid = std::fs::read_to_string(lock)
+        .ok()
+        .and_then(|text| text.trim().parse::<u32>().ok());
+    match pid {
+        Some(pid) if Path::new("/proc/self").exists() => !Path::new("/proc").join(pid.to_string()).exists(),
+        None if age < std::time::Duration::from_secs(1) => false,
+        _ => age > CLAIM_WAIT,
+    }
 }
 
 /// NVRTC's options for `spec` on a GPU of compute capability `arch`, to a CUBIN (`assemble`) or
@@ -796,5 +905,38 @@ mod tests {
                 .iter()
                 .any(|k| k.family == Family::DecodeMma && k.head_dim == Some(head_dim)));
         }
+    }
+
+    #[test]
+    fn processes_compiling_one_module_take_turns() {
+        if let Err(error) = nvrtc_available() {
+            assert!(std::env::var_os("PAL_REQUIRE_NVRTC").is_none(), "{error}");
+            eprintln!("SKIPPED: {error}");
+            return;
+        }
+        let dir = std::env::temp_dir().join(format!("pal-compile-claim-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = dir.join("compiles.log");
+        let key = super::super::fill::kernel_key((DType::BF16, DType::BF16), CacheLayout::Nhd);
+        let sources = sources("test").unwrap();
+        let name = cache_key(&key, &options(&key, (9, 0), true), &sources, nvrtc_version());
+        // A lock left by a process that has ended holds no one up.
+        let lock = dir.join(format!("{name:016x}.lock"));
+        std::fs::write(&lock, "4294967295").unwrap();
+        let images: Vec<Vec<u8>> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..4)
+                .map(|_| scope.spawn(|| image_in("test", &key, (9, 0), Some(&dir), Some(&log)).unwrap()))
+                .collect();
+            workers.into_iter().map(|w| w.join().unwrap()).collect()
+        });
+        assert!(images[0].starts_with(b"\x7fELF"));
+        assert!(images.iter().all(|image| *image == images[0]));
+        // One of the four compiled; the others waited for its CUBIN.
+        let compiles = std::fs::read_to_string(&log).unwrap();
+        assert_eq!(compiles.lines().count(), 1, "{compiles}");
+        assert!(compiles.starts_with(&key.name()));
+        assert!(!lock.exists());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
