@@ -84,22 +84,22 @@ def main() -> None:
             batch, context = (int(x) for x in row.split("x"))
             hq, hkv = (int(x) for x in heads.split("/"))
             kv = getattr(torch, kv_dtype) if kv_dtype else None
-            fi = None
+            fi_ms = None
             if dtype != "float32":  # FlashInfer has no float32 decode; it reads nhd pools
                 q, k, v, table, lens = sweep.make_case(
                     batch, context, hq, hkv, dim, page, getattr(torch, dtype), "nhd", kv
                 )
                 try:
-                    ms = sweep.flashinfer_decode(q, k, v, table, lens, page, "nhd")
+                    fi_ms = sweep.flashinfer_decode(q, k, v, table, lens, page, "nhd")
                 except Exception as error:  # noqa: BLE001 - a shape it has no kernel for
                     print(f"flashinfer: {str(error).splitlines()[-1][-120:]}")
-                    ms = None
-                fi = 2 * batch * context * hkv * dim * k.element_size() / ms / 1e9 if ms else None
                 del q, k, v, table, lens
             for layout in args.layouts:
                 timed, _ = sweep.time_case(
                     batch, context, hq, hkv, dim, page, getattr(torch, dtype), layout, False, kv
                 )
+                # The same bytes for every layout and for FlashInfer.
+                fi = timed["bytes"] / fi_ms / 1e9 if fi_ms else None
                 eager = timed["bytes"] / timed["eager_ms"] / 1e9
                 kernel = timed["bytes"] / timed["kernel_ms"] / 1e9
                 goal = fp8_target(row, fi, ceiling) if kv_dtype else decode_target(fi, ceiling)
