@@ -5,8 +5,10 @@
 # the bad-input workload, the CUDA and the fp8 tests that feed bad page tables; one GPU holds them
 # all; in series memcheck took 520 s after the suite's 450 s on an H200, 2026-12-03), then the
 # default GPU benchmark sweep with every peer in the bundle (FlashInfer included).
-# PAL_SUITE_SERIAL=1 runs memcheck after the suite instead.
-# Usage: bash scripts/gpu_suite.sh BUNDLE_DIR OUT_DIR [all|tests|bench]  (bundle: scripts/gpu_bundle.sh)
+# PAL_SUITE_SERIAL=1 runs memcheck after the suite instead; `pytest` and `memcheck` run one half
+# each (for two calls when both do not fit one call's limit).
+# Usage: bash scripts/gpu_suite.sh BUNDLE_DIR OUT_DIR [all|tests|pytest|memcheck|bench]
+# (bundle: scripts/gpu_bundle.sh)
 set -uo pipefail
 bundle=${1:-gpu-bundle}
 out=${2:-gpu-results}
@@ -17,7 +19,7 @@ mkdir -p "$out"
 # slowest tests, and what its kernel compiles took (PAL_COMPILE_LOG: a line per compile).
 run_pytest() {
   local parallel
-  parallel=$(python3 -c 'import xdist' 2>/dev/null && echo "-n 12")
+  parallel=$(python3 -c 'import xdist' 2>/dev/null && echo "-n ${PAL_SUITE_WORKERS:-14}")
   # shellcheck disable=SC2086
   PAL_COMPILE_LOG="$1/compiles.log" python3 -m pytest -q -rs -p no:cacheprovider --durations=25 $parallel tests \
     > "$1/pytest.log" 2>&1
@@ -42,7 +44,7 @@ memcheck() {
     > "$dir/memcheck-cuda.log" 2>&1 &
   pids+=($!)
   sanitized python3 -m pytest -q -p no:cacheprovider tests/test_fp8.py \
-    -k "cuda and ((long and (128-16 or 128-4 or 256)) or (small_pages_over and e4m3) or splits)" > "$dir/memcheck-fp8.log" 2>&1 &
+    -k "cuda and ((long and (128-16 or 128-4 or 256)) or (small_pages_over and e4m3) or splits or (pal_large_pages and e4m3))" > "$dir/memcheck-fp8.log" 2>&1 &
   pids+=($!)
   for pid in "${pids[@]}"; do wait "$pid" || rc=1; done
   cat "$dir/memcheck-workload.log" "$dir/memcheck-cuda.log" "$dir/memcheck-fp8.log" > "$dir/memcheck.log"
@@ -54,24 +56,31 @@ python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site "
 export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$out/gpu.txt"
 status=0
-if [ "$what" != bench ]; then
+case $what in all | tests | memcheck)
   # NVRTC for the Rust binary: the toolkit's and torch's wheel copy.
   nvrtc_dirs=$(python3 -c 'import nvidia, pathlib; print(":".join(str(pathlib.Path(d) / "cu13" / "lib") for d in nvidia.__path__))')
   LD_LIBRARY_PATH="/usr/local/cuda/lib64:$nvrtc_dirs:${LD_LIBRARY_PATH:-}" \
-    sanitized "$bundle/cuda_decode" 2>&1 | tee "$out/rust_example.log" | tail -2 || status=1
-  if [ "${PAL_SUITE_SERIAL:-0}" = 1 ]; then
-    run_pytest "$out"
-    memcheck "$out" || status=1
-  else
-    memcheck "$out" &
-    checker=$!
-    run_pytest "$out"
-    wait "$checker" || status=1
-  fi
-  grep -qE "[0-9]+ passed" "$out/pytest.log" && ! grep -qE "[0-9]+ (failed|error)" "$out/pytest.log" || status=1
-  grep -E "ERROR SUMMARY|passed|failed" "$out/memcheck.log"
-fi
-if [ "$what" != tests ]; then
+    sanitized "$bundle/cuda_decode" 2>&1 | tee "$out/rust_example.log" | tail -2 || status=1 ;;
+esac
+case $what in
+  all | tests)
+    if [ "${PAL_SUITE_SERIAL:-0}" = 1 ]; then
+      run_pytest "$out"
+      memcheck "$out" || status=1
+    else
+      memcheck "$out" &
+      checker=$!
+      run_pytest "$out"
+      wait "$checker" || status=1
+    fi ;;
+  pytest) run_pytest "$out" ;;
+  memcheck) memcheck "$out" || status=1 ;;
+esac
+case $what in all | tests | pytest)
+  grep -qE "[0-9]+ passed" "$out/pytest.log" && ! grep -qE "[0-9]+ (failed|error)" "$out/pytest.log" || status=1 ;;
+esac
+[ -f "$out/memcheck.log" ] && grep -E "ERROR SUMMARY|passed|failed" "$out/memcheck.log"
+if [ "$what" = all ] || [ "$what" = bench ]; then
   python3 -m proxy_attention_lab.bench --out "$out" > "$out/bench.log" 2>&1 || status=1
   grep -vE "mlx_sdpa" "$out/bench.log" | tail -n 45
 fi

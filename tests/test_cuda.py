@@ -80,9 +80,10 @@ def test_decode_matches_cpu_and_reference(rng, layout, dtype, head_dim, page_siz
 def test_decode_pal_large_pages(rng, page_size, head_dim, dtype):
     """16-bit pal pools in pages of 64 slots or more, whose values come a step of four 16-key
     tiles at a time (Hopper: one tensor copy per step; earlier GPUs: the CTA's warps together),
-    and 32, where each warp copies its own: lengths that end in each tile of a step and in each
-    8-key half of a tile, one long enough to split, windows starting mid-step, NaN in the slots
-    past each sequence's end (never read)."""
+    and 32 (Hopper: a tensor copy per page, two a step; earlier GPUs: each warp copies its own):
+    lengths that end in each tile of a step and in each 8-key half of a tile, one long enough to
+    split, windows starting mid-step (a step's first page wholly hidden), NaN in the slots past
+    each sequence's end (never read)."""
     lens = [1, 8, 9, 16, 17, 40, 63, 64, 65, 100, 2500]
     cache = with_nan_past_the_end(paged_cache(rng, lens, 2, head_dim, page_size, dtype, "nhd"), "pal")
     queries = random_array(rng, (len(lens), 8, head_dim), dtype)
@@ -828,7 +829,8 @@ import sys, numpy as np, torch
 import proxy_attention_lab as pal
 from proxy_attention_lab.testing import paged_cache, random_array, to_torch
 rng = np.random.default_rng(7)
-for layout, dtype, page_size in (("pal", "bfloat16", 16), ("nhd", "float16", 8), ("hnd", "bfloat16", 1)):
+cases = (("pal", "bfloat16", 16), ("nhd", "float16", 8), ("hnd", "bfloat16", 1), ("pal", "float16", 32))
+for layout, dtype, page_size in cases:
     cache = paged_cache(rng, [3000, 17, 1025, 4096], 2, 128, page_size, dtype, layout)
     queries = random_array(rng, (4, 8, 128), dtype)
     pools = (cache.k_cache, cache.v_cache, cache.page_table, cache.lens)
@@ -840,7 +842,8 @@ for layout, dtype, page_size in (("pal", "bfloat16", 16), ("nhd", "float16", 8),
 def test_decode_l2_policies_give_the_same_bits():
     # Calls that read at most 4x the L2 copy K / V evict-first, larger ones with the default
     # policy (`evict_first` in cuda/decode.rs); PAL_DECODE_TUNING's limit (MiB) forces either
-    # on the same small inputs, each in its own process (the knob is read once).
+    # on the same small inputs, each in its own process (the knob is read once). Hopper's pal
+    # pages of 32 copy V by tensor copies under either policy (other kernel keys).
     outputs = []
     for limit in ("0", "100000"):
         env = dict(os.environ, PAL_DECODE_TUNING=f"evict={limit}")

@@ -30,6 +30,7 @@ from proxy_attention_lab.testing import (
     read_sequence,
     to_host,
     to_torch,
+    with_nan_past_the_end,
 )
 
 FP8 = list(FP8_DTYPES)
@@ -130,6 +131,46 @@ def test_decode_fp8_page_sizes(rng, device, layout, fp8, page_size, query_dtype)
     cache = paged_cache(rng, lens, HKV, 128, page_size, fp8, layout)
     queries = random_array(rng, (len(lens), HQ, 128), query_dtype)
     check_scaled_decode(cache, queries, lens, device, layout, f"{fp8} decode page {page_size}")
+
+
+@pytest.mark.parametrize("fp8", FP8)
+@pytest.mark.parametrize(
+    "page_size, head_dim", [(32, 128), (32, 96), (32, 80), (64, 128), (64, 112), (128, 64)]
+)
+def test_decode_fp8_pal_large_pages(rng, device, fp8, page_size, head_dim):
+    """fp8 pal pools in pages of 32 slots and more (Hopper: values by tensor copies, a box a page
+    of 32 or 64 slots read as 128-byte rows of 4 or 2 dims, two boxes a step at 32, or a step's
+    64 slots of larger pages; pages of 32 at head dims off whole 32s keep the copying lanes):
+    lengths that end in each tile of a step, one long enough to split, windows starting mid-step
+    (a step's first page wholly hidden), NaN in the slots past each sequence's end (never read)."""
+    lens = [1, 8, 9, 16, 17, 40, 63, 64, 65, 100, 2500]
+    cache = with_nan_past_the_end(paged_cache(rng, lens, HKV, head_dim, page_size, fp8, "nhd"), "pal")
+    queries = random_array(rng, (len(lens), HQ, head_dim), "bfloat16")
+    k_scale = np.array([0.7, 1.3], np.float32)
+    for window in (None, 37, 200):
+        kwargs = {} if window is None else {"window_left": window}
+        out = pal.paged_attention_decode(
+            *decode_args(cache, queries, device),
+            layout="pal",
+            k_scale=on_device(k_scale, device),
+            v_scale=2.0,
+            **kwargs,
+        )
+        expected = np.concatenate(
+            [
+                attention(
+                    queries[b : b + 1],
+                    scaled(cache.keys[b], k_scale),
+                    scaled(cache.values[b], 2.0),
+                    [n],
+                    **kwargs,
+                )
+                for b, n in enumerate(lens)
+            ]
+        )
+        assert_close(
+            to_host(out), expected, "bfloat16", f"{fp8} page {page_size} D{head_dim} window {window}"
+        )
 
 
 def check_scaled_decode(cache, queries, lens, device, layout, what):

@@ -375,8 +375,8 @@ pub(super) fn kernel_key(
         }
         _ => {
             // Hopper copies the V of pal pages of 64 slots or more with TMA (below), in steps
-            // of four warps' tiles.
-            let tma_pages = arch == (9, 0) && layout == CacheLayout::Pal && page_size >= TMA_KEYS;
+            // of four warps' tiles, and of 16-bit pages of 32 slots, two boxes a step.
+            let tma_pages = arch == (9, 0) && layout == CacheLayout::Pal && tma_page(page_size, kv_dtype, head_dim);
             // fp8 pools at one m-tile and head dims up to 128 (165 registers, no spill under
             // two CTAs' bound, variants included) on a `six_warp_grid`: six warps, two CTAs an SM.
             // Hopper only, where it was measured (and where three four-warp CTAs' rings fit an
@@ -447,15 +447,38 @@ pub(super) fn kernel_key(
     ))
 }
 
+/// Whether Hopper's decode copies the V of `pal` pages of `page_size` slots by tensor copies
+/// (TMA_V): a box a step at 64 slots and more; at 32 (16-bit pools) a box a page, two a step, each
+/// reading the page's HEAD_DIM rows of 64 bytes as half as many of 128 (`tensor_map`). H200
+/// (2026-12-03, bf16, against the lanes' copies of a tile's 32-byte runs, two rounds): 1 / 8 /
+/// 32 / 64 x 4096 1.03-1.04 / 1.10 / 1.02 / 1.03x, 1 x 32768 1.12x, head dims 64 and 256 1.02-1.08x,
+/// MHA 8 x 4096 1.02x. Boxes of 64-byte rows (the page's rows as they are) ran 0.91-0.99x on
+/// the bandwidth-bound rows: a tensor copy's requests follow its box rows.
+/// fp8 pages of 32 where the step's second box starts on a 1024-byte swizzle atom (head dims of
+/// whole 32s), rows of 4 dims: 8 / 32 / 64 x 4096 1.12 / 1.07 / 1.11x, 1 x 32768 1.12x, head dim
+/// 256 1.20-1.27x (e4m3, same day).
+fn tma_page(page_size: usize, kv_dtype: DType, head_dim: usize) -> bool {
+    page_size >= TMA_KEYS
+        || (page_size * 2 == TMA_KEYS && (head_dim * page_size * kv_dtype.size_in_bytes()).is_multiple_of(1024))
+}
+
 /// A `pal` value pool as the tensor that `decode_mma`'s tensor copies read (TMA_V): 2-D, rows
 /// of `page_size` slots, one per (page, KV head, dim), in boxes of a step (TMA_KEYS slots) of
-/// every dim, their 128-byte rows swizzled by 128 (fp8: 64, by 64). Boxes past the rows (an
-/// invalid page's) read zeros.
+/// every dim, their 128-byte rows swizzled by 128 (fp8: 64, by 64); pages under a step as
+/// rows of 128 bytes of several dims (a page's rows of one head are one run), a box a page.
+/// Boxes past the rows (an invalid page's) read zeros.
 fn tensor_map(op: &'static str, pool: u64, geometry: &crate::layout::CacheGeometry) -> Result<TensorMap> {
     use cudarc::driver::sys;
     let element = geometry.dtype.size_in_bytes();
     let rows = geometry.num_pages * geometry.num_kv_heads * geometry.head_dim;
-    let swizzle = if element == 2 {
+    // Pages under a step: a page's rows of one head, one run, read as rows of 128 bytes (bf16
+    // 32 slots: 2 dims a row; fp8 32: 4).
+    let dims_a_row = if geometry.page_size < TMA_KEYS {
+        128 / (geometry.page_size * element)
+    } else {
+        1
+    };
+    let swizzle = if geometry.page_size.min(TMA_KEYS) * element * dims_a_row == 128 {
         sys::CUtensorMapSwizzle::CU_TENSOR_MAP_SWIZZLE_128B
     } else {
         sys::CUtensorMapSwizzle::CU_TENSOR_MAP_SWIZZLE_64B
@@ -469,9 +492,12 @@ fn tensor_map(op: &'static str, pool: u64, geometry: &crate::layout::CacheGeomet
             rows,
         ));
     }
-    let dims = [geometry.page_size as u64, rows as u64];
-    let strides = [(geometry.page_size * element) as u64];
-    let boxes = [TMA_KEYS as u32, geometry.head_dim as u32];
+    let dims = [(geometry.page_size * dims_a_row) as u64, (rows / dims_a_row) as u64];
+    let strides = [(geometry.page_size * dims_a_row * element) as u64];
+    let boxes = [
+        (geometry.page_size * dims_a_row).min(TMA_KEYS * dims_a_row) as u32,
+        (geometry.head_dim / dims_a_row) as u32,
+    ];
     encode_tiled(op, pool, geometry.dtype, swizzle, &dims, &strides, &boxes)
 }
 
@@ -1010,42 +1036,49 @@ mod tests {
     }
 
     #[test]
-    fn tensor_copies_only_for_hopper_pal_pages_of_a_step_or_more() {
-        let key = |kv_dtype, page_size, layout, arch| {
+    fn tensor_copies_only_for_hopper_pal_pages_of_half_a_step_or_more() {
+        let key_of = |kv_dtype, page_size, layout, arch, small| {
             kernel_key(
                 ((DType::BF16, kv_dtype), 128, page_size, layout),
                 "plain",
                 4,
-                Form::BASE,
+                Form {
+                    evict_first: small,
+                    ..Form::BASE
+                },
                 arch,
             )
             .unwrap()
         };
-        for kv_dtype in [DType::BF16, DType::F8E4M3] {
-            for page_size in [16, 32, 64, 128] {
-                let hopper = key(kv_dtype, page_size, CacheLayout::Pal, (9, 0));
-                let tma = page_size >= TMA_KEYS;
-                assert_eq!(hopper.shape_value("TMA_V"), tma.then_some(1), "{}", hopper.name());
-                // Splits hold whole steps, the boxes' slots.
-                assert_eq!(hopper.shape_value("TOKENS"), tma.then_some(TMA_KEYS));
-                // The same ring and masks, then a full and an empty mbarrier per stage.
-                let ampere = key(kv_dtype, page_size, CacheLayout::Pal, (8, 0));
-                assert_eq!(ampere.shape_value("TMA_V"), None);
-                let (with, without) = (
-                    hopper.shape_value("SHARED_BYTES").unwrap(),
-                    ampere.shape_value("SHARED_BYTES").unwrap(),
-                );
-                let stages = hopper.shape_value("STAGES").unwrap();
-                assert_eq!(
-                    with,
-                    if tma {
-                        without.next_multiple_of(8) + 2 * stages * 8
-                    } else {
-                        without
+        for small in [false, true] {
+            let key = |kv_dtype, page_size, layout, arch| key_of(kv_dtype, page_size, layout, arch, small);
+            for kv_dtype in [DType::BF16, DType::F8E4M3] {
+                for page_size in [16, 32, 64, 128] {
+                    let hopper = key(kv_dtype, page_size, CacheLayout::Pal, (9, 0));
+                    // Pages of 32 too (head dim 128), whatever the call's size.
+                    let tma = page_size >= TMA_KEYS || page_size == 32;
+                    assert_eq!(hopper.shape_value("TMA_V"), tma.then_some(1), "{}", hopper.name());
+                    // Splits hold whole steps, the boxes' slots.
+                    assert_eq!(hopper.shape_value("TOKENS"), tma.then_some(TMA_KEYS));
+                    // The same ring and masks, then a full and an empty mbarrier per stage.
+                    let ampere = key(kv_dtype, page_size, CacheLayout::Pal, (8, 0));
+                    assert_eq!(ampere.shape_value("TMA_V"), None);
+                    let (with, without) = (
+                        hopper.shape_value("SHARED_BYTES").unwrap(),
+                        ampere.shape_value("SHARED_BYTES").unwrap(),
+                    );
+                    let stages = hopper.shape_value("STAGES").unwrap();
+                    assert_eq!(
+                        with,
+                        if tma {
+                            without.next_multiple_of(8) + 2 * stages * 8
+                        } else {
+                            without
+                        }
+                    );
+                    for layout in [CacheLayout::Nhd, CacheLayout::Hnd] {
+                        assert_eq!(key(kv_dtype, page_size, layout, (9, 0)).shape_value("TMA_V"), None);
                     }
-                );
-                for layout in [CacheLayout::Nhd, CacheLayout::Hnd] {
-                    assert_eq!(key(kv_dtype, page_size, layout, (9, 0)).shape_value("TMA_V"), None);
                 }
             }
         }

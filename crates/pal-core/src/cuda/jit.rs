@@ -330,7 +330,7 @@ impl KernelKey {
                 pairs.extend(super::PAGE_SIZES.iter().filter(|&&p| p != 16).map(|&p| (128, p)));
                 for (head_dim, page_size) in pairs {
                     let geometry = |page_size| (dtypes, head_dim, page_size, layout);
-                    // Hopper's decode keys differ where it copies V with TMA (pal pages of 64+).
+                    // Hopper's decode keys differ where it copies V with TMA (pal pages of 32+).
                     for arch in [PORTABLE, HOPPER] {
                         if let Ok(key) = super::decode::kernel_key(geometry(page_size), "plain", 4, Form::BASE, arch) {
                             keys.push(key);
@@ -393,6 +393,16 @@ impl KernelKey {
                     let geometry = (dtypes, head_dim, page_size, layout);
                     keys.extend(super::decode::kernel_key(geometry, "plain", 4, evict_first, HOPPER));
                     keys.extend(super::prefill::kernel_key(geometry, "plain", HOPPER));
+                }
+                // Hopper's decode at pal pages of 32: values by two boxes a step, rows of 4 dims.
+                if layout == CacheLayout::Pal {
+                    keys.extend(super::decode::kernel_key(
+                        (dtypes, 128, 32, layout),
+                        "plain",
+                        4,
+                        evict_first,
+                        HOPPER,
+                    ));
                 }
                 // Every variant option, in four-warp CTAs and in the six-warp ones of full grids
                 // (`decode::six_warp_grid`).

@@ -178,11 +178,11 @@ __device__ void decode_mma(const DecodeParams& p) {
   // barrier's cost, with the ring's three stages, eats what the runs save.
   constexpr int PIECES = 8, DIM_STEP = 128 / PIECES;  // 16-byte pieces of a dim row per step
   constexpr bool SHARED_V = !TMA_V && !IS_FP8<KV> && LAYOUT == LAYOUT_PAL && PAGE_SIZE >= 64 && WARPS == 4;
-  // TMA_V (Hopper, pal pools in pages of 64 slots or more; the host's choice, with splits of
-  // whole 64-key steps): warp 0's lane 0 copies the V of a step's four tiles with one tensor
-  // copy, a box of 64 slots (128-byte rows, 64 for fp8) by HEAD_DIM rows of `p.v_map`, into
-  // the stage's step block ([dim][64 keys], swizzled: `step_at`); a warp reads its 16 keys'
-  // chunks of each row. Full mbarriers (the box's bytes) and empty
+  // TMA_V (Hopper, pal pools in pages of 64 slots or more, 16-bit ones of 32; the host's
+  // choice, with splits of whole 64-key steps): warp 0's lane 0 copies the V of a step's four
+  // tiles with one tensor copy, a box of 64 slots (128-byte rows, 64 for fp8) by HEAD_DIM rows
+  // of `p.v_map`, into the stage's step block ([dim][64 keys], swizzled: `step_at`), or with
+  // two at pages of 32 (below); a warp reads its 16 keys' chunks of each row. Full mbarriers (the box's bytes) and empty
   // ones (a warp's arrival when done with the stage) replace a CTA barrier. Slots past the end
   // land as they lie and are zeroed once landed; an invalid page reads a box past the tensor
   // (zeros). K stays each warp's copies. H200 (2026-11-30, against SHARED_V, same bits at
@@ -191,7 +191,24 @@ __device__ void decode_mma(const DecodeParams& p) {
   // with 16-byte ones: a tensor copy's requests follow its box rows), and a box per warp tile
   // at pages of 16 / 32 (V 32-byte rows and K: 0.64x the copying lanes at 32 x 4096; V only
   // 0.94x at page 16; a page's K and V blocks as 128-byte rows: 0.93-0.98x).
-  static_assert(!TMA_V || (LAYOUT == LAYOUT_PAL && PAGE_SIZE >= KEYS * WARPS), "TMA_V: pal steps of one page");
+  // 16-bit pal pages of half a step (32 slots): a box per page into the step block's halves. A
+  // page's values of one head are HEAD_DIM rows of 64 bytes, one run: the box reads it as
+  // HEAD_DIM / 2 rows of 128 bytes (dims 2r, 2r + 1), 128-byte swizzle (`step_at`), so that its
+  // requests are whole lines. Warp 0's lanes 0 and 1 hold the two pages' ids
+  // (`read_box`), -1 for a page none of whose keys is visible. H200 (2026-12-03, bf16, D 128,
+  // against the lanes' copies of a tile's 32-byte runs): 8 x 4096 2.58 -> 2.84 TB/s, 32 / 64 x
+  // 4096 3.81 / 4.05 -> 3.89 / 4.16, 1 x 32768 2.49 -> 2.79; boxes of the page's own 64-byte
+  // rows ran 0.91-0.99x on the bandwidth-bound rows.
+  // fp8 pages of 32 likewise (BOX_DIMS 4 dims a 128-byte row; only where the step's second box
+  // starts on a 1024-byte swizzle atom, head dims of whole 32s; H200, 2026-12-03, against the
+  // lanes' copies: 8 / 32 / 64 x 4096 1.12 / 1.07 / 1.11x, 1 x 32768 1.12x, head dim 256
+  // 1.20-1.27x). Pages of a step or more keep boxes of a step's 64 slots of each row (128
+  // bytes; fp8 64 bytes, 64-byte swizzle): fp8 pages of 64 read as rows of 2 dims ran 0.96x at
+  // 32 x 4096, the rest level (same day).
+  constexpr int STEP_PAGES = TMA_V && PAGE_SIZE < KEYS * WARPS ? KEYS * WARPS / PAGE_SIZE : 1;
+  constexpr int BOX_DIMS = STEP_PAGES > 1 ? 128 / (PAGE_SIZE * (int)sizeof(KV)) : 1;
+  static_assert(!TMA_V || (LAYOUT == LAYOUT_PAL && STEP_PAGES <= 2), "TMA_V: pal steps of one page or two");
+  static_assert(STEP_PAGES == 1 || HEAD_DIM * PAGE_SIZE * sizeof(KV) % 1024 == 0, "a step's second box on a swizzle atom");
   const int page_tile = SHARED_V ? lane % PIECES / (PIECES / WARPS) : warp;
   // Without a window a split's keys do not depend on the length: the first STAGES tiles' table
   // entries are read before it (within the table's row; checked, and reported, once the length
@@ -202,6 +219,14 @@ __device__ void decode_mma(const DecodeParams& p) {
   for (int s = 0; s < STAGES; ++s) {
     const int key = DecodeTask::begin_without_window(p) + (page_tile + s * WARPS) * Tile::KEYS + (PAGE_SIZE >= Tile::KEYS ? 0 : lane % Tile::KEYS);
     early[s] = !Variant::HAS_WINDOW && key < p.pages_per_seq * PAGE_SIZE ? pages.pages[key / PAGE_SIZE] : -1;
+  }
+  int early_box[STEP_PAGES > 1 ? STAGES : 1];
+  if constexpr (STEP_PAGES > 1) {
+#pragma unroll
+    for (int s = 0; s < STAGES; ++s) {
+      const int key = DecodeTask::begin_without_window(p) + s * WARPS * Tile::KEYS + lane % STEP_PAGES * PAGE_SIZE;
+      early_box[s] = !Variant::HAS_WINDOW && key < p.pages_per_seq * PAGE_SIZE ? pages.pages[key / PAGE_SIZE] : -1;
+    }
   }
   // Splits start on a tile, or with TMA_V on a step (the host's granule: `TOKENS`).
   const DecodeTask task = DecodeTask::locate<PAGE_SIZE, Variant, TMA_V ? KEYS * WARPS : KEYS>(p);
@@ -262,6 +287,21 @@ __device__ void decode_mma(const DecodeParams& p) {
     if constexpr (Variant::HAS_WINDOW) return read_pages(s);
     const int key = tile_key(s);
     return has_tile(s) && key < end ? pages.checked(early[s], key, p.errors, OP_DECODE) : -1;
+  };
+  // STEP_PAGES 2: page lane % 2 of warp 0's step i, unchecked for errors (the warps whose tiles
+  // it holds report them); -1 where none of its keys is visible (a page wholly before a window
+  // start inside the step must not be read: its slots may hold anything).
+  auto box_visible = [&](int i) {
+    const int key = key0_of(i) + lane % STEP_PAGES * PAGE_SIZE;
+    return STEP_PAGES > 1 && warp == 0 && has_tile(i) && key < end && key + PAGE_SIZE > first;
+  };
+  auto read_box = [&](int i) {
+    const int key = key0_of(i) + lane % STEP_PAGES * PAGE_SIZE;
+    return box_visible(i) ? pages.checked(pages.pages[key / PAGE_SIZE]) : -1;
+  };
+  auto first_box = [&](int s) {
+    if constexpr (Variant::HAS_WINDOW || STEP_PAGES == 1) return read_box(s);
+    else return box_visible(s) ? pages.checked(early_box[s]) : -1;
   };
 
   // Per-lane copy plan, fixed for the whole kernel: copy k of this lane reads tile key `*_key[k]`,
@@ -416,7 +456,7 @@ __device__ void decode_mma(const DecodeParams& p) {
   }
 
   // Issues the copies of tile i into its ring stage; invalid keys become zeros (never read).
-  auto issue = [&](int i, int page_ids) {
+  auto issue = [&](int i, int page_ids, int box_pages) {
     const int key0 = key0_of(i);
     const u32 k_tile = opaque(ring_at + (i % STAGES) * STAGE_STRIDE * (int)sizeof(KV));
     const u32 v_tile = k_tile + Tile::K_ELEMENTS * (int)sizeof(KV);
@@ -459,12 +499,23 @@ __device__ void decode_mma(const DecodeParams& p) {
       if constexpr (TMA_V) {
         // Warp 0's tile is the step's first: its page is the step's. The stage is free once
         // every warp left its last use (step i - STAGES).
+        const int second_page = STEP_PAGES > 1 ? __shfl_sync(0xffffffffu, box_pages, 1) : -1;
         if (warp == 0 && lane == 0) {
           const int stage = i % STAGES;
           if (i >= STAGES) mbarrier_wait(bars + 8 * (STAGES + stage), (i / STAGES - 1) & 1);
           expect_transaction(bars + 8 * stage, Tile::V_STEP * (int)sizeof(KV));
-          tensor_copy_2d<EVICT_FIRST>(shared_address(shared) + stage * Tile::V_STEP * (int)sizeof(KV), &p.v_map, slot0,
-                                      own_page >= 0 ? (own_page * p.num_kv_heads + kv_head) * HEAD_DIM : -HEAD_DIM, bars + 8 * stage);
+          const u32 block = shared_address(shared) + stage * Tile::V_STEP * (int)sizeof(KV);
+          // Box rows of BOX_DIMS dims: a page's are HEAD_DIM / BOX_DIMS rows from its head's first.
+          auto row_of = [&](int page) {
+            return (page >= 0 ? (page * p.num_kv_heads + kv_head) * HEAD_DIM : -HEAD_DIM) / BOX_DIMS;
+          };
+          if constexpr (STEP_PAGES == 1) {
+            tensor_copy_2d<EVICT_FIRST>(block, &p.v_map, slot0, row_of(own_page), bars + 8 * stage);
+          } else {
+            tensor_copy_2d<EVICT_FIRST>(block, &p.v_map, 0, row_of(box_pages), bars + 8 * stage);
+            tensor_copy_2d<EVICT_FIRST>(block + HEAD_DIM * PAGE_SIZE * (int)sizeof(KV), &p.v_map, 0, row_of(second_page),
+                                        bars + 8 * stage);
+          }
         }
       } else if constexpr (SHARED_V) {
         // Keys t .. t + VEC - 1 of dims d0 + k DIM_STEP of tile j, into tile j's warp's stage
@@ -644,12 +695,13 @@ __device__ void decode_mma(const DecodeParams& p) {
       slope[m][r] = Variant::TRANSFORMS_SCORES && row < task.heads ? Variant::slope(p.variant, task.first_head + row) : 0.f;
     }
 
-  int next_pages = first_pages(0);
+  int next_pages = first_pages(0), next_box = first_box(0);
 #pragma unroll
   for (int s = 0; s < STAGES - 1; ++s) {
-    const int current = next_pages;
+    const int current = next_pages, current_box = next_box;
     next_pages = first_pages(s + 1);
-    if (s < steps) issue(s, current);
+    next_box = first_box(s + 1);
+    if (s < steps) issue(s, current, current_box);
     copy_async_commit();
   }
   for (int i = 0; i < steps; ++i) {
@@ -658,9 +710,10 @@ __device__ void decode_mma(const DecodeParams& p) {
     if constexpr (SHARED_V) __syncthreads();
     else __syncwarp();
     {
-      const int current = next_pages;
+      const int current = next_pages, current_box = next_box;
       next_pages = read_pages(i + STAGES);
-      if (i + STAGES - 1 < steps) issue(i + STAGES - 1, current);
+      next_box = read_box(i + STAGES);
+      if (i + STAGES - 1 < steps) issue(i + STAGES - 1, current, current_box);
       copy_async_commit();  // possibly empty: one group per tile keeps the count
     }
     if (SHARED_V && i >= my_tiles) continue;  // this warp has no tile in the last step
@@ -668,6 +721,18 @@ __device__ void decode_mma(const DecodeParams& p) {
     // or 64 (fp8) bytes, 16-byte chunk c of row d at c ^ d % 8 or c ^ (d / 2) % 4 (the tensor
     // copy's 128- or 64-byte swizzle), so that the 8 rows of a fragment read hit distinct banks.
     auto step_at = [&](int d, int t) {
+      // Rows of BOX_DIMS dims (pages of at most a step): byte `b` of row r of the tile's page's
+      // half (warp / 2 with two pages a step) at chunk b / 16 ^ r % 8. A fragment read's 8 dims
+      // (16-bit: ldmatrix rows; fp8: 4-byte words of 8 dims) then hit distinct banks: their
+      // rows' XORs take every chunk once (2 dims a row: 4 rows, chunks c and c + 4; 4 dims a
+      // row: 2 rows, chunks of one parity XOR an even and an odd value).
+      if constexpr (BOX_DIMS > 1) {
+        constexpr int DIM_BYTES = PAGE_SIZE * (int)sizeof(KV);
+        const int r = d / BOX_DIMS, slot = (STEP_PAGES == 2 ? warp % 2 : warp) * KEYS + t;
+        const int b = d % BOX_DIMS * DIM_BYTES + slot * (int)sizeof(KV);
+        return (warp / 2 * (STEP_PAGES - 1) * HEAD_DIM * DIM_BYTES + r * 128 + ((b / 16) ^ (r % 8)) * 16 + b % 16) /
+               (int)sizeof(KV);
+      }
       if constexpr (FP8) return d * (KEYS * WARPS) + (warp ^ (d / 2 % 4)) * 16 + t;  // a tile's keys: chunk `warp`
       return d * (KEYS * WARPS) + ((2 * warp + t / 8) ^ (d % 8)) * 8 + t % 8;
     };
