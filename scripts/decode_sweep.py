@@ -92,6 +92,11 @@ def flashinfer_decode_calls(q, k, v, table, lens, page, layout):
     if layout not in ("nhd", "hnd"):
         return {}
     batch, hq, dim = q.shape
+    if dim not in (64, 128, 256):
+        # FlashInfer 0.5.3's split merge dispatches head dims 64 / 128 / 256 only; at 80 its call
+        # raised that after a launch that left an illegal address behind (H200, 2026-12-03).
+        error = RuntimeError(f"FlashInfer 0.5.3 has no paged decode for head dim {dim}")
+        return {"flashinfer": refusal(error)}
     hkv = k.shape[2] if layout == "nhd" else k.shape[1]
     per_seq = table.shape[1]
     indptr = torch.arange(batch + 1, device="cuda", dtype=torch.int32) * per_seq
