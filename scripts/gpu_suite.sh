@@ -3,7 +3,8 @@
 # but no Rust and no network): the Rust example on caller-owned device buffers (under memcheck),
 # the whole pytest suite with compute-sanitizer memcheck beside it (its three workloads at once:
 # the bad-input workload, the CUDA and the fp8 tests that feed bad page tables; one GPU holds them
-# all; in series memcheck took 520 s after the suite's 450 s on an H200, 2026-12-03), then the
+# all; in series memcheck took 520 s after the suite's 450 s on an H200, 2026-12-03; the next
+# session's pytest alone 342 s on 14 workers, memcheck's three at once 268 s), then the
 # default GPU benchmark sweep with every peer in the bundle (FlashInfer included).
 # PAL_SUITE_SERIAL=1 runs memcheck after the suite instead; `pytest` and `memcheck` run one half
 # each (for two calls when both do not fit one call's limit).
