@@ -384,25 +384,9 @@ pub(super) fn kernel_key(
             let six = six_warps && arch == (9, 0) && kv_dtype.is_fp8() && m_tiles == 1 && head_dim <= 128 && !tma_pages;
             let warps = tuning("warps").unwrap_or(if six { 6 } else { 4 });
             let stages = tuning("stages").unwrap_or(if head_dim > 128 { 2 } else { 3 });
-            // Mirrors `DecodeMmaTile` (the kernel asserts the result): [key][dim] rows are
-            // swizzled when they hold a multiple of 8 chunks, else padded by one.
-            let row = if (head_dim / 8) % 8 == 0 {
-                head_dim
-            } else {
-                head_dim + 8
-            };
-            // fp8 tiles are unpadded byte rows (`Fp8Rows`).
-            let v_elements = if layout == CacheLayout::Pal || kv_dtype.is_fp8() {
-                head_dim * MMA_KEYS
-            } else {
-                MMA_KEYS * row
-            };
-            let k_elements = if layout == CacheLayout::Pal || kv_dtype.is_fp8() {
-                MMA_KEYS * head_dim
-            } else {
-                MMA_KEYS * row
-            };
-            let ring = warps * stages * (k_elements + v_elements) * kv_dtype.size_in_bytes();
+            // Mirrors `DecodeMmaTile` (the kernel asserts the result): a stage holds a K and a
+            // V tile of MMA_KEYS unpadded rows (swizzled in place) in every layout and dtype.
+            let ring = warps * stages * 2 * MMA_KEYS * head_dim * kv_dtype.size_in_bytes();
             let merge = warps * 16 * m_tiles * (head_dim + 2) * 4;
             // Hopper copies the V of pal pages of 64 slots or more with TMA, a box of TMA_KEYS
             // slots (four warps' tiles) by head_dim rows per step (`decode_mma`'s TMA_V),

@@ -14,10 +14,11 @@
 // 4-byte copies; pools of one slot per page run the nhd kernels: the same bytes); Q once; no
 // host synchronisation.
 // Shared memory tiles: pal K as [chunk][key] (as in its pages), other K and nhd/hnd V as
-// [key][dim] rows (chunks swizzled, or rows padded), pal V as [dim][key] with its two 16-byte
-// halves swizzled; pal pools in pages of 2 (16-bit), 4 or 8 slots stage V (and 16-bit K, at 2
-// and 4) per page, as the pages hold them, so that every global line lands in one run of
-// shared memory: every ldmatrix phase and fragment read is conflict-free.
+// unpadded [key][dim] rows (chunks XOR-swizzled by key, within pairs / quads of chunks at head
+// dims 80, 112 / 96), pal V as [dim][key] with its two 16-byte halves swizzled; pal
+// pools in pages of 2 (16-bit), 4 or 8 slots stage V (and 16-bit K, at 2 and 4) per page, as
+// the pages hold them, so that every global line lands in one run of shared memory: every
+// ldmatrix phase and fragment read is conflict-free.
 // fp8 pools (every head dim and page size): byte tiles, K read with 16-byte loads straight into
 // float16 B fragments (dims permuted consistently with Q's; the last 16-48 dims of head dims 80 /
 // 96 / 112 as 4-byte words), V with 4-byte loads of 4 keys (pal rows) or ldmatrix.trans of byte
@@ -67,22 +68,47 @@ template <typename KV, int HEAD_DIM, int LAYOUT, int M_TILES, int WARPS, int STA
   static constexpr int KEYS = 16;  // keys per warp tile: one k-step of P V
   static constexpr int VEC = Vec<KV>::N;
   static constexpr int CHUNKS = HEAD_DIM / VEC;  // 16-byte chunks per row
-  // [key][dim] rows: 16-byte chunks XOR-swizzled by key when a row holds a multiple of 8 of
-  // them, else padded by one chunk; either way the 8 rows of an ldmatrix phase hit distinct banks
-  // and copies fill whole 128-byte lines where the row allows.
-  static constexpr bool SWIZZLED = CHUNKS % 8 == 0;
-  static constexpr int ROW = SWIZZLED ? HEAD_DIM : HEAD_DIM + 8;
+  // [key][dim] rows of HEAD_DIM, unpadded, 16-byte chunks XOR-swizzled by key within aligned
+  // groups of GROUP chunks: chunk c of key t at c ^ ((t >> GROUP_SHIFT) % GROUP), GROUP the
+  // largest power of 2 up to 8 dividing CHUNKS (8; 2 / 4 / 2 at head dims 80 / 96 / 112),
+  // GROUP_SHIFT log2(8 / GROUP). Under 8 a row is an odd number of groups, so 8 / GROUP
+  // consecutive keys start in distinct groups of a 128-byte line and the XOR separates keys
+  // 8 / GROUP apart: the 8 rows of an ldmatrix phase hit distinct banks, and a warp's 32 copies
+  // fill 4 whole lines. Rows padded by a chunk instead (before) cost the copies 1.6 / 1.33 /
+  // 1.43x the ideal shared wavefronts (a model of 8-lane phases) and head dim 96 a CTA an SM
+  // (2, not 3). H200 (2026-12-04, bf16, two rounds against padded rows): nhd 1.04-1.08x, hnd
+  // 1.04-1.13x at 8 / 32 / 64 x 4096 (32 x 4096 nhd 2.96 / 3.13 / 3.13 -> 3.20 / 3.39 / 3.39
+  // TB/s, hnd 3.22 / 3.40 / 3.41 -> 3.64 / 3.75 / 3.82); the same bits where the split plan is
+  // (head dim 96's third CTA an SM changes it on split grids).
+  // The swizzle repeats every 8 keys, as the periodic copy plans assume (rows of 10-14 chunks
+  // take none: a warp's copy row holds no whole rows).
+  static constexpr int GROUP = CHUNKS % 8 == 0 ? 8 : CHUNKS % 4 == 0 ? 4 : 2;
+  static constexpr int GROUP_SHIFT = GROUP == 8 ? 0 : GROUP == 4 ? 1 : 2;
+  static_assert(IS_FP8<KV> || CHUNKS % 2 == 0, "16-bit rows of whole chunk pairs");
   static constexpr bool V_BY_DIM = LAYOUT == LAYOUT_PAL;
   // pal keys stay [chunk][key] as in their pages: a warp's copies fill whole lines (scattered
   // 16-byte writes into padded rows cost a fifth of the bandwidth), ldmatrix phases read 128
   // contiguous bytes.
   static constexpr bool K_BY_CHUNK = LAYOUT == LAYOUT_PAL;
-  static constexpr int K_ELEMENTS = IS_FP8<KV> ? KEYS * HEAD_DIM : K_BY_CHUNK ? KEYS * HEAD_DIM : KEYS * ROW;
-  // Element offset of chunk `chunk` of key `key` in a [key][dim] tile.
+  static constexpr int K_ELEMENTS = KEYS * HEAD_DIM;
+  // Element offset of chunk `chunk` of key `key` in a [key][dim] tile. Under groups of 8 the XOR
+  // takes chunk % GROUP alone, so that an ldmatrix read's chunk (a k-step's plus a lane bit)
+  // keeps its multiple of GROUP as an immediate: the main loop's SASS 338 / 383 / 406
+  // instructions a tile with padded rows (bf16 nhd, head dims 80 / 96 / 112), 340 / 394 / 409
+  // so, 356 / 425 / 466 with the XOR of the whole chunk.
   __device__ __forceinline__ static int row_chunk(int key, int chunk) {
-    return key * ROW + (SWIZZLED ? chunk ^ (key & 7) : chunk) * 8;
+    if constexpr (GROUP == 8) return key * HEAD_DIM + (chunk ^ (key & 7)) * 8;
+    return key * HEAD_DIM + (chunk & -GROUP) * 8 + ((chunk & (GROUP - 1)) ^ ((key >> GROUP_SHIFT) & (GROUP - 1))) * 8;
   }
-  static constexpr int V_ELEMENTS = IS_FP8<KV> || V_BY_DIM ? HEAD_DIM * KEYS : KEYS * ROW;
+  // row_chunk(index / CHUNKS, index % CHUNKS), the XOR taken on the index (rows are whole
+  // groups): the destinations of copies of tiles over several pages (main loop, bf16 nhd pages
+  // of 1-8 slots, head dims 80-112: +10-49 instructions a tile on padded rows' 2821-3387, +79-117
+  // through row_chunk); one-page tiles keep row_chunk (394 -> 415 at head dim 96 this way).
+  __device__ __forceinline__ static int row_chunk_at(int index) {
+    if constexpr (GROUP == 8) return row_chunk(index / CHUNKS, index % CHUNKS);
+    return (index ^ ((index / CHUNKS >> GROUP_SHIFT) & (GROUP - 1))) * 8;
+  }
+  static constexpr int V_ELEMENTS = HEAD_DIM * KEYS;
   // Element offset of key `key` of dim `dim` in a 16-bit [dim][key] (pal) V tile: the 16-byte
   // halves of dims 4..7 mod 8 swapped, so that an ldmatrix phase's 8 dims hit distinct banks.
   __device__ __forceinline__ static int dim_key(int dim, int key) {
@@ -377,7 +403,7 @@ __device__ void decode_mma(const DecodeParams& p) {
     const int c = LAYOUT == LAYOUT_PAL ? rc.x : rc.y;
     const int src = at.key_in_page(ONE_PAGE ? t : t % PAGE_SIZE, c * VEC);
     if constexpr (FP8) return {t, src, fp8_k_chunk(t, c)};
-    return {t, src, Tile::K_BY_CHUNK ? (c * KEYS + t) * 8 : Tile::row_chunk(t, c)};
+    return {t, src, Tile::K_BY_CHUNK ? (c * KEYS + t) * 8 : ONE_PAGE || Tile::GROUP == 8 ? Tile::row_chunk(t, c) : Tile::row_chunk_at(lane + 32 * k)};
   };
   auto v_plan = [&](int k) -> Copy {
     if constexpr (V_PAGES) {  // lanes of page j: its 16-byte chunks, PAGE_LANES apart
@@ -390,7 +416,7 @@ __device__ void decode_mma(const DecodeParams& p) {
     const int d = Tile::V_BY_DIM ? rc.x : rc.y * VEC;
     const int src = at.value_in_page(ONE_PAGE ? t : t % PAGE_SIZE, d);
     if constexpr (FP8) return {t, src, Tile::V_BY_DIM ? d * KEYS + t : Rows::v_chunk(t, d / VEC)};
-    return {t, src, Tile::V_BY_DIM ? Tile::dim_key(d, t) : Tile::row_chunk(t, d / 8)};
+    return {t, src, Tile::V_BY_DIM ? Tile::dim_key(d, t) : ONE_PAGE || Tile::GROUP == 8 ? Tile::row_chunk(t, d / 8) : Tile::row_chunk_at(lane + 32 * k)};
   };
   // A tile in one page: copy k relative to the tile's bases. pal tiles (16-bit K, any V) are copy
   // 0 moved by k rows (32 lanes copy whole rows), so copy 0's offsets go into the bases and each
@@ -409,10 +435,10 @@ __device__ void decode_mma(const DecodeParams& p) {
   // each copy's offsets (fp8 pal, D 128: the loop's SASS 519 -> 460 instructions). Larger
   // periods (8: 16-bit rows of 32 chunks) keep the offsets.
   constexpr int ROW_KEY_STEP = 32 % CHUNKS == 0 ? 32 / CHUNKS : 0;  // tile keys per copy row
-  // Period of a key % 8 swizzle over copy rows (0 past 4: more bases than offsets save).
+  // Period over copy rows of a swizzle that repeats every 8 keys (`row_chunk`, fp8 V rows; 0
+  // past 4: more bases than offsets save).
   constexpr int KEY_SWIZZLE_PERIOD = ROW_KEY_STEP < 2 ? 0 : ROW_KEY_STEP >= 8 ? 1 : 8 / ROW_KEY_STEP;
-  constexpr int ROWS_PERIOD = !ONE_PAGE || LAYOUT == LAYOUT_PAL || ROW_KEY_STEP == 0 ? 0
-                              : FP8 ? 1 : Tile::SWIZZLED ? KEY_SWIZZLE_PERIOD : 1;
+  constexpr int ROWS_PERIOD = !ONE_PAGE || LAYOUT == LAYOUT_PAL || ROW_KEY_STEP == 0 ? 0 : FP8 ? 1 : KEY_SWIZZLE_PERIOD;
   constexpr int K_PERIOD = K_AFFINE || !ONE_PAGE ? 0 : LAYOUT == LAYOUT_PAL ? (FP8 && KEYS == 16 ? 2 : 0) : ROWS_PERIOD;
   constexpr int V_PERIOD = V_AFFINE || ROWS_PERIOD == 0 ? 0
                            : FP8 ? (Fp8Rows<HEAD_DIM>::WIDE ? KEY_SWIZZLE_PERIOD : 1) : ROWS_PERIOD;
@@ -424,7 +450,7 @@ __device__ void decode_mma(const DecodeParams& p) {
   // page (PAGE_SIZE a multiple of ROW_KEY_STEP), copy k of a lane reads slot k_first.key +
   // (ROW_KEY_STEP k) % PAGE_SIZE of its key's page: one lane base plus the page's offset (its id
   // by shuffle) and a step that repeats, into the periodic destinations of one-page tiles.
-  constexpr int PAGED_ROWS_PERIOD = LAYOUT == LAYOUT_PAL || ROW_KEY_STEP == 0 ? 0 : FP8 ? 1 : Tile::SWIZZLED ? KEY_SWIZZLE_PERIOD : 1;
+  constexpr int PAGED_ROWS_PERIOD = LAYOUT == LAYOUT_PAL || ROW_KEY_STEP == 0 ? 0 : FP8 ? 1 : KEY_SWIZZLE_PERIOD;
   constexpr int K_PAGED_PERIOD = PAGED_ROWS_PERIOD;
   constexpr int V_PAGED_PERIOD = PAGED_ROWS_PERIOD == 0 ? 0 : FP8 ? (Fp8Rows<HEAD_DIM>::WIDE ? KEY_SWIZZLE_PERIOD : 1) : PAGED_ROWS_PERIOD;
   constexpr bool ROW_PAGES = !ONE_PAGE && K_PAGED_PERIOD && V_PAGED_PERIOD && PAGE_SIZE % ROW_KEY_STEP == 0;
