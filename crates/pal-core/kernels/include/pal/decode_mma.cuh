@@ -6,9 +6,9 @@
 // FlashAttention-2 loop with a 16-row query tile, as FlashInfer's tensor-core decode does. Each
 // warp streams its own 16-key tiles (tiles warp, warp + WARPS, ...) through a private
 // STAGES-deep cp.async ring (no CTA barrier in the main loop); page ids are read one tile
-// ahead of their copies (the first tiles' before the sequence's length is known, without a
-// window); the warps' softmax states merge once, at the end, in shared memory (by warp-owned
-// 8-dim blocks where a CTA holds two m-tiles).
+// ahead of their copies and checked only when those are issued (the first tiles' before the
+// sequence's length is known, without a window); the warps' softmax states merge once, at the
+// end, in shared memory (by warp-owned 8-dim blocks where a CTA holds two m-tiles).
 // Traffic: K and V of each visible token once, in 16-byte copies (pal values in pages of 2 slots
 // at head dims 80 / 112, and fp8 pal values in pages of 2, or of 4 at those head dims: 2- or
 // 4-byte copies; pools of one slot per page run the nhd kernels: the same bytes); Q once; no
@@ -52,8 +52,12 @@
 // H200, 2026-12-01): 1 x 2048 / 1 x 4096 1.04-1.06x / 1.03-1.04x the merge kernel (nhd 16.1-16.4
 // us at 1 x 4096), same bits. fp8 pools on grids past one wave of four-warp CTAs run six warps
 // a CTA (host: `six_warp_grid`; H200, 2026-12-02, e4m3: 52 / 64 x 4096 78 / 86% of the read
-// ceiling in pal from 73 / 82%, nhd 74-75 / 85% from 71 / 79%). docs/kernels.md has each
-// version's figures.
+// ceiling in pal from 73 / 82%, nhd 74-75 / 85% from 71 / 79%). Forty-fourth session (H200,
+// 2026-12-04, two rounds each): fp8 pal pages of 32 read V at per-lane offsets taken once a tile
+// (1.04-1.05x: 32 x 4096 90.8 -> 86.6 us, 71% of the ceiling), and page ids checked an
+// iteration after their load (1.00-1.02x over bf16 / fp8 / MQA / head dims 64 and 96; bf16 32 x
+// 4096 3.92 TB/s in both layouts, 91%; fp8 pal / nhd 3.45 / 3.36, 80 / 78%). docs/kernels.md
+// has each version's figures.
 #pragma once
 #include "pal/decode.cuh"
 #include "pal/layout.cuh"
@@ -305,15 +309,24 @@ __device__ void decode_mma(const DecodeParams& p) {
   auto page_key0 = [&](int i) { return task.begin + (page_tile + i * WARPS) * KEYS; };
   auto has_tile = [&](int i) { return SHARED_V ? page_tile + i * WARPS < tiles : i < my_tiles; };
   auto tile_key = [&](int i) { return PAGE_SIZE >= KEYS ? max(page_key0(i), first) : page_key0(i) + lane % KEYS; };
-  auto read_pages = [&](int i) -> int {
+  // In the main loop an entry is read an iteration before it is checked (`raw_pages`, then
+  // `checked_pages`): checked right after its load, a warp waited a round trip every tile (ncu,
+  // fp8 pal page 16 at 32 x 4096: 16% of stall samples on that compare).
+  auto reads_tile = [&](int i, int key) { return has_tile(i) && key < end && key >= first; };
+  auto raw_pages = [&](int i) -> int {
     const int key = tile_key(i);
-    return has_tile(i) && key < end && key >= first ? pages.page_of(key, p.errors, OP_DECODE) : -1;
+    return reads_tile(i, key) ? pages.pages[key / PAGE_SIZE] : -1;
   };
-  auto first_pages = [&](int s) -> int {
-    if constexpr (Variant::HAS_WINDOW) return read_pages(s);
-    const int key = tile_key(s);
-    return has_tile(s) && key < end ? pages.checked(early[s], key, p.errors, OP_DECODE) : -1;
+  auto checked_pages = [&](int i, int raw) -> int {
+    const int key = tile_key(i);
+    return reads_tile(i, key) ? pages.checked(raw, key, p.errors, OP_DECODE) : -1;
   };
+  // The first tiles' entries (`early`, without a window), unchecked.
+  auto first_raw = [&](int s) -> int {
+    if constexpr (Variant::HAS_WINDOW) return raw_pages(s);
+    else return early[s];
+  };
+  auto first_pages = [&](int s) -> int { return checked_pages(s, first_raw(s)); };
   // STEP_PAGES 2: page lane % 2 of warp 0's step i, unchecked for errors (the warps whose tiles
   // it holds report them); -1 where none of its keys is visible (a page wholly before a window
   // start inside the step must not be read: its slots may hold anything).
@@ -321,14 +334,16 @@ __device__ void decode_mma(const DecodeParams& p) {
     const int key = key0_of(i) + lane % STEP_PAGES * PAGE_SIZE;
     return STEP_PAGES > 1 && warp == 0 && has_tile(i) && key < end && key + PAGE_SIZE > first;
   };
-  auto read_box = [&](int i) {
+  auto raw_box = [&](int i) {
     const int key = key0_of(i) + lane % STEP_PAGES * PAGE_SIZE;
-    return box_visible(i) ? pages.checked(pages.pages[key / PAGE_SIZE]) : -1;
+    return box_visible(i) ? pages.pages[key / PAGE_SIZE] : -1;
   };
-  auto first_box = [&](int s) {
-    if constexpr (Variant::HAS_WINDOW || STEP_PAGES == 1) return read_box(s);
-    else return box_visible(s) ? pages.checked(early_box[s]) : -1;
+  auto checked_box = [&](int i, int raw) { return box_visible(i) ? pages.checked(raw) : -1; };
+  auto first_raw_box = [&](int s) {
+    if constexpr (Variant::HAS_WINDOW || STEP_PAGES == 1) return raw_box(s);
+    else return early_box[s];
   };
+  auto first_box = [&](int s) { return checked_box(s, first_raw_box(s)); };
 
   // Per-lane copy plan, fixed for the whole kernel: copy k of this lane reads tile key `*_key[k]`,
   // at element offset `*_src[k]` from its page's base (the tile's first slot when the tile lies
@@ -721,25 +736,22 @@ __device__ void decode_mma(const DecodeParams& p) {
       slope[m][r] = Variant::TRANSFORMS_SCORES && row < task.heads ? Variant::slope(p.variant, task.first_head + row) : 0.f;
     }
 
-  int next_pages = first_pages(0), next_box = first_box(0);
 #pragma unroll
   for (int s = 0; s < STAGES - 1; ++s) {
-    const int current = next_pages, current_box = next_box;
-    next_pages = first_pages(s + 1);
-    next_box = first_box(s + 1);
-    if (s < steps) issue(s, current, current_box);
+    if (s < steps) issue(s, first_pages(s), first_box(s));
     copy_async_commit();
   }
+  int next_raw = first_raw(STAGES - 1), next_raw_box = first_raw_box(STAGES - 1);
   for (int i = 0; i < steps; ++i) {
+    const int next_pages = checked_pages(i + STAGES - 1, next_raw), next_box = checked_box(i + STAGES - 1, next_raw_box);
     copy_async_wait<STAGES - 2>();  // tile i has landed (this lane's copies)
     // ... and every lane's (with SHARED_V every thread's); stage (i - 1) is free.
     if constexpr (SHARED_V) __syncthreads();
     else __syncwarp();
     {
-      const int current = next_pages, current_box = next_box;
-      next_pages = read_pages(i + STAGES);
-      next_box = read_box(i + STAGES);
-      if (i + STAGES - 1 < steps) issue(i + STAGES - 1, current, current_box);
+      next_raw = raw_pages(i + STAGES);
+      next_raw_box = raw_box(i + STAGES);
+      if (i + STAGES - 1 < steps) issue(i + STAGES - 1, next_pages, next_box);
       copy_async_commit();  // possibly empty: one group per tile keeps the count
     }
     if (SHARED_V && i >= my_tiles) continue;  // this warp has no tile in the last step
@@ -934,12 +946,19 @@ __device__ void decode_mma(const DecodeParams& p) {
           }
       }
     } else if constexpr (FP8) {
+      // Rows of 4 dims in a step block (BOX_DIMS 4): dim 8 c + group lies in row 2 c + group / 4,
+      // whose swizzle repeats every 4 c, so four offsets and then 1024 bytes per 4 c.
+      constexpr bool BOX_ROWS = TMA_V && BOX_DIMS == 4;
+      int box_at[4];
+#pragma unroll
+      for (int j = 0; j < 4; ++j) box_at[j] = BOX_ROWS ? step_at(j * 8 + group, 4 * quad) : 0;
 #pragma unroll
       for (int c = 0; c < DIM_BLOCKS; ++c) {
         // Keys 4 quad .. + 3 of dim 8 c + group: in page blocks, slots of page 4 quad / PAGE_SIZE.
         const int e = (c * 8 + group) * PAGE_SIZE + 4 * quad % PAGE_SIZE;
+        const int at_step = BOX_ROWS ? box_at[c % 4] + c / 4 * 1024 : step_at(c * 8 + group, 4 * quad);
         const u32 w = V_PAGES ? *(const u32*)((const unsigned char*)v_tile + v_block(4 * quad / PAGE_SIZE, e / VEC) + e % VEC)
-                              : *(const u32*)((const unsigned char*)v_tile + (TMA_V ? step_at(c * 8 + group, 4 * quad)
+                              : *(const u32*)((const unsigned char*)v_tile + (TMA_V ? at_step
                                                                                     : (c * 8 + group) * KEYS + 4 * quad));
         u32 b0, b1;
         fp8x4_to_f16x2<KV>(w, b0, b1);
