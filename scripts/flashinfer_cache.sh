@@ -11,6 +11,8 @@ python3 -c 'import flashinfer' || exit 1
 timeout 300 python3 scripts/decode_sweep.py --flashinfer --layouts nhd --rows 1x4096 > "$O/fi_decode.txt" 2>&1
 timeout 120 python3 scripts/decode_sweep.py --flashinfer --layouts nhd --rows 1x4096 --kv-dtype float8_e4m3fn \
   >> "$O/fi_decode.txt" 2>&1
+# MQA (a group of 32: FlashInfer's kernels for it compile apart; issue 11's MQA rows).
+timeout 180 python3 scripts/decode_sweep.py --flashinfer --layouts nhd --rows 1x4096 --heads 32/1 >> "$O/fi_decode.txt" 2>&1
 for dim in 64 256; do
   timeout 120 python3 scripts/decode_sweep.py --flashinfer --layouts nhd --rows 1x4096 --dim "$dim" >> "$O/fi_decode.txt" 2>&1
 done
