@@ -56,8 +56,10 @@
 // 2026-12-04, two rounds each): fp8 pal pages of 32 read V at per-lane offsets taken once a tile
 // (1.04-1.05x: 32 x 4096 90.8 -> 86.6 us, 71% of the ceiling), and page ids checked an
 // iteration after their load (1.00-1.02x over bf16 / fp8 / MQA / head dims 64 and 96; bf16 32 x
-// 4096 3.92 TB/s in both layouts, 91%; fp8 pal / nhd 3.45 / 3.36, 80 / 78%). docs/kernels.md
-// has each version's figures.
+// 4096 3.92 TB/s in both layouts, 91%; fp8 pal / nhd 3.45 / 3.36, 80 / 78%). Forty-fifth
+// session (H200, 2026-12-04, two rounds): the one-m-tile warps' merge rows swizzled, MQA 1 / 8 x
+// 4096 1.03-1.05x (pal 13.3 -> 12.7 us at 1 x 4096), GQA and fp8 level, the same bits.
+// docs/kernels.md has each version's figures.
 #pragma once
 #include "pal/decode.cuh"
 #include "pal/layout.cuh"
@@ -1013,6 +1015,12 @@ __device__ void decode_mma(const DecodeParams& p) {
     __syncthreads();  // every warp is done with the ring: it becomes the merge buffer
 
     // Each warp's rows: unnormalised accumulators [warp][row][dim], then (max, sum) per row.
+    // Rows of whole 128-byte lines hold their 8-dim chunk c at c ^ swizzle(row), so that the
+    // rows one store instruction's phase writes take distinct banks: an STS.64 half-warp (four
+    // rows, one chunk) the line's four 32-byte blocks (c ^ row % 4), where they all took one
+    // (4-way: 1024 shared wavefronts a CTA at head dim 128, 256 so); an fp8 nhd / hnd STS.128
+    // quarter-warp (two rows' 64-byte runs) both halves of the line (c ^ 2 (row % 2)).
+    auto swizzle = [](int row) { return HEAD_DIM % 32 ? 0 : FP8_PAIRS ? (row & 1) * 2 : row & 3; };
     float* merged = (float*)shared;
     float2* states = (float2*)(merged + WARPS * ROWS * HEAD_DIM);
 #pragma unroll
@@ -1024,14 +1032,22 @@ __device__ void decode_mma(const DecodeParams& p) {
         if (row >= task.heads) continue;
         float* merged_row = merged + (warp * ROWS + row) * HEAD_DIM;
         if constexpr (FP8_PAIRS) {  // n-blocks 2 chunk (even dims) and 2 chunk + 1 (odd dims)
+          // (16-dim chunk 2 k + j at 2 k + (j ^ row % 2): two offsets a lane, then immediates)
+          int block[2];
+#pragma unroll
+          for (int j = 0; j < 2; ++j) block[j] = ((2 * j) ^ swizzle(row)) * 8 + 4 * quad;
 #pragma unroll
           for (int chunk = 0; chunk < HEAD_DIM / 16; ++chunk)
-            *(float4*)(merged_row + chunk * 16 + 4 * quad) = make_float4(o[m][2 * chunk][2 * r], o[m][2 * chunk + 1][2 * r],
-                                                                        o[m][2 * chunk][2 * r + 1], o[m][2 * chunk + 1][2 * r + 1]);
+            *(float4*)(merged_row + (chunk & ~1) * 16 + block[chunk & 1]) = make_float4(
+                o[m][2 * chunk][2 * r], o[m][2 * chunk + 1][2 * r], o[m][2 * chunk][2 * r + 1], o[m][2 * chunk + 1][2 * r + 1]);
         } else {
+          // (chunk 4 k + j at 4 k + (j ^ row % 4): four offsets a lane, then immediates)
+          int block[4];
+#pragma unroll
+          for (int j = 0; j < 4; ++j) block[j] = (j ^ swizzle(row)) * 8 + Fragment::column(lane, 0);
 #pragma unroll
           for (int c = 0; c < DIM_BLOCKS; ++c)
-            *(float2*)(merged_row + c * 8 + Fragment::column(lane, 0)) = make_float2(o[m][c][2 * r], o[m][c][2 * r + 1]);
+            *(float2*)(merged_row + (c & ~3) * 8 + block[c & 3]) = make_float2(o[m][c][2 * r], o[m][c][2 * r + 1]);
         }
         if (quad == 0) states[warp * ROWS + row] = make_float2(state[m][r].max, sum);
       }
@@ -1050,7 +1066,7 @@ __device__ void decode_mma(const DecodeParams& p) {
         const float2 partial = states[w * ROWS + row];
         const float weight = merge_weight(partial.x, total.base());
         total.sum += partial.y * weight;
-        const float* src = merged + (w * ROWS + row) * HEAD_DIM + c * 8;
+        const float* src = merged + (w * ROWS + row) * HEAD_DIM + (c ^ swizzle(row)) * 8;
 #pragma unroll
         for (int e = 0; e < 8; ++e) acc[e] += src[e] * weight;
       }
