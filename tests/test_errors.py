@@ -330,6 +330,16 @@ def test_shape_helpers_reject_bad_geometry():
         pal.get_k_cache_shape(4, 2, 12, 16, "bfloat16", "pal")
     with pytest.raises(ValueError, match="dtype"):
         pal.get_k_cache_shape(4, 2, 16, 16, "float64")
+    # The pool dtypes listed, fp8 among them, index types not.
+    pools = "float32, float16, bfloat16, float8_e4m3fn or float8_e5m2"
+    for call in (
+        lambda d: pal.get_k_cache_shape(4, 2, 16, 16, d),
+        lambda d: pal.get_v_cache_shape(4, 2, 16, 16, d),
+        pal.get_k_cache_stripe_size,
+    ):
+        for dtype, error in (("float64", pal.PalValueError), ("int32", pal.PalTypeError)):
+            with pytest.raises(error, match=re.escape(pools)):
+                call(dtype)
     with pytest.raises(ValueError, match="page_size"):
         pal.get_v_cache_shape(4, 2, 16, 0, "float32")
     # Sizes that are negative, beyond 64 bits or not integers: PalValueError naming the size

@@ -66,6 +66,68 @@ def test_int64_values_beyond_int32_stay_invalid(rng):
         )
 
 
+def test_an_entry_beyond_int32_is_reported_as_given(rng):
+    # SPEC §6: the error names the entry and what was given, not the int32 it was narrowed to.
+    cache = paged_cache(rng, [20, 5], 1, 64, 16, "float32", "pal")
+    queries = random_array(rng, (2, 2, 64), "float32")
+    pools = (cache.k_cache, cache.v_cache)
+    table = wide(cache.page_table)
+    table[1, 0] = -(2**40) - 7
+    with pytest.raises(pal.PalValueError, match=r"`page_table\[1, 0\]`.*got -1099511627783$"):
+        pal.paged_attention_decode(queries, *pools, table, cache.lens)
+    lens = wide(cache.lens)
+    lens[1] = 2**33 + 3
+    with pytest.raises(pal.PalValueError, match=r"`seq_lens\[1\]`.*got 8589934595$"):
+        pal.paged_attention_decode(queries, *pools, cache.page_table, lens)
+    keys = random_array(rng, (2, 1, 64), "float32")
+    slots = np.array([0, 2**35], np.int64)
+    with pytest.raises(pal.PalValueError, match=r"`slot_mapping\[1\]`.*got 34359738368$"):
+        pal.fill_kv_pages(keys, keys, *pools, slot_mapping=slots)
+    # Unused entries of a row may hold anything; slots below int32 still skip.
+    table[1, 0] = cache.page_table[1, 0]
+    table[1, 1:] = 2**40
+    np.testing.assert_array_equal(
+        pal.paged_attention_decode(queries, *pools, table, cache.lens),
+        pal.paged_attention_decode(queries, *pools, cache.page_table, cache.lens),
+    )
+    pal.fill_kv_pages(keys, keys, *pools, slot_mapping=np.array([-(2**40), -1], np.int64))
+
+
+class DLPackOnly:
+    """An array known only through ``__dlpack__`` (a library PAL has no special case for)."""
+
+    def __init__(self, array):
+        self.array = array
+
+    def __dlpack__(self, **kwargs):
+        return self.array.__dlpack__(**kwargs)
+
+    def __dlpack_device__(self):
+        return self.array.__dlpack_device__()
+
+
+class InterfaceOnly:
+    """An array known only through ``__array_interface__``."""
+
+    def __init__(self, array):
+        self.__array_interface__ = array.__array_interface__
+        self.array = array
+
+
+@pytest.mark.parametrize("wrapper", [DLPackOnly, InterfaceOnly])
+def test_int64_indices_through_any_array_protocol(rng, wrapper):
+    cache = paged_cache(rng, [40, 0, 17], 2, 64, 16, "float32", "nhd")
+    queries = random_array(rng, (3, 4, 64), "float32")
+    pools = (cache.k_cache, cache.v_cache)
+    expected = pal.paged_attention_decode(queries, *pools, cache.page_table, cache.lens, layout="nhd")
+    table, lens = wrapper(wide(cache.page_table)), wrapper(wide(cache.lens))
+    out = pal.paged_attention_decode(queries, *pools, table, lens, layout="nhd")
+    np.testing.assert_array_equal(out, expected)
+    keys = random_array(rng, (2, 2, 64), "float32")
+    pal.fill_kv_pages(keys, keys, *pools, slot_mapping=wrapper(np.array([3, -1], np.int64)), layout="nhd")
+    np.testing.assert_array_equal(cache.k_cache[0, 3], keys[0])
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int16, np.uint32])
 def test_a_wrong_index_dtype_names_only_index_dtypes(rng, dtype):
     cache = paged_cache(rng, [10], 1, 64, 16, "float32", "pal")

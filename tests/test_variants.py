@@ -172,6 +172,62 @@ def test_bad_variant_options_raise(rng, variant, names):
         )
 
 
+@pytest.mark.parametrize(
+    "option, error, names",
+    [
+        ({"window_left": 3.0}, pal.PalTypeError, "`window_left` must be an integer"),
+        ({"window_left": "3"}, pal.PalTypeError, "`window_left` must be an integer"),
+        ({"window_left": None}, pal.PalTypeError, "`window_left` must be an integer"),
+        ({"window_left": -(2**70)}, pal.PalValueError, "`window_left`"),
+        ({"scale": "0.5"}, pal.PalTypeError, "`scale` must be a number"),
+        ({"logits_soft_cap": "30"}, pal.PalTypeError, "`logits_soft_cap` must be a number"),
+        ({"layout": None}, pal.PalTypeError, "`layout` must be a string"),
+        ({"layout": 3}, pal.PalTypeError, "`layout` must be a string"),
+    ],
+)
+def test_options_of_the_wrong_kind_name_themselves(rng, option, error, names):
+    cache = paged_cache(rng, [10], 1, 64, 16, "float32", "pal")
+    queries = random_array(rng, (1, 2, 64), "float32")
+    q, k, v, cu = random_prompts(rng, [3], 2, 1, 64, "float32")
+    with pytest.raises(error, match=re.escape(names)):
+        pal.paged_attention_decode(
+            queries, cache.k_cache, cache.v_cache, cache.page_table, cache.lens, **option
+        )
+    with pytest.raises(error, match=re.escape(names)):
+        pal.paged_attention_prefill(
+            q, k, v, cache.k_cache, cache.v_cache, cache.page_table, cache.lens, cu, **option
+        )
+
+
+def test_a_window_past_int64_and_a_soft_cap_of_none_are_off(rng):
+    cache = paged_cache(rng, [40], 1, 64, 16, "float32", "pal")
+    queries = random_array(rng, (1, 2, 64), "float32")
+    args = (queries, cache.k_cache, cache.v_cache, cache.page_table, cache.lens)
+    plain = pal.paged_attention_decode(*args)
+    np.testing.assert_array_equal(pal.paged_attention_decode(*args, window_left=2**64), plain)
+    np.testing.assert_array_equal(pal.paged_attention_decode(*args, logits_soft_cap=None), plain)
+    np.testing.assert_array_equal(pal.paged_attention_decode(*args, window_left=np.int64(-1)), plain)
+
+
+@pytest.mark.parametrize("length", [600, 1500])
+def test_keys_whose_logits_overflow_to_minus_infinity_weigh_nothing(rng, length):
+    # An ALiBi slope near f32::MAX sends every key but the nearest to -inf, so whole tiles and
+    # splits hold no finite logit: they must add nothing (exp(-inf - -inf) is NaN).
+    pages = (length + 15) // 16
+    k_cache = np.zeros((pages, 16, 1, 16), np.float32)
+    k_cache[..., 0] = 1.0
+    v_cache = random_array(rng, k_cache.shape, "float32")
+    queries = np.zeros((1, 1, 16), np.float32)
+    queries[..., 0] = 1.0
+    table = np.arange(pages, dtype=np.int32)[None]
+    out = pal.paged_attention_decode(
+        queries, k_cache, v_cache, table, np.array([length], np.int32), layout="nhd",
+        alibi_slopes=np.array([1e37], np.float32),
+    )  # fmt: skip
+    last = length - 1
+    np.testing.assert_array_equal(out[0, 0], v_cache[last // 16, last % 16, 0])
+
+
 def test_variant_vectors_must_be_float32(rng):
     cache = paged_cache(rng, [10], 1, 64, 16, "float32", "pal")
     queries = random_array(rng, (1, 2, 64), "float32")

@@ -20,10 +20,11 @@ PAL's tests and benchmarks check it with.
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 from . import _native
-from ._arrays import as_index, dense, dtype_name, output_like, torch_module
+from ._arrays import as_given, as_index, dense, dtype_name, output_like, torch_module
 from ._cuda import launch_settings
 from .errors import (
     BackendUnavailableError,
@@ -111,18 +112,25 @@ def paged_attention_decode(
     Returns:
         ``[num_seqs, num_q_heads, head_dim]`` in the queries' dtype, of the queries' kind.
     """
-    page_table, seq_lens = as_index(page_table), as_index(seq_lens)
+    op = "paged_attention_decode"
+    scale, layout, window_left, logits_soft_cap = _keywords(op, scale, layout, window_left, logits_soft_cap)
+    clamped: dict[str, Any] = {}
+    page_table = as_index(page_table, "page_table", clamped)
+    seq_lens = as_index(seq_lens, "seq_lens", clamped)
     queries = dense(queries)
     if out is None and _traced(queries, k_cache, v_cache, page_table, seq_lens, alibi_slopes, sinks):
         return _torch_ops().paged_attention_decode(
             queries, k_cache, v_cache, page_table, seq_lens, scale, layout, window_left, logits_soft_cap,
             alibi_slopes, sinks, *_scale_pair(k_scale), *_scale_pair(v_scale), check,
         )  # fmt: skip
-    target, finish = output_like(queries, out, "paged_attention_decode", "queries")
-    _native.paged_attention_decode(
-        queries, k_cache, v_cache, page_table, seq_lens, target, scale, layout, window_left, logits_soft_cap,
-        alibi_slopes, sinks, k_scale, v_scale, *launch_settings(queries, check),
-    )  # fmt: skip
+    target, finish = output_like(queries, out, op, "queries")
+    try:
+        _native.paged_attention_decode(
+            queries, k_cache, v_cache, page_table, seq_lens, target, scale, layout, window_left,
+            logits_soft_cap, alibi_slopes, sinks, k_scale, v_scale, *launch_settings(queries, check),
+        )  # fmt: skip
+    except PalValueError as error:
+        raise as_given(error, clamped) from None
     return target if finish is None else finish(target)
 
 
@@ -177,10 +185,13 @@ def paged_attention_prefill(
     Returns:
         ``[total_tokens, num_q_heads, head_dim]`` in ``q``'s dtype, of ``q``'s kind.
     """
+    op = "paged_attention_prefill"
+    scale, layout, window_left, logits_soft_cap = _keywords(op, scale, layout, window_left, logits_soft_cap)
+    clamped: dict[str, Any] = {}
     page_table, context_lens, cu_seqlens_q = (
-        as_index(page_table),
-        as_index(context_lens),
-        as_index(cu_seqlens_q),
+        as_index(page_table, "page_table", clamped),
+        as_index(context_lens, "context_lens", clamped),
+        as_index(cu_seqlens_q, "cu_seqlens_q", clamped),
     )
     q, k, v = dense(q), dense(k), dense(v)
     if out is None and _traced(
@@ -191,11 +202,14 @@ def paged_attention_prefill(
             window_left, logits_soft_cap, alibi_slopes, sinks, *_scale_pair(k_scale), *_scale_pair(v_scale),
             check,
         )  # fmt: skip
-    target, finish = output_like(q, out, "paged_attention_prefill", "q")
-    _native.paged_attention_prefill(
-        q, k, v, k_cache, v_cache, page_table, context_lens, cu_seqlens_q, target, scale, layout,
-        window_left, logits_soft_cap, alibi_slopes, sinks, k_scale, v_scale, *launch_settings(q, check),
-    )  # fmt: skip
+    target, finish = output_like(q, out, op, "q")
+    try:
+        _native.paged_attention_prefill(
+            q, k, v, k_cache, v_cache, page_table, context_lens, cu_seqlens_q, target, scale, layout,
+            window_left, logits_soft_cap, alibi_slopes, sinks, k_scale, v_scale, *launch_settings(q, check),
+        )  # fmt: skip
+    except PalValueError as error:
+        raise as_given(error, clamped) from None
     return target if finish is None else finish(target)
 
 
@@ -238,8 +252,12 @@ def fill_kv_pages(
         check: as for :func:`paged_attention_decode` (positions, sequences, slots and page ids);
             invalid destinations are never written.
     """
-    page_table, positions, token_to_seq = as_index(page_table), as_index(positions), as_index(token_to_seq)
-    slot_mapping = as_index(slot_mapping)
+    _check_layout("fill_kv_pages", layout)
+    clamped: dict[str, Any] = {}
+    page_table = as_index(page_table, "page_table", clamped)
+    positions = as_index(positions, "positions", clamped)
+    token_to_seq = as_index(token_to_seq, "token_to_seq", clamped)
+    slot_mapping = as_index(slot_mapping, "slot_mapping", clamped)
     new_keys, new_values = dense(new_keys), dense(new_values)
     if _traced(new_keys, new_values, k_cache, v_cache, page_table, positions, token_to_seq, slot_mapping):
         return _torch_ops().fill_kv_pages(
@@ -256,10 +274,13 @@ def fill_kv_pages(
             *_scale_pair(v_scale),
             check,
         )
-    _native.fill_kv_pages(
-        new_keys, new_values, k_cache, v_cache, page_table, positions, token_to_seq, slot_mapping, layout,
-        k_scale, v_scale, *launch_settings(new_keys, check),
-    )  # fmt: skip
+    try:
+        _native.fill_kv_pages(
+            new_keys, new_values, k_cache, v_cache, page_table, positions, token_to_seq, slot_mapping, layout,
+            k_scale, v_scale, *launch_settings(new_keys, check),
+        )  # fmt: skip
+    except PalValueError as error:
+        raise as_given(error, clamped) from None
 
 
 def get_k_cache_shape(
@@ -285,6 +306,55 @@ def get_k_cache_stripe_size(dtype: Any) -> int:
 def get_optimal_page_size() -> int:
     """The page size PAL recommends (tokens per page)."""
     return _native.optimal_page_size()
+
+
+def _keywords(op: str, scale: Any, layout: Any, window_left: Any, logits_soft_cap: Any) -> tuple:
+    """The attention keywords, checked for their kind with errors that name them (SPEC §6) where
+    the native conversion would raise a bare TypeError: ``window_left`` an integer (one past any
+    int64 is a window past any context), ``scale`` a number or None, ``logits_soft_cap`` a
+    number or None (off)."""
+    _check_layout(op, layout)
+    if type(window_left) is not int:
+        if isinstance(window_left, (float, str, bytes)) or not hasattr(type(window_left), "__index__"):
+            expected = "must be an integer (-1: no window)"
+            raise PalTypeError(f"{op}: `window_left` {expected}, got {_kind(window_left)}")
+        window_left = operator.index(window_left)
+    if window_left > _INT64_MAX:
+        window_left = _INT64_MAX
+    elif window_left < -1:
+        expected = "must be -1 (no window) or a number of keys >= 0"
+        raise PalValueError(f"{op}: `window_left` {expected}, got {window_left}")
+    if scale is not None:
+        _check_number(op, "scale", scale)
+    if logits_soft_cap is None:
+        logits_soft_cap = 0.0
+    else:
+        _check_number(op, "logits_soft_cap", logits_soft_cap)
+    return scale, layout, window_left, logits_soft_cap
+
+
+_NUMBERS = (float, int)
+
+
+def _check_number(op: str, name: str, value: Any) -> None:
+    # (Python's own numbers first: the common case, and plain for torch.compile to trace.)
+    if type(value) in _NUMBERS:
+        return
+    if isinstance(value, (str, bytes)) or not hasattr(type(value), "__float__"):
+        raise PalTypeError(f"{op}: `{name}` must be a number, got {_kind(value)}")
+
+
+_INT64_MAX = 2**63 - 1
+
+
+def _check_layout(op: str, layout: Any) -> None:
+    if not isinstance(layout, str):
+        expected = 'must be a string: "pal", "nhd" or "hnd"'
+        raise PalTypeError(f"{op}: `layout` {expected}, got {_kind(layout)}")
+
+
+def _kind(value: Any) -> str:
+    return f"{type(value).__name__} {value!r}"
 
 
 def _all_torch(*arrays: Any) -> bool:

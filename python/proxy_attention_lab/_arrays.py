@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import Any, Callable
 
@@ -113,22 +114,70 @@ def output_like(reference: Any, out: Any, op: str, name: str) -> tuple[Any, Call
 _INT32_RANGE = (-(2**31), 2**31 - 1)
 
 
-def as_index(array: Any) -> Any:
-    """An int64 index tensor (torch's default dtype for integers; vLLM's ``slot_mapping``) as
+def as_index(array: Any, name: str = "", clamped: dict[str, Any] | None = None) -> Any:
+    """An int64 index array (torch's default dtype for integers; vLLM's ``slot_mapping``) as
     int32, the index dtype of PAL's kernels; anything else as it is. Values outside int32 are
     clamped to its range, where they stay as invalid as they were (reported as bad entries;
-    negative slots still skip). A torch tensor stays on its device (no synchronisation)."""
+    negative slots still skip); a host array that needed it is kept in ``clamped[name]``, so
+    that `as_given` can report what was given. A torch tensor stays on its device (no
+    synchronisation). Other host arrays (``__array_interface__``, or ``__dlpack__`` on the CPU)
+    are read through a numpy view, other CUDA ones through torch where it is imported."""
     if array is None:
         return None
     tensor = torch_tensor_class()
-    if tensor is not None and isinstance(array, tensor):
-        torch = torch_module()
-        if array.dtype is not torch.int64:
+    if tensor is None or not isinstance(array, tensor):
+        if not isinstance(array, np.ndarray):
+            array = _index_view(array)
+        if isinstance(array, np.ndarray):
+            if array.dtype != np.int64:
+                return array
+            narrowed = np.clip(array, *_INT32_RANGE).astype(np.int32)
+            if clamped is not None and array.size and not np.array_equal(narrowed, array):
+                clamped[name] = array
+            return narrowed
+        if tensor is None or not isinstance(array, tensor):
             return array
-        return array.clamp(*_INT32_RANGE).to(torch.int32)
-    if isinstance(array, np.ndarray) and array.dtype == np.int64:
-        return np.clip(array, *_INT32_RANGE).astype(np.int32)
+    torch = torch_module()
+    if array.dtype is not torch.int64:
+        return array
+    if clamped is not None and not array.is_cuda and array.numel() and not torch.compiler.is_compiling():
+        if bool(array.min() < _INT32_RANGE[0]) or bool(array.max() > _INT32_RANGE[1]):
+            clamped[name] = array.numpy()
+    return array.clamp(*_INT32_RANGE).to(torch.int32)
+
+
+def _index_view(array: Any) -> Any:
+    """A numpy view of a host array known through ``__array_interface__`` or a CPU ``__dlpack__``,
+    a torch view of a CUDA ``__dlpack__`` one where torch is imported; else the object itself
+    (the native reader then names what it cannot read)."""
+    try:
+        if hasattr(array, "__array_interface__"):
+            return np.asarray(array)
+        if hasattr(array, "__dlpack__") and hasattr(array, "__dlpack_device__"):
+            device_type = array.__dlpack_device__()[0]
+            if device_type == 1:  # kDLCPU
+                return np.from_dlpack(array)
+            torch = torch_module()
+            if torch is not None and device_type == 2:  # kDLCUDA
+                return torch.from_dlpack(array)
+    except (TypeError, ValueError, BufferError, RuntimeError):
+        pass
     return array
+
+
+_GIVEN = re.compile(r"`(\w+)\[([\d, ]+)\]`(.*), got (-?\d+)$", re.S)
+
+
+def as_given(error: PalValueError, clamped: dict[str, Any]) -> PalValueError:
+    """``error`` reporting an index entry that `as_index` clamped with the value that was given
+    (SPEC §6: an error names the argument, the entry and what was given), not the clamped one;
+    any other error as it is."""
+    found = _GIVEN.search(str(error)) if clamped else None
+    if found is None or found.group(1) not in clamped or int(found.group(4)) not in _INT32_RANGE:
+        return error
+    entry = tuple(int(i) for i in found.group(2).split(","))
+    given = int(clamped[found.group(1)][entry])
+    return PalValueError(str(error)[: found.start(4)] + str(given))
 
 
 def _copy_into(out: Any, result: Any) -> Any:

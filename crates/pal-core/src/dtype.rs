@@ -63,6 +63,31 @@ impl fmt::Display for DType {
     }
 }
 
+/// The KV pool dtypes, as error messages list them.
+pub const POOL_DTYPES: &str = "float32, float16, bfloat16, float8_e4m3fn or float8_e5m2";
+
+impl DType {
+    /// The pool dtype named `name`, argument `dtype` of `op`: refuses index and unknown types
+    /// with one message listing the pool dtypes.
+    pub fn pool(name: &str, op: &'static str) -> Result<DType, Error> {
+        match name.parse::<DType>() {
+            Ok(dtype) if dtype.is_float() => Ok(dtype),
+            Ok(dtype) => Err(Error::DType {
+                op,
+                arg: "dtype".into(),
+                expected: POOL_DTYPES.into(),
+                actual: dtype,
+            }),
+            Err(_) => Err(Error::value(
+                op,
+                "dtype",
+                format!("one of {POOL_DTYPES}"),
+                format!("{name:?}"),
+            )),
+        }
+    }
+}
+
 impl FromStr for DType {
     type Err = Error;
 

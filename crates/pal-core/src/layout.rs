@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::dtype::DType;
+use crate::dtype::{DType, POOL_DTYPES};
 use crate::error::{Error, Result};
 
 /// How a page of keys and values is laid out in the pools.
@@ -96,7 +96,7 @@ fn check_geometry(
         return Err(Error::DType {
             op: OP,
             arg: "dtype".into(),
-            expected: "float32, float16 or bfloat16".into(),
+            expected: POOL_DTYPES.into(),
             actual: dtype,
         });
     }

@@ -67,7 +67,7 @@ mod tensor;
 mod validate;
 mod variant;
 
-pub use dtype::{DType, Element, FloatElement, F8E4M3, F8E5M2};
+pub use dtype::{DType, Element, FloatElement, F8E4M3, F8E5M2, POOL_DTYPES};
 pub use error::{Error, Result};
 pub use layout::{k_cache_shape, k_cache_stripe_size, optimal_page_size, v_cache_shape, CacheGeometry, CacheLayout};
 pub use ops::{fill_kv_pages, paged_attention_decode, paged_attention_prefill};

@@ -376,7 +376,7 @@ fn k_cache_shape<'py>(
         count("num_kv_heads", num_kv_heads)?,
         count("head_dim", head_dim)?,
         count("page_size", page_size)?,
-        parse(dtype)?,
+        DType::pool(dtype, "cache_shape").map_err(to_py_err)?,
         parse(layout)?,
     );
     shape_tuple(py, shape.map_err(to_py_err)?)
@@ -398,7 +398,7 @@ fn v_cache_shape<'py>(
         count("num_kv_heads", num_kv_heads)?,
         count("head_dim", head_dim)?,
         count("page_size", page_size)?,
-        parse(dtype)?,
+        DType::pool(dtype, "cache_shape").map_err(to_py_err)?,
         parse(layout)?,
     );
     shape_tuple(py, shape.map_err(to_py_err)?)
@@ -406,15 +406,7 @@ fn v_cache_shape<'py>(
 
 #[pyfunction]
 fn k_cache_stripe_size(dtype: &str) -> PyResult<usize> {
-    let dtype: DType = parse(dtype)?;
-    if !dtype.is_float() {
-        return Err(to_py_err(pal_core::Error::DType {
-            op: "k_cache_stripe_size",
-            arg: "dtype".into(),
-            expected: "float32, float16 or bfloat16".into(),
-            actual: dtype,
-        }));
-    }
+    let dtype = DType::pool(dtype, "k_cache_stripe_size").map_err(to_py_err)?;
     Ok(pal_core::k_cache_stripe_size(dtype))
 }
 

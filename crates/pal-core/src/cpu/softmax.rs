@@ -192,6 +192,12 @@ fn rows_in_tile(visible: Range<usize>, first_key: usize, n: usize) -> Range<usiz
 fn fold_weights(max: &mut f32, sum: &mut f32, acc: &mut [f32], logits: &mut [f32]) {
     let tile_max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let new_max = max.max(tile_max);
+    if new_max == f32::NEG_INFINITY {
+        // No finite logit yet (every one so far overflowed to -inf): every weight is 0, where
+        // exp(-inf - -inf) would be NaN.
+        logits.fill(0.0);
+        return;
+    }
     let tile_sum = simd::exp_shifted(logits, new_max);
     rescale(max, sum, acc, new_max);
     *sum += tile_sum;
@@ -402,5 +408,26 @@ mod tests {
         let state = keys.fold(&queries, 2, |_| 0..10, &plain());
         assert_eq!(output(&state, 0, Some(1.0)), vec![0.0; d]);
         assert_eq!(output(&state, 0, None), vec![0.0; d]);
+    }
+    #[test]
+    fn logits_that_overflowed_to_minus_infinity_weigh_nothing() {
+        // A tile (or a whole split, merged after) of -inf logits before any finite one: its
+        // weights are 0, not exp(-inf - -inf) = NaN (ALiBi or a scale near f32::MAX).
+        let d = 2;
+        let mut state = OnlineSoftmax::new(d);
+        state.reset(1);
+        let mut far = vec![f32::NEG_INFINITY; 3];
+        state.fold_row(0, &mut far);
+        assert_eq!(far, vec![0.0; 3]);
+        let mut near = vec![1.0f32, 1.0];
+        state.fold_row(0, &mut near);
+        for a in &mut state.acc {
+            *a += 2.0 * near[0];
+        }
+        let mut split = OnlineSoftmax::new(d);
+        split.reset(1);
+        split.fold_row(0, &mut [f32::NEG_INFINITY; 4]);
+        state.merge(0, split.max[0], split.sum[0], &split.acc);
+        assert_eq!(output(&state, 0, None), vec![1.0; d]);
     }
 }
