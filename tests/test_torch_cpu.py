@@ -87,3 +87,14 @@ def test_torch_subclasses_views_and_grad_read_like_plain_tensors(rng):
     assert_close(from_torch(out), expected, "float32")
     with pytest.raises(TypeError, match="float64"):
         pal.paged_attention_decode(cpu(queries).double(), k, v, table, lens, layout="nhd")
+
+
+def test_torch_int64_entries_beyond_int32_are_reported_as_given(rng):
+    # CPU tensors are narrowed to int32 like numpy arrays; a bad entry reads as it was given.
+    cache = paged_cache(rng, [20, 5], 1, 64, 16, "float32", "pal")
+    queries = torch.from_numpy(random_array(rng, (2, 2, 64), "float32"))
+    pools = (torch.from_numpy(cache.k_cache), torch.from_numpy(cache.v_cache))
+    table = torch.from_numpy(cache.page_table).to(torch.int64)
+    table[1, 0] = 2**40 + 1
+    with pytest.raises(pal.PalValueError, match=r"`page_table\[1, 0\]`.*got 1099511627777$"):
+        pal.paged_attention_decode(queries, *pools, table, torch.from_numpy(cache.lens).to(torch.int64))
