@@ -48,6 +48,12 @@ impl<'py> ArrayArg<'py> {
     pub fn extract_index(op: &'static str, name: &'static str, object: &Bound<'py, PyAny>) -> PyResult<Self> {
         Self::read(op, name, object, |dtype| match dtype.parse::<DType>() {
             Ok(DType::I32) => Ok(DType::I32),
+            // The package narrows int64 where it can read the array (numpy, torch, host arrays,
+            // CUDA ones through torch); what reaches here it could not.
+            _ if dtype == "int64" => Err(crate::errors::type_error(format!(
+                "{op}: `{name}` is an int64 index array that was not narrowed to int32 (`proxy_attention_lab` \
+                 narrows host arrays, and CUDA arrays through torch once it is imported): pass int32"
+            ))),
             _ => Err(crate::errors::type_error(format!(
                 "{op}: `{name}` is an index argument and must have dtype int32 or int64, got {dtype}"
             ))),
@@ -536,6 +542,7 @@ fn from_dlpack<'py>(object: &Bound<'py, PyAny>) -> PyResult<RawArray<'py>> {
 fn dl_dtype(dtype: &DlDataType) -> Option<&'static str> {
     Some(match (dtype.code, dtype.bits, dtype.lanes) {
         (0, 32, 1) => "int32",
+        (0, 64, 1) => "int64",
         (2, 32, 1) => "float32",
         (2, 16, 1) => "float16",
         (4, 16, 1) => "bfloat16",
