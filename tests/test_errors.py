@@ -199,6 +199,12 @@ def test_unknown_dtypes_are_refused_naming_what_the_argument_takes(case, name, d
 def test_output_may_not_alias_an_input(case):
     with pytest.raises(ValueError, match="overlap"):
         pal.paged_attention_decode(*case.values(), out=case["queries"])
+    # Nor the variant vectors it reads (here sinks, then ALiBi slopes, inside `out`).
+    out = np.zeros(case["queries"].shape, np.float32)
+    inside = out.reshape(-1)[: out.shape[1]]
+    for option in ("sinks", "alibi_slopes"):
+        with pytest.raises(pal.PalValueError, match=f"`out` must not overlap `{option}`"):
+            pal.paged_attention_decode(*case.values(), out=out, **{option: inside})
 
 
 def test_scale_must_be_finite(case):

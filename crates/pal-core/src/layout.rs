@@ -159,7 +159,9 @@ pub fn v_cache_shape(
 /// Contiguous runs that make up one token's row in a pool (see [`CacheGeometry::k_row_runs`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RowRuns {
+    /// Contiguous elements per run.
     pub len: usize,
+    /// Elements from one run's start to the next's.
     pub stride: usize,
 }
 

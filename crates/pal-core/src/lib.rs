@@ -69,7 +69,12 @@ mod variant;
 
 pub use dtype::{DType, Element, FloatElement, F8E4M3, F8E5M2, POOL_DTYPES};
 pub use error::{Error, Result};
-pub use layout::{k_cache_shape, k_cache_stripe_size, optimal_page_size, v_cache_shape, CacheGeometry, CacheLayout};
+/// The `half` crate PAL's `f16` / `bf16` elements come from, so a client builds its slices with
+/// the same types.
+pub use half;
+pub use layout::{
+    k_cache_shape, k_cache_stripe_size, optimal_page_size, v_cache_shape, CacheGeometry, CacheLayout, RowRuns,
+};
 pub use ops::{fill_kv_pages, paged_attention_decode, paged_attention_prefill};
 pub use options::{AttentionOptions, Execution, FillOptions, TableCheck};
 pub use problem::{DecodeInputs, FillInputs, KvDestination, KvScale, KvScales, PrefillInputs};

@@ -34,6 +34,20 @@ pub struct KvScales<'a> {
     pub v: KvScale<'a>,
 }
 
+impl<'a> KvScales<'a> {
+    /// The scales given as tensors, named as the arguments: what an output or a pool written in
+    /// place must not overlap.
+    pub(crate) fn tensors(&self) -> Vec<(&'static str, &TensorView<'a>)> {
+        [("k_scale", &self.k), ("v_scale", &self.v)]
+            .into_iter()
+            .filter_map(|(name, scale)| match scale {
+                KvScale::Tensor(t) => Some((name, t)),
+                KvScale::Value(_) => None,
+            })
+            .collect()
+    }
+}
+
 impl KvScale<'_> {
     /// The scale of every KV head.
     ///

@@ -32,15 +32,21 @@ fn numel(shape: &[usize]) -> usize {
 }
 
 fn check_len(len: usize, shape: &[usize]) -> Result<()> {
-    if len == numel(shape) {
-        Ok(())
-    } else {
-        Err(Error::value(
+    // (A shape whose element count overflows describes no slice: refused, never wrapped.)
+    match shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d)) {
+        Some(n) if n == len => Ok(()),
+        Some(n) => Err(Error::value(
             "tensor",
             "data",
-            format!("{} elements for shape {shape:?}", numel(shape)),
+            format!("{n} elements for shape {shape:?}"),
             format!("{len} elements"),
-        ))
+        )),
+        None => Err(Error::value(
+            "tensor",
+            "shape",
+            "dimensions whose product fits in usize",
+            format!("{shape:?}"),
+        )),
     }
 }
 

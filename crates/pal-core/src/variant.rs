@@ -41,10 +41,11 @@ impl AttentionVariant {
         }
     }
 
-    /// This variant with a logit soft-cap.
+    /// This variant with a logit soft-cap; a cap of 0 is off (FlashInfer's convention, as the
+    /// Python keyword takes it).
     pub fn with_logits_soft_cap(self, cap: f32) -> Self {
         Self {
-            logits_soft_cap: Some(cap),
+            logits_soft_cap: (cap != 0.0).then_some(cap),
             ..self
         }
     }

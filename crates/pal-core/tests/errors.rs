@@ -365,3 +365,36 @@ fn cuda_tensors_without_a_cuda_backend_are_a_clear_error() {
     assert!(matches!(e, Error::Device { .. }), "{e}");
     assert_names(&e, "k_cache");
 }
+
+#[test]
+fn an_output_may_not_alias_the_variant_vectors() {
+    let f = fixture();
+    let mut out = vec![0f32; 2 * 4 * D];
+    let out_ptr = out.as_mut_ptr();
+    // SAFETY: deliberately aliasing views over one live buffer, to check that PAL refuses them.
+    let (sinks, mut out_view) = unsafe {
+        (
+            TensorView::from_raw_parts(out_ptr.cast_const().cast(), DType::F32, &[4], Device::Cpu),
+            TensorViewMut::from_raw_parts(out_ptr.cast(), DType::F32, &[2, 4, D], Device::Cpu),
+        )
+    };
+    for (slopes, sinks, name) in [
+        (None, Some(sinks.clone()), "sinks"),
+        (Some(sinks), None, "alibi_slopes"),
+    ] {
+        let mut inputs = inputs_around(&f, TensorView::from_slice(&f.queries, &[2, 4, D]).unwrap());
+        inputs.alibi_slopes = slopes;
+        inputs.sinks = sinks;
+        let e = paged_attention_decode(&inputs, &mut out_view, &AttentionOptions::default()).unwrap_err();
+        assert!(matches!(&e, Error::Overlap { other, .. } if other == name), "{e}");
+    }
+}
+
+#[test]
+fn a_soft_cap_of_zero_is_off_and_an_overflowing_shape_is_refused() {
+    let variant = AttentionVariant::default().with_logits_soft_cap(0.0);
+    assert_eq!(variant.logits_soft_cap, None);
+    assert_eq!(variant.name(), "plain");
+    let e = TensorView::from_slice(&[] as &[f32], &[1 << 62, 4, 1, 16]).unwrap_err();
+    assert_names(&e, "shape");
+}

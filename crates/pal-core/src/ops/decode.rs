@@ -77,17 +77,17 @@ fn validate<'a, 'i>(
         "[num_seqs, num_q_heads, head_dim]",
     )?;
     check.dtype("out", &out_view, query_dtype)?;
-    check.disjoint(
-        "out",
-        &out_view,
-        &[
-            ("queries", &inputs.queries),
-            ("k_cache", &inputs.k_cache),
-            ("v_cache", &inputs.v_cache),
-            ("page_table", &inputs.page_table),
-            ("seq_lens", &inputs.seq_lens),
-        ],
-    )?;
+    let mut reads = vec![
+        ("queries", &inputs.queries),
+        ("k_cache", &inputs.k_cache),
+        ("v_cache", &inputs.v_cache),
+        ("page_table", &inputs.page_table),
+        ("seq_lens", &inputs.seq_lens),
+    ];
+    reads.extend(inputs.alibi_slopes.as_ref().map(|t| ("alibi_slopes", t)));
+    reads.extend(inputs.sinks.as_ref().map(|t| ("sinks", t)));
+    reads.extend(inputs.kv_scales.tensors());
+    check.disjoint("out", &out_view, &reads)?;
     let scale = check.scale(options.scale, head_dim)?;
     check.variant(&options.variant)?;
     check.head_vector("alibi_slopes", inputs.alibi_slopes.as_ref(), num_q_heads)?;

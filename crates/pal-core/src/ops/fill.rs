@@ -77,6 +77,7 @@ fn validate<'a, 'i>(
     let mut reads: Vec<(&str, &TensorView<'_>)> =
         vec![("new_keys", &inputs.new_keys), ("new_values", &inputs.new_values)];
     reads.extend(index_tensors.iter().copied());
+    reads.extend(inputs.kv_scales.tensors());
     check.disjoint("k_cache", &k_view, &reads)?;
     reads.push(("k_cache", &k_view));
     check.disjoint("v_cache", &v_view, &reads)?;

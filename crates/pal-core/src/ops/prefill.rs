@@ -109,6 +109,9 @@ fn validate<'a, 'i>(
     if let Some(cu) = &inputs.cu_seqlens_q {
         inputs_list.push(("cu_seqlens_q", cu));
     }
+    inputs_list.extend(inputs.alibi_slopes.as_ref().map(|t| ("alibi_slopes", t)));
+    inputs_list.extend(inputs.sinks.as_ref().map(|t| ("sinks", t)));
+    inputs_list.extend(inputs.kv_scales.tensors());
     check.disjoint("out", &out_view, &inputs_list)?;
     let scale = check.scale(options.scale, head_dim)?;
     check.variant(&options.variant)?;
