@@ -14,6 +14,19 @@ HAS_TORCH = importlib.util.find_spec("torch") is not None
 HAS_MLX = importlib.util.find_spec("mlx") is not None
 
 
+class BareDLPack:
+    """A producer with nothing but the DLPack protocol (no ``shape`` or ``dtype``)."""
+
+    def __init__(self, array: np.ndarray):
+        self.array = array
+
+    def __dlpack__(self, stream=None):
+        return self.array.__dlpack__()
+
+    def __dlpack_device__(self):
+        return self.array.__dlpack_device__()
+
+
 @pytest.fixture
 def rng(request) -> np.random.Generator:
     """Fresh inputs per test case, reproducible from the test's id."""

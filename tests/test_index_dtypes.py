@@ -5,6 +5,7 @@ wrapped into valid ones."""
 import numpy as np
 import proxy_attention_lab as pal
 import pytest
+from conftest import BareDLPack
 from proxy_attention_lab.testing import paged_cache, random_array, random_prompts
 
 
@@ -93,19 +94,6 @@ def test_an_entry_beyond_int32_is_reported_as_given(rng):
     pal.fill_kv_pages(keys, keys, *pools, slot_mapping=np.array([-(2**40), -1], np.int64))
 
 
-class DLPackOnly:
-    """An array known only through ``__dlpack__`` (a library PAL has no special case for)."""
-
-    def __init__(self, array):
-        self.array = array
-
-    def __dlpack__(self, **kwargs):
-        return self.array.__dlpack__(**kwargs)
-
-    def __dlpack_device__(self):
-        return self.array.__dlpack_device__()
-
-
 class InterfaceOnly:
     """An array known only through ``__array_interface__``."""
 
@@ -114,7 +102,7 @@ class InterfaceOnly:
         self.array = array
 
 
-@pytest.mark.parametrize("wrapper", [DLPackOnly, InterfaceOnly])
+@pytest.mark.parametrize("wrapper", [BareDLPack, InterfaceOnly])
 def test_int64_indices_through_any_array_protocol(rng, wrapper):
     cache = paged_cache(rng, [40, 0, 17], 2, 64, 16, "float32", "nhd")
     queries = random_array(rng, (3, 4, 64), "float32")

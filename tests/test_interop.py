@@ -4,21 +4,8 @@ queries' kind (torch CPU tensors: test_torch_cpu.py)."""
 import numpy as np
 import proxy_attention_lab as pal
 import pytest
-from conftest import HAS_MLX
+from conftest import HAS_MLX, BareDLPack
 from proxy_attention_lab.testing import assert_close, decode_reference, paged_cache, random_array
-
-
-class BareDLPack:
-    """A producer with nothing but the DLPack protocol (no ``shape`` or ``dtype``)."""
-
-    def __init__(self, array: np.ndarray):
-        self.array = array
-
-    def __dlpack__(self, stream=None):
-        return self.array.__dlpack__()
-
-    def __dlpack_device__(self):
-        return self.array.__dlpack_device__()
 
 
 class DLPackOnly(BareDLPack):

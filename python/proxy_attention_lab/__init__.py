@@ -113,7 +113,7 @@ def paged_attention_decode(
         ``[num_seqs, num_q_heads, head_dim]`` in the queries' dtype, of the queries' kind.
     """
     op = "paged_attention_decode"
-    scale, layout, window_left, logits_soft_cap = _keywords(op, scale, layout, window_left, logits_soft_cap)
+    window_left, logits_soft_cap = _keywords(op, scale, layout, window_left, logits_soft_cap)
     clamped: dict[str, Any] = {}
     page_table = as_index(page_table, "page_table", clamped)
     seq_lens = as_index(seq_lens, "seq_lens", clamped)
@@ -186,7 +186,7 @@ def paged_attention_prefill(
         ``[total_tokens, num_q_heads, head_dim]`` in ``q``'s dtype, of ``q``'s kind.
     """
     op = "paged_attention_prefill"
-    scale, layout, window_left, logits_soft_cap = _keywords(op, scale, layout, window_left, logits_soft_cap)
+    window_left, logits_soft_cap = _keywords(op, scale, layout, window_left, logits_soft_cap)
     clamped: dict[str, Any] = {}
     page_table, context_lens, cu_seqlens_q = (
         as_index(page_table, "page_table", clamped),
@@ -308,11 +308,12 @@ def get_optimal_page_size() -> int:
     return _native.optimal_page_size()
 
 
-def _keywords(op: str, scale: Any, layout: Any, window_left: Any, logits_soft_cap: Any) -> tuple:
+def _keywords(op: str, scale: Any, layout: Any, window_left: Any, logits_soft_cap: Any) -> tuple[int, Any]:
     """The attention keywords, checked for their kind with errors that name them (SPEC §6) where
     the native conversion would raise a bare TypeError: ``window_left`` an integer (one past any
     int64 is a window past any context), ``scale`` a number or None, ``logits_soft_cap`` a
-    number or None (off)."""
+    number or None (off). Returns ``window_left`` and ``logits_soft_cap`` as the native call
+    takes them."""
     _check_layout(op, layout)
     if type(window_left) is not int:
         if isinstance(window_left, (float, str, bytes)) or not hasattr(type(window_left), "__index__"):
@@ -330,7 +331,7 @@ def _keywords(op: str, scale: Any, layout: Any, window_left: Any, logits_soft_ca
         logits_soft_cap = 0.0
     else:
         _check_number(op, "logits_soft_cap", logits_soft_cap)
-    return scale, layout, window_left, logits_soft_cap
+    return window_left, logits_soft_cap
 
 
 _NUMBERS = (float, int)

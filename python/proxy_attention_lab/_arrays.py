@@ -131,9 +131,11 @@ def as_index(array: Any, name: str = "", clamped: dict[str, Any] | None = None) 
         if isinstance(array, np.ndarray):
             if array.dtype != np.int64:
                 return array
-            narrowed = np.clip(array, *_INT32_RANGE).astype(np.int32)
-            if clamped is not None and array.size and not np.array_equal(narrowed, array):
-                clamped[name] = array
+            narrowed = array.astype(np.int32)  # wraps what lies outside int32 ...
+            if not np.array_equal(narrowed, array):  # ... which is clamped instead
+                narrowed = np.clip(array, *_INT32_RANGE).astype(np.int32)
+                if clamped is not None:
+                    clamped[name] = array
             return narrowed
         if tensor is None or not isinstance(array, tensor):
             return array

@@ -37,15 +37,28 @@ pub struct KvScales<'a> {
 impl<'a> KvScales<'a> {
     /// The scales given as tensors, named as the arguments: what an output or a pool written in
     /// place must not overlap.
-    pub(crate) fn tensors(&self) -> Vec<(&'static str, &TensorView<'a>)> {
+    pub(crate) fn tensors(&self) -> impl Iterator<Item = (&'static str, &TensorView<'a>)> {
         [("k_scale", &self.k), ("v_scale", &self.v)]
             .into_iter()
             .filter_map(|(name, scale)| match scale {
                 KvScale::Tensor(t) => Some((name, t)),
                 KvScale::Value(_) => None,
             })
-            .collect()
     }
+}
+
+/// What an attention op reads besides its arrays (ALiBi slopes, sinks, scale tensors), named as
+/// the arguments: what its output must not overlap.
+pub(crate) fn variant_reads<'t, 'a>(
+    alibi_slopes: Option<&'t TensorView<'a>>,
+    sinks: Option<&'t TensorView<'a>>,
+    kv_scales: &'t KvScales<'a>,
+) -> impl Iterator<Item = (&'static str, &'t TensorView<'a>)> {
+    let vectors = [("alibi_slopes", alibi_slopes), ("sinks", sinks)];
+    vectors
+        .into_iter()
+        .filter_map(|(name, tensor)| tensor.map(|t| (name, t)))
+        .chain(kv_scales.tensors())
 }
 
 impl KvScale<'_> {

@@ -3,7 +3,7 @@
 use crate::dtype::DType;
 use crate::error::Result;
 use crate::options::AttentionOptions;
-use crate::problem::{DecodeInputs, DecodeProblem};
+use crate::problem::{variant_reads, DecodeInputs, DecodeProblem};
 use crate::tensor::{Device, TensorViewMut};
 use crate::validate::Check;
 
@@ -84,9 +84,11 @@ fn validate<'a, 'i>(
         ("page_table", &inputs.page_table),
         ("seq_lens", &inputs.seq_lens),
     ];
-    reads.extend(inputs.alibi_slopes.as_ref().map(|t| ("alibi_slopes", t)));
-    reads.extend(inputs.sinks.as_ref().map(|t| ("sinks", t)));
-    reads.extend(inputs.kv_scales.tensors());
+    reads.extend(variant_reads(
+        inputs.alibi_slopes.as_ref(),
+        inputs.sinks.as_ref(),
+        &inputs.kv_scales,
+    ));
     check.disjoint("out", &out_view, &reads)?;
     let scale = check.scale(options.scale, head_dim)?;
     check.variant(&options.variant)?;

@@ -4,7 +4,7 @@
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::options::AttentionOptions;
-use crate::problem::{PrefillInputs, PrefillProblem, PromptOffsets};
+use crate::problem::{variant_reads, PrefillInputs, PrefillProblem, PromptOffsets};
 use crate::tensor::{Device, TensorViewMut};
 use crate::validate::{check_prompt_offsets, Check};
 
@@ -109,9 +109,11 @@ fn validate<'a, 'i>(
     if let Some(cu) = &inputs.cu_seqlens_q {
         inputs_list.push(("cu_seqlens_q", cu));
     }
-    inputs_list.extend(inputs.alibi_slopes.as_ref().map(|t| ("alibi_slopes", t)));
-    inputs_list.extend(inputs.sinks.as_ref().map(|t| ("sinks", t)));
-    inputs_list.extend(inputs.kv_scales.tensors());
+    inputs_list.extend(variant_reads(
+        inputs.alibi_slopes.as_ref(),
+        inputs.sinks.as_ref(),
+        &inputs.kv_scales,
+    ));
     check.disjoint("out", &out_view, &inputs_list)?;
     let scale = check.scale(options.scale, head_dim)?;
     check.variant(&options.variant)?;
