@@ -196,10 +196,14 @@ fn tuning(name: &str) -> Option<usize> {
 /// reads K / V from L2 as its neighbour streams them in, and each runs the warps' cheaper
 /// one-m-tile merge (H200, 2026-12-01, MQA HQ 32, two rounds: 1 / 2 / 8 / 16 x 4096 1.10-1.11 /
 /// 1.10-1.11 / 1.07-1.08 / 1.04-1.06x, 1 x 32768 1.06-1.07x, fp8 1 / 4 x 4096 1.15-1.16 /
-/// 1.08-1.09x, head dim 64 1.03-1.07x, HQ 64 / HKV 2 1.05-1.15x; fuller grids lost: fp8 32 x
-/// 4096 0.97-0.99x, `nhd` 64 x 4096 0.98x). Lab knob `m_tiles`.
-pub(super) fn m_tiles(group: usize, head_dim: usize, kv_rows: usize, multiprocessors: usize) -> usize {
-    tuning("m_tiles").unwrap_or(if group > 16 && head_dim <= 128 && kv_rows * 8 > multiprocessors {
+/// 1.08-1.09x, head dim 64 1.03-1.07x, HQ 64 / HKV 2 1.05-1.15x; fuller grids lost then: fp8 32
+/// x 4096 0.97-0.99x, `nhd` 64 x 4096 0.98x). Since the one-m-tile warps' merge rows were
+/// swizzled (forty-fifth session), 16-bit pools (not `fp8`) of groups up to 32 keep one m-tile
+/// up to a pair an SM: H200 (2026-12-04, MQA HQ 32, D 128, against two m-tiles) 32 / 64 x 4096
+/// 1.08-1.09 / 1.06x, 128 x 2048 1.14-1.15x; 256 x 1024 0.90x stays on two. Lab knob `m_tiles`.
+pub(super) fn m_tiles(group: usize, head_dim: usize, kv_rows: usize, multiprocessors: usize, fp8: bool) -> usize {
+    let one_tile_grid = kv_rows * 8 <= multiprocessors || (!fp8 && group <= 32 && kv_rows <= multiprocessors);
+    tuning("m_tiles").unwrap_or(if group > 16 && head_dim <= 128 && !one_tile_grid {
         2
     } else {
         1
@@ -592,7 +596,13 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
         kernel_variant(&problem.variant, inputs.alibi_slopes.is_some(), inputs.sinks.is_some()),
         group,
         Form {
-            m_tiles: m_tiles(group, geometry.head_dim, kv_rows, gpu.multiprocessors),
+            m_tiles: m_tiles(
+                group,
+                geometry.head_dim,
+                kv_rows,
+                gpu.multiprocessors,
+                geometry.dtype.is_fp8(),
+            ),
             evict_first: evict_first(kv_bytes, gpu.l2_bytes),
             six_warps: six_warp_grid(kv_rows, gpu.multiprocessors),
             tf32: tf32_grid(kv_rows, visible(TF32_KEYS)),
@@ -793,13 +803,19 @@ mod tests {
 
     #[test]
     fn groups_over_16_take_two_m_tiles_on_fuller_grids() {
-        // H200: 132 SMs. MQA up to 16 (sequence, KV head) pairs: two CTAs of one m-tile each.
-        assert_eq!(m_tiles(32, 128, 16, 132), 1);
-        assert_eq!(m_tiles(32, 128, 17, 132), 2);
-        assert_eq!(m_tiles(32, 64, 256, 132), 2);
-        // Head dim 256's accumulators take one m-tile; groups of 16 or fewer fit one.
-        assert_eq!(m_tiles(32, 256, 256, 132), 1);
-        assert_eq!(m_tiles(16, 128, 256, 132), 1);
+        // H200: 132 SMs. MQA up to 16 (sequence, KV head) pairs: two CTAs of one m-tile each;
+        // 16-bit pools of groups up to 32 up to a pair an SM.
+        for fp8 in [false, true] {
+            assert_eq!(m_tiles(32, 128, 16, 132, fp8), 1);
+            assert_eq!(m_tiles(32, 64, 256, 132, fp8), 2);
+            assert_eq!(m_tiles(64, 128, 17, 132, fp8), 2);
+            // Head dim 256's accumulators take one m-tile; groups of 16 or fewer fit one.
+            assert_eq!(m_tiles(32, 256, 256, 132, fp8), 1);
+            assert_eq!(m_tiles(16, 128, 256, 132, fp8), 1);
+        }
+        assert_eq!(m_tiles(32, 128, 17, 132, true), 2);
+        assert_eq!(m_tiles(32, 128, 132, 132, false), 1);
+        assert_eq!(m_tiles(32, 128, 133, 132, false), 2);
     }
 
     #[test]
@@ -808,8 +824,8 @@ mod tests {
         assert!(!six_warp_grid(384, 132)); // 48 x 4096 over 8 KV heads: one wave of four-warp CTAs
         assert!(six_warp_grid(416, 132) && six_warp_grid(512, 132)); // 52, 64 x 4096
         assert!(!six_warp_grid(1024, 132)); // 128 x 2048
-        let key = |kv_dtype, head_dim, page_size, layout, group, arch| {
-            let m_tiles = m_tiles(group, head_dim, 512, 132);
+        let key = |kv_dtype: DType, head_dim, page_size, layout, group, arch| {
+            let m_tiles = m_tiles(group, head_dim, 512, 132, kv_dtype.is_fp8());
             let geometry = ((DType::BF16, kv_dtype), head_dim, page_size, layout);
             let key = kernel_key(
                 geometry,
@@ -854,7 +870,7 @@ mod tests {
                     for page_size in [16, 64, 128] {
                         for group in [1, 8, 32] {
                             let geometry = ((dtype, kv_dtype), head_dim, page_size, layout);
-                            let m_tiles = m_tiles(group, head_dim, 1024, 132);
+                            let m_tiles = m_tiles(group, head_dim, 1024, 132, kv_dtype.is_fp8());
                             for six in [false, true] {
                                 let Ok(key) = kernel_key(
                                     geometry,
