@@ -72,10 +72,30 @@ impl FromStr for CacheLayout {
     }
 }
 
-/// Elements per 16-byte stripe of the `pal` key layout (`x`): 4 for float32, 8 for 16-bit types,
-/// 16 for fp8.
-pub const fn k_cache_stripe_size(dtype: DType) -> usize {
+/// Elements per 16-byte stripe of the `pal` key layout (`x`) of a pool of `dtype`: 4 for
+/// float32, 8 for 16-bit types, 16 for fp8. An index dtype (`int32`) holds no pool: refused.
+pub fn k_cache_stripe_size(dtype: DType) -> Result<usize> {
+    check_pool_dtype("k_cache_stripe_size", dtype)?;
+    Ok(key_stripe(dtype))
+}
+
+/// [`k_cache_stripe_size`] of a dtype already known to be a pool dtype (the addressing's hot
+/// paths and constant contexts).
+pub(crate) const fn key_stripe(dtype: DType) -> usize {
     16 / dtype.size_in_bytes()
+}
+
+/// A pool holds float32, float16, bfloat16 or fp8 elements, never an index type.
+fn check_pool_dtype(op: &'static str, dtype: DType) -> Result<()> {
+    if dtype.is_float() {
+        return Ok(());
+    }
+    Err(Error::DType {
+        op,
+        arg: "dtype".into(),
+        expected: POOL_DTYPES.into(),
+        actual: dtype,
+    })
 }
 
 /// The page size PAL recommends: 16 tokens (FlashInfer measures no gain from other sizes for
@@ -92,14 +112,7 @@ fn check_geometry(
     layout: CacheLayout,
 ) -> Result<()> {
     const OP: &str = "cache_shape";
-    if !dtype.is_float() {
-        return Err(Error::DType {
-            op: OP,
-            arg: "dtype".into(),
-            expected: POOL_DTYPES.into(),
-            actual: dtype,
-        });
-    }
+    check_pool_dtype(OP, dtype)?;
     for (arg, value) in [
         ("num_kv_heads", num_kv_heads),
         ("head_dim", head_dim),
@@ -109,7 +122,7 @@ fn check_geometry(
             return Err(Error::value(OP, arg, "at least 1", value));
         }
     }
-    let stripe = k_cache_stripe_size(dtype);
+    let stripe = key_stripe(dtype);
     if layout == CacheLayout::Pal && !head_dim.is_multiple_of(stripe) {
         return Err(Error::value(
             OP,
@@ -131,7 +144,7 @@ pub fn k_cache_shape(
     layout: CacheLayout,
 ) -> Result<Vec<usize>> {
     check_geometry(num_kv_heads, head_dim, page_size, dtype, layout)?;
-    let stripe = k_cache_stripe_size(dtype);
+    let stripe = key_stripe(dtype);
     Ok(match layout {
         CacheLayout::Pal => vec![num_pages, num_kv_heads, head_dim / stripe, page_size, stripe],
         CacheLayout::Nhd => vec![num_pages, page_size, num_kv_heads, head_dim],
@@ -193,7 +206,8 @@ impl CacheGeometry {
         k_shape: &[usize],
         v_shape: &[usize],
     ) -> Result<Self> {
-        let stripe = k_cache_stripe_size(dtype);
+        check_pool_dtype(op, dtype)?;
+        let stripe = key_stripe(dtype);
         let k_error = || {
             let pattern = layout.k_shape_pattern();
             let expected = if layout == CacheLayout::Pal {
@@ -260,7 +274,7 @@ impl CacheGeometry {
     pub fn k_row_runs(&self) -> RowRuns {
         match self.layout {
             CacheLayout::Pal => {
-                let stripe = k_cache_stripe_size(self.dtype);
+                let stripe = key_stripe(self.dtype);
                 RowRuns {
                     len: stripe,
                     stride: self.page_size * stripe,
@@ -289,7 +303,7 @@ impl CacheGeometry {
     pub fn k_offset(&self, page: usize, kv_head: usize, slot: usize, dim: usize) -> usize {
         match self.layout {
             CacheLayout::Pal => {
-                let stripe = k_cache_stripe_size(self.dtype);
+                let stripe = key_stripe(self.dtype);
                 let stripes = self.head_dim / stripe;
                 (((page * self.num_kv_heads + kv_head) * stripes + dim / stripe) * self.page_size + slot) * stripe
                     + dim % stripe
@@ -375,6 +389,24 @@ mod tests {
             v_cache_shape(10, 8, 64, 32, DType::F16, CacheLayout::Hnd).unwrap(),
             vec![10, 8, 32, 64]
         );
+        for (dtype, x) in [(DType::F32, 4), (DType::F16, 8), (DType::BF16, 8), (DType::F8E5M2, 16)] {
+            assert_eq!(k_cache_stripe_size(dtype).unwrap(), x);
+        }
+        // An index dtype is no pool dtype: every helper refuses it, naming `dtype`.
+        let refusals = [
+            k_cache_stripe_size(DType::I32).map(|_| ()),
+            k_cache_shape(10, 8, 128, 16, DType::I32, CacheLayout::Pal).map(|_| ()),
+            v_cache_shape(10, 8, 128, 16, DType::I32, CacheLayout::Nhd).map(|_| ()),
+            CacheGeometry::from_pool_shapes("op", CacheLayout::Pal, DType::I32, &[1, 1, 4, 4, 4], &[1, 1, 16, 4])
+                .map(|_| ()),
+        ];
+        for refusal in refusals {
+            let e = refusal.unwrap_err();
+            assert!(
+                matches!(&e, Error::DType { arg, expected, actual: DType::I32, .. } if arg == "dtype" && expected == POOL_DTYPES),
+                "{e}"
+            );
+        }
         assert!(k_cache_shape(10, 8, 12, 16, DType::BF16, CacheLayout::Pal).is_err());
         assert!(k_cache_shape(10, 8, 12, 16, DType::BF16, CacheLayout::Nhd).is_ok());
     }

@@ -407,7 +407,7 @@ fn v_cache_shape<'py>(
 #[pyfunction]
 fn k_cache_stripe_size(dtype: &str) -> PyResult<usize> {
     let dtype = DType::pool(dtype, "k_cache_stripe_size").map_err(to_py_err)?;
-    Ok(pal_core::k_cache_stripe_size(dtype))
+    pal_core::k_cache_stripe_size(dtype).map_err(to_py_err)
 }
 
 /// `(shape, dtype name, CUDA device index or None)` of an array argument (see `array::describe`).
