@@ -11,7 +11,8 @@ use crate::validate::{check_prompt_offsets, Check};
 /// Causal attention of the prompt tokens of each sequence over its cached history (the first
 /// `context_lens[b]` tokens in the cache) and over its own prompt: prompt token `i` of sequence
 /// `b` sits at position `context_lens[b] + i`. Writes `out` (`[total_tokens, num_q_heads,
-/// head_dim]`, the queries' dtype).
+/// head_dim]`, the queries' dtype). An empty batch (`page_table` of no rows) holds no prompt
+/// tokens and writes nothing.
 pub fn paged_attention_prefill(
     inputs: &PrefillInputs<'_>,
     out: &mut TensorViewMut<'_>,
@@ -66,6 +67,16 @@ fn validate<'a, 'i>(
     let (num_seqs, pages_per_sequence) = (table_shape[0], table_shape[1]);
     check.exact("context_lens", &inputs.context_lens, &[num_seqs], "[num_seqs]")?;
     check.dtype("context_lens", &inputs.context_lens, DType::I32)?;
+    if num_seqs == 0 && total_tokens > 0 {
+        // An empty batch has no prompt tokens (checked here, on every device, and not through
+        // `cu_seqlens_q`, whose one entry would have to be both 0 and `total_tokens`).
+        return Err(Error::value(
+            check.op,
+            "q.shape[0] (total_tokens)",
+            "0: page_table has no rows (num_seqs = 0), so there is no prompt to hold a token",
+            total_tokens,
+        ));
+    }
 
     let prompt_offsets = match &inputs.cu_seqlens_q {
         Some(cu) => {
@@ -77,7 +88,7 @@ fn validate<'a, 'i>(
             }
             PromptOffsets::Given(cu)
         }
-        None if num_seqs == 0 && total_tokens == 0 => PromptOffsets::Equal(0),
+        None if num_seqs == 0 => PromptOffsets::Equal(0),
         None if num_seqs > 0 && total_tokens % num_seqs == 0 => PromptOffsets::Equal(total_tokens / num_seqs),
         None => {
             return Err(Error::value(
