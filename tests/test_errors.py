@@ -267,6 +267,36 @@ def test_prefill_empty_prompts(case):
     assert out.shape == (0, 4, 32)
 
 
+@pytest.mark.parametrize("cu_seqlens_q", [None, np.zeros(1, np.int32)])
+def test_prefill_empty_batch(case, cu_seqlens_q):
+    # No sequences: no prompt tokens, an empty output; tokens without a sequence are refused.
+    empty = {"page_table": np.zeros((0, 5), np.int32), "context_lens": np.zeros(0, np.int32)}
+    out = prefill(case, q_len=0, cu_seqlens_q=cu_seqlens_q, **empty)
+    assert out.shape == (0, 4, 32)
+    q, kv = np.zeros((3, 4, 32), np.float32), np.zeros((3, 2, 32), np.float32)
+    with pytest.raises(pal.PalValueError, match=re.escape("`q.shape[0] (total_tokens)` must be 0")):
+        prefill(case, 3, q=q, k=kv, v=kv, cu_seqlens_q=cu_seqlens_q, **empty)
+
+
+def test_pools_of_no_pages_with_nothing_to_read():
+    shapes = [get(0, 2, 32, 8, "float32") for get in (pal.get_k_cache_shape, pal.get_v_cache_shape)]
+    k_cache, v_cache = (np.zeros(shape, np.float32) for shape in shapes)
+    queries = np.ones((2, 4, 32), np.float32)
+    out = pal.paged_attention_decode(
+        queries, k_cache, v_cache, np.full((2, 3), -1, np.int32), np.zeros(2, np.int32)
+    )
+    assert out.shape == (2, 4, 32) and not out.any()
+    kv = np.ones((1, 2, 32), np.float32)
+    out = pal.paged_attention_prefill(
+        queries[:1], kv, kv, k_cache, v_cache, np.zeros((1, 0), np.int32), np.zeros(1, np.int32)
+    )
+    np.testing.assert_allclose(out, np.ones((1, 4, 32)), rtol=1e-6)
+    with pytest.raises(pal.PalValueError, match=re.escape("page_table[0, 0]")):
+        pal.paged_attention_decode(
+            queries[:1], k_cache, v_cache, np.zeros((1, 1), np.int32), np.ones(1, np.int32)
+        )
+
+
 @pytest.mark.parametrize(
     "destination, names",
     [
