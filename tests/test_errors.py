@@ -398,6 +398,49 @@ def test_byte_swapped_arrays_are_refused_naming_their_dtype(case):
         decode(case, queries=swapped)
 
 
+def _field_of_records(values):
+    """``values`` as a field of a structured array: byte strides of no whole number of elements."""
+    records = np.zeros(values.shape, [("x", values.dtype), ("pad", np.int16)])
+    records["x"] = values
+    return records["x"]
+
+
+def test_strides_of_no_whole_element_are_refused(case):
+    # A [1, 1, D] field view: its one strided dimension would read as dense once divided
+    # by the element size (6 // 4 == 1), giving a silently wrong result.
+    queries = _field_of_records(case["queries"][:1, :1])
+    assert queries.strides[-1] == 6
+    small = {**case, "queries": queries, "page_table": case["page_table"][:1].copy()}
+    with pytest.raises(
+        pal.PalValueError, match=r"`queries` must be C-contiguous.*byte strides \[\d+, \d+, 6\]"
+    ):
+        decode(small, seq_lens=case["seq_lens"][:1].copy())
+    # An index array read with the wrong stride would address the wrong slots.
+    keys = random_array(np.random.default_rng(0), (2, 2, 32), "float32")
+    slots = _field_of_records(np.array([3, 0], np.int32))
+    k_cache, v_cache = case["k_cache"].copy(), case["v_cache"].copy()
+    with pytest.raises(pal.PalValueError, match="`slot_mapping` must be C-contiguous"):
+        pal.fill_kv_pages(keys, keys, k_cache, v_cache, slot_mapping=slots)
+    np.testing.assert_array_equal(k_cache, case["k_cache"])
+
+
+def _misaligned(array):
+    buffer = np.zeros(array.nbytes + 1, np.uint8)
+    shifted = buffer[1:].view(array.dtype).reshape(array.shape)
+    shifted[...] = array
+    assert not shifted.flags.aligned
+    return shifted
+
+
+@pytest.mark.parametrize("name", ["queries", "k_cache", "page_table", "seq_lens"])
+def test_misaligned_arrays_are_refused(case, name):
+    # The CPU backend reads host arrays as slices of their element type: they must be aligned.
+    with pytest.raises(pal.PalValueError, match=f"`{name}` must be aligned to its 4-byte elements"):
+        decode(case, **{name: _misaligned(case[name])})
+    with pytest.raises(pal.PalValueError, match="`out` must be aligned"):
+        pal.paged_attention_decode(*case.values(), out=_misaligned(np.zeros((2, 4, 32), np.float32)))
+
+
 def test_nvrtc_13_is_tried_before_12():
     """NVRTC 13 (PAL's tested one) anywhere comes before NVRTC 12 (CUDA 12 drivers' fallback);
     each version by its name first, then in wheel and toolkit folders."""

@@ -68,6 +68,25 @@ impl<'py> ArrayArg<'py> {
     ) -> PyResult<Self> {
         let raw = raw_array(op, name, object)?;
         let dtype = dtype_of(&raw.dtype)?;
+        let item_size = dtype.size_in_bytes();
+        if let Some(byte_strides) = raw.misfit_byte_strides {
+            return Err(to_py_err(Error::value(
+                op,
+                name,
+                format!("C-contiguous, its strides whole {item_size}-byte elements"),
+                format!("shape {:?} with byte strides {byte_strides:?}", raw.shape),
+            )));
+        }
+        // Views of PAL's kernels and the CPU backend's slices need elements at their natural
+        // alignment (numpy can make unaligned arrays: a buffer at an odd byte offset).
+        if raw.address % item_size != 0 && !raw.shape.contains(&0) {
+            return Err(to_py_err(Error::value(
+                op,
+                name,
+                format!("aligned to its {item_size}-byte elements"),
+                format!("data at address {:#x}", raw.address),
+            )));
+        }
         if !is_c_contiguous(&raw.shape, &raw.strides) {
             return Err(to_py_err(Error::NotContiguous {
                 op,
@@ -141,6 +160,10 @@ struct RawArray<'py> {
     shape: Vec<usize>,
     /// In elements.
     strides: Vec<isize>,
+    /// The byte strides, where one of a dimension of more than one element is no whole number
+    /// of elements (a field of a structured numpy array, `as_strided`): `strides` then mean
+    /// nothing, and the array is refused.
+    misfit_byte_strides: Option<Vec<isize>>,
     device: Device,
     read_only: bool,
     capsule: Option<Bound<'py, PyAny>>,
@@ -188,6 +211,19 @@ fn is_c_contiguous(shape: &[usize], strides: &[isize]) -> bool {
         expected *= extent as isize;
     }
     true
+}
+
+/// Byte strides (numpy's) in elements of `item_size` bytes, and the byte strides themselves
+/// where a dimension of more than one element has a stride that is no whole number of elements
+/// (dividing would truncate it: a field of a structured array would read as dense).
+fn element_strides(shape: &[usize], byte_strides: Vec<isize>, item_size: isize) -> (Vec<isize>, Option<Vec<isize>>) {
+    let strides = byte_strides.iter().map(|b| b / item_size).collect();
+    let misfit = !shape.contains(&0)
+        && shape
+            .iter()
+            .zip(&byte_strides)
+            .any(|(&extent, &bytes)| extent > 1 && bytes % item_size != 0);
+    (strides, misfit.then_some(byte_strides))
 }
 
 fn dense_strides(shape: &[usize]) -> Vec<isize> {
@@ -289,6 +325,7 @@ fn from_torch<'py>(object: &Bound<'py, PyAny>) -> PyResult<Option<RawArray<'py>>
         dtype,
         shape,
         strides,
+        misfit_byte_strides: None,
         device,
         read_only: false,
         capsule: None,
@@ -355,10 +392,11 @@ fn from_array_struct<'py>(array: &Bound<'py, PyAny>) -> PyResult<Option<RawArray
     // SAFETY: `nd` entries behind `shape` and, when not NULL, `strides` (numpy's contract).
     let shape: Vec<usize> = unsafe { (0..nd).map(|i| *interface.shape.add(i) as usize).collect() };
     let item_size = interface.itemsize as isize;
-    let strides = if interface.strides.is_null() {
-        dense_strides(&shape)
+    let (strides, misfit_byte_strides) = if interface.strides.is_null() {
+        (dense_strides(&shape), None)
     } else {
-        unsafe { (0..nd).map(|i| *interface.strides.add(i) / item_size).collect() }
+        let byte_strides: Vec<isize> = unsafe { (0..nd).map(|i| *interface.strides.add(i)).collect() };
+        element_strides(&shape, byte_strides, item_size)
     };
     let swapped = interface.flags & NPY_ARRAY_NOTSWAPPED == 0;
     let dtype = match kind_name(interface.typekind, interface.itemsize) {
@@ -387,6 +425,7 @@ fn from_array_struct<'py>(array: &Bound<'py, PyAny>) -> PyResult<Option<RawArray
         dtype,
         shape,
         strides,
+        misfit_byte_strides,
         device: Device::Cpu,
         read_only: interface.flags & NPY_ARRAY_WRITEABLE == 0,
         capsule: Some(capsule),
@@ -435,15 +474,16 @@ fn from_array_interface<'py>(array: &Bound<'py, PyAny>) -> PyResult<RawArray<'py
         }
         None => Cow::Owned(typestr),
     };
-    let strides = match item("strides") {
-        Ok(s) if !s.is_none() => s.extract::<Vec<isize>>()?.iter().map(|b| b / item_size).collect(),
-        _ => dense_strides(&shape),
+    let (strides, misfit_byte_strides) = match item("strides") {
+        Ok(s) if !s.is_none() => element_strides(&shape, s.extract::<Vec<isize>>()?, item_size),
+        _ => (dense_strides(&shape), None),
     };
     Ok(RawArray {
         address,
         dtype,
         shape,
         strides,
+        misfit_byte_strides,
         device: Device::Cpu,
         read_only,
         capsule: None,
@@ -584,6 +624,7 @@ unsafe fn dl_array<'py>(
         dtype,
         shape,
         strides,
+        misfit_byte_strides: None,
         device,
         read_only: false,
         capsule,
