@@ -11,6 +11,7 @@ largest value where it overflows (ml_dtypes gives NaN or inf there), and the CUD
 the CPU's bit for bit."""
 
 import re
+from fractions import Fraction
 
 import ml_dtypes
 import numpy as np
@@ -358,6 +359,32 @@ def test_bad_scales_and_dtype_pairs(rng, device):
         pal.paged_attention_decode(*plain_args, layout="nhd", k_scale=2.0)
     # A scale of exactly 1 (vLLM passes one) is accepted on any pool.
     pal.paged_attention_decode(*plain_args, layout="nhd", k_scale=1.0, v_scale=1.0)
+
+
+def test_scales_of_any_number_kind(rng, device):
+    """A per-tensor scale may be any real number: numpy's scalars (whatever their dtype) and
+    fractions mean their value; an integer beyond any float is refused naming the argument."""
+    cache = paged_cache(rng, [20, 7], HKV, D, 16, "float8_e4m3fn", "nhd")
+    args = decode_args(cache, random_array(rng, (2, HQ, D), "bfloat16"), device)
+
+    def decode(**kwargs):
+        return to_host(pal.paged_attention_decode(*args, layout="nhd", **kwargs))
+
+    expected = decode(k_scale=0.5, v_scale=2.0)
+    for k_scale, v_scale in [
+        (np.float16(0.5), np.int32(2)),
+        (Fraction(1, 2), 2),
+        (np.float64(0.5), np.float32(2)),
+    ]:
+        np.testing.assert_array_equal(decode(k_scale=k_scale, v_scale=v_scale), expected)
+    with pytest.raises(pal.PalValueError, match=re.escape("`k_scale` must be a finite number")):
+        decode(k_scale=10**400)
+    keys = on_device(random_array(rng, (1, HKV, D), "bfloat16"), device)
+    slots = on_device(np.array([3], np.int32), device)
+    with pytest.raises(pal.PalValueError, match=re.escape("`v_scale` must be a finite number")):
+        pal.fill_kv_pages(keys, keys, args[1], args[2], slot_mapping=slots, layout="nhd", v_scale=-(10**400))
+    with pytest.raises(pal.PalTypeError, match=re.escape("`check` must be True, False or None, got str")):
+        pal.fill_kv_pages(keys, keys, args[1], args[2], slot_mapping=slots, layout="nhd", check="yes")
 
 
 def test_fp8_pools_through_dlpack(rng):

@@ -20,8 +20,11 @@ PAL's tests and benchmarks check it with.
 
 from __future__ import annotations
 
+import numbers
 import operator
 from typing import Any
+
+import numpy as np
 
 from . import _native
 from ._arrays import as_given, as_index, dense, dtype_name, output_like, torch_module
@@ -114,6 +117,7 @@ def paged_attention_decode(
     """
     op = "paged_attention_decode"
     window_left, logits_soft_cap = _keywords(op, scale, layout, window_left, logits_soft_cap)
+    k_scale, v_scale, check = _settings(op, k_scale, v_scale, check)
     clamped: dict[str, Any] = {}
     page_table = as_index(page_table, "page_table", clamped)
     seq_lens = as_index(seq_lens, "seq_lens", clamped)
@@ -187,6 +191,7 @@ def paged_attention_prefill(
     """
     op = "paged_attention_prefill"
     window_left, logits_soft_cap = _keywords(op, scale, layout, window_left, logits_soft_cap)
+    k_scale, v_scale, check = _settings(op, k_scale, v_scale, check)
     clamped: dict[str, Any] = {}
     page_table, context_lens, cu_seqlens_q = (
         as_index(page_table, "page_table", clamped),
@@ -253,6 +258,7 @@ def fill_kv_pages(
             invalid destinations are never written.
     """
     _check_layout("fill_kv_pages", layout)
+    k_scale, v_scale, check = _settings("fill_kv_pages", k_scale, v_scale, check)
     clamped: dict[str, Any] = {}
     page_table = as_index(page_table, "page_table", clamped)
     positions = as_index(positions, "positions", clamped)
@@ -334,15 +340,47 @@ def _keywords(op: str, scale: Any, layout: Any, window_left: Any, logits_soft_ca
     return window_left, logits_soft_cap
 
 
-_NUMBERS = (float, int)
-
-
 def _check_number(op: str, name: str, value: Any) -> None:
     # (Python's own numbers first: the common case, and plain for torch.compile to trace.)
-    if type(value) in _NUMBERS:
+    if type(value) is float:
         return
-    if isinstance(value, (str, bytes)) or not hasattr(type(value), "__float__"):
+    if type(value) is not int and (isinstance(value, (str, bytes)) or not hasattr(type(value), "__float__")):
         raise PalTypeError(f"{op}: `{name}` must be a number, got {_kind(value)}")
+    # Only exact numbers can lie beyond any float (converting a tensor would synchronise).
+    if type(value) is int or (not hasattr(value, "shape") and isinstance(value, numbers.Rational)):
+        _as_float(op, name, value)
+
+
+def _as_float(op: str, name: str, value: Any) -> float:
+    """``value`` as a float; an integer beyond any float is refused naming the argument (the
+    native conversion would raise a bare OverflowError)."""
+    try:
+        return float(value)
+    except OverflowError:
+        raise PalValueError(f"{op}: `{name}` must be a finite number, got {value!r}") from None
+
+
+def _scale_number(op: str, name: str, scale: Any) -> Any:
+    # Arrays (anything with a shape but numpy's scalars) are left to the native reader; torch
+    # tensors never reach the isinstance test, which torch.compile traces.
+    if scale is None or type(scale) is float:
+        return scale
+    if hasattr(scale, "shape") and not isinstance(scale, np.generic):
+        return scale
+    return _as_float(op, name, scale) if isinstance(scale, numbers.Real) else scale
+
+
+def _settings(op: str, k_scale: Any, v_scale: Any, check: Any) -> tuple[Any, Any, bool | None]:
+    """``k_scale`` / ``v_scale`` and ``check``, checked for their kind with errors that name them
+    (SPEC §6): a scale that is a number (numpy's scalars included, which would otherwise be
+    read as 0-d arrays of their own dtype) becomes a float, arrays pass as they are; ``check``
+    is True, False or None."""
+    k_scale, v_scale = _scale_number(op, "k_scale", k_scale), _scale_number(op, "v_scale", v_scale)
+    if check is not None and check is not True and check is not False:
+        if not isinstance(check, (bool, np.bool_)):
+            raise PalTypeError(f"{op}: `check` must be True, False or None, got {_kind(check)}")
+        check = bool(check)
+    return k_scale, v_scale, check
 
 
 _INT64_MAX = 2**63 - 1
