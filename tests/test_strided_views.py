@@ -95,3 +95,32 @@ def test_other_layouts_are_still_refused(rng):
     transposed = random_array(rng, (1, 32, 2), "float32").transpose(0, 2, 1)  # last dim strided
     with pytest.raises(pal.PalValueError, match="queries"):
         pal.paged_attention_decode(transposed, cache.k_cache, cache.v_cache, cache.page_table, cache.lens)
+
+
+def test_a_strided_out_over_an_input_is_refused(rng, device):
+    """A strided `out` is written through a contiguous array, so the facade makes the native
+    check that an output shares no bytes with what the call reads: a view over a pool or over
+    the queries is refused as a contiguous `out` would be, naming both."""
+    cache = paged_cache(rng, [40, 17], 2, 64, 16, "float32", "nhd")
+    arrays = (cache.k_cache, cache.v_cache, cache.page_table, cache.lens)
+    k_cache, v_cache, table, lens = (on(device, a) for a in arrays)
+    qkv, _ = fused_qkv(rng, 2, 4, 2, 64, "float32")
+    fused = on(device, qkv)
+    queries, k, v = (fused[:, a:b].reshape(2, -1, 64) for a, b in ((0, 256), (256, 384), (384, 512)))
+
+    def over(pool):  # a [2, 4, 64] view with rows 80 apart over the pool's first bytes
+        return pool.reshape(-1)[: 2 * 4 * 80].reshape(2, 4, 80)[:, :, :64]
+
+    with pytest.raises(pal.PalValueError, match="`out` must not overlap `v_cache`"):
+        pal.paged_attention_decode(queries, k_cache, v_cache, table, lens, layout="nhd", out=over(v_cache))
+    with pytest.raises(pal.PalValueError, match="`out` must not overlap `queries`"):
+        out = fused[:, :256].reshape(2, 4, 64)
+        pal.paged_attention_decode(queries, k_cache, v_cache, table, lens, layout="nhd", out=out)
+    cu = on(device, np.array([0, 1, 2], np.int32))
+    with pytest.raises(pal.PalValueError, match="`out` must not overlap `k_cache`"):
+        pal.paged_attention_prefill(
+            queries, k, v, k_cache, v_cache, table, lens, cu, layout="nhd", out=over(k_cache)
+        )
+    # The pools are untouched.
+    np.testing.assert_array_equal(to_host(k_cache), cache.k_cache)
+    np.testing.assert_array_equal(to_host(v_cache), cache.v_cache)

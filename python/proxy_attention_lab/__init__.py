@@ -118,6 +118,9 @@ def paged_attention_decode(
     op = "paged_attention_decode"
     window_left, logits_soft_cap = _keywords(op, scale, layout, window_left, logits_soft_cap)
     k_scale, v_scale, check = _settings(op, k_scale, v_scale, check)
+    reads = {"queries": queries, "k_cache": k_cache, "v_cache": v_cache, "page_table": page_table,
+             "seq_lens": seq_lens, "alibi_slopes": alibi_slopes, "sinks": sinks, "k_scale": k_scale,
+             "v_scale": v_scale}  # fmt: skip
     clamped: dict[str, Any] = {}
     page_table = as_index(page_table, "page_table", clamped)
     seq_lens = as_index(seq_lens, "seq_lens", clamped)
@@ -127,7 +130,7 @@ def paged_attention_decode(
             queries, k_cache, v_cache, page_table, seq_lens, scale, layout, window_left, logits_soft_cap,
             alibi_slopes, sinks, *_scale_pair(k_scale), *_scale_pair(v_scale), check,
         )  # fmt: skip
-    target, finish = output_like(queries, out, op, "queries")
+    target, finish = output_like(queries, out, op, "queries", reads)
     try:
         _native.paged_attention_decode(
             queries, k_cache, v_cache, page_table, seq_lens, target, scale, layout, window_left,
@@ -192,6 +195,9 @@ def paged_attention_prefill(
     op = "paged_attention_prefill"
     window_left, logits_soft_cap = _keywords(op, scale, layout, window_left, logits_soft_cap)
     k_scale, v_scale, check = _settings(op, k_scale, v_scale, check)
+    reads = {"q": q, "k": k, "v": v, "k_cache": k_cache, "v_cache": v_cache, "page_table": page_table,
+             "context_lens": context_lens, "cu_seqlens_q": cu_seqlens_q, "alibi_slopes": alibi_slopes,
+             "sinks": sinks, "k_scale": k_scale, "v_scale": v_scale}  # fmt: skip
     clamped: dict[str, Any] = {}
     page_table, context_lens, cu_seqlens_q = (
         as_index(page_table, "page_table", clamped),
@@ -207,7 +213,7 @@ def paged_attention_prefill(
             window_left, logits_soft_cap, alibi_slopes, sinks, *_scale_pair(k_scale), *_scale_pair(v_scale),
             check,
         )  # fmt: skip
-    target, finish = output_like(q, out, op, "q")
+    target, finish = output_like(q, out, op, "q", reads)
     try:
         _native.paged_attention_prefill(
             q, k, v, k_cache, v_cache, page_table, context_lens, cu_seqlens_q, target, scale, layout,

@@ -72,15 +72,24 @@ def dense(array: Any) -> Any:
     return np.ascontiguousarray(array) if isinstance(array, np.ndarray) else array.contiguous()
 
 
-def output_like(reference: Any, out: Any, op: str, name: str) -> tuple[Any, Callable[[Any], Any] | None]:
+def output_like(
+    reference: Any, out: Any, op: str, name: str, reads: dict[str, Any] | None = None
+) -> tuple[Any, Callable[[Any], Any] | None]:
     """The array PAL writes (``out``, or a new one shaped like ``reference``, argument ``name`` of
     ``op``) and, when the result is not that array itself, how to make it: torch stays torch
     (same device, contiguous), numpy stays numpy, MLX gets an MLX array back, any other DLPack
-    producer gets numpy. A strided ``out`` view is written through a contiguous array."""
+    producer gets numpy. A strided ``out`` view is written through a contiguous array, so the
+    native check that an output shares no bytes with the arrays the call ``reads`` (name ->
+    array) is made here for it."""
     if out is not None:
         if _is_row_view(out):
             if isinstance(out, np.ndarray) and not out.flags.writeable:
                 raise PalValueError(f"{op}: `out` must be a writable array, got a read-only array")
+            mine = _byte_range(out)
+            for other, array in (reads or {}).items():
+                theirs = _byte_range(array)
+                if mine and theirs and mine[0] == theirs[0] and mine[1] < theirs[2] and theirs[1] < mine[2]:
+                    raise PalValueError(f"{op}: `out` must not overlap `{other}` in memory")
             staged = output_like(out, None, op, "out")[0]
             return staged, lambda result: _copy_into(out, result)
         return out, None
@@ -180,6 +189,25 @@ def as_given(error: PalValueError, clamped: dict[str, Any]) -> PalValueError:
     entry = tuple(int(i) for i in found.group(2).split(","))
     given = int(clamped[found.group(1)][entry])
     return PalValueError(str(error)[: found.start(4)] + str(given))
+
+
+def _byte_range(array: Any) -> tuple[str, int, int] | None:
+    """(device, first byte, one past the last byte) that a numpy array or torch tensor spans; None
+    for an empty one or another kind (the native reader checks the arrays it reads itself)."""
+    if isinstance(array, np.ndarray):
+        device, start = "cpu", array.__array_interface__["data"][0]
+        shape, strides, size, itemsize = array.shape, array.strides, 1, array.itemsize  # (strides in bytes)
+    elif (tensor := torch_tensor_class()) is not None and isinstance(array, tensor):
+        device, start = str(array.device), array.data_ptr()
+        shape, strides, size = tuple(array.shape), array.stride(), array.element_size()
+        itemsize = size
+    else:
+        return None
+    if 0 in shape:
+        return None
+    low = sum(min(0, (n - 1) * s) for n, s in zip(shape, strides)) * size
+    high = sum(max(0, (n - 1) * s) for n, s in zip(shape, strides)) * size
+    return device, start + low, start + high + itemsize
 
 
 def _copy_into(out: Any, result: Any) -> Any:
