@@ -105,6 +105,7 @@ pub const fn optimal_page_size() -> usize {
 }
 
 fn check_geometry(
+    num_pages: usize,
     num_kv_heads: usize,
     head_dim: usize,
     page_size: usize,
@@ -131,6 +132,30 @@ fn check_geometry(
             head_dim,
         ));
     }
+    // A pool no allocation can hold (its bytes past isize::MAX) has no shape to give.
+    let fits = |bytes: Option<usize>| bytes.filter(|&b| b <= isize::MAX as usize);
+    let page_bytes = [num_kv_heads, head_dim, page_size]
+        .iter()
+        .try_fold(dtype.size_in_bytes(), |n, &d| n.checked_mul(d));
+    let Some(page_bytes) = fits(page_bytes) else {
+        return Err(Error::value(
+            OP,
+            "num_kv_heads * head_dim * page_size",
+            "a page of at most isize::MAX bytes",
+            format!("{num_kv_heads} * {head_dim} * {page_size}"),
+        ));
+    };
+    if fits(num_pages.checked_mul(page_bytes)).is_none() {
+        return Err(Error::value(
+            OP,
+            "num_pages",
+            format!(
+                "at most {} (pages of {page_bytes} bytes in a pool of at most isize::MAX bytes)",
+                isize::MAX as usize / page_bytes
+            ),
+            num_pages,
+        ));
+    }
     Ok(())
 }
 
@@ -143,7 +168,7 @@ pub fn k_cache_shape(
     dtype: DType,
     layout: CacheLayout,
 ) -> Result<Vec<usize>> {
-    check_geometry(num_kv_heads, head_dim, page_size, dtype, layout)?;
+    check_geometry(num_pages, num_kv_heads, head_dim, page_size, dtype, layout)?;
     let stripe = key_stripe(dtype);
     Ok(match layout {
         CacheLayout::Pal => vec![num_pages, num_kv_heads, head_dim / stripe, page_size, stripe],
@@ -161,7 +186,7 @@ pub fn v_cache_shape(
     dtype: DType,
     layout: CacheLayout,
 ) -> Result<Vec<usize>> {
-    check_geometry(num_kv_heads, head_dim, page_size, dtype, layout)?;
+    check_geometry(num_pages, num_kv_heads, head_dim, page_size, dtype, layout)?;
     Ok(match layout {
         CacheLayout::Pal => vec![num_pages, num_kv_heads, head_dim, page_size],
         CacheLayout::Nhd => vec![num_pages, page_size, num_kv_heads, head_dim],
@@ -409,6 +434,24 @@ mod tests {
         }
         assert!(k_cache_shape(10, 8, 12, 16, DType::BF16, CacheLayout::Pal).is_err());
         assert!(k_cache_shape(10, 8, 12, 16, DType::BF16, CacheLayout::Nhd).is_ok());
+    }
+
+    #[test]
+    fn shapes_of_pools_no_allocation_holds_are_refused() {
+        // 2^62 pages of 2 MiB, and pages whose own size overflows, name the argument.
+        for helper in [k_cache_shape, v_cache_shape] {
+            let e = helper(1 << 62, 1024, 128, 16, DType::F16, CacheLayout::Nhd).unwrap_err();
+            assert!(matches!(&e, Error::Value { arg, .. } if arg == "num_pages"), "{e}");
+            let e = helper(1, 1 << 40, 1 << 16, 1 << 16, DType::F32, CacheLayout::Hnd).unwrap_err();
+            assert!(
+                matches!(&e, Error::Value { arg, .. } if arg.starts_with("num_kv_heads")),
+                "{e}"
+            );
+            // The largest pool of such pages still has a shape.
+            let most = isize::MAX as usize / (1024 * 128 * 16 * 2);
+            assert!(helper(most, 1024, 128, 16, DType::F16, CacheLayout::Nhd).is_ok());
+            assert!(helper(most + 1, 1024, 128, 16, DType::F16, CacheLayout::Nhd).is_err());
+        }
     }
 
     #[test]
