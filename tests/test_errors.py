@@ -390,6 +390,10 @@ def test_shape_helpers_reject_bad_geometry():
             pal.get_k_cache_shape(*args, "float32")
         with pytest.raises(pal.PalValueError, match=f"`{name}` must be a non-negative integer"):
             pal.get_v_cache_shape(*args, "float32")
+    # A pool no allocation can hold has no shape: PalValueError naming num_pages.
+    for helper in (pal.get_k_cache_shape, pal.get_v_cache_shape):
+        with pytest.raises(pal.PalValueError, match="`num_pages` must be at most"):
+            helper(2**62, 1024, 128, 16, "float16", "nhd")
 
 
 def test_byte_swapped_arrays_are_refused_naming_their_dtype(case):

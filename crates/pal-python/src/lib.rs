@@ -350,7 +350,7 @@ fn count(name: &'static str, value: &Bound<'_, PyAny>) -> PyResult<usize> {
         to_py_err(pal_core::Error::Value {
             op: "cache_shape",
             arg: name.into(),
-            expected: "a non-negative integer".into(),
+            expected: format!("a non-negative integer of at most {}", i64::MAX),
             actual,
         })
     };
