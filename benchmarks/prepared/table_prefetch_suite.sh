@@ -11,9 +11,11 @@
 . scripts/gpu_env.sh >/dev/null 2>&1 || exit 1
 S="python3 scripts/decode_sweep.py"
 export GAIN=0  # each verdict: no row under 0.97 and the same bits; the gains are read from the ratios
-bash scripts/ab_rounds.sh "$O/ab-gqa.txt" "$S --layouts pal nhd --rows 8x4096 32x4096 1x32768" mainK tp | grep -v "^read"
-bash scripts/ab_rounds.sh "$O/ab-mqa.txt" "$S --layouts pal nhd --heads 32/1 --rows 8x4096 64x4096 256x1024" mainK tp | grep -v "^read"
-bash scripts/ab_rounds.sh "$O/ab-fp8.txt" "$S --layouts pal nhd --kv-dtype float8_e4m3fn --rows 8x4096 32x4096" mainK tp | grep -v "^read"
+# (name: sweep options) for each verdict file
+for group in "gqa:--rows 8x4096 32x4096 1x32768" "mqa:--heads 32/1 --rows 8x4096 64x4096 256x1024" \
+  "fp8:--kv-dtype float8_e4m3fn --rows 8x4096 32x4096"; do
+  bash scripts/ab_rounds.sh "$O/ab-${group%%:*}.txt" "$S --layouts pal nhd ${group#*:}" mainK tp | grep -v "^read"
+done
 echo "== ($SECONDS s)"
 if ! head -qn1 "$O"/ab-*.verdict | grep -q "^stop"; then
   bash scripts/kernel_suite.sh kv_b/tp $((585 - SECONDS)) pytest
