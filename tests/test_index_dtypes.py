@@ -53,6 +53,27 @@ def test_fill_takes_int64_indices(rng):
         np.testing.assert_array_equal(results[0][1], results[1][1])
 
 
+@pytest.mark.parametrize("convert", [np.asarray, wide])
+def test_index_rows_sliced_from_larger_tables(rng, convert):
+    """A block table sliced out of a larger one (rows of a contiguous last dimension, as engines
+    keep one table for the largest batch) reads as its contiguous copy, in either index dtype."""
+    cache = paged_cache(rng, [40, 0, 17], 2, 64, 16, "float32", "nhd")
+    queries = random_array(rng, (3, 4, 64), "float32")
+    pools = (cache.k_cache, cache.v_cache)
+    pages = cache.page_table.shape[1]
+    big = np.full((5, pages + 3), 7, np.int32)
+    big[:3, :pages] = cache.page_table
+    view = convert(big)[:3, :pages]
+    assert not view.flags.c_contiguous
+    expected = pal.paged_attention_decode(queries, *pools, cache.page_table, cache.lens, layout="nhd")
+    out = pal.paged_attention_decode(queries, *pools, view, convert(cache.lens), layout="nhd")
+    np.testing.assert_array_equal(out, expected)
+    q, k, v, cu = random_prompts(rng, [3, 1, 5], 4, 2, 64, "float32")
+    expected = pal.paged_attention_prefill(q, k, v, *pools, cache.page_table, cache.lens, cu, layout="nhd")
+    out = pal.paged_attention_prefill(q, k, v, *pools, view, convert(cache.lens), convert(cu), layout="nhd")
+    np.testing.assert_array_equal(out, expected)
+
+
 def test_int64_values_beyond_int32_stay_invalid(rng):
     cache = paged_cache(rng, [20], 1, 64, 16, "float32", "pal")
     queries = random_array(rng, (1, 2, 64), "float32")

@@ -125,12 +125,14 @@ _INT32_RANGE = (-(2**31), 2**31 - 1)
 
 def as_index(array: Any, name: str = "", clamped: dict[str, Any] | None = None) -> Any:
     """An int64 index array (torch's default dtype for integers; vLLM's ``slot_mapping``) as
-    int32, the index dtype of PAL's kernels; anything else as it is. Values outside int32 are
-    clamped to its range, where they stay as invalid as they were (reported as bad entries;
-    negative slots still skip); a host array that needed it is kept in ``clamped[name]``, so
-    that `as_given` can report what was given. A torch tensor stays on its device (no
-    synchronisation). Other host arrays (``__array_interface__``, or ``__dlpack__`` on the CPU)
-    are read through a numpy view, other CUDA ones through torch where it is imported."""
+    int32, the index dtype of PAL's kernels, and a strided view with a contiguous last dimension
+    (a block table sliced out of a larger one) as a contiguous copy, as narrowing makes one;
+    anything else as it is. Values outside int32 are clamped to its range, where they stay as
+    invalid as they were (reported as bad entries; negative slots still skip); a host array that
+    needed it is kept in ``clamped[name]``, so that `as_given` can report what was given. A
+    torch tensor stays on its device (no synchronisation). Other host arrays
+    (``__array_interface__``, or ``__dlpack__`` on the CPU) are read through a numpy view, other
+    CUDA ones through torch where it is imported."""
     if array is None:
         return None
     tensor = torch_tensor_class()
@@ -139,7 +141,7 @@ def as_index(array: Any, name: str = "", clamped: dict[str, Any] | None = None) 
             array = _index_view(array)
         if isinstance(array, np.ndarray):
             if array.dtype != np.int64:
-                return array
+                return dense(array)
             narrowed = array.astype(np.int32)  # wraps what lies outside int32 ...
             if not np.array_equal(narrowed, array):  # ... which is clamped instead
                 narrowed = np.clip(array, *_INT32_RANGE).astype(np.int32)
@@ -150,7 +152,7 @@ def as_index(array: Any, name: str = "", clamped: dict[str, Any] | None = None) 
             return array
     torch = torch_module()
     if array.dtype is not torch.int64:
-        return array
+        return dense(array)
     if clamped is not None and not array.is_cuda and array.numel() and not torch.compiler.is_compiling():
         if bool(array.min() < _INT32_RANGE[0]) or bool(array.max() > _INT32_RANGE[1]):
             clamped[name] = array.numpy()
