@@ -1,6 +1,8 @@
 """Array kinds: bare DLPack producers and MLX arrays, zero-copy; the result comes back as the
 queries' kind (torch CPU tensors: test_torch_cpu.py)."""
 
+import ctypes
+
 import numpy as np
 import proxy_attention_lab as pal
 import pytest
@@ -79,3 +81,33 @@ def test_mlx_arrays(rng, dtype):
     )
     assert isinstance(out, mx.array) and out.dtype == (mx.bfloat16 if dtype == "bfloat16" else mx.float32)
     assert_close(np.array(out.astype(mx.float32)), decode_reference(queries, cache), dtype)
+
+
+# (a capsule's name is not copied: it must outlive the capsule)
+_VERSIONED = b"dltensor_versioned"
+
+
+class VersionedCapsuleOnly:
+    """A producer that breaks the protocol: asked for a legacy DLPack capsule, it returns a
+    versioned one (a dummy pointer: PAL must refuse it before reading anything)."""
+
+    def __init__(self):
+        self._buffer = ctypes.create_string_buffer(64)
+
+    def __dlpack__(self, **_):
+        new = ctypes.pythonapi.PyCapsule_New
+        new.restype, new.argtypes = ctypes.py_object, [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p]
+        return new(ctypes.addressof(self._buffer), _VERSIONED, None)
+
+    def __dlpack_device__(self):
+        return (1, 0)
+
+
+def test_a_capsule_of_another_kind_names_the_argument(rng):
+    cache = paged_cache(rng, [5], 1, 64, 16, "float32", "nhd")
+    args = (cache.k_cache, cache.v_cache, cache.page_table, cache.lens)
+    with pytest.raises(pal.PalTypeError, match="`queries` could not be read through __dlpack__"):
+        pal.paged_attention_decode(VersionedCapsuleOnly(), *args, layout="nhd")
+    queries = random_array(rng, (1, 4, 64), "float32")
+    with pytest.raises(pal.PalTypeError, match="`k_cache` could not be read through __dlpack__"):
+        pal.paged_attention_decode(queries, VersionedCapsuleOnly(), *args[1:], layout="nhd")

@@ -179,7 +179,12 @@ fn raw_array<'py>(op: &str, name: &str, object: &Bound<'py, PyAny>) -> PyResult<
     } else if object.hasattr("__array_interface__")? {
         from_array_interface(object)
     } else if object.hasattr("__dlpack__")? {
-        from_dlpack(object)
+        from_dlpack(object).map_err(|error| {
+            crate::errors::type_error(format!(
+                "{op}: `{name}` could not be read through __dlpack__ (an unconsumed DLPack tensor \
+                 capsule named \"dltensor\", DLPack 0.8): {error}"
+            ))
+        })
     } else {
         Err(crate::errors::type_error(format!(
             "{op}: `{name}` must be a numpy array, a torch tensor or an object with __dlpack__, got {}",
