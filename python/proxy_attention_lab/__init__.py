@@ -118,9 +118,12 @@ def paged_attention_decode(
     op = "paged_attention_decode"
     window_left, logits_soft_cap = _keywords(op, scale, layout, window_left, logits_soft_cap)
     k_scale, v_scale, check = _settings(op, k_scale, v_scale, check)
-    reads = {"queries": queries, "k_cache": k_cache, "v_cache": v_cache, "page_table": page_table,
-             "seq_lens": seq_lens, "alibi_slopes": alibi_slopes, "sinks": sinks, "k_scale": k_scale,
-             "v_scale": v_scale}  # fmt: skip
+    # (what a strided `out` must not overlap: listed only where there is an `out`)
+    reads = None if out is None else {
+        "queries": queries, "k_cache": k_cache, "v_cache": v_cache, "page_table": page_table,
+        "seq_lens": seq_lens, "alibi_slopes": alibi_slopes, "sinks": sinks, "k_scale": k_scale,
+        "v_scale": v_scale,
+    }  # fmt: skip
     clamped: dict[str, Any] = {}
     page_table = as_index(page_table, "page_table", clamped)
     seq_lens = as_index(seq_lens, "seq_lens", clamped)
@@ -195,9 +198,11 @@ def paged_attention_prefill(
     op = "paged_attention_prefill"
     window_left, logits_soft_cap = _keywords(op, scale, layout, window_left, logits_soft_cap)
     k_scale, v_scale, check = _settings(op, k_scale, v_scale, check)
-    reads = {"q": q, "k": k, "v": v, "k_cache": k_cache, "v_cache": v_cache, "page_table": page_table,
-             "context_lens": context_lens, "cu_seqlens_q": cu_seqlens_q, "alibi_slopes": alibi_slopes,
-             "sinks": sinks, "k_scale": k_scale, "v_scale": v_scale}  # fmt: skip
+    reads = None if out is None else {
+        "q": q, "k": k, "v": v, "k_cache": k_cache, "v_cache": v_cache, "page_table": page_table,
+        "context_lens": context_lens, "cu_seqlens_q": cu_seqlens_q, "alibi_slopes": alibi_slopes,
+        "sinks": sinks, "k_scale": k_scale, "v_scale": v_scale,
+    }  # fmt: skip
     clamped: dict[str, Any] = {}
     page_table, context_lens, cu_seqlens_q = (
         as_index(page_table, "page_table", clamped),
