@@ -951,3 +951,36 @@ def test_decode_fp8_on_six_warp_grids(rng, layout, kv_dtype, heads, head_dim, pa
     gpu = from_torch(pal.paged_attention_decode(*args, layout=layout, **variant))
     expected = decode_reference(queries, cache, **variant)
     assert_close(gpu, expected, "bfloat16", f"{num_seqs} x {heads} D{head_dim} p{page_size} {variant}")
+
+
+@pytest.mark.parametrize(
+    ("layout", "page_size"), [("nhd", 1), ("nhd", 4), ("nhd", 16), ("pal", 1), ("hnd", 1)]
+)
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+@pytest.mark.parametrize("head_dim", [80, 96, 112])
+def test_decode_several_kv_heads_a_cta(rng, layout, page_size, dtype, head_dim):
+    """16-bit `nhd` rows at head dims 80 / 96 / 112 (`pal` and `hnd` pools of one slot a page are
+    `nhd` rows too) run CTAs over two KV heads (`decode::kv_heads`): a warp's tiles hold both
+    heads' dims of each key, each head's query rows meet only its own dims (block-diagonal S and
+    P V). Groups of 1, 2, 4 and 8 (8: both groups fill the m-tile); an odd number of KV heads
+    (one head a CTA); lengths ending in every part of a tile, one long enough to split, an empty
+    one; NaN past the ends; every variant option (per-head ALiBi slopes and sinks tell the heads
+    apart); sharp softmax."""
+    lens = [1, 2, 7, 15, 16, 17, 31, 33, 100, 1900, 0]
+    for hq, hkv in [(8, 8), (8, 4), (16, 4), (32, 8), (16, 2), (6, 3)]:
+        cache = paged_cache(rng, lens, hkv, head_dim, page_size, dtype, "nhd")
+        cache = with_nan_past_the_end(cache, layout)
+        queries = random_array(rng, (len(lens), hq, head_dim), dtype)
+        args = [cuda(a) for a in (queries, cache.k_cache, cache.v_cache, cache.page_table, cache.lens)]
+        slopes = (2.0 ** -np.arange(1, hq + 1) / 4).astype(np.float32)
+        sinks = np.linspace(-1.0, 3.0, hq, dtype=np.float32)
+        combined = {"logits_soft_cap": 20.0, "alibi_slopes": slopes, "sinks": sinks}
+        for q_scale, variant in [(1, {}), (4, {**combined, "window_left": 300}), (1, {"window_left": 20})]:
+            q = cuda((queries.astype(np.float32) * q_scale).astype(queries.dtype))
+            on_gpu = {k: cuda(x) if isinstance(x, np.ndarray) else x for k, x in variant.items()}
+            gpu = from_torch(pal.paged_attention_decode(q, *args[1:], layout=layout, **on_gpu))
+            scaled = (queries.astype(np.float32) * q_scale).astype(queries.dtype)
+            expected = decode_reference(scaled, cache, **variant)
+            what = f"{hq}/{hkv} d{head_dim} p{page_size} q x{q_scale} {sorted(variant)}"
+            assert_close(gpu, expected, dtype, what)
+            assert not gpu[-1].any(), what

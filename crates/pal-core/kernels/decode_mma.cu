@@ -7,8 +7,11 @@
 #ifndef PAL_TMA_V
 #define PAL_TMA_V 0  // V tiles by tensor copies (`decode_mma`'s TMA_V): set by the host where chosen
 #endif
+#ifndef PAL_KV_HEADS
+#define PAL_KV_HEADS 1  // KV heads a CTA serves (`decode_mma`'s KV_HEADS): set by the host where chosen
+#endif
 
-using DecodeMmaShape = pal::DecodeMmaTile<PAL_KV_DTYPE, PAL_HEAD_DIM, PAL_LAYOUT, PAL_M_TILES, PAL_WARPS, PAL_STAGES, PAL_TMA_V>;
+using DecodeMmaShape = pal::DecodeMmaTile<PAL_KV_DTYPE, PAL_HEAD_DIM * PAL_KV_HEADS, PAL_LAYOUT, PAL_M_TILES, PAL_WARPS, PAL_STAGES, PAL_TMA_V>;
 static_assert(sizeof(pal::DecodeParams) == PAL_PARAMS_BYTES, "host mirror of DecodeParams");
 static_assert(sizeof(pal::MergeParams) == PAL_MERGE_PARAMS_BYTES, "host mirror of MergeParams");
 static_assert(DecodeMmaShape::SHARED_BYTES == PAL_SHARED_BYTES, "host and kernel agree on shared memory");
@@ -31,7 +34,7 @@ static_assert(pal::SAME_TYPE<PAL_QUERY_DTYPE, PAL_KV_DTYPE> || pal::IS_FP8<PAL_K
 
 extern "C" __global__ void PAL_DECODE_BOUNDS pal_decode(PAL_DECODE_PARAMS params) {
   pal::decode_mma<PAL_QUERY_DTYPE, PAL_KV_DTYPE, PAL_HEAD_DIM, PAL_PAGE_SIZE, PAL_LAYOUT, PAL_VARIANT, PAL_M_TILES, PAL_WARPS, PAL_STAGES,
-                 PAL_EVICT_FIRST, PAL_TMA_V>(params);
+                 PAL_EVICT_FIRST, PAL_TMA_V, PAL_KV_HEADS>(params);
 }
 
 PAL_MERGE_ENTRIES(pal_decode, PAL_QUERY_DTYPE)

@@ -210,6 +210,37 @@ pub(super) fn m_tiles(group: usize, head_dim: usize, kv_rows: usize, multiproces
     })
 }
 
+/// KV heads a tensor-core decode CTA serves (`decode_mma`'s KV_HEADS): two where a head's 16-bit
+/// row is not whole 128-byte lines (head dims 80 / 96 / 112) in `nhd` rows (every layout's pages
+/// of one slot), at one m-tile with room for both groups' query heads in it, past an eighth of
+/// the SMs in (sequence, KV head) pairs; else one. A warp then copies runs of two heads' rows of
+/// each slot: one head's rows start 32 or 64 bytes off a line and the neighbouring head's CTA
+/// reads the rest of the line at another time (ncu, H200, 2026-12-04: DRAM at 76-79% of its
+/// peak against 85-89% for `hnd`'s same bytes). H200 (2026-12-04, bf16, HQ 32 / HKV 8, page 16,
+/// against one head, three stages): 8 x 4096 1.09-1.10x, 32 x 4096 1.08-1.11x, 64 x 4096
+/// 1.12-1.13x at head dims 80 / 96 / 112; 1 x 4096 (8 pairs) 0.95-1.03x stays on one. Four
+/// heads (a whole m-tile at GQA 4) lost at 8 / 32 x 4096 (0.84-1.02x). Lab knob `kv_heads` (1:
+/// one head a CTA).
+pub(super) fn kv_heads(
+    (dtype, kv_dtype): (DType, DType),
+    head_dim: usize,
+    layout: CacheLayout,
+    (group, num_kv_heads): (usize, usize),
+    (kv_rows, multiprocessors): (usize, usize),
+    m_tiles: usize,
+) -> usize {
+    let unaligned_rows = !(head_dim * dtype.size_in_bytes()).is_multiple_of(128);
+    let eligible =
+        dtype != DType::F32 && kv_dtype == dtype && layout == CacheLayout::Nhd && m_tiles == 1 && unaligned_rows;
+    let default = if kv_rows * 8 > multiprocessors { 2 } else { 1 };
+    let heads = tuning("kv_heads").unwrap_or(default).max(1);
+    if eligible && group * heads <= 16 && num_kv_heads.is_multiple_of(heads) {
+        heads
+    } else {
+        1
+    }
+}
+
 /// Whether `kv_rows` (sequence, KV head) pairs on `multiprocessors` SMs are a grid for tensor-core
 /// CTAs of six warps over fp8 pools (Hopper; see `kernel_key`): past one wave of four-warp CTAs
 /// (three an SM at 165 registers, which `balanced_splits` then splits three ways) and within two of
@@ -255,12 +286,14 @@ pub(super) fn wgmma_grid(kv_rows: usize, keys: usize) -> bool {
 }
 
 /// What the host's rules chose for a call's CTAs besides its geometry: `m_tiles` m-tiles of 16
-/// query heads a tensor-core CTA (`m_tiles`), K / V copies evict-first in L2 (`evict_first`),
+/// query heads a tensor-core CTA (`m_tiles`) over `kv_heads` KV heads (`kv_heads`), K / V copies
+/// evict-first in L2 (`evict_first`),
 /// six-warp CTAs for fp8 pools (`six_warp_grid`), float32 on TF32 tensor cores (`tf32_grid`),
 /// there on Hopper's wgmma (`wgmma_grid`).
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Form {
     pub m_tiles: usize,
+    pub kv_heads: usize,
     pub evict_first: bool,
     pub six_warps: bool,
     pub tf32: bool,
@@ -268,10 +301,11 @@ pub(super) struct Form {
 }
 
 impl Form {
-    /// One m-tile, the default L2 policy, four-warp CTAs, TF32 where the group takes it, on
-    /// wgmma where the GPU and the group do.
+    /// One m-tile of one KV head, the default L2 policy, four-warp CTAs, TF32 where the group
+    /// takes it, on wgmma where the GPU and the group do.
     pub const BASE: Form = Form {
         m_tiles: 1,
+        kv_heads: 1,
         evict_first: false,
         six_warps: false,
         tf32: true,
@@ -295,6 +329,7 @@ pub(super) fn kernel_key(
 ) -> Result<KernelKey> {
     let Form {
         m_tiles,
+        kv_heads,
         evict_first,
         six_warps,
         tf32,
@@ -387,11 +422,27 @@ pub(super) fn kernel_key(
             // SM; sm_86 / sm_89 hold two, or one six-warp CTA).
             let six = six_warps && arch == (9, 0) && kv_dtype.is_fp8() && m_tiles == 1 && head_dim <= 128 && !tma_pages;
             let warps = tuning("warps").unwrap_or(if six { 6 } else { 4 });
-            let stages = tuning("stages").unwrap_or(if head_dim > 128 { 2 } else { 3 });
+            // Several KV heads a CTA (`kv_heads`): 16-bit nhd rows at one m-tile only.
+            let kv_heads = if kv_heads > 1
+                && kv_dtype == dtype
+                && layout == CacheLayout::Nhd
+                && m_tiles == 1
+                && 16 % kv_heads == 0
+                && group * kv_heads <= 16
+            {
+                kv_heads
+            } else {
+                1
+            };
+            // A tile row: a key's dims over the CTA's KV heads. Three stages over two heads (one
+            // CTA an SM; H200, 2026-12-04, against two stages and two CTAs: 32 x 4096 1.02-1.04x,
+            // 64 x 4096 0.98-0.99x, 8 x 4096 level).
+            let row = head_dim * kv_heads;
+            let stages = tuning("stages").unwrap_or(if row <= 128 || kv_heads == 2 { 3 } else { 2 });
             // Mirrors `DecodeMmaTile` (the kernel asserts the result): a stage holds a K and a
             // V tile of MMA_KEYS unpadded rows (swizzled in place) in every layout and dtype.
-            let ring = warps * stages * 2 * MMA_KEYS * head_dim * kv_dtype.size_in_bytes();
-            let merge = warps * 16 * m_tiles * (head_dim + 2) * 4;
+            let ring = warps * stages * 2 * MMA_KEYS * row * kv_dtype.size_in_bytes();
+            let merge = warps * 16 * m_tiles * (row + 2) * 4;
             // Hopper copies the V of pal pages of 64 slots or more with TMA, a box of TMA_KEYS
             // slots (four warps' tiles) by head_dim rows per step (`decode_mma`'s TMA_V),
             // splits holding whole steps; a full and an empty mbarrier per stage after the
@@ -424,6 +475,7 @@ pub(super) fn kernel_key(
             .into_iter()
             .chain(tma.then_some(("TMA_V", 1)))
             .chain(tma.then_some(("TOKENS", TMA_KEYS)))
+            .chain((kv_heads > 1).then_some(("KV_HEADS", kv_heads)))
             .collect()
         }
     };
@@ -586,6 +638,14 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
     };
     let kv_rows = num_seqs * geometry.num_kv_heads;
     let kv_bytes = kv_rows * visible(MMA_KEYS) * geometry.head_dim * 2 * geometry.dtype.size_in_bytes();
+    let m_tiles = m_tiles(
+        group,
+        geometry.head_dim,
+        kv_rows,
+        gpu.multiprocessors,
+        geometry.dtype.is_fp8(),
+    );
+    let dtypes = (problem.query_dtype, geometry.dtype);
     let key = kernel_key(
         (
             (problem.query_dtype, geometry.dtype),
@@ -596,12 +656,14 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
         kernel_variant(&problem.variant, inputs.alibi_slopes.is_some(), inputs.sinks.is_some()),
         group,
         Form {
-            m_tiles: m_tiles(
-                group,
+            m_tiles,
+            kv_heads: kv_heads(
+                dtypes,
                 geometry.head_dim,
-                kv_rows,
-                gpu.multiprocessors,
-                geometry.dtype.is_fp8(),
+                geometry.kernel_layout(),
+                (group, geometry.num_kv_heads),
+                (kv_rows, gpu.multiprocessors),
+                m_tiles,
             ),
             evict_first: evict_first(kv_bytes, gpu.l2_bytes),
             six_warps: six_warp_grid(kv_rows, gpu.multiprocessors),
@@ -638,9 +700,16 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
 
     let (rows_per_cta, threads) = cta_shape(&key);
     let (decode, ctas_per_sm) = gpu.function_and_occupancy(OP, &key, "pal_decode", threads)?;
-    let heads_per_cta = group.min(rows_per_cta);
+    // A CTA of several KV heads serves all their query heads (`kv_heads`: they fit its m-tile).
+    let kv_heads = key.shape_value("KV_HEADS").unwrap_or(1);
+    let heads_per_cta = if kv_heads > 1 {
+        kv_heads * group
+    } else {
+        group.min(rows_per_cta)
+    };
     let head_chunks = group.div_ceil(heads_per_cta);
-    let ctas = num_seqs * geometry.num_kv_heads * head_chunks;
+    let head_blocks = geometry.num_kv_heads / kv_heads * head_chunks;
+    let ctas = num_seqs * head_blocks;
     let granule = key.shape_value("TOKENS").unwrap_or(MMA_KEYS);
     let slots = gpu.multiprocessors * ctas_per_sm;
     // TF32 CTAs (a warp on every tile of its split) halve the floor on grids that fill under half
@@ -689,11 +758,7 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
         },
     };
     let shape = LaunchShape {
-        blocks: (
-            (geometry.num_kv_heads * head_chunks) as u32,
-            num_seqs as u32,
-            splits as u32,
-        ),
+        blocks: (head_blocks as u32, num_seqs as u32, splits as u32),
         threads,
         shared_bytes: key.shape_value("SHARED_BYTES").unwrap_or(0) as u32,
         dependent: false,
@@ -816,6 +881,58 @@ mod tests {
         assert_eq!(m_tiles(32, 128, 17, 132, true), 2);
         assert_eq!(m_tiles(32, 128, 132, 132, false), 1);
         assert_eq!(m_tiles(32, 128, 133, 132, false), 2);
+    }
+
+    #[test]
+    fn nhd_rows_off_lines_take_two_kv_heads_a_cta() {
+        let bf16 = (DType::BF16, DType::BF16);
+        let nhd = CacheLayout::Nhd;
+        // GQA 32 / 8 at 8 x 4096 on 132 SMs: 64 pairs.
+        for head_dim in [80, 96, 112] {
+            assert_eq!(kv_heads(bf16, head_dim, nhd, (4, 8), (64, 132), 1), 2);
+            assert_eq!(
+                kv_heads((DType::F16, DType::F16), head_dim, nhd, (8, 2), (64, 132), 1),
+                2
+            );
+            // Not: a small grid, groups that fill the m-tile alone, an odd number of KV heads,
+            // two m-tiles, pal / hnd rows (kernel layouts), fp8 or float32 pools.
+            assert_eq!(kv_heads(bf16, head_dim, nhd, (4, 8), (8, 132), 1), 1);
+            assert_eq!(kv_heads(bf16, head_dim, nhd, (16, 2), (64, 132), 1), 1);
+            assert_eq!(kv_heads(bf16, head_dim, nhd, (2, 3), (64, 132), 1), 1);
+            assert_eq!(kv_heads(bf16, head_dim, nhd, (32, 2), (64, 132), 2), 1);
+            assert_eq!(kv_heads(bf16, head_dim, CacheLayout::Pal, (4, 8), (64, 132), 1), 1);
+            assert_eq!(kv_heads(bf16, head_dim, CacheLayout::Hnd, (4, 8), (64, 132), 1), 1);
+            assert_eq!(
+                kv_heads((DType::BF16, DType::F8E4M3), head_dim, nhd, (4, 8), (64, 132), 1),
+                1
+            );
+            assert_eq!(
+                kv_heads((DType::F32, DType::F32), head_dim, nhd, (4, 8), (64, 132), 1),
+                1
+            );
+        }
+        // Rows of whole lines keep one head.
+        for head_dim in [64, 128, 192, 256] {
+            assert_eq!(kv_heads(bf16, head_dim, nhd, (4, 8), (64, 132), 1), 1);
+        }
+        // The key: the tile holds both heads' rows, and it fits a Hopper CTA (two heads: three
+        // stages; four, the lab's: two).
+        for (head_dim, heads) in [(80, 2), (96, 2), (112, 2), (80, 4), (96, 4)] {
+            let form = Form {
+                kv_heads: heads,
+                ..Form::BASE
+            };
+            let key = kernel_key((bf16, head_dim, 16, nhd), "plain", 4, form, (9, 0)).unwrap();
+            assert_eq!(key.shape_value("KV_HEADS"), Some(heads));
+            let stages = if heads == 2 { 3 } else { 2 };
+            assert_eq!(key.shape_value("STAGES"), Some(stages));
+            let ring = 4 * stages * 2 * MMA_KEYS * head_dim * heads * 2;
+            assert_eq!(key.shape_value("SHARED_BYTES"), Some(ring + 4 * stages * 4));
+            assert!(ring <= super::super::HOPPER_SHARED_BYTES, "{}", key.name());
+            // A form the kernel does not take falls back to one head.
+            let pal = kernel_key((bf16, head_dim, 16, CacheLayout::Pal), "plain", 4, form, (9, 0)).unwrap();
+            assert_eq!(pal.shape_value("KV_HEADS"), None);
+        }
     }
 
     #[test]

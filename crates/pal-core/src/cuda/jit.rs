@@ -355,6 +355,32 @@ impl KernelKey {
                 if let Ok(key) = super::decode::kernel_key((dtypes, 128, 16, layout), "plain", 32, mqa, HOPPER) {
                     keys.push(key);
                 }
+                // 16-bit nhd rows off 128-byte lines: CTAs over two KV heads (`decode::kv_heads`),
+                // at each such head dim, pages of one slot and of four, every variant option;
+                // four heads once.
+                if dtype != DType::F32 && layout == CacheLayout::Nhd {
+                    let two = Form {
+                        kv_heads: 2,
+                        ..Form::BASE
+                    };
+                    for (head_dim, page_size, variant, form) in [
+                        (80, 16, "plain", two),
+                        (96, 16, "plain", two),
+                        (112, 16, "plain", two),
+                        (96, 1, "plain", two),
+                        (112, 4, "plain", two),
+                        (96, 16, ALL_VARIANTS, two),
+                        (80, 16, "plain", Form { kv_heads: 4, ..two }),
+                    ] {
+                        keys.extend(super::decode::kernel_key(
+                            (dtypes, head_dim, page_size, layout),
+                            variant,
+                            4,
+                            form,
+                            HOPPER,
+                        ));
+                    }
+                }
                 // The prefills' split-KV kernels (SPLIT 1, chosen per call), bfloat16.
                 for arch in [PORTABLE, HOPPER] {
                     if let Ok(key) = super::prefill::kernel_key((dtypes, 128, 16, layout), "plain", arch) {

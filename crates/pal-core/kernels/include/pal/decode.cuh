@@ -36,14 +36,16 @@ struct DecodeParams {
 struct DecodeTask {
   int seq, split, kv_head, first_head, heads, length, first, begin, end;
 
-  template <int PAGE_SIZE, typename Variant, int GRANULE> __device__ static DecodeTask locate(const DecodeParams& p) {
+  // KV_HEADS: consecutive KV heads a CTA serves (`decode_mma`), `kv_head` the first.
+  template <int PAGE_SIZE, typename Variant, int GRANULE, int KV_HEADS = 1>
+  __device__ static DecodeTask locate(const DecodeParams& p) {
     DecodeTask task;
     const int group = p.num_q_heads / p.num_kv_heads;
     task.seq = sequence();
     task.split = blockIdx.z;
-    task.kv_head = blockIdx.x / p.head_chunks;
+    task.kv_head = blockIdx.x / p.head_chunks * KV_HEADS;
     task.first_head = task.kv_head * group + (blockIdx.x % p.head_chunks) * p.heads_per_cta;
-    task.heads = min(p.heads_per_cta, task.kv_head * group + group - task.first_head);
+    task.heads = min(p.heads_per_cta, task.kv_head * group + KV_HEADS * group - task.first_head);
     const bool reporter = threadIdx.x == 0 && blockIdx.x == 0 && blockIdx.z == 0;
     task.length = clamped_length((const int*)p.seq_lens, task.seq, p.pages_per_seq * PAGE_SIZE, p.errors, OP_DECODE, reporter);
     task.first = Variant::first_visible(p.variant, task.length - 1);

@@ -1,7 +1,7 @@
 // Paged decode on tensor cores (float16 / bfloat16).
 //
-// Work split: a CTA of WARPS warps serves up to 16 * M_TILES query heads of one KV head over
-// one KV split (`DecodeTask`). The heads are the rows of m16n8k16 mma.sync tiles (rows past the
+// Work split: a CTA of WARPS warps serves up to 16 * M_TILES query heads of one KV head (or of
+// KV_HEADS consecutive ones, below) over one KV split (`DecodeTask`). The heads are the rows of m16n8k16 mma.sync tiles (rows past the
 // group are zeros), so S = Q K^T and O += P V cost one mma per 256 bytes of K or V: the
 // FlashAttention-2 loop with a 16-row query tile, as FlashInfer's tensor-core decode does. Each
 // warp streams its own 16-key tiles (tiles warp, warp + WARPS, ...) through a private
@@ -59,6 +59,9 @@
 // 4096 3.92 TB/s in both layouts, 91%; fp8 pal / nhd 3.45 / 3.36, 80 / 78%). Forty-fifth
 // session (H200, 2026-12-04, two rounds): the one-m-tile warps' merge rows swizzled, MQA 1 / 8 x
 // 4096 1.03-1.05x (pal 13.3 -> 12.7 us at 1 x 4096), GQA and fp8 level, the same bits.
+// Forty-seventh session (H200, 2026-12-04): 16-bit nhd rows at head dims 80 / 96 / 112 in CTAs
+// over two KV heads (KV_HEADS, below): 8 / 32 / 64 x 4096 1.09-1.12 / 1.07-1.13 / 1.13-1.14x
+// (32 x 4096 3.47 / 3.73 / 3.73 TB/s, from 3.23 / 3.42 / 3.30; pal 3.66 / 3.77 / 3.85).
 // docs/kernels.md has each version's figures.
 #pragma once
 #include "pal/decode.cuh"
@@ -166,11 +169,24 @@ template <int I, int N, typename F> __device__ __forceinline__ void dispatch_con
 
 // T: the queries' and output's dtype; KV: the pools' (T, or fp8: then the mma runs in float16,
 // which holds every fp8 value and bfloat16 queries of float16 range, with float32 accumulators).
+// KV_HEADS: consecutive KV heads a CTA serves (16-bit nhd rows, one m-tile; the host's choice
+// where a head's row is not whole 128-byte lines): a warp's tiles are then [key][KV_HEADS *
+// HEAD_DIM] runs of the slot rows, and its m-tile's rows are the KV_HEADS groups' query heads,
+// head h's rows meeting only head h's dims (block-diagonal: S += (Q masked to head h's rows)
+// K_h^T and O += (P masked so) V_h per head h, exact zeros elsewhere, so each row's sums are
+// the one-head kernel's). Rows of 160 / 192 / 224 bytes a head start 32 or 64 bytes off a line
+// and neighbouring heads' CTAs read the rest of it at other times: the DRAM ran at 76-79% of its
+// peak there against 85-89% for the same bytes in `hnd` (ncu, H200, 2026-12-04). A read probe
+// (H200, 2026-12-04, 32 x 4096, random pages, TB/s for 1 / 2 / 4 heads a CTA): head dim 80 2.96
+// / 3.67 / 3.80, 96 3.59 / 3.88 / 3.92, 112 3.52 / 3.85 / 3.98; 128 4.02-4.05 at each.
 template <typename T, typename KV, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, typename Variant, int M_TILES, int WARPS,
-          int STAGES, bool EVICT_FIRST, bool TMA_V = false>
+          int STAGES, bool EVICT_FIRST, bool TMA_V = false, int KV_HEADS = 1>
 __device__ void decode_mma(const DecodeParams& p) {
   allow_dependent_launch();  // the split merge may start its CTAs (they wait for this grid)
-  using Tile = DecodeMmaTile<KV, HEAD_DIM, LAYOUT, M_TILES, WARPS, STAGES, TMA_V>;
+  constexpr int TILE_DIM = KV_HEADS * HEAD_DIM;  // a tile row: a key's dims over the CTA's heads
+  static_assert(KV_HEADS == 1 || (LAYOUT == LAYOUT_NHD && !IS_FP8<KV> && M_TILES == 1 && !TMA_V),
+                "several KV heads a CTA: 16-bit nhd rows, one m-tile");
+  using Tile = DecodeMmaTile<KV, TILE_DIM, LAYOUT, M_TILES, WARPS, STAGES, TMA_V>;
   constexpr bool FP8 = IS_FP8<KV>;
   using MT = typename Pick<FP8, f16, T>::type;  // the mma operands' type
   using Rows = Fp8Rows<HEAD_DIM>;
@@ -261,7 +277,7 @@ __device__ void decode_mma(const DecodeParams& p) {
     }
   }
   // Splits start on a tile, or with TMA_V on a step (the host's granule: `TOKENS`).
-  const DecodeTask task = DecodeTask::locate<PAGE_SIZE, Variant, TMA_V ? KEYS * WARPS : KEYS>(p);
+  const DecodeTask task = DecodeTask::locate<PAGE_SIZE, Variant, TMA_V ? KEYS * WARPS : KEYS, KV_HEADS>(p);
   const CacheAddress<LAYOUT, KV> at{p.num_kv_heads, HEAD_DIM, PAGE_SIZE};
   const KV* k_pool = (const KV*)p.k_cache;
   const KV* v_pool = (const KV*)p.v_cache;
@@ -393,7 +409,7 @@ __device__ void decode_mma(const DecodeParams& p) {
   // start two steps below the even ones' (`*_to_odd` below).
   const int odd_pair = V_PAGES && PAGE_SIZE == 2 ? (lane / PAGE_LANES >> 1) & 1 : 0;
   constexpr int V_RUN = Tile::V_BY_DIM && PAGE_SIZE < VEC && !V_PAGES ? PAGE_SIZE : VEC;
-  constexpr int V_TOTAL = HEAD_DIM * KEYS / V_RUN, V_COPIES = (V_TOTAL + 31) / 32;
+  constexpr int V_TOTAL = TILE_DIM * KEYS / V_RUN, V_COPIES = (V_TOTAL + 31) / 32;
   static_assert(FP8 || (K_TOTAL % 32 == 0 && V_TOTAL % 32 == 0), "whole copies per lane");
   auto k_copies = [&](int k) { return K_TOTAL % 32 == 0 || lane + 32 * k < K_TOTAL; };
   auto v_copies = [&](int k) {
@@ -729,6 +745,13 @@ __device__ void decode_mma(const DecodeParams& p) {
   const float v_scale = FP8 ? p.scales.v(kv_head) : 1.f;
   const float log2_scale = score_scale * LOG2E;
   // ALiBi slope of each of this lane's fragment rows (0 past the CTA's heads, or without ALiBi).
+  // KV_HEADS > 1: all ones where this lane's fragment row (group, group + 8) is one of KV head
+  // h's query heads, else zero (AND-ed into Q's and P's A fragments).
+  u32 head_rows[KV_HEADS][2];
+#pragma unroll
+  for (int h = 0; h < KV_HEADS; ++h)
+#pragma unroll
+    for (int r = 0; r < 2; ++r) head_rows[h][r] = (group + 8 * r) / (p.num_q_heads / p.num_kv_heads) == h ? ~0u : 0u;
   float slope[M_TILES][2];
 #pragma unroll
   for (int m = 0; m < M_TILES; ++m)
@@ -854,18 +877,23 @@ __device__ void decode_mma(const DecodeParams& p) {
       }
     } else {
 #pragma unroll
-      for (int kk = 0; kk < HEAD_DIM / 16; ++kk) {
-        u32 k_frag[4];
-        const int key = lane % 8 + lane / 16 * 8, chunk = kk * 2 + (lane / 8) % 2;
-        KvOperand<KV, T>::direct(k_frag, k_tile + (K_PAGES                ? k_block(key / PAGE_SIZE, chunk, key % PAGE_SIZE)
-                                                   : Tile::K_BY_CHUNK ? (chunk * KEYS + key) * 8
-                                                                      : Tile::row_chunk(key, chunk)));
+      for (int h = 0; h < KV_HEADS; ++h)
 #pragma unroll
-        for (int m = 0; m < M_TILES; ++m) {
-          Mma<T>::run(s[m][0], q[m][kk], k_frag[0], k_frag[1]);
-          Mma<T>::run(s[m][1], q[m][kk], k_frag[2], k_frag[3]);
+        for (int kk = 0; kk < HEAD_DIM / 16; ++kk) {
+          u32 k_frag[4];
+          const int key = lane % 8 + lane / 16 * 8, chunk = h * (HEAD_DIM / 8) + kk * 2 + (lane / 8) % 2;
+          KvOperand<KV, T>::direct(k_frag, k_tile + (K_PAGES                ? k_block(key / PAGE_SIZE, chunk, key % PAGE_SIZE)
+                                                     : Tile::K_BY_CHUNK ? (chunk * KEYS + key) * 8
+                                                                        : Tile::row_chunk(key, chunk)));
+#pragma unroll
+          for (int m = 0; m < M_TILES; ++m) {
+            u32 a[4];
+#pragma unroll
+            for (int e = 0; e < 4; ++e) a[e] = KV_HEADS > 1 ? q[m][kk][e] & head_rows[h][e % 2] : q[m][kk][e];
+            Mma<T>::run(s[m][0], a, k_frag[0], k_frag[1]);
+            Mma<T>::run(s[m][1], a, k_frag[2], k_frag[3]);
+          }
         }
-      }
     }
 
     // Online softmax on the fragments: accumulator element e of n-block b is head row
@@ -980,10 +1008,16 @@ __device__ void decode_mma(const DecodeParams& p) {
         for (int m = 0; m < M_TILES; ++m) Mma<T>::run(o[m][c], a[m], b0, b1);
       }
     } else {
-      // O += P V: two 8-dim n-blocks per ldmatrix.
+      // O += P V: two 8-dim n-blocks per ldmatrix (per KV head h of the CTA: P's rows of head h).
 #pragma unroll
-      for (int c = 0; c < DIM_BLOCKS; c += 2) {
+      for (int hc = 0; hc < KV_HEADS * DIM_BLOCKS; hc += 2) {
+        const int h = hc / DIM_BLOCKS, c = hc % DIM_BLOCKS;
         u32 v_frag[4];
+        u32 pa[M_TILES][4];
+#pragma unroll
+        for (int m = 0; m < M_TILES; ++m)
+#pragma unroll
+          for (int e = 0; e < 4; ++e) pa[m][e] = KV_HEADS > 1 ? a[m][e] & head_rows[h][e % 2] : a[m][e];
         if constexpr (Tile::V_BY_DIM) {
           // Per-page blocks (8 slots): page `half`'s chunk d is dim d's row; else `dim_key(d, 8
           // half)`, written out: through the helper ptxas scheduled this loop otherwise.
@@ -992,12 +1026,12 @@ __device__ void decode_mma(const DecodeParams& p) {
                                                      : V_PAGES ? v_block(half, d)
                                                                : d * KEYS + (half ^ ((d >> 2) & 1)) * 8));
         } else {
-          KvOperand<KV, T>::transposed(v_frag, v_tile + Tile::row_chunk(lane % 8 + (lane / 8) % 2 * 8, c + lane / 16));
+          KvOperand<KV, T>::transposed(v_frag, v_tile + Tile::row_chunk(lane % 8 + (lane / 8) % 2 * 8, hc + lane / 16));
         }
 #pragma unroll
         for (int m = 0; m < M_TILES; ++m) {
-          Mma<T>::run(o[m][c], a[m], v_frag[0], v_frag[1]);
-          Mma<T>::run(o[m][c + 1], a[m], v_frag[2], v_frag[3]);
+          Mma<T>::run(o[m][c], pa[m], v_frag[0], v_frag[1]);
+          Mma<T>::run(o[m][c + 1], pa[m], v_frag[2], v_frag[3]);
         }
       }
     }
