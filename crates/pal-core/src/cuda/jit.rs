@@ -356,27 +356,26 @@ impl KernelKey {
                     keys.push(key);
                 }
                 // 16-bit nhd rows off 128-byte lines: CTAs over two KV heads (`decode::kv_heads`),
-                // at each such head dim, pages of one slot and of four, every variant option;
-                // four heads once.
-                if dtype != DType::F32 && layout == CacheLayout::Nhd {
+                // in bfloat16 (float16 differs in numbers only): each of the rows' swizzle groups
+                // (head dims 80 / 112: 4 chunks, 96: 8), pages of one slot and of four, every
+                // variant option.
+                if dtype == DType::BF16 && layout == CacheLayout::Nhd {
                     let two = Form {
                         kv_heads: 2,
                         ..Form::BASE
                     };
-                    for (head_dim, page_size, variant, form) in [
-                        (80, 16, "plain", two),
-                        (96, 16, "plain", two),
-                        (112, 16, "plain", two),
-                        (96, 1, "plain", two),
-                        (112, 4, "plain", two),
-                        (96, 16, ALL_VARIANTS, two),
-                        (80, 16, "plain", Form { kv_heads: 4, ..two }),
+                    for (head_dim, page_size, variant) in [
+                        (80, 16, "plain"),
+                        (96, 16, "plain"),
+                        (112, 4, "plain"),
+                        (96, 1, "plain"),
+                        (96, 16, ALL_VARIANTS),
                     ] {
                         keys.extend(super::decode::kernel_key(
                             (dtypes, head_dim, page_size, layout),
                             variant,
                             4,
-                            form,
+                            two,
                             HOPPER,
                         ));
                     }
