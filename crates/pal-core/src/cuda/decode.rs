@@ -217,10 +217,12 @@ pub(super) fn m_tiles(group: usize, head_dim: usize, kv_rows: usize, multiproces
 /// each slot: one head's rows start 32 or 64 bytes off a line and the neighbouring head's CTA
 /// reads the rest of the line at another time (ncu, H200, 2026-12-04: DRAM at 76-79% of its
 /// peak against 85-89% for `hnd`'s same bytes). H200 (2026-12-04, bf16, HQ 32 / HKV 8, page 16,
-/// against one head, three stages): 8 x 4096 1.09-1.10x, 32 x 4096 1.08-1.11x, 64 x 4096
-/// 1.12-1.13x at head dims 80 / 96 / 112; 1 x 4096 (8 pairs) 0.95-1.03x stays on one. Four
-/// heads (a whole m-tile at GQA 4) lost at 8 / 32 x 4096 (0.84-1.02x). Lab knob `kv_heads` (1:
-/// one head a CTA).
+/// against one head): 8 x 4096 1.09-1.12x, 32 x 4096 1.07-1.13x, 64 x 4096 1.13-1.14x at head
+/// dims 80 / 96 / 112 (pages 1-8, MHA, HQ 64, float16: 1.05-1.12x); 1 x 4096 (8 pairs)
+/// 0.95-1.03x stays on one. Four heads (a whole m-tile at GQA 4) lost at 8 / 32 x 4096
+/// (0.84-1.02x); head dim 64 (rows of one line) on two lost at 32 x 4096 (0.95x). Hopper only,
+/// where it was measured and where its CTAs fit (123-172 KB: an A100 gives a CTA 163 KB, sm_86 /
+/// sm_89 99). Lab knob `kv_heads` (1: one head a CTA).
 pub(super) fn kv_heads(
     (dtype, kv_dtype): (DType, DType),
     head_dim: usize,
@@ -228,10 +230,15 @@ pub(super) fn kv_heads(
     (group, num_kv_heads): (usize, usize),
     (kv_rows, multiprocessors): (usize, usize),
     m_tiles: usize,
+    arch: (i32, i32),
 ) -> usize {
     let unaligned_rows = !(head_dim * dtype.size_in_bytes()).is_multiple_of(128);
-    let eligible =
-        dtype != DType::F32 && kv_dtype == dtype && layout == CacheLayout::Nhd && m_tiles == 1 && unaligned_rows;
+    let eligible = arch == (9, 0)
+        && dtype != DType::F32
+        && kv_dtype == dtype
+        && layout == CacheLayout::Nhd
+        && m_tiles == 1
+        && unaligned_rows;
     let default = if kv_rows * 8 > multiprocessors { 2 } else { 1 };
     let heads = tuning("kv_heads").unwrap_or(default).max(1);
     if eligible && group * heads <= 16 && num_kv_heads.is_multiple_of(heads) {
@@ -424,6 +431,7 @@ pub(super) fn kernel_key(
             let warps = tuning("warps").unwrap_or(if six { 6 } else { 4 });
             // Several KV heads a CTA (`kv_heads`): 16-bit nhd rows at one m-tile only.
             let kv_heads = if kv_heads > 1
+                && arch == (9, 0)
                 && kv_dtype == dtype
                 && layout == CacheLayout::Nhd
                 && m_tiles == 1
@@ -664,6 +672,7 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
                 (group, geometry.num_kv_heads),
                 (kv_rows, gpu.multiprocessors),
                 m_tiles,
+                gpu.arch,
             ),
             evict_first: evict_first(kv_bytes, gpu.l2_bytes),
             six_warps: six_warp_grid(kv_rows, gpu.multiprocessors),
@@ -889,31 +898,55 @@ mod tests {
         let nhd = CacheLayout::Nhd;
         // GQA 32 / 8 at 8 x 4096 on 132 SMs: 64 pairs.
         for head_dim in [80, 96, 112] {
-            assert_eq!(kv_heads(bf16, head_dim, nhd, (4, 8), (64, 132), 1), 2);
+            assert_eq!(kv_heads(bf16, head_dim, nhd, (4, 8), (64, 132), 1, (9, 0)), 2);
             assert_eq!(
-                kv_heads((DType::F16, DType::F16), head_dim, nhd, (8, 2), (64, 132), 1),
+                kv_heads((DType::F16, DType::F16), head_dim, nhd, (8, 2), (64, 132), 1, (9, 0)),
                 2
             );
             // Not: a small grid, groups that fill the m-tile alone, an odd number of KV heads,
             // two m-tiles, pal / hnd rows (kernel layouts), fp8 or float32 pools.
-            assert_eq!(kv_heads(bf16, head_dim, nhd, (4, 8), (8, 132), 1), 1);
-            assert_eq!(kv_heads(bf16, head_dim, nhd, (16, 2), (64, 132), 1), 1);
-            assert_eq!(kv_heads(bf16, head_dim, nhd, (2, 3), (64, 132), 1), 1);
-            assert_eq!(kv_heads(bf16, head_dim, nhd, (32, 2), (64, 132), 2), 1);
-            assert_eq!(kv_heads(bf16, head_dim, CacheLayout::Pal, (4, 8), (64, 132), 1), 1);
-            assert_eq!(kv_heads(bf16, head_dim, CacheLayout::Hnd, (4, 8), (64, 132), 1), 1);
+            assert_eq!(kv_heads(bf16, head_dim, nhd, (4, 8), (8, 132), 1, (9, 0)), 1);
+            assert_eq!(kv_heads(bf16, head_dim, nhd, (16, 2), (64, 132), 1, (9, 0)), 1);
+            assert_eq!(kv_heads(bf16, head_dim, nhd, (2, 3), (64, 132), 1, (9, 0)), 1);
+            assert_eq!(kv_heads(bf16, head_dim, nhd, (32, 2), (64, 132), 2, (9, 0)), 1);
             assert_eq!(
-                kv_heads((DType::BF16, DType::F8E4M3), head_dim, nhd, (4, 8), (64, 132), 1),
+                kv_heads(bf16, head_dim, CacheLayout::Pal, (4, 8), (64, 132), 1, (9, 0)),
                 1
             );
             assert_eq!(
-                kv_heads((DType::F32, DType::F32), head_dim, nhd, (4, 8), (64, 132), 1),
+                kv_heads(bf16, head_dim, CacheLayout::Hnd, (4, 8), (64, 132), 1, (9, 0)),
+                1
+            );
+            assert_eq!(
+                kv_heads(
+                    (DType::BF16, DType::F8E4M3),
+                    head_dim,
+                    nhd,
+                    (4, 8),
+                    (64, 132),
+                    1,
+                    (9, 0)
+                ),
+                1
+            );
+            assert_eq!(
+                kv_heads((DType::F32, DType::F32), head_dim, nhd, (4, 8), (64, 132), 1, (9, 0)),
                 1
             );
         }
+        // Nor before Hopper (where it was not measured, and its CTAs of 123-172 KB need not fit).
+        for arch in [(8, 0), (8, 6), (8, 9)] {
+            assert_eq!(kv_heads(bf16, 96, nhd, (4, 8), (64, 108), 1, arch), 1);
+            let form = Form {
+                kv_heads: 2,
+                ..Form::BASE
+            };
+            let key = kernel_key((bf16, 96, 16, nhd), "plain", 4, form, arch).unwrap();
+            assert_eq!(key.shape_value("KV_HEADS"), None);
+        }
         // Rows of whole lines keep one head.
         for head_dim in [64, 128, 192, 256] {
-            assert_eq!(kv_heads(bf16, head_dim, nhd, (4, 8), (64, 132), 1), 1);
+            assert_eq!(kv_heads(bf16, head_dim, nhd, (4, 8), (64, 132), 1, (9, 0)), 1);
         }
         // The key: the tile holds both heads' rows, and it fits a Hopper CTA (two heads: three
         // stages; four, the lab's: two).
