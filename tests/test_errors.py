@@ -456,3 +456,32 @@ def test_nvrtc_13_is_tried_before_12():
     assert candidates[0] == "libnvrtc.so.13"
     assert candidates.index("libnvrtc.so.12") == len(candidates) // 2
     assert "/site/nvidia/cuda_nvrtc/lib/libnvrtc.so.12" in candidates  # the cu12 wheel's folder
+
+
+def test_shape_helper_and_layout_errors_name_the_function_called(case):
+    """Every error of a shape helper names the helper as Python spells it (geometry, dtype, sizes,
+    layout), and a bad layout names the operation it was given to, not `layout`."""
+    for helper in (pal.get_k_cache_shape, pal.get_v_cache_shape):
+        name = helper.__name__
+        for args in [
+            (4, 2, 16, 0, "float32"),
+            (4, 2, 16, 16, "float64"),
+            (4, 2, 16, 16, "int32"),
+            (-1, 2, 16, 16, "float32"),
+            (2**62, 1024, 128, 16, "float16", "nhd"),
+            (4, 2, 16, 16, "float32", "xyz"),
+        ]:
+            with pytest.raises(pal.PalError, match=f"^{name}: ") as raised:
+                helper(*args)
+            assert "cache_shape:" not in str(raised.value).removeprefix(f"{name}:")
+    layout = re.escape('`layout` must be one of "pal", "nhd", "hnd", got "xyz"')
+    with pytest.raises(pal.PalValueError, match=f"^paged_attention_decode: {layout}"):
+        decode(case, layout="xyz")
+    with pytest.raises(pal.PalValueError, match=f"^paged_attention_prefill: {layout}"):
+        q, kv = np.zeros((6, 4, 32), np.float32), np.zeros((6, 2, 32), np.float32)
+        cu_seqlens = np.array([0, 2, 6], np.int32)
+        tables = (case["k_cache"], case["v_cache"], case["page_table"], case["seq_lens"])
+        pal.paged_attention_prefill(q, kv, kv, *tables, cu_seqlens, layout="xyz")
+    keys, slots = np.zeros((1, 2, 32), np.float32), np.array([0], np.int32)
+    with pytest.raises(pal.PalValueError, match=f"^fill_kv_pages: {layout}"):
+        pal.fill_kv_pages(keys, keys, case["k_cache"], case["v_cache"], slot_mapping=slots, layout="xyz")

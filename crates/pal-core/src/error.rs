@@ -124,6 +124,23 @@ impl Error {
         }
     }
 
+    /// The same error as raised by `op` (a binding's name for the operation, e.g. Python's
+    /// `get_k_cache_shape` for `k_cache_shape`).
+    pub fn in_op(mut self, op: &'static str) -> Self {
+        match &mut self {
+            Error::Shape { op: o, .. }
+            | Error::DType { op: o, .. }
+            | Error::Device { op: o, .. }
+            | Error::NotContiguous { op: o, .. }
+            | Error::Value { op: o, .. }
+            | Error::Overlap { op: o, .. }
+            | Error::Unsupported { op: o, .. }
+            | Error::Internal { op: o, .. } => *o = op,
+            Error::BackendUnavailable { .. } => {}
+        }
+        self
+    }
+
     /// An [`Error::Shape`]: `arg` should have shape `expected` but has `actual`.
     pub fn shape(op: &'static str, arg: impl Into<String>, expected: impl Into<String>, actual: &[usize]) -> Self {
         Error::Shape {

@@ -104,7 +104,9 @@ pub const fn optimal_page_size() -> usize {
     16
 }
 
+/// The checks both shape helpers share; errors name `op`, the helper called.
 fn check_geometry(
+    op: &'static str,
     num_pages: usize,
     num_kv_heads: usize,
     head_dim: usize,
@@ -112,21 +114,20 @@ fn check_geometry(
     dtype: DType,
     layout: CacheLayout,
 ) -> Result<()> {
-    const OP: &str = "cache_shape";
-    check_pool_dtype(OP, dtype)?;
+    check_pool_dtype(op, dtype)?;
     for (arg, value) in [
         ("num_kv_heads", num_kv_heads),
         ("head_dim", head_dim),
         ("page_size", page_size),
     ] {
         if value == 0 {
-            return Err(Error::value(OP, arg, "at least 1", value));
+            return Err(Error::value(op, arg, "at least 1", value));
         }
     }
     let stripe = key_stripe(dtype);
     if layout == CacheLayout::Pal && !head_dim.is_multiple_of(stripe) {
         return Err(Error::value(
-            OP,
+            op,
             "head_dim",
             format!("a multiple of {stripe} (the {dtype} key stripe of the pal layout)"),
             head_dim,
@@ -139,7 +140,7 @@ fn check_geometry(
         .try_fold(dtype.size_in_bytes(), |n, &d| n.checked_mul(d));
     let Some(page_bytes) = fits(page_bytes) else {
         return Err(Error::value(
-            OP,
+            op,
             "num_kv_heads * head_dim * page_size",
             "a page of at most isize::MAX bytes",
             format!("{num_kv_heads} * {head_dim} * {page_size}"),
@@ -147,7 +148,7 @@ fn check_geometry(
     };
     if fits(num_pages.checked_mul(page_bytes)).is_none() {
         return Err(Error::value(
-            OP,
+            op,
             "num_pages",
             format!(
                 "at most {} (pages of {page_bytes} bytes in a pool of at most isize::MAX bytes)",
@@ -168,7 +169,15 @@ pub fn k_cache_shape(
     dtype: DType,
     layout: CacheLayout,
 ) -> Result<Vec<usize>> {
-    check_geometry(num_pages, num_kv_heads, head_dim, page_size, dtype, layout)?;
+    check_geometry(
+        "k_cache_shape",
+        num_pages,
+        num_kv_heads,
+        head_dim,
+        page_size,
+        dtype,
+        layout,
+    )?;
     let stripe = key_stripe(dtype);
     Ok(match layout {
         CacheLayout::Pal => vec![num_pages, num_kv_heads, head_dim / stripe, page_size, stripe],
@@ -186,7 +195,15 @@ pub fn v_cache_shape(
     dtype: DType,
     layout: CacheLayout,
 ) -> Result<Vec<usize>> {
-    check_geometry(num_pages, num_kv_heads, head_dim, page_size, dtype, layout)?;
+    check_geometry(
+        "v_cache_shape",
+        num_pages,
+        num_kv_heads,
+        head_dim,
+        page_size,
+        dtype,
+        layout,
+    )?;
     Ok(match layout {
         CacheLayout::Pal => vec![num_pages, num_kv_heads, head_dim, page_size],
         CacheLayout::Nhd => vec![num_pages, page_size, num_kv_heads, head_dim],
@@ -434,6 +451,15 @@ mod tests {
         }
         assert!(k_cache_shape(10, 8, 12, 16, DType::BF16, CacheLayout::Pal).is_err());
         assert!(k_cache_shape(10, 8, 12, 16, DType::BF16, CacheLayout::Nhd).is_ok());
+        // Each helper's errors name it (a binding renames them as it spells the helper).
+        let op = |e: Error| e.to_string().split(':').next().unwrap().to_owned();
+        let k = k_cache_shape(10, 0, 128, 16, DType::BF16, CacheLayout::Pal).unwrap_err();
+        let v = v_cache_shape(10, 8, 128, 16, DType::I32, CacheLayout::Pal).unwrap_err();
+        assert_eq!((op(k.clone()), op(v)), ("k_cache_shape".into(), "v_cache_shape".into()));
+        assert!(k
+            .in_op("get_k_cache_shape")
+            .to_string()
+            .starts_with("get_k_cache_shape: `num_kv_heads`"));
     }
 
     #[test]

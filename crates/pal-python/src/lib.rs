@@ -15,8 +15,9 @@ use pal_core::{
 use pyo3::prelude::*;
 use pyo3::types::{PyFloat, PyInt, PyTuple};
 
-fn parse<T: std::str::FromStr<Err = pal_core::Error>>(text: &str) -> PyResult<T> {
-    text.parse().map_err(to_py_err)
+/// A named option of `op` (a layout) from its text; a bad one raises naming `op`.
+fn parse<T: std::str::FromStr<Err = pal_core::Error>>(op: &'static str, text: &str) -> PyResult<T> {
+    text.parse().map_err(|e: pal_core::Error| to_py_err(e.in_op(op)))
 }
 
 /// `check` from Python: `None` defers the validation of device tables to the kernels (the
@@ -101,7 +102,7 @@ fn attention_options(
 ) -> PyResult<AttentionOptions> {
     Ok(AttentionOptions {
         scale,
-        layout: parse::<CacheLayout>(layout)?,
+        layout: parse::<CacheLayout>(op, layout)?,
         variant: attention_variant(op, window_left, logits_soft_cap)?,
         execution: Execution {
             stream: cuda_stream,
@@ -270,7 +271,7 @@ fn fill_kv_pages(
     const OP: &str = "fill_kv_pages";
     profile::start();
     let options = FillOptions {
-        layout: parse::<CacheLayout>(layout)?,
+        layout: parse::<CacheLayout>(OP, layout)?,
         execution: Execution {
             stream: cuda_stream,
             check: table_check(check),
@@ -343,12 +344,12 @@ fn usage_error(expected: &str, actual: &str) -> PyErr {
     })
 }
 
-/// A size argument of the shape helpers: a non-negative integer (negative or oversized ones
+/// A size argument of the shape helper `op`: a non-negative integer (negative or oversized ones
 /// raise `PalValueError` naming the argument, not Python's `OverflowError`).
-fn count(name: &'static str, value: &Bound<'_, PyAny>) -> PyResult<usize> {
+fn count(op: &'static str, name: &'static str, value: &Bound<'_, PyAny>) -> PyResult<usize> {
     let refuse = |actual: String| {
         to_py_err(pal_core::Error::Value {
-            op: "cache_shape",
+            op,
             arg: name.into(),
             expected: format!("a non-negative integer of at most {}", i64::MAX),
             actual,
@@ -371,15 +372,17 @@ fn k_cache_shape<'py>(
     dtype: &str,
     layout: &str,
 ) -> PyResult<Bound<'py, PyTuple>> {
+    // Errors name the helper as Python spells it.
+    const OP: &str = "get_k_cache_shape";
     let shape = pal_core::k_cache_shape(
-        count("num_pages", num_pages)?,
-        count("num_kv_heads", num_kv_heads)?,
-        count("head_dim", head_dim)?,
-        count("page_size", page_size)?,
-        DType::pool(dtype, "cache_shape").map_err(to_py_err)?,
-        parse(layout)?,
+        count(OP, "num_pages", num_pages)?,
+        count(OP, "num_kv_heads", num_kv_heads)?,
+        count(OP, "head_dim", head_dim)?,
+        count(OP, "page_size", page_size)?,
+        DType::pool(dtype, OP).map_err(to_py_err)?,
+        parse(OP, layout)?,
     );
-    shape_tuple(py, shape.map_err(to_py_err)?)
+    shape_tuple(py, shape.map_err(|e| to_py_err(e.in_op(OP)))?)
 }
 
 #[pyfunction]
@@ -393,15 +396,17 @@ fn v_cache_shape<'py>(
     dtype: &str,
     layout: &str,
 ) -> PyResult<Bound<'py, PyTuple>> {
+    // Errors name the helper as Python spells it.
+    const OP: &str = "get_v_cache_shape";
     let shape = pal_core::v_cache_shape(
-        count("num_pages", num_pages)?,
-        count("num_kv_heads", num_kv_heads)?,
-        count("head_dim", head_dim)?,
-        count("page_size", page_size)?,
-        DType::pool(dtype, "cache_shape").map_err(to_py_err)?,
-        parse(layout)?,
+        count(OP, "num_pages", num_pages)?,
+        count(OP, "num_kv_heads", num_kv_heads)?,
+        count(OP, "head_dim", head_dim)?,
+        count(OP, "page_size", page_size)?,
+        DType::pool(dtype, OP).map_err(to_py_err)?,
+        parse(OP, layout)?,
     );
-    shape_tuple(py, shape.map_err(to_py_err)?)
+    shape_tuple(py, shape.map_err(|e| to_py_err(e.in_op(OP)))?)
 }
 
 #[pyfunction]
