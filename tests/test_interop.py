@@ -60,6 +60,23 @@ def test_bare_dlpack_queries_get_a_numpy_output(rng):
     np.testing.assert_array_equal(out, pal.paged_attention_prefill(q, k, v, *prefill_args, layout="nhd"))
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.int16, np.complex64, np.bool_])
+def test_bare_dlpack_queries_of_a_dtype_pal_does_not_read_are_refused_by_name(rng, dtype):
+    # (PAL makes the output before the native call reads the queries: a dtype numpy cannot
+    # name from its DLPack code once raised a bare TypeError there.)
+    cache = paged_cache(rng, [50, 7], 2, 64, 16, "float32", "nhd")
+    args = (cache.k_cache, cache.v_cache, cache.page_table, cache.lens)
+    queries = BareDLPack(np.zeros((2, 8, 64), dtype))
+    with pytest.raises(pal.PalTypeError, match="^paged_attention_decode: `queries` must have dtype float32"):
+        pal.paged_attention_decode(queries, *args, layout="nhd")
+    k = v = random_array(rng, (6, 2, 64), "float32")
+    prefill_args = (cache.k_cache, cache.v_cache, cache.page_table, cache.lens, np.array([0, 4, 6], np.int32))
+    with pytest.raises(pal.PalTypeError, match="^paged_attention_prefill: `q` must have dtype float32"):
+        pal.paged_attention_prefill(
+            BareDLPack(np.zeros((6, 8, 64), dtype)), k, v, *prefill_args, layout="nhd"
+        )
+
+
 @pytest.mark.skipif(not HAS_MLX, reason="mlx is not installed (scripts/setup.sh installs it)")
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
 def test_mlx_arrays(rng, dtype):

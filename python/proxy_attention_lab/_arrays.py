@@ -20,9 +20,12 @@ except ImportError:  # pragma: no cover - ml_dtypes is a dependency
 
 
 def dtype_name(dtype: Any) -> str:
-    """Canonical name of a numpy / torch / MLX dtype, or the name itself."""
+    """Canonical name of a numpy / torch / MLX dtype, or the name itself. ``None`` stays
+    ``"None"`` (numpy would read it as float64, and an error would name a dtype never given)."""
     if isinstance(dtype, str):
         return dtype
+    if dtype is None:
+        return "None"
     if type(dtype).__module__.startswith("torch") or type(dtype).__module__.startswith("mlx"):
         return str(dtype).rsplit(".", 1)[-1]
     try:
@@ -101,7 +104,13 @@ def output_like(
         # Known only through __dlpack__ (or not an array: the native reader says which).
         shape, dtype, device = _native.array_info(op, name, reference)
         if device is None:
-            return np.empty(shape, dtype=_numpy_dtype(dtype)), None
+            try:
+                dtype = _numpy_dtype(dtype)
+            except TypeError:
+                # No dtype PAL reads (DLPack's complex, bool, ...): the native call refuses
+                # `name`, naming it and the dtypes it takes, before anything is written here.
+                dtype = np.float32
+            return np.empty(shape, dtype=dtype), None
         torch = torch_module()
         if torch is None:
             raise PalTypeError(
