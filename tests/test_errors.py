@@ -470,10 +470,28 @@ def test_shape_helper_and_layout_errors_name_the_function_called(case):
             (-1, 2, 16, 16, "float32"),
             (2**62, 1024, 128, 16, "float16", "nhd"),
             (4, 2, 16, 16, "float32", "xyz"),
+            (4, 2, 16, 16, "float32", None),
+            (4, 2, 16, 16, None),
         ]:
             with pytest.raises(pal.PalError, match=f"^{name}: ") as raised:
                 helper(*args)
             assert "cache_shape:" not in str(raised.value).removeprefix(f"{name}:")
+        # A layout that is no string names the helper and `layout` (not a bare TypeError), and
+        # a dtype of None is reported as given (numpy would read it as float64).
+        expected = f'{name}: `layout` must be a string: "pal", "nhd" or "hnd", got NoneType None'
+        with pytest.raises(pal.PalTypeError, match=f"^{re.escape(expected)}$"):
+            helper(4, 2, 16, 16, "float32", None)
+        with pytest.raises(pal.PalValueError, match=f'^{name}: `dtype` must be one of .*, got "None"$'):
+            helper(4, 2, 16, 16, None)
+    # The stripe size helper names itself as Python spells it, not `k_cache_stripe_size`.
+    pools = "float32, float16, bfloat16, float8_e4m3fn or float8_e5m2"
+    for dtype, error, expected in [
+        ("int32", pal.PalTypeError, f"`dtype` must have dtype {pools}, got int32"),
+        ("float64", pal.PalValueError, f'`dtype` must be one of {pools}, got "float64"'),
+        (None, pal.PalValueError, f'`dtype` must be one of {pools}, got "None"'),
+    ]:
+        with pytest.raises(error, match=f"^{re.escape(f'get_k_cache_stripe_size: {expected}')}$"):
+            pal.get_k_cache_stripe_size(dtype)
     layout = re.escape('`layout` must be one of "pal", "nhd", "hnd", got "xyz"')
     with pytest.raises(pal.PalValueError, match=f"^paged_attention_decode: {layout}"):
         decode(case, layout="xyz")

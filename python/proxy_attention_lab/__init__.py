@@ -304,6 +304,7 @@ def get_k_cache_shape(
     num_pages: int, num_kv_heads: int, head_dim: int, page_size: int, dtype: Any, layout: str = "pal"
 ) -> tuple[int, ...]:
     """Shape of the key pool; ``dtype`` may be a numpy or torch dtype or a name."""
+    _check_layout("get_k_cache_shape", layout)
     return _native.k_cache_shape(num_pages, num_kv_heads, head_dim, page_size, dtype_name(dtype), layout)
 
 
@@ -311,6 +312,7 @@ def get_v_cache_shape(
     num_pages: int, num_kv_heads: int, head_dim: int, page_size: int, dtype: Any, layout: str = "pal"
 ) -> tuple[int, ...]:
     """Shape of the value pool; ``dtype`` may be a numpy or torch dtype or a name."""
+    _check_layout("get_v_cache_shape", layout)
     return _native.v_cache_shape(num_pages, num_kv_heads, head_dim, page_size, dtype_name(dtype), layout)
 
 

@@ -411,8 +411,10 @@ fn v_cache_shape<'py>(
 
 #[pyfunction]
 fn k_cache_stripe_size(dtype: &str) -> PyResult<usize> {
-    let dtype = DType::pool(dtype, "k_cache_stripe_size").map_err(to_py_err)?;
-    pal_core::k_cache_stripe_size(dtype).map_err(to_py_err)
+    // Errors name the helper as Python spells it.
+    const OP: &str = "get_k_cache_stripe_size";
+    let dtype = DType::pool(dtype, OP).map_err(to_py_err)?;
+    pal_core::k_cache_stripe_size(dtype).map_err(|e| to_py_err(e.in_op(OP)))
 }
 
 /// `(shape, dtype name, CUDA device index or None)` of an array argument (see `array::describe`).
