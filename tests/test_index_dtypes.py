@@ -115,6 +115,35 @@ def test_an_entry_beyond_int32_is_reported_as_given(rng):
     pal.fill_kv_pages(keys, keys, *pools, slot_mapping=np.array([-(2**40), -1], np.int64))
 
 
+def test_a_cuda_entry_beyond_int32_is_reported_as_given(rng):
+    """int64 CUDA tensors are narrowed on the device (no synchronisation); where check=True's
+    host validation then finds a clamped entry bad, the error reads the entry the caller gave."""
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    cache = paged_cache(rng, [20, 5], 1, 64, 16, "float32", "pal")
+    on_gpu = [torch.from_numpy(np.ascontiguousarray(a)).cuda() for a in (cache.k_cache, cache.v_cache)]
+    queries = torch.from_numpy(random_array(rng, (2, 2, 64), "float32")).cuda()
+    table = torch.from_numpy(wide(cache.page_table)).cuda()
+    table[1, 0] = -(2**40) - 7
+    lens = torch.from_numpy(wide(cache.lens)).cuda()
+    with pytest.raises(pal.PalValueError, match=r"`page_table\[1, 0\]`.*got -1099511627783$"):
+        pal.paged_attention_decode(queries, *on_gpu, table, lens, check=True)
+    table[1, 0] = int(cache.page_table[1, 0])
+    lens[1] = 2**33 + 3
+    with pytest.raises(pal.PalValueError, match=r"`seq_lens\[1\]`.*got 8589934595$"):
+        pal.paged_attention_decode(queries, *on_gpu, table, lens, check=True)
+    keys = torch.zeros((2, 1, 64), device="cuda")
+    slots = torch.tensor([0, 2**35], device="cuda")
+    with pytest.raises(pal.PalValueError, match=r"`slot_mapping\[1\]`.*got 34359738368$"):
+        pal.fill_kv_pages(keys, keys, *on_gpu, slot_mapping=slots, check=True)
+    # The default call defers the check to the kernel, which saw the narrowed value: reported
+    # by the next call as found there (the message says so), with nothing read back.
+    pal.fill_kv_pages(keys, keys, *on_gpu, slot_mapping=slots)
+    with pytest.raises(pal.PalValueError, match=r"`slot_mapping\[1\]`.*earlier call"):
+        pal.fill_kv_pages(keys, keys, *on_gpu, slot_mapping=torch.tensor([0, 1], device="cuda"))
+
+
 class InterfaceOnly:
     """An array known only through ``__array_interface__``."""
 

@@ -138,8 +138,9 @@ def as_index(array: Any, name: str = "", clamped: dict[str, Any] | None = None) 
     (a block table sliced out of a larger one) as a contiguous copy, as narrowing makes one;
     anything else as it is. Values outside int32 are clamped to its range, where they stay as
     invalid as they were (reported as bad entries; negative slots still skip); a host array that
-    needed it is kept in ``clamped[name]``, so that `as_given` can report what was given. A
-    torch tensor stays on its device (no synchronisation). Other host arrays
+    needed it is kept in ``clamped[name]``, and so is every int64 CUDA tensor (a reference: its
+    values are read only if an error names one of its entries), so that `as_given` can report
+    what was given. A torch tensor stays on its device (no synchronisation). Other host arrays
     (``__array_interface__``, or ``__dlpack__`` on the CPU) are read through a numpy view, other
     CUDA ones through torch where it is imported."""
     if array is None:
@@ -162,8 +163,10 @@ def as_index(array: Any, name: str = "", clamped: dict[str, Any] | None = None) 
     torch = torch_module()
     if array.dtype is not torch.int64:
         return dense(array)
-    if clamped is not None and not array.is_cuda and array.numel() and not torch.compiler.is_compiling():
-        if bool(array.min() < _INT32_RANGE[0]) or bool(array.max() > _INT32_RANGE[1]):
+    if clamped is not None and array.numel() and not torch.compiler.is_compiling():
+        if array.is_cuda:
+            clamped[name] = array
+        elif bool(array.min() < _INT32_RANGE[0]) or bool(array.max() > _INT32_RANGE[1]):
             clamped[name] = array.numpy()
     return array.clamp(*_INT32_RANGE).to(torch.int32)
 
@@ -193,7 +196,7 @@ _GIVEN = re.compile(r"`(\w+)\[([\d, ]+)\]`(.*), got (-?\d+)$", re.S)
 def as_given(error: PalValueError, clamped: dict[str, Any]) -> PalValueError:
     """``error`` reporting an index entry that `as_index` clamped with the value that was given
     (SPEC §6: an error names the argument, the entry and what was given), not the clamped one;
-    any other error as it is."""
+    any other error as it is. (A CUDA tensor's entry is read here, on the error path only.)"""
     found = _GIVEN.search(str(error)) if clamped else None
     if found is None or found.group(1) not in clamped or int(found.group(4)) not in _INT32_RANGE:
         return error
