@@ -107,10 +107,7 @@ pub const fn optimal_page_size() -> usize {
 /// The checks both shape helpers share; errors name `op`, the helper called.
 fn check_geometry(
     op: &'static str,
-    num_pages: usize,
-    num_kv_heads: usize,
-    head_dim: usize,
-    page_size: usize,
+    (num_pages, num_kv_heads, head_dim, page_size): (usize, usize, usize, usize),
     dtype: DType,
     layout: CacheLayout,
 ) -> Result<()> {
@@ -169,15 +166,8 @@ pub fn k_cache_shape(
     dtype: DType,
     layout: CacheLayout,
 ) -> Result<Vec<usize>> {
-    check_geometry(
-        "k_cache_shape",
-        num_pages,
-        num_kv_heads,
-        head_dim,
-        page_size,
-        dtype,
-        layout,
-    )?;
+    let sizes = (num_pages, num_kv_heads, head_dim, page_size);
+    check_geometry("k_cache_shape", sizes, dtype, layout)?;
     let stripe = key_stripe(dtype);
     Ok(match layout {
         CacheLayout::Pal => vec![num_pages, num_kv_heads, head_dim / stripe, page_size, stripe],
@@ -195,15 +185,8 @@ pub fn v_cache_shape(
     dtype: DType,
     layout: CacheLayout,
 ) -> Result<Vec<usize>> {
-    check_geometry(
-        "v_cache_shape",
-        num_pages,
-        num_kv_heads,
-        head_dim,
-        page_size,
-        dtype,
-        layout,
-    )?;
+    let sizes = (num_pages, num_kv_heads, head_dim, page_size);
+    check_geometry("v_cache_shape", sizes, dtype, layout)?;
     Ok(match layout {
         CacheLayout::Pal => vec![num_pages, num_kv_heads, head_dim, page_size],
         CacheLayout::Nhd => vec![num_pages, page_size, num_kv_heads, head_dim],

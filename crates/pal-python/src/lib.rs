@@ -361,6 +361,30 @@ fn count(op: &'static str, name: &'static str, value: &Bound<'_, PyAny>) -> PyRe
     }
 }
 
+/// A pool-shape helper of the core (`pal_core::k_cache_shape`'s signature).
+type ShapeHelper = fn(usize, usize, usize, usize, DType, CacheLayout) -> pal_core::Result<Vec<usize>>;
+
+/// The Python face of a pool-shape helper of the core: its sizes read as counts, and every error
+/// naming the helper as Python spells it (`op`).
+fn shape_helper<'py>(
+    py: Python<'py>,
+    op: &'static str,
+    helper: ShapeHelper,
+    [num_pages, num_kv_heads, head_dim, page_size]: [&Bound<'py, PyAny>; 4],
+    dtype: &str,
+    layout: &str,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let shape = helper(
+        count(op, "num_pages", num_pages)?,
+        count(op, "num_kv_heads", num_kv_heads)?,
+        count(op, "head_dim", head_dim)?,
+        count(op, "page_size", page_size)?,
+        DType::pool(dtype, op).map_err(to_py_err)?,
+        parse(op, layout)?,
+    );
+    shape_tuple(py, shape.map_err(|e| to_py_err(e.in_op(op)))?)
+}
+
 #[pyfunction]
 #[pyo3(signature = (num_pages, num_kv_heads, head_dim, page_size, dtype, layout="pal"))]
 fn k_cache_shape<'py>(
@@ -372,17 +396,8 @@ fn k_cache_shape<'py>(
     dtype: &str,
     layout: &str,
 ) -> PyResult<Bound<'py, PyTuple>> {
-    // Errors name the helper as Python spells it.
-    const OP: &str = "get_k_cache_shape";
-    let shape = pal_core::k_cache_shape(
-        count(OP, "num_pages", num_pages)?,
-        count(OP, "num_kv_heads", num_kv_heads)?,
-        count(OP, "head_dim", head_dim)?,
-        count(OP, "page_size", page_size)?,
-        DType::pool(dtype, OP).map_err(to_py_err)?,
-        parse(OP, layout)?,
-    );
-    shape_tuple(py, shape.map_err(|e| to_py_err(e.in_op(OP)))?)
+    let sizes = [num_pages, num_kv_heads, head_dim, page_size];
+    shape_helper(py, "get_k_cache_shape", pal_core::k_cache_shape, sizes, dtype, layout)
 }
 
 #[pyfunction]
@@ -396,17 +411,8 @@ fn v_cache_shape<'py>(
     dtype: &str,
     layout: &str,
 ) -> PyResult<Bound<'py, PyTuple>> {
-    // Errors name the helper as Python spells it.
-    const OP: &str = "get_v_cache_shape";
-    let shape = pal_core::v_cache_shape(
-        count(OP, "num_pages", num_pages)?,
-        count(OP, "num_kv_heads", num_kv_heads)?,
-        count(OP, "head_dim", head_dim)?,
-        count(OP, "page_size", page_size)?,
-        DType::pool(dtype, OP).map_err(to_py_err)?,
-        parse(OP, layout)?,
-    );
-    shape_tuple(py, shape.map_err(|e| to_py_err(e.in_op(OP)))?)
+    let sizes = [num_pages, num_kv_heads, head_dim, page_size];
+    shape_helper(py, "get_v_cache_shape", pal_core::v_cache_shape, sizes, dtype, layout)
 }
 
 #[pyfunction]
