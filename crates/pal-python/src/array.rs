@@ -179,12 +179,7 @@ fn raw_array<'py>(op: &str, name: &str, object: &Bound<'py, PyAny>) -> PyResult<
     } else if object.hasattr("__array_interface__")? {
         from_array_interface(object)
     } else if object.hasattr("__dlpack__")? {
-        from_dlpack(object).map_err(|error| {
-            crate::errors::type_error(format!(
-                "{op}: `{name}` could not be read through __dlpack__ (an unconsumed DLPack tensor \
-                 capsule named \"dltensor\", DLPack 0.8): {error}"
-            ))
-        })
+        from_dlpack(op, name, object)
     } else {
         Err(crate::errors::type_error(format!(
             "{op}: `{name}` must be a numpy array, a torch tensor or an object with __dlpack__, got {}",
@@ -552,17 +547,9 @@ const DL_CPU: i32 = 1;
 const DL_CUDA: i32 = 2;
 const DL_CUDA_HOST: i32 = 3;
 
-fn from_dlpack<'py>(object: &Bound<'py, PyAny>) -> PyResult<RawArray<'py>> {
-    let capsule = object.call_method0("__dlpack__")?;
-    let pointer = {
-        let capsule = capsule.cast::<PyCapsule>()?;
-        // SAFETY: a valid capsule object; the name check makes CPython return NULL (with an
-        // exception set) for anything but an unconsumed DLPack tensor.
-        unsafe { pyo3::ffi::PyCapsule_GetPointer(capsule.as_ptr(), c"dltensor".as_ptr()) }
-    };
-    if pointer.is_null() {
-        return Err(PyErr::fetch(object.py()));
-    }
+/// Argument `name` of `op`, read through its `__dlpack__`.
+fn from_dlpack<'py>(op: &str, name: &str, object: &Bound<'py, PyAny>) -> PyResult<RawArray<'py>> {
+    let (capsule, pointer) = dltensor_capsule(object).map_err(|error| unreadable_dlpack(op, name, error))?;
     // SAFETY: a "dltensor" capsule holds a DLManagedTensor, whose first member is the DLTensor;
     // it stays valid while the capsule lives (we keep it, unconsumed, so its destructor frees it).
     let tensor = unsafe { &*(pointer as *const DlTensor) };
@@ -575,12 +562,48 @@ fn from_dlpack<'py>(object: &Bound<'py, PyAny>) -> PyResult<RawArray<'py>> {
     };
     let Some(device) = dl_device(&tensor.device) else {
         return Err(crate::errors::type_error(format!(
-            "DLPack device type {} is not supported",
+            "{op}: `{name}` must be on the CPU or a CUDA device, got DLPack device type {}",
             tensor.device.device_type
         )));
     };
     // SAFETY: the capsule keeps the tensor's shape, strides and data alive.
     Ok(unsafe { dl_array(tensor, dtype, device, Some(capsule)) })
+}
+
+/// The unconsumed "dltensor" capsule that `object.__dlpack__()` returns and the pointer it holds
+/// (not NULL), or the exception that asking for it raised (the producer's own, or CPython's
+/// refusal of a capsule of another kind).
+fn dltensor_capsule<'py>(object: &Bound<'py, PyAny>) -> PyResult<(Bound<'py, PyAny>, *mut c_void)> {
+    let capsule = object.call_method0("__dlpack__")?;
+    // SAFETY: a valid capsule object; the name check makes CPython return NULL (with an
+    // exception set) for anything but an unconsumed DLPack tensor.
+    let pointer =
+        unsafe { pyo3::ffi::PyCapsule_GetPointer(capsule.cast::<PyCapsule>()?.as_ptr(), c"dltensor".as_ptr()) };
+    if pointer.is_null() {
+        return Err(PyErr::fetch(object.py()));
+    }
+    Ok((capsule, pointer))
+}
+
+/// The `PalTypeError` for argument `name` of `op` whose `__dlpack__` gave no DLPack tensor,
+/// naming `op` and `name` once: what was raised (the producer's exception, or CPython's refusal
+/// of a capsule of another kind) follows by its class and message, and is kept as the cause. A
+/// PAL error that already names `op` and `name` (a producer that read this argument through PAL
+/// itself) is raised as it is, not under a second such prefix.
+fn unreadable_dlpack(op: &str, name: &str, error: PyErr) -> PyErr {
+    Python::attach(|py| {
+        if crate::errors::is_pal_error(py, &error)
+            && error.value(py).to_string().starts_with(&format!("{op}: `{name}` "))
+        {
+            return error;
+        }
+        let wrapped = crate::errors::type_error(format!(
+            "{op}: `{name}` could not be read through __dlpack__ (an unconsumed DLPack tensor capsule \
+             named \"dltensor\", DLPack 0.8): {error}"
+        ));
+        wrapped.set_cause(py, Some(error));
+        wrapped
+    })
 }
 
 /// The name of a DLPack dtype PAL reads, if it is one.

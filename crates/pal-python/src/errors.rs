@@ -68,6 +68,14 @@ pub fn type_error(message: String) -> PyErr {
     raise(ErrorClass::Type, message)
 }
 
+/// Whether `error` is one of PAL's (a `PalError`, whatever raised it).
+pub fn is_pal_error(py: Python<'_>, error: &PyErr) -> bool {
+    static PAL_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+    PAL_ERROR
+        .import(py, ERRORS_MODULE, "PalError")
+        .is_ok_and(|class| error.is_instance(py, class))
+}
+
 fn raise(class: ErrorClass, message: String) -> PyErr {
     Python::attach(|py| match class.get(py) {
         Ok(class) => PyErr::from_type(class.clone(), message),
