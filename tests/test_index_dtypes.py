@@ -2,11 +2,13 @@
 `slot_mapping`) gives the same results, and int64 values outside int32 are bad entries, never
 wrapped into valid ones."""
 
+import re
+
 import numpy as np
 import proxy_attention_lab as pal
 import pytest
 from conftest import BareDLPack
-from proxy_attention_lab.testing import paged_cache, random_array, random_prompts
+from proxy_attention_lab.testing import paged_cache, random_array, random_prompts, to_torch
 
 
 def wide(array: np.ndarray) -> np.ndarray:
@@ -142,6 +144,53 @@ def test_a_cuda_entry_beyond_int32_is_reported_as_given(rng):
     pal.fill_kv_pages(keys, keys, *on_gpu, slot_mapping=slots)
     with pytest.raises(pal.PalValueError, match=r"`slot_mapping\[1\]`.*earlier call"):
         pal.fill_kv_pages(keys, keys, *on_gpu, slot_mapping=torch.tensor([0, 1], device="cuda"))
+
+
+def test_an_entry_quoted_in_another_entrys_error_is_reported_as_given(rng):
+    """An offset error quotes the offset before it by value: a clamped one is quoted as given too,
+    not as int32's bound (it once read `cu_seqlens_q[1] = 2147483647` for 2**40)."""
+    cache = paged_cache(rng, [20, 5], 1, 64, 16, "float32", "pal")
+    q, k, v, cu = random_prompts(rng, [3, 2], 2, 1, 64, "float32")
+    tables = (cache.k_cache, cache.v_cache, cache.page_table, cache.lens)
+    for given in (2**40, 2**31):
+        offsets = wide(cu)
+        offsets[1] = given
+        expected = (
+            f"paged_attention_prefill: `cu_seqlens_q[2]` must be at least cu_seqlens_q[1] = {given} "
+            "(offsets never decrease), got 5"
+        )
+        with pytest.raises(pal.PalValueError, match=f"^{re.escape(expected)}$"):
+            pal.paged_attention_prefill(q, k, v, *tables, offsets)
+    # int32's bound given as such stays as it is, while another table was clamped (an unused entry).
+    table = wide(cache.page_table)
+    table[1, 1] = 2**40
+    offsets = np.array([0, 2**31 - 1, 5], np.int64)
+    expected = (
+        "paged_attention_prefill: `cu_seqlens_q[2]` must be at least cu_seqlens_q[1] = 2147483647 "
+        "(offsets never decrease), got 5"
+    )
+    with pytest.raises(pal.PalValueError, match=f"^{re.escape(expected)}$"):
+        pal.paged_attention_prefill(q, k, v, cache.k_cache, cache.v_cache, table, cache.lens, offsets)
+
+
+def test_a_cuda_entry_quoted_in_another_entrys_error_is_reported_as_given(rng):
+    """As above, for int64 CUDA offsets validated by check=True (read back, then checked as on the
+    host): the clamped offset is read from the caller's tensor on that error path."""
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    cache = paged_cache(rng, [40, 20], 2, 64, 16, "bfloat16", "nhd")
+    pools = [to_torch(a, "cuda") for a in (cache.k_cache, cache.v_cache)]
+    table, lens = (to_torch(wide(a), "cuda") for a in (cache.page_table, cache.lens))
+    q = torch.zeros((3, 4, 64), dtype=torch.bfloat16, device="cuda")
+    keys = torch.zeros((3, 2, 64), dtype=torch.bfloat16, device="cuda")
+    offsets = torch.tensor([0, 2**40, 3], device="cuda")
+    expected = (
+        "paged_attention_prefill: `cu_seqlens_q[2]` must be at least cu_seqlens_q[1] = 1099511627776 "
+        "(offsets never decrease), got 3"
+    )
+    with pytest.raises(pal.PalValueError, match=f"^{re.escape(expected)}$"):
+        pal.paged_attention_prefill(q, keys, keys, *pools, table, lens, offsets, layout="nhd", check=True)
 
 
 class InterfaceOnly:

@@ -190,19 +190,31 @@ def _index_view(array: Any) -> Any:
     return array
 
 
+# The entry an index error is about (`name[i, j]` ... got N, at the end) and any other entry it
+# quotes by value (name[i] = N, e.g. the offset an offset must not fall below).
 _GIVEN = re.compile(r"`(\w+)\[([\d, ]+)\]`(.*), got (-?\d+)$", re.S)
+_QUOTED = re.compile(r"\b(\w+)\[([\d, ]+)\] = (-?\d+)")
 
 
 def as_given(error: PalValueError, clamped: dict[str, Any]) -> PalValueError:
-    """``error`` reporting an index entry that `as_index` clamped with the value that was given
-    (SPEC §6: an error names the argument, the entry and what was given), not the clamped one;
-    any other error as it is. (A CUDA tensor's entry is read here, on the error path only.)"""
-    found = _GIVEN.search(str(error)) if clamped else None
-    if found is None or found.group(1) not in clamped or int(found.group(4)) not in _INT32_RANGE:
+    """``error`` with every value of an index entry that `as_index` clamped, the entry it reports
+    (``got N``) and any it quotes (``name[i] = N``), read as the caller gave it (SPEC §6: an error
+    names the argument, the entry and what was given), not as the int32 it was clamped to; any
+    other error as it is. (A CUDA tensor's entry is read here, on the error path only.)"""
+    if not clamped:
         return error
-    entry = tuple(int(i) for i in found.group(2).split(","))
-    given = int(clamped[found.group(1)][entry])
-    return PalValueError(str(error)[: found.start(4)] + str(given))
+
+    def given(name: str, index: str, value: str) -> str:
+        if name not in clamped or int(value) not in _INT32_RANGE:
+            return value
+        return str(int(clamped[name][tuple(int(i) for i in index.split(","))]))
+
+    message = str(error)
+    rewritten = _QUOTED.sub(lambda m: f"{m[1]}[{m[2]}] = {given(m[1], m[2], m[3])}", message)
+    found = _GIVEN.search(rewritten)
+    if found is not None:
+        rewritten = rewritten[: found.start(4)] + given(found[1], found[2], found[4])
+    return error if rewritten == message else type(error)(rewritten)
 
 
 def _byte_range(array: Any) -> tuple[str, int, int] | None:
