@@ -142,6 +142,7 @@ def test_a_cuda_entry_beyond_int32_is_reported_as_given(rng):
     # The default call defers the check to the kernel, which saw the narrowed value: reported
     # by the next call as found there (the message says so), with nothing read back.
     pal.fill_kv_pages(keys, keys, *on_gpu, slot_mapping=slots)
+    torch.cuda.synchronize()  # (the kernel's report is read by the next call without waiting)
     with pytest.raises(pal.PalValueError, match=r"`slot_mapping\[1\]`.*earlier call"):
         pal.fill_kv_pages(keys, keys, *on_gpu, slot_mapping=torch.tensor([0, 1], device="cuda"))
 
@@ -191,6 +192,44 @@ def test_a_cuda_entry_quoted_in_another_entrys_error_is_reported_as_given(rng):
     )
     with pytest.raises(pal.PalValueError, match=f"^{re.escape(expected)}$"):
         pal.paged_attention_prefill(q, keys, keys, *pools, table, lens, offsets, layout="nhd", check=True)
+
+
+def test_a_deferred_report_of_int32s_bound_says_it_may_be_a_clamped_int64_entry(rng):
+    """The deferred check reports at the next call what the kernel read, the int32 an int64 entry
+    beyond int32 was clamped to (the given value is not kept past its call): at int32's bounds
+    the message says so, rather than pass the bound off as the value given."""
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    cache = paged_cache(rng, [40, 20], 2, 64, 16, "bfloat16", "nhd")
+    k, v = (to_torch(a, "cuda") for a in (cache.k_cache, cache.v_cache))
+    table, lens = (to_torch(wide(a), "cuda") for a in (cache.page_table, cache.lens))
+    queries = torch.zeros((2, 4, 64), dtype=torch.bfloat16, device="cuda")
+    keys = torch.zeros((2, 2, 64), dtype=torch.bfloat16, device="cuda")
+    device = f"cuda:{torch.cuda.current_device()}"
+    tail = (
+        f"(int32's bound, to which an int64 entry beyond int32 is clamped; found on {device} by the kernel "
+        "of an earlier call, which skipped it; reported by the next call, which did not run; pass check=True "
+        "to validate before launching)"
+    )
+    bad_table = table.clone()
+    bad_table[1, 0] = -(2**40)
+    slots = torch.tensor([0, 2**35], device="cuda")
+    for call, expected in [
+        (
+            lambda: pal.fill_kv_pages(keys, keys, k, v, slot_mapping=slots, layout="nhd"),
+            "fill_kv_pages: `slot_mapping[1]` must be a slot inside the pool, or negative to skip, "
+            "got 2147483647",
+        ),
+        (
+            lambda: pal.paged_attention_decode(queries, k, v, bad_table, lens, layout="nhd"),
+            "paged_attention_decode: `page_table[1, 0]` must be a page id inside the pool, got -2147483648",
+        ),
+    ]:
+        call()  # runs, skipping the entry
+        torch.cuda.synchronize()
+        with pytest.raises(pal.PalValueError, match=f"^{re.escape(f'{expected} {tail}')}$"):
+            pal.paged_attention_decode(queries, k, v, table, lens, layout="nhd")
 
 
 class InterfaceOnly:

@@ -213,9 +213,16 @@ pub(crate) fn raise_reported_table_error(
     ordinal: usize,
     stream: usize,
 ) -> Result<()> {
-    let Some(record) = gpu.take_table_error(op, stream)? else {
-        return Ok(());
-    };
+    match gpu.take_table_error(op, stream)? {
+        Some(record) => Err(reported_table_error(&record, ordinal)),
+        None => Ok(()),
+    }
+}
+
+/// The error of an invalid table entry that a kernel on GPU `ordinal` recorded. The value is the
+/// int32 the kernel read: at int32's bounds it may be an int64 entry beyond them, which the
+/// facade clamped to them (its given value is not kept past the call), and the message says so.
+fn reported_table_error(record: &device::TableErrorRecord, ordinal: usize) -> Error {
     let earlier = match record.op {
         1 => "paged_attention_decode",
         2 => "paged_attention_prefill",
@@ -237,16 +244,21 @@ pub(crate) fn raise_reported_table_error(
         5 => (format!("positions[{index}]"), "within the page table's capacity"),
         _ => (format!("token_to_seq[{index}]"), "a row of the page table"),
     };
-    Err(Error::Value {
+    let bound = if record.value == i32::MAX || record.value == i32::MIN {
+        "int32's bound, to which an int64 entry beyond int32 is clamped; "
+    } else {
+        ""
+    };
+    Error::Value {
         op: earlier,
         arg,
         expected: expected.into(),
         actual: format!(
-            "{} (found on cuda:{ordinal} by the kernel of an earlier call, which skipped it; \
+            "{} ({bound}found on cuda:{ordinal} by the kernel of an earlier call, which skipped it; \
              reported by the next call, which did not run; pass check=True to validate before launching)",
             record.value
         ),
-    })
+    }
 }
 
 /// Device-side index tensors read back to the host (a copy and a wait on the stream) and checked
@@ -298,5 +310,49 @@ fn check_aligned(op: &'static str, tensors: &[(&str, usize)]) -> Result<()> {
             supported: "tensors whose data starts on a 16-byte boundary".into(),
         }),
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use device::TableErrorRecord;
+
+    #[test]
+    fn a_reported_entry_at_int32s_bound_may_be_a_clamped_int64_one_and_says_so() {
+        let slot = |value| TableErrorRecord {
+            kind: 4,
+            row: -1,
+            index: 1,
+            value,
+            op: 3,
+        };
+        let tail = "found on cuda:0 by the kernel of an earlier call, which skipped it; reported by the next \
+                    call, which did not run; pass check=True to validate before launching)";
+        let expected = "fill_kv_pages: `slot_mapping[1]` must be a slot inside the pool, or negative to skip, got";
+        assert_eq!(
+            reported_table_error(&slot(500), 0).to_string(),
+            format!("{expected} 500 ({tail}")
+        );
+        let clamped = "int32's bound, to which an int64 entry beyond int32 is clamped; ";
+        assert_eq!(
+            reported_table_error(&slot(i32::MAX), 0).to_string(),
+            format!("{expected} 2147483647 ({clamped}{tail}")
+        );
+        let page = TableErrorRecord {
+            kind: 2,
+            row: 1,
+            index: 0,
+            value: i32::MIN,
+            op: 1,
+        };
+        assert_eq!(
+            reported_table_error(&page, 2).to_string(),
+            format!(
+                "paged_attention_decode: `page_table[1, 0]` must be a page id inside the pool, got -2147483648 \
+                 ({clamped}{}",
+                tail.replace("cuda:0", "cuda:2")
+            )
+        );
     }
 }
