@@ -233,19 +233,32 @@ pub(super) fn kv_heads(
     arch: (i32, i32),
 ) -> usize {
     let unaligned_rows = !(head_dim * dtype.size_in_bytes()).is_multiple_of(128);
-    let eligible = arch == (9, 0)
-        && dtype != DType::F32
-        && kv_dtype == dtype
-        && layout == CacheLayout::Nhd
-        && m_tiles == 1
-        && unaligned_rows;
     let default = if kv_rows * 8 > multiprocessors { 2 } else { 1 };
     let heads = tuning("kv_heads").unwrap_or(default).max(1);
-    if eligible && group * heads <= 16 && num_kv_heads.is_multiple_of(heads) {
+    let form = takes_kv_heads((dtype, kv_dtype), layout, (group, heads), m_tiles, arch);
+    if dtype != DType::F32 && unaligned_rows && form && num_kv_heads.is_multiple_of(heads) {
         heads
     } else {
         1
     }
+}
+
+/// Whether a tensor-core decode CTA of this form takes `heads` KV heads (`decode_mma`'s KV_HEADS
+/// asserts the same): pools in the queries' 16-bit dtype, `nhd` rows, one m-tile holding every
+/// group's query heads, Hopper (see `kv_heads`).
+fn takes_kv_heads(
+    (dtype, kv_dtype): (DType, DType),
+    layout: CacheLayout,
+    (group, heads): (usize, usize),
+    m_tiles: usize,
+    arch: (i32, i32),
+) -> bool {
+    arch == (9, 0)
+        && kv_dtype == dtype
+        && layout == CacheLayout::Nhd
+        && m_tiles == 1
+        && 16 % heads == 0
+        && group * heads <= 16
 }
 
 /// Whether `kv_rows` (sequence, KV head) pairs on `multiprocessors` SMs are a grid for tensor-core
@@ -430,14 +443,7 @@ pub(super) fn kernel_key(
             let six = six_warps && arch == (9, 0) && kv_dtype.is_fp8() && m_tiles == 1 && head_dim <= 128 && !tma_pages;
             let warps = tuning("warps").unwrap_or(if six { 6 } else { 4 });
             // Several KV heads a CTA (`kv_heads`): 16-bit nhd rows at one m-tile only.
-            let kv_heads = if kv_heads > 1
-                && arch == (9, 0)
-                && kv_dtype == dtype
-                && layout == CacheLayout::Nhd
-                && m_tiles == 1
-                && 16 % kv_heads == 0
-                && group * kv_heads <= 16
-            {
+            let kv_heads = if takes_kv_heads((dtype, kv_dtype), layout, (group, kv_heads), m_tiles, arch) {
                 kv_heads
             } else {
                 1
