@@ -1,9 +1,10 @@
 // Paged decode on tensor cores (float16 / bfloat16).
 //
 // Work split: a CTA of WARPS warps serves up to 16 * M_TILES query heads of one KV head (or of
-// KV_HEADS consecutive ones, below) over one KV split (`DecodeTask`). The heads are the rows of m16n8k16 mma.sync tiles (rows past the
-// group are zeros), so S = Q K^T and O += P V cost one mma per 256 bytes of K or V: the
-// FlashAttention-2 loop with a 16-row query tile, as FlashInfer's tensor-core decode does. Each
+// KV_HEADS consecutive ones, below) over one KV split (`DecodeTask`). The heads are the rows of
+// m16n8k16 mma.sync tiles (rows past the group are zeros), so S = Q K^T and O += P V cost one
+// mma per 256 bytes of K or V: the FlashAttention-2 loop with a 16-row query tile, as
+// FlashInfer's tensor-core decode does. Each
 // warp streams its own 16-key tiles (tiles warp, warp + WARPS, ...) through a private
 // STAGES-deep cp.async ring (no CTA barrier in the main loop); page ids are read one tile
 // ahead of their copies and checked only when those are issued (the first tiles' before the
@@ -744,7 +745,6 @@ __device__ void decode_mma(const DecodeParams& p) {
   const float score_scale = FP8 ? p.scale * p.scales.k(kv_head) : p.scale;
   const float v_scale = FP8 ? p.scales.v(kv_head) : 1.f;
   const float log2_scale = score_scale * LOG2E;
-  // ALiBi slope of each of this lane's fragment rows (0 past the CTA's heads, or without ALiBi).
   // KV_HEADS > 1: all ones where this lane's fragment row (group, group + 8) is one of KV head
   // h's query heads, else zero (AND-ed into Q's and P's A fragments).
   u32 head_rows[KV_HEADS][2];
@@ -752,6 +752,7 @@ __device__ void decode_mma(const DecodeParams& p) {
   for (int h = 0; h < KV_HEADS; ++h)
 #pragma unroll
     for (int r = 0; r < 2; ++r) head_rows[h][r] = (group + 8 * r) / (p.num_q_heads / p.num_kv_heads) == h ? ~0u : 0u;
+  // ALiBi slope of each of this lane's fragment rows (0 past the CTA's heads, or without ALiBi).
   float slope[M_TILES][2];
 #pragma unroll
   for (int m = 0; m < M_TILES; ++m)
