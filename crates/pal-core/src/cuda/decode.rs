@@ -333,6 +333,17 @@ impl Form {
     };
 }
 
+/// The dynamic shared memory a CTA may opt in to on a GPU of compute capability `arch`
+/// (CUDA's tables: A100 and Jetson Orin 163 KB, Hopper and Blackwell data-centre GPUs 227 KB,
+/// the others of sm_80 and up 99 KB).
+pub(super) fn cta_shared_limit(arch: (i32, i32)) -> usize {
+    match arch {
+        (8, 0) | (8, 7) => 163 << 10,
+        (9, 0) | (10, _) => 227 << 10,
+        _ => 99 << 10,
+    }
+}
+
 /// The kernel module for this geometry and variant, with the `form` the host chose: float32 runs
 /// on CUDA cores (float32 pools in warp-private rings of 4 or 8 query heads a CTA by the GQA
 /// `group`, or on TF32 tensor cores for a `tf32_group` on a `tf32_grid`, by Hopper's wgmma for
@@ -441,7 +452,7 @@ pub(super) fn kernel_key(
             // Hopper only, where it was measured (and where three four-warp CTAs' rings fit an
             // SM; sm_86 / sm_89 hold two, or one six-warp CTA).
             let six = six_warps && arch == (9, 0) && kv_dtype.is_fp8() && m_tiles == 1 && head_dim <= 128 && !tma_pages;
-            let warps = tuning("warps").unwrap_or(if six { 6 } else { 4 });
+            let mut warps = tuning("warps").unwrap_or(if six { 6 } else { 4 });
             // Several KV heads a CTA (`kv_heads`): 16-bit nhd rows at one m-tile only.
             let kv_heads = if takes_kv_heads((dtype, kv_dtype), layout, (group, kv_heads), m_tiles, arch) {
                 kv_heads
@@ -455,7 +466,13 @@ pub(super) fn kernel_key(
             let stages = tuning("stages").unwrap_or(if row <= 128 || kv_heads == 2 { 3 } else { 2 });
             // Mirrors `DecodeMmaTile` (the kernel asserts the result): a stage holds a K and a
             // V tile of MMA_KEYS unpadded rows (swizzled in place) in every layout and dtype.
-            let ring = warps * stages * 2 * MMA_KEYS * row * kv_dtype.size_in_bytes();
+            let ring_of = |warps: usize| warps * stages * 2 * MMA_KEYS * row * kv_dtype.size_in_bytes();
+            // Where four warps' ring passes what the GPU gives a CTA (16-bit rows of 256: 131 KB
+            // against sm_86 / sm_89's 99 KB), two warps (66 KB) serve the CTA.
+            if tuning("warps").is_none() && ring_of(warps) > cta_shared_limit(arch) {
+                warps = 2;
+            }
+            let ring = ring_of(warps);
             let merge = warps * 16 * m_tiles * (row + 2) * 4;
             // Hopper copies the V of pal pages of 64 slots or more with TMA, a box of TMA_KEYS
             // slots (four warps' tiles) by head_dim rows per step (`decode_mma`'s TMA_V),
@@ -1015,44 +1032,57 @@ mod tests {
     }
 
     #[test]
-    fn shared_memory_fits_a_hopper_cta_for_every_shape() {
-        for (dtype, kv_dtype) in [
-            (DType::F16, DType::F16),
-            (DType::BF16, DType::BF16),
-            (DType::BF16, DType::F8E4M3),
-        ] {
-            for &head_dim in &super::super::HEAD_DIMS {
-                for layout in CacheLayout::ALL {
-                    for page_size in [16, 64, 128] {
-                        for group in [1, 8, 32] {
-                            let geometry = ((dtype, kv_dtype), head_dim, page_size, layout);
-                            let m_tiles = m_tiles(group, head_dim, 1024, 132, kv_dtype.is_fp8());
-                            for six in [false, true] {
-                                let Ok(key) = kernel_key(
-                                    geometry,
-                                    "plain",
-                                    group,
-                                    Form {
-                                        m_tiles,
-                                        six_warps: six,
-                                        ..Form::BASE
-                                    },
-                                    (9, 0),
-                                ) else {
-                                    continue; // a head dim that dtype pair does not take
-                                };
-                                let shared = key.shape_value("SHARED_BYTES").unwrap();
-                                assert!(
-                                    shared <= super::super::HOPPER_SHARED_BYTES,
-                                    "{} needs {shared}",
-                                    key.name()
-                                );
+    fn shared_memory_fits_a_cta_for_every_shape_and_gpu() {
+        for arch in [(9, 0), (8, 0), (8, 6), (8, 9), (12, 0)] {
+            for (dtype, kv_dtype) in [
+                (DType::F16, DType::F16),
+                (DType::BF16, DType::BF16),
+                (DType::BF16, DType::F8E4M3),
+            ] {
+                for &head_dim in &super::super::HEAD_DIMS {
+                    for layout in CacheLayout::ALL {
+                        for page_size in [16, 64, 128] {
+                            for group in [1, 8, 32] {
+                                let geometry = ((dtype, kv_dtype), head_dim, page_size, layout);
+                                let m_tiles = m_tiles(group, head_dim, 1024, 132, kv_dtype.is_fp8());
+                                for six in [false, true] {
+                                    let Ok(key) = kernel_key(
+                                        geometry,
+                                        "plain",
+                                        group,
+                                        Form {
+                                            m_tiles,
+                                            six_warps: six,
+                                            kv_heads: kv_heads(
+                                                (dtype, kv_dtype),
+                                                head_dim,
+                                                layout,
+                                                (group, 8),
+                                                (1024, 132),
+                                                m_tiles,
+                                                arch,
+                                            ),
+                                            ..Form::BASE
+                                        },
+                                        arch,
+                                    ) else {
+                                        continue; // a head dim that dtype pair does not take
+                                    };
+                                    let shared = key.shape_value("SHARED_BYTES").unwrap();
+                                    assert!(shared <= cta_shared_limit(arch), "{} needs {shared}", key.name());
+                                    // Two warps only where four do not fit (16-bit rows of 256
+                                    // under 99 KB).
+                                    let two =
+                                        dtype == kv_dtype && head_dim == 256 && cta_shared_limit(arch) < 131 << 10;
+                                    assert_eq!(key.shape_value("WARPS") == Some(2), two, "{}", key.name());
+                                }
                             }
                         }
                     }
                 }
             }
         }
+        assert_eq!(cta_shared_limit((9, 0)), super::super::HOPPER_SHARED_BYTES);
     }
 
     #[test]

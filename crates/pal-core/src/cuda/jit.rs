@@ -380,6 +380,16 @@ impl KernelKey {
                         ));
                     }
                 }
+                // GPUs that give a CTA 99 KB (sm_86 / sm_89): 16-bit rows of 256 on two warps.
+                if dtype == DType::BF16 && layout == CacheLayout::Nhd {
+                    keys.extend(super::decode::kernel_key(
+                        (dtypes, 256, 16, layout),
+                        "plain",
+                        4,
+                        Form::BASE,
+                        (8, 6),
+                    ));
+                }
                 // The prefills' split-KV kernels (SPLIT 1, chosen per call), bfloat16.
                 for arch in [PORTABLE, HOPPER] {
                     if let Ok(key) = super::prefill::kernel_key((dtypes, 128, 16, layout), "plain", arch) {
