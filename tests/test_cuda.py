@@ -957,17 +957,23 @@ def test_decode_fp8_on_six_warp_grids(rng, layout, kv_dtype, heads, head_dim, pa
     ("layout", "page_size"), [("nhd", 1), ("nhd", 4), ("nhd", 16), ("pal", 1), ("hnd", 1)]
 )
 @pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
-@pytest.mark.parametrize("head_dim", [80, 96, 112])
+@pytest.mark.parametrize("head_dim", [64, 80, 96, 112])
 def test_decode_several_kv_heads_a_cta(rng, layout, page_size, dtype, head_dim):
-    """16-bit `nhd` rows at head dims 80 / 96 / 112 (`pal` and `hnd` pools of one slot a page are
-    `nhd` rows too) run CTAs over two KV heads (`decode::kv_heads`): a warp's tiles hold both
-    heads' dims of each key, each head's query rows meet only its own dims (block-diagonal S and
-    P V). Groups of 1, 2, 4 and 8 (8: both groups fill the m-tile); an odd number of KV heads
-    (one head a CTA); lengths ending in every part of a tile, one long enough to split, an empty
-    one; NaN past the ends; every variant option (per-head ALiBi slopes and sinks tell the heads
-    apart); sharp softmax."""
-    lens = [1, 2, 7, 15, 16, 17, 31, 33, 100, 1900, 0]
+    """16-bit `nhd` rows at head dims 80 / 96 / 112, and at 64 past two (sequence, KV head) pairs
+    an SM (`pal` and `hnd` pools of one slot a page are `nhd` rows too) run CTAs over two KV heads
+    (`decode::kv_heads`): a warp's tiles hold both heads' dims of each key, each head's query rows
+    meet only its own dims (block-diagonal S and P V). Groups of 1, 2, 4 and 8 (8: both groups
+    fill the m-tile); an odd number of KV heads (one head a CTA); lengths ending in every part of
+    a tile, one long enough to split, an empty one; NaN past the ends; every variant option
+    (per-head ALiBi slopes and sinks tell the heads apart); sharp softmax."""
+    import torch
+
+    multiprocessors = torch.cuda.get_device_properties(0).multi_processor_count
     for hq, hkv in [(8, 8), (8, 4), (16, 4), (32, 8), (16, 2), (6, 3)]:
+        lens = [1, 2, 7, 15, 16, 17, 31, 33, 100, 1900]
+        if head_dim == 64:  # short sequences past two pairs an SM
+            lens += [int(n) for n in rng.integers(1, 80, size=2 * multiprocessors // hkv - len(lens))]
+        lens.append(0)  # the last one empty
         cache = paged_cache(rng, lens, hkv, head_dim, page_size, dtype, "nhd")
         cache = with_nan_past_the_end(cache, layout)
         queries = random_array(rng, (len(lens), hq, head_dim), dtype)

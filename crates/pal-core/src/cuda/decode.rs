@@ -220,7 +220,10 @@ pub(super) fn m_tiles(group: usize, head_dim: usize, kv_rows: usize, multiproces
 /// against one head): 8 x 4096 1.09-1.12x, 32 x 4096 1.07-1.13x, 64 x 4096 1.13-1.14x at head
 /// dims 80 / 96 / 112 (pages 1-8, MHA, HQ 64, float16: 1.05-1.12x); 1 x 4096 (8 pairs)
 /// 0.95-1.03x stays on one. Four heads (a whole m-tile at GQA 4) lost at 8 / 32 x 4096
-/// (0.84-1.02x); head dim 64 (rows of one line) on two lost at 32 x 4096 (0.95x). Hopper only,
+/// (0.84-1.02x). Head dim 64 (a row of one line) takes two heads past two pairs an SM: a slot's
+/// run of 256 bytes against 128 (H200, 2026-12-04, bf16, page 16: 64 x 4096 1.07x, 128 x 2048
+/// 1.03-1.04x, 256 x 1024 1.03-1.04x; 8 x 4096 1.02-1.03x, 32 x 4096 0.96x, 1 x 32768 level;
+/// two stages lost at 128 x 2048, 0.97-0.98x). Hopper only,
 /// where it was measured and where its CTAs fit (123-172 KB: an A100 gives a CTA 163 KB, sm_86 /
 /// sm_89 99). Lab knob `kv_heads` (1: one head a CTA).
 pub(super) fn kv_heads(
@@ -232,11 +235,18 @@ pub(super) fn kv_heads(
     m_tiles: usize,
     arch: (i32, i32),
 ) -> usize {
-    let unaligned_rows = !(head_dim * dtype.size_in_bytes()).is_multiple_of(128);
-    let default = if kv_rows * 8 > multiprocessors { 2 } else { 1 };
+    let row_bytes = head_dim * dtype.size_in_bytes();
+    let default = if !row_bytes.is_multiple_of(128) && kv_rows * 8 > multiprocessors
+        || row_bytes == 128 && kv_rows > 2 * multiprocessors
+    {
+        2
+    } else {
+        1
+    };
+    // (the lab knob asks for the form at any head dim)
     let heads = tuning("kv_heads").unwrap_or(default).max(1);
     let form = takes_kv_heads((dtype, kv_dtype), layout, (group, heads), m_tiles, arch);
-    if dtype != DType::F32 && unaligned_rows && form && num_kv_heads.is_multiple_of(heads) {
+    if dtype != DType::F32 && form && num_kv_heads.is_multiple_of(heads) {
         heads
     } else {
         1
@@ -967,9 +977,13 @@ mod tests {
             let key = kernel_key((bf16, 96, 16, nhd), "plain", 4, form, arch).unwrap();
             assert_eq!(key.shape_value("KV_HEADS"), None);
         }
-        // Rows of whole lines keep one head.
+        // Rows of whole lines keep one head; head dim 64's row of one line takes two past two
+        // pairs an SM.
         for head_dim in [64, 128, 192, 256] {
             assert_eq!(kv_heads(bf16, head_dim, nhd, (4, 8), (64, 132), 1, (9, 0)), 1);
+            assert_eq!(kv_heads(bf16, head_dim, nhd, (4, 8), (264, 132), 1, (9, 0)), 1);
+            let beyond = if head_dim == 64 { 2 } else { 1 };
+            assert_eq!(kv_heads(bf16, head_dim, nhd, (4, 8), (265, 132), 1, (9, 0)), beyond);
         }
         // The key: the tile holds both heads' rows, and it fits a Hopper CTA (two heads: three
         // stages; four, the lab's: two).

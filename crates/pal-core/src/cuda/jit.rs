@@ -355,16 +355,17 @@ impl KernelKey {
                 if let Ok(key) = super::decode::kernel_key((dtypes, 128, 16, layout), "plain", 32, mqa, HOPPER) {
                     keys.push(key);
                 }
-                // 16-bit nhd rows off 128-byte lines: CTAs over two KV heads (`decode::kv_heads`),
-                // in bfloat16 (float16 differs in numbers only): each of the rows' swizzle groups
-                // (head dims 80 / 112: 4 chunks, 96: 8), pages of one slot and of four, every
-                // variant option.
+                // 16-bit nhd rows off 128-byte lines and of one line: CTAs over two KV heads
+                // (`decode::kv_heads`), in bfloat16 (float16 differs in numbers only): head dim
+                // 64, each of the rows' swizzle groups (head dims 80 / 112: 4 chunks, 96: 8),
+                // pages of one slot and of four, every variant option.
                 if dtype == DType::BF16 && layout == CacheLayout::Nhd {
                     let two = Form {
                         kv_heads: 2,
                         ..Form::BASE
                     };
                     for (head_dim, page_size, variant) in [
+                        (64, 16, "plain"),
                         (80, 16, "plain"),
                         (96, 16, "plain"),
                         (112, 4, "plain"),

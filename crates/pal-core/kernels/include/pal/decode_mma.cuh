@@ -63,6 +63,8 @@
 // Forty-seventh session (H200, 2026-12-04): 16-bit nhd rows at head dims 80 / 96 / 112 in CTAs
 // over two KV heads (KV_HEADS, below): 8 / 32 / 64 x 4096 1.09-1.12 / 1.07-1.13 / 1.13-1.14x
 // (32 x 4096 3.47 / 3.73 / 3.73 TB/s, from 3.23 / 3.42 / 3.30; pal 3.66 / 3.77 / 3.85).
+// Forty-eighth session (H200, 2026-12-04): head dim 64 on two KV heads past two pairs an SM
+// (host rule): 64 x 4096 1.07x (3.97 TB/s, 91%), 128 x 2048 and 256 x 1024 1.03x.
 // docs/kernels.md has each version's figures.
 #pragma once
 #include "pal/decode.cuh"
@@ -171,11 +173,11 @@ template <int I, int N, typename F> __device__ __forceinline__ void dispatch_con
 // T: the queries' and output's dtype; KV: the pools' (T, or fp8: then the mma runs in float16,
 // which holds every fp8 value and bfloat16 queries of float16 range, with float32 accumulators).
 // KV_HEADS: consecutive KV heads a CTA serves (16-bit nhd rows, one m-tile; the host's choice
-// where a head's row is not whole 128-byte lines): a warp's tiles are then [key][KV_HEADS *
-// HEAD_DIM] runs of the slot rows, and its m-tile's rows are the KV_HEADS groups' query heads,
-// head h's rows meeting only head h's dims (block-diagonal: S += (Q masked to head h's rows)
-// K_h^T and O += (P masked so) V_h per head h, exact zeros elsewhere, so each row's sums are
-// the one-head kernel's). Rows of 160 / 192 / 224 bytes a head start 32 or 64 bytes off a line
+// where a head's row is not whole 128-byte lines, or is one line on large grids): a warp's tiles
+// are then [key][KV_HEADS * HEAD_DIM] runs of the slot rows, and its m-tile's rows are the
+// KV_HEADS groups' query heads, head h's rows meeting only head h's dims (block-diagonal: S +=
+// (Q masked to head h's rows) K_h^T and O += (P masked so) V_h per head h, exact zeros
+// elsewhere, so each row's sums are the one-head kernel's). Rows of 160 / 192 / 224 bytes a head start 32 or 64 bytes off a line
 // and neighbouring heads' CTAs read the rest of it at other times: the DRAM ran at 76-79% of its
 // peak there against 85-89% for the same bytes in `hnd` (ncu, H200, 2026-12-04). A read probe
 // (H200, 2026-12-04, 32 x 4096, random pages, TB/s for 1 / 2 / 4 heads a CTA): head dim 80 2.96
