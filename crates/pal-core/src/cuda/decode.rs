@@ -343,17 +343,6 @@ impl Form {
     };
 }
 
-/// The dynamic shared memory a CTA may opt in to on a GPU of compute capability `arch`
-/// (CUDA's tables: A100 and Jetson Orin 163 KB, Hopper and Blackwell data-centre GPUs 227 KB,
-/// the others of sm_80 and up 99 KB).
-pub(super) fn cta_shared_limit(arch: (i32, i32)) -> usize {
-    match arch {
-        (8, 0) | (8, 7) => 163 << 10,
-        (9, 0) | (10, _) => 227 << 10,
-        _ => 99 << 10,
-    }
-}
-
 /// The kernel module for this geometry and variant, with the `form` the host chose: float32 runs
 /// on CUDA cores (float32 pools in warp-private rings of 4 or 8 query heads a CTA by the GQA
 /// `group`, or on TF32 tensor cores for a `tf32_group` on a `tf32_grid`, by Hopper's wgmma for
@@ -479,7 +468,7 @@ pub(super) fn kernel_key(
             let ring_of = |warps: usize| warps * stages * 2 * MMA_KEYS * row * kv_dtype.size_in_bytes();
             // Where four warps' ring passes what the GPU gives a CTA (16-bit rows of 256: 131 KB
             // against sm_86 / sm_89's 99 KB), two warps (66 KB) serve the CTA.
-            if tuning("warps").is_none() && ring_of(warps) > cta_shared_limit(arch) {
+            if tuning("warps").is_none() && ring_of(warps) > super::shared_memory(arch).per_cta {
                 warps = 2;
             }
             let ring = ring_of(warps);
@@ -1083,11 +1072,16 @@ mod tests {
                                         continue; // a head dim that dtype pair does not take
                                     };
                                     let shared = key.shape_value("SHARED_BYTES").unwrap();
-                                    assert!(shared <= cta_shared_limit(arch), "{} needs {shared}", key.name());
+                                    assert!(
+                                        shared <= super::super::shared_memory(arch).per_cta,
+                                        "{} needs {shared}",
+                                        key.name()
+                                    );
                                     // Two warps only where four do not fit (16-bit rows of 256
                                     // under 99 KB).
-                                    let two =
-                                        dtype == kv_dtype && head_dim == 256 && cta_shared_limit(arch) < 131 << 10;
+                                    let two = dtype == kv_dtype
+                                        && head_dim == 256
+                                        && super::super::shared_memory(arch).per_cta < 131 << 10;
                                     assert_eq!(key.shape_value("WARPS") == Some(2), two, "{}", key.name());
                                 }
                             }
@@ -1096,7 +1090,10 @@ mod tests {
                 }
             }
         }
-        assert_eq!(cta_shared_limit((9, 0)), super::super::HOPPER_SHARED_BYTES);
+        assert_eq!(
+            super::super::shared_memory((9, 0)).per_cta,
+            super::super::HOPPER_SHARED_BYTES
+        );
     }
 
     #[test]

@@ -32,6 +32,28 @@ pub const PAGE_SIZES: [usize; 8] = [1, 2, 4, 8, 16, 32, 64, 128];
 /// Dynamic shared memory one CTA may use on an H100 / H200 (compute capability 9.0).
 pub(crate) const HOPPER_SHARED_BYTES: usize = 227 * 1024;
 
+/// Shared memory (per SM, and the most one CTA may opt in to) on a GPU of compute capability
+/// `arch`, from CUDA's tables: sm_80 / sm_87 164 / 163 KiB, sm_90 / sm_100 228 / 227 KiB, the
+/// others of sm_80 and up (sm_86, sm_89, sm_120) 100 / 99 KiB.
+pub(crate) fn shared_memory(arch: (i32, i32)) -> SharedMemory {
+    let per_sm = match arch {
+        (8, 0) | (8, 7) => 164,
+        (9, 0) | (10, _) => 228,
+        _ => 100,
+    } << 10;
+    SharedMemory {
+        per_sm,
+        per_cta: per_sm - 1024,
+    }
+}
+
+/// See [`shared_memory`].
+#[derive(Clone, Copy)]
+pub(crate) struct SharedMemory {
+    pub per_sm: usize,
+    pub per_cta: usize,
+}
+
 impl Backend for CudaBackend {
     fn decode(&self, problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) -> Result<()> {
         decode::run(problem, out)

@@ -118,7 +118,7 @@ pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, arch: (i32, 
             // two) still fit an SM's shared memory, else 32: a variant's per-score terms spill
             // 64-key tiles' registers (window, ALiBi: 120-150 bytes at head dim 128). A tile's
             // page ids fit a warp (pages of one slot: 32 keys).
-            let fits_two = |keys| 2 * (bytes(keys) + 1024) <= shared_per_sm(arch);
+            let fits_two = |keys| 2 * (bytes(keys) + 1024) <= super::shared_memory(arch).per_sm;
             let wide = head_dim <= 128 && variant == "plain" && fits_two(64);
             let keys = tuning("keys")
                 .filter(|&keys| keys == 32 || keys == 64)
@@ -148,16 +148,6 @@ pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, arch: (i32, 
         ("PARAMS_BYTES", std::mem::size_of::<PrefillParams>()),
     ]);
     Ok(KernelKey::attention(family, geometry, variant, shape))
-}
-
-/// Shared memory per SM on devices of compute capability `arch` (CUDA's tables: 164 KiB on
-/// sm_80 / sm_87, 228 KiB on sm_90 / sm_100, 100 KiB on the others).
-fn shared_per_sm(arch: (i32, i32)) -> usize {
-    match arch {
-        (8, 0) | (8, 7) => 164 * 1024,
-        (9, 0) | (10, _) => 228 * 1024,
-        _ => 100 * 1024,
-    }
 }
 
 /// Mirror of `pal::PrefillParams`.
