@@ -3,7 +3,8 @@ layout, the same bytes copied by torch and FlashInfer's append, timed as the lab
 pair per call after an L2 flush, median of N). One process per kernel variant (PAL_KERNEL_DIR /
 PAL_FILL_TUNING are read once). --check: pools equal to the CPU backend's at 4096 / 1000 / 8
 tokens. --inorder: page table in order (no scatter). --fp8: float8_e4m3fn pools (bf16 rows in,
-scale 1; rates count the rows read and the pool bytes written). --dim: head dim (128). --ncu:
+scale 1; rates count the rows read and the pool bytes written). --dim: head dim (128). --page:
+page size (16). --ncu:
 two warm launches per case at 32768."""
 import argparse
 import sys
@@ -21,10 +22,11 @@ ap.add_argument("--inorder", action="store_true")
 ap.add_argument("--peers", action="store_true")
 ap.add_argument("--fp8", action="store_true")
 ap.add_argument("--dim", type=int, default=128, help="head dim")
+ap.add_argument("--page", type=int, default=16, help="page size")
 ap.add_argument("--ncu", action="store_true")
 ap.add_argument("-n", type=int, default=60)
 a = ap.parse_args()
-D = a.dim
+D, PAGE = a.dim, a.page
 flush = torch.empty(256 * 2**20, dtype=torch.uint8, device="cuda")
 
 
