@@ -223,9 +223,9 @@ pub(super) fn m_tiles(group: usize, head_dim: usize, kv_rows: usize, multiproces
 /// (0.84-1.02x). Head dim 64 (a row of one line) takes two heads past two pairs an SM: a slot's
 /// run of 256 bytes against 128 (H200, 2026-12-04, bf16, page 16: 64 x 4096 1.07x, 128 x 2048
 /// 1.03-1.04x, 256 x 1024 1.03-1.04x; 8 x 4096 1.02-1.03x, 32 x 4096 0.96x, 1 x 32768 level;
-/// two stages lost at 128 x 2048, 0.97-0.98x). Hopper only,
-/// where it was measured and where its CTAs fit (123-172 KB: an A100 gives a CTA 163 KB, sm_86 /
-/// sm_89 99). Lab knob `kv_heads` (1: one head a CTA).
+/// two stages lost at 128 x 2048, 0.97-0.98x; 32 x 4096 unsplit level). Hopper only, where it
+/// was measured and where its CTAs fit (96-172 KB: an A100 gives a CTA 163 KB, sm_86 / sm_89
+/// 99). Lab knob `kv_heads` (1: one head a CTA; N: N heads at any head dim the form takes).
 pub(super) fn kv_heads(
     (dtype, kv_dtype): (DType, DType),
     head_dim: usize,
@@ -243,7 +243,6 @@ pub(super) fn kv_heads(
     } else {
         1
     };
-    // (the lab knob asks for the form at any head dim)
     let heads = tuning("kv_heads").unwrap_or(default).max(1);
     let form = takes_kv_heads((dtype, kv_dtype), layout, (group, heads), m_tiles, arch);
     if dtype != DType::F32 && form && num_kv_heads.is_multiple_of(heads) {
