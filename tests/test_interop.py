@@ -105,6 +105,14 @@ def test_mlx_arrays(rng, dtype):
 _VERSIONED = b"dltensor_versioned"
 
 
+def _capsule(address: int, name: bytes):
+    """A PyCapsule named ``name`` holding ``address``, with no destructor (its owner keeps the
+    memory alive)."""
+    new = ctypes.pythonapi.PyCapsule_New
+    new.restype, new.argtypes = ctypes.py_object, [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p]
+    return new(address, name, None)
+
+
 class VersionedCapsuleOnly:
     """A producer that breaks the protocol: asked for a legacy DLPack capsule, it returns a
     versioned one (a dummy pointer: PAL must refuse it before reading anything)."""
@@ -113,9 +121,7 @@ class VersionedCapsuleOnly:
         self._buffer = ctypes.create_string_buffer(64)
 
     def __dlpack__(self, **_):
-        new = ctypes.pythonapi.PyCapsule_New
-        new.restype, new.argtypes = ctypes.py_object, [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p]
-        return new(ctypes.addressof(self._buffer), _VERSIONED, None)
+        return _capsule(ctypes.addressof(self._buffer), _VERSIONED)
 
     def __dlpack_device__(self):
         return (1, 0)
@@ -168,9 +174,7 @@ class OtherDeviceDLPack:
         self._tensor = _DLManagedTensor(array.ctypes.data, _DLDevice(4, 0), array.ndim, dtype, self._shape)
 
     def __dlpack__(self, **_):
-        new = ctypes.pythonapi.PyCapsule_New
-        new.restype, new.argtypes = ctypes.py_object, [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p]
-        return new(ctypes.addressof(self._tensor), _DLTENSOR, None)
+        return _capsule(ctypes.addressof(self._tensor), _DLTENSOR)
 
     def __dlpack_device__(self):
         return (4, 0)
