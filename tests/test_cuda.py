@@ -217,7 +217,8 @@ def test_decode_is_bitwise_deterministic(rng):
 @pytest.mark.parametrize("dtype", list(DTYPES))
 @pytest.mark.parametrize("form", ["positions", "slot_mapping", "sequence_major"])
 @pytest.mark.parametrize(
-    "dim, page_size", [(64, 8), (80, 16), (96, 32), (128, 16), (256, 8), (128, 1), (112, 2), (64, 128)]
+    "dim, page_size",
+    [(64, 8), (80, 16), (96, 32), (128, 16), (256, 8), (128, 1), (112, 2), (64, 4), (64, 128)],
 )
 def test_fill_matches_cpu_bit_for_bit(rng, layout, dtype, form, dim, page_size):
     """Tokens of three sequences, interleaved or one sequence after another (whole pages of

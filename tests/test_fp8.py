@@ -284,16 +284,18 @@ def test_prefill_fp8_splits_short_prompts_over_long_histories(rng, device, layou
 @pytest.mark.parametrize("fp8", FP8)
 @pytest.mark.parametrize("source", ["bfloat16", "float16", "float32"])
 @pytest.mark.parametrize("scales", ["one", "numbers", "per_head"])
-def test_fill_quantises_to_nearest_even_saturating(rng, device, layout, fp8, source, scales):
-    tokens, page_size = 70, 16
-    pages = 6
+@pytest.mark.parametrize("page_size", [16, 2, 8])
+def test_fill_quantises_to_nearest_even_saturating(rng, device, layout, fp8, source, scales, page_size):
+    """Pages of 2 and 8 slots: `pal` values a page's slots a store (under a 16-byte vector)."""
+    tokens = 70
+    pages = -(-(tokens + 3) // page_size) + 1
     k_cache = np.zeros(pal.get_k_cache_shape(pages, HKV, D, page_size, fp8, layout), FP8_DTYPES[fp8])
     v_cache = np.zeros(pal.get_v_cache_shape(pages, HKV, D, page_size, fp8, layout), FP8_DTYPES[fp8])
     # Keys reach far past the format's range (saturation), values down into its subnormals.
     keys = (random_array(rng, (tokens, HKV, D), "float32") * 3e4).astype(np.float32)
     values = (random_array(rng, (tokens, HKV, D), "float32") * 1e-2).astype(np.float32)
     keys, values = keys.astype(numpy_dtype(source)), values.astype(numpy_dtype(source))
-    table = rng.permutation(pages)[:5].reshape(1, 5).astype(np.int32)
+    table = rng.permutation(pages)[: pages - 1].reshape(1, -1).astype(np.int32)
     positions = (np.arange(tokens) + 3).astype(np.int32)
     k_scale, v_scale = SCALES[scales]
     args = (keys, values, k_cache, v_cache, table, positions, np.zeros(tokens, np.int32))

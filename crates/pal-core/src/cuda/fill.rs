@@ -43,13 +43,23 @@ fn shape((source, pool): (DType, DType)) -> FillShape {
 }
 
 /// The fill module for the new rows' and the pools' dtypes (equal, or a model dtype into fp8
-/// pools) and a layout; head dim and page size are run-time values.
-pub(super) fn kernel_key(dtypes: (DType, DType), layout: CacheLayout) -> KernelKey {
-    key_of(dtypes, layout, shape(dtypes))
+/// pools), a kernel layout and the page size (a key of its own only for `pal` pages under a
+/// 16-byte vector's slots, `value_run`; else a run-time value, as the head dim).
+pub(super) fn kernel_key(dtypes: (DType, DType), layout: CacheLayout, page_size: usize) -> KernelKey {
+    key_of(dtypes, layout, page_size, shape(dtypes))
+}
+
+/// Slots one value store of a `pal` pool covers where a page holds fewer than a 16-byte vector
+/// (`fill.cuh`'s RUN: pages of 2 / 4 in 16 bits, 2-8 in fp8, 2 in float32): the page's slots of
+/// an element in one 4- or 8-byte store, not a store per token. H200 (2026-12-04, bf16, 32768
+/// new tokens, random page order, % of device copy): pages of 4 49 -> 86%, 2 64 -> 78%.
+fn value_run(pool: DType, layout: CacheLayout, page_size: usize) -> Option<usize> {
+    let vector = 16 / pool.size_in_bytes();
+    (layout == CacheLayout::Pal && (2..vector).contains(&page_size)).then_some(page_size)
 }
 
 /// The key of the module for `shape` (the launch sizes its grid and CTA from the same shape).
-fn key_of((source, pool): (DType, DType), layout: CacheLayout, shape: FillShape) -> KernelKey {
+fn key_of((source, pool): (DType, DType), layout: CacheLayout, page_size: usize, shape: FillShape) -> KernelKey {
     KernelKey {
         family: Family::Fill,
         query_dtype: source,
@@ -64,7 +74,10 @@ fn key_of((source, pool): (DType, DType), layout: CacheLayout, shape: FillShape)
             ("CHUNK_BYTES", shape.chunk_bytes),
             ("MIN_CTAS", shape.min_ctas),
             ("PARAMS_BYTES", std::mem::size_of::<FillParams>()),
-        ],
+        ]
+        .into_iter()
+        .chain(value_run(pool, layout, page_size).map(|run| ("RUN", run)))
+        .collect(),
     }
 }
 
@@ -183,7 +196,11 @@ pub(super) fn run(
             shape.tokens, shape.chunk_bytes
         ),
     })?;
-    let function = gpu.function(OP, &key_of(dtypes, geometry.kernel_layout(), shape), "pal_fill")?;
+    let function = gpu.function(
+        OP,
+        &key_of(dtypes, geometry.kernel_layout(), geometry.page_size, shape),
+        "pal_fill",
+    )?;
     // SAFETY: the parameters mirror `pal::FillParams`; every address is a validated device
     // tensor, and the kernel checks each destination against the pool before writing.
     unsafe {
@@ -221,5 +238,32 @@ fn check_on_host(problem: &FillProblem<'_, '_>, tables: &DeviceTables) -> Result
             };
             resolve_on_host(&check, &host, &problem.geometry).map(drop)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pal_pages_under_a_vector_store_a_page_run() {
+        let run = |pool, layout, page| value_run(pool, layout, page);
+        // A 16-byte vector holds 8 16-bit, 16 fp8 or 4 float32 slots.
+        assert_eq!(run(DType::BF16, CacheLayout::Pal, 4), Some(4));
+        assert_eq!(run(DType::BF16, CacheLayout::Pal, 2), Some(2));
+        assert_eq!(run(DType::F8E4M3, CacheLayout::Pal, 8), Some(8));
+        assert_eq!(run(DType::F32, CacheLayout::Pal, 2), Some(2));
+        // Not: whole vectors a page, pages of one slot (nhd rows), other layouts.
+        for (pool, page) in [(DType::BF16, 8), (DType::F8E4M3, 16), (DType::F32, 4), (DType::BF16, 1)] {
+            assert_eq!(run(pool, CacheLayout::Pal, page), None);
+        }
+        assert_eq!(run(DType::BF16, CacheLayout::Nhd, 4), None);
+        assert_eq!(run(DType::BF16, CacheLayout::Hnd, 2), None);
+        let key = kernel_key((DType::BF16, DType::BF16), CacheLayout::Pal, 4);
+        assert_eq!(key.shape_value("RUN"), Some(4));
+        assert_eq!(
+            kernel_key((DType::BF16, DType::BF16), CacheLayout::Pal, 16).shape_value("RUN"),
+            None
+        );
     }
 }

@@ -325,7 +325,13 @@ impl KernelKey {
         for dtype in [DType::F32, DType::F16, DType::BF16] {
             let dtypes = (dtype, dtype);
             for layout in CacheLayout::ALL {
-                keys.push(super::fill::kernel_key(dtypes, layout));
+                keys.push(super::fill::kernel_key(dtypes, layout, 16));
+                // pal pages under a vector's slots: values a page's run a store (float32: 2;
+                // bfloat16: 2 and 4; float16 differs in numbers only).
+                if layout == CacheLayout::Pal && dtype != DType::F16 {
+                    let pages: &[usize] = if dtype == DType::F32 { &[2] } else { &[2, 4] };
+                    keys.extend(pages.iter().map(|&page| super::fill::kernel_key(dtypes, layout, page)));
+                }
                 let mut pairs: Vec<(usize, usize)> = super::HEAD_DIMS.iter().map(|&d| (d, 16)).collect();
                 pairs.extend(super::PAGE_SIZES.iter().filter(|&&p| p != 16).map(|&p| (128, p)));
                 for (head_dim, page_size) in pairs {
@@ -424,7 +430,10 @@ impl KernelKey {
             (DType::BF16, DType::F8E5M2),
         ] {
             for layout in CacheLayout::ALL {
-                keys.push(super::fill::kernel_key(dtypes, layout));
+                keys.push(super::fill::kernel_key(dtypes, layout, 16));
+                if layout == CacheLayout::Pal && dtypes == (DType::BF16, DType::F8E4M3) {
+                    keys.extend([2, 8].map(|page| super::fill::kernel_key(dtypes, layout, page)));
+                }
                 for (head_dim, page_size) in [(64, 16), (256, 16), (128, 8), (128, 1), (112, 16), (128, 64)] {
                     let geometry = (dtypes, head_dim, page_size, layout);
                     keys.extend(super::decode::kernel_key(geometry, "plain", 4, evict_first, HOPPER));
@@ -964,7 +973,7 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let log = dir.join("compiles.log");
-        let key = super::super::fill::kernel_key((DType::BF16, DType::BF16), CacheLayout::Nhd);
+        let key = super::super::fill::kernel_key((DType::BF16, DType::BF16), CacheLayout::Nhd, 16);
         let sources = sources("test").unwrap();
         let name = cache_key(&key, &options(&key, (9, 0), true), &sources, nvrtc_version());
         // A lock left by a process that has ended holds no one up.

@@ -101,7 +101,27 @@ template <typename T, typename KV> struct FillPiece {
 // TOKENS new tokens and CHUNK_BYTES pool bytes of their rows per CTA, a row being a token's
 // keys (or values) over every KV head, head-major; the host sizes the grid from both:
 // ceil(num_kv_heads * head_dim * sizeof(KV) / CHUNK_BYTES) chunks a row.
-template <typename T, typename KV, int LAYOUT, int THREADS, int TOKENS, int CHUNK_BYTES>
+// An element's bits, widened (packing a page's few slots into one store).
+template <typename KV> __device__ __forceinline__ u32 bits_of(KV x) {
+  if constexpr (sizeof(KV) == 1) {
+    unsigned char b;
+    memcpy(&b, &x, 1);
+    return b;
+  } else if constexpr (sizeof(KV) == 2) {
+    unsigned short b;
+    memcpy(&b, &x, 2);
+    return b;
+  } else {
+    u32 b;
+    memcpy(&b, &x, 4);
+    return b;
+  }
+}
+
+// RUN (pal pools): slots a value store covers, KVEC (a 16-byte vector) by default, or the page
+// size of pages under KVEC slots (2 / 4 in 16 bits, 2-8 in fp8: a 4- or 8-byte store of the
+// page's slots of an element where one store a token wrote 2 bytes).
+template <typename T, typename KV, int LAYOUT, int THREADS, int TOKENS, int CHUNK_BYTES, int RUN = 0>
 __device__ void fill(const FillParams& p) {
   static_assert(SAME_TYPE<T, KV> || IS_FP8<KV>, "pools in the new rows' dtype, or fp8");
   using Piece = FillPiece<T, KV>;
@@ -111,6 +131,8 @@ __device__ void fill(const FillParams& p) {
   constexpr int ROW_WORDS = CHUNK_BYTES / 4 + 1;
   constexpr int LOADS = TOKENS * SOURCE_VECS / THREADS;
   constexpr int RESOLVERS = TOKENS / 32, GROUPS_PER_WARP = 32 / KVEC;  // warps resolving, a lane a token
+  constexpr int W = RUN ? RUN : KVEC;  // slots a value store covers
+  static_assert(KVEC % W == 0 && W > 1, "runs of whole pages under a vector's slots");
   static_assert(LOADS * THREADS == TOKENS * SOURCE_VECS, "whole vectors per thread");
   static_assert(TOKENS % 32 == 0 && RESOLVERS * 32 <= THREADS, "resolving warps, a lane per token");
   __shared__ int page_of[TOKENS], slot_of[TOKENS];
@@ -158,14 +180,22 @@ __device__ void fill(const FillParams& p) {
     slot_of[t] = slot;
     // pal values: a group of KVEC tokens in consecutive slots of one page from a multiple of
     // KVEC is one 16-byte vector per dim.
-    const int lead = lane - lane % KVEC;
+    // Pages under KVEC slots (RUN): runs of a whole page, bit r of a group's byte in
+    // whole_groups (r: the run's place in the group).
+    const int lead = lane - lane % W;
     const int lead_page = __shfl_sync(0xffffffffu, page, lead), lead_slot = __shfl_sync(0xffffffffu, slot, lead);
-    const u32 run = __ballot_sync(0xffffffffu, page >= 0 && page == lead_page && slot == lead_slot + lane % KVEC &&
-                                                   lead_slot % KVEC == 0);
+    const u32 run = __ballot_sync(0xffffffffu, page >= 0 && page == lead_page && slot == lead_slot + lane % W &&
+                                                   lead_slot % W == 0);
     if (lane == 0) {
       u32 whole = 0;
-      for (int g = 0; g < GROUPS_PER_WARP; ++g)
-        if ((run >> (g * KVEC) & ((1u << KVEC) - 1)) == (1u << KVEC) - 1) whole |= 1u << g;
+      if constexpr (W == KVEC) {
+        for (int g = 0; g < GROUPS_PER_WARP; ++g)
+          if ((run >> (g * KVEC) & ((1u << KVEC) - 1)) == (1u << KVEC) - 1) whole |= 1u << g;
+      } else {
+        static_assert(GROUPS_PER_WARP * (KVEC / W) <= 32, "a bit a run");
+        for (int r = 0; r < 32 / W; ++r)
+          if ((run >> (r * W) & ((1u << W) - 1)) == (1u << W) - 1) whole |= 1u << r;
+      }
       whole_groups[t / 32] = whole;
     }
   }
@@ -240,6 +270,31 @@ __device__ void fill(const FillParams& p) {
     const KV* column = (const KV*)&staged[1][t0 * ROW_WORDS] + c;
     int head, dim;
     locate(c, head, dim);
+    if constexpr (W < KVEC) {
+      // Runs of W slots (whole pages): one store of W elements each, else one a token.
+      constexpr int RUNS = KVEC / W;
+      const u32 runs = whole_groups[g / GROUPS_PER_WARP] >> (g % GROUPS_PER_WARP * RUNS);
+#pragma unroll
+      for (int r = 0; r < RUNS; ++r) {
+        const int t = t0 + r * W;
+        if (runs >> r & 1) {
+          u64 bits = 0;
+#pragma unroll
+          for (int k = 0; k < W; ++k) bits |= (u64)bits_of(column[(r * W + k) * ROW_ELEMS]) << (8 * sizeof(KV) * k);
+          KV* dst = (KV*)p.v_cache + at.value(page_of[t], head, slot_of[t], dim);
+          if constexpr (W * sizeof(KV) == 8) store_global_8(dst, make_uint2((u32)bits, (u32)(bits >> 32)));
+          else if constexpr (W * sizeof(KV) == 4) *(u32*)dst = (u32)bits;
+          else *(unsigned short*)dst = (unsigned short)bits;
+          continue;
+        }
+#pragma unroll
+        for (int k = 0; k < W; ++k) {
+          const int page = page_of[t + k];
+          if (page >= 0) ((KV*)p.v_cache)[at.value(page, head, slot_of[t + k], dim)] = column[(r * W + k) * ROW_ELEMS];
+        }
+      }
+      continue;
+    }
     if (whole_groups[g / GROUPS_PER_WARP] >> g % GROUPS_PER_WARP & 1) {
       Pack<KV> pack;
 #pragma unroll
