@@ -40,8 +40,8 @@ memcheck() {
   local dir=$1 rc=0 pids=()
   sanitized python3 scripts/gpu_memcheck.py > "$dir/memcheck-workload.log" 2>&1 &
   pids+=($!)
-  sanitized python3 -m pytest -q -p no:cacheprovider tests/test_cuda.py \
-    -k "two_streams or splits or bad_page or next_call or ragged or fill_then or mixed_devices or prefill_bad or 128-16- or 256-16- or 64-1- or 128-8- or 128-4- or 128-2- or (prefill_matches and 128) or large_pages or (several_kv_heads and (96 or 64))" \
+  sanitized python3 -m pytest -q -p no:cacheprovider tests/test_cuda.py tests/test_variants.py \
+    -k "(soft_caps_near and cuda and not 66) or two_streams or splits or bad_page or next_call or ragged or fill_then or mixed_devices or prefill_bad or 128-16- or 256-16- or 64-1- or 128-8- or 128-4- or 128-2- or (prefill_matches and 128) or large_pages or (several_kv_heads and (96 or 64))" \
     > "$dir/memcheck-cuda.log" 2>&1 &
   pids+=($!)
   sanitized python3 -m pytest -q -p no:cacheprovider tests/test_fp8.py \

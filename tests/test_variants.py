@@ -96,6 +96,34 @@ def check_prefill_variant(rng, device, layout, dtype, pool_dtype, variant):
     assert_close(to_host(out), prefill_reference(q, k, v, cache, cu, **variant), dtype)
 
 
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("cap", [50.0, 65.8, 66.0])
+@pytest.mark.parametrize("sinks", [None, 1e4, -30.0])
+def test_prefill_soft_caps_near_the_fixed_base_limit(rng, device, layout, cap, sinks):
+    """bfloat16 soft-caps up to 95 / log2(e) (65.8) run Hopper's prefill on a fixed exponent base
+    (no running max): at the limit, just past it (the running max again), over thousands of keys
+    at head dim 128 with logits at +-cap, with a sink far above every logit and one far below,
+    on a short prompt over a long history (split-KV partial states) and on longer prompts."""
+    history, prompts = [3000, 0, 700], [3, 150, 64]
+    cache = paged_cache(rng, history, 2, 128, 16, "bfloat16", layout)
+    q, k, v, cu = random_prompts(rng, prompts, 4, 2, 128, "bfloat16")
+    q = (q * 16).astype(q.dtype)  # raw scores well past the cap: most logits sit at +-cap
+    variant = {"logits_soft_cap": cap} | ({} if sinks is None else {"sinks": np.full(4, sinks, np.float32)})
+    arrays = {"q": q, "k": k, "v": v, "kc": cache.k_cache, "vc": cache.v_cache, "t": cache.page_table}
+    args = on(device, {**arrays, "l": cache.lens, "cu": np.asarray(cu, np.int32)})
+    out = pal.paged_attention_prefill(*args.values(), layout=layout, **on(device, variant))
+    assert_close(to_host(out), prefill_reference(q, k, v, cache, cu, **variant), "bfloat16")
+    # The lone query of the first sequence over its whole history alone (a split grid).
+    one = {**arrays, "q": q[:1], "k": k[:1], "v": v[:1], "l": cache.lens}
+    out = pal.paged_attention_prefill(
+        *on(device, {**one, "cu": np.asarray([0, 1, 1, 1], np.int32)}).values(),
+        layout=layout,
+        **on(device, variant),
+    )
+    expected = prefill_reference(q[:1], k[:1], v[:1], cache, [0, 1, 1, 1], **variant)
+    assert_close(to_host(out), expected, "bfloat16")
+
+
 @pytest.mark.parametrize("page_size", [1, 2, 4, 8, 16, 32, 64, 128])
 @pytest.mark.parametrize("pool", ["bfloat16", "float8_e4m3fn"])
 def test_decode_windows_at_every_page_size(rng, device, page_size, pool):

@@ -397,6 +397,19 @@ impl KernelKey {
                         (8, 6),
                     ));
                 }
+                // Hopper's bounded soft-capped softmax (BOUNDED 1, chosen per call), bfloat16:
+                // the soft-cap alone, and with a window and sinks, each with its split kernel.
+                if dtype == DType::BF16 && layout != CacheLayout::Hnd {
+                    let variant = if layout == CacheLayout::Nhd {
+                        "softcap"
+                    } else {
+                        "window+softcap+sinks"
+                    };
+                    if let Ok(key) = super::prefill::kernel_key((dtypes, 128, 16, layout), variant, HOPPER) {
+                        keys.push(key.with_shape("BOUNDED", 1));
+                        keys.push(key.with_shape("BOUNDED", 1).with_shape("SPLIT", 1));
+                    }
+                }
                 // The prefills' split-KV kernels (SPLIT 1, chosen per call), bfloat16.
                 for arch in [PORTABLE, HOPPER] {
                     if let Ok(key) = super::prefill::kernel_key((dtypes, 128, 16, layout), "plain", arch) {

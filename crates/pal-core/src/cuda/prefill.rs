@@ -19,6 +19,7 @@ use crate::options::TableCheck;
 use crate::problem::{PrefillProblem, PromptOffsets};
 use crate::tensor::{Device, TensorViewMut};
 use crate::validate::check_prompt_offsets;
+use crate::variant::AttentionVariant;
 
 const OP: &str = "paged_attention_prefill";
 /// Threads of the portable and CUDA-core kernels (`PREFILL_THREADS`, asserted by the kernels).
@@ -147,6 +148,11 @@ pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, arch: (i32, 
         ("THREADS", threads),
         ("PARAMS_BYTES", std::mem::size_of::<PrefillParams>()),
     ]);
+    // A soft-cap without ALiBi bounds the logits: the Hopper kernel's BOUNDED form (chosen per
+    // call by the cap, `bounded_logits`) drops the running max.
+    if family == Family::PrefillWgmma && variant.contains("softcap") && !variant.contains("alibi") {
+        shape.push(("BOUNDED", 0));
+    }
     Ok(KernelKey::attention(family, geometry, variant, shape))
 }
 
@@ -204,6 +210,18 @@ fn prefill_splits(items: usize, capacity: usize, slots: usize, part: usize) -> u
         .clamp(1, MAX_SPLITS)
 }
 
+/// Whether soft-capped logits are bounded tightly enough for the Hopper prefill's fixed
+/// exponent base (`prefill_wgmma`'s BOUNDED): bfloat16 queries and pools (P in bfloat16 has
+/// float32's range; float16 P would overflow past 2^16), a cap of at most 95 / log2(e) (weights
+/// within [2^-126, 2^64]), no ALiBi (its bias is unbounded). The key has the entry only where
+/// the variant allows it (`kernel_key`).
+fn bounded_logits(dtypes: (DType, DType), variant: &AttentionVariant) -> bool {
+    dtypes == (DType::BF16, DType::BF16)
+        && variant
+            .logits_soft_cap
+            .is_some_and(|cap| cap * std::f32::consts::LOG2_E <= 95.0)
+}
+
 pub(super) fn run(problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>) -> Result<()> {
     let geometry = problem.geometry;
     let inputs = problem.inputs;
@@ -221,6 +239,10 @@ pub(super) fn run(problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>)
         kernel_variant(&problem.variant, inputs.alibi_slopes.is_some(), inputs.sinks.is_some()),
         gpu.arch,
     )?;
+    let key = match bounded_logits((problem.query_dtype, geometry.dtype), &problem.variant) {
+        true => key.with_shape("BOUNDED", 1),
+        false => key,
+    };
     check_aligned(
         OP,
         &[
@@ -438,7 +460,7 @@ fn prompt_maps(
 
 #[cfg(test)]
 mod tests {
-    use super::{kernel_key, CacheLayout};
+    use super::{bounded_logits, kernel_key, AttentionVariant, CacheLayout};
     use crate::cuda::jit::Family;
     use crate::dtype::DType;
 
@@ -545,5 +567,28 @@ mod tests {
         assert_eq!(fp8(128, (9, 0)), Family::PrefillWgmma);
         assert_eq!(fp8(96, (9, 0)), Family::PrefillSimt);
         assert_eq!(fp8(128, (8, 9)), Family::PrefillSimt);
+    }
+
+    #[test]
+    fn soft_capped_bfloat16_takes_a_fixed_exponent_base_on_hopper() {
+        let capped = |cap: f32| AttentionVariant::default().with_logits_soft_cap(cap);
+        let bf16 = (DType::BF16, DType::BF16);
+        assert!(bounded_logits(bf16, &capped(50.0)));
+        assert!(bounded_logits(bf16, &capped(65.8)) && !bounded_logits(bf16, &capped(66.0)));
+        assert!(!bounded_logits(bf16, &AttentionVariant::default()));
+        assert!(!bounded_logits((DType::F16, DType::F16), &capped(30.0)));
+        assert!(!bounded_logits((DType::BF16, DType::F8E4M3), &capped(30.0)));
+        // The key has the entry only for Hopper's soft-cap without ALiBi.
+        let geometry = (bf16, 128, 16, CacheLayout::Nhd);
+        for (variant, arch, entry) in [
+            ("softcap", (9, 0), Some(0)),
+            ("window+softcap+sinks", (9, 0), Some(0)),
+            ("softcap+alibi", (9, 0), None),
+            ("plain", (9, 0), None),
+            ("softcap", (8, 0), None),
+        ] {
+            let key = kernel_key(geometry, variant, arch).unwrap();
+            assert_eq!(key.shape_value("BOUNDED"), entry, "{}", key.name());
+        }
     }
 }

@@ -98,7 +98,7 @@ struct PrefillRing {
 // SPLIT_KV: item `work` is split `work / items` of item `work % items`'s tiles, and its rows'
 // partial states go to the workspace for `merge_splits`.
 template <typename T, typename KV, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, typename Variant, int KEYS_, int STAGES_, int ROLE,
-          bool SPLIT_KV, bool TMA>
+          bool SPLIT_KV, bool TMA, bool BOUNDED>
 __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int work, PrefillRing& ring) {
   constexpr bool PRODUCER = ROLE != ALL_ROLES;
   using Tile = PrefillWgmmaTile<HEAD_DIM, KEYS_, STAGES_, PRODUCER>;
@@ -812,6 +812,17 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
   const float log2_scale = p.scale * LOG2E;
   const float k_scale = WIDEN ? p.scales.k(kv_head) : 1.f, v_scale = WIDEN ? p.scales.v(kv_head) : 1.f;
   const Logit2<Variant> logit2(p.variant, p.scale);
+  // BOUNDED (the host's choice: bfloat16 queries and pools, a soft-cap of at most 95 / log2(e),
+  // no ALiBi): logits lie within +-cap2, so weights take a fixed exponent base, 0 or cap2 - 64,
+  // and stay in [2^-126, 2^64] (bfloat16 P; float32 sums of up to 2^31 keys): no running max,
+  // no O rescale, and the registers they held (the soft-capped kernel spilt 72 bytes without).
+  static_assert(!BOUNDED || (Variant::HAS_SOFTCAP && !Variant::HAS_ALIBI && SAME_TYPE<T, bf16> && SAME_TYPE<KV, bf16>),
+                "a fixed base only for bounded bfloat16 logits");
+  const float bound = BOUNDED ? fmaxf(0.f, logit2.cap2 - 64.f) : 0.f;
+  if constexpr (BOUNDED) {
+#pragma unroll
+    for (int i = 0; i < 2; ++i) state[i] = SoftmaxState{bound, 0.f};
+  }
   // ALiBi in base 2: row i's bias for tile key t is slope2[i] * (key0 + t - position).
   float slope2[2];
 #pragma unroll
@@ -898,7 +909,7 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
           const bool unreadable = !((readable[b / 4] >> (b % 4 * 8 + Fragment::column(lane, e))) & 1);
           if (key >= visible[r] || (Variant::HAS_WINDOW && key < first_key[r]) || unreadable) score = neg_inf();
           s[b][e] = score;
-          tile_max[r] = fmaxf(tile_max[r], score);
+          if constexpr (!BOUNDED) tile_max[r] = fmaxf(tile_max[r], score);
         }
       }
     } else if constexpr (Variant::HAS_SOFTCAP && !Variant::HAS_ALIBI) {
@@ -911,7 +922,7 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
           s[b][e] = logit2.tanh_of(s[b][e]);
-          tile_top[Fragment::row_index(e)] = fmaxf(tile_top[Fragment::row_index(e)], s[b][e]);
+          if constexpr (!BOUNDED) tile_top[Fragment::row_index(e)] = fmaxf(tile_top[Fragment::row_index(e)], s[b][e]);
         }
 #pragma unroll
       for (int i = 0; i < 2; ++i) tile_max[i] = mul * tile_top[i];
@@ -930,8 +941,13 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
     float base[2];
 #pragma unroll
     for (int i = 0; i < 2; ++i) {
-      factor[i] = state[i].rescale(quad_max(tile_max[i]));
-      base[i] = state[i].base();
+      if constexpr (BOUNDED) {
+        factor[i] = 1.f;
+        base[i] = bound;
+      } else {
+        factor[i] = state[i].rescale(quad_max(tile_max[i]));
+        base[i] = state[i].base();
+      }
     }
 #pragma unroll
     for (int b = 0; b < KEY_BLOCKS; ++b)
@@ -943,6 +959,7 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
   };
   // O *= factor, row by row; skipped where no row of the warp raised its max (mostly).
   auto rescale_output = [&](const float(&factor)[2]) {
+    if constexpr (BOUNDED) return;
 #pragma unroll
     for (int i = 0; i < 2; ++i) {
       if (__any_sync(0xffffffffu, factor[i] != 1.f)) {
@@ -1238,12 +1255,12 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
 // (`gridDim.x` CTAs) whose producer runs ahead into the next item (its Q as soon as the
 // consumers' last S is done, its tiles as slots free) while the consumers finish this one.
 template <typename T, typename KV, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, typename Variant, int KEYS, int STAGES, bool PRODUCER,
-          bool SPLIT_KV, bool TMA>
+          bool SPLIT_KV, bool TMA, bool BOUNDED = false>
 __device__ void prefill_wgmma(const PrefillParams& p) {
   static_assert(!TMA || PRODUCER, "tensor copies are the producer's");
   PrefillRing ring;
   if constexpr (!PRODUCER) {
-    prefill_wgmma_item<T, KV, HEAD_DIM, PAGE_SIZE, LAYOUT, Variant, KEYS, STAGES, ALL_ROLES, SPLIT_KV, TMA>(p, blockIdx.x, ring);
+    prefill_wgmma_item<T, KV, HEAD_DIM, PAGE_SIZE, LAYOUT, Variant, KEYS, STAGES, ALL_ROLES, SPLIT_KV, TMA, BOUNDED>(p, blockIdx.x, ring);
   } else {
     using Tile = PrefillWgmmaTile<HEAD_DIM, KEYS, STAGES, PRODUCER>;
     extern __shared__ unsigned char shared_raw[];
@@ -1276,7 +1293,7 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
       setmaxnreg_dec<PRODUCER_REGISTERS>();
       int work = blockIdx.x;
       for (u32 n = 0; work < items; ++n) {
-        prefill_wgmma_item<T, KV, HEAD_DIM, PAGE_SIZE, LAYOUT, Variant, KEYS, STAGES, PRODUCER_ROLE, SPLIT_KV, TMA>(p, work, ring);
+        prefill_wgmma_item<T, KV, HEAD_DIM, PAGE_SIZE, LAYOUT, Variant, KEYS, STAGES, PRODUCER_ROLE, SPLIT_KV, TMA, BOUNDED>(p, work, ring);
         if (threadIdx.x == 0) next_item[n & 1] = gridDim.x + (int)atomicAdd(counter, 1u);
         named_barrier_sync(1, 128);
         work = next_item[n & 1];
@@ -1305,7 +1322,7 @@ __device__ void prefill_wgmma(const PrefillParams& p) {
         mbarrier_wait(full_barrier(slot), ring.uses / STAGES & 1);
         const int work = *(volatile int*)&slot_item[slot];
         if (work < 0) break;
-        prefill_wgmma_item<T, KV, HEAD_DIM, PAGE_SIZE, LAYOUT, Variant, KEYS, STAGES, CONSUMER_ROLE, SPLIT_KV, TMA>(p, work, ring);
+        prefill_wgmma_item<T, KV, HEAD_DIM, PAGE_SIZE, LAYOUT, Variant, KEYS, STAGES, CONSUMER_ROLE, SPLIT_KV, TMA, BOUNDED>(p, work, ring);
       }
       if (group == 0) named_barrier_sync(3, 256);
     }
