@@ -959,9 +959,8 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
   };
   // O *= factor, row by row; skipped where no row of the warp raised its max (mostly).
   auto rescale_output = [&](const float(&factor)[2]) {
-    if constexpr (BOUNDED) return;
 #pragma unroll
-    for (int i = 0; i < 2; ++i) {
+    for (int i = 0; i < 2 && !BOUNDED; ++i) {  // (a fixed base: O is never rescaled)
       if (__any_sync(0xffffffffu, factor[i] != 1.f)) {
 #pragma unroll
         for (int b = 0; b < CHUNKS; ++b) {
