@@ -19,10 +19,10 @@ def graph_time_us(call) -> float:
     return graph_replay_ms(call)[0] * 1e3
 
 
-def variants(hq: int) -> dict[str, dict]:
+def variants(hq: int, only: list[str] | None = None) -> dict[str, dict]:
     heads = torch.linspace(-1.0, 1.0, hq, device="cuda")
     slopes = 2.0 ** -torch.arange(1, hq + 1, device="cuda", dtype=torch.float32) / 4
-    return {
+    every = {
         "plain": {},
         "window 1023": {"window_left": 1023},
         "soft-cap 30": {"logits_soft_cap": 30.0},
@@ -30,18 +30,21 @@ def variants(hq: int) -> dict[str, dict]:
         "sinks": {"sinks": heads},
         "all four": {"window_left": 1023, "logits_soft_cap": 30.0, "alibi_slopes": slopes, "sinks": heads},
     }
+    keep = lambda name: only is None or name == "plain" or any(name.startswith(o) for o in only)  # noqa: E731
+    return {name: options for name, options in every.items() if keep(name)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--layouts", nargs="+", default=["pal", "nhd"])
     parser.add_argument("--ops", nargs="+", default=["decode", "prefill"], choices=["decode", "prefill"])
+    parser.add_argument("--variants", nargs="+", help="only these variants (and plain), e.g. soft-cap")
     args = parser.parse_args()
     rows = []
     for layout in args.layouts:
         for batch in (8, 32) if "decode" in args.ops else ():
             q, k, v, table, lens = make_case(batch, 4096, 32, 8, 128, 16, torch.bfloat16, layout)
-            for name, options in variants(32).items():
+            for name, options in variants(32, args.variants).items():
                 us = graph_time_us(
                     partial(pal.paged_attention_decode, q, k, v, table, lens, layout=layout, **options)
                 )
@@ -53,7 +56,7 @@ def main() -> None:
             g = torch.Generator(device="cuda").manual_seed(1)
             qp = torch.randn(batch * prompt, 32, 128, generator=g, device="cuda").to(torch.bfloat16)
             kp = torch.randn(batch * prompt, 8, 128, generator=g, device="cuda").to(torch.bfloat16)
-            for name, options in variants(32).items():
+            for name, options in variants(32, args.variants).items():
                 us = graph_time_us(
                     partial(
                         pal.paged_attention_prefill, qp, kp, kp, k, v, table, lens, layout=layout, **options
