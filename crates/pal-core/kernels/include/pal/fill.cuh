@@ -14,7 +14,8 @@
 // staged in shared memory and written across tokens: key stripes with lanes over tokens, and
 // values as one 16-byte vector per dim for each group of x tokens in consecutive slots of a page
 // (a prefill chunk: whole sectors), else one element per token (the decode step's one token per
-// sequence, scattered by the layout's nature). Staging rows are an odd number of words apart:
+// sequence, scattered by the layout's nature); pages under a vector (RUN) store a page's slots of
+// an element at once (H200, 2026-12-04, bf16 at 32768 tokens: page 2 86%, page 4 88% of copy). Staging rows are an odd number of words apart:
 // the column reads hit distinct banks. Every 16-byte store is one instruction (store_global_16).
 // Traffic: the new rows once, the pool bytes once. A token whose destination is invalid is
 // skipped and reported (deferred check; check=True validates before launch), so nothing is

@@ -34,7 +34,8 @@
 // (1.02 / 0.97x), 531 / 501 at 4 x 2048 over 8192 (1.04 / 0.98x). Split short prompts over long
 // histories: 1 x 128 over 32768 477 (nhd; 150 unsplit), 417 / 381 at head dim 256. fp8 e4m3
 // pools (fourteenth session): nhd / pal 494 / 495 at 1 x 4096, 213 / 222 at 4 x 1024 over 8192
-// (twenty-seventh: 223 / 231, widened before the slot wait).
+// (twenty-seventh: 223 / 231, widened before the slot wait). Soft-cap 30 (bf16, fixed exponent
+// base, BOUNDED; forty-ninth session): 1.06-1.14x plain at 4 x 1024 over 8192 (1.15-1.18x before).
 // Over page sizes beside FA3 (twenty-seventh session, history rows 4 x 1024 over 8192 / 8 x
 // 512 over 4096): nhd 1.01 / 1.02x at page 2, 0.95 / 1.00x at 4, 0.93-1.01 / 1.04-1.05x at 8,
 // 1.00-1.17 / 1.07-1.08x at 16-128; pal 0.85 / 0.87x at page 2, 0.88 / 0.95x at 4 (before its
