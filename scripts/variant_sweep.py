@@ -30,8 +30,11 @@ def variants(hq: int, only: list[str] | None = None) -> dict[str, dict]:
         "sinks": {"sinks": heads},
         "all four": {"window_left": 1023, "logits_soft_cap": 30.0, "alibi_slopes": slopes, "sinks": heads},
     }
-    keep = lambda name: only is None or name == "plain" or any(name.startswith(o) for o in only)  # noqa: E731
-    return {name: options for name, options in every.items() if keep(name)}
+    return {
+        name: options
+        for name, options in every.items()
+        if only is None or name == "plain" or any(name.startswith(prefix) for prefix in only)
+    }
 
 
 def main() -> None:

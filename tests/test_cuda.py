@@ -940,8 +940,6 @@ def test_decode_fp8_on_six_warp_grids(rng, layout, kv_dtype, heads, head_dim, pa
     (`six_warp_grid`; its pal pages of 128 keep four, a tensor copy's step): a warp's tiles
     then step by six, and the end merge folds six warps' states. Ragged lengths, an empty
     sequence, a variant."""
-    import torch
-
     multiprocessors = torch.cuda.get_device_properties(0).multi_processor_count
     num_q_heads, num_kv_heads = heads
     num_seqs = 7 * multiprocessors // 2 // num_kv_heads
@@ -967,8 +965,6 @@ def test_decode_several_kv_heads_a_cta(rng, layout, page_size, dtype, head_dim):
     fill the m-tile); an odd number of KV heads (one head a CTA); lengths ending in every part of
     a tile, one long enough to split, an empty one; NaN past the ends; every variant option
     (per-head ALiBi slopes and sinks tell the heads apart); sharp softmax."""
-    import torch
-
     multiprocessors = torch.cuda.get_device_properties(0).multi_processor_count
     for hq, hkv in [(8, 8), (8, 4), (16, 4), (32, 8), (16, 2), (6, 3)]:
         lens = [1, 2, 7, 15, 16, 17, 31, 33, 100, 1900]

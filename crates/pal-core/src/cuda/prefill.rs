@@ -239,9 +239,11 @@ pub(super) fn run(problem: &PrefillProblem<'_, '_>, out: &mut TensorViewMut<'_>)
         kernel_variant(&problem.variant, inputs.alibi_slopes.is_some(), inputs.sinks.is_some()),
         gpu.arch,
     )?;
-    let key = match bounded_logits((problem.query_dtype, geometry.dtype), &problem.variant) {
-        true => key.with_shape("BOUNDED", 1),
-        false => key,
+    // (`with_shape` sets only an entry the key has: Hopper's soft-caps without ALiBi.)
+    let key = if bounded_logits((problem.query_dtype, geometry.dtype), &problem.variant) {
+        key.with_shape("BOUNDED", 1)
+    } else {
+        key
     };
     check_aligned(
         OP,
