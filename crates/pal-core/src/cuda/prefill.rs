@@ -52,7 +52,10 @@ pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, arch: (i32, 
     // pools too (its copying threads widen them exactly to the queries' dtype); CUDA cores the
     // rest (float32, fp8 elsewhere). The lab knob is read only where it can change the choice.
     let portable = || std::env::var_os(PREFILL_PATH_ENV).is_some_and(|path| path == "portable");
-    let hopper = arch == (9, 0) && head_dim % 64 == 0 && !portable();
+    // Head dims that are not whole 64-dim swizzle blocks (80 / 96 / 112) run the Hopper kernel
+    // in 128-wide tiles (`PrefillWgmmaTile::DIM`) over 16-bit nhd / hnd rows.
+    let padded = head_dim % 64 != 0 && kv_dtype == dtype && (layout != CacheLayout::Pal || page_size == 1);
+    let hopper = arch == (9, 0) && (head_dim % 64 == 0 || padded) && !portable();
     let family = if dtype == DType::F32 || (kv_dtype != dtype && !hopper) {
         Family::PrefillSimt
     } else if hopper {
@@ -85,7 +88,8 @@ pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, arch: (i32, 
             let bytes = |stages: usize| {
                 // mbarriers, then the schedule's words (see `PrefillWgmmaTile`)
                 let barriers = if producer == 1 { stages * 20 + 16 } else { 0 };
-                1024 + ROWS * head_dim * 2 + stages * (2 * keys * head_dim * 2 + keys / 8) + barriers
+                let dim = head_dim.div_ceil(64) * 64; // the tiles' width
+                1024 + ROWS * dim * 2 + stages * (2 * keys * dim * 2 + keys / 8) + barriers
             };
             let fitting = if producer == 1 && bytes(3) <= super::HOPPER_SHARED_BYTES {
                 3
@@ -482,11 +486,20 @@ mod tests {
             (128, 2 * (128 * 136 + 2 * (32 * 136 + 32 * 136)))
         );
         assert_eq!(shape(DType::F16, 64), (128, 2 * (128 * 72 + 2 * (64 * 72 + 64 * 72))));
-        let hopper = kernel_key(((DType::BF16, DType::BF16), 96, 16, CacheLayout::Nhd), "plain", (9, 0)).unwrap();
+        // Head dim 96 on Hopper: nhd rows in the wgmma kernel's 128-wide tiles; pal pages (and
+        // fp8 pools) in the portable kernel's 64-key tiles (228 KB an SM fit two CTAs).
+        let hopper = |layout, kv| kernel_key(((DType::BF16, kv), 96, 16, layout), "plain", (9, 0)).unwrap();
+        let nhd = hopper(CacheLayout::Nhd, DType::BF16);
+        assert_eq!(nhd.family, Family::PrefillWgmma);
         assert_eq!(
-            (hopper.family, hopper.shape_value("KEYS").unwrap()),
-            (Family::PrefillMma, 64)
+            nhd.shape_value("SHARED_BYTES"),
+            kernel_key(((DType::BF16, DType::BF16), 128, 16, CacheLayout::Nhd), "plain", (9, 0))
+                .unwrap()
+                .shape_value("SHARED_BYTES")
         );
+        let pal = hopper(CacheLayout::Pal, DType::BF16);
+        assert_eq!((pal.family, pal.shape_value("KEYS").unwrap()), (Family::PrefillMma, 64));
+        assert_eq!(hopper(CacheLayout::Hnd, DType::F8E4M3).family, Family::PrefillSimt);
         let one_slot = kernel_key(((DType::BF16, DType::BF16), 64, 1, CacheLayout::Pal), "plain", (8, 0)).unwrap();
         assert_eq!(one_slot.shape_value("KEYS").unwrap(), 32);
         for head_dim in super::super::HEAD_DIMS {
@@ -513,7 +526,7 @@ mod tests {
     }
 
     #[test]
-    fn hopper_takes_head_dims_of_whole_swizzle_blocks_at_every_page_size() {
+    fn hopper_takes_head_dims_of_whole_swizzle_blocks_at_every_page_size_and_padded_rows() {
         let family = |head_dim, page_size, arch| {
             kernel_key(
                 ((DType::BF16, DType::BF16), head_dim, page_size, CacheLayout::Pal),
@@ -551,7 +564,9 @@ mod tests {
                 "head_dim {head_dim}"
             );
         }
+        // (pal pages of 80-112 dims: portable; their nhd / hnd rows and pages of one slot, wgmma)
         assert_eq!(family(96, 16, (9, 0)).unwrap(), (Family::PrefillMma, 128));
+        assert_eq!(family(80, 1, (9, 0)).unwrap(), (Family::PrefillWgmma, 384));
         assert_eq!(family(128, 16, (8, 9)).unwrap(), (Family::PrefillMma, 128));
         // The portable tensor-core kernel serves every page size.
         assert_eq!(family(128, 1, (8, 0)).unwrap().0, Family::PrefillMma);

@@ -1,5 +1,6 @@
 // Paged prefill on Hopper tensor cores (sm_90a; float16 / bfloat16 queries over pools of their
-// dtype or fp8, head dims 64 / 128 / 192 / 256): warpgroup MMA.
+// dtype or fp8, head dims 64 / 128 / 192 / 256, and 80 / 96 / 112 over 16-bit nhd / hnd rows or
+// pages of one slot, in 128-wide tiles: `PrefillWgmmaTile::DIM`): warpgroup MMA.
 //
 // Work split: an item is 128 query rows ((token, head) pairs of one KV head, see `PrefillTask`)
 // against their keys, 64 rows per consumer warpgroup, Q staged once in shared memory as a
@@ -36,6 +37,9 @@
 // pools (fourteenth session): nhd / pal 494 / 495 at 1 x 4096, 213 / 222 at 4 x 1024 over 8192
 // (twenty-seventh: 223 / 231, widened before the slot wait). Soft-cap 30 (bf16, fixed exponent
 // base, BOUNDED; forty-ninth session): 1.06-1.14x plain at 4 x 1024 over 8192 (1.15-1.18x before).
+// Head dims 80 / 96 / 112 in 128-wide tiles (fiftieth session, call 1; bf16 nhd / hnd, page 16,
+// 4 x 4096 and 4 x 1024 over 8192): 359-384 / 417-439 / 463-469 TFLOP/s, 1.39-1.53 / 1.68-1.79
+// / 1.79-1.86x the portable kernel they ran before (the pads cost P V columns; S skips them).
 // Over page sizes beside FA3 (twenty-seventh session, history rows 4 x 1024 over 8192 / 8 x
 // 512 over 4096): nhd 1.01 / 1.02x at page 2, 0.95 / 1.00x at 4, 0.93-1.01 / 1.04-1.05x at 8,
 // 1.00-1.17 / 1.07-1.08x at 16-128; pal 0.85 / 0.87x at page 2, 0.88 / 0.95x at 4 (before its
@@ -58,13 +62,16 @@ namespace pal {
 // slot and the Q one, then the item of each slot's first tile and the producer's next two items
 // (the persistent schedule); after up to 1024 bytes that align the tiles to the swizzle.
 template <int HEAD_DIM, int KEYS_, int STAGES_, bool PRODUCER_> struct PrefillWgmmaTile {
+  // Tiles are whole 64-dim swizzle blocks wide: head dims of 80 / 96 / 112 in tiles of 128, whose
+  // pad dims S never reads and whose pad columns of O are never stored (`prefill_wgmma_item`).
+  static constexpr int DIM = (HEAD_DIM + 63) / 64 * 64;
   static constexpr int ROWS = 128;     // query rows per item, 64 per consumer warpgroup
   static constexpr int KEYS = KEYS_;   // keys per K / V tile
   static constexpr int STAGES = STAGES_;
   static constexpr bool PRODUCER = PRODUCER_;  // a third warpgroup copies (warp-specialised)
   static constexpr int THREADS = PRODUCER ? 384 : 256;
-  static constexpr int TILE_BYTES = KEYS * HEAD_DIM * 2;
-  static constexpr int Q_BYTES = ROWS * HEAD_DIM * 2;
+  static constexpr int TILE_BYTES = KEYS * DIM * 2;
+  static constexpr int Q_BYTES = ROWS * DIM * 2;
   static constexpr int RING_BYTES = STAGES * 2 * TILE_BYTES;
   static constexpr int READABLE_OFFSET = Q_BYTES + RING_BYTES;
   static constexpr int BARRIER_OFFSET = READABLE_OFFSET + STAGES * KEYS / 8;
@@ -108,7 +115,16 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
   constexpr int CHUNKS = HEAD_DIM / 8;  // 16-byte chunks per row
   constexpr int KEY_BLOCKS = KEYS / 8;  // accumulator column blocks of S
   constexpr int WORDS = KEYS / 32;      // readable-key words per tile
-  static_assert(sizeof(T) == 2 && HEAD_DIM % 64 == 0 && KEYS % 64 == 0 && KEYS <= 256, "whole swizzle blocks");
+  // Head dims that are not whole swizzle blocks (80 / 96 / 112) run in tiles DIM wide: S takes
+  // only the head dims' k-steps, so the pads of Q and K are never read; P V runs over all DIM
+  // columns of V (its pads hold whatever the slot held) and O's pad columns are dropped. Their
+  // copies are the generic gathers and the tensor copies (whose boxes past a row read the next
+  // head's dims or zeros); 16-bit rows only (fp8 staging and pal's value plans assume whole blocks).
+  constexpr int DIM = Tile::DIM, O_CHUNKS = DIM / 8;  // O's accumulator column blocks
+  constexpr bool PADDED = DIM != HEAD_DIM;
+  static_assert(sizeof(T) == 2 && HEAD_DIM % 16 == 0 && KEYS % 64 == 0 && KEYS <= 256, "whole k-steps and key blocks");
+  static_assert(!PADDED || (SAME_TYPE<T, KV> && (LAYOUT != LAYOUT_PAL || PAGE_SIZE == 1) && KEYS * CHUNKS % 256 == 0),
+                "padded tiles: 16-bit nhd / hnd rows, whole gathers a thread");
   // pal value pages hold runs of a dim's keys, RUN at a time (16 bytes; a page's whole row of 2
   // or 4 slots): history tiles copy them as they lie. Pages of one slot hold rows (`nhd`'s).
   constexpr bool PAL_RUNS = LAYOUT == LAYOUT_PAL && PAGE_SIZE > 1;
@@ -118,7 +134,7 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
   unsigned char* shared = shared_raw + ((1024 - (shared_address(shared_raw) & 1023)) & 1023);
   T* q_tile = (T*)shared;
   auto k_slot = [&](int slot) { return (T*)(shared + Tile::Q_BYTES + slot * 2 * Tile::TILE_BYTES); };
-  auto v_slot = [&](int slot) { return k_slot(slot) + KEYS * HEAD_DIM; };
+  auto v_slot = [&](int slot) { return k_slot(slot) + KEYS * DIM; };
   u32* readable_keys = (u32*)(shared + Tile::READABLE_OFFSET);  // per slot: bit k set if key k is readable
   // Per slot: `full` completes when a tile's copies have landed (each producer thread's cp.async
   // arrive, and warp 0's readable word), `empty` when the consumers' eight warps are done with
@@ -198,9 +214,14 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
   // thread keeps one 16-byte chunk of a row and steps over keys, so its destinations step by a
   // constant, and a nhd / hnd key's page offset serves its K and its V copy. The generic loops
   // below serve the rest.
-  constexpr bool ROW_PLAN = THREADS % CHUNKS == 0;
-  constexpr int ROW_STEP = ROW_PLAN ? THREADS / CHUNKS : 1;  // keys between a thread's copies
-  const int plan_key = tid / CHUNKS, plan_chunk = tid % CHUNKS;
+  // Padded tiles plan over the tile's DIM / 8 chunks: a thread whose chunk is a pad's copies
+  // zeros (no bytes read; its source is its row's first chunk).
+  constexpr int PLAN_CHUNKS = DIM / 8;
+  constexpr bool ROW_PLAN = THREADS % PLAN_CHUNKS == 0;
+  constexpr int ROW_STEP = ROW_PLAN ? THREADS / PLAN_CHUNKS : 1;  // keys between a thread's copies
+  const int plan_key = tid / PLAN_CHUNKS, plan_chunk = tid % PLAN_CHUNKS;
+  const bool plan_read = !PADDED || plan_chunk < CHUNKS;  // a head dim's chunk, not a pad's
+  const int source_chunk = plan_read ? plan_chunk : 0;
   const int plan_destination = swizzled<KEYS>(plan_key, plan_chunk * 8);
   // Copy n's destination: a constant step where ROW_STEP keeps key % 8 (the swizzle's row bits).
   auto plan_at = [&](int n) {
@@ -346,7 +367,7 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
             [&](int n) {
               int d, t0;
               dim_item(n, d, t0);
-              return v_tile + swizzled<HEAD_DIM>(d, t0);
+              return v_tile + swizzled<DIM>(d, t0);
             });
       } else {  // nhd / hnd, and pal pages of one slot: a key's dims are contiguous
         batched([&](int n) { return row(v_pool, n, false); }, v_destination);
@@ -551,22 +572,22 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
         const int row = task.prompt_begin + key0 - history;
         mbarrier_expect_tx(full_barrier(slot), 2 * Tile::TILE_BYTES);
 #pragma unroll
-        for (int b = 0; b < HEAD_DIM / 64; ++b) {
+        for (int b = 0; b < DIM / 64; ++b) {
           tensor_copy_2d(shared_address(k_tile + b * KEYS * 64), &p.k_map, kv_head * HEAD_DIM + b * 64, row, full_barrier(slot));
           tensor_copy_2d(shared_address(v_tile + b * KEYS * 64), &p.v_map, kv_head * HEAD_DIM + b * 64, row, full_barrier(slot));
         }
       }
     } else if (ROW_PLAN && prompt_tile) {
-      const i64 offset = prompt_row(key0 + plan_key) + plan_chunk * 8;
+      const i64 offset = prompt_row(key0 + plan_key) + source_chunk * 8;
       const i64 step = (i64)ROW_STEP * p.num_kv_heads * HEAD_DIM;
       if (key0 + KEYS <= keys) {  // whole: no predicate per copy
 #pragma unroll
         for (int n = 0; n < KEYS / ROW_STEP; ++n) {
-          copy_async_16(k_tile + plan_at(n), k_prompt + offset + n * step, true);
-          copy_async_16(v_tile + plan_at(n), v_prompt + offset + n * step, true);
+          copy_async_16(k_tile + plan_at(n), k_prompt + offset + n * step, plan_read);
+          copy_async_16(v_tile + plan_at(n), v_prompt + offset + n * step, plan_read);
         }
       } else {
-        const int readable = keys - key0 - plan_key;  // this thread's keys below it are read
+        const int readable = plan_read ? keys - key0 - plan_key : 0;  // this thread's keys below it are read
 #pragma unroll
         for (int n = 0; n < KEYS / ROW_STEP; ++n) {
           const bool valid = n * ROW_STEP < readable;
@@ -585,12 +606,12 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
         constexpr int PER_PAGE = PAGE_SIZE / ROW_STEP;
         const u32 page_bytes = (u32)page_elems * sizeof(T);
         const u32 step_bytes = at.value_in_page(ROW_STEP, 0) * sizeof(T);
-        const u64 in_page = at.value(0, kv_head, plan_key, plan_chunk * 8) * sizeof(T);
+        const u64 in_page = at.value(0, kv_head, plan_key, source_chunk * 8) * sizeof(T);
         const char* k_thread = opaque((const char*)k_pool + in_page);  // whole: a product adds it
         const char* v_thread = opaque((const char*)v_pool + in_page);
 #pragma unroll
         for (int m = 0; m < TILE_PAGES; ++m) {
-          const int page = __shfl_sync(0xffffffffu, lane_page, m);
+          const int shuffled = __shfl_sync(0xffffffffu, lane_page, m), page = plan_read ? shuffled : -1;
           const u32 whole = max(page, 0);
           const char* k_page = k_thread + (u64)whole * page_bytes;
           const char* v_page = v_thread + (u64)whole * page_bytes;
@@ -605,12 +626,13 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
 #pragma unroll
         for (int r = 0; r < TILE_PAGES / 32; ++r) ids[r] = id_word(r);
         const u32 page_bytes = (u32)page_elems * sizeof(T);
-        const u64 in_page = at.value(0, kv_head, plan_key % PAGE_SIZE, plan_chunk * 8) * sizeof(T);
+        const u64 in_page = at.value(0, kv_head, plan_key % PAGE_SIZE, source_chunk * 8) * sizeof(T);
         const char* k_thread = opaque((const char*)k_pool + in_page);
         const char* v_thread = opaque((const char*)v_pool + in_page);
 #pragma unroll
         for (int n = 0; n < KEYS / ROW_STEP; ++n) {
-          const int page = __shfl_sync(0xffffffffu, ids[n * ROW_STEP / (32 * PAGE_SIZE)], (plan_key + n * ROW_STEP) / PAGE_SIZE % 32);
+          const int shuffled = __shfl_sync(0xffffffffu, ids[n * ROW_STEP / (32 * PAGE_SIZE)], (plan_key + n * ROW_STEP) / PAGE_SIZE % 32);
+          const int page = plan_read ? shuffled : -1;
           const u64 offset = (u64)(u32)max(page, 0) * page_bytes;
           copy_async_16_from_page(k_tile + plan_at(n), k_thread + offset, page);
           copy_async_16_from_page(v_tile + plan_at(n), v_thread + offset, page);
@@ -620,9 +642,9 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
         for (int n = 0; n < KEYS / ROW_STEP; ++n) {
           const int t = plan_key + n * ROW_STEP, key = key0 + t;
           const int page = SHUFFLED ? page_at(t) : page_row.page_of(key);
-          const u64 offset = max(page, 0) * page_elems + at.value(0, kv_head, (u32)key % PAGE_SIZE, plan_chunk * 8);
-          copy_async_16(k_tile + plan_at(n), k_pool + offset, page >= 0);
-          copy_async_16(v_tile + plan_at(n), v_pool + offset, page >= 0);
+          const u64 offset = max(page, 0) * page_elems + at.value(0, kv_head, (u32)key % PAGE_SIZE, source_chunk * 8);
+          copy_async_16(k_tile + plan_at(n), k_pool + offset, page >= 0 && plan_read);
+          copy_async_16(v_tile + plan_at(n), v_pool + offset, page >= 0 && plan_read);
         }
       }
     } else {
@@ -730,7 +752,7 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
           const u32 r = (u32)t % RUNS, run_key = (u32)t / SPAN * SPAN + r * 8;
           const T* source = opaque(v_pool + max(page, 0) * page_elems +
                                    ((u64)kv_head * HEAD_DIM + d0) * PAGE_SIZE + ((u32)key0 + run_key) % PAGE_SIZE);
-          const u32 destination = shared_address(v_tile + swizzled<HEAD_DIM>(d0, run_key));
+          const u32 destination = shared_address(v_tile + swizzled<DIM>(d0, run_key));
 #pragma unroll
           for (u32 k = 0; k < HEAD_DIM / 8; ++k)  // 8 rows of the [dim][key] tile apart
             copy_async<16>(destination + k * 8 * 128, source + k * 8 * PAGE_SIZE, page >= 0 ? 16 : 0);
@@ -764,7 +786,7 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
         for (u32 n = 0; n < KEYS * HEAD_DIM / RUN / THREADS; ++n) {
           const u32 pair = first + n * STEP, dim = pair % HEAD_DIM, t = pair / HEAD_DIM * SPAN + run_key;
           const int page = SHUFFLED ? page_at(t) : page_row.page_of(key0 + t);
-          copy_async<RUN * 2>(v_tile + swizzled<HEAD_DIM>(dim, t), head_values + max(page, 0) * page_elems + dim * PAGE_SIZE,
+          copy_async<RUN * 2>(v_tile + swizzled<DIM>(dim, t), head_values + max(page, 0) * page_elems + dim * PAGE_SIZE,
                               page >= 0 ? RUN * 2 : 0);
         }
       } else {
@@ -797,7 +819,7 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
   int first_key[2];  // the first of them (a window's start)
   float slope[2];    // ALiBi slope of the row's head
   SoftmaxState state[2];
-  float o[CHUNKS][4];
+  float o[O_CHUNKS][4];
 #pragma unroll
   for (int i = 0; i < 2; ++i) {
     const int r = my_row(i);
@@ -808,7 +830,7 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
     state[i] = SoftmaxState::empty();
   }
 #pragma unroll
-  for (int b = 0; b < CHUNKS; ++b) o[b][0] = o[b][1] = o[b][2] = o[b][3] = 0.f;
+  for (int b = 0; b < O_CHUNKS; ++b) o[b][0] = o[b][1] = o[b][2] = o[b][3] = 0.f;
   const int unmasked_keys = history + task.first_token + 1;  // seen by every row
   const float log2_scale = p.scale * LOG2E;
   const float k_scale = WIDEN ? p.scales.k(kv_head) : 1.f, v_scale = WIDEN ? p.scales.v(kv_head) : 1.f;
@@ -835,7 +857,7 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
   const u64 pool_order_descriptor = interleaved_descriptor(k_slot(0), KEYS * 16, 128);  // pal history K
   const u64 row_v_descriptor = matrix_descriptor(v_slot(0), KEYS * 128);
   const u64 dim_v_descriptor = matrix_descriptor(v_slot(0));
-  const u64 pool_order_v_descriptor = interleaved_descriptor(v_slot(0), HEAD_DIM * 16, 128);  // pal history V, small pages
+  const u64 pool_order_v_descriptor = interleaved_descriptor(v_slot(0), DIM * 16, 128);  // pal history V, small pages
   constexpr u64 SLOT_STEP = 2 * Tile::TILE_BYTES / 16;
   auto slot_offset = [&](int slot) { return (u32)slot * (u32)SLOT_STEP; };
 
@@ -964,7 +986,7 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
     for (int i = 0; i < 2 && !BOUNDED; ++i) {  // (a fixed base: O is never rescaled)
       if (__any_sync(0xffffffffu, factor[i] != 1.f)) {
 #pragma unroll
-        for (int b = 0; b < CHUNKS; ++b) {
+        for (int b = 0; b < O_CHUNKS; ++b) {
           o[b][2 * i] *= factor[i];
           o[b][2 * i + 1] *= factor[i];
         }
@@ -995,19 +1017,19 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
       wgmma_fence();
 #pragma unroll
       for (int kb = 0; kb < KEYS / 16; ++kb)  // [chunk][dim][8]: chunks 2 kb, 2 kb + 1, HEAD_DIM * 16 bytes apart
-        Wgmma<T, HEAD_DIM>::template rs<false>(o, pf[kb], descriptor_plus(pool_order_v_descriptor, slot_offset(slot) + kb * 2 * HEAD_DIM), true);
+        Wgmma<T, DIM>::template rs<false>(o, pf[kb], descriptor_plus(pool_order_v_descriptor, slot_offset(slot) + kb * 2 * DIM), true);
       wgmma_commit();
     } else if (values_by_dim(j * KEYS)) {
       wgmma_fence();
 #pragma unroll
       for (int kb = 0; kb < KEYS / 16; ++kb)  // [dim][key]: 16 keys of column block kb / 4
-        Wgmma<T, HEAD_DIM>::template rs<false>(o, pf[kb], descriptor_plus(dim_v_descriptor, slot_offset(slot) + (kb / 4 * HEAD_DIM * 128 + kb % 4 * 32) / 16), true);
+        Wgmma<T, DIM>::template rs<false>(o, pf[kb], descriptor_plus(dim_v_descriptor, slot_offset(slot) + (kb / 4 * DIM * 128 + kb % 4 * 32) / 16), true);
       wgmma_commit();
     } else {
       wgmma_fence();
 #pragma unroll
       for (int kb = 0; kb < KEYS / 16; ++kb)  // [key][dim]: 16 rows
-        Wgmma<T, HEAD_DIM>::template rs<true>(o, pf[kb], descriptor_plus(row_v_descriptor, slot_offset(slot) + kb * 16 * 128 / 16), true);
+        Wgmma<T, DIM>::template rs<true>(o, pf[kb], descriptor_plus(row_v_descriptor, slot_offset(slot) + kb * 16 * 128 / 16), true);
       wgmma_commit();
     }
   };
@@ -1106,7 +1128,7 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
     if (tid < ROWS && row_valid(tid)) {
       const T* row = q + q_row(tid) * HEAD_DIM;
 #pragma unroll
-      for (int line = 0; line < HEAD_DIM * 2 / 128; ++line) prefetch_l2(row + line * 64);
+      for (int line = 0; line < (HEAD_DIM * 2 + 127) / 128; ++line) prefetch_l2(row + line * 64);
     }
     mbarrier_wait(q_empty, (ring.items++ & 1) ^ 1);
     if constexpr (!TMA) load_q();
@@ -1138,9 +1160,9 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
         // Q by tensor copies, (64 dims, the item's heads, its tokens) a box, on the first
         // tile's barrier once its slot is free (its last phase complete): rows past the item's
         // tokens hold the next tokens' queries (or zeros past q), rows the output skips.
-        mbarrier_expect_tx(full_barrier(slot), rows_used * HEAD_DIM * 2);
+        mbarrier_expect_tx(full_barrier(slot), rows_used * DIM * 2);  // (boxes past the head dim: zeros)
 #pragma unroll
-        for (int b = 0; b < HEAD_DIM / 64; ++b)
+        for (int b = 0; b < DIM / 64; ++b)
           tensor_copy_3d(shared_address(q_tile + b * ROWS * 64), &p.q_map, b * 64, task.first_head, task.prompt_begin + task.first_token,
                          full_barrier(slot));
       }
@@ -1245,7 +1267,7 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
 #pragma unroll
         for (int x = 0; x < 4; ++x) w[x] = Mma<T>::pack(o[b + x][2 * i] * inverse, o[b + x][2 * i + 1] * inverse);
         const uint4 chunk = quad_transpose(w[0], w[1], w[2], w[3]);  // every lane: shuffles
-        if (valid) store_global_16(row + (b + quad) * 8, chunk);
+        if (valid && (!PADDED || b + quad < CHUNKS)) store_global_16(row + (b + quad) * 8, chunk);
       }
     }
   }
