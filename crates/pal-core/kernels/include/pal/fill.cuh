@@ -102,23 +102,6 @@ template <typename T, typename KV> struct FillPiece {
 // TOKENS new tokens and CHUNK_BYTES pool bytes of their rows per CTA, a row being a token's
 // keys (or values) over every KV head, head-major; the host sizes the grid from both:
 // ceil(num_kv_heads * head_dim * sizeof(KV) / CHUNK_BYTES) chunks a row.
-// An element's bits, widened (packing a page's few slots into one store).
-template <typename KV> __device__ __forceinline__ u32 bits_of(KV x) {
-  if constexpr (sizeof(KV) == 1) {
-    unsigned char b;
-    memcpy(&b, &x, 1);
-    return b;
-  } else if constexpr (sizeof(KV) == 2) {
-    unsigned short b;
-    memcpy(&b, &x, 2);
-    return b;
-  } else {
-    u32 b;
-    memcpy(&b, &x, 4);
-    return b;
-  }
-}
-
 // RUN (pal pools): slots a value store covers, KVEC (a 16-byte vector) by default, or the page
 // size of pages under KVEC slots (2 / 4 in 16 bits, 2-8 in fp8: a 4- or 8-byte store of the
 // page's slots of an element where one store a token wrote 2 bytes).
@@ -279,13 +262,13 @@ __device__ void fill(const FillParams& p) {
       for (int r = 0; r < RUNS; ++r) {
         const int t = t0 + r * W;
         if (runs >> r & 1) {
-          u64 bits = 0;
+          Pack<KV> pack;  // its first W elements
 #pragma unroll
-          for (int k = 0; k < W; ++k) bits |= (u64)bits_of(column[(r * W + k) * ROW_ELEMS]) << (8 * sizeof(KV) * k);
+          for (int k = 0; k < W; ++k) pack.elems[k] = column[(r * W + k) * ROW_ELEMS];
           KV* dst = (KV*)p.v_cache + at.value(page_of[t], head, slot_of[t], dim);
-          if constexpr (W * sizeof(KV) == 8) store_global_8(dst, make_uint2((u32)bits, (u32)(bits >> 32)));
-          else if constexpr (W * sizeof(KV) == 4) *(u32*)dst = (u32)bits;
-          else *(unsigned short*)dst = (unsigned short)bits;
+          if constexpr (W * sizeof(KV) == 8) store_global_8(dst, make_uint2(pack.raw.x, pack.raw.y));
+          else if constexpr (W * sizeof(KV) == 4) *(u32*)dst = pack.raw.x;
+          else *(u16*)dst = (u16)pack.raw.x;
           continue;
         }
 #pragma unroll
