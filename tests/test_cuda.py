@@ -465,32 +465,34 @@ def test_prefill_matches_cpu_and_reference(rng, layout, dtype, head_dim):
 @pytest.mark.parametrize("dtype, head_dim", [("float32", 64), ("bfloat16", 96)])
 def test_prefill_at_every_page_size_float32_and_head_dim_96(rng, layout, page_size, dtype, head_dim):
     """Every page size for float32 (the CUDA-core prefill, which reads pages element by element)
-    and for 16-bit queries at head dim 96 (on Hopper the wgmma kernel's padded tiles for nhd /
-    hnd rows and pages of one slot, the portable kernel for pal pages): history ending
-    mid-page, GQA and MQA."""
+    and for 16-bit queries at head dim 96 (on Hopper the wgmma kernel's padded tiles): history
+    ending mid-page, GQA and MQA."""
     heads = [(8, 2), (4, 1)][page_size % 3 % 2]
     history, prompts = [0, 3, 2 * page_size + 5, 150], [20, 1, 0, 70]
     check_prefill(rng, history, prompts, *heads, head_dim, page_size, dtype, layout)
 
 
-@pytest.mark.parametrize("layout", ["nhd", "hnd"])
+@pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("head_dim", [80, 96, 112])
 @pytest.mark.parametrize(
     "dtype, page_size, variant",
     [
         ("bfloat16", 16, {}),
         ("float16", 1, {}),
+        ("bfloat16", 2, {}),
+        ("float16", 8, {}),
         ("bfloat16", 4, {"logits_soft_cap": 30.0}),
         ("float16", 16, {"window_left": 100, "sinks": True}),
         ("bfloat16", 64, {"alibi_slopes": True}),
     ],
-    ids=["plain", "page1", "softcap", "window-sinks", "alibi"],
+    ids=["plain", "page1", "page2", "page8", "softcap", "window-sinks", "alibi"],
 )
 def test_prefill_head_dims_between_swizzle_blocks(rng, layout, head_dim, dtype, page_size, variant):
-    """Head dims of 80 / 96 / 112 over 16-bit nhd / hnd rows: on Hopper the wgmma kernel in
-    128-wide tiles (pads of Q and K never read, O's pad columns dropped; prompt tiles and Q by
-    tensor copies whose boxes run past the head's dims): whole prompt tiles (300 tokens), a
-    history of whole and partial tiles, an empty prompt, a lone token, GQA, each variant."""
+    """Head dims of 80 / 96 / 112 over 16-bit pools: on Hopper the wgmma kernel in 128-wide
+    tiles (pads of Q and K never read, O's pad columns dropped; prompt tiles and Q by tensor
+    copies whose boxes run past the head's dims; pal pages' values copied for the head's dims
+    only): whole prompt tiles (300 tokens), a history of whole and partial tiles, an empty
+    prompt, a lone token, GQA, each variant."""
     hq, hkv = 8, 2
     cache = paged_cache(rng, [700, 0, 129, 40], hkv, head_dim, page_size, dtype, layout)
     q, k, v, cu = random_prompts(rng, [300, 130, 1, 0], hq, hkv, head_dim, dtype)

@@ -53,8 +53,8 @@ pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, arch: (i32, 
     // rest (float32, fp8 elsewhere). The lab knob is read only where it can change the choice.
     let portable = || std::env::var_os(PREFILL_PATH_ENV).is_some_and(|path| path == "portable");
     // Head dims that are not whole 64-dim swizzle blocks (80 / 96 / 112) run the Hopper kernel
-    // in 128-wide tiles (`PrefillWgmmaTile::DIM`) over 16-bit nhd / hnd rows.
-    let padded = head_dim % 64 != 0 && kv_dtype == dtype && (layout != CacheLayout::Pal || page_size == 1);
+    // in 128-wide tiles (`PrefillWgmmaTile::DIM`) over 16-bit pools.
+    let padded = head_dim % 64 != 0 && kv_dtype == dtype;
     let hopper = arch == (9, 0) && (head_dim % 64 == 0 || padded) && !portable();
     let family = if dtype == DType::F32 || (kv_dtype != dtype && !hopper) {
         Family::PrefillSimt
@@ -486,8 +486,8 @@ mod tests {
             (128, 2 * (128 * 136 + 2 * (32 * 136 + 32 * 136)))
         );
         assert_eq!(shape(DType::F16, 64), (128, 2 * (128 * 72 + 2 * (64 * 72 + 64 * 72))));
-        // Head dim 96 on Hopper: nhd rows in the wgmma kernel's 128-wide tiles; pal pages (and
-        // fp8 pools) in the portable kernel's 64-key tiles (228 KB an SM fit two CTAs).
+        // Head dim 96 on Hopper: 16-bit pools in the wgmma kernel's 128-wide tiles (the shared
+        // memory of head dim 128); fp8 pools on CUDA cores.
         let hopper = |layout, kv| kernel_key(((DType::BF16, kv), 96, 16, layout), "plain", (9, 0)).unwrap();
         let nhd = hopper(CacheLayout::Nhd, DType::BF16);
         assert_eq!(nhd.family, Family::PrefillWgmma);
@@ -497,8 +497,15 @@ mod tests {
                 .unwrap()
                 .shape_value("SHARED_BYTES")
         );
-        let pal = hopper(CacheLayout::Pal, DType::BF16);
-        assert_eq!((pal.family, pal.shape_value("KEYS").unwrap()), (Family::PrefillMma, 64));
+        assert_eq!(
+            hopper(CacheLayout::Pal, DType::BF16).shape_value("SHARED_BYTES"),
+            nhd.shape_value("SHARED_BYTES")
+        );
+        let portable = kernel_key(((DType::BF16, DType::BF16), 96, 16, CacheLayout::Pal), "plain", (8, 0)).unwrap();
+        assert_eq!(
+            (portable.family, portable.shape_value("KEYS").unwrap()),
+            (Family::PrefillMma, 64)
+        );
         assert_eq!(hopper(CacheLayout::Hnd, DType::F8E4M3).family, Family::PrefillSimt);
         let one_slot = kernel_key(((DType::BF16, DType::BF16), 64, 1, CacheLayout::Pal), "plain", (8, 0)).unwrap();
         assert_eq!(one_slot.shape_value("KEYS").unwrap(), 32);
@@ -526,7 +533,7 @@ mod tests {
     }
 
     #[test]
-    fn hopper_takes_head_dims_of_whole_swizzle_blocks_at_every_page_size_and_padded_rows() {
+    fn hopper_takes_every_16_bit_head_dim_at_every_page_size() {
         let family = |head_dim, page_size, arch| {
             kernel_key(
                 ((DType::BF16, DType::BF16), head_dim, page_size, CacheLayout::Pal),
@@ -564,13 +571,19 @@ mod tests {
                 "head_dim {head_dim}"
             );
         }
-        // (pal pages of 80-112 dims: portable; their nhd / hnd rows and pages of one slot, wgmma)
-        assert_eq!(family(96, 16, (9, 0)).unwrap(), (Family::PrefillMma, 128));
-        assert_eq!(family(80, 1, (9, 0)).unwrap(), (Family::PrefillWgmma, 384));
+        // Head dims 80-112: the warp-specialised form in 128-wide tiles at every page size.
+        for head_dim in [80, 96, 112] {
+            for page_size in super::super::PAGE_SIZES {
+                assert_eq!(
+                    family(head_dim, page_size, (9, 0)).unwrap(),
+                    (Family::PrefillWgmma, 384)
+                );
+            }
+        }
         assert_eq!(family(128, 16, (8, 9)).unwrap(), (Family::PrefillMma, 128));
         // The portable tensor-core kernel serves every page size.
         assert_eq!(family(128, 1, (8, 0)).unwrap().0, Family::PrefillMma);
-        assert_eq!(family(96, 64, (9, 0)).unwrap().0, Family::PrefillMma);
+        assert_eq!(family(96, 64, (8, 6)).unwrap().0, Family::PrefillMma);
         // fp8 pools: the Hopper kernel widens them; elsewhere, and off its head dims, CUDA cores.
         let fp8 = |head_dim, arch| {
             kernel_key(

@@ -1,6 +1,6 @@
 // Paged prefill on Hopper tensor cores (sm_90a; float16 / bfloat16 queries over pools of their
-// dtype or fp8, head dims 64 / 128 / 192 / 256, and 80 / 96 / 112 over 16-bit nhd / hnd rows or
-// pages of one slot, in 128-wide tiles: `PrefillWgmmaTile::DIM`): warpgroup MMA.
+// dtype or fp8, head dims 64 / 128 / 192 / 256, and 80 / 96 / 112 over 16-bit pools in 128-wide
+// tiles: `PrefillWgmmaTile::DIM`): warpgroup MMA.
 //
 // Work split: an item is 128 query rows ((token, head) pairs of one KV head, see `PrefillTask`)
 // against their keys, 64 rows per consumer warpgroup, Q staged once in shared memory as a
@@ -39,7 +39,10 @@
 // base, BOUNDED; forty-ninth session): 1.06-1.14x plain at 4 x 1024 over 8192 (1.15-1.18x before).
 // Head dims 80 / 96 / 112 in 128-wide tiles (fiftieth session, call 1; bf16 nhd / hnd, page 16,
 // 4 x 4096 and 4 x 1024 over 8192): 359-384 / 417-439 / 463-469 TFLOP/s, 1.39-1.53 / 1.68-1.79
-// / 1.79-1.86x the portable kernel they ran before (the pads cost P V columns; S skips them).
+// / 1.79-1.86x the portable kernel they ran before (the pads cost P V columns; S skips them);
+// pal pages (call 4, against PAL_PREFILL_PATH=portable): 356-460 TFLOP/s at page 16, 1.53-2.06x;
+// D 96 over pages 2 / 4 / 8 / 128 1.19-1.61 / 1.50-1.65 / 1.53-1.71 / 1.55-1.73x (the history
+// row at page 2 148 TFLOP/s: its values by dim, 4 bytes a copy, bound it).
 // Over page sizes beside FA3 (twenty-seventh session, history rows 4 x 1024 over 8192 / 8 x
 // 512 over 4096): nhd 1.01 / 1.02x at page 2, 0.95 / 1.00x at 4, 0.93-1.01 / 1.04-1.05x at 8,
 // 1.00-1.17 / 1.07-1.08x at 16-128; pal 0.85 / 0.87x at page 2, 0.88 / 0.95x at 4 (before its
@@ -117,14 +120,15 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
   constexpr int WORDS = KEYS / 32;      // readable-key words per tile
   // Head dims that are not whole swizzle blocks (80 / 96 / 112) run in tiles DIM wide: S takes
   // only the head dims' k-steps, so the pads of Q and K are never read; P V runs over all DIM
-  // columns of V (its pads hold whatever the slot held) and O's pad columns are dropped. Their
-  // copies are the generic gathers and the tensor copies (whose boxes past a row read the next
-  // head's dims or zeros); 16-bit rows only (fp8 staging and pal's value plans assume whole blocks).
+  // columns of V (its pads hold whatever the slot held) and O's pad columns are dropped. Rows
+  // come by the row plans (pad chunks zero-filled) and tensor copies (whose boxes past a row
+  // read the next head's dims or zeros); pal pages' K in pool order and V by dim copy the head's
+  // dims only (pool-order V needs dims that divide the copying threads: not taken). 16-bit
+  // pools only (fp8 staging assumes whole blocks).
   constexpr int DIM = Tile::DIM, O_CHUNKS = DIM / 8;  // O's accumulator column blocks
   constexpr bool PADDED = DIM != HEAD_DIM;
   static_assert(sizeof(T) == 2 && HEAD_DIM % 16 == 0 && KEYS % 64 == 0 && KEYS <= 256, "whole k-steps and key blocks");
-  static_assert(!PADDED || (SAME_TYPE<T, KV> && (LAYOUT != LAYOUT_PAL || PAGE_SIZE == 1) && KEYS * CHUNKS % 256 == 0),
-                "padded tiles: 16-bit nhd / hnd rows, whole gathers a thread");
+  static_assert(!PADDED || (SAME_TYPE<T, KV> && KEYS * CHUNKS % 256 == 0), "padded tiles: 16-bit pools, whole gathers a thread");
   // pal value pages hold runs of a dim's keys, RUN at a time (16 bytes; a page's whole row of 2
   // or 4 slots): history tiles copy them as they lie. Pages of one slot hold rows (`nhd`'s).
   constexpr bool PAL_RUNS = LAYOUT == LAYOUT_PAL && PAGE_SIZE > 1;
