@@ -254,41 +254,28 @@ __device__ void fill(const FillParams& p) {
     const KV* column = (const KV*)&staged[1][t0 * ROW_WORDS] + c;
     int head, dim;
     locate(c, head, dim);
-    if constexpr (W < KVEC) {
-      // Runs of W slots (whole pages): one store of W elements each, else one a token.
-      constexpr int RUNS = KVEC / W;
-      const u32 runs = whole_groups[g / GROUPS_PER_WARP] >> (g % GROUPS_PER_WARP * RUNS);
+    // Runs of W slots (a vector's KVEC, or a whole page under them): one store of W elements
+    // where the run is whole, else one a token.
+    constexpr int RUNS = KVEC / W;
+    const u32 runs = whole_groups[g / GROUPS_PER_WARP] >> (g % GROUPS_PER_WARP * RUNS);
 #pragma unroll
-      for (int r = 0; r < RUNS; ++r) {
-        const int t = t0 + r * W;
-        if (runs >> r & 1) {
-          Pack<KV> pack;  // its first W elements
+    for (int r = 0; r < RUNS; ++r) {
+      const int t = t0 + r * W;
+      if (runs >> r & 1) {
+        Pack<KV> pack;  // its first W elements
 #pragma unroll
-          for (int k = 0; k < W; ++k) pack.elems[k] = column[(r * W + k) * ROW_ELEMS];
-          KV* dst = (KV*)p.v_cache + at.value(page_of[t], head, slot_of[t], dim);
-          if constexpr (W * sizeof(KV) == 8) store_global_8(dst, make_uint2(pack.raw.x, pack.raw.y));
-          else if constexpr (W * sizeof(KV) == 4) *(u32*)dst = pack.raw.x;
-          else *(u16*)dst = (u16)pack.raw.x;
-          continue;
-        }
-#pragma unroll
-        for (int k = 0; k < W; ++k) {
-          const int page = page_of[t + k];
-          if (page >= 0) ((KV*)p.v_cache)[at.value(page, head, slot_of[t + k], dim)] = column[(r * W + k) * ROW_ELEMS];
-        }
+        for (int k = 0; k < W; ++k) pack.elems[k] = column[(r * W + k) * ROW_ELEMS];
+        KV* dst = (KV*)p.v_cache + at.value(page_of[t], head, slot_of[t], dim);
+        if constexpr (W * sizeof(KV) == 16) store_global_16(dst, pack.raw);
+        else if constexpr (W * sizeof(KV) == 8) store_global_8(dst, make_uint2(pack.raw.x, pack.raw.y));
+        else if constexpr (W * sizeof(KV) == 4) *(u32*)dst = pack.raw.x;
+        else *(u16*)dst = (u16)pack.raw.x;
+        continue;
       }
-      continue;
-    }
-    if (whole_groups[g / GROUPS_PER_WARP] >> g % GROUPS_PER_WARP & 1) {
-      Pack<KV> pack;
-#pragma unroll
-      for (int k = 0; k < KVEC; ++k) pack.elems[k] = column[k * ROW_ELEMS];
-      store_global_16((KV*)p.v_cache + at.value(page_of[t0], head, slot_of[t0], dim), pack.raw);
-      continue;
-    }
-    for (int k = 0; k < KVEC; ++k) {
-      const int page = page_of[t0 + k];
-      if (page >= 0) ((KV*)p.v_cache)[at.value(page, head, slot_of[t0 + k], dim)] = column[k * ROW_ELEMS];
+      for (int k = 0; k < W; ++k) {
+        const int page = page_of[t + k];
+        if (page >= 0) ((KV*)p.v_cache)[at.value(page, head, slot_of[t + k], dim)] = column[(r * W + k) * ROW_ELEMS];
+      }
     }
   }
 }
