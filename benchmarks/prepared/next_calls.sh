@@ -1,6 +1,6 @@
 #!/bin/bash
 # The fiftieth session's prepared kernel variants, timed on the GPU machine (a call each part):
-#   bash benchmarks/prepared/next_calls.sh padded|swizzled
+#   bash benchmarks/prepared/next_calls.sh padded|swizzled|table
 # Each part builds its kernel folders under kv_b/ from main's kernels and this folder's patches
 # (kernel-only changes: no wheel rebuild), then A/B rounds against main's folder (`mainK`)
 # through scripts/ab_rounds.sh (same bits checked, verdict printed last). A winner still needs
@@ -35,5 +35,8 @@ swizzled)  # 16-bit pal history K in swizzled rows from pages of 16 (swk) or 2 (
     ROUNDS=2 bash scripts/ab_rounds.sh "$O/swizzled_p$page.txt" \
       "python3 scripts/prefill_sweep.py --page $page --rows 4x1024+8192 8x512+4096 4x2048+8192 --layouts pal" mainK swk swk2 | tail -5
   done ;;
+table)  # issue 13's rows beside FlashInfer's FA3 and FA2 paths (their JIT: minutes on a fresh machine)
+  timeout 560 python3 scripts/prefill_sweep.py --rows 1x4096+0 4x4096+0 16x1024+0 4x1024+8192 8x512+4096 4x2048+8192 \
+    --layouts nhd pal --flashinfer fa3 fa2 --label main 2>&1 | tee "$O/table.txt" ;;
 esac
 echo "part $1 done ($SECONDS s)"
