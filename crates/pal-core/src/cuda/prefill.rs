@@ -1,7 +1,7 @@
 //! Prefill on CUDA: one `pal_prefill` launch on the caller's stream. 16-bit dtypes run on tensor
 //! cores: the Hopper kernel (`prefill_wgmma.cuh`, sm_90: every head dim over pools of the
-//! queries' dtype, 64 / 128 / 192 / 256 over fp8 ones) or the portable one (`prefill_mma.cuh`, sm_80 and
-//! newer); float32, and fp8 pools off the Hopper kernel, the CUDA-core one
+//! queries' dtype, 64 / 128 / 192 / 256 over fp8 ones) or the portable one (`prefill_mma.cuh`,
+//! sm_80 and newer); float32, and fp8 pools off the Hopper kernel, the CUDA-core one
 //! (`prefill_simt.cuh`). All share the CTA-to-work map of `prefill.cuh`. `kernel_key` chooses
 //! the family and its shape.
 

@@ -14,9 +14,9 @@
 // staged in shared memory and written across tokens: key stripes with lanes over tokens, and
 // values as one 16-byte vector per dim for each group of x tokens in consecutive slots of a page
 // (a prefill chunk: whole sectors), else one element per token (the decode step's one token per
-// sequence, scattered by the layout's nature); pages under a vector (RUN) store a page's slots of
-// an element at once (H200, 2026-12-04, bf16 at 32768 tokens: page 2 86%, page 4 88% of copy). Staging rows are an odd number of words apart:
-// the column reads hit distinct banks. Every 16-byte store is one instruction (store_global_16).
+// sequence, scattered by the layout's nature); pages under a vector (RUN) store a page's slots
+// of an element at once (H200, 2026-12-04, bf16 at 32768 tokens: page 2 86%, page 4 88% of
+// copy). Staging rows are an odd number of words apart: the column reads hit distinct banks. Every 16-byte store is one instruction (store_global_16).
 // Traffic: the new rows once, the pool bytes once. A token whose destination is invalid is
 // skipped and reported (deferred check; check=True validates before launch), so nothing is
 // written out of bounds.
@@ -164,22 +164,16 @@ __device__ void fill(const FillParams& p) {
     slot_of[t] = slot;
     // pal values: a group of KVEC tokens in consecutive slots of one page from a multiple of
     // KVEC is one 16-byte vector per dim.
-    // Pages under KVEC slots (RUN): runs of a whole page, bit r of a group's byte in
-    // whole_groups (r: the run's place in the group).
+    // Pages under KVEC slots (RUN): runs of a whole page. Bit r of whole_groups: run r of the
+    // warp's tokens (W of them) is whole.
     const int lead = lane - lane % W;
     const int lead_page = __shfl_sync(0xffffffffu, page, lead), lead_slot = __shfl_sync(0xffffffffu, slot, lead);
     const u32 run = __ballot_sync(0xffffffffu, page >= 0 && page == lead_page && slot == lead_slot + lane % W &&
                                                    lead_slot % W == 0);
     if (lane == 0) {
       u32 whole = 0;
-      if constexpr (W == KVEC) {
-        for (int g = 0; g < GROUPS_PER_WARP; ++g)
-          if ((run >> (g * KVEC) & ((1u << KVEC) - 1)) == (1u << KVEC) - 1) whole |= 1u << g;
-      } else {
-        static_assert(GROUPS_PER_WARP * (KVEC / W) <= 32, "a bit a run");
-        for (int r = 0; r < 32 / W; ++r)
-          if ((run >> (r * W) & ((1u << W) - 1)) == (1u << W) - 1) whole |= 1u << r;
-      }
+      for (int r = 0; r < 32 / W; ++r)
+        if ((run >> (r * W) & ((1u << W) - 1)) == (1u << W) - 1) whole |= 1u << r;
       whole_groups[t / 32] = whole;
     }
   }
