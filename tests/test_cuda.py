@@ -652,13 +652,16 @@ def check_invalid_page_skipped(rng, history, bad, head_dim, page_size, dtype, la
     assert_close(from_torch(out), prefill_reference(q, k, v, masked, cu), dtype)
 
 
-@pytest.mark.parametrize("page_size, head_dim", [(2, 64), (2, 128), (4, 64), (4, 128), (8, 64), (8, 128)])
+@pytest.mark.parametrize(
+    "page_size, head_dim",
+    [(2, 64), (2, 128), (4, 64), (4, 128), (8, 64), (8, 128), (2, 96), (2, 80), (4, 112), (8, 96)],
+)
 def test_prefill_pal_small_pages_over_whole_history_tiles(rng, page_size, head_dim):
     """`pal` pages of 2-8 slots under whole 128-key history tiles, where the Hopper producer
     copies values in the pool's order (at pages of 4 and head dim 128 by lane pairs; at pages of
-    2, and of 4 at head dim 64, it transposes them itself): histories of several tiles ending
-    mid-tile, GQA; then an invalid page inside a whole tile, whose keys check=False leaves out
-    (its copies must fill zeros)."""
+    2, and of 4 at head dim 64, it transposes them itself; head dims 80-112 in 128-wide tiles):
+    histories of several tiles ending mid-tile, GQA; then an invalid page inside a whole tile,
+    whose keys check=False leaves out (its copies must fill zeros)."""
     dtype = "bfloat16" if head_dim == 128 else "float16"
     check_prefill(rng, [300, 1000, 129], [40, 1, 130], 8, 2, head_dim, page_size, dtype, "pal")
     # A page of the third tile (keys 256-383) in a history of 700 keys.

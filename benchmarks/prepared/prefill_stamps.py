@@ -28,15 +28,18 @@ PHASES = [
     "producer set-up",
     "producer Q + tile",
 ]
+# Record words 16 / 17: the consumers' waits inside an item's tile loop (warpgroup 0's first
+# thread): for a full slot (the producer behind), then for their ping-pong turn.
+LOOP_PHASES = ["loop: full-slot wait", "loop: turn wait"]
 
 
-def run(row: str, layout: str) -> None:
+def run(row: str, layout: str, page: int) -> None:
     import proxy_attention_lab as pal
     import torch
     from prefill_sweep import make_case
 
     g = torch.Generator(device="cuda").manual_seed(0)
-    (q, k, v, k_cache, v_cache, table, lens), _ = make_case(row, layout, 128, 16, g)
+    (q, k, v, k_cache, v_cache, table, lens), _ = make_case(row, layout, 128, page, g)
     for _ in range(2):  # compiled and warm; the records of the last launch are read
         q_copy = q.clone()
         pal.paged_attention_prefill(q_copy, k, v, k_cache, v_cache, table, lens, layout=layout)
@@ -51,22 +54,27 @@ def run(row: str, layout: str) -> None:
     cycles = [r[14] for r in records]
     ns = [r[15] for r in records]
     ghz = sum(cycles) / sum(ns)
-    print(f"{row} {layout}: {len(records)} CTAs, {items} items, {tiles / items:.1f} tiles/item, {ghz:.2f}GHz")
+    print(f"{row} {layout} page {page}: {len(records)} CTAs, {items} items, {tiles / items:.1f} tiles/item, {ghz:.2f}GHz")
     print(f"  CTA span: min {min(ns) / 1e3:.1f} max {max(ns) / 1e3:.1f} us")
     for i, name in enumerate(PHASES):
         total = sum(r[5 + i] for r in records)
         share = total / sum(cycles)
         print(f"  {name:22s} {total / items / ghz / 1e3:7.2f} us per item, {share:6.1%} of CTA time")
+    for i, name in enumerate(LOOP_PHASES):
+        total = sum(r[16 + i] for r in records)
+        print(f"  {name:22s} {total / items / ghz / 1e3:7.2f} us per item, {total / sum(cycles):6.1%} of CTA time")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", nargs="+", default=["16x1024+0", "1x4096+0", "4x1024+8192"])
     parser.add_argument("--layouts", nargs="+", default=["nhd"])
+    parser.add_argument("--pages", nargs="+", type=int, default=[16])
     args = parser.parse_args()
     for layout in args.layouts:
-        for row in args.rows:
-            run(row, layout)
+        for page in args.pages:
+            for row in args.rows:
+                run(row, layout, page)
 
 
 if __name__ == "__main__":

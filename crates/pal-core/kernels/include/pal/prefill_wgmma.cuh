@@ -41,8 +41,11 @@
 // 4 x 4096 and 4 x 1024 over 8192): 359-384 / 417-439 / 463-469 TFLOP/s, 1.39-1.53 / 1.68-1.79
 // / 1.79-1.86x the portable kernel they ran before (the pads cost P V columns; S skips them);
 // pal pages (call 4, against PAL_PREFILL_PATH=portable): 356-460 TFLOP/s at page 16, 1.53-2.06x;
-// D 96 over pages 2 / 4 / 8 / 128 1.19-1.61 / 1.50-1.65 / 1.53-1.71 / 1.55-1.73x (the history
-// row at page 2 148 TFLOP/s: its values by dim, 4 bytes a copy, bound it).
+// D 96 over pages 2 / 4 / 8 / 128 1.19-1.61 / 1.50-1.65 / 1.53-1.71 / 1.55-1.73x. pal history
+// values at pages 2-8 in pool order at these dims too (fifty-first session, call 1, against
+// main: values had gone by dim): 4 x 1024 over 8192 and 8 x 512 over 4096 at D 80 / 96 / 112
+// 282-292 / 345-357 / 340-351 TFLOP/s at page 2 (1.95-2.38x), 344-440 at 4 (1.63-1.86x), 384-486
+// at 8 (1.45-1.57x).
 // Over page sizes beside FA3 (twenty-seventh session, history rows 4 x 1024 over 8192 / 8 x
 // 512 over 4096): nhd 1.01 / 1.02x at page 2, 0.95 / 1.00x at 4, 0.93-1.01 / 1.04-1.05x at 8,
 // 1.00-1.17 / 1.07-1.08x at 16-128; pal 0.85 / 0.87x at page 2, 0.88 / 0.95x at 4 (before its
@@ -266,7 +269,7 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
   // two requests and cost page 4 a 112-instruction address block per four copies: ncu, H200).
   // Pages of 2 slots (64 a 128-key tile) take their ids as TILE_PAGES / 32 words a lane.
   constexpr bool POOL_ORDER_V = PAL_PLAN && !WIDEN && (SHUFFLED || (TILE_PAGES % 32 == 0 && TILE_PAGES <= 128)) &&
-                                PAGE_SIZE >= 2 && PAGE_SIZE <= 8 && THREADS % HEAD_DIM == 0 && 32 % (THREADS / HEAD_DIM) == 0;
+                                PAGE_SIZE >= 2 && PAGE_SIZE <= 8 && THREADS % DIM == 0 && 32 % (THREADS / DIM) == 0;
   // The producer's pool-order values at pages of 2 slots: a copy of 4 bytes per (page, dim),
   // each with its id shuffle, product and predicate, made the producer the limit (H200, ncu:
   // 538 instructions a tile and warp, 4x the ideal shared wavefronts, the consumers waiting on
@@ -278,8 +281,9 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
   constexpr int CHUNK_PAGES = PAGE_SIZE < 8 ? 8 / PAGE_SIZE : 1;          // pages of an 8-key chunk
   constexpr int PAGE_WORDS = HEAD_DIM * PAGE_SIZE * (int)sizeof(T) / 16;  // 16-byte words of a page's values
   constexpr int WARP_CHUNKS = KEYS / 8 / 4;                               // chunks per producer warp: w, w + 4, ..
+  constexpr int LANE_DIMS = (HEAD_DIM + 31) / 32;                         // dims a lane transposes
   constexpr bool TRANSPOSED_V = ROLE == PRODUCER_ROLE && PRODUCER_STORES<KV, LAYOUT, PAGE_SIZE, HEAD_DIM> && !WIDEN && POOL_ORDER_V &&
-                                THREADS == 128 && KEYS % 32 == 0 && HEAD_DIM % 32 == 0 && WARP_CHUNKS * CHUNK_PAGES <= 32;
+                                THREADS == 128 && KEYS % 32 == 0 && WARP_CHUNKS * CHUNK_PAGES <= 32;
 
   auto is_history_tile = [&](int key0) {
     return key0 + KEYS <= history && (!Variant::HAS_WINDOW || key0 >= lowest_first);
@@ -534,13 +538,14 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
 #pragma unroll
     for (int b = 0; b < WARP_CHUNKS; ++b) {
       const u32 q = b * 4 + warp;
-      u32 rows[HEAD_DIM / 32][4];  // lane l's rows: dims l, l + 32, ..
+      u32 rows[LANE_DIMS][4];  // lane l's rows: dims l, l + 32, .. (under HEAD_DIM)
 #pragma unroll
-      for (int n = 0; n < HEAD_DIM / 32; ++n)
+      for (int n = 0; n < LANE_DIMS; ++n)
 #pragma unroll
         for (int j = 0; j < CHUNK_PAGES; ++j) {  // page j of the chunk: the dim's PAGE_SIZE slots
-          const unsigned char* run = raw + (q * HEAD_DIM + j * PAGE_WORDS) * 16 + (n * 32 + lane) * PAGE_SIZE * sizeof(T);
-          if constexpr (PAGE_SIZE == 2) {
+          const unsigned char* run = raw + (q * DIM + j * PAGE_WORDS) * 16 + (n * 32 + lane) * PAGE_SIZE * sizeof(T);
+          if (HEAD_DIM % 32 != 0 && n * 32 + lane >= HEAD_DIM) {  // a pad's row: never read
+          } else if constexpr (PAGE_SIZE == 2) {
             rows[n][j] = *(const u32*)run;
           } else {
             const uint2 pair = *(const uint2*)run;
@@ -549,8 +554,9 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
         }
       __syncwarp();
 #pragma unroll
-      for (int n = 0; n < HEAD_DIM / 32; ++n)
-        store_shared_16(tile + (q * HEAD_DIM + n * 32 + lane) * 16, make_uint4(rows[n][0], rows[n][1], rows[n][2], rows[n][3]));
+      for (int n = 0; n < LANE_DIMS; ++n)
+        if (HEAD_DIM % 32 == 0 || n * 32 + lane < HEAD_DIM)
+          store_shared_16(tile + (q * DIM + n * 32 + lane) * 16, make_uint4(rows[n][0], rows[n][1], rows[n][2], rows[n][3]));
     }
   };
 
@@ -691,17 +697,33 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
             const int own = lane < WARP_PAGES ? page_row.checked(page_row.pages[key0 / PAGE_SIZE + (lane / CHUNK_PAGES * 4 + warp) * CHUNK_PAGES +
                                                                                lane % CHUNK_PAGES])
                                               : -1;
-            const u32 first_lane = PAGE_WORDS < 32 ? lane / PAGE_WORDS : 0;  // pages per copy instruction: 32 / PAGE_WORDS
-            const char* lane_values = opaque((const char*)(v_pool + (u64)kv_head * HEAD_DIM * PAGE_SIZE) + lane % PAGE_WORDS * 16);
-            const u32 destination = shared_address(v_tile) + (warp * HEAD_DIM + lane) * 16;
+            const u32 destination = shared_address(v_tile) + (warp * DIM + lane) * 16;
+            if constexpr (32 % PAGE_WORDS == 0) {
+              const u32 first_lane = lane / PAGE_WORDS;  // pages per copy instruction: 32 / PAGE_WORDS
+              const char* lane_values = opaque((const char*)(v_pool + (u64)kv_head * HEAD_DIM * PAGE_SIZE) + lane % PAGE_WORDS * 16);
 #pragma unroll
-            for (int b = 0; b < WARP_CHUNKS; ++b)
+              for (int b = 0; b < WARP_CHUNKS; ++b)
 #pragma unroll
-              for (int n = 0; n < HEAD_DIM / 32; ++n) {
-                const int page = __shfl_sync(0xffffffffu, own, b * CHUNK_PAGES + n * 32 / PAGE_WORDS + first_lane);
-                copy_async_from_page<16>(destination + (b * 4 * HEAD_DIM + n * 32) * 16,
-                                         lane_values + (u64)(u32)max(page, 0) * page_bytes + n * 32 % PAGE_WORDS * 16, page);
-              }
+                for (int n = 0; n < HEAD_DIM / 32; ++n) {
+                  const int page = __shfl_sync(0xffffffffu, own, b * CHUNK_PAGES + n * 32 / PAGE_WORDS + first_lane);
+                  copy_async_from_page<16>(destination + (b * 4 * DIM + n * 32) * 16,
+                                           lane_values + (u64)(u32)max(page, 0) * page_bytes + n * 32 % PAGE_WORDS * 16, page);
+                }
+            } else {
+              // Pages of HEAD_DIM / 4 words (80 / 96 / 112 dims at 2 slots): word w = 32 n + lane
+              // of the chunk's pages is word w % PAGE_WORDS of page w / PAGE_WORDS.
+              const char* head_values = opaque((const char*)(v_pool + (u64)kv_head * HEAD_DIM * PAGE_SIZE));
+#pragma unroll
+              for (int b = 0; b < WARP_CHUNKS; ++b)
+#pragma unroll
+                for (int n = 0; n < (CHUNK_PAGES * PAGE_WORDS + 31) / 32; ++n) {
+                  const u32 w = n * 32 + lane, j = w / PAGE_WORDS;
+                  const int page = __shfl_sync(0xffffffffu, own, b * CHUNK_PAGES + min(j, (u32)CHUNK_PAGES - 1));
+                  if (w < CHUNK_PAGES * PAGE_WORDS)
+                    copy_async_from_page<16>(destination + (b * 4 * DIM + n * 32) * 16,
+                                             head_values + (u64)(u32)max(page, 0) * page_bytes + w % PAGE_WORDS * 16, page);
+                }
+            }
             copy_async_commit();  // the group `transpose_values` waits for
           } else if constexpr (PAGE_SIZE * sizeof(T) == 8 && THREADS == 128 && SHUFFLED && HEAD_DIM % 64 == 0) {
             // Runs of 8 bytes (pages of 4 slots): the lanes of a pair take the two pages of a
@@ -731,15 +753,17 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
 #pragma unroll
               for (int r = 0; r < TILE_PAGES / 32; ++r) ids[r] = id_word(r);
             }
-            constexpr int RUN_BYTES = PAGE_SIZE * (int)sizeof(T), PASS = THREADS / HEAD_DIM;  // pages per pass
-            const u32 d = (u32)tid % HEAD_DIM, first_page = PASS == 1 ? 0 : (u32)tid / HEAD_DIM;
-            const char* head_values = opaque((const char*)(v_pool + ((u64)kv_head * HEAD_DIM + d) * PAGE_SIZE));
+            // (Padded tiles: threads over the tile's DIM rows, those of pad rows copying zeros.)
+            constexpr int RUN_BYTES = PAGE_SIZE * (int)sizeof(T), PASS = THREADS / DIM;  // pages per pass
+            const u32 d = (u32)tid % DIM, first_page = PASS == 1 ? 0 : (u32)tid / DIM;
+            const bool pad_row = PADDED && d >= HEAD_DIM;
+            const char* head_values = opaque((const char*)(v_pool + ((u64)kv_head * HEAD_DIM + (pad_row ? 0 : d)) * PAGE_SIZE));
             const u32 destination = shared_address(v_tile) + d * 16;
 #pragma unroll
             for (int n = 0; n < KEYS / PAGE_SIZE / PASS; ++n) {  // (each copy's page in one id word: PASS divides 32)
               const u32 m = first_page + n * PASS;
-              const int page = __shfl_sync(0xffffffffu, ids[n * PASS / 32], SHUFFLED ? m : m % 32);
-              copy_async_from_page<RUN_BYTES>(destination + m * PAGE_SIZE / 8 * HEAD_DIM * 16 + m * RUN_BYTES % 16,
+              const int shuffled = __shfl_sync(0xffffffffu, ids[n * PASS / 32], SHUFFLED ? m : m % 32), page = pad_row ? -1 : shuffled;
+              copy_async_from_page<RUN_BYTES>(destination + m * PAGE_SIZE / 8 * DIM * 16 + m * RUN_BYTES % 16,
                                               head_values + (u64)(u32)max(page, 0) * page_bytes, page);
             }
           }
