@@ -28,12 +28,21 @@ PHASES = [
     "producer set-up",
     "producer Q + tile",
 ]
-# Record words 16 / 17: the consumers' waits inside an item's tile loop (warpgroup 0's first
-# thread): for a full slot (the producer behind), then for their ping-pong turn.
-LOOP_PHASES = ["loop: full-slot wait", "loop: turn wait"]
+# Record words 16-22: warpgroup 0's first thread inside an item's tile loop (tiles after the
+# first): its wait for a full slot (the producer behind), for its ping-pong turn, issuing S and
+# P V, waiting for S, the softmax, waiting for P V, the rescale and packing of P.
+LOOP_PHASES = [
+    "loop: full-slot wait",
+    "loop: turn wait",
+    "loop: issue S + P V",
+    "loop: S wait",
+    "loop: softmax",
+    "loop: P V wait",
+    "loop: rescale + pack",
+]
 
 
-def run(row: str, layout: str, page: int) -> None:
+def run(row: str, layout: str, page: int, cap: float) -> None:
     import proxy_attention_lab as pal
     import torch
     from prefill_sweep import make_case
@@ -42,7 +51,8 @@ def run(row: str, layout: str, page: int) -> None:
     (q, k, v, k_cache, v_cache, table, lens), _ = make_case(row, layout, 128, page, g)
     for _ in range(2):  # compiled and warm; the records of the last launch are read
         q_copy = q.clone()
-        pal.paged_attention_prefill(q_copy, k, v, k_cache, v_cache, table, lens, layout=layout)
+        options = {"logits_soft_cap": cap} if cap else {}
+        pal.paged_attention_prefill(q_copy, k, v, k_cache, v_cache, table, lens, layout=layout, **options)
         torch.cuda.synchronize()
     words = q_copy.view(-1).view(torch.int64)[: 132 * 4 * 32].cpu().view(-1, 32)
     records = [w.tolist() for w in words if w[0].item() == MAGIC]
@@ -54,7 +64,8 @@ def run(row: str, layout: str, page: int) -> None:
     cycles = [r[14] for r in records]
     ns = [r[15] for r in records]
     ghz = sum(cycles) / sum(ns)
-    print(f"{row} {layout} page {page}: {len(records)} CTAs, {items} items, {tiles / items:.1f} tiles/item, {ghz:.2f}GHz")
+    case = f"{row} {layout} page {page}" + (f" soft-cap {cap:g}" if cap else "")
+    print(f"{case}: {len(records)} CTAs, {items} items, {tiles / items:.1f} tiles/item, {ghz:.2f}GHz")
     print(f"  CTA span: min {min(ns) / 1e3:.1f} max {max(ns) / 1e3:.1f} us")
     for i, name in enumerate(PHASES):
         total = sum(r[5 + i] for r in records)
@@ -62,7 +73,8 @@ def run(row: str, layout: str, page: int) -> None:
         print(f"  {name:22s} {total / items / ghz / 1e3:7.2f} us per item, {share:6.1%} of CTA time")
     for i, name in enumerate(LOOP_PHASES):
         total = sum(r[16 + i] for r in records)
-        print(f"  {name:22s} {total / items / ghz / 1e3:7.2f} us per item, {total / sum(cycles):6.1%} of CTA time")
+        share = total / sum(cycles)
+        print(f"  {name:22s} {total / items / ghz / 1e3:7.2f} us per item, {share:6.1%} of CTA time")
 
 
 def main() -> None:
@@ -70,11 +82,13 @@ def main() -> None:
     parser.add_argument("--rows", nargs="+", default=["16x1024+0", "1x4096+0", "4x1024+8192"])
     parser.add_argument("--layouts", nargs="+", default=["nhd"])
     parser.add_argument("--pages", nargs="+", type=int, default=[16])
+    parser.add_argument("--soft-caps", nargs="+", type=float, default=[0.0], help="0: none")
     args = parser.parse_args()
     for layout in args.layouts:
         for page in args.pages:
-            for row in args.rows:
-                run(row, layout, page)
+            for cap in args.soft_caps:
+                for row in args.rows:
+                    run(row, layout, page, cap)
 
 
 if __name__ == "__main__":
