@@ -1,16 +1,40 @@
 #!/bin/bash
 # The fifty-first session's prepared device calls (a call each part), on the GPU machine:
-#   bash benchmarks/prepared/next_calls.sh stamps|table
+#   bash benchmarks/prepared/next_calls.sh grouped|stamps|table
+# grouped: pal pool-order K tiles as [8-key group][chunk][8][8] (prefill-pal-grouped-k.patch)
+#   against main's kernels, two A/B rounds over page sizes (16-bit and fp8), the prefill tests on
+#   it, then its stamps (the S wait: 24.2 us an item for pal against nhd's 7.8, fifty-first
+#   session's call 4). A winner still needs the whole suite and memcheck (scripts/kernel_suite.sh).
 # stamps: where `pal`'s history rows lose 3-7% to `nhd`'s at page 16 (D 128): the Hopper prefill's
 #   stamps (prefill-stamps.patch: per-CTA cycles of each consumer and producer phase, the
 #   consumers' tile loop in seven phases) in both layouts and soft-capped, then
 #   ncu of main's `pal` and `nhd` kernels on the history row (scripts/ncu_report.py).
 # table: issue 13's rows beside FlashInfer's FA3 and FA2 paths (their JIT: about a minute).
 . scripts/gpu_env.sh >/dev/null 2>&1 || exit 1
+variant() {  # variant NAME [PATCH...]: kv_b/NAME = main's kernels (+ the patches, in order)
+  local name=$1; shift
+  rm -rf "kv_b/$name" && mkdir -p "kv_b/$name" && cp -r crates/pal-core/kernels/. "kv_b/$name"
+  for patch in "$@"; do git apply --directory="kv_b/$name" -p4 "benchmarks/prepared/$patch" || exit 1; done
+}
 case $1 in
+grouped)
+  variant mainK
+  variant gk prefill-pal-grouped-k.patch
+  for page in 16 128 4 2; do  # (each part's lines under /tmp, gathered below: a call returns eight files)
+    ROUNDS=2 bash scripts/ab_rounds.sh "/tmp/grouped_p$page.txt" \
+      "python3 scripts/prefill_sweep.py --page $page --rows 4x1024+8192 8x512+4096 --layouts pal" mainK gk | tail -3
+  done
+  ROUNDS=2 bash scripts/ab_rounds.sh "/tmp/grouped_fp8.txt" \
+    "python3 scripts/prefill_sweep.py --kv-dtype float8_e4m3fn --rows 4x1024+8192 8x512+4096 --layouts pal" mainK gk | tail -3
+  cat /tmp/grouped_*.txt /tmp/grouped_*.verdict > "$O/grouped.txt"
+  PAL_KERNEL_DIR=kv_b/gk timeout 240 python3 -m pytest -q -p no:cacheprovider -n 12 tests/test_cuda.py tests/test_fp8.py \
+    tests/test_variants.py -k prefill > "$O/grouped_tests.txt" 2>&1
+  echo "tests rc $? ($SECONDS s)"; tail -2 "$O/grouped_tests.txt"; grep -E "^FAILED" "$O/grouped_tests.txt" | head
+  variant gs prefill-pal-grouped-k.patch prefill-stamps.patch
+  PAL_KERNEL_DIR=kv_b/gs timeout 100 python3 benchmarks/prepared/prefill_stamps.py --rows 4x1024+8192 --layouts pal nhd \
+    2>&1 | tee "$O/grouped_stamps.txt" | grep -E "page|S wait|softmax|full-slot" ;;
 stamps)
-  rm -rf kv_b/ps && mkdir -p kv_b/ps && cp -r crates/pal-core/kernels/. kv_b/ps
-  git apply --directory=kv_b/ps -p4 benchmarks/prepared/prefill-stamps.patch || exit 1
+  variant ps prefill-stamps.patch
   PAL_KERNEL_DIR=kv_b/ps timeout 150 python3 benchmarks/prepared/prefill_stamps.py \
     --rows 4x1024+8192 8x512+4096 16x1024+0 --layouts nhd pal --pages 16 2>&1 | tee "$O/stamps.txt"
   PAL_KERNEL_DIR=kv_b/ps timeout 100 python3 benchmarks/prepared/prefill_stamps.py \
