@@ -1,6 +1,6 @@
 #!/bin/bash
 # The fifty-first session's prepared device calls (a call each part), on the GPU machine:
-#   bash benchmarks/prepared/next_calls.sh grouped|stamps|table
+#   bash benchmarks/prepared/next_calls.sh grouped|stamps|table|pages
 # grouped: pal pool-order K tiles as [8-key group][chunk][8][8] (prefill-pal-grouped-k.patch)
 #   against main's kernels, two A/B rounds over page sizes (16-bit and fp8), the prefill tests on
 #   it, then its stamps (the S wait: 24.2 us an item for pal against nhd's 7.8, fifty-first
@@ -10,6 +10,8 @@
 #   consumers' tile loop in seven phases) in both layouts and soft-capped, then
 #   ncu of main's `pal` and `nhd` kernels on the history row (scripts/ncu_report.py).
 # table: issue 13's rows beside FlashInfer's FA3 and FA2 paths (their JIT: about a minute).
+# pages: the history rows beside FA3 at every page size issue 13 names (last measured over pages in
+#   the twenty-seventh session; pal pages 2-8 and nhd pages 1-2 have changed since).
 . scripts/gpu_env.sh >/dev/null 2>&1 || exit 1
 variant() {  # variant NAME [PATCH...]: kv_b/NAME = main's kernels (+ the patches, in order)
   local name=$1; shift
@@ -47,5 +49,11 @@ stamps)
 table)
   timeout 560 python3 scripts/prefill_sweep.py --rows 1x4096+0 4x4096+0 16x1024+0 4x1024+8192 8x512+4096 4x2048+8192 \
     --layouts nhd pal --flashinfer fa3 fa2 --label main 2>&1 | tee "$O/table.txt" ;;
+pages)
+  for page in 1 2 4 8 32 64 128; do
+    timeout $(( (580 - SECONDS) / 2 )) python3 scripts/prefill_sweep.py --page $page --rows 4x1024+8192 8x512+4096 4x2048+8192 \
+      --layouts nhd pal --flashinfer fa3 --label main 2>&1 | grep -E "TFLOP|rror" | tee -a "$O/pages.txt"
+    [ $SECONDS -gt 500 ] && break
+  done ;;
 esac
 echo "part $1 done ($SECONDS s)"
