@@ -41,10 +41,13 @@ stamps)
     --rows 4x1024+8192 8x512+4096 16x1024+0 --layouts nhd pal --pages 16 2>&1 | tee "$O/stamps.txt"
   PAL_KERNEL_DIR=kv_b/ps timeout 100 python3 benchmarks/prepared/prefill_stamps.py \
     --rows 4x1024+8192 --layouts nhd pal --soft-caps 30 2>&1 | tee -a "$O/stamps.txt"
-  for layout in pal nhd; do
-    timeout $(( (450 - SECONDS) / 2 )) python3 scripts/ncu_report.py prefill --layout $layout --row 4x1024+8192 \
-      --out /tmp/ncu-$layout > "$O/ncu-$layout.txt" 2>&1
-    echo "ncu $layout rc $? ($SECONDS s)"
+  # ncu: pal against nhd (the S wait), and nhd soft-capped (is the softmax phase MUFU-throttled
+  # where the two warpgroups' softmaxes overlap, or waiting on latency?)
+  for run in "pal 0" "nhd 0" "nhd 30"; do
+    read -r layout cap <<< "$run"
+    timeout $(( (540 - SECONDS) / 3 )) python3 scripts/ncu_report.py prefill --layout "$layout" --soft-cap "$cap" \
+      --row 4x1024+8192 --out "/tmp/ncu-$layout-$cap" > "$O/ncu-$layout-cap$cap.txt" 2>&1
+    echo "ncu $layout soft-cap $cap rc $? ($SECONDS s)"
   done ;;
 table)
   timeout 560 python3 scripts/prefill_sweep.py --rows 1x4096+0 4x4096+0 16x1024+0 4x1024+8192 8x512+4096 4x2048+8192 \
