@@ -36,11 +36,12 @@ def floor_cycles(block: list[tuple[int, str]], mufu_share: float = 1.0) -> int:
     pipe_free: dict[str, float] = {}
     t = 0.0
     for _, text in block:
-        text = re.sub(r"^@!?U?P\w+\s+", "", text)
+        guard = re.match(r"^@!?(U?P\w+)\s+", text)  # a predicate guard is read like a source
+        text = text[guard.end() :] if guard else text
         op = text.split()[0]
         unit = op.split(".")[0]
         operands = [x.strip() for x in text[len(op) :].split(",")]
-        destination, sources = operands[0], ",".join(operands[1:])
+        destination, sources = operands[0], ",".join(operands[1:]) + (f",{guard.group(1)}" if guard else "")
         issue = t + 1
         for name in re.findall(r"\b([RP]\d+)\b", sources):
             issue = max(issue, ready.get(name, 0.0))
