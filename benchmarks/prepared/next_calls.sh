@@ -1,10 +1,11 @@
 #!/bin/bash
 # The fifty-first session's prepared device calls (a call each part), on the GPU machine:
-#   bash benchmarks/prepared/next_calls.sh grouped|stamps|table|pages
+#   bash benchmarks/prepared/next_calls.sh grouped|grouped-suite|grouped-memcheck|stamps|table|pages
 # grouped: pal pool-order K tiles as [8-key group][chunk][8][8] (prefill-pal-grouped-k.patch)
 #   against main's kernels, two A/B rounds over page sizes (16-bit and fp8), the prefill tests on
 #   it, then its stamps (the S wait: 24.2 us an item for pal against nhd's 7.8, fifty-first
-#   session's call 4). A winner still needs the whole suite and memcheck (scripts/kernel_suite.sh).
+#   session's call 4). A winner still needs the whole suite and memcheck: grouped-suite (pytest,
+#   about 400 s) and grouped-memcheck (the three workloads, then the pal prefill tests under memcheck).
 # stamps: where `pal`'s history rows lose 3-7% to `nhd`'s at page 16 (D 128): the Hopper prefill's
 #   stamps (prefill-stamps.patch: per-CTA cycles of each consumer and producer phase, the
 #   consumers' tile loop in seven phases) in both layouts and soft-capped, then
@@ -35,6 +36,17 @@ grouped)
   variant gs prefill-pal-grouped-k.patch prefill-stamps.patch
   PAL_KERNEL_DIR=kv_b/gs timeout 100 python3 benchmarks/prepared/prefill_stamps.py --rows 4x1024+8192 --layouts pal nhd \
     2>&1 | tee "$O/grouped_stamps.txt" | grep -E "page|S wait|softmax|full-slot" ;;
+grouped-suite)
+  variant gk prefill-pal-grouped-k.patch
+  bash scripts/kernel_suite.sh kv_b/gk 570 pytest ;;
+grouped-memcheck)
+  variant gk prefill-pal-grouped-k.patch
+  bash scripts/kernel_suite.sh kv_b/gk 250 memcheck
+  PAL_KERNEL_DIR=kv_b/gk timeout $((480 - SECONDS)) compute-sanitizer --tool memcheck --print-limit 20 python3 -m pytest -q \
+    -p no:cacheprovider tests/test_cuda.py tests/test_fp8.py \
+    -k "pal_small_pages or (paths_at_every_page and pal) or (bad_page_ids and pal) or (fp8_long_histories and pal)" \
+    > "$O/memcheck_pal.txt" 2>&1
+  echo "memcheck pal rc $? ($SECONDS s)"; tail -3 "$O/memcheck_pal.txt" ;;
 stamps)
   variant ps prefill-stamps.patch
   PAL_KERNEL_DIR=kv_b/ps timeout 150 python3 benchmarks/prepared/prefill_stamps.py \
