@@ -1,6 +1,6 @@
 #!/bin/bash
 # The fifty-first session's prepared device calls (a call each part), on the GPU machine:
-#   bash benchmarks/prepared/next_calls.sh grouped|grouped-suite|grouped-memcheck|stamps|table|pages
+#   bash benchmarks/prepared/next_calls.sh grouped|grouped-suite|grouped-memcheck|stamps|turn|table|pages
 # grouped: pal pool-order K tiles as [8-key group][chunk][8][8] (prefill-pal-grouped-k.patch)
 #   against main's kernels, two A/B rounds over page sizes (16-bit and fp8), the prefill tests on
 #   it, then its stamps (the S wait: 24.2 us an item for pal against nhd's 7.8, fifty-first
@@ -10,6 +10,8 @@
 #   stamps (prefill-stamps.patch: per-CTA cycles of each consumer and producer phase, the
 #   consumers' tile loop in seven phases) in both layouts and soft-capped, then
 #   ncu of main's `pal` and `nhd` kernels on the history row (scripts/ncu_report.py).
+# turn: the ping-pong's turn passed after a warpgroup's tanh / max rather than after its wgmma issue
+#   (prefill-softmax-turn.patch), plain and soft-capped, two rounds against main.
 # table: issue 13's rows beside FlashInfer's FA3 and FA2 paths (their JIT: about a minute).
 # pages: the history rows beside FA3 at every page size issue 13 names (last measured over pages in
 #   the twenty-seventh session; pal pages 2-8 and nhd pages 1-2 have changed since).
@@ -61,6 +63,18 @@ stamps)
       --row 4x1024+8192 --out "/tmp/ncu-$layout-$cap" > "$O/ncu-$layout-cap$cap.txt" 2>&1
     echo "ncu $layout soft-cap $cap rc $? ($SECONDS s)"
   done ;;
+turn)
+  variant mainK
+  variant tt prefill-softmax-turn.patch
+  ROUNDS=2 bash scripts/ab_rounds.sh "/tmp/turn.txt" \
+    "python3 scripts/prefill_sweep.py --rows 4x1024+8192 8x512+4096 4x2048+8192 --layouts nhd pal" mainK tt | tail -3
+  for round in 1 2; do
+    for v in mainK tt; do
+      echo "== $v round $round"
+      PAL_KERNEL_DIR=kv_b/$v timeout 120 python3 scripts/variant_sweep.py --ops prefill --variants soft-cap alibi
+    done
+  done 2>&1 | tee "/tmp/turn_variants.txt" | grep -E "==|soft-cap|alibi|plain"
+  cat /tmp/turn.txt /tmp/turn.txt.verdict /tmp/turn_variants.txt > "$O/turn.txt" ;;
 table)
   timeout 560 python3 scripts/prefill_sweep.py --rows 1x4096+0 4x4096+0 16x1024+0 4x1024+8192 8x512+4096 4x2048+8192 \
     --layouts nhd pal --flashinfer fa3 fa2 --label main 2>&1 | tee "$O/table.txt" ;;
