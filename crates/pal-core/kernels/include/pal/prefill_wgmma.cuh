@@ -544,8 +544,8 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
 #pragma unroll
         for (int j = 0; j < CHUNK_PAGES; ++j) {  // page j of the chunk: the dim's PAGE_SIZE slots
           const unsigned char* run = raw + (q * DIM + j * PAGE_WORDS) * 16 + (n * 32 + lane) * PAGE_SIZE * sizeof(T);
-          if (HEAD_DIM % 32 != 0 && n * 32 + lane >= HEAD_DIM) {  // a pad's row: never read
-          } else if constexpr (PAGE_SIZE == 2) {
+          if (HEAD_DIM % 32 != 0 && n * 32 + lane >= HEAD_DIM) continue;  // a pad's row: never read
+          if constexpr (PAGE_SIZE == 2) {
             rows[n][j] = *(const u32*)run;
           } else {
             const uint2 pair = *(const uint2*)run;
