@@ -212,6 +212,56 @@ def test_scale_must_be_finite(case):
         pal.paged_attention_decode(*case.values(), scale=float("inf"))
 
 
+def test_numbers_float32_cannot_hold_are_refused_as_given(case):
+    """`scale` and `logits_soft_cap` are float32 to the kernels: a number that would become inf,
+    or 0 (a soft-cap of 0 is off), is refused with the value given; a tiny negative cap as a
+    negative one."""
+    for name, value, given, expected in [
+        ("scale", 1e39, "1e39", "a number that float32 holds"),
+        ("logits_soft_cap", 1e39, "1e39", "a number that float32 holds"),
+        ("logits_soft_cap", 1e-46, "1e-46", "a positive, finite cap"),
+        ("logits_soft_cap", -1e-46, "-1e-46", "a positive, finite cap"),
+        ("logits_soft_cap", -1.0, "-1", "a positive, finite cap"),
+    ]:
+        with pytest.raises(
+            pal.PalValueError, match=re.escape(f"`{name}` must be {expected}") + f".*got {given}$"
+        ):
+            pal.paged_attention_decode(*case.values(), **{name: value})
+
+
+@pytest.mark.parametrize(
+    "keyword, value, expected",
+    [
+        ("scale", np.array([0.5, 0.5]), "must be a number, got ndarray"),
+        ("scale", np.array([[0.5]]), "must be a number, got ndarray"),
+        ("scale", True, "must be a number, got bool"),
+        ("logits_soft_cap", np.array([1.0, 2.0]), "must be a number, got ndarray"),
+        ("logits_soft_cap", np.True_, "must be a number, got bool"),
+        ("window_left", np.array([3, 4]), "must be an integer (-1: no window), got ndarray"),
+        ("window_left", np.array([3]), "must be an integer (-1: no window), got ndarray"),
+        ("window_left", np.array(3.0), "must be an integer (-1: no window), got ndarray"),
+        ("window_left", True, "must be an integer (-1: no window), got bool"),
+    ],
+)
+def test_keywords_of_the_wrong_kind_are_named(case, keyword, value, expected):
+    """Arrays of one element or more and bools (which Python counts as numbers) are refused as
+    the numbers they are not, naming the keyword; a 0-d array is its number."""
+    for op in ("decode", "prefill"):
+        with pytest.raises(pal.PalTypeError, match=re.escape(f"`{keyword}` {expected}")):
+            if op == "decode":
+                pal.paged_attention_decode(*case.values(), **{keyword: value})
+            else:
+                q = case["queries"]
+                kv = np.zeros((2, 2, 32), np.float32)
+                lens = np.zeros(2, np.int32)
+                pal.paged_attention_prefill(
+                    q, kv, kv, case["k_cache"], case["v_cache"], case["page_table"], lens, **{keyword: value}
+                )
+    expected = pal.paged_attention_decode(*case.values(), scale=0.25, window_left=3)
+    zero_d = pal.paged_attention_decode(*case.values(), scale=np.array(0.25), window_left=np.array(3))
+    np.testing.assert_array_equal(zero_d, expected)
+
+
 def test_empty_batch_and_zero_lengths(case):
     out = pal.paged_attention_decode(
         np.zeros((0, 4, 32), np.float32),
@@ -350,6 +400,24 @@ def test_fill_rejects_a_bad_page_in_the_table(case):
     np.testing.assert_array_equal(case["k_cache"], before)
 
 
+def test_fill_names_new_keys_where_they_disagree_with_the_pools(case):
+    """The new keys are checked against the pools before the new values against them: a wrong
+    `new_keys` is named as itself, with what the pools expect."""
+    values = np.ones((3, 2, 32), np.float32)
+    slots = np.array([0, 1, 2], np.int32)
+    for keys in (np.ones((3, 4, 32), np.float32), np.ones((3, 2, 16), np.float32)):
+        with pytest.raises(
+            pal.PalValueError, match=re.escape("`new_keys` must have shape") + r".*\[3, 2, 32\]"
+        ):
+            pal.fill_kv_pages(keys, values, case["k_cache"], case["v_cache"], slot_mapping=slots)
+    with pytest.raises(pal.PalTypeError, match=re.escape("`new_keys` must have dtype float32")):
+        pal.fill_kv_pages(
+            values.astype(np.float16), values, case["k_cache"], case["v_cache"], slot_mapping=slots
+        )
+    with pytest.raises(pal.PalValueError, match=re.escape("`new_values` must have shape")):
+        pal.fill_kv_pages(values, values[:, :1], case["k_cache"], case["v_cache"], slot_mapping=slots)
+
+
 def test_fill_rejects_mismatched_dtypes_and_read_only_pools(case):
     keys = np.ones((1, 2, 32), np.float16)
     with pytest.raises(pal.PalTypeError, match="k_cache"):
@@ -359,6 +427,14 @@ def test_fill_rejects_mismatched_dtypes_and_read_only_pools(case):
     keys = np.ones((1, 2, 32), np.float32)
     with pytest.raises(ValueError, match="k_cache"):
         pal.fill_kv_pages(keys, keys, k_cache, case["v_cache"], slot_mapping=np.array([0], np.int32))
+
+
+def test_shape_helpers_refuse_bools():
+    for helper in (pal.get_k_cache_shape, pal.get_v_cache_shape):
+        with pytest.raises(pal.PalTypeError, match=re.escape("`num_pages` must be an integer, got bool")):
+            helper(True, 2, 32, 8, "float32")
+        with pytest.raises(pal.PalTypeError, match=re.escape("`page_size` must be an integer, got bool")):
+            helper(4, 2, 32, np.True_, "float32")
 
 
 def test_shape_helpers_reject_bad_geometry():

@@ -350,6 +350,19 @@ def test_bad_scales_and_dtype_pairs(rng, device):
     if device == "cpu":
         with pytest.raises(ValueError, match=re.escape("`k_scale[1]`")):
             decode(k_scale=np.array([1.0, -2.0], np.float32))
+        # A 0-d scale has no entries to index: it is named as itself.
+        with pytest.raises(ValueError, match=re.escape("`k_scale` must be a positive, finite scale, got -1")):
+            decode(k_scale=np.array(-1.0, np.float32))
+    # Numbers float32 cannot hold are refused as given (not as the inf or 0 they would become).
+    for bad, given in ((1e39, "1e39"), (1e-46, "1e-46")):
+        with pytest.raises(
+            ValueError, match=re.escape("`k_scale` must be a number that float32 holds") + f".*got {given}$"
+        ):
+            decode(k_scale=bad)
+    with pytest.raises(
+        TypeError, match=re.escape("`v_scale` must be a number or a float32 array, got bool True")
+    ):
+        decode(v_scale=True)
     other = on_device(cache.v_cache.view(np.uint8).view(ml_dtypes.float8_e5m2), device)
     with pytest.raises(TypeError, match=re.escape("`v_cache`") + ".*float8_e4m3fn"):
         pal.paged_attention_decode(args[0], args[1], other, *args[3:], layout="nhd")

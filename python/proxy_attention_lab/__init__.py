@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from . import _native
-from ._arrays import as_given, as_index, dense, dtype_name, output_like, torch_module
+from ._arrays import as_given, as_index, dense, dtype_name, kind_of, output_like, torch_module
 from ._cuda import launch_settings
 from .errors import (
     BackendUnavailableError,
@@ -127,13 +127,13 @@ def paged_attention_decode(
     clamped: dict[str, Any] = {}
     page_table = as_index(page_table, "page_table", clamped)
     seq_lens = as_index(seq_lens, "seq_lens", clamped)
-    queries = dense(queries)
+    given, queries = queries, dense(queries)
     if out is None and _traced(queries, k_cache, v_cache, page_table, seq_lens, alibi_slopes, sinks):
         return _torch_ops().paged_attention_decode(
             queries, k_cache, v_cache, page_table, seq_lens, scale, layout, window_left, logits_soft_cap,
             alibi_slopes, sinks, *_scale_pair(k_scale), *_scale_pair(v_scale), check,
         )  # fmt: skip
-    target, finish = output_like(queries, out, op, "queries", reads)
+    target, finish = output_like(kind_of(given, queries), out, op, "queries", reads)
     try:
         _native.paged_attention_decode(
             queries, k_cache, v_cache, page_table, seq_lens, target, scale, layout, window_left,
@@ -209,7 +209,7 @@ def paged_attention_prefill(
         as_index(context_lens, "context_lens", clamped),
         as_index(cu_seqlens_q, "cu_seqlens_q", clamped),
     )
-    q, k, v = dense(q), dense(k), dense(v)
+    given, q, k, v = q, dense(q), dense(k), dense(v)
     if out is None and _traced(
         q, k, v, k_cache, v_cache, page_table, context_lens, cu_seqlens_q, alibi_slopes, sinks
     ):
@@ -218,7 +218,7 @@ def paged_attention_prefill(
             window_left, logits_soft_cap, alibi_slopes, sinks, *_scale_pair(k_scale), *_scale_pair(v_scale),
             check,
         )  # fmt: skip
-    target, finish = output_like(q, out, op, "q", reads)
+    target, finish = output_like(kind_of(given, q), out, op, "q", reads)
     try:
         _native.paged_attention_prefill(
             q, k, v, k_cache, v_cache, page_table, context_lens, cu_seqlens_q, target, scale, layout,
@@ -305,6 +305,7 @@ def get_k_cache_shape(
 ) -> tuple[int, ...]:
     """Shape of the key pool; ``dtype`` may be a numpy or torch dtype or a name."""
     _check_layout("get_k_cache_shape", layout)
+    _check_sizes("get_k_cache_shape", num_pages, num_kv_heads, head_dim, page_size)
     return _native.k_cache_shape(num_pages, num_kv_heads, head_dim, page_size, dtype_name(dtype), layout)
 
 
@@ -313,6 +314,7 @@ def get_v_cache_shape(
 ) -> tuple[int, ...]:
     """Shape of the value pool; ``dtype`` may be a numpy or torch dtype or a name."""
     _check_layout("get_v_cache_shape", layout)
+    _check_sizes("get_v_cache_shape", num_pages, num_kv_heads, head_dim, page_size)
     return _native.v_cache_shape(num_pages, num_kv_heads, head_dim, page_size, dtype_name(dtype), layout)
 
 
@@ -335,10 +337,15 @@ def _keywords(op: str, scale: Any, layout: Any, window_left: Any, logits_soft_ca
     takes them."""
     _check_layout(op, layout)
     if type(window_left) is not int:
-        if isinstance(window_left, (float, str, bytes)) or not hasattr(type(window_left), "__index__"):
-            expected = "must be an integer (-1: no window)"
+        expected = "must be an integer (-1: no window)"
+        if isinstance(window_left, (bool, np.bool_, float, str, bytes)) or not hasattr(
+            type(window_left), "__index__"
+        ):
             raise PalTypeError(f"{op}: `window_left` {expected}, got {_kind(window_left)}")
-        window_left = operator.index(window_left)
+        try:  # (an integer array of one element or more has __index__ and refuses it)
+            window_left = operator.index(window_left)
+        except TypeError:
+            raise PalTypeError(f"{op}: `window_left` {expected}, got {_kind(window_left)}") from None
     if window_left > _INT64_MAX:
         window_left = _INT64_MAX
     elif window_left < -1:
@@ -357,7 +364,11 @@ def _check_number(op: str, name: str, value: Any) -> None:
     # (Python's own numbers first: the common case, and plain for torch.compile to trace.)
     if type(value) is float:
         return
-    if type(value) is not int and (isinstance(value, (str, bytes)) or not hasattr(type(value), "__float__")):
+    if type(value) is not int and (
+        isinstance(value, (bool, np.bool_, str, bytes))
+        or not hasattr(type(value), "__float__")
+        or getattr(value, "ndim", 0) != 0  # an array of one element or more (a 0-d one is a number)
+    ):
         raise PalTypeError(f"{op}: `{name}` must be a number, got {_kind(value)}")
     # Only exact numbers can lie beyond any float (converting a tensor would synchronise).
     if type(value) is int or (not hasattr(value, "shape") and isinstance(value, numbers.Rational)):
@@ -378,6 +389,8 @@ def _scale_number(op: str, name: str, scale: Any) -> Any:
     # tensors never reach the isinstance test, which torch.compile traces.
     if scale is None or type(scale) is float:
         return scale
+    if isinstance(scale, (bool, np.bool_)):
+        raise PalTypeError(f"{op}: `{name}` must be a number or a float32 array, got {_kind(scale)}")
     if hasattr(scale, "shape") and not isinstance(scale, np.generic):
         return scale
     return _as_float(op, name, scale) if isinstance(scale, numbers.Real) else scale
@@ -403,6 +416,13 @@ def _check_layout(op: str, layout: Any) -> None:
     if not isinstance(layout, str):
         expected = 'must be a string: "pal", "nhd" or "hnd"'
         raise PalTypeError(f"{op}: `layout` {expected}, got {_kind(layout)}")
+
+
+def _check_sizes(op: str, *sizes: Any) -> None:
+    """The shape helpers' sizes: a bool is refused (Python counts it an integer)."""
+    for name, value in zip(("num_pages", "num_kv_heads", "head_dim", "page_size"), sizes):
+        if isinstance(value, (bool, np.bool_)):
+            raise PalTypeError(f"{op}: `{name}` must be an integer, got {_kind(value)}")
 
 
 def _kind(value: Any) -> str:

@@ -69,10 +69,27 @@ def _is_row_view(array: Any) -> bool:
 def dense(array: Any) -> Any:
     """A strided view with a contiguous last dimension (SPEC §3.4: q, k, v, queries, new keys and
     values) as a C-contiguous copy, which PAL's kernels read; anything else as it is (other
-    layouts are refused by the native call, naming the argument)."""
-    if not _is_row_view(array):
+    layouts are refused by the native call, naming the argument). Host views known only through
+    ``__dlpack__`` or ``__array_interface__`` (MLX slices, any producer) are copied by the native
+    module, into numpy (the output keeps the kind of the array given: `output_like`)."""
+    if _is_row_view(array):
+        return np.ascontiguousarray(array) if isinstance(array, np.ndarray) else array.contiguous()
+    tensor = torch_tensor_class()
+    if isinstance(array, np.ndarray) or (tensor is not None and isinstance(array, tensor)):
         return array
-    return np.ascontiguousarray(array) if isinstance(array, np.ndarray) else array.contiguous()
+    if not (hasattr(array, "__dlpack__") or hasattr(array, "__array_interface__")):
+        return array
+    copy = _native.dense_host_copy("", "", array)
+    if copy is None:
+        return array
+    shape, dtype, data = copy
+    return np.frombuffer(data, dtype=_numpy_dtype(dtype)).reshape(shape)
+
+
+def kind_of(given: Any, dense_array: Any) -> Any:
+    """What an output is made like: the dense array `dense` made of ``given``, unless that changed
+    its kind (a host view known through ``__dlpack__``, copied into numpy): then ``given``."""
+    return dense_array if type(dense_array) is type(given) else given
 
 
 def output_like(

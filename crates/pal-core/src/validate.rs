@@ -162,7 +162,12 @@ impl Check {
                         // SAFETY: a host float32 tensor (checked above).
                         let values = unsafe { t.host_slice::<f32>() };
                         if let Some((h, &v)) = values.iter().enumerate().find(|(_, v)| !(v.is_finite() && **v > 0.0)) {
-                            return Err(bad(v, format!("{arg}[{h}]")));
+                            let entry = if t.shape().is_empty() {
+                                arg.to_string()
+                            } else {
+                                format!("{arg}[{h}]")
+                            };
+                            return Err(bad(v, entry));
                         }
                     }
                 }

@@ -199,6 +199,63 @@ pub fn describe(op: &str, name: &str, object: &Bound<'_, PyAny>) -> PyResult<(Ve
     Ok((raw.shape, raw.dtype.into_owned(), device))
 }
 
+/// A C-contiguous copy of a host array that is a strided view with a contiguous last dimension
+/// (SPEC §3.4: q / k / v rows sliced out of a fused projection), for producers other than numpy
+/// and torch (MLX, any `__dlpack__`), which the facade cannot densify itself: its shape, dtype
+/// name and bytes. None for anything else (dense already, on a GPU, a dtype or layout PAL does
+/// not read): the op then reads the object itself, or names what it refuses.
+pub fn dense_host_copy(op: &str, name: &str, object: &Bound<'_, PyAny>) -> PyResult<Option<HostCopy>> {
+    let Ok(raw) = raw_array(op, name, object) else {
+        return Ok(None);
+    };
+    let Ok(dtype) = raw.dtype.parse::<DType>() else {
+        return Ok(None);
+    };
+    let item = dtype.size_in_bytes();
+    let (shape, strides) = (&raw.shape, &raw.strides);
+    let row_view = raw.device == Device::Cpu
+        && raw.misfit_byte_strides.is_none()
+        && raw.address % item == 0
+        && !shape.is_empty()
+        && !shape.contains(&0)
+        && strides.last() == Some(&1)
+        && !is_c_contiguous(shape, strides);
+    if !row_view {
+        return Ok(None);
+    }
+    let outer = &shape[..shape.len() - 1];
+    let row_bytes = shape[shape.len() - 1] * item;
+    let rows: usize = outer.iter().product();
+    let mut bytes = Vec::with_capacity(rows * row_bytes);
+    let mut index = vec![0usize; outer.len()];
+    for _ in 0..rows {
+        let offset: isize = index.iter().zip(strides).map(|(&i, &s)| i as isize * s).sum::<isize>() * item as isize;
+        // SAFETY: the producer guarantees every element its shape and strides address is
+        // readable host memory while `raw` holds the object (or its capsule).
+        let row = unsafe { std::slice::from_raw_parts((raw.address as isize + offset) as *const u8, row_bytes) };
+        bytes.extend_from_slice(row);
+        for d in (0..outer.len()).rev() {
+            index[d] += 1;
+            if index[d] < outer[d] {
+                break;
+            }
+            index[d] = 0;
+        }
+    }
+    Ok(Some(HostCopy {
+        shape: raw.shape.clone(),
+        dtype: raw.dtype.to_string(),
+        bytes,
+    }))
+}
+
+/// What [`dense_host_copy`] makes: a C-contiguous array's shape, dtype name and bytes.
+pub struct HostCopy {
+    pub shape: Vec<usize>,
+    pub dtype: String,
+    pub bytes: Vec<u8>,
+}
+
 fn is_c_contiguous(shape: &[usize], strides: &[isize]) -> bool {
     if shape.contains(&0) {
         return true;

@@ -13,7 +13,7 @@ use pal_core::{
     KvDestination, KvScale, KvScales, PrefillInputs, TableCheck,
 };
 use pyo3::prelude::*;
-use pyo3::types::{PyFloat, PyInt, PyTuple};
+use pyo3::types::{PyBytes, PyFloat, PyInt, PyTuple};
 
 /// A named option of `op` (a layout) from its text; a bad one raises naming `op`.
 fn parse<T: std::str::FromStr<Err = pal_core::Error>>(op: &'static str, text: &str) -> PyResult<T> {
@@ -47,9 +47,36 @@ fn attention_variant(op: &'static str, window_left: i64, logits_soft_cap: f64) -
         }
     }
     if logits_soft_cap != 0.0 {
-        variant = variant.with_logits_soft_cap(logits_soft_cap as f32);
+        // (A cap under float32's range would read as 0 or -0: off. Refused as given, with the
+        // core's expectation; the core checks every other value.)
+        if logits_soft_cap as f32 == 0.0 {
+            return Err(to_py_err(pal_core::Error::value(
+                op,
+                "logits_soft_cap",
+                "a positive, finite cap (0 or none: off)",
+                format!("{logits_soft_cap:?}"),
+            )));
+        }
+        variant = variant.with_logits_soft_cap(float32_of(op, "logits_soft_cap", logits_soft_cap)?);
     }
     Ok(variant)
+}
+
+/// `value` (a Python float) as float32, refusing a finite number that float32 cannot hold (one
+/// that overflows to inf, or a non-zero one that underflows to 0), so that neither an error
+/// message nor the op acts on another number than the one given. NaN and the infinities pass
+/// on to the checks that name them.
+fn float32_of(op: &'static str, name: &'static str, value: f64) -> PyResult<f32> {
+    let narrow = value as f32;
+    if value.is_finite() && (narrow.is_infinite() || (narrow == 0.0 && value != 0.0)) {
+        return Err(to_py_err(pal_core::Error::value(
+            op,
+            name,
+            "a number that float32 holds (0, or a magnitude from 1.4e-45 to 3.4e38)",
+            format!("{value:?}"),
+        )));
+    }
+    Ok(narrow)
 }
 
 /// `k_scale` / `v_scale` from Python: `None` (1), a number (per tensor), or a float32 array on
@@ -64,7 +91,7 @@ impl<'py> ScaleArg<'py> {
         Ok(match object {
             None => ScaleArg::Value(1.0),
             Some(o) if o.is_instance_of::<PyFloat>() || o.is_instance_of::<PyInt>() => {
-                ScaleArg::Value(o.extract::<f64>()? as f32)
+                ScaleArg::Value(float32_of(op, name, o.extract::<f64>()?)?)
             }
             Some(o) => ScaleArg::Array(ArrayArg::extract(op, name, o)?),
         })
@@ -93,7 +120,7 @@ fn kv_scales<'a>(k: &'a ScaleArg<'_>, v: &'a ScaleArg<'_>) -> KvScales<'a> {
 #[allow(clippy::too_many_arguments)]
 fn attention_options(
     op: &'static str,
-    scale: Option<f32>,
+    scale: Option<f64>,
     layout: &str,
     window_left: i64,
     logits_soft_cap: f64,
@@ -101,7 +128,7 @@ fn attention_options(
     check: Option<bool>,
 ) -> PyResult<AttentionOptions> {
     Ok(AttentionOptions {
-        scale,
+        scale: scale.map(|x| float32_of(op, "scale", x)).transpose()?,
         layout: parse::<CacheLayout>(op, layout)?,
         variant: attention_variant(op, window_left, logits_soft_cap)?,
         execution: Execution {
@@ -145,7 +172,7 @@ fn paged_attention_decode(
     page_table: &Bound<'_, PyAny>,
     seq_lens: &Bound<'_, PyAny>,
     out: &Bound<'_, PyAny>,
-    scale: Option<f32>,
+    scale: Option<f64>,
     layout: &str,
     window_left: i64,
     logits_soft_cap: f64,
@@ -201,7 +228,7 @@ fn paged_attention_prefill(
     context_lens: &Bound<'_, PyAny>,
     cu_seqlens_q: Option<&Bound<'_, PyAny>>,
     out: &Bound<'_, PyAny>,
-    scale: Option<f32>,
+    scale: Option<f64>,
     layout: &str,
     window_left: i64,
     logits_soft_cap: f64,
@@ -435,6 +462,23 @@ fn array_info<'py>(
     Ok((shape_tuple(py, shape)?, dtype, device))
 }
 
+/// `array::dense_host_copy` for the facade: (shape, dtype name, bytes) of a C-contiguous copy of
+/// a host row view known through `__dlpack__` / `__array_interface__`, or None.
+#[pyfunction]
+fn dense_host_copy<'py>(
+    py: Python<'py>,
+    op: &str,
+    name: &str,
+    object: &Bound<'py, PyAny>,
+) -> PyResult<Option<DenseCopy<'py>>> {
+    array::dense_host_copy(op, name, object)?
+        .map(|copy| Ok((shape_tuple(py, copy.shape)?, copy.dtype, PyBytes::new(py, &copy.bytes))))
+        .transpose()
+}
+
+/// (shape, dtype name, bytes) of a C-contiguous host copy.
+type DenseCopy<'py> = (Bound<'py, PyTuple>, String, Bound<'py, PyBytes>);
+
 /// The host-cost profile (a lab instrument, `pal_core::host_profile`): turns it on or off when
 /// `enable` is given, and returns the calls this thread started and each stage's nanoseconds
 /// since the last call of this function, which resets them.
@@ -456,6 +500,7 @@ fn optimal_page_size() -> usize {
 #[pymodule]
 fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(paged_attention_decode, module)?)?;
+    module.add_function(wrap_pyfunction!(dense_host_copy, module)?)?;
     module.add_function(wrap_pyfunction!(paged_attention_prefill, module)?)?;
     module.add_function(wrap_pyfunction!(fill_kv_pages, module)?)?;
     module.add_function(wrap_pyfunction!(k_cache_shape, module)?)?;

@@ -39,9 +39,18 @@ fn validate<'a, 'i>(
     let shape = check.rank("new_keys", &inputs.new_keys, pattern)?.to_vec();
     check.float("new_keys", &inputs.new_keys)?;
     let dtype = inputs.new_keys.dtype();
-    check.exact("new_values", &inputs.new_values, &shape, pattern)?;
-    check.dtype("new_values", &inputs.new_values, dtype)?;
+    // The new keys against the pools first, then the new values against both: a wrong
+    // `new_keys` is named as itself, not as the values that disagree with it.
     let (k_view, v_view) = (k_cache.as_view(), v_cache.as_view());
+    let agreed = inputs.new_values.dtype();
+    if dtype != agreed && k_view.dtype() == agreed && v_view.dtype() == agreed {
+        return Err(Error::DType {
+            op: check.op,
+            arg: "new_keys".into(),
+            expected: format!("{agreed} (the dtype of the pools and `new_values`)"),
+            actual: dtype,
+        });
+    }
     let geometry = check.pools(options.layout, ("new_keys", dtype), &k_view, &v_view)?;
     let num_tokens = shape[0];
     let expected = [num_tokens, geometry.num_kv_heads, geometry.head_dim];
@@ -53,6 +62,8 @@ fn validate<'a, 'i>(
             &shape,
         ));
     }
+    check.exact("new_values", &inputs.new_values, &expected, pattern)?;
+    check.dtype("new_values", &inputs.new_values, dtype)?;
 
     let index_tensors: Vec<(&str, &TensorView<'_>)> = match &inputs.destination {
         KvDestination::Positions {
