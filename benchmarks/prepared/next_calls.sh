@@ -11,7 +11,9 @@
 #   consumers' tile loop in seven phases) in both layouts and soft-capped, then
 #   ncu of main's `pal` and `nhd` kernels on the history row (scripts/ncu_report.py).
 # turn: the ping-pong's turn passed after a warpgroup's tanh / max rather than after its wgmma issue
-#   (prefill-softmax-turn.patch), plain and soft-capped, two rounds against main.
+#   (prefill-softmax-turn.patch, tt), or between its S and its P V (prefill-turn-before-values.patch,
+#   tv: the other's S ahead of this P V at the tensor cores), plain and soft-capped, two rounds
+#   against main.
 # table: issue 13's rows beside FlashInfer's FA3 and FA2 paths (their JIT: about a minute).
 # pages: the history rows beside FA3 at every page size issue 13 names (last measured over pages in
 #   the twenty-seventh session; pal pages 2-8 and nhd pages 1-2 have changed since).
@@ -66,10 +68,11 @@ stamps)
 turn)
   variant mainK
   variant tt prefill-softmax-turn.patch
+  variant tv prefill-turn-before-values.patch
   ROUNDS=2 bash scripts/ab_rounds.sh "/tmp/turn.txt" \
-    "python3 scripts/prefill_sweep.py --rows 4x1024+8192 8x512+4096 4x2048+8192 --layouts nhd pal" mainK tt | tail -3
+    "python3 scripts/prefill_sweep.py --rows 4x1024+8192 8x512+4096 4x2048+8192 --layouts nhd pal" mainK tt tv | tail -4
   for round in 1 2; do
-    for v in mainK tt; do
+    for v in mainK tt tv; do
       echo "== $v round $round"
       PAL_KERNEL_DIR=kv_b/$v timeout 120 python3 scripts/variant_sweep.py --ops prefill --variants soft-cap alibi
     done
