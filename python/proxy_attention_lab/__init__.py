@@ -254,7 +254,8 @@ def fill_kv_pages(
         new_keys: ``[num_tokens, num_kv_heads, head_dim]``: the pools' dtype, or float32 /
             float16 / bfloat16 for fp8 pools, which store
             ``saturate(round_to_nearest_even(x / scale))`` (finite: no inf or NaN from finite
-            input), bit for bit the same on every backend.
+            input) with ``x / scale`` the IEEE float32 quotient, bit for bit the same on every
+            backend.
         new_values: ``[num_tokens, num_kv_heads, head_dim]``, ``new_keys``' dtype.
         k_cache: key pool in ``layout``, written in place.
         v_cache: value pool in ``layout``, written in place.
