@@ -63,6 +63,7 @@ mod layout;
 mod ops;
 mod options;
 mod problem;
+pub mod read_ceiling;
 mod tensor;
 mod validate;
 mod variant;

@@ -479,6 +479,25 @@ fn dense_host_copy<'py>(
 /// (shape, dtype name, bytes) of a C-contiguous host copy.
 type DenseCopy<'py> = (Bound<'py, PyTuple>, String, Bound<'py, PyBytes>);
 
+/// The host's paged-read ceiling in GB/s (`pal_core::read_ceiling`): the best cell for blocks of
+/// `block_bytes` (a multiple of 128) over a buffer of `buffer_bytes`, on all cores, without the
+/// interpreter lock.
+#[pyfunction]
+fn paged_read_ceiling(py: Python<'_>, block_bytes: usize, buffer_bytes: usize) -> PyResult<f64> {
+    if block_bytes == 0 || !block_bytes.is_multiple_of(128) || buffer_bytes < block_bytes {
+        return Err(to_py_err(pal_core::Error::value(
+            "paged_read_ceiling",
+            "block_bytes",
+            "a positive multiple of 128 within buffer_bytes",
+            block_bytes,
+        )));
+    }
+    Ok(py.detach(|| {
+        let data = pal_core::read_ceiling::buffer(buffer_bytes);
+        pal_core::read_ceiling::paged_read_ceiling(&data, block_bytes)
+    }))
+}
+
 /// The host-cost profile (a lab instrument, `pal_core::host_profile`): turns it on or off when
 /// `enable` is given, and returns the calls this thread started and each stage's nanoseconds
 /// since the last call of this function, which resets them.
@@ -501,6 +520,7 @@ fn optimal_page_size() -> usize {
 fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(paged_attention_decode, module)?)?;
     module.add_function(wrap_pyfunction!(dense_host_copy, module)?)?;
+    module.add_function(wrap_pyfunction!(paged_read_ceiling, module)?)?;
     module.add_function(wrap_pyfunction!(paged_attention_prefill, module)?)?;
     module.add_function(wrap_pyfunction!(fill_kv_pages, module)?)?;
     module.add_function(wrap_pyfunction!(k_cache_shape, module)?)?;

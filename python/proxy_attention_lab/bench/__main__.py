@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import importlib
 import json
 import platform
 import sys
@@ -21,14 +22,14 @@ import numpy as np
 
 import proxy_attention_lab as pal
 
-from ..testing import DTYPES, FP8_DTYPES, LAYOUTS
+from ..testing import DTYPES, FP8_DTYPES, LAYOUTS, numpy_dtype
 from . import report
 from .devices import CpuDevice
 from .problems import Shape, parse_variant
 
 # SPEC §7's rows on a GPU; on the CPU a sweep that finishes in well under three minutes.
 GPU_DECODE = ["1x4096", "1x32768", "8x4096", "32x4096", "64x4096", "128x2048", "256x1024"]
-CPU_DECODE = ["1x4096", "8x4096", "32x1024"]
+CPU_DECODE = ["1x1024", "1x4096", "8x4096", "32x1024"]  # (context and batch each vary once)
 # The last: a short prompt over a long history (split-KV, issue 13's item 4).
 GPU_PREFILL = ["1x4096+0", "4x4096+0", "16x1024+0", "4x1024+8192", "1x128+32768"]
 CPU_PREFILL = ["1x512+0", "2x256+1024"]
@@ -64,9 +65,9 @@ def pick_device(name: str):
 
 def environment(device) -> dict:
     versions = {"pal": pal.__version__, "numpy": np.__version__, "python": platform.python_version()}
-    for module in ("mlx", "torch", "flashinfer"):
+    for module, attribute in (("mlx", "mlx.core"), ("torch", "torch"), ("flashinfer", "flashinfer")):
         try:
-            versions[module] = __import__(module).__version__
+            versions[module] = importlib.import_module(attribute).__version__
         except Exception:
             pass
     return {
@@ -95,6 +96,11 @@ def run(args: argparse.Namespace) -> int:
         for c in parse_pairs(args.fill if args.fill is not None else (GPU_FILL if gpu else CPU_FILL))
     ]
     dtypes = args.dtype or (["bfloat16"] if gpu else ["float32", "bfloat16"])
+    if min(args.num_q_heads, args.num_kv_heads, *args.head_dim, *args.page_size) <= 0:
+        sys.exit("--num-q-heads, --num-kv-heads, --head-dim and --page-size must be positive")
+    if args.num_q_heads % args.num_kv_heads:
+        heads = f"--num-q-heads ({args.num_q_heads})", f"--num-kv-heads ({args.num_kv_heads})"
+        sys.exit(f"{heads[0]} must be a multiple of {heads[1]}")
     ops = set(args.ops)
 
     # Every page size meets every head dim (the defaults are one of each).
@@ -107,7 +113,16 @@ def run(args: argparse.Namespace) -> int:
     ]
     cases += [(dtype, g, "fill", c) for g in geometries for dtype in dtypes for c in fill if "fill" in ops]
     bar = progress(len(cases))
-    ceilings = device.ceilings()
+    # The page of every KV head, in bytes, of each geometry and pool dtype the decode rows read
+    # (`report.page_block` of their rows).
+    pool_dtypes = [args.kv_dtype] if args.kv_dtype else dtypes
+    page_blocks = tuple(
+        p * args.num_kv_heads * d * np.dtype(numpy_dtype(t)).itemsize
+        for p, d in geometries
+        for t in pool_dtypes
+        if "decode" in ops
+    )
+    ceilings = device.ceilings(page_blocks)
     results = []
     for dtype, (page_size, head_dim), op, case in cases:
         shape = Shape(

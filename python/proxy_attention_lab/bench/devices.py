@@ -58,9 +58,22 @@ class CpuDevice:
             samples.append((time.perf_counter() - t0) * 1e3)
         return Timing(samples)
 
-    def ceilings(self) -> dict:
+    def ceilings(self, page_blocks: tuple[int, ...] = ()) -> dict:
         """On all cores, over 1 GiB: memcpy in GB/s of bytes copied (the figure memcpy benchmarks
-        quote; the memory traffic is twice that) and a read-only stream (a sum)."""
+        quote; the memory traffic is twice that) and a read-only stream (a sum); the paged-read
+        ceiling SPEC §7 sets the CPU decode against (`pal_core::read_ceiling`: 256 MiB read as
+        blocks of a page of every KV head in random order, the best of its cells), one for each
+        of ``page_blocks`` (the run's page bytes: `paged_read_GBps_<bytes>`); and float32 matmul
+        for prefill."""
+        from .. import _native
+
+        found = {}
+        for block in sorted(set(page_blocks)):
+            rounded = max(128, block // 128 * 128)
+            found[f"paged_read_GBps_{block}"] = _native.paged_read_ceiling(rounded, 256 * 2**20)
+        a = np.ones((2048, 2048), np.float32)
+        a @ a  # warm-up: the BLAS threads
+        found["matmul_TFLOPs"] = 2 * 2048**3 / min(self._once(lambda: a @ a) for _ in range(3)) / 1e12
         src = np.ones(256 * 2**20, np.float32)
         dst = np.empty_like(src)
         workers = os.cpu_count() or 1
@@ -73,7 +86,7 @@ class CpuDevice:
 
             copy = on_all_cores(lambda lo, hi: np.copyto(dst[lo:hi], src[lo:hi]))
             read = on_all_cores(lambda lo, hi: np.add.reduce(src[lo:hi]))
-        return {"memcpy_GBps": src.nbytes / copy / 1e9, "read_GBps": src.nbytes / read / 1e9}
+        return {"memcpy_GBps": src.nbytes / copy / 1e9, "read_GBps": src.nbytes / read / 1e9, **found}
 
     @staticmethod
     def _once(run: Callable[[], Any]) -> float:

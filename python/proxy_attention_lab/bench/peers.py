@@ -218,7 +218,7 @@ def flashinfer_append(problem: PagedProblem, keys: np.ndarray, values: np.ndarra
         flashinfer.append_paged_kv_cache(
             k, v, batch_indices, positions, (k_pool, v_pool), indices, indptr, last, kv_layout="NHD"
         )
-        return k_pool
+        return k_pool, v_pool
 
     return run, from_torch
 

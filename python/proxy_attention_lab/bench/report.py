@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-# The ceiling each rate is compared with: decode reads, so the read stream bounds it; fill copies.
+# The ceiling each rate is compared with: decode reads, so the read stream bounds it (on the
+# CPU the paged read of its page bytes, `row_ceiling`); fill copies.
 CEILING_OF = {
     ("decode", "GB/s"): ("read_GBps",),
     ("fill", "GB/s"): ("memcpy_GBps", "device_copy_GBps"),
@@ -21,6 +22,23 @@ def case_label(case: dict) -> str:
     return f"{case['tokens']} tok / {case['sequences']} seq"
 
 
+def page_block(row: dict) -> int:
+    """Bytes of a page of every KV head in the row's pools (what a CPU decode item reads whole)."""
+    from ..testing import numpy_dtype
+
+    itemsize = numpy_dtype(row.get("kv_dtype") or row["dtype"]).itemsize
+    return row["page_size"] * row["num_kv_heads"] * row["head_dim"] * itemsize
+
+
+def row_ceiling(row: dict, ceilings: dict) -> tuple[str, float] | None:
+    """The ceiling of one result row: a decode's paged read of its own page bytes where the run
+    measured one (the CPU), else its op's."""
+    if row["op"] == "decode" and f"paged_read_GBps_{page_block(row)}" in ceilings:
+        key = f"paged_read_GBps_{page_block(row)}"
+        return key, ceilings[key]
+    return ceiling_for(row["op"], row["metric"], ceilings)
+
+
 def ceiling_for(op: str, metric: str, ceilings: dict) -> tuple[str, float] | None:
     for key in CEILING_OF.get((op, metric), ()):
         if key in ceilings:
@@ -33,8 +51,8 @@ def annotate(results: list[dict], ceilings: dict) -> None:
     for row in results:
         if row["value"] is None:
             continue
-        ceiling = ceiling_for(row["op"], row["metric"], ceilings)
-        if ceiling:
+        ceiling = row_ceiling(row, ceilings)
+        if ceiling and ceiling[1] > 0:
             row["pct_of_ceiling"] = 100 * row["value"] / ceiling[1]
             row["ceiling"] = ceiling[0]
         if row["impl"] == "pal":
@@ -46,7 +64,7 @@ def annotate(results: list[dict], ceilings: dict) -> None:
                 and r["value"] is not None
                 and r["ok"]
             ]
-            if peers:
+            if peers and max(peers) > 0:  # (a problem of no bytes, e.g. a zero context, has no ratio)
                 row["vs_best_peer"] = row["value"] / max(peers)
 
 
@@ -73,13 +91,34 @@ def _varied(results: list[dict]) -> set[str]:
     }
 
 
+def _problem_line(results: list[dict], varied: set[str]) -> str:
+    """What every row shares (the rows label what varies): layout, KV pools, heads, dims, page."""
+    if not results:
+        return "no results"
+    r = results[0]
+    parts = [f"HQ {r.get('num_q_heads')} / HKV {r.get('num_kv_heads')}"]
+    if "layout" not in varied:
+        parts.insert(0, f"layout {r.get('layout')}")
+    if "head_dim" not in varied:
+        parts.append(f"D {r.get('head_dim')}")
+    if "page_size" not in varied:
+        parts.append(f"page {r.get('page_size')}")
+    pools = sorted({x.get("kv_dtype") for x in results if x.get("kv_dtype")})
+    parts.append("KV pools " + (", ".join(pools) if pools else "in the queries' dtype"))
+    variant_keys = ("window_left", "logits_soft_cap", "alibi", "sinks")
+    options = [k for k in variant_keys if r.get(k) not in (None, False, -1, 0)]
+    if options:
+        parts.append("variant " + ", ".join(f"{k} {r.get(k)}" for k in options))
+    return ", ".join(parts)
+
+
 def table(results: list[dict], ceilings: dict) -> str:
     header = (
         f"{'op':8} {'case':>14} {'dtype':9} {'impl':13} {'latency ms (p10-p90)':>24} {'rate':>16} "
         f"{'vs peer':>8} {'% ceil':>7}  check"
     )
-    lines = [header, "-" * len(header)]
     varied = _varied(results)
+    lines = [_problem_line(results, varied), header, "-" * len(header)]
     for r in results:
         case = (case_label(r["case"]) + " " + _geometry_label(r, varied)).strip()
         label = f"{r['op']:8} {case:>14} {r['dtype']:9} {r['impl']:13}"
@@ -141,10 +180,9 @@ def plot(runs: list[tuple[str, dict]], out_dir: Path) -> list[Path]:
                 rate_ax.plot(xs, [r["value"] for r in rows], marker="o", label=name)
                 latency_ax.plot(xs, [r["timing"]["median_ms"] for r in rows], marker="o", label=name)
                 metric = rows[0]["metric"]
-            ceiling = ceiling_for(op, metric, run["ceilings"])
-            if ceiling:
-                suffix = f" ({tag})" if len(runs) > 1 else ""
-                rate_ax.axhline(ceiling[1], linestyle="--", color="gray", label=f"{ceiling[0]}{suffix}")
+            suffix = f" ({tag})" if len(runs) > 1 else ""
+            for name, value in _plot_ceilings(op, metric, run):
+                rate_ax.axhline(value, linestyle="--", color="gray", label=f"{name}{suffix}")
         for ax, title in ((rate_ax, metric), (latency_ax, "latency (ms, median)")):
             ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right", fontsize=8)
             ax.set_title(f"{op}: {title}")
@@ -164,6 +202,16 @@ def plot(runs: list[tuple[str, dict]], out_dir: Path) -> list[Path]:
             if path is not None:
                 written.append(path)
     return written
+
+
+def _plot_ceilings(op: str, metric: str, run: dict) -> list[tuple[str, float]]:
+    """The ceilings a run's rows of `op` were set against, once each."""
+    rows = [r for r in run["results"] if r["op"] == op and r["value"] is not None]
+    found = {row_ceiling(r, run["ceilings"]) for r in rows}
+    found.discard(None)
+    if not found and (ceiling := ceiling_for(op, metric, run["ceilings"])):
+        found.add(ceiling)
+    return sorted(found)
 
 
 # What a decode sweep varies: the case's batch and context, and the problem's page size and head dim.
@@ -198,10 +246,9 @@ def _decode_sweep(plt, runs: list[tuple[str, dict]], axis: str, out_dir: Path) -
         rate_ax.plot(xs, [p[1] for p in points], marker="o", label=label)
         latency_ax.plot(xs, [p[2] for p in points], marker="o", label=label)
     for tag, run in runs:
-        ceiling = ceiling_for("decode", "GB/s", run["ceilings"])
-        if ceiling:
-            suffix = f" ({tag})" if len(runs) > 1 else ""
-            rate_ax.axhline(ceiling[1], linestyle="--", color="gray", label=f"{ceiling[0]}{suffix}")
+        suffix = f" ({tag})" if len(runs) > 1 else ""
+        for name, value in _plot_ceilings("decode", "GB/s", run):
+            rate_ax.axhline(value, linestyle="--", color="gray", label=f"{name}{suffix}")
     for ax, title in ((rate_ax, "GB/s"), (latency_ax, "latency (ms, median)")):
         ax.set_xscale("log", base=2)
         ax.set_xlabel(axis)

@@ -291,19 +291,28 @@ class Sweep:
             )
         ]
 
-        def filled(pool: np.ndarray, layout: str) -> np.ndarray:
-            pages = from_layout(pool, layout, is_key=True)
-            return np.stack([read_sequence(pages, row, per_seq) for row in problem.page_table])
+        def filled(k_pool: np.ndarray, v_pool: np.ndarray, layout: str) -> np.ndarray:
+            """Both pools' tokens of every sequence, keys then values."""
+            return np.stack(
+                [
+                    read_sequence(from_layout(pool, layout, is_key=is_key), row, per_seq)
+                    for is_key, pool in ((True, k_pool), (False, v_pool))
+                    for row in problem.page_table
+                ]
+            )
 
-        stored = keys if not s.kv_dtype else keys.astype(np.float32).astype(numpy_dtype(s.kv_dtype))
-        expected = stored.astype(np.float64).reshape(sequences, per_seq, s.num_kv_heads, s.head_dim)
+        def stored(rows: np.ndarray) -> np.ndarray:
+            return rows if not s.kv_dtype else rows.astype(np.float32).astype(numpy_dtype(s.kv_dtype))
+
+        shape = (sequences, per_seq, s.num_kv_heads, s.head_dim)
+        expected = np.concatenate([stored(a).astype(np.float64).reshape(shape) for a in (keys, values)])
         rest = (expected, slice(None), copied, "GB/s", 2 * copied)
-        pal_keys = lambda _: filled(dev.to_numpy(args[2]), s.layout)  # noqa: E731
-        self._measure_pal("fill", case, pal.fill_kv_pages, args, None, pal_keys, *rest)
+        pal_pools = lambda _: filled(dev.to_numpy(args[2]), dev.to_numpy(args[3]), s.layout)  # noqa: E731
+        self._measure_pal("fill", case, pal.fill_kv_pages, args, None, pal_pools, *rest)
         if self._skip_missing_peers("fill", case, ["flashinfer"]):
 
             def build():
                 run, output = peers.flashinfer_append(problem, keys, values, per_seq)
-                return run, lambda pool: filled(output(pool), "nhd")
+                return run, lambda pools: filled(output(pools[0]), output(pools[1]), "nhd")
 
             self._measure_peer("fill", case, "flashinfer", build, *rest)
