@@ -75,6 +75,17 @@ def test_a_variant_sweep_checks_every_option_and_skips_peers_without_them(tmp_pa
     assert all(r["skipped"] for r in rows if not r["impl"].startswith("pal"))
 
 
+def test_mlx_takes_windows_sinks_and_float32_alibi(tmp_path):
+    """MLX's SDPA is the peer of a variant it can express (a window as a boolean mask, sinks,
+    ALiBi as a float32 additive mask), checked against the same oracle as PAL."""
+    pytest.importorskip("mlx.core")
+    variant = ["--variant", "window=20,alibi,sinks", "--ops", "decode", "prefill", "--no-plots"]
+    assert main([*TINY, *variant, "--out", str(tmp_path)]) == 0
+    (result,) = tmp_path.glob("cpu-*.json")
+    rows = [r for r in json.loads(result.read_text())["results"] if r["impl"] == "mlx_sdpa"]
+    assert {r["op"] for r in rows} == {"decode", "prefill"} and all(r["ok"] for r in rows)
+
+
 def test_a_bad_variant_is_refused():
     with pytest.raises(SystemExit):
         main([*TINY, "--variant", "window"])

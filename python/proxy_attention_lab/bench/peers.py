@@ -46,8 +46,31 @@ def _to_mlx(array: np.ndarray, dtype: str):
     return out
 
 
+def _mlx_variant(shape: Shape, query_positions: np.ndarray, keys: int, causal: bool) -> dict:
+    """SDPA's ``mask`` and ``sinks`` for the sweep's variant (`Shape.mlx_variant`): query ``t`` at
+    position ``query_positions[t]`` over keys ``0..keys``, causal where asked (decode: every key
+    precedes the query); None where plain attention needs neither."""
+    import mlx.core as mx
+
+    options = shape.variant()
+    i, j = query_positions[:, None], np.arange(keys)[None, :]
+    visible = j <= i if causal else np.ones((len(query_positions), keys), bool)
+    if "window_left" in options:
+        visible &= i - j <= options["window_left"]
+    found: dict = {}
+    if "alibi_slopes" in options:  # float32 only: an additive mask, -inf where hidden
+        bias = options["alibi_slopes"][:, None, None] * (j - i)[None].astype(np.float32)
+        found["mask"] = mx.array(np.where(visible[None], bias, -np.inf).astype(np.float32)[None])
+    elif causal or "window_left" in options:
+        found["mask"] = mx.array(visible)
+    if "sinks" in options:
+        found["sinks"] = mx.array(options["sinks"]).astype(_mlx_dtype(shape.dtype))
+    return found
+
+
 def mlx_decode(problem: PagedProblem, queries: np.ndarray) -> tuple[Runner, Callable[[Any], np.ndarray]]:
-    """MLX's CPU SDPA over contiguous ``[B, HKV, L, D]`` keys and values (GQA native)."""
+    """MLX's CPU SDPA over contiguous ``[B, HKV, L, D]`` keys and values (GQA native), with the
+    sweep's variant where MLX has it."""
     import mlx.core as mx
 
     dtype = problem.shape.dtype
@@ -55,28 +78,32 @@ def mlx_decode(problem: PagedProblem, queries: np.ndarray) -> tuple[Runner, Call
     k = _to_mlx(problem.keys.transpose(0, 2, 1, 3), dtype)
     v = _to_mlx(problem.values.transpose(0, 2, 1, 3), dtype)
     scale = float(1.0 / np.sqrt(queries.shape[-1]))
+    length = problem.keys.shape[1]
+    variant = _mlx_variant(problem.shape, np.array([length - 1]), length, causal=False)
 
     def run():
-        out = mx.fast.scaled_dot_product_attention(q, k, v, scale=scale)
+        out = mx.fast.scaled_dot_product_attention(q, k, v, scale=scale, **variant)
         mx.eval(out)
         return out
 
     return run, lambda out: np.array(out.astype(mx.float32))[:, :, 0, :]
 
 
-def mlx_prefill(q: np.ndarray, keys: np.ndarray, values: np.ndarray, history: int, dtype: str):
-    """Causal SDPA of ``q`` ``[B, T, HQ, D]`` over ``keys`` ``[B, history + T, HKV, D]``."""
+def mlx_prefill(q: np.ndarray, keys: np.ndarray, values: np.ndarray, history: int, shape: Shape):
+    """Causal SDPA of ``q`` ``[B, T, HQ, D]`` over ``keys`` ``[B, history + T, HKV, D]``, with
+    the sweep's variant where MLX has it."""
     import mlx.core as mx
 
+    dtype = shape.dtype
     mq = _to_mlx(q.transpose(0, 2, 1, 3), dtype)
     mk = _to_mlx(keys.transpose(0, 2, 1, 3), dtype)
     mv = _to_mlx(values.transpose(0, 2, 1, 3), dtype)
     prompt = q.shape[1]
-    mask = mx.array(np.arange(history + prompt)[None, :] <= history + np.arange(prompt)[:, None])
+    variant = _mlx_variant(shape, history + np.arange(prompt), history + prompt, causal=True)
     scale = float(1.0 / np.sqrt(q.shape[-1]))
 
     def run():
-        out = mx.fast.scaled_dot_product_attention(mq, mk, mv, scale=scale, mask=mask)
+        out = mx.fast.scaled_dot_product_attention(mq, mk, mv, scale=scale, **variant)
         mx.eval(out)
         return out
 

@@ -45,6 +45,12 @@ class Shape:
             options["sinks"] = np.linspace(-1.0, 1.0, self.num_q_heads, dtype=np.float32)
         return options
 
+    def mlx_variant(self) -> bool:
+        """Whether MLX's SDPA takes every option on: windows (a boolean mask) and sinks (its
+        `sinks`), ALiBi as an additive mask in float32 only (a mask takes the queries' dtype,
+        and a bfloat16 bias of hundreds is off by whole units); no soft-cap."""
+        return not self.logits_soft_cap and (not self.alibi or self.dtype == "float32")
+
     def flashinfer_variant(self) -> bool:
         """Whether FlashInfer's wrappers have every option on (windows and soft-caps, not ALiBi
         slopes of our choosing or sinks)."""

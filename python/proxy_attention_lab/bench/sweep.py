@@ -125,12 +125,16 @@ class Sweep:
         self.on_result(m)
 
     def _with_variant(self, op: str, case: dict, builders: dict) -> list[str]:
-        """The peers that can run this sweep's variant (FlashInfer has windows and soft-caps);
-        the others are recorded as skipped."""
+        """The peers that can run this sweep's variant (FlashInfer has windows and soft-caps,
+        MLX windows, sinks and float32 ALiBi); the others are recorded as skipped."""
         if not self.shape.variant():
             return list(builders)
-        flashinfer = self.shape.flashinfer_variant()
-        capable = [name for name in builders if flashinfer and name.startswith("flashinfer")]
+        flashinfer, mlx = self.shape.flashinfer_variant(), self.shape.mlx_variant()
+        capable = [
+            name
+            for name in builders
+            if (flashinfer and name.startswith("flashinfer")) or (mlx and name == "mlx_sdpa")
+        ]
         for name in builders:
             if name not in capable:
                 self._record(
@@ -242,7 +246,7 @@ class Sweep:
                 [history + i + 1 for i in rows], **variant,
             )  # fmt: skip
         builders = {
-            "mlx_sdpa": lambda: peers.mlx_prefill(q4, dense_k, dense_v, history, s.dtype),
+            "mlx_sdpa": lambda: peers.mlx_prefill(q4, dense_k, dense_v, history, s),
             "torch_sdpa": lambda: peers.torch_prefill(q4, dense_k, dense_v, history, dev.name),
             "flashinfer": lambda: peers.flashinfer_prefill(q4, peer_k, peer_v, history, s),
         }
