@@ -6,6 +6,7 @@ Other layouts are still refused, naming the argument."""
 import numpy as np
 import proxy_attention_lab as pal
 import pytest
+from conftest import BareDLPack
 from proxy_attention_lab.testing import (
     on_device,
     paged_cache,
@@ -126,19 +127,6 @@ def test_a_strided_out_over_an_input_is_refused(rng, device):
     np.testing.assert_array_equal(to_host(v_cache), cache.v_cache)
 
 
-class Producer:
-    """An array known only through `__dlpack__` (no numpy or torch type, no shape attribute)."""
-
-    def __init__(self, array):
-        self.array = array
-
-    def __dlpack__(self, **kwargs):
-        return self.array.__dlpack__(**kwargs)
-
-    def __dlpack_device__(self):
-        return self.array.__dlpack_device__()
-
-
 def test_strided_views_through_dlpack(rng):
     """Row views that reach PAL only through `__dlpack__` (a bare producer here, MLX below) are
     taken as numpy's are: the results equal the contiguous copies', and a fill writes the same
@@ -147,22 +135,22 @@ def test_strided_views_through_dlpack(rng):
     tables = (cache.k_cache, cache.v_cache, cache.page_table, cache.lens)
     qkv, (q, k, v) = fused_qkv(rng, 3, 4, 2, 64, "float32")
     expected = pal.paged_attention_decode(np.ascontiguousarray(q), *tables, layout="nhd")
-    np.testing.assert_array_equal(pal.paged_attention_decode(Producer(q), *tables, layout="nhd"), expected)
+    np.testing.assert_array_equal(pal.paged_attention_decode(BareDLPack(q), *tables, layout="nhd"), expected)
     cu = np.array([0, 1, 1, 3], np.int32)
     dense = [np.ascontiguousarray(a) for a in (q, k, v)]
     expected = pal.paged_attention_prefill(*dense, *tables, cu, layout="nhd")
-    given = pal.paged_attention_prefill(*(Producer(a) for a in (q, k, v)), *tables, cu, layout="nhd")
+    given = pal.paged_attention_prefill(*(BareDLPack(a) for a in (q, k, v)), *tables, cu, layout="nhd")
     np.testing.assert_array_equal(given, expected)
     pools = [np.zeros_like(cache.k_cache), np.zeros_like(cache.v_cache)]
     copies = [np.zeros_like(cache.k_cache), np.zeros_like(cache.v_cache)]
     slots = np.array([3, 9, -1], np.int32)
     pal.fill_kv_pages(*dense[1:], *copies, slot_mapping=slots, layout="nhd")
-    pal.fill_kv_pages(Producer(k), Producer(v), *pools, slot_mapping=slots, layout="nhd")
+    pal.fill_kv_pages(BareDLPack(k), BareDLPack(v), *pools, slot_mapping=slots, layout="nhd")
     for a, e in zip(pools, copies):
         np.testing.assert_array_equal(a, e)
     transposed = random_array(rng, (3, 64, 4), "float32").transpose(0, 2, 1)
     with pytest.raises(pal.PalValueError, match="queries"):
-        pal.paged_attention_decode(Producer(transposed), *tables, layout="nhd")
+        pal.paged_attention_decode(BareDLPack(transposed), *tables, layout="nhd")
 
 
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
