@@ -65,12 +65,7 @@ class CpuDevice:
         blocks of a page of every KV head in random order, the best of its cells), one for each
         of ``page_blocks`` (the run's page bytes: `paged_read_GBps_<bytes>`); and float32 matmul
         for prefill."""
-        from .. import _native
-
-        found = {}
-        for block in sorted(set(page_blocks)):
-            rounded = max(128, block // 128 * 128)
-            found[f"paged_read_GBps_{block}"] = _native.paged_read_ceiling(rounded, 256 * 2**20)
+        found = {f"paged_read_GBps_{block}": self.paged_read(block) for block in sorted(set(page_blocks))}
         a = np.ones((2048, 2048), np.float32)
         a @ a  # warm-up: the BLAS threads
         found["matmul_TFLOPs"] = 2 * 2048**3 / min(self._once(lambda: a @ a) for _ in range(3)) / 1e12
@@ -87,6 +82,15 @@ class CpuDevice:
             copy = on_all_cores(lambda lo, hi: np.copyto(dst[lo:hi], src[lo:hi]))
             read = on_all_cores(lambda lo, hi: np.add.reduce(src[lo:hi]))
         return {"memcpy_GBps": src.nbytes / copy / 1e9, "read_GBps": src.nbytes / read / 1e9, **found}
+
+    @staticmethod
+    def paged_read(block: int) -> float:
+        """GB/s of the paged-read ceiling for pages of `block` bytes (`pal_core::read_ceiling`,
+        the best of its cells over 256 MiB; about a second). The sweep takes it again beside
+        each decode case: this VM's rate moves by up to 2x between minutes."""
+        from .. import _native
+
+        return _native.paged_read_ceiling(max(128, block // 128 * 128), 256 * 2**20)
 
     @staticmethod
     def _once(run: Callable[[], Any]) -> float:

@@ -32,7 +32,9 @@ def page_block(row: dict) -> int:
 
 def row_ceiling(row: dict, ceilings: dict) -> tuple[str, float] | None:
     """The ceiling of one result row: a decode's paged read of its own page bytes where the run
-    measured one (the CPU), else its op's."""
+    measured one (the CPU: taken just before the row's case, else at the start), else its op's."""
+    if row["op"] == "decode" and "paged_read_beside_GBps" in row:
+        return "paged_read_beside_GBps", row["paged_read_beside_GBps"]
     if row["op"] == "decode" and f"paged_read_GBps_{page_block(row)}" in ceilings:
         key = f"paged_read_GBps_{page_block(row)}"
         return key, ceilings[key]
@@ -103,7 +105,7 @@ def _problem_line(results: list[dict], varied: set[str]) -> str:
         parts.append(f"D {r.get('head_dim')}")
     if "page_size" not in varied:
         parts.append(f"page {r.get('page_size')}")
-    pools = sorted({x.get("kv_dtype") for x in results if x.get("kv_dtype")})
+    pools = sorted({x["kv_dtype"] for x in results if x.get("kv_dtype") not in (None, x["dtype"])})
     parts.append("KV pools " + (", ".join(pools) if pools else "in the queries' dtype"))
     variant_keys = ("window_left", "logits_soft_cap", "alibi", "sinks")
     options = [k for k in variant_keys if r.get(k) not in (None, False, -1, 0)]
