@@ -1,6 +1,7 @@
 """Bad input (SPEC §6): the right exception, a message naming the argument, nothing written."""
 
 import ctypes
+import importlib.util
 import re
 
 import numpy as np
@@ -134,6 +135,20 @@ class FakeCudaTensor:
 
     def __dlpack_device__(self):
         return (2, 0)
+
+
+@pytest.mark.skipif(cuda_driver_present(), reason="a CUDA driver is present: the fake tensors would reach it")
+def test_a_cuda_array_of_another_library_gets_no_host_output(rng):
+    """A CUDA producer with `shape` and `dtype` attributes (CuPy, JAX) is not given a host numpy
+    output (which the call would then refuse as an `out` on the wrong device): without torch to
+    allocate on its device, the error asks for `out=`."""
+    if importlib.util.find_spec("torch"):
+        pytest.skip("torch is installed: PAL would allocate the output with it")
+    cache = paged_cache(rng, [10, 30], 2, 64, 16, "float32", "nhd")
+    queries = random_array(rng, (2, 4, 64), "float32")
+    args = [FakeCudaTensor(a) for a in (queries, cache.k_cache, cache.v_cache, cache.page_table, cache.lens)]
+    with pytest.raises(pal.PalTypeError, match=re.escape("`queries` is a CUDA array") + ".*pass `out=`"):
+        pal.paged_attention_decode(*args, layout="nhd")
 
 
 @pytest.mark.skipif(cuda_driver_present(), reason="a CUDA driver is present: the fake tensors would reach it")

@@ -117,8 +117,9 @@ def output_like(
     if tensor is not None and isinstance(reference, tensor):
         # Contiguous for every reference PAL accepts (it refuses strided ones before writing).
         return torch_module().empty_like(reference), None
-    if not (hasattr(reference, "shape") and hasattr(reference, "dtype")):
-        # Known only through __dlpack__ (or not an array: the native reader says which).
+    if not (hasattr(reference, "shape") and hasattr(reference, "dtype")) or _off_host(reference):
+        # Known only through __dlpack__, or a device array of another library (CuPy, JAX: its
+        # shape and dtype say nothing of its device), or not an array: the native reader says which.
         shape, dtype, device = _native.array_info(op, name, reference)
         if device is None:
             try:
@@ -144,6 +145,14 @@ def output_like(
 
         return out, mx.array
     return out, None
+
+
+def _off_host(array: Any) -> bool:
+    """Whether a DLPack producer says its data is not in host memory (DLPack's kDLCPU is 1)."""
+    try:
+        return array.__dlpack_device__()[0] != 1
+    except Exception:  # no protocol (numpy before 1.22's DLPack, plain objects) or a broken one
+        return False
 
 
 _INT32_RANGE = (-(2**31), 2**31 - 1)
