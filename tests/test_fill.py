@@ -115,3 +115,25 @@ def test_empty_fill_is_a_no_op(rng):
     empty = np.zeros((0, 1, 16), np.float32)
     pal.fill_kv_pages(empty, empty, k_cache, v_cache, slot_mapping=np.zeros(0, np.int32))
     np.testing.assert_array_equal(k_cache, before)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_a_repeated_slot_keeps_the_last_token(rng, layout, dtype):
+    """Tokens that name one slot leave the last one's rows, however their pages interleave; 2048
+    tokens of four KV heads (over 4 MiB, so the work spreads over the thread pool) in runs of
+    consecutive slots, a third of them rewritten later, with skipped tokens between."""
+    heads, dim, page_size, num_pages = 4, 128, 16, 96
+    k_cache, v_cache = empty_pools(num_pages, heads, dim, page_size, dtype, layout, rng)
+    runs = [rng.integers(0, num_pages * page_size - 8) + np.arange(8) for _ in range(256)]
+    slots = np.concatenate(runs).astype(np.int32)
+    repeat = rng.choice(len(slots), len(slots) // 3, replace=False)
+    slots[rng.permutation(len(slots))[: len(repeat)]] = slots[repeat]
+    slots[rng.choice(len(slots), 64, replace=False)] = -1
+    tokens = len(slots)
+    keys, values = (random_array(rng, (tokens, heads, dim), dtype) for _ in range(2))
+    targets = [None if s < 0 else (s // page_size, s % page_size) for s in slots]
+    want_k, want_v = expected_pools(k_cache, v_cache, layout, keys, values, targets)
+    pal.fill_kv_pages(keys, values, k_cache, v_cache, slot_mapping=slots, layout=layout)
+    np.testing.assert_array_equal(from_layout(k_cache, layout, is_key=True), want_k)
+    np.testing.assert_array_equal(from_layout(v_cache, layout, is_key=False), want_v)
