@@ -49,9 +49,10 @@ def test_sweep_writes_results_and_plots(run_dir, capsys):
     for name in ("decode", "prefill", "fill", "decode_vs_context"):
         assert (run_dir / f"{name}.png").stat().st_size > 1000
     # On the CPU, decode rows are set against the paged read of their own page bytes (a page of
-    # both KV heads: 8 slots x 2 x 32 float32; taken again beside each case), prefill rows
-    # against a matmul, all measured in the run.
-    assert data["ceilings"]["paged_read_GBps_2048"] > 0 and data["ceilings"]["matmul_TFLOPs"] > 0
+    # both KV heads: 8 slots x 2 x 32 float32), taken beside each case; prefill rows against a
+    # matmul measured in the run.
+    assert data["ceilings"]["matmul_TFLOPs"] > 0
+    assert all(r["paged_read_beside_GBps"] > 0 for r in data["results"] if r["op"] == "decode")
     for row in data["results"]:
         if row["impl"] == "pal":
             expected = {"decode": "paged_read_beside_GBps", "prefill": "matmul_TFLOPs", "fill": "memcpy_GBps"}

@@ -117,6 +117,8 @@ def output_like(
     if tensor is not None and isinstance(reference, tensor):
         # Contiguous for every reference PAL accepts (it refuses strided ones before writing).
         return torch_module().empty_like(reference), None
+    if isinstance(reference, np.ndarray):  # (the common host case: no protocol call)
+        return np.empty(reference.shape, dtype=reference.dtype), None
     if not (hasattr(reference, "shape") and hasattr(reference, "dtype")) or _off_host(reference):
         # Known only through __dlpack__, or a device array of another library (CuPy, JAX: its
         # shape and dtype say nothing of its device), or not an array: the native reader says which.
@@ -137,8 +139,6 @@ def output_like(
             )
         return torch.empty(shape, dtype=getattr(torch, dtype), device=f"cuda:{device}"), None
     shape = tuple(reference.shape)
-    if isinstance(reference, np.ndarray):
-        return np.empty(shape, dtype=reference.dtype), None
     out = np.empty(shape, dtype=_numpy_dtype(dtype_name(reference.dtype)))
     if type(reference).__module__.startswith("mlx"):
         import mlx.core as mx

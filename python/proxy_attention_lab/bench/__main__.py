@@ -22,7 +22,7 @@ import numpy as np
 
 import proxy_attention_lab as pal
 
-from ..testing import DTYPES, FP8_DTYPES, LAYOUTS, numpy_dtype
+from ..testing import DTYPES, FP8_DTYPES, LAYOUTS
 from . import report
 from .devices import CpuDevice
 from .problems import Shape, parse_variant
@@ -113,16 +113,7 @@ def run(args: argparse.Namespace) -> int:
     ]
     cases += [(dtype, g, "fill", c) for g in geometries for dtype in dtypes for c in fill if "fill" in ops]
     bar = progress(len(cases))
-    # The page of every KV head, in bytes, of each geometry and pool dtype the decode rows read
-    # (`report.page_block` of their rows).
-    pool_dtypes = [args.kv_dtype] if args.kv_dtype else dtypes
-    page_blocks = tuple(
-        p * args.num_kv_heads * d * np.dtype(numpy_dtype(t)).itemsize
-        for p, d in geometries
-        for t in pool_dtypes
-        if "decode" in ops
-    )
-    ceilings = device.ceilings(page_blocks)
+    ceilings = device.ceilings()
     results = []
     for dtype, (page_size, head_dim), op, case in cases:
         shape = Shape(

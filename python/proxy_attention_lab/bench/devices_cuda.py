@@ -48,7 +48,7 @@ class CudaDevice:
     def _best_ms(self, run: Callable[[], Any]) -> float:
         return self.time(run, 0).p10_ms
 
-    def ceilings(self, page_blocks: tuple[int, ...] = ()) -> dict:
+    def ceilings(self) -> dict:
         torch = self.torch
         src = torch.empty(2**30, dtype=torch.uint8, device="cuda")
         dst = torch.empty_like(src)

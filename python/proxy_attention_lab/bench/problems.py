@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..testing import paged_cache
+from ..testing import numpy_dtype, paged_cache
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,10 @@ class Shape:
         if self.sinks:
             options["sinks"] = np.linspace(-1.0, 1.0, self.num_q_heads, dtype=np.float32)
         return options
+
+    def page_bytes(self) -> int:
+        """Bytes of a page of every KV head in the pools (what a CPU decode item reads whole)."""
+        return self.page_size * self.num_kv_heads * self.head_dim * numpy_dtype(self.pool_dtype).itemsize
 
     def mlx_variant(self) -> bool:
         """Whether MLX's SDPA takes every option on: windows (a boolean mask) and sinks (its

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 # The ceiling each rate is compared with: decode reads, so the read stream bounds it (on the
-# CPU the paged read of its page bytes, `row_ceiling`); fill copies.
+# CPU the paged read of its page bytes beside its case, `row_ceiling`); fill copies.
 CEILING_OF = {
     ("decode", "GB/s"): ("read_GBps",),
     ("fill", "GB/s"): ("memcpy_GBps", "device_copy_GBps"),
@@ -22,22 +22,11 @@ def case_label(case: dict) -> str:
     return f"{case['tokens']} tok / {case['sequences']} seq"
 
 
-def page_block(row: dict) -> int:
-    """Bytes of a page of every KV head in the row's pools (what a CPU decode item reads whole)."""
-    from ..testing import numpy_dtype
-
-    itemsize = numpy_dtype(row.get("kv_dtype") or row["dtype"]).itemsize
-    return row["page_size"] * row["num_kv_heads"] * row["head_dim"] * itemsize
-
-
 def row_ceiling(row: dict, ceilings: dict) -> tuple[str, float] | None:
-    """The ceiling of one result row: a decode's paged read of its own page bytes where the run
-    measured one (the CPU: taken just before the row's case, else at the start), else its op's."""
+    """The ceiling of one result row: a decode's paged read of its own page bytes where the sweep
+    took one beside its case (the CPU), else its op's from the run's ceilings."""
     if row["op"] == "decode" and "paged_read_beside_GBps" in row:
         return "paged_read_beside_GBps", row["paged_read_beside_GBps"]
-    if row["op"] == "decode" and f"paged_read_GBps_{page_block(row)}" in ceilings:
-        key = f"paged_read_GBps_{page_block(row)}"
-        return key, ceilings[key]
     return ceiling_for(row["op"], row["metric"], ceilings)
 
 
@@ -183,8 +172,8 @@ def plot(runs: list[tuple[str, dict]], out_dir: Path) -> list[Path]:
                 latency_ax.plot(xs, [r["timing"]["median_ms"] for r in rows], marker="o", label=name)
                 metric = rows[0]["metric"]
             suffix = f" ({tag})" if len(runs) > 1 else ""
-            for name, value in _plot_ceilings(op, metric, run):
-                rate_ax.axhline(value, linestyle="--", color="gray", label=f"{name}{suffix}")
+            rows = [r for r in run["results"] if r["op"] == op and r["value"] is not None]
+            _draw_ceilings(rate_ax, [(x_of[x_label(r)], r) for r in rows], op, metric, run, suffix)
         for ax, title in ((rate_ax, metric), (latency_ax, "latency (ms, median)")):
             ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right", fontsize=8)
             ax.set_title(f"{op}: {title}")
@@ -206,14 +195,22 @@ def plot(runs: list[tuple[str, dict]], out_dir: Path) -> list[Path]:
     return written
 
 
-def _plot_ceilings(op: str, metric: str, run: dict) -> list[tuple[str, float]]:
-    """The ceilings a run's rows of `op` were set against, once each."""
-    rows = [r for r in run["results"] if r["op"] == op and r["value"] is not None]
-    found = {row_ceiling(r, run["ceilings"]) for r in rows}
-    found.discard(None)
-    if not found and (ceiling := ceiling_for(op, metric, run["ceilings"])):
-        found.add(ceiling)
-    return sorted(found)
+def _draw_ceilings(ax, points: list[tuple[float, dict]], op: str, metric: str, run: dict, tag: str) -> None:
+    """The ceilings that rows at x positions `points` were set against: a line for one the whole
+    run shares, a dashed series for one taken beside each case (the CPU's paged read)."""
+    by_name: dict[str, dict[float, float]] = {}
+    for x, row in points:
+        if ceiling := row_ceiling(row, run["ceilings"]):
+            by_name.setdefault(ceiling[0], {})[x] = ceiling[1]
+    if not by_name and (ceiling := ceiling_for(op, metric, run["ceilings"])):
+        by_name[ceiling[0]] = {0: ceiling[1]}
+    style = {"linestyle": "--", "color": "gray"}
+    for name, at in by_name.items():
+        if len(set(at.values())) == 1:
+            ax.axhline(next(iter(at.values())), label=f"{name}{tag}", **style)
+        else:
+            xs = sorted(at)
+            ax.plot(xs, [at[x] for x in xs], marker="x", label=f"{name}{tag}", **style)
 
 
 # What a decode sweep varies: the case's batch and context, and the problem's page size and head dim.
@@ -235,22 +232,28 @@ def _decode_sweep(plt, runs: list[tuple[str, dict]], axis: str, out_dir: Path) -
             if r["op"] == "decode" and r["value"] is not None:
                 fixed = tuple((a, _axis_value(r, a)) for a in others)
                 key = (tag, r["impl"], r["dtype"], r.get("layout"), fixed)
-                point = (_axis_value(r, axis), r["value"], r["timing"]["median_ms"])
+                point = (_axis_value(r, axis), r["value"], r["timing"]["median_ms"], r)
                 series.setdefault(key, []).append(point)
-    series = {key: sorted(points) for key, points in series.items() if len({p[0] for p in points}) >= 2}
+    series = {
+        key: sorted(points, key=lambda p: p[:3])
+        for key, points in series.items()
+        if len({p[0] for p in points}) >= 2
+    }
     if not series:
         return None
     fig, (rate_ax, latency_ax) = plt.subplots(1, 2, figsize=(13, 4.8))
+    ceiling_points: dict[str, list[tuple[float, dict]]] = {}
     for (tag, impl, dtype, layout, fixed), points in sorted(series.items(), key=str):
         setting = ", ".join(f"{a} {v}" for a, v in fixed)
         label = f"{impl} {dtype} {layout}, {setting}" + (f" ({tag})" if len(runs) > 1 else "")
         xs = [p[0] for p in points]
         rate_ax.plot(xs, [p[1] for p in points], marker="o", label=label)
         latency_ax.plot(xs, [p[2] for p in points], marker="o", label=label)
+        if impl == "pal":  # (the ceilings beside PAL's own cases)
+            ceiling_points.setdefault(tag, []).extend((p[0], p[3]) for p in points)
     for tag, run in runs:
         suffix = f" ({tag})" if len(runs) > 1 else ""
-        for name, value in _plot_ceilings("decode", "GB/s", run):
-            rate_ax.axhline(value, linestyle="--", color="gray", label=f"{name}{suffix}")
+        _draw_ceilings(rate_ax, ceiling_points.get(tag, []), "decode", "GB/s", run, suffix)
     for ax, title in ((rate_ax, "GB/s"), (latency_ax, "latency (ms, median)")):
         ax.set_xscale("log", base=2)
         ax.set_xlabel(axis)

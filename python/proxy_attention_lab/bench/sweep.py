@@ -19,7 +19,7 @@ from ..testing import (
     read_sequence,
     within_tolerance,
 )
-from . import peers, report
+from . import peers
 from .problems import Shape, paged_problem
 
 
@@ -180,10 +180,7 @@ class Sweep:
         # Where the device has a paged-read ceiling (the CPU), it is taken again just before the
         # case, so that its rows are set against the machine's rate of that minute.
         first = len(self.results)
-        beside = None
-        if hasattr(dev, "paged_read"):
-            page = {"page_size": s.page_size, "num_kv_heads": s.num_kv_heads, "head_dim": s.head_dim}
-            beside = dev.paged_read(report.page_block({**page, "kv_dtype": s.pool_dtype, "dtype": s.dtype}))
+        beside = dev.paged_read(s.page_bytes()) if hasattr(dev, "paged_read") else None
         self._measure_pal(
             "decode", case, pal.paged_attention_decode, args, out,
             dev.to_numpy, expected, checked, kv_bytes, "GB/s", kv_bytes,
