@@ -10,9 +10,14 @@
 //!
 //! - `nhd` / `hnd` (AVX-512 where the CPU has it, else AVX2): the two pages' rows are read in
 //!   lockstep.
-//! - `pal` (page size 16): with AVX-512 the key stripes give scores four tokens a vector (bfloat16
-//!   by AVX-512 BF16 dot products where the CPU has them) and each value page is transposed
-//!   16 x 16 in registers; with AVX2 a pass over the stripes takes as many tokens as eight
+//! - `pal` (page size 16), AVX-512: spans of up to 512 tokens, head by head. A block of rows
+//!   scores the whole span (the key stripes four tokens a vector, bfloat16 by AVX-512 BF16 dot
+//!   products where the CPU has them), folds each row's weights into its softmax state once, and
+//!   then reads the values dims-major: a vector is one dim's 16 tokens of a page, as the page
+//!   lies, times the row's 16 weights of that page, each lane a token slot summed over every page
+//!   of the span and the lanes added up once a span. Traffic: as above, except that a head's
+//!   score pass prefetches its own value blocks and its value pass the next head's key blocks.
+//! - `pal`, AVX2: tiles of two pages; a pass over the stripes takes as many tokens as eight
 //!   accumulators hold for the block's rows, and the values as each dim's 32 tokens of a tile
 //!   dotted with each row's weights (8 dims' dot products summed by horizontal adds).
 //!
@@ -25,10 +30,14 @@
 //! loops they ran slower (70-76% / 84-89%) and are not used there. The AVX2 `pal` form
 //! (`PAL_CPU_SIMD=avx2` on the same VM, thirty-third session; before it `pal` took the general
 //! path): float32 / bfloat16 / float16 at 82-87 / 65-69 / 65-70% of the read pass, from 51-53 /
-//! 32-38 / 26-33%.
+//! 32-38 / 26-33%. The AVX-512 `pal` spans (same VM, 2026-12-05) replaced tiles of two pages
+//! whose values were transposed 16 x 16 in registers (a third of the instructions were
+//! shuffles and broadcasts): over pages that stay in L3 (2 x 1024, old and new binaries in
+//! turn, best of 200 calls) bfloat16 33 -> 46 GB/s and float32 53 -> 65; at 8 x 4096 both stay
+//! at 25-34 GB/s, 51-74% of the paged-read ceiling, bound by how the pages come from memory.
 //!
 //! The sums' order differs from the general path's (scores over 16, 8 or 4 lanes, values over
-//! the two pages' tokens in turn), so results differ from it in the last bits, but never depend
+//! the two pages' tokens in turn, or over 16 token lanes in the `pal` spans), so results differ from it in the last bits, but never depend
 //! on threading or on which heads share an item.
 
 use std::ops::Range;
@@ -600,48 +609,40 @@ mod pal_pages {
         )
     }
 
-    /// Transposes 16 x 16 floats: `r[i]` lane `j` becomes lane `i` of the result's `j`.
+    /// The lane sums of sixteen vectors: lane `i` of the result is the sum of `v[i]`'s lanes (a
+    /// tree of 45 shuffles and adds).
     #[inline(always)]
-    pub(super) unsafe fn transpose16(r: [__m512; 16]) -> [__m512; 16] {
-        let mut t = [_mm512_setzero_ps(); 16];
-        for i in 0..8 {
-            t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-            t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    unsafe fn sums16(v: [__m512; 16]) -> __m512 {
+        // Per 128-bit lane: lane 4k + m of `u[g]` sums lane k of v[4g + m].
+        let mut u = [_mm512_setzero_ps(); 4];
+        for (g, u) in u.iter_mut().enumerate() {
+            *u = reduce4x4([v[4 * g], v[4 * g + 1], v[4 * g + 2], v[4 * g + 3]]);
         }
-        let mut u = [_mm512_setzero_ps(); 16];
-        for g in 0..4 {
-            let (a, b) = (_mm512_castps_pd(t[4 * g]), _mm512_castps_pd(t[4 * g + 1]));
-            let (c, d) = (_mm512_castps_pd(t[4 * g + 2]), _mm512_castps_pd(t[4 * g + 3]));
-            u[4 * g] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
-            u[4 * g + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
-            u[4 * g + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
-            u[4 * g + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
-        }
-        for h in 0..2 {
-            for i in 0..4 {
-                t[8 * h + i] = _mm512_shuffle_f32x4::<0x88>(u[8 * h + i], u[8 * h + 4 + i]);
-                t[8 * h + 4 + i] = _mm512_shuffle_f32x4::<0xdd>(u[8 * h + i], u[8 * h + 4 + i]);
-            }
-        }
-        let mut out = [_mm512_setzero_ps(); 16];
-        for i in 0..8 {
-            out[i] = _mm512_shuffle_f32x4::<0x88>(t[i], t[8 + i]);
-            out[8 + i] = _mm512_shuffle_f32x4::<0xdd>(t[i], t[8 + i]);
-        }
-        out
+        // 128-bit lanes 0 + 1 and 2 + 3 of u0 and u1 (and of u2 and u3), then of those pairs.
+        let (s0, s1) = (add_lane_pairs(u[0], u[1]), add_lane_pairs(u[2], u[3]));
+        add_lane_pairs(s0, s1)
     }
 
-    /// Scores of one page against `RB` query rows: `scores[r][t]` for its 16 tokens. `G` vectors
-    /// per stripe row (16 tokens of `X` elements), `X` elements per stripe; prefetches the blocks
-    /// of `ahead` (`bytes` a stripe) along the way.
+    /// 128-bit lanes: `a0 + a1, a2 + a3, b0 + b1, b2 + b3`.
     #[inline(always)]
+    unsafe fn add_lane_pairs(a: __m512, b: __m512) -> __m512 {
+        _mm512_add_ps(_mm512_shuffle_f32x4::<0x88>(a, b), _mm512_shuffle_f32x4::<0xdd>(a, b))
+    }
+
+    /// Scaled scores of one page against `RB` query rows: row r's 16 tokens at `out + r *
+    /// stride`. `G` vectors per stripe row (16 tokens of `X` elements), `X` elements per stripe;
+    /// prefetches the blocks of `ahead` (`bytes` a stripe) along the way.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
     unsafe fn page_scores<K: FloatElement, const X: usize, const G: usize, const RB: usize>(
         block: *const K,
         q: *const f32,
         d: usize,
         ahead: [Option<*const u8>; 2],
         bytes: usize,
-        scores: &mut [[f32; PAL_PAGE]],
+        out: *mut f32,
+        stride: usize,
+        scale: f32,
     ) {
         let stripes = d / X;
         let mut acc = [[_mm512_setzero_ps(); G]; RB];
@@ -683,33 +684,48 @@ mod pal_pages {
                 }
                 (reduce4x4(b), [0, 2, 1, 3])
             };
-            scatter(sums, order, &mut scores[r]);
+            store_scores(sums, order, scale, out.add(r * stride));
         }
     }
 
-    /// Stores `sums` (lane 4k + m is token 4m + order[k]) as a page's token scores.
-    #[inline(always)]
-    unsafe fn scatter(sums: __m512, order: [usize; 4], scores: &mut [f32; PAL_PAGE]) {
-        let mut lanes = [0f32; 16];
-        _mm512_storeu_ps(lanes.as_mut_ptr(), sums);
-        for k in 0..4 {
-            for m in 0..4 {
-                scores[4 * m + order[k]] = lanes[4 * k + m];
-            }
+    /// The lane of a page's sums that holds token t = 4m + order[k] (lane 4k + m), for the two
+    /// orders the score passes leave (both their own inverse).
+    const IN_ORDER: [i32; 16] = token_lanes([0, 1, 2, 3]);
+    const MIDDLE_SWAPPED: [i32; 16] = token_lanes([0, 2, 1, 3]);
+
+    const fn token_lanes(order: [usize; 4]) -> [i32; 16] {
+        let mut lanes = [0; 16];
+        let mut t = 0;
+        while t < 16 {
+            lanes[t] = (4 * order[t % 4] + t / 4) as i32;
+            t += 1;
         }
+        lanes
+    }
+
+    /// Stores `sums` (lane 4k + m is token 4m + order[k]) times `scale` as a page's 16 token
+    /// scores at `out`, in token order (one lane permutation).
+    #[inline(always)]
+    unsafe fn store_scores(sums: __m512, order: [usize; 4], scale: f32, out: *mut f32) {
+        let index = if order[1] == 1 { &IN_ORDER } else { &MIDDLE_SWAPPED };
+        let tokens = _mm512_permutexvar_ps(_mm512_loadu_si512(index.as_ptr().cast()), sums);
+        _mm512_storeu_ps(out, _mm512_mul_ps(tokens, _mm512_set1_ps(scale)));
     }
 
     /// [`page_scores`] of a bfloat16 page by pairwise dot products against `RB` query rows of
     /// bfloat16 `q`: each stripe row (16 tokens of 8) is four vectors of four tokens, as a float32
     /// page's (the caller enables AVX-512 BF16).
     #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
     unsafe fn page_scores_dot<const RB: usize>(
         block: *const u16,
         q: *const u16,
         d: usize,
         ahead: [Option<*const u8>; 2],
         bytes: usize,
-        scores: &mut [[f32; PAL_PAGE]],
+        out: *mut f32,
+        stride: usize,
+        scale: f32,
     ) {
         const X: usize = 8;
         let mut acc = [[_mm512_setzero_ps(); 4]; RB];
@@ -731,7 +747,7 @@ mod pal_pages {
             }
         }
         for r in 0..RB {
-            scatter(reduce4x4(acc[r]), [0, 1, 2, 3], &mut scores[r]);
+            store_scores(reduce4x4(acc[r]), [0, 1, 2, 3], scale, out.add(r * stride));
         }
     }
 
@@ -820,18 +836,240 @@ mod pal_pages {
         }
     }
 
-    simd_entry!(absorb, "avx512f,avx2,fma", absorb_with::<K, false, false>);
-    simd_entry!(
-        absorb_bf16_dot,
-        "avx512f,avx512bf16,avx2,fma",
-        absorb_with::<K, true, false>
-    );
-    simd_entry!(absorb_avx2, "avx2,fma,f16c", absorb_with::<K, false, true>);
+    simd_entry!(absorb, "avx512f,avx2,fma", absorb_spans::<K, false>);
+    simd_entry!(absorb_bf16_dot, "avx512f,avx512bf16,avx2,fma", absorb_spans::<K, true>);
+    simd_entry!(absorb_avx2, "avx2,fma,f16c", absorb_tiles_avx2::<K>);
 
-    /// The tile walk of every form: AVX-512 (bfloat16 scores by dot products where `DOT`) or
-    /// AVX2 (`AVX2`).
+    /// Tokens the AVX-512 walk scores before it reads their values: a decode item's chunk
+    /// (`cpu/decode.rs`), a row's weights 2 KiB on the stack.
+    const SPAN: usize = 512;
+
+    /// The AVX-512 walk: spans of up to `SPAN` tokens (whole pages), head by head, a head's
+    /// query rows in blocks of up to `ROWS`. A block scores the whole span first (bfloat16 by
+    /// dot products where `DOT`) and folds each row's weights into its softmax state once; then
+    /// it reads the values dims-major, each accumulator lane one token slot of every page, so a
+    /// `pal` value page (dims of 16 tokens) is read as it lies, with no transposes and no
+    /// broadcasts, and the lanes are summed once a span.
     #[inline(always)]
-    unsafe fn absorb_with<K: FloatElement, const DOT: bool, const AVX2: bool>(
+    unsafe fn absorb_spans<K: FloatElement, const DOT: bool>(
+        source: &PagedKv<'_, K>,
+        kv_heads: Range<usize>,
+        state: &mut OnlineSoftmax,
+        queries: &[f32],
+        rows: Range<usize>,
+        scale: f32,
+        transform: &impl ScoreTransform,
+    ) -> usize {
+        let g = &source.geometry;
+        let d = g.head_dim;
+        let group = queries.len() / d / kv_heads.len();
+        assert!(rows.start.is_multiple_of(PAL_PAGE) && g.page_size == PAL_PAGE && d.is_multiple_of(16));
+        let whole = (rows.end - rows.start) / PAL_PAGE * PAL_PAGE;
+        if whole == 0 {
+            return 0;
+        }
+        // Head h's key and value blocks of the page at `page_index` of the sequence.
+        let blocks_of = |page_index: usize, h: usize| {
+            let page = source.pages[page_index] as usize;
+            assert!(page < g.num_pages);
+            let (k, v) = (g.k_offset(page, h, 0, 0), g.v_offset(page, h, 0, 0));
+            assert!(k + d * PAL_PAGE <= source.k_pool.len() && v + d * PAL_PAGE <= source.v_pool.len());
+            (k, v)
+        };
+        let block_bytes = d * PAL_PAGE * std::mem::size_of::<K>();
+        let stripes = if K::DTYPE == DType::F32 { d / 4 } else { d / 8 };
+        // The queries as bfloat16 for the dot products (they are bfloat16 where the pools are).
+        let queries_bf16: Vec<u16> = if DOT {
+            queries.iter().map(|x| (x.to_bits() >> 16) as u16).collect()
+        } else {
+            Vec::new()
+        };
+        let full = group / ROWS * ROWS;
+        let mut weights = [[0f32; SPAN]; ROWS];
+        let mut blocks = [(0, 0); SPAN / PAL_PAGE];
+        let mut next_keys = [0; SPAN / PAL_PAGE];
+        for start in (rows.start..rows.start + whole).step_by(SPAN) {
+            let pages = SPAN.min(rows.start + whole - start) / PAL_PAGE;
+            let first_page = start / PAL_PAGE;
+            for (i, h) in kv_heads.clone().enumerate() {
+                let next_head = h + 1 < kv_heads.end;
+                for p in 0..pages {
+                    blocks[p] = blocks_of(first_page + p, h);
+                    if next_head {
+                        next_keys[p] = blocks_of(first_page + p, h + 1).0;
+                    }
+                }
+                let span = Span {
+                    k_pool: source.k_pool.as_ptr(),
+                    v_pool: source.v_pool.as_ptr(),
+                    blocks: &blocks[..pages],
+                    next_keys: next_head.then(|| &next_keys[..pages]),
+                    cold: i == 0,
+                    d,
+                    scale,
+                    start,
+                    per_stripe: block_bytes.div_ceil(stripes),
+                    block_bytes,
+                };
+                let first_row = i * group;
+                let (w, q) = (&mut weights, (queries, queries_bf16.as_slice()));
+                for block in (0..full).step_by(ROWS) {
+                    let row0 = first_row + block;
+                    span.block::<DOT, ROWS>(row0, block == 0, q, state, transform, w);
+                }
+                let (rest, first) = (first_row + full, full == 0);
+                match group - full {
+                    1 => span.block::<DOT, 1>(rest, first, q, state, transform, w),
+                    2 => span.block::<DOT, 2>(rest, first, q, state, transform, w),
+                    3 => span.block::<DOT, 3>(rest, first, q, state, transform, w),
+                    _ => {}
+                }
+            }
+        }
+        whole
+    }
+
+    /// Dims a value pass of `r` rows takes at a time (`r * dims <= 16` accumulators).
+    const fn value_dims(r: usize) -> usize {
+        match r {
+            1 => 16,
+            2 => 8,
+            _ => 4,
+        }
+    }
+
+    /// One head's span of `pal` pages: its key and value blocks, and what its passes prefetch.
+    struct Span<'a, K> {
+        k_pool: *const K,
+        v_pool: *const K,
+        /// Key and value block (element offsets) of each page.
+        blocks: &'a [(usize, usize)],
+        /// The next head's key blocks, prefetched into L2 over the value pass.
+        next_keys: Option<&'a [usize]>,
+        /// Whether nothing prefetched this head's keys (an item's first head): the score pass
+        /// prefetches them two pages ahead.
+        cold: bool,
+        d: usize,
+        scale: f32,
+        /// Sequence position of the span's first key.
+        start: usize,
+        /// A block's share of each stripe of the score pass.
+        per_stripe: usize,
+        block_bytes: usize,
+    }
+
+    impl<K: FloatElement> Span<'_, K> {
+        /// Folds the span into query rows `row0..row0 + R` of `state`; the head's first block of
+        /// rows (`first`) issues the prefetches. `weights` holds the rows' scores, then weights.
+        #[inline(always)]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn block<const DOT: bool, const R: usize>(
+            &self,
+            row0: usize,
+            first: bool,
+            (queries, queries_bf16): (&[f32], &[u16]),
+            state: &mut OnlineSoftmax,
+            transform: &impl ScoreTransform,
+            weights: &mut [[f32; SPAN]; ROWS],
+        ) {
+            let (d, pages) = (self.d, self.blocks.len());
+            let q = queries.as_ptr().add(row0 * d);
+            let out = weights.as_mut_ptr().cast::<f32>();
+            for (p, &(k_block, v_block)) in self.blocks.iter().enumerate() {
+                // This head's value block of the page (read by the value pass next), and an
+                // item's first head its keys two pages on.
+                let ahead = if first {
+                    let keys_on = self.blocks.get(p + 2).filter(|_| self.cold);
+                    [
+                        Some(self.v_pool.add(v_block).cast::<u8>()),
+                        keys_on.map(|b| self.k_pool.add(b.0).cast::<u8>()),
+                    ]
+                } else {
+                    [None; 2]
+                };
+                let keys = self.k_pool.add(k_block);
+                let (out, per) = (out.add(p * PAL_PAGE), self.per_stripe);
+                if DOT {
+                    let q = queries_bf16.as_ptr().add(row0 * d);
+                    page_scores_dot::<R>(keys.cast(), q, d, ahead, per, out, SPAN, self.scale);
+                } else if K::DTYPE == DType::F32 {
+                    page_scores::<K, 4, 4, R>(keys, q, d, ahead, per, out, SPAN, self.scale);
+                } else {
+                    // Two rows a call (a stripe row is eight vectors here).
+                    if R >= 2 {
+                        page_scores::<K, 8, 8, 2>(keys, q, d, ahead, per, out, SPAN, self.scale);
+                    } else {
+                        page_scores::<K, 8, 8, 1>(keys, q, d, ahead, per, out, SPAN, self.scale);
+                    }
+                    let (q, out) = (q.add(2 * d), out.add(2 * SPAN));
+                    match R {
+                        3 => page_scores::<K, 8, 8, 1>(keys, q, d, [None; 2], 0, out, SPAN, self.scale),
+                        4 => page_scores::<K, 8, 8, 2>(keys, q, d, [None; 2], 0, out, SPAN, self.scale),
+                        _ => {}
+                    }
+                }
+            }
+            for (r, w) in weights.iter_mut().take(R).enumerate() {
+                let w = &mut w[..pages * PAL_PAGE];
+                transform.apply(row0 + r, self.start, w);
+                state.fold_row(row0 + r, w);
+            }
+            match value_dims(R) {
+                16 => self.values::<R, 16>(row0, first, state, weights),
+                8 => self.values::<R, 8>(row0, first, state, weights),
+                _ => self.values::<R, 4>(row0, first, state, weights),
+            }
+        }
+
+        /// The value pass: `DB` dims at a time (`R * DB <= 16` accumulators), each dim's 16
+        /// tokens of every page (one vector) times each row's weights of that page, lane by
+        /// lane; the lanes are summed into the rows' accumulators after the last page.
+        #[inline(always)]
+        unsafe fn values<const R: usize, const DB: usize>(
+            &self,
+            row0: usize,
+            first: bool,
+            state: &mut OnlineSoftmax,
+            weights: &[[f32; SPAN]; ROWS],
+        ) {
+            let d = self.d;
+            let acc_rows = state.acc.as_mut_ptr().add(row0 * d);
+            // The next head's key blocks, a share of each a pass (the first block of rows only).
+            let next_keys = self.next_keys.filter(|_| first);
+            let per = self.block_bytes / (d / DB);
+            for j in (0..d).step_by(DB) {
+                let mut acc = [_mm512_setzero_ps(); 16];
+                for (p, &(_, v_block)) in self.blocks.iter().enumerate() {
+                    if let Some(next) = next_keys {
+                        prefetch(self.k_pool.add(next[p]).cast::<u8>().add(j / DB * per), per);
+                    }
+                    let mut w = [_mm512_setzero_ps(); R];
+                    for r in 0..R {
+                        w[r] = _mm512_loadu_ps(weights[r].as_ptr().add(p * PAL_PAGE));
+                    }
+                    let v = self.v_pool.add(v_block + j * PAL_PAGE);
+                    for i in 0..DB {
+                        let x = Avx512::load(v.add(i * PAL_PAGE));
+                        for r in 0..R {
+                            acc[r * DB + i] = _mm512_fmadd_ps(w[r], x, acc[r * DB + i]);
+                        }
+                    }
+                }
+                let mut sums = [0f32; 16];
+                _mm512_storeu_ps(sums.as_mut_ptr(), sums16(acc));
+                for r in 0..R {
+                    for i in 0..DB {
+                        *acc_rows.add(r * d + j + i) += sums[r * DB + i];
+                    }
+                }
+            }
+        }
+    }
+
+    /// The AVX2 walk: tiles of two pages, head by head, each tile's scores folded into the
+    /// softmax state before its values.
+    #[inline(always)]
+    unsafe fn absorb_tiles_avx2<K: FloatElement>(
         source: &PagedKv<'_, K>,
         kv_heads: Range<usize>,
         state: &mut OnlineSoftmax,
@@ -873,12 +1111,6 @@ mod pal_pages {
         let stripes = if f32_pool { d / 4 } else { d / 8 };
         // A block's share of each stripe of the score pass and of each 16 dims of the value pass.
         let (per_stripe, per_dims) = (block_bytes.div_ceil(stripes), block_bytes / (d / 16));
-        // The queries as bfloat16 for the dot products (they are bfloat16 where the pools are).
-        let queries_bf16: Vec<u16> = if DOT {
-            queries.iter().map(|x| (x.to_bits() >> 16) as u16).collect()
-        } else {
-            Vec::new()
-        };
         let mut scores = [[0f32; PAL_PAGE]; 2 * ROWS];
         let mut weights = [[0f32; 2 * PAL_PAGE]; ROWS];
         let mut pages = [page_at(first_page), page_at(first_page + 1)];
@@ -902,14 +1134,13 @@ mod pal_pages {
                     start,
                     per_stripe,
                     per_dims,
-                    queries_bf16: queries_bf16.as_ptr(),
                 };
                 // The head's query rows, four at a time, then the rest (MHA: one).
                 let first_row = i * group;
                 let full = group / ROWS * ROWS;
                 let (scores, weights) = (&mut scores, &mut weights);
                 for block in (0..full).step_by(ROWS) {
-                    pass.block::<DOT, AVX2, ROWS>(
+                    pass.block_avx2::<ROWS>(
                         first_row + block,
                         block == 0,
                         queries,
@@ -921,9 +1152,9 @@ mod pal_pages {
                 }
                 let (rest, first) = (first_row + full, full == 0);
                 match group - full {
-                    1 => pass.block::<DOT, AVX2, 1>(rest, first, queries, state, transform, scores, weights),
-                    2 => pass.block::<DOT, AVX2, 2>(rest, first, queries, state, transform, scores, weights),
-                    3 => pass.block::<DOT, AVX2, 3>(rest, first, queries, state, transform, scores, weights),
+                    1 => pass.block_avx2::<1>(rest, first, queries, state, transform, scores, weights),
+                    2 => pass.block_avx2::<2>(rest, first, queries, state, transform, scores, weights),
+                    3 => pass.block_avx2::<3>(rest, first, queries, state, transform, scores, weights),
                     _ => {}
                 }
             }
@@ -934,8 +1165,8 @@ mod pal_pages {
         whole
     }
 
-    /// One head's pass over a tile of `pal` pages: its key and value blocks of the two pages,
-    /// what to prefetch, the sizes the prefetches are spread by.
+    /// One head's pass over a tile of `pal` pages (the AVX2 walk): its key and value blocks of
+    /// the two pages, what to prefetch, the sizes the prefetches are spread by.
     struct PalPass<K> {
         k_pool: *const K,
         v_pool: *const K,
@@ -949,83 +1180,6 @@ mod pal_pages {
         start: usize,
         per_stripe: usize,
         per_dims: usize,
-        /// The queries as bfloat16 (the dot-product form only).
-        queries_bf16: *const u16,
-    }
-
-    impl<K: FloatElement> PalPass<K> {
-        /// Folds the tile into query rows `row0..row0 + R` of `state`; issues the prefetches when
-        /// `first` (the head's first block).
-        #[inline(always)]
-        #[allow(clippy::too_many_arguments)]
-        unsafe fn block<const DOT: bool, const AVX2: bool, const R: usize>(
-            &self,
-            row0: usize,
-            first: bool,
-            queries: &[f32],
-            state: &mut OnlineSoftmax,
-            transform: &impl ScoreTransform,
-            scores: &mut [[f32; PAL_PAGE]; 2 * ROWS],
-            weights: &mut [[f32; 2 * PAL_PAGE]; ROWS],
-        ) {
-            if AVX2 {
-                return self.block_avx2::<R>(row0, first, queries, state, transform, scores, weights);
-            }
-            let d = self.d;
-            let q = queries.as_ptr().add(row0 * d);
-            for (p, &(k_block, _)) in self.pair.iter().enumerate() {
-                let prefetches = self.key_prefetches(p, first);
-                let keys = self.k_pool.add(k_block);
-                let out = &mut scores[p * ROWS..][..R];
-                if DOT {
-                    let q = self.queries_bf16.add(row0 * d);
-                    page_scores_dot::<R>(keys.cast(), q, d, prefetches, self.per_stripe, out);
-                } else if K::DTYPE == DType::F32 {
-                    page_scores::<K, 4, 4, R>(keys, q, d, prefetches, self.per_stripe, out);
-                } else {
-                    // Two rows a call (a stripe row is eight vectors here).
-                    let (head, tail) = out.split_at_mut(R.min(2));
-                    if R >= 2 {
-                        page_scores::<K, 8, 8, 2>(keys, q, d, prefetches, self.per_stripe, head);
-                    } else {
-                        page_scores::<K, 8, 8, 1>(keys, q, d, prefetches, self.per_stripe, head);
-                    }
-                    match R {
-                        3 => page_scores::<K, 8, 8, 1>(keys, q.add(2 * d), d, [None; 2], 0, tail),
-                        4 => page_scores::<K, 8, 8, 2>(keys, q.add(2 * d), d, [None; 2], 0, tail),
-                        _ => {}
-                    }
-                }
-            }
-            self.fold::<R>(row0, state, transform, scores, weights);
-            // Values: 16 dims of both pages at a time, transposed in registers.
-            let acc_rows = state.acc.as_mut_ptr().add(row0 * d);
-            let per = self.per_dims;
-            for c in 0..d / 16 {
-                self.prefetch_values(first, c * per, per);
-                let mut acc = [_mm512_setzero_ps(); R];
-                for r in 0..R {
-                    acc[r] = _mm512_loadu_ps(acc_rows.add(r * d + c * 16));
-                }
-                for (p, &(_, v_block)) in self.pair.iter().enumerate() {
-                    let v = self.v_pool.add(v_block + c * 16 * PAL_PAGE);
-                    let mut dims = [_mm512_setzero_ps(); 16];
-                    for i in 0..16 {
-                        dims[i] = Avx512::load(v.add(i * PAL_PAGE));
-                    }
-                    let tokens = transpose16(dims);
-                    for t in 0..PAL_PAGE {
-                        for r in 0..R {
-                            let w = _mm512_set1_ps(weights[r][p * PAL_PAGE + t]);
-                            acc[r] = _mm512_fmadd_ps(w, tokens[t], acc[r]);
-                        }
-                    }
-                }
-                for r in 0..R {
-                    _mm512_storeu_ps(acc_rows.add(r * d + c * 16), acc[r]);
-                }
-            }
-        }
     }
 
     impl<K: FloatElement> PalPass<K> {
@@ -1190,33 +1344,25 @@ mod pal_pages {
     #[cfg(test)]
     mod tests {
         #[test]
-        fn transpose16_transposes() {
+        fn sums16_sums_each_vector() {
             if !std::arch::is_x86_feature_detected!("avx512f") {
                 return;
             }
-            let m: Vec<f32> = (0..256).map(|i| i as f32).collect();
-            let mut out = [0f32; 256];
+            let m: Vec<f32> = (0..256).map(|i| (i * 7 % 23) as f32).collect();
             // SAFETY: the CPU has AVX-512F.
-            unsafe { check(&m, &mut out) };
-            assert_transposed(&m, &out, 16);
-        }
-
-        /// `out` is `m` (n x n, row-major) transposed.
-        fn assert_transposed(m: &[f32], out: &[f32], n: usize) {
-            for i in 0..n {
-                for j in 0..n {
-                    assert_eq!(out[j * n + i], m[i * n + j], "row {i} lane {j}");
-                }
+            let sums = unsafe { check(&m) };
+            for (i, sum) in sums.iter().enumerate() {
+                assert_eq!(*sum, m[16 * i..][..16].iter().sum::<f32>(), "vector {i}");
             }
         }
 
         #[target_feature(enable = "avx512f")]
-        unsafe fn check(m: &[f32], out: &mut [f32; 256]) {
+        unsafe fn check(m: &[f32]) -> [f32; 16] {
             use std::arch::x86_64::*;
             let rows: [__m512; 16] = std::array::from_fn(|i| _mm512_loadu_ps(m.as_ptr().add(16 * i)));
-            for (j, v) in super::transpose16(rows).into_iter().enumerate() {
-                _mm512_storeu_ps(out.as_mut_ptr().add(16 * j), v);
-            }
+            let mut out = [0f32; 16];
+            _mm512_storeu_ps(out.as_mut_ptr(), super::sums16(rows));
+            out
         }
     }
 }
