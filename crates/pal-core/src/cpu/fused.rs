@@ -30,11 +30,15 @@
 //! loops they ran slower (70-76% / 84-89%) and are not used there. The AVX2 `pal` form
 //! (`PAL_CPU_SIMD=avx2` on the same VM, thirty-third session; before it `pal` took the general
 //! path): float32 / bfloat16 / float16 at 82-87 / 65-69 / 65-70% of the read pass, from 51-53 /
-//! 32-38 / 26-33%. The AVX-512 `pal` spans (same VM, 2026-12-05) replaced tiles of two pages
-//! whose values were transposed 16 x 16 in registers (a third of the instructions were
-//! shuffles and broadcasts): over pages that stay in L3 (2 x 1024, old and new binaries in
-//! turn, best of 200 calls) bfloat16 33 -> 46 GB/s and float32 53 -> 65; at 8 x 4096 both stay
-//! at 25-34 GB/s, 51-74% of the paged-read ceiling, bound by how the pages come from memory.
+//! 32-38 / 26-33%. The AVX-512 `pal` spans (2-core AMD Zen 4 VM, CPU family 25 model 17,
+//! 2026-12-05) replaced tiles of two pages whose values were transposed 16 x 16 in registers (a
+//! third of the instructions were shuffles and broadcasts): over pages that stay in L3 (2 x
+//! 1024, old and new binaries in turn, best of 200 calls) bfloat16 33 -> 46 GB/s and float32
+//! 53 -> 65. At 8 x 4096, with each pass prefetching its own blocks and float32 values read in
+//! groups of four pages, the lab measured float32 at 83% and bfloat16 at 67% of the paged-read
+//! ceiling (37 / 35 GB/s that minute). bfloat16 runs near its arithmetic there: with 512-bit
+//! FMAs at one a cycle on Zen 4, a page of a head costs about 900 vector instructions (512
+//! value FMAs, 256 dot products, the widening) for 8 KiB.
 //!
 //! The sums' order differs from the general path's (scores over 16, 8 or 4 lanes, values over
 //! the two pages' tokens in turn, or over 16 token lanes in the `pal` spans), so results differ from it in the last bits, but never depend
@@ -938,7 +942,7 @@ mod pal_pages {
 
     /// Pages a value pass reads in step before it sums its lanes: float32 groups of four (the
     /// next group prefetched beside), whose blocks then stream from memory in step (8 x 4096 on a
-    /// 2-core Zen 5, 2026-12-05: 8% faster than the whole span on average, faster in 7 of 8
+    /// 2-core Zen 4, 2026-12-05: 8% faster than the whole span on average, faster in 7 of 8
     /// rounds in turn); the
     /// sixteen-bit forms, whose arithmetic weighs more, the whole span (groups of four or eight
     /// ran 1-5% slower).
@@ -951,7 +955,7 @@ mod pal_pages {
     }
 
     /// One head's span of `pal` pages: its key and value blocks. Each pass prefetches its own
-    /// blocks a little ahead (`KEYS_AHEAD`, `VALUES_AHEAD`): on a 2-core Zen 5 VM (2026-12-05,
+    /// blocks a little ahead (`KEYS_AHEAD`, `VALUES_AHEAD`): on a 2-core Zen 4 VM (2026-12-05,
     /// 8 x 4096, processes in turn) bfloat16 and float32 ran 0-12% (5% on average) faster so
     /// than with each pass prefetching the other's blocks (a head's values over its scores, the
     /// next head's keys over its values); a read-only model of the two orders read 26-28
