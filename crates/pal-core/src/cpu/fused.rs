@@ -942,7 +942,7 @@ mod pal_pages {
 
     /// Pages a value pass reads in step before it sums its lanes: float32 groups of four (the
     /// next group prefetched beside), whose blocks then stream from memory in step (8 x 4096 on a
-    /// 2-core Zen 4, 2026-12-05: 8% faster than the whole span on average, faster in 7 of 8
+    /// 2-core Zen 4, 2026-12-05: 7% faster than the whole span on average, faster in 7 of 8
     /// rounds in turn); the
     /// sixteen-bit forms, whose arithmetic weighs more, the whole span (groups of four or eight
     /// ran 1-5% slower).
@@ -956,10 +956,10 @@ mod pal_pages {
 
     /// One head's span of `pal` pages: its key and value blocks. Each pass prefetches its own
     /// blocks a little ahead (`KEYS_AHEAD`, `VALUES_AHEAD`): on a 2-core Zen 4 VM (2026-12-05,
-    /// 8 x 4096, processes in turn) bfloat16 and float32 ran 0-12% (5% on average) faster so
-    /// than with each pass prefetching the other's blocks (a head's values over its scores, the
-    /// next head's keys over its values); a read-only model of the two orders read 26-28
-    /// against 19-21 GB/s, with 4-way whole-page reads at 29-32.
+    /// 8 x 4096, processes in turn) bfloat16 / float32 ran 6 / 4% faster on average (ten
+    /// rounds) than with each pass prefetching the other's blocks (a head's values over its
+    /// scores, the next head's keys over its values); a read-only model of the two orders read
+    /// 26-28 against 19-21 GB/s, with 4-way whole-page reads at 29-32.
     struct Span<'a, K> {
         k_pool: *const K,
         v_pool: *const K,
