@@ -1074,7 +1074,8 @@ mod pal_pages {
                                     prefetch(self.v_pool.add(next).cast::<u8>().add(slice), per)
                                 }
                                 _ if on < self.block_bytes => {
-                                    prefetch(self.v_pool.add(v_block).cast::<u8>().add(on), per)
+                                    let bytes = per.min(self.block_bytes - on);
+                                    prefetch(self.v_pool.add(v_block).cast::<u8>().add(on), bytes)
                                 }
                                 _ => {}
                             }
