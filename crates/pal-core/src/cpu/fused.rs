@@ -943,9 +943,8 @@ mod pal_pages {
     /// Pages a value pass reads in step before it sums its lanes: float32 groups of four (the
     /// next group prefetched beside), whose blocks then stream from memory in step (8 x 4096 on a
     /// 2-core Zen 4, 2026-12-05: 7% faster than the whole span on average, faster in 7 of 8
-    /// rounds in turn); the
-    /// sixteen-bit forms, whose arithmetic weighs more, the whole span (groups of four or eight
-    /// ran 1-5% slower).
+    /// rounds in turn); the sixteen-bit forms, whose arithmetic weighs more, the whole span
+    /// (groups of four or eight ran 1-5% slower).
     fn value_group<K: FloatElement>() -> usize {
         if K::DTYPE == DType::F32 {
             4
