@@ -957,8 +957,8 @@ mod pal_pages {
     /// blocks a little ahead (`KEYS_AHEAD`, `VALUES_AHEAD`): on a 2-core Zen 4 VM (2026-12-05,
     /// 8 x 4096, processes in turn) bfloat16 / float32 ran 6 / 4% faster on average (ten
     /// rounds) than with each pass prefetching the other's blocks (a head's values over its
-    /// scores, the next head's keys over its values); a read-only model of the two orders read
-    /// 26-28 against 19-21 GB/s, with 4-way whole-page reads at 29-32.
+    /// scores, the next head's keys over its values); the read-only model of the two orders
+    /// (`examples/cpu_read_orders.rs`) reads at 23-24 against 20-22 GB/s.
     struct Span<'a, K> {
         k_pool: *const K,
         v_pool: *const K,
