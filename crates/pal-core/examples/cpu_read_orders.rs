@@ -14,6 +14,7 @@
 
 use std::time::Instant;
 
+use pal_core::read_ceiling::shuffled;
 use rayon::prelude::*;
 
 const HEADS: usize = 8;
@@ -110,16 +111,8 @@ fn main() {
     let num_pages = 8 * 4096 / 16;
     let k: Vec<u64> = (0..num_pages * PAGE / 8).map(|i| i as u64).collect();
     let v: Vec<u64> = (0..num_pages * PAGE / 8).map(|i| (i as u64).wrapping_mul(7)).collect();
-    // Pages in a fixed random order (64-bit LCG), as byte offsets.
-    let mut order: Vec<usize> = (0..num_pages).collect();
-    let mut state = 0x9E37_79B9_7F4A_7C15u64;
-    for i in (1..num_pages).rev() {
-        state = state
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        order.swap(i, (state >> 33) as usize % (i + 1));
-    }
-    let offsets: Vec<usize> = order.iter().map(|&p| p * PAGE).collect();
+    // Pages in a fixed random order, as byte offsets.
+    let offsets: Vec<usize> = shuffled(num_pages).iter().map(|&p| p * PAGE).collect();
     println!(
         "read-only orders over a bfloat16 pal cache of 8 x 4096 tokens, {} threads, GB/s (best of 5)",
         rayon::current_num_threads()

@@ -24,18 +24,24 @@ fn prefetch(p: &[f32]) {
     let _ = p;
 }
 
-/// Best-of-five read rate in GB/s of `data` as blocks of `block` floats in a fixed random order,
-/// `ways` blocks at once, prefetching the group `ahead` groups on (0: none).
-pub fn read_rate(data: &[f32], block: usize, ways: usize, ahead: usize) -> f64 {
-    let blocks = data.len() / block;
-    let mut order: Vec<usize> = (0..blocks).collect();
+/// `0..n` in a fixed random order (a Fisher-Yates shuffle driven by a 64-bit LCG): the order the
+/// lab's read models take their blocks in.
+pub fn shuffled(n: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
     let mut state = 0x9E37_79B9_7F4A_7C15u64;
-    for i in (1..blocks).rev() {
+    for i in (1..n).rev() {
         state = state
             .wrapping_mul(6_364_136_223_846_793_005)
             .wrapping_add(1_442_695_040_888_963_407);
         order.swap(i, (state >> 33) as usize % (i + 1));
     }
+    order
+}
+
+/// Best-of-five read rate in GB/s of `data` as blocks of `block` floats in a fixed random order,
+/// `ways` blocks at once, prefetching the group `ahead` groups on (0: none).
+pub fn read_rate(data: &[f32], block: usize, ways: usize, ahead: usize) -> f64 {
+    let order = shuffled(data.len() / block);
     let mut best = f64::MAX;
     for _ in 0..5 {
         let start = Instant::now();
@@ -68,7 +74,7 @@ pub fn read_rate(data: &[f32], block: usize, ways: usize, ahead: usize) -> f64 {
         std::hint::black_box(total);
         best = best.min(start.elapsed().as_secs_f64());
     }
-    (blocks * block * 4) as f64 / best / 1e9
+    (order.len() * block * 4) as f64 / best / 1e9
 }
 
 /// The best of [`CELLS`] for blocks of `block_bytes` (a multiple of 128) over `data`, in GB/s.

@@ -844,6 +844,35 @@ mod pal_pages {
     simd_entry!(absorb_bf16_dot, "avx512f,avx512bf16,avx2,fma", absorb_spans::<K, true>);
     simd_entry!(absorb_avx2, "avx2,fma,f16c", absorb_tiles_avx2::<K>);
 
+    /// What both `pal` walks start from: the head dim, the query rows of a KV head, and the
+    /// tokens of `rows` that whole units of `unit` tokens take (the rest is the general path's).
+    fn pal_walk<K>(
+        source: &PagedKv<'_, K>,
+        queries: &[f32],
+        kv_heads: &Range<usize>,
+        rows: &Range<usize>,
+        unit: usize,
+    ) -> (usize, usize, usize) {
+        let g = &source.geometry;
+        let d = g.head_dim;
+        assert!(rows.start.is_multiple_of(PAL_PAGE) && g.page_size == PAL_PAGE && d.is_multiple_of(16));
+        (
+            d,
+            queries.len() / d / kv_heads.len(),
+            (rows.end - rows.start) / unit * unit,
+        )
+    }
+
+    /// Head `h`'s key and value blocks (element offsets) of `page`, checked to lie in the pools.
+    fn pal_block<K>(source: &PagedKv<'_, K>, page: usize, h: usize) -> (usize, usize) {
+        let g = &source.geometry;
+        assert!(page < g.num_pages);
+        let (k, v) = (g.k_offset(page, h, 0, 0), g.v_offset(page, h, 0, 0));
+        let block = g.head_dim * PAL_PAGE;
+        assert!(k + block <= source.k_pool.len() && v + block <= source.v_pool.len());
+        (k, v)
+    }
+
     /// Tokens the AVX-512 walk scores before it reads their values: a decode item's chunk
     /// (`cpu/decode.rs`), a row's weights 2 KiB on the stack.
     const SPAN: usize = 512;
@@ -864,22 +893,10 @@ mod pal_pages {
         scale: f32,
         transform: &impl ScoreTransform,
     ) -> usize {
-        let g = &source.geometry;
-        let d = g.head_dim;
-        let group = queries.len() / d / kv_heads.len();
-        assert!(rows.start.is_multiple_of(PAL_PAGE) && g.page_size == PAL_PAGE && d.is_multiple_of(16));
-        let whole = (rows.end - rows.start) / PAL_PAGE * PAL_PAGE;
+        let (d, group, whole) = pal_walk(source, queries, &kv_heads, &rows, PAL_PAGE);
         if whole == 0 {
             return 0;
         }
-        // Head h's key and value blocks of the page at `page_index` of the sequence.
-        let blocks_of = |page_index: usize, h: usize| {
-            let page = source.pages[page_index] as usize;
-            assert!(page < g.num_pages);
-            let (k, v) = (g.k_offset(page, h, 0, 0), g.v_offset(page, h, 0, 0));
-            assert!(k + d * PAL_PAGE <= source.k_pool.len() && v + d * PAL_PAGE <= source.v_pool.len());
-            (k, v)
-        };
         let block_bytes = d * PAL_PAGE * std::mem::size_of::<K>();
         let stripes = if K::DTYPE == DType::F32 { d / 4 } else { d / 8 };
         // The queries as bfloat16 for the dot products (they are bfloat16 where the pools are).
@@ -896,7 +913,7 @@ mod pal_pages {
             let first_page = start / PAL_PAGE;
             for (i, h) in kv_heads.clone().enumerate() {
                 for p in 0..pages {
-                    blocks[p] = blocks_of(first_page + p, h);
+                    blocks[p] = pal_block(source, source.pages[first_page + p] as usize, h);
                 }
                 let span = Span {
                     k_pool: source.k_pool.as_ptr(),
@@ -1116,11 +1133,8 @@ mod pal_pages {
         transform: &impl ScoreTransform,
     ) -> usize {
         let g = &source.geometry;
-        let d = g.head_dim;
-        let group = queries.len() / d / kv_heads.len();
         let tile = 2 * PAL_PAGE;
-        assert!(rows.start.is_multiple_of(PAL_PAGE) && g.page_size == PAL_PAGE && d.is_multiple_of(16));
-        let whole = (rows.end - rows.start) / tile * tile;
+        let (d, group, whole) = pal_walk(source, queries, &kv_heads, &rows, tile);
         if whole == 0 {
             return 0;
         }
@@ -1137,13 +1151,7 @@ mod pal_pages {
             page
         };
         // Head h's key and value blocks of a tile's two pages.
-        let blocks_of = |pages: [usize; 2], h: usize| {
-            pages.map(|page| {
-                let (k, v) = (g.k_offset(page, h, 0, 0), g.v_offset(page, h, 0, 0));
-                assert!(k + d * PAL_PAGE <= source.k_pool.len() && v + d * PAL_PAGE <= source.v_pool.len());
-                (k, v)
-            })
-        };
+        let blocks_of = |pages: [usize; 2], h: usize| pages.map(|page| pal_block(source, page, h));
         let f32_pool = K::DTYPE == DType::F32;
         let stripes = if f32_pool { d / 4 } else { d / 8 };
         // A block's share of each stripe of the score pass and of each 16 dims of the value pass.
