@@ -76,8 +76,8 @@ pub(super) fn run<Q: FloatElement, K: FloatElement>(problem: &DecodeProblem<'_, 
     let in_place = k_scales.iter().chain(v_scales.iter()).all(|&s| s == 1.0) && fused::applies(&geometry);
 
     // A sequence's items, chunk-major with its runs of KV heads fastest: with `(first, chunks)` =
-    // `seq_items[seq]`, (seq, chunk c, run r) is item `first + c * runs + r`, so a thread's
-    // consecutive items read the same pages.
+    // `seq_items[seq]`, (seq, chunk c, run r) is item `first + c * runs + r`, so the items the
+    // threads take at once (in index order) read the same pages.
     let mut spans = Vec::with_capacity(problem.num_seqs);
     for &len in seq_lens {
         let len = len as usize;
