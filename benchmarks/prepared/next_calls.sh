@@ -1,6 +1,11 @@
 #!/bin/bash
 # The fifty-first session's prepared device calls (a call each part), on the GPU machine:
-#   bash benchmarks/prepared/next_calls.sh grouped|grouped-suite|grouped-memcheck|stamps|turn|table|pages
+#   bash benchmarks/prepared/next_calls.sh probes|turn|stamps|table|pages (grouped*: run, not kept)
+# probes (fifty-fourth session, about a minute): is `pal`'s S wait the unswizzled K? The tensor
+#   cores' rate of m64n128k16 chains with K in 128-byte-swizzled rows against the two interleaved
+#   forms (wgmma_modes.cu), and whether a tensor map with permuted strides lands a `pal` K page as
+#   swizzled [slot][dim] rows, checked element by element, at what rate beside nhd rows' boxes and
+#   whole raw pages (tma_pal.cu). Both built with nvcc there.
 # grouped: pal pool-order K tiles as [8-key group][chunk][8][8] (prefill-pal-grouped-k.patch)
 #   against main's kernels, two A/B rounds over page sizes (16-bit and fp8), the prefill tests on
 #   it, then its stamps (the S wait: 24.2 us an item for pal against nhd's 7.8, fifty-first
@@ -24,6 +29,12 @@ variant() {  # variant NAME [PATCH...]: kv_b/NAME = main's kernels (+ the patche
   for patch in "$@"; do git apply --directory="kv_b/$name" -p4 "benchmarks/prepared/$patch" || exit 1; done
 }
 case $1 in
+probes)
+  for probe in wgmma_modes tma_pal; do
+    nvcc -arch=sm_90a -std=c++17 -O3 -I crates/pal-core/kernels/include -o "/tmp/$probe" "benchmarks/prepared/$probe.cu" -lcuda \
+      > "$O/$probe.txt" 2>&1 && timeout 90 "/tmp/$probe" >> "$O/$probe.txt" 2>&1
+    echo "$probe rc $?"; tail -14 "$O/$probe.txt"
+  done ;;
 grouped)
   variant mainK
   variant gk prefill-pal-grouped-k.patch
