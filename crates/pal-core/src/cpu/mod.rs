@@ -94,6 +94,11 @@ impl Backend for CpuBackend {
 /// took 160-180 us (median; 25 us back to back), and a 1 x 16-token decode (GQA 4, D 128) from
 /// Python 60-67 us through the pool against 20-25 us on the caller; around 4-8 MiB the two
 /// ran level there (a machine whose threads wake in a few us gains from the pool sooner).
+/// Checked again with `claim_on_all` (`examples/cpu_call_latency.rs`; 2-core Zen 4, 2026-12-05,
+/// bfloat16 `pal`, 1 x 64-1024 tokens): at 256 KiB, calls back to back ran faster (1 x 512: 27
+/// -> 34-48 GB/s, best of ten), but calls 3 ms apart, the pool asleep, ran slower (1 x 64 / 1 x
+/// 256: 23-28 / 50-58 us -> 47-54 / 80-91 us median), also when the caller did not wait for
+/// pool threads that had not yet joined; so 4 MiB stays.
 const SERIAL_BYTES: usize = 4 << 20;
 
 /// How a backend call spreads its tasks: over the thread pool, or in order on the caller.
