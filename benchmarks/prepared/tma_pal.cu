@@ -1,6 +1,7 @@
 // Can a tensor map with permuted strides land a pal K page ([D/8][slot][8]) as 128-byte-swizzled
-// [slot][dim] rows (what wgmma reads fastest), and at what rate beside nhd rows' boxes?
+// [slot][dim] rows (the layout nhd's S reads), and at what rate beside nhd rows' boxes?
 // pool: NP pages x HKV 8 x D 128 x 16 slots, bf16 bits; a tile = 8 random pages of one head.
+// Maps encoded as `cuda/device.rs::encode_tiled` does (no L2 promotion), so rates carry over.
 #include <cuda.h>
 #include <cstdio>
 #include <cstdlib>
@@ -65,7 +66,7 @@ __global__ void __launch_bounds__(128, 1) load(const __grid_constant__ CUtensorM
       if (bad) atomicAdd(&mismatches, bad);
     }
   }
-  // drain
+  // Wait for the copies still in flight: a CTA must not exit while its tensor copies write.
   for (int k = (n > STAGES ? n - STAGES : 0); k < n; ++k) mbarrier_wait(shared_address(&bars[k % STAGES]), (k / STAGES) & 1);
 }
 int main() {
@@ -86,7 +87,7 @@ int main() {
     cuuint64_t strides[2] = {128, D * PS * 2};
     cuuint32_t box[3] = {64, PS * D * 2 / 128, 1}, es[3] = {1, 1, 1};
     CUresult r = cuTensorMapEncodeTiled(&maps[2], CU_TENSOR_MAP_DATA_TYPE_UINT16, 3, pool, dims, strides, box, es, CU_TENSOR_MAP_INTERLEAVE_NONE,
-                                        CU_TENSOR_MAP_SWIZZLE_NONE, CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+                                        CU_TENSOR_MAP_SWIZZLE_NONE, CU_TENSOR_MAP_L2_PROMOTION_NONE, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
     printf("pal raw pages map: encode %d\n", (int)r);
   }
   {
@@ -94,7 +95,7 @@ int main() {
     cuuint64_t strides[4] = {PS * 16, 16, 8 * PS * 16, D * PS * 2};
     cuuint32_t box[5] = {8, 8, PS, 1, 1}, es[5] = {1, 1, 1, 1, 1};
     CUresult r = cuTensorMapEncodeTiled(&maps[0], CU_TENSOR_MAP_DATA_TYPE_UINT16, 5, pool, dims, strides, box, es, CU_TENSOR_MAP_INTERLEAVE_NONE,
-                                        CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+                                        CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_NONE, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
     printf("pal permuted-stride map: encode %d\n", (int)r);
   }
   {
@@ -102,7 +103,7 @@ int main() {
     cuuint64_t strides[3] = {D * 2, HKV * D * 2, (cuuint64_t)PS * HKV * D * 2};
     cuuint32_t box[4] = {64, 1, PS, 1}, es[4] = {1, 1, 1, 1};
     CUresult r = cuTensorMapEncodeTiled(&maps[1], CU_TENSOR_MAP_DATA_TYPE_UINT16, 4, pool, dims, strides, box, es, CU_TENSOR_MAP_INTERLEAVE_NONE,
-                                        CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+                                        CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_NONE, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
     printf("nhd rows map: encode %d\n", (int)r);
   }
   const int smem = STAGES * TILE_BYTES + 1024, tiles = NP / 8 * HKV;  // every page of every head once

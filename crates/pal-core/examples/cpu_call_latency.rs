@@ -56,7 +56,7 @@ fn main() -> pal_core::Result<()> {
             )?;
             times.push(start.elapsed().as_secs_f64() * 1e6);
         }
-        times.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        times.sort_by(f64::total_cmp);
         print!("ctx {context}: {:.0} us  ", times[times.len() / 2]);
     }
     println!();
