@@ -1,6 +1,7 @@
 #!/bin/bash
 # The fifty-first session's prepared device calls (a call each part), on the GPU machine:
-#   bash benchmarks/prepared/next_calls.sh probes|turn|stamps|table|pages (grouped*: run, not kept)
+#   bash benchmarks/prepared/next_calls.sh probes|softcap-suite|softcap-memcheck|stamps|table|pages
+#   (grouped*, turn: run, not kept)
 # probes (fifty-fourth session, about a minute): is `pal`'s S wait the unswizzled K? The tensor
 #   cores' rate of m64n128k16 chains with K in 128-byte-swizzled rows against the two interleaved
 #   forms (wgmma_modes.cu), and whether a tensor map with permuted strides lands a `pal` K page as
@@ -30,11 +31,17 @@ variant() {  # variant NAME [PATCH...]: kv_b/NAME = main's kernels (+ the patche
 }
 case $1 in
 probes)
+  # (-arch=sm_90a built compute_90 PTX for wgmma_modes there, 2026-12-05: hence the gencode)
   for probe in wgmma_modes tma_pal; do
-    nvcc -arch=sm_90a -std=c++17 -O3 -I crates/pal-core/kernels/include -o "/tmp/$probe" "benchmarks/prepared/$probe.cu" -lcuda \
-      > "$O/$probe.txt" 2>&1 && timeout 90 "/tmp/$probe" >> "$O/$probe.txt" 2>&1
-    echo "$probe rc $?"; tail -14 "$O/$probe.txt"
-  done ;;
+    nvcc -gencode arch=compute_90a,code=sm_90a -std=c++17 -O3 -I crates/pal-core/kernels/include -o "/tmp/$probe" \
+      "benchmarks/prepared/$probe.cu" -lcuda > "$O/$probe.txt" 2>&1 || { echo "$probe: nvcc failed"; tail -5 "$O/$probe.txt"; }
+  done
+  timeout 90 /tmp/wgmma_modes >> "$O/wgmma_modes.txt" 2>&1; echo "wgmma_modes rc $?"; tail -14 "$O/wgmma_modes.txt"
+  # A form a process (an illegal address, as form 0 met on 2026-12-05, poisons the context),
+  # then form 0 under memcheck: which access fails.
+  for form in 1 2 0 3; do timeout 60 /tmp/tma_pal $form >> "$O/tma_pal.txt" 2>&1; echo "tma_pal $form rc $?"; done
+  timeout 120 compute-sanitizer --print-limit 5 /tmp/tma_pal 0 >> "$O/tma_pal.txt" 2>&1; echo "memcheck rc $?"
+  grep -v "^=========     " "$O/tma_pal.txt" | tail -40 ;;
 grouped)
   variant mainK
   variant gk prefill-pal-grouped-k.patch
@@ -59,7 +66,7 @@ grouped-memcheck)
   bash scripts/kernel_suite.sh kv_b/gk 250 memcheck
   PAL_KERNEL_DIR=kv_b/gk timeout $((480 - SECONDS)) compute-sanitizer --tool memcheck --print-limit 20 python3 -m pytest -q \
     -p no:cacheprovider tests/test_cuda.py tests/test_fp8.py \
-    -k "pal_small_pages or (paths_at_every_page and pal) or (bad_page_ids and pal) or (fp8_long_histories and pal)" \
+    -k "pal_pages_over or (paths_at_every_page and pal) or (bad_page_ids and pal) or (fp8_long_histories and pal)" \
     > "$O/memcheck_pal.txt" 2>&1
   echo "memcheck pal rc $? ($SECONDS s)"; tail -3 "$O/memcheck_pal.txt" ;;
 stamps)
@@ -89,6 +96,12 @@ turn)
     done
   done 2>&1 | tee "/tmp/turn_variants.txt" | grep -E "==|soft-cap|alibi|plain"
   cat /tmp/turn.txt /tmp/turn.txt.verdict /tmp/turn_variants.txt > "$O/turn.txt" ;;
+softcap-suite)  # the fifty-fifth session's soft-capped turn (prefill-softcap-turn.patch): the whole suite
+  variant st prefill-softcap-turn.patch
+  bash scripts/kernel_suite.sh kv_b/st 585 pytest ;;
+softcap-memcheck)
+  variant st prefill-softcap-turn.patch
+  bash scripts/kernel_suite.sh kv_b/st 560 memcheck ;;
 table)
   timeout 560 python3 scripts/prefill_sweep.py --rows 1x4096+0 4x4096+0 16x1024+0 4x1024+8192 8x512+4096 4x2048+8192 \
     --layouts nhd pal --flashinfer fa3 fa2 --label main 2>&1 | tee "$O/table.txt" ;;

@@ -10,7 +10,7 @@
 using namespace pal;
 constexpr int NP = 8192, HKV = 8, D = 128, PS = 16, STAGES = 4, TILE_BYTES = 8 * PS * D * 2;
 __device__ unsigned long long mismatches;
-template <int FORM>  // 0: pal rank 5 permuted strides; 1: nhd rows rank 4; 2: pal pages raw
+template <int FORM>  // 0: pal rank 5 permuted strides; 1: nhd rows rank 4; 2: pal pages raw; 3: as 0, unswizzled
 __global__ void __launch_bounds__(128, 1) load(const __grid_constant__ CUtensorMap map, const int* perm, int tiles,
                                                const u16* pool, int verify) {
   extern __shared__ __align__(1024) unsigned char raw[];
@@ -35,7 +35,7 @@ __global__ void __launch_bounds__(128, 1) load(const __grid_constant__ CUtensorM
         const int page = perm[(t * 8 + p) % NP];
         for (int cb = 0; cb < 2; ++cb) {
           const u32 d = dst + cb * (8 * PS * 128) + p * PS * 128;
-          if (FORM == 0) {
+          if (FORM == 0 || FORM == 3) {
             asm volatile("cp.async.bulk.tensor.5d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3, %4, %5, %6}], [%7];" ::"r"(d),
                          "l"(&map), "r"(0), "r"(0), "r"(0), "r"(cb), "r"(page * HKV + head), "r"(bar) : "memory");
           } else if (FORM == 2) {
@@ -57,7 +57,9 @@ __global__ void __launch_bounds__(128, 1) load(const __grid_constant__ CUtensorM
       for (int i = threadIdx.x; i < 8 * PS * D; i += blockDim.x) {
         const int key = i / D, dim = i % D, p = key / PS, slot = key % PS;
         const int page = perm[(t * 8 + p) % NP];
-        const int off = FORM == 2 ? p * PS * D + (dim / 8) * PS * 8 + slot * 8 + dim % 8 : dim / 64 * (8 * PS * 64) + key * 64 + ((dim / 8 % 8) ^ (key % 8)) * 8 + dim % 8;
+        const int off = FORM == 2   ? p * PS * D + (dim / 8) * PS * 8 + slot * 8 + dim % 8
+                        : FORM == 3 ? dim / 64 * (8 * PS * 64) + key * 64 + dim % 64
+                                    : dim / 64 * (8 * PS * 64) + key * 64 + ((dim / 8 % 8) ^ (key % 8)) * 8 + dim % 8;
         // pal element (page, head, dim, slot) at [page][head][dim/8][slot][8]; nhd: [page][slot][head][dim]
         const long long g = FORM != 1 ? (((long long)page * HKV + head) * (D / 8) + dim / 8) * PS * 8 + slot * 8 + dim % 8
                                       : (((long long)page * PS + slot) * HKV + head) * D + dim;
@@ -69,7 +71,8 @@ __global__ void __launch_bounds__(128, 1) load(const __grid_constant__ CUtensorM
   // Wait for the copies still in flight: a CTA must not exit while its tensor copies write.
   for (int k = (n > STAGES ? n - STAGES : 0); k < n; ++k) mbarrier_wait(shared_address(&bars[k % STAGES]), (k / STAGES) & 1);
 }
-int main() {
+int main(int argc, char** argv) {
+  const int only = argc > 1 ? atoi(argv[1]) : 0;
   const size_t elems = (size_t)NP * HKV * D * PS;
   std::vector<u16> host(elems);
   for (size_t i = 0; i < elems; ++i) host[i] = (u16)((i * 2654435761ull >> 7) & 0x7fff);
@@ -81,7 +84,7 @@ int main() {
   cudaMalloc(&pool, elems * 2); cudaMalloc(&dperm, NP * 4);
   cudaMemcpy(pool, host.data(), elems * 2, cudaMemcpyHostToDevice);
   cudaMemcpy(dperm, perm.data(), NP * 4, cudaMemcpyHostToDevice);
-  CUtensorMap maps[3];
+  CUtensorMap maps[4];
   {
     cuuint64_t dims[3] = {64, PS * D * 2 / 128, (cuuint64_t)NP * HKV};
     cuuint64_t strides[2] = {128, D * PS * 2};
@@ -97,6 +100,9 @@ int main() {
     CUresult r = cuTensorMapEncodeTiled(&maps[0], CU_TENSOR_MAP_DATA_TYPE_UINT16, 5, pool, dims, strides, box, es, CU_TENSOR_MAP_INTERLEAVE_NONE,
                                         CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_NONE, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
     printf("pal permuted-stride map: encode %d\n", (int)r);
+    r = cuTensorMapEncodeTiled(&maps[3], CU_TENSOR_MAP_DATA_TYPE_UINT16, 5, pool, dims, strides, box, es, CU_TENSOR_MAP_INTERLEAVE_NONE,
+                               CU_TENSOR_MAP_SWIZZLE_NONE, CU_TENSOR_MAP_L2_PROMOTION_NONE, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+    printf("pal permuted-stride map, unswizzled: encode %d\n", (int)r);
   }
   {
     cuuint64_t dims[4] = {D, HKV, PS, NP};
@@ -110,14 +116,16 @@ int main() {
   cudaFuncSetAttribute(load<0>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
   cudaFuncSetAttribute(load<1>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
   cudaFuncSetAttribute(load<2>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
-  const char* names[3] = {"pal permuted", "nhd rows    ", "pal raw     "};
-  for (int form = 0; form < 3; ++form) {
+  cudaFuncSetAttribute(load<3>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
+  const char* names[4] = {"pal permuted", "nhd rows    ", "pal raw     ", "pal permuted unswizzled"};
+  for (int form = only; form == only; ++form) {
     unsigned long long zero = 0, bad = 0;
     cudaMemcpyToSymbol(mismatches, &zero, 8);
     auto launch = [&](int verify, int grid) {
       if (form == 0) load<0><<<grid, 128, smem>>>(maps[0], dperm, tiles, pool, verify);
       else if (form == 1) load<1><<<grid, 128, smem>>>(maps[1], dperm, tiles, pool, verify);
-      else load<2><<<grid, 128, smem>>>(maps[2], dperm, tiles, pool, verify);
+      else if (form == 2) load<2><<<grid, 128, smem>>>(maps[2], dperm, tiles, pool, verify);
+      else load<3><<<grid, 128, smem>>>(maps[3], dperm, tiles, pool, verify);
     };
     launch(1, 132);
     cudaError_t e = cudaDeviceSynchronize();
