@@ -39,7 +39,7 @@ probes)
   timeout 90 /tmp/wgmma_modes >> "$O/wgmma_modes.txt" 2>&1; echo "wgmma_modes rc $?"; tail -14 "$O/wgmma_modes.txt"
   # A form a process (an illegal address, as form 0 met on 2026-12-05, poisons the context),
   # then form 0 under memcheck: which access fails.
-  for form in 1 2 0 3; do timeout 60 /tmp/tma_pal $form >> "$O/tma_pal.txt" 2>&1; echo "tma_pal $form rc $?"; done
+  for form in 1 2 0 3 4; do timeout 60 /tmp/tma_pal $form >> "$O/tma_pal.txt" 2>&1; echo "tma_pal $form rc $?"; done
   timeout 120 compute-sanitizer --print-limit 5 /tmp/tma_pal 0 >> "$O/tma_pal.txt" 2>&1; echo "memcheck rc $?"
   grep -v "^=========     " "$O/tma_pal.txt" | tail -40 ;;
 grouped)

@@ -10,7 +10,8 @@
 using namespace pal;
 constexpr int NP = 8192, HKV = 8, D = 128, PS = 16, STAGES = 4, TILE_BYTES = 8 * PS * D * 2;
 __device__ unsigned long long mismatches;
-template <int FORM>  // 0: pal rank 5 permuted strides; 1: nhd rows rank 4; 2: pal pages raw; 3: as 0, unswizzled
+template <int FORM>  // 0: pal rank 5 permuted strides; 1: nhd rows rank 4; 2: pal pages raw; 3: as 0, unswizzled;
+                     // 4: as 0 at rank 4 (64-dim blocks and (page, head) pairs one dim: D = 128)
 __global__ void __launch_bounds__(128, 1) load(const __grid_constant__ CUtensorMap map, const int* perm, int tiles,
                                                const u16* pool, int verify) {
   extern __shared__ __align__(1024) unsigned char raw[];
@@ -38,6 +39,9 @@ __global__ void __launch_bounds__(128, 1) load(const __grid_constant__ CUtensorM
           if (FORM == 0 || FORM == 3) {
             asm volatile("cp.async.bulk.tensor.5d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3, %4, %5, %6}], [%7];" ::"r"(d),
                          "l"(&map), "r"(0), "r"(0), "r"(0), "r"(cb), "r"(page * HKV + head), "r"(bar) : "memory");
+          } else if (FORM == 4) {
+            asm volatile("cp.async.bulk.tensor.4d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3, %4, %5}], [%6];" ::"r"(d),
+                         "l"(&map), "r"(0), "r"(0), "r"(0), "r"((page * HKV + head) * 2 + cb), "r"(bar) : "memory");
           } else if (FORM == 2) {
             if (cb == 0)
               asm volatile("cp.async.bulk.tensor.3d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3, %4}], [%5];" ::"r"(dst + p * PS * D * 2),
@@ -84,7 +88,7 @@ int main(int argc, char** argv) {
   cudaMalloc(&pool, elems * 2); cudaMalloc(&dperm, NP * 4);
   cudaMemcpy(pool, host.data(), elems * 2, cudaMemcpyHostToDevice);
   cudaMemcpy(dperm, perm.data(), NP * 4, cudaMemcpyHostToDevice);
-  CUtensorMap maps[4];
+  CUtensorMap maps[5];
   {
     cuuint64_t dims[3] = {64, PS * D * 2 / 128, (cuuint64_t)NP * HKV};
     cuuint64_t strides[2] = {128, D * PS * 2};
@@ -103,6 +107,11 @@ int main(int argc, char** argv) {
     r = cuTensorMapEncodeTiled(&maps[3], CU_TENSOR_MAP_DATA_TYPE_UINT16, 5, pool, dims, strides, box, es, CU_TENSOR_MAP_INTERLEAVE_NONE,
                                CU_TENSOR_MAP_SWIZZLE_NONE, CU_TENSOR_MAP_L2_PROMOTION_NONE, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
     printf("pal permuted-stride map, unswizzled: encode %d\n", (int)r);
+    cuuint64_t dims4[4] = {8, 8, PS, (cuuint64_t)NP * HKV * 2};
+    cuuint64_t strides4[3] = {PS * 16, 16, 8 * PS * 16};
+    r = cuTensorMapEncodeTiled(&maps[4], CU_TENSOR_MAP_DATA_TYPE_UINT16, 4, pool, dims4, strides4, box, es, CU_TENSOR_MAP_INTERLEAVE_NONE,
+                               CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_NONE, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+    printf("pal permuted-stride map, rank 4: encode %d\n", (int)r);
   }
   {
     cuuint64_t dims[4] = {D, HKV, PS, NP};
@@ -117,7 +126,8 @@ int main(int argc, char** argv) {
   cudaFuncSetAttribute(load<1>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
   cudaFuncSetAttribute(load<2>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
   cudaFuncSetAttribute(load<3>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
-  const char* names[4] = {"pal permuted", "nhd rows    ", "pal raw     ", "pal permuted unswizzled"};
+  cudaFuncSetAttribute(load<4>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
+  const char* names[5] = {"pal permuted", "nhd rows    ", "pal raw     ", "pal permuted unswizzled", "pal permuted rank 4"};
   for (int form = only; form == only; ++form) {
     unsigned long long zero = 0, bad = 0;
     cudaMemcpyToSymbol(mismatches, &zero, 8);
@@ -125,7 +135,8 @@ int main(int argc, char** argv) {
       if (form == 0) load<0><<<grid, 128, smem>>>(maps[0], dperm, tiles, pool, verify);
       else if (form == 1) load<1><<<grid, 128, smem>>>(maps[1], dperm, tiles, pool, verify);
       else if (form == 2) load<2><<<grid, 128, smem>>>(maps[2], dperm, tiles, pool, verify);
-      else load<3><<<grid, 128, smem>>>(maps[3], dperm, tiles, pool, verify);
+      else if (form == 3) load<3><<<grid, 128, smem>>>(maps[3], dperm, tiles, pool, verify);
+      else load<4><<<grid, 128, smem>>>(maps[4], dperm, tiles, pool, verify);
     };
     launch(1, 132);
     cudaError_t e = cudaDeviceSynchronize();
