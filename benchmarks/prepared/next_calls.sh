@@ -1,7 +1,7 @@
 #!/bin/bash
-# The fifty-first session's prepared device calls (a call each part), on the GPU machine:
-#   bash benchmarks/prepared/next_calls.sh probes|softcap-suite|softcap-memcheck|stamps|table|pages
-#   (grouped*, turn: run, not kept)
+# The prepared device calls (a call each part), on the GPU machine:
+#   bash benchmarks/prepared/next_calls.sh probes|stamps|table|pages
+#   (grouped*: run, not kept; probes: run in the fifty-sixth session, answered)
 # probes (fifty-fourth session, about a minute): is `pal`'s S wait the unswizzled K? The tensor
 #   cores' rate of m64n128k16 chains with K in 128-byte-swizzled rows against the two interleaved
 #   forms (wgmma_modes.cu), and whether a tensor map with permuted strides lands a `pal` K page as
@@ -16,10 +16,6 @@
 #   stamps (prefill-stamps.patch: per-CTA cycles of each consumer and producer phase, the
 #   consumers' tile loop in seven phases) in both layouts and soft-capped, then
 #   ncu of main's `pal` and `nhd` kernels on the history row (scripts/ncu_report.py).
-# turn: the ping-pong's turn passed after a warpgroup's tanh / max rather than after its wgmma issue
-#   (prefill-softmax-turn.patch, tt), or between its S and its P V (prefill-turn-before-values.patch,
-#   tv: the other's S ahead of this P V at the tensor cores), plain and soft-capped, two rounds
-#   against main.
 # table: issue 13's rows beside FlashInfer's FA3 and FA2 paths (their JIT: about a minute).
 # pages: the history rows beside FA3 at every page size issue 13 names (last measured over pages in
 #   the twenty-seventh session; pal pages 2-8 and nhd pages 1-2 have changed since).
@@ -83,25 +79,6 @@ stamps)
       --row 4x1024+8192 --out "/tmp/ncu-$layout-$cap" > "$O/ncu-$layout-cap$cap.txt" 2>&1
     echo "ncu $layout soft-cap $cap rc $? ($SECONDS s)"
   done ;;
-turn)
-  variant mainK
-  variant tt prefill-softmax-turn.patch
-  variant tv prefill-turn-before-values.patch
-  ROUNDS=2 bash scripts/ab_rounds.sh "/tmp/turn.txt" \
-    "python3 scripts/prefill_sweep.py --rows 4x1024+8192 8x512+4096 4x2048+8192 --layouts nhd pal" mainK tt tv | tail -4
-  for round in 1 2; do
-    for v in mainK tt tv; do
-      echo "== $v round $round"
-      PAL_KERNEL_DIR=kv_b/$v timeout 120 python3 scripts/variant_sweep.py --ops prefill --variants soft-cap alibi
-    done
-  done 2>&1 | tee "/tmp/turn_variants.txt" | grep -E "==|soft-cap|alibi|plain"
-  cat /tmp/turn.txt /tmp/turn.txt.verdict /tmp/turn_variants.txt > "$O/turn.txt" ;;
-softcap-suite)  # the fifty-fifth session's soft-capped turn (prefill-softcap-turn.patch): the whole suite
-  variant st prefill-softcap-turn.patch
-  bash scripts/kernel_suite.sh kv_b/st 585 pytest ;;
-softcap-memcheck)
-  variant st prefill-softcap-turn.patch
-  bash scripts/kernel_suite.sh kv_b/st 560 memcheck ;;
 table)
   timeout 560 python3 scripts/prefill_sweep.py --rows 1x4096+0 4x4096+0 16x1024+0 4x1024+8192 8x512+4096 4x2048+8192 \
     --layouts nhd pal --flashinfer fa3 fa2 --label main 2>&1 | tee "$O/table.txt" ;;

@@ -36,7 +36,8 @@
 // histories: 1 x 128 over 32768 477 (nhd; 150 unsplit), 417 / 381 at head dim 256. fp8 e4m3
 // pools (fourteenth session): nhd / pal 494 / 495 at 1 x 4096, 213 / 222 at 4 x 1024 over 8192
 // (twenty-seventh: 223 / 231, widened before the slot wait). Soft-cap 30 (bf16, fixed exponent
-// base, BOUNDED; forty-ninth session): 1.06-1.14x plain at 4 x 1024 over 8192 (1.15-1.18x before).
+// base, BOUNDED; forty-ninth session): 1.06-1.14x plain at 4 x 1024 over 8192 (1.15-1.18x before);
+// with the ping-pong's turn passed after the tanh / max (fifty-fifth session) 0.97-1.08x plain.
 // Head dims 80 / 96 / 112 in 128-wide tiles (fiftieth session, call 1; bf16 nhd / hnd, page 16,
 // 4 x 4096 and 4 x 1024 over 8192): 359-384 / 417-439 / 463-469 TFLOP/s, 1.39-1.53 / 1.68-1.79
 // / 1.79-1.86x the portable kernel they ran before (the pads cost P V columns; S skips them);
@@ -52,9 +53,8 @@
 // values went by lane pairs, 1.02-1.05x), 0.94-0.98 / 1.04-1.05x at 8, 0.96-1.02 / 0.99-1.03x at
 // 16-128. pal K copies at pages 2-8 from one base a thread: 1.09 / 1.13 / 1.09x at pages 2 / 4 /
 // 8. What is left: history rows at 1.05x FA3 at every page size; pal page 2 is producer-bound,
-// pages 4 and up consumer-bound (ncu, H200). Soft-cap 30 (twenty-eighth session, one tanh.approx a
-// score): 1.13 / 1.14-1.18x plain (pal / nhd, 4 x 1024 over 8192; 1.25-1.36x before). Each
-// version's figures: docs/kernels.md ("Hopper prefill").
+// pages 4 and up consumer-bound (ncu, H200). Each version's figures: docs/kernels.md ("Hopper
+// prefill").
 #pragma once
 #include "pal/prefill.cuh"
 #include "pal/softmax.cuh"
@@ -1247,6 +1247,13 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
     // one's softmax runs while the other's S and P V are on the tensor cores, instead of both
     // waiting for the tensor cores, then both computing, in step. Warpgroup 1 opened the first
     // turn for warpgroup 0 (see `prefill_wgmma`).
+    // Soft-capped scores pass the turn after their tanh / max rather than after the wgmma
+    // issue: the two warpgroups' tanh blocks then overlap less on the MUFU pipe, at the cost of
+    // the other's S issuing later (H200, 2026-12-05, 4 x 1024 over 8192, two rounds against the
+    // turn after the issue: soft-cap 30 0.87-0.93x the time for pal, 0.92-0.99x for nhd; plain
+    // rows 0.97-1.04x, no gain, so plain keeps the early turn). ptxas keeps the exponentials
+    // after the P V wait, past the arrive.
+    constexpr bool TURN_AFTER_SOFTMAX = Variant::HAS_SOFTCAP;
     auto my_turn = [&] { group == 0 ? named_barrier_sync(3, 256) : named_barrier_sync(4, 256); };
     auto their_turn = [&] { group == 0 ? named_barrier_arrive(4, 256) : named_barrier_arrive(3, 256); };
     int slot = wait_full();
@@ -1263,10 +1270,11 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
       my_turn();
       issue_scores(j, slot, scores);
       issue_values(j - 1, previous, weights);
-      their_turn();
+      if constexpr (!TURN_AFTER_SOFTMAX) their_turn();
       wgmma_wait<1>();  // S of tile j
       release_q(j);
       weigh_scores(j, slot, scores, factor);
+      if constexpr (TURN_AFTER_SOFTMAX) their_turn();
       wgmma_wait<0>();  // P V of tile j - 1: its slot is free
       if (lane == 0) mbarrier_arrive(empty_barrier(previous));
       rescale_output(factor);
