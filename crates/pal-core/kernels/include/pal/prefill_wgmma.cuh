@@ -37,7 +37,8 @@
 // pools (fourteenth session): nhd / pal 494 / 495 at 1 x 4096, 213 / 222 at 4 x 1024 over 8192
 // (twenty-seventh: 223 / 231, widened before the slot wait). Soft-cap 30 (bf16, fixed exponent
 // base, BOUNDED; forty-ninth session): 1.06-1.14x plain at 4 x 1024 over 8192 (1.15-1.18x before);
-// with the ping-pong's turn passed after the tanh / max (fifty-fifth session) 0.97-1.08x plain.
+// with the ping-pong's turn passed after the tanh / max (fifty-fifth / sixth sessions, four runs)
+// pal 0.97-1.05x, nhd 1.00-1.13x plain.
 // Head dims 80 / 96 / 112 in 128-wide tiles (fiftieth session, call 1; bf16 nhd / hnd, page 16,
 // 4 x 4096 and 4 x 1024 over 8192): 359-384 / 417-439 / 463-469 TFLOP/s, 1.39-1.53 / 1.68-1.79
 // / 1.79-1.86x the portable kernel they ran before (the pads cost P V columns; S skips them);

@@ -1,0 +1,1 @@
+. scripts/gpu_env.sh || exit 1; PAL_KERNEL_DIR=kv_b/st timeout 200 python3 scripts/variant_sweep.py --ops prefill > "$O/variants2.txt" 2>&1; PAL_KERNEL_DIR=kv_b/ps timeout 150 python3 benchmarks/prepared/prefill_stamps.py --rows 4x1024+8192 --layouts nhd pal --soft-caps 30 > "$O/stamps_cap.txt" 2>&1  # kv_b/ps: main + prefill-stamps.patch

@@ -1,0 +1,1 @@
+. scripts/gpu_env.sh || exit 1; ROUNDS=3 bash scripts/ab_rounds.sh "$O/sw.txt" "python3 scripts/prefill_sweep.py --rows 4x1024+8192 8x512+4096 4x2048+8192 4x4096+0 --layouts nhd pal" st sw  # sw: the plain turn passed after the S wait

@@ -1,0 +1,1 @@
+. scripts/gpu_env.sh || exit 1; PAL_KERNEL_DIR=kv_b/st timeout 540 python3 scripts/prefill_sweep.py --rows 1x4096+0 4x4096+0 16x1024+0 4x1024+8192 8x512+4096 4x2048+8192 --layouts nhd pal --flashinfer fa3 fa2 --label main > "$O/table.txt" 2>&1

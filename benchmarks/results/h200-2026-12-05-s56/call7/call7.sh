@@ -1,0 +1,1 @@
+. scripts/gpu_env.sh || exit 1; PAL_KERNEL_DIR=kv_b/st timeout 300 python3 scripts/prefill_sweep.py --rows 4x1024+8192 8x512+4096 4x2048+8192 --layouts nhd pal --flashinfer fa3 --label main > "$O/table2.txt" 2>&1
