@@ -1250,11 +1250,8 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
     // turn for warpgroup 0 (see `prefill_wgmma`).
     // Soft-capped scores pass the turn after their tanh / max rather than after the wgmma
     // issue: the two warpgroups' tanh blocks then overlap less on the MUFU pipe, at the cost of
-    // the other's S issuing later (H200, 2026-12-05, 4 x 1024 over 8192, two rounds against the
-    // turn after the issue: soft-cap 30 0.87-0.93x the time for pal, 0.92-0.99x for nhd; plain
-    // rows 0.97-1.04x, no gain, so plain keeps the early turn; two later runs against plain:
-    // pal 1.03-1.05x, nhd 1.12-1.13x, so nhd's gain is not settled). ptxas keeps the
-    // exponentials after the P V wait, past the arrive.
+    // the other's S issuing later (figures in the opening note; plain rows did not gain, so they
+    // keep the early turn). ptxas keeps the exponentials after the P V wait, past the arrive.
     constexpr bool TURN_AFTER_SOFTMAX = Variant::HAS_SOFTCAP;
     auto my_turn = [&] { group == 0 ? named_barrier_sync(3, 256) : named_barrier_sync(4, 256); };
     auto their_turn = [&] { group == 0 ? named_barrier_arrive(4, 256) : named_barrier_arrive(3, 256); };
