@@ -1,22 +1,58 @@
 """What attention variants cost on CUDA: decode and prefill kernel time (CUDA-graph replay) with
 each option beside plain attention on the same inputs, and decode time against context length at
 a fixed 4096-token window (it should stay flat). bfloat16, HQ 32 / HKV 8, D 128, page 16.
+With --rounds N each case's graphs (plain and every option) replay in turn, N rounds: a ratio is
+the median of the rounds' own ratios, so that the GPU's clock drifting between rounds (7% on an
+H100 at 500 TFLOP/s) does not enter it; the kernel time printed is the median over the rounds.
 
-    python scripts/variant_sweep.py [--layouts pal nhd]
+    python scripts/variant_sweep.py [--layouts pal nhd] [--rounds 7] [--prompts 4x1024+8192]
 """
 
 from __future__ import annotations
 
 import argparse
+import re
+import statistics
 from functools import partial
 
 import proxy_attention_lab as pal
 import torch
+import triton
 from decode_sweep import graph_replay_ms, make_case
 
 
 def graph_time_us(call) -> float:
     return graph_replay_ms(call)[0] * 1e3
+
+
+def capture(call):
+    """A CUDA graph of ``call`` after one eager call (kernels compiled, workspace sized)."""
+    call()
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.stream(torch.cuda.Stream()), torch.cuda.graph(graph):
+        call()
+    return graph
+
+
+def time_case(case: str, calls: dict, rounds: int, rows: list, ratios: dict) -> None:
+    """Times every call of one case: once each (rounds 0), else its graphs in turn, `rounds`
+    times; rows get the (median) kernel time, ratios the median of each round's ratio to plain."""
+    if not rounds:
+        for name, call in calls.items():
+            rows.append((case, name, graph_time_us(call)))
+            print(*rows[-1], flush=True)
+        return
+    graphs = {name: capture(call) for name, call in calls.items()}
+    times = {name: [] for name in graphs}
+    for _ in range(rounds):
+        for name, graph in graphs.items():
+            times[name].append(triton.testing.do_bench(graph.replay, return_mode="median") * 1e3)
+    for name, ts in times.items():
+        rows.append((case, name, statistics.median(ts)))
+        ratios[case, name] = statistics.median(t / p for t, p in zip(ts, times["plain"]))
+        spread = f"{min(ts):.1f}-{max(ts):.1f}"
+        print(*rows[-1], f"(rounds {spread} us, {ratios[case, name]:.3f}x plain)", flush=True)
+    del graphs
 
 
 def variants(hq: int, only: list[str] | None = None) -> dict[str, dict]:
@@ -42,44 +78,43 @@ def main() -> None:
     parser.add_argument("--layouts", nargs="+", default=["pal", "nhd"])
     parser.add_argument("--ops", nargs="+", default=["decode", "prefill"], choices=["decode", "prefill"])
     parser.add_argument("--variants", nargs="+", help="only these variants (and plain), e.g. soft-cap")
+    parser.add_argument("--rounds", type=int, default=0, help="time each case's graphs in turn, N rounds")
+    parser.add_argument(
+        "--prompts", nargs="+", default=["4x1024+8192"], help="prefill rows: BATCHxPROMPT+HISTORY"
+    )
     args = parser.parse_args()
-    rows = []
+    rows, ratios = [], {}
     for layout in args.layouts:
         for batch in (8, 32) if "decode" in args.ops else ():
             q, k, v, table, lens = make_case(batch, 4096, 32, 8, 128, 16, torch.bfloat16, layout)
-            for name, options in variants(32, args.variants).items():
-                us = graph_time_us(
-                    partial(pal.paged_attention_decode, q, k, v, table, lens, layout=layout, **options)
-                )
-                rows.append((f"decode {batch}x4096 {layout}", name, us))
-                print(*rows[-1], flush=True)
-        if "prefill" in args.ops:
-            batch, prompt = 4, 1024
-            q, k, v, table, lens = make_case(batch, 8192, 32, 8, 128, 16, torch.bfloat16, layout)
+            calls = {
+                name: partial(pal.paged_attention_decode, q, k, v, table, lens, layout=layout, **options)
+                for name, options in variants(32, args.variants).items()
+            }
+            time_case(f"decode {batch}x4096 {layout}", calls, args.rounds, rows, ratios)
+        for row in args.prompts if "prefill" in args.ops else ():
+            batch, prompt, history = (int(x) for x in re.fullmatch(r"(\d+)x(\d+)\+(\d+)", row).groups())
             g = torch.Generator(device="cuda").manual_seed(1)
+            q, k, v, table, lens = make_case(batch, max(history, 1), 32, 8, 128, 16, torch.bfloat16, layout)
+            lens.fill_(history)
             qp = torch.randn(batch * prompt, 32, 128, generator=g, device="cuda").to(torch.bfloat16)
             kp = torch.randn(batch * prompt, 8, 128, generator=g, device="cuda").to(torch.bfloat16)
-            for name, options in variants(32, args.variants).items():
-                us = graph_time_us(
-                    partial(
-                        pal.paged_attention_prefill, qp, kp, kp, k, v, table, lens, layout=layout, **options
-                    )
-                )
-                rows.append((f"prefill {batch}x{prompt}+8192 {layout}", name, us))
-                print(*rows[-1], flush=True)
+            prefill = partial(pal.paged_attention_prefill, qp, kp, kp, k, v, table, lens, layout=layout)
+            calls = {name: partial(prefill, **o) for name, o in variants(32, args.variants).items()}
+            time_case(f"prefill {row} {layout}", calls, args.rounds, rows, ratios)
         for context in (4096, 16384, 65536) if "decode" in args.ops else ():
             q, k, v, table, lens = make_case(32, context, 32, 8, 128, 16, torch.bfloat16, layout)
-            for name, options in (("plain", {}), ("window 4095", {"window_left": 4095})):
-                us = graph_time_us(
-                    partial(pal.paged_attention_decode, q, k, v, table, lens, layout=layout, **options)
-                )
-                rows.append((f"decode 32x{context} {layout}", name, us))
-                print(*rows[-1], flush=True)
+            calls = {
+                name: partial(pal.paged_attention_decode, q, k, v, table, lens, layout=layout, **options)
+                for name, options in (("plain", {}), ("window 4095", {"window_left": 4095}))
+            }
+            time_case(f"decode 32x{context} {layout}", calls, args.rounds, rows, ratios)
             del q, k, v, table, lens
     print("\n| case | variant | kernel us | vs plain |\n|---|---|---|---|")
     plain = {case: us for case, name, us in rows if name == "plain"}
     for case, name, us in rows:
-        print(f"| {case} | {name} | {us:.1f} | {us / plain[case]:.2f}x |")
+        ratio = ratios.get((case, name), us / plain[case])
+        print(f"| {case} | {name} | {us:.1f} | {ratio:.3f}x |")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 #!/bin/bash
 # The prepared device calls (a call each part), on the GPU machine:
-#   bash benchmarks/prepared/next_calls.sh readable|readable-suite|stamps|table|pages|probes
+#   bash benchmarks/prepared/next_calls.sh stamps|table|pages|probes
 #   (grouped*: run, not kept; probes: run in the fifty-sixth session, answered)
 # probes (fifty-fourth session, about a minute): is `pal`'s S wait the unswizzled K? The tensor
 #   cores' rate of m64n128k16 chains with K in 128-byte-swizzled rows against the two interleaved
@@ -16,14 +16,6 @@
 #   stamps (prefill-stamps.patch: per-CTA cycles of each consumer and producer phase, the
 #   consumers' tile loop in seven phases) in both layouts and soft-capped, then
 #   ncu of main's `pal` and `nhd` kernels on the history row (scripts/ncu_report.py).
-# readable (fifty-sixth session): the consumers read a slot's readable-key words as soon as the slot
-#   is full, ahead of the S wait (prefill-readable-early.patch); ncu had the loads' latency in
-#   front of every tile's softmax, 2.9% of `pal`'s stall samples on the LOP3 that takes them.
-#   Three A/B rounds against main over five rows, then the prefill tests on it; a winner then
-#   needs readable-suite (the whole suite and memcheck, about 410 s) before it lands. Then the
-#   soft-capped turn after the S wait (prefill-turn-after-s.patch; plain, it was level) against
-#   main's turn after the tanh / max, two rounds of the variant sweep: soft-capped `nhd` measured
-#   1.12-1.13x plain after landing.
 # table: issue 13's rows beside FlashInfer's FA3 and FA2 paths (their JIT: about a minute).
 # pages: the history rows beside FA3 at every page size issue 13 names (last measured over pages in
 #   the twenty-seventh session; pal pages 2-8 and nhd pages 1-2 have changed since).
@@ -87,22 +79,6 @@ stamps)
       --row 4x1024+8192 --out "/tmp/ncu-$layout-$cap" > "$O/ncu-$layout-cap$cap.txt" 2>&1
     echo "ncu $layout soft-cap $cap rc $? ($SECONDS s)"
   done ;;
-readable)
-  variant mainK
-  variant rk prefill-readable-early.patch
-  ROUNDS=3 bash scripts/ab_rounds.sh "$O/rk.txt" \
-    "python3 scripts/prefill_sweep.py --rows 4x1024+8192 8x512+4096 4x2048+8192 4x4096+0 16x1024+0 --layouts nhd pal" mainK rk | tail -3
-  PAL_KERNEL_DIR=kv_b/rk timeout 220 python3 -m pytest -q -p no:cacheprovider -n 14 tests/test_cuda.py tests/test_variants.py \
-    tests/test_fp8.py -k prefill > "$O/rk_tests.txt" 2>&1
-  echo "tests rc $? ($SECONDS s)"; tail -2 "$O/rk_tests.txt"; grep -E "^FAILED" "$O/rk_tests.txt" | head
-  # soft-capped: the turn after the S wait (prefill-turn-after-s.patch) against main's after the tanh / max
-  variant sc prefill-turn-after-s.patch
-  for round in 1 2; do for v in mainK sc; do echo "== $v round $round"
-    PAL_KERNEL_DIR=kv_b/$v timeout 60 python3 scripts/variant_sweep.py --ops prefill --variants soft-cap
-  done; done > "$O/sc.txt" 2>&1; grep -E "==|soft-cap|plain" "$O/sc.txt" | grep -v "^|" ;;
-readable-suite)
-  variant rk prefill-readable-early.patch
-  PAL_SUITE_WORKERS=13 bash scripts/kernel_suite.sh kv_b/rk 560 tests ;;
 table)
   timeout 560 python3 scripts/prefill_sweep.py --rows 1x4096+0 4x4096+0 16x1024+0 4x1024+8192 8x512+4096 4x2048+8192 \
     --layouts nhd pal --flashinfer fa3 fa2 --label main 2>&1 | tee "$O/table.txt" ;;

@@ -38,7 +38,8 @@
 // (twenty-seventh: 223 / 231, widened before the slot wait). Soft-cap 30 (bf16, fixed exponent
 // base, BOUNDED; forty-ninth session): 1.06-1.14x plain at 4 x 1024 over 8192 (1.15-1.18x before);
 // with the ping-pong's turn passed after the tanh / max (fifty-fifth / sixth sessions, four runs)
-// pal 0.97-1.05x, nhd 1.00-1.13x plain.
+// pal 0.97-1.05x, nhd 1.00-1.13x plain; in alternating rounds (fifty-seventh, 4 x 1024 over 8192
+// / 8 x 512 over 4096 / 4 x 4096) pal 1.04 / 1.04 / 1.07x, nhd 1.11 / 1.10 / 1.08x.
 // Head dims 80 / 96 / 112 in 128-wide tiles (fiftieth session, call 1; bf16 nhd / hnd, page 16,
 // 4 x 4096 and 4 x 1024 over 8192): 359-384 / 417-439 / 463-469 TFLOP/s, 1.39-1.53 / 1.68-1.79
 // / 1.79-1.86x the portable kernel they ran before (the pads cost P V columns; S skips them);
