@@ -32,13 +32,19 @@ def read_ceiling() -> float:
     return x.numel() * 4 / ms / 1e9
 
 
-def graph_replay_ms(call):
-    """Median ms of replaying a CUDA graph of ``call`` (one eager call first: kernels compiled,
-    workspace sized; captured on a side stream), and the output the graph writes."""
+def capture(call):
+    """A CUDA graph of ``call`` (one eager call first: kernels compiled, workspace sized; captured
+    on a side stream), and the output the graph writes."""
     call()
     graph = torch.cuda.CUDAGraph()
     with torch.cuda.stream(torch.cuda.Stream()), torch.cuda.graph(graph):
         out = call()
+    return graph, out
+
+
+def graph_replay_ms(call):
+    """Median ms of replaying a CUDA graph of ``call`` (`capture`), and the output it writes."""
+    graph, out = capture(call)
     return triton.testing.do_bench(graph.replay, return_mode="median"), out
 
 

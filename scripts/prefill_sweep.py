@@ -9,15 +9,19 @@ prints the largest difference, so a variant that times well but computes wrong s
 `--flashinfer fa2 fa3` times FlashInfer's prefill paths on the same row (pages of history and
 prompt in random order, NHD; `triton.testing.do_bench`) and prints PAL's ratio to each;
 `--save DIR` keeps every output and `--compare DIR` says whether each has the same bits as an
-earlier run's, else the largest difference (the inputs are seeded: same rows, same inputs)."""
+earlier run's, else the largest difference (the inputs are seeded: same rows, same inputs).
+With `--rounds N` PAL's graph and each FlashInfer path are timed in turn, N rounds a row: the
+ratio printed is the median of the rounds' own ratios (the GPU's clock drifts between rounds
+by up to 13% on a history row), the times the medians of the rounds."""
 
 import argparse
 import functools
 import os
+import statistics
 
 import proxy_attention_lab as pal
 import torch
-from decode_sweep import graph_replay_ms, keep_or_compare
+from decode_sweep import capture, graph_replay_ms, keep_or_compare
 
 ROWS = ["1x4096+0", "4x4096+0", "16x1024+0", "4x1024+8192", "8x512+4096"]
 
@@ -81,6 +85,34 @@ def flashinfer_prefill(row, dim, page, backend):
     return lambda: wrapper.run(q, (pool[0], pool[1]))
 
 
+def in_turn(args, row, call, flops) -> str:
+    """PAL's graph and FlashInfer's paths timed in turn, `args.rounds` rounds: median TFLOP/s of
+    each and the median of the rounds' ratios (FlashInfer's time over PAL's)."""
+    import triton
+
+    graph, _ = capture(call)
+    peers = {}
+    for backend in args.flashinfer:
+        try:
+            peers[backend] = flashinfer_prefill(row, args.dim, args.page, backend)
+        except Exception as error:  # noqa: BLE001 - a path that refuses the shape
+            print(f"flashinfer-{backend}: {str(error).splitlines()[-1][-100:]}")
+    times = {name: [] for name in ["pal", *peers]}
+    for _ in range(args.rounds):
+        times["pal"].append(triton.testing.do_bench(graph.replay, return_mode="median"))
+        for backend, run in peers.items():
+            times[backend].append(triton.testing.do_bench(run, return_mode="median"))
+    ms = statistics.median(times["pal"])
+    line = f"{ms * 1e3:8.0f} us {flops / ms / 1e9:7.1f} TFLOP/s"
+    for backend in peers:
+        ratio = statistics.median(f / p for f, p in zip(times[backend], times["pal"]))
+        fi_ms = statistics.median(times[backend])
+        line += f"  flashinfer-{backend} {flops / fi_ms / 1e9:.1f} ({ratio:.2f}x, rounds"
+        line += f" {min(f / p for f, p in zip(times[backend], times['pal'])):.2f}-"
+        line += f"{max(f / p for f, p in zip(times[backend], times['pal'])):.2f})"
+    return line
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--layouts", nargs="+", default=["nhd", "pal"])
@@ -94,6 +126,7 @@ def main() -> None:
     parser.add_argument("--flashinfer", nargs="*", default=[], help="FlashInfer paths: fa2, fa3")
     parser.add_argument("--save", help="folder to keep the outputs in")
     parser.add_argument("--compare", help="folder of an earlier run's outputs to compare with")
+    parser.add_argument("--rounds", type=int, default=0, help="time PAL and FlashInfer in turn, N rounds")
     args = parser.parse_args()
     g = torch.Generator(device="cuda").manual_seed(0)
     args.kv_dtype = args.kv_dtype or args.dtype
@@ -106,6 +139,10 @@ def main() -> None:
             def call(inputs=inputs, layout=layout):
                 return pal.paged_attention_prefill(*inputs, layout=layout)
 
+            prefix = f"{args.label:<24} {layout} D{args.dim} p{args.page}{kv_tag} {row:<12}"
+            if args.rounds and args.flashinfer:
+                print(prefix, in_turn(args, row, call, flops), flush=True)
+                continue
             ms, out = graph_replay_ms(call)
             check = ""
             if args.check:
@@ -123,11 +160,7 @@ def main() -> None:
                     check += f"  flashinfer-{backend}: {str(error).splitlines()[-1][-100:]}"
             name = f"{layout}-D{args.dim}-p{args.page}-{args.dtype}-{args.kv_dtype}-{row}.pt"
             check += keep_or_compare(out, name, args.save, args.compare)
-            print(
-                f"{args.label:<24} {layout} D{args.dim} p{args.page}{kv_tag} {row:<12} {ms * 1e3:8.0f} us "
-                f"{flops / ms / 1e9:7.1f} TFLOP/s{check}",
-                flush=True,
-            )
+            print(f"{prefix} {ms * 1e3:8.0f} us {flops / ms / 1e9:7.1f} TFLOP/s{check}", flush=True)
 
 
 if __name__ == "__main__":

@@ -18,20 +18,11 @@ from functools import partial
 import proxy_attention_lab as pal
 import torch
 import triton
-from decode_sweep import graph_replay_ms, make_case
+from decode_sweep import capture, graph_replay_ms, make_case
 
 
 def graph_time_us(call) -> float:
     return graph_replay_ms(call)[0] * 1e3
-
-
-def capture(call):
-    """A CUDA graph of ``call`` after one eager call (kernels compiled, workspace sized)."""
-    call()
-    graph = torch.cuda.CUDAGraph()
-    with torch.cuda.stream(torch.cuda.Stream()), torch.cuda.graph(graph):
-        call()
-    return graph
 
 
 def time_case(case: str, calls: dict, rounds: int, rows: list, ratios: dict) -> None:
@@ -42,7 +33,7 @@ def time_case(case: str, calls: dict, rounds: int, rows: list, ratios: dict) -> 
             rows.append((case, name, graph_time_us(call)))
             print(*rows[-1], flush=True)
         return
-    graphs = {name: capture(call) for name, call in calls.items()}
+    graphs = {name: capture(call)[0] for name, call in calls.items()}
     times = {name: [] for name in graphs}
     for _ in range(rounds):
         for name, graph in graphs.items():
