@@ -1,6 +1,6 @@
 #!/bin/bash
 # The prepared device calls (a call each part), on the GPU machine:
-#   bash benchmarks/prepared/next_calls.sh stamps|table|pages|probes
+#   bash benchmarks/prepared/next_calls.sh prescaled-suite|prescaled|stamps|table|pages|probes
 #   (grouped*: run, not kept; probes: run in the fifty-sixth session, answered)
 # probes (fifty-fourth session, about a minute): is `pal`'s S wait the unswizzled K? The tensor
 #   cores' rate of m64n128k16 chains with K in 128-byte-swizzled rows against the two interleaved
@@ -16,6 +16,11 @@
 #   stamps (prefill-stamps.patch: per-CTA cycles of each consumer and producer phase, the
 #   consumers' tile loop in seven phases) in both layouts and soft-capped, then
 #   ncu of main's `pal` and `nhd` kernels on the history row (scripts/ncu_report.py).
+# prescaled-suite (fifty-seventh session; run first, about 410 s): the whole suite and memcheck on
+#   prefill-prescaled-q.patch (soft-capped Q multiplied by scale / cap in shared memory once an
+#   item: soft-capped time 0.96-0.99x main's on an H100, the prefill variant tests passed), which
+#   it needs before it lands. prescaled: the same A/B on an H200 (three processes each, both
+#   layouts, three rows, soft-capped against plain in alternating rounds).
 # table: issue 13's rows beside FlashInfer's FA3 and FA2 paths (their JIT: about a minute).
 # pages: the history rows beside FA3 at every page size issue 13 names (last measured over pages in
 #   the twenty-seventh session; pal pages 2-8 and nhd pages 1-2 have changed since).
@@ -79,6 +84,16 @@ stamps)
       --row 4x1024+8192 --out "/tmp/ncu-$layout-$cap" > "$O/ncu-$layout-cap$cap.txt" 2>&1
     echo "ncu $layout soft-cap $cap rc $? ($SECONDS s)"
   done ;;
+prescaled-suite)
+  variant pq prefill-prescaled-q.patch
+  PAL_SUITE_WORKERS=13 bash scripts/kernel_suite.sh kv_b/pq 560 tests ;;
+prescaled)
+  variant st
+  variant pq prefill-prescaled-q.patch
+  for round in 1 2 3; do for v in st pq; do echo "== $v round $round"
+    PAL_KERNEL_DIR=kv_b/$v timeout 90 python3 scripts/variant_sweep.py --ops prefill --variants soft-cap --rounds 3 \
+      --prompts 4x1024+8192 8x512+4096 4x4096+0 2>&1 | grep "^| prefill"
+  done; done > "$O/pq.txt" 2>&1; grep -v plain "$O/pq.txt" ;;
 table)
   timeout 560 python3 scripts/prefill_sweep.py --rows 1x4096+0 4x4096+0 16x1024+0 4x1024+8192 8x512+4096 4x2048+8192 \
     --layouts nhd pal --flashinfer fa3 fa2 --label main 2>&1 | tee "$O/table.txt" ;;
