@@ -116,3 +116,26 @@ def test_host_profile_counts_calls_and_stages():
     assert timed["lookup"] == 0  # no kernel on the CPU backend
     pal.paged_attention_decode(*args)
     assert _native.host_profile()[0] == 0
+
+
+def test_rounds_time_every_implementation_in_turn(tmp_path, monkeypatch):
+    """A case's implementations are all checked, then timed round by round in turn: with three
+    rounds each one's runs come in three shares, and its timing counts them all."""
+    from proxy_attention_lab.bench.devices import CpuDevice
+
+    order = []
+    timed = CpuDevice.time
+
+    def recording(self, run, working_set_bytes, share=1.0):
+        order.append(run)
+        return timed(self, run, working_set_bytes, share)
+
+    monkeypatch.setattr(CpuDevice, "time", recording)
+    args = ["--ops", "decode", "--decode", "2x64", "--rounds", "3", "--no-plots", "--out", str(tmp_path)]
+    assert main([*TINY, *args]) == 0
+    runs = list(dict.fromkeys(order))  # each implementation's run, in first-timed order
+    assert len(runs) >= 2 and order == runs * 3
+    (result,) = tmp_path.glob("cpu-*.json")
+    rows = [r for r in json.loads(result.read_text())["results"] if r["timing"]]
+    assert len(rows) == len(runs)
+    assert all(r["timing"]["rounds"] == 3 and r["timing"]["runs"] >= 3 for r in rows)

@@ -128,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
         )
         from .sweep import Sweep
 
-        sweep = Sweep(device, shape, seed=args.seed)
+        sweep = Sweep(device, shape, seed=args.seed, rounds=args.rounds)
         getattr(sweep, op)(*case)
         results.extend(m.as_dict() for m in sweep.results)
         if bar is not None:
@@ -199,6 +199,12 @@ def main(argv: list[str] | None = None) -> int:
         help="attention variant (SPEC §3.5): plain, or window=W,softcap=C,alibi,sinks (any of them)",
     )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=5,
+        help="time a case's implementations in turn, a share of their runs a round (1: one after another)",
+    )
     parser.add_argument("--out", default="bench-results", help="folder for the JSON and PNG files")
     parser.add_argument("--no-plots", action="store_true")
     return run(parser.parse_args(argv))

@@ -3,6 +3,7 @@ the same run."""
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 import statistics
@@ -14,10 +15,12 @@ import numpy as np
 
 
 class Timing:
-    """Median latency with its spread (10th to 90th percentile), in milliseconds."""
+    """Median latency with its spread (10th to 90th percentile), in milliseconds; ``samples``
+    keeps every run's, so that rounds of one implementation merge."""
 
     def __init__(self, samples_ms: list[float]):
         ordered = sorted(samples_ms)
+        self.samples = ordered
         self.median_ms = statistics.median(ordered)
         self.p10_ms = ordered[int(0.1 * (len(ordered) - 1))]
         self.p90_ms = ordered[int(0.9 * (len(ordered) - 1))]
@@ -45,12 +48,14 @@ class CpuDevice:
     def to_numpy(self, array: Any) -> np.ndarray:
         return np.asarray(array)
 
-    def time(self, run: Callable[[], Any], working_set_bytes: int) -> Timing:
+    def time(self, run: Callable[[], Any], working_set_bytes: int, share: float = 1.0) -> Timing:
+        """``share`` of the runs (a round of several, `Sweep`'s rounds)."""
         flush = working_set_bytes < 4 * self._flush.nbytes
         run()  # warm-up
         samples: list[float] = []
+        runs, seconds = max(1, math.ceil(self.min_runs * share)), self.min_seconds * share
         start = time.perf_counter()
-        while len(samples) < self.min_runs or time.perf_counter() - start < self.min_seconds:
+        while len(samples) < runs or time.perf_counter() - start < seconds:
             if flush:
                 self._flush += 1.0
             t0 = time.perf_counter()

@@ -31,12 +31,14 @@ class CudaDevice:
     def to_numpy(self, tensor: Any) -> np.ndarray:
         return from_torch(tensor)
 
-    def time(self, run: Callable[[], Any], working_set_bytes: int) -> Timing:
+    def time(self, run: Callable[[], Any], working_set_bytes: int, share: float = 1.0) -> Timing:
+        """``share`` of the runs (a round of several, `Sweep`'s rounds)."""
         torch = self.torch
         run()  # warm-up: JIT compilation, workspace sizing
         torch.cuda.synchronize()
-        starts = [torch.cuda.Event(enable_timing=True) for _ in range(self.runs)]
-        ends = [torch.cuda.Event(enable_timing=True) for _ in range(self.runs)]
+        runs = max(1, round(self.runs * share))
+        starts = [torch.cuda.Event(enable_timing=True) for _ in range(runs)]
+        ends = [torch.cuda.Event(enable_timing=True) for _ in range(runs)]
         for start, end in zip(starts, ends):
             self._flush.zero_()
             start.record()

@@ -20,6 +20,7 @@ from ..testing import (
     within_tolerance,
 )
 from . import peers
+from .devices import Timing
 from .problems import Shape, paged_problem
 
 
@@ -73,28 +74,61 @@ class Sweep:
     """Runs cases on one device and collects measurements. The ``pal`` rows time the call an
     engine makes (the public function with its defaults: a new output, the default ``check``,
     which never synchronises); ``pal_unchecked`` rows time ``check=False`` into a
-    preallocated ``out``, which skips the host-side validation of device tables."""
+    preallocated ``out``, which skips the host-side validation of device tables.
+
+    A case checks every implementation first, then times them in ``rounds`` rounds, each
+    round a share of every implementation's runs in turn, and each median over all its rounds'
+    runs: a device whose rate drifts between minutes (a GPU's clock, a VM's memory) then moves
+    every implementation of the case alike, not whichever ran last."""
 
     def __init__(
-        self, device, shape: Shape, seed: int = 0, on_result: Callable[[Measurement], None] = lambda m: None
+        self,
+        device,
+        shape: Shape,
+        seed: int = 0,
+        on_result: Callable[[Measurement], None] = lambda m: None,
+        rounds: int = 1,
     ):
         self.device, self.shape = device, shape
         self.rng = np.random.default_rng(seed)
         self.peers = peers.available(device.name)
         self.results: list[Measurement] = []
         self.on_result = on_result
+        self.rounds = max(1, rounds)
+        # The case's checked implementations waiting to be timed: (measurement, run, work, working set).
+        self._pending: list[tuple[Measurement, Callable[[], Any], float, int]] = []
 
     def _measure(self, op, case, impl, run, output, expected, rows, work, metric, working_set) -> None:
-        """Checks ``output(run())`` (sliced to ``rows``) against ``expected``, then times ``run``."""
+        """Checks ``output(run())`` (sliced to ``rows``) against ``expected``; ``run`` is timed
+        with the case's other implementations (`_time_case`)."""
         m = Measurement(op, case, impl, self.shape, metric=metric)
         try:
             m.max_error, m.ok = _check(output(run())[rows], expected, self.shape.dtype)
-            timing = self.device.time(run, working_set)
-            m.timing = timing.as_dict()
-            m.value = work / (timing.median_ms * 1e-3) / (1e9 if metric == "GB/s" else 1e12)
         except Exception as error:  # a peer that fails on this case is reported, not fatal
             m.skipped = f"{type(error).__name__}: {error}"
-        self._record(m)
+            self._record(m)
+            return
+        self.results.append(m)
+        self._pending.append((m, run, work, working_set))
+
+    def _time_case(self) -> None:
+        """Times the case's checked implementations, round by round, and reports them."""
+        pending, self._pending = self._pending, []
+        samples: list[list[float] | None] = [[] for _ in pending]
+        for _ in range(self.rounds):
+            for i, (m, run, _, working_set) in enumerate(pending):
+                if samples[i] is None:
+                    continue
+                try:
+                    samples[i] += self.device.time(run, working_set, 1 / self.rounds).samples
+                except Exception as error:  # reported, not fatal
+                    m.skipped, samples[i] = f"{type(error).__name__}: {error}", None
+        for (m, _, work, _), runs in zip(pending, samples):
+            if runs:
+                timing = Timing(runs)
+                m.timing = timing.as_dict() | {"rounds": self.rounds}
+                m.value = work / (timing.median_ms * 1e-3) / (1e9 if m.metric == "GB/s" else 1e12)
+            self.on_result(m)
 
     def _measure_peer(self, op, case, impl, build, expected, rows, work, metric, working_set) -> None:
         """Like :meth:`_measure` for a peer whose setup itself may fail (reported, not fatal)."""
@@ -196,6 +230,7 @@ class Sweep:
             self._measure_peer(
                 "decode", case, name, builders[name], expected, checked, kv_bytes, "GB/s", kv_bytes
             )
+        self._time_case()
         if beside is not None:
             for m in self.results[first:]:
                 m.extra["paged_read_beside_GBps"] = beside
@@ -274,6 +309,7 @@ class Sweep:
                 "TFLOP/s",
                 work_bytes,
             )
+        self._time_case()
 
     def fill(self, sequences: int, per_seq: int) -> None:
         """``per_seq`` new tokens for each of ``sequences`` sequences: a prefill chunk's worth
@@ -327,3 +363,4 @@ class Sweep:
                 return run, lambda pools: filled(output(pools[0]), output(pools[1]), "nhd")
 
             self._measure_peer("fill", case, "flashinfer", build, *rest)
+        self._time_case()
