@@ -1,6 +1,6 @@
 """What attention variants cost on CUDA: decode and prefill kernel time (CUDA-graph replay) with
 each option beside plain attention on the same inputs, and decode time against context length at
-a fixed 4096-token window (it should stay flat). bfloat16, HQ 32 / HKV 8, D 128, page 16.
+a fixed 4096-token window (it should stay flat). bfloat16, HQ 32 / HKV 8, D 128 (--dim), page 16.
 With --rounds N each case's graphs (plain and every option) replay in turn, N rounds: a ratio is
 the median of the rounds' own ratios, so that the GPU's clock drifting between rounds (7% on an
 H100 at 500 TFLOP/s) does not enter it; the kernel time printed is the median over the rounds.
@@ -70,6 +70,7 @@ def main() -> None:
     parser.add_argument("--ops", nargs="+", default=["decode", "prefill"], choices=["decode", "prefill"])
     parser.add_argument("--variants", nargs="+", help="only these variants (and plain), e.g. soft-cap")
     parser.add_argument("--rounds", type=int, default=0, help="time each case's graphs in turn, N rounds")
+    parser.add_argument("--dim", type=int, default=128, help="head dim")
     parser.add_argument(
         "--prompts", nargs="+", default=["4x1024+8192"], help="prefill rows: BATCHxPROMPT+HISTORY"
     )
@@ -77,7 +78,7 @@ def main() -> None:
     rows, ratios = [], {}
     for layout in args.layouts:
         for batch in (8, 32) if "decode" in args.ops else ():
-            q, k, v, table, lens = make_case(batch, 4096, 32, 8, 128, 16, torch.bfloat16, layout)
+            q, k, v, table, lens = make_case(batch, 4096, 32, 8, args.dim, 16, torch.bfloat16, layout)
             calls = {
                 name: partial(pal.paged_attention_decode, q, k, v, table, lens, layout=layout, **options)
                 for name, options in variants(32, args.variants).items()
@@ -86,15 +87,16 @@ def main() -> None:
         for row in args.prompts if "prefill" in args.ops else ():
             batch, prompt, history = (int(x) for x in re.fullmatch(r"(\d+)x(\d+)\+(\d+)", row).groups())
             g = torch.Generator(device="cuda").manual_seed(1)
-            q, k, v, table, lens = make_case(batch, max(history, 1), 32, 8, 128, 16, torch.bfloat16, layout)
+            pools = make_case(batch, max(history, 1), 32, 8, args.dim, 16, torch.bfloat16, layout)
+            q, k, v, table, lens = pools
             lens.fill_(history)
-            qp = torch.randn(batch * prompt, 32, 128, generator=g, device="cuda").to(torch.bfloat16)
-            kp = torch.randn(batch * prompt, 8, 128, generator=g, device="cuda").to(torch.bfloat16)
+            qp = torch.randn(batch * prompt, 32, args.dim, generator=g, device="cuda").to(torch.bfloat16)
+            kp = torch.randn(batch * prompt, 8, args.dim, generator=g, device="cuda").to(torch.bfloat16)
             prefill = partial(pal.paged_attention_prefill, qp, kp, kp, k, v, table, lens, layout=layout)
             calls = {name: partial(prefill, **o) for name, o in variants(32, args.variants).items()}
             time_case(f"prefill {row} {layout}", calls, args.rounds, rows, ratios)
         for context in (4096, 16384, 65536) if "decode" in args.ops else ():
-            q, k, v, table, lens = make_case(32, context, 32, 8, 128, 16, torch.bfloat16, layout)
+            q, k, v, table, lens = make_case(32, context, 32, 8, args.dim, 16, torch.bfloat16, layout)
             calls = {
                 name: partial(pal.paged_attention_decode, q, k, v, table, lens, layout=layout, **options)
                 for name, options in (("plain", {}), ("window 4095", {"window_left": 4095}))

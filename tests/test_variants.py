@@ -124,6 +124,22 @@ def test_prefill_soft_caps_near_the_fixed_base_limit(rng, device, layout, cap, s
     assert_close(to_host(out), expected, "bfloat16")
 
 
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("head_dim", [192, 256])
+def test_prefill_soft_caps_at_large_head_dims(rng, device, layout, head_dim):
+    """Soft-capped bfloat16 prefill at the head dims Hopper serves one item per CTA (no
+    producer; Gemma 2's 256), logits past the cap, over a history and on prompts alone."""
+    history, prompts = [700, 0], [64, 150]
+    cache = paged_cache(rng, history, 2, head_dim, 16, "bfloat16", layout)
+    q, k, v, cu = random_prompts(rng, prompts, 4, 2, head_dim, "bfloat16")
+    q = (q * 16).astype(q.dtype)
+    variant = {"logits_soft_cap": 50.0}
+    arrays = {"q": q, "k": k, "v": v, "kc": cache.k_cache, "vc": cache.v_cache, "t": cache.page_table}
+    args = on(device, {**arrays, "l": cache.lens, "cu": np.asarray(cu, np.int32)})
+    out = pal.paged_attention_prefill(*args.values(), layout=layout, **on(device, variant))
+    assert_close(to_host(out), prefill_reference(q, k, v, cache, cu, **variant), "bfloat16")
+
+
 @pytest.mark.parametrize("page_size", [1, 2, 4, 8, 16, 32, 64, 128])
 @pytest.mark.parametrize("pool", ["bfloat16", "float8_e4m3fn"])
 def test_decode_windows_at_every_page_size(rng, device, page_size, pool):

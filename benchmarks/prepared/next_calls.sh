@@ -1,6 +1,6 @@
 #!/bin/bash
 # The prepared device calls (a call each part), on the GPU machine:
-#   bash benchmarks/prepared/next_calls.sh prescaled-suite|prescaled|prescaled-poly|stamps|table|pages|probes
+#   bash benchmarks/prepared/next_calls.sh prescaled-suite|prescaled|prescaled-poly|prescaled-d256|stamps|table|pages|probes
 #   (grouped*: run, not kept; probes: run in the fifty-sixth session, answered)
 # probes (fifty-fourth session, about a minute): is `pal`'s S wait the unswizzled K? The tensor
 #   cores' rate of m64n128k16 chains with K in 128-byte-swizzled rows against the two interleaved
@@ -29,6 +29,10 @@
 #   exponential a score, against the other warpgroup's tensor time), which is what a share on
 #   the FMA pipe relieves; the forty-ninth session's form lost (1.12-1.29x), but that form, compiled
 #   here, branches per score on the tile's mask, and its tanh block still held the FMULs.
+# prescaled-d256 (about 150 s): soft-capped prefill at head dim 256 (Gemma 2's; the one-item-per-CTA
+#   form, where both warpgroups' softmaxes run while the tensor cores wait) against plain, main's
+#   kernels against the prescaled Q there too (prefill-prescaled-q-all.patch on top of
+#   prefill-prescaled-q.patch), then the soft-capped tests at head dims 192 / 256 on it.
 # table: issue 13's rows beside FlashInfer's FA3 and FA2 paths (their JIT: about a minute).
 # pages: the history rows beside FA3 at every page size issue 13 names (last measured over pages in
 #   the twenty-seventh session; pal pages 2-8 and nhd pages 1-2 have changed since).
@@ -115,6 +119,15 @@ prescaled-poly)
   done; done > "$O/poly.txt" 2>&1; grep -v plain "$O/poly.txt"
   PAL_KERNEL_DIR=kv_b/pp4 timeout 200 python3 -m pytest -q -p no:cacheprovider -n 14 tests/test_variants.py -k prefill \
     > "$O/poly_tests.txt" 2>&1; echo "tests rc $?"; tail -2 "$O/poly_tests.txt" ;;
+prescaled-d256)
+  variant st
+  variant pa prefill-prescaled-q.patch prefill-prescaled-q-all.patch
+  for round in 1 2; do for v in st pa; do echo "== $v round $round"
+    PAL_KERNEL_DIR=kv_b/$v timeout 90 python3 scripts/variant_sweep.py --ops prefill --variants soft-cap --rounds 3 \
+      --dim 256 --prompts 4x1024+8192 4x4096+0 2>&1 | grep "^| prefill"
+  done; done > "$O/d256.txt" 2>&1; cat "$O/d256.txt"
+  PAL_KERNEL_DIR=kv_b/pa timeout 200 python3 -m pytest -q -p no:cacheprovider -n 14 tests/test_variants.py \
+    -k "large_head_dims or fixed_base or prefill_variants" > "$O/d256_tests.txt" 2>&1; echo "tests rc $?"; tail -2 "$O/d256_tests.txt" ;;
 table)
   timeout 560 python3 scripts/prefill_sweep.py --rows 1x4096+0 4x4096+0 16x1024+0 4x1024+8192 8x512+4096 4x2048+8192 \
     --layouts nhd pal --flashinfer fa3 fa2 --label main 2>&1 | tee "$O/table.txt" ;;
