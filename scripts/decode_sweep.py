@@ -48,6 +48,17 @@ def graph_replay_ms(call):
     return triton.testing.do_bench(graph.replay, return_mode="median"), out
 
 
+def in_turn_ms(runs: dict, rounds: int) -> dict:
+    """Each of ``runs`` (name -> callable) timed in turn, ``rounds`` rounds: the median ms of
+    each round, per name. A GPU whose clock drifts between rounds moves every name alike, so
+    the ratio of two names' times is best taken round by round."""
+    times = {name: [] for name in runs}
+    for _ in range(rounds):
+        for name, run in runs.items():
+            times[name].append(triton.testing.do_bench(run, return_mode="median"))
+    return times
+
+
 def keep_or_compare(out, name, save=None, compare=None) -> str:
     """Keeps `out` as `name` under `save`; against `compare`'s copy says whether it has the same
     bits, else the largest difference (the sweeps' check of a kernel variant)."""

@@ -21,7 +21,7 @@ import statistics
 
 import proxy_attention_lab as pal
 import torch
-from decode_sweep import capture, graph_replay_ms, keep_or_compare
+from decode_sweep import capture, graph_replay_ms, in_turn_ms, keep_or_compare
 
 ROWS = ["1x4096+0", "4x4096+0", "16x1024+0", "4x1024+8192", "8x512+4096"]
 
@@ -88,28 +88,21 @@ def flashinfer_prefill(row, dim, page, backend):
 def in_turn(args, row, call, flops) -> str:
     """PAL's graph and FlashInfer's paths timed in turn, `args.rounds` rounds: median TFLOP/s of
     each and the median of the rounds' ratios (FlashInfer's time over PAL's)."""
-    import triton
-
-    graph, _ = capture(call)
-    peers = {}
+    graph, _out = capture(call)  # (the output stays alive while the graph replays into it)
+    runs = {"pal": graph.replay}
     for backend in args.flashinfer:
         try:
-            peers[backend] = flashinfer_prefill(row, args.dim, args.page, backend)
+            runs[backend] = flashinfer_prefill(row, args.dim, args.page, backend)
         except Exception as error:  # noqa: BLE001 - a path that refuses the shape
             print(f"flashinfer-{backend}: {str(error).splitlines()[-1][-100:]}")
-    times = {name: [] for name in ["pal", *peers]}
-    for _ in range(args.rounds):
-        times["pal"].append(triton.testing.do_bench(graph.replay, return_mode="median"))
-        for backend, run in peers.items():
-            times[backend].append(triton.testing.do_bench(run, return_mode="median"))
+    times = in_turn_ms(runs, args.rounds)
     ms = statistics.median(times["pal"])
     line = f"{ms * 1e3:8.0f} us {flops / ms / 1e9:7.1f} TFLOP/s"
-    for backend in peers:
-        ratio = statistics.median(f / p for f, p in zip(times[backend], times["pal"]))
-        fi_ms = statistics.median(times[backend])
-        line += f"  flashinfer-{backend} {flops / fi_ms / 1e9:.1f} ({ratio:.2f}x, rounds"
-        line += f" {min(f / p for f, p in zip(times[backend], times['pal'])):.2f}-"
-        line += f"{max(f / p for f, p in zip(times[backend], times['pal'])):.2f})"
+    for backend in [name for name in runs if name != "pal"]:
+        ratios = [f / p for f, p in zip(times[backend], times["pal"])]
+        fi_tflops = flops / statistics.median(times[backend]) / 1e9
+        line += f"  flashinfer-{backend} {fi_tflops:.1f} ({statistics.median(ratios):.2f}x,"
+        line += f" rounds {min(ratios):.2f}-{max(ratios):.2f})"
     return line
 
 

@@ -17,8 +17,7 @@ from functools import partial
 
 import proxy_attention_lab as pal
 import torch
-import triton
-from decode_sweep import capture, graph_replay_ms, make_case
+from decode_sweep import capture, graph_replay_ms, in_turn_ms, make_case
 
 
 def graph_time_us(call) -> float:
@@ -33,17 +32,13 @@ def time_case(case: str, calls: dict, rounds: int, rows: list, ratios: dict) -> 
             rows.append((case, name, graph_time_us(call)))
             print(*rows[-1], flush=True)
         return
-    graphs = {name: capture(call)[0] for name, call in calls.items()}
-    times = {name: [] for name in graphs}
-    for _ in range(rounds):
-        for name, graph in graphs.items():
-            times[name].append(triton.testing.do_bench(graph.replay, return_mode="median") * 1e3)
-    for name, ts in times.items():
-        rows.append((case, name, statistics.median(ts)))
-        ratios[case, name] = statistics.median(t / p for t, p in zip(ts, times["plain"]))
-        spread = f"{min(ts):.1f}-{max(ts):.1f}"
+    graphs = {name: capture(call) for name, call in calls.items()}  # (graph, the output it writes)
+    times = in_turn_ms({name: graph.replay for name, (graph, _) in graphs.items()}, rounds)
+    for name, ms in times.items():
+        rows.append((case, name, statistics.median(ms) * 1e3))
+        ratios[case, name] = statistics.median(t / p for t, p in zip(ms, times["plain"]))
+        spread = f"{min(ms) * 1e3:.1f}-{max(ms) * 1e3:.1f}"
         print(*rows[-1], f"(rounds {spread} us, {ratios[case, name]:.3f}x plain)", flush=True)
-    del graphs
 
 
 def variants(hq: int, only: list[str] | None = None) -> dict[str, dict]:
