@@ -93,6 +93,15 @@ def test_a_bad_variant_is_refused():
         main([*TINY, "--variant", "window"])
 
 
+def test_a_skipped_peer_is_reported_on_one_line():
+    """A peer's error (Inductor's run to pages of IR) is reported by its type and first line."""
+    from proxy_attention_lab.bench.sweep import _reason
+
+    error = ValueError("\nLoweringException: block sizes\n  target: flex_attention\n  args[0]: ...")
+    assert _reason(error) == "ValueError: LoweringException: block sizes"
+    assert len(_reason(RuntimeError("x" * 1000))) == len("RuntimeError: ") + 300
+
+
 def test_host_profile_counts_calls_and_stages():
     """The host-cost instrument (`_native.host_profile`): off by default, counts calls and splits
     their time into the named stages while on (CPU calls: the computation is the launch stage)."""

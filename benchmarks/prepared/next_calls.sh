@@ -1,6 +1,6 @@
 #!/bin/bash
 # The prepared device calls (a call each part), on the GPU machine:
-#   bash benchmarks/prepared/next_calls.sh prescaled-suite|prescaled|prescaled-poly|prescaled-d256|stamps|table|pages|probes
+#   bash benchmarks/prepared/next_calls.sh stamps|table|pages|probes
 #   (grouped*: run, not kept; probes: run in the fifty-sixth session, answered)
 # probes (fifty-fourth session, about a minute): is `pal`'s S wait the unswizzled K? The tensor
 #   cores' rate of m64n128k16 chains with K in 128-byte-swizzled rows against the two interleaved
@@ -16,23 +16,6 @@
 #   stamps (prefill-stamps.patch: per-CTA cycles of each consumer and producer phase, the
 #   consumers' tile loop in seven phases) in both layouts and soft-capped, then
 #   ncu of main's `pal` and `nhd` kernels on the history row (scripts/ncu_report.py).
-# prescaled-suite (fifty-seventh session; run first, about 410 s): the whole suite and memcheck on
-#   prefill-prescaled-q.patch (soft-capped Q multiplied by scale / cap in shared memory once an
-#   item: soft-capped time 0.96-0.99x main's on an H100, the prefill variant tests passed), which
-#   it needs before it lands. prescaled: the same A/B on an H200 (three processes each, both
-#   layouts, three rows, soft-capped against plain in alternating rounds).
-# prescaled-poly (fifty-seventh session, about 200 s): on top of the prescaled Q, every Nth key
-#   block's weights by a degree-3 polynomial on the FMA pipe in unmasked bounded tiles
-#   (prefill-softcap-poly.patch; N = 2 / 4 / 8 by the kernel's PAL_POLY_EVERY default), against
-#   main and the prescaled Q alone, two rounds of the soft-cap sweep, then the prefill variant
-#   tests on N = 4. With the FMUL gone both soft-capped blocks are MUFU alone (a tanh and an
-#   exponential a score, against the other warpgroup's tensor time), which is what a share on
-#   the FMA pipe relieves; the forty-ninth session's form lost (1.12-1.29x), but that form, compiled
-#   here, branches per score on the tile's mask, and its tanh block still held the FMULs.
-# prescaled-d256 (about 150 s): soft-capped prefill at head dim 256 (Gemma 2's; the one-item-per-CTA
-#   form, where both warpgroups' softmaxes run while the tensor cores wait) against plain, main's
-#   kernels against the prescaled Q there too (prefill-prescaled-q-all.patch on top of
-#   prefill-prescaled-q.patch), then the soft-capped tests at head dims 192 / 256 on it.
 # table: issue 13's rows beside FlashInfer's FA3 and FA2 paths (their JIT: about a minute).
 # pages: the history rows beside FA3 at every page size issue 13 names (last measured over pages in
 #   the twenty-seventh session; pal pages 2-8 and nhd pages 1-2 have changed since).
@@ -96,38 +79,6 @@ stamps)
       --row 4x1024+8192 --out "/tmp/ncu-$layout-$cap" > "$O/ncu-$layout-cap$cap.txt" 2>&1
     echo "ncu $layout soft-cap $cap rc $? ($SECONDS s)"
   done ;;
-prescaled-suite)
-  variant pq prefill-prescaled-q.patch
-  PAL_SUITE_WORKERS=13 bash scripts/kernel_suite.sh kv_b/pq 560 tests ;;
-prescaled)
-  variant st
-  variant pq prefill-prescaled-q.patch
-  for round in 1 2 3; do for v in st pq; do echo "== $v round $round"
-    PAL_KERNEL_DIR=kv_b/$v timeout 90 python3 scripts/variant_sweep.py --ops prefill --variants soft-cap --rounds 3 \
-      --prompts 4x1024+8192 8x512+4096 4x4096+0 2>&1 | grep "^| prefill"
-  done; done > "$O/pq.txt" 2>&1; grep -v plain "$O/pq.txt" ;;
-prescaled-poly)
-  variant st
-  variant pq prefill-prescaled-q.patch
-  for n in 2 4 8; do
-    variant pp$n prefill-prescaled-q.patch prefill-softcap-poly.patch
-    sed -i "s/#define PAL_POLY_EVERY 4/#define PAL_POLY_EVERY $n/" kv_b/pp$n/include/pal/prefill_wgmma.cuh
-  done
-  for round in 1 2; do for v in st pq pp2 pp4 pp8; do echo "== $v round $round"
-    PAL_KERNEL_DIR=kv_b/$v timeout 90 python3 scripts/variant_sweep.py --ops prefill --variants soft-cap --rounds 3 \
-      --prompts 4x1024+8192 8x512+4096 4x4096+0 2>&1 | grep "^| prefill"
-  done; done > "$O/poly.txt" 2>&1; grep -v plain "$O/poly.txt"
-  PAL_KERNEL_DIR=kv_b/pp4 timeout 200 python3 -m pytest -q -p no:cacheprovider -n 14 tests/test_variants.py -k prefill \
-    > "$O/poly_tests.txt" 2>&1; echo "tests rc $?"; tail -2 "$O/poly_tests.txt" ;;
-prescaled-d256)
-  variant st
-  variant pa prefill-prescaled-q.patch prefill-prescaled-q-all.patch
-  for round in 1 2; do for v in st pa; do echo "== $v round $round"
-    PAL_KERNEL_DIR=kv_b/$v timeout 90 python3 scripts/variant_sweep.py --ops prefill --variants soft-cap --rounds 3 \
-      --dim 256 --prompts 4x1024+8192 4x4096+0 2>&1 | grep "^| prefill"
-  done; done > "$O/d256.txt" 2>&1; cat "$O/d256.txt"
-  PAL_KERNEL_DIR=kv_b/pa timeout 200 python3 -m pytest -q -p no:cacheprovider -n 14 tests/test_variants.py \
-    -k "large_head_dims or fixed_base or prefill_variants" > "$O/d256_tests.txt" 2>&1; echo "tests rc $?"; tail -2 "$O/d256_tests.txt" ;;
 table)
   timeout 560 python3 scripts/prefill_sweep.py --rows 1x4096+0 4x4096+0 16x1024+0 4x1024+8192 8x512+4096 4x2048+8192 \
     --layouts nhd pal --flashinfer fa3 fa2 --label main 2>&1 | tee "$O/table.txt" ;;

@@ -286,7 +286,11 @@ def flex_paged_decode(problem: PagedProblem, queries: np.ndarray):
     )
     block_mask = paged.convert_logical_block_mask(logical_mask)
     score_mod = paged.get_score_mod(None)
-    compiled = torch.compile(flex_attention)
+    # Static shapes, compiled afresh each case: a second case recompiled with symbolic shapes,
+    # where flex's lowering refused page-sized KV blocks (H100, 2026-12-05), and dynamo's
+    # recompile limit would run later cases eagerly.
+    torch._dynamo.reset()
+    compiled = torch.compile(flex_attention, dynamic=False)
     q = to_torch(queries[:, :, None, :], "cuda")
 
     def run():

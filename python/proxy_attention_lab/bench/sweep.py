@@ -24,6 +24,12 @@ from .devices import Timing
 from .problems import Shape, paged_problem
 
 
+def _reason(error: Exception) -> str:
+    """Why a peer was skipped, on one line (Inductor's errors run to pages of IR)."""
+    first = next((line for line in str(error).splitlines() if line.strip()), "")
+    return f"{type(error).__name__}: {first[:300]}"
+
+
 @dataclass
 class Measurement:
     op: str
@@ -105,7 +111,7 @@ class Sweep:
         try:
             m.max_error, m.ok = _check(output(run())[rows], expected, self.shape.dtype)
         except Exception as error:  # a peer that fails on this case is reported, not fatal
-            m.skipped = f"{type(error).__name__}: {error}"
+            m.skipped = _reason(error)
             self._record(m)
             return
         self.results.append(m)
@@ -122,7 +128,7 @@ class Sweep:
                 try:
                     samples[i] += self.device.time(run, working_set, 1 / self.rounds).samples
                 except Exception as error:  # reported, not fatal
-                    m.skipped, samples[i] = f"{type(error).__name__}: {error}", None
+                    m.skipped, samples[i] = _reason(error), None
         for (m, _, work, _), runs in zip(pending, samples):
             if runs:
                 timing = Timing(runs)
@@ -135,7 +141,7 @@ class Sweep:
         try:
             run, output = build()
         except Exception as error:
-            self._record(Measurement(op, case, impl, self.shape, skipped=f"{type(error).__name__}: {error}"))
+            self._record(Measurement(op, case, impl, self.shape, skipped=_reason(error)))
             return
         self._measure(op, case, impl, run, output, expected, rows, work, metric, working_set)
 

@@ -39,7 +39,11 @@
 // base, BOUNDED; forty-ninth session): 1.06-1.14x plain at 4 x 1024 over 8192 (1.15-1.18x before);
 // with the ping-pong's turn passed after the tanh / max (fifty-fifth / sixth sessions, four runs)
 // pal 0.97-1.05x, nhd 1.00-1.13x plain; in alternating rounds (fifty-seventh, 4 x 1024 over 8192
-// / 8 x 512 over 4096 / 4 x 4096) pal 1.04 / 1.04 / 1.07x, nhd 1.11 / 1.10 / 1.08x.
+// / 8 x 512 over 4096 / 4 x 4096) pal 1.04 / 1.04 / 1.07x, nhd 1.11 / 1.10 / 1.08x. Q prescaled
+// by the soft-cap's factor (PRESCALED_Q; H100, three processes each): soft-capped time 0.96-0.99x
+// before on those rows, pal 1.01 / 1.00 / 1.05x and nhd 1.08 / 1.07 / 1.08x plain; in the
+// one-item-per-CTA form (head dim 256, H100, fifty-eighth session, two rounds; 4 x 1024 over 8192
+// / 4 x 4096) 0.97-1.00x before, pal 1.02 / 1.00x and nhd 1.01 / 0.97-0.98x plain.
 // Head dims 80 / 96 / 112 in 128-wide tiles (fiftieth session, call 1; bf16 nhd / hnd, page 16,
 // 4 x 4096 and 4 x 1024 over 8192): 359-384 / 417-439 / 463-469 TFLOP/s, 1.39-1.53 / 1.68-1.79
 // / 1.79-1.86x the portable kernel they ran before (the pads cost P V columns; S skips them);
@@ -864,7 +868,14 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
   const int unmasked_keys = history + task.first_token + 1;  // seen by every row
   const float log2_scale = p.scale * LOG2E;
   const float k_scale = WIDEN ? p.scales.k(kv_head) : 1.f, v_scale = WIDEN ? p.scales.v(kv_head) : 1.f;
-  const Logit2<Variant> logit2(p.variant, p.scale);
+  // PRESCALED_Q (BOUNDED consumers): each warpgroup multiplies its Q rows by the soft-cap's
+  // factor (scale / cap) once an item, in shared memory, so that a raw score is the tanh's
+  // argument: the FMUL a score leaves the tanh block, whose 64 MUFU ops then start at once (the
+  // block sits on the ping-pong's critical path). bfloat16 Q' = Q * factor rounds each element
+  // once more (relative 2^-9, as P's rounding); float32's range keeps small factors exact in
+  // exponent.
+  constexpr bool PRESCALED_Q = BOUNDED && ROLE != PRODUCER_ROLE;
+  const Logit2<Variant> logit2(p.variant, PRESCALED_Q ? p.variant.soft_cap : p.scale);  // (factor 1)
   // BOUNDED (the host's choice: bfloat16 queries and pools, a soft-cap of at most 95 / log2(e),
   // no ALiBi): logits lie within +-cap2, so weights take a fixed exponent base, 0 or cap2 - 64,
   // and stay in [2^-126, 2^64] (bfloat16 P; float32 sums of up to 2^31 keys): no running max,
@@ -974,7 +985,7 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
       for (int b = 0; b < KEY_BLOCKS; ++b)
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
-          s[b][e] = logit2.tanh_of(s[b][e]);
+          s[b][e] = PRESCALED_Q ? tanh_approx(s[b][e]) : logit2.tanh_of(s[b][e]);
           if constexpr (!BOUNDED) tile_top[Fragment::row_index(e)] = fmaxf(tile_top[Fragment::row_index(e)], s[b][e]);
         }
 #pragma unroll
@@ -1064,6 +1075,22 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
     }
   };
 
+  // PRESCALED_Q: this warpgroup's Q rows times scale / cap, visible to its wgmma (the caller
+  // syncs the warpgroup).
+  auto prescale_q = [&] {
+    const float factor = p.scale / p.variant.soft_cap;
+    T* rows = q_tile + group * 64 * 64;  // its 64 rows of each 64-dim block (blocks ROWS rows apart)
+    // (BOUNDED is bfloat16 only, so a word is two bfloat16s: a float's high halves.)
+    auto scaled = [&](u32 w) { return Mma<T>::pack(__uint_as_float(w << 16) * factor, __uint_as_float(w & 0xffff0000u) * factor); };
+#pragma unroll
+    for (int n = 0; n < DIM / 64 * 64 * 64 / 8 / 128; ++n) {
+      const u32 i = tid % 128 + n * 128;  // 16-byte chunk i: block i / 512
+      uint4* at = (uint4*)(rows + i / 512 * (ROWS * 64) + i % 512 * 8);
+      const uint4 v = *at;
+      *at = make_uint4(scaled(v.x), scaled(v.y), scaled(v.z), scaled(v.w));
+    }
+    fence_async_shared();  // the stores, before the wgmma read them
+  };
   int tiles = (keys + KEYS - 1) / KEYS, first_tile = lowest_first / KEYS;
   if constexpr (SPLIT_KV) {  // split `kv_split` of the visible tiles: consecutive runs of equal length
     const int per = (tiles - first_tile + p.num_splits - 1) / p.num_splits;
@@ -1112,6 +1139,10 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
       copy_async_wait<STAGES - 2>();  // tile j is in
       fence_async_shared();
       __syncthreads();  // every thread's copies of tile j are in; slot j - 1 is free
+      if (PRESCALED_Q && j == first_tile) {  // Q came with the first tile
+        prescale_q();
+        __syncthreads();
+      }
       issue_scores(j, slot, scores);
       if (j + STAGES - 1 < tiles)  // while S is computed
         load_tile(j + STAGES - 1, (j + STAGES - 1) % STAGES, tile_page_id(j + STAGES - 1));
@@ -1256,7 +1287,11 @@ __device__ __forceinline__ void prefill_wgmma_item(const PrefillParams& p, int w
     constexpr bool TURN_AFTER_SOFTMAX = Variant::HAS_SOFTCAP;
     auto my_turn = [&] { group == 0 ? named_barrier_sync(3, 256) : named_barrier_sync(4, 256); };
     auto their_turn = [&] { group == 0 ? named_barrier_arrive(4, 256) : named_barrier_arrive(3, 256); };
-    int slot = wait_full();
+    int slot = wait_full();  // Q is in
+    if constexpr (PRESCALED_Q) {
+      prescale_q();
+      group == 0 ? named_barrier_sync(5, 128) : named_barrier_sync(6, 128);
+    }
     my_turn();
     issue_scores(first_tile, slot, scores);
     their_turn();
