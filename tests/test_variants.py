@@ -125,10 +125,12 @@ def test_prefill_soft_caps_near_the_fixed_base_limit(rng, device, layout, cap, s
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
-@pytest.mark.parametrize("head_dim", [192, 256])
-def test_prefill_soft_caps_at_large_head_dims(rng, device, layout, head_dim):
-    """Soft-capped bfloat16 prefill at the head dims Hopper serves one item per CTA (no
-    producer; Gemma 2's 256), logits past the cap, over a history and on prompts alone."""
+@pytest.mark.parametrize("head_dim", [64, 80, 96, 112, 192, 256])
+def test_prefill_soft_caps_at_other_head_dims(rng, device, layout, head_dim):
+    """Soft-capped bfloat16 prefill, where Hopper multiplies Q by scale / cap in shared memory:
+    at head dim 64, in the padded 128-wide tiles of 80 / 96 / 112 (whose pads S never reads)
+    and in the one-item-per-CTA form of 192 / 256 (Gemma 2's), logits past the cap, over a
+    history and on prompts alone."""
     history, prompts = [700, 0], [64, 150]
     cache = paged_cache(rng, history, 2, head_dim, 16, "bfloat16", layout)
     q, k, v, cu = random_prompts(rng, prompts, 4, 2, head_dim, "bfloat16")
