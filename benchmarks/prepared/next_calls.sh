@@ -1,6 +1,6 @@
 #!/bin/bash
 # The prepared device calls (a call each part), on the GPU machine:
-#   bash benchmarks/prepared/next_calls.sh stamps|table|pages|probes
+#   bash benchmarks/prepared/next_calls.sh lab|stamps|table|pages|probes
 #   (grouped*: run, not kept; probes: run in the fifty-sixth session, answered)
 # probes (fifty-fourth session, about a minute): is `pal`'s S wait the unswizzled K? The tensor
 #   cores' rate of m64n128k16 chains with K in 128-byte-swizzled rows against the two interleaved
@@ -16,6 +16,10 @@
 #   stamps (prefill-stamps.patch: per-CTA cycles of each consumer and producer phase, the
 #   consumers' tile loop in seven phases) in both layouts and soft-capped, then
 #   ncu of main's `pal` and `nhd` kernels on the history row (scripts/ncu_report.py).
+# lab (about 560 s; fifty-eighth session): SPEC §7's rows as an engine calls PAL (the lab's default
+#   sweep: decode, prefill and fill beside FlashInfer, torch SDPA and flex_attention, ceilings in
+#   the same run, five rounds in turn), in `nhd` then `pal`: issue 11's, 12's and 13's standing
+#   figures on the GPU lent (the last lab tables on an H200 predate the rounds).
 # table: issue 13's rows beside FlashInfer's FA3 and FA2 paths (their JIT: about a minute).
 # pages: the history rows beside FA3 at every page size issue 13 names (last measured over pages in
 #   the twenty-seventh session; pal pages 2-8 and nhd pages 1-2 have changed since).
@@ -78,6 +82,13 @@ stamps)
     timeout $(( (540 - SECONDS) / 3 )) python3 scripts/ncu_report.py prefill --layout "$layout" --soft-cap "$cap" \
       --row 4x1024+8192 --out "/tmp/ncu-$layout-$cap" > "$O/ncu-$layout-cap$cap.txt" 2>&1
     echo "ncu $layout soft-cap $cap rc $? ($SECONDS s)"
+  done ;;
+lab)
+  for layout in nhd pal; do
+    share=$([ $layout = nhd ] && echo 2 || echo 1)  # (half of what is left, then the rest)
+    timeout $(( (570 - SECONDS) / share )) python3 -m proxy_attention_lab.bench --device cuda \
+      --layout $layout --rounds 5 --no-plots --out "$O/lab" > "$O/lab-$layout.txt" 2>&1
+    echo "lab $layout rc $? ($SECONDS s)"; grep -E "^(decode|prefill|fill) .* (pal|flashinfer\w*) |^ceilings" "$O/lab-$layout.txt"
   done ;;
 table)
   timeout 560 python3 scripts/prefill_sweep.py --rows 1x4096+0 4x4096+0 16x1024+0 4x1024+8192 8x512+4096 4x2048+8192 \
