@@ -93,6 +93,32 @@ def test_a_bad_variant_is_refused():
         main([*TINY, "--variant", "window"])
 
 
+def test_pal_rows_are_set_against_the_best_peer_and_flashinfer():
+    """``vs_best_peer`` takes every checked peer; ``vs_flashinfer`` FlashInfer's best path (SPEC
+    §7's targets), shown in the table's own column; a failed check or another problem counts for
+    neither."""
+    from proxy_attention_lab.bench import report
+
+    def row(impl, value, ok=True, case=None):
+        timing = {"median_ms": 1.0, "p10_ms": 1.0, "p90_ms": 1.0}
+        case = case or {"batch": 8, "context": 4096}
+        return {"op": "decode", "case": case, "impl": impl, "dtype": "bfloat16", "layout": "nhd",
+                "value": value, "ok": ok, "metric": "GB/s", "max_error": 0.0, "timing": timing}  # fmt: skip
+
+    results = [
+        row("pal", 3000.0), row("pal_unchecked", 3100.0), row("torch_sdpa", 3200.0),
+        row("flashinfer", 2000.0), row("flashinfer_tc", 2400.0), row("flashinfer_x", 9000.0, ok=False),
+        row("flashinfer", 9000.0, case={"batch": 1, "context": 4096}),
+    ]  # fmt: skip
+    report.annotate(results, {})
+    assert results[0]["vs_best_peer"] == 3000 / 3200 and results[0]["vs_flashinfer"] == 3000 / 2400
+    assert "vs_flashinfer" not in results[1] and "vs_best_peer" not in results[3]
+    assert " 1.25x " in report.table(results, {}).splitlines()[3]
+    cpu = [row("pal", 30.0), row("mlx_sdpa", 20.0)]
+    report.annotate(cpu, {})
+    assert cpu[0]["vs_best_peer"] == 1.5 and "vs_flashinfer" not in cpu[0]
+
+
 def test_a_skipped_peer_is_reported_on_one_line():
     """A peer's error (Inductor's run to pages of IR) is reported by its type and first line."""
     from proxy_attention_lab.bench.sweep import _reason
