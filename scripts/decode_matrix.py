@@ -92,7 +92,7 @@ def main() -> None:
                 try:
                     fi_ms = sweep.flashinfer_decode(q, k, v, table, lens, page, "nhd")
                 except Exception as error:  # noqa: BLE001 - a shape it has no kernel for
-                    print(f"flashinfer: {str(error).splitlines()[-1][-120:]}")
+                    print(f"flashinfer: {sweep.last_error_line(error)}")
                 del q, k, v, table, lens
             for layout in args.layouts:
                 timed, _ = sweep.time_case(

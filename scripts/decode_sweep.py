@@ -59,6 +59,11 @@ def in_turn_ms(runs: dict, rounds: int) -> dict:
     return times
 
 
+def last_error_line(error: Exception, width: int = 120) -> str:
+    """The end of an error's last line (a peer that refuses a shape raises pages)."""
+    return str(error).splitlines()[-1][-width:]
+
+
 def keep_or_compare(out, name, save=None, compare=None) -> str:
     """Keeps `out` as `name` under `save`; against `compare`'s copy says whether it has the same
     bits, else the largest difference (the sweeps' check of a kernel variant)."""
@@ -143,7 +148,7 @@ def flashinfer_decode(q, k, v, table, lens, page, layout):
         try:
             times.append(triton.testing.do_bench(call, return_mode="median"))
         except Exception as error:  # noqa: BLE001 - one path may refuse the shape
-            errors.append(f"{name}: {str(error).splitlines()[-1][-120:]}")
+            errors.append(f"{name}: {last_error_line(error)}")
     if not times and errors:
         raise RuntimeError("; ".join(errors))
     return min(times) if times else None
