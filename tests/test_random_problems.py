@@ -19,6 +19,7 @@ import ml_dtypes
 import numpy as np
 import proxy_attention_lab as pal
 import pytest
+from conftest import BareDLPack
 from proxy_attention_lab.testing import (
     FP8_DTYPES,
     LAYOUTS,
@@ -222,6 +223,21 @@ def fused(rng, rows: int, widths: list[int], head_dim: int, dtype: str, device: 
     return [whole[:, a:b] for a, b in zip(edges, edges[1:])], total
 
 
+def carrier(rng: np.random.Generator, device: str):
+    """How a case hands its read-only arrays (pools, tables, lengths) to an op: torch tensors on
+    CUDA; on the CPU numpy arrays, or bare ``__dlpack__`` producers (SPEC §5)."""
+    if device == "cpu" and rng.random() < 0.25:
+        # (numpy exports no ml_dtypes dtype through DLPack: bfloat16 and fp8 pools stay numpy)
+        exported = (np.dtype(np.float32), np.dtype(np.float16), np.dtype(np.int32), np.dtype(np.int64))
+        return lambda array: BareDLPack(np.ascontiguousarray(array)) if array.dtype in exported else array
+    return lambda array: on_device(array, device)
+
+
+def checked(rng: np.random.Generator, device: str):
+    """``check``: the default, or on CUDA now and then the explicit host check of the tables."""
+    return True if device == "cuda" and rng.random() < 0.2 else None
+
+
 def moved(value, device):
     return on_device(value, device) if isinstance(value, np.ndarray) else value
 
@@ -253,6 +269,7 @@ def fit(lengths: list[int], cost_per_token: float, budget: float = BUDGET) -> li
 @pytest.mark.parametrize("case", CASES)
 def test_random_decode(rng, device, case):
     shape = draw_shape(rng, device)
+    put = carrier(rng, device)
     longest = int(rng.choice([300, 1500, 5000 if device == "cuda" else 2000]))
     lens = [draw_length(rng, shape.page_size, longest) for _ in range(int(rng.integers(1, 6)))]
     lens = fit(lens, shape.num_q_heads * shape.head_dim * 2)
@@ -268,14 +285,15 @@ def test_random_decode(rng, device, case):
     out = output(rng, host_queries.shape, shape.query_dtype, device)
     result = pal.paged_attention_decode(
         queries,
-        on_device(pools.k_cache, device),
-        on_device(pools.v_cache, device),
-        on_device(pools.page_table, device),
-        on_device(np.asarray(lens, shape.index_dtype), device),
+        put(pools.k_cache),
+        put(pools.v_cache),
+        put(pools.page_table),
+        put(np.asarray(lens, shape.index_dtype)),
         layout=shape.layout,
         k_scale=moved(k_scale, device),
         v_scale=moved(v_scale, device),
         out=out,
+        check=checked(rng, device),
         **{k: moved(v, device) for k, v in variant.items()},
     )
     if out is not None:
@@ -291,6 +309,7 @@ def test_random_decode(rng, device, case):
 @pytest.mark.parametrize("case", CASES)
 def test_random_prefill(rng, device, case):
     shape = draw_shape(rng, device)
+    put = carrier(rng, device)
     num_seqs = int(rng.integers(1, 5))
     equal = rng.random() < 0.2  # no cu_seqlens_q: every prompt T / B tokens (the original form)
     prompt_longest = int(rng.choice([16, 130, 400]))
@@ -313,15 +332,16 @@ def test_random_prefill(rng, device, case):
         q,
         k,
         v,
-        on_device(pools.k_cache, device),
-        on_device(pools.v_cache, device),
-        on_device(pools.page_table, device),
-        on_device(np.asarray(histories, shape.index_dtype), device),
-        None if equal else on_device(cu_seqlens, device),
+        put(pools.k_cache),
+        put(pools.v_cache),
+        put(pools.page_table),
+        put(np.asarray(histories, shape.index_dtype)),
+        None if equal else put(cu_seqlens),
         layout=shape.layout,
         k_scale=moved(k_scale, device),
         v_scale=moved(v_scale, device),
         out=out,
+        check=checked(rng, device),
         **{key: moved(value, device) for key, value in variant.items()},
     )
     if out is not None:
@@ -351,6 +371,7 @@ def raw(pool, dtype: str) -> np.ndarray:
 @pytest.mark.parametrize("case", CASES)
 def test_random_fill(rng, device, case):
     shape = draw_shape(rng, device)
+    put = carrier(rng, device)
     num_seqs = int(rng.integers(1, 5))
     capacity = [int(rng.integers(1, 600)) for _ in range(num_seqs)]
     pools = draw_pools(rng, shape, capacity, nan_unread=False)
@@ -387,7 +408,7 @@ def test_random_fill(rng, device, case):
         slots[skipped] = -1
         pal.fill_kv_pages(
             new_keys, new_values, k_cache, v_cache,
-            slot_mapping=on_device(slots.astype(shape.index_dtype), device),
+            slot_mapping=put(slots.astype(shape.index_dtype)), check=checked(rng, device),
             layout=shape.layout, k_scale=moved(k_scale, device), v_scale=moved(v_scale, device),
         )  # fmt: skip
     else:
@@ -396,7 +417,7 @@ def test_random_fill(rng, device, case):
         token_to_seq = np.array([b for b, _, _ in unique], shape.index_dtype)
         pal.fill_kv_pages(
             new_keys, new_values, k_cache, v_cache,
-            *(on_device(a, device) for a in (pools.page_table, positions, token_to_seq)),
+            *(put(a) for a in (pools.page_table, positions, token_to_seq)), check=checked(rng, device),
             layout=shape.layout, k_scale=moved(k_scale, device), v_scale=moved(v_scale, device),
         )  # fmt: skip
     want = {"k": pools.k_pages.copy(), "v": pools.v_pages.copy()}
