@@ -34,8 +34,9 @@ run_pytest() {
 # A command under compute-sanitizer memcheck: exit status 9 on any error it finds.
 sanitized() { compute-sanitizer --tool memcheck --error-exitcode 9 "$@"; }
 
-# compute-sanitizer memcheck over the bad-input workload and the CUDA / fp8 tests that feed bad
-# tables, the three at once (a log each, then memcheck.log); fails if any reports an error.
+# compute-sanitizer memcheck over the bad-input workload, the CUDA / fp8 tests that feed bad
+# tables and a few random problems, the four at once (a log each, then memcheck.log); fails if
+# any reports an error.
 memcheck() {
   local dir=$1 rc=0 pids=()
   sanitized python3 scripts/gpu_memcheck.py > "$dir/memcheck-workload.log" 2>&1 &
@@ -47,9 +48,13 @@ memcheck() {
   sanitized python3 -m pytest -q -p no:cacheprovider tests/test_fp8.py \
     -k "cuda and ((long and (128-16 or 128-4 or 256)) or (small_pages_over and e4m3) or splits or (pal_large_pages and e4m3))" > "$dir/memcheck-fp8.log" 2>&1 &
   pids+=($!)
+  # Random problems (NaN in every unread slot, garbage past each row's pages, shared prefix pages).
+  PAL_RANDOM_PROBLEMS=${PAL_MEMCHECK_RANDOM:-8} sanitized python3 -m pytest -q -p no:cacheprovider tests/test_random_problems.py \
+    -k cuda > "$dir/memcheck-random.log" 2>&1 &
+  pids+=($!)
   for pid in "${pids[@]}"; do wait "$pid" || rc=1; done
-  cat "$dir/memcheck-workload.log" "$dir/memcheck-cuda.log" "$dir/memcheck-fp8.log" > "$dir/memcheck.log"
-  rm -f "$dir/memcheck-workload.log" "$dir/memcheck-cuda.log" "$dir/memcheck-fp8.log"
+  cat "$dir"/memcheck-{workload,cuda,fp8,random}.log > "$dir/memcheck.log"
+  rm -f "$dir"/memcheck-{workload,cuda,fp8,random}.log
   return $rc
 }
 

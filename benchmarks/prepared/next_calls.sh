@@ -1,6 +1,6 @@
 #!/bin/bash
 # The prepared device calls (a call each part), on the GPU machine:
-#   bash benchmarks/prepared/next_calls.sh lab|stamps|table|pages|probes
+#   bash benchmarks/prepared/next_calls.sh random|lab|stamps|table|pages|probes
 #   (grouped*: run, not kept; probes: run in the fifty-sixth session, answered)
 # probes (fifty-fourth session, about a minute): is `pal`'s S wait the unswizzled K? The tensor
 #   cores' rate of m64n128k16 chains with K in 128-byte-swizzled rows against the two interleaved
@@ -16,6 +16,10 @@
 #   stamps (prefill-stamps.patch: per-CTA cycles of each consumer and producer phase, the
 #   consumers' tile loop in seven phases) in both layouts and soft-capped, then
 #   ncu of main's `pal` and `nhd` kernels on the history row (scripts/ncu_report.py).
+# random (about 450 s; fifty-ninth session, which was lent no GPU): tests/test_random_problems.py
+#   at scale on main's kernels, 200 cases an op on the default paths, 100 prefill cases on the
+#   portable path, 10 an op under memcheck beside them (about 700 kernel compiles, most of them
+#   distinct keys): the combinations of SPEC's axes that the named tests do not pick.
 # lab (about 560 s; fifty-eighth session): SPEC §7's rows as an engine calls PAL (the lab's default
 #   sweep: decode, prefill and fill beside FlashInfer, torch SDPA and flex_attention, ceilings in
 #   the same run, five rounds in turn), in `nhd` then `pal`: issue 11's, 12's and 13's standing
@@ -90,6 +94,19 @@ lab)
       --layout $layout --rounds 5 --no-plots --out "$O/lab" > "$O/lab-$layout.txt" 2>&1
     echo "lab $layout rc $? ($SECONDS s)"; grep -E "^(decode|prefill|fill) .* (pal|flashinfer\w*) |^ceilings" "$O/lab-$layout.txt"
   done ;;
+random)
+  export PAL_KERNEL_DIR=$PWD/crates/pal-core/kernels
+  PAL_RANDOM_PROBLEMS=10 timeout 400 compute-sanitizer --tool memcheck --error-exitcode 9 python3 -m pytest -q \
+    -p no:cacheprovider tests/test_random_problems.py -k cuda > "$O/random-memcheck.txt" 2>&1 &
+  checker=$!
+  PAL_RANDOM_PROBLEMS=200 timeout 330 python3 -m pytest -q -p no:cacheprovider -n 12 tests/test_random_problems.py \
+    -k cuda > "$O/random.txt" 2>&1
+  echo "random rc $? ($SECONDS s)"; tail -2 "$O/random.txt"; grep -E "^FAILED" "$O/random.txt" | cut -c1-300 | head -20
+  PAL_PREFILL_PATH=portable PAL_RANDOM_PROBLEMS=100 timeout 120 python3 -m pytest -q -p no:cacheprovider -n 12 \
+    tests/test_random_problems.py -k "cuda and prefill" > "$O/random-portable.txt" 2>&1
+  echo "portable rc $? ($SECONDS s)"; tail -2 "$O/random-portable.txt"; grep -E "^FAILED" "$O/random-portable.txt" | head
+  wait $checker; echo "memcheck rc $? ($SECONDS s)"; tail -2 "$O/random-memcheck.txt"
+  grep -E "Invalid|ERROR SUMMARY: [1-9]|^FAILED" "$O/random-memcheck.txt" | head -20 ;;
 table)
   timeout 560 python3 scripts/prefill_sweep.py --rows 1x4096+0 4x4096+0 16x1024+0 4x1024+8192 8x512+4096 4x2048+8192 \
     --layouts nhd pal --flashinfer fa3 fa2 --label main 2>&1 | tee "$O/table.txt" ;;
