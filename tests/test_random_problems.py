@@ -38,6 +38,7 @@ CASES = range(int(os.environ.get("PAL_RANDOM_PROBLEMS", "32")))
 CUDA_HEAD_DIMS = [64, 80, 96, 112, 128, 192, 256]
 CPU_HEAD_DIMS = [*CUDA_HEAD_DIMS, 16, 32, 48]  # the CPU backend takes any head dim
 PAGE_SIZES = [1, 2, 4, 8, 16, 32, 64, 128]
+CPU_PAGE_SIZES = [*PAGE_SIZES, 3, 24, 256]  # the CPU backend takes any page size
 HEADS = [
     (1, 1),
     (4, 4),
@@ -94,7 +95,7 @@ def draw_shape(rng: np.random.Generator, device: str) -> Shape:
         query_dtype=query_dtype,
         pool_dtype=pool_dtype,
         head_dim=pick(CPU_HEAD_DIMS if device == "cpu" else CUDA_HEAD_DIMS),
-        page_size=pick(PAGE_SIZES),
+        page_size=pick(CPU_PAGE_SIZES if device == "cpu" else PAGE_SIZES),
         num_q_heads=num_q_heads,
         num_kv_heads=num_kv_heads,
         index_dtype=pick([np.int32, np.int64]),
