@@ -8,9 +8,11 @@ for its own architecture (Hopper-only families: sm_90a) or `--arch`.
         [--keys keys.jsonl] [--arch sm_90] [--jobs 2]
 
 Prints how many are the same, then a line per one that differs (its functions, the first
-compiles') or fails to compile; exits 1 if any does. ptxas allocates registers differently
-between compiles of some kernels (`decode_rows`, seen here), so a difference stands only after
-`--tries` compiles of each side (3).
+compiles'; ORDER where each differing function holds the same instructions, registers
+included, in another order: a refactor that moved independent instructions, as the zeroing of
+accumulators) or fails to compile; exits 1 if any does (`--order-ok`: unless all are ORDER).
+ptxas allocates registers differently between compiles of some kernels (`decode_rows`, seen
+here), so a difference stands only after `--tries` compiles of each side (3).
 """
 
 from __future__ import annotations
@@ -78,9 +80,20 @@ def compare(job: tuple[dict, str, str, str, int]) -> tuple[str, str]:
             seen[side].append(sass(cubin))
         if any(a == b for a in seen[0] for b in seen[1]):
             return key["name"], "same"
-    a, b = seen[0][0], seen[1][0]
+    return key["name"], verdict(seen[0][0], seen[1][0])
+
+
+def verdict(a: dict[str, list[str]], b: dict[str, list[str]]) -> str:
+    """The verdict on two compiles' functions: `same`; `ORDER ...` where every differing function
+    holds the same instructions in another order (and how many lines moved); else `DIFF ...` and
+    the differing functions."""
     differing = sorted(name for name in set(a) | set(b) if a.get(name) != b.get(name))
-    return key["name"], "DIFF " + ", ".join(differing)
+    if not differing:
+        return "same"
+    if all(sorted(a.get(name, [])) == sorted(b.get(name, [])) for name in differing):
+        moved = sum(x != y for name in differing for x, y in zip(a[name], b[name]))
+        return f"ORDER {', '.join(differing)} ({moved} lines moved)"
+    return "DIFF " + ", ".join(differing)
 
 
 def main() -> int:
@@ -94,6 +107,11 @@ def main() -> int:
     parser.add_argument(
         "--tries", type=int, default=3, help="compiles of each side before a difference stands"
     )
+    parser.add_argument(
+        "--order-ok",
+        action="store_true",
+        help="pass functions whose instructions are the same multiset in another order (ORDER)",
+    )
     args = parser.parse_args()
     if kernel_report.cuobjdump() is None:
         print("no cuobjdump: pip install nvidia-cuda-cuobjdump (and its nvdisasm)")
@@ -102,11 +120,12 @@ def main() -> int:
     with multiprocessing.Pool(args.jobs) as pool:
         results = pool.map(compare, jobs)
     same = sum(verdict == "same" for _, verdict in results)
-    print(f"same SASS: {same} of {len(results)}")
+    ordered = sum(verdict.startswith("ORDER") for _, verdict in results)
+    print(f"same SASS: {same} of {len(results)}; the same instructions in another order: {ordered}")
     for name, verdict in results:
         if verdict != "same":
             print(f"{verdict}: {name}")
-    return 0 if same == len(results) else 1
+    return 0 if same + (ordered if args.order_ok else 0) == len(results) else 1
 
 
 if __name__ == "__main__":

@@ -31,3 +31,14 @@ def test_code_at_other_addresses_compares_equal(lab_script):
     assert module.functions_of(moved) == module.functions_of(LISTING)
     changed = LISTING.replace("LDG.E R9", "LDG.E.128 R8")
     assert module.functions_of(changed)["pal_decode"] != module.functions_of(LISTING)["pal_decode"]
+
+
+def test_the_same_instructions_in_another_order_are_told_apart(lab_script):
+    verdict = lab_script("sass_compare").verdict
+    kernel = {"pal_decode": ["CS2R R56, SRZ ;", "CS2R R58, SRZ ;", "EXIT ;"], "pal_decode_merge": ["EXIT ;"]}
+    swapped = {**kernel, "pal_decode": ["CS2R R58, SRZ ;", "CS2R R56, SRZ ;", "EXIT ;"]}
+    renamed = {**kernel, "pal_decode": ["CS2R R56, SRZ ;", "CS2R R60, SRZ ;", "EXIT ;"]}
+    assert verdict(kernel, dict(kernel)) == "same"
+    assert verdict(kernel, swapped) == "ORDER pal_decode (2 lines moved)"
+    assert verdict(kernel, renamed) == "DIFF pal_decode"
+    assert verdict(kernel, {"pal_decode": kernel["pal_decode"]}) == "DIFF pal_decode_merge"
