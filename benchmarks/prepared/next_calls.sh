@@ -1,6 +1,6 @@
 #!/bin/bash
 # The prepared device calls (a call each part), on the GPU machine:
-#   bash benchmarks/prepared/next_calls.sh random|lab|stamps|table|pages|probes
+#   bash benchmarks/prepared/next_calls.sh random|knobs|lab|stamps|table|pages|probes
 #   (grouped*: run, not kept; probes: run in the fifty-sixth session, answered)
 # probes (fifty-fourth session, about a minute): is `pal`'s S wait the unswizzled K? The tensor
 #   cores' rate of m64n128k16 chains with K in 128-byte-swizzled rows against the two interleaved
@@ -20,6 +20,11 @@
 #   at scale on main's kernels, 200 cases an op on the default paths, 100 prefill cases on the
 #   portable path, 10 an op under memcheck beside them (about 700 kernel compiles, most of them
 #   distinct keys): the combinations of SPEC's axes that the named tests do not pick.
+# knobs (about 400 s; fifty-ninth session): host rules tried by PAL_DECODE_TUNING alone, each
+#   against the default in two alternating rounds (kernel TB/s by graph replay): fp8 e4m3 32 x
+#   4096 and bf16 16 / 24 x 4096 (268-403 MB, past the evict-first limit of 4x the L2) with
+#   `evict=450`; head dim 64 at 32 x 4096 (its 128 two-head CTAs run one an SM, 81% of the
+#   ceiling) with `stages=2` and `min_ctas=2`.
 # lab (about 560 s; fifty-eighth session): SPEC §7's rows as an engine calls PAL (the lab's default
 #   sweep: decode, prefill and fill beside FlashInfer, torch SDPA and flex_attention, ceilings in
 #   the same run, five rounds in turn), in `nhd` then `pal`: issue 11's, 12's and 13's standing
@@ -93,6 +98,19 @@ lab)
     timeout $(( (570 - SECONDS) / share )) python3 -m proxy_attention_lab.bench --device cuda \
       --layout $layout --rounds 5 --no-plots --out "$O/lab" > "$O/lab-$layout.txt" 2>&1
     echo "lab $layout rc $? ($SECONDS s)"; grep -E "^(decode|prefill|fill) .* (pal|flashinfer\w*) |^ceilings" "$O/lab-$layout.txt"
+  done ;;
+knobs)
+  for round in 1 2; do
+    for t in "" "evict=450"; do
+      PAL_DECODE_TUNING=$t timeout 60 python3 scripts/decode_sweep.py --layouts pal nhd --kv-dtype float8_e4m3fn \
+        --rows 32x4096 --label "fp8 [$t]" 2>&1 | grep -E "TB/s|rror" | tee -a "$O/knobs.txt"
+      PAL_DECODE_TUNING=$t timeout 60 python3 scripts/decode_sweep.py --layouts pal nhd --rows 16x4096 24x4096 \
+        --label "bf16 [$t]" 2>&1 | grep -E "TB/s|rror" | tee -a "$O/knobs.txt"
+    done
+    for t in "" "stages=2" "min_ctas=2"; do
+      PAL_DECODE_TUNING=$t timeout 60 python3 scripts/decode_sweep.py --layouts pal nhd --dim 64 --rows 32x4096 \
+        --label "d64 [$t]" 2>&1 | grep -E "TB/s|rror" | tee -a "$O/knobs.txt"
+    done
   done ;;
 random)
   export PAL_KERNEL_DIR=$PWD/crates/pal-core/kernels
