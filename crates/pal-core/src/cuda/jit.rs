@@ -53,6 +53,10 @@ const SOURCES: &[(&str, &str)] = &[
         include_str!("../../kernels/include/pal/decode_mma.cuh"),
     ),
     (
+        "pal/decode_mma_tile.cuh",
+        include_str!("../../kernels/include/pal/decode_mma_tile.cuh"),
+    ),
+    (
         "pal/decode_rows.cuh",
         include_str!("../../kernels/include/pal/decode_rows.cuh"),
     ),

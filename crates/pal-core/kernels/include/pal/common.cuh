@@ -33,6 +33,20 @@ template <typename A> constexpr bool SAME_TYPE<A, A> = true;
 // (a count also sizes its fixed-size arrays).
 template <bool B> struct BoolConstant { static constexpr bool value = B; };
 template <int N> struct IntConstant { static constexpr int value = N; };
+// Pick<C, A, B>::type: A where C holds, else B.
+template <bool C, typename A, typename B> struct Pick { using type = A; };
+template <typename A, typename B> struct Pick<false, A, B> { using type = B; };
+
+// f(IntConstant<value>{}) for a runtime value in [I, N): one copy of f per value, on exclusive
+// branches (an else chain: registers only one copy uses are dead in the others).
+template <int I, int N, typename F> __device__ __forceinline__ void dispatch_constant(int value, F f) {
+  if constexpr (I + 1 < N) {
+    if (value == I) f(IntConstant<I>{});
+    else dispatch_constant<I + 1, N>(value, f);
+  } else {
+    f(IntConstant<I>{});
+  }
+}
 
 __device__ __forceinline__ float to_float(float x) { return x; }
 __device__ __forceinline__ float to_float(bf16 x) { return __uint_as_float(((u32)x.bits) << 16); }

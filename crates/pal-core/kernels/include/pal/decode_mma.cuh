@@ -25,150 +25,26 @@
 // 96 / 112 as 4-byte words), V with 4-byte loads of 4 keys (pal rows) or ldmatrix.trans of byte
 // pairs and one byte permute (nhd / hnd rows), both widened exactly in registers; the mma runs
 // in float16.
-// A tile's copies cost one 64-bit base per page and immediates (pal: copy k is copy 0 moved by k
-// rows; fp8 pal K and nhd / hnd rows of 4-16 chunks: P bases, copy k is copy k % P moved by
-// whole rows, also over pages of 2-8 slots with the page's offset added; others add per-lane
-// offsets to opaque bases): 417 instructions per warp and 16-key tile (bf16 pal, D 128)
-// instead of 761, the same bits (nhd page 4: 32 x 4096 3.58 -> 3.90 TB/s, fp8 2.51 -> 2.86).
-// A call that reads at most 4x the L2 (EVICT_FIRST, host rule `evict_first`) copies K / V
-// evict-first: the stream then replaces itself in L2 rather than what L2 held (dirty lines
-// whose write-back would take DRAM time from it): +5-9% from 1 x 4096 to 8 x 4096; larger
-// calls keep the default policy (an evict-first stream of 537 MB ran 3-5% slower).
-// H200 (2026-11-30, fifteenth session, the final form's wheel; HQ 32 / HKV 8, D 128, page 16
-// unless named; kernel time by graph replay, FlashInfer's best path in the same run, read
-// ceiling 4.30-4.32 TB/s): bf16 nhd 1.07 / 2.87 / 2.82 / 3.88 / 4.14 TB/s at 1 / 8 x 4096, 1 x
-// 32768, 32 / 64 x 4096 (1.15 / 1.12 / 1.12 / 1.02 / 1.01x FlashInfer; 90% / 96% of the
-// ceiling at 32 / 64 x 4096), pal 1.11 / 2.94 / 2.89 / 3.90 / 4.15. pal at 32 x 4096 over page
-// sizes 1 / 2 / 4 / 8 / 32 / 64 / 128: 3.81 / 3.22 / 3.88 / 3.92 / 3.81 / 3.77 / 3.77 (nhd
-// 3.80 / 3.84 / 3.92 / 3.81 / 3.92 / 4.01 / 4.03; FlashInfer 3.78-3.96); nhd pages 2 / 4 are
-// the sixteenth session's, after the row plan. pal pages 64 / 128 (seventeenth session, V by
-// tensor copies): 2.89 / 3.97 / 2.89 and 2.81 / 3.97 / 2.83 TB/s at 8 / 32 x 4096 and 1 x
-// 32768 (1.12 / 1.01 / 1.11x and 1.08 / 1.00 / 1.09x FlashInfer in the same run). pal page 2
-// (eighteenth session, 8 lanes per page): 3.85 TB/s at 32 x 4096 (from 3.22). fp8 e4m3
-// (fp8 bytes): pal 2.22 / 3.39 TB/s at 8 / 32 x 4096, nhd 2.11 / 3.28 (FlashInfer 1.42 /
-// 2.19): short of issue 14's 85% of the ceiling and 2x FlashInfer. MQA (HQ 32 / HKV 1, two
-// m-tiles), twenty-fifth session (H200, 2026-12-01): the warp-owned merge, 1.05-1.06x at 1 /
-// 4 / 32 x 4096 in both layouts (nhd 14.2 / 16.2-16.4 / 32.5-32.7 us), same bits. Grids of at
-// most a CTA per SM merge their splits inside a cluster (`merge_in_cluster`, thirtieth session,
-// H200, 2026-12-01): 1 x 2048 / 1 x 4096 1.04-1.06x / 1.03-1.04x the merge kernel (nhd 16.1-16.4
-// us at 1 x 4096), same bits. fp8 pools on grids past one wave of four-warp CTAs run six warps
-// a CTA (host: `six_warp_grid`; H200, 2026-12-02, e4m3: 52 / 64 x 4096 78 / 86% of the read
-// ceiling in pal from 73 / 82%, nhd 74-75 / 85% from 71 / 79%). Forty-fourth session (H200,
-// 2026-12-04, two rounds each): fp8 pal pages of 32 read V at per-lane offsets taken once a tile
-// (1.04-1.05x: 32 x 4096 90.8 -> 86.6 us, 71% of the ceiling), and page ids checked an
-// iteration after their load (1.00-1.02x over bf16 / fp8 / MQA / head dims 64 and 96; bf16 32 x
-// 4096 3.92 TB/s in both layouts, 91%; fp8 pal / nhd 3.45 / 3.36, 80 / 78%). Forty-fifth
-// session (H200, 2026-12-04, two rounds): the one-m-tile warps' merge rows swizzled, MQA 1 / 8 x
-// 4096 1.03-1.05x (pal 13.3 -> 12.7 us at 1 x 4096), GQA and fp8 level, the same bits.
-// Forty-seventh session (H200, 2026-12-04): 16-bit nhd rows at head dims 80 / 96 / 112 in CTAs
-// over two KV heads (KV_HEADS, below): 8 / 32 / 64 x 4096 1.09-1.12 / 1.07-1.13 / 1.13-1.14x
-// (32 x 4096 3.47 / 3.73 / 3.73 TB/s, from 3.23 / 3.42 / 3.30; pal 3.66 / 3.77 / 3.85).
-// Forty-eighth session (H200, 2026-12-04): head dim 64 on two KV heads past two pairs an SM
-// (host rule): 64 x 4096 1.07x (3.97 TB/s, 91%), 128 x 2048 and 256 x 1024 1.03x.
-// docs/kernels.md has each version's figures.
+// A tile's copies cost one 64-bit base per page and immediates (the copy plans below): 417
+// instructions per warp and 16-key tile (bf16 pal, D 128) where each copy's own address took 761.
+// Calls that read at most 4x the L2 copy K / V evict-first (host rule `evict_first`): the stream
+// then replaces itself in L2 rather than the dirty lines it found there (+5-9% from 1 x 4096 to
+// 8 x 4096; 537 MB evict-first ran 3-5% slower, so larger calls keep the default policy).
+// Standing figures (H200, bf16, HQ 32 / HKV 8, D 128, page 16, kernel time by graph replay,
+// FlashInfer's best path in the same run; forty-fourth to forty-eighth sessions): 1 / 8 x 4096
+// and 1 x 32768 1.11-1.19x FlashInfer, 32 x 4096 3.92 TB/s (91% of the read ceiling, 1.02x), 64
+// x 4096 4.14-4.18 (96%); fp8 e4m3 pal / nhd 80 / 78% of the ceiling at 32 x 4096, 1.48-1.53x
+// FlashInfer at 8 x 4096; MQA 1.00-1.21x (1.36-1.40x at 128 x 2048). H100 (fifty-eighth session,
+// the lab's default call): 8 x 4096 1.13x FlashInfer, 32 x 4096 96% of the ceiling. Each
+// version's figures, and what each design choice below won or lost: docs/kernels.md.
 #pragma once
 #include "pal/decode.cuh"
+#include "pal/decode_mma_tile.cuh"
 #include "pal/layout.cuh"
 #include "pal/mma.cuh"
 #include "pal/variant.cuh"
 
 namespace pal {
-
-// Shape (chosen by the host, `cuda/decode.rs`, and checked against these formulas at compile time).
-// KV is the pools' dtype: 16-bit (the queries') or fp8, whose tiles are bytes (see `Fp8Rows`).
-template <typename KV, int HEAD_DIM, int LAYOUT, int M_TILES, int WARPS, int STAGES, bool TMA_V = false> struct DecodeMmaTile {
-  static constexpr int KEYS = 16;  // keys per warp tile: one k-step of P V
-  static constexpr int VEC = Vec<KV>::N;
-  static constexpr int CHUNKS = HEAD_DIM / VEC;  // 16-byte chunks per row
-  // [key][dim] rows of HEAD_DIM, unpadded, 16-byte chunks XOR-swizzled by key within aligned
-  // groups of GROUP chunks: chunk c of key t at c ^ ((t >> GROUP_SHIFT) % GROUP), GROUP the
-  // largest power of 2 up to 8 dividing CHUNKS (8; 2 / 4 / 2 at head dims 80 / 96 / 112),
-  // GROUP_SHIFT log2(8 / GROUP). Under 8 a row is an odd number of groups, so 8 / GROUP
-  // consecutive keys start in distinct groups of a 128-byte line and the XOR separates keys
-  // 8 / GROUP apart: the 8 rows of an ldmatrix phase hit distinct banks, and a warp's 32 copies
-  // fill 4 whole lines. Rows padded by a chunk instead (before) cost the copies 1.6 / 1.33 /
-  // 1.43x the ideal shared wavefronts (a model of 8-lane phases) and head dim 96 a CTA an SM
-  // (2, not 3). H200 (2026-12-04, bf16, two rounds against padded rows): nhd 1.04-1.08x, hnd
-  // 1.04-1.13x at 8 / 32 / 64 x 4096 (32 x 4096 nhd 2.96 / 3.13 / 3.13 -> 3.20 / 3.39 / 3.39
-  // TB/s, hnd 3.22 / 3.40 / 3.41 -> 3.64 / 3.75 / 3.82); the same bits where the split plan is
-  // (head dim 96's third CTA an SM changes it on split grids).
-  // The swizzle repeats every 8 keys, as the periodic copy plans assume (rows of 10-14 chunks
-  // take none: a warp's copy row holds no whole rows).
-  static constexpr int GROUP = CHUNKS % 8 == 0 ? 8 : CHUNKS % 4 == 0 ? 4 : 2;
-  static constexpr int GROUP_SHIFT = GROUP == 8 ? 0 : GROUP == 4 ? 1 : 2;
-  static_assert(IS_FP8<KV> || CHUNKS % 2 == 0, "16-bit rows of whole chunk pairs");
-  static constexpr bool V_BY_DIM = LAYOUT == LAYOUT_PAL;
-  // pal keys stay [chunk][key] as in their pages: a warp's copies fill whole lines (scattered
-  // 16-byte writes into padded rows cost a fifth of the bandwidth), ldmatrix phases read 128
-  // contiguous bytes.
-  static constexpr bool K_BY_CHUNK = LAYOUT == LAYOUT_PAL;
-  static constexpr int K_ELEMENTS = KEYS * HEAD_DIM;
-  // Element offset of chunk `chunk` of key `key` in a [key][dim] tile. Under groups of 8 the XOR
-  // takes chunk % GROUP alone, so that an ldmatrix read's chunk (a k-step's plus a lane bit)
-  // keeps its multiple of GROUP as an immediate: the main loop's SASS 338 / 383 / 406
-  // instructions a tile with padded rows (bf16 nhd, head dims 80 / 96 / 112), 340 / 394 / 409
-  // so, 356 / 425 / 466 with the XOR of the whole chunk.
-  __device__ __forceinline__ static int row_chunk(int key, int chunk) {
-    if constexpr (GROUP == 8) return key * HEAD_DIM + (chunk ^ (key & 7)) * 8;
-    return key * HEAD_DIM + (chunk & -GROUP) * 8 + ((chunk & (GROUP - 1)) ^ ((key >> GROUP_SHIFT) & (GROUP - 1))) * 8;
-  }
-  // row_chunk(index / CHUNKS, index % CHUNKS), the XOR taken on the index (rows are whole
-  // groups): the destinations of copies of tiles over several pages (main loop, bf16 nhd pages
-  // of 1-8 slots, head dims 80-112: +10-49 instructions a tile on padded rows' 2821-3387, +79-117
-  // through row_chunk); one-page tiles keep row_chunk (394 -> 415 at head dim 96 this way).
-  __device__ __forceinline__ static int row_chunk_at(int index) {
-    if constexpr (GROUP == 8) return row_chunk(index / CHUNKS, index % CHUNKS);
-    return (index ^ ((index / CHUNKS >> GROUP_SHIFT) & (GROUP - 1))) * 8;
-  }
-  static constexpr int V_ELEMENTS = HEAD_DIM * KEYS;
-  // Element offset of key `key` of dim `dim` in a 16-bit [dim][key] (pal) V tile: the 16-byte
-  // halves of dims 4..7 mod 8 swapped, so that an ldmatrix phase's 8 dims hit distinct banks.
-  __device__ __forceinline__ static int dim_key(int dim, int key) {
-    return dim * KEYS + ((key / 8) ^ ((dim >> 2) & 1)) * 8 + key % 8;
-  }
-  static constexpr int STAGE_ELEMENTS = K_ELEMENTS + V_ELEMENTS;
-  static constexpr int RING_BYTES = WARPS * STAGES * STAGE_ELEMENTS * (int)sizeof(KV);
-  static constexpr int ROWS = 16 * M_TILES;  // query heads per CTA
-  static constexpr int MERGE_BYTES = WARPS * ROWS * (HEAD_DIM + 2) * 4;
-  static constexpr int MASKS_OFFSET = RING_BYTES > MERGE_BYTES ? RING_BYTES : MERGE_BYTES;
-  // With TMA_V the ring holds STAGES step blocks of V ([dim][WARPS * KEYS keys], a tensor
-  // copy's box) and then each warp's K tiles, the same bytes; after the masks, a full and an
-  // empty mbarrier per stage.
-  static constexpr int V_STEP = HEAD_DIM * KEYS * WARPS;
-  static constexpr int BARRIERS_OFFSET = MASKS_OFFSET + (WARPS * STAGES * 4 + 7) / 8 * 8;
-  static constexpr int SHARED_BYTES = TMA_V ? BARRIERS_OFFSET + 2 * STAGES * 8 : MASKS_OFFSET + WARPS * STAGES * 4;
-};
-
-// fp8 tiles, in bytes. nhd / hnd K and V rows are [key][HEAD_DIM]: lanes read K with 16-byte
-// loads of keys 2m, 2m + 1 per quarter-warp, so odd keys' chunks flip bit 2; the transposing
-// 4-byte V reads take keys 4q + j, so V chunks XOR with key % 8 (rows of 8 chunks and more;
-// others are conflict-free or nearly as they are). pal K stays [chunk][key] as in its pages (a
-// copy's lanes walk keys; into [key][dim] rows that was an 8-way store conflict, and pal fp8
-// decode ran 27% slower), keys XOR 2 (chunk % 4) so that a K read's quarter-warp (chunks
-// 4g .. 4g + 3, keys 2m, 2m + 1) hits 8 distinct 16-byte bank groups. pal V is [dim][key] (one
-// 16-byte chunk per dim, as in its pages).
-template <int HEAD_DIM> struct Fp8Rows {
-  static constexpr bool WIDE = HEAD_DIM / 16 % 8 == 0;
-  __device__ __forceinline__ static int k_chunk(int key, int c) {
-    return key * HEAD_DIM + (WIDE ? c ^ ((key & 1) << 2) : c) * 16;
-  }
-  __device__ __forceinline__ static int k_by_chunk(int key, int c) { return (c * 16 + (key ^ ((c & 3) << 1))) * 16; }
-  __device__ __forceinline__ static int v_chunk(int key, int c) { return key * HEAD_DIM + (WIDE ? c ^ (key & 7) : c) * 16; }
-};
-
-template <bool C, typename A, typename B> struct Pick { using type = A; };
-template <typename A, typename B> struct Pick<false, A, B> { using type = B; };
-
-// f(IntConstant<value>{}) for a runtime value in [I, N): one copy of f per value, on exclusive
-// branches (an else chain: registers only one copy uses are dead in the others).
-template <int I, int N, typename F> __device__ __forceinline__ void dispatch_constant(int value, F f) {
-  if constexpr (I + 1 < N) {
-    if (value == I) f(IntConstant<I>{});
-    else dispatch_constant<I + 1, N>(value, f);
-  } else {
-    f(IntConstant<I>{});
-  }
-}
 
 // T: the queries' and output's dtype; KV: the pools' (T, or fp8: then the mma runs in float16,
 // which holds every fp8 value and bfloat16 queries of float16 range, with float32 accumulators).

@@ -28,38 +28,18 @@
 // for the one-item-per-CTA form): item w serves item w % items over split w / items of its tiles
 // and writes float32 partial states, merged by `merge_splits` (merge.cuh).
 // Traffic: each K / V tile once per item of 128 query rows; Q once; the output once.
-// H200 (2026-12-01, bf16, HQ 32 / HKV 8, D 128, page 16, causal; kernel time, FlashInfer's FA3
-// path in the same run, twenty-fourth session's call 3): nhd / pal 565 / 531 TFLOP/s at 1 x 4096
-// (1.23 / 1.15x), 517 / 514 at 4 x 4096 (1.08x), 388 / 375 at 16 x 1024 (1.09 / 1.06x), 547 / 491
-// at 4 x 1024 over 8192 (1.24 / 1.12x; FA3 low in that call), 502 / 477 at 8 x 512 over 4096
-// (1.02 / 0.97x), 531 / 501 at 4 x 2048 over 8192 (1.04 / 0.98x). Split short prompts over long
-// histories: 1 x 128 over 32768 477 (nhd; 150 unsplit), 417 / 381 at head dim 256. fp8 e4m3
-// pools (fourteenth session): nhd / pal 494 / 495 at 1 x 4096, 213 / 222 at 4 x 1024 over 8192
-// (twenty-seventh: 223 / 231, widened before the slot wait). Soft-cap 30 (bf16, fixed exponent
-// base, BOUNDED; forty-ninth session): 1.06-1.14x plain at 4 x 1024 over 8192 (1.15-1.18x before);
-// with the ping-pong's turn passed after the tanh / max (fifty-fifth / sixth sessions, four runs)
-// pal 0.97-1.05x, nhd 1.00-1.13x plain; in alternating rounds (fifty-seventh, 4 x 1024 over 8192
-// / 8 x 512 over 4096 / 4 x 4096) pal 1.04 / 1.04 / 1.07x, nhd 1.11 / 1.10 / 1.08x. Q prescaled
-// by the soft-cap's factor (PRESCALED_Q; H100, three processes each): soft-capped time 0.96-0.99x
-// before on those rows, pal 1.01 / 1.00 / 1.05x and nhd 1.08 / 1.07 / 1.08x plain; in the
-// one-item-per-CTA form (head dim 256, H100, fifty-eighth session, two rounds; 4 x 1024 over 8192
-// / 4 x 4096) 0.97-1.00x before, pal 1.02 / 1.00x and nhd 1.01 / 0.97-0.98x plain.
-// Head dims 80 / 96 / 112 in 128-wide tiles (fiftieth session, call 1; bf16 nhd / hnd, page 16,
-// 4 x 4096 and 4 x 1024 over 8192): 359-384 / 417-439 / 463-469 TFLOP/s, 1.39-1.53 / 1.68-1.79
-// / 1.79-1.86x the portable kernel they ran before (the pads cost P V columns; S skips them);
-// pal pages (call 4, against PAL_PREFILL_PATH=portable): 356-460 TFLOP/s at page 16, 1.53-2.06x;
-// D 96 over pages 2 / 4 / 8 / 128 1.19-1.61 / 1.50-1.65 / 1.53-1.71 / 1.55-1.73x. pal history
-// values at pages 2-8 in pool order at these dims too (fifty-first session, call 1, against
-// main: values had gone by dim): 4 x 1024 over 8192 and 8 x 512 over 4096 at D 80 / 96 / 112
-// 282-292 / 345-357 / 340-351 TFLOP/s at page 2 (1.95-2.38x), 344-440 at 4 (1.63-1.86x), 384-486
-// at 8 (1.45-1.57x).
-// Over page sizes beside FA3 (twenty-seventh session, history rows 4 x 1024 over 8192 / 8 x
-// 512 over 4096): nhd 1.01 / 1.02x at page 2, 0.95 / 1.00x at 4, 0.93-1.01 / 1.04-1.05x at 8,
-// 1.00-1.17 / 1.07-1.08x at 16-128; pal 0.85 / 0.87x at page 2, 0.88 / 0.95x at 4 (before its
-// values went by lane pairs, 1.02-1.05x), 0.94-0.98 / 1.04-1.05x at 8, 0.96-1.02 / 0.99-1.03x at
-// 16-128. pal K copies at pages 2-8 from one base a thread: 1.09 / 1.13 / 1.09x at pages 2 / 4 /
-// 8. What is left: history rows at 1.05x FA3 at every page size; pal page 2 is producer-bound,
-// pages 4 and up consumer-bound (ncu, H200). Each version's figures: docs/kernels.md ("Hopper
+// Standing figures (bf16, HQ 32 / HKV 8, D 128, page 16, causal, beside FlashInfer's FA3 path
+// in the same run). H100 (fifty-seventh session, five rounds in turn): nhd 1.19 / 1.08 / 1.10x
+// at 1 x 4096 / 4 x 4096 / 16 x 1024, 1.04 / 1.05 / 1.03x on the history rows (4 x 1024 over
+// 8192, 8 x 512 over 4096, 4 x 2048 over 8192); pal 1.18 / 1.06 / 1.05x and 0.96-0.98x (its
+// history rows wait longer for S: docs/kernels.md). H200 (twenty-fourth session): nhd / pal 565 /
+// 531 TFLOP/s at 1 x 4096. Split short prompts over long histories: 1 x 128 over 32768 477
+// TFLOP/s (nhd; 150 unsplit), 417 / 381 at head dim 256. Head dims 80 / 96 / 112 in 128-wide
+// tiles: 359-469 TFLOP/s (nhd / hnd, 1.39-1.86x the portable kernel they ran before; pal
+// 356-460). Soft-capped bf16 (Q prescaled by scale / cap, a fixed exponent base; H100,
+// fifty-eighth session, alternating rounds): 1.00-1.08x plain in pal, 1.02-1.10x in nhd. What is
+// left: history rows at 1.05x FA3 at every page size (pal page 2 producer-bound, pages 4 and up
+// consumer-bound). Each version's figures and what it won or lost: docs/kernels.md ("Hopper
 // prefill").
 #pragma once
 #include "pal/prefill.cuh"
