@@ -19,7 +19,7 @@ import ml_dtypes
 import numpy as np
 import proxy_attention_lab as pal
 import pytest
-from conftest import BareDLPack
+from conftest import HAS_MLX, BareDLPack
 from proxy_attention_lab.testing import (
     FP8_DTYPES,
     LAYOUTS,
@@ -210,6 +210,31 @@ def history(pools: Pools, b: int, n: int, shape: Shape, k_scale, v_scale) -> tup
     return keys * per_head(k_scale, hkv)[None, :, None], values * per_head(v_scale, hkv)[None, :, None]
 
 
+def to_backend(array: np.ndarray, device: str):
+    """``array`` as the arrays of ``device``: numpy on ``"cpu"``, torch on ``"cuda"``, and MLX
+    arrays on ``"mlx"`` (the CPU backend too, reached through MLX's buffers)."""
+    if device != "mlx":
+        return on_device(array, device)
+    import mlx.core as mx
+
+    if array.dtype == numpy_dtype("bfloat16"):
+        return mx.array(array.astype(np.float32)).astype(mx.bfloat16)
+    return mx.array(array)
+
+
+def from_backend(result) -> np.ndarray:
+    if type(result).__module__.startswith("mlx"):
+        import mlx.core as mx
+
+        return np.array(result.astype(mx.float32))
+    return to_host(result)
+
+
+def draw_device(rng: np.random.Generator, device: str, shape: Shape) -> str:
+    """The CPU's cases run on MLX arrays now and then (MLX has no fp8)."""
+    return "mlx" if device == "cpu" and HAS_MLX and not shape.fp8 and rng.random() < 0.2 else device
+
+
 def fused(rng, rows: int, widths: list[int], head_dim: int, dtype: str, device: str, factor: float = 1.0):
     """Arrays of ``[rows, width, head_dim]`` on ``device`` (values uniform in +-``factor``): either
     contiguous, or views sliced out of one ``[rows, sum(widths), head_dim]`` tensor (a fused QKV
@@ -218,9 +243,9 @@ def fused(rng, rows: int, widths: list[int], head_dim: int, dtype: str, device: 
     edges = np.cumsum([0, *widths])
     if rng.random() < 0.5:
         return [
-            on_device(np.ascontiguousarray(total[:, a:b]), device) for a, b in zip(edges, edges[1:])
+            to_backend(np.ascontiguousarray(total[:, a:b]), device) for a, b in zip(edges, edges[1:])
         ], total
-    whole = on_device(total, device)
+    whole = to_backend(total, device)
     return [whole[:, a:b] for a, b in zip(edges, edges[1:])], total
 
 
@@ -231,7 +256,7 @@ def carrier(rng: np.random.Generator, device: str):
         # (numpy exports no ml_dtypes dtype through DLPack: bfloat16 and fp8 pools stay numpy)
         exported = (np.dtype(np.float32), np.dtype(np.float16), np.dtype(np.int32), np.dtype(np.int64))
         return lambda array: BareDLPack(np.ascontiguousarray(array)) if array.dtype in exported else array
-    return lambda array: on_device(array, device)
+    return lambda array: to_backend(array, device)
 
 
 def checked(rng: np.random.Generator, device: str):
@@ -240,13 +265,14 @@ def checked(rng: np.random.Generator, device: str):
 
 
 def moved(value, device):
-    return on_device(value, device) if isinstance(value, np.ndarray) else value
+    return to_backend(value, device) if isinstance(value, np.ndarray) else value
 
 
 def output(rng: np.random.Generator, shape_of: tuple, dtype: str, device: str):
-    """``None`` (the op allocates), or an ``out=`` array (sometimes a strided view)."""
+    """``None`` (the op allocates), or an ``out=`` array (sometimes a strided view; MLX arrays are
+    not written in place)."""
     kind = rng.integers(3)
-    if kind == 0:
+    if kind == 0 or device == "mlx":
         return None
     rows, heads, dim = shape_of
     if kind == 1:
@@ -270,6 +296,7 @@ def fit(lengths: list[int], cost_per_token: float, budget: float = BUDGET) -> li
 @pytest.mark.parametrize("case", CASES)
 def test_random_decode(rng, device, case):
     shape = draw_shape(rng, device)
+    device = draw_device(rng, device, shape)
     put = carrier(rng, device)
     longest = int(rng.choice([300, 1500, 5000 if device == "cuda" else 2000]))
     lens = [draw_length(rng, shape.page_size, longest) for _ in range(int(rng.integers(1, 6)))]
@@ -304,12 +331,14 @@ def test_random_decode(rng, device, case):
         keys, values = history(pools, b, n, shape, k_scale, v_scale)
         expected[b : b + 1] = attention(host_queries[b : b + 1], keys, values, [n], **variant)
     what = described(shape, lens=lens, **variant, k_scale=k_scale, v_scale=v_scale)
-    assert_close(to_host(result), expected, shape.query_dtype, f"decode case {case}: {what}")
+    what += f" on {device}"
+    assert_close(from_backend(result), expected, shape.query_dtype, f"decode case {case}: {what}")
 
 
 @pytest.mark.parametrize("case", CASES)
 def test_random_prefill(rng, device, case):
     shape = draw_shape(rng, device)
+    device = draw_device(rng, device, shape)
     put = carrier(rng, device)
     num_seqs = int(rng.integers(1, 5))
     equal = rng.random() < 0.2  # no cu_seqlens_q: every prompt T / B tokens (the original form)
@@ -356,7 +385,8 @@ def test_random_prefill(rng, device, case):
         visible = n + 1 + np.arange(hi - lo)
         expected[lo:hi] = attention(qkv[lo:hi, :hq], keys, values, visible, **variant)
     what = described(shape, histories=histories, prompts=prompts, equal=equal, **variant, k_scale=k_scale)
-    assert_close(to_host(result), expected, shape.query_dtype, f"prefill case {case}: {what}")
+    what += f" on {device}"
+    assert_close(from_backend(result), expected, shape.query_dtype, f"prefill case {case}: {what}")
 
 
 def raw(pool, dtype: str) -> np.ndarray:
