@@ -4,8 +4,9 @@ here each case draws every axis together: layout, dtypes (fp8 pools with per-ten
 scales), head dim, page size, heads (MHA, GQA of odd groups, MQA), ragged lengths (empty
 sequences, page edges, long ones that split), variants in any combination, int32 / int64
 indices, queries and prompts sliced out of one fused QKV tensor, ``out=``, page tables whose
-sequences share prefix pages and whose unused entries hold garbage, and NaN in every pool slot
-that no sequence may read.
+sequences share prefix pages and whose unused entries hold garbage, NaN in every pool slot that
+no sequence may read, and how the arrays come (numpy, bare DLPack producers or MLX arrays on the
+CPU, torch tensors with or without the explicit table check on CUDA).
 
 ``PAL_RANDOM_PROBLEMS`` sets the cases per op and device (default 32; the GPU suite's calls may
 run hundreds). A failure names its case, and the case's draw depends only on the test's id."""
