@@ -269,6 +269,19 @@ def moved(value, device):
     return to_backend(value, device) if isinstance(value, np.ndarray) else value
 
 
+def keywords(rng: np.random.Generator, device: str, shape: Shape, scales: tuple, out, variant: dict) -> dict:
+    """Decode's and prefill's keyword arguments on ``device``."""
+    k_scale, v_scale = scales
+    return {
+        "layout": shape.layout,
+        "k_scale": moved(k_scale, device),
+        "v_scale": moved(v_scale, device),
+        "out": out,
+        "check": checked(rng, device),
+        **{key: moved(value, device) for key, value in variant.items()},
+    }
+
+
 def output(rng: np.random.Generator, shape_of: tuple, dtype: str, device: str):
     """``None`` (the op allocates), or an ``out=`` array (sometimes a strided view; MLX arrays are
     not written in place)."""
@@ -318,12 +331,7 @@ def test_random_decode(rng, device, case):
         put(pools.v_cache),
         put(pools.page_table),
         put(np.asarray(lens, shape.index_dtype)),
-        layout=shape.layout,
-        k_scale=moved(k_scale, device),
-        v_scale=moved(v_scale, device),
-        out=out,
-        check=checked(rng, device),
-        **{k: moved(v, device) for k, v in variant.items()},
+        **keywords(rng, device, shape, (k_scale, v_scale), out, variant),
     )
     if out is not None:
         result = out
@@ -368,12 +376,7 @@ def test_random_prefill(rng, device, case):
         put(pools.page_table),
         put(np.asarray(histories, shape.index_dtype)),
         None if equal else put(cu_seqlens),
-        layout=shape.layout,
-        k_scale=moved(k_scale, device),
-        v_scale=moved(v_scale, device),
-        out=out,
-        check=checked(rng, device),
-        **{key: moved(value, device) for key, value in variant.items()},
+        **keywords(rng, device, shape, (k_scale, v_scale), out, variant),
     )
     if out is not None:
         result = out
