@@ -120,13 +120,16 @@ knobs)
   done ;;
 random)
   export PAL_KERNEL_DIR=$PWD/crates/pal-core/kernels
+  workers=$(python3 -c 'import xdist' 2>/dev/null && echo "-n 12")  # (pytest-xdist, where installed)
   PAL_RANDOM_PROBLEMS=10 timeout 400 compute-sanitizer --tool memcheck --error-exitcode 9 python3 -m pytest -q \
     -p no:cacheprovider tests/test_random_problems.py -k cuda > "$O/random-memcheck.txt" 2>&1 &
   checker=$!
-  PAL_RANDOM_PROBLEMS=200 timeout 330 python3 -m pytest -q -p no:cacheprovider -n 12 tests/test_random_problems.py \
+  # shellcheck disable=SC2086
+  PAL_RANDOM_PROBLEMS=200 timeout 330 python3 -m pytest -q -p no:cacheprovider $workers tests/test_random_problems.py \
     -k cuda > "$O/random.txt" 2>&1
   echo "random rc $? ($SECONDS s)"; tail -2 "$O/random.txt"; grep -E "^FAILED" "$O/random.txt" | cut -c1-300 | head -20
-  PAL_PREFILL_PATH=portable PAL_RANDOM_PROBLEMS=100 timeout 120 python3 -m pytest -q -p no:cacheprovider -n 12 \
+  # shellcheck disable=SC2086
+  PAL_PREFILL_PATH=portable PAL_RANDOM_PROBLEMS=100 timeout 120 python3 -m pytest -q -p no:cacheprovider $workers \
     tests/test_random_problems.py -k "cuda and prefill" > "$O/random-portable.txt" 2>&1
   echo "portable rc $? ($SECONDS s)"; tail -2 "$O/random-portable.txt"; grep -E "^FAILED" "$O/random-portable.txt" | head
   wait $checker; echo "memcheck rc $? ($SECONDS s)"; tail -2 "$O/random-memcheck.txt"
