@@ -23,9 +23,12 @@ from proxy_attention_lab.testing import (
     assert_close,
     attention,
     from_layout,
+    kv_head_scales,
     numpy_dtype,
     on_device,
     paged_cache,
+    pool_on_host,
+    quantise_fp8,
     random_array,
     random_prompts,
     read_sequence,
@@ -47,7 +50,7 @@ SCALES = {
 
 def per_head(scale) -> np.ndarray:
     """A scale as one float64 value per KV head."""
-    return np.broadcast_to(np.asarray(1.0 if scale is None else scale, np.float64).reshape(-1), (HKV,))
+    return kv_head_scales(scale, HKV)
 
 
 def scaled(rows: np.ndarray, scale) -> np.ndarray:
@@ -301,22 +304,13 @@ def test_fill_quantises_to_nearest_even_saturating(rng, device, layout, fp8, sou
     args = (keys, values, k_cache, v_cache, table, positions, np.zeros(tokens, np.int32))
     moved = [on_device(a, device) for a in args]
     pal.fill_kv_pages(*moved, layout=layout, k_scale=dev(k_scale, device), v_scale=dev(v_scale, device))
-    k_pool, v_pool = (to_raw(moved[2], fp8), to_raw(moved[3], fp8))
-    finfo = ml_dtypes.finfo(FP8_DTYPES[fp8])
+    k_pool, v_pool = (pool_on_host(moved[2], fp8), pool_on_host(moved[3], fp8))
     for pool, new, scale, is_key in ((k_pool, keys, k_scale, True), (v_pool, values, v_scale, False)):
         got = read_sequence(from_layout(pool, layout, is_key=is_key), table[0], tokens + 3)[3:]
-        quotient = new.astype(np.float32) / per_head(scale).astype(np.float32)[None, :, None]
-        want = np.clip(quotient, -float(finfo.max), float(finfo.max)).astype(FP8_DTYPES[fp8])
+        want = quantise_fp8(new, scale, fp8)
         np.testing.assert_array_equal(got.view(np.uint8), want.view(np.uint8), err_msg=f"{fp8} {is_key=}")
     largest = np.abs(keys.astype(np.float32)).max() / max(per_head(k_scale))
-    assert largest > float(finfo.max) or fp8 == "float8_e5m2", "the case covers saturation"
-
-
-def to_raw(pool, fp8: str) -> np.ndarray:
-    """A pool (numpy or torch) as a numpy array of the fp8 dtype."""
-    if isinstance(pool, np.ndarray):
-        return pool
-    return pool.cpu().view(__import__("torch").uint8).numpy().view(FP8_DTYPES[fp8])
+    assert largest > float(ml_dtypes.finfo(FP8_DTYPES[fp8]).max) or fp8 == "float8_e5m2", "covers saturation"
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-import ml_dtypes
 import numpy as np
 import proxy_attention_lab as pal
 import pytest
@@ -27,8 +26,11 @@ from proxy_attention_lab.testing import (
     assert_close,
     attention,
     from_layout,
+    kv_head_scales,
     numpy_dtype,
     on_device,
+    pool_on_host,
+    quantise_fp8,
     random_array,
     read_sequence,
     to_host,
@@ -145,12 +147,6 @@ def draw_scales(rng: np.random.Generator, shape: Shape) -> tuple:
     return (one(), one()) if shape.fp8 else (None, None)
 
 
-def per_head(scale, num_kv_heads: int) -> np.ndarray:
-    return np.broadcast_to(
-        np.asarray(1.0 if scale is None else scale, np.float64).reshape(-1), (num_kv_heads,)
-    )
-
-
 @dataclass
 class Pools:
     k_cache: np.ndarray
@@ -208,7 +204,8 @@ def history(pools: Pools, b: int, n: int, shape: Shape, k_scale, v_scale) -> tup
     keys = read_sequence(pools.k_pages, row, n).astype(np.float64)
     values = read_sequence(pools.v_pages, row, n).astype(np.float64)
     hkv = shape.num_kv_heads
-    return keys * per_head(k_scale, hkv)[None, :, None], values * per_head(v_scale, hkv)[None, :, None]
+    k_scales, v_scales = kv_head_scales(k_scale, hkv), kv_head_scales(v_scale, hkv)
+    return keys * k_scales[None, :, None], values * v_scales[None, :, None]
 
 
 def to_backend(array: np.ndarray, device: str):
@@ -393,16 +390,6 @@ def test_random_prefill(rng, device, case):
     assert_close(from_backend(result), expected, shape.query_dtype, f"prefill case {case}: {what}")
 
 
-def raw(pool, dtype: str) -> np.ndarray:
-    """A pool (numpy or torch, any device) as a host numpy array of its dtype, bits unchanged."""
-    if isinstance(pool, np.ndarray):
-        return pool
-    import torch
-
-    host = pool.detach().cpu().contiguous()
-    return host.view(torch.uint8).numpy().view(numpy_dtype(dtype)).reshape(tuple(host.shape))
-
-
 @pytest.mark.parametrize("case", CASES)
 def test_random_fill(rng, device, case):
     shape = draw_shape(rng, device)
@@ -461,18 +448,10 @@ def test_random_fill(rng, device, case):
         if skipped[i]:
             continue
         for name, rows, scale in (("k", kv[i, :hkv], k_scale), ("v", kv[i, hkv:], v_scale)):
-            if shape.fp8:
-                finfo = ml_dtypes.finfo(numpy_dtype(shape.pool_dtype))
-                quotient = rows.astype(np.float32) / per_head(scale, hkv).astype(np.float32)[:, None]
-                limit = float(finfo.max)
-                want[name][page, slot] = np.clip(quotient, -limit, limit).astype(
-                    numpy_dtype(shape.pool_dtype)
-                )
-            else:
-                want[name][page, slot] = rows
+            want[name][page, slot] = quantise_fp8(rows, scale, shape.pool_dtype) if shape.fp8 else rows
     what = described(shape, capacity=capacity, tokens=count, use_slots=use_slots, k_scale=k_scale)
     for name, pool, is_key in (("k", k_cache, True), ("v", v_cache, False)):
-        got = from_layout(raw(pool, shape.pool_dtype), shape.layout, is_key=is_key)
+        got = from_layout(pool_on_host(pool, shape.pool_dtype), shape.layout, is_key=is_key)
         bits = np.uint8 if shape.fp8 else (np.uint32 if shape.pool_dtype == "float32" else np.uint16)
         np.testing.assert_array_equal(
             got.view(bits), want[name].view(bits), err_msg=f"fill case {case} ({name}): {what}"

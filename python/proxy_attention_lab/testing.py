@@ -10,6 +10,8 @@ addressing, so that it can judge PAL:
   page-table row;
 - :func:`paged_cache`: a random paged cache and the tokens it holds; :func:`random_array` and
   :func:`random_prompts`: fresh random inputs;
+- :func:`kv_head_scales`, :func:`quantise_fp8`: fp8 scales per KV head, and the bits fill
+  stores; :func:`pool_on_host`: a pool's bits on the host;
 - :data:`TOLERANCE`, :func:`assert_close`, :func:`within_tolerance`: how close is close enough;
 - :func:`cuda_available`, :func:`on_device`, :func:`to_host`: the same test on the CPU backend
   (numpy) and on CUDA (torch tensors);
@@ -146,6 +148,34 @@ def from_layout(pool: np.ndarray, layout: str, *, is_key: bool) -> np.ndarray:
     if layout == "pal":
         return pool.transpose(0, 3, 1, 2)
     raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
+
+
+def kv_head_scales(scale: Any, num_kv_heads: int) -> np.ndarray:
+    """An fp8 ``k_scale`` / ``v_scale`` as given to the ops (``None``: 1, a number, or one per KV
+    head) as one float64 value per KV head (SPEC §3.5)."""
+    value = np.asarray(1.0 if scale is None else scale, np.float64).reshape(-1)
+    return np.broadcast_to(value, (num_kv_heads,))
+
+
+def quantise_fp8(rows: np.ndarray, scale: Any, fp8: str) -> np.ndarray:
+    """``[..., HKV, D]`` rows as ``fill_kv_pages`` stores them in an fp8 pool (SPEC §3.5): the
+    float32 quotient ``x / scale`` of each KV head's scale, saturated to the format's largest
+    finite value, rounded to nearest even (ml_dtypes' conversion)."""
+    dtype = FP8_DTYPES[fp8]
+    divisors = kv_head_scales(scale, rows.shape[-2]).astype(np.float32)[:, None]
+    limit = float(ml_dtypes.finfo(dtype).max)
+    return np.clip(np.asarray(rows, np.float32) / divisors, -limit, limit).astype(dtype)
+
+
+def pool_on_host(pool: Any, dtype: str) -> np.ndarray:
+    """A pool (numpy, or torch on any device) as a host numpy array of ``dtype``, bits unchanged
+    (fp8 and bfloat16 included, which torch cannot hand to numpy as they are)."""
+    if isinstance(pool, np.ndarray):
+        return pool
+    import torch
+
+    host = pool.detach().cpu().contiguous()
+    return host.view(torch.uint8).numpy().view(numpy_dtype(dtype)).reshape(tuple(host.shape))
 
 
 def read_sequence(pages: np.ndarray, page_table_row: np.ndarray, length: int) -> np.ndarray:
