@@ -8,7 +8,14 @@ import numpy as np
 import proxy_attention_lab as pal
 import pytest
 from conftest import HAS_MLX, BareDLPack
-from proxy_attention_lab.testing import assert_close, decode_reference, paged_cache, random_array
+from proxy_attention_lab.testing import (
+    assert_close,
+    decode_reference,
+    on_device,
+    paged_cache,
+    random_array,
+    to_host,
+)
 
 
 class DLPackOnly(BareDLPack):
@@ -86,19 +93,10 @@ def test_mlx_arrays(rng, dtype):
     cache = paged_cache(rng, [40, 300], 2, 128, 16, dtype, "hnd")
     queries = random_array(rng, (2, 4, 128), dtype)
 
-    def to_mx(a):
-        return mx.array(np.asarray(a, np.float32)).astype(mx.bfloat16 if dtype == "bfloat16" else mx.float32)
-
-    out = pal.paged_attention_decode(
-        to_mx(queries),
-        to_mx(cache.k_cache),
-        to_mx(cache.v_cache),
-        mx.array(cache.page_table),
-        mx.array(cache.lens),
-        layout="hnd",
-    )
+    arrays = (queries, cache.k_cache, cache.v_cache, cache.page_table, cache.lens)
+    out = pal.paged_attention_decode(*(on_device(a, "mlx") for a in arrays), layout="hnd")
     assert isinstance(out, mx.array) and out.dtype == (mx.bfloat16 if dtype == "bfloat16" else mx.float32)
-    assert_close(np.array(out.astype(mx.float32)), decode_reference(queries, cache), dtype)
+    assert_close(to_host(out), decode_reference(queries, cache), dtype)
 
 
 # (a capsule's name is not copied: it must outlive the capsule)

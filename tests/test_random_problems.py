@@ -208,26 +208,6 @@ def history(pools: Pools, b: int, n: int, shape: Shape, k_scale, v_scale) -> tup
     return keys * k_scales[None, :, None], values * v_scales[None, :, None]
 
 
-def to_backend(array: np.ndarray, device: str):
-    """``array`` as the arrays of ``device``: numpy on ``"cpu"``, torch on ``"cuda"``, and MLX
-    arrays on ``"mlx"`` (the CPU backend too, reached through MLX's buffers)."""
-    if device != "mlx":
-        return on_device(array, device)
-    import mlx.core as mx
-
-    if array.dtype == numpy_dtype("bfloat16"):
-        return mx.array(array.astype(np.float32)).astype(mx.bfloat16)
-    return mx.array(array)
-
-
-def from_backend(result) -> np.ndarray:
-    if type(result).__module__.startswith("mlx"):
-        import mlx.core as mx
-
-        return np.array(result.astype(mx.float32))
-    return to_host(result)
-
-
 def draw_device(rng: np.random.Generator, device: str, shape: Shape) -> str:
     """The CPU's cases run on MLX arrays now and then (MLX has no fp8)."""
     return "mlx" if device == "cpu" and HAS_MLX and not shape.fp8 and rng.random() < 0.2 else device
@@ -241,9 +221,9 @@ def fused(rng, rows: int, widths: list[int], head_dim: int, dtype: str, device: 
     edges = np.cumsum([0, *widths])
     if rng.random() < 0.5:
         return [
-            to_backend(np.ascontiguousarray(total[:, a:b]), device) for a, b in zip(edges, edges[1:])
+            on_device(np.ascontiguousarray(total[:, a:b]), device) for a, b in zip(edges, edges[1:])
         ], total
-    whole = to_backend(total, device)
+    whole = on_device(total, device)
     return [whole[:, a:b] for a, b in zip(edges, edges[1:])], total
 
 
@@ -254,7 +234,7 @@ def carrier(rng: np.random.Generator, device: str):
         # (numpy exports no ml_dtypes dtype through DLPack: bfloat16 and fp8 pools stay numpy)
         exported = (np.dtype(np.float32), np.dtype(np.float16), np.dtype(np.int32), np.dtype(np.int64))
         return lambda array: BareDLPack(np.ascontiguousarray(array)) if array.dtype in exported else array
-    return lambda array: to_backend(array, device)
+    return lambda array: on_device(array, device)
 
 
 def checked(rng: np.random.Generator, device: str):
@@ -262,20 +242,16 @@ def checked(rng: np.random.Generator, device: str):
     return True if device == "cuda" and rng.random() < 0.2 else None
 
 
-def moved(value, device):
-    return to_backend(value, device) if isinstance(value, np.ndarray) else value
-
-
 def keywords(rng: np.random.Generator, device: str, shape: Shape, scales: tuple, out, variant: dict) -> dict:
     """Decode's and prefill's keyword arguments on ``device``."""
     k_scale, v_scale = scales
     return {
         "layout": shape.layout,
-        "k_scale": moved(k_scale, device),
-        "v_scale": moved(v_scale, device),
+        "k_scale": on_device(k_scale, device),
+        "v_scale": on_device(v_scale, device),
         "out": out,
         "check": checked(rng, device),
-        **{key: moved(value, device) for key, value in variant.items()},
+        **{key: on_device(value, device) for key, value in variant.items()},
     }
 
 
@@ -338,7 +314,7 @@ def test_random_decode(rng, device, case):
         expected[b : b + 1] = attention(host_queries[b : b + 1], keys, values, [n], **variant)
     what = described(shape, lens=lens, **variant, k_scale=k_scale, v_scale=v_scale)
     what += f" on {device}"
-    assert_close(from_backend(result), expected, shape.query_dtype, f"decode case {case}: {what}")
+    assert_close(to_host(result), expected, shape.query_dtype, f"decode case {case}: {what}")
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -387,7 +363,7 @@ def test_random_prefill(rng, device, case):
         expected[lo:hi] = attention(qkv[lo:hi, :hq], keys, values, visible, **variant)
     what = described(shape, histories=histories, prompts=prompts, equal=equal, **variant, k_scale=k_scale)
     what += f" on {device}"
-    assert_close(from_backend(result), expected, shape.query_dtype, f"prefill case {case}: {what}")
+    assert_close(to_host(result), expected, shape.query_dtype, f"prefill case {case}: {what}")
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -431,7 +407,7 @@ def test_random_fill(rng, device, case):
         pal.fill_kv_pages(
             new_keys, new_values, k_cache, v_cache,
             slot_mapping=put(slots.astype(shape.index_dtype)), check=checked(rng, device),
-            layout=shape.layout, k_scale=moved(k_scale, device), v_scale=moved(v_scale, device),
+            layout=shape.layout, k_scale=on_device(k_scale, device), v_scale=on_device(v_scale, device),
         )  # fmt: skip
     else:
         skipped = np.zeros(count, bool)
@@ -440,7 +416,7 @@ def test_random_fill(rng, device, case):
         pal.fill_kv_pages(
             new_keys, new_values, k_cache, v_cache,
             *(put(a) for a in (pools.page_table, positions, token_to_seq)), check=checked(rng, device),
-            layout=shape.layout, k_scale=moved(k_scale, device), v_scale=moved(v_scale, device),
+            layout=shape.layout, k_scale=on_device(k_scale, device), v_scale=on_device(v_scale, device),
         )  # fmt: skip
     want = {"k": pools.k_pages.copy(), "v": pools.v_pages.copy()}
     hkv = shape.num_kv_heads

@@ -392,13 +392,27 @@ def cuda_available() -> bool:
 
 
 def on_device(array: Any, device: str) -> Any:
-    """A numpy array as the arrays of a backend: itself for ``"cpu"``, a torch tensor on ``"cuda"``
-    (anything that is not a numpy array passes unchanged)."""
+    """A numpy array as the arrays of a backend: itself for ``"cpu"``, a torch tensor on ``"cuda"``,
+    an MLX array for ``"mlx"`` (the CPU backend through MLX's buffers; bfloat16 included);
+    anything that is not a numpy array passes unchanged."""
     if device == "cpu" or not isinstance(array, np.ndarray):
         return array
+    if device == "mlx":
+        import mlx.core as mx
+
+        if array.dtype == DTYPES["bfloat16"]:
+            return mx.array(array.astype(np.float32)).astype(mx.bfloat16)
+        return mx.array(array)
     return to_torch(array, device)
 
 
 def to_host(array: Any) -> np.ndarray:
-    """A result as a numpy array: numpy as it is, torch through :func:`from_torch`."""
-    return array if isinstance(array, np.ndarray) else from_torch(array)
+    """A result as a numpy array: numpy as it is, torch through :func:`from_torch`, MLX arrays
+    as float32 (exact for every PAL dtype)."""
+    if isinstance(array, np.ndarray):
+        return array
+    if type(array).__module__.startswith("mlx"):
+        import mlx.core as mx
+
+        return np.array(array.astype(mx.float32))
+    return from_torch(array)
