@@ -70,6 +70,7 @@ def fp8_target(row: str, flashinfer: float | None, ceiling: float) -> tuple[floa
 def main() -> None:
     import decode_sweep as sweep
     import torch
+    from proxy_attention_lab.bench.sweep import error_line
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--groups", nargs="+", default=list(GROUPS), choices=list(GROUPS))
@@ -92,7 +93,7 @@ def main() -> None:
                 try:
                     fi_ms = sweep.flashinfer_decode(q, k, v, table, lens, page, "nhd")
                 except Exception as error:  # noqa: BLE001 - a shape it has no kernel for
-                    print(f"flashinfer: {sweep.last_error_line(error)}")
+                    print(f"flashinfer: {error_line(error, 120)}")
                 del q, k, v, table, lens
             for layout in args.layouts:
                 timed, _ = sweep.time_case(

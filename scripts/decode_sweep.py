@@ -21,6 +21,7 @@ import os
 import proxy_attention_lab as pal
 import torch
 import triton.testing
+from proxy_attention_lab.bench.sweep import error_line
 
 SPEC_ROWS = ["1x4096", "1x32768", "8x4096", "32x4096", "64x4096", "128x2048", "256x1024"]
 
@@ -57,11 +58,6 @@ def in_turn_ms(runs: dict, rounds: int) -> dict:
         for name, run in runs.items():
             times[name].append(triton.testing.do_bench(run, return_mode="median"))
     return times
-
-
-def last_error_line(error: Exception, width: int = 120) -> str:
-    """The end of an error's last line (a peer that refuses a shape raises pages)."""
-    return str(error).splitlines()[-1][-width:]
 
 
 def keep_or_compare(out, name, save=None, compare=None) -> str:
@@ -148,7 +144,7 @@ def flashinfer_decode(q, k, v, table, lens, page, layout):
         try:
             times.append(triton.testing.do_bench(call, return_mode="median"))
         except Exception as error:  # noqa: BLE001 - one path may refuse the shape
-            errors.append(f"{name}: {last_error_line(error)}")
+            errors.append(f"{name}: {error_line(error, 120)}")
     if not times and errors:
         raise RuntimeError("; ".join(errors))
     return min(times) if times else None

@@ -21,7 +21,8 @@ import statistics
 
 import proxy_attention_lab as pal
 import torch
-from decode_sweep import capture, graph_replay_ms, in_turn_ms, keep_or_compare, last_error_line
+from decode_sweep import capture, graph_replay_ms, in_turn_ms, keep_or_compare
+from proxy_attention_lab.bench.sweep import error_line
 
 ROWS = ["1x4096+0", "4x4096+0", "16x1024+0", "4x1024+8192", "8x512+4096"]
 
@@ -94,7 +95,7 @@ def in_turn(args, row, call, flops) -> str:
         try:
             runs[backend] = flashinfer_prefill(row, args.dim, args.page, backend)
         except Exception as error:  # noqa: BLE001 - a path that refuses the shape
-            print(f"flashinfer-{backend}: {last_error_line(error, 100)}")
+            print(f"flashinfer-{backend}: {error_line(error, 100)}")
     times = in_turn_ms(runs, args.rounds)
     ms = statistics.median(times["pal"])
     line = f"{ms * 1e3:8.0f} us {flops / ms / 1e9:7.1f} TFLOP/s"
@@ -150,7 +151,7 @@ def main() -> None:
                     fi_ms = flashinfer_prefill_ms(row, args.dim, args.page, backend)
                     check += f"  flashinfer-{backend} {flops / fi_ms / 1e9:.1f} ({fi_ms / ms:.2f}x)"
                 except Exception as error:  # noqa: BLE001 - a path that refuses the shape
-                    check += f"  flashinfer-{backend}: {last_error_line(error, 100)}"
+                    check += f"  flashinfer-{backend}: {error_line(error, 100)}"
             name = f"{layout}-D{args.dim}-p{args.page}-{args.dtype}-{args.kv_dtype}-{row}.pt"
             check += keep_or_compare(out, name, args.save, args.compare)
             print(f"{prefix} {ms * 1e3:8.0f} us {flops / ms / 1e9:7.1f} TFLOP/s{check}", flush=True)

@@ -24,10 +24,11 @@ from .devices import Timing
 from .problems import Shape, paged_problem
 
 
-def _reason(error: Exception) -> str:
-    """Why a peer was skipped, on one line (Inductor's errors run to pages of IR)."""
+def error_line(error: Exception, width: int = 300) -> str:
+    """Why a run was skipped, on one line: the error's type and its first non-empty line, cut to
+    `width` (Inductor's and FlashInfer's errors run to pages). The lab and the sweep scripts share it."""
     first = next((line for line in str(error).splitlines() if line.strip()), "")
-    return f"{type(error).__name__}: {first[:300]}"
+    return f"{type(error).__name__}: {first[:width]}"
 
 
 @dataclass
@@ -111,7 +112,7 @@ class Sweep:
         try:
             m.max_error, m.ok = _check(output(run())[rows], expected, self.shape.dtype)
         except Exception as error:  # a peer that fails on this case is reported, not fatal
-            m.skipped = _reason(error)
+            m.skipped = error_line(error)
             self._record(m)
             return
         self.results.append(m)
@@ -128,7 +129,7 @@ class Sweep:
                 try:
                     samples[i] += self.device.time(run, working_set, 1 / self.rounds).samples
                 except Exception as error:  # reported, not fatal
-                    m.skipped, samples[i] = _reason(error), None
+                    m.skipped, samples[i] = error_line(error), None
         for (m, _, work, _), runs in zip(pending, samples):
             if runs:
                 timing = Timing(runs)
@@ -141,7 +142,7 @@ class Sweep:
         try:
             run, output = build()
         except Exception as error:
-            self._record(Measurement(op, case, impl, self.shape, skipped=_reason(error)))
+            self._record(Measurement(op, case, impl, self.shape, skipped=error_line(error)))
             return
         self._measure(op, case, impl, run, output, expected, rows, work, metric, working_set)
 
