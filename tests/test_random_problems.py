@@ -8,8 +8,9 @@ sequences share prefix pages and whose unused entries hold garbage, NaN in every
 no sequence may read, and how the arrays come (numpy, bare DLPack producers or MLX arrays on the
 CPU, torch tensors with or without the explicit table check on CUDA).
 
-``PAL_RANDOM_PROBLEMS`` sets the cases per op and device (default 32; the GPU suite's calls may
-run hundreds). A failure names its case, and the case's draw depends only on the test's id."""
+``PAL_RANDOM_PROBLEMS`` sets the cases per op and device: a count (default 32; the GPU suite's
+calls may run hundreds) or a range ``FIRST:END``, to draw cases a run has not drawn before. A
+failure names its case, and the case's draw depends only on the test's id."""
 
 from __future__ import annotations
 
@@ -37,7 +38,8 @@ from proxy_attention_lab.testing import (
     to_layout,
 )
 
-CASES = range(int(os.environ.get("PAL_RANDOM_PROBLEMS", "32")))
+FIRST, _, END = (os.environ.get("PAL_RANDOM_PROBLEMS") or "32").rpartition(":")
+CASES = range(int(FIRST or 0), int(END))
 CUDA_HEAD_DIMS = [64, 80, 96, 112, 128, 192, 256]
 CPU_HEAD_DIMS = [*CUDA_HEAD_DIMS, 16, 32, 48]  # the CPU backend takes any head dim
 PAGE_SIZES = [1, 2, 4, 8, 16, 32, 64, 128]
