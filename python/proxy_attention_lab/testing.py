@@ -174,8 +174,10 @@ def pool_on_host(pool: Any, dtype: str) -> np.ndarray:
         return pool
     import torch
 
+    # (flattened first: a contiguous tensor may keep any stride on a dim of size 1, as `pal` V
+    # pools of one slot a page do, and torch's byte view asks stride 1 of the last dim)
     host = pool.detach().cpu().contiguous()
-    return host.view(torch.uint8).numpy().view(numpy_dtype(dtype)).reshape(tuple(host.shape))
+    return host.reshape(-1).view(torch.uint8).numpy().view(numpy_dtype(dtype)).reshape(tuple(host.shape))
 
 
 def read_sequence(pages: np.ndarray, page_table_row: np.ndarray, length: int) -> np.ndarray:
