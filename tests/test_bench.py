@@ -120,12 +120,14 @@ def test_pal_rows_are_set_against_the_best_peer_and_flashinfer():
 
 
 def test_a_skipped_peer_is_reported_on_one_line():
-    """A peer's error (Inductor's run to pages of IR) is reported by its type and first line."""
-    from proxy_attention_lab.bench.sweep import _reason
+    """A peer's error (Inductor's run to pages of IR) is reported by its type and first line, cut to
+    the width asked (the lab's 300 characters; the sweep scripts ask fewer)."""
+    from proxy_attention_lab.bench.sweep import error_line
 
     error = ValueError("\nLoweringException: block sizes\n  target: flex_attention\n  args[0]: ...")
-    assert _reason(error) == "ValueError: LoweringException: block sizes"
-    assert len(_reason(RuntimeError("x" * 1000))) == len("RuntimeError: ") + 300
+    assert error_line(error) == "ValueError: LoweringException: block sizes"
+    assert len(error_line(RuntimeError("x" * 1000))) == len("RuntimeError: ") + 300
+    assert error_line(RuntimeError("x" * 1000), 100) == "RuntimeError: " + "x" * 100
 
 
 def test_host_profile_counts_calls_and_stages():
