@@ -1,6 +1,6 @@
 #!/bin/bash
 # The prepared device calls (a call each part), on the GPU machine:
-#   bash benchmarks/prepared/next_calls.sh random|merge-warps|knobs|lab|stamps|table|pages|probes
+#   bash benchmarks/prepared/next_calls.sh random|knobs|lab|stamps|table|pages|probes
 #   (grouped*: run, not kept; probes: run in the fifty-sixth session, answered)
 # probes (fifty-fourth session, about a minute): is `pal`'s S wait the unswizzled K? The tensor
 #   cores' rate of m64n128k16 chains with K in 128-byte-swizzled rows against the two interleaved
@@ -16,18 +16,17 @@
 #   stamps (prefill-stamps.patch: per-CTA cycles of each consumer and producer phase, the
 #   consumers' tile loop in seven phases) in both layouts and soft-capped, then
 #   ncu of main's `pal` and `nhd` kernels on the history row (scripts/ncu_report.py).
-# random (about 450 s; fifty-ninth session, which was lent no GPU): tests/test_random_problems.py
-#   at scale on main's kernels, 200 cases an op on the default paths, 100 prefill cases on the
-#   portable path, 10 an op under memcheck beside them (about 700 kernel compiles, most of them
-#   distinct keys): the combinations of SPEC's axes that the named tests do not pick.
-# merge-warps (about 560 s; fifty-ninth session): the whole suite and memcheck on
-#   decode-merge-warps.patch (a refactor whose SASS differs from main's only in the order of
-#   accumulator zeroing); land it if green.
-# knobs (about 400 s; fifty-ninth session): host rules tried by PAL_DECODE_TUNING alone, each
-#   against the default in two alternating rounds (kernel TB/s by graph replay): fp8 e4m3 32 x
-#   4096 and bf16 16 / 24 x 4096 (268-403 MB, past the evict-first limit of 4x the L2) with
-#   `evict=450`; head dim 64 at 32 x 4096 (its 128 two-head CTAs run one an SM, 81% of the
-#   ceiling) with `stages=2` and `min_ctas=2`.
+# random (about 130 s on an H100; sixtieth session: 400 CUDA cases an op, 100 portable prefills
+#   and 30 cases under memcheck passed, after a mend of the test's pool reader):
+#   tests/test_random_problems.py at scale on main's kernels, 200 cases an op on the default
+#   paths, 100 prefill cases on the portable path, 10 an op under memcheck beside them: the
+#   combinations of SPEC's axes that the named tests do not pick. PAL_RANDOM_PROBLEMS=FIRST:END
+#   draws cases no earlier run drew (0:400 have run).
+# knobs (73 s on an H100; sixtieth session: none helped there, so it waits for an H200): host
+#   rules tried by PAL_DECODE_TUNING alone, each against the default in two alternating rounds
+#   (kernel TB/s by graph replay): fp8 e4m3 32 x 4096 and bf16 16 / 24 x 4096 (268-403 MB, past
+#   the evict-first limit of 4x the L2) with `evict=450`; head dim 64 at 32 x 4096 (its 128
+#   two-head CTAs run one an SM, 81% of the ceiling) with `stages=2` and `min_ctas=2`.
 # lab (about 560 s; fifty-eighth session): SPEC §7's rows as an engine calls PAL (the lab's default
 #   sweep: decode, prefill and fill beside FlashInfer, torch SDPA and flex_attention, ceilings in
 #   the same run, five rounds in turn), in `nhd` then `pal`: issue 11's, 12's and 13's standing
@@ -102,9 +101,6 @@ lab)
       --layout $layout --rounds 5 --no-plots --out "$O/lab" > "$O/lab-$layout.txt" 2>&1
     echo "lab $layout rc $? ($SECONDS s)"; grep -E "^(decode|prefill|fill) .* (pal|flashinfer\w*) |^ceilings" "$O/lab-$layout.txt"
   done ;;
-merge-warps)
-  variant mw decode-merge-warps.patch
-  bash scripts/kernel_suite.sh kv_b/mw 570 tests ;;
 knobs)
   for round in 1 2; do
     for t in "" "evict=450"; do
