@@ -1,6 +1,6 @@
 #!/bin/bash
 # The prepared device calls (a call each part), on the GPU machine:
-#   bash benchmarks/prepared/next_calls.sh random|knobs|lab|stamps|table|pages|probes
+#   bash benchmarks/prepared/next_calls.sh random|knobs|lab|stamps|decode-stamps|table|pages|probes
 #   (grouped*: run, not kept; probes: run in the fifty-sixth session, answered)
 # probes (fifty-fourth session, about a minute): is `pal`'s S wait the unswizzled K? The tensor
 #   cores' rate of m64n128k16 chains with K in 128-byte-swizzled rows against the two interleaved
@@ -27,6 +27,9 @@
 #   (kernel TB/s by graph replay): fp8 e4m3 32 x 4096 and bf16 16 / 24 x 4096 (268-403 MB, past
 #   the evict-first limit of 4x the L2) with `evict=450`; head dim 64 at 32 x 4096 (its 128
 #   two-head CTAs run one an SM, 81% of the ceiling) with `stages=2` and `min_ctas=2`.
+# decode-stamps (about 120 s; rebased in the sixtieth session): the tensor-core decode's per-CTA
+#   timeline (decode-stamps.patch) on issue 11's small rows and fp8 8 x 4096 (issue 14's 2x),
+#   with the L2 flushed as timed: launch spread, first tile, streaming, merge, end spread.
 # lab (about 560 s; fifty-eighth session): SPEC §7's rows as an engine calls PAL (the lab's default
 #   sweep: decode, prefill and fill beside FlashInfer, torch SDPA and flex_attention, ceilings in
 #   the same run, five rounds in turn), in `nhd` then `pal`: issue 11's, 12's and 13's standing
@@ -94,6 +97,14 @@ stamps)
       --row 4x1024+8192 --out "/tmp/ncu-$layout-$cap" > "$O/ncu-$layout-cap$cap.txt" 2>&1
     echo "ncu $layout soft-cap $cap rc $? ($SECONDS s)"
   done ;;
+decode-stamps)
+  variant ds decode-stamps.patch
+  for layout in pal nhd; do
+    PAL_KERNEL_DIR=kv_b/ds timeout 60 python3 benchmarks/prepared/decode_stamps.py --rows 1x4096 8x4096 1x32768 \
+      --layout $layout --flush 2>&1 | tee -a "$O/decode-stamps.txt"
+  done
+  PAL_KERNEL_DIR=kv_b/ds timeout 60 python3 benchmarks/prepared/decode_stamps.py --rows 8x4096 32x4096 \
+    --kv-dtype float8_e4m3fn --flush 2>&1 | tee -a "$O/decode-stamps.txt" ;;
 lab)
   for layout in nhd pal; do
     share=$([ $layout = nhd ] && echo 2 || echo 1)  # (half of what is left, then the rest)
