@@ -5,8 +5,8 @@ scales), head dim, page size, heads (MHA, GQA of odd groups, MQA), ragged length
 sequences, page edges, long ones that split), variants in any combination, int32 / int64
 indices, queries and prompts sliced out of one fused QKV tensor, ``out=``, page tables whose
 sequences share prefix pages and whose unused entries hold garbage, NaN in every pool slot that
-no sequence may read, and how the arrays come (numpy, bare DLPack producers or MLX arrays on the
-CPU, torch tensors with or without the explicit table check on CUDA).
+no sequence may read, and how the arrays come (numpy, bare DLPack producers, MLX arrays or torch
+CPU tensors on the CPU, torch tensors with or without the explicit table check on CUDA).
 
 ``PAL_RANDOM_PROBLEMS`` sets the cases per op and device: a count (default 32; the GPU suite's
 calls may run hundreds) or a range ``FIRST:END``, to draw cases a run has not drawn before. A
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import proxy_attention_lab as pal
 import pytest
-from conftest import HAS_MLX, BareDLPack
+from conftest import HAS_MLX, HAS_TORCH, BareDLPack
 from proxy_attention_lab.testing import (
     FP8_DTYPES,
     LAYOUTS,
@@ -211,8 +211,13 @@ def history(pools: Pools, b: int, n: int, shape: Shape, k_scale, v_scale) -> tup
 
 
 def draw_device(rng: np.random.Generator, device: str, shape: Shape) -> str:
-    """The CPU's cases run on MLX arrays now and then (MLX has no fp8)."""
-    return "mlx" if device == "cpu" and HAS_MLX and not shape.fp8 and rng.random() < 0.2 else device
+    """The CPU's cases run on MLX arrays (MLX has no fp8) or torch CPU tensors (through PAL's
+    custom ops) now and then, where those are installed."""
+    if device != "cpu":
+        return device
+    if HAS_MLX and not shape.fp8 and rng.random() < 0.2:
+        return "mlx"
+    return "torch-cpu" if HAS_TORCH and rng.random() < 0.25 else device
 
 
 def fused(rng, rows: int, widths: list[int], head_dim: int, dtype: str, device: str, factor: float = 1.0):

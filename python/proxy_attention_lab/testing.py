@@ -394,11 +394,14 @@ def cuda_available() -> bool:
 
 
 def on_device(array: Any, device: str) -> Any:
-    """A numpy array as the arrays of a backend: itself for ``"cpu"``, a torch tensor on ``"cuda"``,
-    an MLX array for ``"mlx"`` (the CPU backend through MLX's buffers; bfloat16 included);
-    anything that is not a numpy array passes unchanged."""
+    """A numpy array as the arrays of a backend: itself for ``"cpu"``, a torch tensor on ``"cuda"``
+    or, for ``"torch-cpu"``, on the CPU (sharing the array's memory where it is contiguous), an
+    MLX array for ``"mlx"`` (the CPU backend through MLX's buffers; bfloat16 included); anything
+    that is not a numpy array passes unchanged."""
     if device == "cpu" or not isinstance(array, np.ndarray):
         return array
+    if device == "torch-cpu":
+        return to_torch(array, "cpu")
     if device == "mlx":
         import mlx.core as mx
 
