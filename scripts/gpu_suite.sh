@@ -18,11 +18,17 @@ mkdir -p "$out"
 # The whole pytest suite, spread over workers where pytest-xdist is installed (they share the
 # on-disk kernel cache and take turns compiling a module: `CompileClaim` in cuda/jit.rs), its
 # slowest tests, and what its kernel compiles took (PAL_COMPILE_LOG: a line per compile).
+# The random problems draw 32 cases an op that change with the day (UTC), so each session's
+# suite meets combinations no earlier suite met at no extra cost; the range is printed, and a
+# failure reproduces with PAL_RANDOM_PROBLEMS set to it (set beforehand, it is kept).
 run_pytest() {
-  local parallel
+  local parallel day random
   parallel=$(python3 -c 'import xdist' 2>/dev/null && echo "-n ${PAL_SUITE_WORKERS:-14}")
+  day=$((10#$(date -u +%j)))
+  random=${PAL_RANDOM_PROBLEMS:-$((day * 32)):$((day * 32 + 32))}
+  echo "random problems: PAL_RANDOM_PROBLEMS=$random"
   # shellcheck disable=SC2086
-  PAL_COMPILE_LOG="$1/compiles.log" python3 -m pytest -q -rs -p no:cacheprovider --durations=25 $parallel tests \
+  PAL_RANDOM_PROBLEMS=$random PAL_COMPILE_LOG="$1/compiles.log" python3 -m pytest -q -rs -p no:cacheprovider --durations=25 $parallel tests \
     > "$1/pytest.log" 2>&1
   tail -n 70 "$1/pytest.log"
   if [ -f "$1/compiles.log" ]; then
