@@ -58,10 +58,6 @@ def scaled(rows: np.ndarray, scale) -> np.ndarray:
     return rows.astype(np.float64) * per_head(scale)[None, :, None]
 
 
-def dev(value, device):
-    return on_device(value, device) if isinstance(value, np.ndarray) else value
-
-
 def decode_args(cache, queries, device) -> list:
     """Decode's positional arguments on ``device``."""
     arrays = (queries, cache.k_cache, cache.v_cache, cache.page_table, cache.lens)
@@ -80,8 +76,8 @@ def test_decode_reads_scaled_fp8_pools(rng, device, layout, fp8, query_dtype, sc
     out = pal.paged_attention_decode(
         *decode_args(cache, queries, device),
         layout=layout,
-        k_scale=dev(k_scale, device),
-        v_scale=dev(v_scale, device),
+        k_scale=on_device(k_scale, device),
+        v_scale=on_device(v_scale, device),
     )
     expected = np.zeros(queries.shape)
     for b, n in enumerate(lens):
@@ -109,7 +105,7 @@ def test_decode_fp8_head_shapes_and_variants(rng, device, layout, fp8, query_dty
         layout=layout,
         k_scale=on_device(k_scale, device),
         v_scale=0.5,
-        **{k: dev(v, device) for k, v in variant.items()},
+        **{k: on_device(v, device) for k, v in variant.items()},
     )
     keys = [scaled_heads(k, k_scale) for k in cache.keys]
     values = [v.astype(np.float64) * 0.5 for v in cache.values]
@@ -240,8 +236,8 @@ def check_scaled_prefill(rng, device, layout, fp8, scales, history, prompts, hea
     out = pal.paged_attention_prefill(
         *(on_device(a, device) for a in arrays),
         layout=layout,
-        k_scale=dev(k_scale, device),
-        v_scale=dev(v_scale, device),
+        k_scale=on_device(k_scale, device),
+        v_scale=on_device(v_scale, device),
     )
     expected = np.zeros(q.shape)
     for b, (h, p) in enumerate(zip(history, prompts)):
@@ -303,7 +299,8 @@ def test_fill_quantises_to_nearest_even_saturating(rng, device, layout, fp8, sou
     k_scale, v_scale = SCALES[scales]
     args = (keys, values, k_cache, v_cache, table, positions, np.zeros(tokens, np.int32))
     moved = [on_device(a, device) for a in args]
-    pal.fill_kv_pages(*moved, layout=layout, k_scale=dev(k_scale, device), v_scale=dev(v_scale, device))
+    scales = {"k_scale": on_device(k_scale, device), "v_scale": on_device(v_scale, device)}
+    pal.fill_kv_pages(*moved, layout=layout, **scales)
     k_pool, v_pool = (pool_on_host(moved[2], fp8), pool_on_host(moved[3], fp8))
     for pool, new, scale, is_key in ((k_pool, keys, k_scale, True), (v_pool, values, v_scale, False)):
         got = read_sequence(from_layout(pool, layout, is_key=is_key), table[0], tokens + 3)[3:]
