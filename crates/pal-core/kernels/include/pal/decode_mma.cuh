@@ -920,8 +920,8 @@ __device__ void decode_mma(const DecodeParams& p) {
     }
   }
   copy_async_wait<0>();
-  merge_warps<T, Tile, Variant, FP8, FP8_PAIRS, HEAD_DIM, WARPS,
-              SHARED_V || TMA_V ? 0 : STAGES * STAGE_STRIDE * (int)sizeof(KV)>(p, task, state, o, v_scale);
+  constexpr int OWN_RING_BYTES = SHARED_V || TMA_V ? 0 : STAGES * STAGE_STRIDE * (int)sizeof(KV);
+  merge_warps<T, Tile, Variant, HEAD_DIM, OWN_RING_BYTES>(p, task, state, o, v_scale);
   if (p.merge_in_cluster) merge_in_cluster<T, Variant, HEAD_DIM, WARPS>(p, task);
 }
 

@@ -13,6 +13,8 @@ namespace pal {
 // Shape (chosen by the host, `cuda/decode.rs`, and checked against these formulas at compile time).
 // KV is the pools' dtype: 16-bit (the queries') or fp8, whose tiles are bytes (see `Fp8Rows`).
 template <typename KV, int HEAD_DIM, int LAYOUT, int M_TILES, int WARPS, int STAGES, bool TMA_V = false> struct DecodeMmaTile {
+  using Pool = KV;                        // (KV and WARPS, as the merge reads them)
+  static constexpr int NUM_WARPS = WARPS;
   static constexpr int KEYS = 16;  // keys per warp tile: one k-step of P V
   static constexpr int VEC = Vec<KV>::N;
   static constexpr int CHUNKS = HEAD_DIM / VEC;  // 16-byte chunks per row
@@ -98,14 +100,17 @@ template <int HEAD_DIM> struct Fp8Rows {
 // At one m-tile (groups of up to 16 heads, or head dims over 128) the merge is an item loop over
 // (row, 8-dim) from [warp][row][dim] rows: warp-owned blocks, straight-line per owner, cost 760
 // more instructions there and ran 0.98-0.99x at GQA (H200, twenty-fifth session); with two
-// m-tiles (MQA: 32 rows) they win. Tile: the CTA's `DecodeMmaTile` (its rows, and where the
-// merge may write); OWN_RING_BYTES: a warp's ring where no other warp copies into it, 0 where
-// one does (SHARED_V, TMA_V). Called after the warp's last copies have landed.
-template <typename T, typename Tile, typename Variant, bool FP8, bool FP8_PAIRS, int HEAD_DIM, int WARPS, int OWN_RING_BYTES>
+// m-tiles (MQA: 32 rows) they win. Tile: the CTA's `DecodeMmaTile` (its pools' dtype, warps
+// and rows, and where the merge may write); HEAD_DIM: a head's (a tile row may hold several);
+// OWN_RING_BYTES: a warp's ring where no other warp copies into it, 0 where one does (SHARED_V,
+// TMA_V). Called after the warp's last copies have landed.
+template <typename T, typename Tile, typename Variant, int HEAD_DIM, int OWN_RING_BYTES>
 __device__ __forceinline__ void merge_warps(const DecodeParams& p, const DecodeTask& task,
                                             SoftmaxState (&state)[Tile::ROWS / 16][2],
                                             float (&o)[Tile::ROWS / 16][HEAD_DIM / 8][4], float v_scale) {
-  constexpr int M_TILES = Tile::ROWS / 16, ROWS = Tile::ROWS, DIM_BLOCKS = HEAD_DIM / 8;
+  constexpr int M_TILES = Tile::ROWS / 16, ROWS = Tile::ROWS, DIM_BLOCKS = HEAD_DIM / 8, WARPS = Tile::NUM_WARPS;
+  constexpr bool FP8 = IS_FP8<typename Tile::Pool>;
+  constexpr bool FP8_PAIRS = FP8 && !Tile::V_BY_DIM;  // fp8 nhd / hnd V read as pairs of dims
   extern __shared__ __align__(16) unsigned char shared[];
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, group = lane / 4, quad = lane % 4;
   if constexpr (M_TILES == 1) {
