@@ -62,6 +62,21 @@ def summary(lines: list[str], row: str) -> None:
     print(f"  every warp done             {us([s[7] - s[6] for s in last])} us after warp 0")
     print(f"  merge and output            {us([s[8] - s[7] for s in last])} us")
     print(f"  end after the first start   {us([s[8] - t0 for s in last])} us")
+    # Do the late CTAs share their SM (more CTAs on it) or sit on particular SMs?
+    per_sm: dict[int, list[list[int]]] = {}
+    for s in last:
+        per_sm.setdefault(s[2], []).append(s)
+    for count in sorted({len(v) for v in per_sm.values()}):
+        group = [s for v in per_sm.values() if len(v) == count for s in v]
+        print(f"  ends, {count} CTA(s) an SM ({len(group):4} CTAs) {us([s[8] - t0 for s in group])} us")
+    late = sorted(last, key=lambda s: s[8])[-max(1, len(last) // 10) :]
+    print(f"  the last tenth's SMs: {sorted({s[2] for s in late})}")
+
+
+def save_raw(lines: list[str], row: str, folder: str, label: str) -> None:
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, f"stamps-{label}-{row}.txt"), "w") as f:
+        f.writelines(line + "\n" for line in lines if line.startswith("STAMP "))
 
 
 def main() -> None:
@@ -70,6 +85,7 @@ def main() -> None:
     parser.add_argument("--layout", default="pal")
     parser.add_argument("--kv-dtype", help="fp8 pools: float8_e4m3fn or float8_e5m2")
     parser.add_argument("--flush", action="store_true", help="an L2 of dirty lines, as timed")
+    parser.add_argument("--raw", help="folder to keep each row's STAMP lines in")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -88,6 +104,8 @@ def main() -> None:
             print(f"{row}: child failed\n{run.stderr[-2000:]}")
             continue
         summary(run.stdout.splitlines(), row)
+        if args.raw:
+            save_raw(run.stdout.splitlines(), row, args.raw, f"{args.layout}-{args.kv_dtype or 'bf16'}")
 
 
 if __name__ == "__main__":

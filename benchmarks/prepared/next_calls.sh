@@ -21,13 +21,14 @@
 #   tests/test_random_problems.py at scale on main's kernels, 200 cases an op on the default
 #   paths, 100 prefill cases on the portable path, 10 an op under memcheck beside them: the
 #   combinations of SPEC's axes that the named tests do not pick. PAL_RANDOM_PROBLEMS=FIRST:END
-#   draws cases no earlier run drew (0:400 have run).
+#   draws cases no earlier run drew (0:400 have run); RANDOM_CASES=FIRST:END and RANDOM_SECONDS set
+#   the default paths' range and time.
 # knobs (73 s on an H100; sixtieth session: none helped there, so it waits for an H200): host
 #   rules tried by PAL_DECODE_TUNING alone, each against the default in two alternating rounds
 #   (kernel TB/s by graph replay): fp8 e4m3 32 x 4096 and bf16 16 / 24 x 4096 (268-403 MB, past
 #   the evict-first limit of 4x the L2) with `evict=450`; head dim 64 at 32 x 4096 (its 128
 #   two-head CTAs run one an SM, 81% of the ceiling) with `stages=2` and `min_ctas=2`.
-# decode-stamps (about 120 s; rebased in the sixtieth session): the tensor-core decode's per-CTA
+# decode-stamps (about 150 s; rebased in the sixtieth and sixty-first sessions): the tensor-core decode's per-CTA
 #   timeline (decode-stamps.patch) on issue 11's small rows and fp8 8 x 4096 (issue 14's 2x),
 #   with the L2 flushed as timed: launch spread, first tile, streaming, merge, end spread.
 # lab (about 560 s; fifty-eighth session): SPEC §7's rows as an engine calls PAL (the lab's default
@@ -100,11 +101,11 @@ stamps)
 decode-stamps)
   variant ds decode-stamps.patch
   for layout in pal nhd; do
-    PAL_KERNEL_DIR=kv_b/ds timeout 60 python3 benchmarks/prepared/decode_stamps.py --rows 1x4096 8x4096 1x32768 \
-      --layout $layout --flush 2>&1 | tee -a "$O/decode-stamps.txt"
+    PAL_KERNEL_DIR=kv_b/ds timeout 60 python3 benchmarks/prepared/decode_stamps.py --rows 1x4096 8x4096 1x32768 32x4096 \
+      --layout $layout --flush --raw "$O/stamps" 2>&1 | tee -a "$O/decode-stamps.txt"
   done
   PAL_KERNEL_DIR=kv_b/ds timeout 60 python3 benchmarks/prepared/decode_stamps.py --rows 8x4096 32x4096 \
-    --kv-dtype float8_e4m3fn --flush 2>&1 | tee -a "$O/decode-stamps.txt" ;;
+    --kv-dtype float8_e4m3fn --flush --raw "$O/stamps" 2>&1 | tee -a "$O/decode-stamps.txt" ;;
 lab)
   for layout in nhd pal; do
     share=$([ $layout = nhd ] && echo 2 || echo 1)  # (half of what is left, then the rest)
@@ -128,11 +129,11 @@ knobs)
 random)
   export PAL_KERNEL_DIR=$PWD/crates/pal-core/kernels
   workers=$(python3 -c 'import xdist' 2>/dev/null && echo "-n 12")  # (pytest-xdist, where installed)
-  PAL_RANDOM_PROBLEMS=10 timeout 400 compute-sanitizer --tool memcheck --error-exitcode 9 python3 -m pytest -q \
+  PAL_RANDOM_PROBLEMS=10 timeout $(( ${RANDOM_SECONDS:-330} + 70 )) compute-sanitizer --tool memcheck --error-exitcode 9 python3 -m pytest -q \
     -p no:cacheprovider tests/test_random_problems.py -k cuda > "$O/random-memcheck.txt" 2>&1 &
   checker=$!
   # shellcheck disable=SC2086
-  PAL_RANDOM_PROBLEMS=200 timeout 330 python3 -m pytest -q -p no:cacheprovider $workers tests/test_random_problems.py \
+  PAL_RANDOM_PROBLEMS=${RANDOM_CASES:-200} timeout ${RANDOM_SECONDS:-330} python3 -m pytest -q -p no:cacheprovider $workers tests/test_random_problems.py \
     -k cuda > "$O/random.txt" 2>&1
   echo "random rc $? ($SECONDS s)"; tail -2 "$O/random.txt"; grep -E "^FAILED" "$O/random.txt" | cut -c1-300 | head -20
   # shellcheck disable=SC2086
