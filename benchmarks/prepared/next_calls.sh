@@ -1,7 +1,10 @@
 #!/bin/bash
 # The prepared device calls (a call each part), on the GPU machine:
-#   bash benchmarks/prepared/next_calls.sh random|knobs|lab|stamps|decode-stamps|table|pages|probes
+#   bash benchmarks/prepared/next_calls.sh random|knobs|lab|stamps|decode-stamps|table|pages|probes|pair
 #   (grouped*: run, not kept; probes: run in the fifty-sixth session, answered)
+# pair (sixty-first session, seconds): does `pal`'s S chain (K interleaved) slow down beside the
+#   other warpgroup's P V (V [dim][key]) where `nhd`'s does not? wgmma_pair.cu: each chain alone,
+#   then the two layouts' pairs and the crossed ones, cycles a wgmma of each.
 # probes (fifty-fourth session, about a minute): is `pal`'s S wait the unswizzled K? The tensor
 #   cores' rate of m64n128k16 chains with K in 128-byte-swizzled rows against the two interleaved
 #   forms (wgmma_modes.cu), and whether a tensor map with permuted strides lands a `pal` K page as
@@ -45,6 +48,10 @@ variant() {  # variant NAME [PATCH...]: kv_b/NAME = main's kernels (+ the patche
   for patch in "$@"; do git apply --directory="kv_b/$name" -p4 "benchmarks/prepared/$patch" || exit 1; done
 }
 case $1 in
+pair)
+  nvcc -gencode arch=compute_90a,code=sm_90a -std=c++17 -O3 -I crates/pal-core/kernels/include -o /tmp/wgmma_pair \
+    benchmarks/prepared/wgmma_pair.cu > "$O/wgmma_pair.txt" 2>&1 || { echo "wgmma_pair: nvcc failed"; tail -5 "$O/wgmma_pair.txt"; }
+  timeout 90 /tmp/wgmma_pair >> "$O/wgmma_pair.txt" 2>&1; echo "wgmma_pair rc $?"; tail -8 "$O/wgmma_pair.txt" ;;
 probes)
   # (-arch=sm_90a built compute_90 PTX for wgmma_modes there, 2026-12-05: hence the gencode)
   for probe in wgmma_modes tma_pal; do
