@@ -20,7 +20,7 @@ use crate::tensor::{Device, TensorView, TensorViewMut};
 
 const OP: &str = "paged_attention_decode";
 
-/// Mirror of `pal::DecodeParams` (its size is asserted by the kernels).
+/// Mirror of `pal::DecodeParams` (its layout is asserted by the kernels: `LAYOUT`).
 #[repr(C)]
 struct DecodeParams {
     queries: u64,
@@ -48,6 +48,19 @@ struct DecodeParams {
     v_map: TensorMap,
 }
 
+impl DecodeParams {
+    /// `pal::DECODE_PARAMS_LAYOUT`.
+    const LAYOUT: usize = super::layout_key(&[
+        std::mem::offset_of!(DecodeParams, num_seqs),
+        std::mem::offset_of!(DecodeParams, scale),
+        std::mem::offset_of!(DecodeParams, errors),
+        std::mem::offset_of!(DecodeParams, variant),
+        std::mem::offset_of!(DecodeParams, scales),
+        std::mem::offset_of!(DecodeParams, v_map),
+        std::mem::size_of::<DecodeParams>(),
+    ]);
+}
+
 /// Mirror of `pal::MergeParams` (merge.cuh; the prefill's split merge takes it too).
 #[repr(C)]
 pub(super) struct MergeParams {
@@ -59,6 +72,14 @@ pub(super) struct MergeParams {
     num_splits: i32,
     head_dim: i32,
     num_q_heads: i32,
+}
+
+impl MergeParams {
+    /// `pal::MERGE_PARAMS_LAYOUT`.
+    pub(super) const LAYOUT: usize = super::layout_key(&[
+        std::mem::offset_of!(MergeParams, rows),
+        std::mem::size_of::<MergeParams>(),
+    ]);
 }
 
 /// Warps per block of the split merges (`MERGE_WARPS`); a warp merges 128 columns of a row
@@ -381,8 +402,8 @@ pub(super) fn kernel_key(
     };
     check_supported(OP, family, kv_dtype, (head_dim, page_size))?;
     let common = [
-        ("PARAMS_BYTES", std::mem::size_of::<DecodeParams>()),
-        ("MERGE_PARAMS_BYTES", std::mem::size_of::<MergeParams>()),
+        ("PARAMS_LAYOUT", DecodeParams::LAYOUT),
+        ("MERGE_PARAMS_LAYOUT", MergeParams::LAYOUT),
     ];
     let shape = match family {
         Family::DecodeRows if tf32 && tf32_group(group, head_dim, arch) => {
@@ -794,7 +815,7 @@ pub(super) fn run(problem: &DecodeProblem<'_, '_>, out: &mut TensorViewMut<'_>) 
         dependent: false,
         cluster_z: if cluster { splits as u32 } else { 0 },
     };
-    // SAFETY: the parameters mirror `pal::DecodeParams` (size asserted by the kernel); every
+    // SAFETY: the parameters mirror `pal::DecodeParams` (layout asserted by the kernel); every
     // address is a validated device tensor of the checked shape, or the workspace sized above.
     unsafe { launch(OP, decode, shape, stream, &mut params)? };
     if splits > 1 && !cluster {

@@ -73,7 +73,7 @@ fn key_of((source, pool): (DType, DType), layout: CacheLayout, page_size: usize,
             ("TOKENS", shape.tokens),
             ("CHUNK_BYTES", shape.chunk_bytes),
             ("MIN_CTAS", shape.min_ctas),
-            ("PARAMS_BYTES", std::mem::size_of::<FillParams>()),
+            ("PARAMS_LAYOUT", FillParams::LAYOUT),
         ]
         .into_iter()
         .chain(value_run(pool, layout, page_size).map(|run| ("RUN", run)))
@@ -102,6 +102,16 @@ struct FillParams {
     use_slot_mapping: i32,
     errors: TableErrors,
     scales: KvScaleParams,
+}
+
+impl FillParams {
+    /// `pal::FILL_PARAMS_LAYOUT`.
+    const LAYOUT: usize = super::layout_key(&[
+        std::mem::offset_of!(FillParams, num_tokens),
+        std::mem::offset_of!(FillParams, errors),
+        std::mem::offset_of!(FillParams, scales),
+        std::mem::size_of::<FillParams>(),
+    ]);
 }
 
 pub(super) fn run(

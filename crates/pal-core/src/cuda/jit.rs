@@ -980,6 +980,35 @@ mod tests {
     }
 
     #[test]
+    fn a_parameter_struct_out_of_step_with_its_kernel_fails_to_compile() {
+        if let Err(error) = nvrtc_available() {
+            assert!(std::env::var_os("PAL_REQUIRE_NVRTC").is_none(), "{error}");
+            eprintln!("SKIPPED: {error}");
+            return;
+        }
+        // The layout of a mirror with one more field than the kernel's struct (its size padded
+        // to the same bytes would pass a size check).
+        let sources = sources("test").unwrap();
+        for key in [
+            super::super::fill::kernel_key((DType::BF16, DType::BF16), CacheLayout::Nhd, 16),
+            super::super::decode::kernel_key(
+                ((DType::BF16, DType::BF16), 128, 16, CacheLayout::Pal),
+                "plain",
+                4,
+                super::super::decode::Form::BASE,
+                (9, 0),
+            )
+            .unwrap(),
+        ] {
+            let layout = key.shape_value("PARAMS_LAYOUT").unwrap();
+            compile("test", &key, &sources, &options(&key, (9, 0), false), false).unwrap();
+            let drifted = key.with_shape("PARAMS_LAYOUT", layout + 8);
+            let error = compile("test", &drifted, &sources, &options(&drifted, (9, 0), false), false).unwrap_err();
+            assert!(error.to_string().contains("host mirror of"), "{error}");
+        }
+    }
+
+    #[test]
     fn processes_compiling_one_module_take_turns() {
         if let Err(error) = nvrtc_available() {
             assert!(std::env::var_os("PAL_REQUIRE_NVRTC").is_none(), "{error}");

@@ -148,10 +148,7 @@ pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, arch: (i32, 
     } else {
         THREADS
     };
-    shape.extend([
-        ("THREADS", threads),
-        ("PARAMS_BYTES", std::mem::size_of::<PrefillParams>()),
-    ]);
+    shape.extend([("THREADS", threads), ("PARAMS_LAYOUT", PrefillParams::LAYOUT)]);
     // A soft-cap without ALiBi bounds the logits: the Hopper kernel's BOUNDED form (chosen per
     // call by the cap, `bounded_logits`) drops the running max.
     if family == Family::PrefillWgmma && variant.contains("softcap") && !variant.contains("alibi") {
@@ -194,6 +191,21 @@ struct PrefillParams {
     q_map: TensorMap,
     k_map: TensorMap,
     v_map: TensorMap,
+}
+
+impl PrefillParams {
+    /// `pal::PREFILL_PARAMS_LAYOUT`.
+    const LAYOUT: usize = super::layout_key(&[
+        std::mem::offset_of!(PrefillParams, num_seqs),
+        std::mem::offset_of!(PrefillParams, scale),
+        std::mem::offset_of!(PrefillParams, errors),
+        std::mem::offset_of!(PrefillParams, variant),
+        std::mem::offset_of!(PrefillParams, scales),
+        std::mem::offset_of!(PrefillParams, schedule),
+        std::mem::offset_of!(PrefillParams, num_splits),
+        std::mem::offset_of!(PrefillParams, q_map),
+        std::mem::size_of::<PrefillParams>(),
+    ]);
 }
 
 /// Keys of the tables' capacity per split, at least, where a prefill splits.

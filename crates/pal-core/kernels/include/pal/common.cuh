@@ -23,6 +23,18 @@ struct alignas(64) TensorMap {
   u64 words[16];
 };
 
+// How a kernel checks the host's mirror of its parameter struct (`cuda::layout_key` computes the
+// same): the offsets where each run of its fields starts and its size, weighted by their place
+// (PAL_OFFSET: the member's offset). A field added, dropped or moved on one side only then fails
+// the kernel's compile with "host mirror of ..." instead of reading other fields' bytes, as a
+// check of the size alone did once (a field that the tensor map's alignment padding hid).
+template <typename... Offsets> constexpr u64 layout_key(Offsets... offsets) {
+  u64 key = 0, place = 1;
+  ((key += place++ * (u64)offsets), ...);
+  return key;
+}
+#define PAL_OFFSET(S, member) __builtin_offsetof(S, member)
+
 template <typename KV> constexpr bool IS_FP8 = false;
 template <> constexpr bool IS_FP8<e4m3> = true;
 template <> constexpr bool IS_FP8<e5m2> = true;

@@ -29,6 +29,12 @@ struct DecodeParams {
   TensorMap v_map;
 };
 
+// The host mirror's layout (`layout_key`; `cuda/decode.rs`).
+constexpr u64 DECODE_PARAMS_LAYOUT =
+    layout_key(PAL_OFFSET(DecodeParams, num_seqs), PAL_OFFSET(DecodeParams, scale), PAL_OFFSET(DecodeParams, errors),
+               PAL_OFFSET(DecodeParams, variant), PAL_OFFSET(DecodeParams, scales), PAL_OFFSET(DecodeParams, v_map),
+               sizeof(DecodeParams));
+
 // One CTA's share: query heads [first_head, first_head + heads) of `kv_head`, tokens
 // [begin, end) of sequence `seq` (split `split`), whose query sits at position length - 1 and
 // sees keys from `first` on. Splits tile the visible keys from `first` rounded down to GRANULE

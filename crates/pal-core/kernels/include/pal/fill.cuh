@@ -44,6 +44,9 @@ struct FillParams {
   TableErrors errors;
   KvScaleParams scales;  // fp8 pools (1 and null otherwise)
 };
+// The host mirror's layout (`layout_key`; `cuda/fill.rs`).
+constexpr u64 FILL_PARAMS_LAYOUT = layout_key(PAL_OFFSET(FillParams, num_tokens), PAL_OFFSET(FillParams, errors),
+                                              PAL_OFFSET(FillParams, scales), sizeof(FillParams));
 
 // Physical page and slot of new token `token`, or page -1 when its destination is invalid
 // (reported when `report`) or padding (slot_mapping -1, vLLM's convention: not an error).

@@ -13,6 +13,8 @@ struct MergeParams {
   u64 partial_acc, partial_stats, out, sinks;  // sinks: [num_q_heads] float32, or 0
   int rows, num_splits, head_dim, num_q_heads;
 };
+// The host mirror's layout (`layout_key`; `cuda/decode.rs`).
+constexpr u64 MERGE_PARAMS_LAYOUT = layout_key(PAL_OFFSET(MergeParams, rows), sizeof(MergeParams));
 
 constexpr int MERGE_WARPS = 4;
 

@@ -36,6 +36,12 @@ struct PrefillParams {
   TensorMap q_map, k_map, v_map;
 };
 
+// The host mirror's layout (`layout_key`; `cuda/prefill.rs`).
+constexpr u64 PREFILL_PARAMS_LAYOUT =
+    layout_key(PAL_OFFSET(PrefillParams, num_seqs), PAL_OFFSET(PrefillParams, scale), PAL_OFFSET(PrefillParams, errors),
+               PAL_OFFSET(PrefillParams, variant), PAL_OFFSET(PrefillParams, scales), PAL_OFFSET(PrefillParams, schedule),
+               PAL_OFFSET(PrefillParams, num_splits), PAL_OFFSET(PrefillParams, q_map), sizeof(PrefillParams));
+
 constexpr int PREFILL_THREADS = 128;
 
 // One CTA's share: query heads [first_head, first_head + heads) of `kv_head` (rows of the CTA
