@@ -979,11 +979,19 @@ mod tests {
         }
     }
 
+    /// Whether NVRTC loads (a test without it skips, or fails where `PAL_REQUIRE_NVRTC` is set).
+    fn nvrtc_here() -> bool {
+        let Err(error) = nvrtc_available() else {
+            return true;
+        };
+        assert!(std::env::var_os("PAL_REQUIRE_NVRTC").is_none(), "{error}");
+        eprintln!("SKIPPED: {error}");
+        false
+    }
+
     #[test]
     fn a_parameter_struct_out_of_step_with_its_kernel_fails_to_compile() {
-        if let Err(error) = nvrtc_available() {
-            assert!(std::env::var_os("PAL_REQUIRE_NVRTC").is_none(), "{error}");
-            eprintln!("SKIPPED: {error}");
+        if !nvrtc_here() {
             return;
         }
         // The layout of a mirror with one more field than the kernel's struct (its size padded
@@ -1010,9 +1018,7 @@ mod tests {
 
     #[test]
     fn processes_compiling_one_module_take_turns() {
-        if let Err(error) = nvrtc_available() {
-            assert!(std::env::var_os("PAL_REQUIRE_NVRTC").is_none(), "{error}");
-            eprintln!("SKIPPED: {error}");
+        if !nvrtc_here() {
             return;
         }
         let dir = std::env::temp_dir().join(format!("pal-compile-claim-{}", std::process::id()));

@@ -25,9 +25,12 @@ struct alignas(64) TensorMap {
 
 // How a kernel checks the host's mirror of its parameter struct (`cuda::layout_key` computes the
 // same): the offsets where each run of its fields starts and its size, weighted by their place
-// (PAL_OFFSET: the member's offset). A field added, dropped or moved on one side only then fails
-// the kernel's compile with "host mirror of ..." instead of reading other fields' bytes, as a
-// check of the size alone did once (a field that the tensor map's alignment padding hid).
+// (PAL_OFFSET: the member's offset). A field added or dropped on one side only shifts one of
+// them, so the kernel fails to compile with "host mirror of ..." instead of reading other
+// fields' bytes, as it did once under a check of the size alone (a field in the run of u64s,
+// whose bytes the padding before the tensor maps absorbed). Not caught: a field that lies
+// wholly in padding (the last before a tensor map or the struct's end), and the nested structs'
+// insides.
 template <typename... Offsets> constexpr u64 layout_key(Offsets... offsets) {
   u64 key = 0, place = 1;
   ((key += place++ * (u64)offsets), ...);
