@@ -299,8 +299,8 @@ def test_fill_quantises_to_nearest_even_saturating(rng, device, layout, fp8, sou
     k_scale, v_scale = SCALES[scales]
     args = (keys, values, k_cache, v_cache, table, positions, np.zeros(tokens, np.int32))
     moved = [on_device(a, device) for a in args]
-    scales = {"k_scale": on_device(k_scale, device), "v_scale": on_device(v_scale, device)}
-    pal.fill_kv_pages(*moved, layout=layout, **scales)
+    scale_args = {"k_scale": on_device(k_scale, device), "v_scale": on_device(v_scale, device)}
+    pal.fill_kv_pages(*moved, layout=layout, **scale_args)
     k_pool, v_pool = (pool_on_host(moved[2], fp8), pool_on_host(moved[3], fp8))
     for pool, new, scale, is_key in ((k_pool, keys, k_scale, True), (v_pool, values, v_scale, False)):
         got = read_sequence(from_layout(pool, layout, is_key=is_key), table[0], tokens + 3)[3:]

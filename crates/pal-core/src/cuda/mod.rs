@@ -321,8 +321,6 @@ impl DeviceTables {
     }
 }
 
-/// PAL's kernels move whole 16-byte vectors: every tensor they address must start on a 16-byte
-/// boundary (allocations do; only views at odd element offsets do not).
 /// A parameter struct's layout as its kernel checks it against the host's mirror
 /// (`pal::layout_key`, common.cuh): `offsets` (where each run of fields starts, then the size),
 /// each weighted by its place. Passed as a key's `PARAMS_LAYOUT`.
@@ -335,6 +333,8 @@ const fn layout_key(offsets: &[usize]) -> usize {
     key
 }
 
+/// PAL's kernels move whole 16-byte vectors: every tensor they address must start on a 16-byte
+/// boundary (allocations do; only views at odd element offsets do not).
 fn check_aligned(op: &'static str, tensors: &[(&str, usize)]) -> Result<()> {
     match tensors.iter().find(|(_, address)| address % 16 != 0) {
         Some((name, address)) => Err(Error::Unsupported {
