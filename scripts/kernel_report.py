@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import collections
 import ctypes
+import os
 import pathlib
 import re
 import shutil
@@ -23,6 +24,8 @@ KERNELS = pathlib.Path(__file__).resolve().parent.parent / "crates" / "pal-core"
 
 
 def nvrtc() -> ctypes.CDLL:
+    if os.environ.get("PAL_NVRTC"):  # another NVRTC, e.g. the oldest PAL supports (scripts/nvrtc_floor.sh)
+        return ctypes.CDLL(os.environ["PAL_NVRTC"])
     import nvidia
 
     for root in nvidia.__path__:

@@ -12,8 +12,8 @@
 #endif
 
 using DecodeMmaShape = pal::DecodeMmaTile<PAL_KV_DTYPE, PAL_HEAD_DIM * PAL_KV_HEADS, PAL_LAYOUT, PAL_M_TILES, PAL_WARPS, PAL_STAGES, PAL_TMA_V>;
-static_assert(pal::DECODE_PARAMS_LAYOUT == PAL_PARAMS_LAYOUT, "host mirror of DecodeParams");
-static_assert(pal::MERGE_PARAMS_LAYOUT == PAL_MERGE_PARAMS_LAYOUT, "host mirror of MergeParams");
+static_assert(!PAL_LAYOUT_CHECKED || pal::DECODE_PARAMS_LAYOUT == PAL_PARAMS_LAYOUT, "host mirror of DecodeParams");
+static_assert(!PAL_LAYOUT_CHECKED || pal::MERGE_PARAMS_LAYOUT == PAL_MERGE_PARAMS_LAYOUT, "host mirror of MergeParams");
 static_assert(DecodeMmaShape::SHARED_BYTES == PAL_SHARED_BYTES, "host and kernel agree on shared memory");
 static_assert(pal::SAME_TYPE<PAL_QUERY_DTYPE, PAL_KV_DTYPE> || pal::IS_FP8<PAL_KV_DTYPE>, "pools in the queries' dtype, or fp8");
 

@@ -19,8 +19,8 @@ using DecodeRowsShape = pal::DecodeRowsTile<PAL_HEAD_DIM, PAL_HEADS, PAL_WARPS, 
 #define PAL_DECODE_BOUNDS __launch_bounds__(PAL_WARPS * 32)
 #define PAL_DECODE_KERNEL pal::decode_rows<PAL_QUERY_DTYPE, PAL_HEAD_DIM, PAL_PAGE_SIZE, PAL_LAYOUT, PAL_VARIANT, PAL_HEADS, PAL_WARPS, PAL_STAGES>
 #endif
-static_assert(pal::DECODE_PARAMS_LAYOUT == PAL_PARAMS_LAYOUT, "host mirror of DecodeParams");
-static_assert(pal::MERGE_PARAMS_LAYOUT == PAL_MERGE_PARAMS_LAYOUT, "host mirror of MergeParams");
+static_assert(!PAL_LAYOUT_CHECKED || pal::DECODE_PARAMS_LAYOUT == PAL_PARAMS_LAYOUT, "host mirror of DecodeParams");
+static_assert(!PAL_LAYOUT_CHECKED || pal::MERGE_PARAMS_LAYOUT == PAL_MERGE_PARAMS_LAYOUT, "host mirror of MergeParams");
 static_assert(DecodeRowsShape::SHARED_BYTES == PAL_SHARED_BYTES, "host and kernel agree on shared memory");
 static_assert(DecodeRowsShape::KEYS == PAL_TOKENS, "splits hold whole tiles");
 

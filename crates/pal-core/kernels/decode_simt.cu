@@ -4,8 +4,8 @@
 #include "pal/decode_simt.cuh"
 
 using DecodeSimtShape = pal::DecodeSimtTile<PAL_QUERY_DTYPE, PAL_HEAD_DIM, PAL_HEADS, PAL_TOKENS>;
-static_assert(pal::DECODE_PARAMS_LAYOUT == PAL_PARAMS_LAYOUT, "host mirror of DecodeParams");
-static_assert(pal::MERGE_PARAMS_LAYOUT == PAL_MERGE_PARAMS_LAYOUT, "host mirror of MergeParams");
+static_assert(!PAL_LAYOUT_CHECKED || pal::DECODE_PARAMS_LAYOUT == PAL_PARAMS_LAYOUT, "host mirror of DecodeParams");
+static_assert(!PAL_LAYOUT_CHECKED || pal::MERGE_PARAMS_LAYOUT == PAL_MERGE_PARAMS_LAYOUT, "host mirror of MergeParams");
 static_assert(DecodeSimtShape::THREADS == PAL_THREADS, "host and kernel agree on the block");
 static_assert(pal::SAME_TYPE<PAL_QUERY_DTYPE, PAL_KV_DTYPE> || pal::IS_FP8<PAL_KV_DTYPE>,
               "KV pools in the queries' dtype, or fp8");

@@ -4,8 +4,8 @@
 #include "pal/decode_tf32_wgmma.cuh"
 
 using DecodeTf32WgmmaShape = pal::DecodeTf32WgmmaTile<PAL_HEAD_DIM>;
-static_assert(pal::DECODE_PARAMS_LAYOUT == PAL_PARAMS_LAYOUT, "host mirror of DecodeParams");
-static_assert(pal::MERGE_PARAMS_LAYOUT == PAL_MERGE_PARAMS_LAYOUT, "host mirror of MergeParams");
+static_assert(!PAL_LAYOUT_CHECKED || pal::DECODE_PARAMS_LAYOUT == PAL_PARAMS_LAYOUT, "host mirror of DecodeParams");
+static_assert(!PAL_LAYOUT_CHECKED || pal::MERGE_PARAMS_LAYOUT == PAL_MERGE_PARAMS_LAYOUT, "host mirror of MergeParams");
 static_assert(DecodeTf32WgmmaShape::SHARED_BYTES == PAL_SHARED_BYTES, "host and kernel agree on shared memory");
 static_assert(DecodeTf32WgmmaShape::HEADS == PAL_HEADS && DecodeTf32WgmmaShape::WARPS == PAL_WARPS, "host and kernel agree on the CTA");
 static_assert(DecodeTf32WgmmaShape::KEYS == PAL_TOKENS, "splits hold whole tiles");

