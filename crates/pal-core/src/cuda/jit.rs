@@ -994,6 +994,11 @@ mod tests {
         if !nvrtc_here() {
             return;
         }
+        if nvrtc_version() == (13, 0) {
+            // (no constant offsetof there: its kernels compile without the layout check)
+            eprintln!("SKIPPED: NVRTC 13.0 compiles kernels without the parameter-layout check");
+            return;
+        }
         // The layout of a mirror with one more field than the kernel's struct (its size padded
         // to the same bytes would pass a size check).
         let sources = sources("test").unwrap();
