@@ -8,7 +8,10 @@
 #   the patch (it holds prefill-portable-pal-k-chunks.patch, the pal K copy mend). On green, apply
 #   the patch to crates/pal-core/kernels and land it. portable-dims: its A/B at D 64 / 112 / 256
 #   (the form timed at those dims in call 3 differed) and the D 128 rows beside FA2 again, on the
-#   GPU lent.
+#   GPU lent; at D 128 also prefill-portable-registers-lanes.patch (written after the last call:
+#   the lane's fragment offsets and the masked rows' terms from opaque copies each tile; NVRTC
+#   13.0: nhd D 128 147 registers live at the loop top as FA2, no spill, ldmatrix 15 instructions
+#   ahead of use against 12; pal spills 70 bytes against 58; never run).
 #   (grouped*: run, not kept; probes: run in the fifty-sixth session, answered)
 # pair (sixty-first session, seconds): does `pal`'s S chain (K interleaved) slow down beside the
 #   other warpgroup's P V (V [dim][key]) where `nhd`'s does not? wgmma_pair.cu: each chain alone,
@@ -70,7 +73,11 @@ portable-memcheck)
 portable-dims)
   variant mainK
   variant pr prefill-portable-registers.patch
+  variant pl prefill-portable-registers-lanes.patch
   export PAL_PREFILL_PATH=portable
+  ROWS="1x4096+0 4x4096+0 16x1024+0 4x1024+8192 8x512+4096"
+  ROUNDS=2 bash scripts/ab_rounds.sh /tmp/dims128.txt "python3 scripts/prefill_sweep.py --rows $ROWS --layouts nhd pal" \
+    mainK pr pl | tail -3
   for dim in 64 112 256; do
     ROUNDS=2 bash scripts/ab_rounds.sh "/tmp/dims$dim.txt" \
       "python3 scripts/prefill_sweep.py --dim $dim --rows 4x4096+0 4x1024+8192 --layouts nhd pal" mainK pr | tail -2
