@@ -1,20 +1,23 @@
 #!/usr/bin/env bash
-# The oldest NVRTC PAL supports (13.0: CUDA 13.0 toolkits, and what the GPU machines load)
-# compiles the first kernel key of each entry file. The compile check proper (cargo test) runs
-# on the wheel's newest NVRTC, which once accepted a construct 13.0 rejects (__builtin_offsetof):
-# every kernel then failed to compile on the GPU while CI passed.
+# The oldest NVRTCs PAL supports compile the first kernel key of each entry file: 13.0 (CUDA
+# 13.0 toolkits, and what the GPU machines load) and 12.4 (the NVRTC 12 fallback the README
+# names). The compile check proper (cargo test) runs on the wheel's newest NVRTC, which once
+# accepted a construct 13.0 rejects (__builtin_offsetof): every kernel then failed to compile on
+# the GPU while CI passed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-floor=.venv/nvrtc-13.0
-lib=$floor/nvidia/cu13/lib
-[ -f "$lib/libnvrtc.so.13" ] || python -m pip install -q --no-deps --target "$floor" "nvidia-cuda-nvrtc==13.0.*"
-export LD_LIBRARY_PATH="$PWD/$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"  # (its builtins library)
 keys=$(mktemp)
 cargo run -q --release -p pal-core --example kernel_keys > "$keys"
-python - "$keys" "$lib" <<'PY'
-import json, os, pathlib, sys
+for floor in "13.0 nvidia-cuda-nvrtc==13.0.* cu13/lib/libnvrtc.so.13" \
+  "12.4 nvidia-cuda-nvrtc-cu12==12.4.127 cuda_nvrtc/lib/libnvrtc.so.12"; do
+  read -r version requirement library <<< "$floor"
+  dir=.venv/nvrtc-$version
+  [ -f "$dir/nvidia/$library" ] || python -m pip install -q --no-deps --target "$dir" "$requirement"
+  # (its builtins library beside it)
+  LD_LIBRARY_PATH="$PWD/$(dirname "$dir/nvidia/$library")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+    PAL_NVRTC="$PWD/$dir/nvidia/$library" python - "$keys" "$version" <<'PY'
+import json, sys
 sys.path.insert(0, "scripts")
-os.environ["PAL_NVRTC"] = str(pathlib.Path(sys.argv[2]) / "libnvrtc.so.13")
 import kernel_report
 
 firsts = {}
@@ -26,8 +29,9 @@ for entry, key in sorted(firsts.items()):
     _, _, log = kernel_report.compile_cubin(entry, key["defines"], key["arch"] or "sm_80", kernel_report.KERNELS)
     ok = "error" not in log
     failed += not ok
-    print(f"NVRTC 13.0 {'compiles' if ok else 'FAILS'} {key['name']}")
+    print(f"NVRTC {sys.argv[2]} {'compiles' if ok else 'FAILS'} {key['name']}")
     if not ok:
         print(log)
 sys.exit(1 if failed else 0)
 PY
+done

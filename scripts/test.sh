@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Sets everything up, then runs every check and test: formatting and lints, cargo tests
 # (unit, property, integration, doc, the CUDA kernel compile check for sm_80 and sm_90, and on
-# the oldest NVRTC 13), the Rust example and the pytest suite (CUDA tests skip without a GPU:
-# scripts/gpu_suite.sh).
+# the oldest NVRTCs: 13.0, 12.4), the Rust example and the pytest suite (CUDA tests skip
+# without a GPU: scripts/gpu_suite.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -16,7 +16,7 @@ ruff format --check python tests scripts
 # missing NVRTC fails the run instead of skipping the check.
 nvrtc_dir=$(python -c 'import nvidia, pathlib; print(next(p for p in (pathlib.Path(d) / "cu13" / "lib" for d in nvidia.__path__) if p.exists()))')
 LD_LIBRARY_PATH="$nvrtc_dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" PAL_REQUIRE_NVRTC=1 cargo test --workspace
-# ... and the oldest NVRTC 13 compiles one key of each entry file.
+# ... and the oldest NVRTCs (13.0, 12.4) compile one key of each entry file.
 bash scripts/nvrtc_floor.sh
 # The CPU decode's AVX2 and AVX-512F in-place forms, which machines with AVX-512 BF16 (this
 # one's kind) skip.

@@ -43,8 +43,8 @@ template <typename... Offsets> constexpr u64 layout_key(Offsets... offsets) {
 #endif
 #endif
 #ifndef PAL_OFFSET
-// NVRTC 13.0 (CUDA 13.0's, which the GPU machines load) has no constant offsetof: its kernels
-// compile unchecked, and CI's newer NVRTC checks every key.
+// NVRTC 12.4 and 13.0 (CUDA 13.0's, which the GPU machines load) have no constant offsetof:
+// their kernels compile unchecked, and CI's newer NVRTC checks every key.
 #define PAL_OFFSET(S, member) 0
 #define PAL_LAYOUT_CHECKED false
 #endif
