@@ -50,15 +50,7 @@ struct DecodeParams {
 
 impl DecodeParams {
     /// `pal::DECODE_PARAMS_LAYOUT`.
-    const LAYOUT: usize = super::layout_key(&[
-        std::mem::offset_of!(DecodeParams, num_seqs),
-        std::mem::offset_of!(DecodeParams, scale),
-        std::mem::offset_of!(DecodeParams, errors),
-        std::mem::offset_of!(DecodeParams, variant),
-        std::mem::offset_of!(DecodeParams, scales),
-        std::mem::offset_of!(DecodeParams, v_map),
-        std::mem::size_of::<DecodeParams>(),
-    ]);
+    const LAYOUT: usize = params_layout!(DecodeParams: num_seqs, scale, errors, variant, scales, v_map);
 }
 
 /// Mirror of `pal::MergeParams` (merge.cuh; the prefill's split merge takes it too).
@@ -76,10 +68,7 @@ pub(super) struct MergeParams {
 
 impl MergeParams {
     /// `pal::MERGE_PARAMS_LAYOUT`.
-    pub(super) const LAYOUT: usize = super::layout_key(&[
-        std::mem::offset_of!(MergeParams, rows),
-        std::mem::size_of::<MergeParams>(),
-    ]);
+    pub(super) const LAYOUT: usize = params_layout!(MergeParams: rows);
 }
 
 /// Warps per block of the split merges (`MERGE_WARPS`); a warp merges 128 columns of a row

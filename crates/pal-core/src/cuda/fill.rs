@@ -106,12 +106,7 @@ struct FillParams {
 
 impl FillParams {
     /// `pal::FILL_PARAMS_LAYOUT`.
-    const LAYOUT: usize = super::layout_key(&[
-        std::mem::offset_of!(FillParams, num_tokens),
-        std::mem::offset_of!(FillParams, errors),
-        std::mem::offset_of!(FillParams, scales),
-        std::mem::size_of::<FillParams>(),
-    ]);
+    const LAYOUT: usize = params_layout!(FillParams: num_tokens, errors, scales);
 }
 
 pub(super) fn run(

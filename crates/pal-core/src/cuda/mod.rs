@@ -4,6 +4,14 @@
 //! layer on the caller's stream (torch's current stream from Python), so PAL never creates,
 //! synchronises or owns a stream unless `Execution::check` asks it to validate device tables.
 
+/// `layout_key` of struct `$s` over the fields that start its runs, then its size (the list
+/// the kernel's `*_PARAMS_LAYOUT` names in the same order).
+macro_rules! params_layout {
+    ($s:ty: $($field:ident),+) => {
+        super::layout_key(&[$(std::mem::offset_of!($s, $field),)+ std::mem::size_of::<$s>()])
+    };
+}
+
 mod decode;
 mod device;
 mod fill;
@@ -323,7 +331,7 @@ impl DeviceTables {
 
 /// A parameter struct's layout as its kernel checks it against the host's mirror
 /// (`pal::layout_key`, common.cuh): `offsets` (where each run of fields starts, then the size),
-/// each weighted by its place. Passed as a key's `PARAMS_LAYOUT`.
+/// each weighted by its place. Passed as a key's `PARAMS_LAYOUT`; built by `params_layout!`.
 const fn layout_key(offsets: &[usize]) -> usize {
     let (mut key, mut place) = (0, 0);
     while place < offsets.len() {

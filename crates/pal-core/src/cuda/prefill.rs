@@ -195,17 +195,8 @@ struct PrefillParams {
 
 impl PrefillParams {
     /// `pal::PREFILL_PARAMS_LAYOUT`.
-    const LAYOUT: usize = super::layout_key(&[
-        std::mem::offset_of!(PrefillParams, num_seqs),
-        std::mem::offset_of!(PrefillParams, scale),
-        std::mem::offset_of!(PrefillParams, errors),
-        std::mem::offset_of!(PrefillParams, variant),
-        std::mem::offset_of!(PrefillParams, scales),
-        std::mem::offset_of!(PrefillParams, schedule),
-        std::mem::offset_of!(PrefillParams, num_splits),
-        std::mem::offset_of!(PrefillParams, q_map),
-        std::mem::size_of::<PrefillParams>(),
-    ]);
+    const LAYOUT: usize =
+        params_layout!(PrefillParams: num_seqs, scale, errors, variant, scales, schedule, num_splits, q_map);
 }
 
 /// Keys of the tables' capacity per split, at least, where a prefill splits.
