@@ -20,19 +20,16 @@ import argparse
 import re
 import statistics
 
+from sass_latency import parse
+
 # Registers a load writes (its destination and those after it).
 WIDTH = {"LDSM.16.M88.4": 4, "LDSM.16.MT88.4": 4, "LDSM.16.M88.2": 2, "LDS.64": 2, "LDS.128": 4}
 TRACKED = ("LDSM", "LDS", "MUFU", "SHFL", "HMMA")
 
 
-def parse(path: str, low: int, high: int) -> list[str]:
-    """The instructions of a `cuobjdump -sass` listing in [low, high), predicates dropped."""
-    rows = []
-    for line in open(path):
-        m = re.match(r"\s+/\*([0-9a-f]{4,6})\*/\s+(.*?)\s*;", line)
-        if m and low <= int(m.group(1), 16) < high:
-            rows.append((int(m.group(1), 16), re.sub(r"^@!?U?P\w+\s+", "", m.group(2))))
-    return rows
+def loop_body(path: str, low: int, high: int) -> list[tuple[int, str]]:
+    """(address, instruction) of a listing's instructions in [low, high), predicates dropped."""
+    return [(a, re.sub(r"^@!?U?P\w+\s+", "", text)) for a, text in parse(path) if low <= a < high]
 
 
 def operands(text: str) -> tuple[str, list[int], list[int]]:
@@ -86,7 +83,7 @@ def main() -> None:
     parser.add_argument("high", type=lambda x: int(x, 16))
     parser.add_argument("--live-at", type=lambda x: int(x, 16), help="default: the loop's first address")
     args = parser.parse_args()
-    body = parse(args.sass, args.low, args.high)
+    body = loop_body(args.sass, args.low, args.high)
     for family, values in sorted(distances(body).items()):
         short = sum(v < 8 for v in values)
         median = statistics.median(values)
