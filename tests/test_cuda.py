@@ -493,6 +493,34 @@ def test_prefill_head_dims_between_swizzle_blocks(rng, layout, head_dim, dtype, 
     copies whose boxes run past the head's dims; pal pages' values copied for the head's dims
     only): whole prompt tiles (300 tokens), a history of whole and partial tiles, an empty
     prompt, a lone token, GQA, each variant."""
+    check_between_swizzle_blocks(rng, layout, head_dim, dtype, page_size, variant)
+
+
+# The variants' 32-key tiles over pal pools at head dims whose chunks do not divide the copy's
+# passes: the portable kernel's pool-order K copy left chunks unwritten there (found 2026-12-06);
+# on Hopper these head dims take the wgmma kernel unless the portable path is asked for.
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("head_dim", [80, 112])
+@pytest.mark.parametrize(
+    "dtype, page_size, variant",
+    [
+        ("bfloat16", 4, {"logits_soft_cap": 30.0}),
+        ("float16", 16, {"window_left": 100, "sinks": True}),
+        ("bfloat16", 64, {"alibi_slopes": True}),
+    ],
+    ids=["softcap", "window-sinks", "alibi"],
+)
+def test_portable_prefill_variants_between_swizzle_blocks(
+    rng, monkeypatch, layout, head_dim, dtype, page_size, variant
+):
+    """The portable kernel at head dims 80 / 112 with each variant, in every layout."""
+    monkeypatch.setenv("PAL_PREFILL_PATH", "portable")
+    check_between_swizzle_blocks(rng, layout, head_dim, dtype, page_size, variant)
+
+
+def check_between_swizzle_blocks(rng, layout, head_dim, dtype, page_size, variant):
+    """Whole prompt tiles (300 tokens), a history of whole and partial tiles, an empty prompt, a
+    lone token, GQA, against float64."""
     hq, hkv = 8, 2
     cache = paged_cache(rng, [700, 0, 129, 40], hkv, head_dim, page_size, dtype, layout)
     q, k, v, cu = random_prompts(rng, [300, 130, 1, 0], hq, hkv, head_dim, dtype)

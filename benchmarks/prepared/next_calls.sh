@@ -1,17 +1,6 @@
 #!/bin/bash
 # The prepared device calls (a call each part), on the GPU machine:
-#   bash benchmarks/prepared/next_calls.sh portable-suite|portable-memcheck|portable-dims|random|knobs|lab|stamps|
-#     decode-stamps|table|pages|probes|pair
-# portable-suite, then portable-memcheck (sixty-second session: the landing checks of
-#   prefill-portable-registers.patch, which call 4 could not finish for want of device time):
-#   the whole pytest suite, then memcheck's workloads, with PAL_KERNEL_DIR at main's kernels plus
-#   the patch (it holds prefill-portable-pal-k-chunks.patch, the pal K copy mend). On green, apply
-#   the patch to crates/pal-core/kernels and land it. portable-dims: its A/B at D 64 / 112 / 256
-#   (the form timed at those dims in call 3 differed) and the D 128 rows beside FA2 again, on the
-#   GPU lent; at D 128 also prefill-portable-registers-lanes.patch (written after the last call:
-#   the lane's fragment offsets and the masked rows' terms from opaque copies each tile; NVRTC
-#   13.0: nhd D 128 147 registers live at the loop top as FA2, no spill, ldmatrix 15 instructions
-#   ahead of use against 12; pal spills 70 bytes against 58; never run).
+#   bash benchmarks/prepared/next_calls.sh random|knobs|lab|stamps|decode-stamps|table|pages|probes|pair
 #   (grouped*: run, not kept; probes: run in the fifty-sixth session, answered)
 # pair (sixty-first session, seconds): does `pal`'s S chain (K interleaved) slow down beside the
 #   other warpgroup's P V (V [dim][key]) where `nhd`'s does not? wgmma_pair.cu: each chain alone,
@@ -59,32 +48,6 @@ variant() {  # variant NAME [PATCH...]: kv_b/NAME = main's kernels (+ the patche
   for patch in "$@"; do git apply --directory="kv_b/$name" -p4 "benchmarks/prepared/$patch" || exit 1; done
 }
 case $1 in
-portable-suite)
-  variant pr prefill-portable-registers.patch
-  bash scripts/kernel_suite.sh kv_b/pr 570 pytest ;;
-portable-memcheck)
-  variant pr prefill-portable-registers.patch
-  bash scripts/kernel_suite.sh kv_b/pr 300 memcheck
-  PAL_KERNEL_DIR=kv_b/pr PAL_PREFILL_PATH=portable timeout $((560 - SECONDS)) compute-sanitizer --tool memcheck \
-    --error-exitcode 9 python3 -m pytest -q -p no:cacheprovider tests/test_cuda.py tests/test_variants.py \
-    -k "head_dims_between_swizzle_blocks or soft_caps_at_other_head_dims or paths_at_every_page_size or bad_page" \
-    > "$O/memcheck-portable.txt" 2>&1
-  echo "memcheck portable rc $? ($SECONDS s)"; tail -2 "$O/memcheck-portable.txt" ;;
-portable-dims)
-  variant mainK
-  variant pr prefill-portable-registers.patch
-  variant pl prefill-portable-registers-lanes.patch
-  export PAL_PREFILL_PATH=portable
-  ROWS="1x4096+0 4x4096+0 16x1024+0 4x1024+8192 8x512+4096"
-  ROUNDS=2 bash scripts/ab_rounds.sh /tmp/dims128.txt "python3 scripts/prefill_sweep.py --rows $ROWS --layouts nhd pal" \
-    mainK pr pl | tail -3
-  for dim in 64 112 256; do
-    ROUNDS=2 bash scripts/ab_rounds.sh "/tmp/dims$dim.txt" \
-      "python3 scripts/prefill_sweep.py --dim $dim --rows 4x4096+0 4x1024+8192 --layouts nhd pal" mainK pr | tail -2
-  done
-  cat /tmp/dims*.txt /tmp/dims*.verdict > "$O/portable-dims.txt"
-  PAL_KERNEL_DIR=kv_b/pr timeout $((570 - SECONDS)) python3 scripts/prefill_sweep.py --layouts nhd pal \
-    --flashinfer fa2 --rounds 3 --label pr 2>&1 | tee "$O/portable-fa2.txt" | grep -E "TFLOP|rror" ;;
 pair)
   nvcc -gencode arch=compute_90a,code=sm_90a -std=c++17 -O3 -I crates/pal-core/kernels/include -o /tmp/wgmma_pair \
     benchmarks/prepared/wgmma_pair.cu > "$O/wgmma_pair.txt" 2>&1 || { echo "wgmma_pair: nvcc failed"; tail -5 "$O/wgmma_pair.txt"; }

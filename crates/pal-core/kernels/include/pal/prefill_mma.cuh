@@ -25,6 +25,10 @@
 // TFLOP/s.
 // pal Q loads / output stores by 32-bit row offsets (2026-12-01, twenty-eighth session): pal
 // 252 -> 263 TFLOP/s at 1 x 4096, 201 -> 218 at 16 x 1024, history rows 1.01x.
+// Registers freed at head dims 112 / 128 (H100, 2026-12-06, sixty-second and sixty-third
+// sessions: the task in shared memory, fragment addresses from per-tile bases): D 128
+// 1.06-1.12x main on every row, D 112 0.95-1.11x; beside FA2 (D 128) nhd 0.79-1.07x, pal
+// 0.67-1.02x (docs/kernels.md, "Portable prefill, sixty-second and sixty-third sessions").
 #pragma once
 #include "pal/mma.cuh"
 #include "pal/prefill.cuh"
@@ -68,32 +72,48 @@ __device__ void prefill_mma(const PrefillParams& p) {
   // SPLIT_KV (a kernel of its own: the split's bookkeeping made the others spill): CTA x serves
   // item x % items over split x / items of its tiles, and writes partial states.
   auto kv_split = [&] { return SPLIT_KV ? (int)blockIdx.x / (p.head_blocks * p.num_tiles) : 0; };
-  const PrefillTask task = locate_prefill_task<PAGE_SIZE>(p, (int)blockIdx.x - kv_split() * p.head_blocks * p.num_tiles);
-  if (task.empty()) return;  // the whole CTA: uniform exit
+  const PrefillTask found = locate_prefill_task<PAGE_SIZE>(p, (int)blockIdx.x - kv_split() * p.head_blocks * p.num_tiles);
+  if (found.empty()) return;  // the whole CTA: uniform exit
+  // Where the accumulators take most of the registers (two m-tiles of 112-128 dims), the tile
+  // loop reads the task from shared memory where it uses it (a few LDS a tile): held in
+  // registers, it and what derives from it took some twenty beside them, and ptxas spilled or
+  // loaded K / V fragments right before their mma (D 128, H100, NVRTC 13.0: +6-12% on every
+  // row). At D 80 (0.92-1.00x) and 96 (0.91-1.12x) the LDS cost more than they freed, at D 64
+  // and on one m-tile too (H100, 2026-12-06).
+  constexpr bool TASK_IN_SHARED = M_TILES == 2 && HEAD_DIM >= 112;
+  __shared__ PrefillTask shared_task;
+  if constexpr (TASK_IN_SHARED) {
+    if (threadIdx.x == 0) shared_task = found;
+    __syncthreads();
+  }
+  const PrefillTask& task = TASK_IN_SHARED ? shared_task : found;
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
   const T* q = (const T*)p.q;
   const T* k_prompt = (const T*)p.k;
   const T* v_prompt = (const T*)p.v;
   const T* k_pool = (const T*)p.k_cache;
   const T* v_pool = (const T*)p.v_cache;
-  const int history = task.history, keys = task.keys(), kv_head = task.kv_head;
-  const PageRow<PAGE_SIZE> page_row(p.page_table, task.seq, p.pages_per_seq, p.num_pages);
+  const PageRow<PAGE_SIZE> held_row(p.page_table, found.seq, p.pages_per_seq, p.num_pages);
+  auto page_row = [&] {
+    if constexpr (TASK_IN_SHARED) return PageRow<PAGE_SIZE>(p.page_table, task.seq, p.pages_per_seq, p.num_pages);
+    else return held_row;
+  };
   const CacheAddress<LAYOUT, T> at{p.num_kv_heads, HEAD_DIM, PAGE_SIZE};
   // Page lookups in the tile loop never report (a report branch per copy cost ~10%, one per tile
   // ballot 3-5%): warp 0 notes that a history key was unreadable, and after the loop reports
   // the first invalid id it finds (deferred checking).
   bool saw_invalid_page = false;  // warp 0
   auto prompt_row = [&](int key) -> i64 {  // offset of a prompt key's row in k / v
-    return ((i64)(task.prompt_begin + key - history) * p.num_kv_heads + kv_head) * HEAD_DIM;
+    return ((i64)(task.prompt_begin + key - task.history) * p.num_kv_heads + task.kv_head) * HEAD_DIM;
   };
   // Keys before `lowest_first` are hidden from every row of the CTA (a window): tiles before it
   // are skipped, and its keys in the first tile read as zeros, never from the pools.
-  const int lowest_first = Variant::first_visible(p.variant, history + task.first_token);
-  const int highest_first = Variant::first_visible(p.variant, history + task.end_token - 1);
+  const int lowest_first = Variant::first_visible(p.variant, task.history + task.first_token);
+  const int highest_first = Variant::first_visible(p.variant, task.history + task.end_token - 1);
   // A tile that is pal history through and through, and visible from its first key: its tiles
   // keep the pool's order, K [chunk][key][8] and V [dim][key].
   auto values_by_dim = [&](int key0) {
-    return LAYOUT == LAYOUT_PAL && PAGE_SIZE > 1 && key0 + KEYS <= history && (!Variant::HAS_WINDOW || key0 >= lowest_first);
+    return LAYOUT == LAYOUT_PAL && PAGE_SIZE > 1 && key0 + KEYS <= task.history && (!Variant::HAS_WINDOW || key0 >= lowest_first);
   };
   // Query row r: token first_token + split.token(r), head first_head + split.head(r).
   const int spacing = p.heads_per_cta, rows_used = p.tokens_per_cta * spacing;
@@ -143,10 +163,10 @@ __device__ void prefill_mma(const PrefillParams& p) {
   static_assert(TILE_PAGES <= 32, "a tile's page ids fit a warp");
   const u64 page_elems = (u64)p.num_kv_heads * HEAD_DIM * PAGE_SIZE;
   auto is_history_tile = [&](int key0) {
-    return key0 + KEYS <= history && (!Variant::HAS_WINDOW || key0 >= lowest_first);
+    return key0 + KEYS <= task.history && (!Variant::HAS_WINDOW || key0 >= lowest_first);
   };
   auto tile_page_id = [&](int j) {  // unchecked; -1 where none is read
-    return is_history_tile(j * KEYS) && lane < TILE_PAGES ? page_row.pages[j * KEYS / PAGE_SIZE + lane] : -1;
+    return is_history_tile(j * KEYS) && lane < TILE_PAGES ? page_row().pages[j * KEYS / PAGE_SIZE + lane] : -1;
   };
   // Row copies: item i = tid + 128 n of a tile's KEYS x CHUNKS 16-byte chunks, key i / CHUNKS.
   constexpr int ROW_ITEMS = KEYS * CHUNKS;
@@ -181,8 +201,8 @@ __device__ void prefill_mma(const PrefillParams& p) {
     T* k_tile = k_slot(j);
     T* v_tile = v_slot(j);
     const bool history_tile = is_history_tile(key0);
-    const bool prompt_tile = key0 >= history && key0 < keys && (!Variant::HAS_WINDOW || key0 >= lowest_first);
-    const int lane_page = page_row.checked(page_id);  // -1 stays -1
+    const bool prompt_tile = key0 >= task.history && key0 < task.keys() && (!Variant::HAS_WINDOW || key0 >= lowest_first);
+    const int lane_page = page_row().checked(page_id);  // -1 stays -1
     auto page_at = [&](u32 t) { return __shfl_sync(0xffffffffu, lane_page, TILE_PAGES == 1 ? 0 : t / PAGE_SIZE); };
     // Row plans (head dims 64 / 128 / 256): a thread keeps one chunk and steps over keys, its
     // addresses a 64-bit base plus 32-bit byte offsets (64-bit element arithmetic per copy cost
@@ -196,7 +216,7 @@ __device__ void prefill_mma(const PrefillParams& p) {
       const i64 first = prompt_row(key0 + t0) + c * 8;
       const char* k_from = (const char*)(k_prompt + first);
       const char* v_from = (const char*)(v_prompt + first);
-      const int readable = keys - key0 - (int)t0;  // a prompt's last tile: zeros past its keys
+      const int readable = task.keys() - key0 - (int)t0;  // a prompt's last tile: zeros past its keys
 #pragma unroll
       for (int n = 0; n < KEYS / ROW_STEP; ++n) {
         const bool valid = n * ROW_STEP < readable;
@@ -207,13 +227,13 @@ __device__ void prefill_mma(const PrefillParams& p) {
     } else if (prompt_tile) {
       for_rows([&](u32 t, u32 c, bool in_range) {
         if (!in_range) return;
-        const bool valid = key0 + (int)t < keys;  // a prompt's last tile: zeros past its keys
+        const bool valid = key0 + (int)t < task.keys();  // a prompt's last tile: zeros past its keys
         const i64 offset = valid ? prompt_row(key0 + t) + c * 8 : 0;
         copy_async_16(k_tile + t * ROW + c * 8, k_prompt + offset, valid);
         copy_async_16(v_tile + t * ROW + c * 8, v_prompt + offset, valid);
       });
     } else if (history_tile && !PAL_PAGES && ROW_PLAN) {  // rows: nhd / hnd, and pal pages of one slot
-      const u32 head_offset = (u32)at.value(0, kv_head, 0, c * 8) * (u32)sizeof(T);
+      const u32 head_offset = (u32)at.value(0, task.kv_head, 0, c * 8) * (u32)sizeof(T);
       const char* k_from = (const char*)k_pool + head_offset;
       const char* v_from = (const char*)v_pool + head_offset;
       const u32 page_bytes = (u32)page_elems * (u32)sizeof(T);
@@ -230,7 +250,7 @@ __device__ void prefill_mma(const PrefillParams& p) {
       for_rows([&](u32 t, u32 c, bool in_range) {
         const int page = page_at(t);
         if (!in_range) return;
-        const u64 offset = max(page, 0) * page_elems + at.value(0, kv_head, (u32)(key0 + t) % PAGE_SIZE, c * 8);
+        const u64 offset = max(page, 0) * page_elems + at.value(0, task.kv_head, (u32)(key0 + t) % PAGE_SIZE, c * 8);
         copy_async_16(k_tile + t * ROW + c * 8, k_pool + offset, page >= 0);
         copy_async_16(v_tile + t * ROW + c * 8, v_pool + offset, page >= 0);
       });
@@ -243,10 +263,13 @@ __device__ void prefill_mma(const PrefillParams& p) {
         {
           const u32 t = tid % KEYS;
           const int page = page_at(t);
-          const T* source = k_pool + max(page, 0) * page_elems + at.key(0, kv_head, (u32)(key0 + t) % PAGE_SIZE, 0);
+          const T* source = k_pool + max(page, 0) * page_elems + at.key(0, task.kv_head, (u32)(key0 + t) % PAGE_SIZE, 0);
 #pragma unroll
-          for (int n = 0; n < CHUNKS * KEYS / PREFILL_THREADS; ++n) {
+          for (int n = 0; n < (CHUNKS * KEYS + PREFILL_THREADS - 1) / PREFILL_THREADS; ++n) {
             const u32 c = tid / KEYS + n * (PREFILL_THREADS / KEYS);
+            // (at head dims 80 / 112 over 32-key tiles the threads' last pass covers half the
+            // chunks: the truncated count left chunks 8-9 / 12-13 unwritten)
+            if (CHUNKS * KEYS % PREFILL_THREADS != 0 && c >= CHUNKS) continue;
             copy_async_16_from_page(k_tile + (c * KEYS + t) * 8, source + c * PAGE_SIZE * 8, page);
           }
         }
@@ -255,7 +278,7 @@ __device__ void prefill_mma(const PrefillParams& p) {
         {
           const u32 t = tid % RUNS * RUN;
           const int page = page_at(t);
-          const T* source = v_pool + max(page, 0) * page_elems + at.value(0, kv_head, (u32)(key0 + t) % PAGE_SIZE, 0);
+          const T* source = v_pool + max(page, 0) * page_elems + at.value(0, task.kv_head, (u32)(key0 + t) % PAGE_SIZE, 0);
           constexpr int DIM_STEP = PREFILL_THREADS / RUNS;
 #pragma unroll
           for (int n = 0; n < (HEAD_DIM + DIM_STEP - 1) / DIM_STEP; ++n) {
@@ -269,10 +292,10 @@ __device__ void prefill_mma(const PrefillParams& p) {
     } else {  // a sequence's boundary tile or last tile, a window's first
       for_rows([&](u32 t, u32 c, bool in_range) {
         if (!in_range) return;
-        gather_chunk<false, Variant>(k_tile + t * ROW + c * 8, k_pool, k_prompt, at, page_row, kv_head, key0 + t, c, history,
-                                     keys, lowest_first, prompt_row);
-        gather_chunk<true, Variant>(v_tile + t * ROW + c * 8, v_pool, v_prompt, at, page_row, kv_head, key0 + t, c, history,
-                                    keys, lowest_first, prompt_row);
+        gather_chunk<false, Variant>(k_tile + t * ROW + c * 8, k_pool, k_prompt, at, page_row(), task.kv_head, key0 + t, c, task.history,
+                                     task.keys(), lowest_first, prompt_row);
+        gather_chunk<true, Variant>(v_tile + t * ROW + c * 8, v_pool, v_prompt, at, page_row(), task.kv_head, key0 + t, c, task.history,
+                                    task.keys(), lowest_first, prompt_row);
       });
     }
     if (warp == 0) {  // which keys of the tile are readable: a bit per key
@@ -281,7 +304,7 @@ __device__ void prefill_mma(const PrefillParams& p) {
         const int t = w * 32 + lane, key = key0 + t;
         bool invalid = false;
         if (history_tile) invalid = page_at(t) < 0;
-        else if (!prompt_tile && key < history && (!Variant::HAS_WINDOW || key >= lowest_first)) invalid = page_row.page_of(key) < 0;
+        else if (!prompt_tile && key < task.history && (!Variant::HAS_WINDOW || key >= lowest_first)) invalid = page_row().page_of(key) < 0;
         saw_invalid_page |= invalid;
         const u32 keys_read = __ballot_sync(0xffffffffu, !invalid);
         if (lane == 0) readable_keys[j & 1][w] = keys_read;
@@ -291,7 +314,13 @@ __device__ void prefill_mma(const PrefillParams& p) {
 
   // This thread's rows: its two fragment rows in each of the warp's m-tiles.
   auto my_row = [&](int m, int i) { return warp * WARP_ROWS + m * 16 + Fragment::row(lane, 2 * i); };
-  int visible[M_TILES][2];  // keys each row sees (0 for padding rows)
+  // Keys row (m, i) sees (0 for padding rows), for masked tiles and score transforms: held in
+  // registers, or computed where used when the task is in shared memory.
+  auto visible_keys = [&](int m, int i) {
+    const int r = my_row(m, i);
+    return row_valid(r) ? task.history + task.first_token + split.token(r) + 1 : 0;
+  };
+  int visible_held[M_TILES][2];
   int first_key[M_TILES][2];  // the first of them (a window's start)
   float slope[M_TILES][2];    // ALiBi slope of the row's head
   SoftmaxState state[M_TILES][2];
@@ -301,8 +330,8 @@ __device__ void prefill_mma(const PrefillParams& p) {
 #pragma unroll
     for (int i = 0; i < 2; ++i) {
       const int r = my_row(m, i);
-      const int position = history + task.first_token + split.token(r);
-      visible[m][i] = row_valid(r) ? position + 1 : 0;
+      const int position = task.history + task.first_token + split.token(r);
+      if constexpr (!TASK_IN_SHARED) visible_held[m][i] = row_valid(r) ? position + 1 : 0;
       first_key[m][i] = Variant::first_visible(p.variant, position);
       slope[m][i] = Variant::TRANSFORMS_SCORES && row_valid(r) ? Variant::slope(p.variant, task.first_head + split.head(r)) : 0.f;
       state[m][i] = SoftmaxState::empty();
@@ -311,10 +340,9 @@ __device__ void prefill_mma(const PrefillParams& p) {
     for (int b = 0; b < CHUNKS; ++b) o[m][b][0] = o[m][b][1] = o[m][b][2] = o[m][b][3] = 0.f;
   }
   const bool warp_active = __any_sync(0xffffffffu, lane < WARP_ROWS && row_valid(warp * WARP_ROWS + lane));
-  const int unmasked_keys = history + task.first_token + 1;  // seen by every row
   const float log2_scale = p.scale * LOG2E;
 
-  int tiles = (keys + KEYS - 1) / KEYS, first_tile = lowest_first / KEYS;
+  int tiles = (task.keys() + KEYS - 1) / KEYS, first_tile = lowest_first / KEYS;
   if constexpr (SPLIT_KV) {  // split `kv_split` of the visible tiles: consecutive runs of equal length
     const int per = (tiles - first_tile + p.num_splits - 1) / p.num_splits;
     first_tile += kv_split() * per;
@@ -332,6 +360,21 @@ __device__ void prefill_mma(const PrefillParams& p) {
     if (warp_active) {
       const T* k_tile = k_slot(j);
       const T* v_tile = v_slot(j);
+      // Where registers are tight, fragments load from a shared-memory base per tile, opaque
+      // (else NVRTC 13.0 hoisted one address per k-step out of the loop and spilled them), plus
+      // constants that fold into ldmatrix's immediate offsets; elsewhere from the tile pointers.
+      u32 q_at = shared_address(q_tile), kv_at = shared_address(k_tile);
+      if constexpr (TASK_IN_SHARED) asm volatile("" : "+r"(q_at), "+r"(kv_at));
+      // The tile pointers' form adds the terms one by one (as written before the shared form):
+      // their sum added once changed the register allocation at D 64 / 256 (NVRTC 13.0: 253
+      // registers against 228 at D 64) and cost 0.91-0.99x.
+      auto load_x4 = [&](u32(&r)[4], auto transposed, const T* tile, u32 at, auto... terms) {
+        if constexpr (TASK_IN_SHARED && decltype(transposed)::value) load_matrix_x4_transposed(r, at + (u32)(... + terms) * (u32)sizeof(T));
+        else if constexpr (TASK_IN_SHARED) load_matrix_x4(r, at + (u32)(... + terms) * (u32)sizeof(T));
+        else if constexpr (decltype(transposed)::value) KvOperand<KV, T>::transposed(r, (tile + ... + terms));
+        else KvOperand<KV, T>::direct(r, (tile + ... + terms));
+      };
+      constexpr u32 V_AT = KEYS * ROW * sizeof(T);  // V after K in a slot
       float s[M_TILES][KEY_BLOCKS][4];
 #pragma unroll
       for (int m = 0; m < M_TILES; ++m)
@@ -344,13 +387,13 @@ __device__ void prefill_mma(const PrefillParams& p) {
           u32 a[M_TILES][4];
 #pragma unroll
           for (int m = 0; m < M_TILES; ++m)
-            load_matrix_x4(a[m], q_tile + (warp * WARP_ROWS + m * 16 + lane % 16) * ROW + kk * 16 + lane / 16 * 8);
+            load_x4(a[m], BoolConstant<false>(), q_tile, q_at, (warp * WARP_ROWS + m * 16 + lane % 16) * ROW, kk * 16, lane / 16 * 8);
 #pragma unroll
           for (int b = 0; b < KEY_BLOCKS; b += 2) {
             u32 k_frag[4];
             const int key = b * 8 + lane % 8 + lane / 16 * 8, chunk = kk * 2 + (lane / 8) % 2;
-            if constexpr (decltype(pool_order)::value) KvOperand<KV, T>::direct(k_frag, k_tile + (chunk * KEYS + key) * 8);
-            else KvOperand<KV, T>::direct(k_frag, k_tile + key * ROW + chunk * 8);
+            if constexpr (decltype(pool_order)::value) load_x4(k_frag, BoolConstant<false>(), k_tile, kv_at, (chunk * KEYS + key) * 8);
+            else load_x4(k_frag, BoolConstant<false>(), k_tile, kv_at, key * ROW, chunk * 8);
 #pragma unroll
             for (int m = 0; m < M_TILES; ++m) {
               Mma<T>::run(s[m][b], a[m], k_frag[0], k_frag[1]);
@@ -370,6 +413,7 @@ __device__ void prefill_mma(const PrefillParams& p) {
         readable[w] = readable_keys[j & 1][w];
         all_readable &= readable[w] == ~0u;
       }
+      const int unmasked_keys = task.history + task.first_token + 1;  // seen by every row
       const bool masked = key0 + KEYS > unmasked_keys || !all_readable || key0 < highest_first;
 #pragma unroll
       for (int m = 0; m < M_TILES; ++m) {
@@ -379,6 +423,8 @@ __device__ void prefill_mma(const PrefillParams& p) {
         float mul = log2_scale;
         if (masked || Variant::TRANSFORMS_SCORES) {
           mul = 1.f;
+          const int visible[2] = {TASK_IN_SHARED ? visible_keys(m, 0) : visible_held[m][0],
+                                  TASK_IN_SHARED ? visible_keys(m, 1) : visible_held[m][1]};
 #pragma unroll
           for (int b = 0; b < KEY_BLOCKS; ++b) {
 #pragma unroll
@@ -386,8 +432,8 @@ __device__ void prefill_mma(const PrefillParams& p) {
               const int key = key0 + b * 8 + Fragment::column(lane, e), r = Fragment::row_index(e);
               float score = s[m][b][e] * log2_scale;
               if constexpr (Variant::TRANSFORMS_SCORES)
-                score = Variant::logit(p.variant, s[m][b][e] * p.scale, key, visible[m][r] - 1, slope[m][r]) * LOG2E;
-              if (masked && (key >= visible[m][r] || (Variant::HAS_WINDOW && key < first_key[m][r]) ||
+                score = Variant::logit(p.variant, s[m][b][e] * p.scale, key, visible[r] - 1, slope[m][r]) * LOG2E;
+              if (masked && (key >= visible[r] || (Variant::HAS_WINDOW && key < first_key[m][r]) ||
                              !((readable[b / 4] >> (b % 4 * 8 + Fragment::column(lane, e))) & 1)))
                 score = neg_inf();
               s[m][b][e] = score;
@@ -443,9 +489,11 @@ __device__ void prefill_mma(const PrefillParams& p) {
             u32 v_frag[4];
             if constexpr (decltype(by_dim)::value)
               // value_at(dim, 16 kb + 8 h) with dim % 8 = lane % 8: chunk (2 kb + h) ^ s = 2 kb ^ (h ^ s).
-              KvOperand<KV, T>::direct(v_frag, v_tile + (b * 8 + lane % 8 + lane / 16 * 8) * KEYS + (value_swizzle ^ (kb * 16)));
+              load_x4(v_frag, BoolConstant<false>(), v_tile, kv_at + V_AT, (b * 8 + lane % 8 + lane / 16 * 8) * KEYS,
+                      value_swizzle ^ (kb * 16));
             else
-              KvOperand<KV, T>::transposed(v_frag, v_tile + (kb * 16 + lane % 8 + (lane / 8) % 2 * 8) * ROW + b * 8 + lane / 16 * 8);
+              load_x4(v_frag, BoolConstant<true>(), v_tile, kv_at + V_AT, (kb * 16 + lane % 8 + (lane / 8) % 2 * 8) * ROW, b * 8,
+                      lane / 16 * 8);
 #pragma unroll
             for (int m = 0; m < M_TILES; ++m) {
               Mma<T>::run(o[m][b], a[m], v_frag[0], v_frag[1]);
@@ -464,8 +512,8 @@ __device__ void prefill_mma(const PrefillParams& p) {
   }
 
   if (warp == 0 && __any_sync(0xffffffffu, saw_invalid_page))
-    for (int key = lowest_first / PAGE_SIZE * PAGE_SIZE + lane * PAGE_SIZE; key < history; key += 32 * PAGE_SIZE)
-      page_row.page_of(key, p.errors, OP_PREFILL);
+    for (int key = lowest_first / PAGE_SIZE * PAGE_SIZE + lane * PAGE_SIZE; key < task.history; key += 32 * PAGE_SIZE)
+      page_row().page_of(key, p.errors, OP_PREFILL);
 
   if constexpr (SPLIT_KV) {  // a partial state per row: float32 accumulators, base-2 max and sum
     copy_async_wait<0>();    // (a split without tiles still has Q in flight)
