@@ -1,6 +1,17 @@
 #!/bin/bash
 # The prepared device calls (a call each part), on the GPU machine:
-#   bash benchmarks/prepared/next_calls.sh random|knobs|lab|stamps|decode-stamps|table|pages|probes|pair
+#   bash benchmarks/prepared/next_calls.sh portable-align|portable-align-suite|random|knobs|lab|stamps|decode-stamps|
+#     table|pages|probes|pair
+# portable-align (sixty-third session, about 4 min; never run): the portable prefill's tiles
+#   128-byte aligned (prefill-portable-smem-align.patch: the SASS differs from main's in one
+#   constant, the dynamic window's offset 0x30 -> 0x80), alone (`al`) and with the pal copies'
+#   register reuse mended (prefill-portable-pal-war.patch, `aw`), against main, two rounds, D 128
+#   rows and D 64 / 112 / 256 history rows in both layouts, then the winner beside FA2. ncu of
+#   main (call 6 of that session): pal's history copies fetched 2x the ideal L2 sectors with 4x the
+#   shared wavefronts (the tiles began 16 bytes past a 32-byte boundary), L2 62% busy against
+#   nhd's 43%; expected: pal history rows toward nhd's (0.68x FA2 against 0.92x). A winner then
+#   takes portable-align-suite (the whole suite with memcheck beside it, every prefill on the
+#   portable path; pass the variant: `portable-align-suite al`), and lands.
 #   (grouped*: run, not kept; probes: run in the fifty-sixth session, answered)
 # pair (sixty-first session, seconds): does `pal`'s S chain (K interleaved) slow down beside the
 #   other warpgroup's P V (V [dim][key]) where `nhd`'s does not? wgmma_pair.cu: each chain alone,
@@ -48,6 +59,26 @@ variant() {  # variant NAME [PATCH...]: kv_b/NAME = main's kernels (+ the patche
   for patch in "$@"; do git apply --directory="kv_b/$name" -p4 "benchmarks/prepared/$patch" || exit 1; done
 }
 case $1 in
+portable-align)
+  variant mainK
+  variant al prefill-portable-smem-align.patch
+  variant aw prefill-portable-smem-align.patch prefill-portable-pal-war.patch
+  export PAL_PREFILL_PATH=portable
+  ROUNDS=2 bash scripts/ab_rounds.sh /tmp/align128.txt \
+    "python3 scripts/prefill_sweep.py --rows 1x4096+0 4x4096+0 16x1024+0 4x1024+8192 8x512+4096 --layouts nhd pal" \
+    mainK al aw | tail -3
+  for dim in 64 112 256; do
+    ROUNDS=2 bash scripts/ab_rounds.sh "/tmp/align$dim.txt" \
+      "python3 scripts/prefill_sweep.py --dim $dim --rows 4x4096+0 4x1024+8192 --layouts nhd pal" mainK al aw | tail -3
+  done
+  cat /tmp/align*.txt > "$O/portable-align.txt"
+  best=$(head -1 /tmp/align128.txt.verdict | sed -n 's/^suite \([a-z]*\).*/\1/p')
+  PAL_KERNEL_DIR=kv_b/${best:-al} timeout $((570 - SECONDS)) python3 scripts/prefill_sweep.py --layouts nhd pal \
+    --flashinfer fa2 --rounds 3 --label "${best:-al}" 2>&1 | tee "$O/portable-align-fa2.txt" | grep -E "TFLOP|rror" ;;
+portable-align-suite)
+  variant "$2" prefill-portable-smem-align.patch $([ "$2" = aw ] && echo prefill-portable-pal-war.patch)
+  export PAL_PREFILL_PATH=portable PAL_SUITE_WORKERS=16
+  bash scripts/kernel_suite.sh "$PWD/kv_b/$2" 585 tests ;;
 pair)
   nvcc -gencode arch=compute_90a,code=sm_90a -std=c++17 -O3 -I crates/pal-core/kernels/include -o /tmp/wgmma_pair \
     benchmarks/prepared/wgmma_pair.cu > "$O/wgmma_pair.txt" 2>&1 || { echo "wgmma_pair: nvcc failed"; tail -5 "$O/wgmma_pair.txt"; }
