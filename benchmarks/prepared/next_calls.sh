@@ -5,8 +5,11 @@
 # portable-align (sixty-third session, about 4 min; never run): the portable prefill's tiles
 #   128-byte aligned (prefill-portable-smem-align.patch: the SASS differs from main's in one
 #   constant, the dynamic window's offset 0x30 -> 0x80), alone (`al`) and with the pal copies'
-#   register reuse mended (prefill-portable-pal-war.patch, `aw`), against main, two rounds, D 128
-#   rows and D 64 / 112 / 256 history rows in both layouts, then the winner beside FA2. ncu of
+#   register reuse mended (prefill-portable-pal-war.patch, `aw`), and with unpadded XOR-swizzled
+#   rows at head dims 64 / 128 / 192 / 256 (prefill-portable-swizzled-rows.patch, `as`: nhd's row
+#   copies at the ideal sectors; NVRTC 13.0: main loops +1-4% instructions, D 128 spills nhd 8 ->
+#   48 / pal 58 -> 98 bytes), against main, two rounds, D 128 rows and D 64 / 112 / 256 rows in
+#   both layouts, then the winner beside FA2. ncu of
 #   main (call 6 of that session): pal's history copies fetched 2x the ideal L2 sectors with 4x the
 #   shared wavefronts (the tiles began 16 bytes past a 32-byte boundary), L2 62% busy against
 #   nhd's 43%; expected: pal history rows toward nhd's (0.68x FA2 against 0.92x). A winner then
@@ -63,20 +66,23 @@ portable-align)
   variant mainK
   variant al prefill-portable-smem-align.patch
   variant aw prefill-portable-smem-align.patch prefill-portable-pal-war.patch
+  variant as prefill-portable-smem-align.patch prefill-portable-swizzled-rows.patch
   export PAL_PREFILL_PATH=portable
   ROUNDS=2 bash scripts/ab_rounds.sh /tmp/align128.txt \
     "python3 scripts/prefill_sweep.py --rows 1x4096+0 4x4096+0 16x1024+0 4x1024+8192 8x512+4096 --layouts nhd pal" \
-    mainK al aw | tail -3
+    mainK al aw as | tail -4
   for dim in 64 112 256; do
     ROUNDS=2 bash scripts/ab_rounds.sh "/tmp/align$dim.txt" \
-      "python3 scripts/prefill_sweep.py --dim $dim --rows 4x4096+0 4x1024+8192 --layouts nhd pal" mainK al aw | tail -3
+      "python3 scripts/prefill_sweep.py --dim $dim --rows 4x4096+0 4x1024+8192 --layouts nhd pal" mainK al aw as | tail -4
   done
   cat /tmp/align*.txt > "$O/portable-align.txt"
   best=$(head -1 /tmp/align128.txt.verdict | sed -n 's/^suite \([a-z]*\).*/\1/p')
   PAL_KERNEL_DIR=kv_b/${best:-al} timeout $((570 - SECONDS)) python3 scripts/prefill_sweep.py --layouts nhd pal \
     --flashinfer fa2 --rounds 3 --label "${best:-al}" 2>&1 | tee "$O/portable-align-fa2.txt" | grep -E "TFLOP|rror" ;;
 portable-align-suite)
-  variant "$2" prefill-portable-smem-align.patch $([ "$2" = aw ] && echo prefill-portable-pal-war.patch)
+  extra=$(case $2 in aw) echo prefill-portable-pal-war.patch ;; as) echo prefill-portable-swizzled-rows.patch ;; esac)
+  # shellcheck disable=SC2086
+  variant "$2" prefill-portable-smem-align.patch $extra
   export PAL_PREFILL_PATH=portable PAL_SUITE_WORKERS=16
   bash scripts/kernel_suite.sh "$PWD/kv_b/$2" 585 tests ;;
 pair)
