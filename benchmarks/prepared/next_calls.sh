@@ -2,19 +2,19 @@
 # The prepared device calls (a call each part), on the GPU machine:
 #   bash benchmarks/prepared/next_calls.sh portable-align|portable-align-suite|random|knobs|lab|stamps|decode-stamps|
 #     table|pages|probes|pair
-# portable-align (sixty-third session, about 4 min; never run): the portable prefill's tiles
+# portable-align (sixty-third session, about 5 min; never run): the portable prefill's tiles
 #   128-byte aligned (prefill-portable-smem-align.patch: the SASS differs from main's in one
-#   constant, the dynamic window's offset 0x30 -> 0x80), alone (`al`) and with the pal copies'
-#   register reuse mended (prefill-portable-pal-war.patch, `aw`), and with unpadded XOR-swizzled
-#   rows at head dims 64 / 128 / 192 / 256 (prefill-portable-swizzled-rows.patch, `as`: nhd's row
-#   copies at the ideal sectors; NVRTC 13.0: main loops +1-4% instructions, D 128 spills nhd 8 ->
-#   48 / pal 58 -> 98 bytes), against main, two rounds, D 128 rows and D 64 / 112 / 256 rows in
-#   both layouts, then the winner beside FA2. ncu of
-#   main (call 6 of that session): pal's history copies fetched 2x the ideal L2 sectors with 4x the
-#   shared wavefronts (the tiles began 16 bytes past a 32-byte boundary), L2 62% busy against
-#   nhd's 43%; expected: pal history rows toward nhd's (0.68x FA2 against 0.92x). A winner then
-#   takes portable-align-suite (the whole suite with memcheck beside it, every prefill on the
-#   portable path; pass the variant: `portable-align-suite al`), and lands.
+#   constant, the dynamic window's offset 0x30 -> 0x80), alone (`al`), with the pal copies'
+#   register reuse mended (prefill-portable-pal-war.patch, `aw`), with unpadded XOR-swizzled rows
+#   at head dims 64 / 128 / 192 / 256 (prefill-portable-swizzled-rows.patch, `as`: nhd's row
+#   copies at the ideal sectors; NVRTC 13.0: main loops +1-4% instructions, D 128 spills nhd
+#   8 -> 48 / pal 58 -> 98 bytes) and all three (`aws`), against main, two rounds: D 128's rows
+#   and D 64 / 112 / 256's in both layouts, then the winner beside FA2. ncu of main (that
+#   session's call 6): pal's history copies fetched 2x the ideal L2 sectors with 4x the shared
+#   wavefronts (the tiles began 16 bytes past a 32-byte boundary), L2 62% busy against nhd's
+#   43%; expected: pal's history rows toward nhd's (0.68x FA2 against 0.92x). A winner then takes
+#   portable-align-suite (the whole suite with memcheck beside it, every prefill on the portable
+#   path; name the variant: `portable-align-suite al`), and lands.
 #   (grouped*: run, not kept; probes: run in the fifty-sixth session, answered)
 # pair (sixty-first session, seconds): does `pal`'s S chain (K interleaved) slow down beside the
 #   other warpgroup's P V (V [dim][key]) where `nhd`'s does not? wgmma_pair.cu: each chain alone,
@@ -67,20 +67,22 @@ portable-align)
   variant al prefill-portable-smem-align.patch
   variant aw prefill-portable-smem-align.patch prefill-portable-pal-war.patch
   variant as prefill-portable-smem-align.patch prefill-portable-swizzled-rows.patch
+  variant aws prefill-portable-smem-align.patch prefill-portable-pal-war.patch prefill-portable-swizzled-rows.patch
   export PAL_PREFILL_PATH=portable
   ROUNDS=2 bash scripts/ab_rounds.sh /tmp/align128.txt \
     "python3 scripts/prefill_sweep.py --rows 1x4096+0 4x4096+0 16x1024+0 4x1024+8192 8x512+4096 --layouts nhd pal" \
-    mainK al aw as | tail -4
+    mainK al aw as aws | tail -5
   for dim in 64 112 256; do
     ROUNDS=2 bash scripts/ab_rounds.sh "/tmp/align$dim.txt" \
-      "python3 scripts/prefill_sweep.py --dim $dim --rows 4x4096+0 4x1024+8192 --layouts nhd pal" mainK al aw as | tail -4
+      "python3 scripts/prefill_sweep.py --dim $dim --rows 4x4096+0 4x1024+8192 --layouts nhd pal" mainK al aw as aws | tail -5
   done
   cat /tmp/align*.txt > "$O/portable-align.txt"
   best=$(head -1 /tmp/align128.txt.verdict | sed -n 's/^suite \([a-z]*\).*/\1/p')
   PAL_KERNEL_DIR=kv_b/${best:-al} timeout $((570 - SECONDS)) python3 scripts/prefill_sweep.py --layouts nhd pal \
     --flashinfer fa2 --rounds 3 --label "${best:-al}" 2>&1 | tee "$O/portable-align-fa2.txt" | grep -E "TFLOP|rror" ;;
 portable-align-suite)
-  extra=$(case $2 in aw) echo prefill-portable-pal-war.patch ;; as) echo prefill-portable-swizzled-rows.patch ;; esac)
+  extra=$(case $2 in aw) echo prefill-portable-pal-war.patch ;; as) echo prefill-portable-swizzled-rows.patch ;;
+    aws) echo prefill-portable-pal-war.patch prefill-portable-swizzled-rows.patch ;; esac)
   # shellcheck disable=SC2086
   variant "$2" prefill-portable-smem-align.patch $extra
   export PAL_PREFILL_PATH=portable PAL_SUITE_WORKERS=16
