@@ -28,7 +28,7 @@
 // Registers freed at head dims 112 / 128 (H100, 2026-12-06, sixty-second and sixty-third
 // sessions: the task in shared memory, fragment addresses from per-tile bases): D 128
 // 1.06-1.12x main on every row, D 112 0.95-1.11x; beside FA2 (D 128) nhd 0.79-1.07x, pal
-// 0.67-1.02x (docs/kernels.md, "Portable prefill, sixty-second and sixty-third sessions").
+// 0.67-1.02x (docs/kernels.md, "Portable prefill, sixty-third session", and the sixty-second).
 #pragma once
 #include "pal/mma.cuh"
 #include "pal/prefill.cuh"
