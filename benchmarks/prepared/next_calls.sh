@@ -1,7 +1,7 @@
 #!/bin/bash
 # The prepared device calls (a call each part), on the GPU machine:
-#   bash benchmarks/prepared/next_calls.sh portable-align|portable-align-suite|random|knobs|lab|stamps|decode-stamps|
-#     table|pages|probes|pair
+#   bash benchmarks/prepared/next_calls.sh portable-align|portable-align-suite|portable-dims-fa2|random|knobs|lab|
+#     stamps|decode-stamps|table|pages|probes|pair
 # portable-align (sixty-third session, about 5 min; never run): the portable prefill's tiles
 #   128-byte aligned (prefill-portable-smem-align.patch: the SASS differs from main's in one
 #   constant, the dynamic window's offset 0x30 -> 0x80), alone (`al`), with the pal copies'
@@ -15,6 +15,9 @@
 #   43%; expected: pal's history rows toward nhd's (0.68x FA2 against 0.92x). A winner then takes
 #   portable-align-suite (the whole suite with memcheck beside it, every prefill on the portable
 #   path; name the variant: `portable-align-suite al`), and lands.
+# portable-dims-fa2 (sixty-third session, never run; FA2's JIT takes a minute or more a head dim):
+#   issue 13's target 3 on the portable path, main's kernels (or PAL_KERNEL_DIR's) beside FA2 at
+#   head dims 64 and 256 (FA2's others than 128), the history and no-history rows, three rounds.
 #   (grouped*: run, not kept; probes: run in the fifty-sixth session, answered)
 # pair (sixty-first session, seconds): does `pal`'s S chain (K interleaved) slow down beside the
 #   other warpgroup's P V (V [dim][key]) where `nhd`'s does not? wgmma_pair.cu: each chain alone,
@@ -87,6 +90,13 @@ portable-align-suite)
   variant "$2" prefill-portable-smem-align.patch $extra
   export PAL_PREFILL_PATH=portable PAL_SUITE_WORKERS=16
   bash scripts/kernel_suite.sh "$PWD/kv_b/$2" 585 tests ;;
+portable-dims-fa2)
+  export PAL_PREFILL_PATH=portable
+  for dim in 64 256; do
+    timeout $(( (560 - SECONDS) / (dim == 64 ? 2 : 1) )) python3 scripts/prefill_sweep.py --dim $dim --layouts nhd pal \
+      --rows 4x4096+0 16x1024+0 4x1024+8192 8x512+4096 --flashinfer fa2 --rounds 3 --label "d$dim" 2>&1 |
+      tee -a "$O/portable-dims-fa2.txt" | grep -E "TFLOP|rror"
+  done ;;
 pair)
   nvcc -gencode arch=compute_90a,code=sm_90a -std=c++17 -O3 -I crates/pal-core/kernels/include -o /tmp/wgmma_pair \
     benchmarks/prepared/wgmma_pair.cu > "$O/wgmma_pair.txt" 2>&1 || { echo "wgmma_pair: nvcc failed"; tail -5 "$O/wgmma_pair.txt"; }
