@@ -7,14 +7,15 @@
 #   constant, the dynamic window's offset 0x30 -> 0x80), alone (`al`), with the pal copies'
 #   register reuse mended (prefill-portable-pal-war.patch, `aw`), with unpadded XOR-swizzled rows
 #   at head dims 64 / 128 / 192 / 256 (prefill-portable-swizzled-rows.patch, `as`: nhd's row
-#   copies at the ideal sectors; NVRTC 13.0: main loops +1-4% instructions, D 128 spills nhd
-#   8 -> 48 / pal 58 -> 98 bytes) and all three (`aws`), against main, two rounds: D 128's rows
-#   and D 64 / 112 / 256's in both layouts, then the winner beside FA2. ncu of main (that
-#   session's call 6): pal's history copies fetched 2x the ideal L2 sectors with 4x the shared
-#   wavefronts (the tiles began 16 bytes past a 32-byte boundary), L2 62% busy against nhd's
-#   43%; expected: pal's history rows toward nhd's (0.68x FA2 against 0.92x). A winner then takes
-#   portable-align-suite (the whole suite with memcheck beside it, every prefill on the portable
-#   path; name the variant: `portable-align-suite al`), and lands.
+#   copies at the ideal sectors; the twenty-first session's swizzle lost with the window at
+#   0x10; NVRTC 13.0: main loops +1-4% instructions, D 128 spills nhd 8 -> 48 / pal 58 -> 98
+#   bytes) and all three (`aws`), against main, two rounds: D 128's rows and D 64 / 112 / 256's
+#   in both layouts, then the winner beside FA2. ncu of main (that session's call 6): pal's
+#   history copies fetched 2x the ideal L2 sectors with 4x the shared wavefronts (the tiles began
+#   16 bytes past a 32-byte boundary), L2 62% busy against nhd's 43%; expected: pal's history rows
+#   toward nhd's (0.68x FA2 against 0.92x). A winner then takes portable-align-suite (the whole
+#   suite with memcheck beside it, every prefill on the portable path; name the variant:
+#   `portable-align-suite al`), and lands.
 # portable-dims-fa2 (sixty-third session, never run; FA2's JIT takes a minute or more a head dim):
 #   issue 13's target 3 on the portable path, main's kernels (or PAL_KERNEL_DIR's) beside FA2 at
 #   head dims 64 and 256 (FA2's others than 128), the history and no-history rows, three rounds.
