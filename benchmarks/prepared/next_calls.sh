@@ -4,7 +4,7 @@
 #     stamps|decode-stamps|table|pages|probes|pair
 # portable-align (sixty-third session, about 5 min; never run): the portable prefill's tiles
 #   128-byte aligned (prefill-portable-smem-align.patch: the SASS differs from main's in one
-#   constant, the dynamic window's offset 0x30 -> 0x80), alone (`al`), with the pal copies'
+#   constant, the dynamic window's offset 0x30 -> 0x80 at D 128), alone (`al`), with the pal copies'
 #   register reuse mended (prefill-portable-pal-war.patch, `aw`), with unpadded XOR-swizzled rows
 #   at head dims 64 / 128 / 192 / 256 (prefill-portable-swizzled-rows.patch, `as`: nhd's row
 #   copies at the ideal sectors; the twenty-first session's swizzle lost with the window at
