@@ -163,30 +163,25 @@ __device__ __forceinline__ void fence_async_shared() {
 #endif
 }
 
-// Four 8x8 matrices of 16-bit elements; lanes 8i..8i+7 give the row addresses of matrix i.
-__device__ __forceinline__ void load_matrix_x4(u32 (&r)[4], const void* row) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(shared_address(row)));
-}
-// The same from a shared-memory address: a base plus constants folds into the instructions'
-// immediate offsets (a generic pointer per load is converted once per load, and NVRTC 13.0
-// hoisted those conversions out of the prefill's tile loop and spilled them).
+// Four 8x8 matrices of 16-bit elements; lanes 8i..8i+7 give the shared-memory addresses of
+// matrix i's rows. A base address plus constants folds into the instructions' immediate offsets
+// (from a generic pointer each load converts its own, and NVRTC 13.0 hoisted those conversions
+// out of the prefill's tile loop and spilled them).
 __device__ __forceinline__ void load_matrix_x4(u32 (&r)[4], u32 address) {
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];"
                : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
                : "r"(address));
 }
+// The same, each matrix transposed.
 __device__ __forceinline__ void load_matrix_x4_transposed(u32 (&r)[4], u32 address) {
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];"
                : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
                : "r"(address));
 }
-// The same, each matrix transposed.
+// Both from a generic pointer into shared memory.
+__device__ __forceinline__ void load_matrix_x4(u32 (&r)[4], const void* row) { load_matrix_x4(r, shared_address(row)); }
 __device__ __forceinline__ void load_matrix_x4_transposed(u32 (&r)[4], const void* row) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(shared_address(row)));
+  load_matrix_x4_transposed(r, shared_address(row));
 }
 
 // Two 8x8 matrices (lanes 0-15 give the row addresses), each transposed, into r[0], r[1].
