@@ -1,24 +1,11 @@
 #!/bin/bash
 # The prepared device calls (a call each part), on the GPU machine:
-#   bash benchmarks/prepared/next_calls.sh portable-align|portable-align-suite|portable-dims-fa2|random|knobs|lab|
+#   bash benchmarks/prepared/next_calls.sh portable-dims-fa2|random|knobs|lab|
 #     stamps|decode-stamps|table|pages|probes|pair
-# portable-align (sixty-third session, about 5 min; never run): the portable prefill's tiles
-#   128-byte aligned (prefill-portable-smem-align.patch: the SASS differs from main's in one
-#   constant, the dynamic window's offset 0x30 -> 0x80 at D 128), alone (`al`), with the pal copies'
-#   register reuse mended (prefill-portable-pal-war.patch, `aw`), with unpadded XOR-swizzled rows
-#   at head dims 64 / 128 / 192 / 256 (prefill-portable-swizzled-rows.patch, `as`: nhd's row
-#   copies at the ideal sectors; the twenty-first session's swizzle lost with the window at
-#   0x10; NVRTC 13.0: main loops +1-4% instructions, D 128 spills nhd 8 -> 48 / pal 58 -> 98
-#   bytes) and all three (`aws`), against main, two rounds: D 128's rows and D 64 / 112 / 256's
-#   in both layouts, then the winner beside FA2. ncu of main (that session's call 6): pal's
-#   history copies fetched 2x the ideal L2 sectors with 4x the shared wavefronts (the tiles began
-#   16 bytes past a 32-byte boundary), L2 62% busy against nhd's 43%; expected: pal's history rows
-#   toward nhd's (0.68x FA2 against 0.92x). A winner then takes portable-align-suite (the whole
-#   suite with memcheck beside it, every prefill on the portable path; name the variant:
-#   `portable-align-suite al`), and lands.
-# portable-dims-fa2 (sixty-third session, never run; FA2's JIT takes a minute or more a head dim):
-#   issue 13's target 3 on the portable path, main's kernels (or PAL_KERNEL_DIR's) beside FA2 at
-#   head dims 64 and 256 (FA2's others than 128), the history and no-history rows, three rounds.
+# portable-dims-fa2 (sixty-fourth session, about 2 min with FA2's JIT cache): issue 13's target 3
+#   on the portable path, main's kernels (or PAL_KERNEL_DIR's) beside FA2 at head dims 64 and 256
+#   (FA2's others than 128), the history and no-history rows, three rounds (last run on the
+#   sixty-fourth session's landed form: results/h100-2026-12-06-s64/call3).
 #   (grouped*: run, not kept; probes: run in the fifty-sixth session, answered)
 # pair (sixty-first session, seconds): does `pal`'s S chain (K interleaved) slow down beside the
 #   other warpgroup's P V (V [dim][key]) where `nhd`'s does not? wgmma_pair.cu: each chain alone,
@@ -66,31 +53,6 @@ variant() {  # variant NAME [PATCH...]: kv_b/NAME = main's kernels (+ the patche
   for patch in "$@"; do git apply --directory="kv_b/$name" -p4 "benchmarks/prepared/$patch" || exit 1; done
 }
 case $1 in
-portable-align)
-  variant mainK
-  variant al prefill-portable-smem-align.patch
-  variant aw prefill-portable-smem-align.patch prefill-portable-pal-war.patch
-  variant as prefill-portable-smem-align.patch prefill-portable-swizzled-rows.patch
-  variant aws prefill-portable-smem-align.patch prefill-portable-pal-war.patch prefill-portable-swizzled-rows.patch
-  export PAL_PREFILL_PATH=portable
-  ROUNDS=2 bash scripts/ab_rounds.sh /tmp/align128.txt \
-    "python3 scripts/prefill_sweep.py --rows 1x4096+0 4x4096+0 16x1024+0 4x1024+8192 8x512+4096 --layouts nhd pal" \
-    mainK al aw as aws | tail -5
-  for dim in 64 112 256; do
-    ROUNDS=2 bash scripts/ab_rounds.sh "/tmp/align$dim.txt" \
-      "python3 scripts/prefill_sweep.py --dim $dim --rows 4x4096+0 4x1024+8192 --layouts nhd pal" mainK al aw as aws | tail -5
-  done
-  cat /tmp/align*.txt > "$O/portable-align.txt"
-  best=$(head -1 /tmp/align128.txt.verdict | sed -n 's/^suite \([a-z]*\).*/\1/p')
-  PAL_KERNEL_DIR=kv_b/${best:-al} timeout $((570 - SECONDS)) python3 scripts/prefill_sweep.py --layouts nhd pal \
-    --flashinfer fa2 --rounds 3 --label "${best:-al}" 2>&1 | tee "$O/portable-align-fa2.txt" | grep -E "TFLOP|rror" ;;
-portable-align-suite)
-  extra=$(case $2 in aw) echo prefill-portable-pal-war.patch ;; as) echo prefill-portable-swizzled-rows.patch ;;
-    aws) echo prefill-portable-pal-war.patch prefill-portable-swizzled-rows.patch ;; esac)
-  # shellcheck disable=SC2086
-  variant "$2" prefill-portable-smem-align.patch $extra
-  export PAL_PREFILL_PATH=portable PAL_SUITE_WORKERS=16
-  bash scripts/kernel_suite.sh "$PWD/kv_b/$2" 585 tests ;;
 portable-dims-fa2)
   export PAL_PREFILL_PATH=portable
   for dim in 64 256; do

@@ -29,6 +29,11 @@
 // sessions: the task in shared memory, fragment addresses from per-tile bases): D 128
 // 1.06-1.12x main on every row, D 112 0.95-1.11x; beside FA2 (D 128) nhd 0.79-1.07x, pal
 // 0.67-1.02x (docs/kernels.md, "Portable prefill, sixty-third session", and the sixty-second).
+// Tiles 128-byte aligned, swizzled rows at D 128 / 192 / 256 (H100, 2026-12-06, sixty-fourth
+// session; A/B against the form before): D 128 nhd 1.01-1.05x, pal 1.10-1.25x; D 256
+// 1.02-1.20x; D 192 0.98-1.24x; pal history rows 1.06-1.25x at every head dim. Beside FA2 at
+// D 128: nhd 0.81-1.12x, pal 0.84-1.14x (docs/kernels.md, "Portable prefill, sixty-fourth
+// session").
 #pragma once
 #include "pal/mma.cuh"
 #include "pal/prefill.cuh"
@@ -45,11 +50,19 @@ template <int HEAD_DIM, int M_TILES_, int KEYS_> struct PrefillMmaTile {
   static constexpr int ROWS = 4 * 16 * M_TILES;           // query rows per CTA
   static constexpr int KEYS = KEYS_;                     // keys per K / V tile
   static constexpr int PAD = 8;                          // rows start 16 bytes apart mod 128: no bank conflicts
-  static constexpr int ROW = HEAD_DIM + PAD;             // Q, K and row-form V stride
+  // Head dims 128 / 192 / 256 take unpadded rows whose 16-byte chunks are XOR-swizzled by row
+  // (chunk c of row r at c ^ (r % 8)): ldmatrix's 8 rows still hit distinct banks, and a pool
+  // sector's two chunks land in one shared sector (the pad misaligned every other row's: ncu,
+  // H100, nhd's copies 1.5x the ideal L2 sectors, 2.6x the shared wavefronts). D 64 ran
+  // 0.97-1.00x with them (more registers), so keeps the pad. Slots keep the padded size (the
+  // host's SHARED_BYTES).
+  static constexpr bool SWIZZLED = HEAD_DIM % 64 == 0 && HEAD_DIM >= 128;
+  static constexpr int ROW = SWIZZLED ? HEAD_DIM : HEAD_DIM + PAD;  // Q, K and row-form V stride
+  static constexpr int ALLOC_ROW = HEAD_DIM + PAD;                   // the slots' and Q's size a row
   // V of pal history tiles is [dim][key], unpadded and swizzled (`value_at`); it fits the slot
   // of a [key][dim] tile.
-  static constexpr int SLOT_ELEMENTS = 2 * KEYS * ROW;  // one ring slot: K then V
-  static constexpr int SHARED_BYTES = 2 * (ROWS * ROW + 2 * SLOT_ELEMENTS);
+  static constexpr int SLOT_ELEMENTS = 2 * KEYS * ALLOC_ROW;  // one ring slot: K then V
+  static constexpr int SHARED_BYTES = 2 * (ROWS * ALLOC_ROW + 2 * SLOT_ELEMENTS);
 };
 
 template <typename T, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, typename Variant, int M_TILES_, int KEYS_, bool SPLIT_KV>
@@ -63,10 +76,25 @@ __device__ void prefill_mma(const PrefillParams& p) {
   static_assert(sizeof(T) == 2 && KEYS % 32 == 0, "16-bit operands; a readability word per 32 keys");
   static_assert(HEAD_DIM % 16 == 0, "whole mma k-steps");
 
-  extern __shared__ __align__(16) unsigned char shared[];
+  // 128-byte aligned: the static words below come first, and at 16 the tiles began 16 bytes past
+  // a 32-byte boundary (16 or 48 bytes of them), so a pool sector's two 16-byte copies landed in
+  // two shared-memory sectors (ncu, H100, pal history copies: 2x the ideal L2 sectors, 4x the
+  // shared wavefronts; L2 62% busy against nhd's 43%).
+  extern __shared__ __align__(128) unsigned char shared[];
   T* q_tile = (T*)shared;
-  auto k_slot = [&](int j) { return q_tile + Tile::ROWS * ROW + (j & 1) * Tile::SLOT_ELEMENTS; };
-  auto v_slot = [&](int j) { return k_slot(j) + KEYS * ROW; };
+  auto k_slot = [&](int j) { return q_tile + Tile::ROWS * Tile::ALLOC_ROW + (j & 1) * Tile::SLOT_ELEMENTS; };
+  auto v_slot = [&](int j) { return k_slot(j) + KEYS * Tile::ALLOC_ROW; };
+  // Chunk c of row r of a Q, K or row-form V tile (or of the output's staging rows). Unpadded,
+  // one int offset; padded, the terms added one by one as pointer sums, main's order (a single
+  // sum there cost D 112 58 bytes of spills, NVRTC 13.0).
+  auto row_chunk = [](T* tile, auto r, auto c) {
+    if constexpr (Tile::SWIZZLED) {
+      const int row = r, chunk = c;
+      return tile + (row * ROW + (chunk ^ (row & 7)) * 8);
+    } else {
+      return tile + r * ROW + c * 8;
+    }
+  };
   __shared__ u32 readable_keys[2][KEYS / 32];  // per ring slot: bit t % 32 of word t / 32 set when key t is readable
 
   // SPLIT_KV (a kernel of its own: the split's bookkeeping made the others spill): CTA x serves
@@ -144,13 +172,13 @@ __device__ void prefill_mma(const PrefillParams& p) {
       const u32 i = tid + n * PREFILL_THREADS, r = i / CHUNKS, c = i % CHUNKS;
       bool valid;
       const u32 offset = row_at(r, valid) + c * 8;
-      copy_async_16(q_tile + r * ROW + c * 8, q_first + (valid ? offset : 0), valid);
+      copy_async_16(row_chunk(q_tile, r, c), q_first + (valid ? offset : 0), valid);
     }
   } else {
     for (int i = tid; i < Tile::ROWS * CHUNKS; i += PREFILL_THREADS) {
       const int r = i / CHUNKS, c = i % CHUNKS;
       const bool valid = row_valid(r);
-      copy_async_16(q_tile + r * ROW + c * 8, valid ? q + q_row(r) * HEAD_DIM + c * 8 : q, valid);
+      copy_async_16(row_chunk(q_tile, r, c), valid ? q + q_row(r) * HEAD_DIM + c * 8 : q, valid);
     }
   }
 
@@ -221,16 +249,16 @@ __device__ void prefill_mma(const PrefillParams& p) {
       for (int n = 0; n < KEYS / ROW_STEP; ++n) {
         const bool valid = n * ROW_STEP < readable;
         const u32 offset = valid ? n * ROW_STEP * row_bytes : 0;
-        copy_async_16(k_tile + (t0 + n * ROW_STEP) * ROW + c * 8, k_from + offset, valid);
-        copy_async_16(v_tile + (t0 + n * ROW_STEP) * ROW + c * 8, v_from + offset, valid);
+        copy_async_16(row_chunk(k_tile, t0 + n * ROW_STEP, c), k_from + offset, valid);
+        copy_async_16(row_chunk(v_tile, t0 + n * ROW_STEP, c), v_from + offset, valid);
       }
     } else if (prompt_tile) {
       for_rows([&](u32 t, u32 c, bool in_range) {
         if (!in_range) return;
         const bool valid = key0 + (int)t < task.keys();  // a prompt's last tile: zeros past its keys
         const i64 offset = valid ? prompt_row(key0 + t) + c * 8 : 0;
-        copy_async_16(k_tile + t * ROW + c * 8, k_prompt + offset, valid);
-        copy_async_16(v_tile + t * ROW + c * 8, v_prompt + offset, valid);
+        copy_async_16(row_chunk(k_tile, t, c), k_prompt + offset, valid);
+        copy_async_16(row_chunk(v_tile, t, c), v_prompt + offset, valid);
       });
     } else if (history_tile && !PAL_PAGES && ROW_PLAN) {  // rows: nhd / hnd, and pal pages of one slot
       const u32 head_offset = (u32)at.value(0, task.kv_head, 0, c * 8) * (u32)sizeof(T);
@@ -243,19 +271,22 @@ __device__ void prefill_mma(const PrefillParams& p) {
         const u32 t = t0 + n * ROW_STEP;
         const int page = page_at(t);
         const u64 offset = (u64)(u32)max(page, 0) * page_bytes + ((u32)key0 + t) % PAGE_SIZE * slot_bytes;
-        copy_async_16_from_page(k_tile + t * ROW + c * 8, k_from + offset, page);
-        copy_async_16_from_page(v_tile + t * ROW + c * 8, v_from + offset, page);
+        copy_async_16_from_page(row_chunk(k_tile, t, c), k_from + offset, page);
+        copy_async_16_from_page(row_chunk(v_tile, t, c), v_from + offset, page);
       }
     } else if (history_tile && !PAL_PAGES) {
       for_rows([&](u32 t, u32 c, bool in_range) {
         const int page = page_at(t);
         if (!in_range) return;
         const u64 offset = max(page, 0) * page_elems + at.value(0, task.kv_head, (u32)(key0 + t) % PAGE_SIZE, c * 8);
-        copy_async_16(k_tile + t * ROW + c * 8, k_pool + offset, page >= 0);
-        copy_async_16(v_tile + t * ROW + c * 8, v_pool + offset, page >= 0);
+        copy_async_16(row_chunk(k_tile, t, c), k_pool + offset, page >= 0);
+        copy_async_16(row_chunk(v_tile, t, c), v_pool + offset, page >= 0);
       });
     } else if (history_tile) {
       if constexpr (PAL_PAGES) {
+        // (the head read once: after a copy, which writes shared memory, the task's is read again,
+        // into a register the copy's address still held)
+        const int kv_head = task.kv_head;
         // pal keys in the pool's order, [chunk][key][8]: a thread keeps one key (its page looked
         // up once) and steps over its chunks, neighbouring threads on neighbouring slots of a
         // stripe, so that a global sector lands in one 32-byte run of shared memory (into
@@ -263,7 +294,7 @@ __device__ void prefill_mma(const PrefillParams& p) {
         {
           const u32 t = tid % KEYS;
           const int page = page_at(t);
-          const T* source = k_pool + max(page, 0) * page_elems + at.key(0, task.kv_head, (u32)(key0 + t) % PAGE_SIZE, 0);
+          const T* source = k_pool + max(page, 0) * page_elems + at.key(0, kv_head, (u32)(key0 + t) % PAGE_SIZE, 0);
 #pragma unroll
           for (int n = 0; n < (CHUNKS * KEYS + PREFILL_THREADS - 1) / PREFILL_THREADS; ++n) {
             const u32 c = tid / KEYS + n * (PREFILL_THREADS / KEYS);
@@ -278,7 +309,7 @@ __device__ void prefill_mma(const PrefillParams& p) {
         {
           const u32 t = tid % RUNS * RUN;
           const int page = page_at(t);
-          const T* source = v_pool + max(page, 0) * page_elems + at.value(0, task.kv_head, (u32)(key0 + t) % PAGE_SIZE, 0);
+          const T* source = v_pool + max(page, 0) * page_elems + at.value(0, kv_head, (u32)(key0 + t) % PAGE_SIZE, 0);
           constexpr int DIM_STEP = PREFILL_THREADS / RUNS;
 #pragma unroll
           for (int n = 0; n < (HEAD_DIM + DIM_STEP - 1) / DIM_STEP; ++n) {
@@ -292,13 +323,17 @@ __device__ void prefill_mma(const PrefillParams& p) {
     } else {  // a sequence's boundary tile or last tile, a window's first
       for_rows([&](u32 t, u32 c, bool in_range) {
         if (!in_range) return;
-        gather_chunk<false, Variant>(k_tile + t * ROW + c * 8, k_pool, k_prompt, at, page_row(), task.kv_head, key0 + t, c, task.history,
+        gather_chunk<false, Variant>(row_chunk(k_tile, t, c), k_pool, k_prompt, at, page_row(), task.kv_head, key0 + t, c, task.history,
                                      task.keys(), lowest_first, prompt_row);
-        gather_chunk<true, Variant>(v_tile + t * ROW + c * 8, v_pool, v_prompt, at, page_row(), task.kv_head, key0 + t, c, task.history,
+        gather_chunk<true, Variant>(row_chunk(v_tile, t, c), v_pool, v_prompt, at, page_row(), task.kv_head, key0 + t, c, task.history,
                                     task.keys(), lowest_first, prompt_row);
       });
     }
-    if (warp == 0) {  // which keys of the tile are readable: a bit per key
+    // Warp 0 notes which keys of the tile are readable, a bit per key. From head dim 112 it tests
+    // `me < 32`: `warp` was read again from the thread index right after the copies, into a
+    // register their addresses still held (4.7% of pal's stall samples at D 128, and 98 -> 36
+    // bytes of spills); at D 96 that cost 12 bytes of spills and pal prompt rows 0.93-0.97x.
+    if (HEAD_DIM >= 112 ? me < 32 : warp == 0) {
 #pragma unroll
       for (int w = 0; w < KEYS / 32; ++w) {
         const int t = w * 32 + lane, key = key0 + t;
@@ -341,6 +376,9 @@ __device__ void prefill_mma(const PrefillParams& p) {
   }
   const bool warp_active = __any_sync(0xffffffffu, lane < WARP_ROWS && row_valid(warp * WARP_ROWS + lane));
   const float log2_scale = p.scale * LOG2E;
+  // Swizzled rows: a fragment load's chunk ^ row % 8 as a k-step's multiple of 8 chunks
+  // (immediate) plus its low bits ^ this lane's term (row % 8 = lane % 8 in every load).
+  const int half_swizzle = (lane / 16) ^ (lane % 8), pair_swizzle = (lane / 8 % 2) ^ (lane % 8);
 
   int tiles = (task.keys() + KEYS - 1) / KEYS, first_tile = lowest_first / KEYS;
   if constexpr (SPLIT_KV) {  // split `kv_split` of the visible tiles: consecutive runs of equal length
@@ -374,7 +412,7 @@ __device__ void prefill_mma(const PrefillParams& p) {
         else if constexpr (decltype(transposed)::value) KvOperand<KV, T>::transposed(r, (tile + ... + terms));
         else KvOperand<KV, T>::direct(r, (tile + ... + terms));
       };
-      constexpr u32 V_AT = KEYS * ROW * sizeof(T);  // V after K in a slot
+      constexpr u32 V_AT = KEYS * Tile::ALLOC_ROW * sizeof(T);  // V after K in a slot
       float s[M_TILES][KEY_BLOCKS][4];
 #pragma unroll
       for (int m = 0; m < M_TILES; ++m)
@@ -387,12 +425,18 @@ __device__ void prefill_mma(const PrefillParams& p) {
           u32 a[M_TILES][4];
 #pragma unroll
           for (int m = 0; m < M_TILES; ++m)
-            load_x4(a[m], BoolConstant<false>(), q_tile, q_at, (warp * WARP_ROWS + m * 16 + lane % 16) * ROW, kk * 16, lane / 16 * 8);
+            if constexpr (Tile::SWIZZLED)  // row % 8 = lane % 8; chunk 2 kk + lane / 16
+              load_x4(a[m], BoolConstant<false>(), q_tile, q_at, (warp * WARP_ROWS + m * 16 + lane % 16) * ROW, kk * 16 / 64 * 64,
+                      ((kk * 2 % 8) ^ half_swizzle) * 8);
+            else
+              load_x4(a[m], BoolConstant<false>(), q_tile, q_at, (warp * WARP_ROWS + m * 16 + lane % 16) * ROW, kk * 16, lane / 16 * 8);
 #pragma unroll
           for (int b = 0; b < KEY_BLOCKS; b += 2) {
             u32 k_frag[4];
             const int key = b * 8 + lane % 8 + lane / 16 * 8, chunk = kk * 2 + (lane / 8) % 2;
             if constexpr (decltype(pool_order)::value) load_x4(k_frag, BoolConstant<false>(), k_tile, kv_at, (chunk * KEYS + key) * 8);
+            else if constexpr (Tile::SWIZZLED)  // key % 8 = lane % 8; chunk 2 kk + lane / 8 % 2
+              load_x4(k_frag, BoolConstant<false>(), k_tile, kv_at, key * ROW, kk * 16 / 64 * 64, ((kk * 2 % 8) ^ pair_swizzle) * 8);
             else load_x4(k_frag, BoolConstant<false>(), k_tile, kv_at, key * ROW, chunk * 8);
 #pragma unroll
             for (int m = 0; m < M_TILES; ++m) {
@@ -491,6 +535,9 @@ __device__ void prefill_mma(const PrefillParams& p) {
               // value_at(dim, 16 kb + 8 h) with dim % 8 = lane % 8: chunk (2 kb + h) ^ s = 2 kb ^ (h ^ s).
               load_x4(v_frag, BoolConstant<false>(), v_tile, kv_at + V_AT, (b * 8 + lane % 8 + lane / 16 * 8) * KEYS,
                       value_swizzle ^ (kb * 16));
+            else if constexpr (Tile::SWIZZLED)  // row % 8 = lane % 8; chunk b + lane / 16
+              load_x4(v_frag, BoolConstant<true>(), v_tile, kv_at + V_AT, (kb * 16 + lane % 8 + (lane / 8) % 2 * 8) * ROW, b / 8 * 64,
+                      ((b % 8) ^ half_swizzle) * 8);
             else
               load_x4(v_frag, BoolConstant<true>(), v_tile, kv_at + V_AT, (kb * 16 + lane % 8 + (lane / 8) % 2 * 8) * ROW, b * 8,
                       lane / 16 * 8);
@@ -535,7 +582,7 @@ __device__ void prefill_mma(const PrefillParams& p) {
   }
 
   // Normalise, stage the warp's rows in its own rows of the Q tile, write whole 16-byte chunks.
-  T* staged = q_tile + warp * WARP_ROWS * ROW;
+  T* staged = q_tile + warp * WARP_ROWS * ROW;  // (WARP_ROWS a multiple of 8: the same swizzle)
 #pragma unroll
   for (int m = 0; m < M_TILES; ++m) {
 #pragma unroll
@@ -545,7 +592,7 @@ __device__ void prefill_mma(const PrefillParams& p) {
       const float inverse = SoftmaxState{state[m][i].max, quad_sum(state[m][i].sum)}.inverse_sum(sink);
 #pragma unroll
       for (int b = 0; b < CHUNKS; ++b)
-        *(u32*)(staged + (m * 16 + Fragment::row(lane, 2 * i)) * ROW + b * 8 + Fragment::column(lane, 0)) =
+        *(u32*)(row_chunk(staged, m * 16 + Fragment::row(lane, 2 * i), b) + Fragment::column(lane, 0)) =
             Mma<T>::pack(o[m][b][2 * i] * inverse, o[m][b][2 * i + 1] * inverse);
     }
   }
@@ -557,12 +604,12 @@ __device__ void prefill_mma(const PrefillParams& p) {
       const u32 i = lane + n * 32, r = i / CHUNKS, c = i % CHUNKS;
       bool valid;
       const u32 offset = row_at(warp * WARP_ROWS + r, valid) + c * 8;
-      if (valid) *(uint4*)(out_first + offset) = *(const uint4*)(staged + r * ROW + c * 8);
+      if (valid) *(uint4*)(out_first + offset) = *(const uint4*)(row_chunk(staged, r, c));
     }
   } else {
     for (int i = lane; i < WARP_ROWS * CHUNKS; i += 32) {
       const int r = i / CHUNKS, c = i % CHUNKS, row = warp * WARP_ROWS + r;
-      if (row_valid(row)) *(uint4*)((T*)p.out + q_row(row) * HEAD_DIM + c * 8) = *(const uint4*)(staged + r * ROW + c * 8);
+      if (row_valid(row)) *(uint4*)((T*)p.out + q_row(row) * HEAD_DIM + c * 8) = *(const uint4*)(row_chunk(staged, r, c));
     }
   }
 }
