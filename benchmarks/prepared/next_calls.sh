@@ -1,11 +1,15 @@
 #!/bin/bash
 # The prepared device calls (a call each part), on the GPU machine:
-#   bash benchmarks/prepared/next_calls.sh portable-dims-fa2|random|knobs|lab|
+#   bash benchmarks/prepared/next_calls.sh portable-dims-fa2|short-ncu|random|knobs|lab|
 #     stamps|decode-stamps|table|pages|probes|pair
 # portable-dims-fa2 (sixty-fourth session, about 2 min with FA2's JIT cache): issue 13's target 3
 #   on the portable path, main's kernels (or PAL_KERNEL_DIR's) beside FA2 at head dims 64 and 256
 #   (FA2's others than 128), the history and no-history rows, three rounds (last run on the
 #   sixty-fourth session's landed form: results/h100-2026-12-06-s64/call3).
+# short-ncu (sixty-fourth session, about 2 min; never run: no device time was left): where the
+#   portable prefill's short rows lose to FA2 (16 x 1024, D 128, H100: nhd 231 against 287
+#   TFLOP/s, 0.81x, where 1 x 4096 runs 1.12x and 4 x 4096 0.96x): ncu of main's nhd kernel and
+#   of FA2's on that row (`scripts/ncu_report.py`; FA2's JIT from kv_b/fi_cache.tgz).
 #   (grouped*: run, not kept; probes: run in the fifty-sixth session, answered)
 # pair (sixty-first session, seconds): does `pal`'s S chain (K interleaved) slow down beside the
 #   other warpgroup's P V (V [dim][key]) where `nhd`'s does not? wgmma_pair.cu: each chain alone,
@@ -60,6 +64,15 @@ portable-dims-fa2)
       --rows 4x4096+0 16x1024+0 4x1024+8192 8x512+4096 --flashinfer fa2 --rounds 3 --label "d$dim" 2>&1 |
       tee -a "$O/portable-dims-fa2.txt" | grep -E "TFLOP|rror"
   done ;;
+short-ncu)
+  export PAL_PREFILL_PATH=portable PAL_KERNEL_DIR=$PWD/crates/pal-core/kernels
+  for layout in nhd flashinfer-fa2; do
+    timeout 100 python3 scripts/ncu_report.py prefill --layout $layout --row 16x1024+0 --out /tmp/ncu-$layout \
+      > "$O/ncu-$layout.txt" 2>&1
+    echo "ncu $layout rc $? ($SECONDS s)"
+    gzip -c /tmp/ncu-$layout/source.csv > "$O/source-$layout.csv.gz" 2>/dev/null
+  done
+  grep -E "Duration|Tensor|Ipc|Executed Instr|Registers|Waves|stall" "$O"/ncu-*.txt | head -40 ;;
 pair)
   nvcc -gencode arch=compute_90a,code=sm_90a -std=c++17 -O3 -I crates/pal-core/kernels/include -o /tmp/wgmma_pair \
     benchmarks/prepared/wgmma_pair.cu > "$O/wgmma_pair.txt" 2>&1 || { echo "wgmma_pair: nvcc failed"; tail -5 "$O/wgmma_pair.txt"; }
