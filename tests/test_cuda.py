@@ -499,17 +499,17 @@ def test_prefill_head_dims_between_swizzle_blocks(rng, layout, head_dim, dtype, 
 # The variants' 32-key tiles over pal pools at head dims whose chunks do not divide the copy's
 # passes: the portable kernel's pool-order K copy left chunks unwritten there (found 2026-12-06);
 # on Hopper these head dims take the wgmma kernel unless the portable path is asked for.
+VARIANT_CASES = [
+    ("bfloat16", 4, {"logits_soft_cap": 30.0}),
+    ("float16", 16, {"window_left": 100, "sinks": True}),
+    ("bfloat16", 64, {"alibi_slopes": True}),
+]
+VARIANT_IDS = ["softcap", "window-sinks", "alibi"]
+
+
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("head_dim", [80, 112])
-@pytest.mark.parametrize(
-    "dtype, page_size, variant",
-    [
-        ("bfloat16", 4, {"logits_soft_cap": 30.0}),
-        ("float16", 16, {"window_left": 100, "sinks": True}),
-        ("bfloat16", 64, {"alibi_slopes": True}),
-    ],
-    ids=["softcap", "window-sinks", "alibi"],
-)
+@pytest.mark.parametrize("dtype, page_size, variant", VARIANT_CASES, ids=VARIANT_IDS)
 def test_portable_prefill_variants_between_swizzle_blocks(
     rng, monkeypatch, layout, head_dim, dtype, page_size, variant
 ):
@@ -518,9 +518,24 @@ def test_portable_prefill_variants_between_swizzle_blocks(
     check_between_swizzle_blocks(rng, layout, head_dim, dtype, page_size, variant)
 
 
+# The portable kernel keeps Q, K and row-form V tiles in unpadded rows whose 16-byte chunks are
+# XOR-swizzled by row at head dims 128 / 192 / 256: every copy form writes them (prompt, history
+# and boundary tiles, a window's first tile) and every fragment load and the output's staging
+# read them.
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("head_dim", [128, 192, 256])
+@pytest.mark.parametrize("dtype, page_size, variant", VARIANT_CASES, ids=VARIANT_IDS)
+def test_portable_prefill_swizzled_rows_with_variants(
+    rng, monkeypatch, layout, head_dim, dtype, page_size, variant
+):
+    """The portable kernel at head dims 128 / 192 / 256 with each variant, in every layout."""
+    monkeypatch.setenv("PAL_PREFILL_PATH", "portable")
+    check_between_swizzle_blocks(rng, layout, head_dim, dtype, page_size, variant)
+
+
 def check_between_swizzle_blocks(rng, layout, head_dim, dtype, page_size, variant):
-    """Whole prompt tiles (300 tokens), a history of whole and partial tiles, an empty prompt, a
-    lone token, GQA, against float64."""
+    """Prefill with one variant: whole prompt tiles (300 tokens), a history of whole and partial
+    tiles, an empty prompt, a lone token, GQA, against float64."""
     hq, hkv = 8, 2
     cache = paged_cache(rng, [700, 0, 129, 40], hkv, head_dim, page_size, dtype, layout)
     q, k, v, cu = random_prompts(rng, [300, 130, 1, 0], hq, hkv, head_dim, dtype)
