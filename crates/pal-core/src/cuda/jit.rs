@@ -401,6 +401,14 @@ impl KernelKey {
                         (8, 6),
                     ));
                 }
+                // There too the portable prefill at head dim 256, whose slots drop the rows' pad
+                // (TIGHT), with its split kernel; pal and nhd.
+                if dtype == DType::BF16 && layout != CacheLayout::Hnd {
+                    if let Ok(key) = super::prefill::kernel_key((dtypes, 256, 16, layout), "plain", (8, 6)) {
+                        keys.push(key.with_shape("SPLIT", 1));
+                        keys.push(key);
+                    }
+                }
                 // Hopper's bounded soft-capped softmax (BOUNDED 1, chosen per call), bfloat16:
                 // the soft-cap alone, and with a window and sinks, each with its split kernel.
                 if dtype == DType::BF16 && layout != CacheLayout::Hnd {

@@ -32,11 +32,16 @@ const WGMMA_PRODUCER_THREADS: usize = 384;
 /// default picks by device), so both paths can be tested and timed on one GPU. Read per call.
 pub const PREFILL_PATH_ENV: &str = "PAL_PREFILL_PATH";
 /// Lab knob: `PAL_PREFILL_TUNING="keys=64,stages=3"` overrides the Hopper kernel's tile depth
-/// and ring, and the portable kernel's tile depth (`keys`) and split count (`splits`); the
-/// kernels still assert the shape. Read once per process, as the decode's knob.
+/// and ring, and the portable kernel's tile depth (`keys`), unpadded slots (`tight`) and split
+/// count (`splits`); the kernels still assert the shape. Read once per process, as the decode's
+/// knob.
 pub const PREFILL_TUNING_ENV: &str = "PAL_PREFILL_TUNING";
 
 /// An override from `PAL_PREFILL_TUNING`.
+/// What `prefill_mma`'s static shared words (the readable-key words and the task) may take
+/// before its dynamic window, which is 128-byte aligned.
+const PREFILL_MMA_STATIC_BYTES: usize = 128;
+
 fn tuning(name: &str) -> Option<usize> {
     static TUNING: std::sync::OnceLock<Vec<(String, usize)>> = std::sync::OnceLock::new();
     super::knob(&TUNING, PREFILL_TUNING_ENV, name)
@@ -116,9 +121,21 @@ pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, arch: (i32, 
             const PAD: usize = 8;
             let m_tiles = if head_dim > 128 { 1 } else { 2 };
             let rows = 64 * m_tiles;
-            let row = head_dim + PAD;
-            // Q, then two ring slots of a K and a V tile (`PrefillMmaTile`).
-            let bytes = |keys: usize| 2 * (rows * row + 2 * 2 * keys * row);
+            // Q, then two ring slots of a K and a V tile (`PrefillMmaTile`), in rows padded by
+            // 16 bytes. Where that leaves no room for the kernel's static words (D 256 on GPUs of
+            // 100 KiB an SM: 101376 bytes, all a CTA may have), the slots drop the pad (TIGHT:
+            // head dims whose rows are swizzled instead).
+            let padded = |keys: usize| 2 * (rows + 4 * keys) * (head_dim + PAD);
+            // (`tight=1` in the tuning knob takes it wherever rows are swizzled: its check on GPUs
+            // that do not need it.)
+            let tight = head_dim % 64 == 0
+                && head_dim >= 128
+                && tuning("tight").map_or(
+                    padded(32) + PREFILL_MMA_STATIC_BYTES > super::shared_memory(arch).per_cta,
+                    |tight| tight == 1,
+                );
+            let row = if tight { head_dim } else { head_dim + PAD };
+            let bytes = |keys: usize| 2 * (rows + 4 * keys) * row;
             // 64-key tiles for plain attention where two CTAs (the kernel's 255 registers allow
             // two) still fit an SM's shared memory, else 32: a variant's per-score terms spill
             // 64-key tiles' registers (window, ALiBi: 120-150 bytes at head dim 128). A tile's
@@ -130,13 +147,17 @@ pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, arch: (i32, 
                 .unwrap_or(if wide { 64 } else { 32 })
                 .min(32 * page_size);
             // SPLIT 1 (split-KV partial states) is a kernel of its own, chosen per call (`run`).
-            vec![
+            let mut shape = vec![
                 ("M_TILES", m_tiles),
                 ("KEYS", keys),
                 ("ROWS", rows),
                 ("SPLIT", 0),
                 ("SHARED_BYTES", bytes(keys)),
-            ]
+            ];
+            if tight {
+                shape.push(("TIGHT", 1));
+            }
+            shape
         }
     };
     let threads = if family == Family::PrefillWgmma {
@@ -517,6 +538,35 @@ mod tests {
             assert!(shape(DType::BF16, head_dim).1 <= 163 * 1024, "head_dim {head_dim}");
         }
         assert_eq!(shape(DType::F32, 256), (8, 0));
+    }
+
+    #[test]
+    fn portable_tiles_and_static_words_fit_a_cta_on_every_gpu() {
+        // The tensor-core prefill's dynamic window beside its static words, within what one CTA
+        // may have: 163 KiB on an A100, 99 KiB on consumer Ampere / Ada / Blackwell (where D 256's
+        // padded rows took all of it: its slots drop the pad there), 227 KiB on Hopper.
+        for arch in [(8, 0), (8, 6), (8, 9), (12, 0), (9, 0)] {
+            for head_dim in super::super::HEAD_DIMS {
+                for page_size in [1, 16, 128] {
+                    for variant in ["plain", "window+softcap+alibi+sinks"] {
+                        let geometry = ((DType::BF16, DType::BF16), head_dim, page_size, CacheLayout::Pal);
+                        let key = kernel_key(geometry, variant, arch).unwrap();
+                        if key.family != Family::PrefillMma {
+                            continue;
+                        }
+                        let shared = key.shape_value("SHARED_BYTES").unwrap();
+                        let per_cta = crate::cuda::shared_memory(arch).per_cta;
+                        let what = format!("{arch:?} head_dim {head_dim} page {page_size} {variant}");
+                        assert!(shared + super::PREFILL_MMA_STATIC_BYTES <= per_cta, "{what}: {shared}");
+                        let tight = key.shape_value("TIGHT").is_some();
+                        assert_eq!(tight, head_dim == 256 && per_cta < 100 << 10, "{what}");
+                        let row = if tight { head_dim } else { head_dim + 8 };
+                        let (rows, keys) = (key.shape_value("ROWS").unwrap(), key.shape_value("KEYS").unwrap());
+                        assert_eq!(shared, 2 * (rows * row + 4 * keys * row), "{what}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -45,7 +45,7 @@ namespace pal {
 // Tile shape: M_TILES 16-row m-tiles per warp (two halve the shared-memory reads of K and V per
 // mma; 256-wide heads keep one, their accumulators fill the registers) and KEYS keys per K / V
 // tile, chosen by the host (`cuda/prefill.rs`), which also passes SHARED_BYTES for the asserts.
-template <int HEAD_DIM, int M_TILES_, int KEYS_> struct PrefillMmaTile {
+template <int HEAD_DIM, int M_TILES_, int KEYS_, bool TIGHT_ = false> struct PrefillMmaTile {
   static constexpr int M_TILES = M_TILES_;
   static constexpr int ROWS = 4 * 16 * M_TILES;           // query rows per CTA
   static constexpr int KEYS = KEYS_;                     // keys per K / V tile
@@ -58,16 +58,20 @@ template <int HEAD_DIM, int M_TILES_, int KEYS_> struct PrefillMmaTile {
   // host's SHARED_BYTES).
   static constexpr bool SWIZZLED = HEAD_DIM % 64 == 0 && HEAD_DIM >= 128;
   static constexpr int ROW = SWIZZLED ? HEAD_DIM : HEAD_DIM + PAD;  // Q, K and row-form V stride
-  static constexpr int ALLOC_ROW = HEAD_DIM + PAD;                   // the slots' and Q's size a row
+  // The slots' and Q's size a row: padded, but where that leaves a CTA no room for the static
+  // words (TIGHT, chosen by the host: D 256 on GPUs of 100 KiB an SM).
+  static constexpr int ALLOC_ROW = TIGHT_ ? HEAD_DIM : HEAD_DIM + PAD;
+  static_assert(!TIGHT_ || SWIZZLED, "unpadded slots hold swizzled rows only");
   // V of pal history tiles is [dim][key], unpadded and swizzled (`value_at`); it fits the slot
   // of a [key][dim] tile.
   static constexpr int SLOT_ELEMENTS = 2 * KEYS * ALLOC_ROW;  // one ring slot: K then V
   static constexpr int SHARED_BYTES = 2 * (ROWS * ALLOC_ROW + 2 * SLOT_ELEMENTS);
 };
 
-template <typename T, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, typename Variant, int M_TILES_, int KEYS_, bool SPLIT_KV>
+template <typename T, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, typename Variant, int M_TILES_, int KEYS_, bool SPLIT_KV,
+          bool TIGHT_ = false>
 __device__ void prefill_mma(const PrefillParams& p) {
-  using Tile = PrefillMmaTile<HEAD_DIM, M_TILES_, KEYS_>;
+  using Tile = PrefillMmaTile<HEAD_DIM, M_TILES_, KEYS_, TIGHT_>;
   using KV = T;  // pools in the queries' dtype for now (the entry file asserts it)
   constexpr int M_TILES = Tile::M_TILES, KEYS = Tile::KEYS, ROW = Tile::ROW;
   constexpr int WARP_ROWS = 16 * M_TILES;
