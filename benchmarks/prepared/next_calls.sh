@@ -1,11 +1,16 @@
 #!/bin/bash
 # The prepared device calls (a call each part), on the GPU machine:
-#   bash benchmarks/prepared/next_calls.sh portable-dims-fa2|short-ncu|random|knobs|lab|
+#   bash benchmarks/prepared/next_calls.sh portable-dims-fa2|short-ncu|tight|random|knobs|lab|
 #     stamps|decode-stamps|table|pages|probes|pair
 # portable-dims-fa2 (sixty-fourth session, about 2 min with FA2's JIT cache): issue 13's target 3
 #   on the portable path, main's kernels (or PAL_KERNEL_DIR's) beside FA2 at head dims 64 and 256
 #   (FA2's others than 128), the history and no-history rows, three rounds (last run on the
 #   sixty-fourth session's landed form: results/h100-2026-12-06-s64/call3).
+# tight (sixty-fourth session, about 5 min; never run): the portable prefill's unpadded slots
+#   (TIGHT, which the host takes only for D 256 on GPUs of 100 KiB an SM, none of them lent) forced
+#   on this GPU by PAL_PREFILL_TUNING=tight=1: the portable prefill tests at D 128 / 192 / 256
+#   with memcheck beside them, then against the padded slots, two rounds in turn. If it is no
+#   slower, it can be the form everywhere (one fewer shape).
 # short-ncu (sixty-fourth session, about 2 min; never run: no device time was left): where the
 #   portable prefill's short rows lose to FA2 (16 x 1024, D 128, H100: nhd 231 against 287
 #   TFLOP/s, 0.81x, where 1 x 4096 runs 1.12x and 4 x 4096 0.96x): ncu of main's nhd kernel and
@@ -63,6 +68,22 @@ portable-dims-fa2)
     timeout $(( (560 - SECONDS) / (dim == 64 ? 2 : 1) )) python3 scripts/prefill_sweep.py --dim $dim --layouts nhd pal \
       --rows 4x4096+0 16x1024+0 4x1024+8192 8x512+4096 --flashinfer fa2 --rounds 3 --label "d$dim" 2>&1 |
       tee -a "$O/portable-dims-fa2.txt" | grep -E "TFLOP|rror"
+  done ;;
+tight)
+  export PAL_PREFILL_PATH=portable
+  PAL_PREFILL_TUNING=tight=1 timeout 300 compute-sanitizer --tool memcheck --error-exitcode 9 python3 -m pytest -q \
+    -p no:cacheprovider tests/test_cuda.py -k "swizzled_rows or (paths_at_every_page and portable)" > "$O/tight_memcheck.txt" 2>&1 &
+  PAL_PREFILL_TUNING=tight=1 timeout 300 python3 -m pytest -q -p no:cacheprovider -n 12 tests/test_cuda.py \
+    tests/test_variants.py tests/test_full_attention.py -k "prefill and (128 or 192 or 256)" > "$O/tight_tests.txt" 2>&1
+  echo "tests rc $? ($SECONDS s)"; tail -2 "$O/tight_tests.txt"; grep -E "^FAILED" "$O/tight_tests.txt" | head
+  wait; echo "memcheck done ($SECONDS s)"; tail -2 "$O/tight_memcheck.txt"
+  for round in 1 2; do
+    for tight in 0 1; do
+      for dim in 128 256; do
+        PAL_PREFILL_TUNING=tight=$tight timeout 60 python3 scripts/prefill_sweep.py --dim $dim --layouts nhd pal \
+          --rows 4x4096+0 16x1024+0 4x1024+8192 --label "tight$tight" 2>&1 | tee -a "$O/tight_ab.txt" | grep TFLOP
+      done
+    done
   done ;;
 short-ncu)
   export PAL_PREFILL_PATH=portable PAL_KERNEL_DIR=$PWD/crates/pal-core/kernels
