@@ -37,11 +37,11 @@ pub const PREFILL_PATH_ENV: &str = "PAL_PREFILL_PATH";
 /// knob.
 pub const PREFILL_TUNING_ENV: &str = "PAL_PREFILL_TUNING";
 
-/// An override from `PAL_PREFILL_TUNING`.
 /// What `prefill_mma`'s static shared words (the readable-key words and the task) may take
 /// before its dynamic window, which is 128-byte aligned.
 const PREFILL_MMA_STATIC_BYTES: usize = 128;
 
+/// An override from `PAL_PREFILL_TUNING`.
 fn tuning(name: &str) -> Option<usize> {
     static TUNING: std::sync::OnceLock<Vec<(String, usize)>> = std::sync::OnceLock::new();
     super::knob(&TUNING, PREFILL_TUNING_ENV, name)

@@ -54,8 +54,8 @@ template <int HEAD_DIM, int M_TILES_, int KEYS_, bool TIGHT_ = false> struct Pre
   // (chunk c of row r at c ^ (r % 8)): ldmatrix's 8 rows still hit distinct banks, and a pool
   // sector's two chunks land in one shared sector (the pad misaligned every other row's: ncu,
   // H100, nhd's copies 1.5x the ideal L2 sectors, 2.6x the shared wavefronts). D 64 ran
-  // 0.97-1.00x with them (more registers), so keeps the pad. Slots keep the padded size (the
-  // host's SHARED_BYTES).
+  // 0.97-1.00x with them (more registers), so keeps the pad. Q and the slots keep the padded
+  // size (ALLOC_ROW) unless the host asks TIGHT.
   static constexpr bool SWIZZLED = HEAD_DIM % 64 == 0 && HEAD_DIM >= 128;
   static constexpr int ROW = SWIZZLED ? HEAD_DIM : HEAD_DIM + PAD;  // Q, K and row-form V stride
   // The slots' and Q's size a row: padded, but where that leaves a CTA no room for the static
