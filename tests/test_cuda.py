@@ -493,7 +493,7 @@ def test_prefill_head_dims_between_swizzle_blocks(rng, layout, head_dim, dtype, 
     copies whose boxes run past the head's dims; pal pages' values copied for the head's dims
     only): whole prompt tiles (300 tokens), a history of whole and partial tiles, an empty
     prompt, a lone token, GQA, each variant."""
-    check_between_swizzle_blocks(rng, layout, head_dim, dtype, page_size, variant)
+    check_prefill_with_variant(rng, layout, head_dim, dtype, page_size, variant)
 
 
 # The variants' 32-key tiles over pal pools at head dims whose chunks do not divide the copy's
@@ -515,7 +515,7 @@ def test_portable_prefill_variants_between_swizzle_blocks(
 ):
     """The portable kernel at head dims 80 / 112 with each variant, in every layout."""
     monkeypatch.setenv("PAL_PREFILL_PATH", "portable")
-    check_between_swizzle_blocks(rng, layout, head_dim, dtype, page_size, variant)
+    check_prefill_with_variant(rng, layout, head_dim, dtype, page_size, variant)
 
 
 # The portable kernel keeps Q, K and row-form V tiles in unpadded rows whose 16-byte chunks are
@@ -530,10 +530,10 @@ def test_portable_prefill_swizzled_rows_with_variants(
 ):
     """The portable kernel at head dims 128 / 192 / 256 with each variant, in every layout."""
     monkeypatch.setenv("PAL_PREFILL_PATH", "portable")
-    check_between_swizzle_blocks(rng, layout, head_dim, dtype, page_size, variant)
+    check_prefill_with_variant(rng, layout, head_dim, dtype, page_size, variant)
 
 
-def check_between_swizzle_blocks(rng, layout, head_dim, dtype, page_size, variant):
+def check_prefill_with_variant(rng, layout, head_dim, dtype, page_size, variant):
     """Prefill with one variant: whole prompt tiles (300 tokens), a history of whole and partial
     tiles, an empty prompt, a lone token, GQA, against float64."""
     hq, hkv = 8, 2

@@ -125,17 +125,17 @@ pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, arch: (i32, 
             // 16 bytes. Where that leaves no room for the kernel's static words (D 256 on GPUs of
             // 100 KiB an SM: 101376 bytes, all a CTA may have), the slots drop the pad (TIGHT:
             // head dims whose rows are swizzled instead).
-            let padded = |keys: usize| 2 * (rows + 4 * keys) * (head_dim + PAD);
+            let bytes_of = |keys: usize, row: usize| 2 * (rows + 4 * keys) * row;
             // (`tight=1` in the tuning knob takes it wherever rows are swizzled: its check on GPUs
             // that do not need it.)
             let tight = head_dim % 64 == 0
                 && head_dim >= 128
                 && tuning("tight").map_or(
-                    padded(32) + PREFILL_MMA_STATIC_BYTES > super::shared_memory(arch).per_cta,
+                    bytes_of(32, head_dim + PAD) + PREFILL_MMA_STATIC_BYTES > super::shared_memory(arch).per_cta,
                     |tight| tight == 1,
                 );
             let row = if tight { head_dim } else { head_dim + PAD };
-            let bytes = |keys: usize| 2 * (rows + 4 * keys) * row;
+            let bytes = |keys: usize| bytes_of(keys, row);
             // 64-key tiles for plain attention where two CTAs (the kernel's 255 registers allow
             // two) still fit an SM's shared memory, else 32: a variant's per-score terms spill
             // 64-key tiles' registers (window, ALiBi: 120-150 bytes at head dim 128). A tile's
