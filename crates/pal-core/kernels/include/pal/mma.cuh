@@ -223,6 +223,7 @@ __device__ __forceinline__ uint4 quad_transpose(u32 w0, u32 w1, u32 w2, u32 w3) 
 template <typename T> struct Mma;
 
 template <> struct Mma<f16> {
+  static constexpr u32 ONES = 0x3c003c00u;  // a b operand of two 1.0s: d += a's rows' sums
   // d += a * b.
   static __device__ __forceinline__ void run(float (&d)[4], const u32 (&a)[4], u32 b0, u32 b1) {
     asm volatile(
@@ -240,6 +241,7 @@ template <> struct Mma<f16> {
 };
 
 template <> struct Mma<bf16> {
+  static constexpr u32 ONES = 0x3f803f80u;
   static __device__ __forceinline__ void run(float (&d)[4], const u32 (&a)[4], u32 b0, u32 b1) {
     asm volatile(
         "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "

@@ -34,6 +34,10 @@
 // 1.02-1.20x; D 192 0.98-1.24x; pal history rows 1.06-1.25x at every head dim. Beside FA2 at
 // D 128: nhd 0.81-1.12x, pal 0.84-1.14x (docs/kernels.md, "Portable prefill, sixty-fourth
 // session").
+// nhd / hnd rows by 32-bit offsets, row sums on the tensor cores at one m-tile (H100,
+// 2026-12-06, sixty-fifth session): nhd D 128 1.05-1.18x, every head dim 1.01-1.05x on average;
+// beside FA2 nhd D 128 0.95-1.20x, D 64 0.92-0.98x, D 256 0.87-0.94x (docs/kernels.md,
+// "Portable prefill, sixty-fifth session").
 #pragma once
 #include "pal/mma.cuh"
 #include "pal/prefill.cuh"
@@ -157,19 +161,19 @@ __device__ void prefill_mma(const PrefillParams& p) {
     return (i64)(task.prompt_begin + task.first_token + split.token(r)) * p.num_q_heads + task.first_head + split.head(r);
   };
 
-  // pal: row r's offset in q and out from the CTA's first row, in 32-bit elements, and whether
-  // the row is used (a 64-bit q_row per 16-byte copy cost ~60 instructions a copy: ncu, H200,
-  // 16 x 1024, the Q loads and output stores were 15% of the kernel's instructions). nhd / hnd
-  // keep the 64-bit rows: with the offsets their main loop ran 5-6% slower (H200, nineteenth
-  // session: the 64-bit first row live across it), where pal ran 1.5-9% faster.
-  constexpr bool ROW_OFFSETS = LAYOUT == LAYOUT_PAL;
+  // Row r's offset in q and out from the CTA's first row, in 32-bit elements, and whether the
+  // row is used (a 64-bit q_row per 16-byte copy cost ~60 instructions a copy: ncu, H200,
+  // 16 x 1024, the Q loads and output stores were 15% of pal's instructions, 18% of nhd's on
+  // an H100 in the sixty-fifth session). nhd / hnd took them last (H100, 2026-12-06: 1.18x at
+  // 16 x 1024, 1.05-1.08x on the history rows, D 128); they had run their main loop 5-6% slower
+  // in the nineteenth session, before the task moved to shared memory.
   const i64 first_row = (i64)(task.prompt_begin + task.first_token) * p.num_q_heads + task.first_head;
   auto row_at = [&](u32 r, bool& valid) -> u32 {
     const u32 token = split.token(r), head = r - token * spacing;
     valid = (int)r < rows_used && (int)head < task.heads && task.first_token + (int)token < task.end_token;
     return (token * p.num_q_heads + head) * HEAD_DIM;
   };
-  if constexpr (ROW_OFFSETS) {
+  {
     const T* q_first = q + first_row * HEAD_DIM;
 #pragma unroll 4
     for (int n = 0; n < Tile::ROWS * CHUNKS / PREFILL_THREADS; ++n) {
@@ -177,12 +181,6 @@ __device__ void prefill_mma(const PrefillParams& p) {
       bool valid;
       const u32 offset = row_at(r, valid) + c * 8;
       copy_async_16(row_chunk(q_tile, r, c), q_first + (valid ? offset : 0), valid);
-    }
-  } else {
-    for (int i = tid; i < Tile::ROWS * CHUNKS; i += PREFILL_THREADS) {
-      const int r = i / CHUNKS, c = i % CHUNKS;
-      const bool valid = row_valid(r);
-      copy_async_16(row_chunk(q_tile, r, c), valid ? q + q_row(r) * HEAD_DIM + c * 8 : q, valid);
     }
   }
 
@@ -362,7 +360,13 @@ __device__ void prefill_mma(const PrefillParams& p) {
   int visible_held[M_TILES][2];
   int first_key[M_TILES][2];  // the first of them (a window's start)
   float slope[M_TILES][2];    // ALiBi slope of the row's head
+  // The rows' sums of P: a lane's quarter added in registers, or, where one m-tile a warp leaves
+  // registers free (head dims 192 / 256), on the tensor cores as P times a column of ones (an
+  // mma a 16 keys, 8 a 64-key tile, for 64 adds a lane; whole in each lane of a quad): H100,
+  // 2026-12-06, D 256 1.01-1.03x; at D 112 / 128 (two m-tiles) it spilled and ran 0.96-1.01x.
+  constexpr bool TENSOR_ROW_SUMS = M_TILES == 1;
   SoftmaxState state[M_TILES][2];
+  auto whole_sum = [&](int m, int i) { return TENSOR_ROW_SUMS ? state[m][i].sum : quad_sum(state[m][i].sum); };
   float o[M_TILES][CHUNKS][4];
 #pragma unroll
   for (int m = 0; m < M_TILES; ++m) {
@@ -509,7 +513,7 @@ __device__ void prefill_mma(const PrefillParams& p) {
 #pragma unroll
           for (int e = 0; e < 4; ++e) {
             s[m][b][e] = fast_exp2(fmaf(s[m][b][e], mul, -base[Fragment::row_index(e)]));
-            state[m][Fragment::row_index(e)].sum += s[m][b][e];
+            if constexpr (!TENSOR_ROW_SUMS) state[m][Fragment::row_index(e)].sum += s[m][b][e];
           }
         }
       }
@@ -522,6 +526,10 @@ __device__ void prefill_mma(const PrefillParams& p) {
         u32 me = lane;
         if constexpr (decltype(by_dim)::value) asm volatile("" : "+r"(me));
         const u32 value_swizzle = ((me / 8 % 2) ^ (me % 8 / ROWS_PER_LINE % ROW_GROUPS)) * 8;
+        float sums[M_TILES][4];  // TENSOR_ROW_SUMS: the rows' sums so far in entries 0 and 2
+        if constexpr (TENSOR_ROW_SUMS)
+#pragma unroll
+          for (int m = 0; m < M_TILES; ++m) sums[m][0] = state[m][0].sum, sums[m][2] = state[m][1].sum, sums[m][1] = sums[m][3] = 0.f;
 #pragma unroll
         for (int kb = 0; kb < KEY_BLOCKS / 2; ++kb) {
           u32 a[M_TILES][4];
@@ -531,6 +539,7 @@ __device__ void prefill_mma(const PrefillParams& p) {
             a[m][1] = Mma<T>::pack(s[m][2 * kb][2], s[m][2 * kb][3]);
             a[m][2] = Mma<T>::pack(s[m][2 * kb + 1][0], s[m][2 * kb + 1][1]);
             a[m][3] = Mma<T>::pack(s[m][2 * kb + 1][2], s[m][2 * kb + 1][3]);
+            if constexpr (TENSOR_ROW_SUMS) Mma<T>::run(sums[m], a[m], Mma<T>::ONES, Mma<T>::ONES);
           }
 #pragma unroll
           for (int b = 0; b < CHUNKS; b += 2) {
@@ -552,6 +561,9 @@ __device__ void prefill_mma(const PrefillParams& p) {
             }
           }
         }
+        if constexpr (TENSOR_ROW_SUMS)
+#pragma unroll
+          for (int m = 0; m < M_TILES; ++m) state[m][0].sum = sums[m][0], state[m][1].sum = sums[m][2];
       };
       if (pool_order) weigh_values(BoolConstant<true>());
       else weigh_values(BoolConstant<false>());
@@ -573,7 +585,7 @@ __device__ void prefill_mma(const PrefillParams& p) {
 #pragma unroll
       for (int i = 0; i < 2; ++i) {
         const int r = my_row(m, i);
-        const float sum = quad_sum(state[m][i].sum);
+        const float sum = whole_sum(m, i);
         if (!row_valid(r)) continue;
         const i64 at_split = q_row(r) * p.num_splits + kv_split();
         float* acc = (float*)p.partial_acc + at_split * HEAD_DIM + Fragment::column(lane, 0);
@@ -593,7 +605,7 @@ __device__ void prefill_mma(const PrefillParams& p) {
     for (int i = 0; i < 2; ++i) {
       const int r = my_row(m, i);
       const float sink = row_valid(r) ? Variant::sink(p.variant, task.first_head + split.head(r)) : neg_inf();
-      const float inverse = SoftmaxState{state[m][i].max, quad_sum(state[m][i].sum)}.inverse_sum(sink);
+      const float inverse = SoftmaxState{state[m][i].max, whole_sum(m, i)}.inverse_sum(sink);
 #pragma unroll
       for (int b = 0; b < CHUNKS; ++b)
         *(u32*)(row_chunk(staged, m * 16 + Fragment::row(lane, 2 * i), b) + Fragment::column(lane, 0)) =
@@ -601,20 +613,13 @@ __device__ void prefill_mma(const PrefillParams& p) {
     }
   }
   __syncwarp();
-  if constexpr (ROW_OFFSETS) {
-    T* out_first = (T*)p.out + first_row * HEAD_DIM;
+  T* out_first = (T*)p.out + first_row * HEAD_DIM;
 #pragma unroll 4
-    for (int n = 0; n < WARP_ROWS * CHUNKS / 32; ++n) {
-      const u32 i = lane + n * 32, r = i / CHUNKS, c = i % CHUNKS;
-      bool valid;
-      const u32 offset = row_at(warp * WARP_ROWS + r, valid) + c * 8;
-      if (valid) *(uint4*)(out_first + offset) = *(const uint4*)(row_chunk(staged, r, c));
-    }
-  } else {
-    for (int i = lane; i < WARP_ROWS * CHUNKS; i += 32) {
-      const int r = i / CHUNKS, c = i % CHUNKS, row = warp * WARP_ROWS + r;
-      if (row_valid(row)) *(uint4*)((T*)p.out + q_row(row) * HEAD_DIM + c * 8) = *(const uint4*)(row_chunk(staged, r, c));
-    }
+  for (int n = 0; n < WARP_ROWS * CHUNKS / 32; ++n) {
+    const u32 i = lane + n * 32, r = i / CHUNKS, c = i % CHUNKS;
+    bool valid;
+    const u32 offset = row_at(warp * WARP_ROWS + r, valid) + c * 8;
+    if (valid) *(uint4*)(out_first + offset) = *(const uint4*)(row_chunk(staged, r, c));
   }
 }
 
