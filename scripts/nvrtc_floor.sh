@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The oldest NVRTCs PAL supports compile the first kernel key of each entry file, and its first
-# at head dim 128 (whose forms differ: the portable prefill's task in shared memory): 13.0 (CUDA
-# 13.0 toolkits, and what the GPU machines load) and 12.4 (the NVRTC 12 fallback the README
-# names). The compile check proper (cargo test) runs on the wheel's newest NVRTC, which once
-# accepted a construct 13.0 rejects (__builtin_offsetof): every kernel then failed to compile on
-# the GPU while CI passed.
+# at head dims 64 and 128 (whose forms differ: the portable prefill's task in shared memory), each
+# for the GPU it was chosen for: 13.0 (CUDA 13.0 toolkits, and what the GPU machines load) and
+# 12.4 (the NVRTC 12 fallback the README names). The compile check proper (cargo test) runs on
+# the wheel's newest NVRTC, which once accepted a construct 13.0 rejects (__builtin_offsetof):
+# every kernel then failed to compile on the GPU while CI passed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 keys=$(mktemp)
@@ -25,11 +25,12 @@ firsts = {}
 for line in open(sys.argv[1]):
     key = json.loads(line)
     firsts.setdefault(key["entry"], key)
-    if "PAL_HEAD_DIM=128" in key["defines"]:
-        firsts.setdefault((key["entry"], 128), key)
+    for dim in (64, 128):
+        if f"PAL_HEAD_DIM={dim}" in key["defines"]:
+            firsts.setdefault((key["entry"], dim), key)
 failed = 0
 for key in sorted({key["name"]: key for key in firsts.values()}.values(), key=lambda key: key["name"]):
-    _, _, log = kernel_report.compile_cubin(key["entry"], key["defines"], key["arch"] or "sm_80", kernel_report.KERNELS)
+    _, _, log = kernel_report.compile_cubin(key["entry"], key["defines"], key["arch"] or key["gpu"], kernel_report.KERNELS)
     ok = "error" not in log
     failed += not ok
     print(f"NVRTC {sys.argv[2]} {'compiles' if ok else 'FAILS'} {key['name']}")

@@ -1,6 +1,6 @@
 //! Lists the kernel keys CI compiles (`KernelKey::representative`), one JSON object a line: the
-//! key's name, its entry file, the architecture it is bound to (`null`: any) and its `-D`
-//! defines. `scripts/sass_compare.py` compiles them from two kernel folders and compares the
+//! key's name, its entry file, the architecture it is bound to (`null`: any), the GPU it was
+//! chosen for (`gpu`, which CI compiles it for) and its `-D` defines. `scripts/sass_compare.py` compiles them from two kernel folders and compares the
 //! SASS, so that a kernel refactor can show it changes nothing without a GPU.
 //!
 //! Run with `cargo run -q -p pal-core --example kernel_keys [NAME_SUBSTRING]`.
@@ -14,7 +14,7 @@ fn json(text: &str) -> String {
 
 fn main() {
     let filter = std::env::args().nth(1).unwrap_or_default();
-    for key in KernelKey::representative() {
+    for (key, (major, minor)) in KernelKey::representative() {
         let name = key.name();
         if !name.contains(&filter) {
             continue;
@@ -24,7 +24,7 @@ fn main() {
         });
         let defines: Vec<String> = key.defines().iter().map(|(k, v)| json(&format!("{k}={v}"))).collect();
         println!(
-            "{{\"name\": {}, \"entry\": {}, \"arch\": {arch}, \"defines\": [{}]}}",
+            "{{\"name\": {}, \"entry\": {}, \"arch\": {arch}, \"gpu\": \"sm_{major}{minor}\", \"defines\": [{}]}}",
             json(&name),
             json(key.family.entry_file()),
             defines.join(", ")

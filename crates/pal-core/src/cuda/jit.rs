@@ -310,10 +310,12 @@ impl KernelKey {
         format!("kernel {}", self.name())
     }
 
-    /// The keys CI compiles (`compile_all_kernels`): every family, entry file, dtype and layout,
-    /// each head dim at page size 16 and each page size at head dim 128, plus the grouped-query
-    /// shapes that change the tile. The rest differ from these only in numbers.
-    pub fn representative() -> Vec<Self> {
+    /// The keys CI compiles (`compile_all_kernels`), each with the GPU it was chosen for (and
+    /// compiled for: a key chosen for an sm_80 runs on no Hopper, and the Hopper keys of the
+    /// portable families hold its forms): every family, entry file, dtype and layout, each head
+    /// dim at page size 16 and each page size at head dim 128, plus the grouped-query shapes
+    /// that change the tile. The rest differ from these only in numbers.
+    pub fn representative() -> Vec<(Self, (i32, i32))> {
         use super::decode::Form;
         // MQA's two m-tiles a CTA (evict-first), and the evict-first copies alone.
         let mqa = Form {
@@ -325,46 +327,52 @@ impl KernelKey {
             evict_first: true,
             ..Form::BASE
         };
-        let mut keys = Vec::new();
+        let mut keys: Vec<(Self, (i32, i32))> = Vec::new();
+        // (a key's Result or Option: kernel_key declines some geometries)
+        let at = |arch: (i32, i32)| move |key: Self| (key, arch);
         for dtype in [DType::F32, DType::F16, DType::BF16] {
             let dtypes = (dtype, dtype);
             for layout in CacheLayout::ALL {
-                keys.push(super::fill::kernel_key(dtypes, layout, 16));
+                keys.push((super::fill::kernel_key(dtypes, layout, 16), PORTABLE));
                 // pal pages under a vector's slots: values a page's run a store (float32: 2;
                 // bfloat16: 2 and 4; float16 differs in numbers only).
                 if layout == CacheLayout::Pal && dtype != DType::F16 {
                     let pages: &[usize] = if dtype == DType::F32 { &[2] } else { &[2, 4] };
-                    keys.extend(pages.iter().map(|&page| super::fill::kernel_key(dtypes, layout, page)));
+                    keys.extend(
+                        pages
+                            .iter()
+                            .map(|&page| (super::fill::kernel_key(dtypes, layout, page), PORTABLE)),
+                    );
                 }
+                // (float16 at head dim 128 and page 16 only: its keys differ from bfloat16's in
+                // numbers)
                 let mut pairs: Vec<(usize, usize)> = super::HEAD_DIMS.iter().map(|&d| (d, 16)).collect();
                 pairs.extend(super::PAGE_SIZES.iter().filter(|&&p| p != 16).map(|&p| (128, p)));
+                if dtype == DType::F16 {
+                    pairs = vec![(128, 16)];
+                }
                 for (head_dim, page_size) in pairs {
                     let geometry = |page_size| (dtypes, head_dim, page_size, layout);
                     // Hopper's decode keys differ where it copies V with TMA (pal pages of 32+).
                     for arch in [PORTABLE, HOPPER] {
-                        if let Ok(key) = super::decode::kernel_key(geometry(page_size), "plain", 4, Form::BASE, arch) {
-                            keys.push(key);
-                        }
+                        keys.extend(
+                            super::decode::kernel_key(geometry(page_size), "plain", 4, Form::BASE, arch).map(at(arch)),
+                        );
                     }
-                    // The Hopper prefill's other page sizes in bfloat16 only: they differ in numbers.
-                    let archs: &[_] = if dtype == DType::F16 && page_size != 16 {
-                        &[PORTABLE]
-                    } else {
-                        &[PORTABLE, HOPPER]
-                    };
-                    for &arch in archs {
+                    for arch in [PORTABLE, HOPPER] {
                         // 16-bit CUDA-core prefill (pages the portable tensor-core kernel leaves)
                         // differs from float32's keys in numbers only: those compile its code.
                         keys.extend(
                             super::prefill::kernel_key(geometry(page_size), "plain", arch)
                                 .ok()
-                                .filter(|key| key.family != Family::PrefillSimt || dtype == DType::F32),
+                                .filter(|key| key.family != Family::PrefillSimt || dtype == DType::F32)
+                                .map(at(arch)),
                         );
                     }
                 }
-                if let Ok(key) = super::decode::kernel_key((dtypes, 128, 16, layout), "plain", 32, mqa, HOPPER) {
-                    keys.push(key);
-                }
+                keys.extend(
+                    super::decode::kernel_key((dtypes, 128, 16, layout), "plain", 32, mqa, HOPPER).map(at(HOPPER)),
+                );
                 // 16-bit nhd rows off 128-byte lines and of one line: CTAs over two KV heads
                 // (`decode::kv_heads`), in bfloat16 (float16 differs in numbers only): head dim
                 // 64, each of the rows' swizzle groups (head dims 80 / 112: 4 chunks, 96: 8),
@@ -382,31 +390,23 @@ impl KernelKey {
                         (96, 1, "plain"),
                         (96, 16, ALL_VARIANTS),
                     ] {
-                        keys.extend(super::decode::kernel_key(
-                            (dtypes, head_dim, page_size, layout),
-                            variant,
-                            4,
-                            two,
-                            HOPPER,
-                        ));
+                        let geometry = (dtypes, head_dim, page_size, layout);
+                        keys.extend(super::decode::kernel_key(geometry, variant, 4, two, HOPPER).map(at(HOPPER)));
                     }
                 }
                 // GPUs that give a CTA 99 KB (sm_86 / sm_89): 16-bit rows of 256 on two warps.
                 if dtype == DType::BF16 && layout == CacheLayout::Nhd {
-                    keys.extend(super::decode::kernel_key(
-                        (dtypes, 256, 16, layout),
-                        "plain",
-                        4,
-                        Form::BASE,
-                        (8, 6),
-                    ));
+                    let geometry = (dtypes, 256, 16, layout);
+                    keys.extend(
+                        super::decode::kernel_key(geometry, "plain", 4, Form::BASE, AMPERE_86).map(at(AMPERE_86)),
+                    );
                 }
                 // There too the portable prefill at head dim 256, whose slots drop the rows' pad
                 // (TIGHT), with its split kernel; pal and nhd.
                 if dtype == DType::BF16 && layout != CacheLayout::Hnd {
-                    if let Ok(key) = super::prefill::kernel_key((dtypes, 256, 16, layout), "plain", (8, 6)) {
-                        keys.push(key.with_shape("SPLIT", 1));
-                        keys.push(key);
+                    if let Ok(key) = super::prefill::kernel_key((dtypes, 256, 16, layout), "plain", AMPERE_86) {
+                        keys.push((key.with_shape("SPLIT", 1), AMPERE_86));
+                        keys.push((key, AMPERE_86));
                     }
                 }
                 // Hopper's bounded soft-capped softmax (BOUNDED 1, chosen per call), bfloat16:
@@ -418,77 +418,85 @@ impl KernelKey {
                         "window+softcap+sinks"
                     };
                     if let Ok(key) = super::prefill::kernel_key((dtypes, 128, 16, layout), variant, HOPPER) {
-                        keys.push(key.with_shape("BOUNDED", 1));
-                        keys.push(key.with_shape("BOUNDED", 1).with_shape("SPLIT", 1));
+                        keys.push((key.with_shape("BOUNDED", 1), HOPPER));
+                        keys.push((key.with_shape("BOUNDED", 1).with_shape("SPLIT", 1), HOPPER));
                     }
                 }
                 // The prefills' split-KV kernels (SPLIT 1, chosen per call), bfloat16.
                 for arch in [PORTABLE, HOPPER] {
                     if let Ok(key) = super::prefill::kernel_key((dtypes, 128, 16, layout), "plain", arch) {
                         if key.family != Family::PrefillSimt && dtype == DType::BF16 {
-                            keys.push(key.with_shape("SPLIT", 1));
+                            keys.push((key.with_shape("SPLIT", 1), arch));
                         }
                     }
                 }
                 // Every variant option at once, per family: the policies' code paths.
-                if let Ok(key) =
-                    super::decode::kernel_key((dtypes, 128, 16, layout), ALL_VARIANTS, 4, Form::BASE, HOPPER)
-                {
-                    keys.push(key);
-                }
+                let geometry = (dtypes, 128, 16, layout);
+                keys.extend(super::decode::kernel_key(geometry, ALL_VARIANTS, 4, Form::BASE, HOPPER).map(at(HOPPER)));
                 for arch in [PORTABLE, HOPPER] {
-                    keys.extend(super::prefill::kernel_key(
-                        (dtypes, 128, 16, layout),
-                        ALL_VARIANTS,
-                        arch,
-                    ));
+                    keys.extend(super::prefill::kernel_key(geometry, ALL_VARIANTS, arch).map(at(arch)));
                 }
             }
         }
-        // fp8 pools: each format under each model dtype, every layout, a small and a large head
-        // dim and one off the 64-dim grid, the smallest page each family serves, and every
-        // variant option.
+        // Blackwell (sm_100: 228 KB an SM, so two CTAs of 64-key tiles) runs the portable prefill;
+        // so does Hopper under PAL_PREFILL_PATH=portable, with the same keys. bfloat16, each
+        // layout, a small, the common and the largest head dim, with the split kernel.
+        for layout in CacheLayout::ALL {
+            for head_dim in [64, 128, 256] {
+                let geometry = ((DType::BF16, DType::BF16), head_dim, 16, layout);
+                if let Ok(key) = super::prefill::kernel_key(geometry, "plain", BLACKWELL) {
+                    keys.push((key.with_shape("SPLIT", 1), BLACKWELL));
+                    keys.push((key, BLACKWELL));
+                }
+            }
+        }
+        // fp8 pools: each format under each model dtype, every layout, the smallest page each
+        // family serves, and every variant option; e4m3 under bfloat16 and float32 (16-bit and
+        // 32-bit query rows) also at a small and a large head dim and one off the 64-dim grid
+        // (the other pairs differ there in their conversions only). Each pair's plain keys on
+        // an sm_80 too: its conversions without the sm_89 instructions.
         for dtypes in [
             (DType::BF16, DType::F8E4M3),
             (DType::F16, DType::F8E5M2),
             (DType::F32, DType::F8E4M3),
             (DType::BF16, DType::F8E5M2),
         ] {
+            let every_geometry = dtypes.1 == DType::F8E4M3;
             for layout in CacheLayout::ALL {
-                keys.push(super::fill::kernel_key(dtypes, layout, 16));
+                keys.push((super::fill::kernel_key(dtypes, layout, 16), PORTABLE));
                 if layout == CacheLayout::Pal && dtypes == (DType::BF16, DType::F8E4M3) {
-                    keys.extend([2, 8].map(|page| super::fill::kernel_key(dtypes, layout, page)));
+                    keys.extend([2, 8].map(|page| (super::fill::kernel_key(dtypes, layout, page), PORTABLE)));
                 }
-                for (head_dim, page_size) in [(64, 16), (256, 16), (128, 8), (128, 1), (112, 16), (128, 64)] {
+                let geometries: &[(usize, usize)] = if every_geometry {
+                    &[(64, 16), (256, 16), (128, 8), (128, 1), (112, 16), (128, 64)]
+                } else {
+                    &[(128, 8), (128, 1)]
+                };
+                for &(head_dim, page_size) in geometries {
                     let geometry = (dtypes, head_dim, page_size, layout);
-                    keys.extend(super::decode::kernel_key(geometry, "plain", 4, evict_first, HOPPER));
-                    keys.extend(super::prefill::kernel_key(geometry, "plain", HOPPER));
+                    keys.extend(super::decode::kernel_key(geometry, "plain", 4, evict_first, HOPPER).map(at(HOPPER)));
+                    keys.extend(super::prefill::kernel_key(geometry, "plain", HOPPER).map(at(HOPPER)));
                 }
+                let geometry = (dtypes, 128, 16, layout);
+                keys.extend(super::decode::kernel_key(geometry, "plain", 4, Form::BASE, PORTABLE).map(at(PORTABLE)));
+                keys.extend(super::prefill::kernel_key(geometry, "plain", PORTABLE).map(at(PORTABLE)));
                 // Hopper's decode at pal pages of 32: values by two boxes a step, rows of 4 dims.
                 if layout == CacheLayout::Pal {
-                    keys.extend(super::decode::kernel_key(
-                        (dtypes, 128, 32, layout),
-                        "plain",
-                        4,
-                        evict_first,
-                        HOPPER,
-                    ));
+                    keys.extend(
+                        super::decode::kernel_key((dtypes, 128, 32, layout), "plain", 4, evict_first, HOPPER)
+                            .map(at(HOPPER)),
+                    );
                 }
                 // Every variant option, in four-warp CTAs and in the six-warp ones of full grids
                 // (`decode::six_warp_grid`).
                 for six in [false, true] {
-                    let geometry = (dtypes, 128, 16, layout);
                     let form = Form {
                         six_warps: six,
                         ..Form::BASE
                     };
-                    keys.extend(super::decode::kernel_key(geometry, ALL_VARIANTS, 4, form, HOPPER));
+                    keys.extend(super::decode::kernel_key(geometry, ALL_VARIANTS, 4, form, HOPPER).map(at(HOPPER)));
                 }
-                keys.extend(super::prefill::kernel_key(
-                    (dtypes, 128, 16, layout),
-                    ALL_VARIANTS,
-                    HOPPER,
-                ));
+                keys.extend(super::prefill::kernel_key(geometry, ALL_VARIANTS, HOPPER).map(at(HOPPER)));
             }
         }
         // The float32 decode on TF32 tensor cores (groups of 16 and more): each layout's small
@@ -508,13 +516,8 @@ impl KernelKey {
             ] {
                 for tf32 in [true, false] {
                     let form = Form { tf32, ..Form::BASE };
-                    keys.extend(super::decode::kernel_key(
-                        (f32, head_dim, page_size, layout),
-                        variant,
-                        group,
-                        form,
-                        PORTABLE,
-                    ));
+                    let geometry = (f32, head_dim, page_size, layout);
+                    keys.extend(super::decode::kernel_key(geometry, variant, group, form, PORTABLE).map(at(PORTABLE)));
                 }
             }
             // Hopper's wgmma form (groups over 16): pal values a slot, two and four a copy
@@ -526,13 +529,8 @@ impl KernelKey {
                 (64, 4, 64, "plain"),
                 (128, 16, 32, ALL_VARIANTS),
             ] {
-                keys.extend(super::decode::kernel_key(
-                    (f32, head_dim, page_size, layout),
-                    variant,
-                    group,
-                    Form::BASE,
-                    HOPPER,
-                ));
+                let geometry = (f32, head_dim, page_size, layout);
+                keys.extend(super::decode::kernel_key(geometry, variant, group, Form::BASE, HOPPER).map(at(HOPPER)));
             }
         }
         // Split-KV with fp8 history tiles, with every variant option (a sink joins the merge), and
@@ -550,20 +548,18 @@ impl KernelKey {
                 let geometry = (dtypes, head_dim, page_size, CacheLayout::Pal);
                 if let Ok(key) = super::prefill::kernel_key(geometry, variant, arch) {
                     if key.family != Family::PrefillSimt {
-                        keys.push(key.with_shape("SPLIT", 1));
+                        keys.push((key.with_shape("SPLIT", 1), arch));
                     }
                 }
             }
         }
         // Hopper's transposed pal values at head dim 64: pages of 4 take them there only.
         for page_size in [2, 4] {
-            keys.extend(super::prefill::kernel_key(
-                (bf16, 64, page_size, CacheLayout::Pal),
-                "plain",
-                HOPPER,
-            ));
+            let geometry = (bf16, 64, page_size, CacheLayout::Pal);
+            keys.extend(super::prefill::kernel_key(geometry, "plain", HOPPER).map(at(HOPPER)));
         }
-        keys.dedup();
+        let mut seen = std::collections::HashSet::new();
+        keys.retain(|entry| seen.insert(entry.clone()));
         keys
     }
 }
@@ -573,6 +569,9 @@ const ALL_VARIANTS: &str = "window+softcap+alibi+sinks";
 /// Devices whose kernel choice differs: any before Hopper, and Hopper.
 const PORTABLE: (i32, i32) = (8, 0);
 const HOPPER: (i32, i32) = (9, 0);
+/// GPUs whose CTAs get 99 KB of shared memory (sm_86 / sm_89).
+const AMPERE_86: (i32, i32) = (8, 6);
+const BLACKWELL: (i32, i32) = (10, 0);
 
 /// The kernel sources in use: embedded, or read from `PAL_KERNEL_DIR`.
 fn sources(op: &'static str) -> Result<Vec<(&'static str, String)>> {
@@ -875,19 +874,14 @@ unsafe fn get_cubin(program: sys::nvrtcProgram) -> std::result::Result<Vec<u8>, 
     Ok(cubin)
 }
 
-/// Compiles the representative kernel keys ([`KernelKey::representative`]) for each
-/// architecture (e.g. `(8, 0)`, `(9, 0)`), in parallel, without a GPU: the kernel compile check
-/// of CI and kernel authors.
-/// Returns the number of modules compiled.
-pub fn compile_all_kernels(architectures: &[(i32, i32)]) -> Result<usize> {
+/// Compiles the representative kernel keys ([`KernelKey::representative`]), each for the GPU
+/// it was chosen for, in parallel, without a GPU: the kernel compile check of CI and kernel
+/// authors. Returns the number of modules compiled.
+pub fn compile_all_kernels() -> Result<usize> {
     const OP: &str = "compile_all_kernels";
     nvrtc_available()?;
     let sources = sources(OP)?;
-    let jobs: Vec<(KernelKey, (i32, i32))> = KernelKey::representative()
-        .into_iter()
-        .flat_map(|spec| architectures.iter().map(move |&arch| (spec.clone(), arch)))
-        .filter(|(spec, arch)| spec.family.arch_specific().is_none_or(|only| only == *arch))
-        .collect();
+    let jobs = KernelKey::representative();
     jobs.par_iter().try_for_each(|(spec, arch)| {
         let assemble = spec.family.arch_specific().is_some();
         compile(OP, spec, &sources, &options(spec, *arch, assemble), assemble).map(drop)
@@ -961,7 +955,8 @@ mod tests {
 
     #[test]
     fn every_family_and_entry_file_is_compiled_by_ci() {
-        let keys = KernelKey::representative();
+        let chosen = KernelKey::representative();
+        let keys: Vec<&KernelKey> = chosen.iter().map(|(key, _)| key).collect();
         for family in [
             Family::DecodeMma,
             Family::DecodeRows,
@@ -985,6 +980,26 @@ mod tests {
                 .iter()
                 .any(|k| k.family == Family::DecodeMma && k.head_dim == Some(head_dim)));
         }
+        // Each portable family on an sm_80 and on a newer GPU (their code differs past sm_89);
+        // the Hopper families on Hopper only.
+        for family in [
+            Family::DecodeMma,
+            Family::DecodeRows,
+            Family::PrefillMma,
+            Family::PrefillSimt,
+        ] {
+            for newer in [false, true] {
+                assert!(
+                    chosen
+                        .iter()
+                        .any(|(k, arch)| k.family == family && (*arch > (8, 9)) == newer),
+                    "{family:?} newer {newer}"
+                );
+            }
+        }
+        assert!(chosen
+            .iter()
+            .all(|(k, arch)| k.family.arch_specific().is_none_or(|only| only == *arch)));
     }
 
     /// Whether NVRTC loads (a test without it skips, or fails where `PAL_REQUIRE_NVRTC` is set).
