@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 keys=$(mktemp)
-cargo run -q --release -p pal-core --example kernel_keys > "$keys"
+cargo run -q --profile test --example kernel_keys > "$keys"  # (cargo test's build)
 for floor in "13.0 nvidia-cuda-nvrtc==13.0.* cu13/lib/libnvrtc.so.13" \
   "12.4 nvidia-cuda-nvrtc-cu12==12.4.127 cuda_nvrtc/lib/libnvrtc.so.12"; do
   read -r version requirement library <<< "$floor"
