@@ -2,7 +2,8 @@
 (NVRTC and cuobjdump from their PyPI wheels): a refactor of the kernels that leaves every
 listed specialisation's SASS unchanged cannot change what a GPU runs. The keys are CI's
 (`cargo run -p pal-core --example kernel_keys`), or a JSON-lines file of them; each compiles
-for its own architecture (Hopper-only families: sm_90a) or `--arch`.
+for its own architecture (Hopper-only families: sm_90a), else `--arch`, else the GPU it was
+chosen for (the example's `gpu`; sm_90 for keys without one).
 
     python scripts/sass_compare.py crates/pal-core/kernels kv_b/variant [--filter decode_tf32]
         [--keys keys.jsonl] [--arch sm_90] [--jobs 2]
@@ -67,7 +68,7 @@ def compare(job: tuple[dict, str, str, str, int]) -> tuple[str, str]:
     kernel (the same source compiled twice in one process can allocate other registers), so a
     difference is confirmed by up to `tries` compiles of each side: the same once is the same."""
     key, dir_a, dir_b, arch, tries = job
-    target = key["arch"] or arch
+    target = key["arch"] or arch or key.get("gpu", "sm_90")
     seen: list[list[dict[str, list[str]]]] = [[], []]
     for _ in range(tries):
         for side, folder in enumerate((dir_a, dir_b)):
@@ -102,7 +103,9 @@ def main() -> int:
     parser.add_argument("dir_b", help="the other kernel folder")
     parser.add_argument("--filter", default="", help="only keys whose name contains this")
     parser.add_argument("--keys", help="JSON-lines file of keys (default: the kernel_keys example's)")
-    parser.add_argument("--arch", default="sm_90", help="architecture of the keys not bound to one")
+    parser.add_argument(
+        "--arch", help="architecture of the keys not bound to one (default: each key's GPU, else sm_90)"
+    )
     parser.add_argument("--jobs", type=int, default=multiprocessing.cpu_count())
     parser.add_argument(
         "--tries", type=int, default=3, help="compiles of each side before a difference stands"
