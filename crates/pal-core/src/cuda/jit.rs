@@ -346,11 +346,13 @@ impl KernelKey {
                 }
                 // (float16 at head dim 128 and page 16 only: its keys differ from bfloat16's in
                 // numbers)
-                let mut pairs: Vec<(usize, usize)> = super::HEAD_DIMS.iter().map(|&d| (d, 16)).collect();
-                pairs.extend(super::PAGE_SIZES.iter().filter(|&&p| p != 16).map(|&p| (128, p)));
-                if dtype == DType::F16 {
-                    pairs = vec![(128, 16)];
-                }
+                let pairs: Vec<(usize, usize)> = if dtype == DType::F16 {
+                    vec![(128, 16)]
+                } else {
+                    let dims = super::HEAD_DIMS.iter().map(|&d| (d, 16));
+                    dims.chain(super::PAGE_SIZES.iter().filter(|&&p| p != 16).map(|&p| (128, p)))
+                        .collect()
+                };
                 for (head_dim, page_size) in pairs {
                     let geometry = |page_size| (dtypes, head_dim, page_size, layout);
                     // Hopper's decode keys differ where it copies V with TMA (pal pages of 32+).
