@@ -1,17 +1,7 @@
 #!/bin/bash
 # The prepared device calls (a call each part), on the GPU machine:
-#   bash benchmarks/prepared/next_calls.sh pal-exp|pal-exp-suite|portable-dims-fa2|tight|random|knobs|
+#   bash benchmarks/prepared/next_calls.sh portable-dims-fa2|tight|random|knobs|
 #     lab|stamps|decode-stamps|table|pages|probes|pair
-# pal-exp (sixty-fifth session, about 4 min; never run: two calls got no machine): where the
-#   portable prefill's pal history rows lose to nhd's (8 x 512 over 4096, D 128, H100: 1010
-#   against 892 us, at 305.7M against 293.3M instructions; ncu in results/h100-2026-12-06-s65/
-#   call5): pal's P exponentials sit in a block of their own before the branch between its two
-#   V forms, so they do not overlap the mma (MUFU waits 7.2% of pal's samples, 4.6% of nhd's),
-#   and the pal build spills 36-48 bytes at D 128. prefill-pal-exp-in-values.patch computes them
-#   per k-step inside each form (pal only; nhd's spill counts unchanged): pal spills none at D 96
-#   / 112 / 128, 12 bytes at D 80 (0 before). A/B against main's kernels over head dims, two
-#   rounds; then the prefill tests and memcheck on it. A winner needs pal-exp-suite (the whole
-#   suite with memcheck on the portable path, about 400 s).
 # portable-dims-fa2 (sixty-fourth session, about 2 min with FA2's JIT cache): issue 13's target 3
 #   on the portable path, main's kernels (or PAL_KERNEL_DIR's) beside FA2 at head dims 64 and 256
 #   (FA2's others than 128), the history and no-history rows, three rounds (last run on the
@@ -50,9 +40,9 @@
 #   tests/test_random_problems.py at scale on main's kernels, 200 cases an op on the default
 #   paths, 100 prefill cases on the portable path, 10 an op under memcheck beside them: the
 #   combinations of SPEC's axes that the named tests do not pick. PAL_RANDOM_PROBLEMS=FIRST:END
-#   draws cases no earlier run drew (0:400 have run); RANDOM_CASES=FIRST:END and RANDOM_SECONDS set
+#   draws cases no earlier run drew (0:600 have run; 400:600 in the sixty-sixth session, call 5); RANDOM_CASES=FIRST:END and RANDOM_SECONDS set
 #   the default paths' range and time.
-# knobs (73 s on an H100; sixtieth session: none helped there, so it waits for an H200): host
+# knobs (73 s on an H100; sixtieth and sixty-sixth sessions: none helped there, so it waits for an H200): host
 #   rules tried by PAL_DECODE_TUNING alone, each against the default in two alternating rounds
 #   (kernel TB/s by graph replay): fp8 e4m3 32 x 4096 and bf16 16 / 24 x 4096 (268-403 MB, past
 #   the evict-first limit of 4x the L2) with `evict=450`; head dim 64 at 32 x 4096 (its 128
@@ -74,30 +64,6 @@ variant() {  # variant NAME [PATCH...]: kv_b/NAME = main's kernels (+ the patche
   for patch in "$@"; do git apply --directory="kv_b/$name" -p4 "benchmarks/prepared/$patch" || exit 1; done
 }
 case $1 in
-pal-exp)
-  export PAL_PREFILL_PATH=portable
-  variant mainK
-  variant pe prefill-pal-exp-in-values.patch
-  for spec in "128:16x1024+0 4x4096+0 4x1024+8192 8x512+4096" "80:16x1024+0 4x1024+8192" "64:4x4096+0 4x1024+8192" \
-              "96:16x1024+0 4x1024+8192" "112:16x1024+0 4x1024+8192" "256:16x1024+0 4x1024+8192"; do
-    dim=${spec%%:*} rows=${spec#*:}
-    [ $SECONDS -gt 330 ] && { echo "skip d$dim ($SECONDS s)"; continue; }
-    # shellcheck disable=SC2086
-    ROUNDS=2 bash scripts/ab_rounds.sh "/tmp/pe_d$dim.txt" "python3 scripts/prefill_sweep.py --dim $dim --layouts nhd pal --rows $rows" \
-      mainK pe > /dev/null 2>&1
-    echo "== d$dim ($SECONDS s)"; cat "/tmp/pe_d$dim.txt.verdict"
-  done
-  cat /tmp/pe_d*.txt > "$O/pal-exp.txt"
-  PAL_KERNEL_DIR=kv_b/pe timeout 120 compute-sanitizer --tool memcheck --error-exitcode 9 python3 -m pytest -q -p no:cacheprovider \
-    tests/test_cuda.py -k "prefill_matches or every_page_size or pal_small_pages or prefill_bad or swizzled_rows" > "$O/pe_memcheck.txt" 2>&1 &
-  PAL_KERNEL_DIR=kv_b/pe timeout 120 python3 -m pytest -q -p no:cacheprovider -n 12 tests/test_cuda.py tests/test_variants.py \
-    tests/test_full_attention.py tests/test_fp8.py -k prefill > "$O/pe_tests.txt" 2>&1
-  echo "tests rc $? ($SECONDS s)"; tail -2 "$O/pe_tests.txt"; grep -E "^FAILED" "$O/pe_tests.txt" | head
-  wait; echo "memcheck done ($SECONDS s)"; tail -2 "$O/pe_memcheck.txt" ;;
-pal-exp-suite)
-  export PAL_PREFILL_PATH=portable
-  variant pe prefill-pal-exp-in-values.patch
-  bash scripts/kernel_suite.sh "$PWD/kv_b/pe" 575 tests ;;
 portable-dims-fa2)
   export PAL_PREFILL_PATH=portable
   for dim in 64 256; do

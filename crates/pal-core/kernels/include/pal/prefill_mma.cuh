@@ -38,6 +38,9 @@
 // 2026-12-06, sixty-fifth session): nhd D 128 1.05-1.18x, every head dim 1.01-1.05x on average;
 // beside FA2 nhd D 128 0.95-1.20x, D 64 0.92-0.98x, D 256 0.87-0.94x (docs/kernels.md,
 // "Portable prefill, sixty-fifth session").
+// pal's P exponentials inside each V form (H100, 2026-12-06, sixty-sixth session; A/B against
+// the form before, two rounds): pal D 64 1.07-1.09x, D 128 1.01-1.06x, D 112 1.03-1.04x, D 80
+// 1.01-1.06x, D 256 1.01x, D 96 1.05x / 0.96x (its history row); nhd the same bits.
 #pragma once
 #include "pal/mma.cuh"
 #include "pal/prefill.cuh"
@@ -467,14 +470,26 @@ __device__ void prefill_mma(const PrefillParams& p) {
       }
       const int unmasked_keys = task.history + task.first_token + 1;  // seen by every row
       const bool masked = key0 + KEYS > unmasked_keys || !all_readable || key0 < highest_first;
+      // Unmasked tiles keep raw scores (`raw_row_max`), scaled in the exponent; masked ones and
+      // transformed scores are scaled below (`mul` 1).
+      const float mul = masked || Variant::TRANSFORMS_SCORES ? 1.f : log2_scale;
+      float base[M_TILES][2];  // each row's exponent base
+      // P's exponentials: pal's two V forms (`weigh_values`) each compute them per k-step, within
+      // the form's code; computed before the branch, in a block of their own, they did not
+      // overlap the mma (ncu, H100, 2026-12-06: MUFU waits), and the pal build spilled 36
+      // bytes at D 128 (none so). nhd / hnd, one form, keep them here (in weigh_values they spilled 76).
+      constexpr bool EXP_IN_VALUES = LAYOUT == LAYOUT_PAL;
+      auto exponentials = [&](int m, int b) {
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          s[m][b][e] = fast_exp2(fmaf(s[m][b][e], mul, -base[m][Fragment::row_index(e)]));
+          if constexpr (!TENSOR_ROW_SUMS) state[m][Fragment::row_index(e)].sum += s[m][b][e];
+        }
+      };
 #pragma unroll
       for (int m = 0; m < M_TILES; ++m) {
-        // Unmasked tiles keep raw scores (`raw_row_max`); masked ones and transformed scores
-        // are scaled here (`mul` 1).
         float tile_max[2] = {neg_inf(), neg_inf()};
-        float mul = log2_scale;
         if (masked || Variant::TRANSFORMS_SCORES) {
-          mul = 1.f;
           const int visible[2] = {TASK_IN_SHARED ? visible_keys(m, 0) : visible_held[m][0],
                                   TASK_IN_SHARED ? visible_keys(m, 1) : visible_held[m][1]};
 #pragma unroll
@@ -495,11 +510,10 @@ __device__ void prefill_mma(const PrefillParams& p) {
         } else {
           raw_row_max<4>(s[m], log2_scale, tile_max);
         }
-        float base[2];
 #pragma unroll
         for (int i = 0; i < 2; ++i) {
           const float factor = state[m][i].rescale(quad_max(tile_max[i]));
-          base[i] = state[m][i].base();
+          base[m][i] = state[m][i].base();
           if (__any_sync(0xffffffffu, factor != 1.f)) {  // the max of the warp's rows mostly stays put
 #pragma unroll
             for (int b = 0; b < CHUNKS; ++b) {
@@ -508,14 +522,9 @@ __device__ void prefill_mma(const PrefillParams& p) {
             }
           }
         }
+        if constexpr (!EXP_IN_VALUES)
 #pragma unroll
-        for (int b = 0; b < KEY_BLOCKS; ++b) {
-#pragma unroll
-          for (int e = 0; e < 4; ++e) {
-            s[m][b][e] = fast_exp2(fmaf(s[m][b][e], mul, -base[Fragment::row_index(e)]));
-            if constexpr (!TENSOR_ROW_SUMS) state[m][Fragment::row_index(e)].sum += s[m][b][e];
-          }
-        }
+          for (int b = 0; b < KEY_BLOCKS; ++b) exponentials(m, b);
       }
 
       // O += P V, with the V tile's form a template parameter: a branch per fragment load
@@ -535,6 +544,10 @@ __device__ void prefill_mma(const PrefillParams& p) {
           u32 a[M_TILES][4];
 #pragma unroll
           for (int m = 0; m < M_TILES; ++m) {
+            if constexpr (EXP_IN_VALUES) {
+              exponentials(m, 2 * kb);
+              exponentials(m, 2 * kb + 1);
+            }
             a[m][0] = Mma<T>::pack(s[m][2 * kb][0], s[m][2 * kb][1]);
             a[m][1] = Mma<T>::pack(s[m][2 * kb][2], s[m][2 * kb][3]);
             a[m][2] = Mma<T>::pack(s[m][2 * kb + 1][0], s[m][2 * kb + 1][1]);
