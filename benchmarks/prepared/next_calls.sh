@@ -2,9 +2,9 @@
 # The prepared device calls (a call each part), on the GPU machine:
 #   bash benchmarks/prepared/next_calls.sh stagger|portable-dims-fa2|tight|random|knobs|
 #     lab|stamps|decode-stamps|table|pages|probes|pair
-# stagger (sixty-sixth session, about 5 min; needs a wheel built here with
-#   prefill-portable-stagger.patch applied: `git apply` it at the root, `bash scripts/gpu_bundle.sh`,
-#   carry gpu-bundle): the portable prefill with one slot whose K and V are refilled apart, 64-key
+# stagger (sixty-sixth session, about 5 min; installs kv_b/stagger-wheel/, a wheel built with
+#   prefill-portable-stagger.patch applied: where it is missing, `git apply` the patch at the root,
+#   `maturin build --release --out kv_b/stagger-wheel`, `git checkout crates`): the portable prefill with one slot whose K and V are refilled apart, 64-key
 #   tiles (FA2's order; `PAL_PREFILL_TUNING=stagger=1`), aimed at D 192 / 256, where 32-key tiles
 #   run twice FA2's tile steps (ncu, results/h100-2026-12-06-s66/call3). The prefill tests with the
 #   knob (every head dim then takes it) and memcheck beside them, then against the default, two
@@ -72,6 +72,8 @@ variant() {  # variant NAME [PATCH...]: kv_b/NAME = main's kernels (+ the patche
 }
 case $1 in
 stagger)
+  python3 -m pip install -q --no-index --no-deps --no-compile --upgrade --force-reinstall --target /tmp/site \
+    kv_b/stagger-wheel/*.whl || exit 1
   export PAL_PREFILL_PATH=portable
   PAL_PREFILL_TUNING=stagger=1 timeout 150 compute-sanitizer --tool memcheck --error-exitcode 9 python3 -m pytest -q \
     -p no:cacheprovider tests/test_cuda.py -k "prefill_matches or every_page_size or pal_small_pages or prefill_bad or swizzled_rows" \
