@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Sets everything up, then runs every check and test: formatting and lints, cargo tests
 # (unit, property, integration, doc, the CUDA kernel compile check: each representative key for
-# the GPU it was chosen for, and on the oldest NVRTCs: 13.0, 12.4), the Rust example and the pytest suite (CUDA tests skip
-# without a GPU: scripts/gpu_suite.sh).
+# the GPU it was chosen for, and on the oldest NVRTCs: 13.0, 12.4), the Rust example and the
+# pytest suite (CUDA tests skip without a GPU: scripts/gpu_suite.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

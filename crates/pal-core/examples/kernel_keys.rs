@@ -1,7 +1,8 @@
 //! Lists the kernel keys CI compiles (`KernelKey::representative`), one JSON object a line: the
 //! key's name, its entry file, the architecture it is bound to (`null`: any), the GPU it was
-//! chosen for (`gpu`, which CI compiles it for) and its `-D` defines. `scripts/sass_compare.py` compiles them from two kernel folders and compares the
-//! SASS, so that a kernel refactor can show it changes nothing without a GPU.
+//! chosen for (`gpu`, which CI compiles it for) and its `-D` defines. `scripts/sass_compare.py`
+//! compiles them from two kernel folders and compares the SASS, so that a kernel refactor can
+//! show it changes nothing without a GPU.
 //!
 //! Run with `cargo run -q -p pal-core --example kernel_keys [NAME_SUBSTRING]`.
 

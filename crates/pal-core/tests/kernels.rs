@@ -1,6 +1,7 @@
 //! Kernel compile check: CI's representative CUDA specialisations compile with NVRTC, each for
-//! the GPU it was chosen for (sm_80, sm_86, sm_90, sm_100), with no GPU. CI installs NVRTC from PyPI and sets `PAL_REQUIRE_NVRTC=1`, which
-//! turns a missing NVRTC into a failure instead of a skip.
+//! the GPU it was chosen for (sm_80, sm_86, sm_90, sm_100), with no GPU. CI installs NVRTC from
+//! PyPI and sets `PAL_REQUIRE_NVRTC=1`, which turns a missing NVRTC into a failure instead of a
+//! skip.
 #![cfg(feature = "cuda")]
 
 #[test]

@@ -476,8 +476,8 @@ __device__ void prefill_mma(const PrefillParams& p) {
       float base[M_TILES][2];  // each row's exponent base
       // P's exponentials: pal's two V forms (`weigh_values`) each compute them per k-step, within
       // the form's code; computed before the branch, in a block of their own, they did not
-      // overlap the mma (ncu, H100, 2026-12-06: MUFU waits), and the pal build spilled 36
-      // bytes at D 128 (none so). nhd / hnd, one form, keep them here (in weigh_values they spilled 76).
+      // overlap the mma (ncu, H100, 2026-12-06: MUFU waits), and the pal build spilled 36 bytes
+      // at D 128 (inside, none). nhd / hnd, one form, keep them here (inside, 76 bytes spilled).
       constexpr bool EXP_IN_VALUES = LAYOUT == LAYOUT_PAL;
       auto exponentials = [&](int m, int b) {
 #pragma unroll
