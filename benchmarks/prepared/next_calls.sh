@@ -1,14 +1,7 @@
 #!/bin/bash
 # The prepared device calls (a call each part), on the GPU machine:
-#   bash benchmarks/prepared/next_calls.sh stagger|portable-dims-fa2|tight|random|knobs|
+#   bash benchmarks/prepared/next_calls.sh portable-dims-fa2|tight|random|knobs|
 #     lab|stamps|decode-stamps|table|pages|probes|pair
-# stagger (sixty-sixth session, about 5 min; installs kv_b/stagger-wheel/, a wheel built with
-#   prefill-portable-stagger.patch applied: where it is missing, `git apply` the patch at the root,
-#   `maturin build --release --out kv_b/stagger-wheel`, `git checkout crates`): the portable prefill with one slot whose K and V are refilled apart, 64-key
-#   tiles (FA2's order; `PAL_PREFILL_TUNING=stagger=1`), aimed at D 192 / 256, where 32-key tiles
-#   run twice FA2's tile steps (ncu, results/h100-2026-12-06-s66/call3). Against the default, two
-#   rounds in turn, D 256 / 192 / 128; then the prefill tests with the knob (every head dim then
-#   takes it) and memcheck beside them.
 # portable-dims-fa2 (sixty-fourth session, about 2 min with FA2's JIT cache): issue 13's target 3
 #   on the portable path, main's kernels (or PAL_KERNEL_DIR's) beside FA2 at head dims 64 and 256
 #   (FA2's others than 128), the history and no-history rows, three rounds (last run on the
@@ -71,25 +64,6 @@ variant() {  # variant NAME [PATCH...]: kv_b/NAME = main's kernels (+ the patche
   for patch in "$@"; do git apply --directory="kv_b/$name" -p4 "benchmarks/prepared/$patch" || exit 1; done
 }
 case $1 in
-stagger)
-  python3 -m pip install -q --no-index --no-deps --no-compile --upgrade --force-reinstall --target /tmp/site \
-    kv_b/stagger-wheel/*.whl || exit 1
-  export PAL_PREFILL_PATH=portable
-  for round in 1 2; do  # (timing first: a loss makes the tests moot)
-    for t in "" "stagger=1"; do
-      for dim in 256 192 128; do
-        PAL_PREFILL_TUNING=$t timeout 60 python3 scripts/prefill_sweep.py --dim $dim --layouts nhd pal \
-          --rows 16x1024+0 4x1024+8192 8x512+4096 --label "stagger[$t]" 2>&1 | tee -a "$O/stagger_ab.txt" | grep TFLOP
-      done
-    done
-  done
-  PAL_PREFILL_TUNING=stagger=1 timeout 200 compute-sanitizer --tool memcheck --error-exitcode 9 python3 -m pytest -q \
-    -p no:cacheprovider tests/test_cuda.py -k "prefill_matches or every_page_size or pal_small_pages or prefill_bad or swizzled_rows" \
-    > "$O/stagger_memcheck.txt" 2>&1 &
-  PAL_PREFILL_TUNING=stagger=1 timeout 200 python3 -m pytest -q -p no:cacheprovider -n 12 tests/test_cuda.py tests/test_variants.py \
-    tests/test_full_attention.py -k prefill > "$O/stagger_tests.txt" 2>&1
-  echo "tests rc $? ($SECONDS s)"; tail -2 "$O/stagger_tests.txt"; grep -E "^FAILED" "$O/stagger_tests.txt" | head
-  wait; echo "memcheck done ($SECONDS s)"; tail -2 "$O/stagger_memcheck.txt" ;;
 portable-dims-fa2)
   export PAL_PREFILL_PATH=portable
   for dim in 64 256; do

@@ -32,8 +32,9 @@ const WGMMA_PRODUCER_THREADS: usize = 384;
 /// default picks by device), so both paths can be tested and timed on one GPU. Read per call.
 pub const PREFILL_PATH_ENV: &str = "PAL_PREFILL_PATH";
 /// Lab knob: `PAL_PREFILL_TUNING="keys=64,stages=3"` overrides the Hopper kernel's tile depth
-/// and ring, and the portable kernel's tile depth (`keys`), unpadded slots (`tight`) and split
-/// count (`splits`); the kernels still assert the shape. Read once per process, as the decode's
+/// and ring, and the portable kernel's tile depth (`keys`), unpadded slots (`tight`), one slot
+/// whose K and V are refilled apart (`stagger`, 64-key tiles in two 32-key slots' bytes) and
+/// split count (`splits`); the kernels still assert the shape. Read once per process, as the decode's
 /// knob.
 pub const PREFILL_TUNING_ENV: &str = "PAL_PREFILL_TUNING";
 
@@ -125,13 +126,22 @@ pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, arch: (i32, 
             // 16 bytes. Where that leaves no room for the kernel's static words (D 256 on GPUs of
             // 100 KiB an SM: 101376 bytes, all a CTA may have), the slots drop the pad (TIGHT:
             // head dims whose rows are swizzled instead).
-            let bytes_of = |keys: usize, row: usize| 2 * (rows + 4 * keys) * row;
+            // Head dims 192 / 256 (one m-tile a warp) take one slot of 64-key tiles, K and V
+            // refilled apart (STAGGER), in the bytes of two 32-key slots: 32-key tiles ran twice
+            // FA2's tile steps (ncu, H100, D 256). Plain attention over pages of two slots or more
+            // (64-key tiles), as `wide` below; `stagger=0 / 1` in the tuning knob overrides.
+            let stagger = tuning("stagger").map_or(head_dim > 128 && variant == "plain" && page_size >= 2, |stagger| {
+                stagger == 1
+            });
+            let slots = if stagger { 1 } else { 2 };
+            let bytes_of = |keys: usize, row: usize| 2 * (rows + 2 * slots * keys) * row;
             // (`tight=1` in the tuning knob takes it wherever rows are swizzled: its check on GPUs
             // that do not need it.)
             let tight = head_dim % 64 == 0
                 && head_dim >= 128
                 && tuning("tight").map_or(
-                    bytes_of(32, head_dim + PAD) + PREFILL_MMA_STATIC_BYTES > super::shared_memory(arch).per_cta,
+                    bytes_of(64 / slots, head_dim + PAD) + PREFILL_MMA_STATIC_BYTES
+                        > super::shared_memory(arch).per_cta,
                     |tight| tight == 1,
                 );
             let row = if tight { head_dim } else { head_dim + PAD };
@@ -144,7 +154,7 @@ pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, arch: (i32, 
             let wide = head_dim <= 128 && variant == "plain" && fits_two(64);
             let keys = tuning("keys")
                 .filter(|&keys| keys == 32 || keys == 64)
-                .unwrap_or(if wide { 64 } else { 32 })
+                .unwrap_or(if wide || stagger { 64 } else { 32 })
                 .min(32 * page_size);
             // SPLIT 1 (split-KV partial states) is a kernel of its own, chosen per call (`run`).
             let mut shape = vec![
@@ -156,6 +166,9 @@ pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, arch: (i32, 
             ];
             if tight {
                 shape.push(("TIGHT", 1));
+            }
+            if stagger {
+                shape.push(("STAGGER", 1));
             }
             shape
         }
@@ -562,7 +575,11 @@ mod tests {
                         assert_eq!(tight, head_dim == 256 && per_cta < 100 << 10, "{what}");
                         let row = if tight { head_dim } else { head_dim + 8 };
                         let (rows, keys) = (key.shape_value("ROWS").unwrap(), key.shape_value("KEYS").unwrap());
-                        assert_eq!(shared, 2 * (rows * row + 4 * keys * row), "{what}");
+                        let stagger = key.shape_value("STAGGER").is_some();
+                        assert_eq!(stagger, head_dim > 128 && variant == "plain" && page_size > 1, "{what}");
+                        let slots = if stagger { 1 } else { 2 };
+                        assert!(!stagger || keys == 64, "{what}");
+                        assert_eq!(shared, 2 * (rows * row + 2 * slots * keys * row), "{what}");
                     }
                 }
             }

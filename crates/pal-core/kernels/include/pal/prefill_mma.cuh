@@ -4,7 +4,9 @@
 // Work split: a CTA of four warps owns ROWS query rows ((token, head) pairs of one KV head, see
 // `PrefillTask`), 16 * M_TILES per warp, staged once in shared memory. K / V tiles of KEYS keys
 // (64 where two CTAs' tiles fit an SM's shared memory, else 32) stream through a two-slot ring
-// with cp.async: tile j + 2 loads while the warps work on tile j (S = Q K^T and O += P V with
+// with cp.async: tile j + 2 loads while the warps work on tile j; at head dims 192 / 256 (STAGGER)
+// one slot of 64-key tiles, K of tile j + 1 loading during tile j's P V, its V during the next
+// scores (S = Q K^T and O += P V with
 // m16n8k16 mma.sync, float32 accumulators, online softmax in registers with base-2
 // exponentials). The CTA stops at its last token's causal limit; only tiles that reach past its
 // first token's limit, or hold a key of an invalid page, are masked.
@@ -41,6 +43,10 @@
 // pal's P exponentials inside each V form (H100, 2026-12-06, sixty-sixth session; A/B against
 // the form before, two rounds): pal D 64 1.07-1.09x, D 128 1.01-1.06x, D 112 1.03-1.04x, D 80
 // 1.01-1.06x, D 256 1.01x, D 96 1.05x / 0.96x (its history row); nhd the same bits.
+// One staggered slot of 64-key tiles at D 192 / 256 (H100, 2026-12-06, sixty-seventh session;
+// A/B against two 32-key slots): pal D 256 1.11-1.16x, D 192 1.06-1.15x; nhd D 256 1.04-1.11x,
+// D 192 1.00-1.07x. Beside FA2 at D 256: nhd 0.93-0.99x, pal 0.88-0.97x (docs/kernels.md,
+// "Portable prefill, sixty-seventh session").
 #pragma once
 #include "pal/mma.cuh"
 #include "pal/prefill.cuh"
@@ -52,7 +58,7 @@ namespace pal {
 // Tile shape: M_TILES 16-row m-tiles per warp (two halve the shared-memory reads of K and V per
 // mma; 256-wide heads keep one, their accumulators fill the registers) and KEYS keys per K / V
 // tile, chosen by the host (`cuda/prefill.rs`), which also passes SHARED_BYTES for the asserts.
-template <int HEAD_DIM, int M_TILES_, int KEYS_, bool TIGHT_ = false> struct PrefillMmaTile {
+template <int HEAD_DIM, int M_TILES_, int KEYS_, bool TIGHT_ = false, bool STAGGER_ = false> struct PrefillMmaTile {
   static constexpr int M_TILES = M_TILES_;
   static constexpr int ROWS = 4 * 16 * M_TILES;           // query rows per CTA
   static constexpr int KEYS = KEYS_;                     // keys per K / V tile
@@ -72,13 +78,18 @@ template <int HEAD_DIM, int M_TILES_, int KEYS_, bool TIGHT_ = false> struct Pre
   // V of pal history tiles is [dim][key], unpadded and swizzled (`value_at`); it fits the slot
   // of a [key][dim] tile.
   static constexpr int SLOT_ELEMENTS = 2 * KEYS * ALLOC_ROW;  // one ring slot: K then V
-  static constexpr int SHARED_BYTES = 2 * (ROWS * ALLOC_ROW + 2 * SLOT_ELEMENTS);
+  // STAGGER (FlashAttention-2's order; the host takes it at head dims 192 / 256): one slot, its
+  // K refilled with tile j + 1 once every warp has tile j's scores, its V once every warp has
+  // weighed tile j's values. Twice the keys of a tile in the two slots' bytes.
+  static constexpr bool STAGGER = STAGGER_;
+  static constexpr int SLOTS = STAGGER ? 1 : 2;
+  static constexpr int SHARED_BYTES = 2 * (ROWS * ALLOC_ROW + SLOTS * SLOT_ELEMENTS);
 };
 
 template <typename T, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, typename Variant, int M_TILES_, int KEYS_, bool SPLIT_KV,
-          bool TIGHT_ = false>
+          bool TIGHT_ = false, bool STAGGER_ = false>
 __device__ void prefill_mma(const PrefillParams& p) {
-  using Tile = PrefillMmaTile<HEAD_DIM, M_TILES_, KEYS_, TIGHT_>;
+  using Tile = PrefillMmaTile<HEAD_DIM, M_TILES_, KEYS_, TIGHT_, STAGGER_>;
   using KV = T;  // pools in the queries' dtype for now (the entry file asserts it)
   constexpr int M_TILES = Tile::M_TILES, KEYS = Tile::KEYS, ROW = Tile::ROW;
   constexpr int WARP_ROWS = 16 * M_TILES;
@@ -93,7 +104,7 @@ __device__ void prefill_mma(const PrefillParams& p) {
   // shared wavefronts; L2 62% busy against nhd's 43%).
   extern __shared__ __align__(128) unsigned char shared[];
   T* q_tile = (T*)shared;
-  auto k_slot = [&](int j) { return q_tile + Tile::ROWS * Tile::ALLOC_ROW + (j & 1) * Tile::SLOT_ELEMENTS; };
+  auto k_slot = [&](int j) { return q_tile + Tile::ROWS * Tile::ALLOC_ROW + (Tile::STAGGER ? 0 : j & 1) * Tile::SLOT_ELEMENTS; };
   auto v_slot = [&](int j) { return k_slot(j) + KEYS * Tile::ALLOC_ROW; };
   // Chunk c of row r of a Q, K or row-form V tile (or of the output's staging rows). Unpadded,
   // one int offset; padded, the terms added one by one as pointer sums, main's order (a single
@@ -228,8 +239,9 @@ __device__ void prefill_mma(const PrefillParams& p) {
   static_assert(PREFILL_THREADS % KEYS == 0 && PREFILL_THREADS % RUNS == 0, "fixed key / run per thread");
 
   // Issues the copies of K / V tile j into its ring slot (masked keys become zeros); `page_id`:
-  // `tile_page_id(j)`.
-  auto load_tile = [&](int j, int page_id) {
+  // `tile_page_id(j)`. `keys` / `values` (BoolConstant): which of the two (STAGGER loads them apart).
+  auto load_tile = [&](int j, int page_id, auto keys, auto values) {
+    constexpr bool K = decltype(keys)::value, V = decltype(values)::value;
     const int key0 = j * KEYS;
     T* k_tile = k_slot(j);
     T* v_tile = v_slot(j);
@@ -254,16 +266,16 @@ __device__ void prefill_mma(const PrefillParams& p) {
       for (int n = 0; n < KEYS / ROW_STEP; ++n) {
         const bool valid = n * ROW_STEP < readable;
         const u32 offset = valid ? n * ROW_STEP * row_bytes : 0;
-        copy_async_16(row_chunk(k_tile, t0 + n * ROW_STEP, c), k_from + offset, valid);
-        copy_async_16(row_chunk(v_tile, t0 + n * ROW_STEP, c), v_from + offset, valid);
+        if constexpr (K) copy_async_16(row_chunk(k_tile, t0 + n * ROW_STEP, c), k_from + offset, valid);
+        if constexpr (V) copy_async_16(row_chunk(v_tile, t0 + n * ROW_STEP, c), v_from + offset, valid);
       }
     } else if (prompt_tile) {
       for_rows([&](u32 t, u32 c, bool in_range) {
         if (!in_range) return;
         const bool valid = key0 + (int)t < task.keys();  // a prompt's last tile: zeros past its keys
         const i64 offset = valid ? prompt_row(key0 + t) + c * 8 : 0;
-        copy_async_16(row_chunk(k_tile, t, c), k_prompt + offset, valid);
-        copy_async_16(row_chunk(v_tile, t, c), v_prompt + offset, valid);
+        if constexpr (K) copy_async_16(row_chunk(k_tile, t, c), k_prompt + offset, valid);
+        if constexpr (V) copy_async_16(row_chunk(v_tile, t, c), v_prompt + offset, valid);
       });
     } else if (history_tile && !PAL_PAGES && ROW_PLAN) {  // rows: nhd / hnd, and pal pages of one slot
       const u32 head_offset = (u32)at.value(0, task.kv_head, 0, c * 8) * (u32)sizeof(T);
@@ -276,16 +288,16 @@ __device__ void prefill_mma(const PrefillParams& p) {
         const u32 t = t0 + n * ROW_STEP;
         const int page = page_at(t);
         const u64 offset = (u64)(u32)max(page, 0) * page_bytes + ((u32)key0 + t) % PAGE_SIZE * slot_bytes;
-        copy_async_16_from_page(row_chunk(k_tile, t, c), k_from + offset, page);
-        copy_async_16_from_page(row_chunk(v_tile, t, c), v_from + offset, page);
+        if constexpr (K) copy_async_16_from_page(row_chunk(k_tile, t, c), k_from + offset, page);
+        if constexpr (V) copy_async_16_from_page(row_chunk(v_tile, t, c), v_from + offset, page);
       }
     } else if (history_tile && !PAL_PAGES) {
       for_rows([&](u32 t, u32 c, bool in_range) {
         const int page = page_at(t);
         if (!in_range) return;
         const u64 offset = max(page, 0) * page_elems + at.value(0, task.kv_head, (u32)(key0 + t) % PAGE_SIZE, c * 8);
-        copy_async_16(row_chunk(k_tile, t, c), k_pool + offset, page >= 0);
-        copy_async_16(row_chunk(v_tile, t, c), v_pool + offset, page >= 0);
+        if constexpr (K) copy_async_16(row_chunk(k_tile, t, c), k_pool + offset, page >= 0);
+        if constexpr (V) copy_async_16(row_chunk(v_tile, t, c), v_pool + offset, page >= 0);
       });
     } else if (history_tile) {
       if constexpr (PAL_PAGES) {
@@ -296,7 +308,7 @@ __device__ void prefill_mma(const PrefillParams& p) {
         // up once) and steps over its chunks, neighbouring threads on neighbouring slots of a
         // stripe, so that a global sector lands in one 32-byte run of shared memory (into
         // [key][dim] rows each sector was split: ncu, H200, 2x the sectors, 8x the wavefronts).
-        {
+        if constexpr (K) {
           const u32 t = tid % KEYS;
           const int page = page_at(t);
           const T* source = k_pool + max(page, 0) * page_elems + at.key(0, kv_head, (u32)(key0 + t) % PAGE_SIZE, 0);
@@ -311,7 +323,7 @@ __device__ void prefill_mma(const PrefillParams& p) {
         }
         // pal values, copied as they lie into the [dim][key] tile: a thread keeps one run of
         // RUN slots (its page looked up once) and steps over dims.
-        {
+        if constexpr (V) {
           const u32 t = tid % RUNS * RUN;
           const int page = page_at(t);
           const T* source = v_pool + max(page, 0) * page_elems + at.value(0, kv_head, (u32)(key0 + t) % PAGE_SIZE, 0);
@@ -328,17 +340,19 @@ __device__ void prefill_mma(const PrefillParams& p) {
     } else {  // a sequence's boundary tile or last tile, a window's first
       for_rows([&](u32 t, u32 c, bool in_range) {
         if (!in_range) return;
-        gather_chunk<false, Variant>(row_chunk(k_tile, t, c), k_pool, k_prompt, at, page_row(), task.kv_head, key0 + t, c, task.history,
-                                     task.keys(), lowest_first, prompt_row);
-        gather_chunk<true, Variant>(row_chunk(v_tile, t, c), v_pool, v_prompt, at, page_row(), task.kv_head, key0 + t, c, task.history,
-                                    task.keys(), lowest_first, prompt_row);
+        if constexpr (K)
+          gather_chunk<false, Variant>(row_chunk(k_tile, t, c), k_pool, k_prompt, at, page_row(), task.kv_head, key0 + t, c, task.history,
+                                       task.keys(), lowest_first, prompt_row);
+        if constexpr (V)
+          gather_chunk<true, Variant>(row_chunk(v_tile, t, c), v_pool, v_prompt, at, page_row(), task.kv_head, key0 + t, c, task.history,
+                                      task.keys(), lowest_first, prompt_row);
       });
     }
     // Warp 0 notes which keys of the tile are readable, a bit per key. From head dim 112 it tests
     // `me < 32`: `warp` was read again from the thread index right after the copies, into a
     // register their addresses still held (4.7% of pal's stall samples at D 128, and 98 -> 36
     // bytes of spills); at D 96 that cost 12 bytes of spills and pal prompt rows 0.93-0.97x.
-    if (HEAD_DIM >= 112 ? me < 32 : warp == 0) {
+    if (K && (HEAD_DIM >= 112 ? me < 32 : warp == 0)) {
 #pragma unroll
       for (int w = 0; w < KEYS / 32; ++w) {
         const int t = w * 32 + lane, key = key0 + t;
@@ -397,11 +411,31 @@ __device__ void prefill_mma(const PrefillParams& p) {
     first_tile += kv_split() * per;
     tiles = min(tiles, first_tile + per);
   }
-  if (!SPLIT_KV || first_tile < tiles) load_tile(first_tile, tile_page_id(first_tile));  // with Q: one copy group
+  constexpr BoolConstant<true> WITH;
+  constexpr BoolConstant<false> WITHOUT;
+  // Copy groups: tile j's K then V (STAGGER), else tiles j and j + 1 whole; the loop's waits
+  // leave the last group in flight.
+  const bool any_tile = !SPLIT_KV || first_tile < tiles;
+  if constexpr (Tile::STAGGER) {
+    const int first_id = any_tile ? tile_page_id(first_tile) : -1;
+    if (any_tile) load_tile(first_tile, first_id, WITH, WITHOUT);  // with Q
+    copy_async_commit();
+    if (any_tile) load_tile(first_tile, first_id, WITHOUT, WITH);
+  } else {
+    if (any_tile) load_tile(first_tile, tile_page_id(first_tile), WITH, WITH);  // with Q
+    copy_async_commit();
+    if (first_tile + 1 < tiles) load_tile(first_tile + 1, tile_page_id(first_tile + 1), WITH, WITH);
+  }
   copy_async_commit();
-  if (first_tile + 1 < tiles) load_tile(first_tile + 1, tile_page_id(first_tile + 1));
-  copy_async_commit();
-  int next_page_id = tile_page_id(first_tile + 2);
+  int next_page_id = tile_page_id(first_tile + (Tile::STAGGER ? 1 : 2));
+  // STAGGER, once every warp has tile j's scores: K of tile j + 1 into the slot, then tile j's V.
+  auto next_keys = [&](int j) {
+    __syncthreads();
+    if (j + 1 < tiles) load_tile(j + 1, next_page_id, WITH, WITHOUT);
+    copy_async_commit();
+    copy_async_wait_one();
+    __syncthreads();
+  };
   for (int j = first_tile; j < tiles; ++j) {
     const int key0 = j * KEYS;
     copy_async_wait_one();  // tile j is in; tile j + 1 may still be in flight
@@ -413,13 +447,16 @@ __device__ void prefill_mma(const PrefillParams& p) {
       // (else NVRTC 13.0 hoisted one address per k-step out of the loop and spilled them), plus
       // constants that fold into ldmatrix's immediate offsets; elsewhere from the tile pointers.
       u32 q_at = shared_address(q_tile), kv_at = shared_address(k_tile);
-      if constexpr (TASK_IN_SHARED) asm volatile("" : "+r"(q_at), "+r"(kv_at));
+      // (STAGGER too: its one slot's fixed base let NVRTC 13.0 hoist the fragment addresses out
+      // of the loop, 888 bytes of spills at D 256 pal; with opaque bases none)
+      constexpr bool OPAQUE_BASES = TASK_IN_SHARED || Tile::STAGGER;
+      if constexpr (OPAQUE_BASES) asm volatile("" : "+r"(q_at), "+r"(kv_at));
       // The tile pointers' form adds the terms one by one (as written before the shared form):
       // their sum added once changed the register allocation at D 64 / 256 (NVRTC 13.0: 253
       // registers against 228 at D 64) and cost 0.91-0.99x.
       auto load_x4 = [&](u32(&r)[4], auto transposed, const T* tile, u32 at, auto... terms) {
-        if constexpr (TASK_IN_SHARED && decltype(transposed)::value) load_matrix_x4_transposed(r, at + (u32)(... + terms) * (u32)sizeof(T));
-        else if constexpr (TASK_IN_SHARED) load_matrix_x4(r, at + (u32)(... + terms) * (u32)sizeof(T));
+        if constexpr (OPAQUE_BASES && decltype(transposed)::value) load_matrix_x4_transposed(r, at + (u32)(... + terms) * (u32)sizeof(T));
+        else if constexpr (OPAQUE_BASES) load_matrix_x4(r, at + (u32)(... + terms) * (u32)sizeof(T));
         else if constexpr (decltype(transposed)::value) KvOperand<KV, T>::transposed(r, (tile + ... + terms));
         else KvOperand<KV, T>::direct(r, (tile + ... + terms));
       };
@@ -578,13 +615,20 @@ __device__ void prefill_mma(const PrefillParams& p) {
 #pragma unroll
           for (int m = 0; m < M_TILES; ++m) state[m][0].sum = sums[m][0], state[m][1].sum = sums[m][2];
       };
+      if constexpr (Tile::STAGGER) next_keys(j);
       if (pool_order) weigh_values(BoolConstant<true>());
       else weigh_values(BoolConstant<false>());
+    } else if constexpr (Tile::STAGGER) {
+      next_keys(j);  // (the warps' barriers pair up by count, whichever branch arrives)
     }
-    __syncthreads();  // every warp is done with slot j & 1
-    if (j + 2 < tiles) load_tile(j + 2, next_page_id);
-    copy_async_commit();  // possibly empty: keeps one group per tile
-    next_page_id = tile_page_id(j + 3);
+    __syncthreads();  // every warp is done with slot j & 1 (STAGGER: with tile j's V)
+    if constexpr (Tile::STAGGER) {
+      if (j + 1 < tiles) load_tile(j + 1, next_page_id, WITHOUT, WITH);
+    } else if (j + 2 < tiles) {
+      load_tile(j + 2, next_page_id, WITH, WITH);
+    }
+    copy_async_commit();  // possibly empty: keeps the group count
+    next_page_id = tile_page_id(j + (Tile::STAGGER ? 2 : 3));
   }
 
   if (warp == 0 && __any_sync(0xffffffffu, saw_invalid_page))
