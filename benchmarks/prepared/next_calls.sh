@@ -1,6 +1,6 @@
 #!/bin/bash
 # The prepared device calls (a call each part), on the GPU machine:
-#   bash benchmarks/prepared/next_calls.sh portable-dims-fa2|tight|random|knobs|
+#   bash benchmarks/prepared/next_calls.sh d64-ctas|d64-ncu|tight|portable-dims-fa2|random|knobs|
 #     lab|stamps|decode-stamps|table|pages|probes|pair
 # portable-dims-fa2 (sixty-fourth session, about 2 min with FA2's JIT cache): issue 13's target 3
 #   on the portable path, main's kernels (or PAL_KERNEL_DIR's) beside FA2 at head dims 64 and 256
@@ -11,7 +11,18 @@
 #   (TIGHT, which the host takes only for D 256 on GPUs of 100 KiB an SM, none of them lent) forced
 #   on this GPU by PAL_PREFILL_TUNING=tight=1: the portable prefill tests at D 128 / 192 / 256
 #   with memcheck beside them, then against the padded slots, two rounds in turn. If it is no
-#   slower, it can be the form everywhere (one fewer shape).
+#   slower, it can be the form everywhere (one fewer shape). Since the sixty-seventh session D 192
+#   / 256 run STAGGER, so tight=1 there is the pair those GPUs take at D 256 (not yet run).
+# d64-ctas (sixty-seventh session, about 3 min; needs a bundle built from 2026-12-06's later
+#   commits, which read `min_ctas`): at D 64 two CTAs of 230-250 registers hold an SM (8 warps);
+#   32-key tiles budgeted for three (`PAL_PREFILL_TUNING=keys=32,min_ctas=3`: 168 registers, 8-20
+#   bytes of spills, NVRTC 13.0 sm_90) give 12 warps to hide the copies and the softmax behind.
+#   Against the default, with `keys=32` alone and `min_ctas=3` alone (64-key tiles: 204-216 bytes
+#   of spills), two rounds in turn, nhd and pal (D 80's 32-key tiles spill 140-204 bytes there).
+# d64-ncu (sixty-seventh session, about 3 min with FA2's JIT cache): where the portable prefill
+#   loses to FA2 at D 64 (H100, 2026-12-06: nhd 0.93-0.98x, pal 0.88-0.94x, history rows the
+#   worst): ncu of main's pal and nhd kernels and FA2's on 8 x 512 over 4096, the source views
+#   kept (`source64-*.csv.gz`: per-instruction samples and wavefronts).
 # short-ncu (sixty-fourth session; run in the sixty-fifth, call 1, which found nhd's 64-bit Q and
 #   output rows, now gone): where the
 #   portable prefill's short rows lose to FA2 (16 x 1024, D 128, H100: nhd 231 against 287
@@ -87,6 +98,23 @@ tight)
       done
     done
   done ;;
+d64-ctas)
+  export PAL_PREFILL_PATH=portable
+  for round in 1 2; do
+    for t in "" "keys=32,min_ctas=3" "keys=32" "min_ctas=3"; do
+      PAL_PREFILL_TUNING=$t timeout 60 python3 scripts/prefill_sweep.py --dim 64 --layouts nhd pal \
+        --rows 4x4096+0 16x1024+0 4x1024+8192 8x512+4096 --label "ctas[$t]" 2>&1 | tee -a "$O/d64_ctas.txt" | grep TFLOP
+    done
+  done ;;
+d64-ncu)
+  export PAL_PREFILL_PATH=portable PAL_KERNEL_DIR=$PWD/crates/pal-core/kernels
+  for layout in pal nhd flashinfer-fa2; do
+    timeout 150 python3 scripts/ncu_report.py prefill --layout $layout --dim 64 --row 8x512+4096 --out /tmp/ncu-$layout \
+      > "$O/ncu64-$layout.txt" 2>&1
+    echo "ncu $layout rc $? ($SECONDS s)"
+    gzip -c /tmp/ncu-$layout/source.csv > "$O/source64-$layout.csv.gz" 2>/dev/null
+  done
+  grep -E "Duration|Tensor|Ipc|Executed Instr|Registers|Wavefronts|stalls" "$O"/ncu64-*.txt | head -40 ;;
 short-ncu)
   export PAL_PREFILL_PATH=portable PAL_KERNEL_DIR=$PWD/crates/pal-core/kernels
   for layout in nhd flashinfer-fa2; do

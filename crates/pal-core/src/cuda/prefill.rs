@@ -33,9 +33,9 @@ const WGMMA_PRODUCER_THREADS: usize = 384;
 pub const PREFILL_PATH_ENV: &str = "PAL_PREFILL_PATH";
 /// Lab knob: `PAL_PREFILL_TUNING="keys=64,stages=3"` overrides the Hopper kernel's tile depth
 /// and ring, and the portable kernel's tile depth (`keys`), unpadded slots (`tight`), one slot
-/// whose K and V are refilled apart (`stagger`, 64-key tiles in two 32-key slots' bytes) and
-/// split count (`splits`); the kernels still assert the shape. Read once per process, as the decode's
-/// knob.
+/// whose K and V are refilled apart (`stagger`, 64-key tiles in two 32-key slots' bytes),
+/// register budget (`min_ctas`, CTAs an SM) and split count (`splits`); the kernels still
+/// assert the shape. Read once per process, as the decode's knob.
 pub const PREFILL_TUNING_ENV: &str = "PAL_PREFILL_TUNING";
 
 /// What `prefill_mma`'s static shared words (the readable-key words and the task) may take
@@ -169,6 +169,10 @@ pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, arch: (i32, 
             }
             if stagger {
                 shape.push(("STAGGER", 1));
+            }
+            // (`min_ctas=N` in the tuning knob budgets the registers for N CTAs an SM.)
+            if let Some(ctas) = tuning("min_ctas") {
+                shape.push(("MIN_CTAS", ctas));
             }
             shape
         }
