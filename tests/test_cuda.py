@@ -533,6 +533,18 @@ def test_portable_prefill_swizzled_rows_with_variants(
     check_prefill_with_variant(rng, layout, head_dim, dtype, page_size, variant)
 
 
+# Plain attention at head dims 192 / 256 over pages of two slots or more streams 64-key tiles
+# through one slot whose K and V are refilled apart (`PrefillMmaTile`'s STAGGER); pages of 2-8
+# slots put a tile's keys on 8-32 pages (pal: values in runs of a page's slots).
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("head_dim", [192, 256])
+@pytest.mark.parametrize("page_size", [2, 4, 8])
+def test_portable_prefill_staggered_slot_over_small_pages(rng, monkeypatch, layout, head_dim, page_size):
+    """The portable kernel's staggered slot over pages of 2-8 slots, in every layout."""
+    monkeypatch.setenv("PAL_PREFILL_PATH", "portable")
+    check_prefill_with_variant(rng, layout, head_dim, "bfloat16", page_size, {})
+
+
 def check_prefill_with_variant(rng, layout, head_dim, dtype, page_size, variant):
     """Prefill with one variant: whole prompt tiles (300 tokens), a history of whole and partial
     tiles, an empty prompt, a lone token, GQA, against float64."""
