@@ -8,8 +8,10 @@ and shapes one process each (a kernel key names one build per process):
 prints the largest difference, so a variant that times well but computes wrong shows at once;
 `--flashinfer fa2 fa3` times FlashInfer's prefill paths on the same row (pages of history and
 prompt in random order, NHD; `triton.testing.do_bench`) and prints PAL's ratio to each;
-`--save DIR` keeps every output and `--compare DIR` says whether each has the same bits as an
-earlier run's, else the largest difference (the inputs are seeded: same rows, same inputs).
+`--variant` (the lab's form: `softcap=30,alibi`, `window=W`, `sinks`) times a variant of SPEC
+§3.5 (PAL only: `--flashinfer` then refuses); `--save DIR` keeps every output and `--compare
+DIR` says whether each has the same bits as an earlier run's, else the largest difference (the
+inputs are seeded: same rows, same inputs).
 With `--rounds N` PAL's graph and each FlashInfer path are timed in turn, N rounds a row: the
 ratio printed is the median of the rounds' own ratios (the GPU's clock drifts between rounds
 by up to 13% on a history row), the times the medians of the rounds."""
@@ -22,6 +24,7 @@ import statistics
 import proxy_attention_lab as pal
 import torch
 from decode_sweep import capture, graph_replay_ms, in_turn_ms, keep_or_compare
+from proxy_attention_lab.bench.problems import Shape, parse_variant
 from proxy_attention_lab.bench.sweep import error_line
 
 ROWS = ["1x4096+0", "4x4096+0", "16x1024+0", "4x1024+8192", "8x512+4096"]
@@ -121,17 +124,25 @@ def main() -> None:
     parser.add_argument("--save", help="folder to keep the outputs in")
     parser.add_argument("--compare", help="folder of an earlier run's outputs to compare with")
     parser.add_argument("--rounds", type=int, default=0, help="time PAL and FlashInfer in turn, N rounds")
+    parser.add_argument("--variant", default="plain", help="SPEC §3.5 options, as the lab's --variant")
     args = parser.parse_args()
+    if args.flashinfer and args.variant != "plain":
+        parser.error("--variant times PAL alone (FlashInfer's rows here are plain)")
+    options = {
+        name: torch.from_numpy(value).cuda() if hasattr(value, "shape") else value
+        for name, value in Shape(num_q_heads=32, **parse_variant(args.variant)).variant().items()
+    }
     g = torch.Generator(device="cuda").manual_seed(0)
     args.kv_dtype = args.kv_dtype or args.dtype
     dtype, kv_dtype = getattr(torch, args.dtype), getattr(torch, args.kv_dtype)
     kv_tag = "".join(f" {name}" for name in dict.fromkeys((args.dtype, args.kv_dtype)) if name != "bfloat16")
+    kv_tag += "" if args.variant == "plain" else f" {args.variant}"
     for layout in args.layouts:
         for row in args.rows:
             inputs, flops = make_case(row, layout, args.dim, args.page, g, kv_dtype, dtype)
 
             def call(inputs=inputs, layout=layout):
-                return pal.paged_attention_prefill(*inputs, layout=layout)
+                return pal.paged_attention_prefill(*inputs, layout=layout, **options)
 
             prefix = f"{args.label:<24} {layout} D{args.dim} p{args.page}{kv_tag} {row:<12}"
             if args.rounds and args.flashinfer:
@@ -152,7 +163,7 @@ def main() -> None:
                     check += f"  flashinfer-{backend} {flops / fi_ms / 1e9:.1f} ({fi_ms / ms:.2f}x)"
                 except Exception as error:  # noqa: BLE001 - a path that refuses the shape
                     check += f"  flashinfer-{backend}: {error_line(error, 100)}"
-            name = f"{layout}-D{args.dim}-p{args.page}-{args.dtype}-{args.kv_dtype}-{row}.pt"
+            name = f"{layout}-D{args.dim}-p{args.page}-{args.dtype}-{args.kv_dtype}-{args.variant}-{row}.pt"
             check += keep_or_compare(out, name, args.save, args.compare)
             print(f"{prefix} {ms * 1e3:8.0f} us {flops / ms / 1e9:7.1f} TFLOP/s{check}", flush=True)
 
