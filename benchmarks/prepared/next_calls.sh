@@ -82,6 +82,18 @@ variant() {  # variant NAME [PATCH...]: kv_b/NAME = main's kernels (+ the patche
   rm -rf "kv_b/$name" && mkdir -p "kv_b/$name" && cp -r crates/pal-core/kernels/. "kv_b/$name"
   for patch in "$@"; do git apply --directory="kv_b/$name" -p4 "benchmarks/prepared/$patch" || exit 1; done
 }
+prefill_ncu() {  # prefill_ncu TAG DIM ROW LIMIT LAYOUT...: ncu of each layout's prefill (portable path)
+  local tag=$1 dim=$2 row=$3 limit=$4 layout
+  shift 4
+  export PAL_PREFILL_PATH=portable PAL_KERNEL_DIR=$PWD/crates/pal-core/kernels
+  for layout in "$@"; do
+    timeout "$limit" python3 scripts/ncu_report.py prefill --layout "$layout" --dim "$dim" --row "$row" \
+      --out "/tmp/ncu-$layout" > "$O/ncu$tag-$layout.txt" 2>&1
+    echo "ncu $layout rc $? ($SECONDS s)"
+    gzip -c "/tmp/ncu-$layout/source.csv" > "$O/source$tag-$layout.csv.gz" 2>/dev/null
+  done
+  grep -E "Duration|Tensor|Ipc|Executed Instr|Registers|Waves|Wavefronts|stall" "$O"/ncu"$tag"-*.txt | head -40
+}
 case $1 in
 portable-dims-fa2)
   export PAL_PREFILL_PATH=portable
@@ -133,23 +145,9 @@ d64-ctas)
     done
   done ;;
 d64-ncu)
-  export PAL_PREFILL_PATH=portable PAL_KERNEL_DIR=$PWD/crates/pal-core/kernels
-  for layout in pal nhd flashinfer-fa2; do
-    timeout 150 python3 scripts/ncu_report.py prefill --layout $layout --dim 64 --row 8x512+4096 --out /tmp/ncu-$layout \
-      > "$O/ncu64-$layout.txt" 2>&1
-    echo "ncu $layout rc $? ($SECONDS s)"
-    gzip -c /tmp/ncu-$layout/source.csv > "$O/source64-$layout.csv.gz" 2>/dev/null
-  done
-  grep -E "Duration|Tensor|Ipc|Executed Instr|Registers|Wavefronts|stalls" "$O"/ncu64-*.txt | head -40 ;;
+  prefill_ncu 64 64 8x512+4096 150 pal nhd flashinfer-fa2 ;;
 short-ncu)
-  export PAL_PREFILL_PATH=portable PAL_KERNEL_DIR=$PWD/crates/pal-core/kernels
-  for layout in nhd flashinfer-fa2; do
-    timeout 100 python3 scripts/ncu_report.py prefill --layout $layout --row 16x1024+0 --out /tmp/ncu-$layout \
-      > "$O/ncu-$layout.txt" 2>&1
-    echo "ncu $layout rc $? ($SECONDS s)"
-    gzip -c /tmp/ncu-$layout/source.csv > "$O/source-$layout.csv.gz" 2>/dev/null
-  done
-  grep -E "Duration|Tensor|Ipc|Executed Instr|Registers|Waves|stall" "$O"/ncu-*.txt | head -40 ;;
+  prefill_ncu "" 128 16x1024+0 100 nhd flashinfer-fa2 ;;
 pair)
   nvcc -gencode arch=compute_90a,code=sm_90a -std=c++17 -O3 -I crates/pal-core/kernels/include -o /tmp/wgmma_pair \
     benchmarks/prepared/wgmma_pair.cu > "$O/wgmma_pair.txt" 2>&1 || { echo "wgmma_pair: nvcc failed"; tail -5 "$O/wgmma_pair.txt"; }

@@ -130,9 +130,8 @@ pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, arch: (i32, 
             // refilled apart (STAGGER), in the bytes of two 32-key slots: 32-key tiles ran twice
             // FA2's tile steps (ncu, H100, D 256). Plain attention over pages of two slots or more
             // (64-key tiles), as `wide` below; `stagger=0 / 1` in the tuning knob overrides.
-            let stagger = tuning("stagger").map_or(head_dim > 128 && variant == "plain" && page_size >= 2, |stagger| {
-                stagger == 1
-            });
+            let staggered = head_dim > 128 && variant == "plain" && page_size >= 2;
+            let stagger = tuning("stagger").map_or(staggered, |stagger| stagger == 1);
             let slots = if stagger { 1 } else { 2 };
             let bytes_of = |keys: usize, row: usize| 2 * (rows + 2 * slots * keys) * row;
             // (`tight=1` in the tuning knob takes it wherever rows are swizzled: its check on GPUs
