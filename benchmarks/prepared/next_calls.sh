@@ -13,7 +13,9 @@
 #   with memcheck beside them, then against the padded slots, two rounds in turn. If it is no
 #   slower, it can be the form everywhere (one fewer shape). Since the sixty-seventh session D 192
 #   / 256 run STAGGER, so tight=1 there is the pair those GPUs take at D 256 (not yet run).
-# stagger-variants (sixty-seventh session, about 7 min; the bundle from 2026-12-06's later commits:
+# stagger-variants (run in the sixty-eighth session, one round a head dim: the staggered slot won
+#   for every variant, so the host now takes it for all; results/h100-2026-12-06-s68/call1)
+#   (sixty-seventh session, about 7 min; the bundle from 2026-12-06's later commits:
 #   `prefill_sweep.py --variant`): variants at D 192 / 256 keep two 32-key slots, so since plain
 #   attention there took the staggered 64-key slot (1.04-1.16x) a variant's gap to plain grew
 #   (issue 14 asks within 10%). Compiled here (NVRTC 13.0, sm_90), the staggered slot with
@@ -21,7 +23,8 @@
 #   sinks 72 bytes (the 32-key forms: 4-20). `stagger=1` against the default per variant (plain
 #   once, the reference), D 256 two rounds, D 192 one; then the variant tests at D 192 / 256
 #   under `stagger=1` with memcheck beside them.
-# d64-ctas (sixty-seventh session, about 3 min; needs a bundle built from 2026-12-06's later
+# d64-ctas (run in the sixty-eighth session: every alternative lost, 0.73-0.98x; call2 there)
+#   (sixty-seventh session, about 3 min; needs a bundle built from 2026-12-06's later
 #   commits, which read `min_ctas`): at D 64 two CTAs of 230-250 registers hold an SM (8 warps);
 #   32-key tiles budgeted for three (`PAL_PREFILL_TUNING=keys=32,min_ctas=3`: 168 registers, 8-20
 #   bytes of spills, NVRTC 13.0 sm_90) give 12 warps to hide the copies and the softmax behind.

@@ -438,6 +438,12 @@ impl KernelKey {
                 for arch in [PORTABLE, HOPPER] {
                     keys.extend(super::prefill::kernel_key(geometry, ALL_VARIANTS, arch).map(at(arch)));
                 }
+                // The portable prefill's staggered slot (head dims over 128) with every variant
+                // option, bfloat16, pal and nhd.
+                if dtype == DType::BF16 && layout != CacheLayout::Hnd {
+                    let geometry = (dtypes, 256, 16, layout);
+                    keys.extend(super::prefill::kernel_key(geometry, ALL_VARIANTS, PORTABLE).map(at(PORTABLE)));
+                }
             }
         }
         // Blackwell (sm_100: 228 KB an SM, so two CTAs of 64-key tiles) runs the portable prefill;

@@ -128,9 +128,10 @@ pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, arch: (i32, 
             // head dims whose rows are swizzled instead).
             // Head dims 192 / 256 (one m-tile a warp) take one slot of 64-key tiles, K and V
             // refilled apart (STAGGER), in the bytes of two 32-key slots: 32-key tiles ran twice
-            // FA2's tile steps (ncu, H100, D 256). Plain attention over pages of two slots or more
-            // (64-key tiles), as `wide` below; `stagger=0 / 1` in the tuning knob overrides.
-            let staggered = head_dim > 128 && variant == "plain" && page_size >= 2;
+            // FA2's tile steps (ncu, H100, D 256). Every variant, over pages of two slots or more
+            // (64-key tiles): soft-cap, ALiBi, sinks 1.03-1.21x the two 32-key slots, windows
+            // 0.98-1.11x (H100, 2026-12-06); `stagger=0 / 1` in the tuning knob overrides.
+            let staggered = head_dim > 128 && page_size >= 2;
             let stagger = tuning("stagger").map_or(staggered, |stagger| stagger == 1);
             let slots = if stagger { 1 } else { 2 };
             let bytes_of = |keys: usize, row: usize| 2 * (rows + 2 * slots * keys) * row;
@@ -579,7 +580,7 @@ mod tests {
                         let row = if tight { head_dim } else { head_dim + 8 };
                         let (rows, keys) = (key.shape_value("ROWS").unwrap(), key.shape_value("KEYS").unwrap());
                         let stagger = key.shape_value("STAGGER").is_some();
-                        assert_eq!(stagger, head_dim > 128 && variant == "plain" && page_size > 1, "{what}");
+                        assert_eq!(stagger, head_dim > 128 && page_size > 1, "{what}");
                         let slots = if stagger { 1 } else { 2 };
                         assert!(!stagger || keys == 64, "{what}");
                         assert_eq!(shared, 2 * (rows * row + 2 * slots * keys * row), "{what}");

@@ -47,6 +47,9 @@
 // A/B against two 32-key slots): pal D 256 1.11-1.16x, D 192 1.06-1.15x; nhd D 256 1.04-1.11x,
 // D 192 1.00-1.07x. Beside FA2 at D 256: nhd 0.93-0.99x, pal 0.88-0.97x (docs/kernels.md,
 // "Portable prefill, sixty-seventh session").
+// Variants take the staggered slot too (H100, 2026-12-06, sixty-eighth session; against their
+// two 32-key slots): soft-cap, ALiBi, sinks 1.03-1.21x, windows 0.98-1.11x (docs/kernels.md,
+// "Portable prefill, sixty-eighth session").
 #pragma once
 #include "pal/mma.cuh"
 #include "pal/prefill.cuh"
