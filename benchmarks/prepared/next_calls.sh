@@ -1,7 +1,18 @@
 #!/bin/bash
 # The prepared device calls (a call each part), on the GPU machine:
-#   bash benchmarks/prepared/next_calls.sh stagger-variants|d64-ctas|d64-ncu|tight|portable-dims-fa2|random|knobs|
+#   bash benchmarks/prepared/next_calls.sh logit2|d64-ncu|tight|portable-dims-fa2|random|knobs|
 #     lab|stamps|decode-stamps|table|pages|probes|pair
+# logit2 (sixty-eighth session, about 6 min): the portable prefill's soft-cap runs 0.79-0.90x plain
+#   attention (H100, D 192 / 256; issue 14 asks within 10%): its scores go through
+#   `Variant::logit` (a division and fast_tanh's two MUFU ops a score) where the Hopper kernel
+#   takes `Logit2` (one tanh.approx, ALiBi's bias in base 2). `prefill-mma-logit2.patch` (lg2)
+#   does that; `prefill-mma-logit2-capfold.patch` (lgc) also keeps an unmasked soft-capped
+#   tile's tanh t and folds cap2 into the exponent's FFMA (Hopper's form). Compiled (NVRTC 13.0,
+#   sm_90): lg2 MUFU a soft-capped tile 3 -> 2 a score; spills within 0-40 bytes of main's, lgc
+#   up to 36 more in pal. A/B against main, soft-cap and ALiBi at D 256 and D 128, two rounds,
+#   then the variant prefill tests on each patch with memcheck beside them (lg2's). Their bits
+#   differ from main's by design (another tanh): the verdict's ratios decide, not its
+#   "suite" line. A winner lands with the whole suite (its plain keys' SASS is main's).
 # portable-dims-fa2 (sixty-fourth session, about 2 min with FA2's JIT cache): issue 13's target 3
 #   on the portable path, main's kernels (or PAL_KERNEL_DIR's) beside FA2 at head dims 64 and 256
 #   (FA2's others than 128), the history and no-history rows, three rounds (last run on the
@@ -98,6 +109,25 @@ prefill_ncu() {  # prefill_ncu TAG DIM ROW LIMIT LAYOUT...: ncu of each layout's
   grep -E "Duration|Tensor|Ipc|Executed Instr|Registers|Waves|Wavefronts|stall" "$O"/ncu"$tag"-*.txt | head -40
 }
 case $1 in
+logit2)
+  export PAL_PREFILL_PATH=portable
+  variant mainK; variant lg2 prefill-mma-logit2.patch; variant lgc prefill-mma-logit2-capfold.patch
+  for dim in 256 128; do
+    for v in softcap=30 alibi; do
+      ROUNDS=2 bash scripts/ab_rounds.sh "/tmp/logit2_d${dim}_${v%%=*}.txt" "python3 scripts/prefill_sweep.py --dim $dim \
+        --layouts nhd pal --rows 4x4096+0 4x1024+8192 --variant $v" mainK lg2 lgc | tail -3
+    done
+  done
+  cat /tmp/logit2_*.txt /tmp/logit2_*.verdict > "$O/logit2.txt"
+  echo "timed ($SECONDS s)"
+  PAL_KERNEL_DIR=kv_b/lg2 timeout 200 compute-sanitizer --tool memcheck --error-exitcode 9 python3 -m pytest -q \
+    -p no:cacheprovider tests/test_cuda.py -k "swizzled_rows or variants_between" > "$O/logit2_memcheck.txt" 2>&1 &
+  for v in lg2 lgc; do
+    PAL_KERNEL_DIR=kv_b/$v timeout 100 python3 -m pytest -q -p no:cacheprovider -n 12 tests/test_cuda.py \
+      tests/test_variants.py -k "prefill and (soft or cap or alibi or variant or window or sink)" > "$O/logit2_tests_$v.txt" 2>&1
+    echo "$v tests rc $? ($SECONDS s)"; tail -1 "$O/logit2_tests_$v.txt"; grep -E "^FAILED" "$O/logit2_tests_$v.txt" | head -5
+  done
+  wait; echo "memcheck done ($SECONDS s)"; tail -2 "$O/logit2_memcheck.txt" ;;
 portable-dims-fa2)
   export PAL_PREFILL_PATH=portable
   for dim in 64 256; do
