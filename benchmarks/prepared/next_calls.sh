@@ -24,23 +24,8 @@
 #   with memcheck beside them, then against the padded slots, two rounds in turn. If it is no
 #   slower, it can be the form everywhere (one fewer shape). Since the sixty-seventh session D 192
 #   / 256 run STAGGER, so tight=1 there is the pair those GPUs take at D 256 (not yet run).
-# stagger-variants (run in the sixty-eighth session, one round a head dim: the staggered slot won
-#   for every variant, so the host now takes it for all; results/h100-2026-12-06-s68/call1)
-#   (sixty-seventh session, about 7 min; the bundle from 2026-12-06's later commits:
-#   `prefill_sweep.py --variant`): variants at D 192 / 256 keep two 32-key slots, so since plain
-#   attention there took the staggered 64-key slot (1.04-1.16x) a variant's gap to plain grew
-#   (issue 14 asks within 10%). Compiled here (NVRTC 13.0, sm_90), the staggered slot with
-#   soft-cap, ALiBi, window, sinks: no spills at D 192; at D 256 none but `pal` ALiBi 4 / window +
-#   sinks 72 bytes (the 32-key forms: 4-20). `stagger=1` against the default per variant (plain
-#   once, the reference), D 256 two rounds, D 192 one; then the variant tests at D 192 / 256
-#   under `stagger=1` with memcheck beside them.
-# d64-ctas (run in the sixty-eighth session: every alternative lost, 0.73-0.98x; call2 there)
-#   (sixty-seventh session, about 3 min; needs a bundle built from 2026-12-06's later
-#   commits, which read `min_ctas`): at D 64 two CTAs of 230-250 registers hold an SM (8 warps);
-#   32-key tiles budgeted for three (`PAL_PREFILL_TUNING=keys=32,min_ctas=3`: 168 registers, 8-20
-#   bytes of spills, NVRTC 13.0 sm_90) give 12 warps to hide the copies and the softmax behind.
-#   Against the default, with `keys=32` alone and `min_ctas=3` alone (64-key tiles: 204-216 bytes
-#   of spills), two rounds in turn, nhd and pal (D 80's 32-key tiles spill 140-204 bytes there).
+# (stagger-variants and d64-ctas ran in the sixty-eighth session and are removed: their scripts
+#   and output are in results/h100-2026-12-06-s68/, call1 and call2.)
 # d64-ncu (sixty-seventh session, about 3 min with FA2's JIT cache): where the portable prefill
 #   loses to FA2 at D 64 (H100, 2026-12-06: nhd 0.93-0.98x, pal 0.88-0.94x, history rows the
 #   worst): ncu of main's pal and nhd kernels and FA2's on 8 x 512 over 4096, the source views
@@ -149,32 +134,6 @@ tight)
         PAL_PREFILL_TUNING=tight=$tight timeout 60 python3 scripts/prefill_sweep.py --dim $dim --layouts nhd pal \
           --rows 4x4096+0 16x1024+0 4x1024+8192 --label "tight$tight" 2>&1 | tee -a "$O/tight_ab.txt" | grep TFLOP
       done
-    done
-  done ;;
-stagger-variants)
-  export PAL_PREFILL_PATH=portable
-  for dim in 256 192 256; do
-    for variant in plain softcap=30 alibi window=1024,sinks; do
-      for t in "" "stagger=1"; do
-        [ "$variant" = plain ] && [ -n "$t" ] && continue
-        PAL_PREFILL_TUNING=$t timeout 60 python3 scripts/prefill_sweep.py --dim $dim --layouts nhd pal \
-          --rows 4x4096+0 4x1024+8192 --variant $variant --label "stg[$t]" 2>&1 | tee -a "$O/stagger_variants.txt" | grep TFLOP
-      done
-    done
-  done
-  echo "timed ($SECONDS s)"
-  PAL_PREFILL_TUNING=stagger=1 timeout 200 compute-sanitizer --tool memcheck --error-exitcode 9 python3 -m pytest -q \
-    -p no:cacheprovider tests/test_cuda.py -k "swizzled_rows and (192 or 256)" > "$O/stagger_variants_memcheck.txt" 2>&1 &
-  PAL_PREFILL_TUNING=stagger=1 timeout 200 python3 -m pytest -q -p no:cacheprovider -n 12 tests/test_cuda.py \
-    tests/test_variants.py -k "prefill and (192 or 256)" > "$O/stagger_variants_tests.txt" 2>&1
-  echo "tests rc $? ($SECONDS s)"; tail -2 "$O/stagger_variants_tests.txt"; grep -E "^FAILED" "$O/stagger_variants_tests.txt" | head
-  wait; echo "memcheck done ($SECONDS s)"; tail -2 "$O/stagger_variants_memcheck.txt" ;;
-d64-ctas)
-  export PAL_PREFILL_PATH=portable
-  for round in 1 2; do
-    for t in "" "keys=32,min_ctas=3" "keys=32" "min_ctas=3"; do
-      PAL_PREFILL_TUNING=$t timeout 60 python3 scripts/prefill_sweep.py --dim 64 --layouts nhd pal \
-        --rows 4x4096+0 16x1024+0 4x1024+8192 8x512+4096 --label "ctas[$t]" 2>&1 | tee -a "$O/d64_ctas.txt" | grep TFLOP
     done
   done ;;
 d64-ncu)
