@@ -1,7 +1,11 @@
 #!/bin/bash
 # The prepared device calls (a call each part), on the GPU machine:
-#   bash benchmarks/prepared/next_calls.sh logit2|d64-ncu|tight|portable-dims-fa2|random|knobs|
+#   bash benchmarks/prepared/next_calls.sh suite|logit2|d64-ncu|portable-dims-fa2|random|knobs|
 #     lab|stamps|decode-stamps|table|pages|probes|pair
+# suite (about 7 min): the whole GPU suite with every prefill on the portable path and memcheck
+#   beside it, on main's kernels (`scripts/kernel_suite.sh`); last run on 9c993a2's form (the
+#   sixty-seventh session's call 1). Since then only host rules changed (51038fd: variants take
+#   the staggered slot), each form run by its own tests and memcheck.
 # logit2 (sixty-eighth session, about 6 min): the portable prefill's soft-cap runs 0.79-0.90x plain
 #   attention (H100, D 192 / 256; issue 14 asks within 10%): its scores go through
 #   `Variant::logit` (a division and fast_tanh's two MUFU ops a score) where the Hopper kernel
@@ -17,15 +21,9 @@
 #   on the portable path, main's kernels (or PAL_KERNEL_DIR's) beside FA2 at head dims 64 and 256
 #   (FA2's others than 128), the history and no-history rows, three rounds (last run on the
 #   sixty-fourth session's landed form: results/h100-2026-12-06-s64/call3).
-# tight (sixty-fourth session; run in the sixty-fifth, call 1, on e4a2a90: tests and memcheck
-#   passed, within 1-3% of the padded slots either way on every row): the portable prefill's unpadded slots
-#   (TIGHT, which the host takes only for D 256 on GPUs of 100 KiB an SM, none of them lent) forced
-#   on this GPU by PAL_PREFILL_TUNING=tight=1: the portable prefill tests at D 128 / 192 / 256
-#   with memcheck beside them, then against the padded slots, two rounds in turn. If it is no
-#   slower, it can be the form everywhere (one fewer shape). Since the sixty-seventh session D 192
-#   / 256 run STAGGER, so tight=1 there is the pair those GPUs take at D 256 (not yet run).
-# (stagger-variants and d64-ctas ran in the sixty-eighth session and are removed: their scripts
-#   and output are in results/h100-2026-12-06-s68/, call1 and call2.)
+# (stagger-variants, d64-ctas and tight ran in the sixty-eighth session and are removed: their
+#   scripts and output are in results/h100-2026-12-06-s68/, calls 1-4; tight's A/B at D 128 in
+#   the sixty-fifth session's call 1.)
 # d64-ncu (sixty-seventh session, about 3 min with FA2's JIT cache): where the portable prefill
 #   loses to FA2 at D 64 (H100, 2026-12-06: nhd 0.93-0.98x, pal 0.88-0.94x, history rows the
 #   worst): ncu of main's pal and nhd kernels and FA2's on 8 x 512 over 4096, the source views
@@ -94,6 +92,8 @@ prefill_ncu() {  # prefill_ncu TAG DIM ROW LIMIT LAYOUT...: ncu of each layout's
   grep -E "Duration|Tensor|Ipc|Executed Instr|Registers|Waves|Wavefronts|stall" "$O"/ncu"$tag"-*.txt | head -40
 }
 case $1 in
+suite)
+  PAL_PREFILL_PATH=portable bash scripts/kernel_suite.sh "$PWD/crates/pal-core/kernels" 575 tests ;;
 logit2)
   export PAL_PREFILL_PATH=portable
   variant mainK; variant lg2 prefill-mma-logit2.patch; variant lgc prefill-mma-logit2-capfold.patch
@@ -119,22 +119,6 @@ portable-dims-fa2)
     timeout $(( (560 - SECONDS) / (dim == 64 ? 2 : 1) )) python3 scripts/prefill_sweep.py --dim $dim --layouts nhd pal \
       --rows 4x4096+0 16x1024+0 4x1024+8192 8x512+4096 --flashinfer fa2 --rounds 3 --label "d$dim" 2>&1 |
       tee -a "$O/portable-dims-fa2.txt" | grep -E "TFLOP|rror"
-  done ;;
-tight)
-  export PAL_PREFILL_PATH=portable
-  PAL_PREFILL_TUNING=tight=1 timeout 300 compute-sanitizer --tool memcheck --error-exitcode 9 python3 -m pytest -q \
-    -p no:cacheprovider tests/test_cuda.py -k "swizzled_rows or (paths_at_every_page and portable)" > "$O/tight_memcheck.txt" 2>&1 &
-  PAL_PREFILL_TUNING=tight=1 timeout 300 python3 -m pytest -q -p no:cacheprovider -n 12 tests/test_cuda.py \
-    tests/test_variants.py tests/test_full_attention.py -k "prefill and (128 or 192 or 256)" > "$O/tight_tests.txt" 2>&1
-  echo "tests rc $? ($SECONDS s)"; tail -2 "$O/tight_tests.txt"; grep -E "^FAILED" "$O/tight_tests.txt" | head
-  wait; echo "memcheck done ($SECONDS s)"; tail -2 "$O/tight_memcheck.txt"
-  for round in 1 2; do
-    for tight in 0 1; do
-      for dim in 128 256; do
-        PAL_PREFILL_TUNING=tight=$tight timeout 60 python3 scripts/prefill_sweep.py --dim $dim --layouts nhd pal \
-          --rows 4x4096+0 16x1024+0 4x1024+8192 --label "tight$tight" 2>&1 | tee -a "$O/tight_ab.txt" | grep TFLOP
-      done
-    done
   done ;;
 d64-ncu)
   prefill_ncu 64 64 8x512+4096 150 pal nhd flashinfer-fa2 ;;
