@@ -9,11 +9,12 @@
 # logit2 (sixty-eighth session, about 6 min): the portable prefill's soft-cap runs 0.79-0.90x plain
 #   attention (H100, D 192 / 256; issue 14 asks within 10%): its scores go through
 #   `Variant::logit` (a division and fast_tanh's two MUFU ops a score) where the Hopper kernel
-#   takes `Logit2` (one tanh.approx, ALiBi's bias in base 2). `prefill-mma-logit2.patch` (lg2)
-#   does that; `prefill-mma-logit2-capfold.patch` (lgc) also keeps an unmasked soft-capped
-#   tile's tanh t and folds cap2 into the exponent's FFMA (Hopper's form). Compiled (NVRTC 13.0,
-#   sm_90): lg2 MUFU a soft-capped tile 3 -> 2 a score; spills within 0-40 bytes of main's, lgc
-#   up to 36 more in pal. A/B against main, soft-cap and ALiBi at D 256 and D 128, two rounds,
+#   takes `Logit2` (one tanh.approx, ALiBi's bias in base 2, one FFMA a score from a per-tile
+#   base: no conversion a score). `prefill-mma-logit2.patch` (lg2) does that;
+#   `prefill-mma-logit2-capfold.patch` (lgc) also keeps an unmasked soft-capped tile's tanh t
+#   and folds cap2 into the exponent's FFMA (Hopper's form). Compiled (NVRTC 13.0, sm_90): lg2
+#   MUFU 3 -> 2 a soft-capped score, I2FP 32 -> 2 an ALiBi tile; spills within 0-40 bytes of
+#   main's, lgc up to 36 more in pal. A/B against main, soft-cap and ALiBi at D 256 and D 128, two rounds,
 #   then the variant prefill tests on each patch with memcheck beside them (lg2's). Their bits
 #   differ from main's by design (another tanh): the verdict's ratios decide, not its
 #   "suite" line. A winner lands with the whole suite (its plain keys' SASS is main's).
