@@ -28,6 +28,7 @@ from proxy_attention_lab.bench.problems import Shape, parse_variant
 from proxy_attention_lab.bench.sweep import error_line
 
 ROWS = ["1x4096+0", "4x4096+0", "16x1024+0", "4x1024+8192", "8x512+4096"]
+HQ, HKV = 32, 8  # SPEC §7's heads
 
 
 def make_case(row, layout, dim, page, g, kv_dtype=torch.bfloat16, dtype=torch.bfloat16):
@@ -36,7 +37,7 @@ def make_case(row, layout, dim, page, g, kv_dtype=torch.bfloat16, dtype=torch.bf
     scales 1)."""
     head, history = row.split("+")
     batch, prompt = (int(x) for x in head.split("x"))
-    history, hq, hkv = int(history), 32, 8
+    history, hq, hkv = int(history), HQ, HKV
     per_seq = -(-max(history, 1) // page)
     pages = batch * per_seq + 1
 
@@ -72,7 +73,7 @@ def flashinfer_prefill(row, dim, page, backend):
 
     head, history = row.split("+")
     batch, prompt = (int(x) for x in head.split("x"))
-    length, hq, hkv = int(history) + prompt, 32, 8
+    length, hq, hkv = int(history) + prompt, HQ, HKV
     per_seq = -(-length // page)
     pages = batch * per_seq
     pool = [torch.randn(pages, page, hkv, dim, generator=g, device="cuda").bfloat16() for _ in range(2)]
@@ -130,7 +131,7 @@ def main() -> None:
         parser.error("--variant times PAL alone (FlashInfer's rows here are plain)")
     options = {
         name: torch.from_numpy(value).cuda() if hasattr(value, "shape") else value
-        for name, value in Shape(num_q_heads=32, **parse_variant(args.variant)).variant().items()
+        for name, value in Shape(num_q_heads=HQ, **parse_variant(args.variant)).variant().items()
     }
     g = torch.Generator(device="cuda").manual_seed(0)
     args.kv_dtype = args.kv_dtype or args.dtype

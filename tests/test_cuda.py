@@ -533,9 +533,10 @@ def test_portable_prefill_swizzled_rows_with_variants(
     check_prefill_with_variant(rng, layout, head_dim, dtype, page_size, variant)
 
 
-# Plain attention at head dims 192 / 256 over pages of two slots or more streams 64-key tiles
-# through one slot whose K and V are refilled apart (`PrefillMmaTile`'s STAGGER); pages of 2-8
-# slots put a tile's keys on 8-32 pages (pal: values in runs of a page's slots).
+# Head dims 192 / 256 over pages of two slots or more stream 64-key tiles through one slot
+# whose K and V are refilled apart (`PrefillMmaTile`'s STAGGER; variants too, in the test
+# above); pages of 2-8 slots put a tile's keys on 8-32 pages (pal: values in runs of a page's
+# slots).
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("head_dim", [192, 256])
 @pytest.mark.parametrize("page_size", [2, 4, 8])
