@@ -1,6 +1,6 @@
 #!/bin/bash
 # The prepared device calls (a call each part), on the GPU machine:
-#   bash benchmarks/prepared/next_calls.sh suite|logit2|d64-ncu|portable-dims-fa2|random|knobs|
+#   bash benchmarks/prepared/next_calls.sh suite|logit2|d64-sums|d64-ncu|portable-dims-fa2|random|knobs|
 #     lab|stamps|decode-stamps|table|pages|probes|pair
 # suite (about 7 min): the whole GPU suite with every prefill on the portable path and memcheck
 #   beside it, on main's kernels (`scripts/kernel_suite.sh`); last run on 9c993a2's form (the
@@ -18,6 +18,12 @@
 #   then the variant prefill tests on each patch with memcheck beside them (lg2's). Their bits
 #   differ from main's by design (another tanh): the verdict's ratios decide, not its
 #   "suite" line. A winner lands with the whole suite (its plain keys' SASS is main's).
+# d64-sums (sixty-ninth session, about 4 min): the portable prefill at D 64 loses to FA2 (H100: nhd
+#   0.93-0.98x, pal 0.88-0.94x) and issues about 5.6 instructions an HMMA there, where the tensor
+#   pipe wants fewer. `prefill-mma-d64-tensor-sums.patch` (ts) takes the rows' sums of P on the
+#   tensor cores at D 64 too (8 mma a 64-key tile for 64 FADD a lane; NVRTC 13.0, sm_90: 230
+#   registers, no spill, as main's; the tile loop 1814 -> 1764 instructions). A/B against main
+#   in both layouts over issue 13's four rows, two rounds, then the D 64 prefill tests on it.
 # portable-dims-fa2 (sixty-fourth session, about 2 min with FA2's JIT cache): issue 13's target 3
 #   on the portable path, main's kernels (or PAL_KERNEL_DIR's) beside FA2 at head dims 64 and 256
 #   (FA2's others than 128), the history and no-history rows, three rounds (last run on the
@@ -115,6 +121,15 @@ logit2)
   done
   wait; echo "tests and memcheck done ($SECONDS s)"
   for f in "$O"/logit2_tests_*.txt "$O/logit2_memcheck.txt"; do echo "$f"; tail -2 "$f"; grep -E "^FAILED" "$f" | head -5; done ;;
+d64-sums)
+  export PAL_PREFILL_PATH=portable
+  variant mainK; variant ts prefill-mma-d64-tensor-sums.patch
+  ROUNDS=2 bash scripts/ab_rounds.sh /tmp/d64_sums.txt "python3 scripts/prefill_sweep.py --dim 64 --layouts nhd pal \
+    --rows 4x4096+0 16x1024+0 4x1024+8192 8x512+4096" mainK ts | tail -4
+  cat /tmp/d64_sums.txt /tmp/d64_sums.txt.verdict > "$O/d64_sums.txt"
+  PAL_KERNEL_DIR=kv_b/ts timeout 150 python3 -m pytest -q -p no:cacheprovider -n 8 tests/test_cuda.py \
+    tests/test_variants.py -k "prefill and 64" > "$O/d64_sums_tests.txt" 2>&1
+  tail -2 "$O/d64_sums_tests.txt"; grep -E "^FAILED" "$O/d64_sums_tests.txt" | head -5 ;;
 portable-dims-fa2)
   export PAL_PREFILL_PATH=portable
   for dim in 64 256; do
