@@ -1,6 +1,6 @@
 #!/bin/bash
 # The prepared device calls (a call each part), on the GPU machine:
-#   bash benchmarks/prepared/next_calls.sh suite|logit2|d64-sums|d64-ncu|portable-dims-fa2|random|knobs|
+#   bash benchmarks/prepared/next_calls.sh suite [DIR]|ab69|logit2|d64-sums|d64-ncu|portable-dims-fa2|random|knobs|
 #     lab|stamps|decode-stamps|table|pages|probes|pair
 # suite (about 7 min): the whole GPU suite with every prefill on the portable path and memcheck
 #   beside it, on main's kernels (`scripts/kernel_suite.sh`); last run on 9c993a2's form (the
@@ -24,6 +24,9 @@
 #   tensor cores at D 64 too (8 mma a 64-key tile for 64 FADD a lane; NVRTC 13.0, sm_90: 230
 #   registers, no spill, as main's; the tile loop 1814 -> 1764 instructions). A/B against main
 #   in both layouts over issue 13's four rows, two rounds, then the D 64 prefill tests on it.
+# ab69 (sixty-ninth session, about 5 min, for a scarce device): logit2's A/B at D 256 only (soft-cap
+#   and ALiBi, with plain attention's rows timed beside them for issue 14's ratio) and d64-sums'
+#   A/B, no tests: a winner then runs the whole suite on its folder (`suite DIR`).
 # portable-dims-fa2 (sixty-fourth session, about 2 min with FA2's JIT cache): issue 13's target 3
 #   on the portable path, main's kernels (or PAL_KERNEL_DIR's) beside FA2 at head dims 64 and 256
 #   (FA2's others than 128), the history and no-history rows, three rounds (last run on the
@@ -99,8 +102,8 @@ prefill_ncu() {  # prefill_ncu TAG DIM ROW LIMIT LAYOUT...: ncu of each layout's
   grep -E "Duration|Tensor|Ipc|Executed Instr|Registers|Waves|Wavefronts|stall" "$O"/ncu"$tag"-*.txt | head -40
 }
 case $1 in
-suite)
-  PAL_PREFILL_PATH=portable bash scripts/kernel_suite.sh "$PWD/crates/pal-core/kernels" 575 tests ;;
+suite)  # suite [KERNEL_DIR]: main's kernels, or a candidate's folder
+  PAL_PREFILL_PATH=portable bash scripts/kernel_suite.sh "${2:-$PWD/crates/pal-core/kernels}" 575 tests ;;
 logit2)
   export PAL_PREFILL_PATH=portable
   variant mainK; variant lg2 prefill-mma-logit2.patch; variant lgc prefill-mma-logit2-capfold.patch
@@ -130,6 +133,25 @@ d64-sums)
   PAL_KERNEL_DIR=kv_b/ts timeout 150 python3 -m pytest -q -p no:cacheprovider -n 8 tests/test_cuda.py \
     tests/test_variants.py -k "prefill and 64" > "$O/d64_sums_tests.txt" 2>&1
   tail -2 "$O/d64_sums_tests.txt"; grep -E "^FAILED" "$O/d64_sums_tests.txt" | head -5 ;;
+ab69)
+  export PAL_PREFILL_PATH=portable
+  variant mainK; variant lg2 prefill-mma-logit2.patch; variant lgc prefill-mma-logit2-capfold.patch
+  variant ts prefill-mma-d64-tensor-sums.patch
+  rows="--rows 4x4096+0 4x1024+8192"
+  for round in 1 2; do
+    PAL_KERNEL_DIR=kv_b/mainK python3 scripts/prefill_sweep.py --dim 256 --layouts nhd pal $rows --label plain \
+      2>&1 | tee -a /tmp/ab69_plain.txt | grep TFLOP
+    for v in softcap=30 alibi; do
+      ROUNDS=1 bash scripts/ab_rounds.sh "/tmp/ab69_${v%%=*}.txt" "python3 scripts/prefill_sweep.py --dim 256 \
+        --layouts nhd pal $rows --variant $v" mainK lg2 lgc | tail -3
+    done
+  done
+  ROUNDS=2 bash scripts/ab_rounds.sh /tmp/ab69_d64.txt "python3 scripts/prefill_sweep.py --dim 64 --layouts nhd pal \
+    --rows 4x4096+0 16x1024+0 4x1024+8192 8x512+4096" mainK ts | tail -4
+  for f in softcap alibi; do python3 scripts/ab_verdict.py "/tmp/ab69_$f.txt" --baseline main --candidates lg2 lgc \
+    > "/tmp/ab69_$f.txt.verdict"; done
+  cat /tmp/ab69_*.txt /tmp/ab69_*.verdict > "$O/ab69.txt"
+  tail -n 12 /tmp/ab69_*.verdict; echo "done ($SECONDS s)" ;;
 portable-dims-fa2)
   export PAL_PREFILL_PATH=portable
   for dim in 64 256; do
