@@ -133,25 +133,24 @@ d64-sums)
   PAL_KERNEL_DIR=kv_b/ts timeout 150 python3 -m pytest -q -p no:cacheprovider -n 8 tests/test_cuda.py \
     tests/test_variants.py -k "prefill and 64" > "$O/d64_sums_tests.txt" 2>&1
   tail -2 "$O/d64_sums_tests.txt"; grep -E "^FAILED" "$O/d64_sums_tests.txt" | head -5 ;;
-ab69)
+ab69)  # (each step's output straight under $O: a call cut short keeps what ran)
   export PAL_PREFILL_PATH=portable
   variant mainK; variant lg2 prefill-mma-logit2.patch; variant lgc prefill-mma-logit2-capfold.patch
   variant ts prefill-mma-d64-tensor-sums.patch
   rows="--rows 4x4096+0 4x1024+8192"
   for round in 1 2; do
     PAL_KERNEL_DIR=kv_b/mainK python3 scripts/prefill_sweep.py --dim 256 --layouts nhd pal $rows --label plain \
-      2>&1 | tee -a /tmp/ab69_plain.txt | grep TFLOP
-    for v in softcap=30 alibi; do
-      ROUNDS=1 bash scripts/ab_rounds.sh "/tmp/ab69_${v%%=*}.txt" "python3 scripts/prefill_sweep.py --dim 256 \
-        --layouts nhd pal $rows --variant $v" mainK lg2 lgc | tail -3
-    done
+      2>&1 | tee -a "$O/ab69_plain.txt" | grep TFLOP
+    ROUNDS=1 bash scripts/ab_rounds.sh "$O/ab69_softcap.txt" "python3 scripts/prefill_sweep.py --dim 256 \
+      --layouts nhd pal $rows --variant softcap=30" mainK lg2 lgc | tail -3
+    [ "$round" = 1 ] && ROUNDS=2 bash scripts/ab_rounds.sh "$O/ab69_d64.txt" "python3 scripts/prefill_sweep.py --dim 64 \
+      --layouts nhd pal --rows 4x4096+0 16x1024+0 4x1024+8192 8x512+4096" mainK ts | tail -4
+    ROUNDS=1 bash scripts/ab_rounds.sh "$O/ab69_alibi.txt" "python3 scripts/prefill_sweep.py --dim 256 \
+      --layouts nhd pal $rows --variant alibi" mainK lg2 lgc | tail -3
   done
-  ROUNDS=2 bash scripts/ab_rounds.sh /tmp/ab69_d64.txt "python3 scripts/prefill_sweep.py --dim 64 --layouts nhd pal \
-    --rows 4x4096+0 16x1024+0 4x1024+8192 8x512+4096" mainK ts | tail -4
-  for f in softcap alibi; do python3 scripts/ab_verdict.py "/tmp/ab69_$f.txt" --baseline main --candidates lg2 lgc \
-    > "/tmp/ab69_$f.txt.verdict"; done
-  cat /tmp/ab69_*.txt /tmp/ab69_*.verdict > "$O/ab69.txt"
-  tail -n 12 /tmp/ab69_*.verdict; echo "done ($SECONDS s)" ;;
+  for f in softcap alibi; do python3 scripts/ab_verdict.py "$O/ab69_$f.txt" --baseline main --candidates lg2 lgc \
+    > "$O/ab69_$f.txt.verdict"; done
+  tail -n 12 "$O"/ab69_*.verdict; echo "done ($SECONDS s)" ;;
 portable-dims-fa2)
   export PAL_PREFILL_PATH=portable
   for dim in 64 256; do
