@@ -1,6 +1,6 @@
 #!/bin/bash
 # The prepared device calls (a call each part), on the GPU machine:
-#   bash benchmarks/prepared/next_calls.sh suite [DIR]|ab69|logit2|d64-sums|d64-ncu|portable-dims-fa2|random|knobs|
+#   bash benchmarks/prepared/next_calls.sh ab69|variants-wide|suite-on NAME PATCH...|suite [DIR]|logit2|d64-sums|d64-ncu|portable-dims-fa2|random|knobs|
 #     lab|stamps|decode-stamps|table|pages|probes|pair
 # suite (about 7 min): the whole GPU suite with every prefill on the portable path and memcheck
 #   beside it, on main's kernels (`scripts/kernel_suite.sh`); last run on 9c993a2's form (the
@@ -24,9 +24,21 @@
 #   tensor cores at D 64 too (8 mma a 64-key tile for 64 FADD a lane; NVRTC 13.0, sm_90: 230
 #   registers, no spill, as main's; the tile loop 1814 -> 1764 instructions). A/B against main
 #   in both layouts over issue 13's four rows, two rounds, then the D 64 prefill tests on it.
-# ab69 (sixty-ninth session, about 5 min, for a scarce device): logit2's A/B at D 256 only (soft-cap
-#   and ALiBi, with plain attention's rows timed beside them for issue 14's ratio) and d64-sums'
-#   A/B, no tests: a winner then runs the whole suite on its folder (`suite DIR`).
+# ab69 (sixty-ninth session, about 5 min, for a scarce device; not run: the session's device time
+#   went on refusals): logit2's A/B at D 256 only (soft-cap and ALiBi, with plain attention's rows
+#   timed beside them for issue 14's ratio) and d64-sums' A/B, no tests. Winners then run the
+#   whole suite and memcheck together, e.g. `suite-on lg2ts prefill-mma-logit2.patch
+#   prefill-mma-d64-tensor-sums.patch` (the two patches apply in either order; every prefill_mma
+#   key of CI compiles with both, NVRTC 13.0).
+# variants-wide (sixty-ninth session, about 8 min; needs only main's wheel): at head dims up to 128
+#   the portable prefill gives plain attention 64-key tiles (`wide`) and every variant 32, for
+#   their spills (cuda/prefill.rs); the D 64 knob runs of the sixty-eighth session put 32-key
+#   tiles at 0.73-0.87x of 64 for plain attention, so that rule alone may cost variants issue
+#   14's 10%. NVRTC 13.0, sm_90, D 128 64-key tiles, nhd / pal spill bytes: plain 16 / 0, sinks
+#   16 / 0 (plain's), window 56 / 36, soft-cap 68 / 62, ALiBi 186 / 170 (lg2: 90 / 70; soft-cap
+#   under lgc 44 / 62). `keys=64` against the default for each variant and plain beside them,
+#   D 128 then D 64, two alternating rounds (`ab_verdict`: k64 over default), then the variant
+#   prefill tests under keys=64 with memcheck of the variant cases beside them.
 # portable-dims-fa2 (sixty-fourth session, about 2 min with FA2's JIT cache): issue 13's target 3
 #   on the portable path, main's kernels (or PAL_KERNEL_DIR's) beside FA2 at head dims 64 and 256
 #   (FA2's others than 128), the history and no-history rows, three rounds (last run on the
@@ -102,6 +114,9 @@ prefill_ncu() {  # prefill_ncu TAG DIM ROW LIMIT LAYOUT...: ncu of each layout's
   grep -E "Duration|Tensor|Ipc|Executed Instr|Registers|Waves|Wavefronts|stall" "$O"/ncu"$tag"-*.txt | head -40
 }
 case $1 in
+suite-on)  # suite-on NAME PATCH...: the suite on main's kernels with the prepared patches applied
+  variant "$2" "${@:3}"
+  PAL_PREFILL_PATH=portable bash scripts/kernel_suite.sh "$PWD/kv_b/$2" 575 tests ;;
 suite)  # suite [KERNEL_DIR]: main's kernels, or a candidate's folder
   PAL_PREFILL_PATH=portable bash scripts/kernel_suite.sh "${2:-$PWD/crates/pal-core/kernels}" 575 tests ;;
 logit2)
@@ -151,6 +166,31 @@ ab69)  # (each step's output straight under $O: a call cut short keeps what ran)
   for f in softcap alibi; do python3 scripts/ab_verdict.py "$O/ab69_$f.txt" --baseline main --candidates lg2 lgc \
     > "$O/ab69_$f.txt.verdict"; done
   tail -n 12 "$O"/ab69_*.verdict; echo "done ($SECONDS s)" ;;
+variants-wide)
+  export PAL_PREFILL_PATH=portable
+  for dim in 128 64; do
+    for round in 1 2; do
+      for v in plain sinks window=1024 softcap=30 alibi; do
+        for tuning in default keys=64; do
+          PAL_PREFILL_TUNING=$([ $tuning = default ] || echo $tuning) timeout 100 python3 scripts/prefill_sweep.py \
+            --dim $dim --layouts nhd pal --rows 4x4096+0 4x1024+8192 --variant $v \
+            --label "$([ $tuning = default ] && echo default || echo k64)-${v%%=*}" >> "$O/wide_d$dim.txt" 2>&1
+        done
+      done
+      echo "d$dim round $round ($SECONDS s)"
+    done
+    for v in plain sinks window softcap alibi; do
+      sed -n "s/^k64-$v /k64 /p; s/^default-$v /default /p" "$O/wide_d$dim.txt" > /tmp/wide.txt
+      echo "D $dim $v: $(python3 scripts/ab_verdict.py /tmp/wide.txt --baseline default --candidates k64 | tail -1)"
+    done | tee -a "$O/wide_verdicts.txt"
+  done
+  export PAL_PREFILL_TUNING=keys=64
+  timeout 150 compute-sanitizer --tool memcheck --error-exitcode 9 python3 -m pytest -q -p no:cacheprovider \
+    tests/test_cuda.py -k "variants_between or (swizzled_rows_with_variants and 128)" > "$O/wide_memcheck.txt" 2>&1 &
+  timeout 150 python3 -m pytest -q -p no:cacheprovider -n 8 tests/test_cuda.py tests/test_variants.py \
+    -k "prefill and (soft or cap or alibi or variant or window or sink)" > "$O/wide_tests.txt" 2>&1
+  wait
+  for f in "$O/wide_tests.txt" "$O/wide_memcheck.txt"; do echo "$f"; tail -2 "$f"; grep -E "^FAILED" "$f" | head -5; done ;;
 portable-dims-fa2)
   export PAL_PREFILL_PATH=portable
   for dim in 64 256; do
