@@ -22,6 +22,19 @@ def test_prefill_rows_mean_over_runs_and_bits(lab_script):
     assert verdict(PREFILL, "main", ["qp"], floor=0.98, gain=1.01)[0] == "stop"
 
 
+def test_tagged_prefill_rows_stay_apart(lab_script):
+    lines = [
+        "main  nhd D256 p16 softcap=30 4x4096+0      900 us   400.0 TFLOP/s",
+        "main  nhd D256 p16 softcap=30 4x1024+8192   900 us   200.0 TFLOP/s",
+        "lg2   nhd D256 p16 softcap=30 4x4096+0      800 us   440.0 TFLOP/s, same bits as earlier",
+        "lg2   nhd D256 p16 softcap=30 4x1024+8192   800 us   210.0 TFLOP/s, same bits as earlier",
+    ]  # fmt: skip
+    assert lab_script("ab_verdict").verdict(lines, "main", ["lg2"], floor=0.97, gain=1.01) == [
+        "suite lg2",
+        "lg2 mean 1.075 {'nhd softcap=30 4x4096+0': 1.1, 'nhd softcap=30 4x1024+8192': 1.05}",
+    ]
+
+
 def test_decode_rows_compare_kernel_times(lab_script):
     lines = [
         "merge pal 1x4096 hq32/hkv8 d128 p16: kernel 15.0 us 1.12 TB/s (25%)",
@@ -29,5 +42,5 @@ def test_decode_rows_compare_kernel_times(lab_script):
     ]  # fmt: skip
     assert lab_script("ab_verdict").verdict(lines, "merge", ["fused"], floor=0.98, gain=1.01) == [
         "suite fused",
-        "fused mean 1.250 {'pal 1x4096': 1.25}",
+        "fused mean 1.250 {'pal 1x4096 hq32/hkv8 d128 p16': 1.25}",
     ]
