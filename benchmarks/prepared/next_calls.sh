@@ -1,35 +1,32 @@
 #!/bin/bash
 # The prepared device calls (a call each part), on the GPU machine:
-#   bash benchmarks/prepared/next_calls.sh ab69|variants-wide|suite-on NAME PATCH...|suite [DIR]|logit2|d64-sums|d64-ncu|portable-dims-fa2|random|knobs|
+#   bash benchmarks/prepared/next_calls.sh ab69|variants-wide|suite-on NAME PATCH...|suite [DIR]|d64-ncu|portable-dims-fa2|random|knobs|
 #     lab|stamps|decode-stamps|table|pages|probes|pair
 # suite (about 7 min): the whole GPU suite with every prefill on the portable path and memcheck
 #   beside it, on main's kernels (`scripts/kernel_suite.sh`); last run on 9c993a2's form (the
 #   sixty-seventh session's call 1). Since then only host rules changed (51038fd: variants take
 #   the staggered slot), each form run by its own tests and memcheck.
-# logit2 (sixty-eighth session, about 6 min): the portable prefill's soft-cap runs 0.79-0.90x plain
-#   attention (H100, D 192 / 256; issue 14 asks within 10%): its scores go through
-#   `Variant::logit` (a division and fast_tanh's two MUFU ops a score) where the Hopper kernel
-#   takes `Logit2` (one tanh.approx, ALiBi's bias in base 2, one FFMA a score from a per-tile
-#   base: no conversion a score). `prefill-mma-logit2.patch` (lg2) does that;
-#   `prefill-mma-logit2-capfold.patch` (lgc) also keeps an unmasked soft-capped tile's tanh t
-#   and folds cap2 into the exponent's FFMA (Hopper's form). Compiled (NVRTC 13.0, sm_90): lg2
-#   MUFU 3 -> 2 a soft-capped score, I2FP 32 -> 2 an ALiBi tile; spills within 0-40 bytes of
-#   main's, lgc up to 36 more in pal. A/B against main, soft-cap and ALiBi at D 256 and D 128, two rounds,
-#   then the variant prefill tests on each patch with memcheck beside them (lg2's). Their bits
-#   differ from main's by design (another tanh): the verdict's ratios decide, not its
-#   "suite" line. A winner lands with the whole suite (its plain keys' SASS is main's).
-# d64-sums (sixty-ninth session, about 4 min): the portable prefill at D 64 loses to FA2 (H100: nhd
-#   0.93-0.98x, pal 0.88-0.94x) and issues about 5.6 instructions an HMMA there, where the tensor
-#   pipe wants fewer. `prefill-mma-d64-tensor-sums.patch` (ts) takes the rows' sums of P on the
-#   tensor cores at D 64 too (8 mma a 64-key tile for 64 FADD a lane; NVRTC 13.0, sm_90: 230
-#   registers, no spill, as main's; the tile loop 1814 -> 1764 instructions). A/B against main
-#   in both layouts over issue 13's four rows, two rounds, then the D 64 prefill tests on it.
 # ab69 (sixty-ninth session, about 5 min, for a scarce device; not run: the session's device time
-#   went on refusals): logit2's A/B at D 256 only (soft-cap and ALiBi, with plain attention's rows
-#   timed beside them for issue 14's ratio) and d64-sums' A/B, no tests. Winners then run the
-#   whole suite and memcheck together, e.g. `suite-on lg2ts prefill-mma-logit2.patch
-#   prefill-mma-d64-tensor-sums.patch` (the two patches apply in either order; every prefill_mma
-#   key of CI compiles with both, NVRTC 13.0).
+#   went on refusals). Two prepared kernel patches, A/B against main, no tests; winners then run
+#   the whole suite and memcheck together, e.g. `suite-on lg2ts prefill-mma-logit2.patch
+#   prefill-mma-d64-tensor-sums.patch` (the patches apply in either order; every prefill_mma
+#   key of CI compiles with both, NVRTC 13.0). Each step writes under $O as it goes.
+#   - logit2 (sixty-eighth session): the portable prefill's soft-cap runs 0.79-0.90x plain
+#     attention (H100, D 192 / 256; issue 14 asks within 10%): its scores go through
+#     `Variant::logit` (a division and fast_tanh's two MUFU ops a score) where the Hopper kernel
+#     takes `Logit2` (one tanh.approx, ALiBi's bias in base 2, one FFMA a score from a per-tile
+#     base). `prefill-mma-logit2.patch` (lg2) does that; `prefill-mma-logit2-capfold.patch` (lgc)
+#     also keeps an unmasked soft-capped tile's tanh t and folds cap2 into the exponent's FFMA.
+#     Compiled (NVRTC 13.0, sm_90): MUFU 3 -> 2 a soft-capped score, I2FP 32 -> 2 an ALiBi tile;
+#     spills within 0-40 bytes of main's, lgc up to 36 more in pal; plain keys' SASS is main's.
+#     Timed at D 256, soft-cap and ALiBi, plain attention's rows beside them (issue 14's ratio).
+#     Their bits differ from main's by design (another tanh): the ratios decide, not the
+#     verdict's "suite" line.
+#   - ts: the portable prefill at D 64 loses to FA2 (H100: nhd 0.93-0.98x, pal 0.88-0.94x) and
+#     issues about 5.6 instructions an HMMA there. `prefill-mma-d64-tensor-sums.patch` takes the
+#     rows' sums of P on the tensor cores at D 64 too (8 mma a 64-key tile for 64 FADD a lane;
+#     230 registers, no spill, as main's; the tile loop 1814 -> 1764 instructions). Timed in both
+#     layouts over issue 13's four rows, two rounds.
 # variants-wide (sixty-ninth session, about 8 min; needs only main's wheel): at head dims up to 128
 #   the portable prefill gives plain attention 64-key tiles (`wide`) and every variant 32, for
 #   their spills (cuda/prefill.rs); the D 64 knob runs of the sixty-eighth session put 32-key
@@ -119,35 +116,6 @@ suite-on)  # suite-on NAME PATCH...: the suite on main's kernels with the prepar
   PAL_PREFILL_PATH=portable bash scripts/kernel_suite.sh "$PWD/kv_b/$2" 575 tests ;;
 suite)  # suite [KERNEL_DIR]: main's kernels, or a candidate's folder
   PAL_PREFILL_PATH=portable bash scripts/kernel_suite.sh "${2:-$PWD/crates/pal-core/kernels}" 575 tests ;;
-logit2)
-  export PAL_PREFILL_PATH=portable
-  variant mainK; variant lg2 prefill-mma-logit2.patch; variant lgc prefill-mma-logit2-capfold.patch
-  for dim in 256 128; do
-    for v in softcap=30 alibi; do
-      ROUNDS=2 bash scripts/ab_rounds.sh "/tmp/logit2_d${dim}_${v%%=*}.txt" "python3 scripts/prefill_sweep.py --dim $dim \
-        --layouts nhd pal --rows 4x4096+0 4x1024+8192 --variant $v" mainK lg2 lgc | tail -3
-    done
-  done
-  cat /tmp/logit2_*.txt /tmp/logit2_*.verdict > "$O/logit2.txt"
-  echo "timed ($SECONDS s)"
-  # (the three at once: about 3 min where one after another would pass the call's limit)
-  PAL_KERNEL_DIR=kv_b/lg2 timeout 200 compute-sanitizer --tool memcheck --error-exitcode 9 python3 -m pytest -q \
-    -p no:cacheprovider tests/test_cuda.py -k "swizzled_rows or variants_between" > "$O/logit2_memcheck.txt" 2>&1 &
-  for v in lg2 lgc; do
-    PAL_KERNEL_DIR=kv_b/$v timeout 200 python3 -m pytest -q -p no:cacheprovider -n 6 tests/test_cuda.py \
-      tests/test_variants.py -k "prefill and (soft or cap or alibi or variant or window or sink)" > "$O/logit2_tests_$v.txt" 2>&1 &
-  done
-  wait; echo "tests and memcheck done ($SECONDS s)"
-  for f in "$O"/logit2_tests_*.txt "$O/logit2_memcheck.txt"; do echo "$f"; tail -2 "$f"; grep -E "^FAILED" "$f" | head -5; done ;;
-d64-sums)
-  export PAL_PREFILL_PATH=portable
-  variant mainK; variant ts prefill-mma-d64-tensor-sums.patch
-  ROUNDS=2 bash scripts/ab_rounds.sh /tmp/d64_sums.txt "python3 scripts/prefill_sweep.py --dim 64 --layouts nhd pal \
-    --rows 4x4096+0 16x1024+0 4x1024+8192 8x512+4096" mainK ts | tail -4
-  cat /tmp/d64_sums.txt /tmp/d64_sums.txt.verdict > "$O/d64_sums.txt"
-  PAL_KERNEL_DIR=kv_b/ts timeout 150 python3 -m pytest -q -p no:cacheprovider -n 8 tests/test_cuda.py \
-    tests/test_variants.py -k "prefill and 64" > "$O/d64_sums_tests.txt" 2>&1
-  tail -2 "$O/d64_sums_tests.txt"; grep -E "^FAILED" "$O/d64_sums_tests.txt" | head -5 ;;
 ab69)  # (each step's output straight under $O: a call cut short keeps what ran)
   export PAL_PREFILL_PATH=portable
   variant mainK; variant lg2 prefill-mma-logit2.patch; variant lgc prefill-mma-logit2-capfold.patch
@@ -163,8 +131,7 @@ ab69)  # (each step's output straight under $O: a call cut short keeps what ran)
     ROUNDS=1 bash scripts/ab_rounds.sh "$O/ab69_alibi.txt" "python3 scripts/prefill_sweep.py --dim 256 \
       --layouts nhd pal $rows --variant alibi" mainK lg2 lgc | tail -3
   done
-  for f in softcap alibi; do python3 scripts/ab_verdict.py "$O/ab69_$f.txt" --baseline main --candidates lg2 lgc \
-    > "$O/ab69_$f.txt.verdict"; done
+  # (each ab_rounds verdict reads its whole file: the last one covers both rounds)
   tail -n 12 "$O"/ab69_*.verdict; echo "done ($SECONDS s)" ;;
 variants-wide)
   export PAL_PREFILL_PATH=portable

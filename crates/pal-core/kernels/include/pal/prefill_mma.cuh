@@ -6,9 +6,9 @@
 // (64 where two CTAs' tiles fit an SM's shared memory, else 32) stream through a two-slot ring
 // with cp.async: tile j + 2 loads while the warps work on tile j; at head dims 192 / 256 (STAGGER)
 // one slot of 64-key tiles, K of tile j + 1 loading during tile j's P V, its V during the next
-// scores. S = Q K^T and O += P V with m16n8k16 mma.sync, float32 accumulators, online softmax
-// in registers with base-2 exponentials. The CTA stops at its last token's causal limit; only tiles that reach past its
-// first token's limit, or hold a key of an invalid page, are masked.
+// scores. S = Q K^T and O += P V with m16n8k16 mma.sync, float32 accumulators, online softmax in
+// registers with base-2 exponentials. The CTA stops at its last token's causal limit; only tiles
+// that reach past its first token's limit, or hold a key of an invalid page, are masked.
 // Copies: tiles wholly prompt or wholly history follow copy plans (a fixed chunk or key per
 // thread, page ids read a tile ahead and shuffled, 32-bit offsets); a sequence's boundary tile
 // and a window's first take the general gather. Tiles keep the pools' order where it differs:
