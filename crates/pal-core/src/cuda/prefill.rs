@@ -32,10 +32,10 @@ const WGMMA_PRODUCER_THREADS: usize = 384;
 /// default picks by device), so both paths can be tested and timed on one GPU. Read per call.
 pub const PREFILL_PATH_ENV: &str = "PAL_PREFILL_PATH";
 /// Lab knob: `PAL_PREFILL_TUNING="keys=64,stages=3"` overrides the Hopper kernel's tile depth
-/// and ring, and the portable kernel's tile depth (`keys`), unpadded slots (`tight`), one slot
-/// whose K and V are refilled apart (`stagger`, 64-key tiles in two 32-key slots' bytes),
-/// register budget (`min_ctas`, CTAs an SM) and split count (`splits`); the kernels still
-/// assert the shape. Read once per process, as the decode's knob.
+/// and ring, and the portable kernel's tile depth (`keys`), m-tiles a warp (`m_tiles`),
+/// unpadded slots (`tight`), one slot whose K and V are refilled apart (`stagger`, 64-key tiles
+/// in two 32-key slots' bytes), register budget (`min_ctas`, CTAs an SM) and split count
+/// (`splits`); the kernels still assert the shape. Read once per process, as the decode's knob.
 pub const PREFILL_TUNING_ENV: &str = "PAL_PREFILL_TUNING";
 
 /// What `prefill_mma`'s static shared words (the readable-key words and the task) may take
@@ -120,7 +120,11 @@ pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, arch: (i32, 
         }
         _ => {
             const PAD: usize = 8;
-            let m_tiles = if head_dim > 128 { 1 } else { 2 };
+            // (`m_tiles=1` in the tuning knob: one m-tile a warp, 64 rows a CTA, at head dims up
+            // to 128 too, where a variant's 64-key tiles fit its registers: no spill at D 128.)
+            let m_tiles = tuning("m_tiles")
+                .filter(|&m_tiles| m_tiles == 1 || m_tiles == 2)
+                .unwrap_or(if head_dim > 128 { 1 } else { 2 });
             let rows = 64 * m_tiles;
             // Q, then two ring slots of a K and a V tile (`PrefillMmaTile`), in rows padded by
             // 16 bytes. Where that leaves no room for the kernel's static words (D 256 on GPUs of
