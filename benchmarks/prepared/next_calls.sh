@@ -1,41 +1,31 @@
 #!/bin/bash
 # The prepared device calls (a call each part), on the GPU machine:
-#   bash benchmarks/prepared/next_calls.sh ab69|variants-wide|suite-on NAME PATCH...|suite [DIR]|d64-ncu|portable-dims-fa2|random|knobs|
+#   bash benchmarks/prepared/next_calls.sh suite-on NAME PATCH...|variants-wide [PATCH...]|suite [DIR]|d64-ncu|portable-dims-fa2|random|knobs|
 #     lab|stamps|decode-stamps|table|pages|probes|pair
 # suite (about 7 min): the whole GPU suite with every prefill on the portable path and memcheck
 #   beside it, on main's kernels (`scripts/kernel_suite.sh`); last run on 9c993a2's form (the
 #   sixty-seventh session's call 1). Since then only host rules changed (51038fd: variants take
 #   the staggered slot), each form run by its own tests and memcheck.
-# ab69 (sixty-ninth session, about 5 min, for a scarce device; not run: the session's device time
-#   went on refusals). Two prepared kernel patches, A/B against main, no tests; winners then run
-#   the whole suite and memcheck together, e.g. `suite-on lg2ts prefill-mma-logit2.patch
-#   prefill-mma-d64-tensor-sums.patch` (the patches apply in either order; every prefill_mma
-#   key of CI compiles with both, NVRTC 13.0). Each step writes under $O as it goes.
-#   - logit2 (sixty-eighth session): the portable prefill's soft-cap runs 0.79-0.90x plain
-#     attention (H100, D 192 / 256; issue 14 asks within 10%): its scores go through
-#     `Variant::logit` (a division and fast_tanh's two MUFU ops a score) where the Hopper kernel
-#     takes `Logit2` (one tanh.approx, ALiBi's bias in base 2, one FFMA a score from a per-tile
-#     base). `prefill-mma-logit2.patch` (lg2) does that; `prefill-mma-logit2-capfold.patch` (lgc)
-#     also keeps an unmasked soft-capped tile's tanh t and folds cap2 into the exponent's FFMA.
-#     Compiled (NVRTC 13.0, sm_90): MUFU 3 -> 2 a soft-capped score, I2FP 32 -> 2 an ALiBi tile;
-#     spills within 0-40 bytes of main's, lgc up to 36 more in pal; plain keys' SASS is main's.
-#     Timed at D 256, soft-cap and ALiBi, plain attention's rows beside them (issue 14's ratio).
-#     Their bits differ from main's by design (another tanh): the ratios decide, not the
-#     verdict's "suite" line.
-#   - ts: the portable prefill at D 64 loses to FA2 (H100: nhd 0.93-0.98x, pal 0.88-0.94x) and
-#     issues about 5.6 instructions an HMMA there. `prefill-mma-d64-tensor-sums.patch` takes the
-#     rows' sums of P on the tensor cores at D 64 too (8 mma a 64-key tile for 64 FADD a lane;
-#     230 registers, no spill, as main's; the tile loop 1814 -> 1764 instructions). Timed in both
-#     layouts over issue 13's four rows, two rounds.
-# variants-wide (sixty-ninth session, about 8 min; needs only main's wheel): at head dims up to 128
-#   the portable prefill gives plain attention 64-key tiles (`wide`) and every variant 32, for
-#   their spills (cuda/prefill.rs); the D 64 knob runs of the sixty-eighth session put 32-key
-#   tiles at 0.73-0.87x of 64 for plain attention, so that rule alone may cost variants issue
-#   14's 10%. NVRTC 13.0, sm_90, D 128 64-key tiles, nhd / pal spill bytes: plain 16 / 0, sinks
-#   16 / 0 (plain's), window 56 / 36, soft-cap 68 / 62, ALiBi 186 / 170 (lg2: 90 / 70; soft-cap
-#   under lgc 44 / 62). `keys=64` against the default for each variant and plain beside them,
-#   D 128 then D 64, two alternating rounds (`ab_verdict`: k64 over default), then the variant
-#   prefill tests under keys=64 with memcheck of the variant cases beside them.
+# The seventieth session's plan for the next (its device time went mostly on refusals; it ran
+#   `ab69` and the lgc tests, results/h100-2026-12-07-s70/):
+#   1. `suite-on lgc prefill-mma-logit2-capfold.patch`: the whole suite and memcheck on lgc, the
+#      soft-cap's and ALiBi's scores as base-2 logits (`Logit2`, one tanh.approx a score; an
+#      unmasked soft-capped tile keeps tanh t, cap2 folded into the exponent). H100, 2026-12-07,
+#      portable path: soft-cap 1.11-1.17x main's at D 256, 1.16-1.24x at D 192, 1.43-1.49x at
+#      D 128; ALiBi 0.98-1.05x at D 256, 1.01-1.04x at D 192, 1.04-1.09x at D 128. Its prefill
+#      tests (914, 160 random cases an op) and memcheck of the variant cases passed there; only
+#      soft-cap and ALiBi keys' SASS differs from main's. Then land it (`git apply -p1`).
+#   2. `variants-wide prefill-mma-logit2-capfold.patch` (or no patch once lgc is in main).
+# variants-wide [PATCH...] (about 8 min): at head dims up to 128 the portable prefill gives plain
+#   attention 64-key tiles (`wide`) and every variant 32 (cuda/prefill.rs), for their spills: at
+#   D 128 soft-cap runs at 0.51-0.54x plain attention's rate on main and 0.76-0.78x under lgc,
+#   ALiBi 0.61-0.66x and 0.64-0.68x (H100, 2026-12-07): far from issue 14's 10%. Two 64-key forms against the default, for plain,
+#   soft-cap 30, ALiBi and window 1024 (sinks add nothing to the tile loop), D 128 then D 64, two
+#   rounds (stopped at 330 s): `keys=64` (two m-tiles a warp; lgc's D 128 spills: nhd / pal 44 /
+#   62 bytes soft-cap, 90 / 70 ALiBi, 112 / 140 all four) and `keys=64,m_tiles=1` (64 rows a CTA,
+#   one m-tile a warp: no spill, 166-218 registers, NVRTC 13.0 sm_90). `ab_verdict` per variant
+#   (each form over the default), then each form under the variant prefill tests and memcheck of
+#   the D 128 variant cases. A winner lands as a host rule (cuda/prefill.rs) with its evidence.
 # portable-dims-fa2 (sixty-fourth session, about 2 min with FA2's JIT cache): issue 13's target 3
 #   on the portable path, main's kernels (or PAL_KERNEL_DIR's) beside FA2 at head dims 64 and 256
 #   (FA2's others than 128), the history and no-history rows, three rounds (last run on the
@@ -116,49 +106,42 @@ suite-on)  # suite-on NAME PATCH...: the suite on main's kernels with the prepar
   PAL_PREFILL_PATH=portable bash scripts/kernel_suite.sh "$PWD/kv_b/$2" 575 tests ;;
 suite)  # suite [KERNEL_DIR]: main's kernels, or a candidate's folder
   PAL_PREFILL_PATH=portable bash scripts/kernel_suite.sh "${2:-$PWD/crates/pal-core/kernels}" 575 tests ;;
-ab69)  # (each step's output straight under $O: a call cut short keeps what ran)
-  export PAL_PREFILL_PATH=portable
-  variant mainK; variant lg2 prefill-mma-logit2.patch; variant lgc prefill-mma-logit2-capfold.patch
-  variant ts prefill-mma-d64-tensor-sums.patch
-  rows="--rows 4x4096+0 4x1024+8192"
+variants-wide)  # variants-wide [PATCH...]: main's kernels (+ the patches) in kv_b/wide
+  variant wide "${@:2}"
+  export PAL_PREFILL_PATH=portable PAL_KERNEL_DIR=$PWD/kv_b/wide
+  tunings="default keys=64 keys=64,m_tiles=1"
   for round in 1 2; do
-    PAL_KERNEL_DIR=kv_b/mainK python3 scripts/prefill_sweep.py --dim 256 --layouts nhd pal $rows --label plain \
-      2>&1 | tee -a "$O/ab69_plain.txt" | grep TFLOP
-    ROUNDS=1 bash scripts/ab_rounds.sh "$O/ab69_softcap.txt" "python3 scripts/prefill_sweep.py --dim 256 \
-      --layouts nhd pal $rows --variant softcap=30" mainK lg2 lgc | tail -3
-    [ "$round" = 1 ] && ROUNDS=2 bash scripts/ab_rounds.sh "$O/ab69_d64.txt" "python3 scripts/prefill_sweep.py --dim 64 \
-      --layouts nhd pal --rows 4x4096+0 16x1024+0 4x1024+8192 8x512+4096" mainK ts | tail -4
-    ROUNDS=1 bash scripts/ab_rounds.sh "$O/ab69_alibi.txt" "python3 scripts/prefill_sweep.py --dim 256 \
-      --layouts nhd pal $rows --variant alibi" mainK lg2 lgc | tail -3
-  done
-  # (each ab_rounds verdict reads its whole file: the last one covers both rounds)
-  tail -n 12 "$O"/ab69_*.verdict; echo "done ($SECONDS s)" ;;
-variants-wide)
-  export PAL_PREFILL_PATH=portable
-  for dim in 128 64; do
-    for round in 1 2; do
-      [ $SECONDS -gt 360 ] && break  # (the tests below want about 150 s of the call's 600)
-      for v in plain sinks window=1024 softcap=30 alibi; do
-        for tuning in default keys=64; do
-          PAL_PREFILL_TUNING=$([ $tuning = default ] || echo $tuning) timeout 100 python3 scripts/prefill_sweep.py \
+    for dim in 128 64; do
+      [ $SECONDS -gt 330 ] && break 2  # (the tests below want about 180 s of the call's 600)
+      for v in plain softcap=30 alibi window=1024; do
+        for tuning in $tunings; do
+          PAL_PREFILL_TUNING=$([ $tuning = default ] || echo $tuning) timeout 60 python3 scripts/prefill_sweep.py \
             --dim $dim --layouts nhd pal --rows 4x4096+0 4x1024+8192 --variant $v \
-            --label "$([ $tuning = default ] && echo default || echo k64)-${v%%=*}" >> "$O/wide_d$dim.txt" 2>&1
+            --label "$(echo $tuning | tr -d =, )-${v%%=*}" >> "$O/wide_d$dim.txt" 2>&1
         done
       done
       echo "d$dim round $round ($SECONDS s)"
     done
-    for v in plain sinks window softcap alibi; do
-      sed -n "s/^k64-$v /k64 /p; s/^default-$v /default /p" "$O/wide_d$dim.txt" > /tmp/wide.txt
-      echo "D $dim $v: $(python3 scripts/ab_verdict.py /tmp/wide.txt --baseline default --candidates k64 | tail -1)"
-    done | tee -a "$O/wide_verdicts.txt"
   done
-  export PAL_PREFILL_TUNING=keys=64
-  timeout 150 compute-sanitizer --tool memcheck --error-exitcode 9 python3 -m pytest -q -p no:cacheprovider \
-    tests/test_cuda.py -k "variants_between or (swizzled_rows_with_variants and 128)" > "$O/wide_memcheck.txt" 2>&1 &
-  timeout 150 python3 -m pytest -q -p no:cacheprovider -n 8 tests/test_cuda.py tests/test_variants.py \
-    -k "prefill and (soft or cap or alibi or variant or window or sink)" > "$O/wide_tests.txt" 2>&1
+  for dim in 128 64; do
+    for v in plain softcap alibi window; do
+      sed -n "s/^\([a-z0-9_]*\)-$v /\1 /p" "$O/wide_d$dim.txt" > /tmp/wide.txt
+      echo "D $dim $v: $(python3 scripts/ab_verdict.py /tmp/wide.txt --baseline default --candidates keys64 \
+        keys64m_tiles1 | grep -v '^stop' | tr '\n' ' ')"
+    done
+  done | tee -a "$O/wide_verdicts.txt"
+  # Each 64-key form under the variants' tests, and memcheck of their D 128 cases, all at once.
+  for tuning in keys=64 keys=64,m_tiles=1; do
+    tag=$(echo $tuning | tr -d =, )
+    PAL_PREFILL_TUNING=$tuning timeout 170 compute-sanitizer --tool memcheck --error-exitcode 9 python3 -m pytest -q \
+      -p no:cacheprovider tests/test_cuda.py -k "variants_between or (swizzled_rows_with_variants and 128)" \
+      > "$O/wide_memcheck_$tag.txt" 2>&1 &
+    PAL_PREFILL_TUNING=$tuning timeout 170 python3 -m pytest -q -p no:cacheprovider -n 6 tests/test_cuda.py \
+      tests/test_variants.py -k "prefill and (soft or cap or alibi or variant or window or sink)" \
+      > "$O/wide_tests_$tag.txt" 2>&1 &
+  done
   wait
-  for f in "$O/wide_tests.txt" "$O/wide_memcheck.txt"; do echo "$f"; tail -2 "$f"; grep -E "^FAILED" "$f" | head -5; done ;;
+  for f in "$O"/wide_tests_*.txt "$O"/wide_memcheck_*.txt; do echo "$f"; tail -2 "$f"; grep -E "^FAILED" "$f" | head -5; done ;;
 portable-dims-fa2)
   export PAL_PREFILL_PATH=portable
   for dim in 64 256; do
