@@ -18,9 +18,10 @@ import collections
 import re
 import sys
 
-# A prefill row with its tags (the pools' dtype, a variant: `p16 softcap=30 4x4096+0`), so
-# that tagged rows stay apart.
-PREFILL = re.compile(r"(\S+) +(\w+) D\d+ p\d+ ((?:\S+ )*?\d+x\d+\+\d+) .*? ([\d.]+) TFLOP/s")
+# A prefill row with its head dim, page and tags (the pools' dtype, a variant: `D256 p16
+# softcap=30 4x4096+0`), so that rows of several head dims, pages or variants in one file stay
+# apart.
+PREFILL = re.compile(r"(\S+) +(\w+) (D\d+ p\d+ (?:\S+ )*?\d+x\d+\+\d+) .*? ([\d.]+) TFLOP/s")
 DECODE = re.compile(r"(\S+) +(\w+) ([^:]+): kernel ([\d.]+) us")  # the row with its heads, dim and page
 
 

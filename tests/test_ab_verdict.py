@@ -17,7 +17,7 @@ def test_prefill_rows_mean_over_runs_and_bits(lab_script):
     lines = verdict(PREFILL, "main", ["qp", "bad"], floor=0.97, gain=1.01)
     assert lines[0] == "suite qp"  # bad is faster but computes other bits
     # pal 4x4096: 485 over the mean of main's 510 and 486 (0.974, above the floor)
-    assert lines[1] == "qp mean 1.027 {'nhd 4x1024+8192': 1.08, 'pal 4x4096+0': 0.974}"
+    assert lines[1] == "qp mean 1.027 {'nhd D128 p16 4x1024+8192': 1.08, 'pal D128 p16 4x4096+0': 0.974}"
     assert lines[2].endswith("(bits differ)")
     assert verdict(PREFILL, "main", ["qp"], floor=0.98, gain=1.01)[0] == "stop"
 
@@ -31,7 +31,24 @@ def test_tagged_prefill_rows_stay_apart(lab_script):
     ]  # fmt: skip
     assert lab_script("ab_verdict").verdict(lines, "main", ["lg2"], floor=0.97, gain=1.01) == [
         "suite lg2",
-        "lg2 mean 1.075 {'nhd softcap=30 4x4096+0': 1.1, 'nhd softcap=30 4x1024+8192': 1.05}",
+        "lg2 mean 1.075 {'nhd D256 p16 softcap=30 4x4096+0': 1.1, "
+        "'nhd D256 p16 softcap=30 4x1024+8192': 1.05}",
+    ]
+
+
+def test_rows_of_other_head_dims_and_pages_stay_apart(lab_script):
+    lines = [
+        "main  nhd D256 p16 4x4096+0      900 us   400.0 TFLOP/s",
+        "main  nhd D128 p16 4x4096+0      900 us   200.0 TFLOP/s",
+        "main  nhd D128 p64 4x4096+0      900 us   100.0 TFLOP/s",
+        "lazy  nhd D256 p16 4x4096+0      800 us   440.0 TFLOP/s, same bits as earlier",
+        "lazy  nhd D128 p16 4x4096+0      800 us   190.0 TFLOP/s, same bits as earlier",
+        "lazy  nhd D128 p64 4x4096+0      800 us   100.0 TFLOP/s, same bits as earlier",
+    ]  # fmt: skip
+    assert lab_script("ab_verdict").verdict(lines, "main", ["lazy"], floor=0.97, gain=1.01) == [
+        "stop",  # D 128 at 0.95 (pooled by row alone, the three read 1.04: "suite lazy")
+        "lazy mean 1.017 {'nhd D256 p16 4x4096+0': 1.1, 'nhd D128 p16 4x4096+0': 0.95, "
+        "'nhd D128 p64 4x4096+0': 1.0}",
     ]
 
 

@@ -1,6 +1,6 @@
 #!/bin/bash
 # The prepared device calls (a call each part), on the GPU machine:
-#   bash benchmarks/prepared/next_calls.sh suite-on NAME PATCH...|variants-wide [PATCH...]|suite [DIR]|d64-ncu|portable-dims-fa2|random|knobs|
+#   bash benchmarks/prepared/next_calls.sh suite-on NAME PATCH...|variants-wide [PATCH...]|lazy|suite [DIR]|d64-ncu|portable-dims-fa2|random|knobs|
 #     lab|stamps|decode-stamps|table|pages|probes|pair
 # suite (about 7 min): the whole GPU suite with every prefill on the portable path and memcheck
 #   beside it, on main's kernels (`scripts/kernel_suite.sh`); last run on 9c993a2's form (the
@@ -16,6 +16,14 @@
 #      tests (914, 160 random cases an op) and memcheck of the variant cases passed there; only
 #      soft-cap and ALiBi keys' SASS differs from main's. Then land it (`git apply -p1`).
 #   2. `variants-wide prefill-mma-logit2-capfold.patch` (or no patch once lgc is in main).
+#   3. `lazy` (about 3 min): `prefill-mma-lazy-rescale.patch` on lgc raises a row's exponent base
+#      only where a tile's max passes it by more than 8 (base 2; FlashAttention-4's rule). With
+#      ALiBi the max creeps up every tile along the diagonal (slope x 64 keys), and each raise
+#      multiplies O (128 FMUL a tile a lane at D 256, against 256 HMMA): ALiBi sits at 0.91-0.95x
+#      plain attention at D 192 / 256. Every prefill's bits change (the base, not the result), so
+#      a winner needs the whole suite (`suite-on lazy prefill-mma-logit2-capfold.patch
+#      prefill-mma-lazy-rescale.patch`). Compiled (NVRTC 13.0, sm_90): D 256 `pal` ALiBi / soft-cap
+#      spills 32 / 36 -> 0 bytes, D 128 `pal` plain 0 -> 42, `nhd` 16 -> 12; D 64 unchanged.
 # variants-wide [PATCH...] (about 8 min): at head dims up to 128 the portable prefill gives plain
 #   attention 64-key tiles (`wide`) and every variant 32 (cuda/prefill.rs), for their spills: at
 #   D 128 soft-cap runs at 0.51-0.54x plain attention's rate on main and 0.76-0.78x under lgc,
@@ -106,6 +114,19 @@ suite-on)  # suite-on NAME PATCH...: the suite on main's kernels with the prepar
   PAL_PREFILL_PATH=portable bash scripts/kernel_suite.sh "$PWD/kv_b/$2" 575 tests ;;
 suite)  # suite [KERNEL_DIR]: main's kernels, or a candidate's folder
   PAL_PREFILL_PATH=portable bash scripts/kernel_suite.sh "${2:-$PWD/crates/pal-core/kernels}" 575 tests ;;
+lazy)  # (about 3 min) lgc against lgc + the lazy base, two rounds; each step's output under $O
+  export PAL_PREFILL_PATH=portable
+  variant lgc prefill-mma-logit2-capfold.patch
+  variant lazy prefill-mma-logit2-capfold.patch prefill-mma-lazy-rescale.patch
+  for dim in 256 128; do
+    for v in plain alibi softcap=30; do
+      # (one file: the verdict, over the whole of it, keys each row by its variant and head dim)
+      ROUNDS=2 bash scripts/ab_rounds.sh "$O/lazy.txt" "python3 scripts/prefill_sweep.py --dim $dim \
+        --layouts nhd pal --rows 4x4096+0 4x1024+8192 --variant $v" lgc lazy | tail -2
+      [ $SECONDS -gt 500 ] && break 2
+    done
+  done
+  echo "done ($SECONDS s)" ;;
 variants-wide)  # variants-wide [PATCH...]: main's kernels (+ the patches) in kv_b/wide
   variant wide "${@:2}"
   export PAL_PREFILL_PATH=portable PAL_KERNEL_DIR=$PWD/kv_b/wide
