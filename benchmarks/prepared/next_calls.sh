@@ -1,7 +1,7 @@
 #!/bin/bash
 # The prepared device calls (a call each part), on the GPU machine:
-#   bash benchmarks/prepared/next_calls.sh suite-on NAME PATCH...|variants-wide [PATCH...]|lazy|suite [DIR]|d64-ncu|portable-dims-fa2|random|knobs|
-#     lab|stamps|decode-stamps|table|pages|probes|pair
+#   bash benchmarks/prepared/next_calls.sh suite-on NAME PATCH...|variants-wide [PATCH...]|lazy|
+#     suite [DIR]|d64-ncu|portable-dims-fa2|random|knobs|lab|stamps|decode-stamps|table|pages|probes|pair
 # suite (about 7 min): the whole GPU suite with every prefill on the portable path and memcheck
 #   beside it, on main's kernels (`scripts/kernel_suite.sh`); last run on 9c993a2's form (the
 #   sixty-seventh session's call 1). Since then only host rules changed (51038fd: variants take
@@ -27,11 +27,12 @@
 # variants-wide [PATCH...] (about 8 min): at head dims up to 128 the portable prefill gives plain
 #   attention 64-key tiles (`wide`) and every variant 32 (cuda/prefill.rs), for their spills: at
 #   D 128 soft-cap runs at 0.51-0.54x plain attention's rate on main and 0.76-0.78x under lgc,
-#   ALiBi 0.61-0.66x and 0.64-0.68x (H100, 2026-12-07): far from issue 14's 10%. Two 64-key forms against the default, for plain,
-#   soft-cap 30, ALiBi and window 1024 (sinks add nothing to the tile loop), D 128 then D 64, two
-#   rounds (stopped at 330 s): `keys=64` (two m-tiles a warp; lgc's D 128 spills: nhd / pal 44 /
-#   62 bytes soft-cap, 90 / 70 ALiBi, 112 / 140 all four) and `keys=64,m_tiles=1` (64 rows a CTA,
-#   one m-tile a warp: no spill, 166-218 registers, NVRTC 13.0 sm_90). `ab_verdict` per variant
+#   ALiBi 0.61-0.66x and 0.64-0.68x (H100, 2026-12-07): far from issue 14's 10%. Two 64-key
+#   forms against the default, for plain, soft-cap 30, ALiBi and window 1024 (sinks add nothing
+#   to the tile loop), D 128 then D 64, two rounds (stopped at 330 s): `keys=64` (two m-tiles a
+#   warp; lgc's D 128 spills: nhd / pal 44 / 62 bytes soft-cap, 90 / 70 ALiBi, 112 / 140 all
+#   four) and `keys=64,m_tiles=1` (64 rows a CTA, one m-tile a warp: no spill, 166-218
+#   registers, NVRTC 13.0 sm_90). `ab_verdict` per variant
 #   (each form over the default), then each form under the variant prefill tests and memcheck of
 #   the D 128 variant cases. A winner lands as a host rule (cuda/prefill.rs) with its evidence.
 # portable-dims-fa2 (sixty-fourth session, about 2 min with FA2's JIT cache): issue 13's target 3
