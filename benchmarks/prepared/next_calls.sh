@@ -32,7 +32,8 @@
 #   to the tile loop), D 128 then D 64, two rounds (stopped at 330 s): `keys=64` (two m-tiles a
 #   warp; lgc's D 128 spills: nhd / pal 44 / 62 bytes soft-cap, 90 / 70 ALiBi, 112 / 140 all
 #   four) and `keys=64,m_tiles=1` (64 rows a CTA, one m-tile a warp: no spill, 166-218
-#   registers, NVRTC 13.0 sm_90). `ab_verdict` per variant
+#   registers, NVRTC 13.0 sm_90; at D 64 both forms hold every variant without a spill, where
+#   32-key tiles ran 0.73-0.87x of 64 for plain attention). `ab_verdict` per variant
 #   (each form over the default), then each form under the variant prefill tests and memcheck of
 #   the D 128 variant cases. A winner lands as a host rule (cuda/prefill.rs) with its evidence.
 # portable-dims-fa2 (sixty-fourth session, about 2 min with FA2's JIT cache): issue 13's target 3
