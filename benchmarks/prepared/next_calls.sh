@@ -33,9 +33,10 @@
 #   warp; lgc's D 128 spills: nhd / pal 44 / 62 bytes soft-cap, 90 / 70 ALiBi, 112 / 140 all
 #   four) and `keys=64,m_tiles=1` (64 rows a CTA, one m-tile a warp: no spill, 166-218
 #   registers, NVRTC 13.0 sm_90; at D 64 both forms hold every variant without a spill, where
-#   32-key tiles ran 0.73-0.87x of 64 for plain attention). `ab_verdict` per variant
-#   (each form over the default), then each form under the variant prefill tests and memcheck of
-#   the D 128 variant cases. A winner lands as a host rule (cuda/prefill.rs) with its evidence.
+#   32-key tiles ran 0.73-0.87x of 64 for plain attention). One `ab_verdict` (each form over
+#   the default, per head dim, variant and row), then each form under the variant prefill tests
+#   and memcheck of the D 128 variant cases. A winner lands as a host rule (cuda/prefill.rs) with
+#   its evidence.
 # portable-dims-fa2 (sixty-fourth session, about 2 min with FA2's JIT cache): issue 13's target 3
 #   on the portable path, main's kernels (or PAL_KERNEL_DIR's) beside FA2 at head dims 64 and 256
 #   (FA2's others than 128), the history and no-history rows, three rounds (last run on the
@@ -140,19 +141,16 @@ variants-wide)  # variants-wide [PATCH...]: main's kernels (+ the patches) in kv
         for tuning in $tunings; do
           PAL_PREFILL_TUNING=$([ $tuning = default ] || echo $tuning) timeout 60 python3 scripts/prefill_sweep.py \
             --dim $dim --layouts nhd pal --rows 4x4096+0 4x1024+8192 --variant $v \
-            --label "$(echo $tuning | tr -d =, )-${v%%=*}" >> "$O/wide_d$dim.txt" 2>&1
+            --label "$(echo $tuning | tr -d =, )" >> "$O/wide.txt" 2>&1
         done
       done
       echo "d$dim round $round ($SECONDS s)"
     done
   done
-  for dim in 128 64; do
-    for v in plain softcap alibi window; do
-      sed -n "s/^\([a-z0-9_]*\)-$v /\1 /p" "$O/wide_d$dim.txt" > /tmp/wide.txt
-      echo "D $dim $v: $(python3 scripts/ab_verdict.py /tmp/wide.txt --baseline default --candidates keys64 \
-        keys64m_tiles1 | grep -v '^stop' | tr '\n' ' ')"
-    done
-  done | tee -a "$O/wide_verdicts.txt"
+  # (one verdict: its rows keep their head dim and variant; the 64-key forms' bits differ by
+  # design, so the per-row ratios decide, not the "suite" line)
+  python3 scripts/ab_verdict.py "$O/wide.txt" --baseline default --candidates keys64 keys64m_tiles1 \
+    | tee "$O/wide_verdicts.txt"
   # Each 64-key form under the variants' tests, and memcheck of their D 128 cases, all at once.
   for tuning in keys=64 keys=64,m_tiles=1; do
     tag=$(echo $tuning | tr -d =, )
