@@ -3,40 +3,37 @@
 #   bash benchmarks/prepared/next_calls.sh suite-on NAME PATCH...|variants-wide [PATCH...]|lazy|
 #     suite [DIR]|d64-ncu|portable-dims-fa2|random|knobs|lab|stamps|decode-stamps|table|pages|probes|pair
 # suite (about 7 min): the whole GPU suite with every prefill on the portable path and memcheck
-#   beside it, on main's kernels (`scripts/kernel_suite.sh`); last run on 9c993a2's form (the
-#   sixty-seventh session's call 1). Since then only host rules changed (51038fd: variants take
-#   the staggered slot), each form run by its own tests and memcheck.
-# The seventieth session's plan for the next (its device time went mostly on refusals; it ran
-#   `ab69` and the lgc tests, results/h100-2026-12-07-s70/):
-#   1. `suite-on lgc prefill-mma-logit2-capfold.patch`: the whole suite and memcheck on lgc, the
-#      soft-cap's and ALiBi's scores as base-2 logits (`Logit2`, one tanh.approx a score; an
-#      unmasked soft-capped tile keeps tanh t, cap2 folded into the exponent). H100, 2026-12-07,
-#      portable path: soft-cap 1.11-1.17x main's at D 256, 1.16-1.24x at D 192, 1.43-1.49x at
-#      D 128; ALiBi 0.98-1.05x at D 256, 1.01-1.04x at D 192, 1.04-1.09x at D 128. Its prefill
-#      tests (914, 160 random cases an op) and memcheck of the variant cases passed there; only
-#      soft-cap and ALiBi keys' SASS differs from main's. Then land it (`git apply -p1`).
-#   2. `variants-wide prefill-mma-logit2-capfold.patch` (or no patch once lgc is in main).
-#   3. `lazy` (about 3 min): `prefill-mma-lazy-rescale.patch` on lgc raises a row's exponent base
+#   beside it, on main's kernels (`scripts/kernel_suite.sh`); last run (as `suite-on`) on the form
+#   main holds now (base-2 logits, before they landed: the seventy-first session's call 1).
+# The seventy-first session's plan for the next (its device time went mostly on refusals; it
+#   landed lgc, base-2 logits for the portable prefill's variants, on the whole suite, and timed
+#   the variants' 64-key forms at D 128 once: results/h100-2026-12-07-s71/):
+#   1. `variants-wide` (about 8 min): 64-key tiles for every variant at head dims up to 128 (two
+#      m-tiles a warp, `keys=64`) against the default (32-key tiles for variants), for plain,
+#      soft-cap 30, ALiBi and window 1024, D 128 then D 64, two rounds, then the form's variant
+#      prefill tests and memcheck of the D 128 variant cases. H100, 2026-12-07, one round at D 128:
+#      soft-cap 1.13-1.17x, ALiBi 1.07-1.12x the default, although the form spills (nhd / pal:
+#      soft-cap 44 / 62 bytes, ALiBi 90 / 70, all four 112 / 140; NVRTC 13.0 sm_90). If the
+#      tests and memcheck pass and the rounds hold, the host rule (`wide` in cuda/prefill.rs)
+#      gives variants 64 keys wherever two CTAs' tiles fit, with its shape test, and CI's keys
+#      (`representative()` in cuda/jit.rs) gain a 64-key variant key at D 128.
+#   2. `lazy` (about 3 min): `prefill-mma-lazy-rescale.patch` on main raises a row's exponent base
 #      only where a tile's max passes it by more than 8 (base 2; FlashAttention-4's rule). With
 #      ALiBi the max creeps up every tile along the diagonal (slope x 64 keys), and each raise
 #      multiplies O (128 FMUL a tile a lane at D 256, against 256 HMMA): ALiBi sits at 0.91-0.95x
-#      plain attention at D 192 / 256. Every prefill's bits change (the base, not the result), so
-#      a winner needs the whole suite (`suite-on lazy prefill-mma-logit2-capfold.patch
+#      plain attention at D 192 / 256 and 0.72-0.76x at D 128 on 64-key tiles. Every prefill's bits
+#      change (the base, not the result), so a winner needs the whole suite (`suite-on lazy
 #      prefill-mma-lazy-rescale.patch`). Compiled (NVRTC 13.0, sm_90): D 256 `pal` ALiBi / soft-cap
 #      spills 32 / 36 -> 0 bytes, D 128 `pal` plain 0 -> 42, `nhd` 16 -> 12; D 64 unchanged.
-# variants-wide [PATCH...] (about 8 min): at head dims up to 128 the portable prefill gives plain
-#   attention 64-key tiles (`wide`) and every variant 32 (cuda/prefill.rs), for their spills: at
-#   D 128 soft-cap runs at 0.51-0.54x plain attention's rate on main and 0.76-0.78x under lgc,
-#   ALiBi 0.61-0.66x and 0.64-0.68x (H100, 2026-12-07): far from issue 14's 10%. Two 64-key
-#   forms against the default, for plain, soft-cap 30, ALiBi and window 1024 (sinks add nothing
-#   to the tile loop), D 128 then D 64, two rounds (stopped at 330 s): `keys=64` (two m-tiles a
-#   warp; lgc's D 128 spills: nhd / pal 44 / 62 bytes soft-cap, 90 / 70 ALiBi, 112 / 140 all
-#   four) and `keys=64,m_tiles=1` (64 rows a CTA, one m-tile a warp: no spill, 166-218
-#   registers, NVRTC 13.0 sm_90; at D 64 both forms hold every variant without a spill, where
-#   32-key tiles ran 0.73-0.87x of 64 for plain attention). One `ab_verdict` (each form over
-#   the default, per head dim, variant and row), then each form under the variant prefill tests
-#   and memcheck of the D 128 variant cases. A winner lands as a host rule (cuda/prefill.rs) with
-#   its evidence.
+# variants-wide (about 8 min): at head dims up to 128 the portable prefill gives plain attention
+#   64-key tiles (`wide`) and every variant 32 (cuda/prefill.rs), for their spills. `keys=64`
+#   against the default for plain, soft-cap 30, ALiBi and window 1024 (sinks add nothing to the
+#   tile loop), D 128 then D 64, two rounds (stopped at 330 s); at D 64 two m-tiles a warp hold
+#   every variant's 64-key tile without a spill, where 32-key tiles ran 0.73-0.87x of 64 for plain
+#   attention. One `ab_verdict` (per head dim, variant and row), then the form under the variant
+#   prefill tests and memcheck of the D 128 variant cases. (One m-tile a warp over 64 keys,
+#   `keys=64,m_tiles=1`, lost at D 128: 0.88-0.96x soft-cap, 0.72-0.78x plain; seventy-first
+#   session, call 2.)
 # portable-dims-fa2 (sixty-fourth session, about 2 min with FA2's JIT cache): issue 13's target 3
 #   on the portable path, main's kernels (or PAL_KERNEL_DIR's) beside FA2 at head dims 64 and 256
 #   (FA2's others than 128), the history and no-history rows, three rounds (last run on the
@@ -117,15 +114,15 @@ suite-on)  # suite-on NAME PATCH...: the suite on main's kernels with the prepar
   PAL_PREFILL_PATH=portable bash scripts/kernel_suite.sh "$PWD/kv_b/$2" 575 tests ;;
 suite)  # suite [KERNEL_DIR]: main's kernels, or a candidate's folder
   PAL_PREFILL_PATH=portable bash scripts/kernel_suite.sh "${2:-$PWD/crates/pal-core/kernels}" 575 tests ;;
-lazy)  # (about 3 min) lgc against lgc + the lazy base, two rounds; each step's output under $O
+lazy)  # (about 3 min) main against main + the lazy base, two rounds; each step's output under $O
   export PAL_PREFILL_PATH=portable
-  variant lgc prefill-mma-logit2-capfold.patch
-  variant lazy prefill-mma-logit2-capfold.patch prefill-mma-lazy-rescale.patch
+  variant main
+  variant lazy prefill-mma-lazy-rescale.patch
   for dim in 256 128; do
     for v in plain alibi softcap=30; do
       # (one file: the verdict, over the whole of it, keys each row by its variant and head dim)
       ROUNDS=2 bash scripts/ab_rounds.sh "$O/lazy.txt" "python3 scripts/prefill_sweep.py --dim $dim \
-        --layouts nhd pal --rows 4x4096+0 4x1024+8192 --variant $v" lgc lazy | tail -2
+        --layouts nhd pal --rows 4x4096+0 4x1024+8192 --variant $v" main lazy | tail -2
       [ $SECONDS -gt 500 ] && break 2
     done
   done
@@ -133,12 +130,11 @@ lazy)  # (about 3 min) lgc against lgc + the lazy base, two rounds; each step's 
 variants-wide)  # variants-wide [PATCH...]: main's kernels (+ the patches) in kv_b/wide
   variant wide "${@:2}"
   export PAL_PREFILL_PATH=portable PAL_KERNEL_DIR=$PWD/kv_b/wide
-  tunings="default keys=64 keys=64,m_tiles=1"
   for round in 1 2; do
     for dim in 128 64; do
       [ $SECONDS -gt 330 ] && break 2  # (the tests below want about 180 s of the call's 600)
       for v in plain softcap=30 alibi window=1024; do
-        for tuning in $tunings; do
+        for tuning in default keys=64; do
           PAL_PREFILL_TUNING=$([ $tuning = default ] || echo $tuning) timeout 60 python3 scripts/prefill_sweep.py \
             --dim $dim --layouts nhd pal --rows 4x4096+0 4x1024+8192 --variant $v \
             --label "$(echo $tuning | tr -d =, )" >> "$O/wide.txt" 2>&1
@@ -147,22 +143,17 @@ variants-wide)  # variants-wide [PATCH...]: main's kernels (+ the patches) in kv
       echo "d$dim round $round ($SECONDS s)"
     done
   done
-  # (one verdict: its rows keep their head dim and variant; the 64-key forms' bits differ by
+  # (one verdict: its rows keep their head dim and variant; the 64-key form's bits differ by
   # design, so the per-row ratios decide, not the "suite" line)
-  python3 scripts/ab_verdict.py "$O/wide.txt" --baseline default --candidates keys64 keys64m_tiles1 \
-    | tee "$O/wide_verdicts.txt"
-  # Each 64-key form under the variants' tests, and memcheck of their D 128 cases, all at once.
-  for tuning in keys=64 keys=64,m_tiles=1; do
-    tag=$(echo $tuning | tr -d =, )
-    PAL_PREFILL_TUNING=$tuning timeout 170 compute-sanitizer --tool memcheck --error-exitcode 9 python3 -m pytest -q \
-      -p no:cacheprovider tests/test_cuda.py -k "variants_between or (swizzled_rows_with_variants and 128)" \
-      > "$O/wide_memcheck_$tag.txt" 2>&1 &
-    PAL_PREFILL_TUNING=$tuning timeout 170 python3 -m pytest -q -p no:cacheprovider -n 6 tests/test_cuda.py \
-      tests/test_variants.py -k "prefill and (soft or cap or alibi or variant or window or sink)" \
-      > "$O/wide_tests_$tag.txt" 2>&1 &
-  done
+  python3 scripts/ab_verdict.py "$O/wide.txt" --baseline default --candidates keys64 | tee "$O/wide_verdicts.txt"
+  # The 64-key form under the variants' tests, and memcheck of their D 128 cases, at once.
+  export PAL_PREFILL_TUNING=keys=64
+  timeout 200 compute-sanitizer --tool memcheck --error-exitcode 9 python3 -m pytest -q -p no:cacheprovider \
+    tests/test_cuda.py -k "variants_between or (swizzled_rows_with_variants and 128)" > "$O/wide_memcheck.txt" 2>&1 &
+  timeout 200 python3 -m pytest -q -p no:cacheprovider -n 12 tests/test_cuda.py tests/test_variants.py \
+    -k "prefill and (soft or cap or alibi or variant or window or sink)" > "$O/wide_tests.txt" 2>&1
   wait
-  for f in "$O"/wide_tests_*.txt "$O"/wide_memcheck_*.txt; do echo "$f"; tail -2 "$f"; grep -E "^FAILED" "$f" | head -5; done ;;
+  for f in "$O"/wide_tests.txt "$O"/wide_memcheck.txt; do echo "$f"; tail -2 "$f"; grep -E "^FAILED" "$f" | head -5; done ;;
 portable-dims-fa2)
   export PAL_PREFILL_PATH=portable
   for dim in 64 256; do

@@ -49,6 +49,11 @@
 // Variants take the staggered slot too (H100, 2026-12-06, sixty-eighth session; against their
 // two 32-key slots): soft-cap, ALiBi, sinks 1.03-1.21x, windows 0.98-1.11x (docs/kernels.md,
 // "Portable prefill, sixty-eighth session").
+// Soft-capped and ALiBi scores as base-2 logits (`Logit2`, as the Hopper kernel; H100,
+// 2026-12-07, seventieth session; A/B against the form before): soft-cap 30 D 256 1.11-1.17x,
+// D 192 1.16-1.24x, D 128 1.43-1.49x; ALiBi 0.98-1.05x, 1.01-1.04x, 1.04-1.09x. Against plain
+// attention: soft-cap 0.95-1.00x at D 256, ALiBi 0.91-0.95x (docs/kernels.md, "Portable
+// prefill, seventieth session" and the seventy-first).
 #pragma once
 #include "pal/mma.cuh"
 #include "pal/prefill.cuh"
@@ -378,7 +383,7 @@ __device__ void prefill_mma(const PrefillParams& p) {
   };
   int visible_held[M_TILES][2];
   int first_key[M_TILES][2];  // the first of them (a window's start)
-  float slope[M_TILES][2];    // ALiBi slope of the row's head
+  float slope[M_TILES][2];    // ALiBi slope of the row's head, in base 2
   // The rows' sums of P: a lane's quarter added in registers, or, where one m-tile a warp leaves
   // registers free (head dims 192 / 256), on the tensor cores as P times a column of ones (an
   // mma a 16 keys, 8 a 64-key tile, for 64 adds a lane; whole in each lane of a quad): H100,
@@ -395,7 +400,7 @@ __device__ void prefill_mma(const PrefillParams& p) {
       const int position = task.history + task.first_token + split.token(r);
       if constexpr (!TASK_IN_SHARED) visible_held[m][i] = row_valid(r) ? position + 1 : 0;
       first_key[m][i] = Variant::first_visible(p.variant, position);
-      slope[m][i] = Variant::TRANSFORMS_SCORES && row_valid(r) ? Variant::slope(p.variant, task.first_head + split.head(r)) : 0.f;
+      slope[m][i] = Variant::TRANSFORMS_SCORES && row_valid(r) ? Variant::slope(p.variant, task.first_head + split.head(r)) * LOG2E : 0.f;
       state[m][i] = SoftmaxState::empty();
     }
 #pragma unroll
@@ -403,6 +408,11 @@ __device__ void prefill_mma(const PrefillParams& p) {
   }
   const bool warp_active = __any_sync(0xffffffffu, lane < WARP_ROWS && row_valid(warp * WARP_ROWS + lane));
   const float log2_scale = p.scale * LOG2E;
+  // Transformed scores as base-2 logits with the call's constants folded: the soft-cap's tanh is
+  // one `tanh.approx` (`Logit2`, as the Hopper kernel), where `Variant::logit` took a division
+  // and two MUFU ops a score.
+  const Logit2<Variant> logit2(p.variant, p.scale);
+  constexpr bool CAP_ONLY = Variant::HAS_SOFTCAP && !Variant::HAS_ALIBI;
   // Swizzled rows: a fragment load's chunk ^ row % 8 as a k-step's multiple of 8 chunks
   // (immediate) plus its low bits ^ this lane's term (row % 8 = lane % 8 in every load).
   const int half_swizzle = (lane / 16) ^ (lane % 8), pair_swizzle = (lane / 8 % 2) ^ (lane % 8);
@@ -510,8 +520,10 @@ __device__ void prefill_mma(const PrefillParams& p) {
       const int unmasked_keys = task.history + task.first_token + 1;  // seen by every row
       const bool masked = key0 + KEYS > unmasked_keys || !all_readable || key0 < highest_first;
       // Unmasked tiles keep raw scores (`raw_row_max`), scaled in the exponent; masked ones and
-      // transformed scores are scaled below (`mul` 1).
-      const float mul = masked || Variant::TRANSFORMS_SCORES ? 1.f : log2_scale;
+      // transformed scores are scaled below (`mul` 1). An unmasked soft-capped tile keeps the
+      // tanh t of each score, its logit cap2 t folded into the exponent's FFMA (cap2 > 0: the
+      // row's max logit is cap2 times its max t).
+      const float mul = masked ? 1.f : CAP_ONLY ? logit2.cap2 : Variant::TRANSFORMS_SCORES ? 1.f : log2_scale;
       float base[M_TILES][2];  // each row's exponent base
       // P's exponentials: pal's two V forms (`weigh_values`) each compute them per k-step, within
       // the form's code; computed before the branch, in a block of their own, they did not
@@ -528,9 +540,26 @@ __device__ void prefill_mma(const PrefillParams& p) {
 #pragma unroll
       for (int m = 0; m < M_TILES; ++m) {
         float tile_max[2] = {neg_inf(), neg_inf()};
-        if (masked || Variant::TRANSFORMS_SCORES) {
+        if (CAP_ONLY && !masked) {
+          float top[2] = {neg_inf(), neg_inf()};
+#pragma unroll
+          for (int b = 0; b < KEY_BLOCKS; ++b)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) {
+              s[m][b][e] = logit2.tanh_of(s[m][b][e]);
+              top[Fragment::row_index(e)] = fmaxf(top[Fragment::row_index(e)], s[m][b][e]);
+            }
+#pragma unroll
+          for (int i = 0; i < 2; ++i) tile_max[i] = logit2.cap2 * top[i];
+        } else if (masked || Variant::TRANSFORMS_SCORES) {
           const int visible[2] = {TASK_IN_SHARED ? visible_keys(m, 0) : visible_held[m][0],
                                   TASK_IN_SHARED ? visible_keys(m, 1) : visible_held[m][1]};
+          // ALiBi's bias of row r at this lane's first column plus c: slope2 (key0 + column -
+          // position) + slope2 c, one FFMA with an immediate a score (no conversion a score).
+          float alibi_base[2];
+#pragma unroll
+          for (int r = 0; r < 2; ++r)
+            alibi_base[r] = Variant::HAS_ALIBI ? slope[m][r] * (float)(key0 + Fragment::column(lane, 0) - (visible[r] - 1)) : 0.f;
 #pragma unroll
           for (int b = 0; b < KEY_BLOCKS; ++b) {
 #pragma unroll
@@ -538,7 +567,7 @@ __device__ void prefill_mma(const PrefillParams& p) {
               const int key = key0 + b * 8 + Fragment::column(lane, e), r = Fragment::row_index(e);
               float score = s[m][b][e] * log2_scale;
               if constexpr (Variant::TRANSFORMS_SCORES)
-                score = Variant::logit(p.variant, s[m][b][e] * p.scale, key, visible[r] - 1, slope[m][r]) * LOG2E;
+                score = logit2.of(s[m][b][e], Variant::HAS_ALIBI ? fmaf(slope[m][r], (float)(b * 8 + (e & 1)), alibi_base[r]) : 0.f);
               if (masked && (key >= visible[r] || (Variant::HAS_WINDOW && key < first_key[m][r]) ||
                              !((readable[b / 4] >> (b % 4 * 8 + Fragment::column(lane, e))) & 1)))
                 score = neg_inf();
