@@ -1,6 +1,6 @@
 #!/bin/bash
 # The prepared device calls (a call each part), on the GPU machine:
-#   bash benchmarks/prepared/next_calls.sh suite-on NAME PATCH...|variants-wide [PATCH...]|lazy|
+#   bash benchmarks/prepared/next_calls.sh suite-on NAME PATCH...|variants-wide [PATCH...]|rescale|
 #     suite [DIR]|d64-ncu|portable-dims-fa2|random|knobs|lab|stamps|decode-stamps|table|pages|probes|pair
 # suite (about 7 min): the whole GPU suite with every prefill on the portable path and memcheck
 #   beside it, on main's kernels (`scripts/kernel_suite.sh`); last run (as `suite-on`) on the form
@@ -17,14 +17,21 @@
 #      tests and memcheck pass and the rounds hold, the host rule (`wide` in cuda/prefill.rs)
 #      gives variants 64 keys wherever two CTAs' tiles fit, with its shape test, and CI's keys
 #      (`representative()` in cuda/jit.rs) gain a 64-key variant key at D 128.
-#   2. `lazy` (about 3 min): `prefill-mma-lazy-rescale.patch` on main raises a row's exponent base
-#      only where a tile's max passes it by more than 8 (base 2; FlashAttention-4's rule). With
-#      ALiBi the max creeps up every tile along the diagonal (slope x 64 keys), and each raise
-#      multiplies O (128 FMUL a tile a lane at D 256, against 256 HMMA): ALiBi sits at 0.91-0.95x
-#      plain attention at D 192 / 256 and 0.72-0.76x at D 128 on 64-key tiles. Every prefill's bits
-#      change (the base, not the result), so a winner needs the whole suite (`suite-on lazy
-#      prefill-mma-lazy-rescale.patch`). Compiled (NVRTC 13.0, sm_90): D 256 `pal` ALiBi / soft-cap
+#   2. `rescale` (about 6 min; 64-key tiles, `keys=64`): ALiBi's two per-tile costs over plain
+#      attention, each a prepared patch, alone and together against main at D 128 and 256, for
+#      ALiBi, plain and soft-cap 30. `prefill-mma-lazy-rescale.patch` (lazy) raises a row's
+#      exponent base only where a tile's max passes it by more than 8 (base 2; FlashAttention-4's
+#      rule): with ALiBi the max creeps up every tile along the diagonal (slope x 64 keys), and
+#      each raise multiplies O (128 FMUL a tile a lane at D 128 / 256). Every prefill's bits change
+#      (the base, not the result). Compiled (NVRTC 13.0, sm_90): D 256 `pal` ALiBi / soft-cap
 #      spills 32 / 36 -> 0 bytes, D 128 `pal` plain 0 -> 42, `nhd` 16 -> 12; D 64 unchanged.
+#      `prefill-mma-alibi-in-s.patch` (abi): ALiBi without a soft-cap seeds S's accumulators with
+#      the bias in raw units (one FFMA a score, where the base-2 logit took two) and its tiles take
+#      plain attention's path (raw max, the scale in the exponent). Only ALiBi keys change (plain
+#      and soft-capped SASS the same); D 128 64-key spills nhd / pal 90 / 70 -> 36 / 54 bytes,
+#      window + ALiBi + sinks 108 / 100 -> 44 / 76 (32-key: nhd 40 -> 0, pal 40 -> 56). A winner
+#      needs the whole suite (`suite-on NAME PATCH...`), and abi a CI key of ALiBi alone
+#      (`representative()` compiles every option at once, which takes the soft-capped path).
 # variants-wide (about 8 min): at head dims up to 128 the portable prefill gives plain attention
 #   64-key tiles (`wide`) and every variant 32 (cuda/prefill.rs), for their spills. `keys=64`
 #   against the default for plain, soft-cap 30, ALiBi and window 1024 (sinks add nothing to the
@@ -114,16 +121,18 @@ suite-on)  # suite-on NAME PATCH...: the suite on main's kernels with the prepar
   PAL_PREFILL_PATH=portable bash scripts/kernel_suite.sh "$PWD/kv_b/$2" 575 tests ;;
 suite)  # suite [KERNEL_DIR]: main's kernels, or a candidate's folder
   PAL_PREFILL_PATH=portable bash scripts/kernel_suite.sh "${2:-$PWD/crates/pal-core/kernels}" 575 tests ;;
-lazy)  # (about 3 min) main against main + the lazy base, two rounds; each step's output under $O
-  export PAL_PREFILL_PATH=portable
+rescale)  # (about 6 min) main, lazy, abi and both, two rounds, 64-key tiles; one file, rescale.txt
+  export PAL_PREFILL_PATH=portable PAL_PREFILL_TUNING=keys=64
   variant main
   variant lazy prefill-mma-lazy-rescale.patch
-  for dim in 256 128; do
-    for v in plain alibi softcap=30; do
+  variant abi prefill-mma-alibi-in-s.patch
+  variant both prefill-mma-alibi-in-s.patch prefill-mma-lazy-rescale.patch
+  for dim in 128 256; do
+    for v in alibi plain softcap=30; do
       # (one file: the verdict, over the whole of it, keys each row by its variant and head dim)
-      ROUNDS=2 bash scripts/ab_rounds.sh "$O/lazy.txt" "python3 scripts/prefill_sweep.py --dim $dim \
-        --layouts nhd pal --rows 4x4096+0 4x1024+8192 --variant $v" main lazy | tail -2
-      [ $SECONDS -gt 500 ] && break 2
+      ROUNDS=2 bash scripts/ab_rounds.sh "$O/rescale.txt" "python3 scripts/prefill_sweep.py --dim $dim \
+        --layouts nhd pal --rows 4x4096+0 4x1024+8192 --variant $v" main lazy abi both | tail -3
+      [ $SECONDS -gt 480 ] && break 2
     done
   done
   echo "done ($SECONDS s)" ;;
