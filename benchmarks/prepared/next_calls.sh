@@ -123,7 +123,7 @@ suite)  # suite [KERNEL_DIR]: main's kernels, or a candidate's folder
   PAL_PREFILL_PATH=portable bash scripts/kernel_suite.sh "${2:-$PWD/crates/pal-core/kernels}" 575 tests ;;
 rescale)  # (about 6 min) main, lazy, abi and both, two rounds, 64-key tiles; one file, rescale.txt
   export PAL_PREFILL_PATH=portable PAL_PREFILL_TUNING=keys=64
-  variant main
+  variant mainK
   variant lazy prefill-mma-lazy-rescale.patch
   variant abi prefill-mma-alibi-in-s.patch
   variant both prefill-mma-alibi-in-s.patch prefill-mma-lazy-rescale.patch
@@ -131,7 +131,7 @@ rescale)  # (about 6 min) main, lazy, abi and both, two rounds, 64-key tiles; on
     for v in alibi plain softcap=30; do
       # (one file: the verdict, over the whole of it, keys each row by its variant and head dim)
       ROUNDS=2 bash scripts/ab_rounds.sh "$O/rescale.txt" "python3 scripts/prefill_sweep.py --dim $dim \
-        --layouts nhd pal --rows 4x4096+0 4x1024+8192 --variant $v" main lazy abi both | tail -3
+        --layouts nhd pal --rows 4x4096+0 4x1024+8192 --variant $v" mainK lazy abi both | tail -3
       [ $SECONDS -gt 480 ] && break 2
     done
   done
