@@ -1,46 +1,20 @@
 #!/bin/bash
 # The prepared device calls (a call each part), on the GPU machine:
-#   bash benchmarks/prepared/next_calls.sh suite-on NAME PATCH...|variants-wide [PATCH...]|rescale|
+#   bash benchmarks/prepared/next_calls.sh suite-on NAME PATCH...|
 #     suite [DIR]|d64-ncu|portable-dims-fa2|random|knobs|lab|stamps|decode-stamps|table|pages|probes|pair
 # suite (about 7 min): the whole GPU suite with every prefill on the portable path and memcheck
-#   beside it, on main's kernels (`scripts/kernel_suite.sh`); last run (as `suite-on`) on the form
-#   main holds now (base-2 logits, before they landed: the seventy-first session's call 1).
-# The seventy-first session's plan for the next (its device time went mostly on refusals; it
-#   landed lgc, base-2 logits for the portable prefill's variants, on the whole suite, and timed
-#   the variants' 64-key forms at D 128 once: results/h100-2026-12-07-s71/):
-#   1. `variants-wide` (about 8 min): 64-key tiles for every variant at head dims up to 128 (two
-#      m-tiles a warp, `keys=64`) against the default (32-key tiles for variants), for plain,
-#      soft-cap 30, ALiBi and window 1024, D 128 then D 64, two rounds, then the form's variant
-#      prefill tests and memcheck of the D 128 variant cases. H100, 2026-12-07, one round at D 128:
-#      soft-cap 1.13-1.17x, ALiBi 1.07-1.12x the default, although the form spills (nhd / pal:
-#      soft-cap 44 / 62 bytes, ALiBi 90 / 70, all four 112 / 140; NVRTC 13.0 sm_90). If the
-#      tests and memcheck pass and the rounds hold, the host rule (`wide` in cuda/prefill.rs)
-#      gives variants 64 keys wherever two CTAs' tiles fit, with its shape test, and CI's keys
-#      (`representative()` in cuda/jit.rs) gain a 64-key variant key at D 128.
-#   2. `rescale` (about 6 min; 64-key tiles, `keys=64`): ALiBi's two per-tile costs over plain
-#      attention, each a prepared patch, alone and together against main at D 128 and 256, for
-#      ALiBi, plain and soft-cap 30. `prefill-mma-lazy-rescale.patch` (lazy) raises a row's
-#      exponent base only where a tile's max passes it by more than 8 (base 2; FlashAttention-4's
-#      rule): with ALiBi the max creeps up every tile along the diagonal (slope x 64 keys), and
-#      each raise multiplies O (128 FMUL a tile a lane at D 128 / 256). Every prefill's bits change
-#      (the base, not the result). Compiled (NVRTC 13.0, sm_90): D 256 `pal` ALiBi / soft-cap
-#      spills 32 / 36 -> 0 bytes, D 128 `pal` plain 0 -> 42, `nhd` 16 -> 12; D 64 unchanged.
-#      `prefill-mma-alibi-in-s.patch` (abi): ALiBi without a soft-cap seeds S's accumulators with
-#      the bias in raw units (one FFMA a score, where the base-2 logit took two) and its tiles take
-#      plain attention's path (raw max, the scale in the exponent). Only ALiBi keys change (plain
-#      and soft-capped SASS the same); D 128 64-key spills nhd / pal 90 / 70 -> 36 / 54 bytes,
-#      window + ALiBi + sinks 108 / 100 -> 44 / 76 (32-key: nhd 40 -> 0, pal 40 -> 56). A winner
-#      needs the whole suite (`suite-on NAME PATCH...`), and abi a CI key of ALiBi alone
-#      (`representative()` compiles every option at once, which takes the soft-capped path).
-# variants-wide (about 8 min): at head dims up to 128 the portable prefill gives plain attention
-#   64-key tiles (`wide`) and every variant 32 (cuda/prefill.rs), for their spills. `keys=64`
-#   against the default for plain, soft-cap 30, ALiBi and window 1024 (sinks add nothing to the
-#   tile loop), D 128 then D 64, two rounds (stopped at 330 s); at D 64 two m-tiles a warp hold
-#   every variant's 64-key tile without a spill, where 32-key tiles ran 0.73-0.87x of 64 for plain
-#   attention. One `ab_verdict` (per head dim, variant and row), then the form under the variant
-#   prefill tests and memcheck of the D 128 variant cases. (One m-tile a warp over 64 keys,
-#   `keys=64,m_tiles=1`, lost at D 128: 0.88-0.96x soft-cap, 0.72-0.78x plain; seventy-first
-#   session, call 2.)
+#   beside it, on main's kernels (`scripts/kernel_suite.sh`); last run on the form main holds now
+#   (the seventy-second session's call 1, H200).
+# The seventy-second session's plan for the next (results/h200-2026-12-07-s72/: it landed 64-key
+#   tiles for every variant at head dims up to 128 on the whole suite, and timed abi and lazy):
+#   1. `suite-on abi prefill-mma-alibi-in-s.patch` (about 8 min; the bundle built from main's Rust,
+#      which holds the 64-key rule): ALiBi without a soft-cap seeds S's accumulators with the bias
+#      in raw units and its tiles take plain attention's path. H200, 2026-12-07, on 64-key tiles:
+#      ALiBi 1.13-1.22x main at D 128, 1.04-1.07x at D 256, the others' SASS main's; its variant
+#      and prefill tests (1303) and memcheck of the ALiBi cases passed. If the suite passes, land
+#      it (`git apply -p1`) with a CI key of ALiBi alone in `representative()` (cuda/jit.rs).
+#   2. `d64-ncu`, `knobs` on an H200, then `lab` (the default call path beside FlashInfer and the
+#      ceiling).
 # portable-dims-fa2 (sixty-fourth session, about 2 min with FA2's JIT cache): issue 13's target 3
 #   on the portable path, main's kernels (or PAL_KERNEL_DIR's) beside FA2 at head dims 64 and 256
 #   (FA2's others than 128), the history and no-history rows, three rounds (last run on the
@@ -121,48 +95,6 @@ suite-on)  # suite-on NAME PATCH...: the suite on main's kernels with the prepar
   PAL_PREFILL_PATH=portable bash scripts/kernel_suite.sh "$PWD/kv_b/$2" 575 tests ;;
 suite)  # suite [KERNEL_DIR]: main's kernels, or a candidate's folder
   PAL_PREFILL_PATH=portable bash scripts/kernel_suite.sh "${2:-$PWD/crates/pal-core/kernels}" 575 tests ;;
-rescale)  # (about 6 min) main, lazy, abi and both, two rounds, 64-key tiles; one file, rescale.txt
-  export PAL_PREFILL_PATH=portable PAL_PREFILL_TUNING=keys=64
-  variant mainK
-  variant lazy prefill-mma-lazy-rescale.patch
-  variant abi prefill-mma-alibi-in-s.patch
-  variant both prefill-mma-alibi-in-s.patch prefill-mma-lazy-rescale.patch
-  for dim in 128 256; do
-    for v in alibi plain softcap=30; do
-      # (one file: the verdict, over the whole of it, keys each row by its variant and head dim)
-      ROUNDS=2 bash scripts/ab_rounds.sh "$O/rescale.txt" "python3 scripts/prefill_sweep.py --dim $dim \
-        --layouts nhd pal --rows 4x4096+0 4x1024+8192 --variant $v" mainK lazy abi both | tail -3
-      [ $SECONDS -gt 480 ] && break 2
-    done
-  done
-  echo "done ($SECONDS s)" ;;
-variants-wide)  # variants-wide [PATCH...]: main's kernels (+ the patches) in kv_b/wide
-  variant wide "${@:2}"
-  export PAL_PREFILL_PATH=portable PAL_KERNEL_DIR=$PWD/kv_b/wide
-  for round in 1 2; do
-    for dim in 128 64; do
-      [ $SECONDS -gt 330 ] && break 2  # (the tests below want about 180 s of the call's 600)
-      for v in plain softcap=30 alibi window=1024; do
-        for tuning in default keys=64; do
-          PAL_PREFILL_TUNING=$([ $tuning = default ] || echo $tuning) timeout 60 python3 scripts/prefill_sweep.py \
-            --dim $dim --layouts nhd pal --rows 4x4096+0 4x1024+8192 --variant $v \
-            --label "$(echo $tuning | tr -d =, )" >> "$O/wide.txt" 2>&1
-        done
-      done
-      echo "d$dim round $round ($SECONDS s)"
-    done
-  done
-  # (one verdict: its rows keep their head dim and variant; the 64-key form's bits differ by
-  # design, so the per-row ratios decide, not the "suite" line)
-  python3 scripts/ab_verdict.py "$O/wide.txt" --baseline default --candidates keys64 | tee "$O/wide_verdicts.txt"
-  # The 64-key form under the variants' tests, and memcheck of their D 128 cases, at once.
-  export PAL_PREFILL_TUNING=keys=64
-  timeout 200 compute-sanitizer --tool memcheck --error-exitcode 9 python3 -m pytest -q -p no:cacheprovider \
-    tests/test_cuda.py -k "variants_between or (swizzled_rows_with_variants and 128)" > "$O/wide_memcheck.txt" 2>&1 &
-  timeout 200 python3 -m pytest -q -p no:cacheprovider -n 12 tests/test_cuda.py tests/test_variants.py \
-    -k "prefill and (soft or cap or alibi or variant or window or sink)" > "$O/wide_tests.txt" 2>&1
-  wait
-  for f in "$O"/wide_tests.txt "$O"/wide_memcheck.txt; do echo "$f"; tail -2 "$f"; grep -E "^FAILED" "$f" | head -5; done ;;
 portable-dims-fa2)
   export PAL_PREFILL_PATH=portable
   for dim in 64 256; do

@@ -457,6 +457,9 @@ impl KernelKey {
                     keys.push((key, BLACKWELL));
                 }
             }
+            // Every variant option on 64-key tiles at head dim 128 (an A100 takes 32 there).
+            let geometry = ((DType::BF16, DType::BF16), 128, 16, layout);
+            keys.extend(super::prefill::kernel_key(geometry, ALL_VARIANTS, BLACKWELL).map(at(BLACKWELL)));
         }
         // fp8 pools: each format under each model dtype, every layout, the smallest page each
         // family serves, and every variant option; e4m3 under bfloat16 and float32 (16-bit and
