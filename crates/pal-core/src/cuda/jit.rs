@@ -457,9 +457,18 @@ impl KernelKey {
                     keys.push((key, BLACKWELL));
                 }
             }
-            // Every variant option on 64-key tiles at head dim 128 (an A100 takes 32 there).
+            // Every variant option on 64-key tiles at head dim 128 (an A100 takes 32 there); in
+            // pal and nhd also the soft-cap alone and ALiBi alone, whose scores take paths of
+            // their own (a soft-capped tile's tanh kept, ALiBi without a cap).
             let geometry = ((DType::BF16, DType::BF16), 128, 16, layout);
-            keys.extend(super::prefill::kernel_key(geometry, ALL_VARIANTS, BLACKWELL).map(at(BLACKWELL)));
+            let alone: &[&'static str] = if layout == CacheLayout::Hnd {
+                &[]
+            } else {
+                &["softcap", "alibi"]
+            };
+            for &variant in [ALL_VARIANTS].iter().chain(alone) {
+                keys.extend(super::prefill::kernel_key(geometry, variant, BLACKWELL).map(at(BLACKWELL)));
+            }
         }
         // fp8 pools: each format under each model dtype, every layout, the smallest page each
         // family serves, and every variant option; e4m3 under bfloat16 and float32 (16-bit and
