@@ -13,7 +13,12 @@
 #      ALiBi 1.13-1.22x main at D 128, 1.04-1.07x at D 256, the others' SASS main's; its variant
 #      and prefill tests (1303) and memcheck of the ALiBi cases passed. If the suite passes, land
 #      it (`git apply -p1`) with a CI key of ALiBi alone in `representative()` (cuda/jit.rs).
-#   2. `d64-ncu`, `knobs` on an H200, then `lab` (the default call path beside FlashInfer and the
+#   2. The variants at head dims 80, 96 and 112 on 64-key tiles (`PAL_PREFILL_TUNING=keys=64`)
+#      against their 32-key default (`scripts/prefill_sweep.py --variant`, soft-cap 30, ALiBi,
+#      window 1024, plain), as the seventy-second session's call 2 did at D 64 / 128 (1.07-1.31x;
+#      its script is in results/h200-2026-12-07-s72/call2/): their forms spill more (D 96 `nhd`
+#      60-180 bytes), so the host rule (`timed`, cuda/prefill.rs) leaves them 32 until then.
+#   3. `d64-ncu`, `knobs` on an H200, then `lab` (the default call path beside FlashInfer and the
 #      ceiling).
 # portable-dims-fa2 (sixty-fourth session, about 2 min with FA2's JIT cache): issue 13's target 3
 #   on the portable path, main's kernels (or PAL_KERNEL_DIR's) beside FA2 at head dims 64 and 256

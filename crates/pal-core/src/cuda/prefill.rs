@@ -156,10 +156,12 @@ pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, arch: (i32, 
             // SM's shared memory, else 32; every variant too, although its per-score terms spill
             // at head dim 128 (44-140 bytes, NVRTC 13.0 sm_90): H200, 2026-12-07, over 32-key
             // tiles, D 128 soft-cap 30 1.16-1.18x, ALiBi 1.07-1.13x, window 1.00-1.05x; D 64
-            // 1.18-1.31x, 1.15-1.20x, 1.19-1.26x. A tile's page ids fit a warp (pages of one
-            // slot: 32 keys).
+            // 1.18-1.31x, 1.15-1.20x, 1.19-1.26x. Variants at head dims 80-112 keep 32-key
+            // tiles until timed: their 64-key forms spill more (28-180 bytes at D 96). A tile's
+            // page ids fit a warp (pages of one slot: 32 keys).
             let fits_two = |keys| 2 * (bytes(keys) + 1024) <= super::shared_memory(arch).per_sm;
-            let wide = head_dim <= 128 && fits_two(64);
+            let timed = variant == "plain" || head_dim == 64 || head_dim == 128;
+            let wide = head_dim <= 128 && timed && fits_two(64);
             let keys = tuning("keys")
                 .filter(|&keys| keys == 32 || keys == 64)
                 .unwrap_or(if wide || stagger { 64 } else { 32 })
@@ -556,15 +558,21 @@ mod tests {
             (Family::PrefillMma, 64)
         );
         assert_eq!(hopper(CacheLayout::Hnd, DType::F8E4M3).family, Family::PrefillSimt);
-        // Every variant takes 64-key tiles where two CTAs of them fit an SM: at head dim 64 on
-        // an A100, at 128 on Blackwell (228 KiB an SM), not at 128 on an A100.
-        let keys = |head_dim, arch| {
+        // Variants take 64-key tiles at head dims 64 and 128 where two CTAs of them fit an SM:
+        // at 64 on an A100, at 128 on Blackwell (228 KiB an SM), not at 128 on an A100; at 96
+        // (untimed) only plain attention does.
+        let keys = |head_dim, variant, arch| {
             let geometry = ((DType::BF16, DType::BF16), head_dim, 16, CacheLayout::Pal);
-            let key = kernel_key(geometry, "window+softcap+alibi+sinks", arch).unwrap();
+            let key = kernel_key(geometry, variant, arch).unwrap();
             assert_eq!(key.family, Family::PrefillMma);
             key.shape_value("KEYS").unwrap()
         };
-        assert_eq!((keys(64, (8, 0)), keys(128, (10, 0)), keys(128, (8, 0))), (64, 64, 32));
+        let all = "window+softcap+alibi+sinks";
+        assert_eq!(
+            [keys(64, all, (8, 0)), keys(128, all, (10, 0)), keys(128, all, (8, 0))],
+            [64, 64, 32]
+        );
+        assert_eq!([keys(96, "plain", (8, 0)), keys(96, "alibi", (8, 0))], [64, 32]);
         let one_slot = kernel_key(((DType::BF16, DType::BF16), 64, 1, CacheLayout::Pal), "plain", (8, 0)).unwrap();
         assert_eq!(one_slot.shape_value("KEYS").unwrap(), 32);
         for head_dim in super::super::HEAD_DIMS {

@@ -54,7 +54,7 @@
 // D 192 1.16-1.24x, D 128 1.43-1.49x; ALiBi 0.98-1.05x, 1.01-1.04x, 1.04-1.09x. Against plain
 // attention: soft-cap 0.95-1.00x at D 256, ALiBi 0.91-0.95x (docs/kernels.md, "Portable
 // prefill, seventieth session" and the seventy-first).
-// Variants on 64-key tiles at head dims up to 128, as plain attention (H200, 2026-12-07,
+// Variants on 64-key tiles at head dims 64 and 128, as plain attention (H200, 2026-12-07,
 // seventy-second session; against their 32-key tiles): D 128 soft-cap 30 1.16-1.18x, ALiBi
 // 1.07-1.13x, window 1.00-1.05x; D 64 1.18-1.31x, 1.15-1.20x, 1.19-1.26x. Against plain
 // attention at D 128: soft-cap 0.89x, ALiBi 0.71-0.74x (docs/kernels.md, "Portable prefill,
