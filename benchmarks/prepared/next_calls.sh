@@ -1,23 +1,22 @@
 #!/bin/bash
 # The prepared device calls (a call each part), on the GPU machine:
-#   bash benchmarks/prepared/next_calls.sh suite-on NAME PATCH...|
+#   bash benchmarks/prepared/next_calls.sh suite-on NAME PATCH...|variants-mid|
 #     suite [DIR]|d64-ncu|portable-dims-fa2|random|knobs|lab|stamps|decode-stamps|table|pages|probes|pair
 # suite (about 7 min): the whole GPU suite with every prefill on the portable path and memcheck
 #   beside it, on main's kernels (`scripts/kernel_suite.sh`); last run on the form main holds now
 #   (the seventy-second session's call 1, H200).
 # The seventy-second session's plan for the next (results/h200-2026-12-07-s72/: it landed 64-key
-#   tiles for every variant at head dims up to 128 on the whole suite, and timed abi and lazy):
+#   tiles for every variant at head dims 64 and 128 on the whole suite, and timed abi and lazy):
 #   1. `suite-on abi prefill-mma-alibi-in-s.patch` (about 8 min; the bundle built from main's Rust,
 #      which holds the 64-key rule): ALiBi without a soft-cap seeds S's accumulators with the bias
 #      in raw units and its tiles take plain attention's path. H200, 2026-12-07, on 64-key tiles:
 #      ALiBi 1.13-1.22x main at D 128, 1.04-1.07x at D 256, the others' SASS main's; its variant
 #      and prefill tests (1303) and memcheck of the ALiBi cases passed. If the suite passes, land
-#      it (`git apply -p1`) with a CI key of ALiBi alone in `representative()` (cuda/jit.rs).
-#   2. The variants at head dims 80, 96 and 112 on 64-key tiles (`PAL_PREFILL_TUNING=keys=64`)
-#      against their 32-key default (`scripts/prefill_sweep.py --variant`, soft-cap 30, ALiBi,
-#      window 1024, plain), as the seventy-second session's call 2 did at D 64 / 128 (1.07-1.31x;
-#      its script is in results/h200-2026-12-07-s72/call2/): their forms spill more (D 96 `nhd`
-#      60-180 bytes), so the host rule (`timed`, cuda/prefill.rs) leaves them 32 until then.
+#      it (`git apply -p1`; CI already compiles ALiBi alone, `representative()` in cuda/jit.rs).
+#   2. `variants-mid` (about 7 min): the variants at head dims 80, 96 and 112 on 64-key tiles
+#      against their 32-key default, as the seventy-second session's call 2 did at D 64 / 128
+#      (1.07-1.31x). Their forms spill more (D 96 `nhd` 60-180 bytes), so the host rule (`timed`,
+#      cuda/prefill.rs) leaves them 32 until a win there; a win also needs the suite (`suite`).
 #   3. `d64-ncu`, `knobs` on an H200, then `lab` (the default call path beside FlashInfer and the
 #      ceiling).
 # portable-dims-fa2 (sixty-fourth session, about 2 min with FA2's JIT cache): issue 13's target 3
@@ -100,6 +99,22 @@ suite-on)  # suite-on NAME PATCH...: the suite on main's kernels with the prepar
   PAL_PREFILL_PATH=portable bash scripts/kernel_suite.sh "$PWD/kv_b/$2" 575 tests ;;
 suite)  # suite [KERNEL_DIR]: main's kernels, or a candidate's folder
   PAL_PREFILL_PATH=portable bash scripts/kernel_suite.sh "${2:-$PWD/crates/pal-core/kernels}" 575 tests ;;
+variants-mid)  # 64-key tiles (`keys=64`) against the default for the variants at D 80 / 96 / 112
+  export PAL_PREFILL_PATH=portable
+  for round in 1 2; do
+    for dim in 96 112 80; do
+      [ $SECONDS -gt 450 ] && break 2
+      for v in plain softcap=30 alibi window=1024; do
+        for tuning in default keys=64; do
+          PAL_PREFILL_TUNING=$([ $tuning = default ] || echo $tuning) timeout 60 python3 scripts/prefill_sweep.py \
+            --dim $dim --layouts nhd pal --rows 4x4096+0 4x1024+8192 --variant $v \
+            --label "$(echo $tuning | tr -d =, )" >> "$O/mid.txt" 2>&1
+        done
+      done
+      echo "d$dim round $round ($SECONDS s)"
+    done
+  done
+  python3 scripts/ab_verdict.py "$O/mid.txt" --baseline default --candidates keys64 | tee "$O/mid_verdicts.txt" ;;
 portable-dims-fa2)
   export PAL_PREFILL_PATH=portable
   for dim in 64 256; do
