@@ -1,6 +1,6 @@
 #!/bin/bash
 # The prepared device calls (a call each part), on the GPU machine:
-#   bash benchmarks/prepared/next_calls.sh suite-on NAME PATCH...|variants-mid|
+#   bash benchmarks/prepared/next_calls.sh suite-on NAME PATCH...|variants-mid|bounded [suite]|
 #     suite [DIR]|d64-ncu|portable-dims-fa2|random|knobs|lab|stamps|decode-stamps|table|pages|probes|pair
 # suite (about 7 min): the whole GPU suite with every prefill on the portable path and memcheck
 #   beside it, on main's kernels (`scripts/kernel_suite.sh`); last run on the form main holds now
@@ -17,7 +17,17 @@
 #      against their 32-key default, as the seventy-second session's call 2 did at D 64 / 128
 #      (1.07-1.31x). Their forms spill more (D 96 `nhd` 60-180 bytes), so the host rule (`timed`,
 #      cuda/prefill.rs) leaves them 32 until a win there; a win also needs the suite (`suite`).
-#   3. `d64-ncu`, `knobs` on an H200, then `lab` (the default call path beside FlashInfer and the
+#   3. `bounded` (about 9 min), then `bounded suite` (about 8 min): the Hopper kernel's fixed
+#      exponent base for soft-capped bfloat16 logits (BOUNDED: no tile max, no running max, no O
+#      rescale) in the portable prefill too, `prefill-mma-bounded.patch` (kernel and host: the
+#      key's BOUNDED entry for both tensor-core kernels, and a knob, `bounded=0`, that keeps the
+#      running max, for the A/B in one bundle). Build the bundle from main with the patch applied
+#      (`git apply -p1 benchmarks/prepared/prefill-mma-bounded.patch && bash scripts/gpu_bundle.sh
+#      && mv gpu-bundle gpu-bundle-bounded && git apply -R -p1 ...`, then rebuild main's), carry
+#      it and move it to gpu-bundle there. Compiled (NVRTC 13.0, sm_90, D 128 64-key soft-cap):
+#      `nhd` 10456 -> 10128 instructions, spills 44 -> 32 bytes; `pal` 12144 -> 11640, 62 -> 48.
+#      Soft-cap 30 runs 0.88-0.89x plain attention at D 128 (H200, 2026-12-07): issue 14 asks 0.90.
+#   4. `d64-ncu`, `knobs` on an H200, then `lab` (the default call path beside FlashInfer and the
 #      ceiling).
 # portable-dims-fa2 (sixty-fourth session, about 2 min with FA2's JIT cache): issue 13's target 3
 #   on the portable path, main's kernels (or PAL_KERNEL_DIR's) beside FA2 at head dims 64 and 256
@@ -99,6 +109,33 @@ suite-on)  # suite-on NAME PATCH...: the suite on main's kernels with the prepar
   PAL_PREFILL_PATH=portable bash scripts/kernel_suite.sh "$PWD/kv_b/$2" 575 tests ;;
 suite)  # suite [KERNEL_DIR]: main's kernels, or a candidate's folder
   PAL_PREFILL_PATH=portable bash scripts/kernel_suite.sh "${2:-$PWD/crates/pal-core/kernels}" 575 tests ;;
+bounded)  # bounded [suite]: prefill-mma-bounded.patch applied here (kernels) and in the carried bundle (host)
+  git apply -p1 benchmarks/prepared/prefill-mma-bounded.patch || exit 1
+  if [ "${2:-}" = suite ]; then PAL_PREFILL_PATH=portable bash scripts/kernel_suite.sh "$PWD/crates/pal-core/kernels" 575 tests; exit; fi
+  export PAL_KERNEL_DIR=$PWD/crates/pal-core/kernels
+  for round in 1 2; do
+    for dim in 128 64 256; do
+      [ $SECONDS -gt 330 ] && break 2
+      for v in softcap=30 plain; do
+        [ $round = 2 ] && [ $v = plain ] && continue  # (plain's kernel is main's: its rate, once)
+        for tuning in bounded=0 default; do
+          PAL_PREFILL_PATH=portable PAL_PREFILL_TUNING=$([ $tuning = default ] || echo $tuning) timeout 60 \
+            python3 scripts/prefill_sweep.py --dim $dim --layouts nhd pal --rows 4x4096+0 4x1024+8192 \
+            --variant $v --label "$(echo $tuning | tr -d =, )" >> "$O/bounded.txt" 2>&1
+        done
+      done
+      echo "d$dim round $round ($SECONDS s)"
+    done
+  done
+  python3 scripts/ab_verdict.py "$O/bounded.txt" --baseline bounded0 --candidates default | tee "$O/bounded_verdicts.txt"
+  # The soft-capped prefill tests on the portable path, and memcheck of its variant cases, at once.
+  export PAL_PREFILL_PATH=portable
+  timeout 200 compute-sanitizer --tool memcheck --error-exitcode 9 python3 -m pytest -q -p no:cacheprovider \
+    tests/test_cuda.py -k "prefill and (soft or cap or variant)" > "$O/bounded_memcheck.txt" 2>&1 &
+  timeout 200 python3 -m pytest -q -p no:cacheprovider -n 12 tests -k "prefill and (soft or cap or variant)" \
+    > "$O/bounded_tests.txt" 2>&1
+  wait
+  for f in "$O"/bounded_tests.txt "$O"/bounded_memcheck.txt; do echo "$f"; tail -2 "$f"; grep -E "^FAILED" "$f" | head -5; done ;;
 variants-mid)  # 64-key tiles (`keys=64`) against the default for the variants at D 80 / 96 / 112
   export PAL_PREFILL_PATH=portable
   for round in 1 2; do
