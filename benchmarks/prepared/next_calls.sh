@@ -24,7 +24,8 @@
 #      running max, for the A/B in one bundle). Build the bundle from main with the patch applied
 #      (`git apply -p1 benchmarks/prepared/prefill-mma-bounded.patch && bash scripts/gpu_bundle.sh
 #      && mv gpu-bundle gpu-bundle-bounded && git apply -R -p1 ...`, then rebuild main's), carry
-#      it and move it to gpu-bundle there. Compiled (NVRTC 13.0, sm_90, D 128 64-key soft-cap):
+#      it and move it to gpu-bundle there. (The seventy-second session left one in
+#      gpu-bundle-bounded/, built from cfb9127's Rust: good while main's Rust stays so.) Compiled (NVRTC 13.0, sm_90, D 128 64-key soft-cap):
 #      `nhd` 10456 -> 10128 instructions, spills 44 -> 32 bytes; `pal` 12144 -> 11640, 62 -> 48.
 #      Soft-cap 30 runs 0.88-0.89x plain attention at D 128 (H200, 2026-12-07): issue 14 asks 0.90.
 #   4. `d64-ncu`, `knobs` on an H200, then `lab` (the default call path beside FlashInfer and the
