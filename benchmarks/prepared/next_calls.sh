@@ -104,6 +104,20 @@ prefill_ncu() {  # prefill_ncu TAG DIM ROW LIMIT LAYOUT...: ncu of each layout's
   done
   grep -E "Duration|Tensor|Ipc|Executed Instr|Registers|Waves|Wavefronts|stall" "$O"/ncu"$tag"-*.txt | head -40
 }
+tuned_sweeps() {  # tuned_sweeps FILE STOP "DIMS" "VARIANTS" "TUNINGS": portable prefill rows a tuning each
+  local file=$1 stop=$2 dim v tuning
+  for dim in $3; do
+    [ $SECONDS -gt "$stop" ] && return
+    for v in $4; do
+      for tuning in $5; do
+        PAL_PREFILL_PATH=portable PAL_PREFILL_TUNING=$([ "$tuning" = default ] || echo "$tuning") timeout 60 \
+          python3 scripts/prefill_sweep.py --dim "$dim" --layouts nhd pal --rows 4x4096+0 4x1024+8192 \
+          --variant "$v" --label "$(echo "$tuning" | tr -d =, )" >> "$file" 2>&1
+      done
+    done
+    echo "d$dim ($SECONDS s)"
+  done
+}
 case $1 in
 suite-on)  # suite-on NAME PATCH...: the suite on main's kernels with the prepared patches applied
   variant "$2" "${@:3}"
@@ -114,20 +128,9 @@ bounded)  # bounded [suite]: prefill-mma-bounded.patch applied here (kernels) an
   git apply -p1 benchmarks/prepared/prefill-mma-bounded.patch || exit 1
   if [ "${2:-}" = suite ]; then PAL_PREFILL_PATH=portable bash scripts/kernel_suite.sh "$PWD/crates/pal-core/kernels" 575 tests; exit; fi
   export PAL_KERNEL_DIR=$PWD/crates/pal-core/kernels
-  for round in 1 2; do
-    for dim in 128 64 256; do
-      [ $SECONDS -gt 330 ] && break 2
-      for v in softcap=30 plain; do
-        [ $round = 2 ] && [ $v = plain ] && continue  # (plain's kernel is main's: its rate, once)
-        for tuning in bounded=0 default; do
-          PAL_PREFILL_PATH=portable PAL_PREFILL_TUNING=$([ $tuning = default ] || echo $tuning) timeout 60 \
-            python3 scripts/prefill_sweep.py --dim $dim --layouts nhd pal --rows 4x4096+0 4x1024+8192 \
-            --variant $v --label "$(echo $tuning | tr -d =, )" >> "$O/bounded.txt" 2>&1
-        done
-      done
-      echo "d$dim round $round ($SECONDS s)"
-    done
-  done
+  # (plain's kernel is main's: its rate, once)
+  tuned_sweeps "$O/bounded.txt" 330 "128 64 256" "softcap=30 plain" "bounded=0 default"
+  tuned_sweeps "$O/bounded.txt" 330 "128 64 256" "softcap=30" "bounded=0 default"
   python3 scripts/ab_verdict.py "$O/bounded.txt" --baseline bounded0 --candidates default | tee "$O/bounded_verdicts.txt"
   # The soft-capped prefill tests on the portable path, and memcheck of its variant cases, at once.
   export PAL_PREFILL_PATH=portable
@@ -138,19 +141,8 @@ bounded)  # bounded [suite]: prefill-mma-bounded.patch applied here (kernels) an
   wait
   for f in "$O"/bounded_tests.txt "$O"/bounded_memcheck.txt; do echo "$f"; tail -2 "$f"; grep -E "^FAILED" "$f" | head -5; done ;;
 variants-mid)  # 64-key tiles (`keys=64`) against the default for the variants at D 80 / 96 / 112
-  export PAL_PREFILL_PATH=portable
   for round in 1 2; do
-    for dim in 96 112 80; do
-      [ $SECONDS -gt 450 ] && break 2
-      for v in plain softcap=30 alibi window=1024; do
-        for tuning in default keys=64; do
-          PAL_PREFILL_TUNING=$([ $tuning = default ] || echo $tuning) timeout 60 python3 scripts/prefill_sweep.py \
-            --dim $dim --layouts nhd pal --rows 4x4096+0 4x1024+8192 --variant $v \
-            --label "$(echo $tuning | tr -d =, )" >> "$O/mid.txt" 2>&1
-        done
-      done
-      echo "d$dim round $round ($SECONDS s)"
-    done
+    tuned_sweeps "$O/mid.txt" 450 "96 112 80" "plain softcap=30 alibi window=1024" "default keys=64"
   done
   python3 scripts/ab_verdict.py "$O/mid.txt" --baseline default --candidates keys64 | tee "$O/mid_verdicts.txt" ;;
 portable-dims-fa2)

@@ -461,12 +461,12 @@ impl KernelKey {
             // pal and nhd also the soft-cap alone and ALiBi alone, whose scores take paths of
             // their own (a soft-capped tile's tanh kept, ALiBi without a cap).
             let geometry = ((DType::BF16, DType::BF16), 128, 16, layout);
-            let alone: &[&'static str] = if layout == CacheLayout::Hnd {
-                &[]
+            let variants: &[&'static str] = if layout == CacheLayout::Hnd {
+                &[ALL_VARIANTS]
             } else {
-                &["softcap", "alibi"]
+                &[ALL_VARIANTS, "softcap", "alibi"]
             };
-            for &variant in [ALL_VARIANTS].iter().chain(alone) {
+            for &variant in variants {
                 keys.extend(super::prefill::kernel_key(geometry, variant, BLACKWELL).map(at(BLACKWELL)));
             }
         }

@@ -153,12 +153,12 @@ pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, arch: (i32, 
             let row = if tight { head_dim } else { head_dim + PAD };
             let bytes = |keys: usize| bytes_of(keys, row);
             // 64-key tiles where two CTAs (the kernel's 255 registers allow two) still fit an
-            // SM's shared memory, else 32; every variant too, although its per-score terms spill
-            // at head dim 128 (44-140 bytes, NVRTC 13.0 sm_90): H200, 2026-12-07, over 32-key
-            // tiles, D 128 soft-cap 30 1.16-1.18x, ALiBi 1.07-1.13x, window 1.00-1.05x; D 64
-            // 1.18-1.31x, 1.15-1.20x, 1.19-1.26x. Variants at head dims 80-112 keep 32-key
-            // tiles until timed: their 64-key forms spill more (28-180 bytes at D 96). A tile's
-            // page ids fit a warp (pages of one slot: 32 keys).
+            // SM's shared memory, else 32: plain attention at every head dim up to 128, variants
+            // at 64 and 128 (`timed`), although their per-score terms spill at 128 (44-140 bytes,
+            // NVRTC 13.0 sm_90): H200, 2026-12-07, over 32-key tiles, D 128 soft-cap 30
+            // 1.16-1.18x, ALiBi 1.07-1.13x, window 1.00-1.05x; D 64 1.18-1.31x, 1.15-1.20x,
+            // 1.19-1.26x. Variants at 80-112 keep 32 until timed: their 64-key forms spill more
+            // (28-180 bytes at D 96). A tile's page ids fit a warp (pages of one slot: 32 keys).
             let fits_two = |keys| 2 * (bytes(keys) + 1024) <= super::shared_memory(arch).per_sm;
             let timed = variant == "plain" || head_dim == 64 || head_dim == 128;
             let wide = head_dim <= 128 && timed && fits_two(64);

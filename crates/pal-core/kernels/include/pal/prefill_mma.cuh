@@ -57,7 +57,7 @@
 // Variants on 64-key tiles at head dims 64 and 128, as plain attention (H200, 2026-12-07,
 // seventy-second session; against their 32-key tiles): D 128 soft-cap 30 1.16-1.18x, ALiBi
 // 1.07-1.13x, window 1.00-1.05x; D 64 1.18-1.31x, 1.15-1.20x, 1.19-1.26x. Against plain
-// attention at D 128: soft-cap 0.89x, ALiBi 0.71-0.74x (docs/kernels.md, "Portable prefill,
+// attention at D 128: soft-cap 0.88-0.89x, ALiBi 0.71-0.74x (docs/kernels.md, "Portable prefill,
 // seventy-second session").
 #pragma once
 #include "pal/mma.cuh"
