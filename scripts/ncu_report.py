@@ -54,11 +54,20 @@ HEADLINES = [
 
 
 def workload(
-    op, layout, row, kv_dtype="", page="16", dim="128", heads="32/8", soft_cap="0", dtype="bfloat16"
+    op,
+    layout,
+    row,
+    kv_dtype="",
+    page="16",
+    dim="128",
+    heads="32/8",
+    soft_cap="0",
+    dtype="bfloat16",
+    variant="plain",
 ):
     """Runs `op` on `row` three times (ncu profiles the third launch); decode takes the page
     size, head dim, query / KV heads and queries' dtype too, decode and prefill a logit soft-cap
-    (0: off)."""
+    (0: off), prefill SPEC §3.5's options in the lab's form (`alibi`, `window=1024`)."""
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import proxy_attention_lab as pal
     import torch
@@ -69,14 +78,20 @@ def workload(
 
         call = flashinfer_prefill(row, int(dim), int(page), layout.removeprefix("flashinfer-"))
     elif op == "prefill":
-        from prefill_sweep import make_case
+        from prefill_sweep import HQ, make_case
+        from proxy_attention_lab.bench.problems import Shape, parse_variant
 
         kv = getattr(torch, kv_dtype) if kv_dtype else torch.bfloat16
         generator = torch.Generator(device="cuda").manual_seed(0)
         inputs, _ = make_case(row, layout, int(dim), int(page), generator, kv)
+        options = {
+            name: torch.from_numpy(value).cuda() if hasattr(value, "shape") else value
+            for name, value in Shape(num_q_heads=HQ, **parse_variant(variant)).variant().items()
+        }
+        options.setdefault("logits_soft_cap", float(soft_cap))
 
         def call():
-            return pal.paged_attention_prefill(*inputs, layout=layout, logits_soft_cap=float(soft_cap))
+            return pal.paged_attention_prefill(*inputs, layout=layout, **options)
     elif op == "fill":
         # `row` new tokens over 8 sequences, pages in random order (the lab's fill case).
         tokens, hkv, dim, page = int(row), 8, 128, 16
@@ -119,6 +134,7 @@ def profile(args):
     os.makedirs(args.out, exist_ok=True)
     child = [sys.executable, os.path.abspath(__file__), "_workload", args.op, args.layout, args.row]
     child += [args.kv_dtype, str(args.page), str(args.dim), args.heads, str(args.soft_cap), args.dtype]
+    child += [args.variant]
     # The decode call's main kernel (its split merge, when there is one, is another launch).
     kernel = "regex:^pal_decode$" if args.op == "decode" else "regex:pal_"
     if args.layout.startswith("flashinfer-"):
@@ -289,7 +305,7 @@ def summary(folder):
 
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "_workload":
-        return workload(*sys.argv[2:11])
+        return workload(*sys.argv[2:12])
     parser = argparse.ArgumentParser()
     parser.add_argument("op", choices=["prefill", "decode", "fill", "summary"])
     parser.add_argument("folder", nargs="?", help="summary: a folder of an earlier run")
@@ -302,6 +318,7 @@ def main():
     parser.add_argument("--heads", default="32/8", help="decode: query / KV heads")
     parser.add_argument("--dtype", default="bfloat16", help="decode: queries' dtype (float32 pools too)")
     parser.add_argument("--soft-cap", type=float, default=0.0, help="decode / prefill: logits_soft_cap")
+    parser.add_argument("--variant", default="plain", help="prefill: SPEC §3.5 options (`alibi`, ...)")
     args = parser.parse_args()
     if args.op == "summary":
         return summary(args.folder or args.out)

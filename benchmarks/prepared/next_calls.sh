@@ -1,34 +1,19 @@
 #!/bin/bash
 # The prepared device calls (a call each part), on the GPU machine:
-#   bash benchmarks/prepared/next_calls.sh suite-on NAME PATCH...|variants-mid|bounded [suite]|
+#   bash benchmarks/prepared/next_calls.sh suite-on NAME PATCH...|alibi-ncu|
 #     suite [DIR]|d64-ncu|portable-dims-fa2|random|knobs|lab|stamps|decode-stamps|table|pages|probes|pair
-# suite (about 7 min): the whole GPU suite with every prefill on the portable path and memcheck
+# suite (about 8 min): the whole GPU suite with every prefill on the portable path and memcheck
 #   beside it, on main's kernels (`scripts/kernel_suite.sh`); last run on the form main holds now
-#   (the seventy-second session's call 1, H200).
-# The seventy-second session's plan for the next (results/h200-2026-12-07-s72/: it landed 64-key
-#   tiles for every variant at head dims 64 and 128 on the whole suite, and timed abi and lazy):
-#   1. `suite-on abi prefill-mma-alibi-in-s.patch` (about 8 min; the bundle built from main's Rust,
-#      which holds the 64-key rule): ALiBi without a soft-cap seeds S's accumulators with the bias
-#      in raw units and its tiles take plain attention's path. H200, 2026-12-07, on 64-key tiles:
-#      ALiBi 1.13-1.22x main at D 128, 1.04-1.07x at D 256, the others' SASS main's; its variant
-#      and prefill tests (1303) and memcheck of the ALiBi cases passed. If the suite passes, land
-#      it (`git apply -p1`; CI already compiles ALiBi alone, `representative()` in cuda/jit.rs).
-#   2. `variants-mid` (about 7 min): the variants at head dims 80, 96 and 112 on 64-key tiles
-#      against their 32-key default, as the seventy-second session's call 2 did at D 64 / 128
-#      (1.07-1.31x). Their forms spill more (D 96 `nhd` 60-180 bytes), so the host rule (`timed`,
-#      cuda/prefill.rs) leaves them 32 until a win there; a win also needs the suite (`suite`).
-#   3. `bounded` (about 9 min), then `bounded suite` (about 8 min): the Hopper kernel's fixed
-#      exponent base for soft-capped bfloat16 logits (BOUNDED: no tile max, no running max, no O
-#      rescale) in the portable prefill too, `prefill-mma-bounded.patch` (kernel and host: the
-#      key's BOUNDED entry for both tensor-core kernels, and a knob, `bounded=0`, that keeps the
-#      running max, for the A/B in one bundle). Build the bundle from main with the patch applied
-#      (`git apply -p1 benchmarks/prepared/prefill-mma-bounded.patch && bash scripts/gpu_bundle.sh
-#      && mv gpu-bundle gpu-bundle-bounded && git apply -R -p1 ...`, then rebuild main's), carry
-#      it and move it to gpu-bundle there. (The seventy-second session left one in
-#      gpu-bundle-bounded/, built from cfb9127's Rust: good while main's Rust stays so.) Compiled (NVRTC 13.0, sm_90, D 128 64-key soft-cap):
-#      `nhd` 10456 -> 10128 instructions, spills 44 -> 32 bytes; `pal` 12144 -> 11640, 62 -> 48.
-#      Soft-cap 30 runs 0.88-0.89x plain attention at D 128 (H200, 2026-12-07): issue 14 asks 0.90.
-#   4. `d64-ncu`, `knobs` on an H200, then `lab` (the default call path beside FlashInfer and the
+#   (the seventy-third session's call 2, H100). Carry a bundle built from main (`scripts/gpu_bundle.sh`).
+# The seventy-third session's plan for the next (results/h100-2026-12-07-s73/: it landed abi,
+#   BOUNDED for the portable prefill and 64-key tiles for every variant up to D 128):
+#   1. ALiBi at D 128 runs 0.84-0.88x plain attention (H100); ncu (`alibi-ncu`) puts the rest in
+#      O's rescale on every tile (the bias rises with the key) and in the S block's per-tile
+#      recompute of each row's visible keys. Prepare and time: the rows' bias origin held from
+#      the first tile, then reverse tile order for ALiBi (the diagonal's tile first).
+#   2. D 96 `nhd` variants on 32-key tiles (64 costs them 0.95-1.00x, two H100 calls); `pal`
+#      keeps 64 (ALiBi 1.12-1.15x). A host rule: needs the suite.
+#   3. `d64-ncu`, `knobs` on an H200, then `lab` (the default call path beside FlashInfer and the
 #      ceiling).
 # portable-dims-fa2 (sixty-fourth session, about 2 min with FA2's JIT cache): issue 13's target 3
 #   on the portable path, main's kernels (or PAL_KERNEL_DIR's) beside FA2 at head dims 64 and 256
@@ -124,27 +109,18 @@ suite-on)  # suite-on NAME PATCH...: the suite on main's kernels with the prepar
   PAL_PREFILL_PATH=portable bash scripts/kernel_suite.sh "$PWD/kv_b/$2" 575 tests ;;
 suite)  # suite [KERNEL_DIR]: main's kernels, or a candidate's folder
   PAL_PREFILL_PATH=portable bash scripts/kernel_suite.sh "${2:-$PWD/crates/pal-core/kernels}" 575 tests ;;
-bounded)  # bounded [suite]: prefill-mma-bounded.patch applied here (kernels) and in the carried bundle (host)
-  git apply -p1 benchmarks/prepared/prefill-mma-bounded.patch || exit 1
-  if [ "${2:-}" = suite ]; then PAL_PREFILL_PATH=portable bash scripts/kernel_suite.sh "$PWD/crates/pal-core/kernels" 575 tests; exit; fi
-  export PAL_KERNEL_DIR=$PWD/crates/pal-core/kernels
-  # (plain's kernel is main's: its rate, once)
-  tuned_sweeps "$O/bounded.txt" 330 "128 64 256" "softcap=30 plain" "bounded=0 default"
-  tuned_sweeps "$O/bounded.txt" 330 "128 64 256" "softcap=30" "bounded=0 default"
-  python3 scripts/ab_verdict.py "$O/bounded.txt" --baseline bounded0 --candidates default | tee "$O/bounded_verdicts.txt"
-  # The soft-capped prefill tests on the portable path, and memcheck of its variant cases, at once.
-  export PAL_PREFILL_PATH=portable
-  timeout 200 compute-sanitizer --tool memcheck --error-exitcode 9 python3 -m pytest -q -p no:cacheprovider \
-    tests/test_cuda.py -k "prefill and (soft or cap or variant)" > "$O/bounded_memcheck.txt" 2>&1 &
-  timeout 200 python3 -m pytest -q -p no:cacheprovider -n 12 tests -k "prefill and (soft or cap or variant)" \
-    > "$O/bounded_tests.txt" 2>&1
-  wait
-  for f in "$O"/bounded_tests.txt "$O"/bounded_memcheck.txt; do echo "$f"; tail -2 "$f"; grep -E "^FAILED" "$f" | head -5; done ;;
-variants-mid)  # 64-key tiles (`keys=64`) against the default for the variants at D 80 / 96 / 112
-  for round in 1 2; do
-    tuned_sweeps "$O/mid.txt" 450 "96 112 80" "plain softcap=30 alibi window=1024" "default keys=64"
+alibi-ncu)  # where ALiBi's 12-16% over plain attention goes at D 128 (nhd), and D 96's tiles again
+  export PAL_PREFILL_PATH=portable PAL_KERNEL_DIR=$PWD/crates/pal-core/kernels
+  for v in plain alibi softcap=30; do
+    timeout 120 python3 scripts/ncu_report.py prefill --layout nhd --dim 128 --row 4x4096+0 --variant "$v" \
+      --out "/tmp/ncu-$v" > "$O/ncu-$v.txt" 2>&1
+    echo "ncu $v rc $? ($SECONDS s)"
+    gzip -c "/tmp/ncu-$v/source.csv" > "$O/source-$v.csv.gz" 2>/dev/null
   done
-  python3 scripts/ab_verdict.py "$O/mid.txt" --baseline default --candidates keys64 | tee "$O/mid_verdicts.txt" ;;
+  grep -E "Duration|Executed Instr|Registers|Local|stalls" "$O"/ncu-*.txt | head -40
+  tuned_sweeps "$O/d96.txt" 450 "96" "softcap=30 alibi window=1024" "default keys=32"
+  tuned_sweeps "$O/d96.txt" 500 "96" "softcap=30 alibi window=1024" "default keys=32"
+  python3 scripts/ab_verdict.py "$O/d96.txt" --baseline keys32 --candidates default | tee "$O/d96_verdicts.txt" ;;
 portable-dims-fa2)
   export PAL_PREFILL_PATH=portable
   for dim in 64 256; do

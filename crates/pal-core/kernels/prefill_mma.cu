@@ -9,6 +9,9 @@
 #ifndef PAL_MIN_CTAS
 #define PAL_MIN_CTAS 0  // CTAs an SM the registers are budgeted for: the lab's knob `min_ctas` (0: none)
 #endif
+#ifndef PAL_BOUNDED
+#define PAL_BOUNDED 0  // soft-capped bfloat16 logits on a fixed exponent base (`prefill_mma`): set by the host where chosen
+#endif
 #ifndef PAL_STAGGER
 #define PAL_STAGGER 0  // one slot, K and V refilled apart (`PrefillMmaTile`'s STAGGER): set by the host where chosen
 #endif
@@ -27,7 +30,8 @@ static_assert(pal::SAME_TYPE<PAL_QUERY_DTYPE, PAL_KV_DTYPE>, "KV pools in the qu
 #endif
 
 extern "C" __global__ void PAL_PREFILL_BOUNDS pal_prefill(pal::PrefillParams params) {
-  pal::prefill_mma<PAL_KV_DTYPE, PAL_HEAD_DIM, PAL_PAGE_SIZE, PAL_LAYOUT, PAL_VARIANT, PAL_M_TILES, PAL_KEYS, PAL_SPLIT, PAL_TIGHT, PAL_STAGGER>(params);
+  pal::prefill_mma<PAL_KV_DTYPE, PAL_HEAD_DIM, PAL_PAGE_SIZE, PAL_LAYOUT, PAL_VARIANT, PAL_M_TILES, PAL_KEYS, PAL_SPLIT, PAL_TIGHT, PAL_STAGGER,
+                  PAL_BOUNDED>(params);
 }
 
 PAL_MERGE_ENTRIES(pal_prefill, PAL_QUERY_DTYPE)

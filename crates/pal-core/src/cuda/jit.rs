@@ -467,7 +467,13 @@ impl KernelKey {
                 &[ALL_VARIANTS, "softcap", "alibi"]
             };
             for &variant in variants {
-                keys.extend(super::prefill::kernel_key(geometry, variant, BLACKWELL).map(at(BLACKWELL)));
+                if let Ok(key) = super::prefill::kernel_key(geometry, variant, BLACKWELL) {
+                    // (the soft-cap alone also on its fixed exponent base, BOUNDED 1, chosen per call)
+                    if key.shape_value("BOUNDED").is_some() {
+                        keys.push((key.with_shape("BOUNDED", 1), BLACKWELL));
+                    }
+                    keys.push((key, BLACKWELL));
+                }
             }
         }
         // fp8 pools: each format under each model dtype, every layout, the smallest page each

@@ -153,15 +153,14 @@ pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, arch: (i32, 
             let row = if tight { head_dim } else { head_dim + PAD };
             let bytes = |keys: usize| bytes_of(keys, row);
             // 64-key tiles where two CTAs (the kernel's 255 registers allow two) still fit an
-            // SM's shared memory, else 32: plain attention at every head dim up to 128, variants
-            // at 64 and 128 (`timed`), although their per-score terms spill at 128 (44-140 bytes,
-            // NVRTC 13.0 sm_90): H200, 2026-12-07, over 32-key tiles, D 128 soft-cap 30
-            // 1.16-1.18x, ALiBi 1.07-1.13x, window 1.00-1.05x; D 64 1.18-1.31x, 1.15-1.20x,
-            // 1.19-1.26x. Variants at 80-112 keep 32 until timed: their 64-key forms spill more
-            // (28-180 bytes at D 96). A tile's page ids fit a warp (pages of one slot: 32 keys).
+            // SM's shared memory, else 32, at every head dim up to 128 and for every variant,
+            // although the variants' per-score terms spill there (28-180 bytes, NVRTC 13.0
+            // sm_90). Over 32-key tiles: H200, 2026-12-07, D 128 soft-cap 30 1.16-1.18x, ALiBi
+            // 1.07-1.13x, window 1.00-1.05x, D 64 1.18-1.31x, 1.15-1.20x, 1.19-1.26x; H100,
+            // 2026-12-07, D 80 and 112 1.05-1.29x each, D 96 mixed (`pal` 0.95-1.14x, `nhd`
+            // 0.95-1.03x). A tile's page ids fit a warp (pages of one slot: 32 keys).
             let fits_two = |keys| 2 * (bytes(keys) + 1024) <= super::shared_memory(arch).per_sm;
-            let timed = variant == "plain" || head_dim == 64 || head_dim == 128;
-            let wide = head_dim <= 128 && timed && fits_two(64);
+            let wide = head_dim <= 128 && fits_two(64);
             let keys = tuning("keys")
                 .filter(|&keys| keys == 32 || keys == 64)
                 .unwrap_or(if wide || stagger { 64 } else { 32 })
@@ -197,9 +196,10 @@ pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, arch: (i32, 
         THREADS
     };
     shape.extend([("THREADS", threads), ("PARAMS_LAYOUT", PrefillParams::LAYOUT)]);
-    // A soft-cap without ALiBi bounds the logits: the Hopper kernel's BOUNDED form (chosen per
-    // call by the cap, `bounded_logits`) drops the running max.
-    if family == Family::PrefillWgmma && variant.contains("softcap") && !variant.contains("alibi") {
+    // A soft-cap without ALiBi bounds the logits: both tensor-core kernels' BOUNDED form (chosen
+    // per call by the cap, `bounded_logits`) drops the running max.
+    let tensor_cores = matches!(family, Family::PrefillWgmma | Family::PrefillMma);
+    if tensor_cores && variant.contains("softcap") && !variant.contains("alibi") {
         shape.push(("BOUNDED", 0));
     }
     Ok(KernelKey::attention(family, geometry, variant, shape))
@@ -265,13 +265,14 @@ fn prefill_splits(items: usize, capacity: usize, slots: usize, part: usize) -> u
         .clamp(1, MAX_SPLITS)
 }
 
-/// Whether soft-capped logits are bounded tightly enough for the Hopper prefill's fixed
-/// exponent base (`prefill_wgmma`'s BOUNDED): bfloat16 queries and pools (P in bfloat16 has
-/// float32's range; float16 P would overflow past 2^16), a cap of at most 95 / log2(e) (weights
-/// within [2^-126, 2^64]), no ALiBi (its bias is unbounded). The key has the entry only where
-/// the variant allows it (`kernel_key`).
+/// Whether soft-capped logits are bounded tightly enough for the tensor-core prefills' fixed
+/// exponent base (BOUNDED): bfloat16 queries and pools (P in bfloat16 has float32's range;
+/// float16 P would overflow past 2^16), a cap of at most 95 / log2(e) (weights within
+/// [2^-126, 2^64]), no ALiBi (its bias is unbounded). The key has the entry only where the
+/// variant allows it (`kernel_key`). (`bounded=0` in the tuning knob keeps the running max.)
 fn bounded_logits(dtypes: (DType, DType), variant: &AttentionVariant) -> bool {
-    dtypes == (DType::BF16, DType::BF16)
+    tuning("bounded") != Some(0)
+        && dtypes == (DType::BF16, DType::BF16)
         && variant
             .logits_soft_cap
             .is_some_and(|cap| cap * std::f32::consts::LOG2_E <= 95.0)
@@ -558,9 +559,8 @@ mod tests {
             (Family::PrefillMma, 64)
         );
         assert_eq!(hopper(CacheLayout::Hnd, DType::F8E4M3).family, Family::PrefillSimt);
-        // Variants take 64-key tiles at head dims 64 and 128 where two CTAs of them fit an SM:
-        // at 64 on an A100, at 128 on Blackwell (228 KiB an SM), not at 128 on an A100; at 96
-        // (untimed) only plain attention does.
+        // Variants take 64-key tiles up to head dim 128 where two CTAs of them fit an SM: at 64
+        // and 96 on an A100, at 128 on Blackwell (228 KiB an SM), not at 128 on an A100.
         let keys = |head_dim, variant, arch| {
             let geometry = ((DType::BF16, DType::BF16), head_dim, 16, CacheLayout::Pal);
             let key = kernel_key(geometry, variant, arch).unwrap();
@@ -572,7 +572,7 @@ mod tests {
             [keys(64, all, (8, 0)), keys(128, all, (10, 0)), keys(128, all, (8, 0))],
             [64, 64, 32]
         );
-        assert_eq!([keys(96, "plain", (8, 0)), keys(96, "alibi", (8, 0))], [64, 32]);
+        assert_eq!([keys(96, "plain", (8, 0)), keys(96, "alibi", (8, 0))], [64, 64]);
         let one_slot = kernel_key(((DType::BF16, DType::BF16), 64, 1, CacheLayout::Pal), "plain", (8, 0)).unwrap();
         assert_eq!(one_slot.shape_value("KEYS").unwrap(), 32);
         for head_dim in super::super::HEAD_DIMS {
@@ -699,7 +699,7 @@ mod tests {
     }
 
     #[test]
-    fn soft_capped_bfloat16_takes_a_fixed_exponent_base_on_hopper() {
+    fn soft_capped_bfloat16_takes_a_fixed_exponent_base_on_tensor_cores() {
         let capped = |cap: f32| AttentionVariant::default().with_logits_soft_cap(cap);
         let bf16 = (DType::BF16, DType::BF16);
         assert!(bounded_logits(bf16, &capped(50.0)));
@@ -707,14 +707,15 @@ mod tests {
         assert!(!bounded_logits(bf16, &AttentionVariant::default()));
         assert!(!bounded_logits((DType::F16, DType::F16), &capped(30.0)));
         assert!(!bounded_logits((DType::BF16, DType::F8E4M3), &capped(30.0)));
-        // The key has the entry only for Hopper's soft-cap without ALiBi.
+        // The key has the entry only for the tensor-core kernels' soft-cap without ALiBi.
         let geometry = (bf16, 128, 16, CacheLayout::Nhd);
         for (variant, arch, entry) in [
             ("softcap", (9, 0), Some(0)),
             ("window+softcap+sinks", (9, 0), Some(0)),
             ("softcap+alibi", (9, 0), None),
             ("plain", (9, 0), None),
-            ("softcap", (8, 0), None),
+            ("softcap", (8, 0), Some(0)),
+            ("softcap+alibi", (8, 0), None),
         ] {
             let key = kernel_key(geometry, variant, arch).unwrap();
             assert_eq!(key.shape_value("BOUNDED"), entry, "{}", key.name());

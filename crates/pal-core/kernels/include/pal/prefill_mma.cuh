@@ -56,9 +56,15 @@
 // prefill, seventieth session" and the seventy-first).
 // Variants on 64-key tiles at head dims 64 and 128, as plain attention (H200, 2026-12-07,
 // seventy-second session; against their 32-key tiles): D 128 soft-cap 30 1.16-1.18x, ALiBi
-// 1.07-1.13x, window 1.00-1.05x; D 64 1.18-1.31x, 1.15-1.20x, 1.19-1.26x. Against plain
-// attention at D 128: soft-cap 0.88-0.89x, ALiBi 0.71-0.74x (docs/kernels.md, "Portable prefill,
-// seventy-second session").
+// 1.07-1.13x, window 1.00-1.05x; D 64 1.18-1.31x, 1.15-1.20x, 1.19-1.26x; at D 80 / 112 too
+// (H100, seventy-third session): 1.05-1.29x, D 96 0.95-1.14x.
+// ALiBi without a soft-cap as S's starting value in raw units (BIAS_IN_S: plain attention's
+// softmax path; H200, seventy-second session, over the base-2 logit form): D 128 1.13-1.22x,
+// D 256 1.04-1.07x. Soft-capped bfloat16 on a fixed exponent base (BOUNDED, as the Hopper
+// kernel; H100, 2026-12-07, seventy-third session, over the running max): 1.03-1.16x at D 64 /
+// 128 / 256. Against plain attention then (same H100 call): soft-cap 30 0.91-1.01x at D 128,
+// 0.93-1.03x at D 64, 1.00-1.06x at D 256; ALiBi 0.84-0.88x, 0.93-1.01x, 0.97-0.98x
+// (docs/kernels.md, "Portable prefill, seventy-third session").
 #pragma once
 #include "pal/mma.cuh"
 #include "pal/prefill.cuh"
@@ -99,7 +105,7 @@ template <int HEAD_DIM, int M_TILES_, int KEYS_, bool TIGHT_ = false, bool STAGG
 };
 
 template <typename T, int HEAD_DIM, int PAGE_SIZE, int LAYOUT, typename Variant, int M_TILES_, int KEYS_, bool SPLIT_KV,
-          bool TIGHT_ = false, bool STAGGER_ = false>
+          bool TIGHT_ = false, bool STAGGER_ = false, bool BOUNDED = false>
 __device__ void prefill_mma(const PrefillParams& p) {
   using Tile = PrefillMmaTile<HEAD_DIM, M_TILES_, KEYS_, TIGHT_, STAGGER_>;
   using KV = T;  // pools in the queries' dtype for now (the entry file asserts it)
@@ -388,7 +394,13 @@ __device__ void prefill_mma(const PrefillParams& p) {
   };
   int visible_held[M_TILES][2];
   int first_key[M_TILES][2];  // the first of them (a window's start)
-  float slope[M_TILES][2];    // ALiBi slope of the row's head, in base 2
+  // ALiBi without a soft-cap (BIAS_IN_S): each tile's S accumulators start at the bias in raw
+  // score units, slope / scale (key - position), one FFMA a score, and its scores take plain
+  // attention's path (raw max, the scale in the exponent's FFMA); with a soft-cap the bias
+  // follows the cap, a base-2 logit.
+  constexpr bool BIAS_IN_S = Variant::HAS_ALIBI && !Variant::HAS_SOFTCAP;
+  constexpr bool TRANSFORMS = Variant::TRANSFORMS_SCORES && !BIAS_IN_S;
+  float slope[M_TILES][2];    // ALiBi slope of the row's head: raw units (BIAS_IN_S), else base 2
   // The rows' sums of P: a lane's quarter added in registers, or, where one m-tile a warp leaves
   // registers free (head dims 192 / 256), on the tensor cores as P times a column of ones (an
   // mma a 16 keys, 8 a 64-key tile, for 64 adds a lane; whole in each lane of a quad): H100,
@@ -405,7 +417,9 @@ __device__ void prefill_mma(const PrefillParams& p) {
       const int position = task.history + task.first_token + split.token(r);
       if constexpr (!TASK_IN_SHARED) visible_held[m][i] = row_valid(r) ? position + 1 : 0;
       first_key[m][i] = Variant::first_visible(p.variant, position);
-      slope[m][i] = Variant::TRANSFORMS_SCORES && row_valid(r) ? Variant::slope(p.variant, task.first_head + split.head(r)) * LOG2E : 0.f;
+      slope[m][i] = Variant::HAS_ALIBI && row_valid(r)
+                        ? Variant::slope(p.variant, task.first_head + split.head(r)) * (BIAS_IN_S ? 1.f / p.scale : LOG2E)
+                        : 0.f;
       state[m][i] = SoftmaxState::empty();
     }
 #pragma unroll
@@ -418,6 +432,16 @@ __device__ void prefill_mma(const PrefillParams& p) {
   // and two MUFU ops a score.
   const Logit2<Variant> logit2(p.variant, p.scale);
   constexpr bool CAP_ONLY = Variant::HAS_SOFTCAP && !Variant::HAS_ALIBI;
+  // BOUNDED (the host's choice per call, as the Hopper kernel's: bfloat16, a soft-cap of at most
+  // 95 / log2(e), no ALiBi): logits lie within +-cap2, so weights take a fixed exponent base, 0
+  // or cap2 - 64, and stay in [2^-126, 2^64] (bfloat16 P; float32 sums of up to 2^31 keys): no
+  // tile max, no running max, no O rescale.
+  static_assert(!BOUNDED || (CAP_ONLY && SAME_TYPE<T, bf16>), "a fixed base only for bounded bfloat16 logits");
+  const float bound = BOUNDED ? fmaxf(0.f, logit2.cap2 - 64.f) : 0.f;
+  if constexpr (BOUNDED) {
+#pragma unroll
+    for (int m = 0; m < M_TILES; ++m) state[m][0] = state[m][1] = SoftmaxState{bound, 0.f};
+  }
   // Swizzled rows: a fragment load's chunk ^ row % 8 as a k-step's multiple of 8 chunks
   // (immediate) plus its low bits ^ this lane's term (row % 8 = lane % 8 in every load).
   const int half_swizzle = (lane / 16) ^ (lane % 8), pair_swizzle = (lane / 8 % 2) ^ (lane % 8);
@@ -479,10 +503,27 @@ __device__ void prefill_mma(const PrefillParams& p) {
       };
       constexpr u32 V_AT = KEYS * Tile::ALLOC_ROW * sizeof(T);  // V after K in a slot
       float s[M_TILES][KEY_BLOCKS][4];
+      if constexpr (BIAS_IN_S) {
 #pragma unroll
-      for (int m = 0; m < M_TILES; ++m)
+        for (int m = 0; m < M_TILES; ++m) {
+          // row r's bias at this lane's first column plus c: one FFMA with an immediate a score
+          float bias_base[2];
 #pragma unroll
-        for (int b = 0; b < KEY_BLOCKS; ++b) s[m][b][0] = s[m][b][1] = s[m][b][2] = s[m][b][3] = 0.f;
+          for (int r = 0; r < 2; ++r)
+            bias_base[r] = slope[m][r] * (float)(key0 + Fragment::column(lane, 0) -
+                                                 ((TASK_IN_SHARED ? visible_keys(m, r) : visible_held[m][r]) - 1));
+#pragma unroll
+          for (int b = 0; b < KEY_BLOCKS; ++b)
+#pragma unroll
+            for (int e = 0; e < 4; ++e)
+              s[m][b][e] = fmaf(slope[m][Fragment::row_index(e)], (float)(b * 8 + (e & 1)), bias_base[Fragment::row_index(e)]);
+        }
+      } else {
+#pragma unroll
+        for (int m = 0; m < M_TILES; ++m)
+#pragma unroll
+          for (int b = 0; b < KEY_BLOCKS; ++b) s[m][b][0] = s[m][b][1] = s[m][b][2] = s[m][b][3] = 0.f;
+      }
       // S = Q K^T; pal history tiles hold K in the pool's order, [chunk][key][8].
       auto score = [&](auto pool_order) {
 #pragma unroll
@@ -528,7 +569,7 @@ __device__ void prefill_mma(const PrefillParams& p) {
       // transformed scores are scaled below (`mul` 1). An unmasked soft-capped tile keeps the
       // tanh t of each score, its logit cap2 t folded into the exponent's FFMA (cap2 > 0: the
       // row's max logit is cap2 times its max t).
-      const float mul = masked ? 1.f : CAP_ONLY ? logit2.cap2 : Variant::TRANSFORMS_SCORES ? 1.f : log2_scale;
+      const float mul = masked ? 1.f : CAP_ONLY ? logit2.cap2 : TRANSFORMS ? 1.f : log2_scale;
       float base[M_TILES][2];  // each row's exponent base
       // P's exponentials: pal's two V forms (`weigh_values`) each compute them per k-step, within
       // the form's code; computed before the branch, in a block of their own, they did not
@@ -552,11 +593,11 @@ __device__ void prefill_mma(const PrefillParams& p) {
 #pragma unroll
             for (int e = 0; e < 4; ++e) {
               s[m][b][e] = logit2.tanh_of(s[m][b][e]);
-              top[Fragment::row_index(e)] = fmaxf(top[Fragment::row_index(e)], s[m][b][e]);
+              if constexpr (!BOUNDED) top[Fragment::row_index(e)] = fmaxf(top[Fragment::row_index(e)], s[m][b][e]);
             }
 #pragma unroll
           for (int i = 0; i < 2; ++i) tile_max[i] = logit2.cap2 * top[i];
-        } else if (masked || Variant::TRANSFORMS_SCORES) {
+        } else if (masked || TRANSFORMS) {
           const int visible[2] = {TASK_IN_SHARED ? visible_keys(m, 0) : visible_held[m][0],
                                   TASK_IN_SHARED ? visible_keys(m, 1) : visible_held[m][1]};
           // ALiBi's bias of row r at this lane's first column plus c: slope2 (key0 + column -
@@ -564,20 +605,20 @@ __device__ void prefill_mma(const PrefillParams& p) {
           float alibi_base[2];
 #pragma unroll
           for (int r = 0; r < 2; ++r)
-            alibi_base[r] = Variant::HAS_ALIBI ? slope[m][r] * (float)(key0 + Fragment::column(lane, 0) - (visible[r] - 1)) : 0.f;
+            alibi_base[r] = TRANSFORMS && Variant::HAS_ALIBI ? slope[m][r] * (float)(key0 + Fragment::column(lane, 0) - (visible[r] - 1)) : 0.f;
 #pragma unroll
           for (int b = 0; b < KEY_BLOCKS; ++b) {
 #pragma unroll
             for (int e = 0; e < 4; ++e) {
               const int key = key0 + b * 8 + Fragment::column(lane, e), r = Fragment::row_index(e);
               float score = s[m][b][e] * log2_scale;
-              if constexpr (Variant::TRANSFORMS_SCORES)
+              if constexpr (TRANSFORMS)
                 score = logit2.of(s[m][b][e], Variant::HAS_ALIBI ? fmaf(slope[m][r], (float)(b * 8 + (e & 1)), alibi_base[r]) : 0.f);
               if (masked && (key >= visible[r] || (Variant::HAS_WINDOW && key < first_key[m][r]) ||
                              !((readable[b / 4] >> (b % 4 * 8 + Fragment::column(lane, e))) & 1)))
                 score = neg_inf();
               s[m][b][e] = score;
-              tile_max[r] = fmaxf(tile_max[r], score);
+              if constexpr (!BOUNDED) tile_max[r] = fmaxf(tile_max[r], score);
             }
           }
         } else {
@@ -585,6 +626,10 @@ __device__ void prefill_mma(const PrefillParams& p) {
         }
 #pragma unroll
         for (int i = 0; i < 2; ++i) {
+          if constexpr (BOUNDED) {  // (a fixed base: O is never rescaled)
+            base[m][i] = bound;
+            continue;
+          }
           const float factor = state[m][i].rescale(quad_max(tile_max[i]));
           base[m][i] = state[m][i].base();
           if (__any_sync(0xffffffffu, factor != 1.f)) {  // the max of the warp's rows mostly stays put
