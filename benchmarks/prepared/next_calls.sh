@@ -1,16 +1,18 @@
 #!/bin/bash
 # The prepared device calls (a call each part), on the GPU machine:
-#   bash benchmarks/prepared/next_calls.sh suite-on NAME PATCH...|alibi-ncu|
+#   bash benchmarks/prepared/next_calls.sh suite-on NAME PATCH...|alibi-ncu|reverse|
 #     suite [DIR]|d64-ncu|portable-dims-fa2|random|knobs|lab|stamps|decode-stamps|table|pages|probes|pair
 # suite (about 8 min): the whole GPU suite with every prefill on the portable path and memcheck
 #   beside it, on main's kernels (`scripts/kernel_suite.sh`); last run on the form main holds now
 #   (the seventy-third session's call 2, H100). Carry a bundle built from main (`scripts/gpu_bundle.sh`).
 # The seventy-third session's plan for the next (results/h100-2026-12-07-s73/: it landed abi,
 #   BOUNDED for the portable prefill and 64-key tiles for every variant up to D 128):
-#   1. ALiBi at D 128 runs 0.84-0.88x plain attention (H100); ncu (`alibi-ncu`) puts the rest in
-#      O's rescale on every tile (the bias rises with the key) and in the S block's per-tile
-#      recompute of each row's visible keys. Prepare and time: the rows' bias origin held from
-#      the first tile, then reverse tile order for ALiBi (the diagonal's tile first).
+#   1. ALiBi at D 128 runs 0.84-0.88x plain attention (H100). ncu (`alibi-ncu`) found O's
+#      rescale on every tile and 142 more instructions in the S block; reverse tile order
+#      (`reverse`, prefill-mma-alibi-reverse.patch) gave only 1.01-1.02x. Next: the bias added
+#      after the Q K^T chain (one FFMA a score, the row's offset folded into its exponent base),
+#      so S's accumulators are not live through the chain (short-scoreboard stalls on HMMA
+#      17.5% of samples, plain 5.3%).
 #   2. D 96 `nhd` variants on 32-key tiles (64 costs them 0.95-1.00x, two H100 calls); `pal`
 #      keeps 64 (ALiBi 1.12-1.15x). A host rule: needs the suite.
 #   3. `d64-ncu`, `knobs` on an H200, then `lab` (the default call path beside FlashInfer and the
@@ -121,6 +123,22 @@ alibi-ncu)  # where ALiBi's 12-16% over plain attention goes at D 128 (nhd), and
   tuned_sweeps "$O/d96.txt" 450 "96" "softcap=30 alibi window=1024" "default keys=32"
   tuned_sweeps "$O/d96.txt" 500 "96" "softcap=30 alibi window=1024" "default keys=32"
   python3 scripts/ab_verdict.py "$O/d96.txt" --baseline keys32 --candidates default | tee "$O/d96_verdicts.txt" ;;
+reverse)  # prefill-mma-alibi-reverse.patch (ALiBi's tiles from the last) against main, then its ALiBi tests
+  variant mainK
+  variant rev prefill-mma-alibi-reverse.patch
+  export PAL_PREFILL_PATH=portable
+  for dim in 128 64 256; do
+    ROUNDS=2 bash scripts/ab_rounds.sh "$O/rev-d$dim.txt" "python3 scripts/prefill_sweep.py --dim $dim --layouts nhd pal \
+      --rows 4x4096+0 4x1024+8192 --variant alibi" mainK rev | tail -2
+    echo "d$dim ($SECONDS s)"
+    [ $SECONDS -gt 170 ] && break
+  done
+  export PAL_KERNEL_DIR=$PWD/kv_b/rev
+  timeout 170 compute-sanitizer --tool memcheck --error-exitcode 9 python3 -m pytest -q -p no:cacheprovider \
+    tests/test_cuda.py -k "prefill and alibi" > "$O/rev_memcheck.txt" 2>&1 &
+  timeout 170 python3 -m pytest -q -p no:cacheprovider -n 12 tests -k "prefill and (alibi or variant)" > "$O/rev_tests.txt" 2>&1
+  wait
+  for f in "$O"/rev_tests.txt "$O"/rev_memcheck.txt; do echo "$f"; tail -2 "$f"; grep -E "^FAILED" "$f" | head -5; done ;;
 portable-dims-fa2)
   export PAL_PREFILL_PATH=portable
   for dim in 64 256; do
