@@ -115,9 +115,9 @@ alibi-ncu)  # where ALiBi's 12-16% over plain attention goes at D 128 (nhd), and
   export PAL_PREFILL_PATH=portable PAL_KERNEL_DIR=$PWD/crates/pal-core/kernels
   for v in plain alibi softcap=30; do
     timeout 120 python3 scripts/ncu_report.py prefill --layout nhd --dim 128 --row 4x4096+0 --variant "$v" \
-      --out "/tmp/ncu-$v" > "$O/ncu-$v.txt" 2>&1
+      --out "/tmp/ncu-$v" > "$O/ncu-${v//=/}.txt" 2>&1  # (a name with `=` does not come back)
     echo "ncu $v rc $? ($SECONDS s)"
-    gzip -c "/tmp/ncu-$v/source.csv" > "$O/source-$v.csv.gz" 2>/dev/null
+    gzip -c "/tmp/ncu-$v/source.csv" > "$O/source-${v//=/}.csv.gz" 2>/dev/null
   done
   grep -E "Duration|Executed Instr|Registers|Local|stalls" "$O"/ncu-*.txt | head -40
   tuned_sweeps "$O/d96.txt" 450 "96" "softcap=30 alibi window=1024" "default keys=32"
