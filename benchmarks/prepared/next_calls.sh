@@ -1,6 +1,6 @@
 #!/bin/bash
 # The prepared device calls (a call each part), on the GPU machine:
-#   bash benchmarks/prepared/next_calls.sh suite-on NAME PATCH...|alibi-ncu|reverse|
+#   bash benchmarks/prepared/next_calls.sh suite-on NAME PATCH...|alibi-ncu|alibi-ab|reverse|
 #     suite [DIR]|d64-ncu|portable-dims-fa2|random|knobs|lab|stamps|decode-stamps|table|pages|probes|pair
 # suite (about 8 min): the whole GPU suite with every prefill on the portable path and memcheck
 #   beside it, on main's kernels (`scripts/kernel_suite.sh`); last run on the form main holds now
@@ -8,11 +8,12 @@
 # The seventy-third session's plan for the next (results/h100-2026-12-07-s73/: it landed abi,
 #   BOUNDED for the portable prefill and 64-key tiles for every variant up to D 128):
 #   1. ALiBi at D 128 runs 0.84-0.88x plain attention (H100). ncu (`alibi-ncu`) found O's
-#      rescale on every tile and 142 more instructions in the S block; reverse tile order
-#      (`reverse`, prefill-mma-alibi-reverse.patch) gave only 1.01-1.02x. Next: the bias added
-#      after the Q K^T chain (one FFMA a score, the row's offset folded into its exponent base),
-#      so S's accumulators are not live through the chain (short-scoreboard stalls on HMMA
-#      17.5% of samples, plain 5.3%).
+#      rescale on every tile and 142 more instructions a tile in the S block (64 FFMAs of the
+#      bias, 58 recomputing the rows' positions); reverse tile order (`reverse`,
+#      prefill-mma-alibi-reverse.patch) gave only 1.01-1.02x. `alibi-ab` (about 5 min) times
+#      `prefill-mma-alibi-origin.patch` (each row's bias origin held: the S block 353 -> 295
+#      instructions as compiled, spills 36 -> 52 bytes) alone and with the reverse order; a
+#      winner then needs `suite-on`.
 #   2. D 96 `nhd` variants on 32-key tiles (64 costs them 0.95-1.00x, two H100 calls); `pal`
 #      keeps 64 (ALiBi 1.12-1.15x). A host rule: needs the suite.
 #   3. `d64-ncu`, `knobs` on an H200, then `lab` (the default call path beside FlashInfer and the
@@ -123,6 +124,18 @@ alibi-ncu)  # where ALiBi's 12-16% over plain attention goes at D 128 (nhd), and
   tuned_sweeps "$O/d96.txt" 450 "96" "softcap=30 alibi window=1024" "default keys=32"
   tuned_sweeps "$O/d96.txt" 500 "96" "softcap=30 alibi window=1024" "default keys=32"
   python3 scripts/ab_verdict.py "$O/d96.txt" --baseline keys32 --candidates default | tee "$O/d96_verdicts.txt" ;;
+alibi-ab)  # (about 5 min) ALiBi's two prepared levers against main, alone and together, two rounds
+  variant mainK
+  variant rev prefill-mma-alibi-reverse.patch
+  variant org prefill-mma-alibi-origin.patch
+  variant both prefill-mma-alibi-origin.patch prefill-mma-alibi-reverse.patch
+  export PAL_PREFILL_PATH=portable
+  for dim in 128 64 256; do
+    ROUNDS=2 bash scripts/ab_rounds.sh "$O/alibi-d$dim.txt" "python3 scripts/prefill_sweep.py --dim $dim --layouts nhd pal \
+      --rows 4x4096+0 4x1024+8192 --variant alibi" mainK rev org both | tail -4
+    echo "d$dim ($SECONDS s)"
+    [ $SECONDS -gt 400 ] && break
+  done ;;
 reverse)  # prefill-mma-alibi-reverse.patch (ALiBi's tiles from the last) against main, then its ALiBi tests
   variant mainK
   variant rev prefill-mma-alibi-reverse.patch
