@@ -1,15 +1,15 @@
 #!/bin/bash
 # The prepared device calls (a call each part), on the GPU machine:
-#   bash benchmarks/prepared/next_calls.sh suite-on NAME PATCH...|alibi-ncu|alibi-ab|reverse|
+#   bash benchmarks/prepared/next_calls.sh suite-on NAME PATCH...|alibi-ab|
 #     suite [DIR]|d64-ncu|portable-dims-fa2|random|knobs|lab|stamps|decode-stamps|table|pages|probes|pair
 # suite (about 8 min): the whole GPU suite with every prefill on the portable path and memcheck
 #   beside it, on main's kernels (`scripts/kernel_suite.sh`); last run on the form main holds now
 #   (the seventy-third session's call 2, H100). Carry a bundle built from main (`scripts/gpu_bundle.sh`).
 # The seventy-third session's plan for the next (results/h100-2026-12-07-s73/: it landed abi,
 #   BOUNDED for the portable prefill and 64-key tiles for every variant up to D 128):
-#   1. ALiBi at D 128 runs 0.84-0.88x plain attention (H100). ncu (`alibi-ncu`) found O's
-#      rescale on every tile and 142 more instructions a tile in the S block (64 FFMAs of the
-#      bias, 58 recomputing the rows' positions); reverse tile order (`reverse`,
+#   1. ALiBi at D 128 runs 0.84-0.88x plain attention (H100). ncu (call 4) found O's rescale on
+#      every tile and 142 more instructions a tile in the S block (64 FFMAs of the bias, 58
+#      recomputing the rows' positions); reverse tile order (call 5,
 #      prefill-mma-alibi-reverse.patch) gave only 1.01-1.02x. `alibi-ab` (about 5 min) times
 #      `prefill-mma-alibi-origin.patch` (each row's bias origin held: the S block 353 -> 295
 #      instructions as compiled, spills 36 -> 52 bytes) alone and with the reverse order; a
@@ -112,18 +112,6 @@ suite-on)  # suite-on NAME PATCH...: the suite on main's kernels with the prepar
   PAL_PREFILL_PATH=portable bash scripts/kernel_suite.sh "$PWD/kv_b/$2" 575 tests ;;
 suite)  # suite [KERNEL_DIR]: main's kernels, or a candidate's folder
   PAL_PREFILL_PATH=portable bash scripts/kernel_suite.sh "${2:-$PWD/crates/pal-core/kernels}" 575 tests ;;
-alibi-ncu)  # where ALiBi's 12-16% over plain attention goes at D 128 (nhd), and D 96's tiles again
-  export PAL_PREFILL_PATH=portable PAL_KERNEL_DIR=$PWD/crates/pal-core/kernels
-  for v in plain alibi softcap=30; do
-    timeout 120 python3 scripts/ncu_report.py prefill --layout nhd --dim 128 --row 4x4096+0 --variant "$v" \
-      --out "/tmp/ncu-$v" > "$O/ncu-${v//=/}.txt" 2>&1  # (a name with `=` does not come back)
-    echo "ncu $v rc $? ($SECONDS s)"
-    gzip -c "/tmp/ncu-$v/source.csv" > "$O/source-${v//=/}.csv.gz" 2>/dev/null
-  done
-  grep -E "Duration|Executed Instr|Registers|Local|stalls" "$O"/ncu-*.txt | head -40
-  tuned_sweeps "$O/d96.txt" 450 "96" "softcap=30 alibi window=1024" "default keys=32"
-  tuned_sweeps "$O/d96.txt" 500 "96" "softcap=30 alibi window=1024" "default keys=32"
-  python3 scripts/ab_verdict.py "$O/d96.txt" --baseline keys32 --candidates default | tee "$O/d96_verdicts.txt" ;;
 alibi-ab)  # (about 5 min) ALiBi's two prepared levers against main, alone and together, two rounds
   variant mainK
   variant rev prefill-mma-alibi-reverse.patch
@@ -136,22 +124,6 @@ alibi-ab)  # (about 5 min) ALiBi's two prepared levers against main, alone and t
     echo "d$dim ($SECONDS s)"
     [ $SECONDS -gt 400 ] && break
   done ;;
-reverse)  # prefill-mma-alibi-reverse.patch (ALiBi's tiles from the last) against main, then its ALiBi tests
-  variant mainK
-  variant rev prefill-mma-alibi-reverse.patch
-  export PAL_PREFILL_PATH=portable
-  for dim in 128 64 256; do
-    ROUNDS=2 bash scripts/ab_rounds.sh "$O/rev-d$dim.txt" "python3 scripts/prefill_sweep.py --dim $dim --layouts nhd pal \
-      --rows 4x4096+0 4x1024+8192 --variant alibi" mainK rev | tail -2
-    echo "d$dim ($SECONDS s)"
-    [ $SECONDS -gt 170 ] && break
-  done
-  export PAL_KERNEL_DIR=$PWD/kv_b/rev
-  timeout 170 compute-sanitizer --tool memcheck --error-exitcode 9 python3 -m pytest -q -p no:cacheprovider \
-    tests/test_cuda.py -k "prefill and alibi" > "$O/rev_memcheck.txt" 2>&1 &
-  timeout 170 python3 -m pytest -q -p no:cacheprovider -n 12 tests -k "prefill and (alibi or variant)" > "$O/rev_tests.txt" 2>&1
-  wait
-  for f in "$O"/rev_tests.txt "$O"/rev_memcheck.txt; do echo "$f"; tail -2 "$f"; grep -E "^FAILED" "$f" | head -5; done ;;
 portable-dims-fa2)
   export PAL_PREFILL_PATH=portable
   for dim in 64 256; do
