@@ -1,6 +1,6 @@
 #!/bin/bash
 # The prepared device calls (a call each part), on the GPU machine:
-#   bash benchmarks/prepared/next_calls.sh suite-on NAME PATCH...|alibi-ab|
+#   bash benchmarks/prepared/next_calls.sh suite-on NAME PATCH...|
 #     suite [DIR]|d64-ncu|portable-dims-fa2|random|knobs|lab|stamps|decode-stamps|table|pages|probes|pair
 # suite (about 8 min): the whole GPU suite with every prefill on the portable path and memcheck
 #   beside it, on main's kernels (`scripts/kernel_suite.sh`); last run on the form main holds now
@@ -9,11 +9,10 @@
 #   BOUNDED for the portable prefill and 64-key tiles for every variant up to D 128):
 #   1. ALiBi at D 128 runs 0.84-0.88x plain attention (H100). ncu (call 4) found O's rescale on
 #      every tile and 142 more instructions a tile in the S block (64 FFMAs of the bias, 58
-#      recomputing the rows' positions); reverse tile order (call 5,
-#      prefill-mma-alibi-reverse.patch) gave only 1.01-1.02x. `alibi-ab` (about 5 min) times
-#      `prefill-mma-alibi-origin.patch` (each row's bias origin held: the S block 353 -> 295
-#      instructions as compiled, spills 36 -> 52 bytes) alone and with the reverse order; a
-#      winner then needs `suite-on`.
+#      recomputing the rows' positions). Neither lever paid: reverse tile order 1.01-1.02x (call
+#      5), the rows' bias origin held 0.997x (`nhd` 1.02-1.03x, `pal` 0.96-0.98x: more spills),
+#      both 1.011x (call 6; the patches are beside the results). What is left is the register
+#      pressure of 64-key tiles at D 128 (ALiBi spills 36 / 54 bytes, plain 16 / 0).
 #   2. D 96 `nhd` variants on 32-key tiles (64 costs them 0.95-1.00x, two H100 calls); `pal`
 #      keeps 64 (ALiBi 1.12-1.15x). A host rule: needs the suite.
 #   3. `d64-ncu`, `knobs` on an H200, then `lab` (the default call path beside FlashInfer and the
@@ -112,18 +111,6 @@ suite-on)  # suite-on NAME PATCH...: the suite on main's kernels with the prepar
   PAL_PREFILL_PATH=portable bash scripts/kernel_suite.sh "$PWD/kv_b/$2" 575 tests ;;
 suite)  # suite [KERNEL_DIR]: main's kernels, or a candidate's folder
   PAL_PREFILL_PATH=portable bash scripts/kernel_suite.sh "${2:-$PWD/crates/pal-core/kernels}" 575 tests ;;
-alibi-ab)  # (about 5 min) ALiBi's two prepared levers against main, alone and together, two rounds
-  variant mainK
-  variant rev prefill-mma-alibi-reverse.patch
-  variant org prefill-mma-alibi-origin.patch
-  variant both prefill-mma-alibi-origin.patch prefill-mma-alibi-reverse.patch
-  export PAL_PREFILL_PATH=portable
-  for dim in 128 64 256; do
-    ROUNDS=2 bash scripts/ab_rounds.sh "$O/alibi-d$dim.txt" "python3 scripts/prefill_sweep.py --dim $dim --layouts nhd pal \
-      --rows 4x4096+0 4x1024+8192 --variant alibi" mainK rev org both | tail -4
-    echo "d$dim ($SECONDS s)"
-    [ $SECONDS -gt 400 ] && break
-  done ;;
 portable-dims-fa2)
   export PAL_PREFILL_PATH=portable
   for dim in 64 256; do

@@ -1,7 +1,7 @@
 # call 5: bash benchmarks/prepared/next_calls.sh reverse, with main's bundle (the part as it ran; its helpers in next_calls.sh)
 reverse)  # prefill-mma-alibi-reverse.patch (ALiBi's tiles from the last) against main, then its ALiBi tests
   variant mainK
-  variant rev prefill-mma-alibi-reverse.patch
+  variant rev prefill-mma-alibi-reverse.patch  # (now beside this script)
   export PAL_PREFILL_PATH=portable
   for dim in 128 64 256; do
     ROUNDS=2 bash scripts/ab_rounds.sh "$O/rev-d$dim.txt" "python3 scripts/prefill_sweep.py --dim $dim --layouts nhd pal \
