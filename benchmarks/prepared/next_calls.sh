@@ -7,16 +7,18 @@
 #   (the seventy-third session's call 2, H100). Carry a bundle built from main (`scripts/gpu_bundle.sh`).
 # The seventy-third session's plan for the next (results/h100-2026-12-07-s73/: it landed abi,
 #   BOUNDED for the portable prefill and 64-key tiles for every variant up to D 128):
-#   1. ALiBi at D 128 runs 0.84-0.88x plain attention (H100). ncu (call 4) found O's rescale on
-#      every tile and 142 more instructions a tile in the S block (64 FFMAs of the bias, 58
-#      recomputing the rows' positions). Neither lever paid: reverse tile order 1.01-1.02x (call
-#      5), the rows' bias origin held 0.997x (`nhd` 1.02-1.03x, `pal` 0.96-0.98x: more spills),
-#      both 1.011x (call 6; the patches are beside the results). What is left is the register
-#      pressure of 64-key tiles at D 128 (ALiBi spills 36 / 54 bytes, plain 16 / 0).
-#   2. D 96 `nhd` variants on 32-key tiles (64 costs them 0.95-1.00x, two H100 calls); `pal`
+#   1. `lab` on whatever GPU comes: the default call path beside FlashInfer and the ceiling,
+#      issues 11-13's standing figures (the last lab tables on an H200 predate many landings).
+#   2. `d64-ncu` (portable D 64 against FA2) and `knobs` on an H200.
+#   3. ALiBi at D 128 runs 0.84-0.88x plain attention (H100). ncu (call 4) found O's rescale on
+#      every tile and 142 more instructions a tile in the S block (64 FFMAs of the bias, 58 of
+#      the rest recomputing the rows' positions). Neither lever paid: reverse tile order
+#      1.01-1.02x (call 5), the rows' bias origin held 0.997x (`nhd` 1.02-1.03x, `pal`
+#      0.96-0.98x: more spills), both 1.011x (call 6; the patches are beside the results). What
+#      is left is the register pressure of 64-key tiles at D 128 (ALiBi spills 36 / 54 bytes,
+#      plain 16 / 0).
+#   4. D 96 `nhd` variants on 32-key tiles (64 costs them 0.95-1.00x, two H100 calls); `pal`
 #      keeps 64 (ALiBi 1.12-1.15x). A host rule: needs the suite.
-#   3. `d64-ncu`, `knobs` on an H200, then `lab` (the default call path beside FlashInfer and the
-#      ceiling).
 # portable-dims-fa2 (sixty-fourth session, about 2 min with FA2's JIT cache): issue 13's target 3
 #   on the portable path, main's kernels (or PAL_KERNEL_DIR's) beside FA2 at head dims 64 and 256
 #   (FA2's others than 128), the history and no-history rows, three rounds (last run on the
