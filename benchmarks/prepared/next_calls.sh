@@ -1,7 +1,7 @@
 #!/bin/bash
 # The prepared device calls (a call each part), on the GPU machine:
 #   bash benchmarks/prepared/next_calls.sh suite-on NAME PATCH...|
-#     suite [DIR]|d64-ncu|portable-dims-fa2|random|knobs|lab|stamps|decode-stamps|table|pages|probes|pair
+#     suite [DIR]|d64-keys|d64-ncu|portable-dims-fa2|random|knobs|lab|stamps|decode-stamps|table|pages|probes|pair
 # suite (about 8 min): the whole GPU suite with every prefill on the portable path and memcheck
 #   beside it, on main's kernels (`scripts/kernel_suite.sh`); last run on the form main holds now
 #   (the seventy-third session's call 2, H100). Carry a bundle built from main (`scripts/gpu_bundle.sh`).
@@ -9,7 +9,10 @@
 #   BOUNDED for the portable prefill and 64-key tiles for every variant up to D 128):
 #   1. `lab` on whatever GPU comes: the default call path beside FlashInfer and the ceiling,
 #      issues 11-13's standing figures (the last lab tables on an H200 predate many landings).
-#   2. `d64-ncu` (portable D 64 against FA2) and `knobs` on an H200.
+#   2. `d64-keys` (about 5 min, a bundle built from main): the portable prefill at D 64 on 128-key
+#      tiles, FA2's depth there (`keys=128`, a lab form in `nhd` / `hnd`; compiled, NVRTC 13.0
+#      sm_90, `nhd`: two m-tiles spill 108 bytes at 255 registers, one m-tile none at 168),
+#      against the default 64 (0.93-0.98x FA2 in `nhd`). Then `d64-ncu` and `knobs` on an H200.
 #   3. ALiBi at D 128 runs 0.84-0.88x plain attention (H100). ncu (call 4) found O's rescale on
 #      every tile and 142 more instructions a tile in the S block (64 FFMAs of the bias, 58 of
 #      the rest recomputing the rows' positions). Neither lever paid: reverse tile order
@@ -113,6 +116,15 @@ suite-on)  # suite-on NAME PATCH...: the suite on main's kernels with the prepar
   PAL_PREFILL_PATH=portable bash scripts/kernel_suite.sh "$PWD/kv_b/$2" 575 tests ;;
 suite)  # suite [KERNEL_DIR]: main's kernels, or a candidate's folder
   PAL_PREFILL_PATH=portable bash scripts/kernel_suite.sh "${2:-$PWD/crates/pal-core/kernels}" 575 tests ;;
+d64-keys)  # (about 5 min) FA2's tile depth at D 64: `keys=128` (nhd / hnd; pal keeps 64) and with one m-tile, against the default
+  for round in 1 2; do
+    tuned_sweeps "$O/d64keys.txt" 300 "64" "plain softcap=30 window=1024" "default keys=128 keys=128,m_tiles=1"
+  done
+  python3 scripts/ab_verdict.py "$O/d64keys.txt" --baseline default --candidates keys128 keys128m_tiles1 | tee "$O/d64keys_verdicts.txt"
+  # the prefill tests with 128-key tiles wherever the knob takes them (nhd / hnd up to D 128)
+  PAL_PREFILL_PATH=portable PAL_PREFILL_TUNING=keys=128 timeout 250 python3 -m pytest -q -p no:cacheprovider -n 12 tests \
+    -k prefill > "$O/d64keys_tests.txt" 2>&1
+  tail -2 "$O/d64keys_tests.txt"; grep -E "^FAILED" "$O/d64keys_tests.txt" | head -5 ;;
 portable-dims-fa2)
   export PAL_PREFILL_PATH=portable
   for dim in 64 256; do

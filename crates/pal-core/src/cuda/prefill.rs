@@ -161,8 +161,16 @@ pub(super) fn kernel_key(geometry: Geometry, variant: &'static str, arch: (i32, 
             // 0.95-1.03x). A tile's page ids fit a warp (pages of one slot: 32 keys).
             let fits_two = |keys| 2 * (bytes(keys) + 1024) <= super::shared_memory(arch).per_sm;
             let wide = head_dim <= 128 && fits_two(64);
+            // (`keys=128` in the tuning knob: FA2's tile depth at head dim 64, a lab form, where
+            // a CTA's tiles fit and not in `pal`, whose [dim][key] V tiles take at most 64 keys.)
+            let deep = |keys| {
+                keys == 128
+                    && layout != CacheLayout::Pal
+                    && !stagger
+                    && bytes(keys) + PREFILL_MMA_STATIC_BYTES <= super::shared_memory(arch).per_cta
+            };
             let keys = tuning("keys")
-                .filter(|&keys| keys == 32 || keys == 64)
+                .filter(|&keys| keys == 32 || keys == 64 || deep(keys))
                 .unwrap_or(if wide || stagger { 64 } else { 32 })
                 .min(32 * page_size);
             // SPLIT 1 (split-KV partial states) is a kernel of its own, chosen per call (`run`).

@@ -252,6 +252,7 @@ __device__ void prefill_mma(const PrefillParams& p) {
   auto value_at = [](u32 d, u32 t) { return d * KEYS + ((t / 8) ^ (d / ROWS_PER_LINE % ROW_GROUPS)) * 8 + t % 8; };
   // pal pages of more than one slot: keys are [chunk][slot][8], values [dim][slot].
   constexpr bool PAL_PAGES = LAYOUT == LAYOUT_PAL && PAGE_SIZE > 1;
+  static_assert(!PAL_PAGES || ROWS_PER_LINE >= 1, "pal's [dim][key] V tiles: at most 64 keys");
   constexpr int RUN = PAGE_SIZE < 8 ? PAGE_SIZE : 8;  // keys of a value run: one copy
   constexpr int RUNS = KEYS / RUN;
   static_assert(PREFILL_THREADS % KEYS == 0 && PREFILL_THREADS % RUNS == 0, "fixed key / run per thread");
