@@ -78,16 +78,12 @@ def workload(
 
         call = flashinfer_prefill(row, int(dim), int(page), layout.removeprefix("flashinfer-"))
     elif op == "prefill":
-        from prefill_sweep import HQ, make_case
-        from proxy_attention_lab.bench.problems import Shape, parse_variant
+        from prefill_sweep import make_case, variant_options
 
         kv = getattr(torch, kv_dtype) if kv_dtype else torch.bfloat16
         generator = torch.Generator(device="cuda").manual_seed(0)
         inputs, _ = make_case(row, layout, int(dim), int(page), generator, kv)
-        options = {
-            name: torch.from_numpy(value).cuda() if hasattr(value, "shape") else value
-            for name, value in Shape(num_q_heads=HQ, **parse_variant(variant)).variant().items()
-        }
+        options = variant_options(variant)
         options.setdefault("logits_soft_cap", float(soft_cap))
 
         def call():

@@ -31,6 +31,14 @@ ROWS = ["1x4096+0", "4x4096+0", "16x1024+0", "4x1024+8192", "8x512+4096"]
 HQ, HKV = 32, 8  # SPEC §7's heads
 
 
+def variant_options(variant):
+    """PAL's keyword options of SPEC §3.5 in the lab's form (`softcap=30,alibi`), as CUDA tensors."""
+    return {
+        name: torch.from_numpy(value).cuda() if hasattr(value, "shape") else value
+        for name, value in Shape(num_q_heads=HQ, **parse_variant(variant)).variant().items()
+    }
+
+
 def make_case(row, layout, dim, page, g, kv_dtype=torch.bfloat16, dtype=torch.bfloat16):
     """Inputs of `row` ("BATCHxPROMPT+HISTORY"), pages in random order, and its visible pairs:
     queries and new keys / values in `dtype`, pools in `kv_dtype` (fp8: the bf16 draws cast,
@@ -129,10 +137,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.flashinfer and args.variant != "plain":
         parser.error("--variant times PAL alone (FlashInfer's rows here are plain)")
-    options = {
-        name: torch.from_numpy(value).cuda() if hasattr(value, "shape") else value
-        for name, value in Shape(num_q_heads=HQ, **parse_variant(args.variant)).variant().items()
-    }
+    options = variant_options(args.variant)
     g = torch.Generator(device="cuda").manual_seed(0)
     args.kv_dtype = args.kv_dtype or args.dtype
     dtype, kv_dtype = getattr(torch, args.dtype), getattr(torch, args.kv_dtype)
